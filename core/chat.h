@@ -1,0 +1,63 @@
+/*
+ * chat.h - what every module of libchat shares: the status codes, the error
+ * detail struct and the slice type.
+ *
+ * Status convention (libuv-style): functions return int, 0 is success,
+ * negative CHAT_E* codes are failures, and CHAT_EAGAIN ("need more input" /
+ * "not done yet") is its own code, never an error to log.  Results come back
+ * through out-parameters; optional human detail goes into a chat_error_t.
+ */
+#ifndef CHAT_CHAT_H
+#define CHAT_CHAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	CHAT_OK = 0,
+	CHAT_EAGAIN = -1,    /* need more input / not done yet / would block */
+	CHAT_EINVAL = -2,    /* malformed input or bad argument */
+	CHAT_ENOMEM = -3,    /* allocation failed */
+	CHAT_ETOOBIG = -4,   /* a size bound was exceeded (frame, line, buffer) */
+	CHAT_ETOOMANY = -5,  /* a count bound was exceeded (headers, items) */
+	CHAT_ENOTFOUND = -6, /* no such thing (session, user, room, route) */
+	CHAT_EEXIST = -7,    /* already exists (unique name, id) */
+	CHAT_EIO = -8,       /* operating-system I/O failure */
+	CHAT_EDB = -9,       /* database failure (SQLite or MongoDB) */
+	CHAT_ETIMEDOUT = -10,/* a wait ended without the event */
+	CHAT_EBUSY = -11,    /* held by someone else (lease, lock) */
+	CHAT_EUTF8 = -12,    /* text is not valid UTF-8 */
+	CHAT_EPROTO = -13,   /* protocol violation by the peer */
+	CHAT_EDENIED = -14,  /* not allowed (auth, origin, destination) */
+	CHAT_ECLOSED = -15,  /* the session or connection is closed */
+	CHAT_E_LAST = -16
+};
+
+/* Returns a static, human-readable name of a status code; never NULL. */
+const char *chat_strerror(int rc);
+
+/* Optional human detail for a failure.  Callers may pass NULL. */
+typedef struct chat_error {
+	int code;          /* the CHAT_E* code that was returned */
+	char message[256]; /* what happened, NUL-terminated */
+} chat_error_t;
+
+/* Records code and a printf-style message into err (no-op if err is NULL).
+ * Returns code, so callers can write `return chat_error_set(err, rc, ...)`. */
+int chat_error_set(chat_error_t *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A borrowed view of bytes: never owns, never NUL-terminated by contract. */
+typedef struct chat_slice {
+	const char *ptr;
+	size_t len;
+} chat_slice_t;
+
+#define CHAT_SLICE(lit) ((chat_slice_t){ (lit), sizeof(lit) - 1 })
+
+/* Returns 1 when s equals the NUL-terminated string lit byte for byte. */
+int chat_slice_eq(chat_slice_t s, const char *lit);
+
+#define CHAT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

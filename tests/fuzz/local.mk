@@ -1,0 +1,23 @@
+# tests/fuzz/ - one libFuzzer target per parser, each with a committed
+# corpus in tests/fuzz/corpus/NAME/.
+#
+# Without --enable-fuzzing every target is linked with standalone.c and run
+# by `make check`, replaying its corpus.  With --enable-fuzzing (CC=clang)
+# the same sources link with libFuzzer; .ci/run fuzzes each for a bounded
+# time:  tests/fuzz/fuzz_NAME -max_total_time=60 $(srcdir)/tests/fuzz/corpus/NAME
+#
+# To add a target NAME: write tests/fuzz/fuzz_NAME.c defining
+# LLVMFuzzerTestOneInput, add a corpus directory, and append a block like
+# the fuzz_dest one below (FUZZ_TARGETS += ..., SOURCES, CPPFLAGS, LDADD).
+EXTRA_DIST += tests/fuzz/corpus tests/fuzz/run-fuzzers.sh
+
+if FUZZING
+FUZZ_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
+FUZZ_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+FUZZ_MAIN =
+else
+FUZZ_CFLAGS = $(AM_CFLAGS)
+FUZZ_LDFLAGS = $(AM_LDFLAGS)
+FUZZ_MAIN = tests/fuzz/standalone.c
+endif
+FUZZ_TARGETS =

@@ -1,0 +1,9 @@
+# tests/unit/core/ - one Check program per core module.
+CORE_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+CORE_TEST_LDADD = tests/lib/libtestutil.a core/libchatcore.a $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/core/test_buf
+TESTS += tests/unit/core/test_buf
+tests_unit_core_test_buf_SOURCES = tests/unit/core/test_buf.c
+tests_unit_core_test_buf_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_core_test_buf_LDADD = $(CORE_TEST_LDADD)

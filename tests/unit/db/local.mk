@@ -1,0 +1,1 @@
+# tests/unit/db/ - (filled in by its issue)

@@ -1,0 +1,1 @@
+# ws/ - (filled in by its issue)

@@ -1,0 +1,1 @@
+# www/ - (filled in by its issue)
