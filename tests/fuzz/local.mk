@@ -13,11 +13,18 @@ EXTRA_DIST += tests/fuzz/corpus tests/fuzz/run-fuzzers.sh
 
 if FUZZING
 FUZZ_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
-FUZZ_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+FUZZ_LINKFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 FUZZ_MAIN =
 else
 FUZZ_CFLAGS = $(AM_CFLAGS)
-FUZZ_LDFLAGS = $(AM_LDFLAGS)
+FUZZ_LINKFLAGS = $(AM_LDFLAGS)
 FUZZ_MAIN = tests/fuzz/standalone.c
 endif
 FUZZ_TARGETS =
+
+FUZZ_TARGETS += tests/fuzz/fuzz_dest
+tests_fuzz_fuzz_dest_SOURCES = tests/fuzz/fuzz_dest.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_dest_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/dest"'
+tests_fuzz_fuzz_dest_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_dest_LDFLAGS = $(FUZZ_LINKFLAGS)
+tests_fuzz_fuzz_dest_LDADD = core/libchatcore.a
