@@ -13,3 +13,9 @@ TESTS += tests/unit/core/test_dest
 tests_unit_core_test_dest_SOURCES = tests/unit/core/test_dest.c
 tests_unit_core_test_dest_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_core_test_dest_LDADD = $(CORE_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/core/test_options
+TESTS += tests/unit/core/test_options
+tests_unit_core_test_options_SOURCES = tests/unit/core/test_options.c
+tests_unit_core_test_options_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_core_test_options_LDADD = $(CORE_TEST_LDADD)

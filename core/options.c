@@ -1,0 +1,335 @@
+/* options.c - the option table and its parsers (see options.h). */
+#include "config.h"
+#include "options.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OPT(field) offsetof(chat_options_t, field)
+
+const options_entry_t options_table[] = {
+	{ "db_path", OPTIONS_STRING, "var/chat.db", 0, 0, OPT(db_path),
+	  "SQLite file holding sessions, subscriptions and the outbox (shared by every process)" },
+	{ "bell_path", OPTIONS_STRING, "var/chat.bell", 0, 0, OPT(bell_path),
+	  "doorbell file that wakes waiting requests when the outbox moves" },
+	{ "store_uri", OPTIONS_STRING, "sqlite:var/history.db", 0, 0, OPT(store_uri),
+	  "durable history: sqlite:PATH (embedded default) or a mongodb:// URI" },
+	{ "prefix", OPTIONS_STRING, "/chat", 0, 0, OPT(prefix),
+	  "URL prefix of the chat's SockJS endpoint" },
+	{ "sockjs_url", OPTIONS_STRING, "/js/sockjs.min.js", 0, 0, OPT(sockjs_url),
+	  "URL of sockjs-client that the iframe transport page loads" },
+	{ "origins", OPTIONS_STRING, "*", 0, 0, OPT(origins),
+	  "allowed Origin values, comma-separated (scheme://host:port); * allows any" },
+	{ "ws_listen", OPTIONS_STRING, "127.0.0.1", 0, 0, OPT(ws_listen),
+	  "address the WebSocket sidecar listens on (keep it on loopback)" },
+	{ "log_level", OPTIONS_STRING, "info", 0, 0, OPT(log_level),
+	  "least severe message logged: error, warn, info or debug" },
+	{ "ws_port", OPTIONS_INT, "8081", 1, 65535, OPT(ws_port),
+	  "TCP port of the WebSocket sidecar" },
+	{ "threads", OPTIONS_INT, "16", 1, 1024, OPT(threads),
+	  "request threads per FastCGI process (1 under mod_fcgid)" },
+	{ "heartbeat_ms", OPTIONS_INT, "25000", 100, 3600000, OPT(heartbeat_ms),
+	  "SockJS heartbeat interval in milliseconds" },
+	{ "disconnect_delay_ms", OPTIONS_INT, "5000", 100, 3600000, OPT(disconnect_delay_ms),
+	  "a session is closed this long after its last request ended" },
+	{ "response_limit", OPTIONS_INT, "131072", 4096, 67108864, OPT(response_limit),
+	  "bytes sent on a streaming response before it is closed and the client reopens" },
+	{ "max_frame", OPTIONS_INT, "65536", 1024, 16777216, OPT(max_frame),
+	  "largest STOMP frame and SockJS message accepted, in bytes" },
+	{ "max_headers", OPTIONS_INT, "32", 4, 1024, OPT(max_headers),
+	  "most headers in one STOMP frame" },
+	{ "websocket", OPTIONS_BOOL, "1", 0, 1, OPT(websocket),
+	  "offer the WebSocket transport (needs the chat-ws sidecar behind the same front server)" },
+	{ "cookie_needed", OPTIONS_BOOL, "0", 0, 1, OPT(cookie_needed),
+	  "set the JSESSIONID cookie (for load balancers with sticky sessions)" },
+	{ "test_services", OPTIONS_BOOL, "0", 0, 1, OPT(test_services),
+	  "mount the SockJS protocol test services /echo, /close, /disabled_websocket_echo, /cookie_needed_echo" },
+};
+
+const size_t options_count = CHAT_ARRAY_LEN(options_table);
+
+static const options_entry_t *find_option(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < options_count; i++)
+		if (strlen(options_table[i].name) == len &&
+		    memcmp(options_table[i].name, name, len) == 0)
+			return &options_table[i];
+	return NULL;
+}
+
+static int set_option(chat_options_t *c, const options_entry_t *o, const char *value,
+		      const char *where, chat_error_t *err)
+{
+	char *field = (char *)c + o->offset;
+	long long v;
+	char *end;
+
+	switch (o->type) {
+	case OPTIONS_STRING: {
+		char *copy = strdup(value);
+
+		if (copy == NULL)
+			return chat_error_set(err, CHAT_ENOMEM, "%s: out of memory", where);
+		free(*(char **)field);
+		*(char **)field = copy;
+		return CHAT_OK;
+	}
+	case OPTIONS_BOOL:
+		if (!strcmp(value, "1") || !strcmp(value, "yes") || !strcmp(value, "true") ||
+		    !strcmp(value, "on"))
+			v = 1;
+		else if (!strcmp(value, "0") || !strcmp(value, "no") || !strcmp(value, "false") ||
+			 !strcmp(value, "off"))
+			v = 0;
+		else
+			return chat_error_set(err, CHAT_EINVAL,
+					      "%s: %s: '%s' is not a boolean (use 1/0, yes/no, true/false, on/off)",
+					      where, o->name, value);
+		*(long long *)field = v;
+		return CHAT_OK;
+	case OPTIONS_INT:
+		errno = 0;
+		v = strtoll(value, &end, 10);
+		if (*value == '\0' || *end != '\0' || errno == ERANGE)
+			return chat_error_set(err, CHAT_EINVAL, "%s: %s: '%s' is not a whole number",
+					      where, o->name, value);
+		if (v < o->min)
+			return chat_error_set(err, CHAT_ETOOBIG, "%s: %s: %lld is below the minimum %lld",
+					      where, o->name, v, o->min);
+		if (v > o->max)
+			return chat_error_set(err, CHAT_ETOOBIG, "%s: %s: %lld is above the maximum %lld",
+					      where, o->name, v, o->max);
+		*(long long *)field = v;
+		return CHAT_OK;
+	}
+	return CHAT_EINVAL;
+}
+
+int options_defaults(chat_options_t *c)
+{
+	size_t i;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < options_count; i++) {
+		rc = set_option(c, &options_table[i], options_table[i].def, "default", NULL);
+		if (rc != CHAT_OK)
+			return rc;
+	}
+	return CHAT_OK;
+}
+
+void options_free(chat_options_t *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < options_count; i++) {
+		if (options_table[i].type == OPTIONS_STRING) {
+			char **field = (char **)((char *)c + options_table[i].offset);
+
+			free(*field);
+			*field = NULL;
+		}
+	}
+}
+
+int options_set(chat_options_t *c, const char *name, const char *value,
+	       const char *where, chat_error_t *err)
+{
+	const options_entry_t *o = find_option(name, strlen(name));
+
+	if (o == NULL)
+		return chat_error_set(err, CHAT_ENOTFOUND, "%s: unknown option '%s' (see --help)",
+				      where, name);
+	return set_option(c, o, value, where, err);
+}
+
+static const char *trim(char *s, char **end)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	while (*end > s && ((*end)[-1] == ' ' || (*end)[-1] == '\t' || (*end)[-1] == '\r'))
+		(*end)--;
+	**end = '\0';
+	return s;
+}
+
+int options_parse(chat_options_t *c, const char *text, size_t len,
+		 const char *filename, chat_error_t *err)
+{
+	char *copy, *line, *next, where[256];
+	int lineno = 0, rc = CHAT_OK;
+
+	if (memchr(text, '\0', len) != NULL)
+		return chat_error_set(err, CHAT_EINVAL, "%s: contains a NUL byte", filename);
+	copy = malloc(len + 1);
+	if (copy == NULL)
+		return chat_error_set(err, CHAT_ENOMEM, "%s: out of memory", filename);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	for (line = copy; line != NULL && rc == CHAT_OK; line = next) {
+		char *eq, *name_end, *value_end;
+		const char *name, *value;
+
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		lineno++;
+		snprintf(where, sizeof(where), "%s:%d", filename, lineno);
+		value_end = line + strlen(line);
+		line = (char *)trim(line, &value_end);
+		if (*line == '\0' || *line == '#')
+			continue;
+		eq = strchr(line, '=');
+		if (eq == NULL) {
+			rc = chat_error_set(err, CHAT_EINVAL, "%s: expected 'name = value'", where);
+			break;
+		}
+		name_end = eq;
+		*eq = '\0';
+		name = trim(line, &name_end);
+		value = trim(eq + 1, &value_end);
+		if (*value == '"') {
+			if (value_end - value < 2 || value_end[-1] != '"') {
+				rc = chat_error_set(err, CHAT_EINVAL, "%s: unterminated quoted value", where);
+				break;
+			}
+			value_end[-1] = '\0';
+			value++;
+		}
+		rc = options_set(c, name, value, where, err);
+	}
+	free(copy);
+	return rc;
+}
+
+int options_load_file(chat_options_t *c, const char *path, chat_error_t *err)
+{
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	long len;
+	int rc;
+
+	if (f == NULL)
+		return chat_error_set(err, CHAT_EIO, "%s: cannot open: %s", path, strerror(errno));
+	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+		rc = chat_error_set(err, CHAT_EIO, "%s: cannot read: %s", path, strerror(errno));
+		goto out;
+	}
+	if (len > 1024 * 1024) {
+		rc = chat_error_set(err, CHAT_ETOOBIG, "%s: larger than 1 MiB", path);
+		goto out;
+	}
+	text = malloc((size_t)len + 1);
+	if (text == NULL) {
+		rc = chat_error_set(err, CHAT_ENOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	if (fread(text, 1, (size_t)len, f) != (size_t)len) {
+		rc = chat_error_set(err, CHAT_EIO, "%s: cannot read: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = options_parse(c, text, (size_t)len, path, err);
+out:
+	free(text);
+	fclose(f);
+	return rc;
+}
+
+int options_from_args(chat_options_t *c, int argc, char **argv, chat_error_t *err)
+{
+	char envname[96], where[128];
+	size_t i, k;
+	int a, rc;
+
+	for (i = 0; i < options_count; i++) {
+		const char *name = options_table[i].name, *v;
+
+		memcpy(envname, "CHAT_", 5);
+		for (k = 0; name[k] != '\0' && k + 6 < sizeof(envname); k++)
+			envname[5 + k] = (char)toupper((unsigned char)name[k]);
+		envname[5 + k] = '\0';
+		v = getenv(envname);
+		if (v != NULL && (rc = set_option(c, &options_table[i], v, envname, err)) != CHAT_OK)
+			return rc;
+	}
+	for (a = 1; a < argc; a++) {
+		const char *arg = argv[a], *name, *eq, *value;
+		const options_entry_t *o;
+
+		if (!strcmp(arg, "--help") || !strcmp(arg, "-h"))
+			return CHAT_EAGAIN;
+		if (strncmp(arg, "--", 2) != 0)
+			return chat_error_set(err, CHAT_EINVAL, "unexpected argument '%s' (see --help)", arg);
+		name = arg + 2;
+		eq = strchr(name, '=');
+		if (eq != NULL) {
+			value = eq + 1;
+		} else if (a + 1 < argc) {
+			eq = name + strlen(name);
+			value = argv[++a];
+		} else {
+			return chat_error_set(err, CHAT_EINVAL, "%s needs a value", arg);
+		}
+		snprintf(where, sizeof(where), "--%.*s", (int)(eq - name), name);
+		if ((size_t)(eq - name) == 6 && !strncmp(name, "config", 6)) {
+			rc = options_load_file(c, value, err);
+		} else {
+			o = find_option(name, (size_t)(eq - name));
+			if (o == NULL)
+				return chat_error_set(err, CHAT_ENOTFOUND, "%s: unknown option (see --help)", where);
+			rc = set_option(c, o, value, where, err);
+		}
+		if (rc != CHAT_OK)
+			return rc;
+	}
+	return CHAT_OK;
+}
+
+static const char *type_name(options_type_t t)
+{
+	return t == OPTIONS_INT ? "number" : t == OPTIONS_BOOL ? "boolean" : "text";
+}
+
+void options_usage(FILE *f, const char *program, const char *summary)
+{
+	size_t i;
+
+	fprintf(f, "Usage: %s [--config FILE] [--OPTION=VALUE ...]\n%s\n\nOptions (also CHAT_OPTION in the environment, or `option = value` in FILE):\n",
+		program, summary);
+	for (i = 0; i < options_count; i++) {
+		const options_entry_t *o = &options_table[i];
+
+		fprintf(f, "  --%-20s %s (%s, default %s", o->name, o->help, type_name(o->type), o->def);
+		if (o->type == OPTIONS_INT)
+			fprintf(f, ", %lld..%lld", o->min, o->max);
+		fprintf(f, ")\n");
+	}
+}
+
+void options_reference(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "# Configuration reference\n\n"
+		   "Generated from the option table in `core/options.c` (`chat.fcgi --reference`).\n"
+		   "Every option can be given as `name = value` in a file passed with `--config FILE`,\n"
+		   "as `--name=value` on the command line, or as the environment variable `CHAT_NAME`\n"
+		   "(upper case). Later sources win: environment, then arguments in order.\n\n"
+		   "| option | type | default | bounds | meaning |\n|---|---|---|---|---|\n");
+	for (i = 0; i < options_count; i++) {
+		const options_entry_t *o = &options_table[i];
+
+		fprintf(f, "| `%s` | %s | `%s` | ", o->name, type_name(o->type), o->def);
+		if (o->type == OPTIONS_INT)
+			fprintf(f, "%lld..%lld", o->min, o->max);
+		fprintf(f, " | %s |\n", o->help);
+	}
+}

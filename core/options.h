@@ -1,0 +1,90 @@
+/*
+ * options.h - the server's options as one declared table (name, type,
+ * default, bounds, help).  The same table parses configuration files,
+ * `--name=value` arguments and CHAT_NAME environment variables, prints
+ * `--help`, and generates the configuration reference (docs/configuration.md).
+ * A bad value is reported with the file and line it came from.
+ */
+#ifndef CHAT_OPTIONS_H
+#define CHAT_OPTIONS_H
+
+#include "chat.h"
+
+#include <stdio.h>
+
+typedef struct chat_options {
+	char *db_path;           /* SQLite file of sessions and the outbox */
+	char *bell_path;         /* doorbell file shared by all processes */
+	char *store_uri;         /* durable store: sqlite:PATH or mongodb://... */
+	char *prefix;            /* URL prefix of the chat endpoint */
+	char *sockjs_url;        /* sockjs-client URL the iframe page loads */
+	char *origins;           /* allowed Origins, comma-separated; * = any */
+	char *ws_listen;         /* sidecar listen address (loopback) */
+	char *log_level;         /* error, warn, info, debug */
+	long long ws_port;       /* sidecar TCP port */
+	long long threads;       /* FastCGI request threads per process */
+	long long heartbeat_ms;  /* SockJS heartbeat interval */
+	long long disconnect_delay_ms; /* session closes this long after its last request */
+	long long response_limit;      /* bytes before a streaming response is closed */
+	long long max_frame;     /* largest STOMP frame / SockJS message, bytes */
+	long long max_headers;   /* most STOMP headers per frame */
+	long long websocket;     /* 1: offer WebSocket (sidecar running) */
+	long long cookie_needed; /* 1: set JSESSIONID (sticky-session load balancers) */
+	long long test_services; /* 1: mount /echo, /close, ... SockJS test services */
+} chat_options_t;
+
+typedef enum options_type {
+	OPTIONS_INT,
+	OPTIONS_BOOL,
+	OPTIONS_STRING
+} options_type_t;
+
+typedef struct options_entry {
+	const char *name;  /* as written in files and after "--" */
+	options_type_t type;
+	const char *def;   /* default, as text */
+	long long min;     /* bounds of OPTIONS_INT (inclusive) */
+	long long max;
+	size_t offset;     /* of the field in chat_options_t */
+	const char *help;  /* one line */
+} options_entry_t;
+
+/* The option table and its length. */
+extern const options_entry_t options_table[];
+extern const size_t options_count;
+
+/* Fills c with the defaults.  Returns 0 or CHAT_ENOMEM.  Free with
+ * options_free() even on failure. */
+int options_defaults(chat_options_t *c);
+
+/* Frees the strings c owns.  NULL-safe. */
+void options_free(chat_options_t *c);
+
+/* Sets one option from text.  where ("file:line", "--arg", "CHAT_X") goes
+ * into the error message.  Returns 0, CHAT_ENOTFOUND (unknown name),
+ * CHAT_EINVAL (not a number/boolean) or CHAT_ETOOBIG (out of bounds). */
+int options_set(chat_options_t *c, const char *name, const char *value,
+	       const char *where, chat_error_t *err);
+
+/* Parses configuration text: lines of `name = value`, '#' comments, blank
+ * lines; values may be double-quoted.  filename names the source in errors
+ * ("chat.conf:12: threads: 0 is below the minimum 1"). */
+int options_parse(chat_options_t *c, const char *text, size_t len,
+		 const char *filename, chat_error_t *err);
+
+/* Reads and parses a file.  Returns CHAT_EIO if it cannot be read. */
+int options_load_file(chat_options_t *c, const char *path, chat_error_t *err);
+
+/* Applies CHAT_<NAME> environment variables (name upper-cased), then
+ * `--name=value` / `--name value` arguments and `--config FILE` (loaded
+ * where it appears).  Stops with CHAT_EAGAIN when --help was given (the
+ * caller prints options_usage and exits 0). */
+int options_from_args(chat_options_t *c, int argc, char **argv, chat_error_t *err);
+
+/* Prints --help text for program to f. */
+void options_usage(FILE *f, const char *program, const char *summary);
+
+/* Prints the configuration reference as Markdown to f. */
+void options_reference(FILE *f);
+
+#endif

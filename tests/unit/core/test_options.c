@@ -1,0 +1,200 @@
+/* test_options.c - the option table: defaults, bounds, files, arguments. */
+#include "config.h"
+#include "options.h"
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+START_TEST(defaults)
+{
+	chat_options_t c;
+
+	ck_assert_int_eq(options_defaults(&c), CHAT_OK);
+	ck_assert_str_eq(c.prefix, "/chat");
+	ck_assert_int_eq(c.heartbeat_ms, 25000);
+	ck_assert_int_eq(c.disconnect_delay_ms, 5000);
+	ck_assert_int_eq(c.response_limit, 131072);
+	ck_assert_int_eq(c.max_frame, 65536);
+	ck_assert_int_eq(c.websocket, 1);
+	ck_assert_int_eq(c.test_services, 0);
+	options_free(&c);
+	options_free(&c);
+	options_free(NULL);
+}
+END_TEST
+
+static const struct {
+	int line;
+	const char *name, *value;
+	int rc;
+	const char *message;
+} set_rows[] = {
+	{ __LINE__, "threads", "4", CHAT_OK, NULL },
+	{ __LINE__, "threads", "0", CHAT_ETOOBIG, "x: threads: 0 is below the minimum 1" },
+	{ __LINE__, "threads", "1025", CHAT_ETOOBIG, "x: threads: 1025 is above the maximum 1024" },
+	{ __LINE__, "threads", "4x", CHAT_EINVAL, "x: threads: '4x' is not a whole number" },
+	{ __LINE__, "threads", "", CHAT_EINVAL, "x: threads: '' is not a whole number" },
+	{ __LINE__, "threads", "99999999999999999999", CHAT_EINVAL, NULL },
+	{ __LINE__, "websocket", "off", CHAT_OK, NULL },
+	{ __LINE__, "websocket", "maybe", CHAT_EINVAL, NULL },
+	{ __LINE__, "prefix", "/x", CHAT_OK, NULL },
+	{ __LINE__, "nope", "1", CHAT_ENOTFOUND, "x: unknown option 'nope' (see --help)" },
+};
+
+START_TEST(set)
+{
+	size_t i;
+
+	for (i = 0; i < CHAT_ARRAY_LEN(set_rows); i++) {
+		chat_options_t c;
+		chat_error_t err = { 0 };
+		int rc;
+
+		ck_assert_int_eq(options_defaults(&c), CHAT_OK);
+		rc = options_set(&c, set_rows[i].name, set_rows[i].value, "x", &err);
+		ck_assert_msg(rc == set_rows[i].rc, "line %d: rc %d", set_rows[i].line, rc);
+		if (set_rows[i].message != NULL)
+			ck_assert_msg(!strcmp(err.message, set_rows[i].message), "line %d: '%s'",
+				      set_rows[i].line, err.message);
+		options_free(&c);
+	}
+}
+END_TEST
+
+START_TEST(parse_file_text)
+{
+	static const char text[] = "# a comment\n\n  threads = 3\r\nprefix=\"/room chat\"\nwebsocket = no\n";
+	chat_options_t c;
+
+	ck_assert_int_eq(options_defaults(&c), CHAT_OK);
+	ck_assert_int_eq(options_parse(&c, text, sizeof(text) - 1, "t.conf", NULL), CHAT_OK);
+	ck_assert_int_eq(c.threads, 3);
+	ck_assert_str_eq(c.prefix, "/room chat");
+	ck_assert_int_eq(c.websocket, 0);
+	options_free(&c);
+}
+END_TEST
+
+static const struct {
+	int line;
+	const char *text;
+	int rc;
+	const char *message;
+} parse_rows[] = {
+	{ __LINE__, "threads = 2\nbogus line\n", CHAT_EINVAL, "f.conf:2: expected 'name = value'" },
+	{ __LINE__, "\n\n\nthreads = 0", CHAT_ETOOBIG, "f.conf:4: threads: 0 is below the minimum 1" },
+	{ __LINE__, "prefix = \"/x", CHAT_EINVAL, "f.conf:1: unterminated quoted value" },
+	{ __LINE__, "prefix = \"", CHAT_EINVAL, "f.conf:1: unterminated quoted value" },
+	{ __LINE__, "who = 1", CHAT_ENOTFOUND, "f.conf:1: unknown option 'who' (see --help)" },
+	{ __LINE__, "", CHAT_OK, NULL },
+};
+
+START_TEST(parse_errors_name_file_and_line)
+{
+	size_t i;
+
+	for (i = 0; i < CHAT_ARRAY_LEN(parse_rows); i++) {
+		chat_options_t c;
+		chat_error_t err = { 0 };
+		int rc;
+
+		ck_assert_int_eq(options_defaults(&c), CHAT_OK);
+		rc = options_parse(&c, parse_rows[i].text, strlen(parse_rows[i].text), "f.conf", &err);
+		ck_assert_msg(rc == parse_rows[i].rc, "line %d: rc %d", parse_rows[i].line, rc);
+		if (parse_rows[i].message != NULL)
+			ck_assert_msg(!strcmp(err.message, parse_rows[i].message), "line %d: '%s'",
+				      parse_rows[i].line, err.message);
+		options_free(&c);
+	}
+}
+END_TEST
+
+START_TEST(env_then_args)
+{
+	char *argv[] = { "prog", "--threads=5", "--prefix", "/p", "--websocket=0", NULL };
+	char *bad[] = { "prog", "--threads", NULL };
+	char *help[] = { "prog", "--help", NULL };
+	chat_options_t c;
+	chat_error_t err = { 0 };
+
+	setenv("CHAT_THREADS", "7", 1);
+	setenv("CHAT_HEARTBEAT_MS", "1000", 1);
+	ck_assert_int_eq(options_defaults(&c), CHAT_OK);
+	ck_assert_int_eq(options_from_args(&c, 5, argv, &err), CHAT_OK);
+	ck_assert_int_eq(c.threads, 5);
+	ck_assert_int_eq(c.heartbeat_ms, 1000);
+	ck_assert_str_eq(c.prefix, "/p");
+	ck_assert_int_eq(c.websocket, 0);
+	ck_assert_int_eq(options_from_args(&c, 2, bad, &err), CHAT_EINVAL);
+	ck_assert_str_eq(err.message, "--threads needs a value");
+	ck_assert_int_eq(options_from_args(&c, 2, help, &err), CHAT_EAGAIN);
+	setenv("CHAT_THREADS", "0", 1);
+	ck_assert_int_eq(options_from_args(&c, 1, argv, &err), CHAT_ETOOBIG);
+	ck_assert_str_eq(err.message, "CHAT_THREADS: threads: 0 is below the minimum 1");
+	unsetenv("CHAT_THREADS");
+	unsetenv("CHAT_HEARTBEAT_MS");
+	options_free(&c);
+}
+END_TEST
+
+START_TEST(config_file_from_args)
+{
+	char *dir = testutil_tmpdir("options");
+	char path[512], arg[600];
+	char *argv[] = { "prog", arg, NULL };
+	chat_options_t c;
+	chat_error_t err = { 0 };
+	FILE *f;
+
+	ck_assert_ptr_nonnull(dir);
+	snprintf(path, sizeof(path), "%s/chat.conf", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("threads = 9\nmax_frame = 10\n", f);
+	fclose(f);
+	snprintf(arg, sizeof(arg), "--config=%s", path);
+	ck_assert_int_eq(options_defaults(&c), CHAT_OK);
+	ck_assert_int_eq(options_from_args(&c, 2, argv, &err), CHAT_ETOOBIG);
+	ck_assert_ptr_nonnull(strstr(err.message, "chat.conf:2: max_frame: 10 is below the minimum 1024"));
+	ck_assert_int_eq(c.threads, 9);
+	snprintf(arg, sizeof(arg), "--config=%s/missing.conf", dir);
+	ck_assert_int_eq(options_from_args(&c, 2, argv, &err), CHAT_EIO);
+	options_free(&c);
+	testutil_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(usage_and_reference_list_every_option)
+{
+	char *text = NULL;
+	size_t len = 0, i;
+	FILE *f = open_memstream(&text, &len);
+
+	options_usage(f, "prog", "summary");
+	options_reference(f);
+	fclose(f);
+	for (i = 0; i < options_count; i++)
+		ck_assert_msg(strstr(text, options_table[i].name) != NULL, "%s missing",
+			      options_table[i].name);
+	free(text);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("options");
+	TCase *tc = tcase_create("options");
+
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, set);
+	tcase_add_test(tc, parse_file_text);
+	tcase_add_test(tc, parse_errors_name_file_and_line);
+	tcase_add_test(tc, env_then_args);
+	tcase_add_test(tc, config_file_from_args);
+	tcase_add_test(tc, usage_and_reference_list_every_option);
+	suite_add_tcase(s, tc);
+	return testutil_run(s);
+}
