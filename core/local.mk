@@ -4,4 +4,5 @@ core_libchatcore_a_SOURCES = \
 	core/chat.c core/chat.h \
 	core/buf.c core/buf.h \
 	core/dest.c core/dest.h \
-	core/options.c core/options.h
+	core/options.c core/options.h \
+	core/log.c core/log.h

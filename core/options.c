@@ -27,6 +27,8 @@ const options_entry_t options_table[] = {
 	  "address the WebSocket sidecar listens on (keep it on loopback)" },
 	{ "log_level", OPTIONS_STRING, "info", 0, 0, OPT(log_level),
 	  "least severe message logged: error, warn, info or debug" },
+	{ "fcgi_listen", OPTIONS_STRING, "", 0, 0, OPT(fcgi_listen),
+	  "FastCGI socket (HOST:PORT or a path) to listen on; empty: the one the front server passes as fd 0" },
 	{ "ws_port", OPTIONS_INT, "8081", 1, 65535, OPT(ws_port),
 	  "TCP port of the WebSocket sidecar" },
 	{ "threads", OPTIONS_INT, "16", 1, 1024, OPT(threads),
@@ -246,11 +248,15 @@ out:
 int options_from_args(chat_options_t *c, int argc, char **argv, chat_error_t *err)
 {
 	char envname[96], where[128];
+	const char *v;
 	size_t i, k;
 	int a, rc;
 
+	v = getenv("CHAT_CONFIG");
+	if (v != NULL && *v != '\0' && (rc = options_load_file(c, v, err)) != CHAT_OK)
+		return rc;
 	for (i = 0; i < options_count; i++) {
-		const char *name = options_table[i].name, *v;
+		const char *name = options_table[i].name;
 
 		memcpy(envname, "CHAT_", 5);
 		for (k = 0; name[k] != '\0' && k + 6 < sizeof(envname); k++)

@@ -21,6 +21,7 @@ typedef struct chat_options {
 	char *origins;           /* allowed Origins, comma-separated; * = any */
 	char *ws_listen;         /* sidecar listen address (loopback) */
 	char *log_level;         /* error, warn, info, debug */
+	char *fcgi_listen;       /* FastCGI socket to listen on; empty: inherited fd 0 */
 	long long ws_port;       /* sidecar TCP port */
 	long long threads;       /* FastCGI request threads per process */
 	long long heartbeat_ms;  /* SockJS heartbeat interval */
@@ -75,7 +76,8 @@ int options_parse(chat_options_t *c, const char *text, size_t len,
 /* Reads and parses a file.  Returns CHAT_EIO if it cannot be read. */
 int options_load_file(chat_options_t *c, const char *path, chat_error_t *err);
 
-/* Applies CHAT_<NAME> environment variables (name upper-cased), then
+/* Loads the file named by $CHAT_CONFIG if set, applies CHAT_<NAME>
+ * environment variables (name upper-cased), then
  * `--name=value` / `--name value` arguments and `--config FILE` (loaded
  * where it appears).  Stops with CHAT_EAGAIN when --help was given (the
  * caller prints options_usage and exits 0). */

@@ -1,1 +1,8 @@
-# fcgi/ - (filled in by its issue)
+# fcgi/ - chat.fcgi, the FastCGI program: a thin IO shell over libchat.
+bin_PROGRAMS += fcgi/chat.fcgi
+fcgi_chat_fcgi_SOURCES = \
+	fcgi/main.c \
+	fcgi/handler.c fcgi/handler.h \
+	fcgi/http.c fcgi/http.h
+fcgi_chat_fcgi_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS)
+fcgi_chat_fcgi_LDADD = $(CHATDB_LIBS) $(FCGI_LIBS)

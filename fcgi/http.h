@@ -1,0 +1,52 @@
+/*
+ * http.h - the HTTP side of one FastCGI request: what the front server
+ * passed (method, REQUEST_URI split into path and query, request headers),
+ * a bounded body reader, and a response writer that sends the status line
+ * and headers once, then body bytes, flushing so streaming transports are
+ * not held back.  No protocol logic lives here.
+ */
+#ifndef CHAT_HTTP_H
+#define CHAT_HTTP_H
+
+#include "buf.h"
+#include "chat.h"
+
+#include <fcgiapp.h>
+
+typedef struct http_request {
+	FCGX_Request *fcgx;      /* borrowed; valid until FCGX_Finish_r */
+	const char *method;      /* "GET", "POST", ... never NULL */
+	chat_slice_t path;       /* REQUEST_URI up to '?', still percent-encoded */
+	chat_slice_t query;      /* after '?', empty if none */
+	int headers_sent;        /* 1 once the status line and headers went out */
+	long long bytes_sent;    /* body bytes written so far */
+} http_request_t;
+
+/* Fills r from an accepted FastCGI request.  Returns 0 or CHAT_EINVAL when
+ * the front server passed no REQUEST_URI. */
+int http_request_init(http_request_t *r, FCGX_Request *f);
+
+/* A request header by CGI name ("HTTP_ORIGIN", "CONTENT_TYPE"), or NULL. */
+const char *http_param(const http_request_t *r, const char *name);
+
+/* Reads the request body into out (whose max bounds it).  Returns 0,
+ * CHAT_ETOOBIG when the body is larger than out->max (nothing more is
+ * read), or CHAT_EIO. */
+int http_read_body(http_request_t *r, chat_buf_t *out);
+
+/* Sends the status line and headers.  headers is a block of complete
+ * "Name: value\r\n" lines (may be NULL).  Returns 0 or CHAT_EIO. */
+int http_start(http_request_t *r, int status, const char *content_type, const char *headers);
+
+/* Sends body bytes and flushes them to the front server.  Returns 0 or
+ * CHAT_EIO (the client went away). */
+int http_write(http_request_t *r, const void *data, size_t len);
+
+/* A whole response: http_start then http_write. */
+int http_respond(http_request_t *r, int status, const char *content_type,
+		 const char *headers, const void *body, size_t len);
+
+/* The reason phrase of a status code ("Not Found"). */
+const char *http_reason(int status);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * main.c - chat.fcgi: the FastCGI program behind lighttpd or Apache.
+ * Wires options, the FastCGI socket and a pool of request threads to the
+ * request handler; everything else lives in libchat.
+ *
+ * The front server either spawns it with the listening socket as fd 0
+ * (lighttpd mod_fastcgi, Apache mod_fcgid) or it listens itself with
+ * --fcgi_listen HOST:PORT (Apache mod_proxy_fcgi).
+ */
+#include "config.h"
+#include "handler.h"
+#include "log.h"
+#include "options.h"
+
+#include <fcgiapp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char summary[] =
+	"chat.fcgi - STOMP-over-SockJS chat: the SockJS HTTP transports as a FastCGI program.";
+
+typedef struct worker {
+	pthread_t thread;
+	int sock;
+	handler_t *handler;
+} worker_t;
+
+static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *worker_main(void *arg)
+{
+	worker_t *w = arg;
+	FCGX_Request req;
+
+	if (FCGX_InitRequest(&req, w->sock, 0) != 0) {
+		log_error("cannot initialise a FastCGI request");
+		return NULL;
+	}
+	for (;;) {
+		int rc;
+
+		/* Some platforms' accept() is not safe to call from several
+		 * threads on one socket; libfcgi's own example serialises it. */
+		pthread_mutex_lock(&accept_lock);
+		rc = FCGX_Accept_r(&req);
+		pthread_mutex_unlock(&accept_lock);
+		if (rc < 0)
+			break;
+		handler_serve(w->handler, &req);
+		FCGX_Finish_r(&req);
+	}
+	FCGX_Free(&req, 1);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	chat_options_t opt;
+	chat_error_t err = { 0 };
+	handler_t *handler = NULL;
+	worker_t *workers = NULL;
+	int rc, sock = 0, status = EXIT_FAILURE;
+	long long i;
+
+	if (options_defaults(&opt) != CHAT_OK)
+		goto out;
+	rc = options_from_args(&opt, argc, argv, &err);
+	if (rc == CHAT_EAGAIN) {
+		options_usage(stdout, argv[0], summary);
+		status = EXIT_SUCCESS;
+		goto out;
+	}
+	if (rc != CHAT_OK) {
+		fprintf(stderr, "chat.fcgi: %s\n", err.message);
+		goto out;
+	}
+	log_init("chat.fcgi", opt.log_level);
+	signal(SIGPIPE, SIG_IGN);
+	if (FCGX_Init() != 0) {
+		log_error("FCGX_Init failed");
+		goto out;
+	}
+	/* libfcgi turns SIGTERM and SIGUSR1 into a "shutdown pending" flag that
+	 * is only looked at after the next request, so an idle process would
+	 * never exit.  Every committed message is already in SQLite, so dying
+	 * at once on the front server's signal loses nothing. */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGUSR1, SIG_DFL);
+	if (opt.fcgi_listen[0] != '\0') {
+		sock = FCGX_OpenSocket(opt.fcgi_listen, 128);
+		if (sock < 0) {
+			log_error("cannot listen on %s: is the address free?", opt.fcgi_listen);
+			goto out;
+		}
+	} else if (FCGX_IsCGI()) {
+		fprintf(stderr, "chat.fcgi: not started by a FastCGI server; use --fcgi_listen HOST:PORT "
+				"or run it from lighttpd/Apache (see --help)\n");
+		goto out;
+	}
+	rc = handler_open(&opt, &handler, &err);
+	if (rc != CHAT_OK) {
+		log_error("cannot start: %s", err.message);
+		goto out;
+	}
+	workers = calloc((size_t)opt.threads, sizeof(*workers));
+	if (workers == NULL)
+		goto out;
+	log_info("serving %s with %lld threads", opt.prefix, opt.threads);
+	for (i = 0; i < opt.threads; i++) {
+		workers[i].sock = sock;
+		workers[i].handler = handler;
+		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
+			log_error("cannot start thread %lld", i);
+			goto out;
+		}
+	}
+	for (i = 0; i < opt.threads; i++)
+		pthread_join(workers[i].thread, NULL);
+	status = EXIT_SUCCESS;
+out:
+	free(workers);
+	handler_close(handler);
+	options_free(&opt);
+	return status;
+}
