@@ -3,4 +3,5 @@ noinst_LIBRARIES += core/libchatcore.a
 core_libchatcore_a_SOURCES = \
 	core/chat.c core/chat.h \
 	core/buf.c core/buf.h \
-	core/dest.c core/dest.h
+	core/dest.c core/dest.h \
+	core/stomp.c core/stomp.h

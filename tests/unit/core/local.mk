@@ -13,3 +13,9 @@ TESTS += tests/unit/core/test_dest
 tests_unit_core_test_dest_SOURCES = tests/unit/core/test_dest.c
 tests_unit_core_test_dest_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_core_test_dest_LDADD = $(CORE_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/core/test_stomp
+TESTS += tests/unit/core/test_stomp
+tests_unit_core_test_stomp_SOURCES = tests/unit/core/test_stomp.c
+tests_unit_core_test_stomp_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_core_test_stomp_LDADD = $(CORE_TEST_LDADD)
