@@ -5,4 +5,5 @@ core_libchatcore_a_SOURCES = \
 	core/buf.c core/buf.h \
 	core/dest.c core/dest.h \
 	core/options.c core/options.h \
-	core/log.c core/log.h
+	core/log.c core/log.h \
+	core/stomp.c core/stomp.h

@@ -28,3 +28,10 @@ tests_fuzz_fuzz_dest_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)
 tests_fuzz_fuzz_dest_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_dest_LDFLAGS = $(FUZZ_LINKFLAGS)
 tests_fuzz_fuzz_dest_LDADD = core/libchatcore.a
+
+FUZZ_TARGETS += tests/fuzz/fuzz_stomp
+tests_fuzz_fuzz_stomp_SOURCES = tests/fuzz/fuzz_stomp.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_stomp_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/stomp"'
+tests_fuzz_fuzz_stomp_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_stomp_LDFLAGS = $(FUZZ_LINKFLAGS)
+tests_fuzz_fuzz_stomp_LDADD = core/libchatcore.a

@@ -19,3 +19,9 @@ TESTS += tests/unit/core/test_options
 tests_unit_core_test_options_SOURCES = tests/unit/core/test_options.c
 tests_unit_core_test_options_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_core_test_options_LDADD = $(CORE_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/core/test_stomp
+TESTS += tests/unit/core/test_stomp
+tests_unit_core_test_stomp_SOURCES = tests/unit/core/test_stomp.c
+tests_unit_core_test_stomp_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_core_test_stomp_LDADD = $(CORE_TEST_LDADD)
