@@ -1,1 +1,21 @@
-# conf/ - (filled in by its issue)
+# conf/ - front-server configurations and serve.sh, which starts the stack.
+EXTRA_DIST += conf/lighttpd.conf.in conf/apache-fcgid.conf.in conf/apache-proxy-fcgi.conf.in \
+	conf/serve.sh tools/install-deps.sh tools/quickstart.sh .ci/run
+
+# make serve [PORT=8080] [FRONT=lighttpd|apache|apache-proxy-fcgi]
+#            [MONGODB_URI=mongodb://...] [SOCKJS_TEST_SERVICES=1]
+PORT = 8080
+FRONT = lighttpd
+serve: all
+	@set -- --front '$(FRONT)' --port '$(PORT)' --builddir '$(abs_top_builddir)'; \
+	if test '$(SOCKJS_TEST_SERVICES)' = 1; then set -- "$$@" --test-services; fi; \
+	if test -n '$(MONGODB_URI)'; then set -- "$$@" --mongodb-uri '$(MONGODB_URI)'; fi; \
+	exec $(SHELL) $(srcdir)/conf/serve.sh "$$@"
+.PHONY: serve
+
+# The configuration reference is generated from the option table; a test
+# (tests/unit/core/reference.sh) fails when the committed copy is stale.
+EXTRA_DIST += docs/configuration.md
+docs: fcgi/chat.fcgi
+	fcgi/chat.fcgi --reference > $(srcdir)/docs/configuration.md
+.PHONY: docs

@@ -328,7 +328,8 @@ void options_reference(FILE *f)
 		   "Generated from the option table in `core/options.c` (`chat.fcgi --reference`).\n"
 		   "Every option can be given as `name = value` in a file passed with `--config FILE`,\n"
 		   "as `--name=value` on the command line, or as the environment variable `CHAT_NAME`\n"
-		   "(upper case). Later sources win: environment, then arguments in order.\n\n"
+		   "(upper case). `CHAT_CONFIG=FILE` in the environment loads FILE first. Later\n"
+		   "sources win: the file, then the environment, then arguments in order.\n\n"
 		   "| option | type | default | bounds | meaning |\n|---|---|---|---|---|\n");
 	for (i = 0; i < options_count; i++) {
 		const options_entry_t *o = &options_table[i];

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char summary[] =
 	"chat.fcgi - STOMP-over-SockJS chat: the SockJS HTTP transports as a FastCGI program.";
@@ -66,6 +67,11 @@ int main(int argc, char **argv)
 
 	if (options_defaults(&opt) != CHAT_OK)
 		goto out;
+	if (argc == 2 && !strcmp(argv[1], "--reference")) {
+		options_reference(stdout);
+		status = EXIT_SUCCESS;
+		goto out;
+	}
 	rc = options_from_args(&opt, argc, argv, &err);
 	if (rc == CHAT_EAGAIN) {
 		options_usage(stdout, argv[0], summary);

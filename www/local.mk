@@ -1,1 +1,2 @@
-# www/ - (filled in by its issue)
+# www/ - the chat page, served as static files by the front server.
+EXTRA_DIST += www/index.html

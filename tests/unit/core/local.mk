@@ -25,3 +25,6 @@ TESTS += tests/unit/core/test_stomp
 tests_unit_core_test_stomp_SOURCES = tests/unit/core/test_stomp.c
 tests_unit_core_test_stomp_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_core_test_stomp_LDADD = $(CORE_TEST_LDADD)
+
+TESTS += tests/unit/core/reference.sh
+EXTRA_DIST += tests/unit/core/reference.sh
