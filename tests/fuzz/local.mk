@@ -9,7 +9,7 @@
 # To add a target NAME: write tests/fuzz/fuzz_NAME.c defining
 # LLVMFuzzerTestOneInput, add a corpus directory, and append a block like
 # the fuzz_dest one below (FUZZ_TARGETS += ..., SOURCES, CPPFLAGS, LDADD).
-EXTRA_DIST += tests/fuzz/corpus tests/fuzz/run-fuzzers.sh
+EXTRA_DIST += tests/fuzz/corpus tests/fuzz/run-fuzzers.sh tests/fuzz/fuzz.h
 
 if FUZZING
 FUZZ_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
