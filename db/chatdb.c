@@ -132,7 +132,8 @@ int chatdb__stmt(chatdb_t *db, const char *sql, sqlite3_stmt **out, chat_error_t
 		}
 	}
 	if (db->nstmt == STMT_CACHE_MAX)
-		return chat_error_set(err, CHAT_ETOOMANY, "statement cache full (%d)", STMT_CACHE_MAX);
+		return chat_error_set(err, CHAT_ETOOMANY, "statement cache full (%d)",
+				      STMT_CACHE_MAX);
 	rc = sqlite3_prepare_v3(db->sql, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
 	if (rc != SQLITE_OK)
 		return chatdb__error(db, rc, "prepare", err);
@@ -294,8 +295,10 @@ int chatdb_open(const char *path, unsigned flags, chatdb_t **out, chat_error_t *
 	db = calloc(1, sizeof(*db));
 	if (db == NULL)
 		return chat_error_set(err, CHAT_ENOMEM, "out of memory");
+	/* NOMUTEX: one handle per thread (see chatdb.h), no locking needed. */
 	rc = sqlite3_open_v2(path, &db->sql,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			     NULL);
 	if (rc != SQLITE_OK) {
 		rc = chatdb__error(db, rc, path, err);
 		goto out;

@@ -75,7 +75,8 @@ int doorbell_open(const char *path, doorbell_t **out, chat_error_t *err)
 		goto out;
 	}
 	if (st.st_size < DOORBELL_FILE_SIZE && ftruncate(fd, DOORBELL_FILE_SIZE) != 0) {
-		rc = chat_error_set(err, CHAT_EIO, "doorbell %s: ftruncate: %s", path, strerror(errno));
+		rc = chat_error_set(err, CHAT_EIO, "doorbell %s: ftruncate: %s", path,
+				    strerror(errno));
 		goto out;
 	}
 	map = mmap(NULL, DOORBELL_FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -237,7 +237,8 @@ int session_touch(chatdb_t *db, const char *id, int64_t now_ms, chat_error_t *er
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = check_id(id, err)) != CHAT_OK || (rc = chatdb__stmt(db, SQL_TOUCH, &st, err)) != CHAT_OK)
+	if ((rc = check_id(id, err)) != CHAT_OK ||
+	    (rc = chatdb__stmt(db, SQL_TOUCH, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now_ms);
@@ -310,7 +311,8 @@ int session_delete(chatdb_t *db, const char *id, chat_error_t *err)
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = check_id(id, err)) != CHAT_OK || (rc = chatdb__stmt(db, SQL_DELETE, &st, err)) != CHAT_OK)
+	if ((rc = check_id(id, err)) != CHAT_OK ||
+	    (rc = chatdb__stmt(db, SQL_DELETE, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	return update_one(db, st, id, "session delete", err);
@@ -539,13 +541,15 @@ int session_sub_remove(chatdb_t *db, const char *session_id, const char *sub_id,
 static int list(chatdb_t *db, sqlite3_stmt *st, session_sub_cb cb, void *ctx, chat_error_t *err)
 {
 	session_sub_t sub;
+	const char *ack;
 	int rc = 0, step;
 
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		sub.session_id = (const char *)sqlite3_column_text(st, 0);
 		sub.sub_id = (const char *)sqlite3_column_text(st, 1);
 		sub.destination = (const char *)sqlite3_column_text(st, 2);
-		if (session_ack_parse((const char *)sqlite3_column_text(st, 3), &sub.ack_mode) != CHAT_OK)
+		ack = (const char *)sqlite3_column_text(st, 3);
+		if (session_ack_parse(ack, &sub.ack_mode) != CHAT_OK)
 			sub.ack_mode = SESSION_ACK_AUTO;
 		if (sub.session_id == NULL || sub.sub_id == NULL || sub.destination == NULL) {
 			rc = chatdb__error(db, SQLITE_NOMEM, "subscription list", err);
@@ -584,8 +588,11 @@ int session_sub_list_live(chatdb_t *db, const char *owner, session_sub_cb cb, vo
 	sqlite3_stmt *st;
 	int rc;
 
-	if (owner != NULL && (rc = chatdb__check_str(owner, CHATDB_ID_MAX, "owner", err)) != CHAT_OK)
-		return rc;
+	if (owner != NULL) {
+		rc = chatdb__check_str(owner, CHATDB_ID_MAX, "owner", err);
+		if (rc != CHAT_OK)
+			return rc;
+	}
 	if (cb == NULL)
 		return chat_error_set(err, CHAT_EINVAL, "no callback");
 	rc = chatdb__stmt(db, SQL_SUB_LIVE, &st, err);

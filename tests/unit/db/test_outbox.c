@@ -333,6 +333,61 @@ START_TEST(append_rings_the_doorbell)
 }
 END_TEST
 
+/* Child: wait for "go", then append one row through a doorbell-attached
+ * handle of its own. */
+static int poster_child(forkset_t *fs, int i, void *ctx)
+{
+	outbox_msg_t m = msg("/topic/chat/room/1", NULL, "hello", 1);
+	char bellpath[600];
+	doorbell_t *bell;
+	chatdb_t *cdb;
+	int rc;
+
+	(void)i;
+	(void)ctx;
+	snprintf(bellpath, sizeof(bellpath), "%s/chat.bell", dir);
+	if (chatdb_open(path, 0, &cdb, NULL) != CHAT_OK ||
+	    doorbell_open(bellpath, &bell, NULL) != CHAT_OK)
+		return 1;
+	chatdb_set_doorbell(cdb, bell);
+	forkset_ready(fs);
+	forkset_await_go(fs);
+	rc = outbox_append(cdb, &m, NULL, NULL);
+	chatdb_close(cdb);
+	doorbell_close(bell);
+	return rc == CHAT_OK ? 0 : 2;
+}
+
+/* The whole path: a reader finds nothing, sleeps on the doorbell, and a
+ * commit in another process wakes it to read the new row. */
+START_TEST(append_in_other_process_wakes_reader)
+{
+	rows_t *rs = rows_new();
+	char bellpath[600];
+	doorbell_t *bell;
+	int64_t cursor = 0;
+	forkset_t fs;
+	uint32_t w;
+
+	snprintf(bellpath, sizeof(bellpath), "%s/chat.bell", dir);
+	ck_assert_int_eq(doorbell_open(bellpath, &bell, NULL), CHAT_OK);
+	ck_assert_int_eq(forkset_start(&fs, 1, poster_child, NULL), 0);
+	ck_assert_int_eq(forkset_wait_ready(&fs), 0);
+	w = doorbell_snapshot(bell);
+	ck_assert_int_eq(outbox_read_after(db, cursor, 10, collect, rs, &cursor, NULL), CHAT_OK);
+	ck_assert_int_eq(rs->n, 0);
+	forkset_go(&fs);
+	ck_assert_int_eq(doorbell_wait(bell, w, 10000), CHAT_OK);
+	ck_assert_int_eq(outbox_read_after(db, cursor, 10, collect, rs, &cursor, NULL), CHAT_OK);
+	ck_assert_int_eq(rs->n, 1);
+	ck_assert_str_eq(rs->body[0], "hello");
+	ck_assert_int_eq(cursor, 1);
+	ck_assert_int_eq(forkset_join(&fs, NULL), 1);
+	doorbell_close(bell);
+	free(rs);
+}
+END_TEST
+
 #define WRITERS 4
 #define PER_WRITER 500
 
@@ -348,7 +403,8 @@ static int writer_child(forkset_t *fs, int w, void *ctx)
 
 	(void)ctx;
 	snprintf(bellpath, sizeof(bellpath), "%s/chat.bell", dir);
-	if (chatdb_open(path, 0, &cdb, &err) != CHAT_OK || doorbell_open(bellpath, &bell, &err) != CHAT_OK) {
+	if (chatdb_open(path, 0, &cdb, &err) != CHAT_OK ||
+	    doorbell_open(bellpath, &bell, &err) != CHAT_OK) {
 		fprintf(stderr, "writer %d: %s\n", w, err.message);
 		return 1;
 	}
@@ -418,6 +474,7 @@ int main(void)
 	tcase_add_test(tc, prune_keeps_what_live_cursors_need);
 	tcase_add_test(tc, consumer_cursor_never_goes_back);
 	tcase_add_test(tc, append_rings_the_doorbell);
+	tcase_add_test(tc, append_in_other_process_wakes_reader);
 	tcase_add_test(tc, concurrent_appends_are_gapless_and_ordered);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
