@@ -1,1 +1,6 @@
 # bench/ - (filled in by its issue)
+
+# Ring-to-wake latency of the cross-process doorbell (db/doorbell.c).
+noinst_PROGRAMS += bench/doorbell_latency
+bench_doorbell_latency_SOURCES = bench/doorbell_latency.c
+bench_doorbell_latency_LDADD = $(CHATDB_LIBS)

@@ -1,7 +1,11 @@
 # db/ - state shared by all processes (SQLite, MongoDB); the only code that
 # touches a database.
 noinst_LIBRARIES += db/libchatdb.a
-db_libchatdb_a_SOURCES =
+db_libchatdb_a_SOURCES = \
+	db/chatdb.c db/chatdb.h \
+	db/outbox.c db/outbox.h \
+	db/session.c db/session.h \
+	db/doorbell.c db/doorbell.h
 db_libchatdb_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(BSON_CFLAGS) $(MONGOC_CFLAGS)
 # What a program linking libchatdb.a must also link.
 CHATDB_LIBS = db/libchatdb.a core/libchatcore.a $(SQLITE_LIBS) $(MONGOC_LIBS) $(BSON_LIBS)

@@ -1,0 +1,362 @@
+/*
+ * chatdb.c - opening var/chat.db: connection settings, the schema and its
+ * migrations, the prepared-statement cache and transaction helpers the
+ * outbox_ and session_ modules build on.
+ *
+ * Why synchronous=NORMAL keeps the outbox's commit point: in WAL mode a
+ * COMMIT has written the transaction's frames into the WAL file (the OS page
+ * cache) before it returns; only checkpoints fsync.  From that moment the
+ * row is visible to every process and survives the death of any process,
+ * including the one that committed - which is the guarantee the design asks
+ * for ("survive any one process being killed"; the sender's RECEIPT comes
+ * after the commit).  What NORMAL gives up is durability across power loss or
+ * a kernel crash: the last commits before it may roll back (the database is
+ * never corrupted).  Every connection dies with the machine anyway, but a
+ * RECEIPTed message could then be missing; deployments that want that too
+ * open with CHATDB_OPEN_SYNC_FULL (an fsync per commit).
+ */
+#include "config.h"
+#include "chatdb.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Statements prepared by all db/ modules together stay well below this. */
+#define STMT_CACHE_MAX 64
+
+struct chatdb {
+	sqlite3 *sql;     /* the connection (NOMUTEX: one thread at a time) */
+	doorbell_t *bell; /* borrowed; rung after outbox commits, or NULL */
+	size_t nstmt;     /* used entries of stmt[] */
+	struct {
+		const char *key;    /* the static SQL text's address */
+		sqlite3_stmt *stmt; /* prepared with SQLITE_PREPARE_PERSISTENT */
+	} stmt[STMT_CACHE_MAX];
+};
+
+/*
+ * The schema, as an ordered list of migrations: migrations[i] takes
+ * user_version i to i + 1.  Append only; never edit a released step.
+ */
+static const char *const migrations[] = {
+	/* 1: SockJS sessions and their STOMP subscriptions. */
+	"CREATE TABLE sessions("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" created_ms INTEGER NOT NULL,"
+	" last_seen_ms INTEGER NOT NULL,"
+	" state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closing', 'closed')),"
+	" close_code INTEGER NOT NULL DEFAULT 0,"
+	" close_reason TEXT NOT NULL DEFAULT '',"
+	" closed_ms INTEGER NOT NULL DEFAULT 0,"
+	" user_name TEXT NULL,"
+	" cursor INTEGER NOT NULL DEFAULT 0,"
+	" lease_owner TEXT NULL,"
+	" lease_until_ms INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX sessions_state_seen ON sessions(state, last_seen_ms);"
+	"CREATE TABLE subscriptions("
+	" session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	" sub_id TEXT NOT NULL,"
+	" destination TEXT NOT NULL,"
+	" ack_mode TEXT NOT NULL CHECK (ack_mode IN ('auto', 'client', 'client-individual')),"
+	" PRIMARY KEY (session_id, sub_id)) WITHOUT ROWID;"
+	"CREATE INDEX subscriptions_destination ON subscriptions(destination);",
+
+	/* 2: the outbox, the cross-process queue.  AUTOINCREMENT: a seq is
+	 * never reused, even after the newest rows were pruned. */
+	"CREATE TABLE outbox("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" destination TEXT NOT NULL,"
+	" target_session TEXT NULL,"
+	" headers BLOB NOT NULL,"
+	" body BLOB NOT NULL,"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE INDEX outbox_created ON outbox(created_ms);",
+
+	/* 3: named outbox readers other than sessions (the MongoDB relay):
+	 * pruning keeps rows they have not passed. */
+	"CREATE TABLE outbox_consumers("
+	" name TEXT PRIMARY KEY NOT NULL,"
+	" cursor INTEGER NOT NULL) WITHOUT ROWID;",
+};
+
+_Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,
+	       "CHATDB_SCHEMA_VERSION names the last migration");
+
+int chatdb__error(chatdb_t *db, int sqlite_rc, const char *what, chat_error_t *err)
+{
+	const char *msg = db != NULL && db->sql != NULL ? sqlite3_errmsg(db->sql)
+							 : sqlite3_errstr(sqlite_rc);
+	int code;
+
+	switch (sqlite_rc & 0xff) {
+	case SQLITE_NOMEM: code = CHAT_ENOMEM; break;
+	case SQLITE_TOOBIG: code = CHAT_ETOOBIG; break;
+	case SQLITE_CANTOPEN:
+	case SQLITE_IOERR:
+	case SQLITE_PERM:
+	case SQLITE_READONLY: code = CHAT_EIO; break;
+	default: code = CHAT_EDB; break;
+	}
+	return chat_error_set(err, code, "%s: %s", what, msg);
+}
+
+int chatdb__check_str(const char *s, size_t max, const char *what, chat_error_t *err)
+{
+	size_t n;
+
+	if (s == NULL || *s == '\0')
+		return chat_error_set(err, CHAT_EINVAL, "%s is empty", what);
+	n = strnlen(s, max + 1);
+	if (n > max)
+		return chat_error_set(err, CHAT_ETOOBIG, "%s is longer than %zu bytes", what, max);
+	return CHAT_OK;
+}
+
+int chatdb__stmt(chatdb_t *db, const char *sql, sqlite3_stmt **out, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	for (i = 0; i < db->nstmt; i++) {
+		if (db->stmt[i].key == sql) {
+			st = db->stmt[i].stmt;
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			*out = st;
+			return CHAT_OK;
+		}
+	}
+	if (db->nstmt == STMT_CACHE_MAX)
+		return chat_error_set(err, CHAT_ETOOMANY, "statement cache full (%d)",
+				      STMT_CACHE_MAX);
+	rc = sqlite3_prepare_v3(db->sql, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK)
+		return chatdb__error(db, rc, "prepare", err);
+	db->stmt[db->nstmt].key = sql;
+	db->stmt[db->nstmt].stmt = st;
+	db->nstmt++;
+	*out = st;
+	return CHAT_OK;
+}
+
+static int exec_cached(chatdb_t *db, const char *sql, const char *what, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = chatdb__stmt(db, sql, &st, err);
+	if (rc != CHAT_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return chatdb__error(db, rc, what, err);
+	return CHAT_OK;
+}
+
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
+
+int chatdb__begin(chatdb_t *db, chat_error_t *err)
+{
+	return exec_cached(db, SQL_BEGIN, "begin immediate", err);
+}
+
+int chatdb__commit(chatdb_t *db, chat_error_t *err)
+{
+	int rc = exec_cached(db, SQL_COMMIT, "commit", err);
+
+	/* A failed COMMIT (e.g. SQLITE_BUSY) leaves the transaction open. */
+	if (rc != CHAT_OK)
+		chatdb__rollback(db);
+	return rc;
+}
+
+void chatdb__rollback(chatdb_t *db)
+{
+	if (!sqlite3_get_autocommit(db->sql))
+		exec_cached(db, SQL_ROLLBACK, "rollback", NULL);
+}
+
+/* Runs a pragma that returns one row and copies its first column. */
+static int pragma(chatdb_t *db, const char *sql, char *res, size_t n, chat_error_t *err)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *t;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		rc = chatdb__error(db, rc, sql, err);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		rc = chatdb__error(db, rc, sql, err);
+		goto out;
+	}
+	if (res != NULL && n > 0) {
+		t = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
+		snprintf(res, n, "%s", t != NULL ? (const char *)t : "");
+	}
+	rc = CHAT_OK;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int read_version(chatdb_t *db, int *version, chat_error_t *err)
+{
+	char buf[32];
+	int rc;
+
+	rc = pragma(db, "PRAGMA user_version", buf, sizeof(buf), err);
+	if (rc == CHAT_OK)
+		*version = atoi(buf);
+	return rc;
+}
+
+/* Switching a fresh file to WAL needs an exclusive lock for a moment; when
+ * several processes create the file at once the loser may see SQLITE_BUSY
+ * even with a busy handler, so it retries within the busy timeout. */
+static int set_wal(chatdb_t *db, chat_error_t *err)
+{
+	struct timespec pause = { 0, 2 * 1000 * 1000 };
+	char mode[16];
+	int tries = CHATDB_BUSY_TIMEOUT_MS / 2;
+	int rc;
+
+	for (;;) {
+		rc = pragma(db, "PRAGMA journal_mode=WAL", mode, sizeof(mode), err);
+		if (rc == CHAT_OK && strcmp(mode, "wal") == 0)
+			return CHAT_OK;
+		if (rc == CHAT_OK)
+			return chat_error_set(err, CHAT_EDB, "journal_mode is %s, not wal", mode);
+		if ((sqlite3_errcode(db->sql) & 0xff) != SQLITE_BUSY || --tries <= 0)
+			return rc;
+		nanosleep(&pause, NULL);
+	}
+}
+
+static int migrate(chatdb_t *db, chat_error_t *err)
+{
+	char sql[64];
+	int version, rc, v;
+
+	rc = read_version(db, &version, err);
+	if (rc != CHAT_OK || version == CHATDB_SCHEMA_VERSION)
+		goto out;
+	/* Take the write lock, then look again: another process may have
+	 * migrated while we waited. */
+	rc = chatdb__begin(db, err);
+	if (rc != CHAT_OK)
+		goto out;
+	rc = read_version(db, &version, err);
+	if (rc != CHAT_OK)
+		goto out;
+	if (version > CHATDB_SCHEMA_VERSION || version < 0) {
+		rc = chat_error_set(err, CHAT_EDB,
+				    "database schema version %d is newer than this program's (%d)",
+				    version, CHATDB_SCHEMA_VERSION);
+		goto out;
+	}
+	for (v = version; v < CHATDB_SCHEMA_VERSION; v++) {
+		rc = sqlite3_exec(db->sql, migrations[v], NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			rc = chatdb__error(db, rc, "schema migration", err);
+			goto out;
+		}
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", CHATDB_SCHEMA_VERSION);
+	rc = sqlite3_exec(db->sql, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		rc = chatdb__error(db, rc, "set user_version", err);
+		goto out;
+	}
+	rc = chatdb__commit(db, err);
+out:
+	if (rc != CHAT_OK)
+		chatdb__rollback(db);
+	return rc;
+}
+
+int chatdb_open(const char *path, unsigned flags, chatdb_t **out, chat_error_t *err)
+{
+	chatdb_t *db;
+	int rc;
+
+	*out = NULL;
+	db = calloc(1, sizeof(*db));
+	if (db == NULL)
+		return chat_error_set(err, CHAT_ENOMEM, "out of memory");
+	/* NOMUTEX: one handle per thread (see chatdb.h), no locking needed. */
+	rc = sqlite3_open_v2(path, &db->sql,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		rc = chatdb__error(db, rc, path, err);
+		goto out;
+	}
+	sqlite3_extended_result_codes(db->sql, 1);
+	sqlite3_busy_timeout(db->sql, CHATDB_BUSY_TIMEOUT_MS);
+	rc = set_wal(db, err);
+	if (rc != CHAT_OK)
+		goto out;
+	rc = pragma(db, (flags & CHATDB_OPEN_SYNC_FULL) ? "PRAGMA synchronous=FULL"
+							: "PRAGMA synchronous=NORMAL",
+		    NULL, 0, err);
+	if (rc != CHAT_OK)
+		goto out;
+	rc = pragma(db, "PRAGMA foreign_keys=ON", NULL, 0, err);
+	if (rc != CHAT_OK)
+		goto out;
+	/* Keep an idle WAL file from staying large after a burst. */
+	rc = pragma(db, "PRAGMA journal_size_limit=67108864", NULL, 0, err);
+	if (rc != CHAT_OK)
+		goto out;
+	rc = migrate(db, err);
+out:
+	if (rc != CHAT_OK)
+		chatdb_close(db);
+	else
+		*out = db;
+	return rc;
+}
+
+void chatdb_close(chatdb_t *db)
+{
+	size_t i;
+
+	if (db == NULL)
+		return;
+	for (i = 0; i < db->nstmt; i++)
+		sqlite3_finalize(db->stmt[i].stmt);
+	sqlite3_close(db->sql);
+	free(db);
+}
+
+void chatdb_set_doorbell(chatdb_t *db, doorbell_t *bell)
+{
+	db->bell = bell;
+}
+
+doorbell_t *chatdb_doorbell(const chatdb_t *db)
+{
+	return db->bell;
+}
+
+int chatdb_schema_version(chatdb_t *db, int *version, chat_error_t *err)
+{
+	return read_version(db, version, err);
+}
+
+sqlite3 *chatdb_sqlite(chatdb_t *db)
+{
+	return db->sql;
+}

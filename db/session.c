@@ -1,0 +1,604 @@
+/*
+ * session.c - session rows (state, user, cursor, lease) and subscription
+ * rows in var/chat.db.
+ */
+#include "config.h"
+#include "session.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char SQL_CREATE[] =
+	"INSERT INTO sessions(id, created_ms, last_seen_ms, user_name, cursor)"
+	" VALUES (?1, ?2, ?2, ?3,"
+	" coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0))";
+static const char SQL_GET[] =
+	"SELECT id, created_ms, last_seen_ms, state, close_code, close_reason, closed_ms,"
+	" user_name, cursor, lease_owner, lease_until_ms FROM sessions WHERE id = ?1";
+static const char SQL_EXISTS[] = "SELECT state, lease_owner FROM sessions WHERE id = ?1";
+static const char SQL_TOUCH[] =
+	"UPDATE sessions SET last_seen_ms = max(last_seen_ms, ?2) WHERE id = ?1";
+static const char SQL_SET_USER[] = "UPDATE sessions SET user_name = ?2 WHERE id = ?1";
+static const char SQL_SET_CLOSING[] =
+	"UPDATE sessions SET state = 'closing' WHERE id = ?1 AND state = 'open'";
+static const char SQL_CLOSE[] =
+	"UPDATE sessions SET state = 'closed', close_code = ?2, close_reason = ?3, closed_ms = ?4"
+	" WHERE id = ?1 AND state <> 'closed'";
+static const char SQL_DELETE[] = "DELETE FROM sessions WHERE id = ?1";
+static const char SQL_EXPIRE_CLOSE[] =
+	"UPDATE sessions SET state = 'closed', close_code = ?3, close_reason = ?4, closed_ms = ?1"
+	" WHERE state <> 'closed' AND last_seen_ms < ?1 - ?2 AND lease_until_ms <= ?1";
+static const char SQL_EXPIRE_DELETE[] =
+	"DELETE FROM sessions"
+	" WHERE state = 'closed' AND closed_ms < ?1 - ?2 AND lease_until_ms <= ?1";
+static const char SQL_ACQUIRE[] =
+	"UPDATE sessions SET lease_owner = ?2, lease_until_ms = ?3 + ?4, last_seen_ms = ?3"
+	" WHERE id = ?1 AND (lease_owner IS NULL OR lease_owner = ?2 OR lease_until_ms <= ?3)";
+static const char SQL_RENEW[] =
+	"UPDATE sessions SET lease_until_ms = ?3 + ?4, last_seen_ms = ?3"
+	" WHERE id = ?1 AND lease_owner = ?2";
+static const char SQL_RELEASE[] =
+	"UPDATE sessions SET lease_owner = NULL, lease_until_ms = 0,"
+	" last_seen_ms = max(last_seen_ms, ?3) WHERE id = ?1 AND lease_owner = ?2";
+static const char SQL_ADVANCE[] = "UPDATE sessions SET cursor = max(cursor, ?2) WHERE id = ?1";
+static const char SQL_SUB_CHECK[] =
+	"SELECT state, (SELECT count(*) FROM subscriptions WHERE session_id = ?1)"
+	" FROM sessions WHERE id = ?1";
+static const char SQL_SUB_ADD[] =
+	"INSERT INTO subscriptions(session_id, sub_id, destination, ack_mode)"
+	" VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_SUB_REMOVE[] =
+	"DELETE FROM subscriptions WHERE session_id = ?1 AND sub_id = ?2";
+static const char SQL_SUB_LIST[] =
+	"SELECT session_id, sub_id, destination, ack_mode FROM subscriptions"
+	" WHERE session_id = ?1 ORDER BY sub_id";
+static const char SQL_SUB_LIVE[] =
+	"SELECT s.session_id, s.sub_id, s.destination, s.ack_mode"
+	" FROM subscriptions s JOIN sessions x ON x.id = s.session_id"
+	" WHERE x.state <> 'closed' AND (?1 IS NULL OR x.lease_owner = ?1)"
+	" ORDER BY s.session_id, s.sub_id";
+
+static const char *const state_names[] = { "open", "closing", "closed" };
+static const char *const ack_names[] = { "auto", "client", "client-individual" };
+
+const char *session_ack_name(session_ack_t ack)
+{
+	return (unsigned)ack < CHAT_ARRAY_LEN(ack_names) ? ack_names[ack] : "auto";
+}
+
+int session_ack_parse(const char *s, session_ack_t *out)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i < CHAT_ARRAY_LEN(ack_names); i++) {
+		if (strcmp(s, ack_names[i]) == 0) {
+			*out = (session_ack_t)i;
+			return CHAT_OK;
+		}
+	}
+	return CHAT_EINVAL;
+}
+
+static session_state_t parse_state(const unsigned char *s)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i < CHAT_ARRAY_LEN(state_names); i++)
+		if (strcmp((const char *)s, state_names[i]) == 0)
+			return (session_state_t)i;
+	return SESSION_CLOSED;
+}
+
+static int check_id(const char *id, chat_error_t *err)
+{
+	return chatdb__check_str(id, CHATDB_ID_MAX, "session id", err);
+}
+
+static int check_user(const char *user_name, chat_error_t *err)
+{
+	return user_name == NULL ? CHAT_OK
+				 : chatdb__check_str(user_name, SESSION_USER_MAX, "user name", err);
+}
+
+/* Copies a text column into a fixed buffer (the bounds were checked on the
+ * way in, so truncation only guards against rows written by others). */
+static void copy_text(char *dst, size_t n, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(dst, n, "%s", t != NULL ? (const char *)t : "");
+}
+
+/* Steps a cached write statement bound by the caller and returns CHAT_OK
+ * with *changes set, or a database error. */
+static int run(chatdb_t *db, sqlite3_stmt *st, const char *what, int *changes, chat_error_t *err)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_DONE) {
+		if (changes != NULL)
+			*changes = sqlite3_changes(chatdb_sqlite(db));
+		rc = CHAT_OK;
+	} else {
+		rc = chatdb__error(db, rc, what, err);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Why did an UPDATE of session id change nothing?  CHAT_ENOTFOUND if there
+ * is no such session; otherwise CHAT_OK with its state and whether a lease
+ * owner is set (owner_out, if given, gets a copy of it). */
+static int look(chatdb_t *db, const char *id, session_state_t *state, char *owner_out,
+		int *has_owner, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = chatdb__stmt(db, SQL_EXISTS, &st, err);
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (state != NULL)
+			*state = parse_state(sqlite3_column_text(st, 0));
+		if (has_owner != NULL)
+			*has_owner = sqlite3_column_type(st, 1) != SQLITE_NULL;
+		if (owner_out != NULL)
+			copy_text(owner_out, CHATDB_ID_MAX + 1, st, 1);
+		rc = CHAT_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = chat_error_set(err, CHAT_ENOTFOUND, "no session %s", id);
+	} else {
+		rc = chatdb__error(db, rc, "session lookup", err);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Runs an UPDATE/DELETE keyed by id; no change means CHAT_ENOTFOUND. */
+static int update_one(chatdb_t *db, sqlite3_stmt *st, const char *id, const char *what,
+		      chat_error_t *err)
+{
+	int changes = 0;
+	int rc = run(db, st, what, &changes, err);
+
+	if (rc == CHAT_OK && changes == 0)
+		rc = chat_error_set(err, CHAT_ENOTFOUND, "no session %s", id);
+	return rc;
+}
+
+int session_create(chatdb_t *db, const char *id, const char *user_name, int64_t now_ms,
+		   chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = check_id(id, err)) != CHAT_OK || (rc = check_user(user_name, err)) != CHAT_OK)
+		return rc;
+	rc = chatdb__stmt(db, SQL_CREATE, &st, err);
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now_ms);
+	if (user_name != NULL)
+		sqlite3_bind_text(st, 3, user_name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		rc = CHAT_OK;
+	else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		rc = chat_error_set(err, CHAT_EEXIST, "session %s exists", id);
+	else
+		rc = chatdb__error(db, rc, "session create", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int session_get(chatdb_t *db, const char *id, session_info_t *out, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = check_id(id, err)) != CHAT_OK)
+		return rc;
+	rc = chatdb__stmt(db, SQL_GET, &st, err);
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_text(out->id, sizeof(out->id), st, 0);
+		out->created_ms = sqlite3_column_int64(st, 1);
+		out->last_seen_ms = sqlite3_column_int64(st, 2);
+		out->state = parse_state(sqlite3_column_text(st, 3));
+		out->close_code = sqlite3_column_int(st, 4);
+		copy_text(out->close_reason, sizeof(out->close_reason), st, 5);
+		out->closed_ms = sqlite3_column_int64(st, 6);
+		out->has_user = sqlite3_column_type(st, 7) != SQLITE_NULL;
+		copy_text(out->user_name, sizeof(out->user_name), st, 7);
+		out->cursor = sqlite3_column_int64(st, 8);
+		copy_text(out->lease_owner, sizeof(out->lease_owner), st, 9);
+		out->lease_until_ms = sqlite3_column_int64(st, 10);
+		rc = CHAT_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = chat_error_set(err, CHAT_ENOTFOUND, "no session %s", id);
+	} else {
+		rc = chatdb__error(db, rc, "session get", err);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int session_touch(chatdb_t *db, const char *id, int64_t now_ms, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = check_id(id, err)) != CHAT_OK ||
+	    (rc = chatdb__stmt(db, SQL_TOUCH, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now_ms);
+	return update_one(db, st, id, "session touch", err);
+}
+
+int session_set_user(chatdb_t *db, const char *id, const char *user_name, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = check_id(id, err)) != CHAT_OK || (rc = check_user(user_name, err)) != CHAT_OK ||
+	    (rc = chatdb__stmt(db, SQL_SET_USER, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (user_name != NULL)
+		sqlite3_bind_text(st, 2, user_name, -1, SQLITE_STATIC);
+	return update_one(db, st, id, "session set user", err);
+}
+
+int session_set_closing(chatdb_t *db, const char *id, chat_error_t *err)
+{
+	session_state_t state;
+	sqlite3_stmt *st;
+	int changes = 0;
+	int rc;
+
+	if ((rc = check_id(id, err)) != CHAT_OK ||
+	    (rc = chatdb__stmt(db, SQL_SET_CLOSING, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = run(db, st, "session closing", &changes, err);
+	if (rc != CHAT_OK || changes > 0)
+		return rc;
+	rc = look(db, id, &state, NULL, NULL, err);
+	if (rc == CHAT_OK && state == SESSION_CLOSED)
+		rc = chat_error_set(err, CHAT_ECLOSED, "session %s is closed", id);
+	return rc;
+}
+
+int session_close(chatdb_t *db, const char *id, int code, const char *reason, int64_t now_ms,
+		  chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int changes = 0;
+	int rc;
+
+	if ((rc = check_id(id, err)) != CHAT_OK)
+		return rc;
+	if (reason == NULL)
+		return chat_error_set(err, CHAT_EINVAL, "close reason is NULL");
+	if (strnlen(reason, SESSION_REASON_MAX + 1) > SESSION_REASON_MAX)
+		return chat_error_set(err, CHAT_ETOOBIG, "close reason is longer than %d bytes",
+				      SESSION_REASON_MAX);
+	rc = chatdb__stmt(db, SQL_CLOSE, &st, err);
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, code);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now_ms);
+	rc = run(db, st, "session close", &changes, err);
+	if (rc == CHAT_OK && changes == 0)
+		rc = look(db, id, NULL, NULL, NULL, err); /* closed already, or missing */
+	return rc;
+}
+
+int session_delete(chatdb_t *db, const char *id, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = check_id(id, err)) != CHAT_OK ||
+	    (rc = chatdb__stmt(db, SQL_DELETE, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	return update_one(db, st, id, "session delete", err);
+}
+
+int session_expire(chatdb_t *db, int64_t now_ms, int64_t idle_ms, int64_t linger_ms,
+		   int64_t *closed_out, int64_t *deleted_out, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int closed = 0, deleted = 0;
+	int rc;
+
+	if (idle_ms < 0 || linger_ms < 0)
+		return chat_error_set(err, CHAT_EINVAL, "negative timeout");
+	rc = chatdb__begin(db, err);
+	if (rc != CHAT_OK)
+		goto out;
+	rc = chatdb__stmt(db, SQL_EXPIRE_CLOSE, &st, err);
+	if (rc != CHAT_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, now_ms);
+	sqlite3_bind_int64(st, 2, idle_ms);
+	sqlite3_bind_int(st, 3, SESSION_EXPIRED_CODE);
+	sqlite3_bind_text(st, 4, SESSION_EXPIRED_REASON, -1, SQLITE_STATIC);
+	rc = run(db, st, "session expire", &closed, err);
+	if (rc != CHAT_OK)
+		goto out;
+	rc = chatdb__stmt(db, SQL_EXPIRE_DELETE, &st, err);
+	if (rc != CHAT_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, now_ms);
+	sqlite3_bind_int64(st, 2, linger_ms);
+	rc = run(db, st, "session expire", &deleted, err);
+	if (rc != CHAT_OK)
+		goto out;
+	rc = chatdb__commit(db, err);
+out:
+	if (rc != CHAT_OK) {
+		chatdb__rollback(db);
+		closed = deleted = 0;
+	}
+	if (closed_out != NULL)
+		*closed_out = closed;
+	if (deleted_out != NULL)
+		*deleted_out = deleted;
+	return rc;
+}
+
+static int lease_args(const char *id, const char *owner, int64_t lease_ms, chat_error_t *err)
+{
+	int rc;
+
+	if ((rc = check_id(id, err)) != CHAT_OK ||
+	    (rc = chatdb__check_str(owner, CHATDB_ID_MAX, "lease owner", err)) != CHAT_OK)
+		return rc;
+	if (lease_ms < 0)
+		return chat_error_set(err, CHAT_EINVAL, "negative lease");
+	return CHAT_OK;
+}
+
+/* Shared by acquire and renew: both bind (id, owner, now, lease). */
+static int lease_update(chatdb_t *db, const char *sql, const char *id, const char *owner,
+			int64_t now_ms, int64_t lease_ms, chat_error_t *err)
+{
+	char holder[CHATDB_ID_MAX + 1];
+	sqlite3_stmt *st;
+	int changes = 0;
+	int rc;
+
+	if ((rc = lease_args(id, owner, lease_ms, err)) != CHAT_OK ||
+	    (rc = chatdb__stmt(db, sql, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now_ms);
+	sqlite3_bind_int64(st, 4, lease_ms);
+	rc = run(db, st, "session lease", &changes, err);
+	if (rc != CHAT_OK || changes > 0)
+		return rc;
+	rc = look(db, id, NULL, holder, NULL, err);
+	if (rc == CHAT_OK)
+		rc = chat_error_set(err, CHAT_EBUSY, "session %s is held by %s", id,
+				    holder[0] != '\0' ? holder : "nobody");
+	return rc;
+}
+
+int session_acquire(chatdb_t *db, const char *id, const char *owner, int64_t now_ms,
+		    int64_t lease_ms, chat_error_t *err)
+{
+	return lease_update(db, SQL_ACQUIRE, id, owner, now_ms, lease_ms, err);
+}
+
+int session_renew(chatdb_t *db, const char *id, const char *owner, int64_t now_ms,
+		  int64_t lease_ms, chat_error_t *err)
+{
+	return lease_update(db, SQL_RENEW, id, owner, now_ms, lease_ms, err);
+}
+
+int session_release(chatdb_t *db, const char *id, const char *owner, int64_t now_ms,
+		    chat_error_t *err)
+{
+	char holder[CHATDB_ID_MAX + 1];
+	sqlite3_stmt *st;
+	int changes = 0, has_owner = 0;
+	int rc;
+
+	if ((rc = lease_args(id, owner, 0, err)) != CHAT_OK ||
+	    (rc = chatdb__stmt(db, SQL_RELEASE, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now_ms);
+	rc = run(db, st, "session release", &changes, err);
+	if (rc != CHAT_OK || changes > 0)
+		return rc;
+	rc = look(db, id, NULL, holder, &has_owner, err);
+	if (rc == CHAT_OK && has_owner)
+		rc = chat_error_set(err, CHAT_EBUSY, "session %s is held by %s", id, holder);
+	return rc;
+}
+
+int session_advance_cursor(chatdb_t *db, const char *id, int64_t seq, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = check_id(id, err)) != CHAT_OK)
+		return rc;
+	if (seq < 0)
+		return chat_error_set(err, CHAT_EINVAL, "negative seq");
+	rc = chatdb__stmt(db, SQL_ADVANCE, &st, err);
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, seq);
+	return update_one(db, st, id, "session cursor", err);
+}
+
+int session_sub_add(chatdb_t *db, const char *session_id, const char *sub_id,
+		    const char *destination, session_ack_t ack_mode, chat_error_t *err)
+{
+	session_state_t state = SESSION_CLOSED;
+	sqlite3_stmt *st;
+	int64_t count = 0;
+	int rc;
+
+	if ((rc = check_id(session_id, err)) != CHAT_OK ||
+	    (rc = chatdb__check_str(sub_id, CHATDB_ID_MAX, "subscription id", err)) != CHAT_OK ||
+	    (rc = chatdb__check_str(destination, CHATDB_DEST_MAX, "destination", err)) != CHAT_OK)
+		return rc;
+	if ((unsigned)ack_mode >= CHAT_ARRAY_LEN(ack_names))
+		return chat_error_set(err, CHAT_EINVAL, "bad ack mode %d", (int)ack_mode);
+	/* Check and insert under the write lock so the count bound holds. */
+	rc = chatdb__begin(db, err);
+	if (rc != CHAT_OK)
+		goto out;
+	rc = chatdb__stmt(db, SQL_SUB_CHECK, &st, err);
+	if (rc != CHAT_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		state = parse_state(sqlite3_column_text(st, 0));
+		count = sqlite3_column_int64(st, 1);
+		rc = CHAT_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = chat_error_set(err, CHAT_ENOTFOUND, "no session %s", session_id);
+	} else {
+		rc = chatdb__error(db, rc, "subscription check", err);
+	}
+	sqlite3_reset(st);
+	if (rc != CHAT_OK)
+		goto out;
+	if (state == SESSION_CLOSED) {
+		rc = chat_error_set(err, CHAT_ECLOSED, "session %s is closed", session_id);
+		goto out;
+	}
+	if (count >= SESSION_SUBS_MAX) {
+		rc = chat_error_set(err, CHAT_ETOOMANY, "session %s has %d subscriptions",
+				    session_id, SESSION_SUBS_MAX);
+		goto out;
+	}
+	rc = chatdb__stmt(db, SQL_SUB_ADD, &st, err);
+	if (rc != CHAT_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sub_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, destination, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, ack_names[ack_mode], -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		rc = CHAT_OK;
+	else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		rc = chat_error_set(err, CHAT_EEXIST, "subscription %s exists", sub_id);
+	else
+		rc = chatdb__error(db, rc, "subscription add", err);
+	sqlite3_reset(st);
+	if (rc != CHAT_OK)
+		goto out;
+	rc = chatdb__commit(db, err);
+out:
+	if (rc != CHAT_OK)
+		chatdb__rollback(db);
+	return rc;
+}
+
+int session_sub_remove(chatdb_t *db, const char *session_id, const char *sub_id,
+		       chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int changes = 0;
+	int rc;
+
+	if ((rc = check_id(session_id, err)) != CHAT_OK ||
+	    (rc = chatdb__check_str(sub_id, CHATDB_ID_MAX, "subscription id", err)) != CHAT_OK ||
+	    (rc = chatdb__stmt(db, SQL_SUB_REMOVE, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sub_id, -1, SQLITE_STATIC);
+	rc = run(db, st, "subscription remove", &changes, err);
+	if (rc == CHAT_OK && changes == 0)
+		rc = chat_error_set(err, CHAT_ENOTFOUND, "no subscription %s", sub_id);
+	return rc;
+}
+
+static int list(chatdb_t *db, sqlite3_stmt *st, session_sub_cb cb, void *ctx, chat_error_t *err)
+{
+	session_sub_t sub;
+	const char *ack;
+	int rc = 0, step;
+
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		sub.session_id = (const char *)sqlite3_column_text(st, 0);
+		sub.sub_id = (const char *)sqlite3_column_text(st, 1);
+		sub.destination = (const char *)sqlite3_column_text(st, 2);
+		ack = (const char *)sqlite3_column_text(st, 3);
+		if (session_ack_parse(ack, &sub.ack_mode) != CHAT_OK)
+			sub.ack_mode = SESSION_ACK_AUTO;
+		if (sub.session_id == NULL || sub.sub_id == NULL || sub.destination == NULL) {
+			rc = chatdb__error(db, SQLITE_NOMEM, "subscription list", err);
+			break;
+		}
+		rc = cb(ctx, &sub);
+		if (rc != 0)
+			break;
+	}
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = chatdb__error(db, step, "subscription list", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int session_sub_list(chatdb_t *db, const char *session_id, session_sub_cb cb, void *ctx,
+		     chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = check_id(session_id, err)) != CHAT_OK)
+		return rc;
+	if (cb == NULL)
+		return chat_error_set(err, CHAT_EINVAL, "no callback");
+	rc = chatdb__stmt(db, SQL_SUB_LIST, &st, err);
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
+	return list(db, st, cb, ctx, err);
+}
+
+int session_sub_list_live(chatdb_t *db, const char *owner, session_sub_cb cb, void *ctx,
+			  chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (owner != NULL) {
+		rc = chatdb__check_str(owner, CHATDB_ID_MAX, "owner", err);
+		if (rc != CHAT_OK)
+			return rc;
+	}
+	if (cb == NULL)
+		return chat_error_set(err, CHAT_EINVAL, "no callback");
+	rc = chatdb__stmt(db, SQL_SUB_LIVE, &st, err);
+	if (rc != CHAT_OK)
+		return rc;
+	if (owner != NULL)
+		sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+	return list(db, st, cb, ctx, err);
+}

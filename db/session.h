@@ -1,0 +1,157 @@
+/*
+ * session.h - SockJS sessions and their STOMP subscriptions as rows in
+ * var/chat.db, so that consecutive requests of one session can land in
+ * different processes.
+ *
+ * A session row holds its state (open -> closing -> closed, with the close
+ * code and reason every later request answers with), its user, its delivery
+ * cursor (the last outbox seq delivered to it) and a lease: the process that
+ * currently serves the session (holds its poll/stream request or WebSocket)
+ * owns the lease until lease_until_ms.  A second request while another
+ * owner's lease is unexpired is how "Another connection still open"
+ * (c[2010]) is decided across processes: session_acquire() says CHAT_EBUSY.
+ *
+ * Live sessions are those not closed (open or closing); only they hold
+ * outbox rows back from pruning and appear in session_sub_list_live().
+ * All calls use the handle's rules (chatdb.h); times are wall-clock ms.
+ */
+#ifndef CHAT_SESSION_H
+#define CHAT_SESSION_H
+
+#include "chatdb.h"
+
+/* Bounds beyond chatdb.h's (longer input: CHAT_ETOOBIG). */
+#define SESSION_USER_MAX 128   /* user name bytes */
+#define SESSION_REASON_MAX 256 /* close reason bytes (may be empty) */
+#define SESSION_SUBS_MAX 64    /* subscriptions per session (CHAT_ETOOMANY) */
+
+/* What session_expire() records as the close of a timed-out session. */
+#define SESSION_EXPIRED_CODE 1001
+#define SESSION_EXPIRED_REASON "Session timed out"
+
+typedef enum session_state {
+	SESSION_OPEN = 0,
+	SESSION_CLOSING = 1, /* close decided; frames still being flushed */
+	SESSION_CLOSED = 2
+} session_state_t;
+
+typedef enum session_ack {
+	SESSION_ACK_AUTO = 0,
+	SESSION_ACK_CLIENT = 1,
+	SESSION_ACK_CLIENT_INDIVIDUAL = 2
+} session_ack_t;
+
+/* A copy of a session row (fixed size, no pointers: the caller owns it). */
+typedef struct session_info {
+	char id[CHATDB_ID_MAX + 1];
+	int64_t created_ms;
+	int64_t last_seen_ms;
+	session_state_t state;
+	int close_code;                          /* 0 until closed */
+	char close_reason[SESSION_REASON_MAX + 1];
+	int64_t closed_ms;                       /* 0 until closed */
+	int has_user;                            /* user_name is set */
+	char user_name[SESSION_USER_MAX + 1];    /* "" when !has_user */
+	int64_t cursor;                          /* last outbox seq delivered */
+	char lease_owner[CHATDB_ID_MAX + 1];     /* "" when nobody holds it */
+	int64_t lease_until_ms;                  /* 0 when nobody holds it */
+} session_info_t;
+
+/* A subscription handed to a list callback; strings valid during the
+ * callback only. */
+typedef struct session_sub {
+	const char *session_id;
+	const char *sub_id;
+	const char *destination;
+	session_ack_t ack_mode;
+} session_sub_t;
+
+/* Called per subscription; return 0 to go on, non-zero to stop (the list
+ * call then returns that value).  Must not use the same chatdb_t. */
+typedef int (*session_sub_cb)(void *ctx, const session_sub_t *sub);
+
+/* Creates an open session.  Its cursor starts at the outbox's last seq (in
+ * the same statement), so a new session receives no history from the
+ * outbox.  user_name may be NULL.  CHAT_EEXIST if the id is taken. */
+int session_create(chatdb_t *db, const char *id, const char *user_name, int64_t now_ms,
+		   chat_error_t *err);
+
+/* Copies the row into *out.  CHAT_ENOTFOUND if there is none. */
+int session_get(chatdb_t *db, const char *id, session_info_t *out, chat_error_t *err);
+
+/* Raises last_seen_ms to now_ms (never lowers it).  CHAT_ENOTFOUND. */
+int session_touch(chatdb_t *db, const char *id, int64_t now_ms, chat_error_t *err);
+
+/* Sets (or with NULL clears) the user name, e.g. after STOMP CONNECT. */
+int session_set_user(chatdb_t *db, const char *id, const char *user_name, chat_error_t *err);
+
+/* open -> closing.  CHAT_OK if it was open or already closing,
+ * CHAT_ECLOSED if closed, CHAT_ENOTFOUND. */
+int session_set_closing(chatdb_t *db, const char *id, chat_error_t *err);
+
+/* -> closed with code and reason (may be "" but not NULL).  The first close
+ * wins: closing a closed session is CHAT_OK and keeps the first code and
+ * reason.  The lease is kept (its owner may still send the close frame).
+ * CHAT_ENOTFOUND. */
+int session_close(chatdb_t *db, const char *id, int code, const char *reason, int64_t now_ms,
+		  chat_error_t *err);
+
+/* Deletes the session and (cascade) its subscriptions.  CHAT_ENOTFOUND. */
+int session_delete(chatdb_t *db, const char *id, chat_error_t *err);
+
+/* Housekeeping, in one transaction: closes (SESSION_EXPIRED_CODE/REASON)
+ * live sessions not seen for idle_ms and whose lease has expired, then
+ * deletes closed sessions closed more than linger_ms ago whose lease has
+ * expired.  *closed_out and *deleted_out (may be NULL) get the counts. */
+int session_expire(chatdb_t *db, int64_t now_ms, int64_t idle_ms, int64_t linger_ms,
+		   int64_t *closed_out, int64_t *deleted_out, chat_error_t *err);
+
+/* Takes the lease for owner until now_ms + lease_ms, atomically (one UPDATE),
+ * if nobody holds it, owner already holds it, or the holder's lease expired
+ * (lease_until_ms <= now_ms).  Also sets last_seen_ms.  CHAT_OK, CHAT_EBUSY
+ * when another owner holds an unexpired lease, CHAT_ENOTFOUND. */
+int session_acquire(chatdb_t *db, const char *id, const char *owner, int64_t now_ms,
+		    int64_t lease_ms, chat_error_t *err);
+
+/* Extends owner's lease to now_ms + lease_ms (and last_seen_ms).  CHAT_OK
+ * while owner is still the holder (even if its lease ran out and nobody took
+ * it), CHAT_EBUSY if someone else holds it now or nobody does, CHAT_ENOTFOUND. */
+int session_renew(chatdb_t *db, const char *id, const char *owner, int64_t now_ms,
+		  int64_t lease_ms, chat_error_t *err);
+
+/* Gives up owner's lease and sets last_seen_ms (the idle clock starts when
+ * the last request ends).  CHAT_OK if owner held it or nobody did,
+ * CHAT_EBUSY if another owner holds it, CHAT_ENOTFOUND. */
+int session_release(chatdb_t *db, const char *id, const char *owner, int64_t now_ms,
+		    chat_error_t *err);
+
+/* Moves the cursor up to seq; a lower seq leaves it (it never moves back).
+ * CHAT_EINVAL for seq < 0, CHAT_ENOTFOUND. */
+int session_advance_cursor(chatdb_t *db, const char *id, int64_t seq, chat_error_t *err);
+
+/* Adds a subscription (sub_id: 1..CHATDB_ID_MAX, destination:
+ * 1..CHATDB_DEST_MAX).  CHAT_EEXIST if the session already has sub_id,
+ * CHAT_ETOOMANY past SESSION_SUBS_MAX, CHAT_ENOTFOUND if no such session,
+ * CHAT_ECLOSED if the session is closed. */
+int session_sub_add(chatdb_t *db, const char *session_id, const char *sub_id,
+		    const char *destination, session_ack_t ack_mode, chat_error_t *err);
+
+/* Removes one subscription.  CHAT_ENOTFOUND if there is none. */
+int session_sub_remove(chatdb_t *db, const char *session_id, const char *sub_id,
+		       chat_error_t *err);
+
+/* Calls cb for each subscription of the session, ordered by sub_id. */
+int session_sub_list(chatdb_t *db, const char *session_id, session_sub_cb cb, void *ctx,
+		     chat_error_t *err);
+
+/* Calls cb for each subscription of every live session, ordered by session
+ * then sub_id; with owner non-NULL, only sessions whose lease owner is owner
+ * (the sidecar's own sessions). */
+int session_sub_list_live(chatdb_t *db, const char *owner, session_sub_cb cb, void *ctx,
+			  chat_error_t *err);
+
+/* "auto", "client", "client-individual" and back; parse: CHAT_EINVAL. */
+const char *session_ack_name(session_ack_t ack);
+int session_ack_parse(const char *s, session_ack_t *out);
+
+#endif

@@ -1,0 +1,226 @@
+/* test_chatdb.c - opening chat.db: pragmas, migrations (idempotent, partial,
+ * refusing newer schemas), concurrent first opens from several processes. */
+#include "config.h"
+#include "chatdb.h"
+#include "forkutil.h"
+#include "testutil.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dir;
+static char path[512];
+
+static void setup(void)
+{
+	dir = testutil_tmpdir("chatdb");
+	ck_assert_ptr_nonnull(dir);
+	snprintf(path, sizeof(path), "%s/chat.db", dir);
+}
+
+static void teardown(void)
+{
+	testutil_rmtree(dir);
+	free(dir);
+	dir = NULL;
+}
+
+static int64_t query_int(sqlite3 *sql, const char *q)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(sql, q, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void raw_exec(const char *q)
+{
+	sqlite3 *sql;
+
+	ck_assert_int_eq(sqlite3_open(path, &sql), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(sql, q, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(sql);
+}
+
+START_TEST(open_sets_pragmas_and_schema)
+{
+	chat_error_t err;
+	chatdb_t *db;
+	sqlite3 *sql;
+	char jm[16] = "";
+	sqlite3_stmt *st;
+	int v;
+
+	ck_assert_int_eq(chatdb_open(path, 0, &db, &err), CHAT_OK);
+	sql = chatdb_sqlite(db);
+	ck_assert_int_eq(sqlite3_prepare_v2(sql, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	snprintf(jm, sizeof(jm), "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	ck_assert_str_eq(jm, "wal");
+	ck_assert_int_eq(query_int(sql, "PRAGMA foreign_keys"), 1);
+	ck_assert_int_eq(query_int(sql, "PRAGMA synchronous"), 1); /* NORMAL */
+	ck_assert_int_eq(query_int(sql, "PRAGMA busy_timeout"), CHATDB_BUSY_TIMEOUT_MS);
+	ck_assert_int_eq(chatdb_schema_version(db, &v, NULL), CHAT_OK);
+	ck_assert_int_eq(v, CHATDB_SCHEMA_VERSION);
+	ck_assert_int_eq(query_int(sql, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+					" AND name IN ('sessions', 'subscriptions', 'outbox',"
+					" 'outbox_consumers')"),
+			 4);
+	ck_assert_ptr_null(chatdb_doorbell(db));
+	chatdb_close(db);
+	chatdb_close(NULL);
+
+	ck_assert_int_eq(chatdb_open(path, CHATDB_OPEN_SYNC_FULL, &db, NULL), CHAT_OK);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db), "PRAGMA synchronous"), 2); /* FULL */
+	chatdb_close(db);
+}
+END_TEST
+
+START_TEST(reopen_is_idempotent)
+{
+	chatdb_t *a, *b;
+	int v, i;
+
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(chatdb_open(path, 0, &a, NULL), CHAT_OK);
+		ck_assert_int_eq(chatdb_open(path, 0, &b, NULL), CHAT_OK);
+		ck_assert_int_eq(sqlite3_exec(chatdb_sqlite(a),
+					      "INSERT INTO outbox(destination, headers, body, created_ms)"
+					      " VALUES ('/topic/x', x'', x'', 1)",
+					      NULL, NULL, NULL),
+				 SQLITE_OK);
+		ck_assert_int_eq(chatdb_schema_version(b, &v, NULL), CHAT_OK);
+		ck_assert_int_eq(v, CHATDB_SCHEMA_VERSION);
+		chatdb_close(b);
+		chatdb_close(a);
+	}
+	/* Data survived the re-opens: migrations did not run again. */
+	ck_assert_int_eq(chatdb_open(path, 0, &a, NULL), CHAT_OK);
+	ck_assert_int_eq(query_int(chatdb_sqlite(a), "SELECT count(*) FROM outbox"), 3);
+	chatdb_close(a);
+}
+END_TEST
+
+START_TEST(partial_schema_is_migrated_forward)
+{
+	chatdb_t *db;
+	int v;
+
+	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
+	chatdb_close(db);
+	/* Pretend the file was made by a program that knew two migrations. */
+	raw_exec("DROP TABLE outbox_consumers; PRAGMA user_version = 2;");
+	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
+	ck_assert_int_eq(chatdb_schema_version(db, &v, NULL), CHAT_OK);
+	ck_assert_int_eq(v, CHATDB_SCHEMA_VERSION);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM outbox_consumers"), 0);
+	chatdb_close(db);
+}
+END_TEST
+
+START_TEST(newer_schema_is_refused)
+{
+	chat_error_t err;
+	chatdb_t *db;
+
+	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
+	chatdb_close(db);
+	raw_exec("PRAGMA user_version = 99;");
+	ck_assert_int_eq(chatdb_open(path, 0, &db, &err), CHAT_EDB);
+	ck_assert_ptr_null(db);
+	ck_assert_ptr_nonnull(strstr(err.message, "newer"));
+}
+END_TEST
+
+START_TEST(unopenable_path)
+{
+	chat_error_t err;
+	char bad[600];
+	chatdb_t *db;
+
+	snprintf(bad, sizeof(bad), "%s/no/such/dir/chat.db", dir);
+	ck_assert_int_eq(chatdb_open(bad, 0, &db, &err), CHAT_EIO);
+	ck_assert_ptr_null(db);
+}
+END_TEST
+
+START_TEST(string_bounds)
+{
+	char s[CHATDB_ID_MAX + 2];
+
+	memset(s, 'a', sizeof(s));
+	s[CHATDB_ID_MAX] = '\0';
+	ck_assert_int_eq(chatdb__check_str(s, CHATDB_ID_MAX, "id", NULL), CHAT_OK);
+	s[CHATDB_ID_MAX] = 'a';
+	s[CHATDB_ID_MAX + 1] = '\0';
+	ck_assert_int_eq(chatdb__check_str(s, CHATDB_ID_MAX, "id", NULL), CHAT_ETOOBIG);
+	ck_assert_int_eq(chatdb__check_str("", CHATDB_ID_MAX, "id", NULL), CHAT_EINVAL);
+	ck_assert_int_eq(chatdb__check_str(NULL, CHATDB_ID_MAX, "id", NULL), CHAT_EINVAL);
+}
+END_TEST
+
+/* Child: open the (fresh) database at the same moment as its siblings. */
+static int opener_child(forkset_t *fs, int i, void *ctx)
+{
+	const char *p = ctx;
+	chat_error_t err;
+	chatdb_t *db;
+	int v = -1, rc;
+
+	(void)i;
+	forkset_ready(fs);
+	forkset_await_go(fs);
+	rc = chatdb_open(p, 0, &db, &err);
+	if (rc != CHAT_OK) {
+		fprintf(stderr, "child open: %s\n", err.message);
+		return 1;
+	}
+	rc = chatdb_schema_version(db, &v, NULL);
+	chatdb_close(db);
+	return rc == CHAT_OK && v == CHATDB_SCHEMA_VERSION ? 0 : 2;
+}
+
+START_TEST(concurrent_first_opens)
+{
+	char p[600];
+	forkset_t fs;
+	chatdb_t *db;
+	int round, v;
+
+	for (round = 0; round < 5; round++) {
+		snprintf(p, sizeof(p), "%s/race%d.db", dir, round);
+		ck_assert_int_eq(forkset_start(&fs, 6, opener_child, p), 0);
+		ck_assert_int_eq(forkset_wait_ready(&fs), 0);
+		forkset_go(&fs);
+		ck_assert_int_eq(forkset_join(&fs, NULL), 6);
+		ck_assert_int_eq(chatdb_open(p, 0, &db, NULL), CHAT_OK);
+		ck_assert_int_eq(chatdb_schema_version(db, &v, NULL), CHAT_OK);
+		ck_assert_int_eq(v, CHATDB_SCHEMA_VERSION);
+		chatdb_close(db);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("chatdb");
+	TCase *tc = tcase_create("chatdb");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, open_sets_pragmas_and_schema);
+	tcase_add_test(tc, reopen_is_idempotent);
+	tcase_add_test(tc, partial_schema_is_migrated_forward);
+	tcase_add_test(tc, newer_schema_is_refused);
+	tcase_add_test(tc, unopenable_path);
+	tcase_add_test(tc, string_bounds);
+	tcase_add_test(tc, concurrent_first_opens);
+	suite_add_tcase(s, tc);
+	return testutil_run(s);
+}

@@ -1,0 +1,386 @@
+/* test_session.c - session rows (state, cursor, lease across processes,
+ * expiry) and subscriptions. */
+#include "config.h"
+#include "forkutil.h"
+#include "outbox.h"
+#include "session.h"
+#include "testutil.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dir;
+static char path[512];
+static chatdb_t *db;
+
+static void setup(void)
+{
+	dir = testutil_tmpdir("session");
+	ck_assert_ptr_nonnull(dir);
+	snprintf(path, sizeof(path), "%s/chat.db", dir);
+	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
+}
+
+static void teardown(void)
+{
+	chatdb_close(db);
+	db = NULL;
+	testutil_rmtree(dir);
+	free(dir);
+	dir = NULL;
+}
+
+static void append(int n)
+{
+	outbox_msg_t m = { "/topic/x", NULL, { "", 0 }, { "b", 1 }, 1 };
+
+	while (n-- > 0)
+		ck_assert_int_eq(outbox_append(db, &m, NULL, NULL), CHAT_OK);
+}
+
+START_TEST(create_get_touch)
+{
+	session_info_t info;
+	chat_error_t err;
+
+	ck_assert_int_eq(session_create(db, "s1", NULL, 100, NULL), CHAT_OK);
+	ck_assert_int_eq(session_get(db, "s1", &info, NULL), CHAT_OK);
+	ck_assert_str_eq(info.id, "s1");
+	ck_assert_int_eq(info.state, SESSION_OPEN);
+	ck_assert_int_eq(info.created_ms, 100);
+	ck_assert_int_eq(info.last_seen_ms, 100);
+	ck_assert_int_eq(info.cursor, 0);
+	ck_assert_int_eq(info.has_user, 0);
+	ck_assert_str_eq(info.lease_owner, "");
+	/* A new session starts at the end of the outbox: no history. */
+	append(2);
+	ck_assert_int_eq(session_create(db, "s2", "alice", 100, NULL), CHAT_OK);
+	ck_assert_int_eq(session_get(db, "s2", &info, NULL), CHAT_OK);
+	ck_assert_int_eq(info.cursor, 2);
+	ck_assert_int_eq(info.has_user, 1);
+	ck_assert_str_eq(info.user_name, "alice");
+	ck_assert_int_eq(session_create(db, "s2", NULL, 100, &err), CHAT_EEXIST);
+
+	ck_assert_int_eq(session_touch(db, "s1", 50, NULL), CHAT_OK);
+	ck_assert_int_eq(session_get(db, "s1", &info, NULL), CHAT_OK);
+	ck_assert_int_eq(info.last_seen_ms, 100); /* never lowered */
+	ck_assert_int_eq(session_touch(db, "s1", 200, NULL), CHAT_OK);
+	ck_assert_int_eq(session_get(db, "s1", &info, NULL), CHAT_OK);
+	ck_assert_int_eq(info.last_seen_ms, 200);
+	ck_assert_int_eq(session_touch(db, "nope", 200, NULL), CHAT_ENOTFOUND);
+	ck_assert_int_eq(session_get(db, "nope", &info, &err), CHAT_ENOTFOUND);
+
+	ck_assert_int_eq(session_set_user(db, "s1", "bob", NULL), CHAT_OK);
+	ck_assert_int_eq(session_get(db, "s1", &info, NULL), CHAT_OK);
+	ck_assert_str_eq(info.user_name, "bob");
+	ck_assert_int_eq(session_set_user(db, "s1", NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(session_get(db, "s1", &info, NULL), CHAT_OK);
+	ck_assert_int_eq(info.has_user, 0);
+	ck_assert_int_eq(session_set_user(db, "nope", "x", NULL), CHAT_ENOTFOUND);
+
+	ck_assert_int_eq(session_delete(db, "s1", NULL), CHAT_OK);
+	ck_assert_int_eq(session_delete(db, "s1", NULL), CHAT_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(close_states)
+{
+	session_info_t info;
+
+	ck_assert_int_eq(session_create(db, "s", NULL, 1, NULL), CHAT_OK);
+	ck_assert_int_eq(session_set_closing(db, "s", NULL), CHAT_OK);
+	ck_assert_int_eq(session_set_closing(db, "s", NULL), CHAT_OK);
+	ck_assert_int_eq(session_get(db, "s", &info, NULL), CHAT_OK);
+	ck_assert_int_eq(info.state, SESSION_CLOSING);
+	ck_assert_int_eq(session_close(db, "s", 3000, "Go away!", 5, NULL), CHAT_OK);
+	ck_assert_int_eq(session_close(db, "s", 1002, "Connection interrupted", 6, NULL), CHAT_OK);
+	ck_assert_int_eq(session_get(db, "s", &info, NULL), CHAT_OK);
+	ck_assert_int_eq(info.state, SESSION_CLOSED);
+	ck_assert_int_eq(info.close_code, 3000); /* the first close wins */
+	ck_assert_str_eq(info.close_reason, "Go away!");
+	ck_assert_int_eq(info.closed_ms, 5);
+	ck_assert_int_eq(session_set_closing(db, "s", NULL), CHAT_ECLOSED);
+	ck_assert_int_eq(session_sub_add(db, "s", "0", "/topic/a", SESSION_ACK_AUTO, NULL),
+			 CHAT_ECLOSED);
+	ck_assert_int_eq(session_close(db, "nope", 1, "", 1, NULL), CHAT_ENOTFOUND);
+	ck_assert_int_eq(session_set_closing(db, "nope", NULL), CHAT_ENOTFOUND);
+	ck_assert_int_eq(session_close(db, "s", 1, NULL, 1, NULL), CHAT_EINVAL);
+}
+END_TEST
+
+START_TEST(expire_closes_then_deletes)
+{
+	session_info_t info;
+	int64_t closed, deleted;
+
+	ck_assert_int_eq(session_create(db, "idle", NULL, 1000, NULL), CHAT_OK);
+	ck_assert_int_eq(session_create(db, "fresh", NULL, 9000, NULL), CHAT_OK);
+	ck_assert_int_eq(session_create(db, "held", NULL, 1000, NULL), CHAT_OK);
+	ck_assert_int_eq(session_acquire(db, "held", "p1", 1000, 19000, NULL), CHAT_OK);
+	ck_assert_int_eq(session_sub_add(db, "idle", "0", "/topic/a", SESSION_ACK_AUTO, NULL),
+			 CHAT_OK);
+
+	ck_assert_int_eq(session_expire(db, 10000, 5000, 1000, &closed, &deleted, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 1);
+	ck_assert_int_eq(deleted, 0);
+	ck_assert_int_eq(session_get(db, "idle", &info, NULL), CHAT_OK);
+	ck_assert_int_eq(info.state, SESSION_CLOSED);
+	ck_assert_int_eq(info.close_code, SESSION_EXPIRED_CODE);
+	ck_assert_str_eq(info.close_reason, SESSION_EXPIRED_REASON);
+	ck_assert_int_eq(session_get(db, "held", &info, NULL), CHAT_OK);
+	ck_assert_int_eq(info.state, SESSION_OPEN); /* its lease runs to 20000 */
+
+	ck_assert_int_eq(session_expire(db, 12000, 5000, 1000, &closed, &deleted, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 0);
+	ck_assert_int_eq(deleted, 1);
+	ck_assert_int_eq(session_get(db, "idle", &info, NULL), CHAT_ENOTFOUND);
+	ck_assert_int_eq(sqlite3_exec(chatdb_sqlite(db), "SELECT 1", NULL, NULL, NULL), SQLITE_OK);
+
+	/* Once the holder's lease ran out, the idle held session goes too. */
+	ck_assert_int_eq(session_expire(db, 20001, 5000, 1000, &closed, &deleted, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 2); /* held, and fresh (last seen 9000) */
+	ck_assert_int_eq(session_expire(db, 20001, 5000, 1000, NULL, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(session_expire(db, 1, -1, 0, NULL, NULL, NULL), CHAT_EINVAL);
+}
+END_TEST
+
+START_TEST(lease_rules)
+{
+	session_info_t info;
+	chat_error_t err;
+
+	ck_assert_int_eq(session_create(db, "s", NULL, 0, NULL), CHAT_OK);
+	ck_assert_int_eq(session_acquire(db, "s", "p1", 100, 1000, NULL), CHAT_OK);
+	ck_assert_int_eq(session_acquire(db, "s", "p2", 200, 1000, &err), CHAT_EBUSY);
+	ck_assert_ptr_nonnull(strstr(err.message, "p1"));
+	ck_assert_int_eq(session_acquire(db, "s", "p1", 300, 1000, NULL), CHAT_OK); /* re-entrant */
+	ck_assert_int_eq(session_renew(db, "s", "p2", 400, 1000, NULL), CHAT_EBUSY);
+	ck_assert_int_eq(session_renew(db, "s", "p1", 400, 1000, NULL), CHAT_OK);
+	ck_assert_int_eq(session_get(db, "s", &info, NULL), CHAT_OK);
+	ck_assert_str_eq(info.lease_owner, "p1");
+	ck_assert_int_eq(info.lease_until_ms, 1400);
+	ck_assert_int_eq(info.last_seen_ms, 400);
+	ck_assert_int_eq(session_acquire(db, "s", "p2", 1399, 1000, NULL), CHAT_EBUSY);
+	/* At lease_until_ms the lease has run out: another owner may take it. */
+	ck_assert_int_eq(session_acquire(db, "s", "p2", 1400, 1000, NULL), CHAT_OK);
+	ck_assert_int_eq(session_renew(db, "s", "p1", 1500, 1000, NULL), CHAT_EBUSY);
+	ck_assert_int_eq(session_release(db, "s", "p1", 1500, NULL), CHAT_EBUSY);
+	ck_assert_int_eq(session_release(db, "s", "p2", 1600, NULL), CHAT_OK);
+	ck_assert_int_eq(session_release(db, "s", "p2", 1600, NULL), CHAT_OK); /* nobody holds it */
+	ck_assert_int_eq(session_renew(db, "s", "p2", 1700, 1000, NULL), CHAT_EBUSY);
+	ck_assert_int_eq(session_get(db, "s", &info, NULL), CHAT_OK);
+	ck_assert_str_eq(info.lease_owner, "");
+	ck_assert_int_eq(info.lease_until_ms, 0);
+	ck_assert_int_eq(info.last_seen_ms, 1600);
+	ck_assert_int_eq(session_acquire(db, "nope", "p1", 1, 1, NULL), CHAT_ENOTFOUND);
+	ck_assert_int_eq(session_renew(db, "nope", "p1", 1, 1, NULL), CHAT_ENOTFOUND);
+	ck_assert_int_eq(session_release(db, "nope", "p1", 1, NULL), CHAT_ENOTFOUND);
+	ck_assert_int_eq(session_acquire(db, "s", "", 1, 1, NULL), CHAT_EINVAL);
+	ck_assert_int_eq(session_acquire(db, "s", "p1", 1, -1, NULL), CHAT_EINVAL);
+}
+END_TEST
+
+/* Child: race its sibling for the lease on session ctx. */
+static int lease_child(forkset_t *fs, int i, void *ctx)
+{
+	const char *id = ctx;
+	char owner[32];
+	chatdb_t *cdb;
+	int rc;
+
+	snprintf(owner, sizeof(owner), "owner%d", i);
+	if (chatdb_open(path, 0, &cdb, NULL) != CHAT_OK)
+		return 1;
+	forkset_ready(fs);
+	forkset_await_go(fs);
+	rc = session_acquire(cdb, id, owner, 1000, 30000, NULL);
+	chatdb_close(cdb);
+	return rc == CHAT_OK ? 0 : rc == CHAT_EBUSY ? 10 : 1;
+}
+
+START_TEST(lease_race_between_processes)
+{
+	session_info_t info;
+	char id[32], winner[32];
+	int codes[2];
+	forkset_t fs;
+	int round;
+
+	for (round = 0; round < 20; round++) {
+		snprintf(id, sizeof(id), "race%d", round);
+		ck_assert_int_eq(session_create(db, id, NULL, 0, NULL), CHAT_OK);
+		ck_assert_int_eq(forkset_start(&fs, 2, lease_child, id), 0);
+		ck_assert_int_eq(forkset_wait_ready(&fs), 0);
+		forkset_go(&fs);
+		ck_assert_int_eq(forkset_join(&fs, codes), 1); /* exactly one wins */
+		ck_assert((codes[0] == 0 && codes[1] == 10) || (codes[0] == 10 && codes[1] == 0));
+		snprintf(winner, sizeof(winner), "owner%d", codes[0] == 0 ? 0 : 1);
+		ck_assert_int_eq(session_get(db, id, &info, NULL), CHAT_OK);
+		ck_assert_str_eq(info.lease_owner, winner);
+	}
+}
+END_TEST
+
+START_TEST(cursor_never_goes_back)
+{
+	session_info_t info;
+
+	ck_assert_int_eq(session_create(db, "s", NULL, 0, NULL), CHAT_OK);
+	ck_assert_int_eq(session_advance_cursor(db, "s", 5, NULL), CHAT_OK);
+	ck_assert_int_eq(session_advance_cursor(db, "s", 3, NULL), CHAT_OK);
+	ck_assert_int_eq(session_get(db, "s", &info, NULL), CHAT_OK);
+	ck_assert_int_eq(info.cursor, 5);
+	ck_assert_int_eq(session_advance_cursor(db, "s", 9, NULL), CHAT_OK);
+	ck_assert_int_eq(session_get(db, "s", &info, NULL), CHAT_OK);
+	ck_assert_int_eq(info.cursor, 9);
+	ck_assert_int_eq(session_advance_cursor(db, "s", -1, NULL), CHAT_EINVAL);
+	ck_assert_int_eq(session_advance_cursor(db, "nope", 1, NULL), CHAT_ENOTFOUND);
+}
+END_TEST
+
+typedef struct subs {
+	int n;
+	int stop_after; /* return 7 after this many (0: never) */
+	char line[8][200];
+} subs_t;
+
+static int collect_sub(void *ctx, const session_sub_t *s)
+{
+	subs_t *out = ctx;
+
+	if (out->n < 8)
+		snprintf(out->line[out->n], sizeof(out->line[0]), "%s %s %s %s", s->session_id,
+			 s->sub_id, s->destination, session_ack_name(s->ack_mode));
+	out->n++;
+	return out->stop_after != 0 && out->n == out->stop_after ? 7 : 0;
+}
+
+START_TEST(subscriptions)
+{
+	subs_t subs;
+	char sub[16];
+	int i;
+
+	ck_assert_int_eq(session_create(db, "X", NULL, 0, NULL), CHAT_OK);
+	ck_assert_int_eq(session_create(db, "Y", NULL, 0, NULL), CHAT_OK);
+	ck_assert_int_eq(session_create(db, "Z", NULL, 0, NULL), CHAT_OK);
+	ck_assert_int_eq(session_sub_add(db, "X", "sub-1", "/topic/b", SESSION_ACK_CLIENT_INDIVIDUAL, NULL), CHAT_OK);
+	ck_assert_int_eq(session_sub_add(db, "X", "sub-0", "/topic/a", SESSION_ACK_AUTO, NULL), CHAT_OK);
+	ck_assert_int_eq(session_sub_add(db, "X", "sub-0", "/topic/c", SESSION_ACK_AUTO, NULL), CHAT_EEXIST);
+	ck_assert_int_eq(session_sub_add(db, "Y", "sub-0", "/topic/a", SESSION_ACK_CLIENT, NULL), CHAT_OK);
+	ck_assert_int_eq(session_sub_add(db, "Z", "sub-0", "/topic/a", SESSION_ACK_AUTO, NULL), CHAT_OK);
+	ck_assert_int_eq(session_sub_add(db, "nope", "sub-0", "/topic/a", SESSION_ACK_AUTO, NULL), CHAT_ENOTFOUND);
+
+	memset(&subs, 0, sizeof(subs));
+	ck_assert_int_eq(session_sub_list(db, "X", collect_sub, &subs, NULL), CHAT_OK);
+	ck_assert_int_eq(subs.n, 2);
+	ck_assert_str_eq(subs.line[0], "X sub-0 /topic/a auto");
+	ck_assert_str_eq(subs.line[1], "X sub-1 /topic/b client-individual");
+
+	ck_assert_int_eq(session_acquire(db, "X", "ws1", 0, 1000, NULL), CHAT_OK);
+	ck_assert_int_eq(session_acquire(db, "Y", "ws2", 0, 1000, NULL), CHAT_OK);
+	ck_assert_int_eq(session_close(db, "Z", 3000, "", 0, NULL), CHAT_OK);
+	memset(&subs, 0, sizeof(subs));
+	ck_assert_int_eq(session_sub_list_live(db, NULL, collect_sub, &subs, NULL), CHAT_OK);
+	ck_assert_int_eq(subs.n, 3); /* Z is closed */
+	ck_assert_str_eq(subs.line[2], "Y sub-0 /topic/a client");
+	memset(&subs, 0, sizeof(subs));
+	ck_assert_int_eq(session_sub_list_live(db, "ws1", collect_sub, &subs, NULL), CHAT_OK);
+	ck_assert_int_eq(subs.n, 2);
+	memset(&subs, 0, sizeof(subs));
+	subs.stop_after = 1;
+	ck_assert_int_eq(session_sub_list_live(db, NULL, collect_sub, &subs, NULL), 7);
+	ck_assert_int_eq(subs.n, 1);
+
+	ck_assert_int_eq(session_sub_remove(db, "X", "sub-0", NULL), CHAT_OK);
+	ck_assert_int_eq(session_sub_remove(db, "X", "sub-0", NULL), CHAT_ENOTFOUND);
+
+	/* The per-session bound. */
+	for (i = 1; i < SESSION_SUBS_MAX; i++) {
+		snprintf(sub, sizeof(sub), "n%d", i);
+		ck_assert_int_eq(session_sub_add(db, "X", sub, "/topic/n", SESSION_ACK_AUTO, NULL), CHAT_OK);
+	}
+	ck_assert_int_eq(session_sub_add(db, "X", "one-too-many", "/topic/n", SESSION_ACK_AUTO, NULL),
+			 CHAT_ETOOMANY);
+
+	/* Deleting a session deletes its subscriptions. */
+	ck_assert_int_eq(session_delete(db, "X", NULL), CHAT_OK);
+	memset(&subs, 0, sizeof(subs));
+	ck_assert_int_eq(session_sub_list(db, "X", collect_sub, &subs, NULL), CHAT_OK);
+	ck_assert_int_eq(subs.n, 0);
+	memset(&subs, 0, sizeof(subs));
+	ck_assert_int_eq(session_sub_list_live(db, NULL, collect_sub, &subs, NULL), CHAT_OK);
+	ck_assert_int_eq(subs.n, 1);
+}
+END_TEST
+
+START_TEST(bounds)
+{
+	char id[CHATDB_ID_MAX + 2], dest[CHATDB_DEST_MAX + 2], reason[SESSION_REASON_MAX + 2];
+	char user[SESSION_USER_MAX + 2];
+	session_ack_t ack;
+
+	memset(id, 'i', sizeof(id));
+	id[CHATDB_ID_MAX] = '\0';
+	memset(dest, 'd', sizeof(dest));
+	dest[CHATDB_DEST_MAX] = '\0';
+	memset(reason, 'r', sizeof(reason));
+	reason[SESSION_REASON_MAX] = '\0';
+	memset(user, 'u', sizeof(user));
+	user[SESSION_USER_MAX] = '\0';
+
+	/* Exactly at each bound is fine... */
+	ck_assert_int_eq(session_create(db, id, user, 0, NULL), CHAT_OK);
+	ck_assert_int_eq(session_sub_add(db, id, id, dest, SESSION_ACK_AUTO, NULL), CHAT_OK);
+	ck_assert_int_eq(session_acquire(db, id, id, 0, 1, NULL), CHAT_OK);
+	ck_assert_int_eq(session_close(db, id, 1, reason, 0, NULL), CHAT_OK);
+	/* ...one byte more is not. */
+	id[CHATDB_ID_MAX] = 'i';
+	id[CHATDB_ID_MAX + 1] = '\0';
+	dest[CHATDB_DEST_MAX] = 'd';
+	dest[CHATDB_DEST_MAX + 1] = '\0';
+	reason[SESSION_REASON_MAX] = 'r';
+	reason[SESSION_REASON_MAX + 1] = '\0';
+	user[SESSION_USER_MAX] = 'u';
+	user[SESSION_USER_MAX + 1] = '\0';
+	ck_assert_int_eq(session_create(db, id, NULL, 0, NULL), CHAT_ETOOBIG);
+	ck_assert_int_eq(session_create(db, "ok", user, 0, NULL), CHAT_ETOOBIG);
+	ck_assert_int_eq(session_create(db, "", NULL, 0, NULL), CHAT_EINVAL);
+	ck_assert_int_eq(session_create(db, NULL, NULL, 0, NULL), CHAT_EINVAL);
+	ck_assert_int_eq(session_create(db, "ok", NULL, 0, NULL), CHAT_OK);
+	ck_assert_int_eq(session_sub_add(db, "ok", "s", dest, SESSION_ACK_AUTO, NULL), CHAT_ETOOBIG);
+	ck_assert_int_eq(session_sub_add(db, "ok", id, "/topic/a", SESSION_ACK_AUTO, NULL), CHAT_ETOOBIG);
+	ck_assert_int_eq(session_sub_add(db, "ok", "s", "", SESSION_ACK_AUTO, NULL), CHAT_EINVAL);
+	ck_assert_int_eq(session_sub_add(db, "ok", "s", "/topic/a", (session_ack_t)9, NULL), CHAT_EINVAL);
+	ck_assert_int_eq(session_close(db, "ok", 1, reason, 0, NULL), CHAT_ETOOBIG);
+	ck_assert_int_eq(session_acquire(db, "ok", id, 0, 1, NULL), CHAT_ETOOBIG);
+	ck_assert_int_eq(session_set_user(db, "ok", user, NULL), CHAT_ETOOBIG);
+	ck_assert_int_eq(session_sub_list_live(db, id, collect_sub, NULL, NULL), CHAT_ETOOBIG);
+
+	ck_assert_int_eq(session_ack_parse("client-individual", &ack), CHAT_OK);
+	ck_assert_int_eq(ack, SESSION_ACK_CLIENT_INDIVIDUAL);
+	ck_assert_int_eq(session_ack_parse("Auto", &ack), CHAT_EINVAL);
+	ck_assert_int_eq(session_ack_parse(NULL, &ack), CHAT_EINVAL);
+	ck_assert_str_eq(session_ack_name(SESSION_ACK_CLIENT), "client");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("session");
+	TCase *tc = tcase_create("session");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, create_get_touch);
+	tcase_add_test(tc, close_states);
+	tcase_add_test(tc, expire_closes_then_deletes);
+	tcase_add_test(tc, lease_rules);
+	tcase_add_test(tc, lease_race_between_processes);
+	tcase_add_test(tc, cursor_never_goes_back);
+	tcase_add_test(tc, subscriptions);
+	tcase_add_test(tc, bounds);
+	suite_add_tcase(s, tc);
+	return testutil_run(s);
+}
