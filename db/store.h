@@ -61,7 +61,8 @@ typedef struct store_room {
 	int64_t created_ms;
 } store_room_t;
 
-/* A list of rooms; caller-owned, release with store_room_list_free(). */
+/* A list of rooms; caller-owned, release with store_room_list_free().
+ * Zero-initialise before the first use. */
 typedef struct store_room_list {
 	store_room_t *items; /* owned; count entries */
 	size_t count;
@@ -92,8 +93,9 @@ typedef struct store_msg_list {
  *                   schema versioned with PRAGMA user_version.
  *   "mongodb://..." or "mongodb+srv://..."  MongoDB; the database is the
  *                   URI's path ("chat" when absent).  serverSelectionTimeoutMS
- *                   and connectTimeoutMS default to 2000 unless the URI sets
- *                   them, so an unreachable server fails fast.
+ *                   and connectTimeoutMS default to 2000, socketTimeoutMS to
+ *                   10000, unless the URI sets them, so an unreachable server
+ *                   fails fast; the URI's write concern applies (default w=1).
  * Creates the schema / unique indexes.  On success *out is a new handle the
  * caller closes with store_close().  On failure *out is NULL and the status
  * is CHAT_EINVAL (unknown scheme, bad URI) or CHAT_EDB (with the driver's

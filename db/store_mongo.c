@@ -141,6 +141,8 @@ int store__mongo_open(const char *uri_string, store_t **out, chat_error_t *err)
 	default_ms(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, DEFAULT_SELECT_MS);
 	default_ms(uri, MONGOC_URI_CONNECTTIMEOUTMS, DEFAULT_CONNECT_MS);
 	default_ms(uri, MONGOC_URI_SOCKETTIMEOUTMS, DEFAULT_SOCKET_MS);
+	if (mongoc_uri_get_appname(uri) == NULL)
+		mongoc_uri_set_appname(uri, "chat-store");
 	dbname = mongoc_uri_get_database(uri);
 	if (dbname == NULL || *dbname == '\0')
 		dbname = DEFAULT_DB;
@@ -157,7 +159,6 @@ int store__mongo_open(const char *uri_string, store_t **out, chat_error_t *err)
 		goto out;
 	}
 	mongoc_client_set_error_api(st->client, MONGOC_ERROR_API_VERSION_2);
-	mongoc_client_set_appname(st->client, "chat-store");
 	st->users = mongoc_client_get_collection(st->client, dbname, "users");
 	st->rooms = mongoc_client_get_collection(st->client, dbname, "rooms");
 	st->messages = mongoc_client_get_collection(st->client, dbname, "messages");

@@ -505,7 +505,7 @@ START_TEST(msg_unicode_round_trip)
 		"\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d \xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7", /* RTL */
 		"emoji \xf0\x9f\x98\x80\xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd line\nbreak",
 		"{\"json\":\"looking\",\"q\":\"'\\\"$gt\"}",
-		"\xef\xbb\xbf" "BOM and \xf4\x8f\xbf\xbf max",      /* U+FEFF, U+10FFFF */
+		("\xef\xbb\xbf" "BOM and \xf4\x8f\xbf\xbf max"), /* U+FEFF, U+10FFFF */
 	};
 	static char big[STORE_TEXT_MAX + 1];
 	store_msg_list_t l = { 0 };
