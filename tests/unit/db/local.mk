@@ -16,7 +16,7 @@ tests_unit_db_test_store_sqlite_LDADD = $(DB_TEST_LDADD)
 # server the environment names) and SKIPs without a fixture.
 TEST_EXTENSIONS += .mongo
 MONGO_LOG_DRIVER = $(LOG_DRIVER)
-MONGO_LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/fixtures/ferretdb/with-ferretdb.sh --tap
+MONGO_LOG_COMPILER = $(top_srcdir)/tests/fixtures/ferretdb/with-ferretdb.sh --tap
 check_PROGRAMS += tests/unit/db/test_store.mongo
 TESTS += tests/unit/db/test_store.mongo
 tests_unit_db_test_store_mongo_SOURCES = tests/unit/db/test_store_mongo.c $(STORE_SUITE)
