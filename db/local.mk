@@ -9,3 +9,9 @@ db_libchatdb_a_SOURCES = \
 db_libchatdb_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(BSON_CFLAGS) $(MONGOC_CFLAGS)
 # What a program linking libchatdb.a must also link.
 CHATDB_LIBS = db/libchatdb.a core/libchatcore.a $(SQLITE_LIBS) $(MONGOC_LIBS) $(BSON_LIBS)
+
+# The durable store (users, rooms, history): one interface, two backends.
+db_libchatdb_a_SOURCES += \
+	db/store.c db/store.h \
+	db/store_sqlite.c \
+	db/store_mongo.c

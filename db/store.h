@@ -1,0 +1,228 @@
+/*
+ * store.h - the durable chat store: users, rooms and message history.
+ *
+ * One interface, two backends behind a table of function pointers (nchan's
+ * store style): SQLite (the embedded default, "sqlite:/path/history.db") and
+ * MongoDB ("mongodb://host:port/dbname?options").  Both pass one shared test
+ * suite (tests/unit/db/store_suite.c).
+ *
+ * Ids are int64 > 0 chosen by the caller BEFORE the insert, so a retried
+ * insert is idempotent: users and rooms get store_new_id(), messages get
+ * the global outbox seq.
+ *
+ * Validation happens here, once, before a backend sees the input:
+ *  - user names: 1..STORE_USER_NAME_MAX bytes, room names:
+ *    1..STORE_ROOM_NAME_MAX bytes; valid UTF-8 (shortest form, no
+ *    surrogates, <= U+10FFFF), no control characters (U+0000-U+001F,
+ *    U+007F-U+009F), no leading or trailing space.  Uniqueness is byte for
+ *    byte (the store neither folds case nor normalises).
+ *  - password hashes: 1..STORE_PASSWORD_HASH_MAX bytes of printable ASCII,
+ *    opaque to the store.
+ *  - message text: 1..STORE_TEXT_MAX bytes of valid UTF-8 without NUL
+ *    (newlines and tabs are fine).
+ *  - page sizes: 1..STORE_PAGE_MAX.
+ * Errors: CHAT_EINVAL (empty, bad id, control character, edge space),
+ * CHAT_ETOOBIG (too long), CHAT_EUTF8 (not UTF-8), CHAT_ETOOMANY (page size
+ * above the maximum), CHAT_ENOTFOUND, CHAT_EEXIST, CHAT_EDB (the database
+ * failed or is unreachable: err->message carries the driver's words).
+ *
+ * Threads: a store_t is used by one thread at a time (no internal locking);
+ * open one handle per thread.  Any number of handles, in any number of
+ * processes, may point at the same database.
+ */
+#ifndef CHAT_STORE_H
+#define CHAT_STORE_H
+
+#include "chat.h"
+#include "buf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_USER_NAME_MAX 32
+#define STORE_ROOM_NAME_MAX 64
+#define STORE_PASSWORD_HASH_MAX 256
+#define STORE_TEXT_MAX 4096
+#define STORE_PAGE_MAX 500
+
+typedef struct store store_t;
+
+typedef struct store_user {
+	int64_t id;
+	char name[STORE_USER_NAME_MAX + 1];            /* NUL-terminated */
+	char password_hash[STORE_PASSWORD_HASH_MAX + 1]; /* NUL-terminated */
+	int64_t created_ms;
+} store_user_t;
+
+typedef struct store_room {
+	int64_t id;
+	char name[STORE_ROOM_NAME_MAX + 1]; /* NUL-terminated */
+	int64_t created_by;                  /* a user id */
+	int64_t created_ms;
+} store_room_t;
+
+/* A list of rooms; caller-owned, release with store_room_list_free().
+ * Zero-initialise before the first use. */
+typedef struct store_room_list {
+	store_room_t *items; /* owned; count entries */
+	size_t count;
+} store_room_list_t;
+
+/* A chat message.  As input to store_msg_add() the strings are borrowed; in
+ * a store_msg_list_t they point into storage owned by the list. */
+typedef struct store_msg {
+	int64_t id;         /* > 0, the global outbox seq */
+	int64_t room_id;    /* > 0; the store does not check the room exists */
+	int64_t room_seq;   /* per-room sequence, chosen by the caller */
+	int64_t time_ms;    /* server time the message was accepted */
+	const char *writer; /* the writer's user name (NUL-terminated) */
+	const char *text;   /* text_len bytes; NUL-terminated in lists */
+	size_t text_len;
+} store_msg_t;
+
+/* Messages of one room, oldest first; caller-owned, release with
+ * store_msg_list_free().  Zero-initialise before the first use. */
+typedef struct store_msg_list {
+	store_msg_t *items; /* owned; count entries */
+	size_t count;
+	chat_buf_t strings; /* owns the bytes items[].writer/.text point to */
+} store_msg_list_t;
+
+/* Opens (creating if needed) the store named by uri:
+ *   "sqlite:PATH"   SQLite file PATH (its directory must exist); WAL mode,
+ *                   schema versioned with PRAGMA user_version.
+ *   "mongodb://..." or "mongodb+srv://..."  MongoDB; the database is the
+ *                   URI's path ("chat" when absent).  serverSelectionTimeoutMS
+ *                   and connectTimeoutMS default to 2000, socketTimeoutMS to
+ *                   10000, unless the URI sets them, so an unreachable server
+ *                   fails fast; the URI's write concern applies (default w=1).
+ * Creates the schema / unique indexes.  On success *out is a new handle the
+ * caller closes with store_close().  On failure *out is NULL and the status
+ * is CHAT_EINVAL (unknown scheme, bad URI) or CHAT_EDB (with the driver's
+ * message in err). */
+int store_open(const char *uri, store_t **out, chat_error_t *err);
+
+/* Closes a handle.  NULL-safe. */
+void store_close(store_t *s);
+
+/* The backend's name ("sqlite" or "mongodb").  s must not be NULL. */
+const char *store_backend(const store_t *s);
+
+/* Releases process-wide driver state (mongoc_cleanup).  Call once at exit,
+ * after every handle is closed; no store may be opened afterwards. */
+void store_global_cleanup(void);
+
+/* A new id for a user or room: milliseconds since the epoch << 16 | 16
+ * bits, random per process and then counting, so ids are > 0, increase
+ * within a process and do not collide across processes in practice.
+ * Thread-safe. */
+int64_t store_new_id(void);
+
+/* Checks a user or room name (len bytes, max STORE_*_NAME_MAX) against the
+ * rules above.  Returns 0 or CHAT_EINVAL / CHAT_ETOOBIG / CHAT_EUTF8. */
+int store_check_name(const char *name, size_t len, size_t max);
+
+/* Checks message text against the rules above; same codes. */
+int store_check_text(const char *text, size_t len);
+
+/* Users.  store_user_add() inserts user id; name and password_hash are
+ * NUL-terminated.  Adding the same id with the same name again returns 0
+ * and changes nothing (a retry); a name held by another id, or this id
+ * with another name, is CHAT_EEXIST. */
+int store_user_add(store_t *s, int64_t id, const char *name,
+	const char *password_hash, int64_t created_ms, chat_error_t *err);
+
+/* Looks a user up; fills *out and returns 0, or CHAT_ENOTFOUND. */
+int store_user_get(store_t *s, int64_t id, store_user_t *out, chat_error_t *err);
+int store_user_get_by_name(store_t *s, const char *name, store_user_t *out,
+	chat_error_t *err);
+
+/* Rooms: the same idempotency rules as users. */
+int store_room_add(store_t *s, int64_t id, const char *name, int64_t created_by,
+	int64_t created_ms, chat_error_t *err);
+int store_room_get(store_t *s, int64_t id, store_room_t *out, chat_error_t *err);
+int store_room_get_by_name(store_t *s, const char *name, store_room_t *out,
+	chat_error_t *err);
+
+/* Up to n (1..STORE_PAGE_MAX) rooms with id > after_id (0: from the first),
+ * in id order (creation order for store_new_id() ids).  *out is replaced;
+ * on failure it is left empty. */
+int store_room_list(store_t *s, int64_t after_id, size_t n,
+	store_room_list_t *out, chat_error_t *err);
+
+/* Frees the items and empties the list.  NULL-safe. */
+void store_room_list_free(store_room_list_t *l);
+
+/* Inserts message m, idempotent by m->id: when a message with that id is
+ * already stored, returns 0 and keeps the stored one.  *created (may be
+ * NULL) is set to 1 when this call inserted it, 0 otherwise. */
+int store_msg_add(store_t *s, const store_msg_t *m, int *created,
+	chat_error_t *err);
+
+/* Pages of one room's history, each returned oldest first in *out (replaced;
+ * left empty on failure); n is 1..STORE_PAGE_MAX.
+ *  latest: the newest n messages.
+ *  before: the newest n messages with id < before_id (scrolling back).
+ *  after:  the oldest n messages with id > after_id (resume after the last
+ *          message seen; after_id 0 is from the beginning). */
+int store_msg_latest(store_t *s, int64_t room_id, size_t n,
+	store_msg_list_t *out, chat_error_t *err);
+int store_msg_before(store_t *s, int64_t room_id, int64_t before_id, size_t n,
+	store_msg_list_t *out, chat_error_t *err);
+int store_msg_after(store_t *s, int64_t room_id, int64_t after_id, size_t n,
+	store_msg_list_t *out, chat_error_t *err);
+
+/* Frees the list's storage and empties it.  NULL-safe. */
+void store_msg_list_free(store_msg_list_t *l);
+
+/*
+ * Backend interface (for db/store_*.c only).
+ *
+ * A backend's handle struct starts with a store_t; the dispatcher has
+ * validated every argument (non-NULL, ids > 0, bounds) before a call.
+ */
+typedef enum store__page {
+	STORE__LATEST,
+	STORE__BEFORE,
+	STORE__AFTER
+} store__page_t;
+
+typedef struct store__ops {
+	const char *name;
+	void (*close)(store_t *s);
+	/* Returns 0, CHAT_EEXIST or CHAT_EDB with the rules of store_user_add. */
+	int (*user_add)(store_t *s, const store_user_t *u, chat_error_t *err);
+	/* by_name NULL: look up by id; otherwise by name.  0 / ENOTFOUND / EDB. */
+	int (*user_get)(store_t *s, int64_t id, const char *by_name,
+		store_user_t *out, chat_error_t *err);
+	int (*room_add)(store_t *s, const store_room_t *r, chat_error_t *err);
+	int (*room_get)(store_t *s, int64_t id, const char *by_name,
+		store_room_t *out, chat_error_t *err);
+	/* out is empty with room for n items (out->items allocated). */
+	int (*room_list)(store_t *s, int64_t after_id, size_t n,
+		store_room_list_t *out, chat_error_t *err);
+	int (*msg_add)(store_t *s, const store_msg_t *m, int *created,
+		chat_error_t *err);
+	/* out is empty with room for n items; the backend appends with
+	 * store__msg_list_push() in any order and says whether it produced
+	 * them newest first (*newest_first = 1); the dispatcher then orders
+	 * them oldest first. */
+	int (*msg_page)(store_t *s, int64_t room_id, store__page_t page,
+		int64_t ref_id, size_t n, store_msg_list_t *out,
+		int *newest_first, chat_error_t *err);
+} store__ops_t;
+
+struct store {
+	const store__ops_t *ops;
+};
+
+/* Appends a copy of m (writer and text copied into l->strings) to a list
+ * prepared by the dispatcher.  0, CHAT_ETOOMANY when full, CHAT_ENOMEM. */
+int store__msg_list_push(store_msg_list_t *l, const store_msg_t *m);
+
+/* Backend constructors, called by store_open(). */
+int store__sqlite_open(const char *path, store_t **out, chat_error_t *err);
+int store__mongo_open(const char *uri, store_t **out, chat_error_t *err);
+void store__mongo_global_cleanup(void);
+
+#endif

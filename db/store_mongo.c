@@ -1,0 +1,481 @@
+/*
+ * store_mongo.c - the MongoDB store backend (mongo-c-driver / libbson):
+ * collections users, rooms and messages in the URI's database, each
+ * document's _id being the caller's int64 id, so a retried insert meets a
+ * duplicate-key error (11000) and is recognised as a retry.
+ *
+ * Indexes (createIndexes at open): users.name and rooms.name unique,
+ * messages (room_id, _id) for "latest N of a room" and "after id X".
+ *
+ * Threads and processes: mongoc_init() runs once per process (pthread_once);
+ * each handle owns one single-threaded mongoc_client_t, so a handle is used
+ * by one thread at a time, as store.h says, and must be opened after a
+ * fork(), never carried across one.  store_global_cleanup() calls
+ * mongoc_cleanup() at exit.
+ *
+ * Failing fast: unless the URI sets them, serverSelectionTimeoutMS and
+ * connectTimeoutMS are 2000 and socketTimeoutMS 10000; single-threaded
+ * clients also try server selection once, so a refused connection fails in
+ * milliseconds with CHAT_EDB and the driver's message.  Known to work with
+ * MongoDB and with FerretDB 1.24 (the test fixture).
+ */
+#include "config.h"
+#include "store.h"
+
+#include <mongoc/mongoc.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_DB "chat"
+#define DEFAULT_SELECT_MS 2000
+#define DEFAULT_CONNECT_MS 2000
+#define DEFAULT_SOCKET_MS 10000
+
+/* Server error codes for a duplicate key (11001: old servers' updates). */
+#define MONGO_DUPLICATE_KEY 11000
+#define MONGO_DUPLICATE_KEY_OLD 11001
+
+typedef struct mongo_store {
+	store_t base; /* first: a store_t * is a mongo_store * */
+	mongoc_client_t *client;
+	mongoc_collection_t *users;
+	mongoc_collection_t *rooms;
+	mongoc_collection_t *messages;
+} mongo_store_t;
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static atomic_int initialised;
+
+static void global_init(void)
+{
+	mongoc_init();
+	atomic_store(&initialised, 1);
+}
+
+void store__mongo_global_cleanup(void)
+{
+	if (atomic_exchange(&initialised, 0))
+		mongoc_cleanup();
+}
+
+static int db_error(chat_error_t *err, const char *what, const bson_error_t *e)
+{
+	return chat_error_set(err, CHAT_EDB, "mongodb: %s: %s", what, e->message);
+}
+
+static int is_duplicate_key(const bson_error_t *e)
+{
+	return e->code == MONGO_DUPLICATE_KEY || e->code == MONGO_DUPLICATE_KEY_OLD;
+}
+
+static void mongo_close(store_t *s)
+{
+	mongo_store_t *st = (mongo_store_t *)s;
+
+	mongoc_collection_destroy(st->users);
+	mongoc_collection_destroy(st->rooms);
+	mongoc_collection_destroy(st->messages);
+	mongoc_client_destroy(st->client);
+	free(st);
+}
+
+/* Sets a timeout option unless the URI already has it. */
+static void default_ms(mongoc_uri_t *uri, const char *option, int32_t ms)
+{
+	if (!mongoc_uri_has_option(uri, option))
+		mongoc_uri_set_option_as_int32(uri, option, ms);
+}
+
+/* createIndexes for one collection: a unique index on name, or the
+ * (room_id, _id) index on messages. */
+static int create_index(mongoc_database_t *db, const char *coll, chat_error_t *err)
+{
+	bson_t cmd = BSON_INITIALIZER, indexes, index, key;
+	bson_error_t e;
+	int rc = 0;
+
+	BSON_APPEND_UTF8(&cmd, "createIndexes", coll);
+	BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &indexes);
+	BSON_APPEND_DOCUMENT_BEGIN(&indexes, "0", &index);
+	BSON_APPEND_DOCUMENT_BEGIN(&index, "key", &key);
+	if (strcmp(coll, "messages") == 0) {
+		BSON_APPEND_INT32(&key, "room_id", 1);
+		BSON_APPEND_INT32(&key, "_id", 1);
+		bson_append_document_end(&index, &key);
+		BSON_APPEND_UTF8(&index, "name", "room_id_1__id_1");
+	} else {
+		BSON_APPEND_INT32(&key, "name", 1);
+		bson_append_document_end(&index, &key);
+		BSON_APPEND_UTF8(&index, "name", "name_unique");
+		BSON_APPEND_BOOL(&index, "unique", true);
+	}
+	bson_append_document_end(&indexes, &index);
+	bson_append_array_end(&cmd, &indexes);
+	if (!mongoc_database_write_command_with_opts(db, &cmd, NULL, NULL, &e))
+		rc = db_error(err, "creating indexes", &e);
+	bson_destroy(&cmd);
+	return rc;
+}
+
+static const store__ops_t mongo_ops;
+
+int store__mongo_open(const char *uri_string, store_t **out, chat_error_t *err)
+{
+	static const char *const colls[] = { "users", "rooms", "messages" };
+	mongo_store_t *st = NULL;
+	mongoc_uri_t *uri = NULL;
+	mongoc_database_t *db = NULL;
+	const char *dbname;
+	bson_error_t e;
+	size_t i;
+	int rc = 0;
+
+	pthread_once(&init_once, global_init);
+	uri = mongoc_uri_new_with_error(uri_string, &e);
+	if (uri == NULL) {
+		rc = chat_error_set(err, CHAT_EINVAL, "mongodb: bad URI: %s", e.message);
+		goto out;
+	}
+	default_ms(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, DEFAULT_SELECT_MS);
+	default_ms(uri, MONGOC_URI_CONNECTTIMEOUTMS, DEFAULT_CONNECT_MS);
+	default_ms(uri, MONGOC_URI_SOCKETTIMEOUTMS, DEFAULT_SOCKET_MS);
+	if (mongoc_uri_get_appname(uri) == NULL)
+		mongoc_uri_set_appname(uri, "chat-store");
+	dbname = mongoc_uri_get_database(uri);
+	if (dbname == NULL || *dbname == '\0')
+		dbname = DEFAULT_DB;
+
+	st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		rc = chat_error_set(err, CHAT_ENOMEM, "out of memory");
+		goto out;
+	}
+	st->base.ops = &mongo_ops;
+	st->client = mongoc_client_new_from_uri_with_error(uri, &e);
+	if (st->client == NULL) {
+		rc = chat_error_set(err, CHAT_EINVAL, "mongodb: bad URI: %s", e.message);
+		goto out;
+	}
+	mongoc_client_set_error_api(st->client, MONGOC_ERROR_API_VERSION_2);
+	st->users = mongoc_client_get_collection(st->client, dbname, "users");
+	st->rooms = mongoc_client_get_collection(st->client, dbname, "rooms");
+	st->messages = mongoc_client_get_collection(st->client, dbname, "messages");
+	db = mongoc_client_get_database(st->client, dbname);
+	/* The first command selects a server: an unreachable one fails here. */
+	for (i = 0; i < CHAT_ARRAY_LEN(colls) && rc == 0; i++)
+		rc = create_index(db, colls[i], err);
+out:
+	mongoc_database_destroy(db);
+	mongoc_uri_destroy(uri);
+	if (rc != 0) {
+		if (st != NULL)
+			mongo_close(&st->base);
+		return rc;
+	}
+	*out = &st->base;
+	return 0;
+}
+
+/* Finds the one document matching filter into *doc (initialised by the
+ * call when it returns 0; the caller destroys it). */
+static int find_one(mongoc_collection_t *c, const bson_t *filter, bson_t *doc,
+	const char *what, chat_error_t *err)
+{
+	bson_t opts = BSON_INITIALIZER;
+	mongoc_cursor_t *cur;
+	const bson_t *d;
+	bson_error_t e;
+	int rc;
+
+	BSON_APPEND_INT64(&opts, "limit", 1);
+	cur = mongoc_collection_find_with_opts(c, filter, &opts, NULL);
+	if (mongoc_cursor_next(cur, &d)) {
+		bson_copy_to(d, doc);
+		rc = 0;
+	} else if (mongoc_cursor_error(cur, &e)) {
+		rc = db_error(err, what, &e);
+	} else {
+		rc = chat_error_set(err, CHAT_ENOTFOUND, "no such %s", what);
+	}
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&opts);
+	return rc;
+}
+
+/* Field readers: 0, or CHAT_EDB for a missing or mistyped field. */
+static int get_int64(const bson_t *d, const char *key, int64_t *v, chat_error_t *err)
+{
+	bson_iter_t it;
+
+	if (!bson_iter_init_find(&it, d, key) || !BSON_ITER_HOLDS_NUMBER(&it))
+		return chat_error_set(err, CHAT_EDB, "mongodb: document without number %s", key);
+	*v = bson_iter_as_int64(&it);
+	return 0;
+}
+
+static int get_str(const bson_t *d, const char *key, const char **s, uint32_t *len,
+	chat_error_t *err)
+{
+	bson_iter_t it;
+
+	if (!bson_iter_init_find(&it, d, key) || !BSON_ITER_HOLDS_UTF8(&it))
+		return chat_error_set(err, CHAT_EDB, "mongodb: document without string %s", key);
+	*s = bson_iter_utf8(&it, len);
+	return 0;
+}
+
+static int get_strcpy(const bson_t *d, const char *key, char *dst, size_t size,
+	chat_error_t *err)
+{
+	const char *s;
+	uint32_t len;
+	int rc;
+
+	if ((rc = get_str(d, key, &s, &len, err)) != 0)
+		return rc;
+	if (len >= size)
+		return chat_error_set(err, CHAT_EDB, "mongodb: %s is too long", key);
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+	return 0;
+}
+
+/* A filter on _id, or on name when by_name is not NULL. */
+static void id_or_name_filter(bson_t *f, int64_t id, const char *by_name)
+{
+	bson_init(f);
+	if (by_name != NULL)
+		BSON_APPEND_UTF8(f, "name", by_name);
+	else
+		BSON_APPEND_INT64(f, "_id", id);
+}
+
+static int user_get(store_t *s, int64_t id, const char *by_name,
+	store_user_t *out, chat_error_t *err)
+{
+	mongo_store_t *st = (mongo_store_t *)s;
+	bson_t filter, doc;
+	int rc;
+
+	id_or_name_filter(&filter, id, by_name);
+	rc = find_one(st->users, &filter, &doc, "user", err);
+	bson_destroy(&filter);
+	if (rc != 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	if ((rc = get_int64(&doc, "_id", &out->id, err)) == 0 &&
+	    (rc = get_strcpy(&doc, "name", out->name, sizeof(out->name), err)) == 0 &&
+	    (rc = get_strcpy(&doc, "password_hash", out->password_hash,
+		    sizeof(out->password_hash), err)) == 0)
+		rc = get_int64(&doc, "created_ms", &out->created_ms, err);
+	bson_destroy(&doc);
+	return rc;
+}
+
+/* Inserts doc; *dup is 1 when a unique index (_id or name) refused it. */
+static int insert(mongoc_collection_t *c, const bson_t *doc, int *dup,
+	const char *what, chat_error_t *err)
+{
+	bson_error_t e;
+
+	*dup = 0;
+	if (mongoc_collection_insert_one(c, doc, NULL, NULL, &e))
+		return 0;
+	if (is_duplicate_key(&e)) {
+		*dup = 1;
+		return 0;
+	}
+	return db_error(err, what, &e);
+}
+
+static int user_add(store_t *s, const store_user_t *u, chat_error_t *err)
+{
+	mongo_store_t *st = (mongo_store_t *)s;
+	bson_t doc = BSON_INITIALIZER;
+	store_user_t old;
+	int rc, dup;
+
+	BSON_APPEND_INT64(&doc, "_id", u->id);
+	BSON_APPEND_UTF8(&doc, "name", u->name);
+	BSON_APPEND_UTF8(&doc, "password_hash", u->password_hash);
+	BSON_APPEND_INT64(&doc, "created_ms", u->created_ms);
+	rc = insert(st->users, &doc, &dup, "adding a user", err);
+	bson_destroy(&doc);
+	if (rc != 0 || !dup)
+		return rc;
+	/* Same _id and name: a retry.  Otherwise the name or the id is taken. */
+	rc = user_get(s, u->id, NULL, &old, err);
+	if (rc == 0 && strcmp(old.name, u->name) == 0)
+		return 0;
+	if (rc == 0 || rc == CHAT_ENOTFOUND)
+		return chat_error_set(err, CHAT_EEXIST, rc == 0 ?
+			"user id %lld exists with another name" :
+			"user name is taken (id %lld is free)", (long long)u->id);
+	return rc;
+}
+
+static int room_get(store_t *s, int64_t id, const char *by_name,
+	store_room_t *out, chat_error_t *err)
+{
+	mongo_store_t *st = (mongo_store_t *)s;
+	bson_t filter, doc;
+	int rc;
+
+	id_or_name_filter(&filter, id, by_name);
+	rc = find_one(st->rooms, &filter, &doc, "room", err);
+	bson_destroy(&filter);
+	if (rc != 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	if ((rc = get_int64(&doc, "_id", &out->id, err)) == 0 &&
+	    (rc = get_strcpy(&doc, "name", out->name, sizeof(out->name), err)) == 0 &&
+	    (rc = get_int64(&doc, "created_by", &out->created_by, err)) == 0)
+		rc = get_int64(&doc, "created_ms", &out->created_ms, err);
+	bson_destroy(&doc);
+	return rc;
+}
+
+static int room_add(store_t *s, const store_room_t *r, chat_error_t *err)
+{
+	mongo_store_t *st = (mongo_store_t *)s;
+	bson_t doc = BSON_INITIALIZER;
+	store_room_t old;
+	int rc, dup;
+
+	BSON_APPEND_INT64(&doc, "_id", r->id);
+	BSON_APPEND_UTF8(&doc, "name", r->name);
+	BSON_APPEND_INT64(&doc, "created_by", r->created_by);
+	BSON_APPEND_INT64(&doc, "created_ms", r->created_ms);
+	rc = insert(st->rooms, &doc, &dup, "adding a room", err);
+	bson_destroy(&doc);
+	if (rc != 0 || !dup)
+		return rc;
+	rc = room_get(s, r->id, NULL, &old, err);
+	if (rc == 0 && strcmp(old.name, r->name) == 0)
+		return 0;
+	if (rc == 0 || rc == CHAT_ENOTFOUND)
+		return chat_error_set(err, CHAT_EEXIST, rc == 0 ?
+			"room id %lld exists with another name" :
+			"room name is taken (id %lld is free)", (long long)r->id);
+	return rc;
+}
+
+/* Runs find(filter) sorted by _id (dir 1 or -1) with limit n. */
+static mongoc_cursor_t *find_sorted(mongoc_collection_t *c, const bson_t *filter,
+	int dir, size_t n)
+{
+	bson_t opts = BSON_INITIALIZER, sort;
+	mongoc_cursor_t *cur;
+
+	BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
+	BSON_APPEND_INT32(&sort, "_id", dir);
+	bson_append_document_end(&opts, &sort);
+	BSON_APPEND_INT64(&opts, "limit", (int64_t)n);
+	cur = mongoc_collection_find_with_opts(c, filter, &opts, NULL);
+	bson_destroy(&opts);
+	return cur;
+}
+
+static int room_list(store_t *s, int64_t after_id, size_t n,
+	store_room_list_t *out, chat_error_t *err)
+{
+	mongo_store_t *st = (mongo_store_t *)s;
+	bson_t filter = BSON_INITIALIZER, cond;
+	mongoc_cursor_t *cur;
+	const bson_t *d;
+	store_room_t *r;
+	bson_error_t e;
+	int rc = 0;
+
+	BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &cond);
+	BSON_APPEND_INT64(&cond, "$gt", after_id);
+	bson_append_document_end(&filter, &cond);
+	cur = find_sorted(st->rooms, &filter, 1, n);
+	while (rc == 0 && out->count < n && mongoc_cursor_next(cur, &d)) {
+		r = &out->items[out->count++];
+		if ((rc = get_int64(d, "_id", &r->id, err)) == 0 &&
+		    (rc = get_strcpy(d, "name", r->name, sizeof(r->name), err)) == 0 &&
+		    (rc = get_int64(d, "created_by", &r->created_by, err)) == 0)
+			rc = get_int64(d, "created_ms", &r->created_ms, err);
+	}
+	if (rc == 0 && mongoc_cursor_error(cur, &e))
+		rc = db_error(err, "listing rooms", &e);
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&filter);
+	return rc;
+}
+
+static int msg_add(store_t *s, const store_msg_t *m, int *created,
+	chat_error_t *err)
+{
+	mongo_store_t *st = (mongo_store_t *)s;
+	bson_t doc = BSON_INITIALIZER;
+	int rc, dup;
+
+	BSON_APPEND_INT64(&doc, "_id", m->id);
+	BSON_APPEND_INT64(&doc, "room_id", m->room_id);
+	BSON_APPEND_INT64(&doc, "room_seq", m->room_seq);
+	BSON_APPEND_UTF8(&doc, "writer", m->writer);
+	bson_append_utf8(&doc, "text", -1, m->text, (int)m->text_len);
+	BSON_APPEND_INT64(&doc, "time_ms", m->time_ms);
+	/* messages has no unique index but _id: a duplicate is a retry. */
+	rc = insert(st->messages, &doc, &dup, "adding a message", err);
+	bson_destroy(&doc);
+	*created = rc == 0 && !dup;
+	return rc;
+}
+
+static int msg_page(store_t *s, int64_t room_id, store__page_t page,
+	int64_t ref_id, size_t n, store_msg_list_t *out, int *newest_first,
+	chat_error_t *err)
+{
+	mongo_store_t *st = (mongo_store_t *)s;
+	bson_t filter = BSON_INITIALIZER, cond;
+	mongoc_cursor_t *cur;
+	const bson_t *d;
+	store_msg_t m;
+	uint32_t len;
+	bson_error_t e;
+	int rc = 0;
+
+	BSON_APPEND_INT64(&filter, "room_id", room_id);
+	if (page != STORE__LATEST) {
+		BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &cond);
+		BSON_APPEND_INT64(&cond, page == STORE__BEFORE ? "$lt" : "$gt", ref_id);
+		bson_append_document_end(&filter, &cond);
+	}
+	*newest_first = page != STORE__AFTER;
+	cur = find_sorted(st->messages, &filter, *newest_first ? -1 : 1, n);
+	while (rc == 0 && out->count < n && mongoc_cursor_next(cur, &d)) {
+		if ((rc = get_int64(d, "_id", &m.id, err)) != 0 ||
+		    (rc = get_int64(d, "room_id", &m.room_id, err)) != 0 ||
+		    (rc = get_int64(d, "room_seq", &m.room_seq, err)) != 0 ||
+		    (rc = get_int64(d, "time_ms", &m.time_ms, err)) != 0 ||
+		    (rc = get_str(d, "writer", &m.writer, &len, err)) != 0 ||
+		    (rc = get_str(d, "text", &m.text, &len, err)) != 0)
+			break;
+		m.text_len = len;
+		if ((rc = store__msg_list_push(out, &m)) != 0)
+			rc = chat_error_set(err, rc == CHAT_ENOMEM ? CHAT_ENOMEM : CHAT_EDB,
+				"mongodb: message %lld does not fit the limits", (long long)m.id);
+	}
+	if (rc == 0 && mongoc_cursor_error(cur, &e))
+		rc = db_error(err, "reading messages", &e);
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&filter);
+	return rc;
+}
+
+static const store__ops_t mongo_ops = {
+	.name = "mongodb",
+	.close = mongo_close,
+	.user_add = user_add,
+	.user_get = user_get,
+	.room_add = room_add,
+	.room_get = room_get,
+	.room_list = room_list,
+	.msg_add = msg_add,
+	.msg_page = msg_page,
+};

@@ -1,0 +1,436 @@
+/*
+ * store_sqlite.c - the embedded store backend: users, rooms and message
+ * history in one SQLite file (e.g. var/history.db), so the chat runs with
+ * no database server at all.
+ *
+ * WAL mode with synchronous=FULL (a committed message survives a power
+ * loss: the relay may advance its cursor past it), busy_timeout so that
+ * several processes can share the file, and the schema version in PRAGMA
+ * user_version, created or checked inside BEGIN IMMEDIATE so two processes
+ * opening a fresh file do not race.  One connection per handle, opened
+ * NOMUTEX: a handle is used by one thread at a time (store.h).
+ */
+#include "config.h"
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHEMA_VERSION 1
+#define BUSY_TIMEOUT_MS 5000
+
+static const char schema_sql[] =
+	"CREATE TABLE users("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"
+	" password_hash TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE TABLE rooms("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"
+	" created_by INTEGER NOT NULL,"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE TABLE messages("
+	" id INTEGER PRIMARY KEY,"
+	" room_id INTEGER NOT NULL,"
+	" room_seq INTEGER NOT NULL,"
+	" writer TEXT NOT NULL,"
+	" text TEXT NOT NULL,"
+	" time_ms INTEGER NOT NULL);"
+	"CREATE INDEX messages_room_id ON messages(room_id, id);";
+
+/* Prepared once per handle; indexes into sqlite_store.stmt. */
+enum {
+	Q_USER_INSERT,
+	Q_USER_BY_ID,
+	Q_USER_BY_NAME,
+	Q_ROOM_INSERT,
+	Q_ROOM_BY_ID,
+	Q_ROOM_BY_NAME,
+	Q_ROOM_LIST,
+	Q_MSG_INSERT,
+	Q_MSG_LATEST,
+	Q_MSG_BEFORE,
+	Q_MSG_AFTER,
+	Q_COUNT
+};
+
+static const char *const query_sql[Q_COUNT] = {
+	[Q_USER_INSERT] = "INSERT INTO users(id, name, password_hash, created_ms)"
+		" VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+	[Q_USER_BY_ID] = "SELECT id, name, password_hash, created_ms FROM users"
+		" WHERE id = ?1",
+	[Q_USER_BY_NAME] = "SELECT id, name, password_hash, created_ms FROM users"
+		" WHERE name = ?1",
+	[Q_ROOM_INSERT] = "INSERT INTO rooms(id, name, created_by, created_ms)"
+		" VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+	[Q_ROOM_BY_ID] = "SELECT id, name, created_by, created_ms FROM rooms"
+		" WHERE id = ?1",
+	[Q_ROOM_BY_NAME] = "SELECT id, name, created_by, created_ms FROM rooms"
+		" WHERE name = ?1",
+	[Q_ROOM_LIST] = "SELECT id, name, created_by, created_ms FROM rooms"
+		" WHERE id > ?1 ORDER BY id LIMIT ?2",
+	[Q_MSG_INSERT] = "INSERT INTO messages(id, room_id, room_seq, writer, text,"
+		" time_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO NOTHING",
+	[Q_MSG_LATEST] = "SELECT id, room_id, room_seq, writer, text, time_ms"
+		" FROM messages WHERE room_id = ?1 ORDER BY id DESC LIMIT ?3",
+	[Q_MSG_BEFORE] = "SELECT id, room_id, room_seq, writer, text, time_ms"
+		" FROM messages WHERE room_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+	[Q_MSG_AFTER] = "SELECT id, room_id, room_seq, writer, text, time_ms"
+		" FROM messages WHERE room_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+};
+
+typedef struct sqlite_store {
+	store_t base; /* first: a store_t * is a sqlite_store * */
+	sqlite3 *db;
+	sqlite3_stmt *stmt[Q_COUNT];
+} sqlite_store_t;
+
+static int db_error(sqlite_store_t *st, chat_error_t *err, const char *what)
+{
+	return chat_error_set(err, CHAT_EDB, "sqlite: %s: %s", what,
+		st->db != NULL ? sqlite3_errmsg(st->db) : "out of memory");
+}
+
+static void sqlite_close(store_t *s)
+{
+	sqlite_store_t *st = (sqlite_store_t *)s;
+	size_t i;
+
+	for (i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close_v2(st->db);
+	free(st);
+}
+
+/* Creates the schema on a new file or checks the version of an old one. */
+static int schema_init(sqlite_store_t *st, chat_error_t *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = 0, version, in_txn = 0;
+	char sql[64];
+
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = db_error(st, err, "begin");
+		goto out;
+	}
+	in_txn = 1;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK ||
+	    sqlite3_step(q) != SQLITE_ROW) {
+		rc = db_error(st, err, "reading user_version");
+		goto out;
+	}
+	version = sqlite3_column_int(q, 0);
+	if (version > SCHEMA_VERSION) {
+		rc = chat_error_set(err, CHAT_EDB,
+			"sqlite: history schema version %d is newer than this program's (%d);"
+			" upgrade the program", version, SCHEMA_VERSION);
+		goto out;
+	}
+	if (version == 0) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
+		if (sqlite3_exec(st->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+			rc = db_error(st, err, "creating the schema");
+			goto out;
+		}
+	}
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = db_error(st, err, "commit");
+		goto out;
+	}
+	in_txn = 0;
+out:
+	sqlite3_finalize(q);
+	if (in_txn)
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static const store__ops_t sqlite_ops;
+
+int store__sqlite_open(const char *path, store_t **out, chat_error_t *err)
+{
+	sqlite_store_t *st;
+	int rc = 0;
+	size_t i;
+
+	st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return chat_error_set(err, CHAT_ENOMEM, "out of memory");
+	st->base.ops = &sqlite_ops;
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		rc = chat_error_set(err, CHAT_EDB, "sqlite: cannot open %s: %s", path,
+			st->db != NULL ? sqlite3_errmsg(st->db) : "out of memory");
+		goto out;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	/* journal_mode answers with a row; exec ignores it. */
+	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(st->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = chat_error_set(err, CHAT_EDB, "sqlite: cannot set up %s: %s", path,
+			sqlite3_errmsg(st->db));
+		goto out;
+	}
+	if ((rc = schema_init(st, err)) != 0)
+		goto out;
+	for (i = 0; i < Q_COUNT; i++) {
+		if (sqlite3_prepare_v3(st->db, query_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+				&st->stmt[i], NULL) != SQLITE_OK) {
+			rc = db_error(st, err, "preparing a query");
+			goto out;
+		}
+	}
+out:
+	if (rc != 0) {
+		sqlite_close(&st->base);
+		return rc;
+	}
+	*out = &st->base;
+	return 0;
+}
+
+/* Runs a prepared statement to completion (an INSERT). */
+static int step_done(sqlite_store_t *st, sqlite3_stmt *q, chat_error_t *err,
+	const char *what)
+{
+	int rc = sqlite3_step(q);
+
+	rc = rc == SQLITE_DONE ? 0 : db_error(st, err, what);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return rc;
+}
+
+static void copy_text(char *dst, size_t size, sqlite3_stmt *q, int col)
+{
+	const unsigned char *t = sqlite3_column_text(q, col);
+	size_t n = (size_t)sqlite3_column_bytes(q, col);
+
+	if (t == NULL)
+		n = 0;
+	if (n >= size)
+		n = size - 1;
+	if (n > 0)
+		memcpy(dst, t, n);
+	dst[n] = '\0';
+}
+
+static int user_get(store_t *s, int64_t id, const char *by_name,
+	store_user_t *out, chat_error_t *err)
+{
+	sqlite_store_t *st = (sqlite_store_t *)s;
+	sqlite3_stmt *q;
+	int rc;
+
+	if (by_name != NULL) {
+		q = st->stmt[Q_USER_BY_NAME];
+		sqlite3_bind_text(q, 1, by_name, -1, SQLITE_STATIC);
+	} else {
+		q = st->stmt[Q_USER_BY_ID];
+		sqlite3_bind_int64(q, 1, id);
+	}
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		out->id = sqlite3_column_int64(q, 0);
+		copy_text(out->name, sizeof(out->name), q, 1);
+		copy_text(out->password_hash, sizeof(out->password_hash), q, 2);
+		out->created_ms = sqlite3_column_int64(q, 3);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = chat_error_set(err, CHAT_ENOTFOUND, "no such user");
+	} else {
+		rc = db_error(st, err, "reading a user");
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return rc;
+}
+
+static int user_add(store_t *s, const store_user_t *u, chat_error_t *err)
+{
+	sqlite_store_t *st = (sqlite_store_t *)s;
+	sqlite3_stmt *q = st->stmt[Q_USER_INSERT];
+	store_user_t old;
+	int rc;
+
+	sqlite3_bind_int64(q, 1, u->id);
+	sqlite3_bind_text(q, 2, u->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, u->password_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, u->created_ms);
+	if ((rc = step_done(st, q, err, "adding a user")) != 0)
+		return rc;
+	if (sqlite3_changes(st->db) == 1)
+		return 0;
+	/* Nothing inserted: a retry of this very user, or a conflict. */
+	rc = user_get(s, u->id, NULL, &old, err);
+	if (rc == 0 && strcmp(old.name, u->name) == 0)
+		return 0;
+	if (rc == 0 || rc == CHAT_ENOTFOUND)
+		return chat_error_set(err, CHAT_EEXIST, rc == 0 ?
+			"user id %lld exists with another name" :
+			"user name is taken (id %lld is free)", (long long)u->id);
+	return rc;
+}
+
+static int room_get(store_t *s, int64_t id, const char *by_name,
+	store_room_t *out, chat_error_t *err)
+{
+	sqlite_store_t *st = (sqlite_store_t *)s;
+	sqlite3_stmt *q;
+	int rc;
+
+	if (by_name != NULL) {
+		q = st->stmt[Q_ROOM_BY_NAME];
+		sqlite3_bind_text(q, 1, by_name, -1, SQLITE_STATIC);
+	} else {
+		q = st->stmt[Q_ROOM_BY_ID];
+		sqlite3_bind_int64(q, 1, id);
+	}
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		out->id = sqlite3_column_int64(q, 0);
+		copy_text(out->name, sizeof(out->name), q, 1);
+		out->created_by = sqlite3_column_int64(q, 2);
+		out->created_ms = sqlite3_column_int64(q, 3);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = chat_error_set(err, CHAT_ENOTFOUND, "no such room");
+	} else {
+		rc = db_error(st, err, "reading a room");
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return rc;
+}
+
+static int room_add(store_t *s, const store_room_t *r, chat_error_t *err)
+{
+	sqlite_store_t *st = (sqlite_store_t *)s;
+	sqlite3_stmt *q = st->stmt[Q_ROOM_INSERT];
+	store_room_t old;
+	int rc;
+
+	sqlite3_bind_int64(q, 1, r->id);
+	sqlite3_bind_text(q, 2, r->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, r->created_by);
+	sqlite3_bind_int64(q, 4, r->created_ms);
+	if ((rc = step_done(st, q, err, "adding a room")) != 0)
+		return rc;
+	if (sqlite3_changes(st->db) == 1)
+		return 0;
+	rc = room_get(s, r->id, NULL, &old, err);
+	if (rc == 0 && strcmp(old.name, r->name) == 0)
+		return 0;
+	if (rc == 0 || rc == CHAT_ENOTFOUND)
+		return chat_error_set(err, CHAT_EEXIST, rc == 0 ?
+			"room id %lld exists with another name" :
+			"room name is taken (id %lld is free)", (long long)r->id);
+	return rc;
+}
+
+static int room_list(store_t *s, int64_t after_id, size_t n,
+	store_room_list_t *out, chat_error_t *err)
+{
+	sqlite_store_t *st = (sqlite_store_t *)s;
+	sqlite3_stmt *q = st->stmt[Q_ROOM_LIST];
+	store_room_t *r;
+	int rc;
+
+	sqlite3_bind_int64(q, 1, after_id);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)n);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW && out->count < n) {
+		r = &out->items[out->count++];
+		r->id = sqlite3_column_int64(q, 0);
+		copy_text(r->name, sizeof(r->name), q, 1);
+		r->created_by = sqlite3_column_int64(q, 2);
+		r->created_ms = sqlite3_column_int64(q, 3);
+	}
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_error(st, err, "listing rooms");
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return rc;
+}
+
+static int msg_add(store_t *s, const store_msg_t *m, int *created,
+	chat_error_t *err)
+{
+	sqlite_store_t *st = (sqlite_store_t *)s;
+	sqlite3_stmt *q = st->stmt[Q_MSG_INSERT];
+	int rc;
+
+	sqlite3_bind_int64(q, 1, m->id);
+	sqlite3_bind_int64(q, 2, m->room_id);
+	sqlite3_bind_int64(q, 3, m->room_seq);
+	sqlite3_bind_text(q, 4, m->writer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, m->text, (int)m->text_len, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 6, m->time_ms);
+	if ((rc = step_done(st, q, err, "adding a message")) != 0)
+		return rc;
+	*created = sqlite3_changes(st->db) == 1;
+	return 0;
+}
+
+static int msg_page(store_t *s, int64_t room_id, store__page_t page,
+	int64_t ref_id, size_t n, store_msg_list_t *out, int *newest_first,
+	chat_error_t *err)
+{
+	sqlite_store_t *st = (sqlite_store_t *)s;
+	sqlite3_stmt *q;
+	store_msg_t m;
+	int rc, prc = 0;
+
+	q = st->stmt[page == STORE__LATEST ? Q_MSG_LATEST :
+		page == STORE__BEFORE ? Q_MSG_BEFORE : Q_MSG_AFTER];
+	*newest_first = page != STORE__AFTER;
+	sqlite3_bind_int64(q, 1, room_id);
+	if (page != STORE__LATEST)
+		sqlite3_bind_int64(q, 2, ref_id);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)n);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW && out->count < n) {
+		m.id = sqlite3_column_int64(q, 0);
+		m.room_id = sqlite3_column_int64(q, 1);
+		m.room_seq = sqlite3_column_int64(q, 2);
+		m.writer = (const char *)sqlite3_column_text(q, 3);
+		m.text = (const char *)sqlite3_column_text(q, 4);
+		m.text_len = (size_t)sqlite3_column_bytes(q, 4);
+		m.time_ms = sqlite3_column_int64(q, 5);
+		if (m.writer == NULL || m.text == NULL) {
+			prc = chat_error_set(err, CHAT_EDB, "sqlite: message %lld has NULL fields",
+				(long long)m.id);
+			break;
+		}
+		if ((prc = store__msg_list_push(out, &m)) != 0) {
+			prc = chat_error_set(err, prc == CHAT_ENOMEM ? CHAT_ENOMEM : CHAT_EDB,
+				"sqlite: message %lld does not fit the limits", (long long)m.id);
+			break;
+		}
+	}
+	if (prc != 0)
+		rc = prc;
+	else if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		rc = 0;
+	else
+		rc = db_error(st, err, "reading messages");
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return rc;
+}
+
+static const store__ops_t sqlite_ops = {
+	.name = "sqlite",
+	.close = sqlite_close,
+	.user_add = user_add,
+	.user_get = user_get,
+	.room_add = room_add,
+	.room_get = room_get,
+	.room_list = room_list,
+	.msg_add = msg_add,
+	.msg_page = msg_page,
+};
