@@ -2,4 +2,5 @@
 noinst_LIBRARIES += core/libchatcore.a
 core_libchatcore_a_SOURCES = \
 	core/chat.c core/chat.h \
-	core/buf.c core/buf.h
+	core/buf.c core/buf.h \
+	core/json.c core/json.h

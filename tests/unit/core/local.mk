@@ -7,3 +7,9 @@ TESTS += tests/unit/core/test_buf
 tests_unit_core_test_buf_SOURCES = tests/unit/core/test_buf.c
 tests_unit_core_test_buf_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_core_test_buf_LDADD = $(CORE_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/core/test_json
+TESTS += tests/unit/core/test_json
+tests_unit_core_test_json_SOURCES = tests/unit/core/test_json.c
+tests_unit_core_test_json_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_core_test_json_LDADD = $(CORE_TEST_LDADD)
