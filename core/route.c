@@ -108,10 +108,16 @@ static int route_rest(chat_slice_t rest, route_t *r)
 int route_parse(const char *const *prefixes, size_t n, const char *path,
 		size_t len, route_t *r)
 {
-	const char *q = len ? memchr(path, '?', len) : NULL;
-	size_t plen = q ? (size_t)(q - path) : len, best_len = 0, i;
+	const char *q;
+	size_t plen, best_len = 0, i;
 	chat_slice_t rest;
 
+	if (path == NULL || len == 0) {
+		path = "";
+		len = 0;
+	}
+	q = memchr(path, '?', len);
+	plen = q ? (size_t)(q - path) : len;
 	memset(r, 0, sizeof(*r));
 	r->prefix = ROUTE_NO_PREFIX;
 	r->path.ptr = path;
