@@ -6,4 +6,7 @@ core_libchatcore_a_SOURCES = \
 	core/dest.c core/dest.h \
 	core/options.c core/options.h \
 	core/log.c core/log.h \
-	core/stomp.c core/stomp.h
+	core/stomp.c core/stomp.h \
+	core/json.c core/json.h \
+	core/sockjs.c core/sockjs.h \
+	core/route.c core/route.h

@@ -35,3 +35,17 @@ tests_fuzz_fuzz_stomp_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir
 tests_fuzz_fuzz_stomp_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_stomp_LDFLAGS = $(FUZZ_LINKFLAGS)
 tests_fuzz_fuzz_stomp_LDADD = core/libchatcore.a
+
+FUZZ_TARGETS += tests/fuzz/fuzz_json
+tests_fuzz_fuzz_json_SOURCES = tests/fuzz/fuzz_json.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_json_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/json"'
+tests_fuzz_fuzz_json_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_json_LDFLAGS = $(FUZZ_LINKFLAGS)
+tests_fuzz_fuzz_json_LDADD = core/libchatcore.a
+
+FUZZ_TARGETS += tests/fuzz/fuzz_route
+tests_fuzz_fuzz_route_SOURCES = tests/fuzz/fuzz_route.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_route_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/route"'
+tests_fuzz_fuzz_route_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_route_LDFLAGS = $(FUZZ_LINKFLAGS)
+tests_fuzz_fuzz_route_LDADD = core/libchatcore.a

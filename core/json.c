@@ -1,0 +1,460 @@
+/* json.c - SockJS JSON strings and string arrays (see json.h). */
+#include "config.h"
+#include "json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char hexdig[] = "0123456789abcdef";
+
+/* Drops everything appended after len (the all-or-nothing rollback). */
+static void buf_truncate(chat_buf_t *b, size_t len)
+{
+	if (b->len > len) {
+		b->len = len;
+		b->data[len] = '\0';
+	}
+}
+
+static size_t utf8_next(const unsigned char *p, size_t n, uint32_t *cp)
+{
+	uint32_t c = p[0];
+	size_t need, i;
+	uint32_t min;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 2;
+		c &= 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 3;
+		c &= 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 4;
+		c &= 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < need)
+		return 0;
+	for (i = 1; i < need; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return need;
+}
+
+static int put_utf8(chat_buf_t *out, uint32_t cp)
+{
+	char u[4];
+	size_t n;
+
+	if (cp >= 0xd800 && cp <= 0xdfff)
+		cp = 0xfffd;
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	return chat_buf_append(out, u, n);
+}
+
+/* The code points SockJS wants escaped (see json.h).  Above U+FFFF is
+ * handled by the caller (surrogate pair). */
+static int escape_bmp(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0xad ||
+	       (cp >= 0x600 && cp <= 0x604) || cp == 0x70f ||
+	       cp == 0x17b4 || cp == 0x17b5 ||
+	       (cp >= 0x200c && cp <= 0x200f) ||
+	       (cp >= 0x2028 && cp <= 0x202f) ||
+	       (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff ||
+	       (cp >= 0xfff0 && cp <= 0xffff);
+}
+
+static int put_u_escape(chat_buf_t *out, uint32_t unit)
+{
+	char e[6] = { '\\', 'u', hexdig[(unit >> 12) & 0xf],
+		      hexdig[(unit >> 8) & 0xf], hexdig[(unit >> 4) & 0xf],
+		      hexdig[unit & 0xf] };
+
+	return chat_buf_append(out, e, sizeof(e));
+}
+
+/* Writes the escape for the code point cp, which needs one. */
+static int put_escape(chat_buf_t *out, uint32_t cp)
+{
+	int rc;
+
+	switch (cp) {
+	case '"': return chat_buf_append(out, "\\\"", 2);
+	case '\\': return chat_buf_append(out, "\\\\", 2);
+	case '\b': return chat_buf_append(out, "\\b", 2);
+	case '\f': return chat_buf_append(out, "\\f", 2);
+	case '\n': return chat_buf_append(out, "\\n", 2);
+	case '\r': return chat_buf_append(out, "\\r", 2);
+	case '\t': return chat_buf_append(out, "\\t", 2);
+	default: break;
+	}
+	if (cp < 0x10000)
+		return put_u_escape(out, cp);
+	cp -= 0x10000;
+	rc = put_u_escape(out, 0xd800 | (cp >> 10));
+	if (rc == CHAT_OK)
+		rc = put_u_escape(out, 0xdc00 | (cp & 0x3ff));
+	return rc;
+}
+
+int json_encode_string_flags(chat_buf_t *out, const char *s, size_t len,
+			     unsigned flags)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t start = out->len, run = 0, i = 0, n;
+	uint32_t cp;
+	int rc;
+
+	rc = chat_buf_putc(out, '"');
+	while (rc == CHAT_OK && i < len) {
+		unsigned char c = p[i];
+		int esc;
+
+		if (c >= 0x20 && c < 0x7f) {
+			esc = c == '"' || c == '\\' ||
+			      ((flags & JSON_ENC_HTML) &&
+			       (c == '<' || c == '>' || c == '&'));
+			n = 1;
+			cp = c;
+		} else {
+			n = utf8_next(p + i, len - i, &cp);
+			if (n == 0) {
+				rc = CHAT_EUTF8;
+				break;
+			}
+			esc = cp > 0xffff || escape_bmp(cp);
+		}
+		if (!esc) {
+			i += n;
+			continue;
+		}
+		/* flush the run of bytes that go out verbatim */
+		rc = chat_buf_append(out, s + run, i - run);
+		if (rc == CHAT_OK)
+			rc = put_escape(out, cp);
+		i += n;
+		run = i;
+	}
+	if (rc == CHAT_OK && len > run)
+		rc = chat_buf_append(out, s + run, len - run);
+	if (rc == CHAT_OK)
+		rc = chat_buf_putc(out, '"');
+	if (rc != CHAT_OK)
+		buf_truncate(out, start);
+	return rc;
+}
+
+int json_encode_string(chat_buf_t *out, const char *s, size_t len)
+{
+	return json_encode_string_flags(out, s, len, 0);
+}
+
+int json_encode_array(chat_buf_t *out, const chat_slice_t *items, size_t n)
+{
+	size_t start = out->len, i;
+	int rc;
+
+	rc = chat_buf_putc(out, '[');
+	for (i = 0; rc == CHAT_OK && i < n; i++) {
+		if (i > 0)
+			rc = chat_buf_putc(out, ',');
+		if (rc == CHAT_OK)
+			rc = json_encode_string(out, items[i].ptr, items[i].len);
+	}
+	if (rc == CHAT_OK)
+		rc = chat_buf_putc(out, ']');
+	if (rc != CHAT_OK)
+		buf_truncate(out, start);
+	return rc;
+}
+
+void json_strv_init(json_strv_t *v, size_t max_bytes, size_t max_items)
+{
+	chat_buf_init(&v->buf, max_bytes);
+	v->ends = NULL;
+	v->n = 0;
+	v->cap = 0;
+	v->max_items = max_items;
+}
+
+void json_strv_free(json_strv_t *v)
+{
+	if (v == NULL)
+		return;
+	chat_buf_free(&v->buf);
+	free(v->ends);
+	v->ends = NULL;
+	v->n = 0;
+	v->cap = 0;
+}
+
+void json_strv_reset(json_strv_t *v)
+{
+	chat_buf_reset(&v->buf);
+	v->n = 0;
+}
+
+/* Makes room for one more end offset. */
+static int strv_reserve(json_strv_t *v)
+{
+	size_t cap;
+	size_t *e;
+
+	if (v->n >= v->max_items)
+		return CHAT_ETOOMANY;
+	if (v->n < v->cap)
+		return CHAT_OK;
+	cap = v->cap ? v->cap * 2 : 8;
+	if (cap > v->max_items)
+		cap = v->max_items;
+	e = realloc(v->ends, cap * sizeof(*e));
+	if (e == NULL)
+		return CHAT_ENOMEM;
+	v->ends = e;
+	v->cap = cap;
+	return CHAT_OK;
+}
+
+int json_strv_push(json_strv_t *v, const char *s, size_t len)
+{
+	int rc = strv_reserve(v);
+
+	if (rc == CHAT_OK)
+		rc = chat_buf_append(&v->buf, s, len);
+	if (rc == CHAT_OK)
+		v->ends[v->n++] = v->buf.len;
+	return rc;
+}
+
+chat_slice_t json_strv_at(const json_strv_t *v, size_t i)
+{
+	size_t from = i > 0 ? v->ends[i - 1] : 0;
+	chat_slice_t s = { v->buf.data ? v->buf.data + from : "",
+			   v->ends[i] - from };
+
+	return s;
+}
+
+/* The decoder: a cursor over the input. */
+typedef struct cursor {
+	const unsigned char *p;
+	size_t len;
+	size_t pos;
+} cursor_t;
+
+static void skip_ws(cursor_t *c)
+{
+	while (c->pos < c->len && (c->p[c->pos] == ' ' || c->p[c->pos] == '\t' ||
+				   c->p[c->pos] == '\n' || c->p[c->pos] == '\r'))
+		c->pos++;
+}
+
+static int hexval(unsigned char h)
+{
+	if (h >= '0' && h <= '9')
+		return h - '0';
+	if (h >= 'a' && h <= 'f')
+		return h - 'a' + 10;
+	if (h >= 'A' && h <= 'F')
+		return h - 'A' + 10;
+	return -1;
+}
+
+/* Reads the 4 hex digits of a \u escape at c->pos (just past the `u`). */
+static int read_hex4(cursor_t *c, uint32_t *unit)
+{
+	uint32_t u = 0;
+	size_t i;
+
+	if (c->len - c->pos < 4)
+		return CHAT_EINVAL;
+	for (i = 0; i < 4; i++) {
+		int h = hexval(c->p[c->pos + i]);
+
+		if (h < 0)
+			return CHAT_EINVAL;
+		u = (u << 4) | (uint32_t)h;
+	}
+	c->pos += 4;
+	*unit = u;
+	return CHAT_OK;
+}
+
+/* Decodes the \u escape whose `u` was just consumed, joining a following
+ * low surrogate escape to a high one. */
+static int decode_u(cursor_t *c, chat_buf_t *out)
+{
+	uint32_t u, lo;
+	int rc = read_hex4(c, &u);
+
+	if (rc != CHAT_OK)
+		return rc;
+	if (u >= 0xd800 && u <= 0xdbff && c->len - c->pos >= 6 &&
+	    c->p[c->pos] == '\\' && c->p[c->pos + 1] == 'u') {
+		cursor_t peek = *c;
+
+		peek.pos += 2;
+		if (read_hex4(&peek, &lo) == CHAT_OK && lo >= 0xdc00 &&
+		    lo <= 0xdfff) {
+			*c = peek;
+			u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+		}
+	}
+	/* a lone surrogate becomes U+FFFD in put_utf8 */
+	return put_utf8(out, u);
+}
+
+/* Decodes the string whose opening quote is at c->pos, appending it. */
+static int decode_string(cursor_t *c, chat_buf_t *out)
+{
+	size_t run;
+	int rc = CHAT_OK;
+
+	c->pos++;
+	run = c->pos;
+	for (;;) {
+		unsigned char ch;
+		uint32_t cp;
+		size_t n;
+
+		if (c->pos >= c->len)
+			return CHAT_EINVAL;
+		ch = c->p[c->pos];
+		if (ch >= 0x20 && ch != '"' && ch != '\\' && ch < 0x80) {
+			c->pos++;
+			continue;
+		}
+		if (ch >= 0x80) {
+			n = utf8_next(c->p + c->pos, c->len - c->pos, &cp);
+			if (n == 0)
+				return CHAT_EUTF8;
+			c->pos += n;
+			continue;
+		}
+		if (ch < 0x20)
+			return CHAT_EINVAL;
+		rc = chat_buf_append(out, c->p + run, c->pos - run);
+		if (rc != CHAT_OK)
+			return rc;
+		c->pos++;
+		if (ch == '"')
+			return CHAT_OK;
+		/* a backslash escape */
+		if (c->pos >= c->len)
+			return CHAT_EINVAL;
+		ch = c->p[c->pos++];
+		switch (ch) {
+		case '"': case '\\': case '/': rc = chat_buf_putc(out, (char)ch); break;
+		case 'b': rc = chat_buf_putc(out, '\b'); break;
+		case 'f': rc = chat_buf_putc(out, '\f'); break;
+		case 'n': rc = chat_buf_putc(out, '\n'); break;
+		case 'r': rc = chat_buf_putc(out, '\r'); break;
+		case 't': rc = chat_buf_putc(out, '\t'); break;
+		case 'u': rc = decode_u(c, out); break;
+		default: rc = CHAT_EINVAL; break;
+		}
+		if (rc != CHAT_OK)
+			return rc;
+		run = c->pos;
+	}
+}
+
+/* Decodes one string item into v. */
+static int decode_item(cursor_t *c, json_strv_t *v)
+{
+	int rc = strv_reserve(v);
+
+	if (rc == CHAT_OK)
+		rc = decode_string(c, &v->buf);
+	if (rc == CHAT_OK)
+		v->ends[v->n++] = v->buf.len;
+	return rc;
+}
+
+static int decode_array(cursor_t *c, unsigned flags, json_strv_t *v)
+{
+	int rc;
+
+	skip_ws(c);
+	if (c->pos >= c->len)
+		return CHAT_EINVAL;
+	if (c->p[c->pos] == '"' && (flags & JSON_DEC_BARE_STRING)) {
+		rc = decode_item(c, v);
+		if (rc != CHAT_OK)
+			return rc;
+	} else if (c->p[c->pos] == '[') {
+		c->pos++;
+		skip_ws(c);
+		if (c->pos < c->len && c->p[c->pos] == ']') {
+			c->pos++;
+		} else {
+			for (;;) {
+				if (c->pos >= c->len || c->p[c->pos] != '"')
+					return CHAT_EINVAL;
+				rc = decode_item(c, v);
+				if (rc != CHAT_OK)
+					return rc;
+				skip_ws(c);
+				if (c->pos >= c->len)
+					return CHAT_EINVAL;
+				if (c->p[c->pos] == ']') {
+					c->pos++;
+					break;
+				}
+				if (c->p[c->pos] != ',')
+					return CHAT_EINVAL;
+				c->pos++;
+				skip_ws(c);
+			}
+		}
+	} else {
+		return CHAT_EINVAL;
+	}
+	skip_ws(c);
+	return c->pos == c->len ? CHAT_OK : CHAT_EINVAL;
+}
+
+int json_decode_array(const char *p, size_t len, unsigned flags,
+		      json_strv_t *v)
+{
+	cursor_t c = { (const unsigned char *)p, len, 0 };
+	int rc;
+
+	json_strv_reset(v);
+	rc = decode_array(&c, flags, v);
+	if (rc != CHAT_OK)
+		json_strv_reset(v);
+	return rc;
+}
