@@ -15,3 +15,6 @@ db_libchatdb_a_SOURCES += \
 	db/store.c db/store.h \
 	db/store_sqlite.c \
 	db/store_mongo.c
+
+# SockJS services (echo, close, chat) over the shared sessions.
+db_libchatdb_a_SOURCES += db/service.c db/service.h

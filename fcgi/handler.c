@@ -1,53 +1,250 @@
-/* handler.c - routes a FastCGI request to its SockJS endpoint (see handler.h). */
+/*
+ * handler.c - routes a FastCGI request to its SockJS service and answers
+ * everything that is not a session transport: the greeting, /info, the
+ * iframe page, CORS preflights, and the errors (see handler.h).
+ */
 #include "config.h"
 #include "handler.h"
+
+#include "chatdb.h"
+#include "doorbell.h"
 #include "http.h"
 #include "log.h"
+#include "route.h"
+#include "service.h"
+#include "sockjs.h"
+#include "transport.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+#include <time.h>
 
 struct handler {
-	const chat_options_t *opt; /* borrowed */
+	const chat_options_t *opt;             /* borrowed */
+	service_t services[SERVICE_MAX];
+	const char *prefixes[SERVICE_MAX];     /* services[i].prefix, for route_parse */
+	size_t nservices;
+	doorbell_t *bell;                      /* shared by the process's threads */
+	pthread_key_t worker_key;              /* this thread's worker_t */
+	chat_buf_t iframe;                     /* the iframe page, built once */
+	chat_buf_t iframe_etag;
 };
+
+static void worker_free(void *p)
+{
+	worker_t *w = p;
+
+	if (w == NULL)
+		return;
+	chatdb_close(w->svc.db);
+	free(w);
+}
+
+/* This thread's worker: its own chat.db handle (SQLite handles are not
+ * shared between threads), made on first use. */
+static worker_t *worker_get(handler_t *h, chat_error_t *err)
+{
+	worker_t *w = pthread_getspecific(h->worker_key);
+	static unsigned thread_seq;
+
+	if (w != NULL)
+		return w;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		chat_error_set(err, CHAT_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (chatdb_open(h->opt->db_path, 0, &w->svc.db, err) != CHAT_OK) {
+		free(w);
+		return NULL;
+	}
+	chatdb_set_doorbell(w->svc.db, h->bell);
+	w->svc.opt = h->opt;
+	w->bell = h->bell;
+	w->opt = h->opt;
+	snprintf(w->owner_prefix, sizeof(w->owner_prefix), "%ld.%u",
+		 (long)getpid(), __atomic_add_fetch(&thread_seq, 1, __ATOMIC_RELAXED));
+	pthread_setspecific(h->worker_key, w);
+	return w;
+}
 
 int handler_open(const chat_options_t *opt, handler_t **out, chat_error_t *err)
 {
 	handler_t *h = calloc(1, sizeof(*h));
+	chatdb_t *db = NULL;
+	size_t i;
+	int rc;
 
 	if (h == NULL)
 		return chat_error_set(err, CHAT_ENOMEM, "out of memory");
 	h->opt = opt;
+	h->nservices = service_table(opt, h->services);
+	for (i = 0; i < h->nservices; i++)
+		h->prefixes[i] = h->services[i].prefix;
+	chat_buf_init(&h->iframe, 64 * 1024);
+	chat_buf_init(&h->iframe_etag, 64);
+	if (pthread_key_create(&h->worker_key, worker_free) != 0) {
+		free(h);
+		return chat_error_set(err, CHAT_ENOMEM, "pthread_key_create failed");
+	}
+	rc = doorbell_open(opt->bell_path, &h->bell, err);
+	if (rc != CHAT_OK)
+		goto fail;
+	/* Create or migrate chat.db now, so a broken path fails at start. */
+	rc = chatdb_open(opt->db_path, 0, &db, err);
+	chatdb_close(db);
+	if (rc != CHAT_OK)
+		goto fail;
+	rc = sockjs_iframe_page(&h->iframe, (chat_slice_t){ opt->sockjs_url, strlen(opt->sockjs_url) });
+	if (rc == CHAT_OK)
+		rc = sockjs_etag(&h->iframe_etag, h->iframe.data, h->iframe.len);
+	if (rc != CHAT_OK) {
+		chat_error_set(err, rc, "cannot build the iframe page: %s", chat_strerror(rc));
+		goto fail;
+	}
 	*out = h;
 	return CHAT_OK;
+fail:
+	handler_close(h);
+	return rc;
 }
 
 void handler_close(handler_t *h)
 {
+	if (h == NULL)
+		return;
+	worker_free(pthread_getspecific(h->worker_key));
+	pthread_setspecific(h->worker_key, NULL);
+	pthread_key_delete(h->worker_key);
+	doorbell_close(h->bell);
+	chat_buf_free(&h->iframe);
+	chat_buf_free(&h->iframe_etag);
 	free(h);
 }
 
-static int is_greeting(chat_slice_t path, const char *prefix)
+static void respond_text(http_request_t *r, int status, const char *headers, const char *body)
 {
-	size_t n = strlen(prefix);
+	http_respond(r, status, "text/plain; charset=UTF-8", headers, body, strlen(body));
+}
 
-	return path.len >= n && memcmp(path.ptr, prefix, n) == 0 &&
-	       (path.len == n || (path.len == n + 1 && path.ptr[n] == '/'));
+static void serve_info(handler_t *h, http_request_t *r, const service_t *s)
+{
+	chat_buf_t head, body;
+	uint32_t entropy = 0;
+
+	chat_buf_init(&head, 2048);
+	chat_buf_init(&body, 512);
+	if (!strcmp(r->method, "OPTIONS")) {
+		if (transport_preflight_headers(r, &head, "OPTIONS, GET") == CHAT_OK)
+			http_respond(r, 204, NULL, head.data, "", 0);
+		goto out;
+	}
+	if (strcmp(r->method, "GET") != 0) {
+		respond_text(r, 405, "Allow: OPTIONS, GET\r\n", "");
+		goto out;
+	}
+	if (getrandom(&entropy, sizeof(entropy), 0) != (ssize_t)sizeof(entropy))
+		entropy = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+	if (transport_common_headers(r, s, &head) != CHAT_OK ||
+	    sockjs_info(&body, s->websocket, s->cookie_needed, entropy) != CHAT_OK) {
+		respond_text(r, 500, NULL, "Internal error.\n");
+		goto out;
+	}
+	http_respond(r, 200, "application/json; charset=UTF-8", head.data, body.data, body.len);
+out:
+	chat_buf_free(&head);
+	chat_buf_free(&body);
+}
+
+static void serve_iframe(handler_t *h, http_request_t *r)
+{
+	const char *inm = http_param(r, "HTTP_IF_NONE_MATCH");
+	chat_buf_t head;
+
+	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+		respond_text(r, 405, "Allow: GET, HEAD\r\n", "");
+		return;
+	}
+	if (inm != NULL && !strcmp(inm, h->iframe_etag.data)) {
+		http_respond(r, 304, NULL, NULL, "", 0);
+		return;
+	}
+	chat_buf_init(&head, 512);
+	if (chat_buf_printf(&head, "ETag: %s\r\n", h->iframe_etag.data) == CHAT_OK &&
+	    transport_cache_forever(&head) == CHAT_OK)
+		http_respond(r, 200, "text/html; charset=UTF-8", head.data,
+			     h->iframe.data, strcmp(r->method, "HEAD") ? h->iframe.len : 0);
+	else
+		respond_text(r, 500, NULL, "Internal error.\n");
+	chat_buf_free(&head);
+}
+
+/* A WebSocket URL that reached chat.fcgi: the front server did not hand
+ * the upgrade to chat-ws (or it was no upgrade at all). */
+static void serve_websocket_fallback(http_request_t *r, const service_t *s)
+{
+	if (!s->websocket) {
+		respond_text(r, 404, NULL, "Not found.\n");
+		return;
+	}
+	if (strcmp(r->method, "GET") != 0) {
+		respond_text(r, 405, "Allow: GET\r\n", "");
+		return;
+	}
+	respond_text(r, 400, NULL, "Can \"Upgrade\" only to \"WebSocket\".");
 }
 
 void handler_serve(handler_t *h, FCGX_Request *req)
 {
-	static const char greeting[] = "Welcome to SockJS!\n";
-	static const char not_found[] = "Not found.\n";
+	chat_error_t err = { 0 };
 	http_request_t r;
+	route_t rt;
+	worker_t *w;
+	const service_t *s;
+	int rc;
 
 	if (http_request_init(&r, req) != CHAT_OK) {
-		http_respond(&r, 500, "text/plain; charset=UTF-8", NULL, "No REQUEST_URI.\n", 16);
+		respond_text(&r, 500, NULL, "No REQUEST_URI from the front server.\n");
 		return;
 	}
-	if (is_greeting(r.path, h->opt->prefix)) {
-		http_respond(&r, 200, "text/plain; charset=UTF-8", NULL, greeting, sizeof(greeting) - 1);
+	rc = route_parse(h->prefixes, h->nservices, r.path.ptr, r.path.len, &rt);
+	if (rc != CHAT_OK) {
+		respond_text(&r, 404, NULL, "Not found.\n");
 		return;
 	}
-	http_respond(&r, 404, "text/plain; charset=UTF-8", NULL, not_found, sizeof(not_found) - 1);
+	s = &h->services[rt.prefix];
+	switch (rt.kind) {
+	case ROUTE_GREETING:
+		if (strcmp(r.method, "GET") != 0 && strcmp(r.method, "HEAD") != 0)
+			respond_text(&r, 405, "Allow: GET, HEAD\r\n", "");
+		else
+			respond_text(&r, 200, NULL, SOCKJS_GREETING);
+		return;
+	case ROUTE_INFO:
+		serve_info(h, &r, s);
+		return;
+	case ROUTE_IFRAME:
+		serve_iframe(h, &r);
+		return;
+	case ROUTE_RAW_WEBSOCKET:
+		serve_websocket_fallback(&r, s);
+		return;
+	case ROUTE_SESSION:
+		break;
+	}
+	if (rt.transport == SOCKJS_WEBSOCKET) {
+		serve_websocket_fallback(&r, s);
+		return;
+	}
+	w = worker_get(h, &err);
+	if (w == NULL) {
+		log_error("cannot open %s: %s", h->opt->db_path, err.message);
+		respond_text(&r, 503, NULL, "Service unavailable.\n");
+		return;
+	}
+	transport_serve(w, &r, s, &rt);
 }

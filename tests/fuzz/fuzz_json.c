@@ -16,6 +16,7 @@
  *   - failures name an error body and leave the list empty.
  */
 #include "config.h"
+#include "fuzz.h"
 #include "json.h"
 #include "sockjs.h"
 

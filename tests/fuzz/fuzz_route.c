@@ -7,6 +7,7 @@
  * [A-Za-z0-9_.].
  */
 #include "config.h"
+#include "fuzz.h"
 #include "route.h"
 #include "sockjs.h"
 

@@ -1,0 +1,165 @@
+/* service.c - SockJS services over shared sessions (see service.h). */
+#include "config.h"
+#include "service.h"
+
+#include "outbox.h"
+#include "sockjs.h"
+
+#include <string.h>
+
+/* The destination recorded on rows a service addresses to one session. */
+#define SERVICE_DIRECT_DEST "sockjs"
+
+size_t service_table(const chat_options_t *opt, service_t out[SERVICE_MAX])
+{
+	static const struct {
+		const char *prefix;
+		service_kind_t kind;
+		int websocket, cookie_needed;
+	} tests[] = {
+		{ "/echo", SERVICE_ECHO, 1, 0 },
+		{ "/close", SERVICE_CLOSE, 1, 0 },
+		{ "/disabled_websocket_echo", SERVICE_ECHO, 0, 0 },
+		{ "/cookie_needed_echo", SERVICE_ECHO, 1, 1 },
+	};
+	size_t n = 0, i;
+
+	out[n].prefix = opt->prefix;
+	out[n].kind = SERVICE_CHAT;
+	out[n].websocket = opt->websocket != 0;
+	out[n].cookie_needed = opt->cookie_needed != 0;
+	out[n].tag = 'c';
+	n++;
+	if (!opt->test_services)
+		return n;
+	for (i = 0; i < CHAT_ARRAY_LEN(tests) && n < SERVICE_MAX; i++, n++) {
+		out[n].prefix = tests[i].prefix;
+		out[n].kind = tests[i].kind;
+		/* A test service offers WebSocket only when the sidecar runs. */
+		out[n].websocket = tests[i].websocket && opt->websocket;
+		out[n].cookie_needed = tests[i].cookie_needed;
+		out[n].tag = (char)('0' + i);
+	}
+	return n;
+}
+
+int service_key(const service_t *s, chat_slice_t sid, char key[CHATDB_ID_MAX + 1])
+{
+	if (sid.len == 0)
+		return CHAT_EINVAL;
+	if (sid.len > SERVICE_SID_MAX)
+		return CHAT_ETOOBIG;
+	key[0] = s->tag;
+	key[1] = ':';
+	memcpy(key + 2, sid.ptr, sid.len);
+	key[sid.len + 2] = '\0';
+	return CHAT_OK;
+}
+
+int service_open(service_ctx_t *c, const service_t *s, const char *key, int64_t now_ms,
+		 int *created, session_info_t *info, chat_error_t *err)
+{
+	int rc;
+
+	*created = 0;
+	rc = session_get(c->db, key, info, err);
+	if (rc != CHAT_ENOTFOUND)
+		return rc;
+	rc = session_create(c->db, key, NULL, now_ms, err);
+	if (rc == CHAT_EEXIST) /* another process created it first */
+		return session_get(c->db, key, info, err);
+	if (rc != CHAT_OK)
+		return rc;
+	*created = 1;
+	if (s->kind == SERVICE_CLOSE) {
+		rc = session_close(c->db, key, SOCKJS_CLOSE_GO_AWAY, SOCKJS_REASON_GO_AWAY, now_ms, err);
+		if (rc != CHAT_OK)
+			return rc;
+	}
+	return session_get(c->db, key, info, err);
+}
+
+static int receive_echo(service_ctx_t *c, const char *key, const json_strv_t *msgs,
+			int64_t now_ms, chat_error_t *err)
+{
+	outbox_msg_t batch[64];
+	size_t i = 0;
+	int rc = CHAT_OK;
+
+	/* In batches: one transaction (and one doorbell ring) per batch. */
+	while (i < msgs->n && rc == CHAT_OK) {
+		size_t k;
+
+		for (k = 0; k < CHAT_ARRAY_LEN(batch) && i < msgs->n; k++, i++) {
+			memset(&batch[k], 0, sizeof(batch[k]));
+			batch[k].destination = SERVICE_DIRECT_DEST;
+			batch[k].target_session = key;
+			batch[k].body = json_strv_at(msgs, i);
+			batch[k].created_ms = now_ms;
+		}
+		rc = outbox_append_batch(c->db, batch, k, NULL, err);
+	}
+	return rc;
+}
+
+int service_receive(service_ctx_t *c, const service_t *s, const char *key,
+		    const json_strv_t *msgs, int64_t now_ms, chat_error_t *err)
+{
+	session_info_t info;
+	int rc = session_get(c->db, key, &info, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	if (info.state == SESSION_CLOSED)
+		return chat_error_set(err, CHAT_ECLOSED, "session is closed");
+	if (msgs->n == 0)
+		return CHAT_OK;
+	switch (s->kind) {
+	case SERVICE_ECHO:
+		return receive_echo(c, key, msgs, now_ms, err);
+	case SERVICE_CLOSE:
+		return CHAT_OK;
+	case SERVICE_CHAT:
+		break;
+	}
+	return chat_error_set(err, CHAT_EDENIED, "the STOMP broker is not available");
+}
+
+typedef struct collect_state {
+	const char *key;
+	size_t key_len;
+	json_strv_t *out;
+	int rc;
+} collect_state_t;
+
+static int collect_row(void *ctx, const outbox_row_t *row)
+{
+	collect_state_t *st = ctx;
+	int rc;
+
+	if (row->target_session.ptr == NULL || row->target_session.len != st->key_len ||
+	    memcmp(row->target_session.ptr, st->key, st->key_len) != 0)
+		return 0; /* not for this session: consumed, nothing to send */
+	rc = json_strv_push(st->out, row->body.ptr ? row->body.ptr : "", row->body.len);
+	if (rc == CHAT_ETOOBIG || rc == CHAT_ETOOMANY) {
+		if (st->out->n > 0)
+			return 1; /* full: this row goes in the next response */
+		st->rc = rc;  /* a single message larger than a response can hold */
+		return rc;
+	}
+	return rc;
+}
+
+int service_collect(service_ctx_t *c, const service_t *s, const char *key, int64_t cursor,
+		    json_strv_t *out, int64_t *next_cursor, chat_error_t *err)
+{
+	collect_state_t st = { key, strlen(key), out, CHAT_OK };
+	int rc;
+
+	(void)s;
+	*next_cursor = cursor;
+	rc = outbox_read_after(c->db, cursor, OUTBOX_READ_MAX, collect_row, &st, next_cursor, err);
+	if (rc == CHAT_ETOOBIG || rc == CHAT_ETOOMANY)
+		return chat_error_set(err, rc, "a message is larger than a response may be");
+	return rc;
+}

@@ -1,0 +1,81 @@
+/*
+ * service.h - SockJS services over the shared session state: what happens
+ * to a session's messages, whichever transport (any HTTP transport in any
+ * chat.fcgi process, or a WebSocket in chat-ws) carries them.
+ *
+ * A service is mounted under a URL prefix.  The chat (STOMP) service is at
+ * the configured prefix; with test_services, the four services the SockJS
+ * protocol test suite expects are mounted too: /echo (sends every message
+ * back), /close (closes every new session with 3000 "Go away!"),
+ * /disabled_websocket_echo (echo without WebSocket) and /cookie_needed_echo
+ * (echo that sets JSESSIONID).
+ *
+ * Messages to a session travel as outbox rows addressed to it, in commit
+ * order with everything else, so a message received in one process reaches
+ * the receiving request held by another, woken by the doorbell.
+ */
+#ifndef CHAT_SERVICE_H
+#define CHAT_SERVICE_H
+
+#include "chatdb.h"
+#include "json.h"
+#include "options.h"
+#include "session.h"
+
+typedef enum service_kind {
+	SERVICE_CHAT,  /* STOMP 1.2 broker and the chat application */
+	SERVICE_ECHO,  /* every message back to its sender */
+	SERVICE_CLOSE  /* new sessions are closed with 3000 "Go away!" */
+} service_kind_t;
+
+typedef struct service {
+	const char *prefix;  /* URL prefix ("/echo"), borrowed from options or static */
+	service_kind_t kind;
+	int websocket;       /* WebSocket offered (in /info, and routed) */
+	int cookie_needed;   /* JSESSIONID cookie set on transport responses */
+	char tag;            /* distinguishes its sessions in chat.db */
+} service_t;
+
+/* Most services mounted at once. */
+#define SERVICE_MAX 5
+
+/* Longest SockJS session id a service accepts (its chat.db key adds 2). */
+#define SERVICE_SID_MAX (CHATDB_ID_MAX - 2)
+
+/* Fills out with the services opt mounts (opt is borrowed and must outlive
+ * them) and returns how many. */
+size_t service_table(const chat_options_t *opt, service_t out[SERVICE_MAX]);
+
+/* What one thread needs to run services.  Not shared between threads. */
+typedef struct service_ctx {
+	chatdb_t *db;               /* this thread's handle (borrowed) */
+	const chat_options_t *opt;  /* borrowed */
+} service_ctx_t;
+
+/* The chat.db key of session sid of service s ("T:" + sid) into key.
+ * Returns 0, or CHAT_ETOOBIG / CHAT_EINVAL for an id too long or empty. */
+int service_key(const service_t *s, chat_slice_t sid, char key[CHATDB_ID_MAX + 1]);
+
+/* Begins a receiving request (or a WebSocket) on session key: creates the
+ * session if there is none (*created = 1; the caller sends "o").  A new
+ * session of the close service is closed at once with 3000 "Go away!",
+ * which the caller sends after "o".  *info gets the session row. */
+int service_open(service_ctx_t *c, const service_t *s, const char *key, int64_t now_ms,
+		 int *created, session_info_t *info, chat_error_t *err);
+
+/* Handles the messages a client sent on session key (xhr_send, jsonp_send,
+ * a WebSocket message).  Returns 0 once they are committed, CHAT_ENOTFOUND
+ * if there is no such session, CHAT_ECLOSED if it is closed (both: 404 on
+ * HTTP), or another error. */
+int service_receive(service_ctx_t *c, const service_t *s, const char *key,
+		    const json_strv_t *msgs, int64_t now_ms, chat_error_t *err);
+
+/* Collects the messages for session key after outbox seq cursor into out
+ * (appended; stops before a message that does not fit, so out's caps bound
+ * one response) and sets *next_cursor to the seq of the last row consumed
+ * (cursor when none).  The caller advances the session's cursor with
+ * session_advance_cursor() once the messages are written. */
+int service_collect(service_ctx_t *c, const service_t *s, const char *key, int64_t cursor,
+		    json_strv_t *out, int64_t *next_cursor, chat_error_t *err);
+
+#endif

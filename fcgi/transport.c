@@ -1,0 +1,434 @@
+/* transport.c - the SockJS HTTP transports (see transport.h). */
+#include "config.h"
+#include "transport.h"
+
+#include "log.h"
+#include "session.h"
+#include "sockjs.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* Longest Origin or JSESSIONID value echoed back. */
+#define ORIGIN_MAX 512
+#define COOKIE_MAX 128
+/* How long past a heartbeat a receiving request's lease lasts: a process
+ * killed while holding it blocks the session no longer than this. */
+#define LEASE_SLACK_MS 5000
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int header_safe(const char *v, size_t max)
+{
+	size_t n = 0;
+
+	for (; *v != '\0'; v++, n++)
+		if ((unsigned char)*v < 0x20 || *v == 0x7f || n >= max)
+			return 0;
+	return 1;
+}
+
+int transport_origin_allowed(const http_request_t *r, const chat_options_t *opt)
+{
+	const char *origin = http_param(r, "HTTP_ORIGIN");
+	const char *p = opt->origins;
+	size_t n;
+
+	if (origin == NULL || !strcmp(origin, "null") || !strcmp(p, "*"))
+		return 1;
+	n = strlen(origin);
+	while (*p != '\0') {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		while (len > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			len--;
+		}
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if ((len == 1 && *p == '*') || (len == n && strncasecmp(p, origin, n) == 0))
+			return 1;
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	return 0;
+}
+
+static int cors_headers(http_request_t *r, chat_buf_t *head)
+{
+	const char *origin = http_param(r, "HTTP_ORIGIN");
+
+	if (origin == NULL || !strcmp(origin, "null") || !header_safe(origin, ORIGIN_MAX))
+		origin = "*";
+	return chat_buf_printf(head, "Access-Control-Allow-Origin: %s\r\n"
+				     "Access-Control-Allow-Credentials: true\r\n", origin);
+}
+
+/* The JSESSIONID the client sent, or "dummy" (what sockjs-node sets). */
+static void jsessionid(const http_request_t *r, char *out, size_t size)
+{
+	const char *cookie = http_param(r, "HTTP_COOKIE");
+	const char *p = cookie;
+
+	snprintf(out, size, "dummy");
+	while (p != NULL && (p = strstr(p, "JSESSIONID=")) != NULL) {
+		if (p == cookie || p[-1] == ' ' || p[-1] == ';') {
+			size_t n = strcspn(p + 11, "; \t\r\n");
+
+			if (n > 0 && n < size && n <= COOKIE_MAX) {
+				memcpy(out, p + 11, n);
+				out[n] = '\0';
+			}
+			return;
+		}
+		p += 11;
+	}
+}
+
+int transport_common_headers(http_request_t *r, const service_t *s, chat_buf_t *head)
+{
+	int rc = chat_buf_puts(head, "Cache-Control: no-store, no-cache, no-transform, "
+				     "must-revalidate, max-age=0\r\n");
+
+	if (rc == CHAT_OK)
+		rc = cors_headers(r, head);
+	if (rc == CHAT_OK && s->cookie_needed) {
+		char id[COOKIE_MAX + 1];
+
+		jsessionid(r, id, sizeof(id));
+		rc = chat_buf_printf(head, "Set-Cookie: JSESSIONID=%s; path=/\r\n", id);
+	}
+	return rc;
+}
+
+int transport_cache_forever(chat_buf_t *head)
+{
+	char date[64];
+	time_t t = time(NULL) + 31536000;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	return chat_buf_printf(head, "Cache-Control: public, max-age=31536000\r\nExpires: %s\r\n", date);
+}
+
+int transport_preflight_headers(http_request_t *r, chat_buf_t *head, const char *methods)
+{
+	const char *req_headers = http_param(r, "HTTP_ACCESS_CONTROL_REQUEST_HEADERS");
+	int rc = transport_cache_forever(head);
+
+	if (rc == CHAT_OK)
+		rc = cors_headers(r, head);
+	if (rc == CHAT_OK)
+		rc = chat_buf_printf(head, "Access-Control-Max-Age: 31536000\r\n"
+					   "Access-Control-Allow-Methods: %s\r\n", methods);
+	if (rc == CHAT_OK && req_headers != NULL && header_safe(req_headers, 1024))
+		rc = chat_buf_printf(head, "Access-Control-Allow-Headers: %s\r\n", req_headers);
+	return rc;
+}
+
+static void respond_text(http_request_t *r, int status, const char *headers, const char *body)
+{
+	http_respond(r, status, "text/plain; charset=UTF-8", headers, body, strlen(body));
+}
+
+/* What a transport is: its method, content type and whether it streams. */
+typedef struct transport_info {
+	const char *method;
+	const char *content_type;
+	int receiving; /* holds the session's lease and gets frames */
+	int streaming; /* several frames per response */
+	int callback;  /* needs the c= callback parameter */
+	int cors;      /* answers OPTIONS preflights */
+} transport_info_t;
+
+static const transport_info_t transports[SOCKJS_TRANSPORT_COUNT] = {
+	[SOCKJS_XHR] = { "POST", "application/javascript; charset=UTF-8", 1, 0, 0, 1 },
+	[SOCKJS_XHR_STREAMING] = { "POST", "application/javascript; charset=UTF-8", 1, 1, 0, 1 },
+	[SOCKJS_XHR_SEND] = { "POST", "text/plain; charset=UTF-8", 0, 0, 0, 1 },
+	[SOCKJS_EVENTSOURCE] = { "GET", "text/event-stream", 1, 1, 0, 0 },
+	[SOCKJS_HTMLFILE] = { "GET", "text/html; charset=UTF-8", 1, 1, 1, 0 },
+	[SOCKJS_JSONP] = { "GET", "application/javascript; charset=UTF-8", 1, 0, 1, 0 },
+	[SOCKJS_JSONP_SEND] = { "POST", "text/plain; charset=UTF-8", 0, 0, 0, 0 },
+};
+
+/* One receiving response in progress. */
+typedef struct stream {
+	http_request_t *r;
+	sockjs_transport_t t;
+	chat_slice_t callback;
+	chat_buf_t frame;   /* one SockJS frame */
+	chat_buf_t wire;    /* the frame wrapped for the transport */
+} stream_t;
+
+static int stream_send(stream_t *st)
+{
+	int rc;
+
+	chat_buf_reset(&st->wire);
+	rc = sockjs_wrap(&st->wire, st->t, st->callback, chat_buf_slice(&st->frame));
+	if (rc != CHAT_OK)
+		return rc;
+	return http_write(st->r, st->wire.data, st->wire.len);
+}
+
+static int send_open(stream_t *st)
+{
+	chat_buf_reset(&st->frame);
+	return sockjs_frame_open(&st->frame) ?: stream_send(st);
+}
+
+static int send_heartbeat(stream_t *st)
+{
+	chat_buf_reset(&st->frame);
+	return sockjs_frame_heartbeat(&st->frame) ?: stream_send(st);
+}
+
+static int send_close(stream_t *st, int code, const char *reason)
+{
+	chat_buf_reset(&st->frame);
+	return sockjs_frame_close(&st->frame, code, (chat_slice_t){ reason, strlen(reason) }) ?:
+	       stream_send(st);
+}
+
+static int send_messages(stream_t *st, const json_strv_t *msgs)
+{
+	chat_slice_t items[256];
+	size_t i = 0;
+	int rc = CHAT_OK;
+
+	/* One a[...] frame per batch of items. */
+	while (i < msgs->n && rc == CHAT_OK) {
+		size_t k;
+
+		for (k = 0; k < CHAT_ARRAY_LEN(items) && i < msgs->n; k++, i++)
+			items[k] = json_strv_at(msgs, i);
+		chat_buf_reset(&st->frame);
+		rc = sockjs_frame_messages(&st->frame, items, k) ?: stream_send(st);
+	}
+	return rc;
+}
+
+/* Serves a receiving transport on session key until there is something to
+ * answer (polling), or until the response limit, the session's close or
+ * the client's departure (streaming). */
+static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, sockjs_transport_t t,
+			  const char *key, chat_slice_t callback, chat_buf_t *head)
+{
+	const transport_info_t *ti = &transports[t];
+	const chat_options_t *opt = w->opt;
+	int64_t lease_ms = opt->heartbeat_ms + LEASE_SLACK_MS;
+	int64_t cursor, next_beat, now;
+	size_t out_cap = (size_t)(opt->response_limit > opt->max_frame ? opt->response_limit : opt->max_frame);
+	chat_error_t err = { 0 };
+	session_info_t info;
+	json_strv_t msgs;
+	stream_t st = { r, t, callback, { 0 }, { 0 } };
+	char owner[96];
+	int created, rc, leased = 0;
+
+	chat_buf_init(&st.frame, out_cap * 2 + 1024);
+	chat_buf_init(&st.wire, out_cap * 6 + 1024);
+	json_strv_init(&msgs, out_cap, 4096);
+	rc = service_open(&w->svc, s, key, wall_ms(), &created, &info, &err);
+	if (rc != CHAT_OK) {
+		log_error("session %s: %s", key, err.message);
+		respond_text(r, 500, head->data, "Internal error.\n");
+		goto out;
+	}
+	if (http_start(r, 200, ti->content_type, head->data) != CHAT_OK)
+		goto out;
+	chat_buf_reset(&st.wire);
+	if (sockjs_prelude(&st.wire, t, callback) != CHAT_OK ||
+	    (st.wire.len > 0 && http_write(r, st.wire.data, st.wire.len) != CHAT_OK))
+		goto out;
+	if (created) {
+		if (send_open(&st) != CHAT_OK || !ti->streaming)
+			goto out;
+	}
+	snprintf(owner, sizeof(owner), "%s.%llu", w->owner_prefix, ++w->requests);
+	rc = session_acquire(w->svc.db, key, owner, wall_ms(), lease_ms, &err);
+	if (rc == CHAT_EBUSY) {
+		send_close(&st, SOCKJS_CLOSE_ANOTHER, SOCKJS_REASON_ANOTHER);
+		goto out;
+	}
+	if (rc != CHAT_OK) {
+		log_error("session %s: cannot take the lease: %s", key, err.message);
+		goto out;
+	}
+	leased = 1;
+	cursor = info.cursor;
+	next_beat = mono_ms() + opt->heartbeat_ms;
+	for (;;) {
+		uint32_t seen = doorbell_snapshot(w->bell);
+		int64_t next_cursor;
+
+		json_strv_reset(&msgs);
+		rc = service_collect(&w->svc, s, key, cursor, &msgs, &next_cursor, &err);
+		if (rc != CHAT_OK) {
+			log_error("session %s: %s", key, err.message);
+			break;
+		}
+		if (msgs.n > 0) {
+			if (send_messages(&st, &msgs) != CHAT_OK) {
+				/* The client went away mid-response: what it did not
+				 * get is lost to it, so the session ends (SockJS 1002). */
+				session_close(w->svc.db, key, SOCKJS_CLOSE_INTERRUPTED,
+					      SOCKJS_REASON_INTERRUPTED, wall_ms(), NULL);
+				break;
+			}
+		}
+		if (next_cursor > cursor) {
+			session_advance_cursor(w->svc.db, key, next_cursor, NULL);
+			cursor = next_cursor;
+		}
+		if (msgs.n > 0 && (!ti->streaming || r->bytes_sent >= opt->response_limit))
+			break;
+		if (msgs.n > 0 || next_cursor > cursor)
+			continue;
+		if (session_get(w->svc.db, key, &info, NULL) == CHAT_OK && info.state == SESSION_CLOSED) {
+			send_close(&st, info.close_code, info.close_reason);
+			break;
+		}
+		now = mono_ms();
+		if (now >= next_beat) {
+			if (send_heartbeat(&st) != CHAT_OK) {
+				session_close(w->svc.db, key, SOCKJS_CLOSE_INTERRUPTED,
+					      SOCKJS_REASON_INTERRUPTED, wall_ms(), NULL);
+				break;
+			}
+			if (!ti->streaming)
+				break;
+			next_beat = now + opt->heartbeat_ms;
+			if (session_renew(w->svc.db, key, owner, wall_ms(), lease_ms, NULL) != CHAT_OK)
+				break;
+			continue;
+		}
+		doorbell_wait(w->bell, seen, (int)(next_beat - now));
+	}
+out:
+	if (leased)
+		session_release(w->svc.db, key, owner, wall_ms(), NULL);
+	else if (rc == CHAT_OK && !created)
+		session_touch(w->svc.db, key, wall_ms(), NULL);
+	json_strv_free(&msgs);
+	chat_buf_free(&st.frame);
+	chat_buf_free(&st.wire);
+}
+
+static void serve_send(worker_t *w, http_request_t *r, const service_t *s, sockjs_transport_t t,
+		       const char *key, chat_buf_t *head)
+{
+	const char *content_type = http_param(r, "CONTENT_TYPE");
+	const char *err_body = NULL;
+	chat_error_t err = { 0 };
+	chat_buf_t body;
+	json_strv_t msgs;
+	int rc;
+
+	/* A message may double in size as JSON (escapes), plus the array. */
+	chat_buf_init(&body, (size_t)w->opt->max_frame * 6 + 1024);
+	json_strv_init(&msgs, (size_t)w->opt->max_frame * 4, 4096);
+	rc = http_read_body(r, &body);
+	if (rc == CHAT_ETOOBIG) {
+		respond_text(r, 413, head->data, SOCKJS_ERR_TOO_BIG);
+		goto out;
+	}
+	if (rc != CHAT_OK)
+		goto out;
+	rc = sockjs_parse_send(t, (chat_slice_t){ content_type ? content_type : "",
+						  content_type ? strlen(content_type) : 0 },
+			       body.data ? body.data : "", body.len, &msgs, &err_body);
+	if (rc != CHAT_OK) {
+		respond_text(r, 500, head->data, err_body ? err_body : "Internal error.");
+		goto out;
+	}
+	rc = service_receive(&w->svc, s, key, &msgs, wall_ms(), &err);
+	if (rc == CHAT_ENOTFOUND || rc == CHAT_ECLOSED) {
+		respond_text(r, 404, head->data, "Not found.\n");
+		goto out;
+	}
+	if (rc != CHAT_OK) {
+		log_warn("session %s: messages refused: %s", key, err.message);
+		respond_text(r, 500, head->data, "Internal error.\n");
+		goto out;
+	}
+	if (t == SOCKJS_JSONP_SEND)
+		respond_text(r, 200, head->data, "ok");
+	else
+		http_respond(r, 204, "text/plain; charset=UTF-8", head->data, "", 0);
+out:
+	chat_buf_free(&body);
+	json_strv_free(&msgs);
+}
+
+void transport_serve(worker_t *w, http_request_t *r, const service_t *s, const route_t *rt)
+{
+	const transport_info_t *ti = &transports[rt->transport];
+	chat_buf_t head, callback;
+	const char *err_body = NULL;
+	char key[CHATDB_ID_MAX + 1];
+
+	chat_buf_init(&head, 4096);
+	chat_buf_init(&callback, SOCKJS_CALLBACK_MAX);
+	if (ti->method == NULL) {
+		respond_text(r, 404, NULL, "Not found.\n");
+		goto out;
+	}
+	if (!transport_origin_allowed(r, w->opt)) {
+		respond_text(r, 403, NULL, "Origin not allowed.\n");
+		goto out;
+	}
+	if (ti->cors && !strcmp(r->method, "OPTIONS")) {
+		if (transport_preflight_headers(r, &head, "OPTIONS, POST") == CHAT_OK) {
+			if (s->cookie_needed)
+				transport_common_headers(r, s, &head);
+			http_respond(r, 204, NULL, head.data, "", 0);
+		}
+		goto out;
+	}
+	if (strcmp(r->method, ti->method) != 0) {
+		char allow[64];
+
+		snprintf(allow, sizeof(allow), "Allow: %s%s\r\n", ti->cors ? "OPTIONS, " : "", ti->method);
+		respond_text(r, 405, allow, "");
+		goto out;
+	}
+	if (transport_common_headers(r, s, &head) != CHAT_OK) {
+		respond_text(r, 500, NULL, "Internal error.\n");
+		goto out;
+	}
+	if (service_key(s, rt->session_id, key) != CHAT_OK) {
+		respond_text(r, 404, head.data, "Not found.\n");
+		goto out;
+	}
+	if (ti->callback && sockjs_callback(rt->query, &callback, &err_body) != CHAT_OK) {
+		respond_text(r, 500, head.data, err_body ? err_body : "Internal error.");
+		goto out;
+	}
+	if (ti->receiving)
+		serve_receive(w, r, s, rt->transport, key, chat_buf_slice(&callback), &head);
+	else
+		serve_send(w, r, s, rt->transport, key, &head);
+out:
+	chat_buf_free(&head);
+	chat_buf_free(&callback);
+}
