@@ -144,12 +144,12 @@ static void serve_info(handler_t *h, http_request_t *r, const service_t *s)
 		goto out;
 	}
 	if (strcmp(r->method, "GET") != 0) {
-		respond_text(r, 405, "Allow: OPTIONS, GET\r\n", "");
+		http_respond(r, 405, NULL, "Allow: OPTIONS, GET\r\n", "", 0);
 		goto out;
 	}
 	if (getrandom(&entropy, sizeof(entropy), 0) != (ssize_t)sizeof(entropy))
 		entropy = (uint32_t)time(NULL) ^ (uint32_t)getpid();
-	if (transport_common_headers(r, s, &head) != CHAT_OK ||
+	if (transport_nocache_cors_headers(r, &head) != CHAT_OK ||
 	    sockjs_info(&body, s->websocket, s->cookie_needed, entropy) != CHAT_OK) {
 		respond_text(r, 500, NULL, "Internal error.\n");
 		goto out;
@@ -166,7 +166,7 @@ static void serve_iframe(handler_t *h, http_request_t *r)
 	chat_buf_t head;
 
 	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
-		respond_text(r, 405, "Allow: GET, HEAD\r\n", "");
+		http_respond(r, 405, NULL, "Allow: GET, HEAD\r\n", "", 0);
 		return;
 	}
 	if (inm != NULL && !strcmp(inm, h->iframe_etag.data)) {
@@ -192,7 +192,7 @@ static void serve_websocket_fallback(http_request_t *r, const service_t *s)
 		return;
 	}
 	if (strcmp(r->method, "GET") != 0) {
-		respond_text(r, 405, "Allow: GET\r\n", "");
+		http_respond(r, 405, NULL, "Allow: GET\r\n", "", 0);
 		return;
 	}
 	respond_text(r, 400, NULL, "Can \"Upgrade\" only to \"WebSocket\".");
@@ -220,7 +220,7 @@ void handler_serve(handler_t *h, FCGX_Request *req)
 	switch (rt.kind) {
 	case ROUTE_GREETING:
 		if (strcmp(r.method, "GET") != 0 && strcmp(r.method, "HEAD") != 0)
-			respond_text(&r, 405, "Allow: GET, HEAD\r\n", "");
+			http_respond(&r, 405, NULL, "Allow: GET, HEAD\r\n", "", 0);
 		else
 			respond_text(&r, 200, NULL, SOCKJS_GREETING);
 		return;

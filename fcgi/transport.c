@@ -79,7 +79,8 @@ static int cors_headers(http_request_t *r, chat_buf_t *head)
 	if (origin == NULL || !strcmp(origin, "null") || !header_safe(origin, ORIGIN_MAX))
 		origin = "*";
 	return chat_buf_printf(head, "Access-Control-Allow-Origin: %s\r\n"
-				     "Access-Control-Allow-Credentials: true\r\n", origin);
+				     "Access-Control-Allow-Credentials: true\r\n"
+				     "Vary: Origin\r\n", origin);
 }
 
 /* The JSESSIONID the client sent, or "dummy" (what sockjs-node sets). */
@@ -103,13 +104,18 @@ static void jsessionid(const http_request_t *r, char *out, size_t size)
 	}
 }
 
+int transport_nocache_cors_headers(http_request_t *r, chat_buf_t *head)
+{
+	/* The exact string the SockJS 0.3.3 suite compares (no no-transform). */
+	int rc = chat_buf_puts(head, "Cache-Control: no-store, no-cache, must-revalidate, max-age=0\r\n");
+
+	return rc == CHAT_OK ? cors_headers(r, head) : rc;
+}
+
 int transport_common_headers(http_request_t *r, const service_t *s, chat_buf_t *head)
 {
-	int rc = chat_buf_puts(head, "Cache-Control: no-store, no-cache, no-transform, "
-				     "must-revalidate, max-age=0\r\n");
+	int rc = transport_nocache_cors_headers(r, head);
 
-	if (rc == CHAT_OK)
-		rc = cors_headers(r, head);
 	if (rc == CHAT_OK && s->cookie_needed) {
 		char id[COOKIE_MAX + 1];
 
@@ -164,7 +170,7 @@ static const transport_info_t transports[SOCKJS_TRANSPORT_COUNT] = {
 	[SOCKJS_XHR] = { "POST", "application/javascript; charset=UTF-8", 1, 0, 0, 1 },
 	[SOCKJS_XHR_STREAMING] = { "POST", "application/javascript; charset=UTF-8", 1, 1, 0, 1 },
 	[SOCKJS_XHR_SEND] = { "POST", "text/plain; charset=UTF-8", 0, 0, 0, 1 },
-	[SOCKJS_EVENTSOURCE] = { "GET", "text/event-stream", 1, 1, 0, 0 },
+	[SOCKJS_EVENTSOURCE] = { "GET", "text/event-stream; charset=UTF-8", 1, 1, 0, 0 },
 	[SOCKJS_HTMLFILE] = { "GET", "text/html; charset=UTF-8", 1, 1, 1, 0 },
 	[SOCKJS_JSONP] = { "GET", "application/javascript; charset=UTF-8", 1, 0, 1, 0 },
 	[SOCKJS_JSONP_SEND] = { "POST", "text/plain; charset=UTF-8", 0, 0, 0, 0 },
@@ -173,6 +179,7 @@ static const transport_info_t transports[SOCKJS_TRANSPORT_COUNT] = {
 /* One receiving response in progress. */
 typedef struct stream {
 	http_request_t *r;
+	long long framed;   /* bytes of frames sent (the prelude not counted) */
 	sockjs_transport_t t;
 	chat_slice_t callback;
 	chat_buf_t frame;   /* one SockJS frame */
@@ -187,6 +194,7 @@ static int stream_send(stream_t *st)
 	rc = sockjs_wrap(&st->wire, st->t, st->callback, chat_buf_slice(&st->frame));
 	if (rc != CHAT_OK)
 		return rc;
+	st->framed += (long long)st->wire.len;
 	return http_write(st->r, st->wire.data, st->wire.len);
 }
 
@@ -241,7 +249,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	chat_error_t err = { 0 };
 	session_info_t info;
 	json_strv_t msgs;
-	stream_t st = { r, t, callback, { 0 }, { 0 } };
+	stream_t st = { r, 0, t, callback, { 0 }, { 0 } };
 	char owner[96];
 	int created, rc, leased = 0;
 
@@ -263,6 +271,11 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	if (created) {
 		if (send_open(&st) != CHAT_OK || !ti->streaming)
 			goto out;
+	} else if (info.state == SESSION_CLOSED) {
+		/* A closed session answers every request with its close frame
+		 * until it expires, whoever held it. */
+		send_close(&st, info.close_code, info.close_reason);
+		goto out;
 	}
 	snprintf(owner, sizeof(owner), "%s.%llu", w->owner_prefix, ++w->requests);
 	rc = session_acquire(w->svc.db, key, owner, wall_ms(), lease_ms, &err);
@@ -300,7 +313,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 			session_advance_cursor(w->svc.db, key, next_cursor, NULL);
 			cursor = next_cursor;
 		}
-		if (msgs.n > 0 && (!ti->streaming || r->bytes_sent >= opt->response_limit))
+		if (msgs.n > 0 && (!ti->streaming || st.framed >= opt->response_limit))
 			break;
 		if (msgs.n > 0 || next_cursor > cursor)
 			continue;
@@ -409,7 +422,7 @@ void transport_serve(worker_t *w, http_request_t *r, const service_t *s, const r
 		char allow[64];
 
 		snprintf(allow, sizeof(allow), "Allow: %s%s\r\n", ti->cors ? "OPTIONS, " : "", ti->method);
-		respond_text(r, 405, allow, "");
+		http_respond(r, 405, NULL, allow, "", 0);
 		goto out;
 	}
 	if (transport_common_headers(r, s, &head) != CHAT_OK) {

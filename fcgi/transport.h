@@ -34,6 +34,10 @@ void transport_serve(worker_t *w, http_request_t *r, const service_t *s, const r
  * needs it.  Returns 0 or a buffer error. */
 int transport_common_headers(http_request_t *r, const service_t *s, chat_buf_t *head);
 
+/* Appends the no-cache and CORS headers alone (for /info, which never sets
+ * a cookie). */
+int transport_nocache_cors_headers(http_request_t *r, chat_buf_t *head);
+
 /* Appends the headers of a CORS preflight (OPTIONS) answer allowing
  * methods, cacheable for a year. */
 int transport_preflight_headers(http_request_t *r, chat_buf_t *head, const char *methods);
