@@ -37,6 +37,8 @@ const options_entry_t options_table[] = {
 	  "SockJS heartbeat interval in milliseconds" },
 	{ "disconnect_delay_ms", OPTIONS_INT, "5000", 100, 3600000, OPT(disconnect_delay_ms),
 	  "a session is closed this long after its last request ended" },
+	{ "outbox_retention_ms", OPTIONS_INT, "600000", 1000, 604800000, OPT(outbox_retention_ms),
+	  "outbox rows older than this are pruned even if a stalled session has not read them" },
 	{ "response_limit", OPTIONS_INT, "131072", 4096, 67108864, OPT(response_limit),
 	  "bytes sent on a streaming response before it is closed and the client reopens" },
 	{ "max_frame", OPTIONS_INT, "65536", 1024, 16777216, OPT(max_frame),

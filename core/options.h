@@ -26,6 +26,7 @@ typedef struct chat_options {
 	long long threads;       /* FastCGI request threads per process */
 	long long heartbeat_ms;  /* SockJS heartbeat interval */
 	long long disconnect_delay_ms; /* session closes this long after its last request */
+	long long outbox_retention_ms; /* outbox rows older than this are pruned regardless */
 	long long response_limit;      /* bytes before a streaming response is closed */
 	long long max_frame;     /* largest STOMP frame / SockJS message, bytes */
 	long long max_headers;   /* most STOMP headers per frame */

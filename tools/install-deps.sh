@@ -18,7 +18,13 @@ PKGS_BUILD="build-essential autoconf automake libtool pkg-config
 	check clang libclang-rt-14-dev"
 # Front servers and tools used by `make serve` and the tests.
 PKGS_RUN="lighttpd apache2 libapache2-mod-fcgid sqlite3 python3 python3-stomp
-	nodejs npm curl ca-certificates procps"
+	curl ca-certificates procps"
+# Node.js (tests with the real sockjs-client and @stomp/stompjs): Debian's,
+# unless a Node.js with npm is installed already (e.g. from NodeSource,
+# whose package conflicts with Debian's npm).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	PKGS_RUN="$PKGS_RUN nodejs npm"
+fi
 
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
