@@ -8,7 +8,7 @@ int http_request_init(http_request_t *r, FCGX_Request *f)
 {
 	const char *uri = FCGX_GetParam("REQUEST_URI", f->envp);
 	const char *method = FCGX_GetParam("REQUEST_METHOD", f->envp);
-	const char *q;
+	const char *q, *qs;
 
 	memset(r, 0, sizeof(*r));
 	r->fcgx = f;
@@ -20,6 +20,12 @@ int http_request_init(http_request_t *r, FCGX_Request *f)
 	r->path.len = q != NULL ? (size_t)(q - uri) : strlen(uri);
 	r->query.ptr = q != NULL ? q + 1 : uri + r->path.len;
 	r->query.len = q != NULL ? strlen(q + 1) : 0;
+	/* Apache's REQUEST_URI has no query string; QUERY_STRING always does. */
+	qs = FCGX_GetParam("QUERY_STRING", f->envp);
+	if (qs != NULL) {
+		r->query.ptr = qs;
+		r->query.len = strlen(qs);
+	}
 	return CHAT_OK;
 }
 

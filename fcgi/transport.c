@@ -7,9 +7,12 @@
 #include "session.h"
 #include "sockjs.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 /* Longest Origin or JSESSIONID value echoed back. */
@@ -18,6 +21,11 @@
 /* How long past a heartbeat a receiving request's lease lasts: a process
  * killed while holding it blocks the session no longer than this. */
 #define LEASE_SLACK_MS 5000
+/* A waiting request looks this often whether its client went away (the
+ * front server then closes the FastCGI connection), so an abandoned poll
+ * frees its thread - under mod_fcgid its whole process - long before the
+ * next heartbeat.  The doorbell wakes it at once for messages. */
+#define GONE_CHECK_MS 2000
 
 static int64_t wall_ms(void)
 {
@@ -33,6 +41,20 @@ static int64_t mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether the front server closed or aborted this request: EOF, a hang-up,
+ * or any bytes after the request body (an FCGI_ABORT_REQUEST record). */
+static int client_gone(const http_request_t *r)
+{
+	struct pollfd p = { r->fcgx->ipcFd, POLLIN | POLLRDHUP, 0 };
+	char c;
+
+	if (poll(&p, 1, 0) <= 0)
+		return 0;
+	if (p.revents & (POLLHUP | POLLERR | POLLRDHUP | POLLNVAL))
+		return 1;
+	return recv(p.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) != -1 || errno != EAGAIN;
 }
 
 static int header_safe(const char *v, size_t max)
@@ -274,6 +296,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	chat_error_t err = { 0 };
 	session_info_t info;
 	json_strv_t msgs;
+	chat_buf_t drain;
 	stream_t st = { r, 0, t, callback, { 0 }, { 0 } };
 	char owner[96];
 	int created, rc, leased = 0;
@@ -281,6 +304,11 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	chat_buf_init(&st.frame, out_cap * 2 + 1024);
 	chat_buf_init(&st.wire, out_cap * 6 + 1024);
 	json_strv_init(&msgs, out_cap, 4096);
+	/* Read the (empty) request body to its end, so that anything arriving
+	 * later on the connection means the front server gave up on us. */
+	chat_buf_init(&drain, 4096);
+	http_read_body(r, &drain);
+	chat_buf_free(&drain);
 	rc = service_open(&w->svc, s, key, wall_ms(), &created, &info, &err);
 	if (rc != CHAT_OK) {
 		log_error("session %s: %s", key, err.message);
@@ -360,7 +388,10 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 				break;
 			continue;
 		}
-		doorbell_wait(w->bell, seen, (int)(next_beat - now));
+		if (client_gone(r))
+			break;
+		doorbell_wait(w->bell, seen,
+			      (int)(next_beat - now < GONE_CHECK_MS ? next_beat - now : GONE_CHECK_MS));
 	}
 out:
 	if (leased)
@@ -458,7 +489,7 @@ void transport_serve(worker_t *w, http_request_t *r, const service_t *s, const r
 		respond_text(r, 404, head.data, "Not found.\n");
 		goto out;
 	}
-	if (ti->callback && sockjs_callback(rt->query, &callback, &err_body) != CHAT_OK) {
+	if (ti->callback && sockjs_callback(r->query, &callback, &err_body) != CHAT_OK) {
 		respond_text(r, 500, head.data, err_body ? err_body : "Internal error.");
 		goto out;
 	}
