@@ -31,6 +31,12 @@ static const char SQL_COUNTER[] =
 static const char SQL_ROOM_SEQ[] =
 	"INSERT INTO chat_room_seq(room, seq) VALUES (?1, 1)"
 	" ON CONFLICT(room) DO UPDATE SET seq = seq + 1 RETURNING seq";
+/* session_sub_add() runs its own transaction; inside the frame's, the
+ * broker checks the bound and inserts itself (the write lock is held). */
+static const char SQL_SUB_COUNT[] = "SELECT count(*) FROM subscriptions WHERE session_id = ?1";
+static const char SQL_SUB_INSERT[] =
+	"INSERT INTO subscriptions(session_id, sub_id, destination, ack_mode)"
+	" VALUES (?1, ?2, ?3, ?4)";
 static const char SQL_SUBS_CLEAR[] = "DELETE FROM subscriptions WHERE session_id = ?1";
 static const char SQL_TX_CLEAR[] = "DELETE FROM stomp_tx WHERE session_id = ?1";
 static const char SQL_TX_COUNT[] = "SELECT count(*) FROM stomp_tx WHERE session_id = ?1";
@@ -441,7 +447,7 @@ static int adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
 
 		if (body.ptr == NULL)
 			body.ptr = "";
-		snprintf(ack_id, sizeof(ack_id), "%lld:%s", (long long)seq, sub_id);
+		snprintf(ack_id, sizeof(ack_id), "%lld.%s", (long long)seq, sub_id);
 		rc = chatdb__stmt(b->db, SQL_UNACKED_PUT, &put, b->err);
 		if (rc != CHAT_OK)
 			break;
@@ -489,7 +495,9 @@ static int on_subscribe(broker_t *b, const stomp_frame_t *f)
 	chat_slice_t d, user, rest;
 	char stored[CHATDB_DEST_MAX + 1];
 	session_ack_t ack = SESSION_ACK_AUTO;
-	int rc;
+	sqlite3_stmt *st;
+	int64_t n;
+	int rc, found;
 
 	if (dest == NULL)
 		return refuse(b, "SUBSCRIBE without destination");
@@ -521,13 +529,24 @@ static int on_subscribe(broker_t *b, const stomp_frame_t *f)
 	default:
 		return refuse(b, "cannot subscribe to %s", dest);
 	}
-	rc = session_sub_add(b->db, b->key, id, stored, ack, b->err);
-	if (rc == CHAT_EEXIST)
-		return refuse(b, "subscription id already in use");
-	if (rc == CHAT_ETOOMANY)
-		return refuse(b, "more than %d subscriptions", SESSION_SUBS_MAX);
-	if (rc != CHAT_OK)
+	if ((rc = query_int(b, SQL_SUB_COUNT, b->key, NULL, &n, &found, "subscriptions")) !=
+	    CHAT_OK)
 		return rc;
+	if (n >= SESSION_SUBS_MAX)
+		return refuse(b, "more than %d subscriptions", SESSION_SUBS_MAX);
+	if ((rc = chatdb__stmt(b->db, SQL_SUB_INSERT, &st, b->err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, stored, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, session_ack_name(ack), -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return refuse(b, "subscription id already in use");
+	if (rc != SQLITE_DONE)
+		return chatdb__error(b->db, rc, "subscribe", b->err);
+	rc = CHAT_OK;
 	if (ack != SESSION_ACK_AUTO)
 		rc = adopt_orphans(b, id, stored, ack);
 	return rc;
@@ -723,7 +742,7 @@ static int on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack)
 			return refuse(b, "%s without message-id%s", nack ? "NACK" : "ACK",
 				      b->version == STOMP_V1_1 ? " and subscription" : "");
 		if (sub != NULL) {
-			snprintf(ack_id, sizeof(ack_id), "%s:%s", mid, sub);
+			snprintf(ack_id, sizeof(ack_id), "%s.%s", mid, sub);
 		} else {
 			sqlite3_stmt *q;
 
@@ -1286,7 +1305,7 @@ static int render_for(broker_delivery_t *d, size_t i, const outbox_row_t *row, c
 		snprintf(ctype_buf, sizeof(ctype_buf), "%.*s", (int)v.len, v.ptr);
 		ctype = ctype_buf;
 	}
-	snprintf(ack_id, sizeof(ack_id), "%lld:%s", (long long)row->seq, d->subs[i].id);
+	snprintf(ack_id, sizeof(ack_id), "%lld.%s", (long long)row->seq, d->subs[i].id);
 	rc = render_message(out, d->version, d->subs[i].id, row->seq, dest, ctype,
 			    d->subs[i].ack != SESSION_ACK_AUTO ? ack_id : NULL, row->body);
 	if (rc == CHAT_OK && d->subs[i].ack != SESSION_ACK_AUTO)
@@ -1395,7 +1414,7 @@ int broker_delivery_finish(chatdb_t *db, broker_delivery_t *d, chat_error_t *err
 			rc = chatdb__stmt(db, SQL_UNACKED_PUT, &st, err);
 			if (rc != CHAT_OK)
 				break;
-			snprintf(ack_id, sizeof(ack_id), "%lld:%s", (long long)p->seq, s->id);
+			snprintf(ack_id, sizeof(ack_id), "%lld.%s", (long long)p->seq, s->id);
 			sqlite3_bind_text(st, 1, d->key, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 2, ack_id, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 3, s->id, -1, SQLITE_STATIC);
