@@ -336,6 +336,10 @@ end:
 				    CHATMSG_TEXT_MAX);
 		goto out;
 	}
+	if (text->len == start) { /* nothing appended: data may be NULL */
+		rc = chat_error_set(err, CHAT_EINVAL, "text is empty");
+		goto out;
+	}
 	if (memchr(text->data + start, '\0', text->len - start) != NULL) {
 		rc = chat_error_set(err, CHAT_EINVAL, "text contains NUL");
 		goto out;
