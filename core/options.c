@@ -51,6 +51,8 @@ const options_entry_t options_table[] = {
 	  "set the JSESSIONID cookie (for load balancers with sticky sessions)" },
 	{ "test_services", OPTIONS_BOOL, "0", 0, 1, OPT(test_services),
 	  "mount the SockJS protocol test services /echo, /close, /disabled_websocket_echo, /cookie_needed_echo" },
+	{ "topic_send", OPTIONS_BOOL, "0", 0, 1, OPT(topic_send),
+	  "let clients SEND straight to /topic/** (0: only /app handlers publish there, as in Spring)" },
 };
 
 const size_t options_count = CHAT_ARRAY_LEN(options_table);

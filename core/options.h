@@ -33,6 +33,7 @@ typedef struct chat_options {
 	long long websocket;     /* 1: offer WebSocket (sidecar running) */
 	long long cookie_needed; /* 1: set JSESSIONID (sticky-session load balancers) */
 	long long test_services; /* 1: mount /echo, /close, ... SockJS test services */
+	long long topic_send;    /* 1: clients may SEND straight to /topic destinations */
 } chat_options_t;
 
 typedef enum options_type {

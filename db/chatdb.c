@@ -25,7 +25,7 @@
 #include <time.h>
 
 /* Statements prepared by all db/ modules together stay well below this. */
-#define STMT_CACHE_MAX 64
+#define STMT_CACHE_MAX 128
 
 struct chatdb {
 	sqlite3 *sql;     /* the connection (NOMUTEX: one thread at a time) */
@@ -80,6 +80,50 @@ static const char *const migrations[] = {
 	"CREATE TABLE outbox_consumers("
 	" name TEXT PRIMARY KEY NOT NULL,"
 	" cursor INTEGER NOT NULL) WITHOUT ROWID;",
+
+	/* 4: the STOMP broker's per-session state (db/broker.c): the CONNECT
+	 * outcome, open transactions and the frames they buffer, messages
+	 * delivered to client/client-individual subscriptions and not yet
+	 * acknowledged, counters (guest names), per-room sequence numbers. */
+	"CREATE TABLE stomp_sessions("
+	" session_id TEXT PRIMARY KEY NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	" version INTEGER NOT NULL,"
+	" hb_client_send_ms INTEGER NOT NULL,"
+	" hb_client_recv_ms INTEGER NOT NULL,"
+	" hb_expect_ms INTEGER NOT NULL,"
+	" connected_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE stomp_tx("
+	" session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	" tx_id TEXT NOT NULL,"
+	" nframes INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (session_id, tx_id)) WITHOUT ROWID;"
+	"CREATE TABLE stomp_tx_frames("
+	" session_id TEXT NOT NULL,"
+	" tx_id TEXT NOT NULL,"
+	" n INTEGER NOT NULL,"
+	" frame BLOB NOT NULL,"
+	" PRIMARY KEY (session_id, tx_id, n),"
+	" FOREIGN KEY (session_id, tx_id) REFERENCES stomp_tx(session_id, tx_id)"
+	"  ON DELETE CASCADE) WITHOUT ROWID;"
+	"CREATE TABLE stomp_unacked("
+	" session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	" ack_id TEXT NOT NULL,"
+	" sub_id TEXT NOT NULL,"
+	" sub_destination TEXT NOT NULL,"
+	" ack_mode TEXT NOT NULL CHECK (ack_mode IN ('client', 'client-individual')),"
+	" msg_seq INTEGER NOT NULL,"
+	" destination TEXT NOT NULL,"
+	" content_type TEXT NULL,"
+	" body BLOB NOT NULL,"
+	" user_name TEXT NULL,"
+	" PRIMARY KEY (session_id, ack_id)) WITHOUT ROWID;"
+	"CREATE INDEX stomp_unacked_user ON stomp_unacked(user_name, sub_destination);"
+	"CREATE TABLE stomp_counters("
+	" name TEXT PRIMARY KEY NOT NULL,"
+	" value INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE chat_room_seq("
+	" room TEXT PRIMARY KEY NOT NULL,"
+	" seq INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "service.h"
 
+#include "broker.h"
 #include "outbox.h"
 #include "sockjs.h"
 
@@ -102,6 +103,21 @@ static int receive_echo(service_ctx_t *c, const char *key, const json_strv_t *ms
 	return rc;
 }
 
+/* Each message holds one or more complete STOMP frames (or heart-beat EOLs
+ * alone).  After an ERROR the session is closing: what follows is dropped. */
+static int receive_chat(service_ctx_t *c, const char *key, const session_info_t *info,
+			const json_strv_t *msgs, int64_t now_ms, chat_error_t *err)
+{
+	size_t i;
+	int rc = CHAT_OK;
+
+	if (info->state != SESSION_OPEN)
+		return CHAT_OK;
+	for (i = 0; i < msgs->n && rc == CHAT_OK; i++)
+		rc = broker_receive(c->db, c->opt, key, json_strv_at(msgs, i), now_ms, err);
+	return rc;
+}
+
 int service_receive(service_ctx_t *c, const service_t *s, const char *key,
 		    const json_strv_t *msgs, int64_t now_ms, chat_error_t *err)
 {
@@ -120,9 +136,9 @@ int service_receive(service_ctx_t *c, const service_t *s, const char *key,
 	case SERVICE_CLOSE:
 		return CHAT_OK;
 	case SERVICE_CHAT:
-		break;
+		return receive_chat(c, key, &info, msgs, now_ms, err);
 	}
-	return chat_error_set(err, CHAT_EDENIED, "the STOMP broker is not available");
+	return chat_error_set(err, CHAT_EINVAL, "unknown service");
 }
 
 typedef struct collect_state {
@@ -150,14 +166,69 @@ static int collect_row(void *ctx, const outbox_row_t *row)
 	return rc;
 }
 
+typedef struct chat_collect {
+	broker_delivery_t *d;
+	json_strv_t *out;
+	chat_buf_t frames; /* what one row renders to */
+} chat_collect_t;
+
+static int collect_chat_row(void *ctx, const outbox_row_t *row)
+{
+	chat_collect_t *st = ctx;
+	int rc;
+
+	chat_buf_reset(&st->frames);
+	rc = broker_delivery_render(st->d, row, &st->frames);
+	if (rc == 1)
+		return 1; /* the session ended before this row */
+	if (rc == CHAT_OK && st->frames.len > 0)
+		rc = json_strv_push(st->out, st->frames.data, st->frames.len);
+	if (rc == CHAT_ETOOBIG || rc == CHAT_ETOOMANY) {
+		if (st->out->n > 0)
+			return 1; /* full: this row goes in the next response */
+		return rc;
+	}
+	if (rc == CHAT_OK)
+		broker_delivery_take(st->d);
+	return rc;
+}
+
+/* The chat service renders MESSAGE frames per subscription (the broker). */
+static int collect_chat(service_ctx_t *c, const char *key, int64_t cursor, json_strv_t *out,
+			int64_t *next_cursor, chat_error_t *err)
+{
+	chat_collect_t st = { NULL, out, { 0 } };
+	int rc;
+
+	chat_buf_init(&st.frames, out->buf.max);
+	rc = broker_delivery_open(c->db, key, &st.d, err);
+	if (rc != CHAT_OK)
+		goto out;
+	rc = outbox_read_after(c->db, cursor, OUTBOX_READ_MAX, collect_chat_row, &st, next_cursor,
+			       err);
+	if (rc == CHAT_ETOOBIG || rc == CHAT_ETOOMANY) {
+		rc = chat_error_set(err, rc, "a message is larger than a response may be");
+		goto out;
+	}
+	if (rc == CHAT_ENOMEM)
+		chat_error_set(err, rc, "out of memory");
+	if (rc == CHAT_OK)
+		rc = broker_delivery_finish(c->db, st.d, err);
+out:
+	broker_delivery_free(st.d);
+	chat_buf_free(&st.frames);
+	return rc;
+}
+
 int service_collect(service_ctx_t *c, const service_t *s, const char *key, int64_t cursor,
 		    json_strv_t *out, int64_t *next_cursor, chat_error_t *err)
 {
 	collect_state_t st = { key, strlen(key), out, CHAT_OK };
 	int rc;
 
-	(void)s;
 	*next_cursor = cursor;
+	if (s->kind == SERVICE_CHAT)
+		return collect_chat(c, key, cursor, out, next_cursor, err);
 	rc = outbox_read_after(c->db, cursor, OUTBOX_READ_MAX, collect_row, &st, next_cursor, err);
 	if (rc == CHAT_ETOOBIG || rc == CHAT_ETOOMANY)
 		return chat_error_set(err, rc, "a message is larger than a response may be");

@@ -13,6 +13,10 @@
  * Messages to a session travel as outbox rows addressed to it, in commit
  * order with everything else, so a message received in one process reaches
  * the receiving request held by another, woken by the doorbell.
+ *
+ * The chat service hands every message to the STOMP broker (db/broker.h):
+ * service_receive() runs its frames, service_collect() renders the broker's
+ * rows into frames for the session (MESSAGE per matching subscription).
  */
 #ifndef CHAT_SERVICE_H
 #define CHAT_SERVICE_H
@@ -66,7 +70,9 @@ int service_open(service_ctx_t *c, const service_t *s, const char *key, int64_t 
 /* Handles the messages a client sent on session key (xhr_send, jsonp_send,
  * a WebSocket message).  Returns 0 once they are committed, CHAT_ENOTFOUND
  * if there is no such session, CHAT_ECLOSED if it is closed (both: 404 on
- * HTTP), or another error. */
+ * HTTP), or another error.  Chat service: each message holds complete
+ * STOMP frames; a refused frame is answered with a STOMP ERROR (still 0),
+ * and messages to a session that is closing after an ERROR are ignored. */
 int service_receive(service_ctx_t *c, const service_t *s, const char *key,
 		    const json_strv_t *msgs, int64_t now_ms, chat_error_t *err);
 
@@ -74,7 +80,10 @@ int service_receive(service_ctx_t *c, const service_t *s, const char *key,
  * (appended; stops before a message that does not fit, so out's caps bound
  * one response) and sets *next_cursor to the seq of the last row consumed
  * (cursor when none).  The caller advances the session's cursor with
- * session_advance_cursor() once the messages are written. */
+ * session_advance_cursor() once the messages are written.  Chat service:
+ * the frames one outbox row renders to are one message; when the last
+ * collected message ends the session (an ERROR, DISCONNECT's RECEIPT), the
+ * session is closed here, so the caller sends the close frame next. */
 int service_collect(service_ctx_t *c, const service_t *s, const char *key, int64_t cursor,
 		    json_strv_t *out, int64_t *next_cursor, chat_error_t *err);
 

@@ -49,3 +49,10 @@ tests_fuzz_fuzz_route_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir
 tests_fuzz_fuzz_route_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_route_LDFLAGS = $(FUZZ_LINKFLAGS)
 tests_fuzz_fuzz_route_LDADD = core/libchatcore.a
+
+FUZZ_TARGETS += tests/fuzz/fuzz_chatmsg
+tests_fuzz_fuzz_chatmsg_SOURCES = tests/fuzz/fuzz_chatmsg.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_chatmsg_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/chatmsg"'
+tests_fuzz_fuzz_chatmsg_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_chatmsg_LDFLAGS = $(FUZZ_LINKFLAGS)
+tests_fuzz_fuzz_chatmsg_LDADD = core/libchatcore.a

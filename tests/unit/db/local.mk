@@ -51,3 +51,9 @@ TESTS += tests/unit/db/test_store.mongo
 tests_unit_db_test_store_mongo_SOURCES = tests/unit/db/test_store_mongo.c $(STORE_SUITE)
 tests_unit_db_test_store_mongo_CFLAGS = $(DB_TEST_CFLAGS)
 tests_unit_db_test_store_mongo_LDADD = $(DB_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/db/test_broker
+TESTS += tests/unit/db/test_broker
+tests_unit_db_test_broker_SOURCES = tests/unit/db/test_broker.c
+tests_unit_db_test_broker_CFLAGS = $(DB_TEST_CFLAGS)
+tests_unit_db_test_broker_LDADD = $(DB_TEST_LDADD)

@@ -116,11 +116,14 @@ START_TEST(partial_schema_is_migrated_forward)
 	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
 	chatdb_close(db);
 	/* Pretend the file was made by a program that knew two migrations. */
-	raw_exec("DROP TABLE outbox_consumers; PRAGMA user_version = 2;");
+	raw_exec("DROP TABLE outbox_consumers; DROP TABLE stomp_tx_frames; DROP TABLE stomp_tx;"
+		 " DROP TABLE stomp_unacked; DROP TABLE stomp_sessions; DROP TABLE stomp_counters;"
+		 " DROP TABLE chat_room_seq; PRAGMA user_version = 2;");
 	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
 	ck_assert_int_eq(chatdb_schema_version(db, &v, NULL), CHAT_OK);
 	ck_assert_int_eq(v, CHATDB_SCHEMA_VERSION);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM outbox_consumers"), 0);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM stomp_unacked"), 0);
 	chatdb_close(db);
 }
 END_TEST

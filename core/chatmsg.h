@@ -1,0 +1,66 @@
+/*
+ * chatmsg.h - the chat application's messages: validating what a client
+ * posts to /app/chat/room/{id} (a small JSON object with a "text" member),
+ * room ids and user names, and rendering the stamped message the server
+ * broadcasts on /topic/chat/room/{id}.  Pure code: no IO, no logging.
+ *
+ * What a post may be: one JSON object (whitespace around it allowed) whose
+ * members are strings, numbers, true, false or null - no nested objects or
+ * arrays -, with at most CHATMSG_MEMBERS_MAX members, no key starting with
+ * '$' (nothing a client sends can become a database operator downstream),
+ * numbers of at most CHATMSG_NUMBER_MAX characters, and exactly one "text"
+ * member, a string.  Members other than "text" are read and ignored (the
+ * server, not the client, decides writer, id and time).  The text, decoded,
+ * must be valid UTF-8 (no lone surrogates, from escapes or raw), hold no NUL,
+ * be at most CHATMSG_TEXT_MAX bytes and not be empty or all whitespace.
+ */
+#ifndef CHAT_CHATMSG_H
+#define CHAT_CHATMSG_H
+
+#include "buf.h"
+#include "chat.h"
+
+#include <stdint.h>
+
+#define CHATMSG_TEXT_MAX 4000     /* bytes of decoded text in one post */
+#define CHATMSG_MEMBERS_MAX 16    /* members of a post object */
+#define CHATMSG_NUMBER_MAX 32     /* characters of a number in a post */
+#define CHATMSG_ROOM_MAX 64       /* bytes of a room id */
+#define CHATMSG_NAME_MAX 32       /* bytes of a user name */
+
+/* Parses the JSON post p[0..len) and appends the decoded text to text (the
+ * caller initialises it; give it a max of at least CHATMSG_TEXT_MAX).
+ * Returns 0; CHAT_EINVAL (not such an object, no "text", "text" twice or
+ * not a string, a '$' key, an empty or blank text, a NUL in the text);
+ * CHAT_EUTF8 (invalid UTF-8 or a lone surrogate in a string); CHAT_ETOOBIG
+ * (text over CHATMSG_TEXT_MAX or text's max, a number too long);
+ * CHAT_ETOOMANY (too many members); CHAT_ENOMEM.  On failure text is left
+ * as it was.  err (may be NULL) gets a short human reason fit for a STOMP
+ * ERROR message header. */
+int chatmsg_parse_post(const char *p, size_t len, chat_buf_t *text, chat_error_t *err);
+
+/* 1 when s is a valid room id: 1..CHATMSG_ROOM_MAX bytes of [A-Za-z0-9_-]. */
+int chatmsg_room_valid(chat_slice_t s);
+
+/* 1 when s is a valid user name: 1..CHATMSG_NAME_MAX bytes of
+ * [A-Za-z0-9_.-] starting with a letter or digit. */
+int chatmsg_name_valid(chat_slice_t s);
+
+/* A message as the server stamps it.  Strings are NUL-terminated UTF-8;
+ * everything is borrowed for the call. */
+typedef struct chatmsg {
+	int64_t id;          /* the outbox seq that carries it */
+	const char *room;    /* room id */
+	int64_t room_seq;    /* 1, 2, ... within the room */
+	const char *writer;  /* the session's user, never what the client said */
+	int64_t time_ms;     /* server wall-clock time, ms since the epoch */
+	chat_slice_t text;   /* validated text */
+} chatmsg_t;
+
+/* Appends m as a JSON object to out:
+ * {"id":N,"room":"R","seq":N,"writer":"W","time":N,"text":"T"}.
+ * All or nothing.  Returns 0, CHAT_EUTF8 (a string is not UTF-8),
+ * CHAT_ETOOBIG, CHAT_ENOMEM. */
+int chatmsg_render(chat_buf_t *out, const chatmsg_t *m);
+
+#endif

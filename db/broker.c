@@ -1,0 +1,1464 @@
+/*
+ * broker.c - the STOMP broker over chat.db: frame handling in one
+ * transaction per frame, routing to /topic, /queue, /user and the /app
+ * handlers, transactions, acknowledgements, and rendering MESSAGE frames at
+ * delivery (see broker.h).
+ */
+#include "config.h"
+#include "broker.h"
+
+#include "chatmsg.h"
+#include "dest.h"
+#include "session.h"
+#include "stomp.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BROKER_SERVER "chat/" PACKAGE_VERSION
+
+static const char SQL_STATE_GET[] = "SELECT version FROM stomp_sessions WHERE session_id = ?1";
+static const char SQL_STATE_PUT[] =
+	"INSERT INTO stomp_sessions(session_id, version, hb_client_send_ms, hb_client_recv_ms,"
+	" hb_expect_ms, connected_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char SQL_COUNTER[] =
+	"INSERT INTO stomp_counters(name, value) VALUES (?1, 1)"
+	" ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value";
+static const char SQL_ROOM_SEQ[] =
+	"INSERT INTO chat_room_seq(room, seq) VALUES (?1, 1)"
+	" ON CONFLICT(room) DO UPDATE SET seq = seq + 1 RETURNING seq";
+/* session_sub_add() runs its own transaction; inside the frame's, the
+ * broker checks the bound and inserts itself (the write lock is held). */
+static const char SQL_SUB_COUNT[] = "SELECT count(*) FROM subscriptions WHERE session_id = ?1";
+static const char SQL_SUB_INSERT[] =
+	"INSERT INTO subscriptions(session_id, sub_id, destination, ack_mode)"
+	" VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_SUBS_CLEAR[] = "DELETE FROM subscriptions WHERE session_id = ?1";
+static const char SQL_TX_CLEAR[] = "DELETE FROM stomp_tx WHERE session_id = ?1";
+static const char SQL_TX_COUNT[] = "SELECT count(*) FROM stomp_tx WHERE session_id = ?1";
+static const char SQL_TX_INSERT[] = "INSERT INTO stomp_tx(session_id, tx_id) VALUES (?1, ?2)";
+static const char SQL_TX_GET[] =
+	"SELECT nframes FROM stomp_tx WHERE session_id = ?1 AND tx_id = ?2";
+static const char SQL_TX_BUMP[] =
+	"UPDATE stomp_tx SET nframes = nframes + 1 WHERE session_id = ?1 AND tx_id = ?2";
+static const char SQL_TX_FRAME_PUT[] =
+	"INSERT INTO stomp_tx_frames(session_id, tx_id, n, frame) VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_TX_FRAMES[] =
+	"SELECT frame FROM stomp_tx_frames WHERE session_id = ?1 AND tx_id = ?2 ORDER BY n";
+static const char SQL_TX_DELETE[] = "DELETE FROM stomp_tx WHERE session_id = ?1 AND tx_id = ?2";
+static const char SQL_UNACKED_PUT[] =
+	"INSERT OR IGNORE INTO stomp_unacked(session_id, ack_id, sub_id, sub_destination,"
+	" ack_mode, msg_seq, destination, content_type, body, user_name)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+static const char SQL_UNACKED_GET[] =
+	"SELECT sub_id, ack_mode, msg_seq FROM stomp_unacked WHERE session_id = ?1 AND ack_id = ?2";
+static const char SQL_UNACKED_BY_SEQ[] =
+	"SELECT ack_id FROM stomp_unacked WHERE session_id = ?1 AND msg_seq = ?2"
+	" ORDER BY ack_id LIMIT 1";
+/* ?4 = 0: the one message ?2; ?4 = 1: every message of subscription ?3 up
+ * to seq ?5 (client mode acknowledges cumulatively). */
+static const char SQL_UNACKED_SELECT[] =
+	"SELECT ack_id, sub_id, msg_seq, destination, content_type, body FROM stomp_unacked"
+	" WHERE session_id = ?1 AND ((?4 = 0 AND ack_id = ?2)"
+	" OR (?4 = 1 AND sub_id = ?3 AND msg_seq <= ?5)) ORDER BY msg_seq";
+static const char SQL_UNACKED_DELETE[] =
+	"DELETE FROM stomp_unacked WHERE session_id = ?1 AND ((?4 = 0 AND ack_id = ?2)"
+	" OR (?4 = 1 AND sub_id = ?3 AND msg_seq <= ?5))";
+static const char SQL_UNACKED_DEL_SUB[] =
+	"DELETE FROM stomp_unacked WHERE session_id = ?1 AND sub_id = ?2";
+/* What a closed session of the same user left unacknowledged on the same
+ * subscription destination: handed to a new subscription on reconnect. */
+static const char SQL_UNACKED_ORPHANS[] =
+	"SELECT u.msg_seq, u.destination, u.content_type, u.body FROM stomp_unacked u"
+	" JOIN sessions s ON s.id = u.session_id"
+	" WHERE u.user_name = ?1 AND u.sub_destination = ?2 AND s.state = 'closed'"
+	" ORDER BY u.msg_seq";
+static const char SQL_UNACKED_ORPHANS_DEL[] =
+	"DELETE FROM stomp_unacked WHERE user_name = ?1 AND sub_destination = ?2"
+	" AND session_id IN (SELECT id FROM sessions WHERE state = 'closed')";
+
+/* ---- row headers: "name\0value\0" pairs ---------------------------------- */
+
+static int hdr_put(chat_buf_t *b, const char *name, const char *value)
+{
+	int rc;
+
+	if ((rc = chat_buf_append(b, name, strlen(name) + 1)) != CHAT_OK)
+		return rc;
+	return chat_buf_append(b, value, strlen(value) + 1);
+}
+
+/* Finds name in the pairs of h; *value gets a NUL-terminated view. */
+static int hdr_get(chat_slice_t h, const char *name, chat_slice_t *value)
+{
+	size_t pos = 0, n = strlen(name);
+
+	while (pos < h.len) {
+		const char *k = h.ptr + pos, *v, *z;
+
+		z = memchr(k, '\0', h.len - pos);
+		if (z == NULL)
+			return 0;
+		v = z + 1;
+		if ((size_t)(v - h.ptr) >= h.len)
+			return 0;
+		z = memchr(v, '\0', h.len - (size_t)(v - h.ptr));
+		if (z == NULL)
+			return 0;
+		if ((size_t)(v - k - 1) == n && memcmp(k, name, n) == 0) {
+			value->ptr = v;
+			value->len = (size_t)(z - v);
+			return 1;
+		}
+		pos = (size_t)(z - h.ptr) + 1;
+	}
+	return 0;
+}
+
+/* ---- receiving ------------------------------------------------------------ */
+
+typedef struct broker {
+	chatdb_t *db;
+	const chat_options_t *opt;
+	const char *key;
+	int64_t now_ms;
+	chat_error_t *err;
+	session_info_t info;       /* the session row, loaded per frame */
+	int connected;             /* CONNECT succeeded */
+	stomp_version_t version;   /* negotiated (1.2 until then) */
+	int perr;                  /* the frame is refused: ERROR, then close */
+	char perr_msg[200];        /* its ERROR message header */
+	int ended;                 /* the session ends after this frame */
+	int64_t tx_seq;            /* last seq appended in the open transaction */
+	int64_t ring_seq;          /* last seq committed: ring the doorbell with it */
+	chat_buf_t frame;          /* a frame being serialised */
+	chat_buf_t hdrs;           /* row headers being encoded */
+	chat_buf_t scratch;        /* message bodies built by handlers */
+} broker_t;
+
+__attribute__((format(printf, 2, 3)))
+static int refuse(broker_t *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b->perr_msg, sizeof(b->perr_msg), fmt, ap);
+	va_end(ap);
+	b->perr = 1;
+	return CHAT_EPROTO;
+}
+
+/* A header value as a C string (the parser NUL-terminates values). */
+static const char *header(const stomp_frame_t *f, const char *name)
+{
+	const chat_slice_t *v = stomp_frame_header(f, name);
+
+	return v != NULL ? v->ptr : NULL;
+}
+
+static int step_done(broker_t *b, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? CHAT_OK : chatdb__error(b->db, rc, what, b->err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Runs a cached statement keyed by the session id (?1) and an optional
+ * text ?2, ignoring any result rows. */
+static int exec2(broker_t *b, const char *sql, const char *a2, const char *what)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(b->db, sql, &st, b->err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+	if (a2 != NULL)
+		sqlite3_bind_text(st, 2, a2, -1, SQLITE_STATIC);
+	return step_done(b, st, what);
+}
+
+/* Runs a cached statement binding text ?1 that returns one integer. */
+static int query_int(broker_t *b, const char *sql, const char *a1, const char *a2, int64_t *out,
+		     int *found, const char *what)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(b->db, sql, &st, b->err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
+	if (a2 != NULL)
+		sqlite3_bind_text(st, 2, a2, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(b->db, rc, what, b->err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int load_version(chatdb_t *db, const char *key, int *connected, stomp_version_t *v,
+			chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_STATE_GET, &st, err);
+
+	*connected = 0;
+	*v = STOMP_V1_2;
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*connected = 1;
+		*v = (stomp_version_t)sqlite3_column_int(st, 0);
+	}
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "stomp state", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int load_state(broker_t *b)
+{
+	int rc = session_get(b->db, b->key, &b->info, b->err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	return load_version(b->db, b->key, &b->connected, &b->version, b->err);
+}
+
+/* Appends a row inside the open transaction.  The doorbell is detached for
+ * the whole of broker_receive() (a ring before COMMIT would wake readers
+ * too early); it is rung once the transaction committed. */
+static int append(broker_t *b, const char *dest, const char *target, chat_slice_t headers,
+		  chat_slice_t body, int64_t *seq_out)
+{
+	outbox_msg_t m = { dest, target, headers, body, b->now_ms };
+	int64_t seq = 0;
+	int rc = outbox_append(b->db, &m, &seq, b->err);
+
+	if (rc == CHAT_OK) {
+		b->tx_seq = seq;
+		if (seq_out != NULL)
+			*seq_out = seq;
+	}
+	return rc;
+}
+
+/* Appends b->frame as a frame for this session only; with close_code, the
+ * session ends once it is delivered. */
+static int send_frame(broker_t *b, int close_code, const char *close_reason)
+{
+	char code[16];
+	int rc;
+
+	chat_buf_reset(&b->hdrs);
+	if (close_code != 0) {
+		snprintf(code, sizeof(code), "%d", close_code);
+		if ((rc = hdr_put(&b->hdrs, "close-code", code)) != CHAT_OK ||
+		    (rc = hdr_put(&b->hdrs, "close-reason", close_reason)) != CHAT_OK)
+			return rc;
+	}
+	return append(b, BROKER_DIRECT_DEST, b->key, chat_buf_slice(&b->hdrs),
+		      chat_buf_slice(&b->frame), NULL);
+}
+
+/* The seq the next appended row will get (the write lock is held). */
+static int next_seq(broker_t *b, int64_t *seq)
+{
+	int rc = outbox_last_seq(b->db, seq, b->err);
+
+	(*seq)++;
+	return rc;
+}
+
+/* Renders a MESSAGE for subscription sub_id into b->frame. */
+static int render_message(chat_buf_t *out, stomp_version_t v, const char *sub_id, int64_t seq,
+			  const char *dest, const char *ctype, const char *ack_id,
+			  chat_slice_t body)
+{
+	stomp_header_t extra[2];
+	size_t n = 0;
+	char mid[24];
+
+	snprintf(mid, sizeof(mid), "%lld", (long long)seq);
+	if (ack_id != NULL && v >= STOMP_V1_2) {
+		extra[n].name = CHAT_SLICE("ack");
+		extra[n].value = (chat_slice_t){ ack_id, strlen(ack_id) };
+		n++;
+	}
+	if (body.len == 0) {
+		extra[n].name = CHAT_SLICE("content-length");
+		extra[n].value = CHAT_SLICE("0");
+		n++;
+	}
+	return stomp_serialize_message(out, v, sub_id, mid, dest, ctype, extra, n, body.ptr,
+				       body.len);
+}
+
+/* ---- CONNECT ---- */
+
+static int parse_heartbeat(const char *s, int64_t *cx, int64_t *cy)
+{
+	char *end;
+	long long x, y;
+
+	if (s == NULL) {
+		*cx = *cy = 0;
+		return CHAT_OK;
+	}
+	if (*s < '0' || *s > '9')
+		return CHAT_EINVAL;
+	x = strtoll(s, &end, 10);
+	if (*end != ',' || end[1] < '0' || end[1] > '9')
+		return CHAT_EINVAL;
+	y = strtoll(end + 1, &end, 10);
+	if (*end != '\0' || x < 0 || y < 0 || x > 86400000 || y > 86400000)
+		return CHAT_EINVAL;
+	*cx = x;
+	*cy = y;
+	return CHAT_OK;
+}
+
+/* The highest version both sides speak, 0 for none.  No accept-version
+ * means a 1.0 client. */
+static stomp_version_t negotiate(const char *accept)
+{
+	int have[3] = { 0, 0, 0 };
+	const char *p = accept;
+
+	if (accept == NULL)
+		return STOMP_V1_0;
+	while (*p != '\0') {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+
+		if (n == 3 && memcmp(p, "1.0", 3) == 0)
+			have[0] = 1;
+		else if (n == 3 && memcmp(p, "1.1", 3) == 0)
+			have[1] = 1;
+		else if (n == 3 && memcmp(p, "1.2", 3) == 0)
+			have[2] = 1;
+		p += n + (e != NULL);
+	}
+	return have[2] ? STOMP_V1_2 : have[1] ? STOMP_V1_1 : have[0] ? STOMP_V1_0 : 0;
+}
+
+static int on_connect(broker_t *b, const stomp_frame_t *f)
+{
+	const char *login = header(f, "login");
+	stomp_header_t h[5];
+	char name[SESSION_USER_MAX + 1], hb[48];
+	stomp_version_t v;
+	int64_t cx, cy, expect, n;
+	sqlite3_stmt *st;
+	int rc, found;
+
+	if (b->connected)
+		return refuse(b, "already connected");
+	v = negotiate(header(f, "accept-version"));
+	if (v == 0)
+		return refuse(b, "Supported protocol versions are 1.0,1.1,1.2");
+	if (parse_heartbeat(header(f, "heart-beat"), &cx, &cy) != CHAT_OK)
+		return refuse(b, "invalid heart-beat header");
+	if (login != NULL && chatmsg_name_valid((chat_slice_t){ login, strlen(login) }) &&
+	    strncmp(login, "guest-", 6) != 0) {
+		snprintf(name, sizeof(name), "%s", login);
+	} else {
+		rc = query_int(b, SQL_COUNTER, "guest", NULL, &n, &found, "guest counter");
+		if (rc != CHAT_OK)
+			return rc;
+		snprintf(name, sizeof(name), "guest-%lld", (long long)n);
+	}
+	/* The server sends no STOMP heart-beats (SockJS's own heartbeat frames
+	 * keep every transport alive); it takes the client's at the SockJS
+	 * heartbeat interval or slower. */
+	expect = cx == 0 ? 0 : cx > b->opt->heartbeat_ms ? cx : b->opt->heartbeat_ms;
+	rc = session_set_user(b->db, b->key, name, b->err);
+	if (rc != CHAT_OK)
+		return rc;
+	rc = chatdb__stmt(b->db, SQL_STATE_PUT, &st, b->err);
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)v);
+	sqlite3_bind_int64(st, 3, cx);
+	sqlite3_bind_int64(st, 4, cy);
+	sqlite3_bind_int64(st, 5, expect);
+	sqlite3_bind_int64(st, 6, b->now_ms);
+	rc = step_done(b, st, "stomp connect");
+	if (rc != CHAT_OK)
+		return rc;
+	b->connected = 1;
+	b->version = v;
+	snprintf(b->info.user_name, sizeof(b->info.user_name), "%s", name);
+	b->info.has_user = 1;
+	snprintf(hb, sizeof(hb), "0,%lld", (long long)expect);
+	h[0].name = CHAT_SLICE("version");
+	h[0].value = v == STOMP_V1_2 ? CHAT_SLICE("1.2") : v == STOMP_V1_1 ? CHAT_SLICE("1.1")
+									   : CHAT_SLICE("1.0");
+	h[1].name = CHAT_SLICE("heart-beat");
+	h[1].value = (chat_slice_t){ hb, strlen(hb) };
+	h[2].name = CHAT_SLICE("server");
+	h[2].value = CHAT_SLICE(BROKER_SERVER);
+	h[3].name = CHAT_SLICE("session");
+	h[3].value = (chat_slice_t){ b->key, strlen(b->key) };
+	h[4].name = CHAT_SLICE("user-name");
+	h[4].value = (chat_slice_t){ name, strlen(name) };
+	chat_buf_reset(&b->frame);
+	rc = stomp_serialize(&b->frame, v, STOMP_CMD_CONNECTED, h, 5, NULL, 0);
+	if (rc != CHAT_OK)
+		return rc;
+	return send_frame(b, 0, NULL);
+}
+
+/* ---- SUBSCRIBE / UNSUBSCRIBE ---- */
+
+/* Hands what closed sessions of this user left unacknowledged on the same
+ * destination to the new subscription, and redelivers it. */
+static int adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
+			 session_ack_t ack)
+{
+	sqlite3_stmt *st, *put;
+	char ack_id[CHATDB_ID_MAX + 32];
+	int rc, step;
+
+	if (!b->info.has_user)
+		return CHAT_OK;
+	rc = chatdb__stmt(b->db, SQL_UNACKED_ORPHANS, &st, b->err);
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, b->info.user_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sub_dest, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t seq = sqlite3_column_int64(st, 0);
+		const char *dest = (const char *)sqlite3_column_text(st, 1);
+		const char *ctype = (const char *)sqlite3_column_text(st, 2);
+		chat_slice_t body = { sqlite3_column_blob(st, 3),
+				      (size_t)sqlite3_column_bytes(st, 3) };
+
+		if (body.ptr == NULL)
+			body.ptr = "";
+		snprintf(ack_id, sizeof(ack_id), "%lld.%s", (long long)seq, sub_id);
+		rc = chatdb__stmt(b->db, SQL_UNACKED_PUT, &put, b->err);
+		if (rc != CHAT_OK)
+			break;
+		sqlite3_bind_text(put, 1, b->key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(put, 2, ack_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(put, 3, sub_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(put, 4, sub_dest, -1, SQLITE_STATIC);
+		sqlite3_bind_text(put, 5, session_ack_name(ack), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(put, 6, seq);
+		sqlite3_bind_text(put, 7, dest, -1, SQLITE_TRANSIENT);
+		if (ctype != NULL)
+			sqlite3_bind_text(put, 8, ctype, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(put, 9, body.ptr, (int)body.len, SQLITE_TRANSIENT);
+		sqlite3_bind_text(put, 10, b->info.user_name, -1, SQLITE_STATIC);
+		rc = step_done(b, put, "unacked adopt");
+		if (rc != CHAT_OK)
+			break;
+		/* Two closed sessions may have held the same message. */
+		if (sqlite3_changes(chatdb_sqlite(b->db)) == 0)
+			continue;
+		chat_buf_reset(&b->frame);
+		rc = render_message(&b->frame, b->version, sub_id, seq, dest, ctype, ack_id, body);
+		if (rc == CHAT_OK)
+			rc = send_frame(b, 0, NULL);
+		if (rc != CHAT_OK)
+			break;
+	}
+	if (rc == CHAT_OK && step != SQLITE_DONE && step != SQLITE_ROW)
+		rc = chatdb__error(b->db, step, "unacked orphans", b->err);
+	sqlite3_reset(st);
+	if (rc != CHAT_OK)
+		return rc;
+	rc = chatdb__stmt(b->db, SQL_UNACKED_ORPHANS_DEL, &st, b->err);
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, b->info.user_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sub_dest, -1, SQLITE_STATIC);
+	return step_done(b, st, "unacked orphans");
+}
+
+static int on_subscribe(broker_t *b, const stomp_frame_t *f)
+{
+	const char *dest = header(f, "destination"), *id = header(f, "id");
+	const char *ack_s = header(f, "ack");
+	chat_slice_t d, user, rest;
+	char stored[CHATDB_DEST_MAX + 1];
+	session_ack_t ack = SESSION_ACK_AUTO;
+	sqlite3_stmt *st;
+	int64_t n;
+	int rc, found;
+
+	if (dest == NULL)
+		return refuse(b, "SUBSCRIBE without destination");
+	if (id == NULL) {
+		if (b->version >= STOMP_V1_1)
+			return refuse(b, "SUBSCRIBE without id");
+		id = dest;
+	}
+	if (*id == '\0' || strlen(id) > CHATDB_ID_MAX)
+		return refuse(b, "invalid subscription id");
+	if (ack_s != NULL && session_ack_parse(ack_s, &ack) != CHAT_OK)
+		return refuse(b, "invalid ack mode");
+	d = (chat_slice_t){ dest, strlen(dest) };
+	if (dest_validate(d, 1) != CHAT_OK)
+		return refuse(b, "invalid destination");
+	switch (dest_classify(d)) {
+	case DEST_TOPIC:
+	case DEST_QUEUE:
+		snprintf(stored, sizeof(stored), "%s", dest);
+		break;
+	case DEST_USER:
+		if (dest_user_split(d, &user, &rest) != CHAT_OK)
+			return refuse(b, "invalid user destination");
+		if (user.len > 0 && (!b->info.has_user || !chat_slice_eq(user, b->info.user_name)))
+			return refuse(b, "cannot subscribe to another user's destination");
+		/* Every session subscribes to its own queue as /user/queue/... */
+		snprintf(stored, sizeof(stored), "/user%.*s", (int)rest.len, rest.ptr);
+		break;
+	default:
+		return refuse(b, "cannot subscribe to %s", dest);
+	}
+	if ((rc = query_int(b, SQL_SUB_COUNT, b->key, NULL, &n, &found, "subscriptions")) !=
+	    CHAT_OK)
+		return rc;
+	if (n >= SESSION_SUBS_MAX)
+		return refuse(b, "more than %d subscriptions", SESSION_SUBS_MAX);
+	if ((rc = chatdb__stmt(b->db, SQL_SUB_INSERT, &st, b->err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, stored, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, session_ack_name(ack), -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return refuse(b, "subscription id already in use");
+	if (rc != SQLITE_DONE)
+		return chatdb__error(b->db, rc, "subscribe", b->err);
+	rc = CHAT_OK;
+	if (ack != SESSION_ACK_AUTO)
+		rc = adopt_orphans(b, id, stored, ack);
+	return rc;
+}
+
+static int on_unsubscribe(broker_t *b, const stomp_frame_t *f)
+{
+	const char *id = header(f, "id");
+	int rc;
+
+	if (id == NULL && b->version == STOMP_V1_0)
+		id = header(f, "destination");
+	if (id == NULL)
+		return refuse(b, "UNSUBSCRIBE without id");
+	if (*id == '\0' || strlen(id) > CHATDB_ID_MAX)
+		return refuse(b, "invalid subscription id");
+	rc = session_sub_remove(b->db, b->key, id, b->err);
+	if (rc != CHAT_OK && rc != CHAT_ENOTFOUND)
+		return rc;
+	return exec2(b, SQL_UNACKED_DEL_SUB, id, "unsubscribe");
+}
+
+/* ---- SEND ---- */
+
+typedef struct queue_pick {
+	chat_slice_t dest;
+	int64_t n, want;  /* matches seen; the index to pick (second pass) */
+	char session[CHATDB_ID_MAX + 1];
+	char sub[CHATDB_ID_MAX + 1];
+} queue_pick_t;
+
+static int pick_cb(void *ctx, const session_sub_t *sub)
+{
+	queue_pick_t *q = ctx;
+
+	if (dest_classify((chat_slice_t){ sub->destination, strlen(sub->destination) }) !=
+		    DEST_QUEUE ||
+	    !dest_match((chat_slice_t){ sub->destination, strlen(sub->destination) }, q->dest))
+		return 0;
+	if (q->n++ == q->want) {
+		snprintf(q->session, sizeof(q->session), "%s", sub->session_id);
+		snprintf(q->sub, sizeof(q->sub), "%s", sub->sub_id);
+		return 1;
+	}
+	return 0;
+}
+
+/* Point to point: one consumer among the live subscriptions that match,
+ * taken in turn (by seq).  No consumer: the message is dropped, as Spring's
+ * simple broker does. */
+static int send_queue(broker_t *b, const char *dest, const char *ctype, chat_slice_t body)
+{
+	queue_pick_t q;
+	int64_t seq;
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	q.dest = (chat_slice_t){ dest, strlen(dest) };
+	q.want = -1;
+	rc = session_sub_list_live(b->db, NULL, pick_cb, &q, b->err);
+	if (rc < 0)
+		return rc;
+	if (q.n == 0)
+		return CHAT_OK;
+	if ((rc = next_seq(b, &seq)) != CHAT_OK)
+		return rc;
+	q.want = seq % q.n;
+	q.n = 0;
+	rc = session_sub_list_live(b->db, NULL, pick_cb, &q, b->err);
+	if (rc < 0)
+		return rc;
+	if (q.session[0] == '\0')
+		return CHAT_OK;
+	chat_buf_reset(&b->hdrs);
+	if ((rc = hdr_put(&b->hdrs, "sub", q.sub)) != CHAT_OK ||
+	    (ctype != NULL && (rc = hdr_put(&b->hdrs, "content-type", ctype)) != CHAT_OK))
+		return rc;
+	return append(b, dest, q.session, chat_buf_slice(&b->hdrs), body, NULL);
+}
+
+/* /app/chat/room/{id}: validate, stamp, broadcast on /topic/chat/room/{id}. */
+static int app_post(broker_t *b, const char *room, chat_slice_t body)
+{
+	chat_error_t perr = { 0 };
+	chat_buf_t text;
+	char topic[CHATDB_DEST_MAX + 1];
+	chatmsg_t m;
+	int64_t seq, got = 0;
+	int rc, found;
+
+	chat_buf_init(&text, CHATMSG_TEXT_MAX);
+	rc = chatmsg_parse_post(body.ptr, body.len, &text, &perr);
+	if (rc != CHAT_OK) {
+		rc = refuse(b, "invalid chat message: %s", perr.message);
+		goto out;
+	}
+	if ((rc = query_int(b, SQL_ROOM_SEQ, room, NULL, &m.room_seq, &found, "room seq")) !=
+		    CHAT_OK ||
+	    (rc = next_seq(b, &seq)) != CHAT_OK)
+		goto out;
+	m.id = seq;
+	m.room = room;
+	m.writer = b->info.user_name;
+	m.time_ms = b->now_ms;
+	m.text = chat_buf_slice(&text);
+	chat_buf_reset(&b->scratch);
+	if ((rc = chatmsg_render(&b->scratch, &m)) != CHAT_OK)
+		goto out;
+	snprintf(topic, sizeof(topic), "%s%s", BROKER_TOPIC_ROOM, room);
+	chat_buf_reset(&b->hdrs);
+	if ((rc = hdr_put(&b->hdrs, "content-type", "application/json")) != CHAT_OK)
+		goto out;
+	rc = append(b, topic, NULL, chat_buf_slice(&b->hdrs), chat_buf_slice(&b->scratch), &got);
+	if (rc == CHAT_OK && got != seq)
+		rc = chat_error_set(b->err, CHAT_EDB, "outbox seq %lld, expected %lld",
+				    (long long)got, (long long)seq);
+out:
+	chat_buf_free(&text);
+	return rc;
+}
+
+static int send_app(broker_t *b, const char *dest, chat_slice_t body)
+{
+	size_t n = strlen(BROKER_APP_ROOM);
+
+	if (strncmp(dest, BROKER_APP_ROOM, n) == 0 &&
+	    chatmsg_room_valid((chat_slice_t){ dest + n, strlen(dest + n) }))
+		return app_post(b, dest + n, body);
+	return refuse(b, "no handler for %s", dest);
+}
+
+static int buffer_in_tx(broker_t *b, const stomp_frame_t *f, const char *tx);
+
+static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
+{
+	const char *dest = header(f, "destination"), *tx = header(f, "transaction");
+	const char *ctype = header(f, "content-type");
+	chat_slice_t d, user, rest;
+	int rc;
+
+	if (dest == NULL)
+		return refuse(b, "SEND without destination");
+	d = (chat_slice_t){ dest, strlen(dest) };
+	if (dest_validate(d, 0) != CHAT_OK)
+		return refuse(b, "invalid destination");
+	if (tx != NULL && !replay)
+		return buffer_in_tx(b, f, tx);
+	switch (dest_classify(d)) {
+	case DEST_TOPIC:
+		if (!b->opt->topic_send)
+			return refuse(b, "SEND to /topic is not allowed: send to /app");
+		chat_buf_reset(&b->hdrs);
+		if (ctype != NULL && (rc = hdr_put(&b->hdrs, "content-type", ctype)) != CHAT_OK)
+			return rc;
+		return append(b, dest, NULL, chat_buf_slice(&b->hdrs), f->body, NULL);
+	case DEST_QUEUE:
+		return send_queue(b, dest, ctype, f->body);
+	case DEST_USER:
+		if (dest_user_split(d, &user, &rest) != CHAT_OK || user.len == 0)
+			return refuse(b, "SEND to a user needs /user/{name}/queue/...");
+		chat_buf_reset(&b->hdrs);
+		if (ctype != NULL && (rc = hdr_put(&b->hdrs, "content-type", ctype)) != CHAT_OK)
+			return rc;
+		return append(b, dest, NULL, chat_buf_slice(&b->hdrs), f->body, NULL);
+	case DEST_APP:
+		return send_app(b, dest, f->body);
+	default:
+		return refuse(b, "cannot send to %s", dest);
+	}
+}
+
+/* ---- ACK / NACK ---- */
+
+static int on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack)
+{
+	const char *tx = header(f, "transaction");
+	char ack_id[CHATDB_ID_MAX + 64], sub_id[CHATDB_ID_MAX + 1], mode[32];
+	sqlite3_stmt *st;
+	int64_t seq = 0;
+	int rc, step, cumulative;
+
+	if (b->version >= STOMP_V1_2) {
+		const char *id = header(f, "id");
+
+		if (id == NULL)
+			return refuse(b, "%s without id", nack ? "NACK" : "ACK");
+		snprintf(ack_id, sizeof(ack_id), "%s", id);
+	} else {
+		const char *mid = header(f, "message-id"), *sub = header(f, "subscription");
+		int found;
+
+		if (mid == NULL || (sub == NULL && b->version == STOMP_V1_1))
+			return refuse(b, "%s without message-id%s", nack ? "NACK" : "ACK",
+				      b->version == STOMP_V1_1 ? " and subscription" : "");
+		if (sub != NULL) {
+			snprintf(ack_id, sizeof(ack_id), "%s.%s", mid, sub);
+		} else {
+			sqlite3_stmt *q;
+
+			ack_id[0] = '\0';
+			rc = chatdb__stmt(b->db, SQL_UNACKED_BY_SEQ, &q, b->err);
+			if (rc != CHAT_OK)
+				return rc;
+			sqlite3_bind_text(q, 1, b->key, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(q, 2, strtoll(mid, NULL, 10));
+			step = sqlite3_step(q);
+			found = step == SQLITE_ROW;
+			if (found)
+				snprintf(ack_id, sizeof(ack_id), "%s", sqlite3_column_text(q, 0));
+			sqlite3_reset(q);
+			if (!found)
+				return CHAT_OK;
+		}
+	}
+	if (tx != NULL && !replay)
+		return buffer_in_tx(b, f, tx);
+	rc = chatdb__stmt(b->db, SQL_UNACKED_GET, &st, b->err);
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ack_id, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		snprintf(sub_id, sizeof(sub_id), "%s", sqlite3_column_text(st, 0));
+		snprintf(mode, sizeof(mode), "%s", sqlite3_column_text(st, 1));
+		seq = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	if (step == SQLITE_DONE)
+		return CHAT_OK; /* unknown or already acknowledged: nothing to do */
+	if (step != SQLITE_ROW)
+		return chatdb__error(b->db, step, "ack", b->err);
+	cumulative = strcmp(mode, "client") == 0;
+	if (nack) {
+		/* Redeliver each to this session (the messages stay unacked). */
+		rc = chatdb__stmt(b->db, SQL_UNACKED_SELECT, &st, b->err);
+		if (rc != CHAT_OK)
+			return rc;
+		sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ack_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, sub_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 4, cumulative);
+		sqlite3_bind_int64(st, 5, seq);
+		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+			chat_slice_t body = { sqlite3_column_blob(st, 5),
+					      (size_t)sqlite3_column_bytes(st, 5) };
+
+			if (body.ptr == NULL)
+				body.ptr = "";
+			chat_buf_reset(&b->frame);
+			rc = render_message(&b->frame, b->version,
+					    (const char *)sqlite3_column_text(st, 1),
+					    sqlite3_column_int64(st, 2),
+					    (const char *)sqlite3_column_text(st, 3),
+					    (const char *)sqlite3_column_text(st, 4),
+					    (const char *)sqlite3_column_text(st, 0), body);
+			if (rc == CHAT_OK)
+				rc = send_frame(b, 0, NULL);
+			if (rc != CHAT_OK)
+				break;
+		}
+		if (rc == CHAT_OK && step != SQLITE_DONE)
+			rc = chatdb__error(b->db, step, "nack", b->err);
+		sqlite3_reset(st);
+		return rc;
+	}
+	rc = chatdb__stmt(b->db, SQL_UNACKED_DELETE, &st, b->err);
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ack_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, sub_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, cumulative);
+	sqlite3_bind_int64(st, 5, seq);
+	return step_done(b, st, "ack");
+}
+
+/* ---- transactions ---- */
+
+static int tx_exists(broker_t *b, const char *tx, int64_t *nframes, int *found)
+{
+	return query_int(b, SQL_TX_GET, b->key, tx, nframes, found, "transaction");
+}
+
+static int buffer_in_tx(broker_t *b, const stomp_frame_t *f, const char *tx)
+{
+	sqlite3_stmt *st;
+	int64_t n = 0;
+	int rc, found;
+
+	if ((rc = tx_exists(b, tx, &n, &found)) != CHAT_OK)
+		return rc;
+	if (!found)
+		return refuse(b, "no transaction %.64s", tx);
+	if (n >= BROKER_TX_FRAMES_MAX)
+		return refuse(b, "more than %d frames in a transaction", BROKER_TX_FRAMES_MAX);
+	chat_buf_reset(&b->frame);
+	rc = stomp_serialize(&b->frame, b->version, f->command, f->headers, f->nheaders,
+			     f->body.ptr, f->body.len);
+	if (rc != CHAT_OK)
+		return rc;
+	if ((rc = exec2(b, SQL_TX_BUMP, tx, "transaction")) != CHAT_OK ||
+	    (rc = chatdb__stmt(b->db, SQL_TX_FRAME_PUT, &st, b->err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, n);
+	sqlite3_bind_blob(st, 4, b->frame.data, (int)b->frame.len, SQLITE_STATIC);
+	return step_done(b, st, "transaction frame");
+}
+
+static int on_begin(broker_t *b, const stomp_frame_t *f)
+{
+	const char *tx = header(f, "transaction");
+	int64_t n;
+	int rc, found;
+
+	if (tx == NULL || *tx == '\0')
+		return refuse(b, "BEGIN without transaction");
+	if (strlen(tx) > CHATDB_ID_MAX)
+		return refuse(b, "transaction id longer than %d bytes", CHATDB_ID_MAX);
+	if ((rc = tx_exists(b, tx, &n, &found)) != CHAT_OK)
+		return rc;
+	if (found)
+		return refuse(b, "transaction %s already begun", tx);
+	if ((rc = query_int(b, SQL_TX_COUNT, b->key, NULL, &n, &found, "transaction")) != CHAT_OK)
+		return rc;
+	if (n >= BROKER_TX_MAX)
+		return refuse(b, "more than %d open transactions", BROKER_TX_MAX);
+	return exec2(b, SQL_TX_INSERT, tx, "begin");
+}
+
+static int dispatch(broker_t *b, const stomp_frame_t *f, int replay);
+
+static int on_commit(broker_t *b, const stomp_frame_t *f, int abort)
+{
+	const char *tx = header(f, "transaction");
+	stomp_limits_t lim = { (size_t)b->opt->max_frame, (size_t)b->opt->max_headers, 0 };
+	sqlite3_stmt *st;
+	stomp_parser_t p;
+	stomp_frame_t g;
+	int64_t n;
+	int rc, found, step;
+
+	if (tx == NULL)
+		return refuse(b, "%s without transaction", abort ? "ABORT" : "COMMIT");
+	if ((rc = tx_exists(b, tx, &n, &found)) != CHAT_OK)
+		return rc;
+	if (!found)
+		return refuse(b, "no transaction %.64s", tx);
+	if (abort)
+		return exec2(b, SQL_TX_DELETE, tx, "abort");
+	/* Frames stored by this broker were valid when they came in. */
+	lim.max_frame = lim.max_frame * 2 + 1024;
+	if ((rc = stomp_parser_init(&p, &lim)) != CHAT_OK)
+		return rc;
+	stomp_parser_set_version(&p, b->version);
+	rc = chatdb__stmt(b->db, SQL_TX_FRAMES, &st, b->err);
+	if (rc != CHAT_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *data = sqlite3_column_blob(st, 0);
+		size_t len = (size_t)sqlite3_column_bytes(st, 0), used = 0;
+
+		rc = data ? stomp_parser_feed(&p, data, len, &used, &g) : CHAT_EPROTO;
+		if (rc != CHAT_OK) {
+			rc = chat_error_set(b->err, CHAT_EDB, "stored frame of %s is broken", tx);
+			break;
+		}
+		rc = dispatch(b, &g, 1);
+		if (rc != CHAT_OK)
+			break;
+	}
+	if (rc == CHAT_OK && step != SQLITE_DONE)
+		rc = chatdb__error(b->db, step, "commit frames", b->err);
+	sqlite3_reset(st);
+	if (rc == CHAT_OK)
+		rc = exec2(b, SQL_TX_DELETE, tx, "commit");
+out:
+	stomp_parser_free(&p);
+	return rc;
+}
+
+/* ---- the frame ---- */
+
+/* Drops the session's subscriptions and transactions (it is ending). */
+static int forget(broker_t *b)
+{
+	int rc = exec2(b, SQL_SUBS_CLEAR, NULL, "subscriptions");
+
+	return rc != CHAT_OK ? rc : exec2(b, SQL_TX_CLEAR, NULL, "transactions");
+}
+
+static int on_disconnect(broker_t *b, const stomp_frame_t *f)
+{
+	const char *receipt = header(f, "receipt");
+	int rc;
+
+	if ((rc = forget(b)) != CHAT_OK)
+		return rc;
+	b->ended = 1;
+	if (receipt == NULL)
+		return session_close(b->db, b->key, BROKER_CLOSE_NORMAL, BROKER_REASON_NORMAL,
+				     b->now_ms, b->err);
+	chat_buf_reset(&b->frame);
+	rc = stomp_serialize_receipt(&b->frame, b->version, receipt);
+	if (rc == CHAT_OK)
+		rc = send_frame(b, BROKER_CLOSE_NORMAL, BROKER_REASON_NORMAL);
+	if (rc == CHAT_OK)
+		rc = session_set_closing(b->db, b->key, b->err);
+	return rc;
+}
+
+static int dispatch(broker_t *b, const stomp_frame_t *f, int replay)
+{
+	if (!b->connected && f->command != STOMP_CMD_CONNECT && f->command != STOMP_CMD_STOMP)
+		return refuse(b, "not connected: CONNECT first");
+	switch (f->command) {
+	case STOMP_CMD_CONNECT:
+	case STOMP_CMD_STOMP: return on_connect(b, f);
+	case STOMP_CMD_SUBSCRIBE: return on_subscribe(b, f);
+	case STOMP_CMD_UNSUBSCRIBE: return on_unsubscribe(b, f);
+	case STOMP_CMD_SEND: return on_send(b, f, replay);
+	case STOMP_CMD_ACK: return on_ack(b, f, replay, 0);
+	case STOMP_CMD_NACK: return on_ack(b, f, replay, 1);
+	case STOMP_CMD_BEGIN: return on_begin(b, f);
+	case STOMP_CMD_COMMIT: return on_commit(b, f, 0);
+	case STOMP_CMD_ABORT: return on_commit(b, f, 1);
+	case STOMP_CMD_DISCONNECT: return on_disconnect(b, f);
+	default: return refuse(b, "unexpected command %s", stomp_command_name(f->command));
+	}
+}
+
+static void rollback(broker_t *b)
+{
+	chatdb__rollback(b->db);
+	b->tx_seq = 0;
+}
+
+static int commit(broker_t *b)
+{
+	int rc = chatdb__commit(b->db, b->err);
+
+	if (rc == CHAT_OK && b->tx_seq > b->ring_seq)
+		b->ring_seq = b->tx_seq;
+	b->tx_seq = 0;
+	return rc;
+}
+
+/* Answers a refused frame: ERROR (with receipt-id if asked), then the
+ * session ends.  Runs in a transaction of its own. */
+static int fail(broker_t *b, const char *receipt)
+{
+	int rc;
+
+	b->ended = 1;
+	if ((rc = chatdb__begin(b->db, b->err)) != CHAT_OK)
+		return rc;
+	rc = load_state(b);
+	if (rc == CHAT_OK && b->info.state != SESSION_OPEN) {
+		rollback(b);
+		return CHAT_OK;
+	}
+	if (rc == CHAT_OK) {
+		chat_buf_reset(&b->frame);
+		rc = stomp_serialize_error(&b->frame, b->connected ? b->version : STOMP_V1_2,
+					   b->perr_msg, receipt, NULL, 0);
+		/* A receipt id the version cannot carry: answer without it. */
+		if (rc == CHAT_EINVAL)
+			rc = stomp_serialize_error(&b->frame, STOMP_V1_2, b->perr_msg, NULL, NULL,
+						   0);
+	}
+	if (rc == CHAT_OK)
+		rc = send_frame(b, BROKER_CLOSE_ERROR, BROKER_REASON_ERROR);
+	if (rc == CHAT_OK)
+		rc = forget(b);
+	if (rc == CHAT_OK)
+		rc = session_set_closing(b->db, b->key, b->err);
+	if (rc == CHAT_OK)
+		rc = commit(b);
+	else
+		rollback(b);
+	return rc;
+}
+
+/* One frame in one transaction.  CHAT_ECLOSED: the session no longer takes
+ * frames (stop). */
+static int handle(broker_t *b, const stomp_frame_t *f)
+{
+	const char *receipt = header(f, "receipt");
+	int rc;
+
+	b->perr = 0;
+	if ((rc = chatdb__begin(b->db, b->err)) != CHAT_OK)
+		return rc;
+	rc = load_state(b);
+	if (rc == CHAT_OK && b->info.state != SESSION_OPEN) {
+		rollback(b);
+		return CHAT_ECLOSED;
+	}
+	if (rc == CHAT_OK)
+		rc = dispatch(b, f, 0);
+	if (rc == CHAT_OK && receipt != NULL && f->command != STOMP_CMD_DISCONNECT) {
+		chat_buf_reset(&b->frame);
+		rc = stomp_serialize_receipt(&b->frame, b->version, receipt);
+		if (rc == CHAT_EINVAL)
+			rc = refuse(b, "invalid receipt header");
+		else if (rc == CHAT_OK)
+			rc = send_frame(b, 0, NULL);
+	}
+	if (rc == CHAT_OK)
+		return commit(b);
+	rollback(b);
+	if (b->perr)
+		return fail(b, receipt);
+	return rc;
+}
+
+/* Refuses the rest of a message the parser rejected. */
+static int fail_parse(broker_t *b, const char *detail)
+{
+	snprintf(b->perr_msg, sizeof(b->perr_msg), "%s", detail);
+	b->perr = 1;
+	return fail(b, NULL);
+}
+
+static int only_eols(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != '\n' && p[i] != '\r')
+			return 0;
+	return 1;
+}
+
+int broker_receive(chatdb_t *db, const chat_options_t *opt, const char *key, chat_slice_t msg,
+		   int64_t now_ms, chat_error_t *err)
+{
+	stomp_limits_t lim = { (size_t)opt->max_frame, (size_t)opt->max_headers, 0 };
+	doorbell_t *bell = chatdb_doorbell(db);
+	broker_t b;
+	stomp_parser_t p;
+	stomp_frame_t f;
+	size_t pos = 0, frame_end = 0, used;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	b.db = db;
+	b.opt = opt;
+	b.key = key;
+	b.now_ms = now_ms;
+	b.err = err;
+	chat_buf_init(&b.frame, (size_t)opt->max_frame * 2 + 4096);
+	chat_buf_init(&b.hdrs, OUTBOX_HEADERS_MAX);
+	chat_buf_init(&b.scratch, CHATMSG_TEXT_MAX * 6 + 1024);
+	if ((rc = stomp_parser_init(&p, &lim)) != CHAT_OK)
+		goto out_free;
+	chatdb_set_doorbell(db, NULL);
+	rc = session_get(db, key, &b.info, err);
+	if (rc != CHAT_OK)
+		goto out;
+	if (b.info.state == SESSION_CLOSED) {
+		rc = chat_error_set(err, CHAT_ECLOSED, "session is closed");
+		goto out;
+	}
+	if ((rc = load_version(db, key, &b.connected, &b.version, err)) != CHAT_OK)
+		goto out;
+	stomp_parser_set_version(&p, b.version);
+	while (pos < msg.len && !b.ended) {
+		rc = stomp_parser_feed(&p, msg.ptr + pos, msg.len - pos, &used, &f);
+		pos += used;
+		if (rc == CHAT_OK) {
+			frame_end = pos;
+			rc = handle(&b, &f);
+			if (rc == CHAT_ECLOSED) {
+				rc = CHAT_OK;
+				break;
+			}
+			if (rc != CHAT_OK)
+				break;
+			stomp_parser_set_version(&p, b.version);
+			continue;
+		}
+		if (rc == CHAT_EAGAIN) {
+			rc = only_eols(msg.ptr + frame_end, msg.len - frame_end)
+				     ? CHAT_OK
+				     : fail_parse(&b, "incomplete frame");
+			break;
+		}
+		rc = fail_parse(&b, stomp_parser_error_detail(&p));
+		break;
+	}
+out:
+	chatdb_set_doorbell(db, bell);
+	if (bell != NULL && b.ring_seq > 0)
+		doorbell_ring(bell, (uint64_t)b.ring_seq);
+	stomp_parser_free(&p);
+out_free:
+	chat_buf_free(&b.frame);
+	chat_buf_free(&b.hdrs);
+	chat_buf_free(&b.scratch);
+	return rc;
+}
+
+/* ---- delivering ------------------------------------------------------------ */
+
+typedef struct dsub {
+	char *id;
+	char *dest;
+	session_ack_t ack;
+} dsub_t;
+
+/* A message delivered to a client or client-individual subscription. */
+typedef struct pending {
+	size_t sub;        /* index into subs */
+	int64_t seq;
+	char *dest;        /* the MESSAGE's destination */
+	char *ctype;       /* NULL when none */
+	char *body;
+	size_t body_len;
+} pending_t;
+
+struct broker_delivery {
+	char key[CHATDB_ID_MAX + 1];
+	int connected;
+	stomp_version_t version;
+	int has_user;
+	char user[SESSION_USER_MAX + 1];
+	dsub_t *subs;
+	size_t nsubs, subs_cap;
+	pending_t *pend;
+	size_t npend, npend_kept, pend_cap;
+	int close_code;          /* 0, or the close of a taken ERROR/DISCONNECT */
+	int close_pending;       /* close_code of the last render, not yet taken */
+	char close_reason[SESSION_REASON_MAX + 1];
+	char pending_reason[SESSION_REASON_MAX + 1];
+};
+
+static char *dup_n(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	if (d != NULL) {
+		if (n > 0)
+			memcpy(d, s, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+static int add_sub(void *ctx, const session_sub_t *sub)
+{
+	broker_delivery_t *d = ctx;
+
+	if (d->nsubs == d->subs_cap) {
+		size_t cap = d->subs_cap ? d->subs_cap * 2 : 8;
+		dsub_t *s = realloc(d->subs, cap * sizeof(*s));
+
+		if (s == NULL)
+			return CHAT_ENOMEM;
+		d->subs = s;
+		d->subs_cap = cap;
+	}
+	d->subs[d->nsubs].id = strdup(sub->sub_id);
+	d->subs[d->nsubs].dest = strdup(sub->destination);
+	d->subs[d->nsubs].ack = sub->ack_mode;
+	d->nsubs++;
+	if (d->subs[d->nsubs - 1].id == NULL || d->subs[d->nsubs - 1].dest == NULL)
+		return CHAT_ENOMEM;
+	return 0;
+}
+
+int broker_delivery_open(chatdb_t *db, const char *key, broker_delivery_t **out,
+			 chat_error_t *err)
+{
+	broker_delivery_t *d;
+	session_info_t info;
+	int rc;
+
+	*out = NULL;
+	rc = session_get(db, key, &info, err);
+	if (rc != CHAT_OK)
+		return rc;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return chat_error_set(err, CHAT_ENOMEM, "out of memory");
+	snprintf(d->key, sizeof(d->key), "%s", key);
+	d->has_user = info.has_user;
+	snprintf(d->user, sizeof(d->user), "%s", info.user_name);
+	rc = load_version(db, key, &d->connected, &d->version, err);
+	if (rc == CHAT_OK && d->connected)
+		rc = session_sub_list(db, key, add_sub, d, err);
+	if (rc == CHAT_ENOMEM)
+		chat_error_set(err, rc, "out of memory");
+	if (rc != CHAT_OK) {
+		broker_delivery_free(d);
+		return rc;
+	}
+	*out = d;
+	return CHAT_OK;
+}
+
+static void pending_clear(pending_t *p)
+{
+	free(p->dest);
+	free(p->ctype);
+	free(p->body);
+}
+
+/* Drops what the last render recorded and nobody took. */
+static void untaken(broker_delivery_t *d)
+{
+	while (d->npend > d->npend_kept)
+		pending_clear(&d->pend[--d->npend]);
+	d->close_pending = 0;
+}
+
+static int record(broker_delivery_t *d, size_t sub, int64_t seq, const char *dest,
+		  const char *ctype, chat_slice_t body)
+{
+	pending_t *p;
+
+	if (d->npend == d->pend_cap) {
+		size_t cap = d->pend_cap ? d->pend_cap * 2 : 16;
+
+		p = realloc(d->pend, cap * sizeof(*p));
+		if (p == NULL)
+			return CHAT_ENOMEM;
+		d->pend = p;
+		d->pend_cap = cap;
+	}
+	p = &d->pend[d->npend];
+	p->sub = sub;
+	p->seq = seq;
+	p->dest = strdup(dest);
+	p->ctype = ctype ? strdup(ctype) : NULL;
+	p->body = dup_n(body.ptr ? body.ptr : "", body.len);
+	p->body_len = body.len;
+	d->npend++;
+	if (p->dest == NULL || (ctype && p->ctype == NULL) || p->body == NULL)
+		return CHAT_ENOMEM;
+	return CHAT_OK;
+}
+
+/* Renders one MESSAGE of row for subscription i with destination dest. */
+static int render_for(broker_delivery_t *d, size_t i, const outbox_row_t *row, const char *dest,
+		      chat_buf_t *out)
+{
+	char ack_id[CHATDB_ID_MAX + 32], ctype_buf[CHATDB_DEST_MAX + 1];
+	const char *ctype = NULL;
+	chat_slice_t v;
+	int rc;
+
+	if (hdr_get(row->headers, "content-type", &v)) {
+		snprintf(ctype_buf, sizeof(ctype_buf), "%.*s", (int)v.len, v.ptr);
+		ctype = ctype_buf;
+	}
+	snprintf(ack_id, sizeof(ack_id), "%lld.%s", (long long)row->seq, d->subs[i].id);
+	rc = render_message(out, d->version, d->subs[i].id, row->seq, dest, ctype,
+			    d->subs[i].ack != SESSION_ACK_AUTO ? ack_id : NULL, row->body);
+	if (rc == CHAT_OK && d->subs[i].ack != SESSION_ACK_AUTO)
+		rc = record(d, i, row->seq, dest, ctype, row->body);
+	return rc;
+}
+
+int broker_delivery_render(broker_delivery_t *d, const outbox_row_t *row, chat_buf_t *out)
+{
+	size_t start = out->len, i;
+	chat_slice_t v, user, rest;
+	char dest[CHATDB_DEST_MAX + 8];
+	int rc = CHAT_OK;
+
+	untaken(d);
+	if (d->close_code != 0)
+		return 1;
+	if (row->target_session.ptr != NULL) {
+		if (!chat_slice_eq(row->target_session, d->key))
+			return CHAT_OK;
+		if (row->destination.len == 0 || row->destination.ptr[0] != '/') {
+			/* A complete frame for this session. */
+			if (hdr_get(row->headers, "close-code", &v)) {
+				d->close_pending = atoi(v.ptr);
+				if (!hdr_get(row->headers, "close-reason", &v))
+					v = CHAT_SLICE("");
+				snprintf(d->pending_reason, sizeof(d->pending_reason), "%.*s",
+					 (int)v.len, v.ptr);
+			}
+			return chat_buf_append(out, row->body.ptr, row->body.len);
+		}
+		/* A /queue message for the subscription chosen at SEND. */
+		if (!d->connected || !hdr_get(row->headers, "sub", &v))
+			return CHAT_OK;
+		for (i = 0; i < d->nsubs; i++)
+			if (chat_slice_eq(v, d->subs[i].id))
+				break;
+		if (i == d->nsubs)
+			return CHAT_OK; /* unsubscribed since: dropped */
+		rc = render_for(d, i, row, row->destination.ptr, out);
+		goto out;
+	}
+	if (!d->connected)
+		return CHAT_OK;
+	switch (dest_classify(row->destination)) {
+	case DEST_TOPIC:
+		for (i = 0; i < d->nsubs && rc == CHAT_OK; i++) {
+			chat_slice_t p = { d->subs[i].dest, strlen(d->subs[i].dest) };
+
+			if (dest_classify(p) == DEST_TOPIC && dest_match(p, row->destination))
+				rc = render_for(d, i, row, row->destination.ptr, out);
+		}
+		break;
+	case DEST_USER:
+		if (!d->has_user || dest_user_split(row->destination, &user, &rest) != CHAT_OK ||
+		    !chat_slice_eq(user, d->user))
+			break;
+		snprintf(dest, sizeof(dest), "/user%.*s", (int)rest.len, rest.ptr);
+		for (i = 0; i < d->nsubs && rc == CHAT_OK; i++) {
+			chat_slice_t p = { d->subs[i].dest, strlen(d->subs[i].dest) };
+
+			if (dest_classify(p) == DEST_USER &&
+			    dest_match(p, (chat_slice_t){ dest, strlen(dest) }))
+				rc = render_for(d, i, row, dest, out);
+		}
+		break;
+	default:
+		break;
+	}
+out:
+	if (rc != CHAT_OK) {
+		untaken(d);
+		out->len = start;
+		if (out->data != NULL)
+			out->data[start] = '\0';
+	}
+	return rc;
+}
+
+void broker_delivery_take(broker_delivery_t *d)
+{
+	d->npend_kept = d->npend;
+	if (d->close_pending != 0 && d->close_code == 0) {
+		d->close_code = d->close_pending;
+		memcpy(d->close_reason, d->pending_reason, sizeof(d->close_reason));
+	}
+	d->close_pending = 0;
+}
+
+int broker_delivery_finish(chatdb_t *db, broker_delivery_t *d, chat_error_t *err)
+{
+	struct timespec ts;
+	sqlite3_stmt *st;
+	char ack_id[CHATDB_ID_MAX + 32];
+	size_t i;
+	int rc = CHAT_OK;
+
+	untaken(d);
+	if (d->npend_kept > 0) {
+		if ((rc = chatdb__begin(db, err)) != CHAT_OK)
+			return rc;
+		for (i = 0; i < d->npend_kept && rc == CHAT_OK; i++) {
+			const pending_t *p = &d->pend[i];
+			const dsub_t *s = &d->subs[p->sub];
+
+			rc = chatdb__stmt(db, SQL_UNACKED_PUT, &st, err);
+			if (rc != CHAT_OK)
+				break;
+			snprintf(ack_id, sizeof(ack_id), "%lld.%s", (long long)p->seq, s->id);
+			sqlite3_bind_text(st, 1, d->key, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, ack_id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, s->id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, s->dest, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 5, session_ack_name(s->ack), -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 6, p->seq);
+			sqlite3_bind_text(st, 7, p->dest, -1, SQLITE_STATIC);
+			if (p->ctype != NULL)
+				sqlite3_bind_text(st, 8, p->ctype, -1, SQLITE_STATIC);
+			sqlite3_bind_blob(st, 9, p->body, (int)p->body_len, SQLITE_STATIC);
+			if (d->has_user)
+				sqlite3_bind_text(st, 10, d->user, -1, SQLITE_STATIC);
+			rc = sqlite3_step(st);
+			rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "unacked", err);
+			sqlite3_reset(st);
+		}
+		if (rc == CHAT_OK)
+			rc = chatdb__commit(db, err);
+		else
+			chatdb__rollback(db);
+		if (rc != CHAT_OK)
+			return rc;
+	}
+	if (d->close_code != 0) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		rc = session_close(db, d->key, d->close_code, d->close_reason,
+				   (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, err);
+	}
+	return rc;
+}
+
+void broker_delivery_free(broker_delivery_t *d)
+{
+	size_t i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < d->nsubs; i++) {
+		free(d->subs[i].id);
+		free(d->subs[i].dest);
+	}
+	for (i = 0; i < d->npend; i++)
+		pending_clear(&d->pend[i]);
+	free(d->subs);
+	free(d->pend);
+	free(d);
+}

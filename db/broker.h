@@ -1,0 +1,116 @@
+/*
+ * broker.h - the STOMP 1.0/1.1/1.2 broker and the chat application's /app
+ * handlers, over the state every process shares in chat.db.  One
+ * implementation for every transport: the SockJS HTTP transports and the
+ * WebSocket sidecar reach it through service_receive() and
+ * service_collect() (db/service.h).
+ *
+ * Receiving.  broker_receive() takes one SockJS message of a session: one
+ * or more complete STOMP frames, or heart-beat EOLs alone.  Each frame is
+ * handled in one chat.db transaction, so the rows it publishes, the state it
+ * changes and its RECEIPT commit together: a RECEIPT reaches the client only
+ * if what it confirms is committed.  The per-session STOMP state (connected,
+ * negotiated version and heart-beat, open transactions and their frames,
+ * unacknowledged messages) lives in chat.db, because consecutive requests of
+ * one session may land in different processes.
+ *
+ * What goes into the outbox:
+ *  - a published message is ONE row whatever the number of subscribers:
+ *    destination /topic/... (broadcast) or /user/NAME/queue/... (every
+ *    session of user NAME), or, for /queue/..., a row addressed to the one
+ *    session chosen to consume it (the subscription id in its headers);
+ *  - frames for one session only (CONNECTED, RECEIPT, ERROR, redelivered
+ *    MESSAGEs) are rows addressed to it with destination BROKER_DIRECT_DEST
+ *    whose body is the complete frame.
+ * Row headers are "name\0value\0" pairs: content-type of a message; sub (the
+ * chosen subscription of a /queue row); close-code and close-reason on the
+ * frame after which the session ends (ERROR, DISCONNECT's RECEIPT).
+ *
+ * Delivering.  MESSAGE frames are rendered when a session collects rows,
+ * because the subscription id (and the ack id) differ per subscriber.  A
+ * row matching several subscriptions of a session becomes several frames in
+ * one SockJS message.
+ *
+ * Errors.  A frame the broker refuses (bad or oversize frame, unknown
+ * command, anything but CONNECT before CONNECT, a missing header, a denied
+ * destination, another user's queue, an invalid chat post, ...) is answered
+ * with an ERROR frame (`message` header, receipt-id when the frame asked for
+ * a receipt) and the session ends: it turns "closing" at once (later frames
+ * are ignored, its subscriptions and transactions are dropped) and "closed"
+ * when the ERROR frame is collected, so the client gets the ERROR before the
+ * SockJS close frame, whichever transport polls next.
+ *
+ * Users.  This step has anonymous access only: CONNECT's login header
+ * becomes the user name when it is a valid name (chatmsg_name_valid) not
+ * starting with "guest-", otherwise the server names the user "guest-N".
+ * passcode is ignored.
+ */
+#ifndef CHAT_BROKER_H
+#define CHAT_BROKER_H
+
+#include "buf.h"
+#include "chatdb.h"
+#include "options.h"
+#include "outbox.h"
+
+/* Destination of rows that carry one complete frame for one session. */
+#define BROKER_DIRECT_DEST "stomp"
+
+/* Open transactions per session, frames buffered per transaction. */
+#define BROKER_TX_MAX 16
+#define BROKER_TX_FRAMES_MAX 256
+
+/* SockJS close of a session after DISCONNECT and after an ERROR frame. */
+#define BROKER_CLOSE_NORMAL 1000
+#define BROKER_REASON_NORMAL "Normal closure"
+#define BROKER_CLOSE_ERROR 3001
+#define BROKER_REASON_ERROR "STOMP error"
+
+/* Prefix of the chat application's post destination: SEND to
+ * /app/chat/room/{id} with {"text": ...}; the stamped message is broadcast
+ * on /topic/chat/room/{id} as JSON (chatmsg_render()). */
+#define BROKER_APP_ROOM "/app/chat/room/"
+#define BROKER_TOPIC_ROOM "/topic/chat/room/"
+
+/* Handles one SockJS message msg from session key (the session must exist;
+ * opt is borrowed for the call).  Frames the broker refuses are answered
+ * with ERROR and end the session (see the top); that is still CHAT_OK, as
+ * is a message for a session already closing (ignored).  Returns CHAT_OK,
+ * CHAT_ENOTFOUND (no such session), CHAT_ECLOSED (it is closed), or a
+ * database error (CHAT_EDB, CHAT_EIO, CHAT_ENOMEM: the frame being handled
+ * was rolled back, earlier frames of msg stay committed).  Rings the
+ * handle's doorbell once, after the last commit. */
+int broker_receive(chatdb_t *db, const chat_options_t *opt, const char *key, chat_slice_t msg,
+		   int64_t now_ms, chat_error_t *err);
+
+/* One collecting pass over the outbox for one session. */
+typedef struct broker_delivery broker_delivery_t;
+
+/* Loads what rendering needs (the session's user, STOMP version and
+ * subscriptions) for session key.  *out owns the result
+ * (broker_delivery_free()).  CHAT_ENOTFOUND, CHAT_ENOMEM, database errors. */
+int broker_delivery_open(chatdb_t *db, const char *key, broker_delivery_t **out,
+			 chat_error_t *err);
+
+/* Appends to out the frames row means for the session: nothing (not for
+ * it), one frame, or several (one per matching subscription).  Does not use
+ * the database, so it may run inside an outbox_read_after() callback.  What
+ * the row implies later (an unacknowledged message, closing the session) is
+ * recorded tentatively: call broker_delivery_take() once the frames were
+ * handed on, otherwise the next render forgets it.  Returns CHAT_OK, 1 when
+ * the session ends before this row (an ERROR or DISCONNECT receipt was taken:
+ * stop reading), CHAT_ETOOBIG past out's max (out unchanged), CHAT_ENOMEM. */
+int broker_delivery_render(broker_delivery_t *d, const outbox_row_t *row, chat_buf_t *out);
+
+/* Keeps what the last render recorded. */
+void broker_delivery_take(broker_delivery_t *d);
+
+/* After the read: records the taken unacknowledged messages (client and
+ * client-individual subscriptions) and closes the session when an ERROR or
+ * DISCONNECT receipt was taken. */
+int broker_delivery_finish(chatdb_t *db, broker_delivery_t *d, chat_error_t *err);
+
+/* Frees d.  NULL-safe. */
+void broker_delivery_free(broker_delivery_t *d);
+
+#endif

@@ -1,0 +1,694 @@
+/*
+ * test_broker.c - the STOMP broker through the chat service, against a temp
+ * chat.db: tables of steps (frames a session sends -> the frames each
+ * session then collects, exactly).  In the tables '^' stands for a frame's
+ * NUL and '|' separates the SockJS messages one collect returns.
+ */
+#include "config.h"
+#include "broker.h"
+#include "outbox.h"
+#include "service.h"
+#include "session.h"
+#include "testutil.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NOW 1700000000000LL
+#define NSESS 4
+#define SERVER "server:chat/" PACKAGE_VERSION "\n"
+
+static char *dir;
+static char path[512];
+static chatdb_t *db;
+static chat_options_t opt;
+static service_t svc[SERVICE_MAX];
+static service_ctx_t ctx;
+static char keys[NSESS][CHATDB_ID_MAX + 1];
+
+static void setup(void)
+{
+	int created, i;
+	session_info_t info;
+
+	dir = testutil_tmpdir("broker");
+	ck_assert_ptr_nonnull(dir);
+	snprintf(path, sizeof(path), "%s/chat.db", dir);
+	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
+	ck_assert_int_eq(options_defaults(&opt), CHAT_OK);
+	ck_assert_uint_ge(service_table(&opt, svc), 1);
+	ck_assert_int_eq(svc[0].kind, SERVICE_CHAT);
+	ctx.db = db;
+	ctx.opt = &opt;
+	for (i = 0; i < NSESS; i++) {
+		char sid[8];
+
+		snprintf(sid, sizeof(sid), "s%d", i);
+		ck_assert_int_eq(service_key(&svc[0], (chat_slice_t){ sid, strlen(sid) }, keys[i]),
+				 CHAT_OK);
+		ck_assert_int_eq(service_open(&ctx, &svc[0], keys[i], NOW, &created, &info, NULL),
+				 CHAT_OK);
+		ck_assert_int_eq(created, 1);
+	}
+}
+
+static void teardown(void)
+{
+	options_free(&opt);
+	chatdb_close(db);
+	db = NULL;
+	testutil_rmtree(dir);
+	free(dir);
+	dir = NULL;
+}
+
+/* Sends one SockJS message ('^' -> NUL) from session who. */
+static int send_msg(int who, const char *text)
+{
+	json_strv_t v;
+	chat_error_t err = { 0 };
+	char *raw = strdup(text);
+	size_t n = strlen(text), i;
+	int rc;
+
+	ck_assert_ptr_nonnull(raw);
+	for (i = 0; i < n; i++)
+		if (raw[i] == '^')
+			raw[i] = '\0';
+	json_strv_init(&v, 1 << 22, 16);
+	ck_assert_int_eq(json_strv_push(&v, raw, n), CHAT_OK);
+	rc = service_receive(&ctx, &svc[0], keys[who], &v, NOW, &err);
+	if (rc != CHAT_OK)
+		fprintf(stderr, "receive: %s\n", err.message);
+	json_strv_free(&v);
+	free(raw);
+	return rc;
+}
+
+/* Collects everything for session who, advances its cursor, and returns
+ * the messages joined by '|' with NULs as '^' (static buffer). */
+static const char *collect(int who)
+{
+	static char out[1 << 16];
+	session_info_t info;
+	json_strv_t v;
+	chat_error_t err = { 0 };
+	int64_t next;
+	size_t k = 0, i, j;
+
+	out[0] = '\0';
+	ck_assert_int_eq(session_get(db, keys[who], &info, NULL), CHAT_OK);
+	json_strv_init(&v, 1 << 20, 4096);
+	ck_assert_msg(service_collect(&ctx, &svc[0], keys[who], info.cursor, &v, &next, &err) ==
+			      CHAT_OK,
+		      "collect: %s", err.message);
+	for (i = 0; i < v.n; i++) {
+		chat_slice_t m = json_strv_at(&v, i);
+
+		if (i > 0 && k < sizeof(out) - 1)
+			out[k++] = '|';
+		for (j = 0; j < m.len && k < sizeof(out) - 1; j++)
+			out[k++] = m.ptr[j] == '\0' ? '^' : m.ptr[j];
+	}
+	out[k] = '\0';
+	json_strv_free(&v);
+	if (next > info.cursor)
+		ck_assert_int_eq(session_advance_cursor(db, keys[who], next, NULL), CHAT_OK);
+	return out;
+}
+
+static session_state_t state(int who)
+{
+	session_info_t info;
+
+	ck_assert_int_eq(session_get(db, keys[who], &info, NULL), CHAT_OK);
+	return info.state;
+}
+
+static int64_t count(const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(chatdb_sqlite(db), sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* A step: session who sends in (NULL: nothing), then each session whose
+ * expect[] is not NULL collects exactly that ("" for nothing). */
+typedef struct step {
+	int line;
+	int who;
+	const char *in;
+	const char *expect[NSESS];
+} step_t;
+
+static void run(const step_t *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].in != NULL)
+			ck_assert_msg(send_msg(s[i].who, s[i].in) == CHAT_OK, "line %d: receive",
+				      s[i].line);
+		for (int w = 0; w < NSESS; w++) {
+			const char *got;
+
+			if (s[i].expect[w] == NULL)
+				continue;
+			got = collect(w);
+			ck_assert_msg(strcmp(got, s[i].expect[w]) == 0,
+				      "line %d: session %d got\n%s\nwant\n%s", s[i].line, w, got,
+				      s[i].expect[w]);
+		}
+	}
+}
+
+#define CONNECT(login) "CONNECT\naccept-version:1.2\nhost:h\nlogin:" login "\n\n^"
+#define CONNECTED(n, user) \
+	"CONNECTED\nversion:1.2\nheart-beat:0,0\n" SERVER "session:c:s" #n "\nuser-name:" user "\n\n^"
+#define RECEIPT(id) "RECEIPT\nreceipt-id:" id "\n\n^"
+#define ERROR(msg) "ERROR\nmessage:" msg "\n\n^"
+
+START_TEST(connect_negotiation)
+{
+	static const step_t steps[] = {
+		{ __LINE__, 0, "CONNECT\naccept-version:1.0,1.1\nlogin:alice\nheart-beat:5000,0\n\n^",
+		  { "CONNECTED\nversion:1.1\nheart-beat:0,25000\n" SERVER
+		    "session:c:s0\nuser-name:alice\n\n^" } },
+		{ __LINE__, 1, "STOMP\naccept-version:1.1,1.2\nheart-beat:60000,10000\n\n^",
+		  { NULL, "CONNECTED\nversion:1.2\nheart-beat:0,60000\n" SERVER
+			  "session:c:s1\nuser-name:guest-1\n\n^" } },
+		/* No accept-version: a 1.0 client.  Reserved and invalid logins
+		 * get a guest name. */
+		{ __LINE__, 2, "CONNECT\nlogin:guest-7\n\n^",
+		  { NULL, NULL, "CONNECTED\nversion:1.0\nheart-beat:0,0\n" SERVER
+				"session:c:s2\nuser-name:guest-2\n\n^" } },
+		/* A second CONNECT is refused. */
+		{ __LINE__, 2, "CONNECT\n\n^",
+		  { NULL, NULL, ERROR("already connected") } },
+		{ __LINE__, 3, "CONNECT\naccept-version:2.0,1.3\nreceipt:r1\n\n^",
+		  { NULL, NULL, NULL,
+		    "ERROR\nmessage:Supported protocol versions are 1.0,1.1,1.2\nreceipt-id:r1\n\n^" } },
+	};
+
+	run(steps, CHAT_ARRAY_LEN(steps));
+	ck_assert_int_eq(state(0), SESSION_OPEN);
+	ck_assert_int_eq(state(2), SESSION_CLOSED);
+	ck_assert_int_eq(state(3), SESSION_CLOSED);
+	/* A closed session refuses what comes later (404 on HTTP). */
+	ck_assert_int_eq(send_msg(3, "CONNECT\n\n^"), CHAT_ECLOSED);
+}
+END_TEST
+
+START_TEST(bad_heartbeat_and_login)
+{
+	static const step_t steps[] = {
+		{ __LINE__, 0, "CONNECT\naccept-version:1.2\nheart-beat:x,1\n\n^",
+		  { ERROR("invalid heart-beat header") } },
+		{ __LINE__, 1, "CONNECT\naccept-version:1.2\nlogin:bad name\n\n^",
+		  { NULL, "CONNECTED\nversion:1.2\nheart-beat:0,0\n" SERVER
+			  "session:c:s1\nuser-name:guest-1\n\n^" } },
+	};
+
+	run(steps, CHAT_ARRAY_LEN(steps));
+}
+END_TEST
+
+START_TEST(subscribe_send_receive)
+{
+	static const step_t steps[] = {
+		{ __LINE__, 0, CONNECT("alice"), { CONNECTED(0, "alice") } },
+		{ __LINE__, 0, "SUBSCRIBE\nid:sub-0\ndestination:/topic/x\nreceipt:r1\n\n^",
+		  { RECEIPT("r1") } },
+		/* outbox: 1 CONNECTED, 2 RECEIPT, 3 the message */
+		{ __LINE__, 0, "SEND\ndestination:/topic/x\ncontent-type:text/plain\n\nhello^",
+		  { "MESSAGE\nsubscription:sub-0\nmessage-id:3\ndestination:/topic/x\n"
+		    "content-type:text/plain\ncontent-length:5\n\nhello^" } },
+		/* No content-type, empty body, and content-length given by the
+		 * sender with a NUL inside. */
+		{ __LINE__, 0, "SEND\ndestination:/topic/x\n\n^",
+		  { "MESSAGE\nsubscription:sub-0\nmessage-id:4\ndestination:/topic/x\n"
+		    "content-length:0\n\n^" } },
+		{ __LINE__, 0, "SEND\ndestination:/topic/x\ncontent-length:3\n\na^b^",
+		  { "MESSAGE\nsubscription:sub-0\nmessage-id:5\ndestination:/topic/x\n"
+		    "content-length:3\n\na^b^" } },
+		/* Escaped header values survive (1.2). */
+		{ __LINE__, 0, "SEND\ndestination:/topic/x\ncontent-type:a\\cb\n\nz^",
+		  { "MESSAGE\nsubscription:sub-0\nmessage-id:6\ndestination:/topic/x\n"
+		    "content-type:a\\cb\ncontent-length:1\n\nz^" } },
+		{ __LINE__, 0, "UNSUBSCRIBE\nid:sub-0\n\n^", { "" } },
+		{ __LINE__, 0, "SEND\ndestination:/topic/x\n\nlost^", { "" } },
+	};
+
+	opt.topic_send = 1;
+	run(steps, CHAT_ARRAY_LEN(steps));
+}
+END_TEST
+
+START_TEST(two_subscribers_one_row)
+{
+	static const step_t steps[] = {
+		{ __LINE__, 0, CONNECT("alice"), { CONNECTED(0, "alice") } },
+		{ __LINE__, 1, CONNECT("bob"), { "", CONNECTED(1, "bob") } },
+		{ __LINE__, 0, "SUBSCRIBE\nid:a\ndestination:/topic/room/*\n\n^", { "" } },
+		{ __LINE__, 1, "SUBSCRIBE\nid:b1\ndestination:/topic/room/1\n\n^", { NULL, "" } },
+		{ __LINE__, 1, "SUBSCRIBE\nid:b2\ndestination:/topic/**\n\n^", { NULL, "" } },
+		/* One row; alice gets one MESSAGE, bob two (two subscriptions,
+		 * one SockJS message). */
+		{ __LINE__, 0, "SEND\ndestination:/topic/room/1\n\nhi^",
+		  { "MESSAGE\nsubscription:a\nmessage-id:3\ndestination:/topic/room/1\n"
+		    "content-length:2\n\nhi^",
+		    "MESSAGE\nsubscription:b1\nmessage-id:3\ndestination:/topic/room/1\n"
+		    "content-length:2\n\nhi^"
+		    "MESSAGE\nsubscription:b2\nmessage-id:3\ndestination:/topic/room/1\n"
+		    "content-length:2\n\nhi^" } },
+		{ __LINE__, 1, "SEND\ndestination:/topic/other\n\nyo^",
+		  { "", "MESSAGE\nsubscription:b2\nmessage-id:4\ndestination:/topic/other\n"
+			"content-length:2\n\nyo^" } },
+	};
+
+	opt.topic_send = 1;
+	run(steps, CHAT_ARRAY_LEN(steps));
+	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE destination = '/topic/room/1'"),
+			 1);
+}
+END_TEST
+
+START_TEST(topic_send_denied)
+{
+	static const step_t steps[] = {
+		{ __LINE__, 0, CONNECT("alice"), { CONNECTED(0, "alice") } },
+		{ __LINE__, 0, "SUBSCRIBE\nid:a\ndestination:/topic/x\n\n^", { "" } },
+		{ __LINE__, 0, "SEND\ndestination:/topic/x\nreceipt:r9\n\nhi^",
+		  { "ERROR\nmessage:SEND to /topic is not allowed\\c send to /app\n"
+		    "receipt-id:r9\n\n^" } },
+	};
+
+	run(steps, CHAT_ARRAY_LEN(steps));
+	ck_assert_int_eq(state(0), SESSION_CLOSED);
+	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE destination = '/topic/x'"), 0);
+	ck_assert_int_eq(count("SELECT count(*) FROM subscriptions"), 0);
+}
+END_TEST
+
+START_TEST(queue_one_consumer)
+{
+	static const step_t steps[] = {
+		{ __LINE__, 0, CONNECT("p"), { CONNECTED(0, "p") } },
+		{ __LINE__, 1, CONNECT("c1"), { NULL, CONNECTED(1, "c1") } },
+		{ __LINE__, 2, CONNECT("c2"), { NULL, NULL, CONNECTED(2, "c2") } },
+		{ __LINE__, 1, "SUBSCRIBE\nid:q\ndestination:/queue/work\n\n^", { NULL, "" } },
+		{ __LINE__, 2, "SUBSCRIBE\nid:q\ndestination:/queue/work\n\n^", { NULL, NULL, "" } },
+		/* seq 4 % 2 consumers = the first (c:s1), seq 5 the second. */
+		{ __LINE__, 0, "SEND\ndestination:/queue/work\n\none^",
+		  { "", "MESSAGE\nsubscription:q\nmessage-id:4\ndestination:/queue/work\n"
+			"content-length:3\n\none^", "" } },
+		{ __LINE__, 0, "SEND\ndestination:/queue/work\n\ntwo^",
+		  { "", "", "MESSAGE\nsubscription:q\nmessage-id:5\ndestination:/queue/work\n"
+			    "content-length:3\n\ntwo^" } },
+		/* No consumer: dropped, as Spring's simple broker does. */
+		{ __LINE__, 0, "SEND\ndestination:/queue/none\nreceipt:r\n\nx^",
+		  { RECEIPT("r"), "", "" } },
+	};
+
+	run(steps, CHAT_ARRAY_LEN(steps));
+}
+END_TEST
+
+START_TEST(user_routing)
+{
+	static const step_t steps[] = {
+		{ __LINE__, 0, CONNECT("alice"), { CONNECTED(0, "alice") } },
+		{ __LINE__, 1, CONNECT("alice"), { NULL, CONNECTED(1, "alice") } },
+		{ __LINE__, 2, CONNECT("bob"), { NULL, NULL, CONNECTED(2, "bob") } },
+		{ __LINE__, 0, "SUBSCRIBE\nid:in\ndestination:/user/queue/inbox\n\n^", { "" } },
+		/* Naming oneself is the same subscription. */
+		{ __LINE__, 1, "SUBSCRIBE\nid:in\ndestination:/user/alice/queue/inbox\n\n^",
+		  { NULL, "" } },
+		{ __LINE__, 2, "SUBSCRIBE\nid:in\ndestination:/user/queue/inbox\n\n^",
+		  { NULL, NULL, "" } },
+		{ __LINE__, 2, "SEND\ndestination:/user/alice/queue/inbox\n\nfor alice^",
+		  { "MESSAGE\nsubscription:in\nmessage-id:4\ndestination:/user/queue/inbox\n"
+		    "content-length:9\n\nfor alice^",
+		    "MESSAGE\nsubscription:in\nmessage-id:4\ndestination:/user/queue/inbox\n"
+		    "content-length:9\n\nfor alice^",
+		    "" } },
+		{ __LINE__, 2, "SEND\ndestination:/user/queue/inbox\n\nwho^",
+		  { "", "", "ERROR\nmessage:SEND to a user needs /user/{name}/queue/...\n\n^" } },
+		/* Another user's queue. */
+		{ __LINE__, 3, CONNECT("mallory"), { NULL, NULL, NULL, CONNECTED(3, "mallory") } },
+		{ __LINE__, 3, "SUBSCRIBE\nid:x\ndestination:/user/alice/queue/inbox\n\n^",
+		  { "", "", NULL, ERROR("cannot subscribe to another user's destination") } },
+	};
+
+	run(steps, CHAT_ARRAY_LEN(steps));
+	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE destination LIKE '/user/%'"), 1);
+	ck_assert_int_eq(state(3), SESSION_CLOSED);
+}
+END_TEST
+
+START_TEST(receipts_and_errors)
+{
+	static const step_t steps[] = {
+		/* Before CONNECT: refused (unauthenticated SEND). */
+		{ __LINE__, 0, "SEND\ndestination:/app/chat/room/a\nreceipt:r0\n\n{\"text\":\"x\"}^",
+		  { "ERROR\nmessage:not connected\\c CONNECT first\nreceipt-id:r0\n\n^" } },
+		{ __LINE__, 1, CONNECT("bob"), { NULL, CONNECTED(1, "bob") } },
+		{ __LINE__, 1, "SUBSCRIBE\nid:s\ndestination:/topic/t\n\n^", { NULL, "" } },
+		/* The receipt comes after the message it confirms (same
+		 * transaction, later seq). */
+		{ __LINE__, 1, "SEND\ndestination:/topic/t\nreceipt:r1\n\nm^",
+		  { NULL, "MESSAGE\nsubscription:s\nmessage-id:3\ndestination:/topic/t\n"
+			  "content-length:1\n\nm^|" RECEIPT("r1") } },
+		/* Frames after an ERROR in the same message are dropped. */
+		{ __LINE__, 1, "FOO\n\n^SEND\ndestination:/topic/t\n\nlost^",
+		  { NULL, ERROR("unknown command 'FOO'") } },
+		{ __LINE__, 2, "SUBSCRIBE\ndestination:/topic/t\n\n^",
+		  { NULL, NULL, ERROR("not connected\\c CONNECT first") } },
+	};
+
+	opt.topic_send = 1;
+	run(steps, CHAT_ARRAY_LEN(steps));
+	ck_assert_int_eq(state(0), SESSION_CLOSED);
+	ck_assert_int_eq(state(1), SESSION_CLOSED);
+	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE destination LIKE '/%'"), 1);
+}
+END_TEST
+
+START_TEST(error_closes_after_delivery)
+{
+	session_info_t info;
+
+	opt.topic_send = 1;
+	ck_assert_int_eq(send_msg(0, CONNECT("a")), CHAT_OK);
+	ck_assert_int_eq(send_msg(0, "SEND\n\nno destination^"), CHAT_OK);
+	/* Closing until the ERROR is collected; later messages are ignored. */
+	ck_assert_int_eq(state(0), SESSION_CLOSING);
+	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/topic/x\n\nx^"), CHAT_OK);
+	ck_assert_str_eq(collect(0), CONNECTED(0, "a") "|" ERROR("SEND without destination"));
+	ck_assert_int_eq(session_get(db, keys[0], &info, NULL), CHAT_OK);
+	ck_assert_int_eq(info.state, SESSION_CLOSED);
+	ck_assert_int_eq(info.close_code, BROKER_CLOSE_ERROR);
+	ck_assert_str_eq(info.close_reason, BROKER_REASON_ERROR);
+	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE destination = '/topic/x'"), 0);
+}
+END_TEST
+
+START_TEST(transactions)
+{
+	static const step_t steps[] = {
+		{ __LINE__, 0, CONNECT("alice"), { CONNECTED(0, "alice") } },
+		{ __LINE__, 1, CONNECT("bob"), { NULL, CONNECTED(1, "bob") } },
+		{ __LINE__, 1, "SUBSCRIBE\nid:s\ndestination:/topic/t\n\n^", { NULL, "" } },
+		{ __LINE__, 0, "BEGIN\ntransaction:tx1\n\n^", { "", "" } },
+		/* Buffered: its receipt says it was received, nothing is
+		 * published yet. */
+		{ __LINE__, 0, "SEND\ndestination:/topic/t\ntransaction:tx1\nreceipt:r1\n\none^",
+		  { RECEIPT("r1"), "" } },
+		{ __LINE__, 0, "SEND\ndestination:/topic/t\ntransaction:tx1\n\ntwo^", { "", "" } },
+		{ __LINE__, 0, "COMMIT\ntransaction:tx1\nreceipt:c1\n\n^",
+		  { RECEIPT("c1"),
+		    "MESSAGE\nsubscription:s\nmessage-id:4\ndestination:/topic/t\n"
+		    "content-length:3\n\none^|"
+		    "MESSAGE\nsubscription:s\nmessage-id:5\ndestination:/topic/t\n"
+		    "content-length:3\n\ntwo^" } },
+		{ __LINE__, 0, "BEGIN\ntransaction:tx2\n\n^", { "", "" } },
+		{ __LINE__, 0, "SEND\ndestination:/topic/t\ntransaction:tx2\n\nno^", { "", "" } },
+		{ __LINE__, 0, "ABORT\ntransaction:tx2\nreceipt:a2\n\n^", { RECEIPT("a2"), "" } },
+		/* The transaction is gone. */
+		{ __LINE__, 0, "COMMIT\ntransaction:tx2\n\n^", { ERROR("no transaction tx2"), "" } },
+	};
+
+	opt.topic_send = 1;
+	run(steps, CHAT_ARRAY_LEN(steps));
+	ck_assert_int_eq(count("SELECT count(*) FROM stomp_tx"), 0);
+	ck_assert_int_eq(count("SELECT count(*) FROM stomp_tx_frames"), 0);
+}
+END_TEST
+
+START_TEST(transaction_errors)
+{
+	static const step_t steps[] = {
+		{ __LINE__, 0, CONNECT("alice"), { CONNECTED(0, "alice") } },
+		{ __LINE__, 0, "BEGIN\ntransaction:t\n\n^", { "" } },
+		{ __LINE__, 0, "BEGIN\ntransaction:t\n\n^", { ERROR("transaction t already begun") } },
+		{ __LINE__, 1, CONNECT("bob"), { NULL, CONNECTED(1, "bob") } },
+		{ __LINE__, 1, "SEND\ndestination:/topic/t\ntransaction:nope\n\nx^",
+		  { NULL, ERROR("no transaction nope") } },
+		/* A refused frame inside COMMIT refuses the whole COMMIT. */
+		{ __LINE__, 2, CONNECT("carol"), { NULL, NULL, CONNECTED(2, "carol") } },
+		{ __LINE__, 2, "BEGIN\ntransaction:t\n\n^", { NULL, NULL, "" } },
+		{ __LINE__, 2, "SEND\ndestination:/queue/q\ntransaction:t\n\nok^", { NULL, NULL, "" } },
+		{ __LINE__, 2, "SEND\ndestination:/topic/t\ntransaction:t\n\ndenied^",
+		  { NULL, NULL, "" } },
+		{ __LINE__, 2, "COMMIT\ntransaction:t\n\n^",
+		  { NULL, NULL, ERROR("SEND to /topic is not allowed\\c send to /app") } },
+	};
+
+	run(steps, CHAT_ARRAY_LEN(steps));
+	ck_assert_int_eq(count("SELECT count(*) FROM stomp_tx"), 0);
+}
+END_TEST
+
+START_TEST(ack_nack_redelivery)
+{
+	static const step_t steps[] = {
+		{ __LINE__, 0, CONNECT("alice"), { CONNECTED(0, "alice") } },
+		{ __LINE__, 0, "SUBSCRIBE\nid:ci\ndestination:/topic/a\nack:client-individual\n\n^",
+		  { "" } },
+		{ __LINE__, 0, "SUBSCRIBE\nid:cl\ndestination:/topic/b\nack:client\n\n^", { "" } },
+		{ __LINE__, 0, "SEND\ndestination:/topic/a\n\nA1^", { NULL } },
+		{ __LINE__, 0, "SEND\ndestination:/topic/a\n\nA2^",
+		  { "MESSAGE\nsubscription:ci\nmessage-id:2\ndestination:/topic/a\nack:2.ci\n"
+		    "content-length:2\n\nA1^|"
+		    "MESSAGE\nsubscription:ci\nmessage-id:3\ndestination:/topic/a\nack:3.ci\n"
+		    "content-length:2\n\nA2^" } },
+		/* NACK redelivers that one message, which stays unacknowledged. */
+		{ __LINE__, 0, "NACK\nid:3.ci\n\n^",
+		  { "MESSAGE\nsubscription:ci\nmessage-id:3\ndestination:/topic/a\nack:3.ci\n"
+		    "content-length:2\n\nA2^" } },
+		{ __LINE__, 0, "ACK\nid:2.ci\n\n^", { "" } },
+		{ __LINE__, 0, "SEND\ndestination:/topic/b\n\nB1^", { NULL } },
+		{ __LINE__, 0, "SEND\ndestination:/topic/b\n\nB2^",
+		  { "MESSAGE\nsubscription:cl\nmessage-id:5\ndestination:/topic/b\nack:5.cl\n"
+		    "content-length:2\n\nB1^|"
+		    "MESSAGE\nsubscription:cl\nmessage-id:6\ndestination:/topic/b\nack:6.cl\n"
+		    "content-length:2\n\nB2^" } },
+		/* client mode: NACK and ACK are cumulative. */
+		{ __LINE__, 0, "NACK\nid:6.cl\n\n^",
+		  { "MESSAGE\nsubscription:cl\nmessage-id:5\ndestination:/topic/b\nack:5.cl\n"
+		    "content-length:2\n\nB1^|"
+		    "MESSAGE\nsubscription:cl\nmessage-id:6\ndestination:/topic/b\nack:6.cl\n"
+		    "content-length:2\n\nB2^" } },
+		{ __LINE__, 0, "ACK\nid:6.cl\nreceipt:k\n\n^", { RECEIPT("k") } },
+		/* Unknown ids are ignored; a missing one is an error. */
+		{ __LINE__, 0, "ACK\nid:99.zz\n\n^", { "" } },
+	};
+
+	opt.topic_send = 1;
+	run(steps, CHAT_ARRAY_LEN(steps));
+	ck_assert_int_eq(count("SELECT count(*) FROM stomp_unacked"), 1);
+	ck_assert_int_eq(count("SELECT msg_seq FROM stomp_unacked"), 3);
+}
+END_TEST
+
+START_TEST(redelivery_on_reconnect)
+{
+	static const step_t steps[] = {
+		{ __LINE__, 0, CONNECT("alice"), { CONNECTED(0, "alice") } },
+		{ __LINE__, 0, "SUBSCRIBE\nid:s\ndestination:/topic/a\nack:client\n\n^", { "" } },
+		{ __LINE__, 1, CONNECT("bob"), { "", CONNECTED(1, "bob") } },
+		{ __LINE__, 1, "SEND\ndestination:/topic/a\n\nunacked^",
+		  { "MESSAGE\nsubscription:s\nmessage-id:3\ndestination:/topic/a\nack:3.s\n"
+		    "content-length:7\n\nunacked^", "" } },
+		{ __LINE__, 0, "DISCONNECT\nreceipt:bye\n\n^", { RECEIPT("bye") } },
+		/* alice comes back in a new session and subscribes again. */
+		{ __LINE__, 2, CONNECT("alice"), { NULL, NULL, CONNECTED(2, "alice") } },
+		{ __LINE__, 2, "SUBSCRIBE\nid:s2\ndestination:/topic/a\nack:client-individual\n\n^",
+		  { NULL, NULL, "MESSAGE\nsubscription:s2\nmessage-id:3\ndestination:/topic/a\n"
+				"ack:3.s2\ncontent-length:7\n\nunacked^" } },
+		{ __LINE__, 2, "ACK\nid:3.s2\n\n^", { NULL, NULL, "" } },
+	};
+
+	opt.topic_send = 1;
+	run(steps, CHAT_ARRAY_LEN(steps));
+	ck_assert_int_eq(state(0), SESSION_CLOSED);
+	ck_assert_int_eq(count("SELECT count(*) FROM stomp_unacked"), 0);
+}
+END_TEST
+
+START_TEST(version_11_and_10_acks)
+{
+	static const step_t steps[] = {
+		{ __LINE__, 0, "CONNECT\naccept-version:1.1\nlogin:a\n\n^",
+		  { "CONNECTED\nversion:1.1\nheart-beat:0,0\n" SERVER
+		    "session:c:s0\nuser-name:a\n\n^" } },
+		{ __LINE__, 0, "SUBSCRIBE\nid:s\ndestination:/topic/a\nack:client-individual\n\n^",
+		  { "" } },
+		{ __LINE__, 0, "SEND\ndestination:/topic/a\n\nx^",
+		  { "MESSAGE\nsubscription:s\nmessage-id:2\ndestination:/topic/a\n"
+		    "content-length:1\n\nx^" } },
+		{ __LINE__, 0, "ACK\nmessage-id:2\n\n^", { ERROR("ACK without message-id and subscription") } },
+		{ __LINE__, 1, "CONNECT\nlogin:b\n\n^",
+		  { NULL, "CONNECTED\nversion:1.0\nheart-beat:0,0\n" SERVER
+			  "session:c:s1\nuser-name:b\n\n^" } },
+		/* 1.0: SUBSCRIBE without id uses the destination. */
+		{ __LINE__, 1, "SUBSCRIBE\ndestination:/topic/b\nack:client\n\n^", { NULL, "" } },
+		{ __LINE__, 1, "SEND\ndestination:/topic/b\n\ny^",
+		  { NULL, "MESSAGE\nsubscription:/topic/b\nmessage-id:5\ndestination:/topic/b\n"
+			  "content-length:1\n\ny^" } },
+		{ __LINE__, 1, "ACK\nmessage-id:5\nreceipt:k\n\n^", { NULL, RECEIPT("k") } },
+	};
+
+	opt.topic_send = 1;
+	run(steps, CHAT_ARRAY_LEN(steps));
+	ck_assert_int_eq(count("SELECT count(*) FROM stomp_unacked WHERE session_id = 'c:s1'"), 0);
+}
+END_TEST
+
+START_TEST(bounds)
+{
+	static char big[2048 + 64];
+	static const step_t steps[] = {
+		{ __LINE__, 0, "CONNECT\naccept-version:1.2\na:1\nb:2\nc:3\nd:4\n\n^",
+		  { ERROR("header count exceeds 4") } },
+		{ __LINE__, 2, "SEND\ndestination:/topic/x\n\nincomplete", { NULL, NULL, ERROR("incomplete frame") } },
+		/* Heart-beat EOLs alone, and around frames, are fine. */
+		{ __LINE__, 3, "\n", { NULL, NULL, NULL, "" } },
+		{ __LINE__, 3, "\r\n" CONNECT("d") "\n\n", { NULL, NULL, NULL, CONNECTED(3, "d") } },
+	};
+
+	opt.max_frame = 1024;
+	opt.max_headers = 4;
+	run(steps, CHAT_ARRAY_LEN(steps));
+	memcpy(big, "CONNECT\n\n", 9);
+	memset(big + 9, 'x', 2048);
+	big[9 + 2048] = '^';
+	ck_assert_int_eq(send_msg(1, big), CHAT_OK);
+	ck_assert_str_eq(collect(1), ERROR("frame exceeds 1024 bytes"));
+	ck_assert_int_eq(state(0), SESSION_CLOSED);
+	ck_assert_int_eq(state(1), SESSION_CLOSED);
+	ck_assert_int_eq(state(2), SESSION_CLOSED);
+	ck_assert_int_eq(state(3), SESSION_OPEN);
+}
+END_TEST
+
+START_TEST(chat_post)
+{
+	static const step_t steps[] = {
+		{ __LINE__, 0, CONNECT("alice"), { CONNECTED(0, "alice") } },
+		{ __LINE__, 1, CONNECT("bob"), { NULL, CONNECTED(1, "bob") } },
+		{ __LINE__, 1, "SUBSCRIBE\nid:r\ndestination:/topic/chat/room/general\n\n^",
+		  { NULL, "" } },
+		/* The writer is the session's user, whatever the post says. */
+		{ __LINE__, 0, "SEND\ndestination:/app/chat/room/general\ncontent-type:application/json\n"
+			       "receipt:p1\n\n{\"text\":\"hi \\u00e9\",\"writer\":\"mallory\"}^",
+		  { RECEIPT("p1"),
+		    "MESSAGE\nsubscription:r\nmessage-id:3\ndestination:/topic/chat/room/general\n"
+		    "content-type:application/json\ncontent-length:86\n\n"
+		    "{\"id\":3,\"room\":\"general\",\"seq\":1,\"writer\":\"alice\",\"time\":1700000000000,"
+		    "\"text\":\"hi \xc3\xa9\"}^" } },
+		{ __LINE__, 1, "SEND\ndestination:/app/chat/room/general\n\n{\"text\":\"yo\"}^",
+		  { "", "MESSAGE\nsubscription:r\nmessage-id:5\ndestination:/topic/chat/room/general\n"
+			"content-type:application/json\ncontent-length:81\n\n"
+			"{\"id\":5,\"room\":\"general\",\"seq\":2,\"writer\":\"bob\",\"time\":1700000000000,"
+			"\"text\":\"yo\"}^" } },
+		{ __LINE__, 1, "SEND\ndestination:/app/nothing\n\n{}^",
+		  { "", ERROR("no handler for /app/nothing") } },
+		{ __LINE__, 0, "SEND\ndestination:/app/chat/room/general\n\n{\"text\":\"  \"}^",
+		  { ERROR("invalid chat message\\c text is empty"), "" } },
+		{ __LINE__, 2, CONNECT("c"), { NULL, NULL, CONNECTED(2, "c") } },
+		{ __LINE__, 2, "SEND\ndestination:/app/chat/room/general\n\n{\"$set\":1,\"text\":\"a\"}^",
+		  { NULL, NULL, ERROR("invalid chat message\\c member names may not start with '$'") } },
+		{ __LINE__, 3, CONNECT("d"), { NULL, NULL, NULL, CONNECTED(3, "d") } },
+		{ __LINE__, 3, "SEND\ndestination:/app/chat/room/general\n\n{\"text\":\"\xff\"}^",
+		  { NULL, NULL, NULL, ERROR("invalid chat message\\c text is not valid UTF-8") } },
+	};
+
+	run(steps, CHAT_ARRAY_LEN(steps));
+	ck_assert_int_eq(count("SELECT seq FROM chat_room_seq WHERE room = 'general'"), 2);
+	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE destination LIKE '/topic/%'"), 2);
+}
+END_TEST
+
+START_TEST(disconnect)
+{
+	static const step_t steps[] = {
+		{ __LINE__, 0, CONNECT("alice"), { CONNECTED(0, "alice") } },
+		{ __LINE__, 0, "SUBSCRIBE\nid:s\ndestination:/topic/t\n\n^BEGIN\ntransaction:t\n\n^"
+			       "DISCONNECT\nreceipt:77\n\n^", { RECEIPT("77") } },
+		{ __LINE__, 1, CONNECT("bob"), { NULL, CONNECTED(1, "bob") } },
+		{ __LINE__, 1, "DISCONNECT\n\n^", { NULL, "" } },
+	};
+
+	run(steps, CHAT_ARRAY_LEN(steps));
+	ck_assert_int_eq(state(0), SESSION_CLOSED);
+	ck_assert_int_eq(state(1), SESSION_CLOSED);
+	ck_assert_int_eq(count("SELECT count(*) FROM subscriptions"), 0);
+	ck_assert_int_eq(count("SELECT count(*) FROM stomp_tx"), 0);
+	ck_assert_int_eq(count("SELECT close_code FROM sessions WHERE id = 'c:s0'"),
+			 BROKER_CLOSE_NORMAL);
+}
+END_TEST
+
+START_TEST(collect_limits)
+{
+	json_strv_t v;
+	session_info_t info;
+	int64_t next;
+	int i;
+
+	opt.topic_send = 1;
+	ck_assert_int_eq(send_msg(0, CONNECT("a") "SUBSCRIBE\nid:s\ndestination:/topic/t\n"
+					       "ack:client\n\n^"),
+			 CHAT_OK);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(send_msg(0, "SEND\ndestination:/topic/t\n\n0123456789^"), CHAT_OK);
+	/* Room for two messages: the rest stays for the next response, and
+	 * only what was handed out is recorded as unacknowledged. */
+	json_strv_init(&v, 1 << 20, 2);
+	ck_assert_int_eq(session_get(db, keys[0], &info, NULL), CHAT_OK);
+	ck_assert_int_eq(service_collect(&ctx, &svc[0], keys[0], info.cursor, &v, &next, NULL),
+			 CHAT_OK);
+	ck_assert_uint_eq(v.n, 2);
+	ck_assert_int_eq(next, 2);
+	ck_assert_int_eq(count("SELECT count(*) FROM stomp_unacked"), 1);
+	json_strv_free(&v);
+	ck_assert_int_eq(session_advance_cursor(db, keys[0], next, NULL), CHAT_OK);
+	collect(0);
+	ck_assert_int_eq(count("SELECT count(*) FROM stomp_unacked"), 3);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("broker");
+	TCase *tc = tcase_create("broker");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, connect_negotiation);
+	tcase_add_test(tc, bad_heartbeat_and_login);
+	tcase_add_test(tc, subscribe_send_receive);
+	tcase_add_test(tc, two_subscribers_one_row);
+	tcase_add_test(tc, topic_send_denied);
+	tcase_add_test(tc, queue_one_consumer);
+	tcase_add_test(tc, user_routing);
+	tcase_add_test(tc, receipts_and_errors);
+	tcase_add_test(tc, error_closes_after_delivery);
+	tcase_add_test(tc, transactions);
+	tcase_add_test(tc, transaction_errors);
+	tcase_add_test(tc, ack_nack_redelivery);
+	tcase_add_test(tc, redelivery_on_reconnect);
+	tcase_add_test(tc, version_11_and_10_acks);
+	tcase_add_test(tc, bounds);
+	tcase_add_test(tc, chat_post);
+	tcase_add_test(tc, disconnect);
+	tcase_add_test(tc, collect_limits);
+	suite_add_tcase(s, tc);
+	return testutil_run(s);
+}
