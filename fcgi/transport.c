@@ -315,6 +315,18 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		respond_text(r, 500, head->data, "Internal error.\n");
 		goto out;
 	}
+	/* The lease is decided before anything is sent, so a client that has
+	 * seen this response start knows it holds the session. */
+	snprintf(owner, sizeof(owner), "%s.%llu", w->owner_prefix, ++w->requests);
+	if (info.state != SESSION_CLOSED && !(created && !ti->streaming)) {
+		rc = session_acquire(w->svc.db, key, owner, wall_ms(), lease_ms, &err);
+		if (rc != CHAT_OK && rc != CHAT_EBUSY) {
+			log_error("session %s: cannot take the lease: %s", key, err.message);
+			respond_text(r, 500, head->data, "Internal error.\n");
+			goto out;
+		}
+		leased = rc == CHAT_OK;
+	}
 	if (http_start(r, 200, ti->content_type, head->data) != CHAT_OK)
 		goto out;
 	chat_buf_reset(&st.wire);
@@ -322,25 +334,20 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	    (st.wire.len > 0 && http_write(r, st.wire.data, st.wire.len) != CHAT_OK))
 		goto out;
 	if (created) {
+		/* A polling request that opens a session answers just "o". */
 		if (send_open(&st) != CHAT_OK || !ti->streaming)
 			goto out;
-	} else if (info.state == SESSION_CLOSED) {
+	}
+	if (info.state == SESSION_CLOSED) {
 		/* A closed session answers every request with its close frame
 		 * until it expires, whoever held it. */
 		send_close(&st, info.close_code, info.close_reason);
 		goto out;
 	}
-	snprintf(owner, sizeof(owner), "%s.%llu", w->owner_prefix, ++w->requests);
-	rc = session_acquire(w->svc.db, key, owner, wall_ms(), lease_ms, &err);
-	if (rc == CHAT_EBUSY) {
+	if (!leased) {
 		send_close(&st, SOCKJS_CLOSE_ANOTHER, SOCKJS_REASON_ANOTHER);
 		goto out;
 	}
-	if (rc != CHAT_OK) {
-		log_error("session %s: cannot take the lease: %s", key, err.message);
-		goto out;
-	}
-	leased = 1;
 	cursor = info.cursor;
 	next_beat = mono_ms() + opt->heartbeat_ms;
 	for (;;) {
