@@ -10,10 +10,11 @@
 #
 # Without --daemon it runs in the foreground until Ctrl-C and stops
 # everything it started.  With --daemon it returns once the front server
-# answers, leaving the PIDs in DIR/run/pids (for --stop and for tests).
-# MONGODB_URI and SOCKJS_TEST_SERVICES=1 in the environment work as the
-# options do.  Everything it writes goes below --var (default: var/ in the
-# build directory).
+# answers, leaving the PIDs in DIR/run/pids (for --stop and for tests);
+# --stop also ends the chat.fcgi processes the front server spawned.  A
+# start that fails stops what it started.  MONGODB_URI, SOCKJS_TEST_SERVICES=1,
+# FCGI_PROCS, LIGHTTPD and APACHE2 in the environment are honoured.
+# Everything it writes goes below --var (default: var/ in the build dir).
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
 	--mongodb-uri) mongodb_uri=$2; shift 2 ;;
 	--daemon) daemon=1; shift ;;
 	--stop) stop=1; shift ;;
-	-h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
 done
@@ -180,16 +181,24 @@ esac
 
 # The front server is ready when it answers the greeting.  No proxy: the
 # answer must come from this stack, and a hung server must not hang us.
+# Everything started must still run once it answers: a chat.fcgi that lost
+# its port to another program would otherwise go unnoticed.
 url="http://$bind:$port/chat"
-ready() { curl -fsS --noproxy '*' --max-time 5 -o /dev/null "$url"; }
-for _ in $(seq 200); do
-	if ready 2>/dev/null; then break; fi
+ready() { curl -fsS --noproxy '*' --max-time 2 -o /dev/null "$url"; }
+all_alive() {
+	local pid name
 	while read -r pid name; do
 		alive "$pid" || die "$name exited; see $run/"
 	done <"$run/pids"
+}
+deadline=$((SECONDS + 30))
+for (( ; ; )); do
+	all_alive
+	if ready 2>/dev/null; then break; fi
+	[ "$SECONDS" -lt "$deadline" ] || { ready || true; die "no answer from $url in 30 s; logs in $run/"; }
 	sleep 0.05
 done
-ready || die "no answer from $url; logs in $run/"
+all_alive
 echo "ready: http://$bind:$port/ ($front, state in $var)"
 if [ "$daemon" = 1 ]; then
 	trap - EXIT INT TERM

@@ -12,6 +12,7 @@ directory and the source tree this file is in.  Set CHAT_ITEST_KEEP=1 to
 keep each stack's state directory after the test (its path is printed).
 """
 
+import atexit
 import http.client
 import os
 import re
@@ -256,6 +257,7 @@ class Stack:
         self.var = None
         self.started = False
         self.known = []  # Process snapshots taken while running
+        self.failed_attempts = []  # why each failed try to start failed
 
     # -- lifecycle
 
@@ -321,13 +323,14 @@ class Stack:
                 if not _world_reachable(path):
                     raise StackError('%s is not reachable by www-data (Apache drops root): '
                                      'make its directories o+x' % path)
+        _stop_stacks_at_exit()
         self.var = tempfile.mkdtemp(prefix='chat-itest-%s-' % self.front)
         # Apache run as root drops to www-data, which must enter it.
         os.chmod(self.var, 0o755)
         self.tmp_out = tempfile.mkdtemp(prefix='chat-itest-out-')
         Stack.live.append(self)
         self.started = True
-        failures = []
+        failures = self.failed_attempts = []
         try:
             for _ in range(self.attempts):
                 self.port = free_port()
@@ -339,6 +342,8 @@ class Stack:
                 why = None
                 if rc != 0:
                     why = 'serve.sh exited with %s' % rc
+                elif not all(Process(pid).alive() for pid, _ in self.pids()):
+                    why = 'a process exited right after the start: %r' % self.pids()
                 elif not self._owns_port():
                     why = 'port %d is answered by a process outside the stack' % self.port
                 if why is None:
@@ -488,6 +493,28 @@ class Stack:
         """Send a request and read the response head; returns an open
         HTTPStream to read the body from as it arrives."""
         return open_stream(self.host, self.port, method, path, body, headers, timeout)
+
+
+def _stop_stacks_at_exit():
+    """Stop whatever stacks are still running when the test program exits,
+    including on Ctrl-C or SIGTERM (turned into SystemExit for this)."""
+    global _exit_hook_installed
+    if _exit_hook_installed:
+        return
+    _exit_hook_installed = True
+
+    def stop_live():
+        for stack in list(Stack.live):
+            try:
+                stack.stop()
+            except Exception as e:
+                diag('at exit: %s' % e)
+    atexit.register(stop_live)
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+_exit_hook_installed = False
 
 
 def _kill(p):
