@@ -54,11 +54,21 @@ ours() {
 	grep -qzF "$run/" "/proc/$1/cmdline" 2>/dev/null ||
 		grep -qzxF "CHAT_CONFIG=$run/chat.conf" "/proc/$1/environ" 2>/dev/null
 }
-# The processes the front server spawned (chat.fcgi under lighttpd and
-# mod_fcgid) are not in the pid file; they carry CHAT_CONFIG=$run/chat.conf.
+# Processes of this stack that are not in the pid file: chat.fcgi spawned
+# by lighttpd or mod_fcgid (they carry CHAT_CONFIG=$run/chat.conf), and
+# front-server workers whose parent had to be KILLed (they run with this
+# run directory's configuration file).
 spawned() {
-	grep -lzxF "CHAT_CONFIG=$run/chat.conf" /proc/[0-9]*/environ 2>/dev/null |
-		sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p' | grep -vx -e "$$" -e "$BASHPID" || true
+	local f pid
+	{
+		grep -lzxF "CHAT_CONFIG=$run/chat.conf" /proc/[0-9]*/environ
+		for f in $(grep -lzxF -e "$run/lighttpd.conf" -e "$run/apache.conf" /proc/[0-9]*/cmdline); do
+			case $(readlink "${f%/cmdline}/exe") in
+			*/lighttpd|*/apache2|*/httpd) echo "$f" ;;
+			esac
+		done
+	} 2>/dev/null | sed -n 's|^/proc/\([0-9]*\)/[a-z]*$|\1|p' | sort -un |
+		grep -vx -e "$$" -e "$BASHPID" || true
 }
 # Is PID running?  A zombie is not: our own children stay zombies until
 # bash reaps them, which it does not do while a trap runs.

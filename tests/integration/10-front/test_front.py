@@ -10,6 +10,7 @@ which front failed.
 import concurrent.futures
 import os
 import re
+import signal
 import subprocess
 import sys
 import unittest
@@ -36,6 +37,7 @@ class FrontTests:
     """The tests, run against the stack of the class's `front`."""
 
     front = None
+    _services = None
 
     @classmethod
     def setUpClass(cls):
@@ -186,23 +188,47 @@ class FrontTests:
         self.assertEqual([p for p in procs if p.alive()], [])
         self.assertEqual(harness.processes_mentioning(run + '/'), [])
 
+    def test_stop_after_front_killed(self):
+        """serve.sh --stop also ends what a KILLed front server left
+        orphaned: its workers and the chat.fcgi processes it spawned."""
+        stack = harness.Stack(self.front, fcgi_procs=FCGI_PROCS)
+        try:
+            stack.start()
+            self.assertGreeting(stack.request('GET', '/chat'), 'GET /chat')
+            started = stack.pids()
+            for pid, _ in started:
+                os.kill(pid, signal.SIGKILL)
+            harness.wait_until(lambda: not any(harness.Process(pid).alive() for pid, _ in started),
+                               what='KILLed processes gone')
+            self.assertTrue(stack.chat_fcgi_processes() or self.front == 'apache-proxy-fcgi',
+                            'nothing orphaned: %r' % stack.processes())
+        finally:
+            stack.stop()
+
     # -- configuration
+
+    def configs(self):
+        """The rendered configurations: plain and with --test-services."""
+        return [self.stack.config, self.services_stack().config]
 
     def test_config_fully_rendered(self):
         """No @NAME@ left outside comments."""
-        with open(self.stack.config) as f:
-            lines = [line for line in f if not line.lstrip().startswith('#')]
-        self.assertEqual(re.findall(r'@[A-Z_]+@', ''.join(lines)), [], self.stack.config)
+        for config in self.configs():
+            with self.subTest(config=config), open(config) as f:
+                lines = [line for line in f if not line.lstrip().startswith('#')]
+                self.assertEqual(re.findall(r'@[A-Z_]+@', ''.join(lines)), [], config)
 
     def test_config_syntax(self):
-        """The rendered configuration passes the server's own check."""
-        if self.front == 'lighttpd':
-            cmd = [harness.LIGHTTPD, '-tt', '-f', self.stack.config]
-        else:
-            cmd = [harness.APACHE2, '-t', '-f', self.stack.config]
-        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=60)
-        self.assertEqual(p.returncode, 0, '%s:\n%s' % (' '.join(cmd), p.stdout.decode('utf-8', 'replace')))
+        """The rendered configurations pass the server's own check."""
+        for config in self.configs():
+            if self.front == 'lighttpd':
+                cmd = [harness.LIGHTTPD, '-tt', '-f', config]
+            else:
+                cmd = [harness.APACHE2, '-t', '-f', config]
+            with self.subTest(config=config):
+                p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, timeout=60)
+                self.assertEqual(p.returncode, 0, '%s:\n%s' % (' '.join(cmd), p.stdout.decode('utf-8', 'replace')))
 
 
 def front_class(front):
