@@ -1,6 +1,11 @@
-# conf/ - front-server configurations and serve.sh, which starts the stack.
-EXTRA_DIST += conf/lighttpd.conf.in conf/apache-fcgid.conf.in conf/apache-proxy-fcgi.conf.in \
-	conf/serve.sh tools/install-deps.sh tools/quickstart.sh .ci/run
+# conf/ - front-server configurations (lighttpd, Apache with mod_fcgid or
+# mod_proxy_fcgi) and serve.sh, which renders one and starts the stack.
+dist_noinst_SCRIPTS += conf/serve.sh tools/install-deps.sh tools/quickstart.sh
+dist_noinst_DATA += \
+	conf/lighttpd.conf.in \
+	conf/apache-fcgid.conf.in \
+	conf/apache-proxy-fcgi.conf.in
+EXTRA_DIST += .ci/run
 
 # make serve [PORT=8080] [FRONT=lighttpd|apache|apache-proxy-fcgi]
 #            [MONGODB_URI=mongodb://...] [SOCKJS_TEST_SERVICES=1]

@@ -10,10 +10,11 @@
 #
 # Without --daemon it runs in the foreground until Ctrl-C and stops
 # everything it started.  With --daemon it returns once the front server
-# answers, leaving the PIDs in DIR/run/pids (for --stop and for tests).
-# MONGODB_URI and SOCKJS_TEST_SERVICES=1 in the environment work as the
-# options do.  Everything it writes goes below --var (default: var/ in the
-# build directory).
+# answers, leaving the PIDs in DIR/run/pids (for --stop and for tests);
+# --stop also ends the chat.fcgi processes the front server spawned.  A
+# start that fails stops what it started.  MONGODB_URI, SOCKJS_TEST_SERVICES=1,
+# FCGI_PROCS, LIGHTTPD and APACHE2 in the environment are honoured.
+# Everything it writes goes below --var (default: var/ in the build dir).
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
 	--mongodb-uri) mongodb_uri=$2; shift 2 ;;
 	--daemon) daemon=1; shift ;;
 	--stop) stop=1; shift ;;
-	-h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
 done
@@ -47,17 +48,56 @@ mkdir -p "$var"
 var=$(cd "$var" && pwd)
 run=$var/run
 
-stop_all() {
-	[ -f "$run/pids" ] || return 0
-	# Newest first: the front server before the programs behind it.
-	tac "$run/pids" | while read -r pid name; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	tac "$run/pids" | while read -r pid name; do
-		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+# Is PID (from the pid file) still a process of this stack, not a reused PID?
+ours() {
+	[ -d /proc/self ] || return 0
+	grep -qzF "$run/" "/proc/$1/cmdline" 2>/dev/null ||
+		grep -qzxF "CHAT_CONFIG=$run/chat.conf" "/proc/$1/environ" 2>/dev/null
+}
+# Processes of this stack that are not in the pid file: chat.fcgi spawned
+# by lighttpd or mod_fcgid (they carry CHAT_CONFIG=$run/chat.conf), and
+# front-server workers whose parent had to be KILLed (they run with this
+# run directory's configuration file).
+spawned() {
+	local f pid
+	{
+		grep -lzxF "CHAT_CONFIG=$run/chat.conf" /proc/[0-9]*/environ
+		for f in $(grep -lzxF -e "$run/lighttpd.conf" -e "$run/apache.conf" /proc/[0-9]*/cmdline); do
+			case $(readlink "${f%/cmdline}/exe") in
+			*/lighttpd|*/apache2|*/httpd) echo "$f" ;;
+			esac
+		done
+	} 2>/dev/null | sed -n 's|^/proc/\([0-9]*\)/[a-z]*$|\1|p' | sort -un |
+		grep -vx -e "$$" -e "$BASHPID" || true
+}
+# Is PID running?  A zombie is not: our own children stay zombies until
+# bash reaps them, which it does not do while a trap runs.
+alive() {
+	kill -0 "$1" 2>/dev/null && ! grep -q ') Z ' "/proc/$1/stat" 2>/dev/null
+}
+# TERM the given PIDs, give each up to 5 s, then KILL it.
+terminate() {
+	local pid
+	[ $# -gt 0 ] || return 0
+	kill -TERM "$@" 2>/dev/null || true
+	for pid; do
+		for _ in $(seq 100); do alive "$pid" || break; sleep 0.05; done
 		kill -KILL "$pid" 2>/dev/null || true
 	done
-	rm -f "$run/pids"
+}
+stop_all() {
+	local pid name
+	if [ -f "$run/pids" ]; then
+		# Newest first: the front server before the programs behind it.
+		# shellcheck disable=SC2046
+		terminate $(tac "$run/pids" | while read -r pid name; do
+			if ours "$pid"; then echo "$pid"; fi
+		done)
+		rm -f "$run/pids"
+	fi
+	# Normally gone with their front server; not if it had to be killed.
+	# shellcheck disable=SC2046
+	terminate $(spawned)
 }
 if [ "$stop" = 1 ]; then stop_all; exit 0; fi
 
@@ -113,8 +153,11 @@ render() {
 }
 
 started() { echo "$1 $2" >>"$run/pids"; }
-trap 'stop_all' INT TERM
-[ "$daemon" = 1 ] || trap 'stop_all' EXIT
+# Until the stack is up, any exit (a rejected configuration, a program that
+# died, Ctrl-C) stops what was started; --daemon disarms this once ready.
+trap 'stop_all' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 if [ "$websocket" = 1 ]; then
 	CHAT_CONFIG=$run/chat.conf "$ws" --ws_listen 127.0.0.1 >>"$run/chat-ws.log" 2>&1 &
@@ -122,37 +165,53 @@ if [ "$websocket" = 1 ]; then
 fi
 case $front in
 lighttpd)
-	command -v lighttpd >/dev/null || PATH=$PATH:/usr/sbin
+	# configure's LIGHTTPD/APACHE2 (exported to the tests) win over PATH.
+	lighttpd=${LIGHTTPD:-$(PATH=$PATH:/usr/sbin command -v lighttpd)} ||
+		die "lighttpd not found (set LIGHTTPD)"
 	render "$src/conf/lighttpd.conf.in" "$run/lighttpd.conf"
-	lighttpd -tt -f "$run/lighttpd.conf" >/dev/null || die "lighttpd rejected $run/lighttpd.conf"
-	lighttpd -D -f "$run/lighttpd.conf" >>"$run/lighttpd.log" 2>&1 &
+	"$lighttpd" -tt -f "$run/lighttpd.conf" >/dev/null || die "lighttpd rejected $run/lighttpd.conf"
+	"$lighttpd" -D -f "$run/lighttpd.conf" >>"$run/lighttpd.log" 2>&1 &
 	started $! lighttpd
 	;;
 apache-fcgid|apache-proxy-fcgi)
-	command -v apache2 >/dev/null || PATH=$PATH:/usr/sbin
+	apache2=${APACHE2:-$(PATH=$PATH:/usr/sbin command -v apache2)} ||
+		die "apache2 not found (set APACHE2)"
 	if [ "$front" = apache-proxy-fcgi ]; then
 		CHAT_CONFIG=$run/chat.conf "$fcgi" --fcgi_listen "127.0.0.1:$fcgi_port" \
 			>>"$run/chat.fcgi.log" 2>&1 &
 		started $! chat.fcgi
 	fi
 	render "$src/conf/$front.conf.in" "$run/apache.conf"
-	apache2 -t -f "$run/apache.conf" >/dev/null 2>&1 ||
-		{ apache2 -t -f "$run/apache.conf"; die "apache2 rejected $run/apache.conf"; }
-	apache2 -f "$run/apache.conf" -DFOREGROUND >>"$run/apache.log" 2>&1 &
+	"$apache2" -t -f "$run/apache.conf" >/dev/null 2>&1 ||
+		{ "$apache2" -t -f "$run/apache.conf"; die "apache2 rejected $run/apache.conf"; }
+	"$apache2" -f "$run/apache.conf" -DFOREGROUND >>"$run/apache.log" 2>&1 &
 	started $! apache2
 	;;
 esac
 
-# The front server is ready when it answers the greeting.
+# The front server is ready when it answers the greeting.  No proxy: the
+# answer must come from this stack, and a hung server must not hang us.
+# Everything started must still run once it answers: a chat.fcgi that lost
+# its port to another program would otherwise go unnoticed.
 url="http://$bind:$port/chat"
-for _ in $(seq 200); do
-	if curl -fsS -o /dev/null "$url" 2>/dev/null; then break; fi
-	tail -n +1 "$run/pids" | while read -r pid name; do
-		kill -0 "$pid" 2>/dev/null || { echo "serve.sh: $name exited; see $run/" >&2; exit 1; }
-	done || { stop_all; exit 1; }
+ready() { curl -fsS --noproxy '*' --max-time 2 -o /dev/null "$url"; }
+all_alive() {
+	local pid name
+	while read -r pid name; do
+		alive "$pid" || die "$name exited; see $run/"
+	done <"$run/pids"
+}
+deadline=$((SECONDS + 30))
+for (( ; ; )); do
+	all_alive
+	if ready 2>/dev/null; then break; fi
+	[ "$SECONDS" -lt "$deadline" ] || { ready || true; die "no answer from $url in 30 s; logs in $run/"; }
 	sleep 0.05
 done
-curl -fsS -o /dev/null "$url" || { stop_all; die "no answer from $url; logs in $run/"; }
+all_alive
 echo "ready: http://$bind:$port/ ($front, state in $var)"
-if [ "$daemon" = 1 ]; then exit 0; fi
+if [ "$daemon" = 1 ]; then
+	trap - EXIT INT TERM
+	exit 0
+fi
 wait

@@ -1,1 +1,15 @@
-# tests/integration/ - (filled in by its issue)
+# tests/integration/ - the whole stack (conf/serve.sh: a front server,
+# chat.fcgi, chat-ws) driven over HTTP by Python 3 tests (standard library
+# only), numbered by layer.  harness.py starts and stops stacks and speaks
+# HTTP; taprunner.py reports each test case as TAP, so the summary counts
+# test cases.  Tests write only to temporary directories.
+TEST_EXTENSIONS += .py
+PY_LOG_DRIVER = $(LOG_DRIVER)
+PY_LOG_COMPILER = $(PYTHON3) -B
+INTEGRATION_TESTS = \
+	tests/integration/00-harness/test_harness.py \
+	tests/integration/10-front/test_front.py
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) \
+	tests/integration/harness.py \
+	tests/integration/taprunner.py
