@@ -121,12 +121,12 @@ class FrontTests:
                 self.assertTrue(answered_by_chat_fcgi(r), '/%s: %r' % (name, r))
                 # Sub-paths too, but not names that merely start the same.
                 r = stack.request('GET', '/%s/info' % name)
-                self.assertTrue(answered_by_chat_fcgi(r), '/%s/info: %r' % (name, r))
+                self.assertEqual((r.status, r.header('Content-Type')),
+                                 (200, 'application/json; charset=UTF-8'), '/%s/info: %r' % (name, r))
         r = stack.request('GET', '/echoes')
         self.assertEqual(r.status, 404)
         self.assertFalse(answered_by_chat_fcgi(r), r)
 
-    @taprunner.todo('chat.fcgi does not serve the SockJS test services yet')
     def test_test_services_greeting(self):
         stack = self.services_stack()
         for name in TEST_SERVICES:
