@@ -6,6 +6,7 @@
 #   conf/serve.sh [--front lighttpd|apache|apache-fcgid|apache-proxy-fcgi]
 #                 [--port N] [--bind ADDR] [--var DIR] [--builddir DIR]
 #                 [--test-services] [--mongodb-uri URI] [--daemon]
+#                 [--set OPTION=VALUE]...
 #   conf/serve.sh --stop --var DIR
 #
 # Without --daemon it runs in the foreground until Ctrl-C and stops
@@ -13,7 +14,9 @@
 # answers, leaving the PIDs in DIR/run/pids (for --stop and for tests);
 # --stop also ends the chat.fcgi processes the front server spawned.  A
 # start that fails stops what it started.  MONGODB_URI, SOCKJS_TEST_SERVICES=1,
-# FCGI_PROCS, LIGHTTPD and APACHE2 in the environment are honoured.
+# FCGI_PROCS (lighttpd's chat.fcgi processes), FCGID_MAX_PROCS (mod_fcgid's,
+# one held request each), LIGHTTPD and APACHE2 in the environment are
+# honoured.  --set adds an option of docs/configuration.md to chat.conf.
 # Everything it writes goes below --var (default: var/ in the build dir).
 set -euo pipefail
 
@@ -22,7 +25,8 @@ front=lighttpd port=8080 bind=127.0.0.1 var= builddir= daemon=0 stop=0
 test_services=${SOCKJS_TEST_SERVICES:-0}
 mongodb_uri=${MONGODB_URI:-}
 fcgi_procs=${FCGI_PROCS:-2}
-ws_port= fcgi_port=
+fcgid_max_procs=${FCGID_MAX_PROCS:-64}
+ws_port= fcgi_port= extra_options=
 
 die() { echo "serve.sh: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
@@ -35,9 +39,10 @@ while [ $# -gt 0 ]; do
 	--ws-port) ws_port=$2; shift 2 ;;
 	--test-services) test_services=1; shift ;;
 	--mongodb-uri) mongodb_uri=$2; shift 2 ;;
+	--set) extra_options+="$2"$'\n'; shift 2 ;;
 	--daemon) daemon=1; shift ;;
 	--stop) stop=1; shift ;;
-	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
 done
@@ -134,6 +139,11 @@ ws_port = $ws_port
 websocket = $websocket
 test_services = $test_services
 CONF
+printf '%s' "$extra_options" | while IFS= read -r line; do
+	[ -n "$line" ] || continue
+	case $line in *=*) ;; *) die "--set takes OPTION=VALUE, not '$line'" ;; esac
+	printf '%s = %s\n' "${line%%=*}" "${line#*=}"
+done >>"$run/chat.conf"
 
 user_line= group_line=
 if [ "$(id -u)" = 0 ] && [ "$front" != lighttpd ]; then
@@ -146,7 +156,7 @@ fi
 render() {
 	sed -e "s|@BIND@|$bind|g" -e "s|@PORT@|$port|g" -e "s|@WWW@|$src/www|g" \
 	    -e "s|@RUN@|$run|g" -e "s|@FCGI@|$fcgi|g" -e "s|@FCGI_DIR@|$(dirname "$fcgi")|g" \
-	    -e "s|@FCGI_PROCS@|$fcgi_procs|g" -e "s|@FCGI_PORT@|$fcgi_port|g" \
+	    -e "s|@FCGI_PROCS@|$fcgi_procs|g" -e "s|@FCGID_MAX_PROCS@|$fcgid_max_procs|g" -e "s|@FCGI_PORT@|$fcgi_port|g" \
 	    -e "s|@CHAT_CONFIG@|$run/chat.conf|g" -e "s|@WS_PORT@|$ws_port|g" \
 	    -e "s/@PREFIXES@/$prefixes/g" -e "s|@MODULES@|/usr/lib/apache2/modules|g" \
 	    -e "s|@USER_LINE@|$user_line|g" -e "s|@GROUP_LINE@|$group_line|g" "$1" >"$2"

@@ -395,8 +395,13 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 				break;
 			continue;
 		}
-		if (client_gone(r))
+		if (client_gone(r)) {
+			/* Whatever was under way to it is lost: as for a failed
+			 * write, the session ends (SockJS 1002). */
+			session_close(w->svc.db, key, SOCKJS_CLOSE_INTERRUPTED,
+				      SOCKJS_REASON_INTERRUPTED, wall_ms(), NULL);
 			break;
+		}
 		doorbell_wait(w->bell, seen,
 			      (int)(next_beat - now < GONE_CHECK_MS ? next_beat - now : GONE_CHECK_MS));
 	}

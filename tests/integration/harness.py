@@ -243,8 +243,9 @@ class Stack:
     live = []  # started and not yet stopped, for failure diagnostics
 
     def __init__(self, front='lighttpd', test_services=False, fcgi_procs=None,
-                 mongodb_uri=None, env=None, attempts=4, start_timeout=60.0):
+                 mongodb_uri=None, env=None, attempts=4, start_timeout=60.0, options=None):
         self.front = front
+        self.options = dict(options or {})  # chat.conf options (serve.sh --set)
         self.test_services = test_services
         self.fcgi_procs = fcgi_procs
         self.mongodb_uri = mongodb_uri
@@ -343,6 +344,8 @@ class Stack:
                         '--builddir', TOP_BUILDDIR, '--var', self.var, '--daemon']
                 if self.test_services:
                     args.append('--test-services')
+                for name, value in sorted(self.options.items()):
+                    args += ['--set', '%s=%s' % (name, value)]
                 rc, out = self._serve(*args, timeout=self.start_timeout)
                 why = None
                 if rc != 0:

@@ -8,7 +8,8 @@ PY_LOG_DRIVER = $(LOG_DRIVER)
 PY_LOG_COMPILER = $(PYTHON3) -B
 INTEGRATION_TESTS = \
 	tests/integration/00-harness/test_harness.py \
-	tests/integration/10-front/test_front.py
+	tests/integration/10-front/test_front.py \
+	tests/integration/20-sockjs/test_protocol.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/harness.py \
