@@ -9,8 +9,11 @@ PY_LOG_COMPILER = $(PYTHON3) -B
 INTEGRATION_TESTS = \
 	tests/integration/00-harness/test_harness.py \
 	tests/integration/10-front/test_front.py \
-	tests/integration/20-sockjs/test_protocol.py
+	tests/integration/20-sockjs/test_protocol.py \
+	tests/integration/20-sockjs/test_sockjs_client.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/harness.py \
-	tests/integration/taprunner.py
+	tests/integration/taprunner.py \
+	tests/integration/20-sockjs/sockjs_echo.mjs \
+	tests/package.json tests/package-lock.json
