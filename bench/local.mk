@@ -4,3 +4,4 @@
 noinst_PROGRAMS += bench/doorbell_latency
 bench_doorbell_latency_SOURCES = bench/doorbell_latency.c
 bench_doorbell_latency_LDADD = $(CHATDB_LIBS)
+EXTRA_DIST += bench/sockjs_latency.py

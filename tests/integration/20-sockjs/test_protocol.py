@@ -401,6 +401,24 @@ class ProtocolTests:
                 got += json.loads(r.body[1:])
         self.assertEqual(sorted(got), sorted('m%d' % i for i in range(40)))
 
+    def test_many_held_streams(self):
+        """Many receiving requests held at once (threads of one process
+        behind mod_proxy_fcgi, processes under mod_fcgid): each gets its
+        own messages."""
+        sessions = [sid() for _ in range(12)]
+        streams = [self.open_stream('/echo/000/%s/xhr_streaming' % s) for s in sessions]
+        try:
+            for stream in streams:
+                stream.read_exactly(2049)
+                self.assertEqual(stream.read_until(b'\n'), b'o\n')
+            for i, s in enumerate(sessions):
+                self.send('/echo', s, ['to %d' % i])
+            for i, stream in enumerate(streams):
+                self.assertEqual(stream.read_until(b'\n'), ('a["to %d"]\n' % i).encode())
+        finally:
+            for stream in streams:
+                stream.close()
+
     # -- session lifetime
 
     def test_session_times_out_after_disconnect_delay(self):
