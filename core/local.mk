@@ -9,4 +9,5 @@ core_libchatcore_a_SOURCES = \
 	core/stomp.c core/stomp.h \
 	core/json.c core/json.h \
 	core/sockjs.c core/sockjs.h \
-	core/route.c core/route.h
+	core/route.c core/route.h \
+	core/origin.c core/origin.h

@@ -46,3 +46,9 @@ TESTS += tests/unit/core/test_route
 tests_unit_core_test_route_SOURCES = tests/unit/core/test_route.c
 tests_unit_core_test_route_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_core_test_route_LDADD = $(CORE_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/core/test_origin
+TESTS += tests/unit/core/test_origin
+tests_unit_core_test_origin_SOURCES = tests/unit/core/test_origin.c
+tests_unit_core_test_origin_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_core_test_origin_LDADD = $(CORE_TEST_LDADD)
