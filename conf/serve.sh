@@ -5,13 +5,14 @@
 #
 #   conf/serve.sh [--front lighttpd|apache|apache-fcgid|apache-proxy-fcgi]
 #                 [--port N] [--bind ADDR] [--var DIR] [--builddir DIR]
-#                 [--test-services] [--mongodb-uri URI] [--daemon]
+#                 [--test-services] [--mongodb-uri URI] [--origins LIST] [--daemon]
 #   conf/serve.sh --stop --var DIR
 #
 # Without --daemon it runs in the foreground until Ctrl-C and stops
 # everything it started.  With --daemon it returns once the front server
 # answers, leaving the PIDs in DIR/run/pids (for --stop and for tests).
-# MONGODB_URI and SOCKJS_TEST_SERVICES=1 in the environment work as the
+# MONGODB_URI, SOCKJS_TEST_SERVICES=1 and CHAT_ORIGINS (the allowed
+# Origins, comma-separated; default *) in the environment work as the
 # options do.  Everything it writes goes below --var (default: var/ in the
 # build directory).
 set -euo pipefail
@@ -20,6 +21,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 front=lighttpd port=8080 bind=127.0.0.1 var= builddir= daemon=0 stop=0
 test_services=${SOCKJS_TEST_SERVICES:-0}
 mongodb_uri=${MONGODB_URI:-}
+origins=${CHAT_ORIGINS:-*}
 fcgi_procs=${FCGI_PROCS:-2}
 ws_port= fcgi_port=
 
@@ -34,9 +36,10 @@ while [ $# -gt 0 ]; do
 	--ws-port) ws_port=$2; shift 2 ;;
 	--test-services) test_services=1; shift ;;
 	--mongodb-uri) mongodb_uri=$2; shift 2 ;;
+	--origins) origins=$2; shift 2 ;;
 	--daemon) daemon=1; shift ;;
 	--stop) stop=1; shift ;;
-	-h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
 done
@@ -93,14 +96,17 @@ sockjs_url = /js/sockjs.min.js
 ws_port = $ws_port
 websocket = $websocket
 test_services = $test_services
+origins = "$origins"
 CONF
 
-user_line= group_line=
+user_line= group_line= as_user=
 if [ "$(id -u)" = 0 ] && [ "$front" != lighttpd ]; then
 	# Apache drops root for its workers (and mod_fcgid's chat.fcgi): let
-	# that account use the state directory.
+	# that account use the state directory, and run chat-ws as it too, or
+	# the files chat-ws creates first (chat.db, chat.bell) lock chat.fcgi out.
 	user_line="User www-data" group_line="Group www-data"
 	chown -R www-data:www-data "$var"
+	as_user="setpriv --reuid=www-data --regid=www-data --init-groups"
 fi
 
 render() {
@@ -117,7 +123,8 @@ trap 'stop_all' INT TERM
 [ "$daemon" = 1 ] || trap 'stop_all' EXIT
 
 if [ "$websocket" = 1 ]; then
-	CHAT_CONFIG=$run/chat.conf "$ws" --ws_listen 127.0.0.1 >>"$run/chat-ws.log" 2>&1 &
+	# shellcheck disable=SC2086
+	CHAT_CONFIG=$run/chat.conf $as_user "$ws" --ws_listen 127.0.0.1 >>"$run/chat-ws.log" 2>&1 &
 	started $! chat-ws
 fi
 case $front in
@@ -131,7 +138,8 @@ lighttpd)
 apache-fcgid|apache-proxy-fcgi)
 	command -v apache2 >/dev/null || PATH=$PATH:/usr/sbin
 	if [ "$front" = apache-proxy-fcgi ]; then
-		CHAT_CONFIG=$run/chat.conf "$fcgi" --fcgi_listen "127.0.0.1:$fcgi_port" \
+		# shellcheck disable=SC2086
+		CHAT_CONFIG=$run/chat.conf $as_user "$fcgi" --fcgi_listen "127.0.0.1:$fcgi_port" \
 			>>"$run/chat.fcgi.log" 2>&1 &
 		started $! chat.fcgi
 	fi
@@ -146,13 +154,13 @@ esac
 # The front server is ready when it answers the greeting.
 url="http://$bind:$port/chat"
 for _ in $(seq 200); do
-	if curl -fsS -o /dev/null "$url" 2>/dev/null; then break; fi
+	if curl -fsS -m 5 -o /dev/null "$url" 2>/dev/null; then break; fi
 	tail -n +1 "$run/pids" | while read -r pid name; do
 		kill -0 "$pid" 2>/dev/null || { echo "serve.sh: $name exited; see $run/" >&2; exit 1; }
 	done || { stop_all; exit 1; }
 	sleep 0.05
 done
-curl -fsS -o /dev/null "$url" || { stop_all; die "no answer from $url; logs in $run/"; }
+curl -fsS -m 5 -o /dev/null "$url" || { stop_all; die "no answer from $url; logs in $run/"; }
 echo "ready: http://$bind:$port/ ($front, state in $var)"
 if [ "$daemon" = 1 ]; then exit 0; fi
 wait

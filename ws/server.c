@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -227,7 +228,7 @@ static int on_confirm_upgrade(wsserver_t *srv, struct lws *wsi, const char *prot
 	route_t rt;
 	int framed, is_get = 0;
 
-	if (protocol == NULL || strcmp(protocol, "websocket") != 0)
+	if (protocol == NULL || strcasecmp(protocol, "websocket") != 0)
 		return -1; /* h2c and friends: hang up */
 	if (route_websocket(srv, wsi, &framed, &rt, &is_get) == NULL)
 		return http_answer(wsi, 404, NULL, "Not found.\n") ? -1 : 1;
