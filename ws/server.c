@@ -44,6 +44,8 @@
 #define WS_CLOSE_TIMEOUT_S 5
 /* How long the shutdown waits for sockets to close. */
 #define WS_SHUTDOWN_GRACE_US (3 * LWS_US_PER_SEC)
+/* Buckets of the session-key hash of live sockets. */
+#define WS_HASH_BUCKETS 4096
 /* Longest request path looked at (longer: 404). */
 #define WS_PATH_MAX 1024
 /* Longest Origin header looked at (longer: refused). */
@@ -64,6 +66,8 @@ typedef struct conn conn_t;
 /* One WebSocket: lws's per-session user space (zeroed by lws). */
 struct conn {
 	conn_t *prev, *next;     /* in the server's list while live */
+	conn_t *hnext;           /* in its bucket of the server's key hash */
+	int pending;             /* the outbox scan saw a row addressed to it */
 	struct lws *wsi;
 	const service_t *svc;
 	int framed;              /* SockJS framing (session URL), else raw */
@@ -90,6 +94,7 @@ struct wsserver {
 	lws_retry_bo_t retry;               /* ping/pong keepalive */
 	lws_sorted_usec_list_t grace;       /* shutdown deadline */
 	conn_t *conns;                      /* live sockets */
+	conn_t *buckets[WS_HASH_BUCKETS];   /* live sockets by session key */
 	size_t nconns;
 	char owner[CHATDB_ID_MAX + 1];      /* lease owner of every socket's session */
 	char nonce[9];                      /* this run's tag in session keys */
@@ -243,8 +248,31 @@ static int on_confirm_upgrade(wsserver_t *srv, struct lws *wsi, const char *prot
 
 /* ---- sockets ----------------------------------------------------------- */
 
+static size_t key_hash(const char *p, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
+	return (size_t)(h % WS_HASH_BUCKETS);
+}
+
+static conn_t *conn_find(wsserver_t *srv, chat_slice_t key)
+{
+	conn_t *c;
+
+	for (c = srv->buckets[key_hash(key.ptr, key.len)]; c != NULL; c = c->hnext)
+		if (strlen(c->key) == key.len && memcmp(c->key, key.ptr, key.len) == 0)
+			return c;
+	return NULL;
+}
+
 static void conn_link(wsserver_t *srv, conn_t *c)
 {
+	size_t b = key_hash(c->key, strlen(c->key));
+
+	c->hnext = srv->buckets[b];
+	srv->buckets[b] = c;
 	c->prev = NULL;
 	c->next = srv->conns;
 	if (srv->conns != NULL)
@@ -256,6 +284,13 @@ static void conn_link(wsserver_t *srv, conn_t *c)
 
 static void conn_unlink(wsserver_t *srv, conn_t *c)
 {
+	conn_t **pp = &srv->buckets[key_hash(c->key, strlen(c->key))];
+
+	while (*pp != NULL && *pp != c)
+		pp = &(*pp)->hnext;
+	if (*pp == c)
+		*pp = c->hnext;
+	c->hnext = NULL;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -381,23 +416,64 @@ static void conn_deliver(wsserver_t *srv, conn_t *c)
 		lws_callback_on_writable(c->wsi);
 }
 
-/* The doorbell rang (or a shutdown was asked for): collect for every
- * socket that is behind the outbox. */
+typedef struct scan {
+	wsserver_t *srv;
+	int broadcast; /* a row for subscribers, not for one session */
+} scan_t;
+
+static int scan_row(void *ctx, const outbox_row_t *row)
+{
+	scan_t *st = ctx;
+	conn_t *c;
+
+	if (row->target_session.ptr == NULL) {
+		st->broadcast = 1;
+		return 0;
+	}
+	c = conn_find(st->srv, row->target_session);
+	if (c != NULL)
+		c->pending = 1;
+	return 0;
+}
+
+/* The doorbell rang (or a shutdown was asked for).  One pass over the new
+ * outbox rows finds the sockets they are addressed to; those collect with
+ * service_collect(), and the others (idle, most of them) only move their
+ * cursor past rows that cannot be theirs - unless a row is a broadcast,
+ * which only service_collect() can match, and then every socket collects.
+ * This keeps a wakeup O(new rows + sockets) instead of one query per
+ * socket. */
 static void deliver_all(wsserver_t *srv)
 {
 	chat_error_t err = { 0 };
-	int64_t last;
+	scan_t st = { srv, 0 };
+	int64_t from = INT64_MAX, to;
 	conn_t *c;
 
-	if (srv->conns == NULL)
-		return;
-	if (outbox_last_seq(srv->svc.db, &last, &err) != CHAT_OK) {
-		log_error("cannot read the outbox: %s", err.message);
-		return;
-	}
 	for (c = srv->conns; c != NULL; c = c->next)
-		if (c->cursor < last && !c->closing)
+		if (!c->closing && c->cursor < from)
+			from = c->cursor;
+	if (from == INT64_MAX)
+		return;
+	for (;;) {
+		if (outbox_read_after(srv->svc.db, from, OUTBOX_READ_MAX, scan_row, &st, &to, &err) !=
+		    CHAT_OK) {
+			log_error("cannot read the outbox: %s", err.message);
+			return;
+		}
+		if (to <= from)
+			break;
+		from = to;
+	}
+	for (c = srv->conns; c != NULL; c = c->next) {
+		if (c->closing)
+			continue;
+		if (st.broadcast || c->pending)
 			conn_deliver(srv, c);
+		else if (c->cursor < to)
+			c->cursor = to;
+		c->pending = 0;
+	}
 }
 
 /* Frees what c holds and forgets its session.  Safe to call twice. */

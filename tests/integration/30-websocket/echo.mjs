@@ -72,11 +72,26 @@ for (const front of FRONTS) {
 		assert.equal((await c.closed.next()).code, 1000);
 	});
 
-	test(`${front}: sockjs-client on the close service gets 3000 "Go away!"`, { skip, timeout: 60000 }, async () => {
+	test(`${front}: sockjs-client on the close service gets 3000 "Go away!"`, { skip, timeout: 60000 }, async (t) => {
 		const s = await stack(front);
-		const c = sockjs(`${s.http}/close`);
-		await c.opened.next(20000);
-		assert.deepEqual(await c.closed.next(), { code: 3000, reason: 'Go away!' });
+		/* Known: through lighttpd, Node's faye-websocket (sockjs-client's
+		 * driver) sometimes loses the 101 and frames of a socket the server
+		 * closes at once (the peer sees 1006 -> code 2000 "All transports
+		 * failed"); a raw `ws` client always gets o, c[3000,...], 3000.
+		 * Retry that case only, and say so. */
+		for (let attempt = 1; ; attempt++) {
+			const c = sockjs(`${s.http}/close`);
+			let opened = false;
+			c.sock.addEventListener('open', () => { opened = true; });
+			const closed = await c.closed.next(20000);
+			if (opened) {
+				assert.deepEqual(closed, { code: 3000, reason: 'Go away!' });
+				return;
+			}
+			assert.equal(closed.code, 2000, 'closed without opening, not by a lost connection');
+			t.diagnostic(`attempt ${attempt}: connection lost before the open frame`);
+			assert.ok(attempt < 5, 'lost the connection 5 times in a row');
+		}
 	});
 
 	test(`${front}: sockjs-client cannot use websocket on disabled_websocket_echo`, { skip, timeout: 60000 }, async () => {
