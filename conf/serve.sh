@@ -5,7 +5,7 @@
 #
 #   conf/serve.sh [--front lighttpd|apache|apache-fcgid|apache-proxy-fcgi]
 #                 [--port N] [--bind ADDR] [--var DIR] [--builddir DIR]
-#                 [--test-services] [--mongodb-uri URI] [--daemon]
+#                 [--test-services] [--mongodb-uri URI] [--origins LIST] [--daemon]
 #                 [--set OPTION=VALUE]...
 #   conf/serve.sh --stop --var DIR
 #
@@ -14,6 +14,7 @@
 # answers, leaving the PIDs in DIR/run/pids (for --stop and for tests);
 # --stop also ends the chat.fcgi processes the front server spawned.  A
 # start that fails stops what it started.  MONGODB_URI, SOCKJS_TEST_SERVICES=1,
+# CHAT_ORIGINS (the allowed Origins, comma-separated; default *),
 # FCGI_PROCS (lighttpd's chat.fcgi processes), FCGID_MAX_PROCS (mod_fcgid's,
 # one held request each), LIGHTTPD and APACHE2 in the environment are
 # honoured.  --set adds an option of docs/configuration.md to chat.conf.
@@ -24,6 +25,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 front=lighttpd port=8080 bind=127.0.0.1 var= builddir= daemon=0 stop=0
 test_services=${SOCKJS_TEST_SERVICES:-0}
 mongodb_uri=${MONGODB_URI:-}
+origins=${CHAT_ORIGINS:-*}
 fcgi_procs=${FCGI_PROCS:-2}
 fcgid_max_procs=${FCGID_MAX_PROCS:-64}
 ws_port= fcgi_port= extra_options=
@@ -40,9 +42,10 @@ while [ $# -gt 0 ]; do
 	--test-services) test_services=1; shift ;;
 	--mongodb-uri) mongodb_uri=$2; shift 2 ;;
 	--set) extra_options+="$2"$'\n'; shift 2 ;;
+	--origins) origins=$2; shift 2 ;;
 	--daemon) daemon=1; shift ;;
 	--stop) stop=1; shift ;;
-	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
 done
@@ -138,6 +141,7 @@ sockjs_url = /js/sockjs.min.js
 ws_port = $ws_port
 websocket = $websocket
 test_services = $test_services
+origins = "$origins"
 CONF
 printf '%s' "$extra_options" | while IFS= read -r line; do
 	[ -n "$line" ] || continue
@@ -145,12 +149,14 @@ printf '%s' "$extra_options" | while IFS= read -r line; do
 	printf '%s = %s\n' "${line%%=*}" "${line#*=}"
 done >>"$run/chat.conf"
 
-user_line= group_line=
+user_line= group_line= as_user=
 if [ "$(id -u)" = 0 ] && [ "$front" != lighttpd ]; then
 	# Apache drops root for its workers (and mod_fcgid's chat.fcgi): let
-	# that account use the state directory.
+	# that account use the state directory, and run chat-ws as it too, or
+	# the files chat-ws creates first (chat.db, chat.bell) lock chat.fcgi out.
 	user_line="User www-data" group_line="Group www-data"
 	chown -R www-data:www-data "$var"
+	as_user="setpriv --reuid=www-data --regid=www-data --init-groups"
 fi
 
 render() {
@@ -170,7 +176,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 if [ "$websocket" = 1 ]; then
-	CHAT_CONFIG=$run/chat.conf "$ws" --ws_listen 127.0.0.1 >>"$run/chat-ws.log" 2>&1 &
+	# shellcheck disable=SC2086
+	CHAT_CONFIG=$run/chat.conf $as_user "$ws" --ws_listen 127.0.0.1 >>"$run/chat-ws.log" 2>&1 &
 	started $! chat-ws
 fi
 case $front in
@@ -187,7 +194,8 @@ apache-fcgid|apache-proxy-fcgi)
 	apache2=${APACHE2:-$(PATH=$PATH:/usr/sbin command -v apache2)} ||
 		die "apache2 not found (set APACHE2)"
 	if [ "$front" = apache-proxy-fcgi ]; then
-		CHAT_CONFIG=$run/chat.conf "$fcgi" --fcgi_listen "127.0.0.1:$fcgi_port" \
+		# shellcheck disable=SC2086
+		CHAT_CONFIG=$run/chat.conf $as_user "$fcgi" --fcgi_listen "127.0.0.1:$fcgi_port" \
 			>>"$run/chat.fcgi.log" 2>&1 &
 		started $! chat.fcgi
 	fi

@@ -10,4 +10,5 @@ core_libchatcore_a_SOURCES = \
 	core/json.c core/json.h \
 	core/sockjs.c core/sockjs.h \
 	core/route.c core/route.h \
-	core/chatmsg.c core/chatmsg.h
+	core/chatmsg.c core/chatmsg.h \
+	core/origin.c core/origin.h

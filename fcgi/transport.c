@@ -4,6 +4,7 @@
 
 #include "log.h"
 #include "outbox.h"
+#include "origin.h"
 #include "session.h"
 #include "sockjs.h"
 
@@ -11,7 +12,6 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -69,30 +69,7 @@ static int header_safe(const char *v, size_t max)
 
 int transport_origin_allowed(const http_request_t *r, const chat_options_t *opt)
 {
-	const char *origin = http_param(r, "HTTP_ORIGIN");
-	const char *p = opt->origins;
-	size_t n;
-
-	if (origin == NULL || !strcmp(origin, "null") || !strcmp(p, "*"))
-		return 1;
-	n = strlen(origin);
-	while (*p != '\0') {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-
-		while (len > 0 && (*p == ' ' || *p == '\t')) {
-			p++;
-			len--;
-		}
-		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
-		if ((len == 1 && *p == '*') || (len == n && strncasecmp(p, origin, n) == 0))
-			return 1;
-		if (end == NULL)
-			break;
-		p = end + 1;
-	}
-	return 0;
+	return origin_allowed(http_param(r, "HTTP_ORIGIN"), opt->origins);
 }
 
 static int cors_headers(http_request_t *r, chat_buf_t *head)

@@ -52,3 +52,9 @@ TESTS += tests/unit/core/test_chatmsg
 tests_unit_core_test_chatmsg_SOURCES = tests/unit/core/test_chatmsg.c
 tests_unit_core_test_chatmsg_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_core_test_chatmsg_LDADD = $(CORE_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/core/test_origin
+TESTS += tests/unit/core/test_origin
+tests_unit_core_test_origin_SOURCES = tests/unit/core/test_origin.c
+tests_unit_core_test_origin_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_core_test_origin_LDADD = $(CORE_TEST_LDADD)

@@ -1,0 +1,167 @@
+// stack.mjs - starts and stops the whole stack (front server, chat.fcgi,
+// chat-ws) through conf/serve.sh for the Node integration tests, on free
+// ports and in a temporary state directory, and small client helpers.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const srcdir = process.env.top_srcdir || path.resolve(here, '../../..');
+export const builddir = process.env.top_builddir || process.cwd();
+
+const sbinPath = `${process.env.PATH}:/usr/sbin:/sbin`;
+
+/** A TCP port nobody listens on right now. */
+export function freePort() {
+	return new Promise((resolve, reject) => {
+		const srv = net.createServer();
+		srv.on('error', reject);
+		srv.listen(0, '127.0.0.1', () => {
+			const { port } = srv.address();
+			srv.close(() => resolve(port));
+		});
+	});
+}
+
+function run(cmd, args) {
+	/* The programs read CHAT_<OPTION> variables over chat.conf: keep the
+	 * caller's out of the stack's way. */
+	const env = { ...process.env, PATH: sbinPath };
+	for (const k of Object.keys(env))
+		if (/^CHAT_/.test(k) && !/^CHAT_REQUIRE_/.test(k))
+			delete env[k];
+	return new Promise((resolve) => {
+		const child = spawn(cmd, args, {
+			env,
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
+		let out = '';
+		child.stdout.on('data', (d) => { out += d; });
+		child.stderr.on('data', (d) => { out += d; });
+		child.on('close', (code) => resolve({ code, out }));
+	});
+}
+
+function which(name) {
+	return sbinPath.split(':').some((d) => d && existsSync(path.join(d, name)));
+}
+
+/** Why front cannot run here, or null when it can. */
+export function frontMissing(front) {
+	if (!existsSync(path.join(builddir, 'ws', 'chat-ws')))
+		return 'ws/chat-ws is not built';
+	if (front === 'lighttpd')
+		return which('lighttpd') ? null : 'lighttpd not installed';
+	if (!which('apache2'))
+		return 'apache2 not installed';
+	if (front === 'apache-fcgid' && !existsSync('/usr/lib/apache2/modules/mod_fcgid.so'))
+		return 'mod_fcgid not installed';
+	return null;
+}
+
+export const FRONTS = ['lighttpd', 'apache-fcgid', 'apache-proxy-fcgi'];
+
+async function waitPort(port, ms = 10000) {
+	const end = Date.now() + ms;
+	for (;;) {
+		const ok = await new Promise((resolve) => {
+			const s = net.connect(port, '127.0.0.1');
+			s.on('connect', () => { s.destroy(); resolve(true); });
+			s.on('error', () => resolve(false));
+		});
+		if (ok)
+			return;
+		if (Date.now() > end)
+			throw new Error(`nothing listens on port ${port}`);
+		await new Promise((r) => setTimeout(r, 50));
+	}
+}
+
+/**
+ * Starts conf/serve.sh --daemon with the test services.  Returns
+ * { front, http, ws, wsDirect, dir, pids, stop() }: http/ws are the front
+ * server's base URLs, wsDirect the sidecar's own.
+ */
+export async function startStack({ front = 'lighttpd', origins, testServices = true } = {}) {
+	const port = await freePort();
+	const dir = await mkdtemp(path.join(os.tmpdir(), 'chat-ws-test-'));
+	const args = [path.join(srcdir, 'conf', 'serve.sh'), '--front', front, '--port', String(port),
+		'--var', dir, '--builddir', builddir, '--daemon'];
+	if (testServices)
+		args.push('--test-services');
+	if (origins)
+		args.push('--origins', origins);
+	const r = await run('bash', args);
+	if (r.code !== 0) {
+		await run('bash', [path.join(srcdir, 'conf', 'serve.sh'), '--stop', '--var', dir]);
+		await rm(dir, { recursive: true, force: true });
+		throw new Error(`serve.sh --front ${front} failed (${r.code}): ${r.out}`);
+	}
+	const conf = await readFile(path.join(dir, 'run', 'chat.conf'), 'utf8');
+	const wsPort = Number(/^ws_port = (\d+)$/m.exec(conf)[1]);
+	await waitPort(wsPort);
+	const pids = {};
+	for (const line of (await readFile(path.join(dir, 'run', 'pids'), 'utf8')).split('\n')) {
+		const [pid, name] = line.split(' ');
+		if (name)
+			pids[name] = Number(pid);
+	}
+	return {
+		front, port, wsPort, dir, pids,
+		http: `http://127.0.0.1:${port}`,
+		ws: `ws://127.0.0.1:${port}`,
+		wsDirect: `ws://127.0.0.1:${wsPort}`,
+		async log(name) {
+			return readFile(path.join(dir, 'run', name), 'utf8').catch(() => '');
+		},
+		/* Stops everything and removes the state directory; throws when a
+		 * program's log shows a sanitizer report (--enable-sanitizers). */
+		async stop() {
+			await run('bash', [path.join(srcdir, 'conf', 'serve.sh'), '--stop', '--var', dir]);
+			let found = '';
+			for (const name of await readdir(path.join(dir, 'run')).catch(() => [])) {
+				if (!name.endsWith('.log'))
+					continue;
+				const text = await readFile(path.join(dir, 'run', name), 'utf8').catch(() => '');
+				const i = text.search(/ERROR: (Address|Leak)Sanitizer|runtime error:/);
+				if (i >= 0)
+					found += `${name}:\n${text.slice(Math.max(0, i - 200), i + 3000)}\n`;
+			}
+			await rm(dir, { recursive: true, force: true });
+			if (found)
+				throw new Error(`sanitizer report in the stack's logs:\n${found}`);
+		},
+	};
+}
+
+/** Resolves with the value of ev on emitter, or rejects after ms. */
+export function once(emitter, ev, ms = 10000) {
+	return new Promise((resolve, reject) => {
+		const t = setTimeout(() => reject(new Error(`no ${ev} within ${ms} ms`)), ms);
+		emitter.once(ev, (...a) => { clearTimeout(t); resolve(a); });
+	});
+}
+
+/**
+ * A message queue over an event source: push() from the handler, next()
+ * to await the following item (rejects after ms).
+ */
+export class Inbox {
+	constructor() { this.items = []; this.waiters = []; }
+	push(x) {
+		const w = this.waiters.shift();
+		if (w) { clearTimeout(w.t); w.resolve(x); } else this.items.push(x);
+	}
+	next(ms = 10000) {
+		if (this.items.length > 0)
+			return Promise.resolve(this.items.shift());
+		return new Promise((resolve, reject) => {
+			const w = { resolve, t: setTimeout(() => reject(new Error(`nothing within ${ms} ms`)), ms) };
+			this.waiters.push(w);
+		});
+	}
+}

@@ -1,0 +1,88 @@
+/*
+ * main.c - chat-ws: the WebSocket sidecar behind lighttpd or Apache.
+ * Wires options, logging and signals to the server (server.c); everything
+ * else lives in libchat.
+ *
+ * The front server proxies /PREFIX/SERVER/SESSION/websocket and
+ * /PREFIX/websocket upgrades to --ws_listen:--ws_port (loopback); conf/serve.sh
+ * starts it with the same chat.conf as chat.fcgi (CHAT_CONFIG).  SIGTERM
+ * or SIGINT closes every socket with 1001 and exits.
+ */
+#include "config.h"
+#include "log.h"
+#include "options.h"
+#include "server.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char summary[] =
+	"chat-ws - STOMP-over-SockJS chat: the WebSocket transport (SockJS and raw), one event loop.";
+
+/* Turns SIGTERM/SIGINT into a graceful stop (a thread, not a handler, so
+ * the stop may take locks). */
+static void *signal_main(void *arg)
+{
+	wsserver_t *srv = arg;
+	sigset_t set;
+	int sig = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigwait(&set, &sig) == 0) {
+		log_info("signal %d: shutting down", sig);
+		wsserver_stop(srv);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	chat_options_t opt;
+	chat_error_t err = { 0 };
+	wsserver_t *srv = NULL;
+	pthread_t sig_thread;
+	sigset_t set;
+	int rc, status = EXIT_FAILURE;
+
+	if (options_defaults(&opt) != CHAT_OK)
+		goto out;
+	rc = options_from_args(&opt, argc, argv, &err);
+	if (rc == CHAT_EAGAIN) {
+		options_usage(stdout, argv[0], summary);
+		status = EXIT_SUCCESS;
+		goto out;
+	}
+	if (rc != CHAT_OK) {
+		fprintf(stderr, "chat-ws: %s\n", err.message);
+		goto out;
+	}
+	log_init("chat-ws", opt.log_level);
+	signal(SIGPIPE, SIG_IGN);
+	/* Every thread started from here on leaves these to signal_main. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	rc = wsserver_open(&opt, &srv, &err);
+	if (rc != CHAT_OK) {
+		log_error("cannot start: %s", err.message);
+		goto out;
+	}
+	if (pthread_create(&sig_thread, NULL, signal_main, srv) != 0) {
+		log_error("cannot start the signal thread");
+		goto out;
+	}
+	pthread_detach(sig_thread);
+	wsserver_run(srv);
+	log_info("stopped");
+	status = EXIT_SUCCESS;
+out:
+	wsserver_close(srv);
+	options_free(&opt);
+	return status;
+}

@@ -1,0 +1,891 @@
+/*
+ * server.c - chat-ws's libwebsockets server (see server.h).  The protocol
+ * callback is a switch handing each reason to a named function; everything
+ * runs on the loop thread except the doorbell waiter, which only calls
+ * lws_cancel_service().
+ */
+#include "config.h"
+#include "server.h"
+
+#include "chatdb.h"
+#include "doorbell.h"
+#include "log.h"
+#include "origin.h"
+#include "outbox.h"
+#include "route.h"
+#include "service.h"
+#include "session.h"
+#include "sockjs.h"
+#include "wsq.h"
+
+#include <libwebsockets.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Most messages queued on one socket before it counts as a slow reader. */
+#define WS_QUEUE_MAX_COUNT 1024
+/* Most bytes queued on one socket: this, or two of the largest frames. */
+#define WS_QUEUE_MIN_BYTES (1024 * 1024)
+/* Bytes handed to lws per writeable callback (a message goes out as
+ * several WebSocket fragments when it is longer). */
+#define WS_WRITE_CHUNK (16 * 1024)
+/* Messages per a[...] frame. */
+#define WS_BATCH_ITEMS 256
+/* How long past a heartbeat a socket's session lease lasts. */
+#define WS_LEASE_SLACK_MS 5000
+/* How long a socket being closed may take to flush before it is cut. */
+#define WS_CLOSE_TIMEOUT_S 5
+/* How long the shutdown waits for sockets to close. */
+#define WS_SHUTDOWN_GRACE_US (3 * LWS_US_PER_SEC)
+/* Buckets of the session-key hash of live sockets. */
+#define WS_HASH_BUCKETS 4096
+/* Longest request path looked at (longer: 404). */
+#define WS_PATH_MAX 1024
+/* Longest Origin header looked at (longer: refused). */
+#define WS_ORIGIN_MAX 1024
+/* A WebSocket close reason fits in a control frame: 123 bytes. */
+#define WS_REASON_MAX 123
+
+/* Close codes of ours (RFC 6455 section 7.4.1). */
+#define WS_CLOSE_GOING_AWAY 1001
+#define WS_CLOSE_UNSUPPORTED 1003
+#define WS_CLOSE_TOO_BIG 1009
+#define WS_CLOSE_INTERNAL 1011
+#define WS_CLOSE_TRY_AGAIN 1013
+#define WS_CLOSE_BROKEN_FRAMING 3000 /* what sockjs-node sends for broken JSON */
+
+typedef struct conn conn_t;
+
+/* One WebSocket: lws's per-session user space (zeroed by lws). */
+struct conn {
+	conn_t *prev, *next;     /* in the server's list while live */
+	conn_t *hnext;           /* in its bucket of the server's key hash */
+	int pending;             /* the outbox scan saw a row addressed to it */
+	struct lws *wsi;
+	const service_t *svc;
+	int framed;              /* SockJS framing (session URL), else raw */
+	int live;                /* has a session row and is in the list */
+	int closing;             /* close decided: flush the queue, then close */
+	int close_code;
+	char close_reason[WS_REASON_MAX + 1];
+	int64_t cursor;          /* last outbox seq collected */
+	int64_t saved_cursor;    /* last cursor written to chat.db */
+	wsq_t q;                 /* frames waiting for writeable */
+	chat_buf_t rx;           /* the client message being received */
+	char key[CHATDB_ID_MAX + 1];
+};
+
+struct wsserver {
+	const chat_options_t *opt;          /* borrowed */
+	service_t services[SERVICE_MAX];
+	const char *prefixes[SERVICE_MAX];  /* services[i].prefix, for route_parse */
+	size_t nservices;
+	service_ctx_t svc;                  /* svc.db: the loop thread's handle (owned) */
+	doorbell_t *bell;                   /* owned */
+	struct lws_context *ctx;            /* owned */
+	struct lws_protocols protocols[2];
+	lws_retry_bo_t retry;               /* ping/pong keepalive */
+	lws_sorted_usec_list_t grace;       /* shutdown deadline */
+	conn_t *conns;                      /* live sockets */
+	conn_t *buckets[WS_HASH_BUCKETS];   /* live sockets by session key */
+	size_t nconns;
+	char owner[CHATDB_ID_MAX + 1];      /* lease owner of every socket's session */
+	char nonce[9];                      /* this run's tag in session keys */
+	unsigned long long opened;          /* sockets opened, for session keys */
+	int64_t lease_ms;
+	size_t queue_max_bytes;
+	size_t rx_max_framed, rx_max_raw;   /* message caps on the wire */
+	json_strv_t in;                     /* scratch: one decoded client message */
+	json_strv_t out;                    /* scratch: collected messages */
+	chat_buf_t frame;                   /* scratch: one SockJS frame */
+	pthread_t waiter;
+	int waiter_started;
+	atomic_int waiter_stop;
+	atomic_int stop_requested;
+	int shutting_down;                  /* loop thread: closes started */
+	int done;                           /* loop thread: leave wsserver_run */
+};
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- plain HTTP answers ------------------------------------------------ */
+
+/* Writes a complete small response: status, Allow (if allow), a
+ * text/plain body (if body).  Returns 0 or -1 (lws failed). */
+static int http_answer(struct lws *wsi, unsigned status, const char *allow, const char *body)
+{
+	unsigned char head[LWS_PRE + 512], *start = head + LWS_PRE, *p = start;
+	unsigned char *end = head + sizeof(head);
+	unsigned char payload[LWS_PRE + 128];
+	size_t n = body ? strlen(body) : 0;
+
+	if (n > sizeof(payload) - LWS_PRE)
+		return -1;
+	if (lws_add_http_common_headers(wsi, status, body ? "text/plain; charset=UTF-8" : NULL,
+					(lws_filepos_t)n, &p, end) ||
+	    (allow && lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
+						  (const unsigned char *)allow, (int)strlen(allow),
+						  &p, end)) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	if (n > 0) {
+		memcpy(payload + LWS_PRE, body, n);
+		if (lws_write(wsi, payload + LWS_PRE, n, LWS_WRITE_HTTP_FINAL) < (int)n)
+			return -1;
+	}
+	return 0;
+}
+
+/* The request path (without the query, which lws keeps apart) into buf;
+ * returns its length or -1 (none, or longer than the buffer). */
+static int request_path(struct lws *wsi, char *buf, int size, int *is_get)
+{
+	static const enum lws_token_indexes methods[] = {
+		WSI_TOKEN_GET_URI, WSI_TOKEN_POST_URI, WSI_TOKEN_OPTIONS_URI,
+		WSI_TOKEN_PUT_URI, WSI_TOKEN_PATCH_URI, WSI_TOKEN_DELETE_URI,
+		WSI_TOKEN_HEAD_URI,
+	};
+	size_t i;
+
+	for (i = 0; i < CHAT_ARRAY_LEN(methods); i++) {
+		if (lws_hdr_total_length(wsi, methods[i]) <= 0)
+			continue;
+		*is_get = methods[i] == WSI_TOKEN_GET_URI;
+		return lws_hdr_copy(wsi, buf, size, methods[i]);
+	}
+	return -1;
+}
+
+/* The service a WebSocket URL names, with *framed telling a SockJS session
+ * URL from a raw one, or NULL when the path is no WebSocket URL of a
+ * service that offers WebSocket (404). */
+static const service_t *route_websocket(wsserver_t *srv, struct lws *wsi, int *framed,
+					 route_t *rt, int *is_get)
+{
+	char path[WS_PATH_MAX + 1];
+	const service_t *s;
+	int n = request_path(wsi, path, sizeof(path), is_get);
+
+	if (n <= 0 || route_parse(srv->prefixes, srv->nservices, path, (size_t)n, rt) != CHAT_OK)
+		return NULL;
+	s = &srv->services[rt->prefix];
+	if (!s->websocket)
+		return NULL;
+	if (rt->kind == ROUTE_RAW_WEBSOCKET) {
+		*framed = 0;
+		return s;
+	}
+	if (rt->kind == ROUTE_SESSION && rt->transport == SOCKJS_WEBSOCKET) {
+		*framed = 1;
+		return s;
+	}
+	return NULL;
+}
+
+static int origin_ok(wsserver_t *srv, struct lws *wsi)
+{
+	char origin[WS_ORIGIN_MAX + 1];
+	int n = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+
+	if (n <= 0)
+		return origin_allowed(NULL, srv->opt->origins);
+	if (n > WS_ORIGIN_MAX || lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) < 0)
+		return 0;
+	return origin_allowed(origin, srv->opt->origins);
+}
+
+/* A request without a WebSocket upgrade (the front server passes those on
+ * for WebSocket URLs): 404, 405, or SockJS's 400. */
+static int on_http(wsserver_t *srv, struct lws *wsi)
+{
+	route_t rt;
+	int framed, is_get = 0, rc;
+
+	if (route_websocket(srv, wsi, &framed, &rt, &is_get) == NULL)
+		rc = http_answer(wsi, 404, NULL, "Not found.\n");
+	else if (!is_get)
+		rc = http_answer(wsi, 405, "GET", NULL);
+	else if (lws_hdr_total_length(wsi, WSI_TOKEN_UPGRADE) > 0)
+		rc = http_answer(wsi, 400, NULL, "\"Connection\" must be \"Upgrade\".");
+	else
+		rc = http_answer(wsi, 400, NULL, "Can \"Upgrade\" only to \"WebSocket\".");
+	if (rc != 0)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* An upgrade request, before the 101: refuse what we will not serve. */
+static int on_confirm_upgrade(wsserver_t *srv, struct lws *wsi, const char *protocol)
+{
+	route_t rt;
+	int framed, is_get = 0;
+
+	if (protocol == NULL || strcasecmp(protocol, "websocket") != 0)
+		return -1; /* h2c and friends: hang up */
+	if (route_websocket(srv, wsi, &framed, &rt, &is_get) == NULL)
+		return http_answer(wsi, 404, NULL, "Not found.\n") ? -1 : 1;
+	if (!is_get)
+		return http_answer(wsi, 405, "GET", NULL) ? -1 : 1;
+	if (!origin_ok(srv, wsi))
+		return http_answer(wsi, 403, NULL, "Origin not allowed.\n") ? -1 : 1;
+	if (srv->shutting_down || atomic_load(&srv->stop_requested))
+		return http_answer(wsi, 503, NULL, "Shutting down.\n") ? -1 : 1;
+	return 0;
+}
+
+/* ---- sockets ----------------------------------------------------------- */
+
+static size_t key_hash(const char *p, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
+	return (size_t)(h % WS_HASH_BUCKETS);
+}
+
+static conn_t *conn_find(wsserver_t *srv, chat_slice_t key)
+{
+	conn_t *c;
+
+	for (c = srv->buckets[key_hash(key.ptr, key.len)]; c != NULL; c = c->hnext)
+		if (strlen(c->key) == key.len && memcmp(c->key, key.ptr, key.len) == 0)
+			return c;
+	return NULL;
+}
+
+static void conn_link(wsserver_t *srv, conn_t *c)
+{
+	size_t b = key_hash(c->key, strlen(c->key));
+
+	c->hnext = srv->buckets[b];
+	srv->buckets[b] = c;
+	c->prev = NULL;
+	c->next = srv->conns;
+	if (srv->conns != NULL)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->nconns++;
+	c->live = 1;
+}
+
+static void conn_unlink(wsserver_t *srv, conn_t *c)
+{
+	conn_t **pp = &srv->buckets[key_hash(c->key, strlen(c->key))];
+
+	while (*pp != NULL && *pp != c)
+		pp = &(*pp)->hnext;
+	if (*pp == c)
+		*pp = c->hnext;
+	c->hnext = NULL;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	srv->nconns--;
+	c->live = 0;
+}
+
+/* Starts closing c with code and reason: SockJS sockets get the c[...]
+ * frame after what is queued; the WebSocket close follows once the queue
+ * is empty.  A socket that cannot flush within WS_CLOSE_TIMEOUT_S is cut. */
+static void conn_close(wsserver_t *srv, conn_t *c, int code, const char *reason)
+{
+	size_t n = strlen(reason);
+
+	if (c->closing)
+		return;
+	c->closing = 1;
+	c->close_code = code;
+	if (n > WS_REASON_MAX)
+		n = WS_REASON_MAX;
+	memcpy(c->close_reason, reason, n);
+	c->close_reason[n] = '\0';
+	if (c->framed) {
+		chat_buf_reset(&srv->frame);
+		if (sockjs_frame_close(&srv->frame, code, (chat_slice_t){ reason, strlen(reason) }) ==
+			    CHAT_OK &&
+		    wsq_push(&c->q, srv->frame.data, srv->frame.len) != CHAT_OK) {
+			/* No room even for the close frame: drop the backlog. */
+			wsq_clear(&c->q);
+			wsq_push(&c->q, srv->frame.data, srv->frame.len);
+		}
+	}
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, WS_CLOSE_TIMEOUT_S);
+	lws_callback_on_writable(c->wsi);
+}
+
+/* A reader too slow to take what it is sent: drop its backlog and close. */
+static void conn_too_slow(wsserver_t *srv, conn_t *c)
+{
+	log_warn("socket %s: %zu messages, %zu bytes unsent: closing a slow reader", c->key,
+		 c->q.count, c->q.bytes);
+	wsq_clear(&c->q);
+	conn_close(srv, c, WS_CLOSE_TRY_AGAIN, "Send queue full: reading too slowly");
+}
+
+static int conn_queue(wsserver_t *srv, conn_t *c, const char *p, size_t len)
+{
+	int rc = wsq_push(&c->q, p, len);
+
+	if (rc == CHAT_ETOOBIG || rc == CHAT_ETOOMANY)
+		conn_too_slow(srv, c);
+	else if (rc != CHAT_OK)
+		conn_close(srv, c, WS_CLOSE_INTERNAL, "Internal error");
+	return rc;
+}
+
+/* Queues the collected messages in srv->out: one a[...] frame per batch
+ * (SockJS) or one WebSocket message each (raw). */
+static int conn_queue_messages(wsserver_t *srv, conn_t *c)
+{
+	const json_strv_t *v = &srv->out;
+	chat_slice_t items[WS_BATCH_ITEMS];
+	size_t i = 0, k;
+	int rc = CHAT_OK;
+
+	while (i < v->n && rc == CHAT_OK) {
+		if (!c->framed) {
+			chat_slice_t m = json_strv_at(v, i++);
+
+			rc = conn_queue(srv, c, m.ptr, m.len);
+			continue;
+		}
+		for (k = 0; k < WS_BATCH_ITEMS && i < v->n; k++, i++)
+			items[k] = json_strv_at(v, i);
+		chat_buf_reset(&srv->frame);
+		rc = sockjs_frame_messages(&srv->frame, items, k);
+		if (rc != CHAT_OK) {
+			log_error("socket %s: cannot frame messages: %s", c->key, chat_strerror(rc));
+			conn_close(srv, c, WS_CLOSE_INTERNAL, "Internal error");
+			return rc;
+		}
+		rc = conn_queue(srv, c, srv->frame.data, srv->frame.len);
+	}
+	return rc;
+}
+
+/* Moves what the outbox holds for c into its queue. */
+static void conn_deliver(wsserver_t *srv, conn_t *c)
+{
+	chat_error_t err = { 0 };
+	int queued = 0;
+
+	while (!c->closing) {
+		int64_t next;
+		int rc;
+
+		json_strv_reset(&srv->out);
+		rc = service_collect(&srv->svc, c->svc, c->key, c->cursor, &srv->out, &next, &err);
+		if (rc == CHAT_ETOOBIG || rc == CHAT_ETOOMANY) {
+			log_warn("socket %s: %s", c->key, err.message);
+			conn_close(srv, c, WS_CLOSE_TOO_BIG, "Message too big");
+			return;
+		}
+		if (rc != CHAT_OK) {
+			log_error("socket %s: cannot collect messages: %s", c->key, err.message);
+			conn_close(srv, c, WS_CLOSE_INTERNAL, "Internal error");
+			return;
+		}
+		if (srv->out.n > 0) {
+			if (conn_queue_messages(srv, c) != CHAT_OK)
+				return;
+			queued = 1;
+		}
+		if (next <= c->cursor)
+			break;
+		c->cursor = next;
+	}
+	if (queued)
+		lws_callback_on_writable(c->wsi);
+}
+
+typedef struct scan {
+	wsserver_t *srv;
+	int broadcast; /* a row for subscribers, not for one session */
+} scan_t;
+
+static int scan_row(void *ctx, const outbox_row_t *row)
+{
+	scan_t *st = ctx;
+	conn_t *c;
+
+	if (row->target_session.ptr == NULL) {
+		st->broadcast = 1;
+		return 0;
+	}
+	c = conn_find(st->srv, row->target_session);
+	if (c != NULL)
+		c->pending = 1;
+	return 0;
+}
+
+/* The doorbell rang (or a shutdown was asked for).  One pass over the new
+ * outbox rows finds the sockets they are addressed to; those collect with
+ * service_collect(), and the others (idle, most of them) only move their
+ * cursor past rows that cannot be theirs - unless a row is a broadcast,
+ * which only service_collect() can match, and then every socket collects.
+ * This keeps a wakeup O(new rows + sockets) instead of one query per
+ * socket. */
+static void deliver_all(wsserver_t *srv)
+{
+	chat_error_t err = { 0 };
+	scan_t st = { srv, 0 };
+	int64_t from = INT64_MAX, to;
+	conn_t *c;
+
+	for (c = srv->conns; c != NULL; c = c->next)
+		if (!c->closing && c->cursor < from)
+			from = c->cursor;
+	if (from == INT64_MAX)
+		return;
+	for (;;) {
+		if (outbox_read_after(srv->svc.db, from, OUTBOX_READ_MAX, scan_row, &st, &to, &err) !=
+		    CHAT_OK) {
+			log_error("cannot read the outbox: %s", err.message);
+			return;
+		}
+		if (to <= from)
+			break;
+		from = to;
+	}
+	for (c = srv->conns; c != NULL; c = c->next) {
+		if (c->closing)
+			continue;
+		if (st.broadcast || c->pending)
+			conn_deliver(srv, c);
+		else if (c->cursor < to)
+			c->cursor = to;
+		c->pending = 0;
+	}
+}
+
+/* Frees what c holds and forgets its session.  Safe to call twice. */
+static void conn_release(wsserver_t *srv, conn_t *c)
+{
+	chat_error_t err = { 0 };
+
+	if (c->live) {
+		conn_unlink(srv, c);
+		if (session_delete(srv->svc.db, c->key, &err) != CHAT_OK)
+			log_warn("socket %s: cannot delete its session: %s", c->key, err.message);
+	}
+	wsq_clear(&c->q);
+	chat_buf_free(&c->rx);
+}
+
+/* The session key of a new socket: the SockJS session id (cut to fit) or
+ * "raw", then "~", this run's nonce and a counter, so sockets reusing a
+ * session id stay independent. */
+static int conn_key(wsserver_t *srv, conn_t *c, const route_t *rt)
+{
+	char sid[SERVICE_SID_MAX + 1], suffix[48];
+	size_t n, room;
+
+	n = (size_t)snprintf(suffix, sizeof(suffix), "~%s.%llu", srv->nonce, ++srv->opened);
+	room = SERVICE_SID_MAX - n;
+	if (c->framed) {
+		size_t len = rt->session_id.len < room ? rt->session_id.len : room;
+
+		memcpy(sid, rt->session_id.ptr, len);
+		sid[len] = '\0';
+	} else {
+		snprintf(sid, sizeof(sid), "raw");
+	}
+	n = strlen(sid);
+	memcpy(sid + n, suffix, strlen(suffix) + 1);
+	return service_key(c->svc, (chat_slice_t){ sid, strlen(sid) }, c->key);
+}
+
+static int on_established(wsserver_t *srv, conn_t *c, struct lws *wsi)
+{
+	chat_error_t err = { 0 };
+	session_info_t info;
+	route_t rt;
+	int framed = 0, is_get = 0, created = 0, rc;
+	int64_t now = wall_ms();
+
+	memset(c, 0, sizeof(*c));
+	c->wsi = wsi;
+	c->svc = route_websocket(srv, wsi, &framed, &rt, &is_get);
+	if (c->svc == NULL)
+		return -1; /* on_confirm_upgrade let it through: cannot happen */
+	c->framed = framed;
+	wsq_init(&c->q, srv->queue_max_bytes, WS_QUEUE_MAX_COUNT, LWS_PRE);
+	chat_buf_init(&c->rx, framed ? srv->rx_max_framed : srv->rx_max_raw);
+	rc = conn_key(srv, c, &rt);
+	if (rc == CHAT_OK)
+		rc = service_open(&srv->svc, c->svc, c->key, now, &created, &info, &err);
+	if (rc == CHAT_OK && !created)
+		rc = chat_error_set(&err, CHAT_EEXIST, "session key already taken");
+	if (rc != CHAT_OK) {
+		log_error("socket %s: cannot open its session: %s", c->key, err.message);
+		goto fail;
+	}
+	conn_link(srv, c);
+	rc = session_acquire(srv->svc.db, c->key, srv->owner, now, srv->lease_ms, &err);
+	if (rc != CHAT_OK) {
+		log_error("socket %s: cannot take its lease: %s", c->key, err.message);
+		goto fail;
+	}
+	c->cursor = c->saved_cursor = info.cursor;
+	if (c->framed) {
+		chat_buf_reset(&srv->frame);
+		if (sockjs_frame_open(&srv->frame) != CHAT_OK ||
+		    wsq_push(&c->q, srv->frame.data, srv->frame.len) != CHAT_OK)
+			goto fail;
+	}
+	if (info.state == SESSION_CLOSED)
+		conn_close(srv, c, info.close_code, info.close_reason);
+	lws_set_timer_usecs(wsi, srv->opt->heartbeat_ms * LWS_US_PER_MS);
+	lws_callback_on_writable(wsi);
+	return 0;
+fail:
+	conn_release(srv, c);
+	lws_close_reason(wsi, WS_CLOSE_INTERNAL, (unsigned char *)"Internal error", 14);
+	return -1;
+}
+
+/* A complete client message is in c->rx. */
+static int conn_message(wsserver_t *srv, conn_t *c)
+{
+	chat_error_t err = { 0 };
+	session_info_t info;
+	int rc;
+
+	if (c->framed) {
+		rc = sockjs_parse_ws_message(c->rx.data ? c->rx.data : "", c->rx.len, &srv->in);
+	} else {
+		json_strv_reset(&srv->in);
+		rc = c->rx.len > 0 ? json_strv_push(&srv->in, c->rx.data, c->rx.len) : CHAT_OK;
+	}
+	chat_buf_reset(&c->rx);
+	if (rc == CHAT_ETOOBIG || rc == CHAT_ETOOMANY) {
+		conn_close(srv, c, WS_CLOSE_TOO_BIG, "Message too big");
+		return 0;
+	}
+	if (rc != CHAT_OK) {
+		/* Broken JSON: terminate at once, no c[...] frame (sockjs-node). */
+		lws_close_reason(c->wsi, WS_CLOSE_BROKEN_FRAMING, (unsigned char *)"Broken framing.", 15);
+		return -1;
+	}
+	if (srv->in.n == 0)
+		return 0; /* empty messages are ignored */
+	rc = service_receive(&srv->svc, c->svc, c->key, &srv->in, wall_ms(), &err);
+	if (rc == CHAT_ECLOSED && session_get(srv->svc.db, c->key, &info, NULL) == CHAT_OK) {
+		conn_close(srv, c, info.close_code, info.close_reason);
+		return 0;
+	}
+	if (rc != CHAT_OK) {
+		log_warn("socket %s: messages refused: %s", c->key, err.message);
+		conn_close(srv, c, WS_CLOSE_INTERNAL, err.message[0] ? err.message : "Internal error");
+	}
+	return 0;
+}
+
+static int on_receive(wsserver_t *srv, conn_t *c, const void *in, size_t len)
+{
+	if (!c->live || c->closing)
+		return 0; /* what arrives after the close began is dropped */
+	if (lws_frame_is_binary(c->wsi)) {
+		conn_close(srv, c, WS_CLOSE_UNSUPPORTED, "Text messages only");
+		return 0;
+	}
+	if (chat_buf_append(&c->rx, in, len) != CHAT_OK) {
+		chat_buf_reset(&c->rx);
+		conn_close(srv, c, WS_CLOSE_TOO_BIG, "Message too big");
+		return 0;
+	}
+	if (!lws_is_final_fragment(c->wsi) || lws_remaining_packet_payload(c->wsi) > 0)
+		return 0;
+	return conn_message(srv, c);
+}
+
+static int on_writeable(wsserver_t *srv, conn_t *c)
+{
+	unsigned char *p;
+	size_t len, sent, n;
+	int flags;
+
+	if (!c->live)
+		return -1;
+	p = wsq_front(&c->q, &len, &sent);
+	if (p == NULL) {
+		if (!c->closing)
+			return 0;
+		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+				 (unsigned char *)c->close_reason, strlen(c->close_reason));
+		return -1;
+	}
+	n = len - sent < WS_WRITE_CHUNK ? len - sent : WS_WRITE_CHUNK;
+	flags = lws_write_ws_flags(LWS_WRITE_TEXT, sent == 0, sent + n == len);
+	/* lws writes the frame header into the LWS_PRE bytes before p + sent:
+	 * the queue's headroom, or payload bytes already sent. */
+	if (lws_write(c->wsi, p + sent, n, (enum lws_write_protocol)flags) < (int)n)
+		return -1;
+	wsq_advance(&c->q, n);
+	if (!wsq_empty(&c->q) || c->closing)
+		lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+/* Every heartbeat_ms: SockJS heartbeat, lease renewal, cursor saved for
+ * outbox pruning, and a look at whether the session was closed elsewhere. */
+static int on_timer(wsserver_t *srv, conn_t *c)
+{
+	chat_error_t err = { 0 };
+	session_info_t info;
+	int64_t now = wall_ms();
+
+	if (!c->live || c->closing)
+		return 0;
+	if (c->cursor > c->saved_cursor &&
+	    session_advance_cursor(srv->svc.db, c->key, c->cursor, &err) == CHAT_OK)
+		c->saved_cursor = c->cursor;
+	if (session_renew(srv->svc.db, c->key, srv->owner, now, srv->lease_ms, &err) != CHAT_OK)
+		log_warn("socket %s: cannot renew its lease: %s", c->key, err.message);
+	if (session_get(srv->svc.db, c->key, &info, NULL) == CHAT_OK && info.state == SESSION_CLOSED) {
+		conn_close(srv, c, info.close_code, info.close_reason);
+		return 0;
+	}
+	if (c->framed && wsq_empty(&c->q)) {
+		chat_buf_reset(&srv->frame);
+		if (sockjs_frame_heartbeat(&srv->frame) == CHAT_OK &&
+		    conn_queue(srv, c, srv->frame.data, srv->frame.len) == CHAT_OK)
+			lws_callback_on_writable(c->wsi);
+	}
+	lws_set_timer_usecs(c->wsi, srv->opt->heartbeat_ms * LWS_US_PER_MS);
+	return 0;
+}
+
+static void on_closed(wsserver_t *srv, conn_t *c)
+{
+	conn_release(srv, c);
+	if (srv->shutting_down && srv->nconns == 0)
+		srv->done = 1;
+}
+
+static void grace_over(lws_sorted_usec_list_t *sul)
+{
+	wsserver_t *srv = lws_container_of(sul, wsserver_t, grace);
+
+	if (srv->nconns > 0)
+		log_warn("shutdown: %zu sockets did not close in time", srv->nconns);
+	srv->done = 1;
+}
+
+static void start_shutdown(wsserver_t *srv)
+{
+	conn_t *c;
+
+	srv->shutting_down = 1;
+	log_info("shutting down: closing %zu sockets", srv->nconns);
+	for (c = srv->conns; c != NULL; c = c->next)
+		conn_close(srv, c, WS_CLOSE_GOING_AWAY, "Server shutting down");
+	if (srv->nconns == 0)
+		srv->done = 1;
+	else
+		lws_sul_schedule(srv->ctx, 0, &srv->grace, grace_over, WS_SHUTDOWN_GRACE_US);
+}
+
+static void on_wakeup(wsserver_t *srv)
+{
+	deliver_all(srv);
+	if (atomic_load(&srv->stop_requested) && !srv->shutting_down)
+		start_shutdown(srv);
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		    size_t len)
+{
+	struct lws_context *ctx = lws_get_context(wsi);
+	wsserver_t *srv = ctx ? lws_context_user(ctx) : NULL;
+	conn_t *c = user;
+
+	if (srv == NULL)
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		return on_http(srv, wsi);
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return on_confirm_upgrade(srv, wsi, in);
+	case LWS_CALLBACK_ESTABLISHED:
+		return on_established(srv, c, wsi);
+	case LWS_CALLBACK_RECEIVE:
+		return on_receive(srv, c, in, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return on_writeable(srv, c);
+	case LWS_CALLBACK_TIMER:
+		return on_timer(srv, c);
+	case LWS_CALLBACK_CLOSED:
+		on_closed(srv, c);
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		on_wakeup(srv);
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+/* ---- the doorbell waiter ---------------------------------------------- */
+
+static void *waiter_main(void *arg)
+{
+	wsserver_t *srv = arg;
+	uint32_t seen = doorbell_snapshot(srv->bell);
+
+	while (!atomic_load(&srv->waiter_stop)) {
+		if (doorbell_wait(srv->bell, seen, -1) != CHAT_OK)
+			continue;
+		/* Snapshot before waking the loop: a ring after this point
+		 * wakes it again, a ring before it is seen by the collect the
+		 * wakeup triggers (rings follow their commits). */
+		seen = doorbell_snapshot(srv->bell);
+		lws_cancel_service(srv->ctx);
+	}
+	return NULL;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static void lws_log_line(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	if (level & LLL_ERR)
+		log_error("lws: %.*s", (int)n, line);
+	else
+		log_warn("lws: %.*s", (int)n, line);
+}
+
+int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err)
+{
+	struct lws_context_creation_info info;
+	wsserver_t *srv = calloc(1, sizeof(*srv));
+	uint32_t nonce = 0;
+	size_t max_frame = (size_t)opt->max_frame, i;
+	int rc;
+
+	*out = NULL;
+	if (srv == NULL)
+		return chat_error_set(err, CHAT_ENOMEM, "out of memory");
+	srv->opt = opt;
+	srv->nservices = service_table(opt, srv->services);
+	for (i = 0; i < srv->nservices; i++)
+		srv->prefixes[i] = srv->services[i].prefix;
+	srv->svc.opt = opt;
+	srv->lease_ms = opt->heartbeat_ms + WS_LEASE_SLACK_MS;
+	/* A message may grow six-fold as JSON (\u00XX escapes), plus the array. */
+	srv->rx_max_framed = max_frame * 6 + 1024;
+	srv->rx_max_raw = max_frame;
+	srv->queue_max_bytes = WS_QUEUE_MIN_BYTES;
+	if (srv->queue_max_bytes < 2 * (max_frame * 6 + 1024))
+		srv->queue_max_bytes = 2 * (max_frame * 6 + 1024);
+	json_strv_init(&srv->in, max_frame, 4096);
+	json_strv_init(&srv->out, 2 * max_frame + 64 * 1024, WS_BATCH_ITEMS * 4);
+	chat_buf_init(&srv->frame, (2 * max_frame + 64 * 1024) * 6 + 1024);
+	if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce))
+		nonce = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16);
+	snprintf(srv->nonce, sizeof(srv->nonce), "%08x", nonce);
+	snprintf(srv->owner, sizeof(srv->owner), "ws:%ld:%s", (long)getpid(), srv->nonce);
+
+	rc = doorbell_open(opt->bell_path, &srv->bell, err);
+	if (rc != CHAT_OK)
+		goto fail;
+	rc = chatdb_open(opt->db_path, 0, &srv->svc.db, err);
+	if (rc != CHAT_OK)
+		goto fail;
+	chatdb_set_doorbell(srv->svc.db, srv->bell);
+
+	srv->protocols[0].name = "chat-sockjs";
+	srv->protocols[0].callback = callback;
+	srv->protocols[0].per_session_data_size = sizeof(conn_t);
+	srv->protocols[0].rx_buffer_size = 0; /* lws's default; longer messages come in pieces */
+	/* Ping a socket idle for a heartbeat; hang up when the pong is missing. */
+	srv->retry.secs_since_valid_ping = (uint16_t)(opt->heartbeat_ms / 1000 > 0 ? opt->heartbeat_ms / 1000 : 1);
+	srv->retry.secs_since_valid_hangup = (uint16_t)(srv->retry.secs_since_valid_ping * 2 + 10);
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
+	memset(&info, 0, sizeof(info));
+	info.port = (int)opt->ws_port;
+	info.iface = opt->ws_listen[0] ? opt->ws_listen : NULL;
+	info.protocols = srv->protocols;
+	info.user = srv;
+	info.vhost_name = "chat-ws";
+	info.server_string = "chat-ws";
+	info.retry_and_idle_policy = &srv->retry;
+	info.timeout_secs = 10;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
+		       LWS_SERVER_OPTION_DISABLE_IPV6;
+	srv->ctx = lws_create_context(&info);
+	if (srv->ctx == NULL) {
+		rc = chat_error_set(err, CHAT_EIO, "cannot listen on %s:%lld (address in use?)",
+				    opt->ws_listen, opt->ws_port);
+		goto fail;
+	}
+	if (pthread_create(&srv->waiter, NULL, waiter_main, srv) != 0) {
+		rc = chat_error_set(err, CHAT_ENOMEM, "cannot start the doorbell thread");
+		goto fail;
+	}
+	srv->waiter_started = 1;
+	*out = srv;
+	return CHAT_OK;
+fail:
+	wsserver_close(srv);
+	return rc;
+}
+
+int wsserver_run(wsserver_t *srv)
+{
+	log_info("listening on %s:%lld", srv->opt->ws_listen, srv->opt->ws_port);
+	while (!srv->done)
+		if (lws_service(srv->ctx, 0) < 0)
+			break;
+	return CHAT_OK;
+}
+
+void wsserver_stop(wsserver_t *srv)
+{
+	atomic_store(&srv->stop_requested, 1);
+	lws_cancel_service(srv->ctx);
+}
+
+void wsserver_close(wsserver_t *srv)
+{
+	if (srv == NULL)
+		return;
+	if (srv->waiter_started) {
+		atomic_store(&srv->waiter_stop, 1);
+		/* Ringing with the current seq wakes the waiter and moves nothing. */
+		doorbell_ring(srv->bell, doorbell_seq(srv->bell));
+		pthread_join(srv->waiter, NULL);
+	}
+	/* Closes the sockets still open (their CLOSED callbacks delete the
+	 * sessions), so chat.db must still be open here. */
+	if (srv->ctx != NULL)
+		lws_context_destroy(srv->ctx);
+	chatdb_close(srv->svc.db);
+	doorbell_close(srv->bell);
+	json_strv_free(&srv->in);
+	json_strv_free(&srv->out);
+	chat_buf_free(&srv->frame);
+	free(srv);
+}
