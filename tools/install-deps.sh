@@ -18,7 +18,7 @@ PKGS_BUILD="build-essential autoconf automake libtool pkg-config
 	check clang libclang-rt-14-dev"
 # Front servers and tools used by `make serve` and the tests.
 PKGS_RUN="lighttpd apache2 libapache2-mod-fcgid sqlite3 python3 python3-stomp
-	curl ca-certificates procps"
+	curl ca-certificates procps chromium"
 # Node.js (tests with the real sockjs-client and @stomp/stompjs): Debian's,
 # unless a Node.js with npm is installed already (e.g. from NodeSource,
 # whose package conflicts with Debian's npm).
