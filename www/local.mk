@@ -1,2 +1,26 @@
-# www/ - the chat page, served as static files by the front server.
-EXTRA_DIST += www/index.html
+# www/ - the chat page, served as static files by the front server (its
+# document root is $(srcdir)/www).  The browser bundles of sockjs-client and
+# @stomp/stompjs come from npm (www/package.json, locked): `npm ci` in www/
+# (tools/install-deps.sh runs it) copies them into www/js/; they are not
+# committed.  `make www-bundles` copies them again from www/node_modules
+# without the network, and says what to run when that is missing.
+WWW_FILES = \
+	www/index.html \
+	www/css/chat.css \
+	www/js/chat.js \
+	www/favicon.svg
+EXTRA_DIST += $(WWW_FILES) \
+	www/package.json www/package-lock.json www/copy-bundles.mjs
+
+WWW_BUNDLES = $(srcdir)/www/js/sockjs.min.js $(srcdir)/www/js/stomp.umd.min.js
+www-bundles:
+	@if test -f $(srcdir)/www/js/sockjs.min.js && test -f $(srcdir)/www/js/stomp.umd.min.js && \
+	    test $(srcdir)/www/js/sockjs.min.js -nt $(srcdir)/www/package-lock.json; then :; \
+	elif test -d $(srcdir)/www/node_modules && test -w $(srcdir)/www; then \
+		$${NODE:-node} $(srcdir)/www/copy-bundles.mjs; \
+	else \
+		echo "www-bundles: www/js/sockjs.min.js and stomp.umd.min.js are missing:" \
+		     "run tools/install-deps.sh or (cd $(srcdir)/www && npm ci)" >&2; \
+	fi
+serve: www-bundles
+.PHONY: www-bundles
