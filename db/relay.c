@@ -216,7 +216,7 @@ int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms, int64
 	if (more_out != NULL)
 		*more_out = 0;
 	memset(&p, 0, sizeof(p));
-	rc = relay_lease(db, RELAY_LEASE, owner, now_ms, 60000, err);
+	rc = relay_lease(db, RELAY_LEASE, owner, now_ms, RELAY_LEASE_MS, err);
 	if (rc != CHAT_OK)
 		return rc;
 	chat_buf_init(&p.room, CHATMSG_ROOM_MAX);

@@ -23,6 +23,8 @@
 
 #define RELAY_CONSUMER "relay"
 #define RELAY_LEASE "relay"
+/* How long the relay lease outlives its holder's last pass. */
+#define RELAY_LEASE_MS 15000
 /* Rows looked at per relay_run() call. */
 #define RELAY_BATCH 512
 
