@@ -225,6 +225,8 @@ static void hlist_settle(hlist_t *l, int64_t lo, int64_t hi, size_t keep)
 {
 	size_t i, n = 0, drop;
 
+	if (l->n == 0)
+		return;
 	qsort(l->v, l->n, sizeof(*l->v), by_id);
 	for (i = 0; i < l->n; i++) {
 		if (l->v[i].id <= lo || l->v[i].id >= hi || (n > 0 && l->v[n - 1].id == l->v[i].id)) {
