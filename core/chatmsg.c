@@ -6,6 +6,7 @@
 #include "json.h"
 
 #include <string.h>
+#include <strings.h>
 
 /* The reader's state: input, position, the error detail. */
 typedef struct reader {
@@ -226,13 +227,70 @@ static int is_blank(const char *s, size_t n)
 	return 1;
 }
 
-int chatmsg_parse_post(const char *p, size_t len, chat_buf_t *text, chat_error_t *err)
+/* Reads an integer value into *v: a JSON number without fraction or
+ * exponent that fits an int64. */
+static int read_int(reader_t *r, const chatmsg_field_t *f, int64_t *v)
+{
+	size_t start = r->pos, i;
+	int neg;
+	uint64_t acc = 0;
+
+	if ((r->p[r->pos] < '0' || r->p[r->pos] > '9') && r->p[r->pos] != '-')
+		return chat_error_set(r->err, CHAT_EINVAL, "\"%s\" is not a number", f->name);
+	if (read_number(r) != CHAT_OK)
+		return r->err != NULL ? r->err->code : CHAT_EINVAL;
+	neg = r->p[start] == '-';
+	for (i = start + (size_t)neg; i < r->pos; i++) {
+		unsigned d = r->p[i] - '0';
+
+		if (d > 9)
+			return chat_error_set(r->err, CHAT_EINVAL, "\"%s\" is not a whole number",
+					      f->name);
+		if (acc > (UINT64_MAX - d) / 10 || acc * 10 + d > (uint64_t)INT64_MAX + (uint64_t)neg)
+			return chat_error_set(r->err, CHAT_ETOOBIG, "\"%s\" is out of range", f->name);
+		acc = acc * 10 + d;
+	}
+	*v = neg ? (acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc) : (int64_t)acc;
+	return CHAT_OK;
+}
+
+/* The field named key (klen bytes), or NULL. */
+static chatmsg_field_t *find_field(chatmsg_field_t *fields, size_t n, const char *key, size_t klen)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(fields[i].name) == klen && memcmp(fields[i].name, key, klen) == 0)
+			return &fields[i];
+	return NULL;
+}
+
+/* Undoes what a failed parse appended to the fields' buffers. */
+static void fields_rewind(chatmsg_field_t *fields, size_t n, const size_t *start)
+{
+	for (size_t i = 0; i < n; i++) {
+		chat_buf_t *b = fields[i].str;
+
+		if (b != NULL && b->len > start[i]) {
+			b->len = start[i];
+			b->data[start[i]] = '\0';
+		}
+		fields[i].found = 0;
+	}
+}
+
+int chatmsg_parse_object(const char *p, size_t len, chatmsg_field_t *fields, size_t nfields,
+			 chat_error_t *err)
 {
 	reader_t r = { (const unsigned char *)p, len, 0, err };
+	size_t start[CHATMSG_MEMBERS_MAX], members = 0, i;
 	chat_buf_t key;
-	size_t start = text->len, members = 0;
-	int rc, have_text = 0;
+	int rc;
 
+	if (nfields > CHATMSG_MEMBERS_MAX)
+		return chat_error_set(err, CHAT_ETOOMANY, "more than %d fields", CHATMSG_MEMBERS_MAX);
+	for (i = 0; i < nfields; i++) {
+		start[i] = fields[i].str != NULL ? fields[i].str->len : 0;
+		fields[i].found = 0;
+	}
 	chat_buf_init(&key, CHATMSG_TEXT_MAX);
 	skip_ws(&r);
 	if (r.pos == r.len || r.p[r.pos] != '{') {
@@ -246,7 +304,7 @@ int chatmsg_parse_post(const char *p, size_t len, chat_buf_t *text, chat_error_t
 		goto end;
 	}
 	for (;;) {
-		int is_text;
+		chatmsg_field_t *f;
 
 		skip_ws(&r);
 		if (r.pos == r.len || r.p[r.pos] != '"') {
@@ -268,9 +326,9 @@ int chatmsg_parse_post(const char *p, size_t len, chat_buf_t *text, chat_error_t
 			rc = chat_error_set(err, CHAT_EINVAL, "member names may not start with '$'");
 			goto out;
 		}
-		is_text = key.len == 4 && memcmp(key.data, "text", 4) == 0;
-		if (is_text && have_text) {
-			rc = chat_error_set(err, CHAT_EINVAL, "\"text\" given twice");
+		f = key.len > 0 ? find_field(fields, nfields, key.data, key.len) : NULL;
+		if (f != NULL && f->found) {
+			rc = chat_error_set(err, CHAT_EINVAL, "\"%s\" given twice", f->name);
 			goto out;
 		}
 		skip_ws(&r);
@@ -284,31 +342,42 @@ int chatmsg_parse_post(const char *p, size_t len, chat_buf_t *text, chat_error_t
 			rc = chat_error_set(err, CHAT_EINVAL, "broken JSON: value expected");
 			goto out;
 		}
-		if (is_text && r.p[r.pos] != '"') {
-			rc = chat_error_set(err, CHAT_EINVAL, "\"text\" is not a string");
+		if (f != NULL && f->str != NULL && r.p[r.pos] != '"') {
+			rc = chat_error_set(err, CHAT_EINVAL, "\"%s\" is not a string", f->name);
 			goto out;
 		}
-		switch (r.p[r.pos]) {
-		case '"':
-			rc = read_string(&r, is_text ? text : NULL);
-			if (rc == CHAT_ETOOBIG && is_text)
-				chat_error_set(err, rc, "text longer than %zu bytes",
-					       text->max - start < CHATMSG_TEXT_MAX
-						       ? text->max - start
-						       : (size_t)CHATMSG_TEXT_MAX);
-			have_text |= is_text;
-			break;
-		case 't': rc = read_literal(&r, "true"); break;
-		case 'f': rc = read_literal(&r, "false"); break;
-		case 'n': rc = read_literal(&r, "null"); break;
-		case '{':
-		case '[':
-			rc = chat_error_set(err, CHAT_EINVAL, "nested objects and arrays are not accepted");
-			break;
-		default: rc = read_number(&r); break;
+		if (f != NULL && f->str == NULL) {
+			rc = read_int(&r, f, &f->num);
+		} else {
+			switch (r.p[r.pos]) {
+			case '"': {
+				chat_buf_t *out = f != NULL ? f->str : NULL;
+				size_t s0 = out != NULL ? start[f - fields] : 0;
+
+				rc = read_string(&r, out);
+				if (rc == CHAT_ETOOBIG && out != NULL)
+					chat_error_set(err, rc, "%s longer than %zu bytes", f->name,
+						       out->max - s0);
+				if (rc == CHAT_OK && out != NULL && out->len > s0 &&
+				    memchr(out->data + s0, '\0', out->len - s0) != NULL)
+					rc = chat_error_set(err, CHAT_EINVAL, "%s contains NUL", f->name);
+				break;
+			}
+			case 't': rc = read_literal(&r, "true"); break;
+			case 'f': rc = read_literal(&r, "false"); break;
+			case 'n': rc = read_literal(&r, "null"); break;
+			case '{':
+			case '[':
+				rc = chat_error_set(err, CHAT_EINVAL,
+						    "nested objects and arrays are not accepted");
+				break;
+			default: rc = read_number(&r); break;
+			}
 		}
 		if (rc != CHAT_OK)
 			goto out;
+		if (f != NULL)
+			f->found = 1;
 		skip_ws(&r);
 		if (r.pos < r.len && r.p[r.pos] == ',') {
 			r.pos++;
@@ -327,34 +396,34 @@ end:
 		rc = chat_error_set(err, CHAT_EINVAL, "broken JSON: data after the object");
 		goto out;
 	}
-	if (!have_text) {
-		rc = chat_error_set(err, CHAT_EINVAL, "\"text\" is missing");
-		goto out;
-	}
-	if (text->len - start > CHATMSG_TEXT_MAX) {
-		rc = chat_error_set(err, CHAT_ETOOBIG, "text longer than %d bytes",
-				    CHATMSG_TEXT_MAX);
-		goto out;
-	}
-	if (text->len == start) { /* nothing appended: data may be NULL */
-		rc = chat_error_set(err, CHAT_EINVAL, "text is empty");
-		goto out;
-	}
-	if (memchr(text->data + start, '\0', text->len - start) != NULL) {
-		rc = chat_error_set(err, CHAT_EINVAL, "text contains NUL");
-		goto out;
-	}
-	if (is_blank(text->data + start, text->len - start)) {
-		rc = chat_error_set(err, CHAT_EINVAL, "text is empty");
-		goto out;
-	}
 	rc = CHAT_OK;
+	for (i = 0; i < nfields && rc == CHAT_OK; i++)
+		if (fields[i].required && !fields[i].found)
+			rc = chat_error_set(err, CHAT_EINVAL, "\"%s\" is missing", fields[i].name);
 out:
+	if (rc != CHAT_OK)
+		fields_rewind(fields, nfields, start);
+	chat_buf_free(&key);
+	return rc;
+}
+
+int chatmsg_parse_post(const char *p, size_t len, chat_buf_t *text, chat_error_t *err)
+{
+	chatmsg_field_t f = { "text", text, 1, 0, 0 };
+	size_t start = text->len;
+	int rc;
+
+	rc = chatmsg_parse_object(p, len, &f, 1, err);
+	if (rc != CHAT_OK)
+		return rc;
+	if (text->len - start > CHATMSG_TEXT_MAX)
+		rc = chat_error_set(err, CHAT_ETOOBIG, "text longer than %d bytes", CHATMSG_TEXT_MAX);
+	else if (text->len == start || is_blank(text->data + start, text->len - start))
+		rc = chat_error_set(err, CHAT_EINVAL, "text is empty");
 	if (rc != CHAT_OK && text->len > start) {
 		text->len = start;
 		text->data[start] = '\0';
 	}
-	chat_buf_free(&key);
 	return rc;
 }
 
@@ -403,4 +472,97 @@ int chatmsg_render(chat_buf_t *out, const chatmsg_t *m)
 		}
 	}
 	return rc;
+}
+
+static int reason(chat_error_t *err, int code, const char *msg)
+{
+	return chat_error_set(err, code, "%s", msg);
+}
+
+int chatmsg_check_user_name(chat_slice_t s, chat_error_t *err)
+{
+	if (s.len > CHATMSG_NAME_MAX)
+		return chat_error_set(err, CHAT_ETOOBIG, "user names are at most %d characters",
+				      CHATMSG_NAME_MAX);
+	if (!chatmsg_name_valid(s))
+		return reason(err, CHAT_EINVAL,
+			      "user names are letters, digits, '_', '.' and '-', "
+			      "starting with a letter or digit");
+	if (s.len >= strlen(CHATMSG_GUEST_PREFIX) &&
+	    strncasecmp(s.ptr, CHATMSG_GUEST_PREFIX, strlen(CHATMSG_GUEST_PREFIX)) == 0)
+		return reason(err, CHAT_EINVAL, "names starting with \"" CHATMSG_GUEST_PREFIX
+						"\" are reserved for guests");
+	return CHAT_OK;
+}
+
+int chatmsg_check_password(chat_slice_t s, chat_error_t *err)
+{
+	const unsigned char *p = (const unsigned char *)s.ptr;
+	size_t i = 0, n;
+
+	if (s.len < CHATMSG_PASSWORD_MIN)
+		return chat_error_set(err, CHAT_EINVAL, "passwords are at least %d bytes",
+				      CHATMSG_PASSWORD_MIN);
+	if (s.len > CHATMSG_PASSWORD_MAX)
+		return chat_error_set(err, CHAT_ETOOBIG, "passwords are at most %d bytes",
+				      CHATMSG_PASSWORD_MAX);
+	while (i < s.len) {
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return reason(err, CHAT_EINVAL, "passwords may not hold control characters");
+		n = utf8_len(p + i, s.len - i);
+		if (n == 0)
+			return reason(err, CHAT_EUTF8, "password is not valid UTF-8");
+		i += n;
+	}
+	return CHAT_OK;
+}
+
+int chatmsg_check_room_name(chat_slice_t s, chat_error_t *err)
+{
+	if (s.len > CHATMSG_ROOM_MAX)
+		return chat_error_set(err, CHAT_ETOOBIG, "room names are at most %d characters",
+				      CHATMSG_ROOM_MAX);
+	if (!chatmsg_room_valid(s))
+		return reason(err, CHAT_EINVAL, "room names are letters, digits, '_' and '-'");
+	return CHAT_OK;
+}
+
+/* Truncates out back to start after a failed render. */
+static int rewind_to(chat_buf_t *out, size_t start, int rc)
+{
+	if (rc != CHAT_OK && out->len > start) {
+		out->len = start;
+		out->data[start] = '\0';
+	}
+	return rc;
+}
+
+int chatmsg_render_notice(chat_buf_t *out, const char *type, const char *user, const char *room)
+{
+	size_t start = out->len;
+	int rc;
+
+	if ((rc = chat_buf_append(out, "{\"type\":", 8)) == CHAT_OK &&
+	    (rc = json_encode_string(out, type, strlen(type))) == CHAT_OK &&
+	    (rc = chat_buf_append(out, ",\"user\":", 8)) == CHAT_OK &&
+	    (rc = json_encode_string(out, user, strlen(user))) == CHAT_OK &&
+	    (rc = chat_buf_append(out, ",\"room\":", 8)) == CHAT_OK &&
+	    (rc = json_encode_string(out, room, strlen(room))) == CHAT_OK)
+		rc = chat_buf_putc(out, '}');
+	return rewind_to(out, start, rc);
+}
+
+int chatmsg_render_room(chat_buf_t *out, const char *name, const char *creator, int64_t created_ms)
+{
+	size_t start = out->len;
+	int rc;
+
+	if ((rc = chat_buf_append(out, "{\"id\":", 6)) == CHAT_OK &&
+	    (rc = json_encode_string(out, name, strlen(name))) == CHAT_OK &&
+	    (rc = chat_buf_append(out, ",\"name\":", 8)) == CHAT_OK &&
+	    (rc = json_encode_string(out, name, strlen(name))) == CHAT_OK &&
+	    (rc = chat_buf_append(out, ",\"creator\":", 11)) == CHAT_OK &&
+	    (rc = json_encode_string(out, creator, strlen(creator))) == CHAT_OK)
+		rc = chat_buf_printf(out, ",\"created\":%lld}", (long long)created_ms);
+	return rewind_to(out, start, rc);
 }

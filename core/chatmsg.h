@@ -27,6 +27,33 @@
 #define CHATMSG_NUMBER_MAX 32     /* characters of a number in a post */
 #define CHATMSG_ROOM_MAX 64       /* bytes of a room id */
 #define CHATMSG_NAME_MAX 32       /* bytes of a user name */
+#define CHATMSG_PASSWORD_MIN 8    /* bytes of a password */
+#define CHATMSG_PASSWORD_MAX 128
+#define CHATMSG_GUEST_PREFIX "guest-" /* reserved: guests are named guest-N */
+
+/* A member chatmsg_parse_object() looks for. */
+typedef struct chatmsg_field {
+	const char *name; /* member name (NUL-terminated) */
+	chat_buf_t *str;  /* string member: the decoded value is appended here (its
+			   * max bounds it); NULL: an integer member (into num) */
+	int required;     /* 1: a missing member is CHAT_EINVAL */
+	int found;        /* out: 1 when the member was present */
+	int64_t num;      /* out: an integer member's value */
+} chatmsg_field_t;
+
+/* Parses p[0..len), one small flat JSON object under the rules above (no
+ * nesting, no '$' keys, at most CHATMSG_MEMBERS_MAX members, bounded
+ * numbers, valid UTF-8), extracting the nfields (<= CHATMSG_MEMBERS_MAX)
+ * named members; other members are read and ignored.  A string field must
+ * be a string without NUL once decoded; an integer field a JSON number
+ * without fraction or exponent within int64.  Returns 0; CHAT_EINVAL (not
+ * such an object, a field of the wrong type, given twice, or required and
+ * missing); CHAT_EUTF8; CHAT_ETOOBIG (a string over its buffer's max, a
+ * number too long or out of range); CHAT_ETOOMANY; CHAT_ENOMEM.  On failure
+ * every buffer is left as it was and no field is found.  err (may be NULL)
+ * gets a short reason naming the member. */
+int chatmsg_parse_object(const char *p, size_t len, chatmsg_field_t *fields, size_t nfields,
+			 chat_error_t *err);
 
 /* Parses the JSON post p[0..len) and appends the decoded text to text (the
  * caller initialises it; give it a max of at least CHATMSG_TEXT_MAX).
@@ -45,6 +72,29 @@ int chatmsg_room_valid(chat_slice_t s);
 /* 1 when s is a valid user name: 1..CHATMSG_NAME_MAX bytes of
  * [A-Za-z0-9_.-] starting with a letter or digit. */
 int chatmsg_name_valid(chat_slice_t s);
+
+/* Checks a name someone registers: chatmsg_name_valid() and not starting
+ * with CHATMSG_GUEST_PREFIX in any case.  Returns 0, CHAT_ETOOBIG or
+ * CHAT_EINVAL; err gets a sentence fit for an API error. */
+int chatmsg_check_user_name(chat_slice_t s, chat_error_t *err);
+
+/* Checks a password: CHATMSG_PASSWORD_MIN..CHATMSG_PASSWORD_MAX bytes of
+ * valid UTF-8 without control characters.  0, CHAT_EINVAL, CHAT_ETOOBIG,
+ * CHAT_EUTF8, with a sentence in err. */
+int chatmsg_check_password(chat_slice_t s, chat_error_t *err);
+
+/* Checks a room name (which is also its id in destinations):
+ * chatmsg_room_valid().  0, CHAT_EINVAL, CHAT_ETOOBIG, with a sentence. */
+int chatmsg_check_room_name(chat_slice_t s, chat_error_t *err);
+
+/* Appends {"type":TYPE,"user":USER,"room":ROOM} (enter/leave notices).
+ * All or nothing; 0, CHAT_EUTF8, CHAT_ETOOBIG, CHAT_ENOMEM. */
+int chatmsg_render_notice(chat_buf_t *out, const char *type, const char *user, const char *room);
+
+/* Appends a room: {"id":NAME,"name":NAME,"creator":C,"created":MS}.  The
+ * name is the room's id in destinations.  All or nothing. */
+int chatmsg_render_room(chat_buf_t *out, const char *name, const char *creator,
+			int64_t created_ms);
 
 /* A message as the server stamps it.  Strings are NUL-terminated UTF-8;
  * everything is borrowed for the call. */

@@ -7,13 +7,18 @@
 #include "config.h"
 #include "broker.h"
 
+#include "auth.h"
 #include "chatmsg.h"
+#include "chatroom.h"
 #include "dest.h"
+#include "json.h"
+#include "relay.h"
 #include "session.h"
 #include "stomp.h"
 
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +40,37 @@ static const char SQL_ROOM_SEQ[] =
  * broker checks the bound and inserts itself (the write lock is held). */
 static const char SQL_SUB_COUNT[] = "SELECT count(*) FROM subscriptions WHERE session_id = ?1";
 static const char SQL_SUB_INSERT[] =
-	"INSERT INTO subscriptions(session_id, sub_id, destination, ack_mode)"
-	" VALUES (?1, ?2, ?3, ?4)";
+	"INSERT INTO subscriptions(session_id, sub_id, destination, ack_mode, from_seq)"
+	" VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char SQL_SUB_DEST[] =
+	"SELECT destination FROM subscriptions WHERE session_id = ?1 AND sub_id = ?2";
+static const char SQL_SUBS_LOAD[] =
+	"SELECT sub_id, destination, ack_mode, from_seq FROM subscriptions WHERE session_id = ?1"
+	" ORDER BY sub_id";
+/* Rooms this session is in (exact room topics). */
+static const char SQL_SESSION_ROOMS[] =
+	"SELECT DISTINCT destination FROM subscriptions WHERE session_id = ?1"
+	" AND destination LIKE '/topic/chat/room/%'";
+/* Whether user ?1 is still in room topic ?2 through a live session. */
+static const char SQL_PRESENT[] =
+	"SELECT count(*) FROM subscriptions u JOIN sessions s ON s.id = u.session_id"
+	" WHERE s.user_name = ?1 AND u.destination = ?2 AND s.state = 'open'";
+static const char SQL_PRESENCE_ADD[] =
+	"INSERT OR IGNORE INTO chat_presence(room, user_name) VALUES (?1, ?2)";
+static const char SQL_PRESENCE_DEL[] =
+	"DELETE FROM chat_presence WHERE room = ?1 AND user_name = ?2";
+/* Users of a room topic ?1 through live sessions, for /presence. */
+static const char SQL_PRESENT_USERS[] =
+	"SELECT DISTINCT s.user_name FROM subscriptions u JOIN sessions s ON s.id = u.session_id"
+	" WHERE u.destination = ?1 AND s.state = 'open' AND s.user_name IS NOT NULL"
+	" ORDER BY s.user_name";
+/* Announced presence no live session backs any more (expired sessions). */
+static const char SQL_PRESENCE_STALE[] =
+	"SELECT room, user_name FROM chat_presence p WHERE NOT EXISTS ("
+	" SELECT 1 FROM subscriptions u JOIN sessions s ON s.id = u.session_id"
+	" WHERE s.user_name = p.user_name AND u.destination = '/topic/chat/room/' || p.room"
+	" AND s.state = 'open') LIMIT 64";
+static const char SQL_OUTBOX_MIN[] = "SELECT coalesce(min(seq), 0) FROM outbox";
 static const char SQL_SUBS_CLEAR[] = "DELETE FROM subscriptions WHERE session_id = ?1";
 static const char SQL_TX_CLEAR[] = "DELETE FROM stomp_tx WHERE session_id = ?1";
 static const char SQL_TX_COUNT[] = "SELECT count(*) FROM stomp_tx WHERE session_id = ?1";
@@ -93,7 +127,7 @@ static int hdr_put(chat_buf_t *b, const char *name, const char *value)
 }
 
 /* Finds name in the pairs of h; *value gets a NUL-terminated view. */
-static int hdr_get(chat_slice_t h, const char *name, chat_slice_t *value)
+int broker__hdr_get(chat_slice_t h, const char *name, chat_slice_t *value)
 {
 	size_t pos = 0, n = strlen(name);
 
@@ -119,6 +153,119 @@ static int hdr_get(chat_slice_t h, const char *name, chat_slice_t *value)
 	return 0;
 }
 
+/* ---- chat messages read for history and resume --------------------------- */
+
+/* Most messages one resume delivers (the newest; older ones are paged with
+ * the history destination's before header). */
+#define BROKER_RESUME_MAX 1000
+
+typedef struct hmsg {
+	int64_t id, room_seq, time_ms;
+	char *writer;
+	char *text;
+	size_t text_len;
+} hmsg_t;
+
+typedef struct hlist {
+	hmsg_t *v;
+	size_t n, cap;
+} hlist_t;
+
+static void hlist_free(hlist_t *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].writer);
+		free(l->v[i].text);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int hlist_push(hlist_t *l, const store_msg_t *m)
+{
+	hmsg_t *h;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+
+		h = realloc(l->v, cap * sizeof(*h));
+		if (h == NULL)
+			return CHAT_ENOMEM;
+		l->v = h;
+		l->cap = cap;
+	}
+	h = &l->v[l->n];
+	h->id = m->id;
+	h->room_seq = m->room_seq;
+	h->time_ms = m->time_ms;
+	h->text_len = m->text_len;
+	h->writer = strdup(m->writer);
+	h->text = malloc(m->text_len + 1);
+	if (h->writer == NULL || h->text == NULL) {
+		free(h->writer);
+		free(h->text);
+		return CHAT_ENOMEM;
+	}
+	memcpy(h->text, m->text, m->text_len);
+	h->text[m->text_len] = '\0';
+	l->n++;
+	return CHAT_OK;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const hmsg_t *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Sorts by id, drops duplicates (a message both in the store and still in
+ * the outbox) and what is not in (lo, hi), then keeps the newest keep. */
+static void hlist_settle(hlist_t *l, int64_t lo, int64_t hi, size_t keep)
+{
+	size_t i, n = 0, drop;
+
+	if (l->n == 0)
+		return;
+	qsort(l->v, l->n, sizeof(*l->v), by_id);
+	for (i = 0; i < l->n; i++) {
+		if (l->v[i].id <= lo || l->v[i].id >= hi || (n > 0 && l->v[n - 1].id == l->v[i].id)) {
+			free(l->v[i].writer);
+			free(l->v[i].text);
+			continue;
+		}
+		l->v[n++] = l->v[i];
+	}
+	l->n = n;
+	if (n > keep) {
+		drop = n - keep;
+		for (i = 0; i < drop; i++) {
+			free(l->v[i].writer);
+			free(l->v[i].text);
+		}
+		memmove(l->v, l->v + drop, keep * sizeof(*l->v));
+		l->n = keep;
+	}
+}
+
+/* What a frame needs from the durable store, read before its transaction
+ * (a store call never runs while chat.db's write lock is held). */
+typedef enum prefetch_kind {
+	PRE_NONE,
+	PRE_HISTORY, /* SUBSCRIBE /app/chat/room/{id}/history */
+	PRE_RESUME   /* SUBSCRIBE /topic/chat/room/{id} with after */
+} prefetch_kind_t;
+
+typedef struct prefetch {
+	prefetch_kind_t kind;
+	chatroom_t room;
+	int64_t relay0;    /* relay cursor before the store read: ids <= it are in the store */
+	int64_t lo, hi;    /* wanted ids: lo < id < hi */
+	size_t keep;       /* newest messages kept */
+	int partial;       /* the store failed: only what the outbox still holds */
+	hlist_t msgs;
+} prefetch_t;
+
 /* ---- receiving ------------------------------------------------------------ */
 
 typedef struct broker {
@@ -138,6 +285,13 @@ typedef struct broker {
 	chat_buf_t frame;          /* a frame being serialised */
 	chat_buf_t hdrs;           /* row headers being encoded */
 	chat_buf_t scratch;        /* message bodies built by handlers */
+	store_t **store;           /* the caller's store slot (NULL: no store) */
+	int auth_rc;               /* CONNECT's passcode checked before the transaction */
+	char auth_user[SESSION_USER_MAX + 1];
+	char auth_msg[256];
+	prefetch_t pre;            /* store reads done before the transaction */
+	int retry;                 /* the prefetch went stale: run the frame again */
+	int no_retry;              /* stale or not, use the prefetch (tried enough) */
 } broker_t;
 
 __attribute__((format(printf, 2, 3)))
@@ -304,6 +458,253 @@ static int render_message(chat_buf_t *out, stomp_version_t v, const char *sub_id
 				       body.len);
 }
 
+/* ---- the durable store, outside the frame's transaction ---- */
+
+/* After a store failure the store is left alone this long: an unreachable
+ * MongoDB costs its connect timeout on every try. */
+#define BROKER_STORE_BACKOFF_MS 5000
+static _Atomic int64_t store_down_until;
+
+static void store_failed(broker_t *b)
+{
+	atomic_store(&store_down_until, b->now_ms + BROKER_STORE_BACKOFF_MS);
+}
+
+/* The caller's store handle, opened on first use; NULL when there is none
+ * or it failed lately. */
+static store_t *get_store(broker_t *b)
+{
+	chat_error_t e = { 0 };
+
+	if (b->store == NULL || b->now_ms < atomic_load(&store_down_until))
+		return NULL;
+	if (*b->store == NULL && store_open(b->opt->store_uri, b->store, &e) != CHAT_OK) {
+		store_failed(b);
+		return NULL;
+	}
+	return *b->store;
+}
+
+/* A room id out of "/app/chat/room/ROOM/SUFFIX" (suffix "" for a post)
+ * or "/topic/chat/room/ROOM" into room. */
+static int room_of(const char *dest, const char *prefix, const char *suffix,
+		   char room[CHATMSG_ROOM_MAX + 1])
+{
+	size_t n = strlen(prefix), m = strlen(suffix), len = strlen(dest);
+
+	if (len <= n + m || strncmp(dest, prefix, n) != 0 || strcmp(dest + len - m, suffix) != 0)
+		return 0;
+	len -= n + m;
+	if (!chatmsg_room_valid((chat_slice_t){ dest + n, len }))
+		return 0;
+	memcpy(room, dest + n, len);
+	room[len] = '\0';
+	return 1;
+}
+
+/* A header holding a whole number in [min, max]; 1 if present and valid,
+ * 0 if absent, -1 if malformed. */
+static int header_int(const stomp_frame_t *f, const char *name, int64_t min, int64_t max,
+		      int64_t *out)
+{
+	const char *v = header(f, name);
+	char *end;
+	long long x;
+
+	if (v == NULL)
+		return 0;
+	if (*v < '0' || *v > '9')
+		return -1;
+	x = strtoll(v, &end, 10);
+	if (*end != '\0' || x < min || x > max)
+		return -1;
+	*out = x;
+	return 1;
+}
+
+static int push_page(prefetch_t *p, store_msg_list_t *l)
+{
+	int rc = CHAT_OK;
+
+	for (size_t i = 0; i < l->count && rc == CHAT_OK; i++)
+		rc = hlist_push(&p->msgs, &l->items[i]);
+	return rc;
+}
+
+/* Reads what a history or resume subscription needs from the store. */
+static int prefetch_store(broker_t *b, size_t limit, int64_t before, int64_t after)
+{
+	prefetch_t *p = &b->pre;
+	store_msg_list_t l = { 0 };
+	store_t *s;
+	int64_t from = after;
+	int rc;
+
+	if ((rc = relay_cursor(b->db, &p->relay0, b->err)) != CHAT_OK)
+		return rc;
+	s = get_store(b);
+	if (s == NULL) {
+		rc = CHAT_EDB;
+	} else if (p->kind == PRE_HISTORY) {
+		rc = before > 0 ? store_msg_before(s, p->room.id, before, limit, &l, NULL)
+				: store_msg_latest(s, p->room.id, limit, &l, NULL);
+		if (rc == CHAT_OK)
+			rc = push_page(p, &l);
+	} else {
+		/* Everything after the id, up to BROKER_RESUME_MAX; beyond that
+		 * the newest BROKER_RESUME_MAX. */
+		for (;;) {
+			rc = store_msg_after(s, p->room.id, from, STORE_PAGE_MAX, &l, NULL);
+			if (rc == CHAT_OK)
+				rc = push_page(p, &l);
+			if (rc != CHAT_OK || l.count < STORE_PAGE_MAX)
+				break;
+			from = l.items[l.count - 1].id;
+			if (p->msgs.n >= BROKER_RESUME_MAX) {
+				hlist_free(&p->msgs);
+				rc = store_msg_latest(s, p->room.id, BROKER_RESUME_MAX, &l, NULL);
+				if (rc == CHAT_OK)
+					rc = push_page(p, &l);
+				break;
+			}
+		}
+	}
+	store_msg_list_free(&l);
+	if (rc == CHAT_ENOMEM)
+		return chat_error_set(b->err, rc, "out of memory");
+	if (rc != CHAT_OK) {
+		/* The store is away: answer from what the outbox still holds. */
+		if (s != NULL)
+			store_failed(b);
+		hlist_free(&p->msgs);
+		p->partial = 1;
+		p->relay0 = 0;
+	}
+	return CHAT_OK;
+}
+
+/* Before a frame's transaction: checks CONNECT's passcode and reads what a
+ * history or resume subscription needs from the store.  Problems with the
+ * frame itself are left for the handler to refuse. */
+static int prepare(broker_t *b, const stomp_frame_t *f)
+{
+	const char *dest = header(f, "destination"), *pass;
+	prefetch_t *p = &b->pre;
+	int64_t limit = b->opt->history_limit, before = 0, after = 0;
+	chat_error_t e = { 0 };
+	store_t *s;
+	char room[CHATMSG_ROOM_MAX + 1];
+	int is_hist;
+
+	hlist_free(&p->msgs);
+	memset(p, 0, sizeof(*p));
+	b->auth_rc = CHAT_EAGAIN;
+	b->auth_user[0] = b->auth_msg[0] = '\0';
+	if (f->command == STOMP_CMD_CONNECT || f->command == STOMP_CMD_STOMP) {
+		pass = header(f, "passcode");
+		if (pass == NULL)
+			return CHAT_OK;
+		s = get_store(b);
+		b->auth_rc = auth_check(b->db, s, header(f, "login"), pass, b->now_ms, b->auth_user, &e);
+		if (b->auth_rc == CHAT_EDB && s != NULL)
+			store_failed(b);
+		if (b->auth_rc == CHAT_EDENIED && s == NULL && b->store != NULL)
+			snprintf(b->auth_msg, sizeof(b->auth_msg),
+				 "cannot check passwords now: log in with a token");
+		else
+			snprintf(b->auth_msg, sizeof(b->auth_msg), "%s", e.message);
+		return CHAT_OK;
+	}
+	if (f->command != STOMP_CMD_SUBSCRIBE || dest == NULL)
+		return CHAT_OK;
+	is_hist = room_of(dest, BROKER_APP_ROOM, BROKER_HISTORY_SUFFIX, room);
+	if (!is_hist && !(room_of(dest, BROKER_TOPIC_ROOM, "", room) && header(f, "after") != NULL))
+		return CHAT_OK;
+	if (is_hist && (header_int(f, "limit", 1, STORE_PAGE_MAX, &limit) < 0 ||
+			header_int(f, "before", 1, INT64_MAX, &before) < 0))
+		return CHAT_OK;
+	if (!is_hist && header_int(f, "after", 0, INT64_MAX, &after) <= 0)
+		return CHAT_OK;
+	if (chatroom_get(b->db, room, &p->room, NULL) != CHAT_OK)
+		return CHAT_OK;
+	p->kind = is_hist ? PRE_HISTORY : PRE_RESUME;
+	p->lo = is_hist ? 0 : after;
+	p->hi = before > 0 ? before : INT64_MAX;
+	p->keep = is_hist ? (size_t)limit : BROKER_RESUME_MAX;
+	return prefetch_store(b, (size_t)limit, before, after);
+}
+
+typedef struct outbox_scan {
+	broker_t *b;
+	chat_buf_t room, writer, text;
+	int rc;
+} outbox_scan_t;
+
+static int scan_row(void *ctx, const outbox_row_t *row)
+{
+	outbox_scan_t *o = ctx;
+	store_msg_t m;
+	int rc = relay_parse_row(row, &m, &o->room, &o->writer, &o->text);
+
+	if (rc != 1 || strcmp(o->room.data, o->b->pre.room.name) != 0)
+		return 0;
+	return hlist_push(&o->b->pre.msgs, &m);
+}
+
+/* Inside the transaction: adds the room's chat rows the store may not have
+ * (seq above the relay cursor read before the store) from the outbox, and
+ * settles the list.  Sets b->retry when the relay moved and rows it copied
+ * since were pruned (the store read must be done again). */
+static int prefetch_outbox(broker_t *b)
+{
+	prefetch_t *p = &b->pre;
+	outbox_scan_t o;
+	int64_t r1 = 0, min_seq = 0, from, last;
+	int found, rc;
+
+	if (!p->partial && !b->no_retry) {
+		if ((rc = relay_cursor(b->db, &r1, b->err)) != CHAT_OK ||
+		    (rc = query_int(b, SQL_OUTBOX_MIN, "", NULL, &min_seq, &found, "outbox")) !=
+			    CHAT_OK)
+			return rc;
+		if (r1 > p->relay0 && min_seq > p->relay0 + 1 && min_seq > p->lo + 1) {
+			b->retry = 1;
+			return CHAT_EAGAIN;
+		}
+	}
+	memset(&o, 0, sizeof(o));
+	o.b = b;
+	chat_buf_init(&o.room, CHATMSG_ROOM_MAX);
+	chat_buf_init(&o.writer, SESSION_USER_MAX);
+	chat_buf_init(&o.text, CHATMSG_TEXT_MAX);
+	from = p->relay0 > p->lo ? p->relay0 : p->lo;
+	for (;;) {
+		last = from;
+		rc = outbox_read_after(b->db, from, OUTBOX_READ_MAX, scan_row, &o, &last, b->err);
+		if (rc != CHAT_OK || last == from)
+			break;
+		from = last;
+	}
+	chat_buf_free(&o.room);
+	chat_buf_free(&o.writer);
+	chat_buf_free(&o.text);
+	if (rc == CHAT_ENOMEM)
+		return chat_error_set(b->err, rc, "out of memory");
+	if (rc == CHAT_OK)
+		hlist_settle(&p->msgs, p->lo, p->hi, p->keep);
+	return rc;
+}
+
+/* Renders message i of the prefetched list as chat JSON into out. */
+static int render_hmsg(broker_t *b, size_t i, chat_buf_t *out)
+{
+	const hmsg_t *h = &b->pre.msgs.v[i];
+	chatmsg_t m = { h->id, b->pre.room.name, h->room_seq, h->writer, h->time_ms,
+			{ h->text, h->text_len } };
+
+	return chatmsg_render(out, &m);
+}
+
 /* ---- CONNECT ---- */
 
 static int parse_heartbeat(const char *s, int64_t *cx, int64_t *cy)
@@ -369,14 +770,23 @@ static int on_connect(broker_t *b, const stomp_frame_t *f)
 		return refuse(b, "Supported protocol versions are 1.0,1.1,1.2");
 	if (parse_heartbeat(header(f, "heart-beat"), &cx, &cy) != CHAT_OK)
 		return refuse(b, "invalid heart-beat header");
-	if (login != NULL && chatmsg_name_valid((chat_slice_t){ login, strlen(login) }) &&
-	    strncmp(login, "guest-", 6) != 0) {
-		snprintf(name, sizeof(name), "%s", login);
-	} else {
+	if (header(f, "passcode") != NULL) {
+		if (b->auth_rc == CHAT_EDB)
+			return refuse(b, "authentication is unavailable, try again later");
+		if (b->auth_rc != CHAT_OK)
+			return refuse(b, "authentication failed%s%s", b->auth_msg[0] ? ": " : "",
+				      b->auth_msg);
+		snprintf(name, sizeof(name), "%s", b->auth_user);
+	} else if (b->opt->allow_guests) {
+		/* Guests are guest-N whatever login says: a registered name
+		 * cannot start with guest-, so nobody becomes someone else. */
+		(void)login;
 		rc = query_int(b, SQL_COUNTER, "guest", NULL, &n, &found, "guest counter");
 		if (rc != CHAT_OK)
 			return rc;
-		snprintf(name, sizeof(name), "guest-%lld", (long long)n);
+		snprintf(name, sizeof(name), CHATMSG_GUEST_PREFIX "%lld", (long long)n);
+	} else {
+		return refuse(b, "authentication required: CONNECT with login and passcode");
 	}
 	/* The server sends no STOMP heart-beats (SockJS's own heartbeat frames
 	 * keep every transport alive); it takes the client's at the SockJS
@@ -488,16 +898,257 @@ static int adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
 	return step_done(b, st, "unacked orphans");
 }
 
+/* ---- the chat application's notices and replies ---- */
+
+/* Row headers of what the chat application publishes on a room topic. */
+static int chat_headers(chat_buf_t *h, const char *kind)
+{
+	int rc;
+
+	chat_buf_reset(h);
+	if ((rc = hdr_put(h, "content-type", "application/json")) != CHAT_OK)
+		return rc;
+	return hdr_put(h, RELAY_KIND_HEADER, kind);
+}
+
+/* Publishes {"type":TYPE,"user":USER,"room":ROOM} on the room's topic,
+ * inside the caller's transaction. */
+static int notice_db(chatdb_t *db, const char *type, const char *user, const char *room,
+		     int64_t now_ms, int64_t *seq, chat_error_t *err)
+{
+	char topic[CHATDB_DEST_MAX + 1];
+	chat_buf_t body, hdrs;
+	outbox_msg_t m;
+	int rc;
+
+	chat_buf_init(&body, 1024);
+	chat_buf_init(&hdrs, 256);
+	snprintf(topic, sizeof(topic), "%s%s", BROKER_TOPIC_ROOM, room);
+	rc = chatmsg_render_notice(&body, type, user, room);
+	if (rc == CHAT_OK)
+		rc = chat_headers(&hdrs, "notice");
+	if (rc == CHAT_OK) {
+		m = (outbox_msg_t){ topic, NULL, chat_buf_slice(&hdrs), chat_buf_slice(&body), now_ms };
+		rc = outbox_append(db, &m, seq, err);
+	}
+	chat_buf_free(&body);
+	chat_buf_free(&hdrs);
+	return rc;
+}
+
+static int notice(broker_t *b, const char *type, const char *room)
+{
+	int64_t seq = 0;
+	int rc = notice_db(b->db, type, b->info.user_name, room, b->now_ms, &seq, b->err);
+
+	if (rc == CHAT_OK)
+		b->tx_seq = seq;
+	return rc;
+}
+
+static int changes(broker_t *b)
+{
+	return sqlite3_changes(chatdb_sqlite(b->db));
+}
+
+/* The user entered room: ENTER unless already announced. */
+static int enter(broker_t *b, const char *room)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!b->info.has_user)
+		return CHAT_OK;
+	if ((rc = chatdb__stmt(b->db, SQL_PRESENCE_ADD, &st, b->err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, b->info.user_name, -1, SQLITE_STATIC);
+	if ((rc = step_done(b, st, "presence")) != CHAT_OK)
+		return rc;
+	return changes(b) > 0 ? notice(b, "ENTER", room) : CHAT_OK;
+}
+
+/* A subscription to topic is gone: LEAVE when it was a room's and the user
+ * has no other live session in the room. */
+static int leave_if_gone(broker_t *b, const char *topic)
+{
+	char room[CHATMSG_ROOM_MAX + 1];
+	sqlite3_stmt *st;
+	int64_t n = 0;
+	int rc, found;
+
+	if (!b->info.has_user || !room_of(topic, BROKER_TOPIC_ROOM, "", room))
+		return CHAT_OK;
+	rc = query_int(b, SQL_PRESENT, b->info.user_name, topic, &n, &found, "presence");
+	if (rc != CHAT_OK || n > 0)
+		return rc;
+	if ((rc = chatdb__stmt(b->db, SQL_PRESENCE_DEL, &st, b->err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, b->info.user_name, -1, SQLITE_STATIC);
+	if ((rc = step_done(b, st, "presence")) != CHAT_OK)
+		return rc;
+	return changes(b) > 0 ? notice(b, "LEAVE", room) : CHAT_OK;
+}
+
+/* Sends body to subscription sub_id of this session once, as a MESSAGE
+ * from dest (Spring's @SubscribeMapping reply). */
+static int reply_once(broker_t *b, const char *sub_id, const char *dest, int64_t mid,
+		      chat_slice_t body)
+{
+	int64_t seq;
+	int rc;
+
+	if (mid == 0 && (rc = next_seq(b, &seq)) != CHAT_OK)
+		return rc;
+	chat_buf_reset(&b->frame);
+	rc = render_message(&b->frame, b->version, sub_id, mid != 0 ? mid : seq, dest,
+			    "application/json", NULL, body);
+	if (rc == CHAT_ETOOBIG)
+		return refuse(b, "the reply to %s is too large", dest);
+	return rc != CHAT_OK ? rc : send_frame(b, 0, NULL);
+}
+
+/* The history reply: the prefetched page as a JSON array, oldest first,
+ * dropping the oldest messages that do not fit one frame. */
+static int reply_history(broker_t *b, const char *sub_id, const char *dest)
+{
+	size_t cap = (size_t)b->opt->max_frame > 2048 ? (size_t)b->opt->max_frame - 1024 : 1024;
+	size_t n = b->pre.msgs.n, start = n, total = 2, i;
+	chat_buf_t one, body;
+	int rc = CHAT_OK;
+
+	chat_buf_init(&one, CHATMSG_TEXT_MAX * 6 + 1024);
+	chat_buf_init(&body, cap + 16);
+	while (start > 0 && rc == CHAT_OK) {
+		chat_buf_reset(&one);
+		rc = render_hmsg(b, start - 1, &one);
+		if (rc == CHAT_OK && total + one.len + 1 > cap)
+			break;
+		total += one.len + 1;
+		start--;
+	}
+	if (rc == CHAT_OK)
+		rc = chat_buf_putc(&body, '[');
+	for (i = start; i < n && rc == CHAT_OK; i++) {
+		if (i > start)
+			rc = chat_buf_putc(&body, ',');
+		if (rc == CHAT_OK)
+			rc = render_hmsg(b, i, &body);
+	}
+	if (rc == CHAT_OK)
+		rc = chat_buf_putc(&body, ']');
+	if (rc == CHAT_OK)
+		rc = reply_once(b, sub_id, dest, 0, chat_buf_slice(&body));
+	chat_buf_free(&one);
+	chat_buf_free(&body);
+	return rc;
+}
+
+/* Resume: every prefetched message after the client's id, one MESSAGE
+ * each with its own id, before anything live (they precede the
+ * subscription's from_seq, so live delivery does not repeat them). */
+static int resume(broker_t *b, const char *sub_id, const char *dest)
+{
+	chat_buf_t body;
+	int rc = CHAT_OK;
+
+	chat_buf_init(&body, CHATMSG_TEXT_MAX * 6 + 1024);
+	for (size_t i = 0; i < b->pre.msgs.n && rc == CHAT_OK; i++) {
+		chat_buf_reset(&body);
+		rc = render_hmsg(b, i, &body);
+		if (rc == CHAT_OK)
+			rc = reply_once(b, sub_id, dest, b->pre.msgs.v[i].id, chat_buf_slice(&body));
+	}
+	chat_buf_free(&body);
+	return rc;
+}
+
+/* Users present in a room: a JSON array of names. */
+static int reply_presence(broker_t *b, const char *sub_id, const char *dest, const char *room)
+{
+	char topic[CHATDB_DEST_MAX + 1];
+	sqlite3_stmt *st;
+	chat_buf_t body;
+	int rc, step, n = 0;
+
+	snprintf(topic, sizeof(topic), "%s%s", BROKER_TOPIC_ROOM, room);
+	chat_buf_init(&body, (size_t)b->opt->max_frame);
+	rc = chat_buf_putc(&body, '[');
+	if (rc == CHAT_OK)
+		rc = chatdb__stmt(b->db, SQL_PRESENT_USERS, &st, b->err);
+	if (rc != CHAT_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW && rc == CHAT_OK) {
+		const char *u = (const char *)sqlite3_column_text(st, 0);
+
+		if (n++ > 0)
+			rc = chat_buf_putc(&body, ',');
+		if (rc == CHAT_OK)
+			rc = json_encode_string(&body, u, strlen(u));
+	}
+	if (rc == CHAT_OK && step != SQLITE_DONE)
+		rc = chatdb__error(b->db, step, "presence", b->err);
+	sqlite3_reset(st);
+	if (rc == CHAT_OK)
+		rc = chat_buf_putc(&body, ']');
+	if (rc == CHAT_OK)
+		rc = reply_once(b, sub_id, dest, 0, chat_buf_slice(&body));
+out:
+	chat_buf_free(&body);
+	return rc;
+}
+
+/* SUBSCRIBE to /app/...: answered once, not kept as a subscription. */
+static int app_subscribe(broker_t *b, const char *id, const char *dest)
+{
+	char room[CHATMSG_ROOM_MAX + 1];
+	chatroom_t r;
+	int rc;
+
+	if (strcmp(dest, BROKER_APP_ROOMS) == 0) {
+		chat_buf_t body;
+
+		chat_buf_init(&body, (size_t)b->opt->max_frame);
+		rc = chatroom_list_json(b->db, &body, b->err);
+		if (rc == CHAT_ETOOBIG)
+			rc = refuse(b, "the room list is too large");
+		if (rc == CHAT_OK)
+			rc = reply_once(b, id, dest, 0, chat_buf_slice(&body));
+		chat_buf_free(&body);
+		return rc;
+	}
+	if (room_of(dest, BROKER_APP_ROOM, BROKER_PRESENCE_SUFFIX, room)) {
+		rc = chatroom_get(b->db, room, &r, b->err);
+		if (rc == CHAT_ENOTFOUND)
+			return refuse(b, "no room %s", room);
+		return rc != CHAT_OK ? rc : reply_presence(b, id, dest, room);
+	}
+	if (room_of(dest, BROKER_APP_ROOM, BROKER_HISTORY_SUFFIX, room)) {
+		if (b->pre.kind != PRE_HISTORY) {
+			rc = chatroom_get(b->db, room, &r, b->err);
+			if (rc == CHAT_ENOTFOUND)
+				return refuse(b, "no room %s", room);
+			return rc != CHAT_OK ? rc : refuse(b, "invalid limit or before header");
+		}
+		if ((rc = prefetch_outbox(b)) != CHAT_OK)
+			return rc;
+		return reply_history(b, id, dest);
+	}
+	return refuse(b, "cannot subscribe to %s", dest);
+}
+
 static int on_subscribe(broker_t *b, const stomp_frame_t *f)
 {
 	const char *dest = header(f, "destination"), *id = header(f, "id");
 	const char *ack_s = header(f, "ack");
 	chat_slice_t d, user, rest;
-	char stored[CHATDB_DEST_MAX + 1];
+	char stored[CHATDB_DEST_MAX + 1], room[CHATMSG_ROOM_MAX + 1];
 	session_ack_t ack = SESSION_ACK_AUTO;
 	sqlite3_stmt *st;
-	int64_t n;
-	int rc, found;
+	int64_t n, from_seq = 0;
+	int rc, found, is_room = 0;
 
 	if (dest == NULL)
 		return refuse(b, "SUBSCRIBE without destination");
@@ -526,9 +1177,27 @@ static int on_subscribe(broker_t *b, const stomp_frame_t *f)
 		/* Every session subscribes to its own queue as /user/queue/... */
 		snprintf(stored, sizeof(stored), "/user%.*s", (int)rest.len, rest.ptr);
 		break;
+	case DEST_APP:
+		return app_subscribe(b, id, dest);
 	default:
 		return refuse(b, "cannot subscribe to %s", dest);
 	}
+	if (room_of(stored, BROKER_TOPIC_ROOM, "", room)) {
+		chatroom_t r;
+
+		rc = chatroom_get(b->db, room, &r, b->err);
+		if (rc == CHAT_ENOTFOUND)
+			return refuse(b, "no room %s", room);
+		if (rc != CHAT_OK)
+			return rc;
+		is_room = 1;
+	}
+	if (header(f, "after") != NULL && (!is_room || b->pre.kind != PRE_RESUME))
+		return refuse(b, "invalid after header");
+	/* The subscription receives what is committed after it, live; a
+	 * resume delivers what came before (from the store and the outbox). */
+	if ((rc = outbox_last_seq(b->db, &from_seq, b->err)) != CHAT_OK)
+		return rc;
 	if ((rc = query_int(b, SQL_SUB_COUNT, b->key, NULL, &n, &found, "subscriptions")) !=
 	    CHAT_OK)
 		return rc;
@@ -540,6 +1209,7 @@ static int on_subscribe(broker_t *b, const stomp_frame_t *f)
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, stored, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, session_ack_name(ack), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, from_seq);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -547,6 +1217,12 @@ static int on_subscribe(broker_t *b, const stomp_frame_t *f)
 	if (rc != SQLITE_DONE)
 		return chatdb__error(b->db, rc, "subscribe", b->err);
 	rc = CHAT_OK;
+	if (b->pre.kind == PRE_RESUME) {
+		if ((rc = prefetch_outbox(b)) != CHAT_OK || (rc = resume(b, id, stored)) != CHAT_OK)
+			return rc;
+	}
+	if (is_room && (rc = enter(b, room)) != CHAT_OK)
+		return rc;
 	if (ack != SESSION_ACK_AUTO)
 		rc = adopt_orphans(b, id, stored, ack);
 	return rc;
@@ -555,6 +1231,8 @@ static int on_subscribe(broker_t *b, const stomp_frame_t *f)
 static int on_unsubscribe(broker_t *b, const stomp_frame_t *f)
 {
 	const char *id = header(f, "id");
+	char dest[CHATDB_DEST_MAX + 1];
+	sqlite3_stmt *st;
 	int rc;
 
 	if (id == NULL && b->version == STOMP_V1_0)
@@ -563,10 +1241,21 @@ static int on_unsubscribe(broker_t *b, const stomp_frame_t *f)
 		return refuse(b, "UNSUBSCRIBE without id");
 	if (*id == '\0' || strlen(id) > CHATDB_ID_MAX)
 		return refuse(b, "invalid subscription id");
+	rc = chatdb__stmt(b->db, SQL_SUB_DEST, &st, b->err);
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	dest[0] = '\0';
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(dest, sizeof(dest), "%s", sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
 	rc = session_sub_remove(b->db, b->key, id, b->err);
 	if (rc != CHAT_OK && rc != CHAT_ENOTFOUND)
 		return rc;
-	return exec2(b, SQL_UNACKED_DEL_SUB, id, "unsubscribe");
+	if ((rc = exec2(b, SQL_UNACKED_DEL_SUB, id, "unsubscribe")) != CHAT_OK)
+		return rc;
+	return dest[0] != '\0' ? leave_if_gone(b, dest) : CHAT_OK;
 }
 
 /* ---- SEND ---- */
@@ -634,10 +1323,16 @@ static int app_post(broker_t *b, const char *room, chat_slice_t body)
 	chat_buf_t text;
 	char topic[CHATDB_DEST_MAX + 1];
 	chatmsg_t m;
+	chatroom_t r;
 	int64_t seq, got = 0;
 	int rc, found;
 
 	chat_buf_init(&text, CHATMSG_TEXT_MAX);
+	rc = chatroom_get(b->db, room, &r, b->err);
+	if (rc == CHAT_ENOTFOUND)
+		rc = refuse(b, "no room %s", room);
+	if (rc != CHAT_OK)
+		goto out;
 	rc = chatmsg_parse_post(body.ptr, body.len, &text, &perr);
 	if (rc != CHAT_OK) {
 		rc = refuse(b, "invalid chat message: %s", perr.message);
@@ -656,8 +1351,10 @@ static int app_post(broker_t *b, const char *room, chat_slice_t body)
 	if ((rc = chatmsg_render(&b->scratch, &m)) != CHAT_OK)
 		goto out;
 	snprintf(topic, sizeof(topic), "%s%s", BROKER_TOPIC_ROOM, room);
-	chat_buf_reset(&b->hdrs);
-	if ((rc = hdr_put(&b->hdrs, "content-type", "application/json")) != CHAT_OK)
+	/* The relay starts before the first chat row, so pruning keeps every
+	 * chat row until it is in the store. */
+	if ((rc = relay__register_in_tx(b->db, seq - 1, b->err)) != CHAT_OK ||
+	    (rc = chat_headers(&b->hdrs, RELAY_KIND_MSG)) != CHAT_OK)
 		goto out;
 	rc = append(b, topic, NULL, chat_buf_slice(&b->hdrs), chat_buf_slice(&b->scratch), &got);
 	if (rc == CHAT_OK && got != seq)
@@ -668,9 +1365,37 @@ out:
 	return rc;
 }
 
+/* /app/rooms with {"name": ...}: creates the room (published on
+ * /topic/rooms). */
+static int app_create_room(broker_t *b, chat_slice_t body)
+{
+	chat_error_t perr = { 0 };
+	chat_buf_t name;
+	chatmsg_field_t fl = { "name", &name, 1, 0, 0 };
+	int64_t seq = 0;
+	int rc;
+
+	chat_buf_init(&name, CHATMSG_ROOM_MAX);
+	rc = chatmsg_parse_object(body.ptr, body.len, &fl, 1, &perr);
+	if (rc == CHAT_OK)
+		rc = chatroom__create_in_tx(b->db, chat_buf_slice(&name), b->info.user_name,
+					    b->now_ms, NULL, &seq, &perr);
+	if (rc == CHAT_OK)
+		b->tx_seq = seq;
+	else if (rc != CHAT_EDB && rc != CHAT_EIO && rc != CHAT_ENOMEM)
+		rc = refuse(b, "cannot create the room: %s", perr.message);
+	else
+		chat_error_set(b->err, rc, "%s", perr.message);
+	chat_buf_free(&name);
+	return rc;
+}
+
 static int send_app(broker_t *b, const char *dest, chat_slice_t body)
 {
 	size_t n = strlen(BROKER_APP_ROOM);
+
+	if (strcmp(dest, BROKER_APP_ROOMS) == 0)
+		return app_create_room(b, body);
 
 	if (strncmp(dest, BROKER_APP_ROOM, n) == 0 &&
 	    chatmsg_room_valid((chat_slice_t){ dest + n, strlen(dest + n) }))
@@ -934,11 +1659,26 @@ out:
 
 /* ---- the frame ---- */
 
-/* Drops the session's subscriptions and transactions (it is ending). */
+/* Drops the session's subscriptions and transactions (it is ending), and
+ * announces that its user left the rooms no other session keeps it in. */
 static int forget(broker_t *b)
 {
-	int rc = exec2(b, SQL_SUBS_CLEAR, NULL, "subscriptions");
+	char rooms[SESSION_SUBS_MAX][CHATDB_DEST_MAX + 1];
+	size_t n = 0, i;
+	sqlite3_stmt *st;
+	int rc, step;
 
+	if ((rc = chatdb__stmt(b->db, SQL_SESSION_ROOMS, &st, b->err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < SESSION_SUBS_MAX)
+		snprintf(rooms[n++], sizeof(rooms[0]), "%s", sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (step != SQLITE_DONE && step != SQLITE_ROW)
+		return chatdb__error(b->db, step, "subscriptions", b->err);
+	rc = exec2(b, SQL_SUBS_CLEAR, NULL, "subscriptions");
+	for (i = 0; i < n && rc == CHAT_OK; i++)
+		rc = leave_if_gone(b, rooms[i]);
 	return rc != CHAT_OK ? rc : exec2(b, SQL_TX_CLEAR, NULL, "transactions");
 }
 
@@ -1039,9 +1779,14 @@ static int fail(broker_t *b, const char *receipt)
 static int handle(broker_t *b, const stomp_frame_t *f)
 {
 	const char *receipt = header(f, "receipt");
-	int rc;
+	int rc, tries = 0;
 
+	b->no_retry = 0;
+again:
 	b->perr = 0;
+	b->retry = 0;
+	if ((rc = prepare(b, f)) != CHAT_OK)
+		return rc;
 	if ((rc = chatdb__begin(b->db, b->err)) != CHAT_OK)
 		return rc;
 	rc = load_state(b);
@@ -1062,6 +1807,13 @@ static int handle(broker_t *b, const stomp_frame_t *f)
 	if (rc == CHAT_OK)
 		return commit(b);
 	rollback(b);
+	if (b->retry) {
+		/* The relay moved while the store was read: read again (the
+		 * third time, answer from what is there). */
+		if (++tries >= 2)
+			b->no_retry = 1;
+		goto again;
+	}
 	if (b->perr)
 		return fail(b, receipt);
 	return rc;
@@ -1083,8 +1835,8 @@ static int only_eols(const char *p, size_t n)
 	return 1;
 }
 
-int broker_receive(chatdb_t *db, const chat_options_t *opt, const char *key, chat_slice_t msg,
-		   int64_t now_ms, chat_error_t *err)
+int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, const char *key,
+		   chat_slice_t msg, int64_t now_ms, chat_error_t *err)
 {
 	stomp_limits_t lim = { (size_t)opt->max_frame, (size_t)opt->max_headers, 0 };
 	doorbell_t *bell = chatdb_doorbell(db);
@@ -1100,6 +1852,7 @@ int broker_receive(chatdb_t *db, const chat_options_t *opt, const char *key, cha
 	b.key = key;
 	b.now_ms = now_ms;
 	b.err = err;
+	b.store = store;
 	chat_buf_init(&b.frame, (size_t)opt->max_frame * 2 + 4096);
 	chat_buf_init(&b.hdrs, OUTBOX_HEADERS_MAX);
 	chat_buf_init(&b.scratch, CHATMSG_TEXT_MAX * 6 + 1024);
@@ -1146,9 +1899,60 @@ out:
 		doorbell_ring(bell, (uint64_t)b.ring_seq);
 	stomp_parser_free(&p);
 out_free:
+	hlist_free(&b.pre.msgs);
 	chat_buf_free(&b.frame);
 	chat_buf_free(&b.hdrs);
 	chat_buf_free(&b.scratch);
+	return rc;
+}
+
+int broker_presence_sweep(chatdb_t *db, int64_t now_ms, int64_t *left_out, chat_error_t *err)
+{
+	doorbell_t *bell = chatdb_doorbell(db);
+	char rooms[64][CHATMSG_ROOM_MAX + 1], users[64][SESSION_USER_MAX + 1];
+	sqlite3_stmt *st;
+	int64_t seq = 0;
+	size_t n = 0, i;
+	int rc, step;
+
+	if (left_out != NULL)
+		*left_out = 0;
+	chatdb_set_doorbell(db, NULL);
+	if ((rc = chatdb__begin(db, err)) != CHAT_OK)
+		goto out;
+	rc = chatdb__stmt(db, SQL_PRESENCE_STALE, &st, err);
+	if (rc != CHAT_OK)
+		goto done;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < 64) {
+		snprintf(rooms[n], sizeof(rooms[n]), "%s", sqlite3_column_text(st, 0));
+		snprintf(users[n], sizeof(users[n]), "%s", sqlite3_column_text(st, 1));
+		n++;
+	}
+	sqlite3_reset(st);
+	if (step != SQLITE_DONE && step != SQLITE_ROW)
+		rc = chatdb__error(db, step, "presence", err);
+	for (i = 0; i < n && rc == CHAT_OK; i++) {
+		rc = chatdb__stmt(db, SQL_PRESENCE_DEL, &st, err);
+		if (rc != CHAT_OK)
+			break;
+		sqlite3_bind_text(st, 1, rooms[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, users[i], -1, SQLITE_STATIC);
+		step = sqlite3_step(st);
+		sqlite3_reset(st);
+		rc = step == SQLITE_DONE ? notice_db(db, "LEAVE", users[i], rooms[i], now_ms, &seq, err)
+					 : chatdb__error(db, step, "presence", err);
+	}
+done:
+	if (rc == CHAT_OK)
+		rc = chatdb__commit(db, err);
+	else
+		chatdb__rollback(db);
+out:
+	chatdb_set_doorbell(db, bell);
+	if (rc == CHAT_OK && seq > 0 && bell != NULL)
+		doorbell_ring(bell, (uint64_t)seq);
+	if (rc == CHAT_OK && left_out != NULL)
+		*left_out = (int64_t)n;
 	return rc;
 }
 
@@ -1158,6 +1962,7 @@ typedef struct dsub {
 	char *id;
 	char *dest;
 	session_ack_t ack;
+	int64_t from_seq; /* broadcast rows up to this seq predate the subscription */
 } dsub_t;
 
 /* A message delivered to a client or client-individual subscription. */
@@ -1198,10 +2003,8 @@ static char *dup_n(const char *s, size_t n)
 	return d;
 }
 
-static int add_sub(void *ctx, const session_sub_t *sub)
+static int add_sub(broker_delivery_t *d, const session_sub_t *sub, int64_t from_seq)
 {
-	broker_delivery_t *d = ctx;
-
 	if (d->nsubs == d->subs_cap) {
 		size_t cap = d->subs_cap ? d->subs_cap * 2 : 8;
 		dsub_t *s = realloc(d->subs, cap * sizeof(*s));
@@ -1214,10 +2017,35 @@ static int add_sub(void *ctx, const session_sub_t *sub)
 	d->subs[d->nsubs].id = strdup(sub->sub_id);
 	d->subs[d->nsubs].dest = strdup(sub->destination);
 	d->subs[d->nsubs].ack = sub->ack_mode;
+	d->subs[d->nsubs].from_seq = from_seq;
 	d->nsubs++;
 	if (d->subs[d->nsubs - 1].id == NULL || d->subs[d->nsubs - 1].dest == NULL)
 		return CHAT_ENOMEM;
 	return 0;
+}
+
+static int load_subs(chatdb_t *db, broker_delivery_t *d, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	session_sub_t sub;
+	int rc = chatdb__stmt(db, SQL_SUBS_LOAD, &st, err), step;
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, d->key, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		sub.session_id = d->key;
+		sub.sub_id = (const char *)sqlite3_column_text(st, 0);
+		sub.destination = (const char *)sqlite3_column_text(st, 1);
+		if (session_ack_parse((const char *)sqlite3_column_text(st, 2), &sub.ack_mode) != CHAT_OK)
+			sub.ack_mode = SESSION_ACK_AUTO;
+		if ((rc = add_sub(d, &sub, sqlite3_column_int64(st, 3))) != CHAT_OK)
+			break;
+	}
+	if (rc == CHAT_OK && step != SQLITE_DONE)
+		rc = chatdb__error(db, step, "subscriptions", err);
+	sqlite3_reset(st);
+	return rc;
 }
 
 int broker_delivery_open(chatdb_t *db, const char *key, broker_delivery_t **out,
@@ -1239,7 +2067,7 @@ int broker_delivery_open(chatdb_t *db, const char *key, broker_delivery_t **out,
 	snprintf(d->user, sizeof(d->user), "%s", info.user_name);
 	rc = load_version(db, key, &d->connected, &d->version, err);
 	if (rc == CHAT_OK && d->connected)
-		rc = session_sub_list(db, key, add_sub, d, err);
+		rc = load_subs(db, d, err);
 	if (rc == CHAT_ENOMEM)
 		chat_error_set(err, rc, "out of memory");
 	if (rc != CHAT_OK) {
@@ -1301,7 +2129,7 @@ static int render_for(broker_delivery_t *d, size_t i, const outbox_row_t *row, c
 	chat_slice_t v;
 	int rc;
 
-	if (hdr_get(row->headers, "content-type", &v)) {
+	if (broker__hdr_get(row->headers, "content-type", &v)) {
 		snprintf(ctype_buf, sizeof(ctype_buf), "%.*s", (int)v.len, v.ptr);
 		ctype = ctype_buf;
 	}
@@ -1328,9 +2156,9 @@ int broker_delivery_render(broker_delivery_t *d, const outbox_row_t *row, chat_b
 			return CHAT_OK;
 		if (row->destination.len == 0 || row->destination.ptr[0] != '/') {
 			/* A complete frame for this session. */
-			if (hdr_get(row->headers, "close-code", &v)) {
+			if (broker__hdr_get(row->headers, "close-code", &v)) {
 				d->close_pending = atoi(v.ptr);
-				if (!hdr_get(row->headers, "close-reason", &v))
+				if (!broker__hdr_get(row->headers, "close-reason", &v))
 					v = CHAT_SLICE("");
 				snprintf(d->pending_reason, sizeof(d->pending_reason), "%.*s",
 					 (int)v.len, v.ptr);
@@ -1338,7 +2166,7 @@ int broker_delivery_render(broker_delivery_t *d, const outbox_row_t *row, chat_b
 			return chat_buf_append(out, row->body.ptr, row->body.len);
 		}
 		/* A /queue message for the subscription chosen at SEND. */
-		if (!d->connected || !hdr_get(row->headers, "sub", &v))
+		if (!d->connected || !broker__hdr_get(row->headers, "sub", &v))
 			return CHAT_OK;
 		for (i = 0; i < d->nsubs; i++)
 			if (chat_slice_eq(v, d->subs[i].id))
@@ -1355,7 +2183,8 @@ int broker_delivery_render(broker_delivery_t *d, const outbox_row_t *row, chat_b
 		for (i = 0; i < d->nsubs && rc == CHAT_OK; i++) {
 			chat_slice_t p = { d->subs[i].dest, strlen(d->subs[i].dest) };
 
-			if (dest_classify(p) == DEST_TOPIC && dest_match(p, row->destination))
+			if (row->seq > d->subs[i].from_seq && dest_classify(p) == DEST_TOPIC &&
+			    dest_match(p, row->destination))
 				rc = render_for(d, i, row, row->destination.ptr, out);
 		}
 		break;
@@ -1367,7 +2196,7 @@ int broker_delivery_render(broker_delivery_t *d, const outbox_row_t *row, chat_b
 		for (i = 0; i < d->nsubs && rc == CHAT_OK; i++) {
 			chat_slice_t p = { d->subs[i].dest, strlen(d->subs[i].dest) };
 
-			if (dest_classify(p) == DEST_USER &&
+			if (row->seq > d->subs[i].from_seq && dest_classify(p) == DEST_USER &&
 			    dest_match(p, (chat_slice_t){ dest, strlen(dest) }))
 				rc = render_for(d, i, row, dest, out);
 		}

@@ -40,16 +40,49 @@
  * when the ERROR frame is collected, so the client gets the ERROR before the
  * SockJS close frame, whichever transport polls next.
  *
- * Users.  This step has anonymous access only: CONNECT's login header
- * becomes the user name when it is a valid name (chatmsg_name_valid) not
- * starting with "guest-", otherwise the server names the user "guest-N".
- * passcode is ignored.
+ * Users.  CONNECT with a passcode authenticates: the passcode is a login
+ * token (POST /api/login) or login's password (db/auth.h); a wrong one is
+ * an ERROR.  CONNECT without passcode is a guest, named "guest-N" by the
+ * server whatever login says (registered names cannot start with "guest-"),
+ * when the option allow_guests is on; otherwise an ERROR.  The writer of
+ * every chat message is the session's user.
+ *
+ * The chat application (Spring-style destinations):
+ *  - SUBSCRIBE /app/rooms: one MESSAGE with the rooms as a JSON array
+ *    ([{"id","name","creator","created"}], db/chatroom.h); SEND /app/rooms
+ *    {"name": "..."}: creates a room, broadcast on /topic/rooms (a bad or
+ *    taken name is an ERROR).  The room "general" always exists.
+ *  - SEND /app/chat/room/{id} {"text": ...}: posts (an unknown room is an
+ *    ERROR); broadcast on /topic/chat/room/{id} as
+ *    {"id","room","seq","writer","time","text"}; id is the outbox seq, also
+ *    the MESSAGE's message-id.
+ *  - SUBSCRIBE /topic/chat/room/{id}: live messages and notices.  It
+ *    receives rows committed after the SUBSCRIBE (subscriptions.from_seq).
+ *    With header after:<message id> it first receives, as MESSAGE frames
+ *    with their own ids, every message of the room with a larger id (up to
+ *    the newest BROKER_RESUME_MAX), from the store and from chat rows the
+ *    relay has not copied yet, then the live ones: nothing missed, nothing
+ *    twice.  The first live subscription of a user to a room broadcasts
+ *    {"type":"ENTER","user","room"}; when the user's last one goes
+ *    (UNSUBSCRIBE, DISCONNECT, ERROR, or the session expiring - see
+ *    broker_presence_sweep()) {"type":"LEAVE",...}.
+ *  - SUBSCRIBE /app/chat/room/{id}/presence: one MESSAGE, a JSON array of
+ *    the user names present.
+ *  - SUBSCRIBE /app/chat/room/{id}/history (headers limit: 1..500, default
+ *    the option history_limit; before:<message id> for older pages): one
+ *    MESSAGE, a JSON array of the latest messages (below before), oldest
+ *    first; the oldest are dropped when they do not fit one frame
+ *    (max_frame).  While the store is unreachable, the replies hold what
+ *    chat.db still has.
+ * /app subscriptions are answered once and not kept (like Spring's
+ * @SubscribeMapping).
  */
 #ifndef CHAT_BROKER_H
 #define CHAT_BROKER_H
 
 #include "buf.h"
 #include "chatdb.h"
+#include "store.h"
 #include "options.h"
 #include "outbox.h"
 
@@ -71,17 +104,33 @@
  * on /topic/chat/room/{id} as JSON (chatmsg_render()). */
 #define BROKER_APP_ROOM "/app/chat/room/"
 #define BROKER_TOPIC_ROOM "/topic/chat/room/"
+#define BROKER_APP_ROOMS "/app/rooms"
+#define BROKER_HISTORY_SUFFIX "/history"
+#define BROKER_PRESENCE_SUFFIX "/presence"
 
 /* Handles one SockJS message msg from session key (the session must exist;
- * opt is borrowed for the call).  Frames the broker refuses are answered
+ * opt is borrowed for the call).  store is the caller's slot for this
+ * thread's durable store handle (NULL: no store, so passwords and stored
+ * history are unavailable): when *store is NULL it is opened from
+ * opt->store_uri on first need and left there for the caller to close.
+ * Store reads (passwords, history) happen before a frame's transaction.  Frames the broker refuses are answered
  * with ERROR and end the session (see the top); that is still CHAT_OK, as
  * is a message for a session already closing (ignored).  Returns CHAT_OK,
  * CHAT_ENOTFOUND (no such session), CHAT_ECLOSED (it is closed), or a
  * database error (CHAT_EDB, CHAT_EIO, CHAT_ENOMEM: the frame being handled
  * was rolled back, earlier frames of msg stay committed).  Rings the
  * handle's doorbell once, after the last commit. */
-int broker_receive(chatdb_t *db, const chat_options_t *opt, const char *key, chat_slice_t msg,
-		   int64_t now_ms, chat_error_t *err);
+int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, const char *key,
+		   chat_slice_t msg, int64_t now_ms, chat_error_t *err);
+
+/* Announces LEAVE for users whose last session in a room went without
+ * UNSUBSCRIBE or DISCONNECT (it expired), in one transaction; rings the
+ * handle's doorbell.  *left_out (may be NULL) gets how many. */
+int broker_presence_sweep(chatdb_t *db, int64_t now_ms, int64_t *left_out, chat_error_t *err);
+
+/* Finds name in row headers h ("name\0value\0" pairs); 1 and *value
+ * (NUL-terminated, pointing into h) when found, else 0. */
+int broker__hdr_get(chat_slice_t h, const char *name, chat_slice_t *value);
 
 /* One collecting pass over the outbox for one session. */
 typedef struct broker_delivery broker_delivery_t;

@@ -124,6 +124,36 @@ static const char *const migrations[] = {
 	"CREATE TABLE chat_room_seq("
 	" room TEXT PRIMARY KEY NOT NULL,"
 	" seq INTEGER NOT NULL) WITHOUT ROWID;",
+
+	/* 5: the chat application (db/auth.c, db/chatroom.c, db/relay.c,
+	 * db/broker.c): login tokens (only a hash of each is kept, so a copy of
+	 * the file does not log anyone in), rooms (the room "general" always
+	 * exists; stored = 1 once the relay copied the room to the durable
+	 * store), who is announced present in which room, the outbox seq a
+	 * subscription starts after (what it receives live), and leases that
+	 * let one process at a time run a job such as the relay. */
+	"CREATE TABLE auth_tokens("
+	" hash BLOB PRIMARY KEY NOT NULL,"
+	" user_name TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL,"
+	" expires_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX auth_tokens_expires ON auth_tokens(expires_ms);"
+	"CREATE TABLE chat_rooms("
+	" name TEXT PRIMARY KEY NOT NULL,"
+	" id INTEGER NOT NULL UNIQUE,"
+	" creator TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL,"
+	" stored INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	"INSERT INTO chat_rooms(name, id, creator, created_ms) VALUES ('general', 1, '', 0);"
+	"CREATE TABLE chat_presence("
+	" room TEXT NOT NULL,"
+	" user_name TEXT NOT NULL,"
+	" PRIMARY KEY (room, user_name)) WITHOUT ROWID;"
+	"ALTER TABLE subscriptions ADD COLUMN from_seq INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE chat_leases("
+	" name TEXT PRIMARY KEY NOT NULL,"
+	" owner TEXT NOT NULL,"
+	" until_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,

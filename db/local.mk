@@ -6,9 +6,9 @@ db_libchatdb_a_SOURCES = \
 	db/outbox.c db/outbox.h \
 	db/session.c db/session.h \
 	db/doorbell.c db/doorbell.h
-db_libchatdb_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(BSON_CFLAGS) $(MONGOC_CFLAGS)
+db_libchatdb_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(BSON_CFLAGS) $(MONGOC_CFLAGS) $(SODIUM_CFLAGS)
 # What a program linking libchatdb.a must also link.
-CHATDB_LIBS = db/libchatdb.a core/libchatcore.a $(SQLITE_LIBS) $(MONGOC_LIBS) $(BSON_LIBS)
+CHATDB_LIBS = db/libchatdb.a core/libchatcore.a $(SQLITE_LIBS) $(MONGOC_LIBS) $(BSON_LIBS) $(SODIUM_LIBS)
 
 # The durable store (users, rooms, history): one interface, two backends.
 db_libchatdb_a_SOURCES += \
@@ -21,3 +21,6 @@ db_libchatdb_a_SOURCES += db/service.c db/service.h
 
 # The STOMP broker and the chat application's handlers (the chat service).
 db_libchatdb_a_SOURCES += db/broker.c db/broker.h
+
+# Users' passwords and login tokens; rooms; the outbox -> store relay.
+db_libchatdb_a_SOURCES += db/auth.c db/auth.h db/chatroom.c db/chatroom.h db/relay.c db/relay.h

@@ -15,8 +15,11 @@ static const char SQL_READ[] =
 	" WHERE seq > ?1 ORDER BY seq LIMIT ?2";
 static const char SQL_LAST[] = "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'";
 /* min() ignores NULLs; the last seq makes "no readers" mean "all rows". */
+/* Consumers (the relay) hold rows back even past the retention window:
+ * they are what the durable store has not received yet. */
 static const char SQL_PRUNE[] =
-	"DELETE FROM outbox WHERE created_ms < ?1 OR seq <= (SELECT min(c) FROM ("
+	"DELETE FROM outbox WHERE (created_ms < ?1 AND seq <= (SELECT coalesce(min(cursor), seq)"
+	" FROM outbox_consumers)) OR seq <= (SELECT min(c) FROM ("
 	" SELECT cursor AS c FROM sessions WHERE state <> 'closed'"
 	" UNION ALL SELECT cursor FROM outbox_consumers"
 	" UNION ALL SELECT seq FROM sqlite_sequence WHERE name = 'outbox'))";

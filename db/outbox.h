@@ -88,7 +88,8 @@ int outbox_last_seq(chatdb_t *db, int64_t *seq_out, chat_error_t *err);
  * closing) and every consumer has passed (seq <= the smallest cursor; all
  * rows when there are neither) and, regardless of cursors, rows with
  * created_ms < now_ms - retention_ms (so the table stays bounded when a
- * reader stalls).  *pruned_out (may be NULL) gets the number deleted.
+ * session stalls) that every consumer has passed (a consumer - the relay to
+ * the durable store - holds rows back however old they are).  *pruned_out (may be NULL) gets the number deleted.
  * CHAT_EINVAL for retention_ms < 0. */
 int outbox_prune(chatdb_t *db, int64_t now_ms, int64_t retention_ms, int64_t *pruned_out,
 		 chat_error_t *err);

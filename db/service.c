@@ -114,7 +114,7 @@ static int receive_chat(service_ctx_t *c, const char *key, const session_info_t 
 	if (info->state != SESSION_OPEN)
 		return CHAT_OK;
 	for (i = 0; i < msgs->n && rc == CHAT_OK; i++)
-		rc = broker_receive(c->db, c->opt, key, json_strv_at(msgs, i), now_ms, err);
+		rc = broker_receive(c->db, c->opt, &c->store, key, json_strv_at(msgs, i), now_ms, err);
 	return rc;
 }
 
@@ -233,4 +233,12 @@ int service_collect(service_ctx_t *c, const service_t *s, const char *key, int64
 	if (rc == CHAT_ETOOBIG || rc == CHAT_ETOOMANY)
 		return chat_error_set(err, rc, "a message is larger than a response may be");
 	return rc;
+}
+
+void service_ctx_cleanup(service_ctx_t *c)
+{
+	if (c == NULL)
+		return;
+	store_close(c->store);
+	c->store = NULL;
 }

@@ -25,6 +25,7 @@
 #include "json.h"
 #include "options.h"
 #include "session.h"
+#include "store.h"
 
 typedef enum service_kind {
 	SERVICE_CHAT,  /* STOMP 1.2 broker and the chat application */
@@ -54,7 +55,14 @@ size_t service_table(const chat_options_t *opt, service_t out[SERVICE_MAX]);
 typedef struct service_ctx {
 	chatdb_t *db;               /* this thread's handle (borrowed) */
 	const chat_options_t *opt;  /* borrowed */
+	store_t *store;             /* this thread's durable store: NULL until the
+				     * broker first needs it (opened from
+				     * opt->store_uri); owned, service_ctx_cleanup() */
 } service_ctx_t;
+
+/* Closes what the context opened itself (the store handle).  The context
+ * stays usable (the store is opened again when needed). */
+void service_ctx_cleanup(service_ctx_t *c);
 
 /* The chat.db key of session sid of service s ("T:" + sid) into key.
  * Returns 0, or CHAT_ETOOBIG / CHAT_EINVAL for an id too long or empty. */

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "handler.h"
 
+#include "api.h"
 #include "chatdb.h"
 #include "doorbell.h"
 #include "http.h"
@@ -209,6 +210,11 @@ void handler_serve(handler_t *h, FCGX_Request *req)
 
 	if (http_request_init(&r, req) != CHAT_OK) {
 		respond_text(&r, 500, NULL, "No REQUEST_URI from the front server.\n");
+		return;
+	}
+	api_start_relay(h->opt, h->bell);
+	if (api_match(r.path)) {
+		api_serve(h->opt, h->bell, &r);
 		return;
 	}
 	rc = route_parse(h->prefixes, h->nservices, r.path.ptr, r.path.len, &rt);

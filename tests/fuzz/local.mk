@@ -56,3 +56,10 @@ tests_fuzz_fuzz_chatmsg_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcd
 tests_fuzz_fuzz_chatmsg_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_chatmsg_LDFLAGS = $(FUZZ_LINKFLAGS)
 tests_fuzz_fuzz_chatmsg_LDADD = core/libchatcore.a
+
+FUZZ_TARGETS += tests/fuzz/fuzz_chatobj
+tests_fuzz_fuzz_chatobj_SOURCES = tests/fuzz/fuzz_chatobj.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_chatobj_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/chatobj"'
+tests_fuzz_fuzz_chatobj_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_chatobj_LDFLAGS = $(FUZZ_LINKFLAGS)
+tests_fuzz_fuzz_chatobj_LDADD = core/libchatcore.a

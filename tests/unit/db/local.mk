@@ -57,3 +57,18 @@ TESTS += tests/unit/db/test_broker
 tests_unit_db_test_broker_SOURCES = tests/unit/db/test_broker.c
 tests_unit_db_test_broker_CFLAGS = $(DB_TEST_CFLAGS)
 tests_unit_db_test_broker_LDADD = $(DB_TEST_LDADD)
+
+# The chat application (users, rooms, presence, history, resume, relay)
+# against each store backend; the MongoDB one also stops and restarts a
+# FerretDB fixture mid-test.
+check_PROGRAMS += tests/unit/db/test_chatapp_sqlite
+TESTS += tests/unit/db/test_chatapp_sqlite
+tests_unit_db_test_chatapp_sqlite_SOURCES = tests/unit/db/test_chatapp.c
+tests_unit_db_test_chatapp_sqlite_CFLAGS = $(DB_TEST_CFLAGS)
+tests_unit_db_test_chatapp_sqlite_LDADD = $(DB_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/db/test_chatapp.mongo
+TESTS += tests/unit/db/test_chatapp.mongo
+tests_unit_db_test_chatapp_mongo_SOURCES = tests/unit/db/test_chatapp.c
+tests_unit_db_test_chatapp_mongo_CFLAGS = $(DB_TEST_CFLAGS) -DCHATAPP_MONGO
+tests_unit_db_test_chatapp_mongo_LDADD = $(DB_TEST_LDADD)

@@ -5,7 +5,9 @@
  * NUL and '|' separates the SockJS messages one collect returns.
  */
 #include "config.h"
+#include "auth.h"
 #include "broker.h"
+#include "chatroom.h"
 #include "outbox.h"
 #include "service.h"
 #include "session.h"
@@ -64,13 +66,44 @@ static void teardown(void)
 	dir = NULL;
 }
 
+/* "login:NAME\npasscode:@" in a frame becomes NAME's login token (issued
+ * on first use): the tables stay readable and the tokens stay random. */
+static char *with_tokens(const char *text)
+{
+	static const char mark[] = "\npasscode:@";
+	char *out = malloc(strlen(text) * 2 + 4096), *o = out;
+	const char *p = text, *m;
+
+	ck_assert_ptr_nonnull(out);
+	while ((m = strstr(p, mark)) != NULL) {
+		const char *l = m, *name;
+		char user[64], token[AUTH_TOKEN_HEX + 1];
+		size_t len;
+
+		while (l > p && l[-1] != ':')
+			l--;
+		name = l;
+		len = (size_t)(m - name);
+		ck_assert_uint_lt(len, sizeof(user));
+		memcpy(user, name, len);
+		user[len] = '\0';
+		ck_assert_int_eq(auth_token_issue(db, user, NOW, 3600000, token, NULL), CHAT_OK);
+		memcpy(o, p, (size_t)(m - p));
+		o += m - p;
+		o += sprintf(o, "\npasscode:%s", token);
+		p = m + strlen(mark);
+	}
+	strcpy(o, p);
+	return out;
+}
+
 /* Sends one SockJS message ('^' -> NUL) from session who. */
 static int send_msg(int who, const char *text)
 {
 	json_strv_t v;
 	chat_error_t err = { 0 };
-	char *raw = strdup(text);
-	size_t n = strlen(text), i;
+	char *raw = with_tokens(text);
+	size_t n = strlen(raw), i;
 	int rc;
 
 	ck_assert_ptr_nonnull(raw);
@@ -167,7 +200,7 @@ static void run(const step_t *s, size_t n)
 	}
 }
 
-#define CONNECT(login) "CONNECT\naccept-version:1.2\nhost:h\nlogin:" login "\n\n^"
+#define CONNECT(login) "CONNECT\naccept-version:1.2\nhost:h\nlogin:" login "\npasscode:@\n\n^"
 #define CONNECTED(n, user) \
 	"CONNECTED\nversion:1.2\nheart-beat:0,0\n" SERVER "session:c:s" #n "\nuser-name:" user "\n\n^"
 #define RECEIPT(id) "RECEIPT\nreceipt-id:" id "\n\n^"
@@ -176,7 +209,7 @@ static void run(const step_t *s, size_t n)
 START_TEST(connect_negotiation)
 {
 	static const step_t steps[] = {
-		{ __LINE__, 0, "CONNECT\naccept-version:1.0,1.1\nlogin:alice\nheart-beat:5000,0\n\n^",
+		{ __LINE__, 0, "CONNECT\naccept-version:1.0,1.1\nlogin:alice\npasscode:@\nheart-beat:5000,0\n\n^",
 		  { "CONNECTED\nversion:1.1\nheart-beat:0,25000\n" SERVER
 		    "session:c:s0\nuser-name:alice\n\n^" } },
 		{ __LINE__, 1, "STOMP\naccept-version:1.1,1.2\nheart-beat:60000,10000\n\n^",
@@ -524,7 +557,7 @@ END_TEST
 START_TEST(version_11_and_10_acks)
 {
 	static const step_t steps[] = {
-		{ __LINE__, 0, "CONNECT\naccept-version:1.1\nlogin:a\n\n^",
+		{ __LINE__, 0, "CONNECT\naccept-version:1.1\nlogin:a\npasscode:@\n\n^",
 		  { "CONNECTED\nversion:1.1\nheart-beat:0,0\n" SERVER
 		    "session:c:s0\nuser-name:a\n\n^" } },
 		{ __LINE__, 0, "SUBSCRIBE\nid:s\ndestination:/topic/a\nack:client-individual\n\n^",
@@ -533,7 +566,7 @@ START_TEST(version_11_and_10_acks)
 		  { "MESSAGE\nsubscription:s\nmessage-id:2\ndestination:/topic/a\n"
 		    "content-length:1\n\nx^" } },
 		{ __LINE__, 0, "ACK\nmessage-id:2\n\n^", { ERROR("ACK without message-id and subscription") } },
-		{ __LINE__, 1, "CONNECT\nlogin:b\n\n^",
+		{ __LINE__, 1, "CONNECT\nlogin:b\npasscode:@\n\n^",
 		  { NULL, "CONNECTED\nversion:1.0\nheart-beat:0,0\n" SERVER
 			  "session:c:s1\nuser-name:b\n\n^" } },
 		/* 1.0: SUBSCRIBE without id uses the destination. */
@@ -582,20 +615,23 @@ START_TEST(chat_post)
 	static const step_t steps[] = {
 		{ __LINE__, 0, CONNECT("alice"), { CONNECTED(0, "alice") } },
 		{ __LINE__, 1, CONNECT("bob"), { NULL, CONNECTED(1, "bob") } },
+		/* Bob's first subscription to the room announces him. */
 		{ __LINE__, 1, "SUBSCRIBE\nid:r\ndestination:/topic/chat/room/general\n\n^",
-		  { NULL, "" } },
+		  { NULL, "MESSAGE\nsubscription:r\nmessage-id:3\ndestination:/topic/chat/room/general\n"
+			  "content-type:application/json\ncontent-length:46\n\n"
+			  "{\"type\":\"ENTER\",\"user\":\"bob\",\"room\":\"general\"}^" } },
 		/* The writer is the session's user, whatever the post says. */
 		{ __LINE__, 0, "SEND\ndestination:/app/chat/room/general\ncontent-type:application/json\n"
 			       "receipt:p1\n\n{\"text\":\"hi \\u00e9\",\"writer\":\"mallory\"}^",
 		  { RECEIPT("p1"),
-		    "MESSAGE\nsubscription:r\nmessage-id:3\ndestination:/topic/chat/room/general\n"
+		    "MESSAGE\nsubscription:r\nmessage-id:4\ndestination:/topic/chat/room/general\n"
 		    "content-type:application/json\ncontent-length:86\n\n"
-		    "{\"id\":3,\"room\":\"general\",\"seq\":1,\"writer\":\"alice\",\"time\":1700000000000,"
+		    "{\"id\":4,\"room\":\"general\",\"seq\":1,\"writer\":\"alice\",\"time\":1700000000000,"
 		    "\"text\":\"hi \xc3\xa9\"}^" } },
 		{ __LINE__, 1, "SEND\ndestination:/app/chat/room/general\n\n{\"text\":\"yo\"}^",
-		  { "", "MESSAGE\nsubscription:r\nmessage-id:5\ndestination:/topic/chat/room/general\n"
+		  { "", "MESSAGE\nsubscription:r\nmessage-id:6\ndestination:/topic/chat/room/general\n"
 			"content-type:application/json\ncontent-length:81\n\n"
-			"{\"id\":5,\"room\":\"general\",\"seq\":2,\"writer\":\"bob\",\"time\":1700000000000,"
+			"{\"id\":6,\"room\":\"general\",\"seq\":2,\"writer\":\"bob\",\"time\":1700000000000,"
 			"\"text\":\"yo\"}^" } },
 		{ __LINE__, 1, "SEND\ndestination:/app/nothing\n\n{}^",
 		  { "", ERROR("no handler for /app/nothing") } },
@@ -611,7 +647,11 @@ START_TEST(chat_post)
 
 	run(steps, CHAT_ARRAY_LEN(steps));
 	ck_assert_int_eq(count("SELECT seq FROM chat_room_seq WHERE room = 'general'"), 2);
-	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE destination LIKE '/topic/%'"), 2);
+	/* ENTER, two messages, and LEAVE when bob's session ended in an ERROR. */
+	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE destination LIKE '/topic/%'"), 4);
+	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE CAST(body AS TEXT) LIKE '{\"type\":\"LEAVE\",\"user\":\"bob\"%'"), 1);
+	/* The relay is registered before the first chat row. */
+	ck_assert_int_eq(count("SELECT cursor FROM outbox_consumers WHERE name = 'relay'"), 3);
 }
 END_TEST
 

@@ -118,12 +118,16 @@ START_TEST(partial_schema_is_migrated_forward)
 	/* Pretend the file was made by a program that knew two migrations. */
 	raw_exec("DROP TABLE outbox_consumers; DROP TABLE stomp_tx_frames; DROP TABLE stomp_tx;"
 		 " DROP TABLE stomp_unacked; DROP TABLE stomp_sessions; DROP TABLE stomp_counters;"
-		 " DROP TABLE chat_room_seq; PRAGMA user_version = 2;");
+		 " DROP TABLE chat_room_seq; DROP TABLE auth_tokens; DROP TABLE chat_rooms;"
+		 " DROP TABLE chat_presence; DROP TABLE chat_leases;"
+		 " ALTER TABLE subscriptions DROP COLUMN from_seq; PRAGMA user_version = 2;");
 	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
 	ck_assert_int_eq(chatdb_schema_version(db, &v, NULL), CHAT_OK);
 	ck_assert_int_eq(v, CHATDB_SCHEMA_VERSION);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM outbox_consumers"), 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM stomp_unacked"), 0);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT id FROM chat_rooms WHERE name = 'general'"), 1);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(from_seq) FROM subscriptions"), 0);
 	chatdb_close(db);
 }
 END_TEST

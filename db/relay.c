@@ -1,0 +1,288 @@
+/* relay.c - chat rows and rooms from chat.db to the durable store (see
+ * relay.h). */
+#include "config.h"
+#include "relay.h"
+
+#include "broker.h"
+#include "chatmsg.h"
+#include "chatroom.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char SQL_REGISTER[] =
+	"INSERT OR IGNORE INTO outbox_consumers(name, cursor) VALUES ('" RELAY_CONSUMER "', ?1)";
+static const char SQL_LEASE[] =
+	"INSERT INTO chat_leases(name, owner, until_ms) VALUES (?1, ?2, ?3 + ?4)"
+	" ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms"
+	" WHERE chat_leases.owner = excluded.owner OR chat_leases.until_ms <= ?3";
+static const char SQL_LEASE_FREE[] = "DELETE FROM chat_leases WHERE name = ?1 AND owner = ?2";
+
+int relay__register_in_tx(chatdb_t *db, int64_t seq, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_REGISTER, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, seq);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "relay consumer", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int relay_cursor(chatdb_t *db, int64_t *seq_out, chat_error_t *err)
+{
+	int rc = outbox_consumer_get(db, RELAY_CONSUMER, seq_out, err);
+
+	if (rc == CHAT_ENOTFOUND) {
+		*seq_out = 0;
+		rc = CHAT_OK;
+	}
+	return rc;
+}
+
+int relay_lease(chatdb_t *db, const char *name, const char *owner, int64_t now_ms, int64_t ttl_ms,
+		chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_LEASE, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now_ms);
+	sqlite3_bind_int64(st, 4, ttl_ms);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		rc = sqlite3_changes(chatdb_sqlite(db)) > 0
+			     ? CHAT_OK
+			     : chat_error_set(err, CHAT_EBUSY, "lease %s is held", name);
+	else
+		rc = chatdb__error(db, rc, "lease", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int relay_lease_release(chatdb_t *db, const char *name, const char *owner, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_LEASE_FREE, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "lease", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int relay_parse_row(const outbox_row_t *row, store_msg_t *m, chat_buf_t *room, chat_buf_t *writer,
+		    chat_buf_t *text)
+{
+	size_t n = strlen(BROKER_TOPIC_ROOM);
+	chatmsg_field_t f[6] = {
+		{ "id", NULL, 1, 0, 0 },    { "seq", NULL, 1, 0, 0 },
+		{ "time", NULL, 1, 0, 0 },  { "room", room, 1, 0, 0 },
+		{ "writer", writer, 1, 0, 0 }, { "text", text, 1, 0, 0 },
+	};
+	chat_slice_t kind;
+	int rc;
+
+	if (row->target_session.ptr != NULL || row->destination.len <= n ||
+	    memcmp(row->destination.ptr, BROKER_TOPIC_ROOM, n) != 0 ||
+	    !broker__hdr_get(row->headers, RELAY_KIND_HEADER, &kind) ||
+	    !chat_slice_eq(kind, RELAY_KIND_MSG))
+		return 0;
+	chat_buf_reset(room);
+	chat_buf_reset(writer);
+	chat_buf_reset(text);
+	rc = chatmsg_parse_object(row->body.ptr, row->body.len, f, 6, NULL);
+	if (rc != CHAT_OK)
+		return rc;
+	if (f[0].num != row->seq || text->len == 0 || writer->len == 0 || room->len == 0)
+		return CHAT_EINVAL;
+	m->id = f[0].num;
+	m->room_seq = f[1].num;
+	m->time_ms = f[2].num;
+	m->room_id = 0;
+	m->writer = writer->data;
+	m->text = text->data;
+	m->text_len = text->len;
+	return 1;
+}
+
+/* A chat row read in one pass, copied out of SQLite's memory. */
+typedef struct pending {
+	int64_t seq;
+	int is_msg;
+	store_msg_t m;
+	char room[CHATMSG_ROOM_MAX + 1];
+	char *writer;
+	char *text;
+} pending_t;
+
+typedef struct pass {
+	pending_t *rows;
+	size_t n;
+	chat_buf_t room, writer, text;
+} pass_t;
+
+static int take_row(void *ctx, const outbox_row_t *row)
+{
+	pass_t *p = ctx;
+	pending_t *r = &p->rows[p->n];
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->seq = row->seq;
+	rc = relay_parse_row(row, &r->m, &p->room, &p->writer, &p->text);
+	if (rc == 1) {
+		r->is_msg = 1;
+		snprintf(r->room, sizeof(r->room), "%s", p->room.data);
+		r->writer = strdup(p->writer.data);
+		r->text = malloc(p->text.len + 1);
+		if (r->writer == NULL || r->text == NULL) {
+			free(r->writer);
+			free(r->text);
+			return CHAT_ENOMEM;
+		}
+		memcpy(r->text, p->text.data, p->text.len + 1);
+		r->m.writer = r->writer;
+		r->m.text = r->text;
+	}
+	/* A broken chat row (rc < 0) cannot be stored: it is skipped. */
+	p->n++;
+	return 0;
+}
+
+typedef struct rooms {
+	chatroom_t *r;
+	size_t n, cap;
+} rooms_t;
+
+static int snap_room(void *ctx, const chatroom_t *r)
+{
+	rooms_t *l = ctx;
+
+	if (l->n == l->cap)
+		return 1; /* the rest next pass */
+	l->r[l->n++] = *r;
+	return 0;
+}
+
+/* Copies rooms the store does not have yet (a few per pass). */
+static int copy_rooms(chatdb_t *db, store_t *s, chat_error_t *err)
+{
+	rooms_t l = { NULL, 0, 32 };
+	int rc;
+
+	l.r = calloc(l.cap, sizeof(*l.r));
+	if (l.r == NULL)
+		return chat_error_set(err, CHAT_ENOMEM, "out of memory");
+	rc = chatroom_list(db, 1, snap_room, &l, err);
+	if (rc > 0)
+		rc = CHAT_OK;
+	for (size_t i = 0; i < l.n && rc == CHAT_OK; i++) {
+		rc = store_room_add(s, l.r[i].id, l.r[i].name, 0, l.r[i].created_ms, err);
+		/* EEXIST: the store holds that name under another id (a new
+		 * chat.db next to an old store): nothing to copy. */
+		if (rc == CHAT_EEXIST)
+			rc = CHAT_OK;
+		if (rc == CHAT_OK)
+			rc = chatroom_set_stored(db, l.r[i].id, err);
+	}
+	free(l.r);
+	return rc;
+}
+
+int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms, int64_t *copied_out,
+	      int *more_out, chat_error_t *err)
+{
+	pass_t p;
+	chatroom_t room;
+	int64_t cursor, last = 0, done = 0;
+	size_t i;
+	int rc, have_room = 0;
+
+	if (copied_out != NULL)
+		*copied_out = 0;
+	if (more_out != NULL)
+		*more_out = 0;
+	memset(&p, 0, sizeof(p));
+	rc = relay_lease(db, RELAY_LEASE, owner, now_ms, RELAY_LEASE_MS, err);
+	if (rc != CHAT_OK)
+		return rc;
+	chat_buf_init(&p.room, CHATMSG_ROOM_MAX);
+	chat_buf_init(&p.writer, SESSION_USER_MAX);
+	chat_buf_init(&p.text, CHATMSG_TEXT_MAX);
+	if ((rc = copy_rooms(db, s, err)) != CHAT_OK)
+		goto out;
+	if ((rc = outbox_consumer_get(db, RELAY_CONSUMER, &cursor, err)) != CHAT_OK) {
+		if (rc == CHAT_ENOTFOUND)
+			rc = CHAT_OK; /* nothing was ever posted */
+		goto out;
+	}
+	p.rows = calloc(RELAY_BATCH, sizeof(*p.rows));
+	if (p.rows == NULL) {
+		rc = chat_error_set(err, CHAT_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = outbox_read_after(db, cursor, RELAY_BATCH, take_row, &p, &last, err);
+	if (rc != CHAT_OK)
+		goto out;
+	for (i = 0; i < p.n; i++) {
+		pending_t *r = &p.rows[i];
+
+		if (r->is_msg) {
+			if (!have_room || strcmp(room.name, r->room) != 0) {
+				rc = chatroom_get(db, r->room, &room, err);
+				have_room = rc == CHAT_OK;
+				if (rc == CHAT_ENOTFOUND) {
+					rc = CHAT_OK; /* cannot happen: rooms are never deleted */
+					done = r->seq;
+					continue;
+				}
+				if (rc != CHAT_OK)
+					break;
+			}
+			r->m.room_id = room.id;
+			rc = store_msg_add(s, &r->m, NULL, err);
+			/* A row the store refuses as invalid would block the relay
+			 * for ever: it is skipped (the store's checks match the
+			 * broker's, so this does not happen in practice). */
+			if (rc == CHAT_EINVAL || rc == CHAT_ETOOBIG || rc == CHAT_EUTF8)
+				rc = CHAT_OK;
+			if (rc != CHAT_OK)
+				break;
+		}
+		done = r->seq;
+	}
+	if (done > cursor) {
+		/* What was copied stays copied even when the store failed later. */
+		int rc2 = outbox_consumer_advance(db, RELAY_CONSUMER, done, rc == CHAT_OK ? err : NULL);
+
+		if (rc == CHAT_OK)
+			rc = rc2;
+		if (copied_out != NULL)
+			*copied_out = (int64_t)i;
+	}
+	if (rc == CHAT_OK && more_out != NULL)
+		*more_out = p.n == RELAY_BATCH;
+out:
+	for (i = 0; p.rows != NULL && i < p.n; i++) {
+		free(p.rows[i].writer);
+		free(p.rows[i].text);
+	}
+	free(p.rows);
+	chat_buf_free(&p.room);
+	chat_buf_free(&p.writer);
+	chat_buf_free(&p.text);
+	return rc;
+}

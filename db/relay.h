@@ -1,0 +1,68 @@
+/*
+ * relay.h - the transactional outbox's relay: copies committed chat rows
+ * (messages published by /app/chat/room/{id}) and rooms from chat.db to the
+ * durable store (SQLite history.db, or MongoDB), idempotently.
+ *
+ * Progress is the outbox consumer RELAY_CONSUMER's cursor: a chat row is
+ * copied with store_msg_add(id = its outbox seq) before the cursor passes
+ * it, so a crash between the two only copies it again (a no-op).  The
+ * broker registers the consumer with its first chat post (in the posting
+ * transaction), and outbox_prune() never drops a row a consumer has not
+ * passed, even past the retention window: while the store is down, chat
+ * rows wait in chat.db.
+ *
+ * One process at a time: relay_run() holds the chat.db lease RELAY_LEASE
+ * (table chat_leases) while it copies; another caller gets CHAT_EBUSY.
+ */
+#ifndef CHAT_RELAY_H
+#define CHAT_RELAY_H
+
+#include "chatdb.h"
+#include "outbox.h"
+#include "store.h"
+
+#define RELAY_CONSUMER "relay"
+#define RELAY_LEASE "relay"
+/* How long the relay lease outlives its holder's last pass. */
+#define RELAY_LEASE_MS 15000
+/* Rows looked at per relay_run() call. */
+#define RELAY_BATCH 512
+
+/* Registers the relay consumer at seq (the seq before the first chat row)
+ * unless it exists.  For the broker, inside its transaction. */
+int relay__register_in_tx(chatdb_t *db, int64_t seq, chat_error_t *err);
+
+/* The relay's cursor: every chat row with seq <= *seq_out is in the store.
+ * 0 when the relay has no consumer yet. */
+int relay_cursor(chatdb_t *db, int64_t *seq_out, chat_error_t *err);
+
+/* Takes or renews lease name for owner until now_ms + ttl_ms: 0, or
+ * CHAT_EBUSY while another owner holds an unexpired one. */
+int relay_lease(chatdb_t *db, const char *name, const char *owner, int64_t now_ms, int64_t ttl_ms,
+		chat_error_t *err);
+
+/* Gives lease name up if owner holds it. */
+int relay_lease_release(chatdb_t *db, const char *name, const char *owner, chat_error_t *err);
+
+/* One pass: under the lease (as owner), copies rooms not yet stored, then
+ * up to RELAY_BATCH outbox rows after the cursor, advancing it after each
+ * stored row.  *copied_out (may be NULL) gets how many rows were looked at;
+ * *more_out (may be NULL) is 1 when rows remain.  Returns 0, CHAT_EBUSY
+ * (another process relays), CHAT_EDB (the store failed: the cursor stays at
+ * the last copied row; call again later), or a chat.db error. */
+int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms, int64_t *copied_out,
+	      int *more_out, chat_error_t *err);
+
+/* What a chat row carries, for the relay and history reads: parses an
+ * outbox row published by /app/chat/room/{id}.  Returns 1 and fills *m
+ * (strings point into row and into text) when the row is a chat message,
+ * 0 when it is not one, or a negative code.  text receives the decoded
+ * text, writer the writer's name, room the room name. */
+int relay_parse_row(const outbox_row_t *row, store_msg_t *m, chat_buf_t *room, chat_buf_t *writer,
+		    chat_buf_t *text);
+
+/* The row header the broker puts on chat message rows ("kind" = "msg"). */
+#define RELAY_KIND_HEADER "kind"
+#define RELAY_KIND_MSG "msg"
+
+#endif

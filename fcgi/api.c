@@ -1,0 +1,477 @@
+/* api.c - the JSON HTTP API and the background relay of chat.fcgi (see
+ * api.h).  IO only: validation lives in core/chatmsg, users and tokens in
+ * db/auth, rooms in db/chatroom, the relay in db/relay. */
+#include "config.h"
+#include "api.h"
+
+#include "auth.h"
+#include "broker.h"
+#include "chatdb.h"
+#include "chatmsg.h"
+#include "chatroom.h"
+#include "json.h"
+#include "log.h"
+#include "relay.h"
+#include "store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+/* This thread's handles, made on first use. */
+typedef struct api_thread {
+	chatdb_t *db;
+	store_t *store;
+} api_thread_t;
+
+static pthread_key_t thread_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+static void thread_free(void *p)
+{
+	api_thread_t *t = p;
+
+	if (t == NULL)
+		return;
+	chatdb_close(t->db);
+	store_close(t->store);
+	free(t);
+}
+
+static void make_key(void)
+{
+	(void)pthread_key_create(&thread_key, thread_free);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static api_thread_t *thread_get(const chat_options_t *opt, doorbell_t *bell, chat_error_t *err)
+{
+	api_thread_t *t;
+
+	pthread_once(&key_once, make_key);
+	t = pthread_getspecific(thread_key);
+	if (t != NULL)
+		return t;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return NULL;
+	if (chatdb_open(opt->db_path, 0, &t->db, err) != CHAT_OK) {
+		free(t);
+		return NULL;
+	}
+	chatdb_set_doorbell(t->db, bell);
+	pthread_setspecific(thread_key, t);
+	return t;
+}
+
+/* The thread's store, opened on demand (NULL when unreachable). */
+static store_t *thread_store(api_thread_t *t, const chat_options_t *opt, chat_error_t *err)
+{
+	if (t->store == NULL && store_open(opt->store_uri, &t->store, err) != CHAT_OK)
+		t->store = NULL;
+	return t->store;
+}
+
+int api_match(chat_slice_t path)
+{
+	size_t n = strlen(API_PREFIX);
+
+	return path.len >= n && memcmp(path.ptr, API_PREFIX, n) == 0 &&
+	       (path.len == n || path.ptr[n] == '/');
+}
+
+static void respond_json(http_request_t *r, int status, const char *extra, chat_slice_t body)
+{
+	char head[256];
+
+	snprintf(head, sizeof(head), "Cache-Control: no-store\r\n%s", extra ? extra : "");
+	http_respond(r, status, status == 204 ? NULL : "application/json; charset=UTF-8", head,
+		     body.ptr, status == 204 ? 0 : body.len);
+}
+
+static void respond_error(http_request_t *r, int status, const char *extra, const char *msg)
+{
+	chat_buf_t b;
+
+	chat_buf_init(&b, 1024);
+	if (chat_buf_append(&b, "{\"error\":", 9) != CHAT_OK ||
+	    json_encode_string(&b, msg, strlen(msg)) != CHAT_OK || chat_buf_putc(&b, '}') != CHAT_OK) {
+		chat_buf_reset(&b);
+		(void)chat_buf_append(&b, "{\"error\":\"internal error\"}", 26);
+	}
+	respond_json(r, status, extra, chat_buf_slice(&b));
+	chat_buf_free(&b);
+}
+
+/* Reads the bounded body; answers 413/400 itself and returns non-zero. */
+static int read_body(http_request_t *r, chat_buf_t *body)
+{
+	int rc = http_read_body(r, body);
+
+	if (rc == CHAT_ETOOBIG)
+		respond_error(r, 413, NULL, "the request body is larger than 4096 bytes");
+	else if (rc != CHAT_OK)
+		respond_error(r, 400, NULL, "cannot read the request body");
+	return rc;
+}
+
+/* The status a validation or database failure maps to. */
+static int status_of(int rc)
+{
+	switch (rc) {
+	case CHAT_EINVAL:
+	case CHAT_ETOOBIG:
+	case CHAT_EUTF8:
+	case CHAT_ETOOMANY: return 400;
+	case CHAT_EEXIST: return 409;
+	case CHAT_EDENIED: return 401;
+	case CHAT_EDB: return 503;
+	default: return 500;
+	}
+}
+
+/* Parses {"name","password"} from the body. */
+static int name_password(http_request_t *r, chat_buf_t *name, chat_buf_t *pw)
+{
+	chat_buf_t body;
+	chat_error_t e = { 0 };
+	chatmsg_field_t f[2] = { { "name", name, 1, 0, 0 }, { "password", pw, 1, 0, 0 } };
+	int rc;
+
+	chat_buf_init(&body, API_BODY_MAX);
+	rc = read_body(r, &body);
+	if (rc == CHAT_OK) {
+		rc = chatmsg_parse_object(body.data, body.len, f, 2, &e);
+		if (rc != CHAT_OK)
+			respond_error(r, 400, NULL, e.message);
+	}
+	chat_buf_free(&body);
+	return rc;
+}
+
+static void post_users(const chat_options_t *opt, api_thread_t *t, http_request_t *r)
+{
+	chat_buf_t name, pw, out;
+	chat_error_t e = { 0 };
+	store_t *s;
+	int rc;
+
+	chat_buf_init(&name, CHATMSG_NAME_MAX * 6);
+	chat_buf_init(&pw, CHATMSG_PASSWORD_MAX * 6);
+	chat_buf_init(&out, 256);
+	if (name_password(r, &name, &pw) != CHAT_OK)
+		goto out;
+	s = thread_store(t, opt, &e);
+	rc = s == NULL ? CHAT_EDB
+		       : auth_register(s, chat_buf_slice(&name), chat_buf_slice(&pw), now_ms(), NULL, &e);
+	if (rc == CHAT_EDB) {
+		log_warn("register: the user store failed: %s", e.message);
+		respond_error(r, 503, "Retry-After: 5\r\n", "the user store is unavailable, try again later");
+	} else if (rc != CHAT_OK) {
+		respond_error(r, status_of(rc), NULL, e.message);
+	} else if (chat_buf_append(&out, "{\"name\":", 8) == CHAT_OK &&
+		   json_encode_string(&out, name.data, name.len) == CHAT_OK &&
+		   chat_buf_putc(&out, '}') == CHAT_OK) {
+		respond_json(r, 201, NULL, chat_buf_slice(&out));
+	} else {
+		respond_error(r, 500, NULL, "internal error");
+	}
+out:
+	chat_buf_free(&name);
+	chat_buf_free(&pw);
+	chat_buf_free(&out);
+}
+
+static void post_login(const chat_options_t *opt, api_thread_t *t, http_request_t *r)
+{
+	chat_buf_t name, pw, out;
+	chat_error_t e = { 0 };
+	char token[AUTH_TOKEN_HEX + 1];
+	int64_t now = now_ms();
+	store_t *s;
+	int rc;
+
+	chat_buf_init(&name, CHATMSG_NAME_MAX * 6);
+	chat_buf_init(&pw, CHATMSG_PASSWORD_MAX * 6);
+	chat_buf_init(&out, 512);
+	if (name_password(r, &name, &pw) != CHAT_OK)
+		goto out;
+	s = thread_store(t, opt, &e);
+	rc = s == NULL ? CHAT_EDB
+		       : auth_login(t->db, s, chat_buf_slice(&name), chat_buf_slice(&pw), now,
+				    opt->token_ttl_ms, token, &e);
+	if (rc == CHAT_EDB)
+		respond_error(r, 503, "Retry-After: 5\r\n", "the user store is unavailable, try again later");
+	else if (rc == CHAT_EDENIED)
+		respond_error(r, 401, NULL, "wrong user name or password");
+	else if (rc != CHAT_OK)
+		respond_error(r, 500, NULL, "internal error");
+	else if (chat_buf_printf(&out, "{\"token\":\"%s\",\"user\":", token) == CHAT_OK &&
+		 json_encode_string(&out, name.data, name.len) == CHAT_OK &&
+		 chat_buf_printf(&out, ",\"expires\":%lld}", (long long)(now + opt->token_ttl_ms)) ==
+			 CHAT_OK)
+		respond_json(r, 200, NULL, chat_buf_slice(&out));
+	else
+		respond_error(r, 500, NULL, "internal error");
+out:
+	chat_buf_free(&name);
+	chat_buf_free(&pw);
+	chat_buf_free(&out);
+}
+
+/* The request's token: "Authorization: Bearer T", else "token" in the
+ * JSON body (front servers that do not pass Authorization to FastCGI).
+ * Other members of the body go to extra (may be NULL). */
+static int request_token(http_request_t *r, chat_buf_t *body, chat_buf_t *token,
+			 chatmsg_field_t *extra, chat_error_t *e)
+{
+	const char *auth = http_param(r, "HTTP_AUTHORIZATION");
+	chatmsg_field_t f[2] = { { "token", token, 0, 0, 0 } };
+	size_t n = 1;
+	int rc;
+
+	if (extra != NULL)
+		f[n++] = *extra;
+	if (body->len > 0 || extra != NULL) {
+		rc = chatmsg_parse_object(body->data ? body->data : "", body->len, f, n, e);
+		if (extra != NULL)
+			*extra = f[1];
+		if (rc != CHAT_OK)
+			return rc;
+	}
+	if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) {
+		chat_buf_reset(token);
+		rc = chat_buf_append(token, auth + 7, strlen(auth + 7));
+		if (rc != CHAT_OK)
+			return chat_error_set(e, CHAT_EDENIED, "invalid token");
+	}
+	if (token->len == 0)
+		return chat_error_set(e, CHAT_EDENIED, "a login token is needed (Authorization: Bearer TOKEN)");
+	return CHAT_OK;
+}
+
+static void post_logout(api_thread_t *t, http_request_t *r)
+{
+	chat_buf_t body, token;
+	chat_error_t e = { 0 };
+	int rc;
+
+	chat_buf_init(&body, API_BODY_MAX);
+	chat_buf_init(&token, AUTH_PASSCODE_MAX);
+	if (read_body(r, &body) != CHAT_OK)
+		goto out;
+	rc = request_token(r, &body, &token, NULL, &e);
+	if (rc == CHAT_OK)
+		rc = auth_token_revoke(t->db, token.data, token.len, &e);
+	if (rc == CHAT_OK)
+		respond_json(r, 204, NULL, CHAT_SLICE(""));
+	else if (rc == CHAT_ENOTFOUND || rc == CHAT_EDENIED)
+		respond_error(r, 401, NULL, rc == CHAT_ENOTFOUND ? "invalid token" : e.message);
+	else
+		respond_error(r, status_of(rc), NULL, e.message);
+out:
+	chat_buf_free(&body);
+	chat_buf_free(&token);
+}
+
+static void get_rooms(api_thread_t *t, http_request_t *r)
+{
+	chat_buf_t out;
+	chat_error_t e = { 0 };
+
+	chat_buf_init(&out, 1024 * 1024);
+	if (chatroom_list_json(t->db, &out, &e) == CHAT_OK)
+		respond_json(r, 200, NULL, chat_buf_slice(&out));
+	else
+		respond_error(r, 500, NULL, "cannot list the rooms");
+	chat_buf_free(&out);
+}
+
+static void post_rooms(api_thread_t *t, http_request_t *r)
+{
+	chat_buf_t body, token, name, out;
+	chat_error_t e = { 0 };
+	chatmsg_field_t nf = { "name", NULL, 1, 0, 0 };
+	char user[SESSION_USER_MAX + 1];
+	chatroom_t room;
+	int rc;
+
+	chat_buf_init(&body, API_BODY_MAX);
+	chat_buf_init(&token, AUTH_PASSCODE_MAX);
+	chat_buf_init(&name, CHATMSG_ROOM_MAX);
+	chat_buf_init(&out, 1024);
+	nf.str = &name;
+	if (read_body(r, &body) != CHAT_OK)
+		goto out;
+	rc = request_token(r, &body, &token, &nf, &e);
+	if (rc == CHAT_OK)
+		rc = auth_token_check(t->db, token.data, token.len, now_ms(), user, &e);
+	if (rc == CHAT_OK)
+		rc = chatroom_create(t->db, chat_buf_slice(&name), user, now_ms(), &room, &e);
+	if (rc == CHAT_OK) {
+		if (chatmsg_render_room(&out, room.name, room.creator, room.created_ms) == CHAT_OK)
+			respond_json(r, 201, NULL, chat_buf_slice(&out));
+		else
+			respond_error(r, 500, NULL, "internal error");
+	} else if (rc == CHAT_ETOOMANY) {
+		respond_error(r, 403, NULL, e.message);
+	} else {
+		respond_error(r, status_of(rc), NULL, e.message);
+	}
+out:
+	chat_buf_free(&body);
+	chat_buf_free(&token);
+	chat_buf_free(&name);
+	chat_buf_free(&out);
+}
+
+void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
+{
+	static const struct {
+		const char *path, *method, *allow;
+		int id;
+	} routes[] = {
+		{ "/api/users", "POST", "Allow: POST\r\n", 0 },
+		{ "/api/login", "POST", "Allow: POST\r\n", 1 },
+		{ "/api/logout", "POST", "Allow: POST\r\n", 2 },
+		{ "/api/rooms", "GET", "Allow: GET, POST\r\n", 3 },
+		{ "/api/rooms", "POST", "Allow: GET, POST\r\n", 4 },
+	};
+	chat_error_t err = { 0 };
+	api_thread_t *t;
+	const char *allow = NULL;
+	size_t i;
+
+	for (i = 0; i < CHAT_ARRAY_LEN(routes); i++) {
+		if (!chat_slice_eq(r->path, routes[i].path))
+			continue;
+		allow = routes[i].allow;
+		if (strcmp(r->method, routes[i].method) == 0)
+			break;
+	}
+	if (i == CHAT_ARRAY_LEN(routes)) {
+		if (allow != NULL)
+			respond_error(r, 405, allow, "method not allowed");
+		else
+			respond_error(r, 404, NULL, "no such API");
+		return;
+	}
+	t = thread_get(opt, bell, &err);
+	if (t == NULL) {
+		log_error("api: cannot open %s: %s", opt->db_path, err.message);
+		respond_error(r, 503, NULL, "service unavailable");
+		return;
+	}
+	switch (routes[i].id) {
+	case 0: post_users(opt, t, r); break;
+	case 1: post_login(opt, t, r); break;
+	case 2: post_logout(t, r); break;
+	case 3: get_rooms(t, r); break;
+	default: post_rooms(t, r); break;
+	}
+}
+
+/* ---- the relay thread ---- */
+
+typedef struct relay_args {
+	const chat_options_t *opt;
+	doorbell_t *bell;
+} relay_args_t;
+
+static relay_args_t relay_args;
+static pthread_once_t relay_once = PTHREAD_ONCE_INIT;
+
+static void *relay_main(void *arg)
+{
+	relay_args_t *a = arg;
+	chatdb_t *db = NULL;
+	store_t *store = NULL;
+	chat_error_t err = { 0 };
+	char owner[64];
+	int64_t backoff = 0, retry_at = 0, swept_at = 0;
+	int was_down = 0;
+
+	snprintf(owner, sizeof(owner), "relay:%ld", (long)getpid());
+	for (;;) {
+		uint32_t seen = a->bell != NULL ? doorbell_snapshot(a->bell) : 0;
+		int64_t now = now_ms(), copied = 0;
+		int more = 0, rc = CHAT_OK;
+
+		if (db == NULL && chatdb_open(a->opt->db_path, 0, &db, &err) != CHAT_OK) {
+			log_error("relay: cannot open %s: %s", a->opt->db_path, err.message);
+			db = NULL;
+		}
+		if (db != NULL)
+			chatdb_set_doorbell(db, a->bell);
+		if (db != NULL && now - swept_at >= 1000) {
+			swept_at = now;
+			if (broker_presence_sweep(db, now, NULL, &err) != CHAT_OK)
+				log_warn("relay: presence sweep: %s", err.message);
+		}
+		if (db != NULL && now >= retry_at) {
+			if (store == NULL && store_open(a->opt->store_uri, &store, &err) != CHAT_OK) {
+				store = NULL;
+				rc = CHAT_EDB;
+			}
+			if (store != NULL)
+				rc = relay_run(db, store, owner, now, &copied, &more, &err);
+			if (rc == CHAT_EDB) {
+				/* The store is away: chat goes on, rows wait in chat.db. */
+				if (!was_down)
+					log_warn("relay: the store failed (%s); retrying", err.message);
+				was_down = 1;
+				backoff = backoff ? (backoff * 2 > 30000 ? 30000 : backoff * 2) : 1000;
+				retry_at = now + backoff;
+			} else {
+				if (was_down && rc == CHAT_OK)
+					log_info("relay: the store is back, catching up");
+				if (rc == CHAT_OK)
+					was_down = 0;
+				backoff = 0;
+				if (rc != CHAT_OK && rc != CHAT_EBUSY)
+					log_warn("relay: %s", err.message);
+			}
+		}
+		if (more)
+			continue;
+		if (a->bell != NULL)
+			(void)doorbell_wait(a->bell, seen, 5000);
+		else
+			sleep(1);
+		/* Let a burst of posts gather into one pass. */
+		usleep(50 * 1000);
+	}
+	return NULL;
+}
+
+static void relay_start(void)
+{
+	pthread_t th;
+	pthread_attr_t attr;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, relay_main, &relay_args) != 0)
+		log_error("cannot start the relay thread");
+	pthread_attr_destroy(&attr);
+}
+
+void api_start_relay(const chat_options_t *opt, doorbell_t *bell)
+{
+	if (relay_args.opt == NULL) {
+		relay_args.opt = opt;
+		relay_args.bell = bell;
+	}
+	pthread_once(&relay_once, relay_start);
+}

@@ -1,0 +1,49 @@
+/*
+ * api.h - the chat's small JSON HTTP API in chat.fcgi, and the relay that
+ * runs in the background of every chat.fcgi process.
+ *
+ *   POST /api/users   {"name","password"}  register: 201 {"name"}; 400 with
+ *                     {"error": why} for a bad name or password; 409 name
+ *                     taken; 503 the user store is unreachable.
+ *   POST /api/login   {"name","password"}  200 {"token","user","expires"}
+ *                     (expires: ms since the epoch); 401 wrong name or
+ *                     password (one answer for both).
+ *   POST /api/logout  the token as "Authorization: Bearer TOKEN" or
+ *                     {"token"}: 204; 401 unknown token.
+ *   GET  /api/rooms   200 [{"id","name","creator","created"}, ...]
+ *   POST /api/rooms   {"name"} with a token (as for logout, or "token" in
+ *                     the body): 201 the room (also broadcast on
+ *                     /topic/rooms); 400 bad name; 401; 403 too many rooms;
+ *                     409 taken.
+ * Request bodies are at most API_BODY_MAX bytes (413 beyond).  Every error
+ * is {"error": "a sentence"}.  Responses are never cached.  The token is
+ * the STOMP CONNECT passcode (with login = the user name).
+ *
+ * The relay (db/relay.h) copies chat rows to the durable store: the first
+ * request a process serves starts one background thread that waits on the
+ * doorbell and runs a relay pass when the outbox moved (one process at a
+ * time holds the relay lease), backs off while the store is unreachable and
+ * catches up when it returns; it also announces LEAVE for expired sessions
+ * (broker_presence_sweep).
+ */
+#ifndef CHAT_API_H
+#define CHAT_API_H
+
+#include "doorbell.h"
+#include "http.h"
+#include "options.h"
+
+#define API_PREFIX "/api"
+#define API_BODY_MAX 4096
+
+/* 1 when path (still percent-encoded) is /api or under /api/. */
+int api_match(chat_slice_t path);
+
+/* Answers an API request.  opt and bell are borrowed (the process's). */
+void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r);
+
+/* Starts the process's relay thread once (later calls return at once).
+ * opt and bell must outlive the process's threads. */
+void api_start_relay(const chat_options_t *opt, doorbell_t *bell);
+
+#endif

@@ -1,0 +1,806 @@
+/*
+ * test_chatapp.c - the chat application over the broker against a real
+ * durable store: users and CONNECT authentication, rooms, enter/leave and
+ * presence, history pages, resume after a message id (nothing missed,
+ * nothing twice across the store/outbox boundary), and the relay
+ * (idempotent, holds outbox rows until copied, catches up after the store
+ * returns).
+ *
+ * Built twice: test_chatapp_sqlite (SQLite store in a temp dir) and
+ * test_chatapp.mongo (-DCHATAPP_MONGO: MongoDB from MONGODB_URI, run
+ * through with-ferretdb.sh; the stop/start test runs a FerretDB fixture of
+ * its own so it can stop and restart it).
+ */
+#include "config.h"
+#include "auth.h"
+#include "broker.h"
+#include "chatroom.h"
+#include "outbox.h"
+#include "relay.h"
+#include "service.h"
+#include "session.h"
+#include "store.h"
+#include "testutil.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NOW 1700000000000LL
+#define NSESS 4
+
+static char *dir;
+static char path[512];
+static char store_uri[1024];
+static chatdb_t *db;
+static store_t *store; /* the test's own handle, for checks and relay runs */
+static chat_options_t opt;
+static service_t svc[SERVICE_MAX];
+static service_ctx_t ctx;
+static char keys[NSESS][CHATDB_ID_MAX + 1];
+static int64_t now = NOW; /* the time frames arrive at */
+
+#ifdef CHATAPP_MONGO
+#include <mongoc/mongoc.h>
+
+static const char *base_uri;
+static unsigned counter;
+
+static void mongo_uri(const char *base, char *out, size_t n)
+{
+	const char *hosts = strstr(base, "://"), *end, *query;
+
+	hosts = hosts != NULL ? hosts + 3 : base;
+	end = hosts + strcspn(hosts, "/?");
+	query = strchr(end, '?');
+	snprintf(out, n, "%.*s/chatapp_%ld_%u%s", (int)(end - base), base, (long)getpid(),
+		 ++counter, query ? query : "");
+}
+
+static void drop_db(void)
+{
+	mongoc_uri_t *u = mongoc_uri_new(store_uri);
+	mongoc_client_t *c = u ? mongoc_client_new_from_uri(u) : NULL;
+
+	if (c != NULL) {
+		mongoc_database_t *d = mongoc_client_get_database(c, mongoc_uri_get_database(u));
+
+		(void)mongoc_database_drop(d, NULL);
+		mongoc_database_destroy(d);
+		mongoc_client_destroy(c);
+	}
+	mongoc_uri_destroy(u);
+}
+#endif
+
+static void open_sessions(void)
+{
+	int created, i;
+	session_info_t info;
+
+	for (i = 0; i < NSESS; i++) {
+		char sid[8];
+
+		snprintf(sid, sizeof(sid), "s%d", i);
+		ck_assert_int_eq(service_key(&svc[0], (chat_slice_t){ sid, strlen(sid) }, keys[i]),
+				 CHAT_OK);
+		ck_assert_int_eq(service_open(&ctx, &svc[0], keys[i], NOW, &created, &info, NULL),
+				 CHAT_OK);
+	}
+}
+
+static void setup(void)
+{
+	now = NOW;
+	dir = testutil_tmpdir("chatapp");
+	ck_assert_ptr_nonnull(dir);
+	snprintf(path, sizeof(path), "%s/chat.db", dir);
+#ifdef CHATAPP_MONGO
+	mongo_uri(base_uri, store_uri, sizeof(store_uri));
+#else
+	snprintf(store_uri, sizeof(store_uri), "sqlite:%s/history.db", dir);
+#endif
+	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
+	ck_assert_int_eq(options_defaults(&opt), CHAT_OK);
+	ck_assert_int_eq(options_set(&opt, "store_uri", store_uri, "test", NULL), CHAT_OK);
+	ck_assert_int_eq(store_open(store_uri, &store, NULL), CHAT_OK);
+	ck_assert_uint_ge(service_table(&opt, svc), 1);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.db = db;
+	ctx.opt = &opt;
+	open_sessions();
+}
+
+static void teardown(void)
+{
+	service_ctx_cleanup(&ctx);
+	store_close(store);
+	store = NULL;
+#ifdef CHATAPP_MONGO
+	drop_db();
+#endif
+	options_free(&opt);
+	chatdb_close(db);
+	db = NULL;
+	testutil_rmtree(dir);
+	free(dir);
+	dir = NULL;
+}
+
+/* Sends one SockJS message ('^' -> NUL) from session who. */
+static int send_msg(int who, const char *text)
+{
+	json_strv_t v;
+	chat_error_t err = { 0 };
+	char *raw = strdup(text);
+	size_t n = strlen(text), i;
+	int rc;
+
+	ck_assert_ptr_nonnull(raw);
+	for (i = 0; i < n; i++)
+		if (raw[i] == '^')
+			raw[i] = '\0';
+	json_strv_init(&v, 1 << 22, 16);
+	ck_assert_int_eq(json_strv_push(&v, raw, n), CHAT_OK);
+	rc = service_receive(&ctx, &svc[0], keys[who], &v, now, &err);
+	if (rc != CHAT_OK)
+		fprintf(stderr, "receive: %s\n", err.message);
+	json_strv_free(&v);
+	free(raw);
+	return rc;
+}
+
+/* Everything for session who ('|' between messages, '^' for NUL). */
+static const char *collect(int who)
+{
+	static char out[1 << 18];
+	session_info_t info;
+	json_strv_t v;
+	chat_error_t err = { 0 };
+	int64_t next;
+	size_t k = 0, i, j;
+
+	out[0] = '\0';
+	ck_assert_int_eq(session_get(db, keys[who], &info, NULL), CHAT_OK);
+	json_strv_init(&v, 1 << 20, 8192);
+	ck_assert_msg(service_collect(&ctx, &svc[0], keys[who], info.cursor, &v, &next, &err) ==
+			      CHAT_OK,
+		      "collect: %s", err.message);
+	for (i = 0; i < v.n; i++) {
+		chat_slice_t m = json_strv_at(&v, i);
+
+		if (i > 0 && k < sizeof(out) - 1)
+			out[k++] = '|';
+		for (j = 0; j < m.len && k < sizeof(out) - 1; j++)
+			out[k++] = m.ptr[j] == '\0' ? '^' : m.ptr[j];
+	}
+	out[k] = '\0';
+	json_strv_free(&v);
+	if (next > info.cursor)
+		ck_assert_int_eq(session_advance_cursor(db, keys[who], next, NULL), CHAT_OK);
+	return out;
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+#define HAS(s, sub) ck_assert_msg(strstr((s), (sub)) != NULL, "line %d: no '%s' in\n%s", __LINE__, (sub), (s))
+#define HASNT(s, sub) ck_assert_msg(strstr((s), (sub)) == NULL, "line %d: '%s' in\n%s", __LINE__, (sub), (s))
+
+static void connect_as(int who, const char *user)
+{
+	char token[AUTH_TOKEN_HEX + 1], frame[256];
+
+	ck_assert_int_eq(auth_token_issue(db, user, NOW, 3600000, token, NULL), CHAT_OK);
+	snprintf(frame, sizeof(frame), "CONNECT\naccept-version:1.2\nlogin:%s\npasscode:%s\n\n^",
+		 user, token);
+	ck_assert_int_eq(send_msg(who, frame), CHAT_OK);
+	HAS(collect(who), "CONNECTED");
+}
+
+static void post(int who, const char *room, const char *text)
+{
+	char frame[512];
+
+	snprintf(frame, sizeof(frame), "SEND\ndestination:/app/chat/room/%s\n\n{\"text\":\"%s\"}^",
+		 room, text);
+	ck_assert_int_eq(send_msg(who, frame), CHAT_OK);
+}
+
+static int64_t relay_all(void)
+{
+	int64_t copied = 0, total = 0;
+	int more = 1;
+	chat_error_t err = { 0 };
+
+	while (more) {
+		ck_assert_msg(relay_run(db, store, "test", NOW, &copied, &more, &err) == CHAT_OK,
+			      "relay: %s", err.message);
+		total += copied;
+	}
+	return total;
+}
+
+static int64_t scalar(const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(chatdb_sqlite(db), sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* ---- users and CONNECT ---- */
+
+START_TEST(register_and_authenticate)
+{
+	static const struct {
+		int line;
+		const char *name, *pw;
+		int rc;
+	} rows[] = {
+		{ __LINE__, "alice", "correct horse", CHAT_OK },
+		{ __LINE__, "alice", "another pass", CHAT_EEXIST },
+		{ __LINE__, "guest-9", "correct horse", CHAT_EINVAL },
+		{ __LINE__, "bob", "short", CHAT_EINVAL },
+		{ __LINE__, "b o b", "correct horse", CHAT_EINVAL },
+		{ __LINE__, "bob", "correct horse", CHAT_OK },
+	};
+	char token[AUTH_TOKEN_HEX + 1], user[SESSION_USER_MAX + 1], frame[256];
+	store_user_t u;
+	chat_error_t err = { 0 };
+	const char *got;
+
+	for (size_t i = 0; i < CHAT_ARRAY_LEN(rows); i++) {
+		int rc = auth_register(store, (chat_slice_t){ rows[i].name, strlen(rows[i].name) },
+				       (chat_slice_t){ rows[i].pw, strlen(rows[i].pw) }, NOW, &u, &err);
+
+		ck_assert_msg(rc == rows[i].rc, "line %d: rc %d (%s)", rows[i].line, rc, err.message);
+	}
+	/* The store keeps an argon2id hash, never the password. */
+	ck_assert_int_eq(store_user_get_by_name(store, "alice", &u, NULL), CHAT_OK);
+	ck_assert_int_eq(strncmp(u.password_hash, "$argon2id$", 10), 0);
+	ck_assert_ptr_null(strstr(u.password_hash, "correct horse"));
+	/* Login: one answer for a wrong password and an unknown user. */
+	ck_assert_int_eq(auth_login(db, store, (chat_slice_t){ "alice", 5 },
+				    (chat_slice_t){ "wrong pass", 10 }, NOW, 1000, token, NULL),
+			 CHAT_EDENIED);
+	ck_assert_int_eq(auth_login(db, store, (chat_slice_t){ "nobody", 6 },
+				    (chat_slice_t){ "correct horse", 13 }, NOW, 1000, token, NULL),
+			 CHAT_EDENIED);
+	ck_assert_int_eq(auth_login(db, store, (chat_slice_t){ "alice", 5 },
+				    (chat_slice_t){ "correct horse", 13 }, NOW, 1000, token, NULL),
+			 CHAT_OK);
+	ck_assert_uint_eq(strlen(token), AUTH_TOKEN_HEX);
+	ck_assert_int_eq(auth_token_check(db, token, strlen(token), NOW + 999, user, NULL), CHAT_OK);
+	ck_assert_str_eq(user, "alice");
+	ck_assert_int_eq(auth_token_check(db, token, strlen(token), NOW + 1000, user, NULL),
+			 CHAT_EDENIED);
+	/* Only a hash of the token is in chat.db. */
+	ck_assert_int_eq(scalar("SELECT count(*) FROM auth_tokens WHERE length(hash) = 32"), 1);
+
+	/* CONNECT by password, by token, with a token of someone else, with a
+	 * wrong password. */
+	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.2\nlogin:alice\n"
+				     "passcode:correct horse\n\n^"), CHAT_OK);
+	HAS(collect(0), "user-name:alice\n");
+	ck_assert_int_eq(auth_token_issue(db, "bob", NOW, 60000, token, NULL), CHAT_OK);
+	snprintf(frame, sizeof(frame), "CONNECT\naccept-version:1.2\nlogin:bob\npasscode:%s\n\n^", token);
+	ck_assert_int_eq(send_msg(1, frame), CHAT_OK);
+	HAS(collect(1), "user-name:bob\n");
+	snprintf(frame, sizeof(frame), "CONNECT\naccept-version:1.2\nlogin:alice\npasscode:%s\n\n^", token);
+	ck_assert_int_eq(send_msg(2, frame), CHAT_OK);
+	got = collect(2);
+	HAS(got, "ERROR\nmessage:authentication failed");
+	ck_assert_int_eq(send_msg(3, "CONNECT\naccept-version:1.2\nlogin:alice\npasscode:bad pass\n\n^"),
+			 CHAT_OK);
+	HAS(collect(3), "ERROR\nmessage:authentication failed");
+	/* A revoked token no longer works. */
+	ck_assert_int_eq(auth_token_revoke(db, token, strlen(token), NULL), CHAT_OK);
+	ck_assert_int_eq(auth_token_revoke(db, token, strlen(token), NULL), CHAT_ENOTFOUND);
+	ck_assert_int_eq(auth_token_check(db, token, strlen(token), NOW, user, NULL), CHAT_EDENIED);
+}
+END_TEST
+
+START_TEST(guests)
+{
+	/* Guests are guest-N whatever login says. */
+	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.2\nlogin:alice\n\n^"), CHAT_OK);
+	HAS(collect(0), "user-name:guest-1\n");
+	opt.allow_guests = 0;
+	ck_assert_int_eq(send_msg(1, "CONNECT\naccept-version:1.2\nlogin:alice\n\n^"), CHAT_OK);
+	HAS(collect(1), "ERROR\nmessage:authentication required");
+}
+END_TEST
+
+/* ---- rooms ---- */
+
+START_TEST(rooms)
+{
+	const char *got;
+
+	connect_as(0, "alice");
+	connect_as(1, "bob");
+	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:r\ndestination:/topic/rooms\n\n^"), CHAT_OK);
+	ck_assert_int_eq(send_msg(0, "SUBSCRIBE\nid:l\ndestination:/app/rooms\n\n^"), CHAT_OK);
+	got = collect(0);
+	HAS(got, "subscription:l\n");
+	HAS(got, "[{\"id\":\"general\",\"name\":\"general\",\"creator\":\"\",\"created\":0}]^");
+	/* An /app subscription is answered once, not kept. */
+	ck_assert_int_eq(scalar("SELECT count(*) FROM subscriptions WHERE sub_id = 'l'"), 0);
+	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/app/rooms\n\n{\"name\":\"random\"}^"), CHAT_OK);
+	got = collect(1);
+	HAS(got, "destination:/topic/rooms\n");
+	HAS(got, "{\"id\":\"random\",\"name\":\"random\",\"creator\":\"alice\",\"created\":1700000000000}");
+	ck_assert_int_eq(send_msg(0, "SUBSCRIBE\nid:l2\ndestination:/app/rooms\n\n^"), CHAT_OK);
+	got = collect(0);
+	HAS(got, "\"created\":0},{\"id\":\"random\"");
+	/* Posting to a room that does not exist, creating one twice, a bad
+	 * name: ERROR. */
+	post(1, "nowhere", "hi");
+	HAS(collect(1), "ERROR\nmessage:no room nowhere");
+	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/app/rooms\n\n{\"name\":\"random\"}^"), CHAT_OK);
+	HAS(collect(0), "ERROR\nmessage:cannot create the room\\c the room random exists");
+	connect_as(2, "carol");
+	ck_assert_int_eq(send_msg(2, "SEND\ndestination:/app/rooms\n\n{\"name\":\"a b\"}^"), CHAT_OK);
+	HAS(collect(2), "ERROR\nmessage:cannot create the room\\c room names are");
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms"), 2);
+	/* The relay copies rooms to the store. */
+	relay_all();
+	{
+		store_room_t r;
+
+		ck_assert_int_eq(store_room_get_by_name(store, "random", &r, NULL), CHAT_OK);
+		ck_assert_int_eq(store_room_get(store, 1, &r, NULL), CHAT_OK);
+		ck_assert_str_eq(r.name, "general");
+	}
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms WHERE stored = 0"), 0);
+}
+END_TEST
+
+/* ---- enter, leave, presence ---- */
+
+START_TEST(presence)
+{
+	const char *got;
+	int64_t left;
+
+	connect_as(0, "alice");
+	connect_as(1, "alice"); /* a second tab */
+	connect_as(2, "bob");
+	ck_assert_int_eq(send_msg(2, "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n\n^"),
+			 CHAT_OK);
+	HAS(collect(2), "{\"type\":\"ENTER\",\"user\":\"bob\",\"room\":\"general\"}");
+	ck_assert_int_eq(send_msg(0, "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n\n^"),
+			 CHAT_OK);
+	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n\n^"),
+			 CHAT_OK);
+	got = collect(2);
+	ck_assert_uint_eq(count_of(got, "\"type\":\"ENTER\",\"user\":\"alice\""), 1);
+	ck_assert_int_eq(send_msg(2, "SUBSCRIBE\nid:p\ndestination:/app/chat/room/general/presence\n\n^"),
+			 CHAT_OK);
+	HAS(collect(2), "[\"alice\",\"bob\"]^");
+	/* One tab leaves: alice is still there. */
+	ck_assert_int_eq(send_msg(0, "UNSUBSCRIBE\nid:t\n\n^"), CHAT_OK);
+	HASNT(collect(2), "LEAVE");
+	/* The other disconnects: LEAVE. */
+	ck_assert_int_eq(send_msg(1, "DISCONNECT\n\n^"), CHAT_OK);
+	HAS(collect(2), "{\"type\":\"LEAVE\",\"user\":\"alice\",\"room\":\"general\"}");
+	/* Bob's session expires without a word: the sweep announces it. */
+	connect_as(3, "carol");
+	ck_assert_int_eq(send_msg(3, "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n\n^"),
+			 CHAT_OK);
+	(void)collect(3);
+	ck_assert_int_eq(session_close(db, keys[2], 1001, "timeout", NOW, NULL), CHAT_OK);
+	ck_assert_int_eq(broker_presence_sweep(db, NOW, &left, NULL), CHAT_OK);
+	ck_assert_int_eq(left, 1);
+	HAS(collect(3), "{\"type\":\"LEAVE\",\"user\":\"bob\",\"room\":\"general\"}");
+	ck_assert_int_eq(broker_presence_sweep(db, NOW, &left, NULL), CHAT_OK);
+	ck_assert_int_eq(left, 0);
+	/* Presence of a room that does not exist: ERROR. */
+	ck_assert_int_eq(send_msg(3, "SUBSCRIBE\nid:p\ndestination:/app/chat/room/x/presence\n\n^"),
+			 CHAT_OK);
+	HAS(collect(3), "ERROR\nmessage:no room x");
+}
+END_TEST
+
+/* ---- history ---- */
+
+/* The ids in a history reply body, in order, as "3,4,5". */
+static void ids_of(const char *got, char *out, size_t n)
+{
+	const char *p = got;
+	size_t k = 0;
+
+	out[0] = '\0';
+	while ((p = strstr(p, "{\"id\":")) != NULL && k + 24 < n) {
+		long long id = strtoll(p + 6, NULL, 10);
+
+		k += (size_t)snprintf(out + k, n - k, "%s%lld", k ? "," : "", id);
+		p += 6;
+	}
+}
+
+static const char *history(int who, const char *headers)
+{
+	char frame[256];
+
+	snprintf(frame, sizeof(frame),
+		 "SUBSCRIBE\nid:h\ndestination:/app/chat/room/general/history\n%s\n^", headers);
+	ck_assert_int_eq(send_msg(who, frame), CHAT_OK);
+	return collect(who);
+}
+
+START_TEST(history_pages)
+{
+	char ids[256], text[16];
+	int i;
+
+	connect_as(0, "alice"); /* outbox 1 */
+	connect_as(1, "bob");   /* 2 */
+	for (i = 0; i < 6; i++) { /* 3..8 */
+		snprintf(text, sizeof(text), "m%d", i);
+		post(0, "general", text);
+	}
+	/* Three relayed to the store, three only in the outbox: one answer. */
+	for (int round = 0; round < 3; round++) {
+		ids_of(history(1, "limit:4\n"), ids, sizeof(ids));
+		ck_assert_msg(strcmp(ids, "5,6,7,8") == 0, "round %d: %s", round, ids);
+		ids_of(history(1, "limit:4\nbefore:5\n"), ids, sizeof(ids));
+		ck_assert_msg(strcmp(ids, "3,4") == 0, "round %d: %s", round, ids);
+		ids_of(history(1, ""), ids, sizeof(ids));
+		ck_assert_msg(strcmp(ids, "3,4,5,6,7,8") == 0, "round %d: %s", round, ids);
+		if (round == 0) {
+			/* Copy only part: the relay stops at a store failure. */
+			ck_assert_int_eq(relay__register_in_tx(db, 0, NULL), CHAT_OK);
+			ck_assert_int_eq(outbox_consumer_advance(db, RELAY_CONSUMER, 0, NULL), CHAT_OK);
+			{
+				store_msg_t m = { 3, 1, 1, NOW, "alice", "m0", 2 };
+
+				ck_assert_int_eq(store_msg_add(store, &m, NULL, NULL), CHAT_OK);
+			}
+		} else if (round == 1) {
+			relay_all();
+		}
+	}
+	/* Pruned from the outbox once relayed and read: the store answers. */
+	for (i = 0; i < NSESS; i++)
+		(void)collect(i);
+	relay_all(); /* the relay also passes the rows that are not chat */
+	ck_assert_int_eq(outbox_prune(db, NOW, 1000, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM outbox"), 0);
+	ids_of(history(1, "limit:2\n"), ids, sizeof(ids));
+	ck_assert_str_eq(ids, "7,8");
+	HAS(history(1, "limit:0\n"), "ERROR\nmessage:invalid limit or before header");
+}
+END_TEST
+
+/* ---- resume ---- */
+
+/* The message-ids of MESSAGE frames on subscription t that carry chat
+ * messages, as "5,6,7". */
+static void resumed_ids(const char *got, char *out, size_t n)
+{
+	const char *p = got;
+	size_t k = 0;
+
+	out[0] = '\0';
+	while ((p = strstr(p, "MESSAGE\nsubscription:t\nmessage-id:")) != NULL && k + 24 < n) {
+		long long id = strtoll(p + 34, NULL, 10);
+		const char *body = strstr(p, "\n\n");
+
+		if (body != NULL && strncmp(body + 2, "{\"id\":", 6) == 0)
+			k += (size_t)snprintf(out + k, n - k, "%s%lld", k ? "," : "", id);
+		p += 34;
+	}
+}
+
+START_TEST(resume_across_the_boundary)
+{
+	char ids[512], frame[256], text[16];
+	int i;
+
+	connect_as(0, "alice"); /* 1 */
+	connect_as(1, "bob");   /* 2 */
+	for (i = 0; i < 4; i++) { /* 3..6 */
+		snprintf(text, sizeof(text), "a%d", i);
+		post(0, "general", text);
+	}
+	relay_all();            /* 3..6 in the store */
+	for (i = 0; i < 3; i++) { /* 7..9 only in the outbox */
+		snprintf(text, sizeof(text), "b%d", i);
+		post(0, "general", text);
+	}
+	(void)collect(1);
+	/* Bob saw up to 4: he gets 5..9 once each, then live ones. */
+	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n"
+				     "after:4\n\n^"), CHAT_OK);
+	post(0, "general", "live");
+	resumed_ids(collect(1), ids, sizeof(ids));
+	ck_assert_str_eq(ids, "5,6,7,8,9,16");
+	/* Bob's resumed frames (10..14) and ENTER (15) came before the live
+	 * post (16).  From the beginning, on another session, after the relay
+	 * caught up (the outbox still holds what the store has). */
+	relay_all();
+	connect_as(2, "carol");
+	ck_assert_int_eq(send_msg(2, "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n"
+				     "after:0\n\n^"), CHAT_OK);
+	resumed_ids(collect(2), ids, sizeof(ids));
+	ck_assert_str_eq(ids, "3,4,5,6,7,8,9,16");
+	/* Up to date: nothing. */
+	connect_as(3, "dave");
+	snprintf(frame, sizeof(frame), "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n"
+				       "after:16\n\n^");
+	ck_assert_int_eq(send_msg(3, frame), CHAT_OK);
+	resumed_ids(collect(3), ids, sizeof(ids));
+	ck_assert_str_eq(ids, "");
+	ck_assert_int_eq(send_msg(3, "SUBSCRIBE\nid:u\ndestination:/topic/chat/room/nope\nafter:1\n\n^"),
+			 CHAT_OK);
+	HAS(collect(3), "ERROR\nmessage:no room nope");
+}
+END_TEST
+
+/* ---- the relay ---- */
+
+static int64_t stored_count(int64_t *distinct)
+{
+	store_msg_list_t l = { 0 };
+	int64_t n = 0, last = 0, d = 0;
+
+	for (;;) {
+		ck_assert_int_eq(store_msg_after(store, 1, last, STORE_PAGE_MAX, &l, NULL), CHAT_OK);
+		for (size_t i = 0; i < l.count; i++) {
+			d += l.items[i].id != last;
+			last = l.items[i].id;
+		}
+		n += (int64_t)l.count;
+		if (l.count < STORE_PAGE_MAX)
+			break;
+	}
+	store_msg_list_free(&l);
+	*distinct = d;
+	return n;
+}
+
+START_TEST(relay_idempotent_and_holds_rows)
+{
+	int64_t d, pruned;
+	char text[16];
+	store_msg_list_t l = { 0 };
+
+	connect_as(0, "alice");
+	for (int i = 0; i < 30; i++) {
+		snprintf(text, sizeof(text), "n%d", i);
+		post(0, "general", text);
+	}
+	(void)collect(0);
+	/* Not relayed yet: even past the retention window, pruning keeps the
+	 * chat rows (the relay consumer holds them). */
+	ck_assert_int_eq(outbox_prune(db, NOW + 100000000, 1000, &pruned, NULL), CHAT_OK);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM outbox WHERE destination LIKE '/topic/%'"), 30);
+	relay_all();
+	ck_assert_int_eq(stored_count(&d), 30);
+	ck_assert_int_eq(d, 30);
+	/* Running again from the start copies nothing twice. */
+	ck_assert_int_eq(sqlite3_exec(chatdb_sqlite(db), "UPDATE outbox_consumers SET cursor = 0",
+				      NULL, NULL, NULL), SQLITE_OK);
+	relay_all();
+	ck_assert_int_eq(stored_count(&d), 30);
+	ck_assert_int_eq(d, 30);
+	ck_assert_int_eq(store_msg_latest(store, 1, 1, &l, NULL), CHAT_OK);
+	ck_assert_uint_eq(l.count, 1);
+	ck_assert_str_eq(l.items[0].text, "n29");
+	ck_assert_str_eq(l.items[0].writer, "alice");
+	ck_assert_int_eq(l.items[0].room_seq, 30);
+	store_msg_list_free(&l);
+	/* One relay at a time. */
+	ck_assert_int_eq(relay_lease(db, RELAY_LEASE, "other", NOW, 10000, NULL), CHAT_EBUSY);
+	ck_assert_int_eq(relay_run(db, store, "other", NOW, NULL, NULL, NULL), CHAT_EBUSY);
+	ck_assert_int_eq(relay_lease(db, RELAY_LEASE, "other", NOW + RELAY_LEASE_MS, 10000, NULL),
+			 CHAT_OK);
+	ck_assert_int_eq(relay_lease_release(db, RELAY_LEASE, "other", NULL), CHAT_OK);
+	/* Relayed: now pruning may drop them. */
+	ck_assert_int_eq(outbox_prune(db, NOW + 100000000, 1000, &pruned, NULL), CHAT_OK);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM outbox"), 0);
+}
+END_TEST
+
+#ifdef CHATAPP_MONGO
+/* ---- MongoDB stopped and started during the test ---- */
+
+typedef struct fixture {
+	pid_t pid;
+	int in, out; /* its stdin (held open) and stdout */
+	char uri[640];
+} fixture_t;
+
+static const char *fixture_path(void)
+{
+	const char *p = getenv("FERRETDB_FIXTURE");
+
+	if (p != NULL && access(p, X_OK) == 0)
+		return p;
+	p = "tests/fixtures/ferretdb/ferretdb-fixture";
+	return access(p, X_OK) == 0 ? p : NULL;
+}
+
+/* Starts a FerretDB fixture on 127.0.0.1:port (0: any) with data in data. */
+static int fixture_start(fixture_t *f, const char *data, int port)
+{
+	const char *bin = fixture_path();
+	int in[2], out[2];
+	char listen[64], line[600];
+	size_t k = 0;
+
+	if (bin == NULL || pipe(in) != 0 || pipe(out) != 0)
+		return -1;
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	f->pid = fork();
+	if (f->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[1]);
+		close(out[0]);
+		execl(bin, bin, "-listen", listen, "-dir", data, "-stdin-eof", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	f->in = in[1];
+	f->out = out[0];
+	while (k < sizeof(line) - 1 && read(f->out, line + k, 1) == 1 && line[k] != '\n')
+		k++;
+	line[k] = '\0';
+	if (strncmp(line, "ready ", 6) != 0)
+		return -1;
+	snprintf(f->uri, sizeof(f->uri), "%s", line + 6);
+	return 0;
+}
+
+static void fixture_stop(fixture_t *f)
+{
+	int st;
+
+	kill(f->pid, SIGTERM);
+	waitpid(f->pid, &st, 0);
+	close(f->in);
+	close(f->out);
+}
+
+static int uri_port(const char *uri)
+{
+	const char *h = strstr(uri, "://"), *c;
+
+	h = h ? h + 3 : uri;
+	c = strchr(h, ':');
+	return c != NULL ? atoi(c + 1) : 0;
+}
+
+START_TEST(mongo_stop_start)
+{
+	char data[600], text[32], ids[2048];
+	fixture_t f;
+	int64_t d, copied = 0;
+	int port, i, more = 0;
+	chat_error_t err = { 0 };
+
+	snprintf(data, sizeof(data), "%s/ferret", dir);
+	if (fixture_path() == NULL) {
+		fprintf(stderr, "# no FerretDB fixture binary: stop/start not tested\n");
+		return;
+	}
+	ck_assert_int_eq(fixture_start(&f, data, 0), 0);
+	port = uri_port(f.uri);
+	/* The test's store and the broker's both point at this server. */
+	store_close(store);
+	store = NULL;
+	service_ctx_cleanup(&ctx);
+	mongo_uri(f.uri, store_uri, sizeof(store_uri));
+	ck_assert_int_eq(options_set(&opt, "store_uri", store_uri, "test", NULL), CHAT_OK);
+	ck_assert_int_eq(store_open(store_uri, &store, NULL), CHAT_OK);
+	connect_as(0, "alice"); /* 1 */
+	connect_as(1, "bob");   /* 2 */
+	ck_assert_int_eq(send_msg(0, "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n\n^"),
+			 CHAT_OK); /* ENTER: 3 */
+	for (i = 0; i < 10; i++) { /* 4..13 */
+		snprintf(text, sizeof(text), "before%d", i);
+		post(0, "general", text);
+	}
+	relay_all();
+	ck_assert_int_eq(stored_count(&d), 10);
+
+	/* MongoDB goes away: chat goes on, the relay fails and keeps its place. */
+	fixture_stop(&f);
+	for (i = 0; i < 10; i++) { /* 14..23 */
+		snprintf(text, sizeof(text), "during%d", i);
+		post(0, "general", text);
+	}
+	HAS(collect(0), "during9");
+	ck_assert_int_eq(relay_run(db, store, "test", now, &copied, &more, &err), CHAT_EDB);
+	ck_assert_int_eq(scalar("SELECT cursor FROM outbox_consumers WHERE name = 'relay'"), 13);
+	/* History still answers, from what chat.db holds (its reply: 24). */
+	ids_of(history(1, "limit:5\n"), ids, sizeof(ids));
+	ck_assert_str_eq(ids, "19,20,21,22,23");
+
+	/* Back: the relay catches up, every message exactly once. */
+	ck_assert_int_eq(fixture_start(&f, data, port), 0);
+	now += 60000; /* past the broker's store back-off */
+	/* The driver waits out its own cool-down (5 s) before trying a server
+	 * that failed; the relay thread retries with a back-off the same way. */
+	for (i = 0; i < 40; i++) {
+		int rc = relay_run(db, store, "test", now, &copied, &more, &err);
+
+		if (rc == CHAT_OK)
+			break;
+		ck_assert_msg(rc == CHAT_EDB, "relay: %s", err.message);
+		usleep(500 * 1000);
+	}
+	ck_assert_int_lt(i, 40);
+	relay_all();
+	ck_assert_int_eq(stored_count(&d), 20);
+	ck_assert_int_eq(d, 20);
+	relay_all();
+	ck_assert_int_eq(stored_count(&d), 20);
+	post(0, "general", "after"); /* 25 */
+	relay_all();
+	ck_assert_int_eq(stored_count(&d), 21);
+	ck_assert_int_eq(d, 21);
+	ids_of(history(1, "limit:3\n"), ids, sizeof(ids));
+	ck_assert_str_eq(ids, "22,23,25");
+	store_close(store);
+	store = NULL;
+	service_ctx_cleanup(&ctx);
+	drop_db();
+	fixture_stop(&f);
+}
+END_TEST
+#endif
+
+int main(void)
+{
+	Suite *s = suite_create("chatapp");
+	TCase *tc = tcase_create("chatapp");
+	int rc;
+
+#ifdef CHATAPP_MONGO
+	base_uri = getenv("MONGODB_URI");
+	if (base_uri == NULL || *base_uri == '\0') {
+		printf("1..0 # SKIP MONGODB_URI is not set (run through "
+		       "tests/fixtures/ferretdb/with-ferretdb.sh)\n");
+		return EXIT_SUCCESS;
+	}
+	mongoc_init();
+#endif
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, register_and_authenticate);
+	tcase_add_test(tc, guests);
+	tcase_add_test(tc, rooms);
+	tcase_add_test(tc, presence);
+	tcase_add_test(tc, history_pages);
+	tcase_add_test(tc, resume_across_the_boundary);
+	tcase_add_test(tc, relay_idempotent_and_holds_rows);
+#ifdef CHATAPP_MONGO
+	tcase_add_test(tc, mongo_stop_start);
+#endif
+	suite_add_tcase(s, tc);
+	rc = testutil_run(s);
+	store_global_cleanup();
+#ifdef CHATAPP_MONGO
+	mongoc_cleanup();
+#endif
+	return rc;
+}
