@@ -614,7 +614,7 @@
 		$('me-name').textContent = state.me || '';
 		$('me-avatar').replaceWith(Object.assign(avatar(state.me, true), { id: 'me-avatar' }));
 		$('me-box').hidden = false;
-		setConn('live', 'Live over ' + transportName().toUpperCase());
+		setConn('live', 'Live · ' + transportName().toUpperCase());
 		document.body.dataset.transport = transportName();
 		const c = state.client;
 		if (state.app) {
@@ -829,6 +829,12 @@
 		$('room-form').addEventListener('submit', createRoom);
 		$('rooms-toggle').addEventListener('click', toggleDrawer);
 		$('scrim').addEventListener('click', closeDrawer);
+		document.addEventListener('keydown', (e) => {
+			if (e.key === 'Escape' && document.body.classList.contains('rooms-open')) {
+				closeDrawer();
+				$('rooms-toggle').focus();
+			}
+		});
 		$('leave-room').addEventListener('click', () => {
 			const r = state.rooms.get(state.current);
 			if (r)

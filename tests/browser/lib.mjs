@@ -1,0 +1,100 @@
+// lib.mjs - helpers of the browser tests: Debian's chromium driven by
+// playwright-core (no browser download), the stack from
+// tests/integration/lib/stack.mjs, and the chat page's moves (sign up,
+// send, wait for a message) as a person would make them.
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { builddir, srcdir } from '../integration/lib/stack.mjs';
+
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const TRANSPORTS = ['websocket', 'xhr-streaming', 'xhr-polling', 'eventsource', 'iframe-htmlfile', 'jsonp-polling'];
+export const screenshotDir = path.join(builddir, 'tests', 'browser', 'screenshots');
+
+/** Why the browser tests cannot run here, or null. */
+export async function browserMissing() {
+	if (!existsSync(CHROMIUM))
+		return `${CHROMIUM} not installed (apt-get install chromium)`;
+	try {
+		await import('playwright-core');
+	} catch (e) {
+		return 'playwright-core missing: run npm ci in tests/';
+	}
+	for (const f of ['sockjs.min.js', 'stomp.umd.min.js'])
+		if (!existsSync(path.join(srcdir, 'www', 'js', f)))
+			return `www/js/${f} missing: run npm ci in www/ (or make www-bundles)`;
+	return null;
+}
+
+/** A headless chromium.  launch() gives it a fresh temporary profile
+ * (--user-data-dir) of its own, removed on close. */
+export async function launch() {
+	const { chromium } = await import('playwright-core');
+	return chromium.launch({
+		executablePath: CHROMIUM,
+		headless: true,
+		args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking',
+			'--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+	});
+}
+
+/** A new context and page; console errors and page errors are collected in page.problems. */
+export async function openPage(browser, url, viewport = { width: 1280, height: 800 }) {
+	const context = await browser.newContext({ viewport, locale: 'en-GB', timezoneId: 'Europe/Paris' });
+	const page = await context.newPage();
+	page.problems = [];
+	page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
+	page.on('dialog', (d) => { page.problems.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
+	await page.goto(url);
+	return page;
+}
+
+/** Signs up (or logs in, when mode is 'login'; or joins as a guest) on the page. */
+export async function signIn(page, name, { mode = 'signup', password = 'correct horse battery' } = {}) {
+	await page.waitForSelector('body[data-app]');
+	const full = await page.evaluate(() => document.body.dataset.app === 'full');
+	if (!full)
+		mode = 'guest';
+	await page.click(`.segmented button[data-mode="${mode}"]`);
+	await page.fill('#auth-name', name);
+	if (mode !== 'guest')
+		await page.fill('#auth-password', password);
+	await page.click('#auth-submit');
+	await waitLive(page);
+	return full;
+}
+
+/** Waits until the page says it is live; returns the transport it names. */
+export async function waitLive(page, timeout = 20000) {
+	await page.waitForSelector('#conn[data-state="live"]', { timeout });
+	return page.evaluate(() => document.body.dataset.transport);
+}
+
+export async function openRoom(page, room) {
+	await page.evaluate((id) => { location.hash = '#' + id; }, room);
+	await page.waitForFunction((id) => window.chat.state.current === id, room);
+}
+
+/** Types text in the composer and presses Enter. */
+export async function send(page, text) {
+	await page.fill('#composer-text', text);
+	await page.press('#composer-text', 'Enter');
+}
+
+/** Waits until a message with exactly this text is shown in the current room. */
+export async function waitText(page, text, timeout = 15000) {
+	await page.waitForFunction((t) => [...document.querySelectorAll('#lists .msg:not(.pending) .text')]
+		.some((e) => e.textContent === t), text, { timeout });
+}
+
+/** Texts of the messages shown in the current room, in order. */
+export function texts(page) {
+	return page.evaluate(() => [...document.querySelectorAll('#lists .msg:not(.pending) .text')].map((e) => e.textContent));
+}
+
+export async function screenshot(page, name) {
+	await mkdir(screenshotDir, { recursive: true });
+	const file = path.join(screenshotDir, name);
+	await page.screenshot({ path: file });
+	return file;
+}
