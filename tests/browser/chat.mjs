@@ -155,6 +155,16 @@ test('a guest can join and chat', { skip: missing || false, timeout: 60000 }, as
 	await closeAll(g);
 });
 
+test('a stale login token brings back the sign-in form', { skip: missing || false, timeout: 60000 }, async () => {
+	const p = await open('/');
+	await p.evaluate(() => localStorage.setItem('chat.auth', JSON.stringify({ mode: 'token', user: 'alice', token: 'f'.repeat(64) })));
+	await p.reload();
+	await p.waitForSelector('#auth-view:not([hidden])');
+	await p.waitForFunction(() => /Could not sign in/.test(document.getElementById('auth-error').textContent));
+	assert.equal(await p.evaluate(() => localStorage.getItem('chat.auth')), null);
+	await closeAll(p);
+});
+
 test('screenshots of the room view at desktop and phone widths; unread counts; leave notices', { skip: missing || false, timeout: 90000 }, async () => {
 	const { a, b } = await pair('', { room: 'design-review', viewportB: { width: 390, height: 844 } });
 	const script = [

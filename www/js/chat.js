@@ -44,6 +44,7 @@
 		live: false,
 		attempts: 0,
 		everConnected: false,
+		socketConnected: false, /* this socket got CONNECTED */
 		rooms: new Map(),    /* id -> room (known rooms, joined or not) */
 		current: null,       /* id of the room shown */
 		gen: 0,              /* connection generation: stale replies are dropped */
@@ -104,18 +105,27 @@
 		return data;
 	}
 
+	/* The chat application answers GET /api/rooms; a server without it
+	 * answers 404.  Anything else (down, 5xx) is asked again for a while. */
 	async function detectApp() {
-		try {
-			const r = await fetch('/api/rooms', { cache: 'no-store', headers: { Accept: 'application/json' } });
-			if (!r.ok)
+		for (let i = 0; ; i++) {
+			try {
+				const r = await fetch('/api/rooms', { cache: 'no-store', headers: { Accept: 'application/json' } });
+				if (r.status === 404 || r.status === 405)
+					return false;
+				if (r.ok) {
+					const rooms = await r.json();
+					if (!Array.isArray(rooms))
+						return false;
+					for (const x of rooms)
+						addRoom(x);
+					return true;
+				}
+			} catch (e) { /* unreachable: try again */ }
+			if (i >= 10)
 				return false;
-			const rooms = await r.json();
-			if (Array.isArray(rooms))
-				for (const x of rooms)
-					addRoom(x);
-			return Array.isArray(rooms);
-		} catch (e) {
-			return false;
+			setConn('connecting', 'Waiting for the server…');
+			await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** i, 5000)));
 		}
 	}
 
@@ -594,6 +604,7 @@
 			debug: () => {},
 		});
 		client.beforeConnect = () => {
+			state.socketConnected = false;
 			state.attempts++;
 			if (state.everConnected)
 				setConn('reconnecting', `Reconnecting… (attempt ${state.attempts})`);
@@ -606,6 +617,7 @@
 	}
 
 	function onConnected(frame) {
+		state.socketConnected = true;
 		state.gen++;
 		state.live = true;
 		state.attempts = 0;
@@ -644,7 +656,7 @@
 
 	function onStompError(frame) {
 		const msg = frame.headers.message || 'the server refused';
-		if (!state.everConnected) {
+		if (!state.socketConnected) {
 			/* Refused at CONNECT: wrong or expired credentials, or no guests. */
 			state.client.deactivate();
 			signOut(false);
