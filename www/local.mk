@@ -10,7 +10,7 @@ WWW_FILES = \
 	www/js/chat.js \
 	www/favicon.svg
 EXTRA_DIST += $(WWW_FILES) \
-	www/package.json www/package-lock.json www/copy-bundles.mjs
+	www/package.json www/package-lock.json www/copy-bundles.mjs docs/screenshot.png
 
 WWW_BUNDLES = $(srcdir)/www/js/sockjs.min.js $(srcdir)/www/js/stomp.umd.min.js
 www-bundles:
