@@ -85,6 +85,7 @@ for (const transport of B.TRANSPORTS) {
 		const reply = `reply over ${transport} – ${run}`;
 		await B.send(b, reply);
 		await B.waitText(a, reply);
+		await B.waitText(b, reply);
 		assert.deepEqual(await B.texts(a), [hello, reply]);
 		assert.deepEqual(await B.texts(b), [hello, reply]);
 		/* Own messages are told apart; the other's carry the writer. */
