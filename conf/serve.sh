@@ -115,6 +115,7 @@ apache) front=apache-fcgid ;;
 *) die "--front must be lighttpd, apache (mod_fcgid), apache-fcgid or apache-proxy-fcgi" ;;
 esac
 fcgi=$builddir/fcgi/chat.fcgi
+www=$src/www
 ws=$builddir/ws/chat-ws
 [ -x "$fcgi" ] || die "$fcgi not built: run make first"
 
@@ -154,13 +155,19 @@ if [ "$(id -u)" = 0 ] && [ "$front" != lighttpd ]; then
 	# Apache drops root for its workers (and mod_fcgid's chat.fcgi): let
 	# that account use the state directory, and run chat-ws as it too, or
 	# the files chat-ws creates first (chat.db, chat.bell) lock chat.fcgi out.
+	# What that account runs and serves must be where it can reach it, and
+	# the build tree may be in a private home directory: use copies.
+	mkdir -p "$run/bin"
+	cp "$fcgi" "$run/bin/chat.fcgi" && fcgi=$run/bin/chat.fcgi
+	if [ "$websocket" = 1 ]; then cp "$ws" "$run/bin/chat-ws" && ws=$run/bin/chat-ws; fi
+	cp -R "$www" "$run/www" && www=$run/www
 	user_line="User www-data" group_line="Group www-data"
 	chown -R www-data:www-data "$var"
 	as_user="setpriv --reuid=www-data --regid=www-data --init-groups"
 fi
 
 render() {
-	sed -e "s|@BIND@|$bind|g" -e "s|@PORT@|$port|g" -e "s|@WWW@|$src/www|g" \
+	sed -e "s|@BIND@|$bind|g" -e "s|@PORT@|$port|g" -e "s|@WWW@|$www|g" \
 	    -e "s|@RUN@|$run|g" -e "s|@FCGI@|$fcgi|g" -e "s|@FCGI_DIR@|$(dirname "$fcgi")|g" \
 	    -e "s|@FCGI_PROCS@|$fcgi_procs|g" -e "s|@FCGID_MAX_PROCS@|$fcgid_max_procs|g" -e "s|@FCGI_PORT@|$fcgi_port|g" \
 	    -e "s|@CHAT_CONFIG@|$run/chat.conf|g" -e "s|@WS_PORT@|$ws_port|g" \

@@ -27,6 +27,15 @@
 #define BROKER_SERVER "chat/" PACKAGE_VERSION
 
 static const char SQL_STATE_GET[] = "SELECT version FROM stomp_sessions WHERE session_id = ?1";
+static const char SQL_HEARD[] =
+	"UPDATE stomp_sessions SET heard_ms = ?2 WHERE session_id = ?1 AND heard_ms < ?2";
+/* Open sessions whose client promised heart-beats and has been silent for
+ * twice the agreed interval (the STOMP spec's leeway for network delay). */
+static const char SQL_SILENT[] =
+	"SELECT s.session_id, max(s.heard_ms, s.connected_ms) FROM stomp_sessions s"
+	" JOIN sessions x ON x.id = s.session_id"
+	" WHERE x.state = 'open' AND s.hb_expect_ms > 0"
+	" AND max(s.heard_ms, s.connected_ms) + 2 * s.hb_expect_ms < ?1 LIMIT 64";
 static const char SQL_STATE_PUT[] =
 	"INSERT INTO stomp_sessions(session_id, version, hb_client_send_ms, hb_client_recv_ms,"
 	" hb_expect_ms, connected_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -1835,6 +1844,43 @@ static int only_eols(const char *p, size_t n)
 	return 1;
 }
 
+static void broker_setup(broker_t *b, chatdb_t *db, const chat_options_t *opt, store_t **store,
+			 const char *key, int64_t now_ms, chat_error_t *err)
+{
+	memset(b, 0, sizeof(*b));
+	b->db = db;
+	b->opt = opt;
+	b->key = key;
+	b->now_ms = now_ms;
+	b->err = err;
+	b->store = store;
+	chat_buf_init(&b->frame, (size_t)opt->max_frame * 2 + 4096);
+	chat_buf_init(&b->hdrs, OUTBOX_HEADERS_MAX);
+	chat_buf_init(&b->scratch, CHATMSG_TEXT_MAX * 6 + 1024);
+}
+
+static void broker_teardown(broker_t *b)
+{
+	hlist_free(&b->pre.msgs);
+	chat_buf_free(&b->frame);
+	chat_buf_free(&b->hdrs);
+	chat_buf_free(&b->scratch);
+}
+
+static int exec_heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_HEARD, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now_ms);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "stomp heard", err);
+}
+
 int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, const char *key,
 		   chat_slice_t msg, int64_t now_ms, chat_error_t *err)
 {
@@ -1846,16 +1892,7 @@ int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, con
 	size_t pos = 0, frame_end = 0, used;
 	int rc;
 
-	memset(&b, 0, sizeof(b));
-	b.db = db;
-	b.opt = opt;
-	b.key = key;
-	b.now_ms = now_ms;
-	b.err = err;
-	b.store = store;
-	chat_buf_init(&b.frame, (size_t)opt->max_frame * 2 + 4096);
-	chat_buf_init(&b.hdrs, OUTBOX_HEADERS_MAX);
-	chat_buf_init(&b.scratch, CHATMSG_TEXT_MAX * 6 + 1024);
+	broker_setup(&b, db, opt, store, key, now_ms, err);
 	if ((rc = stomp_parser_init(&p, &lim)) != CHAT_OK)
 		goto out_free;
 	chatdb_set_doorbell(db, NULL);
@@ -1866,6 +1903,10 @@ int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, con
 		rc = chat_error_set(err, CHAT_ECLOSED, "session is closed");
 		goto out;
 	}
+	/* Anything from the client, a heart-beat EOL included, shows it is
+	 * alive (see broker_heartbeat_sweep()). */
+	if ((rc = exec_heard(db, key, now_ms, err)) != CHAT_OK)
+		goto out;
 	if ((rc = load_version(db, key, &b.connected, &b.version, err)) != CHAT_OK)
 		goto out;
 	stomp_parser_set_version(&p, b.version);
@@ -1899,10 +1940,7 @@ out:
 		doorbell_ring(bell, (uint64_t)b.ring_seq);
 	stomp_parser_free(&p);
 out_free:
-	hlist_free(&b.pre.msgs);
-	chat_buf_free(&b.frame);
-	chat_buf_free(&b.hdrs);
-	chat_buf_free(&b.scratch);
+	broker_teardown(&b);
 	return rc;
 }
 
@@ -1953,6 +1991,51 @@ out:
 		doorbell_ring(bell, (uint64_t)seq);
 	if (rc == CHAT_OK && left_out != NULL)
 		*left_out = (int64_t)n;
+	return rc;
+}
+
+int broker_heartbeat_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
+			   int64_t *closed_out, chat_error_t *err)
+{
+	doorbell_t *bell = chatdb_doorbell(db);
+	char keys[64][CHATDB_ID_MAX + 1];
+	int64_t heard[64], ring = 0;
+	sqlite3_stmt *st;
+	size_t n = 0, i;
+	int rc, step;
+
+	if (closed_out != NULL)
+		*closed_out = 0;
+	rc = chatdb__stmt(db, SQL_SILENT, &st, err);
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, now_ms);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < CHAT_ARRAY_LEN(keys)) {
+		snprintf(keys[n], sizeof(keys[n]), "%s", sqlite3_column_text(st, 0));
+		heard[n] = sqlite3_column_int64(st, 1);
+		n++;
+	}
+	sqlite3_reset(st);
+	if (step != SQLITE_DONE && step != SQLITE_ROW)
+		return chatdb__error(db, step, "heart-beat sweep", err);
+	chatdb_set_doorbell(db, NULL);
+	for (i = 0; i < n && rc == CHAT_OK; i++) {
+		broker_t b;
+
+		broker_setup(&b, db, opt, NULL, keys[i], now_ms, err);
+		snprintf(b.perr_msg, sizeof(b.perr_msg), "heart-beat timeout, nothing received for %lld ms",
+			 (long long)(now_ms - heard[i]));
+		b.perr = 1;
+		rc = fail(&b, NULL);
+		if (b.ring_seq > ring)
+			ring = b.ring_seq;
+		broker_teardown(&b);
+	}
+	chatdb_set_doorbell(db, bell);
+	if (bell != NULL && ring > 0)
+		doorbell_ring(bell, (uint64_t)ring);
+	if (rc == CHAT_OK && closed_out != NULL)
+		*closed_out = (int64_t)n;
 	return rc;
 }
 

@@ -128,6 +128,14 @@ int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, con
  * handle's doorbell.  *left_out (may be NULL) gets how many. */
 int broker_presence_sweep(chatdb_t *db, int64_t now_ms, int64_t *left_out, chat_error_t *err);
 
+/* Ends the sessions of STOMP clients that agreed to send heart-beats (the
+ * CONNECTED heart-beat header's second value) and sent nothing - no frame,
+ * no EOL - for twice that interval: each gets an ERROR ("heart-beat
+ * timeout") and then closes, as for any other ERROR.  At most 64 per call;
+ * rings the handle's doorbell.  *closed_out (may be NULL) gets how many. */
+int broker_heartbeat_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
+			   int64_t *closed_out, chat_error_t *err);
+
 /* Finds name in row headers h ("name\0value\0" pairs); 1 and *value
  * (NUL-terminated, pointing into h) when found, else 0. */
 int broker__hdr_get(chat_slice_t h, const char *name, chat_slice_t *value);

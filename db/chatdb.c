@@ -154,6 +154,9 @@ static const char *const migrations[] = {
 	" name TEXT PRIMARY KEY NOT NULL,"
 	" owner TEXT NOT NULL,"
 	" until_ms INTEGER NOT NULL) WITHOUT ROWID;",
+	/* 6: when the broker last heard from each STOMP client (any frame or
+	 * heart-beat EOL), to close clients silent past their heart-beat. */
+	"ALTER TABLE stomp_sessions ADD COLUMN heard_ms INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,

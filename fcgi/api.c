@@ -418,6 +418,8 @@ static void *relay_main(void *arg)
 			swept_at = now;
 			if (broker_presence_sweep(db, now, NULL, &err) != CHAT_OK)
 				log_warn("relay: presence sweep: %s", err.message);
+			if (broker_heartbeat_sweep(db, a->opt, now, NULL, &err) != CHAT_OK)
+				log_warn("relay: heart-beat sweep: %s", err.message);
 		}
 		if (db != NULL && now >= retry_at) {
 			if (store == NULL && store_open(a->opt->store_uri, &store, &err) != CHAT_OK) {

@@ -41,6 +41,7 @@ static void worker_free(void *p)
 
 	if (w == NULL)
 		return;
+	service_ctx_cleanup(&w->svc);
 	chatdb_close(w->svc.db);
 	free(w);
 }

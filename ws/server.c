@@ -882,6 +882,7 @@ void wsserver_close(wsserver_t *srv)
 	 * sessions), so chat.db must still be open here. */
 	if (srv->ctx != NULL)
 		lws_context_destroy(srv->ctx);
+	service_ctx_cleanup(&srv->svc);
 	chatdb_close(srv->svc.db);
 	doorbell_close(srv->bell);
 	json_strv_free(&srv->in);

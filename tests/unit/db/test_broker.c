@@ -97,8 +97,16 @@ static char *with_tokens(const char *text)
 	return out;
 }
 
+static int send_msg_at(int who, const char *text, int64_t now);
+
 /* Sends one SockJS message ('^' -> NUL) from session who. */
 static int send_msg(int who, const char *text)
+{
+	return send_msg_at(who, text, NOW);
+}
+
+/* The same, at time now. */
+static int send_msg_at(int who, const char *text, int64_t now)
 {
 	json_strv_t v;
 	chat_error_t err = { 0 };
@@ -112,7 +120,7 @@ static int send_msg(int who, const char *text)
 			raw[i] = '\0';
 	json_strv_init(&v, 1 << 22, 16);
 	ck_assert_int_eq(json_strv_push(&v, raw, n), CHAT_OK);
-	rc = service_receive(&ctx, &svc[0], keys[who], &v, NOW, &err);
+	rc = service_receive(&ctx, &svc[0], keys[who], &v, now, &err);
 	if (rc != CHAT_OK)
 		fprintf(stderr, "receive: %s\n", err.message);
 	json_strv_free(&v);
@@ -675,6 +683,36 @@ START_TEST(disconnect)
 }
 END_TEST
 
+START_TEST(heartbeat_enforced)
+{
+	int64_t closed;
+
+	/* Session 0 promises heart-beats every 5 s: the server takes them at
+	 * its SockJS heartbeat (25 s) or slower.  Session 1 promises none. */
+	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.2\nheart-beat:5000,0\n\n^"), CHAT_OK);
+	ck_assert_int_eq(send_msg(1, "CONNECT\naccept-version:1.2\n\n^"), CHAT_OK);
+	collect(0);
+	collect(1);
+	/* Heart-beat EOLs keep it alive: 40 s later, 10 s after the last. */
+	ck_assert_int_eq(send_msg_at(0, "\n", NOW + 30000), CHAT_OK);
+	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 40000, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 0);
+	/* Silent for 2 x 25 s: ERROR, then closed once it is delivered. */
+	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 30000 + 50000, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 0);
+	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 30000 + 50001, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 1);
+	ck_assert_int_eq(state(0), SESSION_CLOSING);
+	ck_assert_str_eq(collect(0), ERROR("heart-beat timeout, nothing received for 50001 ms"));
+	ck_assert_int_eq(state(0), SESSION_CLOSED);
+	/* Without heart-beats nobody is timed out; a closed session is not
+	 * swept again. */
+	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 10000000, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 0);
+	ck_assert_int_eq(state(1), SESSION_OPEN);
+}
+END_TEST
+
 START_TEST(collect_limits)
 {
 	json_strv_t v;
@@ -729,6 +767,7 @@ int main(void)
 	tcase_add_test(tc, chat_post);
 	tcase_add_test(tc, disconnect);
 	tcase_add_test(tc, collect_limits);
+	tcase_add_test(tc, heartbeat_enforced);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
