@@ -598,8 +598,13 @@
 			reconnectDelay: 1000,
 			maxReconnectDelay: 15000,
 			reconnectTimeMode: StompJs.ReconnectionTimeMode ? StompJs.ReconnectionTimeMode.EXPONENTIAL : undefined,
+			/* The server sends no STOMP heart-beats (SockJS's keep every
+			 * transport alive) and ends a client silent for twice the agreed
+			 * interval: beat from a worker, whose timers background tabs do
+			 * not throttle. */
 			heartbeatIncoming: 0,
 			heartbeatOutgoing: 20000,
+			heartbeatStrategy: StompJs.TickerStrategy ? StompJs.TickerStrategy.Worker : undefined,
 			connectionTimeout: 15000,
 			debug: () => {},
 		});
