@@ -299,7 +299,7 @@ class ProtocolTests:
             return body if body != busy else None
         # Behind Apache the server learns of it only when a heartbeat write
         # fails, which can take two heartbeats.
-        noticed = harness.wait_until(answer, timeout=3 * OPTIONS['heartbeat_ms'] / 1000 + WAIT,
+        noticed = harness.wait_until(answer, timeout=5 * OPTIONS['heartbeat_ms'] / 1000 + WAIT,
                                      interval=0.25, what='abort noticed')
         self.assertIn(noticed,
                       (b'c[1002,"Connection interrupted"]\n', b'o\n'))
