@@ -342,6 +342,20 @@ int store_msg_add(store_t *s, const store_msg_t *m, int *created,
 	return s->ops->msg_add(s, m, created, err);
 }
 
+int store__add_conflict(int get_rc, const char *old_name, const char *name,
+	const char *what, int64_t id, chat_error_t *err)
+{
+	if (get_rc == 0 && strcmp(old_name, name) == 0)
+		return 0;
+	if (get_rc == 0)
+		return chat_error_set(err, CHAT_EEXIST, "%s id %lld exists with another name",
+			what, (long long)id);
+	if (get_rc == CHAT_ENOTFOUND)
+		return chat_error_set(err, CHAT_EEXIST, "%s name is taken (id %lld is free)",
+			what, (long long)id);
+	return get_rc;
+}
+
 int store__msg_list_push(store_msg_list_t *l, const store_msg_t *m)
 {
 	size_t wlen = strlen(m->writer);
