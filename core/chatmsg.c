@@ -4,6 +4,7 @@
 #include "chatmsg.h"
 
 #include "json.h"
+#include "utf8.h"
 
 #include <string.h>
 #include <strings.h>
@@ -22,62 +23,6 @@ static void skip_ws(reader_t *r)
 		r->pos++;
 }
 
-/* Length of a valid UTF-8 sequence at p (n bytes available), 0 if invalid
- * (overlong, surrogate, above U+10FFFF, truncated). */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	uint32_t c = p[0], min;
-	size_t need, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 2, c &= 0x1f, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		need = 3, c &= 0x0f, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		need = 4, c &= 0x07, min = 0x10000;
-	else
-		return 0;
-	if (n < need)
-		return 0;
-	for (i = 1; i < need; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	return need;
-}
-
-static int put_cp(chat_buf_t *out, uint32_t cp)
-{
-	char u[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return out ? chat_buf_append(out, u, n) : CHAT_OK;
-}
-
 static int hex4(reader_t *r, uint32_t *v)
 {
 	size_t i;
@@ -86,15 +31,11 @@ static int hex4(reader_t *r, uint32_t *v)
 	if (r->len - r->pos < 4)
 		return chat_error_set(r->err, CHAT_EINVAL, "broken JSON: short \\u escape");
 	for (i = 0; i < 4; i++) {
-		unsigned c = r->p[r->pos + i];
-		unsigned d = c >= '0' && c <= '9'   ? c - '0'
-			     : c >= 'a' && c <= 'f' ? c - 'a' + 10
-			     : c >= 'A' && c <= 'F' ? c - 'A' + 10
-						    : 16;
+		int d = utf8_hexval(r->p[r->pos + i]);
 
-		if (d == 16)
+		if (d < 0)
 			return chat_error_set(r->err, CHAT_EINVAL, "broken JSON: bad \\u escape");
-		*v = (*v << 4) | d;
+		*v = (*v << 4) | (uint32_t)d;
 	}
 	r->pos += 4;
 	return CHAT_OK;
@@ -110,12 +51,13 @@ static int read_string(reader_t *r, chat_buf_t *out)
 	for (;;) {
 		unsigned char c;
 		uint32_t cp, lo;
+		char enc[UTF8_MAX];
 		size_t n, start = r->pos;
 
 		/* A run of plain bytes at once. */
 		while (r->pos < r->len && r->p[r->pos] != '"' && r->p[r->pos] != '\\' &&
 		       r->p[r->pos] >= 0x20) {
-			n = utf8_len(r->p + r->pos, r->len - r->pos);
+			n = utf8_decode(r->p + r->pos, r->len - r->pos, NULL);
 			if (n == 0)
 				return chat_error_set(r->err, CHAT_EUTF8, "text is not valid UTF-8");
 			r->pos += n;
@@ -165,7 +107,10 @@ static int read_string(reader_t *r, chat_buf_t *out)
 		default:
 			return chat_error_set(r->err, CHAT_EINVAL, "broken JSON: bad escape");
 		}
-		if (out != NULL && (rc = put_cp(out, cp)) != CHAT_OK)
+		if (out == NULL)
+			continue;
+		n = utf8_encode(cp, enc);
+		if ((rc = chat_buf_append(out, enc, n)) != CHAT_OK)
 			return rc;
 	}
 }
@@ -509,7 +454,7 @@ int chatmsg_check_password(chat_slice_t s, chat_error_t *err)
 	while (i < s.len) {
 		if (p[i] < 0x20 || p[i] == 0x7f)
 			return reason(err, CHAT_EINVAL, "passwords may not hold control characters");
-		n = utf8_len(p + i, s.len - i);
+		n = utf8_decode(p + i, s.len - i, NULL);
 		if (n == 0)
 			return reason(err, CHAT_EUTF8, "password is not valid UTF-8");
 		i += n;

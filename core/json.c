@@ -2,6 +2,8 @@
 #include "config.h"
 #include "json.h"
 
+#include "utf8.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,73 +16,6 @@ static void buf_truncate(chat_buf_t *b, size_t len)
 		b->len = len;
 		b->data[len] = '\0';
 	}
-}
-
-static size_t utf8_next(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	uint32_t c = p[0];
-	size_t need, i;
-	uint32_t min;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 2;
-		c &= 0x1f;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 3;
-		c &= 0x0f;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 4;
-		c &= 0x07;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < need)
-		return 0;
-	for (i = 1; i < need; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return need;
-}
-
-static int put_utf8(chat_buf_t *out, uint32_t cp)
-{
-	char u[4];
-	size_t n;
-
-	if (cp >= 0xd800 && cp <= 0xdfff)
-		cp = 0xfffd;
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return chat_buf_append(out, u, n);
 }
 
 /* The code points SockJS wants escaped (see json.h).  Above U+FFFF is
@@ -149,7 +84,7 @@ int json_encode_string_flags(chat_buf_t *out, const char *s, size_t len,
 			n = 1;
 			cp = c;
 		} else {
-			n = utf8_next(p + i, len - i, &cp);
+			n = utf8_decode(p + i, len - i, &cp);
 			if (n == 0) {
 				rc = CHAT_EUTF8;
 				break;
@@ -281,17 +216,6 @@ static void skip_ws(cursor_t *c)
 		c->pos++;
 }
 
-static int hexval(unsigned char h)
-{
-	if (h >= '0' && h <= '9')
-		return h - '0';
-	if (h >= 'a' && h <= 'f')
-		return h - 'a' + 10;
-	if (h >= 'A' && h <= 'F')
-		return h - 'A' + 10;
-	return -1;
-}
-
 /* Reads the 4 hex digits of a \u escape at c->pos (just past the `u`). */
 static int read_hex4(cursor_t *c, uint32_t *unit)
 {
@@ -301,7 +225,7 @@ static int read_hex4(cursor_t *c, uint32_t *unit)
 	if (c->len - c->pos < 4)
 		return CHAT_EINVAL;
 	for (i = 0; i < 4; i++) {
-		int h = hexval(c->p[c->pos + i]);
+		int h = utf8_hexval(c->p[c->pos + i]);
 
 		if (h < 0)
 			return CHAT_EINVAL;
@@ -317,6 +241,8 @@ static int read_hex4(cursor_t *c, uint32_t *unit)
 static int decode_u(cursor_t *c, chat_buf_t *out)
 {
 	uint32_t u, lo;
+	char enc[UTF8_MAX];
+	size_t n;
 	int rc = read_hex4(c, &u);
 
 	if (rc != CHAT_OK)
@@ -332,8 +258,9 @@ static int decode_u(cursor_t *c, chat_buf_t *out)
 			u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
 		}
 	}
-	/* a lone surrogate becomes U+FFFD in put_utf8 */
-	return put_utf8(out, u);
+	/* a lone surrogate becomes U+FFFD in utf8_encode */
+	n = utf8_encode(u, enc);
+	return chat_buf_append(out, enc, n);
 }
 
 /* Decodes the string whose opening quote is at c->pos, appending it. */
@@ -346,7 +273,6 @@ static int decode_string(cursor_t *c, chat_buf_t *out)
 	run = c->pos;
 	for (;;) {
 		unsigned char ch;
-		uint32_t cp;
 		size_t n;
 
 		if (c->pos >= c->len)
@@ -357,7 +283,7 @@ static int decode_string(cursor_t *c, chat_buf_t *out)
 			continue;
 		}
 		if (ch >= 0x80) {
-			n = utf8_next(c->p + c->pos, c->len - c->pos, &cp);
+			n = utf8_decode(c->p + c->pos, c->len - c->pos, NULL);
 			if (n == 0)
 				return CHAT_EUTF8;
 			c->pos += n;

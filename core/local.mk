@@ -11,4 +11,5 @@ core_libchatcore_a_SOURCES = \
 	core/sockjs.c core/sockjs.h \
 	core/route.c core/route.h \
 	core/chatmsg.c core/chatmsg.h \
-	core/origin.c core/origin.h
+	core/origin.c core/origin.h \
+	core/utf8.c core/utf8.h

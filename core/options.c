@@ -309,6 +309,27 @@ int options_from_args(chat_options_t *c, int argc, char **argv, chat_error_t *er
 	return CHAT_OK;
 }
 
+int options_load(chat_options_t *c, int argc, char **argv, const char *program,
+	const char *summary, int *exit_status)
+{
+	chat_error_t err = { 0 };
+	int rc;
+
+	if ((rc = options_defaults(c)) != CHAT_OK) {
+		*exit_status = EXIT_FAILURE;
+		return rc;
+	}
+	rc = options_from_args(c, argc, argv, &err);
+	if (rc == CHAT_EAGAIN) {
+		options_usage(stdout, argv[0], summary);
+		*exit_status = EXIT_SUCCESS;
+	} else if (rc != CHAT_OK) {
+		fprintf(stderr, "%s: %s\n", program, err.message);
+		*exit_status = EXIT_FAILURE;
+	}
+	return rc;
+}
+
 static const char *type_name(options_type_t t)
 {
 	return t == OPTIONS_INT ? "number" : t == OPTIONS_BOOL ? "boolean" : "text";

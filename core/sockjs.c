@@ -2,6 +2,8 @@
 #include "config.h"
 #include "sockjs.h"
 
+#include "utf8.h"
+
 #include <inttypes.h>
 #include <string.h>
 
@@ -218,17 +220,6 @@ int sockjs_wrap(chat_buf_t *out, sockjs_transport_t t, chat_slice_t callback,
 	return done(out, start, rc);
 }
 
-static int hexval(char h)
-{
-	if (h >= '0' && h <= '9')
-		return h - '0';
-	if (h >= 'a' && h <= 'f')
-		return h - 'a' + 10;
-	if (h >= 'A' && h <= 'F')
-		return h - 'A' + 10;
-	return -1;
-}
-
 /* The byte at s[*i] of a URL-encoded field, advancing *i past it. */
 static char url_byte(const char *s, size_t len, size_t *i)
 {
@@ -239,8 +230,9 @@ static char url_byte(const char *s, size_t len, size_t *i)
 		(*i)++;
 		return ' ';
 	}
-	if (c == '%' && len - *i >= 3 && (hi = hexval(s[*i + 1])) >= 0 &&
-	    (lo = hexval(s[*i + 2])) >= 0) {
+	if (c == '%' && len - *i >= 3 &&
+	    (hi = utf8_hexval((unsigned char)s[*i + 1])) >= 0 &&
+	    (lo = utf8_hexval((unsigned char)s[*i + 2])) >= 0) {
 		*i += 3;
 		return (char)(hi << 4 | lo);
 	}

@@ -7,6 +7,8 @@
 #include "config.h"
 #include "store.h"
 
+#include "utf8.h"
+
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,39 +84,6 @@ int64_t store_new_id(void)
 			next = prev + 1;
 	} while (!atomic_compare_exchange_weak(&last, &prev, next));
 	return next;
-}
-
-/* Decodes one UTF-8 sequence at p (n bytes available).  Returns its length
- * and the code point in *cp, or 0 when it is not valid shortest-form UTF-8
- * of a scalar value. */
-static size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	uint32_t c = p[0], min;
-	size_t len, i;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if ((c & 0xe0) == 0xc0) {
-		len = 2, c &= 0x1f, min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		len = 3, c &= 0x0f, min = 0x800;
-	} else if ((c & 0xf8) == 0xf0) {
-		len = 4, c &= 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
 }
 
 /* Walks len bytes of UTF-8; returns 0, CHAT_EUTF8, or CHAT_EINVAL when a
@@ -371,6 +340,20 @@ int store_msg_add(store_t *s, const store_msg_t *m, int *created,
 	if (rc != 0)
 		return chat_error_set(err, rc, "message text is empty or holds NUL");
 	return s->ops->msg_add(s, m, created, err);
+}
+
+int store__add_conflict(int get_rc, const char *old_name, const char *name,
+	const char *what, int64_t id, chat_error_t *err)
+{
+	if (get_rc == 0 && strcmp(old_name, name) == 0)
+		return 0;
+	if (get_rc == 0)
+		return chat_error_set(err, CHAT_EEXIST, "%s id %lld exists with another name",
+			what, (long long)id);
+	if (get_rc == CHAT_ENOTFOUND)
+		return chat_error_set(err, CHAT_EEXIST, "%s name is taken (id %lld is free)",
+			what, (long long)id);
+	return get_rc;
 }
 
 int store__msg_list_push(store_msg_list_t *l, const store_msg_t *m)

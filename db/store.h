@@ -220,6 +220,16 @@ struct store {
  * prepared by the dispatcher.  0, CHAT_ETOOMANY when full, CHAT_ENOMEM. */
 int store__msg_list_push(store_msg_list_t *l, const store_msg_t *m);
 
+/* What a backend's user_add or room_add returns when a unique index
+ * (id or name) refused the new row: get_rc is what looking up the row
+ * with the new id gave (0 with that row's name in old_name, which is not
+ * read otherwise; CHAT_ENOTFOUND; or an error), name and id the new
+ * row's, what "user" or "room".  Returns 0 when the stored row has the
+ * same name (a retry), CHAT_EEXIST with the detail in err when the id or
+ * the name belongs to another row, or else get_rc. */
+int store__add_conflict(int get_rc, const char *old_name, const char *name,
+	const char *what, int64_t id, chat_error_t *err);
+
 /* Backend constructors, called by store_open(). */
 int store__sqlite_open(const char *path, store_t **out, chat_error_t *err);
 int store__mongo_open(const char *uri, store_t **out, chat_error_t *err);

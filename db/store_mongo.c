@@ -178,19 +178,24 @@ out:
 	return 0;
 }
 
-/* Finds the one document matching filter into *doc (initialised by the
- * call when it returns 0; the caller destroys it). */
-static int find_one(mongoc_collection_t *c, const bson_t *filter, bson_t *doc,
-	const char *what, chat_error_t *err)
+/* Finds the one document with _id id, or with name by_name when that is
+ * not NULL, into *doc (initialised by the call when it returns 0; the
+ * caller destroys it). */
+static int find_one(mongoc_collection_t *c, int64_t id, const char *by_name,
+	bson_t *doc, const char *what, chat_error_t *err)
 {
-	bson_t opts = BSON_INITIALIZER;
+	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
 	mongoc_cursor_t *cur;
 	const bson_t *d;
 	bson_error_t e;
 	int rc;
 
+	if (by_name != NULL)
+		BSON_APPEND_UTF8(&filter, "name", by_name);
+	else
+		BSON_APPEND_INT64(&filter, "_id", id);
 	BSON_APPEND_INT64(&opts, "limit", 1);
-	cur = mongoc_collection_find_with_opts(c, filter, &opts, NULL);
+	cur = mongoc_collection_find_with_opts(c, &filter, &opts, NULL);
 	if (mongoc_cursor_next(cur, &d)) {
 		bson_copy_to(d, doc);
 		rc = 0;
@@ -201,6 +206,7 @@ static int find_one(mongoc_collection_t *c, const bson_t *filter, bson_t *doc,
 	}
 	mongoc_cursor_destroy(cur);
 	bson_destroy(&opts);
+	bson_destroy(&filter);
 	return rc;
 }
 
@@ -242,34 +248,42 @@ static int get_strcpy(const bson_t *d, const char *key, char *dst, size_t size,
 	return 0;
 }
 
-/* A filter on _id, or on name when by_name is not NULL. */
-static void id_or_name_filter(bson_t *f, int64_t id, const char *by_name)
+/* Document readers: 0, or CHAT_EDB for a missing or mistyped field. */
+static int read_user(const bson_t *d, store_user_t *u, chat_error_t *err)
 {
-	bson_init(f);
-	if (by_name != NULL)
-		BSON_APPEND_UTF8(f, "name", by_name);
-	else
-		BSON_APPEND_INT64(f, "_id", id);
+	int rc;
+
+	memset(u, 0, sizeof(*u));
+	if ((rc = get_int64(d, "_id", &u->id, err)) == 0 &&
+	    (rc = get_strcpy(d, "name", u->name, sizeof(u->name), err)) == 0 &&
+	    (rc = get_strcpy(d, "password_hash", u->password_hash,
+		    sizeof(u->password_hash), err)) == 0)
+		rc = get_int64(d, "created_ms", &u->created_ms, err);
+	return rc;
+}
+
+static int read_room(const bson_t *d, store_room_t *r, chat_error_t *err)
+{
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if ((rc = get_int64(d, "_id", &r->id, err)) == 0 &&
+	    (rc = get_strcpy(d, "name", r->name, sizeof(r->name), err)) == 0 &&
+	    (rc = get_int64(d, "created_by", &r->created_by, err)) == 0)
+		rc = get_int64(d, "created_ms", &r->created_ms, err);
+	return rc;
 }
 
 static int user_get(store_t *s, int64_t id, const char *by_name,
 	store_user_t *out, chat_error_t *err)
 {
 	mongo_store_t *st = (mongo_store_t *)s;
-	bson_t filter, doc;
+	bson_t doc;
 	int rc;
 
-	id_or_name_filter(&filter, id, by_name);
-	rc = find_one(st->users, &filter, &doc, "user", err);
-	bson_destroy(&filter);
-	if (rc != 0)
+	if ((rc = find_one(st->users, id, by_name, &doc, "user", err)) != 0)
 		return rc;
-	memset(out, 0, sizeof(*out));
-	if ((rc = get_int64(&doc, "_id", &out->id, err)) == 0 &&
-	    (rc = get_strcpy(&doc, "name", out->name, sizeof(out->name), err)) == 0 &&
-	    (rc = get_strcpy(&doc, "password_hash", out->password_hash,
-		    sizeof(out->password_hash), err)) == 0)
-		rc = get_int64(&doc, "created_ms", &out->created_ms, err);
+	rc = read_user(&doc, out, err);
 	bson_destroy(&doc);
 	return rc;
 }
@@ -307,32 +321,19 @@ static int user_add(store_t *s, const store_user_t *u, chat_error_t *err)
 		return rc;
 	/* Same _id and name: a retry.  Otherwise the name or the id is taken. */
 	rc = user_get(s, u->id, NULL, &old, err);
-	if (rc == 0 && strcmp(old.name, u->name) == 0)
-		return 0;
-	if (rc == 0 || rc == CHAT_ENOTFOUND)
-		return chat_error_set(err, CHAT_EEXIST, rc == 0 ?
-			"user id %lld exists with another name" :
-			"user name is taken (id %lld is free)", (long long)u->id);
-	return rc;
+	return store__add_conflict(rc, old.name, u->name, "user", u->id, err);
 }
 
 static int room_get(store_t *s, int64_t id, const char *by_name,
 	store_room_t *out, chat_error_t *err)
 {
 	mongo_store_t *st = (mongo_store_t *)s;
-	bson_t filter, doc;
+	bson_t doc;
 	int rc;
 
-	id_or_name_filter(&filter, id, by_name);
-	rc = find_one(st->rooms, &filter, &doc, "room", err);
-	bson_destroy(&filter);
-	if (rc != 0)
+	if ((rc = find_one(st->rooms, id, by_name, &doc, "room", err)) != 0)
 		return rc;
-	memset(out, 0, sizeof(*out));
-	if ((rc = get_int64(&doc, "_id", &out->id, err)) == 0 &&
-	    (rc = get_strcpy(&doc, "name", out->name, sizeof(out->name), err)) == 0 &&
-	    (rc = get_int64(&doc, "created_by", &out->created_by, err)) == 0)
-		rc = get_int64(&doc, "created_ms", &out->created_ms, err);
+	rc = read_room(&doc, out, err);
 	bson_destroy(&doc);
 	return rc;
 }
@@ -353,13 +354,7 @@ static int room_add(store_t *s, const store_room_t *r, chat_error_t *err)
 	if (rc != 0 || !dup)
 		return rc;
 	rc = room_get(s, r->id, NULL, &old, err);
-	if (rc == 0 && strcmp(old.name, r->name) == 0)
-		return 0;
-	if (rc == 0 || rc == CHAT_ENOTFOUND)
-		return chat_error_set(err, CHAT_EEXIST, rc == 0 ?
-			"room id %lld exists with another name" :
-			"room name is taken (id %lld is free)", (long long)r->id);
-	return rc;
+	return store__add_conflict(rc, old.name, r->name, "room", r->id, err);
 }
 
 /* Runs find(filter) sorted by _id (dir 1 or -1) with limit n. */
@@ -385,7 +380,6 @@ static int room_list(store_t *s, int64_t after_id, size_t n,
 	bson_t filter = BSON_INITIALIZER, cond;
 	mongoc_cursor_t *cur;
 	const bson_t *d;
-	store_room_t *r;
 	bson_error_t e;
 	int rc = 0;
 
@@ -393,13 +387,8 @@ static int room_list(store_t *s, int64_t after_id, size_t n,
 	BSON_APPEND_INT64(&cond, "$gt", after_id);
 	bson_append_document_end(&filter, &cond);
 	cur = find_sorted(st->rooms, &filter, 1, n);
-	while (rc == 0 && out->count < n && mongoc_cursor_next(cur, &d)) {
-		r = &out->items[out->count++];
-		if ((rc = get_int64(d, "_id", &r->id, err)) == 0 &&
-		    (rc = get_strcpy(d, "name", r->name, sizeof(r->name), err)) == 0 &&
-		    (rc = get_int64(d, "created_by", &r->created_by, err)) == 0)
-			rc = get_int64(d, "created_ms", &r->created_ms, err);
-	}
+	while (rc == 0 && out->count < n && mongoc_cursor_next(cur, &d))
+		rc = read_room(d, &out->items[out->count++], err);
 	if (rc == 0 && mongoc_cursor_error(cur, &e))
 		rc = db_error(err, "listing rooms", &e);
 	mongoc_cursor_destroy(cur);

@@ -194,6 +194,13 @@ out:
 	return 0;
 }
 
+/* Makes a statement ready for its next use. */
+static void finish(sqlite3_stmt *q)
+{
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+}
+
 /* Runs a prepared statement to completion (an INSERT). */
 static int step_done(sqlite_store_t *st, sqlite3_stmt *q, chat_error_t *err,
 	const char *what)
@@ -201,8 +208,7 @@ static int step_done(sqlite_store_t *st, sqlite3_stmt *q, chat_error_t *err,
 	int rc = sqlite3_step(q);
 
 	rc = rc == SQLITE_DONE ? 0 : db_error(st, err, what);
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
+	finish(q);
 	return rc;
 }
 
@@ -220,6 +226,42 @@ static void copy_text(char *dst, size_t size, sqlite3_stmt *q, int col)
 	dst[n] = '\0';
 }
 
+/* Steps the lookup of one row: by name with the statement by_name_q when
+ * by_name is not NULL, else by id with by_id_q.  Returns 0 with the row
+ * ready to read in *q, CHAT_ENOTFOUND ("no such <what>") or CHAT_EDB;
+ * either way the caller then calls finish(*q). */
+static int find_one(sqlite_store_t *st, int by_name_q, int by_id_q, int64_t id,
+	const char *by_name, const char *what, sqlite3_stmt **q, chat_error_t *err)
+{
+	char doing[32];
+	int rc;
+
+	if (by_name != NULL) {
+		*q = st->stmt[by_name_q];
+		sqlite3_bind_text(*q, 1, by_name, -1, SQLITE_STATIC);
+	} else {
+		*q = st->stmt[by_id_q];
+		sqlite3_bind_int64(*q, 1, id);
+	}
+	rc = sqlite3_step(*q);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return chat_error_set(err, CHAT_ENOTFOUND, "no such %s", what);
+	snprintf(doing, sizeof(doing), "reading a %s", what);
+	return db_error(st, err, doing);
+}
+
+/* The room in the current row of a rooms query. */
+static void row_room(sqlite3_stmt *q, store_room_t *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(q, 0);
+	copy_text(r->name, sizeof(r->name), q, 1);
+	r->created_by = sqlite3_column_int64(q, 2);
+	r->created_ms = sqlite3_column_int64(q, 3);
+}
+
 static int user_get(store_t *s, int64_t id, const char *by_name,
 	store_user_t *out, chat_error_t *err)
 {
@@ -227,28 +269,15 @@ static int user_get(store_t *s, int64_t id, const char *by_name,
 	sqlite3_stmt *q;
 	int rc;
 
-	if (by_name != NULL) {
-		q = st->stmt[Q_USER_BY_NAME];
-		sqlite3_bind_text(q, 1, by_name, -1, SQLITE_STATIC);
-	} else {
-		q = st->stmt[Q_USER_BY_ID];
-		sqlite3_bind_int64(q, 1, id);
-	}
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
+	rc = find_one(st, Q_USER_BY_NAME, Q_USER_BY_ID, id, by_name, "user", &q, err);
+	if (rc == 0) {
 		memset(out, 0, sizeof(*out));
 		out->id = sqlite3_column_int64(q, 0);
 		copy_text(out->name, sizeof(out->name), q, 1);
 		copy_text(out->password_hash, sizeof(out->password_hash), q, 2);
 		out->created_ms = sqlite3_column_int64(q, 3);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = chat_error_set(err, CHAT_ENOTFOUND, "no such user");
-	} else {
-		rc = db_error(st, err, "reading a user");
 	}
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
+	finish(q);
 	return rc;
 }
 
@@ -269,13 +298,7 @@ static int user_add(store_t *s, const store_user_t *u, chat_error_t *err)
 		return 0;
 	/* Nothing inserted: a retry of this very user, or a conflict. */
 	rc = user_get(s, u->id, NULL, &old, err);
-	if (rc == 0 && strcmp(old.name, u->name) == 0)
-		return 0;
-	if (rc == 0 || rc == CHAT_ENOTFOUND)
-		return chat_error_set(err, CHAT_EEXIST, rc == 0 ?
-			"user id %lld exists with another name" :
-			"user name is taken (id %lld is free)", (long long)u->id);
-	return rc;
+	return store__add_conflict(rc, old.name, u->name, "user", u->id, err);
 }
 
 static int room_get(store_t *s, int64_t id, const char *by_name,
@@ -285,28 +308,10 @@ static int room_get(store_t *s, int64_t id, const char *by_name,
 	sqlite3_stmt *q;
 	int rc;
 
-	if (by_name != NULL) {
-		q = st->stmt[Q_ROOM_BY_NAME];
-		sqlite3_bind_text(q, 1, by_name, -1, SQLITE_STATIC);
-	} else {
-		q = st->stmt[Q_ROOM_BY_ID];
-		sqlite3_bind_int64(q, 1, id);
-	}
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		memset(out, 0, sizeof(*out));
-		out->id = sqlite3_column_int64(q, 0);
-		copy_text(out->name, sizeof(out->name), q, 1);
-		out->created_by = sqlite3_column_int64(q, 2);
-		out->created_ms = sqlite3_column_int64(q, 3);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = chat_error_set(err, CHAT_ENOTFOUND, "no such room");
-	} else {
-		rc = db_error(st, err, "reading a room");
-	}
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
+	rc = find_one(st, Q_ROOM_BY_NAME, Q_ROOM_BY_ID, id, by_name, "room", &q, err);
+	if (rc == 0)
+		row_room(q, out);
+	finish(q);
 	return rc;
 }
 
@@ -326,13 +331,7 @@ static int room_add(store_t *s, const store_room_t *r, chat_error_t *err)
 	if (sqlite3_changes(st->db) == 1)
 		return 0;
 	rc = room_get(s, r->id, NULL, &old, err);
-	if (rc == 0 && strcmp(old.name, r->name) == 0)
-		return 0;
-	if (rc == 0 || rc == CHAT_ENOTFOUND)
-		return chat_error_set(err, CHAT_EEXIST, rc == 0 ?
-			"room id %lld exists with another name" :
-			"room name is taken (id %lld is free)", (long long)r->id);
-	return rc;
+	return store__add_conflict(rc, old.name, r->name, "room", r->id, err);
 }
 
 static int room_list(store_t *s, int64_t after_id, size_t n,
@@ -340,21 +339,14 @@ static int room_list(store_t *s, int64_t after_id, size_t n,
 {
 	sqlite_store_t *st = (sqlite_store_t *)s;
 	sqlite3_stmt *q = st->stmt[Q_ROOM_LIST];
-	store_room_t *r;
 	int rc;
 
 	sqlite3_bind_int64(q, 1, after_id);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)n);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW && out->count < n) {
-		r = &out->items[out->count++];
-		r->id = sqlite3_column_int64(q, 0);
-		copy_text(r->name, sizeof(r->name), q, 1);
-		r->created_by = sqlite3_column_int64(q, 2);
-		r->created_ms = sqlite3_column_int64(q, 3);
-	}
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW && out->count < n)
+		row_room(q, &out->items[out->count++]);
 	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_error(st, err, "listing rooms");
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
+	finish(q);
 	return rc;
 }
 
@@ -418,8 +410,7 @@ static int msg_page(store_t *s, int64_t room_id, store__page_t page,
 		rc = 0;
 	else
 		rc = db_error(st, err, "reading messages");
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
+	finish(q);
 	return rc;
 }
 

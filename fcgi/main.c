@@ -65,23 +65,14 @@ int main(int argc, char **argv)
 	int rc, sock = 0, status = EXIT_FAILURE;
 	long long i;
 
-	if (options_defaults(&opt) != CHAT_OK)
-		goto out;
+	/* The configuration reference (docs/configuration.md) is generated
+	 * from the option table alone. */
 	if (argc == 2 && !strcmp(argv[1], "--reference")) {
 		options_reference(stdout);
-		status = EXIT_SUCCESS;
-		goto out;
+		return EXIT_SUCCESS;
 	}
-	rc = options_from_args(&opt, argc, argv, &err);
-	if (rc == CHAT_EAGAIN) {
-		options_usage(stdout, argv[0], summary);
-		status = EXIT_SUCCESS;
+	if (options_load(&opt, argc, argv, "chat.fcgi", summary, &status) != CHAT_OK)
 		goto out;
-	}
-	if (rc != CHAT_OK) {
-		fprintf(stderr, "chat.fcgi: %s\n", err.message);
-		goto out;
-	}
 	log_init("chat.fcgi", opt.log_level);
 	signal(SIGPIPE, SIG_IGN);
 	if (FCGX_Init() != 0) {

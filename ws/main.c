@@ -49,18 +49,8 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int rc, status = EXIT_FAILURE;
 
-	if (options_defaults(&opt) != CHAT_OK)
+	if (options_load(&opt, argc, argv, "chat-ws", summary, &status) != CHAT_OK)
 		goto out;
-	rc = options_from_args(&opt, argc, argv, &err);
-	if (rc == CHAT_EAGAIN) {
-		options_usage(stdout, argv[0], summary);
-		status = EXIT_SUCCESS;
-		goto out;
-	}
-	if (rc != CHAT_OK) {
-		fprintf(stderr, "chat-ws: %s\n", err.message);
-		goto out;
-	}
 	log_init("chat-ws", opt.log_level);
 	signal(SIGPIPE, SIG_IGN);
 	/* Every thread started from here on leaves these to signal_main. */

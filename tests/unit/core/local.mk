@@ -58,3 +58,9 @@ TESTS += tests/unit/core/test_origin
 tests_unit_core_test_origin_SOURCES = tests/unit/core/test_origin.c
 tests_unit_core_test_origin_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_core_test_origin_LDADD = $(CORE_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/core/test_utf8
+TESTS += tests/unit/core/test_utf8
+tests_unit_core_test_utf8_SOURCES = tests/unit/core/test_utf8.c
+tests_unit_core_test_utf8_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_core_test_utf8_LDADD = $(CORE_TEST_LDADD)

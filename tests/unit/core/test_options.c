@@ -167,6 +167,38 @@ START_TEST(config_file_from_args)
 }
 END_TEST
 
+/* What a main() gets back: run, or exit at once with a status. */
+START_TEST(load_for_main)
+{
+	static const struct {
+		int line;
+		const char *arg;
+		int rc, status;
+	} rows[] = {
+		{ __LINE__, "--threads=3", CHAT_OK, -1 },
+		{ __LINE__, "--help", CHAT_EAGAIN, EXIT_SUCCESS },
+		{ __LINE__, "-h", CHAT_EAGAIN, EXIT_SUCCESS },
+		{ __LINE__, "--threads", CHAT_EINVAL, EXIT_FAILURE },
+		{ __LINE__, "--no_such=1", CHAT_ENOTFOUND, EXIT_FAILURE },
+		{ __LINE__, "--threads=0", CHAT_ETOOBIG, EXIT_FAILURE },
+	};
+	size_t i;
+
+	for (i = 0; i < CHAT_ARRAY_LEN(rows); i++) {
+		char *argv[] = { "prog", (char *)rows[i].arg, NULL };
+		chat_options_t c;
+		int status = -1, rc;
+
+		rc = options_load(&c, 2, argv, "prog", "summary", &status);
+		ck_assert_msg(rc == rows[i].rc && status == rows[i].status,
+			      "line %d: %s gave %d (status %d)", rows[i].line, rows[i].arg, rc, status);
+		if (rc == CHAT_OK)
+			ck_assert_int_eq(c.threads, 3);
+		options_free(&c);
+	}
+}
+END_TEST
+
 START_TEST(usage_and_reference_list_every_option)
 {
 	char *text = NULL;
@@ -194,6 +226,7 @@ int main(void)
 	tcase_add_test(tc, parse_errors_name_file_and_line);
 	tcase_add_test(tc, env_then_args);
 	tcase_add_test(tc, config_file_from_args);
+	tcase_add_test(tc, load_for_main);
 	tcase_add_test(tc, usage_and_reference_list_every_option);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);

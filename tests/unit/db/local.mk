@@ -11,13 +11,15 @@ tests_unit_db_test_chatdb_LDADD = $(DB_TEST_LDADD)
 
 check_PROGRAMS += tests/unit/db/test_outbox
 TESTS += tests/unit/db/test_outbox
-tests_unit_db_test_outbox_SOURCES = tests/unit/db/test_outbox.c tests/unit/db/forkutil.h
+tests_unit_db_test_outbox_SOURCES = tests/unit/db/test_outbox.c tests/unit/db/forkutil.h \
+	tests/unit/db/tmpdb.h
 tests_unit_db_test_outbox_CFLAGS = $(DB_TEST_CFLAGS)
 tests_unit_db_test_outbox_LDADD = $(DB_TEST_LDADD)
 
 check_PROGRAMS += tests/unit/db/test_session
 TESTS += tests/unit/db/test_session
-tests_unit_db_test_session_SOURCES = tests/unit/db/test_session.c tests/unit/db/forkutil.h
+tests_unit_db_test_session_SOURCES = tests/unit/db/test_session.c tests/unit/db/forkutil.h \
+	tests/unit/db/tmpdb.h
 tests_unit_db_test_session_CFLAGS = $(DB_TEST_CFLAGS)
 tests_unit_db_test_session_LDADD = $(DB_TEST_LDADD)
 
@@ -52,9 +54,13 @@ tests_unit_db_test_store_mongo_SOURCES = tests/unit/db/test_store_mongo.c $(STOR
 tests_unit_db_test_store_mongo_CFLAGS = $(DB_TEST_CFLAGS)
 tests_unit_db_test_store_mongo_LDADD = $(DB_TEST_LDADD)
 
+# Driving the chat service (sessions, send, collect) and a temp chat.db,
+# shared by the broker and chat application tests.
+BROKERUTIL = tests/unit/db/brokerutil.c tests/unit/db/brokerutil.h tests/unit/db/tmpdb.h
+
 check_PROGRAMS += tests/unit/db/test_broker
 TESTS += tests/unit/db/test_broker
-tests_unit_db_test_broker_SOURCES = tests/unit/db/test_broker.c
+tests_unit_db_test_broker_SOURCES = tests/unit/db/test_broker.c $(BROKERUTIL)
 tests_unit_db_test_broker_CFLAGS = $(DB_TEST_CFLAGS)
 tests_unit_db_test_broker_LDADD = $(DB_TEST_LDADD)
 
@@ -63,12 +69,12 @@ tests_unit_db_test_broker_LDADD = $(DB_TEST_LDADD)
 # FerretDB fixture mid-test.
 check_PROGRAMS += tests/unit/db/test_chatapp_sqlite
 TESTS += tests/unit/db/test_chatapp_sqlite
-tests_unit_db_test_chatapp_sqlite_SOURCES = tests/unit/db/test_chatapp.c
+tests_unit_db_test_chatapp_sqlite_SOURCES = tests/unit/db/test_chatapp.c $(BROKERUTIL)
 tests_unit_db_test_chatapp_sqlite_CFLAGS = $(DB_TEST_CFLAGS)
 tests_unit_db_test_chatapp_sqlite_LDADD = $(DB_TEST_LDADD)
 
 check_PROGRAMS += tests/unit/db/test_chatapp.mongo
 TESTS += tests/unit/db/test_chatapp.mongo
-tests_unit_db_test_chatapp_mongo_SOURCES = tests/unit/db/test_chatapp.c
+tests_unit_db_test_chatapp_mongo_SOURCES = tests/unit/db/test_chatapp.c $(BROKERUTIL)
 tests_unit_db_test_chatapp_mongo_CFLAGS = $(DB_TEST_CFLAGS) -DCHATAPP_MONGO
 tests_unit_db_test_chatapp_mongo_LDADD = $(DB_TEST_LDADD)

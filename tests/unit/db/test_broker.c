@@ -7,13 +7,14 @@
 #include "config.h"
 #include "auth.h"
 #include "broker.h"
+#include "brokerutil.h"
 #include "chatroom.h"
 #include "outbox.h"
 #include "service.h"
 #include "session.h"
 #include "testutil.h"
+#include "tmpdb.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,38 +33,19 @@ static char keys[NSESS][CHATDB_ID_MAX + 1];
 
 static void setup(void)
 {
-	int created, i;
-	session_info_t info;
-
-	dir = testutil_tmpdir("broker");
-	ck_assert_ptr_nonnull(dir);
-	snprintf(path, sizeof(path), "%s/chat.db", dir);
-	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
+	tmpdb_open("broker", &dir, path, sizeof(path), &db);
 	ck_assert_int_eq(options_defaults(&opt), CHAT_OK);
 	ck_assert_uint_ge(service_table(&opt, svc), 1);
 	ck_assert_int_eq(svc[0].kind, SERVICE_CHAT);
 	ctx.db = db;
 	ctx.opt = &opt;
-	for (i = 0; i < NSESS; i++) {
-		char sid[8];
-
-		snprintf(sid, sizeof(sid), "s%d", i);
-		ck_assert_int_eq(service_key(&svc[0], (chat_slice_t){ sid, strlen(sid) }, keys[i]),
-				 CHAT_OK);
-		ck_assert_int_eq(service_open(&ctx, &svc[0], keys[i], NOW, &created, &info, NULL),
-				 CHAT_OK);
-		ck_assert_int_eq(created, 1);
-	}
+	brokerutil_open_sessions(&ctx, &svc[0], NSESS, NOW, 1, keys);
 }
 
 static void teardown(void)
 {
 	options_free(&opt);
-	chatdb_close(db);
-	db = NULL;
-	testutil_rmtree(dir);
-	free(dir);
-	dir = NULL;
+	tmpdb_close(&dir, &db);
 }
 
 /* "login:NAME\npasscode:@" in a frame becomes NAME's login token (issued
@@ -97,35 +79,23 @@ static char *with_tokens(const char *text)
 	return out;
 }
 
-static int send_msg_at(int who, const char *text, int64_t now);
-
-/* Sends one SockJS message ('^' -> NUL) from session who. */
-static int send_msg(int who, const char *text)
-{
-	return send_msg_at(who, text, NOW);
-}
-
-/* The same, at time now. */
+/* Sends one SockJS message ('^' -> NUL, passcode:@ -> a token) from
+ * session who at time now. */
 static int send_msg_at(int who, const char *text, int64_t now)
 {
-	json_strv_t v;
-	chat_error_t err = { 0 };
 	char *raw = with_tokens(text);
-	size_t n = strlen(raw), i;
 	int rc;
 
 	ck_assert_ptr_nonnull(raw);
-	for (i = 0; i < n; i++)
-		if (raw[i] == '^')
-			raw[i] = '\0';
-	json_strv_init(&v, 1 << 22, 16);
-	ck_assert_int_eq(json_strv_push(&v, raw, n), CHAT_OK);
-	rc = service_receive(&ctx, &svc[0], keys[who], &v, now, &err);
-	if (rc != CHAT_OK)
-		fprintf(stderr, "receive: %s\n", err.message);
-	json_strv_free(&v);
+	rc = brokerutil_send(&ctx, &svc[0], keys[who], raw, now);
 	free(raw);
 	return rc;
+}
+
+/* send_msg_at() at the tests' fixed time NOW. */
+static int send_msg(int who, const char *text)
+{
+	return send_msg_at(who, text, NOW);
 }
 
 /* Collects everything for session who, advances its cursor, and returns
@@ -133,31 +103,8 @@ static int send_msg_at(int who, const char *text, int64_t now)
 static const char *collect(int who)
 {
 	static char out[1 << 16];
-	session_info_t info;
-	json_strv_t v;
-	chat_error_t err = { 0 };
-	int64_t next;
-	size_t k = 0, i, j;
 
-	out[0] = '\0';
-	ck_assert_int_eq(session_get(db, keys[who], &info, NULL), CHAT_OK);
-	json_strv_init(&v, 1 << 20, 4096);
-	ck_assert_msg(service_collect(&ctx, &svc[0], keys[who], info.cursor, &v, &next, &err) ==
-			      CHAT_OK,
-		      "collect: %s", err.message);
-	for (i = 0; i < v.n; i++) {
-		chat_slice_t m = json_strv_at(&v, i);
-
-		if (i > 0 && k < sizeof(out) - 1)
-			out[k++] = '|';
-		for (j = 0; j < m.len && k < sizeof(out) - 1; j++)
-			out[k++] = m.ptr[j] == '\0' ? '^' : m.ptr[j];
-	}
-	out[k] = '\0';
-	json_strv_free(&v);
-	if (next > info.cursor)
-		ck_assert_int_eq(session_advance_cursor(db, keys[who], next, NULL), CHAT_OK);
-	return out;
+	return brokerutil_collect(&ctx, &svc[0], keys[who], 4096, out, sizeof(out));
 }
 
 static session_state_t state(int who)
@@ -170,14 +117,7 @@ static session_state_t state(int who)
 
 static int64_t count(const char *sql)
 {
-	sqlite3_stmt *st;
-	int64_t n = -1;
-
-	ck_assert_int_eq(sqlite3_prepare_v2(chatdb_sqlite(db), sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
+	return brokerutil_scalar(db, sql);
 }
 
 /* A step: session who sends in (NULL: nothing), then each session whose

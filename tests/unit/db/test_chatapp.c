@@ -14,6 +14,7 @@
 #include "config.h"
 #include "auth.h"
 #include "broker.h"
+#include "brokerutil.h"
 #include "chatroom.h"
 #include "outbox.h"
 #include "relay.h"
@@ -21,6 +22,7 @@
 #include "session.h"
 #include "store.h"
 #include "testutil.h"
+#include "tmpdb.h"
 
 #include <signal.h>
 #include <sqlite3.h>
@@ -77,34 +79,15 @@ static void drop_db(void)
 }
 #endif
 
-static void open_sessions(void)
-{
-	int created, i;
-	session_info_t info;
-
-	for (i = 0; i < NSESS; i++) {
-		char sid[8];
-
-		snprintf(sid, sizeof(sid), "s%d", i);
-		ck_assert_int_eq(service_key(&svc[0], (chat_slice_t){ sid, strlen(sid) }, keys[i]),
-				 CHAT_OK);
-		ck_assert_int_eq(service_open(&ctx, &svc[0], keys[i], NOW, &created, &info, NULL),
-				 CHAT_OK);
-	}
-}
-
 static void setup(void)
 {
 	now = NOW;
-	dir = testutil_tmpdir("chatapp");
-	ck_assert_ptr_nonnull(dir);
-	snprintf(path, sizeof(path), "%s/chat.db", dir);
+	tmpdb_open("chatapp", &dir, path, sizeof(path), &db);
 #ifdef CHATAPP_MONGO
 	mongo_uri(base_uri, store_uri, sizeof(store_uri));
 #else
 	snprintf(store_uri, sizeof(store_uri), "sqlite:%s/history.db", dir);
 #endif
-	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
 	ck_assert_int_eq(options_defaults(&opt), CHAT_OK);
 	ck_assert_int_eq(options_set(&opt, "store_uri", store_uri, "test", NULL), CHAT_OK);
 	ck_assert_int_eq(store_open(store_uri, &store, NULL), CHAT_OK);
@@ -112,7 +95,7 @@ static void setup(void)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.db = db;
 	ctx.opt = &opt;
-	open_sessions();
+	brokerutil_open_sessions(&ctx, &svc[0], NSESS, NOW, 0, keys);
 }
 
 static void teardown(void)
@@ -124,65 +107,21 @@ static void teardown(void)
 	drop_db();
 #endif
 	options_free(&opt);
-	chatdb_close(db);
-	db = NULL;
-	testutil_rmtree(dir);
-	free(dir);
-	dir = NULL;
+	tmpdb_close(&dir, &db);
 }
 
 /* Sends one SockJS message ('^' -> NUL) from session who. */
 static int send_msg(int who, const char *text)
 {
-	json_strv_t v;
-	chat_error_t err = { 0 };
-	char *raw = strdup(text);
-	size_t n = strlen(text), i;
-	int rc;
-
-	ck_assert_ptr_nonnull(raw);
-	for (i = 0; i < n; i++)
-		if (raw[i] == '^')
-			raw[i] = '\0';
-	json_strv_init(&v, 1 << 22, 16);
-	ck_assert_int_eq(json_strv_push(&v, raw, n), CHAT_OK);
-	rc = service_receive(&ctx, &svc[0], keys[who], &v, now, &err);
-	if (rc != CHAT_OK)
-		fprintf(stderr, "receive: %s\n", err.message);
-	json_strv_free(&v);
-	free(raw);
-	return rc;
+	return brokerutil_send(&ctx, &svc[0], keys[who], text, now);
 }
 
 /* Everything for session who ('|' between messages, '^' for NUL). */
 static const char *collect(int who)
 {
 	static char out[1 << 18];
-	session_info_t info;
-	json_strv_t v;
-	chat_error_t err = { 0 };
-	int64_t next;
-	size_t k = 0, i, j;
 
-	out[0] = '\0';
-	ck_assert_int_eq(session_get(db, keys[who], &info, NULL), CHAT_OK);
-	json_strv_init(&v, 1 << 20, 8192);
-	ck_assert_msg(service_collect(&ctx, &svc[0], keys[who], info.cursor, &v, &next, &err) ==
-			      CHAT_OK,
-		      "collect: %s", err.message);
-	for (i = 0; i < v.n; i++) {
-		chat_slice_t m = json_strv_at(&v, i);
-
-		if (i > 0 && k < sizeof(out) - 1)
-			out[k++] = '|';
-		for (j = 0; j < m.len && k < sizeof(out) - 1; j++)
-			out[k++] = m.ptr[j] == '\0' ? '^' : m.ptr[j];
-	}
-	out[k] = '\0';
-	json_strv_free(&v);
-	if (next > info.cursor)
-		ck_assert_int_eq(session_advance_cursor(db, keys[who], next, NULL), CHAT_OK);
-	return out;
+	return brokerutil_collect(&ctx, &svc[0], keys[who], 8192, out, sizeof(out));
 }
 
 static size_t count_of(const char *hay, const char *needle)
@@ -233,14 +172,7 @@ static int64_t relay_all(void)
 
 static int64_t scalar(const char *sql)
 {
-	sqlite3_stmt *st;
-	int64_t n = -1;
-
-	ck_assert_int_eq(sqlite3_prepare_v2(chatdb_sqlite(db), sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
+	return brokerutil_scalar(db, sql);
 }
 
 /* ---- users and CONNECT ---- */

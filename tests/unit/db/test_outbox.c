@@ -6,6 +6,7 @@
 #include "outbox.h"
 #include "session.h"
 #include "testutil.h"
+#include "tmpdb.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,19 +18,12 @@ static chatdb_t *db;
 
 static void setup(void)
 {
-	dir = testutil_tmpdir("outbox");
-	ck_assert_ptr_nonnull(dir);
-	snprintf(path, sizeof(path), "%s/chat.db", dir);
-	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
+	tmpdb_open("outbox", &dir, path, sizeof(path), &db);
 }
 
 static void teardown(void)
 {
-	chatdb_close(db);
-	db = NULL;
-	testutil_rmtree(dir);
-	free(dir);
-	dir = NULL;
+	tmpdb_close(&dir, &db);
 }
 
 static outbox_msg_t msg(const char *dest, const char *target, const char *body, int64_t t)

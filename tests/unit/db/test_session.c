@@ -5,6 +5,7 @@
 #include "outbox.h"
 #include "session.h"
 #include "testutil.h"
+#include "tmpdb.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -17,19 +18,12 @@ static chatdb_t *db;
 
 static void setup(void)
 {
-	dir = testutil_tmpdir("session");
-	ck_assert_ptr_nonnull(dir);
-	snprintf(path, sizeof(path), "%s/chat.db", dir);
-	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
+	tmpdb_open("session", &dir, path, sizeof(path), &db);
 }
 
 static void teardown(void)
 {
-	chatdb_close(db);
-	db = NULL;
-	testutil_rmtree(dir);
-	free(dir);
-	dir = NULL;
+	tmpdb_close(&dir, &db);
 }
 
 static void append(int n)
