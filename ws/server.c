@@ -82,6 +82,12 @@ struct conn {
 	char key[CHATDB_ID_MAX + 1];
 };
 
+/* Subprotocol names the sockets answer to: ours first (it also serves
+ * plain HTTP), then the STOMP ones. */
+static const char *const ws_protocol_names[] = { "chat-sockjs", "v12.stomp", "v11.stomp",
+						 "v10.stomp" };
+#define WS_NPROTOCOLS (sizeof(ws_protocol_names) / sizeof(ws_protocol_names[0]))
+
 struct wsserver {
 	const chat_options_t *opt;          /* borrowed */
 	service_t services[SERVICE_MAX];
@@ -90,7 +96,7 @@ struct wsserver {
 	service_ctx_t svc;                  /* svc.db: the loop thread's handle (owned) */
 	doorbell_t *bell;                   /* owned */
 	struct lws_context *ctx;            /* owned */
-	struct lws_protocols protocols[2];
+	struct lws_protocols protocols[WS_NPROTOCOLS + 1]; /* NULL-terminated */
 	lws_retry_bo_t retry;               /* ping/pong keepalive */
 	lws_sorted_usec_list_t grace;       /* shutdown deadline */
 	conn_t *conns;                      /* live sockets */
@@ -737,7 +743,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		on_closed(srv, c);
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		on_wakeup(srv);
+		/* lws tells each protocol of the vhost: act once. */
+		if (lws_get_protocol(wsi) != NULL &&
+		    strcmp(lws_get_protocol(wsi)->name, ws_protocol_names[0]) == 0)
+			on_wakeup(srv);
 		return 0;
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -816,10 +825,17 @@ int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err
 		goto fail;
 	chatdb_set_doorbell(srv->svc.db, srv->bell);
 
-	srv->protocols[0].name = "chat-sockjs";
-	srv->protocols[0].callback = callback;
-	srv->protocols[0].per_session_data_size = sizeof(conn_t);
-	srv->protocols[0].rx_buffer_size = 0; /* lws's default; longer messages come in pieces */
+	/* STOMP clients on a raw WebSocket (stompjs's brokerURL, Spring's
+	 * clients) ask for the STOMP subprotocols, and lws refuses a socket
+	 * none of whose subprotocols it knows: accept them as names of the same
+	 * protocol.  Which one lws answers changes nothing: CONNECT negotiates
+	 * the STOMP version. */
+	for (size_t p = 0; p < WS_NPROTOCOLS; p++) {
+		srv->protocols[p].name = ws_protocol_names[p];
+		srv->protocols[p].callback = callback;
+		srv->protocols[p].per_session_data_size = sizeof(conn_t);
+		srv->protocols[p].rx_buffer_size = 0; /* lws's default; longer messages come in pieces */
+	}
 	/* Ping a socket idle for a heartbeat; hang up when the pong is missing. */
 	srv->retry.secs_since_valid_ping = (uint16_t)(opt->heartbeat_ms / 1000 > 0 ? opt->heartbeat_ms / 1000 : 1);
 	srv->retry.secs_since_valid_hangup = (uint16_t)(srv->retry.secs_since_valid_ping * 2 + 10);
