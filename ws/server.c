@@ -54,6 +54,7 @@
 #define WS_REASON_MAX 123
 
 /* Close codes of ours (RFC 6455 section 7.4.1). */
+#define WS_CLOSE_NORMAL 1000
 #define WS_CLOSE_GOING_AWAY 1001
 #define WS_CLOSE_UNSUPPORTED 1003
 #define WS_CLOSE_TOO_BIG 1009
@@ -488,9 +489,17 @@ static void conn_release(wsserver_t *srv, conn_t *c)
 	chat_error_t err = { 0 };
 
 	if (c->live) {
+		int64_t now = wall_ms();
+
 		conn_unlink(srv, c);
-		if (session_delete(srv->svc.db, c->key, &err) != CHAT_OK)
-			log_warn("socket %s: cannot delete its session: %s", c->key, err.message);
+		/* Closed, not deleted: what the socket left unacknowledged
+		 * (client and client-individual subscriptions) stays for its
+		 * user's next subscription until the expiry deletes the session
+		 * disconnect_delay_ms later, as for the HTTP transports. */
+		if (session_close(srv->svc.db, c->key, WS_CLOSE_NORMAL, "Socket closed", now, &err) !=
+			    CHAT_OK ||
+		    session_release(srv->svc.db, c->key, srv->owner, now, &err) != CHAT_OK)
+			log_warn("socket %s: cannot close its session: %s", c->key, err.message);
 	}
 	wsq_clear(&c->q);
 	chat_buf_free(&c->rx);
