@@ -84,8 +84,17 @@ export async function stompConnect(s, transport, { login, heartbeat = [0, 0], ti
 			return this.send(`/app/chat/room/${room}`, JSON.stringify({ text }),
 				{ 'content-type': 'application/json' });
 		},
+		/* DISCONNECT and close; a client whose socket is already gone is
+		 * not waited for (stompjs would wait forever). */
 		async close() {
-			await client.deactivate().catch(() => {});
+			if (!client.connected) {
+				client.deactivate({ force: true }).catch(() => {});
+				return;
+			}
+			let timer;
+			await Promise.race([client.deactivate().catch(() => {}),
+				new Promise((r) => { timer = setTimeout(r, 5000); })]);
+			clearTimeout(timer);
 		},
 	};
 }
