@@ -9,3 +9,7 @@ EXTRA_DIST += bench/sockjs_latency.py
 
 # chat-ws figures (memory with idle sockets, latencies): see the script.
 EXTRA_DIST += bench/ws_bench.js
+
+# STOMP chat figures (xhr_send -> WebSocket latency, one room's fan-out to
+# 50 subscribers over the transports): see the script.
+EXTRA_DIST += bench/stomp_bench.mjs

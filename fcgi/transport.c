@@ -10,10 +10,13 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Longest Origin or JSESSIONID value echoed back. */
 #define ORIGIN_MAX 512
@@ -259,6 +262,33 @@ static int send_messages(stream_t *st, const json_strv_t *msgs)
 	return rc;
 }
 
+/* A receiving request's lease is held by "PID.THREAD.REQUEST" of a chat.fcgi
+ * on this host (chat.db and the doorbell are local files).  When that
+ * process is gone (KILLed while holding a poll or a stream) its lease is
+ * released at once, so that the client's next request carries on with the
+ * session instead of getting 2010 until the lease runs out.  A reused PID
+ * only makes the lease wait for its expiry, as before.  Returns 1 when it
+ * released a dead holder's lease. */
+static int lease_holder_gone(worker_t *w, const char *key, chat_error_t *err)
+{
+	session_info_t info;
+	char *end;
+	long pid;
+
+	if (session_get(w->svc.db, key, &info, NULL) != CHAT_OK)
+		return 0;
+	errno = 0;
+	pid = strtol(info.lease_owner, &end, 10);
+	if (errno != 0 || end == info.lease_owner || *end != '.' || pid <= 0 || pid == (long)getpid())
+		return 0;
+	if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		return 0;
+	if (session_release(w->svc.db, key, info.lease_owner, wall_ms(), err) != CHAT_OK)
+		return 0;
+	log_info("session %s: took over the lease of process %ld, which is gone", key, pid);
+	return 1;
+}
+
 /* Serves a receiving transport on session key until there is something to
  * answer (polling), or until the response limit, the session's close or
  * the client's departure (streaming). */
@@ -297,6 +327,8 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	snprintf(owner, sizeof(owner), "%s.%llu", w->owner_prefix, ++w->requests);
 	if (info.state != SESSION_CLOSED && !(created && !ti->streaming)) {
 		rc = session_acquire(w->svc.db, key, owner, wall_ms(), lease_ms, &err);
+		if (rc == CHAT_EBUSY && lease_holder_gone(w, key, &err))
+			rc = session_acquire(w->svc.db, key, owner, wall_ms(), lease_ms, &err);
 		if (rc != CHAT_OK && rc != CHAT_EBUSY) {
 			log_error("session %s: cannot take the lease: %s", key, err.message);
 			respond_text(r, 500, head->data, "Internal error.\n");

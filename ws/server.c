@@ -44,6 +44,8 @@
 #define WS_CLOSE_TIMEOUT_S 5
 /* How long the shutdown waits for sockets to close. */
 #define WS_SHUTDOWN_GRACE_US (3 * LWS_US_PER_SEC)
+/* How often the loop deletes sessions closed longer than disconnect_delay_ms. */
+#define WS_MAINTAIN_US (1 * LWS_US_PER_SEC)
 /* Buckets of the session-key hash of live sockets. */
 #define WS_HASH_BUCKETS 4096
 /* Longest request path looked at (longer: 404). */
@@ -54,6 +56,7 @@
 #define WS_REASON_MAX 123
 
 /* Close codes of ours (RFC 6455 section 7.4.1). */
+#define WS_CLOSE_NORMAL 1000
 #define WS_CLOSE_GOING_AWAY 1001
 #define WS_CLOSE_UNSUPPORTED 1003
 #define WS_CLOSE_TOO_BIG 1009
@@ -82,6 +85,12 @@ struct conn {
 	char key[CHATDB_ID_MAX + 1];
 };
 
+/* Subprotocol names the sockets answer to: ours first (it also serves
+ * plain HTTP), then the STOMP ones. */
+static const char *const ws_protocol_names[] = { "chat-sockjs", "v12.stomp", "v11.stomp",
+						 "v10.stomp" };
+#define WS_NPROTOCOLS (sizeof(ws_protocol_names) / sizeof(ws_protocol_names[0]))
+
 struct wsserver {
 	const chat_options_t *opt;          /* borrowed */
 	service_t services[SERVICE_MAX];
@@ -90,9 +99,10 @@ struct wsserver {
 	service_ctx_t svc;                  /* svc.db: the loop thread's handle (owned) */
 	doorbell_t *bell;                   /* owned */
 	struct lws_context *ctx;            /* owned */
-	struct lws_protocols protocols[2];
+	struct lws_protocols protocols[WS_NPROTOCOLS + 1]; /* NULL-terminated */
 	lws_retry_bo_t retry;               /* ping/pong keepalive */
 	lws_sorted_usec_list_t grace;       /* shutdown deadline */
+	lws_sorted_usec_list_t maint;       /* session expiry */
 	conn_t *conns;                      /* live sockets */
 	conn_t *buckets[WS_HASH_BUCKETS];   /* live sockets by session key */
 	size_t nconns;
@@ -482,9 +492,17 @@ static void conn_release(wsserver_t *srv, conn_t *c)
 	chat_error_t err = { 0 };
 
 	if (c->live) {
+		int64_t now = wall_ms();
+
 		conn_unlink(srv, c);
-		if (session_delete(srv->svc.db, c->key, &err) != CHAT_OK)
-			log_warn("socket %s: cannot delete its session: %s", c->key, err.message);
+		/* Closed, not deleted: what the socket left unacknowledged
+		 * (client and client-individual subscriptions) stays for its
+		 * user's next subscription until the expiry deletes the session
+		 * disconnect_delay_ms later, as for the HTTP transports. */
+		if (session_close(srv->svc.db, c->key, WS_CLOSE_NORMAL, "Socket closed", now, &err) !=
+			    CHAT_OK ||
+		    session_release(srv->svc.db, c->key, srv->owner, now, &err) != CHAT_OK)
+			log_warn("socket %s: cannot close its session: %s", c->key, err.message);
 	}
 	wsq_clear(&c->q);
 	chat_buf_free(&c->rx);
@@ -681,6 +699,20 @@ static void on_closed(wsserver_t *srv, conn_t *c)
 		srv->done = 1;
 }
 
+/* The sockets' sessions are closed when they go (see conn_release) and
+ * deleted here once closed for disconnect_delay_ms, so the sidecar does
+ * not rely on chat.fcgi serving requests to clean up after it. */
+static void maintain(lws_sorted_usec_list_t *sul)
+{
+	wsserver_t *srv = lws_container_of(sul, wsserver_t, maint);
+	int64_t closed = 0, deleted = 0, delay = srv->opt->disconnect_delay_ms;
+	chat_error_t err = { 0 };
+
+	if (session_expire(srv->svc.db, wall_ms(), delay, delay, &closed, &deleted, &err) != CHAT_OK)
+		log_warn("session expiry: %s", err.message);
+	lws_sul_schedule(srv->ctx, 0, &srv->maint, maintain, WS_MAINTAIN_US);
+}
+
 static void grace_over(lws_sorted_usec_list_t *sul)
 {
 	wsserver_t *srv = lws_container_of(sul, wsserver_t, grace);
@@ -737,7 +769,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		on_closed(srv, c);
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		on_wakeup(srv);
+		/* lws tells each protocol of the vhost: act once. */
+		if (lws_get_protocol(wsi) != NULL &&
+		    strcmp(lws_get_protocol(wsi)->name, ws_protocol_names[0]) == 0)
+			on_wakeup(srv);
 		return 0;
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -816,10 +851,17 @@ int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err
 		goto fail;
 	chatdb_set_doorbell(srv->svc.db, srv->bell);
 
-	srv->protocols[0].name = "chat-sockjs";
-	srv->protocols[0].callback = callback;
-	srv->protocols[0].per_session_data_size = sizeof(conn_t);
-	srv->protocols[0].rx_buffer_size = 0; /* lws's default; longer messages come in pieces */
+	/* STOMP clients on a raw WebSocket (stompjs's brokerURL, Spring's
+	 * clients) ask for the STOMP subprotocols, and lws refuses a socket
+	 * none of whose subprotocols it knows: accept them as names of the same
+	 * protocol.  Which one lws answers changes nothing: CONNECT negotiates
+	 * the STOMP version. */
+	for (size_t p = 0; p < WS_NPROTOCOLS; p++) {
+		srv->protocols[p].name = ws_protocol_names[p];
+		srv->protocols[p].callback = callback;
+		srv->protocols[p].per_session_data_size = sizeof(conn_t);
+		srv->protocols[p].rx_buffer_size = 0; /* lws's default; longer messages come in pieces */
+	}
 	/* Ping a socket idle for a heartbeat; hang up when the pong is missing. */
 	srv->retry.secs_since_valid_ping = (uint16_t)(opt->heartbeat_ms / 1000 > 0 ? opt->heartbeat_ms / 1000 : 1);
 	srv->retry.secs_since_valid_hangup = (uint16_t)(srv->retry.secs_since_valid_ping * 2 + 10);
@@ -841,6 +883,7 @@ int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err
 				    opt->ws_listen, opt->ws_port);
 		goto fail;
 	}
+	lws_sul_schedule(srv->ctx, 0, &srv->maint, maintain, WS_MAINTAIN_US);
 	if (pthread_create(&srv->waiter, NULL, waiter_main, srv) != 0) {
 		rc = chat_error_set(err, CHAT_ENOMEM, "cannot start the doorbell thread");
 		goto fail;

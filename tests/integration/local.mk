@@ -33,3 +33,14 @@ WS_NODE_TESTS = \
 TESTS += $(WS_NODE_TESTS)
 EXTRA_DIST += $(WS_NODE_TESTS) \
 	tests/integration/lib/stack.mjs tests/integration/lib/run-node.sh
+
+# End-to-end STOMP with real clients: @stomp/stompjs over sockjs-client and
+# raw WebSocket through each front (chat, features), mixed transports in one
+# room, SIGKILL of chat.fcgi and chat-ws; stomp.py (Debian's python3-stomp).
+STOMP_NODE_TESTS = \
+	tests/integration/40-stomp/chat.mjs \
+	tests/integration/40-stomp/features.mjs \
+	tests/integration/40-stomp/mixed.mjs \
+	tests/integration/40-stomp/kill.mjs
+TESTS += $(STOMP_NODE_TESTS)
+EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs

@@ -3,7 +3,7 @@
 // ports and in a temporary state directory, and small client helpers.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,13 +27,16 @@ export function freePort() {
 	});
 }
 
-function run(cmd, args) {
+function run(cmd, args, extraEnv = {}) {
 	/* The programs read CHAT_<OPTION> variables over chat.conf: keep the
 	 * caller's out of the stack's way. */
 	const env = { ...process.env, PATH: sbinPath };
 	for (const k of Object.keys(env))
 		if (/^CHAT_/.test(k) && !/^CHAT_REQUIRE_/.test(k))
 			delete env[k];
+	for (const k of ['FCGI_PROCS', 'FCGID_MAX_PROCS', 'SOCKJS_TEST_SERVICES', 'MONGODB_URI'])
+		delete env[k];
+	Object.assign(env, extraEnv);
 	return new Promise((resolve) => {
 		const child = spawn(cmd, args, {
 			env,
@@ -82,11 +85,14 @@ async function waitPort(port, ms = 10000) {
 }
 
 /**
- * Starts conf/serve.sh --daemon with the test services.  Returns
- * { front, http, ws, wsDirect, dir, pids, stop() }: http/ws are the front
- * server's base URLs, wsDirect the sidecar's own.
+ * Starts conf/serve.sh --daemon with the test services.  options are
+ * chat.conf options (serve.sh --set NAME=VALUE, e.g. { topic_send: 1 });
+ * fcgiProcs sets lighttpd's chat.fcgi processes (FCGI_PROCS).  Returns
+ * { front, http, ws, wsDirect, dir, pids, stop(), chatFcgiPids() }:
+ * http/ws are the front server's base URLs, wsDirect the sidecar's own.
  */
-export async function startStack({ front = 'lighttpd', origins, testServices = true } = {}) {
+export async function startStack({ front = 'lighttpd', origins, testServices = true, options = {},
+	fcgiProcs } = {}) {
 	const port = await freePort();
 	const dir = await mkdtemp(path.join(os.tmpdir(), 'chat-ws-test-'));
 	const args = [path.join(srcdir, 'conf', 'serve.sh'), '--front', front, '--port', String(port),
@@ -95,7 +101,9 @@ export async function startStack({ front = 'lighttpd', origins, testServices = t
 		args.push('--test-services');
 	if (origins)
 		args.push('--origins', origins);
-	const r = await run('bash', args);
+	for (const [name, value] of Object.entries(options))
+		args.push('--set', `${name}=${value}`);
+	const r = await run('bash', args, fcgiProcs ? { FCGI_PROCS: String(fcgiProcs) } : {});
 	if (r.code !== 0) {
 		await run('bash', [path.join(srcdir, 'conf', 'serve.sh'), '--stop', '--var', dir]);
 		await rm(dir, { recursive: true, force: true });
@@ -115,6 +123,11 @@ export async function startStack({ front = 'lighttpd', origins, testServices = t
 		http: `http://127.0.0.1:${port}`,
 		ws: `ws://127.0.0.1:${port}`,
 		wsDirect: `ws://127.0.0.1:${wsPort}`,
+		/* PIDs of the live chat.fcgi processes of this stack (spawned by
+		 * the front server or by serve.sh): they carry CHAT_CONFIG. */
+		async chatFcgiPids() {
+			return chatFcgiPids(path.join(dir, 'run', 'chat.conf'));
+		},
 		async log(name) {
 			return readFile(path.join(dir, 'run', name), 'utf8').catch(() => '');
 		},
@@ -136,6 +149,27 @@ export async function startStack({ front = 'lighttpd', origins, testServices = t
 				throw new Error(`sanitizer report in the stack's logs:\n${found}`);
 		},
 	};
+}
+
+/** PIDs of live chat.fcgi processes started with CHAT_CONFIG=config. */
+export async function chatFcgiPids(config) {
+	const found = [];
+	for (const e of await readdir('/proc')) {
+		if (!/^\d+$/.test(e))
+			continue;
+		try {
+			const exe = await readlink(`/proc/${e}/exe`);
+			if (path.basename(exe) !== 'chat.fcgi')
+				continue;
+			const env = (await readFile(`/proc/${e}/environ`, 'latin1')).split('\0');
+			const stat = await readFile(`/proc/${e}/stat`, 'latin1');
+			if (env.includes(`CHAT_CONFIG=${config}`) && !/\) Z /.test(stat))
+				found.push(Number(e));
+		} catch {
+			/* gone, or not ours to read */
+		}
+	}
+	return found.sort((a, b) => a - b);
 }
 
 /** Resolves with the value of ev on emitter, or rejects after ms. */
