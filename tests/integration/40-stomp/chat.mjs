@@ -8,7 +8,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FRONTS, frontMissing, startStack } from '../lib/stack.mjs';
-import { TRANSPORTS, chatBody, roomId, stompConnect } from '../lib/stomp.mjs';
+import { TRANSPORTS, chatBody, makeRoom, roomId, stompConnect } from '../lib/stomp.mjs';
 
 const stacks = {};
 function stack(front) {
@@ -37,7 +37,7 @@ for (const front of FRONTS) {
 			assert.equal(h['user-name'], login);
 			assert.equal(h['heart-beat'], '0,0');
 
-			const room = roomId(transport);
+			const room = await makeRoom(s, transport);
 			const box = await c.subscribeSync(`/topic/chat/room/${room}`);
 			/* The writer is the session's user, never what the post says. */
 			const receipt = await c.send(`/app/chat/room/${room}`,
@@ -78,7 +78,7 @@ for (const front of FRONTS) {
 		const name = c.connected.headers['user-name'];
 		assert.match(name, /^guest-\d+$/);
 		assert.notEqual(name, 'guest-999');
-		const room = roomId('guest');
+		const room = await makeRoom(s, 'guest');
 		const box = await c.subscribeSync(`/topic/chat/room/${room}`);
 		await c.post(room, 'who am I');
 		assert.equal(chatBody(await box.next()).writer, name);

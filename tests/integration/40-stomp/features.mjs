@@ -12,7 +12,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FRONTS, frontMissing, startStack } from '../lib/stack.mjs';
-import { TRANSPORTS, chatBody, frame, parseFrames, rawStomp, roomId, stompConnect } from '../lib/stomp.mjs';
+import { TRANSPORTS, chatBody, frame, parseFrames, rawStomp, makeRoom, roomId, stompConnect } from '../lib/stomp.mjs';
 
 /* SockJS heartbeat 2 s: the floor of what the broker expects from clients. */
 const HEARTBEAT_MS = 2000;
@@ -53,7 +53,7 @@ for (const front of FRONTS.filter((f) => f !== 'apache-proxy-fcgi')) {
 
 		test(`${name}: an invalid chat post and a direct SEND to /topic get ERROR; nothing is published`, { skip, timeout: 60000 }, async () => {
 			const s = await stack(front);
-			const room = roomId('bad');
+			const room = await makeRoom(s, 'bad');
 			const watch = await stompConnect(s, 'xhr-streaming', { login: 'watcher' });
 			const box = await watch.subscribeSync(`/topic/chat/room/${room}`);
 			for (const [dest, body, message] of [
@@ -84,7 +84,7 @@ for (const front of FRONTS.filter((f) => f !== 'apache-proxy-fcgi')) {
 		test(`${name}: transactions: ABORT drops the SENDs, COMMIT publishes them in order`, { skip, timeout: 60000 }, async () => {
 			const s = await stack(front);
 			const c = await stompConnect(s, transport, { login: 'tom' });
-			const room = roomId('tx');
+			const room = await makeRoom(s, 'tx');
 			const box = await c.subscribeSync(`/topic/chat/room/${room}`);
 			const dest = `/app/chat/room/${room}`;
 			const t1 = c.client.begin();
@@ -160,7 +160,7 @@ for (const front of FRONTS.filter((f) => f !== 'apache-proxy-fcgi')) {
 			/* A client heart-beating at the negotiated rate stays usable
 			 * over several periods (its EOLs are taken as heart-beats). */
 			const c = await stompConnect(s, transport, { login: 'hb', heartbeat: [500, 0] });
-			const room = roomId('hb');
+			const room = await makeRoom(s, 'hb');
 			const box = await c.subscribeSync(`/topic/chat/room/${room}`);
 			await new Promise((r) => setTimeout(r, 2.5 * HEARTBEAT_MS));
 			await c.post(room, 'still here');

@@ -23,7 +23,7 @@ import path from 'node:path';
 import SockJS from 'sockjs-client';
 import WebSocket from 'ws';
 import { frontMissing, startStack } from '../lib/stack.mjs';
-import { chatBody, roomId, stompConnect } from '../lib/stomp.mjs';
+import { chatBody, makeRoom, roomId, stompConnect } from '../lib/stomp.mjs';
 
 const skip = frontMissing('lighttpd') || false;
 const BURST = 150;
@@ -77,7 +77,7 @@ async function burst(s, transport, room, tag, n, onProgress) {
 
 test('lighttpd: SIGKILL of a chat.fcgi process during a receipted send burst loses no receipted post', { skip, timeout: 180000 }, async (t) => {
 	const s = await stack();
-	const room = roomId('kill');
+	const room = await makeRoom(s, 'kill');
 	const dest = `/topic/chat/room/${room}`;
 	const ws = await stompConnect(s, 'websocket', { login: 'ws-watcher' });
 	const wsBox = await ws.subscribeSync(dest);
@@ -169,7 +169,7 @@ test('lighttpd: SIGKILL of a chat.fcgi process during a receipted send burst los
 
 test('lighttpd: SIGKILL of chat-ws: WebSocket clients drop, HTTP clients carry on, nothing restarts it', { skip, timeout: 120000 }, async (t) => {
 	const s = await stack();
-	const room = roomId('killws');
+	const room = await makeRoom(s, 'killws');
 	const dest = `/topic/chat/room/${room}`;
 	const ws = await stompConnect(s, 'websocket', { login: 'ws-user' });
 	const raw = await stompConnect(s, 'raw', { login: 'raw-user' });

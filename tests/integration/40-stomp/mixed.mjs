@@ -9,7 +9,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { frontMissing, startStack } from '../lib/stack.mjs';
-import { TRANSPORTS, chatBody, roomId, stompConnect } from '../lib/stomp.mjs';
+import { TRANSPORTS, chatBody, makeRoom, roomId, stompConnect } from '../lib/stomp.mjs';
 
 const PER_SENDER = 40;
 const SENDERS = ['xhr-polling', 'websocket', 'xhr-streaming'];
@@ -70,7 +70,7 @@ for (const front of ['lighttpd', 'apache-fcgid']) {
 
 	test(`${front}: 5 subscribers on 5 transports see the posts of 3 concurrent senders in one order`, { skip, timeout: 120000 }, async () => {
 		const s = await stack(front);
-		const room = roomId('mixed');
+		const room = await makeRoom(s, 'mixed');
 		const got = await exchange(s, `/topic/chat/room/${room}`,
 			(c, text) => c.post(room, text),
 			(m) => {

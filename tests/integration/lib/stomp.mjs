@@ -14,6 +14,43 @@ export const TRANSPORTS = [...SOCKJS_TRANSPORTS, 'raw'];
 
 let counter = 0;
 
+/* Every user the tests make has this password (db/auth.c checks it). */
+export const PASSWORD = 'correct horse battery staple';
+
+async function apiPost(s, path, body) {
+	const r = await fetch(`${s.http}${path}`, {
+		method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+	});
+	return { status: r.status, body: await r.json().catch(() => null) };
+}
+
+/** Registers user name on stack s (POST /api/users) unless it exists. */
+export async function ensureUser(s, name) {
+	const r = await apiPost(s, '/api/users', { name, password: PASSWORD });
+	if (r.status !== 201 && r.status !== 409)
+		throw new Error(`POST /api/users ${name}: ${r.status} ${JSON.stringify(r.body)}`);
+}
+
+const roomMakers = new WeakMap(); // stack -> Promise of a login token
+
+/** Creates a fresh room on stack s (POST /api/rooms as a registered user)
+ * and resolves with its name (the id in /app/chat/room/{id}). */
+export async function makeRoom(s, tag = 'r') {
+	if (!roomMakers.has(s))
+		roomMakers.set(s, (async () => {
+			await ensureUser(s, 'roommaker');
+			const r = await apiPost(s, '/api/login', { name: 'roommaker', password: PASSWORD });
+			if (r.status !== 200)
+				throw new Error(`POST /api/login: ${r.status} ${JSON.stringify(r.body)}`);
+			return r.body.token;
+		})());
+	const name = roomId(tag);
+	const r = await apiPost(s, '/api/rooms', { name, token: await roomMakers.get(s) });
+	if (r.status !== 201)
+		throw new Error(`POST /api/rooms ${name}: ${r.status} ${JSON.stringify(r.body)}`);
+	return name;
+}
+
 /**
  * Connects a stompjs Client to stack s over transport (one of TRANSPORTS).
  * Resolves once CONNECTED arrived with
@@ -22,6 +59,8 @@ let counter = 0;
  *   close events), subscribe(dest, headers) -> Inbox of messages,
  *   send(dest, body, headers) -> Promise of its RECEIPT frame,
  *   post(room, text) -> the same for a chat post, close() }.
+ * With login, the user is registered first (ensureUser) and CONNECT
+ * authenticates with its password; without, the server names a guest.
  * Never reconnects: a test sees every close.
  */
 export async function stompConnect(s, transport, { login, heartbeat = [0, 0], timeout = 20000,
@@ -29,6 +68,8 @@ export async function stompConnect(s, transport, { login, heartbeat = [0, 0], ti
 	const errors = new Inbox();
 	const closed = new Inbox();
 	const connected = new Inbox();
+	if (login)
+		await ensureUser(s, login);
 	let closedEarly;
 	const early = new Promise((resolve) => { closedEarly = resolve; });
 	/* The raw socket asks for the STOMP subprotocols, as stompjs's own
@@ -39,7 +80,7 @@ export async function stompConnect(s, transport, { login, heartbeat = [0, 0], ti
 		: () => new SockJS(`${s.http}${prefix}`, null, { transports: [transport], timeout });
 	const client = new Client({
 		webSocketFactory: factory,
-		connectHeaders: { ...(login ? { login, passcode: 'x' } : {}), ...headers },
+		connectHeaders: { ...(login ? { login, passcode: PASSWORD } : {}), ...headers },
 		heartbeatOutgoing: heartbeat[0],
 		heartbeatIncoming: heartbeat[1],
 		reconnectDelay: 0,
@@ -60,9 +101,16 @@ export async function stompConnect(s, transport, { login, heartbeat = [0, 0], ti
 	const used = transport === 'raw' ? 'raw' : client.webSocket?.transport;
 	return {
 		client, transport: used, connected: frame, errors, closed,
-		subscribe(dest, hdrs = {}) {
+		/* A room topic also carries ENTER/LEAVE notices ({"type": ...});
+		 * they are left out unless notices is set. */
+		subscribe(dest, hdrs = {}, { notices = false } = {}) {
 			const box = new Inbox();
-			box.sub = client.subscribe(dest, (m) => box.push(m), hdrs);
+			const room = dest.startsWith('/topic/chat/room/');
+			box.sub = client.subscribe(dest, (m) => {
+				if (room && !notices && isNotice(m))
+					return;
+				box.push(m);
+			}, hdrs);
 			return box;
 		},
 		/* SUBSCRIBE with a receipt: resolves with the inbox once the
@@ -97,6 +145,14 @@ export async function stompConnect(s, transport, { login, heartbeat = [0, 0], ti
 			clearTimeout(timer);
 		},
 	};
+}
+
+function isNotice(m) {
+	try {
+		return JSON.parse(m.body).type !== undefined;
+	} catch {
+		return false;
+	}
 }
 
 function receiptOf(client, id, ms) {
