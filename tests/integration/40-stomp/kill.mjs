@@ -125,6 +125,14 @@ test('lighttpd: SIGKILL of a chat.fcgi process during a receipted send burst los
 	for (const x of receipted)
 		assert.ok(rows.includes(x), `${x} is not in the outbox`);
 
+	/* ... and in the room's history, as a client that reloads reads it. */
+	const reader = await stompConnect(s, 'xhr-polling', { login: 'reader' });
+	const hist = reader.subscribe(`/app/chat/room/${room}/history`, { limit: '500' });
+	const texts = JSON.parse((await hist.next(20000)).body).map((m) => m.text);
+	for (const x of receipted)
+		assert.ok(texts.includes(x), `${x} is not in the history`);
+	await reader.close();
+
 	/* The HTTP subscribers whose held request died with the process carry
 	 * on with their session in the other one (its lease is taken over at
 	 * once): they too get every receipted post. */
