@@ -9,3 +9,7 @@ EXTRA_DIST += bench/sockjs_latency.py
 
 # chat-ws figures (memory with idle sockets, latencies): see the script.
 EXTRA_DIST += bench/ws_bench.js
+
+# Load generator for the benchmarks against the peers (see BENCHMARKS.md).
+noinst_PROGRAMS += bench/loadgen
+bench_loadgen_SOURCES = bench/loadgen.c
