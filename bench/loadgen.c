@@ -931,6 +931,10 @@ static void client_start(struct client *cl)
 	cl->setup_start = now_ns();
 	nsetting++;
 	new_sid(cl);
+	if (opt.proto == PR_NCHAN && !cl->is_sub) {
+		client_ready(cl); /* publishes by POST; subscribes to nothing */
+		return;
+	}
 	cl->main = conn_open(cl, 1);
 	if (cl->main == NULL) {
 		client_fail(cl, "connect");
