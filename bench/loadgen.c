@@ -1305,9 +1305,14 @@ int main(int argc, char **argv)
 	int64_t t0 = now_ns();
 	loop_until(t0 + (int64_t)(opt.setup_timeout * 1e9), setup_done, &cpu_idle0, &peak);
 	double setup_s = (double)(now_ns() - t0) / 1e9;
-	for (int i = 0; i < nclients; i++)
-		if (clients[i].state == CL_SETUP)
+	for (int i = 0; i < nclients; i++) {
+		if (clients[i].state == CL_WAITING) {
+			clients[i].state = CL_FAILED; /* never started: counted as failed */
+			nfailed++;
+		} else if (clients[i].state == CL_SETUP) {
 			client_fail(&clients[i], "setup timeout");
+		}
+	}
 	if (nready < nclients)
 		note_error("%d of %d sessions not ready after %.1f s", nclients - nready, nclients, setup_s);
 	loop_until(now_ns() + (int64_t)((opt.idle > 0 ? opt.idle : opt.settle) * 1e9), NULL, &cpu_idle0,
@@ -1337,6 +1342,13 @@ int main(int argc, char **argv)
 	if (span < pub_s)
 		span = pub_s;
 	double dcpu = cpu1 - cpu0;
+	double load1 = 0;
+	FILE *lf = fopen("/proc/loadavg", "r");
+	if (lf != NULL) {
+		if (fscanf(lf, "%lf", &load1) != 1)
+			load1 = 0;
+		fclose(lf);
+	}
 	char line[4096];
 	snprintf(line, sizeof(line),
 		 "{\"label\":\"%s\",\"server\":\"%s\",\"scenario\":\"%s\",\"transport\":\"%s\","
@@ -1346,7 +1358,7 @@ int main(int argc, char **argv)
 		 ",\"send_lost\":%" PRIu64 ",\"delivered_per_s\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
 		 "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"server_cpu_s\":%.3f,\"server_cpu_s_per_100k\":%.3f,"
 		 "\"server_rss_before_kib\":%ld,\"server_rss_idle_kib\":%ld,\"server_peak_rss_kib\":%ld,"
-		 "\"server_rss_per_conn_kib\":%.2f,\"loadgen_cpu_s\":%.3f,\"errors\":%" PRIu64
+		 "\"server_rss_per_conn_kib\":%.2f,\"loadgen_cpu_s\":%.3f,\"loadavg\":%.2f,\"errors\":%" PRIu64
 		 ",\"first_error\":\"%s\"}\n",
 		 opt.label, opt.server, opt.scenario, transport_name(), opt.sockjs ? "sockjs" : "raw",
 		 opt.proto == PR_STOMP ? "stomp" : opt.proto == PR_ECHO ? "echo" : "nchan", opt.nsubs,
@@ -1355,7 +1367,7 @@ int main(int argc, char **argv)
 		 span > 0 ? (double)delivered / span : 0, pct(0.5), pct(0.9), pct(0.99),
 		 nsamples ? samples[nsamples - 1] / 1000.0 : 0, dcpu,
 		 delivered ? dcpu * 1e5 / (double)delivered : 0, rss0, rss1, peak,
-		 nready ? (double)(rss1 - rss0) / nready : 0, cpu_self(), errors, first_error);
+		 nready ? (double)(rss1 - rss0) / nready : 0, cpu_self(), load1, errors, first_error);
 	fputs(line, stdout);
 	if (opt.out != NULL) {
 		FILE *f = fopen(opt.out, "a");

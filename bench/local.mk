@@ -13,3 +13,15 @@ EXTRA_DIST += bench/ws_bench.js
 # Load generator for the benchmarks against the peers (see BENCHMARKS.md).
 noinst_PROGRAMS += bench/loadgen
 bench_loadgen_SOURCES = bench/loadgen.c
+
+# A small run of the load generator in make check, so it does not rot.
+TESTS += bench/loadgen-smoke.sh
+dist_noinst_SCRIPTS += bench/loadgen-smoke.sh bench/run.sh bench/report.py bench/install-peers.sh \
+	bench/peers/rabbitmq.sh
+EXTRA_DIST += bench/peers/sockjs-broker.js bench/peers/nchan.conf.in
+
+# make bench: every scenario against this project and the peers (about 10
+# minutes; results, tables and plots in bench-results/; see BENCHMARKS.md).
+bench: all
+	BUILDDIR='$(abs_top_builddir)' $(SHELL) $(top_srcdir)/bench/run.sh --out '$(abs_top_builddir)/bench-results'
+.PHONY: bench

@@ -115,9 +115,13 @@ start_nchan() {
 start_rabbitmq() {
 	[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] ||
 		{ log "rabbitmq: rabbitmq-server not installed"; return 1; }
-	local amqp stomp
-	amqp=$(free_port) port=$(free_port) stomp=$(free_port)
-	pids=$("$src/bench/peers/rabbitmq.sh" "$state/rabbitmq" "$amqp" "$port" "$stomp") ||
+	local amqp stomp dist
+	read -r amqp port stomp dist < <(python3 -c '
+import socket
+ss = [socket.socket() for _ in range(4)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])')
+	pids=$("$src/bench/peers/rabbitmq.sh" "$state/rabbitmq" "$amqp" "$port" "$stomp" "$dist") ||
 		{ log "rabbitmq did not start"; return 1; }
 	stop_cmd="kill $pids; wait_gone $pids"
 }
@@ -148,7 +152,7 @@ run() { # SERVER SCENARIO LABEL TIMEOUT loadgen-options...
 	local pidargs=() p
 	for p in $pids; do pidargs+=(--pid "$p"); done
 	log "$server: scenario $scenario: $label"
-	timeout -k 5 "$limit" "$loadgen" --port "$port" "${lg_args[@]}" "${pidargs[@]}" \
+	timeout -k 5 "$limit" "$loadgen" --port "$port" --drain 5 "${lg_args[@]}" "${pidargs[@]}" \
 		--server "$server" --scenario "$scenario" --label "$label" --out "$results" "$@" \
 		>"$state/last.json" 2>"$state/last.err"
 	local rc=$?
