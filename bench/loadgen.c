@@ -80,6 +80,8 @@ struct client {
 	int opened;                 /* SockJS 'o' seen */
 	char sid[40];
 	struct conn *main, *send;
+	char *sq;                   /* requests waiting for the sender: length, bytes */
+	size_t sqoff, sqlen, sqcap;
 	uint32_t seq;               /* last sequence number published */
 	int64_t next_pub;           /* ns */
 	int64_t setup_start;
@@ -295,18 +297,6 @@ static struct conn *conn_open(struct client *cl, int is_main)
 	return c;
 }
 
-static void conn_free(struct conn *c)
-{
-	if (c == NULL)
-		return;
-	if (c->fd >= 0)
-		close(c->fd);
-	free(c->rx);
-	free(c->body);
-	free(c->tx);
-	free(c);
-}
-
 static void conn_write(struct conn *c, const char *p, size_t n)
 {
 	if (c->txoff == c->txlen)
@@ -405,6 +395,87 @@ static size_t json_escape(char *out, const char *s, size_t n)
 	return o;
 }
 
+/* A connection for the client's sends: one request at a time (no
+ * pipelining: a server may close a keep-alive connection after any
+ * response, and a pipelined request behind it would be lost), reopened
+ * when the server closes it. */
+static void sender_reopen(struct client *cl)
+{
+	struct conn *c = cl->send;
+
+	if (c == NULL) {
+		cl->send = conn_open(cl, 0);
+		return;
+	}
+	/* Same struct, new socket: the caller may be inside conn_parse(c). */
+	if (c->fd >= 0) {
+		epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+	}
+	int one = 1;
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	c->rxlen = c->bodylen = c->txoff = c->txlen = 0;
+	c->pending = 0;
+	if (c->fd < 0) {
+		c->phase = PH_CLOSED;
+		return;
+	}
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(c->fd, (struct sockaddr *)&server_addr, sizeof(server_addr)) < 0 &&
+	    errno != EINPROGRESS) {
+		close(c->fd);
+		c->fd = -1;
+		c->phase = PH_CLOSED;
+		return;
+	}
+	c->phase = PH_CONNECTING;
+	c->want_out = 1;
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
+	epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+}
+
+static void sender_kick(struct client *cl)
+{
+	if (cl->sqoff == cl->sqlen)
+		return;
+	if (cl->send == NULL || cl->send->phase == PH_CLOSED || cl->send->fd < 0)
+		sender_reopen(cl);
+	struct conn *c = cl->send;
+	if (c == NULL || c->fd < 0) {
+		send_lost++;
+		note_error("cannot connect a sender");
+		cl->sqoff = cl->sqlen = 0;
+		return;
+	}
+	if (c->pending > 0)
+		return;
+	uint32_t n;
+	memcpy(&n, cl->sq + cl->sqoff, sizeof(n));
+	conn_write(c, cl->sq + cl->sqoff + sizeof(n), n);
+	c->pending = 1;
+	cl->sqoff += sizeof(n) + n;
+	if (cl->sqoff == cl->sqlen)
+		cl->sqoff = cl->sqlen = 0;
+}
+
+static void sender_queue(struct client *cl, const char *path, const char *body, size_t blen)
+{
+	char head[768];
+	int hn = snprintf(head, sizeof(head), "POST %s HTTP/1.1\r\nHost: %s:%d\r\n"
+			  "Content-Type: text/plain\r\nContent-Length: %zu\r\n\r\n", path, opt.host,
+			  opt.port, blen);
+	uint32_t n = (uint32_t)((size_t)hn + blen);
+
+	if (cl->sqoff > 0 && cl->sqoff == cl->sqlen)
+		cl->sqoff = cl->sqlen = 0;
+	grow(&cl->sq, &cl->sqcap, cl->sqlen + sizeof(n) + n);
+	memcpy(cl->sq + cl->sqlen, &n, sizeof(n));
+	memcpy(cl->sq + cl->sqlen + sizeof(n), head, (size_t)hn);
+	memcpy(cl->sq + cl->sqlen + sizeof(n) + (size_t)hn, body, blen);
+	cl->sqlen += sizeof(n) + n;
+	sender_kick(cl);
+}
+
 /* Sends one application message (a STOMP frame, an echo text or an Nchan
  * publication) the way the transport does. */
 static void client_send(struct client *cl, const char *msg, size_t n)
@@ -416,15 +487,7 @@ static void client_send(struct client *cl, const char *msg, size_t n)
 		return;
 	if (opt.proto == PR_NCHAN) {
 		fmt_room(path, sizeof(path), opt.pub_path, cl->room);
-		if (cl->send == NULL || cl->send->phase == PH_CLOSED) {
-			conn_free(cl->send);
-			cl->send = conn_open(cl, 0);
-			if (cl->send == NULL) {
-				send_lost++;
-				return;
-			}
-		}
-		http_request(cl->send, "POST", path, NULL, msg, n);
+		sender_queue(cl, path, msg, n);
 		return;
 	}
 	if (opt.sockjs) {
@@ -441,16 +504,8 @@ static void client_send(struct client *cl, const char *msg, size_t n)
 		ws_send(cl->main, buf, o);
 		return;
 	}
-	if (cl->send == NULL || cl->send->phase == PH_CLOSED) {
-		conn_free(cl->send);
-		cl->send = conn_open(cl, 0);
-		if (cl->send == NULL) {
-			send_lost++;
-			return;
-		}
-	}
 	snprintf(path, sizeof(path), "%s/000/%s/xhr_send", opt.prefix, cl->sid);
-	http_request(cl->send, "POST", path, NULL, buf, o);
+	sender_queue(cl, path, buf, o);
 }
 
 static void client_ready(struct client *cl)
@@ -619,6 +674,10 @@ static void response_end(struct conn *c)
 		if (c->status >= 300)
 			note_error("HTTP %d on a send", c->status);
 		c->bodylen = 0;
+		c->pending = 0;
+		if (!c->keepalive)
+			sender_reopen(cl);
+		sender_kick(cl);
 		return;
 	}
 	if (c->status == 101)
@@ -976,8 +1035,12 @@ static void on_closed(struct conn *c)
 	c->fd = -1;
 	if (!c->is_main) {
 		c->phase = PH_CLOSED;
-		if (c->pending > 0)
+		if (c->pending > 0) {
 			send_lost += (uint64_t)c->pending;
+			note_error("a send's connection closed before its response");
+		}
+		c->pending = 0;
+		sender_kick(cl); /* reopens for what is queued */
 		return;
 	}
 	if (cl->state == CL_FAILED)
