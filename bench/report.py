@@ -44,28 +44,29 @@ def fmt(x, nd=1):
 def table(rows, scenario):
     out = []
     if scenario == '3':
-        out.append('| server | run | ready | server RSS before -> with sessions (MiB) | KiB per session | setup s |')
-        out.append('|---|---|---|---|---|---|')
+        out.append('| server | run | ready | server RSS before -> with sessions (MiB) | KiB per session | setup s | load avg |')
+        out.append('|---|---|---|---|---|---|---|')
         for r in rows:
             if 'failed_run' in r:
                 out.append('| %s | %s | run failed | | | |' % (r['server'], r['label']))
                 continue
-            out.append('| %s | %s | %d/%d | %.1f -> %.1f | %.1f | %.1f |' % (
+            out.append('| %s | %s | %d/%d | %.1f -> %.1f | %.1f | %.1f | %.1f |' % (
                 r['server'], r['label'], r['ready'], r['ready'] + r['failed'],
                 r['server_rss_before_kib'] / 1024, r['server_rss_idle_kib'] / 1024,
-                r['server_rss_per_conn_kib'], r['setup_s']))
+                r['server_rss_per_conn_kib'], r['setup_s'], r.get('loadavg', 0)))
         return out
-    out.append('| server | run | ready | delivered/s | lost | dup | p50 ms | p90 ms | p99 ms | max ms '
-               '| server CPU s /100k msgs | peak RSS MiB | loadgen CPU s |')
-    out.append('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
+    out.append('| server | run | ready | delivered/s | not delivered | dup | p50 ms | p90 ms | p99 ms | max ms '
+               '| server CPU s /100k msgs | peak RSS MiB | loadgen CPU s | load avg |')
+    out.append('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
     for r in rows:
         if 'failed_run' in r:
             out.append('| %s | %s | run failed (exit %d) |||||||||||' % (r['server'], r['label'], r['failed_run']))
             continue
-        out.append('| %s | %s | %d/%d | %.0f | %d | %d | %.2f | %.2f | %.2f | %.1f | %.2f | %.0f | %.2f |' % (
+        out.append('| %s | %s | %d/%d | %.0f | %d | %d | %.2f | %.2f | %.2f | %.1f | %.2f | %.0f | %.2f | %.1f |' % (
             r['server'], r['label'], r['ready'], r['ready'] + r['failed'], r['delivered_per_s'],
             r['lost'], r['dup'], r['p50_ms'], r['p90_ms'], r['p99_ms'], r['max_ms'],
-            r['server_cpu_s_per_100k'], r['server_peak_rss_kib'] / 1024, r['loadgen_cpu_s']))
+            r['server_cpu_s_per_100k'], r['server_peak_rss_kib'] / 1024, r['loadgen_cpu_s'],
+            r.get('loadavg', 0)))
     return out
 
 
