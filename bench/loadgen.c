@@ -126,6 +126,8 @@ static int nready, nfailed, nsetting, next_start;
 static int64_t t_first_send, t_last_recv;
 static int publishing;
 static struct sockaddr_in server_addr;
+static struct conn **all_conns; /* every conn opened, freed at exit */
+static size_t nall_conns, all_conns_cap;
 
 static int64_t now_ns(void)
 {
@@ -134,6 +136,8 @@ static int64_t now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+
+static void note_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void note_error(const char *fmt, ...)
 {
@@ -274,6 +278,11 @@ static struct conn *conn_open(struct client *cl, int is_main)
 
 	if (c == NULL)
 		return NULL;
+	if (nall_conns == all_conns_cap) {
+		all_conns_cap = all_conns_cap ? all_conns_cap * 2 : 1024;
+		all_conns = xrealloc(all_conns, all_conns_cap * sizeof(*all_conns));
+	}
+	all_conns[nall_conns++] = c;
 	c->cl = cl;
 	c->is_main = is_main;
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -1439,6 +1448,23 @@ int main(int argc, char **argv)
 			fclose(f);
 		}
 	}
-	/* The sessions end with the process: the kernel closes the sockets. */
-	return nready == nclients && (opt.idle > 0 || (expected > 0 && delivered >= expected)) ? 0 : 1;
+	int ok = nready == nclients && (opt.idle > 0 || (expected > 0 && delivered >= expected));
+	for (size_t i = 0; i < nall_conns; i++) {
+		struct conn *c = all_conns[i];
+		if (c->fd >= 0)
+			close(c->fd);
+		free(c->rx);
+		free(c->body);
+		free(c->tx);
+		free(c);
+	}
+	for (int i = 0; i < nclients; i++)
+		free(clients[i].sq);
+	free(all_conns);
+	free(clients);
+	free(room_ready);
+	free(last_seq);
+	free(samples);
+	close(ep);
+	return ok ? 0 : 1;
 }

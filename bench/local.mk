@@ -25,3 +25,9 @@ EXTRA_DIST += bench/peers/sockjs-broker.js bench/peers/nchan.conf.in
 bench: all
 	BUILDDIR='$(abs_top_builddir)' $(SHELL) $(top_srcdir)/bench/run.sh --out '$(abs_top_builddir)/bench-results'
 .PHONY: bench
+EXTRA_DIST += BENCHMARKS.md bench/results/results.jsonl bench/results/scenario1.png \
+	bench/results/scenario2.png bench/results/scenario3.png bench/results/scenario4.png
+clean-local: clean-bench-results
+clean-bench-results:
+	rm -rf bench-results
+.PHONY: clean-bench-results
