@@ -13,3 +13,25 @@ EXTRA_DIST += bench/ws_bench.js
 # STOMP chat figures (xhr_send -> WebSocket latency, one room's fan-out to
 # 50 subscribers over the transports): see the script.
 EXTRA_DIST += bench/stomp_bench.mjs
+
+# Load generator for the benchmarks against the peers (see BENCHMARKS.md).
+noinst_PROGRAMS += bench/loadgen
+bench_loadgen_SOURCES = bench/loadgen.c
+
+# A small run of the load generator in make check, so it does not rot.
+TESTS += bench/loadgen-smoke.sh
+dist_noinst_SCRIPTS += bench/loadgen-smoke.sh bench/run.sh bench/report.py bench/install-peers.sh \
+	bench/peers/rabbitmq.sh
+EXTRA_DIST += bench/peers/sockjs-broker.js bench/peers/nchan.conf.in
+
+# make bench: every scenario against this project and the peers (about 10
+# minutes; results, tables and plots in bench-results/; see BENCHMARKS.md).
+bench: all
+	BUILDDIR='$(abs_top_builddir)' $(SHELL) $(top_srcdir)/bench/run.sh --out '$(abs_top_builddir)/bench-results'
+.PHONY: bench
+EXTRA_DIST += BENCHMARKS.md bench/results/results.jsonl bench/results/scenario1.png \
+	bench/results/scenario2.png bench/results/scenario3.png bench/results/scenario4.png
+clean-local: clean-bench-results
+clean-bench-results:
+	rm -rf bench-results
+.PHONY: clean-bench-results
