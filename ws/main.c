@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static const char summary[] =
 	"chat-ws - STOMP-over-SockJS chat: the WebSocket transport (SockJS and raw), one event loop.";
@@ -40,6 +41,27 @@ static void *signal_main(void *arg)
 	return NULL;
 }
 
+/* Every socket is a file descriptor: raise the soft limit (often 1,024)
+ * towards the hard one, so that thousands of clients fit without a
+ * `ulimit -n` in the start script.  Capped, because libwebsockets sizes
+ * its tables from it. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	rlim_t want = 65536;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max)
+		want = rl.rlim_max;
+	if (rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warn("cannot raise the open-files limit to %llu; raise it with ulimit -n",
+			 (unsigned long long)want);
+}
+
 int main(int argc, char **argv)
 {
 	chat_options_t opt;
@@ -52,6 +74,7 @@ int main(int argc, char **argv)
 	if (options_load(&opt, argc, argv, "chat-ws", summary, &status) != CHAT_OK)
 		goto out;
 	log_init("chat-ws", opt.log_level);
+	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
 	/* Every thread started from here on leaves these to signal_main. */
 	sigemptyset(&set);
