@@ -3,7 +3,9 @@
 #include "chat.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *chat_strerror(int rc)
@@ -47,4 +49,28 @@ int chat_slice_eq(chat_slice_t s, const char *lit)
 	size_t n = strlen(lit);
 
 	return s.len == n && (n == 0 || memcmp(s.ptr, lit, n) == 0);
+}
+
+int chat_array_reserve(void **v, size_t *cap, size_t n, size_t elem, size_t first, size_t max)
+{
+	size_t want;
+	void *p;
+
+	if (max == 0 || max > SIZE_MAX / elem)
+		max = SIZE_MAX / elem;
+	if (n >= max)
+		return CHAT_ETOOMANY;
+	if (n < *cap)
+		return CHAT_OK;
+	want = *cap ? (*cap > max / 2 ? max : *cap * 2) : first;
+	if (want > max)
+		want = max;
+	if (want <= n)
+		want = n + 1;
+	p = realloc(*v, want * elem);
+	if (p == NULL)
+		return CHAT_ENOMEM;
+	*v = p;
+	*cap = want;
+	return CHAT_OK;
 }

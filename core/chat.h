@@ -58,6 +58,13 @@ typedef struct chat_slice {
 /* Returns 1 when s equals the NUL-terminated string lit byte for byte. */
 int chat_slice_eq(chat_slice_t s, const char *lit);
 
+/* Makes room in the array *v (of elements of size elem, *cap allocated)
+ * for element index n: when n >= *cap it grows, doubling from first, to at
+ * most max elements (0: no bound but the address space).  The array keeps
+ * its contents; on failure (CHAT_ENOMEM, or CHAT_ETOOMANY when n >= max)
+ * *v and *cap are unchanged. */
+int chat_array_reserve(void **v, size_t *cap, size_t n, size_t elem, size_t first, size_t max);
+
 #define CHAT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -164,22 +164,10 @@ void json_strv_reset(json_strv_t *v)
 /* Makes room for one more end offset. */
 static int strv_reserve(json_strv_t *v)
 {
-	size_t cap;
-	size_t *e;
-
+	/* max_items 0 means none (chat_array_reserve would read it as no bound). */
 	if (v->n >= v->max_items)
 		return CHAT_ETOOMANY;
-	if (v->n < v->cap)
-		return CHAT_OK;
-	cap = v->cap ? v->cap * 2 : 8;
-	if (cap > v->max_items)
-		cap = v->max_items;
-	e = realloc(v->ends, cap * sizeof(*e));
-	if (e == NULL)
-		return CHAT_ENOMEM;
-	v->ends = e;
-	v->cap = cap;
-	return CHAT_OK;
+	return chat_array_reserve((void **)&v->ends, &v->cap, v->n, sizeof(*v->ends), 8, v->max_items);
 }
 
 int json_strv_push(json_strv_t *v, const char *s, size_t len)

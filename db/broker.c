@@ -194,15 +194,8 @@ static int hlist_push(hlist_t *l, const store_msg_t *m)
 {
 	hmsg_t *h;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-
-		h = realloc(l->v, cap * sizeof(*h));
-		if (h == NULL)
-			return CHAT_ENOMEM;
-		l->v = h;
-		l->cap = cap;
-	}
+	if (chat_array_reserve((void **)&l->v, &l->cap, l->n, sizeof(*l->v), 64, 0) != CHAT_OK)
+		return CHAT_ENOMEM;
 	h = &l->v[l->n];
 	h->id = m->id;
 	h->room_seq = m->room_seq;
@@ -2088,15 +2081,9 @@ static char *dup_n(const char *s, size_t n)
 
 static int add_sub(broker_delivery_t *d, const session_sub_t *sub, int64_t from_seq)
 {
-	if (d->nsubs == d->subs_cap) {
-		size_t cap = d->subs_cap ? d->subs_cap * 2 : 8;
-		dsub_t *s = realloc(d->subs, cap * sizeof(*s));
-
-		if (s == NULL)
-			return CHAT_ENOMEM;
-		d->subs = s;
-		d->subs_cap = cap;
-	}
+	if (chat_array_reserve((void **)&d->subs, &d->subs_cap, d->nsubs, sizeof(*d->subs), 8, 0) !=
+	    CHAT_OK)
+		return CHAT_ENOMEM;
 	d->subs[d->nsubs].id = strdup(sub->sub_id);
 	d->subs[d->nsubs].dest = strdup(sub->destination);
 	d->subs[d->nsubs].ack = sub->ack_mode;
@@ -2181,15 +2168,9 @@ static int record(broker_delivery_t *d, size_t sub, int64_t seq, const char *des
 {
 	pending_t *p;
 
-	if (d->npend == d->pend_cap) {
-		size_t cap = d->pend_cap ? d->pend_cap * 2 : 16;
-
-		p = realloc(d->pend, cap * sizeof(*p));
-		if (p == NULL)
-			return CHAT_ENOMEM;
-		d->pend = p;
-		d->pend_cap = cap;
-	}
+	if (chat_array_reserve((void **)&d->pend, &d->pend_cap, d->npend, sizeof(*d->pend), 16, 0) !=
+	    CHAT_OK)
+		return CHAT_ENOMEM;
 	p = &d->pend[d->npend];
 	p->sub = sub;
 	p->seq = seq;

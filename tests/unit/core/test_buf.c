@@ -3,6 +3,7 @@
 #include "buf.h"
 #include "testutil.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,31 @@ START_TEST(status_names)
 }
 END_TEST
 
+START_TEST(array_reserve)
+{
+	int *v = NULL;
+	size_t cap = 0, n;
+
+	for (n = 0; n < 100; n++) {
+		ck_assert_int_eq(chat_array_reserve((void **)&v, &cap, n, sizeof(*v), 8, 0), CHAT_OK);
+		ck_assert_uint_gt(cap, n);
+		v[n] = (int)n;
+	}
+	ck_assert_uint_eq(cap, 128);
+	for (n = 0; n < 100; n++)
+		ck_assert_int_eq(v[n], (int)n);
+	/* A bound clamps the growth and refuses past it, leaving the array. */
+	ck_assert_int_eq(chat_array_reserve((void **)&v, &cap, 128, sizeof(*v), 8, 130), CHAT_OK);
+	ck_assert_uint_eq(cap, 130);
+	ck_assert_int_eq(chat_array_reserve((void **)&v, &cap, 130, sizeof(*v), 8, 130), CHAT_ETOOMANY);
+	ck_assert_uint_eq(cap, 130);
+	ck_assert_int_eq(v[99], 99);
+	/* No element count can overflow the size. */
+	ck_assert_int_eq(chat_array_reserve((void **)&v, &cap, SIZE_MAX / 2, sizeof(*v), 8, 0), CHAT_ETOOMANY);
+	free(v);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("buf");
@@ -94,6 +120,7 @@ int main(void)
 	tcase_add_test(tc, consume_and_detach);
 	tcase_add_test(tc, binary_bytes);
 	tcase_add_test(tc, status_names);
+	tcase_add_test(tc, array_reserve);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
