@@ -14,4 +14,6 @@ skip() {
 }
 [ -n "$node" ] || skip "node not found"
 [ -d "$srcdir/tests/node_modules" ] || skip "tests/node_modules missing: run npm ci in tests/"
-exec "$node" --test-reporter=tap "$1"
+# --test-force-exit: a failed test that leaves a client's timers or sockets
+# open must not keep the run (and CI) waiting forever.
+exec "$node" --test-reporter=tap --test-force-exit "$1"
