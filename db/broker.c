@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "chatmsg.h"
 #include "chatroom.h"
+#include "delivery.h"
 #include "dest.h"
 #include "json.h"
 #include "relay.h"
@@ -53,9 +54,6 @@ static const char SQL_SUB_INSERT[] =
 	" VALUES (?1, ?2, ?3, ?4, ?5)";
 static const char SQL_SUB_DEST[] =
 	"SELECT destination FROM subscriptions WHERE session_id = ?1 AND sub_id = ?2";
-static const char SQL_SUBS_LOAD[] =
-	"SELECT sub_id, destination, ack_mode, from_seq FROM subscriptions WHERE session_id = ?1"
-	" ORDER BY sub_id";
 /* Rooms this session is in (exact room topics). */
 static const char SQL_SESSION_ROOMS[] =
 	"SELECT DISTINCT destination FROM subscriptions WHERE session_id = ?1"
@@ -123,44 +121,6 @@ static const char SQL_UNACKED_ORPHANS[] =
 static const char SQL_UNACKED_ORPHANS_DEL[] =
 	"DELETE FROM stomp_unacked WHERE user_name = ?1 AND sub_destination = ?2"
 	" AND session_id IN (SELECT id FROM sessions WHERE state = 'closed')";
-
-/* ---- row headers: "name\0value\0" pairs ---------------------------------- */
-
-static int hdr_put(chat_buf_t *b, const char *name, const char *value)
-{
-	int rc;
-
-	if ((rc = chat_buf_append(b, name, strlen(name) + 1)) != CHAT_OK)
-		return rc;
-	return chat_buf_append(b, value, strlen(value) + 1);
-}
-
-/* Finds name in the pairs of h; *value gets a NUL-terminated view. */
-int broker__hdr_get(chat_slice_t h, const char *name, chat_slice_t *value)
-{
-	size_t pos = 0, n = strlen(name);
-
-	while (pos < h.len) {
-		const char *k = h.ptr + pos, *v, *z;
-
-		z = memchr(k, '\0', h.len - pos);
-		if (z == NULL)
-			return 0;
-		v = z + 1;
-		if ((size_t)(v - h.ptr) >= h.len)
-			return 0;
-		z = memchr(v, '\0', h.len - (size_t)(v - h.ptr));
-		if (z == NULL)
-			return 0;
-		if ((size_t)(v - k - 1) == n && memcmp(k, name, n) == 0) {
-			value->ptr = v;
-			value->len = (size_t)(z - v);
-			return 1;
-		}
-		pos = (size_t)(z - h.ptr) + 1;
-	}
-	return 0;
-}
 
 /* ---- chat messages read for history and resume --------------------------- */
 
@@ -419,8 +379,8 @@ static int send_frame(broker_t *b, int close_code, const char *close_reason)
 	chat_buf_reset(&b->hdrs);
 	if (close_code != 0) {
 		snprintf(code, sizeof(code), "%d", close_code);
-		if ((rc = hdr_put(&b->hdrs, "close-code", code)) != CHAT_OK ||
-		    (rc = hdr_put(&b->hdrs, "close-reason", close_reason)) != CHAT_OK)
+		if ((rc = delivery_hdr_put(&b->hdrs, "close-code", code)) != CHAT_OK ||
+		    (rc = delivery_hdr_put(&b->hdrs, "close-reason", close_reason)) != CHAT_OK)
 			return rc;
 	}
 	return append(b, BROKER_DIRECT_DEST, b->key, chat_buf_slice(&b->hdrs),
@@ -434,30 +394,6 @@ static int next_seq(broker_t *b, int64_t *seq)
 
 	(*seq)++;
 	return rc;
-}
-
-/* Renders a MESSAGE for subscription sub_id into b->frame. */
-static int render_message(chat_buf_t *out, stomp_version_t v, const char *sub_id, int64_t seq,
-			  const char *dest, const char *ctype, const char *ack_id,
-			  chat_slice_t body)
-{
-	stomp_header_t extra[2];
-	size_t n = 0;
-	char mid[24];
-
-	snprintf(mid, sizeof(mid), "%lld", (long long)seq);
-	if (ack_id != NULL && v >= STOMP_V1_2) {
-		extra[n].name = CHAT_SLICE("ack");
-		extra[n].value = (chat_slice_t){ ack_id, strlen(ack_id) };
-		n++;
-	}
-	if (body.len == 0) {
-		extra[n].name = CHAT_SLICE("content-length");
-		extra[n].value = CHAT_SLICE("0");
-		n++;
-	}
-	return stomp_serialize_message(out, v, sub_id, mid, dest, ctype, extra, n, body.ptr,
-				       body.len);
 }
 
 /* ---- the durable store, outside the frame's transaction ---- */
@@ -829,7 +765,29 @@ static int on_connect(broker_t *b, const stomp_frame_t *f)
 	rc = stomp_serialize(&b->frame, v, STOMP_CMD_CONNECTED, h, 5, NULL, 0);
 	if (rc != CHAT_OK)
 		return rc;
-	return send_frame(b, 0, NULL);
+	/* The row also tells the session's dispatcher its version and user. */
+	snprintf(hb, sizeof(hb), "%d", (int)v);
+	chat_buf_reset(&b->hdrs);
+	if ((rc = delivery_hdr_put(&b->hdrs, DELIVERY_H_VERSION, hb)) != CHAT_OK ||
+	    (rc = delivery_hdr_put(&b->hdrs, DELIVERY_H_USER, name)) != CHAT_OK)
+		return rc;
+	return append(b, BROKER_DIRECT_DEST, b->key, chat_buf_slice(&b->hdrs),
+		      chat_buf_slice(&b->frame), NULL);
+}
+
+/* A row addressed to this session that only tells its dispatcher a
+ * change: name=value pairs (NULL-terminated list). */
+static int send_change(broker_t *b, const char *const *pairs)
+{
+	int rc = CHAT_OK;
+
+	chat_buf_reset(&b->hdrs);
+	for (; pairs[0] != NULL && rc == CHAT_OK; pairs += 2)
+		rc = delivery_hdr_put(&b->hdrs, pairs[0], pairs[1]);
+	if (rc != CHAT_OK)
+		return rc;
+	return append(b, BROKER_DIRECT_DEST, b->key, chat_buf_slice(&b->hdrs), CHAT_SLICE(""),
+		      NULL);
 }
 
 /* ---- SUBSCRIBE / UNSUBSCRIBE ---- */
@@ -881,7 +839,7 @@ static int adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
 		if (sqlite3_changes(chatdb_sqlite(b->db)) == 0)
 			continue;
 		chat_buf_reset(&b->frame);
-		rc = render_message(&b->frame, b->version, sub_id, seq, dest, ctype, ack_id, body);
+		rc = delivery_render_message(&b->frame, b->version, sub_id, seq, dest, ctype, ack_id, body);
 		if (rc == CHAT_OK)
 			rc = send_frame(b, 0, NULL);
 		if (rc != CHAT_OK)
@@ -908,9 +866,9 @@ static int chat_headers(chat_buf_t *h, const char *kind)
 	int rc;
 
 	chat_buf_reset(h);
-	if ((rc = hdr_put(h, "content-type", "application/json")) != CHAT_OK)
+	if ((rc = delivery_hdr_put(h, "content-type", "application/json")) != CHAT_OK)
 		return rc;
-	return hdr_put(h, RELAY_KIND_HEADER, kind);
+	return delivery_hdr_put(h, RELAY_KIND_HEADER, kind);
 }
 
 /* Publishes {"type":TYPE,"user":USER,"room":ROOM} on the room's topic,
@@ -1004,7 +962,7 @@ static int reply_once(broker_t *b, const char *sub_id, const char *dest, int64_t
 	if (mid == 0 && (rc = next_seq(b, &seq)) != CHAT_OK)
 		return rc;
 	chat_buf_reset(&b->frame);
-	rc = render_message(&b->frame, b->version, sub_id, mid != 0 ? mid : seq, dest,
+	rc = delivery_render_message(&b->frame, b->version, sub_id, mid != 0 ? mid : seq, dest,
 			    "application/json", NULL, body);
 	if (rc == CHAT_ETOOBIG)
 		return refuse(b, "the reply to %s is too large", dest);
@@ -1218,7 +1176,17 @@ static int on_subscribe(broker_t *b, const stomp_frame_t *f)
 		return refuse(b, "subscription id already in use");
 	if (rc != SQLITE_DONE)
 		return chatdb__error(b->db, rc, "subscribe", b->err);
-	rc = CHAT_OK;
+	/* Before anything the subscription receives (resumed messages, its
+	 * own ENTER notice), in commit order. */
+	{
+		char from[24];
+		const char *pairs[] = { DELIVERY_H_SUB, id, DELIVERY_H_DEST, stored, DELIVERY_H_ACK,
+					session_ack_name(ack), DELIVERY_H_FROM, from, NULL };
+
+		snprintf(from, sizeof(from), "%lld", (long long)from_seq);
+		if ((rc = send_change(b, pairs)) != CHAT_OK)
+			return rc;
+	}
 	if (b->pre.kind == PRE_RESUME) {
 		if ((rc = prefetch_outbox(b)) != CHAT_OK || (rc = resume(b, id, stored)) != CHAT_OK)
 			return rc;
@@ -1255,6 +1223,12 @@ static int on_unsubscribe(broker_t *b, const stomp_frame_t *f)
 	rc = session_sub_remove(b->db, b->key, id, b->err);
 	if (rc != CHAT_OK && rc != CHAT_ENOTFOUND)
 		return rc;
+	if (rc == CHAT_OK) {
+		const char *pairs[] = { DELIVERY_H_UNSUB, id, NULL };
+
+		if ((rc = send_change(b, pairs)) != CHAT_OK)
+			return rc;
+	}
 	if ((rc = exec2(b, SQL_UNACKED_DEL_SUB, id, "unsubscribe")) != CHAT_OK)
 		return rc;
 	return dest[0] != '\0' ? leave_if_gone(b, dest) : CHAT_OK;
@@ -1312,8 +1286,8 @@ static int send_queue(broker_t *b, const char *dest, const char *ctype, chat_sli
 	if (q.session[0] == '\0')
 		return CHAT_OK;
 	chat_buf_reset(&b->hdrs);
-	if ((rc = hdr_put(&b->hdrs, "sub", q.sub)) != CHAT_OK ||
-	    (ctype != NULL && (rc = hdr_put(&b->hdrs, "content-type", ctype)) != CHAT_OK))
+	if ((rc = delivery_hdr_put(&b->hdrs, "sub", q.sub)) != CHAT_OK ||
+	    (ctype != NULL && (rc = delivery_hdr_put(&b->hdrs, "content-type", ctype)) != CHAT_OK))
 		return rc;
 	return append(b, dest, q.session, chat_buf_slice(&b->hdrs), body, NULL);
 }
@@ -1426,7 +1400,7 @@ static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
 		if (!b->opt->topic_send)
 			return refuse(b, "SEND to /topic is not allowed: send to /app");
 		chat_buf_reset(&b->hdrs);
-		if (ctype != NULL && (rc = hdr_put(&b->hdrs, "content-type", ctype)) != CHAT_OK)
+		if (ctype != NULL && (rc = delivery_hdr_put(&b->hdrs, "content-type", ctype)) != CHAT_OK)
 			return rc;
 		return append(b, dest, NULL, chat_buf_slice(&b->hdrs), f->body, NULL);
 	case DEST_QUEUE:
@@ -1435,7 +1409,7 @@ static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
 		if (dest_user_split(d, &user, &rest) != CHAT_OK || user.len == 0)
 			return refuse(b, "SEND to a user needs /user/{name}/queue/...");
 		chat_buf_reset(&b->hdrs);
-		if (ctype != NULL && (rc = hdr_put(&b->hdrs, "content-type", ctype)) != CHAT_OK)
+		if (ctype != NULL && (rc = delivery_hdr_put(&b->hdrs, "content-type", ctype)) != CHAT_OK)
 			return rc;
 		return append(b, dest, NULL, chat_buf_slice(&b->hdrs), f->body, NULL);
 	case DEST_APP:
@@ -1524,7 +1498,7 @@ static int on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack)
 			if (body.ptr == NULL)
 				body.ptr = "";
 			chat_buf_reset(&b->frame);
-			rc = render_message(&b->frame, b->version,
+			rc = delivery_render_message(&b->frame, b->version,
 					    (const char *)sqlite3_column_text(st, 1),
 					    sqlite3_column_int64(st, 2),
 					    (const char *)sqlite3_column_text(st, 3),
@@ -1692,9 +1666,18 @@ static int on_disconnect(broker_t *b, const stomp_frame_t *f)
 	if ((rc = forget(b)) != CHAT_OK)
 		return rc;
 	b->ended = 1;
-	if (receipt == NULL)
+	if (receipt == NULL) {
+		char code[16];
+		const char *pairs[] = { "close-code", code, "close-reason", BROKER_REASON_NORMAL,
+					NULL };
+
+		/* Tells a request or socket held elsewhere to close too. */
+		snprintf(code, sizeof(code), "%d", BROKER_CLOSE_NORMAL);
+		if ((rc = send_change(b, pairs)) != CHAT_OK)
+			return rc;
 		return session_close(b->db, b->key, BROKER_CLOSE_NORMAL, BROKER_REASON_NORMAL,
 				     b->now_ms, b->err);
+	}
 	chat_buf_reset(&b->frame);
 	rc = stomp_serialize_receipt(&b->frame, b->version, receipt);
 	if (rc == CHAT_OK)
@@ -2030,328 +2013,4 @@ int broker_heartbeat_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_
 	if (rc == CHAT_OK && closed_out != NULL)
 		*closed_out = (int64_t)n;
 	return rc;
-}
-
-/* ---- delivering ------------------------------------------------------------ */
-
-typedef struct dsub {
-	char *id;
-	char *dest;
-	session_ack_t ack;
-	int64_t from_seq; /* broadcast rows up to this seq predate the subscription */
-} dsub_t;
-
-/* A message delivered to a client or client-individual subscription. */
-typedef struct pending {
-	size_t sub;        /* index into subs */
-	int64_t seq;
-	char *dest;        /* the MESSAGE's destination */
-	char *ctype;       /* NULL when none */
-	char *body;
-	size_t body_len;
-} pending_t;
-
-struct broker_delivery {
-	char key[CHATDB_ID_MAX + 1];
-	int connected;
-	stomp_version_t version;
-	int has_user;
-	char user[SESSION_USER_MAX + 1];
-	dsub_t *subs;
-	size_t nsubs, subs_cap;
-	pending_t *pend;
-	size_t npend, npend_kept, pend_cap;
-	int close_code;          /* 0, or the close of a taken ERROR/DISCONNECT */
-	int close_pending;       /* close_code of the last render, not yet taken */
-	char close_reason[SESSION_REASON_MAX + 1];
-	char pending_reason[SESSION_REASON_MAX + 1];
-};
-
-static char *dup_n(const char *s, size_t n)
-{
-	char *d = malloc(n + 1);
-
-	if (d != NULL) {
-		if (n > 0)
-			memcpy(d, s, n);
-		d[n] = '\0';
-	}
-	return d;
-}
-
-static int add_sub(broker_delivery_t *d, const session_sub_t *sub, int64_t from_seq)
-{
-	if (chat_array_reserve((void **)&d->subs, &d->subs_cap, d->nsubs, sizeof(*d->subs), 8, 0) !=
-	    CHAT_OK)
-		return CHAT_ENOMEM;
-	d->subs[d->nsubs].id = strdup(sub->sub_id);
-	d->subs[d->nsubs].dest = strdup(sub->destination);
-	d->subs[d->nsubs].ack = sub->ack_mode;
-	d->subs[d->nsubs].from_seq = from_seq;
-	d->nsubs++;
-	if (d->subs[d->nsubs - 1].id == NULL || d->subs[d->nsubs - 1].dest == NULL)
-		return CHAT_ENOMEM;
-	return 0;
-}
-
-static int load_subs(chatdb_t *db, broker_delivery_t *d, chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	session_sub_t sub;
-	int rc = chatdb__stmt(db, SQL_SUBS_LOAD, &st, err), step;
-
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, d->key, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		sub.session_id = d->key;
-		sub.sub_id = (const char *)sqlite3_column_text(st, 0);
-		sub.destination = (const char *)sqlite3_column_text(st, 1);
-		if (session_ack_parse((const char *)sqlite3_column_text(st, 2), &sub.ack_mode) != CHAT_OK)
-			sub.ack_mode = SESSION_ACK_AUTO;
-		if ((rc = add_sub(d, &sub, sqlite3_column_int64(st, 3))) != CHAT_OK)
-			break;
-	}
-	if (rc == CHAT_OK && step != SQLITE_DONE)
-		rc = chatdb__error(db, step, "subscriptions", err);
-	sqlite3_reset(st);
-	return rc;
-}
-
-int broker_delivery_open(chatdb_t *db, const char *key, broker_delivery_t **out,
-			 chat_error_t *err)
-{
-	broker_delivery_t *d;
-	session_info_t info;
-	int rc;
-
-	*out = NULL;
-	rc = session_get(db, key, &info, err);
-	if (rc != CHAT_OK)
-		return rc;
-	d = calloc(1, sizeof(*d));
-	if (d == NULL)
-		return chat_error_set(err, CHAT_ENOMEM, "out of memory");
-	snprintf(d->key, sizeof(d->key), "%s", key);
-	d->has_user = info.has_user;
-	snprintf(d->user, sizeof(d->user), "%s", info.user_name);
-	rc = load_version(db, key, &d->connected, &d->version, err);
-	if (rc == CHAT_OK && d->connected)
-		rc = load_subs(db, d, err);
-	if (rc == CHAT_ENOMEM)
-		chat_error_set(err, rc, "out of memory");
-	if (rc != CHAT_OK) {
-		broker_delivery_free(d);
-		return rc;
-	}
-	*out = d;
-	return CHAT_OK;
-}
-
-static void pending_clear(pending_t *p)
-{
-	free(p->dest);
-	free(p->ctype);
-	free(p->body);
-}
-
-/* Drops what the last render recorded and nobody took. */
-static void untaken(broker_delivery_t *d)
-{
-	while (d->npend > d->npend_kept)
-		pending_clear(&d->pend[--d->npend]);
-	d->close_pending = 0;
-}
-
-static int record(broker_delivery_t *d, size_t sub, int64_t seq, const char *dest,
-		  const char *ctype, chat_slice_t body)
-{
-	pending_t *p;
-
-	if (chat_array_reserve((void **)&d->pend, &d->pend_cap, d->npend, sizeof(*d->pend), 16, 0) !=
-	    CHAT_OK)
-		return CHAT_ENOMEM;
-	p = &d->pend[d->npend];
-	p->sub = sub;
-	p->seq = seq;
-	p->dest = strdup(dest);
-	p->ctype = ctype ? strdup(ctype) : NULL;
-	p->body = dup_n(body.ptr ? body.ptr : "", body.len);
-	p->body_len = body.len;
-	d->npend++;
-	if (p->dest == NULL || (ctype && p->ctype == NULL) || p->body == NULL)
-		return CHAT_ENOMEM;
-	return CHAT_OK;
-}
-
-/* Renders one MESSAGE of row for subscription i with destination dest. */
-static int render_for(broker_delivery_t *d, size_t i, const outbox_row_t *row, const char *dest,
-		      chat_buf_t *out)
-{
-	char ack_id[CHATDB_ID_MAX + 32], ctype_buf[CHATDB_DEST_MAX + 1];
-	const char *ctype = NULL;
-	chat_slice_t v;
-	int rc;
-
-	if (broker__hdr_get(row->headers, "content-type", &v)) {
-		snprintf(ctype_buf, sizeof(ctype_buf), "%.*s", (int)v.len, v.ptr);
-		ctype = ctype_buf;
-	}
-	snprintf(ack_id, sizeof(ack_id), "%lld.%s", (long long)row->seq, d->subs[i].id);
-	rc = render_message(out, d->version, d->subs[i].id, row->seq, dest, ctype,
-			    d->subs[i].ack != SESSION_ACK_AUTO ? ack_id : NULL, row->body);
-	if (rc == CHAT_OK && d->subs[i].ack != SESSION_ACK_AUTO)
-		rc = record(d, i, row->seq, dest, ctype, row->body);
-	return rc;
-}
-
-int broker_delivery_render(broker_delivery_t *d, const outbox_row_t *row, chat_buf_t *out)
-{
-	size_t start = out->len, i;
-	chat_slice_t v, user, rest;
-	char dest[CHATDB_DEST_MAX + 8];
-	int rc = CHAT_OK;
-
-	untaken(d);
-	if (d->close_code != 0)
-		return 1;
-	if (row->target_session.ptr != NULL) {
-		if (!chat_slice_eq(row->target_session, d->key))
-			return CHAT_OK;
-		if (row->destination.len == 0 || row->destination.ptr[0] != '/') {
-			/* A complete frame for this session. */
-			if (broker__hdr_get(row->headers, "close-code", &v)) {
-				d->close_pending = atoi(v.ptr);
-				if (!broker__hdr_get(row->headers, "close-reason", &v))
-					v = CHAT_SLICE("");
-				snprintf(d->pending_reason, sizeof(d->pending_reason), "%.*s",
-					 (int)v.len, v.ptr);
-			}
-			return chat_buf_append(out, row->body.ptr, row->body.len);
-		}
-		/* A /queue message for the subscription chosen at SEND. */
-		if (!d->connected || !broker__hdr_get(row->headers, "sub", &v))
-			return CHAT_OK;
-		for (i = 0; i < d->nsubs; i++)
-			if (chat_slice_eq(v, d->subs[i].id))
-				break;
-		if (i == d->nsubs)
-			return CHAT_OK; /* unsubscribed since: dropped */
-		rc = render_for(d, i, row, row->destination.ptr, out);
-		goto out;
-	}
-	if (!d->connected)
-		return CHAT_OK;
-	switch (dest_classify(row->destination)) {
-	case DEST_TOPIC:
-		for (i = 0; i < d->nsubs && rc == CHAT_OK; i++) {
-			chat_slice_t p = { d->subs[i].dest, strlen(d->subs[i].dest) };
-
-			if (row->seq > d->subs[i].from_seq && dest_classify(p) == DEST_TOPIC &&
-			    dest_match(p, row->destination))
-				rc = render_for(d, i, row, row->destination.ptr, out);
-		}
-		break;
-	case DEST_USER:
-		if (!d->has_user || dest_user_split(row->destination, &user, &rest) != CHAT_OK ||
-		    !chat_slice_eq(user, d->user))
-			break;
-		snprintf(dest, sizeof(dest), "/user%.*s", (int)rest.len, rest.ptr);
-		for (i = 0; i < d->nsubs && rc == CHAT_OK; i++) {
-			chat_slice_t p = { d->subs[i].dest, strlen(d->subs[i].dest) };
-
-			if (row->seq > d->subs[i].from_seq && dest_classify(p) == DEST_USER &&
-			    dest_match(p, (chat_slice_t){ dest, strlen(dest) }))
-				rc = render_for(d, i, row, dest, out);
-		}
-		break;
-	default:
-		break;
-	}
-out:
-	if (rc != CHAT_OK) {
-		untaken(d);
-		out->len = start;
-		if (out->data != NULL)
-			out->data[start] = '\0';
-	}
-	return rc;
-}
-
-void broker_delivery_take(broker_delivery_t *d)
-{
-	d->npend_kept = d->npend;
-	if (d->close_pending != 0 && d->close_code == 0) {
-		d->close_code = d->close_pending;
-		memcpy(d->close_reason, d->pending_reason, sizeof(d->close_reason));
-	}
-	d->close_pending = 0;
-}
-
-int broker_delivery_finish(chatdb_t *db, broker_delivery_t *d, chat_error_t *err)
-{
-	struct timespec ts;
-	sqlite3_stmt *st;
-	char ack_id[CHATDB_ID_MAX + 32];
-	size_t i;
-	int rc = CHAT_OK;
-
-	untaken(d);
-	if (d->npend_kept > 0) {
-		if ((rc = chatdb__begin(db, err)) != CHAT_OK)
-			return rc;
-		for (i = 0; i < d->npend_kept && rc == CHAT_OK; i++) {
-			const pending_t *p = &d->pend[i];
-			const dsub_t *s = &d->subs[p->sub];
-
-			rc = chatdb__stmt(db, SQL_UNACKED_PUT, &st, err);
-			if (rc != CHAT_OK)
-				break;
-			snprintf(ack_id, sizeof(ack_id), "%lld.%s", (long long)p->seq, s->id);
-			sqlite3_bind_text(st, 1, d->key, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, ack_id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 3, s->id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 4, s->dest, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 5, session_ack_name(s->ack), -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 6, p->seq);
-			sqlite3_bind_text(st, 7, p->dest, -1, SQLITE_STATIC);
-			if (p->ctype != NULL)
-				sqlite3_bind_text(st, 8, p->ctype, -1, SQLITE_STATIC);
-			sqlite3_bind_blob(st, 9, p->body, (int)p->body_len, SQLITE_STATIC);
-			if (d->has_user)
-				sqlite3_bind_text(st, 10, d->user, -1, SQLITE_STATIC);
-			rc = sqlite3_step(st);
-			rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "unacked", err);
-			sqlite3_reset(st);
-		}
-		if (rc == CHAT_OK)
-			rc = chatdb__commit(db, err);
-		else
-			chatdb__rollback(db);
-		if (rc != CHAT_OK)
-			return rc;
-	}
-	if (d->close_code != 0) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		rc = session_close(db, d->key, d->close_code, d->close_reason,
-				   (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, err);
-	}
-	return rc;
-}
-
-void broker_delivery_free(broker_delivery_t *d)
-{
-	size_t i;
-
-	if (d == NULL)
-		return;
-	for (i = 0; i < d->nsubs; i++) {
-		free(d->subs[i].id);
-		free(d->subs[i].dest);
-	}
-	for (i = 0; i < d->npend; i++)
-		pending_clear(&d->pend[i]);
-	free(d->subs);
-	free(d->pend);
-	free(d);
 }

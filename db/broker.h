@@ -136,38 +136,4 @@ int broker_presence_sweep(chatdb_t *db, int64_t now_ms, int64_t *left_out, chat_
 int broker_heartbeat_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
 			   int64_t *closed_out, chat_error_t *err);
 
-/* Finds name in row headers h ("name\0value\0" pairs); 1 and *value
- * (NUL-terminated, pointing into h) when found, else 0. */
-int broker__hdr_get(chat_slice_t h, const char *name, chat_slice_t *value);
-
-/* One collecting pass over the outbox for one session. */
-typedef struct broker_delivery broker_delivery_t;
-
-/* Loads what rendering needs (the session's user, STOMP version and
- * subscriptions) for session key.  *out owns the result
- * (broker_delivery_free()).  CHAT_ENOTFOUND, CHAT_ENOMEM, database errors. */
-int broker_delivery_open(chatdb_t *db, const char *key, broker_delivery_t **out,
-			 chat_error_t *err);
-
-/* Appends to out the frames row means for the session: nothing (not for
- * it), one frame, or several (one per matching subscription).  Does not use
- * the database, so it may run inside an outbox_read_after() callback.  What
- * the row implies later (an unacknowledged message, closing the session) is
- * recorded tentatively: call broker_delivery_take() once the frames were
- * handed on, otherwise the next render forgets it.  Returns CHAT_OK, 1 when
- * the session ends before this row (an ERROR or DISCONNECT receipt was taken:
- * stop reading), CHAT_ETOOBIG past out's max (out unchanged), CHAT_ENOMEM. */
-int broker_delivery_render(broker_delivery_t *d, const outbox_row_t *row, chat_buf_t *out);
-
-/* Keeps what the last render recorded. */
-void broker_delivery_take(broker_delivery_t *d);
-
-/* After the read: records the taken unacknowledged messages (client and
- * client-individual subscriptions) and closes the session when an ERROR or
- * DISCONNECT receipt was taken. */
-int broker_delivery_finish(chatdb_t *db, broker_delivery_t *d, chat_error_t *err);
-
-/* Frees d.  NULL-safe. */
-void broker_delivery_free(broker_delivery_t *d);
-
 #endif

@@ -17,7 +17,8 @@ db_libchatdb_a_SOURCES += \
 	db/store_mongo.c
 
 # SockJS services (echo, close, chat) over the shared sessions.
-db_libchatdb_a_SOURCES += db/service.c db/service.h
+db_libchatdb_a_SOURCES += db/service.c db/service.h \
+	db/delivery.c db/delivery.h db/dispatch.c db/dispatch.h
 
 # The STOMP broker and the chat application's handlers (the chat service).
 db_libchatdb_a_SOURCES += db/broker.c db/broker.h

@@ -3,6 +3,8 @@
 #include "config.h"
 #include "relay.h"
 
+#include "delivery.h"
+
 #include "broker.h"
 #include "chatmsg.h"
 #include "chatroom.h"
@@ -97,7 +99,7 @@ int relay_parse_row(const outbox_row_t *row, store_msg_t *m, chat_buf_t *room, c
 
 	if (row->target_session.ptr != NULL || row->destination.len <= n ||
 	    memcmp(row->destination.ptr, BROKER_TOPIC_ROOM, n) != 0 ||
-	    !broker__hdr_get(row->headers, RELAY_KIND_HEADER, &kind) ||
+	    !delivery_hdr_get(row->headers, RELAY_KIND_HEADER, &kind) ||
 	    !chat_slice_eq(kind, RELAY_KIND_MSG))
 		return 0;
 	chat_buf_reset(room);

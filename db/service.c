@@ -3,10 +3,13 @@
 #include "service.h"
 
 #include "broker.h"
+#include "delivery.h"
+#include "log.h"
 #include "outbox.h"
 #include "sockjs.h"
 
 #include <string.h>
+#include <time.h>
 
 /* The destination recorded on rows a service addresses to one session. */
 #define SERVICE_DIRECT_DEST "sockjs"
@@ -141,9 +144,13 @@ int service_receive(service_ctx_t *c, const service_t *s, const char *key,
 	return chat_error_set(err, CHAT_EINVAL, "unknown service");
 }
 
+delivery_kind_t service_delivery_kind(const service_t *s)
+{
+	return s->kind == SERVICE_CHAT ? DELIVERY_STOMP : DELIVERY_ECHO;
+}
+
 typedef struct collect_state {
-	const char *key;
-	size_t key_len;
+	delivery_t *d;
 	json_strv_t *out;
 	int rc;
 } collect_state_t;
@@ -153,86 +160,66 @@ static int collect_row(void *ctx, const outbox_row_t *row)
 	collect_state_t *st = ctx;
 	int rc;
 
-	if (row->target_session.ptr == NULL || row->target_session.len != st->key_len ||
-	    memcmp(row->target_session.ptr, st->key, st->key_len) != 0)
-		return 0; /* not for this session: consumed, nothing to send */
-	rc = json_strv_push(st->out, row->body.ptr ? row->body.ptr : "", row->body.len);
+	if (st->d->closed)
+		return 1; /* the session ended before this row */
+	rc = delivery_apply(st->d, row, NULL, st->out);
 	if (rc == CHAT_ETOOBIG || rc == CHAT_ETOOMANY) {
 		if (st->out->n > 0)
 			return 1; /* full: this row goes in the next response */
 		st->rc = rc;  /* a single message larger than a response can hold */
 		return rc;
 	}
-	return rc;
-}
-
-typedef struct chat_collect {
-	broker_delivery_t *d;
-	json_strv_t *out;
-	chat_buf_t frames; /* what one row renders to */
-} chat_collect_t;
-
-static int collect_chat_row(void *ctx, const outbox_row_t *row)
-{
-	chat_collect_t *st = ctx;
-	int rc;
-
-	chat_buf_reset(&st->frames);
-	rc = broker_delivery_render(st->d, row, &st->frames);
-	if (rc == 1)
-		return 1; /* the session ended before this row */
-	if (rc == CHAT_OK && st->frames.len > 0)
-		rc = json_strv_push(st->out, st->frames.data, st->frames.len);
-	if (rc == CHAT_ETOOBIG || rc == CHAT_ETOOMANY) {
-		if (st->out->n > 0)
-			return 1; /* full: this row goes in the next response */
-		return rc;
+	if (rc == CHAT_EINVAL) {
+		log_warn("session %s: message %lld cannot be rendered for it: skipped", st->d->key,
+			 (long long)row->seq);
+		return 0;
 	}
-	if (rc == CHAT_OK)
-		broker_delivery_take(st->d);
-	return rc;
-}
-
-/* The chat service renders MESSAGE frames per subscription (the broker). */
-static int collect_chat(service_ctx_t *c, const char *key, int64_t cursor, json_strv_t *out,
-			int64_t *next_cursor, chat_error_t *err)
-{
-	chat_collect_t st = { NULL, out, { 0 } };
-	int rc;
-
-	chat_buf_init(&st.frames, out->buf.max);
-	rc = broker_delivery_open(c->db, key, &st.d, err);
-	if (rc != CHAT_OK)
-		goto out;
-	rc = outbox_read_after(c->db, cursor, OUTBOX_READ_MAX, collect_chat_row, &st, next_cursor,
-			       err);
-	if (rc == CHAT_ETOOBIG || rc == CHAT_ETOOMANY) {
-		rc = chat_error_set(err, rc, "a message is larger than a response may be");
-		goto out;
-	}
-	if (rc == CHAT_ENOMEM)
-		chat_error_set(err, rc, "out of memory");
-	if (rc == CHAT_OK)
-		rc = broker_delivery_finish(c->db, st.d, err);
-out:
-	broker_delivery_free(st.d);
-	chat_buf_free(&st.frames);
 	return rc;
 }
 
 int service_collect(service_ctx_t *c, const service_t *s, const char *key, int64_t cursor,
 		    json_strv_t *out, int64_t *next_cursor, chat_error_t *err)
 {
-	collect_state_t st = { key, strlen(key), out, CHAT_OK };
-	int rc;
+	collect_state_t st = { NULL, out, CHAT_OK };
+	delivery_t d;
+	int rc, was_closed;
 
 	*next_cursor = cursor;
-	if (s->kind == SERVICE_CHAT)
-		return collect_chat(c, key, cursor, out, next_cursor, err);
+	delivery_init(&d, key, service_delivery_kind(s), 0, NULL);
+	st.d = &d;
+	rc = delivery_load(c->db, &d, err);
+	if (rc != CHAT_OK)
+		goto out;
+	was_closed = d.closed;
 	rc = outbox_read_after(c->db, cursor, OUTBOX_READ_MAX, collect_row, &st, next_cursor, err);
-	if (rc == CHAT_ETOOBIG || rc == CHAT_ETOOMANY)
-		return chat_error_set(err, rc, "a message is larger than a response may be");
+	if (rc == CHAT_ETOOBIG || rc == CHAT_ETOOMANY) {
+		rc = chat_error_set(err, rc, "a message is larger than a response may be");
+		goto out;
+	}
+	if (rc == CHAT_ENOMEM)
+		chat_error_set(err, rc, "out of memory");
+	if (rc == CHAT_OK && d.npend > 0) {
+		rc = chatdb__begin(c->db, err);
+		if (rc == CHAT_OK)
+			rc = delivery_flush_pending(c->db, &d, err);
+		if (rc == CHAT_OK)
+			rc = chatdb__commit(c->db, err);
+		else
+			chatdb__rollback(c->db);
+	}
+	if (rc == CHAT_OK && d.closed && !was_closed)
+		rc = session_close(c->db, key, d.close_code, d.close_reason, service_now_ms(), err);
+out:
+	delivery_clear(&d);
 	return rc;
+}
+
+int64_t service_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void service_ctx_cleanup(service_ctx_t *c)

@@ -22,6 +22,7 @@
 #define CHAT_SERVICE_H
 
 #include "chatdb.h"
+#include "delivery.h"
 #include "json.h"
 #include "options.h"
 #include "session.h"
@@ -94,5 +95,11 @@ int service_receive(service_ctx_t *c, const service_t *s, const char *key,
  * session is closed here, so the caller sends the close frame next. */
 int service_collect(service_ctx_t *c, const service_t *s, const char *key, int64_t cursor,
 		    json_strv_t *out, int64_t *next_cursor, chat_error_t *err);
+
+/* How sessions of s are delivered (db/delivery.h). */
+delivery_kind_t service_delivery_kind(const service_t *s);
+
+/* Wall-clock milliseconds. */
+int64_t service_now_ms(void);
 
 #endif

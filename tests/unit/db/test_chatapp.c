@@ -462,20 +462,20 @@ START_TEST(resume_across_the_boundary)
 				     "after:4\n\n^"), CHAT_OK);
 	post(0, "general", "live");
 	resumed_ids(collect(1), ids, sizeof(ids));
-	ck_assert_str_eq(ids, "5,6,7,8,9,16");
-	/* Bob's resumed frames (10..14) and ENTER (15) came before the live
-	 * post (16).  From the beginning, on another session, after the relay
+	ck_assert_str_eq(ids, "5,6,7,8,9,17");
+	/* Bob's subscription (10), resumed frames (11..15) and ENTER (16)
+	 * came before the live post (17).  From the beginning, on another session, after the relay
 	 * caught up (the outbox still holds what the store has). */
 	relay_all();
 	connect_as(2, "carol");
 	ck_assert_int_eq(send_msg(2, "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n"
 				     "after:0\n\n^"), CHAT_OK);
 	resumed_ids(collect(2), ids, sizeof(ids));
-	ck_assert_str_eq(ids, "3,4,5,6,7,8,9,16");
+	ck_assert_str_eq(ids, "3,4,5,6,7,8,9,17");
 	/* Up to date: nothing. */
 	connect_as(3, "dave");
 	snprintf(frame, sizeof(frame), "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n"
-				       "after:16\n\n^");
+				       "after:17\n\n^");
 	ck_assert_int_eq(send_msg(3, frame), CHAT_OK);
 	resumed_ids(collect(3), ids, sizeof(ids));
 	ck_assert_str_eq(ids, "");
@@ -646,8 +646,8 @@ START_TEST(mongo_stop_start)
 	connect_as(0, "alice"); /* 1 */
 	connect_as(1, "bob");   /* 2 */
 	ck_assert_int_eq(send_msg(0, "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n\n^"),
-			 CHAT_OK); /* ENTER: 3 */
-	for (i = 0; i < 10; i++) { /* 4..13 */
+			 CHAT_OK); /* the subscription: 3, ENTER: 4 */
+	for (i = 0; i < 10; i++) { /* 5..14 */
 		snprintf(text, sizeof(text), "before%d", i);
 		post(0, "general", text);
 	}
@@ -656,16 +656,16 @@ START_TEST(mongo_stop_start)
 
 	/* MongoDB goes away: chat goes on, the relay fails and keeps its place. */
 	fixture_stop(&f);
-	for (i = 0; i < 10; i++) { /* 14..23 */
+	for (i = 0; i < 10; i++) { /* 15..24 */
 		snprintf(text, sizeof(text), "during%d", i);
 		post(0, "general", text);
 	}
 	HAS(collect(0), "during9");
 	ck_assert_int_eq(relay_run(db, store, "test", now, &copied, &more, &err), CHAT_EDB);
-	ck_assert_int_eq(scalar("SELECT cursor FROM outbox_consumers WHERE name = 'relay'"), 13);
-	/* History still answers, from what chat.db holds (its reply: 24). */
+	ck_assert_int_eq(scalar("SELECT cursor FROM outbox_consumers WHERE name = 'relay'"), 14);
+	/* History still answers, from what chat.db holds (its reply: 25). */
 	ids_of(history(1, "limit:5\n"), ids, sizeof(ids));
-	ck_assert_str_eq(ids, "19,20,21,22,23");
+	ck_assert_str_eq(ids, "20,21,22,23,24");
 
 	/* Back: the relay catches up, every message exactly once. */
 	ck_assert_int_eq(fixture_start(&f, data, port), 0);
@@ -686,12 +686,12 @@ START_TEST(mongo_stop_start)
 	ck_assert_int_eq(d, 20);
 	relay_all();
 	ck_assert_int_eq(stored_count(&d), 20);
-	post(0, "general", "after"); /* 25 */
+	post(0, "general", "after"); /* 26 */
 	relay_all();
 	ck_assert_int_eq(stored_count(&d), 21);
 	ck_assert_int_eq(d, 21);
 	ids_of(history(1, "limit:3\n"), ids, sizeof(ids));
-	ck_assert_str_eq(ids, "22,23,25");
+	ck_assert_str_eq(ids, "23,24,26");
 	store_close(store);
 	store = NULL;
 	service_ctx_cleanup(&ctx);

@@ -1,0 +1,623 @@
+/* delivery.c - one session's delivery state and rendering (see delivery.h). */
+#include "config.h"
+#include "delivery.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Distinct frames remembered per row. */
+#define CACHE_SLOTS 16
+
+static const char SQL_STATE_GET[] = "SELECT version FROM stomp_sessions WHERE session_id = ?1";
+static const char SQL_SUBS_LOAD[] =
+	"SELECT sub_id, destination, ack_mode, from_seq FROM subscriptions WHERE session_id = ?1"
+	" ORDER BY sub_id";
+static const char SQL_UNACKED_PUT[] =
+	"INSERT OR IGNORE INTO stomp_unacked(session_id, ack_id, sub_id, sub_destination,"
+	" ack_mode, msg_seq, destination, content_type, body, user_name)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+
+/* ---- row headers ---------------------------------------------------------- */
+
+int delivery_hdr_put(chat_buf_t *b, const char *name, const char *value)
+{
+	size_t start = b->len;
+	int rc = chat_buf_append(b, name, strlen(name) + 1);
+
+	if (rc == CHAT_OK)
+		rc = chat_buf_append(b, value, strlen(value) + 1);
+	if (rc != CHAT_OK)
+		b->len = start;
+	return rc;
+}
+
+int delivery_hdr_get(chat_slice_t h, const char *name, chat_slice_t *value)
+{
+	size_t pos = 0, n = strlen(name);
+
+	while (pos < h.len) {
+		const char *k = h.ptr + pos, *v, *z;
+
+		z = memchr(k, '\0', h.len - pos);
+		if (z == NULL)
+			return 0;
+		v = z + 1;
+		if ((size_t)(v - h.ptr) >= h.len)
+			return 0;
+		z = memchr(v, '\0', h.len - (size_t)(v - h.ptr));
+		if (z == NULL)
+			return 0;
+		if ((size_t)(v - k - 1) == n && memcmp(k, name, n) == 0) {
+			value->ptr = v;
+			value->len = (size_t)(z - v);
+			return 1;
+		}
+		pos = (size_t)(z - h.ptr) + 1;
+	}
+	return 0;
+}
+
+/* ---- rendering ------------------------------------------------------------ */
+
+void delivery_ack_id(char out[DELIVERY_ACK_ID_MAX + 1], int64_t seq, const char *sub_id)
+{
+	snprintf(out, DELIVERY_ACK_ID_MAX + 1, "%lld.%s", (long long)seq, sub_id);
+}
+
+int delivery_render_message(chat_buf_t *out, stomp_version_t v, const char *sub_id, int64_t seq,
+			    const char *dest, const char *ctype, const char *ack_id,
+			    chat_slice_t body)
+{
+	stomp_header_t extra[2];
+	size_t n = 0;
+	char mid[24];
+
+	snprintf(mid, sizeof(mid), "%lld", (long long)seq);
+	if (ack_id != NULL && v >= STOMP_V1_2) {
+		extra[n].name = CHAT_SLICE("ack");
+		extra[n].value = (chat_slice_t){ ack_id, strlen(ack_id) };
+		n++;
+	}
+	if (body.len == 0) {
+		extra[n].name = CHAT_SLICE("content-length");
+		extra[n].value = CHAT_SLICE("0");
+		n++;
+	}
+	return stomp_serialize_message(out, v, sub_id, mid, dest, ctype, extra, n, body.ptr,
+				       body.len);
+}
+
+typedef struct slot {
+	stomp_version_t version;
+	int acked;
+	int framed;
+	char sub_id[CHATDB_ID_MAX + 1];
+	int rc;             /* what rendering it returned */
+	chat_buf_t frame;   /* the frame, JSON-encoded when framed */
+} slot_t;
+
+struct delivery_cache {
+	slot_t slots[CACHE_SLOTS];
+	size_t n;
+	chat_buf_t raw;     /* scratch for encoding */
+};
+
+delivery_cache_t *delivery_cache_new(void)
+{
+	delivery_cache_t *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		chat_buf_init(&c->slots[i].frame, (size_t)OUTBOX_BODY_MAX * 6 + 65536);
+	chat_buf_init(&c->raw, (size_t)OUTBOX_BODY_MAX * 2 + 65536);
+	return c;
+}
+
+void delivery_cache_reset(delivery_cache_t *c)
+{
+	if (c != NULL)
+		c->n = 0;
+}
+
+void delivery_cache_free(delivery_cache_t *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		chat_buf_free(&c->slots[i].frame);
+	chat_buf_free(&c->raw);
+	free(c);
+}
+
+/* The content-type a row carries, into buf (NULL when none). */
+static const char *row_ctype(const outbox_row_t *row, char buf[CHATDB_DEST_MAX + 1])
+{
+	chat_slice_t v;
+
+	if (!delivery_hdr_get(row->headers, "content-type", &v))
+		return NULL;
+	snprintf(buf, CHATDB_DEST_MAX + 1, "%.*s", (int)v.len, v.ptr);
+	return buf;
+}
+
+/* Renders the MESSAGE of row for sub into out (raw). */
+static int render_raw(const delivery_t *d, const delivery_sub_t *sub, const outbox_row_t *row,
+		      const char *dest, chat_buf_t *out)
+{
+	char ack_id[DELIVERY_ACK_ID_MAX + 1], ctype_buf[CHATDB_DEST_MAX + 1];
+
+	delivery_ack_id(ack_id, row->seq, sub->id);
+	return delivery_render_message(out, d->version, sub->id, row->seq, dest,
+				       row_ctype(row, ctype_buf),
+				       sub->ack != SESSION_ACK_AUTO ? ack_id : NULL, row->body);
+}
+
+/* Pushes one message (raw bytes) to out, JSON-encoding it when framed. */
+static int push(const delivery_t *d, json_strv_t *out, chat_buf_t *scratch, const char *p,
+		size_t n)
+{
+	int rc;
+
+	if (!d->framed)
+		return json_strv_push(out, p, n);
+	chat_buf_reset(scratch);
+	rc = json_encode_string(scratch, p, n);
+	if (rc == CHAT_EUTF8)
+		return CHAT_EINVAL;
+	return rc != CHAT_OK ? rc : json_strv_push(out, scratch->data, scratch->len);
+}
+
+/* The frame of row for sub as out needs it, from the cache when another
+ * subscriber with the same rendering had it. */
+static int cached_frame(delivery_cache_t *c, const delivery_t *d, const delivery_sub_t *sub,
+			const outbox_row_t *row, const char *dest, chat_slice_t *frame)
+{
+	int acked = sub->ack != SESSION_ACK_AUTO;
+	slot_t *s;
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		s = &c->slots[i];
+		if (s->version == d->version && s->acked == acked && s->framed == d->framed &&
+		    strcmp(s->sub_id, sub->id) == 0)
+			goto found;
+	}
+	if (c->n < CACHE_SLOTS) {
+		s = &c->slots[c->n++];
+	} else {
+		s = &c->slots[CACHE_SLOTS - 1]; /* many renderings: reuse the last slot */
+	}
+	s->version = d->version;
+	s->acked = acked;
+	s->framed = d->framed;
+	snprintf(s->sub_id, sizeof(s->sub_id), "%s", sub->id);
+	chat_buf_reset(&s->frame);
+	if (d->framed) {
+		chat_buf_reset(&c->raw);
+		s->rc = render_raw(d, sub, row, dest, &c->raw);
+		if (s->rc == CHAT_OK)
+			s->rc = json_encode_string(&s->frame, c->raw.data, c->raw.len);
+		if (s->rc == CHAT_EUTF8)
+			s->rc = CHAT_EINVAL;
+	} else {
+		s->rc = render_raw(d, sub, row, dest, &s->frame);
+	}
+found:
+	*frame = chat_buf_slice(&s->frame);
+	return s->rc;
+}
+
+/* ---- state ---------------------------------------------------------------- */
+
+void delivery_init(delivery_t *d, const char *key, delivery_kind_t kind, int framed,
+		   const delivery_hooks_t *hooks)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->key, sizeof(d->key), "%s", key);
+	d->key_len = strlen(d->key);
+	d->kind = kind;
+	d->framed = framed;
+	d->version = STOMP_V1_2;
+	if (hooks != NULL)
+		d->hooks = *hooks;
+}
+
+static delivery_sub_t *sub_find(const delivery_t *d, const char *id, size_t len)
+{
+	for (size_t i = 0; i < d->nsubs; i++)
+		if (strlen(d->subs[i]->id) == len && memcmp(d->subs[i]->id, id, len) == 0)
+			return d->subs[i];
+	return NULL;
+}
+
+static void sub_free(delivery_sub_t *s)
+{
+	if (s == NULL)
+		return;
+	free(s->id);
+	free(s->dest);
+	free(s);
+}
+
+static void sub_remove(delivery_t *d, delivery_sub_t *s)
+{
+	size_t i;
+
+	for (i = 0; i < d->nsubs && d->subs[i] != s; i++)
+		;
+	if (i == d->nsubs)
+		return;
+	if (d->hooks.sub_removing != NULL)
+		d->hooks.sub_removing(d->hooks.ctx, s);
+	for (size_t k = 0; k < d->npend; k++)
+		if (d->pend[k].sub == s)
+			d->pend[k].sub = NULL;
+	memmove(&d->subs[i], &d->subs[i + 1], (d->nsubs - i - 1) * sizeof(*d->subs));
+	d->nsubs--;
+	sub_free(s);
+}
+
+/* Adds (or replaces) subscription id. */
+static int sub_add(delivery_t *d, const char *id, size_t id_len, const char *dest,
+		   session_ack_t ack, int64_t from_seq)
+{
+	delivery_sub_t *s, *old = sub_find(d, id, id_len);
+	chat_slice_t ds = { dest, strlen(dest) };
+
+	if (old != NULL)
+		sub_remove(d, old);
+	if (d->nsubs >= SESSION_SUBS_MAX)
+		return CHAT_ETOOMANY;
+	if (chat_array_reserve((void **)&d->subs, &d->subs_cap, d->nsubs, sizeof(*d->subs), 4, 0) !=
+	    CHAT_OK)
+		return CHAT_ENOMEM;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return CHAT_ENOMEM;
+	s->id = malloc(id_len + 1);
+	s->dest = strdup(dest);
+	if (s->id == NULL || s->dest == NULL) {
+		sub_free(s);
+		return CHAT_ENOMEM;
+	}
+	memcpy(s->id, id, id_len);
+	s->id[id_len] = '\0';
+	s->dest_len = ds.len;
+	s->ack = ack;
+	s->kind = dest_classify(ds);
+	s->pattern = strpbrk(dest, "*?") != NULL;
+	s->from_seq = from_seq;
+	s->owner = d;
+	d->subs[d->nsubs++] = s;
+	if (d->hooks.sub_added != NULL)
+		d->hooks.sub_added(d->hooks.ctx, s);
+	return CHAT_OK;
+}
+
+static void set_user(delivery_t *d, const char *user, size_t len)
+{
+	char old[SESSION_USER_MAX + 1];
+
+	snprintf(old, sizeof(old), "%s", d->has_user ? d->user : "");
+	if (len > SESSION_USER_MAX)
+		len = SESSION_USER_MAX;
+	memcpy(d->user, user, len);
+	d->user[len] = '\0';
+	d->has_user = 1;
+	if (d->hooks.user_set != NULL)
+		d->hooks.user_set(d->hooks.ctx, d, old[0] ? old : NULL);
+}
+
+static void pending_clear(delivery_pending_t *p)
+{
+	free(p->dest);
+	free(p->ctype);
+	free(p->body);
+	memset(p, 0, sizeof(*p));
+}
+
+void delivery_clear(delivery_t *d)
+{
+	while (d->nsubs > 0)
+		sub_remove(d, d->subs[d->nsubs - 1]);
+	free(d->subs);
+	d->subs = NULL;
+	d->subs_cap = 0;
+	for (size_t i = 0; i < d->npend; i++)
+		pending_clear(&d->pend[i]);
+	free(d->pend);
+	d->pend = NULL;
+	d->npend = d->pend_cap = 0;
+}
+
+int delivery_load(chatdb_t *db, delivery_t *d, chat_error_t *err)
+{
+	session_info_t info;
+	sqlite3_stmt *st;
+	int rc, step;
+
+	rc = session_get(db, d->key, &info, err);
+	if (rc != CHAT_OK)
+		return rc;
+	while (d->nsubs > 0)
+		sub_remove(d, d->subs[d->nsubs - 1]);
+	if (info.has_user)
+		set_user(d, info.user_name, strlen(info.user_name));
+	if (info.state == SESSION_CLOSED) {
+		d->closed = 1;
+		d->close_code = info.close_code;
+		snprintf(d->close_reason, sizeof(d->close_reason), "%s", info.close_reason);
+	}
+	if (d->kind != DELIVERY_STOMP)
+		return CHAT_OK;
+	if ((rc = chatdb__stmt(db, SQL_STATE_GET, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, d->key, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	d->connected = step == SQLITE_ROW;
+	if (step == SQLITE_ROW)
+		d->version = (stomp_version_t)sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return chatdb__error(db, step, "stomp state", err);
+	if (!d->connected)
+		return CHAT_OK;
+	if ((rc = chatdb__stmt(db, SQL_SUBS_LOAD, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, d->key, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		session_ack_t ack;
+
+		if (session_ack_parse((const char *)sqlite3_column_text(st, 2), &ack) != CHAT_OK)
+			ack = SESSION_ACK_AUTO;
+		rc = sub_add(d, id, strlen(id), (const char *)sqlite3_column_text(st, 1), ack,
+			     sqlite3_column_int64(st, 3));
+		if (rc != CHAT_OK)
+			break;
+	}
+	if (rc == CHAT_OK && step != SQLITE_DONE)
+		rc = chatdb__error(db, step, "subscriptions", err);
+	sqlite3_reset(st);
+	if (rc == CHAT_ENOMEM)
+		chat_error_set(err, rc, "out of memory");
+	return rc;
+}
+
+int delivery_is_for(const delivery_t *d, const outbox_row_t *row)
+{
+	return row->target_session.ptr != NULL && row->target_session.len == d->key_len &&
+	       memcmp(row->target_session.ptr, d->key, d->key_len) == 0;
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (p != NULL) {
+		if (n > 0)
+			memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	return p;
+}
+
+/* Remembers that sub was handed message seq of row (client ack modes). */
+static int record(delivery_t *d, delivery_sub_t *sub, const outbox_row_t *row, const char *dest)
+{
+	char ctype_buf[CHATDB_DEST_MAX + 1];
+	const char *ctype = row_ctype(row, ctype_buf);
+	delivery_pending_t *p;
+
+	if (chat_array_reserve((void **)&d->pend, &d->pend_cap, d->npend, sizeof(*d->pend), 8, 0) !=
+	    CHAT_OK)
+		return CHAT_ENOMEM;
+	p = &d->pend[d->npend];
+	p->sub = sub;
+	p->seq = row->seq;
+	p->dest = strdup(dest);
+	p->ctype = ctype ? strdup(ctype) : NULL;
+	p->body = dup_n(row->body.ptr ? row->body.ptr : "", row->body.len);
+	p->body_len = row->body.len;
+	if (p->dest == NULL || (ctype && p->ctype == NULL) || p->body == NULL) {
+		pending_clear(p);
+		return CHAT_ENOMEM;
+	}
+	d->npend++;
+	return CHAT_OK;
+}
+
+/* A state change or a complete frame for this session. */
+static int apply_direct(delivery_t *d, const outbox_row_t *row, json_strv_t *out,
+			chat_buf_t *scratch)
+{
+	chat_slice_t v, a, f;
+	int rc = CHAT_OK;
+
+	if (row->body.len > 0) {
+		rc = push(d, out, scratch, row->body.ptr, row->body.len);
+		if (rc != CHAT_OK)
+			return rc;
+	}
+	if (delivery_hdr_get(row->headers, DELIVERY_H_VERSION, &v)) {
+		int ver = atoi(v.ptr);
+
+		d->connected = 1;
+		d->version = ver == 10 ? STOMP_V1_0 : ver == 11 ? STOMP_V1_1 : STOMP_V1_2;
+		if (delivery_hdr_get(row->headers, DELIVERY_H_USER, &v))
+			set_user(d, v.ptr, v.len);
+	}
+	if (delivery_hdr_get(row->headers, DELIVERY_H_SUB, &v) &&
+	    delivery_hdr_get(row->headers, DELIVERY_H_DEST, &a)) {
+		session_ack_t ack = SESSION_ACK_AUTO;
+
+		if (delivery_hdr_get(row->headers, DELIVERY_H_ACK, &f))
+			(void)session_ack_parse(f.ptr, &ack);
+		rc = sub_add(d, v.ptr, v.len, a.ptr, ack,
+			     delivery_hdr_get(row->headers, DELIVERY_H_FROM, &f) ? atoll(f.ptr)
+										: row->seq);
+		if (rc == CHAT_ETOOMANY)
+			rc = CHAT_OK; /* the broker bounds them: cannot happen */
+	}
+	if (delivery_hdr_get(row->headers, DELIVERY_H_UNSUB, &v)) {
+		delivery_sub_t *s = sub_find(d, v.ptr, v.len);
+
+		if (s != NULL)
+			sub_remove(d, s);
+	}
+	if (delivery_hdr_get(row->headers, "close-code", &v)) {
+		d->closed = 1;
+		d->close_code = atoi(v.ptr);
+		if (!delivery_hdr_get(row->headers, "close-reason", &v))
+			v = CHAT_SLICE("");
+		snprintf(d->close_reason, sizeof(d->close_reason), "%.*s", (int)v.len, v.ptr);
+	}
+	return rc;
+}
+
+/* Pushes the MESSAGEs of row for the matching subscriptions of d: one
+ * message; frames for several subscriptions are concatenated. */
+static int apply_matches(delivery_t *d, delivery_sub_t **m, size_t n, const outbox_row_t *row,
+			 const char *dest, delivery_cache_t *cache, json_strv_t *out,
+			 chat_buf_t *scratch)
+{
+	size_t before = out->n, i;
+	int rc;
+
+	if (n == 1 && cache != NULL) {
+		chat_slice_t frame;
+
+		rc = cached_frame(cache, d, m[0], row, dest, &frame);
+		if (rc == CHAT_OK)
+			rc = json_strv_push(out, frame.ptr, frame.len);
+	} else {
+		chat_buf_t raw;
+
+		chat_buf_init(&raw, (size_t)OUTBOX_BODY_MAX * 2 + 65536);
+		rc = CHAT_OK;
+		for (i = 0; i < n && rc == CHAT_OK; i++)
+			rc = render_raw(d, m[i], row, dest, &raw);
+		if (rc == CHAT_OK)
+			rc = push(d, out, scratch, raw.data, raw.len);
+		chat_buf_free(&raw);
+	}
+	if (rc == CHAT_EUTF8)
+		rc = CHAT_EINVAL;
+	for (i = 0; i < n && rc == CHAT_OK; i++)
+		if (m[i]->ack != SESSION_ACK_AUTO)
+			rc = record(d, m[i], row, dest);
+	if (rc != CHAT_OK && out->n > before) {
+		/* All or nothing: take the message back out. */
+		out->n = before;
+		out->buf.len = before > 0 ? out->ends[before - 1] : 0;
+	}
+	return rc;
+}
+
+int delivery_apply(delivery_t *d, const outbox_row_t *row, delivery_cache_t *cache,
+		   json_strv_t *out)
+{
+	delivery_sub_t *m[SESSION_SUBS_MAX];
+	chat_slice_t v, user, rest;
+	char dest[CHATDB_DEST_MAX + 8];
+	chat_buf_t scratch;
+	size_t n = 0, i;
+	dest_kind_t want;
+	int rc = CHAT_OK;
+
+	if (d->closed)
+		return CHAT_OK;
+	chat_buf_init(&scratch, (size_t)OUTBOX_BODY_MAX * 6 + 65536);
+	if (row->target_session.ptr != NULL) {
+		if (!delivery_is_for(d, row))
+			goto out;
+		if (d->kind == DELIVERY_ECHO) {
+			rc = push(d, out, &scratch, row->body.ptr ? row->body.ptr : "", row->body.len);
+			goto out;
+		}
+		if (row->destination.len == 0 || row->destination.ptr[0] != '/') {
+			rc = apply_direct(d, row, out, &scratch);
+			goto out;
+		}
+		/* A /queue message for the subscription chosen at SEND. */
+		if (!d->connected || !delivery_hdr_get(row->headers, "sub", &v))
+			goto out;
+		m[0] = sub_find(d, v.ptr, v.len);
+		if (m[0] != NULL)
+			rc = apply_matches(d, m, 1, row, row->destination.ptr, NULL, out, &scratch);
+		goto out;
+	}
+	if (!d->connected || d->kind != DELIVERY_STOMP)
+		goto out;
+	switch (dest_classify(row->destination)) {
+	case DEST_TOPIC:
+		want = DEST_TOPIC;
+		snprintf(dest, sizeof(dest), "%s", row->destination.ptr);
+		break;
+	case DEST_USER:
+		if (!d->has_user || dest_user_split(row->destination, &user, &rest) != CHAT_OK ||
+		    !chat_slice_eq(user, d->user))
+			goto out;
+		want = DEST_USER;
+		snprintf(dest, sizeof(dest), "/user%.*s", (int)rest.len, rest.ptr);
+		break;
+	default:
+		goto out;
+	}
+	for (i = 0; i < d->nsubs; i++) {
+		delivery_sub_t *s = d->subs[i];
+
+		if (row->seq > s->from_seq && s->kind == want &&
+		    dest_match((chat_slice_t){ s->dest, s->dest_len },
+			       (chat_slice_t){ dest, strlen(dest) }))
+			m[n++] = s;
+	}
+	if (n > 0)
+		rc = apply_matches(d, m, n, row, dest, cache, out, &scratch);
+out:
+	chat_buf_free(&scratch);
+	return rc;
+}
+
+int delivery_flush_pending(chatdb_t *db, delivery_t *d, chat_error_t *err)
+{
+	char ack_id[DELIVERY_ACK_ID_MAX + 1];
+	sqlite3_stmt *st;
+	size_t i;
+	int rc = CHAT_OK;
+
+	for (i = 0; i < d->npend && rc == CHAT_OK; i++) {
+		const delivery_pending_t *p = &d->pend[i];
+
+		if (p->sub == NULL)
+			continue; /* unsubscribed since: nothing to acknowledge */
+		rc = chatdb__stmt(db, SQL_UNACKED_PUT, &st, err);
+		if (rc != CHAT_OK)
+			break;
+		delivery_ack_id(ack_id, p->seq, p->sub->id);
+		sqlite3_bind_text(st, 1, d->key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ack_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, p->sub->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, p->sub->dest, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, session_ack_name(p->sub->ack), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, p->seq);
+		sqlite3_bind_text(st, 7, p->dest, -1, SQLITE_STATIC);
+		if (p->ctype != NULL)
+			sqlite3_bind_text(st, 8, p->ctype, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 9, p->body, (int)p->body_len, SQLITE_STATIC);
+		if (d->has_user)
+			sqlite3_bind_text(st, 10, d->user, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "unacked", err);
+		sqlite3_reset(st);
+	}
+	if (rc == CHAT_OK) {
+		for (i = 0; i < d->npend; i++)
+			pending_clear(&d->pend[i]);
+		d->npend = 0;
+	}
+	return rc;
+}
