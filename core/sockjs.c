@@ -104,6 +104,22 @@ int sockjs_frame_messages(chat_buf_t *out, const chat_slice_t *msgs, size_t n)
 	return done(out, start, rc);
 }
 
+int sockjs_frame_encoded(chat_buf_t *out, const chat_slice_t *items, size_t n)
+{
+	size_t start = out->len, i;
+	int rc = chat_buf_append(out, "a[", 2);
+
+	for (i = 0; i < n && rc == CHAT_OK; i++) {
+		if (i > 0)
+			rc = chat_buf_putc(out, ',');
+		if (rc == CHAT_OK)
+			rc = chat_buf_append(out, items[i].ptr, items[i].len);
+	}
+	if (rc == CHAT_OK)
+		rc = chat_buf_putc(out, ']');
+	return done(out, start, rc);
+}
+
 int sockjs_frame_close(chat_buf_t *out, int code, chat_slice_t reason)
 {
 	size_t start = out->len;

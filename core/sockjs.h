@@ -64,6 +64,9 @@ int sockjs_frame_heartbeat(chat_buf_t *out); /* h */
 int sockjs_frame_messages(chat_buf_t *out, const chat_slice_t *msgs, size_t n);
 
 /* c[code,"reason"], e.g. c[3000,"Go away!"]. */
+/* a[...] of n messages already encoded as JSON string literals (with
+ * SockJS escaping, e.g. by json_encode_string()); all or nothing. */
+int sockjs_frame_encoded(chat_buf_t *out, const chat_slice_t *items, size_t n);
 int sockjs_frame_close(chat_buf_t *out, int code, chat_slice_t reason);
 
 /* What a streaming response sends before any frame:

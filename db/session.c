@@ -41,6 +41,12 @@ static const char SQL_RENEW[] =
 static const char SQL_RELEASE[] =
 	"UPDATE sessions SET lease_owner = NULL, lease_until_ms = 0,"
 	" last_seen_ms = max(last_seen_ms, ?3) WHERE id = ?1 AND lease_owner = ?2";
+static const char SQL_RENEW_OWNER[] =
+	"UPDATE sessions SET lease_until_ms = ?2 + ?3, last_seen_ms = ?2"
+	" WHERE lease_owner = ?1 AND state <> 'closed'";
+static const char SQL_CLOSED_OWNED[] =
+	"SELECT id, close_code, close_reason FROM sessions WHERE lease_owner = ?1"
+	" AND state = 'closed'";
 static const char SQL_ADVANCE[] = "UPDATE sessions SET cursor = max(cursor, ?2) WHERE id = ?1";
 static const char SQL_SUB_CHECK[] =
 	"SELECT state, (SELECT count(*) FROM subscriptions WHERE session_id = ?1)"
@@ -601,4 +607,43 @@ int session_sub_list_live(chatdb_t *db, const char *owner, session_sub_cb cb, vo
 	if (owner != NULL)
 		sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
 	return list(db, st, cb, ctx, err);
+}
+
+int session_renew_owner(chatdb_t *db, const char *owner, int64_t now_ms, int64_t lease_ms,
+			chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = check_id(owner, err)) != CHAT_OK)
+		return rc;
+	if ((rc = chatdb__stmt(db, SQL_RENEW_OWNER, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now_ms);
+	sqlite3_bind_int64(st, 3, lease_ms);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "lease renewal", err);
+}
+
+int session_closed_owned(chatdb_t *db, const char *owner, session_closed_cb cb, void *ctx,
+			 chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc, step;
+
+	if ((rc = check_id(owner, err)) != CHAT_OK)
+		return rc;
+	if ((rc = chatdb__stmt(db, SQL_CLOSED_OWNED, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *reason = (const char *)sqlite3_column_text(st, 2);
+
+		cb(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
+		   reason != NULL ? reason : "");
+	}
+	sqlite3_reset(st);
+	return step == SQLITE_DONE ? CHAT_OK : chatdb__error(db, step, "closed sessions", err);
 }

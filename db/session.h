@@ -150,6 +150,20 @@ int session_sub_list(chatdb_t *db, const char *session_id, session_sub_cb cb, vo
 int session_sub_list_live(chatdb_t *db, const char *owner, session_sub_cb cb, void *ctx,
 			  chat_error_t *err);
 
+/* Renews, in one statement, the leases of every live session owner holds
+ * (a process serving many sessions renews them all at once). */
+int session_renew_owner(chatdb_t *db, const char *owner, int64_t now_ms, int64_t lease_ms,
+			chat_error_t *err);
+
+/* Called per closed session in session_closed_owned(); strings valid during
+ * the call only. */
+typedef void (*session_closed_cb)(void *ctx, const char *id, int code, const char *reason);
+
+/* Calls cb for each session owner holds that was closed (by another
+ * process: an expiry, a takeover). */
+int session_closed_owned(chatdb_t *db, const char *owner, session_closed_cb cb, void *ctx,
+			 chat_error_t *err);
+
 /* "auto", "client", "client-individual" and back; parse: CHAT_EINVAL. */
 const char *session_ack_name(session_ack_t ack);
 int session_ack_parse(const char *s, session_ack_t *out);

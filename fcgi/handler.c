@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "chatdb.h"
+#include "dispatch.h"
 #include "doorbell.h"
 #include "http.h"
 #include "log.h"
@@ -30,6 +31,10 @@ struct handler {
 	const char *prefixes[SERVICE_MAX];     /* services[i].prefix, for route_parse */
 	size_t nservices;
 	doorbell_t *bell;                      /* shared by the process's threads */
+	dispatch_t *disp;                      /* the process's fan-out (owned) */
+	chatdb_t *disp_db;                     /* its handle, used by its thread (owned) */
+	pthread_t disp_thread;
+	int disp_started;
 	pthread_key_t worker_key;              /* this thread's worker_t */
 	chat_buf_t iframe;                     /* the iframe page, built once */
 	chat_buf_t iframe_etag;
@@ -67,11 +72,31 @@ static worker_t *worker_get(handler_t *h, chat_error_t *err)
 	chatdb_set_doorbell(w->svc.db, h->bell);
 	w->svc.opt = h->opt;
 	w->bell = h->bell;
+	w->disp = h->disp;
 	w->opt = h->opt;
 	snprintf(w->owner_prefix, sizeof(w->owner_prefix), "%ld.%u",
 		 (long)getpid(), __atomic_add_fetch(&thread_seq, 1, __ATOMIC_RELAXED));
 	pthread_setspecific(h->worker_key, w);
 	return w;
+}
+
+/* The dispatcher thread: while requests are held, each doorbell ring
+ * makes it read the new rows once and wake the requests they concern. */
+static void *dispatcher_main(void *arg)
+{
+	handler_t *h = arg;
+	chat_error_t err = { 0 };
+
+	while (dispatch_wait_sessions(h->disp)) {
+		uint32_t seen = doorbell_snapshot(h->bell);
+		int more = 0;
+
+		if (dispatch_run(h->disp, &more, &err) != CHAT_OK)
+			log_error("dispatcher: cannot read the outbox: %s", err.message);
+		if (!more)
+			(void)doorbell_wait(h->bell, seen, 5000);
+	}
+	return NULL;
 }
 
 int handler_open(const chat_options_t *opt, handler_t **out, chat_error_t *err)
@@ -101,6 +126,16 @@ int handler_open(const chat_options_t *opt, handler_t **out, chat_error_t *err)
 	chatdb_close(db);
 	if (rc != CHAT_OK)
 		goto fail;
+	rc = chatdb_open(opt->db_path, 0, &h->disp_db, err);
+	if (rc == CHAT_OK && (rc = dispatch_new(h->disp_db, &h->disp)) != CHAT_OK)
+		chat_error_set(err, rc, "out of memory");
+	if (rc != CHAT_OK)
+		goto fail;
+	if (pthread_create(&h->disp_thread, NULL, dispatcher_main, h) != 0) {
+		rc = chat_error_set(err, CHAT_ENOMEM, "cannot start the dispatcher thread");
+		goto fail;
+	}
+	h->disp_started = 1;
 	rc = sockjs_iframe_page(&h->iframe, (chat_slice_t){ opt->sockjs_url, strlen(opt->sockjs_url) });
 	if (rc == CHAT_OK)
 		rc = sockjs_etag(&h->iframe_etag, h->iframe.data, h->iframe.len);
@@ -122,6 +157,13 @@ void handler_close(handler_t *h)
 	worker_free(pthread_getspecific(h->worker_key));
 	pthread_setspecific(h->worker_key, NULL);
 	pthread_key_delete(h->worker_key);
+	if (h->disp_started) {
+		dispatch_stop(h->disp);
+		doorbell_ring(h->bell, doorbell_seq(h->bell));
+		pthread_join(h->disp_thread, NULL);
+	}
+	dispatch_free(h->disp);
+	chatdb_close(h->disp_db);
 	doorbell_close(h->bell);
 	chat_buf_free(&h->iframe);
 	chat_buf_free(&h->iframe_etag);

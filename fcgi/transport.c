@@ -2,6 +2,7 @@
 #include "config.h"
 #include "transport.h"
 
+#include "dispatch.h"
 #include "log.h"
 #include "outbox.h"
 #include "origin.h"
@@ -244,20 +245,21 @@ static int send_close(stream_t *st, int code, const char *reason)
 	       stream_send(st);
 }
 
+/* msgs are encoded already (the dispatcher's batches): one a[...] frame
+ * per batch of items. */
 static int send_messages(stream_t *st, const json_strv_t *msgs)
 {
 	chat_slice_t items[256];
 	size_t i = 0;
 	int rc = CHAT_OK;
 
-	/* One a[...] frame per batch of items. */
 	while (i < msgs->n && rc == CHAT_OK) {
 		size_t k;
 
 		for (k = 0; k < CHAT_ARRAY_LEN(items) && i < msgs->n; k++, i++)
 			items[k] = json_strv_at(msgs, i);
 		chat_buf_reset(&st->frame);
-		rc = sockjs_frame_messages(&st->frame, items, k) ?: stream_send(st);
+		rc = sockjs_frame_encoded(&st->frame, items, k) ?: stream_send(st);
 	}
 	return rc;
 }
@@ -298,7 +300,8 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	const transport_info_t *ti = &transports[t];
 	const chat_options_t *opt = w->opt;
 	int64_t lease_ms = opt->heartbeat_ms + LEASE_SLACK_MS;
-	int64_t cursor, next_beat, now;
+	int64_t next_beat, now;
+	dispatch_sess_t *ds = NULL;
 	size_t out_cap = (size_t)(opt->response_limit > opt->max_frame ? opt->response_limit : opt->max_frame);
 	chat_error_t err = { 0 };
 	session_info_t info;
@@ -308,9 +311,11 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	char owner[96];
 	int created, rc, leased = 0;
 
-	chat_buf_init(&st.frame, out_cap * 2 + 1024);
-	chat_buf_init(&st.wire, out_cap * 6 + 1024);
-	json_strv_init(&msgs, out_cap, 4096);
+	/* Messages come JSON-encoded (up to six bytes per byte), and the
+	 * transport may escape a frame once more (htmlfile). */
+	chat_buf_init(&st.frame, out_cap * 6 + 4096);
+	chat_buf_init(&st.wire, out_cap * 12 + 8192);
+	json_strv_init(&msgs, out_cap * 6 + 1024, 4096);
 	/* Read the (empty) request body to its end, so that anything arriving
 	 * later on the connection means the front server gave up on us. */
 	chat_buf_init(&drain, 4096);
@@ -357,39 +362,38 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		send_close(&st, SOCKJS_CLOSE_ANOTHER, SOCKJS_REASON_ANOTHER);
 		goto out;
 	}
-	cursor = info.cursor;
+	rc = dispatch_attach(w->disp, w->svc.db, key, service_delivery_kind(s), 1, info.cursor,
+			     out_cap * 6 + 1024, 4096, NULL, NULL, &ds, &err);
+	if (rc != CHAT_OK) {
+		log_error("session %s: %s", key, err.message);
+		goto out;
+	}
 	next_beat = mono_ms() + opt->heartbeat_ms;
 	for (;;) {
-		uint32_t seen = doorbell_snapshot(w->bell);
-		int64_t next_cursor;
+		dispatch_end_t end;
 
 		json_strv_reset(&msgs);
-		rc = service_collect(&w->svc, s, key, cursor, &msgs, &next_cursor, &err);
+		rc = dispatch_take(w->disp, ds, w->svc.db, &msgs, &end, &err);
 		if (rc != CHAT_OK) {
 			log_error("session %s: %s", key, err.message);
 			break;
 		}
-		if (msgs.n > 0) {
-			if (send_messages(&st, &msgs) != CHAT_OK) {
-				/* The client went away mid-response: what it did not
-				 * get is lost to it, so the session ends (SockJS 1002). */
-				session_close(w->svc.db, key, SOCKJS_CLOSE_INTERRUPTED,
-					      SOCKJS_REASON_INTERRUPTED, wall_ms(), NULL);
-				break;
-			}
+		if (msgs.n > 0 && send_messages(&st, &msgs) != CHAT_OK) {
+			/* The client went away mid-response: what it did not get
+			 * is lost to it, so the session ends (SockJS 1002). */
+			session_close(w->svc.db, key, SOCKJS_CLOSE_INTERRUPTED,
+				      SOCKJS_REASON_INTERRUPTED, wall_ms(), NULL);
+			break;
 		}
-		if (next_cursor > cursor) {
-			session_advance_cursor(w->svc.db, key, next_cursor, NULL);
-			cursor = next_cursor;
+		if (end.closed) {
+			session_close(w->svc.db, key, end.code, end.reason, wall_ms(), NULL);
+			send_close(&st, end.code, end.reason);
+			break;
 		}
 		if (msgs.n > 0 && (!ti->streaming || st.framed >= opt->response_limit))
 			break;
-		if (msgs.n > 0 || next_cursor > cursor)
+		if (msgs.n > 0)
 			continue;
-		if (session_get(w->svc.db, key, &info, NULL) == CHAT_OK && info.state == SESSION_CLOSED) {
-			send_close(&st, info.close_code, info.close_reason);
-			break;
-		}
 		now = mono_ms();
 		if (now >= next_beat) {
 			if (send_heartbeat(&st) != CHAT_OK) {
@@ -402,6 +406,14 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 			next_beat = now + opt->heartbeat_ms;
 			if (session_renew(w->svc.db, key, owner, wall_ms(), lease_ms, NULL) != CHAT_OK)
 				break;
+			/* Closed by another process without a frame (expiry). */
+			if (session_get(w->svc.db, key, &info, NULL) == CHAT_OK &&
+			    info.state == SESSION_CLOSED) {
+				send_close(&st, info.close_code, info.close_reason);
+				break;
+			}
+			/* What a long stream delivered, for pruning and a takeover. */
+			(void)session_advance_cursor(w->svc.db, key, dispatch_cursor(w->disp, ds), NULL);
 			continue;
 		}
 		if (client_gone(r)) {
@@ -411,9 +423,11 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 				      SOCKJS_REASON_INTERRUPTED, wall_ms(), NULL);
 			break;
 		}
-		doorbell_wait(w->bell, seen,
-			      (int)(next_beat - now < GONE_CHECK_MS ? next_beat - now : GONE_CHECK_MS));
+		(void)dispatch_wait(w->disp, ds,
+				    (int)(next_beat - now < GONE_CHECK_MS ? next_beat - now : GONE_CHECK_MS));
 	}
+	/* The cursor is written once per response. */
+	(void)session_advance_cursor(w->svc.db, key, dispatch_detach(w->disp, ds), NULL);
 out:
 	if (leased)
 		session_release(w->svc.db, key, owner, wall_ms(), NULL);

@@ -20,6 +20,7 @@
 typedef struct worker {
 	service_ctx_t svc;           /* svc.db: this thread's chat.db handle (owned) */
 	doorbell_t *bell;            /* the process's doorbell (borrowed) */
+	struct dispatch *disp;       /* the process's dispatcher (borrowed) */
 	const chat_options_t *opt;   /* borrowed */
 	char owner_prefix[48];       /* "pid.thread": lease owners are this + ".n" */
 	unsigned long long requests; /* receiving requests served, for owner ids */

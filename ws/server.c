@@ -8,6 +8,7 @@
 #include "server.h"
 
 #include "chatdb.h"
+#include "dispatch.h"
 #include "doorbell.h"
 #include "log.h"
 #include "origin.h"
@@ -70,7 +71,7 @@ typedef struct conn conn_t;
 struct conn {
 	conn_t *prev, *next;     /* in the server's list while live */
 	conn_t *hnext;           /* in its bucket of the server's key hash */
-	int pending;             /* the outbox scan saw a row addressed to it */
+	dispatch_sess_t *ds;     /* its session in the dispatcher (while live) */
 	struct lws *wsi;
 	const service_t *svc;
 	int framed;              /* SockJS framing (session URL), else raw */
@@ -78,7 +79,6 @@ struct conn {
 	int closing;             /* close decided: flush the queue, then close */
 	int close_code;
 	char close_reason[WS_REASON_MAX + 1];
-	int64_t cursor;          /* last outbox seq collected */
 	int64_t saved_cursor;    /* last cursor written to chat.db */
 	wsq_t q;                 /* frames waiting for writeable */
 	chat_buf_t rx;           /* the client message being received */
@@ -103,6 +103,9 @@ struct wsserver {
 	lws_retry_bo_t retry;               /* ping/pong keepalive */
 	lws_sorted_usec_list_t grace;       /* shutdown deadline */
 	lws_sorted_usec_list_t maint;       /* session expiry */
+	lws_sorted_usec_list_t beat;        /* heartbeats, leases, cursors */
+	dispatch_t *disp;                   /* the fan-out (reads with svc.db; owned) */
+	size_t batch_max_bytes;             /* what one socket's batch may hold */
 	conn_t *conns;                      /* live sockets */
 	conn_t *buckets[WS_HASH_BUCKETS];   /* live sockets by session key */
 	size_t nconns;
@@ -361,8 +364,8 @@ static int conn_queue(wsserver_t *srv, conn_t *c, const char *p, size_t len)
 	return rc;
 }
 
-/* Queues the collected messages in srv->out: one a[...] frame per batch
- * (SockJS) or one WebSocket message each (raw). */
+/* Queues the messages taken into srv->out: one a[...] frame (SockJS: they
+ * are encoded already) or one WebSocket message each (raw). */
 static int conn_queue_messages(wsserver_t *srv, conn_t *c)
 {
 	const json_strv_t *v = &srv->out;
@@ -380,7 +383,7 @@ static int conn_queue_messages(wsserver_t *srv, conn_t *c)
 		for (k = 0; k < WS_BATCH_ITEMS && i < v->n; k++, i++)
 			items[k] = json_strv_at(v, i);
 		chat_buf_reset(&srv->frame);
-		rc = sockjs_frame_messages(&srv->frame, items, k);
+		rc = sockjs_frame_encoded(&srv->frame, items, k);
 		if (rc != CHAT_OK) {
 			log_error("socket %s: cannot frame messages: %s", c->key, chat_strerror(rc));
 			conn_close(srv, c, WS_CLOSE_INTERNAL, "Internal error");
@@ -391,98 +394,54 @@ static int conn_queue_messages(wsserver_t *srv, conn_t *c)
 	return rc;
 }
 
-/* Moves what the outbox holds for c into its queue. */
-static void conn_deliver(wsserver_t *srv, conn_t *c)
+/* Moves what the dispatcher has for c into its queue (c's queue is empty:
+ * the dispatcher's batch, and behind it the outbox, hold the rest until
+ * the client drains). */
+static void conn_fill(wsserver_t *srv, conn_t *c)
 {
 	chat_error_t err = { 0 };
-	int queued = 0;
+	dispatch_end_t end;
+	int rc;
 
-	while (!c->closing) {
-		int64_t next;
-		int rc;
-
-		json_strv_reset(&srv->out);
-		rc = service_collect(&srv->svc, c->svc, c->key, c->cursor, &srv->out, &next, &err);
-		if (rc == CHAT_ETOOBIG || rc == CHAT_ETOOMANY) {
-			log_warn("socket %s: %s", c->key, err.message);
-			conn_close(srv, c, WS_CLOSE_TOO_BIG, "Message too big");
-			return;
-		}
-		if (rc != CHAT_OK) {
-			log_error("socket %s: cannot collect messages: %s", c->key, err.message);
-			conn_close(srv, c, WS_CLOSE_INTERNAL, "Internal error");
-			return;
-		}
-		if (srv->out.n > 0) {
-			if (conn_queue_messages(srv, c) != CHAT_OK)
-				return;
-			queued = 1;
-		}
-		if (next <= c->cursor)
-			break;
-		c->cursor = next;
+	json_strv_reset(&srv->out);
+	rc = dispatch_take(srv->disp, c->ds, srv->svc.db, &srv->out, &end, &err);
+	if (rc != CHAT_OK) {
+		log_error("socket %s: cannot take its messages: %s", c->key, err.message);
+		conn_close(srv, c, WS_CLOSE_INTERNAL, "Internal error");
+		return;
 	}
-	if (queued)
-		lws_callback_on_writable(c->wsi);
+	if (srv->out.n > 0 && conn_queue_messages(srv, c) != CHAT_OK)
+		return;
+	if (end.closed) {
+		if (session_close(srv->svc.db, c->key, end.code, end.reason, wall_ms(), &err) !=
+		    CHAT_OK)
+			log_warn("socket %s: cannot close its session: %s", c->key, err.message);
+		/* After DISCONNECT's RECEIPT a raw STOMP client closes the
+		 * socket itself (stompjs does at once); SockJS sockets get c[...]. */
+		if (c->framed || end.code != WS_CLOSE_NORMAL)
+			conn_close(srv, c, end.code, end.reason);
+	}
 }
 
-typedef struct scan {
-	wsserver_t *srv;
-	int broadcast; /* a row for subscribers, not for one session */
-} scan_t;
-
-static int scan_row(void *ctx, const outbox_row_t *row)
+static void conn_ready(void *ctx)
 {
-	scan_t *st = ctx;
-	conn_t *c;
+	conn_t *c = ctx;
 
-	if (row->target_session.ptr == NULL) {
-		st->broadcast = 1;
-		return 0;
-	}
-	c = conn_find(st->srv, row->target_session);
-	if (c != NULL)
-		c->pending = 1;
-	return 0;
+	lws_callback_on_writable(c->wsi);
 }
 
-/* The doorbell rang (or a shutdown was asked for).  One pass over the new
- * outbox rows finds the sockets they are addressed to; those collect with
- * service_collect(), and the others (idle, most of them) only move their
- * cursor past rows that cannot be theirs - unless a row is a broadcast,
- * which only service_collect() can match, and then every socket collects.
- * This keeps a wakeup O(new rows + sockets) instead of one query per
- * socket. */
+/* The doorbell rang (or a shutdown was asked for): the dispatcher reads
+ * the new rows once and wakes the sockets they concern. */
 static void deliver_all(wsserver_t *srv)
 {
 	chat_error_t err = { 0 };
-	scan_t st = { srv, 0 };
-	int64_t from = INT64_MAX, to;
-	conn_t *c;
+	int more = 1;
 
-	for (c = srv->conns; c != NULL; c = c->next)
-		if (!c->closing && c->cursor < from)
-			from = c->cursor;
-	if (from == INT64_MAX)
-		return;
-	for (;;) {
-		if (outbox_read_after(srv->svc.db, from, OUTBOX_READ_MAX, scan_row, &st, &to, &err) !=
-		    CHAT_OK) {
+	while (more) {
+		if (dispatch_run(srv->disp, &more, &err) != CHAT_OK) {
 			log_error("cannot read the outbox: %s", err.message);
 			return;
 		}
-		if (to <= from)
-			break;
-		from = to;
-	}
-	for (c = srv->conns; c != NULL; c = c->next) {
-		if (c->closing)
-			continue;
-		if (st.broadcast || c->pending)
-			conn_deliver(srv, c);
-		else if (c->cursor < to)
-			c->cursor = to;
-		c->pending = 0;
 	}
 }
 
@@ -491,6 +450,13 @@ static void conn_release(wsserver_t *srv, conn_t *c)
 {
 	chat_error_t err = { 0 };
 
+	if (c->ds != NULL) {
+		int64_t cursor = dispatch_detach(srv->disp, c->ds);
+
+		c->ds = NULL;
+		if (c->live && cursor > c->saved_cursor)
+			(void)session_advance_cursor(srv->svc.db, c->key, cursor, NULL);
+	}
 	if (c->live) {
 		int64_t now = wall_ms();
 
@@ -562,7 +528,14 @@ static int on_established(wsserver_t *srv, conn_t *c, struct lws *wsi)
 		log_error("socket %s: cannot take its lease: %s", c->key, err.message);
 		goto fail;
 	}
-	c->cursor = c->saved_cursor = info.cursor;
+	c->saved_cursor = info.cursor;
+	rc = dispatch_attach(srv->disp, srv->svc.db, c->key, service_delivery_kind(c->svc), c->framed,
+			     info.cursor, srv->batch_max_bytes, WS_BATCH_ITEMS, conn_ready, c, &c->ds,
+			     &err);
+	if (rc != CHAT_OK) {
+		log_error("socket %s: cannot attach its session: %s", c->key, err.message);
+		goto fail;
+	}
 	if (c->framed) {
 		chat_buf_reset(&srv->frame);
 		if (sockjs_frame_open(&srv->frame) != CHAT_OK ||
@@ -571,7 +544,6 @@ static int on_established(wsserver_t *srv, conn_t *c, struct lws *wsi)
 	}
 	if (info.state == SESSION_CLOSED)
 		conn_close(srv, c, info.close_code, info.close_reason);
-	lws_set_timer_usecs(wsi, srv->opt->heartbeat_ms * LWS_US_PER_MS);
 	lws_callback_on_writable(wsi);
 	return 0;
 fail:
@@ -643,6 +615,8 @@ static int on_writeable(wsserver_t *srv, conn_t *c)
 
 	if (!c->live)
 		return -1;
+	if (wsq_empty(&c->q) && !c->closing && c->ds != NULL && dispatch_ready(srv->disp, c->ds))
+		conn_fill(srv, c);
 	p = wsq_front(&c->q, &len, &sent);
 	if (p == NULL) {
 		if (!c->closing)
@@ -658,38 +632,61 @@ static int on_writeable(wsserver_t *srv, conn_t *c)
 	if (lws_write(c->wsi, p + sent, n, (enum lws_write_protocol)flags) < (int)n)
 		return -1;
 	wsq_advance(&c->q, n);
-	if (!wsq_empty(&c->q) || c->closing)
+	if (!wsq_empty(&c->q) || c->closing ||
+	    (c->ds != NULL && dispatch_ready(srv->disp, c->ds)))
 		lws_callback_on_writable(c->wsi);
 	return 0;
 }
 
-/* Every heartbeat_ms: SockJS heartbeat, lease renewal, cursor saved for
- * outbox pruning, and a look at whether the session was closed elsewhere. */
-static int on_timer(wsserver_t *srv, conn_t *c)
+static void closed_elsewhere(void *ctx, const char *id, int code, const char *reason)
 {
-	chat_error_t err = { 0 };
-	session_info_t info;
-	int64_t now = wall_ms();
+	wsserver_t *srv = ctx;
+	conn_t *c = conn_find(srv, (chat_slice_t){ id, strlen(id) });
 
-	if (!c->live || c->closing)
-		return 0;
-	if (c->cursor > c->saved_cursor &&
-	    session_advance_cursor(srv->svc.db, c->key, c->cursor, &err) == CHAT_OK)
-		c->saved_cursor = c->cursor;
-	if (session_renew(srv->svc.db, c->key, srv->owner, now, srv->lease_ms, &err) != CHAT_OK)
-		log_warn("socket %s: cannot renew its lease: %s", c->key, err.message);
-	if (session_get(srv->svc.db, c->key, &info, NULL) == CHAT_OK && info.state == SESSION_CLOSED) {
-		conn_close(srv, c, info.close_code, info.close_reason);
-		return 0;
-	}
-	if (c->framed && wsq_empty(&c->q)) {
+	if (c != NULL && !c->closing)
+		conn_close(srv, c, code, reason);
+}
+
+/* Every heartbeat_ms, for every socket at once: the SockJS heartbeat, one
+ * statement renewing all the sockets' leases, the cursors that moved
+ * (outbox pruning goes by them) in the same transaction, and one look for
+ * sessions another process closed. */
+static void heartbeat(lws_sorted_usec_list_t *sul)
+{
+	wsserver_t *srv = lws_container_of(sul, wsserver_t, beat);
+	chat_error_t err = { 0 };
+	int64_t now = wall_ms();
+	conn_t *c;
+	int rc;
+
+	for (c = srv->conns; c != NULL; c = c->next) {
+		if (c->closing || !c->framed || !wsq_empty(&c->q))
+			continue;
 		chat_buf_reset(&srv->frame);
 		if (sockjs_frame_heartbeat(&srv->frame) == CHAT_OK &&
 		    conn_queue(srv, c, srv->frame.data, srv->frame.len) == CHAT_OK)
 			lws_callback_on_writable(c->wsi);
 	}
-	lws_set_timer_usecs(c->wsi, srv->opt->heartbeat_ms * LWS_US_PER_MS);
-	return 0;
+	rc = chatdb__begin(srv->svc.db, &err);
+	if (rc == CHAT_OK)
+		rc = session_renew_owner(srv->svc.db, srv->owner, now, srv->lease_ms, &err);
+	for (c = srv->conns; c != NULL && rc == CHAT_OK; c = c->next) {
+		int64_t cursor = c->ds != NULL ? dispatch_cursor(srv->disp, c->ds) : 0;
+
+		if (cursor > c->saved_cursor &&
+		    (rc = session_advance_cursor(srv->svc.db, c->key, cursor, &err)) == CHAT_OK)
+			c->saved_cursor = cursor;
+	}
+	if (rc == CHAT_OK)
+		rc = chatdb__commit(srv->svc.db, &err);
+	else
+		chatdb__rollback(srv->svc.db);
+	if (rc != CHAT_OK)
+		log_warn("cannot renew the sockets' leases: %s", err.message);
+	if (session_closed_owned(srv->svc.db, srv->owner, closed_elsewhere, srv, &err) != CHAT_OK)
+		log_warn("cannot look for closed sessions: %s", err.message);
+	lws_sul_schedule(srv->ctx, 0, &srv->beat, heartbeat,
+			 srv->opt->heartbeat_ms * LWS_US_PER_MS);
 }
 
 static void on_closed(wsserver_t *srv, conn_t *c)
@@ -763,8 +760,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return on_receive(srv, c, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return on_writeable(srv, c);
-	case LWS_CALLBACK_TIMER:
-		return on_timer(srv, c);
 	case LWS_CALLBACK_CLOSED:
 		on_closed(srv, c);
 		return 0;
@@ -835,9 +830,11 @@ int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err
 	srv->queue_max_bytes = WS_QUEUE_MIN_BYTES;
 	if (srv->queue_max_bytes < 2 * (max_frame * 6 + 1024))
 		srv->queue_max_bytes = 2 * (max_frame * 6 + 1024);
+	/* A batch taken from the dispatcher goes whole into an empty queue. */
+	srv->batch_max_bytes = srv->queue_max_bytes / 2 - 1024;
 	json_strv_init(&srv->in, max_frame, 4096);
-	json_strv_init(&srv->out, 2 * max_frame + 64 * 1024, WS_BATCH_ITEMS * 4);
-	chat_buf_init(&srv->frame, (2 * max_frame + 64 * 1024) * 6 + 1024);
+	json_strv_init(&srv->out, srv->batch_max_bytes, WS_BATCH_ITEMS);
+	chat_buf_init(&srv->frame, srv->batch_max_bytes + WS_BATCH_ITEMS + 1024);
 	if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce))
 		nonce = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16);
 	snprintf(srv->nonce, sizeof(srv->nonce), "%08x", nonce);
@@ -850,6 +847,11 @@ int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err
 	if (rc != CHAT_OK)
 		goto fail;
 	chatdb_set_doorbell(srv->svc.db, srv->bell);
+	rc = dispatch_new(srv->svc.db, &srv->disp);
+	if (rc != CHAT_OK) {
+		rc = chat_error_set(err, rc, "out of memory");
+		goto fail;
+	}
 
 	/* STOMP clients on a raw WebSocket (stompjs's brokerURL, Spring's
 	 * clients) ask for the STOMP subprotocols, and lws refuses a socket
@@ -884,6 +886,7 @@ int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err
 		goto fail;
 	}
 	lws_sul_schedule(srv->ctx, 0, &srv->maint, maintain, WS_MAINTAIN_US);
+	lws_sul_schedule(srv->ctx, 0, &srv->beat, heartbeat, opt->heartbeat_ms * LWS_US_PER_MS);
 	if (pthread_create(&srv->waiter, NULL, waiter_main, srv) != 0) {
 		rc = chat_error_set(err, CHAT_ENOMEM, "cannot start the doorbell thread");
 		goto fail;
@@ -925,6 +928,7 @@ void wsserver_close(wsserver_t *srv)
 	 * sessions), so chat.db must still be open here. */
 	if (srv->ctx != NULL)
 		lws_context_destroy(srv->ctx);
+	dispatch_free(srv->disp);
 	service_ctx_cleanup(&srv->svc);
 	chatdb_close(srv->svc.db);
 	doorbell_close(srv->bell);
