@@ -42,8 +42,4 @@ int api_match(chat_slice_t path);
 /* Answers an API request.  opt and bell are borrowed (the process's). */
 void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r);
 
-/* Starts the process's relay thread once (later calls return at once).
- * opt and bell must outlive the process's threads. */
-void api_start_relay(const chat_options_t *opt, doorbell_t *bell);
-
 #endif

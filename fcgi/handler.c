@@ -7,6 +7,7 @@
 #include "handler.h"
 
 #include "api.h"
+#include "background.h"
 #include "chatdb.h"
 #include "dispatch.h"
 #include "doorbell.h"
@@ -136,6 +137,11 @@ int handler_open(const chat_options_t *opt, handler_t **out, chat_error_t *err)
 		goto fail;
 	}
 	h->disp_started = 1;
+	/* Relay, sweeps, expiry and pruning, whoever's clients come. */
+	if ((rc = background_start(opt, h->bell)) != CHAT_OK) {
+		chat_error_set(err, rc, "cannot start the background thread");
+		goto fail;
+	}
 	rc = sockjs_iframe_page(&h->iframe, (chat_slice_t){ opt->sockjs_url, strlen(opt->sockjs_url) });
 	if (rc == CHAT_OK)
 		rc = sockjs_etag(&h->iframe_etag, h->iframe.data, h->iframe.len);
@@ -255,7 +261,6 @@ void handler_serve(handler_t *h, FCGX_Request *req)
 		respond_text(&r, 500, NULL, "No REQUEST_URI from the front server.\n");
 		return;
 	}
-	api_start_relay(h->opt, h->bell);
 	if (api_match(r.path)) {
 		api_serve(h->opt, h->bell, &r);
 		return;

@@ -155,30 +155,6 @@ int transport_preflight_headers(http_request_t *r, chat_buf_t *head, const char 
 	return rc;
 }
 
-/* Session expiry (the disconnect delay) and outbox pruning, done lazily by
- * whichever request thread of the process comes first, at most once a
- * second: nothing runs when nobody uses the server. */
-static void maintain(worker_t *w)
-{
-	static int64_t last_ms;
-	int64_t now = mono_ms(), last = __atomic_load_n(&last_ms, __ATOMIC_RELAXED);
-	const chat_options_t *opt = w->opt;
-	int64_t closed = 0, deleted = 0, pruned = 0;
-	chat_error_t err = { 0 };
-
-	if (now - last < 1000 ||
-	    !__atomic_compare_exchange_n(&last_ms, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		return;
-	if (session_expire(w->svc.db, wall_ms(), opt->disconnect_delay_ms, opt->disconnect_delay_ms,
-			   &closed, &deleted, &err) != CHAT_OK)
-		log_warn("session expiry: %s", err.message);
-	if (outbox_prune(w->svc.db, wall_ms(), opt->outbox_retention_ms, &pruned, &err) != CHAT_OK)
-		log_warn("outbox pruning: %s", err.message);
-	if (closed || deleted || pruned)
-		log_debug("maintenance: %lld sessions timed out, %lld deleted, %lld outbox rows pruned",
-			  (long long)closed, (long long)deleted, (long long)pruned);
-}
-
 static void respond_text(http_request_t *r, int status, const char *headers, const char *body)
 {
 	http_respond(r, status, "text/plain; charset=UTF-8", headers, body, strlen(body));
@@ -528,7 +504,6 @@ void transport_serve(worker_t *w, http_request_t *r, const service_t *s, const r
 		respond_text(r, 500, head.data, err_body ? err_body : "Internal error.");
 		goto out;
 	}
-	maintain(w);
 	if (ti->receiving)
 		serve_receive(w, r, s, rt->transport, key, chat_buf_slice(&callback), &head);
 	else

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "server.h"
 
+#include "background.h"
 #include "chatdb.h"
 #include "dispatch.h"
 #include "doorbell.h"
@@ -45,8 +46,6 @@
 #define WS_CLOSE_TIMEOUT_S 5
 /* How long the shutdown waits for sockets to close. */
 #define WS_SHUTDOWN_GRACE_US (3 * LWS_US_PER_SEC)
-/* How often the loop deletes sessions closed longer than disconnect_delay_ms. */
-#define WS_MAINTAIN_US (1 * LWS_US_PER_SEC)
 /* Buckets of the session-key hash of live sockets. */
 #define WS_HASH_BUCKETS 4096
 /* Longest request path looked at (longer: 404). */
@@ -102,7 +101,6 @@ struct wsserver {
 	struct lws_protocols protocols[WS_NPROTOCOLS + 1]; /* NULL-terminated */
 	lws_retry_bo_t retry;               /* ping/pong keepalive */
 	lws_sorted_usec_list_t grace;       /* shutdown deadline */
-	lws_sorted_usec_list_t maint;       /* session expiry */
 	lws_sorted_usec_list_t beat;        /* heartbeats, leases, cursors */
 	dispatch_t *disp;                   /* the fan-out (reads with svc.db; owned) */
 	size_t batch_max_bytes;             /* what one socket's batch may hold */
@@ -696,20 +694,6 @@ static void on_closed(wsserver_t *srv, conn_t *c)
 		srv->done = 1;
 }
 
-/* The sockets' sessions are closed when they go (see conn_release) and
- * deleted here once closed for disconnect_delay_ms, so the sidecar does
- * not rely on chat.fcgi serving requests to clean up after it. */
-static void maintain(lws_sorted_usec_list_t *sul)
-{
-	wsserver_t *srv = lws_container_of(sul, wsserver_t, maint);
-	int64_t closed = 0, deleted = 0, delay = srv->opt->disconnect_delay_ms;
-	chat_error_t err = { 0 };
-
-	if (session_expire(srv->svc.db, wall_ms(), delay, delay, &closed, &deleted, &err) != CHAT_OK)
-		log_warn("session expiry: %s", err.message);
-	lws_sul_schedule(srv->ctx, 0, &srv->maint, maintain, WS_MAINTAIN_US);
-}
-
 static void grace_over(lws_sorted_usec_list_t *sul)
 {
 	wsserver_t *srv = lws_container_of(sul, wsserver_t, grace);
@@ -885,7 +869,12 @@ int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err
 				    opt->ws_listen, opt->ws_port);
 		goto fail;
 	}
-	lws_sul_schedule(srv->ctx, 0, &srv->maint, maintain, WS_MAINTAIN_US);
+	/* Relay, sweeps, expiry and pruning, also for a stack whose clients
+	 * only use the raw WebSocket. */
+	if ((rc = background_start(opt, srv->bell)) != CHAT_OK) {
+		chat_error_set(err, rc, "cannot start the background thread");
+		goto fail;
+	}
 	lws_sul_schedule(srv->ctx, 0, &srv->beat, heartbeat, opt->heartbeat_ms * LWS_US_PER_MS);
 	if (pthread_create(&srv->waiter, NULL, waiter_main, srv) != 0) {
 		rc = chat_error_set(err, CHAT_ENOMEM, "cannot start the doorbell thread");

@@ -1,0 +1,168 @@
+/* background.c - relay, sweeps, expiry and pruning in one thread per
+ * process, done by one process at a time (see background.h). */
+#include "config.h"
+#include "background.h"
+
+#include "broker.h"
+#include "chatdb.h"
+#include "log.h"
+#include "outbox.h"
+#include "relay.h"
+#include "session.h"
+#include "store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct background {
+	const chat_options_t *opt;
+	doorbell_t *bell;
+	chatdb_t *db;
+	store_t *store;
+	char owner[64];
+	int64_t backoff, retry_at, swept_at;
+	int was_down, holder;
+} background_t;
+
+static background_t bg;
+static pthread_once_t bg_once = PTHREAD_ONCE_INIT;
+static int bg_rc = CHAT_OK;
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sweep(background_t *b, int64_t now)
+{
+	const chat_options_t *opt = b->opt;
+	int64_t closed = 0, deleted = 0, pruned = 0;
+	chat_error_t err = { 0 };
+
+	if (broker_presence_sweep(b->db, now, NULL, &err) != CHAT_OK)
+		log_warn("background: presence sweep: %s", err.message);
+	if (broker_heartbeat_sweep(b->db, opt, now, NULL, &err) != CHAT_OK)
+		log_warn("background: heart-beat sweep: %s", err.message);
+	if (session_expire(b->db, now, opt->disconnect_delay_ms, opt->disconnect_delay_ms, &closed,
+			   &deleted, &err) != CHAT_OK)
+		log_warn("background: session expiry: %s", err.message);
+	if (outbox_prune(b->db, now, opt->outbox_retention_ms, &pruned, &err) != CHAT_OK)
+		log_warn("background: outbox pruning: %s", err.message);
+	if (closed || deleted || pruned)
+		log_debug("background: %lld sessions timed out, %lld deleted, %lld outbox rows pruned",
+			  (long long)closed, (long long)deleted, (long long)pruned);
+}
+
+/* One relay pass; *more when rows remain. */
+static void relay(background_t *b, int64_t now, int *more)
+{
+	chat_error_t err = { 0 };
+	int64_t copied = 0;
+	int rc = CHAT_OK;
+
+	if (now < b->retry_at)
+		return;
+	if (b->store == NULL && store_open(b->opt->store_uri, &b->store, &err) != CHAT_OK) {
+		b->store = NULL;
+		rc = CHAT_EDB;
+	}
+	if (b->store != NULL)
+		rc = relay_run(b->db, b->store, b->owner, now, &copied, more, &err);
+	if (rc == CHAT_EDB) {
+		/* The store is away: chat goes on, rows wait in chat.db. */
+		if (!b->was_down)
+			log_warn("relay: the store failed (%s); retrying", err.message);
+		b->was_down = 1;
+		b->backoff = b->backoff ? (b->backoff * 2 > 30000 ? 30000 : b->backoff * 2) : 1000;
+		b->retry_at = now + b->backoff;
+		*more = 0;
+		return;
+	}
+	if (b->was_down && rc == CHAT_OK)
+		log_info("relay: the store is back, catching up");
+	if (rc == CHAT_OK)
+		b->was_down = 0;
+	b->backoff = 0;
+	if (rc != CHAT_OK && rc != CHAT_EBUSY)
+		log_warn("relay: %s", err.message);
+}
+
+static void *background_main(void *arg)
+{
+	background_t *b = arg;
+	chat_error_t err = { 0 };
+
+	for (;;) {
+		uint32_t seen = b->bell != NULL ? doorbell_snapshot(b->bell) : 0;
+		int64_t now = wall_ms();
+		int more = 0, rc;
+
+		if (b->db == NULL) {
+			if (chatdb_open(b->opt->db_path, 0, &b->db, &err) != CHAT_OK) {
+				log_error("background: cannot open %s: %s", b->opt->db_path,
+					  err.message);
+				b->db = NULL;
+				sleep(1);
+				continue;
+			}
+			chatdb_set_doorbell(b->db, b->bell);
+		}
+		rc = relay_lease(b->db, BACKGROUND_LEASE, b->owner, now, BACKGROUND_LEASE_MS, &err);
+		if (rc != CHAT_OK) {
+			if (rc != CHAT_EBUSY)
+				log_warn("background: %s", err.message);
+			if (b->holder)
+				log_info("background: another process does the background work now");
+			b->holder = 0;
+			usleep(BACKGROUND_RETRY_MS * 1000);
+			continue;
+		}
+		if (!b->holder)
+			log_debug("background: this process relays and sweeps");
+		b->holder = 1;
+		if (now - b->swept_at >= 1000) {
+			b->swept_at = now;
+			sweep(b, now);
+		}
+		relay(b, now, &more);
+		if (more)
+			continue;
+		if (b->bell != NULL)
+			(void)doorbell_wait(b->bell, seen, 1000);
+		else
+			sleep(1);
+		/* Let a burst of posts gather into one pass. */
+		usleep(50 * 1000);
+	}
+	return NULL;
+}
+
+static void start(void)
+{
+	pthread_attr_t attr;
+	pthread_t th;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, background_main, &bg) != 0) {
+		log_error("cannot start the background thread");
+		bg_rc = CHAT_ENOMEM;
+	}
+	pthread_attr_destroy(&attr);
+}
+
+int background_start(const chat_options_t *opt, doorbell_t *bell)
+{
+	if (bg.opt == NULL) {
+		bg.opt = opt;
+		bg.bell = bell;
+		snprintf(bg.owner, sizeof(bg.owner), "bg:%ld", (long)getpid());
+	}
+	pthread_once(&bg_once, start);
+	return bg_rc;
+}

@@ -1,0 +1,31 @@
+/*
+ * background.h - the work nobody's request does: the history relay
+ * (db/relay.h), the presence and STOMP heart-beat sweeps (db/broker.h),
+ * session expiry after the disconnect delay and outbox pruning.
+ *
+ * Both programs start it at launch (chat.fcgi and chat-ws), so a stack
+ * whose clients only use the raw WebSocket still relays history and times
+ * out silent clients.  One process of the machine does it at a time: the
+ * holder of the chat.db lease BACKGROUND_LEASE (renewed every second,
+ * lost BACKGROUND_LEASE_MS after its holder stops), while the others look
+ * whether it is free every BACKGROUND_RETRY_MS - a single statement, so
+ * idle processes cost nothing measurable.  The holder sweeps once a
+ * second and relays on every doorbell ring (gathering a burst for 50 ms).
+ */
+#ifndef CHAT_BACKGROUND_H
+#define CHAT_BACKGROUND_H
+
+#include "doorbell.h"
+#include "options.h"
+
+#define BACKGROUND_LEASE "background"
+#define BACKGROUND_LEASE_MS 5000
+#define BACKGROUND_RETRY_MS 2000
+
+/* Starts the background thread of this process once (later calls do
+ * nothing).  opt and bell (may be NULL: it then polls every second) are
+ * borrowed for the life of the process.  Returns CHAT_OK or CHAT_ENOMEM
+ * when the thread cannot start. */
+int background_start(const chat_options_t *opt, doorbell_t *bell);
+
+#endif
