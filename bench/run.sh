@@ -14,8 +14,8 @@
 # PID; each run is bounded by `timeout`.
 #
 # Scenarios:
-#   1  fan-out: 1 publisher -> 100 (100 msg/s) and 1,000 (20 msg/s)
-#      subscribers of one topic, per transport, 4 s
+#   1  fan-out: 1 publisher -> 100 (200 msg/s; over WebSocket also 500
+#      msg/s) and 1,000 (20 msg/s) subscribers of one topic, per transport, 4 s
 #   2  rooms: 1,000 WebSocket clients in 100 rooms of 10, every client
 #      publishing, 200 msg/s together (2,000 deliveries/s), 5 s
 #   3  idle: server memory per idle, subscribed WebSocket session with
@@ -206,7 +206,12 @@ for server in $servers; do
 			for tr in $(transports "$server"); do
 				server_args "$server" "$tr" || continue
 				ensure_up || continue 2
-				run "$server" 1 "fan-out 1->100 $tr" 60 --subs 100 --pubs 1 --rate 100 --duration $dur --setup-timeout 20
+				run "$server" 1 "fan-out 1->100 $tr" 60 --subs 100 --pubs 1 --rate 200 --duration $dur --setup-timeout 20
+				case $tr in websocket|ws-raw)
+					ensure_up || continue 2
+					run "$server" 1 "fan-out 1->100 at 500/s $tr" 60 --subs 100 --pubs 1 --rate 500 \
+						--duration $dur --setup-timeout 20 ;;
+				esac
 				if [ "$server" = apache-fcgid ] && [ "$tr" != websocket ] && [ "$tr" != ws-raw ]; then
 					log "$server: 1->1000 over $tr not run: mod_fcgid holds one process per open request"
 					continue

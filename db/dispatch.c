@@ -584,6 +584,7 @@ typedef struct catchup {
 	json_strv_t *out;
 	int64_t expect;      /* the seq the next row should have */
 	int behind;          /* rows it needed were pruned */
+	int full;            /* out is full: the rest in the next take */
 } catchup_t;
 
 static int catchup_row(void *ctx, const outbox_row_t *row)
@@ -600,8 +601,10 @@ static int catchup_row(void *ctx, const outbox_row_t *row)
 		return 0;
 	rc = delivery_apply(&c->s->dl, row, NULL, c->out);
 	if (rc == CHAT_ETOOBIG || rc == CHAT_ETOOMANY) {
-		if (c->out->n > 0)
-			return 1; /* full: the rest in the next take */
+		if (c->out->n > 0) {
+			c->full = 1;
+			return 1; /* the rest in the next take */
+		}
 		log_warn("session %s: message %lld is larger than it may receive: skipped",
 			 c->s->dl.key, (long long)row->seq);
 		return 0;
@@ -643,7 +646,7 @@ static void fell_behind(dispatch_sess_t *s, json_strv_t *out)
 static int catch_up(dispatch_t *d, dispatch_sess_t *s, chatdb_t *db, json_strv_t *out,
 		    chat_error_t *err)
 {
-	catchup_t c = { d, s, out, s->cursor + 1, 0 };
+	catchup_t c = { d, s, out, s->cursor + 1, 0, 0 };
 	int64_t last;
 	int rc;
 
@@ -664,6 +667,8 @@ static int catch_up(dispatch_t *d, dispatch_sess_t *s, chatdb_t *db, json_strv_t
 			s->cursor = head;
 			break;
 		}
+		if (c.full && last == s->cursor)
+			return CHAT_OK; /* out was full already */
 		if (last == s->cursor && d->pos > s->cursor) {
 			int64_t head = 0;
 
@@ -680,7 +685,7 @@ static int catch_up(dispatch_t *d, dispatch_sess_t *s, chatdb_t *db, json_strv_t
 		if (last == s->cursor)
 			break; /* nothing more in the outbox: caught up */
 		s->cursor = last;
-		if (s->dl.closed || (out->n > before && out->n >= out->max_items) || c.behind)
+		if (s->dl.closed || c.full || c.behind)
 			return CHAT_OK;
 		if (out->n > before && out->buf.len >= out->buf.max / 2)
 			return CHAT_OK; /* enough for one response */

@@ -41,6 +41,7 @@ STOMP_NODE_TESTS = \
 	tests/integration/40-stomp/chat.mjs \
 	tests/integration/40-stomp/features.mjs \
 	tests/integration/40-stomp/mixed.mjs \
-	tests/integration/40-stomp/kill.mjs
+	tests/integration/40-stomp/kill.mjs \
+	tests/integration/40-stomp/delivery.mjs
 TESTS += $(STOMP_NODE_TESTS)
 EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs

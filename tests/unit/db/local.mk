@@ -64,6 +64,13 @@ tests_unit_db_test_broker_SOURCES = tests/unit/db/test_broker.c $(BROKERUTIL)
 tests_unit_db_test_broker_CFLAGS = $(DB_TEST_CFLAGS)
 tests_unit_db_test_broker_LDADD = $(DB_TEST_LDADD)
 
+# The per-process dispatcher (fan-out index, lagging sessions, acks).
+check_PROGRAMS += tests/unit/db/test_dispatch
+TESTS += tests/unit/db/test_dispatch
+tests_unit_db_test_dispatch_SOURCES = tests/unit/db/test_dispatch.c $(BROKERUTIL)
+tests_unit_db_test_dispatch_CFLAGS = $(DB_TEST_CFLAGS)
+tests_unit_db_test_dispatch_LDADD = $(DB_TEST_LDADD)
+
 # The chat application (users, rooms, presence, history, resume, relay)
 # against each store backend; the MongoDB one also stops and restarts a
 # FerretDB fixture mid-test.
