@@ -26,10 +26,14 @@
  * chosen subscription of a /queue row); close-code and close-reason on the
  * frame after which the session ends (ERROR, DISCONNECT's RECEIPT).
  *
- * Delivering.  MESSAGE frames are rendered when a session collects rows,
- * because the subscription id (and the ack id) differ per subscriber.  A
- * row matching several subscriptions of a session becomes several frames in
- * one SockJS message.
+ * Delivering (db/delivery.h, db/dispatch.h).  MESSAGE frames are rendered
+ * at delivery, because the subscription id (and the ack id) differ per
+ * subscriber; a row matching several subscriptions of a session becomes
+ * several frames in one SockJS message.  What delivery needs to know of a
+ * session's STOMP state travels in rows addressed to it, in commit order:
+ * CONNECTED carries the version and user, and every kept SUBSCRIBE, every
+ * UNSUBSCRIBE and a DISCONNECT without receipt publish a row (no frame)
+ * saying so, so a process holding the session never reads its state again.
  *
  * Errors.  A frame the broker refuses (bad or oversize frame, unknown
  * command, anything but CONNECT before CONNECT, a missing header, a denied

@@ -15,8 +15,21 @@
  * the receiving request held by another, woken by the doorbell.
  *
  * The chat service hands every message to the STOMP broker (db/broker.h):
- * service_receive() runs its frames, service_collect() renders the broker's
- * rows into frames for the session (MESSAGE per matching subscription).
+ * service_receive() runs its frames.  What a session receives is rendered
+ * by db/delivery.h: the programs attach the sessions they serve to their
+ * process's dispatcher (db/dispatch.h), which reads each row once;
+ * service_collect() is the one-off read of the same rendering.
+ *
+ * What can repeat after a SIGKILL: a session's cursor is written after its
+ * frames were handed to the transport (chat.fcgi: once per response and at
+ * each heartbeat of a stream; chat-ws: once per heartbeat).  When a process
+ * is killed, the rows between the last written cursor and what it had
+ * written out are delivered again to that session's next request (HTTP
+ * transports; a WebSocket's session dies with its socket): at most one
+ * response, or one heartbeat interval, of MESSAGEs, each with the same
+ * message-id, so clients can drop them.  A RECEIPT is never repeated for a
+ * frame it did not confirm, and nothing receipted is lost: the rows stay in
+ * the outbox until every live session's cursor is past them.
  */
 #ifndef CHAT_SERVICE_H
 #define CHAT_SERVICE_H

@@ -6,14 +6,15 @@
  *
  * Each socket is its own session in chat.db (WebSocket sessions may reuse
  * a SockJS session id, even at once, and stay independent), created when
- * the socket opens and deleted when it closes.  Client messages go through
- * service_receive() like an xhr_send; what the outbox holds for a socket is
- * collected with service_collect() when the doorbell rings (a waiter
- * thread turns the ring into lws_cancel_service()), so messages committed
- * by any chat.fcgi process reach the sockets and the reverse.  Writes
- * happen only when a socket is writeable, from a bounded queue per socket:
- * a reader that falls that far behind is closed (1013), never blocking the
- * others.
+ * the socket opens, closed when it closes (what it left unacknowledged
+ * goes to its user's next subscription) and deleted by the expiry.  Client
+ * messages go through service_receive() like an xhr_send.  Every socket's
+ * session is attached to the process's dispatcher (db/dispatch.h): when
+ * the doorbell rings (a waiter thread turns the ring into
+ * lws_cancel_service()) it reads the new rows once and wakes only the
+ * sockets they concern.  A socket is filled from its batch when its write
+ * queue is empty, so a slow reader lags in the outbox, is fed as it drains
+ * and never blocks the others.
  */
 #ifndef CHAT_WS_SERVER_H
 #define CHAT_WS_SERVER_H
