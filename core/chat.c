@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char *chat_strerror(int rc)
 {
@@ -73,4 +74,22 @@ int chat_array_reserve(void **v, size_t *cap, size_t n, size_t elem, size_t firs
 	*v = p;
 	*cap = want;
 	return CHAT_OK;
+}
+
+static int64_t clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t chat_wall_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME);
+}
+
+int64_t chat_mono_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
 }

@@ -67,4 +67,9 @@ int chat_array_reserve(void **v, size_t *cap, size_t n, size_t elem, size_t firs
 
 #define CHAT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Milliseconds of the wall clock (for times stored in chat.db, which other
+ * processes compare) and of the monotonic clock (for timers). */
+int64_t chat_wall_ms(void);
+int64_t chat_mono_ms(void);
+
 #endif

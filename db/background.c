@@ -24,18 +24,43 @@ typedef struct background {
 	char owner[64];
 	int64_t backoff, retry_at, swept_at;
 	int was_down, holder;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int started, stopping;   /* under mu */
 } background_t;
 
-static background_t bg;
-static pthread_once_t bg_once = PTHREAD_ONCE_INIT;
-static int bg_rc = CHAT_OK;
+static background_t bg = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
-static int64_t wall_ms(void)
+/* Sleeps ms unless background_stop() comes first; returns 0 when stopping. */
+static int nap(background_t *b, int64_t ms)
 {
-	struct timespec ts;
+	struct timespec until;
+	int go;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)(ms / 1000);
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&b->mu);
+	while (!b->stopping && pthread_cond_timedwait(&b->cv, &b->mu, &until) == 0)
+		;
+	go = !b->stopping;
+	pthread_mutex_unlock(&b->mu);
+	return go;
+}
+
+static int running(background_t *b)
+{
+	int go;
+
+	pthread_mutex_lock(&b->mu);
+	go = !b->stopping;
+	pthread_mutex_unlock(&b->mu);
+	return go;
 }
 
 static void sweep(background_t *b, int64_t now)
@@ -97,9 +122,9 @@ static void *background_main(void *arg)
 	background_t *b = arg;
 	chat_error_t err = { 0 };
 
-	for (;;) {
+	while (running(b)) {
 		uint32_t seen = b->bell != NULL ? doorbell_snapshot(b->bell) : 0;
-		int64_t now = wall_ms();
+		int64_t now = chat_wall_ms();
 		int more = 0, rc;
 
 		if (b->db == NULL) {
@@ -107,7 +132,7 @@ static void *background_main(void *arg)
 				log_error("background: cannot open %s: %s", b->opt->db_path,
 					  err.message);
 				b->db = NULL;
-				sleep(1);
+				(void)nap(b, 1000);
 				continue;
 			}
 			chatdb_set_doorbell(b->db, b->bell);
@@ -119,7 +144,7 @@ static void *background_main(void *arg)
 			if (b->holder)
 				log_info("background: another process does the background work now");
 			b->holder = 0;
-			usleep(BACKGROUND_RETRY_MS * 1000);
+			(void)nap(b, BACKGROUND_RETRY_MS);
 			continue;
 		}
 		if (!b->holder)
@@ -134,35 +159,54 @@ static void *background_main(void *arg)
 			continue;
 		if (b->bell != NULL)
 			(void)doorbell_wait(b->bell, seen, 1000);
-		else
-			sleep(1);
+		else if (!nap(b, 1000))
+			break;
 		/* Let a burst of posts gather into one pass. */
-		usleep(50 * 1000);
+		(void)nap(b, 50);
 	}
+	/* Hand the work over at once rather than after the lease runs out. */
+	if (b->db != NULL && b->holder)
+		(void)relay_lease_release(b->db, BACKGROUND_LEASE, b->owner, NULL);
+	store_close(b->store);
+	b->store = NULL;
+	chatdb_close(b->db);
+	b->db = NULL;
 	return NULL;
-}
-
-static void start(void)
-{
-	pthread_attr_t attr;
-	pthread_t th;
-
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&th, &attr, background_main, &bg) != 0) {
-		log_error("cannot start the background thread");
-		bg_rc = CHAT_ENOMEM;
-	}
-	pthread_attr_destroy(&attr);
 }
 
 int background_start(const chat_options_t *opt, doorbell_t *bell)
 {
-	if (bg.opt == NULL) {
+	int rc = CHAT_OK;
+
+	pthread_mutex_lock(&bg.mu);
+	if (!bg.started && !bg.stopping) {
 		bg.opt = opt;
 		bg.bell = bell;
 		snprintf(bg.owner, sizeof(bg.owner), "bg:%ld", (long)getpid());
+		if (pthread_create(&bg.thread, NULL, background_main, &bg) == 0)
+			bg.started = 1;
+		else
+			rc = CHAT_ENOMEM;
 	}
-	pthread_once(&bg_once, start);
-	return bg_rc;
+	pthread_mutex_unlock(&bg.mu);
+	if (rc != CHAT_OK)
+		log_error("cannot start the background thread");
+	return rc;
+}
+
+void background_stop(void)
+{
+	int started;
+
+	pthread_mutex_lock(&bg.mu);
+	started = bg.started && !bg.stopping;
+	bg.stopping = 1;
+	pthread_cond_broadcast(&bg.cv);
+	pthread_mutex_unlock(&bg.mu);
+	if (!started)
+		return;
+	/* Ringing with the current seq wakes its doorbell wait and moves nothing. */
+	if (bg.bell != NULL)
+		doorbell_ring(bg.bell, doorbell_seq(bg.bell));
+	pthread_join(bg.thread, NULL);
 }

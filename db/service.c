@@ -208,19 +208,12 @@ int service_collect(service_ctx_t *c, const service_t *s, const char *key, int64
 			chatdb__rollback(c->db);
 	}
 	if (rc == CHAT_OK && d.closed && !was_closed)
-		rc = session_close(c->db, key, d.close_code, d.close_reason, service_now_ms(), err);
+		rc = session_close(c->db, key, d.close_code, d.close_reason, chat_wall_ms(), err);
 out:
 	delivery_clear(&d);
 	return rc;
 }
 
-int64_t service_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void service_ctx_cleanup(service_ctx_t *c)
 {

@@ -112,7 +112,4 @@ int service_collect(service_ctx_t *c, const service_t *s, const char *key, int64
 /* How sessions of s are delivered (db/delivery.h). */
 delivery_kind_t service_delivery_kind(const service_t *s);
 
-/* Wall-clock milliseconds. */
-int64_t service_now_ms(void);
-
 #endif

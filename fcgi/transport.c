@@ -22,30 +22,11 @@
 /* Longest Origin or JSESSIONID value echoed back. */
 #define ORIGIN_MAX 512
 #define COOKIE_MAX 128
-/* How long past a heartbeat a receiving request's lease lasts: a process
- * killed while holding it blocks the session no longer than this. */
-#define LEASE_SLACK_MS 5000
 /* A waiting request looks this often whether its client went away (the
  * front server then closes the FastCGI connection), so an abandoned poll
  * frees its thread - under mod_fcgid its whole process - long before the
  * next heartbeat.  The doorbell wakes it at once for messages. */
 #define GONE_CHECK_MS 2000
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Whether the front server closed or aborted this request: EOF, a hang-up,
  * or any bytes after the request body (an FCGI_ABORT_REQUEST record). */
@@ -261,7 +242,7 @@ static int lease_holder_gone(worker_t *w, const char *key, chat_error_t *err)
 		return 0;
 	if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 		return 0;
-	if (session_release(w->svc.db, key, info.lease_owner, wall_ms(), err) != CHAT_OK)
+	if (session_release(w->svc.db, key, info.lease_owner, chat_wall_ms(), err) != CHAT_OK)
 		return 0;
 	log_info("session %s: took over the lease of process %ld, which is gone", key, pid);
 	return 1;
@@ -275,7 +256,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 {
 	const transport_info_t *ti = &transports[t];
 	const chat_options_t *opt = w->opt;
-	int64_t lease_ms = opt->heartbeat_ms + LEASE_SLACK_MS;
+	int64_t lease_ms = opt->heartbeat_ms + TRANSPORT_LEASE_SLACK_MS;
 	int64_t next_beat, now;
 	dispatch_sess_t *ds = NULL;
 	size_t out_cap = (size_t)(opt->response_limit > opt->max_frame ? opt->response_limit : opt->max_frame);
@@ -297,7 +278,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	chat_buf_init(&drain, 4096);
 	http_read_body(r, &drain);
 	chat_buf_free(&drain);
-	rc = service_open(&w->svc, s, key, wall_ms(), &created, &info, &err);
+	rc = service_open(&w->svc, s, key, chat_wall_ms(), &created, &info, &err);
 	if (rc != CHAT_OK) {
 		log_error("session %s: %s", key, err.message);
 		respond_text(r, 500, head->data, "Internal error.\n");
@@ -307,9 +288,9 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	 * seen this response start knows it holds the session. */
 	snprintf(owner, sizeof(owner), "%s.%llu", w->owner_prefix, ++w->requests);
 	if (info.state != SESSION_CLOSED && !(created && !ti->streaming)) {
-		rc = session_acquire(w->svc.db, key, owner, wall_ms(), lease_ms, &err);
+		rc = session_acquire(w->svc.db, key, owner, chat_wall_ms(), lease_ms, &err);
 		if (rc == CHAT_EBUSY && lease_holder_gone(w, key, &err))
-			rc = session_acquire(w->svc.db, key, owner, wall_ms(), lease_ms, &err);
+			rc = session_acquire(w->svc.db, key, owner, chat_wall_ms(), lease_ms, &err);
 		if (rc != CHAT_OK && rc != CHAT_EBUSY) {
 			log_error("session %s: cannot take the lease: %s", key, err.message);
 			respond_text(r, 500, head->data, "Internal error.\n");
@@ -344,7 +325,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		log_error("session %s: %s", key, err.message);
 		goto out;
 	}
-	next_beat = mono_ms() + opt->heartbeat_ms;
+	next_beat = chat_mono_ms() + opt->heartbeat_ms;
 	for (;;) {
 		dispatch_end_t end;
 
@@ -358,11 +339,11 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 			/* The client went away mid-response: what it did not get
 			 * is lost to it, so the session ends (SockJS 1002). */
 			session_close(w->svc.db, key, SOCKJS_CLOSE_INTERRUPTED,
-				      SOCKJS_REASON_INTERRUPTED, wall_ms(), NULL);
+				      SOCKJS_REASON_INTERRUPTED, chat_wall_ms(), NULL);
 			break;
 		}
 		if (end.closed) {
-			session_close(w->svc.db, key, end.code, end.reason, wall_ms(), NULL);
+			session_close(w->svc.db, key, end.code, end.reason, chat_wall_ms(), NULL);
 			send_close(&st, end.code, end.reason);
 			break;
 		}
@@ -370,17 +351,17 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 			break;
 		if (msgs.n > 0)
 			continue;
-		now = mono_ms();
+		now = chat_mono_ms();
 		if (now >= next_beat) {
 			if (send_heartbeat(&st) != CHAT_OK) {
 				session_close(w->svc.db, key, SOCKJS_CLOSE_INTERRUPTED,
-					      SOCKJS_REASON_INTERRUPTED, wall_ms(), NULL);
+					      SOCKJS_REASON_INTERRUPTED, chat_wall_ms(), NULL);
 				break;
 			}
 			if (!ti->streaming)
 				break;
 			next_beat = now + opt->heartbeat_ms;
-			if (session_renew(w->svc.db, key, owner, wall_ms(), lease_ms, NULL) != CHAT_OK)
+			if (session_renew(w->svc.db, key, owner, chat_wall_ms(), lease_ms, NULL) != CHAT_OK)
 				break;
 			/* Closed by another process without a frame (expiry). */
 			if (session_get(w->svc.db, key, &info, NULL) == CHAT_OK &&
@@ -396,7 +377,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 			/* Whatever was under way to it is lost: as for a failed
 			 * write, the session ends (SockJS 1002). */
 			session_close(w->svc.db, key, SOCKJS_CLOSE_INTERRUPTED,
-				      SOCKJS_REASON_INTERRUPTED, wall_ms(), NULL);
+				      SOCKJS_REASON_INTERRUPTED, chat_wall_ms(), NULL);
 			break;
 		}
 		(void)dispatch_wait(w->disp, ds,
@@ -406,9 +387,9 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	(void)session_advance_cursor(w->svc.db, key, dispatch_detach(w->disp, ds), NULL);
 out:
 	if (leased)
-		session_release(w->svc.db, key, owner, wall_ms(), NULL);
+		session_release(w->svc.db, key, owner, chat_wall_ms(), NULL);
 	else if (rc == CHAT_OK && !created)
-		session_touch(w->svc.db, key, wall_ms(), NULL);
+		session_touch(w->svc.db, key, chat_wall_ms(), NULL);
 	json_strv_free(&msgs);
 	chat_buf_free(&st.frame);
 	chat_buf_free(&st.wire);
@@ -441,7 +422,7 @@ static void serve_send(worker_t *w, http_request_t *r, const service_t *s, sockj
 		respond_text(r, 500, head->data, err_body ? err_body : "Internal error.");
 		goto out;
 	}
-	rc = service_receive(&w->svc, s, key, &msgs, wall_ms(), &err);
+	rc = service_receive(&w->svc, s, key, &msgs, chat_wall_ms(), &err);
 	if (rc == CHAT_ENOTFOUND || rc == CHAT_ECLOSED) {
 		respond_text(r, 404, head->data, "Not found.\n");
 		goto out;
