@@ -24,8 +24,13 @@
 
 /* Starts the background thread of this process once (later calls do
  * nothing).  opt and bell (may be NULL: it then polls every second) are
- * borrowed for the life of the process.  Returns CHAT_OK or CHAT_ENOMEM
- * when the thread cannot start. */
+ * borrowed until background_stop().  Returns CHAT_OK or CHAT_ENOMEM when
+ * the thread cannot start. */
 int background_start(const chat_options_t *opt, doorbell_t *bell);
+
+/* Stops and joins the thread (if it runs) and gives its lease up, so that
+ * another process takes the work over at once; call it before freeing
+ * what background_start() borrowed.  It does not start again. */
+void background_stop(void);
 
 #endif

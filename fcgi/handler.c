@@ -82,20 +82,35 @@ static worker_t *worker_get(handler_t *h, chat_error_t *err)
 }
 
 /* The dispatcher thread: while requests are held, each doorbell ring
- * makes it read the new rows once and wake the requests they concern. */
+ * makes it read the new rows once and wake the requests they concern, and
+ * every heartbeat it renews the leases of the process's requests (one of
+ * them may be blocked writing to a client that reads slowly). */
 static void *dispatcher_main(void *arg)
 {
 	handler_t *h = arg;
+	const chat_options_t *opt = h->opt;
 	chat_error_t err = { 0 };
+	int64_t next_renew = 0;
+	char prefix[32];
 
+	snprintf(prefix, sizeof(prefix), "%ld.", (long)getpid());
 	while (dispatch_wait_sessions(h->disp)) {
 		uint32_t seen = doorbell_snapshot(h->bell);
+		int64_t now = chat_mono_ms();
 		int more = 0;
 
+		if (now >= next_renew) {
+			if (next_renew != 0 &&
+			    session_renew_prefix(h->disp_db, prefix, chat_wall_ms(),
+						 opt->heartbeat_ms + TRANSPORT_LEASE_SLACK_MS, &err) != CHAT_OK)
+				log_error("dispatcher: cannot renew the leases: %s", err.message);
+			next_renew = now + opt->heartbeat_ms;
+		}
 		if (dispatch_run(h->disp, &more, &err) != CHAT_OK)
 			log_error("dispatcher: cannot read the outbox: %s", err.message);
 		if (!more)
-			(void)doorbell_wait(h->bell, seen, 5000);
+			(void)doorbell_wait(h->bell, seen,
+					    (int)(next_renew - now < 5000 ? next_renew - now : 5000));
 	}
 	return NULL;
 }
@@ -160,6 +175,7 @@ void handler_close(handler_t *h)
 {
 	if (h == NULL)
 		return;
+	background_stop();
 	worker_free(pthread_getspecific(h->worker_key));
 	pthread_setspecific(h->worker_key, NULL);
 	pthread_key_delete(h->worker_key);

@@ -907,6 +907,7 @@ void wsserver_close(wsserver_t *srv)
 {
 	if (srv == NULL)
 		return;
+	background_stop();
 	if (srv->waiter_started) {
 		atomic_store(&srv->waiter_stop, 1);
 		/* Ringing with the current seq wakes the waiter and moves nothing. */
