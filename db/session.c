@@ -44,6 +44,9 @@ static const char SQL_RELEASE[] =
 static const char SQL_RENEW_OWNER[] =
 	"UPDATE sessions SET lease_until_ms = ?2 + ?3, last_seen_ms = ?2"
 	" WHERE lease_owner = ?1 AND state <> 'closed'";
+static const char SQL_RENEW_PREFIX[] =
+	"UPDATE sessions SET lease_until_ms = ?2 + ?3, last_seen_ms = ?2"
+	" WHERE substr(lease_owner, 1, length(?1)) = ?1 AND state <> 'closed'";
 static const char SQL_CLOSED_OWNED[] =
 	"SELECT id, close_code, close_reason FROM sessions WHERE lease_owner = ?1"
 	" AND state = 'closed'";
@@ -609,15 +612,16 @@ int session_sub_list_live(chatdb_t *db, const char *owner, session_sub_cb cb, vo
 	return list(db, st, cb, ctx, err);
 }
 
-int session_renew_owner(chatdb_t *db, const char *owner, int64_t now_ms, int64_t lease_ms,
-			chat_error_t *err)
+/* One statement renewing the leases that sql's ?1 picks. */
+static int renew_where(chatdb_t *db, const char *sql, const char *owner, int64_t now_ms,
+		       int64_t lease_ms, chat_error_t *err)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if ((rc = check_id(owner, err)) != CHAT_OK)
 		return rc;
-	if ((rc = chatdb__stmt(db, SQL_RENEW_OWNER, &st, err)) != CHAT_OK)
+	if ((rc = chatdb__stmt(db, sql, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now_ms);
@@ -625,6 +629,18 @@ int session_renew_owner(chatdb_t *db, const char *owner, int64_t now_ms, int64_t
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "lease renewal", err);
+}
+
+int session_renew_owner(chatdb_t *db, const char *owner, int64_t now_ms, int64_t lease_ms,
+			chat_error_t *err)
+{
+	return renew_where(db, SQL_RENEW_OWNER, owner, now_ms, lease_ms, err);
+}
+
+int session_renew_prefix(chatdb_t *db, const char *prefix, int64_t now_ms, int64_t lease_ms,
+			 chat_error_t *err)
+{
+	return renew_where(db, SQL_RENEW_PREFIX, prefix, now_ms, lease_ms, err);
 }
 
 int session_closed_owned(chatdb_t *db, const char *owner, session_closed_cb cb, void *ctx,

@@ -155,6 +155,13 @@ int session_sub_list_live(chatdb_t *db, const char *owner, session_sub_cb cb, vo
 int session_renew_owner(chatdb_t *db, const char *owner, int64_t now_ms, int64_t lease_ms,
 			chat_error_t *err);
 
+/* The same for every live session whose lease owner starts with prefix:
+ * chat.fcgi's requests hold theirs as "PID.THREAD.REQUEST", and its
+ * dispatcher thread renews the process's ("PID.") while a request is
+ * blocked writing to a client that reads slowly. */
+int session_renew_prefix(chatdb_t *db, const char *prefix, int64_t now_ms, int64_t lease_ms,
+			 chat_error_t *err);
+
 /* Called per closed session in session_closed_owned(); strings valid during
  * the call only. */
 typedef void (*session_closed_cb)(void *ctx, const char *id, int code, const char *reason);

@@ -15,6 +15,13 @@
 #include "route.h"
 #include "service.h"
 
+/* How long past a heartbeat a receiving request's lease lasts: a process
+ * killed while holding it blocks the session no longer than this.  While a
+ * request is held, the process's dispatcher thread renews the leases of all
+ * of its requests every heartbeat, so one blocked writing to a slow reader
+ * keeps its session too. */
+#define TRANSPORT_LEASE_SLACK_MS 5000
+
 /* One request thread's state; made by the handler on the thread's first
  * session request and used by that thread only. */
 typedef struct worker {

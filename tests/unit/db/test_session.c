@@ -176,6 +176,31 @@ START_TEST(lease_rules)
 }
 END_TEST
 
+/* A process renews all its requests' leases ("PID.THREAD.N") by prefix,
+ * nobody else's, and no closed session's. */
+START_TEST(renew_by_owner_prefix)
+{
+	static const char *const ids[] = { "a", "b", "c", "d", "e" };
+	static const char *const owners[] = { "12.1.1", "12.2.7", "123.1.1", "ws:12:x", "12.3.1" };
+	static const int64_t until[] = { 5100, 5100, 1100, 1100, 1100 };
+	session_info_t info;
+	size_t i;
+
+	for (i = 0; i < 5; i++) {
+		ck_assert_int_eq(session_create(db, ids[i], NULL, 0, NULL), CHAT_OK);
+		ck_assert_int_eq(session_acquire(db, ids[i], owners[i], 100, 1000, NULL), CHAT_OK);
+	}
+	ck_assert_int_eq(session_close(db, "e", 1000, "x", 100, NULL), CHAT_OK);
+	ck_assert_int_eq(session_renew_prefix(db, "12.", 4100, 1000, NULL), CHAT_OK);
+	for (i = 0; i < 5; i++) {
+		ck_assert_int_eq(session_get(db, ids[i], &info, NULL), CHAT_OK);
+		ck_assert_str_eq(info.lease_owner, owners[i]);
+		ck_assert_int_eq(info.lease_until_ms, until[i]);
+	}
+	ck_assert_int_eq(session_renew_prefix(db, "", 1, 1, NULL), CHAT_EINVAL);
+}
+END_TEST
+
 /* Child: race its sibling for the lease on session ctx. */
 static int lease_child(forkset_t *fs, int i, void *ctx)
 {
@@ -372,6 +397,7 @@ int main(void)
 	tcase_add_test(tc, expire_closes_then_deletes);
 	tcase_add_test(tc, lease_rules);
 	tcase_add_test(tc, lease_race_between_processes);
+	tcase_add_test(tc, renew_by_owner_prefix);
 	tcase_add_test(tc, cursor_never_goes_back);
 	tcase_add_test(tc, subscriptions);
 	tcase_add_test(tc, bounds);
