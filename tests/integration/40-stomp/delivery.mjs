@@ -130,8 +130,10 @@ test('a WebSocket reader that stops reading is fed as it drains, not closed', { 
 	}
 	checkAll(numbersOf(got));
 	assert.equal(reader.closed.items.length, 0, "the reader was closed");
-	/* Ten megabytes went through; chat-ws held a bounded part of them. */
-	assert.ok(during - before < 32 * 1024, `chat-ws grew by ${during - before} KiB`);
+	/* Ten megabytes went through; chat-ws held a bounded part of them.
+	 * (Under AddressSanitizer its quarantine of freed blocks is the RSS.) */
+	if (!process.env.CHAT_SANITIZERS)
+		assert.ok(during - before < 32 * 1024, `chat-ws grew by ${during - before} KiB`);
 	reader.ws.close();
 	sender.ws.close();
 });
@@ -191,7 +193,11 @@ async function nextStomp(st, ms = 30000) {
 }
 
 test('an xhr-streaming reader that stops reading is fed as it drains', { skip: skipLighttpd, timeout: 180000 }, async () => {
-	const s = await stack({ front: 'lighttpd', testServices: false, fcgiProcs: 2, options: { topic_send: 1 } });
+	/* The reader takes nothing for the whole burst, so a response that
+	 * ended meanwhile is not followed by the next one: the session's
+	 * disconnect delay outlasts the burst, as SockJS requires. */
+	const s = await stack({ front: 'lighttpd', testServices: false, fcgiProcs: 2,
+		options: { topic_send: 1, disconnect_delay_ms: 120000 } });
 	const sid = `slow${process.pid}`;
 	let st = openStream(s, sid);
 	assert.equal(await st.frames.next(), 'o');

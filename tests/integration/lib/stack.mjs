@@ -3,7 +3,7 @@
 // ports and in a temporary state directory, and small client helpers.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -144,6 +144,10 @@ export async function startStack({ front = 'lighttpd', origins, testServices = t
 				if (i >= 0)
 					found += `${name}:\n${text.slice(Math.max(0, i - 200), i + 3000)}\n`;
 			}
+			/* CHAT_KEEP_LOGS=DIR keeps each stack's logs for a post-mortem. */
+			if (process.env.CHAT_KEEP_LOGS)
+				await cp(path.join(dir, 'run'), path.join(process.env.CHAT_KEEP_LOGS, path.basename(dir)),
+					{ recursive: true, filter: (f) => !/\.(db|sock)(-wal|-shm)?$/.test(f) }).catch(() => {});
 			await rm(dir, { recursive: true, force: true });
 			if (found)
 				throw new Error(`sanitizer report in the stack's logs:\n${found}`);
