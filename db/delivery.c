@@ -524,7 +524,7 @@ int delivery_apply(delivery_t *d, const outbox_row_t *row, delivery_cache_t *cac
 	chat_slice_t v, user, rest;
 	char dest[CHATDB_DEST_MAX + 8];
 	chat_buf_t scratch;
-	size_t n = 0, i;
+	size_t n = 0, i, dlen;
 	dest_kind_t want;
 	int rc = CHAT_OK;
 
@@ -555,24 +555,33 @@ int delivery_apply(delivery_t *d, const outbox_row_t *row, delivery_cache_t *cac
 	switch (dest_classify(row->destination)) {
 	case DEST_TOPIC:
 		want = DEST_TOPIC;
-		snprintf(dest, sizeof(dest), "%s", row->destination.ptr);
+		if (row->destination.len >= sizeof(dest))
+			goto out;
+		memcpy(dest, row->destination.ptr, row->destination.len);
+		dlen = row->destination.len;
 		break;
 	case DEST_USER:
 		if (!d->has_user || dest_user_split(row->destination, &user, &rest) != CHAT_OK ||
-		    !chat_slice_eq(user, d->user))
+		    !chat_slice_eq(user, d->user) || rest.len + 5 >= sizeof(dest))
 			goto out;
 		want = DEST_USER;
-		snprintf(dest, sizeof(dest), "/user%.*s", (int)rest.len, rest.ptr);
+		memcpy(dest, "/user", 5);
+		memcpy(dest + 5, rest.ptr, rest.len);
+		dlen = rest.len + 5;
 		break;
 	default:
 		goto out;
 	}
+	dest[dlen] = '\0';
 	for (i = 0; i < d->nsubs; i++) {
 		delivery_sub_t *s = d->subs[i];
 
-		if (row->seq > s->from_seq && s->kind == want &&
-		    dest_match((chat_slice_t){ s->dest, s->dest_len },
-			       (chat_slice_t){ dest, strlen(dest) }))
+		if (row->seq <= s->from_seq || s->kind != want)
+			continue;
+		/* A subscription without wildcards names the destination exactly. */
+		if (s->pattern ? dest_match((chat_slice_t){ s->dest, s->dest_len },
+					    (chat_slice_t){ dest, dlen })
+			       : s->dest_len == dlen && memcmp(s->dest, dest, dlen) == 0)
 			m[n++] = s;
 	}
 	if (n > 0)

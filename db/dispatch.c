@@ -13,6 +13,9 @@
 
 /* Buckets of the key, topic and user hashes. */
 #define BUCKETS 4096
+/* A session's batch buffer up to this size is kept between takes. */
+#define BATCH_KEEP_BYTES 1024
+#define BATCH_KEEP_ITEMS 8
 
 /* An index entry: a topic's exact subscriptions, or a user's sessions. */
 typedef struct entry {
@@ -712,8 +715,14 @@ int dispatch_take(dispatch_t *d, dispatch_sess_t *s, chatdb_t *db, json_strv_t *
 		rc = chat_error_set(err, rc, "a batch does not fit the caller's buffer");
 		goto out;
 	}
-	json_strv_free(&s->batch);
-	json_strv_init(&s->batch, s->max_bytes, s->max_items);
+	/* A small batch keeps its memory for the next; a large one (a burst)
+	 * gives it back, so that an idle connection holds little. */
+	if (s->batch.buf.cap <= BATCH_KEEP_BYTES && s->batch.cap <= BATCH_KEEP_ITEMS) {
+		json_strv_reset(&s->batch);
+	} else {
+		json_strv_free(&s->batch);
+		json_strv_init(&s->batch, s->max_bytes, s->max_items);
+	}
 	if (s->lagging && !s->dl.closed)
 		rc = catch_up(d, s, db, out, err);
 	if (rc == CHAT_OK && s->dl.npend > 0) {
@@ -732,7 +741,9 @@ out:
 	if (end != NULL) {
 		end->closed = s->dl.closed;
 		end->code = s->dl.close_code;
-		snprintf(end->reason, sizeof(end->reason), "%s", s->dl.close_reason);
+		end->reason[0] = '\0';
+		if (s->dl.closed)
+			snprintf(end->reason, sizeof(end->reason), "%s", s->dl.close_reason);
 	}
 	pthread_mutex_unlock(&d->lock);
 	return rc;
