@@ -66,6 +66,9 @@
 
 typedef struct conn conn_t;
 
+/* lws's receive buffer per socket, in bytes. */
+#define WS_RX_BUFFER 512
+
 /* One WebSocket: lws's per-session user space (zeroed by lws). */
 struct conn {
 	conn_t *prev, *next;     /* in the server's list while live */
@@ -846,7 +849,10 @@ int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err
 		srv->protocols[p].name = ws_protocol_names[p];
 		srv->protocols[p].callback = callback;
 		srv->protocols[p].per_session_data_size = sizeof(conn_t);
-		srv->protocols[p].rx_buffer_size = 0; /* lws's default; longer messages come in pieces */
+		/* lws allocates this per socket (its default is 4 KiB): most
+		 * client frames are small, and longer ones come in pieces that
+		 * conn_t's rx joins, so a small one keeps idle sockets cheap. */
+		srv->protocols[p].rx_buffer_size = WS_RX_BUFFER;
 	}
 	/* Ping a socket idle for a heartbeat; hang up when the pong is missing. */
 	srv->retry.secs_since_valid_ping = (uint16_t)(opt->heartbeat_ms / 1000 > 0 ? opt->heartbeat_ms / 1000 : 1);
