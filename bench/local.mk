@@ -20,7 +20,7 @@ bench_loadgen_SOURCES = bench/loadgen.c
 
 # A small run of the load generator in make check, so it does not rot.
 TESTS += bench/loadgen-smoke.sh
-dist_noinst_SCRIPTS += bench/loadgen-smoke.sh bench/run.sh bench/report.py bench/install-peers.sh \
+dist_noinst_SCRIPTS += bench/loadgen-smoke.sh bench/run.sh bench/callgrind.sh bench/report.py bench/install-peers.sh \
 	bench/peers/rabbitmq.sh
 EXTRA_DIST += bench/peers/sockjs-broker.js bench/peers/nchan.conf.in
 
