@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 enum {
 	CHAT_OK = 0,
@@ -71,5 +72,9 @@ int chat_array_reserve(void **v, size_t *cap, size_t n, size_t elem, size_t firs
  * processes compare) and of the monotonic clock (for timers). */
 int64_t chat_wall_ms(void);
 int64_t chat_mono_ms(void);
+
+/* *out = now on clock plus ms (ms >= 0): a deadline for
+ * pthread_cond_timedwait on a condition variable of that clock. */
+void chat_deadline(clockid_t clock, int64_t ms, struct timespec *out);
 
 #endif

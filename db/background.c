@@ -38,13 +38,7 @@ static int nap(background_t *b, int64_t ms)
 	struct timespec until;
 	int go;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += (time_t)(ms / 1000);
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	chat_deadline(CLOCK_REALTIME, ms, &until); /* bg.cv uses the default clock */
 	pthread_mutex_lock(&b->mu);
 	while (!b->stopping && pthread_cond_timedwait(&b->cv, &b->mu, &until) == 0)
 		;

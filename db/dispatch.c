@@ -411,13 +411,7 @@ int dispatch_wait(dispatch_t *d, dispatch_sess_t *s, int timeout_ms)
 	struct timespec ts;
 	int r;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	chat_deadline(CLOCK_MONOTONIC, timeout_ms > 0 ? timeout_ms : 0, &ts);
 	pthread_mutex_lock(&d->lock);
 	while (!s->ready && timeout_ms > 0)
 		if (pthread_cond_timedwait(&s->cond, &d->lock, &ts) != 0)

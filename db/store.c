@@ -59,14 +59,6 @@ void store_global_cleanup(void)
 	store__mongo_global_cleanup();
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int64_t store_new_id(void)
 {
 	static _Atomic int64_t last;
@@ -74,10 +66,10 @@ int64_t store_new_id(void)
 	uint16_t rnd;
 
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
-		rnd = (uint16_t)(getpid() ^ now_ms());
+		rnd = (uint16_t)(getpid() ^ chat_wall_ms());
 	prev = atomic_load(&last);
 	do {
-		next = (now_ms() << 16) | rnd;
+		next = (chat_wall_ms() << 16) | rnd;
 		/* Monotonic within the process, even if the clock steps back
 		 * or many ids are taken in one millisecond. */
 		if (next <= prev)

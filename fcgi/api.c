@@ -47,14 +47,6 @@ static void make_key(void)
 	(void)pthread_key_create(&thread_key, thread_free);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static api_thread_t *thread_get(const chat_options_t *opt, doorbell_t *bell, chat_error_t *err)
 {
 	api_thread_t *t;
@@ -174,7 +166,7 @@ static void post_users(const chat_options_t *opt, api_thread_t *t, http_request_
 		goto out;
 	s = thread_store(t, opt, &e);
 	rc = s == NULL ? CHAT_EDB
-		       : auth_register(s, chat_buf_slice(&name), chat_buf_slice(&pw), now_ms(), NULL, &e);
+		       : auth_register(s, chat_buf_slice(&name), chat_buf_slice(&pw), chat_wall_ms(), NULL, &e);
 	if (rc == CHAT_EDB) {
 		log_warn("register: the user store failed: %s", e.message);
 		respond_error(r, 503, "Retry-After: 5\r\n", "the user store is unavailable, try again later");
@@ -198,7 +190,7 @@ static void post_login(const chat_options_t *opt, api_thread_t *t, http_request_
 	chat_buf_t name, pw, out;
 	chat_error_t e = { 0 };
 	char token[AUTH_TOKEN_HEX + 1];
-	int64_t now = now_ms();
+	int64_t now = chat_wall_ms();
 	store_t *s;
 	int rc;
 
@@ -316,9 +308,9 @@ static void post_rooms(api_thread_t *t, http_request_t *r)
 		goto out;
 	rc = request_token(r, &body, &token, &nf, &e);
 	if (rc == CHAT_OK)
-		rc = auth_token_check(t->db, token.data, token.len, now_ms(), user, &e);
+		rc = auth_token_check(t->db, token.data, token.len, chat_wall_ms(), user, &e);
 	if (rc == CHAT_OK)
-		rc = chatroom_create(t->db, chat_buf_slice(&name), user, now_ms(), &room, &e);
+		rc = chatroom_create(t->db, chat_buf_slice(&name), user, chat_wall_ms(), &room, &e);
 	if (rc == CHAT_OK) {
 		if (chatmsg_render_room(&out, room.name, room.creator, room.created_ms) == CHAT_OK)
 			respond_json(r, 201, NULL, chat_buf_slice(&out));

@@ -127,14 +127,6 @@ struct wsserver {
 	int done;                           /* loop thread: leave wsserver_run */
 };
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- plain HTTP answers ------------------------------------------------ */
 
 /* Writes a complete small response: status, Allow (if allow), a
@@ -414,7 +406,7 @@ static void conn_fill(wsserver_t *srv, conn_t *c)
 	if (srv->out.n > 0 && conn_queue_messages(srv, c) != CHAT_OK)
 		return;
 	if (end.closed) {
-		if (session_close(srv->svc.db, c->key, end.code, end.reason, wall_ms(), &err) !=
+		if (session_close(srv->svc.db, c->key, end.code, end.reason, chat_wall_ms(), &err) !=
 		    CHAT_OK)
 			log_warn("socket %s: cannot close its session: %s", c->key, err.message);
 		/* After DISCONNECT's RECEIPT a raw STOMP client closes the
@@ -459,7 +451,7 @@ static void conn_release(wsserver_t *srv, conn_t *c)
 			(void)session_advance_cursor(srv->svc.db, c->key, cursor, NULL);
 	}
 	if (c->live) {
-		int64_t now = wall_ms();
+		int64_t now = chat_wall_ms();
 
 		conn_unlink(srv, c);
 		/* Closed, not deleted: what the socket left unacknowledged
@@ -504,7 +496,7 @@ static int on_established(wsserver_t *srv, conn_t *c, struct lws *wsi)
 	session_info_t info;
 	route_t rt;
 	int framed = 0, is_get = 0, created = 0, rc;
-	int64_t now = wall_ms();
+	int64_t now = chat_wall_ms();
 
 	memset(c, 0, sizeof(*c));
 	c->wsi = wsi;
@@ -578,7 +570,7 @@ static int conn_message(wsserver_t *srv, conn_t *c)
 	}
 	if (srv->in.n == 0)
 		return 0; /* empty messages are ignored */
-	rc = service_receive(&srv->svc, c->svc, c->key, &srv->in, wall_ms(), &err);
+	rc = service_receive(&srv->svc, c->svc, c->key, &srv->in, chat_wall_ms(), &err);
 	if (rc == CHAT_ECLOSED && session_get(srv->svc.db, c->key, &info, NULL) == CHAT_OK) {
 		conn_close(srv, c, info.close_code, info.close_reason);
 		return 0;
@@ -656,7 +648,7 @@ static void heartbeat(lws_sorted_usec_list_t *sul)
 {
 	wsserver_t *srv = lws_container_of(sul, wsserver_t, beat);
 	chat_error_t err = { 0 };
-	int64_t now = wall_ms();
+	int64_t now = chat_wall_ms();
 	conn_t *c;
 	int rc;
 
