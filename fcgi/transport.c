@@ -361,11 +361,14 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 			if (!ti->streaming)
 				break;
 			next_beat = now + opt->heartbeat_ms;
-			if (session_renew(w->svc.db, key, owner, chat_wall_ms(), lease_ms, NULL) != CHAT_OK)
+			/* The dispatcher thread renews the lease (transport.h);
+			 * a stream whose lease another request took ends, and
+			 * one closed by another process without a frame (expiry)
+			 * gets its close frame. */
+			if (session_get(w->svc.db, key, &info, NULL) != CHAT_OK ||
+			    strcmp(info.lease_owner, owner) != 0)
 				break;
-			/* Closed by another process without a frame (expiry). */
-			if (session_get(w->svc.db, key, &info, NULL) == CHAT_OK &&
-			    info.state == SESSION_CLOSED) {
+			if (info.state == SESSION_CLOSED) {
 				send_close(&st, info.close_code, info.close_reason);
 				break;
 			}
