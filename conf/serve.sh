@@ -156,13 +156,15 @@ supervise_run() {
 		# No pid file: the stack is being stopped.
 		locked set_pid "$child" "$name" || kill -TERM "$child" 2>/dev/null || true
 		# A trapped signal also ends wait: wait again until CMD is gone.
-		while kill -0 "$child" 2>/dev/null; do wait "$child" || status=$?; done
+		wait "$child" || status=$?
+		while kill -0 "$child" 2>/dev/null; do status=0 && wait "$child" || status=$?; done
 		[ "$stopping" = 0 ] && [ -f "$run/pids" ] || break
 		[ $((SECONDS - since)) -lt 30 ] || delay_ms=250
 		pause=$((delay_ms / 1000)).$(printf %03d $((delay_ms % 1000)))
 		echo "serve.sh: $name (pid $child) exited with status $status; restarting it in $pause s" >&2
 		sleep "$pause" &
 		child=$!
+		wait "$child" || true
 		while kill -0 "$child" 2>/dev/null; do wait "$child" || true; done
 		child=
 		delay_ms=$((delay_ms >= 15000 ? 30000 : delay_ms * 2))

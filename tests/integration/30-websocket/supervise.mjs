@@ -2,11 +2,13 @@
 // chat-ws is replaced and WebSocket works again through the front server,
 // the pid file names the new process, and stopping the stack (serve.sh
 // --stop, or TERM to the supervisor) leaves no chat-ws running; the cron
-// line of docs/supervision.md, run as written, starts one chat-ws only.
+// line of docs/supervision.md, run as written, starts one chat-ws only; a
+// program that keeps failing is restarted after ever longer pauses.
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import os from 'node:os';
 import path from 'node:path';
 import { Inbox, builddir, frontMissing, once, srcdir, startStack, waitWebSocket } from '../lib/stack.mjs';
 
@@ -108,4 +110,31 @@ test('the cron line of docs/supervision.md starts chat-ws once, and again after 
 	const now = await s.chatWsPids();
 	assert.equal(now.length, 1);
 	assert.notEqual(now[0], pid);
+});
+
+test('a program that keeps failing is restarted ever more slowly, and TERM ends the supervision', { timeout: 30000 }, async () => {
+	const dir = await mkdtemp(path.join(os.tmpdir(), 'chat-supervise-'));
+	try {
+		await mkdir(path.join(dir, 'run'));
+		await writeFile(path.join(dir, 'run', 'pids'), '');
+		const log = path.join(dir, 'supervise.log');
+		const out = await open(log, 'w');
+		const sup = spawn('bash', [path.join(srcdir, 'conf', 'serve.sh'), '--var', dir, '--supervise', 'crasher',
+			'--', 'sh', '-c', 'exit 3'], { stdio: ['ignore', out.fd, out.fd] });
+		const exited = once(sup, 'exit', 30000);
+		let lines = [];
+		for (let i = 0; i < 200 && lines.length < 3; i++) {
+			await new Promise((r) => setTimeout(r, 50));
+			lines = (await readFile(log, 'utf8')).split('\n').filter((l) => l.includes('restarting'));
+		}
+		const pauses = lines.slice(0, 3).map((l) => /exited with status (\d+); restarting it in ([0-9.]+) s$/.exec(l).slice(1));
+		assert.deepEqual(pauses, [['3', '0.250'], ['3', '0.500'], ['3', '1.000']]);
+		const pid = Number((await readFile(path.join(dir, 'run', 'pids'), 'utf8')).split(' ')[0]);
+		assert.ok(pid > 0, 'the pid file names the last crasher');
+		sup.kill('SIGTERM');
+		assert.deepEqual(await exited, [0, null]);
+		await out.close();
+	} finally {
+		await rm(dir, { recursive: true, force: true });
+	}
 });
