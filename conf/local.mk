@@ -4,7 +4,9 @@ dist_noinst_SCRIPTS += conf/serve.sh tools/install-deps.sh tools/quickstart.sh
 dist_noinst_DATA += \
 	conf/lighttpd.conf.in \
 	conf/apache-fcgid.conf.in \
-	conf/apache-proxy-fcgi.conf.in
+	conf/apache-proxy-fcgi.conf.in \
+	conf/chat-ws.service.in
+EXTRA_DIST += docs/supervision.md
 EXTRA_DIST += .ci/run
 
 # make serve [PORT=8080] [FRONT=lighttpd|apache|apache-proxy-fcgi]

@@ -13,7 +13,12 @@
 # everything it started.  With --daemon it returns once the front server
 # answers, leaving the PIDs in DIR/run/pids (for --stop and for tests);
 # --stop also ends the chat.fcgi processes the front server spawned.  A
-# start that fails stops what it started.  MONGODB_URI, SOCKJS_TEST_SERVICES=1,
+# start that fails stops what it started.  chat-ws runs under a supervisor
+# (this script, "chat-ws-supervisor" in the pid file) that restarts it when
+# it exits, after 0.25 s doubling to 30 s while it keeps dying within 30 s
+# of its start, and keeps its line in the pid file current; TERM to the
+# supervisor (or --stop) stops both (docs/supervision.md).
+# MONGODB_URI, SOCKJS_TEST_SERVICES=1,
 # CHAT_ORIGINS (the allowed Origins, comma-separated; default *),
 # FCGI_PROCS (lighttpd's chat.fcgi processes), FCGID_MAX_PROCS (mod_fcgid's,
 # one held request each), LIGHTTPD and APACHE2 in the environment are
@@ -28,7 +33,7 @@ mongodb_uri=${MONGODB_URI:-}
 origins=${CHAT_ORIGINS:-*}
 fcgi_procs=${FCGI_PROCS:-2}
 fcgid_max_procs=${FCGID_MAX_PROCS:-64}
-ws_port= fcgi_port= extra_options=
+ws_port= fcgi_port= extra_options= supervise=
 
 die() { echo "serve.sh: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
@@ -45,7 +50,9 @@ while [ $# -gt 0 ]; do
 	--origins) origins=$2; shift 2 ;;
 	--daemon) daemon=1; shift ;;
 	--stop) stop=1; shift ;;
-	-h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--supervise) supervise=$2; shift 2 ;; # internal: --supervise NAME -- CMD...
+	--) shift; break ;;
+	-h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
 done
@@ -55,6 +62,18 @@ builddir=$(cd "$builddir" && pwd)
 mkdir -p "$var"
 var=$(cd "$var" && pwd)
 run=$var/run
+
+# The pid file is changed under a lock: a supervisor rewrites its child's
+# line whenever it restarts it.
+locked() { ( flock 9 && "$@" ) 9>>"$run/pids.lock"; }
+# Sets NAME's PID in the pid file (in place, else appended); fails when the
+# pid file is gone (the stack is stopping).
+set_pid() {
+	[ -f "$run/pids" ] || return 1
+	awk -v pid="$1" -v name="$2" '$2 == name { $1 = pid; found = 1 } { print }
+		END { if (!found) print pid " " name }' "$run/pids" 2>/dev/null >"$run/pids.new" &&
+		mv "$run/pids.new" "$run/pids"
+}
 
 # Is PID (from the pid file) still a process of this stack, not a reused PID?
 ours() {
@@ -93,21 +112,65 @@ terminate() {
 		kill -KILL "$pid" 2>/dev/null || true
 	done
 }
-stop_all() {
+# PIDs in the pid file, newest first, that are still ours; with an
+# argument only the supervisors (-s) or all but them (-S).
+listed() {
 	local pid name
+	tac "$run/pids" | while read -r pid name; do
+		case $name in
+		*-supervisor) [ "$1" = -s ] || continue ;;
+		*) [ "$1" = -S ] || continue ;;
+		esac
+		if ours "$pid"; then echo "$pid"; fi
+	done
+}
+stop_all() {
 	if [ -f "$run/pids" ]; then
-		# Newest first: the front server before the programs behind it.
+		# Supervisors first (each stops its child), so that nothing is
+		# restarted; then newest first: the front server before the
+		# programs behind it.
 		# shellcheck disable=SC2046
-		terminate $(tac "$run/pids" | while read -r pid name; do
-			if ours "$pid"; then echo "$pid"; fi
-		done)
-		rm -f "$run/pids"
+		terminate $(listed -s)
+		# shellcheck disable=SC2046
+		terminate $(listed -S)
+		locked rm -f "$run/pids" "$run/pids.new"
 	fi
 	# Normally gone with their front server; not if it had to be killed.
 	# shellcheck disable=SC2046
 	terminate $(spawned)
 }
 if [ "$stop" = 1 ]; then stop_all; exit 0; fi
+
+# --supervise NAME -- CMD...: runs CMD and restarts it whenever it exits,
+# keeping NAME's line in the pid file on its PID; TERM or INT ends CMD and
+# then this.  A CMD that keeps dying soon after its start is restarted
+# ever more slowly, so a crash loop does not spin.
+supervise_run() {
+	local name=$1 child= stopping=0 status since delay_ms=250 pause
+	shift
+	trap 'stopping=1; [ -z "$child" ] || kill -TERM "$child" 2>/dev/null || true' TERM INT
+	while [ "$stopping" = 0 ]; do
+		"$@" &
+		child=$!
+		since=$SECONDS status=0
+		# No pid file: the stack is being stopped.
+		locked set_pid "$child" "$name" || kill -TERM "$child" 2>/dev/null || true
+		# A trapped signal also ends wait: wait again until CMD is gone.
+		wait "$child" || status=$?
+		while kill -0 "$child" 2>/dev/null; do status=0 && wait "$child" || status=$?; done
+		[ "$stopping" = 0 ] && [ -f "$run/pids" ] || break
+		[ $((SECONDS - since)) -lt 30 ] || delay_ms=250
+		pause=$((delay_ms / 1000)).$(printf %03d $((delay_ms % 1000)))
+		echo "serve.sh: $name (pid $child) exited with status $status; restarting it in $pause s" >&2
+		sleep "$pause" &
+		child=$!
+		wait "$child" || true
+		while kill -0 "$child" 2>/dev/null; do wait "$child" || true; done
+		child=
+		delay_ms=$((delay_ms >= 15000 ? 30000 : delay_ms * 2))
+	done
+}
+if [ -n "$supervise" ]; then supervise_run "$supervise" "$@"; exit 0; fi
 
 case $front in
 lighttpd|apache-fcgid|apache-proxy-fcgi) ;;
@@ -124,7 +187,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 [ -n "$fcgi_port" ] || fcgi_port=$(free_port)
 
 stop_all
-rm -rf "$run" && mkdir -p "$run/fcgid"
+rm -rf "$run" && mkdir -p "$run/fcgid" && : >"$run/pids"
 prefixes=chat
 [ "$test_services" = 1 ] && prefixes="chat|echo|close|disabled_websocket_echo|cookie_needed_echo"
 websocket=0
@@ -175,7 +238,7 @@ render() {
 	    -e "s|@USER_LINE@|$user_line|g" -e "s|@GROUP_LINE@|$group_line|g" "$1" >"$2"
 }
 
-started() { echo "$1 $2" >>"$run/pids"; }
+started() { locked set_pid "$1" "$2"; }
 # Until the stack is up, any exit (a rejected configuration, a program that
 # died, Ctrl-C) stops what was started; --daemon disarms this once ready.
 trap 'stop_all' EXIT
@@ -183,9 +246,11 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 if [ "$websocket" = 1 ]; then
+	# The supervisor (this script again) starts chat-ws and writes its line.
 	# shellcheck disable=SC2086
-	CHAT_CONFIG=$run/chat.conf $as_user "$ws" --ws_listen 127.0.0.1 >>"$run/chat-ws.log" 2>&1 &
-	started $! chat-ws
+	CHAT_CONFIG=$run/chat.conf bash "$src/conf/serve.sh" --var "$var" --supervise chat-ws -- \
+		$as_user "$ws" --ws_listen 127.0.0.1 </dev/null >>"$run/chat-ws.log" 2>&1 &
+	started $! chat-ws-supervisor
 fi
 case $front in
 lighttpd)
@@ -226,10 +291,12 @@ all_alive() {
 		alive "$pid" || die "$name exited; see $run/"
 	done <"$run/pids"
 }
+# chat-ws is up once its supervisor has written its line.
+ws_listed() { [ "$websocket" = 0 ] || grep -q ' chat-ws$' "$run/pids"; }
 deadline=$((SECONDS + 30))
 for (( ; ; )); do
 	all_alive
-	if ready 2>/dev/null; then break; fi
+	if ws_listed && ready 2>/dev/null; then break; fi
 	[ "$SECONDS" -lt "$deadline" ] || { ready || true; die "no answer from $url in 30 s; logs in $run/"; }
 	sleep 0.05
 done

@@ -370,4 +370,12 @@ void options_reference(FILE *f)
 			fprintf(f, "%lld..%lld", o->min, o->max);
 		fprintf(f, " | %s |\n", o->help);
 	}
+	fprintf(f, "\n## The login token behind every front server\n\n"
+		   "`POST /api/logout` and `POST /api/rooms` need the token from `POST /api/login`,\n"
+		   "as `Authorization: Bearer TOKEN` or as the member `\"token\"` of the JSON body\n"
+		   "(the header wins when both are given). Apache keeps `Authorization` from\n"
+		   "FastCGI programs (mod_fcgid and mod_proxy_fcgi alike) unless `CGIPassAuth On`\n"
+		   "applies to the request (Apache 2.4.13 and later; also from `.htaccess`); the\n"
+		   "shipped `conf/apache-*.conf.in` set it. The page (`www/js/chat.js`) sends the\n"
+		   "token both ways, so it also works where a front server strips the header.\n");
 }

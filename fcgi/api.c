@@ -249,7 +249,8 @@ static int request_token(http_request_t *r, chat_buf_t *body, chat_buf_t *token,
 			return chat_error_set(e, CHAT_EDENIED, "invalid token");
 	}
 	if (token->len == 0)
-		return chat_error_set(e, CHAT_EDENIED, "a login token is needed (Authorization: Bearer TOKEN)");
+		return chat_error_set(e, CHAT_EDENIED,
+				      "a login token is needed (Authorization: Bearer TOKEN, or \"token\" in the JSON body)");
 	return CHAT_OK;
 }
 

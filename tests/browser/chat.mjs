@@ -1,7 +1,8 @@
 // chat.mjs - the chat page in a real browser (Debian's chromium through
 // playwright-core) against the whole stack behind lighttpd: two browser
 // contexts, two users, one room, over every SockJS transport; history on
-// reload and paging; the page going on when the WebSocket sidecar dies; an
+// reload and paging; the page going on when the WebSocket sidecar dies for
+// good (its supervisor killed first); an
 // XSS payload shown as text; screenshots of the room view at desktop and
 // phone widths (into tests/browser/screenshots/ of the build directory).
 // One stack and one browser for the file; each test opens its own contexts
@@ -222,6 +223,8 @@ test('the page falls back and goes on when the WebSocket sidecar is killed', { s
 	await B.send(a, 'before the kill');
 	await B.waitText(b, 'before the kill');
 
+	/* For good: serve.sh's supervisor would restart it. */
+	process.kill(stack.pids['chat-ws-supervisor'], 'SIGKILL');
 	process.kill(stack.pids['chat-ws'], 'SIGKILL');
 	await a.waitForSelector('#conn:not([data-state="live"])', { timeout: 15000 });
 	const ta = await B.waitLive(a, 40000);

@@ -85,12 +85,17 @@
 
 	/* ---------- HTTP API ---------- */
 
+	/* An authenticated call carries its token twice: in Authorization, and
+	 * as "token" in the JSON body for front servers that keep Authorization
+	 * from FastCGI (Apache without CGIPassAuth). */
 	async function api(method, path, body, token) {
 		const headers = { Accept: 'application/json' };
+		if (token) {
+			headers.Authorization = 'Bearer ' + token;
+			body = { ...(body || {}), token };
+		}
 		if (body !== undefined)
 			headers['Content-Type'] = 'application/json';
-		if (token)
-			headers.Authorization = 'Bearer ' + token;
 		const r = await fetch(path, {
 			method, headers, credentials: 'same-origin', cache: 'no-store',
 			body: body === undefined ? undefined : JSON.stringify(body),

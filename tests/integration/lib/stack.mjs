@@ -88,8 +88,10 @@ async function waitPort(port, ms = 10000) {
  * Starts conf/serve.sh --daemon with the test services.  options are
  * chat.conf options (serve.sh --set NAME=VALUE, e.g. { topic_send: 1 });
  * fcgiProcs sets lighttpd's chat.fcgi processes (FCGI_PROCS).  Returns
- * { front, http, ws, wsDirect, dir, pids, stop(), chatFcgiPids() }:
- * http/ws are the front server's base URLs, wsDirect the sidecar's own.
+ * { front, http, ws, wsDirect, dir, pids, stop(), readPids(), chatFcgiPids(),
+ * chatWsPids() }: http/ws are the front server's base URLs, wsDirect the
+ * sidecar's own; pids is the pid file at the start (readPids() reads it
+ * again: serve.sh's supervisor rewrites chat-ws's line when it restarts it).
  */
 export async function startStack({ front = 'lighttpd', origins, testServices = true, options = {},
 	fcgiProcs } = {}) {
@@ -112,13 +114,19 @@ export async function startStack({ front = 'lighttpd', origins, testServices = t
 	const conf = await readFile(path.join(dir, 'run', 'chat.conf'), 'utf8');
 	const wsPort = Number(/^ws_port = (\d+)$/m.exec(conf)[1]);
 	await waitPort(wsPort);
-	const pids = {};
-	for (const line of (await readFile(path.join(dir, 'run', 'pids'), 'utf8')).split('\n')) {
-		const [pid, name] = line.split(' ');
-		if (name)
-			pids[name] = Number(pid);
-	}
+	const readPids = async () => {
+		const found = {};
+		for (const line of (await readFile(path.join(dir, 'run', 'pids'), 'utf8')).split('\n')) {
+			const [pid, name] = line.split(' ');
+			if (name)
+				found[name] = Number(pid);
+		}
+		return found;
+	};
+	const pids = await readPids();
+	const config = path.join(dir, 'run', 'chat.conf');
 	return {
+		readPids,
 		front, port, wsPort, dir, pids,
 		http: `http://127.0.0.1:${port}`,
 		ws: `ws://127.0.0.1:${port}`,
@@ -126,7 +134,11 @@ export async function startStack({ front = 'lighttpd', origins, testServices = t
 		/* PIDs of the live chat.fcgi processes of this stack (spawned by
 		 * the front server or by serve.sh): they carry CHAT_CONFIG. */
 		async chatFcgiPids() {
-			return chatFcgiPids(path.join(dir, 'run', 'chat.conf'));
+			return chatFcgiPids(config);
+		},
+		/* PIDs of the live chat-ws processes of this stack. */
+		async chatWsPids() {
+			return programPids(config, 'chat-ws');
 		},
 		async log(name) {
 			return readFile(path.join(dir, 'run', name), 'utf8').catch(() => '');
@@ -156,14 +168,19 @@ export async function startStack({ front = 'lighttpd', origins, testServices = t
 }
 
 /** PIDs of live chat.fcgi processes started with CHAT_CONFIG=config. */
-export async function chatFcgiPids(config) {
+export function chatFcgiPids(config) {
+	return programPids(config, 'chat.fcgi');
+}
+
+/** PIDs of live processes running program (a file name) with CHAT_CONFIG=config. */
+export async function programPids(config, program) {
 	const found = [];
 	for (const e of await readdir('/proc')) {
 		if (!/^\d+$/.test(e))
 			continue;
 		try {
 			const exe = await readlink(`/proc/${e}/exe`);
-			if (path.basename(exe) !== 'chat.fcgi')
+			if (path.basename(exe) !== program)
 				continue;
 			const env = (await readFile(`/proc/${e}/environ`, 'latin1')).split('\0');
 			const stat = await readFile(`/proc/${e}/stat`, 'latin1');
@@ -174,6 +191,32 @@ export async function chatFcgiPids(config) {
 		}
 	}
 	return found.sort((a, b) => a - b);
+}
+
+/**
+ * Tries to open a WebSocket to url up to attempts times, 50 ms apart, until
+ * one opens (e.g. while a supervisor restarts chat-ws); resolves with the
+ * open socket, or rejects naming the last failure.
+ */
+export async function waitWebSocket(url, attempts = 400) {
+	const { default: WebSocket } = await import('ws');
+	let why = '';
+	for (let i = 0; i < attempts; i++) {
+		const ws = new WebSocket(url);
+		why = await new Promise((resolve) => {
+			ws.once('open', () => resolve(null));
+			ws.once('unexpected-response', (req, res) => {
+				req.destroy();
+				res.resume();
+				resolve(`HTTP ${res.statusCode}`);
+			});
+			ws.on('error', (e) => resolve(e.message));
+		});
+		if (why === null)
+			return ws;
+		await new Promise((r) => setTimeout(r, 50));
+	}
+	throw new Error(`no WebSocket at ${url} after ${attempts} attempts: ${why}`);
 }
 
 /** Resolves with the value of ev on emitter, or rejects after ms. */
