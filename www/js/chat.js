@@ -92,7 +92,8 @@
 		const headers = { Accept: 'application/json' };
 		if (token) {
 			headers.Authorization = 'Bearer ' + token;
-			body = { ...(body || {}), token };
+			if (method !== 'GET' && method !== 'HEAD')
+				body = { ...(body || {}), token };
 		}
 		if (body !== undefined)
 			headers['Content-Type'] = 'application/json';
