@@ -1390,6 +1390,10 @@ static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
 
 	if (dest == NULL)
 		return refuse(b, "SEND without destination");
+	/* Stored as sent and rendered for every subscriber's version: a value
+	 * that 1.0 or 1.1 cannot carry (escaped CR or LF) is refused here. */
+	if (ctype != NULL && !stomp_media_type_valid((chat_slice_t){ ctype, strlen(ctype) }))
+		return refuse(b, "invalid content-type (not a media type)");
 	d = (chat_slice_t){ dest, strlen(dest) };
 	if (dest_validate(d, 0) != CHAT_OK)
 		return refuse(b, "invalid destination");

@@ -399,7 +399,7 @@ static void conn_fill(wsserver_t *srv, conn_t *c)
 	json_strv_reset(&srv->out);
 	rc = dispatch_take(srv->disp, c->ds, srv->svc.db, &srv->out, &end, &err);
 	if (rc != CHAT_OK) {
-		log_error("socket %s: cannot take its messages: %s", c->key, err.message);
+		log_error("socket %s: cannot take its messages: %s", c->key, chat_error_reason(&err, rc));
 		conn_close(srv, c, WS_CLOSE_INTERNAL, "Internal error");
 		return;
 	}
@@ -512,13 +512,13 @@ static int on_established(wsserver_t *srv, conn_t *c, struct lws *wsi)
 	if (rc == CHAT_OK && !created)
 		rc = chat_error_set(&err, CHAT_EEXIST, "session key already taken");
 	if (rc != CHAT_OK) {
-		log_error("socket %s: cannot open its session: %s", c->key, err.message);
+		log_error("socket %s: cannot open its session: %s", c->key, chat_error_reason(&err, rc));
 		goto fail;
 	}
 	conn_link(srv, c);
 	rc = session_acquire(srv->svc.db, c->key, srv->owner, now, srv->lease_ms, &err);
 	if (rc != CHAT_OK) {
-		log_error("socket %s: cannot take its lease: %s", c->key, err.message);
+		log_error("socket %s: cannot take its lease: %s", c->key, chat_error_reason(&err, rc));
 		goto fail;
 	}
 	c->saved_cursor = info.cursor;
@@ -526,7 +526,7 @@ static int on_established(wsserver_t *srv, conn_t *c, struct lws *wsi)
 			     info.cursor, srv->batch_max_bytes, WS_BATCH_ITEMS, conn_ready, c, &c->ds,
 			     &err);
 	if (rc != CHAT_OK) {
-		log_error("socket %s: cannot attach its session: %s", c->key, err.message);
+		log_error("socket %s: cannot attach its session: %s", c->key, chat_error_reason(&err, rc));
 		goto fail;
 	}
 	if (c->framed) {
@@ -576,8 +576,9 @@ static int conn_message(wsserver_t *srv, conn_t *c)
 		return 0;
 	}
 	if (rc != CHAT_OK) {
-		log_warn("socket %s: messages refused: %s", c->key, err.message);
-		conn_close(srv, c, WS_CLOSE_INTERNAL, err.message[0] ? err.message : "Internal error");
+		log_warn("socket %s: messages refused: %s", c->key, chat_error_reason(&err, rc));
+		/* The detail (often SQLite's text) is for the log only. */
+		conn_close(srv, c, WS_CLOSE_INTERNAL, "Internal error");
 	}
 	return 0;
 }

@@ -218,9 +218,9 @@ START_TEST(subscribe_send_receive)
 		  { "MESSAGE\nsubscription:sub-0\nmessage-id:6\ndestination:/topic/x\n"
 		    "content-length:3\n\na^b^" } },
 		/* Escaped header values survive (1.2). */
-		{ __LINE__, 0, "SEND\ndestination:/topic/x\ncontent-type:a\\cb\n\nz^",
+		{ __LINE__, 0, "SEND\ndestination:/topic/x\ncontent-type:a/b;c=\"d\\ce\"\n\nz^",
 		  { "MESSAGE\nsubscription:sub-0\nmessage-id:7\ndestination:/topic/x\n"
-		    "content-type:a\\cb\ncontent-length:1\n\nz^" } },
+		    "content-type:a/b;c=\"d\\ce\"\ncontent-length:1\n\nz^" } },
 		{ __LINE__, 0, "UNSUBSCRIBE\nid:sub-0\n\n^", { "" } },
 		{ __LINE__, 0, "SEND\ndestination:/topic/x\n\nlost^", { "" } },
 	};
@@ -653,6 +653,69 @@ START_TEST(heartbeat_enforced)
 }
 END_TEST
 
+/* A content-type that is not a media type is refused at SEND (an escaped
+ * LF or CR could not be rendered for 1.0 or 1.1 subscribers): nothing is
+ * stored. */
+START_TEST(content_type_refused)
+{
+	static const char *const bad[] = { "text/plain\\nx-evil:1", "text/plain\\r", "a\\cb", "text" };
+
+	opt.topic_send = 1;
+	for (size_t i = 0; i < CHAT_ARRAY_LEN(bad); i++) {
+		char frame[256];
+		int k = (int)(i % NSESS);
+
+		snprintf(frame, sizeof(frame), "CONNECT\naccept-version:1.2\nlogin:a\npasscode:@\n\n^"
+			 "SEND\ndestination:/topic/x\ncontent-type:%s\n\nbody^", bad[i]);
+		const char *got;
+
+		ck_assert_int_eq(send_msg(k, frame), CHAT_OK);
+		got = collect(k);
+		ck_assert_msg(strstr(got, ERROR("invalid content-type (not a media type)")) != NULL,
+			      "%s: %s", bad[i], got);
+	}
+	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE destination = '/topic/x'"), 0);
+}
+END_TEST
+
+/* A row that cannot be rendered for a session (here a content-type with
+ * CR and LF, put in the outbox directly as an older server stored it) is
+ * skipped for 1.0 and 1.1 subscribers, who get the rows after it; the
+ * cursor moves past it.  A 1.2 subscriber receives it escaped. */
+START_TEST(unrenderable_row_skipped)
+{
+	static const char hdr[] = "content-type\0text/plain\r\nx\0";
+	outbox_msg_t m = { "/topic/p", NULL, { hdr, sizeof(hdr) - 1 }, CHAT_SLICE("poison"), NOW };
+	session_info_t info;
+	const char *got;
+
+	opt.topic_send = 1;
+	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.0\nlogin:a\npasscode:@\n\n^"
+				     "SUBSCRIBE\nid:s\ndestination:/topic/p\n\n^"), CHAT_OK);
+	ck_assert_int_eq(send_msg(1, "CONNECT\naccept-version:1.1\nlogin:b\npasscode:@\n\n^"
+				     "SUBSCRIBE\nid:s\ndestination:/topic/p\n\n^"), CHAT_OK);
+	ck_assert_int_eq(send_msg(2, CONNECT("c") "SUBSCRIBE\nid:s\ndestination:/topic/p\n\n^"),
+			 CHAT_OK);
+	for (int w = 0; w < 3; w++)
+		collect(w);
+	ck_assert_int_eq(outbox_append(db, &m, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(send_msg(3, CONNECT("d") "SEND\ndestination:/topic/p\n\nafter^"), CHAT_OK);
+	for (int w = 0; w < 2; w++) {
+		got = collect(w);
+		ck_assert_msg(strstr(got, "poison") == NULL && strstr(got, "\n\nafter^") != NULL,
+			      "session %d got %s", w, got);
+		ck_assert_int_eq(session_get(db, keys[w], &info, NULL), CHAT_OK);
+		ck_assert_int_eq(info.cursor, count("SELECT max(seq) FROM outbox"));
+		ck_assert_str_eq(collect(w), "");
+		ck_assert_int_eq(state(w), SESSION_OPEN);
+	}
+	got = collect(2);
+	ck_assert_msg(strstr(got, "content-type:text/plain\\r\\nx\n") != NULL &&
+			      strstr(got, "after^") != NULL,
+		      "%s", got);
+}
+END_TEST
+
 START_TEST(collect_limits)
 {
 	json_strv_t v;
@@ -708,6 +771,8 @@ int main(void)
 	tcase_add_test(tc, chat_post);
 	tcase_add_test(tc, disconnect);
 	tcase_add_test(tc, collect_limits);
+	tcase_add_test(tc, content_type_refused);
+	tcase_add_test(tc, unrenderable_row_skipped);
 	tcase_add_test(tc, heartbeat_enforced);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
