@@ -13,7 +13,7 @@
 static const char SQL_TOKEN_PUT[] =
 	"INSERT INTO auth_tokens(hash, user_name, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)";
 static const char SQL_TOKEN_GET[] =
-	"SELECT user_name FROM auth_tokens WHERE hash = ?1 AND expires_ms > ?2";
+	"SELECT user_name, expires_ms FROM auth_tokens WHERE hash = ?1 AND expires_ms > ?2";
 static const char SQL_TOKEN_DEL[] = "DELETE FROM auth_tokens WHERE hash = ?1";
 static const char SQL_TOKEN_EXPIRE[] = "DELETE FROM auth_tokens WHERE expires_ms <= ?1";
 
@@ -71,9 +71,9 @@ int auth_register(store_t *s, chat_slice_t name, chat_slice_t pw, int64_t now_ms
 	return rc;
 }
 
-static void token_hash(const char *token, size_t len, unsigned char h[32])
+static void token_hash(const char *token, size_t len, unsigned char h[AUTH_HASH_BYTES])
 {
-	crypto_generichash(h, 32, (const unsigned char *)token, len, NULL, 0);
+	crypto_generichash(h, AUTH_HASH_BYTES, (const unsigned char *)token, len, NULL, 0);
 }
 
 int auth_token_issue(chatdb_t *db, const char *user, int64_t now_ms, int64_t ttl_ms,
@@ -120,10 +120,11 @@ int auth_token_issue(chatdb_t *db, const char *user, int64_t now_ms, int64_t ttl
 	return rc;
 }
 
-int auth_token_check(chatdb_t *db, const char *token, size_t len, int64_t now_ms,
-		     char user[SESSION_USER_MAX + 1], chat_error_t *err)
+/* auth_token_check(), also filling *grant (may be NULL). */
+static int token_check(chatdb_t *db, const char *token, size_t len, int64_t now_ms,
+		       char user[SESSION_USER_MAX + 1], auth_grant_t *grant, chat_error_t *err)
 {
-	unsigned char h[32];
+	unsigned char h[AUTH_HASH_BYTES];
 	sqlite3_stmt *st;
 	int rc;
 
@@ -138,6 +139,11 @@ int auth_token_check(chatdb_t *db, const char *token, size_t len, int64_t now_ms
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		snprintf(user, SESSION_USER_MAX + 1, "%s", sqlite3_column_text(st, 0));
+		if (grant != NULL) {
+			grant->by_token = 1;
+			memcpy(grant->hash, h, sizeof(h));
+			grant->expires_ms = sqlite3_column_int64(st, 1);
+		}
 		rc = CHAT_OK;
 	} else if (rc == SQLITE_DONE) {
 		rc = chat_error_set(err, CHAT_EDENIED, "invalid or expired token");
@@ -148,9 +154,15 @@ int auth_token_check(chatdb_t *db, const char *token, size_t len, int64_t now_ms
 	return rc;
 }
 
+int auth_token_check(chatdb_t *db, const char *token, size_t len, int64_t now_ms,
+		     char user[SESSION_USER_MAX + 1], chat_error_t *err)
+{
+	return token_check(db, token, len, now_ms, user, NULL, err);
+}
+
 int auth_token_revoke(chatdb_t *db, const char *token, size_t len, chat_error_t *err)
 {
-	unsigned char h[32];
+	unsigned char h[AUTH_HASH_BYTES];
 	sqlite3_stmt *st;
 	int rc;
 
@@ -230,17 +242,21 @@ int auth_login(chatdb_t *db, store_t *s, chat_slice_t name, chat_slice_t pw, int
 }
 
 int auth_check(chatdb_t *db, store_t *s, const char *login, const char *passcode, int64_t now_ms,
-	       char user[SESSION_USER_MAX + 1], chat_error_t *err)
+	       char user[SESSION_USER_MAX + 1], auth_grant_t *grant, chat_error_t *err)
 {
 	size_t len = strlen(passcode);
 	int rc;
 
-	rc = auth_token_check(db, passcode, len, now_ms, user, err);
+	if (grant != NULL)
+		memset(grant, 0, sizeof(*grant));
+	rc = token_check(db, passcode, len, now_ms, user, grant, err);
 	if (rc == CHAT_OK && login != NULL && *login != '\0' && strcmp(login, user) != 0)
 		rc = chat_error_set(err, CHAT_EDENIED, "the token is not %s's", login);
 	if (rc != CHAT_EDENIED)
 		return rc;
 	user[0] = '\0';
+	if (grant != NULL)
+		memset(grant, 0, sizeof(*grant));
 	if (login == NULL || s == NULL)
 		return chat_error_set(err, CHAT_EDENIED, "invalid or expired token");
 	rc = check_password(s, (chat_slice_t){ login, strlen(login) },

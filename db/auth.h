@@ -26,6 +26,17 @@
 #define AUTH_TOKEN_HEX (AUTH_TOKEN_BYTES * 2)
 /* Longest passcode looked at (tokens are AUTH_TOKEN_HEX, passwords shorter). */
 #define AUTH_PASSCODE_MAX 256
+/* Bytes of the hash chat.db keeps of a token (auth_tokens.hash). */
+#define AUTH_HASH_BYTES 32
+
+/* How a STOMP CONNECT was authenticated: by a token (its hash and expiry,
+ * so the session can end when the token is revoked or expires), or by a
+ * password (by_token 0). */
+typedef struct auth_grant {
+	int by_token;
+	unsigned char hash[AUTH_HASH_BYTES];
+	int64_t expires_ms;
+} auth_grant_t;
 
 /* Initialises libsodium once (thread-safe, idempotent).  0 or CHAT_EIO. */
 int auth_init(void);
@@ -69,9 +80,10 @@ int auth_login(chatdb_t *db, store_t *s, chat_slice_t name, chat_slice_t pw, int
 
 /* Authenticates a STOMP CONNECT: passcode is a token (of user login, when
  * login is not NULL) or, failing that, login's password in store s (s may be
- * NULL: tokens only).  0 and the user's name in user; CHAT_EDENIED;
- * CHAT_EDB (the store or chat.db failed: the client may retry). */
+ * NULL: tokens only).  0 and the user's name in user, and in *grant (may be
+ * NULL) how; CHAT_EDENIED; CHAT_EDB (the store or chat.db failed: the
+ * client may retry). */
 int auth_check(chatdb_t *db, store_t *s, const char *login, const char *passcode, int64_t now_ms,
-	       char user[SESSION_USER_MAX + 1], chat_error_t *err);
+	       char user[SESSION_USER_MAX + 1], auth_grant_t *grant, chat_error_t *err);
 
 #endif

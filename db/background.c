@@ -67,6 +67,8 @@ static void sweep(background_t *b, int64_t now)
 		log_warn("background: presence sweep: %s", err.message);
 	if (broker_heartbeat_sweep(b->db, opt, now, NULL, &err) != CHAT_OK)
 		log_warn("background: heart-beat sweep: %s", err.message);
+	if (broker_token_sweep(b->db, opt, now, NULL, &err) != CHAT_OK)
+		log_warn("background: token sweep: %s", err.message);
 	if (session_expire(b->db, now, opt->disconnect_delay_ms, opt->disconnect_delay_ms, &closed,
 			   &deleted, &err) != CHAT_OK)
 		log_warn("background: session expiry: %s", err.message);

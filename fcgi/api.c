@@ -253,7 +253,7 @@ static int request_token(http_request_t *r, chat_buf_t *body, chat_buf_t *token,
 	return CHAT_OK;
 }
 
-static void post_logout(api_thread_t *t, http_request_t *r)
+static void post_logout(const chat_options_t *opt, api_thread_t *t, http_request_t *r)
 {
 	chat_buf_t body, token;
 	chat_error_t e = { 0 };
@@ -266,6 +266,10 @@ static void post_logout(api_thread_t *t, http_request_t *r)
 	rc = request_token(r, &body, &token, NULL, &e);
 	if (rc == CHAT_OK)
 		rc = auth_token_revoke(t->db, token.data, token.len, &e);
+	/* The sessions opened with the token end now (the background sweep
+	 * would end them within a second otherwise). */
+	if (rc == CHAT_OK && broker_token_sweep(t->db, opt, chat_wall_ms(), NULL, &e) != CHAT_OK)
+		log_warn("logout: cannot end the token's sessions yet: %s", e.message);
 	if (rc == CHAT_OK)
 		respond_json(r, 204, NULL, CHAT_SLICE(""));
 	else if (rc == CHAT_ENOTFOUND || rc == CHAT_EDENIED)
@@ -368,7 +372,7 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 	switch (routes[i].id) {
 	case 0: post_users(opt, t, r); break;
 	case 1: post_login(opt, t, r); break;
-	case 2: post_logout(t, r); break;
+	case 2: post_logout(opt, t, r); break;
 	case 3: get_rooms(t, r); break;
 	default: post_rooms(t, r); break;
 	}

@@ -72,7 +72,7 @@ for (const transport of TRANSPORTS) {
 		assert.equal(c.connected.headers['user-name'], user);
 		await c.post('general', 'before logout');
 		const r = await apiPost(s, '/api/logout', { token });
-		assert.equal(r.status, 200, JSON.stringify(r.body));
+		assert.equal(r.status, 204, JSON.stringify(r.body));
 		const e = await c.errors.next(20000);
 		assert.equal(e.headers.message, 'logged out');
 		assert.equal((await c.closed.next(20000)).code, 3001);
@@ -96,7 +96,7 @@ test('a session opened with a password is not ended by the logout of a token of 
 	const token = await login(s, 'twice');
 	const byPassword = await stompConnect(s, 'xhr-streaming', { login: 'twice' });
 	const byToken = await stompConnect(s, 'raw', { headers: { login: 'twice', passcode: token } });
-	assert.equal((await apiPost(s, '/api/logout', { token })).status, 200);
+	assert.equal((await apiPost(s, '/api/logout', { token })).status, 204);
 	assert.equal((await byToken.errors.next(20000)).headers.message, 'logged out');
 	/* The password session still posts. */
 	await byPassword.post('general', 'still here');

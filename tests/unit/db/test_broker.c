@@ -653,6 +653,56 @@ START_TEST(heartbeat_enforced)
 }
 END_TEST
 
+/* Connects session who at NOW with a fresh token of user, valid for
+ * ttl_ms; the token goes into token. */
+static void connect_with_token(int who, const char *user, int64_t ttl_ms,
+			       char token[AUTH_TOKEN_HEX + 1])
+{
+	char frame[256];
+
+	ck_assert_int_eq(auth_token_issue(db, user, NOW, ttl_ms, token, NULL), CHAT_OK);
+	snprintf(frame, sizeof(frame), "CONNECT\naccept-version:1.2\nlogin:%s\npasscode:%s\n\n^",
+		 user, token);
+	ck_assert_int_eq(brokerutil_send(&ctx, &svc[0], keys[who], frame, NOW), CHAT_OK);
+	ck_assert_msg(strncmp(collect(who), "CONNECTED\n", 10) == 0, "session %d", who);
+}
+
+/* A session opened with a token ends when the token is revoked (ERROR
+ * "logged out") or expires ("token expired"), by the sweep or at its next
+ * frame; guests and other tokens' sessions go on. */
+START_TEST(token_sessions_end)
+{
+	char t0[AUTH_TOKEN_HEX + 1], t2[AUTH_TOKEN_HEX + 1], t3[AUTH_TOKEN_HEX + 1];
+	int64_t closed = -1;
+
+	connect_with_token(0, "alice", 10000, t0);
+	ck_assert_int_eq(send_msg(1, "CONNECT\naccept-version:1.2\n\n^"), CHAT_OK);
+	collect(1);
+	connect_with_token(2, "bob", 3600000, t2);
+	connect_with_token(3, "carol", 5000, t3);
+	ck_assert_int_eq(broker_token_sweep(db, &opt, NOW + 1, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 0);
+	ck_assert_int_eq(auth_token_revoke(db, t2, strlen(t2), NULL), CHAT_OK);
+	ck_assert_int_eq(broker_token_sweep(db, &opt, NOW + 1, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 1);
+	ck_assert_int_eq(state(2), SESSION_CLOSING);
+	ck_assert_str_eq(collect(2), ERROR("logged out"));
+	ck_assert_int_eq(state(2), SESSION_CLOSED);
+	ck_assert_int_eq(broker_token_sweep(db, &opt, NOW + 5000, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 1);
+	ck_assert_str_eq(collect(3), ERROR("token expired"));
+	/* Before any sweep saw it: the next frame gets the ERROR. */
+	opt.topic_send = 1;
+	ck_assert_int_eq(send_msg_at(0, "SEND\ndestination:/topic/x\nreceipt:r\n\nlate^", NOW + 10000),
+			 CHAT_OK);
+	ck_assert_str_eq(collect(0), "ERROR\nmessage:token expired\nreceipt-id:r\n\n^");
+	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE destination = '/topic/x'"), 0);
+	ck_assert_int_eq(broker_token_sweep(db, &opt, NOW + 10000000, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 0);
+	ck_assert_int_eq(state(1), SESSION_OPEN);
+}
+END_TEST
+
 /* A content-type that is not a media type is refused at SEND (an escaped
  * LF or CR could not be rendered for 1.0 or 1.1 subscribers): nothing is
  * stored. */
@@ -772,6 +822,7 @@ int main(void)
 	tcase_add_test(tc, disconnect);
 	tcase_add_test(tc, collect_limits);
 	tcase_add_test(tc, content_type_refused);
+	tcase_add_test(tc, token_sessions_end);
 	tcase_add_test(tc, unrenderable_row_skipped);
 	tcase_add_test(tc, heartbeat_enforced);
 	suite_add_tcase(s, tc);
