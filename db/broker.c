@@ -726,7 +726,9 @@ static int on_connect(broker_t *b, const stomp_frame_t *f)
 	if (parse_heartbeat(header(f, "heart-beat"), &cx, &cy) != CHAT_OK)
 		return refuse(b, "invalid heart-beat header");
 	if (header(f, "passcode") != NULL) {
-		if (b->auth_rc == CHAT_EDB)
+		/* Anything but a wrong passcode is the server's failure: its
+		 * detail is not for the client. */
+		if (b->auth_rc != CHAT_OK && b->auth_rc != CHAT_EDENIED)
 			return refuse(b, "authentication is unavailable, try again later");
 		if (b->auth_rc != CHAT_OK)
 			return refuse(b, "authentication failed%s%s", b->auth_msg[0] ? ": " : "",

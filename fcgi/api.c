@@ -133,6 +133,24 @@ static int status_of(int rc)
 	}
 }
 
+/* Answers a failure: validation messages (4xx) go to the client as they
+ * are; for a server-side failure (5xx: database, memory) the client gets a
+ * generic reason and the log gets the detail. */
+static void respond_failure(http_request_t *r, const char *what, int rc, const chat_error_t *e)
+{
+	int status = status_of(rc);
+
+	if (status < 500) {
+		respond_error(r, status, NULL, chat_error_reason(e, rc));
+		return;
+	}
+	log_warn("api: %s: %s", what, chat_error_reason(e, rc));
+	if (status == 503)
+		respond_error(r, 503, "Retry-After: 5\r\n", "the service is unavailable, try again later");
+	else
+		respond_error(r, status, NULL, "internal error");
+}
+
 /* Parses {"name","password"} from the body. */
 static int name_password(http_request_t *r, chat_buf_t *name, chat_buf_t *pw)
 {
@@ -171,7 +189,7 @@ static void post_users(const chat_options_t *opt, api_thread_t *t, http_request_
 		log_warn("register: the user store failed: %s", e.message);
 		respond_error(r, 503, "Retry-After: 5\r\n", "the user store is unavailable, try again later");
 	} else if (rc != CHAT_OK) {
-		respond_error(r, status_of(rc), NULL, e.message);
+		respond_failure(r, "register", rc, &e);
 	} else if (chat_buf_append(&out, "{\"name\":", 8) == CHAT_OK &&
 		   json_encode_string(&out, name.data, name.len) == CHAT_OK &&
 		   chat_buf_putc(&out, '}') == CHAT_OK) {
@@ -275,7 +293,7 @@ static void post_logout(const chat_options_t *opt, api_thread_t *t, http_request
 	else if (rc == CHAT_ENOTFOUND || rc == CHAT_EDENIED)
 		respond_error(r, 401, NULL, rc == CHAT_ENOTFOUND ? "invalid token" : e.message);
 	else
-		respond_error(r, status_of(rc), NULL, e.message);
+		respond_failure(r, "logout", rc, &e);
 out:
 	chat_buf_free(&body);
 	chat_buf_free(&token);
@@ -323,7 +341,7 @@ static void post_rooms(api_thread_t *t, http_request_t *r)
 	} else if (rc == CHAT_ETOOMANY) {
 		respond_error(r, 403, NULL, e.message);
 	} else {
-		respond_error(r, status_of(rc), NULL, e.message);
+		respond_failure(r, "create room", rc, &e);
 	}
 out:
 	chat_buf_free(&body);

@@ -4,9 +4,12 @@
 // a session opened with a login token ends with ERROR "logged out" when
 // the token is revoked and "token expired" when it expires, on every
 // transport; users' and rooms' names are unique case-insensitively and
-// guest look-alikes are reserved (POST /api/users, /api/rooms).
+// guest look-alikes are reserved (POST /api/users, /api/rooms); a
+// database failure reaches clients as a generic reason, never SQLite's text.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { frontMissing, startStack } from '../lib/stack.mjs';
 import { PASSWORD, TRANSPORTS, apiPost, ensureUser, roomId, stompConnect } from '../lib/stomp.mjs';
 
@@ -102,6 +105,37 @@ test('a session opened with a password is not ended by the logout of a token of 
 	await byPassword.post('general', 'still here');
 	await byPassword.close();
 	await byToken.close();
+});
+
+/* Makes chat.db fail inserts the way a full disk does, for the rows the
+ * test names only (a trigger added from outside, as sqlite3 would). */
+function failInserts(s, sql) {
+	execFileSync('python3', ['-c', `import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], timeout=30)
+c.executescript(sys.argv[2])
+c.close()`, path.join(s.dir, 'chat.db'), sql]);
+}
+
+test('a database failure reaches clients as a generic reason: WebSocket close and /api', { skip, timeout: 60000 }, async () => {
+	const s = await main();
+	failInserts(s, `CREATE TRIGGER IF NOT EXISTS full_outbox BEFORE INSERT ON outbox
+		WHEN NEW.destination = '/topic/full' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;
+		CREATE TRIGGER IF NOT EXISTS full_rooms BEFORE INSERT ON outbox
+		WHEN CAST(NEW.body AS TEXT) LIKE '%"full-%' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;`);
+	for (const transport of ['raw', 'websocket']) {
+		const c = await stompConnect(s, transport, { login: 'filler' });
+		c.client.publish({ destination: '/topic/full', body: 'x' });
+		const closed = await c.closed.next(20000);
+		assert.equal(closed.code, 1011, JSON.stringify(closed));
+		assert.equal(closed.reason, 'Internal error');
+		await c.close();
+	}
+	const token = await login(s, 'filler');
+	const r = await apiPost(s, '/api/rooms', { name: `full-${process.pid}`, token });
+	assert.ok(r.status >= 500, JSON.stringify(r));
+	assert.doesNotMatch(JSON.stringify(r.body), /disk|database|sqlite/i);
+	assert.match((await s.log('chat-ws.log')) + (await s.log('chat.fcgi.log')) + (await s.log('lighttpd.log')),
+		/database or disk is full/);
 });
 
 test('names: users and rooms are unique case-insensitively, guest look-alikes are reserved', { skip, timeout: 60000 }, async () => {
