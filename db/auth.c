@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static const char SQL_TOKEN_PUT[] =
 	"INSERT INTO auth_tokens(hash, user_name, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)";
@@ -197,8 +198,10 @@ static void make_dummy(void)
 		dummy_hash[0] = '\0';
 }
 
-/* Checks name's password in the store: 0, CHAT_EDENIED, CHAT_EDB. */
-static int check_password(store_t *s, chat_slice_t name, chat_slice_t pw, chat_error_t *err)
+/* Checks name's password in the store: 0 and the user's name as stored
+ * (found whatever the case of name) in stored; CHAT_EDENIED, CHAT_EDB. */
+static int check_password(store_t *s, chat_slice_t name, chat_slice_t pw,
+			  char stored[STORE_USER_NAME_MAX + 1], chat_error_t *err)
 {
 	char n[STORE_USER_NAME_MAX + 1];
 	store_user_t u;
@@ -220,6 +223,7 @@ static int check_password(store_t *s, chat_slice_t name, chat_slice_t pw, chat_e
 	if (rc != CHAT_OK)
 		return rc == CHAT_EDB ? rc : chat_error_set(err, CHAT_EDB, "user lookup failed");
 	rc = auth_verify_password(u.password_hash, pw.ptr, pw.len);
+	snprintf(stored, STORE_USER_NAME_MAX + 1, "%s", u.name);
 	sodium_memzero(&u, sizeof(u));
 	if (rc != CHAT_OK)
 		return chat_error_set(err, CHAT_EDENIED, "wrong user name or password");
@@ -227,30 +231,32 @@ static int check_password(store_t *s, chat_slice_t name, chat_slice_t pw, chat_e
 }
 
 int auth_login(chatdb_t *db, store_t *s, chat_slice_t name, chat_slice_t pw, int64_t now_ms,
-	       int64_t ttl_ms, char token[AUTH_TOKEN_HEX + 1], chat_error_t *err)
+	       int64_t ttl_ms, char token[AUTH_TOKEN_HEX + 1], char user[SESSION_USER_MAX + 1],
+	       chat_error_t *err)
 {
 	char n[STORE_USER_NAME_MAX + 1];
 	int rc;
 
 	token[0] = '\0';
-	rc = check_password(s, name, pw, err);
+	rc = check_password(s, name, pw, n, err);
 	if (rc != CHAT_OK)
 		return rc;
-	memcpy(n, name.ptr, name.len);
-	n[name.len] = '\0';
+	if (user != NULL)
+		snprintf(user, SESSION_USER_MAX + 1, "%s", n);
 	return auth_token_issue(db, n, now_ms, ttl_ms, token, err);
 }
 
 int auth_check(chatdb_t *db, store_t *s, const char *login, const char *passcode, int64_t now_ms,
 	       char user[SESSION_USER_MAX + 1], auth_grant_t *grant, chat_error_t *err)
 {
+	char stored[STORE_USER_NAME_MAX + 1];
 	size_t len = strlen(passcode);
 	int rc;
 
 	if (grant != NULL)
 		memset(grant, 0, sizeof(*grant));
 	rc = token_check(db, passcode, len, now_ms, user, grant, err);
-	if (rc == CHAT_OK && login != NULL && *login != '\0' && strcmp(login, user) != 0)
+	if (rc == CHAT_OK && login != NULL && *login != '\0' && strcasecmp(login, user) != 0)
 		rc = chat_error_set(err, CHAT_EDENIED, "the token is not %s's", login);
 	if (rc != CHAT_EDENIED)
 		return rc;
@@ -260,8 +266,8 @@ int auth_check(chatdb_t *db, store_t *s, const char *login, const char *passcode
 	if (login == NULL || s == NULL)
 		return chat_error_set(err, CHAT_EDENIED, "invalid or expired token");
 	rc = check_password(s, (chat_slice_t){ login, strlen(login) },
-			    (chat_slice_t){ passcode, len }, err);
+			    (chat_slice_t){ passcode, len }, stored, err);
 	if (rc == CHAT_OK)
-		snprintf(user, SESSION_USER_MAX + 1, "%s", login);
+		snprintf(user, SESSION_USER_MAX + 1, "%s", stored);
 	return rc;
 }

@@ -72,15 +72,18 @@ int auth_token_check(chatdb_t *db, const char *token, size_t len, int64_t now_ms
  * database error. */
 int auth_token_revoke(chatdb_t *db, const char *token, size_t len, chat_error_t *err);
 
-/* Checks name and password against the store, then issues a token.
- * 0; CHAT_EDENIED (no such user or wrong password: the same answer for
- * both); CHAT_EDB. */
+/* Checks name (in any case) and password against the store, then issues a
+ * token for the user.  0 and, in user (may be NULL), the user's name as
+ * registered; CHAT_EDENIED (no such user or wrong password: the same
+ * answer for both); CHAT_EDB. */
 int auth_login(chatdb_t *db, store_t *s, chat_slice_t name, chat_slice_t pw, int64_t now_ms,
-	       int64_t ttl_ms, char token[AUTH_TOKEN_HEX + 1], chat_error_t *err);
+	       int64_t ttl_ms, char token[AUTH_TOKEN_HEX + 1], char user[SESSION_USER_MAX + 1],
+	       chat_error_t *err);
 
-/* Authenticates a STOMP CONNECT: passcode is a token (of user login, when
- * login is not NULL) or, failing that, login's password in store s (s may be
- * NULL: tokens only).  0 and the user's name in user, and in *grant (may be
+/* Authenticates a STOMP CONNECT: passcode is a token (of user login, in
+ * any case, when login is not NULL) or, failing that, login's password in
+ * store s (s may be NULL: tokens only).  0 and the user's name as
+ * registered in user, and in *grant (may be
  * NULL) how; CHAT_EDENIED; CHAT_EDB (the store or chat.db failed: the
  * client may retry). */
 int auth_check(chatdb_t *db, store_t *s, const char *login, const char *passcode, int64_t now_ms,

@@ -207,7 +207,7 @@ static void post_login(const chat_options_t *opt, api_thread_t *t, http_request_
 {
 	chat_buf_t name, pw, out;
 	chat_error_t e = { 0 };
-	char token[AUTH_TOKEN_HEX + 1];
+	char token[AUTH_TOKEN_HEX + 1], user[SESSION_USER_MAX + 1];
 	int64_t now = chat_wall_ms();
 	store_t *s;
 	int rc;
@@ -220,7 +220,7 @@ static void post_login(const chat_options_t *opt, api_thread_t *t, http_request_
 	s = thread_store(t, opt, &e);
 	rc = s == NULL ? CHAT_EDB
 		       : auth_login(t->db, s, chat_buf_slice(&name), chat_buf_slice(&pw), now,
-				    opt->token_ttl_ms, token, &e);
+				    opt->token_ttl_ms, token, user, &e);
 	if (rc == CHAT_EDB)
 		respond_error(r, 503, "Retry-After: 5\r\n", "the user store is unavailable, try again later");
 	else if (rc == CHAT_EDENIED)
@@ -228,7 +228,7 @@ static void post_login(const chat_options_t *opt, api_thread_t *t, http_request_
 	else if (rc != CHAT_OK)
 		respond_error(r, 500, NULL, "internal error");
 	else if (chat_buf_printf(&out, "{\"token\":\"%s\",\"user\":", token) == CHAT_OK &&
-		 json_encode_string(&out, name.data, name.len) == CHAT_OK &&
+		 json_encode_string(&out, user, strlen(user)) == CHAT_OK &&
 		 chat_buf_printf(&out, ",\"expires\":%lld}", (long long)(now + opt->token_ttl_ms)) ==
 			 CHAT_OK)
 		respond_json(r, 200, NULL, chat_buf_slice(&out));
