@@ -2034,22 +2034,43 @@ out:
 	return rc;
 }
 
-/* Ends sessions keys[0..n) with ERROR msgs[i] each, then close (as for a
- * refused frame), each in its own transaction; rings the doorbell once. */
-static int fail_sessions(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
-			 char keys[][CHATDB_ID_MAX + 1], char msgs[][BROKER_PERR_MAX], size_t n,
-			 int64_t *closed_out, chat_error_t *err)
+/* Writes the ERROR message for the session of the sweep's current row. */
+typedef void (*sweep_message_fn)(sqlite3_stmt *st, int64_t now_ms, char *out, size_t size);
+
+/* Ends the sessions sql (?1: now) yields - session id first, then what msg
+ * reads - with ERROR, then close, as for a refused frame: at most 64, each
+ * in its own transaction; rings the doorbell once. */
+static int sweep_sessions(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
+			  const char *sql, const char *what, sweep_message_fn msg,
+			  int64_t *closed_out, chat_error_t *err)
 {
+	char keys[64][CHATDB_ID_MAX + 1], msgs[64][BROKER_PERR_MAX];
 	doorbell_t *bell = chatdb_doorbell(db);
 	int64_t ring = 0;
-	int rc = CHAT_OK;
+	sqlite3_stmt *st;
+	size_t n = 0, i;
+	int rc, step;
 
+	if (closed_out != NULL)
+		*closed_out = 0;
+	rc = chatdb__stmt(db, sql, &st, err);
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, now_ms);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < CHAT_ARRAY_LEN(keys)) {
+		snprintf(keys[n], sizeof(keys[n]), "%s", sqlite3_column_text(st, 0));
+		msg(st, now_ms, msgs[n], sizeof(msgs[n]));
+		n++;
+	}
+	sqlite3_reset(st);
+	if (step != SQLITE_DONE && step != SQLITE_ROW)
+		return chatdb__error(db, step, what, err);
 	chatdb_set_doorbell(db, NULL);
-	for (size_t i = 0; i < n && rc == CHAT_OK; i++) {
+	for (i = 0; i < n && rc == CHAT_OK; i++) {
 		broker_t b;
 
 		broker_setup(&b, db, opt, NULL, keys[i], now_ms, err);
-		snprintf(b.perr_msg, sizeof(b.perr_msg), "%s", msgs[i]);
+		memcpy(b.perr_msg, msgs[i], sizeof(b.perr_msg));
 		b.perr = 1;
 		rc = fail(&b, NULL);
 		if (b.ring_seq > ring)
@@ -2064,54 +2085,28 @@ static int fail_sessions(chatdb_t *db, const chat_options_t *opt, int64_t now_ms
 	return rc;
 }
 
+static void silent_message(sqlite3_stmt *st, int64_t now_ms, char *out, size_t size)
+{
+	snprintf(out, size, "heart-beat timeout, nothing received for %lld ms",
+		 (long long)(now_ms - sqlite3_column_int64(st, 1)));
+}
+
 int broker_heartbeat_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
 			   int64_t *closed_out, chat_error_t *err)
 {
-	char keys[64][CHATDB_ID_MAX + 1], msgs[64][BROKER_PERR_MAX];
-	sqlite3_stmt *st;
-	size_t n = 0;
-	int rc, step;
+	return sweep_sessions(db, opt, now_ms, SQL_SILENT, "heart-beat sweep", silent_message,
+			      closed_out, err);
+}
 
-	if (closed_out != NULL)
-		*closed_out = 0;
-	rc = chatdb__stmt(db, SQL_SILENT, &st, err);
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_int64(st, 1, now_ms);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < CHAT_ARRAY_LEN(keys)) {
-		snprintf(keys[n], sizeof(keys[n]), "%s", sqlite3_column_text(st, 0));
-		snprintf(msgs[n], sizeof(msgs[n]), "heart-beat timeout, nothing received for %lld ms",
-			 (long long)(now_ms - sqlite3_column_int64(st, 1)));
-		n++;
-	}
-	sqlite3_reset(st);
-	if (step != SQLITE_DONE && step != SQLITE_ROW)
-		return chatdb__error(db, step, "heart-beat sweep", err);
-	return fail_sessions(db, opt, now_ms, keys, msgs, n, closed_out, err);
+static void token_message(sqlite3_stmt *st, int64_t now_ms, char *out, size_t size)
+{
+	(void)now_ms;
+	snprintf(out, size, "%s", token_end_message(sqlite3_column_int(st, 1)));
 }
 
 int broker_token_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms, int64_t *closed_out,
 		       chat_error_t *err)
 {
-	char keys[64][CHATDB_ID_MAX + 1], msgs[64][BROKER_PERR_MAX];
-	sqlite3_stmt *st;
-	size_t n = 0;
-	int rc, step;
-
-	if (closed_out != NULL)
-		*closed_out = 0;
-	rc = chatdb__stmt(db, SQL_TOKEN_DEAD, &st, err);
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_int64(st, 1, now_ms);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < CHAT_ARRAY_LEN(keys)) {
-		snprintf(keys[n], sizeof(keys[n]), "%s", sqlite3_column_text(st, 0));
-		snprintf(msgs[n], sizeof(msgs[n]), "%s",
-			 token_end_message(sqlite3_column_int(st, 1)));
-		n++;
-	}
-	sqlite3_reset(st);
-	if (step != SQLITE_DONE && step != SQLITE_ROW)
-		return chatdb__error(db, step, "token sweep", err);
-	return fail_sessions(db, opt, now_ms, keys, msgs, n, closed_out, err);
+	return sweep_sessions(db, opt, now_ms, SQL_TOKEN_DEAD, "token sweep", token_message,
+			      closed_out, err);
 }

@@ -623,6 +623,15 @@ START_TEST(disconnect)
 }
 END_TEST
 
+/* A sweep ended session who: it is closing, collects exactly frame (its
+ * ERROR), then is closed. */
+static void ends_with(int who, const char *frame)
+{
+	ck_assert_int_eq(state(who), SESSION_CLOSING);
+	ck_assert_str_eq(collect(who), frame);
+	ck_assert_int_eq(state(who), SESSION_CLOSED);
+}
+
 START_TEST(heartbeat_enforced)
 {
 	int64_t closed;
@@ -642,9 +651,7 @@ START_TEST(heartbeat_enforced)
 	ck_assert_int_eq(closed, 0);
 	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 30000 + 50001, &closed, NULL), CHAT_OK);
 	ck_assert_int_eq(closed, 1);
-	ck_assert_int_eq(state(0), SESSION_CLOSING);
-	ck_assert_str_eq(collect(0), ERROR("heart-beat timeout, nothing received for 50001 ms"));
-	ck_assert_int_eq(state(0), SESSION_CLOSED);
+	ends_with(0, ERROR("heart-beat timeout, nothing received for 50001 ms"));
 	/* Without heart-beats nobody is timed out; a closed session is not
 	 * swept again. */
 	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 10000000, &closed, NULL), CHAT_OK);
@@ -685,12 +692,10 @@ START_TEST(token_sessions_end)
 	ck_assert_int_eq(auth_token_revoke(db, t2, strlen(t2), NULL), CHAT_OK);
 	ck_assert_int_eq(broker_token_sweep(db, &opt, NOW + 1, &closed, NULL), CHAT_OK);
 	ck_assert_int_eq(closed, 1);
-	ck_assert_int_eq(state(2), SESSION_CLOSING);
-	ck_assert_str_eq(collect(2), ERROR("logged out"));
-	ck_assert_int_eq(state(2), SESSION_CLOSED);
+	ends_with(2, ERROR("logged out"));
 	ck_assert_int_eq(broker_token_sweep(db, &opt, NOW + 5000, &closed, NULL), CHAT_OK);
 	ck_assert_int_eq(closed, 1);
-	ck_assert_str_eq(collect(3), ERROR("token expired"));
+	ends_with(3, ERROR("token expired"));
 	/* Before any sweep saw it: the next frame gets the ERROR. */
 	opt.topic_send = 1;
 	ck_assert_int_eq(send_msg_at(0, "SEND\ndestination:/topic/x\nreceipt:r\n\nlate^", NOW + 10000),
