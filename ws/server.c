@@ -428,11 +428,11 @@ static void conn_ready(void *ctx)
 static void deliver_all(wsserver_t *srv)
 {
 	chat_error_t err = { 0 };
-	int more = 1;
+	int more = 1, rc;
 
 	while (more) {
-		if (dispatch_run(srv->disp, &more, &err) != CHAT_OK) {
-			log_error("cannot read the outbox: %s", err.message);
+		if ((rc = dispatch_run(srv->disp, &more, &err)) != CHAT_OK) {
+			log_error("cannot read the outbox: %s", chat_error_reason(&err, rc));
 			return;
 		}
 	}
@@ -676,9 +676,10 @@ static void heartbeat(lws_sorted_usec_list_t *sul)
 	else
 		chatdb__rollback(srv->svc.db);
 	if (rc != CHAT_OK)
-		log_warn("cannot renew the sockets' leases: %s", err.message);
-	if (session_closed_owned(srv->svc.db, srv->owner, closed_elsewhere, srv, &err) != CHAT_OK)
-		log_warn("cannot look for closed sessions: %s", err.message);
+		log_warn("cannot renew the sockets' leases: %s", chat_error_reason(&err, rc));
+	if ((rc = session_closed_owned(srv->svc.db, srv->owner, closed_elsewhere, srv, &err)) !=
+	    CHAT_OK)
+		log_warn("cannot look for closed sessions: %s", chat_error_reason(&err, rc));
 	lws_sul_schedule(srv->ctx, 0, &srv->beat, heartbeat,
 			 srv->opt->heartbeat_ms * LWS_US_PER_MS);
 }
