@@ -104,3 +104,8 @@ void chat_deadline(clockid_t clock, int64_t ms, struct timespec *out)
 		out->tv_nsec -= 1000000000L;
 	}
 }
+
+const char *chat_error_reason(const chat_error_t *err, int rc)
+{
+	return err != NULL && err->message[0] != '\0' ? err->message : chat_strerror(rc);
+}

@@ -48,6 +48,11 @@ typedef struct chat_error {
 int chat_error_set(chat_error_t *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* What a log line says about failure rc: err's message, or, when err is
+ * NULL or holds none, chat_strerror(rc), so no log line has an empty
+ * reason.  Borrowed from err or static. */
+const char *chat_error_reason(const chat_error_t *err, int rc);
+
 /* A borrowed view of bytes: never owns, never NUL-terminated by contract. */
 typedef struct chat_slice {
 	const char *ptr;

@@ -424,6 +424,16 @@ static int reason(chat_error_t *err, int code, const char *msg)
 	return chat_error_set(err, code, "%s", msg);
 }
 
+int chatmsg_name_reserved(chat_slice_t s)
+{
+	static const char g[] = "guest";
+	size_t n = sizeof(g) - 1;
+
+	if (s.len < n || strncasecmp(s.ptr, g, n) != 0)
+		return 0;
+	return s.len == n || strchr("-_.0123456789", s.ptr[n]) != NULL;
+}
+
 int chatmsg_check_user_name(chat_slice_t s, chat_error_t *err)
 {
 	if (s.len > CHATMSG_NAME_MAX)
@@ -433,10 +443,9 @@ int chatmsg_check_user_name(chat_slice_t s, chat_error_t *err)
 		return reason(err, CHAT_EINVAL,
 			      "user names are letters, digits, '_', '.' and '-', "
 			      "starting with a letter or digit");
-	if (s.len >= strlen(CHATMSG_GUEST_PREFIX) &&
-	    strncasecmp(s.ptr, CHATMSG_GUEST_PREFIX, strlen(CHATMSG_GUEST_PREFIX)) == 0)
-		return reason(err, CHAT_EINVAL, "names starting with \"" CHATMSG_GUEST_PREFIX
-						"\" are reserved for guests");
+	if (chatmsg_name_reserved(s))
+		return reason(err, CHAT_EINVAL, "\"guest\" and names starting with \"guest\" then"
+						" '-', '_', '.' or a digit are reserved for guests");
 	return CHAT_OK;
 }
 

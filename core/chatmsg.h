@@ -73,9 +73,14 @@ int chatmsg_room_valid(chat_slice_t s);
  * [A-Za-z0-9_.-] starting with a letter or digit. */
 int chatmsg_name_valid(chat_slice_t s);
 
-/* Checks a name someone registers: chatmsg_name_valid() and not starting
- * with CHATMSG_GUEST_PREFIX in any case.  Returns 0, CHAT_ETOOBIG or
- * CHAT_EINVAL; err gets a sentence fit for an API error. */
+/* 1 when s looks like a guest's name, in any case: "guest" alone or
+ * followed by '-', '_', '.' or a digit (guests are guest-N). */
+int chatmsg_name_reserved(chat_slice_t s);
+
+/* Checks a name someone registers: chatmsg_name_valid() and not reserved
+ * (chatmsg_name_reserved()).  Returns 0, CHAT_ETOOBIG or CHAT_EINVAL; err
+ * gets a sentence fit for an API error.  Names are unique whatever their
+ * case (the store compares them case-insensitively; they are ASCII). */
 int chatmsg_check_user_name(chat_slice_t s, chat_error_t *err);
 
 /* Checks a password: CHATMSG_PASSWORD_MIN..CHATMSG_PASSWORD_MAX bytes of

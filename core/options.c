@@ -55,8 +55,8 @@ const options_entry_t options_table[] = {
 	  "let clients SEND straight to /topic/** (0: only /app handlers publish there, as in Spring)" },
 	{ "allow_guests", OPTIONS_BOOL, "1", 0, 1, OPT(allow_guests),
 	  "let clients CONNECT without a passcode as guest-N (0: only registered users, by password or token)" },
-	{ "token_ttl_ms", OPTIONS_INT, "604800000", 60000, 31536000000, OPT(token_ttl_ms),
-	  "how long a login token from POST /api/login stays valid, in milliseconds" },
+	{ "token_ttl_ms", OPTIONS_INT, "604800000", 1000, 31536000000, OPT(token_ttl_ms),
+	  "how long a login token from POST /api/login stays valid, in milliseconds; the STOMP sessions opened with it end when it expires" },
 	{ "history_limit", OPTIONS_INT, "50", 1, 500, OPT(history_limit),
 	  "messages a history subscription replies with when it names no limit" },
 };

@@ -9,11 +9,12 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static const char SQL_TOKEN_PUT[] =
 	"INSERT INTO auth_tokens(hash, user_name, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)";
 static const char SQL_TOKEN_GET[] =
-	"SELECT user_name FROM auth_tokens WHERE hash = ?1 AND expires_ms > ?2";
+	"SELECT user_name, expires_ms FROM auth_tokens WHERE hash = ?1 AND expires_ms > ?2";
 static const char SQL_TOKEN_DEL[] = "DELETE FROM auth_tokens WHERE hash = ?1";
 static const char SQL_TOKEN_EXPIRE[] = "DELETE FROM auth_tokens WHERE expires_ms <= ?1";
 
@@ -71,9 +72,9 @@ int auth_register(store_t *s, chat_slice_t name, chat_slice_t pw, int64_t now_ms
 	return rc;
 }
 
-static void token_hash(const char *token, size_t len, unsigned char h[32])
+static void token_hash(const char *token, size_t len, unsigned char h[AUTH_HASH_BYTES])
 {
-	crypto_generichash(h, 32, (const unsigned char *)token, len, NULL, 0);
+	crypto_generichash(h, AUTH_HASH_BYTES, (const unsigned char *)token, len, NULL, 0);
 }
 
 int auth_token_issue(chatdb_t *db, const char *user, int64_t now_ms, int64_t ttl_ms,
@@ -120,10 +121,11 @@ int auth_token_issue(chatdb_t *db, const char *user, int64_t now_ms, int64_t ttl
 	return rc;
 }
 
-int auth_token_check(chatdb_t *db, const char *token, size_t len, int64_t now_ms,
-		     char user[SESSION_USER_MAX + 1], chat_error_t *err)
+/* auth_token_check(), also filling *grant (may be NULL). */
+static int token_check(chatdb_t *db, const char *token, size_t len, int64_t now_ms,
+		       char user[SESSION_USER_MAX + 1], auth_grant_t *grant, chat_error_t *err)
 {
-	unsigned char h[32];
+	unsigned char h[AUTH_HASH_BYTES];
 	sqlite3_stmt *st;
 	int rc;
 
@@ -138,6 +140,11 @@ int auth_token_check(chatdb_t *db, const char *token, size_t len, int64_t now_ms
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		snprintf(user, SESSION_USER_MAX + 1, "%s", sqlite3_column_text(st, 0));
+		if (grant != NULL) {
+			grant->by_token = 1;
+			memcpy(grant->hash, h, sizeof(h));
+			grant->expires_ms = sqlite3_column_int64(st, 1);
+		}
 		rc = CHAT_OK;
 	} else if (rc == SQLITE_DONE) {
 		rc = chat_error_set(err, CHAT_EDENIED, "invalid or expired token");
@@ -148,9 +155,15 @@ int auth_token_check(chatdb_t *db, const char *token, size_t len, int64_t now_ms
 	return rc;
 }
 
+int auth_token_check(chatdb_t *db, const char *token, size_t len, int64_t now_ms,
+		     char user[SESSION_USER_MAX + 1], chat_error_t *err)
+{
+	return token_check(db, token, len, now_ms, user, NULL, err);
+}
+
 int auth_token_revoke(chatdb_t *db, const char *token, size_t len, chat_error_t *err)
 {
-	unsigned char h[32];
+	unsigned char h[AUTH_HASH_BYTES];
 	sqlite3_stmt *st;
 	int rc;
 
@@ -185,8 +198,10 @@ static void make_dummy(void)
 		dummy_hash[0] = '\0';
 }
 
-/* Checks name's password in the store: 0, CHAT_EDENIED, CHAT_EDB. */
-static int check_password(store_t *s, chat_slice_t name, chat_slice_t pw, chat_error_t *err)
+/* Checks name's password in the store: 0 and the user's name as stored
+ * (found whatever the case of name) in stored; CHAT_EDENIED, CHAT_EDB. */
+static int check_password(store_t *s, chat_slice_t name, chat_slice_t pw,
+			  char stored[STORE_USER_NAME_MAX + 1], chat_error_t *err)
 {
 	char n[STORE_USER_NAME_MAX + 1];
 	store_user_t u;
@@ -208,6 +223,7 @@ static int check_password(store_t *s, chat_slice_t name, chat_slice_t pw, chat_e
 	if (rc != CHAT_OK)
 		return rc == CHAT_EDB ? rc : chat_error_set(err, CHAT_EDB, "user lookup failed");
 	rc = auth_verify_password(u.password_hash, pw.ptr, pw.len);
+	snprintf(stored, STORE_USER_NAME_MAX + 1, "%s", u.name);
 	sodium_memzero(&u, sizeof(u));
 	if (rc != CHAT_OK)
 		return chat_error_set(err, CHAT_EDENIED, "wrong user name or password");
@@ -215,37 +231,43 @@ static int check_password(store_t *s, chat_slice_t name, chat_slice_t pw, chat_e
 }
 
 int auth_login(chatdb_t *db, store_t *s, chat_slice_t name, chat_slice_t pw, int64_t now_ms,
-	       int64_t ttl_ms, char token[AUTH_TOKEN_HEX + 1], chat_error_t *err)
+	       int64_t ttl_ms, char token[AUTH_TOKEN_HEX + 1], char user[SESSION_USER_MAX + 1],
+	       chat_error_t *err)
 {
 	char n[STORE_USER_NAME_MAX + 1];
 	int rc;
 
 	token[0] = '\0';
-	rc = check_password(s, name, pw, err);
+	rc = check_password(s, name, pw, n, err);
 	if (rc != CHAT_OK)
 		return rc;
-	memcpy(n, name.ptr, name.len);
-	n[name.len] = '\0';
+	if (user != NULL)
+		snprintf(user, SESSION_USER_MAX + 1, "%s", n);
 	return auth_token_issue(db, n, now_ms, ttl_ms, token, err);
 }
 
 int auth_check(chatdb_t *db, store_t *s, const char *login, const char *passcode, int64_t now_ms,
-	       char user[SESSION_USER_MAX + 1], chat_error_t *err)
+	       char user[SESSION_USER_MAX + 1], auth_grant_t *grant, chat_error_t *err)
 {
+	char stored[STORE_USER_NAME_MAX + 1];
 	size_t len = strlen(passcode);
 	int rc;
 
-	rc = auth_token_check(db, passcode, len, now_ms, user, err);
-	if (rc == CHAT_OK && login != NULL && *login != '\0' && strcmp(login, user) != 0)
+	if (grant != NULL)
+		memset(grant, 0, sizeof(*grant));
+	rc = token_check(db, passcode, len, now_ms, user, grant, err);
+	if (rc == CHAT_OK && login != NULL && *login != '\0' && strcasecmp(login, user) != 0)
 		rc = chat_error_set(err, CHAT_EDENIED, "the token is not %s's", login);
 	if (rc != CHAT_EDENIED)
 		return rc;
 	user[0] = '\0';
+	if (grant != NULL)
+		memset(grant, 0, sizeof(*grant));
 	if (login == NULL || s == NULL)
 		return chat_error_set(err, CHAT_EDENIED, "invalid or expired token");
 	rc = check_password(s, (chat_slice_t){ login, strlen(login) },
-			    (chat_slice_t){ passcode, len }, err);
+			    (chat_slice_t){ passcode, len }, stored, err);
 	if (rc == CHAT_OK)
-		snprintf(user, SESSION_USER_MAX + 1, "%s", login);
+		snprintf(user, SESSION_USER_MAX + 1, "%s", stored);
 	return rc;
 }

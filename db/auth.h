@@ -26,6 +26,17 @@
 #define AUTH_TOKEN_HEX (AUTH_TOKEN_BYTES * 2)
 /* Longest passcode looked at (tokens are AUTH_TOKEN_HEX, passwords shorter). */
 #define AUTH_PASSCODE_MAX 256
+/* Bytes of the hash chat.db keeps of a token (auth_tokens.hash). */
+#define AUTH_HASH_BYTES 32
+
+/* How a STOMP CONNECT was authenticated: by a token (its hash and expiry,
+ * so the session can end when the token is revoked or expires), or by a
+ * password (by_token 0). */
+typedef struct auth_grant {
+	int by_token;
+	unsigned char hash[AUTH_HASH_BYTES];
+	int64_t expires_ms;
+} auth_grant_t;
 
 /* Initialises libsodium once (thread-safe, idempotent).  0 or CHAT_EIO. */
 int auth_init(void);
@@ -61,17 +72,21 @@ int auth_token_check(chatdb_t *db, const char *token, size_t len, int64_t now_ms
  * database error. */
 int auth_token_revoke(chatdb_t *db, const char *token, size_t len, chat_error_t *err);
 
-/* Checks name and password against the store, then issues a token.
- * 0; CHAT_EDENIED (no such user or wrong password: the same answer for
- * both); CHAT_EDB. */
+/* Checks name (in any case) and password against the store, then issues a
+ * token for the user.  0 and, in user (may be NULL), the user's name as
+ * registered; CHAT_EDENIED (no such user or wrong password: the same
+ * answer for both); CHAT_EDB. */
 int auth_login(chatdb_t *db, store_t *s, chat_slice_t name, chat_slice_t pw, int64_t now_ms,
-	       int64_t ttl_ms, char token[AUTH_TOKEN_HEX + 1], chat_error_t *err);
+	       int64_t ttl_ms, char token[AUTH_TOKEN_HEX + 1], char user[SESSION_USER_MAX + 1],
+	       chat_error_t *err);
 
-/* Authenticates a STOMP CONNECT: passcode is a token (of user login, when
- * login is not NULL) or, failing that, login's password in store s (s may be
- * NULL: tokens only).  0 and the user's name in user; CHAT_EDENIED;
- * CHAT_EDB (the store or chat.db failed: the client may retry). */
+/* Authenticates a STOMP CONNECT: passcode is a token (of user login, in
+ * any case, when login is not NULL) or, failing that, login's password in
+ * store s (s may be NULL: tokens only).  0 and the user's name as
+ * registered in user, and in *grant (may be
+ * NULL) how; CHAT_EDENIED; CHAT_EDB (the store or chat.db failed: the
+ * client may retry). */
 int auth_check(chatdb_t *db, store_t *s, const char *login, const char *passcode, int64_t now_ms,
-	       char user[SESSION_USER_MAX + 1], chat_error_t *err);
+	       char user[SESSION_USER_MAX + 1], auth_grant_t *grant, chat_error_t *err);
 
 #endif

@@ -62,16 +62,19 @@ static void sweep(background_t *b, int64_t now)
 	const chat_options_t *opt = b->opt;
 	int64_t closed = 0, deleted = 0, pruned = 0;
 	chat_error_t err = { 0 };
+	int rc;
 
-	if (broker_presence_sweep(b->db, now, NULL, &err) != CHAT_OK)
-		log_warn("background: presence sweep: %s", err.message);
-	if (broker_heartbeat_sweep(b->db, opt, now, NULL, &err) != CHAT_OK)
-		log_warn("background: heart-beat sweep: %s", err.message);
-	if (session_expire(b->db, now, opt->disconnect_delay_ms, opt->disconnect_delay_ms, &closed,
-			   &deleted, &err) != CHAT_OK)
-		log_warn("background: session expiry: %s", err.message);
-	if (outbox_prune(b->db, now, opt->outbox_retention_ms, &pruned, &err) != CHAT_OK)
-		log_warn("background: outbox pruning: %s", err.message);
+	if ((rc = broker_presence_sweep(b->db, now, NULL, &err)) != CHAT_OK)
+		log_warn("background: presence sweep: %s", chat_error_reason(&err, rc));
+	if ((rc = broker_heartbeat_sweep(b->db, opt, now, NULL, &err)) != CHAT_OK)
+		log_warn("background: heart-beat sweep: %s", chat_error_reason(&err, rc));
+	if ((rc = broker_token_sweep(b->db, opt, now, NULL, &err)) != CHAT_OK)
+		log_warn("background: token sweep: %s", chat_error_reason(&err, rc));
+	if ((rc = session_expire(b->db, now, opt->disconnect_delay_ms, opt->disconnect_delay_ms,
+				 &closed, &deleted, &err)) != CHAT_OK)
+		log_warn("background: session expiry: %s", chat_error_reason(&err, rc));
+	if ((rc = outbox_prune(b->db, now, opt->outbox_retention_ms, &pruned, &err)) != CHAT_OK)
+		log_warn("background: outbox pruning: %s", chat_error_reason(&err, rc));
 	if (closed || deleted || pruned)
 		log_debug("background: %lld sessions timed out, %lld deleted, %lld outbox rows pruned",
 			  (long long)closed, (long long)deleted, (long long)pruned);
@@ -95,7 +98,7 @@ static void relay(background_t *b, int64_t now, int *more)
 	if (rc == CHAT_EDB) {
 		/* The store is away: chat goes on, rows wait in chat.db. */
 		if (!b->was_down)
-			log_warn("relay: the store failed (%s); retrying", err.message);
+			log_warn("relay: the store failed (%s); retrying", chat_error_reason(&err, rc));
 		b->was_down = 1;
 		b->backoff = b->backoff ? (b->backoff * 2 > 30000 ? 30000 : b->backoff * 2) : 1000;
 		b->retry_at = now + b->backoff;
@@ -108,7 +111,7 @@ static void relay(background_t *b, int64_t now, int *more)
 		b->was_down = 0;
 	b->backoff = 0;
 	if (rc != CHAT_OK && rc != CHAT_EBUSY)
-		log_warn("relay: %s", err.message);
+		log_warn("relay: %s", chat_error_reason(&err, rc));
 }
 
 static void *background_main(void *arg)
@@ -134,7 +137,7 @@ static void *background_main(void *arg)
 		rc = relay_lease(b->db, BACKGROUND_LEASE, b->owner, now, BACKGROUND_LEASE_MS, &err);
 		if (rc != CHAT_OK) {
 			if (rc != CHAT_EBUSY)
-				log_warn("background: %s", err.message);
+				log_warn("background: %s", chat_error_reason(&err, rc));
 			if (b->holder)
 				log_info("background: another process does the background work now");
 			b->holder = 0;

@@ -77,6 +77,18 @@ static const char SQL_PRESENCE_STALE[] =
 	" SELECT 1 FROM subscriptions u JOIN sessions s ON s.id = u.session_id"
 	" WHERE s.user_name = p.user_name AND u.destination = '/topic/chat/room/' || p.room"
 	" AND s.state = 'open') LIMIT 64";
+static const char SQL_TOKEN_PUT[] =
+	"INSERT OR REPLACE INTO stomp_tokens(session_id, token_hash, expires_ms) VALUES (?1, ?2, ?3)";
+/* A session's token: 1 expired, 2 revoked, 0 valid (no row: no token). */
+static const char SQL_TOKEN_STATE[] =
+	"SELECT CASE WHEN t.expires_ms <= ?2 THEN 1"
+	" WHEN NOT EXISTS (SELECT 1 FROM auth_tokens a WHERE a.hash = t.token_hash) THEN 2"
+	" ELSE 0 END FROM stomp_tokens t WHERE t.session_id = ?1";
+static const char SQL_TOKEN_DEAD[] =
+	"SELECT t.session_id, t.expires_ms <= ?1 FROM stomp_tokens t"
+	" JOIN sessions s ON s.id = t.session_id AND s.state = 'open'"
+	" WHERE t.expires_ms <= ?1"
+	" OR NOT EXISTS (SELECT 1 FROM auth_tokens a WHERE a.hash = t.token_hash) LIMIT 64";
 static const char SQL_OUTBOX_MIN[] = "SELECT coalesce(min(seq), 0) FROM outbox";
 static const char SQL_SUBS_CLEAR[] = "DELETE FROM subscriptions WHERE session_id = ?1";
 static const char SQL_TX_CLEAR[] = "DELETE FROM stomp_tx WHERE session_id = ?1";
@@ -230,6 +242,9 @@ typedef struct prefetch {
 
 /* ---- receiving ------------------------------------------------------------ */
 
+/* Longest ERROR message header the broker writes. */
+#define BROKER_PERR_MAX 200
+
 typedef struct broker {
 	chatdb_t *db;
 	const chat_options_t *opt;
@@ -240,7 +255,7 @@ typedef struct broker {
 	int connected;             /* CONNECT succeeded */
 	stomp_version_t version;   /* negotiated (1.2 until then) */
 	int perr;                  /* the frame is refused: ERROR, then close */
-	char perr_msg[200];        /* its ERROR message header */
+	char perr_msg[BROKER_PERR_MAX]; /* its ERROR message header */
 	int ended;                 /* the session ends after this frame */
 	int64_t tx_seq;            /* last seq appended in the open transaction */
 	int64_t ring_seq;          /* last seq committed: ring the doorbell with it */
@@ -250,6 +265,7 @@ typedef struct broker {
 	store_t **store;           /* the caller's store slot (NULL: no store) */
 	int auth_rc;               /* CONNECT's passcode checked before the transaction */
 	char auth_user[SESSION_USER_MAX + 1];
+	auth_grant_t auth_grant;   /* how: the token's hash and expiry */
 	char auth_msg[256];
 	prefetch_t pre;            /* store reads done before the transaction */
 	int retry;                 /* the prefetch went stale: run the frame again */
@@ -543,7 +559,8 @@ static int prepare(broker_t *b, const stomp_frame_t *f)
 		if (pass == NULL)
 			return CHAT_OK;
 		s = get_store(b);
-		b->auth_rc = auth_check(b->db, s, header(f, "login"), pass, b->now_ms, b->auth_user, &e);
+		b->auth_rc = auth_check(b->db, s, header(f, "login"), pass, b->now_ms, b->auth_user,
+					&b->auth_grant, &e);
 		if (b->auth_rc == CHAT_EDB && s != NULL)
 			store_failed(b);
 		if (b->auth_rc == CHAT_EDENIED && s == NULL && b->store != NULL)
@@ -709,7 +726,9 @@ static int on_connect(broker_t *b, const stomp_frame_t *f)
 	if (parse_heartbeat(header(f, "heart-beat"), &cx, &cy) != CHAT_OK)
 		return refuse(b, "invalid heart-beat header");
 	if (header(f, "passcode") != NULL) {
-		if (b->auth_rc == CHAT_EDB)
+		/* Anything but a wrong passcode is the server's failure: its
+		 * detail is not for the client. */
+		if (b->auth_rc != CHAT_OK && b->auth_rc != CHAT_EDENIED)
 			return refuse(b, "authentication is unavailable, try again later");
 		if (b->auth_rc != CHAT_OK)
 			return refuse(b, "authentication failed%s%s", b->auth_msg[0] ? ": " : "",
@@ -743,6 +762,16 @@ static int on_connect(broker_t *b, const stomp_frame_t *f)
 	sqlite3_bind_int64(st, 5, expect);
 	sqlite3_bind_int64(st, 6, b->now_ms);
 	rc = step_done(b, st, "stomp connect");
+	if (rc == CHAT_OK && header(f, "passcode") != NULL && b->auth_grant.by_token)
+		rc = chatdb__stmt(b->db, SQL_TOKEN_PUT, &st, b->err);
+	if (rc == CHAT_OK && header(f, "passcode") != NULL && b->auth_grant.by_token) {
+		/* Remembered so that a logout or the expiry ends the session. */
+		sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, b->auth_grant.hash, sizeof(b->auth_grant.hash),
+				  SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, b->auth_grant.expires_ms);
+		rc = step_done(b, st, "stomp token");
+	}
 	if (rc != CHAT_OK)
 		return rc;
 	b->connected = 1;
@@ -1390,6 +1419,10 @@ static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
 
 	if (dest == NULL)
 		return refuse(b, "SEND without destination");
+	/* Stored as sent and rendered for every subscriber's version: a value
+	 * that 1.0 or 1.1 cannot carry (escaped CR or LF) is refused here. */
+	if (ctype != NULL && !stomp_media_type_valid((chat_slice_t){ ctype, strlen(ctype) }))
+		return refuse(b, "invalid content-type (not a media type)");
 	d = (chat_slice_t){ dest, strlen(dest) };
 	if (dest_validate(d, 0) != CHAT_OK)
 		return refuse(b, "invalid destination");
@@ -1759,6 +1792,35 @@ static int fail(broker_t *b, const char *receipt)
 	return rc;
 }
 
+/* The ERROR message of a session whose token is gone (state as
+ * SQL_TOKEN_STATE and SQL_TOKEN_DEAD say). */
+static const char *token_end_message(int expired)
+{
+	return expired ? BROKER_ERROR_EXPIRED : BROKER_ERROR_LOGGED_OUT;
+}
+
+/* A session opened with a token takes no frame once the token was revoked
+ * or expired: refused with "logged out" / "token expired". */
+static int check_token(broker_t *b)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(b->db, SQL_TOKEN_STATE, &st, b->err), dead = 0;
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, b->now_ms);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		dead = sqlite3_column_int(st, 0);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
+						   : chatdb__error(b->db, rc, "stomp token", b->err);
+	sqlite3_reset(st);
+	if (rc == CHAT_OK && dead != 0)
+		rc = refuse(b, "%s", token_end_message(dead == 1));
+	return rc;
+}
+
 /* One frame in one transaction.  CHAT_ECLOSED: the session no longer takes
  * frames (stop). */
 static int handle(broker_t *b, const stomp_frame_t *f)
@@ -1779,6 +1841,8 @@ again:
 		rollback(b);
 		return CHAT_ECLOSED;
 	}
+	if (rc == CHAT_OK && b->connected)
+		rc = check_token(b);
 	if (rc == CHAT_OK)
 		rc = dispatch(b, f, 0);
 	if (rc == CHAT_OK && receipt != NULL && f->command != STOMP_CMD_DISCONNECT) {
@@ -1970,37 +2034,43 @@ out:
 	return rc;
 }
 
-int broker_heartbeat_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
-			   int64_t *closed_out, chat_error_t *err)
+/* Writes the ERROR message for the session of the sweep's current row. */
+typedef void (*sweep_message_fn)(sqlite3_stmt *st, int64_t now_ms, char *out, size_t size);
+
+/* Ends the sessions sql (?1: now) yields - session id first, then what msg
+ * reads - with ERROR, then close, as for a refused frame: at most 64, each
+ * in its own transaction; rings the doorbell once. */
+static int sweep_sessions(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
+			  const char *sql, const char *what, sweep_message_fn msg,
+			  int64_t *closed_out, chat_error_t *err)
 {
+	char keys[64][CHATDB_ID_MAX + 1], msgs[64][BROKER_PERR_MAX];
 	doorbell_t *bell = chatdb_doorbell(db);
-	char keys[64][CHATDB_ID_MAX + 1];
-	int64_t heard[64], ring = 0;
+	int64_t ring = 0;
 	sqlite3_stmt *st;
 	size_t n = 0, i;
 	int rc, step;
 
 	if (closed_out != NULL)
 		*closed_out = 0;
-	rc = chatdb__stmt(db, SQL_SILENT, &st, err);
+	rc = chatdb__stmt(db, sql, &st, err);
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, now_ms);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < CHAT_ARRAY_LEN(keys)) {
 		snprintf(keys[n], sizeof(keys[n]), "%s", sqlite3_column_text(st, 0));
-		heard[n] = sqlite3_column_int64(st, 1);
+		msg(st, now_ms, msgs[n], sizeof(msgs[n]));
 		n++;
 	}
 	sqlite3_reset(st);
 	if (step != SQLITE_DONE && step != SQLITE_ROW)
-		return chatdb__error(db, step, "heart-beat sweep", err);
+		return chatdb__error(db, step, what, err);
 	chatdb_set_doorbell(db, NULL);
 	for (i = 0; i < n && rc == CHAT_OK; i++) {
 		broker_t b;
 
 		broker_setup(&b, db, opt, NULL, keys[i], now_ms, err);
-		snprintf(b.perr_msg, sizeof(b.perr_msg), "heart-beat timeout, nothing received for %lld ms",
-			 (long long)(now_ms - heard[i]));
+		memcpy(b.perr_msg, msgs[i], sizeof(b.perr_msg));
 		b.perr = 1;
 		rc = fail(&b, NULL);
 		if (b.ring_seq > ring)
@@ -2013,4 +2083,30 @@ int broker_heartbeat_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_
 	if (rc == CHAT_OK && closed_out != NULL)
 		*closed_out = (int64_t)n;
 	return rc;
+}
+
+static void silent_message(sqlite3_stmt *st, int64_t now_ms, char *out, size_t size)
+{
+	snprintf(out, size, "heart-beat timeout, nothing received for %lld ms",
+		 (long long)(now_ms - sqlite3_column_int64(st, 1)));
+}
+
+int broker_heartbeat_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
+			   int64_t *closed_out, chat_error_t *err)
+{
+	return sweep_sessions(db, opt, now_ms, SQL_SILENT, "heart-beat sweep", silent_message,
+			      closed_out, err);
+}
+
+static void token_message(sqlite3_stmt *st, int64_t now_ms, char *out, size_t size)
+{
+	(void)now_ms;
+	snprintf(out, size, "%s", token_end_message(sqlite3_column_int(st, 1)));
+}
+
+int broker_token_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms, int64_t *closed_out,
+		       chat_error_t *err)
+{
+	return sweep_sessions(db, opt, now_ms, SQL_TOKEN_DEAD, "token sweep", token_message,
+			      closed_out, err);
 }

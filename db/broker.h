@@ -103,6 +103,10 @@
 #define BROKER_CLOSE_ERROR 3001
 #define BROKER_REASON_ERROR "STOMP error"
 
+/* ERROR messages of a session whose login token was revoked or expired. */
+#define BROKER_ERROR_LOGGED_OUT "logged out"
+#define BROKER_ERROR_EXPIRED "token expired"
+
 /* Prefix of the chat application's post destination: SEND to
  * /app/chat/room/{id} with {"text": ...}; the stamped message is broadcast
  * on /topic/chat/room/{id} as JSON (chatmsg_render()). */
@@ -139,5 +143,14 @@ int broker_presence_sweep(chatdb_t *db, int64_t now_ms, int64_t *left_out, chat_
  * rings the handle's doorbell.  *closed_out (may be NULL) gets how many. */
 int broker_heartbeat_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
 			   int64_t *closed_out, chat_error_t *err);
+
+/* Ends the sessions opened with a login token that was revoked (logout:
+ * ERROR "logged out") or expired ("token expired"), each then closing as
+ * after any ERROR; a frame such a session sends meanwhile gets the same
+ * ERROR.  At most 64 per call; rings the handle's doorbell.  Run by the
+ * background sweep and right after a logout.  *closed_out (may be NULL)
+ * gets how many. */
+int broker_token_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms, int64_t *closed_out,
+		       chat_error_t *err);
 
 #endif

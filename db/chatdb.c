@@ -157,6 +157,18 @@ static const char *const migrations[] = {
 	/* 6: when the broker last heard from each STOMP client (any frame or
 	 * heart-beat EOL), to close clients silent past their heart-beat. */
 	"ALTER TABLE stomp_sessions ADD COLUMN heard_ms INTEGER NOT NULL DEFAULT 0;",
+	/* 7: the login token each STOMP session was opened with (its hash and
+	 * expiry), so revoking the token (logout) or its expiry ends the
+	 * session (db/broker.c broker_token_sweep()); room names looked up
+	 * whatever their case (db/chatroom.c refuses a new room whose name
+	 * differs from an existing one only in case; rooms that already do
+	 * stay, their names being ids in destinations). */
+	"CREATE TABLE stomp_tokens("
+	" session_id TEXT PRIMARY KEY NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	" token_hash BLOB NOT NULL,"
+	" expires_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX stomp_tokens_expires ON stomp_tokens(expires_ms);"
+	"CREATE INDEX chat_rooms_name_nocase ON chat_rooms(name COLLATE NOCASE);",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,

@@ -12,6 +12,9 @@
 static const char SQL_GET[] =
 	"SELECT name, id, creator, created_ms, stored FROM chat_rooms WHERE name = ?1";
 static const char SQL_COUNT[] = "SELECT count(*) FROM chat_rooms";
+/* Room names are unique whatever their (ASCII) case: checked in the
+ * creating transaction, which holds the write lock. */
+static const char SQL_TAKEN[] = "SELECT name FROM chat_rooms WHERE name = ?1 COLLATE NOCASE LIMIT 1";
 static const char SQL_PUT[] =
 	"INSERT INTO chat_rooms(name, id, creator, created_ms) VALUES (?1, ?2, ?3, ?4)";
 static const char SQL_LIST[] =
@@ -79,6 +82,17 @@ int chatroom__create_in_tx(chatdb_t *db, chat_slice_t name, const char *creator,
 		     ? chat_error_set(err, CHAT_ETOOMANY, "there are already %d rooms", CHATROOM_MAX)
 	     : rc == SQLITE_ROW ? CHAT_OK
 				: chatdb__error(db, rc, "rooms", err);
+	sqlite3_reset(st);
+	if (rc != CHAT_OK)
+		goto out;
+	if ((rc = chatdb__stmt(db, SQL_TAKEN, &st, err)) != CHAT_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, r.name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_ROW ? chat_error_set(err, CHAT_EEXIST, "the room %s exists",
+					       (const char *)sqlite3_column_text(st, 0))
+	     : rc == SQLITE_DONE ? CHAT_OK
+				 : chatdb__error(db, rc, "rooms", err);
 	sqlite3_reset(st);
 	if (rc != CHAT_OK)
 		goto out;

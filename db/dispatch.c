@@ -739,6 +739,8 @@ out:
 		if (s->dl.closed)
 			snprintf(end->reason, sizeof(end->reason), "%s", s->dl.close_reason);
 	}
+	if (rc != CHAT_OK && err != NULL && err->message[0] == '\0')
+		chat_error_set(err, rc, "reading the outbox: %s", chat_strerror(rc));
 	pthread_mutex_unlock(&d->lock);
 	return rc;
 }

@@ -209,6 +209,8 @@ int service_collect(service_ctx_t *c, const service_t *s, const char *key, int64
 	}
 	if (rc == CHAT_OK && d.closed && !was_closed)
 		rc = session_close(c->db, key, d.close_code, d.close_reason, chat_wall_ms(), err);
+	if (rc != CHAT_OK && err != NULL && err->message[0] == '\0')
+		chat_error_set(err, rc, "reading the outbox: %s", chat_strerror(rc));
 out:
 	delivery_clear(&d);
 	return rc;

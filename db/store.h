@@ -14,8 +14,10 @@
  *  - user names: 1..STORE_USER_NAME_MAX bytes, room names:
  *    1..STORE_ROOM_NAME_MAX bytes; valid UTF-8 (shortest form, no
  *    surrogates, <= U+10FFFF), no control characters (U+0000-U+001F,
- *    U+007F-U+009F), no leading or trailing space.  Uniqueness is byte for
- *    byte (the store neither folds case nor normalises).
+ *    U+007F-U+009F), no leading or trailing space.  Uniqueness and
+ *    lookups by name ignore ASCII case ("Alice", "alice" and "ALICE" are
+ *    one user, found by any of them; the form first stored is kept); no
+ *    other folding or normalisation.
  *  - password hashes: 1..STORE_PASSWORD_HASH_MAX bytes of printable ASCII,
  *    opaque to the store.
  *  - message text: 1..STORE_TEXT_MAX bytes of valid UTF-8 without NUL

@@ -4,8 +4,11 @@
  * document's _id being the caller's int64 id, so a retried insert meets a
  * duplicate-key error (11000) and is recognised as a retry.
  *
- * Indexes (createIndexes at open): users.name and rooms.name unique,
- * messages (room_id, _id) for "latest N of a room" and "after id X".
+ * Indexes (createIndexes at open): users.name and rooms.name unique, and
+ * users.key and rooms.key unique, key being the name in ASCII lower case,
+ * so names are unique and found whatever their case (store.h); documents
+ * written before keys existed get theirs at open.  messages (room_id, _id)
+ * for "latest N of a room" and "after id X".
  *
  * Threads and processes: mongoc_init() runs once per process (pthread_once);
  * each handle owns one single-threaded mongoc_client_t, so a handle is used
@@ -88,35 +91,118 @@ static void default_ms(mongoc_uri_t *uri, const char *option, int32_t ms)
 		mongoc_uri_set_option_as_int32(uri, option, ms);
 }
 
-/* createIndexes for one collection: a unique index on name, or the
- * (room_id, _id) index on messages. */
-static int create_index(mongoc_database_t *db, const char *coll, chat_error_t *err)
+/* The key of name (ASCII lower case) into out (size bytes). */
+static void name_key(const char *name, char *out, size_t size)
 {
-	bson_t cmd = BSON_INITIALIZER, indexes, index, key;
+	size_t i;
+
+	for (i = 0; name[i] != '\0' && i + 1 < size; i++)
+		out[i] = name[i] >= 'A' && name[i] <= 'Z' ? (char)(name[i] - 'A' + 'a') : name[i];
+	out[i] = '\0';
+}
+
+#define KEY_MAX (STORE_USER_NAME_MAX > STORE_ROOM_NAME_MAX ? STORE_USER_NAME_MAX \
+							   : STORE_ROOM_NAME_MAX)
+
+/* Gives the documents of c that have no key (written before keys
+ * existed) theirs. */
+static int backfill_keys(mongoc_collection_t *c, chat_error_t *err)
+{
+	bson_t filter = BSON_INITIALIZER, exists, opts = BSON_INITIALIZER, proj;
+	mongoc_cursor_t *cur;
+	const bson_t *d;
 	bson_error_t e;
 	int rc = 0;
 
-	BSON_APPEND_UTF8(&cmd, "createIndexes", coll);
-	BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &indexes);
-	BSON_APPEND_DOCUMENT_BEGIN(&indexes, "0", &index);
+	BSON_APPEND_DOCUMENT_BEGIN(&filter, "key", &exists);
+	BSON_APPEND_BOOL(&exists, "$exists", false);
+	bson_append_document_end(&filter, &exists);
+	BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
+	BSON_APPEND_INT32(&proj, "name", 1);
+	bson_append_document_end(&opts, &proj);
+	cur = mongoc_collection_find_with_opts(c, &filter, &opts, NULL);
+	while (rc == 0 && mongoc_cursor_next(cur, &d)) {
+		bson_iter_t id, name;
+		bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER, set;
+		char key[KEY_MAX + 1];
+
+		if (!bson_iter_init_find(&id, d, "_id") || !bson_iter_init_find(&name, d, "name") ||
+		    !BSON_ITER_HOLDS_UTF8(&name)) {
+			rc = chat_error_set(err, CHAT_EDB, "a document without a name in %s",
+					    mongoc_collection_get_name(c));
+			break;
+		}
+		name_key(bson_iter_utf8(&name, NULL), key, sizeof(key));
+		bson_append_iter(&sel, "_id", -1, &id);
+		BSON_APPEND_DOCUMENT_BEGIN(&upd, "$set", &set);
+		BSON_APPEND_UTF8(&set, "key", key);
+		bson_append_document_end(&upd, &set);
+		if (!mongoc_collection_update_one(c, &sel, &upd, NULL, NULL, &e))
+			rc = db_error(err, "adding name keys", &e);
+		bson_destroy(&sel);
+		bson_destroy(&upd);
+	}
+	if (rc == 0 && mongoc_cursor_error(cur, &e))
+		rc = db_error(err, "finding documents without a name key", &e);
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&opts);
+	bson_destroy(&filter);
+	return rc;
+}
+
+/* Appends index n of a createIndexes command: on field (unique) or, with
+ * field NULL, messages' (room_id, _id). */
+static void add_index(bson_t *indexes, const char *n, const char *field)
+{
+	bson_t index, key;
+
+	BSON_APPEND_DOCUMENT_BEGIN(indexes, n, &index);
 	BSON_APPEND_DOCUMENT_BEGIN(&index, "key", &key);
-	if (strcmp(coll, "messages") == 0) {
+	if (field == NULL) {
 		BSON_APPEND_INT32(&key, "room_id", 1);
 		BSON_APPEND_INT32(&key, "_id", 1);
 		bson_append_document_end(&index, &key);
 		BSON_APPEND_UTF8(&index, "name", "room_id_1__id_1");
 	} else {
-		BSON_APPEND_INT32(&key, "name", 1);
+		BSON_APPEND_INT32(&key, field, 1);
 		bson_append_document_end(&index, &key);
-		BSON_APPEND_UTF8(&index, "name", "name_unique");
+		BSON_APPEND_UTF8(&index, "name", strcmp(field, "name") == 0 ? "name_unique"
+									   : "key_unique");
 		BSON_APPEND_BOOL(&index, "unique", true);
 	}
-	bson_append_document_end(&indexes, &index);
+	bson_append_document_end(indexes, &index);
+}
+
+/* createIndexes for one index of coll: on field (unique), or with field
+ * NULL messages' (room_id, _id). */
+static int create_index(mongoc_database_t *db, const char *coll, const char *field,
+			chat_error_t *err)
+{
+	bson_t cmd = BSON_INITIALIZER, indexes;
+	bson_error_t e;
+	int rc = 0;
+
+	BSON_APPEND_UTF8(&cmd, "createIndexes", coll);
+	BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &indexes);
+	add_index(&indexes, "0", field);
 	bson_append_array_end(&cmd, &indexes);
 	if (!mongoc_database_write_command_with_opts(db, &cmd, NULL, NULL, &e))
-		rc = db_error(err, "creating indexes", &e);
+		rc = db_error(err, "creating indexes (names that differ only in case must be"
+				   " renamed first)", &e);
 	bson_destroy(&cmd);
 	return rc;
+}
+
+/* The indexes of coll, one createIndexes each (FerretDB 1.24 panics on a
+ * command that lists an existing index beside a new one). */
+static int create_indexes(mongoc_database_t *db, const char *coll, chat_error_t *err)
+{
+	int rc;
+
+	if (strcmp(coll, "messages") == 0)
+		return create_index(db, coll, NULL, err);
+	rc = create_index(db, coll, "name", err);
+	return rc != 0 ? rc : create_index(db, coll, "key", err);
 }
 
 static const store__ops_t mongo_ops;
@@ -164,8 +250,12 @@ int store__mongo_open(const char *uri_string, store_t **out, chat_error_t *err)
 	st->messages = mongoc_client_get_collection(st->client, dbname, "messages");
 	db = mongoc_client_get_database(st->client, dbname);
 	/* The first command selects a server: an unreachable one fails here. */
-	for (i = 0; i < CHAT_ARRAY_LEN(colls) && rc == 0; i++)
-		rc = create_index(db, colls[i], err);
+	for (i = 0; i < CHAT_ARRAY_LEN(colls) && rc == 0; i++) {
+		if (i < 2)
+			rc = backfill_keys(i == 0 ? st->users : st->rooms, err);
+		if (rc == 0)
+			rc = create_indexes(db, colls[i], err);
+	}
 out:
 	mongoc_database_destroy(db);
 	mongoc_uri_destroy(uri);
@@ -188,12 +278,15 @@ static int find_one(mongoc_collection_t *c, int64_t id, const char *by_name,
 	mongoc_cursor_t *cur;
 	const bson_t *d;
 	bson_error_t e;
+	char key[KEY_MAX + 1];
 	int rc;
 
-	if (by_name != NULL)
-		BSON_APPEND_UTF8(&filter, "name", by_name);
-	else
+	if (by_name != NULL) {
+		name_key(by_name, key, sizeof(key));
+		BSON_APPEND_UTF8(&filter, "key", key);
+	} else {
 		BSON_APPEND_INT64(&filter, "_id", id);
+	}
 	BSON_APPEND_INT64(&opts, "limit", 1);
 	cur = mongoc_collection_find_with_opts(c, &filter, &opts, NULL);
 	if (mongoc_cursor_next(cur, &d)) {
@@ -309,10 +402,13 @@ static int user_add(store_t *s, const store_user_t *u, chat_error_t *err)
 	mongo_store_t *st = (mongo_store_t *)s;
 	bson_t doc = BSON_INITIALIZER;
 	store_user_t old;
+	char key[KEY_MAX + 1];
 	int rc, dup;
 
 	BSON_APPEND_INT64(&doc, "_id", u->id);
 	BSON_APPEND_UTF8(&doc, "name", u->name);
+	name_key(u->name, key, sizeof(key));
+	BSON_APPEND_UTF8(&doc, "key", key);
 	BSON_APPEND_UTF8(&doc, "password_hash", u->password_hash);
 	BSON_APPEND_INT64(&doc, "created_ms", u->created_ms);
 	rc = insert(st->users, &doc, &dup, "adding a user", err);
@@ -343,10 +439,13 @@ static int room_add(store_t *s, const store_room_t *r, chat_error_t *err)
 	mongo_store_t *st = (mongo_store_t *)s;
 	bson_t doc = BSON_INITIALIZER;
 	store_room_t old;
+	char key[KEY_MAX + 1];
 	int rc, dup;
 
 	BSON_APPEND_INT64(&doc, "_id", r->id);
 	BSON_APPEND_UTF8(&doc, "name", r->name);
+	name_key(r->name, key, sizeof(key));
+	BSON_APPEND_UTF8(&doc, "key", key);
 	BSON_APPEND_INT64(&doc, "created_by", r->created_by);
 	BSON_APPEND_INT64(&doc, "created_ms", r->created_ms);
 	rc = insert(st->rooms, &doc, &dup, "adding a room", err);

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define BUSY_TIMEOUT_MS 5000
 
 static const char schema_sql[] =
@@ -40,6 +40,13 @@ static const char schema_sql[] =
 	" text TEXT NOT NULL,"
 	" time_ms INTEGER NOT NULL);"
 	"CREATE INDEX messages_room_id ON messages(room_id, id);";
+
+/* Version 2: names are unique and looked up whatever their ASCII case
+ * (NOCASE folds A-Z only, as the store's rule says).  Fails on a file
+ * that already holds two names differing only in case. */
+static const char schema_v2_sql[] =
+	"CREATE UNIQUE INDEX users_name_nocase ON users(name COLLATE NOCASE);"
+	"CREATE UNIQUE INDEX rooms_name_nocase ON rooms(name COLLATE NOCASE);";
 
 /* Prepared once per handle; indexes into sqlite_store.stmt. */
 enum {
@@ -63,13 +70,13 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_USER_BY_ID] = "SELECT id, name, password_hash, created_ms FROM users"
 		" WHERE id = ?1",
 	[Q_USER_BY_NAME] = "SELECT id, name, password_hash, created_ms FROM users"
-		" WHERE name = ?1",
+		" WHERE name = ?1 COLLATE NOCASE",
 	[Q_ROOM_INSERT] = "INSERT INTO rooms(id, name, created_by, created_ms)"
 		" VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
 	[Q_ROOM_BY_ID] = "SELECT id, name, created_by, created_ms FROM rooms"
 		" WHERE id = ?1",
 	[Q_ROOM_BY_NAME] = "SELECT id, name, created_by, created_ms FROM rooms"
-		" WHERE name = ?1",
+		" WHERE name = ?1 COLLATE NOCASE",
 	[Q_ROOM_LIST] = "SELECT id, name, created_by, created_ms FROM rooms"
 		" WHERE id > ?1 ORDER BY id LIMIT ?2",
 	[Q_MSG_INSERT] = "INSERT INTO messages(id, room_id, room_seq, writer, text,"
@@ -129,11 +136,19 @@ static int schema_init(sqlite_store_t *st, chat_error_t *err)
 			" upgrade the program", version, SCHEMA_VERSION);
 		goto out;
 	}
-	if (version == 0) {
+	if (version == 0 && sqlite3_exec(st->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
+		rc = db_error(st, err, "creating the schema");
+		goto out;
+	}
+	if (version < 2 && sqlite3_exec(st->db, schema_v2_sql, NULL, NULL, NULL) != SQLITE_OK) {
+		rc = db_error(st, err, "making names unique whatever their case (rename users or"
+				       " rooms whose names differ only in case)");
+		goto out;
+	}
+	if (version < SCHEMA_VERSION) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
-		if (sqlite3_exec(st->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
-		    sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-			rc = db_error(st, err, "creating the schema");
+		if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+			rc = db_error(st, err, "setting the schema version");
 			goto out;
 		}
 	}

@@ -133,6 +133,24 @@ static int status_of(int rc)
 	}
 }
 
+/* Answers a failure: validation messages (4xx) go to the client as they
+ * are; for a server-side failure (5xx: database, memory) the client gets a
+ * generic reason and the log gets the detail. */
+static void respond_failure(http_request_t *r, const char *what, int rc, const chat_error_t *e)
+{
+	int status = status_of(rc);
+
+	if (status < 500) {
+		respond_error(r, status, NULL, chat_error_reason(e, rc));
+		return;
+	}
+	log_warn("api: %s: %s", what, chat_error_reason(e, rc));
+	if (status == 503)
+		respond_error(r, 503, "Retry-After: 5\r\n", "the service is unavailable, try again later");
+	else
+		respond_error(r, status, NULL, "internal error");
+}
+
 /* Parses {"name","password"} from the body. */
 static int name_password(http_request_t *r, chat_buf_t *name, chat_buf_t *pw)
 {
@@ -171,7 +189,7 @@ static void post_users(const chat_options_t *opt, api_thread_t *t, http_request_
 		log_warn("register: the user store failed: %s", e.message);
 		respond_error(r, 503, "Retry-After: 5\r\n", "the user store is unavailable, try again later");
 	} else if (rc != CHAT_OK) {
-		respond_error(r, status_of(rc), NULL, e.message);
+		respond_failure(r, "register", rc, &e);
 	} else if (chat_buf_append(&out, "{\"name\":", 8) == CHAT_OK &&
 		   json_encode_string(&out, name.data, name.len) == CHAT_OK &&
 		   chat_buf_putc(&out, '}') == CHAT_OK) {
@@ -189,7 +207,7 @@ static void post_login(const chat_options_t *opt, api_thread_t *t, http_request_
 {
 	chat_buf_t name, pw, out;
 	chat_error_t e = { 0 };
-	char token[AUTH_TOKEN_HEX + 1];
+	char token[AUTH_TOKEN_HEX + 1], user[SESSION_USER_MAX + 1];
 	int64_t now = chat_wall_ms();
 	store_t *s;
 	int rc;
@@ -202,7 +220,7 @@ static void post_login(const chat_options_t *opt, api_thread_t *t, http_request_
 	s = thread_store(t, opt, &e);
 	rc = s == NULL ? CHAT_EDB
 		       : auth_login(t->db, s, chat_buf_slice(&name), chat_buf_slice(&pw), now,
-				    opt->token_ttl_ms, token, &e);
+				    opt->token_ttl_ms, token, user, &e);
 	if (rc == CHAT_EDB)
 		respond_error(r, 503, "Retry-After: 5\r\n", "the user store is unavailable, try again later");
 	else if (rc == CHAT_EDENIED)
@@ -210,7 +228,7 @@ static void post_login(const chat_options_t *opt, api_thread_t *t, http_request_
 	else if (rc != CHAT_OK)
 		respond_error(r, 500, NULL, "internal error");
 	else if (chat_buf_printf(&out, "{\"token\":\"%s\",\"user\":", token) == CHAT_OK &&
-		 json_encode_string(&out, name.data, name.len) == CHAT_OK &&
+		 json_encode_string(&out, user, strlen(user)) == CHAT_OK &&
 		 chat_buf_printf(&out, ",\"expires\":%lld}", (long long)(now + opt->token_ttl_ms)) ==
 			 CHAT_OK)
 		respond_json(r, 200, NULL, chat_buf_slice(&out));
@@ -254,7 +272,7 @@ static int request_token(http_request_t *r, chat_buf_t *body, chat_buf_t *token,
 	return CHAT_OK;
 }
 
-static void post_logout(api_thread_t *t, http_request_t *r)
+static void post_logout(const chat_options_t *opt, api_thread_t *t, http_request_t *r)
 {
 	chat_buf_t body, token;
 	chat_error_t e = { 0 };
@@ -267,12 +285,16 @@ static void post_logout(api_thread_t *t, http_request_t *r)
 	rc = request_token(r, &body, &token, NULL, &e);
 	if (rc == CHAT_OK)
 		rc = auth_token_revoke(t->db, token.data, token.len, &e);
+	/* The sessions opened with the token end now (the background sweep
+	 * would end them within a second otherwise). */
+	if (rc == CHAT_OK && broker_token_sweep(t->db, opt, chat_wall_ms(), NULL, &e) != CHAT_OK)
+		log_warn("logout: cannot end the token's sessions yet: %s", e.message);
 	if (rc == CHAT_OK)
 		respond_json(r, 204, NULL, CHAT_SLICE(""));
 	else if (rc == CHAT_ENOTFOUND || rc == CHAT_EDENIED)
 		respond_error(r, 401, NULL, rc == CHAT_ENOTFOUND ? "invalid token" : e.message);
 	else
-		respond_error(r, status_of(rc), NULL, e.message);
+		respond_failure(r, "logout", rc, &e);
 out:
 	chat_buf_free(&body);
 	chat_buf_free(&token);
@@ -320,7 +342,7 @@ static void post_rooms(api_thread_t *t, http_request_t *r)
 	} else if (rc == CHAT_ETOOMANY) {
 		respond_error(r, 403, NULL, e.message);
 	} else {
-		respond_error(r, status_of(rc), NULL, e.message);
+		respond_failure(r, "create room", rc, &e);
 	}
 out:
 	chat_buf_free(&body);
@@ -369,7 +391,7 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 	switch (routes[i].id) {
 	case 0: post_users(opt, t, r); break;
 	case 1: post_login(opt, t, r); break;
-	case 2: post_logout(t, r); break;
+	case 2: post_logout(opt, t, r); break;
 	case 3: get_rooms(t, r); break;
 	default: post_rooms(t, r); break;
 	}

@@ -97,17 +97,19 @@ static void *dispatcher_main(void *arg)
 	while (dispatch_wait_sessions(h->disp)) {
 		uint32_t seen = doorbell_snapshot(h->bell);
 		int64_t now = chat_mono_ms();
-		int more = 0;
+		int more = 0, rc;
 
 		if (now >= next_renew) {
 			if (next_renew != 0 &&
-			    session_renew_prefix(h->disp_db, prefix, chat_wall_ms(),
-						 opt->heartbeat_ms + TRANSPORT_LEASE_SLACK_MS, &err) != CHAT_OK)
-				log_error("dispatcher: cannot renew the leases: %s", err.message);
+			    (rc = session_renew_prefix(h->disp_db, prefix, chat_wall_ms(),
+						       opt->heartbeat_ms + TRANSPORT_LEASE_SLACK_MS,
+						       &err)) != CHAT_OK)
+				log_error("dispatcher: cannot renew the leases: %s",
+					  chat_error_reason(&err, rc));
 			next_renew = now + opt->heartbeat_ms;
 		}
-		if (dispatch_run(h->disp, &more, &err) != CHAT_OK)
-			log_error("dispatcher: cannot read the outbox: %s", err.message);
+		if ((rc = dispatch_run(h->disp, &more, &err)) != CHAT_OK)
+			log_error("dispatcher: cannot read the outbox: %s", chat_error_reason(&err, rc));
 		if (!more)
 			(void)doorbell_wait(h->bell, seen,
 					    (int)(next_renew - now < 5000 ? next_renew - now : 5000));

@@ -280,7 +280,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	chat_buf_free(&drain);
 	rc = service_open(&w->svc, s, key, chat_wall_ms(), &created, &info, &err);
 	if (rc != CHAT_OK) {
-		log_error("session %s: %s", key, err.message);
+		log_error("session %s: %s", key, chat_error_reason(&err, rc));
 		respond_text(r, 500, head->data, "Internal error.\n");
 		goto out;
 	}
@@ -292,7 +292,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		if (rc == CHAT_EBUSY && lease_holder_gone(w, key, &err))
 			rc = session_acquire(w->svc.db, key, owner, chat_wall_ms(), lease_ms, &err);
 		if (rc != CHAT_OK && rc != CHAT_EBUSY) {
-			log_error("session %s: cannot take the lease: %s", key, err.message);
+			log_error("session %s: cannot take the lease: %s", key, chat_error_reason(&err, rc));
 			respond_text(r, 500, head->data, "Internal error.\n");
 			goto out;
 		}
@@ -322,7 +322,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	rc = dispatch_attach(w->disp, w->svc.db, key, service_delivery_kind(s), 1, info.cursor,
 			     out_cap * 6 + 1024, 4096, NULL, NULL, &ds, &err);
 	if (rc != CHAT_OK) {
-		log_error("session %s: %s", key, err.message);
+		log_error("session %s: %s", key, chat_error_reason(&err, rc));
 		goto out;
 	}
 	next_beat = chat_mono_ms() + opt->heartbeat_ms;
@@ -332,7 +332,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		json_strv_reset(&msgs);
 		rc = dispatch_take(w->disp, ds, w->svc.db, &msgs, &end, &err);
 		if (rc != CHAT_OK) {
-			log_error("session %s: %s", key, err.message);
+			log_error("session %s: %s", key, chat_error_reason(&err, rc));
 			break;
 		}
 		if (msgs.n > 0 && send_messages(&st, &msgs) != CHAT_OK) {
@@ -431,7 +431,7 @@ static void serve_send(worker_t *w, http_request_t *r, const service_t *s, sockj
 		goto out;
 	}
 	if (rc != CHAT_OK) {
-		log_warn("session %s: messages refused: %s", key, err.message);
+		log_warn("session %s: messages refused: %s", key, chat_error_reason(&err, rc));
 		respond_text(r, 500, head->data, "Internal error.\n");
 		goto out;
 	}

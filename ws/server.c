@@ -399,7 +399,7 @@ static void conn_fill(wsserver_t *srv, conn_t *c)
 	json_strv_reset(&srv->out);
 	rc = dispatch_take(srv->disp, c->ds, srv->svc.db, &srv->out, &end, &err);
 	if (rc != CHAT_OK) {
-		log_error("socket %s: cannot take its messages: %s", c->key, err.message);
+		log_error("socket %s: cannot take its messages: %s", c->key, chat_error_reason(&err, rc));
 		conn_close(srv, c, WS_CLOSE_INTERNAL, "Internal error");
 		return;
 	}
@@ -428,11 +428,11 @@ static void conn_ready(void *ctx)
 static void deliver_all(wsserver_t *srv)
 {
 	chat_error_t err = { 0 };
-	int more = 1;
+	int more = 1, rc;
 
 	while (more) {
-		if (dispatch_run(srv->disp, &more, &err) != CHAT_OK) {
-			log_error("cannot read the outbox: %s", err.message);
+		if ((rc = dispatch_run(srv->disp, &more, &err)) != CHAT_OK) {
+			log_error("cannot read the outbox: %s", chat_error_reason(&err, rc));
 			return;
 		}
 	}
@@ -512,13 +512,13 @@ static int on_established(wsserver_t *srv, conn_t *c, struct lws *wsi)
 	if (rc == CHAT_OK && !created)
 		rc = chat_error_set(&err, CHAT_EEXIST, "session key already taken");
 	if (rc != CHAT_OK) {
-		log_error("socket %s: cannot open its session: %s", c->key, err.message);
+		log_error("socket %s: cannot open its session: %s", c->key, chat_error_reason(&err, rc));
 		goto fail;
 	}
 	conn_link(srv, c);
 	rc = session_acquire(srv->svc.db, c->key, srv->owner, now, srv->lease_ms, &err);
 	if (rc != CHAT_OK) {
-		log_error("socket %s: cannot take its lease: %s", c->key, err.message);
+		log_error("socket %s: cannot take its lease: %s", c->key, chat_error_reason(&err, rc));
 		goto fail;
 	}
 	c->saved_cursor = info.cursor;
@@ -526,7 +526,7 @@ static int on_established(wsserver_t *srv, conn_t *c, struct lws *wsi)
 			     info.cursor, srv->batch_max_bytes, WS_BATCH_ITEMS, conn_ready, c, &c->ds,
 			     &err);
 	if (rc != CHAT_OK) {
-		log_error("socket %s: cannot attach its session: %s", c->key, err.message);
+		log_error("socket %s: cannot attach its session: %s", c->key, chat_error_reason(&err, rc));
 		goto fail;
 	}
 	if (c->framed) {
@@ -576,8 +576,9 @@ static int conn_message(wsserver_t *srv, conn_t *c)
 		return 0;
 	}
 	if (rc != CHAT_OK) {
-		log_warn("socket %s: messages refused: %s", c->key, err.message);
-		conn_close(srv, c, WS_CLOSE_INTERNAL, err.message[0] ? err.message : "Internal error");
+		log_warn("socket %s: messages refused: %s", c->key, chat_error_reason(&err, rc));
+		/* The detail (often SQLite's text) is for the log only. */
+		conn_close(srv, c, WS_CLOSE_INTERNAL, "Internal error");
 	}
 	return 0;
 }
@@ -675,9 +676,10 @@ static void heartbeat(lws_sorted_usec_list_t *sul)
 	else
 		chatdb__rollback(srv->svc.db);
 	if (rc != CHAT_OK)
-		log_warn("cannot renew the sockets' leases: %s", err.message);
-	if (session_closed_owned(srv->svc.db, srv->owner, closed_elsewhere, srv, &err) != CHAT_OK)
-		log_warn("cannot look for closed sessions: %s", err.message);
+		log_warn("cannot renew the sockets' leases: %s", chat_error_reason(&err, rc));
+	if ((rc = session_closed_owned(srv->svc.db, srv->owner, closed_elsewhere, srv, &err)) !=
+	    CHAT_OK)
+		log_warn("cannot look for closed sessions: %s", chat_error_reason(&err, rc));
 	lws_sul_schedule(srv->ctx, 0, &srv->beat, heartbeat,
 			 srv->opt->heartbeat_ms * LWS_US_PER_MS);
 }

@@ -37,12 +37,15 @@ EXTRA_DIST += $(WS_NODE_TESTS) \
 
 # End-to-end STOMP with real clients: @stomp/stompjs over sockjs-client and
 # raw WebSocket through each front (chat, features), mixed transports in one
-# room, SIGKILL of chat.fcgi and chat-ws; stomp.py (Debian's python3-stomp).
+# room, SIGKILL of chat.fcgi and chat-ws; stomp.py (Debian's python3-stomp);
+# safety (content-types 1.0/1.1 cannot carry, sessions ended by logout and
+# token expiry, generic error text, case-insensitive and reserved names).
 STOMP_NODE_TESTS = \
 	tests/integration/40-stomp/chat.mjs \
 	tests/integration/40-stomp/features.mjs \
 	tests/integration/40-stomp/mixed.mjs \
 	tests/integration/40-stomp/kill.mjs \
-	tests/integration/40-stomp/delivery.mjs
+	tests/integration/40-stomp/delivery.mjs \
+	tests/integration/40-stomp/safety.mjs
 TESTS += $(STOMP_NODE_TESTS)
 EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs

@@ -2,7 +2,7 @@
 // benchmarks: over sockjs-client with one SockJS transport, or over a raw
 // WebSocket (/chat/websocket, the `ws` package), with their events in
 // inboxes; and raw-frame helpers for what stompjs cannot send.
-import { Client } from '@stomp/stompjs';
+import { Client, Versions } from '@stomp/stompjs';
 import SockJS from 'sockjs-client';
 import WebSocket from 'ws';
 import { Inbox } from './stack.mjs';
@@ -17,7 +17,8 @@ let counter = 0;
 /* Every user the tests make has this password (db/auth.c checks it). */
 export const PASSWORD = 'correct horse battery staple';
 
-async function apiPost(s, path, body) {
+/** POSTs JSON body to path on stack s: { status, body (parsed JSON or null) }. */
+export async function apiPost(s, path, body) {
 	const r = await fetch(`${s.http}${path}`, {
 		method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
 	});
@@ -61,10 +62,11 @@ export async function makeRoom(s, tag = 'r') {
  *   post(room, text) -> the same for a chat post, close() }.
  * With login, the user is registered first (ensureUser) and CONNECT
  * authenticates with its password; without, the server names a guest.
+ * versions (e.g. ['1.0']) limits the STOMP versions offered in CONNECT.
  * Never reconnects: a test sees every close.
  */
 export async function stompConnect(s, transport, { login, heartbeat = [0, 0], timeout = 20000,
-	prefix = '/chat', headers = {} } = {}) {
+	prefix = '/chat', headers = {}, versions } = {}) {
 	const errors = new Inbox();
 	const closed = new Inbox();
 	const connected = new Inbox();
@@ -81,6 +83,7 @@ export async function stompConnect(s, transport, { login, heartbeat = [0, 0], ti
 	const client = new Client({
 		webSocketFactory: factory,
 		connectHeaders: { ...(login ? { login, passcode: PASSWORD } : {}), ...headers },
+		...(versions ? { stompVersions: new Versions(versions) } : {}),
 		heartbeatOutgoing: heartbeat[0],
 		heartbeatIncoming: heartbeat[1],
 		reconnectDelay: 0,

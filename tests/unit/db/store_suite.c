@@ -170,10 +170,17 @@ START_TEST(user_add_and_get)
 	ck_assert_int_eq(u.id, id);
 	RC(store_user_get(st, id + 1, &u, &E), CHAT_ENOTFOUND);
 	RC(store_user_get_by_name(st, "bob", &u, &E), CHAT_ENOTFOUND);
-	/* Names are unique byte for byte: no case folding. */
-	OK(store_user_add(st, id + 1, "Alice", "h", 1, &E));
-	OK(store_user_get_by_name(st, "Alice", &u, &E));
-	ck_assert_int_eq(u.id, id + 1);
+	/* Names are unique whatever their ASCII case, found by any case, and
+	 * keep the form they were added with. */
+	RC(store_user_add(st, id + 1, "Alice", "h", 1, &E), CHAT_EEXIST);
+	RC(store_user_add(st, id + 1, "ALICE", "h", 1, &E), CHAT_EEXIST);
+	RC(store_user_get(st, id + 1, &u, &E), CHAT_ENOTFOUND);
+	OK(store_user_get_by_name(st, "ALICE", &u, &E));
+	ck_assert_int_eq(u.id, id);
+	ck_assert_str_eq(u.name, "alice");
+	OK(store_user_add(st, id + 2, "Bob.Smith", "h", 1, &E));
+	OK(store_user_get_by_name(st, "bob.smith", &u, &E));
+	ck_assert_str_eq(u.name, "Bob.Smith");
 }
 END_TEST
 
@@ -332,6 +339,9 @@ START_TEST(rooms_idempotent_unique_and_bounded)
 	OK(store_room_add(st, 50, "lobby", 1, 1, &E));
 	OK(store_room_add(st, 50, "lobby", 1, 1, &E));
 	RC(store_room_add(st, 51, "lobby", 1, 1, &E), CHAT_EEXIST);
+	RC(store_room_add(st, 51, "Lobby", 1, 1, &E), CHAT_EEXIST);
+	OK(store_room_get_by_name(st, "LOBBY", &r, &E));
+	ck_assert_str_eq(r.name, "lobby");
 	RC(store_room_add(st, 50, "hall", 1, 1, &E), CHAT_EEXIST);
 	RC(store_room_get(st, 51, &r, &E), CHAT_ENOTFOUND);
 	memset(name, 'r', sizeof(name) - 1);

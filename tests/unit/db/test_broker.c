@@ -218,9 +218,9 @@ START_TEST(subscribe_send_receive)
 		  { "MESSAGE\nsubscription:sub-0\nmessage-id:6\ndestination:/topic/x\n"
 		    "content-length:3\n\na^b^" } },
 		/* Escaped header values survive (1.2). */
-		{ __LINE__, 0, "SEND\ndestination:/topic/x\ncontent-type:a\\cb\n\nz^",
+		{ __LINE__, 0, "SEND\ndestination:/topic/x\ncontent-type:a/b;c=\"d\\ce\"\n\nz^",
 		  { "MESSAGE\nsubscription:sub-0\nmessage-id:7\ndestination:/topic/x\n"
-		    "content-type:a\\cb\ncontent-length:1\n\nz^" } },
+		    "content-type:a/b;c=\"d\\ce\"\ncontent-length:1\n\nz^" } },
 		{ __LINE__, 0, "UNSUBSCRIBE\nid:sub-0\n\n^", { "" } },
 		{ __LINE__, 0, "SEND\ndestination:/topic/x\n\nlost^", { "" } },
 	};
@@ -623,6 +623,15 @@ START_TEST(disconnect)
 }
 END_TEST
 
+/* A sweep ended session who: it is closing, collects exactly frame (its
+ * ERROR), then is closed. */
+static void ends_with(int who, const char *frame)
+{
+	ck_assert_int_eq(state(who), SESSION_CLOSING);
+	ck_assert_str_eq(collect(who), frame);
+	ck_assert_int_eq(state(who), SESSION_CLOSED);
+}
+
 START_TEST(heartbeat_enforced)
 {
 	int64_t closed;
@@ -642,14 +651,123 @@ START_TEST(heartbeat_enforced)
 	ck_assert_int_eq(closed, 0);
 	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 30000 + 50001, &closed, NULL), CHAT_OK);
 	ck_assert_int_eq(closed, 1);
-	ck_assert_int_eq(state(0), SESSION_CLOSING);
-	ck_assert_str_eq(collect(0), ERROR("heart-beat timeout, nothing received for 50001 ms"));
-	ck_assert_int_eq(state(0), SESSION_CLOSED);
+	ends_with(0, ERROR("heart-beat timeout, nothing received for 50001 ms"));
 	/* Without heart-beats nobody is timed out; a closed session is not
 	 * swept again. */
 	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 10000000, &closed, NULL), CHAT_OK);
 	ck_assert_int_eq(closed, 0);
 	ck_assert_int_eq(state(1), SESSION_OPEN);
+}
+END_TEST
+
+/* Connects session who at NOW with a fresh token of user, valid for
+ * ttl_ms; the token goes into token. */
+static void connect_with_token(int who, const char *user, int64_t ttl_ms,
+			       char token[AUTH_TOKEN_HEX + 1])
+{
+	char frame[256];
+
+	ck_assert_int_eq(auth_token_issue(db, user, NOW, ttl_ms, token, NULL), CHAT_OK);
+	snprintf(frame, sizeof(frame), "CONNECT\naccept-version:1.2\nlogin:%s\npasscode:%s\n\n^",
+		 user, token);
+	ck_assert_int_eq(brokerutil_send(&ctx, &svc[0], keys[who], frame, NOW), CHAT_OK);
+	ck_assert_msg(strncmp(collect(who), "CONNECTED\n", 10) == 0, "session %d", who);
+}
+
+/* A session opened with a token ends when the token is revoked (ERROR
+ * "logged out") or expires ("token expired"), by the sweep or at its next
+ * frame; guests and other tokens' sessions go on. */
+START_TEST(token_sessions_end)
+{
+	char t0[AUTH_TOKEN_HEX + 1], t2[AUTH_TOKEN_HEX + 1], t3[AUTH_TOKEN_HEX + 1];
+	int64_t closed = -1;
+
+	connect_with_token(0, "alice", 10000, t0);
+	ck_assert_int_eq(send_msg(1, "CONNECT\naccept-version:1.2\n\n^"), CHAT_OK);
+	collect(1);
+	connect_with_token(2, "bob", 3600000, t2);
+	connect_with_token(3, "carol", 5000, t3);
+	ck_assert_int_eq(broker_token_sweep(db, &opt, NOW + 1, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 0);
+	ck_assert_int_eq(auth_token_revoke(db, t2, strlen(t2), NULL), CHAT_OK);
+	ck_assert_int_eq(broker_token_sweep(db, &opt, NOW + 1, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 1);
+	ends_with(2, ERROR("logged out"));
+	ck_assert_int_eq(broker_token_sweep(db, &opt, NOW + 5000, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 1);
+	ends_with(3, ERROR("token expired"));
+	/* Before any sweep saw it: the next frame gets the ERROR. */
+	opt.topic_send = 1;
+	ck_assert_int_eq(send_msg_at(0, "SEND\ndestination:/topic/x\nreceipt:r\n\nlate^", NOW + 10000),
+			 CHAT_OK);
+	ck_assert_str_eq(collect(0), "ERROR\nmessage:token expired\nreceipt-id:r\n\n^");
+	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE destination = '/topic/x'"), 0);
+	ck_assert_int_eq(broker_token_sweep(db, &opt, NOW + 10000000, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 0);
+	ck_assert_int_eq(state(1), SESSION_OPEN);
+}
+END_TEST
+
+/* A content-type that is not a media type is refused at SEND (an escaped
+ * LF or CR could not be rendered for 1.0 or 1.1 subscribers): nothing is
+ * stored. */
+START_TEST(content_type_refused)
+{
+	static const char *const bad[] = { "text/plain\\nx-evil:1", "text/plain\\r", "a\\cb", "text" };
+
+	opt.topic_send = 1;
+	for (size_t i = 0; i < CHAT_ARRAY_LEN(bad); i++) {
+		char frame[256];
+		int k = (int)(i % NSESS);
+
+		snprintf(frame, sizeof(frame), "CONNECT\naccept-version:1.2\nlogin:a\npasscode:@\n\n^"
+			 "SEND\ndestination:/topic/x\ncontent-type:%s\n\nbody^", bad[i]);
+		const char *got;
+
+		ck_assert_int_eq(send_msg(k, frame), CHAT_OK);
+		got = collect(k);
+		ck_assert_msg(strstr(got, ERROR("invalid content-type (not a media type)")) != NULL,
+			      "%s: %s", bad[i], got);
+	}
+	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE destination = '/topic/x'"), 0);
+}
+END_TEST
+
+/* A row that cannot be rendered for a session (here a content-type with
+ * CR and LF, put in the outbox directly as an older server stored it) is
+ * skipped for 1.0 and 1.1 subscribers, who get the rows after it; the
+ * cursor moves past it.  A 1.2 subscriber receives it escaped. */
+START_TEST(unrenderable_row_skipped)
+{
+	static const char hdr[] = "content-type\0text/plain\r\nx\0";
+	outbox_msg_t m = { "/topic/p", NULL, { hdr, sizeof(hdr) - 1 }, CHAT_SLICE("poison"), NOW };
+	session_info_t info;
+	const char *got;
+
+	opt.topic_send = 1;
+	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.0\nlogin:a\npasscode:@\n\n^"
+				     "SUBSCRIBE\nid:s\ndestination:/topic/p\n\n^"), CHAT_OK);
+	ck_assert_int_eq(send_msg(1, "CONNECT\naccept-version:1.1\nlogin:b\npasscode:@\n\n^"
+				     "SUBSCRIBE\nid:s\ndestination:/topic/p\n\n^"), CHAT_OK);
+	ck_assert_int_eq(send_msg(2, CONNECT("c") "SUBSCRIBE\nid:s\ndestination:/topic/p\n\n^"),
+			 CHAT_OK);
+	for (int w = 0; w < 3; w++)
+		collect(w);
+	ck_assert_int_eq(outbox_append(db, &m, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(send_msg(3, CONNECT("d") "SEND\ndestination:/topic/p\n\nafter^"), CHAT_OK);
+	for (int w = 0; w < 2; w++) {
+		got = collect(w);
+		ck_assert_msg(strstr(got, "poison") == NULL && strstr(got, "\n\nafter^") != NULL,
+			      "session %d got %s", w, got);
+		ck_assert_int_eq(session_get(db, keys[w], &info, NULL), CHAT_OK);
+		ck_assert_int_eq(info.cursor, count("SELECT max(seq) FROM outbox"));
+		ck_assert_str_eq(collect(w), "");
+		ck_assert_int_eq(state(w), SESSION_OPEN);
+	}
+	got = collect(2);
+	ck_assert_msg(strstr(got, "content-type:text/plain\\r\\nx\n") != NULL &&
+			      strstr(got, "after^") != NULL,
+		      "%s", got);
 }
 END_TEST
 
@@ -708,6 +826,9 @@ int main(void)
 	tcase_add_test(tc, chat_post);
 	tcase_add_test(tc, disconnect);
 	tcase_add_test(tc, collect_limits);
+	tcase_add_test(tc, content_type_refused);
+	tcase_add_test(tc, token_sessions_end);
+	tcase_add_test(tc, unrenderable_row_skipped);
 	tcase_add_test(tc, heartbeat_enforced);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);

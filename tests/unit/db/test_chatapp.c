@@ -186,10 +186,16 @@ START_TEST(register_and_authenticate)
 	} rows[] = {
 		{ __LINE__, "alice", "correct horse", CHAT_OK },
 		{ __LINE__, "alice", "another pass", CHAT_EEXIST },
+		{ __LINE__, "Alice", "another pass", CHAT_EEXIST },
+		{ __LINE__, "ALICE", "another pass", CHAT_EEXIST },
 		{ __LINE__, "guest-9", "correct horse", CHAT_EINVAL },
+		{ __LINE__, "guest", "correct horse", CHAT_EINVAL },
+		{ __LINE__, "Guest_1", "correct horse", CHAT_EINVAL },
+		{ __LINE__, "guest.1", "correct horse", CHAT_EINVAL },
+		{ __LINE__, "guest7", "correct horse", CHAT_EINVAL },
 		{ __LINE__, "bob", "short", CHAT_EINVAL },
 		{ __LINE__, "b o b", "correct horse", CHAT_EINVAL },
-		{ __LINE__, "bob", "correct horse", CHAT_OK },
+		{ __LINE__, "Bob", "correct horse", CHAT_OK },
 	};
 	char token[AUTH_TOKEN_HEX + 1], user[SESSION_USER_MAX + 1], frame[256];
 	store_user_t u;
@@ -208,14 +214,16 @@ START_TEST(register_and_authenticate)
 	ck_assert_ptr_null(strstr(u.password_hash, "correct horse"));
 	/* Login: one answer for a wrong password and an unknown user. */
 	ck_assert_int_eq(auth_login(db, store, (chat_slice_t){ "alice", 5 },
-				    (chat_slice_t){ "wrong pass", 10 }, NOW, 1000, token, NULL),
+				    (chat_slice_t){ "wrong pass", 10 }, NOW, 1000, token, NULL, NULL),
 			 CHAT_EDENIED);
 	ck_assert_int_eq(auth_login(db, store, (chat_slice_t){ "nobody", 6 },
-				    (chat_slice_t){ "correct horse", 13 }, NOW, 1000, token, NULL),
+				    (chat_slice_t){ "correct horse", 13 }, NOW, 1000, token, NULL, NULL),
 			 CHAT_EDENIED);
-	ck_assert_int_eq(auth_login(db, store, (chat_slice_t){ "alice", 5 },
-				    (chat_slice_t){ "correct horse", 13 }, NOW, 1000, token, NULL),
+	/* Any case finds the user; the token is for the name as registered. */
+	ck_assert_int_eq(auth_login(db, store, (chat_slice_t){ "ALIce", 5 },
+				    (chat_slice_t){ "correct horse", 13 }, NOW, 1000, token, user, NULL),
 			 CHAT_OK);
+	ck_assert_str_eq(user, "alice");
 	ck_assert_uint_eq(strlen(token), AUTH_TOKEN_HEX);
 	ck_assert_int_eq(auth_token_check(db, token, strlen(token), NOW + 999, user, NULL), CHAT_OK);
 	ck_assert_str_eq(user, "alice");
@@ -226,13 +234,13 @@ START_TEST(register_and_authenticate)
 
 	/* CONNECT by password, by token, with a token of someone else, with a
 	 * wrong password. */
-	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.2\nlogin:alice\n"
+	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.2\nlogin:ALICE\n"
 				     "passcode:correct horse\n\n^"), CHAT_OK);
 	HAS(collect(0), "user-name:alice\n");
-	ck_assert_int_eq(auth_token_issue(db, "bob", NOW, 60000, token, NULL), CHAT_OK);
+	ck_assert_int_eq(auth_token_issue(db, "Bob", NOW, 60000, token, NULL), CHAT_OK);
 	snprintf(frame, sizeof(frame), "CONNECT\naccept-version:1.2\nlogin:bob\npasscode:%s\n\n^", token);
 	ck_assert_int_eq(send_msg(1, frame), CHAT_OK);
-	HAS(collect(1), "user-name:bob\n");
+	HAS(collect(1), "user-name:Bob\n");
 	snprintf(frame, sizeof(frame), "CONNECT\naccept-version:1.2\nlogin:alice\npasscode:%s\n\n^", token);
 	ck_assert_int_eq(send_msg(2, frame), CHAT_OK);
 	got = collect(2);
@@ -286,6 +294,10 @@ START_TEST(rooms)
 	HAS(collect(1), "ERROR\nmessage:no room nowhere");
 	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/app/rooms\n\n{\"name\":\"random\"}^"), CHAT_OK);
 	HAS(collect(0), "ERROR\nmessage:cannot create the room\\c the room random exists");
+	/* Names are unique whatever their case: the error names the room. */
+	connect_as(3, "dave");
+	ck_assert_int_eq(send_msg(3, "SEND\ndestination:/app/rooms\n\n{\"name\":\"General\"}^"), CHAT_OK);
+	HAS(collect(3), "ERROR\nmessage:cannot create the room\\c the room general exists");
 	connect_as(2, "carol");
 	ck_assert_int_eq(send_msg(2, "SEND\ndestination:/app/rooms\n\n{\"name\":\"a b\"}^"), CHAT_OK);
 	HAS(collect(2), "ERROR\nmessage:cannot create the room\\c room names are");

@@ -119,7 +119,7 @@ START_TEST(partial_schema_is_migrated_forward)
 	raw_exec("DROP TABLE outbox_consumers; DROP TABLE stomp_tx_frames; DROP TABLE stomp_tx;"
 		 " DROP TABLE stomp_unacked; DROP TABLE stomp_sessions; DROP TABLE stomp_counters;"
 		 " DROP TABLE chat_room_seq; DROP TABLE auth_tokens; DROP TABLE chat_rooms;"
-		 " DROP TABLE chat_presence; DROP TABLE chat_leases;"
+		 " DROP TABLE chat_presence; DROP TABLE chat_leases; DROP TABLE stomp_tokens;"
 		 " ALTER TABLE subscriptions DROP COLUMN from_seq; PRAGMA user_version = 2;");
 	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
 	ck_assert_int_eq(chatdb_schema_version(db, &v, NULL), CHAT_OK);

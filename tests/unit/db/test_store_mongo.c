@@ -83,6 +83,40 @@ static char *down_uri(void)
 	return uri;
 }
 
+/* Users written before name keys existed (no "key" field) get theirs when
+ * a handle opens the store, so they are found and unique whatever the
+ * case of the name. */
+START_TEST(old_users_get_keys)
+{
+	char *uri = fresh_uri();
+	mongoc_uri_t *u = mongoc_uri_new(uri);
+	mongoc_client_t *c = mongoc_client_new_from_uri(u);
+	mongoc_collection_t *users;
+	bson_t *doc;
+	bson_error_t e;
+	chat_error_t err = { 0 };
+	store_user_t user;
+	store_t *st;
+
+	ck_assert_ptr_nonnull(c);
+	users = mongoc_client_get_collection(c, mongoc_uri_get_database(u), "users");
+	doc = BCON_NEW("_id", BCON_INT64(5), "name", BCON_UTF8("Carol"), "password_hash",
+		       BCON_UTF8("h"), "created_ms", BCON_INT64(1));
+	ck_assert_msg(mongoc_collection_insert_one(users, doc, NULL, NULL, &e), "%s", e.message);
+	bson_destroy(doc);
+	mongoc_collection_destroy(users);
+	mongoc_client_destroy(c);
+	mongoc_uri_destroy(u);
+	ck_assert_int_eq(store_open(uri, &st, &err), CHAT_OK);
+	ck_assert_int_eq(store_user_get_by_name(st, "CAROL", &user, &err), CHAT_OK);
+	ck_assert_str_eq(user.name, "Carol");
+	ck_assert_int_eq(store_user_add(st, 6, "carol", "h", 1, &err), CHAT_EEXIST);
+	store_close(st);
+	drop(uri);
+	free(uri);
+}
+END_TEST
+
 int main(void)
 {
 	static const store_suite_env_t env = {
@@ -91,6 +125,8 @@ int main(void)
 		.drop = drop,
 		.down_uri = down_uri,
 	};
+	Suite *s;
+	TCase *tc;
 	int rc;
 
 	base_uri = getenv("MONGODB_URI");
@@ -108,7 +144,12 @@ int main(void)
 	mongoc_init();
 	snprintf(run_tag, sizeof(run_tag), "chat_test_%ld_%llx", (long)getpid(),
 		(unsigned long long)(store_new_id() & 0xffffffffffULL));
-	rc = testutil_run(store_suite(&env));
+	s = store_suite(&env);
+	tc = tcase_create("mongodb");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, old_users_get_keys);
+	suite_add_tcase(s, tc);
+	rc = testutil_run(s);
 	store_global_cleanup();
 	mongoc_cleanup();
 	return rc;
