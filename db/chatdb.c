@@ -157,6 +157,8 @@ static const char *const migrations[] = {
 	/* 6: when the broker last heard from each STOMP client (any frame or
 	 * heart-beat EOL), to close clients silent past their heart-beat. */
 	"ALTER TABLE stomp_sessions ADD COLUMN heard_ms INTEGER NOT NULL DEFAULT 0;",
+	/* 7: the client address a session is bound to (session_bind). */
+	"ALTER TABLE sessions ADD COLUMN peer TEXT NULL;",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,
