@@ -356,7 +356,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 			  &info, &err);
 	if (rc == CHAT_EDENIED) {
 		/* Another client's session: for this one it does not exist. */
-		log_debug("session %s: %s", key, err.message);
+		log_debug("session %s: %s", LOG_SID(key), err.message);
 		respond_text(r, 404, head->data, "Not found.\n");
 		goto out;
 	}
