@@ -3,6 +3,7 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -55,4 +56,22 @@ void log_msg(log_level_t level, const char *fmt, ...)
 	line[n++] = '\n';
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)
 		return;
+}
+
+const char *log_sid(char out[LOG_SID_LEN], const char *key)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	const char *colon, *p;
+	size_t tag;
+
+	if (key == NULL) {
+		snprintf(out, LOG_SID_LEN, "-");
+		return out;
+	}
+	colon = strchr(key, ':');
+	tag = colon != NULL && colon - key < 2 ? (size_t)(colon - key) + 1 : 0;
+	for (p = key + tag; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	snprintf(out, LOG_SID_LEN, "%.*s#%08x", (int)tag, key, (unsigned)h);
+	return out;
 }

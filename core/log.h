@@ -26,4 +26,17 @@ void log_msg(log_level_t level, const char *fmt, ...) __attribute__((format(prin
 #define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
 
+/* Bytes of a session tag (log_sid), NUL included. */
+#define LOG_SID_LEN 12
+
+/* A session key as log lines name it: its service tag (what precedes the
+ * first ':') and a hash of the rest, "c:#89abcdef", never the id itself,
+ * which is all another client would need to use the session.  Writes out
+ * and returns it; key NULL gives "-". */
+const char *log_sid(char out[LOG_SID_LEN], const char *key);
+
+/* log_sid() into a buffer that lives until the end of the enclosing block,
+ * for a log call's argument list. */
+#define LOG_SID(key) log_sid((char[LOG_SID_LEN]){ 0 }, (key))
+
 #endif

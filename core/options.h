@@ -31,6 +31,8 @@ typedef struct chat_options {
 	long long max_frame;     /* largest STOMP frame / SockJS message, bytes */
 	long long max_headers;   /* most STOMP headers per frame */
 	long long websocket;     /* 1: offer WebSocket (sidecar running) */
+	long long session_bind;  /* 1: a session answers only its first request's address */
+	long long session_id_min; /* shortest SockJS session id accepted */
 	long long cookie_needed; /* 1: set JSESSIONID (sticky-session load balancers) */
 	long long test_services; /* 1: mount /echo, /close, ... SockJS test services */
 	long long topic_send;    /* 1: clients may SEND straight to /topic destinations */

@@ -221,7 +221,12 @@ int sockjs_wrap(chat_buf_t *out, sockjs_transport_t t, chat_slice_t callback,
 			rc = chat_buf_puts(out, ");\n</script>\r\n");
 		break;
 	case SOCKJS_JSONP:
-		rc = chat_buf_append(out, callback.ptr, callback.len);
+		/* As sockjs-node: a comment first, so that a response sniffed
+		 * as another type (Flash's crossdomain tricks) cannot start
+		 * with bytes of the client's choosing. */
+		rc = chat_buf_append(out, "/**/", 4);
+		if (rc == CHAT_OK)
+			rc = chat_buf_append(out, callback.ptr, callback.len);
 		if (rc == CHAT_OK)
 			rc = chat_buf_putc(out, '(');
 		if (rc == CHAT_OK)

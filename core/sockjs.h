@@ -86,7 +86,7 @@ int sockjs_prelude(chat_buf_t *out, sockjs_transport_t t, chat_slice_t callback)
  *                             runs decodeURI() on every event);
  *   htmlfile:                 "<script>\np(" JSON(frame) ");\n</script>\r\n",
  *                             JSON with < > & escaped as well;
- *   jsonp:                    callback "(" JSON(frame) ");\r\n".
+ *   jsonp:                    an empty comment, callback "(" JSON(frame) ");\r\n".
  * xhr_send / jsonp_send carry no frames: CHAT_EINVAL. */
 int sockjs_wrap(chat_buf_t *out, sockjs_transport_t t, chat_slice_t callback,
 		chat_slice_t frame);

@@ -169,6 +169,8 @@ static const char *const migrations[] = {
 	" expires_ms INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE INDEX stomp_tokens_expires ON stomp_tokens(expires_ms);"
 	"CREATE INDEX chat_rooms_name_nocase ON chat_rooms(name COLLATE NOCASE);",
+	/* 8: the client address a session is bound to (session_bind). */
+	"ALTER TABLE sessions ADD COLUMN peer TEXT NULL;",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,

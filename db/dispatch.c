@@ -446,7 +446,7 @@ static void give(dispatch_t *d, dispatch_sess_t *s, const outbox_row_t *row)
 	if (rc == CHAT_ETOOBIG || rc == CHAT_ETOOMANY) {
 		if (s->batch.n == 0) {
 			log_warn("session %s: message %lld is larger than it may receive: skipped",
-				 s->dl.key, (long long)row->seq);
+				 LOG_SID(s->dl.key), (long long)row->seq);
 			return;
 		}
 		/* Full: the outbox holds the rest until it drains. */
@@ -456,10 +456,10 @@ static void give(dispatch_t *d, dispatch_sess_t *s, const outbox_row_t *row)
 		return;
 	}
 	if (rc == CHAT_EINVAL)
-		log_warn("session %s: message %lld cannot be rendered for it: skipped", s->dl.key,
+		log_warn("session %s: message %lld cannot be rendered for it: skipped", LOG_SID(s->dl.key),
 			 (long long)row->seq);
 	else if (rc != CHAT_OK)
-		log_error("session %s: message %lld: %s", s->dl.key, (long long)row->seq,
+		log_error("session %s: message %lld: %s", LOG_SID(s->dl.key), (long long)row->seq,
 			  chat_strerror(rc));
 	if (s->batch.n > before || s->dl.closed != was_closed)
 		touch(d, s);
@@ -603,12 +603,12 @@ static int catchup_row(void *ctx, const outbox_row_t *row)
 			return 1; /* the rest in the next take */
 		}
 		log_warn("session %s: message %lld is larger than it may receive: skipped",
-			 c->s->dl.key, (long long)row->seq);
+			 LOG_SID(c->s->dl.key), (long long)row->seq);
 		return 0;
 	}
 	if (rc == CHAT_EINVAL) {
 		log_warn("session %s: message %lld cannot be rendered for it: skipped",
-			 c->s->dl.key, (long long)row->seq);
+			 LOG_SID(c->s->dl.key), (long long)row->seq);
 		return 0;
 	}
 	return rc;
@@ -619,7 +619,7 @@ static void fell_behind(dispatch_sess_t *s, json_strv_t *out)
 {
 	chat_buf_t f, enc;
 
-	log_warn("session %s: fell behind the retention window at %lld: closing it", s->dl.key,
+	log_warn("session %s: fell behind the retention window at %lld: closing it", LOG_SID(s->dl.key),
 		 (long long)s->cursor);
 	chat_buf_init(&f, 4096);
 	chat_buf_init(&enc, 4096 * 6);

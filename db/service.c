@@ -33,6 +33,7 @@ size_t service_table(const chat_options_t *opt, service_t out[SERVICE_MAX])
 	out[n].websocket = opt->websocket != 0;
 	out[n].cookie_needed = opt->cookie_needed != 0;
 	out[n].tag = 'c';
+	out[n].sid_min = (size_t)opt->session_id_min;
 	n++;
 	if (!opt->test_services)
 		return n;
@@ -43,13 +44,14 @@ size_t service_table(const chat_options_t *opt, service_t out[SERVICE_MAX])
 		out[n].websocket = tests[i].websocket && opt->websocket;
 		out[n].cookie_needed = tests[i].cookie_needed;
 		out[n].tag = (char)('0' + i);
+		out[n].sid_min = (size_t)opt->session_id_min;
 	}
 	return n;
 }
 
 int service_key(const service_t *s, chat_slice_t sid, char key[CHATDB_ID_MAX + 1])
 {
-	if (sid.len == 0)
+	if (sid.len == 0 || sid.len < s->sid_min)
 		return CHAT_EINVAL;
 	if (sid.len > SERVICE_SID_MAX)
 		return CHAT_ETOOBIG;
@@ -60,18 +62,38 @@ int service_key(const service_t *s, chat_slice_t sid, char key[CHATDB_ID_MAX + 1
 	return CHAT_OK;
 }
 
-int service_open(service_ctx_t *c, const service_t *s, const char *key, int64_t now_ms,
-		 int *created, session_info_t *info, chat_error_t *err)
+/* With session_bind on, the session answers only the address it is bound
+ * to (its first request's, bound here when it has none yet).  Spring
+ * answers a request from another principal 404 the same way. */
+static int check_peer(service_ctx_t *c, const char *key, const char *peer, session_info_t *info,
+		      chat_error_t *err)
+{
+	int rc;
+
+	if (peer == NULL || *peer == '\0' || c->opt == NULL || !c->opt->session_bind)
+		return CHAT_OK;
+	if (info->peer[0] == '\0' &&
+	    (rc = session_bind_peer(c->db, key, peer, info, err)) != CHAT_OK)
+		return rc;
+	if (strcmp(info->peer, peer) != 0)
+		return chat_error_set(err, CHAT_EDENIED, "session bound to another address");
+	return CHAT_OK;
+}
+
+int service_open(service_ctx_t *c, const service_t *s, const char *key, const char *peer,
+		 int64_t now_ms, int *created, session_info_t *info, chat_error_t *err)
 {
 	int rc;
 
 	*created = 0;
 	rc = session_get(c->db, key, info, err);
+	if (rc == CHAT_OK)
+		return check_peer(c, key, peer, info, err);
 	if (rc != CHAT_ENOTFOUND)
 		return rc;
 	rc = session_create(c->db, key, NULL, now_ms, err);
 	if (rc == CHAT_EEXIST) /* another process created it first */
-		return session_get(c->db, key, info, err);
+		return session_get(c->db, key, info, err) ?: check_peer(c, key, peer, info, err);
 	if (rc != CHAT_OK)
 		return rc;
 	*created = 1;
@@ -80,7 +102,7 @@ int service_open(service_ctx_t *c, const service_t *s, const char *key, int64_t 
 		if (rc != CHAT_OK)
 			return rc;
 	}
-	return session_get(c->db, key, info, err);
+	return session_get(c->db, key, info, err) ?: check_peer(c, key, peer, info, err);
 }
 
 static int receive_echo(service_ctx_t *c, const char *key, const json_strv_t *msgs,
@@ -121,12 +143,14 @@ static int receive_chat(service_ctx_t *c, const char *key, const session_info_t 
 	return rc;
 }
 
-int service_receive(service_ctx_t *c, const service_t *s, const char *key,
+int service_receive(service_ctx_t *c, const service_t *s, const char *key, const char *peer,
 		    const json_strv_t *msgs, int64_t now_ms, chat_error_t *err)
 {
 	session_info_t info;
 	int rc = session_get(c->db, key, &info, err);
 
+	if (rc == CHAT_OK)
+		rc = check_peer(c, key, peer, &info, err);
 	if (rc != CHAT_OK)
 		return rc;
 	if (info.state == SESSION_CLOSED)
@@ -170,7 +194,7 @@ static int collect_row(void *ctx, const outbox_row_t *row)
 		return rc;
 	}
 	if (rc == CHAT_EINVAL) {
-		log_warn("session %s: message %lld cannot be rendered for it: skipped", st->d->key,
+		log_warn("session %s: message %lld cannot be rendered for it: skipped", LOG_SID(st->d->key),
 			 (long long)row->seq);
 		return 0;
 	}

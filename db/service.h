@@ -53,6 +53,7 @@ typedef struct service {
 	int websocket;       /* WebSocket offered (in /info, and routed) */
 	int cookie_needed;   /* JSESSIONID cookie set on transport responses */
 	char tag;            /* distinguishes its sessions in chat.db */
+	size_t sid_min;      /* shortest session id accepted (session_id_min) */
 } service_t;
 
 /* Most services mounted at once. */
@@ -79,23 +80,29 @@ typedef struct service_ctx {
 void service_ctx_cleanup(service_ctx_t *c);
 
 /* The chat.db key of session sid of service s ("T:" + sid) into key.
- * Returns 0, or CHAT_ETOOBIG / CHAT_EINVAL for an id too long or empty. */
+ * Returns 0, or CHAT_ETOOBIG / CHAT_EINVAL for an id too long, or empty or
+ * shorter than s->sid_min. */
 int service_key(const service_t *s, chat_slice_t sid, char key[CHATDB_ID_MAX + 1]);
 
 /* Begins a receiving request (or a WebSocket) on session key: creates the
  * session if there is none (*created = 1; the caller sends "o").  A new
  * session of the close service is closed at once with 3000 "Go away!",
- * which the caller sends after "o".  *info gets the session row. */
-int service_open(service_ctx_t *c, const service_t *s, const char *key, int64_t now_ms,
-		 int *created, session_info_t *info, chat_error_t *err);
+ * which the caller sends after "o".  *info gets the session row.
+ * peer is the client's address (NULL or "": unknown); with the
+ * session_bind option on, a session is bound to the first address that
+ * opens it or sends to it, and a request from another address is
+ * CHAT_EDENIED (answered as an unknown session: 404). */
+int service_open(service_ctx_t *c, const service_t *s, const char *key, const char *peer,
+		 int64_t now_ms, int *created, session_info_t *info, chat_error_t *err);
 
 /* Handles the messages a client sent on session key (xhr_send, jsonp_send,
  * a WebSocket message).  Returns 0 once they are committed, CHAT_ENOTFOUND
- * if there is no such session, CHAT_ECLOSED if it is closed (both: 404 on
- * HTTP), or another error.  Chat service: each message holds complete
+ * if there is no such session, CHAT_ECLOSED if it is closed, CHAT_EDENIED
+ * if it is bound to another address than peer (see service_open) (all
+ * three: 404 on HTTP), or another error.  Chat service: each message holds complete
  * STOMP frames; a refused frame is answered with a STOMP ERROR (still 0),
  * and messages to a session that is closing after an ERROR are ignored. */
-int service_receive(service_ctx_t *c, const service_t *s, const char *key,
+int service_receive(service_ctx_t *c, const service_t *s, const char *key, const char *peer,
 		    const json_strv_t *msgs, int64_t now_ms, chat_error_t *err);
 
 /* Collects the messages for session key after outbox seq cursor into out

@@ -5,6 +5,8 @@
 #include "config.h"
 #include "session.h"
 
+#include "log.h"
+
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,11 +17,13 @@ static const char SQL_CREATE[] =
 	" coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0))";
 static const char SQL_GET[] =
 	"SELECT id, created_ms, last_seen_ms, state, close_code, close_reason, closed_ms,"
-	" user_name, cursor, lease_owner, lease_until_ms FROM sessions WHERE id = ?1";
+	" user_name, cursor, lease_owner, lease_until_ms, peer FROM sessions WHERE id = ?1";
 static const char SQL_EXISTS[] = "SELECT state, lease_owner FROM sessions WHERE id = ?1";
 static const char SQL_TOUCH[] =
 	"UPDATE sessions SET last_seen_ms = max(last_seen_ms, ?2) WHERE id = ?1";
 static const char SQL_SET_USER[] = "UPDATE sessions SET user_name = ?2 WHERE id = ?1";
+static const char SQL_BIND_PEER[] =
+	"UPDATE sessions SET peer = ?2 WHERE id = ?1 AND peer IS NULL";
 static const char SQL_SET_CLOSING[] =
 	"UPDATE sessions SET state = 'closing' WHERE id = ?1 AND state = 'open'";
 static const char SQL_CLOSE[] =
@@ -159,7 +163,7 @@ static int look(chatdb_t *db, const char *id, session_state_t *state, char *owne
 			copy_text(owner_out, CHATDB_ID_MAX + 1, st, 1);
 		rc = CHAT_OK;
 	} else if (rc == SQLITE_DONE) {
-		rc = chat_error_set(err, CHAT_ENOTFOUND, "no session %s", id);
+		rc = chat_error_set(err, CHAT_ENOTFOUND, "no session %s", LOG_SID(id));
 	} else {
 		rc = chatdb__error(db, rc, "session lookup", err);
 	}
@@ -175,7 +179,7 @@ static int update_one(chatdb_t *db, sqlite3_stmt *st, const char *id, const char
 	int rc = run(db, st, what, &changes, err);
 
 	if (rc == CHAT_OK && changes == 0)
-		rc = chat_error_set(err, CHAT_ENOTFOUND, "no session %s", id);
+		rc = chat_error_set(err, CHAT_ENOTFOUND, "no session %s", LOG_SID(id));
 	return rc;
 }
 
@@ -198,7 +202,7 @@ int session_create(chatdb_t *db, const char *id, const char *user_name, int64_t 
 	if (rc == SQLITE_DONE)
 		rc = CHAT_OK;
 	else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
-		rc = chat_error_set(err, CHAT_EEXIST, "session %s exists", id);
+		rc = chat_error_set(err, CHAT_EEXIST, "session %s exists", LOG_SID(id));
 	else
 		rc = chatdb__error(db, rc, "session create", err);
 	sqlite3_reset(st);
@@ -231,9 +235,10 @@ int session_get(chatdb_t *db, const char *id, session_info_t *out, chat_error_t 
 		out->cursor = sqlite3_column_int64(st, 8);
 		copy_text(out->lease_owner, sizeof(out->lease_owner), st, 9);
 		out->lease_until_ms = sqlite3_column_int64(st, 10);
+		copy_text(out->peer, sizeof(out->peer), st, 11);
 		rc = CHAT_OK;
 	} else if (rc == SQLITE_DONE) {
-		rc = chat_error_set(err, CHAT_ENOTFOUND, "no session %s", id);
+		rc = chat_error_set(err, CHAT_ENOTFOUND, "no session %s", LOG_SID(id));
 	} else {
 		rc = chatdb__error(db, rc, "session get", err);
 	}
@@ -268,6 +273,25 @@ int session_set_user(chatdb_t *db, const char *id, const char *user_name, chat_e
 	return update_one(db, st, id, "session set user", err);
 }
 
+int session_bind_peer(chatdb_t *db, const char *id, const char *peer, session_info_t *out,
+		      chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = check_id(id, err)) != CHAT_OK ||
+	    (rc = chatdb__check_str(peer, SESSION_PEER_MAX, "peer address", err)) != CHAT_OK ||
+	    (rc = chatdb__stmt(db, SQL_BIND_PEER, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
+	rc = run(db, st, "session bind peer", NULL, err);
+	/* Bound now or by an earlier request: the row says which address. */
+	if (rc == CHAT_OK)
+		rc = session_get(db, id, out, err);
+	return rc;
+}
+
 int session_set_closing(chatdb_t *db, const char *id, chat_error_t *err)
 {
 	session_state_t state;
@@ -284,7 +308,7 @@ int session_set_closing(chatdb_t *db, const char *id, chat_error_t *err)
 		return rc;
 	rc = look(db, id, &state, NULL, NULL, err);
 	if (rc == CHAT_OK && state == SESSION_CLOSED)
-		rc = chat_error_set(err, CHAT_ECLOSED, "session %s is closed", id);
+		rc = chat_error_set(err, CHAT_ECLOSED, "session %s is closed", LOG_SID(id));
 	return rc;
 }
 
@@ -403,7 +427,7 @@ static int lease_update(chatdb_t *db, const char *sql, const char *id, const cha
 		return rc;
 	rc = look(db, id, NULL, holder, NULL, err);
 	if (rc == CHAT_OK)
-		rc = chat_error_set(err, CHAT_EBUSY, "session %s is held by %s", id,
+		rc = chat_error_set(err, CHAT_EBUSY, "session %s is held by %s", LOG_SID(id),
 				    holder[0] != '\0' ? holder : "nobody");
 	return rc;
 }
@@ -439,7 +463,7 @@ int session_release(chatdb_t *db, const char *id, const char *owner, int64_t now
 		return rc;
 	rc = look(db, id, NULL, holder, &has_owner, err);
 	if (rc == CHAT_OK && has_owner)
-		rc = chat_error_set(err, CHAT_EBUSY, "session %s is held by %s", id, holder);
+		rc = chat_error_set(err, CHAT_EBUSY, "session %s is held by %s", LOG_SID(id), holder);
 	return rc;
 }
 
@@ -488,7 +512,7 @@ int session_sub_add(chatdb_t *db, const char *session_id, const char *sub_id,
 		count = sqlite3_column_int64(st, 1);
 		rc = CHAT_OK;
 	} else if (rc == SQLITE_DONE) {
-		rc = chat_error_set(err, CHAT_ENOTFOUND, "no session %s", session_id);
+		rc = chat_error_set(err, CHAT_ENOTFOUND, "no session %s", LOG_SID(session_id));
 	} else {
 		rc = chatdb__error(db, rc, "subscription check", err);
 	}
@@ -496,12 +520,12 @@ int session_sub_add(chatdb_t *db, const char *session_id, const char *sub_id,
 	if (rc != CHAT_OK)
 		goto out;
 	if (state == SESSION_CLOSED) {
-		rc = chat_error_set(err, CHAT_ECLOSED, "session %s is closed", session_id);
+		rc = chat_error_set(err, CHAT_ECLOSED, "session %s is closed", LOG_SID(session_id));
 		goto out;
 	}
 	if (count >= SESSION_SUBS_MAX) {
 		rc = chat_error_set(err, CHAT_ETOOMANY, "session %s has %d subscriptions",
-				    session_id, SESSION_SUBS_MAX);
+				    LOG_SID(session_id), SESSION_SUBS_MAX);
 		goto out;
 	}
 	rc = chatdb__stmt(db, SQL_SUB_ADD, &st, err);

@@ -24,6 +24,7 @@
 #define SESSION_USER_MAX 128   /* user name bytes */
 #define SESSION_REASON_MAX 256 /* close reason bytes (may be empty) */
 #define SESSION_SUBS_MAX 64    /* subscriptions per session (CHAT_ETOOMANY) */
+#define SESSION_PEER_MAX 64    /* client address bytes (an IPv6 text form fits) */
 
 /* What session_expire() records as the close of a timed-out session. */
 #define SESSION_EXPIRED_CODE 1001
@@ -55,6 +56,7 @@ typedef struct session_info {
 	int64_t cursor;                          /* last outbox seq delivered */
 	char lease_owner[CHATDB_ID_MAX + 1];     /* "" when nobody holds it */
 	int64_t lease_until_ms;                  /* 0 when nobody holds it */
+	char peer[SESSION_PEER_MAX + 1];         /* the client address it is bound to, or "" */
 } session_info_t;
 
 /* A subscription handed to a list callback; strings valid during the
@@ -84,6 +86,13 @@ int session_touch(chatdb_t *db, const char *id, int64_t now_ms, chat_error_t *er
 
 /* Sets (or with NULL clears) the user name, e.g. after STOMP CONNECT. */
 int session_set_user(chatdb_t *db, const char *id, const char *user_name, chat_error_t *err);
+
+/* Binds the session to peer (a client address, 1..SESSION_PEER_MAX bytes)
+ * unless it is bound already: the first binding wins, atomically.  *out
+ * gets the row afterwards, whose peer says to which address the session is
+ * bound.  CHAT_ENOTFOUND. */
+int session_bind_peer(chatdb_t *db, const char *id, const char *peer, session_info_t *out,
+		      chat_error_t *err);
 
 /* open -> closing.  CHAT_OK if it was open or already closing,
  * CHAT_ECLOSED if closed, CHAT_ENOTFOUND. */

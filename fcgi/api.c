@@ -11,6 +11,7 @@
 #include "chatroom.h"
 #include "json.h"
 #include "log.h"
+#include "origin.h"
 #include "relay.h"
 #include "store.h"
 
@@ -351,6 +352,21 @@ out:
 	chat_buf_free(&out);
 }
 
+/* Whether a POST may be read: one that carries a body must say it is
+ * JSON, so that a cross-site form or a text/plain "simple" request, which
+ * browsers send without asking, is refused (415). */
+static int post_is_json(const http_request_t *r)
+{
+	const char *ct = http_param(r, "CONTENT_TYPE");
+	const char *cl = http_param(r, "CONTENT_LENGTH");
+	size_t n = strlen("application/json");
+
+	if ((ct == NULL || *ct == '\0') && (cl == NULL || *cl == '\0' || !strcmp(cl, "0")))
+		return 1; /* nothing to read, nothing to forge */
+	return ct != NULL && strncasecmp(ct, "application/json", n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+}
+
 void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 {
 	static const struct {
@@ -380,6 +396,15 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 			respond_error(r, 405, allow, "method not allowed");
 		else
 			respond_error(r, 404, NULL, "no such API");
+		return;
+	}
+	/* The SockJS endpoint's rule (origin.h), for the same pages. */
+	if (!origin_allowed(http_param(r, "HTTP_ORIGIN"), opt->origins)) {
+		respond_error(r, 403, NULL, "origin not allowed");
+		return;
+	}
+	if (!strcmp(r->method, "POST") && !post_is_json(r)) {
+		respond_error(r, 415, NULL, "the request body must be JSON (Content-Type: application/json)");
 		return;
 	}
 	t = thread_get(opt, bell, &err);

@@ -49,6 +49,8 @@ static void worker_free(void *p)
 		return;
 	service_ctx_cleanup(&w->svc);
 	chatdb_close(w->svc.db);
+	if (w->wake_fd > 0)
+		close(w->wake_fd);
 	free(w);
 }
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,11 +23,9 @@
 /* Longest Origin or JSESSIONID value echoed back. */
 #define ORIGIN_MAX 512
 #define COOKIE_MAX 128
-/* A waiting request looks this often whether its client went away (the
- * front server then closes the FastCGI connection), so an abandoned poll
- * frees its thread - under mod_fcgid its whole process - long before the
- * next heartbeat.  The doorbell wakes it at once for messages. */
-#define GONE_CHECK_MS 2000
+/* How long a receiving request waits for a lease another request holds
+ * before it answers c[2010]. */
+#define LEASE_WAIT_MS 250
 
 /* Whether the front server closed or aborted this request: EOF, a hang-up,
  * or any bytes after the request body (an FCGI_ABORT_REQUEST record). */
@@ -57,12 +56,17 @@ int transport_origin_allowed(const http_request_t *r, const chat_options_t *opt)
 	return origin_allowed(http_param(r, "HTTP_ORIGIN"), opt->origins);
 }
 
+/* CORS as sockjs-node 0.3.24 answers it: without an Origin (no browser
+ * cross-origin request) "*" and no credentials, which the CORS spec does
+ * not allow beside "*"; with one, the Origin echoed ("null" too: file://
+ * pages and sandboxed frames) and credentials.  An Origin that cannot be
+ * echoed in a header is answered as none. */
 static int cors_headers(http_request_t *r, chat_buf_t *head)
 {
 	const char *origin = http_param(r, "HTTP_ORIGIN");
 
-	if (origin == NULL || !strcmp(origin, "null") || !header_safe(origin, ORIGIN_MAX))
-		origin = "*";
+	if (origin == NULL || *origin == '\0' || !header_safe(origin, ORIGIN_MAX))
+		return chat_buf_puts(head, "Access-Control-Allow-Origin: *\r\nVary: Origin\r\n");
 	return chat_buf_printf(head, "Access-Control-Allow-Origin: %s\r\n"
 				     "Access-Control-Allow-Credentials: true\r\n"
 				     "Vary: Origin\r\n", origin);
@@ -91,8 +95,9 @@ static void jsessionid(const http_request_t *r, char *out, size_t size)
 
 int transport_nocache_cors_headers(http_request_t *r, chat_buf_t *head)
 {
-	/* The exact string the SockJS 0.3.3 suite compares (no no-transform). */
-	int rc = chat_buf_puts(head, "Cache-Control: no-store, no-cache, must-revalidate, max-age=0\r\n");
+	/* sockjs-node's: no-transform keeps mod_deflate and proxies from
+	 * compressing (and so buffering) the streams. */
+	int rc = chat_buf_puts(head, "Cache-Control: " TRANSPORT_NO_CACHE "\r\n");
 
 	return rc == CHAT_OK ? cors_headers(r, head) : rc;
 }
@@ -221,6 +226,50 @@ static int send_messages(stream_t *st, const json_strv_t *msgs)
 	return rc;
 }
 
+/* The dispatcher's wake-up of this thread's held request (lock held: a
+ * write to the worker's eventfd, nothing more). */
+static void wake_worker(void *ctx)
+{
+	uint64_t one = 1;
+	worker_t *w = ctx;
+
+	if (write(w->wake_fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is full, so a wake-up is pending anyway. */
+	}
+}
+
+/* The worker's eventfd, made on its first held request (0: none). */
+static int worker_wake_fd(worker_t *w)
+{
+	if (w->wake_fd <= 0) {
+		int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+		w->wake_fd = fd > 0 ? fd : 0;
+	}
+	return w->wake_fd;
+}
+
+/* Waits up to timeout_ms for the dispatcher's wake-up or for the FastCGI
+ * connection to say something (the front server closing it, as lighttpd
+ * does at once when the client goes away, or an FCGI_ABORT_REQUEST):
+ * either ends the wait, so an aborted request frees its session and its
+ * thread at once.  Without an eventfd, the dispatcher's condition. */
+static void wait_wake_or_gone(worker_t *w, http_request_t *r, dispatch_sess_t *ds, int timeout_ms)
+{
+	struct pollfd p[2] = { { w->wake_fd, POLLIN, 0 },
+			       { r->fcgx->ipcFd, POLLIN | POLLRDHUP, 0 } };
+	uint64_t n;
+
+	if (w->wake_fd <= 0) {
+		(void)dispatch_wait(w->disp, ds, timeout_ms);
+		return;
+	}
+	if (poll(p, 2, timeout_ms) > 0 && (p[0].revents & POLLIN) &&
+	    read(w->wake_fd, &n, sizeof(n)) < 0) {
+		/* EAGAIN: another thread cannot share it; nothing to drain */
+	}
+}
+
 /* A receiving request's lease is held by "PID.THREAD.REQUEST" of a chat.fcgi
  * on this host (chat.db and the doorbell are local files).  When that
  * process is gone (KILLed while holding a poll or a stream) its lease is
@@ -244,8 +293,33 @@ static int lease_holder_gone(worker_t *w, const char *key, chat_error_t *err)
 		return 0;
 	if (session_release(w->svc.db, key, info.lease_owner, chat_wall_ms(), err) != CHAT_OK)
 		return 0;
-	log_info("session %s: took over the lease of process %ld, which is gone", key, pid);
+	log_info("session %s: took over the lease of process %ld, which is gone", LOG_SID(key), pid);
 	return 1;
+}
+
+/* Takes the lease of key that another request holds, waiting up to
+ * LEASE_WAIT_MS for it: a client that aborts a stream and reopens at once
+ * finds it still held by the aborted request, which is ending and rings the
+ * doorbell once it has closed the session and let the lease go.  A live
+ * connection keeps it: CHAT_EBUSY (c[2010]).  On CHAT_OK *info is read
+ * again, since the holder may have closed the session. */
+static int await_lease(worker_t *w, const char *key, const char *owner, int64_t lease_ms,
+		       session_info_t *info, chat_error_t *err)
+{
+	int64_t deadline = chat_mono_ms() + LEASE_WAIT_MS;
+	int rc;
+
+	for (;;) {
+		uint32_t seen = doorbell_snapshot(w->bell);
+		int64_t left;
+
+		rc = session_acquire(w->svc.db, key, owner, chat_wall_ms(), lease_ms, err);
+		left = deadline - chat_mono_ms();
+		if (rc != CHAT_EBUSY || left <= 0)
+			break;
+		(void)doorbell_wait(w->bell, seen, (int)left);
+	}
+	return rc == CHAT_OK ? session_get(w->svc.db, key, info, err) : rc;
 }
 
 /* Serves a receiving transport on session key until there is something to
@@ -266,7 +340,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	chat_buf_t drain;
 	stream_t st = { r, 0, t, callback, { 0 }, { 0 } };
 	char owner[96];
-	int created, rc, leased = 0;
+	int created, rc, leased = 0, interrupted = 0;
 
 	/* Messages come JSON-encoded (up to six bytes per byte), and the
 	 * transport may escape a frame once more (htmlfile). */
@@ -278,9 +352,16 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	chat_buf_init(&drain, 4096);
 	http_read_body(r, &drain);
 	chat_buf_free(&drain);
-	rc = service_open(&w->svc, s, key, chat_wall_ms(), &created, &info, &err);
+	rc = service_open(&w->svc, s, key, http_param(r, "REMOTE_ADDR"), chat_wall_ms(), &created,
+			  &info, &err);
+	if (rc == CHAT_EDENIED) {
+		/* Another client's session: for this one it does not exist. */
+		log_debug("session %s: %s", LOG_SID(key), err.message);
+		respond_text(r, 404, head->data, "Not found.\n");
+		goto out;
+	}
 	if (rc != CHAT_OK) {
-		log_error("session %s: %s", key, chat_error_reason(&err, rc));
+		log_error("session %s: %s", LOG_SID(key), chat_error_reason(&err, rc));
 		respond_text(r, 500, head->data, "Internal error.\n");
 		goto out;
 	}
@@ -291,8 +372,10 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		rc = session_acquire(w->svc.db, key, owner, chat_wall_ms(), lease_ms, &err);
 		if (rc == CHAT_EBUSY && lease_holder_gone(w, key, &err))
 			rc = session_acquire(w->svc.db, key, owner, chat_wall_ms(), lease_ms, &err);
+		if (rc == CHAT_EBUSY)
+			rc = await_lease(w, key, owner, lease_ms, &info, &err);
 		if (rc != CHAT_OK && rc != CHAT_EBUSY) {
-			log_error("session %s: cannot take the lease: %s", key, chat_error_reason(&err, rc));
+			log_error("session %s: cannot take the lease: %s", LOG_SID(key), chat_error_reason(&err, rc));
 			respond_text(r, 500, head->data, "Internal error.\n");
 			goto out;
 		}
@@ -320,9 +403,10 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		goto out;
 	}
 	rc = dispatch_attach(w->disp, w->svc.db, key, service_delivery_kind(s), 1, info.cursor,
-			     out_cap * 6 + 1024, 4096, NULL, NULL, &ds, &err);
+			     out_cap * 6 + 1024, 4096, worker_wake_fd(w) > 0 ? wake_worker : NULL, w,
+			     &ds, &err);
 	if (rc != CHAT_OK) {
-		log_error("session %s: %s", key, chat_error_reason(&err, rc));
+		log_error("session %s: %s", LOG_SID(key), chat_error_reason(&err, rc));
 		goto out;
 	}
 	next_beat = chat_mono_ms() + opt->heartbeat_ms;
@@ -332,14 +416,13 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		json_strv_reset(&msgs);
 		rc = dispatch_take(w->disp, ds, w->svc.db, &msgs, &end, &err);
 		if (rc != CHAT_OK) {
-			log_error("session %s: %s", key, chat_error_reason(&err, rc));
+			log_error("session %s: %s", LOG_SID(key), chat_error_reason(&err, rc));
 			break;
 		}
 		if (msgs.n > 0 && send_messages(&st, &msgs) != CHAT_OK) {
 			/* The client went away mid-response: what it did not get
 			 * is lost to it, so the session ends (SockJS 1002). */
-			session_close(w->svc.db, key, SOCKJS_CLOSE_INTERRUPTED,
-				      SOCKJS_REASON_INTERRUPTED, chat_wall_ms(), NULL);
+			interrupted = 1;
 			break;
 		}
 		if (end.closed) {
@@ -354,8 +437,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		now = chat_mono_ms();
 		if (now >= next_beat) {
 			if (send_heartbeat(&st) != CHAT_OK) {
-				session_close(w->svc.db, key, SOCKJS_CLOSE_INTERRUPTED,
-					      SOCKJS_REASON_INTERRUPTED, chat_wall_ms(), NULL);
+				interrupted = 1;
 				break;
 			}
 			if (!ti->streaming)
@@ -379,19 +461,23 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		if (client_gone(r)) {
 			/* Whatever was under way to it is lost: as for a failed
 			 * write, the session ends (SockJS 1002). */
-			session_close(w->svc.db, key, SOCKJS_CLOSE_INTERRUPTED,
-				      SOCKJS_REASON_INTERRUPTED, chat_wall_ms(), NULL);
+			interrupted = 1;
 			break;
 		}
-		(void)dispatch_wait(w->disp, ds,
-				    (int)(next_beat - now < GONE_CHECK_MS ? next_beat - now : GONE_CHECK_MS));
+		wait_wake_or_gone(w, r, ds, (int)(next_beat - now));
 	}
 	/* The cursor is written once per response. */
 	(void)session_advance_cursor(w->svc.db, key, dispatch_detach(w->disp, ds), NULL);
+	if (interrupted)
+		session_close(w->svc.db, key, SOCKJS_CLOSE_INTERRUPTED, SOCKJS_REASON_INTERRUPTED,
+			      chat_wall_ms(), NULL);
 out:
-	if (leased)
+	if (leased) {
 		session_release(w->svc.db, key, owner, chat_wall_ms(), NULL);
-	else if (rc == CHAT_OK && !created)
+		/* The client's next request may be waiting for it (await_lease). */
+		if (interrupted)
+			doorbell_ring(w->bell, doorbell_seq(w->bell));
+	} else if (rc == CHAT_OK && !created)
 		session_touch(w->svc.db, key, chat_wall_ms(), NULL);
 	json_strv_free(&msgs);
 	chat_buf_free(&st.frame);
@@ -425,13 +511,14 @@ static void serve_send(worker_t *w, http_request_t *r, const service_t *s, sockj
 		respond_text(r, 500, head->data, err_body ? err_body : "Internal error.");
 		goto out;
 	}
-	rc = service_receive(&w->svc, s, key, &msgs, chat_wall_ms(), &err);
-	if (rc == CHAT_ENOTFOUND || rc == CHAT_ECLOSED) {
+	rc = service_receive(&w->svc, s, key, http_param(r, "REMOTE_ADDR"), &msgs, chat_wall_ms(),
+			     &err);
+	if (rc == CHAT_ENOTFOUND || rc == CHAT_ECLOSED || rc == CHAT_EDENIED) {
 		respond_text(r, 404, head->data, "Not found.\n");
 		goto out;
 	}
 	if (rc != CHAT_OK) {
-		log_warn("session %s: messages refused: %s", key, chat_error_reason(&err, rc));
+		log_warn("session %s: messages refused: %s", LOG_SID(key), chat_error_reason(&err, rc));
 		respond_text(r, 500, head->data, "Internal error.\n");
 		goto out;
 	}

@@ -22,6 +22,9 @@
  * keeps its session too. */
 #define TRANSPORT_LEASE_SLACK_MS 5000
 
+/* The Cache-Control of every dynamic transport response (sockjs-node's). */
+#define TRANSPORT_NO_CACHE "no-store, no-cache, no-transform, must-revalidate, max-age=0"
+
 /* One request thread's state; made by the handler on the thread's first
  * session request and used by that thread only. */
 typedef struct worker {
@@ -31,6 +34,8 @@ typedef struct worker {
 	const chat_options_t *opt;   /* borrowed */
 	char owner_prefix[48];       /* "pid.thread": lease owners are this + ".n" */
 	unsigned long long requests; /* receiving requests served, for owner ids */
+	int wake_fd;                 /* eventfd the dispatcher wakes a held request
+				      * with; 0 until made (owned) */
 } worker_t;
 
 /* Answers a session transport request (rt->kind == ROUTE_SESSION, not the
@@ -38,7 +43,7 @@ typedef struct worker {
 void transport_serve(worker_t *w, http_request_t *r, const service_t *s, const route_t *rt);
 
 /* Appends the headers of a dynamic SockJS response to head: no caching,
- * CORS for the request's Origin (with credentials), and JSESSIONID when s
+ * CORS for the request's Origin (credentials only when it sent one), and JSESSIONID when s
  * needs it.  Returns 0 or a buffer error. */
 int transport_common_headers(http_request_t *r, const service_t *s, chat_buf_t *head);
 

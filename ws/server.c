@@ -52,6 +52,8 @@
 #define WS_PATH_MAX 1024
 /* Longest Origin header looked at (longer: refused). */
 #define WS_ORIGIN_MAX 1024
+/* Longest Connection header looked at (longer: 400). */
+#define WS_CONNECTION_MAX 256
 /* A WebSocket close reason fits in a control frame: 123 bytes. */
 #define WS_REASON_MAX 123
 
@@ -194,6 +196,8 @@ static const service_t *route_websocket(wsserver_t *srv, struct lws *wsi, int *f
 		*framed = 0;
 		return s;
 	}
+	/* No session_id_min here: a socket's session is its own (conn_key),
+	 * so no other client can use it whatever its id. */
 	if (rt->kind == ROUTE_SESSION && rt->transport == SOCKJS_WEBSOCKET) {
 		*framed = 1;
 		return s;
@@ -211,6 +215,29 @@ static int origin_ok(wsserver_t *srv, struct lws *wsi)
 	if (n > WS_ORIGIN_MAX || lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) < 0)
 		return 0;
 	return origin_allowed(origin, srv->opt->origins);
+}
+
+/* Whether the Connection header lists the "upgrade" token.  libwebsockets
+ * drops the connection without an answer when it does not (lighttpd then
+ * answers 500), so chat-ws checks first and answers SockJS's 400. */
+static int connection_upgrade(struct lws *wsi)
+{
+	char v[WS_CONNECTION_MAX + 1];
+	const char *p = v;
+	int n = lws_hdr_total_length(wsi, WSI_TOKEN_CONNECTION);
+
+	if (n <= 0 || n > WS_CONNECTION_MAX || lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_CONNECTION) < 0)
+		return 0;
+	while (*p != '\0') {
+		size_t len;
+
+		p += strspn(p, " \t,");
+		len = strcspn(p, " \t,");
+		if (len == 7 && strncasecmp(p, "upgrade", 7) == 0)
+			return 1;
+		p += len;
+	}
+	return 0;
 }
 
 /* A request without a WebSocket upgrade (the front server passes those on
@@ -245,6 +272,8 @@ static int on_confirm_upgrade(wsserver_t *srv, struct lws *wsi, const char *prot
 		return http_answer(wsi, 404, NULL, "Not found.\n") ? -1 : 1;
 	if (!is_get)
 		return http_answer(wsi, 405, "GET", NULL) ? -1 : 1;
+	if (!connection_upgrade(wsi))
+		return http_answer(wsi, 400, NULL, "\"Connection\" must be \"Upgrade\".") ? -1 : 1;
 	if (!origin_ok(srv, wsi))
 		return http_answer(wsi, 403, NULL, "Origin not allowed.\n") ? -1 : 1;
 	if (srv->shutting_down || atomic_load(&srv->stop_requested))
@@ -340,7 +369,7 @@ static void conn_close(wsserver_t *srv, conn_t *c, int code, const char *reason)
 /* A reader too slow to take what it is sent: drop its backlog and close. */
 static void conn_too_slow(wsserver_t *srv, conn_t *c)
 {
-	log_warn("socket %s: %zu messages, %zu bytes unsent: closing a slow reader", c->key,
+	log_warn("socket %s: %zu messages, %zu bytes unsent: closing a slow reader", LOG_SID(c->key),
 		 c->q.count, c->q.bytes);
 	wsq_clear(&c->q);
 	conn_close(srv, c, WS_CLOSE_TRY_AGAIN, "Send queue full: reading too slowly");
@@ -378,7 +407,7 @@ static int conn_queue_messages(wsserver_t *srv, conn_t *c)
 		chat_buf_reset(&srv->frame);
 		rc = sockjs_frame_encoded(&srv->frame, items, k);
 		if (rc != CHAT_OK) {
-			log_error("socket %s: cannot frame messages: %s", c->key, chat_strerror(rc));
+			log_error("socket %s: cannot frame messages: %s", LOG_SID(c->key), chat_strerror(rc));
 			conn_close(srv, c, WS_CLOSE_INTERNAL, "Internal error");
 			return rc;
 		}
@@ -399,7 +428,7 @@ static void conn_fill(wsserver_t *srv, conn_t *c)
 	json_strv_reset(&srv->out);
 	rc = dispatch_take(srv->disp, c->ds, srv->svc.db, &srv->out, &end, &err);
 	if (rc != CHAT_OK) {
-		log_error("socket %s: cannot take its messages: %s", c->key, chat_error_reason(&err, rc));
+		log_error("socket %s: cannot take its messages: %s", LOG_SID(c->key), chat_error_reason(&err, rc));
 		conn_close(srv, c, WS_CLOSE_INTERNAL, "Internal error");
 		return;
 	}
@@ -408,7 +437,7 @@ static void conn_fill(wsserver_t *srv, conn_t *c)
 	if (end.closed) {
 		if (session_close(srv->svc.db, c->key, end.code, end.reason, chat_wall_ms(), &err) !=
 		    CHAT_OK)
-			log_warn("socket %s: cannot close its session: %s", c->key, err.message);
+			log_warn("socket %s: cannot close its session: %s", LOG_SID(c->key), err.message);
 		/* After DISCONNECT's RECEIPT a raw STOMP client closes the
 		 * socket itself (stompjs does at once); SockJS sockets get c[...]. */
 		if (c->framed || end.code != WS_CLOSE_NORMAL)
@@ -461,7 +490,7 @@ static void conn_release(wsserver_t *srv, conn_t *c)
 		if (session_close(srv->svc.db, c->key, WS_CLOSE_NORMAL, "Socket closed", now, &err) !=
 			    CHAT_OK ||
 		    session_release(srv->svc.db, c->key, srv->owner, now, &err) != CHAT_OK)
-			log_warn("socket %s: cannot close its session: %s", c->key, err.message);
+			log_warn("socket %s: cannot close its session: %s", LOG_SID(c->key), err.message);
 	}
 	wsq_clear(&c->q);
 	chat_buf_free(&c->rx);
@@ -492,6 +521,7 @@ static int conn_key(wsserver_t *srv, conn_t *c, const route_t *rt)
 
 static int on_established(wsserver_t *srv, conn_t *c, struct lws *wsi)
 {
+	char peer[SESSION_PEER_MAX + 1] = "";
 	chat_error_t err = { 0 };
 	session_info_t info;
 	route_t rt;
@@ -506,19 +536,23 @@ static int on_established(wsserver_t *srv, conn_t *c, struct lws *wsi)
 	c->framed = framed;
 	wsq_init(&c->q, srv->queue_max_bytes, WS_QUEUE_MAX_COUNT, LWS_PRE);
 	chat_buf_init(&c->rx, framed ? srv->rx_max_framed : srv->rx_max_raw);
+	/* The socket's session is its own (conn_key), and an xhr_send to it
+	 * must come from the same address (session_bind): behind a proxying
+	 * front server that is the front's, which no browser has. */
+	lws_get_peer_simple(wsi, peer, sizeof(peer));
 	rc = conn_key(srv, c, &rt);
 	if (rc == CHAT_OK)
-		rc = service_open(&srv->svc, c->svc, c->key, now, &created, &info, &err);
+		rc = service_open(&srv->svc, c->svc, c->key, peer, now, &created, &info, &err);
 	if (rc == CHAT_OK && !created)
 		rc = chat_error_set(&err, CHAT_EEXIST, "session key already taken");
 	if (rc != CHAT_OK) {
-		log_error("socket %s: cannot open its session: %s", c->key, chat_error_reason(&err, rc));
+		log_error("socket %s: cannot open its session: %s", LOG_SID(c->key), chat_error_reason(&err, rc));
 		goto fail;
 	}
 	conn_link(srv, c);
 	rc = session_acquire(srv->svc.db, c->key, srv->owner, now, srv->lease_ms, &err);
 	if (rc != CHAT_OK) {
-		log_error("socket %s: cannot take its lease: %s", c->key, chat_error_reason(&err, rc));
+		log_error("socket %s: cannot take its lease: %s", LOG_SID(c->key), chat_error_reason(&err, rc));
 		goto fail;
 	}
 	c->saved_cursor = info.cursor;
@@ -526,7 +560,7 @@ static int on_established(wsserver_t *srv, conn_t *c, struct lws *wsi)
 			     info.cursor, srv->batch_max_bytes, WS_BATCH_ITEMS, conn_ready, c, &c->ds,
 			     &err);
 	if (rc != CHAT_OK) {
-		log_error("socket %s: cannot attach its session: %s", c->key, chat_error_reason(&err, rc));
+		log_error("socket %s: cannot attach its session: %s", LOG_SID(c->key), chat_error_reason(&err, rc));
 		goto fail;
 	}
 	if (c->framed) {
@@ -570,13 +604,13 @@ static int conn_message(wsserver_t *srv, conn_t *c)
 	}
 	if (srv->in.n == 0)
 		return 0; /* empty messages are ignored */
-	rc = service_receive(&srv->svc, c->svc, c->key, &srv->in, chat_wall_ms(), &err);
+	rc = service_receive(&srv->svc, c->svc, c->key, NULL, &srv->in, chat_wall_ms(), &err);
 	if (rc == CHAT_ECLOSED && session_get(srv->svc.db, c->key, &info, NULL) == CHAT_OK) {
 		conn_close(srv, c, info.close_code, info.close_reason);
 		return 0;
 	}
 	if (rc != CHAT_OK) {
-		log_warn("socket %s: messages refused: %s", c->key, chat_error_reason(&err, rc));
+		log_warn("socket %s: messages refused: %s", LOG_SID(c->key), chat_error_reason(&err, rc));
 		/* The detail (often SQLite's text) is for the log only. */
 		conn_close(srv, c, WS_CLOSE_INTERNAL, "Internal error");
 	}

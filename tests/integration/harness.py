@@ -485,19 +485,20 @@ class Stack:
 
     # -- HTTP against this stack
 
-    def request(self, method, path, body=None, headers=None, timeout=TIMEOUT):
-        """http.client request; returns a Response."""
-        return request(self.host, self.port, method, path, body, headers, timeout)
+    def request(self, method, path, body=None, headers=None, timeout=TIMEOUT, source=None):
+        """http.client request; returns a Response.  SOURCE: the client's
+        address (another 127.x address plays another client)."""
+        return request(self.host, self.port, method, path, body, headers, timeout, source)
 
     def raw_request(self, data, timeout=TIMEOUT):
         """Send DATA (bytes, a whole request) as is; returns an HTTPStream
         whose response has been read completely (see raw_request)."""
         return raw_request(self.host, self.port, data, timeout)
 
-    def stream(self, method, path, body=None, headers=None, timeout=TIMEOUT):
+    def stream(self, method, path, body=None, headers=None, timeout=TIMEOUT, source=None):
         """Send a request and read the response head; returns an open
         HTTPStream to read the body from as it arrives."""
-        return open_stream(self.host, self.port, method, path, body, headers, timeout)
+        return open_stream(self.host, self.port, method, path, body, headers, timeout, source)
 
 
 def _stop_stacks_at_exit():
@@ -562,11 +563,12 @@ class Response:
                                             self.headers, self.body[:200])
 
 
-def request(host, port, method, path, body=None, headers=None, timeout=TIMEOUT):
+def request(host, port, method, path, body=None, headers=None, timeout=TIMEOUT, source=None):
     """One request over a fresh connection with http.client (which adds
     Host, Accept-Encoding: identity and, with a body, Content-Length unless
     given in HEADERS).  Returns a Response; the body is read completely."""
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    conn = http.client.HTTPConnection(host, port, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
     try:
         if isinstance(body, str):
             body = body.encode('utf-8')
@@ -590,8 +592,9 @@ class HTTPStream:
     raises TimeoutError when nothing arrives in time.
     """
 
-    def __init__(self, host, port, timeout=TIMEOUT, method='GET'):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, host, port, timeout=TIMEOUT, method='GET', source=None):
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.timeout = timeout
         self.method = method.upper()
         self.raw = b''
@@ -808,10 +811,10 @@ def build_request(method, path, host, body=None, headers=None, version='HTTP/1.1
     return head.encode('latin-1') + b'\r\n' + (body or b'')
 
 
-def open_stream(host, port, method, path, body=None, headers=None, timeout=TIMEOUT):
+def open_stream(host, port, method, path, body=None, headers=None, timeout=TIMEOUT, source=None):
     """Send a request (build_request) on a new connection and read the
     response head; returns the HTTPStream (close it, or use with)."""
-    s = HTTPStream(host, port, timeout, method)
+    s = HTTPStream(host, port, timeout, method, source)
     try:
         s.send(build_request(method, path, '%s:%d' % (host, port), body, headers))
         s.read_head()

@@ -198,7 +198,7 @@ test('an xhr-streaming reader that stops reading is fed as it drains', { skip: s
 	 * disconnect delay outlasts the burst, as SockJS requires. */
 	const s = await stack({ front: 'lighttpd', testServices: false, fcgiProcs: 2,
 		options: { topic_send: 1, disconnect_delay_ms: 120000 } });
-	const sid = `slow${process.pid}`;
+	const sid = `slow-${process.pid}-session`;
 	let st = openStream(s, sid);
 	assert.equal(await st.frames.next(), 'o');
 	const send = (...frames) => post(s, `/chat/000/${sid}/xhr_send`, JSON.stringify(frames));
@@ -230,7 +230,7 @@ test('an xhr-streaming reader that stops reading is fed as it drains', { skip: s
 
 test('mod_fcgid: a SUBSCRIBE by xhr_send in one process reaches the stream another holds', { skip: skipFcgid, timeout: 60000 }, async () => {
 	const s = await stack({ front: 'apache-fcgid', testServices: false, options: { topic_send: 1 } });
-	const sid = `sub${process.pid}`;
+	const sid = `sub-${process.pid}-session`;
 	const st = openStream(s, sid);
 	assert.equal(await st.frames.next(), 'o');
 	const send = (...frames) => post(s, `/chat/000/${sid}/xhr_send`, JSON.stringify(frames));

@@ -53,6 +53,12 @@ tests_unit_core_test_chatmsg_SOURCES = tests/unit/core/test_chatmsg.c
 tests_unit_core_test_chatmsg_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_core_test_chatmsg_LDADD = $(CORE_TEST_LDADD)
 
+check_PROGRAMS += tests/unit/core/test_log
+TESTS += tests/unit/core/test_log
+tests_unit_core_test_log_SOURCES = tests/unit/core/test_log.c
+tests_unit_core_test_log_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_core_test_log_LDADD = $(CORE_TEST_LDADD)
+
 check_PROGRAMS += tests/unit/core/test_origin
 TESTS += tests/unit/core/test_origin
 tests_unit_core_test_origin_SOURCES = tests/unit/core/test_origin.c

@@ -22,7 +22,7 @@ void brokerutil_open_sessions(service_ctx_t *ctx, const service_t *svc, int n, i
 		snprintf(sid, sizeof(sid), "s%d", i);
 		ck_assert_int_eq(service_key(svc, (chat_slice_t){ sid, strlen(sid) }, keys[i]),
 				 CHAT_OK);
-		ck_assert_int_eq(service_open(ctx, svc, keys[i], now_ms, &created, &info, NULL),
+		ck_assert_int_eq(service_open(ctx, svc, keys[i], NULL, now_ms, &created, &info, NULL),
 				 CHAT_OK);
 		if (must_be_new)
 			ck_assert_int_eq(created, 1);
@@ -44,7 +44,7 @@ int brokerutil_send(service_ctx_t *ctx, const service_t *svc, const char *key, c
 			raw[i] = '\0';
 	json_strv_init(&v, 1 << 22, 16);
 	ck_assert_int_eq(json_strv_push(&v, raw, n), CHAT_OK);
-	rc = service_receive(ctx, svc, key, &v, now_ms, &err);
+	rc = service_receive(ctx, svc, key, NULL, &v, now_ms, &err);
 	if (rc != CHAT_OK)
 		fprintf(stderr, "receive: %s\n", err.message);
 	json_strv_free(&v);

@@ -35,6 +35,7 @@ static void setup(void)
 {
 	tmpdb_open("broker", &dir, path, sizeof(path), &db);
 	ck_assert_int_eq(options_defaults(&opt), CHAT_OK);
+	opt.session_id_min = 1; /* the tests' sessions are "s0", "s1"... */
 	ck_assert_uint_ge(service_table(&opt, svc), 1);
 	ck_assert_int_eq(svc[0].kind, SERVICE_CHAT);
 	ctx.db = db;

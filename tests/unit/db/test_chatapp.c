@@ -91,6 +91,7 @@ static void setup(void)
 	ck_assert_int_eq(options_defaults(&opt), CHAT_OK);
 	ck_assert_int_eq(options_set(&opt, "store_uri", store_uri, "test", NULL), CHAT_OK);
 	ck_assert_int_eq(store_open(store_uri, &store, NULL), CHAT_OK);
+	opt.session_id_min = 1; /* the tests' sessions are "s0", "s1"... */
 	ck_assert_uint_ge(service_table(&opt, svc), 1);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.db = db;

@@ -48,6 +48,7 @@ static void setup(void)
 	ck_assert_int_eq(chatdb_open(path, 0, &disp_db, NULL), CHAT_OK);
 	ck_assert_int_eq(options_defaults(&opt), CHAT_OK);
 	opt.topic_send = 1;
+	opt.session_id_min = 1; /* the tests' sessions are "s0", "s1"... */
 	ck_assert_uint_ge(service_table(&opt, svc), 1);
 	ctx.db = db;
 	ctx.opt = &opt;

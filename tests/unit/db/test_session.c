@@ -79,6 +79,29 @@ START_TEST(create_get_touch)
 }
 END_TEST
 
+START_TEST(peer_binding)
+{
+	char longer[SESSION_PEER_MAX + 2];
+	session_info_t info;
+
+	ck_assert_int_eq(session_create(db, "p1", NULL, 100, NULL), CHAT_OK);
+	ck_assert_int_eq(session_get(db, "p1", &info, NULL), CHAT_OK);
+	ck_assert_str_eq(info.peer, "");
+	/* The first address wins; a later one leaves it and is told which. */
+	ck_assert_int_eq(session_bind_peer(db, "p1", "127.0.0.1", &info, NULL), CHAT_OK);
+	ck_assert_str_eq(info.peer, "127.0.0.1");
+	ck_assert_int_eq(session_bind_peer(db, "p1", "127.0.0.2", &info, NULL), CHAT_OK);
+	ck_assert_str_eq(info.peer, "127.0.0.1");
+	ck_assert_int_eq(session_get(db, "p1", &info, NULL), CHAT_OK);
+	ck_assert_str_eq(info.peer, "127.0.0.1");
+	ck_assert_int_eq(session_bind_peer(db, "nope", "::1", &info, NULL), CHAT_ENOTFOUND);
+	ck_assert_int_eq(session_bind_peer(db, "p1", "", &info, NULL), CHAT_EINVAL);
+	memset(longer, 'a', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	ck_assert_int_eq(session_bind_peer(db, "p1", longer, &info, NULL), CHAT_ETOOBIG);
+}
+END_TEST
+
 START_TEST(close_states)
 {
 	session_info_t info;
@@ -393,6 +416,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, create_get_touch);
+	tcase_add_test(tc, peer_binding);
 	tcase_add_test(tc, close_states);
 	tcase_add_test(tc, expire_closes_then_deletes);
 	tcase_add_test(tc, lease_rules);
