@@ -50,7 +50,7 @@ const options_entry_t options_table[] = {
 	{ "session_bind", OPTIONS_BOOL, "1", 0, 1, OPT(session_bind),
 	  "bind each SockJS session to the address of its first request: a request from another address gets 404 (0: for clients that change address)" },
 	{ "session_id_min", OPTIONS_INT, "8", 1, 126, OPT(session_id_min),
-	  "shortest SockJS session id accepted (sockjs-client sends 8 characters); shorter ones get 404" },
+	  "shortest SockJS session id accepted on the chat endpoint (sockjs-client sends 8 characters); shorter ones get 404 (the test services take any)" },
 	{ "cookie_needed", OPTIONS_BOOL, "0", 0, 1, OPT(cookie_needed),
 	  "set the JSESSIONID cookie (for load balancers with sticky sessions)" },
 	{ "test_services", OPTIONS_BOOL, "0", 0, 1, OPT(test_services),

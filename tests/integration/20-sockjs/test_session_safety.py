@@ -91,12 +91,15 @@ class BoundTests(Base):
         self.assertIn(b'RECEIPT\\nreceipt-id:bye', self.post(base + '/xhr').body)
 
     def test_short_session_id_refused(self):
+        # The chat endpoint holds users' sessions: short ids are refused.
         for n in (1, 7):
-            base = '/echo/000/%s' % ('k' * n)
+            base = '/chat/000/%s' % ('k' * n)
             self.assertEqual(self.post(base + '/xhr').status, 404, n)
             self.assertEqual(self.post(base + '/xhr_send', b'["x"]').status, 404, n)
             self.assertEqual(self.req('GET', base + '/jsonp?c=x').status, 404, n)
-        self.assertEqual(self.post('/echo/000/%s/xhr' % ('k' * 8)).body, b'o\n')
+        self.assertEqual(self.post('/chat/000/%s/xhr' % ('k' * 8)).body, b'o\n')
+        # The SockJS protocol suite's test services take its 1-character ids.
+        self.assertEqual(self.post('/echo/a/a/xhr').body, b'o\n')
 
     def test_api_origins_and_json_only(self):
         name = 'u' + uuid.uuid4().hex[:10]
