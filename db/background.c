@@ -23,7 +23,7 @@ typedef struct background {
 	store_t *store;
 	char owner[64];
 	int64_t backoff, retry_at, swept_at;
-	int was_down, holder;
+	int was_down, holder, seeded; /* seeded: relay_seed() done on this store */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -93,7 +93,16 @@ static void relay(background_t *b, int64_t now, int *more)
 		b->store = NULL;
 		rc = CHAT_EDB;
 	}
-	if (b->store != NULL)
+	/* A (re)opened store: continue above its ids before relaying. */
+	if (b->store != NULL && !b->seeded) {
+		rc = relay_seed(b->db, b->store, NULL, &err);
+		b->seeded = rc == CHAT_OK;
+		if (rc != CHAT_OK && rc != CHAT_EDB)
+			log_warn("relay: seeding ids from the store: %s", err.message);
+		if (rc != CHAT_OK)
+			rc = CHAT_EDB;
+	}
+	if (b->store != NULL && b->seeded)
 		rc = relay_run(b->db, b->store, b->owner, now, &copied, more, &err);
 	if (rc == CHAT_EDB) {
 		/* The store is away: chat goes on, rows wait in chat.db. */

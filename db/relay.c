@@ -8,6 +8,9 @@
 #include "broker.h"
 #include "chatmsg.h"
 #include "chatroom.h"
+#include "log.h"
+
+#include <stdatomic.h>
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -21,6 +24,18 @@ static const char SQL_LEASE[] =
 	" ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms"
 	" WHERE chat_leases.owner = excluded.owner OR chat_leases.until_ms <= ?3";
 static const char SQL_LEASE_FREE[] = "DELETE FROM chat_leases WHERE name = ?1 AND owner = ?2";
+/* AUTOINCREMENT takes the next seq above max(sqlite_sequence, max(seq)):
+ * raising the sequence row raises every later seq. */
+static const char SQL_SEQ_ROW[] =
+	"INSERT INTO sqlite_sequence(name, seq) SELECT 'outbox', 0"
+	" WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'outbox')";
+static const char SQL_SEQ_FLOOR[] =
+	"UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'outbox' AND seq < ?1";
+static const char SQL_GUEST_FLOOR[] =
+	"INSERT INTO stomp_counters(name, value) VALUES ('guest', ?1)"
+	" ON CONFLICT(name) DO UPDATE SET value = excluded.value WHERE value < excluded.value";
+
+static atomic_llong conflicts;
 
 int relay__register_in_tx(chatdb_t *db, int64_t seq, chat_error_t *err)
 {
@@ -82,6 +97,92 @@ int relay_lease_release(chatdb_t *db, const char *name, const char *owner, chat_
 	rc = sqlite3_step(st);
 	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "lease", err);
 	sqlite3_reset(st);
+	return rc;
+}
+
+int64_t relay_conflicts(void)
+{
+	return (int64_t)atomic_load(&conflicts);
+}
+
+static int exec_floor(chatdb_t *db, const char *sql, int64_t v, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, sql, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	if (sqlite3_bind_parameter_count(st) > 0)
+		sqlite3_bind_int64(st, 1, v);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "id floor", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int relay_seed(chatdb_t *db, store_t *s, int64_t *floor_out, chat_error_t *err)
+{
+	store_room_list_t rooms = { 0 };
+	int64_t max_id = 0, max_guest = 0, after = 0;
+	size_t total = 0;
+	int rc;
+
+	if (floor_out != NULL)
+		*floor_out = 0;
+	/* Read the store before taking chat.db's write lock: a slow store
+	 * must not hold up every poster. */
+	rc = store_msg_max(s, CHATMSG_GUEST_PREFIX, &max_id, &max_guest, err);
+	if (rc != CHAT_OK)
+		return rc;
+	rc = chatdb__begin(db, err);
+	if (rc != CHAT_OK)
+		return rc;
+	if ((rc = exec_floor(db, SQL_SEQ_ROW, 0, err)) != CHAT_OK ||
+	    (rc = exec_floor(db, SQL_SEQ_FLOOR, max_id, err)) != CHAT_OK ||
+	    (rc = exec_floor(db, SQL_GUEST_FLOOR, max_guest, err)) != CHAT_OK)
+		goto out;
+	/* Rooms, a page at a time, bounded by what chat.db may hold. */
+	while (total < CHATROOM_MAX) {
+		rc = store_room_list(s, after, STORE_PAGE_MAX, &rooms, err);
+		if (rc != CHAT_OK || rooms.count == 0)
+			break;
+		for (size_t i = 0; i < rooms.count && rc == CHAT_OK; i++) {
+			chatroom_t r;
+
+			memset(&r, 0, sizeof(r));
+			snprintf(r.name, sizeof(r.name), "%s", rooms.items[i].name);
+			r.id = rooms.items[i].id;
+			r.created_ms = rooms.items[i].created_ms;
+			rc = chatroom_import(db, &r, err);
+			after = r.id;
+		}
+		total += rooms.count;
+		if (rc != CHAT_OK || rooms.count < STORE_PAGE_MAX)
+			break;
+	}
+	if (rc == CHAT_OK)
+		rc = chatdb__commit(db, err);
+out:
+	if (rc != CHAT_OK)
+		chatdb__rollback(db);
+	else if (floor_out != NULL)
+		*floor_out = max_id;
+	store_room_list_free(&rooms);
+	return rc;
+}
+
+int relay_seed_uri(chatdb_t *db, const char *uri, chat_error_t *err)
+{
+	store_t *s = NULL;
+	int rc = store_open(uri, &s, err);
+
+	if (rc == CHAT_OK)
+		rc = relay_seed(db, s, NULL, err);
+	store_close(s);
+	if (rc != CHAT_OK)
+		log_warn("relay: cannot continue ids above the store's yet (%s);"
+			 " retrying when the store is back",
+			 err != NULL && err->message[0] ? err->message : chat_strerror(rc));
 	return rc;
 }
 
@@ -241,6 +342,7 @@ int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms, int64
 		goto out;
 	for (i = 0; i < p.n; i++) {
 		pending_t *r = &p.rows[i];
+		chat_error_t e = { 0 };
 
 		if (r->is_msg) {
 			if (!have_room || strcmp(room.name, r->room) != 0) {
@@ -255,7 +357,17 @@ int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms, int64
 					break;
 			}
 			r->m.room_id = room.id;
-			rc = store_msg_add(s, &r->m, NULL, err);
+			rc = store_msg_add(s, &r->m, NULL, &e);
+			if (rc == CHAT_EEXIST) {
+				/* A reused id: this row can never be stored under it.
+				 * Loud, counted, and passed so the relay goes on. */
+				atomic_fetch_add(&conflicts, 1);
+				log_error("relay: message %lld in room %s is NOT in the history: %s",
+					  (long long)r->seq, r->room, e.message);
+				rc = CHAT_OK;
+			} else if (rc != CHAT_OK && err != NULL) {
+				*err = e;
+			}
 			/* A row the store refuses as invalid would block the relay
 			 * for ever: it is skipped (the store's checks match the
 			 * broker's, so this does not happen in practice). */
