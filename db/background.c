@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -142,6 +143,13 @@ static void *background_main(void *arg)
 				continue;
 			}
 			chatdb_set_doorbell(b->db, b->bell);
+		}
+		/* chat.db deleted or replaced under the stack: going on with the
+		 * old file would split the stack in two (ids reused, posts lost),
+		 * so the process ends and the front server starts it anew. */
+		if (chatdb_check_file(b->db, &err) != CHAT_OK) {
+			log_error("%s; exiting", err.message);
+			_exit(EXIT_FAILURE);
 		}
 		rc = relay_lease(b->db, BACKGROUND_LEASE, b->owner, now, BACKGROUND_LEASE_MS, &err);
 		if (rc != CHAT_OK) {
