@@ -1,0 +1,144 @@
+// recreate.mjs - recovering from a lost or corrupt chat.db (docs/backup.md):
+// receipted posts, stop the stack, delete chat.db and its WAL, start again
+// on the same state directory.  Nothing receipted is lost, new ids continue
+// above the old ones (resume after the last old id returns the new posts),
+// the rooms are still listed and a new guest does not get an old guest's
+// name.  With the SQLite history (history.db) and with MongoDB (FerretDB).
+// And the documented live backup (tools/chat-backup.sh) restores.
+import { rm } from 'node:fs/promises';
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { frontMissing, sqlite, startStack } from '../lib/stack.mjs';
+import { startMongo } from '../lib/ferretdb.mjs';
+import { chatBody, makeRoom, stompConnect } from '../lib/stomp.mjs';
+
+const cleanup = [];
+after(async () => {
+	for (const f of cleanup.reverse())
+		await f().catch(() => {});
+});
+
+const POSTS = 40;
+const skip = frontMissing('lighttpd') || false;
+
+/* Resolves once the relay's cursor in chat.db has passed seq: every chat
+ * row up to it is in the durable store.  Bounded. */
+async function relayed(s, seq) {
+	for (let i = 0; i < 400; i++) {
+		const out = await sqlite(path.join(s.dir, 'chat.db'),
+			"SELECT cursor FROM outbox_consumers WHERE name = 'relay'");
+		if (Number(out.trim() || 0) >= seq)
+			return;
+		await new Promise((r) => setTimeout(r, 50));
+	}
+	throw new Error(`the relay did not reach seq ${seq}`);
+}
+
+async function deleteChatDb(dir) {
+	for (const ext of ['', '-wal', '-shm'])
+		await rm(path.join(dir, `chat.db${ext}`), { force: true });
+}
+
+const guestNumber = (name) => Number(/^guest-(\d+)$/.exec(name)?.[1] ?? NaN);
+
+/* Posts POSTS receipted messages as a guest in room; returns
+ * { guest, ids, texts } as the room's subscriber saw them. */
+async function postMany(s, room, tag) {
+	const c = await stompConnect(s, 'websocket');
+	const guest = c.connected.headers['user-name'];
+	const box = await c.subscribeSync(`/topic/chat/room/${room}`);
+	const texts = [];
+	for (let i = 0; i < POSTS; i++) {
+		texts.push(`${tag}${i}`);
+		await c.post(room, `${tag}${i}`);
+	}
+	const ids = [];
+	for (let i = 0; i < POSTS; i++) {
+		const b = chatBody(await box.next());
+		assert.equal(b.text, texts[i]);
+		ids.push(b.id);
+	}
+	await c.close();
+	return { guest, ids, texts };
+}
+
+async function history(s, room) {
+	const reader = await stompConnect(s, 'xhr-polling', { login: 'reader' });
+	const hist = reader.subscribe(`/app/chat/room/${room}/history`, { limit: '500' });
+	const got = JSON.parse((await hist.next(20000)).body);
+	await reader.close();
+	return got;
+}
+
+async function roomNames(s) {
+	const r = await fetch(`${s.http}/api/rooms`);
+	assert.equal(r.status, 200);
+	return (await r.json()).map((x) => x.name);
+}
+
+async function recreate(t, mongodbUri) {
+	const opts = { front: 'lighttpd', testServices: false, mongodbUri };
+	let s = await startStack(opts);
+	cleanup.push(() => s.stop());
+	const room = await makeRoom(s, 'keep');
+	const other = await makeRoom(s, 'other');
+	const before = await postMany(s, room, 'old');
+	const lastOld = Math.max(...before.ids);
+	await relayed(s, lastOld);
+
+	/* chat.db is lost (or moved away because it is corrupt). */
+	await s.halt();
+	await deleteChatDb(s.dir);
+	s = await startStack({ ...opts, dir: s.dir });
+
+	/* Every receipted post is in the history, with its id. */
+	const hist = await history(s, room);
+	assert.deepEqual(hist.map((m) => m.text), before.texts, 'history after the new chat.db');
+	assert.deepEqual(hist.map((m) => m.id), before.ids);
+	/* The rooms are listed again. */
+	const names = await roomNames(s);
+	for (const r of [room, other, 'general'])
+		assert.ok(names.includes(r), `room ${r} missing from ${names}`);
+	/* New posts get ids above the old ones; a new guest is someone new. */
+	const watcher = await stompConnect(s, 'xhr-streaming', { login: 'watcher' });
+	const after = await postMany(s, room, 'new');
+	t.diagnostic(`old guest ${before.guest}, ids ${before.ids[0]}..${lastOld};` +
+		` new guest ${after.guest}, ids ${after.ids[0]}..${after.ids[POSTS - 1]}`);
+	assert.ok(guestNumber(after.guest) > guestNumber(before.guest),
+		`new guest ${after.guest} after ${before.guest}`);
+	for (const id of after.ids)
+		assert.ok(id > lastOld, `new id ${id} is not above ${lastOld}`);
+	/* Resume after the last old id: exactly the new posts, in order. */
+	const resumed = await watcher.subscribeSync(`/topic/chat/room/${room}`,
+		{ after: String(lastOld) });
+	const texts = [];
+	for (let i = 0; i < POSTS; i++)
+		texts.push(chatBody(await resumed.next()).text);
+	assert.deepEqual(texts, after.texts);
+	await watcher.close();
+	/* And all 80 are in the history once relayed; the relay saw no
+	 * reused id. */
+	await relayed(s, Math.max(...after.ids));
+	const all = await history(s, room);
+	assert.deepEqual(all.map((m) => m.text), [...before.texts, ...after.texts]);
+	for (const name of ['chat.fcgi.log', 'chat-ws.log', 'lighttpd.log'])
+		assert.doesNotMatch(await s.log(name), /NOT in the history/, name);
+	return s;
+}
+
+test('sqlite history: a new chat.db continues above history.db', { skip, timeout: 180000 },
+	async (t) => {
+		await recreate(t);
+	});
+
+test('mongodb history: a new chat.db continues above MongoDB', { skip, timeout: 180000 },
+	async (t) => {
+		const mongo = await startMongo('recreate');
+		if (mongo.missing) {
+			t.skip(mongo.missing);
+			return;
+		}
+		cleanup.push(() => mongo.stop());
+		await recreate(t, mongo.uri);
+	});
