@@ -1,6 +1,7 @@
 # conf/ - front-server configurations (lighttpd, Apache with mod_fcgid or
 # mod_proxy_fcgi) and serve.sh, which renders one and starts the stack.
-dist_noinst_SCRIPTS += conf/serve.sh tools/install-deps.sh tools/quickstart.sh
+dist_noinst_SCRIPTS += conf/serve.sh tools/install-deps.sh tools/quickstart.sh \
+	tools/chat-backup.sh
 dist_noinst_DATA += \
 	conf/lighttpd.conf.in \
 	conf/apache-fcgid.conf.in \

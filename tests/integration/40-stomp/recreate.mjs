@@ -5,11 +5,13 @@
 // the rooms are still listed and a new guest does not get an old guest's
 // name.  With the SQLite history (history.db) and with MongoDB (FerretDB).
 // And the documented live backup (tools/chat-backup.sh) restores.
-import { rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { frontMissing, sqlite, startStack } from '../lib/stack.mjs';
+import { frontMissing, sqlite, srcdir, startStack } from '../lib/stack.mjs';
 import { startMongo } from '../lib/ferretdb.mjs';
 import { chatBody, makeRoom, stompConnect } from '../lib/stomp.mjs';
 
@@ -35,9 +37,9 @@ async function relayed(s, seq) {
 	throw new Error(`the relay did not reach seq ${seq}`);
 }
 
-async function deleteChatDb(dir) {
+async function deleteDb(dir, name = 'chat.db') {
 	for (const ext of ['', '-wal', '-shm'])
-		await rm(path.join(dir, `chat.db${ext}`), { force: true });
+		await rm(path.join(dir, `${name}${ext}`), { force: true });
 }
 
 const guestNumber = (name) => Number(/^guest-(\d+)$/.exec(name)?.[1] ?? NaN);
@@ -77,6 +79,12 @@ async function roomNames(s) {
 	return (await r.json()).map((x) => x.name);
 }
 
+/* The relay logs each reused id it meets. */
+async function noReusedIds(s) {
+	for (const name of ['chat.fcgi.log', 'chat-ws.log', 'lighttpd.log'])
+		assert.doesNotMatch(await s.log(name), /NOT in the history/, name);
+}
+
 async function recreate(t, mongodbUri) {
 	const opts = { front: 'lighttpd', testServices: false, mongodbUri };
 	let s = await startStack(opts);
@@ -89,7 +97,7 @@ async function recreate(t, mongodbUri) {
 
 	/* chat.db is lost (or moved away because it is corrupt). */
 	await s.halt();
-	await deleteChatDb(s.dir);
+	await deleteDb(s.dir);
 	s = await startStack({ ...opts, dir: s.dir });
 
 	/* Every receipted post is in the history, with its id. */
@@ -122,8 +130,7 @@ async function recreate(t, mongodbUri) {
 	await relayed(s, Math.max(...after.ids));
 	const all = await history(s, room);
 	assert.deepEqual(all.map((m) => m.text), [...before.texts, ...after.texts]);
-	for (const name of ['chat.fcgi.log', 'chat-ws.log', 'lighttpd.log'])
-		assert.doesNotMatch(await s.log(name), /NOT in the history/, name);
+	await noReusedIds(s);
 	return s;
 }
 
@@ -141,4 +148,54 @@ test('mongodb history: a new chat.db continues above MongoDB', { skip, timeout: 
 		}
 		cleanup.push(() => mongo.stop());
 		await recreate(t, mongo.uri);
+	});
+
+function backupScript(s, dest) {
+	return new Promise((resolve, reject) => {
+		execFile('sh', [path.join(srcdir, 'tools', 'chat-backup.sh'), '--config',
+			path.join(s.dir, 'run', 'chat.conf'), dest],
+		(e, out, err) => (e ? reject(new Error(`chat-backup.sh: ${e.message}: ${err}`)) : resolve(out)));
+	});
+}
+
+test('tools/chat-backup.sh backs up a live stack, and the backup restores', { skip, timeout: 180000 },
+	async (t) => {
+		let s = await startStack({ front: 'lighttpd', testServices: false });
+		cleanup.push(() => s.stop());
+		const dest = await mkdtemp(path.join(os.tmpdir(), 'chat-backup-test-'));
+		cleanup.push(() => rm(dest, { recursive: true, force: true }));
+		const room = await makeRoom(s, 'bk');
+		const before = await postMany(s, room, 'old');
+		await relayed(s, Math.max(...before.ids));
+		/* The backup runs while a guest goes on posting. */
+		const [during] = await Promise.all([postMany(s, room, 'mid'), backupScript(s, dest)]);
+
+		await s.halt();
+		await deleteDb(s.dir);
+		await deleteDb(s.dir, 'history.db');
+		await copyFile(path.join(dest, 'chat.db'), path.join(s.dir, 'chat.db'));
+		await copyFile(path.join(dest, 'history.db'), path.join(s.dir, 'history.db'));
+		s = await startStack({ front: 'lighttpd', testServices: false, dir: s.dir });
+
+		/* Everything posted before the backup is back, in order, each id
+		 * once; of the posts during the backup, a prefix. */
+		const hist = await history(s, room);
+		const texts = hist.map((m) => m.text);
+		assert.deepEqual(texts.slice(0, POSTS), before.texts);
+		assert.deepEqual(texts.slice(POSTS), during.texts.slice(0, texts.length - POSTS));
+		assert.equal(new Set(hist.map((m) => m.id)).size, hist.length);
+		t.diagnostic(`restored ${hist.length} posts (${hist.length - POSTS} of those during the backup)`);
+		assert.ok((await roomNames(s)).includes(room));
+		/* Posts after the restore continue above every restored id. */
+		const next = await postMany(s, room, 'next');
+		const top = Math.max(...hist.map((m) => m.id));
+		for (const id of next.ids)
+			assert.ok(id > top, `new id ${id} is not above ${top}`);
+		assert.ok(guestNumber(next.guest) > guestNumber(during.guest) ||
+			!hist.some((m) => m.writer === during.guest),
+		`new guest ${next.guest} after ${during.guest}`);
+		await relayed(s, Math.max(...next.ids));
+		const all = (await history(s, room)).map((m) => m.text);
+		assert.deepEqual(all, [...texts, ...next.texts]);
+		await noReusedIds(s);
 	});
