@@ -199,3 +199,34 @@ test('tools/chat-backup.sh backs up a live stack, and the backup restores', { sk
 		assert.deepEqual(all, [...texts, ...next.texts]);
 		await noReusedIds(s);
 	});
+
+const alive = (pid) => {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch {
+		return false;
+	}
+};
+
+test('chat.db deleted under a running stack: each process logs it and exits', { skip, timeout: 120000 },
+	async () => {
+		const s = await startStack({ front: 'lighttpd', testServices: false });
+		cleanup.push(() => s.stop());
+		/* A post makes lighttpd start chat.fcgi (and shows the stack works). */
+		const c = await stompConnect(s, 'xhr-polling');
+		await c.post('general', 'before');
+		const fcgi = await s.chatFcgiPids();
+		assert.ok(fcgi.length > 0);
+		await c.close();
+		await deleteDb(s.dir);
+		/* Bounded: the background thread looks every second at most. */
+		const pids = [s.pids['chat-ws'], ...fcgi];
+		for (let i = 0; i < 200 && pids.some(alive); i++)
+			await new Promise((r) => setTimeout(r, 50));
+		for (const pid of pids)
+			assert.ok(!alive(pid), `process ${pid} still runs on the deleted chat.db`);
+		assert.match(await s.log('chat-ws.log'), /chat\.db was deleted .*under this process: restart it; exiting/);
+		assert.match(await s.log('lighttpd.log') + await s.log('chat.fcgi.log'),
+			/chat\.db was deleted .*under this process: restart it; exiting/);
+	});
