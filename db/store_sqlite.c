@@ -377,6 +377,17 @@ static int room_list(store_t *s, int64_t after_id, size_t n,
 	return rc;
 }
 
+/* Binds ?1..?6 of Q_MSG_INSERT and Q_MSG_SAME to m's fields. */
+static void bind_msg(sqlite3_stmt *q, const store_msg_t *m)
+{
+	sqlite3_bind_int64(q, 1, m->id);
+	sqlite3_bind_int64(q, 2, m->room_id);
+	sqlite3_bind_int64(q, 3, m->room_seq);
+	sqlite3_bind_text(q, 4, m->writer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, m->text, (int)m->text_len, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 6, m->time_ms);
+}
+
 static int msg_add(store_t *s, const store_msg_t *m, int *created,
 	chat_error_t *err)
 {
@@ -384,12 +395,7 @@ static int msg_add(store_t *s, const store_msg_t *m, int *created,
 	sqlite3_stmt *q = st->stmt[Q_MSG_INSERT];
 	int rc;
 
-	sqlite3_bind_int64(q, 1, m->id);
-	sqlite3_bind_int64(q, 2, m->room_id);
-	sqlite3_bind_int64(q, 3, m->room_seq);
-	sqlite3_bind_text(q, 4, m->writer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 5, m->text, (int)m->text_len, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 6, m->time_ms);
+	bind_msg(q, m);
 	if ((rc = step_done(st, q, err, "adding a message")) != 0)
 		return rc;
 	*created = sqlite3_changes(st->db) == 1;
@@ -397,12 +403,7 @@ static int msg_add(store_t *s, const store_msg_t *m, int *created,
 		return 0;
 	/* The id is taken: a retry stores the same message again. */
 	q = st->stmt[Q_MSG_SAME];
-	sqlite3_bind_int64(q, 1, m->id);
-	sqlite3_bind_int64(q, 2, m->room_id);
-	sqlite3_bind_int64(q, 3, m->room_seq);
-	sqlite3_bind_text(q, 4, m->writer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 5, m->text, (int)m->text_len, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 6, m->time_ms);
+	bind_msg(q, m);
 	rc = sqlite3_step(q);
 	if (rc != SQLITE_ROW)
 		rc = db_error(st, err, "comparing a message");
