@@ -35,6 +35,11 @@ static const char SQL_GUEST_FLOOR[] =
 	"INSERT INTO stomp_counters(name, value) VALUES ('guest', ?1)"
 	" ON CONFLICT(name) DO UPDATE SET value = excluded.value WHERE value < excluded.value";
 
+static const char SQL_ROOM_SEQ_GET[] = "SELECT seq FROM chat_room_seq WHERE room = ?1";
+static const char SQL_ROOM_SEQ_FLOOR[] =
+	"INSERT INTO chat_room_seq(room, seq) VALUES (?1, ?2)"
+	" ON CONFLICT(room) DO UPDATE SET seq = excluded.seq WHERE seq < excluded.seq";
+
 static atomic_llong conflicts;
 
 int relay__register_in_tx(chatdb_t *db, int64_t seq, chat_error_t *err)
@@ -120,11 +125,90 @@ static int exec_floor(chatdb_t *db, const char *sql, int64_t v, chat_error_t *er
 	return rc;
 }
 
+/* A store room to put into chat.db, and the room's highest room_seq in
+ * the store when chat.db has none for it (0 otherwise). */
+typedef struct seed_room {
+	chatroom_t r;
+	int64_t seq;
+} seed_room_t;
+
+static int room_seq_known(chatdb_t *db, const char *room, int *known, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_ROOM_SEQ_GET, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*known = rc == SQLITE_ROW;
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "room seq", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Reads the store's rooms (at most CHATROOM_MAX) into *out (owned by the
+ * caller, *n entries) with the room_seq floors chat.db lacks. */
+static int read_rooms(chatdb_t *db, store_t *s, seed_room_t **out, size_t *n, chat_error_t *err)
+{
+	store_room_list_t page = { 0 };
+	store_msg_list_t last = { 0 };
+	seed_room_t *v = calloc(CHATROOM_MAX, sizeof(*v));
+	int64_t after = 0;
+	int rc = v == NULL ? chat_error_set(err, CHAT_ENOMEM, "out of memory") : CHAT_OK;
+
+	*n = 0;
+	while (rc == CHAT_OK && *n < CHATROOM_MAX) {
+		rc = store_room_list(s, after, STORE_PAGE_MAX, &page, err);
+		for (size_t i = 0; rc == CHAT_OK && i < page.count && *n < CHATROOM_MAX; i++) {
+			seed_room_t *x = &v[*n];
+			int known = 1;
+
+			after = page.items[i].id;
+			if (!chatmsg_room_valid((chat_slice_t){ page.items[i].name,
+								 strlen(page.items[i].name) }))
+				continue; /* no destination can name it */
+			snprintf(x->r.name, sizeof(x->r.name), "%s", page.items[i].name);
+			x->r.id = page.items[i].id;
+			x->r.created_ms = page.items[i].created_ms;
+			rc = room_seq_known(db, x->r.name, &known, err);
+			if (rc == CHAT_OK && !known)
+				rc = store_msg_latest(s, x->r.id, 1, &last, err);
+			if (rc == CHAT_OK && !known && last.count == 1)
+				x->seq = last.items[0].room_seq;
+			(*n)++;
+		}
+		if (rc != CHAT_OK || page.count < STORE_PAGE_MAX)
+			break;
+	}
+	store_room_list_free(&page);
+	store_msg_list_free(&last);
+	*out = v;
+	return rc;
+}
+
+static int write_room(chatdb_t *db, const seed_room_t *x, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatroom_import(db, &x->r, err);
+
+	if (rc != CHAT_OK || x->seq <= 0)
+		return rc;
+	if ((rc = chatdb__stmt(db, SQL_ROOM_SEQ_FLOOR, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, x->r.name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, x->seq);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "room seq floor", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
 int relay_seed(chatdb_t *db, store_t *s, int64_t *floor_out, chat_error_t *err)
 {
-	store_room_list_t rooms = { 0 };
-	int64_t max_id = 0, max_guest = 0, after = 0;
-	size_t total = 0;
+	seed_room_t *rooms = NULL;
+	int64_t max_id = 0, max_guest = 0;
+	size_t n = 0;
 	int rc;
 
 	if (floor_out != NULL)
@@ -132,42 +216,25 @@ int relay_seed(chatdb_t *db, store_t *s, int64_t *floor_out, chat_error_t *err)
 	/* Read the store before taking chat.db's write lock: a slow store
 	 * must not hold up every poster. */
 	rc = store_msg_max(s, CHATMSG_GUEST_PREFIX, &max_id, &max_guest, err);
+	if (rc == CHAT_OK)
+		rc = read_rooms(db, s, &rooms, &n, err);
+	if (rc == CHAT_OK)
+		rc = chatdb__begin(db, err);
 	if (rc != CHAT_OK)
-		return rc;
-	rc = chatdb__begin(db, err);
-	if (rc != CHAT_OK)
-		return rc;
-	if ((rc = exec_floor(db, SQL_SEQ_ROW, 0, err)) != CHAT_OK ||
-	    (rc = exec_floor(db, SQL_SEQ_FLOOR, max_id, err)) != CHAT_OK ||
-	    (rc = exec_floor(db, SQL_GUEST_FLOOR, max_guest, err)) != CHAT_OK)
 		goto out;
-	/* Rooms, a page at a time, bounded by what chat.db may hold. */
-	while (total < CHATROOM_MAX) {
-		rc = store_room_list(s, after, STORE_PAGE_MAX, &rooms, err);
-		if (rc != CHAT_OK || rooms.count == 0)
-			break;
-		for (size_t i = 0; i < rooms.count && rc == CHAT_OK; i++) {
-			chatroom_t r;
-
-			memset(&r, 0, sizeof(r));
-			snprintf(r.name, sizeof(r.name), "%s", rooms.items[i].name);
-			r.id = rooms.items[i].id;
-			r.created_ms = rooms.items[i].created_ms;
-			rc = chatroom_import(db, &r, err);
-			after = r.id;
-		}
-		total += rooms.count;
-		if (rc != CHAT_OK || rooms.count < STORE_PAGE_MAX)
-			break;
-	}
+	if ((rc = exec_floor(db, SQL_SEQ_ROW, 0, err)) == CHAT_OK &&
+	    (rc = exec_floor(db, SQL_SEQ_FLOOR, max_id, err)) == CHAT_OK)
+		rc = exec_floor(db, SQL_GUEST_FLOOR, max_guest, err);
+	for (size_t i = 0; i < n && rc == CHAT_OK; i++)
+		rc = write_room(db, &rooms[i], err);
 	if (rc == CHAT_OK)
 		rc = chatdb__commit(db, err);
-out:
-	if (rc != CHAT_OK)
+	else
 		chatdb__rollback(db);
-	else if (floor_out != NULL)
+	if (rc == CHAT_OK && floor_out != NULL)
 		*floor_out = max_id;
-	store_room_list_free(&rooms);
+out:
+	free(rooms);
 	return rc;
 }
 

@@ -61,7 +61,8 @@ int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms, int64
  * the outbox seq (sqlite_sequence) is raised to at least the store's
  * highest message id, the guest counter to at least the highest guest-N
  * writer in the history, and the store's rooms missing from chat.db are
- * added as stored rooms.  Only ever raises; idempotent and safe while other
+ * added as stored rooms (with their room_seq continuing above the
+ * store's, where chat.db has none for the room).  Only ever raises; idempotent and safe while other
  * processes post (their appends wait for the write lock).  Every process
  * calls it when it starts and whenever it (re)opens the store.  *floor_out
  * (may be NULL) gets the store's highest message id.  0, CHAT_EDB (the

@@ -55,14 +55,15 @@ async function postMany(s, room, tag) {
 		texts.push(`${tag}${i}`);
 		await c.post(room, `${tag}${i}`);
 	}
-	const ids = [];
+	const ids = [], seqs = [];
 	for (let i = 0; i < POSTS; i++) {
 		const b = chatBody(await box.next());
 		assert.equal(b.text, texts[i]);
 		ids.push(b.id);
+		seqs.push(b.seq);
 	}
 	await c.close();
-	return { guest, ids, texts };
+	return { guest, ids, seqs, texts };
 }
 
 async function history(s, room) {
@@ -117,6 +118,8 @@ async function recreate(t, mongodbUri) {
 		`new guest ${after.guest} after ${before.guest}`);
 	for (const id of after.ids)
 		assert.ok(id > lastOld, `new id ${id} is not above ${lastOld}`);
+	/* So does the room's own sequence. */
+	assert.equal(after.seqs[0], before.seqs[POSTS - 1] + 1);
 	/* Resume after the last old id: exactly the new posts, in order. */
 	const resumed = await watcher.subscribeSync(`/topic/chat/room/${room}`,
 		{ after: String(lastOld) });

@@ -620,6 +620,8 @@ START_TEST(new_chatdb_continues_above_store)
 	/* Idempotent; never lowers. */
 	ck_assert_int_eq(relay_seed(db, store, NULL, &err), CHAT_OK);
 	ck_assert_int_eq(scalar("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"), last);
+	/* The room's sequence continues too. */
+	ck_assert_int_eq(scalar("SELECT seq FROM chat_room_seq WHERE room = 'general'"), 40);
 	/* The rooms are back, and a new guest is not an old guest. */
 	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms WHERE name = 'random' AND stored = 1"),
 			 1);
