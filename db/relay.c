@@ -40,6 +40,10 @@ static const char SQL_ROOM_SEQ_FLOOR[] =
 	"INSERT INTO chat_room_seq(room, seq) VALUES (?1, ?2)"
 	" ON CONFLICT(room) DO UPDATE SET seq = excluded.seq WHERE seq < excluded.seq";
 
+static const char SQL_BEHIND[] =
+	"SELECT (SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'outbox'),"
+	" (SELECT count(*) FROM stomp_counters WHERE name = 'guest')";
+
 static atomic_llong conflicts;
 
 int relay__register_in_tx(chatdb_t *db, int64_t seq, chat_error_t *err)
@@ -204,18 +208,44 @@ static int write_room(chatdb_t *db, const seed_room_t *x, chat_error_t *err)
 	return rc;
 }
 
+/* *behind = 1 when chat.db's outbox seq is below max_id or it has issued
+ * no guest name yet. */
+static int behind_store(chatdb_t *db, int64_t max_id, int *behind, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_BEHIND, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*behind = sqlite3_column_int64(st, 0) < max_id || sqlite3_column_int64(st, 1) == 0;
+		rc = CHAT_OK;
+	} else {
+		rc = chatdb__error(db, rc, "outbox seq", err);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
 int relay_seed(chatdb_t *db, store_t *s, int64_t *floor_out, chat_error_t *err)
 {
 	seed_room_t *rooms = NULL;
 	int64_t max_id = 0, max_guest = 0;
 	size_t n = 0;
-	int rc;
+	int rc, behind = 1;
 
 	if (floor_out != NULL)
 		*floor_out = 0;
 	/* Read the store before taking chat.db's write lock: a slow store
 	 * must not hold up every poster. */
-	rc = store_msg_max(s, CHATMSG_GUEST_PREFIX, &max_id, &max_guest, err);
+	rc = store_msg_max(s, NULL, &max_id, &max_guest, err);
+	if (rc == CHAT_OK)
+		rc = behind_store(db, max_id, &behind, err);
+	/* Guest names are read from the whole history only when chat.db may
+	 * not have issued them itself: it is new or behind the store. */
+	if (rc == CHAT_OK && behind)
+		rc = store_msg_max(s, CHATMSG_GUEST_PREFIX, &max_id, &max_guest, err);
 	if (rc == CHAT_OK)
 		rc = read_rooms(db, s, &rooms, &n, err);
 	if (rc == CHAT_OK)

@@ -428,7 +428,8 @@ int store_msg_max(store_t *s, const char *guest_prefix, int64_t *max_id,
 		return chat_error_set(err, CHAT_EINVAL, "store_msg_max: out is NULL");
 	*max_id = 0;
 	*max_guest = 0;
-	if ((rc = check_name_arg("guest prefix", guest_prefix, 16, err)) != 0)
+	if (guest_prefix != NULL &&
+	    (rc = check_name_arg("guest prefix", guest_prefix, 16, err)) != 0)
 		return rc;
 	return s->ops->msg_max(s, guest_prefix, max_id, max_guest, err);
 }

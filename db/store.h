@@ -166,7 +166,9 @@ int store_msg_add(store_t *s, const store_msg_t *m, int *created,
 /* The highest message id stored (0 when there is none) into *max_id, and
  * the highest N of the message writers named guest_prefix followed by
  * decimal digits (0 when none) into *max_guest, so that a new chat.db can
- * continue above both.  guest_prefix: 1..16 bytes, NUL-terminated. */
+ * continue above both.  guest_prefix: 1..16 bytes, NUL-terminated, or
+ * NULL to skip the guests (finding them reads every guest's messages;
+ * the highest id is an index lookup). */
 int store_msg_max(store_t *s, const char *guest_prefix, int64_t *max_id,
 	int64_t *max_guest, chat_error_t *err);
 

@@ -550,7 +550,7 @@ static int msg_max(store_t *s, const char *guest_prefix, int64_t *max_id,
 	mongo_store_t *st = (mongo_store_t *)s;
 	bson_t filter = BSON_INITIALIZER, cmd = BSON_INITIALIZER, query, range, reply;
 	char upper[17];
-	size_t plen = strlen(guest_prefix);
+	size_t plen = guest_prefix != NULL ? strlen(guest_prefix) : 0;
 	mongoc_cursor_t *cur;
 	const bson_t *d;
 	bson_iter_t it, vals;
@@ -564,8 +564,10 @@ static int msg_max(store_t *s, const char *guest_prefix, int64_t *max_id,
 		rc = db_error(err, "reading the highest message id", &e);
 	mongoc_cursor_destroy(cur);
 	bson_destroy(&filter);
-	if (rc != 0)
+	if (rc != 0 || guest_prefix == NULL) {
+		bson_destroy(&cmd);
 		return rc;
+	}
 	/* Distinct writers in [prefix, prefix with its last byte + 1). */
 	memcpy(upper, guest_prefix, plen + 1);
 	upper[plen - 1] = (char)(upper[plen - 1] + 1);

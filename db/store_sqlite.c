@@ -94,7 +94,8 @@ static const char *const query_sql[Q_COUNT] = {
 		" AND room_seq = ?3 AND writer = ?4 AND text = ?5 AND time_ms = ?6",
 	[Q_MSG_MAX_ID] = "SELECT coalesce(max(id), 0) FROM messages",
 	/* Writers ?1 followed by 1..19 digits (a reserved form, so only
-	 * guests); a scan of messages, run once per process start. */
+	 * guests); a scan of messages, run when a chat.db is behind the
+	 * store (db/relay.c). */
 	[Q_MSG_MAX_GUEST] = "SELECT coalesce(max(CAST(substr(writer, length(?1) + 1)"
 		" AS INTEGER)), 0) FROM messages WHERE substr(writer, 1, length(?1)) = ?1"
 		" AND length(writer) BETWEEN length(?1) + 1 AND length(?1) + 18"
@@ -442,7 +443,9 @@ static int msg_max(store_t *s, const char *guest_prefix, int64_t *max_id,
 	sqlite_store_t *st = (sqlite_store_t *)s;
 	int rc = query_max(st, Q_MSG_MAX_ID, NULL, max_id, err);
 
-	return rc != 0 ? rc : query_max(st, Q_MSG_MAX_GUEST, guest_prefix, max_guest, err);
+	if (rc != 0 || guest_prefix == NULL)
+		return rc;
+	return query_max(st, Q_MSG_MAX_GUEST, guest_prefix, max_guest, err);
 }
 
 static int msg_page(store_t *s, int64_t room_id, store__page_t page,

@@ -415,6 +415,10 @@ START_TEST(msg_max_ids)
 	/* guest-N with 1..18 digits only: guest-x1, guest-, guest_99,
 	 * Guest-50 and a 19-digit N do not count. */
 	ck_assert_int_eq(max_guest, 12);
+	/* Without a prefix, only the id (no scan of the guests). */
+	OK(store_msg_max(st, NULL, &max_id, &max_guest, &E));
+	ck_assert_int_eq(max_id, 100 + 8 * 7);
+	ck_assert_int_eq(max_guest, 0);
 	RC(store_msg_max(st, "", &max_id, &max_guest, &E), CHAT_EINVAL);
 	RC(store_msg_max(st, "guest-", NULL, &max_guest, &E), CHAT_EINVAL);
 	RC(store_msg_max(NULL, "guest-", &max_id, &max_guest, &E), CHAT_EINVAL);
