@@ -99,7 +99,7 @@ static void relay(background_t *b, int64_t now, int *more)
 		rc = relay_seed(b->db, b->store, NULL, &err);
 		b->seeded = rc == CHAT_OK;
 		if (rc != CHAT_OK && rc != CHAT_EDB)
-			log_warn("relay: seeding ids from the store: %s", err.message);
+			log_warn("relay: seeding ids from the store: %s", chat_error_reason(&err, rc));
 		if (rc != CHAT_OK)
 			rc = CHAT_EDB;
 	}

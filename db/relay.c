@@ -270,16 +270,20 @@ out:
 
 int relay_seed_uri(chatdb_t *db, const char *uri, chat_error_t *err)
 {
+	chat_error_t e = { 0 };
 	store_t *s = NULL;
-	int rc = store_open(uri, &s, err);
+	int rc = store_open(uri, &s, &e);
 
 	if (rc == CHAT_OK)
-		rc = relay_seed(db, s, NULL, err);
+		rc = relay_seed(db, s, NULL, &e);
 	store_close(s);
-	if (rc != CHAT_OK)
+	if (rc != CHAT_OK) {
 		log_warn("relay: cannot continue ids above the store's yet (%s);"
 			 " retrying when the store is back",
-			 err != NULL && err->message[0] ? err->message : chat_strerror(rc));
+			 chat_error_reason(&e, rc));
+		if (err != NULL)
+			*err = e;
+	}
 	return rc;
 }
 
@@ -460,7 +464,7 @@ int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms, int64
 				 * Loud, counted, and passed so the relay goes on. */
 				atomic_fetch_add(&conflicts, 1);
 				log_error("relay: message %lld in room %s is NOT in the history: %s",
-					  (long long)r->seq, r->room, e.message);
+					  (long long)r->seq, r->room, chat_error_reason(&e, rc));
 				rc = CHAT_OK;
 			} else if (rc != CHAT_OK && err != NULL) {
 				*err = e;
