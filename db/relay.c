@@ -31,6 +31,12 @@ static const char SQL_SEQ_ROW[] =
 	" WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'outbox')";
 static const char SQL_SEQ_FLOOR[] =
 	"UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'outbox' AND seq < ?1";
+/* Only a sequence that never gave out a seq (0) takes the offline floor. */
+static const char SQL_SEQ_FRESH_FLOOR[] =
+	"UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'outbox' AND seq = 0"
+	" AND NOT EXISTS (SELECT 1 FROM outbox)";
+static const char SQL_GUEST_FRESH_FLOOR[] =
+	"INSERT OR IGNORE INTO stomp_counters(name, value) VALUES ('guest', ?1)";
 static const char SQL_GUEST_FLOOR[] =
 	"INSERT INTO stomp_counters(name, value) VALUES ('guest', ?1)"
 	" ON CONFLICT(name) DO UPDATE SET value = excluded.value WHERE value < excluded.value";
@@ -268,22 +274,53 @@ out:
 	return rc;
 }
 
-int relay_seed_uri(chatdb_t *db, const char *uri, chat_error_t *err)
+int relay_seed_offline(chatdb_t *db, int64_t now_ms, int *applied, chat_error_t *err)
+{
+	int64_t floor = now_ms * RELAY_OFFLINE_IDS_PER_MS;
+	int rc, fresh = 0;
+
+	if (applied != NULL)
+		*applied = 0;
+	rc = chatdb__begin(db, err);
+	if (rc != CHAT_OK)
+		return rc;
+	/* Under the write lock: no other process gives out a seq meanwhile. */
+	rc = behind_store(db, 1, &fresh, err);
+	if (rc == CHAT_OK && fresh)
+		rc = exec_floor(db, SQL_SEQ_ROW, 0, err);
+	if (rc == CHAT_OK && fresh)
+		rc = exec_floor(db, SQL_SEQ_FRESH_FLOOR, floor, err);
+	fresh = fresh && sqlite3_changes(chatdb_sqlite(db)) > 0;
+	if (rc == CHAT_OK && fresh)
+		rc = exec_floor(db, SQL_GUEST_FRESH_FLOOR, now_ms, err);
+	if (rc == CHAT_OK)
+		rc = chatdb__commit(db, err);
+	else
+		chatdb__rollback(db);
+	if (rc == CHAT_OK && applied != NULL)
+		*applied = fresh;
+	return rc;
+}
+
+int relay_seed_uri(chatdb_t *db, const char *uri, int64_t now_ms, chat_error_t *err)
 {
 	chat_error_t e = { 0 };
 	store_t *s = NULL;
-	int rc = store_open(uri, &s, &e);
+	int rc = store_open(uri, &s, &e), applied = 0;
 
 	if (rc == CHAT_OK)
 		rc = relay_seed(db, s, NULL, &e);
 	store_close(s);
-	if (rc != CHAT_OK) {
-		log_warn("relay: cannot continue ids above the store's yet (%s);"
-			 " retrying when the store is back",
-			 chat_error_reason(&e, rc));
-		if (err != NULL)
-			*err = e;
-	}
+	if (rc == CHAT_OK)
+		return rc;
+	log_warn("relay: cannot continue ids above the store's yet (%s);"
+		 " retrying when the store is back",
+		 chat_error_reason(&e, rc));
+	if (err != NULL)
+		*err = e;
+	if (rc == CHAT_EDB && relay_seed_offline(db, now_ms, &applied, NULL) == CHAT_OK && applied)
+		log_warn("relay: a new chat.db without its store: ids start above %lld",
+			 (long long)(now_ms * RELAY_OFFLINE_IDS_PER_MS));
 	return rc;
 }
 

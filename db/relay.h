@@ -70,8 +70,23 @@ int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms, int64
 int relay_seed(chatdb_t *db, store_t *s, int64_t *floor_out, chat_error_t *err);
 
 /* The same with a store opened on uri for the call (and closed); a
- * failure is also logged as a warning (the background thread retries). */
-int relay_seed_uri(chatdb_t *db, const char *uri, chat_error_t *err);
+ * failure is also logged as a warning (the background thread retries).
+ * When the store cannot be reached and chat.db is new (its outbox never
+ * gave out a seq), relay_seed_offline() runs, so posts go on without
+ * taking an id the unreachable history may hold. */
+int relay_seed_uri(chatdb_t *db, const char *uri, int64_t now_ms, chat_error_t *err);
+
+/* For a new chat.db whose store is away: when the outbox never gave out a
+ * seq, it starts above now_ms * RELAY_OFFLINE_IDS_PER_MS, and a guest
+ * counter that never ran above now_ms; an id or guest number from an
+ * earlier chat.db could only be as high if it had given out more than
+ * that many per millisecond since its own start.  Otherwise nothing
+ * changes (the chat.db's own sequence is the authority).  *applied (may be
+ * NULL) is 1 when the outbox floor was set. */
+int relay_seed_offline(chatdb_t *db, int64_t now_ms, int *applied, chat_error_t *err);
+
+/* Ids stay below 2^53 (JavaScript's exact integers) until the year 2255. */
+#define RELAY_OFFLINE_IDS_PER_MS 1000
 
 /* How many chat rows this process's relay found with an id the store holds
  * for another message (each one logged as an error and skipped). */

@@ -146,7 +146,7 @@ int handler_open(const chat_options_t *opt, handler_t **out, chat_error_t *err)
 	rc = chatdb_open(opt->db_path, 0, &db, err);
 	/* Ids, guests and rooms continue above the store's before any post. */
 	if (rc == CHAT_OK)
-		(void)relay_seed_uri(db, opt->store_uri, NULL);
+		(void)relay_seed_uri(db, opt->store_uri, chat_wall_ms(), NULL);
 	chatdb_close(db);
 	if (rc != CHAT_OK)
 		goto fail;

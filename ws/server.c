@@ -863,7 +863,7 @@ int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err
 	if (rc != CHAT_OK)
 		goto fail;
 	/* Ids, guests and rooms continue above the store's before any post. */
-	(void)relay_seed_uri(srv->svc.db, opt->store_uri, NULL);
+	(void)relay_seed_uri(srv->svc.db, opt->store_uri, chat_wall_ms(), NULL);
 	chatdb_set_doorbell(srv->svc.db, srv->bell);
 	rc = dispatch_new(srv->svc.db, &srv->disp);
 	if (rc != CHAT_OK) {

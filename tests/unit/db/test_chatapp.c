@@ -639,6 +639,44 @@ START_TEST(new_chatdb_continues_above_store)
 }
 END_TEST
 
+START_TEST(new_chatdb_without_store_starts_above_time)
+{
+	chat_error_t err = { 0 };
+	int64_t d, before = relay_conflicts();
+	int applied = -1;
+	char frame[64];
+
+	connect_as(0, "alice");
+	post(0, "general", "first");
+	relay_all();
+	/* A new chat.db whose store is unreachable at start. */
+	recreate_chatdb();
+	ck_assert_int_eq(relay_seed_uri(db, "sqlite:/nonexistent/dir/history.db", NOW, &err),
+			 CHAT_EDB);
+	ck_assert_msg(err.message[0] != '\0', "no reason");
+	ck_assert_int_eq(scalar("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"),
+			 NOW * RELAY_OFFLINE_IDS_PER_MS);
+	ck_assert_int_eq(send_msg(1, "CONNECT\naccept-version:1.2\n\n^"), CHAT_OK);
+	snprintf(frame, sizeof(frame), "user-name:guest-%lld\n", (long long)NOW + 1);
+	HAS(collect(1), frame);
+	connect_as(0, "bob");
+	post(0, "general", "second");
+	relay_all();
+	ck_assert_int_eq(relay_conflicts(), before);
+	ck_assert_int_eq(stored_count(&d), 2);
+	ck_assert_int_gt(store_max_id(), NOW * RELAY_OFFLINE_IDS_PER_MS);
+	/* Once chat.db gave out seqs, its own sequence is the authority. */
+	ck_assert_int_eq(relay_seed_offline(db, NOW + 1000, &applied, &err), CHAT_OK);
+	ck_assert_int_eq(applied, 0);
+	ck_assert_int_lt(scalar("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"),
+			 (NOW + 1000) * RELAY_OFFLINE_IDS_PER_MS);
+	/* The store back: seeding only imports and never lowers. */
+	ck_assert_int_eq(relay_seed(db, store, NULL, &err), CHAT_OK);
+	ck_assert_int_gt(scalar("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"),
+			 NOW * RELAY_OFFLINE_IDS_PER_MS);
+}
+END_TEST
+
 START_TEST(relay_reused_id_is_an_error)
 {
 	store_msg_list_t l = { 0 };
@@ -845,6 +883,7 @@ int main(void)
 	tcase_add_test(tc, relay_idempotent_and_holds_rows);
 	tcase_add_test(tc, new_chatdb_continues_above_store);
 	tcase_add_test(tc, relay_reused_id_is_an_error);
+	tcase_add_test(tc, new_chatdb_without_store_starts_above_time);
 #ifdef CHATAPP_MONGO
 	tcase_add_test(tc, mongo_stop_start);
 #endif
