@@ -1,6 +1,7 @@
 # conf/ - front-server configurations (lighttpd, Apache with mod_fcgid or
 # mod_proxy_fcgi) and serve.sh, which renders one and starts the stack.
-dist_noinst_SCRIPTS += conf/serve.sh tools/install-deps.sh tools/quickstart.sh
+dist_noinst_SCRIPTS += conf/serve.sh tools/install-deps.sh tools/quickstart.sh \
+	tools/chat-backup.sh
 dist_noinst_DATA += \
 	conf/lighttpd.conf.in \
 	conf/apache-fcgid.conf.in \
@@ -22,7 +23,7 @@ serve: all
 
 # The configuration reference is generated from the option table; a test
 # (tests/unit/core/reference.sh) fails when the committed copy is stale.
-EXTRA_DIST += docs/configuration.md docs/session-safety.md
+EXTRA_DIST += docs/configuration.md docs/session-safety.md docs/backup.md
 docs: fcgi/chat.fcgi
 	fcgi/chat.fcgi --reference > $(srcdir)/docs/configuration.md
 .PHONY: docs

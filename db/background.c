@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,7 +24,7 @@ typedef struct background {
 	store_t *store;
 	char owner[64];
 	int64_t backoff, retry_at, swept_at;
-	int was_down, holder;
+	int was_down, holder, seeded; /* seeded: relay_seed() done on this store */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -93,7 +94,16 @@ static void relay(background_t *b, int64_t now, int *more)
 		b->store = NULL;
 		rc = CHAT_EDB;
 	}
-	if (b->store != NULL)
+	/* A (re)opened store: continue above its ids before relaying. */
+	if (b->store != NULL && !b->seeded) {
+		rc = relay_seed(b->db, b->store, NULL, &err);
+		b->seeded = rc == CHAT_OK;
+		if (rc != CHAT_OK && rc != CHAT_EDB)
+			log_warn("relay: seeding ids from the store: %s", chat_error_reason(&err, rc));
+		if (rc != CHAT_OK)
+			rc = CHAT_EDB;
+	}
+	if (b->store != NULL && b->seeded)
 		rc = relay_run(b->db, b->store, b->owner, now, &copied, more, &err);
 	if (rc == CHAT_EDB) {
 		/* The store is away: chat goes on, rows wait in chat.db. */
@@ -133,6 +143,13 @@ static void *background_main(void *arg)
 				continue;
 			}
 			chatdb_set_doorbell(b->db, b->bell);
+		}
+		/* chat.db deleted or replaced under the stack: going on with the
+		 * old file would split the stack in two (ids reused, posts lost),
+		 * so the process ends and the front server starts it anew. */
+		if (chatdb_check_file(b->db, &err) != CHAT_OK) {
+			log_error("%s; exiting", err.message);
+			_exit(EXIT_FAILURE);
 		}
 		rc = relay_lease(b->db, BACKGROUND_LEASE, b->owner, now, BACKGROUND_LEASE_MS, &err);
 		if (rc != CHAT_OK) {

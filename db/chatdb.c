@@ -21,7 +21,9 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* Statements prepared by all db/ modules together stay well below this. */
@@ -30,6 +32,12 @@
 struct chatdb {
 	sqlite3 *sql;     /* the connection (NOMUTEX: one thread at a time) */
 	doorbell_t *bell; /* borrowed; rung after outbox commits, or NULL */
+	char *path;       /* the path opened (owned) */
+	dev_t dev;        /* the opened file's st_dev and st_ino */
+	ino_t ino;
+	int64_t checked_ms; /* chat_mono_ms() of the last file check */
+	int gone;         /* 1 once the path named another file or none */
+	char gone_why[160]; /* why, for every later refusal */
 	size_t nstmt;     /* used entries of stmt[] */
 	struct {
 		const char *key;    /* the static SQL text's address */
@@ -254,8 +262,34 @@ static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
 static const char SQL_COMMIT[] = "COMMIT";
 static const char SQL_ROLLBACK[] = "ROLLBACK";
 
+int chatdb_check_file(chatdb_t *db, chat_error_t *err)
+{
+	struct stat sb;
+
+	db->checked_ms = chat_mono_ms();
+	if (!db->gone && stat(db->path, &sb) != 0) {
+		db->gone = 1;
+		snprintf(db->gone_why, sizeof(db->gone_why), "%s was deleted (%s)", db->path,
+			 strerror(errno));
+	} else if (!db->gone && (sb.st_dev != db->dev || sb.st_ino != db->ino)) {
+		db->gone = 1;
+		snprintf(db->gone_why, sizeof(db->gone_why), "%s was replaced by another file",
+			 db->path);
+	}
+	if (db->gone)
+		return chat_error_set(err, CHAT_EIO, "%s under this process: restart it",
+				      db->gone_why);
+	return CHAT_OK;
+}
+
 int chatdb__begin(chatdb_t *db, chat_error_t *err)
 {
+	if (db->gone || chat_mono_ms() - db->checked_ms >= CHATDB_FILE_CHECK_MS) {
+		int rc = chatdb_check_file(db, err);
+
+		if (rc != CHAT_OK)
+			return rc;
+	}
 	return exec_cached(db, SQL_BEGIN, "begin immediate", err);
 }
 
@@ -379,6 +413,7 @@ out:
 
 int chatdb_open(const char *path, unsigned flags, chatdb_t **out, chat_error_t *err)
 {
+	struct stat sb;
 	chatdb_t *db;
 	int rc;
 
@@ -399,6 +434,20 @@ int chatdb_open(const char *path, unsigned flags, chatdb_t **out, chat_error_t *
 	rc = set_wal(db, err);
 	if (rc != CHAT_OK)
 		goto out;
+	/* The file just opened (and created if need be) is the one to keep
+	 * naming: see chatdb_check_file(). */
+	db->path = strdup(path);
+	if (db->path == NULL) {
+		rc = chat_error_set(err, CHAT_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (stat(path, &sb) != 0) {
+		rc = chat_error_set(err, CHAT_EIO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	db->dev = sb.st_dev;
+	db->ino = sb.st_ino;
+	db->checked_ms = chat_mono_ms();
 	rc = pragma(db, (flags & CHATDB_OPEN_SYNC_FULL) ? "PRAGMA synchronous=FULL"
 							: "PRAGMA synchronous=NORMAL",
 		    NULL, 0, err);
@@ -429,6 +478,7 @@ void chatdb_close(chatdb_t *db)
 	for (i = 0; i < db->nstmt; i++)
 		sqlite3_finalize(db->stmt[i].stmt);
 	sqlite3_close(db->sql);
+	free(db->path);
 	free(db);
 }
 

@@ -67,6 +67,19 @@ void chatdb_set_doorbell(chatdb_t *db, doorbell_t *bell);
 /* The attached doorbell or NULL. */
 doorbell_t *chatdb_doorbell(const chatdb_t *db);
 
+/* Whether db's path still names the file db has open (same st_dev and
+ * st_ino as at chatdb_open()).  When chat.db is deleted or replaced under
+ * a running process, that process would go on with its old file while new
+ * processes create another one, splitting the stack: from the first
+ * mismatch on, this returns CHAT_EIO ("... was deleted" or "... was
+ * replaced") and so does every chatdb__begin() of the handle (which looks
+ * at most once per CHATDB_FILE_CHECK_MS by itself).  The caller logs and
+ * exits so the front server starts it again on the new file. */
+int chatdb_check_file(chatdb_t *db, chat_error_t *err);
+
+/* How often chatdb__begin() compares the path with the open file. */
+#define CHATDB_FILE_CHECK_MS 1000
+
 /* Reads PRAGMA user_version into *version. */
 int chatdb_schema_version(chatdb_t *db, int *version, chat_error_t *err);
 
@@ -84,7 +97,7 @@ int chatdb__stmt(chatdb_t *db, const char *sql, struct sqlite3_stmt **out,
 		 chat_error_t *err);
 
 /* BEGIN IMMEDIATE (takes the write lock now, waiting up to the busy
- * timeout), COMMIT, and ROLLBACK (a no-op outside a transaction). */
+ * timeout; CHAT_EIO once chatdb_check_file() failed), COMMIT, and ROLLBACK (a no-op outside a transaction). */
 int chatdb__begin(chatdb_t *db, chat_error_t *err);
 int chatdb__commit(chatdb_t *db, chat_error_t *err);
 void chatdb__rollback(chatdb_t *db);

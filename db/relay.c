@@ -8,6 +8,9 @@
 #include "broker.h"
 #include "chatmsg.h"
 #include "chatroom.h"
+#include "log.h"
+
+#include <stdatomic.h>
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -21,6 +24,33 @@ static const char SQL_LEASE[] =
 	" ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms"
 	" WHERE chat_leases.owner = excluded.owner OR chat_leases.until_ms <= ?3";
 static const char SQL_LEASE_FREE[] = "DELETE FROM chat_leases WHERE name = ?1 AND owner = ?2";
+/* AUTOINCREMENT takes the next seq above max(sqlite_sequence, max(seq)):
+ * raising the sequence row raises every later seq. */
+static const char SQL_SEQ_ROW[] =
+	"INSERT INTO sqlite_sequence(name, seq) SELECT 'outbox', 0"
+	" WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'outbox')";
+static const char SQL_SEQ_FLOOR[] =
+	"UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'outbox' AND seq < ?1";
+/* Only a sequence that never gave out a seq (0) takes the offline floor. */
+static const char SQL_SEQ_FRESH_FLOOR[] =
+	"UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'outbox' AND seq = 0"
+	" AND NOT EXISTS (SELECT 1 FROM outbox)";
+static const char SQL_GUEST_FRESH_FLOOR[] =
+	"INSERT OR IGNORE INTO stomp_counters(name, value) VALUES ('guest', ?1)";
+static const char SQL_GUEST_FLOOR[] =
+	"INSERT INTO stomp_counters(name, value) VALUES ('guest', ?1)"
+	" ON CONFLICT(name) DO UPDATE SET value = excluded.value WHERE value < excluded.value";
+
+static const char SQL_ROOM_SEQ_GET[] = "SELECT seq FROM chat_room_seq WHERE room = ?1";
+static const char SQL_ROOM_SEQ_FLOOR[] =
+	"INSERT INTO chat_room_seq(room, seq) VALUES (?1, ?2)"
+	" ON CONFLICT(room) DO UPDATE SET seq = excluded.seq WHERE seq < excluded.seq";
+
+static const char SQL_BEHIND[] =
+	"SELECT (SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'outbox'),"
+	" (SELECT count(*) FROM stomp_counters WHERE name = 'guest')";
+
+static atomic_llong conflicts;
 
 int relay__register_in_tx(chatdb_t *db, int64_t seq, chat_error_t *err)
 {
@@ -82,6 +112,215 @@ int relay_lease_release(chatdb_t *db, const char *name, const char *owner, chat_
 	rc = sqlite3_step(st);
 	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "lease", err);
 	sqlite3_reset(st);
+	return rc;
+}
+
+int64_t relay_conflicts(void)
+{
+	return (int64_t)atomic_load(&conflicts);
+}
+
+static int exec_floor(chatdb_t *db, const char *sql, int64_t v, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, sql, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	if (sqlite3_bind_parameter_count(st) > 0)
+		sqlite3_bind_int64(st, 1, v);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "id floor", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* A store room to put into chat.db, and the room's highest room_seq in
+ * the store when chat.db has none for it (0 otherwise). */
+typedef struct seed_room {
+	chatroom_t r;
+	int64_t seq;
+} seed_room_t;
+
+static int room_seq_known(chatdb_t *db, const char *room, int *known, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_ROOM_SEQ_GET, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*known = rc == SQLITE_ROW;
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "room seq", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Reads the store's rooms (at most CHATROOM_MAX) into *out (owned by the
+ * caller, *n entries) with the room_seq floors chat.db lacks. */
+static int read_rooms(chatdb_t *db, store_t *s, seed_room_t **out, size_t *n, chat_error_t *err)
+{
+	store_room_list_t page = { 0 };
+	store_msg_list_t last = { 0 };
+	seed_room_t *v = calloc(CHATROOM_MAX, sizeof(*v));
+	int64_t after = 0;
+	int rc = v == NULL ? chat_error_set(err, CHAT_ENOMEM, "out of memory") : CHAT_OK;
+
+	*n = 0;
+	while (rc == CHAT_OK && *n < CHATROOM_MAX) {
+		rc = store_room_list(s, after, STORE_PAGE_MAX, &page, err);
+		for (size_t i = 0; rc == CHAT_OK && i < page.count && *n < CHATROOM_MAX; i++) {
+			seed_room_t *x = &v[*n];
+			int known = 1;
+
+			after = page.items[i].id;
+			if (!chatmsg_room_valid((chat_slice_t){ page.items[i].name,
+								 strlen(page.items[i].name) }))
+				continue; /* no destination can name it */
+			snprintf(x->r.name, sizeof(x->r.name), "%s", page.items[i].name);
+			x->r.id = page.items[i].id;
+			x->r.created_ms = page.items[i].created_ms;
+			rc = room_seq_known(db, x->r.name, &known, err);
+			if (rc == CHAT_OK && !known)
+				rc = store_msg_latest(s, x->r.id, 1, &last, err);
+			if (rc == CHAT_OK && !known && last.count == 1)
+				x->seq = last.items[0].room_seq;
+			(*n)++;
+		}
+		if (rc != CHAT_OK || page.count < STORE_PAGE_MAX)
+			break;
+	}
+	store_room_list_free(&page);
+	store_msg_list_free(&last);
+	*out = v;
+	return rc;
+}
+
+static int write_room(chatdb_t *db, const seed_room_t *x, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatroom_import(db, &x->r, err);
+
+	if (rc != CHAT_OK || x->seq <= 0)
+		return rc;
+	if ((rc = chatdb__stmt(db, SQL_ROOM_SEQ_FLOOR, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, x->r.name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, x->seq);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "room seq floor", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* *behind = 1 when chat.db's outbox seq is below max_id or it has issued
+ * no guest name yet. */
+static int behind_store(chatdb_t *db, int64_t max_id, int *behind, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_BEHIND, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*behind = sqlite3_column_int64(st, 0) < max_id || sqlite3_column_int64(st, 1) == 0;
+		rc = CHAT_OK;
+	} else {
+		rc = chatdb__error(db, rc, "outbox seq", err);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int relay_seed(chatdb_t *db, store_t *s, int64_t *floor_out, chat_error_t *err)
+{
+	seed_room_t *rooms = NULL;
+	int64_t max_id = 0, max_guest = 0;
+	size_t n = 0;
+	int rc, behind = 1;
+
+	if (floor_out != NULL)
+		*floor_out = 0;
+	/* Read the store before taking chat.db's write lock: a slow store
+	 * must not hold up every poster. */
+	rc = store_msg_max(s, NULL, &max_id, &max_guest, err);
+	if (rc == CHAT_OK)
+		rc = behind_store(db, max_id, &behind, err);
+	/* Guest names are read from the whole history only when chat.db may
+	 * not have issued them itself: it is new or behind the store. */
+	if (rc == CHAT_OK && behind)
+		rc = store_msg_max(s, CHATMSG_GUEST_PREFIX, &max_id, &max_guest, err);
+	if (rc == CHAT_OK)
+		rc = read_rooms(db, s, &rooms, &n, err);
+	if (rc == CHAT_OK)
+		rc = chatdb__begin(db, err);
+	if (rc != CHAT_OK)
+		goto out;
+	if ((rc = exec_floor(db, SQL_SEQ_ROW, 0, err)) == CHAT_OK &&
+	    (rc = exec_floor(db, SQL_SEQ_FLOOR, max_id, err)) == CHAT_OK)
+		rc = exec_floor(db, SQL_GUEST_FLOOR, max_guest, err);
+	for (size_t i = 0; i < n && rc == CHAT_OK; i++)
+		rc = write_room(db, &rooms[i], err);
+	if (rc == CHAT_OK)
+		rc = chatdb__commit(db, err);
+	else
+		chatdb__rollback(db);
+	if (rc == CHAT_OK && floor_out != NULL)
+		*floor_out = max_id;
+out:
+	free(rooms);
+	return rc;
+}
+
+int relay_seed_offline(chatdb_t *db, int64_t now_ms, int *applied, chat_error_t *err)
+{
+	int64_t floor = now_ms * RELAY_OFFLINE_IDS_PER_MS;
+	int rc, fresh = 0;
+
+	if (applied != NULL)
+		*applied = 0;
+	rc = chatdb__begin(db, err);
+	if (rc != CHAT_OK)
+		return rc;
+	/* Under the write lock: no other process gives out a seq meanwhile. */
+	rc = behind_store(db, 1, &fresh, err);
+	if (rc == CHAT_OK && fresh)
+		rc = exec_floor(db, SQL_SEQ_ROW, 0, err);
+	if (rc == CHAT_OK && fresh)
+		rc = exec_floor(db, SQL_SEQ_FRESH_FLOOR, floor, err);
+	fresh = fresh && sqlite3_changes(chatdb_sqlite(db)) > 0;
+	if (rc == CHAT_OK && fresh)
+		rc = exec_floor(db, SQL_GUEST_FRESH_FLOOR, now_ms, err);
+	if (rc == CHAT_OK)
+		rc = chatdb__commit(db, err);
+	else
+		chatdb__rollback(db);
+	if (rc == CHAT_OK && applied != NULL)
+		*applied = fresh;
+	return rc;
+}
+
+int relay_seed_uri(chatdb_t *db, const char *uri, int64_t now_ms, chat_error_t *err)
+{
+	chat_error_t e = { 0 };
+	store_t *s = NULL;
+	int rc = store_open(uri, &s, &e), applied = 0;
+
+	if (rc == CHAT_OK)
+		rc = relay_seed(db, s, NULL, &e);
+	store_close(s);
+	if (rc == CHAT_OK)
+		return rc;
+	log_warn("relay: cannot continue ids above the store's yet (%s);"
+		 " retrying when the store is back",
+		 chat_error_reason(&e, rc));
+	if (err != NULL)
+		*err = e;
+	if (rc == CHAT_EDB && relay_seed_offline(db, now_ms, &applied, NULL) == CHAT_OK && applied)
+		log_warn("relay: a new chat.db without its store: ids start above %lld",
+			 (long long)(now_ms * RELAY_OFFLINE_IDS_PER_MS));
 	return rc;
 }
 
@@ -241,6 +480,7 @@ int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms, int64
 		goto out;
 	for (i = 0; i < p.n; i++) {
 		pending_t *r = &p.rows[i];
+		chat_error_t e = { 0 };
 
 		if (r->is_msg) {
 			if (!have_room || strcmp(room.name, r->room) != 0) {
@@ -255,7 +495,17 @@ int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms, int64
 					break;
 			}
 			r->m.room_id = room.id;
-			rc = store_msg_add(s, &r->m, NULL, err);
+			rc = store_msg_add(s, &r->m, NULL, &e);
+			if (rc == CHAT_EEXIST) {
+				/* A reused id: this row can never be stored under it.
+				 * Loud, counted, and passed so the relay goes on. */
+				atomic_fetch_add(&conflicts, 1);
+				log_error("relay: message %lld in room %s is NOT in the history: %s",
+					  (long long)r->seq, r->room, chat_error_reason(&e, rc));
+				rc = CHAT_OK;
+			} else if (rc != CHAT_OK && err != NULL) {
+				*err = e;
+			}
 			/* A row the store refuses as invalid would block the relay
 			 * for ever: it is skipped (the store's checks match the
 			 * broker's, so this does not happen in practice). */

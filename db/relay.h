@@ -46,12 +46,51 @@ int relay_lease_release(chatdb_t *db, const char *name, const char *owner, chat_
 
 /* One pass: under the lease (as owner), copies rooms not yet stored, then
  * up to RELAY_BATCH outbox rows after the cursor, advancing it after each
- * stored row.  *copied_out (may be NULL) gets how many rows were looked at;
+ * stored row.  A row whose id the store holds for another message (a
+ * reused id) is logged as an error with the reason, counted in
+ * relay_conflicts() and passed: it can never be stored under that id.
+ * *copied_out (may be NULL) gets how many rows were looked at;
  * *more_out (may be NULL) is 1 when rows remain.  Returns 0, CHAT_EBUSY
  * (another process relays), CHAT_EDB (the store failed: the cursor stays at
  * the last copied row; call again later), or a chat.db error. */
 int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms, int64_t *copied_out,
 	      int *more_out, chat_error_t *err);
+
+/* Makes chat.db continue above what store s holds, so no id is used twice
+ * across a lost or recreated chat.db: in one BEGIN IMMEDIATE transaction
+ * the outbox seq (sqlite_sequence) is raised to at least the store's
+ * highest message id, the guest counter to at least the highest guest-N
+ * writer in the history, and the store's rooms missing from chat.db are
+ * added as stored rooms (with their room_seq continuing above the
+ * store's, where chat.db has none for the room).  Only ever raises; idempotent and safe while other
+ * processes post (their appends wait for the write lock).  Every process
+ * calls it when it starts and whenever it (re)opens the store.  *floor_out
+ * (may be NULL) gets the store's highest message id.  0, CHAT_EDB (the
+ * store failed) or a chat.db error. */
+int relay_seed(chatdb_t *db, store_t *s, int64_t *floor_out, chat_error_t *err);
+
+/* The same with a store opened on uri for the call (and closed); a
+ * failure is also logged as a warning (the background thread retries).
+ * When the store cannot be reached and chat.db is new (its outbox never
+ * gave out a seq), relay_seed_offline() runs, so posts go on without
+ * taking an id the unreachable history may hold. */
+int relay_seed_uri(chatdb_t *db, const char *uri, int64_t now_ms, chat_error_t *err);
+
+/* For a new chat.db whose store is away: when the outbox never gave out a
+ * seq, it starts above now_ms * RELAY_OFFLINE_IDS_PER_MS, and a guest
+ * counter that never ran above now_ms; an id or guest number from an
+ * earlier chat.db could only be as high if it had given out more than
+ * that many per millisecond since its own start.  Otherwise nothing
+ * changes (the chat.db's own sequence is the authority).  *applied (may be
+ * NULL) is 1 when the outbox floor was set. */
+int relay_seed_offline(chatdb_t *db, int64_t now_ms, int *applied, chat_error_t *err);
+
+/* Ids stay below 2^53 (JavaScript's exact integers) until the year 2255. */
+#define RELAY_OFFLINE_IDS_PER_MS 1000
+
+/* How many chat rows this process's relay found with an id the store holds
+ * for another message (each one logged as an error and skipped). */
+int64_t relay_conflicts(void);
 
 /* What a chat row carries, for the relay and history reads: parses an
  * outbox row published by /app/chat/room/{id}.  Returns 1 and fills *m

@@ -417,6 +417,23 @@ static int msg_page(store_t *s, int64_t room_id, store__page_t page,
 	return rc;
 }
 
+int store_msg_max(store_t *s, const char *guest_prefix, int64_t *max_id,
+	int64_t *max_guest, chat_error_t *err)
+{
+	int rc;
+
+	if ((rc = check_handle(s, err)) != 0)
+		return rc;
+	if (max_id == NULL || max_guest == NULL)
+		return chat_error_set(err, CHAT_EINVAL, "store_msg_max: out is NULL");
+	*max_id = 0;
+	*max_guest = 0;
+	if (guest_prefix != NULL &&
+	    (rc = check_name_arg("guest prefix", guest_prefix, 16, err)) != 0)
+		return rc;
+	return s->ops->msg_max(s, guest_prefix, max_id, max_guest, err);
+}
+
 int store_msg_latest(store_t *s, int64_t room_id, size_t n,
 	store_msg_list_t *out, chat_error_t *err)
 {

@@ -155,11 +155,22 @@ int store_room_list(store_t *s, int64_t after_id, size_t n,
 /* Frees the items and empties the list.  NULL-safe. */
 void store_room_list_free(store_room_list_t *l);
 
-/* Inserts message m, idempotent by m->id: when a message with that id is
- * already stored, returns 0 and keeps the stored one.  *created (may be
- * NULL) is set to 1 when this call inserted it, 0 otherwise. */
+/* Inserts message m, idempotent by m->id: when the same message (every
+ * field equal) is already stored, returns 0 and changes nothing (a retry).
+ * When the id holds a different message (the id was reused), returns
+ * CHAT_EEXIST with the detail in err and keeps the stored one.  *created
+ * (may be NULL) is set to 1 when this call inserted it, 0 otherwise. */
 int store_msg_add(store_t *s, const store_msg_t *m, int *created,
 	chat_error_t *err);
+
+/* The highest message id stored (0 when there is none) into *max_id, and
+ * the highest N of the message writers named guest_prefix followed by
+ * decimal digits (0 when none) into *max_guest, so that a new chat.db can
+ * continue above both.  guest_prefix: 1..16 bytes, NUL-terminated, or
+ * NULL to skip the guests (finding them reads every guest's messages;
+ * the highest id is an index lookup). */
+int store_msg_max(store_t *s, const char *guest_prefix, int64_t *max_id,
+	int64_t *max_guest, chat_error_t *err);
 
 /* Pages of one room's history, each returned oldest first in *out (replaced;
  * left empty on failure); n is 1..STORE_PAGE_MAX.
@@ -203,8 +214,13 @@ typedef struct store__ops {
 	/* out is empty with room for n items (out->items allocated). */
 	int (*room_list)(store_t *s, int64_t after_id, size_t n,
 		store_room_list_t *out, chat_error_t *err);
+	/* 0 (inserted or an identical retry), CHAT_EEXIST (the id holds
+	 * another message) or CHAT_EDB. */
 	int (*msg_add)(store_t *s, const store_msg_t *m, int *created,
 		chat_error_t *err);
+	/* Both out-params set; see store_msg_max. */
+	int (*msg_max)(store_t *s, const char *guest_prefix, int64_t *max_id,
+		int64_t *max_guest, chat_error_t *err);
 	/* out is empty with room for n items; the backend appends with
 	 * store__msg_list_push() in any order and says whether it produced
 	 * them newest first (*newest_first = 1); the dispatcher then orders

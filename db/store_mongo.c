@@ -508,10 +508,99 @@ static int msg_add(store_t *s, const store_msg_t *m, int *created,
 	BSON_APPEND_UTF8(&doc, "writer", m->writer);
 	bson_append_utf8(&doc, "text", -1, m->text, (int)m->text_len);
 	BSON_APPEND_INT64(&doc, "time_ms", m->time_ms);
-	/* messages has no unique index but _id: a duplicate is a retry. */
+	/* messages has no unique index but _id: a duplicate is a retry when
+	 * the stored document is this one, a reused id otherwise. */
 	rc = insert(st->messages, &doc, &dup, "adding a message", err);
+	if (rc == 0 && dup) {
+		bson_error_t e;
+		int64_t n = mongoc_collection_count_documents(st->messages, &doc, NULL, NULL,
+			NULL, &e);
+
+		if (n < 0)
+			rc = db_error(err, "comparing a message", &e);
+		else if (n == 0)
+			rc = chat_error_set(err, CHAT_EEXIST,
+				"message id %lld is already stored with other content",
+				(long long)m->id);
+	}
 	bson_destroy(&doc);
 	*created = rc == 0 && !dup;
+	return rc;
+}
+
+/* The N of a name prefix followed by 1..18 digits, or 0. */
+static int64_t guest_number(const char *name, uint32_t len, size_t plen)
+{
+	int64_t n = 0;
+	uint32_t i;
+
+	if (len <= plen || len > plen + 18)
+		return 0;
+	for (i = (uint32_t)plen; i < len; i++) {
+		if (name[i] < '0' || name[i] > '9')
+			return 0;
+		n = n * 10 + (name[i] - '0');
+	}
+	return n;
+}
+
+static int msg_max(store_t *s, const char *guest_prefix, int64_t *max_id,
+	int64_t *max_guest, chat_error_t *err)
+{
+	mongo_store_t *st = (mongo_store_t *)s;
+	bson_t filter = BSON_INITIALIZER, cmd = BSON_INITIALIZER, query, range, reply;
+	char upper[17];
+	size_t plen = guest_prefix != NULL ? strlen(guest_prefix) : 0;
+	mongoc_cursor_t *cur;
+	const bson_t *d;
+	bson_iter_t it, vals;
+	bson_error_t e;
+	int rc = 0;
+
+	cur = find_sorted(st->messages, &filter, -1, 1);
+	if (mongoc_cursor_next(cur, &d))
+		rc = get_int64(d, "_id", max_id, err);
+	else if (mongoc_cursor_error(cur, &e))
+		rc = db_error(err, "reading the highest message id", &e);
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&filter);
+	if (rc != 0 || guest_prefix == NULL) {
+		bson_destroy(&cmd);
+		return rc;
+	}
+	/* Distinct writers in [prefix, prefix with its last byte + 1). */
+	memcpy(upper, guest_prefix, plen + 1);
+	upper[plen - 1] = (char)(upper[plen - 1] + 1);
+	BSON_APPEND_UTF8(&cmd, "distinct", "messages");
+	BSON_APPEND_UTF8(&cmd, "key", "writer");
+	BSON_APPEND_DOCUMENT_BEGIN(&cmd, "query", &query);
+	BSON_APPEND_DOCUMENT_BEGIN(&query, "writer", &range);
+	BSON_APPEND_UTF8(&range, "$gte", guest_prefix);
+	BSON_APPEND_UTF8(&range, "$lt", upper);
+	bson_append_document_end(&query, &range);
+	bson_append_document_end(&cmd, &query);
+	if (!mongoc_collection_read_command_with_opts(st->messages, &cmd, NULL, NULL, &reply,
+		    &e)) {
+		rc = db_error(err, "reading guest names", &e);
+	} else if (bson_iter_init_find(&it, &reply, "values") && BSON_ITER_HOLDS_ARRAY(&it) &&
+		   bson_iter_recurse(&it, &vals)) {
+		while (bson_iter_next(&vals)) {
+			const char *name;
+			uint32_t len;
+			int64_t n;
+
+			if (!BSON_ITER_HOLDS_UTF8(&vals))
+				continue;
+			name = bson_iter_utf8(&vals, &len);
+			n = guest_number(name, len, plen);
+			if (n > *max_guest)
+				*max_guest = n;
+		}
+	} else {
+		rc = chat_error_set(err, CHAT_EDB, "mongodb: distinct without values");
+	}
+	bson_destroy(&reply);
+	bson_destroy(&cmd);
 	return rc;
 }
 
@@ -566,4 +655,5 @@ static const store__ops_t mongo_ops = {
 	.room_list = room_list,
 	.msg_add = msg_add,
 	.msg_page = msg_page,
+	.msg_max = msg_max,
 };

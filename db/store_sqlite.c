@@ -61,6 +61,9 @@ enum {
 	Q_MSG_LATEST,
 	Q_MSG_BEFORE,
 	Q_MSG_AFTER,
+	Q_MSG_SAME,
+	Q_MSG_MAX_ID,
+	Q_MSG_MAX_GUEST,
 	Q_COUNT
 };
 
@@ -87,6 +90,16 @@ static const char *const query_sql[Q_COUNT] = {
 		" FROM messages WHERE room_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
 	[Q_MSG_AFTER] = "SELECT id, room_id, room_seq, writer, text, time_ms"
 		" FROM messages WHERE room_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+	[Q_MSG_SAME] = "SELECT count(*) FROM messages WHERE id = ?1 AND room_id = ?2"
+		" AND room_seq = ?3 AND writer = ?4 AND text = ?5 AND time_ms = ?6",
+	[Q_MSG_MAX_ID] = "SELECT coalesce(max(id), 0) FROM messages",
+	/* Writers ?1 followed by 1..19 digits (a reserved form, so only
+	 * guests); a scan of messages, run when a chat.db is behind the
+	 * store (db/relay.c). */
+	[Q_MSG_MAX_GUEST] = "SELECT coalesce(max(CAST(substr(writer, length(?1) + 1)"
+		" AS INTEGER)), 0) FROM messages WHERE substr(writer, 1, length(?1)) = ?1"
+		" AND length(writer) BETWEEN length(?1) + 1 AND length(?1) + 18"
+		" AND substr(writer, length(?1) + 1) NOT GLOB '*[^0-9]*'",
 };
 
 typedef struct sqlite_store {
@@ -365,6 +378,17 @@ static int room_list(store_t *s, int64_t after_id, size_t n,
 	return rc;
 }
 
+/* Binds ?1..?6 of Q_MSG_INSERT and Q_MSG_SAME to m's fields. */
+static void bind_msg(sqlite3_stmt *q, const store_msg_t *m)
+{
+	sqlite3_bind_int64(q, 1, m->id);
+	sqlite3_bind_int64(q, 2, m->room_id);
+	sqlite3_bind_int64(q, 3, m->room_seq);
+	sqlite3_bind_text(q, 4, m->writer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, m->text, (int)m->text_len, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 6, m->time_ms);
+}
+
 static int msg_add(store_t *s, const store_msg_t *m, int *created,
 	chat_error_t *err)
 {
@@ -372,16 +396,56 @@ static int msg_add(store_t *s, const store_msg_t *m, int *created,
 	sqlite3_stmt *q = st->stmt[Q_MSG_INSERT];
 	int rc;
 
-	sqlite3_bind_int64(q, 1, m->id);
-	sqlite3_bind_int64(q, 2, m->room_id);
-	sqlite3_bind_int64(q, 3, m->room_seq);
-	sqlite3_bind_text(q, 4, m->writer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 5, m->text, (int)m->text_len, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 6, m->time_ms);
+	bind_msg(q, m);
 	if ((rc = step_done(st, q, err, "adding a message")) != 0)
 		return rc;
 	*created = sqlite3_changes(st->db) == 1;
-	return 0;
+	if (*created)
+		return 0;
+	/* The id is taken: a retry stores the same message again. */
+	q = st->stmt[Q_MSG_SAME];
+	bind_msg(q, m);
+	rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW)
+		rc = db_error(st, err, "comparing a message");
+	else if (sqlite3_column_int64(q, 0) == 0)
+		rc = chat_error_set(err, CHAT_EEXIST,
+			"message id %lld is already stored with other content", (long long)m->id);
+	else
+		rc = 0;
+	finish(q);
+	return rc;
+}
+
+/* Runs a one-row, one-integer query; prefix binds ?1 when not NULL. */
+static int query_max(sqlite_store_t *st, int which, const char *prefix, int64_t *out,
+	chat_error_t *err)
+{
+	sqlite3_stmt *q = st->stmt[which];
+	int rc;
+
+	if (prefix != NULL)
+		sqlite3_bind_text(q, 1, prefix, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(q, 0);
+		rc = 0;
+	} else {
+		rc = db_error(st, err, "reading the highest ids");
+	}
+	finish(q);
+	return rc;
+}
+
+static int msg_max(store_t *s, const char *guest_prefix, int64_t *max_id,
+	int64_t *max_guest, chat_error_t *err)
+{
+	sqlite_store_t *st = (sqlite_store_t *)s;
+	int rc = query_max(st, Q_MSG_MAX_ID, NULL, max_id, err);
+
+	if (rc != 0 || guest_prefix == NULL)
+		return rc;
+	return query_max(st, Q_MSG_MAX_GUEST, guest_prefix, max_guest, err);
 }
 
 static int msg_page(store_t *s, int64_t room_id, store__page_t page,
@@ -439,4 +503,5 @@ static const store__ops_t sqlite_ops = {
 	.room_list = room_list,
 	.msg_add = msg_add,
 	.msg_page = msg_page,
+	.msg_max = msg_max,
 };

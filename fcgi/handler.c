@@ -10,6 +10,7 @@
 #include "background.h"
 #include "chatdb.h"
 #include "dispatch.h"
+#include "relay.h"
 #include "doorbell.h"
 #include "http.h"
 #include "log.h"
@@ -143,6 +144,9 @@ int handler_open(const chat_options_t *opt, handler_t **out, chat_error_t *err)
 		goto fail;
 	/* Create or migrate chat.db now, so a broken path fails at start. */
 	rc = chatdb_open(opt->db_path, 0, &db, err);
+	/* Ids, guests and rooms continue above the store's before any post. */
+	if (rc == CHAT_OK)
+		(void)relay_seed_uri(db, opt->store_uri, chat_wall_ms(), NULL);
 	chatdb_close(db);
 	if (rc != CHAT_OK)
 		goto fail;

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "origin.h"
 #include "outbox.h"
+#include "relay.h"
 #include "route.h"
 #include "service.h"
 #include "session.h"
@@ -861,6 +862,8 @@ int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err
 	rc = chatdb_open(opt->db_path, 0, &srv->svc.db, err);
 	if (rc != CHAT_OK)
 		goto fail;
+	/* Ids, guests and rooms continue above the store's before any post. */
+	(void)relay_seed_uri(srv->svc.db, opt->store_uri, chat_wall_ms(), NULL);
 	chatdb_set_doorbell(srv->svc.db, srv->bell);
 	rc = dispatch_new(srv->svc.db, &srv->disp);
 	if (rc != CHAT_OK) {

@@ -47,6 +47,8 @@ STOMP_NODE_TESTS = \
 	tests/integration/40-stomp/mixed.mjs \
 	tests/integration/40-stomp/kill.mjs \
 	tests/integration/40-stomp/delivery.mjs \
-	tests/integration/40-stomp/safety.mjs
+	tests/integration/40-stomp/safety.mjs \
+	tests/integration/40-stomp/recreate.mjs
 TESTS += $(STOMP_NODE_TESTS)
-EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs
+EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs \
+	tests/integration/lib/ferretdb.mjs

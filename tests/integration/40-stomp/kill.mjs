@@ -15,11 +15,10 @@
 // client keeps posting and receiving, serve.sh's supervisor starts a new
 // chat-ws, and new WebSocket clients (raw and sockjs-client) get through
 // and receive what the HTTP client posts.
-import { execFile } from 'node:child_process';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { frontMissing, startStack, waitWebSocket } from '../lib/stack.mjs';
+import { frontMissing, sqlite, startStack, waitWebSocket } from '../lib/stack.mjs';
 import { chatBody, makeRoom, roomId, stompConnect } from '../lib/stomp.mjs';
 
 const skip = frontMissing('lighttpd') || false;
@@ -35,12 +34,6 @@ async function stack() {
 	return s;
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function sqlite(db, sql) {
-	return new Promise((resolve, reject) => {
-		execFile('sqlite3', ['-readonly', db, sql], (e, out) => (e ? reject(e) : resolve(out)));
-	});
-}
 
 /* Posts `${tag}${i}` for i < n, each until it is receipted, reconnecting
  * after a failure; returns { receipted: [text], reconnects }. */

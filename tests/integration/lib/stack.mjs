@@ -1,7 +1,7 @@
 // stack.mjs - starts and stops the whole stack (front server, chat.fcgi,
 // chat-ws) through conf/serve.sh for the Node integration tests, on free
 // ports and in a temporary state directory, and small client helpers.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -87,18 +87,23 @@ async function waitPort(port, ms = 10000) {
 /**
  * Starts conf/serve.sh --daemon with the test services.  options are
  * chat.conf options (serve.sh --set NAME=VALUE, e.g. { topic_send: 1 });
- * fcgiProcs sets lighttpd's chat.fcgi processes (FCGI_PROCS).  Returns
- * { front, http, ws, wsDirect, dir, pids, stop(), readPids(), chatFcgiPids(),
- * chatWsPids() }: http/ws are the front server's base URLs, wsDirect the
- * sidecar's own; pids is the pid file at the start (readPids() reads it
- * again: serve.sh's supervisor rewrites chat-ws's line when it restarts it).
+ * fcgiProcs sets lighttpd's chat.fcgi processes (FCGI_PROCS); dir is a
+ * state directory to use again (one a halt() left); mongodbUri keeps the
+ * history in MongoDB.  Returns
+ * { front, http, ws, wsDirect, dir, pids, stop(), halt(), readPids(),
+ * chatFcgiPids(), chatWsPids() }: http/ws are the front server's base URLs,
+ * wsDirect the sidecar's own; pids is the pid file at the start (readPids()
+ * reads it again: serve.sh's supervisor rewrites chat-ws's line when it
+ * restarts it).
  */
 export async function startStack({ front = 'lighttpd', origins, testServices = true, options = {},
-	fcgiProcs } = {}) {
+	fcgiProcs, dir: reuse, mongodbUri } = {}) {
 	const port = await freePort();
-	const dir = await mkdtemp(path.join(os.tmpdir(), 'chat-ws-test-'));
+	const dir = reuse ?? await mkdtemp(path.join(os.tmpdir(), 'chat-ws-test-'));
 	const args = [path.join(srcdir, 'conf', 'serve.sh'), '--front', front, '--port', String(port),
 		'--var', dir, '--builddir', builddir, '--daemon'];
+	if (mongodbUri)
+		args.push('--mongodb-uri', mongodbUri);
 	if (testServices)
 		args.push('--test-services');
 	if (origins)
@@ -143,6 +148,11 @@ export async function startStack({ front = 'lighttpd', origins, testServices = t
 		async log(name) {
 			return readFile(path.join(dir, 'run', name), 'utf8').catch(() => '');
 		},
+		/* Stops everything and keeps the state directory (for
+		 * startStack({ dir })). */
+		async halt() {
+			await run('bash', [path.join(srcdir, 'conf', 'serve.sh'), '--stop', '--var', dir]);
+		},
 		/* Stops everything and removes the state directory; throws when a
 		 * program's log shows a sanitizer report (--enable-sanitizers). */
 		async stop() {
@@ -165,6 +175,15 @@ export async function startStack({ front = 'lighttpd', origins, testServices = t
 				throw new Error(`sanitizer report in the stack's logs:\n${found}`);
 		},
 	};
+}
+
+/** Runs sql on the SQLite file db with the sqlite3 shell (read-only
+ * unless write is set) and resolves with its output. */
+export function sqlite(db, sql, { write = false } = {}) {
+	return new Promise((resolve, reject) => {
+		execFile('sqlite3', [...(write ? [] : ['-readonly']), db, sql],
+			(e, out) => (e ? reject(e) : resolve(out)));
+	});
 }
 
 /** PIDs of live chat.fcgi processes started with CHAT_CONFIG=config. */

@@ -371,15 +371,57 @@ START_TEST(msg_add_is_idempotent)
 	ck_assert_int_eq(created, 1);
 	OK(store_msg_add(st, &m, &created, &E));
 	ck_assert_int_eq(created, 0);
-	/* A retry keeps the stored message (first write wins). */
+	/* The id holding another message is a reused id, not a retry: an
+	 * error with a reason, and the stored message stays. */
 	m.text = "changed";
 	m.text_len = 7;
-	OK(store_msg_add(st, &m, NULL, &E));
+	RC(store_msg_add(st, &m, &created, &E), CHAT_EEXIST);
+	ck_assert_int_eq(created, 0);
+	ck_assert_msg(strstr(E.message, "42") != NULL, "reason: %s", E.message);
+	m.text = "m42";
+	m.text_len = 3;
+	m.writer = "bob";
+	RC(store_msg_add(st, &m, NULL, &E), CHAT_EEXIST);
+	m.writer = "alice";
+	m.time_ms = 7;
+	RC(store_msg_add(st, &m, NULL, &E), CHAT_EEXIST);
 	OK(store_msg_latest(st, 9, 10, &l, &E));
 	expect_ids(__LINE__, &l, IDS(42));
 	ck_assert_int_eq(l.items[0].room_seq, 1);
 	ck_assert_int_eq(l.items[0].room_id, 9);
 	store_msg_list_free(&l);
+}
+END_TEST
+
+START_TEST(msg_max_ids)
+{
+	static const char *const writers[] = { "guest-7", "guest-12", "alice", "guest-x1",
+		"guest-", "guest-3", "guest_99", "Guest-50", "guest-1234567890123456789" };
+	int64_t max_id = -1, max_guest = -1;
+	size_t i;
+
+	OK(store_msg_max(st, "guest-", &max_id, &max_guest, &E));
+	ck_assert_int_eq(max_id, 0);
+	ck_assert_int_eq(max_guest, 0);
+	for (i = 0; i < sizeof(writers) / sizeof(writers[0]); i++) {
+		store_msg_t m = { .id = 100 + (int64_t)i * 7, .room_id = 1 + (int64_t)(i % 2),
+			.room_seq = 1, .time_ms = 1, .writer = writers[i], .text = "t",
+			.text_len = 1 };
+
+		OK(store_msg_add(st, &m, NULL, &E));
+	}
+	OK(store_msg_max(st, "guest-", &max_id, &max_guest, &E));
+	ck_assert_int_eq(max_id, 100 + 8 * 7);
+	/* guest-N with 1..18 digits only: guest-x1, guest-, guest_99,
+	 * Guest-50 and a 19-digit N do not count. */
+	ck_assert_int_eq(max_guest, 12);
+	/* Without a prefix, only the id (no scan of the guests). */
+	OK(store_msg_max(st, NULL, &max_id, &max_guest, &E));
+	ck_assert_int_eq(max_id, 100 + 8 * 7);
+	ck_assert_int_eq(max_guest, 0);
+	RC(store_msg_max(st, "", &max_id, &max_guest, &E), CHAT_EINVAL);
+	RC(store_msg_max(st, "guest-", NULL, &max_guest, &E), CHAT_EINVAL);
+	RC(store_msg_max(NULL, "guest-", &max_id, &max_guest, &E), CHAT_EINVAL);
 }
 END_TEST
 
@@ -609,6 +651,7 @@ Suite *store_suite(const store_suite_env_t *e)
 	tcase_add_checked_fixture(msgs, setup, teardown);
 	tcase_add_test(msgs, msg_add_is_idempotent);
 	tcase_add_test(msgs, msg_paging);
+	tcase_add_test(msgs, msg_max_ids);
 	tcase_add_test(msgs, msg_empty_room);
 	tcase_add_test(msgs, msg_bounds);
 	tcase_add_test(msgs, msg_unicode_round_trip);

@@ -563,6 +563,149 @@ START_TEST(relay_idempotent_and_holds_rows)
 }
 END_TEST
 
+/* ---- a new chat.db next to an old store ---- */
+
+/* Replaces chat.db (and its WAL) with a new, empty one, as after deleting
+ * a corrupt file, and opens the sessions again. */
+static void recreate_chatdb(void)
+{
+	static const char *const ext[] = { "", "-wal", "-shm" };
+	char p[600];
+
+	service_ctx_cleanup(&ctx);
+	chatdb_close(db);
+	db = NULL;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s%s", path, ext[i]);
+		(void)unlink(p);
+	}
+	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
+	ctx.db = db;
+	brokerutil_open_sessions(&ctx, &svc[0], NSESS, now, 1, keys);
+}
+
+static int64_t store_max_id(void)
+{
+	int64_t id = -1, guest = -1;
+
+	ck_assert_int_eq(store_msg_max(store, "guest-", &id, &guest, NULL), CHAT_OK);
+	return id;
+}
+
+START_TEST(new_chatdb_continues_above_store)
+{
+	chat_error_t err = { 0 };
+	int64_t last, floor = -1, d;
+	char text[16];
+
+	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.2\n\n^"), CHAT_OK);
+	HAS(collect(0), "user-name:guest-1\n");
+	ck_assert_int_eq(send_msg(1, "CONNECT\naccept-version:1.2\n\n^"), CHAT_OK);
+	HAS(collect(1), "user-name:guest-2\n");
+	connect_as(2, "alice");
+	ck_assert_int_eq(send_msg(2, "SEND\ndestination:/app/rooms\n\n{\"name\":\"random\"}^"),
+			 CHAT_OK);
+	for (int i = 0; i < 40; i++) {
+		snprintf(text, sizeof(text), "n%d", i);
+		post(i % 2 ? 1 : 2, "general", text);
+	}
+	relay_all();
+	ck_assert_int_eq(stored_count(&d), 40);
+	last = store_max_id();
+	ck_assert_int_gt(last, 40);
+
+	recreate_chatdb();
+	ck_assert_int_eq(relay_seed(db, store, &floor, &err), CHAT_OK);
+	ck_assert_int_eq(floor, last);
+	/* Idempotent; never lowers. */
+	ck_assert_int_eq(relay_seed(db, store, NULL, &err), CHAT_OK);
+	ck_assert_int_eq(scalar("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"), last);
+	/* The room's sequence continues too. */
+	ck_assert_int_eq(scalar("SELECT seq FROM chat_room_seq WHERE room = 'general'"), 40);
+	/* The rooms are back, and a new guest is not an old guest. */
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms WHERE name = 'random' AND stored = 1"),
+			 1);
+	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.2\n\n^"), CHAT_OK);
+	HAS(collect(0), "user-name:guest-3\n");
+	connect_as(1, "bob");
+	post(1, "general", "after");
+	post(1, "random", "after2");
+	relay_all();
+	/* All 41 in history with distinct ids; the new one above the old. */
+	ck_assert_int_eq(stored_count(&d), 41);
+	ck_assert_int_eq(d, 41);
+	ck_assert_int_gt(store_max_id(), last + 1);
+	ck_assert_int_eq(relay_conflicts(), 0);
+}
+END_TEST
+
+START_TEST(new_chatdb_without_store_starts_above_time)
+{
+	chat_error_t err = { 0 };
+	int64_t d, before = relay_conflicts();
+	int applied = -1;
+	char frame[64];
+
+	connect_as(0, "alice");
+	post(0, "general", "first");
+	relay_all();
+	/* A new chat.db whose store is unreachable at start. */
+	recreate_chatdb();
+	ck_assert_int_eq(relay_seed_uri(db, "sqlite:/nonexistent/dir/history.db", NOW, &err),
+			 CHAT_EDB);
+	ck_assert_msg(err.message[0] != '\0', "no reason");
+	ck_assert_int_eq(scalar("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"),
+			 NOW * RELAY_OFFLINE_IDS_PER_MS);
+	ck_assert_int_eq(send_msg(1, "CONNECT\naccept-version:1.2\n\n^"), CHAT_OK);
+	snprintf(frame, sizeof(frame), "user-name:guest-%lld\n", (long long)NOW + 1);
+	HAS(collect(1), frame);
+	connect_as(0, "bob");
+	post(0, "general", "second");
+	relay_all();
+	ck_assert_int_eq(relay_conflicts(), before);
+	ck_assert_int_eq(stored_count(&d), 2);
+	ck_assert_int_gt(store_max_id(), NOW * RELAY_OFFLINE_IDS_PER_MS);
+	/* Once chat.db gave out seqs, its own sequence is the authority. */
+	ck_assert_int_eq(relay_seed_offline(db, NOW + 1000, &applied, &err), CHAT_OK);
+	ck_assert_int_eq(applied, 0);
+	ck_assert_int_lt(scalar("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"),
+			 (NOW + 1000) * RELAY_OFFLINE_IDS_PER_MS);
+	/* The store back: seeding only imports and never lowers. */
+	ck_assert_int_eq(relay_seed(db, store, NULL, &err), CHAT_OK);
+	ck_assert_int_gt(scalar("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"),
+			 NOW * RELAY_OFFLINE_IDS_PER_MS);
+}
+END_TEST
+
+START_TEST(relay_reused_id_is_an_error)
+{
+	store_msg_list_t l = { 0 };
+	int64_t d, before = relay_conflicts(), cursor = 0;
+
+	connect_as(0, "alice");
+	post(0, "general", "first");
+	relay_all();
+	/* A new chat.db that was not seeded gives the next post an id the
+	 * history holds: the relay must not pass it silently. */
+	recreate_chatdb();
+	connect_as(0, "bob");
+	post(0, "general", "second");
+	relay_all();
+	ck_assert_int_eq(relay_conflicts(), before + 1);
+	ck_assert_int_eq(relay_cursor(db, &cursor, NULL), CHAT_OK);
+	ck_assert_int_eq(cursor, scalar("SELECT max(seq) FROM outbox"));
+	/* The stored message stays; retrying the identical row is no error. */
+	ck_assert_int_eq(stored_count(&d), 1);
+	ck_assert_int_eq(store_msg_latest(store, 1, 1, &l, NULL), CHAT_OK);
+	ck_assert_str_eq(l.items[0].text, "first");
+	store_msg_list_free(&l);
+	ck_assert_int_eq(sqlite3_exec(chatdb_sqlite(db), "UPDATE outbox_consumers SET cursor = 0",
+				      NULL, NULL, NULL), SQLITE_OK);
+	relay_all();
+	ck_assert_int_eq(relay_conflicts(), before + 2);
+}
+END_TEST
+
 #ifdef CHATAPP_MONGO
 /* ---- MongoDB stopped and started during the test ---- */
 
@@ -738,6 +881,9 @@ int main(void)
 	tcase_add_test(tc, history_pages);
 	tcase_add_test(tc, resume_across_the_boundary);
 	tcase_add_test(tc, relay_idempotent_and_holds_rows);
+	tcase_add_test(tc, new_chatdb_continues_above_store);
+	tcase_add_test(tc, relay_reused_id_is_an_error);
+	tcase_add_test(tc, new_chatdb_without_store_starts_above_time);
 #ifdef CHATAPP_MONGO
 	tcase_add_test(tc, mongo_stop_start);
 #endif

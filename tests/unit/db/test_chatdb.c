@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static char *dir;
 static char path[512];
@@ -80,6 +81,38 @@ START_TEST(open_sets_pragmas_and_schema)
 	ck_assert_int_eq(chatdb_open(path, CHATDB_OPEN_SYNC_FULL, &db, NULL), CHAT_OK);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "PRAGMA synchronous"), 2); /* FULL */
 	chatdb_close(db);
+}
+END_TEST
+
+START_TEST(deleted_or_replaced_file_is_noticed)
+{
+	chat_error_t err = { 0 };
+	char moved[600];
+	chatdb_t *a, *b;
+
+	ck_assert_int_eq(chatdb_open(path, 0, &a, NULL), CHAT_OK);
+	ck_assert_int_eq(chatdb_check_file(a, &err), CHAT_OK);
+	ck_assert_int_eq(chatdb__begin(a, &err), CHAT_OK);
+	ck_assert_int_eq(chatdb__commit(a, &err), CHAT_OK);
+	/* Moved away and a new chat.db made in its place (a new process). */
+	snprintf(moved, sizeof(moved), "%s.old", path);
+	ck_assert_int_eq(rename(path, moved), 0);
+	ck_assert_int_eq(chatdb_open(path, 0, &b, NULL), CHAT_OK);
+	ck_assert_int_eq(chatdb_check_file(b, NULL), CHAT_OK);
+	ck_assert_int_eq(chatdb_check_file(a, &err), CHAT_EIO);
+	ck_assert_msg(strstr(err.message, "was replaced") != NULL, "%s", err.message);
+	/* From then on the old handle refuses to write, with the reason. */
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(chatdb__begin(a, &err), CHAT_EIO);
+	ck_assert_msg(strstr(err.message, "was replaced") != NULL, "%s", err.message);
+	ck_assert_int_eq(chatdb_check_file(a, NULL), CHAT_EIO);
+	chatdb_close(a);
+	/* Deleted. */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(chatdb_check_file(b, &err), CHAT_EIO);
+	ck_assert_msg(strstr(err.message, "was deleted") != NULL, "%s", err.message);
+	ck_assert_int_eq(chatdb__begin(b, NULL), CHAT_EIO);
+	chatdb_close(b);
 }
 END_TEST
 
@@ -224,6 +257,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, open_sets_pragmas_and_schema);
 	tcase_add_test(tc, reopen_is_idempotent);
+	tcase_add_test(tc, deleted_or_replaced_file_is_noticed);
 	tcase_add_test(tc, partial_schema_is_migrated_forward);
 	tcase_add_test(tc, newer_schema_is_refused);
 	tcase_add_test(tc, unopenable_path);
