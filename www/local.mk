@@ -8,6 +8,8 @@ WWW_FILES = \
 	www/index.html \
 	www/css/chat.css \
 	www/js/chat.js \
+	www/js/i18n/en.js \
+	www/js/i18n/ko.js \
 	www/favicon.svg
 EXTRA_DIST += $(WWW_FILES) \
 	www/package.json www/package-lock.json www/copy-bundles.mjs docs/screenshot.png
