@@ -38,9 +38,11 @@ export async function launch() {
 	});
 }
 
-/** A new context and page; console errors and page errors are collected in page.problems. */
-export async function openPage(browser, url, viewport = { width: 1280, height: 800 }) {
-	const context = await browser.newContext({ viewport, locale: 'en-GB', timezoneId: 'Europe/Paris' });
+/** A new context and page; console errors and page errors are collected in
+ * page.problems.  The browser's language and time zone are en-GB, Paris,
+ * unless given ({locale, timezoneId}). */
+export async function openPage(browser, url, viewport = { width: 1280, height: 800 }, { locale = 'en-GB', timezoneId = 'Europe/Paris' } = {}) {
+	const context = await browser.newContext({ viewport, locale, timezoneId });
 	const page = await context.newPage();
 	page.problems = [];
 	page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
