@@ -9,7 +9,7 @@
 // $CHAT_SCREENSHOT_DIR/screenshot-ko.png when that is set (docs/).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import vm from 'node:vm';
@@ -67,24 +67,31 @@ after(async () => {
 });
 
 test('the language tables have the same keys and placeholders', () => {
+	const dir = path.join(srcdir, 'www', 'js', 'i18n');
+	const html = readFileSync(path.join(srcdir, 'www', 'index.html'), 'utf8');
 	const langs = {};
 	const sandbox = vm.createContext({ window: { chatLangs: langs } });
-	for (const code of ['en', 'ko'])
-		vm.runInContext(readFileSync(path.join(srcdir, 'www', 'js', 'i18n', `${code}.js`), 'utf8'), sandbox);
-	assert.deepEqual(Object.keys(langs).sort(), ['en', 'ko']);
-	const en = langs.en.strings, ko = langs.ko.strings;
-	assert.deepEqual(Object.keys(ko).sort(), Object.keys(en).sort());
-	const holes = (s) => (s.match(/\{\w+\}/g) || []).sort();
-	for (const k of Object.keys(en)) {
-		assert.ok(typeof ko[k] === 'string' && ko[k].length > 0, `ko ${k} is a string`);
-		assert.deepEqual(holes(ko[k]), holes(en[k]), `the placeholders of ${k}`);
+	const files = readdirSync(dir).filter((f) => f.endsWith('.js')).sort();
+	for (const f of files) {
+		vm.runInContext(readFileSync(path.join(dir, f), 'utf8'), sandbox, { filename: f });
+		assert.ok(Object.hasOwn(langs, f.slice(0, -3)), `${f} registers ${f.slice(0, -3)}`);
+		assert.ok(html.includes(`<script src="js/i18n/${f}" defer></script>`), `index.html loads ${f}`);
 	}
+	assert.deepEqual(Object.keys(langs).sort(), ['en', 'ko']);
 	assert.equal(langs.ko.name, '한국어');
+	const en = langs.en.strings;
+	const holes = (s) => (s.match(/\{\w+\}/g) || []).sort();
+	for (const [code, table] of Object.entries(langs)) {
+		assert.deepEqual(Object.keys(table.strings).sort(), Object.keys(en).sort(), `${code}.js has the keys of en.js`);
+		for (const k of Object.keys(en)) {
+			assert.ok(typeof table.strings[k] === 'string' && table.strings[k].length > 0, `${code} ${k} is a string`);
+			assert.deepEqual(holes(table.strings[k]), holes(en[k]), `the placeholders of ${code} ${k}`);
+		}
+	}
 	/* Every key the page names is in the English table: the data-i18n*
 	 * attributes of index.html, the quoted dotted names in chat.js. */
-	const www = (f) => readFileSync(path.join(srcdir, 'www', f), 'utf8');
-	const used = new Set([...www('index.html').matchAll(/data-i18n(?:-[a-z-]+)?="([^"]+)"/g)].map((m) => m[1]));
-	for (const m of www('js/chat.js').matchAll(/'([a-z]+\.[A-Za-z]+)'/g))
+	const used = new Set([...html.matchAll(/data-i18n(?:-[a-z-]+)?="([^"]+)"/g)].map((m) => m[1]));
+	for (const m of readFileSync(path.join(srcdir, 'www', 'js', 'chat.js'), 'utf8').matchAll(/'([a-z]+\.[A-Za-z]+)'/g))
 		used.add(m[1]);
 	used.add('title');
 	for (const k of ['conn.live', 'composer.placeholder', 'auth.errWrong', 'notice.joined', 'presence.here', 'composer.send'])
@@ -263,5 +270,25 @@ test('a composition made by Chromium itself (DevTools IME input) is sent whole, 
 	await B.waitText(p, '한글');
 	assert.deepEqual(await B.texts(p), ['한글']);
 	await cdp.detach();
+	await closeAll(p);
+});
+
+test('a string missing from the Korean table is shown in English', { skip: missing || false, timeout: 60000 }, async () => {
+	const context = await browser.newContext({ locale: 'ko-KR', timezoneId: 'Asia/Seoul' });
+	const p = await context.newPage();
+	pages.push(p);
+	p.problems = [];
+	p.on('pageerror', (e) => p.problems.push(`pageerror: ${e.message}`));
+	await p.route('**/js/i18n/ko.js', async (route) => {
+		const r = await route.fetch();
+		const body = (await r.text()).split('\n').filter((l) => !l.includes("'auth.title'")).join('\n');
+		assert.ok(!body.includes('환영합니다'));
+		await route.fulfill({ response: r, body });
+	});
+	await p.goto(base + '/');
+	await p.waitForSelector('body[data-app]');
+	assert.equal(await htmlLang(p), 'ko');
+	assert.equal(await text(p, '#auth-title'), 'Welcome');
+	assert.equal(await text(p, '#auth-submit'), '로그인');
 	await closeAll(p);
 });
