@@ -7,13 +7,13 @@
 // (www/js/i18n/*.js) having the same keys and placeholders.  The room view
 // in Korean is saved as tests/browser/screenshots/room-ko.png, and as
 // $CHAT_SCREENSHOT_DIR/screenshot-ko.png when that is set (docs/).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import vm from 'node:vm';
-import { frontMissing, srcdir, startStack } from '../integration/lib/stack.mjs';
+import { frontMissing, srcdir } from '../integration/lib/stack.mjs';
 import * as B from './lib.mjs';
 
 const missing = (await B.browserMissing()) || frontMissing('lighttpd');
@@ -23,21 +23,14 @@ if (missing && process.env.CHAT_REQUIRE_BROWSER)
 const KO_TIME = /^(오전|오후) \d{1,2}:\d{2}$/;
 const EN_TIME = /^\d{1,2}:\d{2}\s(AM|PM)$/;
 
-let stack, browser, base;
-const pages = [];
+const env = B.useStack(missing);
+const closeAll = B.closeAll;
 
 async function open(locale, viewport) {
-	const page = await B.openPage(browser, base + '/', viewport, { locale, timezoneId: 'Asia/Seoul' });
-	pages.push(page);
+	const page = await B.openPage(env.browser, env.base + '/', viewport, { locale, timezoneId: 'Asia/Seoul' });
+	env.pages.push(page);
 	await page.waitForSelector('body[data-app]');
 	return page;
-}
-
-async function closeAll(...ps) {
-	for (const p of ps) {
-		assert.deepEqual(p.problems, [], 'no script errors on the page');
-		await p.context().close();
-	}
 }
 
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent.trim());
@@ -45,26 +38,19 @@ const attr = (page, sel, a) => page.$eval(sel, (e, x) => e.getAttribute(x), a);
 const htmlLang = (page) => page.evaluate(() => document.documentElement.lang);
 const lastTime = (page) => page.$eval('#lists .msg:not(.pending):last-child time', (e) => ({ text: e.textContent, title: e.title }));
 
+/* A Korean page signed in as name, in a new room of its own, the message box focused. */
+async function composeIn(name, room) {
+	const p = await open('ko-KR');
+	await B.signIn(p, name);
+	await B.createRoom(p, room);
+	await p.focus('#composer-text');
+	return p;
+}
+
 async function chooseLang(page, lang) {
 	await page.selectOption('#lang', lang);
 	await page.waitForFunction((l) => document.documentElement.lang === l, lang);
 }
-
-before(async () => {
-	if (missing)
-		return;
-	stack = await startStack({ front: 'lighttpd', testServices: false });
-	base = stack.http;
-	browser = await B.launch();
-});
-after(async () => {
-	for (const p of pages)
-		await p.context().close().catch(() => {});
-	if (browser)
-		await browser.close();
-	if (stack)
-		await stack.stop();
-});
 
 test('the language tables have the same keys and placeholders', () => {
 	const dir = path.join(srcdir, 'www', 'js', 'i18n');
@@ -133,11 +119,7 @@ test('a Korean browser gets the Korean page, and Korean dates and times', { skip
 		[b, '오후 3시요. 회의실은 3층이에요.'],
 		[a, '좋아요, 그때 봬요!'],
 	];
-	for (const [p, t] of script) {
-		await B.send(p, t);
-		await B.waitText(a, t);
-		await B.waitText(b, t);
-	}
+	await B.converse(script, a, b);
 	const time = await lastTime(a);
 	assert.match(time.text, KO_TIME);
 	assert.match(time.title, /^\d{4}년 \d{1,2}월 \d{1,2}일 [월화수목금토일]요일 (오전|오후) /);
@@ -208,12 +190,7 @@ test('an English browser gets the English page', { skip: missing || false, timeo
 });
 
 test('Enter while a Korean IME composes does not send; the Enter after compositionend does', { skip: missing || false, timeout: 60000 }, async () => {
-	const p = await open('ko-KR');
-	await B.signIn(p, 'hana');
-	await p.fill('#room-name', 'ime');
-	await p.press('#room-name', 'Enter');
-	await p.waitForFunction(() => window.chat.state.current === 'ime');
-	await p.focus('#composer-text');
+	const p = await composeIn('hana', 'ime');
 	/* Each step returns, in the same turn as the event, whether the page
 	 * started sending: send() adds the pending message at once. */
 	const step = (fn) => p.evaluate(fn);
@@ -249,12 +226,7 @@ test('Enter while a Korean IME composes does not send; the Enter after compositi
 });
 
 test('a composition made by Chromium itself (DevTools IME input) is sent whole, once', { skip: missing || false, timeout: 60000 }, async () => {
-	const p = await open('ko-KR');
-	await B.signIn(p, 'yuna');
-	await p.fill('#room-name', 'ime2');
-	await p.press('#room-name', 'Enter');
-	await p.waitForFunction(() => window.chat.state.current === 'ime2');
-	await p.focus('#composer-text');
+	const p = await composeIn('yuna', 'ime2');
 	const cdp = await p.context().newCDPSession(p);
 	/* Blink fires compositionstart/update itself, and flags the keydown
 	 * of an Enter pressed meanwhile isComposing. */
@@ -274,9 +246,9 @@ test('a composition made by Chromium itself (DevTools IME input) is sent whole, 
 });
 
 test('a string missing from the Korean table is shown in English', { skip: missing || false, timeout: 60000 }, async () => {
-	const context = await browser.newContext({ locale: 'ko-KR', timezoneId: 'Asia/Seoul' });
+	const context = await env.browser.newContext({ locale: 'ko-KR', timezoneId: 'Asia/Seoul' });
 	const p = await context.newPage();
-	pages.push(p);
+	env.pages.push(p);
 	p.problems = [];
 	p.on('pageerror', (e) => p.problems.push(`pageerror: ${e.message}`));
 	await p.route('**/js/i18n/ko.js', async (route) => {
@@ -285,7 +257,7 @@ test('a string missing from the Korean table is shown in English', { skip: missi
 		assert.ok(!body.includes('환영합니다'));
 		await route.fulfill({ response: r, body });
 	});
-	await p.goto(base + '/');
+	await p.goto(env.base + '/');
 	await p.waitForSelector('body[data-app]');
 	assert.equal(await htmlLang(p), 'ko');
 	assert.equal(await text(p, '#auth-title'), 'Welcome');
