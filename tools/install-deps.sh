@@ -16,9 +16,10 @@ fi
 PKGS_BUILD="build-essential autoconf automake libtool pkg-config
 	libfcgi-dev libwebsockets-dev libmongoc-dev libbson-dev libsqlite3-dev libsodium-dev
 	check clang libclang-rt-14-dev"
-# Front servers and tools used by `make serve` and the tests.
+# Front servers and tools used by `make serve` and the tests (fonts-nanum:
+# Hangul glyphs for chromium, so the Korean page's screenshots are legible).
 PKGS_RUN="lighttpd apache2 libapache2-mod-fcgid sqlite3 python3 python3-stomp
-	curl ca-certificates procps chromium"
+	curl ca-certificates procps chromium fonts-nanum"
 # Node.js (tests with the real sockjs-client and @stomp/stompjs): Debian's,
 # unless a Node.js with npm is installed already (e.g. from NodeSource,
 # whose package conflicts with Debian's npm).

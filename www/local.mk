@@ -8,9 +8,12 @@ WWW_FILES = \
 	www/index.html \
 	www/css/chat.css \
 	www/js/chat.js \
+	www/js/i18n/en.js \
+	www/js/i18n/ko.js \
 	www/favicon.svg
 EXTRA_DIST += $(WWW_FILES) \
-	www/package.json www/package-lock.json www/copy-bundles.mjs docs/screenshot.png
+	www/package.json www/package-lock.json www/copy-bundles.mjs docs/screenshot.png \
+	docs/screenshot-ko.png docs/i18n.md
 
 WWW_BUNDLES = $(srcdir)/www/js/sockjs.min.js $(srcdir)/www/js/stomp.umd.min.js
 www-bundles:

@@ -10,7 +10,7 @@
 // sidecar test comes last: the stack has no WebSocket after it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { frontMissing, startStack } from '../integration/lib/stack.mjs';
+import { frontMissing } from '../integration/lib/stack.mjs';
 import * as B from './lib.mjs';
 
 const missing = (await B.browserMissing()) || frontMissing('lighttpd');
@@ -20,12 +20,12 @@ if (missing && process.env.CHAT_REQUIRE_BROWSER)
 const run = String(Date.now() % 100000); // in message texts only
 const user = (who) => who; // the stack's state is fresh: plain names
 
-let stack, browser, base;
-const pages = [];
+const env = B.useStack(missing);
+const closeAll = B.closeAll;
 
 async function open(path = '/', viewport) {
-	const page = await B.openPage(browser, base + path, viewport);
-	pages.push(page);
+	const page = await B.openPage(env.browser, env.base + path, viewport);
+	env.pages.push(page);
 	return page;
 }
 
@@ -37,38 +37,13 @@ async function pair(tag, { transports, room, viewportB } = {}) {
 	const [ta] = await Promise.all([B.signIn(a, user('alice') + tag), B.signIn(b, user('bob') + tag)]);
 	assert.equal(ta, true, 'the chat application is served (GET /api/rooms)');
 	if (room) {
-		await a.fill('#room-name', room);
-		await a.press('#room-name', 'Enter');
-		await a.waitForFunction((r) => window.chat.state.current === r, room);
+		await B.createRoom(a, room);
 		await b.waitForSelector(`#room-list button[data-room="${room}"]`);
 		await b.click(`#room-list button[data-room="${room}"]`).catch(() => B.openRoom(b, room));
 		await b.waitForFunction((r) => window.chat.state.current === r, room);
 	}
 	return { a, b };
 }
-
-async function closeAll(...ps) {
-	for (const p of ps) {
-		assert.deepEqual(p.problems, [], 'no script errors on the page');
-		await p.context().close();
-	}
-}
-
-before(async () => {
-	if (missing)
-		return;
-	stack = await startStack({ front: 'lighttpd', testServices: false });
-	base = stack.http;
-	browser = await B.launch();
-});
-after(async () => {
-	for (const p of pages)
-		await p.context().close().catch(() => {});
-	if (browser)
-		await browser.close();
-	if (stack)
-		await stack.stop();
-});
 
 for (const transport of B.TRANSPORTS) {
 	test(`a message typed by one user appears for the other over ${transport}`, { skip: missing || false, timeout: 90000 }, async () => {
@@ -178,11 +153,7 @@ test('screenshots of the room view at desktop and phone widths; unread counts; l
 		[a, 'Scroll up and older pages load.'],
 		[b, 'Reconnects resume from the last message id, so nothing is missed or doubled.'],
 	];
-	for (const [p, text] of script) {
-		await B.send(p, text);
-		await B.waitText(a, text);
-		await B.waitText(b, text);
-	}
+	await B.converse(script, a, b);
 	/* Unread: bob writes in general, which alice joined but is not looking at. */
 	await B.openRoom(b, 'general');
 	await B.send(b, 'Lunch at noon?');
@@ -224,8 +195,8 @@ test('the page falls back and goes on when the WebSocket sidecar is killed', { s
 	await B.waitText(b, 'before the kill');
 
 	/* For good: serve.sh's supervisor would restart it. */
-	process.kill(stack.pids['chat-ws-supervisor'], 'SIGKILL');
-	process.kill(stack.pids['chat-ws'], 'SIGKILL');
+	process.kill(env.stack.pids['chat-ws-supervisor'], 'SIGKILL');
+	process.kill(env.stack.pids['chat-ws'], 'SIGKILL');
 	await a.waitForSelector('#conn:not([data-state="live"])', { timeout: 15000 });
 	const ta = await B.waitLive(a, 40000);
 	assert.notEqual(ta, 'websocket');

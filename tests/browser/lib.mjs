@@ -5,7 +5,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { builddir, srcdir } from '../integration/lib/stack.mjs';
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { builddir, srcdir, startStack } from '../integration/lib/stack.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const TRANSPORTS = ['websocket', 'xhr-streaming', 'xhr-polling', 'eventsource', 'iframe-htmlfile', 'jsonp-polling'];
@@ -38,9 +40,43 @@ export async function launch() {
 	});
 }
 
-/** A new context and page; console errors and page errors are collected in page.problems. */
-export async function openPage(browser, url, viewport = { width: 1280, height: 800 }) {
-	const context = await browser.newContext({ viewport, locale: 'en-GB', timezoneId: 'Europe/Paris' });
+/** The stack behind lighttpd and one browser for a test file: started
+ * before its tests (unless missing, the reason they skip, is set), stopped
+ * after them, with every page in env.pages closed.  Returns env
+ * {stack, browser, base, pages}, filled in by then. */
+export function useStack(missing) {
+	const env = { stack: null, browser: null, base: null, pages: [] };
+	before(async () => {
+		if (missing)
+			return;
+		env.stack = await startStack({ front: 'lighttpd', testServices: false });
+		env.base = env.stack.http;
+		env.browser = await launch();
+	});
+	after(async () => {
+		for (const p of env.pages)
+			await p.context().close().catch(() => {});
+		if (env.browser)
+			await env.browser.close();
+		if (env.stack)
+			await env.stack.stop();
+	});
+	return env;
+}
+
+/** Checks that the pages had no script errors, and closes their contexts. */
+export async function closeAll(...ps) {
+	for (const p of ps) {
+		assert.deepEqual(p.problems, [], 'no script errors on the page');
+		await p.context().close();
+	}
+}
+
+/** A new context and page; console errors and page errors are collected in
+ * page.problems.  The browser's language and time zone are en-GB, Paris,
+ * unless given ({locale, timezoneId}). */
+export async function openPage(browser, url, viewport = { width: 1280, height: 800 }, { locale = 'en-GB', timezoneId = 'Europe/Paris' } = {}) {
+	const context = await browser.newContext({ viewport, locale, timezoneId });
 	const page = await context.newPage();
 	page.problems = [];
 	page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
@@ -70,6 +106,13 @@ export async function waitLive(page, timeout = 20000) {
 	return page.evaluate(() => document.body.dataset.transport);
 }
 
+/** Creates a room with the form in the sidebar and waits until it is shown. */
+export async function createRoom(page, room) {
+	await page.fill('#room-name', room);
+	await page.press('#room-name', 'Enter');
+	await page.waitForFunction((r) => window.chat.state.current === r, room);
+}
+
 export async function openRoom(page, room) {
 	await page.evaluate((id) => { location.hash = '#' + id; }, room);
 	await page.waitForFunction((id) => window.chat.state.current === id, room);
@@ -79,6 +122,16 @@ export async function openRoom(page, room) {
 export async function send(page, text) {
 	await page.fill('#composer-text', text);
 	await page.press('#composer-text', 'Enter');
+}
+
+/** Plays script, rows of [page, text]: each page sends its text, and every
+ * reader shows it before the next row. */
+export async function converse(script, ...readers) {
+	for (const [page, text] of script) {
+		await send(page, text);
+		for (const r of readers)
+			await waitText(r, text);
+	}
 }
 
 /** Waits until a message with exactly this text is shown in the current room. */

@@ -13,6 +13,14 @@
  * and resubscribes after a reconnect with `after:<last id>` (nothing
  * missed).  Everything users wrote is put into the page with textContent,
  * never as HTML.
+ *
+ * Every string shown comes from a language table (js/i18n/<lang>.js,
+ * window.chatLangs): the language is the user's choice (kept in
+ * localStorage), else the first of navigator.languages that has a table,
+ * else English; English fills any key a table lacks.  An element shown
+ * through t() keeps its key (data-i18n, data-i18n-<attribute>) and
+ * arguments (data-i18n-args), so switching the language re-translates the
+ * page in place, times included.
  */
 'use strict';
 (function () {
@@ -83,6 +91,123 @@
 		store.set('joined', ids);
 	}
 
+	/* ---------- language ---------- */
+
+	const LANGS = window.chatLangs || {};
+	const FALLBACK_LANG = 'en';
+	const I18N_ATTRS = ['placeholder', 'aria-label', 'title'];
+	const i18n = { lang: FALLBACK_LANG, locale: FALLBACK_LANG };
+
+	function langOf(tag) {
+		return String(tag || '').toLowerCase().split('-')[0];
+	}
+
+	/* The saved choice, else the browser's preference, else English. */
+	function pickLang() {
+		const saved = store.get('lang');
+		if (typeof saved === 'string' && Object.hasOwn(LANGS, saved))
+			return saved;
+		for (const tag of navigator.languages || [navigator.language])
+			if (Object.hasOwn(LANGS, langOf(tag)))
+				return langOf(tag);
+		return FALLBACK_LANG;
+	}
+
+	/* The string of key in the active language (English when it lacks it),
+	 * its {placeholders} filled from args; the key itself when no table has it. */
+	function t(key, args) {
+		const own = LANGS[i18n.lang] && LANGS[i18n.lang].strings;
+		const base = LANGS[FALLBACK_LANG] && LANGS[FALLBACK_LANG].strings;
+		let s = own && Object.hasOwn(own, key) ? own[key] : base && Object.hasOwn(base, key) ? base[key] : key;
+		if (typeof s !== 'string')
+			s = key;
+		return s.replace(/\{(\w+)\}/g, (m, k) => (args && args[k] !== undefined ? String(args[k]) : m));
+	}
+
+	function argsOf(e) {
+		try { return e.dataset.i18nArgs ? JSON.parse(e.dataset.i18nArgs) : undefined; } catch (x) { return undefined; }
+	}
+
+	function keepArgs(e, args) {
+		if (args)
+			e.dataset.i18nArgs = JSON.stringify(args);
+		else
+			delete e.dataset.i18nArgs;
+	}
+
+	/* Shows string key in e (nothing when key is null), and remembers it. */
+	function setT(e, key, args) {
+		if (!key) {
+			delete e.dataset.i18n;
+			e.textContent = '';
+			return e;
+		}
+		e.dataset.i18n = key;
+		keepArgs(e, args);
+		e.textContent = t(key, args);
+		return e;
+	}
+
+	/* Shows text that is no string of ours (a server's words) in e. */
+	function setRaw(e, text) {
+		delete e.dataset.i18n;
+		delete e.dataset.i18nArgs;
+		e.textContent = text;
+	}
+
+	function setAttrT(e, attr, key, args) {
+		e.dataset['i18n' + attr.replace(/(^|-)(\w)/g, (m, d, c) => c.toUpperCase())] = key;
+		keepArgs(e, args);
+		e.setAttribute(attr, t(key, args));
+	}
+
+	function translate(root) {
+		const sel = ['[data-i18n]', ...I18N_ATTRS.map((a) => `[data-i18n-${a}]`)].join(',');
+		const list = [...root.querySelectorAll(sel)];
+		if (root.matches && root.matches(sel))
+			list.push(root);
+		for (const e of list) {
+			const args = argsOf(e);
+			if (e.dataset.i18n)
+				e.textContent = t(e.dataset.i18n, args);
+			for (const a of I18N_ATTRS) {
+				const key = e.getAttribute('data-i18n-' + a);
+				if (key)
+					e.setAttribute(a, t(key, args));
+			}
+		}
+		for (const e of root.querySelectorAll('time[data-ms]'))
+			formatTime(e);
+	}
+
+	/* Fills e with string key, its {placeholders} replaced by the nodes
+	 * given (kept, so ids and listeners stay). */
+	function fillT(e, key, nodes) {
+		e.replaceChildren(...t(key).split(/(\{\w+\})/).map((part) => {
+			const m = /^\{(\w+)\}$/.exec(part);
+			return m && nodes[m[1]] ? nodes[m[1]] : document.createTextNode(part);
+		}).filter((n) => n.nodeType !== Node.TEXT_NODE || n.data));
+	}
+
+	function applyLang(lang) {
+		i18n.lang = Object.hasOwn(LANGS, lang) ? lang : FALLBACK_LANG;
+		/* The browser's own tag for this language (ko-KR, en-GB) formats
+		 * dates best; the bare language when it prefers another one. */
+		i18n.locale = (navigator.languages || []).find((x) => langOf(x) === i18n.lang) || i18n.lang;
+		makeFormats();
+		document.documentElement.lang = i18n.lang;
+		const sel = $('lang');
+		if (sel.options.length === 0)
+			for (const [code, table] of Object.entries(LANGS))
+				sel.append(Object.assign(el('option', null, table.name || code), { value: code, lang: code }));
+		sel.value = i18n.lang;
+		translate(document.documentElement);
+		for (const r of state.rooms.values())
+			translate(r.list);
+		fillT($('presence-summary'), 'presence.here', { n: $('presence-count') });
+		renderRooms();
+	}
+
 	/* ---------- HTTP API ---------- */
 
 	/* An authenticated call carries its token twice: in Authorization, and
@@ -130,28 +255,37 @@
 			} catch (e) { /* unreachable: try again */ }
 			if (i >= 10)
 				return false;
-			setConn('connecting', 'Waiting for the server…');
+			setConn('connecting', 'conn.waiting');
 			await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** i, 5000)));
 		}
 	}
 
 	/* ---------- formatting ---------- */
 
-	const timeFmt = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
-	const dayTimeFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
-	const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'medium' });
+	let timeFmt, dayTimeFmt, fullFmt;
+
+	/* Dates and times in the active language (Korean: 오후 3:04). */
+	function makeFormats() {
+		timeFmt = new Intl.DateTimeFormat(i18n.locale, { hour: 'numeric', minute: '2-digit' });
+		dayTimeFmt = new Intl.DateTimeFormat(i18n.locale, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
+		fullFmt = new Intl.DateTimeFormat(i18n.locale, { dateStyle: 'full', timeStyle: 'medium' });
+	}
+
+	function formatTime(e) {
+		const d = new Date(Number(e.dataset.ms));
+		if (isNaN(d.getTime()))
+			return;
+		const sameDay = d.toDateString() === new Date().toDateString();
+		e.dateTime = d.toISOString();
+		e.textContent = (sameDay ? timeFmt : dayTimeFmt).format(d);
+		e.title = fullFmt.format(d);
+	}
 
 	function timeEl(ms) {
-		const d = new Date(ms);
-		const t = el('time');
-		if (isNaN(d.getTime()))
-			return t;
-		const today = new Date();
-		const sameDay = d.toDateString() === today.toDateString();
-		t.dateTime = d.toISOString();
-		t.textContent = (sameDay ? timeFmt : dayTimeFmt).format(d);
-		t.title = fullFmt.format(d);
-		return t;
+		const e = el('time');
+		e.dataset.ms = String(ms);
+		formatTime(e);
+		return e;
 	}
 
 	function hue(name) {
@@ -170,10 +304,10 @@
 
 	/* ---------- connection state ---------- */
 
-	function setConn(kind, text) {
+	function setConn(kind, key, args) {
 		const c = $('conn');
 		c.dataset.state = kind;
-		$('conn-text').textContent = text;
+		setT($('conn-text'), key, args);
 		document.body.dataset.conn = kind;
 		$('send').disabled = kind !== 'live';
 	}
@@ -221,7 +355,7 @@
 			b.append(el('span', 'hash', '#'), el('span', 'rname', r.name));
 			if (r.unread > 0) {
 				const badge = el('span', 'badge', r.unread > 99 ? '99+' : String(r.unread));
-				badge.setAttribute('aria-label', `${r.unread} unread`);
+				setAttrT(badge, 'aria-label', 'room.unread', { n: r.unread });
 				b.append(badge);
 			}
 			b.addEventListener('click', () => { showRoom(r.id); closeDrawer(); });
@@ -232,7 +366,7 @@
 		const tb = $('rooms-toggle-badge');
 		tb.hidden = total === 0;
 		tb.textContent = total > 99 ? '99+' : String(total);
-		document.title = total > 0 ? `(${total}) Chat` : 'Chat';
+		document.title = total > 0 ? t('title.unread', { n: total }) : t('title');
 	}
 
 	function showRoom(id) {
@@ -251,7 +385,7 @@
 		store.set('current', r.id);
 		r.unread = 0;
 		$('room-title').textContent = '# ' + r.name;
-		$('composer-text').placeholder = 'Message #' + r.name;
+		setAttrT($('composer-text'), 'placeholder', 'composer.placeholder', { room: r.name });
 		$('leave-room').hidden = r.id === 'general';
 		$('lists').replaceChildren(r.list);
 		$('jump').hidden = true;
@@ -323,9 +457,9 @@
 				r.present.delete(body.user);
 			if (r.id === state.current)
 				renderPresence(r);
-			const who = body.user === state.me ? 'You' : body.user;
-			const verb = body.type === 'ENTER' ? 'joined' : 'left';
-			addNotice(r, `${who} ${verb} #${r.name}`, Number(m.headers['message-id']) || 0);
+			const mine = body.user === state.me;
+			const what = body.type === 'ENTER' ? (mine ? 'notice.youJoined' : 'notice.joined') : mine ? 'notice.youLeft' : 'notice.left';
+			addNotice(r, what, { who: body.user, room: r.name }, Number(m.headers['message-id']) || 0);
 			return;
 		}
 		if (isMessage(body))
@@ -432,8 +566,8 @@
 			renderRooms();
 	}
 
-	function addNotice(r, text, k) {
-		const li = el('li', 'notice', text);
+	function addNotice(r, key, args, k) {
+		const li = setT(el('li', 'notice'), key, args);
 		li.dataset.k = String(k || r.lastId + 0.5);
 		const shown = r.id === state.current;
 		const wasBottom = shown && atBottom();
@@ -446,13 +580,13 @@
 	function updateTop(r) {
 		const t = $('log-top');
 		if (!state.app)
-			t.textContent = 'Live messages only: this server keeps no history.';
+			setT(t, 'log.noHistory');
 		else if (r.loading)
-			t.textContent = 'Loading older messages…';
+			setT(t, 'log.loading');
 		else if (r.historyLoaded && !r.hasOlder)
-			t.textContent = `This is the beginning of #${r.name}.`;
+			setT(t, 'log.beginning', { room: r.name });
 		else
-			t.textContent = '';
+			setT(t, null);
 	}
 
 	/* One page of history below before (0: the latest), oldest first. */
@@ -522,7 +656,7 @@
 		$('presence-count').textContent = String(names.length);
 		$('presence-list').replaceChildren(...names.map((n) => {
 			const li = el('li');
-			li.append(avatar(n, true), el('span', null, n === state.me ? `${n} (you)` : n));
+			li.append(avatar(n, true), n === state.me ? setT(el('span'), 'presence.you', { name: n }) : el('span', null, n));
 			return li;
 		}));
 	}
@@ -533,15 +667,15 @@
 		const ta = $('composer-text');
 		const text = ta.value;
 		const err = $('composer-error');
-		err.textContent = '';
+		setT(err, null);
 		if (!text.trim())
 			return;
 		if (new TextEncoder().encode(text).length > TEXT_MAX) {
-			err.textContent = `Too long: messages are at most ${TEXT_MAX} bytes.`;
+			setT(err, 'composer.errTooLong', { max: TEXT_MAX });
 			return;
 		}
 		if (!state.live) {
-			err.textContent = 'Not connected; the message stays here until the connection is back.';
+			setT(err, 'composer.errOffline');
 			return;
 		}
 		const r = state.rooms.get(state.current);
@@ -572,7 +706,7 @@
 			state.pending.delete(id);
 			p.li.classList.remove('pending');
 			p.li.classList.add('failed');
-			const status = el('button', 'link-btn status', 'Not sent: retry');
+			const status = setT(el('button', 'link-btn status'), 'msg.retry');
 			status.type = 'button';
 			status.addEventListener('click', () => {
 				p.li.remove();
@@ -597,7 +731,10 @@
 		const headers = a.mode === 'token' ? { login: a.user, passcode: a.token } : { login: a.user || 'guest' };
 		state.attempts = 0;
 		state.everConnected = false;
-		setConn('connecting', forced.length ? `Connecting (${forced.join(', ')})…` : 'Connecting…');
+		if (forced.length)
+			setConn('connecting', 'conn.connectingVia', { transports: forced.join(', ') });
+		else
+			setConn('connecting', 'conn.connecting');
 		const client = new StompJs.Client({
 			webSocketFactory: () => new SockJS(SOCKJS_PATH, null, forced.length ? { transports: forced } : {}),
 			connectHeaders: headers,
@@ -618,7 +755,7 @@
 			state.socketConnected = false;
 			state.attempts++;
 			if (state.everConnected)
-				setConn('reconnecting', `Reconnecting… (attempt ${state.attempts})`);
+				setConn('reconnecting', 'conn.reconnectingAttempt', { n: state.attempts });
 		};
 		client.onConnect = onConnected;
 		client.onStompError = onStompError;
@@ -637,7 +774,7 @@
 		$('me-name').textContent = state.me || '';
 		$('me-avatar').replaceWith(Object.assign(avatar(state.me, true), { id: 'me-avatar' }));
 		$('me-box').hidden = false;
-		setConn('live', 'Live · ' + transportName().toUpperCase());
+		setConn('live', 'conn.live', { transport: transportName().toUpperCase() });
 		document.body.dataset.transport = transportName();
 		const c = state.client;
 		if (state.app) {
@@ -666,15 +803,15 @@
 	}
 
 	function onStompError(frame) {
-		const msg = frame.headers.message || 'the server refused';
+		const msg = frame.headers.message || t('server.refused');
 		if (!state.socketConnected) {
 			/* Refused at CONNECT: wrong or expired credentials, or no guests. */
 			state.client.deactivate();
 			signOut(false);
-			showAuthError(`Could not sign in: ${msg}`);
+			showAuthError('auth.errRefused', { msg });
 			return;
 		}
-		$('composer-error').textContent = `Server: ${msg}`;
+		setT($('composer-error'), 'server.error', { msg });
 	}
 
 	function onClosed() {
@@ -684,7 +821,7 @@
 		state.gen++;
 		failPending();
 		if (state.client && state.client.active)
-			setConn('reconnecting', 'Reconnecting…');
+			setConn('reconnecting', 'conn.reconnecting');
 	}
 
 	/* ---------- sign in / out ---------- */
@@ -700,31 +837,29 @@
 		$('auth-password').required = !guest;
 		$('auth-password').autocomplete = mode === 'signup' ? 'new-password' : 'current-password';
 		$('auth-name').required = !guest || !state.app;
-		$('auth-submit').textContent = mode === 'signup' ? 'Create account' : guest ? 'Join as guest' : 'Log in';
-		$('auth-name-hint').textContent = guest && state.app
-			? 'Optional: guests are named guest-N by the server.'
-			: 'Letters, digits, _ . - (starting with a letter or digit); up to 32.';
-		showAuthError('');
+		setT($('auth-submit'), mode === 'signup' ? 'auth.submitSignup' : guest ? 'auth.submitGuest' : 'auth.submitLogin');
+		setT($('auth-name-hint'), guest && state.app ? 'auth.hintGuest' : 'auth.hintName');
+		showAuthError(null);
 	}
 
-	function showAuthError(text) {
-		$('auth-error').textContent = text;
+	function showAuthError(key, args) {
+		setT($('auth-error'), key, args);
 	}
 
 	async function submitAuth(ev) {
 		ev.preventDefault();
 		const name = $('auth-name').value.trim();
 		const password = $('auth-password').value;
-		showAuthError('');
+		showAuthError(null);
 		if (name && !NAME_RE.test(name))
-			return showAuthError('Names are 1-32 letters, digits, _ . - and start with a letter or digit.');
+			return showAuthError('auth.errName');
 		if (authMode !== 'guest') {
 			if (!name)
-				return showAuthError('Enter your name.');
+				return showAuthError('auth.errNoName');
 			if (password.length < 8)
-				return showAuthError('Passwords are at least 8 characters.');
+				return showAuthError('auth.errPassword');
 		} else if (!name && !state.app) {
-			return showAuthError('Enter the name to show.');
+			return showAuthError('auth.errNoGuestName');
 		}
 		const btn = $('auth-submit');
 		btn.disabled = true;
@@ -742,7 +877,10 @@
 			$('auth-password').value = '';
 			enterChat();
 		} catch (e) {
-			showAuthError(e.status === 401 ? 'Wrong name or password.' : e.message);
+			if (e.status === 401)
+				showAuthError('auth.errWrong');
+			else
+				setRaw($('auth-error'), e.message);
 		} finally {
 			btn.disabled = false;
 		}
@@ -784,7 +922,7 @@
 		$('me-box').hidden = true;
 		$('chat-view').hidden = true;
 		$('auth-view').hidden = false;
-		setConn('idle', 'Not connected');
+		setConn('idle', 'conn.idle');
 	}
 
 	/* ---------- rooms form, drawer ---------- */
@@ -794,9 +932,9 @@
 		const input = $('room-name');
 		const name = input.value.trim();
 		const err = $('room-error');
-		err.textContent = '';
+		setT(err, null);
 		if (!ROOM_RE.test(name)) {
-			err.textContent = 'Room names are 1-64 letters, digits, _ and -.';
+			setT(err, 'room.errName');
 			return;
 		}
 		if (state.rooms.has(name) || !state.app) {
@@ -815,13 +953,16 @@
 					state.client.publish({ destination: '/app/rooms', body: JSON.stringify({ name }), headers: { receipt, 'content-type': 'application/json' } });
 				});
 			} else {
-				throw new Error('Not connected.');
+				throw Object.assign(new Error(t('room.errOffline')), { key: 'room.errOffline' });
 			}
 			input.value = '';
 			showRoom(name);
 			closeDrawer();
 		} catch (e) {
-			err.textContent = e.status === 409 ? 'That room exists already.' : e.message;
+			if (e.status === 409 || e.key)
+				setT(err, e.status === 409 ? 'room.errExists' : e.key);
+			else
+				setRaw(err, e.message);
 		}
 	}
 
@@ -841,8 +982,13 @@
 	/* ---------- start ---------- */
 
 	async function start() {
+		applyLang(pickLang());
+		$('lang').addEventListener('change', (e) => {
+			store.set('lang', e.target.value);
+			applyLang(e.target.value);
+		});
 		if (typeof SockJS === 'undefined' || typeof StompJs === 'undefined') {
-			setConn('failed', 'Client libraries missing (run npm ci in www/)');
+			setConn('failed', 'conn.noLibs');
 			return;
 		}
 		for (const b of document.querySelectorAll('.segmented button'))
@@ -865,11 +1011,21 @@
 		});
 		$('composer').addEventListener('submit', (e) => { e.preventDefault(); send(); });
 		const ta = $('composer-text');
+		/* An input method (Korean, Japanese, Chinese) composes a syllable
+		 * until compositionend; the Enter that ends the composition is the
+		 * IME's, not a send: Chromium and Firefox flag its keydown
+		 * isComposing, Safari sends it after compositionend with keyCode 229.
+		 * Sending there would post half a syllable and leave the rest in
+		 * the box. */
+		let composing = false;
+		ta.addEventListener('compositionstart', () => { composing = true; });
+		ta.addEventListener('compositionend', () => { composing = false; });
+		ta.addEventListener('blur', () => { composing = false; });
 		ta.addEventListener('keydown', (e) => {
-			if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-				e.preventDefault();
-				send();
-			}
+			if (e.key !== 'Enter' || e.shiftKey || composing || e.isComposing || e.keyCode === 229)
+				return;
+			e.preventDefault();
+			send();
 		});
 		ta.addEventListener('input', autosize);
 		$('log').addEventListener('scroll', () => {
@@ -898,7 +1054,7 @@
 		if (!state.app) {
 			for (const b of document.querySelectorAll('.segmented button'))
 				b.hidden = b.dataset.mode !== 'guest';
-			$('auth-intro').textContent = 'Choose the name others will see.';
+			setT($('auth-intro'), 'auth.introGuest');
 			setAuthMode('guest');
 		} else {
 			setAuthMode('login');
@@ -910,6 +1066,6 @@
 			$('auth-name').focus();
 	}
 
-	window.chat = { state }; /* for the console and the browser tests */
+	window.chat = { state, i18n }; /* for the console and the browser tests */
 	start();
 })();
