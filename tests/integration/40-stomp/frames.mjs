@@ -13,7 +13,8 @@
 //    chat.fcgi process is killed between the pieces, so each lands in a
 //    process that never saw the others (the partial frame is in chat.db);
 //  - a frame growing past max_frame across pieces gets ERROR, then close.
-// Through lighttpd (two chat.fcgi processes) and Apache mod_fcgid.
+// Through lighttpd (two chat.fcgi processes), Apache mod_fcgid and Apache
+// mod_proxy_fcgi.
 import { createRequire } from 'node:module';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,7 +28,7 @@ const { Stomp } = require('stompjs/lib/stomp.js');
 Stomp.setInterval = (ms, f) => setInterval(f, ms);
 Stomp.clearInterval = (id) => clearInterval(id);
 
-const FRONTS = ['lighttpd', 'apache-fcgid'];
+const FRONTS = ['lighttpd', 'apache-fcgid', 'apache-proxy-fcgi'];
 const MAX_FRAME = 65536;
 let counter = 0;
 
