@@ -12,14 +12,19 @@
 //    in one xhr_send, and the rest in two more; under mod_fcgid every
 //    chat.fcgi process is killed between the pieces, so each lands in a
 //    process that never saw the others (the partial frame is in chat.db);
-//  - a frame growing past max_frame across pieces gets ERROR, then close.
+//  - a frame growing past max_frame across pieces gets ERROR, then close;
+//  - go-stomp over a WebSocket (tests/fixtures/gostomp, when Go built it)
+//    writes a 10000-byte SEND as several 4 KiB messages; it gets its RECEIPT.
 // Through lighttpd (two chat.fcgi processes), Apache mod_fcgid and Apache
 // mod_proxy_fcgi.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import SockJS from 'sockjs-client';
-import { Inbox, frontMissing, startStack } from '../lib/stack.mjs';
+import { Inbox, builddir, frontMissing, startStack } from '../lib/stack.mjs';
 import { frame, parseFrames, rawStomp, stompConnect } from '../lib/stomp.mjs';
 
 const require = createRequire(import.meta.url);
@@ -28,6 +33,7 @@ const { Stomp } = require('stompjs/lib/stomp.js');
 Stomp.setInterval = (ms, f) => setInterval(f, ms);
 Stomp.clearInterval = (id) => clearInterval(id);
 
+const GOSTOMP = path.join(builddir, 'tests', 'fixtures', 'gostomp', 'gostomp-client');
 const FRONTS = ['lighttpd', 'apache-fcgid', 'apache-proxy-fcgi'];
 const MAX_FRAME = 65536;
 let counter = 0;
@@ -220,5 +226,26 @@ for (const front of FRONTS) {
 		assert.equal(f.command, 'ERROR');
 		assert.equal(f.headers.message, `frame exceeds ${MAX_FRAME} bytes`);
 		assert.equal((await w.closed.next()).code, 3001);
+	});
+}
+
+for (const front of FRONTS) {
+	const skip = frontMissing(front) ||
+		(existsSync(GOSTOMP) ? false : 'tests/fixtures/gostomp is not built (needs Go)');
+
+	test(`${front}: go-stomp sends a 10000-byte frame in 4 KiB WebSocket messages, delivered whole`, { skip, timeout: 60000 }, async () => {
+		const s = await stack(front);
+		const dest = `/topic/frames-go-${++counter}`;
+		const { c: sub, box } = await subscriber(s, dest);
+		const out = await new Promise((resolve, reject) => {
+			execFile(GOSTOMP, ['-url', `${s.ws}/chat/websocket`, '-dest', dest, '-size', '10000'],
+				{ timeout: 30000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}: ${stderr}`)) : resolve(stdout)));
+		});
+		const m = /^sent 10000 bytes in (\d+) messages$/m.exec(out);
+		assert.ok(m, out);
+		assert.ok(Number(m[1]) >= 3, `go-stomp wrote the SEND in ${m[1]} messages`);
+		const got = await box.next(20000);
+		assert.equal(got.body, '0123456789'.repeat(1000));
+		await sub.close();
 	});
 }
