@@ -1937,7 +1937,10 @@ out:
 
 /* The parser wants more than in[from..] holds: keeps that incomplete frame
  * (without the heart-beat EOLs before it) for the session's next message.
- * The parser has bounded it by max_frame already. */
+ * The parser has bounded it by max_frame already.  Written after the
+ * message's last whole frame committed: a process dying in between loses
+ * the tail along with its answer to the request (sockjs-client then ends
+ * the session). */
 static int keep_partial(broker_t *b, chat_slice_t in, size_t from, size_t new_bytes)
 {
 	sqlite3_stmt *st;
@@ -1945,7 +1948,8 @@ static int keep_partial(broker_t *b, chat_slice_t in, size_t from, size_t new_by
 
 	while (from < in.len && (in.ptr[from] == '\n' || in.ptr[from] == '\r'))
 		from++;
-	/* Nothing new since the partial was stored (an empty message). */
+	/* Only EOLs; nothing new since the partial was stored (an empty
+	 * message); or the session takes no more frames. */
 	if (from == in.len || new_bytes == 0 || b->info.state != SESSION_OPEN)
 		return CHAT_OK;
 	if ((rc = chatdb__stmt(b->db, SQL_PARTIAL_PUT, &st, b->err)) != CHAT_OK)
