@@ -42,7 +42,7 @@ const options_entry_t options_table[] = {
 	{ "response_limit", OPTIONS_INT, "131072", 4096, 67108864, OPT(response_limit),
 	  "bytes sent on a streaming response before it is closed and the client reopens" },
 	{ "max_frame", OPTIONS_INT, "65536", 1024, 16777216, OPT(max_frame),
-	  "largest STOMP frame and SockJS message accepted, in bytes" },
+	  "largest STOMP frame (a frame may span several SockJS or WebSocket messages) and SockJS message accepted, in bytes" },
 	{ "max_headers", OPTIONS_INT, "32", 4, 1024, OPT(max_headers),
 	  "most headers in one STOMP frame" },
 	{ "websocket", OPTIONS_BOOL, "1", 0, 1, OPT(websocket),

@@ -28,6 +28,16 @@
 #define BROKER_SERVER "chat/" PACKAGE_VERSION
 
 static const char SQL_STATE_GET[] = "SELECT version FROM stomp_sessions WHERE session_id = ?1";
+/* What broker_receive() needs before its first frame, in one step: the
+ * version (NULL before CONNECT) and the incomplete frame the session's
+ * previous message ended with (NULL when there is none). */
+static const char SQL_RECEIVE_GET[] =
+	"SELECT (SELECT version FROM stomp_sessions WHERE session_id = ?1),"
+	" (SELECT bytes FROM stomp_partial WHERE session_id = ?1)";
+static const char SQL_PARTIAL_PUT[] =
+	"INSERT INTO stomp_partial(session_id, bytes) VALUES (?1, ?2)"
+	" ON CONFLICT(session_id) DO UPDATE SET bytes = excluded.bytes";
+static const char SQL_PARTIAL_CLEAR[] = "DELETE FROM stomp_partial WHERE session_id = ?1";
 static const char SQL_HEARD[] =
 	"UPDATE stomp_sessions SET heard_ms = ?2 WHERE session_id = ?1 AND heard_ms < ?2";
 /* Open sessions whose client promised heart-beats and has been silent for
@@ -270,6 +280,7 @@ typedef struct broker {
 	prefetch_t pre;            /* store reads done before the transaction */
 	int retry;                 /* the prefetch went stale: run the frame again */
 	int no_retry;              /* stale or not, use the prefetch (tried enough) */
+	int partial_held;          /* chat.db holds a partial frame not yet consumed */
 } broker_t;
 
 __attribute__((format(printf, 2, 3)))
@@ -1688,7 +1699,9 @@ static int forget(broker_t *b)
 	rc = exec2(b, SQL_SUBS_CLEAR, NULL, "subscriptions");
 	for (i = 0; i < n && rc == CHAT_OK; i++)
 		rc = leave_if_gone(b, rooms[i]);
-	return rc != CHAT_OK ? rc : exec2(b, SQL_TX_CLEAR, NULL, "transactions");
+	if (rc == CHAT_OK)
+		rc = exec2(b, SQL_TX_CLEAR, NULL, "transactions");
+	return rc != CHAT_OK ? rc : exec2(b, SQL_PARTIAL_CLEAR, NULL, "partial frame");
 }
 
 static int on_disconnect(broker_t *b, const stomp_frame_t *f)
@@ -1853,8 +1866,15 @@ again:
 		else if (rc == CHAT_OK)
 			rc = send_frame(b, 0, NULL);
 	}
-	if (rc == CHAT_OK)
-		return commit(b);
+	/* The frame that completes a stored partial one consumes it in its
+	 * own transaction: committed together, never handled twice. */
+	if (rc == CHAT_OK && b->partial_held)
+		rc = exec2(b, SQL_PARTIAL_CLEAR, NULL, "partial frame");
+	if (rc == CHAT_OK) {
+		if ((rc = commit(b)) == CHAT_OK)
+			b->partial_held = 0;
+		return rc;
+	}
 	rollback(b);
 	if (b->retry) {
 		/* The relay moved while the store was read: read again (the
@@ -1876,12 +1896,67 @@ static int fail_parse(broker_t *b, const char *detail)
 	return fail(b, NULL);
 }
 
-static int only_eols(const char *p, size_t n)
+/* Loads the version (as load_version()) and, into *joined, the partial
+ * frame the session's previous message ended with followed by msg; leaves
+ * *joined empty when there is none (then msg is parsed in place, the
+ * common case, with no copy). */
+static int load_receive(broker_t *b, chat_slice_t msg, chat_buf_t *joined)
 {
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != '\n' && p[i] != '\r')
-			return 0;
-	return 1;
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(b->db, SQL_RECEIVE_GET, &st, b->err);
+	size_t n;
+
+	b->connected = 0;
+	b->version = STOMP_V1_2;
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		rc = chatdb__error(b->db, rc, "stomp state", b->err);
+		goto out;
+	}
+	rc = CHAT_OK;
+	if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		b->connected = 1;
+		b->version = (stomp_version_t)sqlite3_column_int(st, 0);
+	}
+	n = (size_t)sqlite3_column_bytes(st, 1);
+	if (n == 0)
+		goto out;
+	chat_buf_init(joined, n + msg.len);
+	if ((rc = chat_buf_append(joined, sqlite3_column_blob(st, 1), n)) == CHAT_OK)
+		rc = chat_buf_append(joined, msg.ptr, msg.len);
+	if (rc != CHAT_OK)
+		rc = chat_error_set(b->err, rc, "partial frame: %s", chat_strerror(rc));
+	b->partial_held = 1;
+out:
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* The parser wants more than in[from..] holds: keeps that incomplete frame
+ * (without the heart-beat EOLs before it) for the session's next message.
+ * The parser has bounded it by max_frame already.  Written after the
+ * message's last whole frame committed: a process dying in between loses
+ * the tail along with its answer to the request (sockjs-client then ends
+ * the session). */
+static int keep_partial(broker_t *b, chat_slice_t in, size_t from, size_t new_bytes)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	while (from < in.len && (in.ptr[from] == '\n' || in.ptr[from] == '\r'))
+		from++;
+	/* Only EOLs; nothing new since the partial was stored (an empty
+	 * message); or the session takes no more frames. */
+	if (from == in.len || new_bytes == 0 || b->info.state != SESSION_OPEN)
+		return CHAT_OK;
+	if ((rc = chatdb__stmt(b->db, SQL_PARTIAL_PUT, &st, b->err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, in.ptr + from, (int)(in.len - from), SQLITE_STATIC);
+	return step_done(b, st, "partial frame");
 }
 
 static void broker_setup(broker_t *b, chatdb_t *db, const chat_options_t *opt, store_t **store,
@@ -1929,10 +2004,13 @@ int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, con
 	broker_t b;
 	stomp_parser_t p;
 	stomp_frame_t f;
+	chat_buf_t joined;
+	chat_slice_t in = msg;
 	size_t pos = 0, frame_end = 0, used;
 	int rc;
 
 	broker_setup(&b, db, opt, store, key, now_ms, err);
+	chat_buf_init(&joined, 0);
 	if ((rc = stomp_parser_init(&p, &lim)) != CHAT_OK)
 		goto out_free;
 	chatdb_set_doorbell(db, NULL);
@@ -1947,11 +2025,13 @@ int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, con
 	 * alive (see broker_heartbeat_sweep()). */
 	if ((rc = exec_heard(db, key, now_ms, err)) != CHAT_OK)
 		goto out;
-	if ((rc = load_version(db, key, &b.connected, &b.version, err)) != CHAT_OK)
+	if ((rc = load_receive(&b, msg, &joined)) != CHAT_OK)
 		goto out;
+	if (joined.len > 0)
+		in = chat_buf_slice(&joined);
 	stomp_parser_set_version(&p, b.version);
-	while (pos < msg.len && !b.ended) {
-		rc = stomp_parser_feed(&p, msg.ptr + pos, msg.len - pos, &used, &f);
+	while (pos < in.len && !b.ended) {
+		rc = stomp_parser_feed(&p, in.ptr + pos, in.len - pos, &used, &f);
 		pos += used;
 		if (rc == CHAT_OK) {
 			frame_end = pos;
@@ -1966,9 +2046,7 @@ int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, con
 			continue;
 		}
 		if (rc == CHAT_EAGAIN) {
-			rc = only_eols(msg.ptr + frame_end, msg.len - frame_end)
-				     ? CHAT_OK
-				     : fail_parse(&b, "incomplete frame");
+			rc = keep_partial(&b, in, frame_end, msg.len);
 			break;
 		}
 		rc = fail_parse(&b, stomp_parser_error_detail(&p));
@@ -1980,6 +2058,7 @@ out:
 		doorbell_ring(bell, (uint64_t)b.ring_seq);
 	stomp_parser_free(&p);
 out_free:
+	chat_buf_free(&joined);
 	broker_teardown(&b);
 	return rc;
 }

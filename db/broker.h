@@ -5,8 +5,16 @@
  * WebSocket sidecar reach it through service_receive() and
  * service_collect() (db/service.h).
  *
- * Receiving.  broker_receive() takes one SockJS message of a session: one
- * or more complete STOMP frames, or heart-beat EOLs alone.  Each frame is
+ * Receiving.  broker_receive() takes one SockJS or WebSocket message of a
+ * session: STOMP frames and heart-beat EOLs, the last frame possibly
+ * incomplete.  Frames may be split anywhere across messages (stomp.js 2.3.3
+ * splits those over 16 KiB, @stomp/stompjs with splitLargeFrames, go-stomp
+ * over 4 KiB): the incomplete tail is kept in chat.db (stomp_partial; any
+ * process may get the next message) and the session's next message
+ * continues it, up to max_frame, past which the frame is refused as any
+ * oversize frame.  The frame that completes it consumes the stored bytes in
+ * its own transaction; a message with one whole frame, the common case,
+ * reads nothing more and copies nothing.  Each frame is
  * handled in one chat.db transaction, so the rows it publishes, the state it
  * changes and its RECEIPT commit together: a RECEIPT reaches the client only
  * if what it confirms is committed.  The per-session STOMP state (connected,

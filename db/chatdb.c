@@ -179,6 +179,13 @@ static const char *const migrations[] = {
 	"CREATE INDEX chat_rooms_name_nocase ON chat_rooms(name COLLATE NOCASE);",
 	/* 8: the client address a session is bound to (session_bind). */
 	"ALTER TABLE sessions ADD COLUMN peer TEXT NULL;",
+	/* 9: the incomplete STOMP frame a session's last SockJS or WebSocket
+	 * message ended with (its wire bytes, at most max_frame), which the
+	 * session's next message continues (db/broker.c); a row only while a
+	 * frame is split. */
+	"CREATE TABLE stomp_partial("
+	" session_id TEXT PRIMARY KEY NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	" bytes BLOB NOT NULL) WITHOUT ROWID;",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,

@@ -130,8 +130,9 @@ static int receive_echo(service_ctx_t *c, const char *key, const json_strv_t *ms
 	return rc;
 }
 
-/* Each message holds one or more complete STOMP frames (or heart-beat EOLs
- * alone).  After an ERROR the session is closing: what follows is dropped. */
+/* Each message holds STOMP frames and heart-beat EOLs, a frame possibly
+ * continued from the previous message or into the next (broker_receive()).
+ * After an ERROR the session is closing: what follows is dropped. */
 static int receive_chat(service_ctx_t *c, const char *key, const session_info_t *info,
 			const json_strv_t *msgs, int64_t now_ms, chat_error_t *err)
 {

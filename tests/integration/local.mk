@@ -40,7 +40,9 @@ EXTRA_DIST += $(WS_NODE_TESTS) \
 # raw WebSocket through each front (chat, features), mixed transports in one
 # room, SIGKILL of chat.fcgi and chat-ws; stomp.py (Debian's python3-stomp);
 # safety (content-types 1.0/1.1 cannot carry, sessions ended by logout and
-# token expiry, generic error text, case-insensitive and reserved names).
+# token expiry, generic error text, case-insensitive and reserved names);
+# frames split across messages (stomp.js 2.3.3, @stomp/stompjs
+# splitLargeFrames, raw xhr_send pieces, go-stomp from tests/fixtures).
 STOMP_NODE_TESTS = \
 	tests/integration/40-stomp/chat.mjs \
 	tests/integration/40-stomp/features.mjs \
@@ -48,7 +50,8 @@ STOMP_NODE_TESTS = \
 	tests/integration/40-stomp/kill.mjs \
 	tests/integration/40-stomp/delivery.mjs \
 	tests/integration/40-stomp/safety.mjs \
-	tests/integration/40-stomp/recreate.mjs
+	tests/integration/40-stomp/recreate.mjs \
+	tests/integration/40-stomp/frames.mjs
 TESTS += $(STOMP_NODE_TESTS)
 EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs \
 	tests/integration/lib/ferretdb.mjs

@@ -62,11 +62,12 @@ export async function makeRoom(s, tag = 'r') {
  *   post(room, text) -> the same for a chat post, close() }.
  * With login, the user is registered first (ensureUser) and CONNECT
  * authenticates with its password; without, the server names a guest.
- * versions (e.g. ['1.0']) limits the STOMP versions offered in CONNECT.
+ * versions (e.g. ['1.0']) limits the STOMP versions offered in CONNECT;
+ * client holds more stompjs Client settings (e.g. splitLargeFrames).
  * Never reconnects: a test sees every close.
  */
 export async function stompConnect(s, transport, { login, heartbeat = [0, 0], timeout = 20000,
-	prefix = '/chat', headers = {}, versions } = {}) {
+	prefix = '/chat', headers = {}, versions, client: more = {} } = {}) {
 	const errors = new Inbox();
 	const closed = new Inbox();
 	const connected = new Inbox();
@@ -95,6 +96,7 @@ export async function stompConnect(s, transport, { login, heartbeat = [0, 0], ti
 			closed.push({ code: ev.code, reason: ev.reason });
 			closedEarly({ code: ev.code, reason: ev.reason });
 		},
+		...more,
 	});
 	client.activate();
 	const frame = await Promise.race([

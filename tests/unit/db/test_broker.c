@@ -538,7 +538,10 @@ START_TEST(bounds)
 	static const step_t steps[] = {
 		{ __LINE__, 0, "CONNECT\naccept-version:1.2\na:1\nb:2\nc:3\nd:4\n\n^",
 		  { ERROR("header count exceeds 4") } },
-		{ __LINE__, 2, "SEND\ndestination:/topic/x\n\nincomplete", { NULL, NULL, ERROR("incomplete frame") } },
+		/* An incomplete frame waits for the next message (see
+		 * frames_across_messages); the session stays open. */
+		{ __LINE__, 2, "SEND\ndestination:/topic/x\n\nincomplete", { NULL, NULL, "" } },
+		{ __LINE__, 2, "^", { NULL, NULL, ERROR("not connected\\c CONNECT first") } },
 		/* Heart-beat EOLs alone, and around frames, are fine. */
 		{ __LINE__, 3, "\n", { NULL, NULL, NULL, "" } },
 		{ __LINE__, 3, "\r\n" CONNECT("d") "\n\n", { NULL, NULL, NULL, CONNECTED(3, "d") } },
@@ -556,6 +559,77 @@ START_TEST(bounds)
 	ck_assert_int_eq(state(1), SESSION_CLOSED);
 	ck_assert_int_eq(state(2), SESSION_CLOSED);
 	ck_assert_int_eq(state(3), SESSION_OPEN);
+}
+END_TEST
+
+#define MSG_X(id, body) \
+	"MESSAGE\nsubscription:s\nmessage-id:" #id "\ndestination:/topic/x\ncontent-length:" \
+	"1\n\n" body "^"
+#define PARTIALS "SELECT count(*) FROM stomp_partial"
+
+/* A frame split over several SockJS/WebSocket messages is reassembled,
+ * whatever process gets each piece (here: another chat.db connection). */
+START_TEST(frames_across_messages)
+{
+	static const step_t steps[] = {
+		/* CONNECT cut inside a header name. */
+		{ __LINE__, 0, "CONNECT\naccept-ver", { "" } },
+		{ __LINE__, 0, "sion:1.2\nhost:h\nlogin:alice\npasscode:@\n\n^", { CONNECTED(0, "alice") } },
+		{ __LINE__, 1, CONNECT("bob"), { NULL, CONNECTED(1, "bob") } },
+		/* outbox: 1, 2 CONNECTED, 3 the subscription */
+		{ __LINE__, 1, "SUBSCRIBE\nid:s\ndestination:/topic/x\n\n^", { NULL, "" } },
+		/* Two whole frames and the start of a third (heart-beat EOLs
+		 * between them), then its end: cut in the body, NUL and all. */
+		{ __LINE__, 0, "SEND\ndestination:/topic/x\n\nd^\nSEND\ndestination:/topic/x\n\ne^\r\n"
+			       "SEND\ndestination:/topic/x\ncontent-length:1\n\n",
+		  { "", MSG_X(4, "d") "|" MSG_X(5, "e") } },
+		/* An empty message and heart-beat EOLs inside the body
+		 * continue it too. */
+		{ __LINE__, 0, "", { "", "" } },
+		{ __LINE__, 0, "f^\n\nSEND\ndestination:/topic/x\ncontent-length:1\n", { "", MSG_X(6, "f") } },
+		{ __LINE__, 0, "\n", { "", "" } },
+		{ __LINE__, 0, "\n^", { "", MSG_X(7, "\n") } },
+	};
+	char big[700];
+	chatdb_t *db2;
+	service_ctx_t ctx2 = ctx;
+
+	opt.topic_send = 1;
+	opt.max_frame = 1024;
+	run(steps, CHAT_ARRAY_LEN(steps));
+	ck_assert_int_eq(count(PARTIALS), 0);
+
+	/* One SEND in three pieces, the middle one through another chat.db
+	 * connection (as another chat.fcgi process would handle it). */
+	ck_assert_int_eq(chatdb_open(path, 0, &db2, NULL), CHAT_OK);
+	ctx2.db = db2;
+	ck_assert_int_eq(send_msg(0, "\nSE"), CHAT_OK);
+	ck_assert_int_eq(count("SELECT length(bytes) FROM stomp_partial WHERE session_id = 'c:s0'"),
+			 2);
+	ck_assert_int_eq(brokerutil_send(&ctx2, &svc[0], keys[0], "ND\ndestination:/topic/x\n\n",
+					 NOW),
+			 CHAT_OK);
+	ck_assert_str_eq(collect(1), "");
+	ck_assert_int_eq(send_msg(0, "g^"), CHAT_OK);
+	ck_assert_str_eq(collect(1), MSG_X(8, "g"));
+	ck_assert_int_eq(count(PARTIALS), 0);
+	chatdb_close(db2);
+
+	/* Past max_frame across pieces: refused as any oversize frame. */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ck_assert_int_eq(send_msg(1, "SEND\ndestination:/topic/x\n\n"), CHAT_OK);
+	ck_assert_int_eq(send_msg(1, big), CHAT_OK);
+	ck_assert_int_eq(count(PARTIALS), 1);
+	ck_assert_int_eq(send_msg(1, big), CHAT_OK);
+	ck_assert_str_eq(collect(1), ERROR("frame exceeds 1024 bytes"));
+	ck_assert_int_eq(state(1), SESSION_CLOSED);
+	ck_assert_int_eq(count(PARTIALS), 0);
+	/* Nothing after DISCONNECT is kept. */
+	ck_assert_int_eq(send_msg(0, "SEND\ndest"), CHAT_OK);
+	ck_assert_int_eq(count(PARTIALS), 1);
+	ck_assert_int_eq(send_msg(0, "ination:/topic/x\n\n^DISCONNECT\n\n^SEND"), CHAT_OK);
+	ck_assert_int_eq(count(PARTIALS), 0);
 }
 END_TEST
 
@@ -824,6 +898,7 @@ int main(void)
 	tcase_add_test(tc, redelivery_on_reconnect);
 	tcase_add_test(tc, version_11_and_10_acks);
 	tcase_add_test(tc, bounds);
+	tcase_add_test(tc, frames_across_messages);
 	tcase_add_test(tc, chat_post);
 	tcase_add_test(tc, disconnect);
 	tcase_add_test(tc, collect_limits);
