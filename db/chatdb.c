@@ -171,6 +171,17 @@ static const char *const migrations[] = {
 	"CREATE INDEX chat_rooms_name_nocase ON chat_rooms(name COLLATE NOCASE);",
 	/* 8: the client address a session is bound to (session_bind). */
 	"ALTER TABLE sessions ADD COLUMN peer TEXT NULL;",
+	/* 9: failed logins per account ("u:" + name in lower case) and per
+	 * client address ("a:" + address), and their lockouts (db/authlimit.c);
+	 * a row goes at expires_ms. */
+	"CREATE TABLE auth_limits("
+	" key TEXT PRIMARY KEY NOT NULL,"
+	" failures INTEGER NOT NULL,"
+	" first_ms INTEGER NOT NULL,"
+	" locked_until_ms INTEGER NOT NULL,"
+	" strikes INTEGER NOT NULL,"
+	" expires_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX auth_limits_expires ON auth_limits(expires_ms);",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,

@@ -215,14 +215,14 @@ START_TEST(register_and_authenticate)
 	ck_assert_ptr_null(strstr(u.password_hash, "correct horse"));
 	/* Login: one answer for a wrong password and an unknown user. */
 	ck_assert_int_eq(auth_login(db, store, (chat_slice_t){ "alice", 5 },
-				    (chat_slice_t){ "wrong pass", 10 }, NOW, 1000, token, NULL, NULL),
+				    (chat_slice_t){ "wrong pass", 10 }, NOW, 1000, NULL, token, NULL, NULL),
 			 CHAT_EDENIED);
 	ck_assert_int_eq(auth_login(db, store, (chat_slice_t){ "nobody", 6 },
-				    (chat_slice_t){ "correct horse", 13 }, NOW, 1000, token, NULL, NULL),
+				    (chat_slice_t){ "correct horse", 13 }, NOW, 1000, NULL, token, NULL, NULL),
 			 CHAT_EDENIED);
 	/* Any case finds the user; the token is for the name as registered. */
 	ck_assert_int_eq(auth_login(db, store, (chat_slice_t){ "ALIce", 5 },
-				    (chat_slice_t){ "correct horse", 13 }, NOW, 1000, token, user, NULL),
+				    (chat_slice_t){ "correct horse", 13 }, NOW, 1000, NULL, token, user, NULL),
 			 CHAT_OK);
 	ck_assert_str_eq(user, "alice");
 	ck_assert_uint_eq(strlen(token), AUTH_TOKEN_HEX);
