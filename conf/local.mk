@@ -22,7 +22,7 @@ serve: all
 
 # The configuration reference is generated from the option table; a test
 # (tests/unit/core/reference.sh) fails when the committed copy is stale.
-EXTRA_DIST += docs/configuration.md docs/session-safety.md
+EXTRA_DIST += docs/configuration.md docs/session-safety.md docs/limits.md
 docs: fcgi/chat.fcgi
 	fcgi/chat.fcgi --reference > $(srcdir)/docs/configuration.md
 .PHONY: docs
