@@ -256,6 +256,32 @@ START_TEST(register_and_authenticate)
 }
 END_TEST
 
+/* Failed CONNECTs lock the account: the next CONNECT by password gets an
+ * ERROR saying when to retry, even with the right password; a token still
+ * works. */
+START_TEST(connect_limited)
+{
+	char token[AUTH_TOKEN_HEX + 1], frame[256];
+
+	opt.auth_account_failures = 2;
+	ck_assert_int_eq(auth_register(store, (chat_slice_t){ "carol", 5 },
+				       (chat_slice_t){ "correct horse", 13 }, NOW, NULL, NULL),
+			 CHAT_OK);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(send_msg(i, "CONNECT\naccept-version:1.2\nlogin:carol\n"
+					     "passcode:bad pass\n\n^"), CHAT_OK);
+		HAS(collect(i), "ERROR\nmessage:authentication failed");
+	}
+	ck_assert_int_eq(send_msg(2, "CONNECT\naccept-version:1.2\nlogin:CAROL\n"
+				     "passcode:correct horse\n\n^"), CHAT_OK);
+	HAS(collect(2), "ERROR\nmessage:too many failed logins, retry in 60 s\n");
+	ck_assert_int_eq(auth_token_issue(db, "carol", NOW, 60000, token, NULL), CHAT_OK);
+	snprintf(frame, sizeof(frame), "CONNECT\naccept-version:1.2\nlogin:carol\npasscode:%s\n\n^", token);
+	ck_assert_int_eq(send_msg(3, frame), CHAT_OK);
+	HAS(collect(3), "user-name:carol\n");
+}
+END_TEST
+
 START_TEST(guests)
 {
 	/* Guests are guest-N whatever login says. */
@@ -732,6 +758,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, register_and_authenticate);
+	tcase_add_test(tc, connect_limited);
 	tcase_add_test(tc, guests);
 	tcase_add_test(tc, rooms);
 	tcase_add_test(tc, presence);
