@@ -157,12 +157,15 @@ static void respond_failure(http_request_t *r, const char *what, int rc, const c
  * seconds (at least 1). */
 static void respond_auth_refused(http_request_t *r, int rc, int64_t retry_ms)
 {
-	char h[48];
+	char h[48], msg[64];
 	long long s = (retry_ms + 999) / 1000;
 
-	snprintf(h, sizeof(h), "Retry-After: %lld\r\n", s < 1 ? 1 : s);
+	if (s < 1)
+		s = 1;
+	snprintf(h, sizeof(h), "Retry-After: %lld\r\n", s);
+	snprintf(msg, sizeof(msg), "too many failed logins, retry in %lld s", s);
 	if (rc == CHAT_ETOOMANY)
-		respond_error(r, 429, h, "too many failed logins, retry later");
+		respond_error(r, 429, h, msg);
 	else
 		respond_error(r, 503, h, "too many logins at once, retry later");
 }

@@ -74,7 +74,11 @@ class Base:
         retry = r.header('Retry-After')
         self.assertIsNotNone(retry, r)
         self.assertTrue(retry.isdigit() and 1 <= int(retry) <= 60, retry)
-        self.assertIn('retry later', json.loads(r.body)['error'])
+        error = json.loads(r.body)['error']
+        if status == 429:
+            self.assertEqual(error, 'too many failed logins, retry in %s s' % retry)
+        else:
+            self.assertEqual(error, 'too many logins at once, retry later')
 
     def session(self, source):
         base = '/chat/000/%s' % uuid.uuid4().hex
