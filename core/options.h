@@ -39,6 +39,15 @@ typedef struct chat_options {
 	long long allow_guests;  /* 1: CONNECT without passcode gets a guest-N name */
 	long long token_ttl_ms;  /* lifetime of login tokens */
 	long long history_limit; /* default page of a history subscription */
+	long long kdf_memory_kib; /* memory of one argon2id hash, KiB */
+	long long kdf_ops;       /* argon2id passes */
+	long long kdf_concurrency; /* password hashes at once per process */
+	long long kdf_wait_ms;   /* wait for a free hash slot */
+	long long auth_account_failures; /* failed logins per account before a lockout */
+	long long auth_addr_failures;    /* failed logins per address before a lockout */
+	long long auth_window_ms;        /* how long a failure counts */
+	long long auth_lockout_ms;       /* first lockout, doubling */
+	long long auth_lockout_max_ms;   /* longest lockout */
 } chat_options_t;
 
 typedef enum options_type {

@@ -4,12 +4,14 @@
 
 #include "chatmsg.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static const char SQL_TOKEN_PUT[] =
 	"INSERT INTO auth_tokens(hash, user_name, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)";
@@ -23,28 +25,126 @@ int auth_init(void)
 	return sodium_init() < 0 ? CHAT_EIO : CHAT_OK;
 }
 
-int auth_hash_password(const char *pw, size_t len, char out[STORE_PASSWORD_HASH_MAX + 1],
-		       chat_error_t *err)
+/* The process's hash parameters and the slots bounding hashes at once
+ * (defaults: the options' defaults). */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	pthread_once_t once;
+	int64_t memory_kib, ops, slots, wait_ms, running;
+} kdf = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_ONCE_INIT,
+	  19456, 2, 2, 2000, 0 };
+
+static void kdf_init(void)
+{
+	pthread_condattr_t a;
+
+	/* Waits are measured on the monotonic clock. */
+	pthread_cond_destroy(&kdf.freed);
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&kdf.freed, &a);
+	pthread_condattr_destroy(&a);
+}
+
+void auth_configure(const chat_options_t *opt)
+{
+	pthread_once(&kdf.once, kdf_init);
+	pthread_mutex_lock(&kdf.lock);
+	kdf.memory_kib = opt->kdf_memory_kib;
+	kdf.ops = opt->kdf_ops;
+	kdf.slots = opt->kdf_concurrency;
+	kdf.wait_ms = opt->kdf_wait_ms;
+	pthread_cond_broadcast(&kdf.freed);
+	pthread_mutex_unlock(&kdf.lock);
+}
+
+/* Takes a hash slot, waiting up to kdf.wait_ms: CHAT_OK or CHAT_EBUSY. */
+static int kdf_enter(chat_error_t *err)
+{
+	struct timespec until;
+	int rc = 0;
+
+	pthread_once(&kdf.once, kdf_init);
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	pthread_mutex_lock(&kdf.lock);
+	until.tv_sec += (time_t)(kdf.wait_ms / 1000);
+	until.tv_nsec += (long)(kdf.wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (kdf.running >= kdf.slots && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&kdf.freed, &kdf.lock, &until);
+	if (kdf.running < kdf.slots)
+		kdf.running++;
+	else
+		rc = -1;
+	pthread_mutex_unlock(&kdf.lock);
+	if (rc == -1)
+		return chat_error_set(err, CHAT_EBUSY, "too many password checks at once");
+	return CHAT_OK;
+}
+
+static void kdf_leave(void)
+{
+	pthread_mutex_lock(&kdf.lock);
+	kdf.running--;
+	pthread_cond_signal(&kdf.freed);
+	pthread_mutex_unlock(&kdf.lock);
+}
+
+/* auth_hash_password() within a slot the caller holds. */
+static int hash_in_slot(const char *pw, size_t len, char out[STORE_PASSWORD_HASH_MAX + 1],
+			chat_error_t *err)
 {
 	char h[crypto_pwhash_STRBYTES];
+	unsigned long long ops;
+	size_t mem;
 
 	_Static_assert(crypto_pwhash_STRBYTES <= STORE_PASSWORD_HASH_MAX + 1,
 		       "an argon2id hash fits the store");
 	if (auth_init() != CHAT_OK)
 		return chat_error_set(err, CHAT_EIO, "libsodium cannot be initialised");
-	if (crypto_pwhash_str_alg(h, pw, len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
-				  crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0)
+	pthread_mutex_lock(&kdf.lock);
+	mem = (size_t)kdf.memory_kib * 1024;
+	ops = (unsigned long long)kdf.ops;
+	pthread_mutex_unlock(&kdf.lock);
+	if (crypto_pwhash_str_alg(h, pw, len, ops, mem, crypto_pwhash_ALG_ARGON2ID13) != 0)
 		return chat_error_set(err, CHAT_ENOMEM, "password hashing ran out of memory");
 	snprintf(out, STORE_PASSWORD_HASH_MAX + 1, "%s", h);
 	sodium_memzero(h, sizeof(h));
 	return CHAT_OK;
 }
 
-int auth_verify_password(const char *hash, const char *pw, size_t len)
+int auth_hash_password(const char *pw, size_t len, char out[STORE_PASSWORD_HASH_MAX + 1],
+		       chat_error_t *err)
+{
+	int rc = kdf_enter(err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	rc = hash_in_slot(pw, len, out, err);
+	kdf_leave();
+	return rc;
+}
+
+static int verify_in_slot(const char *hash, const char *pw, size_t len)
 {
 	if (auth_init() != CHAT_OK)
 		return CHAT_EDENIED;
 	return crypto_pwhash_str_verify(hash, pw, len) == 0 ? CHAT_OK : CHAT_EDENIED;
+}
+
+int auth_verify_password(const char *hash, const char *pw, size_t len)
+{
+	int rc = kdf_enter(NULL);
+
+	if (rc != CHAT_OK)
+		return rc;
+	rc = verify_in_slot(hash, pw, len);
+	kdf_leave();
+	return rc;
 }
 
 int auth_register(store_t *s, chat_slice_t name, chat_slice_t pw, int64_t now_ms,
@@ -187,6 +287,7 @@ int auth_token_revoke(chatdb_t *db, const char *token, size_t len, chat_error_t 
 static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
 static char dummy_hash[STORE_PASSWORD_HASH_MAX + 1];
 
+/* Run with a hash slot held (by check_password). */
 static void make_dummy(void)
 {
 	unsigned char pw[16];
@@ -194,51 +295,89 @@ static void make_dummy(void)
 	if (auth_init() != CHAT_OK)
 		return;
 	randombytes_buf(pw, sizeof(pw));
-	if (auth_hash_password((const char *)pw, sizeof(pw), dummy_hash, NULL) != CHAT_OK)
+	if (hash_in_slot((const char *)pw, sizeof(pw), dummy_hash, NULL) != CHAT_OK)
 		dummy_hash[0] = '\0';
 }
 
-/* Checks name's password in the store: 0 and the user's name as stored
- * (found whatever the case of name) in stored; CHAT_EDENIED, CHAT_EDB. */
-static int check_password(store_t *s, chat_slice_t name, chat_slice_t pw,
-			  char stored[STORE_USER_NAME_MAX + 1], chat_error_t *err)
+/* Verifies pw against name's stored hash in a hash slot: 0 and the name
+ * as stored in stored, CHAT_EDENIED, CHAT_EBUSY, CHAT_EDB. */
+static int verify_user(store_t *s, const char *n, chat_slice_t pw,
+		       char stored[STORE_USER_NAME_MAX + 1], chat_error_t *err)
 {
-	char n[STORE_USER_NAME_MAX + 1];
 	store_user_t u;
-	int rc;
+	int rc = store_user_get_by_name(s, n, &u, err);
 
-	if (!chatmsg_name_valid(name) || pw.len == 0 || pw.len > CHATMSG_PASSWORD_MAX)
-		return chat_error_set(err, CHAT_EDENIED, "wrong user name or password");
-	memcpy(n, name.ptr, name.len);
-	n[name.len] = '\0';
-	rc = store_user_get_by_name(s, n, &u, err);
+	if (rc != CHAT_OK && rc != CHAT_ENOTFOUND)
+		return rc == CHAT_EDB ? rc : chat_error_set(err, CHAT_EDB, "user lookup failed");
+	if (kdf_enter(err) != CHAT_OK) {
+		sodium_memzero(&u, sizeof(u));
+		return CHAT_EBUSY;
+	}
 	if (rc == CHAT_ENOTFOUND) {
 		/* Spend the same time as a real check, so timing does not tell
 		 * which names exist. */
 		pthread_once(&dummy_once, make_dummy);
 		if (dummy_hash[0] != '\0')
-			(void)auth_verify_password(dummy_hash, pw.ptr, pw.len);
-		return chat_error_set(err, CHAT_EDENIED, "wrong user name or password");
+			(void)verify_in_slot(dummy_hash, pw.ptr, pw.len);
+		rc = CHAT_EDENIED;
+	} else {
+		rc = verify_in_slot(u.password_hash, pw.ptr, pw.len);
+		snprintf(stored, STORE_USER_NAME_MAX + 1, "%s", u.name);
 	}
-	if (rc != CHAT_OK)
-		return rc == CHAT_EDB ? rc : chat_error_set(err, CHAT_EDB, "user lookup failed");
-	rc = auth_verify_password(u.password_hash, pw.ptr, pw.len);
-	snprintf(stored, STORE_USER_NAME_MAX + 1, "%s", u.name);
+	kdf_leave();
 	sodium_memzero(&u, sizeof(u));
 	if (rc != CHAT_OK)
 		return chat_error_set(err, CHAT_EDENIED, "wrong user name or password");
 	return CHAT_OK;
 }
 
+/* Checks name's password in the store, within at's limits (at may be
+ * NULL): 0 and the user's name as stored (found whatever the case of name)
+ * in stored; CHAT_EDENIED, CHAT_ETOOMANY, CHAT_EBUSY, CHAT_EDB. */
+static int check_password(chatdb_t *db, store_t *s, chat_slice_t name, chat_slice_t pw,
+			  int64_t now_ms, auth_attempt_t *at, char stored[STORE_USER_NAME_MAX + 1],
+			  chat_error_t *err)
+{
+	const authlimit_conf_t *lim = at != NULL ? at->limits : NULL;
+	const char *peer = at != NULL ? at->peer : NULL;
+	char n[STORE_USER_NAME_MAX + 1];
+	chat_error_t e2 = { 0 };
+	int64_t retry = 0;
+	int rc;
+
+	if (at != NULL)
+		at->retry_ms = 0;
+	if (!chatmsg_name_valid(name) || pw.len == 0 || pw.len > CHATMSG_PASSWORD_MAX)
+		return chat_error_set(err, CHAT_EDENIED, "wrong user name or password");
+	memcpy(n, name.ptr, name.len);
+	n[name.len] = '\0';
+	if (lim != NULL) {
+		rc = authlimit_check(db, lim, n, peer, now_ms, &retry, err);
+		if (rc == CHAT_ETOOMANY)
+			at->retry_ms = retry;
+		if (rc != CHAT_OK)
+			return rc;
+	}
+	rc = verify_user(s, n, pw, stored, err);
+	if (rc == CHAT_EBUSY && at != NULL)
+		at->retry_ms = 1000;
+	/* A chat.db failure while counting does not change the answer. */
+	if (rc == CHAT_EDENIED && lim != NULL)
+		(void)authlimit_fail(db, lim, n, peer, now_ms, &e2);
+	else if (rc == CHAT_OK && lim != NULL)
+		(void)authlimit_reset(db, n, &e2);
+	return rc;
+}
+
 int auth_login(chatdb_t *db, store_t *s, chat_slice_t name, chat_slice_t pw, int64_t now_ms,
-	       int64_t ttl_ms, char token[AUTH_TOKEN_HEX + 1], char user[SESSION_USER_MAX + 1],
-	       chat_error_t *err)
+	       int64_t ttl_ms, auth_attempt_t *at, char token[AUTH_TOKEN_HEX + 1],
+	       char user[SESSION_USER_MAX + 1], chat_error_t *err)
 {
 	char n[STORE_USER_NAME_MAX + 1];
 	int rc;
 
 	token[0] = '\0';
-	rc = check_password(s, name, pw, n, err);
+	rc = check_password(db, s, name, pw, now_ms, at, n, err);
 	if (rc != CHAT_OK)
 		return rc;
 	if (user != NULL)
@@ -247,7 +386,8 @@ int auth_login(chatdb_t *db, store_t *s, chat_slice_t name, chat_slice_t pw, int
 }
 
 int auth_check(chatdb_t *db, store_t *s, const char *login, const char *passcode, int64_t now_ms,
-	       char user[SESSION_USER_MAX + 1], auth_grant_t *grant, chat_error_t *err)
+	       auth_attempt_t *at, char user[SESSION_USER_MAX + 1], auth_grant_t *grant,
+	       chat_error_t *err)
 {
 	char stored[STORE_USER_NAME_MAX + 1];
 	size_t len = strlen(passcode);
@@ -265,8 +405,8 @@ int auth_check(chatdb_t *db, store_t *s, const char *login, const char *passcode
 		memset(grant, 0, sizeof(*grant));
 	if (login == NULL || s == NULL)
 		return chat_error_set(err, CHAT_EDENIED, "invalid or expired token");
-	rc = check_password(s, (chat_slice_t){ login, strlen(login) },
-			    (chat_slice_t){ passcode, len }, stored, err);
+	rc = check_password(db, s, (chat_slice_t){ login, strlen(login) },
+			    (chat_slice_t){ passcode, len }, now_ms, at, stored, err);
 	if (rc == CHAT_OK)
 		snprintf(user, SESSION_USER_MAX + 1, "%s", stored);
 	return rc;

@@ -1,10 +1,17 @@
 /*
  * auth.h - users' passwords and login tokens.
  *
- * Passwords are hashed with argon2id (libsodium crypto_pwhash_str, the
- * "interactive" limits: 64 MiB and a few passes, about 0.1 s per hash); the
- * encoded hash (algorithm, parameters, salt) is what the durable store keeps
- * for a user (store_user_t.password_hash).
+ * Passwords are hashed with argon2id (libsodium crypto_pwhash_str) with the
+ * memory and passes of the options kdf_memory_kib and kdf_ops (default 19
+ * MiB, 2 passes); the encoded hash (algorithm, parameters, salt) is what
+ * the durable store keeps for a user (store_user_t.password_hash), so a
+ * hash made with other parameters still verifies.  At most kdf_concurrency
+ * hashes run at once in a process; the others wait up to kdf_wait_ms and
+ * then fail with CHAT_EBUSY.
+ *
+ * Password logins (auth_login, auth_check) are limited per account and per
+ * client address (db/authlimit.h): a locked one is refused with
+ * CHAT_ETOOMANY before any hash is computed.
  *
  * A login token is AUTH_TOKEN_BYTES random bytes written as lowercase hex.
  * chat.db keeps only its BLAKE2b-256 hash (crypto_generichash) with the user
@@ -18,7 +25,9 @@
 #ifndef CHAT_AUTH_H
 #define CHAT_AUTH_H
 
+#include "authlimit.h"
 #include "chatdb.h"
+#include "options.h"
 #include "session.h"
 #include "store.h"
 
@@ -38,23 +47,39 @@ typedef struct auth_grant {
 	int64_t expires_ms;
 } auth_grant_t;
 
+/* A password login attempt: its limits and client, and, when it is
+ * refused with CHAT_ETOOMANY or CHAT_EBUSY, how long the client should wait. */
+typedef struct auth_attempt {
+	const authlimit_conf_t *limits; /* NULL: no attempt limits */
+	const char *peer;               /* the client address; NULL or "": unknown */
+	int64_t retry_ms;               /* out: wait before retrying (refused attempts) */
+} auth_attempt_t;
+
 /* Initialises libsodium once (thread-safe, idempotent).  0 or CHAT_EIO. */
 int auth_init(void);
 
+/* Sets the process's hash parameters and concurrency bound from opt
+ * (kdf_memory_kib, kdf_ops, kdf_concurrency, kdf_wait_ms); call before the
+ * threads that log users in start.  Without it, the options' defaults. */
+void auth_configure(const chat_options_t *opt);
+
 /* Hashes password pw (len bytes) into out (NUL-terminated, at most
  * STORE_PASSWORD_HASH_MAX bytes).  0, CHAT_ENOMEM (the KDF could not get its
- * memory), CHAT_EIO (libsodium unusable). */
+ * memory), CHAT_EBUSY (kdf_concurrency hashes ran for all of kdf_wait_ms),
+ * CHAT_EIO (libsodium unusable). */
 int auth_hash_password(const char *pw, size_t len, char out[STORE_PASSWORD_HASH_MAX + 1],
 		       chat_error_t *err);
 
-/* 0 when pw matches the encoded hash, else CHAT_EDENIED. */
+/* 0 when pw matches the encoded hash, CHAT_EBUSY (no free hash slot, as
+ * for auth_hash_password), else CHAT_EDENIED. */
 int auth_verify_password(const char *hash, const char *pw, size_t len);
 
 /* Registers user name (validated with chatmsg_check_user_name) with
  * password pw (chatmsg_check_password) in the store, under a new
  * store_new_id() id.  *out (may be NULL) gets the stored user.  Returns 0,
  * CHAT_EINVAL / CHAT_ETOOBIG / CHAT_EUTF8 (err says what is wrong with the
- * name or password), CHAT_EEXIST (the name is taken), CHAT_EDB. */
+ * name or password), CHAT_EEXIST (the name is taken), CHAT_EBUSY (no free
+ * hash slot), CHAT_EDB. */
 int auth_register(store_t *s, chat_slice_t name, chat_slice_t pw, int64_t now_ms,
 		  store_user_t *out, chat_error_t *err);
 
@@ -73,20 +98,25 @@ int auth_token_check(chatdb_t *db, const char *token, size_t len, int64_t now_ms
 int auth_token_revoke(chatdb_t *db, const char *token, size_t len, chat_error_t *err);
 
 /* Checks name (in any case) and password against the store, then issues a
- * token for the user.  0 and, in user (may be NULL), the user's name as
- * registered; CHAT_EDENIED (no such user or wrong password: the same
- * answer for both); CHAT_EDB. */
+ * token for the user.  at (may be NULL: no limits) is the attempt's limits
+ * and client.  0 and, in user (may be NULL), the user's name as registered;
+ * CHAT_EDENIED (no such user or wrong password: the same answer for both,
+ * counted as a failure); CHAT_ETOOMANY (the account or address is locked:
+ * no hash was computed) or CHAT_EBUSY (no free hash slot), at->retry_ms
+ * saying how long to wait; CHAT_EDB. */
 int auth_login(chatdb_t *db, store_t *s, chat_slice_t name, chat_slice_t pw, int64_t now_ms,
-	       int64_t ttl_ms, char token[AUTH_TOKEN_HEX + 1], char user[SESSION_USER_MAX + 1],
-	       chat_error_t *err);
+	       int64_t ttl_ms, auth_attempt_t *at, char token[AUTH_TOKEN_HEX + 1],
+	       char user[SESSION_USER_MAX + 1], chat_error_t *err);
 
 /* Authenticates a STOMP CONNECT: passcode is a token (of user login, in
  * any case, when login is not NULL) or, failing that, login's password in
  * store s (s may be NULL: tokens only).  0 and the user's name as
  * registered in user, and in *grant (may be
- * NULL) how; CHAT_EDENIED; CHAT_EDB (the store or chat.db failed: the
- * client may retry). */
+ * NULL) how; CHAT_EDENIED; CHAT_ETOOMANY or CHAT_EBUSY for a password,
+ * as for auth_login (at: its limits, may be NULL); CHAT_EDB (the store or
+ * chat.db failed: the client may retry). */
 int auth_check(chatdb_t *db, store_t *s, const char *login, const char *passcode, int64_t now_ms,
-	       char user[SESSION_USER_MAX + 1], auth_grant_t *grant, chat_error_t *err);
+	       auth_attempt_t *at, char user[SESSION_USER_MAX + 1], auth_grant_t *grant,
+	       chat_error_t *err);
 
 #endif

@@ -259,6 +259,7 @@ typedef struct broker {
 	chatdb_t *db;
 	const chat_options_t *opt;
 	const char *key;
+	const char *peer;          /* the client's address (NULL: unknown) */
 	int64_t now_ms;
 	chat_error_t *err;
 	session_info_t info;       /* the session row, loaded per frame */
@@ -554,6 +555,8 @@ static int prefetch_store(broker_t *b, size_t limit, int64_t before, int64_t aft
 static int prepare(broker_t *b, const stomp_frame_t *f)
 {
 	const char *dest = header(f, "destination"), *pass;
+	authlimit_conf_t lim;
+	auth_attempt_t at = { &lim, b->peer, 0 };
 	prefetch_t *p = &b->pre;
 	int64_t limit = b->opt->history_limit, before = 0, after = 0;
 	chat_error_t e = { 0 };
@@ -570,13 +573,21 @@ static int prepare(broker_t *b, const stomp_frame_t *f)
 		if (pass == NULL)
 			return CHAT_OK;
 		s = get_store(b);
-		b->auth_rc = auth_check(b->db, s, header(f, "login"), pass, b->now_ms, b->auth_user,
-					&b->auth_grant, &e);
+		authlimit_conf_from(b->opt, &lim);
+		b->auth_rc = auth_check(b->db, s, header(f, "login"), pass, b->now_ms, &at,
+					b->auth_user, &b->auth_grant, &e);
 		if (b->auth_rc == CHAT_EDB && s != NULL)
 			store_failed(b);
 		if (b->auth_rc == CHAT_EDENIED && s == NULL && b->store != NULL)
 			snprintf(b->auth_msg, sizeof(b->auth_msg),
 				 "cannot check passwords now: log in with a token");
+		else if (b->auth_rc == CHAT_ETOOMANY)
+			snprintf(b->auth_msg, sizeof(b->auth_msg),
+				 "too many failed logins, retry in %lld s",
+				 (long long)((at.retry_ms + 999) / 1000));
+		else if (b->auth_rc == CHAT_EBUSY)
+			snprintf(b->auth_msg, sizeof(b->auth_msg),
+				 "too many logins at once, retry later");
 		else
 			snprintf(b->auth_msg, sizeof(b->auth_msg), "%s", e.message);
 		return CHAT_OK;
@@ -739,6 +750,8 @@ static int on_connect(broker_t *b, const stomp_frame_t *f)
 	if (header(f, "passcode") != NULL) {
 		/* Anything but a wrong passcode is the server's failure: its
 		 * detail is not for the client. */
+		if (b->auth_rc == CHAT_ETOOMANY || b->auth_rc == CHAT_EBUSY)
+			return refuse(b, "%s", b->auth_msg);
 		if (b->auth_rc != CHAT_OK && b->auth_rc != CHAT_EDENIED)
 			return refuse(b, "authentication is unavailable, try again later");
 		if (b->auth_rc != CHAT_OK)
@@ -1997,7 +2010,7 @@ static int exec_heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error_
 }
 
 int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, const char *key,
-		   chat_slice_t msg, int64_t now_ms, chat_error_t *err)
+		   const char *peer, chat_slice_t msg, int64_t now_ms, chat_error_t *err)
 {
 	stomp_limits_t lim = { (size_t)opt->max_frame, (size_t)opt->max_headers, 0 };
 	doorbell_t *bell = chatdb_doorbell(db);
@@ -2011,6 +2024,7 @@ int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, con
 
 	broker_setup(&b, db, opt, store, key, now_ms, err);
 	chat_buf_init(&joined, 0);
+	b.peer = peer;
 	if ((rc = stomp_parser_init(&p, &lim)) != CHAT_OK)
 		goto out_free;
 	chatdb_set_doorbell(db, NULL);

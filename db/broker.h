@@ -134,10 +134,13 @@
  * is a message for a session already closing (ignored).  Returns CHAT_OK,
  * CHAT_ENOTFOUND (no such session), CHAT_ECLOSED (it is closed), or a
  * database error (CHAT_EDB, CHAT_EIO, CHAT_ENOMEM: the frame being handled
- * was rolled back, earlier frames of msg stay committed).  Rings the
+ * was rolled back, earlier frames of msg stay committed).  peer is the
+ * client's address (NULL: unknown), for the failed-login limits of a
+ * CONNECT with a password (db/authlimit.h): over them, or with every hash
+ * slot busy, CONNECT gets an ERROR saying to retry later.  Rings the
  * handle's doorbell once, after the last commit. */
 int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, const char *key,
-		   chat_slice_t msg, int64_t now_ms, chat_error_t *err);
+		   const char *peer, chat_slice_t msg, int64_t now_ms, chat_error_t *err);
 
 /* Announces LEAVE for users whose last session in a room went without
  * UNSUBSCRIBE or DISCONNECT (it expired), in one transaction; rings the

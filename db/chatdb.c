@@ -186,6 +186,17 @@ static const char *const migrations[] = {
 	"CREATE TABLE stomp_partial("
 	" session_id TEXT PRIMARY KEY NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
 	" bytes BLOB NOT NULL) WITHOUT ROWID;",
+	/* 10: failed logins per account ("u:" + name in lower case) and per
+	 * client address ("a:" + address), and their lockouts (db/authlimit.c);
+	 * a row goes at expires_ms. */
+	"CREATE TABLE auth_limits("
+	" key TEXT PRIMARY KEY NOT NULL,"
+	" failures INTEGER NOT NULL,"
+	" first_ms INTEGER NOT NULL,"
+	" locked_until_ms INTEGER NOT NULL,"
+	" strikes INTEGER NOT NULL,"
+	" expires_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX auth_limits_expires ON auth_limits(expires_ms);",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,

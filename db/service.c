@@ -133,8 +133,9 @@ static int receive_echo(service_ctx_t *c, const char *key, const json_strv_t *ms
 /* Each message holds STOMP frames and heart-beat EOLs, a frame possibly
  * continued from the previous message or into the next (broker_receive()).
  * After an ERROR the session is closing: what follows is dropped. */
-static int receive_chat(service_ctx_t *c, const char *key, const session_info_t *info,
-			const json_strv_t *msgs, int64_t now_ms, chat_error_t *err)
+static int receive_chat(service_ctx_t *c, const char *key, const char *peer,
+			const session_info_t *info, const json_strv_t *msgs, int64_t now_ms,
+			chat_error_t *err)
 {
 	size_t i;
 	int rc = CHAT_OK;
@@ -142,7 +143,8 @@ static int receive_chat(service_ctx_t *c, const char *key, const session_info_t 
 	if (info->state != SESSION_OPEN)
 		return CHAT_OK;
 	for (i = 0; i < msgs->n && rc == CHAT_OK; i++)
-		rc = broker_receive(c->db, c->opt, &c->store, key, json_strv_at(msgs, i), now_ms, err);
+		rc = broker_receive(c->db, c->opt, &c->store, key, peer, json_strv_at(msgs, i), now_ms,
+				    err);
 	return rc;
 }
 
@@ -166,7 +168,7 @@ int service_receive(service_ctx_t *c, const service_t *s, const char *key, const
 	case SERVICE_CLOSE:
 		return CHAT_OK;
 	case SERVICE_CHAT:
-		return receive_chat(c, key, &info, msgs, now_ms, err);
+		return receive_chat(c, key, peer, &info, msgs, now_ms, err);
 	}
 	return chat_error_set(err, CHAT_EINVAL, "unknown service");
 }

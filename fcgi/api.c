@@ -152,6 +152,24 @@ static void respond_failure(http_request_t *r, const char *what, int rc, const c
 		respond_error(r, status, NULL, "internal error");
 }
 
+/* Answers a password check that was not run: 429 (the account or address
+ * is locked) or 503 (every hash slot is busy), with Retry-After in whole
+ * seconds (at least 1). */
+static void respond_auth_refused(http_request_t *r, int rc, int64_t retry_ms)
+{
+	char h[48], msg[64];
+	long long s = (retry_ms + 999) / 1000;
+
+	if (s < 1)
+		s = 1;
+	snprintf(h, sizeof(h), "Retry-After: %lld\r\n", s);
+	snprintf(msg, sizeof(msg), "too many failed logins, retry in %lld s", s);
+	if (rc == CHAT_ETOOMANY)
+		respond_error(r, 429, h, msg);
+	else
+		respond_error(r, 503, h, "too many logins at once, retry later");
+}
+
 /* Parses {"name","password"} from the body. */
 static int name_password(http_request_t *r, chat_buf_t *name, chat_buf_t *pw)
 {
@@ -186,7 +204,9 @@ static void post_users(const chat_options_t *opt, api_thread_t *t, http_request_
 	s = thread_store(t, opt, &e);
 	rc = s == NULL ? CHAT_EDB
 		       : auth_register(s, chat_buf_slice(&name), chat_buf_slice(&pw), chat_wall_ms(), NULL, &e);
-	if (rc == CHAT_EDB) {
+	if (rc == CHAT_EBUSY) {
+		respond_auth_refused(r, rc, 1000);
+	} else if (rc == CHAT_EDB) {
 		log_warn("register: the user store failed: %s", e.message);
 		respond_error(r, 503, "Retry-After: 5\r\n", "the user store is unavailable, try again later");
 	} else if (rc != CHAT_OK) {
@@ -210,9 +230,12 @@ static void post_login(const chat_options_t *opt, api_thread_t *t, http_request_
 	chat_error_t e = { 0 };
 	char token[AUTH_TOKEN_HEX + 1], user[SESSION_USER_MAX + 1];
 	int64_t now = chat_wall_ms();
+	authlimit_conf_t lim;
+	auth_attempt_t at = { &lim, http_param(r, "REMOTE_ADDR"), 0 };
 	store_t *s;
 	int rc;
 
+	authlimit_conf_from(opt, &lim);
 	chat_buf_init(&name, CHATMSG_NAME_MAX * 6);
 	chat_buf_init(&pw, CHATMSG_PASSWORD_MAX * 6);
 	chat_buf_init(&out, 512);
@@ -221,8 +244,10 @@ static void post_login(const chat_options_t *opt, api_thread_t *t, http_request_
 	s = thread_store(t, opt, &e);
 	rc = s == NULL ? CHAT_EDB
 		       : auth_login(t->db, s, chat_buf_slice(&name), chat_buf_slice(&pw), now,
-				    opt->token_ttl_ms, token, user, &e);
-	if (rc == CHAT_EDB)
+				    opt->token_ttl_ms, &at, token, user, &e);
+	if (rc == CHAT_ETOOMANY || rc == CHAT_EBUSY)
+		respond_auth_refused(r, rc, at.retry_ms);
+	else if (rc == CHAT_EDB)
 		respond_error(r, 503, "Retry-After: 5\r\n", "the user store is unavailable, try again later");
 	else if (rc == CHAT_EDENIED)
 		respond_error(r, 401, NULL, "wrong user name or password");

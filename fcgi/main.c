@@ -8,6 +8,7 @@
  * --fcgi_listen HOST:PORT (Apache mod_proxy_fcgi).
  */
 #include "config.h"
+#include "auth.h"
 #include "handler.h"
 #include "log.h"
 #include "options.h"
@@ -74,6 +75,7 @@ int main(int argc, char **argv)
 	if (options_load(&opt, argc, argv, "chat.fcgi", summary, &status) != CHAT_OK)
 		goto out;
 	log_init("chat.fcgi", opt.log_level);
+	auth_configure(&opt);
 	signal(SIGPIPE, SIG_IGN);
 	if (FCGX_Init() != 0) {
 		log_error("FCGX_Init failed");

@@ -9,6 +9,7 @@
  * or SIGINT closes every socket with 1001 and exits.
  */
 #include "config.h"
+#include "auth.h"
 #include "log.h"
 #include "options.h"
 #include "server.h"
@@ -74,6 +75,7 @@ int main(int argc, char **argv)
 	if (options_load(&opt, argc, argv, "chat-ws", summary, &status) != CHAT_OK)
 		goto out;
 	log_init("chat-ws", opt.log_level);
+	auth_configure(&opt);
 	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
 	/* Every thread started from here on leaves these to signal_main. */

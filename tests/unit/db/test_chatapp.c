@@ -215,14 +215,14 @@ START_TEST(register_and_authenticate)
 	ck_assert_ptr_null(strstr(u.password_hash, "correct horse"));
 	/* Login: one answer for a wrong password and an unknown user. */
 	ck_assert_int_eq(auth_login(db, store, (chat_slice_t){ "alice", 5 },
-				    (chat_slice_t){ "wrong pass", 10 }, NOW, 1000, token, NULL, NULL),
+				    (chat_slice_t){ "wrong pass", 10 }, NOW, 1000, NULL, token, NULL, NULL),
 			 CHAT_EDENIED);
 	ck_assert_int_eq(auth_login(db, store, (chat_slice_t){ "nobody", 6 },
-				    (chat_slice_t){ "correct horse", 13 }, NOW, 1000, token, NULL, NULL),
+				    (chat_slice_t){ "correct horse", 13 }, NOW, 1000, NULL, token, NULL, NULL),
 			 CHAT_EDENIED);
 	/* Any case finds the user; the token is for the name as registered. */
 	ck_assert_int_eq(auth_login(db, store, (chat_slice_t){ "ALIce", 5 },
-				    (chat_slice_t){ "correct horse", 13 }, NOW, 1000, token, user, NULL),
+				    (chat_slice_t){ "correct horse", 13 }, NOW, 1000, NULL, token, user, NULL),
 			 CHAT_OK);
 	ck_assert_str_eq(user, "alice");
 	ck_assert_uint_eq(strlen(token), AUTH_TOKEN_HEX);
@@ -253,6 +253,27 @@ START_TEST(register_and_authenticate)
 	ck_assert_int_eq(auth_token_revoke(db, token, strlen(token), NULL), CHAT_OK);
 	ck_assert_int_eq(auth_token_revoke(db, token, strlen(token), NULL), CHAT_ENOTFOUND);
 	ck_assert_int_eq(auth_token_check(db, token, strlen(token), NOW, user, NULL), CHAT_EDENIED);
+}
+END_TEST
+
+/* Failed CONNECTs lock the account: the next CONNECT by password gets an
+ * ERROR saying when to retry, even with the right password; a token still
+ * works. */
+START_TEST(connect_limited)
+{
+	opt.auth_account_failures = 2;
+	ck_assert_int_eq(auth_register(store, (chat_slice_t){ "carol", 5 },
+				       (chat_slice_t){ "correct horse", 13 }, NOW, NULL, NULL),
+			 CHAT_OK);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(send_msg(i, "CONNECT\naccept-version:1.2\nlogin:carol\n"
+					     "passcode:bad pass\n\n^"), CHAT_OK);
+		HAS(collect(i), "ERROR\nmessage:authentication failed");
+	}
+	ck_assert_int_eq(send_msg(2, "CONNECT\naccept-version:1.2\nlogin:CAROL\n"
+				     "passcode:correct horse\n\n^"), CHAT_OK);
+	HAS(collect(2), "ERROR\nmessage:too many failed logins, retry in 60 s\n");
+	connect_as(3, "carol");
 }
 END_TEST
 
@@ -875,6 +896,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, register_and_authenticate);
+	tcase_add_test(tc, connect_limited);
 	tcase_add_test(tc, guests);
 	tcase_add_test(tc, rooms);
 	tcase_add_test(tc, presence);

@@ -153,7 +153,7 @@ START_TEST(partial_schema_is_migrated_forward)
 		 " DROP TABLE stomp_unacked; DROP TABLE stomp_sessions; DROP TABLE stomp_counters;"
 		 " DROP TABLE chat_room_seq; DROP TABLE auth_tokens; DROP TABLE chat_rooms;"
 		 " DROP TABLE chat_presence; DROP TABLE chat_leases; DROP TABLE stomp_tokens;"
-		 " DROP TABLE stomp_partial;"
+		 " DROP TABLE stomp_partial; DROP TABLE auth_limits;"
 		 " ALTER TABLE subscriptions DROP COLUMN from_seq; ALTER TABLE sessions DROP COLUMN peer;"
 		 " PRAGMA user_version = 2;");
 	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
