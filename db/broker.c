@@ -1566,10 +1566,14 @@ static int on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack)
 			if (dest_classify((chat_slice_t){ sub_dest, strlen(sub_dest) }) ==
 			    DEST_QUEUE) {
 				requeued = 1;
-				rc = send_queue(b, (const char *)sqlite3_column_text(st, 3),
-						(const char *)sqlite3_column_text(st, 4),
-						(const char *)sqlite3_column_text(st, 6), body, b->key,
-						sub_id);
+				/* Settled first: the NACKing consumer has room again. */
+				rc = queue_settle(b->db, b->key, sub_id, sqlite3_column_int64(st, 2),
+						  0, b->err);
+				if (rc == CHAT_OK)
+						rc = send_queue(b, (const char *)sqlite3_column_text(st, 3),
+							(const char *)sqlite3_column_text(st, 4),
+							(const char *)sqlite3_column_text(st, 6), body,
+							b->key, sub_id);
 				if (rc != CHAT_OK)
 					break;
 				continue;

@@ -25,7 +25,7 @@
  *   its limit the least recently served gets the message anyway: there is
  *   no broker-side holding queue, and nothing is dropped.
  * - NACK: the broker settles the message and picks again, passing over the
- *   NACKing subscription when another consumer exists; stomp_unacked
+ *   NACKing subscription while another consumer has room; stomp_unacked
  *   keeps the sender, so the new MESSAGE still names it.
  */
 #include "config.h"
@@ -73,6 +73,27 @@ int queue_prefetch_parse(const char *s, int64_t *out)
 	return CHAT_OK;
 }
 
+/* Runs sql on subscription (?1, ?2) with seq ?3 and, when it has one,
+ * flag ?4. */
+static int run_sub(chatdb_t *db, const char *sql, const char *session_id, const char *sub_id,
+		   int64_t seq, int flag, const char *what, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, sql, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sub_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, seq);
+	if (sqlite3_bind_parameter_count(st) >= 4)
+		sqlite3_bind_int(st, 4, flag);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, what, err);
+	sqlite3_reset(st);
+	return rc;
+}
+
 /* One run of queue__sql_pick. */
 static int pick_once(chatdb_t *db, const char *dest, const char *skip_session,
 		     const char *skip_sub, int eligible_only, queue_consumer_t *out, int *found,
@@ -107,59 +128,33 @@ static int pick_once(chatdb_t *db, const char *dest, const char *skip_session,
 	return rc;
 }
 
-int queue_pick(chatdb_t *db, const char *dest, int64_t seq, const char *skip_session, const char *skip_sub, queue_consumer_t *out, int *found,
-	       chat_error_t *err)
+int queue_pick(chatdb_t *db, const char *dest, int64_t seq, const char *skip_session,
+	       const char *skip_sub, queue_consumer_t *out, int *found, chat_error_t *err)
 {
-	sqlite3_stmt *st;
-	int rc, pass;
+	int rc = CHAT_OK, pass;
 
 	*found = 0;
-	/* Eligible others; any other; eligible self; anyone (self). */
-	for (pass = 0, rc = CHAT_OK; pass < 4 && rc == CHAT_OK && !*found; pass++) {
-		int skip = pass < 2;
+	/* Below prefetch-count: others, then anyone; then over it the same. */
+	for (pass = 0; pass < 4 && rc == CHAT_OK && !*found; pass++) {
+		int skip = pass % 2 == 0;
 
 		if (!skip && skip_session == NULL)
-			break;
+			continue; /* the same as the pass before */
 		rc = pick_once(db, dest, skip ? skip_session : NULL, skip ? skip_sub : NULL,
-			       pass % 2 == 0, out, found, err);
+			       pass < 2, out, found, err);
 	}
 	if (rc != CHAT_OK || !*found)
 		return rc;
-	if ((rc = chatdb__stmt(db, SQL_SERVED, &st, err)) != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, out->session_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, out->sub_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, seq);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "queue turn", err);
-	sqlite3_reset(st);
+	rc = run_sub(db, SQL_SERVED, out->session_id, out->sub_id, seq, 0, "queue turn", err);
 	if (rc != CHAT_OK || out->ack == SESSION_ACK_AUTO)
 		return rc;
-	if ((rc = chatdb__stmt(db, SQL_INFLIGHT_PUT, &st, err)) != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, out->session_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, out->sub_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, seq);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "queue in flight", err);
-	sqlite3_reset(st);
-	return rc;
+	return run_sub(db, SQL_INFLIGHT_PUT, out->session_id, out->sub_id, seq, 0,
+		       "queue in flight", err);
 }
 
 int queue_settle(chatdb_t *db, const char *session_id, const char *sub_id, int64_t seq,
 		 int cumulative, chat_error_t *err)
 {
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_INFLIGHT_DEL, &st, err);
-
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sub_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, seq);
-	sqlite3_bind_int(st, 4, cumulative ? 1 : 0);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "queue settle", err);
-	sqlite3_reset(st);
-	return rc;
+	return run_sub(db, SQL_INFLIGHT_DEL, session_id, sub_id, seq, cumulative ? 1 : 0,
+		       "queue settle", err);
 }

@@ -33,7 +33,8 @@ int queue_prefetch_parse(const char *s, int64_t *out);
  * (auto-ack and prefetch 0 are always eligible); when every one is at its
  * limit, the least recently served of all (there is no broker-side holding
  * queue).  skip_session/skip_sub (both NULL: none) name a subscription
- * passed over while any other consumer exists (a NACK).  Records the turn
+ * passed over (a NACK) unless it is the only one below its limit, or the
+ * only consumer.  Records the turn
  * and, for client and client-individual consumers, the message in flight.  *found is 0 when the queue has no
  * consumer.  The caller holds the write transaction. */
 int queue_pick(chatdb_t *db, const char *dest, int64_t seq, const char *skip_session, const char *skip_sub, queue_consumer_t *out, int *found,
