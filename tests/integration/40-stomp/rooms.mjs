@@ -11,7 +11,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { frontMissing, startStack } from '../lib/stack.mjs';
-import { PASSWORD, apiPost, chatBody, ensureUser, roomId, stompConnect } from '../lib/stomp.mjs';
+import { apiPost, chatBody, login, roomId, stompConnect } from '../lib/stomp.mjs';
 
 /* Enough 64-character names to need several frames of max_frame bytes. */
 const QUOTA = 400;
@@ -26,13 +26,6 @@ after(async () => {
 	for (const p of Object.values(stacks))
 		await (await p.catch(() => null))?.stop();
 });
-
-async function login(s, name) {
-	await ensureUser(s, name);
-	const r = await apiPost(s, '/api/login', { name, password: PASSWORD });
-	assert.equal(r.status, 200, JSON.stringify(r.body));
-	return r.body.token;
-}
 
 async function listRooms(s) {
 	const r = await fetch(`${s.http}/api/rooms`);

@@ -164,6 +164,18 @@ static void again(int who, const char *user)
 	connect_as(who, user);
 }
 
+/* SEND /app/rooms{op} {"name": name} from who (op "" creates, "/delete"
+ * deletes); returns what who got. */
+static const char *room_send(int who, const char *op, const char *name)
+{
+	char frame[256];
+
+	snprintf(frame, sizeof(frame), "SEND\ndestination:/app/rooms%s\n\n{\"name\":\"%s\"}^", op,
+		 name);
+	ck_assert_int_eq(send_msg(who, frame), CHAT_OK);
+	return collect(who);
+}
+
 static void post(int who, const char *room, const char *text)
 {
 	char frame[512];
@@ -362,57 +374,43 @@ START_TEST(rooms_bounds_and_delete)
 
 	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.2\n\n^"), CHAT_OK);
 	HAS(collect(0), "user-name:guest-1\n");
-	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/app/rooms\n\n{\"name\":\"g\"}^"), CHAT_OK);
-	HAS(collect(0), "ERROR\nmessage:cannot create the room\\c guests cannot create rooms");
+	HAS(room_send(0, "", "g"), "ERROR\nmessage:cannot create the room\\c guests cannot create rooms");
 	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms"), 1);
 	/* Per user: rooms_per_user; in all: rooms_max ("general" counts). */
 	opt.rooms_per_user = 2;
 	opt.rooms_max = 4;
 	connect_as(1, "alice");
-	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:r\ndestination:/topic/rooms\n\n^"), CHAT_OK);
-	ck_assert_int_eq(send_msg(1, "SEND\ndestination:/app/rooms\n\n{\"name\":\"a1\"}^"), CHAT_OK);
-	ck_assert_int_eq(send_msg(1, "SEND\ndestination:/app/rooms\n\n{\"name\":\"a2\"}^"), CHAT_OK);
-	collect(1);
-	ck_assert_int_eq(send_msg(1, "SEND\ndestination:/app/rooms\n\n{\"name\":\"a3\"}^"), CHAT_OK);
-	HAS(collect(1), "ERROR\nmessage:cannot create the room\\c alice already has 2 rooms");
+	HASNT(room_send(1, "", "a1"), "ERROR");
+	HASNT(room_send(1, "", "a2"), "ERROR");
+	HAS(room_send(1, "", "a3"), "ERROR\nmessage:cannot create the room\\c alice already has 2 rooms");
 	again(1, "alice");
 	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:r\ndestination:/topic/rooms\n\n^"), CHAT_OK);
 	connect_as(2, "bob");
-	ck_assert_int_eq(send_msg(2, "SEND\ndestination:/app/rooms\n\n{\"name\":\"b1\"}^"), CHAT_OK);
-	ck_assert_int_eq(send_msg(2, "SEND\ndestination:/app/rooms\n\n{\"name\":\"b2\"}^"), CHAT_OK);
-	HAS(collect(2), "ERROR\nmessage:cannot create the room\\c there are already 4 rooms");
+	HASNT(room_send(2, "", "b1"), "ERROR");
+	HAS(room_send(2, "", "b2"), "ERROR\nmessage:cannot create the room\\c there are already 4 rooms");
 	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms"), 4);
 	again(2, "bob");
 	post(2, "a1", "kept after the deletion");
 	relay_all();
 	/* Only the creator or an admin deletes; "general" stays. */
-	again(2, "bob");
-	ck_assert_int_eq(send_msg(2, "SEND\ndestination:/app/rooms/delete\n\n{\"name\":\"a1\"}^"),
-			 CHAT_OK);
-	HAS(collect(2), "ERROR\nmessage:cannot delete the room\\c only the creator of a1 or an admin");
-	again(2, "bob");
-	ck_assert_int_eq(send_msg(1, "SEND\ndestination:/app/rooms/delete\n\n{\"name\":\"a1\"}^"),
-			 CHAT_OK);
-	got = collect(1);
+	HAS(room_send(2, "/delete", "a1"),
+	    "ERROR\nmessage:cannot delete the room\\c only the creator of a1 or an admin");
+	got = room_send(1, "/delete", "a1");
 	HAS(got, "destination:/topic/rooms\n");
 	HAS(got, "{\"type\":\"DELETED\",\"user\":\"alice\",\"room\":\"a1\"}");
+	again(2, "bob");
 	post(2, "a1", "too late");
 	HAS(collect(2), "ERROR\nmessage:no room a1");
 	again(2, "bob");
-	ck_assert_int_eq(send_msg(2, "SEND\ndestination:/app/rooms/delete\n\n{\"name\":\"general\"}^"),
-			 CHAT_OK);
-	HAS(collect(2), "ERROR\nmessage:cannot delete the room\\c the room general cannot be deleted");
+	HAS(room_send(2, "/delete", "general"),
+	    "ERROR\nmessage:cannot delete the room\\c the room general cannot be deleted");
 	ck_assert_int_eq(options_set(&opt, "admins", "carol, bob", "test", NULL), CHAT_OK);
 	again(2, "bob");
-	ck_assert_int_eq(send_msg(2, "SEND\ndestination:/app/rooms/delete\n\n{\"name\":\"a2\"}^"),
-			 CHAT_OK);
-	HASNT(collect(2), "ERROR");
+	HASNT(room_send(2, "/delete", "a2"), "ERROR");
 	/* The name stays taken; the freed quota lets alice create again. */
-	ck_assert_int_eq(send_msg(1, "SEND\ndestination:/app/rooms\n\n{\"name\":\"a1\"}^"), CHAT_OK);
-	HAS(collect(1), "ERROR\nmessage:cannot create the room\\c the room a1 exists");
+	HAS(room_send(1, "", "a1"), "ERROR\nmessage:cannot create the room\\c the room a1 exists");
 	again(1, "alice");
-	ck_assert_int_eq(send_msg(1, "SEND\ndestination:/app/rooms\n\n{\"name\":\"a4\"}^"), CHAT_OK);
-	HASNT(collect(1), "ERROR");
+	HASNT(room_send(1, "", "a4"), "ERROR");
 	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:l\ndestination:/app/rooms\n\n^"), CHAT_OK);
 	got = collect(1);
 	HAS(got, "\"id\":\"a4\"");
