@@ -363,7 +363,7 @@
 		saveJoined();
 		if (state.current === id) {
 			showRoom('general');
-			setT($('composer-error'), 'room.deleted', { room: r.name, user: by || '' });
+			setT($('composer-error'), by ? 'room.deleted' : 'room.gone', { room: r.name, user: by });
 		} else {
 			renderRooms();
 		}
@@ -877,6 +877,11 @@
 		}
 		setT($('composer-error'), 'server.error', { msg });
 		setConn('failed', 'conn.failed', { msg });
+		/* A room deleted while this page was away: forget it, or every
+		 * reconnect would subscribe to it and fail again. */
+		const gone = /^no room ([A-Za-z0-9_-]+)$/.exec(msg);
+		if (gone && gone[1] !== 'general')
+			roomDeleted(gone[1], '');
 	}
 
 	function onClosed() {

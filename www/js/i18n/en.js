@@ -58,6 +58,7 @@
 		'room.delete': 'Delete',
 		'room.deleteConfirm': 'Delete the room #{room}? Its messages stay stored but nobody can post in it any more.',
 		'room.deleted': 'The room #{room} was deleted by {user}.',
+		'room.gone': 'The room #{room} no longer exists.',
 		'room.unread': '{n} unread',
 		'presence.here': '{n} here',
 		'presence.you': '{name} (you)',

@@ -56,6 +56,7 @@
 		'room.delete': '삭제',
 		'room.deleteConfirm': '#{room} 방을 삭제할까요? 메시지 기록은 남지만 더 이상 글을 쓸 수 없습니다.',
 		'room.deleted': '{user} 님이 #{room} 방을 삭제했습니다.',
+		'room.gone': '#{room} 방은 더 이상 없습니다.',
 		'room.unread': '읽지 않은 메시지 {n}개',
 		'presence.here': '{n}명 참여 중',
 		'presence.you': '{name} (나)',
