@@ -83,6 +83,14 @@ const options_entry_t options_table[] = {
 	  "first lockout of an account or address, in milliseconds; each further one in a row doubles it" },
 	{ "auth_lockout_max_ms", OPTIONS_INT, "3600000", 1, 86400000, OPT(auth_lockout_max_ms),
 	  "longest lockout, in milliseconds" },
+	{ "guest_rooms", OPTIONS_BOOL, "0", 0, 1, OPT(guest_rooms),
+	  "let guests create rooms (0: only registered users; a guest's SEND /app/rooms gets an ERROR)" },
+	{ "rooms_per_user", OPTIONS_INT, "20", 0, 1000000, OPT(rooms_per_user),
+	  "rooms one user may have created and not deleted; one more is refused (STOMP ERROR, HTTP 403)" },
+	{ "rooms_max", OPTIONS_INT, "1000", 1, 10000, OPT(rooms_max),
+	  "rooms in all, \"general\" included; one more is refused (STOMP ERROR, HTTP 403)" },
+	{ "admins", OPTIONS_STRING, "", 0, 0, OPT(admins),
+	  "user names, comma-separated, who may delete any room (the creator may always delete its own)" },
 };
 
 const size_t options_count = CHAT_ARRAY_LEN(options_table);

@@ -49,6 +49,10 @@ typedef struct chat_options {
 	long long auth_window_ms;        /* how long a failure counts */
 	long long auth_lockout_ms;       /* first lockout, doubling */
 	long long auth_lockout_max_ms;   /* longest lockout */
+	long long guest_rooms;    /* 1: guests may create rooms */
+	long long rooms_per_user; /* rooms one user may have created at once */
+	long long rooms_max;      /* rooms in all, "general" included */
+	char *admins;             /* user names, comma-separated, who may delete any room */
 } chat_options_t;
 
 typedef enum options_type {

@@ -1127,14 +1127,21 @@ static int app_subscribe(broker_t *b, const char *id, const char *dest)
 	int rc;
 
 	if (strcmp(dest, BROKER_APP_ROOMS) == 0) {
+		/* Pages that fit a MESSAGE frame with its headers (ids and the
+		 * destination take well under 1 KiB). */
+		size_t cap = (size_t)b->opt->max_frame > 2048 ? (size_t)b->opt->max_frame - 1024
+							      : 1024;
+		int64_t after = 0;
+		int more = 1, pages = 0;
 		chat_buf_t body;
 
-		chat_buf_init(&body, (size_t)b->opt->max_frame);
-		rc = chatroom_list_json(b->db, &body, b->err);
-		if (rc == CHAT_ETOOBIG)
-			rc = refuse(b, "the room list is too large");
-		if (rc == CHAT_OK)
-			rc = reply_once(b, id, dest, 0, chat_buf_slice(&body));
+		chat_buf_init(&body, cap + 16);
+		for (rc = CHAT_OK; rc == CHAT_OK && more && pages <= CHATROOM_MAX; pages++) {
+			chat_buf_reset(&body);
+			rc = chatroom_list_json(b->db, after, cap, &body, &after, &more, b->err);
+			if (rc == CHAT_OK)
+				rc = reply_once(b, id, dest, 0, chat_buf_slice(&body));
+		}
 		chat_buf_free(&body);
 		return rc;
 	}
@@ -1397,8 +1404,8 @@ out:
 }
 
 /* /app/rooms with {"name": ...}: creates the room (published on
- * /topic/rooms). */
-static int app_create_room(broker_t *b, chat_slice_t body)
+ * /topic/rooms); /app/rooms/delete (del): deletes it. */
+static int app_room(broker_t *b, chat_slice_t body, int del)
 {
 	chat_error_t perr = { 0 };
 	chat_buf_t name;
@@ -1409,12 +1416,14 @@ static int app_create_room(broker_t *b, chat_slice_t body)
 	chat_buf_init(&name, CHATMSG_ROOM_MAX);
 	rc = chatmsg_parse_object(body.ptr, body.len, &fl, 1, &perr);
 	if (rc == CHAT_OK)
-		rc = chatroom__create_in_tx(b->db, chat_buf_slice(&name), b->info.user_name,
-					    b->now_ms, NULL, &seq, &perr);
+		rc = del ? chatroom__delete_in_tx(b->db, b->opt, chat_buf_slice(&name),
+						  b->info.user_name, b->now_ms, NULL, &seq, &perr)
+			 : chatroom__create_in_tx(b->db, b->opt, chat_buf_slice(&name),
+						  b->info.user_name, b->now_ms, NULL, &seq, &perr);
 	if (rc == CHAT_OK)
 		b->tx_seq = seq;
 	else if (rc != CHAT_EDB && rc != CHAT_EIO && rc != CHAT_ENOMEM)
-		rc = refuse(b, "cannot create the room: %s", perr.message);
+		rc = refuse(b, "cannot %s the room: %s", del ? "delete" : "create", perr.message);
 	else
 		chat_error_set(b->err, rc, "%s", perr.message);
 	chat_buf_free(&name);
@@ -1425,8 +1434,8 @@ static int send_app(broker_t *b, const char *dest, chat_slice_t body)
 {
 	size_t n = strlen(BROKER_APP_ROOM);
 
-	if (strcmp(dest, BROKER_APP_ROOMS) == 0)
-		return app_create_room(b, body);
+	if (strcmp(dest, BROKER_APP_ROOMS) == 0 || strcmp(dest, BROKER_APP_ROOMS_DELETE) == 0)
+		return app_room(b, body, dest[strlen(BROKER_APP_ROOMS)] != '\0');
 
 	if (strncmp(dest, BROKER_APP_ROOM, n) == 0 &&
 	    chatmsg_room_valid((chat_slice_t){ dest + n, strlen(dest + n) }))

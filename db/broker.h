@@ -60,10 +60,18 @@
  * every chat message is the session's user.
  *
  * The chat application (Spring-style destinations):
- *  - SUBSCRIBE /app/rooms: one MESSAGE with the rooms as a JSON array
- *    ([{"id","name","creator","created"}], db/chatroom.h); SEND /app/rooms
+ *  - SUBSCRIBE /app/rooms: the rooms as JSON arrays
+ *    ([{"id","name","creator","created"}], db/chatroom.h) in one or more
+ *    MESSAGE frames, each under max_frame, in creation order: a client
+ *    merges them (a long list never ERRORs the session).  SEND /app/rooms
  *    {"name": "..."}: creates a room, broadcast on /topic/rooms (a bad or
- *    taken name is an ERROR).  The room "general" always exists.
+ *    taken name, a guest without the option guest_rooms, or a creator past
+ *    rooms_per_user or the chat past rooms_max is an ERROR).  SEND
+ *    /app/rooms/delete {"name": "..."}: deletes the room (its creator or
+ *    one of the option admins; otherwise an ERROR), broadcast on
+ *    /topic/rooms as {"type":"DELETED","user":BY,"room":NAME}; the room's
+ *    history stays stored, posts to it are ERRORs from then on, and its
+ *    name stays taken.  The room "general" always exists.
  *  - SEND /app/chat/room/{id} {"text": ...}: posts (an unknown room is an
  *    ERROR); broadcast on /topic/chat/room/{id} as
  *    {"id","room","seq","writer","time","text"}; id is the outbox seq, also
@@ -121,6 +129,7 @@
 #define BROKER_APP_ROOM "/app/chat/room/"
 #define BROKER_TOPIC_ROOM "/topic/chat/room/"
 #define BROKER_APP_ROOMS "/app/rooms"
+#define BROKER_APP_ROOMS_DELETE "/app/rooms/delete"
 #define BROKER_HISTORY_SUFFIX "/history"
 #define BROKER_PRESENCE_SUFFIX "/presence"
 

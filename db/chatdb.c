@@ -215,6 +215,12 @@ static const char *const migrations[] = {
 	" seq INTEGER NOT NULL,"
 	" PRIMARY KEY (session_id, sub_id, seq)) WITHOUT ROWID;"
 	"ALTER TABLE stomp_unacked ADD COLUMN sender TEXT NULL;",
+	/* 12: deleted rooms (db/chatroom.c): deleted_ms > 0 hides the room
+	 * and keeps its name taken; stored = 0 on a deleted room means the
+	 * relay has yet to delete it in the store.  Rooms per creator are
+	 * counted for rooms_per_user. */
+	"ALTER TABLE chat_rooms ADD COLUMN deleted_ms INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX chat_rooms_creator ON chat_rooms(creator);",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,

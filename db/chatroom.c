@@ -9,18 +9,28 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char SQL_GET[] =
-	"SELECT name, id, creator, created_ms, stored FROM chat_rooms WHERE name = ?1";
-static const char SQL_COUNT[] = "SELECT count(*) FROM chat_rooms";
+#define ROOM_COLS "name, id, creator, created_ms, stored, deleted_ms"
+
+static const char SQL_GET[] = "SELECT " ROOM_COLS " FROM chat_rooms WHERE name = ?1";
+static const char SQL_COUNT[] = "SELECT count(*) FROM chat_rooms WHERE deleted_ms = 0";
+static const char SQL_COUNT_USER[] =
+	"SELECT count(*) FROM chat_rooms WHERE creator = ?1 AND deleted_ms = 0";
 /* Room names are unique whatever their (ASCII) case: checked in the
- * creating transaction, which holds the write lock. */
+ * creating transaction, which holds the write lock.  A deleted room keeps
+ * its name (its history is still stored under it). */
 static const char SQL_TAKEN[] = "SELECT name FROM chat_rooms WHERE name = ?1 COLLATE NOCASE LIMIT 1";
 static const char SQL_PUT[] =
 	"INSERT INTO chat_rooms(name, id, creator, created_ms) VALUES (?1, ?2, ?3, ?4)";
+/* Live rooms, or (?1 = 1) the rooms the relay still has to copy or delete
+ * in the store. */
 static const char SQL_LIST[] =
-	"SELECT name, id, creator, created_ms, stored FROM chat_rooms"
-	" WHERE ?1 = 0 OR stored = 0 ORDER BY created_ms, id";
+	"SELECT " ROOM_COLS " FROM chat_rooms"
+	" WHERE CASE WHEN ?1 = 0 THEN deleted_ms = 0 ELSE stored = 0 END ORDER BY created_ms, id";
+static const char SQL_PAGE[] =
+	"SELECT " ROOM_COLS " FROM chat_rooms WHERE deleted_ms = 0 AND id > ?1 ORDER BY id";
 static const char SQL_STORED[] = "UPDATE chat_rooms SET stored = 1 WHERE id = ?1";
+static const char SQL_DELETE[] =
+	"UPDATE chat_rooms SET deleted_ms = ?2, stored = 0 WHERE id = ?1 AND deleted_ms = 0";
 static const char SQL_IMPORT[] =
 	"INSERT OR IGNORE INTO chat_rooms(name, id, creator, created_ms, stored)"
 	" VALUES (?1, ?2, ?3, ?4, 1)";
@@ -35,9 +45,19 @@ static void read_room(sqlite3_stmt *st, chatroom_t *r)
 	snprintf(r->creator, sizeof(r->creator), "%s", sqlite3_column_text(st, 2));
 	r->created_ms = sqlite3_column_int64(st, 3);
 	r->stored = sqlite3_column_int(st, 4);
+	r->deleted_ms = sqlite3_column_int64(st, 5);
 }
 
 int chatroom_get(chatdb_t *db, const char *name, chatroom_t *out, chat_error_t *err)
+{
+	int rc = chatroom_get_any(db, name, out, err);
+
+	if (rc == CHAT_OK && out->deleted_ms > 0)
+		rc = chat_error_set(err, CHAT_ENOTFOUND, "the room %s was deleted", name);
+	return rc;
+}
+
+int chatroom_get_any(chatdb_t *db, const char *name, chatroom_t *out, chat_error_t *err)
 {
 	sqlite3_stmt *st;
 	int rc = chatdb__stmt(db, SQL_GET, &st, err);
@@ -58,8 +78,80 @@ int chatroom_get(chatdb_t *db, const char *name, chatroom_t *out, chat_error_t *
 	return rc;
 }
 
-int chatroom__create_in_tx(chatdb_t *db, chat_slice_t name, const char *creator, int64_t now_ms,
-			   chatroom_t *out, int64_t *seq_out, chat_error_t *err)
+/* The count sql gives (?1 bound to user when not NULL) into *n. */
+static int count_rooms(chatdb_t *db, const char *sql, const char *user, int64_t *n,
+		       chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, sql, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	if (user != NULL)
+		sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*n = sqlite3_column_int64(st, 0);
+		rc = CHAT_OK;
+	} else {
+		rc = chatdb__error(db, rc, "rooms", err);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int chatroom_is_guest(const char *user)
+{
+	return strncmp(user, CHATMSG_GUEST_PREFIX, strlen(CHATMSG_GUEST_PREFIX)) == 0;
+}
+
+int chatroom_is_admin(const chat_options_t *opt, const char *user)
+{
+	size_t n = strlen(user);
+	const char *p = opt->admins != NULL ? opt->admins : "";
+
+	while (n > 0 && *p != '\0') {
+		size_t len = strcspn(p, ",");
+		const char *s = p, *e = p + len;
+
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if ((size_t)(e - s) == n && memcmp(s, user, n) == 0)
+			return 1;
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}
+
+/* Whether creator may create one more room under opt's bounds. */
+static int check_quota(chatdb_t *db, const chat_options_t *opt, const char *creator,
+		       chat_error_t *err)
+{
+	int64_t n = 0;
+	int rc;
+
+	if (!opt->guest_rooms && chatroom_is_guest(creator))
+		return chat_error_set(err, CHAT_EDENIED,
+				      "guests cannot create rooms: sign in to create one");
+	if ((rc = count_rooms(db, SQL_COUNT, NULL, &n, err)) != CHAT_OK)
+		return rc;
+	if (n >= opt->rooms_max)
+		return chat_error_set(err, CHAT_ETOOMANY, "there are already %lld rooms",
+				      (long long)n);
+	if ((rc = count_rooms(db, SQL_COUNT_USER, creator, &n, err)) != CHAT_OK)
+		return rc;
+	if (n >= opt->rooms_per_user)
+		return chat_error_set(err, CHAT_ETOOMANY,
+				      "%s already has %lld rooms, the most one user may create",
+				      creator, (long long)n);
+	return CHAT_OK;
+}
+
+int chatroom__create_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t name,
+			   const char *creator, int64_t now_ms, chatroom_t *out, int64_t *seq_out,
+			   chat_error_t *err)
 {
 	chatroom_t r;
 	chat_buf_t body;
@@ -75,15 +167,7 @@ int chatroom__create_in_tx(chatdb_t *db, chat_slice_t name, const char *creator,
 	r.id = store_new_id();
 	r.created_ms = now_ms;
 	chat_buf_init(&body, 1024);
-	if ((rc = chatdb__stmt(db, SQL_COUNT, &st, err)) != CHAT_OK)
-		goto out;
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_ROW && sqlite3_column_int64(st, 0) >= CHATROOM_MAX
-		     ? chat_error_set(err, CHAT_ETOOMANY, "there are already %d rooms", CHATROOM_MAX)
-	     : rc == SQLITE_ROW ? CHAT_OK
-				: chatdb__error(db, rc, "rooms", err);
-	sqlite3_reset(st);
-	if (rc != CHAT_OK)
+	if ((rc = check_quota(db, opt, r.creator, err)) != CHAT_OK)
 		goto out;
 	if ((rc = chatdb__stmt(db, SQL_TAKEN, &st, err)) != CHAT_OK)
 		goto out;
@@ -124,8 +208,17 @@ out:
 	return rc;
 }
 
-int chatroom_create(chatdb_t *db, chat_slice_t name, const char *creator, int64_t now_ms,
-		    chatroom_t *out, chat_error_t *err)
+/* What chatroom_create() or chatroom_delete() does inside the transaction. */
+typedef struct room_op {
+	const chat_options_t *opt;
+	chat_slice_t name;
+	const char *user;
+	int64_t now_ms;
+	chatroom_t *out;
+	int del;
+} room_op_t;
+
+static int room_tx(chatdb_t *db, const room_op_t *o, chat_error_t *err)
 {
 	doorbell_t *bell = chatdb_doorbell(db);
 	int64_t seq = 0;
@@ -136,7 +229,10 @@ int chatroom_create(chatdb_t *db, chat_slice_t name, const char *creator, int64_
 	chatdb_set_doorbell(db, NULL);
 	rc = chatdb__begin(db, err);
 	if (rc == CHAT_OK) {
-		rc = chatroom__create_in_tx(db, name, creator, now_ms, out, &seq, err);
+		rc = o->del ? chatroom__delete_in_tx(db, o->opt, o->name, o->user, o->now_ms,
+						    o->out, &seq, err)
+			    : chatroom__create_in_tx(db, o->opt, o->name, o->user, o->now_ms,
+						    o->out, &seq, err);
 		if (rc == CHAT_OK)
 			rc = chatdb__commit(db, err);
 		else
@@ -146,6 +242,67 @@ int chatroom_create(chatdb_t *db, chat_slice_t name, const char *creator, int64_
 	if (rc == CHAT_OK && bell != NULL)
 		doorbell_ring(bell, (uint64_t)seq);
 	return rc;
+}
+
+int chatroom_create(chatdb_t *db, const chat_options_t *opt, chat_slice_t name,
+		    const char *creator, int64_t now_ms, chatroom_t *out, chat_error_t *err)
+{
+	room_op_t o = { opt, name, creator, now_ms, out, 0 };
+
+	return room_tx(db, &o, err);
+}
+
+int chatroom__delete_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t name,
+			   const char *by, int64_t now_ms, chatroom_t *out, int64_t *seq_out,
+			   chat_error_t *err)
+{
+	char n[CHATMSG_ROOM_MAX + 1];
+	chatroom_t r;
+	chat_buf_t body;
+	sqlite3_stmt *st;
+	outbox_msg_t m;
+	int rc;
+
+	if (!chatmsg_room_valid(name))
+		return chat_error_set(err, CHAT_ENOTFOUND, "no such room");
+	memcpy(n, name.ptr, name.len);
+	n[name.len] = '\0';
+	if ((rc = chatroom_get(db, n, &r, err)) != CHAT_OK)
+		return rc;
+	if (strcmp(r.name, CHATROOM_DEFAULT) == 0)
+		return chat_error_set(err, CHAT_EDENIED, "the room %s cannot be deleted", r.name);
+	if (strcmp(r.creator, by) != 0 && !chatroom_is_admin(opt, by))
+		return chat_error_set(err, CHAT_EDENIED,
+				      "only the creator of %s or an admin can delete it", r.name);
+	if ((rc = chatdb__stmt(db, SQL_DELETE, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, r.id);
+	sqlite3_bind_int64(st, 2, now_ms > 0 ? now_ms : 1);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return chatdb__error(db, rc, "room delete", err);
+	chat_buf_init(&body, 1024);
+	rc = chatmsg_render_notice(&body, "DELETED", by, r.name);
+	if (rc == CHAT_OK) {
+		m = (outbox_msg_t){ CHATROOM_TOPIC, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) },
+				    chat_buf_slice(&body), now_ms };
+		rc = outbox_append(db, &m, seq_out, err);
+	}
+	if (rc == CHAT_OK && out != NULL) {
+		r.deleted_ms = now_ms > 0 ? now_ms : 1;
+		*out = r;
+	}
+	chat_buf_free(&body);
+	return rc;
+}
+
+int chatroom_delete(chatdb_t *db, const chat_options_t *opt, chat_slice_t name, const char *by,
+		    int64_t now_ms, chatroom_t *out, chat_error_t *err)
+{
+	room_op_t o = { opt, name, by, now_ms, out, 1 };
+
+	return room_tx(db, &o, err);
 }
 
 int chatroom_list(chatdb_t *db, int only_unstored, chatroom_cb cb, void *ctx, chat_error_t *err)
@@ -168,27 +325,45 @@ int chatroom_list(chatdb_t *db, int only_unstored, chatroom_cb cb, void *ctx, ch
 	return rc;
 }
 
-typedef struct json_ctx {
-	chat_buf_t *out;
-	int n;
-} json_ctx_t;
-
-static int room_json(void *ctx, const chatroom_t *r)
+int chatroom_list_json(chatdb_t *db, int64_t after_id, size_t max, chat_buf_t *out,
+		       int64_t *last_id, int *more, chat_error_t *err)
 {
-	json_ctx_t *j = ctx;
-	int rc = j->n++ > 0 ? chat_buf_putc(j->out, ',') : CHAT_OK;
+	sqlite3_stmt *st;
+	chatroom_t r;
+	size_t start = out->len, mark;
+	int rc = chatdb__stmt(db, SQL_PAGE, &st, err), step = SQLITE_DONE, n = 0;
 
-	return rc != CHAT_OK ? rc : chatmsg_render_room(j->out, r->name, r->creator, r->created_ms);
-}
-
-int chatroom_list_json(chatdb_t *db, chat_buf_t *out, chat_error_t *err)
-{
-	json_ctx_t j = { out, 0 };
-	size_t start = out->len;
-	int rc = chat_buf_putc(out, '[');
-
-	if (rc == CHAT_OK)
-		rc = chatroom_list(db, 0, room_json, &j, err);
+	*more = 0;
+	*last_id = after_id;
+	if (rc != CHAT_OK)
+		return rc;
+	rc = chat_buf_putc(out, '[');
+	sqlite3_bind_int64(st, 1, after_id);
+	while (rc == CHAT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		read_room(st, &r);
+		mark = out->len;
+		rc = n > 0 ? chat_buf_putc(out, ',') : CHAT_OK;
+		if (rc == CHAT_OK)
+			rc = chatmsg_render_room(out, r.name, r.creator, r.created_ms);
+		/* Keep room for the closing bracket; a room that does not fit
+		 * starts the next page (one room always fits: the first). */
+		if (rc == CHAT_OK && out->len + 1 - start > max && n > 0)
+			rc = CHAT_ETOOBIG;
+		if (rc == CHAT_ETOOBIG && n > 0) {
+			out->len = mark;
+			out->data[mark] = '\0';
+			*more = 1;
+			rc = CHAT_OK;
+			break;
+		}
+		if (rc == CHAT_OK) {
+			*last_id = r.id;
+			n++;
+		}
+	}
+	if (rc == CHAT_OK && !*more && step != SQLITE_DONE)
+		rc = chatdb__error(db, step, "rooms", err);
+	sqlite3_reset(st);
 	if (rc == CHAT_OK)
 		rc = chat_buf_putc(out, ']');
 	if (rc != CHAT_OK && out->len > start) {

@@ -418,7 +418,8 @@ static int snap_room(void *ctx, const chatroom_t *r)
 	return 0;
 }
 
-/* Copies rooms the store does not have yet (a few per pass). */
+/* Copies rooms the store does not have yet, and deletes there the rooms
+ * deleted since (a few per pass). */
 static int copy_rooms(chatdb_t *db, store_t *s, chat_error_t *err)
 {
 	rooms_t l = { NULL, 0, 32 };
@@ -431,7 +432,9 @@ static int copy_rooms(chatdb_t *db, store_t *s, chat_error_t *err)
 	if (rc > 0)
 		rc = CHAT_OK;
 	for (size_t i = 0; i < l.n && rc == CHAT_OK; i++) {
-		rc = store_room_add(s, l.r[i].id, l.r[i].name, 0, l.r[i].created_ms, err);
+		rc = l.r[i].deleted_ms > 0
+			     ? store_room_delete(s, l.r[i].id, err)
+			     : store_room_add(s, l.r[i].id, l.r[i].name, 0, l.r[i].created_ms, err);
 		/* EEXIST: the store holds that name under another id (a new
 		 * chat.db next to an old store): nothing to copy. */
 		if (rc == CHAT_EEXIST)
@@ -484,10 +487,11 @@ int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms, int64
 
 		if (r->is_msg) {
 			if (!have_room || strcmp(room.name, r->room) != 0) {
-				rc = chatroom_get(db, r->room, &room, err);
+				/* A room deleted after the post: its history is kept. */
+				rc = chatroom_get_any(db, r->room, &room, err);
 				have_room = rc == CHAT_OK;
 				if (rc == CHAT_ENOTFOUND) {
-					rc = CHAT_OK; /* cannot happen: rooms are never deleted */
+					rc = CHAT_OK; /* cannot happen: room rows stay */
 					done = r->seq;
 					continue;
 				}

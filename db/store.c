@@ -296,6 +296,15 @@ int store_room_list(store_t *s, int64_t after_id, size_t n,
 	return rc;
 }
 
+int store_room_delete(store_t *s, int64_t id, chat_error_t *err)
+{
+	int rc;
+
+	if ((rc = check_handle(s, err)) != 0 || (rc = check_id("room id", id, err)) != 0)
+		return rc;
+	return s->ops->room_delete(s, id, err);
+}
+
 void store_room_list_free(store_room_list_t *l)
 {
 	if (l == NULL)

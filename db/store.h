@@ -152,6 +152,11 @@ int store_room_get_by_name(store_t *s, const char *name, store_room_t *out,
 int store_room_list(store_t *s, int64_t after_id, size_t n,
 	store_room_list_t *out, chat_error_t *err);
 
+/* Deletes room id from the room list (its messages stay: history is
+ * kept).  Deleting an id the store does not hold returns 0, so a retry
+ * is harmless. */
+int store_room_delete(store_t *s, int64_t id, chat_error_t *err);
+
 /* Frees the items and empties the list.  NULL-safe. */
 void store_room_list_free(store_room_list_t *l);
 
@@ -214,6 +219,8 @@ typedef struct store__ops {
 	/* out is empty with room for n items (out->items allocated). */
 	int (*room_list)(store_t *s, int64_t after_id, size_t n,
 		store_room_list_t *out, chat_error_t *err);
+	/* 0 (deleted, or no such room) or CHAT_EDB. */
+	int (*room_delete)(store_t *s, int64_t id, chat_error_t *err);
 	/* 0 (inserted or an identical retry), CHAT_EEXIST (the id holds
 	 * another message) or CHAT_EDB. */
 	int (*msg_add)(store_t *s, const store_msg_t *m, int *created,

@@ -495,6 +495,20 @@ static int room_list(store_t *s, int64_t after_id, size_t n,
 	return rc;
 }
 
+static int room_delete(store_t *s, int64_t id, chat_error_t *err)
+{
+	mongo_store_t *st = (mongo_store_t *)s;
+	bson_t filter = BSON_INITIALIZER;
+	bson_error_t e;
+	int rc = 0;
+
+	BSON_APPEND_INT64(&filter, "_id", id);
+	if (!mongoc_collection_delete_one(st->rooms, &filter, NULL, NULL, &e))
+		rc = db_error(err, "deleting a room", &e);
+	bson_destroy(&filter);
+	return rc;
+}
+
 static int msg_add(store_t *s, const store_msg_t *m, int *created,
 	chat_error_t *err)
 {
@@ -653,6 +667,7 @@ static const store__ops_t mongo_ops = {
 	.room_add = room_add,
 	.room_get = room_get,
 	.room_list = room_list,
+	.room_delete = room_delete,
 	.msg_add = msg_add,
 	.msg_page = msg_page,
 	.msg_max = msg_max,

@@ -57,6 +57,7 @@ enum {
 	Q_ROOM_BY_ID,
 	Q_ROOM_BY_NAME,
 	Q_ROOM_LIST,
+	Q_ROOM_DELETE,
 	Q_MSG_INSERT,
 	Q_MSG_LATEST,
 	Q_MSG_BEFORE,
@@ -82,6 +83,7 @@ static const char *const query_sql[Q_COUNT] = {
 		" WHERE name = ?1 COLLATE NOCASE",
 	[Q_ROOM_LIST] = "SELECT id, name, created_by, created_ms FROM rooms"
 		" WHERE id > ?1 ORDER BY id LIMIT ?2",
+	[Q_ROOM_DELETE] = "DELETE FROM rooms WHERE id = ?1",
 	[Q_MSG_INSERT] = "INSERT INTO messages(id, room_id, room_seq, writer, text,"
 		" time_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO NOTHING",
 	[Q_MSG_LATEST] = "SELECT id, room_id, room_seq, writer, text, time_ms"
@@ -378,6 +380,15 @@ static int room_list(store_t *s, int64_t after_id, size_t n,
 	return rc;
 }
 
+static int room_delete(store_t *s, int64_t id, chat_error_t *err)
+{
+	sqlite_store_t *st = (sqlite_store_t *)s;
+	sqlite3_stmt *q = st->stmt[Q_ROOM_DELETE];
+
+	sqlite3_bind_int64(q, 1, id);
+	return step_done(st, q, err, "deleting a room");
+}
+
 /* Binds ?1..?6 of Q_MSG_INSERT and Q_MSG_SAME to m's fields. */
 static void bind_msg(sqlite3_stmt *q, const store_msg_t *m)
 {
@@ -501,6 +512,7 @@ static const store__ops_t sqlite_ops = {
 	.room_add = room_add,
 	.room_get = room_get,
 	.room_list = room_list,
+	.room_delete = room_delete,
 	.msg_add = msg_add,
 	.msg_page = msg_page,
 	.msg_max = msg_max,

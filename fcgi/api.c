@@ -328,18 +328,26 @@ out:
 
 static void get_rooms(api_thread_t *t, http_request_t *r)
 {
+	/* A room renders in under 320 bytes (names of [A-Za-z0-9_-]), and
+	 * there are at most CHATROOM_MAX: one page always holds them all. */
+	size_t max = (size_t)CHATROOM_MAX * 320;
 	chat_buf_t out;
 	chat_error_t e = { 0 };
+	int64_t last;
+	int more;
 
-	chat_buf_init(&out, 1024 * 1024);
-	if (chatroom_list_json(t->db, &out, &e) == CHAT_OK)
+	chat_buf_init(&out, max + 16);
+	if (chatroom_list_json(t->db, 0, max, &out, &last, &more, &e) == CHAT_OK && !more)
 		respond_json(r, 200, NULL, chat_buf_slice(&out));
 	else
 		respond_error(r, 500, NULL, "cannot list the rooms");
 	chat_buf_free(&out);
 }
 
-static void post_rooms(api_thread_t *t, http_request_t *r)
+/* POST /api/rooms {"name"} (path_name NULL) or DELETE /api/rooms/NAME,
+ * by the token's user. */
+static void room_request(const chat_options_t *opt, api_thread_t *t, http_request_t *r,
+			 const chat_slice_t *path_name)
 {
 	chat_buf_t body, token, name, out;
 	chat_error_t e = { 0 };
@@ -355,20 +363,31 @@ static void post_rooms(api_thread_t *t, http_request_t *r)
 	nf.str = &name;
 	if (read_body(r, &body) != CHAT_OK)
 		goto out;
-	rc = request_token(r, &body, &token, &nf, &e);
+	rc = request_token(r, &body, &token, path_name == NULL ? &nf : NULL, &e);
 	if (rc == CHAT_OK)
 		rc = auth_token_check(t->db, token.data, token.len, chat_wall_ms(), user, &e);
-	if (rc == CHAT_OK)
-		rc = chatroom_create(t->db, chat_buf_slice(&name), user, chat_wall_ms(), &room, &e);
-	if (rc == CHAT_OK) {
+	if (rc == CHAT_ENOTFOUND || rc == CHAT_EDENIED) {
+		respond_error(r, 401, NULL, rc == CHAT_ENOTFOUND ? "invalid token" : e.message);
+		goto out;
+	}
+	if (rc == CHAT_OK && path_name != NULL)
+		rc = chatroom_delete(t->db, opt, *path_name, user, chat_wall_ms(), &room, &e);
+	else if (rc == CHAT_OK)
+		rc = chatroom_create(t->db, opt, chat_buf_slice(&name), user, chat_wall_ms(),
+				     &room, &e);
+	if (rc == CHAT_OK && path_name != NULL) {
+		respond_json(r, 204, NULL, CHAT_SLICE(""));
+	} else if (rc == CHAT_OK) {
 		if (chatmsg_render_room(&out, room.name, room.creator, room.created_ms) == CHAT_OK)
 			respond_json(r, 201, NULL, chat_buf_slice(&out));
 		else
 			respond_error(r, 500, NULL, "internal error");
-	} else if (rc == CHAT_ETOOMANY) {
+	} else if (rc == CHAT_ETOOMANY || rc == CHAT_EDENIED) {
 		respond_error(r, 403, NULL, e.message);
+	} else if (rc == CHAT_ENOTFOUND) {
+		respond_error(r, 404, NULL, e.message);
 	} else {
-		respond_failure(r, "create room", rc, &e);
+		respond_failure(r, path_name != NULL ? "delete room" : "create room", rc, &e);
 	}
 out:
 	chat_buf_free(&body);
@@ -392,6 +411,8 @@ static int post_is_json(const http_request_t *r)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
 }
 
+#define ROOM_PREFIX "/api/rooms/"
+
 void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 {
 	static const struct {
@@ -403,14 +424,19 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 		{ "/api/logout", "POST", "Allow: POST\r\n", 2 },
 		{ "/api/rooms", "GET", "Allow: GET, POST\r\n", 3 },
 		{ "/api/rooms", "POST", "Allow: GET, POST\r\n", 4 },
+		{ ROOM_PREFIX, "DELETE", "Allow: DELETE\r\n", 5 },
 	};
 	chat_error_t err = { 0 };
 	api_thread_t *t;
 	const char *allow = NULL;
-	size_t i;
+	chat_slice_t room = { NULL, 0 };
+	size_t i, np = strlen(ROOM_PREFIX);
 
+	/* /api/rooms/NAME: the room's name is the rest of the path. */
+	if (r->path.len > np && memcmp(r->path.ptr, ROOM_PREFIX, np) == 0)
+		room = (chat_slice_t){ r->path.ptr + np, r->path.len - np };
 	for (i = 0; i < CHAT_ARRAY_LEN(routes); i++) {
-		if (!chat_slice_eq(r->path, routes[i].path))
+		if (routes[i].id == 5 ? room.ptr == NULL : !chat_slice_eq(r->path, routes[i].path))
 			continue;
 		allow = routes[i].allow;
 		if (strcmp(r->method, routes[i].method) == 0)
@@ -428,7 +454,7 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 		respond_error(r, 403, NULL, "origin not allowed");
 		return;
 	}
-	if (!strcmp(r->method, "POST") && !post_is_json(r)) {
+	if (strcmp(r->method, "GET") != 0 && !post_is_json(r)) {
 		respond_error(r, 415, NULL, "the request body must be JSON (Content-Type: application/json)");
 		return;
 	}
@@ -443,6 +469,7 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 	case 1: post_login(opt, t, r); break;
 	case 2: post_logout(opt, t, r); break;
 	case 3: get_rooms(t, r); break;
-	default: post_rooms(t, r); break;
+	case 4: room_request(opt, t, r, NULL); break;
+	default: room_request(opt, t, r, &room); break;
 	}
 }

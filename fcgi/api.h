@@ -13,8 +13,13 @@
  *   GET  /api/rooms   200 [{"id","name","creator","created"}, ...]
  *   POST /api/rooms   {"name"} with a token (as for logout, or "token" in
  *                     the body): 201 the room (also broadcast on
- *                     /topic/rooms); 400 bad name; 401; 403 too many rooms;
- *                     409 taken.
+ *                     /topic/rooms); 400 bad name; 401; 403 a guest, or
+ *                     too many rooms (rooms_per_user, rooms_max); 409 taken.
+ *   DELETE /api/rooms/NAME  with a token, by the room's creator or one of
+ *                     the option admins: 204 (broadcast on /topic/rooms as
+ *                     {"type":"DELETED","user","room"}; the history stays
+ *                     stored); 401; 403 someone else, or "general"; 404 no
+ *                     such room.
  * Request bodies are at most API_BODY_MAX bytes (413 beyond).  Every error
  * is {"error": "a sentence"}.  Responses are never cached.  The token is
  * the STOMP CONNECT passcode (with login = the user name).

@@ -132,6 +132,36 @@ test('a guest can join and chat', { skip: missing || false, timeout: 60000 }, as
 	await closeAll(g);
 });
 
+test('a subscription the server refuses shows as an error, not as live', { skip: missing || false, timeout: 60000 }, async () => {
+	/* A room that does not exist: the server answers the SUBSCRIBE with
+	 * an ERROR and ends the session. */
+	const g = await open(`/#nosuchroom${run}`);
+	await g.waitForSelector('body[data-app]');
+	await g.click('.segmented button[data-mode="guest"]');
+	await g.click('#auth-submit');
+	await g.waitForFunction((want) => document.getElementById('conn').dataset.state === 'failed' &&
+		document.getElementById('conn-text').textContent.startsWith(want) &&
+		document.getElementById('send').disabled, `Error: no room nosuchroom${run}`, { timeout: 20000 });
+	/* The page forgets the room, reconnects and is live in general. */
+	await B.waitLive(g);
+	assert.equal(await g.evaluate(() => window.chat.state.current), 'general');
+	assert.equal(await g.evaluate((id) => window.chat.state.rooms.has(id), `nosuchroom${run}`), false);
+	await closeAll(g);
+});
+
+test('the creator deletes a room; the other page says so and drops it', { skip: missing || false, timeout: 60000 }, async () => {
+	const { a, b } = await pair('d', { room: 'doomed' });
+	assert.equal(await b.isVisible('#delete-room'), false, 'only the creator is offered delete');
+	/* The page asks first (openPage dismisses dialogs): say yes. */
+	await a.evaluate(() => { window.confirm = () => true; });
+	await a.click('#delete-room');
+	await b.waitForFunction(() => /The room #doomed was deleted by aliced/.test(document.getElementById('composer-error').textContent));
+	await b.waitForFunction(() => window.chat.state.current === 'general' &&
+		!document.querySelector('#room-list button[data-room="doomed"]'));
+	await a.waitForFunction(() => !document.querySelector('#room-list button[data-room="doomed"]'));
+	await closeAll(a, b);
+});
+
 test('a stale login token brings back the sign-in form', { skip: missing || false, timeout: 60000 }, async () => {
 	const p = await open('/');
 	await p.evaluate(() => localStorage.setItem('chat.auth', JSON.stringify({ mode: 'token', user: 'alice', token: 'f'.repeat(64) })));

@@ -43,7 +43,8 @@ EXTRA_DIST += $(WS_NODE_TESTS) \
 # safety (content-types 1.0/1.1 cannot carry, sessions ended by logout and
 # token expiry, generic error text, case-insensitive and reserved names);
 # frames split across messages (stomp.js 2.3.3, @stomp/stompjs
-# splitLargeFrames, raw xhr_send pieces, go-stomp from tests/fixtures).
+# splitLargeFrames, raw xhr_send pieces, go-stomp from tests/fixtures);
+# rooms (guests, quota, a long list in several frames, deletion).
 STOMP_NODE_TESTS = \
 	tests/integration/40-stomp/chat.mjs \
 	tests/integration/40-stomp/features.mjs \
@@ -53,7 +54,8 @@ STOMP_NODE_TESTS = \
 	tests/integration/40-stomp/safety.mjs \
 	tests/integration/40-stomp/recreate.mjs \
 	tests/integration/40-stomp/frames.mjs \
-	tests/integration/40-stomp/queues.mjs
+	tests/integration/40-stomp/queues.mjs \
+	tests/integration/40-stomp/rooms.mjs
 TESTS += $(STOMP_NODE_TESTS)
 EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs \
 	tests/integration/lib/ferretdb.mjs

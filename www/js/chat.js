@@ -48,6 +48,8 @@
 		app: false,          /* the chat application (API, history...) is there */
 		auth: null,          /* {mode: 'token'|'guest', user, token?, expires?} */
 		me: null,            /* the user name the server gave this session */
+		failed: null,        /* the last ERROR's message, until the next CONNECTED */
+		pendingRoom: null,   /* rejects the room creation awaiting its receipt */
 		client: null,
 		live: false,
 		attempts: 0,
@@ -335,8 +337,53 @@
 		}
 		if (typeof info === 'object' && typeof info.name === 'string')
 			r.name = info.name;
+		if (typeof info === 'object' && typeof info.creator === 'string')
+			r.creator = info.creator;
+		if (r.id === state.current)
+			updateDelete(r);
 		renderRooms();
 		return r;
+	}
+
+	/* The creator may delete a room (the server also lets its admins). */
+	function updateDelete(r) {
+		$('delete-room').hidden = !state.app || r.id === 'general' || !r.creator || r.creator !== state.me;
+	}
+
+	/* A room deleted on the server ({"type":"DELETED","user","room"} on
+	 * /topic/rooms): gone from the list; if it is open, the page says so. */
+	function roomDeleted(id, by) {
+		const r = state.rooms.get(id);
+		if (!r)
+			return;
+		if (r.sub) {
+			try { r.sub.unsubscribe(); } catch (e) { /* gone with the connection */ }
+		}
+		state.rooms.delete(id);
+		saveJoined();
+		if (state.current === id) {
+			showRoom('general');
+			setT($('composer-error'), by ? 'room.deleted' : 'room.gone', { room: r.name, user: by });
+		} else {
+			renderRooms();
+		}
+	}
+
+	async function deleteRoom() {
+		const r = state.rooms.get(state.current);
+		if (!r || r.id === 'general' || !window.confirm(t('room.deleteConfirm', { room: r.name })))
+			return;
+		setT($('composer-error'), null);
+		try {
+			if (state.auth && state.auth.mode === 'token')
+				await api('DELETE', '/api/rooms/' + encodeURIComponent(r.id), undefined, state.auth.token);
+			else if (state.live)
+				state.client.publish({ destination: '/app/rooms/delete', body: JSON.stringify({ name: r.id }), headers: { 'content-type': 'application/json' } });
+			else
+				throw new Error(t('room.errOffline'));
+		} catch (e) {
+			setRaw($('composer-error'), e.message);
+		}
 	}
 
 	function renderRooms() {
@@ -387,6 +434,7 @@
 		$('room-title').textContent = '# ' + r.name;
 		setAttrT($('composer-text'), 'placeholder', 'composer.placeholder', { room: r.name });
 		$('leave-room').hidden = r.id === 'general';
+		updateDelete(r);
 		$('lists').replaceChildren(r.list);
 		$('jump').hidden = true;
 		updateTop(r);
@@ -754,7 +802,9 @@
 		client.beforeConnect = () => {
 			state.socketConnected = false;
 			state.attempts++;
-			if (state.everConnected)
+			if (state.failed)
+				setConn('failed', 'conn.failedRetrying', { msg: state.failed });
+			else if (state.everConnected)
 				setConn('reconnecting', 'conn.reconnectingAttempt', { n: state.attempts });
 		};
 		client.onConnect = onConnected;
@@ -774,15 +824,21 @@
 		$('me-name').textContent = state.me || '';
 		$('me-avatar').replaceWith(Object.assign(avatar(state.me, true), { id: 'me-avatar' }));
 		$('me-box').hidden = false;
+		state.failed = null;
 		setConn('live', 'conn.live', { transport: transportName().toUpperCase() });
 		document.body.dataset.transport = transportName();
 		const c = state.client;
 		if (state.app) {
 			c.subscribe('/topic/rooms', (m) => {
-				try { addRoom(JSON.parse(m.body)); } catch (e) { /* ignore */ }
+				let x = null;
+				try { x = JSON.parse(m.body); } catch (e) { /* ignore */ }
+				if (x && x.type === 'DELETED')
+					roomDeleted(x.room, x.user);
+				else if (x)
+					addRoom(x);
 			}, { id: 'rooms' });
-			const sub = c.subscribe('/app/rooms', (m) => {
-				try { sub.unsubscribe(); } catch (e) { /* closed */ }
+			/* A long list comes in several MESSAGEs: each adds its rooms. */
+			c.subscribe('/app/rooms', (m) => {
 				let list = [];
 				try { list = JSON.parse(m.body); } catch (e) { /* empty */ }
 				if (Array.isArray(list))
@@ -811,17 +867,37 @@
 			showAuthError('auth.errRefused', { msg });
 			return;
 		}
+		/* The server ends the session after an ERROR: the page is not
+		 * live any more, whatever the socket says until it closes. */
+		state.live = false;
+		state.failed = msg;
+		if (state.pendingRoom) {
+			state.pendingRoom(new Error(msg));
+			state.pendingRoom = null;
+		}
 		setT($('composer-error'), 'server.error', { msg });
+		setConn('failed', 'conn.failed', { msg });
+		/* A room deleted while this page was away: forget it, or every
+		 * reconnect would subscribe to it and fail again. */
+		const gone = /^no room ([A-Za-z0-9_-]+)$/.exec(msg);
+		if (gone && gone[1] !== 'general')
+			roomDeleted(gone[1], '');
 	}
 
 	function onClosed() {
-		if (!state.live && state.everConnected)
+		if (state.pendingRoom) {
+			state.pendingRoom(new Error(t('room.errOffline')));
+			state.pendingRoom = null;
+		}
+		if (!state.live && state.everConnected && !state.socketConnected)
 			return;
+		state.socketConnected = false;
 		state.live = false;
 		state.gen++;
 		failPending();
 		if (state.client && state.client.active)
-			setConn('reconnecting', 'conn.reconnecting');
+			setConn(state.failed ? 'failed' : 'reconnecting',
+				state.failed ? 'conn.failedRetrying' : 'conn.reconnecting', { msg: state.failed });
 	}
 
 	/* ---------- sign in / out ---------- */
@@ -947,9 +1023,10 @@
 			if (state.auth.mode === 'token') {
 				addRoom(await api('POST', '/api/rooms', { name }, state.auth.token));
 			} else if (state.live) {
-				await new Promise((resolve) => {
+				await new Promise((resolve, reject) => {
 					const receipt = 'c' + (++state.subSeq);
-					state.client.watchForReceipt(receipt, resolve);
+					state.pendingRoom = reject;
+					state.client.watchForReceipt(receipt, () => { state.pendingRoom = null; resolve(); });
 					state.client.publish({ destination: '/app/rooms', body: JSON.stringify({ name }), headers: { receipt, 'content-type': 'application/json' } });
 				});
 			} else {
@@ -1004,6 +1081,7 @@
 				$('rooms-toggle').focus();
 			}
 		});
+		$('delete-room').addEventListener('click', deleteRoom);
 		$('leave-room').addEventListener('click', () => {
 			const r = state.rooms.get(state.current);
 			if (r)

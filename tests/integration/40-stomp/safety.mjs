@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { frontMissing, startStack } from '../lib/stack.mjs';
-import { PASSWORD, TRANSPORTS, apiPost, ensureUser, roomId, stompConnect } from '../lib/stomp.mjs';
+import { PASSWORD, TRANSPORTS, apiPost, login, roomId, stompConnect } from '../lib/stomp.mjs';
 
 const front = 'lighttpd';
 const skip = frontMissing(front) || false;
@@ -27,13 +27,6 @@ after(async () => {
 	for (const p of Object.values(stacks))
 		await (await p.catch(() => null))?.stop();
 });
-
-async function login(s, name) {
-	await ensureUser(s, name);
-	const r = await apiPost(s, '/api/login', { name, password: PASSWORD });
-	assert.equal(r.status, 200, JSON.stringify(r.body));
-	return r.body.token;
-}
 
 /* Resolves with 'receipt' or the ERROR frame, whichever comes first. */
 function receiptOrError(c, dest, body, headers) {

@@ -32,19 +32,23 @@ export async function ensureUser(s, name) {
 		throw new Error(`POST /api/users ${name}: ${r.status} ${JSON.stringify(r.body)}`);
 }
 
+/** Registers name on stack s unless it exists, logs in (POST /api/login)
+ * and resolves with the login token. */
+export async function login(s, name) {
+	await ensureUser(s, name);
+	const r = await apiPost(s, '/api/login', { name, password: PASSWORD });
+	if (r.status !== 200)
+		throw new Error(`POST /api/login ${name}: ${r.status} ${JSON.stringify(r.body)}`);
+	return r.body.token;
+}
+
 const roomMakers = new WeakMap(); // stack -> Promise of a login token
 
 /** Creates a fresh room on stack s (POST /api/rooms as a registered user)
  * and resolves with its name (the id in /app/chat/room/{id}). */
 export async function makeRoom(s, tag = 'r') {
 	if (!roomMakers.has(s))
-		roomMakers.set(s, (async () => {
-			await ensureUser(s, 'roommaker');
-			const r = await apiPost(s, '/api/login', { name: 'roommaker', password: PASSWORD });
-			if (r.status !== 200)
-				throw new Error(`POST /api/login: ${r.status} ${JSON.stringify(r.body)}`);
-			return r.body.token;
-		})());
+		roomMakers.set(s, login(s, 'roommaker'));
 	const name = roomId(tag);
 	const r = await apiPost(s, '/api/rooms', { name, token: await roomMakers.get(s) });
 	if (r.status !== 201)

@@ -360,6 +360,36 @@ START_TEST(rooms_idempotent_unique_and_bounded)
 }
 END_TEST
 
+/* A deleted room leaves the list, its messages stay; deleting again, or a
+ * room the store never had, is harmless. */
+START_TEST(rooms_delete_keeps_history)
+{
+	store_room_list_t l = { 0 };
+	store_msg_list_t ml = { 0 };
+	store_room_t r;
+	int64_t a = store_new_id(), b = store_new_id();
+	store_msg_t m = { store_new_id(), b, 1, 5, "alice", "kept", 4 };
+
+	OK(store_room_add(st, a, "stays", 1, 1, &E));
+	OK(store_room_add(st, b, "goes", 1, 2, &E));
+	OK(store_msg_add(st, &m, NULL, &E));
+	OK(store_room_delete(st, b, &E));
+	OK(store_room_delete(st, b, &E));
+	OK(store_room_delete(st, b + 1000, &E));
+	RC(store_room_get(st, b, &r, &E), CHAT_ENOTFOUND);
+	RC(store_room_get_by_name(st, "goes", &r, &E), CHAT_ENOTFOUND);
+	OK(store_room_list(st, 0, 10, &l, &E));
+	ck_assert_uint_eq(l.count, 1);
+	ck_assert_int_eq(l.items[0].id, a);
+	OK(store_msg_latest(st, b, 10, &ml, &E));
+	ck_assert_uint_eq(ml.count, 1);
+	ck_assert_str_eq(ml.items[0].text, "kept");
+	RC(store_room_delete(st, 0, &E), CHAT_EINVAL);
+	store_room_list_free(&l);
+	store_msg_list_free(&ml);
+}
+END_TEST
+
 START_TEST(msg_add_is_idempotent)
 {
 	store_msg_list_t l = { 0 };
@@ -646,6 +676,7 @@ Suite *store_suite(const store_suite_env_t *e)
 	tcase_add_checked_fixture(rooms, setup, teardown);
 	tcase_add_test(rooms, rooms_add_get_list);
 	tcase_add_test(rooms, rooms_idempotent_unique_and_bounded);
+	tcase_add_test(rooms, rooms_delete_keeps_history);
 	suite_add_tcase(s, rooms);
 
 	tcase_add_checked_fixture(msgs, setup, teardown);

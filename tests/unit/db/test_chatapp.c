@@ -148,6 +148,34 @@ static void connect_as(int who, const char *user)
 	HAS(collect(who), "CONNECTED");
 }
 
+/* Connects who again, on a new session, after an ERROR closed its own. */
+static void again(int who, const char *user)
+{
+	static int n;
+	char sid[32];
+	session_info_t info;
+	int created;
+
+	snprintf(sid, sizeof(sid), "again%d", ++n);
+	ck_assert_int_eq(service_key(&svc[0], (chat_slice_t){ sid, strlen(sid) }, keys[who]),
+			 CHAT_OK);
+	ck_assert_int_eq(service_open(&ctx, &svc[0], keys[who], NULL, now, &created, &info, NULL),
+			 CHAT_OK);
+	connect_as(who, user);
+}
+
+/* SEND /app/rooms{op} {"name": name} from who (op "" creates, "/delete"
+ * deletes); returns what who got. */
+static const char *room_send(int who, const char *op, const char *name)
+{
+	char frame[256];
+
+	snprintf(frame, sizeof(frame), "SEND\ndestination:/app/rooms%s\n\n{\"name\":\"%s\"}^", op,
+		 name);
+	ck_assert_int_eq(send_msg(who, frame), CHAT_OK);
+	return collect(who);
+}
+
 static void post(int who, const char *room, const char *text)
 {
 	char frame[512];
@@ -334,6 +362,97 @@ START_TEST(rooms)
 		ck_assert_str_eq(r.name, "general");
 	}
 	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms WHERE stored = 0"), 0);
+}
+END_TEST
+
+/* Guests, quotas, deletion: who may create and delete rooms, and what a
+ * deleted room leaves behind. */
+START_TEST(rooms_bounds_and_delete)
+{
+	store_room_t sr;
+	const char *got;
+
+	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.2\n\n^"), CHAT_OK);
+	HAS(collect(0), "user-name:guest-1\n");
+	HAS(room_send(0, "", "g"), "ERROR\nmessage:cannot create the room\\c guests cannot create rooms");
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms"), 1);
+	/* Per user: rooms_per_user; in all: rooms_max ("general" counts). */
+	opt.rooms_per_user = 2;
+	opt.rooms_max = 4;
+	connect_as(1, "alice");
+	HASNT(room_send(1, "", "a1"), "ERROR");
+	HASNT(room_send(1, "", "a2"), "ERROR");
+	HAS(room_send(1, "", "a3"), "ERROR\nmessage:cannot create the room\\c alice already has 2 rooms");
+	again(1, "alice");
+	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:r\ndestination:/topic/rooms\n\n^"), CHAT_OK);
+	connect_as(2, "bob");
+	HASNT(room_send(2, "", "b1"), "ERROR");
+	HAS(room_send(2, "", "b2"), "ERROR\nmessage:cannot create the room\\c there are already 4 rooms");
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms"), 4);
+	again(2, "bob");
+	post(2, "a1", "kept after the deletion");
+	relay_all();
+	/* Only the creator or an admin deletes; "general" stays. */
+	HAS(room_send(2, "/delete", "a1"),
+	    "ERROR\nmessage:cannot delete the room\\c only the creator of a1 or an admin");
+	got = room_send(1, "/delete", "a1");
+	HAS(got, "destination:/topic/rooms\n");
+	HAS(got, "{\"type\":\"DELETED\",\"user\":\"alice\",\"room\":\"a1\"}");
+	again(2, "bob");
+	post(2, "a1", "too late");
+	HAS(collect(2), "ERROR\nmessage:no room a1");
+	again(2, "bob");
+	HAS(room_send(2, "/delete", "general"),
+	    "ERROR\nmessage:cannot delete the room\\c the room general cannot be deleted");
+	ck_assert_int_eq(options_set(&opt, "admins", "carol, bob", "test", NULL), CHAT_OK);
+	again(2, "bob");
+	HASNT(room_send(2, "/delete", "a2"), "ERROR");
+	/* The name stays taken; the freed quota lets alice create again. */
+	HAS(room_send(1, "", "a1"), "ERROR\nmessage:cannot create the room\\c the room a1 exists");
+	again(1, "alice");
+	HASNT(room_send(1, "", "a4"), "ERROR");
+	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:l\ndestination:/app/rooms\n\n^"), CHAT_OK);
+	got = collect(1);
+	HAS(got, "\"id\":\"a4\"");
+	HASNT(got, "\"id\":\"a1\"");
+	/* The relay deletes them in the store; their history stays. */
+	relay_all();
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms WHERE stored = 0"), 0);
+	ck_assert_int_eq(store_room_get_by_name(store, "a1", &sr, NULL), CHAT_ENOTFOUND);
+	ck_assert_int_eq(store_room_get_by_name(store, "a2", &sr, NULL), CHAT_ENOTFOUND);
+	ck_assert_int_eq(store_room_get_by_name(store, "a4", &sr, NULL), CHAT_OK);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms WHERE deleted_ms > 0"), 2);
+}
+END_TEST
+
+/* A room list larger than one frame comes in several MESSAGEs, each a
+ * JSON array under max_frame, with every room once. */
+START_TEST(rooms_list_split)
+{
+	char body[128], name[CHATMSG_ROOM_MAX + 1];
+	const char *got;
+	int i;
+
+	opt.rooms_per_user = 200;
+	opt.max_frame = 4096;
+	connect_as(1, "alice");
+	for (i = 0; i < 100; i++) {
+		memset(name, 'x', CHATMSG_ROOM_MAX);
+		snprintf(name, sizeof(name), "%03d", i);
+		name[3] = 'x';
+		name[CHATMSG_ROOM_MAX] = '\0';
+		snprintf(body, sizeof(body), "SEND\ndestination:/app/rooms\n\n{\"name\":\"%s\"}^", name);
+		ck_assert_int_eq(send_msg(1, body), CHAT_OK);
+	}
+	HASNT(collect(1), "ERROR");
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms"), 101);
+	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:l\ndestination:/app/rooms\n\n^"), CHAT_OK);
+	got = collect(1);
+	HASNT(got, "ERROR");
+	ck_assert_uint_ge(count_of(got, "subscription:l\n"), 3);
+	ck_assert_uint_eq(count_of(got, "\"creator\":\"alice\""), 100);
+	ck_assert_uint_eq(count_of(got, "\"id\":\"general\""), 1);
+	ck_assert_uint_eq(count_of(got, "\"id\":\"099x"), 1);
 }
 END_TEST
 
@@ -899,6 +1018,8 @@ int main(void)
 	tcase_add_test(tc, connect_limited);
 	tcase_add_test(tc, guests);
 	tcase_add_test(tc, rooms);
+	tcase_add_test(tc, rooms_bounds_and_delete);
+	tcase_add_test(tc, rooms_list_split);
 	tcase_add_test(tc, presence);
 	tcase_add_test(tc, history_pages);
 	tcase_add_test(tc, resume_across_the_boundary);
