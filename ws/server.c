@@ -8,6 +8,7 @@
 #include "server.h"
 
 #include "background.h"
+#include "broker.h"
 #include "chatdb.h"
 #include "dispatch.h"
 #include "doorbell.h"
@@ -85,6 +86,7 @@ struct conn {
 	int close_code;
 	char close_reason[WS_REASON_MAX + 1];
 	int64_t saved_cursor;    /* last cursor written to chat.db */
+	int64_t stomp_sent_ms;   /* monotonic time STOMP data was last queued */
 	wsq_t q;                 /* frames waiting for writeable */
 	chat_buf_t rx;           /* the client message being received */
 	char key[CHATDB_ID_MAX + 1];
@@ -108,6 +110,7 @@ struct wsserver {
 	lws_retry_bo_t retry;               /* ping/pong keepalive */
 	lws_sorted_usec_list_t grace;       /* shutdown deadline */
 	lws_sorted_usec_list_t beat;        /* heartbeats, leases, cursors */
+	lws_sorted_usec_list_t stomp_beat;  /* STOMP heart-beats of every socket */
 	dispatch_t *disp;                   /* the fan-out (reads with svc.db; owned) */
 	size_t batch_max_bytes;             /* what one socket's batch may hold */
 	conn_t *conns;                      /* live sockets */
@@ -414,6 +417,8 @@ static int conn_queue_messages(wsserver_t *srv, conn_t *c)
 		}
 		rc = conn_queue(srv, c, srv->frame.data, srv->frame.len);
 	}
+	if (rc == CHAT_OK && v->n > 0)
+		c->stomp_sent_ms = chat_mono_ms();
 	return rc;
 }
 
@@ -719,6 +724,37 @@ static void heartbeat(lws_sorted_usec_list_t *sul)
 			 srv->opt->heartbeat_ms * LWS_US_PER_MS);
 }
 
+/* Every stomp_heartbeat_ms, for every socket at once: a STOMP heart-beat
+ * EOL (a WebSocket message of its own, or a["\n"] on a SockJS socket) to
+ * each socket whose client asked for them and would otherwise hear nothing
+ * before its interval is out.  Sent at most every tick, at least every
+ * broker_heartbeat_interval(). */
+static void stomp_heartbeat(lws_sorted_usec_list_t *sul)
+{
+	wsserver_t *srv = lws_container_of(sul, wsserver_t, stomp_beat);
+	int64_t tick = srv->opt->stomp_heartbeat_ms, now = chat_mono_ms();
+	const chat_slice_t eol = CHAT_SLICE("\n");
+	conn_t *c;
+
+	for (c = srv->conns; c != NULL; c = c->next) {
+		int64_t iv;
+
+		if (c->closing || c->ds == NULL)
+			continue;
+		iv = broker_heartbeat_interval(srv->opt, dispatch_heartbeat_wanted(srv->disp, c->ds));
+		if (iv == 0 || now + tick < c->stomp_sent_ms + iv)
+			continue;
+		chat_buf_reset(&srv->frame);
+		if ((c->framed ? sockjs_frame_messages(&srv->frame, &eol, 1)
+			       : chat_buf_append(&srv->frame, eol.ptr, eol.len)) != CHAT_OK ||
+		    conn_queue(srv, c, srv->frame.data, srv->frame.len) != CHAT_OK)
+			continue;
+		c->stomp_sent_ms = now;
+		lws_callback_on_writable(c->wsi);
+	}
+	lws_sul_schedule(srv->ctx, 0, &srv->stomp_beat, stomp_heartbeat, tick * LWS_US_PER_MS);
+}
+
 static void on_closed(wsserver_t *srv, conn_t *c)
 {
 	conn_release(srv, c);
@@ -913,6 +949,9 @@ int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err
 		goto fail;
 	}
 	lws_sul_schedule(srv->ctx, 0, &srv->beat, heartbeat, opt->heartbeat_ms * LWS_US_PER_MS);
+	if (opt->stomp_heartbeat_ms > 0)
+		lws_sul_schedule(srv->ctx, 0, &srv->stomp_beat, stomp_heartbeat,
+				 opt->stomp_heartbeat_ms * LWS_US_PER_MS);
 	if (pthread_create(&srv->waiter, NULL, waiter_main, srv) != 0) {
 		rc = chat_error_set(err, CHAT_ENOMEM, "cannot start the doorbell thread");
 		goto fail;
