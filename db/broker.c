@@ -40,19 +40,24 @@ static const char SQL_PARTIAL_PUT[] =
 static const char SQL_PARTIAL_CLEAR[] = "DELETE FROM stomp_partial WHERE session_id = ?1";
 static const char SQL_HEARD[] =
 	"UPDATE stomp_sessions SET heard_ms = ?2 WHERE session_id = ?1 AND heard_ms < ?2";
+/* Signs of life the shells see outside STOMP frames, at most once a
+ * second per session: a SockJS request arriving, the requests a process
+ * holds (once per heartbeat for all of them), a WebSocket pong. */
+static const char SQL_HEARD_SOON[] =
+	"UPDATE stomp_sessions SET heard_ms = ?2 WHERE session_id = ?1 AND heard_ms < ?2 - 1000";
+static const char SQL_HEARD_PREFIX[] =
+	"UPDATE stomp_sessions SET heard_ms = ?2 WHERE heard_ms < ?2 - 1000 AND session_id IN"
+	" (SELECT id FROM sessions WHERE substr(lease_owner, 1, length(?1)) = ?1"
+	" AND state <> 'closed')";
 /* Open sessions whose client promised heart-beats and has shown no sign
- * of life for twice the agreed interval (the STOMP spec's leeway for
- * network delay) or ?2 (stomp_liveness_ms), whichever is longer.  A sign
- * of life is a frame or EOL (heard_ms) or any SockJS request of the
- * session, held ones included, and a WebSocket answering its pings: the
- * shells' lease renewals write last_seen_ms once per heartbeat for all of
- * a process's sessions (db/session.h), so this costs no write per request. */
+ * of life (heard_ms) for twice the agreed interval (the STOMP spec's
+ * leeway for network delay) or ?2 (stomp_liveness_ms), whichever is
+ * longer. */
 static const char SQL_SILENT[] =
-	"SELECT s.session_id, max(s.heard_ms, s.connected_ms, x.last_seen_ms) FROM stomp_sessions s"
+	"SELECT s.session_id, max(s.heard_ms, s.connected_ms) FROM stomp_sessions s"
 	" JOIN sessions x ON x.id = s.session_id"
 	" WHERE x.state = 'open' AND s.hb_expect_ms > 0"
-	" AND max(s.heard_ms, s.connected_ms, x.last_seen_ms) + max(2 * s.hb_expect_ms, ?2) < ?1"
-	" LIMIT 64";
+	" AND max(s.heard_ms, s.connected_ms) + max(2 * s.hb_expect_ms, ?2) < ?1 LIMIT 64";
 static const char SQL_STATE_PUT[] =
 	"INSERT INTO stomp_sessions(session_id, version, hb_client_send_ms, hb_client_recv_ms,"
 	" hb_expect_ms, connected_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -2005,10 +2010,11 @@ static void broker_teardown(broker_t *b)
 	chat_buf_free(&b->scratch);
 }
 
-static int exec_heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error_t *err)
+static int exec_heard_sql(chatdb_t *db, const char *sql, const char *key, int64_t now_ms,
+			  chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_HEARD, &st, err);
+	int rc = chatdb__stmt(db, sql, &st, err);
 
 	if (rc != CHAT_OK)
 		return rc;
@@ -2017,6 +2023,21 @@ static int exec_heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error_
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "stomp heard", err);
+}
+
+static int exec_heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error_t *err)
+{
+	return exec_heard_sql(db, SQL_HEARD, key, now_ms, err);
+}
+
+int broker_heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error_t *err)
+{
+	return exec_heard_sql(db, SQL_HEARD_SOON, key, now_ms, err);
+}
+
+int broker_heard_prefix(chatdb_t *db, const char *prefix, int64_t now_ms, chat_error_t *err)
+{
+	return exec_heard_sql(db, SQL_HEARD_PREFIX, prefix, now_ms, err);
 }
 
 int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, const char *key,

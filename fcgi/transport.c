@@ -391,6 +391,10 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		}
 		leased = rc == CHAT_OK;
 	}
+	/* The request itself is a sign of life, whatever the client's timers
+	 * do (db/broker.h broker_heard()). */
+	if (leased && (rc = broker_heard(w->svc.db, key, chat_wall_ms(), &err)) != CHAT_OK)
+		log_warn("session %s: %s", LOG_SID(key), chat_error_reason(&err, rc));
 	if (http_start(r, 200, ti->content_type, head->data) != CHAT_OK)
 		goto out;
 	chat_buf_reset(&st.wire);

@@ -87,6 +87,7 @@ struct conn {
 	char close_reason[WS_REASON_MAX + 1];
 	int64_t saved_cursor;    /* last cursor written to chat.db */
 	int64_t stomp_sent_ms;   /* monotonic time STOMP data was last queued */
+	int ponged;              /* a pong came since the last heartbeat */
 	wsq_t q;                 /* frames waiting for writeable */
 	chat_buf_t rx;           /* the client message being received */
 	char key[CHATDB_ID_MAX + 1];
@@ -683,8 +684,8 @@ static void closed_elsewhere(void *ctx, const char *id, int code, const char *re
 
 /* Every heartbeat_ms, for every socket at once: the SockJS heartbeat, one
  * statement renewing all the sockets' leases, the cursors that moved
- * (outbox pruning goes by them) in the same transaction, and one look for
- * sessions another process closed. */
+ * (outbox pruning goes by them) and the pongs heard (liveness) in the same
+ * transaction, and one look for sessions another process closed. */
 static void heartbeat(lws_sorted_usec_list_t *sul)
 {
 	wsserver_t *srv = lws_container_of(sul, wsserver_t, beat);
@@ -710,6 +711,8 @@ static void heartbeat(lws_sorted_usec_list_t *sul)
 		if (cursor > c->saved_cursor &&
 		    (rc = session_advance_cursor(srv->svc.db, c->key, cursor, &err)) == CHAT_OK)
 			c->saved_cursor = cursor;
+		if (rc == CHAT_OK && c->ponged && (rc = broker_heard(srv->svc.db, c->key, now, &err)) == CHAT_OK)
+			c->ponged = 0;
 	}
 	if (rc == CHAT_OK)
 		rc = chatdb__commit(srv->svc.db, &err);
@@ -812,6 +815,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return on_receive(srv, c, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return on_writeable(srv, c);
+	case LWS_CALLBACK_RECEIVE_PONG:
+		/* A sign of life (a browser answers pings even in a background
+		 * tab whose timers are throttled): told once per heartbeat. */
+		if (c != NULL)
+			c->ponged = 1;
+		return 0;
 	case LWS_CALLBACK_CLOSED:
 		on_closed(srv, c);
 		return 0;

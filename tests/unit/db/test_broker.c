@@ -773,14 +773,27 @@ START_TEST(liveness_counts_requests_and_has_a_floor)
 	collect(0);
 	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 100000, &closed, NULL), CHAT_OK);
 	ck_assert_int_eq(closed, 0);
-	/* No frame, no EOL, but a SockJS request (a poll, or a held one
-	 * renewed by its process) at 110 s: alive until 230 s. */
-	ck_assert_int_eq(session_touch(db, keys[0], NOW + 110000, NULL), CHAT_OK);
-	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 230000, &closed, NULL), CHAT_OK);
+	/* No frame, no EOL, but a SockJS request (a poll, a pong) at 109 s:
+	 * alive until 229 s.  A renewal by another process's prefix is not
+	 * about this session. */
+	ck_assert_int_eq(broker_heard(db, keys[0], NOW + 109000, NULL), CHAT_OK);
+	ck_assert_int_eq(broker_heard(db, keys[0], NOW + 109500, NULL), CHAT_OK); /* < 1 s: no write */
+	ck_assert_int_eq(broker_heard_prefix(db, "nobody.", NOW + 200000, NULL), CHAT_OK);
+	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 229000, &closed, NULL), CHAT_OK);
 	ck_assert_int_eq(closed, 0);
-	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 230001, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 229001, &closed, NULL), CHAT_OK);
 	ck_assert_int_eq(closed, 1);
 	ends_with(0, ERROR("heart-beat timeout, nothing received for 120001 ms"));
+	/* A request held by a process (lease owner "p1.N") is one too: the
+	 * process says so for all of its requests at once. */
+	ck_assert_int_eq(send_msg(1, "CONNECT\naccept-version:1.2\nheart-beat:4000,0\n\n^"), CHAT_OK);
+	collect(1);
+	ck_assert_int_eq(session_acquire(db, keys[1], "p1.7", NOW, 30000, NULL), CHAT_OK);
+	ck_assert_int_eq(broker_heard_prefix(db, "p1.", NOW + 100000, NULL), CHAT_OK);
+	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 220000, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 0);
+	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 220001, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 1);
 }
 END_TEST
 
