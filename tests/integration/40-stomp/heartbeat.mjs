@@ -6,6 +6,12 @@
 //    websocket (a SockJS message "\n").
 //  - stomp.js 2.3.3 on the raw WebSocket notices a dead server: chat-ws
 //    stopped (SIGSTOP by PID) makes its error callback run.
+//  - An idle session outlives the fronts' idle timeouts (lighttpd's
+//    server.max-read-idle, Apache's Timeout): with the shipped 60 s
+//    lowered to 5 s (PROXY_IDLE_TIMEOUT, serve.sh), a client that sends
+//    nothing itself stays connected for three times that on the raw
+//    WebSocket and on xhr-streaming: the keepalives (WebSocket pings,
+//    SockJS and STOMP heart-beats) fit inside the timeout.
 //  - Liveness: a SockJS xhr-polling client that promised heart-beats every
 //    4 s and never sends one stays connected well past twice that, because
 //    its polls count; once it stops polling too, the heart-beat sweep ends
@@ -24,9 +30,9 @@ const Stomp = createRequire(import.meta.url)('stompjs');
 const BEAT_MS = 1000; /* stomp_heartbeat_ms and the SockJS heartbeat */
 const skip = frontMissing('lighttpd') ?? false;
 const stacks = {};
-function stack(front, options = {}) {
-	const key = `${front} ${JSON.stringify(options)}`;
-	stacks[key] ??= startStack({ front, testServices: false,
+function stack(front, options = {}, idleTimeout = undefined) {
+	const key = `${front} ${idleTimeout} ${JSON.stringify(options)}`;
+	stacks[key] ??= startStack({ front, testServices: false, idleTimeout,
 		options: { stomp_heartbeat_ms: BEAT_MS, heartbeat_ms: BEAT_MS, ...options } });
 	return stacks[key];
 }
@@ -109,6 +115,57 @@ test('stomp.js 2.3.3 on the raw WebSocket notices a stopped server', { skip, tim
 		process.kill(pid, 'SIGCONT');
 	}
 });
+
+const IDLE_S = 5;
+for (const front of ['lighttpd', 'apache-proxy-fcgi']) {
+	const skipFront = frontMissing(front) ?? false;
+	/* Keepalives every 2 s against a 5 s idle timeout; the client asks for
+	 * STOMP heart-beats every 1 s and sends none. */
+	const idle = () => stack(front, { heartbeat_ms: 2000 }, IDLE_S);
+	const wanted = Math.ceil((3 * IDLE_S * 1000) / BEAT_MS) + 1;
+
+	test(`${front}: an idle raw-WebSocket session outlives the ${IDLE_S} s idle timeout three times over`, { skip: skipFront, timeout: 90000 }, async () => {
+		const s = await idle();
+		const ws = new WebSocket(`${s.ws}/chat/websocket`, { perMessageDeflate: false });
+		const eols = new Inbox();
+		const closed = new Inbox();
+		ws.on('message', (d) => eols.push(d.toString()));
+		ws.on('close', (code) => closed.push(code));
+		await new Promise((resolve, reject) => { ws.on('open', resolve); ws.on('error', reject); });
+		ws.send(frame('CONNECT', { 'accept-version': '1.2', 'heart-beat': `0,${BEAT_MS}` }));
+		assert.match(await eols.next(), /^CONNECTED\n/);
+		await Promise.race([beats(eols, wanted),
+			closed.next(60000).then((code) => { throw new Error(`closed (${code}) while idle`); })]);
+		ws.send(frame('SEND', { destination: '/queue/idle', receipt: 'still' }));
+		let got;
+		do
+			got = await eols.next();
+		while (got === '\n');
+		assert.match(got, /^RECEIPT\nreceipt-id:still/);
+		ws.close();
+	});
+
+	test(`${front}: an idle xhr-streaming session outlives the ${IDLE_S} s idle timeout three times over`, { skip: skipFront, timeout: 90000 }, async () => {
+		const s = await idle();
+		const sock = new SockJS(`${s.http}/chat`, null, { transports: ['xhr-streaming'] });
+		const eols = new Inbox();
+		const closed = new Inbox();
+		sock.onmessage = (e) => eols.push(e.data);
+		await new Promise((resolve, reject) => { sock.onopen = resolve; sock.onclose = reject; });
+		sock.onclose = (e) => closed.push(e.code);
+		sock.send(frame('CONNECT', { 'accept-version': '1.2', 'heart-beat': `0,${BEAT_MS}` }));
+		assert.match(await eols.next(), /^CONNECTED\n/);
+		await Promise.race([beats(eols, wanted),
+			closed.next(60000).then((code) => { throw new Error(`closed (${code}) while idle`); })]);
+		sock.send(frame('SEND', { destination: '/queue/idle', receipt: 'still' }));
+		let got;
+		do
+			got = await eols.next();
+		while (got === '\n');
+		assert.match(got, /^RECEIPT\nreceipt-id:still/);
+		sock.close();
+	});
+}
 
 /** A raw SockJS xhr-polling client of session sid: poll() resolves with
  * the SockJS frame one poll answered; send() posts frames by xhr_send. */
