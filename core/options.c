@@ -61,6 +61,8 @@ const options_entry_t options_table[] = {
 	  "mount the SockJS protocol test services /echo, /close, /disabled_websocket_echo, /cookie_needed_echo" },
 	{ "topic_send", OPTIONS_BOOL, "0", 0, 1, OPT(topic_send),
 	  "let clients SEND straight to /topic/** (0: only /app handlers publish there, as in Spring)" },
+	{ "user_queue_others", OPTIONS_BOOL, "1", 0, 1, OPT(user_queue_others),
+	  "let a client SEND to another user's /user/{name}/queue/** (as Spring does; the MESSAGE names the sender in user-name); 0: ERROR, only the sender's own /user/{own name}/queue/** is allowed" },
 	{ "allow_guests", OPTIONS_BOOL, "1", 0, 1, OPT(allow_guests),
 	  "let clients CONNECT without a passcode as guest-N (0: only registered users, by password or token)" },
 	{ "token_ttl_ms", OPTIONS_INT, "604800000", 1000, 31536000000, OPT(token_ttl_ms),

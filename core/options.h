@@ -38,6 +38,7 @@ typedef struct chat_options {
 	long long cookie_needed; /* 1: set JSESSIONID (sticky-session load balancers) */
 	long long test_services; /* 1: mount /echo, /close, ... SockJS test services */
 	long long topic_send;    /* 1: clients may SEND straight to /topic destinations */
+	long long user_queue_others; /* 1: SEND to other users' /user/NAME/queue allowed */
 	long long allow_guests;  /* 1: CONNECT without passcode gets a guest-N name */
 	long long token_ttl_ms;  /* lifetime of login tokens */
 	long long history_limit; /* default page of a history subscription */

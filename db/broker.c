@@ -13,6 +13,7 @@
 #include "delivery.h"
 #include "dest.h"
 #include "json.h"
+#include "queue.h"
 #include "relay.h"
 #include "session.h"
 #include "stomp.h"
@@ -71,8 +72,8 @@ static const char SQL_ROOM_SEQ[] =
  * broker checks the bound and inserts itself (the write lock is held). */
 static const char SQL_SUB_COUNT[] = "SELECT count(*) FROM subscriptions WHERE session_id = ?1";
 static const char SQL_SUB_INSERT[] =
-	"INSERT INTO subscriptions(session_id, sub_id, destination, ack_mode, from_seq)"
-	" VALUES (?1, ?2, ?3, ?4, ?5)";
+	"INSERT INTO subscriptions(session_id, sub_id, destination, ack_mode, from_seq, prefetch)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char SQL_SUB_DEST[] =
 	"SELECT destination FROM subscriptions WHERE session_id = ?1 AND sub_id = ?2";
 /* Rooms this session is in (exact room topics). */
@@ -126,8 +127,8 @@ static const char SQL_TX_FRAMES[] =
 static const char SQL_TX_DELETE[] = "DELETE FROM stomp_tx WHERE session_id = ?1 AND tx_id = ?2";
 static const char SQL_UNACKED_PUT[] =
 	"INSERT OR IGNORE INTO stomp_unacked(session_id, ack_id, sub_id, sub_destination,"
-	" ack_mode, msg_seq, destination, content_type, body, user_name)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+	" ack_mode, msg_seq, destination, content_type, body, user_name, sender)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 static const char SQL_UNACKED_GET[] =
 	"SELECT sub_id, ack_mode, msg_seq FROM stomp_unacked WHERE session_id = ?1 AND ack_id = ?2";
 static const char SQL_UNACKED_BY_SEQ[] =
@@ -136,7 +137,8 @@ static const char SQL_UNACKED_BY_SEQ[] =
 /* ?4 = 0: the one message ?2; ?4 = 1: every message of subscription ?3 up
  * to seq ?5 (client mode acknowledges cumulatively). */
 static const char SQL_UNACKED_SELECT[] =
-	"SELECT ack_id, sub_id, msg_seq, destination, content_type, body FROM stomp_unacked"
+	"SELECT ack_id, sub_id, msg_seq, destination, content_type, body, sender, sub_destination"
+	" FROM stomp_unacked"
 	" WHERE session_id = ?1 AND ((?4 = 0 AND ack_id = ?2)"
 	" OR (?4 = 1 AND sub_id = ?3 AND msg_seq <= ?5)) ORDER BY msg_seq";
 static const char SQL_UNACKED_DELETE[] =
@@ -147,7 +149,7 @@ static const char SQL_UNACKED_DEL_SUB[] =
 /* What a closed session of the same user left unacknowledged on the same
  * subscription destination: handed to a new subscription on reconnect. */
 static const char SQL_UNACKED_ORPHANS[] =
-	"SELECT u.msg_seq, u.destination, u.content_type, u.body FROM stomp_unacked u"
+	"SELECT u.msg_seq, u.destination, u.content_type, u.body, u.sender FROM stomp_unacked u"
 	" JOIN sessions s ON s.id = u.session_id"
 	" WHERE u.user_name = ?1 AND u.sub_destination = ?2 AND s.state = 'closed'"
 	" ORDER BY u.msg_seq";
@@ -880,6 +882,7 @@ static int adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
 		int64_t seq = sqlite3_column_int64(st, 0);
 		const char *dest = (const char *)sqlite3_column_text(st, 1);
 		const char *ctype = (const char *)sqlite3_column_text(st, 2);
+		const char *sender = (const char *)sqlite3_column_text(st, 4);
 		chat_slice_t body = { sqlite3_column_blob(st, 3),
 				      (size_t)sqlite3_column_bytes(st, 3) };
 
@@ -900,6 +903,8 @@ static int adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
 			sqlite3_bind_text(put, 8, ctype, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_blob(put, 9, body.ptr, (int)body.len, SQLITE_TRANSIENT);
 		sqlite3_bind_text(put, 10, b->info.user_name, -1, SQLITE_STATIC);
+		if (sender != NULL)
+			sqlite3_bind_text(put, 11, sender, -1, SQLITE_TRANSIENT);
 		rc = step_done(b, put, "unacked adopt");
 		if (rc != CHAT_OK)
 			break;
@@ -907,7 +912,8 @@ static int adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
 		if (sqlite3_changes(chatdb_sqlite(b->db)) == 0)
 			continue;
 		chat_buf_reset(&b->frame);
-		rc = delivery_render_message(&b->frame, b->version, sub_id, seq, dest, ctype, ack_id, body);
+		rc = delivery_render_message(&b->frame, b->version, sub_id, seq, dest, ctype, sender,
+					     ack_id, body);
 		if (rc == CHAT_OK)
 			rc = send_frame(b, 0, NULL);
 		if (rc != CHAT_OK)
@@ -1031,7 +1037,7 @@ static int reply_once(broker_t *b, const char *sub_id, const char *dest, int64_t
 		return rc;
 	chat_buf_reset(&b->frame);
 	rc = delivery_render_message(&b->frame, b->version, sub_id, mid != 0 ? mid : seq, dest,
-			    "application/json", NULL, body);
+			    "application/json", NULL, NULL, body);
 	if (rc == CHAT_ETOOBIG)
 		return refuse(b, "the reply to %s is too large", dest);
 	return rc != CHAT_OK ? rc : send_frame(b, 0, NULL);
@@ -1170,12 +1176,12 @@ static int app_subscribe(broker_t *b, const char *id, const char *dest)
 static int on_subscribe(broker_t *b, const stomp_frame_t *f)
 {
 	const char *dest = header(f, "destination"), *id = header(f, "id");
-	const char *ack_s = header(f, "ack");
+	const char *ack_s = header(f, "ack"), *prefetch_s = header(f, "prefetch-count");
 	chat_slice_t d, user, rest;
 	char stored[CHATDB_DEST_MAX + 1], room[CHATMSG_ROOM_MAX + 1];
 	session_ack_t ack = SESSION_ACK_AUTO;
 	sqlite3_stmt *st;
-	int64_t n, from_seq = 0;
+	int64_t n, from_seq = 0, prefetch = 0;
 	int rc, found, is_room = 0;
 
 	if (dest == NULL)
@@ -1189,12 +1195,19 @@ static int on_subscribe(broker_t *b, const stomp_frame_t *f)
 		return refuse(b, "invalid subscription id");
 	if (ack_s != NULL && session_ack_parse(ack_s, &ack) != CHAT_OK)
 		return refuse(b, "invalid ack mode");
+	if (prefetch_s != NULL && queue_prefetch_parse(prefetch_s, &prefetch) != CHAT_OK)
+		return refuse(b, "invalid prefetch-count (0 to %d)", QUEUE_PREFETCH_MAX);
 	d = (chat_slice_t){ dest, strlen(dest) };
 	if (dest_validate(d, 1) != CHAT_OK)
 		return refuse(b, "invalid destination");
 	switch (dest_classify(d)) {
-	case DEST_TOPIC:
 	case DEST_QUEUE:
+		/* A queue's consumers are found by exact destination (queue.c);
+		 * a pattern would also take a share of every matching queue. */
+		if (strpbrk(dest, "*?#") != NULL)
+			return refuse(b, "cannot subscribe to a /queue pattern: name one queue");
+		/* fall through */
+	case DEST_TOPIC:
 		snprintf(stored, sizeof(stored), "%s", dest);
 		break;
 	case DEST_USER:
@@ -1238,6 +1251,7 @@ static int on_subscribe(broker_t *b, const stomp_frame_t *f)
 	sqlite3_bind_text(st, 3, stored, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, session_ack_name(ack), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, from_seq);
+	sqlite3_bind_int64(st, 6, prefetch);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -1297,67 +1311,55 @@ static int on_unsubscribe(broker_t *b, const stomp_frame_t *f)
 		if ((rc = send_change(b, pairs)) != CHAT_OK)
 			return rc;
 	}
-	if ((rc = exec2(b, SQL_UNACKED_DEL_SUB, id, "unsubscribe")) != CHAT_OK)
+	if ((rc = exec2(b, SQL_UNACKED_DEL_SUB, id, "unsubscribe")) != CHAT_OK ||
+	    (rc = queue_settle(b->db, b->key, id, -1, 0, b->err)) != CHAT_OK)
 		return rc;
 	return dest[0] != '\0' ? leave_if_gone(b, dest) : CHAT_OK;
 }
 
 /* ---- SEND ---- */
 
-typedef struct queue_pick {
-	chat_slice_t dest;
-	int64_t n, want;  /* matches seen; the index to pick (second pass) */
-	char session[CHATDB_ID_MAX + 1];
-	char sub[CHATDB_ID_MAX + 1];
-} queue_pick_t;
-
-static int pick_cb(void *ctx, const session_sub_t *sub)
+/* The row headers of a message SENT by this session: the subscription it
+ * is addressed to (a /queue row), content-type, and the sender. */
+static int message_headers(broker_t *b, const char *sub, const char *ctype, const char *sender)
 {
-	queue_pick_t *q = ctx;
+	int rc = CHAT_OK;
 
-	if (dest_classify((chat_slice_t){ sub->destination, strlen(sub->destination) }) !=
-		    DEST_QUEUE ||
-	    !dest_match((chat_slice_t){ sub->destination, strlen(sub->destination) }, q->dest))
-		return 0;
-	if (q->n++ == q->want) {
-		snprintf(q->session, sizeof(q->session), "%s", sub->session_id);
-		snprintf(q->sub, sizeof(q->sub), "%s", sub->sub_id);
-		return 1;
-	}
-	return 0;
+	chat_buf_reset(&b->hdrs);
+	if (sub != NULL)
+		rc = delivery_hdr_put(&b->hdrs, "sub", sub);
+	if (rc == CHAT_OK && ctype != NULL)
+		rc = delivery_hdr_put(&b->hdrs, "content-type", ctype);
+	if (rc == CHAT_OK && sender != NULL)
+		rc = delivery_hdr_put(&b->hdrs, DELIVERY_H_SENDER, sender);
+	return rc;
 }
 
-/* Point to point: one consumer among the live subscriptions that match,
- * taken in turn (by seq).  No consumer: the message is dropped, as Spring's
- * simple broker does. */
-static int send_queue(broker_t *b, const char *dest, const char *ctype, chat_slice_t body)
+/* The name this session SENDs as (NULL before a user is known). */
+static const char *sender_of(const broker_t *b)
 {
-	queue_pick_t q;
-	int64_t seq;
-	int rc;
+	return b->info.has_user ? b->info.user_name : NULL;
+}
 
-	memset(&q, 0, sizeof(q));
-	q.dest = (chat_slice_t){ dest, strlen(dest) };
-	q.want = -1;
-	rc = session_sub_list_live(b->db, NULL, pick_cb, &q, b->err);
-	if (rc < 0)
+/* Point to point: one consumer of the queue, chosen in turn (queue.c),
+ * passing over (skip_session, skip_sub) when another exists.  No
+ * consumer: the message is dropped, as Spring's simple broker does. */
+static int send_queue(broker_t *b, const char *dest, const char *ctype, const char *sender,
+		      chat_slice_t body, const char *skip_session, const char *skip_sub)
+{
+	queue_consumer_t c;
+	int64_t seq;
+	int rc, found;
+
+	if ((rc = next_seq(b, &seq)) != CHAT_OK ||
+	    (rc = queue_pick(b->db, dest, seq, skip_session, skip_sub, &c, &found, b->err)) !=
+		    CHAT_OK)
 		return rc;
-	if (q.n == 0)
+	if (!found)
 		return CHAT_OK;
-	if ((rc = next_seq(b, &seq)) != CHAT_OK)
+	if ((rc = message_headers(b, c.sub_id, ctype, sender)) != CHAT_OK)
 		return rc;
-	q.want = seq % q.n;
-	q.n = 0;
-	rc = session_sub_list_live(b->db, NULL, pick_cb, &q, b->err);
-	if (rc < 0)
-		return rc;
-	if (q.session[0] == '\0')
-		return CHAT_OK;
-	chat_buf_reset(&b->hdrs);
-	if ((rc = delivery_hdr_put(&b->hdrs, "sub", q.sub)) != CHAT_OK ||
-	    (ctype != NULL && (rc = delivery_hdr_put(&b->hdrs, "content-type", ctype)) != CHAT_OK))
-		return rc;
-	return append(b, dest, q.session, chat_buf_slice(&b->hdrs), body, NULL);
+	return append(b, dest, c.session_id, chat_buf_slice(&b->hdrs), body, NULL);
 }
 
 /* /app/chat/room/{id}: validate, stamp, broadcast on /topic/chat/room/{id}. */
@@ -1471,17 +1473,18 @@ static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
 	case DEST_TOPIC:
 		if (!b->opt->topic_send)
 			return refuse(b, "SEND to /topic is not allowed: send to /app");
-		chat_buf_reset(&b->hdrs);
-		if (ctype != NULL && (rc = delivery_hdr_put(&b->hdrs, "content-type", ctype)) != CHAT_OK)
+		if ((rc = message_headers(b, NULL, ctype, NULL)) != CHAT_OK)
 			return rc;
 		return append(b, dest, NULL, chat_buf_slice(&b->hdrs), f->body, NULL);
 	case DEST_QUEUE:
-		return send_queue(b, dest, ctype, f->body);
+		return send_queue(b, dest, ctype, sender_of(b), f->body, NULL, NULL);
 	case DEST_USER:
 		if (dest_user_split(d, &user, &rest) != CHAT_OK || user.len == 0)
 			return refuse(b, "SEND to a user needs /user/{name}/queue/...");
-		chat_buf_reset(&b->hdrs);
-		if (ctype != NULL && (rc = delivery_hdr_put(&b->hdrs, "content-type", ctype)) != CHAT_OK)
+		if (!b->opt->user_queue_others &&
+		    (!b->info.has_user || !chat_slice_eq(user, b->info.user_name)))
+			return refuse(b, "SEND to another user's queue is not allowed here");
+		if ((rc = message_headers(b, NULL, ctype, sender_of(b))) != CHAT_OK)
 			return rc;
 		return append(b, dest, NULL, chat_buf_slice(&b->hdrs), f->body, NULL);
 	case DEST_APP:
@@ -1554,7 +1557,11 @@ static int on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack)
 		return chatdb__error(b->db, step, "ack", b->err);
 	cumulative = strcmp(mode, "client") == 0;
 	if (nack) {
-		/* Redeliver each to this session (the messages stay unacked). */
+		int requeued = 0;
+
+		/* A /queue message goes to the queue's next consumer (queue.c)
+		 * and is settled here; any other is redelivered to this session
+		 * (it stays unacked). */
 		rc = chatdb__stmt(b->db, SQL_UNACKED_SELECT, &st, b->err);
 		if (rc != CHAT_OK)
 			return rc;
@@ -1567,14 +1574,32 @@ static int on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack)
 			chat_slice_t body = { sqlite3_column_blob(st, 5),
 					      (size_t)sqlite3_column_bytes(st, 5) };
 
+			const char *sub_dest = (const char *)sqlite3_column_text(st, 7);
+
 			if (body.ptr == NULL)
 				body.ptr = "";
+			if (dest_classify((chat_slice_t){ sub_dest, strlen(sub_dest) }) ==
+			    DEST_QUEUE) {
+				requeued = 1;
+				/* Settled first: the NACKing consumer has room again. */
+				rc = queue_settle(b->db, b->key, sub_id, sqlite3_column_int64(st, 2),
+						  0, b->err);
+				if (rc == CHAT_OK)
+						rc = send_queue(b, (const char *)sqlite3_column_text(st, 3),
+							(const char *)sqlite3_column_text(st, 4),
+							(const char *)sqlite3_column_text(st, 6), body,
+							b->key, sub_id);
+				if (rc != CHAT_OK)
+					break;
+				continue;
+			}
 			chat_buf_reset(&b->frame);
 			rc = delivery_render_message(&b->frame, b->version,
 					    (const char *)sqlite3_column_text(st, 1),
 					    sqlite3_column_int64(st, 2),
 					    (const char *)sqlite3_column_text(st, 3),
 					    (const char *)sqlite3_column_text(st, 4),
+					    (const char *)sqlite3_column_text(st, 6),
 					    (const char *)sqlite3_column_text(st, 0), body);
 			if (rc == CHAT_OK)
 				rc = send_frame(b, 0, NULL);
@@ -1584,7 +1609,8 @@ static int on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack)
 		if (rc == CHAT_OK && step != SQLITE_DONE)
 			rc = chatdb__error(b->db, step, "nack", b->err);
 		sqlite3_reset(st);
-		return rc;
+		if (rc != CHAT_OK || !requeued)
+			return rc;
 	}
 	rc = chatdb__stmt(b->db, SQL_UNACKED_DELETE, &st, b->err);
 	if (rc != CHAT_OK)
@@ -1594,7 +1620,9 @@ static int on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack)
 	sqlite3_bind_text(st, 3, sub_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, cumulative);
 	sqlite3_bind_int64(st, 5, seq);
-	return step_done(b, st, "ack");
+	if ((rc = step_done(b, st, "ack")) != CHAT_OK)
+		return rc;
+	return queue_settle(b->db, b->key, sub_id, seq, cumulative, b->err);
 }
 
 /* ---- transactions ---- */

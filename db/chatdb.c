@@ -197,6 +197,24 @@ static const char *const migrations[] = {
 	" strikes INTEGER NOT NULL,"
 	" expires_ms INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE INDEX auth_limits_expires ON auth_limits(expires_ms);",
+	/* 11: /queue consumers in turn (db/broker.c): each subscription's
+	 * prefetch-count (0: no limit) and the outbox seq of the last message
+	 * it was given (the least recently served consumer is next), indexed
+	 * by exact destination so a SEND reads only that queue's consumers
+	 * (it replaces the index on destination alone);
+	 * the /queue messages handed to client-ack consumers and not yet
+	 * acknowledged; the sender (user-name) of an unacknowledged message,
+	 * for its redelivery. */
+	"ALTER TABLE subscriptions ADD COLUMN prefetch INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE subscriptions ADD COLUMN served INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX subscriptions_queue ON subscriptions(destination, served);"
+	"DROP INDEX subscriptions_destination;"
+	"CREATE TABLE queue_inflight("
+	" session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	" sub_id TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" PRIMARY KEY (session_id, sub_id, seq)) WITHOUT ROWID;"
+	"ALTER TABLE stomp_unacked ADD COLUMN sender TEXT NULL;",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,

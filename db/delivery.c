@@ -17,8 +17,8 @@ static const char SQL_SUBS_LOAD[] =
 	" ORDER BY sub_id";
 static const char SQL_UNACKED_PUT[] =
 	"INSERT OR IGNORE INTO stomp_unacked(session_id, ack_id, sub_id, sub_destination,"
-	" ack_mode, msg_seq, destination, content_type, body, user_name)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+	" ack_mode, msg_seq, destination, content_type, body, user_name, sender)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 /* ---- row headers ---------------------------------------------------------- */
 
@@ -68,10 +68,10 @@ void delivery_ack_id(char out[DELIVERY_ACK_ID_MAX + 1], int64_t seq, const char 
 }
 
 int delivery_render_message(chat_buf_t *out, stomp_version_t v, const char *sub_id, int64_t seq,
-			    const char *dest, const char *ctype, const char *ack_id,
-			    chat_slice_t body)
+			    const char *dest, const char *ctype, const char *sender,
+			    const char *ack_id, chat_slice_t body)
 {
-	stomp_header_t extra[2];
+	stomp_header_t extra[3];
 	size_t n = 0;
 	char mid[24];
 
@@ -79,6 +79,11 @@ int delivery_render_message(chat_buf_t *out, stomp_version_t v, const char *sub_
 	if (ack_id != NULL && v >= STOMP_V1_2) {
 		extra[n].name = CHAT_SLICE("ack");
 		extra[n].value = (chat_slice_t){ ack_id, strlen(ack_id) };
+		n++;
+	}
+	if (sender != NULL) {
+		extra[n].name = CHAT_SLICE("user-name");
+		extra[n].value = (chat_slice_t){ sender, strlen(sender) };
 		n++;
 	}
 	if (body.len == 0) {
@@ -144,15 +149,27 @@ static const char *row_ctype(const outbox_row_t *row, char buf[CHATDB_DEST_MAX +
 	return buf;
 }
 
+/* The sender a row names (user-name), into buf (NULL when none). */
+static const char *row_sender(const outbox_row_t *row, char buf[SESSION_USER_MAX + 1])
+{
+	chat_slice_t v;
+
+	if (!delivery_hdr_get(row->headers, DELIVERY_H_SENDER, &v))
+		return NULL;
+	snprintf(buf, SESSION_USER_MAX + 1, "%.*s", (int)v.len, v.ptr);
+	return buf;
+}
+
 /* Renders the MESSAGE of row for sub into out (raw). */
 static int render_raw(const delivery_t *d, const delivery_sub_t *sub, const outbox_row_t *row,
 		      const char *dest, chat_buf_t *out)
 {
 	char ack_id[DELIVERY_ACK_ID_MAX + 1], ctype_buf[CHATDB_DEST_MAX + 1];
+	char sender_buf[SESSION_USER_MAX + 1];
 
 	delivery_ack_id(ack_id, row->seq, sub->id);
 	return delivery_render_message(out, d->version, sub->id, row->seq, dest,
-				       row_ctype(row, ctype_buf),
+				       row_ctype(row, ctype_buf), row_sender(row, sender_buf),
 				       sub->ack != SESSION_ACK_AUTO ? ack_id : NULL, row->body);
 }
 
@@ -317,6 +334,7 @@ static void pending_clear(delivery_pending_t *p)
 	free(p->dest);
 	free(p->ctype);
 	free(p->body);
+	free(p->sender);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -411,8 +429,8 @@ static char *dup_n(const char *s, size_t n)
 /* Remembers that sub was handed message seq of row (client ack modes). */
 static int record(delivery_t *d, delivery_sub_t *sub, const outbox_row_t *row, const char *dest)
 {
-	char ctype_buf[CHATDB_DEST_MAX + 1];
-	const char *ctype = row_ctype(row, ctype_buf);
+	char ctype_buf[CHATDB_DEST_MAX + 1], sender_buf[SESSION_USER_MAX + 1];
+	const char *ctype = row_ctype(row, ctype_buf), *sender = row_sender(row, sender_buf);
 	delivery_pending_t *p;
 
 	if (chat_array_reserve((void **)&d->pend, &d->pend_cap, d->npend, sizeof(*d->pend), 8, 0) !=
@@ -424,8 +442,10 @@ static int record(delivery_t *d, delivery_sub_t *sub, const outbox_row_t *row, c
 	p->dest = strdup(dest);
 	p->ctype = ctype ? strdup(ctype) : NULL;
 	p->body = dup_n(row->body.ptr ? row->body.ptr : "", row->body.len);
+	p->sender = sender ? strdup(sender) : NULL;
 	p->body_len = row->body.len;
-	if (p->dest == NULL || (ctype && p->ctype == NULL) || p->body == NULL) {
+	if (p->dest == NULL || (ctype && p->ctype == NULL) || p->body == NULL ||
+	    (sender && p->sender == NULL)) {
 		pending_clear(p);
 		return CHAT_ENOMEM;
 	}
@@ -624,6 +644,8 @@ int delivery_flush_pending(chatdb_t *db, delivery_t *d, chat_error_t *err)
 		sqlite3_bind_blob(st, 9, p->body, (int)p->body_len, SQLITE_STATIC);
 		if (d->has_user)
 			sqlite3_bind_text(st, 10, d->user, -1, SQLITE_STATIC);
+		if (p->sender != NULL)
+			sqlite3_bind_text(st, 11, p->sender, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
 		rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "unacked", err);
 		sqlite3_reset(st);

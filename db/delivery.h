@@ -22,6 +22,9 @@
  *   DELIVERY_H_FROM     the last seq before it (rows above it match);
  *   DELIVERY_H_UNSUB    a subscription id removed;
  *   close-code, close-reason: the session ends after this frame.
+ * On message rows (any destination): content-type; DELIVERY_H_SENDER, the
+ * SENDing session's user, rendered as user-name (/queue and /user rows);
+ * "sub", the one subscription of a /queue row (db/queue.h).
  *
  * Messages are appended to a json_strv_t: raw STOMP frames, or (framed)
  * each already encoded as a JSON string literal with SockJS escaping, so
@@ -49,6 +52,7 @@
 #define DELIVERY_H_ACK "x-ack"
 #define DELIVERY_H_FROM "x-from"
 #define DELIVERY_H_UNSUB "x-unsub"
+#define DELIVERY_H_SENDER "user-name"
 
 /* Longest ack id: "<seq>.<subscription id>". */
 #define DELIVERY_ACK_ID_MAX (CHATDB_ID_MAX + 24)
@@ -91,6 +95,7 @@ typedef struct delivery_pending {
 	delivery_sub_t *sub; /* NULL once the subscription went */
 	int64_t seq;
 	char *dest, *ctype, *body;
+	char *sender;             /* the row's user-name, or NULL */
 	size_t body_len;
 } delivery_pending_t;
 
@@ -160,10 +165,11 @@ int delivery_apply(delivery_t *d, const outbox_row_t *row, delivery_cache_t *cac
  * reach the client, so that its ACK finds them. */
 int delivery_flush_pending(chatdb_t *db, delivery_t *d, chat_error_t *err);
 
-/* Renders one MESSAGE frame (shared with the broker's direct replies). */
+/* Renders one MESSAGE frame (shared with the broker's direct replies);
+ * sender (NULL: none) becomes its user-name header. */
 int delivery_render_message(chat_buf_t *out, stomp_version_t v, const char *sub_id, int64_t seq,
-			    const char *dest, const char *ctype, const char *ack_id,
-			    chat_slice_t body);
+			    const char *dest, const char *ctype, const char *sender,
+			    const char *ack_id, chat_slice_t body);
 
 /* The ack id of message seq on subscription sub_id. */
 void delivery_ack_id(char out[DELIVERY_ACK_ID_MAX + 1], int64_t seq, const char *sub_id);

@@ -53,7 +53,8 @@ STOMP_NODE_TESTS = \
 	tests/integration/40-stomp/safety.mjs \
 	tests/integration/40-stomp/recreate.mjs \
 	tests/integration/40-stomp/frames.mjs \
-	tests/integration/40-stomp/heartbeat.mjs
+	tests/integration/40-stomp/heartbeat.mjs \
+	tests/integration/40-stomp/queues.mjs
 TESTS += $(STOMP_NODE_TESTS)
 EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs \
 	tests/integration/lib/ferretdb.mjs

@@ -23,6 +23,12 @@ tests_unit_db_test_session_SOURCES = tests/unit/db/test_session.c tests/unit/db/
 tests_unit_db_test_session_CFLAGS = $(DB_TEST_CFLAGS)
 tests_unit_db_test_session_LDADD = $(DB_TEST_LDADD)
 
+check_PROGRAMS += tests/unit/db/test_queue
+TESTS += tests/unit/db/test_queue
+tests_unit_db_test_queue_SOURCES = tests/unit/db/test_queue.c tests/unit/db/tmpdb.h
+tests_unit_db_test_queue_CFLAGS = $(DB_TEST_CFLAGS)
+tests_unit_db_test_queue_LDADD = $(DB_TEST_LDADD)
+
 check_PROGRAMS += tests/unit/db/test_authlimit
 TESTS += tests/unit/db/test_authlimit
 tests_unit_db_test_authlimit_SOURCES = tests/unit/db/test_authlimit.c tests/unit/db/tmpdb.h

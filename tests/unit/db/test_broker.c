@@ -311,13 +311,21 @@ START_TEST(queue_one_consumer)
 		{ __LINE__, 2, CONNECT("c2"), { NULL, NULL, CONNECTED(2, "c2") } },
 		{ __LINE__, 1, "SUBSCRIBE\nid:q\ndestination:/queue/work\n\n^", { NULL, "" } },
 		{ __LINE__, 2, "SUBSCRIBE\nid:q\ndestination:/queue/work\n\n^", { NULL, NULL, "" } },
-		/* seq 6 % 2 consumers = the first (c:s1), seq 7 the second. */
-		{ __LINE__, 0, "SEND\ndestination:/queue/work\n\none^",
-		  { "", "MESSAGE\nsubscription:q\nmessage-id:6\ndestination:/queue/work\n"
-			"content-length:3\n\none^", "" } },
-		{ __LINE__, 0, "SEND\ndestination:/queue/work\n\ntwo^",
-		  { "", "", "MESSAGE\nsubscription:q\nmessage-id:7\ndestination:/queue/work\n"
-			    "content-length:3\n\ntwo^" } },
+		/* In turn (never served yet: by session id), whatever rows
+		 * (RECEIPTs) come between; the sender is stamped, a forged
+		 * user-name is not passed on. */
+		{ __LINE__, 0, "SEND\ndestination:/queue/work\nreceipt:r1\nuser-name:c2\n\none^",
+		  { RECEIPT("r1"), "MESSAGE\nsubscription:q\nmessage-id:6\ndestination:/queue/work\n"
+			"user-name:p\ncontent-length:3\n\none^", "" } },
+		{ __LINE__, 0, "SEND\ndestination:/queue/work\nreceipt:r2\n\ntwo^",
+		  { RECEIPT("r2"), "", "MESSAGE\nsubscription:q\nmessage-id:8\ndestination:/queue/work\n"
+			    "user-name:p\ncontent-length:3\n\ntwo^" } },
+		{ __LINE__, 0, "SEND\ndestination:/queue/work\nreceipt:r3\n\nthree^",
+		  { RECEIPT("r3"), "MESSAGE\nsubscription:q\nmessage-id:10\ndestination:/queue/work\n"
+			"user-name:p\ncontent-length:5\n\nthree^", "" } },
+		/* Patterns on /queue are refused. */
+		{ __LINE__, 2, "SUBSCRIBE\nid:all\ndestination:/queue/**\n\n^",
+		  { "", "", ERROR("cannot subscribe to a /queue pattern\\c name one queue") } },
 		/* No consumer: dropped, as Spring's simple broker does. */
 		{ __LINE__, 0, "SEND\ndestination:/queue/none\nreceipt:r\n\nx^",
 		  { RECEIPT("r"), "", "" } },
@@ -341,9 +349,9 @@ START_TEST(user_routing)
 		  { NULL, NULL, "" } },
 		{ __LINE__, 2, "SEND\ndestination:/user/alice/queue/inbox\n\nfor alice^",
 		  { "MESSAGE\nsubscription:in\nmessage-id:7\ndestination:/user/queue/inbox\n"
-		    "content-length:9\n\nfor alice^",
+		    "user-name:bob\ncontent-length:9\n\nfor alice^",
 		    "MESSAGE\nsubscription:in\nmessage-id:7\ndestination:/user/queue/inbox\n"
-		    "content-length:9\n\nfor alice^",
+		    "user-name:bob\ncontent-length:9\n\nfor alice^",
 		    "" } },
 		{ __LINE__, 2, "SEND\ndestination:/user/queue/inbox\n\nwho^",
 		  { "", "", "ERROR\nmessage:SEND to a user needs /user/{name}/queue/...\n\n^" } },

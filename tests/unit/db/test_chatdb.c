@@ -154,6 +154,10 @@ START_TEST(partial_schema_is_migrated_forward)
 		 " DROP TABLE chat_room_seq; DROP TABLE auth_tokens; DROP TABLE chat_rooms;"
 		 " DROP TABLE chat_presence; DROP TABLE chat_leases; DROP TABLE stomp_tokens;"
 		 " DROP TABLE stomp_partial; DROP TABLE auth_limits;"
+		 " DROP TABLE queue_inflight; DROP INDEX subscriptions_queue;"
+		 " ALTER TABLE subscriptions DROP COLUMN prefetch;"
+		 " ALTER TABLE subscriptions DROP COLUMN served;"
+		 " CREATE INDEX subscriptions_destination ON subscriptions(destination);"
 		 " ALTER TABLE subscriptions DROP COLUMN from_seq; ALTER TABLE sessions DROP COLUMN peer;"
 		 " PRAGMA user_version = 2;");
 	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
@@ -164,6 +168,8 @@ START_TEST(partial_schema_is_migrated_forward)
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT id FROM chat_rooms WHERE name = 'general'"), 1);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(from_seq) FROM subscriptions"), 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM stomp_partial"), 0);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(served) FROM subscriptions"), 0);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM queue_inflight"), 0);
 	chatdb_close(db);
 }
 END_TEST
