@@ -537,6 +537,7 @@ static int on_established(wsserver_t *srv, conn_t *c, struct lws *wsi)
 
 	memset(c, 0, sizeof(*c));
 	c->wsi = wsi;
+	c->stomp_sent_ms = chat_mono_ms();
 	c->svc = route_websocket(srv, wsi, &framed, &rt, &is_get);
 	if (c->svc == NULL)
 		return -1; /* on_confirm_upgrade let it through: cannot happen */
