@@ -36,7 +36,7 @@ const options_entry_t options_table[] = {
 	{ "heartbeat_ms", OPTIONS_INT, "25000", 100, 3600000, OPT(heartbeat_ms),
 	  "SockJS heartbeat interval in milliseconds" },
 	{ "stomp_heartbeat_ms", OPTIONS_INT, "10000", 0, 3600000, OPT(stomp_heartbeat_ms),
-	  "the server's STOMP heart-beat interval, in milliseconds (CONNECTED heart-beat:sx,sy); a client asking for heart-beats gets an EOL every max(this, its interval); 0: none" },
+	  "the server's STOMP heart-beat interval, in milliseconds (CONNECTED heart-beat:sx,sy); a client asking for heart-beats gets an EOL every max(this, its interval); 0: none; below 100 counts as 100" },
 	{ "stomp_liveness_ms", OPTIONS_INT, "120000", 1000, 86400000, OPT(stomp_liveness_ms),
 	  "a session whose client promised heart-beats ends after max(2 x the agreed interval, this) with no sign of life (a frame, an EOL, a SockJS request or a held one, a WebSocket pong); tolerates background tabs whose timers run once a minute" },
 	{ "disconnect_delay_ms", OPTIONS_INT, "5000", 100, 3600000, OPT(disconnect_delay_ms),

@@ -2251,6 +2251,8 @@ int64_t broker_heartbeat_interval(const chat_options_t *opt, int64_t client_recv
 
 	if (sx == 0 || client_recv_ms == 0)
 		return 0;
+	if (sx < BROKER_HEARTBEAT_MIN_MS)
+		sx = BROKER_HEARTBEAT_MIN_MS;
 	return sx > client_recv_ms ? sx : client_recv_ms;
 }
 

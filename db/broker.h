@@ -163,6 +163,10 @@ int broker_heard_prefix(chatdb_t *db, const char *prefix, int64_t now_ms, chat_e
  * 0, as STOMP 1.1+ negotiates it. */
 int64_t broker_heartbeat_interval(const chat_options_t *opt, int64_t client_recv_ms);
 
+/* The shortest server heart-beat interval: a smaller stomp_heartbeat_ms
+ * (but 0) counts as this, so no timer spins. */
+#define BROKER_HEARTBEAT_MIN_MS 100
+
 /* Ends the sessions of STOMP clients that agreed to send heart-beats (the
  * CONNECTED heart-beat header's second value) and showed no sign of life -
  * no frame, no EOL, nothing broker_heard() or broker_heard_prefix() was

@@ -740,6 +740,9 @@ static void stomp_heartbeat(lws_sorted_usec_list_t *sul)
 	const chat_slice_t eol = CHAT_SLICE("\n");
 	conn_t *c;
 
+	if (tick < BROKER_HEARTBEAT_MIN_MS)
+		tick = BROKER_HEARTBEAT_MIN_MS;
+
 	for (c = srv->conns; c != NULL; c = c->next) {
 		int64_t iv;
 

@@ -207,6 +207,8 @@ START_TEST(server_heartbeats)
 	ck_assert_int_eq(broker_heartbeat_interval(&opt, 4000), 10000);
 	ck_assert_int_eq(broker_heartbeat_interval(&opt, 60000), 60000);
 	ck_assert_int_eq(broker_heartbeat_interval(&opt, 0), 0);
+	opt.stomp_heartbeat_ms = 1;
+	ck_assert_int_eq(broker_heartbeat_interval(&opt, 1), BROKER_HEARTBEAT_MIN_MS);
 	opt.stomp_heartbeat_ms = 0;
 	ck_assert_int_eq(broker_heartbeat_interval(&opt, 4000), 0);
 }
