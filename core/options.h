@@ -25,6 +25,8 @@ typedef struct chat_options {
 	long long ws_port;       /* sidecar TCP port */
 	long long threads;       /* FastCGI request threads per process */
 	long long heartbeat_ms;  /* SockJS heartbeat interval */
+	long long stomp_heartbeat_ms; /* server's STOMP heart-beat interval; 0: none */
+	long long stomp_liveness_ms;  /* least silence before a heart-beating client is ended */
 	long long disconnect_delay_ms; /* session closes this long after its last request */
 	long long outbox_retention_ms; /* outbox rows older than this are pruned regardless */
 	long long response_limit;      /* bytes before a streaming response is closed */

@@ -156,11 +156,33 @@ int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, con
  * handle's doorbell.  *left_out (may be NULL) gets how many. */
 int broker_presence_sweep(chatdb_t *db, int64_t now_ms, int64_t *left_out, chat_error_t *err);
 
+/* A sign of life from session key's client other than a STOMP frame or
+ * EOL (broker_receive() counts those): a SockJS request arriving for it, a
+ * WebSocket pong.  Writes at most once a second per session. */
+int broker_heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error_t *err);
+
+/* The same for every session whose lease owner starts with prefix: the
+ * requests a process holds (a client whose stream or poll is open is
+ * there), once per heartbeat for all of them. */
+int broker_heard_prefix(chatdb_t *db, const char *prefix, int64_t now_ms, chat_error_t *err);
+
+/* How often the server sends a heart-beat EOL to a client whose CONNECT
+ * asked for one every client_recv_ms (its heart-beat header's second
+ * value): max(stomp_heartbeat_ms, client_recv_ms), 0 (none) when either is
+ * 0, as STOMP 1.1+ negotiates it. */
+int64_t broker_heartbeat_interval(const chat_options_t *opt, int64_t client_recv_ms);
+
+/* The shortest server heart-beat interval: a smaller stomp_heartbeat_ms
+ * (but 0) counts as this, so no timer spins. */
+#define BROKER_HEARTBEAT_MIN_MS 100
+
 /* Ends the sessions of STOMP clients that agreed to send heart-beats (the
- * CONNECTED heart-beat header's second value) and sent nothing - no frame,
- * no EOL - for twice that interval: each gets an ERROR ("heart-beat
- * timeout") and then closes, as for any other ERROR.  At most 64 per call;
- * rings the handle's doorbell.  *closed_out (may be NULL) gets how many. */
+ * CONNECTED heart-beat header's second value) and showed no sign of life -
+ * no frame, no EOL, nothing broker_heard() or broker_heard_prefix() was
+ * told - for max(twice that interval, stomp_liveness_ms): each
+ * gets an ERROR ("heart-beat timeout") and then closes, as for any other
+ * ERROR.  At most 64 per call; rings the handle's doorbell.  *closed_out
+ * (may be NULL) gets how many. */
 int broker_heartbeat_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
 			   int64_t *closed_out, chat_error_t *err);
 

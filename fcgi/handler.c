@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "background.h"
+#include "broker.h"
 #include "chatdb.h"
 #include "dispatch.h"
 #include "relay.h"
@@ -108,6 +109,12 @@ static void *dispatcher_main(void *arg)
 						       opt->heartbeat_ms + TRANSPORT_LEASE_SLACK_MS,
 						       &err)) != CHAT_OK)
 				log_error("dispatcher: cannot renew the leases: %s",
+					  chat_error_reason(&err, rc));
+			/* A client whose poll or stream is held here is alive,
+			 * whatever its STOMP heart-beats do. */
+			if (next_renew != 0 &&
+			    (rc = broker_heard_prefix(h->disp_db, prefix, chat_wall_ms(), &err)) != CHAT_OK)
+				log_error("dispatcher: cannot note the held sessions as alive: %s",
 					  chat_error_reason(&err, rc));
 			next_renew = now + opt->heartbeat_ms;
 		}

@@ -54,6 +54,7 @@ STOMP_NODE_TESTS = \
 	tests/integration/40-stomp/safety.mjs \
 	tests/integration/40-stomp/recreate.mjs \
 	tests/integration/40-stomp/frames.mjs \
+	tests/integration/40-stomp/heartbeat.mjs \
 	tests/integration/40-stomp/queues.mjs \
 	tests/integration/40-stomp/rooms.mjs
 TESTS += $(STOMP_NODE_TESTS)
