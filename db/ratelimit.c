@@ -33,7 +33,7 @@ int ratelimit_refill_take(int64_t *tokens, int64_t at_ms, int64_t now_ms, int64_
 		*tokens = t - RATELIMIT_UNIT;
 		return 1;
 	}
-	*retry_ms = rate > 0 ? (RATELIMIT_UNIT - t + rate - 1) / rate : INT64_MAX / 4;
+	*retry_ms = rate > 0 ? (RATELIMIT_UNIT - t + rate - 1) / rate : RATELIMIT_NEVER_MS;
 	if (*retry_ms < 1)
 		*retry_ms = 1;
 	return 0;
@@ -105,6 +105,6 @@ int ratelimit__take_in_tx(chatdb_t *db, const char *key, int64_t rate, int64_t b
 	if (!found && (rc = prune(db, now_ms, err)) != CHAT_OK)
 		return rc;
 	full = rate > 0 ? now_ms + (burst * RATELIMIT_UNIT - tokens + rate - 1) / rate
-			: INT64_MAX / 4;
+			: INT64_MAX / 4; /* never full: kept */
 	return put(db, k, tokens, now_ms, full, err);
 }

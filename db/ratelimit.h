@@ -22,6 +22,9 @@
 /* Longest key kept (longer ones are cut). */
 #define RATELIMIT_KEY_MAX 160
 
+/* The wait reported by a bucket that never refills (rate 0): a day. */
+#define RATELIMIT_NEVER_MS 86400000
+
 /* One token, in the bucket's unit. */
 #define RATELIMIT_UNIT 1000
 
@@ -29,7 +32,8 @@
  * at_ms, refilled to now_ms at rate tokens/s up to burst tokens; takes one
  * token when there is one: returns 1 and *tokens holds what is left, else
  * returns 0, *tokens holds the refilled amount and *retry_ms (at least 1)
- * how long until a token is there.  rate 0: never refills. */
+ * how long until a token is there.  rate 0: never refills
+ * (*retry_ms RATELIMIT_NEVER_MS). */
 int ratelimit_refill_take(int64_t *tokens, int64_t at_ms, int64_t now_ms, int64_t rate,
 			  int64_t burst, int64_t *retry_ms);
 

@@ -43,7 +43,7 @@ static const struct {
 	{ __LINE__, 0, 0, INT64_MAX / 2, 1000000, 5, 1, 4 * U, 0 }, /* no overflow */
 	{ __LINE__, 2 * U, 1000, 0, 1, 5, 1, 1 * U, 0 },        /* clock back: no refill */
 	{ __LINE__, 0, 1000, 0, 1, 5, 0, 0, 1000 },
-	{ __LINE__, 0, 0, 1000000, 0, 5, 0, 0, INT64_MAX / 4 }, /* rate 0: never */
+	{ __LINE__, 0, 0, 1000000, 0, 5, 0, 0, RATELIMIT_NEVER_MS }, /* rate 0: never */
 	{ __LINE__, 9 * U, 0, 0, 1, 5, 1, 4 * U, 0 },           /* burst lowered */
 	{ __LINE__, -7, 0, 0, 1, 5, 0, 0, 1000 },               /* bad row: empty */
 };
