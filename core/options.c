@@ -97,6 +97,10 @@ const options_entry_t options_table[] = {
 	  "SENDs a guest may make per second (as rate_sends)" },
 	{ "rate_guest_sends_burst", OPTIONS_INT, "5", 0, 1000000, OPT(rate_guest_sends_burst),
 	  "SENDs a guest may make at once before rate_guest_sends applies (0: no limit)" },
+	{ "sessions_per_addr_rate", OPTIONS_INT, "20", 0, 1000000, OPT(sessions_per_addr_rate),
+	  "new SockJS sessions one client address (REMOTE_ADDR) may open per second over the HTTP transports; over it the opening request gets 429 with Retry-After (0: no refill)" },
+	{ "sessions_per_addr_burst", OPTIONS_INT, "100", 0, 1000000, OPT(sessions_per_addr_burst),
+	  "new SockJS sessions one client address may open at once before sessions_per_addr_rate applies (0: no limit)" },
 	{ "admins", OPTIONS_STRING, "", 0, 0, OPT(admins),
 	  "user names, comma-separated, who may delete any room (the creator may always delete its own)" },
 };

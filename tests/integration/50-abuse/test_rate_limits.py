@@ -10,7 +10,10 @@ so exactly the burst is accepted whatever the timing:
   accepted posts; meanwhile a client from another address signs in,
   posts and receives its own post;
 - a registered user's burst is larger than a guest's, and one user's
-  sessions share it.
+  sessions share it;
+- new SockJS sessions per client address (REMOTE_ADDR): past the burst the
+  opening request gets 429 with Retry-After and no session, while another
+  address opens sessions.
 """
 
 import json
@@ -28,10 +31,12 @@ from test_auth_limits import PASSWORD, Base, name, stomp  # noqa: E402
 
 GUEST_BURST = 5
 USER_BURST = 20
+SESSION_BURST = 5
 FLOOD = 500
 BATCH = 50  # SockJS messages per xhr_send
 OPTIONS = {'rate_guest_sends': 0, 'rate_guest_sends_burst': GUEST_BURST,
-           'rate_sends': 0, 'rate_sends_burst': USER_BURST}
+           'rate_sends': 0, 'rate_sends_burst': USER_BURST,
+           'sessions_per_addr_rate': 0, 'sessions_per_addr_burst': SESSION_BURST}
 ROOM = '/app/chat/room/general'
 
 
@@ -139,6 +144,20 @@ class RateTests(Base):
         self.assertGreater(USER_BURST, GUEST_BURST)
         self.assertEqual(refused, USER_BURST)
         self.assertEqual(self.stored(a, tag + 'a') + self.stored(a, tag + 'b'), USER_BURST)
+
+    def test_session_flood_gets_429(self):
+        flood, other = '127.0.0.41', '127.0.0.42'
+        for _ in range(SESSION_BURST):
+            self.session(flood)
+        for _ in range(3):
+            base = '/chat/000/%s' % uuid.uuid4().hex
+            r = self.post(base + '/xhr', b'', flood, {})
+            self.assertEqual(r.status, 429, r)
+            self.assertTrue(r.header('Retry-After', '').isdigit(), r)
+            # Not created: sending to it is an unknown session.
+            self.assertEqual(self.post(base + '/xhr_send', '["x"]', flood, {}).status, 404)
+        self.session(other)
+        Client(self, other)
 
 
 class LighttpdRates(RateTests, harness.StackTestCase):
