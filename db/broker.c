@@ -1469,6 +1469,19 @@ static int over_rate(broker_t *b, const char *dest)
 	rc = ratelimit__take_in_tx(b->db, key, guest ? b->opt->rate_guest_sends : b->opt->rate_sends,
 				   guest ? b->opt->rate_guest_sends_burst : b->opt->rate_sends_burst,
 				   b->now_ms, &retry, &e);
+	if (rc == CHAT_ETOOMANY) {
+		/* Each refusal writes a MESSAGE: a client that keeps sending
+		 * regardless is ended before the refusals cost more. */
+		int64_t r2;
+
+		snprintf(key, sizeof(key), "refused:%s", user);
+		rc = ratelimit__take_in_tx(b->db, key, BROKER_REFUSED_RATE, BROKER_REFUSED_BURST,
+					   b->now_ms, &r2, &e);
+		if (rc == CHAT_ETOOMANY)
+			return refuse(b, "%s: too many refused SENDs", BROKER_ERROR_RATE);
+		if (rc == CHAT_OK)
+			rc = CHAT_ETOOMANY;
+	}
 	if (rc != CHAT_ETOOMANY) {
 		if (rc != CHAT_OK && b->err != NULL)
 			*b->err = e;

@@ -66,7 +66,11 @@
  * its RECEIPT, if it asked for one, follows as for any handled frame (the
  * MESSAGE comes first).  A session not subscribed to /user/queue/errors
  * gets an ERROR ("rate limited: retry in N ms ...") instead, since it
- * could not otherwise learn that its SEND was refused.
+ * could not otherwise learn that its SEND was refused.  Each refusal
+ * writes that MESSAGE, so refusals are limited too: past
+ * BROKER_REFUSED_BURST of them (refilled at BROKER_REFUSED_RATE a second),
+ * the refused SEND gets an ERROR ("rate limited: too many refused SENDs")
+ * and the session ends.
  *
  * Users.  CONNECT with a passcode authenticates: the passcode is a login
  * token (POST /api/login) or login's password (db/auth.h); a wrong one is
@@ -142,6 +146,10 @@
 /* Where a SEND refused for its rate goes (see the top), and its error. */
 #define BROKER_ERRORS_DEST "/user/queue/errors"
 #define BROKER_ERROR_RATE "rate limited"
+/* Refused SENDs a user may make (burst, then per second) before the
+ * session that makes one more gets an ERROR instead. */
+#define BROKER_REFUSED_BURST 50
+#define BROKER_REFUSED_RATE 10
 
 /* Prefix of the chat application's post destination: SEND to
  * /app/chat/room/{id} with {"text": ...}; the stamped message is broadcast

@@ -511,6 +511,17 @@ START_TEST(rate_limits)
 	for (i = 0; i < 4; i++)
 		post(2, "general", "b");
 	HAS(collect(2), "ERROR\nmessage:rate limited\\c retry in 1000 ms");
+	/* Past BROKER_REFUSED_BURST refusals, an ERROR ends the session. */
+	connect_as(3, "carol");
+	ck_assert_int_eq(send_msg(3, "SUBSCRIBE\nid:e\ndestination:/user/queue/errors\n\n^"),
+			 CHAT_OK);
+	for (i = 0; i < 3 + BROKER_REFUSED_BURST; i++)
+		post(3, "general", "c");
+	got = collect(3);
+	HASNT(got, "ERROR");
+	ck_assert_uint_eq(count_of(got, "\"error\":\"rate limited\""), BROKER_REFUSED_BURST);
+	post(3, "general", "c");
+	HAS(collect(3), "ERROR\nmessage:rate limited\\c too many refused SENDs");
 }
 END_TEST
 
