@@ -91,7 +91,8 @@ static int admit(service_ctx_t *c, const char *peer, int64_t now_ms, chat_error_
 	int rc;
 
 	c->retry_ms = 0;
-	if (peer == NULL || *peer == '\0' || c->opt == NULL || c->opt->sessions_per_addr_burst <= 0)
+	if (!c->limit_peers || peer == NULL || *peer == '\0' || c->opt == NULL ||
+	    c->opt->sessions_per_addr_burst <= 0)
 		return CHAT_OK;
 	snprintf(key, sizeof(key), "addr:%s", peer);
 	if ((rc = chatdb__begin(c->db, err)) != CHAT_OK)
