@@ -54,6 +54,12 @@ typedef struct chat_options {
 	long long guest_rooms;    /* 1: guests may create rooms */
 	long long rooms_per_user; /* rooms one user may have created at once */
 	long long rooms_max;      /* rooms in all, "general" included */
+	long long rate_sends;       /* SENDs per second of a registered user */
+	long long rate_sends_burst; /* SENDs at once of a registered user (0: no limit) */
+	long long rate_guest_sends;       /* SENDs per second of a guest */
+	long long rate_guest_sends_burst; /* SENDs at once of a guest (0: no limit) */
+	long long sessions_per_addr_rate;  /* new sessions per second of one address */
+	long long sessions_per_addr_burst; /* new sessions at once of one address (0: no limit) */
 	char *admins;             /* user names, comma-separated, who may delete any room */
 } chat_options_t;
 

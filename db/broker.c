@@ -14,6 +14,7 @@
 #include "dest.h"
 #include "json.h"
 #include "queue.h"
+#include "ratelimit.h"
 #include "relay.h"
 #include "session.h"
 #include "stomp.h"
@@ -1458,6 +1459,80 @@ static int send_app(broker_t *b, const char *dest, chat_slice_t body)
 	return refuse(b, "no handler for %s", dest);
 }
 
+/* The session's subscription to BROKER_ERRORS_DEST (the first by id). */
+static const char SQL_ERRORS_SUB[] =
+	"SELECT sub_id FROM subscriptions WHERE session_id = ?1 AND destination = ?2"
+	" ORDER BY sub_id LIMIT 1";
+
+/* Takes a token from the user's SEND bucket (rate_sends, or
+ * rate_guest_sends for a guest).  0: go on; 1: the SEND is refused and the
+ * session told (a MESSAGE on its /user/queue/errors subscription, else an
+ * ERROR); or a database error. */
+static int over_rate(broker_t *b, const char *dest)
+{
+	char key[RATELIMIT_KEY_MAX + 1];
+	const char *user = b->info.user_name;
+	int guest = chatroom_is_guest(user);
+	chat_error_t e = { 0 };
+	sqlite3_stmt *st;
+	int64_t retry = 0;
+	int rc;
+
+	if (!b->info.has_user)
+		return 0;
+	snprintf(key, sizeof(key), "send:%s", user);
+	rc = ratelimit__take_in_tx(b->db, key, guest ? b->opt->rate_guest_sends : b->opt->rate_sends,
+				   guest ? b->opt->rate_guest_sends_burst : b->opt->rate_sends_burst,
+				   b->now_ms, &retry, &e);
+	if (rc == CHAT_ETOOMANY) {
+		/* Each refusal writes a MESSAGE: a client that keeps sending
+		 * regardless is ended before the refusals cost more. */
+		int64_t r2;
+
+		snprintf(key, sizeof(key), "refused:%s", user);
+		rc = ratelimit__take_in_tx(b->db, key, BROKER_REFUSED_RATE, BROKER_REFUSED_BURST,
+					   b->now_ms, &r2, &e);
+		if (rc == CHAT_ETOOMANY)
+			return refuse(b, "%s: too many refused SENDs", BROKER_ERROR_RATE);
+		if (rc == CHAT_OK)
+			rc = CHAT_ETOOMANY;
+	}
+	if (rc != CHAT_ETOOMANY) {
+		if (rc != CHAT_OK && b->err != NULL)
+			*b->err = e;
+		return rc;
+	}
+	if ((rc = chatdb__stmt(b->db, SQL_ERRORS_SUB, &st, b->err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, BROKER_ERRORS_DEST, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		chat_buf_reset(&b->scratch);
+		rc = chat_buf_printf(&b->scratch, "{\"error\":\"%s\",\"retry_after_ms\":%lld,"
+				     "\"destination\":", BROKER_ERROR_RATE, (long long)retry);
+		if (rc == CHAT_OK)
+			rc = json_encode_string(&b->scratch, dest, strlen(dest));
+		if (rc == CHAT_OK)
+			rc = chat_buf_putc(&b->scratch, '}');
+		if (rc == CHAT_OK)
+			rc = message_headers(b, (const char *)sqlite3_column_text(st, 0),
+					     "application/json", NULL);
+		if (rc == CHAT_OK)
+			rc = append(b, BROKER_ERRORS_DEST, b->key, chat_buf_slice(&b->hdrs),
+				    chat_buf_slice(&b->scratch), NULL);
+		if (rc == CHAT_OK)
+			rc = 1;
+	} else if (rc == SQLITE_DONE) {
+		rc = refuse(b, "%s: retry in %lld ms (subscribe to %s to be told without ERROR)",
+			    BROKER_ERROR_RATE, (long long)retry, BROKER_ERRORS_DEST);
+	} else {
+		rc = chatdb__error(b->db, rc, "errors subscription", b->err);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
 static int buffer_in_tx(broker_t *b, const stomp_frame_t *f, const char *tx);
 
 static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
@@ -1478,6 +1553,10 @@ static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
 		return refuse(b, "invalid destination");
 	if (tx != NULL && !replay)
 		return buffer_in_tx(b, f, tx);
+	if (dest_classify(d) != DEST_TOPIC || b->opt->topic_send) {
+		if ((rc = over_rate(b, dest)) != 0)
+			return rc > 0 ? CHAT_OK : rc;
+	}
 	switch (dest_classify(d)) {
 	case DEST_TOPIC:
 		if (!b->opt->topic_send)

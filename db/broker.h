@@ -52,6 +52,26 @@
  * when the ERROR frame is collected, so the client gets the ERROR before the
  * SockJS close frame, whichever transport polls next.
  *
+ * Rate limits.  Every SEND that would publish or change something (a chat
+ * post, /app/rooms and /app/rooms/delete, /queue, /user, and /topic when
+ * topic_send allows it) takes a token from its user's bucket in chat.db
+ * (db/ratelimit.h): rate_sends a second up to rate_sends_burst for a
+ * registered user, shared by all its sessions and processes;
+ * rate_guest_sends and rate_guest_sends_burst for a guest (one session).
+ * A SEND in a transaction counts when COMMIT runs it.  A SEND without a
+ * token is not carried out (nothing is stored) and not an ERROR: the
+ * session gets, on its first subscription to /user/queue/errors (Spring's
+ * @SendToUser convention), a MESSAGE with content-type application/json
+ * and body {"error":"rate limited","retry_after_ms":N,"destination":DEST};
+ * its RECEIPT, if it asked for one, follows as for any handled frame (the
+ * MESSAGE comes first).  A session not subscribed to /user/queue/errors
+ * gets an ERROR ("rate limited: retry in N ms ...") instead, since it
+ * could not otherwise learn that its SEND was refused.  Each refusal
+ * writes that MESSAGE, so refusals are limited too: past
+ * BROKER_REFUSED_BURST of them (refilled at BROKER_REFUSED_RATE a second),
+ * the refused SEND gets an ERROR ("rate limited: too many refused SENDs")
+ * and the session ends.
+ *
  * Users.  CONNECT with a passcode authenticates: the passcode is a login
  * token (POST /api/login) or login's password (db/auth.h); a wrong one is
  * an ERROR.  CONNECT without passcode is a guest, named "guest-N" by the
@@ -122,6 +142,14 @@
 /* ERROR messages of a session whose login token was revoked or expired. */
 #define BROKER_ERROR_LOGGED_OUT "logged out"
 #define BROKER_ERROR_EXPIRED "token expired"
+
+/* Where a SEND refused for its rate goes (see the top), and its error. */
+#define BROKER_ERRORS_DEST "/user/queue/errors"
+#define BROKER_ERROR_RATE "rate limited"
+/* Refused SENDs a user may make (burst, then per second) before the
+ * session that makes one more gets an ERROR instead. */
+#define BROKER_REFUSED_BURST 50
+#define BROKER_REFUSED_RATE 10
 
 /* Prefix of the chat application's post destination: SEND to
  * /app/chat/room/{id} with {"text": ...}; the stamped message is broadcast

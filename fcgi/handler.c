@@ -76,6 +76,7 @@ static worker_t *worker_get(handler_t *h, chat_error_t *err)
 	}
 	chatdb_set_doorbell(w->svc.db, h->bell);
 	w->svc.opt = h->opt;
+	w->svc.limit_peers = 1; /* REMOTE_ADDR is the client's */
 	w->bell = h->bell;
 	w->disp = h->disp;
 	w->opt = h->opt;

@@ -364,6 +364,17 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	chat_buf_free(&drain);
 	rc = service_open(&w->svc, s, key, http_param(r, "REMOTE_ADDR"), chat_wall_ms(), &created,
 			  &info, &err);
+	if (rc == CHAT_ETOOMANY) {
+		/* Too many new sessions from this address: none was created. */
+		char h[4096];
+		int n = snprintf(h, sizeof(h), "%sRetry-After: %lld\r\n", head->data,
+				 (long long)((w->svc.retry_ms + 999) / 1000));
+
+		log_debug("session %s: %s", LOG_SID(key), err.message);
+		respond_text(r, 429, n > 0 && (size_t)n < sizeof(h) ? h : head->data,
+			     "Too many new sessions, retry later.\n");
+		goto out;
+	}
 	if (rc == CHAT_EDENIED) {
 		/* Another client's session: for this one it does not exist. */
 		log_debug("session %s: %s", LOG_SID(key), err.message);

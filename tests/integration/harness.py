@@ -245,7 +245,11 @@ class Stack:
     def __init__(self, front='lighttpd', test_services=False, fcgi_procs=None,
                  mongodb_uri=None, env=None, attempts=4, start_timeout=60.0, options=None):
         self.front = front
-        self.options = dict(options or {})  # chat.conf options (serve.sh --set)
+        # chat.conf options (serve.sh --set); SEND and session rate limits are off
+        # unless a test sets them (50-abuse tests them).
+        self.options = dict({'rate_sends_burst': 0, 'rate_guest_sends_burst': 0,
+                             'sessions_per_addr_burst': 0},
+                            **(options or {}))
         self.test_services = test_services
         self.fcgi_procs = fcgi_procs
         self.mongodb_uri = mongodb_uri

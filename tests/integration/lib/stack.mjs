@@ -109,7 +109,11 @@ export async function startStack({ front = 'lighttpd', origins, testServices = t
 		args.push('--test-services');
 	if (origins)
 		args.push('--origins', origins);
-	for (const [name, value] of Object.entries(options))
+	/* SEND and new-session rate limits are off unless a test sets them (load tests send
+	 * faster than any person; 50-abuse tests the limits). */
+	const all = { rate_sends_burst: 0, rate_guest_sends_burst: 0, sessions_per_addr_burst: 0,
+		...options };
+	for (const [name, value] of Object.entries(all))
 		args.push('--set', `${name}=${value}`);
 	const r = await run('bash', args, {
 		...(fcgiProcs ? { FCGI_PROCS: String(fcgiProcs) } : {}),
