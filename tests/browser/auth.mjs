@@ -85,7 +85,7 @@ for (const front of FRONTS) {
 	const skip = browserMissing || frontMissing(front) || false;
 	describe(`behind ${front}`, () => {
 		let stack;
-		before(async () => { if (!skip) stack = await startStack({ front, testServices: false }); });
+		before(async () => { if (!skip) stack = await startStack({ front, testServices: false, limits: true }); });
 		after(async () => { await stack?.stop(); });
 		const tag = front.replace(/[^a-z]/g, '').slice(0, 8);
 

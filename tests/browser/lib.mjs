@@ -44,12 +44,12 @@ export async function launch() {
  * before its tests (unless missing, the reason they skip, is set), stopped
  * after them, with every page in env.pages closed.  Returns env
  * {stack, browser, base, pages}, filled in by then. */
-export function useStack(missing) {
+export function useStack(missing, options = {}) {
 	const env = { stack: null, browser: null, base: null, pages: [] };
 	before(async () => {
 		if (missing)
 			return;
-		env.stack = await startStack({ front: 'lighttpd', testServices: false });
+		env.stack = await startStack({ front: 'lighttpd', testServices: false, limits: true, options });
 		env.base = env.stack.http;
 		env.browser = await launch();
 	});

@@ -98,7 +98,7 @@ async function waitPort(port, ms = 10000) {
  * restarts it).
  */
 export async function startStack({ front = 'lighttpd', origins, testServices = true, options = {},
-	fcgiProcs, dir: reuse, mongodbUri, idleTimeout } = {}) {
+	fcgiProcs, dir: reuse, mongodbUri, idleTimeout, limits = false } = {}) {
 	const port = await freePort();
 	const dir = reuse ?? await mkdtemp(path.join(os.tmpdir(), 'chat-ws-test-'));
 	const args = [path.join(srcdir, 'conf', 'serve.sh'), '--front', front, '--port', String(port),
@@ -109,10 +109,12 @@ export async function startStack({ front = 'lighttpd', origins, testServices = t
 		args.push('--test-services');
 	if (origins)
 		args.push('--origins', origins);
-	/* SEND and new-session rate limits are off unless a test sets them (load tests send
-	 * faster than any person; 50-abuse tests the limits). */
-	const all = { rate_sends_burst: 0, rate_guest_sends_burst: 0, sessions_per_addr_burst: 0,
-		...options };
+	/* SEND and new-session rate limits are off unless a test sets them or asks for
+	 * the shipped defaults (limits: true, as the browser tests do): load tests send
+	 * faster than any person; 50-abuse tests the limits. */
+	const off = limits ? {} : { rate_sends_burst: 0, rate_guest_sends_burst: 0,
+		sessions_per_addr_burst: 0 };
+	const all = { ...off, ...options };
 	for (const [name, value] of Object.entries(all))
 		args.push('--set', `${name}=${value}`);
 	const r = await run('bash', args, {
