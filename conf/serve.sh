@@ -207,6 +207,9 @@ websocket = $websocket
 test_services = $test_services
 origins = "$origins"
 CONF
+# Apache tells chat.fcgi that a client left only through a failed write:
+# held streams and polls write "h" every 2 s so that it fails soon.
+[ "$front" = lighttpd ] || echo "held_probe_ms = 2000" >>"$run/chat.conf"
 printf '%s' "$extra_options" | while IFS= read -r line; do
 	[ -n "$line" ] || continue
 	case $line in *=*) ;; *) die "--set takes OPTION=VALUE, not '$line'" ;; esac
