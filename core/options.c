@@ -39,6 +39,8 @@ const options_entry_t options_table[] = {
 	  "request threads of each FastCGI process kept for short requests (/api, /info, xhr_send): held polls and streams use at most threads - held_reserve (at least 1); one over that budget is answered at once with a heartbeat frame" },
 	{ "held_per_addr", OPTIONS_INT, "8", 1, 100000, OPT(held_per_addr),
 	  "held polls and streams (across all processes) one client address (REMOTE_ADDR) may have at once; one more is answered at once with a heartbeat frame" },
+	{ "held_max", OPTIONS_INT, "0", 0, 1000000, OPT(held_max),
+	  "held polls and streams on this host at once, all processes (for mod_fcgid, where each process serves one request: set it below FcgidMaxProcesses so that processes stay free for short requests); one more is answered at once with a heartbeat frame; 0: no such bound" },
 	{ "held_probe_ms", OPTIONS_INT, "0", 0, 3600000, OPT(held_probe_ms),
 	  "when above 0 and below heartbeat_ms, a held stream writes a heartbeat frame this often so that a vanished client is noticed (set behind Apache, which notices one only on a failed write); 0: only the heartbeat" },
 	{ "body_timeout_ms", OPTIONS_INT, "10000", 100, 3600000, OPT(body_timeout_ms),

@@ -31,9 +31,9 @@
 static int held_now;
 
 /* Whether one more held request fits: this process's threads beyond
- * held_reserve (at least one), and held_per_addr held requests of the
- * session's address across every process, this one's lease (taken just
- * before) counted.  Counting after taking the lease makes two racing
+ * held_reserve (at least one), held_max on the host when set, and
+ * held_per_addr held requests of the session's address across every
+ * process, this one's lease (taken just before) counted.  Counting after taking the lease makes two racing
  * requests both count each other, so the bound is never exceeded.  A
  * database error lets it through: the per-process budget still holds. */
 static int held_fits(worker_t *w, const session_info_t *info, int held)
@@ -43,6 +43,10 @@ static int held_fits(worker_t *w, const session_info_t *info, int held)
 	int64_t count = 0;
 
 	if (held > (budget < 1 ? 1 : budget))
+		return 0;
+	if (opt->held_max > 0 &&
+	    session_count_held_by_peer(w->svc.db, NULL, chat_wall_ms(), &count, NULL) == CHAT_OK &&
+	    count > opt->held_max)
 		return 0;
 	if (info->peer[0] == '\0' ||
 	    session_count_held_by_peer(w->svc.db, info->peer, chat_wall_ms(), &count, NULL) != CHAT_OK)
@@ -369,6 +373,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	stream_t st = { r, 0, t, callback, { 0 }, { 0 } };
 	char owner[96];
 	int created, rc, leased = 0, interrupted = 0, counted = 0, at_once;
+	int waited_once = 0;
 
 	/* Messages come JSON-encoded (up to six bytes per byte), and the
 	 * transport may escape a frame once more (htmlfile). */
@@ -468,6 +473,13 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		}
 		if (msgs.n > 0 && (!ti->streaming || at_once || st.framed >= opt->response_limit))
 			break;
+		if (at_once && !waited_once && (uint64_t)info.cursor < (uint64_t)doorbell_seq(w->bell)) {
+			/* Rows after the cursor may not have reached this
+			 * process's dispatcher yet: a short, bounded wait. */
+			waited_once = 1;
+			wait_wake_or_gone(w, r, ds, LEASE_WAIT_MS);
+			continue;
+		}
 		if (at_once) {
 			send_heartbeat(&st);
 			break;
