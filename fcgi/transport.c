@@ -39,10 +39,11 @@ static int held_now;
 static int held_fits(worker_t *w, const session_info_t *info, int held)
 {
 	const chat_options_t *opt = w->opt;
-	long long budget = opt->threads - opt->held_reserve;
+	/* At most half of the threads are reserved (mod_fcgid: none). */
+	long long reserve = opt->held_reserve < opt->threads / 2 ? opt->held_reserve : opt->threads / 2;
 	int64_t count = 0;
 
-	if (held > (budget < 1 ? 1 : budget))
+	if (held > opt->threads - reserve)
 		return 0;
 	if (opt->held_max > 0 &&
 	    session_count_held_by_peer(w->svc.db, NULL, chat_wall_ms(), &count, NULL) == CHAT_OK &&

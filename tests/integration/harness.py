@@ -245,7 +245,10 @@ class Stack:
     def __init__(self, front='lighttpd', test_services=False, fcgi_procs=None,
                  mongodb_uri=None, env=None, attempts=4, start_timeout=60.0, options=None):
         self.front = front
-        self.options = dict(options or {})  # chat.conf options (serve.sh --set)
+        # chat.conf options (serve.sh --set).  Test clients share 127.0.0.1:
+        # the per-address bound on held requests is raised unless a test
+        # (50-abuse/test_workers.py) sets it.
+        self.options = dict({'held_per_addr': 1000}, **(options or {}))
         self.test_services = test_services
         self.fcgi_procs = fcgi_procs
         self.mongodb_uri = mongodb_uri

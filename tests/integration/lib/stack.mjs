@@ -108,7 +108,9 @@ export async function startStack({ front = 'lighttpd', origins, testServices = t
 		args.push('--test-services');
 	if (origins)
 		args.push('--origins', origins);
-	for (const [name, value] of Object.entries(options))
+	// Every test client comes from 127.0.0.1: the per-address bound on
+	// held requests (held_per_addr) is tested in 50-abuse/test_workers.py.
+	for (const [name, value] of Object.entries({ held_per_addr: 1000, ...options }))
 		args.push('--set', `${name}=${value}`);
 	const r = await run('bash', args, fcgiProcs ? { FCGI_PROCS: String(fcgiProcs) } : {});
 	if (r.code !== 0) {
