@@ -76,7 +76,8 @@ start_ours() { # FRONT [serve.sh options]
 	local var=$state/$front
 	port=$(free_port)
 	"$src/conf/serve.sh" --front "$front" --port "$port" --builddir "$build" --var "$var" \
-		--daemon --set topic_send=1 "$@" >"$state/$front.serve.log" 2>&1 || {
+		--daemon --set topic_send=1 --set rate_sends_burst=0 --set rate_guest_sends_burst=0 \
+		--set sessions_per_addr_burst=0 "$@" >"$state/$front.serve.log" 2>&1 || {
 		log "$front did not start: $(tail -2 "$state/$front.serve.log")"; return 1; }
 	pids=$(awk '{print $1}' "$var/run/pids" | tr '\n' ' ')
 	stop_cmd="'$src/conf/serve.sh' --stop --var '$var'"

@@ -21,7 +21,9 @@
 # MONGODB_URI, SOCKJS_TEST_SERVICES=1,
 # CHAT_ORIGINS (the allowed Origins, comma-separated; default *),
 # FCGI_PROCS (lighttpd's chat.fcgi processes), FCGID_MAX_PROCS (mod_fcgid's,
-# one held request each), LIGHTTPD and APACHE2 in the environment are
+# one held request each), PROXY_IDLE_TIMEOUT (the front server's idle
+# timeout in seconds, @IDLE_TIMEOUT@ in its configuration; default 60, as
+# shipped: tests lower it), LIGHTTPD and APACHE2 in the environment are
 # honoured.  --set adds an option of docs/configuration.md to chat.conf.
 # Everything it writes goes below --var (default: var/ in the build dir).
 set -euo pipefail
@@ -33,6 +35,8 @@ mongodb_uri=${MONGODB_URI:-}
 origins=${CHAT_ORIGINS:-*}
 fcgi_procs=${FCGI_PROCS:-2}
 fcgid_max_procs=${FCGID_MAX_PROCS:-64}
+idle_timeout=${PROXY_IDLE_TIMEOUT:-60}
+case $idle_timeout in ''|*[!0-9]*) echo "serve.sh: PROXY_IDLE_TIMEOUT must be a number of seconds" >&2; exit 2 ;; esac
 ws_port= fcgi_port= extra_options= supervise=
 
 die() { echo "serve.sh: $*" >&2; exit 1; }
@@ -240,6 +244,7 @@ render() {
 	sed -e "s|@BIND@|$bind|g" -e "s|@PORT@|$port|g" -e "s|@WWW@|$www|g" \
 	    -e "s|@RUN@|$run|g" -e "s|@FCGI@|$fcgi|g" -e "s|@FCGI_DIR@|$(dirname "$fcgi")|g" \
 	    -e "s|@FCGI_PROCS@|$fcgi_procs|g" -e "s|@FCGID_MAX_PROCS@|$fcgid_max_procs|g" -e "s|@FCGI_PORT@|$fcgi_port|g" \
+	    -e "s|@IDLE_TIMEOUT@|$idle_timeout|g" \
 	    -e "s|@CHAT_CONFIG@|$run/chat.conf|g" -e "s|@WS_PORT@|$ws_port|g" \
 	    -e "s/@PREFIXES@/$prefixes/g" -e "s|@MODULES@|/usr/lib/apache2/modules|g" \
 	    -e "s|@USER_LINE@|$user_line|g" -e "s|@GROUP_LINE@|$group_line|g" "$1" >"$2"

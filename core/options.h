@@ -25,6 +25,8 @@ typedef struct chat_options {
 	long long ws_port;       /* sidecar TCP port */
 	long long threads;       /* FastCGI request threads per process */
 	long long heartbeat_ms;  /* SockJS heartbeat interval */
+	long long stomp_heartbeat_ms; /* server's STOMP heart-beat interval; 0: none */
+	long long stomp_liveness_ms;  /* least silence before a heart-beating client is ended */
 	long long held_reserve;  /* threads per process kept from held requests */
 	long long held_per_addr; /* held requests per client address, all processes */
 	long long held_max;      /* 0, or held requests on the host, all processes */
@@ -57,6 +59,12 @@ typedef struct chat_options {
 	long long guest_rooms;    /* 1: guests may create rooms */
 	long long rooms_per_user; /* rooms one user may have created at once */
 	long long rooms_max;      /* rooms in all, "general" included */
+	long long rate_sends;       /* SENDs per second of a registered user */
+	long long rate_sends_burst; /* SENDs at once of a registered user (0: no limit) */
+	long long rate_guest_sends;       /* SENDs per second of a guest */
+	long long rate_guest_sends_burst; /* SENDs at once of a guest (0: no limit) */
+	long long sessions_per_addr_rate;  /* new sessions per second of one address */
+	long long sessions_per_addr_burst; /* new sessions at once of one address (0: no limit) */
 	char *admins;             /* user names, comma-separated, who may delete any room */
 } chat_options_t;
 

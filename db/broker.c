@@ -14,6 +14,7 @@
 #include "dest.h"
 #include "json.h"
 #include "queue.h"
+#include "ratelimit.h"
 #include "relay.h"
 #include "session.h"
 #include "stomp.h"
@@ -41,13 +42,24 @@ static const char SQL_PARTIAL_PUT[] =
 static const char SQL_PARTIAL_CLEAR[] = "DELETE FROM stomp_partial WHERE session_id = ?1";
 static const char SQL_HEARD[] =
 	"UPDATE stomp_sessions SET heard_ms = ?2 WHERE session_id = ?1 AND heard_ms < ?2";
-/* Open sessions whose client promised heart-beats and has been silent for
- * twice the agreed interval (the STOMP spec's leeway for network delay). */
+/* Signs of life the shells see outside STOMP frames, at most once a
+ * second per session: a SockJS request arriving, the requests a process
+ * holds (once per heartbeat for all of them), a WebSocket pong. */
+static const char SQL_HEARD_SOON[] =
+	"UPDATE stomp_sessions SET heard_ms = ?2 WHERE session_id = ?1 AND heard_ms < ?2 - 1000";
+static const char SQL_HEARD_PREFIX[] =
+	"UPDATE stomp_sessions SET heard_ms = ?2 WHERE heard_ms < ?2 - 1000 AND session_id IN"
+	" (SELECT id FROM sessions WHERE substr(lease_owner, 1, length(?1)) = ?1"
+	" AND state <> 'closed')";
+/* Open sessions whose client promised heart-beats and has shown no sign
+ * of life (heard_ms) for twice the agreed interval (the STOMP spec's
+ * leeway for network delay) or ?2 (stomp_liveness_ms), whichever is
+ * longer. */
 static const char SQL_SILENT[] =
 	"SELECT s.session_id, max(s.heard_ms, s.connected_ms) FROM stomp_sessions s"
 	" JOIN sessions x ON x.id = s.session_id"
 	" WHERE x.state = 'open' AND s.hb_expect_ms > 0"
-	" AND max(s.heard_ms, s.connected_ms) + 2 * s.hb_expect_ms < ?1 LIMIT 64";
+	" AND max(s.heard_ms, s.connected_ms) + max(2 * s.hb_expect_ms, ?2) < ?1 LIMIT 64";
 static const char SQL_STATE_PUT[] =
 	"INSERT INTO stomp_sessions(session_id, version, hb_client_send_ms, hb_client_recv_ms,"
 	" hb_expect_ms, connected_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -771,9 +783,9 @@ static int on_connect(broker_t *b, const stomp_frame_t *f)
 	} else {
 		return refuse(b, "authentication required: CONNECT with login and passcode");
 	}
-	/* The server sends no STOMP heart-beats (SockJS's own heartbeat frames
-	 * keep every transport alive); it takes the client's at the SockJS
-	 * heartbeat interval or slower. */
+	/* The server offers heart-beats every stomp_heartbeat_ms; the shells
+	 * send them at broker_heartbeat_interval().  It takes the client's at
+	 * the SockJS heartbeat interval or slower. */
 	expect = cx == 0 ? 0 : cx > b->opt->heartbeat_ms ? cx : b->opt->heartbeat_ms;
 	rc = session_set_user(b->db, b->key, name, b->err);
 	if (rc != CHAT_OK)
@@ -804,7 +816,8 @@ static int on_connect(broker_t *b, const stomp_frame_t *f)
 	b->version = v;
 	snprintf(b->info.user_name, sizeof(b->info.user_name), "%s", name);
 	b->info.has_user = 1;
-	snprintf(hb, sizeof(hb), "0,%lld", (long long)expect);
+	snprintf(hb, sizeof(hb), "%lld,%lld", (long long)b->opt->stomp_heartbeat_ms,
+		 (long long)expect);
 	h[0].name = CHAT_SLICE("version");
 	h[0].value = v == STOMP_V1_2 ? CHAT_SLICE("1.2") : v == STOMP_V1_1 ? CHAT_SLICE("1.1")
 									   : CHAT_SLICE("1.0");
@@ -825,6 +838,9 @@ static int on_connect(broker_t *b, const stomp_frame_t *f)
 	chat_buf_reset(&b->hdrs);
 	if ((rc = delivery_hdr_put(&b->hdrs, DELIVERY_H_VERSION, hb)) != CHAT_OK ||
 	    (rc = delivery_hdr_put(&b->hdrs, DELIVERY_H_USER, name)) != CHAT_OK)
+		return rc;
+	snprintf(hb, sizeof(hb), "%lld", (long long)cy);
+	if ((rc = delivery_hdr_put(&b->hdrs, DELIVERY_H_HB, hb)) != CHAT_OK)
 		return rc;
 	return append(b, BROKER_DIRECT_DEST, b->key, chat_buf_slice(&b->hdrs),
 		      chat_buf_slice(&b->frame), NULL);
@@ -1443,6 +1459,80 @@ static int send_app(broker_t *b, const char *dest, chat_slice_t body)
 	return refuse(b, "no handler for %s", dest);
 }
 
+/* The session's subscription to BROKER_ERRORS_DEST (the first by id). */
+static const char SQL_ERRORS_SUB[] =
+	"SELECT sub_id FROM subscriptions WHERE session_id = ?1 AND destination = ?2"
+	" ORDER BY sub_id LIMIT 1";
+
+/* Takes a token from the user's SEND bucket (rate_sends, or
+ * rate_guest_sends for a guest).  0: go on; 1: the SEND is refused and the
+ * session told (a MESSAGE on its /user/queue/errors subscription, else an
+ * ERROR); or a database error. */
+static int over_rate(broker_t *b, const char *dest)
+{
+	char key[RATELIMIT_KEY_MAX + 1];
+	const char *user = b->info.user_name;
+	int guest = chatroom_is_guest(user);
+	chat_error_t e = { 0 };
+	sqlite3_stmt *st;
+	int64_t retry = 0;
+	int rc;
+
+	if (!b->info.has_user)
+		return 0;
+	snprintf(key, sizeof(key), "send:%s", user);
+	rc = ratelimit__take_in_tx(b->db, key, guest ? b->opt->rate_guest_sends : b->opt->rate_sends,
+				   guest ? b->opt->rate_guest_sends_burst : b->opt->rate_sends_burst,
+				   b->now_ms, &retry, &e);
+	if (rc == CHAT_ETOOMANY) {
+		/* Each refusal writes a MESSAGE: a client that keeps sending
+		 * regardless is ended before the refusals cost more. */
+		int64_t r2;
+
+		snprintf(key, sizeof(key), "refused:%s", user);
+		rc = ratelimit__take_in_tx(b->db, key, BROKER_REFUSED_RATE, BROKER_REFUSED_BURST,
+					   b->now_ms, &r2, &e);
+		if (rc == CHAT_ETOOMANY)
+			return refuse(b, "%s: too many refused SENDs", BROKER_ERROR_RATE);
+		if (rc == CHAT_OK)
+			rc = CHAT_ETOOMANY;
+	}
+	if (rc != CHAT_ETOOMANY) {
+		if (rc != CHAT_OK && b->err != NULL)
+			*b->err = e;
+		return rc;
+	}
+	if ((rc = chatdb__stmt(b->db, SQL_ERRORS_SUB, &st, b->err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, BROKER_ERRORS_DEST, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		chat_buf_reset(&b->scratch);
+		rc = chat_buf_printf(&b->scratch, "{\"error\":\"%s\",\"retry_after_ms\":%lld,"
+				     "\"destination\":", BROKER_ERROR_RATE, (long long)retry);
+		if (rc == CHAT_OK)
+			rc = json_encode_string(&b->scratch, dest, strlen(dest));
+		if (rc == CHAT_OK)
+			rc = chat_buf_putc(&b->scratch, '}');
+		if (rc == CHAT_OK)
+			rc = message_headers(b, (const char *)sqlite3_column_text(st, 0),
+					     "application/json", NULL);
+		if (rc == CHAT_OK)
+			rc = append(b, BROKER_ERRORS_DEST, b->key, chat_buf_slice(&b->hdrs),
+				    chat_buf_slice(&b->scratch), NULL);
+		if (rc == CHAT_OK)
+			rc = 1;
+	} else if (rc == SQLITE_DONE) {
+		rc = refuse(b, "%s: retry in %lld ms (subscribe to %s to be told without ERROR)",
+			    BROKER_ERROR_RATE, (long long)retry, BROKER_ERRORS_DEST);
+	} else {
+		rc = chatdb__error(b->db, rc, "errors subscription", b->err);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
 static int buffer_in_tx(broker_t *b, const stomp_frame_t *f, const char *tx);
 
 static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
@@ -1463,6 +1553,10 @@ static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
 		return refuse(b, "invalid destination");
 	if (tx != NULL && !replay)
 		return buffer_in_tx(b, f, tx);
+	if (dest_classify(d) != DEST_TOPIC || b->opt->topic_send) {
+		if ((rc = over_rate(b, dest)) != 0)
+			return rc > 0 ? CHAT_OK : rc;
+	}
 	switch (dest_classify(d)) {
 	case DEST_TOPIC:
 		if (!b->opt->topic_send)
@@ -2032,10 +2126,11 @@ static void broker_teardown(broker_t *b)
 	chat_buf_free(&b->scratch);
 }
 
-static int exec_heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error_t *err)
+static int exec_heard_sql(chatdb_t *db, const char *sql, const char *key, int64_t now_ms,
+			  chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_HEARD, &st, err);
+	int rc = chatdb__stmt(db, sql, &st, err);
 
 	if (rc != CHAT_OK)
 		return rc;
@@ -2044,6 +2139,21 @@ static int exec_heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error_
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "stomp heard", err);
+}
+
+static int exec_heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error_t *err)
+{
+	return exec_heard_sql(db, SQL_HEARD, key, now_ms, err);
+}
+
+int broker_heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error_t *err)
+{
+	return exec_heard_sql(db, SQL_HEARD_SOON, key, now_ms, err);
+}
+
+int broker_heard_prefix(chatdb_t *db, const char *prefix, int64_t now_ms, chat_error_t *err)
+{
+	return exec_heard_sql(db, SQL_HEARD_PREFIX, prefix, now_ms, err);
 }
 
 int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, const char *key,
@@ -2187,6 +2297,8 @@ static int sweep_sessions(chatdb_t *db, const chat_options_t *opt, int64_t now_m
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, now_ms);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, opt->stomp_liveness_ms);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < CHAT_ARRAY_LEN(keys)) {
 		snprintf(keys[n], sizeof(keys[n]), "%s", sqlite3_column_text(st, 0));
 		msg(st, now_ms, msgs[n], sizeof(msgs[n]));
@@ -2219,6 +2331,17 @@ static void silent_message(sqlite3_stmt *st, int64_t now_ms, char *out, size_t s
 {
 	snprintf(out, size, "heart-beat timeout, nothing received for %lld ms",
 		 (long long)(now_ms - sqlite3_column_int64(st, 1)));
+}
+
+int64_t broker_heartbeat_interval(const chat_options_t *opt, int64_t client_recv_ms)
+{
+	int64_t sx = opt->stomp_heartbeat_ms;
+
+	if (sx == 0 || client_recv_ms == 0)
+		return 0;
+	if (sx < BROKER_HEARTBEAT_MIN_MS)
+		sx = BROKER_HEARTBEAT_MIN_MS;
+	return sx > client_recv_ms ? sx : client_recv_ms;
 }
 
 int broker_heartbeat_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,

@@ -52,6 +52,26 @@
  * when the ERROR frame is collected, so the client gets the ERROR before the
  * SockJS close frame, whichever transport polls next.
  *
+ * Rate limits.  Every SEND that would publish or change something (a chat
+ * post, /app/rooms and /app/rooms/delete, /queue, /user, and /topic when
+ * topic_send allows it) takes a token from its user's bucket in chat.db
+ * (db/ratelimit.h): rate_sends a second up to rate_sends_burst for a
+ * registered user, shared by all its sessions and processes;
+ * rate_guest_sends and rate_guest_sends_burst for a guest (one session).
+ * A SEND in a transaction counts when COMMIT runs it.  A SEND without a
+ * token is not carried out (nothing is stored) and not an ERROR: the
+ * session gets, on its first subscription to /user/queue/errors (Spring's
+ * @SendToUser convention), a MESSAGE with content-type application/json
+ * and body {"error":"rate limited","retry_after_ms":N,"destination":DEST};
+ * its RECEIPT, if it asked for one, follows as for any handled frame (the
+ * MESSAGE comes first).  A session not subscribed to /user/queue/errors
+ * gets an ERROR ("rate limited: retry in N ms ...") instead, since it
+ * could not otherwise learn that its SEND was refused.  Each refusal
+ * writes that MESSAGE, so refusals are limited too: past
+ * BROKER_REFUSED_BURST of them (refilled at BROKER_REFUSED_RATE a second),
+ * the refused SEND gets an ERROR ("rate limited: too many refused SENDs")
+ * and the session ends.
+ *
  * Users.  CONNECT with a passcode authenticates: the passcode is a login
  * token (POST /api/login) or login's password (db/auth.h); a wrong one is
  * an ERROR.  CONNECT without passcode is a guest, named "guest-N" by the
@@ -123,6 +143,14 @@
 #define BROKER_ERROR_LOGGED_OUT "logged out"
 #define BROKER_ERROR_EXPIRED "token expired"
 
+/* Where a SEND refused for its rate goes (see the top), and its error. */
+#define BROKER_ERRORS_DEST "/user/queue/errors"
+#define BROKER_ERROR_RATE "rate limited"
+/* Refused SENDs a user may make (burst, then per second) before the
+ * session that makes one more gets an ERROR instead. */
+#define BROKER_REFUSED_BURST 50
+#define BROKER_REFUSED_RATE 10
+
 /* Prefix of the chat application's post destination: SEND to
  * /app/chat/room/{id} with {"text": ...}; the stamped message is broadcast
  * on /topic/chat/room/{id} as JSON (chatmsg_render()). */
@@ -156,11 +184,33 @@ int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, con
  * handle's doorbell.  *left_out (may be NULL) gets how many. */
 int broker_presence_sweep(chatdb_t *db, int64_t now_ms, int64_t *left_out, chat_error_t *err);
 
+/* A sign of life from session key's client other than a STOMP frame or
+ * EOL (broker_receive() counts those): a SockJS request arriving for it, a
+ * WebSocket pong.  Writes at most once a second per session. */
+int broker_heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error_t *err);
+
+/* The same for every session whose lease owner starts with prefix: the
+ * requests a process holds (a client whose stream or poll is open is
+ * there), once per heartbeat for all of them. */
+int broker_heard_prefix(chatdb_t *db, const char *prefix, int64_t now_ms, chat_error_t *err);
+
+/* How often the server sends a heart-beat EOL to a client whose CONNECT
+ * asked for one every client_recv_ms (its heart-beat header's second
+ * value): max(stomp_heartbeat_ms, client_recv_ms), 0 (none) when either is
+ * 0, as STOMP 1.1+ negotiates it. */
+int64_t broker_heartbeat_interval(const chat_options_t *opt, int64_t client_recv_ms);
+
+/* The shortest server heart-beat interval: a smaller stomp_heartbeat_ms
+ * (but 0) counts as this, so no timer spins. */
+#define BROKER_HEARTBEAT_MIN_MS 100
+
 /* Ends the sessions of STOMP clients that agreed to send heart-beats (the
- * CONNECTED heart-beat header's second value) and sent nothing - no frame,
- * no EOL - for twice that interval: each gets an ERROR ("heart-beat
- * timeout") and then closes, as for any other ERROR.  At most 64 per call;
- * rings the handle's doorbell.  *closed_out (may be NULL) gets how many. */
+ * CONNECTED heart-beat header's second value) and showed no sign of life -
+ * no frame, no EOL, nothing broker_heard() or broker_heard_prefix() was
+ * told - for max(twice that interval, stomp_liveness_ms): each
+ * gets an ERROR ("heart-beat timeout") and then closes, as for any other
+ * ERROR.  At most 64 per call; rings the handle's doorbell.  *closed_out
+ * (may be NULL) gets how many. */
 int broker_heartbeat_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
 			   int64_t *closed_out, chat_error_t *err);
 

@@ -221,6 +221,14 @@ static const char *const migrations[] = {
 	 * counted for rooms_per_user. */
 	"ALTER TABLE chat_rooms ADD COLUMN deleted_ms INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX chat_rooms_creator ON chat_rooms(creator);",
+	/* 13: token buckets (db/ratelimit.c): thousandths of a token left at
+	 * at_ms; full_ms is when the bucket is full again (the row may go). */
+	"CREATE TABLE rate_buckets("
+	" key TEXT PRIMARY KEY NOT NULL,"
+	" tokens INTEGER NOT NULL,"
+	" at_ms INTEGER NOT NULL,"
+	" full_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX rate_buckets_full ON rate_buckets(full_ms);",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,

@@ -10,7 +10,8 @@
 /* Distinct frames remembered per row. */
 #define CACHE_SLOTS 16
 
-static const char SQL_STATE_GET[] = "SELECT version FROM stomp_sessions WHERE session_id = ?1";
+static const char SQL_STATE_GET[] =
+	"SELECT version, hb_client_recv_ms FROM stomp_sessions WHERE session_id = ?1";
 static const char SQL_SUBS_LOAD[] =
 	"SELECT sub_id, destination, ack_mode, from_seq FROM subscriptions WHERE session_id = ?1"
 	" ORDER BY sub_id";
@@ -376,8 +377,10 @@ int delivery_load(chatdb_t *db, delivery_t *d, chat_error_t *err)
 	sqlite3_bind_text(st, 1, d->key, -1, SQLITE_STATIC);
 	step = sqlite3_step(st);
 	d->connected = step == SQLITE_ROW;
-	if (step == SQLITE_ROW)
+	if (step == SQLITE_ROW) {
 		d->version = (stomp_version_t)sqlite3_column_int(st, 0);
+		d->hb_client_recv_ms = sqlite3_column_int64(st, 1);
+	}
 	sqlite3_reset(st);
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
 		return chatdb__error(db, step, "stomp state", err);
@@ -469,6 +472,8 @@ static int apply_direct(delivery_t *d, const outbox_row_t *row, json_strv_t *out
 		d->version = ver == 10 ? STOMP_V1_0 : ver == 11 ? STOMP_V1_1 : STOMP_V1_2;
 		if (delivery_hdr_get(row->headers, DELIVERY_H_USER, &v))
 			set_user(d, v.ptr, v.len);
+		if (delivery_hdr_get(row->headers, DELIVERY_H_HB, &v))
+			d->hb_client_recv_ms = strtoll(v.ptr, NULL, 10);
 	}
 	if (delivery_hdr_get(row->headers, DELIVERY_H_SUB, &v) &&
 	    delivery_hdr_get(row->headers, DELIVERY_H_DEST, &a)) {

@@ -15,7 +15,8 @@
  * Row header names of those state changes ("name\0value\0" pairs on rows
  * with destination BROKER_DIRECT_DEST):
  *   DELIVERY_H_VERSION  on CONNECTED: "10", "11" or "12"; with
- *   DELIVERY_H_USER     the session's user;
+ *   DELIVERY_H_USER     the session's user, and
+ *   DELIVERY_H_HB       the heart-beat interval the client asked for (cy);
  *   DELIVERY_H_SUB      a kept subscription: its id, with
  *   DELIVERY_H_DEST, DELIVERY_H_ACK ("auto", "client", ...) and
  *   DELIVERY_H_FROM     the last seq before it (rows above it match);
@@ -45,6 +46,7 @@
 
 #define DELIVERY_H_VERSION "x-version"
 #define DELIVERY_H_USER "x-user"
+#define DELIVERY_H_HB "x-hb"
 #define DELIVERY_H_SUB "x-sub"
 #define DELIVERY_H_DEST "x-dest"
 #define DELIVERY_H_ACK "x-ack"
@@ -104,6 +106,7 @@ struct delivery {
 	int framed;               /* messages are encoded JSON string literals */
 	int connected;
 	stomp_version_t version;
+	int64_t hb_client_recv_ms; /* CONNECT heart-beat cy: what the client wants */
 	int has_user;
 	char user[SESSION_USER_MAX + 1];
 	delivery_sub_t **subs;

@@ -348,6 +348,16 @@ int64_t dispatch_cursor(dispatch_t *d, dispatch_sess_t *s)
 	return c;
 }
 
+int64_t dispatch_heartbeat_wanted(dispatch_t *d, dispatch_sess_t *s)
+{
+	int64_t ms;
+
+	pthread_mutex_lock(&d->lock);
+	ms = s->dl.connected && !s->dl.closed ? s->dl.hb_client_recv_ms : 0;
+	pthread_mutex_unlock(&d->lock);
+	return ms;
+}
+
 size_t dispatch_count(dispatch_t *d)
 {
 	size_t n;

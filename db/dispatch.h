@@ -103,6 +103,12 @@ int dispatch_ready(dispatch_t *d, dispatch_sess_t *s);
  * attached.  Returns CHAT_OK or a database error. */
 int dispatch_run(dispatch_t *d, int *more, chat_error_t *err);
 
+/* The heart-beat interval s's STOMP client asked the server for (its
+ * CONNECT heart-beat cy), as loaded at attach and updated by its CONNECTED
+ * row; 0 before CONNECT, after its end, or when it asked for none.  The
+ * shells send at broker_heartbeat_interval() of it. */
+int64_t dispatch_heartbeat_wanted(dispatch_t *d, dispatch_sess_t *s);
+
 /* Sessions attached now. */
 size_t dispatch_count(dispatch_t *d);
 

@@ -6,8 +6,10 @@
 #include "delivery.h"
 #include "log.h"
 #include "outbox.h"
+#include "ratelimit.h"
 #include "sockjs.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -82,6 +84,30 @@ static int check_peer(service_ctx_t *c, const char *key, const char *peer, sessi
 	return CHAT_OK;
 }
 
+/* Takes a token from peer's bucket of new sessions (its own transaction). */
+static int admit(service_ctx_t *c, const char *peer, int64_t now_ms, chat_error_t *err)
+{
+	char key[RATELIMIT_KEY_MAX + 1];
+	int rc;
+
+	c->retry_ms = 0;
+	if (!c->limit_peers || peer == NULL || *peer == '\0' || c->opt == NULL ||
+	    c->opt->sessions_per_addr_burst <= 0)
+		return CHAT_OK;
+	snprintf(key, sizeof(key), "addr:%s", peer);
+	if ((rc = chatdb__begin(c->db, err)) != CHAT_OK)
+		return rc;
+	rc = ratelimit__take_in_tx(c->db, key, c->opt->sessions_per_addr_rate,
+				   c->opt->sessions_per_addr_burst, now_ms, &c->retry_ms, err);
+	if (rc == CHAT_OK)
+		return chatdb__commit(c->db, err);
+	chatdb__rollback(c->db);
+	if (rc == CHAT_ETOOMANY)
+		chat_error_set(err, rc, "too many new sessions from %s, retry in %lld ms", peer,
+			       (long long)c->retry_ms);
+	return rc;
+}
+
 int service_open(service_ctx_t *c, const service_t *s, const char *key, const char *peer,
 		 int64_t now_ms, int *created, session_info_t *info, chat_error_t *err)
 {
@@ -92,6 +118,8 @@ int service_open(service_ctx_t *c, const service_t *s, const char *key, const ch
 	if (rc == CHAT_OK)
 		return check_peer(c, key, peer, info, err);
 	if (rc != CHAT_ENOTFOUND)
+		return rc;
+	if ((rc = admit(c, peer, now_ms, err)) != CHAT_OK)
 		return rc;
 	rc = session_create(c->db, key, NULL, now_ms, err);
 	if (rc == CHAT_EEXIST) /* another process created it first */

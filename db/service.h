@@ -73,6 +73,10 @@ typedef struct service_ctx {
 	store_t *store;             /* this thread's durable store: NULL until the
 				     * broker first needs it (opened from
 				     * opt->store_uri); owned, service_ctx_cleanup() */
+	int limit_peers;            /* 1: new sessions are limited per peer (its
+				     * address is the client's: chat.fcgi, not
+				     * chat-ws behind a front server) */
+	int64_t retry_ms;           /* after CHAT_ETOOMANY from service_open(): the wait */
 } service_ctx_t;
 
 /* Closes what the context opened itself (the store handle).  The context
@@ -91,7 +95,11 @@ int service_key(const service_t *s, chat_slice_t sid, char key[CHATDB_ID_MAX + 1
  * peer is the client's address (NULL or "": unknown); with the
  * session_bind option on, a session is bound to the first address that
  * opens it or sends to it, and a request from another address is
- * CHAT_EDENIED (answered as an unknown session: 404). */
+ * CHAT_EDENIED (answered as an unknown session: 404).  A new session
+ * takes a token from peer's bucket in chat.db (the options
+ * sessions_per_addr_rate and sessions_per_addr_burst, db/ratelimit.h):
+ * without one it is not created, CHAT_ETOOMANY with c->retry_ms (only
+ * with c->limit_peers). */
 int service_open(service_ctx_t *c, const service_t *s, const char *key, const char *peer,
 		 int64_t now_ms, int *created, session_info_t *info, chat_error_t *err);
 

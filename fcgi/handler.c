@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "background.h"
+#include "broker.h"
 #include "chatdb.h"
 #include "dispatch.h"
 #include "relay.h"
@@ -75,6 +76,7 @@ static worker_t *worker_get(handler_t *h, chat_error_t *err)
 	}
 	chatdb_set_doorbell(w->svc.db, h->bell);
 	w->svc.opt = h->opt;
+	w->svc.limit_peers = 1; /* REMOTE_ADDR is the client's */
 	w->bell = h->bell;
 	w->disp = h->disp;
 	w->opt = h->opt;
@@ -108,6 +110,12 @@ static void *dispatcher_main(void *arg)
 						       opt->heartbeat_ms + TRANSPORT_LEASE_SLACK_MS,
 						       &err)) != CHAT_OK)
 				log_error("dispatcher: cannot renew the leases: %s",
+					  chat_error_reason(&err, rc));
+			/* A client whose poll or stream is held here is alive,
+			 * whatever its STOMP heart-beats do. */
+			if (next_renew != 0 &&
+			    (rc = broker_heard_prefix(h->disp_db, prefix, chat_wall_ms(), &err)) != CHAT_OK)
+				log_error("dispatcher: cannot note the held sessions as alive: %s",
 					  chat_error_reason(&err, rc));
 			next_renew = now + opt->heartbeat_ms;
 		}

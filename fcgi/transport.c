@@ -2,6 +2,7 @@
 #include "config.h"
 #include "transport.h"
 
+#include "broker.h"
 #include "dispatch.h"
 #include "log.h"
 #include "outbox.h"
@@ -228,6 +229,15 @@ static int send_heartbeat(stream_t *st)
 	return sockjs_frame_heartbeat(&st->frame) ?: stream_send(st);
 }
 
+/* A STOMP heart-beat: an EOL as a SockJS message, a["\n"]. */
+static int send_stomp_heartbeat(stream_t *st)
+{
+	const chat_slice_t eol = CHAT_SLICE("\n");
+
+	chat_buf_reset(&st->frame);
+	return sockjs_frame_messages(&st->frame, &eol, 1) ?: stream_send(st);
+}
+
 static int send_close(stream_t *st, int code, const char *reason)
 {
 	chat_buf_reset(&st->frame);
@@ -364,7 +374,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	 * (Apache).  A poll is answered "h" then, as at a heartbeat. */
 	int64_t beat_ms = opt->held_probe_ms > 0 && opt->held_probe_ms < opt->heartbeat_ms
 				  ? opt->held_probe_ms : opt->heartbeat_ms;
-	int64_t next_beat, now;
+	int64_t next_beat, now, stomp_beat, stomp_iv, wake;
 	dispatch_sess_t *ds = NULL;
 	size_t out_cap = (size_t)(opt->response_limit > opt->max_frame ? opt->response_limit : opt->max_frame);
 	chat_error_t err = { 0 };
@@ -388,6 +398,17 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	chat_buf_free(&drain);
 	rc = service_open(&w->svc, s, key, http_param(r, "REMOTE_ADDR"), chat_wall_ms(), &created,
 			  &info, &err);
+	if (rc == CHAT_ETOOMANY) {
+		/* Too many new sessions from this address: none was created. */
+		char h[4096];
+		int n = snprintf(h, sizeof(h), "%sRetry-After: %lld\r\n", head->data,
+				 (long long)((w->svc.retry_ms + 999) / 1000));
+
+		log_debug("session %s: %s", LOG_SID(key), err.message);
+		respond_text(r, 429, n > 0 && (size_t)n < sizeof(h) ? h : head->data,
+			     "Too many new sessions, retry later.\n");
+		goto out;
+	}
 	if (rc == CHAT_EDENIED) {
 		/* Another client's session: for this one it does not exist. */
 		log_debug("session %s: %s", LOG_SID(key), err.message);
@@ -415,6 +436,10 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		}
 		leased = rc == CHAT_OK;
 	}
+	/* The request itself is a sign of life, whatever the client's timers
+	 * do (db/broker.h broker_heard()). */
+	if (leased && (rc = broker_heard(w->svc.db, key, chat_wall_ms(), &err)) != CHAT_OK)
+		log_warn("session %s: %s", LOG_SID(key), chat_error_reason(&err, rc));
 	if (http_start(r, 200, ti->content_type, head->data) != CHAT_OK)
 		goto out;
 	chat_buf_reset(&st.wire);
@@ -452,6 +477,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		goto out;
 	}
 	next_beat = chat_mono_ms() + beat_ms;
+	stomp_beat = 0;
 	for (;;) {
 		dispatch_end_t end;
 
@@ -485,9 +511,28 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 			send_heartbeat(&st);
 			break;
 		}
+		now = chat_mono_ms();
+		/* STOMP heart-beats ride on the request the session holds: a
+		 * stream sends them as they fall due, a poll answers with one
+		 * (the next poll carries the next).  The client may ask for them
+		 * in any CONNECT, so the interval is looked at each round. */
+		stomp_iv = broker_heartbeat_interval(opt, dispatch_heartbeat_wanted(w->disp, ds));
+		if (stomp_iv == 0)
+			stomp_beat = 0;
+		else if (msgs.n > 0 || stomp_beat == 0)
+			stomp_beat = now + stomp_iv;
 		if (msgs.n > 0)
 			continue;
-		now = chat_mono_ms();
+		if (stomp_iv > 0 && now >= stomp_beat) {
+			if (send_stomp_heartbeat(&st) != CHAT_OK) {
+				interrupted = 1;
+				break;
+			}
+			if (!ti->streaming)
+				break;
+			stomp_beat = now + stomp_iv;
+			continue;
+		}
 		if (now >= next_beat) {
 			if (send_heartbeat(&st) != CHAT_OK) {
 				interrupted = 1;
@@ -517,7 +562,8 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 			interrupted = 1;
 			break;
 		}
-		wait_wake_or_gone(w, r, ds, (int)(next_beat - now));
+		wake = stomp_iv > 0 && stomp_beat < next_beat ? stomp_beat : next_beat;
+		wait_wake_or_gone(w, r, ds, (int)(wake - now));
 	}
 	/* The cursor is written once per response. */
 	(void)session_advance_cursor(w->svc.db, key, dispatch_detach(w->disp, ds), NULL);

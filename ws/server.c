@@ -8,6 +8,7 @@
 #include "server.h"
 
 #include "background.h"
+#include "broker.h"
 #include "chatdb.h"
 #include "dispatch.h"
 #include "doorbell.h"
@@ -85,6 +86,8 @@ struct conn {
 	int close_code;
 	char close_reason[WS_REASON_MAX + 1];
 	int64_t saved_cursor;    /* last cursor written to chat.db */
+	int64_t stomp_sent_ms;   /* monotonic time STOMP data was last queued */
+	int ponged;              /* a pong came since the last heartbeat */
 	wsq_t q;                 /* frames waiting for writeable */
 	chat_buf_t rx;           /* the client message being received */
 	char key[CHATDB_ID_MAX + 1];
@@ -108,6 +111,7 @@ struct wsserver {
 	lws_retry_bo_t retry;               /* ping/pong keepalive */
 	lws_sorted_usec_list_t grace;       /* shutdown deadline */
 	lws_sorted_usec_list_t beat;        /* heartbeats, leases, cursors */
+	lws_sorted_usec_list_t stomp_beat;  /* STOMP heart-beats of every socket */
 	dispatch_t *disp;                   /* the fan-out (reads with svc.db; owned) */
 	size_t batch_max_bytes;             /* what one socket's batch may hold */
 	conn_t *conns;                      /* live sockets */
@@ -414,6 +418,8 @@ static int conn_queue_messages(wsserver_t *srv, conn_t *c)
 		}
 		rc = conn_queue(srv, c, srv->frame.data, srv->frame.len);
 	}
+	if (rc == CHAT_OK && v->n > 0)
+		c->stomp_sent_ms = chat_mono_ms();
 	return rc;
 }
 
@@ -531,6 +537,7 @@ static int on_established(wsserver_t *srv, conn_t *c, struct lws *wsi)
 
 	memset(c, 0, sizeof(*c));
 	c->wsi = wsi;
+	c->stomp_sent_ms = chat_mono_ms();
 	c->svc = route_websocket(srv, wsi, &framed, &rt, &is_get);
 	if (c->svc == NULL)
 		return -1; /* on_confirm_upgrade let it through: cannot happen */
@@ -678,8 +685,8 @@ static void closed_elsewhere(void *ctx, const char *id, int code, const char *re
 
 /* Every heartbeat_ms, for every socket at once: the SockJS heartbeat, one
  * statement renewing all the sockets' leases, the cursors that moved
- * (outbox pruning goes by them) in the same transaction, and one look for
- * sessions another process closed. */
+ * (outbox pruning goes by them) and the pongs heard (liveness) in the same
+ * transaction, and one look for sessions another process closed. */
 static void heartbeat(lws_sorted_usec_list_t *sul)
 {
 	wsserver_t *srv = lws_container_of(sul, wsserver_t, beat);
@@ -705,6 +712,8 @@ static void heartbeat(lws_sorted_usec_list_t *sul)
 		if (cursor > c->saved_cursor &&
 		    (rc = session_advance_cursor(srv->svc.db, c->key, cursor, &err)) == CHAT_OK)
 			c->saved_cursor = cursor;
+		if (rc == CHAT_OK && c->ponged && (rc = broker_heard(srv->svc.db, c->key, now, &err)) == CHAT_OK)
+			c->ponged = 0;
 	}
 	if (rc == CHAT_OK)
 		rc = chatdb__commit(srv->svc.db, &err);
@@ -717,6 +726,40 @@ static void heartbeat(lws_sorted_usec_list_t *sul)
 		log_warn("cannot look for closed sessions: %s", chat_error_reason(&err, rc));
 	lws_sul_schedule(srv->ctx, 0, &srv->beat, heartbeat,
 			 srv->opt->heartbeat_ms * LWS_US_PER_MS);
+}
+
+/* Every stomp_heartbeat_ms, for every socket at once: a STOMP heart-beat
+ * EOL (a WebSocket message of its own, or a["\n"] on a SockJS socket) to
+ * each socket whose client asked for them and would otherwise hear nothing
+ * before its interval is out.  Sent at most every tick, at least every
+ * broker_heartbeat_interval(). */
+static void stomp_heartbeat(lws_sorted_usec_list_t *sul)
+{
+	wsserver_t *srv = lws_container_of(sul, wsserver_t, stomp_beat);
+	int64_t tick = srv->opt->stomp_heartbeat_ms, now = chat_mono_ms();
+	const chat_slice_t eol = CHAT_SLICE("\n");
+	conn_t *c;
+
+	if (tick < BROKER_HEARTBEAT_MIN_MS)
+		tick = BROKER_HEARTBEAT_MIN_MS;
+
+	for (c = srv->conns; c != NULL; c = c->next) {
+		int64_t iv;
+
+		if (c->closing || c->ds == NULL)
+			continue;
+		iv = broker_heartbeat_interval(srv->opt, dispatch_heartbeat_wanted(srv->disp, c->ds));
+		if (iv == 0 || now + tick < c->stomp_sent_ms + iv)
+			continue;
+		chat_buf_reset(&srv->frame);
+		if ((c->framed ? sockjs_frame_messages(&srv->frame, &eol, 1)
+			       : chat_buf_append(&srv->frame, eol.ptr, eol.len)) != CHAT_OK ||
+		    conn_queue(srv, c, srv->frame.data, srv->frame.len) != CHAT_OK)
+			continue;
+		c->stomp_sent_ms = now;
+		lws_callback_on_writable(c->wsi);
+	}
+	lws_sul_schedule(srv->ctx, 0, &srv->stomp_beat, stomp_heartbeat, tick * LWS_US_PER_MS);
 }
 
 static void on_closed(wsserver_t *srv, conn_t *c)
@@ -776,6 +819,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return on_receive(srv, c, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return on_writeable(srv, c);
+	case LWS_CALLBACK_RECEIVE_PONG:
+		/* A sign of life (a browser answers pings even in a background
+		 * tab whose timers are throttled): told once per heartbeat. */
+		if (c != NULL)
+			c->ponged = 1;
+		return 0;
 	case LWS_CALLBACK_CLOSED:
 		on_closed(srv, c);
 		return 0;
@@ -913,6 +962,9 @@ int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err
 		goto fail;
 	}
 	lws_sul_schedule(srv->ctx, 0, &srv->beat, heartbeat, opt->heartbeat_ms * LWS_US_PER_MS);
+	if (opt->stomp_heartbeat_ms > 0)
+		lws_sul_schedule(srv->ctx, 0, &srv->stomp_beat, stomp_heartbeat,
+				 opt->stomp_heartbeat_ms * LWS_US_PER_MS);
 	if (pthread_create(&srv->waiter, NULL, waiter_main, srv) != 0) {
 		rc = chat_error_set(err, CHAT_ENOMEM, "cannot start the doorbell thread");
 		goto fail;

@@ -13,6 +13,7 @@ INTEGRATION_TESTS = \
 	tests/integration/20-sockjs/test_session_safety.py \
 	tests/integration/20-sockjs/test_sockjs_client.py \
 	tests/integration/50-abuse/test_auth_limits.py \
+	tests/integration/50-abuse/test_rate_limits.py \
 	tests/integration/50-abuse/test_workers.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
@@ -55,6 +56,7 @@ STOMP_NODE_TESTS = \
 	tests/integration/40-stomp/safety.mjs \
 	tests/integration/40-stomp/recreate.mjs \
 	tests/integration/40-stomp/frames.mjs \
+	tests/integration/40-stomp/heartbeat.mjs \
 	tests/integration/40-stomp/queues.mjs \
 	tests/integration/40-stomp/rooms.mjs
 TESTS += $(STOMP_NODE_TESTS)

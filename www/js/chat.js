@@ -837,6 +837,17 @@
 				else if (x)
 					addRoom(x);
 			}, { id: 'rooms' });
+			/* A SEND refused for its rate (db/broker.h): nothing was
+			 * stored; say how long to wait. */
+			c.subscribe('/user/queue/errors', (m) => {
+				let x = null;
+				try { x = JSON.parse(m.body); } catch (e) { /* ignore */ }
+				if (x && x.error === 'rate limited')
+					setT($('composer-error'), 'composer.errRate',
+						{ s: Math.max(1, Math.ceil((Number(x.retry_after_ms) || 0) / 1000)) });
+				else if (x && x.error)
+					setT($('composer-error'), 'server.error', { msg: x.error });
+			}, { id: 'errors' });
 			/* A long list comes in several MESSAGEs: each adds its rooms. */
 			c.subscribe('/app/rooms', (m) => {
 				let list = [];

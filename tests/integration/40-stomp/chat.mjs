@@ -35,7 +35,8 @@ for (const front of FRONTS) {
 			assert.match(h.server, /^chat\/\d/);
 			assert.ok(h.session.length > 0);
 			assert.equal(h['user-name'], login);
-			assert.equal(h['heart-beat'], '0,0');
+			/* The server offers heart-beats every 10 s (stomp_heartbeat_ms). */
+			assert.equal(h['heart-beat'], '10000,0');
 
 			const room = await makeRoom(s, transport);
 			const box = await c.subscribeSync(`/topic/chat/room/${room}`);

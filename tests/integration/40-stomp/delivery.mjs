@@ -11,7 +11,7 @@
 //    holds from the next row on.
 //  - A stack whose clients only use the raw WebSocket (no chat.fcgi runs):
 //    chat-ws's background thread relays history to the store and ends a
-//    client that stopped sending its heart-beats.
+//    client that stopped sending its heart-beats and answers no pings.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -64,8 +64,8 @@ async function until(what, ms, probe) {
 }
 
 /* A raw STOMP client on url: CONNECTed as a guest. */
-async function connectRaw(url, headers = {}) {
-	const ws = new WebSocket(`${url}/chat/websocket`, { perMessageDeflate: false });
+async function connectRaw(url, headers = {}, { autoPong = true } = {}) {
+	const ws = new WebSocket(`${url}/chat/websocket`, { perMessageDeflate: false, autoPong });
 	const frames = new Inbox();
 	const closed = new Inbox();
 	ws.on('message', (d) => { for (const f of parseFrames(d.toString())) frames.push(f); });
@@ -253,7 +253,10 @@ test('mod_fcgid: a SUBSCRIBE by xhr_send in one process reaches the stream anoth
 });
 
 test('raw-WebSocket-only clients: chat-ws relays history and ends silent clients', { skip: skipFcgid, timeout: 90000 }, async () => {
-	const s = await stack({ front: 'apache-fcgid', testServices: false, options: { heartbeat_ms: 1000 } });
+	/* The liveness floor lowered below lws's hang-up for a missing pong
+	 * (2 x 1 s + 10 s), so that the heart-beat sweep is what ends it. */
+	const s = await stack({ front: 'apache-fcgid', testServices: false,
+		options: { heartbeat_ms: 1000, stomp_liveness_ms: 1000 } });
 	const db = path.join(s.dir, 'chat.db');
 	/* mod_fcgid started chat.fcgi for serve.sh's readiness check: stop it,
 	 * so that only chat-ws is left to do the background work. */
@@ -271,8 +274,9 @@ test('raw-WebSocket-only clients: chat-ws relays history and ends silent clients
 		Number(await sqlite(db, "SELECT coalesce(max(cursor), 0) FROM outbox_consumers WHERE name = 'relay'")) >= last - 1);
 	const stored = await sqlite(path.join(s.dir, 'history.db'), 'SELECT count(*) FROM messages');
 	assert.ok(Number(stored) >= 1, `history.db holds ${stored} messages`);
-	/* A client that promised heart-beats every second and sends nothing. */
-	const quiet = await connectRaw(s.ws, { 'heart-beat': '1000,0' });
+	/* A client that promised heart-beats every second and sends nothing,
+	 * not even a pong (a pong is a sign of life). */
+	const quiet = await connectRaw(s.ws, { 'heart-beat': '1000,0' }, { autoPong: false });
 	const f = await quiet.frames.next(30000);
 	assert.equal(f.command, 'ERROR');
 	assert.match(f.headers.message, /heart-beat timeout/);

@@ -34,7 +34,7 @@ function run(cmd, args, extraEnv = {}) {
 	for (const k of Object.keys(env))
 		if (/^CHAT_/.test(k) && !/^CHAT_REQUIRE_/.test(k))
 			delete env[k];
-	for (const k of ['FCGI_PROCS', 'FCGID_MAX_PROCS', 'SOCKJS_TEST_SERVICES', 'MONGODB_URI'])
+	for (const k of ['FCGI_PROCS', 'FCGID_MAX_PROCS', 'PROXY_IDLE_TIMEOUT', 'SOCKJS_TEST_SERVICES', 'MONGODB_URI'])
 		delete env[k];
 	Object.assign(env, extraEnv);
 	return new Promise((resolve) => {
@@ -89,7 +89,8 @@ async function waitPort(port, ms = 10000) {
  * chat.conf options (serve.sh --set NAME=VALUE, e.g. { topic_send: 1 });
  * fcgiProcs sets lighttpd's chat.fcgi processes (FCGI_PROCS); dir is a
  * state directory to use again (one a halt() left); mongodbUri keeps the
- * history in MongoDB.  Returns
+ * history in MongoDB; idleTimeout sets the front server's idle timeout in
+ * seconds (PROXY_IDLE_TIMEOUT; 60 as shipped).  Returns
  * { front, http, ws, wsDirect, dir, pids, stop(), halt(), readPids(),
  * chatFcgiPids(), chatWsPids() }: http/ws are the front server's base URLs,
  * wsDirect the sidecar's own; pids is the pid file at the start (readPids()
@@ -97,7 +98,7 @@ async function waitPort(port, ms = 10000) {
  * restarts it).
  */
 export async function startStack({ front = 'lighttpd', origins, testServices = true, options = {},
-	fcgiProcs, dir: reuse, mongodbUri } = {}) {
+	fcgiProcs, dir: reuse, mongodbUri, idleTimeout } = {}) {
 	const port = await freePort();
 	const dir = reuse ?? await mkdtemp(path.join(os.tmpdir(), 'chat-ws-test-'));
 	const args = [path.join(srcdir, 'conf', 'serve.sh'), '--front', front, '--port', String(port),
@@ -108,11 +109,17 @@ export async function startStack({ front = 'lighttpd', origins, testServices = t
 		args.push('--test-services');
 	if (origins)
 		args.push('--origins', origins);
-	// Every test client comes from 127.0.0.1: the per-address bound on
-	// held requests (held_per_addr) is tested in 50-abuse/test_workers.py.
-	for (const [name, value] of Object.entries({ held_per_addr: 1000, ...options }))
+	/* SEND and new-session rate limits are off unless a test sets them (load tests send
+	 * faster than any person; 50-abuse tests the limits).  Every test client comes
+	 * from 127.0.0.1: held_per_addr is tested in 50-abuse/test_workers.py. */
+	const all = { rate_sends_burst: 0, rate_guest_sends_burst: 0, sessions_per_addr_burst: 0,
+		held_per_addr: 1000, ...options };
+	for (const [name, value] of Object.entries(all))
 		args.push('--set', `${name}=${value}`);
-	const r = await run('bash', args, fcgiProcs ? { FCGI_PROCS: String(fcgiProcs) } : {});
+	const r = await run('bash', args, {
+		...(fcgiProcs ? { FCGI_PROCS: String(fcgiProcs) } : {}),
+		...(idleTimeout ? { PROXY_IDLE_TIMEOUT: String(idleTimeout) } : {}),
+	});
 	if (r.code !== 0) {
 		await run('bash', [path.join(srcdir, 'conf', 'serve.sh'), '--stop', '--var', dir]);
 		await rm(dir, { recursive: true, force: true });

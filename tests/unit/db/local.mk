@@ -35,6 +35,12 @@ tests_unit_db_test_authlimit_SOURCES = tests/unit/db/test_authlimit.c tests/unit
 tests_unit_db_test_authlimit_CFLAGS = $(DB_TEST_CFLAGS)
 tests_unit_db_test_authlimit_LDADD = $(DB_TEST_LDADD)
 
+check_PROGRAMS += tests/unit/db/test_ratelimit
+TESTS += tests/unit/db/test_ratelimit
+tests_unit_db_test_ratelimit_SOURCES = tests/unit/db/test_ratelimit.c tests/unit/db/tmpdb.h
+tests_unit_db_test_ratelimit_CFLAGS = $(DB_TEST_CFLAGS)
+tests_unit_db_test_ratelimit_LDADD = $(DB_TEST_LDADD)
+
 check_PROGRAMS += tests/unit/db/test_doorbell
 TESTS += tests/unit/db/test_doorbell
 tests_unit_db_test_doorbell_SOURCES = tests/unit/db/test_doorbell.c tests/unit/db/forkutil.h

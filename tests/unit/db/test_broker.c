@@ -36,6 +36,8 @@ static void setup(void)
 	tmpdb_open("broker", &dir, path, sizeof(path), &db);
 	ck_assert_int_eq(options_defaults(&opt), CHAT_OK);
 	opt.session_id_min = 1; /* the tests' sessions are "s0", "s1"... */
+	/* The tables say heart-beat:0,...; server_heartbeats offers them. */
+	opt.stomp_heartbeat_ms = 0;
 	ck_assert_uint_ge(service_table(&opt, svc), 1);
 	ck_assert_int_eq(svc[0].kind, SERVICE_CHAT);
 	ctx.db = db;
@@ -183,6 +185,32 @@ START_TEST(connect_negotiation)
 	ck_assert_int_eq(state(3), SESSION_CLOSED);
 	/* A closed session refuses what comes later (404 on HTTP). */
 	ck_assert_int_eq(send_msg(3, "CONNECT\n\n^"), CHAT_ECLOSED);
+}
+END_TEST
+
+START_TEST(server_heartbeats)
+{
+	/* CONNECTED offers the server's interval; the shells send at
+	 * max(sx, cy) to a client that asked for them (STOMP 1.1 section
+	 * "Heart-beating"), none to one that did not. */
+	static const step_t steps[] = {
+		{ __LINE__, 0, "CONNECT\naccept-version:1.2\nheart-beat:10000,10000\n\n^",
+		  { "CONNECTED\nversion:1.2\nheart-beat:10000,25000\n" SERVER
+		    "session:c:s0\nuser-name:guest-1\n\n^" } },
+		{ __LINE__, 1, "CONNECT\naccept-version:1.2\nheart-beat:0,0\n\n^",
+		  { NULL, "CONNECTED\nversion:1.2\nheart-beat:10000,0\n" SERVER
+			  "session:c:s1\nuser-name:guest-2\n\n^" } },
+	};
+
+	opt.stomp_heartbeat_ms = 10000;
+	run(steps, CHAT_ARRAY_LEN(steps));
+	ck_assert_int_eq(broker_heartbeat_interval(&opt, 4000), 10000);
+	ck_assert_int_eq(broker_heartbeat_interval(&opt, 60000), 60000);
+	ck_assert_int_eq(broker_heartbeat_interval(&opt, 0), 0);
+	opt.stomp_heartbeat_ms = 1;
+	ck_assert_int_eq(broker_heartbeat_interval(&opt, 1), BROKER_HEARTBEAT_MIN_MS);
+	opt.stomp_heartbeat_ms = 0;
+	ck_assert_int_eq(broker_heartbeat_interval(&opt, 4000), 0);
 }
 END_TEST
 
@@ -720,7 +748,9 @@ START_TEST(heartbeat_enforced)
 	int64_t closed;
 
 	/* Session 0 promises heart-beats every 5 s: the server takes them at
-	 * its SockJS heartbeat (25 s) or slower.  Session 1 promises none. */
+	 * its SockJS heartbeat (25 s) or slower.  Session 1 promises none.
+	 * The floor (stomp_liveness_ms) is below 2 x 25 s here. */
+	opt.stomp_liveness_ms = 1000;
 	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.2\nheart-beat:5000,0\n\n^"), CHAT_OK);
 	ck_assert_int_eq(send_msg(1, "CONNECT\naccept-version:1.2\n\n^"), CHAT_OK);
 	collect(0);
@@ -740,6 +770,40 @@ START_TEST(heartbeat_enforced)
 	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 10000000, &closed, NULL), CHAT_OK);
 	ck_assert_int_eq(closed, 0);
 	ck_assert_int_eq(state(1), SESSION_OPEN);
+}
+END_TEST
+
+START_TEST(liveness_counts_requests_and_has_a_floor)
+{
+	int64_t closed;
+
+	/* heart-beat:4000: agreed at 25 s, so 2 x 25 s of silence; the floor
+	 * (120 s by default) is longer and wins. */
+	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.2\nheart-beat:4000,0\n\n^"), CHAT_OK);
+	collect(0);
+	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 100000, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 0);
+	/* No frame, no EOL, but a SockJS request (a poll, a pong) at 109 s:
+	 * alive until 229 s.  A renewal by another process's prefix is not
+	 * about this session. */
+	ck_assert_int_eq(broker_heard(db, keys[0], NOW + 109000, NULL), CHAT_OK);
+	ck_assert_int_eq(broker_heard(db, keys[0], NOW + 109500, NULL), CHAT_OK); /* < 1 s: no write */
+	ck_assert_int_eq(broker_heard_prefix(db, "nobody.", NOW + 200000, NULL), CHAT_OK);
+	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 229000, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 0);
+	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 229001, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 1);
+	ends_with(0, ERROR("heart-beat timeout, nothing received for 120001 ms"));
+	/* A request held by a process (lease owner "p1.N") is one too: the
+	 * process says so for all of its requests at once. */
+	ck_assert_int_eq(send_msg(1, "CONNECT\naccept-version:1.2\nheart-beat:4000,0\n\n^"), CHAT_OK);
+	collect(1);
+	ck_assert_int_eq(session_acquire(db, keys[1], "p1.7", NOW, 30000, NULL), CHAT_OK);
+	ck_assert_int_eq(broker_heard_prefix(db, "p1.", NOW + 100000, NULL), CHAT_OK);
+	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 220000, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 0);
+	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 220001, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 1);
 }
 END_TEST
 
@@ -892,6 +956,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, connect_negotiation);
+	tcase_add_test(tc, server_heartbeats);
 	tcase_add_test(tc, bad_heartbeat_and_login);
 	tcase_add_test(tc, subscribe_send_receive);
 	tcase_add_test(tc, two_subscribers_one_row);
@@ -914,6 +979,7 @@ int main(void)
 	tcase_add_test(tc, token_sessions_end);
 	tcase_add_test(tc, unrenderable_row_skipped);
 	tcase_add_test(tc, heartbeat_enforced);
+	tcase_add_test(tc, liveness_counts_requests_and_has_a_floor);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }

@@ -92,6 +92,8 @@ static void setup(void)
 	ck_assert_int_eq(options_set(&opt, "store_uri", store_uri, "test", NULL), CHAT_OK);
 	ck_assert_int_eq(store_open(store_uri, &store, NULL), CHAT_OK);
 	opt.session_id_min = 1; /* the tests' sessions are "s0", "s1"... */
+	/* The clock stands still: only rate_limits runs with SEND limits. */
+	opt.rate_sends_burst = opt.rate_guest_sends_burst = 0;
 	ck_assert_uint_ge(service_table(&opt, svc), 1);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.db = db;
@@ -453,6 +455,73 @@ START_TEST(rooms_list_split)
 	ck_assert_uint_eq(count_of(got, "\"creator\":\"alice\""), 100);
 	ck_assert_uint_eq(count_of(got, "\"id\":\"general\""), 1);
 	ck_assert_uint_eq(count_of(got, "\"id\":\"099x"), 1);
+}
+END_TEST
+
+/* ---- rate limits ---- */
+
+START_TEST(rate_limits)
+{
+	const char *got;
+	int i;
+
+	opt.rate_sends = 1;
+	opt.rate_sends_burst = 3;
+	opt.rate_guest_sends = 1;
+	opt.rate_guest_sends_burst = 1;
+	/* Two sessions of one user share its bucket. */
+	connect_as(0, "alice");
+	connect_as(1, "alice");
+	ck_assert_int_eq(send_msg(0, "SUBSCRIBE\nid:e\ndestination:/user/queue/errors\n\n^"),
+			 CHAT_OK);
+	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:e1\ndestination:/user/queue/errors\n\n^"),
+			 CHAT_OK);
+	post(0, "general", "one");
+	post(1, "general", "two");
+	post(0, "general", "three");
+	HASNT(collect(0), "rate limited");
+	HASNT(collect(1), "rate limited");
+	ck_assert_int_eq(send_msg(1, "SEND\ndestination:/app/chat/room/general\nreceipt:r9\n\n"
+				     "{\"text\":\"four\"}^"),
+			 CHAT_OK);
+	got = collect(1);
+	/* Told on its own errors subscription, then the RECEIPT; not an ERROR. */
+	HAS(got, "destination:/user/queue/errors\ncontent-type:application/json\n");
+	HAS(got, "subscription:e1\n");
+	HAS(got, "{\"error\":\"rate limited\",\"retry_after_ms\":1000,"
+		 "\"destination\":\"/app/chat/room/general\"}");
+	HAS(got, "RECEIPT\nreceipt-id:r9");
+	ck_assert(strstr(got, "rate limited") < strstr(got, "RECEIPT"));
+	HASNT(got, "ERROR");
+	/* Only the refused session is told. */
+	HASNT(collect(0), "rate limited");
+	ck_assert_int_eq(scalar("SELECT count(*) FROM outbox WHERE destination ="
+				" '/topic/chat/room/general'"), 3);
+	/* A second later one more is allowed. */
+	now += 1000;
+	post(0, "general", "five");
+	HASNT(collect(0), "rate limited");
+	ck_assert_int_eq(scalar("SELECT count(*) FROM outbox WHERE destination ="
+				" '/topic/chat/room/general'"), 4);
+	/* /queue and /user SENDs draw from the same bucket. */
+	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/queue/q\n\nx^"), CHAT_OK);
+	HAS(collect(0), "\"destination\":\"/queue/q\"");
+	/* Without an errors subscription the session gets an ERROR. */
+	connect_as(2, "bob");
+	for (i = 0; i < 4; i++)
+		post(2, "general", "b");
+	HAS(collect(2), "ERROR\nmessage:rate limited\\c retry in 1000 ms");
+	/* Past BROKER_REFUSED_BURST refusals, an ERROR ends the session. */
+	connect_as(3, "carol");
+	ck_assert_int_eq(send_msg(3, "SUBSCRIBE\nid:e\ndestination:/user/queue/errors\n\n^"),
+			 CHAT_OK);
+	for (i = 0; i < 3 + BROKER_REFUSED_BURST; i++)
+		post(3, "general", "c");
+	got = collect(3);
+	HASNT(got, "ERROR");
+	ck_assert_uint_eq(count_of(got, "\"error\":\"rate limited\""), BROKER_REFUSED_BURST);
+	post(3, "general", "c");
+	HAS(collect(3), "ERROR\nmessage:rate limited\\c too many refused SENDs");
 }
 END_TEST
 
@@ -1020,6 +1089,7 @@ int main(void)
 	tcase_add_test(tc, rooms);
 	tcase_add_test(tc, rooms_bounds_and_delete);
 	tcase_add_test(tc, rooms_list_split);
+	tcase_add_test(tc, rate_limits);
 	tcase_add_test(tc, presence);
 	tcase_add_test(tc, history_pages);
 	tcase_add_test(tc, resume_across_the_boundary);

@@ -153,7 +153,7 @@ START_TEST(partial_schema_is_migrated_forward)
 		 " DROP TABLE stomp_unacked; DROP TABLE stomp_sessions; DROP TABLE stomp_counters;"
 		 " DROP TABLE chat_room_seq; DROP TABLE auth_tokens; DROP TABLE chat_rooms;"
 		 " DROP TABLE chat_presence; DROP TABLE chat_leases; DROP TABLE stomp_tokens;"
-		 " DROP TABLE stomp_partial; DROP TABLE auth_limits;"
+		 " DROP TABLE stomp_partial; DROP TABLE auth_limits; DROP TABLE rate_buckets;"
 		 " DROP TABLE queue_inflight; DROP INDEX subscriptions_queue;"
 		 " ALTER TABLE subscriptions DROP COLUMN prefetch;"
 		 " ALTER TABLE subscriptions DROP COLUMN served;"
@@ -170,6 +170,7 @@ START_TEST(partial_schema_is_migrated_forward)
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM stomp_partial"), 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(served) FROM subscriptions"), 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM queue_inflight"), 0);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM rate_buckets"), 0);
 	chatdb_close(db);
 }
 END_TEST

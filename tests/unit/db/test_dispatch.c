@@ -49,6 +49,7 @@ static void setup(void)
 	ck_assert_int_eq(options_defaults(&opt), CHAT_OK);
 	opt.topic_send = 1;
 	opt.session_id_min = 1; /* the tests' sessions are "s0", "s1"... */
+	opt.rate_sends_burst = opt.rate_guest_sends_burst = 0; /* the clock stands still */
 	ck_assert_uint_ge(service_table(&opt, svc), 1);
 	ctx.db = db;
 	ctx.opt = &opt;

@@ -76,6 +76,7 @@
 		'composer.send': 'Send',
 		'composer.hint': 'Enter sends, Shift+Enter starts a new line.',
 		'composer.errTooLong': 'Too long: messages are at most {max} bytes.',
+		'composer.errRate': 'You are sending too fast: that message was not sent. Wait {s} s and send it again.',
 		'composer.errOffline': 'Not connected; the message stays here until the connection is back.',
 		'msg.retry': 'Not sent: retry',
 	},

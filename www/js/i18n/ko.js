@@ -74,6 +74,7 @@
 		'composer.send': '보내기',
 		'composer.hint': 'Enter를 누르면 전송되고, Shift+Enter를 누르면 줄이 바뀝니다.',
 		'composer.errTooLong': '메시지가 너무 깁니다. 최대 {max}바이트까지 보낼 수 있습니다.',
+		'composer.errRate': '너무 빠르게 보내고 있어 이 메시지는 전송되지 않았습니다. {s}초 후에 다시 보내 주세요.',
 		'composer.errOffline': '연결되어 있지 않습니다. 다시 연결될 때까지 메시지는 입력창에 남아 있습니다.',
 		'msg.retry': '전송 실패: 다시 보내기',
 	},
