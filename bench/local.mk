@@ -4,7 +4,7 @@
 noinst_PROGRAMS += bench/doorbell_latency
 bench_doorbell_latency_SOURCES = bench/doorbell_latency.c
 bench_doorbell_latency_LDADD = $(CHATDB_LIBS)
-EXTRA_DIST += bench/sockjs_latency.py bench/post_flood.py
+EXTRA_DIST += bench/sockjs_latency.py bench/post_flood.py bench/held_streams.py
 
 
 # chat-ws figures (memory with idle sockets, latencies): see the script.

@@ -211,6 +211,13 @@ websocket = $websocket
 test_services = $test_services
 origins = "$origins"
 CONF
+# Apache tells chat.fcgi that a client left only through a failed write:
+# held streams and polls write "h" every 2 s so that it fails soon.
+[ "$front" = lighttpd ] || echo "held_probe_ms = 2000" >>"$run/chat.conf"
+# mod_fcgid: one request per process; 16 of them stay for short requests.
+if [ "$front" = apache-fcgid ]; then
+	echo "held_max = $((fcgid_max_procs > 17 ? fcgid_max_procs - 16 : 1))" >>"$run/chat.conf"
+fi
 printf '%s' "$extra_options" | while IFS= read -r line; do
 	[ -n "$line" ] || continue
 	case $line in *=*) ;; *) die "--set takes OPTION=VALUE, not '$line'" ;; esac

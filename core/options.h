@@ -27,6 +27,11 @@ typedef struct chat_options {
 	long long heartbeat_ms;  /* SockJS heartbeat interval */
 	long long stomp_heartbeat_ms; /* server's STOMP heart-beat interval; 0: none */
 	long long stomp_liveness_ms;  /* least silence before a heart-beating client is ended */
+	long long held_reserve;  /* threads per process kept from held requests */
+	long long held_per_addr; /* held requests per client address, all processes */
+	long long held_max;      /* 0, or held requests on the host, all processes */
+	long long held_probe_ms; /* 0, or how often a held stream writes "h" */
+	long long body_timeout_ms; /* longest silence reading a request body */
 	long long disconnect_delay_ms; /* session closes this long after its last request */
 	long long outbox_retention_ms; /* outbox rows older than this are pruned regardless */
 	long long response_limit;      /* bytes before a streaming response is closed */

@@ -24,6 +24,9 @@ static const char SQL_TOUCH[] =
 static const char SQL_SET_USER[] = "UPDATE sessions SET user_name = ?2 WHERE id = ?1";
 static const char SQL_BIND_PEER[] =
 	"UPDATE sessions SET peer = ?2 WHERE id = ?1 AND peer IS NULL";
+static const char SQL_HELD_BY_PEER[] =
+	"SELECT count(*) FROM sessions WHERE (?1 IS NULL OR peer = ?1) AND lease_owner IS NOT NULL"
+	" AND lease_until_ms > ?2";
 static const char SQL_SET_CLOSING[] =
 	"UPDATE sessions SET state = 'closing' WHERE id = ?1 AND state = 'open'";
 static const char SQL_CLOSE[] =
@@ -289,6 +292,32 @@ int session_bind_peer(chatdb_t *db, const char *id, const char *peer, session_in
 	/* Bound now or by an earlier request: the row says which address. */
 	if (rc == CHAT_OK)
 		rc = session_get(db, id, out, err);
+	return rc;
+}
+
+int session_count_held_by_peer(chatdb_t *db, const char *peer, int64_t now_ms, int64_t *count,
+			       chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*count = 0;
+	if ((peer != NULL &&
+	     (rc = chatdb__check_str(peer, SESSION_PEER_MAX, "peer address", err)) != CHAT_OK) ||
+	    (rc = chatdb__stmt(db, SQL_HELD_BY_PEER, &st, err)) != CHAT_OK)
+		return rc;
+	if (peer != NULL)
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 1);
+	sqlite3_bind_int64(st, 2, now_ms);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*count = sqlite3_column_int64(st, 0);
+		rc = CHAT_OK;
+	} else
+		rc = chatdb__error(db, rc, "session count held by peer", err);
+	sqlite3_reset(st);
 	return rc;
 }
 

@@ -115,6 +115,13 @@ int session_delete(chatdb_t *db, const char *id, chat_error_t *err);
 int session_expire(chatdb_t *db, int64_t now_ms, int64_t idle_ms, int64_t linger_ms,
 		   int64_t *closed_out, int64_t *deleted_out, chat_error_t *err);
 
+/* Counts, in *count, the sessions bound to peer (NULL: all sessions) whose
+ * lease is held and unexpired at now_ms: the held polls and streams of one
+ * client address (held_per_addr), or of the host (held_max), across every
+ * process.  CHAT_OK or a database error. */
+int session_count_held_by_peer(chatdb_t *db, const char *peer, int64_t now_ms, int64_t *count,
+			       chat_error_t *err);
+
 /* Takes the lease for owner until now_ms + lease_ms, atomically (one UPDATE),
  * if nobody holds it, owner already holds it, or the holder's lease expired
  * (lease_until_ms <= now_ms).  Also sets last_seen_ms.  CHAT_OK, CHAT_EBUSY

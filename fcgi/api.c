@@ -114,6 +114,8 @@ static int read_body(http_request_t *r, chat_buf_t *body)
 
 	if (rc == CHAT_ETOOBIG)
 		respond_error(r, 413, NULL, "the request body is larger than 4096 bytes");
+	else if (rc == CHAT_ETIMEDOUT)
+		respond_error(r, 408, NULL, "the request body did not come in time");
 	else if (rc != CHAT_OK)
 		respond_error(r, 400, NULL, "cannot read the request body");
 	return rc;

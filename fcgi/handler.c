@@ -293,6 +293,7 @@ void handler_serve(handler_t *h, FCGX_Request *req)
 		respond_text(&r, 500, NULL, "No REQUEST_URI from the front server.\n");
 		return;
 	}
+	r.body_timeout_ms = (int)h->opt->body_timeout_ms;
 	if (api_match(r.path)) {
 		api_serve(h->opt, h->bell, &r);
 		return;

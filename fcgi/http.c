@@ -2,7 +2,10 @@
 #include "config.h"
 #include "http.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 int http_request_init(http_request_t *r, FCGX_Request *f)
 {
@@ -37,8 +40,15 @@ const char *http_param(const http_request_t *r, const char *name)
 int http_read_body(http_request_t *r, chat_buf_t *out)
 {
 	char chunk[8192];
-	int n;
+	struct timeval tv = { r->body_timeout_ms / 1000, (r->body_timeout_ms % 1000) * 1000 };
+	struct timeval none = { 0, 0 };
+	int n, rc, timed = r->body_timeout_ms > 0;
 
+	/* libfcgi's reads block; a receive timeout on the request's connection
+	 * makes a stalled one fail instead of holding the thread.  Only for
+	 * the body: a kept-alive connection then waits for its next request. */
+	if (timed)
+		timed = setsockopt(r->fcgx->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0;
 	for (;;) {
 		size_t room = out->max - out->len;
 		/* Read one byte past the cap so an oversize body is detected
@@ -48,12 +58,21 @@ int http_read_body(http_request_t *r, chat_buf_t *out)
 		n = FCGX_GetStr(chunk, (int)want, r->fcgx->in);
 		if (n <= 0)
 			break;
-		if ((size_t)n > room)
-			return CHAT_ETOOBIG;
-		if (chat_buf_append(out, chunk, (size_t)n) != CHAT_OK)
-			return CHAT_ENOMEM;
+		if ((size_t)n > room) {
+			rc = CHAT_ETOOBIG;
+			goto out;
+		}
+		if (chat_buf_append(out, chunk, (size_t)n) != CHAT_OK) {
+			rc = CHAT_ENOMEM;
+			goto out;
+		}
 	}
-	return FCGX_GetError(r->fcgx->in) != 0 ? CHAT_EIO : CHAT_OK;
+	n = FCGX_GetError(r->fcgx->in);
+	rc = n == EAGAIN || n == EWOULDBLOCK ? CHAT_ETIMEDOUT : n != 0 ? CHAT_EIO : CHAT_OK;
+out:
+	if (timed)
+		(void)setsockopt(r->fcgx->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+	return rc;
 }
 
 const char *http_reason(int status)
@@ -69,6 +88,7 @@ const char *http_reason(int status)
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
 	case 409: return "Conflict";
 	case 413: return "Payload Too Large";
 	case 415: return "Unsupported Media Type";

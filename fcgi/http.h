@@ -20,6 +20,7 @@ typedef struct http_request {
 	chat_slice_t query;      /* after '?', empty if none */
 	int headers_sent;        /* 1 once the status line and headers went out */
 	long long bytes_sent;    /* body bytes written so far */
+	int body_timeout_ms;     /* longest silence reading the body; 0: none */
 } http_request_t;
 
 /* Fills r from an accepted FastCGI request.  Returns 0 or CHAT_EINVAL when
@@ -29,9 +30,11 @@ int http_request_init(http_request_t *r, FCGX_Request *f);
 /* A request header by CGI name ("HTTP_ORIGIN", "CONTENT_TYPE"), or NULL. */
 const char *http_param(const http_request_t *r, const char *name);
 
-/* Reads the request body into out (whose max bounds it).  Returns 0,
- * CHAT_ETOOBIG when the body is larger than out->max (nothing more is
- * read), or CHAT_EIO. */
+/* Reads the request body into out (whose max bounds it), waiting at most
+ * r->body_timeout_ms for each part of it.  Returns 0, CHAT_ETOOBIG when the
+ * body is larger than out->max (nothing more is read), CHAT_ETIMEDOUT when
+ * the front server passed nothing for that long (a client that never sends
+ * its body, where the front streams request bodies), or CHAT_EIO. */
 int http_read_body(http_request_t *r, chat_buf_t *out);
 
 /* Sends the status line and headers.  headers is a block of complete

@@ -28,6 +28,34 @@
  * before it answers c[2010]. */
 #define LEASE_WAIT_MS 250
 
+/* Receiving requests this process holds now (held_reserve). */
+static int held_now;
+
+/* Whether one more held request fits: this process's threads beyond
+ * held_reserve (at least one), held_max on the host when set, and
+ * held_per_addr held requests of the session's address across every
+ * process, this one's lease (taken just before) counted.  Counting after taking the lease makes two racing
+ * requests both count each other, so the bound is never exceeded.  A
+ * database error lets it through: the per-process budget still holds. */
+static int held_fits(worker_t *w, const session_info_t *info, int held)
+{
+	const chat_options_t *opt = w->opt;
+	/* At most half of the threads are reserved (mod_fcgid: none). */
+	long long reserve = opt->held_reserve < opt->threads / 2 ? opt->held_reserve : opt->threads / 2;
+	int64_t count = 0;
+
+	if (held > opt->threads - reserve)
+		return 0;
+	if (opt->held_max > 0 &&
+	    session_count_held_by_peer(w->svc.db, NULL, chat_wall_ms(), &count, NULL) == CHAT_OK &&
+	    count > opt->held_max)
+		return 0;
+	if (info->peer[0] == '\0' ||
+	    session_count_held_by_peer(w->svc.db, info->peer, chat_wall_ms(), &count, NULL) != CHAT_OK)
+		return 1;
+	return count <= opt->held_per_addr;
+}
+
 /* Whether the front server closed or aborted this request: EOF, a hang-up,
  * or any bytes after the request body (an FCGI_ABORT_REQUEST record). */
 static int client_gone(const http_request_t *r)
@@ -341,6 +369,11 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	const transport_info_t *ti = &transports[t];
 	const chat_options_t *opt = w->opt;
 	int64_t lease_ms = opt->heartbeat_ms + TRANSPORT_LEASE_SLACK_MS;
+	/* held_probe_ms: a write this often fails soon after the client left,
+	 * where the front server tells chat.fcgi only through a failed write
+	 * (Apache).  A poll is answered "h" then, as at a heartbeat. */
+	int64_t beat_ms = opt->held_probe_ms > 0 && opt->held_probe_ms < opt->heartbeat_ms
+				  ? opt->held_probe_ms : opt->heartbeat_ms;
 	int64_t next_beat, now, stomp_beat, stomp_iv, wake;
 	dispatch_sess_t *ds = NULL;
 	size_t out_cap = (size_t)(opt->response_limit > opt->max_frame ? opt->response_limit : opt->max_frame);
@@ -350,7 +383,8 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	chat_buf_t drain;
 	stream_t st = { r, 0, t, callback, { 0 }, { 0 } };
 	char owner[96];
-	int created, rc, leased = 0, interrupted = 0;
+	int created, rc, leased = 0, interrupted = 0, counted = 0, at_once;
+	int waited_once = 0;
 
 	/* Messages come JSON-encoded (up to six bytes per byte), and the
 	 * transport may escape a frame once more (htmlfile). */
@@ -427,6 +461,14 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		send_close(&st, SOCKJS_CLOSE_ANOTHER, SOCKJS_REASON_ANOTHER);
 		goto out;
 	}
+	counted = 1;
+	/* Over a bound, the request is answered at once: with what is
+	 * waiting for the session, else a heartbeat, which every sockjs-client
+	 * transport takes as "nothing yet" and polls or reopens again; the
+	 * session stays open. */
+	at_once = !held_fits(w, &info, __atomic_add_fetch(&held_now, 1, __ATOMIC_RELAXED));
+	if (at_once)
+		log_debug("session %s: held requests over the bound, answered at once", LOG_SID(key));
 	rc = dispatch_attach(w->disp, w->svc.db, key, service_delivery_kind(s), 1, info.cursor,
 			     out_cap * 6 + 1024, 4096, worker_wake_fd(w) > 0 ? wake_worker : NULL, w,
 			     &ds, &err);
@@ -434,7 +476,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		log_error("session %s: %s", LOG_SID(key), chat_error_reason(&err, rc));
 		goto out;
 	}
-	next_beat = chat_mono_ms() + opt->heartbeat_ms;
+	next_beat = chat_mono_ms() + beat_ms;
 	stomp_beat = 0;
 	for (;;) {
 		dispatch_end_t end;
@@ -456,8 +498,19 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 			send_close(&st, end.code, end.reason);
 			break;
 		}
-		if (msgs.n > 0 && (!ti->streaming || st.framed >= opt->response_limit))
+		if (msgs.n > 0 && (!ti->streaming || at_once || st.framed >= opt->response_limit))
 			break;
+		if (at_once && !waited_once && (uint64_t)info.cursor < (uint64_t)doorbell_seq(w->bell)) {
+			/* Rows after the cursor may not have reached this
+			 * process's dispatcher yet: a short, bounded wait. */
+			waited_once = 1;
+			wait_wake_or_gone(w, r, ds, LEASE_WAIT_MS);
+			continue;
+		}
+		if (at_once) {
+			send_heartbeat(&st);
+			break;
+		}
 		now = chat_mono_ms();
 		/* STOMP heart-beats ride on the request the session holds: a
 		 * stream sends them as they fall due, a poll answers with one
@@ -487,7 +540,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 			}
 			if (!ti->streaming)
 				break;
-			next_beat = now + opt->heartbeat_ms;
+			next_beat = now + beat_ms;
 			/* The dispatcher thread renews the lease (transport.h);
 			 * a stream whose lease another request took ends, and
 			 * one closed by another process without a frame (expiry)
@@ -518,6 +571,8 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		session_close(w->svc.db, key, SOCKJS_CLOSE_INTERRUPTED, SOCKJS_REASON_INTERRUPTED,
 			      chat_wall_ms(), NULL);
 out:
+	if (counted)
+		__atomic_sub_fetch(&held_now, 1, __ATOMIC_RELAXED);
 	if (leased) {
 		session_release(w->svc.db, key, owner, chat_wall_ms(), NULL);
 		/* The client's next request may be waiting for it (await_lease). */
@@ -546,6 +601,10 @@ static void serve_send(worker_t *w, http_request_t *r, const service_t *s, sockj
 	rc = http_read_body(r, &body);
 	if (rc == CHAT_ETOOBIG) {
 		respond_text(r, 413, head->data, SOCKJS_ERR_TOO_BIG);
+		goto out;
+	}
+	if (rc == CHAT_ETIMEDOUT) {
+		respond_text(r, 408, head->data, "The request body did not come in time.\n");
 		goto out;
 	}
 	if (rc != CHAT_OK)

@@ -13,7 +13,8 @@ INTEGRATION_TESTS = \
 	tests/integration/20-sockjs/test_session_safety.py \
 	tests/integration/20-sockjs/test_sockjs_client.py \
 	tests/integration/50-abuse/test_auth_limits.py \
-	tests/integration/50-abuse/test_rate_limits.py
+	tests/integration/50-abuse/test_rate_limits.py \
+	tests/integration/50-abuse/test_workers.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/harness.py \

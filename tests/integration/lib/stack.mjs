@@ -109,11 +109,12 @@ export async function startStack({ front = 'lighttpd', origins, testServices = t
 		args.push('--test-services');
 	if (origins)
 		args.push('--origins', origins);
-	/* SEND and new-session rate limits are off unless a test sets them or asks for
-	 * the shipped defaults (limits: true, as the browser tests do): load tests send
-	 * faster than any person; 50-abuse tests the limits. */
+	/* SEND, new-session and held-request limits are off unless a test sets them or
+	 * asks for the shipped defaults (limits: true, as the browser tests do): load
+	 * tests send faster than any person, and every test client comes from
+	 * 127.0.0.1; 50-abuse tests the limits. */
 	const off = limits ? {} : { rate_sends_burst: 0, rate_guest_sends_burst: 0,
-		sessions_per_addr_burst: 0 };
+		sessions_per_addr_burst: 0, held_per_addr: 1000 };
 	const all = { ...off, ...options };
 	for (const [name, value] of Object.entries(all))
 		args.push('--set', `${name}=${value}`);

@@ -102,6 +102,59 @@ START_TEST(peer_binding)
 }
 END_TEST
 
+/* Held leases counted per bound address and on the whole host. */
+START_TEST(held_by_peer)
+{
+	static const struct {
+		const char *id, *peer, *owner;
+		int64_t lease_ms; /* 0: not leased */
+	} rows[] = {
+		{ "h1", "10.0.0.1", "o1", 1000 },
+		{ "h2", "10.0.0.1", "o2", 1000 },
+		{ "h3", "10.0.0.2", "o3", 1000 },
+		{ "h4", "10.0.0.1", NULL, 0 },
+		{ "h5", NULL, "o5", 1000 },
+	};
+	static const struct {
+		int line;
+		const char *peer;
+		int64_t now_ms, want;
+	} cases[] = {
+		{ __LINE__, "10.0.0.1", 200, 2 },
+		{ __LINE__, "10.0.0.2", 200, 1 },
+		{ __LINE__, "10.0.0.3", 200, 0 },
+		{ __LINE__, NULL, 200, 4 },
+		/* Expired leases are not held. */
+		{ __LINE__, "10.0.0.1", 1100, 0 },
+		{ __LINE__, NULL, 1100, 0 },
+	};
+	session_info_t info;
+	int64_t n;
+	size_t i;
+
+	for (i = 0; i < CHAT_ARRAY_LEN(rows); i++) {
+		ck_assert_int_eq(session_create(db, rows[i].id, NULL, 100, NULL), CHAT_OK);
+		if (rows[i].peer != NULL)
+			ck_assert_int_eq(session_bind_peer(db, rows[i].id, rows[i].peer, &info, NULL),
+					 CHAT_OK);
+		if (rows[i].owner != NULL)
+			ck_assert_int_eq(session_acquire(db, rows[i].id, rows[i].owner, 100,
+							 rows[i].lease_ms, NULL), CHAT_OK);
+	}
+	for (i = 0; i < CHAT_ARRAY_LEN(cases); i++) {
+		ck_assert_int_eq(session_count_held_by_peer(db, cases[i].peer, cases[i].now_ms, &n, NULL),
+				 CHAT_OK);
+		ck_assert_msg(n == cases[i].want, "line %d: %lld held, want %lld", cases[i].line,
+			      (long long)n, (long long)cases[i].want);
+	}
+	/* A released lease is not held either. */
+	ck_assert_int_eq(session_release(db, "h1", "o1", 150, NULL), CHAT_OK);
+	ck_assert_int_eq(session_count_held_by_peer(db, "10.0.0.1", 200, &n, NULL), CHAT_OK);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(session_count_held_by_peer(db, "", 200, &n, NULL), CHAT_EINVAL);
+}
+END_TEST
+
 START_TEST(close_states)
 {
 	session_info_t info;
@@ -417,6 +470,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, create_get_touch);
 	tcase_add_test(tc, peer_binding);
+	tcase_add_test(tc, held_by_peer);
 	tcase_add_test(tc, close_states);
 	tcase_add_test(tc, expire_closes_then_deletes);
 	tcase_add_test(tc, lease_rules);
