@@ -22,6 +22,7 @@
 #include "sockjs.h"
 #include "wsq.h"
 
+#include <ctype.h>
 #include <libwebsockets.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -526,6 +527,41 @@ static int conn_key(wsserver_t *srv, conn_t *c, const route_t *rt)
 	return service_key(c->svc, (chat_slice_t){ sid, strlen(sid) }, c->key);
 }
 
+/* The client's address: the TCP peer, or, when that is a front server on
+ * loopback (chat-ws listens on 127.0.0.1 only), the last entry of the
+ * X-Forwarded-For it added (lighttpd's mod_proxy and Apache's mod_proxy
+ * both do; the entries before it are the client's word and not trusted).
+ * Returns 1 when out names a client seen by a front server. */
+static int client_address(struct lws *wsi, char *out, size_t size)
+{
+	char xff[256];
+	const char *last;
+	size_t n, i;
+	int len;
+
+	lws_get_peer_simple(wsi, out, size);
+	if (strncmp(out, "127.", 4) != 0 && strcmp(out, "::1") != 0 &&
+	    strncmp(out, "::ffff:127.", 11) != 0)
+		return 0;
+	len = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+	if (len <= 0 || (size_t)len >= sizeof(xff) ||
+	    lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) < 0)
+		return 0;
+	last = strrchr(xff, ',');
+	last = last ? last + 1 : xff;
+	while (*last == ' ' || *last == '\t')
+		last++;
+	n = strcspn(last, " \t");
+	if (n == 0 || n >= size)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)last[i]) && last[i] != '.' && last[i] != ':')
+			return 0;
+	memcpy(out, last, n);
+	out[n] = '\0';
+	return 1;
+}
+
 static int on_established(wsserver_t *srv, conn_t *c, struct lws *wsi)
 {
 	char peer[SESSION_PEER_MAX + 1] = "";
@@ -545,14 +581,23 @@ static int on_established(wsserver_t *srv, conn_t *c, struct lws *wsi)
 	wsq_init(&c->q, srv->queue_max_bytes, WS_QUEUE_MAX_COUNT, LWS_PRE);
 	chat_buf_init(&c->rx, framed ? srv->rx_max_framed : srv->rx_max_raw);
 	/* The socket's session is its own (conn_key), and an xhr_send to it
-	 * must come from the same address (session_bind): behind a proxying
-	 * front server that is the front's, which no browser has. */
-	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	 * must come from the same address (session_bind).  New sessions are
+	 * limited per client address (sessions_per_addr_*) when the front
+	 * server named the client; the event loop is single-threaded, so the
+	 * flag holds for this one service_open(). */
+	srv->svc.limit_peers = client_address(wsi, peer, sizeof(peer));
 	rc = conn_key(srv, c, &rt);
 	if (rc == CHAT_OK)
 		rc = service_open(&srv->svc, c->svc, c->key, peer, now, &created, &info, &err);
+	srv->svc.limit_peers = 0;
 	if (rc == CHAT_OK && !created)
 		rc = chat_error_set(&err, CHAT_EEXIST, "session key already taken");
+	if (rc == CHAT_ETOOMANY) {
+		log_info("socket: %s", chat_error_reason(&err, rc));
+		conn_release(srv, c);
+		lws_close_reason(wsi, WS_CLOSE_TRY_AGAIN, (unsigned char *)"Try again later", 15);
+		return -1;
+	}
 	if (rc != CHAT_OK) {
 		log_error("socket %s: cannot open its session: %s", LOG_SID(c->key), chat_error_reason(&err, rc));
 		goto fail;

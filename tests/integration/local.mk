@@ -34,7 +34,8 @@ WS_NODE_TESTS = \
 	tests/integration/30-websocket/origin.mjs \
 	tests/integration/30-websocket/many.mjs \
 	tests/integration/30-websocket/shutdown.mjs \
-	tests/integration/30-websocket/supervise.mjs
+	tests/integration/30-websocket/supervise.mjs \
+	tests/integration/50-abuse/ws_sessions.mjs
 TESTS += $(WS_NODE_TESTS)
 EXTRA_DIST += $(WS_NODE_TESTS) \
 	tests/integration/lib/stack.mjs tests/integration/lib/run-node.sh
