@@ -383,7 +383,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	chat_buf_t drain;
 	stream_t st = { r, 0, t, callback, { 0 }, { 0 } };
 	char owner[96];
-	int created, rc, leased = 0, interrupted = 0, counted = 0, at_once;
+	int created, rc, leased = 0, interrupted = 0, counted = 0, at_once = 0;
 	int waited_once = 0;
 
 	/* Messages come JSON-encoded (up to six bytes per byte), and the
@@ -440,6 +440,18 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	 * do (db/broker.h broker_heard()). */
 	if (leased && (rc = broker_heard(w->svc.db, key, chat_wall_ms(), &err)) != CHAT_OK)
 		log_warn("session %s: %s", LOG_SID(key), chat_error_reason(&err, rc));
+	/* Over a bound, the request is answered at once: with what is
+	 * waiting for the session, else a heartbeat, which every sockjs-client
+	 * transport takes as "nothing yet" and polls or reopens again; the
+	 * session stays open.  Decided before the first byte goes out, so a
+	 * client that has read "o" knows this request is counted. */
+	if (leased && info.state != SESSION_CLOSED) {
+		counted = 1;
+		at_once = !held_fits(w, &info, __atomic_add_fetch(&held_now, 1, __ATOMIC_RELAXED));
+		if (at_once)
+			log_debug("session %s: held requests over the bound, answered at once",
+				  LOG_SID(key));
+	}
 	if (http_start(r, 200, ti->content_type, head->data) != CHAT_OK)
 		goto out;
 	chat_buf_reset(&st.wire);
@@ -461,14 +473,6 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		send_close(&st, SOCKJS_CLOSE_ANOTHER, SOCKJS_REASON_ANOTHER);
 		goto out;
 	}
-	counted = 1;
-	/* Over a bound, the request is answered at once: with what is
-	 * waiting for the session, else a heartbeat, which every sockjs-client
-	 * transport takes as "nothing yet" and polls or reopens again; the
-	 * session stays open. */
-	at_once = !held_fits(w, &info, __atomic_add_fetch(&held_now, 1, __ATOMIC_RELAXED));
-	if (at_once)
-		log_debug("session %s: held requests over the bound, answered at once", LOG_SID(key));
 	rc = dispatch_attach(w->disp, w->svc.db, key, service_delivery_kind(s), 1, info.cursor,
 			     out_cap * 6 + 1024, 4096, worker_wake_fd(w) > 0 ? wake_worker : NULL, w,
 			     &ds, &err);
