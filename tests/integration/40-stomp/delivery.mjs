@@ -140,7 +140,7 @@ test('a WebSocket reader that stops reading is fed as it drains, not closed', { 
 
 function post(s, url, body) {
 	return new Promise((resolve, reject) => {
-		const req = http.request(`${s.http}${url}`, { method: 'POST', headers: { 'content-type': 'text/plain' } },
+		const req = http.request(`${s.http}${url}`, { method: 'POST', agent: false, headers: { 'content-type': 'text/plain' } },
 			(res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
 		req.on('error', reject);
 		req.end(body);
@@ -148,12 +148,15 @@ function post(s, url, body) {
 }
 
 /* An xhr_streaming response of session sid: frames (an Inbox of SockJS
- * frames as strings), ended (resolves when the response ends). */
+ * frames as strings), ended (resolves when the response ends).  Each
+ * request has a connection of its own (agent: false): Node's keep-alive
+ * agent would reuse one the front server may be closing as idle, and the
+ * request would fail with "socket hang up". */
 function openStream(s, sid) {
 	const frames = new Inbox();
 	let res;
 	const ended = new Promise((resolve, reject) => {
-		const req = http.request(`${s.http}/chat/000/${sid}/xhr_streaming`, { method: 'POST' }, (r) => {
+		const req = http.request(`${s.http}/chat/000/${sid}/xhr_streaming`, { method: 'POST', agent: false }, (r) => {
 			res = r;
 			let buf = '';
 			r.setEncoding('utf8');
