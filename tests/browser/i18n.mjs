@@ -36,7 +36,14 @@ async function open(locale, viewport) {
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent.trim());
 const attr = (page, sel, a) => page.$eval(sel, (e, x) => e.getAttribute(x), a);
 const htmlLang = (page) => page.evaluate(() => document.documentElement.lang);
-const lastTime = (page) => page.$eval('#lists .msg:not(.pending):last-child time', (e) => ({ text: e.textContent, title: e.title }));
+/* The time of the last message shown; notices (someone joined or left: after
+ * a reload, the page's previous session leaving) may follow it. */
+const lastTime = (page) => page.$$eval('#lists .msg:not(.pending) time', (els) => {
+	if (els.length === 0)
+		throw new Error('no message with a time');
+	const e = els[els.length - 1];
+	return { text: e.textContent, title: e.title };
+});
 
 /* A Korean page signed in as name, in a new room of its own, the message box focused. */
 async function composeIn(name, room) {
