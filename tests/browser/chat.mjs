@@ -70,7 +70,7 @@ for (const transport of B.TRANSPORTS) {
 		assert.deepEqual(await B.texts(b), [hello, reply]);
 		/* Own messages are told apart; the other's carry the writer. */
 		assert.deepEqual(await a.$$eval('#lists .msg', (l) => l.map((e) => e.classList.contains('mine'))), [true, false]);
-		assert.equal(await a.$eval('#lists .msg:last-child .who', (e) => e.textContent), user('bob') + tag);
+		assert.equal(await a.$$eval('#lists .msg .who', (l) => l.at(-1).textContent), user('bob') + tag);
 		/* Presence: both here; bob's arrival was announced to alice. */
 		await a.waitForFunction(() => document.getElementById('presence-count').textContent === '2');
 		assert.ok((await a.textContent('#lists')).includes(`${user('bob') + tag} joined #${room}`));
@@ -118,7 +118,7 @@ test('a message with HTML in it is shown as text', { skip: missing || false, tim
 	for (const p of [a, b]) {
 		assert.equal(await p.$$eval('#lists img, #lists script, #lists b', (l) => l.length), 0);
 		assert.equal(await p.evaluate(() => window.__xss), undefined);
-		assert.equal(await p.$eval('#lists .msg:last-child .text', (e) => e.textContent), payload);
+		assert.equal(await p.$$eval('#lists .msg .text', (l) => l.at(-1).textContent), payload);
 	}
 	await closeAll(a, b);
 });
