@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "handler.h"
 #include "log.h"
+#include "metrics.h"
 #include "options.h"
 
 #include <fcgiapp.h>
@@ -75,6 +76,7 @@ int main(int argc, char **argv)
 	if (options_load(&opt, argc, argv, "chat.fcgi", summary, &status) != CHAT_OK)
 		goto out;
 	log_init("chat.fcgi", opt.log_level);
+	metrics_init("chat.fcgi");
 	auth_configure(&opt);
 	signal(SIGPIPE, SIG_IGN);
 	if (FCGX_Init() != 0) {

@@ -5,6 +5,7 @@
 #include "broker.h"
 #include "dispatch.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "origin.h"
 #include "session.h"
@@ -420,6 +421,8 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		respond_text(r, 500, head->data, "Internal error.\n");
 		goto out;
 	}
+	if (created)
+		metrics_add(METRICS_OPENED + t, 1);
 	/* The lease is decided before anything is sent, so a client that has
 	 * seen this response start knows it holds the session. */
 	snprintf(owner, sizeof(owner), "%s.%llu", w->owner_prefix, ++w->requests);
@@ -448,6 +451,10 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	if (leased && info.state != SESSION_CLOSED) {
 		counted = 1;
 		at_once = !held_fits(w, &info, __atomic_add_fetch(&held_now, 1, __ATOMIC_RELAXED));
+		metrics_add(METRICS_HELD, 1);
+		metrics_add(METRICS_CONNECTIONS + t, 1);
+		if (at_once)
+			metrics_add(METRICS_LIMIT_HELD, 1);
 		if (at_once)
 			log_debug("session %s: held requests over the bound, answered at once",
 				  LOG_SID(key));
@@ -575,8 +582,11 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		session_close(w->svc.db, key, SOCKJS_CLOSE_INTERRUPTED, SOCKJS_REASON_INTERRUPTED,
 			      chat_wall_ms(), NULL);
 out:
-	if (counted)
+	if (counted) {
 		__atomic_sub_fetch(&held_now, 1, __ATOMIC_RELAXED);
+		metrics_add(METRICS_HELD, -1);
+		metrics_add(METRICS_CONNECTIONS + t, -1);
+	}
 	if (leased) {
 		session_release(w->svc.db, key, owner, chat_wall_ms(), NULL);
 		/* The client's next request may be waiting for it (await_lease). */
