@@ -423,6 +423,8 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	}
 	if (created)
 		metrics_add(METRICS_OPENED + t, 1);
+	if (info.has_user)
+		log_context(key, info.user_name);
 	/* The lease is decided before anything is sent, so a client that has
 	 * seen this response start knows it holds the session. */
 	snprintf(owner, sizeof(owner), "%s.%llu", w->owner_prefix, ++w->requests);
@@ -694,10 +696,13 @@ void transport_serve(worker_t *w, http_request_t *r, const service_t *s, const r
 		respond_text(r, 500, head.data, err_body ? err_body : "Internal error.");
 		goto out;
 	}
+	/* Whatever this request logs names its session. */
+	log_context(key, NULL);
 	if (ti->receiving)
 		serve_receive(w, r, s, rt->transport, key, chat_buf_slice(&callback), &head);
 	else
 		serve_send(w, r, s, rt->transport, key, &head);
+	log_context(NULL, NULL);
 out:
 	chat_buf_free(&head);
 	chat_buf_free(&callback);

@@ -856,8 +856,24 @@ static void on_wakeup(wsserver_t *srv)
 		start_shutdown(srv);
 }
 
+static int callback_reason(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			   void *in, size_t len);
+
+/* Whatever a socket's callback logs names its session. */
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		    size_t len)
+{
+	conn_t *c = user;
+	int rc;
+
+	log_context(c != NULL && c->key[0] != '\0' ? c->key : NULL, NULL);
+	rc = callback_reason(wsi, reason, user, in, len);
+	log_context(NULL, NULL);
+	return rc;
+}
+
+static int callback_reason(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			   void *in, size_t len)
 {
 	struct lws_context *ctx = lws_get_context(wsi);
 	wsserver_t *srv = ctx ? lws_context_user(ctx) : NULL;
