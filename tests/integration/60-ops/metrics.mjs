@@ -209,29 +209,34 @@ function sum(m, name, labels = {}) {
 		.reduce((a, x) => a + x.value, 0);
 }
 
+/** GET /api/metrics of stack st, parsed; fails unless 200. */
+async function scrapeOf(st) {
+	const r = await get(`${st.http}/api/metrics`);
+	assert.equal(r.status, 200, r.body);
+	return parsePrometheus(r.body);
+}
+
+/* Scrapes st until pred(metrics) holds and returns that scrape; fails
+ * after ms with show(last scrape). */
+async function untilOf(st, what, pred, ms = 15000, show = () => '') {
+	const end = Date.now() + ms;
+	for (;;) {
+		const m = await scrapeOf(st);
+		if (pred(m))
+			return m;
+		if (Date.now() > end)
+			assert.fail(`${what}: not seen within ${ms} ms ${show(m)}`);
+		await new Promise((r) => setTimeout(r, 100));
+	}
+}
+
 const frontSkip = frontMissing('lighttpd') || false;
 const outside = outsideAddress();
 
 describe('lighttpd: /api/metrics', () => {
 	let s;
-	const scrape = async () => {
-		const r = await get(`${s.http}/api/metrics`);
-		assert.equal(r.status, 200, r.body);
-		return parsePrometheus(r.body);
-	};
-	/* Scrapes until pred(metrics) holds; fails with the last scrape. */
-	const until = async (what, pred, ms = 15000, show = () => '') => {
-		const end = Date.now() + ms;
-		let m;
-		for (;;) {
-			m = await scrape();
-			if (pred(m))
-				return m;
-			if (Date.now() > end)
-				assert.fail(`${what}: not seen within ${ms} ms ${show(m)}`);
-			await new Promise((r) => setTimeout(r, 100));
-		}
-	};
+	const scrape = () => scrapeOf(s);
+	const until = (...args) => untilOf(s, ...args);
 
 	before(async () => {
 		if (frontSkip)
@@ -401,7 +406,7 @@ describe('lighttpd: /api/metrics off, and on without a key', () => {
 		if (frontSkip)
 			return;
 		[off, nokey] = await Promise.all([startStack({ front: 'lighttpd' }),
-			startStack({ front: 'lighttpd', options: { metrics: 1 } })]);
+			startStack({ front: 'lighttpd', options: { metrics: 1, held_per_addr: 1 } })]);
 	});
 	after(async () => { await Promise.all([off?.stop(), nokey?.stop()]); });
 
@@ -416,5 +421,63 @@ describe('lighttpd: /api/metrics off, and on without a key', () => {
 		assert.equal(r.status, 403);
 		const k = await get(`${nokey.http}/api/metrics`, { localAddress: outside, headers: { authorization: 'Bearer anything-at-all-0123456' } });
 		assert.equal(k.status, 403);
+	});
+
+	test('a held request over held_per_addr is counted as limit="held"', { skip: frontSkip, timeout: 30000 }, async () => {
+		const held = (x) => value(x, 'chat_rate_limited_total', { limit: 'held' });
+		const m0 = await scrapeOf(nokey);
+		/* The first stream is held once its "o" came; the second, from the
+		 * same address, is over held_per_addr = 1 and answered at once. */
+		const first = http.request(`${nokey.http}/chat/000/heldaaaa/xhr_streaming`, { method: 'POST', agent: false });
+		const opened = new Promise((resolve, reject) => {
+			first.on('response', (res) => {
+				let text = '';
+				res.setEncoding('utf8');
+				res.on('data', (d) => { text += d; if (/\no\n$/.test(text)) resolve(); });
+			});
+			first.on('error', reject);
+		});
+		first.end();
+		await opened;
+		const second = await new Promise((resolve, reject) => {
+			const req = http.request(`${nokey.http}/chat/000/heldbbbb/xhr_streaming`, { method: 'POST', agent: false }, (res) => {
+				let text = '';
+				res.setEncoding('utf8');
+				res.on('data', (d) => { text += d; });
+				res.on('end', () => resolve(text));
+			});
+			req.on('error', reject);
+			req.end();
+		});
+		assert.match(second, /\no\n/);
+		const m = await untilOf(nokey, 'the held refusal', (x) => held(x) >= held(m0) + 1);
+		assert.ok(value(m, 'chat_connections', { transport: 'xhr_streaming' }) >= 1);
+		/* The client goes: chat.fcgi notices and the gauge drops (and the
+		 * stack stops without waiting for a held request). */
+		first.destroy();
+		await untilOf(nokey, 'the stream gone', (x) => value(x, 'chat_connections', { transport: 'xhr_streaming' }) === 0);
+	});
+});
+
+/* Apache passes Authorization to chat.fcgi only with CGIPassAuth On, which
+ * the shipped configuration sets; under mod_fcgid each process serves one
+ * request and still has its row. */
+const apacheSkip = frontMissing('apache-fcgid') || false;
+describe('apache-fcgid: /api/metrics with the key', () => {
+	let s;
+	before(async () => {
+		if (!apacheSkip)
+			s = await startStack({ front: 'apache-fcgid', options: { metrics: 1, metrics_key: KEY } });
+	});
+	after(async () => { await s?.stop(); });
+
+	test('the key works through Apache; without it, 401', { skip: apacheSkip || (!outside && 'no non-loopback address on this host'), timeout: 30000 }, async () => {
+		const url = `${s.http}/api/metrics`;
+		const right = await get(url, { localAddress: outside, headers: { authorization: `Bearer ${KEY}` } });
+		assert.equal(right.status, 200, right.body);
+		const m = parsePrometheus(right.body);
+		assert.ok(m.families.get('chat_process_start_time_seconds').samples.some((x) => x.labels.program === 'chat-ws'));
+		assert.equal((await get(url, { localAddress: outside })).status, 401);
+		assert.equal((await get(url)).status, 200);
 	});
 });
