@@ -63,3 +63,10 @@ STOMP_NODE_TESTS = \
 TESTS += $(STOMP_NODE_TESTS)
 EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs \
 	tests/integration/lib/ferretdb.mjs
+
+# Operations: GET /api/metrics under load, parsed strictly (and by
+# promtool when installed), counters across a SIGKILL, who may read it.
+OPS_NODE_TESTS = \
+	tests/integration/60-ops/metrics.mjs
+TESTS += $(OPS_NODE_TESTS)
+EXTRA_DIST += $(OPS_NODE_TESTS)
