@@ -229,6 +229,12 @@ static const char *const migrations[] = {
 	" at_ms INTEGER NOT NULL,"
 	" full_ms INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE INDEX rate_buckets_full ON rate_buckets(full_ms);",
+	/* 14: banned users (db/auth.c auth_ban()): a banned name, in any
+	 * case, is refused at STOMP CONNECT and at login. */
+	"CREATE TABLE auth_bans("
+	" name TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,"
+	" reason TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,
