@@ -63,3 +63,10 @@ STOMP_NODE_TESTS = \
 TESTS += $(STOMP_NODE_TESTS)
 EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs \
 	tests/integration/lib/ferretdb.mjs
+
+# Operations: chatctl against a running stack (backup while posting and
+# restore into another stack, ban, users, rooms, sessions, --json, exit
+# codes).
+OPS_NODE_TESTS = tests/integration/60-ops/chatctl.mjs
+TESTS += $(OPS_NODE_TESTS)
+EXTRA_DIST += $(OPS_NODE_TESTS)
