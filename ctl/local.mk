@@ -3,4 +3,4 @@ bin_PROGRAMS += ctl/chatctl
 ctl_chatctl_SOURCES = ctl/main.c
 ctl_chatctl_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS)
 ctl_chatctl_LDADD = $(CHATDB_LIBS)
-dist_man_MANS = ctl/chatctl.1
+dist_man_MANS = ctl/chatctl.1 fcgi/chat.fcgi.8 ws/chat-ws.8

@@ -17,6 +17,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -857,6 +858,21 @@ static int cmd_check(ctl_t *c, int repair, int force)
 
 /* ---- command line -------------------------------------------------------- */
 
+/* Run as root on a chat.db the services own (User=chat), chatctl becomes
+ * that owner first: a -wal, -shm or restored file SQLite creates as root
+ * would lock the services out of their own database. */
+static int drop_root(ctl_t *c)
+{
+	struct stat sb;
+
+	if (geteuid() != 0 || stat(c->opt.db_path, &sb) != 0 || sb.st_uid == 0)
+		return EX_DONE;
+	if (setgroups(0, NULL) != 0 || setgid(sb.st_gid) != 0 || setuid(sb.st_uid) != 0)
+		return fail(c, EX_FAILED, "cannot become uid %ld, the owner of %s: %s",
+			    (long)sb.st_uid, c->opt.db_path, strerror(errno));
+	return EX_DONE;
+}
+
 static int dispatch(ctl_t *c, int argc, char **argv)
 {
 	int force = 0, repair = 0, i, k = 0;
@@ -959,6 +975,8 @@ int main(int argc, char **argv)
 		ex = EX_FAILED;
 		goto out;
 	}
+	if ((ex = drop_root(&c)) != EX_DONE)
+		goto out;
 	c.now_ms = chat_wall_ms();
 	ex = dispatch(&c, argc - i, argv + i);
 	if (c.json && c.out.len > 0) {
