@@ -31,6 +31,11 @@ conf/chat-fcgi.socket: $(srcdir)/conf/chat-fcgi.socket.in Makefile
 	$(render_unit)
 EXTRA_DIST += docs/supervision.md docs/packaging.md
 EXTRA_DIST += .ci/run
+# The .deb (docs/packaging.md); tests/package/deb-smoke.sh is opt-in
+# (CHAT_TEST_DEB=1), run by CI, not by make check.
+EXTRA_DIST += debian/control debian/rules debian/changelog debian/copyright \
+	debian/source/format debian/README.source debian/chat-server.postinst \
+	debian/chat-server.postrm tests/package/deb-smoke.sh
 
 # make serve [PORT=8080] [FRONT=lighttpd|apache|apache-proxy-fcgi]
 #            [MONGODB_URI=mongodb://...] [SOCKJS_TEST_SERVICES=1]
