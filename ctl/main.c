@@ -762,13 +762,17 @@ static int check_file(check_ctx_t *k, const char *path)
 
 /* Copies every outbox row the relay has not copied to the store, so that
  * a repair loses nothing receipted.  *left gets the rows still uncopied. */
-static int relay_all(ctl_t *c, int64_t *left)
+static int relay_all(ctl_t *c, int force, int64_t *left)
 {
 	char owner[64];
 	int more = 1, rc = CHAT_OK;
 	admin_status_t s;
 
 	snprintf(owner, sizeof(owner), "chatctl:%ld", (long)getpid());
+	/* --force: the stack is stopped but a killed process's lease may
+	 * still look held. */
+	if (force)
+		rc = admin_break_leases(c->db, &c->err);
 	while (rc == CHAT_OK && more)
 		rc = relay_run(c->db, c->store, owner, chat_wall_ms(), NULL, &more, &c->err);
 	relay_lease_release(c->db, RELAY_LEASE, owner, NULL);
@@ -822,7 +826,7 @@ static int cmd_check(ctl_t *c, int repair, int force)
 		 * nothing is left there. */
 		rc = open_db(c);
 		if (rc == EX_DONE && (c->store != NULL || open_store(c) == EX_DONE) &&
-		    relay_all(c, &left) == CHAT_OK && left == 0) {
+		    relay_all(c, force, &left) == CHAT_OK && left == 0) {
 			chatdb_close(c->db);
 			c->db = NULL;
 			if ((rc = move_aside(c, moved, sizeof(moved))) != EX_DONE)

@@ -143,6 +143,13 @@ int admin_sessions(chatdb_t *db, const char *user, int64_t now_ms, int64_t limit
 	return rc;
 }
 
+int admin_break_leases(chatdb_t *db, chat_error_t *err)
+{
+	int rc = sqlite3_exec(chatdb_sqlite(db), "DELETE FROM chat_leases", NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? CHAT_OK : chatdb__error(db, rc, "breaking leases", err);
+}
+
 /* Opens path without creating it; flags as sqlite3_open_v2's. */
 static int open_existing(const char *path, int flags, sqlite3 **out, chat_error_t *err)
 {

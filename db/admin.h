@@ -68,6 +68,12 @@ int admin_sessions(chatdb_t *db, const char *user, int64_t now_ms, int64_t limit
 int admin_stack_running(const char *path, int64_t now_ms, int *running,
 			char owner[CHATDB_ID_MAX + 1], chat_error_t *err);
 
+/* Drops every chat.db lease (chat_leases: the relay's, the background
+ * jobs'), for a repair with the stack stopped: a process killed without
+ * releasing its lease would otherwise hold the relay back for up to
+ * RELAY_LEASE_MS.  Never call it while the stack runs. */
+int admin_break_leases(chatdb_t *db, chat_error_t *err);
+
 /* Copies the SQLite database at src to dst with the online backup API: one
  * consistent snapshot while other processes go on writing.  dst must not
  * exist (CHAT_EEXIST) unless overwrite, when it is replaced page by page

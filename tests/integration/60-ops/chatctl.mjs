@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { builddir, frontMissing, startStack } from '../lib/stack.mjs';
+import { builddir, frontMissing, sqlite, startStack } from '../lib/stack.mjs';
 import { PASSWORD, apiPost, login, makeRoom, stompConnect } from '../lib/stomp.mjs';
 
 const front = 'lighttpd';
@@ -231,4 +231,54 @@ test('sessions list and kill, rooms list and delete, status and check as JSON', 
 	const help = await chatctl(null, ['--help']);
 	assert.equal(help.code, 0);
 	assert.match(help.out, /users ban NAME/);
+});
+
+test('check finds an unsound chat.db; --repair copies what the history lacks first, then moves it aside: no receipted post is lost', { skip, timeout: 60000 }, async () => {
+	const sp = startStack({ front, testServices: false });
+	stacks.push(sp);
+	let s = await sp;
+	const room = await makeRoom(s, 'fix');
+	const c = await stompConnect(s, 'websocket', { login: 'fixer' });
+	const posts = [];
+	for (let i = 0; i < 10; i++) {
+		await c.post(room, `fix ${i}`);
+		posts.push(`fix ${i}`);
+	}
+	await c.close();
+	for (;;) {
+		const st = await chatctl(s, ['--json', 'status']);
+		if (st.json.relay.lag_rows === 0)
+			break;
+	}
+	await s.halt();
+	/* The relay fell behind: the last 4 posts are only in chat.db ... */
+	const db = path.join(s.dir, 'chat.db');
+	const hist = path.join(s.dir, 'history.db');
+	const ids = (await sqlite(hist, `SELECT id FROM messages WHERE text LIKE 'fix %' ORDER BY id`))
+		.trim().split('\n').map(Number);
+	assert.equal(ids.length, 10);
+	const cut = ids[5];
+	await sqlite(hist, `DELETE FROM messages WHERE id > ${cut}`, { write: true });
+	await sqlite(db, `UPDATE outbox_consumers SET cursor = ${cut} WHERE name = 'relay'`, { write: true });
+	/* ... and chat.db is not sound (a subscription of no session). */
+	await sqlite(db, "PRAGMA foreign_keys = OFF; INSERT INTO subscriptions(session_id, sub_id, destination, ack_mode) VALUES ('ghost', 's', '/topic/x', 'auto')", { write: true });
+	const chk = await chatctl(s, ['--json', 'check']);
+	assert.equal(chk.code, 3, chk.out);
+	assert.equal(chk.json.chat_db, 'bad');
+	assert.ok(chk.json.problems.some((p) => p.file === db && /subscriptions/.test(p.problem)), chk.out);
+	const fix = await chatctl(s, ['--json', 'check', '--repair', '--force']);
+	assert.equal(fix.code, 0, fix.out + fix.err);
+	assert.match(fix.json.repair, /moved chat.db aside/);
+	assert.match(fix.json.moved_to, /chat\.db\.broken-\d+$/);
+	const texts = (await sqlite(hist, `SELECT text FROM messages WHERE text LIKE 'fix %' ORDER BY id`)).trim().split('\n');
+	assert.deepEqual(texts, posts);
+	/* The stack starts again on a new chat.db above the history's ids. */
+	s = await startStack({ front, testServices: false, dir: s.dir });
+	stacks.push(Promise.resolve(s));
+	const w = await stompConnect(s, 'websocket', { login: 'fixer' });
+	const box = await w.subscribeSync(`/topic/chat/room/${room}`);
+	await w.post(room, 'after repair');
+	assert.ok(JSON.parse((await box.next(20000)).body).id > ids[9]);
+	await w.close();
+	assert.equal((await chatctl(s, ['check'])).code, 0);
 });
