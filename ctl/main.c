@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -190,15 +191,27 @@ static int open_store(ctl_t *c)
 	return EX_DONE;
 }
 
-/* Reads a password from the first line of stdin (no echo on a terminal
- * is left to the caller's shell: chatctl is meant for scripts too). */
+/* Reads a password from the first line of stdin; on a terminal it asks
+ * and does not echo it. */
 static int read_password(ctl_t *c, char *pw, size_t size)
 {
+	struct termios old, quiet;
+	int tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+	char *got;
 	size_t n;
 
-	if (isatty(STDIN_FILENO))
+	if (tty) {
 		fprintf(stderr, "password: ");
-	if (fgets(pw, (int)size, stdin) == NULL)
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	got = fgets(pw, (int)size, stdin);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (got == NULL)
 		return fail(c, EX_USAGE, "no password on standard input");
 	n = strcspn(pw, "\r\n");
 	if (pw[n] == '\0' && n == size - 1)
