@@ -246,6 +246,12 @@ static const char *const migrations[] = {
 	" counter INTEGER NOT NULL,"
 	" value INTEGER NOT NULL,"
 	" PRIMARY KEY (pid, key)) WITHOUT ROWID;",
+	/* 15: banned users (db/auth.c auth_ban()): a banned name, in any
+	 * case, is refused at STOMP CONNECT and at login. */
+	"CREATE TABLE auth_bans("
+	" name TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,"
+	" reason TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,
