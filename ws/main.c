@@ -76,6 +76,7 @@ int main(int argc, char **argv)
 		goto out;
 	log_init("chat-ws", opt.log_level);
 	auth_configure(&opt);
+	dest_prefixes_use(&opt.dest);
 	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
 	/* Every thread started from here on leaves these to signal_main. */
