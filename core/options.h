@@ -23,6 +23,7 @@ typedef struct chat_options {
 	char *broker_prefixes;   /* broker destination prefixes, comma-separated */
 	char *user_prefix;       /* user destination prefix */
 	char *sockjs_url;        /* sockjs-client URL the iframe page loads */
+	char *sockjs_versions_url; /* the same per version ("{version}"); empty: only sockjs_url */
 	char *origins;           /* allowed Origins, comma-separated; * = any */
 	char *ws_listen;         /* sidecar listen address (loopback) */
 	char *log_level;         /* error, warn, info, debug */
