@@ -1,7 +1,8 @@
 // prefixes.mjs - destinations, endpoints and origins as options, with
 // Spring's meaning (core/dest.h, core/route.h, core/origin.h), through
-// lighttpd: a stack configured as the "/pub" + "/sub" tutorials are, at
-// two endpoints, with an origin pattern.  The chat application answers
+// lighttpd (and the two endpoints through Apache mod_fcgid): a stack
+// configured as the "/pub" + "/sub" tutorials are, at two endpoints, with
+// an origin pattern.  The chat application answers
 // under the configured prefixes only, GET /api/config tells a page the
 // configuration, every endpoint serves SockJS and its raw WebSocket, and
 // the origin pattern (Spring's setAllowedOriginPatterns syntax) is applied
@@ -13,15 +14,19 @@ import { frontMissing, startStack } from '../lib/stack.mjs';
 import { roomId, stompConnect } from '../lib/stomp.mjs';
 
 const skip = frontMissing('lighttpd') || false;
-let s;
+const CONFIG = { testServices: false,
+	origins: 'http://*.good.test:[*], https://app.good.test:[8443,9443]',
+	options: { endpoints: '"/stomp/chat, /ws/chat"', app_prefixes: '/pub',
+		broker_prefixes: '"/sub, /jobs/queue"', user_prefix: '/me' } };
+let s, apache;
 before(async () => {
 	if (!skip)
-		s = await startStack({ front: 'lighttpd', testServices: false,
-			origins: 'http://*.good.test:[*], https://app.good.test:[8443,9443]',
-			options: { endpoints: '"/stomp/chat, /ws/chat"', app_prefixes: '/pub',
-				broker_prefixes: '"/sub, /jobs/queue"', user_prefix: '/me' } });
+		s = await startStack({ front: 'lighttpd', ...CONFIG });
 });
-after(async () => { await s?.stop(); });
+after(async () => {
+	await s?.stop();
+	await apache?.stop();
+});
 
 const notice = (m) => JSON.parse(m.body).type !== undefined;
 
@@ -36,24 +41,36 @@ test('GET /api/config gives the endpoints and the prefixes the chat application 
 	assert.equal((await fetch(`${s.http}/chat/info`)).status, 404, 'the default endpoint is not served');
 });
 
+/* A room of its own, a post to it under /pub, and the post back under /sub. */
+async function roundTrip(st, endpoint, transport, login) {
+	const room = roomId('pfx');
+	const c = await stompConnect(st, transport, { login, prefix: endpoint });
+	try {
+		const made = await c.send('/pub/rooms', JSON.stringify({ name: room }), { 'content-type': 'application/json' });
+		assert.equal(made.command, 'RECEIPT');
+		const box = await c.subscribeSync(`/sub/chat/room/${room}`);
+		await c.send(`/pub/chat/room/${room}`, JSON.stringify({ text: 'hello /sub' }), { 'content-type': 'application/json' });
+		let m;
+		do
+			m = await box.next();
+		while (notice(m));
+		assert.equal(m.headers.destination, `/sub/chat/room/${room}`);
+		assert.equal(JSON.parse(m.body).text, 'hello /sub');
+	} finally {
+		await c.close();
+	}
+}
+
+const apacheSkip = frontMissing('apache-fcgid') || skip;
+test('apache-fcgid routes both endpoints (conf/serve.sh --endpoints): xhr-polling at /stomp/chat, raw WebSocket at /ws/chat', { skip: apacheSkip, timeout: 60000 }, async () => {
+	apache = await startStack({ front: 'apache-fcgid', ...CONFIG });
+	await roundTrip(apache, '/stomp/chat', 'xhr-polling', 'pfxapache1');
+	await roundTrip(apache, '/ws/chat', 'raw', 'pfxapache2');
+});
+
 for (const [endpoint, transport] of [['/stomp/chat', 'xhr-streaming'], ['/ws/chat', 'raw']]) {
 	test(`${endpoint} (${transport}): a post to /pub/chat/room/R comes back on /sub/chat/room/R`, { skip, timeout: 30000 }, async () => {
-		const room = roomId('pfx');
-		const c = await stompConnect(s, transport, { login: `pfx${transport.replace(/-/g, '')}`, prefix: endpoint });
-		try {
-			const made = await c.send('/pub/rooms', JSON.stringify({ name: room }), { 'content-type': 'application/json' });
-			assert.equal(made.command, 'RECEIPT');
-			const box = await c.subscribeSync(`/sub/chat/room/${room}`);
-			await c.send(`/pub/chat/room/${room}`, JSON.stringify({ text: 'hello /sub' }), { 'content-type': 'application/json' });
-			let m;
-			do
-				m = await box.next();
-			while (notice(m));
-			assert.equal(m.headers.destination, `/sub/chat/room/${room}`);
-			assert.equal(JSON.parse(m.body).text, 'hello /sub');
-		} finally {
-			await c.close();
-		}
+		await roundTrip(s, endpoint, transport, `pfx${transport.replace(/-/g, '')}`);
 	});
 }
 
