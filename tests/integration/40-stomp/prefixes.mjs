@@ -74,6 +74,34 @@ for (const [endpoint, transport] of [['/stomp/chat', 'xhr-streaming'], ['/ws/cha
 	});
 }
 
+test('history, presence and ENTER/LEAVE notices follow the prefixes', { skip, timeout: 30000 }, async () => {
+	const room = roomId('pfxh');
+	const a = await stompConnect(s, 'raw', { login: 'pfxha', prefix: '/ws/chat' });
+	const b = await stompConnect(s, 'xhr-polling', { login: 'pfxhb', prefix: '/stomp/chat' });
+	try {
+		await a.send('/pub/rooms', JSON.stringify({ name: room }), { 'content-type': 'application/json' });
+		const seen = await a.subscribeSync(`/sub/chat/room/${room}`);
+		await b.subscribeSync(`/sub/chat/room/${room}`);
+		const enter = await seen.next();
+		assert.deepEqual([JSON.parse(enter.body).type, JSON.parse(enter.body).user], ['ENTER', 'pfxha']);
+		assert.equal(JSON.parse((await seen.next()).body).user, 'pfxhb');
+		const who = b.subscribe(`/pub/chat/room/${room}/presence`);
+		assert.deepEqual(JSON.parse((await who.next()).body), ['pfxha', 'pfxhb']);
+		await b.send(`/pub/chat/room/${room}`, JSON.stringify({ text: 'kept' }), { 'content-type': 'application/json' });
+		const hist = b.subscribe(`/pub/chat/room/${room}/history`, { limit: '10' });
+		assert.deepEqual(JSON.parse((await hist.next()).body).map((m) => m.text), ['kept']);
+		await b.close();
+		let m;
+		do
+			m = JSON.parse((await seen.next()).body);
+		while (m.type !== 'LEAVE');
+		assert.equal(m.user, 'pfxhb');
+	} finally {
+		await a.close();
+		await b.close();
+	}
+});
+
 test('the default prefixes are not the chat application\'s any more: SEND /app/... gets ERROR', { skip, timeout: 30000 }, async () => {
 	const c = await stompConnect(s, 'raw', { login: 'pfxold', prefix: '/ws/chat' });
 	try {
