@@ -108,6 +108,7 @@ int chat_list_next(const char **s, chat_slice_t *item)
 	while (*p != '\0') {
 		const char *end = list_end(p);
 		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+		const char *next = p + len + (end != NULL);
 
 		while (len > 0 && (*p == ' ' || *p == '\t')) {
 			p++;
@@ -115,7 +116,7 @@ int chat_list_next(const char **s, chat_slice_t *item)
 		}
 		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 			len--;
-		*s = end != NULL ? end + 1 : p + len;
+		*s = next;
 		if (len > 0) {
 			*item = (chat_slice_t){ p, len };
 			return 1;

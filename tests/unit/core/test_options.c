@@ -74,6 +74,7 @@ static const struct {
 	{ __LINE__, "/pub", "/sub", "/user", "/stomp/chat", CHAT_OK, NULL },
 	{ __LINE__, "/test", " /topic , /queue ", "/user", "/example", CHAT_OK, NULL },
 	{ __LINE__, "/app/", "/topic/", "/user/", "/ws/chat/, /chat", CHAT_OK, NULL },
+	{ __LINE__, " /app ,", "/topic", " /me \t", " /chat ", CHAT_OK, NULL },
 	{ __LINE__, "", "/topic", "/user", "/chat", CHAT_EINVAL,
 	  "app_prefixes: needs at least one prefix" },
 	{ __LINE__, "/app", "/queue", "/user", "/chat", CHAT_EINVAL, NULL },
