@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { frontMissing, startStack } from '../integration/lib/stack.mjs';
-import { TRANSPORTS, browserMissing, launch } from './lib.mjs';
+import { TRANSPORTS, browserMissing, closeAll, launch, openPage, send, signIn, waitText } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const missing = (await browserMissing()) || frontMissing('lighttpd') || false;
@@ -111,6 +111,22 @@ for (const c of CONFIGS) {
 		}
 	});
 }
+
+test('the chat page (www/) reads /api/config and chats under /pub and /sub at /stomp/chat', { skip: missing, timeout: 60000 }, async () => {
+	const s = await stackFor(CONFIGS[1]);
+	const p = await openPage(browser, `${s.http}/`);
+	await signIn(p, `tut${process.pid}`);
+	/* The endpoint its SockJS connected to, as its STOMP client sees it. */
+	const sent = await p.evaluate(() => {
+		const c = window.chat.state.client;
+		return { connected: c.connected, url: c.webSocket && c.webSocket.url };
+	});
+	assert.equal(sent.connected, true);
+	assert.equal(sent.url, `${s.http}/stomp/chat`);
+	await send(p, 'hello from the chat page');
+	await waitText(p, 'hello from the chat page');
+	await closeAll(p);
+});
 
 test('iframe transports of sockjs-client 1.5.2 and 1.6.1 load their own version in the iframe', { skip: missing, timeout: 60000 }, async () => {
 	const c = CONFIGS[0];
