@@ -17,12 +17,20 @@ const options_entry_t options_table[] = {
 	  "doorbell file that wakes waiting requests when the outbox moves" },
 	{ "store_uri", OPTIONS_STRING, "sqlite:var/history.db", 0, 0, OPT(store_uri),
 	  "durable history: sqlite:PATH (embedded default) or a mongodb:// URI" },
-	{ "prefix", OPTIONS_STRING, "/chat", 0, 0, OPT(prefix),
-	  "URL prefix of the chat's SockJS endpoint" },
+	{ "endpoints", OPTIONS_STRING, "/chat", 0, 0, OPT(endpoints),
+	  "the chat's SockJS endpoint paths, comma-separated, at most 4 (Spring's addEndpoint(...).withSockJS()): each serves every SockJS transport under it, and its raw WebSocket (no SockJS framing) at PATH/websocket; the front server's configuration must route them (conf/serve.sh --endpoints)" },
+	{ "app_prefixes", OPTIONS_STRING, "/app", 0, 0, OPT(app_prefixes),
+	  "application destination prefixes, comma-separated (Spring's setApplicationDestinationPrefixes): a SEND or SUBSCRIBE under one goes to the chat application (PREFIX/chat/room/{id}, PREFIX/rooms, ...)" },
+	{ "broker_prefixes", OPTIONS_STRING, "/topic,/queue", 0, 0, OPT(broker_prefixes),
+	  "broker destination prefixes, comma-separated (Spring's enableSimpleBroker): one whose last segment is \"queue\" hands each message to one consumer in turn, every other one broadcasts; the chat's rooms are published under the first broadcasting one (PREFIX/chat/room/{id}, PREFIX/rooms)" },
+	{ "user_prefix", OPTIONS_STRING, "/user", 0, 0, OPT(user_prefix),
+	  "user destination prefix (Spring's setUserDestinationPrefix): PREFIX/queue/x is the subscriber's own queue, PREFIX/{name}/queue/x another user's" },
 	{ "sockjs_url", OPTIONS_STRING, "/js/sockjs.min.js", 0, 0, OPT(sockjs_url),
-	  "URL of sockjs-client that the iframe transport page loads" },
+	  "URL of sockjs-client that the iframe transport page loads (when sockjs_versions_url is empty, or has no client of the page's version)" },
+	{ "sockjs_versions_url", OPTIONS_STRING, "/js/sockjs-{version}.min.js", 0, 0, OPT(sockjs_versions_url),
+	  "URL of sockjs-client of a given version, {version} standing for it: the iframe page loads the client of its page's own version (sockjs-client refuses another one); www/js holds 1.4.0, 1.5.2 and 1.6.1; empty: always sockjs_url" },
 	{ "origins", OPTIONS_STRING, "*", 0, 0, OPT(origins),
-	  "allowed Origin values, comma-separated (scheme://host:port); * allows any" },
+	  "allowed Origin values, comma-separated (scheme://host:port), also as Spring's setAllowedOriginPatterns writes them: * for any run of characters (https://*.example.com), a port list :[8080,8081] or :[*]; * alone allows any" },
 	{ "ws_listen", OPTIONS_STRING, "127.0.0.1", 0, 0, OPT(ws_listen),
 	  "address the WebSocket sidecar listens on (keep it on loopback)" },
 	{ "log_level", OPTIONS_STRING, "info", 0, 0, OPT(log_level),
@@ -133,6 +141,10 @@ static const options_entry_t *find_option(const char *name, size_t len)
 {
 	size_t i;
 
+	/* "prefix", the one SockJS path before endpoints took a list, still
+	 * names it in older configuration files. */
+	if (len == 6 && memcmp(name, "prefix", 6) == 0)
+		name = "endpoints", len = 9;
 	for (i = 0; i < options_count; i++)
 		if (strlen(options_table[i].name) == len &&
 		    memcmp(options_table[i].name, name, len) == 0)
@@ -199,7 +211,17 @@ int options_defaults(chat_options_t *c)
 		if (rc != CHAT_OK)
 			return rc;
 	}
-	return CHAT_OK;
+	return options_check(c, NULL);
+}
+
+int options_check(chat_options_t *c, chat_error_t *err)
+{
+	int rc = dest_prefixes_parse(&c->dest, c->app_prefixes, c->broker_prefixes, c->user_prefix,
+				     err);
+
+	if (rc == CHAT_OK)
+		rc = route_endpoints_parse(c->endpoints, c->endpoint, &c->nendpoints, err);
+	return rc;
 }
 
 void options_free(chat_options_t *c)
@@ -386,6 +408,8 @@ int options_load(chat_options_t *c, int argc, char **argv, const char *program,
 		return rc;
 	}
 	rc = options_from_args(c, argc, argv, &err);
+	if (rc == CHAT_OK)
+		rc = options_check(c, &err);
 	if (rc == CHAT_EAGAIN) {
 		options_usage(stdout, argv[0], summary);
 		*exit_status = EXIT_SUCCESS;

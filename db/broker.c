@@ -81,7 +81,7 @@ static const char SQL_SUB_DEST[] =
 /* Rooms this session is in (exact room topics). */
 static const char SQL_SESSION_ROOMS[] =
 	"SELECT DISTINCT destination FROM subscriptions WHERE session_id = ?1"
-	" AND destination LIKE '/topic/chat/room/%'";
+	" AND substr(destination, 1, length(?2)) = ?2";
 /* Whether user ?1 is still in room topic ?2 through a live session. */
 static const char SQL_PRESENT[] =
 	"SELECT count(*) FROM subscriptions u JOIN sessions s ON s.id = u.session_id"
@@ -99,7 +99,7 @@ static const char SQL_PRESENT_USERS[] =
 static const char SQL_PRESENCE_STALE[] =
 	"SELECT room, user_name FROM chat_presence p WHERE NOT EXISTS ("
 	" SELECT 1 FROM subscriptions u JOIN sessions s ON s.id = u.session_id"
-	" WHERE s.user_name = p.user_name AND u.destination = '/topic/chat/room/' || p.room"
+	" WHERE s.user_name = p.user_name AND u.destination = ?1 || p.room"
 	" AND s.state = 'open') LIMIT 64";
 static const char SQL_TOKEN_PUT[] =
 	"INSERT OR REPLACE INTO stomp_tokens(session_id, token_hash, expires_ms) VALUES (?1, ?2, ?3)";
@@ -466,21 +466,47 @@ static store_t *get_store(broker_t *b)
 	return *b->store;
 }
 
-/* A room id out of "/app/chat/room/ROOM/SUFFIX" (suffix "" for a post)
- * or "/topic/chat/room/ROOM" into room. */
-static int room_of(const char *dest, const char *prefix, const char *suffix,
-		   char room[CHATMSG_ROOM_MAX + 1])
+/* A room id out of APP/chat/room/ROOM/SUFFIX (app; suffix "" for a post)
+ * or TOPIC/chat/room/ROOM (!app, suffix "") into room (chatroom.h). */
+static int room_of(const char *dest, int app, const char *suffix, char room[CHATMSG_ROOM_MAX + 1])
 {
-	size_t n = strlen(prefix), m = strlen(suffix), len = strlen(dest);
+	chat_slice_t d = { dest, strlen(dest) }, rest, r;
+	size_t n = strlen(CHATROOM_ROOM_PATH), m = strlen(suffix);
 
-	if (len <= n + m || strncmp(dest, prefix, n) != 0 || strcmp(dest + len - m, suffix) != 0)
+	if (app) {
+		if (dest_classify_in(dest_prefixes(), d, &rest) != DEST_APP || rest.len <= n + m ||
+		    memcmp(rest.ptr, CHATROOM_ROOM_PATH, n) != 0 ||
+		    memcmp(rest.ptr + rest.len - m, suffix, m) != 0)
+			return 0;
+		r = (chat_slice_t){ rest.ptr + n, rest.len - n - m };
+		if (!chatmsg_room_valid(r))
+			return 0;
+	} else if (m > 0 || !chatroom_of_topic(d, &r)) {
 		return 0;
-	len -= n + m;
-	if (!chatmsg_room_valid((chat_slice_t){ dest + n, len }))
-		return 0;
-	memcpy(room, dest + n, len);
-	room[len] = '\0';
+	}
+	memcpy(room, r.ptr, r.len);
+	room[r.len] = '\0';
 	return 1;
+}
+
+/* The application path of dest (APP/rooms -> "/rooms"), or NULL. */
+static const char *app_path(const char *dest)
+{
+	chat_slice_t rest;
+
+	return dest_classify_in(dest_prefixes(), (chat_slice_t){ dest, strlen(dest) }, &rest) ==
+			       DEST_APP
+		       ? rest.ptr
+		       : NULL;
+}
+
+/* USER/QUEUE/errors (see BROKER_ERRORS_PATH). */
+static void errors_dest(char out[CHATDB_DEST_MAX + 1])
+{
+	const dest_prefixes_t *p = dest_prefixes();
+
+	snprintf(out, CHATDB_DEST_MAX + 1, "%s%s%s", p->user, p->broker[p->queue],
+		 BROKER_ERRORS_PATH);
 }
 
 /* A header holding a whole number in [min, max]; 1 if present and valid,
@@ -609,8 +635,8 @@ static int prepare(broker_t *b, const stomp_frame_t *f)
 	}
 	if (f->command != STOMP_CMD_SUBSCRIBE || dest == NULL)
 		return CHAT_OK;
-	is_hist = room_of(dest, BROKER_APP_ROOM, BROKER_HISTORY_SUFFIX, room);
-	if (!is_hist && !(room_of(dest, BROKER_TOPIC_ROOM, "", room) && header(f, "after") != NULL))
+	is_hist = room_of(dest, 1, BROKER_HISTORY_SUFFIX, room);
+	if (!is_hist && !(room_of(dest, 0, "", room) && header(f, "after") != NULL))
 		return CHAT_OK;
 	if (is_hist && (header_int(f, "limit", 1, STORE_PAGE_MAX, &limit) < 0 ||
 			header_int(f, "before", 1, INT64_MAX, &before) < 0))
@@ -964,7 +990,7 @@ static int notice_db(chatdb_t *db, const char *type, const char *user, const cha
 
 	chat_buf_init(&body, 1024);
 	chat_buf_init(&hdrs, 256);
-	snprintf(topic, sizeof(topic), "%s%s", BROKER_TOPIC_ROOM, room);
+	chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
 	rc = chatmsg_render_notice(&body, type, user, room);
 	if (rc == CHAT_OK)
 		rc = chat_headers(&hdrs, "notice");
@@ -1018,7 +1044,7 @@ static int leave_if_gone(broker_t *b, const char *topic)
 	int64_t n = 0;
 	int rc, found;
 
-	if (!b->info.has_user || !room_of(topic, BROKER_TOPIC_ROOM, "", room))
+	if (!b->info.has_user || !room_of(topic, 0, "", room))
 		return CHAT_OK;
 	rc = query_int(b, SQL_PRESENT, b->info.user_name, topic, &n, &found, "presence");
 	if (rc != CHAT_OK || n > 0)
@@ -1113,7 +1139,7 @@ static int reply_presence(broker_t *b, const char *sub_id, const char *dest, con
 	chat_buf_t body;
 	int rc, step, n = 0;
 
-	snprintf(topic, sizeof(topic), "%s%s", BROKER_TOPIC_ROOM, room);
+	chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
 	chat_buf_init(&body, (size_t)b->opt->max_frame);
 	rc = chat_buf_putc(&body, '[');
 	if (rc == CHAT_OK)
@@ -1148,7 +1174,9 @@ static int app_subscribe(broker_t *b, const char *id, const char *dest)
 	chatroom_t r;
 	int rc;
 
-	if (strcmp(dest, BROKER_APP_ROOMS) == 0) {
+	const char *path = app_path(dest);
+
+	if (path != NULL && strcmp(path, CHATROOM_ROOMS_PATH) == 0) {
 		/* Pages that fit a MESSAGE frame with its headers (ids and the
 		 * destination take well under 1 KiB). */
 		size_t cap = (size_t)b->opt->max_frame > 2048 ? (size_t)b->opt->max_frame - 1024
@@ -1167,13 +1195,13 @@ static int app_subscribe(broker_t *b, const char *id, const char *dest)
 		chat_buf_free(&body);
 		return rc;
 	}
-	if (room_of(dest, BROKER_APP_ROOM, BROKER_PRESENCE_SUFFIX, room)) {
+	if (room_of(dest, 1, BROKER_PRESENCE_SUFFIX, room)) {
 		rc = chatroom_get(b->db, room, &r, b->err);
 		if (rc == CHAT_ENOTFOUND)
 			return refuse(b, "no room %s", room);
 		return rc != CHAT_OK ? rc : reply_presence(b, id, dest, room);
 	}
-	if (room_of(dest, BROKER_APP_ROOM, BROKER_HISTORY_SUFFIX, room)) {
+	if (room_of(dest, 1, BROKER_HISTORY_SUFFIX, room)) {
 		if (b->pre.kind != PRE_HISTORY) {
 			rc = chatroom_get(b->db, room, &r, b->err);
 			if (rc == CHAT_ENOTFOUND)
@@ -1230,14 +1258,15 @@ static int on_subscribe(broker_t *b, const stomp_frame_t *f)
 		if (user.len > 0 && (!b->info.has_user || !chat_slice_eq(user, b->info.user_name)))
 			return refuse(b, "cannot subscribe to another user's destination");
 		/* Every session subscribes to its own queue as /user/queue/... */
-		snprintf(stored, sizeof(stored), "/user%.*s", (int)rest.len, rest.ptr);
+		snprintf(stored, sizeof(stored), "%s%.*s", dest_prefixes()->user, (int)rest.len,
+			 rest.ptr);
 		break;
 	case DEST_APP:
 		return app_subscribe(b, id, dest);
 	default:
 		return refuse(b, "cannot subscribe to %s", dest);
 	}
-	if (room_of(stored, BROKER_TOPIC_ROOM, "", room)) {
+	if (room_of(stored, 0, "", room)) {
 		chatroom_t r;
 
 		rc = chatroom_get(b->db, room, &r, b->err);
@@ -1410,7 +1439,7 @@ static int app_post(broker_t *b, const char *room, chat_slice_t body)
 	chat_buf_reset(&b->scratch);
 	if ((rc = chatmsg_render(&b->scratch, &m)) != CHAT_OK)
 		goto out;
-	snprintf(topic, sizeof(topic), "%s%s", BROKER_TOPIC_ROOM, room);
+	chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
 	/* The relay starts before the first chat row, so pruning keeps every
 	 * chat row until it is in the store. */
 	if ((rc = relay__register_in_tx(b->db, seq - 1, b->err)) != CHAT_OK ||
@@ -1454,18 +1483,18 @@ static int app_room(broker_t *b, chat_slice_t body, int del)
 
 static int send_app(broker_t *b, const char *dest, chat_slice_t body)
 {
-	size_t n = strlen(BROKER_APP_ROOM);
+	const char *path = app_path(dest);
+	char room[CHATMSG_ROOM_MAX + 1];
 
-	if (strcmp(dest, BROKER_APP_ROOMS) == 0 || strcmp(dest, BROKER_APP_ROOMS_DELETE) == 0)
-		return app_room(b, body, dest[strlen(BROKER_APP_ROOMS)] != '\0');
-
-	if (strncmp(dest, BROKER_APP_ROOM, n) == 0 &&
-	    chatmsg_room_valid((chat_slice_t){ dest + n, strlen(dest + n) }))
-		return app_post(b, dest + n, body);
+	if (path != NULL && (strcmp(path, CHATROOM_ROOMS_PATH) == 0 ||
+			     strcmp(path, BROKER_ROOMS_DELETE_PATH) == 0))
+		return app_room(b, body, path[strlen(CHATROOM_ROOMS_PATH)] != '\0');
+	if (room_of(dest, 1, "", room))
+		return app_post(b, room, body);
 	return refuse(b, "no handler for %s", dest);
 }
 
-/* The session's subscription to BROKER_ERRORS_DEST (the first by id). */
+/* The session's subscription to errors_dest() (the first by id). */
 static const char SQL_ERRORS_SUB[] =
 	"SELECT sub_id FROM subscriptions WHERE session_id = ?1 AND destination = ?2"
 	" ORDER BY sub_id LIMIT 1";
@@ -1476,7 +1505,7 @@ static const char SQL_ERRORS_SUB[] =
  * ERROR); or a database error. */
 static int over_rate(broker_t *b, const char *dest)
 {
-	char key[RATELIMIT_KEY_MAX + 1];
+	char key[RATELIMIT_KEY_MAX + 1], errors[CHATDB_DEST_MAX + 1];
 	const char *user = b->info.user_name;
 	int guest = chatroom_is_guest(user);
 	chat_error_t e = { 0 };
@@ -1512,7 +1541,8 @@ static int over_rate(broker_t *b, const char *dest)
 	if ((rc = chatdb__stmt(b->db, SQL_ERRORS_SUB, &st, b->err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, BROKER_ERRORS_DEST, -1, SQLITE_STATIC);
+	errors_dest(errors);
+	sqlite3_bind_text(st, 2, errors, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		chat_buf_reset(&b->scratch);
@@ -1526,13 +1556,13 @@ static int over_rate(broker_t *b, const char *dest)
 			rc = message_headers(b, (const char *)sqlite3_column_text(st, 0),
 					     "application/json", NULL);
 		if (rc == CHAT_OK)
-			rc = append(b, BROKER_ERRORS_DEST, b->key, chat_buf_slice(&b->hdrs),
+			rc = append(b, errors, b->key, chat_buf_slice(&b->hdrs),
 				    chat_buf_slice(&b->scratch), NULL);
 		if (rc == CHAT_OK)
 			rc = 1;
 	} else if (rc == SQLITE_DONE) {
 		rc = refuse(b, "%s: retry in %lld ms (subscribe to %s to be told without ERROR)",
-			    BROKER_ERROR_RATE, (long long)retry, BROKER_ERRORS_DEST);
+			    BROKER_ERROR_RATE, (long long)retry, errors);
 	} else {
 		rc = chatdb__error(b->db, rc, "errors subscription", b->err);
 	}
@@ -1834,14 +1864,16 @@ out:
  * announces that its user left the rooms no other session keeps it in. */
 static int forget(broker_t *b)
 {
-	char rooms[SESSION_SUBS_MAX][CHATDB_DEST_MAX + 1];
+	char rooms[SESSION_SUBS_MAX][CHATDB_DEST_MAX + 1], topic[CHATDB_DEST_MAX + 1];
 	size_t n = 0, i;
 	sqlite3_stmt *st;
 	int rc, step;
 
 	if ((rc = chatdb__stmt(b->db, SQL_SESSION_ROOMS, &st, b->err)) != CHAT_OK)
 		return rc;
+	chatroom_topic(topic, CHATROOM_ROOM_PATH, "");
 	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, topic, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < SESSION_SUBS_MAX)
 		snprintf(rooms[n++], sizeof(rooms[0]), "%s", sqlite3_column_text(st, 0));
 	sqlite3_reset(st);
@@ -2235,6 +2267,7 @@ int broker_presence_sweep(chatdb_t *db, int64_t now_ms, int64_t *left_out, chat_
 {
 	doorbell_t *bell = chatdb_doorbell(db);
 	char rooms[64][CHATMSG_ROOM_MAX + 1], users[64][SESSION_USER_MAX + 1];
+	char topic[CHATDB_DEST_MAX + 1];
 	sqlite3_stmt *st;
 	int64_t seq = 0;
 	size_t n = 0, i;
@@ -2248,6 +2281,8 @@ int broker_presence_sweep(chatdb_t *db, int64_t now_ms, int64_t *left_out, chat_
 	rc = chatdb__stmt(db, SQL_PRESENCE_STALE, &st, err);
 	if (rc != CHAT_OK)
 		goto done;
+	chatroom_topic(topic, CHATROOM_ROOM_PATH, "");
+	sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < 64) {
 		snprintf(rooms[n], sizeof(rooms[n]), "%s", sqlite3_column_text(st, 0));
 		snprintf(users[n], sizeof(users[n]), "%s", sqlite3_column_text(st, 1));

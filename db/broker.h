@@ -147,21 +147,23 @@
 /* The ERROR of a session ended by chatctl sessions kill. */
 #define BROKER_ERROR_KILLED "session ended by the administrator"
 
-/* Where a SEND refused for its rate goes (see the top), and its error. */
-#define BROKER_ERRORS_DEST "/user/queue/errors"
+/* Where a SEND refused for its rate goes (see the top): USER/QUEUE/errors,
+ * by default /user/queue/errors (QUEUE: the first queue broker prefix, else
+ * the first broadcasting one); and its error. */
+#define BROKER_ERRORS_PATH "/errors"
 #define BROKER_ERROR_RATE "rate limited"
 /* Refused SENDs a user may make (burst, then per second) before the
  * session that makes one more gets an ERROR instead. */
 #define BROKER_REFUSED_BURST 50
 #define BROKER_REFUSED_RATE 10
 
-/* Prefix of the chat application's post destination: SEND to
- * /app/chat/room/{id} with {"text": ...}; the stamped message is broadcast
- * on /topic/chat/room/{id} as JSON (chatmsg_render()). */
-#define BROKER_APP_ROOM "/app/chat/room/"
-#define BROKER_TOPIC_ROOM "/topic/chat/room/"
-#define BROKER_APP_ROOMS "/app/rooms"
-#define BROKER_APP_ROOMS_DELETE "/app/rooms/delete"
+/* The chat application, under any application prefix APP (app_prefixes)
+ * and the first broadcasting broker prefix TOPIC (broker_prefixes): SEND to
+ * APP/chat/room/{id} with {"text": ...}; the stamped message is broadcast
+ * on TOPIC/chat/room/{id} as JSON (chatmsg_render()).  SEND APP/rooms
+ * creates a room, APP/rooms/delete deletes one; SUBSCRIBE APP/rooms lists
+ * them, APP/chat/room/{id}/history and .../presence answer once. */
+#define BROKER_ROOMS_DELETE_PATH "/rooms/delete"
 #define BROKER_HISTORY_SUFFIX "/history"
 #define BROKER_PRESENCE_SUFFIX "/presence"
 

@@ -2,12 +2,34 @@
 #include "config.h"
 #include "chatroom.h"
 
+#include "dest.h"
 #include "outbox.h"
 #include "store.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+
+int chatroom_topic(char out[CHATDB_DEST_MAX + 1], const char *path, const char *room)
+{
+	const dest_prefixes_t *p = dest_prefixes();
+	int n = snprintf(out, CHATDB_DEST_MAX + 1, "%s%s%s", p->broker[p->topic], path, room);
+
+	return n < 0 || n > CHATDB_DEST_MAX ? CHAT_ETOOBIG : CHAT_OK;
+}
+
+int chatroom_of_topic(chat_slice_t d, chat_slice_t *room)
+{
+	const dest_prefixes_t *p = dest_prefixes();
+	size_t n = strlen(CHATROOM_ROOM_PATH);
+	chat_slice_t rest;
+
+	if (!dest_under(d, p->broker[p->topic], &rest) || rest.len <= n ||
+	    memcmp(rest.ptr, CHATROOM_ROOM_PATH, n) != 0)
+		return 0;
+	*room = (chat_slice_t){ rest.ptr + n, rest.len - n };
+	return chatmsg_room_valid(*room);
+}
 
 #define ROOM_COLS "name, id, creator, created_ms, stored, deleted_ms"
 
@@ -153,6 +175,7 @@ int chatroom__create_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 			   const char *creator, int64_t now_ms, chatroom_t *out, int64_t *seq_out,
 			   chat_error_t *err)
 {
+	char topic[CHATDB_DEST_MAX + 1];
 	chatroom_t r;
 	chat_buf_t body;
 	sqlite3_stmt *st;
@@ -198,7 +221,9 @@ int chatroom__create_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 	}
 	if ((rc = chatmsg_render_room(&body, r.name, r.creator, r.created_ms)) != CHAT_OK)
 		goto out;
-	m = (outbox_msg_t){ CHATROOM_TOPIC, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) },
+	/* A prefix of at most DEST_PREFIX_MAX bytes and "/rooms" always fit. */
+	(void)chatroom_topic(topic, CHATROOM_ROOMS_PATH, "");
+	m = (outbox_msg_t){ topic, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) },
 			    chat_buf_slice(&body), now_ms };
 	rc = outbox_append(db, &m, seq_out, err);
 	if (rc == CHAT_OK && out != NULL)
@@ -256,7 +281,7 @@ int chatroom__delete_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 			   const char *by, int64_t now_ms, chatroom_t *out, int64_t *seq_out,
 			   chat_error_t *err)
 {
-	char n[CHATMSG_ROOM_MAX + 1];
+	char n[CHATMSG_ROOM_MAX + 1], topic[CHATDB_DEST_MAX + 1];
 	chatroom_t r;
 	chat_buf_t body;
 	sqlite3_stmt *st;
@@ -286,7 +311,8 @@ int chatroom__delete_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 	chat_buf_init(&body, 1024);
 	rc = chatmsg_render_notice(&body, "DELETED", by != NULL ? by : CHATROOM_BY_ADMIN, r.name);
 	if (rc == CHAT_OK) {
-		m = (outbox_msg_t){ CHATROOM_TOPIC, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) },
+		(void)chatroom_topic(topic, CHATROOM_ROOMS_PATH, "");
+		m = (outbox_msg_t){ topic, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) },
 				    chat_buf_slice(&body), now_ms };
 		rc = outbox_append(db, &m, seq_out, err);
 	}

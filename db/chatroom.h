@@ -1,15 +1,16 @@
 /*
  * chatroom.h - the chat's rooms as every process sees them, in chat.db.
  *
- * A room's name is also its id in destinations (/app/chat/room/NAME,
- * /topic/chat/room/NAME): 1..CHATMSG_ROOM_MAX bytes of [A-Za-z0-9_-],
+ * A room's name is also its id in destinations (APP/chat/room/NAME,
+ * TOPIC/chat/room/NAME: APP is any of app_prefixes, /app by default, TOPIC
+ * the first broadcasting one of broker_prefixes, /topic by default): 1..CHATMSG_ROOM_MAX bytes of [A-Za-z0-9_-],
  * unique byte for byte.  The room "general" always exists (chat.db
  * migration 5).  Each room also has a numeric id for the durable store
  * (store_new_id(); "general" is 1); the relay copies rooms to the store
  * (db/relay.h), so the chat keeps working, rooms included, while MongoDB is
  * away.
  *
- * Creating a room publishes it on CHATROOM_TOPIC (/topic/rooms) as JSON
+ * Creating a room publishes it on TOPIC/rooms (/topic/rooms) as JSON
  * (chatmsg_render_room()) in the same transaction; deleting one publishes
  * {"type":"DELETED","user":BY,"room":NAME} there.
  *
@@ -29,10 +30,21 @@
 #include "options.h"
 #include "session.h"
 
-#define CHATROOM_TOPIC "/topic/rooms"
+/* The chat application's paths below its prefixes (see the top). */
+#define CHATROOM_ROOM_PATH "/chat/room/"
+#define CHATROOM_ROOMS_PATH "/rooms"
 #define CHATROOM_DEFAULT "general"
 /* The ceiling of the rooms_max option (and of the rooms relay_seed() reads). */
 #define CHATROOM_MAX 10000
+
+/* Writes TOPIC, then path, then room (NUL-terminated; "" for none) into
+ * out: the broadcast destination of the chat application's path.  Returns
+ * 0, or CHAT_ETOOBIG when it would exceed CHATDB_DEST_MAX. */
+int chatroom_topic(char out[CHATDB_DEST_MAX + 1], const char *path, const char *room);
+
+/* Returns 1 when d is TOPIC/chat/room/ROOM with a valid ROOM, with *room
+ * pointing at it, else 0. */
+int chatroom_of_topic(chat_slice_t d, chat_slice_t *room);
 
 typedef struct chatroom {
 	char name[CHATMSG_ROOM_MAX + 1];     /* NUL-terminated; the id in destinations */
@@ -57,7 +69,7 @@ int chatroom_get_any(chatdb_t *db, const char *name, chatroom_t *out, chat_error
 int chatroom_is_guest(const char *user);
 int chatroom_is_admin(const chat_options_t *opt, const char *user);
 
-/* Creates room name by creator, publishing it on CHATROOM_TOPIC, in one
+/* Creates room name by creator, publishing it on TOPIC/rooms, in one
  * transaction, then rings the handle's doorbell.  *out (may be NULL) gets
  * the room.  0; CHAT_EINVAL / CHAT_ETOOBIG (a bad name: err says why);
  * CHAT_EEXIST; CHAT_EDENIED (a guest without opt->guest_rooms);
@@ -77,7 +89,7 @@ int chatroom__create_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 
 /* Deletes room name for user by (its creator or one of opt->admins; NULL:
  * the host's administrator, allowed any room but "general"),
- * publishing the deletion on CHATROOM_TOPIC, in one transaction, then
+ * publishing the deletion on TOPIC/rooms, in one transaction, then
  * rings the doorbell.  *out (may be NULL) gets the room.  0;
  * CHAT_ENOTFOUND (no such live room); CHAT_EDENIED (not the creator nor an
  * admin, or "general"); database errors. */

@@ -347,6 +347,80 @@ static void get_rooms(api_thread_t *t, http_request_t *r)
 	chat_buf_free(&out);
 }
 
+/* Appends "name":[...] of the strings list[0..n) (stride apart), then sep. */
+static int json_list(chat_buf_t *out, const char *name, const char *list, size_t stride, size_t n,
+		     char sep)
+{
+	size_t i;
+	int rc = chat_buf_printf(out, "\"%s\":[", name);
+
+	for (i = 0; rc == CHAT_OK && i < n; i++) {
+		const char *item = list + i * stride;
+
+		if (i > 0)
+			rc = chat_buf_putc(out, ',');
+		if (rc == CHAT_OK)
+			rc = json_encode_string(out, item, strlen(item));
+	}
+	if (rc == CHAT_OK)
+		rc = chat_buf_printf(out, "]%c", sep);
+	return rc;
+}
+
+/* Appends "name":"value", then sep. */
+static int json_member(chat_buf_t *out, const char *name, const char *value, char sep)
+{
+	int rc = chat_buf_printf(out, "\"%s\":", name);
+
+	if (rc == CHAT_OK)
+		rc = json_encode_string(out, value, strlen(value));
+	if (rc == CHAT_OK)
+		rc = chat_buf_putc(out, sep);
+	return rc;
+}
+
+/* GET /api/config: what a page needs to reach this chat with the
+ * configured endpoints and destination prefixes (so that it hard-codes
+ * none): the lists as configured, and the three prefixes the chat
+ * application's destinations are built from (app: the first application
+ * prefix; topic: the broadcasting broker prefix the rooms are published
+ * under; user_queue: the user prefix and the queue prefix of the
+ * errors queue, "/user/queue" by default). */
+static void get_config(const chat_options_t *opt, http_request_t *r)
+{
+	const dest_prefixes_t *p = &opt->dest;
+	char user_queue[2 * DEST_PREFIX_MAX + 1];
+	chat_buf_t out;
+	int rc;
+
+	snprintf(user_queue, sizeof(user_queue), "%s%s", p->user, p->broker[p->queue]);
+	chat_buf_init(&out, 4096);
+	rc = chat_buf_putc(&out, '{');
+	if (rc == CHAT_OK)
+		rc = json_list(&out, "endpoints", opt->endpoint[0], sizeof(opt->endpoint[0]),
+			       opt->nendpoints, ',');
+	if (rc == CHAT_OK)
+		rc = json_list(&out, "app_prefixes", p->app[0], sizeof(p->app[0]), p->napp, ',');
+	if (rc == CHAT_OK)
+		rc = json_list(&out, "broker_prefixes", p->broker[0], sizeof(p->broker[0]), p->nbroker,
+			       ',');
+	if (rc == CHAT_OK)
+		rc = json_member(&out, "user_prefix", p->user, ',');
+	if (rc == CHAT_OK)
+		rc = json_member(&out, "app", p->app[0], ',');
+	if (rc == CHAT_OK)
+		rc = json_member(&out, "topic", p->broker[p->topic], ',');
+	if (rc == CHAT_OK)
+		rc = json_member(&out, "user_queue", user_queue, ',');
+	if (rc == CHAT_OK)
+		rc = chat_buf_printf(&out, "\"websocket\":%s}", opt->websocket ? "true" : "false");
+	if (rc == CHAT_OK)
+		respond_json(r, 200, NULL, chat_buf_slice(&out));
+	else
+		respond_error(r, 500, NULL, "cannot render the configuration");
+	chat_buf_free(&out);
+}
+
 /* POST /api/rooms {"name"} (path_name NULL) or DELETE /api/rooms/NAME,
  * by the token's user. */
 static void room_request(const chat_options_t *opt, api_thread_t *t, http_request_t *r,
@@ -492,6 +566,7 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 		{ "/api/rooms", "POST", "Allow: GET, POST\r\n", 4 },
 		{ ROOM_PREFIX, "DELETE", "Allow: DELETE\r\n", 5 },
 		{ "/api/metrics", "GET", "Allow: GET\r\n", 6 },
+		{ "/api/config", "GET", "Allow: GET\r\n", 7 },
 	};
 	chat_error_t err = { 0 };
 	api_thread_t *t;
@@ -525,6 +600,10 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 	}
 	if (strcmp(r->method, "GET") != 0 && !post_is_json(r)) {
 		respond_error(r, 415, NULL, "the request body must be JSON (Content-Type: application/json)");
+		return;
+	}
+	if (routes[i].id == 7) {
+		get_config(opt, r);
 		return;
 	}
 	t = thread_get(opt, bell, &err);

@@ -29,14 +29,15 @@ export async function browserMissing() {
 }
 
 /** A headless chromium.  launch() gives it a fresh temporary profile
- * (--user-data-dir) of its own, removed on close. */
-export async function launch() {
+ * (--user-data-dir) of its own, removed on close; extra holds more
+ * command-line switches. */
+export async function launch(extra = []) {
 	const { chromium } = await import('playwright-core');
 	return chromium.launch({
 		executablePath: CHROMIUM,
 		headless: true,
 		args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking',
-			'--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+			'--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync', ...extra],
 	});
 }
 

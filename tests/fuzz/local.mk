@@ -70,3 +70,10 @@ tests_fuzz_fuzz_log_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/
 tests_fuzz_fuzz_log_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_log_LDFLAGS = $(FUZZ_LINKFLAGS)
 tests_fuzz_fuzz_log_LDADD = core/libchatcore.a
+
+FUZZ_TARGETS += tests/fuzz/fuzz_origin
+tests_fuzz_fuzz_origin_SOURCES = tests/fuzz/fuzz_origin.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_origin_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/origin"'
+tests_fuzz_fuzz_origin_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_origin_LDFLAGS = $(FUZZ_LINKFLAGS)
+tests_fuzz_fuzz_origin_LDADD = core/libchatcore.a

@@ -59,6 +59,7 @@ STOMP_NODE_TESTS = \
 	tests/integration/40-stomp/frames.mjs \
 	tests/integration/40-stomp/heartbeat.mjs \
 	tests/integration/40-stomp/queues.mjs \
+	tests/integration/40-stomp/prefixes.mjs \
 	tests/integration/40-stomp/rooms.mjs
 TESTS += $(STOMP_NODE_TESTS)
 EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs \

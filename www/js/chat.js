@@ -24,7 +24,9 @@
  */
 'use strict';
 (function () {
-	const SOCKJS_PATH = '/chat';
+	/* Where the chat is: the server's GET /api/config (its endpoints and
+	 * destination prefixes) replaces these defaults before connecting. */
+	const D = { endpoint: '/chat', app: '/app', topic: '/topic', userQueue: '/user/queue' };
 	const HISTORY_PAGE = 50;
 	const TEXT_MAX = 4000; /* bytes, core/chatmsg.h CHATMSG_TEXT_MAX */
 	const ROOM_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -240,7 +242,26 @@
 
 	/* The chat application answers GET /api/rooms; a server without it
 	 * answers 404.  Anything else (down, 5xx) is asked again for a while. */
+	async function readConfig() {
+		try {
+			const r = await fetch('/api/config', { cache: 'no-store', headers: { Accept: 'application/json' } });
+			if (!r.ok)
+				return;
+			const c = await r.json();
+			const str = (v) => typeof v === 'string' && v.startsWith('/');
+			if (Array.isArray(c.endpoints) && str(c.endpoints[0]))
+				D.endpoint = c.endpoints[0];
+			if (str(c.app))
+				D.app = c.app;
+			if (str(c.topic))
+				D.topic = c.topic;
+			if (str(c.user_queue))
+				D.userQueue = c.user_queue;
+		} catch (e) { /* an older server: the defaults */ }
+	}
+
 	async function detectApp() {
+		await readConfig();
 		for (let i = 0; ; i++) {
 			try {
 				const r = await fetch('/api/rooms', { cache: 'no-store', headers: { Accept: 'application/json' } });
@@ -378,7 +399,7 @@
 			if (state.auth && state.auth.mode === 'token')
 				await api('DELETE', '/api/rooms/' + encodeURIComponent(r.id), undefined, state.auth.token);
 			else if (state.live)
-				state.client.publish({ destination: '/app/rooms/delete', body: JSON.stringify({ name: r.id }), headers: { 'content-type': 'application/json' } });
+				state.client.publish({ destination: D.app + '/rooms/delete', body: JSON.stringify({ name: r.id }), headers: { 'content-type': 'application/json' } });
 			else
 				throw new Error(t('room.errOffline'));
 		} catch (e) {
@@ -481,7 +502,7 @@
 		 * we are; the server sends what came after, then live messages. */
 		if (state.app && r.historyLoaded)
 			headers.after = String(r.lastId);
-		r.sub = state.client.subscribe('/topic/chat/room/' + r.id, (m) => onRoomFrame(r, m), headers);
+		r.sub = state.client.subscribe(D.topic + '/chat/room/' + r.id, (m) => onRoomFrame(r, m), headers);
 		if (state.app && !r.historyLoaded && r.id === state.current)
 			loadHistory(r);
 	}
@@ -647,7 +668,7 @@
 		const headers = { id: 'h' + (++state.subSeq), limit: String(HISTORY_PAGE) };
 		if (before)
 			headers.before = String(before);
-		const sub = state.client.subscribe(`/app/chat/room/${r.id}/history`, (m) => {
+		const sub = state.client.subscribe(`${D.app}/chat/room/${r.id}/history`, (m) => {
 			try { sub.unsubscribe(); } catch (e) { /* closed meanwhile */ }
 			if (gen !== state.gen)
 				return;
@@ -679,7 +700,7 @@
 
 	function fetchPresence(r) {
 		const gen = state.gen;
-		const sub = state.client.subscribe(`/app/chat/room/${r.id}/presence`, (m) => {
+		const sub = state.client.subscribe(`${D.app}/chat/room/${r.id}/presence`, (m) => {
 			try { sub.unsubscribe(); } catch (e) { /* closed meanwhile */ }
 			if (gen !== state.gen)
 				return;
@@ -740,7 +761,7 @@
 			li.remove();
 		});
 		state.client.publish({
-			destination: '/app/chat/room/' + r.id,
+			destination: D.app + '/chat/room/' + r.id,
 			body: JSON.stringify({ text }),
 			headers: { 'content-type': 'application/json', receipt },
 		});
@@ -784,7 +805,7 @@
 		else
 			setConn('connecting', 'conn.connecting');
 		const client = new StompJs.Client({
-			webSocketFactory: () => new SockJS(SOCKJS_PATH, null, forced.length ? { transports: forced } : {}),
+			webSocketFactory: () => new SockJS(D.endpoint, null, forced.length ? { transports: forced } : {}),
 			connectHeaders: headers,
 			reconnectDelay: 1000,
 			maxReconnectDelay: 15000,
@@ -829,7 +850,7 @@
 		document.body.dataset.transport = transportName();
 		const c = state.client;
 		if (state.app) {
-			c.subscribe('/topic/rooms', (m) => {
+			c.subscribe(D.topic + '/rooms', (m) => {
 				let x = null;
 				try { x = JSON.parse(m.body); } catch (e) { /* ignore */ }
 				if (x && x.type === 'DELETED')
@@ -839,7 +860,7 @@
 			}, { id: 'rooms' });
 			/* A SEND refused for its rate (db/broker.h): nothing was
 			 * stored; say how long to wait. */
-			c.subscribe('/user/queue/errors', (m) => {
+			c.subscribe(D.userQueue + '/errors', (m) => {
 				let x = null;
 				try { x = JSON.parse(m.body); } catch (e) { /* ignore */ }
 				if (x && x.error === 'rate limited')
@@ -849,7 +870,7 @@
 					setT($('composer-error'), 'server.error', { msg: x.error });
 			}, { id: 'errors' });
 			/* A long list comes in several MESSAGEs: each adds its rooms. */
-			c.subscribe('/app/rooms', (m) => {
+			c.subscribe(D.app + '/rooms', (m) => {
 				let list = [];
 				try { list = JSON.parse(m.body); } catch (e) { /* empty */ }
 				if (Array.isArray(list))
@@ -1038,7 +1059,7 @@
 					const receipt = 'c' + (++state.subSeq);
 					state.pendingRoom = reject;
 					state.client.watchForReceipt(receipt, () => { state.pendingRoom = null; resolve(); });
-					state.client.publish({ destination: '/app/rooms', body: JSON.stringify({ name }), headers: { receipt, 'content-type': 'application/json' } });
+					state.client.publish({ destination: D.app + '/rooms', body: JSON.stringify({ name }), headers: { receipt, 'content-type': 'application/json' } });
 				});
 			} else {
 				throw Object.assign(new Error(t('room.errOffline')), { key: 'room.errOffline' });
