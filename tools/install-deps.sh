@@ -18,7 +18,7 @@ PKGS_BUILD="build-essential autoconf automake libtool pkg-config
 	check clang libclang-rt-14-dev"
 # Front servers and tools used by `make serve` and the tests (fonts-nanum:
 # Hangul glyphs for chromium, so the Korean page's screenshots are legible).
-PKGS_RUN="lighttpd apache2 libapache2-mod-fcgid sqlite3 python3 python3-stomp
+PKGS_RUN="lighttpd apache2 libapache2-mod-fcgid sqlite3 python3 python3-stomp php-cgi
 	curl ca-certificates procps chromium fonts-nanum"
 # Node.js (tests with the real sockjs-client and @stomp/stompjs): Debian's,
 # unless a Node.js with npm is installed already (e.g. from NodeSource,

@@ -47,7 +47,8 @@ EXTRA_DIST += $(WS_NODE_TESTS) \
 # token expiry, generic error text, case-insensitive and reserved names);
 # frames split across messages (stomp.js 2.3.3, @stomp/stompjs
 # splitLargeFrames, raw xhr_send pieces, go-stomp from tests/fixtures);
-# rooms (guests, quota, a long list in several frames, deletion).
+# rooms (guests, quota, a long list in several frames, deletion);
+# POST /api/publish (with the key, a wrong one, none configured).
 STOMP_NODE_TESTS = \
 	tests/integration/40-stomp/chat.mjs \
 	tests/integration/40-stomp/features.mjs \
@@ -59,7 +60,8 @@ STOMP_NODE_TESTS = \
 	tests/integration/40-stomp/frames.mjs \
 	tests/integration/40-stomp/heartbeat.mjs \
 	tests/integration/40-stomp/queues.mjs \
-	tests/integration/40-stomp/rooms.mjs
+	tests/integration/40-stomp/rooms.mjs \
+	tests/integration/40-stomp/publish.mjs
 TESTS += $(STOMP_NODE_TESTS)
 EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs \
 	tests/integration/lib/ferretdb.mjs
