@@ -42,7 +42,7 @@ int hookmsg_url_parse(const char *url, hookmsg_url_t *u, chat_error_t *err);
 typedef struct hookmsg_request {
 	const char *type;        /* "SEND" or "SUBSCRIBE" */
 	const char *user;        /* the session's user */
-	const char *session;     /* the SockJS session id */
+	const char *session;     /* the session's chat.db key (c: + SockJS id) */
 	const char *destination;
 	const chat_slice_t *hdrs; /* name, value, name, value... (the frame's headers) */
 	size_t nhdrs;             /* pairs */

@@ -516,6 +516,8 @@ static int app_subscribe_builtin(const char *dest)
 	       room_of(dest, BROKER_APP_ROOM, BROKER_HISTORY_SUFFIX, room);
 }
 
+static int check_token(broker_t *b);
+
 /* 1 when frame f (a SEND or SUBSCRIBE to dest) goes to the hook. */
 static int hook_wanted(const broker_t *b, const stomp_frame_t *f, const char *dest)
 {
@@ -546,6 +548,11 @@ static int call_hook(broker_t *b, const stomp_frame_t *f, const char *dest)
 		return rc;
 	if (!b->connected || b->info.state != SESSION_OPEN)
 		return CHAT_OK;
+	/* A session whose token is gone is refused without a call. */
+	if ((rc = check_token(b)) != CHAT_OK || b->perr) {
+		b->perr = 0;
+		return rc == CHAT_EPROTO ? CHAT_OK : rc;
+	}
 	b->hook_done = 1;
 	for (i = 0; i < f->nheaders && n < CHAT_ARRAY_LEN(pairs); i++) {
 		pairs[n++] = h[i].name;
