@@ -302,6 +302,8 @@ typedef struct broker {
 	int hook_rc;               /* and how that went */
 	char hook_msg[BROKER_PERR_MAX]; /* why it failed */
 	hookmsg_answer_t hook;     /* its answer */
+	int rate_taken;            /* the SEND's rate token was taken before the hook call */
+	int rate_refused;          /* or it was refused (and the session told) then */
 } broker_t;
 
 __attribute__((format(printf, 2, 3)))
@@ -517,6 +519,32 @@ static int app_subscribe_builtin(const char *dest)
 }
 
 static int check_token(broker_t *b);
+static int over_rate(broker_t *b, const char *dest);
+static int commit(broker_t *b);
+static void rollback(broker_t *b);
+
+/* Before a SEND's hook call: takes its rate token in a transaction of its
+ * own, so that a SEND the limits refuse costs no call.  A refusal that
+ * ends the session is left for the frame's own transaction to make. */
+static int hook_rate(broker_t *b, const char *dest)
+{
+	int rc = chatdb__begin(b->db, b->err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	rc = over_rate(b, dest);
+	if (rc >= 0) {
+		b->rate_taken = rc == 0;
+		b->rate_refused = rc == 1;
+		return commit(b);
+	}
+	rollback(b);
+	if (b->perr) {
+		b->perr = 0;
+		return CHAT_OK;
+	}
+	return rc;
+}
 
 /* 1 when frame f (a SEND or SUBSCRIBE to dest) goes to the hook. */
 static int hook_wanted(const broker_t *b, const stomp_frame_t *f, const char *dest)
@@ -553,6 +581,10 @@ static int call_hook(broker_t *b, const stomp_frame_t *f, const char *dest)
 		b->perr = 0;
 		return rc == CHAT_EPROTO ? CHAT_OK : rc;
 	}
+	if (f->command == STOMP_CMD_SEND && (rc = hook_rate(b, dest)) != CHAT_OK)
+		return rc;
+	if (f->command == STOMP_CMD_SEND && !b->rate_taken)
+		return CHAT_OK;
 	b->hook_done = 1;
 	for (i = 0; i < f->nheaders && n < CHAT_ARRAY_LEN(pairs); i++) {
 		pairs[n++] = h[i].name;
@@ -1740,7 +1772,10 @@ static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
 				      dest);
 		return buffer_in_tx(b, f, tx);
 	}
-	if (dest_classify(d) != DEST_TOPIC || b->opt->topic_send) {
+	/* A hook SEND's token was taken (or refused) before its call. */
+	if (b->rate_refused)
+		return CHAT_OK;
+	if (!b->rate_taken && (dest_classify(d) != DEST_TOPIC || b->opt->topic_send)) {
 		if ((rc = over_rate(b, dest)) != 0)
 			return rc > 0 ? CHAT_OK : rc;
 	}
@@ -2170,6 +2205,7 @@ static int handle(broker_t *b, const stomp_frame_t *f)
 
 	b->no_retry = 0;
 	b->hook_done = 0;
+	b->rate_taken = b->rate_refused = 0;
 again:
 	b->perr = 0;
 	b->retry = 0;

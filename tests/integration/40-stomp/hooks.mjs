@@ -8,12 +8,13 @@
 // the sender and reaches nobody.  hooks/faults.php fails in every way - a
 // 500, broken JSON, too slow, too large, a forbidden destination after an
 // allowed one - and each is a clear ERROR plus a log line with nothing
-// published.  Over WebSocket (chat-ws) and xhr-streaming (chat.fcgi).
+// published.  A SEND the rate limits refuse costs no hook call.  Over
+// WebSocket (chat-ws) and xhr-streaming (chat.fcgi).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,10 +69,10 @@ after(async () => {
 		await rm(phpDir, { recursive: true, force: true });
 });
 
-function stack(script, options = {}) {
-	stacks[script] ??= startStack({ front: 'lighttpd', testServices: false,
+function stack(script, options = {}, name = script) {
+	stacks[name] ??= startStack({ front: 'lighttpd', testServices: false,
 		options: { app_hook_url: `http://127.0.0.1:${phpPort}/${script}`, ...options } });
-	return stacks[script];
+	return stacks[name];
 }
 
 /* Resolves with the ERROR the next SEND to dest gets (the session then ends). */
@@ -188,5 +189,24 @@ test('failures: 5xx, bad JSON, too slow, too large, a forbidden destination: ERR
 			assert.match(logs, new RegExp(`app hook: SEND /app/fault/${fault} by php-eve`), fault);
 	} finally {
 		await watcher.close();
+	}
+});
+
+test('a SEND the rate limits refuse is not POSTed to the hook', { skip, timeout: 60000 }, async () => {
+	const s = await stack('faults.php', { rate_sends: 0, rate_sends_burst: 2 }, 'rated');
+	const log = `chat-hook-count-${process.pid}-${Date.now()}`;
+	const c = await stompConnect(s, 'xhr-polling', { login: 'php-rated' });
+	try {
+		const errors = await c.subscribeSync('/user/queue/errors');
+		for (let i = 0; i < 3; i++)
+			await c.send('/app/fault/count', '', { 'x-log': log });
+		const refused = JSON.parse((await errors.next(20000)).body);
+		assert.equal(refused.error, 'rate limited');
+		assert.equal(refused.destination, '/app/fault/count');
+		/* Two calls, one byte each: the third SEND never reached PHP. */
+		assert.equal(await readFile(path.join(os.tmpdir(), log), 'utf8'), 'xx');
+	} finally {
+		await c.close();
+		await rm(path.join(os.tmpdir(), log), { force: true });
 	}
 });

@@ -16,5 +16,9 @@ case 'echo': // SEND: the body to the topic; SUBSCRIBE: also the headers seen, t
 		$out[] = ['body' => ['headers' => $in['headers'], 'user' => $in['user'], 'destination' => $in['destination']]];
 	echo json_encode(['messages' => $out]);
 	break;
+case 'count': // one byte a call, in the temporary file the frame's x-log header names
+	file_put_contents(sys_get_temp_dir() . '/' . basename($in['headers']['x-log']), 'x', FILE_APPEND);
+	echo '{}';
+	break;
 default: echo json_encode(['error' => 'unknown fault']);
 }
