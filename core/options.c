@@ -2,6 +2,8 @@
 #include "config.h"
 #include "options.h"
 
+#include "hookmsg.h"
+
 #include <ctype.h>
 #include <stddef.h>
 #include <errno.h>
@@ -149,8 +151,14 @@ static int set_option(chat_options_t *c, const options_entry_t *o, const char *v
 
 	switch (o->type) {
 	case OPTIONS_STRING: {
-		char *copy = strdup(value);
+		chat_error_t why = { 0 };
+		char *copy;
 
+		/* A hook URL that cannot be called is refused where it is written. */
+		if (o->offset == OPT(app_hook_url) && *value != '\0' &&
+		    hookmsg_url_parse(value, &(hookmsg_url_t){ 0 }, &why) != CHAT_OK)
+			return chat_error_set(err, CHAT_EINVAL, "%s: %s: %s", where, o->name, why.message);
+		copy = strdup(value);
 		if (copy == NULL)
 			return chat_error_set(err, CHAT_ENOMEM, "%s: out of memory", where);
 		free(*(char **)field);
