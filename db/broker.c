@@ -523,9 +523,9 @@ static int over_rate(broker_t *b, const char *dest);
 static int commit(broker_t *b);
 static void rollback(broker_t *b);
 
-/* Before a SEND's hook call: takes its rate token in a transaction of its
- * own, so that a SEND the limits refuse costs no call.  A refusal that
- * ends the session is left for the frame's own transaction to make. */
+/* Before a hook call: takes the frame's SEND rate token in a transaction
+ * of its own, so that a frame the limits refuse costs no call.  A refusal
+ * that ends the session is left for the frame's own transaction to make. */
 static int hook_rate(broker_t *b, const char *dest)
 {
 	int rc = chatdb__begin(b->db, b->err);
@@ -581,10 +581,9 @@ static int call_hook(broker_t *b, const stomp_frame_t *f, const char *dest)
 		b->perr = 0;
 		return rc == CHAT_EPROTO ? CHAT_OK : rc;
 	}
-	if (f->command == STOMP_CMD_SEND && (rc = hook_rate(b, dest)) != CHAT_OK)
+	/* A SUBSCRIBE's answer may publish too: both count as SENDs. */
+	if ((rc = hook_rate(b, dest)) != CHAT_OK || !b->rate_taken)
 		return rc;
-	if (f->command == STOMP_CMD_SEND && !b->rate_taken)
-		return CHAT_OK;
 	b->hook_done = 1;
 	for (i = 0; i < f->nheaders && n < CHAT_ARRAY_LEN(pairs); i++) {
 		pairs[n++] = h[i].name;
@@ -652,8 +651,15 @@ static int apply_hook(broker_t *b, const char *sub_id, const char *dest)
 	size_t i;
 	int rc = CHAT_OK;
 
-	if (!b->hook_done)
+	if (b->rate_refused)
+		return CHAT_OK;
+	if (!b->hook_done) {
+		/* Not called: a SUBSCRIBE the rate limits end the session for
+		 * is refused here as a SEND would be in on_send(). */
+		if (sub_id != NULL && (rc = over_rate(b, dest)) != 0)
+			return rc > 0 ? CHAT_OK : rc;
 		return refuse(b, "no handler for %s", dest);
+	}
 	if (b->hook_rc != CHAT_OK)
 		return refuse(b, "application hook failed: %s", b->hook_msg);
 	if (a->has_error)

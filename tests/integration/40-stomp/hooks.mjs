@@ -8,8 +8,8 @@
 // the sender and reaches nobody.  hooks/faults.php fails in every way - a
 // 500, broken JSON, too slow, too large, a forbidden destination after an
 // allowed one - and each is a clear ERROR plus a log line with nothing
-// published.  A SEND the rate limits refuse costs no hook call.  Over
-// WebSocket (chat-ws) and xhr-streaming (chat.fcgi).
+// published.  A SEND or SUBSCRIBE the rate limits refuse costs no hook
+// call.  Over WebSocket (chat-ws) and xhr-streaming (chat.fcgi).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -192,7 +192,7 @@ test('failures: 5xx, bad JSON, too slow, too large, a forbidden destination: ERR
 	}
 });
 
-test('a SEND the rate limits refuse is not POSTed to the hook', { skip, timeout: 60000 }, async () => {
+test('a SEND or SUBSCRIBE the rate limits refuse is not POSTed to the hook', { skip, timeout: 60000 }, async () => {
 	const s = await stack('faults.php', { rate_sends: 0, rate_sends_burst: 2 }, 'rated');
 	const log = `chat-hook-count-${process.pid}-${Date.now()}`;
 	const c = await stompConnect(s, 'xhr-polling', { login: 'php-rated' });
@@ -203,7 +203,11 @@ test('a SEND the rate limits refuse is not POSTed to the hook', { skip, timeout:
 		const refused = JSON.parse((await errors.next(20000)).body);
 		assert.equal(refused.error, 'rate limited');
 		assert.equal(refused.destination, '/app/fault/count');
-		/* Two calls, one byte each: the third SEND never reached PHP. */
+		/* A SUBSCRIBE to a hook destination counts as a SEND: refused too. */
+		const none = await c.subscribeSync('/app/fault/count', { 'x-log': log });
+		assert.equal(JSON.parse((await errors.next(20000)).body).error, 'rate limited');
+		assert.equal(none.items.length, 0);
+		/* Two calls, one byte each: the third SEND and the SUBSCRIBE never reached PHP. */
 		assert.equal(await readFile(path.join(os.tmpdir(), log), 'utf8'), 'xx');
 	} finally {
 		await c.close();
