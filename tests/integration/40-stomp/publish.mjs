@@ -4,7 +4,8 @@
 // subscriber, a user's /user/queue subscription and a /queue consumer, as
 // a STOMP SEND would; a wrong key is 403 and a missing one 401, and
 // neither publishes anything; bad destinations and bodies are 400 and 413;
-// with no publish_key configured the endpoint is 404.
+// with no publish_key configured the endpoint is 404.  Behind Apache
+// mod_fcgid both headers reach chat.fcgi (the shipped conf's CGIPassAuth).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { frontMissing, startStack } from '../lib/stack.mjs';
@@ -13,8 +14,8 @@ import { stompConnect } from '../lib/stomp.mjs';
 const KEY = 'k3y-for-the-publish-test-0123456789abcdef';
 const MAX_FRAME = 8192;
 const stacks = {};
-function stack(name, options) {
-	stacks[name] ??= startStack({ front: 'lighttpd', testServices: false, options });
+function stack(name, options, front = 'lighttpd') {
+	stacks[name] ??= startStack({ front, testServices: false, options });
 	return stacks[name];
 }
 after(async () => {
@@ -123,4 +124,20 @@ test('bad messages: 400 with the reason, 413 past max_frame', { skip, timeout: 6
 	}
 	const big = await publish(s, { destination: '/topic/x', body: 'y'.repeat(MAX_FRAME + 1) });
 	assert.equal(big.status, 413);
+});
+
+test('apache-fcgid: the key as X-Chat-Key or Bearer reaches chat.fcgi and the message is delivered', { skip: frontMissing('apache-fcgid') || false, timeout: 60000 }, async () => {
+	const s = await stack('apache', { publish_key: KEY }, 'apache-fcgid');
+	const c = await stompConnect(s, 'xhr-streaming');
+	try {
+		const box = await c.subscribeSync('/topic/apache');
+		assert.equal((await publish(s, { destination: '/topic/apache', body: 'x' }, { 'x-chat-key': 'wrong' })).status, 403);
+		const r = await publish(s, { destination: '/topic/apache', body: 'through apache' }, { 'x-chat-key': KEY });
+		assert.equal(r.status, 200);
+		assert.equal((await box.next(20000)).body, 'through apache');
+		assert.equal((await publish(s, { destination: '/topic/apache', body: 'bearer' })).status, 200);
+		assert.equal((await box.next(20000)).body, 'bearer');
+	} finally {
+		await c.close();
+	}
 });
