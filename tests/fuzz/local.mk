@@ -64,16 +64,9 @@ tests_fuzz_fuzz_chatobj_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_chatobj_LDFLAGS = $(FUZZ_LINKFLAGS)
 tests_fuzz_fuzz_chatobj_LDADD = core/libchatcore.a
 
-FUZZ_TARGETS += tests/fuzz/fuzz_jtok
-tests_fuzz_fuzz_jtok_SOURCES = tests/fuzz/fuzz_jtok.c $(FUZZ_MAIN)
-tests_fuzz_fuzz_jtok_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/jtok"'
-tests_fuzz_fuzz_jtok_CFLAGS = $(FUZZ_CFLAGS)
-tests_fuzz_fuzz_jtok_LDFLAGS = $(FUZZ_LINKFLAGS)
-tests_fuzz_fuzz_jtok_LDADD = core/libchatcore.a
-
-FUZZ_TARGETS += tests/fuzz/fuzz_hookhttp
-tests_fuzz_fuzz_hookhttp_SOURCES = tests/fuzz/fuzz_hookhttp.c $(FUZZ_MAIN)
-tests_fuzz_fuzz_hookhttp_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/hookhttp"'
-tests_fuzz_fuzz_hookhttp_CFLAGS = $(FUZZ_CFLAGS)
-tests_fuzz_fuzz_hookhttp_LDFLAGS = $(FUZZ_LINKFLAGS)
-tests_fuzz_fuzz_hookhttp_LDADD = core/libchatcore.a
+FUZZ_TARGETS += tests/fuzz/fuzz_hook
+tests_fuzz_fuzz_hook_SOURCES = tests/fuzz/fuzz_hook.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_hook_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/hook"'
+tests_fuzz_fuzz_hook_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_hook_LDFLAGS = $(FUZZ_LINKFLAGS)
+tests_fuzz_fuzz_hook_LDADD = core/libchatcore.a

@@ -69,11 +69,17 @@ after(async () => {
 		await rm(phpDir, { recursive: true, force: true });
 });
 
-function stack(script, options = {}, name = script) {
-	stacks[name] ??= startStack({ front: 'lighttpd', testServices: false,
+function stack(script, options = {}) {
+	stacks[script] ??= startStack({ front: 'lighttpd', testServices: false,
 		options: { app_hook_url: `http://127.0.0.1:${phpPort}/${script}`, ...options } });
-	return stacks[name];
+	return stacks[script];
 }
+
+/* SENDs a user may make on the faults stack (no refill): more than any
+ * test but the rate test makes. */
+const BURST = 8;
+const faults = () => stack('faults.php', { app_hook_timeout_ms: 1500, rate_sends: 0,
+	rate_sends_burst: BURST });
 
 /* Resolves with the ERROR the next SEND to dest gets (the session then ends). */
 async function sendError(c, dest, body = '{}') {
@@ -138,7 +144,7 @@ for (const transport of ['websocket', 'xhr-streaming']) {
 }
 
 test('the hook sees the user, destination, headers and body; a transaction is refused', { skip, timeout: 60000 }, async () => {
-	const s = await stack('faults.php', { app_hook_timeout_ms: 1500 });
+	const s = await faults();
 	const c = await stompConnect(s, 'websocket', { login: 'php-dave' });
 	try {
 		const box = await c.subscribeSync('/topic/php/half');
@@ -161,7 +167,7 @@ test('the hook sees the user, destination, headers and body; a transaction is re
 });
 
 test('failures: 5xx, bad JSON, too slow, too large, a forbidden destination: ERROR, log line, nothing published', { skip, timeout: 60000 }, async () => {
-	const s = await stack('faults.php', { app_hook_timeout_ms: 1500 });
+	const s = await faults();
 	const watcher = await stompConnect(s, 'xhr-streaming', { login: 'php-watch' });
 	try {
 		const box = await watcher.subscribeSync('/topic/php/half');
@@ -193,12 +199,12 @@ test('failures: 5xx, bad JSON, too slow, too large, a forbidden destination: ERR
 });
 
 test('a SEND or SUBSCRIBE the rate limits refuse is not POSTed to the hook', { skip, timeout: 60000 }, async () => {
-	const s = await stack('faults.php', { rate_sends: 0, rate_sends_burst: 2 }, 'rated');
+	const s = await faults();
 	const log = `chat-hook-count-${process.pid}-${Date.now()}`;
 	const c = await stompConnect(s, 'xhr-polling', { login: 'php-rated' });
 	try {
 		const errors = await c.subscribeSync('/user/queue/errors');
-		for (let i = 0; i < 3; i++)
+		for (let i = 0; i <= BURST; i++)
 			await c.send('/app/fault/count', '', { 'x-log': log });
 		const refused = JSON.parse((await errors.next(20000)).body);
 		assert.equal(refused.error, 'rate limited');
@@ -207,8 +213,8 @@ test('a SEND or SUBSCRIBE the rate limits refuse is not POSTed to the hook', { s
 		const none = await c.subscribeSync('/app/fault/count', { 'x-log': log });
 		assert.equal(JSON.parse((await errors.next(20000)).body).error, 'rate limited');
 		assert.equal(none.items.length, 0);
-		/* Two calls, one byte each: the third SEND and the SUBSCRIBE never reached PHP. */
-		assert.equal(await readFile(path.join(os.tmpdir(), log), 'utf8'), 'xx');
+		/* BURST calls, one byte each: the last SEND and the SUBSCRIBE never reached PHP. */
+		assert.equal(await readFile(path.join(os.tmpdir(), log), 'utf8'), 'x'.repeat(BURST));
 	} finally {
 		await c.close();
 		await rm(path.join(os.tmpdir(), log), { force: true });
