@@ -176,7 +176,8 @@ int hookmsg_http_parse(const char *p, size_t len, int eof, hookmsg_http_t *r)
 		return eof ? CHAT_EINVAL : CHAT_EAGAIN;
 	}
 	/* HTTP/1.x SP DDD (SP reason)? */
-	if (end < 12 || memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') ||
+	/* The shortest: "HTTP/1.0 200\n\n" (14 bytes). */
+	if (end < 14 || memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') ||
 	    p[8] != ' ' || p[9] < '1' || p[9] > '9' || p[10] < '0' || p[10] > '9' ||
 	    p[11] < '0' || p[11] > '9' || (p[12] != ' ' && p[12] != '\r' && p[12] != '\n'))
 		return CHAT_EINVAL;

@@ -138,6 +138,8 @@ static const struct http_row {
 	{ __LINE__, B("HTTP/1.0 200 OK\r\nStatus: x\r\n\r\n{\"a\":1}"), 0, CHAT_EAGAIN, 0, "" },
 	{ __LINE__, B("HTTP/1.0 200 OK\r\nStatus: x\r\n\r\n{\"a\":1}"), 1, 0, 200, "{\"a\":1}" },
 	{ __LINE__, B("HTTP/1.0 500 Internal\r\n\r\n"), 1, 0, 500, "" },
+	{ __LINE__, B("HTTP/1.0 200\n\n"), 1, 0, 200, "" },
+	{ __LINE__, B("HTTP/1.0 20\n\n"), 1, CHAT_EINVAL, 0, "" },
 	{ __LINE__, B("HTTP/1.0 200"), 0, CHAT_EAGAIN, 0, "" },
 	{ __LINE__, B("HTTP/1.0 200 OK\r\n\r"), 1, CHAT_EINVAL, 0, "" },
 	{ __LINE__, B("HTTP/2 200 OK\r\n\r\n"), 1, CHAT_EINVAL, 0, "" },
