@@ -1,14 +1,41 @@
 # conf/ - front-server configurations (lighttpd, Apache with mod_fcgid or
 # mod_proxy_fcgi) and serve.sh, which renders one and starts the stack.
-dist_noinst_SCRIPTS += conf/serve.sh tools/install-deps.sh tools/quickstart.sh \
+dist_noinst_SCRIPTS += tools/install-deps.sh tools/quickstart.sh \
 	tools/chat-backup.sh
-dist_noinst_DATA += \
+
+# make install (docs/packaging.md): serve.sh and the front-server
+# configurations in $(pkgdatadir)/conf (serve.sh --bindir $(bindir) runs the
+# installed stack), the sample chat.conf and logrotate file next to them,
+# the systemd units (@bindir@, @sysconfdir@ filled in) in $(systemdunitdir).
+confsampledir = $(pkgdatadir)/conf
+dist_confsample_SCRIPTS = conf/serve.sh
+dist_confsample_DATA = \
 	conf/lighttpd.conf.in \
 	conf/apache-fcgid.conf.in \
 	conf/apache-proxy-fcgi.conf.in \
-	conf/chat-ws.service.in
-EXTRA_DIST += docs/supervision.md
+	conf/chat.conf.sample \
+	conf/chat.logrotate
+systemdunitdir = $(prefix)/lib/systemd/system
+SYSTEMD_UNITS = conf/chat-ws.service conf/chat-fcgi.service conf/chat-fcgi.socket
+systemdunit_DATA = $(SYSTEMD_UNITS)
+CLEANFILES += $(SYSTEMD_UNITS)
+EXTRA_DIST += conf/chat-ws.service.in conf/chat-fcgi.service.in conf/chat-fcgi.socket.in
+render_unit = $(AM_V_GEN)$(MKDIR_P) conf && \
+	sed -e 's|@bindir[@]|$(bindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+	    $(srcdir)/$@.in > $@.tmp && mv $@.tmp $@
+conf/chat-ws.service: $(srcdir)/conf/chat-ws.service.in Makefile
+	$(render_unit)
+conf/chat-fcgi.service: $(srcdir)/conf/chat-fcgi.service.in Makefile
+	$(render_unit)
+conf/chat-fcgi.socket: $(srcdir)/conf/chat-fcgi.socket.in Makefile
+	$(render_unit)
+EXTRA_DIST += docs/supervision.md docs/packaging.md
 EXTRA_DIST += .ci/run
+# The .deb (docs/packaging.md); tests/package/deb-smoke.sh is opt-in
+# (CHAT_TEST_DEB=1), run by CI, not by make check.
+EXTRA_DIST += debian/control debian/rules debian/changelog debian/copyright \
+	debian/source/format debian/README.source debian/chat-server.postinst \
+	debian/chat-server.postrm tests/package/deb-smoke.sh
 
 # make serve [PORT=8080] [FRONT=lighttpd|apache|apache-proxy-fcgi]
 #            [MONGODB_URI=mongodb://...] [SOCKJS_TEST_SERVICES=1]
@@ -24,7 +51,7 @@ serve: all
 # The configuration reference is generated from the option table; a test
 # (tests/unit/core/reference.sh) fails when the committed copy is stale.
 EXTRA_DIST += docs/configuration.md docs/session-safety.md docs/backup.md docs/limits.md \
-	docs/heartbeats.md docs/hooks.md docs/spring.md
+	docs/heartbeats.md docs/hooks.md docs/spring.md docs/metrics.md docs/logging.md
 docs: fcgi/chat.fcgi
 	fcgi/chat.fcgi --reference > $(srcdir)/docs/configuration.md
 .PHONY: docs

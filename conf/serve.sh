@@ -4,7 +4,7 @@
 # behind it, and the chat-ws WebSocket sidecar, all on one origin.
 #
 #   conf/serve.sh [--front lighttpd|apache|apache-fcgid|apache-proxy-fcgi]
-#                 [--port N] [--bind ADDR] [--var DIR] [--builddir DIR]
+#                 [--port N] [--bind ADDR] [--var DIR] [--builddir DIR | --bindir DIR]
 #                 [--test-services] [--mongodb-uri URI] [--origins LIST] [--daemon]
 #                 [--set OPTION=VALUE]...
 #   conf/serve.sh --stop --var DIR
@@ -29,7 +29,7 @@
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
-front=lighttpd port=8080 bind=127.0.0.1 var= builddir= daemon=0 stop=0
+front=lighttpd port=8080 bind=127.0.0.1 var= builddir= bindir= daemon=0 stop=0
 test_services=${SOCKJS_TEST_SERVICES:-0}
 mongodb_uri=${MONGODB_URI:-}
 origins=${CHAT_ORIGINS:-*}
@@ -47,6 +47,7 @@ while [ $# -gt 0 ]; do
 	--bind) bind=$2; shift 2 ;;
 	--var) var=$2; shift 2 ;;
 	--builddir) builddir=$2; shift 2 ;;
+	--bindir) bindir=$2; shift 2 ;; # installed programs (make install, the .deb)
 	--ws-port) ws_port=$2; shift 2 ;;
 	--test-services) test_services=1; shift ;;
 	--mongodb-uri) mongodb_uri=$2; shift 2 ;;
@@ -182,8 +183,12 @@ apache) front=apache-fcgid ;;
 *) die "--front must be lighttpd, apache (mod_fcgid), apache-fcgid or apache-proxy-fcgi" ;;
 esac
 fcgi=$builddir/fcgi/chat.fcgi
-www=$src/www
 ws=$builddir/ws/chat-ws
+if [ -n "$bindir" ]; then
+	fcgi=$bindir/chat.fcgi
+	ws=$bindir/chat-ws
+fi
+www=$src/www
 [ -x "$fcgi" ] || die "$fcgi not built: run make first"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -70,6 +70,10 @@ typedef struct chat_options {
 	char *app_hook_url;       /* application hook URL; empty: none */
 	long long app_hook_timeout_ms; /* longest hook call */
 	long long app_hook_calls;      /* hook calls at once per process */
+	long long metrics;        /* 1: GET /api/metrics answers */
+	long long metrics_loopback; /* 1: loopback clients need no metrics_key */
+	char *metrics_key;        /* bearer key of /api/metrics; empty: none */
+	char *log_format;         /* text or json */
 } chat_options_t;
 
 typedef enum options_type {

@@ -3,6 +3,7 @@
 #include "auth.h"
 
 #include "chatmsg.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -18,6 +19,13 @@ static const char SQL_TOKEN_PUT[] =
 static const char SQL_TOKEN_GET[] =
 	"SELECT user_name, expires_ms FROM auth_tokens WHERE hash = ?1 AND expires_ms > ?2";
 static const char SQL_TOKEN_DEL[] = "DELETE FROM auth_tokens WHERE hash = ?1";
+static const char SQL_TOKEN_DEL_USER[] = "DELETE FROM auth_tokens WHERE user_name = ?1 COLLATE NOCASE";
+static const char SQL_BAN_PUT[] =
+	"INSERT INTO auth_bans(name, reason, created_ms) VALUES (?1, ?2, ?3)"
+	" ON CONFLICT(name) DO UPDATE SET reason = excluded.reason";
+static const char SQL_BAN_DEL[] = "DELETE FROM auth_bans WHERE name = ?1";
+static const char SQL_BAN_GET[] = "SELECT 1 FROM auth_bans WHERE name = ?1";
+static const char SQL_BAN_LIST[] = "SELECT name, reason, created_ms FROM auth_bans ORDER BY name";
 static const char SQL_TOKEN_EXPIRE[] = "DELETE FROM auth_tokens WHERE expires_ms <= ?1";
 
 int auth_init(void)
@@ -347,20 +355,26 @@ static int check_password(chatdb_t *db, store_t *s, chat_slice_t name, chat_slic
 
 	if (at != NULL)
 		at->retry_ms = 0;
-	if (!chatmsg_name_valid(name) || pw.len == 0 || pw.len > CHATMSG_PASSWORD_MAX)
+	if (!chatmsg_name_valid(name) || pw.len == 0 || pw.len > CHATMSG_PASSWORD_MAX) {
+		metrics_add(METRICS_AUTH_FAILURES, 1);
 		return chat_error_set(err, CHAT_EDENIED, "wrong user name or password");
+	}
 	memcpy(n, name.ptr, name.len);
 	n[name.len] = '\0';
 	if (lim != NULL) {
 		rc = authlimit_check(db, lim, n, peer, now_ms, &retry, err);
 		if (rc == CHAT_ETOOMANY)
 			at->retry_ms = retry;
+		if (rc == CHAT_ETOOMANY)
+			metrics_add(METRICS_LIMIT_LOGIN, 1);
 		if (rc != CHAT_OK)
 			return rc;
 	}
 	rc = verify_user(s, n, pw, stored, err);
 	if (rc == CHAT_EBUSY && at != NULL)
 		at->retry_ms = 1000;
+	if (rc == CHAT_EDENIED)
+		metrics_add(METRICS_AUTH_FAILURES, 1);
 	/* A chat.db failure while counting does not change the answer. */
 	if (rc == CHAT_EDENIED && lim != NULL)
 		(void)authlimit_fail(db, lim, n, peer, now_ms, &e2);
@@ -374,10 +388,15 @@ int auth_login(chatdb_t *db, store_t *s, chat_slice_t name, chat_slice_t pw, int
 	       char user[SESSION_USER_MAX + 1], chat_error_t *err)
 {
 	char n[STORE_USER_NAME_MAX + 1];
-	int rc;
+	int rc, banned = 0;
 
 	token[0] = '\0';
 	rc = check_password(db, s, name, pw, now_ms, at, n, err);
+	if (rc != CHAT_OK)
+		return rc;
+	rc = auth_banned(db, n, &banned, err);
+	if (rc == CHAT_OK && banned)
+		rc = chat_error_set(err, CHAT_EDENIED, "%s is banned", n);
 	if (rc != CHAT_OK)
 		return rc;
 	if (user != NULL)
@@ -409,5 +428,96 @@ int auth_check(chatdb_t *db, store_t *s, const char *login, const char *passcode
 			    (chat_slice_t){ passcode, len }, now_ms, at, stored, err);
 	if (rc == CHAT_OK)
 		snprintf(user, SESSION_USER_MAX + 1, "%s", stored);
+	return rc;
+}
+
+/* Runs the one-statement write sql (a ban or token change) with name at ?1 (and, when reason is
+ * not NULL, reason and now_ms at ?2, ?3); *changes gets the rows changed. */
+static int ban_write(chatdb_t *db, const char *sql, const char *name, const char *reason,
+		     int64_t now_ms, int *changes, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = chatdb__check_str(name, SESSION_USER_MAX, "user name", err);
+	if (rc == CHAT_OK && reason != NULL && strlen(reason) > AUTH_BAN_REASON_MAX)
+		rc = chat_error_set(err, CHAT_ETOOBIG, "the reason is longer than %d bytes",
+				    AUTH_BAN_REASON_MAX);
+	if (rc == CHAT_OK)
+		rc = chatdb__stmt(db, sql, &st, err);
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (reason != NULL) {
+		sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now_ms);
+	}
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "bans and tokens", err);
+	*changes = sqlite3_changes(chatdb_sqlite(db));
+	sqlite3_reset(st);
+	return rc;
+}
+
+int auth_ban(chatdb_t *db, const char *name, const char *reason, int64_t now_ms,
+	     chat_error_t *err)
+{
+	int changes;
+
+	return ban_write(db, SQL_BAN_PUT, name, reason != NULL ? reason : "", now_ms, &changes,
+			 err);
+}
+
+int auth_unban(chatdb_t *db, const char *name, chat_error_t *err)
+{
+	int changes = 0, rc = ban_write(db, SQL_BAN_DEL, name, NULL, 0, &changes, err);
+
+	if (rc == CHAT_OK && changes == 0)
+		rc = chat_error_set(err, CHAT_ENOTFOUND, "%s is not banned", name);
+	return rc;
+}
+
+int auth_banned(chatdb_t *db, const char *name, int *banned, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*banned = 0;
+	if ((rc = chatdb__stmt(db, SQL_BAN_GET, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*banned = rc == SQLITE_ROW;
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "ban check", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int auth_ban_list(chatdb_t *db, auth_ban_cb cb, void *ctx, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc, step;
+
+	if ((rc = chatdb__stmt(db, SQL_BAN_LIST, &st, err)) != CHAT_OK)
+		return rc;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		rc = cb(ctx, (const char *)sqlite3_column_text(st, 0),
+			(const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2));
+		if (rc != 0)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = chatdb__error(db, step, "listing bans", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int auth_token_revoke_user(chatdb_t *db, const char *name, int64_t *revoked, chat_error_t *err)
+{
+	int changes = 0;
+	int rc = ban_write(db, SQL_TOKEN_DEL_USER, name, NULL, 0, &changes, err);
+
+	if (revoked != NULL)
+		*revoked = rc == CHAT_OK ? changes : 0;
 	return rc;
 }

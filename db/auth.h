@@ -97,6 +97,11 @@ int auth_token_check(chatdb_t *db, const char *token, size_t len, int64_t now_ms
  * database error. */
 int auth_token_revoke(chatdb_t *db, const char *token, size_t len, chat_error_t *err);
 
+/* Revokes every token of user name (any case), e.g. after a password
+ * change; broker_token_sweep() then ends the sessions they opened.
+ * *revoked (may be NULL) gets how many. */
+int auth_token_revoke_user(chatdb_t *db, const char *name, int64_t *revoked, chat_error_t *err);
+
 /* Checks name (in any case) and password against the store, then issues a
  * token for the user.  at (may be NULL: no limits) is the attempt's limits
  * and client.  0 and, in user (may be NULL), the user's name as registered;
@@ -118,5 +123,37 @@ int auth_login(chatdb_t *db, store_t *s, chat_slice_t name, chat_slice_t pw, int
 int auth_check(chatdb_t *db, store_t *s, const char *login, const char *passcode, int64_t now_ms,
 	       auth_attempt_t *at, char user[SESSION_USER_MAX + 1], auth_grant_t *grant,
 	       chat_error_t *err);
+
+/* Bans (chat.db table auth_bans; chatctl users ban|unban).  A banned user
+ * name (any case) is refused at STOMP CONNECT (db/broker.c, inside the
+ * CONNECT's transaction, so a CONNECT either is refused or committed
+ * before the ban and then ended by broker_end_user()) and by auth_login().
+ * The user stays in the store; their messages stay in the history. */
+
+/* A ban reason's longest length in bytes. */
+#define AUTH_BAN_REASON_MAX 256
+
+/* Bans user name (1..SESSION_USER_MAX bytes) for reason (may be "", at
+ * most AUTH_BAN_REASON_MAX bytes).  Banning again replaces the reason.
+ * 0, CHAT_EINVAL / CHAT_ETOOBIG, or a database error.  The caller then
+ * ends the user's open sessions (broker_end_user()). */
+int auth_ban(chatdb_t *db, const char *name, const char *reason, int64_t now_ms,
+	     chat_error_t *err);
+
+/* Lifts the ban on name.  0, CHAT_ENOTFOUND (not banned), or a database
+ * error. */
+int auth_unban(chatdb_t *db, const char *name, chat_error_t *err);
+
+/* *banned = 1 when name (any case) is banned, else 0.  0 or a database
+ * error. */
+int auth_banned(chatdb_t *db, const char *name, int *banned, chat_error_t *err);
+
+/* A ban handed to auth_ban_list()'s callback; strings valid during the
+ * call only.  Return non-zero to stop (auth_ban_list returns it). */
+typedef int (*auth_ban_cb)(void *ctx, const char *name, const char *reason,
+			   int64_t created_ms);
+
+/* Calls cb for every ban, by name.  Must not use db inside cb. */
+int auth_ban_list(chatdb_t *db, auth_ban_cb cb, void *ctx, chat_error_t *err);
 
 #endif

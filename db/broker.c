@@ -15,6 +15,7 @@
 #include "hook.h"
 #include "log.h"
 #include "json.h"
+#include "metrics.h"
 #include "queue.h"
 #include "ratelimit.h"
 #include "relay.h"
@@ -972,6 +973,11 @@ static int on_connect(broker_t *b, const stomp_frame_t *f)
 			return refuse(b, "authentication failed%s%s", b->auth_msg[0] ? ": " : "",
 				      b->auth_msg);
 		snprintf(name, sizeof(name), "%s", b->auth_user);
+		rc = auth_banned(b->db, name, &found, b->err);
+		if (rc != CHAT_OK)
+			return rc;
+		if (found)
+			return refuse(b, "%s", BROKER_ERROR_BANNED);
 	} else if (b->opt->allow_guests) {
 		/* Guests are guest-N whatever login says: a registered name
 		 * cannot start with guest-, so nobody becomes someone else. */
@@ -1706,6 +1712,7 @@ static int over_rate(broker_t *b, const char *dest)
 				   guest ? b->opt->rate_guest_sends_burst : b->opt->rate_sends_burst,
 				   b->now_ms, &retry, &e);
 	if (rc == CHAT_ETOOMANY) {
+		metrics_add(METRICS_LIMIT_SEND, 1);
 		/* Each refusal writes a MESSAGE: a client that keeps sending
 		 * regardless is ended before the refusals cost more. */
 		int64_t r2;
@@ -2547,11 +2554,11 @@ out:
 /* Writes the ERROR message for the session of the sweep's current row. */
 typedef void (*sweep_message_fn)(sqlite3_stmt *st, int64_t now_ms, char *out, size_t size);
 
-/* Ends the sessions sql (?1: now) yields - session id first, then what msg
+/* Ends the sessions sql (?1: now, ?2: arg when not NULL) yields - session id first, then what msg
  * reads - with ERROR, then close, as for a refused frame: at most 64, each
  * in its own transaction; rings the doorbell once. */
 static int sweep_sessions(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
-			  const char *sql, const char *what, sweep_message_fn msg,
+			  const char *sql, const char *arg, const char *what, sweep_message_fn msg,
 			  int64_t *closed_out, chat_error_t *err)
 {
 	char keys[64][CHATDB_ID_MAX + 1], msgs[64][BROKER_PERR_MAX];
@@ -2567,7 +2574,9 @@ static int sweep_sessions(chatdb_t *db, const chat_options_t *opt, int64_t now_m
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, now_ms);
-	if (sqlite3_bind_parameter_count(st) >= 2)
+	if (arg != NULL)
+		sqlite3_bind_text(st, 2, arg, -1, SQLITE_STATIC);
+	else if (sqlite3_bind_parameter_count(st) >= 2)
 		sqlite3_bind_int64(st, 2, opt->stomp_liveness_ms);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < CHAT_ARRAY_LEN(keys)) {
 		snprintf(keys[n], sizeof(keys[n]), "%s", sqlite3_column_text(st, 0));
@@ -2617,7 +2626,7 @@ int64_t broker_heartbeat_interval(const chat_options_t *opt, int64_t client_recv
 int broker_heartbeat_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
 			   int64_t *closed_out, chat_error_t *err)
 {
-	return sweep_sessions(db, opt, now_ms, SQL_SILENT, "heart-beat sweep", silent_message,
+	return sweep_sessions(db, opt, now_ms, SQL_SILENT, NULL, "heart-beat sweep", silent_message,
 			      closed_out, err);
 }
 
@@ -2630,6 +2639,51 @@ static void token_message(sqlite3_stmt *st, int64_t now_ms, char *out, size_t si
 int broker_token_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms, int64_t *closed_out,
 		       chat_error_t *err)
 {
-	return sweep_sessions(db, opt, now_ms, SQL_TOKEN_DEAD, "token sweep", token_message,
+	return sweep_sessions(db, opt, now_ms, SQL_TOKEN_DEAD, NULL, "token sweep", token_message,
 			      closed_out, err);
+}
+
+static void banned_message(sqlite3_stmt *st, int64_t now_ms, char *out, size_t size)
+{
+	(void)st;
+	(void)now_ms;
+	snprintf(out, size, "%s", BROKER_ERROR_BANNED);
+}
+
+static void killed_message(sqlite3_stmt *st, int64_t now_ms, char *out, size_t size)
+{
+	(void)st;
+	(void)now_ms;
+	snprintf(out, size, "%s", BROKER_ERROR_KILLED);
+}
+
+/* ?1 is now, unused: sweep_sessions binds it. */
+static const char SQL_USER_OPEN[] =
+	"SELECT id FROM sessions WHERE ?1 IS NOT NULL AND state = 'open'"
+	" AND user_name = ?2 COLLATE NOCASE LIMIT 64";
+static const char SQL_SESSION_OPEN[] =
+	"SELECT id FROM sessions WHERE ?1 IS NOT NULL AND state = 'open' AND id = ?2";
+
+int broker_end_user(chatdb_t *db, const chat_options_t *opt, const char *user, int64_t now_ms,
+		    int64_t *closed_out, chat_error_t *err)
+{
+	int64_t n = 0, total = 0;
+	int rc;
+
+	/* 64 at a time; each ended session is no longer open. */
+	do {
+		rc = sweep_sessions(db, opt, now_ms, SQL_USER_OPEN, user, "ending a user's sessions",
+				    banned_message, &n, err);
+		total += n;
+	} while (rc == CHAT_OK && n == 64);
+	if (closed_out != NULL)
+		*closed_out = total;
+	return rc;
+}
+
+int broker_end_session(chatdb_t *db, const chat_options_t *opt, const char *id, int64_t now_ms,
+		       int64_t *closed_out, chat_error_t *err)
+{
+	return sweep_sessions(db, opt, now_ms, SQL_SESSION_OPEN, id, "ending a session",
+			      killed_message, closed_out, err);
 }

@@ -271,7 +271,8 @@ int chatroom__delete_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 		return rc;
 	if (strcmp(r.name, CHATROOM_DEFAULT) == 0)
 		return chat_error_set(err, CHAT_EDENIED, "the room %s cannot be deleted", r.name);
-	if (strcmp(r.creator, by) != 0 && !chatroom_is_admin(opt, by))
+	/* by NULL: the host's administrator (chatctl rooms delete). */
+	if (by != NULL && strcmp(r.creator, by) != 0 && !chatroom_is_admin(opt, by))
 		return chat_error_set(err, CHAT_EDENIED,
 				      "only the creator of %s or an admin can delete it", r.name);
 	if ((rc = chatdb__stmt(db, SQL_DELETE, &st, err)) != CHAT_OK)
@@ -283,7 +284,7 @@ int chatroom__delete_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 	if (rc != SQLITE_DONE)
 		return chatdb__error(db, rc, "room delete", err);
 	chat_buf_init(&body, 1024);
-	rc = chatmsg_render_notice(&body, "DELETED", by, r.name);
+	rc = chatmsg_render_notice(&body, "DELETED", by != NULL ? by : CHATROOM_BY_ADMIN, r.name);
 	if (rc == CHAT_OK) {
 		m = (outbox_msg_t){ CHATROOM_TOPIC, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) },
 				    chat_buf_slice(&body), now_ms };

@@ -71,7 +71,12 @@ int chatroom__create_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 			   const char *creator, int64_t now_ms, chatroom_t *out, int64_t *seq_out,
 			   chat_error_t *err);
 
-/* Deletes room name for user by (its creator or one of opt->admins),
+/* The deleter a deletion notice names when the administrator deleted the
+ * room (by NULL): not a valid user name, so no user can be it. */
+#define CHATROOM_BY_ADMIN "(administrator)"
+
+/* Deletes room name for user by (its creator or one of opt->admins; NULL:
+ * the host's administrator, allowed any room but "general"),
  * publishing the deletion on CHATROOM_TOPIC, in one transaction, then
  * rings the doorbell.  *out (may be NULL) gets the room.  0;
  * CHAT_ENOTFOUND (no such live room); CHAT_EDENIED (not the creator nor an

@@ -19,10 +19,15 @@ db_libchatdb_a_SOURCES += \
 # SockJS services (echo, close, chat) over the shared sessions.
 db_libchatdb_a_SOURCES += db/service.c db/service.h \
 	db/delivery.c db/delivery.h db/dispatch.c db/dispatch.h \
-	db/background.c db/background.h
+	db/background.c db/background.h \
+	db/metrics.c db/metrics.h
 
 # The STOMP broker and the chat application's handlers (the chat service).
 db_libchatdb_a_SOURCES += db/broker.c db/broker.h db/queue.c db/queue.h db/hook.c db/hook.h
 
 # Users' passwords and login tokens; rooms; the outbox -> store relay.
 db_libchatdb_a_SOURCES += db/auth.c db/auth.h db/authlimit.c db/authlimit.h db/ratelimit.c db/ratelimit.h db/chatroom.c db/chatroom.h db/relay.c db/relay.h
+
+# What chatctl reads and copies (db/admin.h).
+db_libchatdb_a_SOURCES += db/admin.c db/admin.h
+

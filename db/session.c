@@ -212,6 +212,23 @@ int session_create(chatdb_t *db, const char *id, const char *user_name, int64_t 
 	return rc;
 }
 
+void session__read_row(struct sqlite3_stmt *st, session_info_t *out)
+{
+	copy_text(out->id, sizeof(out->id), st, 0);
+	out->created_ms = sqlite3_column_int64(st, 1);
+	out->last_seen_ms = sqlite3_column_int64(st, 2);
+	out->state = parse_state(sqlite3_column_text(st, 3));
+	out->close_code = sqlite3_column_int(st, 4);
+	copy_text(out->close_reason, sizeof(out->close_reason), st, 5);
+	out->closed_ms = sqlite3_column_int64(st, 6);
+	out->has_user = sqlite3_column_type(st, 7) != SQLITE_NULL;
+	copy_text(out->user_name, sizeof(out->user_name), st, 7);
+	out->cursor = sqlite3_column_int64(st, 8);
+	copy_text(out->lease_owner, sizeof(out->lease_owner), st, 9);
+	out->lease_until_ms = sqlite3_column_int64(st, 10);
+	copy_text(out->peer, sizeof(out->peer), st, 11);
+}
+
 int session_get(chatdb_t *db, const char *id, session_info_t *out, chat_error_t *err)
 {
 	sqlite3_stmt *st;
@@ -226,19 +243,7 @@ int session_get(chatdb_t *db, const char *id, session_info_t *out, chat_error_t 
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		copy_text(out->id, sizeof(out->id), st, 0);
-		out->created_ms = sqlite3_column_int64(st, 1);
-		out->last_seen_ms = sqlite3_column_int64(st, 2);
-		out->state = parse_state(sqlite3_column_text(st, 3));
-		out->close_code = sqlite3_column_int(st, 4);
-		copy_text(out->close_reason, sizeof(out->close_reason), st, 5);
-		out->closed_ms = sqlite3_column_int64(st, 6);
-		out->has_user = sqlite3_column_type(st, 7) != SQLITE_NULL;
-		copy_text(out->user_name, sizeof(out->user_name), st, 7);
-		out->cursor = sqlite3_column_int64(st, 8);
-		copy_text(out->lease_owner, sizeof(out->lease_owner), st, 9);
-		out->lease_until_ms = sqlite3_column_int64(st, 10);
-		copy_text(out->peer, sizeof(out->peer), st, 11);
+		session__read_row(st, out);
 		rc = CHAT_OK;
 	} else if (rc == SQLITE_DONE) {
 		rc = chat_error_set(err, CHAT_ENOTFOUND, "no session %s", LOG_SID(id));

@@ -191,4 +191,10 @@ int session_closed_owned(chatdb_t *db, const char *owner, session_closed_cb cb, 
 const char *session_ack_name(session_ack_t ack);
 int session_ack_parse(const char *s, session_ack_t *out);
 
+/* Shared-internal (db/admin.c): fills *out from the current row of st,
+ * whose first columns are SQL_GET's in session.c: id, created_ms,
+ * last_seen_ms, state, close_code, close_reason, closed_ms, user_name,
+ * cursor, lease_owner, lease_until_ms, peer. */
+void session__read_row(struct sqlite3_stmt *st, session_info_t *out);
+
 #endif

@@ -275,25 +275,86 @@ int store_room_get_by_name(store_t *s, const char *name, store_room_t *out,
 	return s->ops->room_get(s, 0, name, out, err);
 }
 
+/* The checks and allocation shared by the list calls: room for n items of
+ * size bytes in *items. */
+static int list_prepare(store_t *s, int64_t after_id, size_t n, size_t size, void **items,
+	chat_error_t *err)
+{
+	int rc;
+
+	if ((rc = check_handle(s, err)) != 0 || (rc = check_n(n, err)) != 0)
+		return rc;
+	if (after_id < 0)
+		return chat_error_set(err, CHAT_EINVAL, "after_id must be >= 0");
+	*items = calloc(n, size);
+	if (*items == NULL)
+		return chat_error_set(err, CHAT_ENOMEM, "out of memory");
+	return 0;
+}
+
 int store_room_list(store_t *s, int64_t after_id, size_t n,
 	store_room_list_t *out, chat_error_t *err)
 {
+	void *items = NULL;
 	int rc;
 
 	if (out == NULL)
 		return chat_error_set(err, CHAT_EINVAL, "out is NULL");
 	store_room_list_free(out);
-	if ((rc = check_handle(s, err)) != 0 || (rc = check_n(n, err)) != 0)
+	if ((rc = list_prepare(s, after_id, n, sizeof(*out->items), &items, err)) != 0)
 		return rc;
-	if (after_id < 0)
-		return chat_error_set(err, CHAT_EINVAL, "after_id must be >= 0");
-	out->items = calloc(n, sizeof(*out->items));
-	if (out->items == NULL)
-		return chat_error_set(err, CHAT_ENOMEM, "out of memory");
+	out->items = items;
 	rc = s->ops->room_list(s, after_id, n, out, err);
 	if (rc != 0 || out->count == 0)
 		store_room_list_free(out);
 	return rc;
+}
+
+int store_user_list(store_t *s, int64_t after_id, size_t n, store_user_list_t *out,
+	chat_error_t *err)
+{
+	void *items = NULL;
+	int rc;
+
+	if (out == NULL)
+		return chat_error_set(err, CHAT_EINVAL, "out is NULL");
+	store_user_list_free(out);
+	if ((rc = list_prepare(s, after_id, n, sizeof(*out->items), &items, err)) != 0)
+		return rc;
+	out->items = items;
+	rc = s->ops->user_list(s, after_id, n, out, err);
+	if (rc != 0 || out->count == 0)
+		store_user_list_free(out);
+	return rc;
+}
+
+void store_user_list_free(store_user_list_t *l)
+{
+	if (l == NULL)
+		return;
+	free(l->items);
+	l->items = NULL;
+	l->count = 0;
+}
+
+int store_user_set_password(store_t *s, int64_t id, const char *password_hash,
+	chat_error_t *err)
+{
+	int rc;
+
+	if ((rc = check_handle(s, err)) != 0 || (rc = check_id("user id", id, err)) != 0 ||
+	    (rc = check_hash_arg(password_hash, err)) != 0)
+		return rc;
+	return s->ops->user_set_password(s, id, password_hash, err);
+}
+
+int store_user_delete(store_t *s, int64_t id, chat_error_t *err)
+{
+	int rc;
+
+	if ((rc = check_handle(s, err)) != 0 || (rc = check_id("user id", id, err)) != 0)
+		return rc;
+	return s->ops->user_delete(s, id, err);
 }
 
 int store_room_delete(store_t *s, int64_t id, chat_error_t *err)

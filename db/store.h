@@ -63,6 +63,13 @@ typedef struct store_room {
 	int64_t created_ms;
 } store_room_t;
 
+/* A list of users; caller-owned, release with store_user_list_free().
+ * Zero-initialise before the first use. */
+typedef struct store_user_list {
+	store_user_t *items; /* owned; count entries */
+	size_t count;
+} store_user_list_t;
+
 /* A list of rooms; caller-owned, release with store_room_list_free().
  * Zero-initialise before the first use. */
 typedef struct store_room_list {
@@ -139,6 +146,23 @@ int store_user_get(store_t *s, int64_t id, store_user_t *out, chat_error_t *err)
 int store_user_get_by_name(store_t *s, const char *name, store_user_t *out,
 	chat_error_t *err);
 
+/* Up to n (1..STORE_PAGE_MAX) users with id > after_id (0: from the
+ * first), in id order.  *out is replaced; on failure it is left empty. */
+int store_user_list(store_t *s, int64_t after_id, size_t n, store_user_list_t *out,
+	chat_error_t *err);
+
+/* Replaces user id's password hash (NUL-terminated, the rules above).
+ * 0, CHAT_ENOTFOUND (no such user), CHAT_EDB. */
+int store_user_set_password(store_t *s, int64_t id, const char *password_hash,
+	chat_error_t *err);
+
+/* Deletes user id (the messages it wrote stay: history is kept, under the
+ * writer's name).  Deleting an id the store does not hold returns 0. */
+int store_user_delete(store_t *s, int64_t id, chat_error_t *err);
+
+/* Frees the items and empties the list.  NULL-safe. */
+void store_user_list_free(store_user_list_t *l);
+
 /* Rooms: the same idempotency rules as users. */
 int store_room_add(store_t *s, int64_t id, const char *name, int64_t created_by,
 	int64_t created_ms, chat_error_t *err);
@@ -213,6 +237,14 @@ typedef struct store__ops {
 	/* by_name NULL: look up by id; otherwise by name.  0 / ENOTFOUND / EDB. */
 	int (*user_get)(store_t *s, int64_t id, const char *by_name,
 		store_user_t *out, chat_error_t *err);
+	/* out is empty with room for n items (out->items allocated). */
+	int (*user_list)(store_t *s, int64_t after_id, size_t n,
+		store_user_list_t *out, chat_error_t *err);
+	/* 0 / ENOTFOUND / EDB. */
+	int (*user_set_password)(store_t *s, int64_t id, const char *hash,
+		chat_error_t *err);
+	/* 0 (deleted, or no such user) or CHAT_EDB. */
+	int (*user_delete)(store_t *s, int64_t id, chat_error_t *err);
 	int (*room_add)(store_t *s, const store_room_t *r, chat_error_t *err);
 	int (*room_get)(store_t *s, int64_t id, const char *by_name,
 		store_room_t *out, chat_error_t *err);

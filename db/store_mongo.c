@@ -472,10 +472,24 @@ static mongoc_cursor_t *find_sorted(mongoc_collection_t *c, const bson_t *filter
 	return cur;
 }
 
-static int room_list(store_t *s, int64_t after_id, size_t n,
-	store_room_list_t *out, chat_error_t *err)
+/* Reads a document into the i-th item of a list (a users' or rooms'). */
+typedef int (*read_item_fn)(const bson_t *d, void *items, size_t i, chat_error_t *err);
+
+static int read_user_item(const bson_t *d, void *items, size_t i, chat_error_t *err)
 {
-	mongo_store_t *st = (mongo_store_t *)s;
+	return read_user(d, &((store_user_t *)items)[i], err);
+}
+
+static int read_room_item(const bson_t *d, void *items, size_t i, chat_error_t *err)
+{
+	return read_room(d, &((store_room_t *)items)[i], err);
+}
+
+/* Up to n documents of c with _id > after_id, in _id order, read into
+ * items by read; *count gets how many. */
+static int list_after(mongoc_collection_t *c, int64_t after_id, size_t n, void *items,
+	size_t *count, read_item_fn read, const char *what, chat_error_t *err)
+{
 	bson_t filter = BSON_INITIALIZER, cond;
 	mongoc_cursor_t *cur;
 	const bson_t *d;
@@ -485,14 +499,23 @@ static int room_list(store_t *s, int64_t after_id, size_t n,
 	BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &cond);
 	BSON_APPEND_INT64(&cond, "$gt", after_id);
 	bson_append_document_end(&filter, &cond);
-	cur = find_sorted(st->rooms, &filter, 1, n);
-	while (rc == 0 && out->count < n && mongoc_cursor_next(cur, &d))
-		rc = read_room(d, &out->items[out->count++], err);
+	cur = find_sorted(c, &filter, 1, n);
+	while (rc == 0 && *count < n && mongoc_cursor_next(cur, &d))
+		rc = read(d, items, (*count)++, err);
 	if (rc == 0 && mongoc_cursor_error(cur, &e))
-		rc = db_error(err, "listing rooms", &e);
+		rc = db_error(err, what, &e);
 	mongoc_cursor_destroy(cur);
 	bson_destroy(&filter);
 	return rc;
+}
+
+static int room_list(store_t *s, int64_t after_id, size_t n,
+	store_room_list_t *out, chat_error_t *err)
+{
+	mongo_store_t *st = (mongo_store_t *)s;
+
+	return list_after(st->rooms, after_id, n, out->items, &out->count, read_room_item,
+		"listing rooms", err);
 }
 
 static int room_delete(store_t *s, int64_t id, chat_error_t *err)
@@ -505,6 +528,51 @@ static int room_delete(store_t *s, int64_t id, chat_error_t *err)
 	BSON_APPEND_INT64(&filter, "_id", id);
 	if (!mongoc_collection_delete_one(st->rooms, &filter, NULL, NULL, &e))
 		rc = db_error(err, "deleting a room", &e);
+	bson_destroy(&filter);
+	return rc;
+}
+
+static int user_list(store_t *s, int64_t after_id, size_t n,
+	store_user_list_t *out, chat_error_t *err)
+{
+	mongo_store_t *st = (mongo_store_t *)s;
+
+	return list_after(st->users, after_id, n, out->items, &out->count, read_user_item,
+		"listing users", err);
+}
+
+static int user_set_password(store_t *s, int64_t id, const char *hash, chat_error_t *err)
+{
+	mongo_store_t *st = (mongo_store_t *)s;
+	bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, set, reply;
+	bson_error_t e;
+	bson_iter_t it;
+	int rc = 0;
+
+	BSON_APPEND_INT64(&filter, "_id", id);
+	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
+	BSON_APPEND_UTF8(&set, "password_hash", hash);
+	bson_append_document_end(&update, &set);
+	if (!mongoc_collection_update_one(st->users, &filter, &update, NULL, &reply, &e))
+		rc = db_error(err, "changing a password", &e);
+	else if (!bson_iter_init_find(&it, &reply, "matchedCount") || bson_iter_as_int64(&it) != 1)
+		rc = chat_error_set(err, CHAT_ENOTFOUND, "no such user");
+	bson_destroy(&reply);
+	bson_destroy(&update);
+	bson_destroy(&filter);
+	return rc;
+}
+
+static int user_delete(store_t *s, int64_t id, chat_error_t *err)
+{
+	mongo_store_t *st = (mongo_store_t *)s;
+	bson_t filter = BSON_INITIALIZER;
+	bson_error_t e;
+	int rc = 0;
+
+	BSON_APPEND_INT64(&filter, "_id", id);
+	if (!mongoc_collection_delete_one(st->users, &filter, NULL, NULL, &e))
+		rc = db_error(err, "deleting a user", &e);
 	bson_destroy(&filter);
 	return rc;
 }
@@ -664,6 +732,9 @@ static const store__ops_t mongo_ops = {
 	.close = mongo_close,
 	.user_add = user_add,
 	.user_get = user_get,
+	.user_list = user_list,
+	.user_set_password = user_set_password,
+	.user_delete = user_delete,
 	.room_add = room_add,
 	.room_get = room_get,
 	.room_list = room_list,

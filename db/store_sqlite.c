@@ -53,6 +53,9 @@ enum {
 	Q_USER_INSERT,
 	Q_USER_BY_ID,
 	Q_USER_BY_NAME,
+	Q_USER_LIST,
+	Q_USER_PASSWORD,
+	Q_USER_DELETE,
 	Q_ROOM_INSERT,
 	Q_ROOM_BY_ID,
 	Q_ROOM_BY_NAME,
@@ -75,6 +78,10 @@ static const char *const query_sql[Q_COUNT] = {
 		" WHERE id = ?1",
 	[Q_USER_BY_NAME] = "SELECT id, name, password_hash, created_ms FROM users"
 		" WHERE name = ?1 COLLATE NOCASE",
+	[Q_USER_LIST] = "SELECT id, name, password_hash, created_ms FROM users"
+		" WHERE id > ?1 ORDER BY id LIMIT ?2",
+	[Q_USER_PASSWORD] = "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+	[Q_USER_DELETE] = "DELETE FROM users WHERE id = ?1",
 	[Q_ROOM_INSERT] = "INSERT INTO rooms(id, name, created_by, created_ms)"
 		" VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
 	[Q_ROOM_BY_ID] = "SELECT id, name, created_by, created_ms FROM rooms"
@@ -292,6 +299,16 @@ static void row_room(sqlite3_stmt *q, store_room_t *r)
 	r->created_ms = sqlite3_column_int64(q, 3);
 }
 
+/* The user in the current row of a users query. */
+static void row_user(sqlite3_stmt *q, store_user_t *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->id = sqlite3_column_int64(q, 0);
+	copy_text(u->name, sizeof(u->name), q, 1);
+	copy_text(u->password_hash, sizeof(u->password_hash), q, 2);
+	u->created_ms = sqlite3_column_int64(q, 3);
+}
+
 static int user_get(store_t *s, int64_t id, const char *by_name,
 	store_user_t *out, chat_error_t *err)
 {
@@ -300,15 +317,48 @@ static int user_get(store_t *s, int64_t id, const char *by_name,
 	int rc;
 
 	rc = find_one(st, Q_USER_BY_NAME, Q_USER_BY_ID, id, by_name, "user", &q, err);
-	if (rc == 0) {
-		memset(out, 0, sizeof(*out));
-		out->id = sqlite3_column_int64(q, 0);
-		copy_text(out->name, sizeof(out->name), q, 1);
-		copy_text(out->password_hash, sizeof(out->password_hash), q, 2);
-		out->created_ms = sqlite3_column_int64(q, 3);
-	}
+	if (rc == 0)
+		row_user(q, out);
 	finish(q);
 	return rc;
+}
+
+static int user_list(store_t *s, int64_t after_id, size_t n,
+	store_user_list_t *out, chat_error_t *err)
+{
+	sqlite_store_t *st = (sqlite_store_t *)s;
+	sqlite3_stmt *q = st->stmt[Q_USER_LIST];
+	int rc;
+
+	sqlite3_bind_int64(q, 1, after_id);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)n);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW && out->count < n)
+		row_user(q, &out->items[out->count++]);
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_error(st, err, "listing users");
+	finish(q);
+	return rc;
+}
+
+static int user_set_password(store_t *s, int64_t id, const char *hash, chat_error_t *err)
+{
+	sqlite_store_t *st = (sqlite_store_t *)s;
+	sqlite3_stmt *q = st->stmt[Q_USER_PASSWORD];
+	int rc;
+
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_text(q, 2, hash, -1, SQLITE_STATIC);
+	if ((rc = step_done(st, q, err, "changing a password")) != 0)
+		return rc;
+	return sqlite3_changes(st->db) == 1 ? 0 : chat_error_set(err, CHAT_ENOTFOUND, "no such user");
+}
+
+static int user_delete(store_t *s, int64_t id, chat_error_t *err)
+{
+	sqlite_store_t *st = (sqlite_store_t *)s;
+	sqlite3_stmt *q = st->stmt[Q_USER_DELETE];
+
+	sqlite3_bind_int64(q, 1, id);
+	return step_done(st, q, err, "deleting a user");
 }
 
 static int user_add(store_t *s, const store_user_t *u, chat_error_t *err)
@@ -509,6 +559,9 @@ static const store__ops_t sqlite_ops = {
 	.close = sqlite_close,
 	.user_add = user_add,
 	.user_get = user_get,
+	.user_list = user_list,
+	.user_set_password = user_set_password,
+	.user_delete = user_delete,
 	.room_add = room_add,
 	.room_get = room_get,
 	.room_list = room_list,

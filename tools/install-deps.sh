@@ -17,9 +17,13 @@ PKGS_BUILD="build-essential autoconf automake libtool pkg-config
 	libfcgi-dev libwebsockets-dev libmongoc-dev libbson-dev libsqlite3-dev libsodium-dev
 	check clang libclang-rt-14-dev"
 # Front servers and tools used by `make serve` and the tests (fonts-nanum:
-# Hangul glyphs for chromium, so the Korean page's screenshots are legible).
+# Hangul glyphs for chromium, so the Korean page's screenshots are legible;
+# prometheus: its promtool checks GET /api/metrics in 60-ops/metrics.mjs).
 PKGS_RUN="lighttpd apache2 libapache2-mod-fcgid sqlite3 python3 python3-stomp php-cgi
-	curl ca-certificates procps chromium fonts-nanum"
+	curl ca-certificates procps chromium fonts-nanum prometheus"
+# The .deb (debian/, tests/package/deb-smoke.sh): debhelper builds it,
+# lintian checks it, logrotate and systemd-analyze check what it installs.
+PKGS_DEB="debhelper fakeroot lintian logrotate systemd"
 # Node.js (tests with the real sockjs-client and @stomp/stompjs): Debian's,
 # unless a Node.js with npm is installed already (e.g. from NodeSource,
 # whose package conflicts with Debian's npm).
@@ -30,7 +34,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
 # shellcheck disable=SC2086
-$SUDO apt-get install -y --no-install-recommends $PKGS_BUILD $PKGS_RUN
+$SUDO apt-get install -y --no-install-recommends $PKGS_BUILD $PKGS_RUN $PKGS_DEB
 
 # Debian starts apache2/lighttpd on port 80 where it can; this project runs
 # its own instances with its own configuration, so leave the system ones alone.

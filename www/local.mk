@@ -27,3 +27,18 @@ www-bundles:
 	fi
 serve: www-bundles
 .PHONY: www-bundles
+
+# make install: the page in $(pkgdatadir)/www (the front server's document
+# root), with the two npm bundles when www-bundles could copy them.
+nobase_dist_pkgdata_DATA = $(WWW_FILES)
+install-data-local: install-www-bundles
+install-www-bundles: www-bundles
+	@for f in $(WWW_BUNDLES); do \
+		if test -f "$$f"; then \
+			$(MKDIR_P) '$(DESTDIR)$(pkgdatadir)/www/js' && \
+			$(INSTALL_DATA) "$$f" '$(DESTDIR)$(pkgdatadir)/www/js/' || exit 1; \
+		else echo "install: $$f is missing: the page will not load (see www-bundles)" >&2; fi; \
+	done
+uninstall-local:
+	rm -f '$(DESTDIR)$(pkgdatadir)/www/js/sockjs.min.js' '$(DESTDIR)$(pkgdatadir)/www/js/stomp.umd.min.js'
+.PHONY: install-www-bundles

@@ -109,3 +109,10 @@ TESTS += tests/unit/db/test_hook
 tests_unit_db_test_hook_SOURCES = tests/unit/db/test_hook.c
 tests_unit_db_test_hook_CFLAGS = $(DB_TEST_CFLAGS)
 tests_unit_db_test_hook_LDADD = $(DB_TEST_LDADD)
+
+# Metrics of every process summed in chat.db (db/metrics.c).
+check_PROGRAMS += tests/unit/db/test_metrics
+TESTS += tests/unit/db/test_metrics
+tests_unit_db_test_metrics_SOURCES = tests/unit/db/test_metrics.c $(BROKERUTIL)
+tests_unit_db_test_metrics_CFLAGS = $(DB_TEST_CFLAGS)
+tests_unit_db_test_metrics_LDADD = $(DB_TEST_LDADD)

@@ -282,6 +282,53 @@ START_TEST(user_other_bounds)
 }
 END_TEST
 
+START_TEST(users_list_passwd_delete)
+{
+	store_user_list_t l = { 0 };
+	store_msg_list_t ml = { 0 };
+	store_user_t u;
+	int64_t a = store_new_id(), b = store_new_id(), c = store_new_id();
+	store_msg_t m = { store_new_id(), 7, 1, 5, "bob", "kept", 4 };
+
+	OK(store_user_list(st, 0, 10, &l, &E));
+	ck_assert_uint_eq(l.count, 0);
+	OK(store_user_add(st, a, "alice", "h1", 1, &E));
+	OK(store_user_add(st, b, "bob", "h2", 2, &E));
+	OK(store_user_add(st, c, "carol", "h3", 3, &E));
+	OK(store_user_list(st, 0, 2, &l, &E));
+	ck_assert_uint_eq(l.count, 2);
+	ck_assert_str_eq(l.items[0].name, "alice");
+	ck_assert_str_eq(l.items[1].name, "bob");
+	ck_assert_str_eq(l.items[1].password_hash, "h2");
+	OK(store_user_list(st, l.items[1].id, 2, &l, &E));
+	ck_assert_uint_eq(l.count, 1);
+	ck_assert_str_eq(l.items[0].name, "carol");
+	RC(store_user_list(st, 0, STORE_PAGE_MAX + 1, &l, &E), CHAT_ETOOMANY);
+	ck_assert_uint_eq(l.count, 0);
+	RC(store_user_list(st, -1, 1, &l, &E), CHAT_EINVAL);
+	OK(store_user_set_password(st, b, "h2-new", &E));
+	OK(store_user_get(st, b, &u, &E));
+	ck_assert_str_eq(u.password_hash, "h2-new");
+	RC(store_user_set_password(st, b + 1000, "x", &E), CHAT_ENOTFOUND);
+	RC(store_user_set_password(st, b, "", &E), CHAT_EINVAL);
+	/* Deleting keeps what the user wrote, frees the name, and is
+	 * idempotent. */
+	OK(store_msg_add(st, &m, NULL, &E));
+	OK(store_user_delete(st, b, &E));
+	OK(store_user_delete(st, b, &E));
+	RC(store_user_get_by_name(st, "bob", &u, &E), CHAT_ENOTFOUND);
+	OK(store_user_list(st, 0, 10, &l, &E));
+	ck_assert_uint_eq(l.count, 2);
+	OK(store_msg_latest(st, 7, 10, &ml, &E));
+	ck_assert_uint_eq(ml.count, 1);
+	ck_assert_str_eq(ml.items[0].writer, "bob");
+	OK(store_user_add(st, store_new_id(), "Bob", "h4", 4, &E));
+	RC(store_user_delete(st, 0, &E), CHAT_EINVAL);
+	store_user_list_free(&l);
+	store_msg_list_free(&ml);
+}
+END_TEST
+
 START_TEST(rooms_add_get_list)
 {
 	store_room_list_t l = { 0 };
@@ -671,6 +718,7 @@ Suite *store_suite(const store_suite_env_t *e)
 	tcase_add_test(users, user_add_is_idempotent_and_names_unique);
 	tcase_add_test(users, user_name_rules);
 	tcase_add_test(users, user_other_bounds);
+	tcase_add_test(users, users_list_passwd_delete);
 	suite_add_tcase(s, users);
 
 	tcase_add_checked_fixture(rooms, setup, teardown);

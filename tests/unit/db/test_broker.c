@@ -855,6 +855,64 @@ START_TEST(token_sessions_end)
 }
 END_TEST
 
+/* A ban (auth_ban) refuses the user's CONNECT, whatever the case of the
+ * name and whether by token or password; broker_end_user() ends the
+ * sessions opened before it with ERROR "banned" and leaves the others
+ * alone; broker_end_session() ends one; unban lifts it (the integration
+ * test 60-ops/chatctl.mjs connects again after it). */
+START_TEST(ban_and_kill)
+{
+	char t0[AUTH_TOKEN_HEX + 1], t1[AUTH_TOKEN_HEX + 1], t2[AUTH_TOKEN_HEX + 1];
+	int64_t closed = -1;
+	int banned = -1;
+
+	connect_with_token(0, "mallory", 3600000, t0);
+	connect_with_token(1, "Mallory", 3600000, t1);
+	connect_with_token(2, "bob", 3600000, t2);
+	ck_assert_int_eq(auth_ban(db, "MALLORY", "spam", NOW, NULL), CHAT_OK);
+	ck_assert_int_eq(auth_ban(db, "mallory", "spam again", NOW, NULL), CHAT_OK);
+	ck_assert_int_eq(auth_banned(db, "mallory", &banned, NULL), CHAT_OK);
+	ck_assert_int_eq(banned, 1);
+	ck_assert_int_eq(count("SELECT count(*) FROM auth_bans"), 1);
+	ck_assert_int_eq(broker_end_user(db, &opt, "mallory", NOW + 1, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 2);
+	ends_with(0, ERROR("banned"));
+	ends_with(1, ERROR("banned"));
+	ck_assert_int_eq(state(2), SESSION_OPEN);
+	ck_assert_int_eq(broker_end_user(db, &opt, "mallory", NOW + 2, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 0);
+	/* A new CONNECT, with a valid token, is refused. */
+	ck_assert_int_eq(auth_token_issue(db, "mallory", NOW, 3600000, t0, NULL), CHAT_OK);
+	{
+		char frame[256];
+
+		snprintf(frame, sizeof(frame),
+			 "CONNECT\naccept-version:1.2\nlogin:mallory\npasscode:%s\n\n^", t0);
+		ck_assert_int_eq(brokerutil_send(&ctx, &svc[0], keys[3], frame, NOW), CHAT_OK);
+		ck_assert_str_eq(collect(3), ERROR("banned"));
+	}
+	ck_assert_int_eq(auth_unban(db, "Mallory", NULL), CHAT_OK);
+	ck_assert_int_eq(auth_unban(db, "mallory", NULL), CHAT_ENOTFOUND);
+	ck_assert_int_eq(auth_banned(db, "mallory", &banned, NULL), CHAT_OK);
+	ck_assert_int_eq(banned, 0);
+	/* Kill: one session, once. */
+	ck_assert_int_eq(broker_end_session(db, &opt, keys[2], NOW + 3, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 1);
+	ends_with(2, ERROR("session ended by the administrator"));
+	ck_assert_int_eq(broker_end_session(db, &opt, keys[2], NOW + 4, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(closed, 0);
+	/* Bounds. */
+	ck_assert_int_eq(auth_ban(db, "", "", NOW, NULL), CHAT_EINVAL);
+	{
+		char reason[AUTH_BAN_REASON_MAX + 2];
+
+		memset(reason, 'x', sizeof(reason) - 1);
+		reason[sizeof(reason) - 1] = '\0';
+		ck_assert_int_eq(auth_ban(db, "eve", reason, NOW, NULL), CHAT_ETOOBIG);
+	}
+}
+END_TEST
+
 /* A content-type that is not a media type is refused at SEND (an escaped
  * LF or CR could not be rendered for 1.0 or 1.1 subscribers): nothing is
  * stored. */
@@ -977,6 +1035,7 @@ int main(void)
 	tcase_add_test(tc, collect_limits);
 	tcase_add_test(tc, content_type_refused);
 	tcase_add_test(tc, token_sessions_end);
+	tcase_add_test(tc, ban_and_kill);
 	tcase_add_test(tc, unrenderable_row_skipped);
 	tcase_add_test(tc, heartbeat_enforced);
 	tcase_add_test(tc, liveness_counts_requests_and_has_a_floor);
