@@ -2,6 +2,8 @@
 #include "config.h"
 #include "options.h"
 
+#include "hookmsg.h"
+
 #include <ctype.h>
 #include <stddef.h>
 #include <errno.h>
@@ -125,6 +127,14 @@ const options_entry_t options_table[] = {
 	  "new SockJS sessions one client address may open at once before sessions_per_addr_rate applies (0: no limit)" },
 	{ "admins", OPTIONS_STRING, "", 0, 0, OPT(admins),
 	  "user names, comma-separated, who may delete any room (the creator may always delete its own)" },
+	{ "publish_key", OPTIONS_STRING, "", 0, 0, OPT(publish_key),
+	  "API key of POST /api/publish (server-side publishing, as Spring's SimpMessagingTemplate.convertAndSend): sent as \"Authorization: Bearer KEY\" or \"X-Chat-Key: KEY\"; empty: the endpoint answers 404. Use a long random string and keep the configuration file private" },
+	{ "app_hook_url", OPTIONS_STRING, "", 0, 0, OPT(app_hook_url),
+	  "application hook (Spring's @MessageMapping and @SubscribeMapping for people who cannot write C): a SEND or SUBSCRIBE to an application destination the built-in chat does not handle is POSTed as JSON to this http://IPv4:PORT/PATH URL (plain HTTP, numeric address, e.g. a PHP script behind the same front server), and its JSON answer says what to publish; empty: such destinations are an ERROR. See docs/hooks.md" },
+	{ "app_hook_timeout_ms", OPTIONS_INT, "3000", 10, 60000, OPT(app_hook_timeout_ms),
+	  "longest an application hook call may take, connect to last byte, in milliseconds; past it the sender gets an ERROR. The STOMP frame's worker waits for it" },
+	{ "app_hook_calls", OPTIONS_INT, "4", 1, 1024, OPT(app_hook_calls),
+	  "application hook calls one process makes at once; a frame that would make one more gets an ERROR (\"application busy\") instead of waiting" },
 	{ "metrics", OPTIONS_BOOL, "0", 0, 1, OPT(metrics),
 	  "answer GET /api/metrics with the stack's metrics in the Prometheus text format (docs/metrics.md); 0: 404" },
 	{ "metrics_loopback", OPTIONS_BOOL, "1", 0, 1, OPT(metrics_loopback),
@@ -161,8 +171,14 @@ static int set_option(chat_options_t *c, const options_entry_t *o, const char *v
 
 	switch (o->type) {
 	case OPTIONS_STRING: {
-		char *copy = strdup(value);
+		chat_error_t why = { 0 };
+		char *copy;
 
+		/* A hook URL that cannot be called is refused where it is written. */
+		if (o->offset == OPT(app_hook_url) && *value != '\0' &&
+		    hookmsg_url_parse(value, &(hookmsg_url_t){ 0 }, &why) != CHAT_OK)
+			return chat_error_set(err, CHAT_EINVAL, "%s: %s: %s", where, o->name, why.message);
+		copy = strdup(value);
 		if (copy == NULL)
 			return chat_error_set(err, CHAT_ENOMEM, "%s: out of memory", where);
 		free(*(char **)field);

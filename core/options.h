@@ -72,6 +72,10 @@ typedef struct chat_options {
 	long long sessions_per_addr_rate;  /* new sessions per second of one address */
 	long long sessions_per_addr_burst; /* new sessions at once of one address (0: no limit) */
 	char *admins;             /* user names, comma-separated, who may delete any room */
+	char *publish_key;        /* API key of POST /api/publish; empty: refused */
+	char *app_hook_url;       /* application hook URL; empty: none */
+	long long app_hook_timeout_ms; /* longest hook call */
+	long long app_hook_calls;      /* hook calls at once per process */
 	long long metrics;        /* 1: GET /api/metrics answers */
 	long long metrics_loopback; /* 1: loopback clients need no metrics_key */
 	char *metrics_key;        /* bearer key of /api/metrics; empty: none */

@@ -12,6 +12,8 @@
 #include "chatroom.h"
 #include "delivery.h"
 #include "dest.h"
+#include "hook.h"
+#include "log.h"
 #include "json.h"
 #include "metrics.h"
 #include "queue.h"
@@ -297,6 +299,12 @@ typedef struct broker {
 	int retry;                 /* the prefetch went stale: run the frame again */
 	int no_retry;              /* stale or not, use the prefetch (tried enough) */
 	int partial_held;          /* chat.db holds a partial frame not yet consumed */
+	int hook_done;             /* the application hook was called for this frame */
+	int hook_rc;               /* and how that went */
+	char hook_msg[BROKER_PERR_MAX]; /* why it failed */
+	hookmsg_answer_t hook;     /* its answer */
+	int rate_taken;            /* the SEND's rate token was taken before the hook call */
+	int rate_refused;          /* or it was refused (and the session told) then */
 } broker_t;
 
 __attribute__((format(printf, 2, 3)))
@@ -509,6 +517,199 @@ static void errors_dest(char out[CHATDB_DEST_MAX + 1])
 		 BROKER_ERRORS_PATH);
 }
 
+/* ---- the application: built-in handlers and the hook ---- */
+
+/* 1 when dest goes to the application (@MessageMapping), not the broker:
+ * the one place that says so (the prefixes become options). */
+static int is_app_dest(const char *dest)
+{
+	return app_path(dest) != NULL;
+}
+
+/* 1 when the built-in chat application handles a SEND to app dest. */
+static int app_send_builtin(const char *dest)
+{
+	const char *path = app_path(dest);
+	char room[CHATMSG_ROOM_MAX + 1];
+
+	return (path != NULL && (strcmp(path, CHATROOM_ROOMS_PATH) == 0 ||
+				 strcmp(path, BROKER_ROOMS_DELETE_PATH) == 0)) ||
+	       room_of(dest, 1, "", room);
+}
+
+/* 1 when the built-in chat application answers a SUBSCRIBE to app dest. */
+static int app_subscribe_builtin(const char *dest)
+{
+	const char *path = app_path(dest);
+	char room[CHATMSG_ROOM_MAX + 1];
+
+	return (path != NULL && strcmp(path, CHATROOM_ROOMS_PATH) == 0) ||
+	       room_of(dest, 1, BROKER_PRESENCE_SUFFIX, room) ||
+	       room_of(dest, 1, BROKER_HISTORY_SUFFIX, room);
+}
+
+static int check_token(broker_t *b);
+static int over_rate(broker_t *b, const char *dest);
+static int commit(broker_t *b);
+static void rollback(broker_t *b);
+
+/* Before a hook call: takes the frame's SEND rate token in a transaction
+ * of its own, so that a frame the limits refuse costs no call.  A refusal
+ * that ends the session is left for the frame's own transaction to make. */
+static int hook_rate(broker_t *b, const char *dest)
+{
+	int rc = chatdb__begin(b->db, b->err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	rc = over_rate(b, dest);
+	if (rc >= 0) {
+		b->rate_taken = rc == 0;
+		b->rate_refused = rc == 1;
+		return commit(b);
+	}
+	rollback(b);
+	if (b->perr) {
+		b->perr = 0;
+		return CHAT_OK;
+	}
+	return rc;
+}
+
+/* 1 when frame f (a SEND or SUBSCRIBE to dest) goes to the hook. */
+static int hook_wanted(const broker_t *b, const stomp_frame_t *f, const char *dest)
+{
+	if (b->opt->app_hook_url == NULL || b->opt->app_hook_url[0] == '\0' || dest == NULL ||
+	    !is_app_dest(dest) || dest_validate((chat_slice_t){ dest, strlen(dest) }, 0) != CHAT_OK)
+		return 0;
+	if (f->command == STOMP_CMD_SEND)
+		return header(f, "transaction") == NULL && !app_send_builtin(dest);
+	return f->command == STOMP_CMD_SUBSCRIBE && !app_subscribe_builtin(dest);
+}
+
+/* Before the frame's transaction: POSTs f to the hook, keeping the answer
+ * (or the failure) in b for the handler.  Once per frame. */
+static int call_hook(broker_t *b, const stomp_frame_t *f, const char *dest)
+{
+	stomp_header_t const *h = f->headers;
+	chat_slice_t pairs[2 * 64];
+	hookmsg_request_t rq;
+	chat_error_t e = { 0 };
+	chat_buf_t req;
+	size_t i, n = 0;
+	int rc;
+
+	if (b->hook_done)
+		return CHAT_OK;
+	/* Who is sending, as of now (a CONNECT earlier in the message). */
+	if ((rc = load_state(b)) != CHAT_OK)
+		return rc;
+	if (!b->connected || b->info.state != SESSION_OPEN)
+		return CHAT_OK;
+	/* A session whose token is gone is refused without a call. */
+	if ((rc = check_token(b)) != CHAT_OK || b->perr) {
+		b->perr = 0;
+		return rc == CHAT_EPROTO ? CHAT_OK : rc;
+	}
+	/* A SUBSCRIBE's answer may publish too: both count as SENDs. */
+	if ((rc = hook_rate(b, dest)) != CHAT_OK || !b->rate_taken)
+		return rc;
+	b->hook_done = 1;
+	for (i = 0; i < f->nheaders && n < CHAT_ARRAY_LEN(pairs); i++) {
+		pairs[n++] = h[i].name;
+		pairs[n++] = h[i].value;
+	}
+	rq = (hookmsg_request_t){ f->command == STOMP_CMD_SEND ? "SEND" : "SUBSCRIBE",
+				  b->info.has_user ? b->info.user_name : "",
+				  b->key, dest, pairs, n / 2, f->body };
+	chat_buf_init(&req, (size_t)b->opt->max_frame * 6 + 4096);
+	rc = hookmsg_request_render(&req, &rq);
+	if (rc == CHAT_EUTF8)
+		rc = chat_error_set(&e, rc, "the frame is not UTF-8 text (the hook takes JSON)");
+	else if (rc != CHAT_OK)
+		rc = chat_error_set(&e, rc, "cannot build the request: %s", chat_strerror(rc));
+	else
+		rc = hook_call(b->opt, chat_buf_slice(&req), &b->hook, &e);
+	chat_buf_free(&req);
+	b->hook_rc = rc;
+	if (rc != CHAT_OK) {
+		snprintf(b->hook_msg, sizeof(b->hook_msg), "%.150s", e.message);
+		log_warn("app hook: %s %s by %s (session %s): %s", rq.type, dest, rq.user, b->key,
+			 e.message);
+	}
+	return CHAT_OK;
+}
+
+static int publish(broker_t *b, const char *dest, dest_kind_t kind, const char *ctype,
+		   const char *sender, chat_slice_t body);
+static int reply_once(broker_t *b, const char *sub_id, const char *dest, int64_t mid,
+		      const char *ctype, chat_slice_t body);
+
+/* A message of the hook's answer to a broker destination: /topic/..., or
+ * the sender's own user queue (/user/queue/... or /user/NAME/queue/...). */
+static int hook_publish(broker_t *b, const hookmsg_out_t *o, const char *ctype)
+{
+	chat_slice_t d = chat_buf_slice(&o->dest), user, rest;
+	char own[CHATDB_DEST_MAX + 1];
+
+	if (dest_validate(d, 0) != CHAT_OK)
+		return refuse(b, "application hook: invalid destination %.100s", o->dest.data);
+	switch (dest_classify(d)) {
+	case DEST_TOPIC:
+		return publish(b, o->dest.data, DEST_TOPIC, ctype, NULL, chat_buf_slice(&o->body));
+	case DEST_USER:
+		if (dest_user_split(d, &user, &rest) != CHAT_OK || !b->info.has_user ||
+		    (user.len > 0 && !chat_slice_eq(user, b->info.user_name)))
+			break;
+		if ((size_t)snprintf(own, sizeof(own), "%s/%s%.*s", dest_prefixes()->user,
+				     b->info.user_name, (int)rest.len, rest.ptr) >= sizeof(own))
+			return refuse(b, "application hook: destination too long");
+		return publish(b, own, DEST_USER, ctype, NULL, chat_buf_slice(&o->body));
+	default:
+		break;
+	}
+	return refuse(b, "application hook: cannot publish to %.100s (only /topic/... or the "
+			 "sender's /user/queue/...)", o->dest.data);
+}
+
+/* Carries out the hook's answer to a SEND (sub_id NULL) or to SUBSCRIBE
+ * sub_id: every message in the frame's transaction, so all or none. */
+static int apply_hook(broker_t *b, const char *sub_id, const char *dest)
+{
+	const hookmsg_answer_t *a = &b->hook;
+	const char *ctype;
+	size_t i;
+	int rc = CHAT_OK;
+
+	if (b->rate_refused)
+		return CHAT_OK;
+	if (!b->hook_done) {
+		/* Not called: a SUBSCRIBE the rate limits end the session for
+		 * is refused here as a SEND would be in on_send(). */
+		if (sub_id != NULL && (rc = over_rate(b, dest)) != 0)
+			return rc > 0 ? CHAT_OK : rc;
+		return refuse(b, "no handler for %s", dest);
+	}
+	if (b->hook_rc != CHAT_OK)
+		return refuse(b, "application hook failed: %s", b->hook_msg);
+	if (a->has_error)
+		return refuse(b, "%s", a->error.len > 0 ? a->error.data : "refused");
+	for (i = 0; i < a->n && rc == CHAT_OK; i++) {
+		const hookmsg_out_t *o = &a->out[i];
+
+		ctype = o->ctype.len > 0 ? o->ctype.data : NULL;
+		if (ctype != NULL && !stomp_media_type_valid(chat_buf_slice(&o->ctype)))
+			return refuse(b, "application hook: invalid content-type");
+		if (o->dest.len > 0)
+			rc = hook_publish(b, o, ctype);
+		else if (sub_id != NULL)
+			rc = reply_once(b, sub_id, dest, 0, ctype, chat_buf_slice(&o->body));
+		else
+			rc = refuse(b, "application hook: a message without destination");
+	}
+	return rc;
+}
+
 /* A header holding a whole number in [min, max]; 1 if present and valid,
  * 0 if absent, -1 if malformed. */
 static int header_int(const stomp_frame_t *f, const char *name, int64_t min, int64_t max,
@@ -607,6 +808,8 @@ static int prepare(broker_t *b, const stomp_frame_t *f)
 
 	hlist_free(&p->msgs);
 	memset(p, 0, sizeof(*p));
+	if (hook_wanted(b, f, dest))
+		return call_hook(b, f, dest);
 	b->auth_rc = CHAT_EAGAIN;
 	b->auth_user[0] = b->auth_msg[0] = '\0';
 	if (f->command == STOMP_CMD_CONNECT || f->command == STOMP_CMD_STOMP) {
@@ -1061,7 +1264,7 @@ static int leave_if_gone(broker_t *b, const char *topic)
 /* Sends body to subscription sub_id of this session once, as a MESSAGE
  * from dest (Spring's @SubscribeMapping reply). */
 static int reply_once(broker_t *b, const char *sub_id, const char *dest, int64_t mid,
-		      chat_slice_t body)
+		      const char *ctype, chat_slice_t body)
 {
 	int64_t seq;
 	int rc;
@@ -1070,7 +1273,7 @@ static int reply_once(broker_t *b, const char *sub_id, const char *dest, int64_t
 		return rc;
 	chat_buf_reset(&b->frame);
 	rc = delivery_render_message(&b->frame, b->version, sub_id, mid != 0 ? mid : seq, dest,
-			    "application/json", NULL, NULL, body);
+			    ctype, NULL, NULL, body);
 	if (rc == CHAT_ETOOBIG)
 		return refuse(b, "the reply to %s is too large", dest);
 	return rc != CHAT_OK ? rc : send_frame(b, 0, NULL);
@@ -1106,7 +1309,7 @@ static int reply_history(broker_t *b, const char *sub_id, const char *dest)
 	if (rc == CHAT_OK)
 		rc = chat_buf_putc(&body, ']');
 	if (rc == CHAT_OK)
-		rc = reply_once(b, sub_id, dest, 0, chat_buf_slice(&body));
+		rc = reply_once(b, sub_id, dest, 0, "application/json", chat_buf_slice(&body));
 	chat_buf_free(&one);
 	chat_buf_free(&body);
 	return rc;
@@ -1125,7 +1328,8 @@ static int resume(broker_t *b, const char *sub_id, const char *dest)
 		chat_buf_reset(&body);
 		rc = render_hmsg(b, i, &body);
 		if (rc == CHAT_OK)
-			rc = reply_once(b, sub_id, dest, b->pre.msgs.v[i].id, chat_buf_slice(&body));
+			rc = reply_once(b, sub_id, dest, b->pre.msgs.v[i].id, "application/json",
+					chat_buf_slice(&body));
 	}
 	chat_buf_free(&body);
 	return rc;
@@ -1161,7 +1365,7 @@ static int reply_presence(broker_t *b, const char *sub_id, const char *dest, con
 	if (rc == CHAT_OK)
 		rc = chat_buf_putc(&body, ']');
 	if (rc == CHAT_OK)
-		rc = reply_once(b, sub_id, dest, 0, chat_buf_slice(&body));
+		rc = reply_once(b, sub_id, dest, 0, "application/json", chat_buf_slice(&body));
 out:
 	chat_buf_free(&body);
 	return rc;
@@ -1190,7 +1394,7 @@ static int app_subscribe(broker_t *b, const char *id, const char *dest)
 			chat_buf_reset(&body);
 			rc = chatroom_list_json(b->db, after, cap, &body, &after, &more, b->err);
 			if (rc == CHAT_OK)
-				rc = reply_once(b, id, dest, 0, chat_buf_slice(&body));
+				rc = reply_once(b, id, dest, 0, "application/json", chat_buf_slice(&body));
 		}
 		chat_buf_free(&body);
 		return rc;
@@ -1212,6 +1416,8 @@ static int app_subscribe(broker_t *b, const char *id, const char *dest)
 			return rc;
 		return reply_history(b, id, dest);
 	}
+	if (b->opt->app_hook_url[0] != '\0')
+		return apply_hook(b, id, dest);
 	return refuse(b, "cannot subscribe to %s", dest);
 }
 
@@ -1405,6 +1611,22 @@ static int send_queue(broker_t *b, const char *dest, const char *ctype, const ch
 	return append(b, dest, c.session_id, chat_buf_slice(&b->hdrs), body, NULL);
 }
 
+/* Publishes body on broker destination dest (checked by the caller) of
+ * kind: /topic/... to every subscriber, /queue/... to one consumer in turn,
+ * /user/NAME/queue/... to the user's sessions; sender (NULL: none) becomes
+ * the user-name header of /queue and /user messages. */
+static int publish(broker_t *b, const char *dest, dest_kind_t kind, const char *ctype,
+		   const char *sender, chat_slice_t body)
+{
+	int rc;
+
+	if (kind == DEST_QUEUE)
+		return send_queue(b, dest, ctype, sender, body, NULL, NULL);
+	if ((rc = message_headers(b, NULL, ctype, kind == DEST_TOPIC ? NULL : sender)) != CHAT_OK)
+		return rc;
+	return append(b, dest, NULL, chat_buf_slice(&b->hdrs), body, NULL);
+}
+
 /* /app/chat/room/{id}: validate, stamp, broadcast on /topic/chat/room/{id}. */
 static int app_post(broker_t *b, const char *room, chat_slice_t body)
 {
@@ -1491,6 +1713,8 @@ static int send_app(broker_t *b, const char *dest, chat_slice_t body)
 		return app_room(b, body, path[strlen(CHATROOM_ROOMS_PATH)] != '\0');
 	if (room_of(dest, 1, "", room))
 		return app_post(b, room, body);
+	if (b->opt->app_hook_url[0] != '\0')
+		return apply_hook(b, NULL, dest);
 	return refuse(b, "no handler for %s", dest);
 }
 
@@ -1588,9 +1812,16 @@ static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
 	d = (chat_slice_t){ dest, strlen(dest) };
 	if (dest_validate(d, 0) != CHAT_OK)
 		return refuse(b, "invalid destination");
-	if (tx != NULL && !replay)
+	if (tx != NULL && !replay) {
+		if (is_app_dest(dest) && b->opt->app_hook_url[0] != '\0' && !app_send_builtin(dest))
+			return refuse(b, "a SEND to %s (the application hook) cannot be in a transaction",
+				      dest);
 		return buffer_in_tx(b, f, tx);
-	if (dest_classify(d) != DEST_TOPIC || b->opt->topic_send) {
+	}
+	/* A hook SEND's token was taken (or refused) before its call. */
+	if (b->rate_refused)
+		return CHAT_OK;
+	if (!b->rate_taken && (dest_classify(d) != DEST_TOPIC || b->opt->topic_send)) {
 		if ((rc = over_rate(b, dest)) != 0)
 			return rc > 0 ? CHAT_OK : rc;
 	}
@@ -1598,20 +1829,16 @@ static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
 	case DEST_TOPIC:
 		if (!b->opt->topic_send)
 			return refuse(b, "SEND to /topic is not allowed: send to /app");
-		if ((rc = message_headers(b, NULL, ctype, NULL)) != CHAT_OK)
-			return rc;
-		return append(b, dest, NULL, chat_buf_slice(&b->hdrs), f->body, NULL);
+		return publish(b, dest, DEST_TOPIC, ctype, NULL, f->body);
 	case DEST_QUEUE:
-		return send_queue(b, dest, ctype, sender_of(b), f->body, NULL, NULL);
+		return publish(b, dest, DEST_QUEUE, ctype, sender_of(b), f->body);
 	case DEST_USER:
 		if (dest_user_split(d, &user, &rest) != CHAT_OK || user.len == 0)
 			return refuse(b, "SEND to a user needs /user/{name}/queue/...");
 		if (!b->opt->user_queue_others &&
 		    (!b->info.has_user || !chat_slice_eq(user, b->info.user_name)))
 			return refuse(b, "SEND to another user's queue is not allowed here");
-		if ((rc = message_headers(b, NULL, ctype, sender_of(b))) != CHAT_OK)
-			return rc;
-		return append(b, dest, NULL, chat_buf_slice(&b->hdrs), f->body, NULL);
+		return publish(b, dest, DEST_USER, ctype, sender_of(b), f->body);
 	case DEST_APP:
 		return send_app(b, dest, f->body);
 	default:
@@ -2025,6 +2252,8 @@ static int handle(broker_t *b, const stomp_frame_t *f)
 	int rc, tries = 0;
 
 	b->no_retry = 0;
+	b->hook_done = 0;
+	b->rate_taken = b->rate_refused = 0;
 again:
 	b->perr = 0;
 	b->retry = 0;
@@ -2155,6 +2384,7 @@ static void broker_setup(broker_t *b, chatdb_t *db, const chat_options_t *opt, s
 	chat_buf_init(&b->frame, (size_t)opt->max_frame * 2 + 4096);
 	chat_buf_init(&b->hdrs, OUTBOX_HEADERS_MAX);
 	chat_buf_init(&b->scratch, CHATMSG_TEXT_MAX * 6 + 1024);
+	hookmsg_answer_init(&b->hook, (size_t)opt->max_frame);
 }
 
 static void broker_teardown(broker_t *b)
@@ -2163,6 +2393,7 @@ static void broker_teardown(broker_t *b)
 	chat_buf_free(&b->frame);
 	chat_buf_free(&b->hdrs);
 	chat_buf_free(&b->scratch);
+	hookmsg_answer_free(&b->hook);
 }
 
 static int exec_heard_sql(chatdb_t *db, const char *sql, const char *key, int64_t now_ms,
@@ -2259,6 +2490,48 @@ out:
 	stomp_parser_free(&p);
 out_free:
 	chat_buf_free(&joined);
+	broker_teardown(&b);
+	return rc;
+}
+
+int broker_publish(chatdb_t *db, const chat_options_t *opt, const char *dest, const char *ctype,
+		   chat_slice_t body, int64_t now_ms, int64_t *seq_out, chat_error_t *err)
+{
+	doorbell_t *bell = chatdb_doorbell(db);
+	chat_slice_t d = { dest, strlen(dest) }, user, rest;
+	dest_kind_t kind = dest_classify(d);
+	broker_t b;
+	int rc;
+
+	if (seq_out != NULL)
+		*seq_out = 0;
+	if (dest_validate(d, 0) != CHAT_OK || (kind != DEST_TOPIC && kind != DEST_QUEUE &&
+					       kind != DEST_USER))
+		return chat_error_set(err, CHAT_EINVAL, "invalid destination: publish to /topic/..., "
+				      "/queue/... or /user/{name}/queue/...");
+	if (kind == DEST_USER && (dest_user_split(d, &user, &rest) != CHAT_OK || user.len == 0))
+		return chat_error_set(err, CHAT_EINVAL, "a user destination needs /user/{name}/queue/...");
+	if (ctype != NULL && !stomp_media_type_valid((chat_slice_t){ ctype, strlen(ctype) }))
+		return chat_error_set(err, CHAT_EINVAL, "invalid content-type (not a media type)");
+	if (body.len > (size_t)opt->max_frame)
+		return chat_error_set(err, CHAT_ETOOBIG, "the body is larger than max_frame (%lld bytes)",
+				      opt->max_frame);
+	broker_setup(&b, db, opt, NULL, "", now_ms, err);
+	chatdb_set_doorbell(db, NULL);
+	if ((rc = chatdb__begin(db, err)) != CHAT_OK)
+		goto out;
+	rc = publish(&b, dest, kind, ctype, NULL, body);
+	if (rc == CHAT_OK) {
+		if (seq_out != NULL)
+			*seq_out = b.tx_seq;
+		rc = commit(&b);
+	} else {
+		rollback(&b);
+	}
+out:
+	chatdb_set_doorbell(db, bell);
+	if (bell != NULL && b.ring_seq > 0)
+		doorbell_ring(bell, (uint64_t)b.ring_seq);
 	broker_teardown(&b);
 	return rc;
 }

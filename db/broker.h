@@ -185,6 +185,20 @@
 int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, const char *key,
 		   const char *peer, chat_slice_t msg, int64_t now_ms, chat_error_t *err);
 
+/* Publishes body on broker destination dest from the server side (POST
+ * /api/publish, Spring's SimpMessagingTemplate.convertAndSend), as a SEND
+ * to it would: /topic/... to its subscribers, /queue/... to one consumer
+ * in turn (none: dropped, *seq_out 0), /user/NAME/queue/... to every
+ * session of user NAME; one committed outbox row, then the handle's
+ * doorbell rings.  ctype (NULL: none) is the content-type subscribers see.
+ * The options topic_send and user_queue_others, which bound what clients
+ * may SEND, do not apply.  Returns 0 (*seq_out, may be NULL, gets the
+ * message id); CHAT_EINVAL (err says why: a destination that is not such a
+ * broker destination, a content-type that is not a media type);
+ * CHAT_ETOOBIG (body over max_frame); a database error. */
+int broker_publish(chatdb_t *db, const chat_options_t *opt, const char *dest, const char *ctype,
+		   chat_slice_t body, int64_t now_ms, int64_t *seq_out, chat_error_t *err);
+
 /* Announces LEAVE for users whose last session in a room went without
  * UNSUBSCRIBE or DISCONNECT (it expired), in one transaction; rings the
  * handle's doorbell.  *left_out (may be NULL) gets how many. */

@@ -9,6 +9,7 @@
 #include "chatdb.h"
 #include "chatmsg.h"
 #include "chatroom.h"
+#include "hookmsg.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
@@ -114,7 +115,12 @@ static int read_body(http_request_t *r, chat_buf_t *body)
 	int rc = http_read_body(r, body);
 
 	if (rc == CHAT_ETOOBIG)
-		respond_error(r, 413, NULL, "the request body is larger than 4096 bytes");
+	{
+		char msg[80];
+
+		snprintf(msg, sizeof(msg), "the request body is larger than %zu bytes", body->max);
+		respond_error(r, 413, NULL, msg);
+	}
 	else if (rc == CHAT_ETIMEDOUT)
 		respond_error(r, 408, NULL, "the request body did not come in time");
 	else if (rc != CHAT_OK)
@@ -551,6 +557,60 @@ static void get_metrics(const chat_options_t *opt, api_thread_t *t, http_request
 	chat_buf_free(&out);
 }
 
+/* POST /api/publish (see api.h): the key, then one message as the
+ * application hook's answers give it, published by the broker. */
+static void post_publish(const chat_options_t *opt, api_thread_t *t, http_request_t *r)
+{
+	const char *auth = http_param(r, "HTTP_AUTHORIZATION"), *key = http_param(r, "HTTP_X_CHAT_KEY");
+	size_t max = (size_t)opt->max_frame;
+	chat_buf_t body, out;
+	hookmsg_out_t m;
+	chat_error_t e = { 0 };
+	int64_t id = 0;
+	int rc;
+
+	if (key == NULL && auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
+		key = auth + 7;
+	if (key == NULL || *key == '\0') {
+		respond_error(r, 401, "WWW-Authenticate: Bearer\r\n",
+			      "the publish key is needed (Authorization: Bearer KEY, or X-Chat-Key: KEY)");
+		return;
+	}
+	if (!key_matches(key, opt->publish_key)) {
+		log_warn("api: publish with a wrong key from %s", http_param(r, "REMOTE_ADDR"));
+		respond_error(r, 403, NULL, "wrong publish key");
+		return;
+	}
+	/* The body as JSON: a string escaped up to 6 bytes a byte. */
+	chat_buf_init(&body, max * 6 + 4096);
+	chat_buf_init(&out, 64);
+	chat_buf_init(&m.dest, HOOKMSG_DEST_MAX);
+	chat_buf_init(&m.ctype, HOOKMSG_CTYPE_MAX);
+	chat_buf_init(&m.body, max);
+	if (read_body(r, &body) != CHAT_OK)
+		goto out;
+	rc = hookmsg_message_parse(body.data ? body.data : "", body.len, &m, &e);
+	if (rc == CHAT_OK && m.dest.len == 0)
+		rc = chat_error_set(&e, CHAT_EINVAL, "\"destination\" is missing");
+	if (rc == CHAT_OK)
+		rc = broker_publish(t->db, opt, m.dest.data, m.ctype.len > 0 ? m.ctype.data : NULL,
+				    chat_buf_slice(&m.body), chat_wall_ms(), &id, &e);
+	if (rc == CHAT_ETOOBIG)
+		respond_error(r, 413, NULL, e.message);
+	else if (rc != CHAT_OK)
+		respond_failure(r, "publish", rc, &e);
+	else if (chat_buf_printf(&out, "{\"id\":%lld}", (long long)id) == CHAT_OK)
+		respond_json(r, 200, NULL, chat_buf_slice(&out));
+	else
+		respond_error(r, 500, NULL, "internal error");
+out:
+	chat_buf_free(&body);
+	chat_buf_free(&out);
+	chat_buf_free(&m.dest);
+	chat_buf_free(&m.ctype);
+	chat_buf_free(&m.body);
+}
+
 #define ROOM_PREFIX "/api/rooms/"
 
 void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
@@ -567,6 +627,7 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 		{ ROOM_PREFIX, "DELETE", "Allow: DELETE\r\n", 5 },
 		{ "/api/metrics", "GET", "Allow: GET\r\n", 6 },
 		{ "/api/config", "GET", "Allow: GET\r\n", 7 },
+		{ "/api/publish", "POST", "Allow: POST\r\n", 8 },
 	};
 	chat_error_t err = { 0 };
 	api_thread_t *t;
@@ -591,6 +652,11 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 			respond_error(r, 405, allow, "method not allowed");
 		else
 			respond_error(r, 404, NULL, "no such API");
+		return;
+	}
+	if (routes[i].id == 8 && opt->publish_key[0] == '\0') {
+		respond_error(r, 404, NULL,
+			      "publishing is off: set the option publish_key to use POST /api/publish");
 		return;
 	}
 	/* The SockJS endpoint's rule (origin.h), for the same pages. */
@@ -619,6 +685,7 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 	case 3: get_rooms(t, r); break;
 	case 4: room_request(opt, t, r, NULL); break;
 	case 6: get_metrics(opt, t, r); break;
+	case 8: post_publish(opt, t, r); break;
 	default: room_request(opt, t, r, &room); break;
 	}
 }

@@ -40,6 +40,11 @@ static const struct {
 	{ __LINE__, "websocket", "off", CHAT_OK, NULL },
 	{ __LINE__, "websocket", "maybe", CHAT_EINVAL, NULL },
 	{ __LINE__, "endpoints", "/x", CHAT_OK, NULL },
+	{ __LINE__, "prefix", "/x", CHAT_OK, NULL },
+	{ __LINE__, "app_hook_url", "http://127.0.0.1:8080/hook.php", CHAT_OK, NULL },
+	{ __LINE__, "app_hook_url", "", CHAT_OK, NULL },
+	{ __LINE__, "app_hook_url", "https://example.com/hook", CHAT_EINVAL,
+	  "x: app_hook_url: the hook URL must start with http://" },
 	{ __LINE__, "nope", "1", CHAT_ENOTFOUND, "x: unknown option 'nope' (see --help)" },
 };
 
