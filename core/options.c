@@ -2,6 +2,8 @@
 #include "config.h"
 #include "options.h"
 
+#include "origin.h"
+
 #include <ctype.h>
 #include <stddef.h>
 #include <errno.h>
@@ -209,6 +211,8 @@ int options_check(chat_options_t *c, chat_error_t *err)
 
 	if (rc == CHAT_OK)
 		rc = route_endpoints_parse(c->endpoints, c->endpoint, &c->nendpoints, err);
+	if (rc == CHAT_OK)
+		rc = origin_check(c->origins, err);
 	return rc;
 }
 
