@@ -46,7 +46,7 @@ measure() {
 		db_path = $dir/chat.db
 		bell_path = $dir/chat.bell
 		store_uri = "sqlite:$dir/history.db"
-		prefix = /chat
+		endpoints = /chat
 		ws_port = $port
 		topic_send = 1
 	CONF
