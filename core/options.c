@@ -3,6 +3,7 @@
 #include "options.h"
 
 #include "hookmsg.h"
+#include "origin.h"
 
 #include <ctype.h>
 #include <stddef.h>
@@ -237,6 +238,8 @@ int options_check(chat_options_t *c, chat_error_t *err)
 
 	if (rc == CHAT_OK)
 		rc = route_endpoints_parse(c->endpoints, c->endpoint, &c->nendpoints, err);
+	if (rc == CHAT_OK)
+		rc = origin_check(c->origins, err);
 	return rc;
 }
 

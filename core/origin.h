@@ -7,6 +7,8 @@
 #ifndef CHAT_ORIGIN_H
 #define CHAT_ORIGIN_H
 
+#include "chat.h"
+
 /* Returns 1 when origin (the Origin header's value, NUL-terminated; NULL
  * when the request had none) is allowed by origins, else 0.  The option is
  * "*", or a comma-separated list (spaces and tabs around items ignored) of
@@ -19,5 +21,11 @@
  * Origin and the string "null" (file:// pages, sandboxed frames) are always
  * allowed, as sockjs-node does.  Both strings are borrowed. */
 int origin_allowed(const char *origin, const char *origins);
+
+/* Checks the option's text: "*", or items that are "*" or
+ * SCHEME://HOST-PATTERN with an optional :PORT, :[PORT,PORT...] or :[*],
+ * without spaces inside.  Returns 0, or CHAT_EINVAL with err naming the
+ * item (a mistyped pattern would otherwise never match, silently). */
+int origin_check(const char *origins, chat_error_t *err);
 
 #endif

@@ -8,6 +8,12 @@ tests_unit_core_test_buf_SOURCES = tests/unit/core/test_buf.c
 tests_unit_core_test_buf_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_core_test_buf_LDADD = $(CORE_TEST_LDADD)
 
+check_PROGRAMS += tests/unit/core/test_chat
+TESTS += tests/unit/core/test_chat
+tests_unit_core_test_chat_SOURCES = tests/unit/core/test_chat.c
+tests_unit_core_test_chat_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_core_test_chat_LDADD = $(CORE_TEST_LDADD)
+
 check_PROGRAMS += tests/unit/core/test_dest
 TESTS += tests/unit/core/test_dest
 tests_unit_core_test_dest_SOURCES = tests/unit/core/test_dest.c
