@@ -65,8 +65,10 @@ EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs \
 	tests/integration/lib/ferretdb.mjs
 
 # Operations: GET /api/metrics under load, parsed strictly (and by
-# promtool when installed), counters across a SIGKILL, who may read it.
+# promtool when installed), counters across a SIGKILL, who may read it;
+# the programs' JSON logs (fields, session and user, no ids or secrets).
 OPS_NODE_TESTS = \
-	tests/integration/60-ops/metrics.mjs
+	tests/integration/60-ops/metrics.mjs \
+	tests/integration/60-ops/logs.mjs
 TESTS += $(OPS_NODE_TESTS)
 EXTRA_DIST += $(OPS_NODE_TESTS)
