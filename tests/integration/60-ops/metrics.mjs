@@ -481,3 +481,26 @@ describe('apache-fcgid: /api/metrics with the key', () => {
 		assert.equal((await get(url)).status, 200);
 	});
 });
+
+/* The store down: the relay's failure shows as chat_store_up 0 and a lag
+ * that grows while posts go on (chat works; history waits in chat.db). */
+describe('lighttpd: the store down', () => {
+	let s;
+	before(async () => {
+		if (!frontSkip)
+			s = await startStack({ front: 'lighttpd', options: { metrics: 1 },
+				mongodbUri: 'mongodb://127.0.0.1:1/chat?serverSelectionTimeoutMS=200&connectTimeoutMS=200' });
+	});
+	after(async () => { await s?.stop(); });
+
+	test('chat_store_up is 0 and the relay lag counts the posts', { skip: frontSkip, timeout: 30000 }, async () => {
+		const guest = await stompConnect(s, 'raw');
+		for (let i = 0; i < 3; i++)
+			await guest.post('general', `while the store is down ${i}`);
+		const m = await untilOf(s, 'the store down and the lag', (x) => value(x, 'chat_store_up') === 0 &&
+			value(x, 'chat_relay_lag_rows') >= 3);
+		assert.ok(value(m, 'chat_relay_lag_seconds') >= 0);
+		assert.ok(value(m, 'chat_messages_published_total') >= 3);
+		await guest.close();
+	});
+});
