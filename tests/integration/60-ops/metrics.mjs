@@ -269,6 +269,8 @@ describe('lighttpd: /api/metrics', () => {
 			const pids = (x.families.get('chat_process_start_time_seconds')?.samples ?? []).map((y) => Number(y.labels.pid));
 			return [...fcgi, ...ws].every((p) => pids.includes(p));
 		});
+		assert.equal(m.families.get('chat_build_info').samples.length, 1);
+		assert.equal(sum(m, 'chat_build_info'), 1);
 		const now = Date.now() / 1000;
 		for (const smp of m.families.get('chat_process_start_time_seconds').samples) {
 			assert.ok(['chat.fcgi', 'chat-ws'].includes(smp.labels.program), smp.labels.program);
