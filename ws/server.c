@@ -615,8 +615,8 @@ static int on_established(wsserver_t *srv, conn_t *c, struct lws *wsi)
 		log_error("socket %s: cannot open its session: %s", LOG_SID(c->key), chat_error_reason(&err, rc));
 		goto fail;
 	}
-	conn_link(srv, c);
 	metrics_add(METRICS_OPENED + conn_transport(c), 1);
+	conn_link(srv, c);
 	rc = session_acquire(srv->svc.db, c->key, srv->owner, now, srv->lease_ms, &err);
 	if (rc != CHAT_OK) {
 		log_error("socket %s: cannot take its lease: %s", LOG_SID(c->key), chat_error_reason(&err, rc));
