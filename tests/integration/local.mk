@@ -72,10 +72,12 @@ EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs \
 
 # Operations: GET /api/metrics under load, parsed strictly (and by
 # promtool when installed), counters across a SIGKILL, who may read it;
+# the programs' JSON logs (fields, session and user, no ids or secrets);
 # chatctl against a running stack (backup while posting and restore into
 # another stack, ban, users, rooms, sessions, --json, exit codes).
 OPS_NODE_TESTS = \
 	tests/integration/60-ops/metrics.mjs \
+	tests/integration/60-ops/logs.mjs \
 	tests/integration/60-ops/chatctl.mjs
 TESTS += $(OPS_NODE_TESTS)
 EXTRA_DIST += $(OPS_NODE_TESTS)
