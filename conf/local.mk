@@ -51,7 +51,7 @@ serve: all
 # The configuration reference is generated from the option table; a test
 # (tests/unit/core/reference.sh) fails when the committed copy is stale.
 EXTRA_DIST += docs/configuration.md docs/session-safety.md docs/backup.md docs/limits.md \
-	docs/heartbeats.md
+	docs/heartbeats.md docs/metrics.md docs/logging.md
 docs: fcgi/chat.fcgi
 	fcgi/chat.fcgi --reference > $(srcdir)/docs/configuration.md
 .PHONY: docs

@@ -117,6 +117,14 @@ const options_entry_t options_table[] = {
 	  "new SockJS sessions one client address may open at once before sessions_per_addr_rate applies (0: no limit)" },
 	{ "admins", OPTIONS_STRING, "", 0, 0, OPT(admins),
 	  "user names, comma-separated, who may delete any room (the creator may always delete its own)" },
+	{ "metrics", OPTIONS_BOOL, "0", 0, 1, OPT(metrics),
+	  "answer GET /api/metrics with the stack's metrics in the Prometheus text format (docs/metrics.md); 0: 404" },
+	{ "metrics_loopback", OPTIONS_BOOL, "1", 0, 1, OPT(metrics_loopback),
+	  "let clients on loopback (REMOTE_ADDR 127.0.0.0/8 or ::1) read /api/metrics without metrics_key (0: for a reverse proxy on the same host, whose clients all look local)" },
+	{ "metrics_key", OPTIONS_STRING, "", 0, 0, OPT(metrics_key),
+	  "key that lets any address read /api/metrics as \"Authorization: Bearer KEY\" (at least 16 characters; empty: loopback only)" },
+	{ "log_format", OPTIONS_STRING, "text", 0, 0, OPT(log_format),
+	  "log lines as text (time prog[pid] level: message key=value ...) or json (one object per line)" },
 };
 
 const size_t options_count = CHAT_ARRAY_LEN(options_table);

@@ -66,6 +66,10 @@ typedef struct chat_options {
 	long long sessions_per_addr_rate;  /* new sessions per second of one address */
 	long long sessions_per_addr_burst; /* new sessions at once of one address (0: no limit) */
 	char *admins;             /* user names, comma-separated, who may delete any room */
+	long long metrics;        /* 1: GET /api/metrics answers */
+	long long metrics_loopback; /* 1: loopback clients need no metrics_key */
+	char *metrics_key;        /* bearer key of /api/metrics; empty: none */
+	char *log_format;         /* text or json */
 } chat_options_t;
 
 typedef enum options_type {

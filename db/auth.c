@@ -3,6 +3,7 @@
 #include "auth.h"
 
 #include "chatmsg.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -354,20 +355,26 @@ static int check_password(chatdb_t *db, store_t *s, chat_slice_t name, chat_slic
 
 	if (at != NULL)
 		at->retry_ms = 0;
-	if (!chatmsg_name_valid(name) || pw.len == 0 || pw.len > CHATMSG_PASSWORD_MAX)
+	if (!chatmsg_name_valid(name) || pw.len == 0 || pw.len > CHATMSG_PASSWORD_MAX) {
+		metrics_add(METRICS_AUTH_FAILURES, 1);
 		return chat_error_set(err, CHAT_EDENIED, "wrong user name or password");
+	}
 	memcpy(n, name.ptr, name.len);
 	n[name.len] = '\0';
 	if (lim != NULL) {
 		rc = authlimit_check(db, lim, n, peer, now_ms, &retry, err);
 		if (rc == CHAT_ETOOMANY)
 			at->retry_ms = retry;
+		if (rc == CHAT_ETOOMANY)
+			metrics_add(METRICS_LIMIT_LOGIN, 1);
 		if (rc != CHAT_OK)
 			return rc;
 	}
 	rc = verify_user(s, n, pw, stored, err);
 	if (rc == CHAT_EBUSY && at != NULL)
 		at->retry_ms = 1000;
+	if (rc == CHAT_EDENIED)
+		metrics_add(METRICS_AUTH_FAILURES, 1);
 	/* A chat.db failure while counting does not change the answer. */
 	if (rc == CHAT_EDENIED && lim != NULL)
 		(void)authlimit_fail(db, lim, n, peer, now_ms, &e2);

@@ -6,6 +6,7 @@
 #include "broker.h"
 #include "chatdb.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "relay.h"
 #include "session.h"
@@ -76,9 +77,21 @@ static void sweep(background_t *b, int64_t now)
 		log_warn("background: session expiry: %s", chat_error_reason(&err, rc));
 	if ((rc = outbox_prune(b->db, now, opt->outbox_retention_ms, &pruned, &err)) != CHAT_OK)
 		log_warn("background: outbox pruning: %s", chat_error_reason(&err, rc));
+	if ((rc = metrics_retire_dead(b->db, now, NULL, &err)) != CHAT_OK)
+		log_warn("background: retiring ended processes' metrics: %s", chat_error_reason(&err, rc));
 	if (closed || deleted || pruned)
 		log_debug("background: %lld sessions timed out, %lld deleted, %lld outbox rows pruned",
 			  (long long)closed, (long long)deleted, (long long)pruned);
+}
+
+/* Writes this process's metrics (about once a second, db/metrics.h). */
+static void flush_metrics(background_t *b, int64_t now)
+{
+	chat_error_t err = { 0 };
+	int rc;
+
+	if (b->db != NULL && (rc = metrics_flush(b->db, now, &err)) != CHAT_OK && rc != CHAT_EDB)
+		log_warn("background: writing the metrics: %s", chat_error_reason(&err, rc));
 }
 
 /* One relay pass; *more when rows remain. */
@@ -113,8 +126,10 @@ static void relay(background_t *b, int64_t now, int *more)
 		b->backoff = b->backoff ? (b->backoff * 2 > 30000 ? 30000 : b->backoff * 2) : 1000;
 		b->retry_at = now + b->backoff;
 		*more = 0;
+		metrics_set(METRICS_STORE_UP, 0);
 		return;
 	}
+	metrics_set(METRICS_STORE_UP, 1);
 	if (b->was_down && rc == CHAT_OK)
 		log_info("relay: the store is back, catching up");
 	if (rc == CHAT_OK)
@@ -158,7 +173,13 @@ static void *background_main(void *arg)
 			if (b->holder)
 				log_info("background: another process does the background work now");
 			b->holder = 0;
-			(void)nap(b, BACKGROUND_RETRY_MS);
+			/* The store's state is the holder's to tell. */
+			metrics_set(METRICS_STORE_UP, -1);
+			for (int64_t waited = 0; waited < BACKGROUND_RETRY_MS; waited += 1000) {
+				flush_metrics(b, chat_wall_ms());
+				if (!nap(b, 1000))
+					break;
+			}
 			continue;
 		}
 		if (!b->holder)
@@ -167,6 +188,7 @@ static void *background_main(void *arg)
 		if (now - b->swept_at >= 1000) {
 			b->swept_at = now;
 			sweep(b, now);
+			flush_metrics(b, now);
 		}
 		relay(b, now, &more);
 		if (more)
@@ -181,6 +203,11 @@ static void *background_main(void *arg)
 	/* Hand the work over at once rather than after the lease runs out. */
 	if (b->db != NULL && b->holder)
 		(void)relay_lease_release(b->db, BACKGROUND_LEASE, b->owner, NULL);
+	/* What this process counted stays in the sum; its gauges go. */
+	if (b->db != NULL) {
+		flush_metrics(b, chat_wall_ms());
+		(void)metrics_retire_self(b->db, NULL);
+	}
 	store_close(b->store);
 	b->store = NULL;
 	chatdb_close(b->db);

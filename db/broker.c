@@ -13,6 +13,7 @@
 #include "delivery.h"
 #include "dest.h"
 #include "json.h"
+#include "metrics.h"
 #include "queue.h"
 #include "ratelimit.h"
 #include "relay.h"
@@ -1490,6 +1491,7 @@ static int over_rate(broker_t *b, const char *dest)
 				   guest ? b->opt->rate_guest_sends_burst : b->opt->rate_sends_burst,
 				   b->now_ms, &retry, &e);
 	if (rc == CHAT_ETOOMANY) {
+		metrics_add(METRICS_LIMIT_SEND, 1);
 		/* Each refusal writes a MESSAGE: a client that keeps sending
 		 * regardless is ended before the refusals cost more. */
 		int64_t r2;

@@ -18,6 +18,8 @@
 #include "config.h"
 #include "chatdb.h"
 
+#include "metrics.h"
+
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,7 @@ struct chatdb {
 	int64_t checked_ms; /* chat_mono_ms() of the last file check */
 	int gone;         /* 1 once the path named another file or none */
 	char gone_why[160]; /* why, for every later refusal */
+	int64_t published; /* broadcast rows appended in the open transaction */
 	size_t nstmt;     /* used entries of stmt[] */
 	struct {
 		const char *key;    /* the static SQL text's address */
@@ -229,7 +232,21 @@ static const char *const migrations[] = {
 	" at_ms INTEGER NOT NULL,"
 	" full_ms INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE INDEX rate_buckets_full ON rate_buckets(full_ms);",
-	/* 14: banned users (db/auth.c auth_ban()): a banned name, in any
+	/* 14: metrics (db/metrics.c): one row per live process, its counters
+	 * (counter = 1, added to at each flush) and gauges (set); pid 0 holds
+	 * the counters of processes that ended. */
+	"CREATE TABLE metrics_procs("
+	" pid INTEGER PRIMARY KEY,"
+	" program TEXT NOT NULL,"
+	" started_ms INTEGER NOT NULL,"
+	" updated_ms INTEGER NOT NULL);"
+	"CREATE TABLE metrics_values("
+	" pid INTEGER NOT NULL,"
+	" key TEXT NOT NULL,"
+	" counter INTEGER NOT NULL,"
+	" value INTEGER NOT NULL,"
+	" PRIMARY KEY (pid, key)) WITHOUT ROWID;",
+	/* 15: banned users (db/auth.c auth_ban()): a banned name, in any
 	 * case, is refused at STOMP CONNECT and at login. */
 	"CREATE TABLE auth_bans("
 	" name TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,"
@@ -356,13 +373,27 @@ int chatdb__commit(chatdb_t *db, chat_error_t *err)
 	/* A failed COMMIT (e.g. SQLITE_BUSY) leaves the transaction open. */
 	if (rc != CHAT_OK)
 		chatdb__rollback(db);
+	else if (db->published > 0)
+		metrics_add(METRICS_PUBLISHED, db->published);
+	db->published = 0;
 	return rc;
 }
 
 void chatdb__rollback(chatdb_t *db)
 {
+	db->published = 0;
 	if (!sqlite3_get_autocommit(db->sql))
 		exec_cached(db, SQL_ROLLBACK, "rollback", NULL);
+}
+
+void chatdb__count_published(chatdb_t *db)
+{
+	/* Counted once the row is committed: at once in autocommit mode,
+	 * else at chatdb__commit() (a rollback forgets it). */
+	if (sqlite3_get_autocommit(db->sql))
+		metrics_add(METRICS_PUBLISHED, 1);
+	else
+		db->published++;
 }
 
 /* Runs a pragma that returns one row and copies its first column. */

@@ -35,7 +35,7 @@ struct sqlite3_stmt;
 #define CHATDB_BUSY_TIMEOUT_MS 5000
 
 /* The schema version chatdb_open() migrates to (PRAGMA user_version). */
-#define CHATDB_SCHEMA_VERSION 14
+#define CHATDB_SCHEMA_VERSION 15
 
 /* chatdb_open() flags. */
 enum {
@@ -101,6 +101,10 @@ int chatdb__stmt(chatdb_t *db, const char *sql, struct sqlite3_stmt **out,
 int chatdb__begin(chatdb_t *db, chat_error_t *err);
 int chatdb__commit(chatdb_t *db, chat_error_t *err);
 void chatdb__rollback(chatdb_t *db);
+
+/* Counts one broadcast outbox row appended through db in the metrics
+ * (METRICS_PUBLISHED) once it is committed. */
+void chatdb__count_published(chatdb_t *db);
 
 /* Maps an SQLite result code to a CHAT_E* code and records sqlite's message
  * with what (the operation) in err. */

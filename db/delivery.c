@@ -2,6 +2,8 @@
 #include "config.h"
 #include "delivery.h"
 
+#include "metrics.h"
+
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -534,6 +536,8 @@ static int apply_matches(delivery_t *d, delivery_sub_t **m, size_t n, const outb
 	for (i = 0; i < n && rc == CHAT_OK; i++)
 		if (m[i]->ack != SESSION_ACK_AUTO)
 			rc = record(d, m[i], row, dest);
+	if (rc == CHAT_OK)
+		metrics_add(METRICS_DELIVERIES, (int64_t)n);
 	if (rc != CHAT_OK && out->n > before) {
 		/* All or nothing: take the message back out. */
 		out->n = before;

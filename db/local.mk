@@ -19,7 +19,8 @@ db_libchatdb_a_SOURCES += \
 # SockJS services (echo, close, chat) over the shared sessions.
 db_libchatdb_a_SOURCES += db/service.c db/service.h \
 	db/delivery.c db/delivery.h db/dispatch.c db/dispatch.h \
-	db/background.c db/background.h
+	db/background.c db/background.h \
+	db/metrics.c db/metrics.h
 
 # The STOMP broker and the chat application's handlers (the chat service).
 db_libchatdb_a_SOURCES += db/broker.c db/broker.h db/queue.c db/queue.h

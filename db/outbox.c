@@ -75,6 +75,8 @@ static int insert(chatdb_t *db, const outbox_msg_t *m, int64_t *seq, chat_error_
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		*seq = sqlite3_last_insert_rowid(chatdb_sqlite(db));
+		if (m->target_session == NULL)
+			chatdb__count_published(db);
 		rc = CHAT_OK;
 	} else {
 		rc = chatdb__error(db, rc, "outbox append", err);

@@ -5,6 +5,7 @@
 #include "broker.h"
 #include "delivery.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "ratelimit.h"
 #include "sockjs.h"
@@ -102,6 +103,8 @@ static int admit(service_ctx_t *c, const char *peer, int64_t now_ms, chat_error_
 	if (rc == CHAT_OK)
 		return chatdb__commit(c->db, err);
 	chatdb__rollback(c->db);
+	if (rc == CHAT_ETOOMANY)
+		metrics_add(METRICS_LIMIT_SESSION, 1);
 	if (rc == CHAT_ETOOMANY)
 		chat_error_set(err, rc, "too many new sessions from %s, retry in %lld ms", peer,
 			       (long long)c->retry_ms);

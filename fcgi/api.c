@@ -11,6 +11,7 @@
 #include "chatroom.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "origin.h"
 #include "relay.h"
 #include "store.h"
@@ -413,6 +414,69 @@ static int post_is_json(const http_request_t *r)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
 }
 
+/* Whether addr (REMOTE_ADDR) is a loopback address. */
+static int is_loopback(const char *addr)
+{
+	if (addr == NULL)
+		return 0;
+	if (strncmp(addr, "::ffff:", 7) == 0)
+		addr += 7;
+	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0;
+}
+
+/* Compares a presented key with the configured one in time that does not
+ * depend on where they differ. */
+static int key_matches(const char *given, const char *key)
+{
+	size_t n = strlen(key), m = strlen(given), i;
+	unsigned char d = (unsigned char)(n != m);
+
+	for (i = 0; i < n; i++)
+		d |= (unsigned char)(key[i] ^ (i < m ? given[i] : 0));
+	return d == 0;
+}
+
+/* Minimum length of metrics_key: a shorter one is not accepted. */
+#define METRICS_KEY_MIN 16
+
+/* GET /api/metrics: loopback (metrics_loopback) or the bearer key. */
+static void get_metrics(const chat_options_t *opt, api_thread_t *t, http_request_t *r)
+{
+	static int warned;
+	const char *auth = http_param(r, "HTTP_AUTHORIZATION");
+	const char *key = opt->metrics_key != NULL ? opt->metrics_key : "";
+	int have_key = strlen(key) >= METRICS_KEY_MIN, ok = 0;
+	chat_error_t e = { 0 };
+	chat_buf_t out;
+	int rc;
+
+	if (*key != '\0' && !have_key && !__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+		log_warn("metrics: metrics_key is shorter than %d characters: it is not accepted",
+			 METRICS_KEY_MIN);
+	if (have_key && auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
+		ok = key_matches(auth + 7, key);
+	if (!ok && opt->metrics_loopback && is_loopback(http_param(r, "REMOTE_ADDR")) &&
+	    (auth == NULL || !have_key))
+		ok = 1;
+	if (!ok) {
+		metrics_add(METRICS_AUTH_FAILURES, auth != NULL ? 1 : 0);
+		if (have_key)
+			respond_error(r, 401, "WWW-Authenticate: Bearer realm=\"metrics\"\r\n",
+				      "the metrics need \"Authorization: Bearer KEY\" (metrics_key)");
+		else
+			respond_error(r, 403, NULL, "the metrics are readable from loopback only");
+		return;
+	}
+	chat_buf_init(&out, (size_t)METRICS_PROCS_MAX * 512 + 64 * 1024);
+	rc = metrics_render_prometheus(t->db, chat_wall_ms(), &out, &e);
+	if (rc == CHAT_OK)
+		http_respond(r, 200, METRICS_CONTENT_TYPE, "Cache-Control: no-store\r\n", out.data,
+			     out.len);
+	else
+		respond_failure(r, "metrics", rc == CHAT_ETOOBIG ? CHAT_ENOMEM : rc, &e);
+	chat_buf_free(&out);
+}
+
 #define ROOM_PREFIX "/api/rooms/"
 
 void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
@@ -427,6 +491,7 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 		{ "/api/rooms", "GET", "Allow: GET, POST\r\n", 3 },
 		{ "/api/rooms", "POST", "Allow: GET, POST\r\n", 4 },
 		{ ROOM_PREFIX, "DELETE", "Allow: DELETE\r\n", 5 },
+		{ "/api/metrics", "GET", "Allow: GET\r\n", 6 },
 	};
 	chat_error_t err = { 0 };
 	api_thread_t *t;
@@ -444,6 +509,8 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 		if (strcmp(r->method, routes[i].method) == 0)
 			break;
 	}
+	if (i < CHAT_ARRAY_LEN(routes) && routes[i].id == 6 && !opt->metrics)
+		i = CHAT_ARRAY_LEN(routes), allow = NULL; /* off: as if there were none */
 	if (i == CHAT_ARRAY_LEN(routes)) {
 		if (allow != NULL)
 			respond_error(r, 405, allow, "method not allowed");
@@ -472,6 +539,7 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 	case 2: post_logout(opt, t, r); break;
 	case 3: get_rooms(t, r); break;
 	case 4: room_request(opt, t, r, NULL); break;
+	case 6: get_metrics(opt, t, r); break;
 	default: room_request(opt, t, r, &room); break;
 	}
 }

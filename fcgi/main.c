@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "handler.h"
 #include "log.h"
+#include "metrics.h"
 #include "options.h"
 
 #include <fcgiapp.h>
@@ -75,6 +76,11 @@ int main(int argc, char **argv)
 	if (options_load(&opt, argc, argv, "chat.fcgi", summary, &status) != CHAT_OK)
 		goto out;
 	log_init("chat.fcgi", opt.log_level);
+	if (log_set_format(opt.log_format) != CHAT_OK) {
+		fprintf(stderr, "chat.fcgi: log_format: '%s' is neither text nor json\n", opt.log_format);
+		goto out;
+	}
+	metrics_init("chat.fcgi");
 	auth_configure(&opt);
 	signal(SIGPIPE, SIG_IGN);
 	if (FCGX_Init() != 0) {

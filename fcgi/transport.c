@@ -5,6 +5,7 @@
 #include "broker.h"
 #include "dispatch.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "origin.h"
 #include "session.h"
@@ -420,6 +421,10 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		respond_text(r, 500, head->data, "Internal error.\n");
 		goto out;
 	}
+	if (created)
+		metrics_add(METRICS_OPENED + t, 1);
+	if (info.has_user)
+		log_context(key, info.user_name);
 	/* The lease is decided before anything is sent, so a client that has
 	 * seen this response start knows it holds the session. */
 	snprintf(owner, sizeof(owner), "%s.%llu", w->owner_prefix, ++w->requests);
@@ -448,6 +453,10 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	if (leased && info.state != SESSION_CLOSED) {
 		counted = 1;
 		at_once = !held_fits(w, &info, __atomic_add_fetch(&held_now, 1, __ATOMIC_RELAXED));
+		metrics_add(METRICS_HELD, 1);
+		metrics_add(METRICS_CONNECTIONS + t, 1);
+		if (at_once)
+			metrics_add(METRICS_LIMIT_HELD, 1);
 		if (at_once)
 			log_debug("session %s: held requests over the bound, answered at once",
 				  LOG_SID(key));
@@ -575,8 +584,11 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		session_close(w->svc.db, key, SOCKJS_CLOSE_INTERRUPTED, SOCKJS_REASON_INTERRUPTED,
 			      chat_wall_ms(), NULL);
 out:
-	if (counted)
+	if (counted) {
 		__atomic_sub_fetch(&held_now, 1, __ATOMIC_RELAXED);
+		metrics_add(METRICS_HELD, -1);
+		metrics_add(METRICS_CONNECTIONS + t, -1);
+	}
 	if (leased) {
 		session_release(w->svc.db, key, owner, chat_wall_ms(), NULL);
 		/* The client's next request may be waiting for it (await_lease). */
@@ -684,10 +696,13 @@ void transport_serve(worker_t *w, http_request_t *r, const service_t *s, const r
 		respond_text(r, 500, head.data, err_body ? err_body : "Internal error.");
 		goto out;
 	}
+	/* Whatever this request logs names its session. */
+	log_context(key, NULL);
 	if (ti->receiving)
 		serve_receive(w, r, s, rt->transport, key, chat_buf_slice(&callback), &head);
 	else
 		serve_send(w, r, s, rt->transport, key, &head);
+	log_context(NULL, NULL);
 out:
 	chat_buf_free(&head);
 	chat_buf_free(&callback);

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "auth.h"
 #include "log.h"
+#include "metrics.h"
 #include "options.h"
 #include "server.h"
 
@@ -75,6 +76,11 @@ int main(int argc, char **argv)
 	if (options_load(&opt, argc, argv, "chat-ws", summary, &status) != CHAT_OK)
 		goto out;
 	log_init("chat-ws", opt.log_level);
+	if (log_set_format(opt.log_format) != CHAT_OK) {
+		fprintf(stderr, "chat-ws: log_format: '%s' is neither text nor json\n", opt.log_format);
+		goto out;
+	}
+	metrics_init("chat-ws");
 	auth_configure(&opt);
 	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);

@@ -13,6 +13,7 @@
 #include "dispatch.h"
 #include "doorbell.h"
 #include "log.h"
+#include "metrics.h"
 #include "origin.h"
 #include "outbox.h"
 #include "relay.h"
@@ -308,6 +309,12 @@ static conn_t *conn_find(wsserver_t *srv, chat_slice_t key)
 	return NULL;
 }
 
+/* The transport a socket is counted under (db/metrics.h). */
+static int conn_transport(const conn_t *c)
+{
+	return c->framed ? SOCKJS_WEBSOCKET : METRICS_RAW_WEBSOCKET;
+}
+
 static void conn_link(wsserver_t *srv, conn_t *c)
 {
 	size_t b = key_hash(c->key, strlen(c->key));
@@ -321,6 +328,8 @@ static void conn_link(wsserver_t *srv, conn_t *c)
 	srv->conns = c;
 	srv->nconns++;
 	c->live = 1;
+	metrics_add(METRICS_CONNECTIONS + conn_transport(c), 1);
+	metrics_add(METRICS_HELD, 1);
 }
 
 static void conn_unlink(wsserver_t *srv, conn_t *c)
@@ -339,6 +348,8 @@ static void conn_unlink(wsserver_t *srv, conn_t *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
+	metrics_add(METRICS_CONNECTIONS + conn_transport(c), -1);
+	metrics_add(METRICS_HELD, -1);
 	srv->nconns--;
 	c->live = 0;
 }
@@ -603,6 +614,7 @@ static int on_established(wsserver_t *srv, conn_t *c, struct lws *wsi)
 		goto fail;
 	}
 	conn_link(srv, c);
+	metrics_add(METRICS_OPENED + conn_transport(c), 1);
 	rc = session_acquire(srv->svc.db, c->key, srv->owner, now, srv->lease_ms, &err);
 	if (rc != CHAT_OK) {
 		log_error("socket %s: cannot take its lease: %s", LOG_SID(c->key), chat_error_reason(&err, rc));
@@ -844,8 +856,24 @@ static void on_wakeup(wsserver_t *srv)
 		start_shutdown(srv);
 }
 
+static int callback_reason(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			   void *in, size_t len);
+
+/* Whatever a socket's callback logs names its session. */
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		    size_t len)
+{
+	conn_t *c = user;
+	int rc;
+
+	log_context(c != NULL && c->key[0] != '\0' ? c->key : NULL, NULL);
+	rc = callback_reason(wsi, reason, user, in, len);
+	log_context(NULL, NULL);
+	return rc;
+}
+
+static int callback_reason(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			   void *in, size_t len)
 {
 	struct lws_context *ctx = lws_get_context(wsi);
 	wsserver_t *srv = ctx ? lws_context_user(ctx) : NULL;

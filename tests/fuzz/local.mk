@@ -63,3 +63,10 @@ tests_fuzz_fuzz_chatobj_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcd
 tests_fuzz_fuzz_chatobj_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_chatobj_LDFLAGS = $(FUZZ_LINKFLAGS)
 tests_fuzz_fuzz_chatobj_LDADD = core/libchatcore.a
+
+FUZZ_TARGETS += tests/fuzz/fuzz_log
+tests_fuzz_fuzz_log_SOURCES = tests/fuzz/fuzz_log.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_log_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/log"'
+tests_fuzz_fuzz_log_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_log_LDFLAGS = $(FUZZ_LINKFLAGS)
+tests_fuzz_fuzz_log_LDADD = core/libchatcore.a

@@ -64,9 +64,13 @@ TESTS += $(STOMP_NODE_TESTS)
 EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs \
 	tests/integration/lib/ferretdb.mjs
 
-# Operations: chatctl against a running stack (backup while posting and
-# restore into another stack, ban, users, rooms, sessions, --json, exit
+# Operations: GET /api/metrics under load, parsed strictly (and by
+# promtool when installed), counters across a SIGKILL, who may read it;
+# chatctl against a running stack (backup while posting and restore into
+# another stack, ban, users, rooms, sessions, check --repair, --json, exit
 # codes).
-OPS_NODE_TESTS = tests/integration/60-ops/chatctl.mjs
+OPS_NODE_TESTS = \
+	tests/integration/60-ops/metrics.mjs \
+	tests/integration/60-ops/chatctl.mjs
 TESTS += $(OPS_NODE_TESTS)
 EXTRA_DIST += $(OPS_NODE_TESTS)

@@ -103,3 +103,10 @@ TESTS += tests/unit/db/test_chatapp.mongo
 tests_unit_db_test_chatapp_mongo_SOURCES = tests/unit/db/test_chatapp.c $(BROKERUTIL)
 tests_unit_db_test_chatapp_mongo_CFLAGS = $(DB_TEST_CFLAGS) -DCHATAPP_MONGO
 tests_unit_db_test_chatapp_mongo_LDADD = $(DB_TEST_LDADD)
+
+# Metrics of every process summed in chat.db (db/metrics.c).
+check_PROGRAMS += tests/unit/db/test_metrics
+TESTS += tests/unit/db/test_metrics
+tests_unit_db_test_metrics_SOURCES = tests/unit/db/test_metrics.c $(BROKERUTIL)
+tests_unit_db_test_metrics_CFLAGS = $(DB_TEST_CFLAGS)
+tests_unit_db_test_metrics_LDADD = $(DB_TEST_LDADD)
