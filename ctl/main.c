@@ -12,6 +12,7 @@
 #include "chatroom.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "options.h"
 #include "relay.h"
 #include "store.h"
@@ -42,7 +43,8 @@ static const char usage_text[] =
 	"Usage: chatctl [-c FILE] [--json] [--OPTION=VALUE ...] COMMAND [ARGS]\n"
 	"The chat server's admin command (man chatctl).\n\n"
 	"Commands:\n"
-	"  status                     sessions, outbox, relay and store as numbers\n"
+	"  status                     sessions, outbox, relay, store and the metrics\n"
+	"  metrics                    the Prometheus text GET /api/metrics serves\n"
 	"  users list                 registered users (and whether banned)\n"
 	"  users add NAME             register NAME; the password is read from stdin\n"
 	"  users passwd NAME          set NAME's password (stdin); logs NAME out\n"
@@ -222,9 +224,84 @@ static int read_password(ctl_t *c, char *pw, size_t size)
 
 /* ---- status -------------------------------------------------------------- */
 
+/* The scrape GET /api/metrics serves (db/metrics.h: every process's
+ * counters summed in chat.db) into out. */
+static int render_metrics(ctl_t *c, chat_buf_t *out)
+{
+	chat_buf_init(out, 4 << 20);
+	if (metrics_render_prometheus(c->db, c->now_ms, out, &c->err) != CHAT_OK)
+		return fail(c, EX_FAILED, "metrics: %s", c->err.message);
+	return EX_DONE;
+}
+
+/* Hands each sample line of a Prometheus text scrape (name{labels} and
+ * value, split at the last space) to fn. */
+static void each_sample(const chat_buf_t *m, void (*fn)(ctl_t *c, const char *name, size_t nlen,
+							const char *value, size_t vlen),
+			ctl_t *c)
+{
+	const char *p = m->data, *end = m->data + m->len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *sp;
+
+		if (nl == NULL)
+			nl = end;
+		for (sp = nl; sp > p && sp[-1] != ' '; sp--)
+			;
+		if (*p != '#' && sp > p + 1)
+			fn(c, p, (size_t)(sp - 1 - p), sp, (size_t)(nl - sp));
+		p = nl + 1;
+	}
+}
+
+static void sample_text(ctl_t *c, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+	(void)c;
+	printf("  %-58.*s %.*s\n", (int)nlen, name, (int)vlen, value);
+}
+
+static void sample_json(ctl_t *c, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+	size_t n = c->out.len;
+
+	if (n > 0 && c->out.data[n - 1] != '{')
+		jraw(c, ",");
+	json_encode_string(&c->out, name, nlen);
+	jraw(c, ":");
+	/* Prometheus values are numbers, or NaN / +Inf, which JSON lacks. */
+	if (vlen > 0 && (value[0] == '-' || (value[0] >= '0' && value[0] <= '9')))
+		chat_buf_append(&c->out, value, vlen);
+	else
+		jraw(c, "null");
+}
+
+/* chatctl metrics: the scrape itself, for node_exporter's textfile
+ * collector or a look by eye. */
+static int cmd_metrics(ctl_t *c)
+{
+	chat_buf_t m;
+	int rc;
+
+	if ((rc = open_db(c)) != EX_DONE)
+		return rc;
+	if ((rc = render_metrics(c, &m)) == EX_DONE) {
+		if (c->json) {
+			jraw(c, "{\"metrics\":{");
+			each_sample(&m, sample_json, c);
+			jraw(c, "}}");
+		} else {
+			fwrite(m.data, 1, m.len, stdout);
+		}
+	}
+	chat_buf_free(&m);
+	return rc;
+}
+
 static int cmd_status(ctl_t *c)
 {
 	admin_status_t s;
+	chat_buf_t m;
 	const char *store_state = "up";
 	char store_err[256] = "";
 	int64_t max_id = 0, max_guest = 0;
@@ -234,6 +311,10 @@ static int cmd_status(ctl_t *c)
 		return rc;
 	if (admin_status(c->db, c->now_ms, &s, &c->err) != CHAT_OK)
 		return fail(c, EX_FAILED, "%s", c->err.message);
+	if ((rc = render_metrics(c, &m)) != EX_DONE) {
+		chat_buf_free(&m);
+		return rc;
+	}
 	if (store_open(c->opt.store_uri, &c->store, &c->err) != CHAT_OK ||
 	    store_msg_max(c->store, NULL, &max_id, &max_guest, &c->err) != CHAT_OK) {
 		store_state = "down";
@@ -278,7 +359,11 @@ static int cmd_status(ctl_t *c)
 		jint(c, "rooms", s.rooms);
 		jint(c, "bans", s.bans);
 		jint(c, "tokens", s.tokens);
-		jraw(c, "}");
+		jkey(c, "metrics");
+		jraw(c, "{");
+		each_sample(&m, sample_json, c);
+		jraw(c, "}}");
+		chat_buf_free(&m);
 		return EX_DONE;
 	}
 	printf("chat.db            %s (schema %d)\n", c->opt.db_path, s.schema_version);
@@ -300,6 +385,9 @@ static int cmd_status(ctl_t *c)
 	printf("rooms              %lld\n", (long long)s.rooms);
 	printf("bans               %lld\n", (long long)s.bans);
 	printf("login tokens       %lld\n", (long long)s.tokens);
+	printf("metrics (all processes, as GET /api/metrics serves them):\n");
+	each_sample(&m, sample_text, c);
+	chat_buf_free(&m);
 	return EX_DONE;
 }
 
@@ -826,7 +914,11 @@ static int cmd_check(ctl_t *c, int repair, int force)
 		jraw(c, "{\"problems\":[");
 	db_bad = check_file(&k, c->opt.db_path);
 	if (sf != NULL) {
-		store_bad = check_file(&k, sf);
+		struct stat sb;
+
+		/* No SQLite history yet is no problem: the store makes it. */
+		if (stat(sf, &sb) == 0 || errno != ENOENT)
+			store_bad = check_file(&k, sf);
 	} else if (store_open(c->opt.store_uri, &c->store, &c->err) != CHAT_OK ||
 		   store_msg_max(c->store, NULL, &max_id, &max_guest, &c->err) != CHAT_OK) {
 		k.file = c->opt.store_uri;
@@ -907,6 +999,8 @@ static int dispatch(ctl_t *c, int argc, char **argv)
 	}
 	if (k == 1 && !strcmp(w[0], "status"))
 		return cmd_status(c);
+	if (k == 1 && !strcmp(w[0], "metrics"))
+		return cmd_metrics(c);
 	if (k == 2 && !strcmp(w[0], "users") && !strcmp(w[1], "list"))
 		return cmd_users_list(c);
 	if (k == 3 && !strcmp(w[0], "users")) {

@@ -74,7 +74,7 @@ EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs \
 # promtool when installed), counters across a SIGKILL, who may read it;
 # the programs' JSON logs (fields, session and user, no ids or secrets);
 # chatctl against a running stack (backup while posting and restore into
-# another stack, ban, users, rooms, sessions, --json, exit codes).
+# another stack, ban, users, rooms, sessions, check --repair, --json, exit codes).
 OPS_NODE_TESTS = \
 	tests/integration/60-ops/metrics.mjs \
 	tests/integration/60-ops/logs.mjs \

@@ -63,6 +63,7 @@ echo "deb-smoke: lintian (no errors or warnings but overridden ones):"
 sed 's/^/  /' "$tmp/lintian.log"
 
 dpkg -i "$deb" >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log" >&2; fail "dpkg -i"; }
+t_inst=$(now)
 # Debian 12 keeps units in /lib/systemd/system, later releases in /usr/lib.
 units=$(dirname "$(dpkg -L chat-server | grep '/chat-ws\.service$')")
 for f in /usr/bin/chat.fcgi /usr/bin/chat-ws /usr/bin/chatctl /etc/chat/chat.conf \
@@ -113,6 +114,7 @@ curl -sf "http://127.0.0.1:$port/chat/info" | grep -q '"websocket":true' || fail
 bash /usr/share/chat/conf/serve.sh --stop --var "$stack" >/dev/null 2>&1
 stack=
 t_run=$(now)
+echo "deb-smoke: lintian+install $((t_inst - t_build)) s, runs $((t_run - t_inst)) s"
 
 dpkg --purge chat-server >"$tmp/purge.log" 2>&1 || { cat "$tmp/purge.log" >&2; fail "dpkg --purge"; }
 for f in /usr/bin/chatctl /etc/chat /etc/logrotate.d/chat-server /usr/share/chat /var/lib/chat \

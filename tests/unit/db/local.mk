@@ -116,3 +116,10 @@ TESTS += tests/unit/db/test_metrics
 tests_unit_db_test_metrics_SOURCES = tests/unit/db/test_metrics.c $(BROKERUTIL)
 tests_unit_db_test_metrics_CFLAGS = $(DB_TEST_CFLAGS)
 tests_unit_db_test_metrics_LDADD = $(DB_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/db/test_admin
+TESTS += tests/unit/db/test_admin
+tests_unit_db_test_admin_SOURCES = tests/unit/db/test_admin.c tests/unit/db/forkutil.h \
+	tests/unit/db/tmpdb.h
+tests_unit_db_test_admin_CFLAGS = $(DB_TEST_CFLAGS)
+tests_unit_db_test_admin_LDADD = $(DB_TEST_LDADD)
