@@ -70,3 +70,9 @@ TESTS += tests/unit/core/test_utf8
 tests_unit_core_test_utf8_SOURCES = tests/unit/core/test_utf8.c
 tests_unit_core_test_utf8_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_core_test_utf8_LDADD = $(CORE_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/core/test_names
+TESTS += tests/unit/core/test_names
+tests_unit_core_test_names_SOURCES = tests/unit/core/test_names.c
+tests_unit_core_test_names_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_core_test_names_LDADD = $(CORE_TEST_LDADD)
