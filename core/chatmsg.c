@@ -506,13 +506,14 @@ int chatmsg_render_notice(chat_buf_t *out, const char *type, const char *user, c
 	return rewind_to(out, start, rc);
 }
 
-int chatmsg_render_room(chat_buf_t *out, const char *name, const char *creator, int64_t created_ms)
+int chatmsg_render_room(chat_buf_t *out, const char *id, const char *name, const char *creator,
+			int64_t created_ms)
 {
 	size_t start = out->len;
 	int rc;
 
 	if ((rc = chat_buf_append(out, "{\"id\":", 6)) == CHAT_OK &&
-	    (rc = json_encode_string(out, name, strlen(name))) == CHAT_OK &&
+	    (rc = json_encode_string(out, id, strlen(id))) == CHAT_OK &&
 	    (rc = chat_buf_append(out, ",\"name\":", 8)) == CHAT_OK &&
 	    (rc = json_encode_string(out, name, strlen(name))) == CHAT_OK &&
 	    (rc = chat_buf_append(out, ",\"creator\":", 11)) == CHAT_OK &&

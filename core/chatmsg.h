@@ -88,17 +88,17 @@ int chatmsg_check_user_name(chat_slice_t s, chat_error_t *err);
  * CHAT_EUTF8, with a sentence in err. */
 int chatmsg_check_password(chat_slice_t s, chat_error_t *err);
 
-/* Checks a room name (which is also its id in destinations):
- * chatmsg_room_valid().  0, CHAT_EINVAL, CHAT_ETOOBIG, with a sentence. */
+/* Checks a room id as destinations carry it (display names are
+ * core/names.h's): chatmsg_room_valid().  0, CHAT_EINVAL, CHAT_ETOOBIG, with a sentence. */
 int chatmsg_check_room_name(chat_slice_t s, chat_error_t *err);
 
 /* Appends {"type":TYPE,"user":USER,"room":ROOM} (enter/leave notices).
  * All or nothing; 0, CHAT_EUTF8, CHAT_ETOOBIG, CHAT_ENOMEM. */
 int chatmsg_render_notice(chat_buf_t *out, const char *type, const char *user, const char *room);
 
-/* Appends a room: {"id":NAME,"name":NAME,"creator":C,"created":MS}.  The
- * name is the room's id in destinations.  All or nothing. */
-int chatmsg_render_room(chat_buf_t *out, const char *name, const char *creator,
+/* Appends a room: {"id":ID,"name":NAME,"creator":C,"created":MS}: id in
+ * destinations, display name.  All or nothing. */
+int chatmsg_render_room(chat_buf_t *out, const char *id, const char *name, const char *creator,
 			int64_t created_ms);
 
 /* A message as the server stamps it.  Strings are NUL-terminated UTF-8;

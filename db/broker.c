@@ -1429,7 +1429,7 @@ static int app_room(broker_t *b, chat_slice_t body, int del)
 	int64_t seq = 0;
 	int rc;
 
-	chat_buf_init(&name, CHATMSG_ROOM_MAX);
+	chat_buf_init(&name, NAMES_INPUT_MAX);
 	rc = chatmsg_parse_object(body.ptr, body.len, &fl, 1, &perr);
 	if (rc == CHAT_OK)
 		rc = del ? chatroom__delete_in_tx(b->db, b->opt, chat_buf_slice(&name),

@@ -229,6 +229,18 @@ static const char *const migrations[] = {
 	" at_ms INTEGER NOT NULL,"
 	" full_ms INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE INDEX rate_buckets_full ON rate_buckets(full_ms);",
+	/* 14: rooms' display names (db/chatroom.c, core/names.h): the name
+	 * people read, and its uniqueness key, unique among live rooms.  A
+	 * room made before keeps its id as its name, keyed in lower case
+	 * (names_key() of an ASCII name); of old rooms whose ids differ only
+	 * in case, all but the first get a key no name can have (char(1)
+	 * then the id), so the index can be made and every room stays. */
+	"ALTER TABLE chat_rooms ADD COLUMN display TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE chat_rooms ADD COLUMN display_key TEXT NOT NULL DEFAULT '';"
+	"UPDATE chat_rooms SET display = name, display_key = CASE WHEN deleted_ms > 0 OR id ="
+	" (SELECT min(o.id) FROM chat_rooms o WHERE lower(o.name) = lower(chat_rooms.name)"
+	" AND o.deleted_ms = 0) THEN lower(name) ELSE char(1) || name END;"
+	"CREATE UNIQUE INDEX chat_rooms_display_key ON chat_rooms(display_key) WHERE deleted_ms = 0;",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,

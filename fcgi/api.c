@@ -330,9 +330,11 @@ out:
 
 static void get_rooms(api_thread_t *t, http_request_t *r)
 {
-	/* A room renders in under 320 bytes (names of [A-Za-z0-9_-]), and
-	 * there are at most CHATROOM_MAX: one page always holds them all. */
-	size_t max = (size_t)CHATROOM_MAX * 320;
+	/* A room renders in under 1 KiB (an id of [A-Za-z0-9_-], a display
+	 * name of NAMES_CHARS_MAX characters, each 12 bytes at worst once
+	 * escaped), and there are at most CHATROOM_MAX: one page always
+	 * holds them all. */
+	size_t max = (size_t)CHATROOM_MAX * 1024;
 	chat_buf_t out;
 	chat_error_t e = { 0 };
 	int64_t last;
@@ -360,7 +362,7 @@ static void room_request(const chat_options_t *opt, api_thread_t *t, http_reques
 
 	chat_buf_init(&body, API_BODY_MAX);
 	chat_buf_init(&token, AUTH_PASSCODE_MAX);
-	chat_buf_init(&name, CHATMSG_ROOM_MAX);
+	chat_buf_init(&name, NAMES_INPUT_MAX);
 	chat_buf_init(&out, 1024);
 	nf.str = &name;
 	if (read_body(r, &body) != CHAT_OK)
@@ -380,7 +382,8 @@ static void room_request(const chat_options_t *opt, api_thread_t *t, http_reques
 	if (rc == CHAT_OK && path_name != NULL) {
 		respond_json(r, 204, NULL, CHAT_SLICE(""));
 	} else if (rc == CHAT_OK) {
-		if (chatmsg_render_room(&out, room.name, room.creator, room.created_ms) == CHAT_OK)
+		if (chatmsg_render_room(&out, room.name, room.display, room.creator,
+					room.created_ms) == CHAT_OK)
 			respond_json(r, 201, NULL, chat_buf_slice(&out));
 		else
 			respond_error(r, 500, NULL, "internal error");

@@ -50,6 +50,7 @@
 		me: null,            /* the user name the server gave this session */
 		failed: null,        /* the last ERROR's message, until the next CONNECTED */
 		pendingRoom: null,   /* rejects the room creation awaiting its receipt */
+		wantRoom: null,      /* nameKey() of a room created over STOMP, shown once listed */
 		client: null,
 		live: false,
 		attempts: 0,
@@ -321,6 +322,24 @@
 
 	/* ---------- rooms ---------- */
 
+	/* Close to the server's uniqueness key (core/names.h: NFKC of the
+	 * case-folded name), to find a room by the name someone typed; the
+	 * server decides. */
+	function nameKey(name) {
+		return name.normalize('NFKC').toLowerCase().normalize('NFKC').replace(/[\uFE0E\uFE0F]/g, '');
+	}
+
+	function findRoomByName(name) {
+		const k = nameKey(name);
+		return [...state.rooms.values()].find((r) => nameKey(r.name) === k) || null;
+	}
+
+	/* The open room's name in the title and the composer. */
+	function showTitle(r) {
+		$('room-title').textContent = '# ' + r.name;
+		setAttrT($('composer-text'), 'placeholder', 'composer.placeholder', { room: r.name });
+	}
+
 	function addRoom(info) {
 		const id = typeof info === 'string' ? info : info && info.id;
 		if (typeof id !== 'string' || !ROOM_RE.test(id))
@@ -339,9 +358,15 @@
 			r.name = info.name;
 		if (typeof info === 'object' && typeof info.creator === 'string')
 			r.creator = info.creator;
-		if (r.id === state.current)
+		if (r.id === state.current) {
 			updateDelete(r);
+			showTitle(r);
+		}
 		renderRooms();
+		if (state.wantRoom && typeof info === 'object' && nameKey(r.name) === state.wantRoom) {
+			state.wantRoom = null;
+			showRoom(r.id);
+		}
 		return r;
 	}
 
@@ -431,8 +456,7 @@
 			history.replaceState(null, '', '#' + r.id);
 		store.set('current', r.id);
 		r.unread = 0;
-		$('room-title').textContent = '# ' + r.name;
-		setAttrT($('composer-text'), 'placeholder', 'composer.placeholder', { room: r.name });
+		showTitle(r);
 		$('leave-room').hidden = r.id === 'general';
 		updateDelete(r);
 		$('lists').replaceChildren(r.list);
@@ -1017,23 +1041,29 @@
 	async function createRoom(ev) {
 		ev.preventDefault();
 		const input = $('room-name');
-		const name = input.value.trim();
+		/* Any script (core/names.h); a broker without the chat
+		 * application names its topics, so ids only there. */
+		const name = input.value.trim().normalize('NFC');
 		const err = $('room-error');
 		setT(err, null);
-		if (!ROOM_RE.test(name)) {
+		if (!name || [...name].length > 64 || (!state.app && !ROOM_RE.test(name))) {
 			setT(err, 'room.errName');
 			return;
 		}
-		if (state.rooms.has(name) || !state.app) {
+		const known = state.app ? findRoomByName(name) : null;
+		if (known || !state.app) {
 			input.value = '';
-			showRoom(name);
+			showRoom(known ? known.id : name);
 			closeDrawer();
 			return;
 		}
+		let made = null;
 		try {
 			if (state.auth.mode === 'token') {
-				addRoom(await api('POST', '/api/rooms', { name }, state.auth.token));
+				made = addRoom(await api('POST', '/api/rooms', { name }, state.auth.token));
 			} else if (state.live) {
+				/* The new room's id comes on /topic/rooms, maybe after the receipt. */
+				state.wantRoom = nameKey(name);
 				await new Promise((resolve, reject) => {
 					const receipt = 'c' + (++state.subSeq);
 					state.pendingRoom = reject;
@@ -1044,9 +1074,14 @@
 				throw Object.assign(new Error(t('room.errOffline')), { key: 'room.errOffline' });
 			}
 			input.value = '';
-			showRoom(name);
+			made = made || findRoomByName(name);
+			if (made) {
+				state.wantRoom = null;
+				showRoom(made.id);
+			}
 			closeDrawer();
 		} catch (e) {
+			state.wantRoom = null;
 			if (e.status === 409 || e.key)
 				setT(err, e.status === 409 ? 'room.errExists' : e.key);
 			else

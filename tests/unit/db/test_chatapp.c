@@ -351,9 +351,31 @@ START_TEST(rooms)
 	ck_assert_int_eq(send_msg(3, "SEND\ndestination:/app/rooms\n\n{\"name\":\"General\"}^"), CHAT_OK);
 	HAS(collect(3), "ERROR\nmessage:cannot create the room\\c the room general exists");
 	connect_as(2, "carol");
-	ck_assert_int_eq(send_msg(2, "SEND\ndestination:/app/rooms\n\n{\"name\":\"a b\"}^"), CHAT_OK);
-	HAS(collect(2), "ERROR\nmessage:cannot create the room\\c room names are");
+	ck_assert_int_eq(send_msg(2, "SEND\ndestination:/app/rooms\n\n{\"name\":\"a\\u202eb\"}^"),
+			 CHAT_OK);
+	HAS(collect(2), "ERROR\nmessage:cannot create the room\\c room names may not hold bidi"
+			" controls (U+202E)");
 	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms"), 2);
+	/* A name in any script gets a generated id (base 36); its look-alikes
+	 * (full width, another case, NFD) are the same name. */
+	again(2, "carol");
+	got = room_send(2, "", "\xec\x9e\x90\xec\x9c\xa0 " "\xea\xb2\x8c\xec\x8b\x9c\xed\x8c\x90");
+	HASNT(got, "ERROR");
+	again(3, "dave");
+	ck_assert_int_eq(send_msg(3, "SUBSCRIBE\nid:l3\ndestination:/app/rooms\n\n^"), CHAT_OK);
+	HAS(collect(3), "\"name\":\"\xec\x9e\x90\xec\x9c\xa0 \xea\xb2\x8c\xec\x8b\x9c\xed\x8c\x90\"");
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms WHERE display LIKE '\xec\x9e\x90%'"
+				" AND name NOT GLOB '*[^0-9a-z]*'"),
+			 1);
+	HAS(room_send(2, "", "\xe1\x84\x8c\xe1\x85\xa1\xe1\x84\x8b\xe1\x85\xb2 \xea\xb2\x8c"
+			     "\xec\x8b\x9c\xed\x8c\x90"),
+	    "ERROR\nmessage:cannot create the room\\c the room \xec\x9e\x90\xec\x9c\xa0 "
+	    "\xea\xb2\x8c\xec\x8b\x9c\xed\x8c\x90 exists");
+	again(2, "carol");
+	HAS(room_send(2, "", "\xef\xbc\xb2\xef\xbd\x81\xef\xbd\x8e\xef\xbd\x84\xef\xbd\x8f"
+			     "\xef\xbd\x8d"),
+	    "ERROR\nmessage:cannot create the room\\c the room random exists");
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms"), 3);
 	/* The relay copies rooms to the store. */
 	relay_all();
 	{
@@ -409,13 +431,18 @@ START_TEST(rooms_bounds_and_delete)
 	ck_assert_int_eq(options_set(&opt, "admins", "carol, bob", "test", NULL), CHAT_OK);
 	again(2, "bob");
 	HASNT(room_send(2, "/delete", "a2"), "ERROR");
-	/* The name stays taken; the freed quota lets alice create again. */
-	HAS(room_send(1, "", "a1"), "ERROR\nmessage:cannot create the room\\c the room a1 exists");
+	/* The display name is free again, the id is not: a new "a1" gets a
+	 * generated id; the freed quota lets alice create again. */
+	HASNT(room_send(1, "", "a1"), "ERROR");
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms WHERE display = 'a1'"
+				" AND name <> 'a1' AND deleted_ms = 0"),
+			 1);
 	again(1, "alice");
 	HASNT(room_send(1, "", "a4"), "ERROR");
 	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:l\ndestination:/app/rooms\n\n^"), CHAT_OK);
 	got = collect(1);
 	HAS(got, "\"id\":\"a4\"");
+	HAS(got, "\"name\":\"a1\"");
 	HASNT(got, "\"id\":\"a1\"");
 	/* The relay deletes them in the store; their history stays. */
 	relay_all();
@@ -424,6 +451,7 @@ START_TEST(rooms_bounds_and_delete)
 	ck_assert_int_eq(store_room_get_by_name(store, "a2", &sr, NULL), CHAT_ENOTFOUND);
 	ck_assert_int_eq(store_room_get_by_name(store, "a4", &sr, NULL), CHAT_OK);
 	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms WHERE deleted_ms > 0"), 2);
+	(void)got;
 }
 END_TEST
 

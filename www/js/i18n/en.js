@@ -51,7 +51,7 @@
 		'room.newLabel': 'New room name',
 		'room.newPlaceholder': 'New room',
 		'room.create': 'Create',
-		'room.errName': 'Room names are 1-64 letters, digits, _ and -.',
+		'room.errName': 'Room names are 1-64 characters.',
 		'room.errExists': 'That room exists already.',
 		'room.errOffline': 'Not connected.',
 		'room.leave': 'Leave',

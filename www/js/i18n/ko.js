@@ -49,7 +49,7 @@
 		'room.newLabel': '새 채팅방 이름',
 		'room.newPlaceholder': '새 채팅방',
 		'room.create': '방 만들기',
-		'room.errName': '채팅방 이름은 영문자, 숫자, _, - 로 된 1~64자입니다.',
+		'room.errName': '채팅방 이름은 1~64자입니다.',
 		'room.errExists': '이미 있는 채팅방입니다.',
 		'room.errOffline': '연결되어 있지 않습니다.',
 		'room.leave': '나가기',

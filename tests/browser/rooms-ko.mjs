@@ -1,0 +1,81 @@
+// rooms-ko.mjs - a room named in Korean, in a real browser (Debian's
+// chromium through playwright-core) against the stack behind lighttpd:
+// two Korean pages (locale ko-KR), one over websocket and one over
+// xhr-streaming, chat in "자유게시판", whose id in destinations is
+// generated (URL-safe) while the page shows its name; its look-alikes
+// (typed as jamo, NFD) are the same room.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { frontMissing } from '../integration/lib/stack.mjs';
+import * as B from './lib.mjs';
+
+const missing = (await B.browserMissing()) || frontMissing('lighttpd');
+if (missing && process.env.CHAT_REQUIRE_BROWSER)
+	throw new Error(`${missing} (CHAT_REQUIRE_BROWSER is set)`);
+
+const env = B.useStack(missing);
+const ROOM = '자유게시판';
+
+async function open(transport) {
+	const page = await B.openPage(env.browser, `${env.base}/?transports=${transport}`,
+		{ width: 1280, height: 800 }, { locale: 'ko-KR', timezoneId: 'Asia/Seoul' });
+	env.pages.push(page);
+	return page;
+}
+
+/* What the page's own API call answers: [status, body]. */
+const apiCall = (page, method, path, body) => page.evaluate(async ([m, p, b]) => {
+	const token = window.chat.state.auth.token;
+	const r = await fetch(p, { method: m, headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + token },
+		body: b === undefined ? undefined : JSON.stringify(b) });
+	return [r.status, await r.json().catch(() => null)];
+}, [method, path, body]);
+
+test('a room named in Korean, over websocket and xhr-streaming', { skip: missing || false, timeout: 60000 }, async () => {
+	const a = await open('websocket');
+	const b = await open('xhr-streaming');
+	await B.signIn(a, 'minji');
+	assert.equal(await B.signIn(b, 'jihoon'), true);
+	assert.equal(await B.waitLive(a), 'websocket');
+	assert.equal(await B.waitLive(b), 'xhr-streaming');
+
+	const id = await B.createRoom(a, ROOM);
+	assert.match(id, /^[0-9a-z]+$/, 'a generated, URL-safe id');
+	assert.equal(await a.$eval('#room-title', (e) => e.textContent), '# ' + ROOM);
+	assert.equal(await a.$eval('#composer-text', (e) => e.placeholder), `#${ROOM}에 메시지 보내기`);
+
+	/* The other page learns the room from /topic/rooms and lists it by name. */
+	const entry = b.locator('#room-list button', { hasText: ROOM });
+	await entry.waitFor();
+	await entry.click();
+	await b.waitForFunction((i) => window.chat.state.current === i, id);
+	assert.equal(new URL(b.url()).hash, '#' + id);
+
+	await B.converse([
+		[a, '자유게시판에 오신 것을 환영합니다!'],
+		[b, '반가워요. 여기서 뭐든 얘기해요.'],
+		[a, '좋아요 👍'],
+	], a, b);
+	assert.deepEqual(await B.texts(b), ['자유게시판에 오신 것을 환영합니다!', '반가워요. 여기서 뭐든 얘기해요.', '좋아요 👍']);
+
+	/* The API lists id and name; the same name typed as jamo (NFD), or
+	 * in full-width Latin for "general", is taken. */
+	const [st, rooms] = await apiCall(b, 'GET', '/api/rooms');
+	assert.equal(st, 200);
+	assert.deepEqual(rooms.filter((r) => r.id === id).map((r) => [r.name, r.creator]), [[ROOM, 'minji']]);
+	const [st2, dup] = await apiCall(b, 'POST', '/api/rooms', { name: ROOM.normalize('NFD') });
+	assert.equal(st2, 409);
+	assert.equal(dup.error, `the room ${ROOM} exists`);
+	assert.equal((await apiCall(b, 'POST', '/api/rooms', { name: 'Ｇｅｎｅｒａｌ' }))[0], 409);
+	const [st3, bidi] = await apiCall(b, 'POST', '/api/rooms', { name: 'evil\u202Etxt.exe' });
+	assert.equal(st3, 400);
+	assert.equal(bidi.error, 'room names may not hold bidi controls (U+202E)');
+
+	/* Typing the name in the form (as jamo) opens the room, not a new one. */
+	await b.evaluate(() => { location.hash = '#general'; });
+	await b.waitForFunction(() => window.chat.state.current === 'general');
+	await b.fill('#room-name', ROOM.normalize('NFD'));
+	await b.press('#room-name', 'Enter');
+	await b.waitForFunction((i) => window.chat.state.current === i, id);
+	await B.closeAll(a, b);
+});
