@@ -406,6 +406,9 @@ int chatmsg_render(chat_buf_t *out, const chatmsg_t *m)
 	    (rc = chat_buf_printf(out, ",\"seq\":%lld,\"writer\":", (long long)m->room_seq)) !=
 		    CHAT_OK ||
 	    (rc = json_encode_string(out, m->writer, strlen(m->writer))) != CHAT_OK ||
+	    (m->display != NULL && m->display[0] != '\0' &&
+	     ((rc = chat_buf_append(out, ",\"display_name\":", 16)) != CHAT_OK ||
+	      (rc = json_encode_string(out, m->display, strlen(m->display))) != CHAT_OK)) ||
 	    (rc = chat_buf_printf(out, ",\"time\":%lld,\"text\":", (long long)m->time_ms)) !=
 		    CHAT_OK ||
 	    (rc = json_encode_string(out, m->text.ptr ? m->text.ptr : "", m->text.len)) !=

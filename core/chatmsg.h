@@ -108,12 +108,14 @@ typedef struct chatmsg {
 	const char *room;    /* room id */
 	int64_t room_seq;    /* 1, 2, ... within the room */
 	const char *writer;  /* the session's user, never what the client said */
+	const char *display; /* the writer's display name; NULL or "": none */
 	int64_t time_ms;     /* server wall-clock time, ms since the epoch */
 	chat_slice_t text;   /* validated text */
 } chatmsg_t;
 
 /* Appends m as a JSON object to out:
- * {"id":N,"room":"R","seq":N,"writer":"W","time":N,"text":"T"}.
+ * {"id":N,"room":"R","seq":N,"writer":"W","display_name":"D","time":N,"text":"T"}
+ * (display_name only when m has one).
  * All or nothing.  Returns 0, CHAT_EUTF8 (a string is not UTF-8),
  * CHAT_ETOOBIG, CHAT_ENOMEM. */
 int chatmsg_render(chat_buf_t *out, const chatmsg_t *m);

@@ -411,3 +411,56 @@ int auth_check(chatdb_t *db, store_t *s, const char *login, const char *passcode
 		snprintf(user, SESSION_USER_MAX + 1, "%s", stored);
 	return rc;
 }
+
+static const char SQL_DISPLAY_PUT[] =
+	"INSERT INTO user_profiles(user_name, display, updated_ms) VALUES (?1, ?2, ?3)"
+	" ON CONFLICT(user_name) DO UPDATE SET display = ?2, updated_ms = ?3";
+static const char SQL_DISPLAY_DEL[] = "DELETE FROM user_profiles WHERE user_name = ?1";
+static const char SQL_DISPLAY_GET[] = "SELECT display FROM user_profiles WHERE user_name = ?1";
+
+int auth_display_set(chatdb_t *db, const char *user, chat_slice_t display, int64_t now_ms,
+		     char out[NAMES_NFC_MAX + 1], chat_error_t *err)
+{
+	char n[NAMES_NFC_MAX + 1] = "";
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = chatdb__check_str(user, SESSION_USER_MAX, "user name", err)) != CHAT_OK)
+		goto out;
+	if (display.len > 0 && (rc = names_check("display names", display, n, NULL, err)) != CHAT_OK)
+		goto out;
+	if ((rc = chatdb__stmt(db, display.len > 0 ? SQL_DISPLAY_PUT : SQL_DISPLAY_DEL, &st, err)) !=
+	    CHAT_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	if (display.len > 0) {
+		sqlite3_bind_text(st, 2, n, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now_ms);
+	}
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "display name", err);
+	sqlite3_reset(st);
+out:
+	if (out != NULL)
+		memcpy(out, rc == CHAT_OK ? n : "", rc == CHAT_OK ? strlen(n) + 1 : 1);
+	return rc;
+}
+
+int auth_display_get(chatdb_t *db, const char *user, char out[NAMES_NFC_MAX + 1],
+		     chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_DISPLAY_GET, &st, err);
+
+	out[0] = '\0';
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(out, NAMES_NFC_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
+						   : chatdb__error(db, rc, "display name", err);
+	sqlite3_reset(st);
+	return rc;
+}

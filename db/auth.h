@@ -27,6 +27,7 @@
 
 #include "authlimit.h"
 #include "chatdb.h"
+#include "names.h"
 #include "options.h"
 #include "session.h"
 #include "store.h"
@@ -82,6 +83,21 @@ int auth_verify_password(const char *hash, const char *pw, size_t len);
  * hash slot), CHAT_EDB. */
 int auth_register(store_t *s, chat_slice_t name, chat_slice_t pw, int64_t now_ms,
 		  store_user_t *out, chat_error_t *err);
+
+/* Users' display names (core/names.h's rules, any script; not unique:
+ * the login name is the identity, shown beside it), kept in chat.db
+ * (table user_profiles) so that stamping one on every message reads no
+ * other database.
+ *
+ * auth_display_set() sets user's display name to display, normalised
+ * (NFC) into out (may be NULL); an empty display removes it.  0, the
+ * names_check() codes (err says why), or a database error.
+ * auth_display_get() writes user's display name to out ("" when none,
+ * also for guests).  0 or a database error. */
+int auth_display_set(chatdb_t *db, const char *user, chat_slice_t display, int64_t now_ms,
+		     char out[NAMES_NFC_MAX + 1], chat_error_t *err);
+int auth_display_get(chatdb_t *db, const char *user, char out[NAMES_NFC_MAX + 1],
+		     chat_error_t *err);
 
 /* Issues a token for user, valid for ttl_ms from now: writes it as
  * AUTH_TOKEN_HEX hex digits + NUL into token.  Also drops expired tokens. */

@@ -690,9 +690,13 @@ static int prefetch_outbox(broker_t *b)
 static int render_hmsg(broker_t *b, size_t i, chat_buf_t *out)
 {
 	const hmsg_t *h = &b->pre.msgs.v[i];
-	chatmsg_t m = { h->id, b->pre.room.name, h->room_seq, h->writer, h->time_ms,
+	char display[NAMES_NFC_MAX + 1];
+	chatmsg_t m = { h->id, b->pre.room.name, h->room_seq, h->writer, display, h->time_ms,
 			{ h->text, h->text_len } };
 
+	/* The writer's display name now (the store keeps only the login). */
+	if (auth_display_get(b->db, h->writer, display, NULL) != CHAT_OK)
+		display[0] = '\0';
 	return chatmsg_render(out, &m);
 }
 
@@ -1375,7 +1379,7 @@ static int app_post(broker_t *b, const char *room, chat_slice_t body)
 {
 	chat_error_t perr = { 0 };
 	chat_buf_t text;
-	char topic[CHATDB_DEST_MAX + 1];
+	char topic[CHATDB_DEST_MAX + 1], display[NAMES_NFC_MAX + 1];
 	chatmsg_t m;
 	chatroom_t r;
 	int64_t seq, got = 0;
@@ -1399,6 +1403,9 @@ static int app_post(broker_t *b, const char *room, chat_slice_t body)
 	m.id = seq;
 	m.room = room;
 	m.writer = b->info.user_name;
+	if ((rc = auth_display_get(b->db, m.writer, display, b->err)) != CHAT_OK)
+		goto out;
+	m.display = display;
 	m.time_ms = b->now_ms;
 	m.text = chat_buf_slice(&text);
 	chat_buf_reset(&b->scratch);

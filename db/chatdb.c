@@ -241,6 +241,12 @@ static const char *const migrations[] = {
 	" (SELECT min(o.id) FROM chat_rooms o WHERE lower(o.name) = lower(chat_rooms.name)"
 	" AND o.deleted_ms = 0) THEN lower(name) ELSE char(1) || name END;"
 	"CREATE UNIQUE INDEX chat_rooms_display_key ON chat_rooms(display_key) WHERE deleted_ms = 0;",
+	/* 15: users' display names (db/auth.c auth_display_set()), by login
+	 * name in any case; a user without a row shows the login. */
+	"CREATE TABLE user_profiles("
+	" user_name TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,"
+	" display TEXT NOT NULL,"
+	" updated_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,

@@ -172,18 +172,21 @@ static void respond_auth_refused(http_request_t *r, int rc, int64_t retry_ms)
 		respond_error(r, 503, h, "too many logins at once, retry later");
 }
 
-/* Parses {"name","password"} from the body. */
-static int name_password(http_request_t *r, chat_buf_t *name, chat_buf_t *pw)
+/* Parses {"name","password"} from the body, and "display_name" (optional)
+ * into display unless it is NULL. */
+static int name_password(http_request_t *r, chat_buf_t *name, chat_buf_t *pw, chat_buf_t *display)
 {
 	chat_buf_t body;
 	chat_error_t e = { 0 };
-	chatmsg_field_t f[2] = { { "name", name, 1, 0, 0 }, { "password", pw, 1, 0, 0 } };
+	chatmsg_field_t f[3] = { { "name", name, 1, 0, 0 },
+				 { "password", pw, 1, 0, 0 },
+				 { "display_name", display, 0, 0, 0 } };
 	int rc;
 
 	chat_buf_init(&body, API_BODY_MAX);
 	rc = read_body(r, &body);
 	if (rc == CHAT_OK) {
-		rc = chatmsg_parse_object(body.data, body.len, f, 2, &e);
+		rc = chatmsg_parse_object(body.data, body.len, f, display != NULL ? 3 : 2, &e);
 		if (rc != CHAT_OK)
 			respond_error(r, 400, NULL, e.message);
 	}
@@ -191,18 +194,39 @@ static int name_password(http_request_t *r, chat_buf_t *name, chat_buf_t *pw)
 	return rc;
 }
 
+/* Appends {"name":USER,"display_name":DISPLAY}. */
+static int render_user(chat_buf_t *out, const char *user, size_t len, const char *display)
+{
+	int rc;
+
+	if ((rc = chat_buf_append(out, "{\"name\":", 8)) == CHAT_OK &&
+	    (rc = json_encode_string(out, user, len)) == CHAT_OK &&
+	    (rc = chat_buf_append(out, ",\"display_name\":", 16)) == CHAT_OK &&
+	    (rc = json_encode_string(out, display, strlen(display))) == CHAT_OK)
+		rc = chat_buf_putc(out, '}');
+	return rc;
+}
+
 static void post_users(const chat_options_t *opt, api_thread_t *t, http_request_t *r)
 {
-	chat_buf_t name, pw, out;
+	chat_buf_t name, pw, display, out;
 	chat_error_t e = { 0 };
+	char disp[NAMES_NFC_MAX + 1] = "";
 	store_t *s;
 	int rc;
 
 	chat_buf_init(&name, CHATMSG_NAME_MAX * 6);
 	chat_buf_init(&pw, CHATMSG_PASSWORD_MAX * 6);
-	chat_buf_init(&out, 256);
-	if (name_password(r, &name, &pw) != CHAT_OK)
+	chat_buf_init(&display, NAMES_INPUT_MAX);
+	chat_buf_init(&out, 1024);
+	if (name_password(r, &name, &pw, &display) != CHAT_OK)
 		goto out;
+	/* A display name is checked before the account is made. */
+	if (display.len > 0 &&
+	    (rc = names_check("display names", chat_buf_slice(&display), disp, NULL, &e)) != CHAT_OK) {
+		respond_failure(r, "register", rc, &e);
+		goto out;
+	}
 	s = thread_store(t, opt, &e);
 	rc = s == NULL ? CHAT_EDB
 		       : auth_register(s, chat_buf_slice(&name), chat_buf_slice(&pw), chat_wall_ms(), NULL, &e);
@@ -213,16 +237,22 @@ static void post_users(const chat_options_t *opt, api_thread_t *t, http_request_
 		respond_error(r, 503, "Retry-After: 5\r\n", "the user store is unavailable, try again later");
 	} else if (rc != CHAT_OK) {
 		respond_failure(r, "register", rc, &e);
-	} else if (chat_buf_append(&out, "{\"name\":", 8) == CHAT_OK &&
-		   json_encode_string(&out, name.data, name.len) == CHAT_OK &&
-		   chat_buf_putc(&out, '}') == CHAT_OK) {
-		respond_json(r, 201, NULL, chat_buf_slice(&out));
 	} else {
-		respond_error(r, 500, NULL, "internal error");
+		if (disp[0] != '\0' &&
+		    auth_display_set(t->db, name.data, chat_buf_slice(&display), chat_wall_ms(), disp,
+				     &e) != CHAT_OK) {
+			log_warn("register: %s: the display name was not kept: %s", name.data, e.message);
+			disp[0] = '\0';
+		}
+		if (render_user(&out, name.data, name.len, disp) == CHAT_OK)
+			respond_json(r, 201, NULL, chat_buf_slice(&out));
+		else
+			respond_error(r, 500, NULL, "internal error");
 	}
 out:
 	chat_buf_free(&name);
 	chat_buf_free(&pw);
+	chat_buf_free(&display);
 	chat_buf_free(&out);
 }
 
@@ -230,7 +260,7 @@ static void post_login(const chat_options_t *opt, api_thread_t *t, http_request_
 {
 	chat_buf_t name, pw, out;
 	chat_error_t e = { 0 };
-	char token[AUTH_TOKEN_HEX + 1], user[SESSION_USER_MAX + 1];
+	char token[AUTH_TOKEN_HEX + 1], user[SESSION_USER_MAX + 1], disp[NAMES_NFC_MAX + 1];
 	int64_t now = chat_wall_ms();
 	authlimit_conf_t lim;
 	auth_attempt_t at = { &lim, http_param(r, "REMOTE_ADDR"), 0 };
@@ -240,8 +270,8 @@ static void post_login(const chat_options_t *opt, api_thread_t *t, http_request_
 	authlimit_conf_from(opt, &lim);
 	chat_buf_init(&name, CHATMSG_NAME_MAX * 6);
 	chat_buf_init(&pw, CHATMSG_PASSWORD_MAX * 6);
-	chat_buf_init(&out, 512);
-	if (name_password(r, &name, &pw) != CHAT_OK)
+	chat_buf_init(&out, 1024);
+	if (name_password(r, &name, &pw, NULL) != CHAT_OK)
 		goto out;
 	s = thread_store(t, opt, &e);
 	rc = s == NULL ? CHAT_EDB
@@ -255,8 +285,11 @@ static void post_login(const chat_options_t *opt, api_thread_t *t, http_request_
 		respond_error(r, 401, NULL, "wrong user name or password");
 	else if (rc != CHAT_OK)
 		respond_error(r, 500, NULL, "internal error");
-	else if (chat_buf_printf(&out, "{\"token\":\"%s\",\"user\":", token) == CHAT_OK &&
+	else if (auth_display_get(t->db, user, disp, &e) == CHAT_OK &&
+		 chat_buf_printf(&out, "{\"token\":\"%s\",\"user\":", token) == CHAT_OK &&
 		 json_encode_string(&out, user, strlen(user)) == CHAT_OK &&
+		 chat_buf_append(&out, ",\"display_name\":", 16) == CHAT_OK &&
+		 json_encode_string(&out, disp, strlen(disp)) == CHAT_OK &&
 		 chat_buf_printf(&out, ",\"expires\":%lld}", (long long)(now + opt->token_ttl_ms)) ==
 			 CHAT_OK)
 		respond_json(r, 200, NULL, chat_buf_slice(&out));
@@ -326,6 +359,48 @@ static void post_logout(const chat_options_t *opt, api_thread_t *t, http_request
 out:
 	chat_buf_free(&body);
 	chat_buf_free(&token);
+}
+
+/* POST or PATCH /api/users/me {"display_name"}: the token's user changes
+ * its display name ("" removes it). */
+static void post_me(api_thread_t *t, http_request_t *r)
+{
+	chat_buf_t body, token, display, out;
+	chat_error_t e = { 0 };
+	chatmsg_field_t df = { "display_name", NULL, 1, 0, 0 };
+	char user[SESSION_USER_MAX + 1], disp[NAMES_NFC_MAX + 1];
+	int rc;
+
+	chat_buf_init(&body, API_BODY_MAX);
+	chat_buf_init(&token, AUTH_PASSCODE_MAX);
+	chat_buf_init(&display, NAMES_INPUT_MAX);
+	chat_buf_init(&out, 1024);
+	df.str = &display;
+	if (read_body(r, &body) != CHAT_OK)
+		goto out;
+	rc = request_token(r, &body, &token, &df, &e);
+	if (rc == CHAT_OK)
+		rc = auth_token_check(t->db, token.data, token.len, chat_wall_ms(), user, &e);
+	if (rc == CHAT_ENOTFOUND || rc == CHAT_EDENIED) {
+		respond_error(r, 401, NULL, rc == CHAT_ENOTFOUND ? "invalid token" : e.message);
+		goto out;
+	}
+	if (rc == CHAT_OK)
+		rc = auth_display_set(t->db, user, chat_buf_slice(&display), chat_wall_ms(), disp, &e);
+	if (rc != CHAT_OK) {
+		respond_failure(r, "profile", rc, &e);
+		goto out;
+	}
+	log_info("profile: %s set the display name \"%s\"", user, disp);
+	if (render_user(&out, user, strlen(user), disp) == CHAT_OK)
+		respond_json(r, 200, NULL, chat_buf_slice(&out));
+	else
+		respond_error(r, 500, NULL, "internal error");
+out:
+	chat_buf_free(&body);
+	chat_buf_free(&token);
+	chat_buf_free(&display);
+	chat_buf_free(&out);
 }
 
 static void get_rooms(api_thread_t *t, http_request_t *r)
@@ -430,6 +505,8 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 		{ "/api/rooms", "GET", "Allow: GET, POST\r\n", 3 },
 		{ "/api/rooms", "POST", "Allow: GET, POST\r\n", 4 },
 		{ ROOM_PREFIX, "DELETE", "Allow: DELETE\r\n", 5 },
+		{ "/api/users/me", "POST", "Allow: POST, PATCH\r\n", 6 },
+		{ "/api/users/me", "PATCH", "Allow: POST, PATCH\r\n", 6 },
 	};
 	chat_error_t err = { 0 };
 	api_thread_t *t;
@@ -475,6 +552,7 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 	case 2: post_logout(opt, t, r); break;
 	case 3: get_rooms(t, r); break;
 	case 4: room_request(opt, t, r, NULL); break;
+	case 6: post_me(t, r); break;
 	default: room_request(opt, t, r, &room); break;
 	}
 }

@@ -85,8 +85,9 @@ export async function openPage(browser, url, viewport = { width: 1280, height: 8
 	return page;
 }
 
-/** Signs up (or logs in, when mode is 'login'; or joins as a guest) on the page. */
-export async function signIn(page, name, { mode = 'signup', password = 'correct horse battery' } = {}) {
+/** Signs up (or logs in, when mode is 'login'; or joins as a guest) on the
+ * page; display: the display name to sign up with. */
+export async function signIn(page, name, { mode = 'signup', password = 'correct horse battery', display = '' } = {}) {
 	await page.waitForSelector('body[data-app]');
 	const full = await page.evaluate(() => document.body.dataset.app === 'full');
 	if (!full)
@@ -95,6 +96,8 @@ export async function signIn(page, name, { mode = 'signup', password = 'correct 
 	await page.fill('#auth-name', name);
 	if (mode !== 'guest')
 		await page.fill('#auth-password', password);
+	if (display)
+		await page.fill('#auth-display', display);
 	await page.click('#auth-submit');
 	await waitLive(page);
 	return full;

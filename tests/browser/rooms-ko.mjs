@@ -3,7 +3,9 @@
 // two Korean pages (locale ko-KR), one over websocket and one over
 // xhr-streaming, chat in "자유게시판", whose id in destinations is
 // generated (URL-safe) while the page shows its name; its look-alikes
-// (typed as jamo, NFD) are the same room.
+// (typed as jamo, NFD) are the same room.  The users sign up with Korean
+// display names, which the server stamps on their messages beside the
+// login, and one changes it in the page.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { frontMissing } from '../integration/lib/stack.mjs';
@@ -34,8 +36,9 @@ const apiCall = (page, method, path, body) => page.evaluate(async ([m, p, b]) =>
 test('a room named in Korean, over websocket and xhr-streaming', { skip: missing || false, timeout: 60000 }, async () => {
 	const a = await open('websocket');
 	const b = await open('xhr-streaming');
-	await B.signIn(a, 'minji');
-	assert.equal(await B.signIn(b, 'jihoon'), true);
+	await B.signIn(a, 'minji', { display: '김민지' });
+	assert.equal(await B.signIn(b, 'jihoon', { display: '박지훈' }), true);
+	assert.equal(await a.$eval('#me-name', (e) => [e.textContent, e.title].join(' ')), '김민지 @minji');
 	assert.equal(await B.waitLive(a), 'websocket');
 	assert.equal(await B.waitLive(b), 'xhr-streaming');
 
@@ -57,6 +60,21 @@ test('a room named in Korean, over websocket and xhr-streaming', { skip: missing
 		[a, '좋아요 👍'],
 	], a, b);
 	assert.deepEqual(await B.texts(b), ['자유게시판에 오신 것을 환영합니다!', '반가워요. 여기서 뭐든 얘기해요.', '좋아요 👍']);
+	/* Each side shows the other's display name, the login beside it. */
+	const who = (page) => page.$$eval('#lists .msg:not(.mine):not(.cont) .meta', (els) =>
+		els.map((e) => [e.querySelector('.who').textContent, e.querySelector('.login')?.textContent]));
+	assert.deepEqual(await who(b), [['김민지', '@minji'], ['김민지', '@minji']]);
+	assert.deepEqual(await who(a), [['박지훈', '@jihoon']]);
+
+	/* A new display name, from the profile form, on the next message. */
+	await b.fill('#profile-display', '지훈이');
+	await b.press('#profile-display', 'Enter');
+	await b.waitForFunction(() => document.getElementById('me-name').textContent === '지훈이');
+	await B.converse([[b, '이름 바꿨어요']], a, b);
+	assert.deepEqual((await who(a)).at(-1), ['지훈이', '@jihoon']);
+	const [st0, bad] = await apiCall(b, 'POST', '/api/users/me', { display_name: 'x\u200Dy' });
+	assert.equal(st0, 400);
+	assert.equal(bad.error, 'display names may not hold invisible format characters (U+200D)');
 
 	/* The API lists id and name; the same name typed as jamo (NFD), or
 	 * in full-width Latin for "general", is taken. */

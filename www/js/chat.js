@@ -299,7 +299,7 @@
 	}
 
 	function avatar(name, small) {
-		const a = el('span', small ? 'avatar small' : 'avatar', String(name || '?').replace(/^guest-/, '').slice(0, 1) || '?');
+		const a = el('span', small ? 'avatar small' : 'avatar', [...String(name || '?').replace(/^guest-/, '')][0] || '?');
 		a.style.setProperty('--hue', String(hue(name)));
 		a.setAttribute('aria-hidden', 'true');
 		return a;
@@ -575,10 +575,16 @@
 		li.dataset.k = String(m.id);
 		li.dataset.writer = m.writer;
 		li.dataset.time = String(m.time || 0);
-		li.append(avatar(m.writer));
+		/* The display name the server stamped, the login beside it. */
+		const shown = typeof m.display_name === 'string' && m.display_name ? m.display_name : m.writer;
+		li.append(avatar(shown));
 		const body = el('div', 'body');
 		const meta = el('div', 'meta');
-		meta.append(el('span', 'who', m.writer), timeEl(m.time));
+		const who = el('span', 'who', shown);
+		meta.append(who);
+		if (shown !== m.writer)
+			meta.append(el('span', 'login', '@' + m.writer));
+		meta.append(timeEl(m.time));
 		const bubble = el('div', 'bubble text', m.text);
 		body.append(meta, bubble);
 		li.append(body);
@@ -845,7 +851,7 @@
 		state.attempts = 0;
 		state.everConnected = true;
 		state.me = frame.headers['user-name'] || (state.auth && state.auth.user) || state.me;
-		$('me-name').textContent = state.me || '';
+		showMe();
 		$('me-avatar').replaceWith(Object.assign(avatar(state.me, true), { id: 'me-avatar' }));
 		$('me-box').hidden = false;
 		state.failed = null;
@@ -945,6 +951,7 @@
 			b.setAttribute('aria-pressed', String(b.dataset.mode === mode));
 		const guest = mode === 'guest';
 		$('auth-password-row').hidden = guest;
+		$('auth-display-row').hidden = mode !== 'signup';
 		$('auth-password').required = !guest;
 		$('auth-password').autocomplete = mode === 'signup' ? 'new-password' : 'current-password';
 		$('auth-name').required = !guest || !state.app;
@@ -979,10 +986,12 @@
 				state.auth = { mode: 'guest', user: name || 'guest' };
 				store.set('auth', state.auth, true);
 			} else {
+				const display = $('auth-display').value.trim();
 				if (authMode === 'signup')
-					await api('POST', '/api/users', { name, password });
+					await api('POST', '/api/users', display ? { name, password, display_name: display } : { name, password });
 				const t = await api('POST', '/api/login', { name, password });
-				state.auth = { mode: 'token', user: t.user || name, token: t.token, expires: t.expires };
+				state.auth = { mode: 'token', user: t.user || name, token: t.token, expires: t.expires,
+					display: t.display_name || '' };
 				store.set('auth', state.auth, false);
 			}
 			$('auth-password').value = '';
@@ -1034,6 +1043,34 @@
 		$('chat-view').hidden = true;
 		$('auth-view').hidden = false;
 		setConn('idle', 'conn.idle');
+	}
+
+	/* ---------- profile ---------- */
+
+	/* Who is signed in: the display name, with the login as its title. */
+	function showMe() {
+		const display = (state.auth && state.auth.display) || '';
+		$('me-name').textContent = display || state.me || '';
+		$('me-name').title = state.me ? '@' + state.me : '';
+		const token = !!(state.auth && state.auth.mode === 'token');
+		$('profile-form').hidden = !token;
+		if (token && document.activeElement !== $('profile-display'))
+			$('profile-display').value = display;
+	}
+
+	async function saveProfile(ev) {
+		ev.preventDefault();
+		const err = $('profile-error');
+		setT(err, null);
+		try {
+			const u = await api('POST', '/api/users/me', { display_name: $('profile-display').value.trim() }, state.auth.token);
+			state.auth.display = u.display_name || '';
+			store.set('auth', state.auth, false);
+			$('profile-display').blur();
+			showMe();
+		} catch (e) {
+			setRaw(err, e.message);
+		}
 	}
 
 	/* ---------- rooms form, drawer ---------- */
@@ -1119,6 +1156,7 @@
 		$('auth-form').addEventListener('submit', submitAuth);
 		$('logout').addEventListener('click', () => signOut(true));
 		$('room-form').addEventListener('submit', createRoom);
+		$('profile-form').addEventListener('submit', saveProfile);
 		$('rooms-toggle').addEventListener('click', toggleDrawer);
 		$('scrim').addEventListener('click', closeDrawer);
 		document.addEventListener('keydown', (e) => {

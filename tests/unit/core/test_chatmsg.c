@@ -148,7 +148,8 @@ END_TEST
 
 START_TEST(render)
 {
-	chatmsg_t m = { 42, "general", 7, "alice", 1700000000123LL, S("say \"hi\"\n\xe2\x80\xa8") };
+	chatmsg_t m = { 42, "general", 7, "alice", NULL, 1700000000123LL,
+			S("say \"hi\"\n\xe2\x80\xa8") };
 	chat_buf_t out, text;
 
 	chat_buf_init(&out, 1024);

@@ -486,6 +486,57 @@ START_TEST(rooms_list_split)
 }
 END_TEST
 
+/* ---- display names ---- */
+
+#define SL(s) ((chat_slice_t){ (s), strlen(s) })
+static const char *history(int who, const char *headers);
+
+/* The server stamps the writer's display name beside the login on live
+ * messages and on history; a user without one gets none. */
+START_TEST(display_names)
+{
+	chat_error_t e = { 0 };
+	char out[NAMES_NFC_MAX + 1];
+	const char *got;
+
+	ck_assert_int_eq(auth_display_set(db, "alice", SL("a\xe2\x80\xae" "b"), 1, out, &e), CHAT_EINVAL);
+	ck_assert_str_eq(e.message, "display names may not hold bidi controls (U+202E)");
+	ck_assert_str_eq(out, "");
+	/* Stored in NFC; found whatever the login's case. */
+	ck_assert_int_eq(auth_display_set(db, "alice", SL("\xe1\x84\x8b\xe1\x85\xa2\xe1\x86\xaf"), 1,
+					  out, NULL),
+			 CHAT_OK);
+	ck_assert_str_eq(out, "\xec\x95\xa8"); /* 앨 */
+	ck_assert_int_eq(auth_display_set(db, "Alice", SL("\xec\x95\xa8\xeb\xa6\xac\xec\x8a\xa4"), 2,
+					  out, NULL),
+			 CHAT_OK);
+	ck_assert_int_eq(auth_display_get(db, "alice", out, NULL), CHAT_OK);
+	ck_assert_str_eq(out, "\xec\x95\xa8\xeb\xa6\xac\xec\x8a\xa4"); /* 앨리스 */
+	ck_assert_int_eq(auth_display_get(db, "guest-1", out, NULL), CHAT_OK);
+	ck_assert_str_eq(out, "");
+	connect_as(0, "alice");
+	connect_as(1, "bob");
+	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n\n^"),
+			 CHAT_OK);
+	(void)collect(1);
+	post(0, "general", "hi");
+	got = collect(1);
+	HAS(got, "\"writer\":\"alice\",\"display_name\":\"\xec\x95\xa8\xeb\xa6\xac\xec\x8a\xa4\",");
+	post(1, "general", "yo");
+	got = collect(1);
+	HAS(got, "\"writer\":\"bob\",\"time\":");
+	HASNT(got, "display_name");
+	/* History (from the store, which keeps the login) has it too. */
+	relay_all();
+	got = history(1, "");
+	HAS(got, "\"writer\":\"alice\",\"display_name\":\"\xec\x95\xa8\xeb\xa6\xac\xec\x8a\xa4\",");
+	/* Removed: the login shows again. */
+	ck_assert_int_eq(auth_display_set(db, "alice", SL(""), 3, out, NULL), CHAT_OK);
+	ck_assert_int_eq(auth_display_get(db, "alice", out, NULL), CHAT_OK);
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
 /* ---- rate limits ---- */
 
 START_TEST(rate_limits)
@@ -1112,6 +1163,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, register_and_authenticate);
+	tcase_add_test(tc, display_names);
 	tcase_add_test(tc, connect_limited);
 	tcase_add_test(tc, guests);
 	tcase_add_test(tc, rooms);

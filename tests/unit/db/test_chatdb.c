@@ -154,7 +154,7 @@ START_TEST(partial_schema_is_migrated_forward)
 		 " DROP TABLE chat_room_seq; DROP TABLE auth_tokens; DROP TABLE chat_rooms;"
 		 " DROP TABLE chat_presence; DROP TABLE chat_leases; DROP TABLE stomp_tokens;"
 		 " DROP TABLE stomp_partial; DROP TABLE auth_limits; DROP TABLE rate_buckets;"
-		 " DROP TABLE queue_inflight; DROP INDEX subscriptions_queue;"
+		 " DROP TABLE queue_inflight; DROP INDEX subscriptions_queue; DROP TABLE user_profiles;"
 		 " ALTER TABLE subscriptions DROP COLUMN prefetch;"
 		 " ALTER TABLE subscriptions DROP COLUMN served;"
 		 " CREATE INDEX subscriptions_destination ON subscriptions(destination);"
@@ -171,6 +171,9 @@ START_TEST(partial_schema_is_migrated_forward)
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(served) FROM subscriptions"), 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM queue_inflight"), 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM rate_buckets"), 0);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM user_profiles"), 0);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM chat_rooms WHERE display ="
+						     " 'general'"), 1);
 	chatdb_close(db);
 }
 END_TEST
@@ -183,7 +186,7 @@ START_TEST(rooms_get_display_names)
 
 	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
 	chatdb_close(db);
-	raw_exec("DROP INDEX chat_rooms_display_key;"
+	raw_exec("DROP INDEX chat_rooms_display_key; DROP TABLE user_profiles;"
 		 " ALTER TABLE chat_rooms DROP COLUMN display;"
 		 " ALTER TABLE chat_rooms DROP COLUMN display_key;"
 		 " INSERT INTO chat_rooms(name, id, creator, created_ms) VALUES ('Abc', 7, 'a', 1),"
