@@ -411,8 +411,9 @@ int chatmsg_render(chat_buf_t *out, const chatmsg_t *m)
 	      (rc = json_encode_string(out, m->display, strlen(m->display))) != CHAT_OK)) ||
 	    (rc = chat_buf_printf(out, ",\"time\":%lld,\"text\":", (long long)m->time_ms)) !=
 		    CHAT_OK ||
-	    (rc = json_encode_string(out, m->text.ptr ? m->text.ptr : "", m->text.len)) !=
-		    CHAT_OK ||
+	    (rc = json_encode_string(out, m->text.ptr && !m->deleted ? m->text.ptr : "",
+				     m->deleted ? 0 : m->text.len)) != CHAT_OK ||
+	    (m->deleted && (rc = chat_buf_append(out, ",\"deleted\":true", 15)) != CHAT_OK) ||
 	    (rc = chat_buf_putc(out, '}')) != CHAT_OK) {
 		if (out->len > start) {
 			out->len = start;

@@ -111,9 +111,11 @@ typedef struct chatmsg {
 	const char *display; /* the writer's display name; NULL or "": none */
 	int64_t time_ms;     /* server wall-clock time, ms since the epoch */
 	chat_slice_t text;   /* validated text */
+	int deleted;         /* 1: deleted by a moderator (text left out) */
 } chatmsg_t;
 
-/* Appends m as a JSON object to out:
+/* Appends m as a JSON object to out (a deleted m: "text":"" and
+ * "deleted":true after it):
  * {"id":N,"room":"R","seq":N,"writer":"W","display_name":"D","time":N,"text":"T"}
  * (display_name only when m has one).
  * All or nothing.  Returns 0, CHAT_EUTF8 (a string is not UTF-8),

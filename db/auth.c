@@ -3,6 +3,8 @@
 #include "auth.h"
 
 #include "chatmsg.h"
+#include "chatroom.h"
+#include "log.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -359,6 +361,8 @@ static int check_password(chatdb_t *db, store_t *s, chat_slice_t name, chat_slic
 			return rc;
 	}
 	rc = verify_user(s, n, pw, stored, err);
+	if (rc == CHAT_OK && (rc = auth_is_banned(db, stored, err)) == 1)
+		rc = chat_error_set(err, CHAT_EDENIED, "%s is banned", stored);
 	if (rc == CHAT_EBUSY && at != NULL)
 		at->retry_ms = 1000;
 	/* A chat.db failure while counting does not change the answer. */
@@ -462,5 +466,115 @@ int auth_display_get(chatdb_t *db, const char *user, char out[NAMES_NFC_MAX + 1]
 	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
 						   : chatdb__error(db, rc, "display name", err);
 	sqlite3_reset(st);
+	return rc;
+}
+
+static const char SQL_FIRST_GET[] = "SELECT user_name FROM chat_first_user WHERE one = 1";
+static const char SQL_FIRST_PUT[] =
+	"INSERT OR IGNORE INTO chat_first_user(one, user_name, at_ms) VALUES (1, ?1, ?2)";
+static const char SQL_BAN_PUT[] =
+	"INSERT OR REPLACE INTO user_bans(user_name, by_user, at_ms) VALUES (?1, ?2, ?3)";
+static const char SQL_BAN_DEL[] = "DELETE FROM user_bans WHERE user_name = ?1";
+static const char SQL_BAN_GET[] = "SELECT 1 FROM user_bans WHERE user_name = ?1";
+static const char SQL_TOKENS_OF[] = "DELETE FROM auth_tokens WHERE user_name = ?1 COLLATE NOCASE";
+
+int auth_is_admin(chatdb_t *db, const chat_options_t *opt, const char *user)
+{
+	sqlite3_stmt *st;
+	int yes = 0;
+
+	if (opt->admins != NULL && opt->admins[0] != '\0')
+		return chatroom_is_admin(opt, user);
+	if (user[0] == '\0' || chatroom_is_guest(user) ||
+	    chatdb__stmt(db, SQL_FIRST_GET, &st, NULL) != CHAT_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		yes = strcasecmp((const char *)sqlite3_column_text(st, 0), user) == 0;
+	sqlite3_reset(st);
+	return yes;
+}
+
+/* Runs sql with ?1 = a (and ?2 = b, ?3 = n when b is not NULL): 0 or an
+ * error; *changed (may be NULL) gets whether a row changed. */
+static int exec3(chatdb_t *db, const char *sql, const char *a, const char *b, int64_t n,
+		 int *changed, const char *what, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, sql, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	if (b != NULL) {
+		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, n);
+	}
+	rc = sqlite3_step(st);
+	if (changed != NULL)
+		*changed = sqlite3_changes(chatdb_sqlite(db)) > 0;
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? CHAT_OK : chatdb__error(db, rc, what, err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int auth_claim_first(chatdb_t *db, const char *user, int64_t now_ms, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_FIRST_PUT, &st, err), changed;
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now_ms);
+	rc = sqlite3_step(st);
+	changed = sqlite3_changes(chatdb_sqlite(db)) > 0;
+	rc = rc == SQLITE_DONE ? (changed ? 1 : 0) : chatdb__error(db, rc, "first user", err);
+	sqlite3_reset(st);
+	if (rc == 1)
+		log_info("moderation: %s is the first user, an admin (the admins option is empty)", user);
+	return rc;
+}
+
+int auth_is_banned(chatdb_t *db, const char *user, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_BAN_GET, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : chatdb__error(db, rc, "ban", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int auth_ban(chatdb_t *db, const chat_options_t *opt, const char *user, int banned, const char *by,
+	     int64_t now_ms, chat_error_t *err)
+{
+	int rc, changed = 0;
+
+	if (!chatmsg_name_valid((chat_slice_t){ user, strlen(user) }) || chatroom_is_guest(user))
+		return chat_error_set(err, CHAT_EINVAL, "only registered users can be banned");
+	if (!auth_is_admin(db, opt, by))
+		return chat_error_set(err, CHAT_EDENIED, "only an admin can ban or unban");
+	if (strcasecmp(user, by) == 0)
+		return chat_error_set(err, CHAT_EDENIED, "an admin cannot ban itself");
+	if ((rc = chatdb__begin(db, err)) != CHAT_OK)
+		return rc;
+	if (banned)
+		rc = exec3(db, SQL_BAN_PUT, user, by, now_ms, NULL, "ban", err);
+	else
+		rc = exec3(db, SQL_BAN_DEL, user, NULL, 0, &changed, "unban", err);
+	if (rc == CHAT_OK && !banned && !changed)
+		rc = chat_error_set(err, CHAT_ENOTFOUND, "%s is not banned", user);
+	if (rc == CHAT_OK && banned)
+		rc = exec3(db, SQL_TOKENS_OF, user, NULL, 0, NULL, "revoke tokens", err);
+	if (rc == CHAT_OK)
+		rc = chatdb__commit(db, err);
+	else
+		chatdb__rollback(db);
+	if (rc == CHAT_OK)
+		log_info("moderation: %s %s %s", by, banned ? "banned" : "unbanned", user);
 	return rc;
 }

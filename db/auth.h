@@ -99,6 +99,25 @@ int auth_display_set(chatdb_t *db, const char *user, chat_slice_t display, int64
 int auth_display_get(chatdb_t *db, const char *user, char out[NAMES_NFC_MAX + 1],
 		     chat_error_t *err);
 
+/* Moderation.  auth_is_admin(): whether user is an admin: named in
+ * opt->admins, or, while that is empty, the first user registered with
+ * this chat.db (auth_claim_first()).  auth_claim_first() records user as
+ * the first user unless one is recorded; 1 when it was, 0, or an error.
+ *
+ * auth_ban() bans (banned 1) or unbans user, by admin by: a banned user's
+ * password logins and CONNECTs are refused (CHAT_EDENIED "NAME is
+ * banned") and its tokens are revoked, so its sessions end at the next
+ * token sweep (broker_token_sweep()).  0; CHAT_EDENIED (by is not an
+ * admin, or bans itself); CHAT_ENOTFOUND (unban of a user not banned);
+ * CHAT_EINVAL (a guest or invalid name); a database error.  Audited in the
+ * log.  (Helper 18b's ban storage replaces this once merged.)
+ * auth_is_banned(): 1, 0, or a negative error. */
+int auth_is_admin(chatdb_t *db, const chat_options_t *opt, const char *user);
+int auth_claim_first(chatdb_t *db, const char *user, int64_t now_ms, chat_error_t *err);
+int auth_ban(chatdb_t *db, const chat_options_t *opt, const char *user, int banned, const char *by,
+	     int64_t now_ms, chat_error_t *err);
+int auth_is_banned(chatdb_t *db, const char *user, chat_error_t *err);
+
 /* Issues a token for user, valid for ttl_ms from now: writes it as
  * AUTH_TOKEN_HEX hex digits + NUL into token.  Also drops expired tokens. */
 int auth_token_issue(chatdb_t *db, const char *user, int64_t now_ms, int64_t ttl_ms,

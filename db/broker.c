@@ -692,7 +692,7 @@ static int render_hmsg(broker_t *b, size_t i, chat_buf_t *out)
 	const hmsg_t *h = &b->pre.msgs.v[i];
 	char display[NAMES_NFC_MAX + 1];
 	chatmsg_t m = { h->id, b->pre.room.name, h->room_seq, h->writer, display, h->time_ms,
-			{ h->text, h->text_len } };
+			{ h->text, h->text_len }, chatroom_msg_deleted(b->db, h->id) };
 
 	/* The writer's display name now (the store keeps only the login). */
 	if (auth_display_get(b->db, h->writer, display, NULL) != CHAT_OK)
@@ -1408,6 +1408,7 @@ static int app_post(broker_t *b, const char *room, chat_slice_t body)
 	m.display = display;
 	m.time_ms = b->now_ms;
 	m.text = chat_buf_slice(&text);
+	m.deleted = 0;
 	chat_buf_reset(&b->scratch);
 	if ((rc = chatmsg_render(&b->scratch, &m)) != CHAT_OK)
 		goto out;

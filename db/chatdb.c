@@ -247,6 +247,27 @@ static const char *const migrations[] = {
 	" user_name TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,"
 	" display TEXT NOT NULL,"
 	" updated_ms INTEGER NOT NULL) WITHOUT ROWID;",
+	/* 16: moderation (db/auth.c, db/chatroom.c): banned users; deleted
+	 * messages (tombstones: history shows them deleted); the first user
+	 * registered, an admin while the admins option is empty.  A chat.db
+	 * already in use (sessions, tokens or rooms made by users) gets no
+	 * first user: its admins are named with the option. */
+	"CREATE TABLE user_bans("
+	" user_name TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,"
+	" by_user TEXT NOT NULL,"
+	" at_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE chat_tombstones("
+	" msg_id INTEGER PRIMARY KEY,"
+	" room TEXT NOT NULL,"
+	" by_user TEXT NOT NULL,"
+	" at_ms INTEGER NOT NULL);"
+	"CREATE TABLE chat_first_user("
+	" one INTEGER PRIMARY KEY CHECK (one = 1),"
+	" user_name TEXT NOT NULL COLLATE NOCASE,"
+	" at_ms INTEGER NOT NULL);"
+	"INSERT INTO chat_first_user(one, user_name, at_ms) SELECT 1, '', 0"
+	" WHERE EXISTS (SELECT 1 FROM sessions) OR EXISTS (SELECT 1 FROM auth_tokens)"
+	" OR EXISTS (SELECT 1 FROM chat_rooms WHERE creator <> '');",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,

@@ -2,6 +2,9 @@
 #include "config.h"
 #include "chatroom.h"
 
+#include "auth.h"
+#include "json.h"
+#include "log.h"
 #include "names.h"
 #include "outbox.h"
 #include "store.h"
@@ -279,7 +282,8 @@ typedef struct room_op {
 	const char *user;
 	int64_t now_ms;
 	chatroom_t *out;
-	int del;
+	int del; /* 0 create, 1 delete, 2 delete message msg_id */
+	int64_t msg_id;
 } room_op_t;
 
 static int room_tx(chatdb_t *db, const room_op_t *o, chat_error_t *err)
@@ -293,10 +297,12 @@ static int room_tx(chatdb_t *db, const room_op_t *o, chat_error_t *err)
 	chatdb_set_doorbell(db, NULL);
 	rc = chatdb__begin(db, err);
 	if (rc == CHAT_OK) {
-		rc = o->del ? chatroom__delete_in_tx(db, o->opt, o->name, o->user, o->now_ms,
-						    o->out, &seq, err)
-			    : chatroom__create_in_tx(db, o->opt, o->name, o->user, o->now_ms,
-						    o->out, &seq, err);
+		rc = o->del == 2 ? chatroom__delete_msg_in_tx(db, o->opt, o->name, o->msg_id,
+							      o->user, o->now_ms, &seq, err)
+		     : o->del    ? chatroom__delete_in_tx(db, o->opt, o->name, o->user, o->now_ms,
+							  o->out, &seq, err)
+				 : chatroom__create_in_tx(db, o->opt, o->name, o->user, o->now_ms,
+							  o->out, &seq, err);
 		if (rc == CHAT_OK)
 			rc = chatdb__commit(db, err);
 		else
@@ -311,7 +317,7 @@ static int room_tx(chatdb_t *db, const room_op_t *o, chat_error_t *err)
 int chatroom_create(chatdb_t *db, const chat_options_t *opt, chat_slice_t name,
 		    const char *creator, int64_t now_ms, chatroom_t *out, chat_error_t *err)
 {
-	room_op_t o = { opt, name, creator, now_ms, out, 0 };
+	room_op_t o = { opt, name, creator, now_ms, out, 0, 0 };
 
 	return room_tx(db, &o, err);
 }
@@ -335,7 +341,7 @@ int chatroom__delete_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 		return rc;
 	if (strcmp(r.name, CHATROOM_DEFAULT) == 0)
 		return chat_error_set(err, CHAT_EDENIED, "the room %s cannot be deleted", r.display);
-	if (strcmp(r.creator, by) != 0 && !chatroom_is_admin(opt, by))
+	if (strcmp(r.creator, by) != 0 && !auth_is_admin(db, opt, by))
 		return chat_error_set(err, CHAT_EDENIED,
 				      "only the creator of %s or an admin can delete it", r.display);
 	if ((rc = chatdb__stmt(db, SQL_DELETE, &st, err)) != CHAT_OK)
@@ -357,14 +363,96 @@ int chatroom__delete_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 		r.deleted_ms = now_ms > 0 ? now_ms : 1;
 		*out = r;
 	}
+	if (rc == CHAT_OK)
+		log_info("moderation: %s deleted the room %s (%s)", by, r.name, r.display);
 	chat_buf_free(&body);
 	return rc;
+}
+
+static const char SQL_TOMB_PUT[] =
+	"INSERT OR IGNORE INTO chat_tombstones(msg_id, room, by_user, at_ms) VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_TOMB_GET[] = "SELECT 1 FROM chat_tombstones WHERE msg_id = ?1";
+
+int chatroom__delete_msg_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t room,
+			       int64_t msg_id, const char *by, int64_t now_ms, int64_t *seq_out,
+			       chat_error_t *err)
+{
+	char n[CHATMSG_ROOM_MAX + 1], topic[CHATDB_DEST_MAX + 1];
+	chatroom_t r;
+	chat_buf_t body;
+	sqlite3_stmt *st;
+	outbox_msg_t m;
+	int rc;
+
+	if (!chatmsg_room_valid(room))
+		return chat_error_set(err, CHAT_ENOTFOUND, "no such room");
+	memcpy(n, room.ptr, room.len);
+	n[room.len] = '\0';
+	if ((rc = chatroom_get(db, n, &r, err)) != CHAT_OK)
+		return rc;
+	if (msg_id <= 0)
+		return chat_error_set(err, CHAT_ENOTFOUND, "no such message");
+	if (strcmp(r.creator, by) != 0 && !auth_is_admin(db, opt, by))
+		return chat_error_set(err, CHAT_EDENIED,
+				      "only the creator of %s or an admin can delete its messages",
+				      r.display);
+	if ((rc = chatdb__stmt(db, SQL_TOMB_PUT, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, msg_id);
+	sqlite3_bind_text(st, 2, r.name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now_ms);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return chatdb__error(db, rc, "tombstone", err);
+	/* Broadcast in the room, after the message (subscribers resuming
+	 * from an older id get both, in order). */
+	chat_buf_init(&body, 1024);
+	rc = chat_buf_printf(&body, "{\"type\":\"DELETED_MESSAGE\",\"id\":%lld,\"user\":",
+			     (long long)msg_id);
+	if (rc == CHAT_OK && (rc = json_encode_string(&body, by, strlen(by))) == CHAT_OK &&
+	    (rc = chat_buf_append(&body, ",\"room\":", 8)) == CHAT_OK &&
+	    (rc = json_encode_string(&body, r.name, strlen(r.name))) == CHAT_OK)
+		rc = chat_buf_putc(&body, '}');
+	snprintf(topic, sizeof(topic), "/topic/chat/room/%s", r.name);
+	if (rc == CHAT_OK) {
+		m = (outbox_msg_t){ topic, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) },
+				    chat_buf_slice(&body), now_ms };
+		rc = outbox_append(db, &m, seq_out, err);
+	}
+	if (rc == CHAT_OK)
+		log_info("moderation: %s deleted message %lld in the room %s", by, (long long)msg_id,
+			 r.name);
+	chat_buf_free(&body);
+	return rc;
+}
+
+int chatroom_msg_deleted(chatdb_t *db, int64_t msg_id)
+{
+	sqlite3_stmt *st;
+	int yes = 0;
+
+	if (chatdb__stmt(db, SQL_TOMB_GET, &st, NULL) != CHAT_OK)
+		return 0;
+	sqlite3_bind_int64(st, 1, msg_id);
+	yes = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	return yes;
 }
 
 int chatroom_delete(chatdb_t *db, const chat_options_t *opt, chat_slice_t name, const char *by,
 		    int64_t now_ms, chatroom_t *out, chat_error_t *err)
 {
-	room_op_t o = { opt, name, by, now_ms, out, 1 };
+	room_op_t o = { opt, name, by, now_ms, out, 1, 0 };
+
+	return room_tx(db, &o, err);
+}
+
+int chatroom_delete_msg(chatdb_t *db, const chat_options_t *opt, chat_slice_t room, int64_t msg_id,
+			const char *by, int64_t now_ms, chat_error_t *err)
+{
+	room_op_t o = { opt, room, by, now_ms, NULL, 2, msg_id };
 
 	return room_tx(db, &o, err);
 }

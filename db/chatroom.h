@@ -92,6 +92,22 @@ int chatroom__delete_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 			   const char *by, int64_t now_ms, chatroom_t *out, int64_t *seq_out,
 			   chat_error_t *err);
 
+/* Deletes message msg_id of room (by its creator or an admin,
+ * auth_is_admin()): a tombstone in chat.db, so history shows it deleted,
+ * and {"type":"DELETED_MESSAGE","id":N,"user":BY,"room":ID} on the room's
+ * topic, in one transaction, then the doorbell.  Whether msg_id is one of
+ * the room's messages is not checked (the tombstone of another id hides
+ * nothing).  0; CHAT_ENOTFOUND (no such live room, msg_id <= 0);
+ * CHAT_EDENIED; database errors.  Audited in the log. */
+int chatroom_delete_msg(chatdb_t *db, const chat_options_t *opt, chat_slice_t room, int64_t msg_id,
+			const char *by, int64_t now_ms, chat_error_t *err);
+int chatroom__delete_msg_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t room,
+			       int64_t msg_id, const char *by, int64_t now_ms, int64_t *seq_out,
+			       chat_error_t *err);
+
+/* Whether message msg_id was deleted (0 also when chat.db fails). */
+int chatroom_msg_deleted(chatdb_t *db, int64_t msg_id);
+
 /* Calls cb for every live room in creation order (only_unstored: the
  * rooms the relay has not copied, or deleted rooms it has not deleted in
  * the store, yet).  cb must not use db. */

@@ -238,6 +238,8 @@ static void post_users(const chat_options_t *opt, api_thread_t *t, http_request_
 	} else if (rc != CHAT_OK) {
 		respond_failure(r, "register", rc, &e);
 	} else {
+		if (auth_claim_first(t->db, name.data, chat_wall_ms(), &e) < 0)
+			log_warn("register: %s: cannot record the first user: %s", name.data, e.message);
 		if (disp[0] != '\0' &&
 		    auth_display_set(t->db, name.data, chat_buf_slice(&display), chat_wall_ms(), disp,
 				     &e) != CHAT_OK) {
@@ -281,6 +283,8 @@ static void post_login(const chat_options_t *opt, api_thread_t *t, http_request_
 		respond_auth_refused(r, rc, at.retry_ms);
 	else if (rc == CHAT_EDB)
 		respond_error(r, 503, "Retry-After: 5\r\n", "the user store is unavailable, try again later");
+	else if (rc == CHAT_EDENIED && strstr(e.message, " is banned") != NULL)
+		respond_error(r, 403, NULL, e.message); /* said only once the password matched */
 	else if (rc == CHAT_EDENIED)
 		respond_error(r, 401, NULL, "wrong user name or password");
 	else if (rc != CHAT_OK)
@@ -290,8 +294,9 @@ static void post_login(const chat_options_t *opt, api_thread_t *t, http_request_
 		 json_encode_string(&out, user, strlen(user)) == CHAT_OK &&
 		 chat_buf_append(&out, ",\"display_name\":", 16) == CHAT_OK &&
 		 json_encode_string(&out, disp, strlen(disp)) == CHAT_OK &&
-		 chat_buf_printf(&out, ",\"expires\":%lld}", (long long)(now + opt->token_ttl_ms)) ==
-			 CHAT_OK)
+		 chat_buf_printf(&out, ",\"admin\":%s,\"expires\":%lld}",
+				 auth_is_admin(t->db, opt, user) ? "true" : "false",
+				 (long long)(now + opt->token_ttl_ms)) == CHAT_OK)
 		respond_json(r, 200, NULL, chat_buf_slice(&out));
 	else
 		respond_error(r, 500, NULL, "internal error");
@@ -403,6 +408,104 @@ out:
 	chat_buf_free(&out);
 }
 
+/* The token's user for a request with no body members but the token:
+ * 0, or answers 401/4xx itself and returns non-zero. */
+static int token_user(api_thread_t *t, http_request_t *r, chatmsg_field_t *extra,
+		      char user[SESSION_USER_MAX + 1], chat_error_t *e)
+{
+	chat_buf_t body, token;
+	int rc;
+
+	chat_buf_init(&body, API_BODY_MAX);
+	chat_buf_init(&token, AUTH_PASSCODE_MAX);
+	rc = read_body(r, &body);
+	if (rc != CHAT_OK)
+		goto out;
+	rc = request_token(r, &body, &token, extra, e);
+	if (rc == CHAT_OK)
+		rc = auth_token_check(t->db, token.data, token.len, chat_wall_ms(), user, e);
+	if (rc == CHAT_ENOTFOUND || rc == CHAT_EDENIED)
+		respond_error(r, 401, NULL, rc == CHAT_ENOTFOUND ? "invalid token" : e->message);
+	else if (rc != CHAT_OK)
+		respond_failure(r, "token", rc, e);
+out:
+	chat_buf_free(&body);
+	chat_buf_free(&token);
+	return rc;
+}
+
+/* Answers a moderation result: 204, or the error's status. */
+static void respond_moderation(http_request_t *r, const char *what, int rc, const chat_error_t *e)
+{
+	if (rc == CHAT_OK)
+		respond_json(r, 204, NULL, CHAT_SLICE(""));
+	else if (rc == CHAT_EDENIED)
+		respond_error(r, 403, NULL, e->message);
+	else if (rc == CHAT_ENOTFOUND)
+		respond_error(r, 404, NULL, e->message);
+	else
+		respond_failure(r, what, rc, e);
+}
+
+/* DELETE /api/rooms/ROOM/messages/ID. */
+static void delete_message(const chat_options_t *opt, api_thread_t *t, http_request_t *r,
+			   chat_slice_t room, chat_slice_t id)
+{
+	char user[SESSION_USER_MAX + 1], num[24];
+	chat_error_t e = { 0 };
+	long long v = 0;
+	char *end = NULL;
+	int rc;
+
+	if (token_user(t, r, NULL, user, &e) != CHAT_OK)
+		return;
+	if (id.len > 0 && id.len < sizeof(num) && id.ptr[0] != '-' && id.ptr[0] != '+') {
+		memcpy(num, id.ptr, id.len);
+		num[id.len] = '\0';
+		v = strtoll(num, &end, 10);
+	}
+	if (end == NULL || *end != '\0' || v <= 0) {
+		respond_error(r, 404, NULL, "no such message");
+		return;
+	}
+	rc = chatroom_delete_msg(t->db, opt, room, v, user, chat_wall_ms(), &e);
+	respond_moderation(r, "delete message", rc, &e);
+}
+
+/* POST /api/bans {"name"} (path_name NULL) or DELETE /api/bans/NAME. */
+static void ban_request(const chat_options_t *opt, api_thread_t *t, http_request_t *r,
+			const chat_slice_t *path_name)
+{
+	char user[SESSION_USER_MAX + 1], who[CHATMSG_NAME_MAX + 1];
+	chat_buf_t name;
+	chat_error_t e = { 0 };
+	chatmsg_field_t nf = { "name", NULL, 1, 0, 0 };
+	int rc;
+
+	chat_buf_init(&name, CHATMSG_NAME_MAX);
+	nf.str = &name;
+	if (token_user(t, r, path_name == NULL ? &nf : NULL, user, &e) != CHAT_OK)
+		goto out;
+	if (path_name != NULL)
+		rc = chat_buf_append(&name, path_name->ptr, path_name->len);
+	else
+		rc = CHAT_OK;
+	if (rc != CHAT_OK || name.len == 0 || name.len > CHATMSG_NAME_MAX) {
+		respond_error(r, 400, NULL, "a user name is needed");
+		goto out;
+	}
+	memcpy(who, name.data, name.len);
+	who[name.len] = '\0';
+	rc = auth_ban(t->db, opt, who, path_name == NULL, user, chat_wall_ms(), &e);
+	/* The banned user's sessions end now (their tokens are revoked). */
+	if (rc == CHAT_OK && path_name == NULL &&
+	    broker_token_sweep(t->db, opt, chat_wall_ms(), NULL, &e) != CHAT_OK)
+		log_warn("ban: cannot end %s's sessions yet: %s", who, e.message);
+	respond_moderation(r, path_name == NULL ? "ban" : "unban", rc, &e);
+out:
+	chat_buf_free(&name);
+}
+
 static void get_rooms(api_thread_t *t, http_request_t *r)
 {
 	/* A room renders in under 1 KiB (an id of [A-Za-z0-9_-], a display
@@ -492,6 +595,8 @@ static int post_is_json(const http_request_t *r)
 }
 
 #define ROOM_PREFIX "/api/rooms/"
+#define BAN_PREFIX "/api/bans/"
+#define MSG_INFIX "/messages/"
 
 void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 {
@@ -507,18 +612,33 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 		{ ROOM_PREFIX, "DELETE", "Allow: DELETE\r\n", 5 },
 		{ "/api/users/me", "POST", "Allow: POST, PATCH\r\n", 6 },
 		{ "/api/users/me", "PATCH", "Allow: POST, PATCH\r\n", 6 },
+		{ "/api/bans", "POST", "Allow: POST\r\n", 7 },
+		{ BAN_PREFIX, "DELETE", "Allow: DELETE\r\n", 8 },
 	};
 	chat_error_t err = { 0 };
 	api_thread_t *t;
 	const char *allow = NULL;
-	chat_slice_t room = { NULL, 0 };
-	size_t i, np = strlen(ROOM_PREFIX);
+	chat_slice_t room = { NULL, 0 }, msg = { NULL, 0 }, banned = { NULL, 0 };
+	size_t i, np = strlen(ROOM_PREFIX), nb = strlen(BAN_PREFIX), k;
 
-	/* /api/rooms/NAME: the room's name is the rest of the path. */
+	/* /api/rooms/ID: the room's id is the rest of the path, or up to
+	 * /messages/N; /api/bans/NAME. */
 	if (r->path.len > np && memcmp(r->path.ptr, ROOM_PREFIX, np) == 0)
 		room = (chat_slice_t){ r->path.ptr + np, r->path.len - np };
+	for (k = 0; room.ptr != NULL && k + strlen(MSG_INFIX) <= room.len; k++) {
+		if (memcmp(room.ptr + k, MSG_INFIX, strlen(MSG_INFIX)) == 0) {
+			msg = (chat_slice_t){ room.ptr + k + strlen(MSG_INFIX),
+					      room.len - k - strlen(MSG_INFIX) };
+			room.len = k;
+			break;
+		}
+	}
+	if (r->path.len > nb && memcmp(r->path.ptr, BAN_PREFIX, nb) == 0)
+		banned = (chat_slice_t){ r->path.ptr + nb, r->path.len - nb };
 	for (i = 0; i < CHAT_ARRAY_LEN(routes); i++) {
-		if (routes[i].id == 5 ? room.ptr == NULL : !chat_slice_eq(r->path, routes[i].path))
+		if (routes[i].id == 5   ? room.ptr == NULL
+		    : routes[i].id == 8 ? banned.ptr == NULL
+					: !chat_slice_eq(r->path, routes[i].path))
 			continue;
 		allow = routes[i].allow;
 		if (strcmp(r->method, routes[i].method) == 0)
@@ -553,6 +673,14 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 	case 3: get_rooms(t, r); break;
 	case 4: room_request(opt, t, r, NULL); break;
 	case 6: post_me(t, r); break;
-	default: room_request(opt, t, r, &room); break;
+	case 7: ban_request(opt, t, r, NULL); break;
+	case 8: ban_request(opt, t, r, &banned); break;
+	case 5:
+		if (msg.ptr != NULL)
+			delete_message(opt, t, r, room, msg);
+		else
+			room_request(opt, t, r, &room);
+		break;
+	default: break;
 	}
 }

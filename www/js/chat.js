@@ -372,7 +372,11 @@
 
 	/* The creator may delete a room (the server also lets its admins). */
 	function updateDelete(r) {
-		$('delete-room').hidden = !state.app || r.id === 'general' || !r.creator || r.creator !== state.me;
+		const admin = !!(state.auth && state.auth.admin);
+		$('delete-room').hidden = !state.app || r.id === 'general' || ((!r.creator || r.creator !== state.me) && !admin);
+		/* Message deletion: the room's creator or an admin, signed in. */
+		const token = !!(state.auth && state.auth.mode === 'token');
+		document.body.dataset.moderate = state.app && token && (admin || (r.creator && r.creator === state.me)) ? '1' : '';
 	}
 
 	/* A room deleted on the server ({"type":"DELETED","user","room"} on
@@ -534,6 +538,12 @@
 			addNotice(r, what, { who: body.user, room: r.name }, Number(m.headers['message-id']) || 0);
 			return;
 		}
+		if (body.type === 'DELETED_MESSAGE') {
+			const li = Number.isSafeInteger(body.id) && r.list.querySelector(`.msg[data-id="${body.id}"]`);
+			if (li)
+				markDeleted(li);
+			return;
+		}
 		if (isMessage(body))
 			addMessages(r, [body], true);
 	}
@@ -588,7 +598,33 @@
 		const bubble = el('div', 'bubble text', m.text);
 		body.append(meta, bubble);
 		li.append(body);
+		/* Shown to the room's creator and admins (body[data-moderate]). */
+		const del = el('button', 'del', '\u00d7');
+		del.type = 'button';
+		setAttrT(del, 'aria-label', 'msg.delete');
+		body.append(del);
+		if (m.deleted === true)
+			markDeleted(li);
 		return li;
+	}
+
+	/* A message deleted by a moderator: its text goes, a note stays. */
+	function markDeleted(li) {
+		li.classList.add('deleted');
+		const text = li.querySelector('.text');
+		if (text)
+			setT(text, 'msg.deleted');
+	}
+
+	async function deleteMessage(li) {
+		const room = li.closest('ol') && li.closest('ol').dataset.room;
+		if (!room || !state.auth || !state.auth.token)
+			return;
+		try {
+			await api('DELETE', `/api/rooms/${encodeURIComponent(room)}/messages/${li.dataset.id}`, undefined, state.auth.token);
+		} catch (e) {
+			setRaw($('composer-error'), e.message);
+		}
 	}
 
 	/* A message continues the one above when the same writer wrote it soon after. */
@@ -991,7 +1027,7 @@
 					await api('POST', '/api/users', display ? { name, password, display_name: display } : { name, password });
 				const t = await api('POST', '/api/login', { name, password });
 				state.auth = { mode: 'token', user: t.user || name, token: t.token, expires: t.expires,
-					display: t.display_name || '' };
+					display: t.display_name || '', admin: t.admin === true };
 				store.set('auth', state.auth, false);
 			}
 			$('auth-password').value = '';
@@ -1054,8 +1090,30 @@
 		$('me-name').title = state.me ? '@' + state.me : '';
 		const token = !!(state.auth && state.auth.mode === 'token');
 		$('profile-form').hidden = !token;
+		$('ban-form').hidden = !(token && state.auth.admin);
 		if (token && document.activeElement !== $('profile-display'))
 			$('profile-display').value = display;
+	}
+
+	/* Admins ban (submit) or unban a user by login name. */
+	async function banUser(ev, ban) {
+		if (ev)
+			ev.preventDefault();
+		const user = $('ban-name').value.trim();
+		const status = $('ban-status');
+		setT(status, null);
+		if (!user)
+			return;
+		try {
+			if (ban)
+				await api('POST', '/api/bans', { name: user }, state.auth.token);
+			else
+				await api('DELETE', '/api/bans/' + encodeURIComponent(user), undefined, state.auth.token);
+			$('ban-name').value = '';
+			setT(status, ban ? 'admin.banned' : 'admin.unbanned', { user });
+		} catch (e) {
+			setRaw(status, e.message);
+		}
 	}
 
 	async function saveProfile(ev) {
@@ -1157,6 +1215,13 @@
 		$('logout').addEventListener('click', () => signOut(true));
 		$('room-form').addEventListener('submit', createRoom);
 		$('profile-form').addEventListener('submit', saveProfile);
+		$('ban-form').addEventListener('submit', (e) => banUser(e, true));
+		$('unban').addEventListener('click', () => banUser(null, false));
+		$('lists').addEventListener('click', (e) => {
+			const b = e.target.closest && e.target.closest('.msg .del');
+			if (b)
+				deleteMessage(b.closest('.msg'));
+		});
 		$('rooms-toggle').addEventListener('click', toggleDrawer);
 		$('scrim').addEventListener('click', closeDrawer);
 		document.addEventListener('keydown', (e) => {

@@ -149,7 +149,7 @@ END_TEST
 START_TEST(render)
 {
 	chatmsg_t m = { 42, "general", 7, "alice", NULL, 1700000000123LL,
-			S("say \"hi\"\n\xe2\x80\xa8") };
+			S("say \"hi\"\n\xe2\x80\xa8"), 0 };
 	chat_buf_t out, text;
 
 	chat_buf_init(&out, 1024);

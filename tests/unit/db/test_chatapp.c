@@ -537,6 +537,62 @@ START_TEST(display_names)
 }
 END_TEST
 
+/* ---- moderation ---- */
+
+/* The first user is an admin while the admins option is empty; an admin
+ * (or the room's creator) deletes a message: a tombstone broadcast and in
+ * history; an admin bans and unbans (logins refused, tokens revoked). */
+START_TEST(moderation)
+{
+	char token[AUTH_TOKEN_HEX + 1], user[SESSION_USER_MAX + 1];
+	chat_error_t e = { 0 };
+	const char *got, *p;
+	long long id = 0;
+
+	ck_assert_int_eq(auth_claim_first(db, "alice", 1, NULL), 1);
+	ck_assert_int_eq(auth_claim_first(db, "bob", 2, NULL), 0);
+	ck_assert_int_eq(auth_is_admin(db, &opt, "Alice"), 1);
+	ck_assert_int_eq(auth_is_admin(db, &opt, "bob"), 0);
+	connect_as(0, "alice");
+	connect_as(1, "bob");
+	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n\n^"),
+			 CHAT_OK);
+	(void)collect(1);
+	post(1, "general", "spam");
+	got = collect(1);
+	p = strstr(got, "{\"id\":");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(sscanf(p, "{\"id\":%lld", &id), 1);
+	ck_assert_int_eq(chatroom_delete_msg(db, &opt, SL("general"), id, "bob", 3, &e), CHAT_EDENIED);
+	ck_assert_int_eq(chatroom_delete_msg(db, &opt, SL("nowhere"), id, "alice", 3, NULL),
+			 CHAT_ENOTFOUND);
+	ck_assert_int_eq(chatroom_delete_msg(db, &opt, SL("general"), id, "alice", 3, NULL), CHAT_OK);
+	got = collect(1);
+	HAS(got, "\"type\":\"DELETED_MESSAGE\",\"id\":");
+	HAS(got, "\"user\":\"alice\",\"room\":\"general\"}");
+	relay_all();
+	got = history(1, "");
+	HAS(got, "\"text\":\"\",\"deleted\":true}");
+	HASNT(got, "spam");
+	/* Bans: only admins; the user's tokens go; logins are refused. */
+	ck_assert_int_eq(auth_token_issue(db, "bob", 1700000000000LL, 60000, token, NULL), CHAT_OK);
+	ck_assert_int_eq(auth_ban(db, &opt, "alice", 1, "bob", 4, &e), CHAT_EDENIED);
+	ck_assert_int_eq(auth_ban(db, &opt, "alice", 1, "alice", 4, &e), CHAT_EDENIED);
+	ck_assert_int_eq(auth_ban(db, &opt, "guest-3", 1, "alice", 4, &e), CHAT_EINVAL);
+	ck_assert_int_eq(auth_ban(db, &opt, "Bob", 1, "alice", 4, &e), CHAT_OK);
+	ck_assert_int_eq(auth_is_banned(db, "bob", NULL), 1);
+	ck_assert_int_eq(auth_token_check(db, token, strlen(token), 1700000000001LL, user, NULL),
+			 CHAT_EDENIED);
+	ck_assert_int_eq(auth_ban(db, &opt, "bob", 0, "alice", 5, NULL), CHAT_OK);
+	ck_assert_int_eq(auth_is_banned(db, "bob", NULL), 0);
+	ck_assert_int_eq(auth_ban(db, &opt, "bob", 0, "alice", 5, &e), CHAT_ENOTFOUND);
+	/* Naming admins replaces the first-user rule. */
+	ck_assert_int_eq(options_set(&opt, "admins", "bob", "test", NULL), CHAT_OK);
+	ck_assert_int_eq(auth_is_admin(db, &opt, "alice"), 0);
+	ck_assert_int_eq(auth_is_admin(db, &opt, "bob"), 1);
+}
+END_TEST
+
 /* ---- rate limits ---- */
 
 START_TEST(rate_limits)
@@ -1164,6 +1220,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, register_and_authenticate);
 	tcase_add_test(tc, display_names);
+	tcase_add_test(tc, moderation);
 	tcase_add_test(tc, connect_limited);
 	tcase_add_test(tc, guests);
 	tcase_add_test(tc, rooms);

@@ -155,6 +155,7 @@ START_TEST(partial_schema_is_migrated_forward)
 		 " DROP TABLE chat_presence; DROP TABLE chat_leases; DROP TABLE stomp_tokens;"
 		 " DROP TABLE stomp_partial; DROP TABLE auth_limits; DROP TABLE rate_buckets;"
 		 " DROP TABLE queue_inflight; DROP INDEX subscriptions_queue; DROP TABLE user_profiles;"
+		 " DROP TABLE user_bans; DROP TABLE chat_tombstones; DROP TABLE chat_first_user;"
 		 " ALTER TABLE subscriptions DROP COLUMN prefetch;"
 		 " ALTER TABLE subscriptions DROP COLUMN served;"
 		 " CREATE INDEX subscriptions_destination ON subscriptions(destination);"
@@ -187,6 +188,7 @@ START_TEST(rooms_get_display_names)
 	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
 	chatdb_close(db);
 	raw_exec("DROP INDEX chat_rooms_display_key; DROP TABLE user_profiles;"
+		 " DROP TABLE user_bans; DROP TABLE chat_tombstones; DROP TABLE chat_first_user;"
 		 " ALTER TABLE chat_rooms DROP COLUMN display;"
 		 " ALTER TABLE chat_rooms DROP COLUMN display_key;"
 		 " INSERT INTO chat_rooms(name, id, creator, created_ms) VALUES ('Abc', 7, 'a', 1),"
