@@ -1541,6 +1541,67 @@ static int over_rate(broker_t *b, const char *dest)
 	return rc;
 }
 
+/* SEND /app/chat/room/{id}/typing (see broker.h): its own per-session
+ * bucket, not the user's SEND bucket, and nothing said when over it. */
+static int app_typing(broker_t *b, const char *dest)
+{
+	size_t n = strlen(BROKER_APP_ROOM), len = strlen(dest) - n - strlen(BROKER_TYPING_SUFFIX);
+	char room[CHATMSG_ROOM_MAX + 1], key[RATELIMIT_KEY_MAX + 1], display[NAMES_NFC_MAX + 1];
+	char topic[CHATDB_DEST_MAX + 1];
+	const char *user = b->info.user_name;
+	chat_error_t e = { 0 };
+	chatroom_t r;
+	int64_t retry = 0, seq = 0;
+	int rc;
+
+	if (!b->info.has_user || len == 0 || len > CHATMSG_ROOM_MAX)
+		return refuse(b, "no handler for %s", dest);
+	memcpy(room, dest + n, len);
+	room[len] = '\0';
+	if (!chatmsg_room_valid((chat_slice_t){ room, len }))
+		return refuse(b, "no handler for %s", dest);
+	rc = chatroom_get(b->db, room, &r, b->err);
+	if (rc == CHAT_ENOTFOUND)
+		return refuse(b, "no room %s", room);
+	if (rc != CHAT_OK)
+		return rc;
+	snprintf(key, sizeof(key), "typing:%s", b->key);
+	rc = ratelimit__take_in_tx(b->db, key, BROKER_TYPING_RATE, 1, b->now_ms, &retry, &e);
+	if (rc == CHAT_ETOOMANY)
+		return CHAT_OK;
+	if (rc != CHAT_OK) {
+		*b->err = e;
+		return rc;
+	}
+	if ((rc = auth_display_get(b->db, user, display, b->err)) != CHAT_OK)
+		return rc;
+	chat_buf_reset(&b->scratch);
+	if ((rc = chat_buf_append(&b->scratch, "{\"type\":\"TYPING\",\"user\":", 24)) == CHAT_OK &&
+	    (rc = json_encode_string(&b->scratch, user, strlen(user))) == CHAT_OK &&
+	    (rc = chat_buf_append(&b->scratch, ",\"display_name\":", 16)) == CHAT_OK &&
+	    (rc = json_encode_string(&b->scratch, display, strlen(display))) == CHAT_OK &&
+	    (rc = chat_buf_append(&b->scratch, ",\"room\":", 8)) == CHAT_OK &&
+	    (rc = json_encode_string(&b->scratch, room, len)) == CHAT_OK)
+		rc = chat_buf_printf(&b->scratch, ",\"time\":%lld}", (long long)b->now_ms);
+	if (rc == CHAT_OK)
+		rc = chat_headers(&b->hdrs, "typing");
+	snprintf(topic, sizeof(topic), "%s%s", BROKER_TOPIC_ROOM, room);
+	if (rc == CHAT_OK)
+		rc = append(b, topic, NULL, chat_buf_slice(&b->hdrs), chat_buf_slice(&b->scratch), &seq);
+	if (rc == CHAT_OK)
+		b->tx_seq = seq;
+	return rc;
+}
+
+/* Whether dest is /app/chat/room/{id}/typing. */
+static int is_typing(const char *dest)
+{
+	size_t n = strlen(dest), a = strlen(BROKER_APP_ROOM), t = strlen(BROKER_TYPING_SUFFIX);
+
+	return n > a + t && strncmp(dest, BROKER_APP_ROOM, a) == 0 &&
+	       strcmp(dest + n - t, BROKER_TYPING_SUFFIX) == 0;
+}
+
 static int buffer_in_tx(broker_t *b, const stomp_frame_t *f, const char *tx);
 
 static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
@@ -1561,6 +1622,8 @@ static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
 		return refuse(b, "invalid destination");
 	if (tx != NULL && !replay)
 		return buffer_in_tx(b, f, tx);
+	if (is_typing(dest))
+		return app_typing(b, dest);
 	if (dest_classify(d) != DEST_TOPIC || b->opt->topic_send) {
 		if ((rc = over_rate(b, dest)) != 0)
 			return rc > 0 ? CHAT_OK : rc;

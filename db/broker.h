@@ -157,6 +157,12 @@
 #define BROKER_APP_ROOM "/app/chat/room/"
 #define BROKER_TOPIC_ROOM "/topic/chat/room/"
 #define BROKER_APP_ROOMS "/app/rooms"
+/* SEND /app/chat/room/{id}/typing: "I am typing", published to the room
+ * as {"type":"TYPING","user","display_name","room","time"} (a row of kind
+ * "typing": never copied to the store), at most BROKER_TYPING_RATE a
+ * second per session; more are dropped without an answer. */
+#define BROKER_TYPING_SUFFIX "/typing"
+#define BROKER_TYPING_RATE 1
 #define BROKER_APP_ROOMS_DELETE "/app/rooms/delete"
 #define BROKER_HISTORY_SUFFIX "/history"
 #define BROKER_PRESENCE_SUFFIX "/presence"

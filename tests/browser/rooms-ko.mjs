@@ -5,7 +5,8 @@
 // generated (URL-safe) while the page shows its name; its look-alikes
 // (typed as jamo, NFD) are the same room.  The users sign up with Korean
 // display names, which the server stamps on their messages beside the
-// login, and one changes it in the page.
+// login, and one changes it in the page; typing shows on the other page
+// and stops with the message.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { frontMissing } from '../integration/lib/stack.mjs';
@@ -54,8 +55,16 @@ test('a room named in Korean, over websocket and xhr-streaming', { skip: missing
 	await b.waitForFunction((i) => window.chat.state.current === i, id);
 	assert.equal(new URL(b.url()).hash, '#' + id);
 
+	/* Typing: once b is in the room (present: its subscription is made),
+	 * a's first keystrokes show on b's page, and a's message clears it. */
+	await a.waitForFunction((i) => window.chat.state.rooms.get(i).present.has('jihoon'), id);
+	await a.fill('#composer-text', '자유게시판에 오신 것을 환영합니다!');
+	await b.waitForFunction(() => document.getElementById('typing').textContent === '김민지님이 입력 중…');
+	await a.press('#composer-text', 'Enter');
+	await B.waitText(b, '자유게시판에 오신 것을 환영합니다!');
+	assert.equal(await b.$eval('#typing', (e) => e.textContent), '');
+	await B.waitText(a, '자유게시판에 오신 것을 환영합니다!');
 	await B.converse([
-		[a, '자유게시판에 오신 것을 환영합니다!'],
 		[b, '반가워요. 여기서 뭐든 얘기해요.'],
 		[a, '좋아요 👍'],
 	], a, b);

@@ -461,6 +461,7 @@
 		store.set('current', r.id);
 		r.unread = 0;
 		showTitle(r);
+		renderTyping();
 		$('leave-room').hidden = r.id === 'general';
 		updateDelete(r);
 		$('lists').replaceChildren(r.list);
@@ -538,14 +539,71 @@
 			addNotice(r, what, { who: body.user, room: r.name }, Number(m.headers['message-id']) || 0);
 			return;
 		}
+		if (body.type === 'TYPING') {
+			onTyping(r, body);
+			return;
+		}
 		if (body.type === 'DELETED_MESSAGE') {
 			const li = Number.isSafeInteger(body.id) && r.list.querySelector(`.msg[data-id="${body.id}"]`);
 			if (li)
 				markDeleted(li);
 			return;
 		}
-		if (isMessage(body))
+		if (isMessage(body)) {
+			if (r.typing && r.typing.delete(body.writer))
+				renderTyping();
 			addMessages(r, [body], true);
+		}
+	}
+
+	/* ---------- typing ---------- */
+
+	const TYPING_SHOW_MS = 5000;  /* how long "is typing" stays without news */
+	const TYPING_EVERY_MS = 3000; /* how often this page says it is typing */
+
+	/* Someone is typing in r ({"type":"TYPING","user","display_name","time"}).
+	 * Old ones (replayed on a resume) are ignored. */
+	function onTyping(r, x) {
+		if (typeof x.user !== 'string' || x.user === state.me || !Number.isSafeInteger(x.time) ||
+			Math.abs(Date.now() - x.time) > 2 * TYPING_SHOW_MS)
+			return;
+		r.typing = r.typing || new Map();
+		r.typing.set(x.user, { who: x.display_name || x.user, until: Date.now() + TYPING_SHOW_MS });
+		renderTyping();
+		setTimeout(renderTyping, TYPING_SHOW_MS + 50);
+	}
+
+	function renderTyping() {
+		const r = state.rooms.get(state.current);
+		const now = Date.now();
+		const who = [];
+		if (r && r.typing) {
+			for (const [u, v] of r.typing) {
+				if (v.until <= now)
+					r.typing.delete(u);
+				else
+					who.push(v.who);
+			}
+		}
+		const p = $('typing');
+		if (who.length === 0)
+			setT(p, null);
+		else if (who.length === 1)
+			setT(p, 'typing.one', { who: who[0] });
+		else
+			setT(p, 'typing.many', { n: who.length });
+	}
+
+	/* Says "typing" at most every TYPING_EVERY_MS while the box has text. */
+	function typed() {
+		const r = state.rooms.get(state.current);
+		if (!r || !state.app || !state.live || !state.client || !$('composer-text').value.trim())
+			return;
+		const now = Date.now();
+		if (r.typedAt && now - r.typedAt < TYPING_EVERY_MS)
+			return;
+		r.typedAt = now;
+		state.client.publish({ destination: `/app/chat/room/${r.id}/typing` });
 	}
 
 	function isMessage(x) {
@@ -1255,6 +1313,7 @@
 			send();
 		});
 		ta.addEventListener('input', autosize);
+		ta.addEventListener('input', typed);
 		$('log').addEventListener('scroll', () => {
 			if (atBottom())
 				$('jump').hidden = true;

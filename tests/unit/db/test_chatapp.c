@@ -593,6 +593,35 @@ START_TEST(moderation)
 }
 END_TEST
 
+/* ---- typing ---- */
+
+/* "typing" reaches the room's subscribers, at most one a second per
+ * session (more are dropped without an ERROR), and never the store. */
+START_TEST(typing)
+{
+	const char *got;
+
+	ck_assert_int_eq(auth_display_set(db, "alice", SL("\xec\x95\xa8"), 1, NULL, NULL), CHAT_OK);
+	connect_as(0, "alice");
+	connect_as(1, "bob");
+	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n\n^"),
+			 CHAT_OK);
+	(void)collect(1);
+	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/app/chat/room/general/typing\n\n^"), CHAT_OK);
+	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/app/chat/room/general/typing\n\n^"), CHAT_OK);
+	HASNT(collect(0), "ERROR");
+	got = collect(1);
+	ck_assert_uint_eq(count_of(got, "\"type\":\"TYPING\""), 1);
+	HAS(got, "{\"type\":\"TYPING\",\"user\":\"alice\",\"display_name\":\"\xec\x95\xa8\","
+		 "\"room\":\"general\",\"time\":");
+	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/app/chat/room/nowhere/typing\n\n^"), CHAT_OK);
+	HAS(collect(0), "ERROR\nmessage:no room nowhere");
+	relay_all();
+	HASNT(history(1, ""), "TYPING");
+	ck_assert_int_eq(scalar("SELECT count(*) FROM outbox WHERE CAST(body AS TEXT) LIKE '%TYPING%'"), 1);
+}
+END_TEST
+
 /* ---- rate limits ---- */
 
 START_TEST(rate_limits)
@@ -1221,6 +1250,7 @@ int main(void)
 	tcase_add_test(tc, register_and_authenticate);
 	tcase_add_test(tc, display_names);
 	tcase_add_test(tc, moderation);
+	tcase_add_test(tc, typing);
 	tcase_add_test(tc, connect_limited);
 	tcase_add_test(tc, guests);
 	tcase_add_test(tc, rooms);

@@ -56,6 +56,8 @@
 		'profile.label': 'Your display name',
 		'profile.save': 'Save',
 		'msg.delete': 'Delete this message',
+		'typing.one': '{who} is typing…',
+		'typing.many': '{n} people are typing…',
 		'msg.deleted': 'This message was deleted.',
 		'admin.label': 'User to ban or unban',
 		'admin.ban': 'Ban',

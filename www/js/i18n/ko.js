@@ -54,6 +54,8 @@
 		'profile.label': '내 표시 이름',
 		'profile.save': '저장',
 		'msg.delete': '이 메시지 삭제',
+		'typing.one': '{who}님이 입력 중…',
+		'typing.many': '{n}명이 입력 중…',
 		'msg.deleted': '삭제된 메시지입니다.',
 		'admin.label': '차단하거나 차단 해제할 사용자',
 		'admin.ban': '차단',
