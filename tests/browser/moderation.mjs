@@ -76,5 +76,15 @@ test('an admin deletes a message and bans a user', { skip: missing || false, tim
 	});
 	assert.equal(st2, 403);
 	assert.equal(no.error, 'only an admin can ban or unban');
+	/* Nor delete messages in a room it did not create; a bad id is 404. */
+	const del = (page, path) => page.evaluate(async (p) => {
+		const r = await fetch(p, { method: 'DELETE', headers: { Authorization: 'Bearer ' + window.chat.state.auth.token } });
+		return [r.status, (await r.json()).error];
+	}, path);
+	const id = await msgLi(late, 'a fine message').getAttribute('data-id');
+	assert.deepEqual(await del(late, `/api/rooms/general/messages/${id}`),
+		[403, 'only the creator of general or an admin can delete its messages']);
+	assert.deepEqual(await del(admin, '/api/rooms/general/messages/-1'), [404, 'no such message']);
+	assert.deepEqual(await del(admin, '/api/rooms/nowhere/messages/1'), [404, 'no room nowhere']);
 	await B.closeAll(admin, late);
 });
