@@ -14,4 +14,5 @@ core_libchatcore_a_SOURCES = \
 	core/origin.c core/origin.h \
 	core/utf8.c core/utf8.h \
 	core/jtok.c core/jtok.h \
-	core/hookmsg.c core/hookmsg.h
+	core/hookmsg.c core/hookmsg.h \
+	core/names.c core/names.h

@@ -526,6 +526,14 @@ static int is_app_dest(const char *dest)
 	return app_path(dest) != NULL;
 }
 
+/* Whether dest is APP/chat/room/{id}/typing. */
+static int is_typing(const char *dest)
+{
+	char room[CHATMSG_ROOM_MAX + 1];
+
+	return room_of(dest, 1, BROKER_TYPING_SUFFIX, room);
+}
+
 /* 1 when the built-in chat application handles a SEND to app dest. */
 static int app_send_builtin(const char *dest)
 {
@@ -534,7 +542,7 @@ static int app_send_builtin(const char *dest)
 
 	return (path != NULL && (strcmp(path, CHATROOM_ROOMS_PATH) == 0 ||
 				 strcmp(path, BROKER_ROOMS_DELETE_PATH) == 0)) ||
-	       room_of(dest, 1, "", room);
+	       room_of(dest, 1, "", room) || is_typing(dest);
 }
 
 /* 1 when the built-in chat application answers a SUBSCRIBE to app dest. */
@@ -920,9 +928,13 @@ static int prefetch_outbox(broker_t *b)
 static int render_hmsg(broker_t *b, size_t i, chat_buf_t *out)
 {
 	const hmsg_t *h = &b->pre.msgs.v[i];
-	chatmsg_t m = { h->id, b->pre.room.name, h->room_seq, h->writer, h->time_ms,
-			{ h->text, h->text_len } };
+	char display[NAMES_NFC_MAX + 1];
+	chatmsg_t m = { h->id, b->pre.room.name, h->room_seq, h->writer, display, h->time_ms,
+			{ h->text, h->text_len }, chatroom_msg_deleted(b->db, h->id) };
 
+	/* The writer's display name now (the store keeps only the login). */
+	if (auth_display_get(b->db, h->writer, display, NULL) != CHAT_OK)
+		display[0] = '\0';
 	return chatmsg_render(out, &m);
 }
 
@@ -1632,7 +1644,7 @@ static int app_post(broker_t *b, const char *room, chat_slice_t body)
 {
 	chat_error_t perr = { 0 };
 	chat_buf_t text;
-	char topic[CHATDB_DEST_MAX + 1];
+	char topic[CHATDB_DEST_MAX + 1], display[NAMES_NFC_MAX + 1];
 	chatmsg_t m;
 	chatroom_t r;
 	int64_t seq, got = 0;
@@ -1656,8 +1668,12 @@ static int app_post(broker_t *b, const char *room, chat_slice_t body)
 	m.id = seq;
 	m.room = room;
 	m.writer = b->info.user_name;
+	if ((rc = auth_display_get(b->db, m.writer, display, b->err)) != CHAT_OK)
+		goto out;
+	m.display = display;
 	m.time_ms = b->now_ms;
 	m.text = chat_buf_slice(&text);
+	m.deleted = 0;
 	chat_buf_reset(&b->scratch);
 	if ((rc = chatmsg_render(&b->scratch, &m)) != CHAT_OK)
 		goto out;
@@ -1686,7 +1702,7 @@ static int app_room(broker_t *b, chat_slice_t body, int del)
 	int64_t seq = 0;
 	int rc;
 
-	chat_buf_init(&name, CHATMSG_ROOM_MAX);
+	chat_buf_init(&name, NAMES_INPUT_MAX);
 	rc = chatmsg_parse_object(body.ptr, body.len, &fl, 1, &perr);
 	if (rc == CHAT_OK)
 		rc = del ? chatroom__delete_in_tx(b->db, b->opt, chat_buf_slice(&name),
@@ -1794,6 +1810,54 @@ static int over_rate(broker_t *b, const char *dest)
 	return rc;
 }
 
+/* SEND APP/chat/room/{id}/typing (see broker.h): its own per-session
+ * bucket, not the user's SEND bucket, and nothing said when over it. */
+static int app_typing(broker_t *b, const char *dest)
+{
+	char room[CHATMSG_ROOM_MAX + 1], key[RATELIMIT_KEY_MAX + 1], display[NAMES_NFC_MAX + 1];
+	char topic[CHATDB_DEST_MAX + 1];
+	const char *user = b->info.user_name;
+	chat_error_t e = { 0 };
+	chatroom_t r;
+	int64_t retry = 0, seq = 0;
+	int rc;
+
+	if (!b->info.has_user || !room_of(dest, 1, BROKER_TYPING_SUFFIX, room))
+		return refuse(b, "no handler for %s", dest);
+	rc = chatroom_get(b->db, room, &r, b->err);
+	if (rc == CHAT_ENOTFOUND)
+		return refuse(b, "no room %s", room);
+	if (rc != CHAT_OK)
+		return rc;
+	snprintf(key, sizeof(key), "typing:%s", b->key);
+	rc = ratelimit__take_in_tx(b->db, key, BROKER_TYPING_RATE, 1, b->now_ms, &retry, &e);
+	if (rc == CHAT_ETOOMANY)
+		return CHAT_OK;
+	if (rc != CHAT_OK) {
+		*b->err = e;
+		return rc;
+	}
+	if ((rc = auth_display_get(b->db, user, display, b->err)) != CHAT_OK)
+		return rc;
+	chat_buf_reset(&b->scratch);
+	if ((rc = chat_buf_append(&b->scratch, "{\"type\":\"TYPING\",\"user\":", 24)) == CHAT_OK &&
+	    (rc = json_encode_string(&b->scratch, user, strlen(user))) == CHAT_OK &&
+	    (rc = chat_buf_append(&b->scratch, ",\"display_name\":", 16)) == CHAT_OK &&
+	    (rc = json_encode_string(&b->scratch, display, strlen(display))) == CHAT_OK &&
+	    (rc = chat_buf_append(&b->scratch, ",\"room\":", 8)) == CHAT_OK &&
+	    (rc = json_encode_string(&b->scratch, room, strlen(room))) == CHAT_OK)
+		rc = chat_buf_printf(&b->scratch, ",\"time\":%lld}", (long long)b->now_ms);
+	if (rc == CHAT_OK)
+		rc = chat_headers(&b->hdrs, "typing");
+	if (rc == CHAT_OK)
+		rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
+	if (rc == CHAT_OK)
+		rc = append(b, topic, NULL, chat_buf_slice(&b->hdrs), chat_buf_slice(&b->scratch), &seq);
+	if (rc == CHAT_OK)
+		b->tx_seq = seq;
+	return rc;
+}
+
 static int buffer_in_tx(broker_t *b, const stomp_frame_t *f, const char *tx);
 
 static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
@@ -1818,6 +1882,9 @@ static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
 				      dest);
 		return buffer_in_tx(b, f, tx);
 	}
+	/* Typing has its own bucket (app_typing()), not a SEND's token. */
+	if (is_typing(dest))
+		return app_typing(b, dest);
 	/* A hook SEND's token was taken (or refused) before its call. */
 	if (b->rate_refused)
 		return CHAT_OK;

@@ -164,6 +164,12 @@
  * creates a room, APP/rooms/delete deletes one; SUBSCRIBE APP/rooms lists
  * them, APP/chat/room/{id}/history and .../presence answer once. */
 #define BROKER_ROOMS_DELETE_PATH "/rooms/delete"
+/* SEND APP/chat/room/{id}/typing: "I am typing", published to the room
+ * as {"type":"TYPING","user","display_name","room","time"} (a row of kind
+ * "typing": never copied to the store), at most BROKER_TYPING_RATE a
+ * second per session; more are dropped without an answer. */
+#define BROKER_TYPING_SUFFIX "/typing"
+#define BROKER_TYPING_RATE 1
 #define BROKER_HISTORY_SUFFIX "/history"
 #define BROKER_PRESENCE_SUFFIX "/presence"
 

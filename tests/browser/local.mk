@@ -6,7 +6,8 @@
 # are missing, unless CHAT_REQUIRE_BROWSER is set.  Screenshots of the room
 # view go to tests/browser/screenshots/ in the build directory.
 BROWSER_TESTS = tests/browser/chat.mjs tests/browser/auth.mjs tests/browser/i18n.mjs \
-	tests/browser/tutorial.mjs
+	tests/browser/tutorial.mjs \
+	tests/browser/rooms-ko.mjs tests/browser/moderation.mjs
 TESTS += $(BROWSER_TESTS)
 EXTRA_DIST += $(BROWSER_TESTS) tests/browser/lib.mjs tests/browser/tutorial/index.html
 $(BROWSER_TESTS:.mjs=.log): www-bundles

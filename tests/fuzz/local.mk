@@ -84,3 +84,10 @@ tests_fuzz_fuzz_origin_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdi
 tests_fuzz_fuzz_origin_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_origin_LDFLAGS = $(FUZZ_LINKFLAGS)
 tests_fuzz_fuzz_origin_LDADD = core/libchatcore.a
+
+FUZZ_TARGETS += tests/fuzz/fuzz_names
+tests_fuzz_fuzz_names_SOURCES = tests/fuzz/fuzz_names.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_names_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/names"'
+tests_fuzz_fuzz_names_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_names_LDFLAGS = $(FUZZ_LINKFLAGS)
+tests_fuzz_fuzz_names_LDADD = core/libchatcore.a

@@ -82,3 +82,9 @@ TESTS += tests/unit/core/test_hookmsg
 tests_unit_core_test_hookmsg_SOURCES = tests/unit/core/test_hookmsg.c
 tests_unit_core_test_hookmsg_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_core_test_hookmsg_LDADD = $(CORE_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/core/test_names
+TESTS += tests/unit/core/test_names
+tests_unit_core_test_names_SOURCES = tests/unit/core/test_names.c
+tests_unit_core_test_names_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_core_test_names_LDADD = $(CORE_TEST_LDADD)
