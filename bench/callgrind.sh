@@ -44,7 +44,8 @@ ulimit -n 20000 2>/dev/null || true
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# measure NAME SUBS PUBS RATE SECONDS TRANSPORT: prints "Ir deliveries".
+# measure NAME SUBS PUBS RATE SECONDS TRANSPORT: prints "Ir deliveries expected"
+# (of the main thread; expected: what loadgen sent to the subscribers).
 measure() {
 	local name=$1 subs=$2 pubs=$3 rate=$4 secs=$5 tr=$6
 	local dir=$out/$name port pid lg=()
