@@ -18,10 +18,24 @@ static log_format_t log_format = LOG_FORMAT_TEXT;
 /* Longest user name a context holds (SESSION_USER_MAX is 64). */
 #define LOG_USER_MAX 64
 
+/* Longest session key a context holds (SockJS ids are shorter). */
+#define LOG_KEY_MAX 128
+
+/* Set for every request and every chat-ws callback, read only when a line
+ * is written: so it copies, and the tag is made when needed. */
 static _Thread_local struct {
-	char sid[LOG_SID_LEN];        /* "" when none */
+	char key[LOG_KEY_MAX + 1];    /* "" when none */
 	char user[LOG_USER_MAX + 1];  /* "" when none */
 } log_ctx;
+
+/* Copies s (NULL: "") into out of size cap, cut to fit. */
+static void copy_cut(char *out, size_t cap, const char *s)
+{
+	size_t n = s != NULL ? strnlen(s, cap - 1) : 0;
+
+	memcpy(out, s != NULL ? s : "", n);
+	out[n] = '\0';
+}
 
 void log_init(const char *program, const char *level)
 {
@@ -51,11 +65,8 @@ int log_set_format(const char *name)
 
 void log_context(const char *session_key, const char *user)
 {
-	if (session_key != NULL)
-		log_sid(log_ctx.sid, session_key);
-	else
-		log_ctx.sid[0] = '\0';
-	snprintf(log_ctx.user, sizeof(log_ctx.user), "%s", user != NULL ? user : "");
+	copy_cut(log_ctx.key, sizeof(log_ctx.key), session_key);
+	copy_cut(log_ctx.user, sizeof(log_ctx.user), user);
 }
 
 /* A bounded writer: what does not fit is dropped whole (an escape is never
@@ -248,7 +259,7 @@ size_t log_format_line(char *out, size_t cap, const log_event_t *ev)
 static void log_vfields(log_level_t level, const log_field_t *fields, size_t n, const char *fmt,
 			va_list ap)
 {
-	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX];
+	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX], sid[LOG_SID_LEN];
 	log_field_t all[16];
 	struct timespec ts;
 	log_event_t ev;
@@ -261,8 +272,8 @@ static void log_vfields(log_level_t level, const log_field_t *fields, size_t n, 
 		return;
 	for (i = 0; i < n && k < CHAT_ARRAY_LEN(all) - 2; i++)
 		all[k++] = fields[i];
-	if (log_ctx.sid[0] != '\0')
-		all[k++] = (log_field_t){ "session", log_ctx.sid };
+	if (log_ctx.key[0] != '\0')
+		all[k++] = (log_field_t){ "session", log_sid(sid, log_ctx.key) };
 	if (log_ctx.user[0] != '\0')
 		all[k++] = (log_field_t){ "user", log_ctx.user };
 	ev = (log_event_t){ log_format, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, log_program,
