@@ -117,6 +117,10 @@ const options_entry_t options_table[] = {
 	  "new SockJS sessions one client address may open at once before sessions_per_addr_rate applies (0: no limit)" },
 	{ "admins", OPTIONS_STRING, "", 0, 0, OPT(admins),
 	  "user names, comma-separated, who may delete any room (the creator may always delete its own)" },
+	{ "broker_relay", OPTIONS_STRING, "", 0, 0, OPT(broker_relay),
+	  "stomp://USER:PASS@HOST:PORT/VHOST of a RabbitMQ STOMP listener joining this node (this machine's chat.db) to the others with the same setting (docs/cluster.md); needs a mongodb:// store_uri shared by every node and a node_id of its own; empty: one node" },
+	{ "node_id", OPTIONS_INT, "0", 0, 15, OPT(node_id),
+	  "this node's number in a cluster (1..15, unique per node; message ids carry it); 0: not in a cluster" },
 };
 
 const size_t options_count = CHAT_ARRAY_LEN(options_table);

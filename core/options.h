@@ -66,6 +66,8 @@ typedef struct chat_options {
 	long long sessions_per_addr_rate;  /* new sessions per second of one address */
 	long long sessions_per_addr_burst; /* new sessions at once of one address (0: no limit) */
 	char *admins;             /* user names, comma-separated, who may delete any room */
+	char *broker_relay;       /* stomp://USER:PASS@HOST:PORT/VHOST of RabbitMQ; empty: one node */
+	long long node_id;        /* this node's number in a cluster, 1..15 */
 } chat_options_t;
 
 typedef enum options_type {

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include "broker.h"
+#include "cluster.h"
 
 #include "auth.h"
 #include "chatmsg.h"
@@ -650,7 +651,7 @@ static int prefetch_outbox(broker_t *b)
 {
 	prefetch_t *p = &b->pre;
 	outbox_scan_t o;
-	int64_t r1 = 0, min_seq = 0, from, last;
+	int64_t r1 = 0, min_seq = 0, from, last, lo_seq;
 	int found, rc;
 
 	if (!p->partial && !b->no_retry) {
@@ -658,7 +659,10 @@ static int prefetch_outbox(broker_t *b)
 		    (rc = query_int(b, SQL_OUTBOX_MIN, "", NULL, &min_seq, &found, "outbox")) !=
 			    CHAT_OK)
 			return rc;
-		if (r1 > p->relay0 && min_seq > p->relay0 + 1 && min_seq > p->lo + 1) {
+		/* In a cluster ids are not seqs: only the relay's cursor bounds
+		 * the rows to read. */
+		lo_seq = cluster_enabled(b->opt) ? 0 : p->lo;
+		if (r1 > p->relay0 && min_seq > p->relay0 + 1 && min_seq > lo_seq + 1) {
 			b->retry = 1;
 			return CHAT_EAGAIN;
 		}
@@ -668,7 +672,8 @@ static int prefetch_outbox(broker_t *b)
 	chat_buf_init(&o.room, CHATMSG_ROOM_MAX);
 	chat_buf_init(&o.writer, SESSION_USER_MAX);
 	chat_buf_init(&o.text, CHATMSG_TEXT_MAX);
-	from = p->relay0 > p->lo ? p->relay0 : p->lo;
+	lo_seq = cluster_enabled(b->opt) ? 0 : p->lo;
+	from = p->relay0 > lo_seq ? p->relay0 : lo_seq;
 	for (;;) {
 		last = from;
 		rc = outbox_read_after(b->db, from, OUTBOX_READ_MAX, scan_row, &o, &last, b->err);
@@ -1397,6 +1402,10 @@ static int app_post(broker_t *b, const char *room, chat_slice_t body)
 	    (rc = next_seq(b, &seq)) != CHAT_OK)
 		goto out;
 	m.id = seq;
+	/* In a cluster the id comes from the node's id clock (db/cluster.h). */
+	if (cluster_enabled(b->opt) &&
+	    (rc = cluster__next_id_in_tx(b->db, b->opt->node_id, seq, &m.id, b->err)) != CHAT_OK)
+		goto out;
 	m.room = room;
 	m.writer = b->info.user_name;
 	m.time_ms = b->now_ms;
@@ -1410,6 +1419,13 @@ static int app_post(broker_t *b, const char *room, chat_slice_t body)
 	if ((rc = relay__register_in_tx(b->db, seq - 1, b->err)) != CHAT_OK ||
 	    (rc = chat_headers(&b->hdrs, RELAY_KIND_MSG)) != CHAT_OK)
 		goto out;
+	if (cluster_enabled(b->opt)) {
+		char origin[24];
+
+		snprintf(origin, sizeof(origin), "%lld", b->opt->node_id);
+		if ((rc = delivery_hdr_put(&b->hdrs, RELAY_ORIGIN_HEADER, origin)) != CHAT_OK)
+			goto out;
+	}
 	rc = append(b, topic, NULL, chat_buf_slice(&b->hdrs), chat_buf_slice(&b->scratch), &got);
 	if (rc == CHAT_OK && got != seq)
 		rc = chat_error_set(b->err, CHAT_EDB, "outbox seq %lld, expected %lld",

@@ -26,3 +26,6 @@ db_libchatdb_a_SOURCES += db/broker.c db/broker.h db/queue.c db/queue.h
 
 # Users' passwords and login tokens; rooms; the outbox -> store relay.
 db_libchatdb_a_SOURCES += db/auth.c db/auth.h db/authlimit.c db/authlimit.h db/ratelimit.c db/ratelimit.h db/chatroom.c db/chatroom.h db/relay.c db/relay.h
+
+# More than one machine: the STOMP broker relay to RabbitMQ.
+db_libchatdb_a_SOURCES += db/cluster.c db/cluster.h

@@ -63,3 +63,10 @@ STOMP_NODE_TESTS = \
 TESTS += $(STOMP_NODE_TESTS)
 EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs \
 	tests/integration/lib/ferretdb.mjs
+
+# More than one node (db/cluster.h): a private RabbitMQ with the STOMP
+# plugin, FerretDB as the shared MongoDB, two nodes behind their own
+# lighttpd.  Skips without rabbitmq-server unless CHAT_REQUIRE_RABBIT=1.
+CLUSTER_NODE_TESTS = tests/integration/70-cluster/cluster.mjs
+TESTS += $(CLUSTER_NODE_TESTS)
+EXTRA_DIST += $(CLUSTER_NODE_TESTS)

@@ -1,0 +1,314 @@
+// cluster.mjs - two nodes joined by the STOMP broker relay (db/cluster.h,
+// docs/cluster.md): a private RabbitMQ node with the STOMP plugin
+// (bench/peers/rabbitmq.sh: its own node name, ports and directories,
+// stopped by PID; the machine's default node is not touched), FerretDB as
+// the shared MongoDB, and two nodes on this machine, each with its own
+// var/, chat.db, ports and lighttpd.
+//  - posts made on both nodes at once reach subscribers of every transport
+//    on both nodes, each exactly once, each node's posts in their order,
+//    with ids unique across nodes; a chain of replies (each made after the
+//    previous one arrived) is seen in one order everywhere, ids rising;
+//  - history on both nodes agrees (id order), and a client resumes on the
+//    other node after an id it saw on the first one;
+//  - RabbitMQ stopped mid-burst: local chat goes on (every post receipted
+//    and delivered on its own node); once RabbitMQ is back every post
+//    reaches the other node exactly once;
+//  - a node_id-less or SQLite-backed cluster is refused with a clear
+//    message.
+// Skips when rabbitmq-server is not installed, unless CHAT_REQUIRE_RABBIT=1.
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { freePort, frontMissing, srcdir, startStack } from '../lib/stack.mjs';
+import { startMongo } from '../lib/ferretdb.mjs';
+import { chatBody, makeRoom, stompConnect } from '../lib/stomp.mjs';
+
+const RABBIT = '/usr/lib/rabbitmq/bin/rabbitmq-server';
+const cleanup = [];
+after(async () => {
+	for (const f of cleanup.reverse())
+		await f().catch(() => {});
+});
+
+function rabbitMissing() {
+	if (existsSync(RABBIT))
+		return false;
+	if (process.env.CHAT_REQUIRE_RABBIT === '1')
+		throw new Error('rabbitmq-server is not installed and CHAT_REQUIRE_RABBIT=1 forbids skipping');
+	return 'rabbitmq-server is not installed (tools/install-deps.sh)';
+}
+
+const skip = rabbitMissing() || frontMissing('lighttpd') || false;
+
+function run(cmd, args) {
+	return new Promise((resolve) => {
+		execFile(cmd, args, (e, out, err) => resolve({ code: e ? e.code ?? 1 : 0, out: out + err }));
+	});
+}
+
+const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+/* A private RabbitMQ node on free ports; start() (again after stop(), on
+ * the same directory: durable queues and their messages survive). */
+async function rabbit() {
+	const dir = await mkdtemp(path.join(os.tmpdir(), 'chat-rabbit-'));
+	const ports = { amqp: await freePort(), web: await freePort(), stomp: await freePort(),
+		dist: await freePort() };
+	const r = {
+		dir, ports, pid: 0,
+		async start() {
+			const out = await run('bash', [path.join(srcdir, 'bench', 'peers', 'rabbitmq.sh'), dir,
+				String(ports.amqp), String(ports.web), String(ports.stomp), String(ports.dist)]);
+			assert.equal(out.code, 0, `rabbitmq.sh: ${out.out}`);
+			r.pid = Number(out.out.trim().split('\n').pop());
+			assert.ok(r.pid > 0, out.out);
+		},
+		async stop() {
+			if (!r.pid)
+				return;
+			const pid = r.pid;
+			r.pid = 0;
+			try { process.kill(pid, 'SIGTERM'); } catch { return; }
+			for (let i = 0; i < 600 && alive(pid); i++)
+				await new Promise((res) => setTimeout(res, 50));
+			if (alive(pid))
+				process.kill(pid, 'SIGKILL');
+		},
+	};
+	await r.start();
+	cleanup.push(async () => { await r.stop(); await rm(dir, { recursive: true, force: true }); });
+	return r;
+}
+
+/* Collects the chat posts (not notices) one subscription receives. */
+function collector(box) {
+	const got = [];
+	const waiters = [];
+	box.sub; // the Inbox of stomp.mjs; drained below
+	(async () => {
+		for (;;) {
+			let m;
+			try { m = await box.next(3600000); } catch { return; }
+			got.push(chatBody(m));
+			for (const w of waiters.splice(0))
+				w();
+		}
+	})();
+	return {
+		got,
+		/* Resolves once pred(got) holds; bounded. */
+		async until(pred, what, ms = 30000) {
+			const end = Date.now() + ms;
+			while (!pred(got)) {
+				const left = end - Date.now();
+				if (left <= 0)
+					throw new Error(`${what}: not within ${ms} ms (have ${got.length})`);
+				await new Promise((res) => {
+					const t = setTimeout(res, left);
+					waiters.push(() => { clearTimeout(t); res(); });
+				});
+			}
+		},
+	};
+}
+
+const hasText = (text) => (got) => got.some((m) => m.text === text);
+
+/* Posts a probe on `from` until one reaches the collector on the other
+ * node: then both relays are connected and the queue exists. */
+async function joined(from, room, col, tag) {
+	for (let i = 0; i < 100; i++) {
+		const text = `${tag}-probe-${i}`;
+		await from.post(room, text);
+		try {
+			await col.until(hasText(text), 'probe', 500);
+			return;
+		} catch { /* the other node's queue was not there yet */ }
+	}
+	throw new Error(`${tag}: the nodes did not join`);
+}
+
+function assertOnce(got, texts, what) {
+	const counts = new Map();
+	for (const m of got)
+		counts.set(m.text, (counts.get(m.text) ?? 0) + 1);
+	for (const t of texts)
+		assert.equal(counts.get(t), 1, `${what}: ${t} seen ${counts.get(t) ?? 0} times`);
+}
+
+const only = (got, prefix) => got.filter((m) => m.text.startsWith(prefix));
+
+test('refused: a cluster without node_id, or with the SQLite store', { skip }, async () => {
+	const conf = path.join(await mkdtemp(path.join(os.tmpdir(), 'chat-cluster-conf-')), 'c.conf');
+	cleanup.push(() => rm(path.dirname(conf), { recursive: true, force: true }));
+	const fcgi = path.join(process.cwd(), 'fcgi', 'chat.fcgi');
+	const tryStart = (args) => new Promise((resolve) => {
+		const p = spawn(fcgi, ['--fcgi_listen', `127.0.0.1:${0}`, '--db_path',
+			path.join(path.dirname(conf), 'chat.db'), '--bell_path',
+			path.join(path.dirname(conf), 'chat.bell'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+		let out = '';
+		p.stdout.on('data', (d) => { out += d; });
+		p.stderr.on('data', (d) => { out += d; });
+		p.on('exit', (code) => resolve({ code, out }));
+	});
+	let r = await tryStart(['--broker_relay', 'stomp://guest:guest@127.0.0.1:1/', '--node_id', '1',
+		'--store_uri', `sqlite:${path.dirname(conf)}/history.db`]);
+	assert.notEqual(r.code, 0);
+	assert.match(r.out, /a cluster needs its history in one MongoDB/);
+	r = await tryStart(['--broker_relay', 'stomp://guest:guest@127.0.0.1:1/',
+		'--store_uri', 'mongodb://127.0.0.1:1/x']);
+	assert.notEqual(r.code, 0);
+	assert.match(r.out, /node_id of its own/);
+	r = await tryStart(['--broker_relay', 'amqp://127.0.0.1/', '--node_id', '1',
+		'--store_uri', 'mongodb://127.0.0.1:1/x']);
+	assert.notEqual(r.code, 0);
+	assert.match(r.out, /expected stomp:\/\/USER:PASS@HOST:PORT\/VHOST/);
+});
+
+test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 85000 }, async (t) => {
+	const mongo = await startMongo('cluster');
+	if (mongo.missing) {
+		t.skip(mongo.missing);
+		return;
+	}
+	cleanup.push(() => mongo.stop());
+	const mq = await rabbit();
+	const relay = `stomp://guest:guest@127.0.0.1:${mq.ports.stomp}/`;
+	const node = async (id) => {
+		const s = await startStack({ front: 'lighttpd', testServices: false, mongodbUri: mongo.uri,
+			options: { broker_relay: relay, node_id: id } });
+		cleanup.push(() => s.stop());
+		return s;
+	};
+	const [a, b] = [await node(1), await node(2)];
+	const room = 'general';
+
+	/* Subscribers of several transports on both nodes. */
+	const subs = [];
+	for (const [s, tr] of [[a, 'websocket'], [a, 'xhr-streaming'], [b, 'websocket'],
+		[b, 'eventsource'], [b, 'raw']]) {
+		const c = await stompConnect(s, tr);
+		cleanup.push(() => c.close());
+		subs.push({ name: `${s === a ? 'A' : 'B'}/${tr}`, col: collector(await c.subscribeSync(`/topic/chat/room/${room}`)) });
+	}
+	const pa = await stompConnect(a, 'websocket', { login: 'alice' });
+	const pb = await stompConnect(b, 'xhr-polling', { login: 'bob' });
+	cleanup.push(() => pa.close(), () => pb.close());
+	await joined(pa, room, subs[2].col, 'ab');
+	await joined(pb, room, subs[0].col, 'ba');
+
+	/* A burst from both nodes at once. */
+	const N = 30;
+	const ta = Array.from({ length: N }, (_, i) => `burst-a-${i}`);
+	const tb = Array.from({ length: N }, (_, i) => `burst-b-${i}`);
+	await Promise.all([
+		(async () => { for (const x of ta) await pa.post(room, x); })(),
+		(async () => { for (const x of tb) await pb.post(room, x); })(),
+	]);
+	for (const s of subs)
+		await s.col.until((g) => only(g, 'burst-').length >= 2 * N, `${s.name} burst`);
+	const idOf = new Map();
+	for (const s of subs) {
+		const g = only(s.col.got, 'burst-');
+		assertOnce(g, [...ta, ...tb], s.name);
+		assert.deepEqual(only(g, 'burst-a-').map((m) => m.text), ta, `${s.name}: A's order`);
+		assert.deepEqual(only(g, 'burst-b-').map((m) => m.text), tb, `${s.name}: B's order`);
+		for (const m of g) {
+			/* Every node shows a post with the same id (and writer). */
+			const seen = idOf.get(m.text);
+			if (seen)
+				assert.deepEqual([m.id, m.writer], seen, `${s.name}: ${m.text}`);
+			idOf.set(m.text, [m.id, m.writer]);
+		}
+	}
+	const ids = [...idOf.values()].map((x) => x[0]);
+	assert.equal(new Set(ids).size, ids.length, 'ids unique across nodes');
+	for (const x of ta)
+		assert.equal(idOf.get(x)[0] % 16, 1, `${x} carries node 1`);
+	for (const x of tb)
+		assert.equal(idOf.get(x)[0] % 16, 2, `${x} carries node 2`);
+
+	/* A chain of replies: one order everywhere, ids rising. */
+	const chain = [];
+	for (let i = 0; i < 8; i++) {
+		const text = `chain-${i}`;
+		chain.push(text);
+		await (i % 2 ? pb : pa).post(room, text);
+		for (const s of subs)
+			await s.col.until(hasText(text), `${s.name} ${text}`);
+	}
+	for (const s of subs) {
+		const g = only(s.col.got, 'chain-');
+		assert.deepEqual(g.map((m) => m.text), chain, `${s.name}: the chain's order`);
+		for (let i = 1; i < g.length; i++)
+			assert.ok(g[i].id > g[i - 1].id, `${s.name}: ids rise along the chain`);
+	}
+
+	/* Resume on node B after an id seen on node A: exactly what came
+	 * after it, in id order - the order of history on both nodes. */
+	const seenOnA = subs[0].col.got;
+	const pivot = seenOnA.find((m) => m.text === 'burst-a-10');
+	const expect = [...new Map(seenOnA.map((m) => [m.id, m])).values()]
+		.filter((m) => m.id > pivot.id).sort((x, y) => x.id - y.id).map((m) => m.text);
+	const rb = await stompConnect(b, 'xhr-streaming');
+	cleanup.push(() => rb.close());
+	const resumed = collector(await rb.subscribeSync(`/topic/chat/room/${room}`,
+		{ after: String(pivot.id) }));
+	await resumed.until((g) => g.length >= expect.length, 'resume on B');
+	assert.deepEqual(resumed.got.map((m) => m.text), expect, 'resumed on B after an id of A');
+	const history = async (s) => {
+		const r = await stompConnect(s, 'xhr-polling');
+		const h = r.subscribe(`/app/chat/room/${room}/history`, { limit: '500' });
+		const got = JSON.parse((await h.next(20000)).body);
+		await r.close();
+		return got.map((m) => `${m.id}:${m.text}`);
+	};
+	/* Both nodes' history relays write every post to MongoDB; both agree. */
+	let ha, hb;
+	for (let i = 0; i < 100; i++) {
+		[ha, hb] = [await history(a), await history(b)];
+		if (ha.length === hb.length && ha.join() === hb.join() && ha.some((x) => x.endsWith(':chain-7')))
+			break;
+		await new Promise((res) => setTimeout(res, 100));
+	}
+	assert.deepEqual(hb, ha, 'history on A and B');
+	const hids = ha.map((x) => Number(x.split(':')[0]));
+	assert.deepEqual(hids, [...hids].sort((x, y) => x - y), 'history in id order');
+
+	/* RabbitMQ stopped mid-burst: local chat goes on; when it is back,
+	 * every post reaches node B once. */
+	const M = 40;
+	const tm = Array.from({ length: M }, (_, i) => `outage-${i}`);
+	let stopped;
+	await Promise.all([
+		(async () => {
+			for (const [i, x] of tm.entries()) {
+				await pa.post(room, x);
+				if (i === 10)
+					stopped = mq.stop();
+			}
+		})(),
+	]);
+	await stopped;
+	/* Every post was receipted and reaches node A's subscribers while
+	 * RabbitMQ is away. */
+	for (const s of subs.slice(0, 2))
+		await s.col.until((g) => only(g, 'outage-').length >= M, `${s.name} during the outage`);
+	t.diagnostic(`node B had ${only(subs[2].col.got, 'outage-').length} of ${M} before RabbitMQ came back`);
+	await mq.start();
+	await pa.post(room, 'after-outage');
+	for (const s of subs)
+		await s.col.until(hasText('after-outage'), `${s.name} after the outage`, 40000);
+	for (const s of subs) {
+		const g = only(s.col.got, 'outage-');
+		assertOnce(g, tm, `${s.name} outage`);
+		assert.deepEqual(g.map((m) => m.text), tm, `${s.name}: order across the outage`);
+	}
+	for (const s of [a, b])
+		assert.doesNotMatch(await s.log('chat.fcgi.log') + await s.log('lighttpd.log'),
+			/NOT in the history/, 'no reused id');
+});
