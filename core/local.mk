@@ -12,4 +12,5 @@ core_libchatcore_a_SOURCES = \
 	core/route.c core/route.h \
 	core/chatmsg.c core/chatmsg.h \
 	core/origin.c core/origin.h \
-	core/utf8.c core/utf8.h
+	core/utf8.c core/utf8.h \
+	core/clusterwire.c core/clusterwire.h

@@ -99,7 +99,6 @@
 #include "outbox.h"
 #include "relay.h"
 #include "session.h"
-#include "utf8.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -126,99 +125,6 @@ static const char SQL_REGISTER[] =
 
 /* ---- the URL ---- */
 
-/* Copies s[0..n) into out (CLUSTER_URL_PART_MAX + 1 bytes), decoding
- * %XX when decode; refuses control bytes and NUL. */
-static int url_part(const char *s, size_t n, int decode, char *out, const char *what,
-		    chat_error_t *err)
-{
-	size_t i, k = 0;
-
-	for (i = 0; i < n; i++) {
-		int c = (unsigned char)s[i];
-
-		if (decode && c == '%') {
-			int hi = i + 2 < n ? utf8_hexval((unsigned char)s[i + 1]) : -1;
-			int lo = i + 2 < n ? utf8_hexval((unsigned char)s[i + 2]) : -1;
-
-			if (hi < 0 || lo < 0)
-				return chat_error_set(err, CHAT_EINVAL,
-						      "broker_relay: a bad %%-escape in the %s", what);
-			c = hi * 16 + lo;
-			i += 2;
-		}
-		if (c < 0x20 || c == 0x7f)
-			return chat_error_set(err, CHAT_EINVAL,
-					      "broker_relay: a control character in the %s", what);
-		if (k == CLUSTER_URL_PART_MAX)
-			return chat_error_set(err, CHAT_ETOOBIG,
-					      "broker_relay: the %s is longer than %d bytes", what,
-					      CLUSTER_URL_PART_MAX);
-		out[k++] = (char)c;
-	}
-	out[k] = '\0';
-	return CHAT_OK;
-}
-
-int cluster_parse_url(const char *s, cluster_url_t *out, chat_error_t *err)
-{
-	static const char scheme[] = "stomp://";
-	const char *p, *at, *slash, *colon, *end, *host_end;
-	char port[8];
-	long v;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	out->port = 61613;
-	snprintf(out->vhost, sizeof(out->vhost), "/");
-	if (s == NULL || strncmp(s, scheme, sizeof(scheme) - 1) != 0)
-		return chat_error_set(err, CHAT_EINVAL,
-				      "broker_relay: expected stomp://USER:PASS@HOST:PORT/VHOST");
-	p = s + sizeof(scheme) - 1;
-	end = p + strlen(p);
-	slash = strchr(p, '/');
-	host_end = slash != NULL ? slash : end;
-	at = NULL;
-	for (const char *q = p; q < host_end; q++)
-		if (*q == '@')
-			at = q;
-	if (at != NULL) {
-		colon = memchr(p, ':', (size_t)(at - p));
-		if (colon == NULL)
-			return chat_error_set(err, CHAT_EINVAL,
-					      "broker_relay: expected USER:PASS@ before the host");
-		if ((rc = url_part(p, (size_t)(colon - p), 1, out->user, "user", err)) != CHAT_OK ||
-		    (rc = url_part(colon + 1, (size_t)(at - colon - 1), 1, out->pass, "password",
-				   err)) != CHAT_OK)
-			return rc;
-		p = at + 1;
-	}
-	colon = memchr(p, ':', (size_t)(host_end - p));
-	if ((rc = url_part(p, (size_t)((colon != NULL ? colon : host_end) - p), 0, out->host,
-			   "host", err)) != CHAT_OK)
-		return rc;
-	if (out->host[0] == '\0' || strpbrk(out->host, "@[]%?#") != NULL)
-		return chat_error_set(err, CHAT_EINVAL, "broker_relay: a bad host");
-	if (colon != NULL) {
-		size_t n = (size_t)(host_end - colon - 1);
-		char *e;
-
-		if (n == 0 || n >= sizeof(port))
-			return chat_error_set(err, CHAT_EINVAL, "broker_relay: a bad port");
-		memcpy(port, colon + 1, n);
-		port[n] = '\0';
-		v = strtol(port, &e, 10);
-		if (*e != '\0' || port[0] < '0' || port[0] > '9' || v < 1 || v > 65535)
-			return chat_error_set(err, CHAT_EINVAL, "broker_relay: a bad port");
-		out->port = (int)v;
-	}
-	if (slash != NULL && slash + 1 < end) {
-		if ((rc = url_part(slash + 1, (size_t)(end - slash - 1), 1, out->vhost, "vhost",
-				   err)) != CHAT_OK)
-			return rc;
-	}
-	return CHAT_OK;
-}
-
 int cluster_enabled(const chat_options_t *opt)
 {
 	return opt != NULL && opt->broker_relay != NULL && opt->broker_relay[0] != '\0';
@@ -226,12 +132,12 @@ int cluster_enabled(const chat_options_t *opt)
 
 int cluster_check(const chat_options_t *opt, chat_error_t *err)
 {
-	cluster_url_t u;
+	clusterwire_url_t u;
 	int rc;
 
 	if (!cluster_enabled(opt))
 		return CHAT_OK;
-	if ((rc = cluster_parse_url(opt->broker_relay, &u, err)) != CHAT_OK)
+	if ((rc = clusterwire_parse_url(opt->broker_relay, &u, err)) != CHAT_OK)
 		return rc;
 	if (opt->node_id < 1 || opt->node_id >= CLUSTER_SLOTS)
 		return chat_error_set(err, CHAT_EINVAL,
@@ -324,70 +230,8 @@ int cluster__next_id_in_tx(chatdb_t *db, int64_t node, int64_t seq, int64_t *id_
 
 /* ---- a post from RabbitMQ ---- */
 
-static int hdr_int(const stomp_frame_t *f, const char *name, int64_t lo, int64_t *v)
-{
-	const chat_slice_t *h = stomp_frame_header(f, name);
-	char tmp[24], *e;
-	long long x;
-
-	if (h == NULL || h->len == 0 || h->len >= sizeof(tmp))
-		return CHAT_EPROTO;
-	memcpy(tmp, h->ptr, h->len);
-	tmp[h->len] = '\0';
-	if (tmp[0] < '0' || tmp[0] > '9')
-		return CHAT_EPROTO;
-	errno = 0;
-	x = strtoll(tmp, &e, 10);
-	if (*e != '\0' || errno == ERANGE || x < lo)
-		return CHAT_EPROTO;
-	*v = x;
-	return CHAT_OK;
-}
-
-int cluster_parse_message(const stomp_frame_t *f, cluster_msg_t *m, chat_buf_t *room,
-			  chat_buf_t *writer, chat_buf_t *text)
-{
-	chatmsg_field_t fl[6] = {
-		{ "id", NULL, 1, 0, 0 },	{ "seq", NULL, 1, 0, 0 },
-		{ "time", NULL, 1, 0, 0 },	{ "room", room, 1, 0, 0 },
-		{ "writer", writer, 1, 0, 0 }, { "text", text, 1, 0, 0 },
-	};
-	const chat_slice_t *r, *ack;
-	int rc;
-
-	memset(m, 0, sizeof(*m));
-	if (f->command != STOMP_CMD_MESSAGE)
-		return CHAT_EPROTO;
-	r = stomp_frame_header(f, "chat-room");
-	ack = stomp_frame_header(f, "ack");
-	if (ack == NULL || ack->len == 0 || ack->len > CHATDB_ID_MAX)
-		return CHAT_EPROTO;
-	m->ack = *ack;
-	if ((rc = hdr_int(f, "chat-origin", 1, &m->origin)) != CHAT_OK ||
-	    (rc = hdr_int(f, "chat-id", 1, &m->id)) != CHAT_OK ||
-	    (rc = hdr_int(f, "chat-room-id", 1, &m->room_id)) != CHAT_OK ||
-	    (rc = hdr_int(f, "chat-room-created", 0, &m->room_created_ms)) != CHAT_OK)
-		return rc;
-	if (m->origin >= CLUSTER_SLOTS || m->id % CLUSTER_SLOTS != m->origin || r == NULL ||
-	    r->len > CHATMSG_ROOM_MAX || !chatmsg_room_valid(*r))
-		return CHAT_EPROTO;
-	memcpy(m->room, r->ptr, r->len);
-	m->room[r->len] = '\0';
-	chat_buf_reset(room);
-	chat_buf_reset(writer);
-	chat_buf_reset(text);
-	rc = chatmsg_parse_object(f->body.ptr, f->body.len, fl, 6, NULL);
-	if (rc != CHAT_OK)
-		return rc;
-	if (fl[0].num != m->id || strcmp(room->data, m->room) != 0 || writer->len == 0 ||
-	    text->len == 0)
-		return CHAT_EINVAL;
-	m->body = f->body;
-	return CHAT_OK;
-}
-
 /* The room m names, added from m when chat.db lacks it. */
-static int ensure_room(chatdb_t *db, const cluster_msg_t *m, int *found, chat_error_t *err)
+static int ensure_room(chatdb_t *db, const clusterwire_msg_t *m, int *found, chat_error_t *err)
 {
 	chatroom_t r;
 	int rc = chatroom_get_any(db, m->room, &r, err);
@@ -406,7 +250,7 @@ static int ensure_room(chatdb_t *db, const cluster_msg_t *m, int *found, chat_er
 	return rc == CHAT_ENOTFOUND ? CHAT_OK : rc;
 }
 
-int cluster_import(chatdb_t *db, int64_t self, const cluster_msg_t *m, int *added,
+int cluster_import(chatdb_t *db, int64_t self, const clusterwire_msg_t *m, int *added,
 		   int64_t *seq_out, chat_error_t *err)
 {
 	char mark[32], topic[CHATDB_DEST_MAX + 1], origin[24];
@@ -474,7 +318,7 @@ typedef struct fwd {
 typedef struct relay_state {
 	const chat_options_t *opt;
 	doorbell_t *bell;
-	cluster_url_t url;
+	clusterwire_url_t url;
 	chatdb_t *db;
 	char owner[64];
 	int fd;
@@ -803,13 +647,13 @@ static int forward(relay_state_t *r, int64_t now)
 
 static int on_message(relay_state_t *r, const stomp_frame_t *f)
 {
-	cluster_msg_t m;
+	clusterwire_msg_t m;
 	chat_error_t err = { 0 };
 	int64_t seq = 0;
-	char ack[CHATDB_ID_MAX + 1];
+	char ack[CLUSTERWIRE_ACK_MAX + 1];
 	int rc, added = 0;
 
-	rc = cluster_parse_message(f, &m, &r->room, &r->writer, &r->text);
+	rc = clusterwire_parse_message(f, &m, &r->room, &r->writer, &r->text);
 	if (rc == CHAT_EPROTO && m.ack.len == 0) {
 		disconnect(r, "a MESSAGE without an ack header");
 		return rc;
@@ -987,7 +831,7 @@ int cluster_start(const chat_options_t *opt, doorbell_t *bell)
 	if (!rs.started && !rs.stopping) {
 		rs.opt = opt;
 		rs.bell = bell;
-		rc = cluster_parse_url(opt->broker_relay, &rs.url, &err);
+		rc = clusterwire_parse_url(opt->broker_relay, &rs.url, &err);
 		snprintf(rs.owner, sizeof(rs.owner), "cluster:%ld", (long)getpid());
 		if (rc == CHAT_OK && pthread_create(&rs.thread, NULL, cluster_main, &rs) == 0)
 			rs.started = 1;

@@ -18,10 +18,9 @@
 #include "chatmsg.h"
 #include "doorbell.h"
 #include "options.h"
+#include "clusterwire.h"
 #include "stomp.h"
 
-/* Message ids of node N are N modulo CLUSTER_SLOTS (node_id 1..15). */
-#define CLUSTER_SLOTS 16
 /* The outbox consumer whose cursor is "forwarded up to here". */
 #define CLUSTER_CONSUMER "cluster"
 #define CLUSTER_LEASE "cluster"
@@ -30,26 +29,10 @@
 /* Where nodes publish (RabbitMQ's amq.topic, routing key chat.cluster)
  * and what every node's durable queue is bound to. */
 #define CLUSTER_TOPIC "/topic/chat.cluster"
-/* Bounds of the parts of broker_relay. */
-#define CLUSTER_URL_PART_MAX 255
 /* Largest frame read from RabbitMQ (a chat post is at most a few KiB). */
 #define CLUSTER_FRAME_MAX (256 * 1024)
 /* Posts forwarded per batch (each confirmed by a RECEIPT). */
 #define CLUSTER_BATCH 256
-
-/* broker_relay taken apart. */
-typedef struct cluster_url {
-	char user[CLUSTER_URL_PART_MAX + 1];
-	char pass[CLUSTER_URL_PART_MAX + 1];
-	char host[CLUSTER_URL_PART_MAX + 1];
-	char vhost[CLUSTER_URL_PART_MAX + 1]; /* "/" when the URL names none */
-	int port;                              /* 61613 when the URL names none */
-} cluster_url_t;
-
-/* Parses stomp://USER:PASS@HOST[:PORT][/VHOST] (USER:PASS@ optional,
- * %XX escapes in user, password and vhost).  Pure.  0 or CHAT_EINVAL /
- * CHAT_ETOOBIG with the reason in err. */
-int cluster_parse_url(const char *s, cluster_url_t *out, chat_error_t *err);
 
 /* Whether opt joins a cluster (broker_relay is set). */
 int cluster_enabled(const chat_options_t *opt);
@@ -68,33 +51,13 @@ int cluster_check(const chat_options_t *opt, chat_error_t *err);
 int cluster__next_id_in_tx(chatdb_t *db, int64_t node, int64_t seq, int64_t *id_out,
 			   chat_error_t *err);
 
-/* Another node's post as RabbitMQ delivers it.  Slices point into the
- * frame (and room into its own array). */
-typedef struct cluster_msg {
-	int64_t origin;          /* the posting node's node_id */
-	int64_t id;              /* its message id */
-	int64_t room_id;         /* the room's store id on the origin */
-	int64_t room_created_ms;
-	char room[CHATMSG_ROOM_MAX + 1];
-	chat_slice_t body;       /* the chat JSON the origin published */
-	chat_slice_t ack;        /* the MESSAGE's ack header (for ACK) */
-} cluster_msg_t;
-
-/* Reads a MESSAGE frame from the relay's subscription.  Pure (allocates
- * nothing beyond the caller's buffers, which hold the body's parsed
- * fields).  0, or CHAT_EINVAL / CHAT_EPROTO for a frame that is not a
- * well-formed post (its headers and its body disagree, a bad room, an id
- * not of its origin); CHAT_EUTF8 / CHAT_ETOOBIG from the body's parser. */
-int cluster_parse_message(const stomp_frame_t *f, cluster_msg_t *m, chat_buf_t *room,
-			  chat_buf_t *writer, chat_buf_t *text);
-
 /* Adds m (from another node than self) to the local outbox in one
  * transaction unless its origin's high-water mark is at or above m->id
  * (then *added = 0: a resend); raises the mark and the id clock with it.
  * The room is added from m when chat.db lacks it.  The doorbell is not
  * rung (the caller rings it with *seq_out after the commit).  0 or a
  * chat.db error. */
-int cluster_import(chatdb_t *db, int64_t self, const cluster_msg_t *m, int *added,
+int cluster_import(chatdb_t *db, int64_t self, const clusterwire_msg_t *m, int *added,
 		   int64_t *seq_out, chat_error_t *err);
 
 /* The highest id of origin this chat.db has taken (0: none). */

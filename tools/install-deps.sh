@@ -17,9 +17,11 @@ PKGS_BUILD="build-essential autoconf automake libtool pkg-config
 	libfcgi-dev libwebsockets-dev libmongoc-dev libbson-dev libsqlite3-dev libsodium-dev
 	check clang libclang-rt-14-dev"
 # Front servers and tools used by `make serve` and the tests (fonts-nanum:
-# Hangul glyphs for chromium, so the Korean page's screenshots are legible).
+# Hangul glyphs for chromium, so the Korean page's screenshots are legible;
+# rabbitmq-server: the broker between cluster nodes, docs/cluster.md - the
+# tests start a private node of it, the system's own is left alone).
 PKGS_RUN="lighttpd apache2 libapache2-mod-fcgid sqlite3 python3 python3-stomp
-	curl ca-certificates procps chromium fonts-nanum"
+	curl ca-certificates procps chromium fonts-nanum rabbitmq-server"
 # Node.js (tests with the real sockjs-client and @stomp/stompjs): Debian's,
 # unless a Node.js with npm is installed already (e.g. from NodeSource,
 # whose package conflicts with Debian's npm).

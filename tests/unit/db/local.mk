@@ -103,3 +103,9 @@ TESTS += tests/unit/db/test_chatapp.mongo
 tests_unit_db_test_chatapp_mongo_SOURCES = tests/unit/db/test_chatapp.c $(BROKERUTIL)
 tests_unit_db_test_chatapp_mongo_CFLAGS = $(DB_TEST_CFLAGS) -DCHATAPP_MONGO
 tests_unit_db_test_chatapp_mongo_LDADD = $(DB_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/db/test_cluster
+TESTS += tests/unit/db/test_cluster
+tests_unit_db_test_cluster_SOURCES = tests/unit/db/test_cluster.c tests/unit/db/tmpdb.h
+tests_unit_db_test_cluster_CFLAGS = $(DB_TEST_CFLAGS)
+tests_unit_db_test_cluster_LDADD = $(DB_TEST_LDADD)

@@ -1,0 +1,55 @@
+/*
+ * clusterwire.h - what nodes of a cluster exchange through RabbitMQ, as
+ * pure functions (db/cluster.h does the IO): the broker_relay URL and the
+ * MESSAGE frame carrying another node's chat post.  Parsers take borrowed
+ * input, never log and never allocate behind the caller's back.
+ */
+#ifndef CHAT_CLUSTERWIRE_H
+#define CHAT_CLUSTERWIRE_H
+
+#include "buf.h"
+#include "chat.h"
+#include "chatmsg.h"
+#include "stomp.h"
+
+/* Message ids of node N are N modulo CLUSTER_SLOTS (node_id 1..15). */
+#define CLUSTER_SLOTS 16
+/* Longest ack header taken (as chat.db's ids). */
+#define CLUSTERWIRE_ACK_MAX 128
+/* Bounds of the parts of broker_relay. */
+#define CLUSTER_URL_PART_MAX 255
+/* broker_relay taken apart. */
+typedef struct clusterwire_url {
+	char user[CLUSTER_URL_PART_MAX + 1];
+	char pass[CLUSTER_URL_PART_MAX + 1];
+	char host[CLUSTER_URL_PART_MAX + 1];
+	char vhost[CLUSTER_URL_PART_MAX + 1]; /* "/" when the URL names none */
+	int port;                              /* 61613 when the URL names none */
+} clusterwire_url_t;
+
+/* Parses stomp://USER:PASS@HOST[:PORT][/VHOST] (USER:PASS@ optional,
+ * %XX escapes in user, password and vhost).  Pure.  0 or CHAT_EINVAL /
+ * CHAT_ETOOBIG with the reason in err. */
+int clusterwire_parse_url(const char *s, clusterwire_url_t *out, chat_error_t *err);
+
+/* Another node's post as RabbitMQ delivers it.  Slices point into the
+ * frame (and room into its own array). */
+typedef struct clusterwire_msg {
+	int64_t origin;          /* the posting node's node_id */
+	int64_t id;              /* its message id */
+	int64_t room_id;         /* the room's store id on the origin */
+	int64_t room_created_ms;
+	char room[CHATMSG_ROOM_MAX + 1];
+	chat_slice_t body;       /* the chat JSON the origin published */
+	chat_slice_t ack;        /* the MESSAGE's ack header (for ACK) */
+} clusterwire_msg_t;
+
+/* Reads a MESSAGE frame from the relay's subscription.  Pure (allocates
+ * nothing beyond the caller's buffers, which hold the body's parsed
+ * fields).  0, or CHAT_EINVAL / CHAT_EPROTO for a frame that is not a
+ * well-formed post (its headers and its body disagree, a bad room, an id
+ * not of its origin); CHAT_EUTF8 / CHAT_ETOOBIG from the body's parser. */
+int clusterwire_parse_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_buf_t *room,
+			  chat_buf_t *writer, chat_buf_t *text);
+
+#endif

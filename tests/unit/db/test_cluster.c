@@ -1,0 +1,255 @@
+/*
+ * test_cluster.c - the cluster relay's pure parts and its chat.db steps
+ * (db/cluster.h): broker_relay URLs and the options check (a SQLite store
+ * is refused), MESSAGE frames from RabbitMQ (table of rows), node ids
+ * (unique residue, rising, above what was taken in), and taking a post in
+ * exactly once (a resend and an older id are dropped by the origin's mark).
+ */
+#include "config.h"
+#include "cluster.h"
+#include "outbox.h"
+#include "relay.h"
+#include "testutil.h"
+#include "tmpdb.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static char *dir;
+static char path[512];
+static chatdb_t *db;
+
+static void setup(void)
+{
+	tmpdb_open("cluster", &dir, path, sizeof(path), &db);
+}
+
+static void teardown(void)
+{
+	tmpdb_close(&dir, &db);
+}
+
+START_TEST(urls)
+{
+	static const struct {
+		int line;
+		const char *in;
+		int rc;
+		const char *user, *pass, *host, *vhost;
+		int port;
+	} rows[] = {
+		{ __LINE__, "stomp://guest:guest@127.0.0.1:61613/", 0, "guest", "guest", "127.0.0.1", "/", 61613 },
+		{ __LINE__, "stomp://u:p%40ss@mq.example:1234/chat", 0, "u", "p@ss", "mq.example", "chat", 1234 },
+		{ __LINE__, "stomp://mq", 0, "", "", "mq", "/", 61613 },
+		{ __LINE__, "stomp://a:b@h/%2Fv", 0, "a", "b", "h", "/v", 61613 },
+		{ __LINE__, "amqp://h/", CHAT_EINVAL, NULL, NULL, NULL, NULL, 0 },
+		{ __LINE__, "stomp://", CHAT_EINVAL, NULL, NULL, NULL, NULL, 0 },
+		{ __LINE__, "stomp://user@h/", CHAT_EINVAL, NULL, NULL, NULL, NULL, 0 },
+		{ __LINE__, "stomp://h:0/", CHAT_EINVAL, NULL, NULL, NULL, NULL, 0 },
+		{ __LINE__, "stomp://h:65536/", CHAT_EINVAL, NULL, NULL, NULL, NULL, 0 },
+		{ __LINE__, "stomp://h:12x/", CHAT_EINVAL, NULL, NULL, NULL, NULL, 0 },
+		{ __LINE__, "stomp://a:b%4@h/", CHAT_EINVAL, NULL, NULL, NULL, NULL, 0 },
+		{ __LINE__, "stomp://a:b%00@h/", CHAT_EINVAL, NULL, NULL, NULL, NULL, 0 },
+		{ __LINE__, "stomp://a:b@h/v%0a", CHAT_EINVAL, NULL, NULL, NULL, NULL, 0 },
+	};
+	char longer[600];
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		clusterwire_url_t u;
+		chat_error_t e = { 0 };
+		int rc = clusterwire_parse_url(rows[i].in, &u, &e);
+
+		ck_assert_msg(rc == rows[i].rc, "line %d: rc %d (%s)", rows[i].line, rc, e.message);
+		if (rc != CHAT_OK)
+			continue;
+		ck_assert_msg(!strcmp(u.user, rows[i].user) && !strcmp(u.pass, rows[i].pass) &&
+				      !strcmp(u.host, rows[i].host) && !strcmp(u.vhost, rows[i].vhost) &&
+				      u.port == rows[i].port,
+			      "line %d: %s %s %s %s %d", rows[i].line, u.user, u.pass, u.host, u.vhost,
+			      u.port);
+	}
+	memset(longer, 'x', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	memcpy(longer, "stomp://", 8);
+	{
+		clusterwire_url_t u;
+
+		ck_assert_int_eq(clusterwire_parse_url(longer, &u, NULL), CHAT_ETOOBIG);
+	}
+}
+END_TEST
+
+START_TEST(options_check)
+{
+	chat_options_t opt;
+	chat_error_t e = { 0 };
+
+	ck_assert_int_eq(options_defaults(&opt), CHAT_OK);
+	ck_assert_int_eq(cluster_check(&opt, &e), CHAT_OK); /* no cluster */
+	ck_assert_int_eq(options_set(&opt, "broker_relay", "stomp://g:g@127.0.0.1:1/", "t", NULL),
+			 CHAT_OK);
+	ck_assert_int_eq(cluster_check(&opt, &e), CHAT_EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.message, "node_id"));
+	ck_assert_int_eq(options_set(&opt, "node_id", "3", "t", NULL), CHAT_OK);
+	ck_assert_int_eq(cluster_check(&opt, &e), CHAT_EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.message, "a cluster needs its history in one MongoDB"));
+	ck_assert_int_eq(options_set(&opt, "store_uri", "mongodb://127.0.0.1/x", "t", NULL),
+			 CHAT_OK);
+	ck_assert_int_eq(cluster_check(&opt, &e), CHAT_OK);
+	ck_assert_int_eq(options_set(&opt, "node_id", "16", "t", NULL), CHAT_ETOOBIG);
+	options_free(&opt);
+}
+END_TEST
+
+/* Parses a whole wire frame and hands it to clusterwire_parse_message();
+ * *good: what it found is node 2's post 34 in general, ack a1 (checked
+ * while the frame's memory lives). */
+static int parse(const char *wire, int *good)
+{
+	clusterwire_msg_t mm, *m = &mm;
+	stomp_parser_t p;
+	stomp_frame_t f;
+	chat_buf_t room, writer, text;
+	size_t used = 0;
+	int rc;
+
+	chat_buf_init(&room, CHATMSG_ROOM_MAX);
+	chat_buf_init(&writer, 128);
+	chat_buf_init(&text, CHATMSG_TEXT_MAX);
+	ck_assert_int_eq(stomp_parser_init(&p, NULL), CHAT_OK);
+	rc = stomp_parser_feed(&p, wire, strlen(wire) + 1, &used, &f);
+	ck_assert_int_eq(rc, CHAT_OK);
+	rc = clusterwire_parse_message(&f, m, &room, &writer, &text);
+	*good = m->origin == 2 && m->id == 34 && !strcmp(m->room, "general") && m->body.len > 0 &&
+		chat_slice_eq(m->ack, "a1");
+	stomp_parser_free(&p);
+	chat_buf_free(&room);
+	chat_buf_free(&writer);
+	chat_buf_free(&text);
+	return rc;
+}
+
+#define BODY(id, room) \
+	"{\"id\":" #id ",\"seq\":1,\"time\":5,\"room\":\"" room "\",\"writer\":\"w\",\"text\":\"hi\"}"
+#define MSG(origin, id, room, body) \
+	"MESSAGE\nack:a1\nchat-origin:" #origin "\nchat-id:" #id "\nchat-room:" room \
+	"\nchat-room-id:1\nchat-room-created:0\n\n" body
+
+START_TEST(messages)
+{
+	static const struct {
+		int line;
+		const char *wire;
+		int rc;
+	} rows[] = {
+		{ __LINE__, MSG(2, 34, "general", BODY(34, "general")), 0 },
+		{ __LINE__, MSG(2, 35, "general", BODY(35, "general")), CHAT_EPROTO }, /* not node 2's */
+		{ __LINE__, MSG(2, 34, "general", BODY(50, "general")), CHAT_EINVAL }, /* ids differ */
+		{ __LINE__, MSG(2, 34, "general", BODY(34, "other")), CHAT_EINVAL },
+		{ __LINE__, MSG(2, 34, "gen eral", BODY(34, "gen eral")), CHAT_EPROTO },
+		{ __LINE__, MSG(16, 16, "general", BODY(16, "general")), CHAT_EPROTO },
+		{ __LINE__, MSG(0, 16, "general", BODY(16, "general")), CHAT_EPROTO },
+		{ __LINE__, MSG(2, -14, "general", BODY(-14, "general")), CHAT_EPROTO },
+		{ __LINE__, MSG(2, 34, "general", "[]"), CHAT_EINVAL },
+		{ __LINE__, MSG(2, 34, "general", "{\"id\":34}"), CHAT_EINVAL },
+		{ __LINE__, "MESSAGE\nchat-origin:2\nchat-id:34\nchat-room:general\n"
+			    "chat-room-id:1\nchat-room-created:0\n\n" BODY(34, "general"), CHAT_EPROTO },
+		{ __LINE__, "RECEIPT\nreceipt-id:x\n\n", CHAT_EPROTO },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int good = 0, rc = parse(rows[i].wire, &good);
+
+		ck_assert_msg(rc == rows[i].rc, "line %d: rc %d", rows[i].line, rc);
+		ck_assert_msg(rc != CHAT_OK || good, "line %d: fields", rows[i].line);
+	}
+}
+END_TEST
+
+static int64_t next_id(int64_t node)
+{
+	int64_t last = 0, id = 0;
+
+	ck_assert_int_eq(chatdb__begin(db, NULL), CHAT_OK);
+	ck_assert_int_eq(outbox_last_seq(db, &last, NULL), CHAT_OK);
+	ck_assert_int_eq(cluster__next_id_in_tx(db, node, last + 1, &id, NULL), CHAT_OK);
+	ck_assert_int_eq(chatdb__commit(db, NULL), CHAT_OK);
+	return id;
+}
+
+static clusterwire_msg_t post(int64_t origin, int64_t id, char *body, size_t n)
+{
+	clusterwire_msg_t m = { origin, id, 1, 0, "general", { body, 0 }, CHAT_SLICE("a") };
+
+	snprintf(body, n,
+		 "{\"id\":%lld,\"seq\":1,\"time\":5,\"room\":\"general\",\"writer\":\"w\",\"text\":\"t\"}",
+		 (long long)id);
+	m.body.len = strlen(body);
+	return m;
+}
+
+static int count_row(void *ctx, const outbox_row_t *row)
+{
+	(void)row;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+START_TEST(ids_and_import)
+{
+	char body[256];
+	clusterwire_msg_t m;
+	int64_t a, b, seq = 0, hw = 0;
+	int added = 0, n = 0;
+
+	a = next_id(3);
+	b = next_id(3);
+	ck_assert_int_eq(a % CLUSTER_SLOTS, 3);
+	ck_assert_int_eq(b % CLUSTER_SLOTS, 3);
+	ck_assert_int_gt(b, a);
+	/* Node 5's post 1000*16+5 comes in: added once, the clock moves above it. */
+	m = post(5, 16005, body, sizeof(body));
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, &seq, NULL), CHAT_OK);
+	ck_assert_int_eq(added, 1);
+	ck_assert_int_gt(seq, 0);
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(added, 0); /* a resend */
+	m = post(5, 21, body, sizeof(body));
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(added, 0); /* older than the mark: taken before */
+	m = post(3, 16019, body, sizeof(body));
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(added, 0); /* this node's own post, back from RabbitMQ */
+	ck_assert_int_eq(cluster_high_water(db, 5, &hw, NULL), CHAT_OK);
+	ck_assert_int_eq(hw, 16005);
+	a = next_id(3);
+	ck_assert_int_gt(a, 16005);
+	ck_assert_int_eq(a % CLUSTER_SLOTS, 3);
+	/* The one row taken in is a chat row the history relay can read. */
+	ck_assert_int_eq(outbox_read_after(db, 0, 512, count_row, &n, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(n, 1);
+	/* A post for a room this node lacks brings the room along. */
+	m = post(5, 16021, body, sizeof(body));
+	snprintf(m.room, sizeof(m.room), "newroom");
+	m.room_id = 77;
+	snprintf(body, sizeof(body),
+		 "{\"id\":16021,\"seq\":1,\"time\":5,\"room\":\"newroom\",\"writer\":\"w\",\"text\":\"t\"}");
+	m.body.len = strlen(body);
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(added, 1);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("cluster");
+	TCase *tc = tcase_create("cluster");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, urls);
+	tcase_add_test(tc, options_check);
+	tcase_add_test(tc, messages);
+	tcase_add_test(tc, ids_and_import);
+	suite_add_tcase(s, tc);
+	return testutil_run(s);
+}
