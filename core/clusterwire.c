@@ -3,6 +3,7 @@
 #include "config.h"
 #include "clusterwire.h"
 
+#include "dest.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -123,6 +124,34 @@ static int hdr_int(const stomp_frame_t *f, const char *name, int64_t lo, int64_t
 	return CHAT_OK;
 }
 
+/* A message for a user's sessions: /user/NAME/queue/... (or /topic/...),
+ * its body as it was sent, its content-type and sender when it had them. */
+static int user_message(const stomp_frame_t *f, clusterwire_msg_t *m)
+{
+	const chat_slice_t *d = stomp_frame_header(f, "chat-dest");
+	const chat_slice_t *ct = stomp_frame_header(f, "chat-ctype");
+	const chat_slice_t *who = stomp_frame_header(f, "chat-sender");
+	chat_slice_t user, rest;
+
+	if (d == NULL || d->len > CLUSTERWIRE_DEST_MAX || dest_validate(*d, 0) != CHAT_OK ||
+	    dest_classify(*d) != DEST_USER || dest_user_split(*d, &user, &rest) != CHAT_OK ||
+	    user.len == 0)
+		return CHAT_EPROTO;
+	if (ct != NULL && !stomp_media_type_valid(*ct))
+		return CHAT_EPROTO;
+	if (who != NULL && (who->len == 0 || who->len > CLUSTERWIRE_SENDER_MAX ||
+			    memchr(who->ptr, '\0', who->len) != NULL))
+		return CHAT_EPROTO;
+	m->kind = CLUSTERWIRE_USER;
+	m->dest = *d;
+	if (ct != NULL)
+		m->ctype = *ct;
+	if (who != NULL)
+		m->sender = *who;
+	m->body = f->body;
+	return CHAT_OK;
+}
+
 int clusterwire_parse_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_buf_t *room,
 			  chat_buf_t *writer, chat_buf_t *text)
 {
@@ -131,7 +160,7 @@ int clusterwire_parse_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat
 		{ "time", NULL, 1, 0, 0 },	{ "room", room, 1, 0, 0 },
 		{ "writer", writer, 1, 0, 0 }, { "text", text, 1, 0, 0 },
 	};
-	const chat_slice_t *r, *ack;
+	const chat_slice_t *r, *ack, *kind;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
@@ -143,12 +172,19 @@ int clusterwire_parse_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat
 		return CHAT_EPROTO;
 	m->ack = *ack;
 	if ((rc = hdr_int(f, "chat-origin", 1, &m->origin)) != CHAT_OK ||
-	    (rc = hdr_int(f, "chat-id", 1, &m->id)) != CHAT_OK ||
-	    (rc = hdr_int(f, "chat-room-id", 1, &m->room_id)) != CHAT_OK ||
+	    (rc = hdr_int(f, "chat-id", 1, &m->id)) != CHAT_OK)
+		return rc;
+	if (m->origin >= CLUSTER_SLOTS || m->id % CLUSTER_SLOTS != m->origin)
+		return CHAT_EPROTO;
+	kind = stomp_frame_header(f, "chat-kind");
+	if (kind != NULL && chat_slice_eq(*kind, "user"))
+		return user_message(f, m);
+	if (kind != NULL)
+		return CHAT_EPROTO;
+	if ((rc = hdr_int(f, "chat-room-id", 1, &m->room_id)) != CHAT_OK ||
 	    (rc = hdr_int(f, "chat-room-created", 0, &m->room_created_ms)) != CHAT_OK)
 		return rc;
-	if (m->origin >= CLUSTER_SLOTS || m->id % CLUSTER_SLOTS != m->origin || r == NULL ||
-	    r->len > CHATMSG_ROOM_MAX || !chatmsg_room_valid(*r))
+	if (r == NULL || r->len > CHATMSG_ROOM_MAX || !chatmsg_room_valid(*r))
 		return CHAT_EPROTO;
 	memcpy(m->room, r->ptr, r->len);
 	m->room[r->len] = '\0';

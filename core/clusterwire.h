@@ -32,9 +32,21 @@ typedef struct clusterwire_url {
  * CHAT_ETOOBIG with the reason in err. */
 int clusterwire_parse_url(const char *s, clusterwire_url_t *out, chat_error_t *err);
 
-/* Another node's post as RabbitMQ delivers it.  Slices point into the
- * frame (and room into its own array). */
+/* Longest chat-dest (as chat.db's destinations) and chat-sender (user
+ * names) taken. */
+#define CLUSTERWIRE_DEST_MAX 256
+#define CLUSTERWIRE_SENDER_MAX 128
+
+/* What another node forwarded. */
+typedef enum clusterwire_kind {
+	CLUSTERWIRE_POST = 0, /* a chat post to a room */
+	CLUSTERWIRE_USER      /* a message for a user's sessions (/user/NAME/...) */
+} clusterwire_kind_t;
+
+/* Another node's post (or user message) as RabbitMQ delivers it.  Slices
+ * point into the frame (and room into its own array). */
 typedef struct clusterwire_msg {
+	clusterwire_kind_t kind;
 	int64_t origin;          /* the posting node's node_id */
 	int64_t id;              /* its message id */
 	int64_t room_id;         /* the room's store id on the origin */
@@ -42,9 +54,14 @@ typedef struct clusterwire_msg {
 	char room[CHATMSG_ROOM_MAX + 1];
 	chat_slice_t body;       /* the chat JSON the origin published */
 	chat_slice_t ack;        /* the MESSAGE's ack header (for ACK) */
+	chat_slice_t dest;       /* CLUSTERWIRE_USER: the /user/NAME/... destination */
+	chat_slice_t ctype;      /* CLUSTERWIRE_USER: its content-type, or empty */
+	chat_slice_t sender;     /* CLUSTERWIRE_USER: its sender (user-name), or empty */
 } clusterwire_msg_t;
 
-/* Reads a MESSAGE frame from the relay's subscription.  Pure (allocates
+/* Reads a MESSAGE frame from the relay's subscription (chat-kind absent:
+ * a post, whose room and body must agree; chat-kind user: a message for
+ * chat-dest, which must be /user/NAME/queue/... or /topic/...).  Pure (allocates
  * nothing beyond the caller's buffers, which hold the body's parsed
  * fields).  0, or CHAT_EINVAL / CHAT_EPROTO for a frame that is not a
  * well-formed post (its headers and its body disagree, a bad room, an id

@@ -1354,6 +1354,26 @@ static const char *sender_of(const broker_t *b)
 	return b->info.has_user ? b->info.user_name : NULL;
 }
 
+/* In a cluster, a /user row also goes to the other nodes (db/cluster.h):
+ * it carries this node's id and a cluster id from the node's id clock. */
+static int cluster_stamp(broker_t *b)
+{
+	char v[24];
+	int64_t seq, id;
+	int rc;
+
+	if (!cluster_enabled(b->opt))
+		return CHAT_OK;
+	if ((rc = next_seq(b, &seq)) != CHAT_OK ||
+	    (rc = cluster__next_id_in_tx(b->db, b->opt->node_id, seq, &id, b->err)) != CHAT_OK)
+		return rc;
+	snprintf(v, sizeof(v), "%lld", b->opt->node_id);
+	if ((rc = delivery_hdr_put(&b->hdrs, RELAY_ORIGIN_HEADER, v)) != CHAT_OK)
+		return rc;
+	snprintf(v, sizeof(v), "%lld", (long long)id);
+	return delivery_hdr_put(&b->hdrs, CLUSTER_ID_HEADER, v);
+}
+
 /* Point to point: one consumer of the queue, chosen in turn (queue.c),
  * passing over (skip_session, skip_sub) when another exists.  No
  * consumer: the message is dropped, as Spring's simple broker does. */
@@ -1588,7 +1608,8 @@ static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
 		if (!b->opt->user_queue_others &&
 		    (!b->info.has_user || !chat_slice_eq(user, b->info.user_name)))
 			return refuse(b, "SEND to another user's queue is not allowed here");
-		if ((rc = message_headers(b, NULL, ctype, sender_of(b))) != CHAT_OK)
+		if ((rc = message_headers(b, NULL, ctype, sender_of(b))) != CHAT_OK ||
+		    (rc = cluster_stamp(b)) != CHAT_OK)
 			return rc;
 		return append(b, dest, NULL, chat_buf_slice(&b->hdrs), f->body, NULL);
 	case DEST_APP:

@@ -250,6 +250,44 @@ static int ensure_room(chatdb_t *db, const clusterwire_msg_t *m, int *found, cha
 	return rc == CHAT_ENOTFOUND ? CHAT_OK : rc;
 }
 
+/* Copies slice v (at most max bytes) NUL-terminated into out. */
+static void copy_slice(char *out, size_t max, chat_slice_t v)
+{
+	size_t n = v.len < max ? v.len : max;
+
+	if (n > 0)
+		memcpy(out, v.ptr, n);
+	out[n] = '\0';
+}
+
+/* Appends a user message of another node as the origin's broker did
+ * (content-type, sender), with its origin and id. */
+static int import_user(chatdb_t *db, const clusterwire_msg_t *m, const char *origin,
+		       chat_buf_t *hdrs, int64_t *seq, chat_error_t *err)
+{
+	char dest[CLUSTERWIRE_DEST_MAX + 1], ctype[STOMP_MEDIA_TYPE_MAX + 1];
+	char who[CLUSTERWIRE_SENDER_MAX + 1], id[24];
+	outbox_msg_t om;
+	int rc = CHAT_OK;
+
+	copy_slice(dest, CLUSTERWIRE_DEST_MAX, m->dest);
+	copy_slice(ctype, STOMP_MEDIA_TYPE_MAX, m->ctype);
+	copy_slice(who, CLUSTERWIRE_SENDER_MAX, m->sender);
+	snprintf(id, sizeof(id), "%lld", (long long)m->id);
+	if (ctype[0] != '\0')
+		rc = delivery_hdr_put(hdrs, "content-type", ctype);
+	if (rc == CHAT_OK && who[0] != '\0')
+		rc = delivery_hdr_put(hdrs, DELIVERY_H_SENDER, who);
+	if (rc == CHAT_OK)
+		rc = delivery_hdr_put(hdrs, RELAY_ORIGIN_HEADER, origin);
+	if (rc == CHAT_OK)
+		rc = delivery_hdr_put(hdrs, CLUSTER_ID_HEADER, id);
+	if (rc != CHAT_OK)
+		return chat_error_set(err, rc, "user message headers");
+	om = (outbox_msg_t){ dest, NULL, chat_buf_slice(hdrs), m->body, chat_wall_ms() };
+	return outbox_append(db, &om, seq, err);
+}
+
 int cluster_import(chatdb_t *db, int64_t self, const clusterwire_msg_t *m, int *added,
 		   int64_t *seq_out, chat_error_t *err)
 {
@@ -270,9 +308,12 @@ int cluster_import(chatdb_t *db, int64_t self, const clusterwire_msg_t *m, int *
 		goto out;
 	if ((rc = counter_get(db, mark, &hw, err)) != CHAT_OK || m->id <= hw)
 		goto done;
-	if ((rc = ensure_room(db, m, &found, err)) != CHAT_OK)
+	if (m->kind == CLUSTERWIRE_USER) {
+		rc = import_user(db, m, origin, &hdrs, &seq, err);
+		*added = rc == CHAT_OK;
+	} else if ((rc = ensure_room(db, m, &found, err)) != CHAT_OK) {
 		goto done;
-	if (!found) {
+	} else if (!found) {
 		/* The name is taken here by a room the origin does not know:
 		 * the post cannot be shown in it. */
 		log_warn("cluster: post %lld of node %lld is for room %s, which this node"
@@ -310,7 +351,11 @@ out:
 typedef struct fwd {
 	int64_t seq;
 	int64_t id;
-	char room[CHATMSG_ROOM_MAX + 1];
+	int user;                              /* 1: a /user/NAME/... message */
+	char room[CHATMSG_ROOM_MAX + 1];       /* a post's room */
+	char dest[CLUSTERWIRE_DEST_MAX + 1];   /* a user message's destination */
+	char ctype[STOMP_MEDIA_TYPE_MAX + 1];  /* its content-type, or "" */
+	char sender[CLUSTERWIRE_SENDER_MAX + 1]; /* its sender, or "" */
 	char *body;
 	size_t len;
 } fwd_t;
@@ -535,36 +580,76 @@ typedef struct collect {
 	int64_t last;
 } collect_t;
 
+/* A user message of this node: its id from CLUSTER_ID_HEADER. */
+static int take_user(const outbox_row_t *row, fwd_t *x)
+{
+	chat_slice_t v;
+	char *e;
+
+	if (!delivery_hdr_get(row->headers, CLUSTER_ID_HEADER, &v) ||
+	    row->destination.len > CLUSTERWIRE_DEST_MAX)
+		return 0;
+	x->id = strtoll(v.ptr, &e, 10);
+	if (*e != '\0' || x->id <= 0)
+		return 0;
+	x->user = 1;
+	copy_slice(x->dest, CLUSTERWIRE_DEST_MAX, row->destination);
+	if (delivery_hdr_get(row->headers, "content-type", &v))
+		copy_slice(x->ctype, STOMP_MEDIA_TYPE_MAX, v);
+	if (delivery_hdr_get(row->headers, DELIVERY_H_SENDER, &v))
+		copy_slice(x->sender, CLUSTERWIRE_SENDER_MAX, v);
+	return 1;
+}
+
 static int take_row(void *ctx, const outbox_row_t *row)
 {
 	collect_t *c = ctx;
 	chat_slice_t kind, origin;
 	store_msg_t m;
-	fwd_t *x;
+	fwd_t *x = &c->v[c->n];
 	char self[24];
-	int rc;
 
 	c->last = row->seq;
 	snprintf(self, sizeof(self), "%lld", (long long)c->r->opt->node_id);
-	if (!delivery_hdr_get(row->headers, RELAY_KIND_HEADER, &kind) ||
-	    !chat_slice_eq(kind, RELAY_KIND_MSG) ||
+	if (row->target_session.ptr != NULL ||
 	    !delivery_hdr_get(row->headers, RELAY_ORIGIN_HEADER, &origin) ||
 	    !chat_slice_eq(origin, self))
 		return 0;
-	rc = relay_parse_row(row, &m, &c->r->room, &c->r->writer, &c->r->text);
-	if (rc != 1)
-		return 0; /* not a post this node can vouch for: nothing to send */
-	x = &c->v[c->n];
+	memset(x, 0, sizeof(*x));
+	if (delivery_hdr_get(row->headers, RELAY_KIND_HEADER, &kind) &&
+	    chat_slice_eq(kind, RELAY_KIND_MSG)) {
+		if (relay_parse_row(row, &m, &c->r->room, &c->r->writer, &c->r->text) != 1)
+			return 0; /* not a post this node can vouch for: nothing to send */
+		x->id = m.id;
+		snprintf(x->room, sizeof(x->room), "%s", c->r->room.data);
+	} else if (!take_user(row, x)) {
+		return 0;
+	}
 	x->body = malloc(row->body.len + 1);
 	if (x->body == NULL)
 		return CHAT_ENOMEM;
 	memcpy(x->body, row->body.ptr, row->body.len);
 	x->len = row->body.len;
 	x->seq = row->seq;
-	x->id = m.id;
-	snprintf(x->room, sizeof(x->room), "%s", c->r->room.data);
 	c->n++;
 	return 0;
+}
+
+/* Appends the SEND of user message x. */
+static int put_user(relay_state_t *r, const fwd_t *x, const char *origin, const char *id,
+		    const char *receipt)
+{
+	stomp_header_t h[9] = { H("destination", CLUSTER_TOPIC), H("persistent", "true"),
+				H("chat-kind", "user"), H("chat-origin", origin),
+				H("chat-id", id), H("chat-dest", x->dest),
+				H("receipt", receipt) };
+	size_t n = 7;
+
+	if (x->ctype[0] != '\0')
+		h[n++] = (stomp_header_t)H("chat-ctype", x->ctype);
+	if (x->sender[0] != '\0')
+		h[n++] = (stomp_header_t)H("chat-sender", x->sender);
+	return put_frame(r, STOMP_CMD_SEND, h, n, x->body, x->len);
 }
 
 /* Sends the next batch of local posts after the cursor (when none is in
@@ -597,15 +682,20 @@ static int forward(relay_state_t *r, int64_t now)
 		fwd_t *x = &c.v[i];
 		char origin[24], id[24], rid[24], created[24], receipt[32];
 
+		snprintf(origin, sizeof(origin), "%lld", (long long)r->opt->node_id);
+		snprintf(id, sizeof(id), "%lld", (long long)x->id);
+		snprintf(receipt, sizeof(receipt), "s%lld", (long long)x->seq);
+		if (x->user) {
+			if ((rc = put_user(r, x, origin, id, receipt)) == CHAT_OK)
+				r->receipts_due++;
+			continue;
+		}
 		if (chatroom_get_any(r->db, x->room, &room, &err) != CHAT_OK)
 			memset(&room, 0, sizeof(room));
 		if (room.id <= 0)
 			continue; /* cannot happen: room rows stay */
-		snprintf(origin, sizeof(origin), "%lld", (long long)r->opt->node_id);
-		snprintf(id, sizeof(id), "%lld", (long long)x->id);
 		snprintf(rid, sizeof(rid), "%lld", (long long)room.id);
 		snprintf(created, sizeof(created), "%lld", (long long)room.created_ms);
-		snprintf(receipt, sizeof(receipt), "s%lld", (long long)x->seq);
 		{
 			stomp_header_t h[] = { H("destination", CLUSTER_TOPIC),
 					       H("persistent", "true"),

@@ -26,6 +26,9 @@
 #define CLUSTER_LEASE "cluster"
 /* How long the relay lease outlives its holder's last renewal. */
 #define CLUSTER_LEASE_MS 15000
+/* On a forwarded row that is not a chat post (a /user/NAME/... message):
+ * its cluster id (a chat post's is its body's "id"). */
+#define CLUSTER_ID_HEADER "cid"
 /* Where nodes publish (RabbitMQ's amq.topic, routing key chat.cluster)
  * and what every node's durable queue is bound to. */
 #define CLUSTER_TOPIC "/topic/chat.cluster"

@@ -7,11 +7,13 @@
  * to clusterwire_parse_message().  Invariants: a URL that parses has a
  * host, a port in 1..65535 and NUL-terminated parts within their bounds; a
  * message that parses has an id of its origin (id % 16 == origin, origin
- * 1..15), a valid room equal to the body's, a body inside the frame's,
- * and a non-empty ack; a failure is a CHAT_E* code.  abort() otherwise.
+ * 1..15), a body that is the frame's and a non-empty ack, and either (a
+ * post) a valid room equal to the body's or (a user message) a /user/NAME
+ * destination and a valid content-type; a failure is a CHAT_E* code.  abort() otherwise.
  */
 #include "config.h"
 #include "clusterwire.h"
+#include "dest.h"
 #include "fuzz.h"
 
 #include <stdint.h>
@@ -62,11 +64,19 @@ static void messages(const uint8_t *data, size_t size)
 			break;
 		rc = clusterwire_parse_message(&f, &m, &room, &writer, &text);
 		if (rc == CHAT_OK) {
+			chat_slice_t user, rest;
+
 			if (m.origin < 1 || m.origin >= CLUSTER_SLOTS || m.id % CLUSTER_SLOTS != m.origin ||
-			    !chatmsg_room_valid((chat_slice_t){ m.room, strlen(m.room) }) ||
-			    strcmp(m.room, room.data) != 0 || m.ack.len == 0 ||
-			    m.body.ptr != f.body.ptr || m.body.len != f.body.len || writer.len == 0 ||
-			    text.len == 0)
+			    m.ack.len == 0 || m.body.ptr != f.body.ptr || m.body.len != f.body.len)
+				abort();
+			if (m.kind == CLUSTERWIRE_USER
+				    ? dest_user_split(m.dest, &user, &rest) != CHAT_OK || user.len == 0 ||
+					      m.dest.len > CLUSTERWIRE_DEST_MAX ||
+					      (m.ctype.len > 0 && !stomp_media_type_valid(m.ctype)) ||
+					      m.sender.len > CLUSTERWIRE_SENDER_MAX
+				    : !chatmsg_room_valid((chat_slice_t){ m.room, strlen(m.room) }) ||
+					      strcmp(m.room, room.data) != 0 || writer.len == 0 ||
+					      text.len == 0)
 				abort();
 		} else if (rc >= 0 || rc <= CHAT_E_LAST) {
 			abort();

@@ -10,6 +10,7 @@
 //    previous one arrived) is seen in one order everywhere, ids rising;
 //  - history on both nodes agrees (id order), and a client resumes on the
 //    other node after an id it saw on the first one;
+//  - /user/NAME/queue/... reaches the user's sessions on both nodes once;
 //  - RabbitMQ stopped mid-burst: local chat goes on (every post receipted
 //    and delivered on its own node); once RabbitMQ is back every post
 //    reaches the other node exactly once;
@@ -278,6 +279,32 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 85000 }, asy
 	assert.deepEqual(hb, ha, 'history on A and B');
 	const hids = ha.map((x) => Number(x.split(':')[0]));
 	assert.deepEqual(hids, [...hids].sort((x, y) => x - y), 'history in id order');
+
+	/* /user/NAME/queue reaches that user's sessions on every node, once,
+	 * naming the sender. */
+	const a2 = await stompConnect(b, 'xhr-streaming', { login: 'alice' });
+	cleanup.push(() => a2.close());
+	const inboxes = [await pa.subscribeSync('/user/queue/inbox'), await a2.subscribeSync('/user/queue/inbox')];
+	const bobs = await pb.subscribeSync('/user/queue/inbox');
+	const K = 5;
+	for (let i = 0; i < K; i++)
+		await pb.send('/user/alice/queue/inbox', `to-alice-${i}`, { 'content-type': 'text/plain' });
+	await pa.send('/user/bob/queue/inbox', 'to-bob', { 'content-type': 'text/plain' });
+	for (const [i, box] of inboxes.entries()) {
+		for (let k = 0; k < K; k++) {
+			const m = await box.next(20000);
+			assert.equal(m.body, `to-alice-${k}`, `alice's session ${i}`);
+			assert.equal(m.headers['user-name'], 'bob');
+			assert.equal(m.headers['content-type'], 'text/plain');
+		}
+	}
+	const mb = await bobs.next(20000);
+	assert.equal(mb.body, 'to-bob');
+	assert.equal(mb.headers['user-name'], 'alice');
+	/* Nothing twice: a marker sent after them is the next thing each sees. */
+	await pb.send('/user/alice/queue/inbox', 'marker');
+	for (const box of inboxes)
+		assert.equal((await box.next(20000)).body, 'marker');
 
 	/* RabbitMQ stopped mid-burst: local chat goes on; when it is back,
 	 * every post reaches node B once. */

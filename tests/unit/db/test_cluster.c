@@ -120,8 +120,11 @@ static int parse(const char *wire, int *good)
 	rc = stomp_parser_feed(&p, wire, strlen(wire) + 1, &used, &f);
 	ck_assert_int_eq(rc, CHAT_OK);
 	rc = clusterwire_parse_message(&f, m, &room, &writer, &text);
-	*good = m->origin == 2 && m->id == 34 && !strcmp(m->room, "general") && m->body.len > 0 &&
-		chat_slice_eq(m->ack, "a1");
+	*good = m->origin == 2 && m->id == 34 && m->body.len > 0 && chat_slice_eq(m->ack, "a1") &&
+		(m->kind == CLUSTERWIRE_USER
+			 ? chat_slice_eq(m->dest, "/user/alice/queue/in") &&
+				   chat_slice_eq(m->sender, "bob") && m->ctype.len == 0
+			 : !strcmp(m->room, "general"));
 	stomp_parser_free(&p);
 	chat_buf_free(&room);
 	chat_buf_free(&writer);
@@ -155,12 +158,23 @@ START_TEST(messages)
 		{ __LINE__, "MESSAGE\nchat-origin:2\nchat-id:34\nchat-room:general\n"
 			    "chat-room-id:1\nchat-room-created:0\n\n" BODY(34, "general"), CHAT_EPROTO },
 		{ __LINE__, "RECEIPT\nreceipt-id:x\n\n", CHAT_EPROTO },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:user\nchat-origin:2\nchat-id:34\n"
+			    "chat-dest:/user/alice/queue/in\nchat-sender:bob\n\nhello", CHAT_OK + 100 },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:user\nchat-origin:2\nchat-id:34\n"
+			    "chat-dest:/user/queue/in\n\nhello", CHAT_EPROTO }, /* no user named */
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:user\nchat-origin:2\nchat-id:34\n"
+			    "chat-dest:/topic/x\n\nhello", CHAT_EPROTO },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:user\nchat-origin:2\nchat-id:34\n"
+			    "chat-dest:/user/alice/queue/in\nchat-ctype:not a type\n\nhello", CHAT_EPROTO },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:other\nchat-origin:2\nchat-id:34\n\n", CHAT_EPROTO },
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		int good = 0, rc = parse(rows[i].wire, &good);
+		int want = rows[i].rc == CHAT_OK + 100 ? CHAT_OK : rows[i].rc;
 
-		ck_assert_msg(rc == rows[i].rc, "line %d: rc %d", rows[i].line, rc);
+		ck_assert_msg(rc == want, "line %d: rc %d", rows[i].line, rc);
+		/* (CHAT_OK + 100 marks a user message) */
 		ck_assert_msg(rc != CHAT_OK || good, "line %d: fields", rows[i].line);
 	}
 }
@@ -179,7 +193,8 @@ static int64_t next_id(int64_t node)
 
 static clusterwire_msg_t post(int64_t origin, int64_t id, char *body, size_t n)
 {
-	clusterwire_msg_t m = { origin, id, 1, 0, "general", { body, 0 }, CHAT_SLICE("a") };
+	clusterwire_msg_t m = { .origin = origin, .id = id, .room_id = 1, .room = "general",
+				.body = { body, 0 }, .ack = CHAT_SLICE("a") };
 
 	snprintf(body, n,
 		 "{\"id\":%lld,\"seq\":1,\"time\":5,\"room\":\"general\",\"writer\":\"w\",\"text\":\"t\"}",
