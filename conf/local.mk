@@ -12,19 +12,26 @@ EXTRA_DIST += .ci/run
 
 # make serve [PORT=8080] [FRONT=lighttpd|apache|apache-proxy-fcgi]
 #            [MONGODB_URI=mongodb://...] [SOCKJS_TEST_SERVICES=1]
+#            [BROKER_RELAY=stomp://USER:PASS@HOST:PORT/VHOST NODE_ID=N] [VAR=DIR]
+# A second node of a cluster on the same machine (docs/cluster.md): the same
+# MONGODB_URI and BROKER_RELAY, another NODE_ID, PORT and VAR, e.g.
+#   make serve PORT=8090 VAR=var2 NODE_ID=2 BROKER_RELAY=... MONGODB_URI=...
 PORT = 8080
 FRONT = lighttpd
 serve: all
 	@set -- --front '$(FRONT)' --port '$(PORT)' --builddir '$(abs_top_builddir)'; \
 	if test '$(SOCKJS_TEST_SERVICES)' = 1; then set -- "$$@" --test-services; fi; \
 	if test -n '$(MONGODB_URI)'; then set -- "$$@" --mongodb-uri '$(MONGODB_URI)'; fi; \
+	if test -n '$(VAR)'; then set -- "$$@" --var '$(VAR)'; fi; \
+	if test -n '$(BROKER_RELAY)'; then set -- "$$@" --set 'broker_relay=$(BROKER_RELAY)' \
+		--set 'node_id=$(NODE_ID)'; fi; \
 	exec $(SHELL) $(srcdir)/conf/serve.sh "$$@"
 .PHONY: serve
 
 # The configuration reference is generated from the option table; a test
 # (tests/unit/core/reference.sh) fails when the committed copy is stale.
 EXTRA_DIST += docs/configuration.md docs/session-safety.md docs/backup.md docs/limits.md \
-	docs/heartbeats.md
+	docs/heartbeats.md docs/cluster.md
 docs: fcgi/chat.fcgi
 	fcgi/chat.fcgi --reference > $(srcdir)/docs/configuration.md
 .PHONY: docs

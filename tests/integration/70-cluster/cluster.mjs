@@ -14,6 +14,8 @@
 //  - RabbitMQ stopped mid-burst: local chat goes on (every post receipted
 //    and delivered on its own node); once RabbitMQ is back every post
 //    reaches the other node exactly once;
+//  - node B SIGKILLed mid-burst: node A goes on, B's client resumes on A
+//    from its last id; B restarted on its var/ catches up from its queue;
 //  - a node_id-less or SQLite-backed cluster is refused with a clear
 //    message.
 // Skips when rabbitmq-server is not installed, unless CHAT_REQUIRE_RABBIT=1.
@@ -177,7 +179,9 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 85000 }, asy
 		return;
 	}
 	cleanup.push(() => mongo.stop());
+	const t0 = Date.now();
 	const mq = await rabbit();
+	t.diagnostic(`RabbitMQ up at ${Date.now() - t0} ms`);
 	const relay = `stomp://guest:guest@127.0.0.1:${mq.ports.stomp}/`;
 	const node = async (id) => {
 		const s = await startStack({ front: 'lighttpd', testServices: false, mongodbUri: mongo.uri,
@@ -186,6 +190,7 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 85000 }, asy
 		return s;
 	};
 	const [a, b] = [await node(1), await node(2)];
+	t.diagnostic(`nodes up at ${Date.now() - t0} ms`);
 	const room = 'general';
 
 	/* Subscribers of several transports on both nodes. */
@@ -306,6 +311,7 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 85000 }, asy
 	for (const box of inboxes)
 		assert.equal((await box.next(20000)).body, 'marker');
 
+	t.diagnostic(`burst, chain, resume, history, user queues done at ${Date.now() - t0} ms`);
 	/* RabbitMQ stopped mid-burst: local chat goes on; when it is back,
 	 * every post reaches node B once. */
 	const M = 40;
@@ -335,7 +341,48 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 85000 }, asy
 		assertOnce(g, tm, `${s.name} outage`);
 		assert.deepEqual(g.map((m) => m.text), tm, `${s.name}: order across the outage`);
 	}
-	for (const s of [a, b])
+	t.diagnostic(`outage done at ${Date.now() - t0} ms`);
+
+	/* Node B SIGKILLed mid-burst: A goes on; a client of B resumes on A
+	 * from the last id it saw; B rejoins and catches up from its queue. */
+	const lastOnB = subs[2].col.got.at(-1).id;
+	const pidsB = [...new Set([...Object.values(await b.readPids()), ...await b.chatFcgiPids(),
+		...await b.chatWsPids()])];
+	const tk = Array.from({ length: 20 }, (_, i) => `kill-${i}`);
+	for (const [i, x] of tk.entries()) {
+		await pa.post(room, x);
+		if (i === 5) {
+			for (const pid of pidsB)
+				try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+		}
+	}
+	for (const s of subs.slice(0, 2))
+		await s.col.until((g) => only(g, 'kill-').length >= tk.length, `${s.name} with B killed`);
+	const afterB = [...new Map(subs[0].col.got.map((m) => [m.id, m])).values()]
+		.filter((m) => m.id > lastOnB).sort((x, y) => x.id - y.id).map((m) => m.text);
+	assert.ok(afterB.includes('kill-19'));
+	const ra = await stompConnect(a, 'websocket');
+	cleanup.push(() => ra.close());
+	const onA = collector(await ra.subscribeSync(`/topic/chat/room/${room}`, { after: String(lastOnB) }));
+	await onA.until((g) => g.length >= afterB.length, 'resume on A');
+	assert.deepEqual(onA.got.map((m) => m.text), afterB, 'B\'s client resumed on A');
+	await b.halt();
+	const b2 = await startStack({ front: 'lighttpd', testServices: false, mongodbUri: mongo.uri,
+		dir: b.dir, options: { broker_relay: relay, node_id: 2 } });
+	cleanup.push(() => b2.stop());
+	const w2 = await stompConnect(b2, 'websocket');
+	cleanup.push(() => w2.close());
+	await joined(pa, room, collector(await w2.subscribeSync(`/topic/chat/room/${room}`)), 'rejoin');
+	const r2 = await stompConnect(b2, 'xhr-streaming');
+	cleanup.push(() => r2.close());
+	const onB2 = collector(await r2.subscribeSync(`/topic/chat/room/${room}`, { after: String(lastOnB) }));
+	await onB2.until(hasText('kill-19'), 'resume on the rejoined B');
+	assert.deepEqual(only(onB2.got, 'kill-').map((m) => m.text), tk, 'caught up on the rejoined B');
+	assert.deepEqual(onB2.got.slice(0, afterB.length).map((m) => m.text), afterB,
+		'the rejoined B resumes in the same order');
+	t.diagnostic(`kill and rejoin done at ${Date.now() - t0} ms`);
+
+	for (const s of [a, b2])
 		assert.doesNotMatch(await s.log('chat.fcgi.log') + await s.log('lighttpd.log'),
 			/NOT in the history/, 'no reused id');
 });
