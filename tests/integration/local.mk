@@ -62,7 +62,7 @@ STOMP_NODE_TESTS = \
 	tests/integration/40-stomp/rooms.mjs
 TESTS += $(STOMP_NODE_TESTS)
 EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs \
-	tests/integration/lib/ferretdb.mjs
+	tests/integration/lib/ferretdb.mjs tests/integration/lib/rabbitmq.mjs
 
 # More than one node (db/cluster.h): a private RabbitMQ with the STOMP
 # plugin, FerretDB as the shared MongoDB, two nodes behind their own

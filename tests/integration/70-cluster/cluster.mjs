@@ -19,14 +19,15 @@
 //  - a node_id-less or SQLite-backed cluster is refused with a clear
 //    message.
 // Skips when rabbitmq-server is not installed, unless CHAT_REQUIRE_RABBIT=1.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freePort, frontMissing, srcdir, startStack } from '../lib/stack.mjs';
+import { frontMissing, startStack } from '../lib/stack.mjs';
+import { startRabbit } from '../lib/rabbitmq.mjs';
 import { startMongo } from '../lib/ferretdb.mjs';
 import { chatBody, makeRoom, stompConnect } from '../lib/stomp.mjs';
 
@@ -47,51 +48,10 @@ function rabbitMissing() {
 
 const skip = rabbitMissing() || frontMissing('lighttpd') || false;
 
-function run(cmd, args) {
-	return new Promise((resolve) => {
-		execFile(cmd, args, (e, out, err) => resolve({ code: e ? e.code ?? 1 : 0, out: out + err }));
-	});
-}
-
-const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
-
-/* A private RabbitMQ node on free ports; start() (again after stop(), on
- * the same directory: durable queues and their messages survive). */
-async function rabbit() {
-	const dir = await mkdtemp(path.join(os.tmpdir(), 'chat-rabbit-'));
-	const ports = { amqp: await freePort(), web: await freePort(), stomp: await freePort(),
-		dist: await freePort() };
-	const r = {
-		dir, ports, pid: 0,
-		async start() {
-			const out = await run('bash', [path.join(srcdir, 'bench', 'peers', 'rabbitmq.sh'), dir,
-				String(ports.amqp), String(ports.web), String(ports.stomp), String(ports.dist)]);
-			assert.equal(out.code, 0, `rabbitmq.sh: ${out.out}`);
-			r.pid = Number(out.out.trim().split('\n').pop());
-			assert.ok(r.pid > 0, out.out);
-		},
-		async stop() {
-			if (!r.pid)
-				return;
-			const pid = r.pid;
-			r.pid = 0;
-			try { process.kill(pid, 'SIGTERM'); } catch { return; }
-			for (let i = 0; i < 600 && alive(pid); i++)
-				await new Promise((res) => setTimeout(res, 50));
-			if (alive(pid))
-				process.kill(pid, 'SIGKILL');
-		},
-	};
-	await r.start();
-	cleanup.push(async () => { await r.stop(); await rm(dir, { recursive: true, force: true }); });
-	return r;
-}
-
 /* Collects the chat posts (not notices) one subscription receives. */
 function collector(box) {
 	const got = [];
 	const waiters = [];
-	box.sub; // the Inbox of stomp.mjs; drained below
 	(async () => {
 		for (;;) {
 			let m;
@@ -180,7 +140,8 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 85000 }, asy
 	}
 	cleanup.push(() => mongo.stop());
 	const t0 = Date.now();
-	const mq = await rabbit();
+	const mq = await startRabbit();
+	cleanup.push(() => mq.remove());
 	t.diagnostic(`RabbitMQ up at ${Date.now() - t0} ms`);
 	const relay = `stomp://guest:guest@127.0.0.1:${mq.ports.stomp}/`;
 	const node = async (id) => {
