@@ -288,31 +288,26 @@ static int import_user(chatdb_t *db, const clusterwire_msg_t *m, const char *ori
 	return outbox_append(db, &om, seq, err);
 }
 
-int cluster_import(chatdb_t *db, int64_t self, const clusterwire_msg_t *m, int *added,
-		   int64_t *seq_out, chat_error_t *err)
+/* Inside the caller's transaction: cluster_import() for one message. */
+static int import_in_tx(chatdb_t *db, const clusterwire_msg_t *m, chat_buf_t *hdrs, int *added,
+			int64_t *seq, chat_error_t *err)
 {
 	char mark[32], topic[CHATDB_DEST_MAX + 1], origin[24];
-	chat_buf_t hdrs;
 	outbox_msg_t om;
-	int64_t hw = 0, seq = 0, last = 0;
+	int64_t hw = 0, last = 0;
 	int rc, found = 0;
 
-	*added = 0;
-	if (m->origin == self)
-		return CHAT_OK;
-	chat_buf_init(&hdrs, 256);
+	chat_buf_reset(hdrs);
 	mark_name(mark, m->origin);
 	snprintf(origin, sizeof(origin), "%lld", (long long)m->origin);
 	snprintf(topic, sizeof(topic), "%s%s", BROKER_TOPIC_ROOM, m->room);
-	if ((rc = chatdb__begin(db, err)) != CHAT_OK)
-		goto out;
 	if ((rc = counter_get(db, mark, &hw, err)) != CHAT_OK || m->id <= hw)
-		goto done;
+		return rc;
 	if (m->kind == CLUSTERWIRE_USER) {
-		rc = import_user(db, m, origin, &hdrs, &seq, err);
+		rc = import_user(db, m, origin, hdrs, seq, err);
 		*added = rc == CHAT_OK;
 	} else if ((rc = ensure_room(db, m, &found, err)) != CHAT_OK) {
-		goto done;
+		return rc;
 	} else if (!found) {
 		/* The name is taken here by a room the origin does not know:
 		 * the post cannot be shown in it. */
@@ -321,28 +316,59 @@ int cluster_import(chatdb_t *db, int64_t self, const clusterwire_msg_t *m, int *
 			 (long long)m->id, (long long)m->origin, m->room);
 	} else if ((rc = outbox_last_seq(db, &last, err)) == CHAT_OK &&
 		   (rc = relay__register_in_tx(db, last, err)) == CHAT_OK &&
-		   (rc = delivery_hdr_put(&hdrs, "content-type", "application/json")) == CHAT_OK &&
-		   (rc = delivery_hdr_put(&hdrs, RELAY_KIND_HEADER, RELAY_KIND_MSG)) == CHAT_OK &&
-		   (rc = delivery_hdr_put(&hdrs, RELAY_ORIGIN_HEADER, origin)) == CHAT_OK) {
-		om = (outbox_msg_t){ topic, NULL, chat_buf_slice(&hdrs), m->body, chat_wall_ms() };
-		rc = outbox_append(db, &om, &seq, err);
+		   (rc = delivery_hdr_put(hdrs, "content-type", "application/json")) == CHAT_OK &&
+		   (rc = delivery_hdr_put(hdrs, RELAY_KIND_HEADER, RELAY_KIND_MSG)) == CHAT_OK &&
+		   (rc = delivery_hdr_put(hdrs, RELAY_ORIGIN_HEADER, origin)) == CHAT_OK) {
+		om = (outbox_msg_t){ topic, NULL, chat_buf_slice(hdrs), m->body, chat_wall_ms() };
+		rc = outbox_append(db, &om, seq, err);
 		*added = rc == CHAT_OK;
 	}
 	if (rc == CHAT_OK)
 		rc = counter_raise(db, mark, m->id, err);
 	if (rc == CHAT_OK)
 		rc = counter_raise(db, CLOCK_NAME, m->id, err);
-done:
+	return rc;
+}
+
+int cluster_import_batch(chatdb_t *db, int64_t self, const clusterwire_msg_t *v, size_t n,
+			 size_t *added, int64_t *seq_out, chat_error_t *err)
+{
+	chat_buf_t hdrs;
+	int64_t seq = 0;
+	size_t k = 0;
+	int rc;
+
+	*added = 0;
+	chat_buf_init(&hdrs, 1024);
+	rc = chatdb__begin(db, err);
+	for (size_t i = 0; rc == CHAT_OK && i < n; i++) {
+		int one = 0;
+
+		if (v[i].origin == self)
+			continue; /* this node's own, back from RabbitMQ */
+		rc = import_in_tx(db, &v[i], &hdrs, &one, &seq, err);
+		k += (size_t)one;
+	}
 	if (rc == CHAT_OK)
 		rc = chatdb__commit(db, err);
 	else
 		chatdb__rollback(db);
-	if (rc != CHAT_OK)
-		*added = 0;
-	else if (seq_out != NULL)
-		*seq_out = seq;
-out:
+	if (rc == CHAT_OK) {
+		*added = k;
+		if (seq_out != NULL)
+			*seq_out = seq;
+	}
 	chat_buf_free(&hdrs);
+	return rc;
+}
+
+int cluster_import(chatdb_t *db, int64_t self, const clusterwire_msg_t *m, int *added,
+		   int64_t *seq_out, chat_error_t *err)
+{
+	size_t k = 0;
+	int rc = cluster_import_batch(db, self, m, 1, &k, seq_out, err);
+
+	*added = k > 0;
 	return rc;
 }
 
@@ -735,15 +761,96 @@ static int forward(relay_state_t *r, int64_t now)
 	return CHAT_OK;
 }
 
+/* A MESSAGE taken from RabbitMQ and not yet committed: its fields,
+ * copied out of the parser into one allocation. */
+typedef struct pending {
+	clusterwire_msg_t m;
+	char *mem;
+} pending_t;
+
+static pending_t pend[CLUSTER_BATCH];
+static size_t npend;
+
+static chat_slice_t keep(char **at, chat_slice_t v)
+{
+	chat_slice_t out = { *at, v.len };
+
+	if (v.len > 0)
+		memcpy(*at, v.ptr, v.len);
+	(*at)[v.len] = '\0';
+	*at += v.len + 1;
+	return out;
+}
+
+static int hold(const clusterwire_msg_t *m)
+{
+	pending_t *p = &pend[npend];
+	char *at;
+
+	p->mem = malloc(m->body.len + m->ack.len + m->dest.len + m->ctype.len + m->sender.len + 5);
+	if (p->mem == NULL)
+		return CHAT_ENOMEM;
+	p->m = *m;
+	at = p->mem;
+	p->m.body = keep(&at, m->body);
+	p->m.ack = keep(&at, m->ack);
+	p->m.dest = keep(&at, m->dest);
+	p->m.ctype = keep(&at, m->ctype);
+	p->m.sender = keep(&at, m->sender);
+	npend++;
+	return CHAT_OK;
+}
+
+/* Forgets the held messages (the connection broke: RabbitMQ redelivers). */
+static void drop_held(void)
+{
+	for (size_t i = 0; i < npend; i++)
+		free(pend[i].mem);
+	npend = 0;
+}
+
+static int ack(relay_state_t *r, chat_slice_t id)
+{
+	stomp_header_t h[] = { { CHAT_SLICE("id"), id } };
+
+	return put_frame(r, STOMP_CMD_ACK, h, 1, NULL, 0);
+}
+
+/* Commits the held messages in one transaction, rings the doorbell, and
+ * queues their ACKs; on failure nothing is acked (RabbitMQ redelivers
+ * them after the reconnect). */
+static void flush(relay_state_t *r)
+{
+	static clusterwire_msg_t v[CLUSTER_BATCH];
+	chat_error_t err = { 0 };
+	int64_t seq = 0;
+	size_t added = 0, i;
+	int rc;
+
+	if (npend == 0)
+		return;
+	for (i = 0; i < npend; i++)
+		v[i] = pend[i].m;
+	rc = cluster_import_batch(r->db, r->opt->node_id, v, npend, &added, &seq, &err);
+	if (rc != CHAT_OK) {
+		log_warn("cluster: cannot add %zu posts of other nodes: %s", npend,
+			 chat_error_reason(&err, rc));
+		disconnect(r, NULL);
+		r->retry_at = chat_mono_ms() + 1000;
+	} else {
+		if (added > 0 && r->bell != NULL)
+			doorbell_ring(r->bell, (uint64_t)seq);
+		for (i = 0; i < npend && rc == CHAT_OK; i++)
+			rc = ack(r, pend[i].m.ack);
+	}
+	drop_held();
+}
+
 static int on_message(relay_state_t *r, const stomp_frame_t *f)
 {
 	clusterwire_msg_t m;
-	chat_error_t err = { 0 };
-	int64_t seq = 0;
-	char ack[CLUSTERWIRE_ACK_MAX + 1];
-	int rc, added = 0;
+	int rc = clusterwire_parse_message(f, &m, &r->room, &r->writer, &r->text);
 
-	rc = clusterwire_parse_message(f, &m, &r->room, &r->writer, &r->text);
 	if (rc == CHAT_EPROTO && m.ack.len == 0) {
 		disconnect(r, "a MESSAGE without an ack header");
 		return rc;
@@ -752,23 +859,11 @@ static int on_message(relay_state_t *r, const stomp_frame_t *f)
 		/* Not a post of ours: dropped (acked) so it cannot block the queue. */
 		log_warn("cluster: dropped a malformed message from RabbitMQ (%s)",
 			 chat_strerror(rc));
-	} else if ((rc = cluster_import(r->db, r->opt->node_id, &m, &added, &seq, &err)) !=
-		   CHAT_OK) {
-		/* Not acked: RabbitMQ redelivers it after the reconnect. */
-		log_warn("cluster: cannot add post %lld of node %lld: %s", (long long)m.id,
-			 (long long)m.origin, chat_error_reason(&err, rc));
-		disconnect(r, NULL);
-		r->retry_at = chat_mono_ms() + 1000;
-		return rc;
+		return ack(r, m.ack);
 	}
-	if (added && r->bell != NULL)
-		doorbell_ring(r->bell, (uint64_t)seq);
-	snprintf(ack, sizeof(ack), "%.*s", (int)m.ack.len, m.ack.ptr);
-	{
-		stomp_header_t h[] = { H("id", ack) };
-
-		return put_frame(r, STOMP_CMD_ACK, h, 1, NULL, 0);
-	}
+	if (npend == CLUSTER_BATCH)
+		flush(r);
+	return r->fd >= 0 ? hold(&m) : CHAT_ECLOSED;
 }
 
 static int on_frame(relay_state_t *r, const stomp_frame_t *f)
@@ -830,6 +925,10 @@ static void pump(relay_state_t *r, int wait_ms)
 		if (frames >= CLUSTER_BATCH)
 			break;
 	}
+	if (r->fd >= 0)
+		flush(r);
+	else
+		drop_held();
 	if (r->fd >= 0 && r->out.len > 0 && write_all(r) != CHAT_OK)
 		disconnect(r, "the connection broke while acking");
 }
@@ -899,6 +998,7 @@ static void *cluster_main(void *arg)
 			pump(r, 20);
 	}
 	disconnect(r, NULL);
+	drop_held();
 	if (r->db != NULL && r->holder)
 		(void)relay_lease_release(r->db, CLUSTER_LEASE, r->owner, NULL);
 	chatdb_close(r->db);

@@ -63,6 +63,12 @@ int cluster__next_id_in_tx(chatdb_t *db, int64_t node, int64_t seq, int64_t *id_
 int cluster_import(chatdb_t *db, int64_t self, const clusterwire_msg_t *m, int *added,
 		   int64_t *seq_out, chat_error_t *err);
 
+/* The same for n messages in one transaction (those of self are passed
+ * over); *added gets how many were added, *seq_out (may be NULL) the last
+ * outbox seq given out.  All or none. */
+int cluster_import_batch(chatdb_t *db, int64_t self, const clusterwire_msg_t *v, size_t n,
+			 size_t *added, int64_t *seq_out, chat_error_t *err);
+
 /* The highest id of origin this chat.db has taken (0: none). */
 int cluster_high_water(chatdb_t *db, int64_t origin, int64_t *id_out, chat_error_t *err);
 
