@@ -4,6 +4,7 @@
 #include "clusterwire.h"
 
 #include "dest.h"
+#include "json.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -152,6 +153,68 @@ static int user_message(const stomp_frame_t *f, clusterwire_msg_t *m)
 	return CHAT_OK;
 }
 
+int clusterwire_token_body(chat_buf_t *out, int put, const unsigned char *hash, const char *user,
+			   int64_t created_ms, int64_t expires_ms)
+{
+	char hex[CLUSTERWIRE_TOKEN_HASH * 2 + 1];
+	int rc;
+
+	for (size_t i = 0; i < CLUSTERWIRE_TOKEN_HASH; i++)
+		snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+	if (!put)
+		return chat_buf_printf(out, "{\"op\":\"del\",\"hash\":\"%s\"}", hex);
+	if (user == NULL || *user == '\0')
+		return CHAT_EINVAL;
+	if ((rc = chat_buf_printf(out, "{\"op\":\"put\",\"hash\":\"%s\",\"user\":", hex)) !=
+		    CHAT_OK ||
+	    (rc = json_encode_string(out, user, strlen(user))) != CHAT_OK)
+		return rc;
+	return chat_buf_printf(out, ",\"created\":%lld,\"expires\":%lld}", (long long)created_ms,
+			       (long long)expires_ms);
+}
+
+/* A token issued or revoked on another node; op, user and hash are read
+ * into the caller's buffers. */
+static int token_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_buf_t *op,
+			 chat_buf_t *user, chat_buf_t *hash)
+{
+	chatmsg_field_t fl[5] = {
+		{ "op", op, 1, 0, 0 },		{ "hash", hash, 1, 0, 0 },
+		{ "user", user, 0, 0, 0 },	{ "created", NULL, 0, 0, 0 },
+		{ "expires", NULL, 0, 0, 0 },
+	};
+	int rc;
+
+	chat_buf_reset(op);
+	chat_buf_reset(user);
+	chat_buf_reset(hash);
+	if ((rc = chatmsg_parse_object(f->body.ptr, f->body.len, fl, 5, NULL)) != CHAT_OK)
+		return rc;
+	if (hash->len != CLUSTERWIRE_TOKEN_HASH * 2)
+		return CHAT_EINVAL;
+	for (size_t i = 0; i < CLUSTERWIRE_TOKEN_HASH; i++) {
+		int hi = utf8_hexval((unsigned char)hash->data[2 * i]);
+		int lo = utf8_hexval((unsigned char)hash->data[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return CHAT_EINVAL;
+		m->token_hash[i] = (unsigned char)(hi * 16 + lo);
+	}
+	m->kind = CLUSTERWIRE_TOKEN;
+	m->body = f->body;
+	if (chat_slice_eq(chat_buf_slice(op), "del"))
+		return CHAT_OK;
+	if (!chat_slice_eq(chat_buf_slice(op), "put") || !fl[2].found || !fl[3].found ||
+	    !fl[4].found || user->len == 0 || user->len > CLUSTERWIRE_SENDER_MAX ||
+	    fl[3].num < 0 || fl[4].num <= fl[3].num)
+		return CHAT_EINVAL;
+	m->token_put = 1;
+	memcpy(m->token_user, user->data, user->len + 1);
+	m->token_created_ms = fl[3].num;
+	m->token_expires_ms = fl[4].num;
+	return CHAT_OK;
+}
+
 int clusterwire_parse_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_buf_t *room,
 			  chat_buf_t *writer, chat_buf_t *text)
 {
@@ -179,6 +242,8 @@ int clusterwire_parse_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat
 	kind = stomp_frame_header(f, "chat-kind");
 	if (kind != NULL && chat_slice_eq(*kind, "user"))
 		return user_message(f, m);
+	if (kind != NULL && chat_slice_eq(*kind, "token"))
+		return token_message(f, m, room, writer, text);
 	if (kind != NULL)
 		return CHAT_EPROTO;
 	if ((rc = hdr_int(f, "chat-room-id", 1, &m->room_id)) != CHAT_OK ||

@@ -40,8 +40,12 @@ int clusterwire_parse_url(const char *s, clusterwire_url_t *out, chat_error_t *e
 /* What another node forwarded. */
 typedef enum clusterwire_kind {
 	CLUSTERWIRE_POST = 0, /* a chat post to a room */
-	CLUSTERWIRE_USER      /* a message for a user's sessions (/user/NAME/...) */
+	CLUSTERWIRE_USER,     /* a message for a user's sessions (/user/NAME/...) */
+	CLUSTERWIRE_TOKEN     /* a login token issued or revoked */
 } clusterwire_kind_t;
+
+/* Bytes of a token's hash (as db/auth.h keeps it). */
+#define CLUSTERWIRE_TOKEN_HASH 32
 
 /* Another node's post (or user message) as RabbitMQ delivers it.  Slices
  * point into the frame (and room into its own array). */
@@ -57,11 +61,22 @@ typedef struct clusterwire_msg {
 	chat_slice_t dest;       /* CLUSTERWIRE_USER: the /user/NAME/... destination */
 	chat_slice_t ctype;      /* CLUSTERWIRE_USER: its content-type, or empty */
 	chat_slice_t sender;     /* CLUSTERWIRE_USER: its sender (user-name), or empty */
+	int token_put;           /* CLUSTERWIRE_TOKEN: 1 issued, 0 revoked */
+	unsigned char token_hash[CLUSTERWIRE_TOKEN_HASH];
+	char token_user[CLUSTERWIRE_SENDER_MAX + 1]; /* issued: its user */
+	int64_t token_created_ms, token_expires_ms;  /* issued: its times */
 } clusterwire_msg_t;
+
+/* The body of a token row and its SEND: {"op":"put"|"del","hash":HEX,
+ * "user":NAME,"created":MS,"expires":MS} (user and times only for put).
+ * Appends it to out. */
+int clusterwire_token_body(chat_buf_t *out, int put, const unsigned char *hash, const char *user,
+			   int64_t created_ms, int64_t expires_ms);
 
 /* Reads a MESSAGE frame from the relay's subscription (chat-kind absent:
  * a post, whose room and body must agree; chat-kind user: a message for
- * chat-dest, which must be /user/NAME/queue/... or /topic/...).  Pure (allocates
+ * chat-dest, which must be /user/NAME/queue/... or /topic/...; chat-kind
+ * token: a token's hash issued to a user or revoked, in the body).  Pure (allocates
  * nothing beyond the caller's buffers, which hold the body's parsed
  * fields).  0, or CHAT_EINVAL / CHAT_EPROTO for a frame that is not a
  * well-formed post (its headers and its body disagree, a bad room, an id

@@ -230,6 +230,75 @@ int cluster__next_id_in_tx(chatdb_t *db, int64_t node, int64_t seq, int64_t *id_
 
 /* ---- a post from RabbitMQ ---- */
 
+static _Atomic long long this_node;
+
+void cluster_configure(const chat_options_t *opt)
+{
+	this_node = cluster_enabled(opt) ? opt->node_id : 0;
+}
+
+static const char SQL_TOKEN_PUT[] =
+	"INSERT OR REPLACE INTO auth_tokens(hash, user_name, created_ms, expires_ms)"
+	" VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_TOKEN_DEL[] = "DELETE FROM auth_tokens WHERE hash = ?1";
+
+int cluster__token_in_tx(chatdb_t *db, int put, const unsigned char *hash, const char *user,
+			 int64_t created_ms, int64_t expires_ms, chat_error_t *err)
+{
+	long long node = this_node;
+	chat_buf_t hdrs, body;
+	outbox_msg_t om;
+	int64_t last = 0, id = 0;
+	char v[24];
+	int rc;
+
+	if (node == 0)
+		return CHAT_OK;
+	chat_buf_init(&hdrs, 256);
+	chat_buf_init(&body, 1024);
+	if ((rc = outbox_last_seq(db, &last, err)) != CHAT_OK ||
+	    (rc = cluster__next_id_in_tx(db, node, last + 1, &id, err)) != CHAT_OK)
+		goto out;
+	snprintf(v, sizeof(v), "%lld", node);
+	rc = delivery_hdr_put(&hdrs, RELAY_ORIGIN_HEADER, v);
+	snprintf(v, sizeof(v), "%lld", (long long)id);
+	if (rc == CHAT_OK)
+		rc = delivery_hdr_put(&hdrs, CLUSTER_ID_HEADER, v);
+	if (rc == CHAT_OK)
+		rc = clusterwire_token_body(&body, put, hash, user, created_ms, expires_ms);
+	if (rc != CHAT_OK) {
+		rc = chat_error_set(err, rc, "token row");
+		goto out;
+	}
+	om = (outbox_msg_t){ CLUSTER_TOKEN_DEST, NULL, chat_buf_slice(&hdrs), chat_buf_slice(&body),
+			     chat_wall_ms() };
+	rc = outbox_append(db, &om, NULL, err);
+out:
+	chat_buf_free(&hdrs);
+	chat_buf_free(&body);
+	return rc;
+}
+
+/* Another node's token issue or revocation, into auth_tokens. */
+static int apply_token(chatdb_t *db, const clusterwire_msg_t *m, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, m->token_put ? SQL_TOKEN_PUT : SQL_TOKEN_DEL, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_blob(st, 1, m->token_hash, sizeof(m->token_hash), SQLITE_STATIC);
+	if (m->token_put) {
+		sqlite3_bind_text(st, 2, m->token_user, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, m->token_created_ms);
+		sqlite3_bind_int64(st, 4, m->token_expires_ms);
+	}
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "token", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
 /* The room m names, added from m when chat.db lacks it. */
 static int ensure_room(chatdb_t *db, const clusterwire_msg_t *m, int *found, chat_error_t *err)
 {
@@ -303,7 +372,9 @@ static int import_in_tx(chatdb_t *db, const clusterwire_msg_t *m, chat_buf_t *hd
 	snprintf(topic, sizeof(topic), "%s%s", BROKER_TOPIC_ROOM, m->room);
 	if ((rc = counter_get(db, mark, &hw, err)) != CHAT_OK || m->id <= hw)
 		return rc;
-	if (m->kind == CLUSTERWIRE_USER) {
+	if (m->kind == CLUSTERWIRE_TOKEN) {
+		rc = apply_token(db, m, err);
+	} else if (m->kind == CLUSTERWIRE_USER) {
 		rc = import_user(db, m, origin, hdrs, seq, err);
 		*added = rc == CHAT_OK;
 	} else if ((rc = ensure_room(db, m, &found, err)) != CHAT_OK) {
@@ -377,7 +448,7 @@ int cluster_import(chatdb_t *db, int64_t self, const clusterwire_msg_t *m, int *
 typedef struct fwd {
 	int64_t seq;
 	int64_t id;
-	int user;                              /* 1: a /user/NAME/... message */
+	clusterwire_kind_t kind;               /* a post, a /user message or a token */
 	char room[CHATMSG_ROOM_MAX + 1];       /* a post's room */
 	char dest[CLUSTERWIRE_DEST_MAX + 1];   /* a user message's destination */
 	char ctype[STOMP_MEDIA_TYPE_MAX + 1];  /* its content-type, or "" */
@@ -618,7 +689,8 @@ static int take_user(const outbox_row_t *row, fwd_t *x)
 	x->id = strtoll(v.ptr, &e, 10);
 	if (*e != '\0' || x->id <= 0)
 		return 0;
-	x->user = 1;
+	x->kind = strcmp(row->destination.ptr, CLUSTER_TOKEN_DEST) == 0 ? CLUSTERWIRE_TOKEN
+									: CLUSTERWIRE_USER;
 	copy_slice(x->dest, CLUSTERWIRE_DEST_MAX, row->destination);
 	if (delivery_hdr_get(row->headers, "content-type", &v))
 		copy_slice(x->ctype, STOMP_MEDIA_TYPE_MAX, v);
@@ -666,10 +738,11 @@ static int put_user(relay_state_t *r, const fwd_t *x, const char *origin, const 
 		    const char *receipt)
 {
 	stomp_header_t h[9] = { H("destination", CLUSTER_TOPIC), H("persistent", "true"),
-				H("chat-kind", "user"), H("chat-origin", origin),
-				H("chat-id", id), H("chat-dest", x->dest),
-				H("receipt", receipt) };
-	size_t n = 7;
+				H("chat-kind", x->kind == CLUSTERWIRE_TOKEN ? "token" : "user"),
+				H("chat-origin", origin), H("chat-id", id),
+				H("receipt", receipt), H("chat-dest", x->dest) };
+	/* A token's SEND carries its body only. */
+	size_t n = x->kind == CLUSTERWIRE_TOKEN ? 6 : 7;
 
 	if (x->ctype[0] != '\0')
 		h[n++] = (stomp_header_t)H("chat-ctype", x->ctype);
@@ -711,7 +784,7 @@ static int forward(relay_state_t *r, int64_t now)
 		snprintf(origin, sizeof(origin), "%lld", (long long)r->opt->node_id);
 		snprintf(id, sizeof(id), "%lld", (long long)x->id);
 		snprintf(receipt, sizeof(receipt), "s%lld", (long long)x->seq);
-		if (x->user) {
+		if (x->kind != CLUSTERWIRE_POST) {
 			if ((rc = put_user(r, x, origin, id, receipt)) == CHAT_OK)
 				r->receipts_due++;
 			continue;
@@ -1015,6 +1088,7 @@ int cluster_start(const chat_options_t *opt, doorbell_t *bell)
 	chat_error_t err = { 0 };
 	int rc = CHAT_OK;
 
+	cluster_configure(opt);
 	if (!cluster_enabled(opt))
 		return CHAT_OK;
 	pthread_mutex_lock(&rs.mu);

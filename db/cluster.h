@@ -29,6 +29,8 @@
 /* On a forwarded row that is not a chat post (a /user/NAME/... message):
  * its cluster id (a chat post's is its body's "id"). */
 #define CLUSTER_ID_HEADER "cid"
+/* The destination of token rows (no client can subscribe to it). */
+#define CLUSTER_TOKEN_DEST "/cluster/token"
 /* Where nodes publish (RabbitMQ's amq.topic, routing key chat.cluster)
  * and what every node's durable queue is bound to. */
 #define CLUSTER_TOPIC "/topic/chat.cluster"
@@ -71,6 +73,16 @@ int cluster_import_batch(chatdb_t *db, int64_t self, const clusterwire_msg_t *v,
 
 /* The highest id of origin this chat.db has taken (0: none). */
 int cluster_high_water(chatdb_t *db, int64_t origin, int64_t *id_out, chat_error_t *err);
+
+/* Sets this process's node (node_id when opt joins a cluster, else 0)
+ * for cluster__token_in_tx(); cluster_start() calls it. */
+void cluster_configure(const chat_options_t *opt);
+
+/* Inside a transaction that issues (put) or revokes a login token: in a
+ * cluster, a row CLUSTER_TOKEN_DEST the relay forwards, so that the token
+ * works (or stops working) on every node.  Nothing outside a cluster. */
+int cluster__token_in_tx(chatdb_t *db, int put, const unsigned char *hash, const char *user,
+			 int64_t created_ms, int64_t expires_ms, chat_error_t *err);
 
 /* Starts the relay thread of this process when opt joins a cluster (once;
  * later calls do nothing); it relays while it holds CLUSTER_LEASE.  opt

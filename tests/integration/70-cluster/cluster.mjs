@@ -11,6 +11,8 @@
 //  - history on both nodes agrees (id order), and a client resumes on the
 //    other node after an id it saw on the first one;
 //  - /user/NAME/queue/... reaches the user's sessions on both nodes once;
+//  - a login token from node A opens a session on node B, and logging out
+//    on A ends it;
 //  - RabbitMQ stopped mid-burst: local chat goes on (every post receipted
 //    and delivered on its own node); once RabbitMQ is back every post
 //    reaches the other node exactly once;
@@ -29,7 +31,7 @@ import assert from 'node:assert/strict';
 import { frontMissing, startStack } from '../lib/stack.mjs';
 import { startRabbit } from '../lib/rabbitmq.mjs';
 import { startMongo } from '../lib/ferretdb.mjs';
-import { chatBody, makeRoom, stompConnect } from '../lib/stomp.mjs';
+import { apiPost, chatBody, login, stompConnect } from '../lib/stomp.mjs';
 
 const RABBIT = '/usr/lib/rabbitmq/bin/rabbitmq-server';
 const cleanup = [];
@@ -272,7 +274,18 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 85000 }, asy
 	for (const box of inboxes)
 		assert.equal((await box.next(20000)).body, 'marker');
 
-	t.diagnostic(`burst, chain, resume, history, user queues done at ${Date.now() - t0} ms`);
+	/* A login token from node A works on node B; logging out on A ends
+	 * the session it opened on B.  (A's rows reach B in A's order: once a
+	 * later post of A is on B, so is the token.) */
+	const token = await login(a, 'carol');
+	await joined(pa, room, subs[2].col, 'token');
+	const cb = await stompConnect(b, 'raw', { headers: { login: 'carol', passcode: token } });
+	cleanup.push(() => cb.close());
+	assert.equal(cb.connected.headers['user-name'], 'carol');
+	assert.equal((await apiPost(a, '/api/logout', { token })).status, 204);
+	assert.equal((await cb.errors.next(20000)).headers.message, 'logged out');
+
+	t.diagnostic(`burst, chain, resume, history, user queues, tokens done at ${Date.now() - t0} ms`);
 	/* RabbitMQ stopped mid-burst: local chat goes on; when it is back,
 	 * every post reaches node B once. */
 	const M = 40;

@@ -6,12 +6,14 @@
  * exactly once (a resend and an older id are dropped by the origin's mark).
  */
 #include "config.h"
+#include "auth.h"
 #include "cluster.h"
 #include "outbox.h"
 #include "relay.h"
 #include "testutil.h"
 #include "tmpdb.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -124,6 +126,10 @@ static int parse(const char *wire, int *good)
 		(m->kind == CLUSTERWIRE_USER
 			 ? chat_slice_eq(m->dest, "/user/alice/queue/in") &&
 				   chat_slice_eq(m->sender, "bob") && m->ctype.len == 0
+		 : m->kind == CLUSTERWIRE_TOKEN
+			 ? m->token_hash[31] == 0x1f &&
+				   (!m->token_put || (!strcmp(m->token_user, "bob") &&
+						      m->token_expires_ms == 9))
 			 : !strcmp(m->room, "general"));
 	stomp_parser_free(&p);
 	chat_buf_free(&room);
@@ -132,6 +138,7 @@ static int parse(const char *wire, int *good)
 	return rc;
 }
 
+#define HASH "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 #define BODY(id, room) \
 	"{\"id\":" #id ",\"seq\":1,\"time\":5,\"room\":\"" room "\",\"writer\":\"w\",\"text\":\"hi\"}"
 #define MSG(origin, id, room, body) \
@@ -167,6 +174,20 @@ START_TEST(messages)
 		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:user\nchat-origin:2\nchat-id:34\n"
 			    "chat-dest:/user/alice/queue/in\nchat-ctype:not a type\n\nhello", CHAT_EPROTO },
 		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:other\nchat-origin:2\nchat-id:34\n\n", CHAT_EPROTO },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:token\nchat-origin:2\nchat-id:34\n\n"
+			    "{\"op\":\"put\",\"hash\":\"" HASH "\",\"user\":\"bob\",\"created\":1,"
+			    "\"expires\":9}", CHAT_OK + 100 },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:token\nchat-origin:2\nchat-id:34\n\n"
+			    "{\"op\":\"del\",\"hash\":\"" HASH "\"}", CHAT_OK + 100 },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:token\nchat-origin:2\nchat-id:34\n\n"
+			    "{\"op\":\"put\",\"hash\":\"" HASH "\",\"user\":\"bob\",\"created\":9,"
+			    "\"expires\":9}", CHAT_EINVAL },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:token\nchat-origin:2\nchat-id:34\n\n"
+			    "{\"op\":\"put\",\"hash\":\"abc\",\"user\":\"bob\",\"created\":1,"
+			    "\"expires\":9}", CHAT_EINVAL },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:token\nchat-origin:2\nchat-id:34\n\n"
+			    "{\"op\":\"put\",\"hash\":\"" HASH "\",\"created\":1,\"expires\":9}",
+		  CHAT_EINVAL },
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -255,6 +276,51 @@ START_TEST(ids_and_import)
 }
 END_TEST
 
+/* A token issued on this node (node 3) leaves a row for the relay; one
+ * issued on node 5 works here, until node 5 revokes it. */
+START_TEST(tokens)
+{
+	chat_options_t opt;
+	char token[AUTH_TOKEN_HEX + 1], user[SESSION_USER_MAX + 1], body[256];
+	unsigned char h[32];
+	clusterwire_msg_t m = { .kind = CLUSTERWIRE_TOKEN, .origin = 5, .id = 21, .token_put = 1,
+				.token_user = "dave", .token_created_ms = 1,
+				.token_expires_ms = 4000000000000LL, .ack = CHAT_SLICE("a") };
+	chat_buf_t b;
+	int n = 0, added = 0;
+
+	ck_assert_int_eq(options_defaults(&opt), CHAT_OK);
+	ck_assert_int_eq(options_set(&opt, "broker_relay", "stomp://g:g@h/", "t", NULL), CHAT_OK);
+	ck_assert_int_eq(options_set(&opt, "node_id", "3", "t", NULL), CHAT_OK);
+	cluster_configure(&opt);
+	ck_assert_int_eq(auth_token_issue(db, "carol", 1000, 60000, token, NULL), CHAT_OK);
+	ck_assert_int_eq(outbox_read_after(db, 0, 512, count_row, &n, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(auth_token_revoke(db, token, strlen(token), NULL), CHAT_OK);
+	n = 0;
+	ck_assert_int_eq(outbox_read_after(db, 0, 512, count_row, &n, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(n, 2);
+	/* Node 5's token "t5": its hash is what node 5 would send. */
+	crypto_generichash(h, sizeof(h), (const unsigned char *)"t5", 2, NULL, 0);
+	memcpy(m.token_hash, h, sizeof(h));
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(auth_token_check(db, "t5", 2, 2000, user, NULL), CHAT_OK);
+	ck_assert_str_eq(user, "dave");
+	m.id = 37;
+	m.token_put = 0;
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(auth_token_check(db, "t5", 2, 2000, user, NULL), CHAT_EDENIED);
+	/* The body a token row carries parses back. */
+	chat_buf_init(&b, 1024);
+	ck_assert_int_eq(clusterwire_token_body(&b, 1, h, "a \"quoted\" name", 1, 2), CHAT_OK);
+	snprintf(body, sizeof(body), "%s", b.data);
+	ck_assert_ptr_nonnull(strstr(body, "\\\"quoted\\\""));
+	chat_buf_free(&b);
+	cluster_configure(NULL);
+	options_free(&opt);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cluster");
@@ -265,6 +331,7 @@ int main(void)
 	tcase_add_test(tc, options_check);
 	tcase_add_test(tc, messages);
 	tcase_add_test(tc, ids_and_import);
+	tcase_add_test(tc, tokens);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
