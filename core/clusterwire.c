@@ -173,6 +173,50 @@ int clusterwire_token_body(chat_buf_t *out, int put, const unsigned char *hash, 
 			       (long long)expires_ms);
 }
 
+int clusterwire_presence_body(chat_buf_t *out, int entered, const char *room, const char *user)
+{
+	int rc;
+
+	if (room == NULL || user == NULL || *user == '\0' ||
+	    !chatmsg_room_valid((chat_slice_t){ room, strlen(room) }))
+		return CHAT_EINVAL;
+	if ((rc = chat_buf_printf(out, "{\"op\":\"%s\",\"room\":\"%s\",\"user\":",
+				  entered ? "enter" : "leave", room)) != CHAT_OK ||
+	    (rc = json_encode_string(out, user, strlen(user))) != CHAT_OK)
+		return rc;
+	return chat_buf_putc(out, '}');
+}
+
+/* A user entering or leaving a room on another node; op, room and user
+ * are read into the caller's buffers. */
+static int presence_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_buf_t *op,
+			    chat_buf_t *room, chat_buf_t *user)
+{
+	chatmsg_field_t fl[3] = {
+		{ "op", op, 1, 0, 0 },
+		{ "room", room, 1, 0, 0 },
+		{ "user", user, 1, 0, 0 },
+	};
+	int rc;
+
+	chat_buf_reset(op);
+	chat_buf_reset(room);
+	chat_buf_reset(user);
+	if ((rc = chatmsg_parse_object(f->body.ptr, f->body.len, fl, 3, NULL)) != CHAT_OK)
+		return rc;
+	if ((!chat_slice_eq(chat_buf_slice(op), "enter") &&
+	     !chat_slice_eq(chat_buf_slice(op), "leave")) ||
+	    room->len > CHATMSG_ROOM_MAX || !chatmsg_room_valid(chat_buf_slice(room)) ||
+	    user->len == 0 || user->len > CLUSTERWIRE_SENDER_MAX)
+		return CHAT_EINVAL;
+	m->kind = CLUSTERWIRE_PRESENCE;
+	m->body = f->body;
+	m->entered = op->data[0] == 'e';
+	memcpy(m->room, room->data, room->len + 1);
+	memcpy(m->token_user, user->data, user->len + 1);
+	return CHAT_OK;
+}
+
 /* A token issued or revoked on another node; op, user and hash are read
  * into the caller's buffers. */
 static int token_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_buf_t *op,
@@ -244,6 +288,8 @@ int clusterwire_parse_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat
 		return user_message(f, m);
 	if (kind != NULL && chat_slice_eq(*kind, "token"))
 		return token_message(f, m, room, writer, text);
+	if (kind != NULL && chat_slice_eq(*kind, "presence"))
+		return presence_message(f, m, text, room, writer);
 	if (kind != NULL)
 		return CHAT_EPROTO;
 	if ((rc = hdr_int(f, "chat-room-id", 1, &m->room_id)) != CHAT_OK ||

@@ -41,7 +41,8 @@ int clusterwire_parse_url(const char *s, clusterwire_url_t *out, chat_error_t *e
 typedef enum clusterwire_kind {
 	CLUSTERWIRE_POST = 0, /* a chat post to a room */
 	CLUSTERWIRE_USER,     /* a message for a user's sessions (/user/NAME/...) */
-	CLUSTERWIRE_TOKEN     /* a login token issued or revoked */
+	CLUSTERWIRE_TOKEN,    /* a login token issued or revoked */
+	CLUSTERWIRE_PRESENCE  /* a user entered or left a room on its node */
 } clusterwire_kind_t;
 
 /* Bytes of a token's hash (as db/auth.h keeps it). */
@@ -65,7 +66,13 @@ typedef struct clusterwire_msg {
 	unsigned char token_hash[CLUSTERWIRE_TOKEN_HASH];
 	char token_user[CLUSTERWIRE_SENDER_MAX + 1]; /* issued: its user */
 	int64_t token_created_ms, token_expires_ms;  /* issued: its times */
+	int entered;             /* CLUSTERWIRE_PRESENCE: 1 entered, 0 left; user in
+				  * token_user, room in room */
 } clusterwire_msg_t;
+
+/* The body of a presence row and its SEND: {"op":"enter"|"leave",
+ * "room":ROOM,"user":NAME}.  Appends it to out. */
+int clusterwire_presence_body(chat_buf_t *out, int entered, const char *room, const char *user);
 
 /* The body of a token row and its SEND: {"op":"put"|"del","hash":HEX,
  * "user":NAME,"created":MS,"expires":MS} (user and times only for put).
@@ -76,7 +83,8 @@ int clusterwire_token_body(chat_buf_t *out, int put, const unsigned char *hash, 
 /* Reads a MESSAGE frame from the relay's subscription (chat-kind absent:
  * a post, whose room and body must agree; chat-kind user: a message for
  * chat-dest, which must be /user/NAME/queue/... or /topic/...; chat-kind
- * token: a token's hash issued to a user or revoked, in the body).  Pure (allocates
+ * token: a token's hash issued to a user or revoked, in the body; chat-kind
+ * presence: a user entering or leaving a room, in the body).  Pure (allocates
  * nothing beyond the caller's buffers, which hold the body's parsed
  * fields).  0, or CHAT_EINVAL / CHAT_EPROTO for a frame that is not a
  * well-formed post (its headers and its body disagree, a bad room, an id

@@ -94,7 +94,8 @@ static const char SQL_PRESENCE_DEL[] =
 static const char SQL_PRESENT_USERS[] =
 	"SELECT DISTINCT s.user_name FROM subscriptions u JOIN sessions s ON s.id = u.session_id"
 	" WHERE u.destination = ?1 AND s.state = 'open' AND s.user_name IS NOT NULL"
-	" ORDER BY s.user_name";
+	" UNION SELECT user_name FROM cluster_presence WHERE '" BROKER_TOPIC_ROOM "' || room = ?1"
+	" ORDER BY 1";
 /* Announced presence no live session backs any more (expired sessions). */
 static const char SQL_PRESENCE_STALE[] =
 	"SELECT room, user_name FROM chat_presence p WHERE NOT EXISTS ("
@@ -961,6 +962,15 @@ static int notice_db(chatdb_t *db, const char *type, const char *user, const cha
 	outbox_msg_t m;
 	int rc;
 
+	/* In a cluster the other nodes learn it, and a user another node
+	 * still (or already) has in the room is not announced again. */
+	if (strcmp(type, "ENTER") == 0 || strcmp(type, "LEAVE") == 0) {
+		int announce = 1;
+
+		rc = cluster__presence_in_tx(db, type[0] == 'E', user, room, &announce, seq, err);
+		if (rc != CHAT_OK || !announce)
+			return rc;
+	}
 	chat_buf_init(&body, 1024);
 	chat_buf_init(&hdrs, 256);
 	snprintf(topic, sizeof(topic), "%s%s", BROKER_TOPIC_ROOM, room);

@@ -229,6 +229,14 @@ static const char *const migrations[] = {
 	" at_ms INTEGER NOT NULL,"
 	" full_ms INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE INDEX rate_buckets_full ON rate_buckets(full_ms);",
+	/* 14: in a cluster (db/cluster.c), the users other nodes announced
+	 * present in a room, per node: this node's ENTER/LEAVE notices and
+	 * /presence count them too. */
+	"CREATE TABLE cluster_presence("
+	" node INTEGER NOT NULL,"
+	" room TEXT NOT NULL,"
+	" user_name TEXT NOT NULL,"
+	" PRIMARY KEY (room, user_name, node)) WITHOUT ROWID;",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,

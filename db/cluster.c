@@ -242,20 +242,51 @@ static const char SQL_TOKEN_PUT[] =
 	" VALUES (?1, ?2, ?3, ?4)";
 static const char SQL_TOKEN_DEL[] = "DELETE FROM auth_tokens WHERE hash = ?1";
 
-int cluster__token_in_tx(chatdb_t *db, int put, const unsigned char *hash, const char *user,
-			 int64_t created_ms, int64_t expires_ms, chat_error_t *err)
+static const char SQL_PRESENT_ELSEWHERE[] =
+	"SELECT count(*) FROM cluster_presence WHERE room = ?1 AND user_name = ?2";
+static const char SQL_PRESENT_HERE[] =
+	"SELECT count(*) FROM chat_presence WHERE room = ?1 AND user_name = ?2";
+static const char SQL_PRESENCE_PUT[] =
+	"INSERT OR IGNORE INTO cluster_presence(node, room, user_name) VALUES (?3, ?1, ?2)";
+static const char SQL_PRESENCE_DEL[] =
+	"DELETE FROM cluster_presence WHERE room = ?1 AND user_name = ?2 AND node = ?3";
+
+/* Runs sql with (room, user[, node]); *n gets its count (a SELECT) or the
+ * rows it changed. */
+static int presence_sql(chatdb_t *db, const char *sql, const char *room, const char *user,
+			int64_t node, int64_t *n, chat_error_t *err)
 {
-	long long node = this_node;
-	chat_buf_t hdrs, body;
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, sql, &st, err);
+
+	*n = 0;
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(st) >= 3)
+		sqlite3_bind_int64(st, 3, node);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		*n = sqlite3_changes(chatdb_sqlite(db));
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "presence", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Appends a row the relay forwards (this node's origin, a cluster id). */
+static int forward_row(chatdb_t *db, long long node, const char *dest, chat_slice_t body,
+		       int64_t *seq, chat_error_t *err)
+{
+	chat_buf_t hdrs;
 	outbox_msg_t om;
 	int64_t last = 0, id = 0;
 	char v[24];
 	int rc;
 
-	if (node == 0)
-		return CHAT_OK;
 	chat_buf_init(&hdrs, 256);
-	chat_buf_init(&body, 1024);
 	if ((rc = outbox_last_seq(db, &last, err)) != CHAT_OK ||
 	    (rc = cluster__next_id_in_tx(db, node, last + 1, &id, err)) != CHAT_OK)
 		goto out;
@@ -264,15 +295,94 @@ int cluster__token_in_tx(chatdb_t *db, int put, const unsigned char *hash, const
 	snprintf(v, sizeof(v), "%lld", (long long)id);
 	if (rc == CHAT_OK)
 		rc = delivery_hdr_put(&hdrs, CLUSTER_ID_HEADER, v);
-	if (rc == CHAT_OK)
-		rc = clusterwire_token_body(&body, put, hash, user, created_ms, expires_ms);
 	if (rc != CHAT_OK) {
-		rc = chat_error_set(err, rc, "token row");
+		rc = chat_error_set(err, rc, "cluster row headers");
 		goto out;
 	}
-	om = (outbox_msg_t){ CLUSTER_TOKEN_DEST, NULL, chat_buf_slice(&hdrs), chat_buf_slice(&body),
+	om = (outbox_msg_t){ dest, NULL, chat_buf_slice(&hdrs), body, chat_wall_ms() };
+	rc = outbox_append(db, &om, seq, err);
+out:
+	chat_buf_free(&hdrs);
+	return rc;
+}
+
+int cluster__presence_in_tx(chatdb_t *db, int entered, const char *user, const char *room,
+			    int *announce, int64_t *seq, chat_error_t *err)
+{
+	long long node = this_node;
+	chat_buf_t body;
+	int64_t elsewhere = 0;
+	int rc;
+
+	*announce = 1;
+	if (node == 0)
+		return CHAT_OK;
+	chat_buf_init(&body, 512);
+	rc = presence_sql(db, SQL_PRESENT_ELSEWHERE, room, user, 0, &elsewhere, err);
+	if (rc == CHAT_OK && clusterwire_presence_body(&body, entered, room, user) != CHAT_OK)
+		rc = chat_error_set(err, CHAT_EINVAL, "presence row");
+	if (rc == CHAT_OK)
+		rc = forward_row(db, node, CLUSTER_PRESENCE_DEST, chat_buf_slice(&body), seq, err);
+	*announce = elsewhere == 0;
+	chat_buf_free(&body);
+	return rc;
+}
+
+int cluster__token_in_tx(chatdb_t *db, int put, const unsigned char *hash, const char *user,
+			 int64_t created_ms, int64_t expires_ms, chat_error_t *err)
+{
+	long long node = this_node;
+	chat_buf_t body;
+	int rc;
+
+	if (node == 0)
+		return CHAT_OK;
+	chat_buf_init(&body, 1024);
+	rc = clusterwire_token_body(&body, put, hash, user, created_ms, expires_ms);
+	if (rc != CHAT_OK)
+		rc = chat_error_set(err, rc, "token row");
+	else
+		rc = forward_row(db, node, CLUSTER_TOKEN_DEST, chat_buf_slice(&body), NULL, err);
+	chat_buf_free(&body);
+	return rc;
+}
+
+/* Another node's user entering or leaving: recorded, and announced here
+ * when this makes the user present (or absent) across the cluster. */
+static int apply_presence(chatdb_t *db, const clusterwire_msg_t *m, int *added, int64_t *seq,
+			  chat_error_t *err)
+{
+	char topic[CHATDB_DEST_MAX + 1];
+	chat_buf_t hdrs, body;
+	outbox_msg_t om;
+	int64_t here = 0, elsewhere = 0, changed = 0;
+	int rc;
+
+	chat_buf_init(&hdrs, 256);
+	chat_buf_init(&body, 1024);
+	if ((rc = presence_sql(db, SQL_PRESENT_HERE, m->room, m->token_user, 0, &here, err)) !=
+		    CHAT_OK ||
+	    (rc = presence_sql(db, SQL_PRESENT_ELSEWHERE, m->room, m->token_user, 0, &elsewhere,
+			       err)) != CHAT_OK ||
+	    (rc = presence_sql(db, m->entered ? SQL_PRESENCE_PUT : SQL_PRESENCE_DEL, m->room,
+			       m->token_user, m->origin, &changed, err)) != CHAT_OK)
+		goto out;
+	/* Entering: nobody had the user in the room before; leaving: the
+	 * origin's was the last presence. */
+	if (changed == 0 || here > 0 || (m->entered ? elsewhere > 0 : elsewhere > 1))
+		goto out;
+	snprintf(topic, sizeof(topic), "%s%s", BROKER_TOPIC_ROOM, m->room);
+	if ((rc = chatmsg_render_notice(&body, m->entered ? "ENTER" : "LEAVE", m->token_user,
+					m->room)) != CHAT_OK ||
+	    (rc = delivery_hdr_put(&hdrs, "content-type", "application/json")) != CHAT_OK ||
+	    (rc = delivery_hdr_put(&hdrs, RELAY_KIND_HEADER, "notice")) != CHAT_OK) {
+		rc = chat_error_set(err, rc, "presence notice");
+		goto out;
+	}
+	om = (outbox_msg_t){ topic, NULL, chat_buf_slice(&hdrs), chat_buf_slice(&body),
 			     chat_wall_ms() };
-	rc = outbox_append(db, &om, NULL, err);
+	rc = outbox_append(db, &om, seq, err);
+	*added = rc == CHAT_OK;
 out:
 	chat_buf_free(&hdrs);
 	chat_buf_free(&body);
@@ -374,6 +484,8 @@ static int import_in_tx(chatdb_t *db, const clusterwire_msg_t *m, chat_buf_t *hd
 		return rc;
 	if (m->kind == CLUSTERWIRE_TOKEN) {
 		rc = apply_token(db, m, err);
+	} else if (m->kind == CLUSTERWIRE_PRESENCE) {
+		rc = apply_presence(db, m, added, seq, err);
 	} else if (m->kind == CLUSTERWIRE_USER) {
 		rc = import_user(db, m, origin, hdrs, seq, err);
 		*added = rc == CHAT_OK;
@@ -689,8 +801,9 @@ static int take_user(const outbox_row_t *row, fwd_t *x)
 	x->id = strtoll(v.ptr, &e, 10);
 	if (*e != '\0' || x->id <= 0)
 		return 0;
-	x->kind = strcmp(row->destination.ptr, CLUSTER_TOKEN_DEST) == 0 ? CLUSTERWIRE_TOKEN
-									: CLUSTERWIRE_USER;
+	x->kind = strcmp(row->destination.ptr, CLUSTER_TOKEN_DEST) == 0	   ? CLUSTERWIRE_TOKEN
+		  : strcmp(row->destination.ptr, CLUSTER_PRESENCE_DEST) == 0 ? CLUSTERWIRE_PRESENCE
+									   : CLUSTERWIRE_USER;
 	copy_slice(x->dest, CLUSTERWIRE_DEST_MAX, row->destination);
 	if (delivery_hdr_get(row->headers, "content-type", &v))
 		copy_slice(x->ctype, STOMP_MEDIA_TYPE_MAX, v);
@@ -738,11 +851,13 @@ static int put_user(relay_state_t *r, const fwd_t *x, const char *origin, const 
 		    const char *receipt)
 {
 	stomp_header_t h[9] = { H("destination", CLUSTER_TOPIC), H("persistent", "true"),
-				H("chat-kind", x->kind == CLUSTERWIRE_TOKEN ? "token" : "user"),
+				H("chat-kind", x->kind == CLUSTERWIRE_TOKEN	 ? "token"
+					       : x->kind == CLUSTERWIRE_PRESENCE ? "presence"
+										 : "user"),
 				H("chat-origin", origin), H("chat-id", id),
 				H("receipt", receipt), H("chat-dest", x->dest) };
-	/* A token's SEND carries its body only. */
-	size_t n = x->kind == CLUSTERWIRE_TOKEN ? 6 : 7;
+	/* A token's or a presence's SEND carries its body only. */
+	size_t n = x->kind == CLUSTERWIRE_USER ? 7 : 6;
 
 	if (x->ctype[0] != '\0')
 		h[n++] = (stomp_header_t)H("chat-ctype", x->ctype);

@@ -31,6 +31,8 @@
 #define CLUSTER_ID_HEADER "cid"
 /* The destination of token rows (no client can subscribe to it). */
 #define CLUSTER_TOKEN_DEST "/cluster/token"
+/* The destination of presence rows (no client can subscribe to it). */
+#define CLUSTER_PRESENCE_DEST "/cluster/presence"
 /* Where nodes publish (RabbitMQ's amq.topic, routing key chat.cluster)
  * and what every node's durable queue is bound to. */
 #define CLUSTER_TOPIC "/topic/chat.cluster"
@@ -83,6 +85,14 @@ void cluster_configure(const chat_options_t *opt);
  * works (or stops working) on every node.  Nothing outside a cluster. */
 int cluster__token_in_tx(chatdb_t *db, int put, const unsigned char *hash, const char *user,
 			 int64_t created_ms, int64_t expires_ms, chat_error_t *err);
+
+/* Inside the transaction of an ENTER or LEAVE notice of user in room (db/
+ * broker.c): in a cluster, a row CLUSTER_PRESENCE_DEST the relay forwards
+ * (*seq gets its seq), and *announce = 0 when another node has the user
+ * in the room (then this node does not announce it again).  Outside a
+ * cluster *announce = 1 and nothing else. */
+int cluster__presence_in_tx(chatdb_t *db, int entered, const char *user, const char *room,
+			    int *announce, int64_t *seq, chat_error_t *err);
 
 /* Starts the relay thread of this process when opt joins a cluster (once;
  * later calls do nothing); it relays while it holds CLUSTER_LEASE.  opt

@@ -13,6 +13,8 @@
 //  - /user/NAME/queue/... reaches the user's sessions on both nodes once;
 //  - a login token from node A opens a session on node B, and logging out
 //    on A ends it;
+//  - presence counts both nodes: one ENTER and one LEAVE for a user with
+//    sessions on both, and the presence list names users of the other node;
 //  - RabbitMQ stopped mid-burst: local chat goes on (every post receipted
 //    and delivered on its own node); once RabbitMQ is back every post
 //    reaches the other node exactly once;
@@ -134,7 +136,7 @@ test('refused: a cluster without node_id, or with the SQLite store', { skip }, a
 	assert.match(r.out, /expected stomp:\/\/USER:PASS@HOST:PORT\/VHOST/);
 });
 
-test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 85000 }, async (t) => {
+test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, async (t) => {
 	const mongo = await startMongo('cluster');
 	if (mongo.missing) {
 		t.skip(mongo.missing);
@@ -285,7 +287,40 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 85000 }, asy
 	assert.equal((await apiPost(a, '/api/logout', { token })).status, 204);
 	assert.equal((await cb.errors.next(20000)).headers.message, 'logged out');
 
-	t.diagnostic(`burst, chain, resume, history, user queues, tokens done at ${Date.now() - t0} ms`);
+	/* Presence counts every node: erin enters on A and on B, then leaves
+	 * both; frank on B sees her ENTER once and her LEAVE once, and the
+	 * presence list on B names her while she is on A only. */
+	const fr = await stompConnect(b, 'websocket', { login: 'frank' });
+	cleanup.push(() => fr.close());
+	const notes = fr.subscribe(`/topic/chat/room/${room}`, {}, { notices: true });
+	await fr.send('/user/frank/queue/sync', 'x'); /* the SUBSCRIBE is in */
+	const erinSeen = [];
+	const erinNote = async (type) => {
+		for (;;) {
+			const b = chatBody(await notes.next(20000));
+			if (b.user === 'erin') {
+				erinSeen.push(b.type);
+				if (b.type === type)
+					return;
+			}
+		}
+	};
+	const ea = await stompConnect(a, 'xhr-streaming', { login: 'erin' });
+	cleanup.push(() => ea.close());
+	await ea.subscribeSync(`/topic/chat/room/${room}`);
+	await erinNote('ENTER');
+	const lister = await stompConnect(b, 'xhr-polling');
+	cleanup.push(() => lister.close());
+	const present = JSON.parse((await lister.subscribe(`/app/chat/room/${room}/presence`).next(20000)).body);
+	assert.ok(present.includes('erin') && present.includes('frank'), `presence on B: ${present}`);
+	const eb = await stompConnect(b, 'websocket', { login: 'erin' });
+	await eb.subscribeSync(`/topic/chat/room/${room}`);
+	await ea.close();
+	await eb.close();
+	await erinNote('LEAVE');
+	assert.deepEqual(erinSeen, ['ENTER', 'LEAVE'], 'erin announced once in, once out');
+
+	t.diagnostic(`burst, chain, resume, history, user queues, tokens, presence done at ${Date.now() - t0} ms`);
 	/* RabbitMQ stopped mid-burst: local chat goes on; when it is back,
 	 * every post reaches node B once. */
 	const M = 40;

@@ -154,7 +154,7 @@ START_TEST(partial_schema_is_migrated_forward)
 		 " DROP TABLE chat_room_seq; DROP TABLE auth_tokens; DROP TABLE chat_rooms;"
 		 " DROP TABLE chat_presence; DROP TABLE chat_leases; DROP TABLE stomp_tokens;"
 		 " DROP TABLE stomp_partial; DROP TABLE auth_limits; DROP TABLE rate_buckets;"
-		 " DROP TABLE queue_inflight; DROP INDEX subscriptions_queue;"
+		 " DROP TABLE queue_inflight; DROP TABLE cluster_presence; DROP INDEX subscriptions_queue;"
 		 " ALTER TABLE subscriptions DROP COLUMN prefetch;"
 		 " ALTER TABLE subscriptions DROP COLUMN served;"
 		 " CREATE INDEX subscriptions_destination ON subscriptions(destination);"
@@ -171,6 +171,7 @@ START_TEST(partial_schema_is_migrated_forward)
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(served) FROM subscriptions"), 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM queue_inflight"), 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM rate_buckets"), 0);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM cluster_presence"), 0);
 	chatdb_close(db);
 }
 END_TEST

@@ -126,6 +126,8 @@ static int parse(const char *wire, int *good)
 		(m->kind == CLUSTERWIRE_USER
 			 ? chat_slice_eq(m->dest, "/user/alice/queue/in") &&
 				   chat_slice_eq(m->sender, "bob") && m->ctype.len == 0
+		 : m->kind == CLUSTERWIRE_PRESENCE
+			 ? m->entered && !strcmp(m->room, "general") && !strcmp(m->token_user, "bob")
 		 : m->kind == CLUSTERWIRE_TOKEN
 			 ? m->token_hash[31] == 0x1f &&
 				   (!m->token_put || (!strcmp(m->token_user, "bob") &&
@@ -188,6 +190,12 @@ START_TEST(messages)
 		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:token\nchat-origin:2\nchat-id:34\n\n"
 			    "{\"op\":\"put\",\"hash\":\"" HASH "\",\"created\":1,\"expires\":9}",
 		  CHAT_EINVAL },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:presence\nchat-origin:2\nchat-id:34\n\n"
+			    "{\"op\":\"enter\",\"room\":\"general\",\"user\":\"bob\"}", CHAT_OK + 100 },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:presence\nchat-origin:2\nchat-id:34\n\n"
+			    "{\"op\":\"stay\",\"room\":\"general\",\"user\":\"bob\"}", CHAT_EINVAL },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:presence\nchat-origin:2\nchat-id:34\n\n"
+			    "{\"op\":\"leave\",\"room\":\"a b\",\"user\":\"bob\"}", CHAT_EINVAL },
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -321,6 +329,35 @@ START_TEST(tokens)
 }
 END_TEST
 
+/* Other nodes' users entering and leaving: announced here once for the
+ * cluster (node 5 then node 6 have "gus": one ENTER; both leave: one
+ * LEAVE). */
+START_TEST(presence)
+{
+	clusterwire_msg_t m = { .kind = CLUSTERWIRE_PRESENCE, .origin = 5, .id = 21, .entered = 1,
+				.room = "general", .token_user = "gus", .ack = CHAT_SLICE("a") };
+	int added = 0, n = 0;
+
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(added, 1);
+	m.origin = 6;
+	m.id = 22;
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(added, 0);
+	m.origin = 5;
+	m.id = 37;
+	m.entered = 0;
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(added, 0);
+	m.origin = 6;
+	m.id = 38;
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(added, 1);
+	ck_assert_int_eq(outbox_read_after(db, 0, 512, count_row, &n, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(n, 2);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cluster");
@@ -332,6 +369,7 @@ int main(void)
 	tcase_add_test(tc, messages);
 	tcase_add_test(tc, ids_and_import);
 	tcase_add_test(tc, tokens);
+	tcase_add_test(tc, presence);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
