@@ -217,6 +217,51 @@ static int presence_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_b
 	return CHAT_OK;
 }
 
+int clusterwire_room_body(chat_buf_t *out, int created, const char *room, int64_t id,
+			  const char *user, int64_t at_ms)
+{
+	int rc;
+
+	if (room == NULL || user == NULL || !chatmsg_room_valid((chat_slice_t){ room, strlen(room) }))
+		return CHAT_EINVAL;
+	if ((rc = chat_buf_printf(out, "{\"op\":\"%s\",\"name\":\"%s\",\"id\":%lld,\"user\":",
+				  created ? "create" : "delete", room, (long long)id)) != CHAT_OK ||
+	    (rc = json_encode_string(out, user, strlen(user))) != CHAT_OK)
+		return rc;
+	return chat_buf_printf(out, ",\"at\":%lld}", (long long)at_ms);
+}
+
+/* A room created or deleted on another node; op, name and user are read
+ * into the caller's buffers. */
+static int room_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_buf_t *op,
+			chat_buf_t *name, chat_buf_t *user)
+{
+	chatmsg_field_t fl[5] = {
+		{ "op", op, 1, 0, 0 },	    { "name", name, 1, 0, 0 }, { "id", NULL, 1, 0, 0 },
+		{ "user", user, 1, 0, 0 }, { "at", NULL, 1, 0, 0 },
+	};
+	int rc;
+
+	chat_buf_reset(op);
+	chat_buf_reset(name);
+	chat_buf_reset(user);
+	if ((rc = chatmsg_parse_object(f->body.ptr, f->body.len, fl, 5, NULL)) != CHAT_OK)
+		return rc;
+	if ((!chat_slice_eq(chat_buf_slice(op), "create") &&
+	     !chat_slice_eq(chat_buf_slice(op), "delete")) ||
+	    name->len > CHATMSG_ROOM_MAX || !chatmsg_room_valid(chat_buf_slice(name)) ||
+	    user->len > CLUSTERWIRE_SENDER_MAX || fl[2].num <= 0 || fl[4].num < 0)
+		return CHAT_EINVAL;
+	m->kind = CLUSTERWIRE_ROOM;
+	m->body = f->body;
+	m->entered = op->data[0] == 'c';
+	memcpy(m->room, name->data, name->len + 1);
+	memcpy(m->token_user, user->data, user->len + 1);
+	m->room_id = fl[2].num;
+	m->room_created_ms = fl[4].num;
+	return CHAT_OK;
+}
+
 /* A token issued or revoked on another node; op, user and hash are read
  * into the caller's buffers. */
 static int token_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_buf_t *op,
@@ -290,6 +335,8 @@ int clusterwire_parse_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat
 		return token_message(f, m, room, writer, text);
 	if (kind != NULL && chat_slice_eq(*kind, "presence"))
 		return presence_message(f, m, text, room, writer);
+	if (kind != NULL && chat_slice_eq(*kind, "room"))
+		return room_message(f, m, text, room, writer);
 	if (kind != NULL)
 		return CHAT_EPROTO;
 	if ((rc = hdr_int(f, "chat-room-id", 1, &m->room_id)) != CHAT_OK ||

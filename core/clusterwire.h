@@ -42,7 +42,8 @@ typedef enum clusterwire_kind {
 	CLUSTERWIRE_POST = 0, /* a chat post to a room */
 	CLUSTERWIRE_USER,     /* a message for a user's sessions (/user/NAME/...) */
 	CLUSTERWIRE_TOKEN,    /* a login token issued or revoked */
-	CLUSTERWIRE_PRESENCE  /* a user entered or left a room on its node */
+	CLUSTERWIRE_PRESENCE, /* a user entered or left a room on its node */
+	CLUSTERWIRE_ROOM      /* a room created or deleted */
 } clusterwire_kind_t;
 
 /* Bytes of a token's hash (as db/auth.h keeps it). */
@@ -67,8 +68,16 @@ typedef struct clusterwire_msg {
 	char token_user[CLUSTERWIRE_SENDER_MAX + 1]; /* issued: its user */
 	int64_t token_created_ms, token_expires_ms;  /* issued: its times */
 	int entered;             /* CLUSTERWIRE_PRESENCE: 1 entered, 0 left; user in
-				  * token_user, room in room */
+				  * token_user, room in room.  CLUSTERWIRE_ROOM: 1
+				  * created (room, room_id, room_created_ms, creator in
+				  * token_user), 0 deleted (by in token_user) */
 } clusterwire_msg_t;
+
+/* The body of a room row and its SEND: {"op":"create"|"delete","name":
+ * ROOM,"id":ID,"user":CREATOR or BY,"at":MS (created or deleted)}.
+ * Appends it to out. */
+int clusterwire_room_body(chat_buf_t *out, int created, const char *room, int64_t id,
+			  const char *user, int64_t at_ms);
 
 /* The body of a presence row and its SEND: {"op":"enter"|"leave",
  * "room":ROOM,"user":NAME}.  Appends it to out. */
@@ -84,7 +93,8 @@ int clusterwire_token_body(chat_buf_t *out, int put, const unsigned char *hash, 
  * a post, whose room and body must agree; chat-kind user: a message for
  * chat-dest, which must be /user/NAME/queue/... or /topic/...; chat-kind
  * token: a token's hash issued to a user or revoked, in the body; chat-kind
- * presence: a user entering or leaving a room, in the body).  Pure (allocates
+ * presence: a user entering or leaving a room, in the body; chat-kind room:
+ * a room created or deleted, in the body).  Pure (allocates
  * nothing beyond the caller's buffers, which hold the body's parsed
  * fields).  0, or CHAT_EINVAL / CHAT_EPROTO for a frame that is not a
  * well-formed post (its headers and its body disagree, a bad room, an id

@@ -76,6 +76,16 @@
  * anything not yet confirmed, so B sees A's ids rise except for repeats
  * of what it has (dropped by the mark).
  *
+ * Other rows.  Messages to /user/NAME/..., login tokens issued or revoked,
+ * users entering or leaving rooms and rooms created or deleted travel the
+ * same way: a row with this node's origin and a cluster id ("cid" header,
+ * from the same id clock, so a node's rows of every kind rise together in
+ * commit order) that the relay forwards, and the receiver applies under the
+ * same per-origin mark in the same transaction: the argument above holds
+ * for them word for word.  A receiver publishes what its own clients see
+ * (the user message; a room on /topic/rooms; an ENTER or LEAVE only when it
+ * changes whether the user is in the room anywhere in the cluster).
+ *
  * Faults.  RabbitMQ away: posts commit locally and are delivered locally;
  * they wait in chat.db and go out in order when it is back.  A node away:
  * the others go on; its queue keeps what it misses (bounded by a queue
@@ -328,23 +338,64 @@ int cluster__presence_in_tx(chatdb_t *db, int entered, const char *user, const c
 	return rc;
 }
 
+/* The end of every cluster__*_in_tx(): body (rc from its writer) as a
+ * forwarded row dest. */
+static int forward_body(chatdb_t *db, long long node, const char *dest, chat_buf_t *body,
+			int rc, const char *what, int64_t *seq, chat_error_t *err)
+{
+	if (rc != CHAT_OK)
+		rc = chat_error_set(err, rc, "%s row", what);
+	else
+		rc = forward_row(db, node, dest, chat_buf_slice(body), seq, err);
+	chat_buf_free(body);
+	return rc;
+}
+
 int cluster__token_in_tx(chatdb_t *db, int put, const unsigned char *hash, const char *user,
 			 int64_t created_ms, int64_t expires_ms, chat_error_t *err)
 {
 	long long node = this_node;
 	chat_buf_t body;
-	int rc;
 
 	if (node == 0)
 		return CHAT_OK;
 	chat_buf_init(&body, 1024);
-	rc = clusterwire_token_body(&body, put, hash, user, created_ms, expires_ms);
-	if (rc != CHAT_OK)
-		rc = chat_error_set(err, rc, "token row");
-	else
-		rc = forward_row(db, node, CLUSTER_TOKEN_DEST, chat_buf_slice(&body), NULL, err);
-	chat_buf_free(&body);
-	return rc;
+	return forward_body(db, node, CLUSTER_TOKEN_DEST, &body,
+			    clusterwire_token_body(&body, put, hash, user, created_ms, expires_ms),
+			    "token", NULL, err);
+}
+
+int cluster__room_in_tx(chatdb_t *db, int created, const chatroom_t *room, const char *by,
+			int64_t now_ms, chat_error_t *err)
+{
+	long long node = this_node;
+	chat_buf_t body;
+
+	if (node == 0)
+		return CHAT_OK;
+	chat_buf_init(&body, 1024);
+	return forward_body(db, node, CLUSTER_ROOM_DEST, &body,
+			    clusterwire_room_body(&body, created, room->name, room->id,
+						  created ? room->creator : by,
+						  created ? room->created_ms : now_ms),
+			    "room", NULL, err);
+}
+
+/* Another node's new or deleted room, here too. */
+static int apply_room(chatdb_t *db, const clusterwire_msg_t *m, int *added, int64_t *seq,
+		      chat_error_t *err)
+{
+	chatroom_t r;
+
+	if (!m->entered)
+		return chatroom__tombstone_in_tx(db, m->room, m->token_user, m->room_created_ms, added,
+						 seq, err);
+	memset(&r, 0, sizeof(r));
+	snprintf(r.name, sizeof(r.name), "%s", m->room);
+	snprintf(r.creator, sizeof(r.creator), "%s", m->token_user);
+	r.id = m->room_id;
+	r.created_ms = m->room_created_ms;
+	return chatroom__import_in_tx(db, &r, chat_wall_ms(), added, seq, err);
 }
 
 /* Another node's user entering or leaving: recorded, and announced here
@@ -486,6 +537,8 @@ static int import_in_tx(chatdb_t *db, const clusterwire_msg_t *m, chat_buf_t *hd
 		rc = apply_token(db, m, err);
 	} else if (m->kind == CLUSTERWIRE_PRESENCE) {
 		rc = apply_presence(db, m, added, seq, err);
+	} else if (m->kind == CLUSTERWIRE_ROOM) {
+		rc = apply_room(db, m, added, seq, err);
 	} else if (m->kind == CLUSTERWIRE_USER) {
 		rc = import_user(db, m, origin, hdrs, seq, err);
 		*added = rc == CHAT_OK;
@@ -803,6 +856,7 @@ static int take_user(const outbox_row_t *row, fwd_t *x)
 		return 0;
 	x->kind = strcmp(row->destination.ptr, CLUSTER_TOKEN_DEST) == 0	   ? CLUSTERWIRE_TOKEN
 		  : strcmp(row->destination.ptr, CLUSTER_PRESENCE_DEST) == 0 ? CLUSTERWIRE_PRESENCE
+		  : strcmp(row->destination.ptr, CLUSTER_ROOM_DEST) == 0     ? CLUSTERWIRE_ROOM
 									   : CLUSTERWIRE_USER;
 	copy_slice(x->dest, CLUSTERWIRE_DEST_MAX, row->destination);
 	if (delivery_hdr_get(row->headers, "content-type", &v))
@@ -853,10 +907,11 @@ static int put_user(relay_state_t *r, const fwd_t *x, const char *origin, const 
 	stomp_header_t h[9] = { H("destination", CLUSTER_TOPIC), H("persistent", "true"),
 				H("chat-kind", x->kind == CLUSTERWIRE_TOKEN	 ? "token"
 					       : x->kind == CLUSTERWIRE_PRESENCE ? "presence"
+					       : x->kind == CLUSTERWIRE_ROOM	 ? "room"
 										 : "user"),
 				H("chat-origin", origin), H("chat-id", id),
 				H("receipt", receipt), H("chat-dest", x->dest) };
-	/* A token's or a presence's SEND carries its body only. */
+	/* Only a user message's SEND carries more than its body. */
 	size_t n = x->kind == CLUSTERWIRE_USER ? 7 : 6;
 
 	if (x->ctype[0] != '\0')

@@ -16,6 +16,7 @@
 
 #include "chatdb.h"
 #include "chatmsg.h"
+#include "chatroom.h"
 #include "doorbell.h"
 #include "options.h"
 #include "clusterwire.h"
@@ -31,6 +32,8 @@
 #define CLUSTER_ID_HEADER "cid"
 /* The destination of token rows (no client can subscribe to it). */
 #define CLUSTER_TOKEN_DEST "/cluster/token"
+/* The destination of room rows (no client can subscribe to it). */
+#define CLUSTER_ROOM_DEST "/cluster/room"
 /* The destination of presence rows (no client can subscribe to it). */
 #define CLUSTER_PRESENCE_DEST "/cluster/presence"
 /* Where nodes publish (RabbitMQ's amq.topic, routing key chat.cluster)
@@ -93,6 +96,12 @@ int cluster__token_in_tx(chatdb_t *db, int put, const unsigned char *hash, const
  * cluster *announce = 1 and nothing else. */
 int cluster__presence_in_tx(chatdb_t *db, int entered, const char *user, const char *room,
 			    int *announce, int64_t *seq, chat_error_t *err);
+
+/* Inside the transaction that creates (created) or deletes (by whom) a
+ * room: in a cluster, a row CLUSTER_ROOM_DEST the relay forwards, so that
+ * every node has (or hides) the room and publishes it on /topic/rooms. */
+int cluster__room_in_tx(chatdb_t *db, int created, const chatroom_t *room, const char *by,
+			int64_t now_ms, chat_error_t *err);
 
 /* Starts the relay thread of this process when opt joins a cluster (once;
  * later calls do nothing); it relays while it holds CLUSTER_LEASE.  opt

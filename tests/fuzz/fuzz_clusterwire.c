@@ -69,7 +69,11 @@ static void messages(const uint8_t *data, size_t size)
 			if (m.origin < 1 || m.origin >= CLUSTER_SLOTS || m.id % CLUSTER_SLOTS != m.origin ||
 			    m.ack.len == 0 || m.body.ptr != f.body.ptr || m.body.len != f.body.len)
 				abort();
-			if (m.kind == CLUSTERWIRE_PRESENCE) {
+			if (m.kind == CLUSTERWIRE_ROOM) {
+				if (m.room_id <= 0 ||
+				    !chatmsg_room_valid((chat_slice_t){ m.room, strlen(m.room) }))
+					abort();
+			} else if (m.kind == CLUSTERWIRE_PRESENCE) {
 				if (m.token_user[0] == '\0' ||
 				    !chatmsg_room_valid((chat_slice_t){ m.room, strlen(m.room) }))
 					abort();

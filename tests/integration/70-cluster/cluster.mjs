@@ -13,6 +13,7 @@
 //  - /user/NAME/queue/... reaches the user's sessions on both nodes once;
 //  - a login token from node A opens a session on node B, and logging out
 //    on A ends it;
+//  - a room created on node A is listed and open on node B at once;
 //  - presence counts both nodes: one ENTER and one LEAVE for a user with
 //    sessions on both, and the presence list names users of the other node;
 //  - RabbitMQ stopped mid-burst: local chat goes on (every post receipted
@@ -33,7 +34,7 @@ import assert from 'node:assert/strict';
 import { frontMissing, startStack } from '../lib/stack.mjs';
 import { startRabbit } from '../lib/rabbitmq.mjs';
 import { startMongo } from '../lib/ferretdb.mjs';
-import { apiPost, chatBody, login, stompConnect } from '../lib/stomp.mjs';
+import { apiPost, chatBody, login, makeRoom, stompConnect } from '../lib/stomp.mjs';
 
 const RABBIT = '/usr/lib/rabbitmq/bin/rabbitmq-server';
 const cleanup = [];
@@ -286,6 +287,18 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 	assert.equal(cb.connected.headers['user-name'], 'carol');
 	assert.equal((await apiPost(a, '/api/logout', { token })).status, 204);
 	assert.equal((await cb.errors.next(20000)).headers.message, 'logged out');
+
+	/* A room created on A is on B - listed, and open to subscribers -
+	 * before anyone posts in it. */
+	const fresh = await makeRoom(a, 'xn');
+	await joined(pa, room, subs[2].col, 'room');
+	const listed = (await (await fetch(`${b.http}/api/rooms`)).json()).map((x) => x.name);
+	assert.ok(listed.includes(fresh), `${fresh} listed on B: ${listed}`);
+	const inFresh = await stompConnect(b, 'raw');
+	cleanup.push(() => inFresh.close());
+	const freshBox = await inFresh.subscribeSync(`/topic/chat/room/${fresh}`);
+	await pa.post(fresh, 'in-fresh');
+	assert.equal(chatBody(await freshBox.next(20000)).text, 'in-fresh');
 
 	/* Presence counts every node: erin enters on A and on B, then leaves
 	 * both; frank on B sees her ENTER once and her LEAVE once, and the

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 #include "auth.h"
+#include "chatroom.h"
 #include "cluster.h"
 #include "outbox.h"
 #include "relay.h"
@@ -126,6 +127,9 @@ static int parse(const char *wire, int *good)
 		(m->kind == CLUSTERWIRE_USER
 			 ? chat_slice_eq(m->dest, "/user/alice/queue/in") &&
 				   chat_slice_eq(m->sender, "bob") && m->ctype.len == 0
+		 : m->kind == CLUSTERWIRE_ROOM
+			 ? m->entered && !strcmp(m->room, "general") && m->room_id == 7 &&
+				   !strcmp(m->token_user, "bob") && m->room_created_ms == 5
 		 : m->kind == CLUSTERWIRE_PRESENCE
 			 ? m->entered && !strcmp(m->room, "general") && !strcmp(m->token_user, "bob")
 		 : m->kind == CLUSTERWIRE_TOKEN
@@ -196,6 +200,15 @@ START_TEST(messages)
 			    "{\"op\":\"stay\",\"room\":\"general\",\"user\":\"bob\"}", CHAT_EINVAL },
 		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:presence\nchat-origin:2\nchat-id:34\n\n"
 			    "{\"op\":\"leave\",\"room\":\"a b\",\"user\":\"bob\"}", CHAT_EINVAL },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:room\nchat-origin:2\nchat-id:34\n\n"
+			    "{\"op\":\"create\",\"name\":\"general\",\"id\":7,\"user\":\"bob\",\"at\":5}",
+		  CHAT_OK + 100 },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:room\nchat-origin:2\nchat-id:34\n\n"
+			    "{\"op\":\"create\",\"name\":\"general\",\"id\":0,\"user\":\"bob\",\"at\":5}",
+		  CHAT_EINVAL },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:room\nchat-origin:2\nchat-id:34\n\n"
+			    "{\"op\":\"rename\",\"name\":\"general\",\"id\":7,\"user\":\"bob\",\"at\":5}",
+		  CHAT_EINVAL },
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -358,6 +371,33 @@ START_TEST(presence)
 }
 END_TEST
 
+/* A room another node created is added and published once; its deletion
+ * hides it here. */
+START_TEST(rooms)
+{
+	clusterwire_msg_t m = { .kind = CLUSTERWIRE_ROOM, .origin = 5, .id = 21, .entered = 1,
+				.room = "lounge", .room_id = 4242, .room_created_ms = 7,
+				.token_user = "hal", .ack = CHAT_SLICE("a") };
+	chatroom_t r;
+	int added = 0, n = 0;
+
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(added, 1);
+	ck_assert_int_eq(chatroom_get(db, "lounge", &r, NULL), CHAT_OK);
+	ck_assert(r.id == 4242 && !strcmp(r.creator, "hal"));
+	m.id = 37; /* the same room again (a second creation message): nothing new */
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(added, 0);
+	m.id = 53;
+	m.entered = 0;
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(added, 1);
+	ck_assert_int_eq(chatroom_get(db, "lounge", &r, NULL), CHAT_ENOTFOUND);
+	ck_assert_int_eq(outbox_read_after(db, 0, 512, count_row, &n, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(n, 2);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cluster");
@@ -370,6 +410,7 @@ int main(void)
 	tcase_add_test(tc, ids_and_import);
 	tcase_add_test(tc, tokens);
 	tcase_add_test(tc, presence);
+	tcase_add_test(tc, rooms);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
