@@ -125,25 +125,29 @@ static int hdr_int(const stomp_frame_t *f, const char *name, int64_t lo, int64_t
 	return CHAT_OK;
 }
 
-/* A message for a user's sessions: /user/NAME/queue/... (or /topic/...),
- * its body as it was sent, its content-type and sender when it had them. */
-static int user_message(const stomp_frame_t *f, clusterwire_msg_t *m)
+/* A message for a user's sessions (/user/NAME/queue/... or /topic/...) or,
+ * as CLUSTERWIRE_TOPIC, for a /topic/...: its body as it was sent, its
+ * content-type and sender when it had them. */
+static int user_message(const stomp_frame_t *f, clusterwire_msg_t *m, clusterwire_kind_t kind)
 {
 	const chat_slice_t *d = stomp_frame_header(f, "chat-dest");
 	const chat_slice_t *ct = stomp_frame_header(f, "chat-ctype");
 	const chat_slice_t *who = stomp_frame_header(f, "chat-sender");
 	chat_slice_t user, rest;
 
-	if (d == NULL || d->len > CLUSTERWIRE_DEST_MAX || dest_validate(*d, 0) != CHAT_OK ||
-	    dest_classify(*d) != DEST_USER || dest_user_split(*d, &user, &rest) != CHAT_OK ||
-	    user.len == 0)
+	if (d == NULL || d->len > CLUSTERWIRE_DEST_MAX || dest_validate(*d, 0) != CHAT_OK)
+		return CHAT_EPROTO;
+	if (kind == CLUSTERWIRE_TOPIC ? dest_classify(*d) != DEST_TOPIC
+				      : dest_classify(*d) != DEST_USER ||
+						dest_user_split(*d, &user, &rest) != CHAT_OK ||
+						user.len == 0)
 		return CHAT_EPROTO;
 	if (ct != NULL && !stomp_media_type_valid(*ct))
 		return CHAT_EPROTO;
 	if (who != NULL && (who->len == 0 || who->len > CLUSTERWIRE_SENDER_MAX ||
 			    memchr(who->ptr, '\0', who->len) != NULL))
 		return CHAT_EPROTO;
-	m->kind = CLUSTERWIRE_USER;
+	m->kind = kind;
 	m->dest = *d;
 	if (ct != NULL)
 		m->ctype = *ct;
@@ -330,7 +334,9 @@ int clusterwire_parse_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat
 		return CHAT_EPROTO;
 	kind = stomp_frame_header(f, "chat-kind");
 	if (kind != NULL && chat_slice_eq(*kind, "user"))
-		return user_message(f, m);
+		return user_message(f, m, CLUSTERWIRE_USER);
+	if (kind != NULL && chat_slice_eq(*kind, "topic"))
+		return user_message(f, m, CLUSTERWIRE_TOPIC);
 	if (kind != NULL && chat_slice_eq(*kind, "token"))
 		return token_message(f, m, room, writer, text);
 	if (kind != NULL && chat_slice_eq(*kind, "presence"))

@@ -43,7 +43,8 @@ typedef enum clusterwire_kind {
 	CLUSTERWIRE_USER,     /* a message for a user's sessions (/user/NAME/...) */
 	CLUSTERWIRE_TOKEN,    /* a login token issued or revoked */
 	CLUSTERWIRE_PRESENCE, /* a user entered or left a room on its node */
-	CLUSTERWIRE_ROOM      /* a room created or deleted */
+	CLUSTERWIRE_ROOM,     /* a room created or deleted */
+	CLUSTERWIRE_TOPIC     /* a client's SEND to /topic/... (topic_send) */
 } clusterwire_kind_t;
 
 /* Bytes of a token's hash (as db/auth.h keeps it). */
@@ -60,9 +61,9 @@ typedef struct clusterwire_msg {
 	char room[CHATMSG_ROOM_MAX + 1];
 	chat_slice_t body;       /* the chat JSON the origin published */
 	chat_slice_t ack;        /* the MESSAGE's ack header (for ACK) */
-	chat_slice_t dest;       /* CLUSTERWIRE_USER: the /user/NAME/... destination */
-	chat_slice_t ctype;      /* CLUSTERWIRE_USER: its content-type, or empty */
-	chat_slice_t sender;     /* CLUSTERWIRE_USER: its sender (user-name), or empty */
+	chat_slice_t dest;       /* CLUSTERWIRE_USER, _TOPIC: the /user/NAME/... or /topic/... */
+	chat_slice_t ctype;      /* CLUSTERWIRE_USER, _TOPIC: its content-type, or empty */
+	chat_slice_t sender;     /* CLUSTERWIRE_USER, _TOPIC: its sender (user-name), or empty */
 	int token_put;           /* CLUSTERWIRE_TOKEN: 1 issued, 0 revoked */
 	unsigned char token_hash[CLUSTERWIRE_TOKEN_HASH];
 	char token_user[CLUSTERWIRE_SENDER_MAX + 1]; /* issued: its user */
@@ -92,6 +93,7 @@ int clusterwire_token_body(chat_buf_t *out, int put, const unsigned char *hash, 
 /* Reads a MESSAGE frame from the relay's subscription (chat-kind absent:
  * a post, whose room and body must agree; chat-kind user: a message for
  * chat-dest, which must be /user/NAME/queue/... or /topic/...; chat-kind
+ * topic: the same for a /topic/... chat-dest; chat-kind
  * token: a token's hash issued to a user or revoked, in the body; chat-kind
  * presence: a user entering or leaving a room, in the body; chat-kind room:
  * a room created or deleted, in the body).  Pure (allocates

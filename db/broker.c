@@ -1364,7 +1364,7 @@ static const char *sender_of(const broker_t *b)
 	return b->info.has_user ? b->info.user_name : NULL;
 }
 
-/* In a cluster, a /user row also goes to the other nodes (db/cluster.h):
+/* In a cluster, a /user or /topic row also goes to the other nodes (db/cluster.h):
  * it carries this node's id and a cluster id from the node's id clock. */
 static int cluster_stamp(broker_t *b)
 {
@@ -1607,7 +1607,8 @@ static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
 	case DEST_TOPIC:
 		if (!b->opt->topic_send)
 			return refuse(b, "SEND to /topic is not allowed: send to /app");
-		if ((rc = message_headers(b, NULL, ctype, NULL)) != CHAT_OK)
+		if ((rc = message_headers(b, NULL, ctype, NULL)) != CHAT_OK ||
+		    (rc = cluster_stamp(b)) != CHAT_OK)
 			return rc;
 		return append(b, dest, NULL, chat_buf_slice(&b->hdrs), f->body, NULL);
 	case DEST_QUEUE:

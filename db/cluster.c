@@ -539,7 +539,7 @@ static int import_in_tx(chatdb_t *db, const clusterwire_msg_t *m, chat_buf_t *hd
 		rc = apply_presence(db, m, added, seq, err);
 	} else if (m->kind == CLUSTERWIRE_ROOM) {
 		rc = apply_room(db, m, added, seq, err);
-	} else if (m->kind == CLUSTERWIRE_USER) {
+	} else if (m->kind == CLUSTERWIRE_USER || m->kind == CLUSTERWIRE_TOPIC) {
 		rc = import_user(db, m, origin, hdrs, seq, err);
 		*added = rc == CHAT_OK;
 	} else if ((rc = ensure_room(db, m, &found, err)) != CHAT_OK) {
@@ -857,6 +857,7 @@ static int take_user(const outbox_row_t *row, fwd_t *x)
 	x->kind = strcmp(row->destination.ptr, CLUSTER_TOKEN_DEST) == 0	   ? CLUSTERWIRE_TOKEN
 		  : strcmp(row->destination.ptr, CLUSTER_PRESENCE_DEST) == 0 ? CLUSTERWIRE_PRESENCE
 		  : strcmp(row->destination.ptr, CLUSTER_ROOM_DEST) == 0     ? CLUSTERWIRE_ROOM
+		  : strncmp(row->destination.ptr, "/topic/", 7) == 0	     ? CLUSTERWIRE_TOPIC
 									   : CLUSTERWIRE_USER;
 	copy_slice(x->dest, CLUSTERWIRE_DEST_MAX, row->destination);
 	if (delivery_hdr_get(row->headers, "content-type", &v))
@@ -908,11 +909,12 @@ static int put_user(relay_state_t *r, const fwd_t *x, const char *origin, const 
 				H("chat-kind", x->kind == CLUSTERWIRE_TOKEN	 ? "token"
 					       : x->kind == CLUSTERWIRE_PRESENCE ? "presence"
 					       : x->kind == CLUSTERWIRE_ROOM	 ? "room"
+					       : x->kind == CLUSTERWIRE_TOPIC	 ? "topic"
 										 : "user"),
 				H("chat-origin", origin), H("chat-id", id),
 				H("receipt", receipt), H("chat-dest", x->dest) };
-	/* Only a user message's SEND carries more than its body. */
-	size_t n = x->kind == CLUSTERWIRE_USER ? 7 : 6;
+	/* Only a user or topic message's SEND carries more than its body. */
+	size_t n = x->kind == CLUSTERWIRE_USER || x->kind == CLUSTERWIRE_TOPIC ? 7 : 6;
 
 	if (x->ctype[0] != '\0')
 		h[n++] = (stomp_header_t)H("chat-ctype", x->ctype);

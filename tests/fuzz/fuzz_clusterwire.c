@@ -81,6 +81,9 @@ static void messages(const uint8_t *data, size_t size)
 				if (m.token_put && (m.token_user[0] == '\0' ||
 						    m.token_expires_ms <= m.token_created_ms))
 					abort();
+			} else if (m.kind == CLUSTERWIRE_TOPIC) {
+				if (dest_classify(m.dest) != DEST_TOPIC || m.dest.len > CLUSTERWIRE_DEST_MAX)
+					abort();
 			} else if (m.kind == CLUSTERWIRE_USER
 				    ? dest_user_split(m.dest, &user, &rest) != CHAT_OK || user.len == 0 ||
 					      m.dest.len > CLUSTERWIRE_DEST_MAX ||

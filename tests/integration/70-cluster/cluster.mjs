@@ -10,7 +10,8 @@
 //    previous one arrived) is seen in one order everywhere, ids rising;
 //  - history on both nodes agrees (id order), and a client resumes on the
 //    other node after an id it saw on the first one;
-//  - /user/NAME/queue/... reaches the user's sessions on both nodes once;
+//  - /user/NAME/queue/... reaches the user's sessions on both nodes once,
+//    and (topic_send) a client's /topic/... SEND the other node;
 //  - a login token from node A opens a session on node B, and logging out
 //    on A ends it;
 //  - a room created on node A is listed and open on node B at once;
@@ -151,7 +152,7 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 	const relay = `stomp://guest:guest@127.0.0.1:${mq.ports.stomp}/`;
 	const node = async (id) => {
 		const s = await startStack({ front: 'lighttpd', testServices: false, mongodbUri: mongo.uri,
-			options: { broker_relay: relay, node_id: id } });
+			options: { broker_relay: relay, node_id: id, topic_send: 1 } });
 		cleanup.push(() => s.stop());
 		return s;
 	};
@@ -272,6 +273,11 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 	const mb = await bobs.next(20000);
 	assert.equal(mb.body, 'to-bob');
 	assert.equal(mb.headers['user-name'], 'alice');
+	/* With topic_send, a client's SEND to /topic/... reaches every node. */
+	const news = await pb.subscribeSync('/topic/news');
+	await pa.send('/topic/news', 'extra', { 'content-type': 'text/plain' });
+	assert.equal((await news.next(20000)).body, 'extra');
+
 	/* Nothing twice: a marker sent after them is the next thing each sees. */
 	await pb.send('/user/alice/queue/inbox', 'marker');
 	for (const box of inboxes)
@@ -390,7 +396,7 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 	assert.deepEqual(onA.got.map((m) => m.text), afterB, 'B\'s client resumed on A');
 	await b.halt();
 	const b2 = await startStack({ front: 'lighttpd', testServices: false, mongodbUri: mongo.uri,
-		dir: b.dir, options: { broker_relay: relay, node_id: 2 } });
+		dir: b.dir, options: { broker_relay: relay, node_id: 2, topic_send: 1 } });
 	cleanup.push(() => b2.stop());
 	const w2 = await stompConnect(b2, 'websocket');
 	cleanup.push(() => w2.close());

@@ -127,6 +127,8 @@ static int parse(const char *wire, int *good)
 		(m->kind == CLUSTERWIRE_USER
 			 ? chat_slice_eq(m->dest, "/user/alice/queue/in") &&
 				   chat_slice_eq(m->sender, "bob") && m->ctype.len == 0
+		 : m->kind == CLUSTERWIRE_TOPIC
+			 ? chat_slice_eq(m->dest, "/topic/x")
 		 : m->kind == CLUSTERWIRE_ROOM
 			 ? m->entered && !strcmp(m->room, "general") && m->room_id == 7 &&
 				   !strcmp(m->token_user, "bob") && m->room_created_ms == 5
@@ -177,6 +179,10 @@ START_TEST(messages)
 			    "chat-dest:/user/queue/in\n\nhello", CHAT_EPROTO }, /* no user named */
 		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:user\nchat-origin:2\nchat-id:34\n"
 			    "chat-dest:/topic/x\n\nhello", CHAT_EPROTO },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:topic\nchat-origin:2\nchat-id:34\n"
+			    "chat-dest:/topic/x\n\nhello", CHAT_OK + 100 },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:topic\nchat-origin:2\nchat-id:34\n"
+			    "chat-dest:/user/alice/queue/in\n\nhello", CHAT_EPROTO },
 		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:user\nchat-origin:2\nchat-id:34\n"
 			    "chat-dest:/user/alice/queue/in\nchat-ctype:not a type\n\nhello", CHAT_EPROTO },
 		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:other\nchat-origin:2\nchat-id:34\n\n", CHAT_EPROTO },
