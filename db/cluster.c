@@ -94,8 +94,9 @@
  * limit) misses those live rows; their history is still in MongoDB.
  *
  * The relay runs in one process per node: the holder of the chat.db
- * lease CLUSTER_LEASE, renewed every second.  It polls its socket with a
- * short timeout and looks at the outbox's last seq between polls.
+ * lease CLUSTER_LEASE, renewed every second.  It waits in poll() on its
+ * socket and on a pipe a second thread writes to when the doorbell rings
+ * (the outbox moved), so an idle node costs a wakeup a second.
  */
 #include "config.h"
 #include "cluster.h"
@@ -111,6 +112,7 @@
 #include "session.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -638,13 +640,15 @@ typedef struct relay_state {
 	int64_t batch_sent_ms;
 	int64_t backoff, retry_at, lease_at;
 	int holder, was_down;
-	pthread_t thread;
+	int wake[2];             /* the bell thread writes a byte when the outbox moves */
+	pthread_t thread, bell_thread;
+	int bell_started;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int started, stopping;   /* under mu */
 } relay_state_t;
 
-static relay_state_t rs = { .fd = -1,
+static relay_state_t rs = { .fd = -1, .wake = { -1, -1 },
 			    .mu = PTHREAD_MUTEX_INITIALIZER,
 			    .cv = PTHREAD_COND_INITIALIZER };
 
@@ -722,7 +726,7 @@ static int read_frame(relay_state_t *r, int timeout_ms, stomp_frame_t *f, char *
 		      size_t cap, size_t *have, size_t *pos)
 {
 	for (;;) {
-		struct pollfd pfd = { r->fd, POLLIN, 0 };
+		struct pollfd pfd[2] = { { r->fd, POLLIN, 0 }, { -1, POLLIN, 0 } };
 		size_t used = 0;
 		ssize_t n;
 		int rc;
@@ -736,11 +740,21 @@ static int read_frame(relay_state_t *r, int timeout_ms, stomp_frame_t *f, char *
 				return rc;
 		}
 		*pos = *have = 0;
-		rc = poll(&pfd, 1, timeout_ms);
+		pfd[1].fd = timeout_ms > 0 ? r->wake[0] : -1;
+		rc = poll(pfd, 2, timeout_ms);
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc < 0)
 			return CHAT_EIO;
+		if (rc > 0 && (pfd[1].revents & POLLIN)) {
+			char drain[64];
+
+			/* The outbox moved: the caller looks at it now. */
+			while (read(r->wake[0], drain, sizeof(drain)) > 0)
+				;
+			if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+				return CHAT_ETIMEDOUT;
+		}
 		if (rc == 0)
 			return CHAT_ETIMEDOUT;
 		n = recv(r->fd, buf, cap, 0);
@@ -1239,8 +1253,10 @@ static void *cluster_main(void *arg)
 				continue;
 		}
 		(void)forward(r, mono);
+		/* Woken by the bell thread when the outbox moves; without a
+		 * doorbell the outbox is looked at every 20 ms. */
 		if (r->fd >= 0)
-			pump(r, 20);
+			pump(r, r->wake[0] >= 0 ? 1000 : 20);
 	}
 	disconnect(r, NULL);
 	drop_held();
@@ -1252,6 +1268,27 @@ static void *cluster_main(void *arg)
 	chat_buf_free(&r->room);
 	chat_buf_free(&r->writer);
 	chat_buf_free(&r->text);
+	return NULL;
+}
+
+/* Turns doorbell rings into a byte on rs.wake, which the relay's poll()
+ * watches next to its socket: it waits on the last word it saw, so no
+ * ring is missed. */
+static void *bell_main(void *arg)
+{
+	relay_state_t *r = arg;
+	uint32_t seen = doorbell_snapshot(r->bell);
+
+	while (running(r)) {
+		uint32_t now;
+
+		(void)doorbell_wait(r->bell, seen, 1000);
+		now = doorbell_snapshot(r->bell);
+		if (now != seen) {
+			seen = now;
+			(void)!write(r->wake[1], "x", 1);
+		}
+	}
 	return NULL;
 }
 
@@ -1269,6 +1306,14 @@ int cluster_start(const chat_options_t *opt, doorbell_t *bell)
 		rs.bell = bell;
 		rc = clusterwire_parse_url(opt->broker_relay, &rs.url, &err);
 		snprintf(rs.owner, sizeof(rs.owner), "cluster:%ld", (long)getpid());
+		if (rc == CHAT_OK && bell != NULL && pipe2(rs.wake, O_NONBLOCK | O_CLOEXEC) == 0 &&
+		    pthread_create(&rs.bell_thread, NULL, bell_main, &rs) == 0)
+			rs.bell_started = 1;
+		else if (rs.wake[0] >= 0) {
+			close(rs.wake[0]);
+			close(rs.wake[1]);
+			rs.wake[0] = rs.wake[1] = -1;
+		}
 		if (rc == CHAT_OK && pthread_create(&rs.thread, NULL, cluster_main, &rs) == 0)
 			rs.started = 1;
 		else if (rc == CHAT_OK)
@@ -1291,4 +1336,10 @@ void cluster_stop(void)
 	pthread_mutex_unlock(&rs.mu);
 	if (started)
 		pthread_join(rs.thread, NULL);
+	if (rs.bell_started) {
+		/* Ringing with the current seq wakes its wait and moves nothing. */
+		doorbell_ring(rs.bell, doorbell_seq(rs.bell));
+		pthread_join(rs.bell_thread, NULL);
+		rs.bell_started = 0;
+	}
 }
