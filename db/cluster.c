@@ -639,6 +639,7 @@ typedef struct relay_state {
 	size_t receipts_due;     /* RECEIPTs of the batch in flight still to come */
 	int64_t batch_sent_ms;
 	int64_t backoff, retry_at, lease_at;
+	int64_t rx_ms, tx_ms;    /* when RabbitMQ last sent a byte, when we last wrote */
 	int holder, was_down;
 	int wake[2];             /* the bell thread writes a byte when the outbox moves */
 	pthread_t thread, bell_thread;
@@ -707,6 +708,7 @@ static int write_all(relay_state_t *r)
 		if (n <= 0)
 			return CHAT_EIO;
 		off += (size_t)n;
+		r->tx_ms = chat_mono_ms();
 	}
 	chat_buf_reset(&r->out);
 	return CHAT_OK;
@@ -763,6 +765,7 @@ static int read_frame(relay_state_t *r, int timeout_ms, stomp_frame_t *f, char *
 		if (n <= 0)
 			return CHAT_ECLOSED;
 		*have = (size_t)n;
+		r->rx_ms = chat_mono_ms();
 		timeout_ms = 0; /* what is buffered is read now; then no wait */
 	}
 }
@@ -804,7 +807,7 @@ static int connect_broker(relay_state_t *r)
 	{
 		stomp_header_t h[] = { H("accept-version", "1.2"), H("host", r->url.vhost),
 				       H("login", r->url.user), H("passcode", r->url.pass),
-				       H("heart-beat", "0,0") };
+				       H("heart-beat", CLUSTER_HEARTBEAT) };
 
 		rc = put_frame(r, STOMP_CMD_CONNECT, h, 5, NULL, 0);
 	}
@@ -838,6 +841,7 @@ static int connect_broker(relay_state_t *r)
 		disconnect(r, "cannot subscribe");
 		return rc;
 	}
+	r->rx_ms = r->tx_ms = chat_mono_ms();
 	if (r->was_down)
 		log_info("cluster: RabbitMQ at %s:%d is back: forwarding what waited",
 			 r->url.host, r->url.port);
@@ -1251,6 +1255,19 @@ static void *cluster_main(void *arg)
 			}
 			if (connect_broker(r) != CHAT_OK)
 				continue;
+		}
+		/* Heart-beats both ways: a broker that hangs (no byte for three
+		 * intervals) is left and reconnected to. */
+		if (mono - r->rx_ms > 3 * CLUSTER_HEARTBEAT_MS) {
+			disconnect(r, "no heart-beat from RabbitMQ");
+			continue;
+		}
+		if (mono - r->tx_ms >= CLUSTER_HEARTBEAT_MS && r->out.len == 0) {
+			chat_buf_reset(&r->out);
+			if (chat_buf_putc(&r->out, '\n') != CHAT_OK || write_all(r) != CHAT_OK) {
+				disconnect(r, "the connection broke while sending a heart-beat");
+				continue;
+			}
 		}
 		(void)forward(r, mono);
 		/* Woken by the bell thread when the outbox moves; without a

@@ -39,6 +39,9 @@
 /* Where nodes publish (RabbitMQ's amq.topic, routing key chat.cluster)
  * and what every node's durable queue is bound to. */
 #define CLUSTER_TOPIC "/topic/chat.cluster"
+/* STOMP heart-beats with RabbitMQ, both ways (CONNECT heart-beat). */
+#define CLUSTER_HEARTBEAT_MS 10000
+#define CLUSTER_HEARTBEAT "10000,10000"
 /* Largest frame read from RabbitMQ (a chat post is at most a few KiB). */
 #define CLUSTER_FRAME_MAX (256 * 1024)
 /* Posts forwarded per batch (each confirmed by a RECEIPT). */
