@@ -17,7 +17,7 @@
 //  - a room created on node A is listed and open on node B at once;
 //  - presence counts both nodes: one ENTER and one LEAVE for a user with
 //    sessions on both, and the presence list names users of the other node;
-//  - RabbitMQ stopped mid-burst: local chat goes on (every post receipted
+//  - RabbitMQ SIGKILLed mid-burst: local chat goes on (every post receipted
 //    and delivered on its own node); once RabbitMQ is back every post
 //    reaches the other node exactly once;
 //  - node B SIGKILLed mid-burst: node A goes on, B's client resumes on A
@@ -340,7 +340,7 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 	assert.deepEqual(erinSeen, ['ENTER', 'LEAVE'], 'erin announced once in, once out');
 
 	t.diagnostic(`burst, chain, resume, history, user queues, tokens, presence done at ${Date.now() - t0} ms`);
-	/* RabbitMQ stopped mid-burst: local chat goes on; when it is back,
+	/* RabbitMQ killed (SIGKILL) mid-burst: local chat goes on; when it is back,
 	 * every post reaches node B once. */
 	const M = 40;
 	const tm = Array.from({ length: M }, (_, i) => `outage-${i}`);
@@ -350,7 +350,7 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 			for (const [i, x] of tm.entries()) {
 				await pa.post(room, x);
 				if (i === 10)
-					stopped = mq.stop();
+					stopped = mq.stop('SIGKILL');
 			}
 		})(),
 	]);

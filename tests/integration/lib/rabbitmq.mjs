@@ -19,8 +19,8 @@ const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { retu
 /**
  * Starts a node on free ports; resolves with { dir, ports: { amqp, web,
  * stomp, dist }, start() (again after stop(), on the same directory:
- * durable queues and their persistent messages survive), stop() (TERM to
- * the Erlang VM, waited for), remove() (stop and delete the directory) }.
+ * durable queues and their persistent messages survive), stop(signal =
+ * 'SIGTERM') (to the Erlang VM, waited for; SIGKILL: a crash), remove() (stop and delete the directory) }.
  */
 export async function startRabbit() {
 	const dir = await mkdtemp(path.join(os.tmpdir(), 'chat-rabbit-'));
@@ -36,12 +36,12 @@ export async function startRabbit() {
 				throw new Error(`rabbitmq.sh failed (${out.code}): ${out.out}`);
 			r.pid = pid;
 		},
-		async stop() {
+		async stop(signal = 'SIGTERM') {
 			if (!r.pid)
 				return;
 			const pid = r.pid;
 			r.pid = 0;
-			try { process.kill(pid, 'SIGTERM'); } catch { return; }
+			try { process.kill(pid, signal); } catch { return; }
 			for (let i = 0; i < 600 && alive(pid); i++)
 				await new Promise((res) => setTimeout(res, 50));
 			if (alive(pid))
