@@ -14,6 +14,9 @@ EXTRA_DIST += bench/ws_bench.js
 # 50 subscribers over the transports): see the script.
 EXTRA_DIST += bench/stomp_bench.mjs
 
+# Cross-node figures of the cluster relay (docs/cluster.md): see the script.
+EXTRA_DIST += bench/cluster_bench.mjs
+
 # Load generator for the benchmarks against the peers (see BENCHMARKS.md).
 noinst_PROGRAMS += bench/loadgen
 bench_loadgen_SOURCES = bench/loadgen.c

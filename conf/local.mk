@@ -41,6 +41,10 @@ EXTRA_DIST += debian/control debian/rules debian/changelog debian/copyright \
 #            [MONGODB_URI=mongodb://...] [SOCKJS_TEST_SERVICES=1]
 #            [ENDPOINTS=/stomp/chat] [APP_PREFIXES=/pub] [BROKER_PREFIXES=/sub]
 #            [USER_PREFIX=/user] [SOCKJS_URL=/js/sockjs.min.js]
+#            [BROKER_RELAY=stomp://USER:PASS@HOST:PORT/VHOST NODE_ID=N] [VAR=DIR]
+# A second node of a cluster on the same machine (docs/cluster.md): the same
+# MONGODB_URI and BROKER_RELAY, another NODE_ID, PORT and VAR, e.g.
+#   make serve PORT=8090 VAR=var2 NODE_ID=2 BROKER_RELAY=... MONGODB_URI=...
 PORT = 8080
 FRONT = lighttpd
 serve: all
@@ -52,13 +56,16 @@ serve: all
 	if test -n '$(BROKER_PREFIXES)'; then set -- "$$@" --broker-prefixes '$(BROKER_PREFIXES)'; fi; \
 	if test -n '$(USER_PREFIX)'; then set -- "$$@" --user-prefix '$(USER_PREFIX)'; fi; \
 	if test -n '$(SOCKJS_URL)'; then set -- "$$@" --sockjs-url '$(SOCKJS_URL)'; fi; \
+	if test -n '$(VAR)'; then set -- "$$@" --var '$(VAR)'; fi; \
+	if test -n '$(BROKER_RELAY)'; then set -- "$$@" --set 'broker_relay=$(BROKER_RELAY)' \
+		--set 'node_id=$(NODE_ID)'; fi; \
 	exec $(SHELL) $(srcdir)/conf/serve.sh "$$@"
 .PHONY: serve
 
 # The configuration reference is generated from the option table; a test
 # (tests/unit/core/reference.sh) fails when the committed copy is stale.
 EXTRA_DIST += docs/configuration.md docs/session-safety.md docs/backup.md docs/limits.md \
-	docs/heartbeats.md docs/hooks.md docs/spring.md docs/metrics.md docs/logging.md
+	docs/heartbeats.md docs/hooks.md docs/spring.md docs/metrics.md docs/logging.md docs/cluster.md
 docs: fcgi/chat.fcgi
 	fcgi/chat.fcgi --reference > $(srcdir)/docs/configuration.md
 .PHONY: docs

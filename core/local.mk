@@ -15,4 +15,5 @@ core_libchatcore_a_SOURCES = \
 	core/utf8.c core/utf8.h \
 	core/jtok.c core/jtok.h \
 	core/hookmsg.c core/hookmsg.h \
-	core/names.c core/names.h
+	core/names.c core/names.h \
+	core/clusterwire.c core/clusterwire.h

@@ -144,6 +144,10 @@ const options_entry_t options_table[] = {
 	  "key that lets any address read /api/metrics as \"Authorization: Bearer KEY\" (at least 16 characters; empty: loopback only)" },
 	{ "log_format", OPTIONS_STRING, "text", 0, 0, OPT(log_format),
 	  "log lines as text (time prog[pid] level: message key=value ...) or json (one object per line)" },
+	{ "broker_relay", OPTIONS_STRING, "", 0, 0, OPT(broker_relay),
+	  "stomp://USER:PASS@HOST:PORT/VHOST of a RabbitMQ STOMP listener joining this node (this machine's chat.db) to the others with the same setting (docs/cluster.md); needs a mongodb:// store_uri shared by every node and a node_id of its own; empty: one node" },
+	{ "node_id", OPTIONS_INT, "0", 0, 15, OPT(node_id),
+	  "this node's number in a cluster (1..15, unique per node; message ids carry it); 0: not in a cluster" },
 };
 
 const size_t options_count = CHAT_ARRAY_LEN(options_table);

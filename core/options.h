@@ -84,6 +84,8 @@ typedef struct chat_options {
 	dest_prefixes_t dest;     /* app_prefixes, broker_prefixes, user_prefix parsed */
 	char endpoint[ROUTE_ENDPOINTS_MAX][ROUTE_ENDPOINT_MAX + 1]; /* endpoints parsed */
 	size_t nendpoints;        /* 1..ROUTE_ENDPOINTS_MAX */
+	char *broker_relay;       /* stomp://USER:PASS@HOST:PORT/VHOST of RabbitMQ; empty: one node */
+	long long node_id;        /* this node's number in a cluster, 1..15 */
 } chat_options_t;
 
 typedef enum options_type {

@@ -1,6 +1,7 @@
 /* auth.c - argon2id passwords and hashed login tokens (see auth.h). */
 #include "config.h"
 #include "auth.h"
+#include "cluster.h"
 
 #include "chatmsg.h"
 #include "chatroom.h"
@@ -222,6 +223,9 @@ int auth_token_issue(chatdb_t *db, const char *user, int64_t now_ms, int64_t ttl
 		rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "token", err);
 		sqlite3_reset(st);
 	}
+	/* In a cluster every node learns the token (db/cluster.h). */
+	if (rc == CHAT_OK)
+		rc = cluster__token_in_tx(db, 1, h, user, now_ms, now_ms + ttl_ms, err);
 	if (rc == CHAT_OK)
 		rc = chatdb__commit(db, err);
 	else
@@ -280,8 +284,10 @@ int auth_token_revoke(chatdb_t *db, const char *token, size_t len, chat_error_t 
 	if (len == 0 || len > AUTH_PASSCODE_MAX)
 		return chat_error_set(err, CHAT_ENOTFOUND, "no such token");
 	token_hash(token, len, h);
-	if ((rc = chatdb__stmt(db, SQL_TOKEN_DEL, &st, err)) != CHAT_OK)
+	if ((rc = chatdb__begin(db, err)) != CHAT_OK)
 		return rc;
+	if ((rc = chatdb__stmt(db, SQL_TOKEN_DEL, &st, err)) != CHAT_OK)
+		goto out;
 	sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
@@ -291,6 +297,14 @@ int auth_token_revoke(chatdb_t *db, const char *token, size_t len, chat_error_t 
 	else
 		rc = chatdb__error(db, rc, "token revoke", err);
 	sqlite3_reset(st);
+	/* In a cluster the other nodes forget it too (db/cluster.h). */
+	if (rc == CHAT_OK)
+		rc = cluster__token_in_tx(db, 0, h, NULL, 0, 0, err);
+out:
+	if (rc == CHAT_OK)
+		rc = chatdb__commit(db, err);
+	else
+		chatdb__rollback(db);
 	return rc;
 }
 

@@ -5,6 +5,7 @@
 
 #include "broker.h"
 #include "chatdb.h"
+#include "cluster.h"
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
@@ -220,6 +221,9 @@ int background_start(const chat_options_t *opt, doorbell_t *bell)
 {
 	int rc = CHAT_OK;
 
+	/* The programs refused a cluster that cannot work (cluster_check()). */
+	if ((rc = cluster_start(opt, bell)) != CHAT_OK)
+		return rc;
 	pthread_mutex_lock(&bg.mu);
 	if (!bg.started && !bg.stopping) {
 		bg.opt = opt;
@@ -240,6 +244,7 @@ void background_stop(void)
 {
 	int started;
 
+	cluster_stop();
 	pthread_mutex_lock(&bg.mu);
 	started = bg.started && !bg.stopping;
 	bg.stopping = 1;

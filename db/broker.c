@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include "broker.h"
+#include "cluster.h"
 
 #include "auth.h"
 #include "chatmsg.h"
@@ -96,7 +97,8 @@ static const char SQL_PRESENCE_DEL[] =
 static const char SQL_PRESENT_USERS[] =
 	"SELECT DISTINCT s.user_name FROM subscriptions u JOIN sessions s ON s.id = u.session_id"
 	" WHERE u.destination = ?1 AND s.state = 'open' AND s.user_name IS NOT NULL"
-	" ORDER BY s.user_name";
+	" UNION SELECT user_name FROM cluster_presence WHERE room = ?2"
+	" ORDER BY 1";
 /* Announced presence no live session backs any more (expired sessions). */
 static const char SQL_PRESENCE_STALE[] =
 	"SELECT room, user_name FROM chat_presence p WHERE NOT EXISTS ("
@@ -888,7 +890,7 @@ static int prefetch_outbox(broker_t *b)
 {
 	prefetch_t *p = &b->pre;
 	outbox_scan_t o;
-	int64_t r1 = 0, min_seq = 0, from, last;
+	int64_t r1 = 0, min_seq = 0, from, last, lo_seq;
 	int found, rc;
 
 	if (!p->partial && !b->no_retry) {
@@ -896,7 +898,10 @@ static int prefetch_outbox(broker_t *b)
 		    (rc = query_int(b, SQL_OUTBOX_MIN, "", NULL, &min_seq, &found, "outbox")) !=
 			    CHAT_OK)
 			return rc;
-		if (r1 > p->relay0 && min_seq > p->relay0 + 1 && min_seq > p->lo + 1) {
+		/* In a cluster ids are not seqs: only the relay's cursor bounds
+		 * the rows to read. */
+		lo_seq = cluster_enabled(b->opt) ? 0 : p->lo;
+		if (r1 > p->relay0 && min_seq > p->relay0 + 1 && min_seq > lo_seq + 1) {
 			b->retry = 1;
 			return CHAT_EAGAIN;
 		}
@@ -906,7 +911,8 @@ static int prefetch_outbox(broker_t *b)
 	chat_buf_init(&o.room, CHATMSG_ROOM_MAX);
 	chat_buf_init(&o.writer, SESSION_USER_MAX);
 	chat_buf_init(&o.text, CHATMSG_TEXT_MAX);
-	from = p->relay0 > p->lo ? p->relay0 : p->lo;
+	lo_seq = cluster_enabled(b->opt) ? 0 : p->lo;
+	from = p->relay0 > lo_seq ? p->relay0 : lo_seq;
 	for (;;) {
 		last = from;
 		rc = outbox_read_after(b->db, from, OUTBOX_READ_MAX, scan_row, &o, &last, b->err);
@@ -1203,6 +1209,15 @@ static int notice_db(chatdb_t *db, const char *type, const char *user, const cha
 	outbox_msg_t m;
 	int rc;
 
+	/* In a cluster the other nodes learn it, and a user another node
+	 * still (or already) has in the room is not announced again. */
+	if (strcmp(type, "ENTER") == 0 || strcmp(type, "LEAVE") == 0) {
+		int announce = 1;
+
+		rc = cluster__presence_in_tx(db, type[0] == 'E', user, room, &announce, seq, err);
+		if (rc != CHAT_OK || !announce)
+			return rc;
+	}
 	chat_buf_init(&body, 1024);
 	chat_buf_init(&hdrs, 256);
 	chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
@@ -1363,6 +1378,7 @@ static int reply_presence(broker_t *b, const char *sub_id, const char *dest, con
 	if (rc != CHAT_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW && rc == CHAT_OK) {
 		const char *u = (const char *)sqlite3_column_text(st, 0);
 
@@ -1602,6 +1618,26 @@ static const char *sender_of(const broker_t *b)
 	return b->info.has_user ? b->info.user_name : NULL;
 }
 
+/* In a cluster, a /user or /topic row also goes to the other nodes (db/cluster.h):
+ * it carries this node's id and a cluster id from the node's id clock. */
+static int cluster_stamp(broker_t *b)
+{
+	char v[24];
+	int64_t seq, id;
+	int rc;
+
+	if (!cluster_enabled(b->opt))
+		return CHAT_OK;
+	if ((rc = next_seq(b, &seq)) != CHAT_OK ||
+	    (rc = cluster__next_id_in_tx(b->db, b->opt->node_id, seq, &id, b->err)) != CHAT_OK)
+		return rc;
+	snprintf(v, sizeof(v), "%lld", b->opt->node_id);
+	if ((rc = delivery_hdr_put(&b->hdrs, RELAY_ORIGIN_HEADER, v)) != CHAT_OK)
+		return rc;
+	snprintf(v, sizeof(v), "%lld", (long long)id);
+	return delivery_hdr_put(&b->hdrs, CLUSTER_ID_HEADER, v);
+}
+
 /* Point to point: one consumer of the queue, chosen in turn (queue.c),
  * passing over (skip_session, skip_sub) when another exists.  No
  * consumer: the message is dropped, as Spring's simple broker does. */
@@ -1634,7 +1670,9 @@ static int publish(broker_t *b, const char *dest, dest_kind_t kind, const char *
 
 	if (kind == DEST_QUEUE)
 		return send_queue(b, dest, ctype, sender, body, NULL, NULL);
-	if ((rc = message_headers(b, NULL, ctype, kind == DEST_TOPIC ? NULL : sender)) != CHAT_OK)
+	/* Stamped for the other nodes of a cluster (a /queue stays on its own). */
+	if ((rc = message_headers(b, NULL, ctype, kind == DEST_TOPIC ? NULL : sender)) != CHAT_OK ||
+	    (rc = cluster_stamp(b)) != CHAT_OK)
 		return rc;
 	return append(b, dest, NULL, chat_buf_slice(&b->hdrs), body, NULL);
 }
@@ -1666,6 +1704,10 @@ static int app_post(broker_t *b, const char *room, chat_slice_t body)
 	    (rc = next_seq(b, &seq)) != CHAT_OK)
 		goto out;
 	m.id = seq;
+	/* In a cluster the id comes from the node's id clock (db/cluster.h). */
+	if (cluster_enabled(b->opt) &&
+	    (rc = cluster__next_id_in_tx(b->db, b->opt->node_id, seq, &m.id, b->err)) != CHAT_OK)
+		goto out;
 	m.room = room;
 	m.writer = b->info.user_name;
 	if ((rc = auth_display_get(b->db, m.writer, display, b->err)) != CHAT_OK)
@@ -1683,6 +1725,13 @@ static int app_post(broker_t *b, const char *room, chat_slice_t body)
 	if ((rc = relay__register_in_tx(b->db, seq - 1, b->err)) != CHAT_OK ||
 	    (rc = chat_headers(&b->hdrs, RELAY_KIND_MSG)) != CHAT_OK)
 		goto out;
+	if (cluster_enabled(b->opt)) {
+		char origin[24];
+
+		snprintf(origin, sizeof(origin), "%lld", b->opt->node_id);
+		if ((rc = delivery_hdr_put(&b->hdrs, RELAY_ORIGIN_HEADER, origin)) != CHAT_OK)
+			goto out;
+	}
 	rc = append(b, topic, NULL, chat_buf_slice(&b->hdrs), chat_buf_slice(&b->scratch), &got);
 	if (rc == CHAT_OK && got != seq)
 		rc = chat_error_set(b->err, CHAT_EDB, "outbox seq %lld, expected %lld",

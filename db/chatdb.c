@@ -287,6 +287,14 @@ static const char *const migrations[] = {
 	"INSERT INTO chat_first_user(one, user_name, at_ms) SELECT 1, '', 0"
 	" WHERE EXISTS (SELECT 1 FROM sessions) OR EXISTS (SELECT 1 FROM auth_tokens)"
 	" OR EXISTS (SELECT 1 FROM chat_rooms WHERE creator <> '');",
+	/* 19: in a cluster (db/cluster.c), the users other nodes announced
+	 * present in a room, per node: this node's ENTER/LEAVE notices and
+	 * /presence count them too. */
+	"CREATE TABLE cluster_presence("
+	" node INTEGER NOT NULL,"
+	" room TEXT NOT NULL,"
+	" user_name TEXT NOT NULL,"
+	" PRIMARY KEY (room, user_name, node)) WITHOUT ROWID;",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,

@@ -1,6 +1,7 @@
 /* chatroom.c - rooms in chat.db (see chatroom.h). */
 #include "config.h"
 #include "chatroom.h"
+#include "cluster.h"
 
 #include "auth.h"
 #include "dest.h"
@@ -292,6 +293,9 @@ int chatroom__create_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 	m = (outbox_msg_t){ topic, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) },
 			    chat_buf_slice(&body), now_ms };
 	rc = outbox_append(db, &m, seq_out, err);
+	/* In a cluster every node gets the room (db/cluster.h). */
+	if (rc == CHAT_OK)
+		rc = cluster__room_in_tx(db, 1, &r, NULL, now_ms, err);
 	if (rc == CHAT_OK && out != NULL)
 		*out = r;
 out:
@@ -346,15 +350,52 @@ int chatroom_create(chatdb_t *db, const chat_options_t *opt, chat_slice_t name,
 	return room_tx(db, &o, err);
 }
 
+/* Publishes body (rc from its renderer) on TOPIC/rooms and frees it. */
+static int publish(chatdb_t *db, chat_buf_t *body, int rc, int64_t now_ms, int64_t *seq_out,
+		   chat_error_t *err)
+{
+	char topic[CHATDB_DEST_MAX + 1];
+	outbox_msg_t m = { topic, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) },
+			   chat_buf_slice(body), now_ms };
+
+	if (rc == CHAT_OK)
+		rc = chatroom_topic(topic, CHATROOM_ROOMS_PATH, "");
+	if (rc == CHAT_OK)
+		rc = outbox_append(db, &m, seq_out, err);
+	chat_buf_free(body);
+	return rc;
+}
+
+/* Hides room r (its row stays as a tombstone) and publishes its deletion
+ * by by (NULL: the administrator) on TOPIC/rooms (*seq_out its seq). */
+static int tombstone(chatdb_t *db, const chatroom_t *r, const char *by, int64_t now_ms,
+		     int64_t *seq_out, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	chat_buf_t body;
+	int rc;
+
+	if ((rc = chatdb__stmt(db, SQL_DELETE, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, r->id);
+	sqlite3_bind_int64(st, 2, now_ms > 0 ? now_ms : 1);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return chatdb__error(db, rc, "room delete", err);
+	chat_buf_init(&body, 1024);
+	return publish(db, &body,
+		       chatmsg_render_notice(&body, "DELETED", by != NULL ? by : CHATROOM_BY_ADMIN,
+					     r->name),
+		       now_ms, seq_out, err);
+}
+
 int chatroom__delete_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t name,
 			   const char *by, int64_t now_ms, chatroom_t *out, int64_t *seq_out,
 			   chat_error_t *err)
 {
-	char n[CHATMSG_ROOM_MAX + 1], topic[CHATDB_DEST_MAX + 1];
+	char n[CHATMSG_ROOM_MAX + 1];
 	chatroom_t r;
-	chat_buf_t body;
-	sqlite3_stmt *st;
-	outbox_msg_t m;
 	int rc;
 
 	if (!chatmsg_room_valid(name))
@@ -369,29 +410,16 @@ int chatroom__delete_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 	if (by != NULL && strcmp(r.creator, by) != 0 && !auth_is_admin(db, opt, by))
 		return chat_error_set(err, CHAT_EDENIED,
 				      "only the creator of %s or an admin can delete it", r.display);
-	if ((rc = chatdb__stmt(db, SQL_DELETE, &st, err)) != CHAT_OK)
-		return rc;
-	sqlite3_bind_int64(st, 1, r.id);
-	sqlite3_bind_int64(st, 2, now_ms > 0 ? now_ms : 1);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return chatdb__error(db, rc, "room delete", err);
-	chat_buf_init(&body, 1024);
-	rc = chatmsg_render_notice(&body, "DELETED", by != NULL ? by : CHATROOM_BY_ADMIN, r.name);
-	if (rc == CHAT_OK) {
-		(void)chatroom_topic(topic, CHATROOM_ROOMS_PATH, "");
-		m = (outbox_msg_t){ topic, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) },
-				    chat_buf_slice(&body), now_ms };
-		rc = outbox_append(db, &m, seq_out, err);
-	}
+	rc = tombstone(db, &r, by, now_ms, seq_out, err);
+	if (rc == CHAT_OK)
+		rc = cluster__room_in_tx(db, 0, &r, by, now_ms, err);
 	if (rc == CHAT_OK && out != NULL) {
 		r.deleted_ms = now_ms > 0 ? now_ms : 1;
 		*out = r;
 	}
 	if (rc == CHAT_OK)
-		log_info("moderation: %s deleted the room %s (%s)", by, r.name, r.display);
-	chat_buf_free(&body);
+		log_info("moderation: %s deleted the room %s (%s)", by != NULL ? by : CHATROOM_BY_ADMIN,
+			 r.name, r.display);
 	return rc;
 }
 
@@ -585,5 +613,39 @@ int chatroom_import(chatdb_t *db, const chatroom_t *room, chat_error_t *err)
 	rc = rc == SQLITE_DONE || (rc & 0xff) == SQLITE_CONSTRAINT ? CHAT_OK
 								    : chatdb__error(db, rc, "room import", err);
 	sqlite3_reset(st);
+	return rc;
+}
+
+int chatroom__import_in_tx(chatdb_t *db, const chatroom_t *room, int64_t now_ms, int *added,
+			   int64_t *seq_out, chat_error_t *err)
+{
+	chat_buf_t body;
+	int rc;
+
+	*added = 0;
+	if ((rc = chatroom_import(db, room, err)) != CHAT_OK ||
+	    sqlite3_changes(chatdb_sqlite(db)) == 0)
+		return rc;
+	chat_buf_init(&body, 1024);
+	rc = publish(db, &body, chatmsg_render_room(&body, room->name, room->name, room->creator,
+						    room->created_ms),
+		     now_ms, seq_out, err);
+	*added = rc == CHAT_OK;
+	return rc;
+}
+
+int chatroom__tombstone_in_tx(chatdb_t *db, const char *name, const char *by, int64_t now_ms,
+			      int *added, int64_t *seq_out, chat_error_t *err)
+{
+	chatroom_t r;
+	int rc;
+
+	*added = 0;
+	rc = chatroom_get(db, name, &r, err);
+	if (rc == CHAT_ENOTFOUND || (rc == CHAT_OK && strcmp(r.name, CHATROOM_DEFAULT) == 0))
+		return CHAT_OK;
+	if (rc == CHAT_OK)
+		rc = tombstone(db, &r, by, now_ms, seq_out, err);
+	*added = rc == CHAT_OK;
 	return rc;
 }

@@ -145,4 +145,15 @@ int chatroom_set_stored(chatdb_t *db, int64_t id, chat_error_t *err);
  * an old store) as stored rooms; a name taken by another id is skipped. */
 int chatroom_import(chatdb_t *db, const chatroom_t *room, chat_error_t *err);
 
+/* For the cluster relay (db/cluster.h), inside its transaction: adds a
+ * room another node created (as chatroom_import()) and, when it is new
+ * here, publishes it on CHATROOM_TOPIC (*added = 1, *seq_out its seq). */
+int chatroom__import_in_tx(chatdb_t *db, const chatroom_t *room, int64_t now_ms, int *added,
+			   int64_t *seq_out, chat_error_t *err);
+
+/* The same for a room another node deleted: hidden here too and
+ * published as deleted by by ("general" and unknown rooms: nothing). */
+int chatroom__tombstone_in_tx(chatdb_t *db, const char *name, const char *by, int64_t now_ms,
+			      int *added, int64_t *seq_out, chat_error_t *err);
+
 #endif

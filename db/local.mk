@@ -31,3 +31,5 @@ db_libchatdb_a_SOURCES += db/auth.c db/auth.h db/authlimit.c db/authlimit.h db/r
 # What chatctl reads and copies (db/admin.h).
 db_libchatdb_a_SOURCES += db/admin.c db/admin.h
 
+# More than one machine: the STOMP broker relay to RabbitMQ.
+db_libchatdb_a_SOURCES += db/cluster.c db/cluster.h

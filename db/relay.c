@@ -346,7 +346,9 @@ int relay_parse_row(const outbox_row_t *row, store_msg_t *m, chat_buf_t *room, c
 	rc = chatmsg_parse_object(row->body.ptr, row->body.len, f, 6, NULL);
 	if (rc != CHAT_OK)
 		return rc;
-	if (f[0].num != row->seq || text->len == 0 || writer->len == 0 || room->len == 0)
+	/* A cluster's posts carry ids of their own (db/cluster.h). */
+	if ((f[0].num != row->seq && !delivery_hdr_get(row->headers, RELAY_ORIGIN_HEADER, &kind)) ||
+	    f[0].num <= 0 || text->len == 0 || writer->len == 0 || room->len == 0)
 		return CHAT_EINVAL;
 	m->id = f[0].num;
 	m->room_seq = f[1].num;

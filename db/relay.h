@@ -103,5 +103,8 @@ int relay_parse_row(const outbox_row_t *row, store_msg_t *m, chat_buf_t *room, c
 /* The row header the broker puts on chat message rows ("kind" = "msg"). */
 #define RELAY_KIND_HEADER "kind"
 #define RELAY_KIND_MSG "msg"
+/* In a cluster (db/cluster.h), the node_id of the node that made a chat
+ * row, whose message id is then not its outbox seq. */
+#define RELAY_ORIGIN_HEADER "origin"
 
 #endif

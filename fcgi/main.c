@@ -9,6 +9,7 @@
  */
 #include "config.h"
 #include "auth.h"
+#include "cluster.h"
 #include "handler.h"
 #include "log.h"
 #include "metrics.h"
@@ -73,6 +74,8 @@ int main(int argc, char **argv)
 		options_reference(stdout);
 		return EXIT_SUCCESS;
 	}
+	chat_error_t cerr = { 0 };
+
 	if (options_load(&opt, argc, argv, "chat.fcgi", summary, &status) != CHAT_OK)
 		goto out;
 	log_init("chat.fcgi", opt.log_level);
@@ -83,6 +86,11 @@ int main(int argc, char **argv)
 	metrics_init("chat.fcgi");
 	auth_configure(&opt);
 	dest_prefixes_use(&opt.dest);
+	/* A cluster that cannot work is refused at start, saying what to change. */
+	if (cluster_check(&opt, &cerr) != CHAT_OK) {
+		log_error("%s", cerr.message);
+		goto out;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	if (FCGX_Init() != 0) {
 		log_error("FCGX_Init failed");

@@ -18,9 +18,11 @@ PKGS_BUILD="build-essential autoconf automake libtool pkg-config
 	check clang libclang-rt-14-dev"
 # Front servers and tools used by `make serve` and the tests (fonts-nanum:
 # Hangul glyphs for chromium, so the Korean page's screenshots are legible;
-# prometheus: its promtool checks GET /api/metrics in 60-ops/metrics.mjs).
+# prometheus: its promtool checks GET /api/metrics in 60-ops/metrics.mjs;
+# rabbitmq-server: the broker between cluster nodes, docs/cluster.md - the
+# tests start a private node of it, the system's own is left alone).
 PKGS_RUN="lighttpd apache2 libapache2-mod-fcgid sqlite3 python3 python3-stomp php-cgi
-	curl ca-certificates procps chromium fonts-nanum prometheus"
+	curl ca-certificates procps chromium fonts-nanum prometheus rabbitmq-server"
 # The .deb (debian/, tests/package/deb-smoke.sh): debhelper builds it,
 # lintian checks it, logrotate and systemd-analyze check what it installs.
 PKGS_DEB="debhelper fakeroot lintian logrotate systemd"

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 #include "auth.h"
+#include "cluster.h"
 #include "log.h"
 #include "metrics.h"
 #include "options.h"
@@ -73,6 +74,8 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int rc, status = EXIT_FAILURE;
 
+	chat_error_t cerr = { 0 };
+
 	if (options_load(&opt, argc, argv, "chat-ws", summary, &status) != CHAT_OK)
 		goto out;
 	log_init("chat-ws", opt.log_level);
@@ -83,6 +86,11 @@ int main(int argc, char **argv)
 	metrics_init("chat-ws");
 	auth_configure(&opt);
 	dest_prefixes_use(&opt.dest);
+	/* A cluster that cannot work is refused at start, saying what to change. */
+	if (cluster_check(&opt, &cerr) != CHAT_OK) {
+		log_error("%s", cerr.message);
+		goto out;
+	}
 	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
 	/* Every thread started from here on leaves these to signal_main. */

@@ -91,3 +91,10 @@ tests_fuzz_fuzz_names_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir
 tests_fuzz_fuzz_names_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_names_LDFLAGS = $(FUZZ_LINKFLAGS)
 tests_fuzz_fuzz_names_LDADD = core/libchatcore.a
+
+FUZZ_TARGETS += tests/fuzz/fuzz_clusterwire
+tests_fuzz_fuzz_clusterwire_SOURCES = tests/fuzz/fuzz_clusterwire.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_clusterwire_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/clusterwire"'
+tests_fuzz_fuzz_clusterwire_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_clusterwire_LDFLAGS = $(FUZZ_LINKFLAGS)
+tests_fuzz_fuzz_clusterwire_LDADD = core/libchatcore.a

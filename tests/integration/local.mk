@@ -68,7 +68,7 @@ STOMP_NODE_TESTS = \
 TESTS += $(STOMP_NODE_TESTS)
 EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs \
 	tests/integration/40-stomp/hooks/chat.php tests/integration/40-stomp/hooks/faults.php \
-	tests/integration/lib/ferretdb.mjs
+	tests/integration/lib/ferretdb.mjs tests/integration/lib/rabbitmq.mjs
 
 # Operations: GET /api/metrics under load, parsed strictly (and by
 # promtool when installed), counters across a SIGKILL, who may read it;
@@ -81,3 +81,10 @@ OPS_NODE_TESTS = \
 	tests/integration/60-ops/chatctl.mjs
 TESTS += $(OPS_NODE_TESTS)
 EXTRA_DIST += $(OPS_NODE_TESTS)
+
+# More than one node (db/cluster.h): a private RabbitMQ with the STOMP
+# plugin, FerretDB as the shared MongoDB, two nodes behind their own
+# lighttpd.  Skips without rabbitmq-server unless CHAT_REQUIRE_RABBIT=1.
+CLUSTER_NODE_TESTS = tests/integration/70-cluster/cluster.mjs
+TESTS += $(CLUSTER_NODE_TESTS)
+EXTRA_DIST += $(CLUSTER_NODE_TESTS)

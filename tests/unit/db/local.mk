@@ -123,3 +123,9 @@ tests_unit_db_test_admin_SOURCES = tests/unit/db/test_admin.c tests/unit/db/fork
 	tests/unit/db/tmpdb.h
 tests_unit_db_test_admin_CFLAGS = $(DB_TEST_CFLAGS)
 tests_unit_db_test_admin_LDADD = $(DB_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/db/test_cluster
+TESTS += tests/unit/db/test_cluster
+tests_unit_db_test_cluster_SOURCES = tests/unit/db/test_cluster.c tests/unit/db/tmpdb.h
+tests_unit_db_test_cluster_CFLAGS = $(DB_TEST_CFLAGS)
+tests_unit_db_test_cluster_LDADD = $(DB_TEST_LDADD)

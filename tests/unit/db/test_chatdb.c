@@ -157,6 +157,7 @@ START_TEST(partial_schema_is_migrated_forward)
 		 " DROP TABLE queue_inflight; DROP INDEX subscriptions_queue;"
 		 " DROP TABLE metrics_procs; DROP TABLE metrics_values; DROP TABLE auth_bans;"
 		 " DROP TABLE user_profiles; DROP TABLE chat_tombstones; DROP TABLE chat_first_user;"
+		 " DROP TABLE cluster_presence;"
 		 " ALTER TABLE subscriptions DROP COLUMN prefetch;"
 		 " ALTER TABLE subscriptions DROP COLUMN served;"
 		 " CREATE INDEX subscriptions_destination ON subscriptions(destination);"
@@ -176,6 +177,7 @@ START_TEST(partial_schema_is_migrated_forward)
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM metrics_values"), 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM auth_bans"), 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM user_profiles"), 0);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM cluster_presence"), 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM chat_rooms WHERE display ="
 						     " 'general'"), 1);
 	chatdb_close(db);
@@ -191,7 +193,7 @@ START_TEST(rooms_get_display_names)
 	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
 	chatdb_close(db);
 	raw_exec("DROP INDEX chat_rooms_display_key; DROP TABLE user_profiles;"
-		 " DROP TABLE chat_tombstones; DROP TABLE chat_first_user;"
+		 " DROP TABLE chat_tombstones; DROP TABLE chat_first_user; DROP TABLE cluster_presence;"
 		 " ALTER TABLE chat_rooms DROP COLUMN display;"
 		 " ALTER TABLE chat_rooms DROP COLUMN display_key;"
 		 " INSERT INTO chat_rooms(name, id, creator, created_ms) VALUES ('Abc', 7, 'a', 1),"

@@ -1,0 +1,117 @@
+/*
+ * cluster.h - more than one machine: the STOMP broker relay between this
+ * node's chat.db and the other nodes', through RabbitMQ's STOMP plugin.
+ * The design, and why nothing is missed or doubled, is at the top of
+ * cluster.c; docs/cluster.md is the operator's side.
+ *
+ * A node is one machine's stack (its chat.db, front server, chat.fcgi
+ * processes and chat-ws).  With broker_relay set, one process per node
+ * (the holder of the chat.db lease CLUSTER_LEASE) runs the relay thread:
+ * it forwards this node's chat posts to RabbitMQ after their local commit
+ * and adds the other nodes' posts to the local outbox exactly once, so any
+ * process of any node serves any room's subscribers.
+ */
+#ifndef CHAT_CLUSTER_H
+#define CHAT_CLUSTER_H
+
+#include "chatdb.h"
+#include "chatmsg.h"
+#include "chatroom.h"
+#include "doorbell.h"
+#include "options.h"
+#include "clusterwire.h"
+#include "stomp.h"
+
+/* The outbox consumer whose cursor is "forwarded up to here". */
+#define CLUSTER_CONSUMER "cluster"
+#define CLUSTER_LEASE "cluster"
+/* How long the relay lease outlives its holder's last renewal. */
+#define CLUSTER_LEASE_MS 15000
+/* On a forwarded row that is not a chat post (a /user/NAME/... message):
+ * its cluster id (a chat post's is its body's "id"). */
+#define CLUSTER_ID_HEADER "cid"
+/* The destination of token rows (no client can subscribe to it). */
+#define CLUSTER_TOKEN_DEST "/cluster/token"
+/* The destination of room rows (no client can subscribe to it). */
+#define CLUSTER_ROOM_DEST "/cluster/room"
+/* The destination of presence rows (no client can subscribe to it). */
+#define CLUSTER_PRESENCE_DEST "/cluster/presence"
+/* Where nodes publish (RabbitMQ's amq.topic, routing key chat.cluster)
+ * and what every node's durable queue is bound to. */
+#define CLUSTER_TOPIC "/topic/chat.cluster"
+/* STOMP heart-beats with RabbitMQ, both ways (CONNECT heart-beat). */
+#define CLUSTER_HEARTBEAT_MS 10000
+#define CLUSTER_HEARTBEAT "10000,10000"
+/* Largest frame read from RabbitMQ (a chat post is at most a few KiB). */
+#define CLUSTER_FRAME_MAX (256 * 1024)
+/* Posts forwarded per batch (each confirmed by a RECEIPT). */
+#define CLUSTER_BATCH 256
+
+/* Whether opt joins a cluster (broker_relay is set). */
+int cluster_enabled(const chat_options_t *opt);
+
+/* Checks the cluster options: nothing to check without broker_relay;
+ * with it, a valid URL, node_id 1..15 and a mongodb:// store_uri (the
+ * SQLite store is one machine's: a cluster is refused).  0 or CHAT_EINVAL
+ * with what to change in err. */
+int cluster_check(const chat_options_t *opt, chat_error_t *err);
+
+/* Inside the posting transaction (chat.db's write lock held), for a chat
+ * row about to get outbox seq: the post's message id, above every id this
+ * node has made or seen and above seq, congruent to node modulo
+ * CLUSTER_SLOTS; registers CLUSTER_CONSUMER before the row (so pruning
+ * keeps it until it is forwarded). */
+int cluster__next_id_in_tx(chatdb_t *db, int64_t node, int64_t seq, int64_t *id_out,
+			   chat_error_t *err);
+
+/* Adds m (from another node than self) to the local outbox in one
+ * transaction unless its origin's high-water mark is at or above m->id
+ * (then *added = 0: a resend); raises the mark and the id clock with it.
+ * The room is added from m when chat.db lacks it.  The doorbell is not
+ * rung (the caller rings it with *seq_out after the commit).  0 or a
+ * chat.db error. */
+int cluster_import(chatdb_t *db, int64_t self, const clusterwire_msg_t *m, int *added,
+		   int64_t *seq_out, chat_error_t *err);
+
+/* The same for n messages in one transaction (those of self are passed
+ * over); *added gets how many were added, *seq_out (may be NULL) the last
+ * outbox seq given out.  All or none. */
+int cluster_import_batch(chatdb_t *db, int64_t self, const clusterwire_msg_t *v, size_t n,
+			 size_t *added, int64_t *seq_out, chat_error_t *err);
+
+/* The highest id of origin this chat.db has taken (0: none). */
+int cluster_high_water(chatdb_t *db, int64_t origin, int64_t *id_out, chat_error_t *err);
+
+/* Sets this process's node (node_id when opt joins a cluster, else 0)
+ * for cluster__token_in_tx(); cluster_start() calls it. */
+void cluster_configure(const chat_options_t *opt);
+
+/* Inside a transaction that issues (put) or revokes a login token: in a
+ * cluster, a row CLUSTER_TOKEN_DEST the relay forwards, so that the token
+ * works (or stops working) on every node.  Nothing outside a cluster. */
+int cluster__token_in_tx(chatdb_t *db, int put, const unsigned char *hash, const char *user,
+			 int64_t created_ms, int64_t expires_ms, chat_error_t *err);
+
+/* Inside the transaction of an ENTER or LEAVE notice of user in room (db/
+ * broker.c): in a cluster, a row CLUSTER_PRESENCE_DEST the relay forwards
+ * (*seq gets its seq), and *announce = 0 when another node has the user
+ * in the room (then this node does not announce it again).  Outside a
+ * cluster *announce = 1 and nothing else. */
+int cluster__presence_in_tx(chatdb_t *db, int entered, const char *user, const char *room,
+			    int *announce, int64_t *seq, chat_error_t *err);
+
+/* Inside the transaction that creates (created) or deletes (by whom) a
+ * room: in a cluster, a row CLUSTER_ROOM_DEST the relay forwards, so that
+ * every node has (or hides) the room and publishes it on /topic/rooms. */
+int cluster__room_in_tx(chatdb_t *db, int created, const chatroom_t *room, const char *by,
+			int64_t now_ms, chat_error_t *err);
+
+/* Starts the relay thread of this process when opt joins a cluster (once;
+ * later calls do nothing); it relays while it holds CLUSTER_LEASE.  opt
+ * and bell are borrowed until cluster_stop().  0 or CHAT_ENOMEM. */
+int cluster_start(const chat_options_t *opt, doorbell_t *bell);
+
+/* Stops and joins the thread if it runs, giving the lease up. */
+void cluster_stop(void);
+
+#endif
