@@ -527,7 +527,8 @@ static int cmd_users_ban(ctl_t *c, const char *name, const char *reason)
 	 * committed before it is ended here. */
 	rc = auth_ban(c->db, name, reason, c->now_ms, &c->err);
 	if (rc == CHAT_OK)
-		rc = broker_end_user(c->db, &c->opt, name, c->now_ms, &ended, &c->err);
+		rc = broker_end_user(c->db, &c->opt, name, BROKER_ERROR_BANNED, c->now_ms, &ended,
+				     &c->err);
 	if (rc != CHAT_OK)
 		return fail(c, code_of(rc), "%s", c->err.message);
 	if (c->json) {
@@ -566,7 +567,8 @@ static int cmd_users_delete(ctl_t *c, const char *name)
 	if (rc == CHAT_OK)
 		rc = log_out(c, u.name, NULL);
 	if (rc == CHAT_OK)
-		rc = broker_end_user(c->db, &c->opt, u.name, c->now_ms, NULL, &c->err);
+		rc = broker_end_user(c->db, &c->opt, u.name, BROKER_ERROR_DELETED, c->now_ms, NULL,
+				     &c->err);
 	if (rc != CHAT_OK)
 		return fail(c, code_of(rc), "%s", c->err.message);
 	done_json(c, "deleted", u.name);

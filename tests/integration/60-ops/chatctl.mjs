@@ -178,8 +178,12 @@ test('users add, passwd and delete change who can log in', { skip, timeout: 6000
 	await c.close();
 	assert.notEqual((await apiPost(s, '/api/login', { name: 'opsuser', password: 'first password 1' })).status, 200);
 	assert.equal((await apiPost(s, '/api/login', { name: 'opsuser', password: 'second password 2' })).status, 200);
+	/* Deleting ends the sessions too, also one opened with the password. */
+	const pc = await stompConnect(s, 'xhr-streaming', { headers: { login: 'opsuser', passcode: 'second password 2' } });
 	const del = await chatctl(s, ['users', 'delete', 'opsuser']);
 	assert.equal(del.code, 0, del.err);
+	assert.equal((await pc.errors.next(20000)).headers.message, 'user deleted');
+	await pc.close();
 	assert.notEqual((await apiPost(s, '/api/login', { name: 'opsuser', password: 'second password 2' })).status, 200);
 	const list = await chatctl(s, ['--json', 'users', 'list']);
 	assert.equal(list.json.users.some((u) => u.name === 'opsuser'), false);
