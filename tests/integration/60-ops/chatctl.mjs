@@ -234,6 +234,19 @@ test('sessions list and kill, rooms list and delete, status and check as JSON', 
 	const chk = await chatctl(s, ['--json', 'check']);
 	assert.equal(chk.code, 0, chk.out);
 	assert.deepEqual(chk.json.problems, []);
+	/* A MongoDB history: chat.db is copied, and mongodump runs or is
+	 * spelled out; restore spells out mongorestore. */
+	const mdir = path.join(await tmpdir('mongo'), 'b');
+	const mongo = ['--store_uri=mongodb://127.0.0.1:1/chat'];
+	const mb = await chatctl(s, [...mongo, '--json', 'backup', mdir]);
+	if (mb.code !== 0) /* mongodump is installed here: nothing listens on port 1 */
+		assert.match(mb.json.error, /mongodump failed/);
+	else
+		assert.match(mb.err, /mongodump --uri='mongodb:\/\/127\.0\.0\.1:1\/chat' --out=/);
+	const other = await tmpdir('mongo-restore');
+	const mr = await chatctl(null, [...mongo, `--db_path=${other}/chat.db`, 'restore', mdir]);
+	assert.equal(mr.code, 0, mr.err);
+	assert.match(mr.err, /mongorestore --drop --uri='mongodb:\/\/127\.0\.0\.1:1\/chat'/);
 	const bad = await chatctl(s, ['--json', 'frobnicate']);
 	assert.equal(bad.code, 2);
 	assert.match(bad.json.error, /unknown command/);
