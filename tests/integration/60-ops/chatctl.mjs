@@ -150,6 +150,8 @@ test('ban ends the user\'s sessions on every transport and refuses CONNECT and l
 	const list = await chatctl(s, ['--json', 'users', 'list']);
 	assert.equal(list.json.users.find((u) => u.name === user).banned, true);
 	assert.equal(list.json.users.find((u) => u.name === 'bystander').banned, false);
+	const bans = await chatctl(s, ['--json', 'users', 'banned']);
+	assert.deepEqual(bans.json.bans.map((b) => [b.name, b.reason]), [[user, 'spamming']]);
 	/* Nobody else was touched. */
 	await bystander.post('general', 'still here');
 	await bystander.close();
