@@ -40,19 +40,26 @@ EXTRA_DIST += debian/control debian/rules debian/changelog debian/copyright \
 
 # make serve [PORT=8080] [FRONT=lighttpd|apache|apache-proxy-fcgi]
 #            [MONGODB_URI=mongodb://...] [SOCKJS_TEST_SERVICES=1]
+#            [ENDPOINTS=/stomp/chat] [APP_PREFIXES=/pub] [BROKER_PREFIXES=/sub]
+#            [USER_PREFIX=/user] [SOCKJS_URL=/js/sockjs.min.js]
 PORT = 8080
 FRONT = lighttpd
 serve: all
 	@set -- --front '$(FRONT)' --port '$(PORT)' --builddir '$(abs_top_builddir)'; \
 	if test '$(SOCKJS_TEST_SERVICES)' = 1; then set -- "$$@" --test-services; fi; \
 	if test -n '$(MONGODB_URI)'; then set -- "$$@" --mongodb-uri '$(MONGODB_URI)'; fi; \
+	if test -n '$(ENDPOINTS)'; then set -- "$$@" --endpoints '$(ENDPOINTS)'; fi; \
+	if test -n '$(APP_PREFIXES)'; then set -- "$$@" --app-prefixes '$(APP_PREFIXES)'; fi; \
+	if test -n '$(BROKER_PREFIXES)'; then set -- "$$@" --broker-prefixes '$(BROKER_PREFIXES)'; fi; \
+	if test -n '$(USER_PREFIX)'; then set -- "$$@" --user-prefix '$(USER_PREFIX)'; fi; \
+	if test -n '$(SOCKJS_URL)'; then set -- "$$@" --sockjs-url '$(SOCKJS_URL)'; fi; \
 	exec $(SHELL) $(srcdir)/conf/serve.sh "$$@"
 .PHONY: serve
 
 # The configuration reference is generated from the option table; a test
 # (tests/unit/core/reference.sh) fails when the committed copy is stale.
 EXTRA_DIST += docs/configuration.md docs/session-safety.md docs/backup.md docs/limits.md \
-	docs/heartbeats.md docs/metrics.md docs/logging.md
+	docs/heartbeats.md docs/hooks.md docs/spring.md docs/metrics.md docs/logging.md
 docs: fcgi/chat.fcgi
 	fcgi/chat.fcgi --reference > $(srcdir)/docs/configuration.md
 .PHONY: docs

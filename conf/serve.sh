@@ -6,7 +6,8 @@
 #   conf/serve.sh [--front lighttpd|apache|apache-fcgid|apache-proxy-fcgi]
 #                 [--port N] [--bind ADDR] [--var DIR] [--builddir DIR | --bindir DIR]
 #                 [--test-services] [--mongodb-uri URI] [--origins LIST] [--daemon]
-#                 [--set OPTION=VALUE]...
+#                 [--endpoints LIST] [--app-prefixes LIST] [--broker-prefixes LIST]
+#                 [--user-prefix P] [--sockjs-url URL] [--set OPTION=VALUE]...
 #   conf/serve.sh --stop --var DIR
 #
 # Without --daemon it runs in the foreground until Ctrl-C and stops
@@ -24,7 +25,12 @@
 # one held request each), PROXY_IDLE_TIMEOUT (the front server's idle
 # timeout in seconds, @IDLE_TIMEOUT@ in its configuration; default 60, as
 # shipped: tests lower it), LIGHTTPD and APACHE2 in the environment are
-# honoured.  --set adds an option of docs/configuration.md to chat.conf.
+# honoured.  --endpoints (comma-separated SockJS paths, default /chat) is
+# also routed by the front server's configuration; --app-prefixes,
+# --broker-prefixes, --user-prefix and --sockjs-url set those options
+# (a Spring tutorial's "/pub" + "/sub" at "/stomp/chat": --endpoints
+# /stomp/chat --app-prefixes /pub --broker-prefixes /sub).
+# --set adds an option of docs/configuration.md to chat.conf.
 # Everything it writes goes below --var (default: var/ in the build dir).
 set -euo pipefail
 
@@ -38,6 +44,9 @@ fcgid_max_procs=${FCGID_MAX_PROCS:-64}
 idle_timeout=${PROXY_IDLE_TIMEOUT:-60}
 case $idle_timeout in ''|*[!0-9]*) echo "serve.sh: PROXY_IDLE_TIMEOUT must be a number of seconds" >&2; exit 2 ;; esac
 ws_port= fcgi_port= extra_options= supervise=
+endpoints=${CHAT_ENDPOINTS:-/chat} sockjs_url=${CHAT_SOCKJS_URL:-/js/sockjs.min.js}
+app_prefixes=${CHAT_APP_PREFIXES:-/app} broker_prefixes=${CHAT_BROKER_PREFIXES:-/topic,/queue}
+user_prefix=${CHAT_USER_PREFIX:-/user}
 
 die() { echo "serve.sh: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
@@ -51,13 +60,19 @@ while [ $# -gt 0 ]; do
 	--ws-port) ws_port=$2; shift 2 ;;
 	--test-services) test_services=1; shift ;;
 	--mongodb-uri) mongodb_uri=$2; shift 2 ;;
-	--set) extra_options+="$2"$'\n'; shift 2 ;;
+	# The front server routes the endpoints too: --set endpoints=... is --endpoints.
+	--set) case $2 in endpoints=*) endpoints=${2#endpoints=} ;; *) extra_options+="$2"$'\n' ;; esac; shift 2 ;;
 	--origins) origins=$2; shift 2 ;;
+	--endpoints) endpoints=$2; shift 2 ;;
+	--app-prefixes) app_prefixes=$2; shift 2 ;;
+	--broker-prefixes) broker_prefixes=$2; shift 2 ;;
+	--user-prefix) user_prefix=$2; shift 2 ;;
+	--sockjs-url) sockjs_url=$2; shift 2 ;;
 	--daemon) daemon=1; shift ;;
 	--stop) stop=1; shift ;;
 	--supervise) supervise=$2; shift 2 ;; # internal: --supervise NAME -- CMD...
 	--) shift; break ;;
-	-h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
 done
@@ -197,8 +212,26 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 stop_all
 rm -rf "$run" && mkdir -p "$run/fcgid" && : >"$run/pids"
-prefixes=chat
-[ "$test_services" = 1 ] && prefixes="chat|echo|close|disabled_websocket_echo|cookie_needed_echo"
+# The endpoints as the front server's regex alternation ("chat|ws/chat");
+# chat.fcgi checks them again (the endpoints option).
+prefixes=
+first_endpoint=
+endpoints=${endpoints//\"/}
+for e in ${endpoints//,/ }; do
+	e=${e%/}
+	case $e in
+	/*) ;;
+	*) die "--endpoints: '$e' does not start with /" ;;
+	esac
+	case ${e#/} in
+	''|*[!A-Za-z0-9._~/-]*) die "--endpoints: '$e' is not a path of letters, digits and ._~-/" ;;
+	esac
+	[ -n "$first_endpoint" ] || first_endpoint=$e
+	e=${e#/}
+	prefixes+=${prefixes:+|}$e
+done
+[ -n "$prefixes" ] || die "--endpoints: no endpoint"
+[ "$test_services" = 1 ] && prefixes+="|echo|close|disabled_websocket_echo|cookie_needed_echo"
 websocket=0
 [ -x "$ws" ] && websocket=1
 store_uri="sqlite:$var/history.db"
@@ -209,8 +242,11 @@ cat >"$run/chat.conf" <<CONF
 db_path = $var/chat.db
 bell_path = $var/chat.bell
 store_uri = "$store_uri"
-prefix = /chat
-sockjs_url = /js/sockjs.min.js
+endpoints = "$endpoints"
+app_prefixes = "$app_prefixes"
+broker_prefixes = "$broker_prefixes"
+user_prefix = "$user_prefix"
+sockjs_url = "$sockjs_url"
 ws_port = $ws_port
 websocket = $websocket
 test_services = $test_services
@@ -251,7 +287,7 @@ render() {
 	    -e "s|@FCGI_PROCS@|$fcgi_procs|g" -e "s|@FCGID_MAX_PROCS@|$fcgid_max_procs|g" -e "s|@FCGI_PORT@|$fcgi_port|g" \
 	    -e "s|@IDLE_TIMEOUT@|$idle_timeout|g" \
 	    -e "s|@CHAT_CONFIG@|$run/chat.conf|g" -e "s|@WS_PORT@|$ws_port|g" \
-	    -e "s/@PREFIXES@/$prefixes/g" -e "s|@MODULES@|/usr/lib/apache2/modules|g" \
+	    -e "s#@PREFIXES@#$prefixes#g" -e "s|@MODULES@|/usr/lib/apache2/modules|g" \
 	    -e "s|@USER_LINE@|$user_line|g" -e "s|@GROUP_LINE@|$group_line|g" "$1" >"$2"
 }
 
@@ -300,7 +336,7 @@ esac
 # answer must come from this stack, and a hung server must not hang us.
 # Everything started must still run once it answers: a chat.fcgi that lost
 # its port to another program would otherwise go unnoticed.
-url="http://$bind:$port/chat"
+url="http://$bind:$port$first_endpoint"
 ready() { curl -fsS --noproxy '*' --max-time 2 -o /dev/null "$url"; }
 all_alive() {
 	local pid name

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "chat.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,6 +51,82 @@ int chat_slice_eq(chat_slice_t s, const char *lit)
 	size_t n = strlen(lit);
 
 	return s.len == n && (n == 0 || memcmp(s.ptr, lit, n) == 0);
+}
+
+static int glob_eq(char a, char b, int flags)
+{
+	if (flags & CHAT_GLOB_NOCASE)
+		return tolower((unsigned char)a) == tolower((unsigned char)b);
+	return a == b;
+}
+
+int chat_glob(const char *p, size_t pn, const char *s, size_t sn, int flags)
+{
+	size_t pi = 0, si = 0, star_p = (size_t)-1, star_s = 0;
+
+	while (si < sn) {
+		if (pi < pn && p[pi] == '*') {
+			star_p = pi++;
+			star_s = si;
+		} else if (pi < pn && ((p[pi] == '?' && (flags & CHAT_GLOB_QMARK)) ||
+				       glob_eq(p[pi], s[si], flags))) {
+			pi++;
+			si++;
+		} else if (star_p != (size_t)-1) {
+			pi = star_p + 1;
+			si = ++star_s;
+		} else {
+			return 0;
+		}
+	}
+	while (pi < pn && p[pi] == '*')
+		pi++;
+	return pi == pn;
+}
+
+/* The ',' that ends the item at p, or NULL: commas inside [...] (a port
+ * list of the origins option) do not count. */
+static const char *list_end(const char *p)
+{
+	int depth = 0;
+
+	for (; *p != '\0'; p++) {
+		if (*p == '[')
+			depth++;
+		else if (*p == ']' && depth > 0)
+			depth--;
+		else if (*p == ',' && depth == 0)
+			return p;
+	}
+	return NULL;
+}
+
+int chat_list_next(const char **s, chat_slice_t *item)
+{
+	const char *p = *s;
+
+	while (*p != '\0') {
+		const char *end = list_end(p);
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+		const char *next = p + len + (end != NULL);
+
+		while (len > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			len--;
+		}
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		*s = next;
+		if (len > 0) {
+			*item = (chat_slice_t){ p, len };
+			return 1;
+		}
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	*s = p + strlen(p);
+	return 0;
 }
 
 int chat_array_reserve(void **v, size_t *cap, size_t n, size_t elem, size_t first, size_t max)

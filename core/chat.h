@@ -64,6 +64,21 @@ typedef struct chat_slice {
 /* Returns 1 when s equals the NUL-terminated string lit byte for byte. */
 int chat_slice_eq(chat_slice_t s, const char *lit);
 
+/* Flags of chat_glob(). */
+#define CHAT_GLOB_QMARK 1  /* '?' stands for any one byte */
+#define CHAT_GLOB_NOCASE 2 /* ASCII case is ignored */
+
+/* Returns 1 when s[0..sn) matches the pattern p[0..pn), in which '*'
+ * stands for any run of bytes (and, with CHAT_GLOB_QMARK, '?' for one),
+ * else 0.  Linear backtracking: O(pn * sn) at worst. */
+int chat_glob(const char *p, size_t pn, const char *s, size_t sn, int flags);
+
+/* Walks a comma-separated list, as the list options are written: sets
+ * *item to the next item with the spaces and tabs around it trimmed,
+ * skipping empty ones, advances *s past it and returns 1; returns 0 at the
+ * end.  A comma inside brackets does not end an item ("a:[1,2]" is one).  *s is a NUL-terminated string, borrowed; *item points into it. */
+int chat_list_next(const char **s, chat_slice_t *item);
+
 /* Makes room in the array *v (of elements of size elem, *cap allocated)
  * for element index n: when n >= *cap it grows, doubling from first, to at
  * most max elements (0: no bound but the address space).  The array keeps

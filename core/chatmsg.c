@@ -406,10 +406,14 @@ int chatmsg_render(chat_buf_t *out, const chatmsg_t *m)
 	    (rc = chat_buf_printf(out, ",\"seq\":%lld,\"writer\":", (long long)m->room_seq)) !=
 		    CHAT_OK ||
 	    (rc = json_encode_string(out, m->writer, strlen(m->writer))) != CHAT_OK ||
+	    (m->display != NULL && m->display[0] != '\0' &&
+	     ((rc = chat_buf_append(out, ",\"display_name\":", 16)) != CHAT_OK ||
+	      (rc = json_encode_string(out, m->display, strlen(m->display))) != CHAT_OK)) ||
 	    (rc = chat_buf_printf(out, ",\"time\":%lld,\"text\":", (long long)m->time_ms)) !=
 		    CHAT_OK ||
-	    (rc = json_encode_string(out, m->text.ptr ? m->text.ptr : "", m->text.len)) !=
-		    CHAT_OK ||
+	    (rc = json_encode_string(out, m->text.ptr && !m->deleted ? m->text.ptr : "",
+				     m->deleted ? 0 : m->text.len)) != CHAT_OK ||
+	    (m->deleted && (rc = chat_buf_append(out, ",\"deleted\":true", 15)) != CHAT_OK) ||
 	    (rc = chat_buf_putc(out, '}')) != CHAT_OK) {
 		if (out->len > start) {
 			out->len = start;
@@ -506,13 +510,14 @@ int chatmsg_render_notice(chat_buf_t *out, const char *type, const char *user, c
 	return rewind_to(out, start, rc);
 }
 
-int chatmsg_render_room(chat_buf_t *out, const char *name, const char *creator, int64_t created_ms)
+int chatmsg_render_room(chat_buf_t *out, const char *id, const char *name, const char *creator,
+			int64_t created_ms)
 {
 	size_t start = out->len;
 	int rc;
 
 	if ((rc = chat_buf_append(out, "{\"id\":", 6)) == CHAT_OK &&
-	    (rc = json_encode_string(out, name, strlen(name))) == CHAT_OK &&
+	    (rc = json_encode_string(out, id, strlen(id))) == CHAT_OK &&
 	    (rc = chat_buf_append(out, ",\"name\":", 8)) == CHAT_OK &&
 	    (rc = json_encode_string(out, name, strlen(name))) == CHAT_OK &&
 	    (rc = chat_buf_append(out, ",\"creator\":", 11)) == CHAT_OK &&

@@ -88,17 +88,17 @@ int chatmsg_check_user_name(chat_slice_t s, chat_error_t *err);
  * CHAT_EUTF8, with a sentence in err. */
 int chatmsg_check_password(chat_slice_t s, chat_error_t *err);
 
-/* Checks a room name (which is also its id in destinations):
- * chatmsg_room_valid().  0, CHAT_EINVAL, CHAT_ETOOBIG, with a sentence. */
+/* Checks a room id as destinations carry it (display names are
+ * core/names.h's): chatmsg_room_valid().  0, CHAT_EINVAL, CHAT_ETOOBIG, with a sentence. */
 int chatmsg_check_room_name(chat_slice_t s, chat_error_t *err);
 
 /* Appends {"type":TYPE,"user":USER,"room":ROOM} (enter/leave notices).
  * All or nothing; 0, CHAT_EUTF8, CHAT_ETOOBIG, CHAT_ENOMEM. */
 int chatmsg_render_notice(chat_buf_t *out, const char *type, const char *user, const char *room);
 
-/* Appends a room: {"id":NAME,"name":NAME,"creator":C,"created":MS}.  The
- * name is the room's id in destinations.  All or nothing. */
-int chatmsg_render_room(chat_buf_t *out, const char *name, const char *creator,
+/* Appends a room: {"id":ID,"name":NAME,"creator":C,"created":MS}: id in
+ * destinations, display name.  All or nothing. */
+int chatmsg_render_room(chat_buf_t *out, const char *id, const char *name, const char *creator,
 			int64_t created_ms);
 
 /* A message as the server stamps it.  Strings are NUL-terminated UTF-8;
@@ -108,12 +108,16 @@ typedef struct chatmsg {
 	const char *room;    /* room id */
 	int64_t room_seq;    /* 1, 2, ... within the room */
 	const char *writer;  /* the session's user, never what the client said */
+	const char *display; /* the writer's display name; NULL or "": none */
 	int64_t time_ms;     /* server wall-clock time, ms since the epoch */
 	chat_slice_t text;   /* validated text */
+	int deleted;         /* 1: deleted by a moderator (text left out) */
 } chatmsg_t;
 
-/* Appends m as a JSON object to out:
- * {"id":N,"room":"R","seq":N,"writer":"W","time":N,"text":"T"}.
+/* Appends m as a JSON object to out (a deleted m: "text":"" and
+ * "deleted":true after it):
+ * {"id":N,"room":"R","seq":N,"writer":"W","display_name":"D","time":N,"text":"T"}
+ * (display_name only when m has one).
  * All or nothing.  Returns 0, CHAT_EUTF8 (a string is not UTF-8),
  * CHAT_ETOOBIG, CHAT_ENOMEM. */
 int chatmsg_render(chat_buf_t *out, const chatmsg_t *m);

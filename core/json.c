@@ -204,6 +204,12 @@ static void skip_ws(cursor_t *c)
 		c->pos++;
 }
 
+/* Appends to out, or only checks when out is NULL. */
+static int put(chat_buf_t *out, const void *p, size_t n)
+{
+	return out != NULL ? chat_buf_append(out, p, n) : CHAT_OK;
+}
+
 /* Reads the 4 hex digits of a \u escape at c->pos (just past the `u`). */
 static int read_hex4(cursor_t *c, uint32_t *unit)
 {
@@ -248,10 +254,11 @@ static int decode_u(cursor_t *c, chat_buf_t *out)
 	}
 	/* a lone surrogate becomes U+FFFD in utf8_encode */
 	n = utf8_encode(u, enc);
-	return chat_buf_append(out, enc, n);
+	return put(out, enc, n);
 }
 
-/* Decodes the string whose opening quote is at c->pos, appending it. */
+/* Decodes the string whose opening quote is at c->pos, appending it (out
+ * NULL: only validates). */
 static int decode_string(cursor_t *c, chat_buf_t *out)
 {
 	size_t run;
@@ -279,7 +286,7 @@ static int decode_string(cursor_t *c, chat_buf_t *out)
 		}
 		if (ch < 0x20)
 			return CHAT_EINVAL;
-		rc = chat_buf_append(out, c->p + run, c->pos - run);
+		rc = put(out, c->p + run, c->pos - run);
 		if (rc != CHAT_OK)
 			return rc;
 		c->pos++;
@@ -290,12 +297,12 @@ static int decode_string(cursor_t *c, chat_buf_t *out)
 			return CHAT_EINVAL;
 		ch = c->p[c->pos++];
 		switch (ch) {
-		case '"': case '\\': case '/': rc = chat_buf_putc(out, (char)ch); break;
-		case 'b': rc = chat_buf_putc(out, '\b'); break;
-		case 'f': rc = chat_buf_putc(out, '\f'); break;
-		case 'n': rc = chat_buf_putc(out, '\n'); break;
-		case 'r': rc = chat_buf_putc(out, '\r'); break;
-		case 't': rc = chat_buf_putc(out, '\t'); break;
+		case '"': case '\\': case '/': rc = put(out, &ch, 1); break;
+		case 'b': rc = put(out, "\b", 1); break;
+		case 'f': rc = put(out, "\f", 1); break;
+		case 'n': rc = put(out, "\n", 1); break;
+		case 'r': rc = put(out, "\r", 1); break;
+		case 't': rc = put(out, "\t", 1); break;
 		case 'u': rc = decode_u(c, out); break;
 		default: rc = CHAT_EINVAL; break;
 		}
@@ -370,5 +377,21 @@ int json_decode_array(const char *p, size_t len, unsigned flags,
 	rc = decode_array(&c, flags, v);
 	if (rc != CHAT_OK)
 		json_strv_reset(v);
+	return rc;
+}
+
+int json_decode_string(const char *p, size_t len, size_t *used, chat_buf_t *out)
+{
+	cursor_t c = { (const unsigned char *)p, len, 0 };
+	size_t start = out != NULL ? out->len : 0;
+	int rc;
+
+	if (len == 0 || p[0] != '"')
+		return CHAT_EINVAL;
+	rc = decode_string(&c, out);
+	if (rc != CHAT_OK && out != NULL)
+		buf_truncate(out, start);
+	else if (rc == CHAT_OK && used != NULL)
+		*used = c.pos;
 	return rc;
 }

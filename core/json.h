@@ -89,4 +89,12 @@ chat_slice_t json_strv_at(const json_strv_t *v, size_t i);
 int json_decode_array(const char *p, size_t len, unsigned flags,
 		      json_strv_t *v);
 
+/* Decodes the JSON string literal that starts at p[0] (a '"'), appending its
+ * decoded UTF-8 to out (NULL: only checks it); *used (may be NULL) gets the
+ * bytes the literal takes, quotes included.  Escapes, surrogate pairs and
+ * lone surrogates as json_decode_array().  All or nothing: on failure out is
+ * left as it was.  Returns 0, CHAT_EINVAL, CHAT_EUTF8, CHAT_ETOOBIG (over
+ * out's max), CHAT_ENOMEM. */
+int json_decode_string(const char *p, size_t len, size_t *used, chat_buf_t *out);
+
 #endif

@@ -12,4 +12,7 @@ core_libchatcore_a_SOURCES = \
 	core/route.c core/route.h \
 	core/chatmsg.c core/chatmsg.h \
 	core/origin.c core/origin.h \
-	core/utf8.c core/utf8.h
+	core/utf8.c core/utf8.h \
+	core/jtok.c core/jtok.h \
+	core/hookmsg.c core/hookmsg.h \
+	core/names.c core/names.h

@@ -2,6 +2,9 @@
 #include "config.h"
 #include "options.h"
 
+#include "hookmsg.h"
+#include "origin.h"
+
 #include <ctype.h>
 #include <stddef.h>
 #include <errno.h>
@@ -17,12 +20,20 @@ const options_entry_t options_table[] = {
 	  "doorbell file that wakes waiting requests when the outbox moves" },
 	{ "store_uri", OPTIONS_STRING, "sqlite:var/history.db", 0, 0, OPT(store_uri),
 	  "durable history: sqlite:PATH (embedded default) or a mongodb:// URI" },
-	{ "prefix", OPTIONS_STRING, "/chat", 0, 0, OPT(prefix),
-	  "URL prefix of the chat's SockJS endpoint" },
+	{ "endpoints", OPTIONS_STRING, "/chat", 0, 0, OPT(endpoints),
+	  "the chat's SockJS endpoint paths, comma-separated, at most 4 (Spring's addEndpoint(...).withSockJS()): each serves every SockJS transport under it, and its raw WebSocket (no SockJS framing) at PATH/websocket; the front server's configuration must route them (conf/serve.sh --endpoints)" },
+	{ "app_prefixes", OPTIONS_STRING, "/app", 0, 0, OPT(app_prefixes),
+	  "application destination prefixes, comma-separated (Spring's setApplicationDestinationPrefixes): a SEND or SUBSCRIBE under one goes to the chat application (PREFIX/chat/room/{id}, PREFIX/rooms, ...)" },
+	{ "broker_prefixes", OPTIONS_STRING, "/topic,/queue", 0, 0, OPT(broker_prefixes),
+	  "broker destination prefixes, comma-separated (Spring's enableSimpleBroker): one whose last segment is \"queue\" hands each message to one consumer in turn, every other one broadcasts; the chat's rooms are published under the first broadcasting one (PREFIX/chat/room/{id}, PREFIX/rooms)" },
+	{ "user_prefix", OPTIONS_STRING, "/user", 0, 0, OPT(user_prefix),
+	  "user destination prefix (Spring's setUserDestinationPrefix): PREFIX/queue/x is the subscriber's own queue, PREFIX/{name}/queue/x another user's" },
 	{ "sockjs_url", OPTIONS_STRING, "/js/sockjs.min.js", 0, 0, OPT(sockjs_url),
-	  "URL of sockjs-client that the iframe transport page loads" },
+	  "URL of sockjs-client that the iframe transport page loads (when sockjs_versions_url is empty, or has no client of the page's version)" },
+	{ "sockjs_versions_url", OPTIONS_STRING, "/js/sockjs-{version}.min.js", 0, 0, OPT(sockjs_versions_url),
+	  "URL of sockjs-client of a given version, {version} standing for it: the iframe page loads the client of its page's own version (sockjs-client refuses another one); www/js holds 1.4.0, 1.5.2 and 1.6.1; empty: always sockjs_url" },
 	{ "origins", OPTIONS_STRING, "*", 0, 0, OPT(origins),
-	  "allowed Origin values, comma-separated (scheme://host:port); * allows any" },
+	  "allowed Origin values, comma-separated (scheme://host:port), also as Spring's setAllowedOriginPatterns writes them: * for any run of characters (https://*.example.com), a port list :[8080,8081] or :[*]; * alone allows any" },
 	{ "ws_listen", OPTIONS_STRING, "127.0.0.1", 0, 0, OPT(ws_listen),
 	  "address the WebSocket sidecar listens on (keep it on loopback)" },
 	{ "log_level", OPTIONS_STRING, "info", 0, 0, OPT(log_level),
@@ -117,6 +128,14 @@ const options_entry_t options_table[] = {
 	  "new SockJS sessions one client address may open at once before sessions_per_addr_rate applies (0: no limit)" },
 	{ "admins", OPTIONS_STRING, "", 0, 0, OPT(admins),
 	  "user names, comma-separated, who may delete any room (the creator may always delete its own)" },
+	{ "publish_key", OPTIONS_STRING, "", 0, 0, OPT(publish_key),
+	  "API key of POST /api/publish (server-side publishing, as Spring's SimpMessagingTemplate.convertAndSend): sent as \"Authorization: Bearer KEY\" or \"X-Chat-Key: KEY\"; empty: the endpoint answers 404. Use a long random string and keep the configuration file private" },
+	{ "app_hook_url", OPTIONS_STRING, "", 0, 0, OPT(app_hook_url),
+	  "application hook (Spring's @MessageMapping and @SubscribeMapping for people who cannot write C): a SEND or SUBSCRIBE to an application destination the built-in chat does not handle is POSTed as JSON to this http://IPv4:PORT/PATH URL (plain HTTP, numeric address, e.g. a PHP script behind the same front server), and its JSON answer says what to publish; empty: such destinations are an ERROR. See docs/hooks.md" },
+	{ "app_hook_timeout_ms", OPTIONS_INT, "3000", 10, 60000, OPT(app_hook_timeout_ms),
+	  "longest an application hook call may take, connect to last byte, in milliseconds; past it the sender gets an ERROR. The STOMP frame's worker waits for it" },
+	{ "app_hook_calls", OPTIONS_INT, "4", 1, 1024, OPT(app_hook_calls),
+	  "application hook calls one process makes at once; a frame that would make one more gets an ERROR (\"application busy\") instead of waiting" },
 	{ "metrics", OPTIONS_BOOL, "0", 0, 1, OPT(metrics),
 	  "answer GET /api/metrics with the stack's metrics in the Prometheus text format (docs/metrics.md); 0: 404" },
 	{ "metrics_loopback", OPTIONS_BOOL, "1", 0, 1, OPT(metrics_loopback),
@@ -133,6 +152,10 @@ static const options_entry_t *find_option(const char *name, size_t len)
 {
 	size_t i;
 
+	/* "prefix", the one SockJS path before endpoints took a list, still
+	 * names it in older configuration files. */
+	if (len == 6 && memcmp(name, "prefix", 6) == 0)
+		name = "endpoints", len = 9;
 	for (i = 0; i < options_count; i++)
 		if (strlen(options_table[i].name) == len &&
 		    memcmp(options_table[i].name, name, len) == 0)
@@ -149,8 +172,14 @@ static int set_option(chat_options_t *c, const options_entry_t *o, const char *v
 
 	switch (o->type) {
 	case OPTIONS_STRING: {
-		char *copy = strdup(value);
+		chat_error_t why = { 0 };
+		char *copy;
 
+		/* A hook URL that cannot be called is refused where it is written. */
+		if (o->offset == OPT(app_hook_url) && *value != '\0' &&
+		    hookmsg_url_parse(value, &(hookmsg_url_t){ 0 }, &why) != CHAT_OK)
+			return chat_error_set(err, CHAT_EINVAL, "%s: %s: %s", where, o->name, why.message);
+		copy = strdup(value);
 		if (copy == NULL)
 			return chat_error_set(err, CHAT_ENOMEM, "%s: out of memory", where);
 		free(*(char **)field);
@@ -199,7 +228,19 @@ int options_defaults(chat_options_t *c)
 		if (rc != CHAT_OK)
 			return rc;
 	}
-	return CHAT_OK;
+	return options_check(c, NULL);
+}
+
+int options_check(chat_options_t *c, chat_error_t *err)
+{
+	int rc = dest_prefixes_parse(&c->dest, c->app_prefixes, c->broker_prefixes, c->user_prefix,
+				     err);
+
+	if (rc == CHAT_OK)
+		rc = route_endpoints_parse(c->endpoints, c->endpoint, &c->nendpoints, err);
+	if (rc == CHAT_OK)
+		rc = origin_check(c->origins, err);
+	return rc;
 }
 
 void options_free(chat_options_t *c)
@@ -386,6 +427,8 @@ int options_load(chat_options_t *c, int argc, char **argv, const char *program,
 		return rc;
 	}
 	rc = options_from_args(c, argc, argv, &err);
+	if (rc == CHAT_OK)
+		rc = options_check(c, &err);
 	if (rc == CHAT_EAGAIN) {
 		options_usage(stdout, argv[0], summary);
 		*exit_status = EXIT_SUCCESS;

@@ -9,6 +9,8 @@
 #define CHAT_OPTIONS_H
 
 #include "chat.h"
+#include "dest.h"
+#include "route.h"
 
 #include <stdio.h>
 
@@ -16,8 +18,12 @@ typedef struct chat_options {
 	char *db_path;           /* SQLite file of sessions and the outbox */
 	char *bell_path;         /* doorbell file shared by all processes */
 	char *store_uri;         /* durable store: sqlite:PATH or mongodb://... */
-	char *prefix;            /* URL prefix of the chat endpoint */
+	char *endpoints;         /* SockJS endpoint paths, comma-separated */
+	char *app_prefixes;      /* application destination prefixes, comma-separated */
+	char *broker_prefixes;   /* broker destination prefixes, comma-separated */
+	char *user_prefix;       /* user destination prefix */
 	char *sockjs_url;        /* sockjs-client URL the iframe page loads */
+	char *sockjs_versions_url; /* the same per version ("{version}"); empty: only sockjs_url */
 	char *origins;           /* allowed Origins, comma-separated; * = any */
 	char *ws_listen;         /* sidecar listen address (loopback) */
 	char *log_level;         /* error, warn, info, debug */
@@ -66,10 +72,18 @@ typedef struct chat_options {
 	long long sessions_per_addr_rate;  /* new sessions per second of one address */
 	long long sessions_per_addr_burst; /* new sessions at once of one address (0: no limit) */
 	char *admins;             /* user names, comma-separated, who may delete any room */
+	char *publish_key;        /* API key of POST /api/publish; empty: refused */
+	char *app_hook_url;       /* application hook URL; empty: none */
+	long long app_hook_timeout_ms; /* longest hook call */
+	long long app_hook_calls;      /* hook calls at once per process */
 	long long metrics;        /* 1: GET /api/metrics answers */
 	long long metrics_loopback; /* 1: loopback clients need no metrics_key */
 	char *metrics_key;        /* bearer key of /api/metrics; empty: none */
 	char *log_format;         /* text or json */
+	/* Derived by options_check() from the text above: */
+	dest_prefixes_t dest;     /* app_prefixes, broker_prefixes, user_prefix parsed */
+	char endpoint[ROUTE_ENDPOINTS_MAX][ROUTE_ENDPOINT_MAX + 1]; /* endpoints parsed */
+	size_t nendpoints;        /* 1..ROUTE_ENDPOINTS_MAX */
 } chat_options_t;
 
 typedef enum options_type {
@@ -110,6 +124,13 @@ int options_set(chat_options_t *c, const char *name, const char *value,
  * ("chat.conf:12: threads: 0 is below the minimum 1"). */
 int options_parse(chat_options_t *c, const char *text, size_t len,
 		 const char *filename, chat_error_t *err);
+
+/* Checks the options that are lists and fills the fields derived from
+ * them (dest, endpoint, nendpoints).  options_defaults() and
+ * options_load() call it; a caller that changes those options afterwards
+ * calls it again.  Returns 0, or CHAT_EINVAL / CHAT_ETOOBIG with err naming
+ * the option. */
+int options_check(chat_options_t *c, chat_error_t *err);
 
 /* Reads and parses a file.  Returns CHAT_EIO if it cannot be read. */
 int options_load_file(chat_options_t *c, const char *path, chat_error_t *err);

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "route.h"
 
+#include <ctype.h>
 #include <string.h>
 
 /* The slice's next segment: from *pos (just past a '/') to the next '/' or
@@ -141,4 +142,60 @@ int route_parse(const char *const *prefixes, size_t n, const char *path,
 	rest.ptr = path + best_len;
 	rest.len = plen - best_len;
 	return route_rest(rest, r);
+}
+
+/* Whether e[0..n) is an endpoint path: '/' and segments of [A-Za-z0-9._~-],
+ * none empty, "." or "..". */
+static int endpoint_valid(const char *e, size_t n)
+{
+	size_t i, seg = 1;
+
+	if (n < 2 || e[0] != '/')
+		return 0;
+	for (i = 1; i <= n; i++) {
+		if (i == n || e[i] == '/') {
+			if (i == seg || (i - seg == 1 && e[seg] == '.') ||
+			    (i - seg == 2 && e[seg] == '.' && e[seg + 1] == '.'))
+				return 0;
+			seg = i + 1;
+		} else if (!isalnum((unsigned char)e[i]) && strchr("._~-", e[i]) == NULL) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int route_endpoints_parse(const char *text, char out[][ROUTE_ENDPOINT_MAX + 1], size_t *n,
+			  chat_error_t *err)
+{
+	chat_slice_t item;
+	size_t i;
+
+	*n = 0;
+	while (chat_list_next(&text, &item)) {
+		if (item.len > 2 && item.ptr[item.len - 1] == '/')
+			item.len--;
+		if (*n == ROUTE_ENDPOINTS_MAX)
+			return chat_error_set(err, CHAT_ETOOBIG, "endpoints: more than %d endpoints",
+					      ROUTE_ENDPOINTS_MAX);
+		if (item.len > ROUTE_ENDPOINT_MAX)
+			return chat_error_set(err, CHAT_ETOOBIG, "endpoints: '%.*s' is longer than %d bytes",
+					      (int)item.len, item.ptr, ROUTE_ENDPOINT_MAX);
+		if (!endpoint_valid(item.ptr, item.len))
+			return chat_error_set(err, CHAT_EINVAL,
+					      "endpoints: '%.*s' is not an endpoint path (like /chat or /ws/chat: '/', then segments of letters, digits and ._~-)",
+					      (int)item.len, item.ptr);
+		if (chat_slice_eq(item, "/api"))
+			return chat_error_set(err, CHAT_EINVAL, "endpoints: /api is the HTTP API's");
+		for (i = 0; i < *n; i++)
+			if (chat_slice_eq(item, out[i]))
+				return chat_error_set(err, CHAT_EINVAL, "endpoints: '%s' is given twice",
+						      out[i]);
+		memcpy(out[*n], item.ptr, item.len);
+		out[*n][item.len] = '\0';
+		(*n)++;
+	}
+	if (*n == 0)
+		return chat_error_set(err, CHAT_EINVAL, "endpoints: needs at least one path, like /chat");
+	return CHAT_OK;
 }

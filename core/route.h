@@ -24,6 +24,11 @@
 /* Longest server or session id accepted. */
 #define ROUTE_ID_MAX 128
 
+/* Longest endpoint path (a prefix of the `endpoints` option), in bytes. */
+#define ROUTE_ENDPOINT_MAX 64
+/* Most endpoints in the option. */
+#define ROUTE_ENDPOINTS_MAX 4
+
 /* route_t.prefix when no configured prefix matched. */
 #define ROUTE_NO_PREFIX ((size_t)-1)
 
@@ -52,5 +57,16 @@ typedef struct route {
  * matched (a 404 inside a SockJS service) or not (not ours at all). */
 int route_parse(const char *const *prefixes, size_t n, const char *path,
 		size_t len, route_t *r);
+
+/* Parses the `endpoints` option: a comma-separated list (spaces around
+ * items ignored) of 1..ROUTE_ENDPOINTS_MAX SockJS endpoint paths, as
+ * Spring's addEndpoint() takes them ("/chat, /ws/chat").  Each starts with
+ * '/', has segments of [A-Za-z0-9._~-] (no empty, "." or ".." one), at most
+ * ROUTE_ENDPOINT_MAX bytes, and one trailing '/' is dropped; "/" alone,
+ * "/api" (the HTTP API) and duplicates are refused.  Fills out[0..*n) with
+ * NUL-terminated copies.  Returns 0, or CHAT_EINVAL / CHAT_ETOOBIG with err
+ * naming the item. */
+int route_endpoints_parse(const char *text, char out[][ROUTE_ENDPOINT_MAX + 1], size_t *n,
+			  chat_error_t *err);
 
 #endif

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "sockjs.h"
 
+#include "json.h"
 #include "utf8.h"
 
 #include <inttypes.h>
@@ -49,14 +50,51 @@ static const char iframe_head[] =
 	"    _sockjs_onload = function(){SockJS.bootstrap_iframe();};\n"
 	"  </script>\n"
 	"  <script src=\"";
-static const char iframe_tail[] =
-	"\"></script>\n"
+/* With a versions URL: a loader in place of the <script src>.  The page
+ * asks its parent for the SockJS session's parameters as sockjs-client's
+ * iframe bootstrap does (an "s" message), reads the parent's version from
+ * the answer, and loads that version's client (V, then the default one if
+ * that fails); the client's _sockjs_onload then runs the real bootstrap,
+ * which asks again and is answered again. */
+static const char iframe_loader_head[] =
+	"  <script>\n"
+	"    (function () {\n"
+	"      var byVersion = ";
+static const char iframe_loader_mid[] = ", fallback = ";
+static const char iframe_loader_tail[] =
+	";\n"
+	"      var id = location.hash.slice(1);\n"
+	"      function load(src, next) {\n"
+	"        var s = document.createElement('script');\n"
+	"        s.src = src;\n"
+	"        if (next) s.onerror = next;\n"
+	"        document.head.appendChild(s);\n"
+	"      }\n"
+	"      function onMessage(e) {\n"
+	"        var m, v;\n"
+	"        if (e.source !== parent) return;\n"
+	"        try { m = JSON.parse(e.data); v = JSON.parse(m.data)[0]; } catch (x) { return; }\n"
+	"        if (!m || m.windowId !== id || m.type !== 's') return;\n"
+	"        window.removeEventListener('message', onMessage);\n"
+	"        var def = function () { load(fallback, null); };\n"
+	"        if (typeof v === 'string' && /^[0-9]{1,4}(\\.[0-9]{1,4}){1,3}(-[0-9A-Za-z.]{1,32})?$/.test(v))\n"
+	"          load(byVersion.replace('{version}', v), def);\n"
+	"        else\n"
+	"          def();\n"
+	"      }\n"
+	"      window.addEventListener('message', onMessage);\n"
+	"      parent.postMessage(JSON.stringify({ windowId: id, type: 's', data: '' }), '*');\n"
+	"    })();\n"
+	"  </script>\n";
+static const char iframe_body[] =
 	"</head>\n"
 	"<body>\n"
 	"  <h2>Don't panic!</h2>\n"
 	"  <p>This is a SockJS hidden iframe. It's used for cross domain magic.</p>\n"
 	"</body>\n"
 	"</html>";
+
+static const char iframe_tail[] = "\"></script>\n";
 
 #define XHR_PRELUDE_H 2048
 
@@ -434,11 +472,31 @@ int sockjs_info(chat_buf_t *out, int websocket, int cookie_needed,
 			       cookie_needed ? "true" : "false", entropy);
 }
 
-int sockjs_iframe_page(chat_buf_t *out, chat_slice_t sockjs_url)
+int sockjs_iframe_page(chat_buf_t *out, chat_slice_t sockjs_url, chat_slice_t versions_url)
 {
 	size_t start = out->len, run = 0, i;
-	int rc = chat_buf_append(out, iframe_head, sizeof(iframe_head) - 1);
+	int rc;
 
+	if (versions_url.len > 0) {
+		/* Up to "</script>\n": the head common to both pages. */
+		rc = chat_buf_append(out, iframe_head,
+				     (size_t)(strstr(iframe_head, "  <script src") - iframe_head));
+		if (rc == CHAT_OK)
+			rc = chat_buf_puts(out, iframe_loader_head);
+		if (rc == CHAT_OK)
+			rc = json_encode_string_flags(out, versions_url.ptr, versions_url.len,
+						      JSON_ENC_HTML);
+		if (rc == CHAT_OK)
+			rc = chat_buf_puts(out, iframe_loader_mid);
+		if (rc == CHAT_OK)
+			rc = json_encode_string_flags(out, sockjs_url.ptr, sockjs_url.len, JSON_ENC_HTML);
+		if (rc == CHAT_OK)
+			rc = chat_buf_puts(out, iframe_loader_tail);
+		if (rc == CHAT_OK)
+			rc = chat_buf_puts(out, iframe_body);
+		return done(out, start, rc);
+	}
+	rc = chat_buf_append(out, iframe_head, sizeof(iframe_head) - 1);
 	for (i = 0; rc == CHAT_OK && i < sockjs_url.len; i++) {
 		const char *esc;
 
@@ -458,7 +516,9 @@ int sockjs_iframe_page(chat_buf_t *out, chat_slice_t sockjs_url)
 	if (rc == CHAT_OK && sockjs_url.len > run)
 		rc = chat_buf_append(out, sockjs_url.ptr + run, sockjs_url.len - run);
 	if (rc == CHAT_OK)
-		rc = chat_buf_append(out, iframe_tail, sizeof(iframe_tail) - 1);
+		rc = chat_buf_puts(out, iframe_tail);
+	if (rc == CHAT_OK)
+		rc = chat_buf_puts(out, iframe_body);
 	return done(out, start, rc);
 }
 

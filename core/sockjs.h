@@ -135,9 +135,18 @@ int sockjs_callback(chat_slice_t query, chat_buf_t *out, const char **err_body);
 int sockjs_info(chat_buf_t *out, int websocket, int cookie_needed,
 		uint32_t entropy);
 
-/* The iframe page (/iframe.html, /iframe-VERSION.html) that loads
- * sockjs-client from sockjs_url (HTML-escaped into the src attribute). */
-int sockjs_iframe_page(chat_buf_t *out, chat_slice_t sockjs_url);
+/* The iframe page (/iframe.html, /iframe-VERSION.html).  With an empty
+ * versions_url it loads sockjs-client from sockjs_url (HTML-escaped into
+ * the src attribute), as sockjs-node's page does.  sockjs-client refuses an
+ * iframe of another version than its page's ("Incompatible SockJS!") and
+ * names no version in the iframe's URL, so with a versions_url (a URL with
+ * "{version}" in it, such as "/js/sockjs-{version}.min.js") the page
+ * learns the parent's version from the parent's first message and loads
+ * versions_url with it, falling back to sockjs_url when that fails to load
+ * (an unbundled version).  Both URLs go into a script as JSON strings
+ * escaped for HTML.  The page is the same for every client, so it stays
+ * cacheable. */
+int sockjs_iframe_page(chat_buf_t *out, chat_slice_t sockjs_url, chat_slice_t versions_url);
 
 /* A strong ETag for a body: a quoted 64-bit FNV-1a hash in hex
  * ("\"0123456789abcdef\""), stable across processes and runs. */

@@ -3,6 +3,8 @@
 #include "auth.h"
 
 #include "chatmsg.h"
+#include "chatroom.h"
+#include "log.h"
 #include "metrics.h"
 
 #include <errno.h>
@@ -493,6 +495,59 @@ int auth_banned(chatdb_t *db, const char *name, int *banned, chat_error_t *err)
 	return rc;
 }
 
+static const char SQL_DISPLAY_PUT[] =
+	"INSERT INTO user_profiles(user_name, display, updated_ms) VALUES (?1, ?2, ?3)"
+	" ON CONFLICT(user_name) DO UPDATE SET display = ?2, updated_ms = ?3";
+static const char SQL_DISPLAY_DEL[] = "DELETE FROM user_profiles WHERE user_name = ?1";
+static const char SQL_DISPLAY_GET[] = "SELECT display FROM user_profiles WHERE user_name = ?1";
+
+int auth_display_set(chatdb_t *db, const char *user, chat_slice_t display, int64_t now_ms,
+		     char out[NAMES_NFC_MAX + 1], chat_error_t *err)
+{
+	char n[NAMES_NFC_MAX + 1] = "";
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = chatdb__check_str(user, SESSION_USER_MAX, "user name", err)) != CHAT_OK)
+		goto out;
+	if (display.len > 0 && (rc = names_check("display names", display, n, NULL, err)) != CHAT_OK)
+		goto out;
+	if ((rc = chatdb__stmt(db, display.len > 0 ? SQL_DISPLAY_PUT : SQL_DISPLAY_DEL, &st, err)) !=
+	    CHAT_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	if (display.len > 0) {
+		sqlite3_bind_text(st, 2, n, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now_ms);
+	}
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "display name", err);
+	sqlite3_reset(st);
+out:
+	if (out != NULL)
+		memcpy(out, rc == CHAT_OK ? n : "", rc == CHAT_OK ? strlen(n) + 1 : 1);
+	return rc;
+}
+
+int auth_display_get(chatdb_t *db, const char *user, char out[NAMES_NFC_MAX + 1],
+		     chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_DISPLAY_GET, &st, err);
+
+	out[0] = '\0';
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(out, NAMES_NFC_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
+						   : chatdb__error(db, rc, "display name", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
 int auth_ban_list(chatdb_t *db, auth_ban_cb cb, void *ctx, chat_error_t *err)
 {
 	sqlite3_stmt *st;
@@ -512,6 +567,26 @@ int auth_ban_list(chatdb_t *db, auth_ban_cb cb, void *ctx, chat_error_t *err)
 	return rc;
 }
 
+static const char SQL_FIRST_GET[] = "SELECT user_name FROM chat_first_user WHERE one = 1";
+static const char SQL_FIRST_PUT[] =
+	"INSERT OR IGNORE INTO chat_first_user(one, user_name, at_ms) VALUES (1, ?1, ?2)";
+
+int auth_is_admin(chatdb_t *db, const chat_options_t *opt, const char *user)
+{
+	sqlite3_stmt *st;
+	int yes = 0;
+
+	if (opt->admins != NULL && opt->admins[0] != '\0')
+		return chatroom_is_admin(opt, user);
+	if (user[0] == '\0' || chatroom_is_guest(user) ||
+	    chatdb__stmt(db, SQL_FIRST_GET, &st, NULL) != CHAT_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		yes = strcasecmp((const char *)sqlite3_column_text(st, 0), user) == 0;
+	sqlite3_reset(st);
+	return yes;
+}
+
 int auth_token_revoke_user(chatdb_t *db, const char *name, int64_t *revoked, chat_error_t *err)
 {
 	int changes = 0;
@@ -519,5 +594,50 @@ int auth_token_revoke_user(chatdb_t *db, const char *name, int64_t *revoked, cha
 
 	if (revoked != NULL)
 		*revoked = rc == CHAT_OK ? changes : 0;
+	return rc;
+}
+
+int auth_claim_first(chatdb_t *db, const char *user, int64_t now_ms, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_FIRST_PUT, &st, err), changed;
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now_ms);
+	rc = sqlite3_step(st);
+	changed = sqlite3_changes(chatdb_sqlite(db)) > 0;
+	rc = rc == SQLITE_DONE ? (changed ? 1 : 0) : chatdb__error(db, rc, "first user", err);
+	sqlite3_reset(st);
+	if (rc == 1)
+		log_info("moderation: %s is the first user, an admin (the admins option is empty)", user);
+	return rc;
+}
+
+int auth_moderate_ban(chatdb_t *db, const chat_options_t *opt, const char *user, int banned,
+		      const char *by, int64_t now_ms, chat_error_t *err)
+{
+	char reason[AUTH_BAN_REASON_MAX + 1];
+	int rc;
+
+	if (!chatmsg_name_valid((chat_slice_t){ user, strlen(user) }) || chatroom_is_guest(user))
+		return chat_error_set(err, CHAT_EINVAL, "only registered users can be banned");
+	if (!auth_is_admin(db, opt, by))
+		return chat_error_set(err, CHAT_EDENIED, "only an admin can ban or unban");
+	if (strcasecmp(user, by) == 0)
+		return chat_error_set(err, CHAT_EDENIED, "an admin cannot ban itself");
+	if ((rc = chatdb__begin(db, err)) != CHAT_OK)
+		return rc;
+	snprintf(reason, sizeof(reason), "by %s", by);
+	rc = banned ? auth_ban(db, user, reason, now_ms, err) : auth_unban(db, user, err);
+	if (rc == CHAT_OK && banned)
+		rc = auth_token_revoke_user(db, user, NULL, err);
+	if (rc == CHAT_OK)
+		rc = chatdb__commit(db, err);
+	else
+		chatdb__rollback(db);
+	if (rc == CHAT_OK)
+		log_info("moderation: %s %s %s", by, banned ? "banned" : "unbanned", user);
 	return rc;
 }

@@ -27,6 +27,7 @@
 
 #include "authlimit.h"
 #include "chatdb.h"
+#include "names.h"
 #include "options.h"
 #include "session.h"
 #include "store.h"
@@ -82,6 +83,37 @@ int auth_verify_password(const char *hash, const char *pw, size_t len);
  * hash slot), CHAT_EDB. */
 int auth_register(store_t *s, chat_slice_t name, chat_slice_t pw, int64_t now_ms,
 		  store_user_t *out, chat_error_t *err);
+
+/* Users' display names (core/names.h's rules, any script; not unique:
+ * the login name is the identity, shown beside it), kept in chat.db
+ * (table user_profiles) so that stamping one on every message reads no
+ * other database.
+ *
+ * auth_display_set() sets user's display name to display, normalised
+ * (NFC) into out (may be NULL); an empty display removes it.  0, the
+ * names_check() codes (err says why), or a database error.
+ * auth_display_get() writes user's display name to out ("" when none,
+ * also for guests).  0 or a database error. */
+int auth_display_set(chatdb_t *db, const char *user, chat_slice_t display, int64_t now_ms,
+		     char out[NAMES_NFC_MAX + 1], chat_error_t *err);
+int auth_display_get(chatdb_t *db, const char *user, char out[NAMES_NFC_MAX + 1],
+		     chat_error_t *err);
+
+/* Moderation.  auth_is_admin(): whether user is an admin: named in
+ * opt->admins, or, while that is empty, the first user registered with
+ * this chat.db (auth_claim_first()).  auth_claim_first() records user as
+ * the first user unless one is recorded; 1 when it was, 0, or an error.
+ *
+ * auth_moderate_ban() bans (banned 1) or unbans user for admin by, in
+ * one transaction: the ban of auth_ban() (reason "by BY"), and its login
+ * tokens revoked, so that its sessions end at the next token sweep
+ * (broker_token_sweep()).  0; CHAT_EDENIED (by is not an admin, or bans
+ * itself); CHAT_ENOTFOUND (unban of a user not banned); CHAT_EINVAL (a
+ * guest or invalid name); a database error.  Audited in the log. */
+int auth_is_admin(chatdb_t *db, const chat_options_t *opt, const char *user);
+int auth_claim_first(chatdb_t *db, const char *user, int64_t now_ms, chat_error_t *err);
+int auth_moderate_ban(chatdb_t *db, const chat_options_t *opt, const char *user, int banned,
+		      const char *by, int64_t now_ms, chat_error_t *err);
 
 /* Issues a token for user, valid for ttl_ms from now: writes it as
  * AUTH_TOKEN_HEX hex digits + NUL into token.  Also drops expired tokens. */

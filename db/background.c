@@ -129,7 +129,8 @@ static void relay(background_t *b, int64_t now, int *more)
 		metrics_set(METRICS_STORE_UP, 0);
 		return;
 	}
-	metrics_set(METRICS_STORE_UP, 1);
+	if (rc == CHAT_OK)
+		metrics_set(METRICS_STORE_UP, 1);
 	if (b->was_down && rc == CHAT_OK)
 		log_info("relay: the store is back, catching up");
 	if (rc == CHAT_OK)

@@ -12,6 +12,8 @@
 #include "chatroom.h"
 #include "delivery.h"
 #include "dest.h"
+#include "hook.h"
+#include "log.h"
 #include "json.h"
 #include "metrics.h"
 #include "queue.h"
@@ -81,7 +83,7 @@ static const char SQL_SUB_DEST[] =
 /* Rooms this session is in (exact room topics). */
 static const char SQL_SESSION_ROOMS[] =
 	"SELECT DISTINCT destination FROM subscriptions WHERE session_id = ?1"
-	" AND destination LIKE '/topic/chat/room/%'";
+	" AND substr(destination, 1, length(?2)) = ?2";
 /* Whether user ?1 is still in room topic ?2 through a live session. */
 static const char SQL_PRESENT[] =
 	"SELECT count(*) FROM subscriptions u JOIN sessions s ON s.id = u.session_id"
@@ -99,7 +101,7 @@ static const char SQL_PRESENT_USERS[] =
 static const char SQL_PRESENCE_STALE[] =
 	"SELECT room, user_name FROM chat_presence p WHERE NOT EXISTS ("
 	" SELECT 1 FROM subscriptions u JOIN sessions s ON s.id = u.session_id"
-	" WHERE s.user_name = p.user_name AND u.destination = '/topic/chat/room/' || p.room"
+	" WHERE s.user_name = p.user_name AND u.destination = ?1 || p.room"
 	" AND s.state = 'open') LIMIT 64";
 static const char SQL_TOKEN_PUT[] =
 	"INSERT OR REPLACE INTO stomp_tokens(session_id, token_hash, expires_ms) VALUES (?1, ?2, ?3)";
@@ -297,6 +299,12 @@ typedef struct broker {
 	int retry;                 /* the prefetch went stale: run the frame again */
 	int no_retry;              /* stale or not, use the prefetch (tried enough) */
 	int partial_held;          /* chat.db holds a partial frame not yet consumed */
+	int hook_done;             /* the application hook was called for this frame */
+	int hook_rc;               /* and how that went */
+	char hook_msg[BROKER_PERR_MAX]; /* why it failed */
+	hookmsg_answer_t hook;     /* its answer */
+	int rate_taken;            /* the SEND's rate token was taken before the hook call */
+	int rate_refused;          /* or it was refused (and the session told) then */
 } broker_t;
 
 __attribute__((format(printf, 2, 3)))
@@ -466,21 +474,248 @@ static store_t *get_store(broker_t *b)
 	return *b->store;
 }
 
-/* A room id out of "/app/chat/room/ROOM/SUFFIX" (suffix "" for a post)
- * or "/topic/chat/room/ROOM" into room. */
-static int room_of(const char *dest, const char *prefix, const char *suffix,
-		   char room[CHATMSG_ROOM_MAX + 1])
+/* A room id out of APP/chat/room/ROOM/SUFFIX (app; suffix "" for a post)
+ * or TOPIC/chat/room/ROOM (!app, suffix "") into room (chatroom.h). */
+static int room_of(const char *dest, int app, const char *suffix, char room[CHATMSG_ROOM_MAX + 1])
 {
-	size_t n = strlen(prefix), m = strlen(suffix), len = strlen(dest);
+	chat_slice_t d = { dest, strlen(dest) }, rest, r;
+	size_t n = strlen(CHATROOM_ROOM_PATH), m = strlen(suffix);
 
-	if (len <= n + m || strncmp(dest, prefix, n) != 0 || strcmp(dest + len - m, suffix) != 0)
+	if (app) {
+		if (dest_classify_in(dest_prefixes(), d, &rest) != DEST_APP || rest.len <= n + m ||
+		    memcmp(rest.ptr, CHATROOM_ROOM_PATH, n) != 0 ||
+		    memcmp(rest.ptr + rest.len - m, suffix, m) != 0)
+			return 0;
+		r = (chat_slice_t){ rest.ptr + n, rest.len - n - m };
+		if (!chatmsg_room_valid(r))
+			return 0;
+	} else if (m > 0 || !chatroom_of_topic(d, &r)) {
 		return 0;
-	len -= n + m;
-	if (!chatmsg_room_valid((chat_slice_t){ dest + n, len }))
-		return 0;
-	memcpy(room, dest + n, len);
-	room[len] = '\0';
+	}
+	memcpy(room, r.ptr, r.len);
+	room[r.len] = '\0';
 	return 1;
+}
+
+/* The application path of dest (APP/rooms -> "/rooms"), or NULL. */
+static const char *app_path(const char *dest)
+{
+	chat_slice_t rest;
+
+	return dest_classify_in(dest_prefixes(), (chat_slice_t){ dest, strlen(dest) }, &rest) ==
+			       DEST_APP
+		       ? rest.ptr
+		       : NULL;
+}
+
+/* USER/QUEUE/errors (see BROKER_ERRORS_PATH). */
+static void errors_dest(char out[CHATDB_DEST_MAX + 1])
+{
+	const dest_prefixes_t *p = dest_prefixes();
+
+	snprintf(out, CHATDB_DEST_MAX + 1, "%s%s%s", p->user, p->broker[p->queue],
+		 BROKER_ERRORS_PATH);
+}
+
+/* ---- the application: built-in handlers and the hook ---- */
+
+/* 1 when dest goes to the application (@MessageMapping), not the broker:
+ * the one place that says so (the prefixes become options). */
+static int is_app_dest(const char *dest)
+{
+	return app_path(dest) != NULL;
+}
+
+/* Whether dest is APP/chat/room/{id}/typing. */
+static int is_typing(const char *dest)
+{
+	char room[CHATMSG_ROOM_MAX + 1];
+
+	return room_of(dest, 1, BROKER_TYPING_SUFFIX, room);
+}
+
+/* 1 when the built-in chat application handles a SEND to app dest. */
+static int app_send_builtin(const char *dest)
+{
+	const char *path = app_path(dest);
+	char room[CHATMSG_ROOM_MAX + 1];
+
+	return (path != NULL && (strcmp(path, CHATROOM_ROOMS_PATH) == 0 ||
+				 strcmp(path, BROKER_ROOMS_DELETE_PATH) == 0)) ||
+	       room_of(dest, 1, "", room) || is_typing(dest);
+}
+
+/* 1 when the built-in chat application answers a SUBSCRIBE to app dest. */
+static int app_subscribe_builtin(const char *dest)
+{
+	const char *path = app_path(dest);
+	char room[CHATMSG_ROOM_MAX + 1];
+
+	return (path != NULL && strcmp(path, CHATROOM_ROOMS_PATH) == 0) ||
+	       room_of(dest, 1, BROKER_PRESENCE_SUFFIX, room) ||
+	       room_of(dest, 1, BROKER_HISTORY_SUFFIX, room);
+}
+
+static int check_token(broker_t *b);
+static int over_rate(broker_t *b, const char *dest);
+static int commit(broker_t *b);
+static void rollback(broker_t *b);
+
+/* Before a hook call: takes the frame's SEND rate token in a transaction
+ * of its own, so that a frame the limits refuse costs no call.  A refusal
+ * that ends the session is left for the frame's own transaction to make. */
+static int hook_rate(broker_t *b, const char *dest)
+{
+	int rc = chatdb__begin(b->db, b->err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	rc = over_rate(b, dest);
+	if (rc >= 0) {
+		b->rate_taken = rc == 0;
+		b->rate_refused = rc == 1;
+		return commit(b);
+	}
+	rollback(b);
+	if (b->perr) {
+		b->perr = 0;
+		return CHAT_OK;
+	}
+	return rc;
+}
+
+/* 1 when frame f (a SEND or SUBSCRIBE to dest) goes to the hook. */
+static int hook_wanted(const broker_t *b, const stomp_frame_t *f, const char *dest)
+{
+	if (b->opt->app_hook_url == NULL || b->opt->app_hook_url[0] == '\0' || dest == NULL ||
+	    !is_app_dest(dest) || dest_validate((chat_slice_t){ dest, strlen(dest) }, 0) != CHAT_OK)
+		return 0;
+	if (f->command == STOMP_CMD_SEND)
+		return header(f, "transaction") == NULL && !app_send_builtin(dest);
+	return f->command == STOMP_CMD_SUBSCRIBE && !app_subscribe_builtin(dest);
+}
+
+/* Before the frame's transaction: POSTs f to the hook, keeping the answer
+ * (or the failure) in b for the handler.  Once per frame. */
+static int call_hook(broker_t *b, const stomp_frame_t *f, const char *dest)
+{
+	stomp_header_t const *h = f->headers;
+	chat_slice_t pairs[2 * 64];
+	hookmsg_request_t rq;
+	chat_error_t e = { 0 };
+	chat_buf_t req;
+	size_t i, n = 0;
+	int rc;
+
+	if (b->hook_done)
+		return CHAT_OK;
+	/* Who is sending, as of now (a CONNECT earlier in the message). */
+	if ((rc = load_state(b)) != CHAT_OK)
+		return rc;
+	if (!b->connected || b->info.state != SESSION_OPEN)
+		return CHAT_OK;
+	/* A session whose token is gone is refused without a call. */
+	if ((rc = check_token(b)) != CHAT_OK || b->perr) {
+		b->perr = 0;
+		return rc == CHAT_EPROTO ? CHAT_OK : rc;
+	}
+	/* A SUBSCRIBE's answer may publish too: both count as SENDs. */
+	if ((rc = hook_rate(b, dest)) != CHAT_OK || !b->rate_taken)
+		return rc;
+	b->hook_done = 1;
+	for (i = 0; i < f->nheaders && n < CHAT_ARRAY_LEN(pairs); i++) {
+		pairs[n++] = h[i].name;
+		pairs[n++] = h[i].value;
+	}
+	rq = (hookmsg_request_t){ f->command == STOMP_CMD_SEND ? "SEND" : "SUBSCRIBE",
+				  b->info.has_user ? b->info.user_name : "",
+				  b->key, dest, pairs, n / 2, f->body };
+	chat_buf_init(&req, (size_t)b->opt->max_frame * 6 + 4096);
+	rc = hookmsg_request_render(&req, &rq);
+	if (rc == CHAT_EUTF8)
+		rc = chat_error_set(&e, rc, "the frame is not UTF-8 text (the hook takes JSON)");
+	else if (rc != CHAT_OK)
+		rc = chat_error_set(&e, rc, "cannot build the request: %s", chat_strerror(rc));
+	else
+		rc = hook_call(b->opt, chat_buf_slice(&req), &b->hook, &e);
+	chat_buf_free(&req);
+	b->hook_rc = rc;
+	if (rc != CHAT_OK) {
+		snprintf(b->hook_msg, sizeof(b->hook_msg), "%.150s", e.message);
+		log_warn("app hook: %s %s by %s (session %s): %s", rq.type, dest, rq.user, b->key,
+			 e.message);
+	}
+	return CHAT_OK;
+}
+
+static int publish(broker_t *b, const char *dest, dest_kind_t kind, const char *ctype,
+		   const char *sender, chat_slice_t body);
+static int reply_once(broker_t *b, const char *sub_id, const char *dest, int64_t mid,
+		      const char *ctype, chat_slice_t body);
+
+/* A message of the hook's answer to a broker destination: /topic/..., or
+ * the sender's own user queue (/user/queue/... or /user/NAME/queue/...). */
+static int hook_publish(broker_t *b, const hookmsg_out_t *o, const char *ctype)
+{
+	chat_slice_t d = chat_buf_slice(&o->dest), user, rest;
+	char own[CHATDB_DEST_MAX + 1];
+
+	if (dest_validate(d, 0) != CHAT_OK)
+		return refuse(b, "application hook: invalid destination %.100s", o->dest.data);
+	switch (dest_classify(d)) {
+	case DEST_TOPIC:
+		return publish(b, o->dest.data, DEST_TOPIC, ctype, NULL, chat_buf_slice(&o->body));
+	case DEST_USER:
+		if (dest_user_split(d, &user, &rest) != CHAT_OK || !b->info.has_user ||
+		    (user.len > 0 && !chat_slice_eq(user, b->info.user_name)))
+			break;
+		if ((size_t)snprintf(own, sizeof(own), "%s/%s%.*s", dest_prefixes()->user,
+				     b->info.user_name, (int)rest.len, rest.ptr) >= sizeof(own))
+			return refuse(b, "application hook: destination too long");
+		return publish(b, own, DEST_USER, ctype, NULL, chat_buf_slice(&o->body));
+	default:
+		break;
+	}
+	return refuse(b, "application hook: cannot publish to %.100s (only /topic/... or the "
+			 "sender's /user/queue/...)", o->dest.data);
+}
+
+/* Carries out the hook's answer to a SEND (sub_id NULL) or to SUBSCRIBE
+ * sub_id: every message in the frame's transaction, so all or none. */
+static int apply_hook(broker_t *b, const char *sub_id, const char *dest)
+{
+	const hookmsg_answer_t *a = &b->hook;
+	const char *ctype;
+	size_t i;
+	int rc = CHAT_OK;
+
+	if (b->rate_refused)
+		return CHAT_OK;
+	if (!b->hook_done) {
+		/* Not called: a SUBSCRIBE the rate limits end the session for
+		 * is refused here as a SEND would be in on_send(). */
+		if (sub_id != NULL && (rc = over_rate(b, dest)) != 0)
+			return rc > 0 ? CHAT_OK : rc;
+		return refuse(b, "no handler for %s", dest);
+	}
+	if (b->hook_rc != CHAT_OK)
+		return refuse(b, "application hook failed: %s", b->hook_msg);
+	if (a->has_error)
+		return refuse(b, "%s", a->error.len > 0 ? a->error.data : "refused");
+	for (i = 0; i < a->n && rc == CHAT_OK; i++) {
+		const hookmsg_out_t *o = &a->out[i];
+
+		ctype = o->ctype.len > 0 ? o->ctype.data : NULL;
+		if (ctype != NULL && !stomp_media_type_valid(chat_buf_slice(&o->ctype)))
+			return refuse(b, "application hook: invalid content-type");
+		if (o->dest.len > 0)
+			rc = hook_publish(b, o, ctype);
+		else if (sub_id != NULL)
+			rc = reply_once(b, sub_id, dest, 0, ctype, chat_buf_slice(&o->body));
+		else
+			rc = refuse(b, "application hook: a message without destination");
+	}
+	return rc;
 }
 
 /* A header holding a whole number in [min, max]; 1 if present and valid,
@@ -581,6 +816,8 @@ static int prepare(broker_t *b, const stomp_frame_t *f)
 
 	hlist_free(&p->msgs);
 	memset(p, 0, sizeof(*p));
+	if (hook_wanted(b, f, dest))
+		return call_hook(b, f, dest);
 	b->auth_rc = CHAT_EAGAIN;
 	b->auth_user[0] = b->auth_msg[0] = '\0';
 	if (f->command == STOMP_CMD_CONNECT || f->command == STOMP_CMD_STOMP) {
@@ -609,8 +846,8 @@ static int prepare(broker_t *b, const stomp_frame_t *f)
 	}
 	if (f->command != STOMP_CMD_SUBSCRIBE || dest == NULL)
 		return CHAT_OK;
-	is_hist = room_of(dest, BROKER_APP_ROOM, BROKER_HISTORY_SUFFIX, room);
-	if (!is_hist && !(room_of(dest, BROKER_TOPIC_ROOM, "", room) && header(f, "after") != NULL))
+	is_hist = room_of(dest, 1, BROKER_HISTORY_SUFFIX, room);
+	if (!is_hist && !(room_of(dest, 0, "", room) && header(f, "after") != NULL))
 		return CHAT_OK;
 	if (is_hist && (header_int(f, "limit", 1, STORE_PAGE_MAX, &limit) < 0 ||
 			header_int(f, "before", 1, INT64_MAX, &before) < 0))
@@ -691,9 +928,13 @@ static int prefetch_outbox(broker_t *b)
 static int render_hmsg(broker_t *b, size_t i, chat_buf_t *out)
 {
 	const hmsg_t *h = &b->pre.msgs.v[i];
-	chatmsg_t m = { h->id, b->pre.room.name, h->room_seq, h->writer, h->time_ms,
-			{ h->text, h->text_len } };
+	char display[NAMES_NFC_MAX + 1];
+	chatmsg_t m = { h->id, b->pre.room.name, h->room_seq, h->writer, display, h->time_ms,
+			{ h->text, h->text_len }, chatroom_msg_deleted(b->db, h->id) };
 
+	/* The writer's display name now (the store keeps only the login). */
+	if (auth_display_get(b->db, h->writer, display, NULL) != CHAT_OK)
+		display[0] = '\0';
 	return chatmsg_render(out, &m);
 }
 
@@ -964,7 +1205,7 @@ static int notice_db(chatdb_t *db, const char *type, const char *user, const cha
 
 	chat_buf_init(&body, 1024);
 	chat_buf_init(&hdrs, 256);
-	snprintf(topic, sizeof(topic), "%s%s", BROKER_TOPIC_ROOM, room);
+	chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
 	rc = chatmsg_render_notice(&body, type, user, room);
 	if (rc == CHAT_OK)
 		rc = chat_headers(&hdrs, "notice");
@@ -1018,7 +1259,7 @@ static int leave_if_gone(broker_t *b, const char *topic)
 	int64_t n = 0;
 	int rc, found;
 
-	if (!b->info.has_user || !room_of(topic, BROKER_TOPIC_ROOM, "", room))
+	if (!b->info.has_user || !room_of(topic, 0, "", room))
 		return CHAT_OK;
 	rc = query_int(b, SQL_PRESENT, b->info.user_name, topic, &n, &found, "presence");
 	if (rc != CHAT_OK || n > 0)
@@ -1035,7 +1276,7 @@ static int leave_if_gone(broker_t *b, const char *topic)
 /* Sends body to subscription sub_id of this session once, as a MESSAGE
  * from dest (Spring's @SubscribeMapping reply). */
 static int reply_once(broker_t *b, const char *sub_id, const char *dest, int64_t mid,
-		      chat_slice_t body)
+		      const char *ctype, chat_slice_t body)
 {
 	int64_t seq;
 	int rc;
@@ -1044,7 +1285,7 @@ static int reply_once(broker_t *b, const char *sub_id, const char *dest, int64_t
 		return rc;
 	chat_buf_reset(&b->frame);
 	rc = delivery_render_message(&b->frame, b->version, sub_id, mid != 0 ? mid : seq, dest,
-			    "application/json", NULL, NULL, body);
+			    ctype, NULL, NULL, body);
 	if (rc == CHAT_ETOOBIG)
 		return refuse(b, "the reply to %s is too large", dest);
 	return rc != CHAT_OK ? rc : send_frame(b, 0, NULL);
@@ -1080,7 +1321,7 @@ static int reply_history(broker_t *b, const char *sub_id, const char *dest)
 	if (rc == CHAT_OK)
 		rc = chat_buf_putc(&body, ']');
 	if (rc == CHAT_OK)
-		rc = reply_once(b, sub_id, dest, 0, chat_buf_slice(&body));
+		rc = reply_once(b, sub_id, dest, 0, "application/json", chat_buf_slice(&body));
 	chat_buf_free(&one);
 	chat_buf_free(&body);
 	return rc;
@@ -1099,7 +1340,8 @@ static int resume(broker_t *b, const char *sub_id, const char *dest)
 		chat_buf_reset(&body);
 		rc = render_hmsg(b, i, &body);
 		if (rc == CHAT_OK)
-			rc = reply_once(b, sub_id, dest, b->pre.msgs.v[i].id, chat_buf_slice(&body));
+			rc = reply_once(b, sub_id, dest, b->pre.msgs.v[i].id, "application/json",
+					chat_buf_slice(&body));
 	}
 	chat_buf_free(&body);
 	return rc;
@@ -1113,7 +1355,7 @@ static int reply_presence(broker_t *b, const char *sub_id, const char *dest, con
 	chat_buf_t body;
 	int rc, step, n = 0;
 
-	snprintf(topic, sizeof(topic), "%s%s", BROKER_TOPIC_ROOM, room);
+	chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
 	chat_buf_init(&body, (size_t)b->opt->max_frame);
 	rc = chat_buf_putc(&body, '[');
 	if (rc == CHAT_OK)
@@ -1135,7 +1377,7 @@ static int reply_presence(broker_t *b, const char *sub_id, const char *dest, con
 	if (rc == CHAT_OK)
 		rc = chat_buf_putc(&body, ']');
 	if (rc == CHAT_OK)
-		rc = reply_once(b, sub_id, dest, 0, chat_buf_slice(&body));
+		rc = reply_once(b, sub_id, dest, 0, "application/json", chat_buf_slice(&body));
 out:
 	chat_buf_free(&body);
 	return rc;
@@ -1148,7 +1390,9 @@ static int app_subscribe(broker_t *b, const char *id, const char *dest)
 	chatroom_t r;
 	int rc;
 
-	if (strcmp(dest, BROKER_APP_ROOMS) == 0) {
+	const char *path = app_path(dest);
+
+	if (path != NULL && strcmp(path, CHATROOM_ROOMS_PATH) == 0) {
 		/* Pages that fit a MESSAGE frame with its headers (ids and the
 		 * destination take well under 1 KiB). */
 		size_t cap = (size_t)b->opt->max_frame > 2048 ? (size_t)b->opt->max_frame - 1024
@@ -1162,18 +1406,18 @@ static int app_subscribe(broker_t *b, const char *id, const char *dest)
 			chat_buf_reset(&body);
 			rc = chatroom_list_json(b->db, after, cap, &body, &after, &more, b->err);
 			if (rc == CHAT_OK)
-				rc = reply_once(b, id, dest, 0, chat_buf_slice(&body));
+				rc = reply_once(b, id, dest, 0, "application/json", chat_buf_slice(&body));
 		}
 		chat_buf_free(&body);
 		return rc;
 	}
-	if (room_of(dest, BROKER_APP_ROOM, BROKER_PRESENCE_SUFFIX, room)) {
+	if (room_of(dest, 1, BROKER_PRESENCE_SUFFIX, room)) {
 		rc = chatroom_get(b->db, room, &r, b->err);
 		if (rc == CHAT_ENOTFOUND)
 			return refuse(b, "no room %s", room);
 		return rc != CHAT_OK ? rc : reply_presence(b, id, dest, room);
 	}
-	if (room_of(dest, BROKER_APP_ROOM, BROKER_HISTORY_SUFFIX, room)) {
+	if (room_of(dest, 1, BROKER_HISTORY_SUFFIX, room)) {
 		if (b->pre.kind != PRE_HISTORY) {
 			rc = chatroom_get(b->db, room, &r, b->err);
 			if (rc == CHAT_ENOTFOUND)
@@ -1184,6 +1428,8 @@ static int app_subscribe(broker_t *b, const char *id, const char *dest)
 			return rc;
 		return reply_history(b, id, dest);
 	}
+	if (b->opt->app_hook_url[0] != '\0')
+		return apply_hook(b, id, dest);
 	return refuse(b, "cannot subscribe to %s", dest);
 }
 
@@ -1230,14 +1476,15 @@ static int on_subscribe(broker_t *b, const stomp_frame_t *f)
 		if (user.len > 0 && (!b->info.has_user || !chat_slice_eq(user, b->info.user_name)))
 			return refuse(b, "cannot subscribe to another user's destination");
 		/* Every session subscribes to its own queue as /user/queue/... */
-		snprintf(stored, sizeof(stored), "/user%.*s", (int)rest.len, rest.ptr);
+		snprintf(stored, sizeof(stored), "%s%.*s", dest_prefixes()->user, (int)rest.len,
+			 rest.ptr);
 		break;
 	case DEST_APP:
 		return app_subscribe(b, id, dest);
 	default:
 		return refuse(b, "cannot subscribe to %s", dest);
 	}
-	if (room_of(stored, BROKER_TOPIC_ROOM, "", room)) {
+	if (room_of(stored, 0, "", room)) {
 		chatroom_t r;
 
 		rc = chatroom_get(b->db, room, &r, b->err);
@@ -1376,12 +1623,28 @@ static int send_queue(broker_t *b, const char *dest, const char *ctype, const ch
 	return append(b, dest, c.session_id, chat_buf_slice(&b->hdrs), body, NULL);
 }
 
+/* Publishes body on broker destination dest (checked by the caller) of
+ * kind: /topic/... to every subscriber, /queue/... to one consumer in turn,
+ * /user/NAME/queue/... to the user's sessions; sender (NULL: none) becomes
+ * the user-name header of /queue and /user messages. */
+static int publish(broker_t *b, const char *dest, dest_kind_t kind, const char *ctype,
+		   const char *sender, chat_slice_t body)
+{
+	int rc;
+
+	if (kind == DEST_QUEUE)
+		return send_queue(b, dest, ctype, sender, body, NULL, NULL);
+	if ((rc = message_headers(b, NULL, ctype, kind == DEST_TOPIC ? NULL : sender)) != CHAT_OK)
+		return rc;
+	return append(b, dest, NULL, chat_buf_slice(&b->hdrs), body, NULL);
+}
+
 /* /app/chat/room/{id}: validate, stamp, broadcast on /topic/chat/room/{id}. */
 static int app_post(broker_t *b, const char *room, chat_slice_t body)
 {
 	chat_error_t perr = { 0 };
 	chat_buf_t text;
-	char topic[CHATDB_DEST_MAX + 1];
+	char topic[CHATDB_DEST_MAX + 1], display[NAMES_NFC_MAX + 1];
 	chatmsg_t m;
 	chatroom_t r;
 	int64_t seq, got = 0;
@@ -1405,12 +1668,16 @@ static int app_post(broker_t *b, const char *room, chat_slice_t body)
 	m.id = seq;
 	m.room = room;
 	m.writer = b->info.user_name;
+	if ((rc = auth_display_get(b->db, m.writer, display, b->err)) != CHAT_OK)
+		goto out;
+	m.display = display;
 	m.time_ms = b->now_ms;
 	m.text = chat_buf_slice(&text);
+	m.deleted = 0;
 	chat_buf_reset(&b->scratch);
 	if ((rc = chatmsg_render(&b->scratch, &m)) != CHAT_OK)
 		goto out;
-	snprintf(topic, sizeof(topic), "%s%s", BROKER_TOPIC_ROOM, room);
+	chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
 	/* The relay starts before the first chat row, so pruning keeps every
 	 * chat row until it is in the store. */
 	if ((rc = relay__register_in_tx(b->db, seq - 1, b->err)) != CHAT_OK ||
@@ -1435,7 +1702,7 @@ static int app_room(broker_t *b, chat_slice_t body, int del)
 	int64_t seq = 0;
 	int rc;
 
-	chat_buf_init(&name, CHATMSG_ROOM_MAX);
+	chat_buf_init(&name, NAMES_INPUT_MAX);
 	rc = chatmsg_parse_object(body.ptr, body.len, &fl, 1, &perr);
 	if (rc == CHAT_OK)
 		rc = del ? chatroom__delete_in_tx(b->db, b->opt, chat_buf_slice(&name),
@@ -1454,18 +1721,20 @@ static int app_room(broker_t *b, chat_slice_t body, int del)
 
 static int send_app(broker_t *b, const char *dest, chat_slice_t body)
 {
-	size_t n = strlen(BROKER_APP_ROOM);
+	const char *path = app_path(dest);
+	char room[CHATMSG_ROOM_MAX + 1];
 
-	if (strcmp(dest, BROKER_APP_ROOMS) == 0 || strcmp(dest, BROKER_APP_ROOMS_DELETE) == 0)
-		return app_room(b, body, dest[strlen(BROKER_APP_ROOMS)] != '\0');
-
-	if (strncmp(dest, BROKER_APP_ROOM, n) == 0 &&
-	    chatmsg_room_valid((chat_slice_t){ dest + n, strlen(dest + n) }))
-		return app_post(b, dest + n, body);
+	if (path != NULL && (strcmp(path, CHATROOM_ROOMS_PATH) == 0 ||
+			     strcmp(path, BROKER_ROOMS_DELETE_PATH) == 0))
+		return app_room(b, body, path[strlen(CHATROOM_ROOMS_PATH)] != '\0');
+	if (room_of(dest, 1, "", room))
+		return app_post(b, room, body);
+	if (b->opt->app_hook_url[0] != '\0')
+		return apply_hook(b, NULL, dest);
 	return refuse(b, "no handler for %s", dest);
 }
 
-/* The session's subscription to BROKER_ERRORS_DEST (the first by id). */
+/* The session's subscription to errors_dest() (the first by id). */
 static const char SQL_ERRORS_SUB[] =
 	"SELECT sub_id FROM subscriptions WHERE session_id = ?1 AND destination = ?2"
 	" ORDER BY sub_id LIMIT 1";
@@ -1476,7 +1745,7 @@ static const char SQL_ERRORS_SUB[] =
  * ERROR); or a database error. */
 static int over_rate(broker_t *b, const char *dest)
 {
-	char key[RATELIMIT_KEY_MAX + 1];
+	char key[RATELIMIT_KEY_MAX + 1], errors[CHATDB_DEST_MAX + 1];
 	const char *user = b->info.user_name;
 	int guest = chatroom_is_guest(user);
 	chat_error_t e = { 0 };
@@ -1512,7 +1781,8 @@ static int over_rate(broker_t *b, const char *dest)
 	if ((rc = chatdb__stmt(b->db, SQL_ERRORS_SUB, &st, b->err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, BROKER_ERRORS_DEST, -1, SQLITE_STATIC);
+	errors_dest(errors);
+	sqlite3_bind_text(st, 2, errors, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		chat_buf_reset(&b->scratch);
@@ -1526,17 +1796,65 @@ static int over_rate(broker_t *b, const char *dest)
 			rc = message_headers(b, (const char *)sqlite3_column_text(st, 0),
 					     "application/json", NULL);
 		if (rc == CHAT_OK)
-			rc = append(b, BROKER_ERRORS_DEST, b->key, chat_buf_slice(&b->hdrs),
+			rc = append(b, errors, b->key, chat_buf_slice(&b->hdrs),
 				    chat_buf_slice(&b->scratch), NULL);
 		if (rc == CHAT_OK)
 			rc = 1;
 	} else if (rc == SQLITE_DONE) {
 		rc = refuse(b, "%s: retry in %lld ms (subscribe to %s to be told without ERROR)",
-			    BROKER_ERROR_RATE, (long long)retry, BROKER_ERRORS_DEST);
+			    BROKER_ERROR_RATE, (long long)retry, errors);
 	} else {
 		rc = chatdb__error(b->db, rc, "errors subscription", b->err);
 	}
 	sqlite3_reset(st);
+	return rc;
+}
+
+/* SEND APP/chat/room/{id}/typing (see broker.h): its own per-session
+ * bucket, not the user's SEND bucket, and nothing said when over it. */
+static int app_typing(broker_t *b, const char *dest)
+{
+	char room[CHATMSG_ROOM_MAX + 1], key[RATELIMIT_KEY_MAX + 1], display[NAMES_NFC_MAX + 1];
+	char topic[CHATDB_DEST_MAX + 1];
+	const char *user = b->info.user_name;
+	chat_error_t e = { 0 };
+	chatroom_t r;
+	int64_t retry = 0, seq = 0;
+	int rc;
+
+	if (!b->info.has_user || !room_of(dest, 1, BROKER_TYPING_SUFFIX, room))
+		return refuse(b, "no handler for %s", dest);
+	rc = chatroom_get(b->db, room, &r, b->err);
+	if (rc == CHAT_ENOTFOUND)
+		return refuse(b, "no room %s", room);
+	if (rc != CHAT_OK)
+		return rc;
+	snprintf(key, sizeof(key), "typing:%s", b->key);
+	rc = ratelimit__take_in_tx(b->db, key, BROKER_TYPING_RATE, 1, b->now_ms, &retry, &e);
+	if (rc == CHAT_ETOOMANY)
+		return CHAT_OK;
+	if (rc != CHAT_OK) {
+		*b->err = e;
+		return rc;
+	}
+	if ((rc = auth_display_get(b->db, user, display, b->err)) != CHAT_OK)
+		return rc;
+	chat_buf_reset(&b->scratch);
+	if ((rc = chat_buf_append(&b->scratch, "{\"type\":\"TYPING\",\"user\":", 24)) == CHAT_OK &&
+	    (rc = json_encode_string(&b->scratch, user, strlen(user))) == CHAT_OK &&
+	    (rc = chat_buf_append(&b->scratch, ",\"display_name\":", 16)) == CHAT_OK &&
+	    (rc = json_encode_string(&b->scratch, display, strlen(display))) == CHAT_OK &&
+	    (rc = chat_buf_append(&b->scratch, ",\"room\":", 8)) == CHAT_OK &&
+	    (rc = json_encode_string(&b->scratch, room, strlen(room))) == CHAT_OK)
+		rc = chat_buf_printf(&b->scratch, ",\"time\":%lld}", (long long)b->now_ms);
+	if (rc == CHAT_OK)
+		rc = chat_headers(&b->hdrs, "typing");
+	if (rc == CHAT_OK)
+		rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
+	if (rc == CHAT_OK)
+		rc = append(b, topic, NULL, chat_buf_slice(&b->hdrs), chat_buf_slice(&b->scratch), &seq);
+	if (rc == CHAT_OK)
+		b->tx_seq = seq;
 	return rc;
 }
 
@@ -1558,9 +1876,19 @@ static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
 	d = (chat_slice_t){ dest, strlen(dest) };
 	if (dest_validate(d, 0) != CHAT_OK)
 		return refuse(b, "invalid destination");
-	if (tx != NULL && !replay)
+	if (tx != NULL && !replay) {
+		if (is_app_dest(dest) && b->opt->app_hook_url[0] != '\0' && !app_send_builtin(dest))
+			return refuse(b, "a SEND to %s (the application hook) cannot be in a transaction",
+				      dest);
 		return buffer_in_tx(b, f, tx);
-	if (dest_classify(d) != DEST_TOPIC || b->opt->topic_send) {
+	}
+	/* Typing has its own bucket (app_typing()), not a SEND's token. */
+	if (is_typing(dest))
+		return app_typing(b, dest);
+	/* A hook SEND's token was taken (or refused) before its call. */
+	if (b->rate_refused)
+		return CHAT_OK;
+	if (!b->rate_taken && (dest_classify(d) != DEST_TOPIC || b->opt->topic_send)) {
 		if ((rc = over_rate(b, dest)) != 0)
 			return rc > 0 ? CHAT_OK : rc;
 	}
@@ -1568,20 +1896,16 @@ static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
 	case DEST_TOPIC:
 		if (!b->opt->topic_send)
 			return refuse(b, "SEND to /topic is not allowed: send to /app");
-		if ((rc = message_headers(b, NULL, ctype, NULL)) != CHAT_OK)
-			return rc;
-		return append(b, dest, NULL, chat_buf_slice(&b->hdrs), f->body, NULL);
+		return publish(b, dest, DEST_TOPIC, ctype, NULL, f->body);
 	case DEST_QUEUE:
-		return send_queue(b, dest, ctype, sender_of(b), f->body, NULL, NULL);
+		return publish(b, dest, DEST_QUEUE, ctype, sender_of(b), f->body);
 	case DEST_USER:
 		if (dest_user_split(d, &user, &rest) != CHAT_OK || user.len == 0)
 			return refuse(b, "SEND to a user needs /user/{name}/queue/...");
 		if (!b->opt->user_queue_others &&
 		    (!b->info.has_user || !chat_slice_eq(user, b->info.user_name)))
 			return refuse(b, "SEND to another user's queue is not allowed here");
-		if ((rc = message_headers(b, NULL, ctype, sender_of(b))) != CHAT_OK)
-			return rc;
-		return append(b, dest, NULL, chat_buf_slice(&b->hdrs), f->body, NULL);
+		return publish(b, dest, DEST_USER, ctype, sender_of(b), f->body);
 	case DEST_APP:
 		return send_app(b, dest, f->body);
 	default:
@@ -1834,14 +2158,16 @@ out:
  * announces that its user left the rooms no other session keeps it in. */
 static int forget(broker_t *b)
 {
-	char rooms[SESSION_SUBS_MAX][CHATDB_DEST_MAX + 1];
+	char rooms[SESSION_SUBS_MAX][CHATDB_DEST_MAX + 1], topic[CHATDB_DEST_MAX + 1];
 	size_t n = 0, i;
 	sqlite3_stmt *st;
 	int rc, step;
 
 	if ((rc = chatdb__stmt(b->db, SQL_SESSION_ROOMS, &st, b->err)) != CHAT_OK)
 		return rc;
+	chatroom_topic(topic, CHATROOM_ROOM_PATH, "");
 	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, topic, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < SESSION_SUBS_MAX)
 		snprintf(rooms[n++], sizeof(rooms[0]), "%s", sqlite3_column_text(st, 0));
 	sqlite3_reset(st);
@@ -1993,6 +2319,8 @@ static int handle(broker_t *b, const stomp_frame_t *f)
 	int rc, tries = 0;
 
 	b->no_retry = 0;
+	b->hook_done = 0;
+	b->rate_taken = b->rate_refused = 0;
 again:
 	b->perr = 0;
 	b->retry = 0;
@@ -2123,6 +2451,7 @@ static void broker_setup(broker_t *b, chatdb_t *db, const chat_options_t *opt, s
 	chat_buf_init(&b->frame, (size_t)opt->max_frame * 2 + 4096);
 	chat_buf_init(&b->hdrs, OUTBOX_HEADERS_MAX);
 	chat_buf_init(&b->scratch, CHATMSG_TEXT_MAX * 6 + 1024);
+	hookmsg_answer_init(&b->hook, (size_t)opt->max_frame);
 }
 
 static void broker_teardown(broker_t *b)
@@ -2131,6 +2460,7 @@ static void broker_teardown(broker_t *b)
 	chat_buf_free(&b->frame);
 	chat_buf_free(&b->hdrs);
 	chat_buf_free(&b->scratch);
+	hookmsg_answer_free(&b->hook);
 }
 
 static int exec_heard_sql(chatdb_t *db, const char *sql, const char *key, int64_t now_ms,
@@ -2231,10 +2561,53 @@ out_free:
 	return rc;
 }
 
+int broker_publish(chatdb_t *db, const chat_options_t *opt, const char *dest, const char *ctype,
+		   chat_slice_t body, int64_t now_ms, int64_t *seq_out, chat_error_t *err)
+{
+	doorbell_t *bell = chatdb_doorbell(db);
+	chat_slice_t d = { dest, strlen(dest) }, user, rest;
+	dest_kind_t kind = dest_classify(d);
+	broker_t b;
+	int rc;
+
+	if (seq_out != NULL)
+		*seq_out = 0;
+	if (dest_validate(d, 0) != CHAT_OK || (kind != DEST_TOPIC && kind != DEST_QUEUE &&
+					       kind != DEST_USER))
+		return chat_error_set(err, CHAT_EINVAL, "invalid destination: publish to /topic/..., "
+				      "/queue/... or /user/{name}/queue/...");
+	if (kind == DEST_USER && (dest_user_split(d, &user, &rest) != CHAT_OK || user.len == 0))
+		return chat_error_set(err, CHAT_EINVAL, "a user destination needs /user/{name}/queue/...");
+	if (ctype != NULL && !stomp_media_type_valid((chat_slice_t){ ctype, strlen(ctype) }))
+		return chat_error_set(err, CHAT_EINVAL, "invalid content-type (not a media type)");
+	if (body.len > (size_t)opt->max_frame)
+		return chat_error_set(err, CHAT_ETOOBIG, "the body is larger than max_frame (%lld bytes)",
+				      opt->max_frame);
+	broker_setup(&b, db, opt, NULL, "", now_ms, err);
+	chatdb_set_doorbell(db, NULL);
+	if ((rc = chatdb__begin(db, err)) != CHAT_OK)
+		goto out;
+	rc = publish(&b, dest, kind, ctype, NULL, body);
+	if (rc == CHAT_OK) {
+		if (seq_out != NULL)
+			*seq_out = b.tx_seq;
+		rc = commit(&b);
+	} else {
+		rollback(&b);
+	}
+out:
+	chatdb_set_doorbell(db, bell);
+	if (bell != NULL && b.ring_seq > 0)
+		doorbell_ring(bell, (uint64_t)b.ring_seq);
+	broker_teardown(&b);
+	return rc;
+}
+
 int broker_presence_sweep(chatdb_t *db, int64_t now_ms, int64_t *left_out, chat_error_t *err)
 {
 	doorbell_t *bell = chatdb_doorbell(db);
 	char rooms[64][CHATMSG_ROOM_MAX + 1], users[64][SESSION_USER_MAX + 1];
+	char topic[CHATDB_DEST_MAX + 1];
 	sqlite3_stmt *st;
 	int64_t seq = 0;
 	size_t n = 0, i;
@@ -2248,6 +2621,8 @@ int broker_presence_sweep(chatdb_t *db, int64_t now_ms, int64_t *left_out, chat_
 	rc = chatdb__stmt(db, SQL_PRESENCE_STALE, &st, err);
 	if (rc != CHAT_OK)
 		goto done;
+	chatroom_topic(topic, CHATROOM_ROOM_PATH, "");
+	sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < 64) {
 		snprintf(rooms[n], sizeof(rooms[n]), "%s", sqlite3_column_text(st, 0));
 		snprintf(users[n], sizeof(users[n]), "%s", sqlite3_column_text(st, 1));

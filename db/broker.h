@@ -149,21 +149,29 @@
 /* The ERROR of a session ended by chatctl sessions kill. */
 #define BROKER_ERROR_KILLED "session ended by the administrator"
 
-/* Where a SEND refused for its rate goes (see the top), and its error. */
-#define BROKER_ERRORS_DEST "/user/queue/errors"
+/* Where a SEND refused for its rate goes (see the top): USER/QUEUE/errors,
+ * by default /user/queue/errors (QUEUE: the first queue broker prefix, else
+ * the first broadcasting one); and its error. */
+#define BROKER_ERRORS_PATH "/errors"
 #define BROKER_ERROR_RATE "rate limited"
 /* Refused SENDs a user may make (burst, then per second) before the
  * session that makes one more gets an ERROR instead. */
 #define BROKER_REFUSED_BURST 50
 #define BROKER_REFUSED_RATE 10
 
-/* Prefix of the chat application's post destination: SEND to
- * /app/chat/room/{id} with {"text": ...}; the stamped message is broadcast
- * on /topic/chat/room/{id} as JSON (chatmsg_render()). */
-#define BROKER_APP_ROOM "/app/chat/room/"
-#define BROKER_TOPIC_ROOM "/topic/chat/room/"
-#define BROKER_APP_ROOMS "/app/rooms"
-#define BROKER_APP_ROOMS_DELETE "/app/rooms/delete"
+/* The chat application, under any application prefix APP (app_prefixes)
+ * and the first broadcasting broker prefix TOPIC (broker_prefixes): SEND to
+ * APP/chat/room/{id} with {"text": ...}; the stamped message is broadcast
+ * on TOPIC/chat/room/{id} as JSON (chatmsg_render()).  SEND APP/rooms
+ * creates a room, APP/rooms/delete deletes one; SUBSCRIBE APP/rooms lists
+ * them, APP/chat/room/{id}/history and .../presence answer once. */
+#define BROKER_ROOMS_DELETE_PATH "/rooms/delete"
+/* SEND APP/chat/room/{id}/typing: "I am typing", published to the room
+ * as {"type":"TYPING","user","display_name","room","time"} (a row of kind
+ * "typing": never copied to the store), at most BROKER_TYPING_RATE a
+ * second per session; more are dropped without an answer. */
+#define BROKER_TYPING_SUFFIX "/typing"
+#define BROKER_TYPING_RATE 1
 #define BROKER_HISTORY_SUFFIX "/history"
 #define BROKER_PRESENCE_SUFFIX "/presence"
 
@@ -184,6 +192,20 @@
  * handle's doorbell once, after the last commit. */
 int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, const char *key,
 		   const char *peer, chat_slice_t msg, int64_t now_ms, chat_error_t *err);
+
+/* Publishes body on broker destination dest from the server side (POST
+ * /api/publish, Spring's SimpMessagingTemplate.convertAndSend), as a SEND
+ * to it would: /topic/... to its subscribers, /queue/... to one consumer
+ * in turn (none: dropped, *seq_out 0), /user/NAME/queue/... to every
+ * session of user NAME; one committed outbox row, then the handle's
+ * doorbell rings.  ctype (NULL: none) is the content-type subscribers see.
+ * The options topic_send and user_queue_others, which bound what clients
+ * may SEND, do not apply.  Returns 0 (*seq_out, may be NULL, gets the
+ * message id); CHAT_EINVAL (err says why: a destination that is not such a
+ * broker destination, a content-type that is not a media type);
+ * CHAT_ETOOBIG (body over max_frame); a database error. */
+int broker_publish(chatdb_t *db, const chat_options_t *opt, const char *dest, const char *ctype,
+		   chat_slice_t body, int64_t now_ms, int64_t *seq_out, chat_error_t *err);
 
 /* Announces LEAVE for users whose last session in a room went without
  * UNSUBSCRIBE or DISCONNECT (it expired), in one transaction; rings the

@@ -252,6 +252,41 @@ static const char *const migrations[] = {
 	" name TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,"
 	" reason TEXT NOT NULL,"
 	" created_ms INTEGER NOT NULL) WITHOUT ROWID;",
+	/* 16: rooms' display names (db/chatroom.c, core/names.h): the name
+	 * people read, and its uniqueness key, unique among live rooms.  A
+	 * room made before keeps its id as its name, keyed in lower case
+	 * (names_key() of an ASCII name); of old rooms whose ids differ only
+	 * in case, all but the first get a key no name can have (char(1)
+	 * then the id), so the index can be made and every room stays. */
+	"ALTER TABLE chat_rooms ADD COLUMN display TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE chat_rooms ADD COLUMN display_key TEXT NOT NULL DEFAULT '';"
+	"UPDATE chat_rooms SET display = name, display_key = CASE WHEN deleted_ms > 0 OR id ="
+	" (SELECT min(o.id) FROM chat_rooms o WHERE lower(o.name) = lower(chat_rooms.name)"
+	" AND o.deleted_ms = 0) THEN lower(name) ELSE char(1) || name END;"
+	"CREATE UNIQUE INDEX chat_rooms_display_key ON chat_rooms(display_key) WHERE deleted_ms = 0;",
+	/* 17: users' display names (db/auth.c auth_display_set()), by login
+	 * name in any case; a user without a row shows the login. */
+	"CREATE TABLE user_profiles("
+	" user_name TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,"
+	" display TEXT NOT NULL,"
+	" updated_ms INTEGER NOT NULL) WITHOUT ROWID;",
+	/* 18: moderation (db/auth.c, db/chatroom.c; bans are auth_bans of
+	 * migration 15): deleted messages (tombstones: history shows them deleted); the first user
+	 * registered, an admin while the admins option is empty.  A chat.db
+	 * already in use (sessions, tokens or rooms made by users) gets no
+	 * first user: its admins are named with the option. */
+	"CREATE TABLE chat_tombstones("
+	" msg_id INTEGER PRIMARY KEY,"
+	" room TEXT NOT NULL,"
+	" by_user TEXT NOT NULL,"
+	" at_ms INTEGER NOT NULL);"
+	"CREATE TABLE chat_first_user("
+	" one INTEGER PRIMARY KEY CHECK (one = 1),"
+	" user_name TEXT NOT NULL COLLATE NOCASE,"
+	" at_ms INTEGER NOT NULL);"
+	"INSERT INTO chat_first_user(one, user_name, at_ms) SELECT 1, '', 0"
+	" WHERE EXISTS (SELECT 1 FROM sessions) OR EXISTS (SELECT 1 FROM auth_tokens)"
+	" OR EXISTS (SELECT 1 FROM chat_rooms WHERE creator <> '');",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,

@@ -2,6 +2,11 @@
 #include "config.h"
 #include "chatroom.h"
 
+#include "auth.h"
+#include "dest.h"
+#include "json.h"
+#include "log.h"
+#include "names.h"
 #include "outbox.h"
 #include "store.h"
 
@@ -9,18 +14,45 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ROOM_COLS "name, id, creator, created_ms, stored, deleted_ms"
+int chatroom_topic(char out[CHATDB_DEST_MAX + 1], const char *path, const char *room)
+{
+	const dest_prefixes_t *p = dest_prefixes();
+	int n = snprintf(out, CHATDB_DEST_MAX + 1, "%s%s%s", p->broker[p->topic], path, room);
+
+	return n < 0 || n > CHATDB_DEST_MAX ? CHAT_ETOOBIG : CHAT_OK;
+}
+
+int chatroom_of_topic(chat_slice_t d, chat_slice_t *room)
+{
+	const dest_prefixes_t *p = dest_prefixes();
+	size_t n = strlen(CHATROOM_ROOM_PATH);
+	chat_slice_t rest;
+
+	if (!dest_under(d, p->broker[p->topic], &rest) || rest.len <= n ||
+	    memcmp(rest.ptr, CHATROOM_ROOM_PATH, n) != 0)
+		return 0;
+	*room = (chat_slice_t){ rest.ptr + n, rest.len - n };
+	return chatmsg_room_valid(*room);
+}
+
+#define ROOM_COLS "name, id, creator, created_ms, stored, deleted_ms, display"
 
 static const char SQL_GET[] = "SELECT " ROOM_COLS " FROM chat_rooms WHERE name = ?1";
 static const char SQL_COUNT[] = "SELECT count(*) FROM chat_rooms WHERE deleted_ms = 0";
 static const char SQL_COUNT_USER[] =
 	"SELECT count(*) FROM chat_rooms WHERE creator = ?1 AND deleted_ms = 0";
-/* Room names are unique whatever their (ASCII) case: checked in the
- * creating transaction, which holds the write lock.  A deleted room keeps
- * its name (its history is still stored under it). */
-static const char SQL_TAKEN[] = "SELECT name FROM chat_rooms WHERE name = ?1 COLLATE NOCASE LIMIT 1";
+/* Display names are unique among live rooms by their key (names_key():
+ * case, width and normalisation folded), checked in the creating
+ * transaction, which holds the write lock (and by a unique index).  A
+ * deleted room frees its display name but keeps its id (its history is
+ * still stored under it). */
+static const char SQL_TAKEN[] =
+	"SELECT display FROM chat_rooms WHERE display_key = ?1 AND deleted_ms = 0 LIMIT 1";
+/* Ids in any case: "Room" is not made while "room" exists (migration 7). */
+static const char SQL_ID_TAKEN[] = "SELECT 1 FROM chat_rooms WHERE name = ?1 COLLATE NOCASE LIMIT 1";
 static const char SQL_PUT[] =
-	"INSERT INTO chat_rooms(name, id, creator, created_ms) VALUES (?1, ?2, ?3, ?4)";
+	"INSERT INTO chat_rooms(name, id, creator, created_ms, display, display_key)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 /* Live rooms, or (?1 = 1) the rooms the relay still has to copy or delete
  * in the store. */
 static const char SQL_LIST[] =
@@ -31,9 +63,12 @@ static const char SQL_PAGE[] =
 static const char SQL_STORED[] = "UPDATE chat_rooms SET stored = 1 WHERE id = ?1";
 static const char SQL_DELETE[] =
 	"UPDATE chat_rooms SET deleted_ms = ?2, stored = 0 WHERE id = ?1 AND deleted_ms = 0";
+/* A store room comes back with its id as its display name (the store
+ * keeps ids only), keyed apart when a live room has that name already. */
 static const char SQL_IMPORT[] =
-	"INSERT OR IGNORE INTO chat_rooms(name, id, creator, created_ms, stored)"
-	" VALUES (?1, ?2, ?3, ?4, 1)";
+	"INSERT OR IGNORE INTO chat_rooms(name, id, creator, created_ms, stored, display, display_key)"
+	" VALUES (?1, ?2, ?3, ?4, 1, ?1, CASE WHEN EXISTS (SELECT 1 FROM chat_rooms"
+	" WHERE display_key = lower(?1) AND deleted_ms = 0) THEN char(1) || ?1 ELSE lower(?1) END)";
 
 /* Row headers of the published room ("name\0value\0" pairs, broker.h). */
 static const char ROOM_HEADERS[] = "content-type\0application/json";
@@ -46,6 +81,7 @@ static void read_room(sqlite3_stmt *st, chatroom_t *r)
 	r->created_ms = sqlite3_column_int64(st, 3);
 	r->stored = sqlite3_column_int(st, 4);
 	r->deleted_ms = sqlite3_column_int64(st, 5);
+	snprintf(r->display, sizeof(r->display), "%s", sqlite3_column_text(st, 6));
 }
 
 int chatroom_get(chatdb_t *db, const char *name, chatroom_t *out, chat_error_t *err)
@@ -149,36 +185,87 @@ static int check_quota(chatdb_t *db, const chat_options_t *opt, const char *crea
 	return CHAT_OK;
 }
 
+/* Whether the text sql binds ?1 to finds a row: 1, 0, or a negative error. */
+static int exists(chatdb_t *db, const char *sql, const char *arg, char *first, size_t cap,
+		  chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, sql, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && first != NULL)
+		snprintf(first, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+	rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : chatdb__error(db, rc, "rooms", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Picks r's id in destinations: its display name when that is one already
+ * and free (a client that creates "room1" posts to /app/chat/room/room1),
+ * else the store id in base 36 (a fresh store id when even that is
+ * taken). */
+static int pick_id(chatdb_t *db, chatroom_t *r, chat_error_t *err)
+{
+	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	char tmp[16];
+	int rc, tries;
+
+	if (chatmsg_room_valid((chat_slice_t){ r->display, strlen(r->display) })) {
+		if ((rc = exists(db, SQL_ID_TAKEN, r->display, NULL, 0, err)) < 0)
+			return rc;
+		if (rc == 0) {
+			snprintf(r->name, sizeof(r->name), "%s", r->display);
+			return CHAT_OK;
+		}
+	}
+	for (tries = 0; tries < 4; tries++) {
+		uint64_t v = (uint64_t)r->id;
+		size_t n = 0, i;
+
+		do {
+			tmp[n++] = digits[v % 36];
+			v /= 36;
+		} while (v > 0 && n < sizeof(tmp));
+		for (i = 0; i < n; i++)
+			r->name[i] = tmp[n - 1 - i];
+		r->name[n] = '\0';
+		if ((rc = exists(db, SQL_ID_TAKEN, r->name, NULL, 0, err)) <= 0)
+			return rc;
+		r->id = store_new_id();
+	}
+	return chat_error_set(err, CHAT_EEXIST, "no free room id");
+}
+
 int chatroom__create_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t name,
 			   const char *creator, int64_t now_ms, chatroom_t *out, int64_t *seq_out,
 			   chat_error_t *err)
 {
+	char key[NAMES_KEY_MAX + 1], other[NAMES_NFC_MAX + 1], topic[CHATDB_DEST_MAX + 1];
 	chatroom_t r;
 	chat_buf_t body;
 	sqlite3_stmt *st;
 	outbox_msg_t m;
 	int rc;
 
-	if ((rc = chatmsg_check_room_name(name, err)) != CHAT_OK)
-		return rc;
 	memset(&r, 0, sizeof(r));
-	memcpy(r.name, name.ptr, name.len);
+	if ((rc = names_check_key("room names", name, r.display, key, err)) != CHAT_OK)
+		return rc;
 	snprintf(r.creator, sizeof(r.creator), "%s", creator);
 	r.id = store_new_id();
 	r.created_ms = now_ms;
 	chat_buf_init(&body, 1024);
 	if ((rc = check_quota(db, opt, r.creator, err)) != CHAT_OK)
 		goto out;
-	if ((rc = chatdb__stmt(db, SQL_TAKEN, &st, err)) != CHAT_OK)
+	if ((rc = exists(db, SQL_TAKEN, key, other, sizeof(other), err)) < 0)
 		goto out;
-	sqlite3_bind_text(st, 1, r.name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_ROW ? chat_error_set(err, CHAT_EEXIST, "the room %s exists",
-					       (const char *)sqlite3_column_text(st, 0))
-	     : rc == SQLITE_DONE ? CHAT_OK
-				 : chatdb__error(db, rc, "rooms", err);
-	sqlite3_reset(st);
-	if (rc != CHAT_OK)
+	if (rc == 1) {
+		rc = chat_error_set(err, CHAT_EEXIST, "the room %s exists", other);
+		goto out;
+	}
+	if ((rc = pick_id(db, &r, err)) != CHAT_OK)
 		goto out;
 	if ((rc = chatdb__stmt(db, SQL_PUT, &st, err)) != CHAT_OK)
 		goto out;
@@ -186,19 +273,23 @@ int chatroom__create_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 	sqlite3_bind_int64(st, 2, r.id);
 	sqlite3_bind_text(st, 3, r.creator, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, r.created_ms);
+	sqlite3_bind_text(st, 5, r.display, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-		rc = chat_error_set(err, CHAT_EEXIST, "the room %s exists", r.name);
+		rc = chat_error_set(err, CHAT_EEXIST, "the room %s exists", r.display);
 		goto out;
 	}
 	if (rc != SQLITE_DONE) {
 		rc = chatdb__error(db, rc, "room", err);
 		goto out;
 	}
-	if ((rc = chatmsg_render_room(&body, r.name, r.creator, r.created_ms)) != CHAT_OK)
+	if ((rc = chatmsg_render_room(&body, r.name, r.display, r.creator, r.created_ms)) != CHAT_OK)
 		goto out;
-	m = (outbox_msg_t){ CHATROOM_TOPIC, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) },
+	/* A prefix of at most DEST_PREFIX_MAX bytes and "/rooms" always fit. */
+	(void)chatroom_topic(topic, CHATROOM_ROOMS_PATH, "");
+	m = (outbox_msg_t){ topic, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) },
 			    chat_buf_slice(&body), now_ms };
 	rc = outbox_append(db, &m, seq_out, err);
 	if (rc == CHAT_OK && out != NULL)
@@ -215,7 +306,8 @@ typedef struct room_op {
 	const char *user;
 	int64_t now_ms;
 	chatroom_t *out;
-	int del;
+	int del; /* 0 create, 1 delete, 2 delete message msg_id */
+	int64_t msg_id;
 } room_op_t;
 
 static int room_tx(chatdb_t *db, const room_op_t *o, chat_error_t *err)
@@ -229,10 +321,12 @@ static int room_tx(chatdb_t *db, const room_op_t *o, chat_error_t *err)
 	chatdb_set_doorbell(db, NULL);
 	rc = chatdb__begin(db, err);
 	if (rc == CHAT_OK) {
-		rc = o->del ? chatroom__delete_in_tx(db, o->opt, o->name, o->user, o->now_ms,
-						    o->out, &seq, err)
-			    : chatroom__create_in_tx(db, o->opt, o->name, o->user, o->now_ms,
-						    o->out, &seq, err);
+		rc = o->del == 2 ? chatroom__delete_msg_in_tx(db, o->opt, o->name, o->msg_id,
+							      o->user, o->now_ms, &seq, err)
+		     : o->del    ? chatroom__delete_in_tx(db, o->opt, o->name, o->user, o->now_ms,
+							  o->out, &seq, err)
+				 : chatroom__create_in_tx(db, o->opt, o->name, o->user, o->now_ms,
+							  o->out, &seq, err);
 		if (rc == CHAT_OK)
 			rc = chatdb__commit(db, err);
 		else
@@ -247,7 +341,7 @@ static int room_tx(chatdb_t *db, const room_op_t *o, chat_error_t *err)
 int chatroom_create(chatdb_t *db, const chat_options_t *opt, chat_slice_t name,
 		    const char *creator, int64_t now_ms, chatroom_t *out, chat_error_t *err)
 {
-	room_op_t o = { opt, name, creator, now_ms, out, 0 };
+	room_op_t o = { opt, name, creator, now_ms, out, 0, 0 };
 
 	return room_tx(db, &o, err);
 }
@@ -256,7 +350,7 @@ int chatroom__delete_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 			   const char *by, int64_t now_ms, chatroom_t *out, int64_t *seq_out,
 			   chat_error_t *err)
 {
-	char n[CHATMSG_ROOM_MAX + 1];
+	char n[CHATMSG_ROOM_MAX + 1], topic[CHATDB_DEST_MAX + 1];
 	chatroom_t r;
 	chat_buf_t body;
 	sqlite3_stmt *st;
@@ -270,11 +364,11 @@ int chatroom__delete_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 	if ((rc = chatroom_get(db, n, &r, err)) != CHAT_OK)
 		return rc;
 	if (strcmp(r.name, CHATROOM_DEFAULT) == 0)
-		return chat_error_set(err, CHAT_EDENIED, "the room %s cannot be deleted", r.name);
+		return chat_error_set(err, CHAT_EDENIED, "the room %s cannot be deleted", r.display);
 	/* by NULL: the host's administrator (chatctl rooms delete). */
-	if (by != NULL && strcmp(r.creator, by) != 0 && !chatroom_is_admin(opt, by))
+	if (by != NULL && strcmp(r.creator, by) != 0 && !auth_is_admin(db, opt, by))
 		return chat_error_set(err, CHAT_EDENIED,
-				      "only the creator of %s or an admin can delete it", r.name);
+				      "only the creator of %s or an admin can delete it", r.display);
 	if ((rc = chatdb__stmt(db, SQL_DELETE, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, r.id);
@@ -286,7 +380,8 @@ int chatroom__delete_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 	chat_buf_init(&body, 1024);
 	rc = chatmsg_render_notice(&body, "DELETED", by != NULL ? by : CHATROOM_BY_ADMIN, r.name);
 	if (rc == CHAT_OK) {
-		m = (outbox_msg_t){ CHATROOM_TOPIC, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) },
+		(void)chatroom_topic(topic, CHATROOM_ROOMS_PATH, "");
+		m = (outbox_msg_t){ topic, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) },
 				    chat_buf_slice(&body), now_ms };
 		rc = outbox_append(db, &m, seq_out, err);
 	}
@@ -294,14 +389,97 @@ int chatroom__delete_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 		r.deleted_ms = now_ms > 0 ? now_ms : 1;
 		*out = r;
 	}
+	if (rc == CHAT_OK)
+		log_info("moderation: %s deleted the room %s (%s)", by, r.name, r.display);
 	chat_buf_free(&body);
 	return rc;
+}
+
+static const char SQL_TOMB_PUT[] =
+	"INSERT OR IGNORE INTO chat_tombstones(msg_id, room, by_user, at_ms) VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_TOMB_GET[] = "SELECT 1 FROM chat_tombstones WHERE msg_id = ?1";
+
+int chatroom__delete_msg_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t room,
+			       int64_t msg_id, const char *by, int64_t now_ms, int64_t *seq_out,
+			       chat_error_t *err)
+{
+	char n[CHATMSG_ROOM_MAX + 1], topic[CHATDB_DEST_MAX + 1];
+	chatroom_t r;
+	chat_buf_t body;
+	sqlite3_stmt *st;
+	outbox_msg_t m;
+	int rc;
+
+	if (!chatmsg_room_valid(room))
+		return chat_error_set(err, CHAT_ENOTFOUND, "no such room");
+	memcpy(n, room.ptr, room.len);
+	n[room.len] = '\0';
+	if ((rc = chatroom_get(db, n, &r, err)) != CHAT_OK)
+		return rc;
+	if (msg_id <= 0)
+		return chat_error_set(err, CHAT_ENOTFOUND, "no such message");
+	if (strcmp(r.creator, by) != 0 && !auth_is_admin(db, opt, by))
+		return chat_error_set(err, CHAT_EDENIED,
+				      "only the creator of %s or an admin can delete its messages",
+				      r.display);
+	if ((rc = chatdb__stmt(db, SQL_TOMB_PUT, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, msg_id);
+	sqlite3_bind_text(st, 2, r.name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now_ms);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return chatdb__error(db, rc, "tombstone", err);
+	/* Broadcast in the room, after the message (subscribers resuming
+	 * from an older id get both, in order). */
+	chat_buf_init(&body, 1024);
+	rc = chat_buf_printf(&body, "{\"type\":\"DELETED_MESSAGE\",\"id\":%lld,\"user\":",
+			     (long long)msg_id);
+	if (rc == CHAT_OK && (rc = json_encode_string(&body, by, strlen(by))) == CHAT_OK &&
+	    (rc = chat_buf_append(&body, ",\"room\":", 8)) == CHAT_OK &&
+	    (rc = json_encode_string(&body, r.name, strlen(r.name))) == CHAT_OK)
+		rc = chat_buf_putc(&body, '}');
+	if (rc == CHAT_OK)
+		rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, r.name);
+	if (rc == CHAT_OK) {
+		m = (outbox_msg_t){ topic, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) },
+				    chat_buf_slice(&body), now_ms };
+		rc = outbox_append(db, &m, seq_out, err);
+	}
+	if (rc == CHAT_OK)
+		log_info("moderation: %s deleted message %lld in the room %s", by, (long long)msg_id,
+			 r.name);
+	chat_buf_free(&body);
+	return rc;
+}
+
+int chatroom_msg_deleted(chatdb_t *db, int64_t msg_id)
+{
+	sqlite3_stmt *st;
+	int yes = 0;
+
+	if (chatdb__stmt(db, SQL_TOMB_GET, &st, NULL) != CHAT_OK)
+		return 0;
+	sqlite3_bind_int64(st, 1, msg_id);
+	yes = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	return yes;
 }
 
 int chatroom_delete(chatdb_t *db, const chat_options_t *opt, chat_slice_t name, const char *by,
 		    int64_t now_ms, chatroom_t *out, chat_error_t *err)
 {
-	room_op_t o = { opt, name, by, now_ms, out, 1 };
+	room_op_t o = { opt, name, by, now_ms, out, 1, 0 };
+
+	return room_tx(db, &o, err);
+}
+
+int chatroom_delete_msg(chatdb_t *db, const chat_options_t *opt, chat_slice_t room, int64_t msg_id,
+			const char *by, int64_t now_ms, chat_error_t *err)
+{
+	room_op_t o = { opt, room, by, now_ms, NULL, 2, msg_id };
 
 	return room_tx(db, &o, err);
 }
@@ -345,7 +523,7 @@ int chatroom_list_json(chatdb_t *db, int64_t after_id, size_t max, chat_buf_t *o
 		mark = out->len;
 		rc = n > 0 ? chat_buf_putc(out, ',') : CHAT_OK;
 		if (rc == CHAT_OK)
-			rc = chatmsg_render_room(out, r.name, r.creator, r.created_ms);
+			rc = chatmsg_render_room(out, r.name, r.display, r.creator, r.created_ms);
 		/* Keep room for the closing bracket; a room that does not fit
 		 * starts the next page (one room always fits: the first). */
 		if (rc == CHAT_OK && out->len + 1 - start > max && n > 0)

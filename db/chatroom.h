@@ -1,15 +1,20 @@
 /*
  * chatroom.h - the chat's rooms as every process sees them, in chat.db.
  *
- * A room's name is also its id in destinations (/app/chat/room/NAME,
- * /topic/chat/room/NAME): 1..CHATMSG_ROOM_MAX bytes of [A-Za-z0-9_-],
- * unique byte for byte.  The room "general" always exists (chat.db
- * migration 5).  Each room also has a numeric id for the durable store
+ * A room has an id for destinations (APP/chat/room/ID,
+ * TOPIC/chat/room/ID: APP is any of app_prefixes, /app by default, TOPIC
+ * the first broadcasting one of broker_prefixes, /topic by default): 1..CHATMSG_ROOM_MAX bytes of [A-Za-z0-9_-], unique
+ * whatever its case; and a display name under core/names.h's rules (any
+ * script, NFC), unique among live rooms by its names_key().  The id is the
+ * display name itself when that is a free id ("room1"), else generated
+ * (the store id in base 36).  Rooms made before display names (chat.db
+ * migration 16) have their id as their name.  The room "general" always
+ * exists (chat.db migration 5).  Each room also has a numeric id for the durable store
  * (store_new_id(); "general" is 1); the relay copies rooms to the store
  * (db/relay.h), so the chat keeps working, rooms included, while MongoDB is
  * away.
  *
- * Creating a room publishes it on CHATROOM_TOPIC (/topic/rooms) as JSON
+ * Creating a room publishes it on TOPIC/rooms (/topic/rooms) as JSON
  * (chatmsg_render_room()) in the same transaction; deleting one publishes
  * {"type":"DELETED","user":BY,"room":NAME} there.
  *
@@ -17,7 +22,7 @@
  * user has at most rooms_per_user live rooms, the chat rooms_max.  A
  * deleted room is hidden (lookups say CHAT_ENOTFOUND, so posts to it are
  * refused) but its row stays as a tombstone: its name stays taken, its
- * history stays in the store, and the relay deletes it from the store's
+ * history stays in the store (its display name is free again), and the relay deletes it from the store's
  * room list so that it never comes back (relay_seed()).
  */
 #ifndef CHAT_CHATROOM_H
@@ -26,16 +31,29 @@
 #include "buf.h"
 #include "chatdb.h"
 #include "chatmsg.h"
+#include "names.h"
 #include "options.h"
 #include "session.h"
 
-#define CHATROOM_TOPIC "/topic/rooms"
+/* The chat application's paths below its prefixes (see the top). */
+#define CHATROOM_ROOM_PATH "/chat/room/"
+#define CHATROOM_ROOMS_PATH "/rooms"
 #define CHATROOM_DEFAULT "general"
 /* The ceiling of the rooms_max option (and of the rooms relay_seed() reads). */
 #define CHATROOM_MAX 10000
 
+/* Writes TOPIC, then path, then room (NUL-terminated; "" for none) into
+ * out: the broadcast destination of the chat application's path.  Returns
+ * 0, or CHAT_ETOOBIG when it would exceed CHATDB_DEST_MAX. */
+int chatroom_topic(char out[CHATDB_DEST_MAX + 1], const char *path, const char *room);
+
+/* Returns 1 when d is TOPIC/chat/room/ROOM with a valid ROOM, with *room
+ * pointing at it, else 0. */
+int chatroom_of_topic(chat_slice_t d, chat_slice_t *room);
+
 typedef struct chatroom {
 	char name[CHATMSG_ROOM_MAX + 1];     /* NUL-terminated; the id in destinations */
+	char display[NAMES_NFC_MAX + 1];     /* the name people read (names.h) */
 	int64_t id;                          /* the store's room id */
 	char creator[SESSION_USER_MAX + 1];  /* user name; "" for "general" */
 	int64_t created_ms;
@@ -57,10 +75,12 @@ int chatroom_get_any(chatdb_t *db, const char *name, chatroom_t *out, chat_error
 int chatroom_is_guest(const char *user);
 int chatroom_is_admin(const chat_options_t *opt, const char *user);
 
-/* Creates room name by creator, publishing it on CHATROOM_TOPIC, in one
+/* Creates a room with display name name (checked and normalised under
+ * names.h) by creator, publishing it on TOPIC/rooms, in one
  * transaction, then rings the handle's doorbell.  *out (may be NULL) gets
  * the room.  0; CHAT_EINVAL / CHAT_ETOOBIG (a bad name: err says why);
- * CHAT_EEXIST; CHAT_EDENIED (a guest without opt->guest_rooms);
+ * CHAT_EUTF8; CHAT_EEXIST (a live room's name has the same key);
+ * CHAT_EDENIED (a guest without opt->guest_rooms);
  * CHAT_ETOOMANY (rooms_per_user or rooms_max reached); database errors. */
 int chatroom_create(chatdb_t *db, const chat_options_t *opt, chat_slice_t name,
 		    const char *creator, int64_t now_ms, chatroom_t *out, chat_error_t *err);
@@ -77,7 +97,7 @@ int chatroom__create_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 
 /* Deletes room name for user by (its creator or one of opt->admins; NULL:
  * the host's administrator, allowed any room but "general"),
- * publishing the deletion on CHATROOM_TOPIC, in one transaction, then
+ * publishing the deletion on TOPIC/rooms, in one transaction, then
  * rings the doorbell.  *out (may be NULL) gets the room.  0;
  * CHAT_ENOTFOUND (no such live room); CHAT_EDENIED (not the creator nor an
  * admin, or "general"); database errors. */
@@ -88,6 +108,22 @@ int chatroom_delete(chatdb_t *db, const chat_options_t *opt, chat_slice_t name, 
 int chatroom__delete_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t name,
 			   const char *by, int64_t now_ms, chatroom_t *out, int64_t *seq_out,
 			   chat_error_t *err);
+
+/* Deletes message msg_id of room (by its creator or an admin,
+ * auth_is_admin()): a tombstone in chat.db, so history shows it deleted,
+ * and {"type":"DELETED_MESSAGE","id":N,"user":BY,"room":ID} on the room's
+ * topic, in one transaction, then the doorbell.  Whether msg_id is one of
+ * the room's messages is not checked (the tombstone of another id hides
+ * nothing).  0; CHAT_ENOTFOUND (no such live room, msg_id <= 0);
+ * CHAT_EDENIED; database errors.  Audited in the log. */
+int chatroom_delete_msg(chatdb_t *db, const chat_options_t *opt, chat_slice_t room, int64_t msg_id,
+			const char *by, int64_t now_ms, chat_error_t *err);
+int chatroom__delete_msg_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t room,
+			       int64_t msg_id, const char *by, int64_t now_ms, int64_t *seq_out,
+			       chat_error_t *err);
+
+/* Whether message msg_id was deleted (0 also when chat.db fails). */
+int chatroom_msg_deleted(chatdb_t *db, int64_t msg_id);
 
 /* Calls cb for every live room in creation order (only_unstored: the
  * rooms the relay has not copied, or deleted rooms it has not deleted in

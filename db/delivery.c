@@ -553,7 +553,7 @@ int delivery_apply(delivery_t *d, const outbox_row_t *row, delivery_cache_t *cac
 	chat_slice_t v, user, rest;
 	char dest[CHATDB_DEST_MAX + 8];
 	chat_buf_t scratch;
-	size_t n = 0, i, dlen;
+	size_t n = 0, i, dlen, ulen = strlen(dest_prefixes()->user);
 	dest_kind_t want;
 	int rc = CHAT_OK;
 
@@ -591,12 +591,12 @@ int delivery_apply(delivery_t *d, const outbox_row_t *row, delivery_cache_t *cac
 		break;
 	case DEST_USER:
 		if (!d->has_user || dest_user_split(row->destination, &user, &rest) != CHAT_OK ||
-		    !chat_slice_eq(user, d->user) || rest.len + 5 >= sizeof(dest))
+		    !chat_slice_eq(user, d->user) || rest.len + ulen >= sizeof(dest))
 			goto out;
 		want = DEST_USER;
-		memcpy(dest, "/user", 5);
-		memcpy(dest + 5, rest.ptr, rest.len);
-		dlen = rest.len + 5;
+		memcpy(dest, dest_prefixes()->user, ulen);
+		memcpy(dest + ulen, rest.ptr, rest.len);
+		dlen = rest.len + ulen;
 		break;
 	default:
 		goto out;

@@ -23,7 +23,7 @@ db_libchatdb_a_SOURCES += db/service.c db/service.h \
 	db/metrics.c db/metrics.h
 
 # The STOMP broker and the chat application's handlers (the chat service).
-db_libchatdb_a_SOURCES += db/broker.c db/broker.h db/queue.c db/queue.h
+db_libchatdb_a_SOURCES += db/broker.c db/broker.h db/queue.c db/queue.h db/hook.c db/hook.h
 
 # Users' passwords and login tokens; rooms; the outbox -> store relay.
 db_libchatdb_a_SOURCES += db/auth.c db/auth.h db/authlimit.c db/authlimit.h db/ratelimit.c db/ratelimit.h db/chatroom.c db/chatroom.h db/relay.c db/relay.h

@@ -535,7 +535,11 @@ int metrics_render_prometheus(chatdb_t *db, int64_t now_ms, chat_buf_t *out, cha
 	/* A read transaction: every number from one snapshot. */
 	if (sqlite3_exec(sql, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return chatdb__error(db, sqlite3_errcode(sql), "metrics", err);
-	rc = render_families(db, out, err);
+	rc = head(out, "chat_build_info", "gauge", "The server's version (always 1).");
+	if (rc == CHAT_OK)
+		rc = chat_buf_printf(out, "chat_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+	if (rc == CHAT_OK)
+		rc = render_families(db, out, err);
 	if (rc == CHAT_OK)
 		rc = render_procs(db, out, err);
 	if (rc == CHAT_OK)

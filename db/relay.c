@@ -327,7 +327,7 @@ int relay_seed_uri(chatdb_t *db, const char *uri, int64_t now_ms, chat_error_t *
 int relay_parse_row(const outbox_row_t *row, store_msg_t *m, chat_buf_t *room, chat_buf_t *writer,
 		    chat_buf_t *text)
 {
-	size_t n = strlen(BROKER_TOPIC_ROOM);
+	chat_slice_t r;
 	chatmsg_field_t f[6] = {
 		{ "id", NULL, 1, 0, 0 },    { "seq", NULL, 1, 0, 0 },
 		{ "time", NULL, 1, 0, 0 },  { "room", room, 1, 0, 0 },
@@ -336,8 +336,7 @@ int relay_parse_row(const outbox_row_t *row, store_msg_t *m, chat_buf_t *room, c
 	chat_slice_t kind;
 	int rc;
 
-	if (row->target_session.ptr != NULL || row->destination.len <= n ||
-	    memcmp(row->destination.ptr, BROKER_TOPIC_ROOM, n) != 0 ||
+	if (row->target_session.ptr != NULL || !chatroom_of_topic(row->destination, &r) ||
 	    !delivery_hdr_get(row->headers, RELAY_KIND_HEADER, &kind) ||
 	    !chat_slice_eq(kind, RELAY_KIND_MSG))
 		return 0;

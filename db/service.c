@@ -31,13 +31,16 @@ size_t service_table(const chat_options_t *opt, service_t out[SERVICE_MAX])
 	};
 	size_t n = 0, i;
 
-	out[n].prefix = opt->prefix;
-	out[n].kind = SERVICE_CHAT;
-	out[n].websocket = opt->websocket != 0;
-	out[n].cookie_needed = opt->cookie_needed != 0;
-	out[n].tag = 'c';
-	out[n].sid_min = (size_t)opt->session_id_min;
-	n++;
+	/* Every endpoint serves the one chat: a session is the same whichever
+	 * endpoint path it is reached by. */
+	for (i = 0; i < opt->nendpoints && n < ROUTE_ENDPOINTS_MAX; i++, n++) {
+		out[n].prefix = opt->endpoint[i];
+		out[n].kind = SERVICE_CHAT;
+		out[n].websocket = opt->websocket != 0;
+		out[n].cookie_needed = opt->cookie_needed != 0;
+		out[n].tag = 'c';
+		out[n].sid_min = (size_t)opt->session_id_min;
+	}
 	if (!opt->test_services)
 		return n;
 	for (i = 0; i < CHAT_ARRAY_LEN(tests) && n < SERVICE_MAX; i++, n++) {

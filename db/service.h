@@ -4,7 +4,7 @@
  * chat.fcgi process, or a WebSocket in chat-ws) carries them.
  *
  * A service is mounted under a URL prefix.  The chat (STOMP) service is at
- * the configured prefix; with test_services, the four services the SockJS
+ * each of the configured endpoints; with test_services, the four services the SockJS
  * protocol test suite expects are mounted too: /echo (sends every message
  * back), /close (closes every new session with 3000 "Go away!"),
  * /disabled_websocket_echo (echo without WebSocket) and /cookie_needed_echo
@@ -57,7 +57,7 @@ typedef struct service {
 } service_t;
 
 /* Most services mounted at once. */
-#define SERVICE_MAX 5
+#define SERVICE_MAX (ROUTE_ENDPOINTS_MAX + 4)
 
 /* Longest SockJS session id a service accepts (its chat.db key adds 2). */
 #define SERVICE_SID_MAX (CHATDB_ID_MAX - 2)

@@ -9,6 +9,7 @@
 #include "chatdb.h"
 #include "chatmsg.h"
 #include "chatroom.h"
+#include "hookmsg.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
@@ -114,7 +115,12 @@ static int read_body(http_request_t *r, chat_buf_t *body)
 	int rc = http_read_body(r, body);
 
 	if (rc == CHAT_ETOOBIG)
-		respond_error(r, 413, NULL, "the request body is larger than 4096 bytes");
+	{
+		char msg[80];
+
+		snprintf(msg, sizeof(msg), "the request body is larger than %zu bytes", body->max);
+		respond_error(r, 413, NULL, msg);
+	}
 	else if (rc == CHAT_ETIMEDOUT)
 		respond_error(r, 408, NULL, "the request body did not come in time");
 	else if (rc != CHAT_OK)
@@ -173,18 +179,21 @@ static void respond_auth_refused(http_request_t *r, int rc, int64_t retry_ms)
 		respond_error(r, 503, h, "too many logins at once, retry later");
 }
 
-/* Parses {"name","password"} from the body. */
-static int name_password(http_request_t *r, chat_buf_t *name, chat_buf_t *pw)
+/* Parses {"name","password"} from the body, and "display_name" (optional)
+ * into display unless it is NULL. */
+static int name_password(http_request_t *r, chat_buf_t *name, chat_buf_t *pw, chat_buf_t *display)
 {
 	chat_buf_t body;
 	chat_error_t e = { 0 };
-	chatmsg_field_t f[2] = { { "name", name, 1, 0, 0 }, { "password", pw, 1, 0, 0 } };
+	chatmsg_field_t f[3] = { { "name", name, 1, 0, 0 },
+				 { "password", pw, 1, 0, 0 },
+				 { "display_name", display, 0, 0, 0 } };
 	int rc;
 
 	chat_buf_init(&body, API_BODY_MAX);
 	rc = read_body(r, &body);
 	if (rc == CHAT_OK) {
-		rc = chatmsg_parse_object(body.data, body.len, f, 2, &e);
+		rc = chatmsg_parse_object(body.data, body.len, f, display != NULL ? 3 : 2, &e);
 		if (rc != CHAT_OK)
 			respond_error(r, 400, NULL, e.message);
 	}
@@ -192,18 +201,39 @@ static int name_password(http_request_t *r, chat_buf_t *name, chat_buf_t *pw)
 	return rc;
 }
 
+/* Appends {"name":USER,"display_name":DISPLAY}. */
+static int render_user(chat_buf_t *out, const char *user, size_t len, const char *display)
+{
+	int rc;
+
+	if ((rc = chat_buf_append(out, "{\"name\":", 8)) == CHAT_OK &&
+	    (rc = json_encode_string(out, user, len)) == CHAT_OK &&
+	    (rc = chat_buf_append(out, ",\"display_name\":", 16)) == CHAT_OK &&
+	    (rc = json_encode_string(out, display, strlen(display))) == CHAT_OK)
+		rc = chat_buf_putc(out, '}');
+	return rc;
+}
+
 static void post_users(const chat_options_t *opt, api_thread_t *t, http_request_t *r)
 {
-	chat_buf_t name, pw, out;
+	chat_buf_t name, pw, display, out;
 	chat_error_t e = { 0 };
+	char disp[NAMES_NFC_MAX + 1] = "";
 	store_t *s;
 	int rc;
 
 	chat_buf_init(&name, CHATMSG_NAME_MAX * 6);
 	chat_buf_init(&pw, CHATMSG_PASSWORD_MAX * 6);
-	chat_buf_init(&out, 256);
-	if (name_password(r, &name, &pw) != CHAT_OK)
+	chat_buf_init(&display, NAMES_INPUT_MAX);
+	chat_buf_init(&out, 1024);
+	if (name_password(r, &name, &pw, &display) != CHAT_OK)
 		goto out;
+	/* A display name is checked before the account is made. */
+	if (display.len > 0 &&
+	    (rc = names_check("display names", chat_buf_slice(&display), disp, NULL, &e)) != CHAT_OK) {
+		respond_failure(r, "register", rc, &e);
+		goto out;
+	}
 	s = thread_store(t, opt, &e);
 	rc = s == NULL ? CHAT_EDB
 		       : auth_register(s, chat_buf_slice(&name), chat_buf_slice(&pw), chat_wall_ms(), NULL, &e);
@@ -214,16 +244,24 @@ static void post_users(const chat_options_t *opt, api_thread_t *t, http_request_
 		respond_error(r, 503, "Retry-After: 5\r\n", "the user store is unavailable, try again later");
 	} else if (rc != CHAT_OK) {
 		respond_failure(r, "register", rc, &e);
-	} else if (chat_buf_append(&out, "{\"name\":", 8) == CHAT_OK &&
-		   json_encode_string(&out, name.data, name.len) == CHAT_OK &&
-		   chat_buf_putc(&out, '}') == CHAT_OK) {
-		respond_json(r, 201, NULL, chat_buf_slice(&out));
 	} else {
-		respond_error(r, 500, NULL, "internal error");
+		if (auth_claim_first(t->db, name.data, chat_wall_ms(), &e) < 0)
+			log_warn("register: %s: cannot record the first user: %s", name.data, e.message);
+		if (disp[0] != '\0' &&
+		    auth_display_set(t->db, name.data, chat_buf_slice(&display), chat_wall_ms(), disp,
+				     &e) != CHAT_OK) {
+			log_warn("register: %s: the display name was not kept: %s", name.data, e.message);
+			disp[0] = '\0';
+		}
+		if (render_user(&out, name.data, name.len, disp) == CHAT_OK)
+			respond_json(r, 201, NULL, chat_buf_slice(&out));
+		else
+			respond_error(r, 500, NULL, "internal error");
 	}
 out:
 	chat_buf_free(&name);
 	chat_buf_free(&pw);
+	chat_buf_free(&display);
 	chat_buf_free(&out);
 }
 
@@ -231,7 +269,7 @@ static void post_login(const chat_options_t *opt, api_thread_t *t, http_request_
 {
 	chat_buf_t name, pw, out;
 	chat_error_t e = { 0 };
-	char token[AUTH_TOKEN_HEX + 1], user[SESSION_USER_MAX + 1];
+	char token[AUTH_TOKEN_HEX + 1], user[SESSION_USER_MAX + 1], disp[NAMES_NFC_MAX + 1];
 	int64_t now = chat_wall_ms();
 	authlimit_conf_t lim;
 	auth_attempt_t at = { &lim, http_param(r, "REMOTE_ADDR"), 0 };
@@ -241,8 +279,8 @@ static void post_login(const chat_options_t *opt, api_thread_t *t, http_request_
 	authlimit_conf_from(opt, &lim);
 	chat_buf_init(&name, CHATMSG_NAME_MAX * 6);
 	chat_buf_init(&pw, CHATMSG_PASSWORD_MAX * 6);
-	chat_buf_init(&out, 512);
-	if (name_password(r, &name, &pw) != CHAT_OK)
+	chat_buf_init(&out, 1024);
+	if (name_password(r, &name, &pw, NULL) != CHAT_OK)
 		goto out;
 	s = thread_store(t, opt, &e);
 	rc = s == NULL ? CHAT_EDB
@@ -252,14 +290,20 @@ static void post_login(const chat_options_t *opt, api_thread_t *t, http_request_
 		respond_auth_refused(r, rc, at.retry_ms);
 	else if (rc == CHAT_EDB)
 		respond_error(r, 503, "Retry-After: 5\r\n", "the user store is unavailable, try again later");
+	else if (rc == CHAT_EDENIED && strstr(e.message, " is banned") != NULL)
+		respond_error(r, 403, NULL, e.message); /* said only once the password matched */
 	else if (rc == CHAT_EDENIED)
 		respond_error(r, 401, NULL, "wrong user name or password");
 	else if (rc != CHAT_OK)
 		respond_error(r, 500, NULL, "internal error");
-	else if (chat_buf_printf(&out, "{\"token\":\"%s\",\"user\":", token) == CHAT_OK &&
+	else if (auth_display_get(t->db, user, disp, &e) == CHAT_OK &&
+		 chat_buf_printf(&out, "{\"token\":\"%s\",\"user\":", token) == CHAT_OK &&
 		 json_encode_string(&out, user, strlen(user)) == CHAT_OK &&
-		 chat_buf_printf(&out, ",\"expires\":%lld}", (long long)(now + opt->token_ttl_ms)) ==
-			 CHAT_OK)
+		 chat_buf_append(&out, ",\"display_name\":", 16) == CHAT_OK &&
+		 json_encode_string(&out, disp, strlen(disp)) == CHAT_OK &&
+		 chat_buf_printf(&out, ",\"admin\":%s,\"expires\":%lld}",
+				 auth_is_admin(t->db, opt, user) ? "true" : "false",
+				 (long long)(now + opt->token_ttl_ms)) == CHAT_OK)
 		respond_json(r, 200, NULL, chat_buf_slice(&out));
 	else
 		respond_error(r, 500, NULL, "internal error");
@@ -329,11 +373,154 @@ out:
 	chat_buf_free(&token);
 }
 
+/* POST or PATCH /api/users/me {"display_name"}: the token's user changes
+ * its display name ("" removes it). */
+static void post_me(api_thread_t *t, http_request_t *r)
+{
+	chat_buf_t body, token, display, out;
+	chat_error_t e = { 0 };
+	chatmsg_field_t df = { "display_name", NULL, 1, 0, 0 };
+	char user[SESSION_USER_MAX + 1], disp[NAMES_NFC_MAX + 1];
+	int rc;
+
+	chat_buf_init(&body, API_BODY_MAX);
+	chat_buf_init(&token, AUTH_PASSCODE_MAX);
+	chat_buf_init(&display, NAMES_INPUT_MAX);
+	chat_buf_init(&out, 1024);
+	df.str = &display;
+	if (read_body(r, &body) != CHAT_OK)
+		goto out;
+	rc = request_token(r, &body, &token, &df, &e);
+	if (rc == CHAT_OK)
+		rc = auth_token_check(t->db, token.data, token.len, chat_wall_ms(), user, &e);
+	if (rc == CHAT_ENOTFOUND || rc == CHAT_EDENIED) {
+		respond_error(r, 401, NULL, rc == CHAT_ENOTFOUND ? "invalid token" : e.message);
+		goto out;
+	}
+	if (rc == CHAT_OK)
+		rc = auth_display_set(t->db, user, chat_buf_slice(&display), chat_wall_ms(), disp, &e);
+	if (rc != CHAT_OK) {
+		respond_failure(r, "profile", rc, &e);
+		goto out;
+	}
+	log_info("profile: %s set the display name \"%s\"", user, disp);
+	if (render_user(&out, user, strlen(user), disp) == CHAT_OK)
+		respond_json(r, 200, NULL, chat_buf_slice(&out));
+	else
+		respond_error(r, 500, NULL, "internal error");
+out:
+	chat_buf_free(&body);
+	chat_buf_free(&token);
+	chat_buf_free(&display);
+	chat_buf_free(&out);
+}
+
+/* The token's user for a request with no body members but the token:
+ * 0, or answers 401/4xx itself and returns non-zero. */
+static int token_user(api_thread_t *t, http_request_t *r, chatmsg_field_t *extra,
+		      char user[SESSION_USER_MAX + 1], chat_error_t *e)
+{
+	chat_buf_t body, token;
+	int rc;
+
+	chat_buf_init(&body, API_BODY_MAX);
+	chat_buf_init(&token, AUTH_PASSCODE_MAX);
+	rc = read_body(r, &body);
+	if (rc != CHAT_OK)
+		goto out;
+	rc = request_token(r, &body, &token, extra, e);
+	if (rc == CHAT_OK)
+		rc = auth_token_check(t->db, token.data, token.len, chat_wall_ms(), user, e);
+	if (rc == CHAT_ENOTFOUND || rc == CHAT_EDENIED)
+		respond_error(r, 401, NULL, rc == CHAT_ENOTFOUND ? "invalid token" : e->message);
+	else if (rc != CHAT_OK)
+		respond_failure(r, "token", rc, e);
+out:
+	chat_buf_free(&body);
+	chat_buf_free(&token);
+	return rc;
+}
+
+/* Answers a moderation result: 204, or the error's status. */
+static void respond_moderation(http_request_t *r, const char *what, int rc, const chat_error_t *e)
+{
+	if (rc == CHAT_OK)
+		respond_json(r, 204, NULL, CHAT_SLICE(""));
+	else if (rc == CHAT_EDENIED)
+		respond_error(r, 403, NULL, e->message);
+	else if (rc == CHAT_ENOTFOUND)
+		respond_error(r, 404, NULL, e->message);
+	else
+		respond_failure(r, what, rc, e);
+}
+
+/* DELETE /api/rooms/ROOM/messages/ID. */
+static void delete_message(const chat_options_t *opt, api_thread_t *t, http_request_t *r,
+			   chat_slice_t room, chat_slice_t id)
+{
+	char user[SESSION_USER_MAX + 1], num[24];
+	chat_error_t e = { 0 };
+	long long v = 0;
+	char *end = NULL;
+	int rc;
+
+	if (token_user(t, r, NULL, user, &e) != CHAT_OK)
+		return;
+	if (id.len > 0 && id.len < sizeof(num) && id.ptr[0] != '-' && id.ptr[0] != '+') {
+		memcpy(num, id.ptr, id.len);
+		num[id.len] = '\0';
+		v = strtoll(num, &end, 10);
+	}
+	if (end == NULL || *end != '\0' || v <= 0) {
+		respond_error(r, 404, NULL, "no such message");
+		return;
+	}
+	rc = chatroom_delete_msg(t->db, opt, room, v, user, chat_wall_ms(), &e);
+	respond_moderation(r, "delete message", rc, &e);
+}
+
+/* POST /api/bans {"name"} (path_name NULL) or DELETE /api/bans/NAME. */
+static void ban_request(const chat_options_t *opt, api_thread_t *t, http_request_t *r,
+			const chat_slice_t *path_name)
+{
+	char user[SESSION_USER_MAX + 1], who[CHATMSG_NAME_MAX + 1];
+	chat_buf_t name;
+	chat_error_t e = { 0 };
+	chatmsg_field_t nf = { "name", NULL, 1, 0, 0 };
+	int rc;
+
+	chat_buf_init(&name, CHATMSG_NAME_MAX);
+	nf.str = &name;
+	if (token_user(t, r, path_name == NULL ? &nf : NULL, user, &e) != CHAT_OK)
+		goto out;
+	if (path_name != NULL)
+		rc = chat_buf_append(&name, path_name->ptr, path_name->len);
+	else
+		rc = CHAT_OK;
+	if (rc != CHAT_OK || name.len == 0 || name.len > CHATMSG_NAME_MAX) {
+		respond_error(r, 400, NULL, "a user name is needed");
+		goto out;
+	}
+	memcpy(who, name.data, name.len);
+	who[name.len] = '\0';
+	rc = auth_moderate_ban(t->db, opt, who, path_name == NULL, user, chat_wall_ms(), &e);
+	/* The banned user's sessions end now, on every transport. */
+	if (rc == CHAT_OK && path_name == NULL &&
+	    broker_end_user(t->db, opt, who, BROKER_ERROR_BANNED, chat_wall_ms(), NULL, &e) !=
+		    CHAT_OK)
+		log_warn("ban: cannot end %s's sessions yet: %s", who, e.message);
+	respond_moderation(r, path_name == NULL ? "ban" : "unban", rc, &e);
+out:
+	chat_buf_free(&name);
+}
+
 static void get_rooms(api_thread_t *t, http_request_t *r)
 {
-	/* A room renders in under 320 bytes (names of [A-Za-z0-9_-]), and
-	 * there are at most CHATROOM_MAX: one page always holds them all. */
-	size_t max = (size_t)CHATROOM_MAX * 320;
+	/* A room renders in under 1 KiB (an id of [A-Za-z0-9_-], a display
+	 * name of NAMES_CHARS_MAX characters, each 12 bytes at worst once
+	 * escaped), and there are at most CHATROOM_MAX: one page always
+	 * holds them all. */
+	size_t max = (size_t)CHATROOM_MAX * 1024;
 	chat_buf_t out;
 	chat_error_t e = { 0 };
 	int64_t last;
@@ -344,6 +531,80 @@ static void get_rooms(api_thread_t *t, http_request_t *r)
 		respond_json(r, 200, NULL, chat_buf_slice(&out));
 	else
 		respond_error(r, 500, NULL, "cannot list the rooms");
+	chat_buf_free(&out);
+}
+
+/* Appends "name":[...] of the strings list[0..n) (stride apart), then sep. */
+static int json_list(chat_buf_t *out, const char *name, const char *list, size_t stride, size_t n,
+		     char sep)
+{
+	size_t i;
+	int rc = chat_buf_printf(out, "\"%s\":[", name);
+
+	for (i = 0; rc == CHAT_OK && i < n; i++) {
+		const char *item = list + i * stride;
+
+		if (i > 0)
+			rc = chat_buf_putc(out, ',');
+		if (rc == CHAT_OK)
+			rc = json_encode_string(out, item, strlen(item));
+	}
+	if (rc == CHAT_OK)
+		rc = chat_buf_printf(out, "]%c", sep);
+	return rc;
+}
+
+/* Appends "name":"value", then sep. */
+static int json_member(chat_buf_t *out, const char *name, const char *value, char sep)
+{
+	int rc = chat_buf_printf(out, "\"%s\":", name);
+
+	if (rc == CHAT_OK)
+		rc = json_encode_string(out, value, strlen(value));
+	if (rc == CHAT_OK)
+		rc = chat_buf_putc(out, sep);
+	return rc;
+}
+
+/* GET /api/config: what a page needs to reach this chat with the
+ * configured endpoints and destination prefixes (so that it hard-codes
+ * none): the lists as configured, and the three prefixes the chat
+ * application's destinations are built from (app: the first application
+ * prefix; topic: the broadcasting broker prefix the rooms are published
+ * under; user_queue: the user prefix and the queue prefix of the
+ * errors queue, "/user/queue" by default). */
+static void get_config(const chat_options_t *opt, http_request_t *r)
+{
+	const dest_prefixes_t *p = &opt->dest;
+	char user_queue[2 * DEST_PREFIX_MAX + 1];
+	chat_buf_t out;
+	int rc;
+
+	snprintf(user_queue, sizeof(user_queue), "%s%s", p->user, p->broker[p->queue]);
+	chat_buf_init(&out, 4096);
+	rc = chat_buf_putc(&out, '{');
+	if (rc == CHAT_OK)
+		rc = json_list(&out, "endpoints", opt->endpoint[0], sizeof(opt->endpoint[0]),
+			       opt->nendpoints, ',');
+	if (rc == CHAT_OK)
+		rc = json_list(&out, "app_prefixes", p->app[0], sizeof(p->app[0]), p->napp, ',');
+	if (rc == CHAT_OK)
+		rc = json_list(&out, "broker_prefixes", p->broker[0], sizeof(p->broker[0]), p->nbroker,
+			       ',');
+	if (rc == CHAT_OK)
+		rc = json_member(&out, "user_prefix", p->user, ',');
+	if (rc == CHAT_OK)
+		rc = json_member(&out, "app", p->app[0], ',');
+	if (rc == CHAT_OK)
+		rc = json_member(&out, "topic", p->broker[p->topic], ',');
+	if (rc == CHAT_OK)
+		rc = json_member(&out, "user_queue", user_queue, ',');
+	if (rc == CHAT_OK)
+		rc = chat_buf_printf(&out, "\"websocket\":%s}", opt->websocket ? "true" : "false");
+	if (rc == CHAT_OK)
+		respond_json(r, 200, NULL, chat_buf_slice(&out));
+	else
+		respond_error(r, 500, NULL, "cannot render the configuration");
 	chat_buf_free(&out);
 }
 
@@ -361,7 +622,7 @@ static void room_request(const chat_options_t *opt, api_thread_t *t, http_reques
 
 	chat_buf_init(&body, API_BODY_MAX);
 	chat_buf_init(&token, AUTH_PASSCODE_MAX);
-	chat_buf_init(&name, CHATMSG_ROOM_MAX);
+	chat_buf_init(&name, NAMES_INPUT_MAX);
 	chat_buf_init(&out, 1024);
 	nf.str = &name;
 	if (read_body(r, &body) != CHAT_OK)
@@ -381,7 +642,8 @@ static void room_request(const chat_options_t *opt, api_thread_t *t, http_reques
 	if (rc == CHAT_OK && path_name != NULL) {
 		respond_json(r, 204, NULL, CHAT_SLICE(""));
 	} else if (rc == CHAT_OK) {
-		if (chatmsg_render_room(&out, room.name, room.creator, room.created_ms) == CHAT_OK)
+		if (chatmsg_render_room(&out, room.name, room.display, room.creator,
+					room.created_ms) == CHAT_OK)
 			respond_json(r, 201, NULL, chat_buf_slice(&out));
 		else
 			respond_error(r, 500, NULL, "internal error");
@@ -477,7 +739,69 @@ static void get_metrics(const chat_options_t *opt, api_thread_t *t, http_request
 	chat_buf_free(&out);
 }
 
+/* POST /api/publish (see api.h): the key, then one message as the
+ * application hook's answers give it, published by the broker. */
+static void post_publish(const chat_options_t *opt, api_thread_t *t, http_request_t *r)
+{
+	const char *auth = http_param(r, "HTTP_AUTHORIZATION"), *key = http_param(r, "HTTP_X_CHAT_KEY");
+	size_t max = (size_t)opt->max_frame;
+	chat_buf_t body, out;
+	hookmsg_out_t m;
+	chat_error_t e = { 0 };
+	int64_t id = 0;
+	int rc;
+
+	if (key == NULL && auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
+		key = auth + 7;
+	if (key == NULL || *key == '\0') {
+		respond_error(r, 401, "WWW-Authenticate: Bearer\r\n",
+			      "the publish key is needed (Authorization: Bearer KEY, or X-Chat-Key: KEY)");
+		return;
+	}
+	if (!key_matches(key, opt->publish_key)) {
+		log_warn("api: publish with a wrong key from %s", http_param(r, "REMOTE_ADDR"));
+		respond_error(r, 403, NULL, "wrong publish key");
+		return;
+	}
+	/* The body as JSON: a string escaped up to 6 bytes a byte. */
+	chat_buf_init(&body, max * 6 + 4096);
+	chat_buf_init(&out, 64);
+	chat_buf_init(&m.dest, HOOKMSG_DEST_MAX);
+	chat_buf_init(&m.ctype, HOOKMSG_CTYPE_MAX);
+	chat_buf_init(&m.body, max);
+	if (read_body(r, &body) != CHAT_OK)
+		goto out;
+	rc = hookmsg_message_parse(body.data ? body.data : "", body.len, &m, &e);
+	if (rc == CHAT_OK && m.dest.len == 0)
+		rc = chat_error_set(&e, CHAT_EINVAL, "\"destination\" is missing");
+	if (rc == CHAT_OK)
+		rc = broker_publish(t->db, opt, m.dest.data, m.ctype.len > 0 ? m.ctype.data : NULL,
+				    chat_buf_slice(&m.body), chat_wall_ms(), &id, &e);
+	if (rc == CHAT_ETOOBIG)
+		respond_error(r, 413, NULL, e.message);
+	else if (rc != CHAT_OK)
+		respond_failure(r, "publish", rc, &e);
+	else if (chat_buf_printf(&out, "{\"id\":%lld}", (long long)id) == CHAT_OK)
+		respond_json(r, 200, NULL, chat_buf_slice(&out));
+	else
+		respond_error(r, 500, NULL, "internal error");
+out:
+	chat_buf_free(&body);
+	chat_buf_free(&out);
+	chat_buf_free(&m.dest);
+	chat_buf_free(&m.ctype);
+	chat_buf_free(&m.body);
+}
+
 #define ROOM_PREFIX "/api/rooms/"
+#define BAN_PREFIX "/api/bans/"
+#define MSG_INFIX "/messages/"
+
+/* The routes of api_serve(). */
+enum {
+	R_USERS, R_LOGIN, R_LOGOUT, R_ROOMS_GET, R_ROOMS_POST, R_ROOM, R_METRICS, R_CONFIG,
+	R_PUBLISH, R_ME, R_BANS, R_BAN
+};
 
 void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 {
@@ -485,37 +809,61 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 		const char *path, *method, *allow;
 		int id;
 	} routes[] = {
-		{ "/api/users", "POST", "Allow: POST\r\n", 0 },
-		{ "/api/login", "POST", "Allow: POST\r\n", 1 },
-		{ "/api/logout", "POST", "Allow: POST\r\n", 2 },
-		{ "/api/rooms", "GET", "Allow: GET, POST\r\n", 3 },
-		{ "/api/rooms", "POST", "Allow: GET, POST\r\n", 4 },
-		{ ROOM_PREFIX, "DELETE", "Allow: DELETE\r\n", 5 },
-		{ "/api/metrics", "GET", "Allow: GET\r\n", 6 },
+		{ "/api/users", "POST", "Allow: POST\r\n", R_USERS },
+		{ "/api/login", "POST", "Allow: POST\r\n", R_LOGIN },
+		{ "/api/logout", "POST", "Allow: POST\r\n", R_LOGOUT },
+		{ "/api/rooms", "GET", "Allow: GET, POST\r\n", R_ROOMS_GET },
+		{ "/api/rooms", "POST", "Allow: GET, POST\r\n", R_ROOMS_POST },
+		{ ROOM_PREFIX, "DELETE", "Allow: DELETE\r\n", R_ROOM },
+		{ "/api/metrics", "GET", "Allow: GET\r\n", R_METRICS },
+		{ "/api/config", "GET", "Allow: GET\r\n", R_CONFIG },
+		{ "/api/publish", "POST", "Allow: POST\r\n", R_PUBLISH },
+		{ "/api/users/me", "POST", "Allow: POST, PATCH\r\n", R_ME },
+		{ "/api/users/me", "PATCH", "Allow: POST, PATCH\r\n", R_ME },
+		{ "/api/bans", "POST", "Allow: POST\r\n", R_BANS },
+		{ BAN_PREFIX, "DELETE", "Allow: DELETE\r\n", R_BAN },
 	};
 	chat_error_t err = { 0 };
 	api_thread_t *t;
 	const char *allow = NULL;
-	chat_slice_t room = { NULL, 0 };
-	size_t i, np = strlen(ROOM_PREFIX);
+	chat_slice_t room = { NULL, 0 }, msg = { NULL, 0 }, banned = { NULL, 0 };
+	size_t i, np = strlen(ROOM_PREFIX), nb = strlen(BAN_PREFIX), k;
 
-	/* /api/rooms/NAME: the room's name is the rest of the path. */
+	/* /api/rooms/ID: the room's id is the rest of the path, or up to
+	 * /messages/N; /api/bans/NAME. */
 	if (r->path.len > np && memcmp(r->path.ptr, ROOM_PREFIX, np) == 0)
 		room = (chat_slice_t){ r->path.ptr + np, r->path.len - np };
+	for (k = 0; room.ptr != NULL && k + strlen(MSG_INFIX) <= room.len; k++) {
+		if (memcmp(room.ptr + k, MSG_INFIX, strlen(MSG_INFIX)) == 0) {
+			msg = (chat_slice_t){ room.ptr + k + strlen(MSG_INFIX),
+					      room.len - k - strlen(MSG_INFIX) };
+			room.len = k;
+			break;
+		}
+	}
+	if (r->path.len > nb && memcmp(r->path.ptr, BAN_PREFIX, nb) == 0)
+		banned = (chat_slice_t){ r->path.ptr + nb, r->path.len - nb };
 	for (i = 0; i < CHAT_ARRAY_LEN(routes); i++) {
-		if (routes[i].id == 5 ? room.ptr == NULL : !chat_slice_eq(r->path, routes[i].path))
+		if (routes[i].id == R_ROOM  ? room.ptr == NULL
+		    : routes[i].id == R_BAN ? banned.ptr == NULL
+					    : !chat_slice_eq(r->path, routes[i].path))
 			continue;
 		allow = routes[i].allow;
 		if (strcmp(r->method, routes[i].method) == 0)
 			break;
 	}
-	if (i < CHAT_ARRAY_LEN(routes) && routes[i].id == 6 && !opt->metrics)
+	if (i < CHAT_ARRAY_LEN(routes) && routes[i].id == R_METRICS && !opt->metrics)
 		i = CHAT_ARRAY_LEN(routes), allow = NULL; /* off: as if there were none */
 	if (i == CHAT_ARRAY_LEN(routes)) {
 		if (allow != NULL)
 			respond_error(r, 405, allow, "method not allowed");
 		else
 			respond_error(r, 404, NULL, "no such API");
+		return;
+	}
+	if (routes[i].id == R_PUBLISH && opt->publish_key[0] == '\0') {
+		respond_error(r, 404, NULL,
+			      "publishing is off: set the option publish_key to use POST /api/publish");
 		return;
 	}
 	/* The SockJS endpoint's rule (origin.h), for the same pages. */
@@ -527,6 +875,10 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 		respond_error(r, 415, NULL, "the request body must be JSON (Content-Type: application/json)");
 		return;
 	}
+	if (routes[i].id == R_CONFIG) {
+		get_config(opt, r);
+		return;
+	}
 	t = thread_get(opt, bell, &err);
 	if (t == NULL) {
 		log_error("api: cannot open %s: %s", opt->db_path, err.message);
@@ -534,12 +886,22 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 		return;
 	}
 	switch (routes[i].id) {
-	case 0: post_users(opt, t, r); break;
-	case 1: post_login(opt, t, r); break;
-	case 2: post_logout(opt, t, r); break;
-	case 3: get_rooms(t, r); break;
-	case 4: room_request(opt, t, r, NULL); break;
-	case 6: get_metrics(opt, t, r); break;
-	default: room_request(opt, t, r, &room); break;
+	case R_USERS: post_users(opt, t, r); break;
+	case R_LOGIN: post_login(opt, t, r); break;
+	case R_LOGOUT: post_logout(opt, t, r); break;
+	case R_ROOMS_GET: get_rooms(t, r); break;
+	case R_ROOMS_POST: room_request(opt, t, r, NULL); break;
+	case R_METRICS: get_metrics(opt, t, r); break;
+	case R_PUBLISH: post_publish(opt, t, r); break;
+	case R_ME: post_me(t, r); break;
+	case R_BANS: ban_request(opt, t, r, NULL); break;
+	case R_BAN: ban_request(opt, t, r, &banned); break;
+	case R_ROOM:
+		if (msg.ptr != NULL)
+			delete_message(opt, t, r, room, msg);
+		else
+			room_request(opt, t, r, &room);
+		break;
+	default: break;
 	}
 }

@@ -20,7 +20,20 @@
  *                     {"type":"DELETED","user","room"}; the history stays
  *                     stored); 401; 403 someone else, or "general"; 404 no
  *                     such room.
- * Request bodies are at most API_BODY_MAX bytes (413 beyond).  Every error
+ *   POST /api/publish  with the key of the option publish_key (404 while it
+ *                     is empty) as "Authorization: Bearer KEY" or
+ *                     "X-Chat-Key: KEY": {"destination", "body" (a string,
+ *                     or any JSON value, sent as its JSON text with
+ *                     content-type application/json), "headers":
+ *                     {"content-type"}} published as a SEND to that
+ *                     broker destination would be (/topic/..., /queue/...,
+ *                     /user/NAME/queue/...; broker_publish() in
+ *                     db/broker.h): 200 {"id": message id, 0 when a queue
+ *                     had no consumer}; 400 a bad message or destination;
+ *                     401 no key; 403 a wrong key; 413 a body over
+ *                     max_frame.
+ * Request bodies are at most API_BODY_MAX bytes (413 beyond; publish:
+ * max_frame, as JSON).  Every error
  * is {"error": "a sentence"}.  Responses are never cached.  The token is
  * the STOMP CONNECT passcode (with login = the user name).
  *

@@ -173,7 +173,9 @@ int handler_open(const chat_options_t *opt, handler_t **out, chat_error_t *err)
 		chat_error_set(err, rc, "cannot start the background thread");
 		goto fail;
 	}
-	rc = sockjs_iframe_page(&h->iframe, (chat_slice_t){ opt->sockjs_url, strlen(opt->sockjs_url) });
+	rc = sockjs_iframe_page(&h->iframe, (chat_slice_t){ opt->sockjs_url, strlen(opt->sockjs_url) },
+				(chat_slice_t){ opt->sockjs_versions_url,
+						strlen(opt->sockjs_versions_url) });
 	if (rc == CHAT_OK)
 		rc = sockjs_etag(&h->iframe_etag, h->iframe.data, h->iframe.len);
 	if (rc != CHAT_OK) {

@@ -82,6 +82,7 @@ int main(int argc, char **argv)
 	}
 	metrics_init("chat.fcgi");
 	auth_configure(&opt);
+	dest_prefixes_use(&opt.dest);
 	signal(SIGPIPE, SIG_IGN);
 	if (FCGX_Init() != 0) {
 		log_error("FCGX_Init failed");
@@ -112,7 +113,7 @@ int main(int argc, char **argv)
 	workers = calloc((size_t)opt.threads, sizeof(*workers));
 	if (workers == NULL)
 		goto out;
-	log_info("serving %s with %lld threads", opt.prefix, opt.threads);
+	log_info("serving %s with %lld threads", opt.endpoints, opt.threads);
 	for (i = 0; i < opt.threads; i++) {
 		workers[i].sock = sock;
 		workers[i].handler = handler;

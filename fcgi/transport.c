@@ -421,10 +421,12 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		respond_text(r, 500, head->data, "Internal error.\n");
 		goto out;
 	}
-	if (created)
-		metrics_add(METRICS_OPENED + t, 1);
 	if (info.has_user)
 		log_context(key, info.user_name);
+	if (created) {
+		metrics_add(METRICS_OPENED + t, 1);
+		log_debug("session opened by %s", sockjs_transport_name(t));
+	}
 	/* The lease is decided before anything is sent, so a client that has
 	 * seen this response start knows it holds the session. */
 	snprintf(owner, sizeof(owner), "%s.%llu", w->owner_prefix, ++w->requests);

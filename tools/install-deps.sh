@@ -14,12 +14,12 @@ fi
 
 # Build toolchain and libraries (pkg-config names are checked by configure).
 PKGS_BUILD="build-essential autoconf automake libtool pkg-config
-	libfcgi-dev libwebsockets-dev libmongoc-dev libbson-dev libsqlite3-dev libsodium-dev
+	libfcgi-dev libwebsockets-dev libmongoc-dev libbson-dev libsqlite3-dev libsodium-dev libunistring-dev
 	check clang libclang-rt-14-dev"
 # Front servers and tools used by `make serve` and the tests (fonts-nanum:
 # Hangul glyphs for chromium, so the Korean page's screenshots are legible;
 # prometheus: its promtool checks GET /api/metrics in 60-ops/metrics.mjs).
-PKGS_RUN="lighttpd apache2 libapache2-mod-fcgid sqlite3 python3 python3-stomp
+PKGS_RUN="lighttpd apache2 libapache2-mod-fcgid sqlite3 python3 python3-stomp php-cgi
 	curl ca-certificates procps chromium fonts-nanum prometheus"
 # The .deb (debian/, tests/package/deb-smoke.sh): debhelper builds it,
 # lintian checks it, logrotate and systemd-analyze check what it installs.

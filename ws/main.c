@@ -82,6 +82,7 @@ int main(int argc, char **argv)
 	}
 	metrics_init("chat-ws");
 	auth_configure(&opt);
+	dest_prefixes_use(&opt.dest);
 	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
 	/* Every thread started from here on leaves these to signal_main. */

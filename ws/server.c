@@ -93,6 +93,7 @@ struct conn {
 	wsq_t q;                 /* frames waiting for writeable */
 	chat_buf_t rx;           /* the client message being received */
 	char key[CHATDB_ID_MAX + 1];
+	char user[SESSION_USER_MAX + 1]; /* its STOMP user once known, for the log */
 };
 
 /* Subprotocol names the sockets answer to: ours first (it also serves
@@ -501,6 +502,7 @@ static void conn_release(wsserver_t *srv, conn_t *c)
 	if (c->live) {
 		int64_t now = chat_wall_ms();
 
+		log_debug("socket closed");
 		conn_unlink(srv, c);
 		/* Closed, not deleted: what the socket left unacknowledged
 		 * (client and client-individual subscriptions) stays for its
@@ -613,8 +615,8 @@ static int on_established(wsserver_t *srv, conn_t *c, struct lws *wsi)
 		log_error("socket %s: cannot open its session: %s", LOG_SID(c->key), chat_error_reason(&err, rc));
 		goto fail;
 	}
-	conn_link(srv, c);
 	metrics_add(METRICS_OPENED + conn_transport(c), 1);
+	conn_link(srv, c);
 	rc = session_acquire(srv->svc.db, c->key, srv->owner, now, srv->lease_ms, &err);
 	if (rc != CHAT_OK) {
 		log_error("socket %s: cannot take its lease: %s", LOG_SID(c->key), chat_error_reason(&err, rc));
@@ -674,6 +676,11 @@ static int conn_message(wsserver_t *srv, conn_t *c)
 		conn_close(srv, c, info.close_code, info.close_reason);
 		return 0;
 	}
+	/* The user its CONNECT named (a chat session has one after it), once,
+	 * so that the socket's log lines name it. */
+	if (rc == CHAT_OK && c->user[0] == '\0' && c->svc->kind == SERVICE_CHAT &&
+	    session_get(srv->svc.db, c->key, &info, NULL) == CHAT_OK && info.has_user)
+		snprintf(c->user, sizeof(c->user), "%s", info.user_name);
 	if (rc != CHAT_OK) {
 		log_warn("socket %s: messages refused: %s", LOG_SID(c->key), chat_error_reason(&err, rc));
 		/* The detail (often SQLite's text) is for the log only. */
@@ -866,7 +873,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	conn_t *c = user;
 	int rc;
 
-	log_context(c != NULL && c->key[0] != '\0' ? c->key : NULL, NULL);
+	log_context(c != NULL && c->key[0] != '\0' ? c->key : NULL,
+		    c != NULL && c->user[0] != '\0' ? c->user : NULL);
 	rc = callback_reason(wsi, reason, user, in, len);
 	log_context(NULL, NULL);
 	return rc;

@@ -18,6 +18,7 @@ EXTRA_DIST += $(WWW_FILES) \
 WWW_BUNDLES = $(srcdir)/www/js/sockjs.min.js $(srcdir)/www/js/stomp.umd.min.js
 www-bundles:
 	@if test -f $(srcdir)/www/js/sockjs.min.js && test -f $(srcdir)/www/js/stomp.umd.min.js && \
+	    test -f $(srcdir)/www/js/sockjs-1.4.0.min.js && \
 	    test $(srcdir)/www/js/sockjs.min.js -nt $(srcdir)/www/package-lock.json; then :; \
 	elif test -d $(srcdir)/www/node_modules && test -w $(srcdir)/www; then \
 		$${NODE:-node} $(srcdir)/www/copy-bundles.mjs; \

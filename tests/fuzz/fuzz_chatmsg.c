@@ -32,6 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m.room = "r";
 	m.room_seq = 2;
 	m.writer = "w";
+	m.display = NULL;
+	m.deleted = 0;
 	m.time_ms = 3;
 	m.text = chat_buf_slice(&text);
 	if (chatmsg_render(&out, &m) != CHAT_OK)

@@ -64,9 +64,30 @@ tests_fuzz_fuzz_chatobj_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_chatobj_LDFLAGS = $(FUZZ_LINKFLAGS)
 tests_fuzz_fuzz_chatobj_LDADD = core/libchatcore.a
 
+FUZZ_TARGETS += tests/fuzz/fuzz_hook
+tests_fuzz_fuzz_hook_SOURCES = tests/fuzz/fuzz_hook.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_hook_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/hook"'
+tests_fuzz_fuzz_hook_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_hook_LDFLAGS = $(FUZZ_LINKFLAGS)
+tests_fuzz_fuzz_hook_LDADD = core/libchatcore.a
+
 FUZZ_TARGETS += tests/fuzz/fuzz_log
 tests_fuzz_fuzz_log_SOURCES = tests/fuzz/fuzz_log.c $(FUZZ_MAIN)
 tests_fuzz_fuzz_log_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/log"'
 tests_fuzz_fuzz_log_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_log_LDFLAGS = $(FUZZ_LINKFLAGS)
 tests_fuzz_fuzz_log_LDADD = core/libchatcore.a
+
+FUZZ_TARGETS += tests/fuzz/fuzz_origin
+tests_fuzz_fuzz_origin_SOURCES = tests/fuzz/fuzz_origin.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_origin_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/origin"'
+tests_fuzz_fuzz_origin_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_origin_LDFLAGS = $(FUZZ_LINKFLAGS)
+tests_fuzz_fuzz_origin_LDADD = core/libchatcore.a
+
+FUZZ_TARGETS += tests/fuzz/fuzz_names
+tests_fuzz_fuzz_names_SOURCES = tests/fuzz/fuzz_names.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_names_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/names"'
+tests_fuzz_fuzz_names_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_names_LDFLAGS = $(FUZZ_LINKFLAGS)
+tests_fuzz_fuzz_names_LDADD = core/libchatcore.a

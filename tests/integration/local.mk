@@ -47,7 +47,9 @@ EXTRA_DIST += $(WS_NODE_TESTS) \
 # token expiry, generic error text, case-insensitive and reserved names);
 # frames split across messages (stomp.js 2.3.3, @stomp/stompjs
 # splitLargeFrames, raw xhr_send pieces, go-stomp from tests/fixtures);
-# rooms (guests, quota, a long list in several frames, deletion).
+# rooms (guests, quota, a long list in several frames, deletion);
+# POST /api/publish (with the key, a wrong one, none configured);
+# application hooks in PHP (php-cgi behind lighttpd).
 STOMP_NODE_TESTS = \
 	tests/integration/40-stomp/chat.mjs \
 	tests/integration/40-stomp/features.mjs \
@@ -59,18 +61,23 @@ STOMP_NODE_TESTS = \
 	tests/integration/40-stomp/frames.mjs \
 	tests/integration/40-stomp/heartbeat.mjs \
 	tests/integration/40-stomp/queues.mjs \
-	tests/integration/40-stomp/rooms.mjs
+	tests/integration/40-stomp/prefixes.mjs \
+	tests/integration/40-stomp/rooms.mjs \
+	tests/integration/40-stomp/publish.mjs \
+	tests/integration/40-stomp/hooks.mjs
 TESTS += $(STOMP_NODE_TESTS)
 EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs \
+	tests/integration/40-stomp/hooks/chat.php tests/integration/40-stomp/hooks/faults.php \
 	tests/integration/lib/ferretdb.mjs
 
 # Operations: GET /api/metrics under load, parsed strictly (and by
 # promtool when installed), counters across a SIGKILL, who may read it;
+# the programs' JSON logs (fields, session and user, no ids or secrets);
 # chatctl against a running stack (backup while posting and restore into
-# another stack, ban, users, rooms, sessions, check --repair, --json, exit
-# codes).
+# another stack, ban, users, rooms, sessions, check --repair, --json, exit codes).
 OPS_NODE_TESTS = \
 	tests/integration/60-ops/metrics.mjs \
+	tests/integration/60-ops/logs.mjs \
 	tests/integration/60-ops/chatctl.mjs
 TESTS += $(OPS_NODE_TESTS)
 EXTRA_DIST += $(OPS_NODE_TESTS)

@@ -24,7 +24,9 @@
  */
 'use strict';
 (function () {
-	const SOCKJS_PATH = '/chat';
+	/* Where the chat is: the server's GET /api/config (its endpoints and
+	 * destination prefixes) replaces these defaults before connecting. */
+	const D = { endpoint: '/chat', app: '/app', topic: '/topic', userQueue: '/user/queue' };
 	const HISTORY_PAGE = 50;
 	const TEXT_MAX = 4000; /* bytes, core/chatmsg.h CHATMSG_TEXT_MAX */
 	const ROOM_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -50,6 +52,7 @@
 		me: null,            /* the user name the server gave this session */
 		failed: null,        /* the last ERROR's message, until the next CONNECTED */
 		pendingRoom: null,   /* rejects the room creation awaiting its receipt */
+		wantRoom: null,      /* nameKey() of a room created over STOMP, shown once listed */
 		client: null,
 		live: false,
 		attempts: 0,
@@ -240,7 +243,26 @@
 
 	/* The chat application answers GET /api/rooms; a server without it
 	 * answers 404.  Anything else (down, 5xx) is asked again for a while. */
+	async function readConfig() {
+		try {
+			const r = await fetch('/api/config', { cache: 'no-store', headers: { Accept: 'application/json' } });
+			if (!r.ok)
+				return;
+			const c = await r.json();
+			const str = (v) => typeof v === 'string' && v.startsWith('/');
+			if (Array.isArray(c.endpoints) && str(c.endpoints[0]))
+				D.endpoint = c.endpoints[0];
+			if (str(c.app))
+				D.app = c.app;
+			if (str(c.topic))
+				D.topic = c.topic;
+			if (str(c.user_queue))
+				D.userQueue = c.user_queue;
+		} catch (e) { /* an older server: the defaults */ }
+	}
+
 	async function detectApp() {
+		await readConfig();
 		for (let i = 0; ; i++) {
 			try {
 				const r = await fetch('/api/rooms', { cache: 'no-store', headers: { Accept: 'application/json' } });
@@ -298,7 +320,7 @@
 	}
 
 	function avatar(name, small) {
-		const a = el('span', small ? 'avatar small' : 'avatar', String(name || '?').replace(/^guest-/, '').slice(0, 1) || '?');
+		const a = el('span', small ? 'avatar small' : 'avatar', [...String(name || '?').replace(/^guest-/, '')][0] || '?');
 		a.style.setProperty('--hue', String(hue(name)));
 		a.setAttribute('aria-hidden', 'true');
 		return a;
@@ -321,6 +343,24 @@
 
 	/* ---------- rooms ---------- */
 
+	/* Close to the server's uniqueness key (core/names.h: NFKC of the
+	 * case-folded name), to find a room by the name someone typed; the
+	 * server decides. */
+	function nameKey(name) {
+		return name.normalize('NFKC').toLowerCase().normalize('NFKC').replace(/[\uFE0E\uFE0F]/g, '');
+	}
+
+	function findRoomByName(name) {
+		const k = nameKey(name);
+		return [...state.rooms.values()].find((r) => nameKey(r.name) === k) || null;
+	}
+
+	/* The open room's name in the title and the composer. */
+	function showTitle(r) {
+		$('room-title').textContent = '# ' + r.name;
+		setAttrT($('composer-text'), 'placeholder', 'composer.placeholder', { room: r.name });
+	}
+
 	function addRoom(info) {
 		const id = typeof info === 'string' ? info : info && info.id;
 		if (typeof id !== 'string' || !ROOM_RE.test(id))
@@ -339,15 +379,25 @@
 			r.name = info.name;
 		if (typeof info === 'object' && typeof info.creator === 'string')
 			r.creator = info.creator;
-		if (r.id === state.current)
+		if (r.id === state.current) {
 			updateDelete(r);
+			showTitle(r);
+		}
 		renderRooms();
+		if (state.wantRoom && typeof info === 'object' && nameKey(r.name) === state.wantRoom) {
+			state.wantRoom = null;
+			showRoom(r.id);
+		}
 		return r;
 	}
 
 	/* The creator may delete a room (the server also lets its admins). */
 	function updateDelete(r) {
-		$('delete-room').hidden = !state.app || r.id === 'general' || !r.creator || r.creator !== state.me;
+		const admin = !!(state.auth && state.auth.admin);
+		$('delete-room').hidden = !state.app || r.id === 'general' || ((!r.creator || r.creator !== state.me) && !admin);
+		/* Message deletion: the room's creator or an admin, signed in. */
+		const token = !!(state.auth && state.auth.mode === 'token');
+		document.body.dataset.moderate = state.app && token && (admin || (r.creator && r.creator === state.me)) ? '1' : '';
 	}
 
 	/* A room deleted on the server ({"type":"DELETED","user","room"} on
@@ -378,7 +428,7 @@
 			if (state.auth && state.auth.mode === 'token')
 				await api('DELETE', '/api/rooms/' + encodeURIComponent(r.id), undefined, state.auth.token);
 			else if (state.live)
-				state.client.publish({ destination: '/app/rooms/delete', body: JSON.stringify({ name: r.id }), headers: { 'content-type': 'application/json' } });
+				state.client.publish({ destination: D.app + '/rooms/delete', body: JSON.stringify({ name: r.id }), headers: { 'content-type': 'application/json' } });
 			else
 				throw new Error(t('room.errOffline'));
 		} catch (e) {
@@ -431,8 +481,8 @@
 			history.replaceState(null, '', '#' + r.id);
 		store.set('current', r.id);
 		r.unread = 0;
-		$('room-title').textContent = '# ' + r.name;
-		setAttrT($('composer-text'), 'placeholder', 'composer.placeholder', { room: r.name });
+		showTitle(r);
+		renderTyping();
 		$('leave-room').hidden = r.id === 'general';
 		updateDelete(r);
 		$('lists').replaceChildren(r.list);
@@ -481,7 +531,7 @@
 		 * we are; the server sends what came after, then live messages. */
 		if (state.app && r.historyLoaded)
 			headers.after = String(r.lastId);
-		r.sub = state.client.subscribe('/topic/chat/room/' + r.id, (m) => onRoomFrame(r, m), headers);
+		r.sub = state.client.subscribe(D.topic + '/chat/room/' + r.id, (m) => onRoomFrame(r, m), headers);
 		if (state.app && !r.historyLoaded && r.id === state.current)
 			loadHistory(r);
 	}
@@ -510,8 +560,71 @@
 			addNotice(r, what, { who: body.user, room: r.name }, Number(m.headers['message-id']) || 0);
 			return;
 		}
-		if (isMessage(body))
+		if (body.type === 'TYPING') {
+			onTyping(r, body);
+			return;
+		}
+		if (body.type === 'DELETED_MESSAGE') {
+			const li = Number.isSafeInteger(body.id) && r.list.querySelector(`.msg[data-id="${body.id}"]`);
+			if (li)
+				markDeleted(li);
+			return;
+		}
+		if (isMessage(body)) {
+			if (r.typing && r.typing.delete(body.writer))
+				renderTyping();
 			addMessages(r, [body], true);
+		}
+	}
+
+	/* ---------- typing ---------- */
+
+	const TYPING_SHOW_MS = 5000;  /* how long "is typing" stays without news */
+	const TYPING_EVERY_MS = 3000; /* how often this page says it is typing */
+
+	/* Someone is typing in r ({"type":"TYPING","user","display_name","time"}).
+	 * Old ones (replayed on a resume) are ignored. */
+	function onTyping(r, x) {
+		if (typeof x.user !== 'string' || x.user === state.me || !Number.isSafeInteger(x.time) ||
+			Math.abs(Date.now() - x.time) > 2 * TYPING_SHOW_MS)
+			return;
+		r.typing = r.typing || new Map();
+		r.typing.set(x.user, { who: x.display_name || x.user, until: Date.now() + TYPING_SHOW_MS });
+		renderTyping();
+		setTimeout(renderTyping, TYPING_SHOW_MS + 50);
+	}
+
+	function renderTyping() {
+		const r = state.rooms.get(state.current);
+		const now = Date.now();
+		const who = [];
+		if (r && r.typing) {
+			for (const [u, v] of r.typing) {
+				if (v.until <= now)
+					r.typing.delete(u);
+				else
+					who.push(v.who);
+			}
+		}
+		const p = $('typing');
+		if (who.length === 0)
+			setT(p, null);
+		else if (who.length === 1)
+			setT(p, 'typing.one', { who: who[0] });
+		else
+			setT(p, 'typing.many', { n: who.length });
+	}
+
+	/* Says "typing" at most every TYPING_EVERY_MS while the box has text. */
+	function typed() {
+		const r = state.rooms.get(state.current);
+		if (!r || !state.app || !state.live || !state.client || !$('composer-text').value.trim())
+			return;
+		const now = Date.now();
+		if (r.typedAt && now - r.typedAt < TYPING_EVERY_MS)
+			return;
+		r.typedAt = now;
+		state.client.publish({ destination: `${D.app}/chat/room/${r.id}/typing` });
 	}
 
 	function isMessage(x) {
@@ -551,14 +664,46 @@
 		li.dataset.k = String(m.id);
 		li.dataset.writer = m.writer;
 		li.dataset.time = String(m.time || 0);
-		li.append(avatar(m.writer));
+		/* The display name the server stamped, the login beside it. */
+		const shown = typeof m.display_name === 'string' && m.display_name ? m.display_name : m.writer;
+		li.append(avatar(shown));
 		const body = el('div', 'body');
 		const meta = el('div', 'meta');
-		meta.append(el('span', 'who', m.writer), timeEl(m.time));
+		const who = el('span', 'who', shown);
+		meta.append(who);
+		if (shown !== m.writer)
+			meta.append(el('span', 'login', '@' + m.writer));
+		meta.append(timeEl(m.time));
 		const bubble = el('div', 'bubble text', m.text);
 		body.append(meta, bubble);
 		li.append(body);
+		/* Shown to the room's creator and admins (body[data-moderate]). */
+		const del = el('button', 'del', '\u00d7');
+		del.type = 'button';
+		setAttrT(del, 'aria-label', 'msg.delete');
+		body.append(del);
+		if (m.deleted === true)
+			markDeleted(li);
 		return li;
+	}
+
+	/* A message deleted by a moderator: its text goes, a note stays. */
+	function markDeleted(li) {
+		li.classList.add('deleted');
+		const text = li.querySelector('.text');
+		if (text)
+			setT(text, 'msg.deleted');
+	}
+
+	async function deleteMessage(li) {
+		const room = li.closest('ol') && li.closest('ol').dataset.room;
+		if (!room || !state.auth || !state.auth.token)
+			return;
+		try {
+			await api('DELETE', `/api/rooms/${encodeURIComponent(room)}/messages/${li.dataset.id}`, undefined, state.auth.token);
+		} catch (e) {
+			setRaw($('composer-error'), e.message);
+		}
 	}
 
 	/* A message continues the one above when the same writer wrote it soon after. */
@@ -647,7 +792,7 @@
 		const headers = { id: 'h' + (++state.subSeq), limit: String(HISTORY_PAGE) };
 		if (before)
 			headers.before = String(before);
-		const sub = state.client.subscribe(`/app/chat/room/${r.id}/history`, (m) => {
+		const sub = state.client.subscribe(`${D.app}/chat/room/${r.id}/history`, (m) => {
 			try { sub.unsubscribe(); } catch (e) { /* closed meanwhile */ }
 			if (gen !== state.gen)
 				return;
@@ -679,7 +824,7 @@
 
 	function fetchPresence(r) {
 		const gen = state.gen;
-		const sub = state.client.subscribe(`/app/chat/room/${r.id}/presence`, (m) => {
+		const sub = state.client.subscribe(`${D.app}/chat/room/${r.id}/presence`, (m) => {
 			try { sub.unsubscribe(); } catch (e) { /* closed meanwhile */ }
 			if (gen !== state.gen)
 				return;
@@ -740,7 +885,7 @@
 			li.remove();
 		});
 		state.client.publish({
-			destination: '/app/chat/room/' + r.id,
+			destination: D.app + '/chat/room/' + r.id,
 			body: JSON.stringify({ text }),
 			headers: { 'content-type': 'application/json', receipt },
 		});
@@ -784,7 +929,7 @@
 		else
 			setConn('connecting', 'conn.connecting');
 		const client = new StompJs.Client({
-			webSocketFactory: () => new SockJS(SOCKJS_PATH, null, forced.length ? { transports: forced } : {}),
+			webSocketFactory: () => new SockJS(D.endpoint, null, forced.length ? { transports: forced } : {}),
 			connectHeaders: headers,
 			reconnectDelay: 1000,
 			maxReconnectDelay: 15000,
@@ -821,7 +966,7 @@
 		state.attempts = 0;
 		state.everConnected = true;
 		state.me = frame.headers['user-name'] || (state.auth && state.auth.user) || state.me;
-		$('me-name').textContent = state.me || '';
+		showMe();
 		$('me-avatar').replaceWith(Object.assign(avatar(state.me, true), { id: 'me-avatar' }));
 		$('me-box').hidden = false;
 		state.failed = null;
@@ -829,7 +974,7 @@
 		document.body.dataset.transport = transportName();
 		const c = state.client;
 		if (state.app) {
-			c.subscribe('/topic/rooms', (m) => {
+			c.subscribe(D.topic + '/rooms', (m) => {
 				let x = null;
 				try { x = JSON.parse(m.body); } catch (e) { /* ignore */ }
 				if (x && x.type === 'DELETED')
@@ -839,7 +984,7 @@
 			}, { id: 'rooms' });
 			/* A SEND refused for its rate (db/broker.h): nothing was
 			 * stored; say how long to wait. */
-			c.subscribe('/user/queue/errors', (m) => {
+			c.subscribe(D.userQueue + '/errors', (m) => {
 				let x = null;
 				try { x = JSON.parse(m.body); } catch (e) { /* ignore */ }
 				if (x && x.error === 'rate limited')
@@ -849,7 +994,7 @@
 					setT($('composer-error'), 'server.error', { msg: x.error });
 			}, { id: 'errors' });
 			/* A long list comes in several MESSAGEs: each adds its rooms. */
-			c.subscribe('/app/rooms', (m) => {
+			c.subscribe(D.app + '/rooms', (m) => {
 				let list = [];
 				try { list = JSON.parse(m.body); } catch (e) { /* empty */ }
 				if (Array.isArray(list))
@@ -921,6 +1066,7 @@
 			b.setAttribute('aria-pressed', String(b.dataset.mode === mode));
 		const guest = mode === 'guest';
 		$('auth-password-row').hidden = guest;
+		$('auth-display-row').hidden = mode !== 'signup';
 		$('auth-password').required = !guest;
 		$('auth-password').autocomplete = mode === 'signup' ? 'new-password' : 'current-password';
 		$('auth-name').required = !guest || !state.app;
@@ -955,10 +1101,12 @@
 				state.auth = { mode: 'guest', user: name || 'guest' };
 				store.set('auth', state.auth, true);
 			} else {
+				const display = $('auth-display').value.trim();
 				if (authMode === 'signup')
-					await api('POST', '/api/users', { name, password });
+					await api('POST', '/api/users', display ? { name, password, display_name: display } : { name, password });
 				const t = await api('POST', '/api/login', { name, password });
-				state.auth = { mode: 'token', user: t.user || name, token: t.token, expires: t.expires };
+				state.auth = { mode: 'token', user: t.user || name, token: t.token, expires: t.expires,
+					display: t.display_name || '', admin: t.admin === true };
 				store.set('auth', state.auth, false);
 			}
 			$('auth-password').value = '';
@@ -1012,41 +1160,102 @@
 		setConn('idle', 'conn.idle');
 	}
 
+	/* ---------- profile ---------- */
+
+	/* Who is signed in: the display name, with the login as its title. */
+	function showMe() {
+		const display = (state.auth && state.auth.display) || '';
+		$('me-name').textContent = display || state.me || '';
+		$('me-name').title = state.me ? '@' + state.me : '';
+		const token = !!(state.auth && state.auth.mode === 'token');
+		$('profile-form').hidden = !token;
+		$('ban-form').hidden = !(token && state.auth.admin);
+		if (token && document.activeElement !== $('profile-display'))
+			$('profile-display').value = display;
+	}
+
+	/* Admins ban (submit) or unban a user by login name. */
+	async function banUser(ev, ban) {
+		if (ev)
+			ev.preventDefault();
+		const user = $('ban-name').value.trim();
+		const status = $('ban-status');
+		setT(status, null);
+		if (!user)
+			return;
+		try {
+			if (ban)
+				await api('POST', '/api/bans', { name: user }, state.auth.token);
+			else
+				await api('DELETE', '/api/bans/' + encodeURIComponent(user), undefined, state.auth.token);
+			$('ban-name').value = '';
+			setT(status, ban ? 'admin.banned' : 'admin.unbanned', { user });
+		} catch (e) {
+			setRaw(status, e.message);
+		}
+	}
+
+	async function saveProfile(ev) {
+		ev.preventDefault();
+		const err = $('profile-error');
+		setT(err, null);
+		try {
+			const u = await api('POST', '/api/users/me', { display_name: $('profile-display').value.trim() }, state.auth.token);
+			state.auth.display = u.display_name || '';
+			store.set('auth', state.auth, false);
+			$('profile-display').blur();
+			showMe();
+		} catch (e) {
+			setRaw(err, e.message);
+		}
+	}
+
 	/* ---------- rooms form, drawer ---------- */
 
 	async function createRoom(ev) {
 		ev.preventDefault();
 		const input = $('room-name');
-		const name = input.value.trim();
+		/* Any script (core/names.h); a broker without the chat
+		 * application names its topics, so ids only there. */
+		const name = input.value.trim().normalize('NFC');
 		const err = $('room-error');
 		setT(err, null);
-		if (!ROOM_RE.test(name)) {
+		if (!name || [...name].length > 64 || (!state.app && !ROOM_RE.test(name))) {
 			setT(err, 'room.errName');
 			return;
 		}
-		if (state.rooms.has(name) || !state.app) {
+		const known = state.app ? findRoomByName(name) : null;
+		if (known || !state.app) {
 			input.value = '';
-			showRoom(name);
+			showRoom(known ? known.id : name);
 			closeDrawer();
 			return;
 		}
+		let made = null;
 		try {
 			if (state.auth.mode === 'token') {
-				addRoom(await api('POST', '/api/rooms', { name }, state.auth.token));
+				made = addRoom(await api('POST', '/api/rooms', { name }, state.auth.token));
 			} else if (state.live) {
+				/* The new room's id comes on /topic/rooms, maybe after the receipt. */
+				state.wantRoom = nameKey(name);
 				await new Promise((resolve, reject) => {
 					const receipt = 'c' + (++state.subSeq);
 					state.pendingRoom = reject;
 					state.client.watchForReceipt(receipt, () => { state.pendingRoom = null; resolve(); });
-					state.client.publish({ destination: '/app/rooms', body: JSON.stringify({ name }), headers: { receipt, 'content-type': 'application/json' } });
+					state.client.publish({ destination: D.app + '/rooms', body: JSON.stringify({ name }), headers: { receipt, 'content-type': 'application/json' } });
 				});
 			} else {
 				throw Object.assign(new Error(t('room.errOffline')), { key: 'room.errOffline' });
 			}
 			input.value = '';
-			showRoom(name);
+			made = made || findRoomByName(name);
+			if (made) {
+				state.wantRoom = null;
+				showRoom(made.id);
+			}
 			closeDrawer();
 		} catch (e) {
+			state.wantRoom = null;
 			if (e.status === 409 || e.key)
 				setT(err, e.status === 409 ? 'room.errExists' : e.key);
 			else
@@ -1084,6 +1293,14 @@
 		$('auth-form').addEventListener('submit', submitAuth);
 		$('logout').addEventListener('click', () => signOut(true));
 		$('room-form').addEventListener('submit', createRoom);
+		$('profile-form').addEventListener('submit', saveProfile);
+		$('ban-form').addEventListener('submit', (e) => banUser(e, true));
+		$('unban').addEventListener('click', () => banUser(null, false));
+		$('lists').addEventListener('click', (e) => {
+			const b = e.target.closest && e.target.closest('.msg .del');
+			if (b)
+				deleteMessage(b.closest('.msg'));
+		});
 		$('rooms-toggle').addEventListener('click', toggleDrawer);
 		$('scrim').addEventListener('click', closeDrawer);
 		document.addEventListener('keydown', (e) => {
@@ -1117,6 +1334,7 @@
 			send();
 		});
 		ta.addEventListener('input', autosize);
+		ta.addEventListener('input', typed);
 		$('log').addEventListener('scroll', () => {
 			if (atBottom())
 				$('jump').hidden = true;

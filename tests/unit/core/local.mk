@@ -8,6 +8,12 @@ tests_unit_core_test_buf_SOURCES = tests/unit/core/test_buf.c
 tests_unit_core_test_buf_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_core_test_buf_LDADD = $(CORE_TEST_LDADD)
 
+check_PROGRAMS += tests/unit/core/test_chat
+TESTS += tests/unit/core/test_chat
+tests_unit_core_test_chat_SOURCES = tests/unit/core/test_chat.c
+tests_unit_core_test_chat_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_core_test_chat_LDADD = $(CORE_TEST_LDADD)
+
 check_PROGRAMS += tests/unit/core/test_dest
 TESTS += tests/unit/core/test_dest
 tests_unit_core_test_dest_SOURCES = tests/unit/core/test_dest.c
@@ -70,3 +76,15 @@ TESTS += tests/unit/core/test_utf8
 tests_unit_core_test_utf8_SOURCES = tests/unit/core/test_utf8.c
 tests_unit_core_test_utf8_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_core_test_utf8_LDADD = $(CORE_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/core/test_hookmsg
+TESTS += tests/unit/core/test_hookmsg
+tests_unit_core_test_hookmsg_SOURCES = tests/unit/core/test_hookmsg.c
+tests_unit_core_test_hookmsg_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_core_test_hookmsg_LDADD = $(CORE_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/core/test_names
+TESTS += tests/unit/core/test_names
+tests_unit_core_test_names_SOURCES = tests/unit/core/test_names.c
+tests_unit_core_test_names_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_core_test_names_LDADD = $(CORE_TEST_LDADD)

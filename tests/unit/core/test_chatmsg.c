@@ -148,7 +148,8 @@ END_TEST
 
 START_TEST(render)
 {
-	chatmsg_t m = { 42, "general", 7, "alice", 1700000000123LL, S("say \"hi\"\n\xe2\x80\xa8") };
+	chatmsg_t m = { 42, "general", 7, "alice", NULL, 1700000000123LL,
+			S("say \"hi\"\n\xe2\x80\xa8"), 0 };
 	chat_buf_t out, text;
 
 	chat_buf_init(&out, 1024);
@@ -338,15 +339,16 @@ START_TEST(render_notice_room)
 	ck_assert_int_eq(chatmsg_render_notice(&b, "ENTER", "al\"ice", "general"), CHAT_OK);
 	ck_assert_str_eq(b.data, "{\"type\":\"ENTER\",\"user\":\"al\\\"ice\",\"room\":\"general\"}");
 	chat_buf_reset(&b);
-	ck_assert_int_eq(chatmsg_render_room(&b, "general", "bob", 1700000000000LL), CHAT_OK);
-	ck_assert_str_eq(b.data, "{\"id\":\"general\",\"name\":\"general\",\"creator\":\"bob\","
+	ck_assert_int_eq(chatmsg_render_room(&b, "k3x", "\xec\x9e\x90\"", "bob", 1700000000000LL),
+			 CHAT_OK);
+	ck_assert_str_eq(b.data, "{\"id\":\"k3x\",\"name\":\"\xec\x9e\x90\\\"\",\"creator\":\"bob\","
 				 "\"created\":1700000000000}");
 	/* All or nothing. */
 	chat_buf_init(&small, 20);
 	ck_assert_int_eq(chat_buf_append(&small, "x", 1), CHAT_OK);
 	ck_assert_int_eq(chatmsg_render_notice(&small, "LEAVE", "bob", "general"), CHAT_ETOOBIG);
 	ck_assert_uint_eq(small.len, 1);
-	ck_assert_int_eq(chatmsg_render_room(&small, "general", "bob", 1), CHAT_ETOOBIG);
+	ck_assert_int_eq(chatmsg_render_room(&small, "general", "general", "bob", 1), CHAT_ETOOBIG);
 	ck_assert_uint_eq(small.len, 1);
 	ck_assert_int_eq(chatmsg_render_notice(&b, "ENTER", "\xff", "r"), CHAT_EUTF8);
 	chat_buf_free(&b);

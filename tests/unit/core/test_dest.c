@@ -186,6 +186,75 @@ START_TEST(user_split)
 }
 END_TEST
 
+/* The tutorials' configurations: classification by configured prefixes. */
+static const struct {
+	int line;
+	const char *app, *broker, *user, *d;
+	dest_kind_t kind;
+	const char *rest; /* NULL for DEST_OTHER */
+} prefix_rows[] = {
+	{ __LINE__, "/pub", "/sub", "/user", "/pub/chat/room/1", DEST_APP, "/chat/room/1" },
+	{ __LINE__, "/pub", "/sub", "/user", "/sub/chat/room/1", DEST_TOPIC, "/chat/room/1" },
+	{ __LINE__, "/pub", "/sub", "/user", "/app/chat/room/1", DEST_OTHER, NULL },
+	{ __LINE__, "/pub", "/sub", "/user", "/topic/x", DEST_OTHER, NULL },
+	{ __LINE__, "/pub", "/sub", "/user", "/user/sub/x", DEST_USER, "/sub/x" },
+	{ __LINE__, "/test", "/topic,/queue", "/user", "/test/x", DEST_APP, "/x" },
+	{ __LINE__, "/test", "/topic,/queue", "/user", "/queue/jobs", DEST_QUEUE, "/jobs" },
+	{ __LINE__, "/test", "/topic,/queue", "/user", "/tests/x", DEST_OTHER, NULL },
+	/* The longest prefix wins, whatever its role. */
+	{ __LINE__, "/app", "/app/topic,/x/queue", "/u", "/app/topic/a", DEST_TOPIC, "/a" },
+	{ __LINE__, "/app", "/app/topic,/x/queue", "/u", "/app/topics/a", DEST_APP, "/topics/a" },
+	{ __LINE__, "/app", "/app/topic,/x/queue", "/u", "/x/queue/j", DEST_QUEUE, "/j" },
+	{ __LINE__, "/app", "/app/topic,/x/queue", "/u", "/u/x/queue/j", DEST_USER, "/x/queue/j" },
+	{ __LINE__, "/app,/a2", "/t", "/user", "/a2/rooms", DEST_APP, "/rooms" },
+	{ __LINE__, "/app,/a2", "/t", "/user", "/a2", DEST_OTHER, NULL },
+};
+
+START_TEST(configured_prefixes)
+{
+	size_t i;
+
+	for (i = 0; i < CHAT_ARRAY_LEN(prefix_rows); i++) {
+		dest_prefixes_t p;
+		chat_slice_t rest = { NULL, 0 };
+		dest_kind_t k;
+
+		ck_assert_msg(dest_prefixes_parse(&p, prefix_rows[i].app, prefix_rows[i].broker,
+						  prefix_rows[i].user, NULL) == CHAT_OK,
+			      "line %d", prefix_rows[i].line);
+		k = dest_classify_in(&p, S(prefix_rows[i].d), &rest);
+		ck_assert_msg(k == prefix_rows[i].kind, "line %d: gave %d", prefix_rows[i].line, (int)k);
+		if (prefix_rows[i].rest != NULL)
+			ck_assert_msg(chat_slice_eq(rest, prefix_rows[i].rest), "line %d: rest '%.*s'",
+				      prefix_rows[i].line, (int)rest.len, rest.ptr);
+	}
+}
+END_TEST
+
+/* User destinations follow the prefixes in use. */
+START_TEST(user_split_configured)
+{
+	dest_prefixes_t p, def;
+	chat_slice_t user, rest;
+
+	dest_prefixes_default(&def);
+	ck_assert_int_eq(dest_prefixes_parse(&p, "/pub", "/sub", "/me", NULL), CHAT_OK);
+	dest_prefixes_use(&p);
+	ck_assert_int_eq(dest_user_split(CHAT_SLICE("/me/sub/errors"), &user, &rest), CHAT_OK);
+	ck_assert_int_eq((int)user.len, 0);
+	ck_assert(chat_slice_eq(rest, "/sub/errors"));
+	ck_assert_int_eq(dest_user_split(CHAT_SLICE("/me/bob/sub/x"), &user, &rest), CHAT_OK);
+	ck_assert(chat_slice_eq(user, "bob"));
+	ck_assert_int_eq(dest_user_split(CHAT_SLICE("/user/queue/errors"), &user, &rest),
+			 CHAT_EINVAL);
+	ck_assert_int_eq(dest_user_split(CHAT_SLICE("/me/bob/queue/x"), &user, &rest), CHAT_EINVAL);
+	ck_assert_int_eq(dest_classify(CHAT_SLICE("/sub/x")), DEST_TOPIC);
+	ck_assert_int_eq(p.queue, p.topic);
+	dest_prefixes_use(&def);
+	ck_assert_int_eq(dest_classify(CHAT_SLICE("/sub/x")), DEST_OTHER);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dest");
@@ -196,6 +265,8 @@ int main(void)
 	tcase_add_test(tc, classify);
 	tcase_add_test(tc, match);
 	tcase_add_test(tc, user_split);
+	tcase_add_test(tc, configured_prefixes);
+	tcase_add_test(tc, user_split_configured);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }

@@ -458,7 +458,7 @@ START_TEST(documents)
 				 "\"cookie_needed\":true,\"entropy\":4294967295}");
 	chat_buf_reset(&b);
 
-	ck_assert_int_eq(sockjs_iframe_page(&b, S("/js/sockjs.min.js")), 0);
+	ck_assert_int_eq(sockjs_iframe_page(&b, S("/js/sockjs.min.js"), S("")), 0);
 	ck_assert_str_eq(b.data, page);
 	ck_assert_int_eq(sockjs_etag(&e1, b.data, b.len), 0);
 	ck_assert_int_eq(sockjs_etag(&e2, b.data, b.len), 0);
@@ -475,7 +475,7 @@ START_TEST(documents)
 	ck_assert_str_eq(e2.data, "\"af63dc4c8601ec8c\"");
 
 	chat_buf_reset(&b);
-	ck_assert_int_eq(sockjs_iframe_page(&b, S("https://cdn.example/s.js?a=1&b=\"<x>'")), 0);
+	ck_assert_int_eq(sockjs_iframe_page(&b, S("https://cdn.example/s.js?a=1&b=\"<x>'"), S("")), 0);
 	ck_assert_ptr_nonnull(strstr(b.data,
 		"<script src=\"https://cdn.example/s.js?a=1&amp;b=&quot;&lt;x&gt;&#39;\"></script>\n"));
 	chat_buf_reset(&e2);
@@ -486,10 +486,38 @@ START_TEST(documents)
 	chat_buf_free(&e2);
 
 	chat_buf_init(&b, 100);
-	ck_assert_int_eq(sockjs_iframe_page(&b, S("/s.js")), CHAT_ETOOBIG);
+	ck_assert_int_eq(sockjs_iframe_page(&b, S("/s.js"), S("")), CHAT_ETOOBIG);
 	ck_assert_uint_eq(b.len, 0);
 	chat_buf_free(&b);
 	ck_assert_str_eq(SOCKJS_GREETING, "Welcome to SockJS!\n");
+}
+END_TEST
+
+/* With a versions URL the page loads the client of its parent's version. */
+START_TEST(iframe_by_version)
+{
+	chat_buf_t b;
+
+	chat_buf_init(&b, 8192);
+	ck_assert_int_eq(sockjs_iframe_page(&b, S("/js/sockjs.min.js"),
+					    S("/js/sockjs-{version}.min.js")), 0);
+	ck_assert_ptr_nonnull(strstr(b.data, "_sockjs_onload = function(){SockJS.bootstrap_iframe();};"));
+	ck_assert_ptr_nonnull(strstr(b.data,
+		"var byVersion = \"/js/sockjs-{version}.min.js\", fallback = \"/js/sockjs.min.js\";"));
+	ck_assert_ptr_null(strstr(b.data, "<script src"));
+	ck_assert_ptr_nonnull(strstr(b.data, "type: 's'"));
+	ck_assert_ptr_nonnull(strstr(b.data, "</html>"));
+	chat_buf_reset(&b);
+	/* Both URLs are JSON strings that cannot end the script element. */
+	ck_assert_int_eq(sockjs_iframe_page(&b, S("/a</script>\"b"), S("/v{version}<!--")), 0);
+	ck_assert_ptr_nonnull(strstr(b.data, "fallback = \"/a\\u003c/script\\u003e\\\"b\";"));
+	ck_assert_ptr_nonnull(strstr(b.data, "byVersion = \"/v{version}\\u003c!--\""));
+	ck_assert_ptr_null(strstr(b.data, "</script>\""));
+	chat_buf_free(&b);
+	chat_buf_init(&b, 200);
+	ck_assert_int_eq(sockjs_iframe_page(&b, S("/s.js"), S("/v-{version}.js")), CHAT_ETOOBIG);
+	ck_assert_uint_eq(b.len, 0);
+	chat_buf_free(&b);
 }
 END_TEST
 
@@ -506,6 +534,7 @@ int main(void)
 	tcase_add_test(tc, query_rows_test);
 	tcase_add_test(tc, callback_rows);
 	tcase_add_test(tc, documents);
+	tcase_add_test(tc, iframe_by_version);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }

@@ -104,6 +104,12 @@ tests_unit_db_test_chatapp_mongo_SOURCES = tests/unit/db/test_chatapp.c $(BROKER
 tests_unit_db_test_chatapp_mongo_CFLAGS = $(DB_TEST_CFLAGS) -DCHATAPP_MONGO
 tests_unit_db_test_chatapp_mongo_LDADD = $(DB_TEST_LDADD)
 
+check_PROGRAMS += tests/unit/db/test_hook
+TESTS += tests/unit/db/test_hook
+tests_unit_db_test_hook_SOURCES = tests/unit/db/test_hook.c
+tests_unit_db_test_hook_CFLAGS = $(DB_TEST_CFLAGS)
+tests_unit_db_test_hook_LDADD = $(DB_TEST_LDADD)
+
 # Metrics of every process summed in chat.db (db/metrics.c).
 check_PROGRAMS += tests/unit/db/test_metrics
 TESTS += tests/unit/db/test_metrics

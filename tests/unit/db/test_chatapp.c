@@ -351,9 +351,31 @@ START_TEST(rooms)
 	ck_assert_int_eq(send_msg(3, "SEND\ndestination:/app/rooms\n\n{\"name\":\"General\"}^"), CHAT_OK);
 	HAS(collect(3), "ERROR\nmessage:cannot create the room\\c the room general exists");
 	connect_as(2, "carol");
-	ck_assert_int_eq(send_msg(2, "SEND\ndestination:/app/rooms\n\n{\"name\":\"a b\"}^"), CHAT_OK);
-	HAS(collect(2), "ERROR\nmessage:cannot create the room\\c room names are");
+	ck_assert_int_eq(send_msg(2, "SEND\ndestination:/app/rooms\n\n{\"name\":\"a\\u202eb\"}^"),
+			 CHAT_OK);
+	HAS(collect(2), "ERROR\nmessage:cannot create the room\\c room names may not hold bidi"
+			" controls (U+202E)");
 	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms"), 2);
+	/* A name in any script gets a generated id (base 36); its look-alikes
+	 * (full width, another case, NFD) are the same name. */
+	again(2, "carol");
+	got = room_send(2, "", "\xec\x9e\x90\xec\x9c\xa0 " "\xea\xb2\x8c\xec\x8b\x9c\xed\x8c\x90");
+	HASNT(got, "ERROR");
+	again(3, "dave");
+	ck_assert_int_eq(send_msg(3, "SUBSCRIBE\nid:l3\ndestination:/app/rooms\n\n^"), CHAT_OK);
+	HAS(collect(3), "\"name\":\"\xec\x9e\x90\xec\x9c\xa0 \xea\xb2\x8c\xec\x8b\x9c\xed\x8c\x90\"");
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms WHERE display LIKE '\xec\x9e\x90%'"
+				" AND name NOT GLOB '*[^0-9a-z]*'"),
+			 1);
+	HAS(room_send(2, "", "\xe1\x84\x8c\xe1\x85\xa1\xe1\x84\x8b\xe1\x85\xb2 \xea\xb2\x8c"
+			     "\xec\x8b\x9c\xed\x8c\x90"),
+	    "ERROR\nmessage:cannot create the room\\c the room \xec\x9e\x90\xec\x9c\xa0 "
+	    "\xea\xb2\x8c\xec\x8b\x9c\xed\x8c\x90 exists");
+	again(2, "carol");
+	HAS(room_send(2, "", "\xef\xbc\xb2\xef\xbd\x81\xef\xbd\x8e\xef\xbd\x84\xef\xbd\x8f"
+			     "\xef\xbd\x8d"),
+	    "ERROR\nmessage:cannot create the room\\c the room random exists");
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms"), 3);
 	/* The relay copies rooms to the store. */
 	relay_all();
 	{
@@ -409,13 +431,18 @@ START_TEST(rooms_bounds_and_delete)
 	ck_assert_int_eq(options_set(&opt, "admins", "carol, bob", "test", NULL), CHAT_OK);
 	again(2, "bob");
 	HASNT(room_send(2, "/delete", "a2"), "ERROR");
-	/* The name stays taken; the freed quota lets alice create again. */
-	HAS(room_send(1, "", "a1"), "ERROR\nmessage:cannot create the room\\c the room a1 exists");
+	/* The display name is free again, the id is not: a new "a1" gets a
+	 * generated id; the freed quota lets alice create again. */
+	HASNT(room_send(1, "", "a1"), "ERROR");
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms WHERE display = 'a1'"
+				" AND name <> 'a1' AND deleted_ms = 0"),
+			 1);
 	again(1, "alice");
 	HASNT(room_send(1, "", "a4"), "ERROR");
 	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:l\ndestination:/app/rooms\n\n^"), CHAT_OK);
 	got = collect(1);
 	HAS(got, "\"id\":\"a4\"");
+	HAS(got, "\"name\":\"a1\"");
 	HASNT(got, "\"id\":\"a1\"");
 	/* The relay deletes them in the store; their history stays. */
 	relay_all();
@@ -424,6 +451,7 @@ START_TEST(rooms_bounds_and_delete)
 	ck_assert_int_eq(store_room_get_by_name(store, "a2", &sr, NULL), CHAT_ENOTFOUND);
 	ck_assert_int_eq(store_room_get_by_name(store, "a4", &sr, NULL), CHAT_OK);
 	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms WHERE deleted_ms > 0"), 2);
+	(void)got;
 }
 END_TEST
 
@@ -455,6 +483,145 @@ START_TEST(rooms_list_split)
 	ck_assert_uint_eq(count_of(got, "\"creator\":\"alice\""), 100);
 	ck_assert_uint_eq(count_of(got, "\"id\":\"general\""), 1);
 	ck_assert_uint_eq(count_of(got, "\"id\":\"099x"), 1);
+}
+END_TEST
+
+/* ---- display names ---- */
+
+#define SL(s) ((chat_slice_t){ (s), strlen(s) })
+static const char *history(int who, const char *headers);
+
+/* The server stamps the writer's display name beside the login on live
+ * messages and on history; a user without one gets none. */
+START_TEST(display_names)
+{
+	chat_error_t e = { 0 };
+	char out[NAMES_NFC_MAX + 1];
+	const char *got;
+
+	ck_assert_int_eq(auth_display_set(db, "alice", SL("a\xe2\x80\xae" "b"), 1, out, &e), CHAT_EINVAL);
+	ck_assert_str_eq(e.message, "display names may not hold bidi controls (U+202E)");
+	ck_assert_str_eq(out, "");
+	/* Stored in NFC; found whatever the login's case. */
+	ck_assert_int_eq(auth_display_set(db, "alice", SL("\xe1\x84\x8b\xe1\x85\xa2\xe1\x86\xaf"), 1,
+					  out, NULL),
+			 CHAT_OK);
+	ck_assert_str_eq(out, "\xec\x95\xa8"); /* 앨 */
+	ck_assert_int_eq(auth_display_set(db, "Alice", SL("\xec\x95\xa8\xeb\xa6\xac\xec\x8a\xa4"), 2,
+					  out, NULL),
+			 CHAT_OK);
+	ck_assert_int_eq(auth_display_get(db, "alice", out, NULL), CHAT_OK);
+	ck_assert_str_eq(out, "\xec\x95\xa8\xeb\xa6\xac\xec\x8a\xa4"); /* 앨리스 */
+	ck_assert_int_eq(auth_display_get(db, "guest-1", out, NULL), CHAT_OK);
+	ck_assert_str_eq(out, "");
+	connect_as(0, "alice");
+	connect_as(1, "bob");
+	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n\n^"),
+			 CHAT_OK);
+	(void)collect(1);
+	post(0, "general", "hi");
+	got = collect(1);
+	HAS(got, "\"writer\":\"alice\",\"display_name\":\"\xec\x95\xa8\xeb\xa6\xac\xec\x8a\xa4\",");
+	post(1, "general", "yo");
+	got = collect(1);
+	HAS(got, "\"writer\":\"bob\",\"time\":");
+	HASNT(got, "display_name");
+	/* History (from the store, which keeps the login) has it too. */
+	relay_all();
+	got = history(1, "");
+	HAS(got, "\"writer\":\"alice\",\"display_name\":\"\xec\x95\xa8\xeb\xa6\xac\xec\x8a\xa4\",");
+	/* Removed: the login shows again. */
+	ck_assert_int_eq(auth_display_set(db, "alice", SL(""), 3, out, NULL), CHAT_OK);
+	ck_assert_int_eq(auth_display_get(db, "alice", out, NULL), CHAT_OK);
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
+/* ---- moderation ---- */
+
+/* The first user is an admin while the admins option is empty; an admin
+ * (or the room's creator) deletes a message: a tombstone broadcast and in
+ * history; an admin bans and unbans (logins refused, tokens revoked). */
+START_TEST(moderation)
+{
+	char token[AUTH_TOKEN_HEX + 1], user[SESSION_USER_MAX + 1];
+	chat_error_t e = { 0 };
+	const char *got, *p;
+	int banned = 0;
+	long long id = 0;
+
+	ck_assert_int_eq(auth_claim_first(db, "alice", 1, NULL), 1);
+	ck_assert_int_eq(auth_claim_first(db, "bob", 2, NULL), 0);
+	ck_assert_int_eq(auth_is_admin(db, &opt, "Alice"), 1);
+	ck_assert_int_eq(auth_is_admin(db, &opt, "bob"), 0);
+	connect_as(0, "alice");
+	connect_as(1, "bob");
+	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n\n^"),
+			 CHAT_OK);
+	(void)collect(1);
+	post(1, "general", "spam");
+	got = collect(1);
+	p = strstr(got, "{\"id\":");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(sscanf(p, "{\"id\":%lld", &id), 1);
+	ck_assert_int_eq(chatroom_delete_msg(db, &opt, SL("general"), id, "bob", 3, &e), CHAT_EDENIED);
+	ck_assert_int_eq(chatroom_delete_msg(db, &opt, SL("nowhere"), id, "alice", 3, NULL),
+			 CHAT_ENOTFOUND);
+	ck_assert_int_eq(chatroom_delete_msg(db, &opt, SL("general"), id, "alice", 3, NULL), CHAT_OK);
+	got = collect(1);
+	HAS(got, "\"type\":\"DELETED_MESSAGE\",\"id\":");
+	HAS(got, "\"user\":\"alice\",\"room\":\"general\"}");
+	relay_all();
+	got = history(1, "");
+	HAS(got, "\"text\":\"\",\"deleted\":true}");
+	HASNT(got, "spam");
+	/* Bans: only admins; the user's tokens go; logins are refused. */
+	ck_assert_int_eq(auth_token_issue(db, "bob", 1700000000000LL, 60000, token, NULL), CHAT_OK);
+	ck_assert_int_eq(auth_moderate_ban(db, &opt, "alice", 1, "bob", 4, &e), CHAT_EDENIED);
+	ck_assert_int_eq(auth_moderate_ban(db, &opt, "alice", 1, "alice", 4, &e), CHAT_EDENIED);
+	ck_assert_int_eq(auth_moderate_ban(db, &opt, "guest-3", 1, "alice", 4, &e), CHAT_EINVAL);
+	ck_assert_int_eq(auth_moderate_ban(db, &opt, "Bob", 1, "alice", 4, &e), CHAT_OK);
+	ck_assert_int_eq(auth_banned(db, "bob", &banned, NULL), CHAT_OK);
+	ck_assert_int_eq(banned, 1);
+	ck_assert_int_eq(auth_token_check(db, token, strlen(token), 1700000000001LL, user, NULL),
+			 CHAT_EDENIED);
+	ck_assert_int_eq(auth_moderate_ban(db, &opt, "bob", 0, "alice", 5, NULL), CHAT_OK);
+	ck_assert_int_eq(auth_banned(db, "bob", &banned, NULL), CHAT_OK);
+	ck_assert_int_eq(banned, 0);
+	ck_assert_int_eq(auth_moderate_ban(db, &opt, "bob", 0, "alice", 5, &e), CHAT_ENOTFOUND);
+	/* Naming admins replaces the first-user rule. */
+	ck_assert_int_eq(options_set(&opt, "admins", "bob", "test", NULL), CHAT_OK);
+	ck_assert_int_eq(auth_is_admin(db, &opt, "alice"), 0);
+	ck_assert_int_eq(auth_is_admin(db, &opt, "bob"), 1);
+}
+END_TEST
+
+/* ---- typing ---- */
+
+/* "typing" reaches the room's subscribers, at most one a second per
+ * session (more are dropped without an ERROR), and never the store. */
+START_TEST(typing)
+{
+	const char *got;
+
+	ck_assert_int_eq(auth_display_set(db, "alice", SL("\xec\x95\xa8"), 1, NULL, NULL), CHAT_OK);
+	connect_as(0, "alice");
+	connect_as(1, "bob");
+	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n\n^"),
+			 CHAT_OK);
+	(void)collect(1);
+	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/app/chat/room/general/typing\n\n^"), CHAT_OK);
+	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/app/chat/room/general/typing\n\n^"), CHAT_OK);
+	HASNT(collect(0), "ERROR");
+	got = collect(1);
+	ck_assert_uint_eq(count_of(got, "\"type\":\"TYPING\""), 1);
+	HAS(got, "{\"type\":\"TYPING\",\"user\":\"alice\",\"display_name\":\"\xec\x95\xa8\","
+		 "\"room\":\"general\",\"time\":");
+	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/app/chat/room/nowhere/typing\n\n^"), CHAT_OK);
+	HAS(collect(0), "ERROR\nmessage:no room nowhere");
+	relay_all();
+	HASNT(history(1, ""), "TYPING");
+	ck_assert_int_eq(scalar("SELECT count(*) FROM outbox WHERE CAST(body AS TEXT) LIKE '%TYPING%'"), 1);
 }
 END_TEST
 
@@ -1084,6 +1251,9 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, register_and_authenticate);
+	tcase_add_test(tc, display_names);
+	tcase_add_test(tc, moderation);
+	tcase_add_test(tc, typing);
 	tcase_add_test(tc, connect_limited);
 	tcase_add_test(tc, guests);
 	tcase_add_test(tc, rooms);

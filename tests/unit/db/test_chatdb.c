@@ -154,8 +154,9 @@ START_TEST(partial_schema_is_migrated_forward)
 		 " DROP TABLE chat_room_seq; DROP TABLE auth_tokens; DROP TABLE chat_rooms;"
 		 " DROP TABLE chat_presence; DROP TABLE chat_leases; DROP TABLE stomp_tokens;"
 		 " DROP TABLE stomp_partial; DROP TABLE auth_limits; DROP TABLE rate_buckets;"
-		 " DROP TABLE queue_inflight; DROP TABLE auth_bans; DROP INDEX subscriptions_queue;"
-		 " DROP TABLE metrics_procs; DROP TABLE metrics_values;"
+		 " DROP TABLE queue_inflight; DROP INDEX subscriptions_queue;"
+		 " DROP TABLE metrics_procs; DROP TABLE metrics_values; DROP TABLE auth_bans;"
+		 " DROP TABLE user_profiles; DROP TABLE chat_tombstones; DROP TABLE chat_first_user;"
 		 " ALTER TABLE subscriptions DROP COLUMN prefetch;"
 		 " ALTER TABLE subscriptions DROP COLUMN served;"
 		 " CREATE INDEX subscriptions_destination ON subscriptions(destination);"
@@ -174,6 +175,38 @@ START_TEST(partial_schema_is_migrated_forward)
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM rate_buckets"), 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM metrics_values"), 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM auth_bans"), 0);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM user_profiles"), 0);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM chat_rooms WHERE display ="
+						     " 'general'"), 1);
+	chatdb_close(db);
+}
+END_TEST
+
+/* Migration 16: rooms made before display names keep their ids as their
+ * names, rooms whose ids differ only in case included, deleted ones too. */
+START_TEST(rooms_get_display_names)
+{
+	chatdb_t *db;
+
+	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
+	chatdb_close(db);
+	raw_exec("DROP INDEX chat_rooms_display_key; DROP TABLE user_profiles;"
+		 " DROP TABLE chat_tombstones; DROP TABLE chat_first_user;"
+		 " ALTER TABLE chat_rooms DROP COLUMN display;"
+		 " ALTER TABLE chat_rooms DROP COLUMN display_key;"
+		 " INSERT INTO chat_rooms(name, id, creator, created_ms) VALUES ('Abc', 7, 'a', 1),"
+		 " ('abc', 8, 'a', 2), ('ABC', 9, 'a', 3), ('gone', 10, 'a', 4), ('Gone', 11, 'a', 5);"
+		 " UPDATE chat_rooms SET deleted_ms = 9 WHERE id = 10;"
+		 " PRAGMA user_version = 15;");
+	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM chat_rooms"), 6);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db),
+				   "SELECT count(*) FROM chat_rooms WHERE display = name"), 6);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT id FROM chat_rooms WHERE display_key = 'abc'"), 7);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT id FROM chat_rooms WHERE display_key ="
+						     " 'general'"), 1);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM chat_rooms WHERE"
+						     " display_key = 'gone'"), 2);
 	chatdb_close(db);
 }
 END_TEST
@@ -271,6 +304,7 @@ int main(void)
 	tcase_add_test(tc, reopen_is_idempotent);
 	tcase_add_test(tc, deleted_or_replaced_file_is_noticed);
 	tcase_add_test(tc, partial_schema_is_migrated_forward);
+	tcase_add_test(tc, rooms_get_display_names);
 	tcase_add_test(tc, newer_schema_is_refused);
 	tcase_add_test(tc, unopenable_path);
 	tcase_add_test(tc, string_bounds);

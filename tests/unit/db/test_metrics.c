@@ -76,6 +76,7 @@ START_TEST(flush_adds_deltas_and_sets_gauges)
 	ck_assert_ptr_nonnull(strstr(out.data, "chat_held_requests{pid=\""));
 	ck_assert_ptr_nonnull(strstr(out.data, "\",program=\"test\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(out.data, "# TYPE chat_deliveries_total counter\n"));
+	ck_assert_ptr_nonnull(strstr(out.data, "\nchat_build_info{version=\"" PACKAGE_VERSION "\"} 1\n"));
 	/* No process has tried the store: no sample rather than a guess. */
 	ck_assert_ptr_null(strstr(out.data, "chat_store_up"));
 	chat_buf_free(&out);
