@@ -13,6 +13,7 @@ dist_confsample_DATA = \
 	conf/lighttpd.conf.in \
 	conf/apache-fcgid.conf.in \
 	conf/apache-proxy-fcgi.conf.in \
+	conf/apache-site.conf \
 	conf/chat.conf.sample \
 	conf/chat.logrotate
 systemdunitdir = $(prefix)/lib/systemd/system

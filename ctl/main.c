@@ -49,6 +49,7 @@ static const char usage_text[] =
 	"  users add NAME             register NAME; the password is read from stdin\n"
 	"  users passwd NAME          set NAME's password (stdin); logs NAME out\n"
 	"  users ban NAME [REASON]    refuse NAME's logins and end their sessions\n"
+	"  users banned               the bans, with their reasons\n"
 	"  users unban NAME           lift the ban\n"
 	"  users delete NAME          delete NAME from the store; logs NAME out\n"
 	"  rooms list                 live rooms\n"
@@ -527,7 +528,8 @@ static int cmd_users_ban(ctl_t *c, const char *name, const char *reason)
 	 * committed before it is ended here. */
 	rc = auth_ban(c->db, name, reason, c->now_ms, &c->err);
 	if (rc == CHAT_OK)
-		rc = broker_end_user(c->db, &c->opt, name, c->now_ms, &ended, &c->err);
+		rc = broker_end_user(c->db, &c->opt, name, BROKER_ERROR_BANNED, c->now_ms, &ended,
+				     &c->err);
 	if (rc != CHAT_OK)
 		return fail(c, code_of(rc), "%s", c->err.message);
 	if (c->json) {
@@ -539,6 +541,39 @@ static int cmd_users_ban(ctl_t *c, const char *name, const char *reason)
 	} else {
 		printf("banned: %s (%lld sessions ended)\n", name, (long long)ended);
 	}
+	return EX_DONE;
+}
+
+static int ban_row(void *ctx, const char *name, const char *reason, int64_t created_ms)
+{
+	ctl_t *c = ctx;
+	char when[32];
+
+	if (c->json) {
+		jitem(c);
+		jtext(c, "name", name);
+		jtext(c, "reason", reason);
+		jint(c, "created_ms", created_ms);
+		jraw(c, "}");
+	} else {
+		printf("%s\t%s\t%s\n", name, ms_text(created_ms, when, sizeof(when)),
+		       reason[0] ? reason : "-");
+	}
+	return 0;
+}
+
+static int cmd_users_banned(ctl_t *c)
+{
+	int rc;
+
+	if ((rc = open_db(c)) != EX_DONE)
+		return rc;
+	if (c->json)
+		jraw(c, "{\"bans\":[");
+	if (auth_ban_list(c->db, ban_row, c, &c->err) != CHAT_OK)
+		return fail(c, EX_FAILED, "%s", c->err.message);
+	if (c->json)
+		jraw(c, "]}");
 	return EX_DONE;
 }
 
@@ -566,7 +601,8 @@ static int cmd_users_delete(ctl_t *c, const char *name)
 	if (rc == CHAT_OK)
 		rc = log_out(c, u.name, NULL);
 	if (rc == CHAT_OK)
-		rc = broker_end_user(c->db, &c->opt, u.name, c->now_ms, NULL, &c->err);
+		rc = broker_end_user(c->db, &c->opt, u.name, BROKER_ERROR_DELETED, c->now_ms, NULL,
+				     &c->err);
 	if (rc != CHAT_OK)
 		return fail(c, code_of(rc), "%s", c->err.message);
 	done_json(c, "deleted", u.name);
@@ -1003,6 +1039,8 @@ static int dispatch(ctl_t *c, int argc, char **argv)
 		return cmd_metrics(c);
 	if (k == 2 && !strcmp(w[0], "users") && !strcmp(w[1], "list"))
 		return cmd_users_list(c);
+	if (k == 2 && !strcmp(w[0], "users") && !strcmp(w[1], "banned"))
+		return cmd_users_banned(c);
 	if (k == 3 && !strcmp(w[0], "users")) {
 		if (!strcmp(w[1], "add"))
 			return cmd_users_add(c, w[2]);

@@ -2709,11 +2709,11 @@ out:
 typedef void (*sweep_message_fn)(sqlite3_stmt *st, int64_t now_ms, char *out, size_t size);
 
 /* Ends the sessions sql (?1: now, ?2: arg when not NULL) yields - session id first, then what msg
- * reads - with ERROR, then close, as for a refused frame: at most 64, each
+ * reads (msg NULL: the ERROR says text) - with ERROR, then close, as for a refused frame: at most 64, each
  * in its own transaction; rings the doorbell once. */
 static int sweep_sessions(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
 			  const char *sql, const char *arg, const char *what, sweep_message_fn msg,
-			  int64_t *closed_out, chat_error_t *err)
+			  const char *text, int64_t *closed_out, chat_error_t *err)
 {
 	char keys[64][CHATDB_ID_MAX + 1], msgs[64][BROKER_PERR_MAX];
 	doorbell_t *bell = chatdb_doorbell(db);
@@ -2734,7 +2734,10 @@ static int sweep_sessions(chatdb_t *db, const chat_options_t *opt, int64_t now_m
 		sqlite3_bind_int64(st, 2, opt->stomp_liveness_ms);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < CHAT_ARRAY_LEN(keys)) {
 		snprintf(keys[n], sizeof(keys[n]), "%s", sqlite3_column_text(st, 0));
-		msg(st, now_ms, msgs[n], sizeof(msgs[n]));
+		if (msg != NULL)
+			msg(st, now_ms, msgs[n], sizeof(msgs[n]));
+		else
+			snprintf(msgs[n], sizeof(msgs[n]), "%s", text);
 		n++;
 	}
 	sqlite3_reset(st);
@@ -2780,7 +2783,7 @@ int64_t broker_heartbeat_interval(const chat_options_t *opt, int64_t client_recv
 int broker_heartbeat_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
 			   int64_t *closed_out, chat_error_t *err)
 {
-	return sweep_sessions(db, opt, now_ms, SQL_SILENT, NULL, "heart-beat sweep", silent_message,
+	return sweep_sessions(db, opt, now_ms, SQL_SILENT, NULL, "heart-beat sweep", silent_message, NULL,
 			      closed_out, err);
 }
 
@@ -2793,22 +2796,8 @@ static void token_message(sqlite3_stmt *st, int64_t now_ms, char *out, size_t si
 int broker_token_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms, int64_t *closed_out,
 		       chat_error_t *err)
 {
-	return sweep_sessions(db, opt, now_ms, SQL_TOKEN_DEAD, NULL, "token sweep", token_message,
+	return sweep_sessions(db, opt, now_ms, SQL_TOKEN_DEAD, NULL, "token sweep", token_message, NULL,
 			      closed_out, err);
-}
-
-static void banned_message(sqlite3_stmt *st, int64_t now_ms, char *out, size_t size)
-{
-	(void)st;
-	(void)now_ms;
-	snprintf(out, size, "%s", BROKER_ERROR_BANNED);
-}
-
-static void killed_message(sqlite3_stmt *st, int64_t now_ms, char *out, size_t size)
-{
-	(void)st;
-	(void)now_ms;
-	snprintf(out, size, "%s", BROKER_ERROR_KILLED);
 }
 
 /* ?1 is now, unused: sweep_sessions binds it. */
@@ -2818,8 +2807,8 @@ static const char SQL_USER_OPEN[] =
 static const char SQL_SESSION_OPEN[] =
 	"SELECT id FROM sessions WHERE ?1 IS NOT NULL AND state = 'open' AND id = ?2";
 
-int broker_end_user(chatdb_t *db, const chat_options_t *opt, const char *user, int64_t now_ms,
-		    int64_t *closed_out, chat_error_t *err)
+int broker_end_user(chatdb_t *db, const chat_options_t *opt, const char *user, const char *why,
+		    int64_t now_ms, int64_t *closed_out, chat_error_t *err)
 {
 	int64_t n = 0, total = 0;
 	int rc;
@@ -2827,7 +2816,7 @@ int broker_end_user(chatdb_t *db, const chat_options_t *opt, const char *user, i
 	/* 64 at a time; each ended session is no longer open. */
 	do {
 		rc = sweep_sessions(db, opt, now_ms, SQL_USER_OPEN, user, "ending a user's sessions",
-				    banned_message, &n, err);
+				    NULL, why, &n, err);
 		total += n;
 	} while (rc == CHAT_OK && n == 64);
 	if (closed_out != NULL)
@@ -2839,5 +2828,5 @@ int broker_end_session(chatdb_t *db, const chat_options_t *opt, const char *id, 
 		       int64_t *closed_out, chat_error_t *err)
 {
 	return sweep_sessions(db, opt, now_ms, SQL_SESSION_OPEN, id, "ending a session",
-			      killed_message, closed_out, err);
+			      NULL, BROKER_ERROR_KILLED, closed_out, err);
 }

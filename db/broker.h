@@ -144,6 +144,8 @@
 #define BROKER_ERROR_EXPIRED "token expired"
 /* The ERROR of a banned user's CONNECT and of their sessions' end. */
 #define BROKER_ERROR_BANNED "banned"
+/* The ERROR of a deleted user's sessions (chatctl users delete). */
+#define BROKER_ERROR_DELETED "user deleted"
 /* The ERROR of a session ended by chatctl sessions kill. */
 #define BROKER_ERROR_KILLED "session ended by the administrator"
 
@@ -249,11 +251,12 @@ int broker_heartbeat_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_
 int broker_token_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms, int64_t *closed_out,
 		       chat_error_t *err);
 
-/* Ends every open session of user (any case) with ERROR "banned", then
- * close, as broker_token_sweep() does; rings the handle's doorbell.
- * *closed_out (may be NULL) gets how many.  Called after auth_ban(). */
-int broker_end_user(chatdb_t *db, const chat_options_t *opt, const char *user, int64_t now_ms,
-		    int64_t *closed_out, chat_error_t *err);
+/* Ends every open session of user (any case) with ERROR why
+ * (BROKER_ERROR_BANNED after auth_ban(), BROKER_ERROR_DELETED after the
+ * user is deleted), then close, as broker_token_sweep() does; rings the
+ * handle's doorbell.  *closed_out (may be NULL) gets how many. */
+int broker_end_user(chatdb_t *db, const chat_options_t *opt, const char *user, const char *why,
+		    int64_t now_ms, int64_t *closed_out, chat_error_t *err);
 
 /* Ends open session id with ERROR BROKER_ERROR_KILLED, then close.
  * *closed_out gets 1, or 0 when no open session has that id. */

@@ -506,7 +506,8 @@ static void ban_request(const chat_options_t *opt, api_thread_t *t, http_request
 	rc = auth_moderate_ban(t->db, opt, who, path_name == NULL, user, chat_wall_ms(), &e);
 	/* The banned user's sessions end now, on every transport. */
 	if (rc == CHAT_OK && path_name == NULL &&
-	    broker_end_user(t->db, opt, who, chat_wall_ms(), NULL, &e) != CHAT_OK)
+	    broker_end_user(t->db, opt, who, BROKER_ERROR_BANNED, chat_wall_ms(), NULL, &e) !=
+		    CHAT_OK)
 		log_warn("ban: cannot end %s's sessions yet: %s", who, e.message);
 	respond_moderation(r, path_name == NULL ? "ban" : "unban", rc, &e);
 out:

@@ -153,6 +153,8 @@ test('ban ends the user\'s sessions on every transport and refuses CONNECT and l
 	const list = await chatctl(s, ['--json', 'users', 'list']);
 	assert.equal(list.json.users.find((u) => u.name === user).banned, true);
 	assert.equal(list.json.users.find((u) => u.name === 'bystander').banned, false);
+	const bans = await chatctl(s, ['--json', 'users', 'banned']);
+	assert.deepEqual(bans.json.bans.map((b) => [b.name, b.reason]), [[user, 'spamming']]);
 	/* Nobody else was touched. */
 	await bystander.post('general', 'still here');
 	await bystander.close();
@@ -181,8 +183,12 @@ test('users add, passwd and delete change who can log in', { skip, timeout: 6000
 	await c.close();
 	assert.notEqual((await apiPost(s, '/api/login', { name: 'opsuser', password: 'first password 1' })).status, 200);
 	assert.equal((await apiPost(s, '/api/login', { name: 'opsuser', password: 'second password 2' })).status, 200);
+	/* Deleting ends the sessions too, also one opened with the password. */
+	const pc = await stompConnect(s, 'xhr-streaming', { headers: { login: 'opsuser', passcode: 'second password 2' } });
 	const del = await chatctl(s, ['users', 'delete', 'opsuser']);
 	assert.equal(del.code, 0, del.err);
+	assert.equal((await pc.errors.next(20000)).headers.message, 'user deleted');
+	await pc.close();
 	assert.notEqual((await apiPost(s, '/api/login', { name: 'opsuser', password: 'second password 2' })).status, 200);
 	const list = await chatctl(s, ['--json', 'users', 'list']);
 	assert.equal(list.json.users.some((u) => u.name === 'opsuser'), false);
@@ -233,6 +239,19 @@ test('sessions list and kill, rooms list and delete, status and check as JSON', 
 	const chk = await chatctl(s, ['--json', 'check']);
 	assert.equal(chk.code, 0, chk.out);
 	assert.deepEqual(chk.json.problems, []);
+	/* A MongoDB history: chat.db is copied, and mongodump runs or is
+	 * spelled out; restore spells out mongorestore. */
+	const mdir = path.join(await tmpdir('mongo'), 'b');
+	const mongo = ['--store_uri=mongodb://127.0.0.1:1/chat'];
+	const mb = await chatctl(s, [...mongo, '--json', 'backup', mdir]);
+	if (mb.code !== 0) /* mongodump is installed here: nothing listens on port 1 */
+		assert.match(mb.json.error, /mongodump failed/);
+	else
+		assert.match(mb.err, /mongodump --uri='mongodb:\/\/127\.0\.0\.1:1\/chat' --out=/);
+	const other = await tmpdir('mongo-restore');
+	const mr = await chatctl(null, [...mongo, `--db_path=${other}/chat.db`, 'restore', mdir]);
+	assert.equal(mr.code, 0, mr.err);
+	assert.match(mr.err, /mongorestore --drop --uri='mongodb:\/\/127\.0\.0\.1:1\/chat'/);
 	const bad = await chatctl(s, ['--json', 'frobnicate']);
 	assert.equal(bad.code, 2);
 	assert.match(bad.json.error, /unknown command/);

@@ -874,12 +874,12 @@ START_TEST(ban_and_kill)
 	ck_assert_int_eq(auth_banned(db, "mallory", &banned, NULL), CHAT_OK);
 	ck_assert_int_eq(banned, 1);
 	ck_assert_int_eq(count("SELECT count(*) FROM auth_bans"), 1);
-	ck_assert_int_eq(broker_end_user(db, &opt, "mallory", NOW + 1, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(broker_end_user(db, &opt, "mallory", BROKER_ERROR_BANNED, NOW + 1, &closed, NULL), CHAT_OK);
 	ck_assert_int_eq(closed, 2);
 	ends_with(0, ERROR("banned"));
 	ends_with(1, ERROR("banned"));
 	ck_assert_int_eq(state(2), SESSION_OPEN);
-	ck_assert_int_eq(broker_end_user(db, &opt, "mallory", NOW + 2, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(broker_end_user(db, &opt, "mallory", BROKER_ERROR_BANNED, NOW + 2, &closed, NULL), CHAT_OK);
 	ck_assert_int_eq(closed, 0);
 	/* A new CONNECT, with a valid token, is refused. */
 	ck_assert_int_eq(auth_token_issue(db, "mallory", NOW, 3600000, t0, NULL), CHAT_OK);
