@@ -6,11 +6,13 @@ dist_noinst_DATA += \
 	conf/lighttpd.conf.in \
 	conf/apache-fcgid.conf.in \
 	conf/apache-proxy-fcgi.conf.in \
+	conf/lighttpd-cgi.conf.in \
+	conf/apache-cgid.conf.in \
 	conf/chat-ws.service.in
-EXTRA_DIST += docs/supervision.md
+EXTRA_DIST += docs/supervision.md docs/shared-hosting.md
 EXTRA_DIST += .ci/run
 
-# make serve [PORT=8080] [FRONT=lighttpd|apache|apache-proxy-fcgi]
+# make serve [PORT=8080] [FRONT=lighttpd|apache|apache-proxy-fcgi|lighttpd-cgi|apache-cgid]
 #            [MONGODB_URI=mongodb://...] [SOCKJS_TEST_SERVICES=1]
 PORT = 8080
 FRONT = lighttpd

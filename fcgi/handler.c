@@ -38,6 +38,7 @@ struct handler {
 	chatdb_t *disp_db;                     /* its handle, used by its thread (owned) */
 	pthread_t disp_thread;
 	int disp_started;
+	int cgi;                               /* one request, then the process ends */
 	pthread_key_t worker_key;              /* this thread's worker_t */
 	chat_buf_t iframe;                     /* the iframe page, built once */
 	chat_buf_t iframe_etag;
@@ -128,7 +129,27 @@ static void *dispatcher_main(void *arg)
 	return NULL;
 }
 
-int handler_open(const chat_options_t *opt, handler_t **out, chat_error_t *err)
+/* How long a CGI process's seeding of ids stands for the others. */
+#define HANDLER_SEED_MS (10 * 60 * 1000)
+
+static void seed(handler_t *h, chatdb_t *db)
+{
+	char owner[32];
+	int64_t now = chat_wall_ms();
+
+	if (!h->cgi) {
+		(void)relay_seed_uri(db, h->opt->store_uri, now, NULL);
+		return;
+	}
+	snprintf(owner, sizeof(owner), "cgi:%ld", (long)getpid());
+	if (relay_lease(db, "cgi-seed", owner, now, HANDLER_SEED_MS, NULL) != CHAT_OK)
+		return;
+	/* The store is away: let the next request try again. */
+	if (relay_seed_uri(db, h->opt->store_uri, now, NULL) != CHAT_OK)
+		(void)relay_lease_release(db, "cgi-seed", owner, NULL);
+}
+
+int handler_open(const chat_options_t *opt, int cgi, handler_t **out, chat_error_t *err)
 {
 	handler_t *h = calloc(1, sizeof(*h));
 	chatdb_t *db = NULL;
@@ -138,6 +159,7 @@ int handler_open(const chat_options_t *opt, handler_t **out, chat_error_t *err)
 	if (h == NULL)
 		return chat_error_set(err, CHAT_ENOMEM, "out of memory");
 	h->opt = opt;
+	h->cgi = cgi;
 	h->nservices = service_table(opt, h->services);
 	for (i = 0; i < h->nservices; i++)
 		h->prefixes[i] = h->services[i].prefix;
@@ -152,9 +174,12 @@ int handler_open(const chat_options_t *opt, handler_t **out, chat_error_t *err)
 		goto fail;
 	/* Create or migrate chat.db now, so a broken path fails at start. */
 	rc = chatdb_open(opt->db_path, 0, &db, err);
-	/* Ids, guests and rooms continue above the store's before any post. */
+	/* Ids, guests and rooms continue above the store's before any post.
+	 * A CGI process does it only when no process of this chat.db did it
+	 * in the last HANDLER_SEED_MS (a new chat.db has no lease): not a
+	 * write transaction and a store connection per request. */
 	if (rc == CHAT_OK)
-		(void)relay_seed_uri(db, opt->store_uri, chat_wall_ms(), NULL);
+		seed(h, db);
 	chatdb_close(db);
 	if (rc != CHAT_OK)
 		goto fail;
@@ -168,8 +193,9 @@ int handler_open(const chat_options_t *opt, handler_t **out, chat_error_t *err)
 		goto fail;
 	}
 	h->disp_started = 1;
-	/* Relay, sweeps, expiry and pruning, whoever's clients come. */
-	if ((rc = background_start(opt, h->bell)) != CHAT_OK) {
+	/* Relay, sweeps, expiry and pruning, whoever's clients come; a CGI
+	 * process does them after its response (handler_after_cgi). */
+	if (!cgi && (rc = background_start(opt, h->bell)) != CHAT_OK) {
 		chat_error_set(err, rc, "cannot start the background thread");
 		goto fail;
 	}
@@ -280,16 +306,16 @@ static void serve_websocket_fallback(http_request_t *r, const service_t *s)
 	respond_text(r, 400, NULL, "Can \"Upgrade\" only to \"WebSocket\".");
 }
 
-void handler_serve(handler_t *h, FCGX_Request *req)
+static void serve(handler_t *h, http_request_t *rp, int init_rc)
 {
 	chat_error_t err = { 0 };
-	http_request_t r;
+	http_request_t r = *rp;
 	route_t rt;
 	worker_t *w;
 	const service_t *s;
 	int rc;
 
-	if (http_request_init(&r, req) != CHAT_OK) {
+	if (init_rc != CHAT_OK) {
 		respond_text(&r, 500, NULL, "No REQUEST_URI from the front server.\n");
 		return;
 	}
@@ -334,4 +360,20 @@ void handler_serve(handler_t *h, FCGX_Request *req)
 		return;
 	}
 	transport_serve(w, &r, s, &rt);
+}
+
+void handler_serve(handler_t *h, FCGX_Request *req)
+{
+	http_request_t r;
+	int rc = http_request_init(&r, req);
+
+	serve(h, &r, rc);
+}
+
+void handler_serve_cgi(handler_t *h, char **envp)
+{
+	http_request_t r;
+	int rc = http_request_init_cgi(&r, envp);
+
+	serve(h, &r, rc);
 }

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,20 +53,6 @@ static int held_fits(worker_t *w, const session_info_t *info, int held)
 	    session_count_held_by_peer(w->svc.db, info->peer, chat_wall_ms(), &count, NULL) != CHAT_OK)
 		return 1;
 	return count <= opt->held_per_addr;
-}
-
-/* Whether the front server closed or aborted this request: EOF, a hang-up,
- * or any bytes after the request body (an FCGI_ABORT_REQUEST record). */
-static int client_gone(const http_request_t *r)
-{
-	struct pollfd p = { r->fcgx->ipcFd, POLLIN | POLLRDHUP, 0 };
-	char c;
-
-	if (poll(&p, 1, 0) <= 0)
-		return 0;
-	if (p.revents & (POLLHUP | POLLERR | POLLRDHUP | POLLNVAL))
-		return 1;
-	return recv(p.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) != -1 || errno != EAGAIN;
 }
 
 static int header_safe(const char *v, size_t max)
@@ -295,7 +280,7 @@ static int worker_wake_fd(worker_t *w)
 static void wait_wake_or_gone(worker_t *w, http_request_t *r, dispatch_sess_t *ds, int timeout_ms)
 {
 	struct pollfd p[2] = { { w->wake_fd, POLLIN, 0 },
-			       { r->fcgx->ipcFd, POLLIN | POLLRDHUP, 0 } };
+			       { r->conn_fd, r->conn_events, 0 } };
 	uint64_t n;
 
 	if (w->wake_fd <= 0) {
@@ -560,7 +545,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 			(void)session_advance_cursor(w->svc.db, key, dispatch_cursor(w->disp, ds), NULL);
 			continue;
 		}
-		if (client_gone(r)) {
+		if (http_client_gone(r)) {
 			/* Whatever was under way to it is lost: as for a failed
 			 * write, the session ends (SockJS 1002). */
 			interrupted = 1;

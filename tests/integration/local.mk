@@ -10,6 +10,7 @@ INTEGRATION_TESTS = \
 	tests/integration/00-harness/test_harness.py \
 	tests/integration/10-front/test_front.py \
 	tests/integration/20-sockjs/test_protocol.py \
+	tests/integration/20-sockjs/test_protocol_cgi.py \
 	tests/integration/20-sockjs/test_session_safety.py \
 	tests/integration/20-sockjs/test_sockjs_client.py \
 	tests/integration/50-abuse/test_auth_limits.py \
