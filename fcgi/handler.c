@@ -239,6 +239,22 @@ static void respond_text(http_request_t *r, int status, const char *headers, con
 	http_respond(r, status, "text/plain; charset=UTF-8", headers, body, strlen(body));
 }
 
+/* Whether a chat-ws sidecar renewed its lease lately: WebSocket is offered
+ * only then, so a host where none runs (no long-lived processes allowed)
+ * sends clients to the HTTP transports at once.  A database error offers
+ * it (the sidecar may well run). */
+static int sidecar_alive(handler_t *h)
+{
+	chat_error_t err = { 0 };
+	worker_t *w = worker_get(h, &err);
+	int alive = 1;
+
+	if (w != NULL &&
+	    relay_lease_alive(w->svc.db, RELAY_SIDECAR_LEASE, chat_wall_ms(), &alive, &err) != CHAT_OK)
+		alive = 1;
+	return alive;
+}
+
 static void serve_info(handler_t *h, http_request_t *r, const service_t *s)
 {
 	chat_buf_t head, body;
@@ -258,7 +274,8 @@ static void serve_info(handler_t *h, http_request_t *r, const service_t *s)
 	if (getrandom(&entropy, sizeof(entropy), 0) != (ssize_t)sizeof(entropy))
 		entropy = (uint32_t)time(NULL) ^ (uint32_t)getpid();
 	if (transport_nocache_cors_headers(r, &head) != CHAT_OK ||
-	    sockjs_info(&body, s->websocket, s->cookie_needed, entropy) != CHAT_OK) {
+	    sockjs_info(&body, s->websocket && sidecar_alive(h), s->cookie_needed,
+			transport_streaming_allowed(r, h->opt), entropy) != CHAT_OK) {
 		respond_text(r, 500, NULL, "Internal error.\n");
 		goto out;
 	}
@@ -306,6 +323,21 @@ static void serve_websocket_fallback(http_request_t *r, const service_t *s)
 	respond_text(r, 400, NULL, "Can \"Upgrade\" only to \"WebSocket\".");
 }
 
+/* Routes r's path below the directory of SCRIPT_NAME (base_from_script):
+ * "/~me/chat/chat/info" for "/~me/chat/chat.fcgi" is "/chat/info".  A path
+ * outside that directory stays as it is (and is not found). */
+static void strip_script_dir(http_request_t *r)
+{
+	const char *sn = http_param(r, "SCRIPT_NAME");
+	const char *slash = sn != NULL ? strrchr(sn, '/') : NULL;
+	size_t n = slash != NULL ? (size_t)(slash - sn) : 0;
+
+	if (n == 0 || r->path.len <= n || memcmp(r->path.ptr, sn, n) != 0 || r->path.ptr[n] != '/')
+		return;
+	r->path.ptr += n;
+	r->path.len -= n;
+}
+
 static void serve(handler_t *h, http_request_t *rp, int init_rc)
 {
 	chat_error_t err = { 0 };
@@ -320,6 +352,8 @@ static void serve(handler_t *h, http_request_t *rp, int init_rc)
 		return;
 	}
 	r.body_timeout_ms = (int)h->opt->body_timeout_ms;
+	if (h->opt->base_from_script)
+		strip_script_dir(&r);
 	if (api_match(r.path)) {
 		api_serve(h->opt, h->bell, &r);
 		return;

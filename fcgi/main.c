@@ -114,6 +114,30 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* Without CHAT_CONFIG, a chat.conf beside the program is the
+ * configuration: where the front server cannot set the program's
+ * environment (mod_fcgid from .htaccess, suexec, which clears it). */
+static void config_beside_program(void)
+{
+	char path[4096];
+	ssize_t n;
+	char *slash;
+	const char *v = getenv("CHAT_CONFIG");
+
+	if (v != NULL && *v != '\0')
+		return;
+	n = readlink("/proc/self/exe", path, sizeof(path) - sizeof("/chat.conf"));
+	if (n <= 0 || (size_t)n >= sizeof(path) - sizeof("/chat.conf"))
+		return;
+	path[n] = '\0';
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		return;
+	memcpy(slash, "/chat.conf", sizeof("/chat.conf"));
+	if (access(path, R_OK) == 0)
+		(void)setenv("CHAT_CONFIG", path, 1);
+}
+
 int main(int argc, char **argv)
 {
 	chat_options_t opt;
@@ -129,6 +153,7 @@ int main(int argc, char **argv)
 		options_reference(stdout);
 		return EXIT_SUCCESS;
 	}
+	config_beside_program();
 	if (options_load(&opt, argc, argv, "chat.fcgi", summary, &status) != CHAT_OK)
 		goto out;
 	log_init("chat.fcgi", opt.log_level);

@@ -55,6 +55,15 @@ static int held_fits(worker_t *w, const session_info_t *info, int held)
 	return count <= opt->held_per_addr;
 }
 
+int transport_streaming_allowed(const http_request_t *r, const chat_options_t *opt)
+{
+	const char *v = http_param(r, "CHAT_STREAMING");
+
+	if (v != NULL && !strcmp(v, "0"))
+		return 0;
+	return opt->streaming != 0;
+}
+
 static int header_safe(const char *v, size_t max)
 {
 	size_t n = 0;
@@ -667,6 +676,12 @@ void transport_serve(worker_t *w, http_request_t *r, const service_t *s, const r
 	}
 	if (ti->callback && sockjs_callback(r->query, &callback, &err_body) != CHAT_OK) {
 		respond_text(r, 500, head.data, err_body ? err_body : "Internal error.");
+		goto out;
+	}
+	if (ti->streaming && !transport_streaming_allowed(r, w->opt)) {
+		/* The front would hold the stream back: the client moves on to
+		 * the next transport at once. */
+		respond_text(r, 404, head.data, "Not found.\n");
 		goto out;
 	}
 	if (ti->receiving)

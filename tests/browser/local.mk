@@ -5,7 +5,8 @@
 # chromium, playwright-core or the page's bundles (www/js/, npm ci in www/)
 # are missing, unless CHAT_REQUIRE_BROWSER is set.  Screenshots of the room
 # view go to tests/browser/screenshots/ in the build directory.
-BROWSER_TESTS = tests/browser/chat.mjs tests/browser/auth.mjs tests/browser/i18n.mjs
+BROWSER_TESTS = tests/browser/chat.mjs tests/browser/auth.mjs tests/browser/i18n.mjs \
+	tests/browser/shared-host.mjs
 TESTS += $(BROWSER_TESTS)
 EXTRA_DIST += $(BROWSER_TESTS) tests/browser/lib.mjs
 $(BROWSER_TESTS:.mjs=.log): www-bundles

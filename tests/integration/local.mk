@@ -60,7 +60,9 @@ STOMP_NODE_TESTS = \
 	tests/integration/40-stomp/frames.mjs \
 	tests/integration/40-stomp/heartbeat.mjs \
 	tests/integration/40-stomp/queues.mjs \
-	tests/integration/40-stomp/rooms.mjs
+	tests/integration/40-stomp/rooms.mjs \
+	tests/integration/40-stomp/shared-host.mjs
 TESTS += $(STOMP_NODE_TESTS)
 EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs \
+	tests/integration/lib/sharedhost.mjs \
 	tests/integration/lib/ferretdb.mjs

@@ -24,7 +24,10 @@
  */
 'use strict';
 (function () {
-	const SOCKJS_PATH = '/chat';
+	/* Relative to the page: /chat at a site's root, <dir>/chat/chat for
+	 * the shared-hosting bundle in <dir>/chat/ (docs/shared-hosting.md). */
+	const SOCKJS_PATH = new URL('chat', document.baseURI).href;
+	const API = (path) => new URL(path.slice(1), document.baseURI).href;
 	const HISTORY_PAGE = 50;
 	const TEXT_MAX = 4000; /* bytes, core/chatmsg.h CHATMSG_TEXT_MAX */
 	const ROOM_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -224,7 +227,7 @@
 		}
 		if (body !== undefined)
 			headers['Content-Type'] = 'application/json';
-		const r = await fetch(path, {
+		const r = await fetch(API(path), {
 			method, headers, credentials: 'same-origin', cache: 'no-store',
 			body: body === undefined ? undefined : JSON.stringify(body),
 		});
@@ -243,7 +246,7 @@
 	async function detectApp() {
 		for (let i = 0; ; i++) {
 			try {
-				const r = await fetch('/api/rooms', { cache: 'no-store', headers: { Accept: 'application/json' } });
+				const r = await fetch(API('/api/rooms'), { cache: 'no-store', headers: { Accept: 'application/json' } });
 				if (r.status === 404 || r.status === 405)
 					return false;
 				if (r.ok) {
@@ -774,6 +777,25 @@
 
 	/* ---------- STOMP over SockJS ---------- */
 
+	/* A server whose front holds streams back (Apache mod_fcgid with only
+	 * .htaccess) says "streaming":false in its /info: ask sockjs-client for
+	 * polling at once instead of letting it try each streaming transport
+	 * in turn.  Read once, early; until it answers, sockjs-client chooses. */
+	let steered = [];
+	fetch(SOCKJS_PATH + '/info', { cache: 'no-store' }).then((r) => r.json()).then((info) => {
+		if (info && info.streaming === false)
+			steered = [...(info.websocket ? ['websocket'] : []), 'xhr-polling'];
+	}).catch(() => {});
+
+	function sockjsOptions() {
+		if (forced.length)
+			return { transports: forced };
+		/* There a process is started for a request when none is idle
+		 * (mod_fcgid waits a second at a time for one): give the open
+		 * frame time rather than failing over and reconnecting later. */
+		return steered.length ? { transports: steered, timeout: 4000 } : {};
+	}
+
 	function connect() {
 		const a = state.auth;
 		const headers = a.mode === 'token' ? { login: a.user, passcode: a.token } : { login: a.user || 'guest' };
@@ -784,7 +806,7 @@
 		else
 			setConn('connecting', 'conn.connecting');
 		const client = new StompJs.Client({
-			webSocketFactory: () => new SockJS(SOCKJS_PATH, null, forced.length ? { transports: forced } : {}),
+			webSocketFactory: () => new SockJS(SOCKJS_PATH, null, sockjsOptions()),
 			connectHeaders: headers,
 			reconnectDelay: 1000,
 			maxReconnectDelay: 15000,
