@@ -31,6 +31,23 @@ if [ -x "$build/ws/chat-ws" ]; then
 	cp "$build/ws/chat-ws" "$d/chat-ws"
 	chmod 755 "$d/chat-ws"
 fi
+# The libraries a host may lack (libfcgi, libwebsockets, mongo-c-driver,
+# libsodium, SQLite and what they need) go into lib/, where the programs
+# look first ($ORIGIN/lib, DT_RPATH): all but glibc's own, which every
+# Linux has.  The bundle needs the glibc version it prints.
+mkdir -p "$d/lib"
+for prog in "$d/chat" "$d/chat-ws"; do
+	[ -f "$prog" ] || continue
+	ldd "$prog" | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p'
+done | sort -u | while read -r lib; do
+	case ${lib##*/} in
+	libc.so.*|libm.so.*|libdl.so.*|libpthread.so.*|librt.so.*|libresolv.so.*|libutil.so.*|ld-linux*) ;;
+	*) cp -L "$lib" "$d/lib/" && chmod 644 "$d/lib/${lib##*/}" ;;
+	esac
+done
+chmod 755 "$d/lib"
+glibc=$(objdump -T "$d/chat" "$d/chat-ws" "$d/lib/"* 2>/dev/null | grep -o 'GLIBC_[0-9][0-9.]*' | sort -uV | tail -1)
+echo "shared-host-bundle: needs ${glibc:-an unknown glibc} or later"
 chmod 755 "$d" "$d/chat" "$d/js" "$d/js/i18n" "$d/css"
 chmod 644 "$d/.htaccess" "$d/chat.conf.sample" "$d/index.html" "$d/favicon.svg" \
 	"$d/css/"*.css "$d/js/"*.js "$d/js/i18n/"*.js

@@ -17,6 +17,9 @@ INTEGRATION_TESTS = \
 	tests/integration/50-abuse/test_rate_limits.py \
 	tests/integration/50-abuse/test_workers.py
 TESTS += $(INTEGRATION_TESTS)
+# The shared-host bundle without the host's libraries; make install without root.
+TESTS += tests/integration/10-front/bundle.sh
+EXTRA_DIST += tests/integration/10-front/bundle.sh
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/harness.py \
 	tests/integration/taprunner.py \
