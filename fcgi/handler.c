@@ -136,11 +136,15 @@ static void seed(handler_t *h, chatdb_t *db)
 {
 	char owner[32];
 	int64_t now = chat_wall_ms();
+	int alive = 0;
 
 	if (!h->cgi) {
 		(void)relay_seed_uri(db, h->opt->store_uri, now, NULL);
 		return;
 	}
+	/* Looked at first: reading costs no write lock. */
+	if (relay_lease_alive(db, "cgi-seed", now, &alive, NULL) != CHAT_OK || alive)
+		return;
 	snprintf(owner, sizeof(owner), "cgi:%ld", (long)getpid());
 	if (relay_lease(db, "cgi-seed", owner, now, HANDLER_SEED_MS, NULL) != CHAT_OK)
 		return;

@@ -18,11 +18,30 @@ import taprunner  # noqa: E402
 import test_protocol  # noqa: E402
 
 
-class LighttpdCgi(test_protocol.CrossProcess, test_protocol.ProtocolTests, harness.StackTestCase):
+class CgiCrossProcess:
+    """Each xhr_send is a process of its own, beside the one process that
+    holds the stream: every message crosses processes, and the stream's
+    process is the same from its first frame to its last."""
+
+    def test_message_crosses_processes(self):
+        s = test_protocol.sid()
+        with self.open_stream('/echo/000/%s/xhr_streaming' % s) as stream:
+            stream.read_exactly(2049)
+            self.assertEqual(stream.read_until(b'\n'), b'o\n')
+            holders = {p.pid for p in self.stack.chat_fcgi_processes()}
+            self.assertGreaterEqual(len(holders), 1)
+            for i in range(20):
+                self.send('/echo', s, ['cross %d' % i])
+                self.assertEqual(self.frame(stream), ('a["cross %d"]\n' % i).encode())
+            self.assertTrue(holders & {p.pid for p in self.stack.chat_fcgi_processes()},
+                            'the stream is still served by the process that opened it')
+
+
+class LighttpdCgi(CgiCrossProcess, test_protocol.ProtocolTests, harness.StackTestCase):
     front = 'lighttpd-cgi'
 
 
-class ApacheCgid(test_protocol.CrossProcess, test_protocol.ProtocolTests, harness.StackTestCase):
+class ApacheCgid(CgiCrossProcess, test_protocol.ProtocolTests, harness.StackTestCase):
     front = 'apache-cgid'
 
 
