@@ -1,7 +1,8 @@
 #!/bin/sh
 # bundle.sh - the shared-host bundle runs on a host that lacks the chat's
 # libraries, and the programs install without root.
-#  - tools/shared-host-bundle.sh builds it; unpacked, ldd of chat and
+#  - tools/shared-host-bundle.sh builds it (nothing group- or world-
+#    writable, as suexec wants); unpacked, ldd of chat and
 #    chat-ws shows nothing outside chat/lib but glibc's own libraries;
 #  - with the system's copies of the shipped libraries hidden (bind-mounted
 #    /dev/null over each, in a mount namespace of its own: skipped where
@@ -27,6 +28,8 @@ d=$tmp/chat
 	[ -f "$d/chat.conf.sample" ] && [ -f "$d/index.html" ] && [ -f "$d/js/sockjs.min.js" ] ||
 	fail "the bundle lacks a file: $(ls -A "$d")"
 [ "$(ls "$tmp" | grep -v -e '^chat$' -e '\.tar\.gz$' -e '\.log$')" = "" ] || fail "more than one folder"
+# suexec refuses programs in world- or group-writable places.
+[ -z "$(find "$d" -perm /022)" ] || fail "group- or world-writable: $(find "$d" -perm /022)"
 
 # Everything ldd resolves is in chat/lib or glibc's.
 for prog in chat chat-ws; do
@@ -67,7 +70,9 @@ else
 	echo "unshare -m not allowed here: the hidden-libraries check is skipped"
 fi
 
-# make install as an unprivileged account.
+# make install as an unprivileged account (of an up-to-date build: the
+# account cannot write the build tree).
+make -s -C "$top_builddir" all >/dev/null
 if [ "$(id -u)" = 0 ]; then
 	mkdir "$tmp/prefix" && chown nobody "$tmp/prefix"
 	chmod 755 "$tmp"
