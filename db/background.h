@@ -44,9 +44,10 @@ void background_stop(void);
 
 /* The same work for a process that serves one request and ends (plain
  * CGI), without a thread: when no process holds BACKGROUND_LEASE (a
- * sidecar or a FastCGI process would), it takes it, sweeps when no CGI
- * process swept in the last BACKGROUND_SWEEP_MS, relays for at most
- * BACKGROUND_ONCE_MS and gives the lease up.  Call it after the response
+ * sidecar or a FastCGI process would) and there is work (no CGI process
+ * swept in the last BACKGROUND_SWEEP_MS, or the relay's cursor is behind
+ * the outbox), it takes it, sweeps when due, relays for at most
+ * BACKGROUND_ONCE_MS and gives the lease up; both looks are reads.  Call it after the response
  * went out.  opt and bell (may be NULL) are borrowed for the call. */
 void background_run_once(const chat_options_t *opt, doorbell_t *bell);
 

@@ -780,12 +780,16 @@
 	/* A server whose front holds streams back (Apache mod_fcgid with only
 	 * .htaccess) says "streaming":false in its /info: ask sockjs-client for
 	 * polling at once instead of letting it try each streaming transport
-	 * in turn.  Read once, early; until it answers, sockjs-client chooses. */
+	 * in turn.  Read once, early; the first connection waits for it (3 s
+	 * at most, then sockjs-client chooses). */
 	let steered = [];
-	fetch(SOCKJS_PATH + '/info', { cache: 'no-store' }).then((r) => r.json()).then((info) => {
-		if (info && info.streaming === false)
-			steered = [...(info.websocket ? ['websocket'] : []), 'xhr-polling'];
-	}).catch(() => {});
+	const steerReady = Promise.race([
+		fetch(SOCKJS_PATH + '/info', { cache: 'no-store' }).then((r) => r.json()).then((info) => {
+			if (info && info.streaming === false)
+				steered = [...(info.websocket ? ['websocket'] : []), 'xhr-polling'];
+		}).catch(() => {}),
+		new Promise((resolve) => setTimeout(resolve, 3000)),
+	]);
 
 	function sockjsOptions() {
 		if (forced.length)
@@ -833,7 +837,10 @@
 		client.onStompError = onStompError;
 		client.onWebSocketClose = onClosed;
 		state.client = client;
-		client.activate();
+		steerReady.then(() => {
+			if (state.client === client)
+				client.activate();
+		});
 	}
 
 	function onConnected(frame) {
