@@ -91,6 +91,23 @@ for (const module of ['fcgid', 'cgid']) {
 	}
 }
 
+test('mod_cgid without a sidecar: the requests that come do the background work (a session expires after the disconnect delay)', { skip: sharedHostMissing('cgid') || false, timeout: 60000 }, async () => {
+	const h = await host('cgid');
+	const base = `${h.sockjs}/000/${'e'.repeat(8)}expire`;
+	assert.equal((await req(`${base}/xhr`, { method: 'POST' })).body, 'o\n');
+	const connect = JSON.stringify(['CONNECT\naccept-version:1.2\nhost:localhost\n\n\0']);
+	assert.equal((await req(`${base}/xhr_send`, { method: 'POST', body: connect })).status, 204);
+	/* No process lives on: each request's pass after its response is what
+	 * closes the session once the disconnect delay (5 s) is over. */
+	let status = 204;
+	const end = Date.now() + 30000;
+	while (status === 204 && Date.now() < end) {
+		await new Promise((r) => setTimeout(r, 250));
+		status = (await req(`${base}/xhr_send`, { method: 'POST', body: '["\\n"]' })).status;
+	}
+	assert.equal(status, 404, 'the session was expired by a CGI process');
+});
+
 test('mod_fcgid with mod_proxy_wstunnel and the sidecar from cron: --daemon starts one, /info offers WebSocket while it runs, stompjs over it', { skip: sharedHostMissing('fcgid') || false, timeout: 60000 }, async () => {
 	const h = await startSharedHost('fcgid', { proxy: true });
 	try {
