@@ -6,7 +6,7 @@
 // SockJS endpoint <dir>/chat/chat; the second user's page shows the first
 // message (the time from its loading is printed); the browser cannot download the
 // configuration or a chat.db kept in the web directory.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -21,13 +21,23 @@ const EXPECT = {
 	cgid: ['xhr-streaming', 'eventsource', 'iframe-htmlfile', 'iframe-eventsource', 'xhr-polling'],
 };
 
+/* What a test started, stopped by after() as well: a test that times out
+ * skips its finally. */
+const started = [];
+after(async () => {
+	for (const x of started.reverse())
+		await x.close().catch(() => {});
+});
+
 for (const module of ['fcgid', 'cgid']) {
 	const missing = browserMissing || sharedHostMissing(module);
 	if (missing && process.env.CHAT_REQUIRE_BROWSER)
 		throw new Error(`${missing} (CHAT_REQUIRE_BROWSER is set)`);
 	test(`bundle under mod_${module} with .htaccess only: two users chat, state not downloadable`, { skip: missing || false, timeout: 60000 }, async () => {
 		const host = await startSharedHost(module);
+		started.push({ close: () => host.stop() });
 		const browser = await B.launch();
+		started.push(browser);
 		try {
 			const a = await B.openPage(browser, host.page);
 			assert.equal(await B.signIn(a, 'alice'), true, 'the chat application answers at <dir>/chat/api');

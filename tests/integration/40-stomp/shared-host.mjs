@@ -109,7 +109,9 @@ test('mod_cgid without a sidecar: the requests that come do the background work 
 });
 
 test('mod_fcgid with mod_proxy_wstunnel and the sidecar from cron: --daemon starts one, /info offers WebSocket while it runs, stompjs over it', { skip: sharedHostMissing('fcgid') || false, timeout: 60000 }, async () => {
-	const h = await startSharedHost('fcgid', { proxy: true });
+	/* Stopped by after() too: a test that times out skips its finally. */
+	hosts['fcgid-proxy'] = startSharedHost('fcgid', { proxy: true });
+	const h = await hosts['fcgid-proxy'];
 	try {
 		const info = async () => JSON.parse((await req(`${h.sockjs}/info`)).body).websocket;
 		assert.equal(await info(), false, 'no sidecar yet');
