@@ -113,7 +113,8 @@ static int lock_pidfile(const char *path)
 	n = pread(fd, pid, sizeof(pid) - 1, 0);
 	pid[n > 0 ? n : 0] = '\0';
 	pid[strcspn(pid, "\n")] = '\0';
-	log_info("already running (pid %s, %s): nothing to do", pid[0] ? pid : "?", path);
+	/* Debug only: cron runs this every few minutes into the log. */
+	log_debug("already running (pid %s, %s): nothing to do", pid[0] ? pid : "?", path);
 	close(fd);
 	return -2;
 }

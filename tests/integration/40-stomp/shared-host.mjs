@@ -123,7 +123,11 @@ test('mod_fcgid with mod_proxy_wstunnel and the sidecar from cron: --daemon star
 		/* What cron does every few minutes: nothing, while it runs. */
 		const again = await h.sidecar(...args);
 		assert.equal(again.code, 0, again.out);
-		assert.match(again.out, new RegExp(`already running \\(pid ${pid}`));
+		const listeners = [...again.out.matchAll(/chat-ws\[(\d+)\] info: listening/g)].map((m) => Number(m[1]));
+		assert.ok(listeners.every((p) => p === pid), `no second sidecar: ${again.out}`);
+		const verbose = await h.sidecar(...args, '--log_level', 'debug');
+		assert.equal(verbose.code, 0, verbose.out);
+		assert.match(verbose.out, new RegExp(`already running \\(pid ${pid}`));
 		assert.equal(Number((await readFile(h.pidFile, 'utf8')).trim()), pid);
 		assert.equal(await info(), true);
 
