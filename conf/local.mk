@@ -1,7 +1,7 @@
 # conf/ - front-server configurations (lighttpd, Apache with mod_fcgid or
 # mod_proxy_fcgi) and serve.sh, which renders one and starts the stack.
 dist_noinst_SCRIPTS += tools/install-deps.sh tools/quickstart.sh \
-	tools/chat-backup.sh
+	tools/chat-backup.sh tools/shared-host-bundle.sh
 
 # make install (docs/packaging.md): serve.sh and the front-server
 # configurations in $(pkgdatadir)/conf (serve.sh --bindir $(bindir) runs the
@@ -13,6 +13,8 @@ dist_confsample_DATA = \
 	conf/lighttpd.conf.in \
 	conf/apache-fcgid.conf.in \
 	conf/apache-proxy-fcgi.conf.in \
+	conf/lighttpd-cgi.conf.in \
+	conf/apache-cgid.conf.in \
 	conf/apache-site.conf \
 	conf/chat.conf.sample \
 	conf/chat.logrotate
@@ -30,7 +32,8 @@ conf/chat-fcgi.service: $(srcdir)/conf/chat-fcgi.service.in Makefile
 	$(render_unit)
 conf/chat-fcgi.socket: $(srcdir)/conf/chat-fcgi.socket.in Makefile
 	$(render_unit)
-EXTRA_DIST += docs/supervision.md docs/packaging.md
+EXTRA_DIST += docs/supervision.md docs/packaging.md docs/shared-hosting.md
+EXTRA_DIST += conf/shared-host/htaccess conf/shared-host/chat.conf.sample
 EXTRA_DIST += .ci/run
 # The .deb (docs/packaging.md); tests/package/deb-smoke.sh is opt-in
 # (CHAT_TEST_DEB=1), run by CI, not by make check.
@@ -38,7 +41,7 @@ EXTRA_DIST += debian/control debian/rules debian/changelog debian/copyright \
 	debian/source/format debian/README.source debian/chat-server.postinst \
 	debian/chat-server.postrm tests/package/deb-smoke.sh
 
-# make serve [PORT=8080] [FRONT=lighttpd|apache|apache-proxy-fcgi]
+# make serve [PORT=8080] [FRONT=lighttpd|apache|apache-proxy-fcgi|lighttpd-cgi|apache-cgid]
 #            [MONGODB_URI=mongodb://...] [SOCKJS_TEST_SERVICES=1]
 #            [ENDPOINTS=/stomp/chat] [APP_PREFIXES=/pub] [BROKER_PREFIXES=/sub]
 #            [USER_PREFIX=/user] [SOCKJS_URL=/js/sockjs.min.js]
@@ -70,3 +73,9 @@ EXTRA_DIST += docs/configuration.md docs/session-safety.md docs/backup.md docs/l
 docs: fcgi/chat.fcgi
 	fcgi/chat.fcgi --reference > $(srcdir)/docs/configuration.md
 .PHONY: docs
+
+# make shared-host-bundle: chat-shared-host-VERSION.tar.gz, one folder chat/
+# to unpack into a shared host's web directory (docs/shared-hosting.md).
+shared-host-bundle: fcgi/chat.fcgi www-bundles
+	$(SHELL) $(srcdir)/tools/shared-host-bundle.sh '$(abs_top_srcdir)' '$(abs_top_builddir)' '$(PACKAGE_VERSION)'
+.PHONY: shared-host-bundle

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # serve.sh - starts the whole stack: a front server (lighttpd, or Apache with
-# mod_fcgid or mod_proxy_fcgi) with this project's configuration, chat.fcgi
+# mod_fcgid or mod_proxy_fcgi; or chat.fcgi as plain CGI under lighttpd
+# mod_cgi or Apache mod_cgid) with this project's configuration, chat.fcgi
 # behind it, and the chat-ws WebSocket sidecar, all on one origin.
 #
-#   conf/serve.sh [--front lighttpd|apache|apache-fcgid|apache-proxy-fcgi]
+#   conf/serve.sh [--front lighttpd|apache|apache-fcgid|apache-proxy-fcgi|lighttpd-cgi|apache-cgid]
 #                 [--port N] [--bind ADDR] [--var DIR] [--builddir DIR | --bindir DIR]
 #                 [--test-services] [--mongodb-uri URI] [--origins LIST] [--daemon]
 #                 [--endpoints LIST] [--app-prefixes LIST] [--broker-prefixes LIST]
@@ -193,9 +194,9 @@ supervise_run() {
 if [ -n "$supervise" ]; then supervise_run "$supervise" "$@"; exit 0; fi
 
 case $front in
-lighttpd|apache-fcgid|apache-proxy-fcgi) ;;
+lighttpd|apache-fcgid|apache-proxy-fcgi|lighttpd-cgi|apache-cgid) ;;
 apache) front=apache-fcgid ;;
-*) die "--front must be lighttpd, apache (mod_fcgid), apache-fcgid or apache-proxy-fcgi" ;;
+*) die "--front must be lighttpd, apache (mod_fcgid), apache-fcgid, apache-proxy-fcgi, lighttpd-cgi or apache-cgid" ;;
 esac
 fcgi=$builddir/fcgi/chat.fcgi
 ws=$builddir/ws/chat-ws
@@ -254,11 +255,14 @@ origins = "$origins"
 CONF
 # Apache tells chat.fcgi that a client left only through a failed write:
 # held streams and polls write "h" every 2 s so that it fails soon.
-[ "$front" = lighttpd ] || echo "held_probe_ms = 2000" >>"$run/chat.conf"
+case $front in lighttpd*) ;; *) echo "held_probe_ms = 2000" >>"$run/chat.conf" ;; esac
 # mod_fcgid: one request per process; 16 of them stay for short requests.
 if [ "$front" = apache-fcgid ]; then
 	echo "held_max = $((fcgid_max_procs > 17 ? fcgid_max_procs - 16 : 1))" >>"$run/chat.conf"
 fi
+# Plain CGI: every held request is a sleeping process (and, under Apache,
+# a worker thread of its 256): 64 of them on the host at most.
+case $front in *-cgi|*-cgid) echo "held_max = 64" >>"$run/chat.conf" ;; esac
 printf '%s' "$extra_options" | while IFS= read -r line; do
 	[ -n "$line" ] || continue
 	case $line in *=*) ;; *) die "--set takes OPTION=VALUE, not '$line'" ;; esac
@@ -266,7 +270,7 @@ printf '%s' "$extra_options" | while IFS= read -r line; do
 done >>"$run/chat.conf"
 
 user_line= group_line= as_user=
-if [ "$(id -u)" = 0 ] && [ "$front" != lighttpd ]; then
+if [ "$(id -u)" = 0 ] && [ "${front#lighttpd}" = "$front" ]; then
 	# Apache drops root for its workers (and mod_fcgid's chat.fcgi): let
 	# that account use the state directory, and run chat-ws as it too, or
 	# the files chat-ws creates first (chat.db, chat.bell) lock chat.fcgi out.
@@ -306,16 +310,16 @@ if [ "$websocket" = 1 ]; then
 	started $! chat-ws-supervisor
 fi
 case $front in
-lighttpd)
+lighttpd|lighttpd-cgi)
 	# configure's LIGHTTPD/APACHE2 (exported to the tests) win over PATH.
 	lighttpd=${LIGHTTPD:-$(PATH=$PATH:/usr/sbin command -v lighttpd)} ||
 		die "lighttpd not found (set LIGHTTPD)"
-	render "$src/conf/lighttpd.conf.in" "$run/lighttpd.conf"
+	render "$src/conf/$front.conf.in" "$run/lighttpd.conf"
 	"$lighttpd" -tt -f "$run/lighttpd.conf" >/dev/null || die "lighttpd rejected $run/lighttpd.conf"
 	"$lighttpd" -D -f "$run/lighttpd.conf" >>"$run/lighttpd.log" 2>&1 &
 	started $! lighttpd
 	;;
-apache-fcgid|apache-proxy-fcgi)
+apache-fcgid|apache-proxy-fcgi|apache-cgid)
 	apache2=${APACHE2:-$(PATH=$PATH:/usr/sbin command -v apache2)} ||
 		die "apache2 not found (set APACHE2)"
 	if [ "$front" = apache-proxy-fcgi ]; then

@@ -26,6 +26,7 @@ typedef struct chat_options {
 	char *sockjs_versions_url; /* the same per version ("{version}"); empty: only sockjs_url */
 	char *origins;           /* allowed Origins, comma-separated; * = any */
 	char *ws_listen;         /* sidecar listen address (loopback) */
+	char *pidfile;           /* chat-ws --daemon: its PID file and lock */
 	char *log_level;         /* error, warn, info, debug */
 	char *fcgi_listen;       /* FastCGI socket to listen on; empty: inherited fd 0 */
 	long long ws_port;       /* sidecar TCP port */
@@ -44,6 +45,8 @@ typedef struct chat_options {
 	long long max_frame;     /* largest STOMP frame / SockJS message, bytes */
 	long long max_headers;   /* most STOMP headers per frame */
 	long long websocket;     /* 1: offer WebSocket (sidecar running) */
+	long long streaming;     /* 0: streaming transports answer 404 (a buffering front) */
+	long long base_from_script; /* 1: route paths below the directory of SCRIPT_NAME */
 	long long session_bind;  /* 1: a session answers only its first request's address */
 	long long session_id_min; /* shortest SockJS session id accepted */
 	long long cookie_needed; /* 1: set JSESSIONID (sticky-session load balancers) */

@@ -462,14 +462,15 @@ int sockjs_parse_ws_message(const char *msg, size_t len, json_strv_t *v)
 	return json_decode_array(msg, len, JSON_DEC_BARE_STRING, v);
 }
 
-int sockjs_info(chat_buf_t *out, int websocket, int cookie_needed,
+int sockjs_info(chat_buf_t *out, int websocket, int cookie_needed, int streaming,
 		uint32_t entropy)
 {
 	return chat_buf_printf(out,
 			       "{\"websocket\":%s,\"origins\":[\"*:*\"],"
-			       "\"cookie_needed\":%s,\"entropy\":%" PRIu32 "}",
+			       "\"cookie_needed\":%s,\"entropy\":%" PRIu32 "%s}",
 			       websocket ? "true" : "false",
-			       cookie_needed ? "true" : "false", entropy);
+			       cookie_needed ? "true" : "false", entropy,
+			       streaming ? "" : ",\"streaming\":false");
 }
 
 int sockjs_iframe_page(chat_buf_t *out, chat_slice_t sockjs_url, chat_slice_t versions_url)

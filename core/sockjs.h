@@ -131,8 +131,11 @@ int sockjs_callback(chat_slice_t query, chat_buf_t *out, const char **err_body);
 
 /* The /info document:
  * {"websocket":true,"origins":["*:*"],"cookie_needed":false,"entropy":N}
- * entropy is the caller's fresh random 32-bit value. */
-int sockjs_info(chat_buf_t *out, int websocket, int cookie_needed,
+ * entropy is the caller's fresh random 32-bit value.  With streaming 0 it
+ * ends with "streaming":false, a key of this server's own: the streaming
+ * transports are not served (sockjs-client ignores it; the chat page then
+ * asks sockjs-client for polling at once). */
+int sockjs_info(chat_buf_t *out, int websocket, int cookie_needed, int streaming,
 		uint32_t entropy);
 
 /* The iframe page (/iframe.html, /iframe-VERSION.html).  With an empty

@@ -217,6 +217,48 @@ static void *background_main(void *arg)
 	return NULL;
 }
 
+void background_run_once(const chat_options_t *opt, doorbell_t *bell)
+{
+	background_t b = { .opt = opt, .bell = bell };
+	chat_error_t err = { 0 };
+	int64_t start = chat_mono_ms(), now = chat_wall_ms();
+	int more = 1, rc, held = 0, swept = 0;
+	int64_t cursor = 0, last = 0;
+
+	snprintf(b.owner, sizeof(b.owner), "cgi:%ld", (long)getpid());
+	if (chatdb_open(opt->db_path, 0, &b.db, &err) != CHAT_OK) {
+		log_error("background: cannot open %s: %s", opt->db_path, err.message);
+		return;
+	}
+	chatdb_set_doorbell(b.db, bell);
+	/* Held (a sidecar, a FastCGI process, another CGI one): nothing to
+	 * do, found without a write lock. */
+	if (relay_lease_alive(b.db, BACKGROUND_LEASE, now, &held, NULL) == CHAT_OK && held)
+		goto out;
+	/* Nor when a CGI process swept within the second and the history has
+	 * every row: most requests then write nothing. */
+	if (relay_lease_alive(b.db, BACKGROUND_SWEEP_LEASE, now, &swept, NULL) == CHAT_OK && swept &&
+	    relay_cursor(b.db, &cursor, NULL) == CHAT_OK && outbox_last_seq(b.db, &last, NULL) == CHAT_OK &&
+	    cursor >= last)
+		goto out;
+	rc = relay_lease(b.db, BACKGROUND_LEASE, b.owner, now, BACKGROUND_LEASE_MS, &err);
+	if (rc != CHAT_OK) {
+		if (rc != CHAT_EBUSY)
+			log_warn("background: %s", chat_error_reason(&err, rc));
+		goto out;
+	}
+	if (relay_lease(b.db, BACKGROUND_SWEEP_LEASE, b.owner, now, BACKGROUND_SWEEP_MS, NULL) == CHAT_OK)
+		sweep(&b, now);
+	while (more && chat_mono_ms() - start < BACKGROUND_ONCE_MS) {
+		more = 0;
+		relay(&b, chat_wall_ms(), &more);
+	}
+	(void)relay_lease_release(b.db, BACKGROUND_LEASE, b.owner, NULL);
+out:
+	store_close(b.store);
+	chatdb_close(b.db);
+}
+
 int background_start(const chat_options_t *opt, doorbell_t *bell)
 {
 	int rc = CHAT_OK;

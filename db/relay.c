@@ -23,6 +23,8 @@ static const char SQL_LEASE[] =
 	"INSERT INTO chat_leases(name, owner, until_ms) VALUES (?1, ?2, ?3 + ?4)"
 	" ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms"
 	" WHERE chat_leases.owner = excluded.owner OR chat_leases.until_ms <= ?3";
+static const char SQL_LEASE_ALIVE[] =
+	"SELECT 1 FROM chat_leases WHERE name = ?1 AND until_ms > ?2";
 static const char SQL_LEASE_FREE[] = "DELETE FROM chat_leases WHERE name = ?1 AND owner = ?2";
 /* AUTOINCREMENT takes the next seq above max(sqlite_sequence, max(seq)):
  * raising the sequence row raises every later seq. */
@@ -96,6 +98,24 @@ int relay_lease(chatdb_t *db, const char *name, const char *owner, int64_t now_m
 			     : chat_error_set(err, CHAT_EBUSY, "lease %s is held", name);
 	else
 		rc = chatdb__error(db, rc, "lease", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int relay_lease_alive(chatdb_t *db, const char *name, int64_t now_ms, int *alive, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_LEASE_ALIVE, &st, err);
+
+	*alive = 0;
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now_ms);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*alive = 1;
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "lease", err);
 	sqlite3_reset(st);
 	return rc;
 }

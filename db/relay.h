@@ -41,6 +41,14 @@ int relay_cursor(chatdb_t *db, int64_t *seq_out, chat_error_t *err);
 int relay_lease(chatdb_t *db, const char *name, const char *owner, int64_t now_ms, int64_t ttl_ms,
 		chat_error_t *err);
 
+/* *alive = 1 when some owner holds lease name unexpired at now_ms. */
+int relay_lease_alive(chatdb_t *db, const char *name, int64_t now_ms, int *alive, chat_error_t *err);
+
+/* The lease the chat-ws sidecar renews every heartbeat while it runs
+ * (RELAY_SIDECAR_LEASE_MS past each renewal): /info offers WebSocket only
+ * while it is held. */
+#define RELAY_SIDECAR_LEASE "sidecar"
+
 /* Gives lease name up if owner holds it. */
 int relay_lease_release(chatdb_t *db, const char *name, const char *owner, chat_error_t *err);
 

@@ -38,6 +38,7 @@ struct handler {
 	chatdb_t *disp_db;                     /* its handle, used by its thread (owned) */
 	pthread_t disp_thread;
 	int disp_started;
+	int cgi;                               /* one request, then the process ends */
 	pthread_key_t worker_key;              /* this thread's worker_t */
 	chat_buf_t iframe;                     /* the iframe page, built once */
 	chat_buf_t iframe_etag;
@@ -128,7 +129,31 @@ static void *dispatcher_main(void *arg)
 	return NULL;
 }
 
-int handler_open(const chat_options_t *opt, handler_t **out, chat_error_t *err)
+/* How long a CGI process's seeding of ids stands for the others. */
+#define HANDLER_SEED_MS (10 * 60 * 1000)
+
+static void seed(handler_t *h, chatdb_t *db)
+{
+	char owner[32];
+	int64_t now = chat_wall_ms();
+	int alive = 0;
+
+	if (!h->cgi) {
+		(void)relay_seed_uri(db, h->opt->store_uri, now, NULL);
+		return;
+	}
+	/* Looked at first: reading costs no write lock. */
+	if (relay_lease_alive(db, "cgi-seed", now, &alive, NULL) != CHAT_OK || alive)
+		return;
+	snprintf(owner, sizeof(owner), "cgi:%ld", (long)getpid());
+	if (relay_lease(db, "cgi-seed", owner, now, HANDLER_SEED_MS, NULL) != CHAT_OK)
+		return;
+	/* The store is away: let the next request try again. */
+	if (relay_seed_uri(db, h->opt->store_uri, now, NULL) != CHAT_OK)
+		(void)relay_lease_release(db, "cgi-seed", owner, NULL);
+}
+
+int handler_open(const chat_options_t *opt, int cgi, handler_t **out, chat_error_t *err)
 {
 	handler_t *h = calloc(1, sizeof(*h));
 	chatdb_t *db = NULL;
@@ -138,6 +163,7 @@ int handler_open(const chat_options_t *opt, handler_t **out, chat_error_t *err)
 	if (h == NULL)
 		return chat_error_set(err, CHAT_ENOMEM, "out of memory");
 	h->opt = opt;
+	h->cgi = cgi;
 	h->nservices = service_table(opt, h->services);
 	for (i = 0; i < h->nservices; i++)
 		h->prefixes[i] = h->services[i].prefix;
@@ -152,9 +178,12 @@ int handler_open(const chat_options_t *opt, handler_t **out, chat_error_t *err)
 		goto fail;
 	/* Create or migrate chat.db now, so a broken path fails at start. */
 	rc = chatdb_open(opt->db_path, 0, &db, err);
-	/* Ids, guests and rooms continue above the store's before any post. */
+	/* Ids, guests and rooms continue above the store's before any post.
+	 * A CGI process does it only when no process of this chat.db did it
+	 * in the last HANDLER_SEED_MS (a new chat.db has no lease): not a
+	 * write transaction and a store connection per request. */
 	if (rc == CHAT_OK)
-		(void)relay_seed_uri(db, opt->store_uri, chat_wall_ms(), NULL);
+		seed(h, db);
 	chatdb_close(db);
 	if (rc != CHAT_OK)
 		goto fail;
@@ -168,8 +197,9 @@ int handler_open(const chat_options_t *opt, handler_t **out, chat_error_t *err)
 		goto fail;
 	}
 	h->disp_started = 1;
-	/* Relay, sweeps, expiry and pruning, whoever's clients come. */
-	if ((rc = background_start(opt, h->bell)) != CHAT_OK) {
+	/* Relay, sweeps, expiry and pruning, whoever's clients come; a CGI
+	 * process does them after its response (handler_after_cgi). */
+	if (!cgi && (rc = background_start(opt, h->bell)) != CHAT_OK) {
 		chat_error_set(err, rc, "cannot start the background thread");
 		goto fail;
 	}
@@ -215,6 +245,22 @@ static void respond_text(http_request_t *r, int status, const char *headers, con
 	http_respond(r, status, "text/plain; charset=UTF-8", headers, body, strlen(body));
 }
 
+/* Whether a chat-ws sidecar renewed its lease lately: WebSocket is offered
+ * only then, so a host where none runs (no long-lived processes allowed)
+ * sends clients to the HTTP transports at once.  A database error offers
+ * it (the sidecar may well run). */
+static int sidecar_alive(handler_t *h)
+{
+	chat_error_t err = { 0 };
+	worker_t *w = worker_get(h, &err);
+	int alive = 1;
+
+	if (w != NULL &&
+	    relay_lease_alive(w->svc.db, RELAY_SIDECAR_LEASE, chat_wall_ms(), &alive, &err) != CHAT_OK)
+		alive = 1;
+	return alive;
+}
+
 static void serve_info(handler_t *h, http_request_t *r, const service_t *s)
 {
 	chat_buf_t head, body;
@@ -234,7 +280,8 @@ static void serve_info(handler_t *h, http_request_t *r, const service_t *s)
 	if (getrandom(&entropy, sizeof(entropy), 0) != (ssize_t)sizeof(entropy))
 		entropy = (uint32_t)time(NULL) ^ (uint32_t)getpid();
 	if (transport_nocache_cors_headers(r, &head) != CHAT_OK ||
-	    sockjs_info(&body, s->websocket, s->cookie_needed, entropy) != CHAT_OK) {
+	    sockjs_info(&body, s->websocket && sidecar_alive(h), s->cookie_needed,
+			transport_streaming_allowed(r, h->opt), entropy) != CHAT_OK) {
 		respond_text(r, 500, NULL, "Internal error.\n");
 		goto out;
 	}
@@ -282,20 +329,37 @@ static void serve_websocket_fallback(http_request_t *r, const service_t *s)
 	respond_text(r, 400, NULL, "Can \"Upgrade\" only to \"WebSocket\".");
 }
 
-void handler_serve(handler_t *h, FCGX_Request *req)
+/* Routes r's path below the directory of SCRIPT_NAME (base_from_script):
+ * "/~me/chat/chat/info" for "/~me/chat/chat.fcgi" is "/chat/info".  A path
+ * outside that directory stays as it is (and is not found). */
+static void strip_script_dir(http_request_t *r)
+{
+	const char *sn = http_param(r, "SCRIPT_NAME");
+	const char *slash = sn != NULL ? strrchr(sn, '/') : NULL;
+	size_t n = slash != NULL ? (size_t)(slash - sn) : 0;
+
+	if (n == 0 || r->path.len <= n || memcmp(r->path.ptr, sn, n) != 0 || r->path.ptr[n] != '/')
+		return;
+	r->path.ptr += n;
+	r->path.len -= n;
+}
+
+static void serve(handler_t *h, http_request_t *rp, int init_rc)
 {
 	chat_error_t err = { 0 };
-	http_request_t r;
+	http_request_t r = *rp;
 	route_t rt;
 	worker_t *w;
 	const service_t *s;
 	int rc;
 
-	if (http_request_init(&r, req) != CHAT_OK) {
+	if (init_rc != CHAT_OK) {
 		respond_text(&r, 500, NULL, "No REQUEST_URI from the front server.\n");
 		return;
 	}
 	r.body_timeout_ms = (int)h->opt->body_timeout_ms;
+	if (h->opt->base_from_script)
+		strip_script_dir(&r);
 	if (api_match(r.path)) {
 		api_serve(h->opt, h->bell, &r);
 		return;
@@ -336,4 +400,20 @@ void handler_serve(handler_t *h, FCGX_Request *req)
 		return;
 	}
 	transport_serve(w, &r, s, &rt);
+}
+
+void handler_serve(handler_t *h, FCGX_Request *req)
+{
+	http_request_t r;
+	int rc = http_request_init(&r, req);
+
+	serve(h, &r, rc);
+}
+
+void handler_serve_cgi(handler_t *h, char **envp)
+{
+	http_request_t r;
+	int rc = http_request_init_cgi(&r, envp);
+
+	serve(h, &r, rc);
 }

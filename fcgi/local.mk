@@ -8,3 +8,4 @@ fcgi_chat_fcgi_SOURCES = \
 	fcgi/api.c fcgi/api.h
 fcgi_chat_fcgi_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS)
 fcgi_chat_fcgi_LDADD = $(CHATDB_LIBS) $(FCGI_LIBS)
+fcgi_chat_fcgi_LDFLAGS = $(AM_LDFLAGS) $(BUNDLE_RPATH)

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,18 +56,13 @@ static int held_fits(worker_t *w, const session_info_t *info, int held)
 	return count <= opt->held_per_addr;
 }
 
-/* Whether the front server closed or aborted this request: EOF, a hang-up,
- * or any bytes after the request body (an FCGI_ABORT_REQUEST record). */
-static int client_gone(const http_request_t *r)
+int transport_streaming_allowed(const http_request_t *r, const chat_options_t *opt)
 {
-	struct pollfd p = { r->fcgx->ipcFd, POLLIN | POLLRDHUP, 0 };
-	char c;
+	const char *v = http_param(r, "CHAT_STREAMING");
 
-	if (poll(&p, 1, 0) <= 0)
+	if (v != NULL && !strcmp(v, "0"))
 		return 0;
-	if (p.revents & (POLLHUP | POLLERR | POLLRDHUP | POLLNVAL))
-		return 1;
-	return recv(p.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) != -1 || errno != EAGAIN;
+	return opt->streaming != 0;
 }
 
 static int header_safe(const char *v, size_t max)
@@ -296,7 +290,7 @@ static int worker_wake_fd(worker_t *w)
 static void wait_wake_or_gone(worker_t *w, http_request_t *r, dispatch_sess_t *ds, int timeout_ms)
 {
 	struct pollfd p[2] = { { w->wake_fd, POLLIN, 0 },
-			       { r->fcgx->ipcFd, POLLIN | POLLRDHUP, 0 } };
+			       { r->conn_fd, r->conn_events, 0 } };
 	uint64_t n;
 
 	if (w->wake_fd <= 0) {
@@ -571,7 +565,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 			(void)session_advance_cursor(w->svc.db, key, dispatch_cursor(w->disp, ds), NULL);
 			continue;
 		}
-		if (client_gone(r)) {
+		if (http_client_gone(r)) {
 			/* Whatever was under way to it is lost: as for a failed
 			 * write, the session ends (SockJS 1002). */
 			interrupted = 1;
@@ -696,6 +690,12 @@ void transport_serve(worker_t *w, http_request_t *r, const service_t *s, const r
 	}
 	if (ti->callback && sockjs_callback(r->query, &callback, &err_body) != CHAT_OK) {
 		respond_text(r, 500, head.data, err_body ? err_body : "Internal error.");
+		goto out;
+	}
+	if (ti->streaming && !transport_streaming_allowed(r, w->opt)) {
+		/* The front would hold the stream back: the client moves on to
+		 * the next transport at once. */
+		respond_text(r, 404, head.data, "Not found.\n");
 		goto out;
 	}
 	/* Whatever this request logs names its session. */

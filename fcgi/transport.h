@@ -59,6 +59,11 @@ int transport_preflight_headers(http_request_t *r, chat_buf_t *head, const char 
  * for a year. */
 int transport_cache_forever(chat_buf_t *head);
 
+/* Whether the streaming transports are served for r: the streaming option,
+ * unless the front server passed CHAT_STREAMING=0 with the request (SetEnv
+ * in .htaccess under mod_fcgid, which buffers responses). */
+int transport_streaming_allowed(const http_request_t *r, const chat_options_t *opt);
+
 /* Returns 1 when the request's Origin is allowed by the `origins` option
  * (no Origin header, "null", or a listed one), else 0. */
 int transport_origin_allowed(const http_request_t *r, const chat_options_t *opt);

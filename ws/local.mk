@@ -7,6 +7,7 @@ ws_chat_ws_SOURCES = \
 	ws/wsq.c ws/wsq.h
 ws_chat_ws_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS)
 ws_chat_ws_LDADD = $(CHATDB_LIBS) $(LWS_LIBS)
+ws_chat_ws_LDFLAGS = $(AM_LDFLAGS) $(BUNDLE_RPATH)
 
 # Unit tests of ws/'s pure parts (here, not in tests/unit/ws/local.mk, which
 # Makefile.am does not include).

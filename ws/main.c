@@ -7,6 +7,11 @@
  * /PREFIX/websocket upgrades to --ws_listen:--ws_port (loopback); conf/serve.sh
  * starts it with the same chat.conf as chat.fcgi (CHAT_CONFIG).  SIGTERM
  * or SIGINT closes every socket with 1001 and exits.
+ *
+ * --daemon (with the pidfile option, e.g. --pidfile FILE) detaches it
+ * from the terminal once it listens; when the PID file is locked by a
+ * chat-ws that runs, the start does nothing and exits 0 (a crontab line
+ * keeps it running on a host without a service manager).
  */
 #include "config.h"
 #include "auth.h"
@@ -16,12 +21,17 @@
 #include "options.h"
 #include "server.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static const char summary[] =
 	"chat-ws - STOMP-over-SockJS chat: the WebSocket transport (SockJS and raw), one event loop.";
@@ -65,6 +75,99 @@ static void raise_fd_limit(void)
 			 (unsigned long long)want);
 }
 
+/* --daemon without a value: taken out of argv (the option table's
+ * options all take one).  Returns 1 when it was there. */
+static int take_daemon_flag(int *argc, char **argv)
+{
+	int i, j, found = 0;
+
+	for (i = j = 1; i < *argc; i++) {
+		if (!strcmp(argv[i], "--daemon"))
+			found = 1;
+		else
+			argv[j++] = argv[i];
+	}
+	argv[j] = NULL;
+	*argc = j;
+	return found;
+}
+
+/* Locks the PID file (kept open, and locked, for the life of the process).
+ * Returns the fd, -1 on an error (logged), or -2 when a running chat-ws
+ * holds the lock. */
+static int lock_pidfile(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	char pid[32] = "";
+	ssize_t n;
+
+	if (fd < 0) {
+		log_error("cannot open the PID file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	if (errno != EWOULDBLOCK) {
+		log_error("cannot lock the PID file %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	n = pread(fd, pid, sizeof(pid) - 1, 0);
+	pid[n > 0 ? n : 0] = '\0';
+	pid[strcspn(pid, "\n")] = '\0';
+	/* Debug only: cron runs this every few minutes into the log. */
+	log_debug("already running (pid %s, %s): nothing to do", pid[0] ? pid : "?", path);
+	close(fd);
+	return -2;
+}
+
+/* Forks; the parent waits until the child says it listens (a byte on the
+ * pipe) or exits, and exits with 0 or 1.  In the child, *ready is the pipe
+ * to write that byte to.  Returns 0 in the child, -1 when fork failed. */
+static int detach(int *ready)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(p) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		close(p[1]);
+		_exit(read(p[0], &c, 1) == 1 ? EXIT_SUCCESS : EXIT_FAILURE);
+	}
+	close(p[0]);
+	*ready = p[1];
+	if (setsid() < 0)
+		log_warn("setsid: %s", strerror(errno));
+	return 0;
+}
+
+/* The detached child listens: write its PID, tell the parent, and let go
+ * of the terminal (stdin; stdout and stderr stay where the caller sent
+ * them: the log). */
+static void daemon_ready(int pidfd, int ready)
+{
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid()), fd;
+
+	if (pidfd >= 0 && (ftruncate(pidfd, 0) != 0 || pwrite(pidfd, pid, (size_t)n, 0) != n))
+		log_warn("cannot write the PID file: %s", strerror(errno));
+	if (ready >= 0) {
+		if (write(ready, "r", 1) != 1)
+			log_warn("cannot tell the starting process that it listens");
+		close(ready);
+	}
+	fd = open("/dev/null", O_RDONLY);
+	if (fd >= 0 && fd != STDIN_FILENO) {
+		(void)dup2(fd, STDIN_FILENO);
+		close(fd);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	chat_options_t opt;
@@ -72,7 +175,8 @@ int main(int argc, char **argv)
 	wsserver_t *srv = NULL;
 	pthread_t sig_thread;
 	sigset_t set;
-	int rc, status = EXIT_FAILURE;
+	int rc, status = EXIT_FAILURE, daemonize = take_daemon_flag(&argc, argv);
+	int pidfd = -1, ready = -1;
 
 	chat_error_t cerr = { 0 };
 
@@ -81,6 +185,19 @@ int main(int argc, char **argv)
 	log_init("chat-ws", opt.log_level);
 	if (log_set_format(opt.log_format) != CHAT_OK) {
 		fprintf(stderr, "chat-ws: log_format: '%s' is neither text nor json\n", opt.log_format);
+		goto out;
+	}
+	/* Before any thread: the lock first, so that two starts racing from
+	 * cron cannot both go on. */
+	if (opt.pidfile[0] != '\0') {
+		pidfd = lock_pidfile(opt.pidfile);
+		if (pidfd == -2)
+			status = EXIT_SUCCESS;
+		if (pidfd < 0)
+			goto out;
+	}
+	if (daemonize && detach(&ready) != 0) {
+		log_error("cannot fork: %s", strerror(errno));
 		goto out;
 	}
 	metrics_init("chat-ws");
@@ -108,11 +225,24 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	pthread_detach(sig_thread);
+	if (pidfd >= 0 || ready >= 0)
+		daemon_ready(pidfd, ready);
+	ready = -1;
 	wsserver_run(srv);
 	log_info("stopped");
 	status = EXIT_SUCCESS;
 out:
 	wsserver_close(srv);
+	if (pidfd >= 0) {
+		/* Emptied, not removed: removing would let a start racing with
+		 * this exit lock a new file while another start locks this one. */
+		if (ftruncate(pidfd, 0) != 0) {
+			/* nothing more to do: the lock goes with the process */
+		}
+		close(pidfd);
+	}
+	if (ready >= 0)
+		close(ready); /* the waiting parent exits 1 */
 	options_free(&opt);
 	return status;
 }

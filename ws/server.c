@@ -747,6 +747,19 @@ static void closed_elsewhere(void *ctx, const char *id, int code, const char *re
 		conn_close(srv, c, code, reason);
 }
 
+/* Says in chat.db that this sidecar runs, until two heartbeats from now
+ * (chat.fcgi's /info offers WebSocket while it does).  A second sidecar on
+ * the same chat.db finds the lease held and says nothing. */
+static void sidecar_alive(wsserver_t *srv, int64_t now)
+{
+	chat_error_t err = { 0 };
+	int rc = relay_lease(srv->svc.db, RELAY_SIDECAR_LEASE, srv->owner, now,
+			     2 * srv->opt->heartbeat_ms + 5000, &err);
+
+	if (rc != CHAT_OK && rc != CHAT_EBUSY)
+		log_warn("cannot renew the sidecar's lease: %s", chat_error_reason(&err, rc));
+}
+
 /* Every heartbeat_ms, for every socket at once: the SockJS heartbeat, one
  * statement renewing all the sockets' leases, the cursors that moved
  * (outbox pruning goes by them) and the pongs heard (liveness) in the same
@@ -788,6 +801,7 @@ static void heartbeat(lws_sorted_usec_list_t *sul)
 	if ((rc = session_closed_owned(srv->svc.db, srv->owner, closed_elsewhere, srv, &err)) !=
 	    CHAT_OK)
 		log_warn("cannot look for closed sessions: %s", chat_error_reason(&err, rc));
+	sidecar_alive(srv, now);
 	lws_sul_schedule(srv->ctx, 0, &srv->beat, heartbeat,
 			 srv->opt->heartbeat_ms * LWS_US_PER_MS);
 }
@@ -1042,6 +1056,7 @@ int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err
 		chat_error_set(err, rc, "cannot start the background thread");
 		goto fail;
 	}
+	sidecar_alive(srv, chat_wall_ms());
 	lws_sul_schedule(srv->ctx, 0, &srv->beat, heartbeat, opt->heartbeat_ms * LWS_US_PER_MS);
 	if (opt->stomp_heartbeat_ms > 0)
 		lws_sul_schedule(srv->ctx, 0, &srv->stomp_beat, stomp_heartbeat,
@@ -1090,6 +1105,9 @@ void wsserver_close(wsserver_t *srv)
 		lws_context_destroy(srv->ctx);
 	dispatch_free(srv->disp);
 	service_ctx_cleanup(&srv->svc);
+	/* /info stops offering WebSocket at once. */
+	if (srv->svc.db != NULL)
+		(void)relay_lease_release(srv->svc.db, RELAY_SIDECAR_LEASE, srv->owner, NULL);
 	chatdb_close(srv->svc.db);
 	doorbell_close(srv->bell);
 	json_strv_free(&srv->in);

@@ -53,6 +53,8 @@ CHAT_FCGI = os.path.join(TOP_BUILDDIR, 'fcgi', 'chat.fcgi')
 CHAT_WS = os.path.join(TOP_BUILDDIR, 'ws', 'chat-ws')
 APACHE_MODULES = '/usr/lib/apache2/modules'  # as conf/serve.sh renders @MODULES@
 FRONTS = ('lighttpd', 'apache-fcgid', 'apache-proxy-fcgi')
+# chat.fcgi as plain CGI, one process per request (tests that ask for them).
+CGI_FRONTS = ('lighttpd-cgi', 'apache-cgid')
 LOOPBACK = '127.0.0.1'
 TIMEOUT = 10.0  # default for one request or read, in seconds
 
@@ -191,15 +193,15 @@ def processes_mentioning(needle):
 def front_missing(front):
     """Why FRONT cannot run on this machine (a string for a skip), or None.
     A chat.fcgi that is not built is not a reason to skip: Stack fails."""
-    if front not in FRONTS:
+    if front not in FRONTS + CGI_FRONTS:
         return 'unknown front %r' % front
     if shutil.which('curl') is None:
         return 'curl not found (conf/serve.sh polls with it)'
-    if front == 'lighttpd':
+    if front.startswith('lighttpd'):
         return None if LIGHTTPD else 'lighttpd not found by configure'
     if not APACHE2:
         return 'apache2 not found by configure'
-    module = 'mod_fcgid.so' if front == 'apache-fcgid' else 'mod_proxy_fcgi.so'
+    module = {'apache-fcgid': 'mod_fcgid.so', 'apache-cgid': 'mod_cgid.so'}.get(front, 'mod_proxy_fcgi.so')
     if not os.path.exists(os.path.join(APACHE_MODULES, module)):
         return '%s not in %s' % (module, APACHE_MODULES)
     return None
@@ -288,7 +290,7 @@ class Stack:
 
     @property
     def config(self):
-        name = 'lighttpd.conf' if self.front == 'lighttpd' else 'apache.conf'
+        name = 'lighttpd.conf' if self.front.startswith('lighttpd') else 'apache.conf'
         return os.path.join(self.run, name)
 
     def url(self, path):
@@ -330,7 +332,7 @@ class Stack:
         self.var = tempfile.mkdtemp(prefix='chat-itest-%s-' % self.front)
         # Apache run as root drops to www-data, which must enter it.
         os.chmod(self.var, 0o755)
-        if os.getuid() == 0 and self.front != 'lighttpd' and not _world_reachable(self.var):
+        if os.getuid() == 0 and not self.front.startswith('lighttpd') and not _world_reachable(self.var):
             shutil.rmtree(self.var)
             raise StackError('%s is not reachable by www-data (Apache drops root): '
                              'point TMPDIR at a directory it can enter' % self.var)

@@ -10,12 +10,16 @@ INTEGRATION_TESTS = \
 	tests/integration/00-harness/test_harness.py \
 	tests/integration/10-front/test_front.py \
 	tests/integration/20-sockjs/test_protocol.py \
+	tests/integration/20-sockjs/test_protocol_cgi.py \
 	tests/integration/20-sockjs/test_session_safety.py \
 	tests/integration/20-sockjs/test_sockjs_client.py \
 	tests/integration/50-abuse/test_auth_limits.py \
 	tests/integration/50-abuse/test_rate_limits.py \
 	tests/integration/50-abuse/test_workers.py
 TESTS += $(INTEGRATION_TESTS)
+# The shared-host bundle without the host's libraries; make install without root.
+TESTS += tests/integration/10-front/bundle.sh
+EXTRA_DIST += tests/integration/10-front/bundle.sh
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/harness.py \
 	tests/integration/taprunner.py \
@@ -64,10 +68,12 @@ STOMP_NODE_TESTS = \
 	tests/integration/40-stomp/prefixes.mjs \
 	tests/integration/40-stomp/rooms.mjs \
 	tests/integration/40-stomp/publish.mjs \
-	tests/integration/40-stomp/hooks.mjs
+	tests/integration/40-stomp/hooks.mjs \
+	tests/integration/40-stomp/shared-host.mjs
 TESTS += $(STOMP_NODE_TESTS)
 EXTRA_DIST += $(STOMP_NODE_TESTS) tests/integration/lib/stomp.mjs \
 	tests/integration/40-stomp/hooks/chat.php tests/integration/40-stomp/hooks/faults.php \
+	tests/integration/lib/sharedhost.mjs \
 	tests/integration/lib/ferretdb.mjs tests/integration/lib/rabbitmq.mjs
 
 # Operations: GET /api/metrics under load, parsed strictly (and by

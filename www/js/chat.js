@@ -27,6 +27,10 @@
 	/* Where the chat is: the server's GET /api/config (its endpoints and
 	 * destination prefixes) replaces these defaults before connecting. */
 	const D = { endpoint: '/chat', app: '/app', topic: '/topic', userQueue: '/user/queue' };
+	/* Paths are relative to the page: /chat at a site's root, <dir>/chat/chat
+	 * for the shared-hosting bundle in <dir>/chat/ (docs/shared-hosting.md);
+	 * the endpoints of /api/config are read the same way. */
+	const API = (path) => new URL(path.slice(1), document.baseURI).href;
 	const HISTORY_PAGE = 50;
 	const TEXT_MAX = 4000; /* bytes, core/chatmsg.h CHATMSG_TEXT_MAX */
 	const ROOM_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -227,7 +231,7 @@
 		}
 		if (body !== undefined)
 			headers['Content-Type'] = 'application/json';
-		const r = await fetch(path, {
+		const r = await fetch(API(path), {
 			method, headers, credentials: 'same-origin', cache: 'no-store',
 			body: body === undefined ? undefined : JSON.stringify(body),
 		});
@@ -245,7 +249,7 @@
 	 * answers 404.  Anything else (down, 5xx) is asked again for a while. */
 	async function readConfig() {
 		try {
-			const r = await fetch('/api/config', { cache: 'no-store', headers: { Accept: 'application/json' } });
+			const r = await fetch(API('/api/config'), { cache: 'no-store', headers: { Accept: 'application/json' } });
 			if (!r.ok)
 				return;
 			const c = await r.json();
@@ -265,7 +269,7 @@
 		await readConfig();
 		for (let i = 0; ; i++) {
 			try {
-				const r = await fetch('/api/rooms', { cache: 'no-store', headers: { Accept: 'application/json' } });
+				const r = await fetch(API('/api/rooms'), { cache: 'no-store', headers: { Accept: 'application/json' } });
 				if (r.status === 404 || r.status === 405)
 					return false;
 				if (r.ok) {
@@ -919,6 +923,30 @@
 
 	/* ---------- STOMP over SockJS ---------- */
 
+	/* A server whose front holds streams back (Apache mod_fcgid with only
+	 * .htaccess) says "streaming":false in its /info: ask sockjs-client for
+	 * polling at once instead of letting it try each streaming transport
+	 * in turn.  Read once, after /api/config named the endpoint; the first
+	 * connection waits for it (3 s at most, then sockjs-client chooses). */
+	let steered = [];
+	let steerAsked = null;
+	const steerReady = () => steerAsked || (steerAsked = Promise.race([
+		fetch(API(D.endpoint) + '/info', { cache: 'no-store' }).then((r) => r.json()).then((info) => {
+			if (info && info.streaming === false)
+				steered = [...(info.websocket ? ['websocket'] : []), 'xhr-polling'];
+		}).catch(() => {}),
+		new Promise((resolve) => setTimeout(resolve, 3000)),
+	]));
+
+	function sockjsOptions() {
+		if (forced.length)
+			return { transports: forced };
+		/* There a process is started for a request when none is idle
+		 * (mod_fcgid waits a second at a time for one): give the open
+		 * frame time rather than failing over and reconnecting later. */
+		return steered.length ? { transports: steered, timeout: 4000 } : {};
+	}
+
 	function connect() {
 		const a = state.auth;
 		const headers = a.mode === 'token' ? { login: a.user, passcode: a.token } : { login: a.user || 'guest' };
@@ -929,7 +957,7 @@
 		else
 			setConn('connecting', 'conn.connecting');
 		const client = new StompJs.Client({
-			webSocketFactory: () => new SockJS(D.endpoint, null, forced.length ? { transports: forced } : {}),
+			webSocketFactory: () => new SockJS(API(D.endpoint), null, sockjsOptions()),
 			connectHeaders: headers,
 			reconnectDelay: 1000,
 			maxReconnectDelay: 15000,
@@ -956,7 +984,10 @@
 		client.onStompError = onStompError;
 		client.onWebSocketClose = onClosed;
 		state.client = client;
-		client.activate();
+		steerReady().then(() => {
+			if (state.client === client)
+				client.activate();
+		});
 	}
 
 	function onConnected(frame) {

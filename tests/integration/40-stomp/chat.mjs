@@ -1,5 +1,6 @@
 // chat.mjs - @stomp/stompjs end to end through each front server (lighttpd,
-// Apache mod_fcgid, Apache mod_proxy_fcgi) over each transport Node can
+// Apache mod_fcgid, Apache mod_proxy_fcgi; and chat.fcgi as plain CGI under
+// lighttpd mod_cgi and Apache mod_cgid) over each transport Node can
 // run: sockjs-client's websocket, xhr-streaming, xhr-polling and
 // eventsource, and STOMP straight over /chat/websocket (`ws`, asking for
 // the STOMP subprotocols).  CONNECT/CONNECTED, SUBSCRIBE with a receipt, a
@@ -7,7 +8,7 @@
 // MESSAGE headers, RECEIPTs, DISCONNECT.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FRONTS, frontMissing, startStack } from '../lib/stack.mjs';
+import { CGI_FRONTS, FRONTS, frontMissing, startStack } from '../lib/stack.mjs';
 import { TRANSPORTS, chatBody, makeRoom, roomId, stompConnect } from '../lib/stomp.mjs';
 
 const stacks = {};
@@ -22,7 +23,7 @@ after(async () => {
 
 const TEXT = 'hello ünïcödé ☃ 中文 \ud83d\ude00 "q" \\ \n second line';
 
-for (const front of FRONTS) {
+for (const front of [...FRONTS, ...CGI_FRONTS]) {
 	const skip = frontMissing(front) || false;
 	for (const transport of TRANSPORTS) {
 		test(`${front} ${transport}: CONNECT, subscribe, post, stamped MESSAGE, receipts, DISCONNECT`, { skip, timeout: 60000 }, async () => {

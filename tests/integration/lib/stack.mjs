@@ -57,16 +57,19 @@ function which(name) {
 export function frontMissing(front) {
 	if (!existsSync(path.join(builddir, 'ws', 'chat-ws')))
 		return 'ws/chat-ws is not built';
-	if (front === 'lighttpd')
+	if (front.startsWith('lighttpd'))
 		return which('lighttpd') ? null : 'lighttpd not installed';
 	if (!which('apache2'))
 		return 'apache2 not installed';
-	if (front === 'apache-fcgid' && !existsSync('/usr/lib/apache2/modules/mod_fcgid.so'))
-		return 'mod_fcgid not installed';
+	const module = { 'apache-fcgid': 'mod_fcgid', 'apache-cgid': 'mod_cgid' }[front];
+	if (module && !existsSync(`/usr/lib/apache2/modules/${module}.so`))
+		return `${module} not installed`;
 	return null;
 }
 
 export const FRONTS = ['lighttpd', 'apache-fcgid', 'apache-proxy-fcgi'];
+/** chat.fcgi as plain CGI, one process per request (docs/shared-hosting.md). */
+export const CGI_FRONTS = ['lighttpd-cgi', 'apache-cgid'];
 
 async function waitPort(port, ms = 10000) {
 	const end = Date.now() + ms;

@@ -449,13 +449,17 @@ START_TEST(documents)
 	chat_buf_init(&b, 4096);
 	chat_buf_init(&e1, 64);
 	chat_buf_init(&e2, 64);
-	ck_assert_int_eq(sockjs_info(&b, 1, 0, 0), 0);
+	ck_assert_int_eq(sockjs_info(&b, 1, 0, 1, 0), 0);
 	ck_assert_str_eq(b.data, "{\"websocket\":true,\"origins\":[\"*:*\"],"
 				 "\"cookie_needed\":false,\"entropy\":0}");
 	chat_buf_reset(&b);
-	ck_assert_int_eq(sockjs_info(&b, 0, 1, 4294967295u), 0);
+	ck_assert_int_eq(sockjs_info(&b, 0, 1, 1, 4294967295u), 0);
 	ck_assert_str_eq(b.data, "{\"websocket\":false,\"origins\":[\"*:*\"],"
 				 "\"cookie_needed\":true,\"entropy\":4294967295}");
+	chat_buf_reset(&b);
+	ck_assert_int_eq(sockjs_info(&b, 0, 0, 0, 7), 0);
+	ck_assert_str_eq(b.data, "{\"websocket\":false,\"origins\":[\"*:*\"],"
+				 "\"cookie_needed\":false,\"entropy\":7,\"streaming\":false}");
 	chat_buf_reset(&b);
 
 	ck_assert_int_eq(sockjs_iframe_page(&b, S("/js/sockjs.min.js"), S("")), 0);
