@@ -287,6 +287,23 @@ static const char *const migrations[] = {
 	"INSERT INTO chat_first_user(one, user_name, at_ms) SELECT 1, '', 0"
 	" WHERE EXISTS (SELECT 1 FROM sessions) OR EXISTS (SELECT 1 FROM auth_tokens)"
 	" OR EXISTS (SELECT 1 FROM chat_rooms WHERE creator <> '');",
+	/* 19: direct messages (db/dm.c): each message once, keyed by its
+	 * two users (lo < hi case-insensitively); each user's read mark per
+	 * peer (unread counts). */
+	"CREATE TABLE chat_dm("
+	" id INTEGER PRIMARY KEY,"
+	" lo TEXT NOT NULL COLLATE NOCASE,"
+	" hi TEXT NOT NULL COLLATE NOCASE,"
+	" writer TEXT NOT NULL COLLATE NOCASE,"
+	" body TEXT NOT NULL,"
+	" time_ms INTEGER NOT NULL);"
+	"CREATE INDEX chat_dm_pair ON chat_dm(lo, hi, id);"
+	"CREATE INDEX chat_dm_hi ON chat_dm(hi, lo, id);"
+	"CREATE TABLE chat_dm_read("
+	" user_name TEXT NOT NULL COLLATE NOCASE,"
+	" peer TEXT NOT NULL COLLATE NOCASE,"
+	" last_id INTEGER NOT NULL,"
+	" PRIMARY KEY (user_name, peer)) WITHOUT ROWID;",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,
