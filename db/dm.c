@@ -2,7 +2,13 @@
 #include "config.h"
 #include "dm.h"
 
+#include "chatmsg.h"
 #include "json.h"
+#include "log.h"
+#include "store.h"
+
+#include <ctype.h>
+#include <stdio.h>
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -157,4 +163,116 @@ int dm_list_json(chatdb_t *db, const char *user, size_t cap, chat_buf_t *out, ch
 		rc = chatdb__error(db, step, "dm list", err);
 	sqlite3_reset(st);
 	return rc == CHAT_OK ? chat_buf_putc(out, ']') : rc;
+}
+
+static const char SQL_UNSTORED[] = "SELECT id, lo, hi, writer, body, time_ms FROM chat_dm"
+				   " WHERE stored = 0 ORDER BY id LIMIT ?1";
+static const char SQL_STORED[] = "UPDATE chat_dm SET stored = 1 WHERE id = ?1";
+
+/* One unstored message, copied out of SQLite's memory. */
+typedef struct unstored {
+	int64_t id, time_ms;
+	char room[sizeof(DM_STORE_PREFIX) + 2 * (CHATMSG_NAME_MAX + 1)];
+	char writer[CHATMSG_NAME_MAX + 1];
+	char *body;
+} unstored_t;
+
+static void store_room_name(char *out, size_t size, const char *lo, const char *hi)
+{
+	size_t n;
+
+	snprintf(out, size, "%s%s:%s", DM_STORE_PREFIX, lo, hi);
+	for (n = 0; out[n] != '\0'; n++)
+		out[n] = (char)tolower((unsigned char)out[n]);
+}
+
+/* The store room id of conversation name, created when missing. */
+static int store_room(store_t *s, const char *name, int64_t now_ms, int64_t *id, chat_error_t *err)
+{
+	store_room_t r;
+	int rc = store_room_get_by_name(s, name, &r, err);
+
+	if (rc == CHAT_ENOTFOUND) {
+		rc = store_room_add(s, store_new_id(), name, 0, now_ms, err);
+		if (rc == CHAT_OK || rc == CHAT_EEXIST) /* EEXIST: made meanwhile */
+			rc = store_room_get_by_name(s, name, &r, err);
+	}
+	if (rc == CHAT_OK)
+		*id = r.id;
+	return rc;
+}
+
+/* Copies u into the store. */
+static int copy_one(store_t *s, const unstored_t *u, chat_error_t *err)
+{
+	chat_buf_t text;
+	chatmsg_field_t f = { "text", &text, 1, 0, 0 };
+	store_msg_t m = { 0 };
+	chat_error_t e = { 0 };
+	int rc;
+
+	chat_buf_init(&text, CHATMSG_TEXT_MAX);
+	rc = chatmsg_parse_object(u->body, strlen(u->body), &f, 1, NULL);
+	if (rc != CHAT_OK) {
+		chat_buf_free(&text);
+		return CHAT_OK; /* cannot happen: the broker rendered it; skipped */
+	}
+	rc = store_room(s, u->room, u->time_ms, &m.room_id, err);
+	m.id = m.room_seq = u->id;
+	m.time_ms = u->time_ms;
+	m.writer = u->writer;
+	m.text = text.data;
+	m.text_len = text.len;
+	if (rc == CHAT_OK)
+		rc = store_msg_add(s, &m, NULL, &e);
+	if (rc == CHAT_EEXIST || rc == CHAT_EINVAL || rc == CHAT_ETOOBIG || rc == CHAT_EUTF8) {
+		/* As the room relay: loud, and passed so the rest goes on. */
+		log_error("relay: direct message %lld is NOT in the store: %s", (long long)u->id,
+			  chat_error_reason(&e, rc));
+		rc = CHAT_OK;
+	} else if (rc != CHAT_OK && err != NULL && e.message[0] != '\0') {
+		*err = e;
+	}
+	chat_buf_free(&text);
+	return rc;
+}
+
+int dm_relay(chatdb_t *db, store_t *s, chat_error_t *err)
+{
+	unstored_t v[DM_RELAY_BATCH];
+	sqlite3_stmt *st;
+	size_t n = 0, i;
+	int rc, step;
+
+	if ((rc = chatdb__stmt(db, SQL_UNSTORED, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_int(st, 1, DM_RELAY_BATCH);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < DM_RELAY_BATCH) {
+		unstored_t *u = &v[n];
+		const char *body = (const char *)sqlite3_column_text(st, 4);
+
+		u->id = sqlite3_column_int64(st, 0);
+		store_room_name(u->room, sizeof(u->room), (const char *)sqlite3_column_text(st, 1),
+				(const char *)sqlite3_column_text(st, 2));
+		snprintf(u->writer, sizeof(u->writer), "%s", (const char *)sqlite3_column_text(st, 3));
+		u->time_ms = sqlite3_column_int64(st, 5);
+		if ((u->body = strdup(body != NULL ? body : "")) == NULL) {
+			rc = chat_error_set(err, CHAT_ENOMEM, "out of memory");
+			break;
+		}
+		n++;
+	}
+	if (rc == CHAT_OK && step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = chatdb__error(db, step, "dm relay", err);
+	sqlite3_reset(st);
+	for (i = 0; i < n && rc == CHAT_OK; i++) {
+		rc = copy_one(s, &v[i], err);
+		if (rc == CHAT_OK && (rc = chatdb__stmt(db, SQL_STORED, &st, err)) == CHAT_OK) {
+			sqlite3_bind_int64(st, 1, v[i].id);
+			rc = done(db, st, "dm stored", err);
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(v[i].body);
+	return rc;
 }

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "chat.h"
 #include "chatdb.h"
+#include "store.h"
 
 #include <stdint.h>
 
@@ -38,5 +39,17 @@ int dm__read_in_tx(chatdb_t *db, const char *user, const char *peer, int64_t id,
  * {"peer","last_id","unread"} (unread: messages from the peer after the
  * user's read mark), at most DM_LIST_MAX and within cap bytes. */
 int dm_list_json(chatdb_t *db, const char *user, size_t cap, chat_buf_t *out, chat_error_t *err);
+
+/* The durable store's room of a conversation: "dm:" and the two names in
+ * ASCII lower case, the smaller first (not a room id: no destination or
+ * room list names it, and relay_seed() skips it). */
+#define DM_STORE_PREFIX "dm:"
+/* Messages copied per dm_relay() call at most. */
+#define DM_RELAY_BATCH 32
+
+/* Copies messages not yet in store s there (each conversation a store
+ * room, created on first use), marking them stored; the relay's step
+ * (relay_run()).  0 or the first error (what was copied stays copied). */
+int dm_relay(chatdb_t *db, store_t *s, chat_error_t *err);
 
 #endif

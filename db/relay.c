@@ -8,6 +8,7 @@
 #include "broker.h"
 #include "chatmsg.h"
 #include "chatroom.h"
+#include "dm.h"
 #include "log.h"
 
 #include <stdatomic.h>
@@ -465,7 +466,7 @@ int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms, int64
 	chat_buf_init(&p.room, CHATMSG_ROOM_MAX);
 	chat_buf_init(&p.writer, SESSION_USER_MAX);
 	chat_buf_init(&p.text, CHATMSG_TEXT_MAX);
-	if ((rc = copy_rooms(db, s, err)) != CHAT_OK)
+	if ((rc = copy_rooms(db, s, err)) != CHAT_OK || (rc = dm_relay(db, s, err)) != CHAT_OK)
 		goto out;
 	if ((rc = outbox_consumer_get(db, RELAY_CONSUMER, &cursor, err)) != CHAT_OK) {
 		if (rc == CHAT_ENOTFOUND)

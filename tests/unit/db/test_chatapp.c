@@ -658,6 +658,8 @@ static const char *dm_sub(int who, const char *dest)
  * follow read marks; guests, unknown and banned users are refused. */
 START_TEST(direct_messages)
 {
+	store_msg_list_t ml = { 0 };
+	store_room_t sr;
 	char body[64];
 	const char *got;
 	long long id = 0;
@@ -734,6 +736,19 @@ START_TEST(direct_messages)
 	ck_assert_int_eq(auth_ban(db, "alice", "", NOW, NULL), CHAT_OK);
 	HAS(dm_send(0, "/app/dm/Bob", "{\"text\":\"x\"}"), "ERROR");
 	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_dm"), 2);
+	/* The relay copies them to the durable store, once, in the pair's
+	 * room (a name no destination can take). */
+	relay_all();
+	relay_all();
+	ck_assert_int_eq(store_room_get_by_name(store, "dm:alice:bob", &sr, NULL), CHAT_OK);
+	ck_assert_int_eq(store_msg_latest(store, sr.id, 10, &ml, NULL), CHAT_OK);
+	ck_assert_uint_eq(ml.count, 2);
+	ck_assert_int_eq(ml.items[0].id, id);
+	ck_assert_str_eq(ml.items[0].writer, "alice");
+	ck_assert_str_eq(ml.items[1].text, "secret two");
+	store_msg_list_free(&ml);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_dm WHERE stored = 1"), 2);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms WHERE name LIKE 'dm:%'"), 0);
 	/* Typing goes to the peer only and is not kept. */
 	again(2, "carol");
 	ck_assert_int_eq(send_msg(2, "SUBSCRIBE\nid:q\ndestination:/user/queue/dm\n\n^"), CHAT_OK);
