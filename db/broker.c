@@ -1854,17 +1854,8 @@ static int app_dm(broker_t *b, chat_slice_t body)
 	if ((rc = next_seq(b, &seq)) != CHAT_OK ||
 	    (rc = auth_display_get(b->db, me, display, b->err)) != CHAT_OK)
 		goto out;
-	chat_buf_reset(&b->scratch);
-	if ((rc = chat_buf_printf(&b->scratch, "{\"type\":\"DM\",\"id\":%lld,\"time\":%lld,\"writer\":",
-				  (long long)seq, (long long)b->now_ms)) != CHAT_OK ||
-	    (rc = json_encode_string(&b->scratch, me, strlen(me))) != CHAT_OK ||
-	    (rc = chat_buf_append(&b->scratch, ",\"display_name\":", 16)) != CHAT_OK ||
-	    (rc = json_encode_string(&b->scratch, display, strlen(display))) != CHAT_OK ||
-	    (rc = chat_buf_append(&b->scratch, ",\"to\":", 6)) != CHAT_OK ||
-	    (rc = json_encode_string(&b->scratch, peer, strlen(peer))) != CHAT_OK ||
-	    (rc = chat_buf_append(&b->scratch, ",\"text\":", 8)) != CHAT_OK ||
-	    (rc = json_encode_string(&b->scratch, text.data, text.len)) != CHAT_OK ||
-	    (rc = chat_buf_putc(&b->scratch, '}')) != CHAT_OK)
+	if ((rc = dm_render(&b->scratch, seq, b->now_ms, me, display, peer, chat_buf_slice(&text))) !=
+	    CHAT_OK)
 		goto out;
 	if ((rc = dm__add_in_tx(b->db, seq, me, peer, chat_buf_slice(&b->scratch), b->now_ms,
 				b->err)) != CHAT_OK ||

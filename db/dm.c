@@ -2,8 +2,9 @@
 #include "config.h"
 #include "dm.h"
 
-#include "chatmsg.h"
+#include "auth.h"
 #include "json.h"
+#include "names.h"
 #include "log.h"
 #include "store.h"
 
@@ -32,6 +33,25 @@ static const char SQL_LIST[] =
 	" FROM (SELECT lo, hi, CASE WHEN lo = ?1 THEN hi ELSE lo END AS other, max(id) AS last"
 	"  FROM chat_dm WHERE lo = ?1 OR hi = ?1 GROUP BY lo, hi) c"
 	" ORDER BY c.last DESC LIMIT ?2";
+
+int dm_render(chat_buf_t *out, int64_t id, int64_t time_ms, const char *writer,
+	      const char *display, const char *to, chat_slice_t text)
+{
+	int rc;
+
+	chat_buf_reset(out);
+	if ((rc = chat_buf_printf(out, "{\"type\":\"DM\",\"id\":%lld,\"time\":%lld,\"writer\":",
+				  (long long)id, (long long)time_ms)) != CHAT_OK ||
+	    (rc = json_encode_string(out, writer, strlen(writer))) != CHAT_OK ||
+	    (rc = chat_buf_append(out, ",\"display_name\":", 16)) != CHAT_OK ||
+	    (rc = json_encode_string(out, display, strlen(display))) != CHAT_OK ||
+	    (rc = chat_buf_append(out, ",\"to\":", 6)) != CHAT_OK ||
+	    (rc = json_encode_string(out, to, strlen(to))) != CHAT_OK ||
+	    (rc = chat_buf_append(out, ",\"text\":", 8)) != CHAT_OK ||
+	    (rc = json_encode_string(out, text.ptr, text.len)) != CHAT_OK)
+		return rc;
+	return chat_buf_putc(out, '}');
+}
 
 static void sides(const char *a, const char *b, const char **lo, const char **hi)
 {
@@ -275,4 +295,101 @@ int dm_relay(chatdb_t *db, store_t *s, chat_error_t *err)
 	for (i = 0; i < n; i++)
 		free(v[i].body);
 	return rc;
+}
+
+static const char SQL_SEED_MSG[] =
+	"INSERT OR IGNORE INTO chat_dm(id, lo, hi, writer, body, time_ms, stored)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)";
+static const char SQL_SEED_READ[] =
+	"INSERT OR IGNORE INTO chat_dm_read(user_name, peer, last_id) VALUES (?1, ?2, ?3)";
+
+int dm_seed_read(store_t *s, const store_room_t *r, dm_seed_t **v, size_t *n, size_t *cap,
+		 int *is_dm, chat_error_t *err)
+{
+	size_t np = strlen(DM_STORE_PREFIX);
+	const char *lo = r->name + np, *colon;
+	dm_seed_t *x;
+
+	*is_dm = strncmp(r->name, DM_STORE_PREFIX, np) == 0;
+	if (!*is_dm || *n >= DM_SEED_MAX || (colon = strchr(lo, ':')) == NULL ||
+	    !chatmsg_name_valid((chat_slice_t){ lo, (size_t)(colon - lo) }) ||
+	    !chatmsg_name_valid((chat_slice_t){ colon + 1, strlen(colon + 1) }))
+		return CHAT_OK;
+	if (*n == *cap) {
+		size_t c = *cap > 0 ? *cap * 2 : 8;
+		dm_seed_t *w = realloc(*v, c * sizeof(*w));
+
+		if (w == NULL)
+			return chat_error_set(err, CHAT_ENOMEM, "out of memory");
+		*v = w;
+		*cap = c;
+	}
+	x = &(*v)[*n];
+	memset(x, 0, sizeof(*x));
+	snprintf(x->lo, sizeof(x->lo), "%.*s", (int)(colon - lo), lo);
+	snprintf(x->hi, sizeof(x->hi), "%s", colon + 1);
+	(*n)++;
+	return store_msg_latest(s, r->id, DM_HISTORY_MAX, &x->msgs, err);
+}
+
+static int seed_read_mark(chatdb_t *db, const char *user, const char *peer, int64_t id,
+			  chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_SEED_READ, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, id);
+	return done(db, st, "dm seed read", err);
+}
+
+int dm__seed_in_tx(chatdb_t *db, const dm_seed_t *v, size_t n, chat_error_t *err)
+{
+	char display[NAMES_NFC_MAX + 1];
+	chat_buf_t body;
+	sqlite3_stmt *st;
+	int rc = CHAT_OK;
+
+	chat_buf_init(&body, CHATMSG_TEXT_MAX * 6 + 1024);
+	for (size_t i = 0; i < n && rc == CHAT_OK; i++) {
+		const dm_seed_t *x = &v[i];
+		int64_t last = 0;
+
+		for (size_t j = 0; j < x->msgs.count && rc == CHAT_OK; j++) {
+			const store_msg_t *m = &x->msgs.items[j];
+			const char *to = strcasecmp(m->writer, x->lo) == 0 ? x->hi : x->lo;
+
+			rc = auth_display_get(db, m->writer, display, err);
+			if (rc == CHAT_OK)
+				rc = dm_render(&body, m->id, m->time_ms, m->writer, display, to,
+					       (chat_slice_t){ m->text, m->text_len });
+			if (rc == CHAT_OK)
+				rc = chatdb__stmt(db, SQL_SEED_MSG, &st, err);
+			if (rc != CHAT_OK)
+				break;
+			sqlite3_bind_int64(st, 1, m->id);
+			sqlite3_bind_text(st, 2, x->lo, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, x->hi, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, m->writer, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 5, body.data, (int)body.len, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 6, m->time_ms);
+			rc = done(db, st, "dm seed", err);
+			last = m->id > last ? m->id : last;
+		}
+		/* What was there before this chat.db counts as read. */
+		if (rc == CHAT_OK && last > 0 && (rc = seed_read_mark(db, x->lo, x->hi, last, err)) == CHAT_OK)
+			rc = seed_read_mark(db, x->hi, x->lo, last, err);
+	}
+	chat_buf_free(&body);
+	return rc;
+}
+
+void dm_seed_free(dm_seed_t *v, size_t n)
+{
+	for (size_t i = 0; v != NULL && i < n; i++)
+		store_msg_list_free(&v[i].msgs);
+	free(v);
 }

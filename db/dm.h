@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "chat.h"
 #include "chatdb.h"
+#include "chatmsg.h"
 #include "store.h"
 
 #include <stdint.h>
@@ -20,6 +21,11 @@
 #define DM_HISTORY_MAX 100
 /* Conversations in one list reply at most (the latest). */
 #define DM_LIST_MAX 100
+
+/* Renders a message as {"type":"DM","id","time","writer","display_name",
+ * "to","text"} into out (reset first). */
+int dm_render(chat_buf_t *out, int64_t id, int64_t time_ms, const char *writer,
+	      const char *display, const char *to, chat_slice_t text);
 
 /* Stores message id (> 0) from writer to peer, body its JSON object. */
 int dm__add_in_tx(chatdb_t *db, int64_t id, const char *writer, const char *peer,
@@ -51,5 +57,26 @@ int dm_list_json(chatdb_t *db, const char *user, size_t cap, chat_buf_t *out, ch
  * room, created on first use), marking them stored; the relay's step
  * (relay_run()).  0 or the first error (what was copied stays copied). */
 int dm_relay(chatdb_t *db, store_t *s, chat_error_t *err);
+
+/* A conversation read back from the store (relay_seed()). */
+typedef struct dm_seed {
+	char lo[CHATMSG_NAME_MAX + 1], hi[CHATMSG_NAME_MAX + 1];
+	store_msg_list_t msgs; /* its latest DM_HISTORY_MAX messages */
+} dm_seed_t;
+
+/* Conversations read back per seed at most. */
+#define DM_SEED_MAX 1000
+
+/* When store room r is a conversation's (DM_STORE_PREFIX), reads its
+ * latest messages into a new entry of *v (*n entries, *cap allocated;
+ * free with dm_seed_free()) and sets *is_dm.  0 or an error. */
+int dm_seed_read(store_t *s, const store_room_t *r, dm_seed_t **v, size_t *n, size_t *cap,
+		 int *is_dm, chat_error_t *err);
+
+/* Puts the seeds' messages into chat.db (those it has not: by id), stored
+ * and read by both users; inside the caller's transaction. */
+int dm__seed_in_tx(chatdb_t *db, const dm_seed_t *v, size_t n, chat_error_t *err);
+
+void dm_seed_free(dm_seed_t *v, size_t n);
 
 #endif

@@ -627,6 +627,8 @@ END_TEST
 
 /* ---- direct messages ---- */
 
+static void recreate_chatdb(void);
+
 static void dm_user(const char *name, int64_t id)
 {
 	ck_assert_int_eq(store_user_add(store, id, name, "x", NOW, NULL), CHAT_OK);
@@ -756,6 +758,22 @@ START_TEST(direct_messages)
 	HASNT(dm_send(2, "/app/dm/bob/typing", ""), "TYPING");
 	HAS(collect(1), "{\"type\":\"TYPING\",\"user\":\"carol\",\"display_name\":\"\",\"to\":\"Bob\",");
 	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_dm"), 2);
+	/* A new chat.db reads them back from the store, as read. */
+	recreate_chatdb();
+	ck_assert_int_eq(relay_seed(db, store, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(relay_seed(db, store, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_dm WHERE stored = 1"), 2);
+	connect_as(1, "Bob");
+	connect_as(2, "carol");
+	got = dm_sub(1, "/app/dm/alice/history");
+	ck_assert_ptr_nonnull(strstr(got, "\"writer\":\"alice\",\"display_name\":\"\",\"to\":\"bob\","
+				       "\"text\":\"secret one\"}"));
+	ck_assert_ptr_nonnull(strstr(strstr(got, "secret one"), "secret two"));
+	HAS(dm_sub(1, "/app/dm"), "[{\"peer\":\"alice\",\"last_id\":");
+	HAS(dm_sub(1, "/app/dm"), ",\"unread\":0}]");
+	HAS(dm_sub(2, "/app/dm"), "\n[]");
+	HASNT(dm_sub(2, "/app/dm/alice/history"), "secret");
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms WHERE name LIKE 'dm:%'"), 0);
 }
 END_TEST
 
