@@ -133,18 +133,25 @@ int dm_history_json(chatdb_t *db, const char *user, const char *peer, size_t cap
 	return rc;
 }
 
-int dm__read_in_tx(chatdb_t *db, const char *user, const char *peer, int64_t id,
-		   chat_error_t *err)
+/* Runs sql (a read-mark statement) with (user, peer, id). */
+static int read_mark(chatdb_t *db, const char *sql, const char *user, const char *peer, int64_t id,
+		     chat_error_t *err)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = chatdb__stmt(db, SQL_READ, &st, err)) != CHAT_OK)
+	if ((rc = chatdb__stmt(db, sql, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, id);
-	return done(db, st, "dm read", err);
+	return done(db, st, "dm read mark", err);
+}
+
+int dm__read_in_tx(chatdb_t *db, const char *user, const char *peer, int64_t id,
+		   chat_error_t *err)
+{
+	return read_mark(db, SQL_READ, user, peer, id, err);
 }
 
 int dm_list_json(chatdb_t *db, const char *user, size_t cap, chat_buf_t *out, chat_error_t *err)
@@ -332,20 +339,6 @@ int dm_seed_read(store_t *s, const store_room_t *r, dm_seed_t **v, size_t *n, si
 	return store_msg_latest(s, r->id, DM_HISTORY_MAX, &x->msgs, err);
 }
 
-static int seed_read_mark(chatdb_t *db, const char *user, const char *peer, int64_t id,
-			  chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_SEED_READ, &st, err);
-
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, id);
-	return done(db, st, "dm seed read", err);
-}
-
 int dm__seed_in_tx(chatdb_t *db, const dm_seed_t *v, size_t n, chat_error_t *err)
 {
 	char display[NAMES_NFC_MAX + 1];
@@ -380,8 +373,9 @@ int dm__seed_in_tx(chatdb_t *db, const dm_seed_t *v, size_t n, chat_error_t *err
 			last = m->id > last ? m->id : last;
 		}
 		/* What was there before this chat.db counts as read. */
-		if (rc == CHAT_OK && last > 0 && (rc = seed_read_mark(db, x->lo, x->hi, last, err)) == CHAT_OK)
-			rc = seed_read_mark(db, x->hi, x->lo, last, err);
+		if (rc == CHAT_OK && last > 0 &&
+		    (rc = read_mark(db, SQL_SEED_READ, x->lo, x->hi, last, err)) == CHAT_OK)
+			rc = read_mark(db, SQL_SEED_READ, x->hi, x->lo, last, err);
 	}
 	chat_buf_free(&body);
 	return rc;
