@@ -2,7 +2,7 @@
 // playwright-core) against the stack behind lighttpd: two Korean pages
 // (users with Korean display names) open a conversation from the presence
 // list; the reader sees an unread badge until it opens the conversation,
-// then they talk; a third user's page sees none of it, its own
+// then they talk (typing shows); a third user's page sees none of it, its own
 // conversation list and its history with either of them are empty, and
 // subscribing to another user's DM queue is refused with an ERROR.
 import { test } from 'node:test';
@@ -60,6 +60,9 @@ test('a direct message that a third user cannot see', { skip: missing || false, 
 	assert.deepEqual(await B.texts(bob), ['안녕, 밥!', '비밀이야']);
 	assert.equal(await bob.$eval('#lists .msg .who', (e) => e.textContent), '김앨리스');
 	assert.equal(await entry.locator('.badge').count(), 0);
+	/* Typing shows in the open conversation on the other side. */
+	await bob.fill('#composer-text', '알');
+	await alice.waitForFunction(() => document.getElementById('typing').textContent === '박밥님이 입력 중…');
 	await B.send(bob, '알았어');
 	await B.waitText(alice, '알았어');
 	/* The read mark is on the server: a new list says 0 unread for bob. */

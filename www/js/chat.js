@@ -394,7 +394,8 @@
 		if (!x || typeof x !== 'object')
 			return;
 		if (x.type === 'TYPING') {
-			const r = addDm(x.user);
+			/* Only in a conversation this page has: typing alone opens none. */
+			const r = typeof x.user === 'string' && state.rooms.get('@' + x.user);
 			if (r)
 				onTyping(r, x);
 			return;
