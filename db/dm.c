@@ -16,6 +16,9 @@
 #include <string.h>
 #include <strings.h>
 
+_Static_assert(sizeof(DM_STORE_PREFIX) - 1 + 2 * CHATMSG_NAME_MAX + 1 <= STORE_ROOM_NAME_MAX,
+	       "a conversation's store room name fits");
+
 /* lo/hi: the two names, the case-insensitively smaller first. */
 static const char SQL_ADD[] = "INSERT INTO chat_dm(id, lo, hi, writer, body, time_ms)"
 			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";

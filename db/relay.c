@@ -193,7 +193,7 @@ static int read_rooms(chatdb_t *db, store_t *s, seed_room_t **out, size_t *n, dm
 			if (!chatmsg_room_valid((chat_slice_t){ page.items[i].name,
 								 strlen(page.items[i].name) }))
 				continue; /* no destination can name it */
-			snprintf(x->r.name, sizeof(x->r.name), "%s", page.items[i].name);
+			snprintf(x->r.name, sizeof(x->r.name), "%.*s", CHATMSG_ROOM_MAX, page.items[i].name);
 			x->r.id = page.items[i].id;
 			x->r.created_ms = page.items[i].created_ms;
 			rc = room_seq_known(db, x->r.name, &known, err);

@@ -751,18 +751,30 @@ START_TEST(direct_messages)
 	store_msg_list_free(&ml);
 	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_dm WHERE stored = 1"), 2);
 	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms WHERE name LIKE 'dm:%'"), 0);
+	/* Two names of the longest kind still make a store room name. */
+	dm_user("yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy", 4);
+	dm_user("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", 5);
+	connect_as(3, "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz");
+	HASNT(dm_send(3, "/app/dm/yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy", "{\"text\":\"long\"}"), "ERROR");
+	relay_all();
+	ck_assert_int_eq(store_room_get_by_name(store,
+						"dm:yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy:"
+						"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+						&sr, NULL),
+			 CHAT_OK);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_dm WHERE stored = 0"), 0);
 	/* Typing goes to the peer only and is not kept. */
 	again(2, "carol");
 	ck_assert_int_eq(send_msg(2, "SUBSCRIBE\nid:q\ndestination:/user/queue/dm\n\n^"), CHAT_OK);
 	(void)collect(1);
 	HASNT(dm_send(2, "/app/dm/bob/typing", ""), "TYPING");
 	HAS(collect(1), "{\"type\":\"TYPING\",\"user\":\"carol\",\"display_name\":\"\",\"to\":\"Bob\",");
-	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_dm"), 2);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_dm"), 3);
 	/* A new chat.db reads them back from the store, as read. */
 	recreate_chatdb();
 	ck_assert_int_eq(relay_seed(db, store, NULL, NULL), CHAT_OK);
 	ck_assert_int_eq(relay_seed(db, store, NULL, NULL), CHAT_OK);
-	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_dm WHERE stored = 1"), 2);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_dm WHERE stored = 1"), 3);
 	connect_as(1, "Bob");
 	connect_as(2, "carol");
 	got = dm_sub(1, "/app/dm/alice/history");
