@@ -13,6 +13,7 @@
 #include "chatroom.h"
 #include "delivery.h"
 #include "dest.h"
+#include "dm.h"
 #include "hook.h"
 #include "log.h"
 #include "json.h"
@@ -29,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define BROKER_SERVER "chat/" PACKAGE_VERSION
@@ -267,6 +269,8 @@ typedef struct prefetch {
 	size_t keep;       /* newest messages kept */
 	int partial;       /* the store failed: only what the outbox still holds */
 	hlist_t msgs;
+	int dm_rc;         /* SEND APP/dm/{user}[/typing]: the store's answer (1: not asked) */
+	char dm_peer[STORE_USER_NAME_MAX + 1]; /* the user's name as registered */
 } prefetch_t;
 
 /* ---- receiving ------------------------------------------------------------ */
@@ -510,6 +514,24 @@ static const char *app_path(const char *dest)
 		       : NULL;
 }
 
+/* The user name out of APP/dm/{user}SUFFIX into name: 1 when dest is one. */
+static int dm_of(const char *dest, const char *suffix, char name[CHATMSG_NAME_MAX + 1])
+{
+	const char *path = app_path(dest);
+	size_t n = strlen(BROKER_DM_PATH), m = strlen(suffix), len;
+
+	if (path == NULL || strncmp(path, BROKER_DM_PATH "/", n + 1) != 0)
+		return 0;
+	path += n + 1;
+	len = strlen(path);
+	if (len <= m || strcmp(path + len - m, suffix) != 0 ||
+	    !chatmsg_name_valid((chat_slice_t){ path, len - m }))
+		return 0;
+	memcpy(name, path, len - m);
+	name[len - m] = '\0';
+	return 1;
+}
+
 /* USER/QUEUE/errors (see BROKER_ERRORS_PATH). */
 static void errors_dest(char out[CHATDB_DEST_MAX + 1])
 {
@@ -542,9 +564,12 @@ static int app_send_builtin(const char *dest)
 	const char *path = app_path(dest);
 	char room[CHATMSG_ROOM_MAX + 1];
 
+	char name[CHATMSG_NAME_MAX + 1];
+
 	return (path != NULL && (strcmp(path, CHATROOM_ROOMS_PATH) == 0 ||
 				 strcmp(path, BROKER_ROOMS_DELETE_PATH) == 0)) ||
-	       room_of(dest, 1, "", room) || is_typing(dest);
+	       room_of(dest, 1, "", room) || is_typing(dest) || dm_of(dest, "", name) ||
+	       dm_of(dest, BROKER_DM_READ_SUFFIX, name) || dm_of(dest, BROKER_TYPING_SUFFIX, name);
 }
 
 /* 1 when the built-in chat application answers a SUBSCRIBE to app dest. */
@@ -553,7 +578,11 @@ static int app_subscribe_builtin(const char *dest)
 	const char *path = app_path(dest);
 	char room[CHATMSG_ROOM_MAX + 1];
 
-	return (path != NULL && strcmp(path, CHATROOM_ROOMS_PATH) == 0) ||
+	char name[CHATMSG_NAME_MAX + 1];
+
+	return (path != NULL && (strcmp(path, CHATROOM_ROOMS_PATH) == 0 ||
+				 strcmp(path, BROKER_DM_PATH) == 0)) ||
+	       dm_of(dest, BROKER_HISTORY_SUFFIX, name) ||
 	       room_of(dest, 1, BROKER_PRESENCE_SUFFIX, room) ||
 	       room_of(dest, 1, BROKER_HISTORY_SUFFIX, room);
 }
@@ -844,6 +873,19 @@ static int prepare(broker_t *b, const stomp_frame_t *f)
 				 "too many logins at once, retry later");
 		else
 			snprintf(b->auth_msg, sizeof(b->auth_msg), "%s", e.message);
+		return CHAT_OK;
+	}
+	p->dm_rc = 1;
+	if (f->command == STOMP_CMD_SEND && dest != NULL &&
+	    (dm_of(dest, "", p->dm_peer) || dm_of(dest, BROKER_TYPING_SUFFIX, p->dm_peer))) {
+		store_user_t u;
+
+		s = get_store(b);
+		p->dm_rc = s == NULL ? CHAT_EIO : store_user_get_by_name(s, p->dm_peer, &u, &e);
+		if (p->dm_rc == CHAT_EDB)
+			store_failed(b);
+		if (p->dm_rc == CHAT_OK)
+			snprintf(p->dm_peer, sizeof(p->dm_peer), "%s", u.name);
 		return CHAT_OK;
 	}
 	if (f->command != STOMP_CMD_SUBSCRIBE || dest == NULL)
@@ -1399,10 +1441,30 @@ out:
 	return rc;
 }
 
+/* SUBSCRIBE APP/dm (peer NULL: the caller's conversations with unread
+ * counts) or APP/dm/{peer}/history (the caller's conversation with peer):
+ * answered once.  Only the caller's own conversations can be named. */
+static int dm_reply(broker_t *b, const char *id, const char *dest, const char *peer)
+{
+	size_t cap = (size_t)b->opt->max_frame > 2048 ? (size_t)b->opt->max_frame - 1024 : 1024;
+	chat_buf_t body;
+	int rc;
+
+	if (!b->info.has_user || chatroom_is_guest(b->info.user_name))
+		return refuse(b, "direct messages are for registered users");
+	chat_buf_init(&body, cap + 16);
+	rc = peer != NULL ? dm_history_json(b->db, b->info.user_name, peer, cap, &body, b->err)
+			  : dm_list_json(b->db, b->info.user_name, cap, &body, b->err);
+	if (rc == CHAT_OK)
+		rc = reply_once(b, id, dest, 0, "application/json", chat_buf_slice(&body));
+	chat_buf_free(&body);
+	return rc;
+}
+
 /* SUBSCRIBE to /app/...: answered once, not kept as a subscription. */
 static int app_subscribe(broker_t *b, const char *id, const char *dest)
 {
-	char room[CHATMSG_ROOM_MAX + 1];
+	char room[CHATMSG_ROOM_MAX + 1], name[CHATMSG_NAME_MAX + 1];
 	chatroom_t r;
 	int rc;
 
@@ -1427,6 +1489,9 @@ static int app_subscribe(broker_t *b, const char *id, const char *dest)
 		chat_buf_free(&body);
 		return rc;
 	}
+	if (path != NULL &&
+	    (strcmp(path, BROKER_DM_PATH) == 0 || dm_of(dest, BROKER_HISTORY_SUFFIX, name)))
+		return dm_reply(b, id, dest, path[strlen(BROKER_DM_PATH)] != '\0' ? name : NULL);
 	if (room_of(dest, 1, BROKER_PRESENCE_SUFFIX, room)) {
 		rc = chatroom_get(b->db, room, &r, b->err);
 		if (rc == CHAT_ENOTFOUND)
@@ -1768,16 +1833,120 @@ static int app_room(broker_t *b, chat_slice_t body, int del)
 	return rc;
 }
 
+/* USER/{name}/QUEUE/dm. */
+static int dm_dest(char out[CHATDB_DEST_MAX + 1], const char *name)
+{
+	const dest_prefixes_t *p = dest_prefixes();
+	int n = snprintf(out, CHATDB_DEST_MAX + 1, "%s/%s%s%s", p->user, name, p->broker[p->queue],
+			 BROKER_DM_QUEUE_PATH);
+
+	return n < 0 || n > CHATDB_DEST_MAX ? CHAT_ETOOBIG : CHAT_OK;
+}
+
+/* Publishes scratch to both users' USER/{name}/QUEUE/dm; *seq: the first row's. */
+static int dm_publish(broker_t *b, const char *peer, int64_t *seq)
+{
+	char to[CHATDB_DEST_MAX + 1];
+	int rc;
+
+	if ((rc = message_headers(b, NULL, "application/json", b->info.user_name)) != CHAT_OK ||
+	    (rc = dm_dest(to, peer)) != CHAT_OK ||
+	    (rc = append(b, to, NULL, chat_buf_slice(&b->hdrs), chat_buf_slice(&b->scratch), seq)) !=
+		    CHAT_OK ||
+	    (rc = dm_dest(to, b->info.user_name)) != CHAT_OK)
+		return rc;
+	return append(b, to, NULL, chat_buf_slice(&b->hdrs), chat_buf_slice(&b->scratch), NULL);
+}
+
+/* Who may SEND APP/dm/{peer}[/typing]: a registered, unbanned user, to
+ * another registered user (looked up in prepare()).  0 to go on. */
+static int dm_check(broker_t *b)
+{
+	int banned = 0, rc;
+
+	if (!b->info.has_user || chatroom_is_guest(b->info.user_name))
+		return refuse(b, "direct messages are for registered users");
+	if ((rc = auth_banned(b->db, b->info.user_name, &banned, b->err)) != CHAT_OK)
+		return rc;
+	if (banned)
+		return refuse(b, "%s", BROKER_ERROR_BANNED);
+	if (b->pre.dm_rc == 1)
+		return refuse(b, "a direct message cannot be in a transaction");
+	if (b->pre.dm_rc == CHAT_ENOTFOUND)
+		return refuse(b, "no user %s", b->pre.dm_peer);
+	if (b->pre.dm_rc != CHAT_OK)
+		return refuse(b, "cannot check users now: retry later");
+	if (strcasecmp(b->pre.dm_peer, b->info.user_name) == 0)
+		return refuse(b, "a direct message needs another user");
+	return CHAT_OK;
+}
+
+/* SEND APP/dm/{peer} {"text"}: stamped like a room post, kept in chat.db
+ * (dm.h) and sent to both users' USER/{name}/QUEUE/dm. */
+static int app_dm(broker_t *b, chat_slice_t body)
+{
+	chat_error_t perr = { 0 };
+	char display[NAMES_NFC_MAX + 1];
+	const char *peer = b->pre.dm_peer, *me = b->info.user_name;
+	chat_buf_t text;
+	int64_t seq, got = 0;
+	int rc;
+
+	if ((rc = dm_check(b)) != CHAT_OK)
+		return rc;
+	chat_buf_init(&text, CHATMSG_TEXT_MAX);
+	rc = chatmsg_parse_post(body.ptr, body.len, &text, &perr);
+	if (rc != CHAT_OK) {
+		rc = refuse(b, "invalid chat message: %s", perr.message);
+		goto out;
+	}
+	if ((rc = next_seq(b, &seq)) != CHAT_OK ||
+	    (rc = auth_display_get(b->db, me, display, b->err)) != CHAT_OK)
+		goto out;
+	if ((rc = dm_render(&b->scratch, seq, b->now_ms, me, display, peer, chat_buf_slice(&text))) !=
+	    CHAT_OK)
+		goto out;
+	if ((rc = dm__add_in_tx(b->db, seq, me, peer, chat_buf_slice(&b->scratch), b->now_ms,
+				b->err)) != CHAT_OK ||
+	    (rc = dm_publish(b, peer, &got)) != CHAT_OK)
+		goto out;
+	if (got != seq)
+		rc = chat_error_set(b->err, CHAT_EDB, "outbox seq %lld, expected %lld",
+				    (long long)got, (long long)seq);
+out:
+	chat_buf_free(&text);
+	return rc;
+}
+
+/* SEND APP/dm/{peer}/read {"id"}: the caller has read up to id. */
+static int app_dm_read(broker_t *b, const char *peer, chat_slice_t body)
+{
+	chat_error_t perr = { 0 };
+	chatmsg_field_t fl = { "id", NULL, 1, 0, 0 };
+	int rc;
+
+	if (!b->info.has_user || chatroom_is_guest(b->info.user_name))
+		return refuse(b, "direct messages are for registered users");
+	rc = chatmsg_parse_object(body.ptr, body.len, &fl, 1, &perr);
+	if (rc != CHAT_OK || fl.num <= 0)
+		return refuse(b, "invalid read mark: %s", rc != CHAT_OK ? perr.message : "id <= 0");
+	return dm__read_in_tx(b->db, b->info.user_name, peer, fl.num, b->err);
+}
+
 static int send_app(broker_t *b, const char *dest, chat_slice_t body)
 {
 	const char *path = app_path(dest);
-	char room[CHATMSG_ROOM_MAX + 1];
+	char room[CHATMSG_ROOM_MAX + 1], name[CHATMSG_NAME_MAX + 1];
 
 	if (path != NULL && (strcmp(path, CHATROOM_ROOMS_PATH) == 0 ||
 			     strcmp(path, BROKER_ROOMS_DELETE_PATH) == 0))
 		return app_room(b, body, path[strlen(CHATROOM_ROOMS_PATH)] != '\0');
 	if (room_of(dest, 1, "", room))
 		return app_post(b, room, body);
+	if (dm_of(dest, "", name))
+		return app_dm(b, body);
+	if (dm_of(dest, BROKER_DM_READ_SUFFIX, name))
+		return app_dm_read(b, name, body);
 	if (b->opt->app_hook_url[0] != '\0')
 		return apply_hook(b, NULL, dest);
 	return refuse(b, "no handler for %s", dest);
@@ -1859,29 +2028,21 @@ static int over_rate(broker_t *b, const char *dest)
 	return rc;
 }
 
-/* SEND APP/chat/room/{id}/typing (see broker.h): its own per-session
- * bucket, not the user's SEND bucket, and nothing said when over it. */
-static int app_typing(broker_t *b, const char *dest)
+/* Takes the session's typing token (BROKER_TYPING_RATE a second) and
+ * renders {"type":"TYPING","user","display_name",KEY:VALUE,"time"} into
+ * scratch.  1: over the rate (dropped, nothing said), 0, or an error. */
+static int typing_body(broker_t *b, const char *key_name, const char *value)
 {
-	char room[CHATMSG_ROOM_MAX + 1], key[RATELIMIT_KEY_MAX + 1], display[NAMES_NFC_MAX + 1];
-	char topic[CHATDB_DEST_MAX + 1];
+	char key[RATELIMIT_KEY_MAX + 1], display[NAMES_NFC_MAX + 1];
 	const char *user = b->info.user_name;
 	chat_error_t e = { 0 };
-	chatroom_t r;
-	int64_t retry = 0, seq = 0;
+	int64_t retry = 0;
 	int rc;
 
-	if (!b->info.has_user || !room_of(dest, 1, BROKER_TYPING_SUFFIX, room))
-		return refuse(b, "no handler for %s", dest);
-	rc = chatroom_get(b->db, room, &r, b->err);
-	if (rc == CHAT_ENOTFOUND)
-		return refuse(b, "no room %s", room);
-	if (rc != CHAT_OK)
-		return rc;
 	snprintf(key, sizeof(key), "typing:%s", b->key);
 	rc = ratelimit__take_in_tx(b->db, key, BROKER_TYPING_RATE, 1, b->now_ms, &retry, &e);
 	if (rc == CHAT_ETOOMANY)
-		return CHAT_OK;
+		return 1;
 	if (rc != CHAT_OK) {
 		*b->err = e;
 		return rc;
@@ -1893,15 +2054,55 @@ static int app_typing(broker_t *b, const char *dest)
 	    (rc = json_encode_string(&b->scratch, user, strlen(user))) == CHAT_OK &&
 	    (rc = chat_buf_append(&b->scratch, ",\"display_name\":", 16)) == CHAT_OK &&
 	    (rc = json_encode_string(&b->scratch, display, strlen(display))) == CHAT_OK &&
-	    (rc = chat_buf_append(&b->scratch, ",\"room\":", 8)) == CHAT_OK &&
-	    (rc = json_encode_string(&b->scratch, room, strlen(room))) == CHAT_OK)
+	    (rc = chat_buf_printf(&b->scratch, ",\"%s\":", key_name)) == CHAT_OK &&
+	    (rc = json_encode_string(&b->scratch, value, strlen(value))) == CHAT_OK)
 		rc = chat_buf_printf(&b->scratch, ",\"time\":%lld}", (long long)b->now_ms);
-	if (rc == CHAT_OK)
-		rc = chat_headers(&b->hdrs, "typing");
+	return rc;
+}
+
+/* SEND APP/chat/room/{id}/typing (see broker.h): its own per-session
+ * bucket, not the user's SEND bucket, and nothing said when over it. */
+static int app_typing(broker_t *b, const char *dest)
+{
+	char room[CHATMSG_ROOM_MAX + 1], topic[CHATDB_DEST_MAX + 1];
+	chatroom_t r;
+	int64_t seq = 0;
+	int rc;
+
+	if (!b->info.has_user || !room_of(dest, 1, BROKER_TYPING_SUFFIX, room))
+		return refuse(b, "no handler for %s", dest);
+	rc = chatroom_get(b->db, room, &r, b->err);
+	if (rc == CHAT_ENOTFOUND)
+		return refuse(b, "no room %s", room);
+	if (rc != CHAT_OK)
+		return rc;
+	if ((rc = typing_body(b, "room", room)) != CHAT_OK)
+		return rc > 0 ? CHAT_OK : rc;
+	rc = chat_headers(&b->hdrs, "typing");
 	if (rc == CHAT_OK)
 		rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
 	if (rc == CHAT_OK)
 		rc = append(b, topic, NULL, chat_buf_slice(&b->hdrs), chat_buf_slice(&b->scratch), &seq);
+	if (rc == CHAT_OK)
+		b->tx_seq = seq;
+	return rc;
+}
+
+/* SEND APP/dm/{user}/typing: as a room's, to the peer's USER/{user}/QUEUE/dm
+ * only ({"type":"TYPING",...,"to"}); never kept. */
+static int app_dm_typing(broker_t *b)
+{
+	char to[CHATDB_DEST_MAX + 1];
+	int64_t seq = 0;
+	int rc;
+
+	if ((rc = dm_check(b)) != CHAT_OK)
+		return rc;
+	if ((rc = typing_body(b, "to", b->pre.dm_peer)) != CHAT_OK)
+		return rc > 0 ? CHAT_OK : rc;
+	if ((rc = message_headers(b, NULL, "application/json", b->info.user_name)) == CHAT_OK &&
+	    (rc = dm_dest(to, b->pre.dm_peer)) == CHAT_OK)
+		rc = append(b, to, NULL, chat_buf_slice(&b->hdrs), chat_buf_slice(&b->scratch), &seq);
 	if (rc == CHAT_OK)
 		b->tx_seq = seq;
 	return rc;
@@ -1913,6 +2114,7 @@ static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
 {
 	const char *dest = header(f, "destination"), *tx = header(f, "transaction");
 	const char *ctype = header(f, "content-type");
+	char name[CHATMSG_NAME_MAX + 1];
 	chat_slice_t d, user, rest;
 	int rc;
 
@@ -1934,6 +2136,8 @@ static int on_send(broker_t *b, const stomp_frame_t *f, int replay)
 	/* Typing has its own bucket (app_typing()), not a SEND's token. */
 	if (is_typing(dest))
 		return app_typing(b, dest);
+	if (dm_of(dest, BROKER_TYPING_SUFFIX, name))
+		return app_dm_typing(b);
 	/* A hook SEND's token was taken (or refused) before its call. */
 	if (b->rate_refused)
 		return CHAT_OK;

@@ -173,6 +173,16 @@
 #define BROKER_TYPING_SUFFIX "/typing"
 #define BROKER_TYPING_RATE 1
 #define BROKER_HISTORY_SUFFIX "/history"
+/* Direct messages (docs/dm.md, db/dm.h): SEND APP/dm/{user} {"text"}
+ * stamps {"type":"DM","id","time","writer","display_name","to","text"},
+ * keeps it, and sends it to USER/{user}/QUEUE/dm and the writer's own;
+ * SEND APP/dm/{user}/read {"id"} marks read; SEND APP/dm/{user}/typing
+ * (as a room's, to the peer's queue only); SUBSCRIBE APP/dm lists the
+ * caller's conversations with unread counts, APP/dm/{user}/history
+ * answers with the caller's conversation with user. */
+#define BROKER_DM_PATH "/dm"
+#define BROKER_DM_READ_SUFFIX "/read"
+#define BROKER_DM_QUEUE_PATH "/dm"
 #define BROKER_PRESENCE_SUFFIX "/presence"
 
 /* Handles one SockJS message msg from session key (the session must exist;

@@ -295,6 +295,25 @@ static const char *const migrations[] = {
 	" room TEXT NOT NULL,"
 	" user_name TEXT NOT NULL,"
 	" PRIMARY KEY (room, user_name, node)) WITHOUT ROWID;",
+	/* 20: direct messages (db/dm.c): each message once, keyed by its
+	 * two users (lo < hi case-insensitively), stored = 1 once copied to
+	 * the durable store; each user's read mark per peer (unread counts). */
+	"CREATE TABLE chat_dm("
+	" id INTEGER PRIMARY KEY,"
+	" lo TEXT NOT NULL COLLATE NOCASE,"
+	" hi TEXT NOT NULL COLLATE NOCASE,"
+	" writer TEXT NOT NULL COLLATE NOCASE,"
+	" body TEXT NOT NULL,"
+	" time_ms INTEGER NOT NULL,"
+	" stored INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX chat_dm_pair ON chat_dm(lo, hi, id);"
+	"CREATE INDEX chat_dm_hi ON chat_dm(hi, lo, id);"
+	"CREATE INDEX chat_dm_unstored ON chat_dm(id) WHERE stored = 0;"
+	"CREATE TABLE chat_dm_read("
+	" user_name TEXT NOT NULL COLLATE NOCASE,"
+	" peer TEXT NOT NULL COLLATE NOCASE,"
+	" last_id INTEGER NOT NULL,"
+	" PRIMARY KEY (user_name, peer)) WITHOUT ROWID;",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,

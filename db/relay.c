@@ -8,6 +8,7 @@
 #include "broker.h"
 #include "chatmsg.h"
 #include "chatroom.h"
+#include "dm.h"
 #include "log.h"
 
 #include <stdatomic.h>
@@ -155,6 +156,12 @@ static int exec_floor(chatdb_t *db, const char *sql, int64_t v, chat_error_t *er
 	return rc;
 }
 
+/* Conversations read back from the store (dm.h). */
+typedef struct dm_seeds {
+	dm_seed_t *v;
+	size_t n, cap;
+} dm_seeds_t;
+
 /* A store room to put into chat.db, and the room's highest room_seq in
  * the store when chat.db has none for it (0 otherwise). */
 typedef struct seed_room {
@@ -178,8 +185,10 @@ static int room_seq_known(chatdb_t *db, const char *room, int *known, chat_error
 }
 
 /* Reads the store's rooms (at most CHATROOM_MAX) into *out (owned by the
- * caller, *n entries) with the room_seq floors chat.db lacks. */
-static int read_rooms(chatdb_t *db, store_t *s, seed_room_t **out, size_t *n, chat_error_t *err)
+ * caller, *n entries) with the room_seq floors chat.db lacks, and, when
+ * dms is not NULL, the conversations' latest messages (dm_seed_read()). */
+static int read_rooms(chatdb_t *db, store_t *s, seed_room_t **out, size_t *n, dm_seeds_t *dms,
+		      chat_error_t *err)
 {
 	store_room_list_t page = { 0 };
 	store_msg_list_t last = { 0 };
@@ -192,13 +201,19 @@ static int read_rooms(chatdb_t *db, store_t *s, seed_room_t **out, size_t *n, ch
 		rc = store_room_list(s, after, STORE_PAGE_MAX, &page, err);
 		for (size_t i = 0; rc == CHAT_OK && i < page.count && *n < CHATROOM_MAX; i++) {
 			seed_room_t *x = &v[*n];
-			int known = 1;
+			int known = 1, is_dm = 0;
 
 			after = page.items[i].id;
+			/* A conversation's (not a room id: skipped below otherwise). */
+			if (dms != NULL &&
+			    ((rc = dm_seed_read(s, &page.items[i], &dms->v, &dms->n, &dms->cap, &is_dm,
+						err)) != CHAT_OK ||
+			     is_dm))
+				continue;
 			if (!chatmsg_room_valid((chat_slice_t){ page.items[i].name,
 								 strlen(page.items[i].name) }))
 				continue; /* no destination can name it */
-			snprintf(x->r.name, sizeof(x->r.name), "%s", page.items[i].name);
+			snprintf(x->r.name, sizeof(x->r.name), "%.*s", CHATMSG_ROOM_MAX, page.items[i].name);
 			x->r.id = page.items[i].id;
 			x->r.created_ms = page.items[i].created_ms;
 			rc = room_seq_known(db, x->r.name, &known, err);
@@ -257,6 +272,7 @@ static int behind_store(chatdb_t *db, int64_t max_id, int *behind, chat_error_t 
 int relay_seed(chatdb_t *db, store_t *s, int64_t *floor_out, chat_error_t *err)
 {
 	seed_room_t *rooms = NULL;
+	dm_seeds_t dms = { NULL, 0, 0 };
 	int64_t max_id = 0, max_guest = 0;
 	size_t n = 0;
 	int rc, behind = 1;
@@ -273,7 +289,7 @@ int relay_seed(chatdb_t *db, store_t *s, int64_t *floor_out, chat_error_t *err)
 	if (rc == CHAT_OK && behind)
 		rc = store_msg_max(s, CHATMSG_GUEST_PREFIX, &max_id, &max_guest, err);
 	if (rc == CHAT_OK)
-		rc = read_rooms(db, s, &rooms, &n, err);
+		rc = read_rooms(db, s, &rooms, &n, behind ? &dms : NULL, err);
 	if (rc == CHAT_OK)
 		rc = chatdb__begin(db, err);
 	if (rc != CHAT_OK)
@@ -284,6 +300,8 @@ int relay_seed(chatdb_t *db, store_t *s, int64_t *floor_out, chat_error_t *err)
 	for (size_t i = 0; i < n && rc == CHAT_OK; i++)
 		rc = write_room(db, &rooms[i], err);
 	if (rc == CHAT_OK)
+		rc = dm__seed_in_tx(db, dms.v, dms.n, err);
+	if (rc == CHAT_OK)
 		rc = chatdb__commit(db, err);
 	else
 		chatdb__rollback(db);
@@ -291,6 +309,7 @@ int relay_seed(chatdb_t *db, store_t *s, int64_t *floor_out, chat_error_t *err)
 		*floor_out = max_id;
 out:
 	free(rooms);
+	dm_seed_free(dms.v, dms.n);
 	return rc;
 }
 
@@ -487,7 +506,7 @@ int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms, int64
 	chat_buf_init(&p.room, CHATMSG_ROOM_MAX);
 	chat_buf_init(&p.writer, SESSION_USER_MAX);
 	chat_buf_init(&p.text, CHATMSG_TEXT_MAX);
-	if ((rc = copy_rooms(db, s, err)) != CHAT_OK)
+	if ((rc = copy_rooms(db, s, err)) != CHAT_OK || (rc = dm_relay(db, s, err)) != CHAT_OK)
 		goto out;
 	if ((rc = outbox_consumer_get(db, RELAY_CONSUMER, &cursor, err)) != CHAT_OK) {
 		if (rc == CHAT_ENOTFOUND)

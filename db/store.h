@@ -42,7 +42,9 @@
 #include <stdint.h>
 
 #define STORE_USER_NAME_MAX 32
-#define STORE_ROOM_NAME_MAX 64
+/* Room ids are at most 64 bytes (CHATMSG_ROOM_MAX); a direct-message
+ * conversation's room, "dm:" and two user names (db/dm.h), up to 68. */
+#define STORE_ROOM_NAME_MAX 72
 #define STORE_PASSWORD_HASH_MAX 256
 #define STORE_TEXT_MAX 4096
 #define STORE_PAGE_MAX 500

@@ -8,7 +8,8 @@
 BROWSER_TESTS = tests/browser/chat.mjs tests/browser/auth.mjs tests/browser/i18n.mjs \
 	tests/browser/tutorial.mjs \
 	tests/browser/rooms-ko.mjs tests/browser/moderation.mjs \
-	tests/browser/shared-host.mjs
+	tests/browser/shared-host.mjs \
+	tests/browser/dm.mjs
 TESTS += $(BROWSER_TESTS)
 EXTRA_DIST += $(BROWSER_TESTS) tests/browser/lib.mjs tests/browser/tutorial/index.html
 $(BROWSER_TESTS:.mjs=.log): www-bundles

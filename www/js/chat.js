@@ -96,7 +96,7 @@
 	}
 
 	function saveJoined() {
-		const ids = [...state.rooms.values()].filter((r) => r.joined).map((r) => r.id);
+		const ids = [...state.rooms.values()].filter((r) => r.joined && !r.dm).map((r) => r.id);
 		store.set('joined', ids);
 	}
 
@@ -361,12 +361,96 @@
 
 	/* The open room's name in the title and the composer. */
 	function showTitle(r) {
-		$('room-title').textContent = '# ' + r.name;
-		setAttrT($('composer-text'), 'placeholder', 'composer.placeholder', { room: r.name });
+		$('room-title').textContent = (r.dm ? '@ ' : '# ') + r.name;
+		setAttrT($('composer-text'), 'placeholder', r.dm ? 'composer.placeholderDm' : 'composer.placeholder', { room: r.name });
+	}
+
+	/* ---------- direct messages (docs/dm.md) ---------- */
+
+	/* A conversation with peer (a login) is a room of this page with id
+	 * "@peer": never subscribed (its messages come on USER_QUEUE/dm),
+	 * its history from APP/dm/{peer}/history. */
+	function addDm(peer, unread) {
+		if (typeof peer !== 'string' || !NAME_RE.test(peer) || peer === state.me)
+			return null;
+		const id = '@' + peer;
+		let r = state.rooms.get(id);
+		if (!r) {
+			r = {
+				id, dm: peer, name: peer, joined: true, sub: null, ids: new Set(), lastId: 0, oldestId: 0,
+				historyLoaded: false, hasOlder: false, loading: false, unread: 0, present: new Set(),
+				list: el('ol', 'msgs'), scrollTop: null, atBottom: true, notices: new Set(),
+			};
+			r.list.dataset.room = id;
+			state.rooms.set(id, r);
+		}
+		if (Number.isSafeInteger(unread) && unread >= 0 && id !== state.current)
+			r.unread = unread;
+		renderRooms();
+		return r;
+	}
+
+	/* A DM on USER_QUEUE/dm: {"type":"DM",...} to the conversation, or
+	 * {"type":"TYPING","user",...} from the peer. */
+	function onDmFrame(m) {
+		let x = null;
+		try { x = JSON.parse(m.body); } catch (e) { return; }
+		if (!x || typeof x !== 'object')
+			return;
+		if (x.type === 'TYPING') {
+			/* Only in a conversation this page has: typing alone opens none. */
+			const r = typeof x.user === 'string' && state.rooms.get('@' + x.user);
+			if (r)
+				onTyping(r, x);
+			return;
+		}
+		if (x.type !== 'DM' || !isMessage(x))
+			return;
+		const mine = x.writer === state.me;
+		const r = addDm(mine ? x.to : x.writer);
+		if (!r)
+			return;
+		if (!mine && typeof x.display_name === 'string' && x.display_name)
+			r.name = x.display_name;
+		if (r.typing && r.typing.delete(x.writer))
+			renderTyping();
+		addMessages(r, [x], true);
+		markRead(r);
+	}
+
+	/* Tells the server the open conversation is read up to its last message. */
+	function markRead(r) {
+		if (!r.dm || r.id !== state.current || document.hidden || !state.live || !r.lastId || r.readId >= r.lastId)
+			return;
+		r.readId = r.lastId;
+		state.client.publish({ destination: `${D.app}/dm/${r.dm}/read`, body: JSON.stringify({ id: r.lastId }),
+			headers: { 'content-type': 'application/json' } });
+	}
+
+	function canDm() {
+		return state.app && !!(state.auth && state.auth.mode === 'token');
+	}
+
+	/* The conversations and their unread counts, once per connection. */
+	function fetchDms() {
+		const gen = state.gen;
+		const sub = state.client.subscribe(D.app + '/dm', (m) => {
+			try { sub.unsubscribe(); } catch (e) { /* closed meanwhile */ }
+			if (gen !== state.gen)
+				return;
+			let list = [];
+			try { list = JSON.parse(m.body); } catch (e) { /* empty */ }
+			if (Array.isArray(list))
+				for (const x of list)
+					if (x && typeof x === 'object')
+						addDm(x.peer, x.unread);
+		}, { id: 'd' + (++state.subSeq) });
 	}
 
 	function addRoom(info) {
 		const id = typeof info === 'string' ? info : info && info.id;
+		if (typeof id === 'string' && id[0] === '@')
+			return state.rooms.get(id) || null;
 		if (typeof id !== 'string' || !ROOM_RE.test(id))
 			return null;
 		let r = state.rooms.get(id);
@@ -398,10 +482,10 @@
 	/* The creator may delete a room (the server also lets its admins). */
 	function updateDelete(r) {
 		const admin = !!(state.auth && state.auth.admin);
-		$('delete-room').hidden = !state.app || r.id === 'general' || ((!r.creator || r.creator !== state.me) && !admin);
+		$('delete-room').hidden = !state.app || r.id === 'general' || !!r.dm || ((!r.creator || r.creator !== state.me) && !admin);
 		/* Message deletion: the room's creator or an admin, signed in. */
 		const token = !!(state.auth && state.auth.mode === 'token');
-		document.body.dataset.moderate = state.app && token && (admin || (r.creator && r.creator === state.me)) ? '1' : '';
+		document.body.dataset.moderate = state.app && token && !r.dm && (admin || (r.creator && r.creator === state.me)) ? '1' : '';
 	}
 
 	/* A room deleted on the server ({"type":"DELETED","user","room"} on
@@ -441,33 +525,38 @@
 	}
 
 	function renderRooms() {
-		const ul = $('room-list');
-		const rooms = [...state.rooms.values()].sort((a, b) =>
+		const all = [...state.rooms.values()];
+		const rooms = all.filter((r) => !r.dm).sort((a, b) =>
 			(a.id === 'general' ? -1 : b.id === 'general' ? 1 : a.name.localeCompare(b.name)));
-		ul.replaceChildren(...rooms.map((r) => {
-			const li = el('li');
-			li.classList.toggle('joined', r.joined);
-			li.classList.toggle('unread', r.unread > 0);
-			const b = el('button');
-			b.type = 'button';
-			b.dataset.room = r.id;
-			if (r.id === state.current)
-				b.setAttribute('aria-current', 'true');
-			b.append(el('span', 'hash', '#'), el('span', 'rname', r.name));
-			if (r.unread > 0) {
-				const badge = el('span', 'badge', r.unread > 99 ? '99+' : String(r.unread));
-				setAttrT(badge, 'aria-label', 'room.unread', { n: r.unread });
-				b.append(badge);
-			}
-			b.addEventListener('click', () => { showRoom(r.id); closeDrawer(); });
-			li.append(b);
-			return li;
-		}));
-		const total = rooms.reduce((n, r) => n + r.unread, 0);
+		const dms = all.filter((r) => r.dm).sort((a, b) => b.lastId - a.lastId || a.name.localeCompare(b.name));
+		$('room-list').replaceChildren(...rooms.map(roomItem));
+		$('dm-list').replaceChildren(...dms.map(roomItem));
+		$('dm-list').hidden = $('dm-title').hidden = !canDm();
+		const total = all.reduce((n, r) => n + r.unread, 0);
 		const tb = $('rooms-toggle-badge');
 		tb.hidden = total === 0;
 		tb.textContent = total > 99 ? '99+' : String(total);
 		document.title = total > 0 ? t('title.unread', { n: total }) : t('title');
+	}
+
+	function roomItem(r) {
+		const li = el('li');
+		li.classList.toggle('joined', r.joined);
+		li.classList.toggle('unread', r.unread > 0);
+		const b = el('button');
+		b.type = 'button';
+		b.dataset.room = r.id;
+		if (r.id === state.current)
+			b.setAttribute('aria-current', 'true');
+		b.append(el('span', 'hash', r.dm ? '@' : '#'), el('span', 'rname', r.name));
+		if (r.unread > 0) {
+			const badge = el('span', 'badge', r.unread > 99 ? '99+' : String(r.unread));
+			setAttrT(badge, 'aria-label', 'room.unread', { n: r.unread });
+			b.append(badge);
+		}
+		b.addEventListener('click', () => { showRoom(r.id); closeDrawer(); });
+		li.append(b);
+		return li;
 	}
 
 	function showRoom(id) {
@@ -487,7 +576,7 @@
 		r.unread = 0;
 		showTitle(r);
 		renderTyping();
-		$('leave-room').hidden = r.id === 'general';
+		$('leave-room').hidden = r.id === 'general' || !!r.dm;
 		updateDelete(r);
 		$('lists').replaceChildren(r.list);
 		$('jump').hidden = true;
@@ -501,8 +590,9 @@
 			joinRoom(r);
 		else if (state.live && state.app && !r.historyLoaded)
 			loadHistory(r);
-		if (state.live && state.app)
+		if (state.live && state.app && !r.dm)
 			fetchPresence(r);
+		markRead(r);
 		renderRooms();
 	}
 
@@ -628,7 +718,7 @@
 		if (r.typedAt && now - r.typedAt < TYPING_EVERY_MS)
 			return;
 		r.typedAt = now;
-		state.client.publish({ destination: `${D.app}/chat/room/${r.id}/typing` });
+		state.client.publish({ destination: r.dm ? `${D.app}/dm/${r.dm}/typing` : `${D.app}/chat/room/${r.id}/typing` });
 	}
 
 	function isMessage(x) {
@@ -781,7 +871,7 @@
 		else if (r.loading)
 			setT(t, 'log.loading');
 		else if (r.historyLoaded && !r.hasOlder)
-			setT(t, 'log.beginning', { room: r.name });
+			setT(t, r.dm ? 'log.beginningDm' : 'log.beginning', { room: r.name });
 		else
 			setT(t, null);
 	}
@@ -796,7 +886,8 @@
 		const headers = { id: 'h' + (++state.subSeq), limit: String(HISTORY_PAGE) };
 		if (before)
 			headers.before = String(before);
-		const sub = state.client.subscribe(`${D.app}/chat/room/${r.id}/history`, (m) => {
+		const dest = r.dm ? `${D.app}/dm/${r.dm}/history` : `${D.app}/chat/room/${r.id}/history`;
+		const sub = state.client.subscribe(dest, (m) => {
 			try { sub.unsubscribe(); } catch (e) { /* closed meanwhile */ }
 			if (gen !== state.gen)
 				return;
@@ -807,9 +898,18 @@
 			const first = !r.historyLoaded;
 			r.loading = false;
 			r.historyLoaded = true;
-			if (before || first)
+			if ((before || first) && !r.dm)
 				r.hasOlder = list.length > 0 && (list.length >= HISTORY_PAGE || before !== undefined);
+			if (r.dm)
+				for (const x of list)
+					if (x && x.writer === r.dm && typeof x.display_name === 'string' && x.display_name)
+						r.name = x.display_name;
 			addMessages(r, list, false);
+			if (r.dm) {
+				if (r.id === state.current)
+					showTitle(r);
+				markRead(r);
+			}
 			if (first && r.id === state.current)
 				scrollToBottom();
 			updateTop(r);
@@ -854,6 +954,19 @@
 		$('presence-list').replaceChildren(...names.map((n) => {
 			const li = el('li');
 			li.append(avatar(n, true), n === state.me ? setT(el('span'), 'presence.you', { name: n }) : el('span', null, n));
+			/* Another registered user: a click opens the conversation. */
+			if (n !== state.me && canDm() && NAME_RE.test(n) && !/^guest-/.test(n)) {
+				const b = el('button', 'link-btn dm-open', '@');
+				setAttrT(b, 'aria-label', 'dm.open', { name: n });
+				b.type = 'button';
+				b.dataset.user = n;
+				b.addEventListener('click', () => {
+					const d = addDm(n);
+					if (d)
+						showRoom(d.id);
+				});
+				li.append(b);
+			}
 			return li;
 		}));
 	}
@@ -889,7 +1002,7 @@
 			li.remove();
 		});
 		state.client.publish({
-			destination: D.app + '/chat/room/' + r.id,
+			destination: r.dm ? `${D.app}/dm/${r.dm}` : D.app + '/chat/room/' + r.id,
 			body: JSON.stringify({ text }),
 			headers: { 'content-type': 'application/json', receipt },
 		});
@@ -1024,6 +1137,10 @@
 				else if (x && x.error)
 					setT($('composer-error'), 'server.error', { msg: x.error });
 			}, { id: 'errors' });
+			if (canDm()) {
+				c.subscribe(D.userQueue + '/dm', onDmFrame, { id: 'dm' });
+				fetchDms();
+			}
 			/* A long list comes in several MESSAGEs: each adds its rooms. */
 			c.subscribe(D.app + '/rooms', (m) => {
 				let list = [];
@@ -1035,8 +1152,14 @@
 		}
 		for (const r of state.rooms.values()) {
 			r.loading = false;
-			if (r.joined)
+			if (r.dm) {
+				/* What came while away: the history again (ids dedupe). */
+				r.historyLoaded = false;
+				if (r.id === state.current && canDm())
+					loadHistory(r);
+			} else if (r.joined) {
 				subscribeRoom(r);
+			}
 		}
 		const cur = state.rooms.get(state.current);
 		if (cur && state.app)
@@ -1379,6 +1502,8 @@
 					r.unread = 0;
 					renderRooms();
 				}
+				if (r)
+					markRead(r);
 			}
 		});
 		window.addEventListener('hashchange', () => {

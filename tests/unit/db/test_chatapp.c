@@ -625,6 +625,170 @@ START_TEST(typing)
 }
 END_TEST
 
+/* ---- direct messages ---- */
+
+static void recreate_chatdb(void);
+
+static void dm_user(const char *name, int64_t id)
+{
+	ck_assert_int_eq(store_user_add(store, id, name, "x", NOW, NULL), CHAT_OK);
+}
+
+/* SEND from who to dest with body; returns what who got. */
+static const char *dm_send(int who, const char *dest, const char *body)
+{
+	char frame[512];
+
+	snprintf(frame, sizeof(frame), "SEND\ndestination:%s\n\n%s^", dest, body);
+	ck_assert_int_eq(send_msg(who, frame), CHAT_OK);
+	return collect(who);
+}
+
+/* SUBSCRIBE who to dest (answered once); returns what who got. */
+static const char *dm_sub(int who, const char *dest)
+{
+	char frame[256];
+
+	snprintf(frame, sizeof(frame), "SUBSCRIBE\nid:h\ndestination:%s\n\n^", dest);
+	ck_assert_int_eq(send_msg(who, frame), CHAT_OK);
+	return collect(who);
+}
+
+/* A DM reaches the peer's and the writer's /user/queue/dm, stamped; its
+ * history is the two users' only (a third one names only their own
+ * conversations and cannot subscribe to another's queue); unread counts
+ * follow read marks; guests, unknown and banned users are refused. */
+START_TEST(direct_messages)
+{
+	store_msg_list_t ml = { 0 };
+	store_room_t sr;
+	char body[64];
+	const char *got;
+	long long id = 0;
+
+	dm_user("alice", 1);
+	dm_user("Bob", 2);
+	dm_user("carol", 3);
+	ck_assert_int_eq(auth_display_set(db, "alice", SL("\xec\x95\xa8"), 1, NULL, NULL), CHAT_OK);
+	connect_as(0, "alice");
+	connect_as(1, "Bob");
+	connect_as(2, "carol");
+	ck_assert_int_eq(send_msg(0, "SUBSCRIBE\nid:q\ndestination:/user/queue/dm\n\n^"), CHAT_OK);
+	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:q\ndestination:/user/queue/dm\n\n^"), CHAT_OK);
+	ck_assert_int_eq(send_msg(2, "SUBSCRIBE\nid:q\ndestination:/user/queue/dm\n\n^"), CHAT_OK);
+	(void)collect(0);
+	(void)collect(1);
+	(void)collect(2);
+	/* The peer's name in any case; the registered one is stamped. */
+	got = dm_send(0, "/app/dm/bob", "{\"text\":\"secret one\"}");
+	HAS(got, "\"writer\":\"alice\",\"display_name\":\"\xec\x95\xa8\",\"to\":\"Bob\","
+		 "\"text\":\"secret one\"}");
+	got = collect(1);
+	HAS(got, "MESSAGE\n");
+	HAS(got, "\"text\":\"secret one\"");
+	ck_assert_int_eq(sscanf(strstr(got, "{\"type\":\"DM\",\"id\":"), "{\"type\":\"DM\",\"id\":%lld",
+				&id), 1);
+	(void)dm_send(0, "/app/dm/Bob", "{\"text\":\"secret two\"}");
+	HASNT(collect(2), "secret");
+	/* Unread: 2 for Bob, 0 for alice. */
+	HAS(dm_sub(1, "/app/dm"), "[{\"peer\":\"alice\",\"last_id\":");
+	HAS(dm_sub(1, "/app/dm"), ",\"unread\":2}]");
+	HAS(dm_sub(0, "/app/dm"), "[{\"peer\":\"Bob\",\"last_id\":");
+	HAS(dm_sub(0, "/app/dm"), ",\"unread\":0}]");
+	got = dm_send(1, "/app/dm/alice/read", "{\"id\":1}");
+	HASNT(got, "ERROR");
+	HAS(dm_sub(1, "/app/dm"), ",\"unread\":2}]");
+	snprintf(body, sizeof(body), "{\"id\":%lld}", id);
+	(void)dm_send(1, "/app/dm/alice/read", body);
+	HAS(dm_sub(1, "/app/dm"), ",\"unread\":1}]");
+	/* History, oldest first, for either side. */
+	got = dm_sub(1, "/app/dm/alice/history");
+	ck_assert_ptr_nonnull(strstr(got, "secret one"));
+	ck_assert_ptr_nonnull(strstr(strstr(got, "secret one"), "secret two"));
+	HAS(dm_sub(0, "/app/dm/BOB/history"), "secret two");
+	/* carol: her own (empty) conversations only. */
+	HAS(dm_sub(2, "/app/dm"), "\n[]");
+	got = dm_sub(2, "/app/dm/alice/history");
+	HAS(got, "\n[]");
+	HASNT(got, "secret");
+	HASNT(dm_sub(2, "/app/dm/Bob/history"), "secret");
+	HAS(dm_sub(2, "/user/alice/queue/dm"), "ERROR\nmessage:cannot subscribe to another user's");
+	again(2, "carol");
+	/* Refusals: oneself, no such user, bad bodies, guests, banned. */
+	HAS(dm_send(2, "/app/dm/carol", "{\"text\":\"me\"}"),
+	    "ERROR\nmessage:a direct message needs another user");
+	again(2, "carol");
+	HAS(dm_send(2, "/app/dm/nobody", "{\"text\":\"x\"}"), "ERROR\nmessage:no user nobody");
+	again(2, "carol");
+	HAS(dm_send(2, "/app/dm/alice", "{\"text\":\"  \"}"), "ERROR\nmessage:invalid chat message");
+	again(2, "carol");
+	HAS(dm_send(2, "/app/dm/alice/read", "{\"id\":\"x\"}"), "ERROR\nmessage:invalid read mark");
+	again(2, "guest-7");
+	HAS(dm_send(2, "/app/dm/alice", "{\"text\":\"x\"}"),
+	    "ERROR\nmessage:direct messages are for registered users");
+	again(2, "guest-7");
+	HAS(dm_sub(2, "/app/dm"), "ERROR\nmessage:direct messages are for registered users");
+	again(2, "carol");
+	ck_assert_int_eq(send_msg(2, "BEGIN\ntransaction:t\n\n^"), CHAT_OK);
+	ck_assert_int_eq(
+		send_msg(2, "SEND\ndestination:/app/dm/alice\ntransaction:t\n\n{\"text\":\"x\"}^"),
+		CHAT_OK);
+	ck_assert_int_eq(send_msg(2, "COMMIT\ntransaction:t\n\n^"), CHAT_OK);
+	HAS(collect(2), "ERROR\nmessage:a direct message cannot be in a transaction");
+	ck_assert_int_eq(auth_ban(db, "alice", "", NOW, NULL), CHAT_OK);
+	HAS(dm_send(0, "/app/dm/Bob", "{\"text\":\"x\"}"), "ERROR");
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_dm"), 2);
+	/* The relay copies them to the durable store, once, in the pair's
+	 * room (a name no destination can take). */
+	relay_all();
+	relay_all();
+	ck_assert_int_eq(store_room_get_by_name(store, "dm:alice:bob", &sr, NULL), CHAT_OK);
+	ck_assert_int_eq(store_msg_latest(store, sr.id, 10, &ml, NULL), CHAT_OK);
+	ck_assert_uint_eq(ml.count, 2);
+	ck_assert_int_eq(ml.items[0].id, id);
+	ck_assert_str_eq(ml.items[0].writer, "alice");
+	ck_assert_str_eq(ml.items[1].text, "secret two");
+	store_msg_list_free(&ml);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_dm WHERE stored = 1"), 2);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms WHERE name LIKE 'dm:%'"), 0);
+	/* Two names of the longest kind still make a store room name. */
+	dm_user("yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy", 4);
+	dm_user("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", 5);
+	connect_as(3, "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz");
+	HASNT(dm_send(3, "/app/dm/yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy", "{\"text\":\"long\"}"), "ERROR");
+	relay_all();
+	ck_assert_int_eq(store_room_get_by_name(store,
+						"dm:yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy:"
+						"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+						&sr, NULL),
+			 CHAT_OK);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_dm WHERE stored = 0"), 0);
+	/* Typing goes to the peer only and is not kept. */
+	again(2, "carol");
+	ck_assert_int_eq(send_msg(2, "SUBSCRIBE\nid:q\ndestination:/user/queue/dm\n\n^"), CHAT_OK);
+	(void)collect(1);
+	HASNT(dm_send(2, "/app/dm/bob/typing", ""), "TYPING");
+	HAS(collect(1), "{\"type\":\"TYPING\",\"user\":\"carol\",\"display_name\":\"\",\"to\":\"Bob\",");
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_dm"), 3);
+	/* A new chat.db reads them back from the store, as read. */
+	recreate_chatdb();
+	ck_assert_int_eq(relay_seed(db, store, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(relay_seed(db, store, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_dm WHERE stored = 1"), 3);
+	connect_as(1, "Bob");
+	connect_as(2, "carol");
+	got = dm_sub(1, "/app/dm/alice/history");
+	ck_assert_ptr_nonnull(strstr(got, "\"writer\":\"alice\",\"display_name\":\"\",\"to\":\"bob\","
+				       "\"text\":\"secret one\"}"));
+	ck_assert_ptr_nonnull(strstr(strstr(got, "secret one"), "secret two"));
+	HAS(dm_sub(1, "/app/dm"), "[{\"peer\":\"alice\",\"last_id\":");
+	HAS(dm_sub(1, "/app/dm"), ",\"unread\":0}]");
+	HAS(dm_sub(2, "/app/dm"), "\n[]");
+	HASNT(dm_sub(2, "/app/dm/alice/history"), "secret");
+	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms WHERE name LIKE 'dm:%'"), 0);
+}
+END_TEST
+
 /* ---- rate limits ---- */
 
 START_TEST(rate_limits)
@@ -1254,6 +1418,7 @@ int main(void)
 	tcase_add_test(tc, display_names);
 	tcase_add_test(tc, moderation);
 	tcase_add_test(tc, typing);
+	tcase_add_test(tc, direct_messages);
 	tcase_add_test(tc, connect_limited);
 	tcase_add_test(tc, guests);
 	tcase_add_test(tc, rooms);
