@@ -69,7 +69,8 @@ serve: all
 # The configuration reference is generated from the option table; a test
 # (tests/unit/core/reference.sh) fails when the committed copy is stale.
 EXTRA_DIST += docs/configuration.md docs/session-safety.md docs/backup.md docs/limits.md \
-	docs/heartbeats.md docs/hooks.md docs/spring.md docs/metrics.md docs/logging.md docs/cluster.md
+	docs/heartbeats.md docs/hooks.md docs/spring.md docs/metrics.md docs/logging.md docs/cluster.md \
+	docs/destinations.md docs/dm.md docs/iframe.md docs/moderation.md docs/typing.md
 docs: fcgi/chat.fcgi
 	fcgi/chat.fcgi --reference > $(srcdir)/docs/configuration.md
 .PHONY: docs
