@@ -257,6 +257,9 @@ size_t log_format_line(char *out, size_t cap, const log_event_t *ev)
 }
 
 static void log_vfields(log_level_t level, const log_field_t *fields, size_t n, const char *fmt,
+			va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void log_vfields(log_level_t level, const log_field_t *fields, size_t n, const char *fmt,
 			va_list ap)
 {
 	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX], sid[LOG_SID_LEN];
