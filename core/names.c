@@ -156,34 +156,42 @@ static int fold(const uint8_t *s, size_t n, uint8_t *out, size_t cap, size_t *ou
 
 int names_key(chat_slice_t s, char out[NAMES_KEY_MAX + 1], size_t *out_len, chat_error_t *err)
 {
-	uint8_t t1[NAMES_KEY_MAX], t2[NAMES_KEY_MAX];
-	size_t l1 = 0, len = 0, i = 0, o = 0;
+	uint8_t t0[NAMES_KEY_MAX], t1[NAMES_KEY_MAX];
+	size_t l0 = 0, l1 = 0, o = 0, i = 0;
 	ucs4_t cp;
-	int k, rc;
+	int k, rc = CHAT_OK;
 
 	out[0] = '\0';
 	if (s.len > 0 && u8_check((const uint8_t *)s.ptr, s.len) != NULL) {
 		rc = chat_error_set(err, CHAT_EUTF8, "a name must be valid UTF-8");
 		goto out;
 	}
+	/* The emoji variation selectors go first: dropped after normalising,
+	 * they would leave combining marks side by side out of canonical
+	 * order, and the key would not be its own key. */
+	while (i < s.len && rc == CHAT_OK) {
+		k = u8_mbtouc_unsafe(&cp, (const uint8_t *)s.ptr + i, s.len - i);
+		if (!is_vs_emoji(cp)) {
+			if (l0 + (size_t)k > sizeof(t0))
+				rc = CHAT_ETOOBIG;
+			else
+				memcpy(t0 + l0, s.ptr + i, (size_t)k), l0 += (size_t)k;
+		}
+		i += (size_t)k;
+	}
 	/* Twice, as Unicode's compatibility caseless matching (D146) does:
 	 * NFKC can make letters that fold again ("\u3392" -> "MHz"). */
-	rc = fold((const uint8_t *)s.ptr, s.len, t1, sizeof(t1), &l1);
 	if (rc == CHAT_OK)
-		rc = fold(t1, l1, t2, sizeof(t2), &len);
+		rc = fold(t0, l0, t1, sizeof(t1), &l1);
+	if (rc == CHAT_OK)
+		rc = fold(t1, l1, (uint8_t *)out, NAMES_KEY_MAX, &o);
 	if (rc != CHAT_OK) {
+		o = 0;
+		out[0] = '\0';
 		rc = chat_error_set(err, rc, "%s",
 				    rc == CHAT_ETOOBIG ? "the name's compatibility form is too long"
 						       : chat_strerror(rc));
 		goto out;
-	}
-	while (i < len) {
-		k = u8_mbtouc_unsafe(&cp, t2 + i, len - i);
-		if (!is_vs_emoji(cp)) {
-			memcpy(out + o, t2 + i, (size_t)k);
-			o += (size_t)k;
-		}
-		i += (size_t)k;
 	}
 	out[o] = '\0';
 out:
