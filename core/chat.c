@@ -186,3 +186,12 @@ const char *chat_error_reason(const chat_error_t *err, int rc)
 {
 	return err != NULL && err->message[0] != '\0' ? err->message : chat_strerror(rc);
 }
+
+int chat_addr_loopback(const char *addr)
+{
+	if (addr == NULL)
+		return 0;
+	if (strncmp(addr, "::ffff:", 7) == 0)
+		addr += 7;
+	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0;
+}

@@ -79,6 +79,10 @@ int chat_glob(const char *p, size_t pn, const char *s, size_t sn, int flags);
  * end.  A comma inside brackets does not end an item ("a:[1,2]" is one).  *s is a NUL-terminated string, borrowed; *item points into it. */
 int chat_list_next(const char **s, chat_slice_t *item);
 
+/* Whether addr (a numeric client address, as REMOTE_ADDR or a socket's
+ * peer gives it) is a loopback one: 127.0.0.0/8, ::1, or ::ffff:127.x. */
+int chat_addr_loopback(const char *addr);
+
 /* Makes room in the array *v (of elements of size elem, *cap allocated)
  * for element index n: when n >= *cap it grows, doubling from first, to at
  * most max elements (0: no bound but the address space).  The array keeps

@@ -676,16 +676,6 @@ static int post_is_json(const http_request_t *r)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
 }
 
-/* Whether addr (REMOTE_ADDR) is a loopback address. */
-static int is_loopback(const char *addr)
-{
-	if (addr == NULL)
-		return 0;
-	if (strncmp(addr, "::ffff:", 7) == 0)
-		addr += 7;
-	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0;
-}
-
 /* Compares a presented key with the configured one in time that does not
  * depend on where they differ. */
 static int key_matches(const char *given, const char *key)
@@ -717,7 +707,7 @@ static void get_metrics(const chat_options_t *opt, api_thread_t *t, http_request
 			 METRICS_KEY_MIN);
 	if (have_key && auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
 		ok = key_matches(auth + 7, key);
-	if (!ok && opt->metrics_loopback && is_loopback(http_param(r, "REMOTE_ADDR")) &&
+	if (!ok && opt->metrics_loopback && chat_addr_loopback(http_param(r, "REMOTE_ADDR")) &&
 	    (auth == NULL || !have_key))
 		ok = 1;
 	if (!ok) {

@@ -553,8 +553,7 @@ static int client_address(struct lws *wsi, char *out, size_t size)
 	int len;
 
 	lws_get_peer_simple(wsi, out, size);
-	if (strncmp(out, "127.", 4) != 0 && strcmp(out, "::1") != 0 &&
-	    strncmp(out, "::ffff:127.", 11) != 0)
+	if (!chat_addr_loopback(out))
 		return 0;
 	len = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
 	if (len <= 0 || (size_t)len >= sizeof(xff) ||

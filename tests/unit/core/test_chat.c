@@ -79,6 +79,25 @@ START_TEST(glob)
 }
 END_TEST
 
+/* chat_addr_loopback(): loopback in each spelling, and what only looks
+ * like it. */
+START_TEST(addr_loopback)
+{
+	static const struct {
+		const char *addr;
+		int want;
+	} rows[] = {
+		{ "127.0.0.1", 1 }, { "127.1.2.3", 1 }, { "::1", 1 }, { "::ffff:127.0.0.1", 1 },
+		{ "10.0.0.1", 0 },  { "1127.0.0.1", 0 }, { "::ffff:10.0.0.1", 0 }, { "::11", 0 },
+		{ "", 0 },          { NULL, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < CHAT_ARRAY_LEN(rows); i++)
+		ck_assert_msg(chat_addr_loopback(rows[i].addr) == rows[i].want, "row %zu", i);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("chat");
@@ -86,6 +105,7 @@ int main(void)
 
 	tcase_add_test(tc, list_next);
 	tcase_add_test(tc, glob);
+	tcase_add_test(tc, addr_loopback);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
