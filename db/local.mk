@@ -23,7 +23,11 @@ db_libchatdb_a_SOURCES += db/service.c db/service.h \
 	db/metrics.c db/metrics.h
 
 # The STOMP broker and the chat application's handlers (the chat service).
-db_libchatdb_a_SOURCES += db/broker.c db/broker.h db/queue.c db/queue.h db/hook.c db/hook.h
+db_libchatdb_a_SOURCES += db/broker.c db/broker.h db/broker_int.h \
+	db/broker_connect.c db/broker_subscribe.c db/broker_send.c db/broker_ack.c \
+	db/broker_tx.c db/broker_prefetch.c db/broker_sweep.c \
+	db/chatapp.c db/chatapp_room.c db/chatapp_dm.c db/chatapp_hook.c \
+	db/queue.c db/queue.h db/hook.c db/hook.h
 
 # Users' passwords and login tokens; rooms; the outbox -> store relay.
 db_libchatdb_a_SOURCES += db/auth.c db/auth.h db/authlimit.c db/authlimit.h db/ratelimit.c db/ratelimit.h db/chatroom.c db/chatroom.h db/relay.c db/relay.h db/dm.c db/dm.h

@@ -1,0 +1,199 @@
+/*
+ * broker_connect.c - CONNECT/STOMP and DISCONNECT: version and
+ * heart-beat negotiation, the login, the CONNECTED frame.
+ */
+#include "config.h"
+#include "broker_int.h"
+
+static const char SQL_TOKEN_PUT[] =
+	"INSERT OR REPLACE INTO stomp_tokens(session_id, token_hash, expires_ms) VALUES (?1, ?2, ?3)";
+
+static const char SQL_COUNTER[] =
+	"INSERT INTO stomp_counters(name, value) VALUES (?1, 1)"
+	" ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value";
+
+static const char SQL_STATE_PUT[] =
+	"INSERT INTO stomp_sessions(session_id, version, hb_client_send_ms, hb_client_recv_ms,"
+	" hb_expect_ms, connected_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+static int parse_heartbeat(const char *s, int64_t *cx, int64_t *cy)
+{
+	char *end;
+	long long x, y;
+
+	if (s == NULL) {
+		*cx = *cy = 0;
+		return CHAT_OK;
+	}
+	if (*s < '0' || *s > '9')
+		return CHAT_EINVAL;
+	x = strtoll(s, &end, 10);
+	if (*end != ',' || end[1] < '0' || end[1] > '9')
+		return CHAT_EINVAL;
+	y = strtoll(end + 1, &end, 10);
+	if (*end != '\0' || x < 0 || y < 0 || x > 86400000 || y > 86400000)
+		return CHAT_EINVAL;
+	*cx = x;
+	*cy = y;
+	return CHAT_OK;
+}
+
+/* The highest version both sides speak, 0 for none.  No accept-version
+ * means a 1.0 client. */
+static stomp_version_t negotiate(const char *accept)
+{
+	int have[3] = { 0, 0, 0 };
+	const char *p = accept;
+
+	if (accept == NULL)
+		return STOMP_V1_0;
+	while (*p != '\0') {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+
+		if (n == 3 && memcmp(p, "1.0", 3) == 0)
+			have[0] = 1;
+		else if (n == 3 && memcmp(p, "1.1", 3) == 0)
+			have[1] = 1;
+		else if (n == 3 && memcmp(p, "1.2", 3) == 0)
+			have[2] = 1;
+		p += n + (e != NULL);
+	}
+	return have[2] ? STOMP_V1_2 : have[1] ? STOMP_V1_1 : have[0] ? STOMP_V1_0 : 0;
+}
+
+int broker__on_connect(broker_t *b, const stomp_frame_t *f)
+{
+	const char *login = broker__header(f, "login");
+	stomp_header_t h[5];
+	char name[SESSION_USER_MAX + 1], hb[48];
+	stomp_version_t v;
+	int64_t cx, cy, expect, n;
+	sqlite3_stmt *st;
+	int rc, found;
+
+	if (b->connected)
+		return broker__refuse(b, "already connected");
+	v = negotiate(broker__header(f, "accept-version"));
+	if (v == 0)
+		return broker__refuse(b, "Supported protocol versions are 1.0,1.1,1.2");
+	if (parse_heartbeat(broker__header(f, "heart-beat"), &cx, &cy) != CHAT_OK)
+		return broker__refuse(b, "invalid heart-beat header");
+	if (broker__header(f, "passcode") != NULL) {
+		/* Anything but a wrong passcode is the server's failure: its
+		 * detail is not for the client. */
+		if (b->auth_rc == CHAT_ETOOMANY || b->auth_rc == CHAT_EBUSY)
+			return broker__refuse(b, "%s", b->auth_msg);
+		if (b->auth_rc != CHAT_OK && b->auth_rc != CHAT_EDENIED)
+			return broker__refuse(b, "authentication is unavailable, try again later");
+		if (b->auth_rc != CHAT_OK)
+			return broker__refuse(b, "authentication failed%s%s", b->auth_msg[0] ? ": " : "",
+				      b->auth_msg);
+		snprintf(name, sizeof(name), "%s", b->auth_user);
+		rc = auth_banned(b->db, name, &found, b->err);
+		if (rc != CHAT_OK)
+			return rc;
+		if (found)
+			return broker__refuse(b, "%s", BROKER_ERROR_BANNED);
+	} else if (b->opt->allow_guests) {
+		/* Guests are guest-N whatever login says: a registered name
+		 * cannot start with guest-, so nobody becomes someone else. */
+		(void)login;
+		rc = broker__query_int(b, SQL_COUNTER, "guest", NULL, &n, &found, "guest counter");
+		if (rc != CHAT_OK)
+			return rc;
+		snprintf(name, sizeof(name), CHATMSG_GUEST_PREFIX "%lld", (long long)n);
+	} else {
+		return broker__refuse(b, "authentication required: CONNECT with login and passcode");
+	}
+	/* The server offers heart-beats every stomp_heartbeat_ms; the shells
+	 * send them at broker_heartbeat_interval().  It takes the client's at
+	 * the SockJS heartbeat interval or slower. */
+	expect = cx == 0 ? 0 : cx > b->opt->heartbeat_ms ? cx : b->opt->heartbeat_ms;
+	rc = session_set_user(b->db, b->key, name, b->err);
+	if (rc != CHAT_OK)
+		return rc;
+	rc = chatdb__stmt(b->db, SQL_STATE_PUT, &st, b->err);
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)v);
+	sqlite3_bind_int64(st, 3, cx);
+	sqlite3_bind_int64(st, 4, cy);
+	sqlite3_bind_int64(st, 5, expect);
+	sqlite3_bind_int64(st, 6, b->now_ms);
+	rc = broker__step_done(b, st, "stomp connect");
+	if (rc == CHAT_OK && broker__header(f, "passcode") != NULL && b->auth_grant.by_token)
+		rc = chatdb__stmt(b->db, SQL_TOKEN_PUT, &st, b->err);
+	if (rc == CHAT_OK && broker__header(f, "passcode") != NULL && b->auth_grant.by_token) {
+		/* Remembered so that a logout or the expiry ends the session. */
+		sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, b->auth_grant.hash, sizeof(b->auth_grant.hash),
+				  SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, b->auth_grant.expires_ms);
+		rc = broker__step_done(b, st, "stomp token");
+	}
+	if (rc != CHAT_OK)
+		return rc;
+	b->connected = 1;
+	b->version = v;
+	snprintf(b->info.user_name, sizeof(b->info.user_name), "%s", name);
+	b->info.has_user = 1;
+	snprintf(hb, sizeof(hb), "%lld,%lld", (long long)b->opt->stomp_heartbeat_ms,
+		 (long long)expect);
+	h[0].name = CHAT_SLICE("version");
+	h[0].value = v == STOMP_V1_2 ? CHAT_SLICE("1.2") : v == STOMP_V1_1 ? CHAT_SLICE("1.1")
+									   : CHAT_SLICE("1.0");
+	h[1].name = CHAT_SLICE("heart-beat");
+	h[1].value = (chat_slice_t){ hb, strlen(hb) };
+	h[2].name = CHAT_SLICE("server");
+	h[2].value = CHAT_SLICE(BROKER_SERVER);
+	h[3].name = CHAT_SLICE("session");
+	h[3].value = (chat_slice_t){ b->key, strlen(b->key) };
+	h[4].name = CHAT_SLICE("user-name");
+	h[4].value = (chat_slice_t){ name, strlen(name) };
+	chat_buf_reset(&b->frame);
+	rc = stomp_serialize(&b->frame, v, STOMP_CMD_CONNECTED, h, 5, NULL, 0);
+	if (rc != CHAT_OK)
+		return rc;
+	/* The row also tells the session's dispatcher its version and user. */
+	snprintf(hb, sizeof(hb), "%d", (int)v);
+	chat_buf_reset(&b->hdrs);
+	if ((rc = delivery_hdr_put(&b->hdrs, DELIVERY_H_VERSION, hb)) != CHAT_OK ||
+	    (rc = delivery_hdr_put(&b->hdrs, DELIVERY_H_USER, name)) != CHAT_OK)
+		return rc;
+	snprintf(hb, sizeof(hb), "%lld", (long long)cy);
+	if ((rc = delivery_hdr_put(&b->hdrs, DELIVERY_H_HB, hb)) != CHAT_OK)
+		return rc;
+	return broker__append(b, BROKER_DIRECT_DEST, b->key, chat_buf_slice(&b->hdrs),
+		      chat_buf_slice(&b->frame), NULL);
+}
+
+int broker__on_disconnect(broker_t *b, const stomp_frame_t *f)
+{
+	const char *receipt = broker__header(f, "receipt");
+	int rc;
+
+	if ((rc = broker__forget(b)) != CHAT_OK)
+		return rc;
+	b->ended = 1;
+	if (receipt == NULL) {
+		char code[16];
+		const char *pairs[] = { "close-code", code, "close-reason", BROKER_REASON_NORMAL,
+					NULL };
+
+		/* Tells a request or socket held elsewhere to close too. */
+		snprintf(code, sizeof(code), "%d", BROKER_CLOSE_NORMAL);
+		if ((rc = broker__send_change(b, pairs)) != CHAT_OK)
+			return rc;
+		return session_close(b->db, b->key, BROKER_CLOSE_NORMAL, BROKER_REASON_NORMAL,
+				     b->now_ms, b->err);
+	}
+	chat_buf_reset(&b->frame);
+	rc = stomp_serialize_receipt(&b->frame, b->version, receipt);
+	if (rc == CHAT_OK)
+		rc = broker__send_frame(b, BROKER_CLOSE_NORMAL, BROKER_REASON_NORMAL);
+	if (rc == CHAT_OK)
+		rc = session_set_closing(b->db, b->key, b->err);
+	return rc;
+}
