@@ -9,18 +9,11 @@
 
 static const char SQL_TX_CLEAR[] = "DELETE FROM stomp_tx WHERE session_id = ?1";
 
-static const char SQL_SUBS_CLEAR[] = "DELETE FROM subscriptions WHERE session_id = ?1";
-
 /* A session's token: 1 expired, 2 revoked, 0 valid (no row: no token). */
 static const char SQL_TOKEN_STATE[] =
 	"SELECT CASE WHEN t.expires_ms <= ?2 THEN 1"
 	" WHEN NOT EXISTS (SELECT 1 FROM auth_tokens a WHERE a.hash = t.token_hash) THEN 2"
 	" ELSE 0 END FROM stomp_tokens t WHERE t.session_id = ?1";
-
-/* Rooms this session is in (exact room topics). */
-static const char SQL_SESSION_ROOMS[] =
-	"SELECT DISTINCT destination FROM subscriptions WHERE session_id = ?1"
-	" AND substr(destination, 1, length(?2)) = ?2";
 
 static const char SQL_PARTIAL_CLEAR[] = "DELETE FROM stomp_partial WHERE session_id = ?1";
 
@@ -244,22 +237,15 @@ int broker__forget(broker_t *b)
 {
 	char rooms[SESSION_SUBS_MAX][CHATDB_DEST_MAX + 1], topic[CHATDB_DEST_MAX + 1];
 	size_t n = 0, i;
-	sqlite3_stmt *st;
-	int rc, step;
+	int rc;
 
-	if ((rc = chatdb__stmt(b->db, SQL_SESSION_ROOMS, &st, b->err)) != CHAT_OK)
-		return rc;
 	chatroom_topic(topic, CHATROOM_ROOM_PATH, "");
-	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, topic, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < SESSION_SUBS_MAX)
-		snprintf(rooms[n++], sizeof(rooms[0]), "%s", sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
-	if (step != SQLITE_DONE && step != SQLITE_ROW)
-		return chatdb__error(b->db, step, "subscriptions", b->err);
-	rc = broker__exec2(b, SQL_SUBS_CLEAR, NULL, "subscriptions");
+	if ((rc = session__sub_topics(b->db, b->key, topic, rooms, SESSION_SUBS_MAX, &n, b->err)) !=
+	    CHAT_OK)
+		return rc;
+	rc = session__subs_clear(b->db, b->key, b->err);
 	for (i = 0; i < n && rc == CHAT_OK; i++)
-		rc = chatapp__leave_if_gone(b, rooms[i]);
+		rc = b->app->topic_gone(b, rooms[i]);
 	if (rc == CHAT_OK)
 		rc = broker__exec2(b, SQL_TX_CLEAR, NULL, "transactions");
 	return rc != CHAT_OK ? rc : broker__exec2(b, SQL_PARTIAL_CLEAR, NULL, "partial frame");
@@ -366,6 +352,18 @@ int broker__check_token(broker_t *b)
 	return rc;
 }
 
+/* Before a frame's transaction: what CONNECT's passcode check or the
+ * application (the store, the hook) needs read outside it. */
+static int prepare(broker_t *b, const stomp_frame_t *f)
+{
+	b->app->release(b);
+	b->auth_rc = CHAT_EAGAIN;
+	b->auth_user[0] = b->auth_msg[0] = '\0';
+	if (f->command == STOMP_CMD_CONNECT || f->command == STOMP_CMD_STOMP)
+		return broker__connect_prepare(b, f);
+	return b->app->prepare(b, f, broker__header(f, "destination"));
+}
+
 /* One frame in one transaction.  CHAT_ECLOSED: the session no longer takes
  * frames (stop). */
 static int handle(broker_t *b, const stomp_frame_t *f)
@@ -379,7 +377,7 @@ static int handle(broker_t *b, const stomp_frame_t *f)
 again:
 	b->perr = 0;
 	b->retry = 0;
-	if ((rc = broker__prepare(b, f)) != CHAT_OK)
+	if ((rc = prepare(b, f)) != CHAT_OK)
 		return rc;
 	if ((rc = chatdb__begin(b->db, b->err)) != CHAT_OK)
 		return rc;
@@ -503,6 +501,7 @@ void broker__setup(broker_t *b, chatdb_t *db, const chat_options_t *opt, store_t
 	b->now_ms = now_ms;
 	b->err = err;
 	b->store = store;
+	b->app = &chatapp_ops;
 	chat_buf_init(&b->frame, (size_t)opt->max_frame * 2 + 4096);
 	chat_buf_init(&b->hdrs, OUTBOX_HEADERS_MAX);
 	chat_buf_init(&b->scratch, CHATMSG_TEXT_MAX * 6 + 1024);
@@ -511,7 +510,7 @@ void broker__setup(broker_t *b, chatdb_t *db, const chat_options_t *opt, store_t
 
 void broker__teardown(broker_t *b)
 {
-	broker__hlist_free(&b->pre.msgs);
+	b->app->release(b);
 	chat_buf_free(&b->frame);
 	chat_buf_free(&b->hdrs);
 	chat_buf_free(&b->scratch);

@@ -24,29 +24,30 @@ static const char SQL_UNACKED_BY_SEQ[] =
 static const char SQL_UNACKED_GET[] =
 	"SELECT sub_id, ack_mode, msg_seq FROM stomp_unacked WHERE session_id = ?1 AND ack_id = ?2";
 
-int broker__on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack)
+/* The ack id an ACK or NACK names: its id header (1.2), message-id and
+ * subscription (1.1), or a message-id alone (1.0: the session's unacked
+ * message of that seq).  *found 0: nothing to acknowledge. */
+static int ack_id_of(broker_t *b, const stomp_frame_t *f, int nack,
+		     char ack_id[CHATDB_ID_MAX + 64], int *found)
 {
-	const char *tx = broker__header(f, "transaction");
-	char ack_id[CHATDB_ID_MAX + 64], sub_id[CHATDB_ID_MAX + 1], mode[32];
-	sqlite3_stmt *st;
-	int64_t seq = 0;
-	int rc, step, cumulative;
+	size_t size = CHATDB_ID_MAX + 64;
+	int rc, step;
 
+	*found = 0;
 	if (b->version >= STOMP_V1_2) {
 		const char *id = broker__header(f, "id");
 
 		if (id == NULL)
 			return broker__refuse(b, "%s without id", nack ? "NACK" : "ACK");
-		snprintf(ack_id, sizeof(ack_id), "%s", id);
+		snprintf(ack_id, size, "%s", id);
 	} else {
 		const char *mid = broker__header(f, "message-id"), *sub = broker__header(f, "subscription");
-		int found;
 
 		if (mid == NULL || (sub == NULL && b->version == STOMP_V1_1))
 			return broker__refuse(b, "%s without message-id%s", nack ? "NACK" : "ACK",
 				      b->version == STOMP_V1_1 ? " and subscription" : "");
 		if (sub != NULL) {
-			snprintf(ack_id, sizeof(ack_id), "%s.%s", mid, sub);
+			snprintf(ack_id, size, "%s.%s", mid, sub);
 		} else {
 			sqlite3_stmt *q;
 
@@ -57,14 +58,86 @@ int broker__on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack)
 			sqlite3_bind_text(q, 1, b->key, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(q, 2, strtoll(mid, NULL, 10));
 			step = sqlite3_step(q);
-			found = step == SQLITE_ROW;
-			if (found)
-				snprintf(ack_id, sizeof(ack_id), "%s", sqlite3_column_text(q, 0));
+			*found = step == SQLITE_ROW;
+			if (*found)
+				snprintf(ack_id, size, "%s", sqlite3_column_text(q, 0));
 			sqlite3_reset(q);
-			if (!found)
-				return CHAT_OK;
+			return CHAT_OK;
 		}
 	}
+	*found = 1;
+	return CHAT_OK;
+}
+
+/* NACK: a /queue message goes to the queue's next consumer (queue.c) and
+ * is settled (*requeued); any other is redelivered to this session (it
+ * stays unacked). */
+static int nack_redeliver(broker_t *b, const char *ack_id, const char *sub_id, int cumulative,
+			  int64_t seq, int *requeued)
+{
+	sqlite3_stmt *st;
+	int rc, step;
+
+	rc = chatdb__stmt(b->db, SQL_UNACKED_SELECT, &st, b->err);
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ack_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, sub_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, cumulative);
+	sqlite3_bind_int64(st, 5, seq);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		chat_slice_t body = { sqlite3_column_blob(st, 5),
+				      (size_t)sqlite3_column_bytes(st, 5) };
+
+		const char *sub_dest = (const char *)sqlite3_column_text(st, 7);
+
+		if (body.ptr == NULL)
+			body.ptr = "";
+		if (dest_classify((chat_slice_t){ sub_dest, strlen(sub_dest) }) ==
+		    DEST_QUEUE) {
+			*requeued = 1;
+			/* Settled first: the NACKing consumer has room again. */
+			rc = queue_settle(b->db, b->key, sub_id, sqlite3_column_int64(st, 2),
+					  0, b->err);
+			if (rc == CHAT_OK)
+					rc = broker__send_queue(b, (const char *)sqlite3_column_text(st, 3),
+						(const char *)sqlite3_column_text(st, 4),
+						(const char *)sqlite3_column_text(st, 6), body,
+						b->key, sub_id);
+			if (rc != CHAT_OK)
+				break;
+			continue;
+		}
+		chat_buf_reset(&b->frame);
+		rc = delivery_render_message(&b->frame, b->version,
+				    (const char *)sqlite3_column_text(st, 1),
+				    sqlite3_column_int64(st, 2),
+				    (const char *)sqlite3_column_text(st, 3),
+				    (const char *)sqlite3_column_text(st, 4),
+				    (const char *)sqlite3_column_text(st, 6),
+				    (const char *)sqlite3_column_text(st, 0), body);
+		if (rc == CHAT_OK)
+			rc = broker__send_frame(b, 0, NULL);
+		if (rc != CHAT_OK)
+			break;
+	}
+	if (rc == CHAT_OK && step != SQLITE_DONE)
+		rc = chatdb__error(b->db, step, "nack", b->err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int broker__on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack)
+{
+	const char *tx = broker__header(f, "transaction");
+	char ack_id[CHATDB_ID_MAX + 64], sub_id[CHATDB_ID_MAX + 1], mode[32];
+	sqlite3_stmt *st;
+	int64_t seq = 0;
+	int rc, step, cumulative, found, requeued = 0;
+
+	if ((rc = ack_id_of(b, f, nack, ack_id, &found)) != CHAT_OK || !found)
+		return rc;
 	if (tx != NULL && !replay)
 		return broker__buffer_in_tx(b, f, tx);
 	rc = chatdb__stmt(b->db, SQL_UNACKED_GET, &st, b->err);
@@ -84,62 +157,9 @@ int broker__on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack)
 	if (step != SQLITE_ROW)
 		return chatdb__error(b->db, step, "ack", b->err);
 	cumulative = strcmp(mode, "client") == 0;
-	if (nack) {
-		int requeued = 0;
-
-		/* A /queue message goes to the queue's next consumer (queue.c)
-		 * and is settled here; any other is redelivered to this session
-		 * (it stays unacked). */
-		rc = chatdb__stmt(b->db, SQL_UNACKED_SELECT, &st, b->err);
-		if (rc != CHAT_OK)
-			return rc;
-		sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ack_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, sub_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 4, cumulative);
-		sqlite3_bind_int64(st, 5, seq);
-		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-			chat_slice_t body = { sqlite3_column_blob(st, 5),
-					      (size_t)sqlite3_column_bytes(st, 5) };
-
-			const char *sub_dest = (const char *)sqlite3_column_text(st, 7);
-
-			if (body.ptr == NULL)
-				body.ptr = "";
-			if (dest_classify((chat_slice_t){ sub_dest, strlen(sub_dest) }) ==
-			    DEST_QUEUE) {
-				requeued = 1;
-				/* Settled first: the NACKing consumer has room again. */
-				rc = queue_settle(b->db, b->key, sub_id, sqlite3_column_int64(st, 2),
-						  0, b->err);
-				if (rc == CHAT_OK)
-						rc = broker__send_queue(b, (const char *)sqlite3_column_text(st, 3),
-							(const char *)sqlite3_column_text(st, 4),
-							(const char *)sqlite3_column_text(st, 6), body,
-							b->key, sub_id);
-				if (rc != CHAT_OK)
-					break;
-				continue;
-			}
-			chat_buf_reset(&b->frame);
-			rc = delivery_render_message(&b->frame, b->version,
-					    (const char *)sqlite3_column_text(st, 1),
-					    sqlite3_column_int64(st, 2),
-					    (const char *)sqlite3_column_text(st, 3),
-					    (const char *)sqlite3_column_text(st, 4),
-					    (const char *)sqlite3_column_text(st, 6),
-					    (const char *)sqlite3_column_text(st, 0), body);
-			if (rc == CHAT_OK)
-				rc = broker__send_frame(b, 0, NULL);
-			if (rc != CHAT_OK)
-				break;
-		}
-		if (rc == CHAT_OK && step != SQLITE_DONE)
-			rc = chatdb__error(b->db, step, "nack", b->err);
-		sqlite3_reset(st);
-		if (rc != CHAT_OK || !requeued)
-			return rc;
-	}
+	if (nack && ((rc = nack_redeliver(b, ack_id, sub_id, cumulative, seq, &requeued)) != CHAT_OK ||
+		     !requeued))
+		return rc;
 	rc = chatdb__stmt(b->db, SQL_UNACKED_DELETE, &st, b->err);
 	if (rc != CHAT_OK)
 		return rc;

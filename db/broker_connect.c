@@ -62,23 +62,44 @@ static stomp_version_t negotiate(const char *accept)
 	return have[2] ? STOMP_V1_2 : have[1] ? STOMP_V1_1 : have[0] ? STOMP_V1_0 : 0;
 }
 
-int broker__on_connect(broker_t *b, const stomp_frame_t *f)
+/* Before CONNECT's transaction: checks its passcode (the store may be
+ * asked), keeping the outcome for broker__on_connect(). */
+int broker__connect_prepare(broker_t *b, const stomp_frame_t *f)
 {
-	const char *login = broker__header(f, "login");
-	stomp_header_t h[5];
-	char name[SESSION_USER_MAX + 1], hb[48];
-	stomp_version_t v;
-	int64_t cx, cy, expect, n;
-	sqlite3_stmt *st;
+	const char *pass = broker__header(f, "passcode");
+	authlimit_conf_t lim;
+	auth_attempt_t at = { &lim, b->peer, 0 };
+	chat_error_t e = { 0 };
+	store_t *s;
+
+	if (pass == NULL)
+		return CHAT_OK;
+	s = broker__get_store(b);
+	authlimit_conf_from(b->opt, &lim);
+	b->auth_rc = auth_check(b->db, s, broker__header(f, "login"), pass, b->now_ms, &at,
+				b->auth_user, &b->auth_grant, &e);
+	if (b->auth_rc == CHAT_EDB && s != NULL)
+		broker__store_failed(b);
+	if (b->auth_rc == CHAT_EDENIED && s == NULL && b->store != NULL)
+		snprintf(b->auth_msg, sizeof(b->auth_msg),
+			 "cannot check passwords now: log in with a token");
+	else if (b->auth_rc == CHAT_ETOOMANY)
+		snprintf(b->auth_msg, sizeof(b->auth_msg), "too many failed logins, retry in %lld s",
+			 (long long)((at.retry_ms + 999) / 1000));
+	else if (b->auth_rc == CHAT_EBUSY)
+		snprintf(b->auth_msg, sizeof(b->auth_msg), "too many logins at once, retry later");
+	else
+		snprintf(b->auth_msg, sizeof(b->auth_msg), "%s", e.message);
+	return CHAT_OK;
+}
+
+/* Who the CONNECT makes the session's user: the passcode's (checked in
+ * broker__connect_prepare()), or a new guest-N. */
+static int connect_user(broker_t *b, const stomp_frame_t *f, char name[SESSION_USER_MAX + 1])
+{
+	int64_t n;
 	int rc, found;
 
-	if (b->connected)
-		return broker__refuse(b, "already connected");
-	v = negotiate(broker__header(f, "accept-version"));
-	if (v == 0)
-		return broker__refuse(b, "Supported protocol versions are 1.0,1.1,1.2");
-	if (parse_heartbeat(broker__header(f, "heart-beat"), &cx, &cy) != CHAT_OK)
-		return broker__refuse(b, "invalid heart-beat header");
 	if (broker__header(f, "passcode") != NULL) {
 		/* Anything but a wrong passcode is the server's failure: its
 		 * detail is not for the client. */
@@ -89,7 +110,7 @@ int broker__on_connect(broker_t *b, const stomp_frame_t *f)
 		if (b->auth_rc != CHAT_OK)
 			return broker__refuse(b, "authentication failed%s%s", b->auth_msg[0] ? ": " : "",
 				      b->auth_msg);
-		snprintf(name, sizeof(name), "%s", b->auth_user);
+		snprintf(name, SESSION_USER_MAX + 1, "%s", b->auth_user);
 		rc = auth_banned(b->db, name, &found, b->err);
 		if (rc != CHAT_OK)
 			return rc;
@@ -98,14 +119,72 @@ int broker__on_connect(broker_t *b, const stomp_frame_t *f)
 	} else if (b->opt->allow_guests) {
 		/* Guests are guest-N whatever login says: a registered name
 		 * cannot start with guest-, so nobody becomes someone else. */
-		(void)login;
 		rc = broker__query_int(b, SQL_COUNTER, "guest", NULL, &n, &found, "guest counter");
 		if (rc != CHAT_OK)
 			return rc;
-		snprintf(name, sizeof(name), CHATMSG_GUEST_PREFIX "%lld", (long long)n);
+		snprintf(name, SESSION_USER_MAX + 1, CHATMSG_GUEST_PREFIX "%lld", (long long)n);
 	} else {
 		return broker__refuse(b, "authentication required: CONNECT with login and passcode");
 	}
+	return CHAT_OK;
+}
+
+/* Appends CONNECTED for version v; its row also tells the session's
+ * dispatcher the version, the user and the heart-beat it sends (cy). */
+static int connected_frame(broker_t *b, stomp_version_t v, const char *name, int64_t expect,
+			   int64_t cy)
+{
+	stomp_header_t h[5];
+	char hb[48];
+	int rc;
+
+	snprintf(hb, sizeof(hb), "%lld,%lld", (long long)b->opt->stomp_heartbeat_ms,
+		 (long long)expect);
+	h[0].name = CHAT_SLICE("version");
+	h[0].value = v == STOMP_V1_2 ? CHAT_SLICE("1.2") : v == STOMP_V1_1 ? CHAT_SLICE("1.1")
+									   : CHAT_SLICE("1.0");
+	h[1].name = CHAT_SLICE("heart-beat");
+	h[1].value = (chat_slice_t){ hb, strlen(hb) };
+	h[2].name = CHAT_SLICE("server");
+	h[2].value = CHAT_SLICE(BROKER_SERVER);
+	h[3].name = CHAT_SLICE("session");
+	h[3].value = (chat_slice_t){ b->key, strlen(b->key) };
+	h[4].name = CHAT_SLICE("user-name");
+	h[4].value = (chat_slice_t){ name, strlen(name) };
+	chat_buf_reset(&b->frame);
+	rc = stomp_serialize(&b->frame, v, STOMP_CMD_CONNECTED, h, 5, NULL, 0);
+	if (rc != CHAT_OK)
+		return rc;
+	/* The row also tells the session's dispatcher its version and user. */
+	snprintf(hb, sizeof(hb), "%d", (int)v);
+	chat_buf_reset(&b->hdrs);
+	if ((rc = delivery_hdr_put(&b->hdrs, DELIVERY_H_VERSION, hb)) != CHAT_OK ||
+	    (rc = delivery_hdr_put(&b->hdrs, DELIVERY_H_USER, name)) != CHAT_OK)
+		return rc;
+	snprintf(hb, sizeof(hb), "%lld", (long long)cy);
+	if ((rc = delivery_hdr_put(&b->hdrs, DELIVERY_H_HB, hb)) != CHAT_OK)
+		return rc;
+	return broker__append(b, BROKER_DIRECT_DEST, b->key, chat_buf_slice(&b->hdrs),
+		      chat_buf_slice(&b->frame), NULL);
+}
+
+int broker__on_connect(broker_t *b, const stomp_frame_t *f)
+{
+	char name[SESSION_USER_MAX + 1];
+	stomp_version_t v;
+	int64_t cx, cy, expect;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (b->connected)
+		return broker__refuse(b, "already connected");
+	v = negotiate(broker__header(f, "accept-version"));
+	if (v == 0)
+		return broker__refuse(b, "Supported protocol versions are 1.0,1.1,1.2");
+	if (parse_heartbeat(broker__header(f, "heart-beat"), &cx, &cy) != CHAT_OK)
+		return broker__refuse(b, "invalid heart-beat header");
+	if ((rc = connect_user(b, f, name)) != CHAT_OK)
+		return rc;
 	/* The server offers heart-beats every stomp_heartbeat_ms; the shells
 	 * send them at broker_heartbeat_interval().  It takes the client's at
 	 * the SockJS heartbeat interval or slower. */
@@ -139,34 +218,7 @@ int broker__on_connect(broker_t *b, const stomp_frame_t *f)
 	b->version = v;
 	snprintf(b->info.user_name, sizeof(b->info.user_name), "%s", name);
 	b->info.has_user = 1;
-	snprintf(hb, sizeof(hb), "%lld,%lld", (long long)b->opt->stomp_heartbeat_ms,
-		 (long long)expect);
-	h[0].name = CHAT_SLICE("version");
-	h[0].value = v == STOMP_V1_2 ? CHAT_SLICE("1.2") : v == STOMP_V1_1 ? CHAT_SLICE("1.1")
-									   : CHAT_SLICE("1.0");
-	h[1].name = CHAT_SLICE("heart-beat");
-	h[1].value = (chat_slice_t){ hb, strlen(hb) };
-	h[2].name = CHAT_SLICE("server");
-	h[2].value = CHAT_SLICE(BROKER_SERVER);
-	h[3].name = CHAT_SLICE("session");
-	h[3].value = (chat_slice_t){ b->key, strlen(b->key) };
-	h[4].name = CHAT_SLICE("user-name");
-	h[4].value = (chat_slice_t){ name, strlen(name) };
-	chat_buf_reset(&b->frame);
-	rc = stomp_serialize(&b->frame, v, STOMP_CMD_CONNECTED, h, 5, NULL, 0);
-	if (rc != CHAT_OK)
-		return rc;
-	/* The row also tells the session's dispatcher its version and user. */
-	snprintf(hb, sizeof(hb), "%d", (int)v);
-	chat_buf_reset(&b->hdrs);
-	if ((rc = delivery_hdr_put(&b->hdrs, DELIVERY_H_VERSION, hb)) != CHAT_OK ||
-	    (rc = delivery_hdr_put(&b->hdrs, DELIVERY_H_USER, name)) != CHAT_OK)
-		return rc;
-	snprintf(hb, sizeof(hb), "%lld", (long long)cy);
-	if ((rc = delivery_hdr_put(&b->hdrs, DELIVERY_H_HB, hb)) != CHAT_OK)
-		return rc;
-	return broker__append(b, BROKER_DIRECT_DEST, b->key, chat_buf_slice(&b->hdrs),
-		      chat_buf_slice(&b->frame), NULL);
+	return connected_frame(b, v, name, expect, cy);
 }
 
 int broker__on_disconnect(broker_t *b, const stomp_frame_t *f)

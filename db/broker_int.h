@@ -75,6 +75,8 @@ typedef struct prefetch {
 /* Longest ERROR message header the broker writes. */
 #define BROKER_PERR_MAX 200
 
+typedef struct broker_app_ops broker_app_ops_t;
+
 typedef struct broker {
 	chatdb_t *db;
 	const chat_options_t *opt;
@@ -108,7 +110,38 @@ typedef struct broker {
 	hookmsg_answer_t hook;     /* its answer */
 	int rate_taken;            /* the SEND's rate token was taken before the hook call */
 	int rate_refused;          /* or it was refused (and the session told) then */
+	const broker_app_ops_t *app; /* the application behind /app destinations */
 } broker_t;
+
+/* The application behind /app destinations, as the broker calls it: the
+ * built-in chat application (chatapp.c's chatapp_ops), which passes what
+ * it does not handle to the application hook (chatapp_hook.c).  Handlers
+ * run inside the frame's transaction unless said otherwise, and refuse a
+ * frame with broker__refuse(). */
+struct broker_app_ops {
+	/* Before the frame's transaction (no write lock held; the store and
+	 * the hook may be asked): f is not a CONNECT; dest may be NULL. */
+	int (*prepare)(broker_t *b, const stomp_frame_t *f, const char *dest);
+	/* Frees what prepare() kept (before the next frame, and at the end). */
+	void (*release)(broker_t *b);
+	/* 1 when a SEND to dest may wait in a STOMP transaction for COMMIT. */
+	int (*send_in_tx)(const broker_t *b, const char *dest);
+	/* A SEND that takes no token from the user's SEND bucket: 1 when it
+	 * was handled, with its result in *rc. */
+	int (*send_unmetered)(broker_t *b, const char *dest, int *rc);
+	/* SEND and SUBSCRIBE to an /app destination. */
+	int (*send)(broker_t *b, const char *dest, chat_slice_t body);
+	int (*subscribe)(broker_t *b, const char *id, const char *dest);
+	/* A SUBSCRIBE to broker destination topic (as kept): checked before
+	 * the subscription is kept (*watched: the application follows it),
+	 * told once it is, and told when one of the session's subscriptions
+	 * to topic is gone. */
+	int (*topic_check)(broker_t *b, const stomp_frame_t *f, const char *topic, int *watched);
+	int (*topic_subscribed)(broker_t *b, const char *id, const char *topic, int watched);
+	int (*topic_gone)(broker_t *b, const char *topic);
+};
+
+extern const broker_app_ops_t chatapp_ops;
 
 /* broker.c */
 __attribute__((format(printf, 2, 3)))
@@ -140,6 +173,7 @@ void broker__setup(broker_t *b, chatdb_t *db, const chat_options_t *opt, store_t
 void broker__teardown(broker_t *b);
 
 /* broker_connect.c */
+int broker__connect_prepare(broker_t *b, const stomp_frame_t *f);
 int broker__on_connect(broker_t *b, const stomp_frame_t *f);
 int broker__on_disconnect(broker_t *b, const stomp_frame_t *f);
 
@@ -164,11 +198,6 @@ int broker__buffer_in_tx(broker_t *b, const stomp_frame_t *f, const char *tx);
 int broker__on_begin(broker_t *b, const stomp_frame_t *f);
 int broker__on_commit(broker_t *b, const stomp_frame_t *f, int abort);
 
-/* broker_prefetch.c */
-void broker__hlist_free(hlist_t *l);
-int broker__prepare(broker_t *b, const stomp_frame_t *f);
-int broker__prefetch_outbox(broker_t *b);
-
 /* broker_sweep.c */
 int broker__exec_heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error_t *err);
 
@@ -176,14 +205,9 @@ int broker__exec_heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error
 int chatapp__room_of(const char *dest, int app, const char *suffix, char room[CHATMSG_ROOM_MAX + 1]);
 int chatapp__dm_of(const char *dest, const char *suffix, char name[CHATMSG_NAME_MAX + 1]);
 int chatapp__is_app_dest(const char *dest);
-int chatapp__is_typing(const char *dest);
-int chatapp__app_send_builtin(const char *dest);
-int chatapp__app_subscribe_builtin(const char *dest);
+int chatapp__builtin(const char *dest, int sub);
 int chatapp__reply_once(broker_t *b, const char *sub_id, const char *dest, int64_t mid,
 		      const char *ctype, chat_slice_t body);
-int chatapp__resume(broker_t *b, const char *sub_id, const char *dest);
-int chatapp__app_subscribe(broker_t *b, const char *id, const char *dest);
-int chatapp__send_app(broker_t *b, const char *dest, chat_slice_t body);
 
 /* chatapp_room.c */
 int chatapp__enter(broker_t *b, const char *room);
@@ -197,6 +221,13 @@ int chatapp__app_typing(broker_t *b, const char *dest);
 int chatapp__app_dm(broker_t *b, chat_slice_t body);
 int chatapp__app_dm_read(broker_t *b, const char *peer, chat_slice_t body);
 int chatapp__app_dm_typing(broker_t *b);
+
+/* chatapp_history.c */
+void chatapp__hlist_free(hlist_t *l);
+int chatapp__history_prepare(broker_t *b, const stomp_frame_t *f, const char *dest);
+int chatapp__prefetch_outbox(broker_t *b);
+int chatapp__reply_history(broker_t *b, const char *sub_id, const char *dest);
+int chatapp__resume(broker_t *b, const char *sub_id, const char *dest);
 
 /* chatapp_hook.c */
 int chatapp__hook_wanted(const broker_t *b, const stomp_frame_t *f, const char *dest);

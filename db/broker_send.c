@@ -5,11 +5,6 @@
 #include "config.h"
 #include "broker_int.h"
 
-/* The session's subscription to errors_dest() (the first by id). */
-static const char SQL_ERRORS_SUB[] =
-	"SELECT sub_id FROM subscriptions WHERE session_id = ?1 AND destination = ?2"
-	" ORDER BY sub_id LIMIT 1";
-
 /* USER/QUEUE/errors (see BROKER_ERRORS_PATH). */
 static void errors_dest(char out[CHATDB_DEST_MAX + 1])
 {
@@ -100,17 +95,44 @@ int broker__publish(broker_t *b, const char *dest, dest_kind_t kind, const char 
 	return broker__append(b, dest, NULL, chat_buf_slice(&b->hdrs), body, NULL);
 }
 
+/* A SEND over the rate: a MESSAGE on the session's errors_dest()
+ * subscription (1) or, without one, an ERROR. */
+static int tell_refused(broker_t *b, const char *dest, int64_t retry)
+{
+	char errors[CHATDB_DEST_MAX + 1], sub[CHATDB_ID_MAX + 1];
+	int rc, found;
+
+	errors_dest(errors);
+	if ((rc = session__sub_by_dest(b->db, b->key, errors, sub, &found, b->err)) != CHAT_OK)
+		return rc;
+	if (!found)
+		return broker__refuse(b, "%s: retry in %lld ms (subscribe to %s to be told without ERROR)",
+				      BROKER_ERROR_RATE, (long long)retry, errors);
+	chat_buf_reset(&b->scratch);
+	rc = chat_buf_printf(&b->scratch, "{\"error\":\"%s\",\"retry_after_ms\":%lld,"
+			     "\"destination\":", BROKER_ERROR_RATE, (long long)retry);
+	if (rc == CHAT_OK)
+		rc = json_encode_string(&b->scratch, dest, strlen(dest));
+	if (rc == CHAT_OK)
+		rc = chat_buf_putc(&b->scratch, '}');
+	if (rc == CHAT_OK)
+		rc = broker__message_headers(b, sub, "application/json", NULL);
+	if (rc == CHAT_OK)
+		rc = broker__append(b, errors, b->key, chat_buf_slice(&b->hdrs),
+				    chat_buf_slice(&b->scratch), NULL);
+	return rc == CHAT_OK ? 1 : rc;
+}
+
 /* Takes a token from the user's SEND bucket (rate_sends, or
  * rate_guest_sends for a guest).  0: go on; 1: the SEND is refused and the
  * session told (a MESSAGE on its /user/queue/errors subscription, else an
  * ERROR); or a database error. */
 int broker__over_rate(broker_t *b, const char *dest)
 {
-	char key[RATELIMIT_KEY_MAX + 1], errors[CHATDB_DEST_MAX + 1];
+	char key[RATELIMIT_KEY_MAX + 1];
 	const char *user = b->info.user_name;
 	int guest = chatroom_is_guest(user);
 	chat_error_t e = { 0 };
-	sqlite3_stmt *st;
 	int64_t retry = 0;
 	int rc;
 
@@ -139,43 +161,13 @@ int broker__over_rate(broker_t *b, const char *dest)
 			*b->err = e;
 		return rc;
 	}
-	if ((rc = chatdb__stmt(b->db, SQL_ERRORS_SUB, &st, b->err)) != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
-	errors_dest(errors);
-	sqlite3_bind_text(st, 2, errors, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		chat_buf_reset(&b->scratch);
-		rc = chat_buf_printf(&b->scratch, "{\"error\":\"%s\",\"retry_after_ms\":%lld,"
-				     "\"destination\":", BROKER_ERROR_RATE, (long long)retry);
-		if (rc == CHAT_OK)
-			rc = json_encode_string(&b->scratch, dest, strlen(dest));
-		if (rc == CHAT_OK)
-			rc = chat_buf_putc(&b->scratch, '}');
-		if (rc == CHAT_OK)
-			rc = broker__message_headers(b, (const char *)sqlite3_column_text(st, 0),
-					     "application/json", NULL);
-		if (rc == CHAT_OK)
-			rc = broker__append(b, errors, b->key, chat_buf_slice(&b->hdrs),
-				    chat_buf_slice(&b->scratch), NULL);
-		if (rc == CHAT_OK)
-			rc = 1;
-	} else if (rc == SQLITE_DONE) {
-		rc = broker__refuse(b, "%s: retry in %lld ms (subscribe to %s to be told without ERROR)",
-			    BROKER_ERROR_RATE, (long long)retry, errors);
-	} else {
-		rc = chatdb__error(b->db, rc, "errors subscription", b->err);
-	}
-	sqlite3_reset(st);
-	return rc;
+	return tell_refused(b, dest, retry);
 }
 
 int broker__on_send(broker_t *b, const stomp_frame_t *f, int replay)
 {
 	const char *dest = broker__header(f, "destination"), *tx = broker__header(f, "transaction");
 	const char *ctype = broker__header(f, "content-type");
-	char name[CHATMSG_NAME_MAX + 1];
 	chat_slice_t d, user, rest;
 	int rc;
 
@@ -189,16 +181,14 @@ int broker__on_send(broker_t *b, const stomp_frame_t *f, int replay)
 	if (dest_validate(d, 0) != CHAT_OK)
 		return broker__refuse(b, "invalid destination");
 	if (tx != NULL && !replay) {
-		if (chatapp__is_app_dest(dest) && b->opt->app_hook_url[0] != '\0' && !chatapp__app_send_builtin(dest))
+		if (!b->app->send_in_tx(b, dest))
 			return broker__refuse(b, "a SEND to %s (the application hook) cannot be in a transaction",
-				      dest);
+					      dest);
 		return broker__buffer_in_tx(b, f, tx);
 	}
-	/* Typing has its own bucket (chatapp__app_typing()), not a SEND's token. */
-	if (chatapp__is_typing(dest))
-		return chatapp__app_typing(b, dest);
-	if (chatapp__dm_of(dest, BROKER_TYPING_SUFFIX, name))
-		return chatapp__app_dm_typing(b);
+	/* What the application sends without a SEND's token (typing). */
+	if (b->app->send_unmetered(b, dest, &rc))
+		return rc;
 	/* A hook SEND's token was taken (or refused) before its call. */
 	if (b->rate_refused)
 		return CHAT_OK;
@@ -221,7 +211,7 @@ int broker__on_send(broker_t *b, const stomp_frame_t *f, int replay)
 			return broker__refuse(b, "SEND to another user's queue is not allowed here");
 		return broker__publish(b, dest, DEST_USER, ctype, sender_of(b), f->body);
 	case DEST_APP:
-		return chatapp__send_app(b, dest, f->body);
+		return b->app->send(b, dest, f->body);
 	default:
 		return broker__refuse(b, "cannot send to %s", dest);
 	}

@@ -26,17 +26,6 @@ static const char SQL_UNACKED_PUT[] =
 	" ack_mode, msg_seq, destination, content_type, body, user_name, sender)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
-static const char SQL_SUB_DEST[] =
-	"SELECT destination FROM subscriptions WHERE session_id = ?1 AND sub_id = ?2";
-
-static const char SQL_SUB_INSERT[] =
-	"INSERT INTO subscriptions(session_id, sub_id, destination, ack_mode, from_seq, prefetch)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-
-/* session_sub_add() runs its own transaction; inside the frame's, the
- * broker checks the bound and inserts itself (the write lock is held). */
-static const char SQL_SUB_COUNT[] = "SELECT count(*) FROM subscriptions WHERE session_id = ?1";
-
 /* Hands what closed sessions of this user left unacknowledged on the same
  * destination to the new subscription, and redelivers it. */
 static int adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
@@ -112,11 +101,10 @@ int broker__on_subscribe(broker_t *b, const stomp_frame_t *f)
 	const char *dest = broker__header(f, "destination"), *id = broker__header(f, "id");
 	const char *ack_s = broker__header(f, "ack"), *prefetch_s = broker__header(f, "prefetch-count");
 	chat_slice_t d, user, rest;
-	char stored[CHATDB_DEST_MAX + 1], room[CHATMSG_ROOM_MAX + 1];
+	char stored[CHATDB_DEST_MAX + 1];
 	session_ack_t ack = SESSION_ACK_AUTO;
-	sqlite3_stmt *st;
-	int64_t n, from_seq = 0, prefetch = 0;
-	int rc, found, is_room = 0;
+	int64_t from_seq = 0, prefetch = 0;
+	int rc, is_room = 0;
 
 	if (dest == NULL)
 		return broker__refuse(b, "SUBSCRIBE without destination");
@@ -154,45 +142,23 @@ int broker__on_subscribe(broker_t *b, const stomp_frame_t *f)
 			 rest.ptr);
 		break;
 	case DEST_APP:
-		return chatapp__app_subscribe(b, id, dest);
+		return b->app->subscribe(b, id, dest);
 	default:
 		return broker__refuse(b, "cannot subscribe to %s", dest);
 	}
-	if (chatapp__room_of(stored, 0, "", room)) {
-		chatroom_t r;
-
-		rc = chatroom_get(b->db, room, &r, b->err);
-		if (rc == CHAT_ENOTFOUND)
-			return broker__refuse(b, "no room %s", room);
-		if (rc != CHAT_OK)
-			return rc;
-		is_room = 1;
-	}
-	if (broker__header(f, "after") != NULL && (!is_room || b->pre.kind != PRE_RESUME))
-		return broker__refuse(b, "invalid after header");
+	if ((rc = b->app->topic_check(b, f, stored, &is_room)) != CHAT_OK)
+		return rc;
 	/* The subscription receives what is committed after it, live; a
 	 * resume delivers what came before (from the store and the outbox). */
 	if ((rc = outbox_last_seq(b->db, &from_seq, b->err)) != CHAT_OK)
 		return rc;
-	if ((rc = broker__query_int(b, SQL_SUB_COUNT, b->key, NULL, &n, &found, "subscriptions")) !=
-	    CHAT_OK)
-		return rc;
-	if (n >= SESSION_SUBS_MAX)
+	rc = session__sub_insert_in_tx(b->db, b->key, id, stored, ack, from_seq, prefetch, b->err);
+	if (rc == CHAT_ETOOMANY)
 		return broker__refuse(b, "more than %d subscriptions", SESSION_SUBS_MAX);
-	if ((rc = chatdb__stmt(b->db, SQL_SUB_INSERT, &st, b->err)) != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, stored, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, session_ack_name(ack), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, from_seq);
-	sqlite3_bind_int64(st, 6, prefetch);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+	if (rc == CHAT_EEXIST)
 		return broker__refuse(b, "subscription id already in use");
-	if (rc != SQLITE_DONE)
-		return chatdb__error(b->db, rc, "subscribe", b->err);
+	if (rc != CHAT_OK)
+		return rc;
 	/* Before anything the subscription receives (resumed messages, its
 	 * own ENTER notice), in commit order. */
 	{
@@ -204,11 +170,7 @@ int broker__on_subscribe(broker_t *b, const stomp_frame_t *f)
 		if ((rc = broker__send_change(b, pairs)) != CHAT_OK)
 			return rc;
 	}
-	if (b->pre.kind == PRE_RESUME) {
-		if ((rc = broker__prefetch_outbox(b)) != CHAT_OK || (rc = chatapp__resume(b, id, stored)) != CHAT_OK)
-			return rc;
-	}
-	if (is_room && (rc = chatapp__enter(b, room)) != CHAT_OK)
+	if ((rc = b->app->topic_subscribed(b, id, stored, is_room)) != CHAT_OK)
 		return rc;
 	if (ack != SESSION_ACK_AUTO)
 		rc = adopt_orphans(b, id, stored, ack);
@@ -219,7 +181,6 @@ int broker__on_unsubscribe(broker_t *b, const stomp_frame_t *f)
 {
 	const char *id = broker__header(f, "id");
 	char dest[CHATDB_DEST_MAX + 1];
-	sqlite3_stmt *st;
 	int rc;
 
 	if (id == NULL && b->version == STOMP_V1_0)
@@ -228,15 +189,8 @@ int broker__on_unsubscribe(broker_t *b, const stomp_frame_t *f)
 		return broker__refuse(b, "UNSUBSCRIBE without id");
 	if (*id == '\0' || strlen(id) > CHATDB_ID_MAX)
 		return broker__refuse(b, "invalid subscription id");
-	rc = chatdb__stmt(b->db, SQL_SUB_DEST, &st, b->err);
-	if (rc != CHAT_OK)
+	if ((rc = session__sub_dest(b->db, b->key, id, dest, b->err)) != CHAT_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	dest[0] = '\0';
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(dest, sizeof(dest), "%s", sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
 	rc = session_sub_remove(b->db, b->key, id, b->err);
 	if (rc != CHAT_OK && rc != CHAT_ENOTFOUND)
 		return rc;
@@ -249,5 +203,5 @@ int broker__on_unsubscribe(broker_t *b, const stomp_frame_t *f)
 	if ((rc = broker__exec2(b, SQL_UNACKED_DEL_SUB, id, "unsubscribe")) != CHAT_OK ||
 	    (rc = queue_settle(b->db, b->key, id, -1, 0, b->err)) != CHAT_OK)
 		return rc;
-	return dest[0] != '\0' ? chatapp__leave_if_gone(b, dest) : CHAT_OK;
+	return dest[0] != '\0' ? b->app->topic_gone(b, dest) : CHAT_OK;
 }

@@ -72,55 +72,64 @@ int chatapp__is_app_dest(const char *dest)
 	return app_path(dest) != NULL;
 }
 
-/* Whether dest is APP/chat/room/{id}/typing. */
-int chatapp__is_typing(const char *dest)
-{
-	char room[CHATMSG_ROOM_MAX + 1];
+/* What the built-in application does with a SEND or a SUBSCRIBE to an
+ * /app destination: the one list of its destinations. */
+typedef enum app_route {
+	ROUTE_NONE,            /* not the built-in application's (the hook's, if any) */
+	ROUTE_TYPING,          /* SEND APP/chat/room/{id}/typing */
+	ROUTE_DM_TYPING,       /* SEND APP/dm/{user}/typing */
+	ROUTE_ROOMS,           /* SEND APP/rooms (create), SUBSCRIBE APP/rooms (list) */
+	ROUTE_ROOMS_DELETE,    /* SEND APP/rooms/delete */
+	ROUTE_POST,            /* SEND APP/chat/room/{id} */
+	ROUTE_DM,              /* SEND APP/dm/{user} */
+	ROUTE_DM_READ,         /* SEND APP/dm/{user}/read */
+	ROUTE_DM_LIST,         /* SUBSCRIBE APP/dm */
+	ROUTE_DM_HISTORY,      /* SUBSCRIBE APP/dm/{user}/history */
+	ROUTE_PRESENCE,        /* SUBSCRIBE APP/chat/room/{id}/presence */
+	ROUTE_HISTORY          /* SUBSCRIBE APP/chat/room/{id}/history */
+} app_route_t;
 
-	return chatapp__room_of(dest, 1, BROKER_TYPING_SUFFIX, room);
-}
-
-/* 1 when the built-in chat application handles a SEND to app dest. */
-int chatapp__app_send_builtin(const char *dest)
-{
-	const char *path = app_path(dest);
-	char room[CHATMSG_ROOM_MAX + 1];
-
-	char name[CHATMSG_NAME_MAX + 1];
-
-	return (path != NULL && (strcmp(path, CHATROOM_ROOMS_PATH) == 0 ||
-				 strcmp(path, BROKER_ROOMS_DELETE_PATH) == 0)) ||
-	       chatapp__room_of(dest, 1, "", room) || chatapp__is_typing(dest) || chatapp__dm_of(dest, "", name) ||
-	       chatapp__dm_of(dest, BROKER_DM_READ_SUFFIX, name) || chatapp__dm_of(dest, BROKER_TYPING_SUFFIX, name);
-}
-
-/* 1 when the built-in chat application answers a SUBSCRIBE to app dest. */
-int chatapp__app_subscribe_builtin(const char *dest)
+/* The route of a SEND (!sub) or SUBSCRIBE (sub) to dest, with the room
+ * id or the user name the destination names. */
+static app_route_t app_route(const char *dest, int sub, char room[CHATMSG_ROOM_MAX + 1],
+			     char name[CHATMSG_NAME_MAX + 1])
 {
 	const char *path = app_path(dest);
-	char room[CHATMSG_ROOM_MAX + 1];
 
-	char name[CHATMSG_NAME_MAX + 1];
-
-	return (path != NULL && (strcmp(path, CHATROOM_ROOMS_PATH) == 0 ||
-				 strcmp(path, BROKER_DM_PATH) == 0)) ||
-	       chatapp__dm_of(dest, BROKER_HISTORY_SUFFIX, name) ||
-	       chatapp__room_of(dest, 1, BROKER_PRESENCE_SUFFIX, room) ||
-	       chatapp__room_of(dest, 1, BROKER_HISTORY_SUFFIX, room);
+	if (path == NULL)
+		return ROUTE_NONE;
+	if (strcmp(path, CHATROOM_ROOMS_PATH) == 0)
+		return ROUTE_ROOMS;
+	if (sub) {
+		if (strcmp(path, BROKER_DM_PATH) == 0)
+			return ROUTE_DM_LIST;
+		if (chatapp__dm_of(dest, BROKER_HISTORY_SUFFIX, name))
+			return ROUTE_DM_HISTORY;
+		if (chatapp__room_of(dest, 1, BROKER_PRESENCE_SUFFIX, room))
+			return ROUTE_PRESENCE;
+		return chatapp__room_of(dest, 1, BROKER_HISTORY_SUFFIX, room) ? ROUTE_HISTORY
+									   : ROUTE_NONE;
+	}
+	if (chatapp__room_of(dest, 1, BROKER_TYPING_SUFFIX, room))
+		return ROUTE_TYPING;
+	if (chatapp__dm_of(dest, BROKER_TYPING_SUFFIX, name))
+		return ROUTE_DM_TYPING;
+	if (strcmp(path, BROKER_ROOMS_DELETE_PATH) == 0)
+		return ROUTE_ROOMS_DELETE;
+	if (chatapp__room_of(dest, 1, "", room))
+		return ROUTE_POST;
+	if (chatapp__dm_of(dest, "", name))
+		return ROUTE_DM;
+	return chatapp__dm_of(dest, BROKER_DM_READ_SUFFIX, name) ? ROUTE_DM_READ : ROUTE_NONE;
 }
 
-/* Renders message i of the prefetched list as chat JSON into out. */
-static int render_hmsg(broker_t *b, size_t i, chat_buf_t *out)
+/* 1 when the built-in application handles a SEND (!sub) or SUBSCRIBE
+ * (sub) to app dest. */
+int chatapp__builtin(const char *dest, int sub)
 {
-	const hmsg_t *h = &b->pre.msgs.v[i];
-	char display[NAMES_NFC_MAX + 1];
-	chatmsg_t m = { h->id, b->pre.room.name, h->room_seq, h->writer, display, h->time_ms,
-			{ h->text, h->text_len }, chatroom_msg_deleted(b->db, h->id) };
+	char room[CHATMSG_ROOM_MAX + 1], name[CHATMSG_NAME_MAX + 1];
 
-	/* The writer's display name now (the store keeps only the login). */
-	if (auth_display_get(b->db, h->writer, display, NULL) != CHAT_OK)
-		display[0] = '\0';
-	return chatmsg_render(out, &m);
+	return app_route(dest, sub, room, name) != ROUTE_NONE;
 }
 
 /* Sends body to subscription sub_id of this session once, as a MESSAGE
@@ -139,62 +148,6 @@ int chatapp__reply_once(broker_t *b, const char *sub_id, const char *dest, int64
 	if (rc == CHAT_ETOOBIG)
 		return broker__refuse(b, "the reply to %s is too large", dest);
 	return rc != CHAT_OK ? rc : broker__send_frame(b, 0, NULL);
-}
-
-/* The history reply: the prefetched page as a JSON array, oldest first,
- * dropping the oldest messages that do not fit one frame. */
-static int reply_history(broker_t *b, const char *sub_id, const char *dest)
-{
-	size_t cap = (size_t)b->opt->max_frame > 2048 ? (size_t)b->opt->max_frame - 1024 : 1024;
-	size_t n = b->pre.msgs.n, start = n, total = 2, i;
-	chat_buf_t one, body;
-	int rc = CHAT_OK;
-
-	chat_buf_init(&one, CHATMSG_TEXT_MAX * 6 + 1024);
-	chat_buf_init(&body, cap + 16);
-	while (start > 0 && rc == CHAT_OK) {
-		chat_buf_reset(&one);
-		rc = render_hmsg(b, start - 1, &one);
-		if (rc == CHAT_OK && total + one.len + 1 > cap)
-			break;
-		total += one.len + 1;
-		start--;
-	}
-	if (rc == CHAT_OK)
-		rc = chat_buf_putc(&body, '[');
-	for (i = start; i < n && rc == CHAT_OK; i++) {
-		if (i > start)
-			rc = chat_buf_putc(&body, ',');
-		if (rc == CHAT_OK)
-			rc = render_hmsg(b, i, &body);
-	}
-	if (rc == CHAT_OK)
-		rc = chat_buf_putc(&body, ']');
-	if (rc == CHAT_OK)
-		rc = chatapp__reply_once(b, sub_id, dest, 0, "application/json", chat_buf_slice(&body));
-	chat_buf_free(&one);
-	chat_buf_free(&body);
-	return rc;
-}
-
-/* Resume: every prefetched message after the client's id, one MESSAGE
- * each with its own id, before anything live (they precede the
- * subscription's from_seq, so live delivery does not repeat them). */
-int chatapp__resume(broker_t *b, const char *sub_id, const char *dest)
-{
-	chat_buf_t body;
-	int rc = CHAT_OK;
-
-	chat_buf_init(&body, CHATMSG_TEXT_MAX * 6 + 1024);
-	for (size_t i = 0; i < b->pre.msgs.n && rc == CHAT_OK; i++) {
-		chat_buf_reset(&body);
-		rc = render_hmsg(b, i, &body);
-		if (rc == CHAT_OK)
-			rc = chatapp__reply_once(b, sub_id, dest, b->pre.msgs.v[i].id, "application/json",
-					chat_buf_slice(&body));
-	}
-	chat_buf_free(&body);
-	return rc;
 }
 
 /* Users present in a room: a JSON array of names. */
@@ -254,74 +207,190 @@ static int dm_reply(broker_t *b, const char *id, const char *dest, const char *p
 	return rc;
 }
 
+/* SUBSCRIBE APP/rooms: the room list, in pages that fit a MESSAGE frame
+ * with its headers (ids and the destination take well under 1 KiB). */
+static int reply_rooms(broker_t *b, const char *id, const char *dest)
+{
+	size_t cap = (size_t)b->opt->max_frame > 2048 ? (size_t)b->opt->max_frame - 1024 : 1024;
+	int64_t after = 0;
+	int more = 1, pages = 0, rc;
+	chat_buf_t body;
+
+	chat_buf_init(&body, cap + 16);
+	for (rc = CHAT_OK; rc == CHAT_OK && more && pages <= CHATROOM_MAX; pages++) {
+		chat_buf_reset(&body);
+		rc = chatroom_list_json(b->db, after, cap, &body, &after, &more, b->err);
+		if (rc == CHAT_OK)
+			rc = chatapp__reply_once(b, id, dest, 0, "application/json",
+						 chat_buf_slice(&body));
+	}
+	chat_buf_free(&body);
+	return rc;
+}
+
+/* The room a SUBSCRIBE names: refused when there is none. */
+static int room_exists(broker_t *b, const char *room)
+{
+	chatroom_t r;
+	int rc = chatroom_get(b->db, room, &r, b->err);
+
+	return rc == CHAT_ENOTFOUND ? broker__refuse(b, "no room %s", room) : rc;
+}
+
 /* SUBSCRIBE to /app/...: answered once, not kept as a subscription. */
-int chatapp__app_subscribe(broker_t *b, const char *id, const char *dest)
+static int app_subscribe(broker_t *b, const char *id, const char *dest)
 {
 	char room[CHATMSG_ROOM_MAX + 1], name[CHATMSG_NAME_MAX + 1];
-	chatroom_t r;
 	int rc;
 
-	const char *path = app_path(dest);
-
-	if (path != NULL && strcmp(path, CHATROOM_ROOMS_PATH) == 0) {
-		/* Pages that fit a MESSAGE frame with its headers (ids and the
-		 * destination take well under 1 KiB). */
-		size_t cap = (size_t)b->opt->max_frame > 2048 ? (size_t)b->opt->max_frame - 1024
-							      : 1024;
-		int64_t after = 0;
-		int more = 1, pages = 0;
-		chat_buf_t body;
-
-		chat_buf_init(&body, cap + 16);
-		for (rc = CHAT_OK; rc == CHAT_OK && more && pages <= CHATROOM_MAX; pages++) {
-			chat_buf_reset(&body);
-			rc = chatroom_list_json(b->db, after, cap, &body, &after, &more, b->err);
-			if (rc == CHAT_OK)
-				rc = chatapp__reply_once(b, id, dest, 0, "application/json", chat_buf_slice(&body));
-		}
-		chat_buf_free(&body);
-		return rc;
-	}
-	if (path != NULL &&
-	    (strcmp(path, BROKER_DM_PATH) == 0 || chatapp__dm_of(dest, BROKER_HISTORY_SUFFIX, name)))
-		return dm_reply(b, id, dest, path[strlen(BROKER_DM_PATH)] != '\0' ? name : NULL);
-	if (chatapp__room_of(dest, 1, BROKER_PRESENCE_SUFFIX, room)) {
-		rc = chatroom_get(b->db, room, &r, b->err);
-		if (rc == CHAT_ENOTFOUND)
-			return broker__refuse(b, "no room %s", room);
+	switch (app_route(dest, 1, room, name)) {
+	case ROUTE_ROOMS:
+		return reply_rooms(b, id, dest);
+	case ROUTE_DM_LIST:
+		return dm_reply(b, id, dest, NULL);
+	case ROUTE_DM_HISTORY:
+		return dm_reply(b, id, dest, name);
+	case ROUTE_PRESENCE:
+		rc = room_exists(b, room);
 		return rc != CHAT_OK ? rc : reply_presence(b, id, dest, room);
-	}
-	if (chatapp__room_of(dest, 1, BROKER_HISTORY_SUFFIX, room)) {
+	case ROUTE_HISTORY:
 		if (b->pre.kind != PRE_HISTORY) {
-			rc = chatroom_get(b->db, room, &r, b->err);
-			if (rc == CHAT_ENOTFOUND)
-				return broker__refuse(b, "no room %s", room);
+			rc = room_exists(b, room);
 			return rc != CHAT_OK ? rc : broker__refuse(b, "invalid limit or before header");
 		}
-		if ((rc = broker__prefetch_outbox(b)) != CHAT_OK)
+		if ((rc = chatapp__prefetch_outbox(b)) != CHAT_OK)
 			return rc;
-		return reply_history(b, id, dest);
+		return chatapp__reply_history(b, id, dest);
+	default:
+		break;
 	}
 	if (b->opt->app_hook_url[0] != '\0')
 		return chatapp__apply_hook(b, id, dest);
 	return broker__refuse(b, "cannot subscribe to %s", dest);
 }
 
-int chatapp__send_app(broker_t *b, const char *dest, chat_slice_t body)
+/* SEND to /app/... (typing is app_send_unmetered()'s). */
+static int app_send(broker_t *b, const char *dest, chat_slice_t body)
 {
-	const char *path = app_path(dest);
 	char room[CHATMSG_ROOM_MAX + 1], name[CHATMSG_NAME_MAX + 1];
 
-	if (path != NULL && (strcmp(path, CHATROOM_ROOMS_PATH) == 0 ||
-			     strcmp(path, BROKER_ROOMS_DELETE_PATH) == 0))
-		return chatapp__app_room(b, body, path[strlen(CHATROOM_ROOMS_PATH)] != '\0');
-	if (chatapp__room_of(dest, 1, "", room))
+	switch (app_route(dest, 0, room, name)) {
+	case ROUTE_ROOMS:
+		return chatapp__app_room(b, body, 0);
+	case ROUTE_ROOMS_DELETE:
+		return chatapp__app_room(b, body, 1);
+	case ROUTE_POST:
 		return chatapp__app_post(b, room, body);
-	if (chatapp__dm_of(dest, "", name))
+	case ROUTE_DM:
 		return chatapp__app_dm(b, body);
-	if (chatapp__dm_of(dest, BROKER_DM_READ_SUFFIX, name))
+	case ROUTE_DM_READ:
 		return chatapp__app_dm_read(b, name, body);
+	default:
+		break;
+	}
 	if (b->opt->app_hook_url[0] != '\0')
 		return chatapp__apply_hook(b, NULL, dest);
 	return broker__refuse(b, "no handler for %s", dest);
 }
+
+/* Typing: its own bucket (chatapp_room.c), not the user's SEND token. */
+static int app_send_unmetered(broker_t *b, const char *dest, int *rc)
+{
+	char room[CHATMSG_ROOM_MAX + 1], name[CHATMSG_NAME_MAX + 1];
+
+	switch (app_route(dest, 0, room, name)) {
+	case ROUTE_TYPING:
+		*rc = chatapp__app_typing(b, dest);
+		return 1;
+	case ROUTE_DM_TYPING:
+		*rc = chatapp__app_dm_typing(b);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* A SEND to the hook is not kept for a STOMP transaction's COMMIT. */
+static int app_send_in_tx(const broker_t *b, const char *dest)
+{
+	return !chatapp__is_app_dest(dest) || b->opt->app_hook_url[0] == '\0' ||
+	       chatapp__builtin(dest, 0);
+}
+
+/* Before the frame's transaction: the hook's call, a direct message's
+ * user lookup, or a history or resume subscription's store read. */
+static int app_prepare(broker_t *b, const stomp_frame_t *f, const char *dest)
+{
+	prefetch_t *p = &b->pre;
+	chat_error_t e = { 0 };
+	store_user_t u;
+	store_t *s;
+
+	if (chatapp__hook_wanted(b, f, dest))
+		return chatapp__call_hook(b, f, dest);
+	p->dm_rc = 1;
+	if (f->command == STOMP_CMD_SEND && dest != NULL &&
+	    (chatapp__dm_of(dest, "", p->dm_peer) ||
+	     chatapp__dm_of(dest, BROKER_TYPING_SUFFIX, p->dm_peer))) {
+		s = broker__get_store(b);
+		p->dm_rc = s == NULL ? CHAT_EIO : store_user_get_by_name(s, p->dm_peer, &u, &e);
+		if (p->dm_rc == CHAT_EDB)
+			broker__store_failed(b);
+		if (p->dm_rc == CHAT_OK)
+			snprintf(p->dm_peer, sizeof(p->dm_peer), "%s", u.name);
+		return CHAT_OK;
+	}
+	if (f->command != STOMP_CMD_SUBSCRIBE || dest == NULL)
+		return CHAT_OK;
+	return chatapp__history_prepare(b, f, dest);
+}
+
+/* Frees what app_prepare() kept. */
+static void app_release(broker_t *b)
+{
+	chatapp__hlist_free(&b->pre.msgs);
+	memset(&b->pre, 0, sizeof(b->pre));
+}
+
+/* Before a SUBSCRIBE to broker topic (or queue) is kept: a room's topic
+ * needs the room; only a room's takes the after header (resume). */
+static int app_topic_check(broker_t *b, const stomp_frame_t *f, const char *topic, int *is_room)
+{
+	char room[CHATMSG_ROOM_MAX + 1];
+	int rc;
+
+	*is_room = chatapp__room_of(topic, 0, "", room);
+	if (*is_room && (rc = room_exists(b, room)) != CHAT_OK)
+		return rc;
+	if (broker__header(f, "after") != NULL && (!*is_room || b->pre.kind != PRE_RESUME))
+		return broker__refuse(b, "invalid after header");
+	return CHAT_OK;
+}
+
+/* Once the subscription is kept: the resumed messages, then ENTER. */
+static int app_topic_subscribed(broker_t *b, const char *id, const char *topic, int is_room)
+{
+	char room[CHATMSG_ROOM_MAX + 1];
+	int rc;
+
+	if (b->pre.kind == PRE_RESUME) {
+		if ((rc = chatapp__prefetch_outbox(b)) != CHAT_OK ||
+		    (rc = chatapp__resume(b, id, topic)) != CHAT_OK)
+			return rc;
+	}
+	if (is_room && chatapp__room_of(topic, 0, "", room))
+		return chatapp__enter(b, room);
+	return CHAT_OK;
+}
+
+const broker_app_ops_t chatapp_ops = {
+	.prepare = app_prepare,
+	.release = app_release,
+	.send_in_tx = app_send_in_tx,
+	.send_unmetered = app_send_unmetered,
+	.send = app_send,
+	.subscribe = app_subscribe,
+	.topic_check = app_topic_check,
+	.topic_subscribed = app_topic_subscribed,
+	.topic_gone = chatapp__leave_if_gone,
+};

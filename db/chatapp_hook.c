@@ -36,8 +36,8 @@ int chatapp__hook_wanted(const broker_t *b, const stomp_frame_t *f, const char *
 	    !chatapp__is_app_dest(dest) || dest_validate((chat_slice_t){ dest, strlen(dest) }, 0) != CHAT_OK)
 		return 0;
 	if (f->command == STOMP_CMD_SEND)
-		return broker__header(f, "transaction") == NULL && !chatapp__app_send_builtin(dest);
-	return f->command == STOMP_CMD_SUBSCRIBE && !chatapp__app_subscribe_builtin(dest);
+		return broker__header(f, "transaction") == NULL && !chatapp__builtin(dest, 0);
+	return f->command == STOMP_CMD_SUBSCRIBE && !chatapp__builtin(dest, 1);
 }
 
 /* Before the frame's transaction: POSTs f to the hook, keeping the answer

@@ -4,7 +4,7 @@ noinst_LIBRARIES += db/libchatdb.a
 db_libchatdb_a_SOURCES = \
 	db/chatdb.c db/chatdb.h \
 	db/outbox.c db/outbox.h \
-	db/session.c db/session.h \
+	db/session.c db/session_subs.c db/session.h \
 	db/doorbell.c db/doorbell.h
 db_libchatdb_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(BSON_CFLAGS) $(MONGOC_CFLAGS) $(SODIUM_CFLAGS)
 # What a program linking libchatdb.a must also link.
@@ -25,8 +25,8 @@ db_libchatdb_a_SOURCES += db/service.c db/service.h \
 # The STOMP broker and the chat application's handlers (the chat service).
 db_libchatdb_a_SOURCES += db/broker.c db/broker.h db/broker_int.h \
 	db/broker_connect.c db/broker_subscribe.c db/broker_send.c db/broker_ack.c \
-	db/broker_tx.c db/broker_prefetch.c db/broker_sweep.c \
-	db/chatapp.c db/chatapp_room.c db/chatapp_dm.c db/chatapp_hook.c \
+	db/broker_tx.c db/broker_sweep.c \
+	db/chatapp.c db/chatapp_room.c db/chatapp_dm.c db/chatapp_hook.c db/chatapp_history.c \
 	db/queue.c db/queue.h db/hook.c db/hook.h
 
 # Users' passwords and login tokens; rooms; the outbox -> store relay.

@@ -58,22 +58,6 @@ static const char SQL_CLOSED_OWNED[] =
 	"SELECT id, close_code, close_reason FROM sessions WHERE lease_owner = ?1"
 	" AND state = 'closed'";
 static const char SQL_ADVANCE[] = "UPDATE sessions SET cursor = max(cursor, ?2) WHERE id = ?1";
-static const char SQL_SUB_CHECK[] =
-	"SELECT state, (SELECT count(*) FROM subscriptions WHERE session_id = ?1)"
-	" FROM sessions WHERE id = ?1";
-static const char SQL_SUB_ADD[] =
-	"INSERT INTO subscriptions(session_id, sub_id, destination, ack_mode)"
-	" VALUES (?1, ?2, ?3, ?4)";
-static const char SQL_SUB_REMOVE[] =
-	"DELETE FROM subscriptions WHERE session_id = ?1 AND sub_id = ?2";
-static const char SQL_SUB_LIST[] =
-	"SELECT session_id, sub_id, destination, ack_mode FROM subscriptions"
-	" WHERE session_id = ?1 ORDER BY sub_id";
-static const char SQL_SUB_LIVE[] =
-	"SELECT s.session_id, s.sub_id, s.destination, s.ack_mode"
-	" FROM subscriptions s JOIN sessions x ON x.id = s.session_id"
-	" WHERE x.state <> 'closed' AND (?1 IS NULL OR x.lease_owner = ?1)"
-	" ORDER BY s.session_id, s.sub_id";
 
 static const char *const state_names[] = { "open", "closing", "closed" };
 static const char *const ack_names[] = { "auto", "client", "client-individual" };
@@ -96,7 +80,7 @@ int session_ack_parse(const char *s, session_ack_t *out)
 	return CHAT_EINVAL;
 }
 
-static session_state_t parse_state(const unsigned char *s)
+session_state_t session__parse_state(const unsigned char *s)
 {
 	size_t i;
 
@@ -106,7 +90,7 @@ static session_state_t parse_state(const unsigned char *s)
 	return SESSION_CLOSED;
 }
 
-static int check_id(const char *id, chat_error_t *err)
+int session__check_id(const char *id, chat_error_t *err)
 {
 	return chatdb__check_str(id, CHATDB_ID_MAX, "session id", err);
 }
@@ -128,7 +112,7 @@ static void copy_text(char *dst, size_t n, sqlite3_stmt *st, int col)
 
 /* Steps a cached write statement bound by the caller and returns CHAT_OK
  * with *changes set, or a database error. */
-static int run(chatdb_t *db, sqlite3_stmt *st, const char *what, int *changes, chat_error_t *err)
+int session__run(chatdb_t *db, sqlite3_stmt *st, const char *what, int *changes, chat_error_t *err)
 {
 	int rc = sqlite3_step(st);
 
@@ -159,7 +143,7 @@ static int look(chatdb_t *db, const char *id, session_state_t *state, char *owne
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		if (state != NULL)
-			*state = parse_state(sqlite3_column_text(st, 0));
+			*state = session__parse_state(sqlite3_column_text(st, 0));
 		if (has_owner != NULL)
 			*has_owner = sqlite3_column_type(st, 1) != SQLITE_NULL;
 		if (owner_out != NULL)
@@ -179,7 +163,7 @@ static int update_one(chatdb_t *db, sqlite3_stmt *st, const char *id, const char
 		      chat_error_t *err)
 {
 	int changes = 0;
-	int rc = run(db, st, what, &changes, err);
+	int rc = session__run(db, st, what, &changes, err);
 
 	if (rc == CHAT_OK && changes == 0)
 		rc = chat_error_set(err, CHAT_ENOTFOUND, "no session %s", LOG_SID(id));
@@ -192,7 +176,7 @@ int session_create(chatdb_t *db, const char *id, const char *user_name, int64_t 
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = check_id(id, err)) != CHAT_OK || (rc = check_user(user_name, err)) != CHAT_OK)
+	if ((rc = session__check_id(id, err)) != CHAT_OK || (rc = check_user(user_name, err)) != CHAT_OK)
 		return rc;
 	rc = chatdb__stmt(db, SQL_CREATE, &st, err);
 	if (rc != CHAT_OK)
@@ -217,7 +201,7 @@ void session__read_row(struct sqlite3_stmt *st, session_info_t *out)
 	copy_text(out->id, sizeof(out->id), st, 0);
 	out->created_ms = sqlite3_column_int64(st, 1);
 	out->last_seen_ms = sqlite3_column_int64(st, 2);
-	out->state = parse_state(sqlite3_column_text(st, 3));
+	out->state = session__parse_state(sqlite3_column_text(st, 3));
 	out->close_code = sqlite3_column_int(st, 4);
 	copy_text(out->close_reason, sizeof(out->close_reason), st, 5);
 	out->closed_ms = sqlite3_column_int64(st, 6);
@@ -235,7 +219,7 @@ int session_get(chatdb_t *db, const char *id, session_info_t *out, chat_error_t 
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = check_id(id, err)) != CHAT_OK)
+	if ((rc = session__check_id(id, err)) != CHAT_OK)
 		return rc;
 	rc = chatdb__stmt(db, SQL_GET, &st, err);
 	if (rc != CHAT_OK)
@@ -259,7 +243,7 @@ int session_touch(chatdb_t *db, const char *id, int64_t now_ms, chat_error_t *er
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = check_id(id, err)) != CHAT_OK ||
+	if ((rc = session__check_id(id, err)) != CHAT_OK ||
 	    (rc = chatdb__stmt(db, SQL_TOUCH, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -272,7 +256,7 @@ int session_set_user(chatdb_t *db, const char *id, const char *user_name, chat_e
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = check_id(id, err)) != CHAT_OK || (rc = check_user(user_name, err)) != CHAT_OK ||
+	if ((rc = session__check_id(id, err)) != CHAT_OK || (rc = check_user(user_name, err)) != CHAT_OK ||
 	    (rc = chatdb__stmt(db, SQL_SET_USER, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -287,13 +271,13 @@ int session_bind_peer(chatdb_t *db, const char *id, const char *peer, session_in
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = check_id(id, err)) != CHAT_OK ||
+	if ((rc = session__check_id(id, err)) != CHAT_OK ||
 	    (rc = chatdb__check_str(peer, SESSION_PEER_MAX, "peer address", err)) != CHAT_OK ||
 	    (rc = chatdb__stmt(db, SQL_BIND_PEER, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
-	rc = run(db, st, "session bind peer", NULL, err);
+	rc = session__run(db, st, "session bind peer", NULL, err);
 	/* Bound now or by an earlier request: the row says which address. */
 	if (rc == CHAT_OK)
 		rc = session_get(db, id, out, err);
@@ -333,11 +317,11 @@ int session_set_closing(chatdb_t *db, const char *id, chat_error_t *err)
 	int changes = 0;
 	int rc;
 
-	if ((rc = check_id(id, err)) != CHAT_OK ||
+	if ((rc = session__check_id(id, err)) != CHAT_OK ||
 	    (rc = chatdb__stmt(db, SQL_SET_CLOSING, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = run(db, st, "session closing", &changes, err);
+	rc = session__run(db, st, "session closing", &changes, err);
 	if (rc != CHAT_OK || changes > 0)
 		return rc;
 	rc = look(db, id, &state, NULL, NULL, err);
@@ -353,7 +337,7 @@ int session_close(chatdb_t *db, const char *id, int code, const char *reason, in
 	int changes = 0;
 	int rc;
 
-	if ((rc = check_id(id, err)) != CHAT_OK)
+	if ((rc = session__check_id(id, err)) != CHAT_OK)
 		return rc;
 	if (reason == NULL)
 		return chat_error_set(err, CHAT_EINVAL, "close reason is NULL");
@@ -367,7 +351,7 @@ int session_close(chatdb_t *db, const char *id, int code, const char *reason, in
 	sqlite3_bind_int(st, 2, code);
 	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, now_ms);
-	rc = run(db, st, "session close", &changes, err);
+	rc = session__run(db, st, "session close", &changes, err);
 	if (rc == CHAT_OK && changes == 0)
 		rc = look(db, id, NULL, NULL, NULL, err); /* closed already, or missing */
 	return rc;
@@ -378,7 +362,7 @@ int session_delete(chatdb_t *db, const char *id, chat_error_t *err)
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = check_id(id, err)) != CHAT_OK ||
+	if ((rc = session__check_id(id, err)) != CHAT_OK ||
 	    (rc = chatdb__stmt(db, SQL_DELETE, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -404,7 +388,7 @@ int session_expire(chatdb_t *db, int64_t now_ms, int64_t idle_ms, int64_t linger
 	sqlite3_bind_int64(st, 2, idle_ms);
 	sqlite3_bind_int(st, 3, SESSION_EXPIRED_CODE);
 	sqlite3_bind_text(st, 4, SESSION_EXPIRED_REASON, -1, SQLITE_STATIC);
-	rc = run(db, st, "session expire", &closed, err);
+	rc = session__run(db, st, "session expire", &closed, err);
 	if (rc != CHAT_OK)
 		goto out;
 	rc = chatdb__stmt(db, SQL_EXPIRE_DELETE, &st, err);
@@ -412,7 +396,7 @@ int session_expire(chatdb_t *db, int64_t now_ms, int64_t idle_ms, int64_t linger
 		goto out;
 	sqlite3_bind_int64(st, 1, now_ms);
 	sqlite3_bind_int64(st, 2, linger_ms);
-	rc = run(db, st, "session expire", &deleted, err);
+	rc = session__run(db, st, "session expire", &deleted, err);
 	if (rc != CHAT_OK)
 		goto out;
 	rc = chatdb__commit(db, err);
@@ -432,7 +416,7 @@ static int lease_args(const char *id, const char *owner, int64_t lease_ms, chat_
 {
 	int rc;
 
-	if ((rc = check_id(id, err)) != CHAT_OK ||
+	if ((rc = session__check_id(id, err)) != CHAT_OK ||
 	    (rc = chatdb__check_str(owner, CHATDB_ID_MAX, "lease owner", err)) != CHAT_OK)
 		return rc;
 	if (lease_ms < 0)
@@ -456,7 +440,7 @@ static int lease_update(chatdb_t *db, const char *sql, const char *id, const cha
 	sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now_ms);
 	sqlite3_bind_int64(st, 4, lease_ms);
-	rc = run(db, st, "session lease", &changes, err);
+	rc = session__run(db, st, "session lease", &changes, err);
 	if (rc != CHAT_OK || changes > 0)
 		return rc;
 	rc = look(db, id, NULL, holder, NULL, err);
@@ -492,7 +476,7 @@ int session_release(chatdb_t *db, const char *id, const char *owner, int64_t now
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now_ms);
-	rc = run(db, st, "session release", &changes, err);
+	rc = session__run(db, st, "session release", &changes, err);
 	if (rc != CHAT_OK || changes > 0)
 		return rc;
 	rc = look(db, id, NULL, holder, &has_owner, err);
@@ -506,7 +490,7 @@ int session_advance_cursor(chatdb_t *db, const char *id, int64_t seq, chat_error
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = check_id(id, err)) != CHAT_OK)
+	if ((rc = session__check_id(id, err)) != CHAT_OK)
 		return rc;
 	if (seq < 0)
 		return chat_error_set(err, CHAT_EINVAL, "negative seq");
@@ -518,166 +502,13 @@ int session_advance_cursor(chatdb_t *db, const char *id, int64_t seq, chat_error
 	return update_one(db, st, id, "session cursor", err);
 }
 
-int session_sub_add(chatdb_t *db, const char *session_id, const char *sub_id,
-		    const char *destination, session_ack_t ack_mode, chat_error_t *err)
-{
-	session_state_t state = SESSION_CLOSED;
-	sqlite3_stmt *st;
-	int64_t count = 0;
-	int rc;
-
-	if ((rc = check_id(session_id, err)) != CHAT_OK ||
-	    (rc = chatdb__check_str(sub_id, CHATDB_ID_MAX, "subscription id", err)) != CHAT_OK ||
-	    (rc = chatdb__check_str(destination, CHATDB_DEST_MAX, "destination", err)) != CHAT_OK)
-		return rc;
-	if ((unsigned)ack_mode >= CHAT_ARRAY_LEN(ack_names))
-		return chat_error_set(err, CHAT_EINVAL, "bad ack mode %d", (int)ack_mode);
-	/* Check and insert under the write lock so the count bound holds. */
-	rc = chatdb__begin(db, err);
-	if (rc != CHAT_OK)
-		goto out;
-	rc = chatdb__stmt(db, SQL_SUB_CHECK, &st, err);
-	if (rc != CHAT_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		state = parse_state(sqlite3_column_text(st, 0));
-		count = sqlite3_column_int64(st, 1);
-		rc = CHAT_OK;
-	} else if (rc == SQLITE_DONE) {
-		rc = chat_error_set(err, CHAT_ENOTFOUND, "no session %s", LOG_SID(session_id));
-	} else {
-		rc = chatdb__error(db, rc, "subscription check", err);
-	}
-	sqlite3_reset(st);
-	if (rc != CHAT_OK)
-		goto out;
-	if (state == SESSION_CLOSED) {
-		rc = chat_error_set(err, CHAT_ECLOSED, "session %s is closed", LOG_SID(session_id));
-		goto out;
-	}
-	if (count >= SESSION_SUBS_MAX) {
-		rc = chat_error_set(err, CHAT_ETOOMANY, "session %s has %d subscriptions",
-				    LOG_SID(session_id), SESSION_SUBS_MAX);
-		goto out;
-	}
-	rc = chatdb__stmt(db, SQL_SUB_ADD, &st, err);
-	if (rc != CHAT_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sub_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, destination, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, ack_names[ack_mode], -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		rc = CHAT_OK;
-	else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
-		rc = chat_error_set(err, CHAT_EEXIST, "subscription %s exists", sub_id);
-	else
-		rc = chatdb__error(db, rc, "subscription add", err);
-	sqlite3_reset(st);
-	if (rc != CHAT_OK)
-		goto out;
-	rc = chatdb__commit(db, err);
-out:
-	if (rc != CHAT_OK)
-		chatdb__rollback(db);
-	return rc;
-}
-
-int session_sub_remove(chatdb_t *db, const char *session_id, const char *sub_id,
-		       chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	int changes = 0;
-	int rc;
-
-	if ((rc = check_id(session_id, err)) != CHAT_OK ||
-	    (rc = chatdb__check_str(sub_id, CHATDB_ID_MAX, "subscription id", err)) != CHAT_OK ||
-	    (rc = chatdb__stmt(db, SQL_SUB_REMOVE, &st, err)) != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sub_id, -1, SQLITE_STATIC);
-	rc = run(db, st, "subscription remove", &changes, err);
-	if (rc == CHAT_OK && changes == 0)
-		rc = chat_error_set(err, CHAT_ENOTFOUND, "no subscription %s", sub_id);
-	return rc;
-}
-
-static int list(chatdb_t *db, sqlite3_stmt *st, session_sub_cb cb, void *ctx, chat_error_t *err)
-{
-	session_sub_t sub;
-	const char *ack;
-	int rc = 0, step;
-
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		sub.session_id = (const char *)sqlite3_column_text(st, 0);
-		sub.sub_id = (const char *)sqlite3_column_text(st, 1);
-		sub.destination = (const char *)sqlite3_column_text(st, 2);
-		ack = (const char *)sqlite3_column_text(st, 3);
-		if (session_ack_parse(ack, &sub.ack_mode) != CHAT_OK)
-			sub.ack_mode = SESSION_ACK_AUTO;
-		if (sub.session_id == NULL || sub.sub_id == NULL || sub.destination == NULL) {
-			rc = chatdb__error(db, SQLITE_NOMEM, "subscription list", err);
-			break;
-		}
-		rc = cb(ctx, &sub);
-		if (rc != 0)
-			break;
-	}
-	if (rc == 0 && step != SQLITE_DONE)
-		rc = chatdb__error(db, step, "subscription list", err);
-	sqlite3_reset(st);
-	return rc;
-}
-
-int session_sub_list(chatdb_t *db, const char *session_id, session_sub_cb cb, void *ctx,
-		     chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = check_id(session_id, err)) != CHAT_OK)
-		return rc;
-	if (cb == NULL)
-		return chat_error_set(err, CHAT_EINVAL, "no callback");
-	rc = chatdb__stmt(db, SQL_SUB_LIST, &st, err);
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
-	return list(db, st, cb, ctx, err);
-}
-
-int session_sub_list_live(chatdb_t *db, const char *owner, session_sub_cb cb, void *ctx,
-			  chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (owner != NULL) {
-		rc = chatdb__check_str(owner, CHATDB_ID_MAX, "owner", err);
-		if (rc != CHAT_OK)
-			return rc;
-	}
-	if (cb == NULL)
-		return chat_error_set(err, CHAT_EINVAL, "no callback");
-	rc = chatdb__stmt(db, SQL_SUB_LIVE, &st, err);
-	if (rc != CHAT_OK)
-		return rc;
-	if (owner != NULL)
-		sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-	return list(db, st, cb, ctx, err);
-}
-
-/* One statement renewing the leases that sql's ?1 picks. */
 static int renew_where(chatdb_t *db, const char *sql, const char *owner, int64_t now_ms,
 		       int64_t lease_ms, chat_error_t *err)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = check_id(owner, err)) != CHAT_OK)
+	if ((rc = session__check_id(owner, err)) != CHAT_OK)
 		return rc;
 	if ((rc = chatdb__stmt(db, sql, &st, err)) != CHAT_OK)
 		return rc;
@@ -707,7 +538,7 @@ int session_closed_owned(chatdb_t *db, const char *owner, session_closed_cb cb, 
 	sqlite3_stmt *st;
 	int rc, step;
 
-	if ((rc = check_id(owner, err)) != CHAT_OK)
+	if ((rc = session__check_id(owner, err)) != CHAT_OK)
 		return rc;
 	if ((rc = chatdb__stmt(db, SQL_CLOSED_OWNED, &st, err)) != CHAT_OK)
 		return rc;

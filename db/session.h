@@ -195,6 +195,34 @@ int session_ack_parse(const char *s, session_ack_t *out);
  * whose first columns are SQL_GET's in session.c: id, created_ms,
  * last_seen_ms, state, close_code, close_reason, closed_ms, user_name,
  * cursor, lease_owner, lease_until_ms, peer. */
+/* For session_subs.c: the state a sessions.state text names; the session
+ * id's bound check; steps a bound write statement (*changes if not NULL). */
+session_state_t session__parse_state(const unsigned char *s);
+int session__check_id(const char *id, chat_error_t *err);
+int session__run(chatdb_t *db, struct sqlite3_stmt *st, const char *what, int *changes,
+		 chat_error_t *err);
+
+/* Inside a transaction the caller holds (the broker's frame), on the
+ * subscriptions table:
+ * - session__sub_insert_in_tx() keeps a subscription with its live start
+ *   (from_seq) and prefetch; CHAT_ETOOMANY past SESSION_SUBS_MAX and
+ *   CHAT_EEXIST for a sub_id in use are returned without a message (the
+ *   caller says why);
+ * - session__sub_dest(): sub_id's destination ("" when there is none);
+ * - session__sub_topics(): up to max distinct destinations starting with
+ *   prefix, into out (*n of them);
+ * - session__subs_clear(): drops every subscription of the session;
+ * - session__sub_by_dest(): the first sub_id (by id) subscribed to dest. */
+int session__sub_insert_in_tx(chatdb_t *db, const char *session_id, const char *sub_id,
+			      const char *dest, session_ack_t ack, int64_t from_seq,
+			      int64_t prefetch, chat_error_t *err);
+int session__sub_dest(chatdb_t *db, const char *session_id, const char *sub_id,
+		      char dest[CHATDB_DEST_MAX + 1], chat_error_t *err);
+int session__sub_topics(chatdb_t *db, const char *session_id, const char *prefix,
+			char out[][CHATDB_DEST_MAX + 1], size_t max, size_t *n, chat_error_t *err);
+int session__subs_clear(chatdb_t *db, const char *session_id, chat_error_t *err);
+int session__sub_by_dest(chatdb_t *db, const char *session_id, const char *dest,
+			 char sub_id[CHATDB_ID_MAX + 1], int *found, chat_error_t *err);
 void session__read_row(struct sqlite3_stmt *st, session_info_t *out);
 
 #endif

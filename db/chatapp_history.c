@@ -1,15 +1,15 @@
 /*
- * broker_prefetch.c - what a frame needs before its transaction: CONNECT's
- * passcode check, the store reads of history and resume subscriptions
- * (completed from the outbox inside the transaction) and the user lookup
- * of a direct message.
+ * chatapp_history.c - the chat application's history: the room's messages
+ * a history or resume subscription answers with, read from the durable
+ * store before the frame's transaction and completed from the outbox
+ * inside it, and their replies.
  */
 #include "config.h"
 #include "broker_int.h"
 
 static const char SQL_OUTBOX_MIN[] = "SELECT coalesce(min(seq), 0) FROM outbox";
 
-void broker__hlist_free(hlist_t *l)
+void chatapp__hlist_free(hlist_t *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].writer);
@@ -118,7 +118,7 @@ static int prefetch_store(broker_t *b, size_t limit, int64_t before, int64_t aft
 				break;
 			from = l.items[l.count - 1].id;
 			if (p->msgs.n >= BROKER_RESUME_MAX) {
-				broker__hlist_free(&p->msgs);
+				chatapp__hlist_free(&p->msgs);
 				rc = store_msg_latest(s, p->room.id, BROKER_RESUME_MAX, &l, NULL);
 				if (rc == CHAT_OK)
 					rc = push_page(p, &l);
@@ -133,74 +133,23 @@ static int prefetch_store(broker_t *b, size_t limit, int64_t before, int64_t aft
 		/* The store is away: answer from what the outbox still holds. */
 		if (s != NULL)
 			broker__store_failed(b);
-		broker__hlist_free(&p->msgs);
+		chatapp__hlist_free(&p->msgs);
 		p->partial = 1;
 		p->relay0 = 0;
 	}
 	return CHAT_OK;
 }
 
-/* Before a frame's transaction: checks CONNECT's passcode and reads what a
- * history or resume subscription needs from the store.  Problems with the
- * frame itself are left for the handler to refuse. */
-int broker__prepare(broker_t *b, const stomp_frame_t *f)
+/* Before a SUBSCRIBE's transaction (dest not NULL): what a history or
+ * resume subscription needs from the store.  Problems with the frame
+ * itself are left for the handler to refuse. */
+int chatapp__history_prepare(broker_t *b, const stomp_frame_t *f, const char *dest)
 {
-	const char *dest = broker__header(f, "destination"), *pass;
-	authlimit_conf_t lim;
-	auth_attempt_t at = { &lim, b->peer, 0 };
 	prefetch_t *p = &b->pre;
 	int64_t limit = b->opt->history_limit, before = 0, after = 0;
-	chat_error_t e = { 0 };
-	store_t *s;
 	char room[CHATMSG_ROOM_MAX + 1];
-	int is_hist;
+	int is_hist = chatapp__room_of(dest, 1, BROKER_HISTORY_SUFFIX, room);
 
-	broker__hlist_free(&p->msgs);
-	memset(p, 0, sizeof(*p));
-	if (chatapp__hook_wanted(b, f, dest))
-		return chatapp__call_hook(b, f, dest);
-	b->auth_rc = CHAT_EAGAIN;
-	b->auth_user[0] = b->auth_msg[0] = '\0';
-	if (f->command == STOMP_CMD_CONNECT || f->command == STOMP_CMD_STOMP) {
-		pass = broker__header(f, "passcode");
-		if (pass == NULL)
-			return CHAT_OK;
-		s = broker__get_store(b);
-		authlimit_conf_from(b->opt, &lim);
-		b->auth_rc = auth_check(b->db, s, broker__header(f, "login"), pass, b->now_ms, &at,
-					b->auth_user, &b->auth_grant, &e);
-		if (b->auth_rc == CHAT_EDB && s != NULL)
-			broker__store_failed(b);
-		if (b->auth_rc == CHAT_EDENIED && s == NULL && b->store != NULL)
-			snprintf(b->auth_msg, sizeof(b->auth_msg),
-				 "cannot check passwords now: log in with a token");
-		else if (b->auth_rc == CHAT_ETOOMANY)
-			snprintf(b->auth_msg, sizeof(b->auth_msg),
-				 "too many failed logins, retry in %lld s",
-				 (long long)((at.retry_ms + 999) / 1000));
-		else if (b->auth_rc == CHAT_EBUSY)
-			snprintf(b->auth_msg, sizeof(b->auth_msg),
-				 "too many logins at once, retry later");
-		else
-			snprintf(b->auth_msg, sizeof(b->auth_msg), "%s", e.message);
-		return CHAT_OK;
-	}
-	p->dm_rc = 1;
-	if (f->command == STOMP_CMD_SEND && dest != NULL &&
-	    (chatapp__dm_of(dest, "", p->dm_peer) || chatapp__dm_of(dest, BROKER_TYPING_SUFFIX, p->dm_peer))) {
-		store_user_t u;
-
-		s = broker__get_store(b);
-		p->dm_rc = s == NULL ? CHAT_EIO : store_user_get_by_name(s, p->dm_peer, &u, &e);
-		if (p->dm_rc == CHAT_EDB)
-			broker__store_failed(b);
-		if (p->dm_rc == CHAT_OK)
-			snprintf(p->dm_peer, sizeof(p->dm_peer), "%s", u.name);
-		return CHAT_OK;
-	}
-	if (f->command != STOMP_CMD_SUBSCRIBE || dest == NULL)
-		return CHAT_OK;
-	is_hist = chatapp__room_of(dest, 1, BROKER_HISTORY_SUFFIX, room);
 	if (!is_hist && !(chatapp__room_of(dest, 0, "", room) && broker__header(f, "after") != NULL))
 		return CHAT_OK;
 	if (is_hist && (broker__header_int(f, "limit", 1, STORE_PAGE_MAX, &limit) < 0 ||
@@ -238,7 +187,7 @@ static int scan_row(void *ctx, const outbox_row_t *row)
  * (seq above the relay cursor read before the store) from the outbox, and
  * settles the list.  Sets b->retry when the relay moved and rows it copied
  * since were pruned (the store read must be done again). */
-int broker__prefetch_outbox(broker_t *b)
+int chatapp__prefetch_outbox(broker_t *b)
 {
 	prefetch_t *p = &b->pre;
 	outbox_scan_t o;
@@ -279,5 +228,75 @@ int broker__prefetch_outbox(broker_t *b)
 		return chat_error_set(b->err, rc, "out of memory");
 	if (rc == CHAT_OK)
 		hlist_settle(&p->msgs, p->lo, p->hi, p->keep);
+	return rc;
+}
+
+/* Renders message i of the prefetched list as chat JSON into out. */
+static int render_hmsg(broker_t *b, size_t i, chat_buf_t *out)
+{
+	const hmsg_t *h = &b->pre.msgs.v[i];
+	char display[NAMES_NFC_MAX + 1];
+	chatmsg_t m = { h->id, b->pre.room.name, h->room_seq, h->writer, display, h->time_ms,
+			{ h->text, h->text_len }, chatroom_msg_deleted(b->db, h->id) };
+
+	/* The writer's display name now (the store keeps only the login). */
+	if (auth_display_get(b->db, h->writer, display, NULL) != CHAT_OK)
+		display[0] = '\0';
+	return chatmsg_render(out, &m);
+}
+
+/* The history reply: the prefetched page as a JSON array, oldest first,
+ * dropping the oldest messages that do not fit one frame. */
+int chatapp__reply_history(broker_t *b, const char *sub_id, const char *dest)
+{
+	size_t cap = (size_t)b->opt->max_frame > 2048 ? (size_t)b->opt->max_frame - 1024 : 1024;
+	size_t n = b->pre.msgs.n, start = n, total = 2, i;
+	chat_buf_t one, body;
+	int rc = CHAT_OK;
+
+	chat_buf_init(&one, CHATMSG_TEXT_MAX * 6 + 1024);
+	chat_buf_init(&body, cap + 16);
+	while (start > 0 && rc == CHAT_OK) {
+		chat_buf_reset(&one);
+		rc = render_hmsg(b, start - 1, &one);
+		if (rc == CHAT_OK && total + one.len + 1 > cap)
+			break;
+		total += one.len + 1;
+		start--;
+	}
+	if (rc == CHAT_OK)
+		rc = chat_buf_putc(&body, '[');
+	for (i = start; i < n && rc == CHAT_OK; i++) {
+		if (i > start)
+			rc = chat_buf_putc(&body, ',');
+		if (rc == CHAT_OK)
+			rc = render_hmsg(b, i, &body);
+	}
+	if (rc == CHAT_OK)
+		rc = chat_buf_putc(&body, ']');
+	if (rc == CHAT_OK)
+		rc = chatapp__reply_once(b, sub_id, dest, 0, "application/json", chat_buf_slice(&body));
+	chat_buf_free(&one);
+	chat_buf_free(&body);
+	return rc;
+}
+
+/* Resume: every prefetched message after the client's id, one MESSAGE
+ * each with its own id, before anything live (they precede the
+ * subscription's from_seq, so live delivery does not repeat them). */
+int chatapp__resume(broker_t *b, const char *sub_id, const char *dest)
+{
+	chat_buf_t body;
+	int rc = CHAT_OK;
+
+	chat_buf_init(&body, CHATMSG_TEXT_MAX * 6 + 1024);
+	for (size_t i = 0; i < b->pre.msgs.n && rc == CHAT_OK; i++) {
+		chat_buf_reset(&body);
+		rc = render_hmsg(b, i, &body);
+		if (rc == CHAT_OK)
+			rc = chatapp__reply_once(b, sub_id, dest, b->pre.msgs.v[i].id, "application/json",
+					chat_buf_slice(&body));
+	}
+	chat_buf_free(&body);
 	return rc;
 }
