@@ -3,6 +3,8 @@
 #include "config.h"
 #include "clusterwire.h"
 
+#include "chatrow.h"
+
 #include "dest.h"
 #include "json.h"
 #include "utf8.h"
@@ -311,12 +313,8 @@ static int token_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_buf_
 int clusterwire_parse_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_buf_t *room,
 			  chat_buf_t *writer, chat_buf_t *text)
 {
-	chatmsg_field_t fl[6] = {
-		{ "id", NULL, 1, 0, 0 },	{ "seq", NULL, 1, 0, 0 },
-		{ "time", NULL, 1, 0, 0 },	{ "room", room, 1, 0, 0 },
-		{ "writer", writer, 1, 0, 0 }, { "text", text, 1, 0, 0 },
-	};
 	const chat_slice_t *r, *ack, *kind;
+	chatrow_msg_t c;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
@@ -352,14 +350,9 @@ int clusterwire_parse_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat
 		return CHAT_EPROTO;
 	memcpy(m->room, r->ptr, r->len);
 	m->room[r->len] = '\0';
-	chat_buf_reset(room);
-	chat_buf_reset(writer);
-	chat_buf_reset(text);
-	rc = chatmsg_parse_object(f->body.ptr, f->body.len, fl, 6, NULL);
-	if (rc != CHAT_OK)
+	if ((rc = chatrow_parse(f->body, &c, room, writer, text)) != CHAT_OK)
 		return rc;
-	if (fl[0].num != m->id || strcmp(room->data, m->room) != 0 || writer->len == 0 ||
-	    text->len == 0)
+	if (c.id != m->id || strcmp(room->data, m->room) != 0)
 		return CHAT_EINVAL;
 	m->body = f->body;
 	return CHAT_OK;

@@ -16,4 +16,5 @@ core_libchatcore_a_SOURCES = \
 	core/jtok.c core/jtok.h \
 	core/hookmsg.c core/hookmsg.h \
 	core/names.c core/names.h \
-	core/clusterwire.c core/clusterwire.h
+	core/clusterwire.c core/clusterwire.h \
+	core/chatrow.c core/chatrow.h

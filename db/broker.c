@@ -153,8 +153,8 @@ int broker__send_frame(broker_t *b, int close_code, const char *close_reason)
 	chat_buf_reset(&b->hdrs);
 	if (close_code != 0) {
 		snprintf(code, sizeof(code), "%d", close_code);
-		if ((rc = delivery_hdr_put(&b->hdrs, "close-code", code)) != CHAT_OK ||
-		    (rc = delivery_hdr_put(&b->hdrs, "close-reason", close_reason)) != CHAT_OK)
+		if ((rc = chatrow_hdr_put(&b->hdrs, "close-code", code)) != CHAT_OK ||
+		    (rc = chatrow_hdr_put(&b->hdrs, "close-reason", close_reason)) != CHAT_OK)
 			return rc;
 	}
 	return broker__append(b, BROKER_DIRECT_DEST, b->key, chat_buf_slice(&b->hdrs),
@@ -224,7 +224,7 @@ int broker__send_change(broker_t *b, const char *const *pairs)
 
 	chat_buf_reset(&b->hdrs);
 	for (; pairs[0] != NULL && rc == CHAT_OK; pairs += 2)
-		rc = delivery_hdr_put(&b->hdrs, pairs[0], pairs[1]);
+		rc = chatrow_hdr_put(&b->hdrs, pairs[0], pairs[1]);
 	if (rc != CHAT_OK)
 		return rc;
 	return broker__append(b, BROKER_DIRECT_DEST, b->key, chat_buf_slice(&b->hdrs), CHAT_SLICE(""),

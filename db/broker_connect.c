@@ -158,11 +158,11 @@ static int connected_frame(broker_t *b, stomp_version_t v, const char *name, int
 	/* The row also tells the session's dispatcher its version and user. */
 	snprintf(hb, sizeof(hb), "%d", (int)v);
 	chat_buf_reset(&b->hdrs);
-	if ((rc = delivery_hdr_put(&b->hdrs, DELIVERY_H_VERSION, hb)) != CHAT_OK ||
-	    (rc = delivery_hdr_put(&b->hdrs, DELIVERY_H_USER, name)) != CHAT_OK)
+	if ((rc = chatrow_hdr_put(&b->hdrs, DELIVERY_H_VERSION, hb)) != CHAT_OK ||
+	    (rc = chatrow_hdr_put(&b->hdrs, DELIVERY_H_USER, name)) != CHAT_OK)
 		return rc;
 	snprintf(hb, sizeof(hb), "%lld", (long long)cy);
-	if ((rc = delivery_hdr_put(&b->hdrs, DELIVERY_H_HB, hb)) != CHAT_OK)
+	if ((rc = chatrow_hdr_put(&b->hdrs, DELIVERY_H_HB, hb)) != CHAT_OK)
 		return rc;
 	return broker__append(b, BROKER_DIRECT_DEST, b->key, chat_buf_slice(&b->hdrs),
 		      chat_buf_slice(&b->frame), NULL);

@@ -22,11 +22,11 @@ int broker__message_headers(broker_t *b, const char *sub, const char *ctype, con
 
 	chat_buf_reset(&b->hdrs);
 	if (sub != NULL)
-		rc = delivery_hdr_put(&b->hdrs, "sub", sub);
+		rc = chatrow_hdr_put(&b->hdrs, "sub", sub);
 	if (rc == CHAT_OK && ctype != NULL)
-		rc = delivery_hdr_put(&b->hdrs, "content-type", ctype);
+		rc = chatrow_hdr_put(&b->hdrs, "content-type", ctype);
 	if (rc == CHAT_OK && sender != NULL)
-		rc = delivery_hdr_put(&b->hdrs, DELIVERY_H_SENDER, sender);
+		rc = chatrow_hdr_put(&b->hdrs, DELIVERY_H_SENDER, sender);
 	return rc;
 }
 
@@ -50,10 +50,10 @@ static int cluster_stamp(broker_t *b)
 	    (rc = cluster__next_id_in_tx(b->db, b->opt->node_id, seq, &id, b->err)) != CHAT_OK)
 		return rc;
 	snprintf(v, sizeof(v), "%lld", b->opt->node_id);
-	if ((rc = delivery_hdr_put(&b->hdrs, RELAY_ORIGIN_HEADER, v)) != CHAT_OK)
+	if ((rc = chatrow_hdr_put(&b->hdrs, CHATROW_H_ORIGIN, v)) != CHAT_OK)
 		return rc;
 	snprintf(v, sizeof(v), "%lld", (long long)id);
-	return delivery_hdr_put(&b->hdrs, CLUSTER_ID_HEADER, v);
+	return chatrow_hdr_put(&b->hdrs, CLUSTER_ID_HEADER, v);
 }
 
 /* Point to point: one consumer of the queue, chosen in turn (queue.c),

@@ -33,9 +33,9 @@ static int chat_headers(chat_buf_t *h, const char *kind)
 	int rc;
 
 	chat_buf_reset(h);
-	if ((rc = delivery_hdr_put(h, "content-type", "application/json")) != CHAT_OK)
+	if ((rc = chatrow_hdr_put(h, "content-type", "application/json")) != CHAT_OK)
 		return rc;
-	return delivery_hdr_put(h, RELAY_KIND_HEADER, kind);
+	return chatrow_hdr_put(h, CHATROW_H_KIND, kind);
 }
 
 /* Publishes {"type":TYPE,"user":USER,"room":ROOM} on the room's topic,
@@ -173,13 +173,13 @@ int chatapp__app_post(broker_t *b, const char *room, chat_slice_t body)
 	/* The relay starts before the first chat row, so pruning keeps every
 	 * chat row until it is in the store. */
 	if ((rc = relay__register_in_tx(b->db, seq - 1, b->err)) != CHAT_OK ||
-	    (rc = chat_headers(&b->hdrs, RELAY_KIND_MSG)) != CHAT_OK)
+	    (rc = chat_headers(&b->hdrs, CHATROW_KIND_MSG)) != CHAT_OK)
 		goto out;
 	if (cluster_enabled(b->opt)) {
 		char origin[24];
 
 		snprintf(origin, sizeof(origin), "%lld", b->opt->node_id);
-		if ((rc = delivery_hdr_put(&b->hdrs, RELAY_ORIGIN_HEADER, origin)) != CHAT_OK)
+		if ((rc = chatrow_hdr_put(&b->hdrs, CHATROW_H_ORIGIN, origin)) != CHAT_OK)
 			goto out;
 	}
 	rc = broker__append(b, topic, NULL, chat_buf_slice(&b->hdrs), chat_buf_slice(&b->scratch), &got);

@@ -303,10 +303,10 @@ static int forward_row(chatdb_t *db, long long node, const char *dest, chat_slic
 	    (rc = cluster__next_id_in_tx(db, node, last + 1, &id, err)) != CHAT_OK)
 		goto out;
 	snprintf(v, sizeof(v), "%lld", node);
-	rc = delivery_hdr_put(&hdrs, RELAY_ORIGIN_HEADER, v);
+	rc = chatrow_hdr_put(&hdrs, CHATROW_H_ORIGIN, v);
 	snprintf(v, sizeof(v), "%lld", (long long)id);
 	if (rc == CHAT_OK)
-		rc = delivery_hdr_put(&hdrs, CLUSTER_ID_HEADER, v);
+		rc = chatrow_hdr_put(&hdrs, CLUSTER_ID_HEADER, v);
 	if (rc != CHAT_OK) {
 		rc = chat_error_set(err, rc, "cluster row headers");
 		goto out;
@@ -427,8 +427,8 @@ static int apply_presence(chatdb_t *db, const clusterwire_msg_t *m, int *added, 
 	(void)chatroom_topic(topic, CHATROOM_ROOM_PATH, m->room);
 	if ((rc = chatmsg_render_notice(&body, m->entered ? "ENTER" : "LEAVE", m->token_user,
 					m->room)) != CHAT_OK ||
-	    (rc = delivery_hdr_put(&hdrs, "content-type", "application/json")) != CHAT_OK ||
-	    (rc = delivery_hdr_put(&hdrs, RELAY_KIND_HEADER, "notice")) != CHAT_OK) {
+	    (rc = chatrow_hdr_put(&hdrs, "content-type", "application/json")) != CHAT_OK ||
+	    (rc = chatrow_hdr_put(&hdrs, CHATROW_H_KIND, "notice")) != CHAT_OK) {
 		rc = chat_error_set(err, rc, "presence notice");
 		goto out;
 	}
@@ -507,13 +507,13 @@ static int import_user(chatdb_t *db, const clusterwire_msg_t *m, const char *ori
 	copy_slice(who, CLUSTERWIRE_SENDER_MAX, m->sender);
 	snprintf(id, sizeof(id), "%lld", (long long)m->id);
 	if (ctype[0] != '\0')
-		rc = delivery_hdr_put(hdrs, "content-type", ctype);
+		rc = chatrow_hdr_put(hdrs, "content-type", ctype);
 	if (rc == CHAT_OK && who[0] != '\0')
-		rc = delivery_hdr_put(hdrs, DELIVERY_H_SENDER, who);
+		rc = chatrow_hdr_put(hdrs, DELIVERY_H_SENDER, who);
 	if (rc == CHAT_OK)
-		rc = delivery_hdr_put(hdrs, RELAY_ORIGIN_HEADER, origin);
+		rc = chatrow_hdr_put(hdrs, CHATROW_H_ORIGIN, origin);
 	if (rc == CHAT_OK)
-		rc = delivery_hdr_put(hdrs, CLUSTER_ID_HEADER, id);
+		rc = chatrow_hdr_put(hdrs, CLUSTER_ID_HEADER, id);
 	if (rc != CHAT_OK)
 		return chat_error_set(err, rc, "user message headers");
 	om = (outbox_msg_t){ dest, NULL, chat_buf_slice(hdrs), m->body, chat_wall_ms() };
@@ -554,9 +554,9 @@ static int import_in_tx(chatdb_t *db, const clusterwire_msg_t *m, chat_buf_t *hd
 			 (long long)m->id, (long long)m->origin, m->room);
 	} else if ((rc = outbox_last_seq(db, &last, err)) == CHAT_OK &&
 		   (rc = relay__register_in_tx(db, last, err)) == CHAT_OK &&
-		   (rc = delivery_hdr_put(hdrs, "content-type", "application/json")) == CHAT_OK &&
-		   (rc = delivery_hdr_put(hdrs, RELAY_KIND_HEADER, RELAY_KIND_MSG)) == CHAT_OK &&
-		   (rc = delivery_hdr_put(hdrs, RELAY_ORIGIN_HEADER, origin)) == CHAT_OK) {
+		   (rc = chatrow_hdr_put(hdrs, "content-type", "application/json")) == CHAT_OK &&
+		   (rc = chatrow_hdr_put(hdrs, CHATROW_H_KIND, CHATROW_KIND_MSG)) == CHAT_OK &&
+		   (rc = chatrow_hdr_put(hdrs, CHATROW_H_ORIGIN, origin)) == CHAT_OK) {
 		om = (outbox_msg_t){ topic, NULL, chat_buf_slice(hdrs), m->body, chat_wall_ms() };
 		rc = outbox_append(db, &om, seq, err);
 		*added = rc == CHAT_OK;
@@ -866,7 +866,7 @@ static int take_user(const outbox_row_t *row, fwd_t *x)
 	chat_slice_t v;
 	char *e;
 
-	if (!delivery_hdr_get(row->headers, CLUSTER_ID_HEADER, &v) ||
+	if (!chatrow_hdr_get(row->headers, CLUSTER_ID_HEADER, &v) ||
 	    row->destination.len > CLUSTERWIRE_DEST_MAX)
 		return 0;
 	x->id = strtoll(v.ptr, &e, 10);
@@ -878,9 +878,9 @@ static int take_user(const outbox_row_t *row, fwd_t *x)
 		  : dest_classify(row->destination) == DEST_TOPIC	     ? CLUSTERWIRE_TOPIC
 									   : CLUSTERWIRE_USER;
 	copy_slice(x->dest, CLUSTERWIRE_DEST_MAX, row->destination);
-	if (delivery_hdr_get(row->headers, "content-type", &v))
+	if (chatrow_hdr_get(row->headers, "content-type", &v))
 		copy_slice(x->ctype, STOMP_MEDIA_TYPE_MAX, v);
-	if (delivery_hdr_get(row->headers, DELIVERY_H_SENDER, &v))
+	if (chatrow_hdr_get(row->headers, DELIVERY_H_SENDER, &v))
 		copy_slice(x->sender, CLUSTERWIRE_SENDER_MAX, v);
 	return 1;
 }
@@ -896,12 +896,12 @@ static int take_row(void *ctx, const outbox_row_t *row)
 	c->last = row->seq;
 	snprintf(self, sizeof(self), "%lld", (long long)c->r->opt->node_id);
 	if (row->target_session.ptr != NULL ||
-	    !delivery_hdr_get(row->headers, RELAY_ORIGIN_HEADER, &origin) ||
+	    !chatrow_hdr_get(row->headers, CHATROW_H_ORIGIN, &origin) ||
 	    !chat_slice_eq(origin, self))
 		return 0;
 	memset(x, 0, sizeof(*x));
-	if (delivery_hdr_get(row->headers, RELAY_KIND_HEADER, &kind) &&
-	    chat_slice_eq(kind, RELAY_KIND_MSG)) {
+	if (chatrow_hdr_get(row->headers, CHATROW_H_KIND, &kind) &&
+	    chat_slice_eq(kind, CHATROW_KIND_MSG)) {
 		if (relay_parse_row(row, &m, &c->r->room, &c->r->writer, &c->r->text) != 1)
 			return 0; /* not a post this node can vouch for: nothing to send */
 		x->id = m.id;

@@ -24,44 +24,6 @@ static const char SQL_UNACKED_PUT[] =
 
 /* ---- row headers ---------------------------------------------------------- */
 
-int delivery_hdr_put(chat_buf_t *b, const char *name, const char *value)
-{
-	size_t start = b->len;
-	int rc = chat_buf_append(b, name, strlen(name) + 1);
-
-	if (rc == CHAT_OK)
-		rc = chat_buf_append(b, value, strlen(value) + 1);
-	if (rc != CHAT_OK)
-		b->len = start;
-	return rc;
-}
-
-int delivery_hdr_get(chat_slice_t h, const char *name, chat_slice_t *value)
-{
-	size_t pos = 0, n = strlen(name);
-
-	while (pos < h.len) {
-		const char *k = h.ptr + pos, *v, *z;
-
-		z = memchr(k, '\0', h.len - pos);
-		if (z == NULL)
-			return 0;
-		v = z + 1;
-		if ((size_t)(v - h.ptr) >= h.len)
-			return 0;
-		z = memchr(v, '\0', h.len - (size_t)(v - h.ptr));
-		if (z == NULL)
-			return 0;
-		if ((size_t)(v - k - 1) == n && memcmp(k, name, n) == 0) {
-			value->ptr = v;
-			value->len = (size_t)(z - v);
-			return 1;
-		}
-		pos = (size_t)(z - h.ptr) + 1;
-	}
-	return 0;
-}
-
 /* ---- rendering ------------------------------------------------------------ */
 
 void delivery_ack_id(char out[DELIVERY_ACK_ID_MAX + 1], int64_t seq, const char *sub_id)
@@ -145,7 +107,7 @@ static const char *row_ctype(const outbox_row_t *row, char buf[CHATDB_DEST_MAX +
 {
 	chat_slice_t v;
 
-	if (!delivery_hdr_get(row->headers, "content-type", &v))
+	if (!chatrow_hdr_get(row->headers, "content-type", &v))
 		return NULL;
 	snprintf(buf, CHATDB_DEST_MAX + 1, "%.*s", (int)v.len, v.ptr);
 	return buf;
@@ -156,7 +118,7 @@ static const char *row_sender(const outbox_row_t *row, char buf[SESSION_USER_MAX
 {
 	chat_slice_t v;
 
-	if (!delivery_hdr_get(row->headers, DELIVERY_H_SENDER, &v))
+	if (!chatrow_hdr_get(row->headers, DELIVERY_H_SENDER, &v))
 		return NULL;
 	snprintf(buf, SESSION_USER_MAX + 1, "%.*s", (int)v.len, v.ptr);
 	return buf;
@@ -467,38 +429,38 @@ static int apply_direct(delivery_t *d, const outbox_row_t *row, json_strv_t *out
 		if (rc != CHAT_OK)
 			return rc;
 	}
-	if (delivery_hdr_get(row->headers, DELIVERY_H_VERSION, &v)) {
+	if (chatrow_hdr_get(row->headers, DELIVERY_H_VERSION, &v)) {
 		int ver = atoi(v.ptr);
 
 		d->connected = 1;
 		d->version = ver == 10 ? STOMP_V1_0 : ver == 11 ? STOMP_V1_1 : STOMP_V1_2;
-		if (delivery_hdr_get(row->headers, DELIVERY_H_USER, &v))
+		if (chatrow_hdr_get(row->headers, DELIVERY_H_USER, &v))
 			set_user(d, v.ptr, v.len);
-		if (delivery_hdr_get(row->headers, DELIVERY_H_HB, &v))
+		if (chatrow_hdr_get(row->headers, DELIVERY_H_HB, &v))
 			d->hb_client_recv_ms = strtoll(v.ptr, NULL, 10);
 	}
-	if (delivery_hdr_get(row->headers, DELIVERY_H_SUB, &v) &&
-	    delivery_hdr_get(row->headers, DELIVERY_H_DEST, &a)) {
+	if (chatrow_hdr_get(row->headers, DELIVERY_H_SUB, &v) &&
+	    chatrow_hdr_get(row->headers, DELIVERY_H_DEST, &a)) {
 		session_ack_t ack = SESSION_ACK_AUTO;
 
-		if (delivery_hdr_get(row->headers, DELIVERY_H_ACK, &f))
+		if (chatrow_hdr_get(row->headers, DELIVERY_H_ACK, &f))
 			(void)session_ack_parse(f.ptr, &ack);
 		rc = sub_add(d, v.ptr, v.len, a.ptr, ack,
-			     delivery_hdr_get(row->headers, DELIVERY_H_FROM, &f) ? atoll(f.ptr)
+			     chatrow_hdr_get(row->headers, DELIVERY_H_FROM, &f) ? atoll(f.ptr)
 										: row->seq);
 		if (rc == CHAT_ETOOMANY)
 			rc = CHAT_OK; /* the broker bounds them: cannot happen */
 	}
-	if (delivery_hdr_get(row->headers, DELIVERY_H_UNSUB, &v)) {
+	if (chatrow_hdr_get(row->headers, DELIVERY_H_UNSUB, &v)) {
 		delivery_sub_t *s = sub_find(d, v.ptr, v.len);
 
 		if (s != NULL)
 			sub_remove(d, s);
 	}
-	if (delivery_hdr_get(row->headers, "close-code", &v)) {
+	if (chatrow_hdr_get(row->headers, "close-code", &v)) {
 		d->closed = 1;
 		d->close_code = atoi(v.ptr);
-		if (!delivery_hdr_get(row->headers, "close-reason", &v))
+		if (!chatrow_hdr_get(row->headers, "close-reason", &v))
 			v = CHAT_SLICE("");
 		snprintf(d->close_reason, sizeof(d->close_reason), "%.*s", (int)v.len, v.ptr);
 	}
@@ -572,7 +534,7 @@ int delivery_apply(delivery_t *d, const outbox_row_t *row, delivery_cache_t *cac
 			goto out;
 		}
 		/* A /queue message for the subscription chosen at SEND. */
-		if (!d->connected || !delivery_hdr_get(row->headers, "sub", &v))
+		if (!d->connected || !chatrow_hdr_get(row->headers, "sub", &v))
 			goto out;
 		m[0] = sub_find(d, v.ptr, v.len);
 		if (m[0] != NULL)

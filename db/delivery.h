@@ -37,6 +37,7 @@
 #define CHAT_DELIVERY_H
 
 #include "buf.h"
+#include "chatrow.h"
 #include "chatdb.h"
 #include "dest.h"
 #include "json.h"
@@ -173,12 +174,5 @@ int delivery_render_message(chat_buf_t *out, stomp_version_t v, const char *sub_
 
 /* The ack id of message seq on subscription sub_id. */
 void delivery_ack_id(char out[DELIVERY_ACK_ID_MAX + 1], int64_t seq, const char *sub_id);
-
-/* Finds name in row headers h ("name\0value\0" pairs); 1 and *value
- * (NUL-terminated, pointing into h) when found, else 0. */
-int delivery_hdr_get(chat_slice_t h, const char *name, chat_slice_t *value);
-
-/* Appends name=value to row headers b. */
-int delivery_hdr_put(chat_buf_t *b, const char *name, const char *value);
 
 #endif

@@ -5,7 +5,6 @@
 
 #include "delivery.h"
 
-#include "broker.h"
 #include "chatmsg.h"
 #include "chatroom.h"
 #include "dm.h"
@@ -366,32 +365,21 @@ int relay_seed_uri(chatdb_t *db, const char *uri, int64_t now_ms, chat_error_t *
 int relay_parse_row(const outbox_row_t *row, store_msg_t *m, chat_buf_t *room, chat_buf_t *writer,
 		    chat_buf_t *text)
 {
-	chat_slice_t r;
-	chatmsg_field_t f[6] = {
-		{ "id", NULL, 1, 0, 0 },    { "seq", NULL, 1, 0, 0 },
-		{ "time", NULL, 1, 0, 0 },  { "room", room, 1, 0, 0 },
-		{ "writer", writer, 1, 0, 0 }, { "text", text, 1, 0, 0 },
-	};
-	chat_slice_t kind;
+	chatrow_msg_t c;
+	chat_slice_t r, origin;
 	int rc;
 
 	if (row->target_session.ptr != NULL || !chatroom_of_topic(row->destination, &r) ||
-	    !delivery_hdr_get(row->headers, RELAY_KIND_HEADER, &kind) ||
-	    !chat_slice_eq(kind, RELAY_KIND_MSG))
+	    !chatrow_is_msg(row->headers))
 		return 0;
-	chat_buf_reset(room);
-	chat_buf_reset(writer);
-	chat_buf_reset(text);
-	rc = chatmsg_parse_object(row->body.ptr, row->body.len, f, 6, NULL);
-	if (rc != CHAT_OK)
+	if ((rc = chatrow_parse(row->body, &c, room, writer, text)) != CHAT_OK)
 		return rc;
 	/* A cluster's posts carry ids of their own (db/cluster.h). */
-	if ((f[0].num != row->seq && !delivery_hdr_get(row->headers, RELAY_ORIGIN_HEADER, &kind)) ||
-	    f[0].num <= 0 || text->len == 0 || writer->len == 0 || room->len == 0)
+	if (c.id != row->seq && !chatrow_hdr_get(row->headers, CHATROW_H_ORIGIN, &origin))
 		return CHAT_EINVAL;
-	m->id = f[0].num;
-	m->room_seq = f[1].num;
-	m->time_ms = f[2].num;
+	m->id = c.id;
+	m->room_seq = c.room_seq;
+	m->time_ms = c.time_ms;
 	m->room_id = 0;
 	m->writer = writer->data;
 	m->text = text->data;

@@ -18,6 +18,7 @@
 #define CHAT_RELAY_H
 
 #include "chatdb.h"
+#include "chatrow.h"
 #include "outbox.h"
 #include "store.h"
 
@@ -107,12 +108,5 @@ int64_t relay_conflicts(void);
  * text, writer the writer's name, room the room name. */
 int relay_parse_row(const outbox_row_t *row, store_msg_t *m, chat_buf_t *room, chat_buf_t *writer,
 		    chat_buf_t *text);
-
-/* The row header the broker puts on chat message rows ("kind" = "msg"). */
-#define RELAY_KIND_HEADER "kind"
-#define RELAY_KIND_MSG "msg"
-/* In a cluster (db/cluster.h), the node_id of the node that made a chat
- * row, whose message id is then not its outbox seq. */
-#define RELAY_ORIGIN_HEADER "origin"
 
 #endif

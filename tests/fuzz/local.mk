@@ -92,6 +92,13 @@ tests_fuzz_fuzz_names_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_names_LDFLAGS = $(FUZZ_LINKFLAGS)
 tests_fuzz_fuzz_names_LDADD = core/libchatcore.a
 
+FUZZ_TARGETS += tests/fuzz/fuzz_chatrow
+tests_fuzz_fuzz_chatrow_SOURCES = tests/fuzz/fuzz_chatrow.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_chatrow_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/chatrow"'
+tests_fuzz_fuzz_chatrow_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_chatrow_LDFLAGS = $(FUZZ_LINKFLAGS)
+tests_fuzz_fuzz_chatrow_LDADD = core/libchatcore.a
+
 FUZZ_TARGETS += tests/fuzz/fuzz_clusterwire
 tests_fuzz_fuzz_clusterwire_SOURCES = tests/fuzz/fuzz_clusterwire.c $(FUZZ_MAIN)
 tests_fuzz_fuzz_clusterwire_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/clusterwire"'

@@ -53,6 +53,12 @@ tests_unit_core_test_route_SOURCES = tests/unit/core/test_route.c
 tests_unit_core_test_route_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_core_test_route_LDADD = $(CORE_TEST_LDADD)
 
+check_PROGRAMS += tests/unit/core/test_chatrow
+TESTS += tests/unit/core/test_chatrow
+tests_unit_core_test_chatrow_SOURCES = tests/unit/core/test_chatrow.c
+tests_unit_core_test_chatrow_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_core_test_chatrow_LDADD = $(CORE_TEST_LDADD)
+
 check_PROGRAMS += tests/unit/core/test_chatmsg
 TESTS += tests/unit/core/test_chatmsg
 tests_unit_core_test_chatmsg_SOURCES = tests/unit/core/test_chatmsg.c
