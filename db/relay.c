@@ -474,6 +474,31 @@ static int copy_rooms(chatdb_t *db, store_t *s, chat_error_t *err)
 	return rc;
 }
 
+/* Copies chat row r to the store.  A reused id, or a row the store refuses
+ * as invalid, is passed (CHAT_OK) so that the relay goes on. */
+static int store_one(store_t *s, const pending_t *r, chat_error_t *err)
+{
+	chat_error_t e = { 0 };
+	int rc = store_msg_add(s, &r->m, NULL, &e);
+
+	if (rc == CHAT_EEXIST) {
+		/* A reused id: this row can never be stored under it.  Loud,
+		 * counted, and passed. */
+		atomic_fetch_add(&conflicts, 1);
+		log_error("relay: message %lld in room %s is NOT in the history: %s",
+			  (long long)r->seq, r->room, chat_error_reason(&e, rc));
+		rc = CHAT_OK;
+	} else if (rc != CHAT_OK && err != NULL) {
+		*err = e;
+	}
+	/* A row the store refuses as invalid would block the relay for ever:
+	 * it is skipped (the store's checks match the broker's, so this does
+	 * not happen in practice). */
+	if (rc == CHAT_EINVAL || rc == CHAT_ETOOBIG || rc == CHAT_EUTF8)
+		rc = CHAT_OK;
+	return rc;
+}
+
 int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms, int64_t *copied_out,
 	      int *more_out, chat_error_t *err)
 {
@@ -511,7 +536,6 @@ int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms, int64
 		goto out;
 	for (i = 0; i < p.n; i++) {
 		pending_t *r = &p.rows[i];
-		chat_error_t e = { 0 };
 
 		if (r->is_msg) {
 			if (!have_room || strcmp(room.name, r->room) != 0) {
@@ -527,22 +551,7 @@ int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms, int64
 					break;
 			}
 			r->m.room_id = room.id;
-			rc = store_msg_add(s, &r->m, NULL, &e);
-			if (rc == CHAT_EEXIST) {
-				/* A reused id: this row can never be stored under it.
-				 * Loud, counted, and passed so the relay goes on. */
-				atomic_fetch_add(&conflicts, 1);
-				log_error("relay: message %lld in room %s is NOT in the history: %s",
-					  (long long)r->seq, r->room, chat_error_reason(&e, rc));
-				rc = CHAT_OK;
-			} else if (rc != CHAT_OK && err != NULL) {
-				*err = e;
-			}
-			/* A row the store refuses as invalid would block the relay
-			 * for ever: it is skipped (the store's checks match the
-			 * broker's, so this does not happen in practice). */
-			if (rc == CHAT_EINVAL || rc == CHAT_ETOOBIG || rc == CHAT_EUTF8)
-				rc = CHAT_OK;
+			rc = store_one(s, r, err);
 			if (rc != CHAT_OK)
 				break;
 		}
