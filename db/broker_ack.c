@@ -24,6 +24,17 @@ static const char SQL_UNACKED_BY_SEQ[] =
 static const char SQL_UNACKED_GET[] =
 	"SELECT sub_id, ack_mode, msg_seq FROM stomp_unacked WHERE session_id = ?1 AND ack_id = ?2";
 
+/* Binds what SQL_UNACKED_SELECT and SQL_UNACKED_DELETE take. */
+static void bind_acked(sqlite3_stmt *st, const broker_t *b, const char *ack_id,
+		       const char *sub_id, int cumulative, int64_t seq)
+{
+	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ack_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, sub_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, cumulative);
+	sqlite3_bind_int64(st, 5, seq);
+}
+
 /* The ack id an ACK or NACK names: its id header (1.2), message-id and
  * subscription (1.1), or a message-id alone (1.0: the session's unacked
  * message of that seq).  *found 0: nothing to acknowledge. */
@@ -81,11 +92,7 @@ static int nack_redeliver(broker_t *b, const char *ack_id, const char *sub_id, i
 	rc = chatdb__stmt(b->db, SQL_UNACKED_SELECT, &st, b->err);
 	if (rc != CHAT_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ack_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, sub_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, cumulative);
-	sqlite3_bind_int64(st, 5, seq);
+	bind_acked(st, b, ack_id, sub_id, cumulative, seq);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		chat_slice_t body = { sqlite3_column_blob(st, 5),
 				      (size_t)sqlite3_column_bytes(st, 5) };
@@ -163,11 +170,7 @@ int broker__on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack)
 	rc = chatdb__stmt(b->db, SQL_UNACKED_DELETE, &st, b->err);
 	if (rc != CHAT_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ack_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, sub_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, cumulative);
-	sqlite3_bind_int64(st, 5, seq);
+	bind_acked(st, b, ack_id, sub_id, cumulative, seq);
 	if ((rc = broker__step_done(b, st, "ack")) != CHAT_OK)
 		return rc;
 	return queue_settle(b->db, b->key, sub_id, seq, cumulative, b->err);
