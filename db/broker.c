@@ -7,8 +7,6 @@
 #include "config.h"
 #include "broker_int.h"
 
-static const char SQL_TX_CLEAR[] = "DELETE FROM stomp_tx WHERE session_id = ?1";
-
 /* A session's token: 1 expired, 2 revoked, 0 valid (no row: no token). */
 static const char SQL_TOKEN_STATE[] =
 	"SELECT CASE WHEN t.expires_ms <= ?2 THEN 1"
@@ -247,7 +245,7 @@ int broker__forget(broker_t *b)
 	for (i = 0; i < n && rc == CHAT_OK; i++)
 		rc = b->app->topic_gone(b, rooms[i]);
 	if (rc == CHAT_OK)
-		rc = broker__exec2(b, SQL_TX_CLEAR, NULL, "transactions");
+		rc = broker__tx_clear(b);
 	return rc != CHAT_OK ? rc : broker__exec2(b, SQL_PARTIAL_CLEAR, NULL, "partial frame");
 }
 

@@ -191,12 +191,16 @@ int broker__over_rate(broker_t *b, const char *dest);
 int broker__on_send(broker_t *b, const stomp_frame_t *f, int replay);
 
 /* broker_ack.c */
+int broker__adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
+			  session_ack_t ack);
+int broker__unacked_drop_sub(broker_t *b, const char *sub_id);
 int broker__on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack);
 
 /* broker_tx.c */
 int broker__buffer_in_tx(broker_t *b, const stomp_frame_t *f, const char *tx);
 int broker__on_begin(broker_t *b, const stomp_frame_t *f);
 int broker__on_commit(broker_t *b, const stomp_frame_t *f, int abort);
+int broker__tx_clear(broker_t *b);
 
 /* broker_sweep.c */
 int broker__exec_heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error_t *err);

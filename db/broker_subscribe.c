@@ -6,96 +6,6 @@
 #include "config.h"
 #include "broker_int.h"
 
-static const char SQL_UNACKED_ORPHANS_DEL[] =
-	"DELETE FROM stomp_unacked WHERE user_name = ?1 AND sub_destination = ?2"
-	" AND session_id IN (SELECT id FROM sessions WHERE state = 'closed')";
-
-/* What a closed session of the same user left unacknowledged on the same
- * subscription destination: handed to a new subscription on reconnect. */
-static const char SQL_UNACKED_ORPHANS[] =
-	"SELECT u.msg_seq, u.destination, u.content_type, u.body, u.sender FROM stomp_unacked u"
-	" JOIN sessions s ON s.id = u.session_id"
-	" WHERE u.user_name = ?1 AND u.sub_destination = ?2 AND s.state = 'closed'"
-	" ORDER BY u.msg_seq";
-
-static const char SQL_UNACKED_DEL_SUB[] =
-	"DELETE FROM stomp_unacked WHERE session_id = ?1 AND sub_id = ?2";
-
-static const char SQL_UNACKED_PUT[] =
-	"INSERT OR IGNORE INTO stomp_unacked(session_id, ack_id, sub_id, sub_destination,"
-	" ack_mode, msg_seq, destination, content_type, body, user_name, sender)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
-
-/* Hands what closed sessions of this user left unacknowledged on the same
- * destination to the new subscription, and redelivers it. */
-static int adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
-			 session_ack_t ack)
-{
-	sqlite3_stmt *st, *put;
-	char ack_id[CHATDB_ID_MAX + 32];
-	int rc, step;
-
-	if (!b->info.has_user)
-		return CHAT_OK;
-	rc = chatdb__stmt(b->db, SQL_UNACKED_ORPHANS, &st, b->err);
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, b->info.user_name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sub_dest, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t seq = sqlite3_column_int64(st, 0);
-		const char *dest = (const char *)sqlite3_column_text(st, 1);
-		const char *ctype = (const char *)sqlite3_column_text(st, 2);
-		const char *sender = (const char *)sqlite3_column_text(st, 4);
-		chat_slice_t body = { sqlite3_column_blob(st, 3),
-				      (size_t)sqlite3_column_bytes(st, 3) };
-
-		if (body.ptr == NULL)
-			body.ptr = "";
-		snprintf(ack_id, sizeof(ack_id), "%lld.%s", (long long)seq, sub_id);
-		rc = chatdb__stmt(b->db, SQL_UNACKED_PUT, &put, b->err);
-		if (rc != CHAT_OK)
-			break;
-		sqlite3_bind_text(put, 1, b->key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(put, 2, ack_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(put, 3, sub_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(put, 4, sub_dest, -1, SQLITE_STATIC);
-		sqlite3_bind_text(put, 5, session_ack_name(ack), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(put, 6, seq);
-		sqlite3_bind_text(put, 7, dest, -1, SQLITE_TRANSIENT);
-		if (ctype != NULL)
-			sqlite3_bind_text(put, 8, ctype, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_blob(put, 9, body.ptr, (int)body.len, SQLITE_TRANSIENT);
-		sqlite3_bind_text(put, 10, b->info.user_name, -1, SQLITE_STATIC);
-		if (sender != NULL)
-			sqlite3_bind_text(put, 11, sender, -1, SQLITE_TRANSIENT);
-		rc = broker__step_done(b, put, "unacked adopt");
-		if (rc != CHAT_OK)
-			break;
-		/* Two closed sessions may have held the same message. */
-		if (sqlite3_changes(chatdb_sqlite(b->db)) == 0)
-			continue;
-		chat_buf_reset(&b->frame);
-		rc = delivery_render_message(&b->frame, b->version, sub_id, seq, dest, ctype, sender,
-					     ack_id, body);
-		if (rc == CHAT_OK)
-			rc = broker__send_frame(b, 0, NULL);
-		if (rc != CHAT_OK)
-			break;
-	}
-	if (rc == CHAT_OK && step != SQLITE_DONE && step != SQLITE_ROW)
-		rc = chatdb__error(b->db, step, "unacked orphans", b->err);
-	sqlite3_reset(st);
-	if (rc != CHAT_OK)
-		return rc;
-	rc = chatdb__stmt(b->db, SQL_UNACKED_ORPHANS_DEL, &st, b->err);
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, b->info.user_name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sub_dest, -1, SQLITE_STATIC);
-	return broker__step_done(b, st, "unacked orphans");
-}
-
 int broker__on_subscribe(broker_t *b, const stomp_frame_t *f)
 {
 	const char *dest = broker__header(f, "destination"), *id = broker__header(f, "id");
@@ -173,7 +83,7 @@ int broker__on_subscribe(broker_t *b, const stomp_frame_t *f)
 	if ((rc = b->app->topic_subscribed(b, id, stored, is_room)) != CHAT_OK)
 		return rc;
 	if (ack != SESSION_ACK_AUTO)
-		rc = adopt_orphans(b, id, stored, ack);
+		rc = broker__adopt_orphans(b, id, stored, ack);
 	return rc;
 }
 
@@ -200,7 +110,7 @@ int broker__on_unsubscribe(broker_t *b, const stomp_frame_t *f)
 		if ((rc = broker__send_change(b, pairs)) != CHAT_OK)
 			return rc;
 	}
-	if ((rc = broker__exec2(b, SQL_UNACKED_DEL_SUB, id, "unsubscribe")) != CHAT_OK ||
+	if ((rc = broker__unacked_drop_sub(b, id)) != CHAT_OK ||
 	    (rc = queue_settle(b->db, b->key, id, -1, 0, b->err)) != CHAT_OK)
 		return rc;
 	return dest[0] != '\0' ? b->app->topic_gone(b, dest) : CHAT_OK;

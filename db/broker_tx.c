@@ -21,6 +21,7 @@ static const char SQL_TX_GET[] =
 
 static const char SQL_TX_INSERT[] = "INSERT INTO stomp_tx(session_id, tx_id) VALUES (?1, ?2)";
 
+static const char SQL_TX_CLEAR[] = "DELETE FROM stomp_tx WHERE session_id = ?1";
 static const char SQL_TX_COUNT[] = "SELECT count(*) FROM stomp_tx WHERE session_id = ?1";
 
 static int tx_exists(broker_t *b, const char *tx, int64_t *nframes, int *found)
@@ -125,4 +126,11 @@ int broker__on_commit(broker_t *b, const stomp_frame_t *f, int abort)
 out:
 	stomp_parser_free(&p);
 	return rc;
+}
+
+/* The session ends: its open transactions are dropped (their frames
+ * cascade). */
+int broker__tx_clear(broker_t *b)
+{
+	return broker__exec2(b, SQL_TX_CLEAR, NULL, "transactions");
 }
