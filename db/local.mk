@@ -8,7 +8,7 @@ db_libchatdb_a_SOURCES = \
 	db/doorbell.c db/doorbell.h
 db_libchatdb_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(BSON_CFLAGS) $(MONGOC_CFLAGS) $(SODIUM_CFLAGS)
 # What a program linking libchatdb.a must also link.
-CHATDB_LIBS = db/libchatdb.a core/libchatcore.a $(SQLITE_LIBS) $(MONGOC_LIBS) $(BSON_LIBS) $(SODIUM_LIBS)
+CHATDB_LIBS = db/libchatdb.a $(CHATPROC_LIBS) $(SQLITE_LIBS) $(MONGOC_LIBS) $(BSON_LIBS) $(SODIUM_LIBS)
 
 # The durable store (users, rooms, history): one interface, two backends.
 db_libchatdb_a_SOURCES += \

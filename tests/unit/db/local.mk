@@ -1,6 +1,6 @@
 # tests/unit/db/ - one Check program per db module, against real databases
 # (SQLite outbox and sessions, the cross-process doorbell, both stores).
-DB_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(SQLITE_CFLAGS) $(MONGOC_CFLAGS) $(BSON_CFLAGS)
+DB_TEST_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS) $(MONGOC_CFLAGS) $(BSON_CFLAGS)
 DB_TEST_LDADD = tests/lib/libtestutil.a $(CHATDB_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += tests/unit/db/test_chatdb
