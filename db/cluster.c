@@ -149,6 +149,12 @@ int cluster_check(const chat_options_t *opt, chat_error_t *err)
 
 	if (!cluster_enabled(opt))
 		return CHAT_OK;
+#ifndef HAVE_MONGO
+	return chat_error_set(err, CHAT_EINVAL,
+			      "broker_relay is set, but a cluster keeps its history in MongoDB"
+			      " and this build has no MongoDB support (configure --with-mongo,"
+			      " which needs libmongoc-dev)");
+#endif
 	if ((rc = clusterwire_parse_url(opt->broker_relay, &u, err)) != CHAT_OK)
 		return rc;
 	if (opt->node_id < 1 || opt->node_id >= CLUSTER_SLOTS)

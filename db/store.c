@@ -2,7 +2,7 @@
  * store.c - the durable store's dispatcher: picks a backend from the URI,
  * validates every argument once (so both backends see the same clean
  * input), and owns the result lists.  The backends are store_sqlite.c and
- * store_mongo.c.
+ * store_mongo.c (built --with-mongo, HAVE_MONGO).
  */
 #include "config.h"
 #include "store.h"
@@ -38,7 +38,13 @@ int store_open(const char *uri, store_t **out, chat_error_t *err)
 	}
 	if (strncmp(uri, "mongodb://", 10) == 0 ||
 	    strncmp(uri, "mongodb+srv://", 14) == 0)
+#ifdef HAVE_MONGO
 		return store__mongo_open(uri, out, err);
+#else
+		return chat_error_set(err, CHAT_EINVAL,
+			"a mongodb:// store URI needs MongoDB support, which this build"
+			" does not have (configure --with-mongo, which needs libmongoc-dev)");
+#endif
 	return chat_error_set(err, CHAT_EINVAL,
 		"store URI must start with sqlite: or mongodb://");
 }
@@ -56,7 +62,9 @@ const char *store_backend(const store_t *s)
 
 void store_global_cleanup(void)
 {
+#ifdef HAVE_MONGO
 	store__mongo_global_cleanup();
+#endif
 }
 
 int64_t store_new_id(void)
