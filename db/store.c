@@ -19,6 +19,22 @@
 /* Bytes one message may occupy in a list's string storage. */
 #define MSG_STRINGS_MAX (STORE_USER_NAME_MAX + 1 + STORE_TEXT_MAX + 1)
 
+static int is_mongo_uri(const char *uri)
+{
+	return strncmp(uri, "mongodb://", 10) == 0 || strncmp(uri, "mongodb+srv://", 14) == 0;
+}
+
+int store_uri_built(const char *uri, chat_error_t *err)
+{
+#ifndef HAVE_MONGO
+	if (uri != NULL && is_mongo_uri(uri))
+		return chat_error_set(err, CHAT_EINVAL,
+			"store_uri is a mongodb:// URI, but this build has no MongoDB support"
+			" (configure --with-mongo, which needs libmongoc-dev)");
+#endif
+	return CHAT_OK;
+}
+
 int store_open(const char *uri, store_t **out, chat_error_t *err)
 {
 	static const char sqlite_scheme[] = "sqlite:";
@@ -36,14 +52,11 @@ int store_open(const char *uri, store_t **out, chat_error_t *err)
 				"store URI \"sqlite:\" needs a file path");
 		return store__sqlite_open(path, out, err);
 	}
-	if (strncmp(uri, "mongodb://", 10) == 0 ||
-	    strncmp(uri, "mongodb+srv://", 14) == 0)
+	if (is_mongo_uri(uri))
 #ifdef HAVE_MONGO
 		return store__mongo_open(uri, out, err);
 #else
-		return chat_error_set(err, CHAT_EINVAL,
-			"a mongodb:// store URI needs MongoDB support, which this build"
-			" does not have (configure --with-mongo, which needs libmongoc-dev)");
+		return store_uri_built(uri, err);
 #endif
 	return chat_error_set(err, CHAT_EINVAL,
 		"store URI must start with sqlite: or mongodb://");

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "optload.h"
+#include "store.h"
 
 int start_load(chat_options_t *opt, int argc, char **argv, const char *program,
 	       const char *summary, int *exit_status)
@@ -28,8 +29,11 @@ int start_configure(const chat_options_t *opt, const char *program)
 	metrics_init(program);
 	auth_configure(opt);
 	dest_prefixes_use(&opt->dest);
-	/* A cluster that cannot work is refused at start, saying what to change. */
-	rc = cluster_check(opt, &err);
+	/* A store this build lacks, or a cluster that cannot work, is refused
+	 * at start, saying what to change. */
+	rc = store_uri_built(opt->store_uri, &err);
+	if (rc == CHAT_OK)
+		rc = cluster_check(opt, &err);
 	if (rc != CHAT_OK)
 		log_error("%s", err.message);
 	return rc;

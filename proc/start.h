@@ -16,9 +16,9 @@ int start_load(chat_options_t *opt, int argc, char **argv, const char *program,
 	       const char *summary, int *exit_status);
 
 /* Hands libchat its process-wide settings (metrics' program name, the
- * password hash's cost, the destination prefixes) and refuses a cluster
- * that cannot work, logging what to change.  Returns 0, or the error of
- * cluster_check(). */
+ * password hash's cost, the destination prefixes) and refuses a store
+ * this build lacks (store_uri_built) or a cluster that cannot work
+ * (cluster_check), logging what to change.  Returns 0 or that error. */
 int start_configure(const chat_options_t *opt, const char *program);
 
 #endif
