@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -1238,6 +1239,21 @@ static const char *transport_name(void)
 	return names[opt.transport];
 }
 
+/* A whole-number argument of --name, or exit 2 saying what is wrong. */
+static int int_arg(const char *name, const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (end == s || *end != '\0' || errno != 0 || v < INT_MIN || v > INT_MAX) {
+		fprintf(stderr, "loadgen: --%s: '%s' is not a whole number\n", name, s);
+		exit(2);
+	}
+	return (int)v;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -1279,7 +1295,7 @@ int main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'h': opt.host = optarg; break;
-		case 'p': opt.port = atoi(optarg); break;
+		case 'p': opt.port = int_arg("port", optarg); break;
 		case 't':
 			if (strcmp(optarg, "websocket") == 0) opt.transport = TR_WS;
 			else if (strcmp(optarg, "xhr-streaming") == 0) opt.transport = TR_XHR_STREAMING;
@@ -1303,20 +1319,20 @@ int main(int argc, char **argv)
 		case 6: opt.dest = optarg; break;
 		case 7: opt.login = optarg; break;
 		case 8: opt.passcode = optarg; break;
-		case 9: opt.nsubs = atoi(optarg); break;
-		case 10: opt.npubs = atoi(optarg); break;
-		case 11: opt.rooms = atoi(optarg); break;
+		case 9: opt.nsubs = int_arg("subs", optarg); break;
+		case 10: opt.npubs = int_arg("pubs", optarg); break;
+		case 11: opt.rooms = int_arg("rooms", optarg); break;
 		case 12: opt.pubs_are_subs = 1; break;
 		case 13: opt.rate = atof(optarg); break;
 		case 14: opt.duration = atof(optarg); break;
 		case 15: opt.settle = atof(optarg); break;
 		case 16: opt.drain = atof(optarg); break;
 		case 17: opt.setup_timeout = atof(optarg); break;
-		case 18: opt.conc = atoi(optarg); break;
+		case 18: opt.conc = int_arg("conc", optarg); break;
 		case 19: opt.idle = atof(optarg); break;
 		case 20:
 			if (opt.npids < 16)
-				opt.pids[opt.npids++] = (pid_t)atoi(optarg);
+				opt.pids[opt.npids++] = (pid_t)int_arg("pid", optarg);
 			break;
 		case 21: opt.label = optarg; break;
 		case 22: opt.server = optarg; break;

@@ -1,11 +1,13 @@
 # core/ - IO-free protocol code: pure functions over byte buffers.
+# Its include path is core/ alone, so that it cannot reach the layers above.
 noinst_LIBRARIES += core/libchatcore.a
+core_libchatcore_a_CPPFLAGS = -I$(top_srcdir)/core -I$(top_builddir)
 core_libchatcore_a_SOURCES = \
 	core/chat.c core/chat.h \
 	core/buf.c core/buf.h \
 	core/dest.c core/dest.h \
 	core/options.c core/options.h \
-	core/log.c core/log.h \
+	core/logline.c core/logline.h \
 	core/stomp.c core/stomp.h \
 	core/json.c core/json.h \
 	core/sockjs.c core/sockjs.h \

@@ -3,7 +3,9 @@
  * default, bounds, help).  The same table parses configuration files,
  * `--name=value` arguments and CHAT_NAME environment variables, prints
  * `--help`, and generates the configuration reference (docs/configuration.md).
- * A bad value is reported with the file and line it came from.
+ * A bad value is reported with the file and line it came from.  Pure:
+ * reading files, the environment and argv, and printing --help and the
+ * reference, is proc/optload.h.
  */
 #ifndef CHAT_OPTIONS_H
 #define CHAT_OPTIONS_H
@@ -12,7 +14,7 @@
 #include "dest.h"
 #include "route.h"
 
-#include <stdio.h>
+#include <stddef.h>
 
 typedef struct chat_options {
 	char *db_path;           /* SQLite file of sessions and the outbox */
@@ -118,6 +120,10 @@ int options_defaults(chat_options_t *c);
 /* Frees the strings c owns.  NULL-safe. */
 void options_free(chat_options_t *c);
 
+/* The entry of the option named by name's first len bytes, or NULL.
+ * "prefix" names "endpoints" (older configuration files). */
+const options_entry_t *options_find(const char *name, size_t len);
+
 /* Sets one option from text.  where ("file:line", "--arg", "CHAT_X") goes
  * into the error message.  Returns 0, CHAT_ENOTFOUND (unknown name),
  * CHAT_EINVAL (not a number/boolean) or CHAT_ETOOBIG (out of bounds). */
@@ -130,38 +136,11 @@ int options_set(chat_options_t *c, const char *name, const char *value,
 int options_parse(chat_options_t *c, const char *text, size_t len,
 		 const char *filename, chat_error_t *err);
 
-/* Checks the options that are lists and fills the fields derived from
- * them (dest, endpoint, nendpoints).  options_defaults() and
- * options_load() call it; a caller that changes those options afterwards
- * calls it again.  Returns 0, or CHAT_EINVAL / CHAT_ETOOBIG with err naming
+/* Checks the options that are lists, and log_format, and fills the
+ * fields derived from them (dest, endpoint, nendpoints).
+ * options_defaults() and options_load() (proc/optload.h) call it; a
+ * caller that changes those options afterwards calls it again.  Returns 0, or CHAT_EINVAL / CHAT_ETOOBIG with err naming
  * the option. */
 int options_check(chat_options_t *c, chat_error_t *err);
-
-/* Reads and parses a file.  Returns CHAT_EIO if it cannot be read. */
-int options_load_file(chat_options_t *c, const char *path, chat_error_t *err);
-
-/* Loads the file named by $CHAT_CONFIG if set, applies CHAT_<NAME>
- * environment variables (name upper-cased), then
- * `--name=value` / `--name value` arguments and `--config FILE` (loaded
- * where it appears).  Stops with CHAT_EAGAIN when --help was given (the
- * caller prints options_usage and exits 0). */
-int options_from_args(chat_options_t *c, int argc, char **argv, chat_error_t *err);
-
-/* A program's command line, as both mains take it: fills c with the
- * defaults, then applies options_from_args().  Returns 0 when the program
- * should run (*exit_status untouched).  Otherwise main() should return
- * *exit_status at once: CHAT_EAGAIN with EXIT_SUCCESS after --help (the
- * usage for argv[0] and summary printed to stdout), or the error with
- * EXIT_FAILURE (printed to stderr as "program: detail" when it came from
- * the configuration or the arguments).  Free c with options_free() in
- * every case. */
-int options_load(chat_options_t *c, int argc, char **argv, const char *program,
-	const char *summary, int *exit_status);
-
-/* Prints --help text for program to f. */
-void options_usage(FILE *f, const char *program, const char *summary);
-
-/* Prints the configuration reference as Markdown to f. */
-void options_reference(FILE *f);
 
 #endif

@@ -13,7 +13,7 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
-#include "options.h"
+#include "optload.h"
 #include "relay.h"
 #include "store.h"
 

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -487,13 +488,19 @@ out:
 
 static int read_version(chatdb_t *db, int *version, chat_error_t *err)
 {
-	char buf[32];
+	char buf[32], *end;
+	long v;
 	int rc;
 
 	rc = pragma(db, "PRAGMA user_version", buf, sizeof(buf), err);
-	if (rc == CHAT_OK)
-		*version = atoi(buf);
-	return rc;
+	if (rc != CHAT_OK)
+		return rc;
+	errno = 0;
+	v = strtol(buf, &end, 10);
+	if (end == buf || *end != '\0' || errno != 0 || v < INT_MIN || v > INT_MAX)
+		return chat_error_set(err, CHAT_EDB, "PRAGMA user_version is '%s', not a number", buf);
+	*version = (int)v;
+	return CHAT_OK;
 }
 
 /* Switching a fresh file to WAL needs an exclusive lock for a moment; when

@@ -142,6 +142,17 @@ int cluster_enabled(const chat_options_t *opt)
 	return opt != NULL && opt->broker_relay != NULL && opt->broker_relay[0] != '\0';
 }
 
+/* Why a SQLite store cannot serve a cluster (%s: store_uri). */
+#ifdef HAVE_MONGO
+#define NO_MONGO_STORE "broker_relay is set but store_uri is %s: a cluster needs" \
+	" its history in one MongoDB every node shares (store_uri = mongodb://...);" \
+	" the SQLite store is one machine's"
+#else
+#define NO_MONGO_STORE "broker_relay is set but store_uri is %s: a cluster needs" \
+	" its history in one MongoDB every node shares, and this build has no" \
+	" MongoDB support (configure --with-mongo)"
+#endif
+
 int cluster_check(const chat_options_t *opt, chat_error_t *err)
 {
 	clusterwire_url_t u;
@@ -158,12 +169,7 @@ int cluster_check(const chat_options_t *opt, chat_error_t *err)
 				      CLUSTER_SLOTS - 1);
 	if (strncmp(opt->store_uri, "mongodb://", 10) != 0 &&
 	    strncmp(opt->store_uri, "mongodb+srv://", 14) != 0)
-		return chat_error_set(err, CHAT_EINVAL,
-				      "broker_relay is set but store_uri is %s: a cluster needs"
-				      " its history in one MongoDB every node shares"
-				      " (store_uri = mongodb://...); the SQLite store is one"
-				      " machine's",
-				      opt->store_uri);
+		return chat_error_set(err, CHAT_EINVAL, NO_MONGO_STORE, opt->store_uri);
 	return CHAT_OK;
 }
 

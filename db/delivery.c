@@ -430,7 +430,7 @@ static int apply_direct(delivery_t *d, const outbox_row_t *row, json_strv_t *out
 			return rc;
 	}
 	if (chatrow_hdr_get(row->headers, DELIVERY_H_VERSION, &v)) {
-		int ver = atoi(v.ptr);
+		int ver = (int)strtol(v.ptr, NULL, 10);
 
 		d->connected = 1;
 		d->version = ver == 10 ? STOMP_V1_0 : ver == 11 ? STOMP_V1_1 : STOMP_V1_2;
@@ -446,7 +446,7 @@ static int apply_direct(delivery_t *d, const outbox_row_t *row, json_strv_t *out
 		if (chatrow_hdr_get(row->headers, DELIVERY_H_ACK, &f))
 			(void)session_ack_parse(f.ptr, &ack);
 		rc = sub_add(d, v.ptr, v.len, a.ptr, ack,
-			     chatrow_hdr_get(row->headers, DELIVERY_H_FROM, &f) ? atoll(f.ptr)
+			     chatrow_hdr_get(row->headers, DELIVERY_H_FROM, &f) ? strtoll(f.ptr, NULL, 10)
 										: row->seq);
 		if (rc == CHAT_ETOOMANY)
 			rc = CHAT_OK; /* the broker bounds them: cannot happen */
@@ -459,7 +459,7 @@ static int apply_direct(delivery_t *d, const outbox_row_t *row, json_strv_t *out
 	}
 	if (chatrow_hdr_get(row->headers, "close-code", &v)) {
 		d->closed = 1;
-		d->close_code = atoi(v.ptr);
+		d->close_code = (int)strtol(v.ptr, NULL, 10);
 		if (!chatrow_hdr_get(row->headers, "close-reason", &v))
 			v = CHAT_SLICE("");
 		snprintf(d->close_reason, sizeof(d->close_reason), "%.*s", (int)v.len, v.ptr);

@@ -6,15 +6,18 @@ db_libchatdb_a_SOURCES = \
 	db/outbox.c db/outbox.h \
 	db/session.c db/session_subs.c db/session.h \
 	db/doorbell.c db/doorbell.h
-db_libchatdb_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(BSON_CFLAGS) $(MONGOC_CFLAGS) $(SODIUM_CFLAGS)
+db_libchatdb_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(MONGOC_CFLAGS) $(SODIUM_CFLAGS)
 # What a program linking libchatdb.a must also link.
-CHATDB_LIBS = db/libchatdb.a core/libchatcore.a $(SQLITE_LIBS) $(MONGOC_LIBS) $(BSON_LIBS) $(SODIUM_LIBS)
+CHATDB_LIBS = db/libchatdb.a $(CHATPROC_LIBS) $(SQLITE_LIBS) $(MONGOC_LIBS) $(SODIUM_LIBS)
 
-# The durable store (users, rooms, history): one interface, two backends.
+# The durable store (users, rooms, history): one interface, two backends;
+# MongoDB's only --with-mongo (HAVE_MONGO; MONGOC_* hold libbson too).
 db_libchatdb_a_SOURCES += \
 	db/store.c db/store.h \
-	db/store_sqlite.c \
-	db/store_mongo.c
+	db/store_sqlite.c
+if HAVE_MONGO
+db_libchatdb_a_SOURCES += db/store_mongo.c
+endif
 
 # SockJS services (echo, close, chat) over the shared sessions.
 db_libchatdb_a_SOURCES += db/service.c db/service.h \

@@ -2,7 +2,7 @@
  * store.c - the durable store's dispatcher: picks a backend from the URI,
  * validates every argument once (so both backends see the same clean
  * input), and owns the result lists.  The backends are store_sqlite.c and
- * store_mongo.c.
+ * store_mongo.c (built --with-mongo, HAVE_MONGO).
  */
 #include "config.h"
 #include "store.h"
@@ -18,6 +18,22 @@
 
 /* Bytes one message may occupy in a list's string storage. */
 #define MSG_STRINGS_MAX (STORE_USER_NAME_MAX + 1 + STORE_TEXT_MAX + 1)
+
+static int is_mongo_uri(const char *uri)
+{
+	return strncmp(uri, "mongodb://", 10) == 0 || strncmp(uri, "mongodb+srv://", 14) == 0;
+}
+
+int store_uri_built(const char *uri, chat_error_t *err)
+{
+#ifndef HAVE_MONGO
+	if (uri != NULL && is_mongo_uri(uri))
+		return chat_error_set(err, CHAT_EINVAL,
+			"store_uri is a mongodb:// URI, but this build has no MongoDB support"
+			" (configure --with-mongo, which needs libmongoc-dev)");
+#endif
+	return CHAT_OK;
+}
 
 int store_open(const char *uri, store_t **out, chat_error_t *err)
 {
@@ -36,9 +52,12 @@ int store_open(const char *uri, store_t **out, chat_error_t *err)
 				"store URI \"sqlite:\" needs a file path");
 		return store__sqlite_open(path, out, err);
 	}
-	if (strncmp(uri, "mongodb://", 10) == 0 ||
-	    strncmp(uri, "mongodb+srv://", 14) == 0)
+	if (is_mongo_uri(uri))
+#ifdef HAVE_MONGO
 		return store__mongo_open(uri, out, err);
+#else
+		return store_uri_built(uri, err);
+#endif
 	return chat_error_set(err, CHAT_EINVAL,
 		"store URI must start with sqlite: or mongodb://");
 }
@@ -56,7 +75,9 @@ const char *store_backend(const store_t *s)
 
 void store_global_cleanup(void)
 {
+#ifdef HAVE_MONGO
 	store__mongo_global_cleanup();
+#endif
 }
 
 int64_t store_new_id(void)

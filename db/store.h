@@ -113,6 +113,13 @@ typedef struct store_msg_list {
  * message in err). */
 int store_open(const char *uri, store_t **out, chat_error_t *err);
 
+/* Whether this build has the backend uri names: CHAT_EINVAL, with err
+ * naming the configure option, for a mongodb:// URI in a build without
+ * MongoDB support (--without-mongo); 0 otherwise (store_open() checks the
+ * rest).  The programs call it at start, so that such a configuration is
+ * refused, not retried. */
+int store_uri_built(const char *uri, chat_error_t *err);
+
 /* Closes a handle.  NULL-safe. */
 void store_close(store_t *s);
 

@@ -1,7 +1,7 @@
 # fcgi/ - chat.fcgi, the FastCGI program: a thin IO shell over libchat.
 bin_PROGRAMS += fcgi/chat.fcgi
 fcgi_chat_fcgi_SOURCES = \
-	fcgi/main.c \
+	fcgi/main.c $(START_SOURCES) \
 	fcgi/handler.c fcgi/handler.h \
 	fcgi/transport.c fcgi/transport.h \
 	fcgi/http.c fcgi/http.h \

@@ -10,14 +10,12 @@
  * of its environment and ends (docs/shared-hosting.md).
  */
 #include "config.h"
-#include "auth.h"
-#include "cluster.h"
 #include "background.h"
 #include "handler.h"
 #include "http.h"
 #include "log.h"
-#include "metrics.h"
-#include "options.h"
+#include "optload.h"
+#include "start.h"
 
 #include <fcgiapp.h>
 #include <fcntl.h>
@@ -155,24 +153,11 @@ int main(int argc, char **argv)
 		options_reference(stdout);
 		return EXIT_SUCCESS;
 	}
-	chat_error_t cerr = { 0 };
-
 	config_beside_program();
-	if (options_load(&opt, argc, argv, "chat.fcgi", summary, &status) != CHAT_OK)
+	if (start_load(&opt, argc, argv, "chat.fcgi", summary, &status) != CHAT_OK)
 		goto out;
-	log_init("chat.fcgi", opt.log_level);
-	if (log_set_format(opt.log_format) != CHAT_OK) {
-		fprintf(stderr, "chat.fcgi: log_format: '%s' is neither text nor json\n", opt.log_format);
+	if (start_configure(&opt, "chat.fcgi") != CHAT_OK)
 		goto out;
-	}
-	metrics_init("chat.fcgi");
-	auth_configure(&opt);
-	dest_prefixes_use(&opt.dest);
-	/* A cluster that cannot work is refused at start, saying what to change. */
-	if (cluster_check(&opt, &cerr) != CHAT_OK) {
-		log_error("%s", cerr.message);
-		goto out;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	if (FCGX_Init() != 0) {
 		log_error("FCGX_Init failed");

@@ -15,7 +15,7 @@ fi
 # Build toolchain and libraries (pkg-config names are checked by configure).
 PKGS_BUILD="build-essential autoconf automake libtool pkg-config
 	libfcgi-dev libwebsockets-dev libmongoc-dev libbson-dev libsqlite3-dev libsodium-dev libunistring-dev
-	check clang libclang-rt-14-dev"
+	check clang libclang-rt-14-dev clang-format"
 # Front servers and tools used by `make serve` and the tests (fonts-nanum:
 # Hangul glyphs for chromium, so the Korean page's screenshots are legible;
 # prometheus: its promtool checks GET /api/metrics in 60-ops/metrics.mjs;

@@ -2,7 +2,7 @@
 # over libchat.
 bin_PROGRAMS += ws/chat-ws
 ws_chat_ws_SOURCES = \
-	ws/main.c \
+	ws/main.c $(START_SOURCES) \
 	ws/server.c ws/server.h ws/server_int.h \
 	ws/conn.c ws/upgrade.c \
 	ws/wsq.c ws/wsq.h
@@ -16,5 +16,5 @@ check_PROGRAMS += tests/unit/ws/test_wsq
 TESTS += tests/unit/ws/test_wsq
 tests_unit_ws_test_wsq_SOURCES = tests/unit/ws/test_wsq.c ws/wsq.c ws/wsq.h
 tests_unit_ws_test_wsq_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/ws
-tests_unit_ws_test_wsq_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_ws_test_wsq_CFLAGS = $(TEST_CFLAGS)
 tests_unit_ws_test_wsq_LDADD = tests/lib/libtestutil.a core/libchatcore.a $(CHECK_LIBS)

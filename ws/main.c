@@ -14,12 +14,9 @@
  * keeps it running on a host without a service manager).
  */
 #include "config.h"
-#include "auth.h"
-#include "cluster.h"
 #include "log.h"
-#include "metrics.h"
-#include "options.h"
 #include "server.h"
+#include "start.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -178,15 +175,8 @@ int main(int argc, char **argv)
 	int rc, status = EXIT_FAILURE, daemonize = take_daemon_flag(&argc, argv);
 	int pidfd = -1, ready = -1;
 
-	chat_error_t cerr = { 0 };
-
-	if (options_load(&opt, argc, argv, "chat-ws", summary, &status) != CHAT_OK)
+	if (start_load(&opt, argc, argv, "chat-ws", summary, &status) != CHAT_OK)
 		goto out;
-	log_init("chat-ws", opt.log_level);
-	if (log_set_format(opt.log_format) != CHAT_OK) {
-		fprintf(stderr, "chat-ws: log_format: '%s' is neither text nor json\n", opt.log_format);
-		goto out;
-	}
 	/* Before any thread: the lock first, so that two starts racing from
 	 * cron cannot both go on. */
 	if (opt.pidfile[0] != '\0') {
@@ -200,14 +190,8 @@ int main(int argc, char **argv)
 		log_error("cannot fork: %s", strerror(errno));
 		goto out;
 	}
-	metrics_init("chat-ws");
-	auth_configure(&opt);
-	dest_prefixes_use(&opt.dest);
-	/* A cluster that cannot work is refused at start, saying what to change. */
-	if (cluster_check(&opt, &cerr) != CHAT_OK) {
-		log_error("%s", cerr.message);
+	if (start_configure(&opt, "chat-ws") != CHAT_OK)
 		goto out;
-	}
 	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
 	/* Every thread started from here on leaves these to signal_main. */

@@ -9,7 +9,7 @@
  */
 #include "config.h"
 #include "fuzz.h"
-#include "log.h"
+#include "logline.h"
 #include "utf8.h"
 
 #include <stdint.h>

@@ -12,11 +12,11 @@
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/run-fuzzers.sh tests/fuzz/fuzz.h
 
 if FUZZING
-FUZZ_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
+FUZZ_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/tests/fuzz -fsanitize=fuzzer
 FUZZ_LINKFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 FUZZ_MAIN =
 else
-FUZZ_CFLAGS = $(AM_CFLAGS)
+FUZZ_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/tests/fuzz
 FUZZ_LINKFLAGS = $(AM_LDFLAGS)
 FUZZ_MAIN = tests/fuzz/standalone.c
 endif

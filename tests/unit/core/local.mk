@@ -1,5 +1,5 @@
 # tests/unit/core/ - one Check program per core module.
-CORE_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+CORE_TEST_CFLAGS = $(TEST_CFLAGS)
 CORE_TEST_LDADD = tests/lib/libtestutil.a core/libchatcore.a $(CHECK_LIBS)
 
 check_PROGRAMS += tests/unit/core/test_buf

@@ -1,7 +1,7 @@
 /* test_log.c - how log lines name a session (log_sid), and the line
  * formatter: text key=value and JSON, escaping, cutting long lines. */
 #include "config.h"
-#include "log.h"
+#include "logline.h"
 #include "chat.h"
 #include "testutil.h"
 
@@ -119,10 +119,15 @@ END_TEST
 
 START_TEST(format_names)
 {
-	ck_assert_int_eq(log_set_format("json"), CHAT_OK);
-	ck_assert_int_eq(log_set_format("text"), CHAT_OK);
-	ck_assert_int_eq(log_set_format("xml"), CHAT_EINVAL);
-	ck_assert_int_eq(log_set_format(NULL), CHAT_EINVAL);
+	log_format_t f = LOG_FORMAT_TEXT;
+
+	ck_assert_int_eq(log_format_from_name("json", &f), CHAT_OK);
+	ck_assert_int_eq(f, LOG_FORMAT_JSON);
+	ck_assert_int_eq(log_format_from_name("text", &f), CHAT_OK);
+	ck_assert_int_eq(f, LOG_FORMAT_TEXT);
+	ck_assert_int_eq(log_format_from_name("xml", &f), CHAT_EINVAL);
+	ck_assert_int_eq(log_format_from_name(NULL, &f), CHAT_EINVAL);
+	ck_assert_int_eq(f, LOG_FORMAT_TEXT);
 }
 END_TEST
 

@@ -1,4 +1,5 @@
-/* test_options.c - the option table: defaults, bounds, files, arguments. */
+/* test_options.c - the option table: defaults, bounds, file text (reading
+ * files, the environment and argv: tests/unit/proc/test_optload.c). */
 #include "config.h"
 #include "options.h"
 #include "testutil.h"
@@ -204,110 +205,6 @@ START_TEST(parse_errors_name_file_and_line)
 }
 END_TEST
 
-START_TEST(env_then_args)
-{
-	char *argv[] = { "prog", "--threads=5", "--endpoints", "/p", "--websocket=0", NULL };
-	char *bad[] = { "prog", "--threads", NULL };
-	char *help[] = { "prog", "--help", NULL };
-	chat_options_t c;
-	chat_error_t err = { 0 };
-
-	setenv("CHAT_THREADS", "7", 1);
-	setenv("CHAT_HEARTBEAT_MS", "1000", 1);
-	ck_assert_int_eq(options_defaults(&c), CHAT_OK);
-	ck_assert_int_eq(options_from_args(&c, 5, argv, &err), CHAT_OK);
-	ck_assert_int_eq(c.threads, 5);
-	ck_assert_int_eq(c.heartbeat_ms, 1000);
-	ck_assert_str_eq(c.endpoints, "/p");
-	ck_assert_int_eq(c.websocket, 0);
-	ck_assert_int_eq(options_from_args(&c, 2, bad, &err), CHAT_EINVAL);
-	ck_assert_str_eq(err.message, "--threads needs a value");
-	ck_assert_int_eq(options_from_args(&c, 2, help, &err), CHAT_EAGAIN);
-	setenv("CHAT_THREADS", "0", 1);
-	ck_assert_int_eq(options_from_args(&c, 1, argv, &err), CHAT_ETOOBIG);
-	ck_assert_str_eq(err.message, "CHAT_THREADS: threads: 0 is below the minimum 1");
-	unsetenv("CHAT_THREADS");
-	unsetenv("CHAT_HEARTBEAT_MS");
-	options_free(&c);
-}
-END_TEST
-
-START_TEST(config_file_from_args)
-{
-	char *dir = testutil_tmpdir("options");
-	char path[512], arg[600];
-	char *argv[] = { "prog", arg, NULL };
-	chat_options_t c;
-	chat_error_t err = { 0 };
-	FILE *f;
-
-	ck_assert_ptr_nonnull(dir);
-	snprintf(path, sizeof(path), "%s/chat.conf", dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("threads = 9\nmax_frame = 10\n", f);
-	fclose(f);
-	snprintf(arg, sizeof(arg), "--config=%s", path);
-	ck_assert_int_eq(options_defaults(&c), CHAT_OK);
-	ck_assert_int_eq(options_from_args(&c, 2, argv, &err), CHAT_ETOOBIG);
-	ck_assert_ptr_nonnull(strstr(err.message, "chat.conf:2: max_frame: 10 is below the minimum 1024"));
-	ck_assert_int_eq(c.threads, 9);
-	snprintf(arg, sizeof(arg), "--config=%s/missing.conf", dir);
-	ck_assert_int_eq(options_from_args(&c, 2, argv, &err), CHAT_EIO);
-	options_free(&c);
-	testutil_rmtree(dir);
-	free(dir);
-}
-END_TEST
-
-/* What a main() gets back: run, or exit at once with a status. */
-START_TEST(load_for_main)
-{
-	static const struct {
-		int line;
-		const char *arg;
-		int rc, status;
-	} rows[] = {
-		{ __LINE__, "--threads=3", CHAT_OK, -1 },
-		{ __LINE__, "--help", CHAT_EAGAIN, EXIT_SUCCESS },
-		{ __LINE__, "-h", CHAT_EAGAIN, EXIT_SUCCESS },
-		{ __LINE__, "--threads", CHAT_EINVAL, EXIT_FAILURE },
-		{ __LINE__, "--no_such=1", CHAT_ENOTFOUND, EXIT_FAILURE },
-		{ __LINE__, "--threads=0", CHAT_ETOOBIG, EXIT_FAILURE },
-	};
-	size_t i;
-
-	for (i = 0; i < CHAT_ARRAY_LEN(rows); i++) {
-		char *argv[] = { "prog", (char *)rows[i].arg, NULL };
-		chat_options_t c;
-		int status = -1, rc;
-
-		rc = options_load(&c, 2, argv, "prog", "summary", &status);
-		ck_assert_msg(rc == rows[i].rc && status == rows[i].status,
-			      "line %d: %s gave %d (status %d)", rows[i].line, rows[i].arg, rc, status);
-		if (rc == CHAT_OK)
-			ck_assert_int_eq(c.threads, 3);
-		options_free(&c);
-	}
-}
-END_TEST
-
-START_TEST(usage_and_reference_list_every_option)
-{
-	char *text = NULL;
-	size_t len = 0, i;
-	FILE *f = open_memstream(&text, &len);
-
-	options_usage(f, "prog", "summary");
-	options_reference(f);
-	fclose(f);
-	for (i = 0; i < options_count; i++)
-		ck_assert_msg(strstr(text, options_table[i].name) != NULL, "%s missing",
-			      options_table[i].name);
-	free(text);
-}
-END_TEST
-
 int main(void)
 {
 	Suite *s = suite_create("options");
@@ -319,10 +216,6 @@ int main(void)
 	tcase_add_test(tc, check_fills_derived);
 	tcase_add_test(tc, parse_file_text);
 	tcase_add_test(tc, parse_errors_name_file_and_line);
-	tcase_add_test(tc, env_then_args);
-	tcase_add_test(tc, config_file_from_args);
-	tcase_add_test(tc, load_for_main);
-	tcase_add_test(tc, usage_and_reference_list_every_option);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }

@@ -1,6 +1,6 @@
 # tests/unit/db/ - one Check program per db module, against real databases
 # (SQLite outbox and sessions, the cross-process doorbell, both stores).
-DB_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(SQLITE_CFLAGS) $(MONGOC_CFLAGS) $(BSON_CFLAGS)
+DB_TEST_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS) $(MONGOC_CFLAGS)
 DB_TEST_LDADD = tests/lib/libtestutil.a $(CHATDB_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += tests/unit/db/test_chatdb
@@ -63,14 +63,17 @@ tests_unit_db_test_store_sqlite_LDADD = $(DB_TEST_LDADD)
 # MongoDB tests are TAP tests with the extension .mongo: automake runs them
 # through with-ferretdb.sh, which provides MONGODB_URI (FerretDB, or the
 # server the environment names) and SKIPs without a fixture.
+# Without --with-mongo, none of them is built.
 TEST_EXTENSIONS += .mongo
 MONGO_LOG_DRIVER = $(LOG_DRIVER)
 MONGO_LOG_COMPILER = $(top_srcdir)/tests/fixtures/ferretdb/with-ferretdb.sh --tap
+if HAVE_MONGO
 check_PROGRAMS += tests/unit/db/test_store.mongo
 TESTS += tests/unit/db/test_store.mongo
 tests_unit_db_test_store_mongo_SOURCES = tests/unit/db/test_store_mongo.c $(STORE_SUITE)
 tests_unit_db_test_store_mongo_CFLAGS = $(DB_TEST_CFLAGS)
 tests_unit_db_test_store_mongo_LDADD = $(DB_TEST_LDADD)
+endif
 
 # Driving the chat service (sessions, send, collect) and a temp chat.db,
 # shared by the broker and chat application tests.
@@ -98,11 +101,13 @@ tests_unit_db_test_chatapp_sqlite_SOURCES = tests/unit/db/test_chatapp.c $(BROKE
 tests_unit_db_test_chatapp_sqlite_CFLAGS = $(DB_TEST_CFLAGS)
 tests_unit_db_test_chatapp_sqlite_LDADD = $(DB_TEST_LDADD)
 
+if HAVE_MONGO
 check_PROGRAMS += tests/unit/db/test_chatapp.mongo
 TESTS += tests/unit/db/test_chatapp.mongo
 tests_unit_db_test_chatapp_mongo_SOURCES = tests/unit/db/test_chatapp.c $(BROKERUTIL)
 tests_unit_db_test_chatapp_mongo_CFLAGS = $(DB_TEST_CFLAGS) -DCHATAPP_MONGO
 tests_unit_db_test_chatapp_mongo_LDADD = $(DB_TEST_LDADD)
+endif
 
 check_PROGRAMS += tests/unit/db/test_hook
 TESTS += tests/unit/db/test_hook

@@ -75,10 +75,10 @@ static char *with_tokens(const char *text)
 		ck_assert_int_eq(auth_token_issue(db, user, NOW, 3600000, token, NULL), CHAT_OK);
 		memcpy(o, p, (size_t)(m - p));
 		o += m - p;
-		o += sprintf(o, "\npasscode:%s", token);
+		o += snprintf(o, sizeof(token) + 16, "\npasscode:%s", token);
 		p = m + strlen(mark);
 	}
-	strcpy(o, p);
+	memcpy(o, p, strlen(p) + 1);
 	return out;
 }
 

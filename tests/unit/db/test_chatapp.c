@@ -1314,7 +1314,7 @@ static int uri_port(const char *uri)
 
 	h = h ? h + 3 : uri;
 	c = strchr(h, ':');
-	return c != NULL ? atoi(c + 1) : 0;
+	return c != NULL ? (int)strtol(c + 1, NULL, 10) : 0;
 }
 
 START_TEST(mongo_stop_start)

@@ -44,7 +44,7 @@ static long long sample(const char *text, const char *name)
 
 	for (p = text; (p = strstr(p, name)) != NULL; p += n)
 		if ((p == text || p[-1] == '\n') && p[n] == ' ')
-			return atoll(p + n + 1);
+			return strtoll(p + n + 1, NULL, 10);
 	return -1;
 }
 

@@ -91,6 +91,27 @@ START_TEST(v1_names_migrated)
 }
 END_TEST
 
+/* A mongodb:// URI is refused, naming the configure option, only by a
+ * build without MongoDB support. */
+START_TEST(uri_backend_built)
+{
+	chat_error_t e = { 0 };
+	store_t *st = NULL;
+
+	ck_assert_int_eq(store_uri_built("sqlite:x.db", &e), CHAT_OK);
+#ifdef HAVE_MONGO
+	ck_assert_int_eq(store_uri_built("mongodb://127.0.0.1/x", &e), CHAT_OK);
+#else
+	ck_assert_int_eq(store_uri_built("mongodb://127.0.0.1/x", &e), CHAT_EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.message, "--with-mongo"));
+	ck_assert_int_eq(store_open("mongodb+srv://h/x", &st, &e), CHAT_EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.message, "--with-mongo"));
+	ck_assert_ptr_null(st);
+#endif
+	store_close(st);
+}
+END_TEST
+
 int main(void)
 {
 	static const store_suite_env_t env = {
@@ -112,6 +133,7 @@ int main(void)
 	tc = tcase_create("sqlite");
 
 	tcase_add_test(tc, v1_names_migrated);
+	tcase_add_test(tc, uri_backend_built);
 	suite_add_tcase(s, tc);
 	rc = testutil_run(s);
 	testutil_rmtree(dir);
