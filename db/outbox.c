@@ -271,10 +271,7 @@ int outbox_consumer_advance(chatdb_t *db, const char *name, int64_t seq, chat_er
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, seq);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "consumer advance", err);
-	sqlite3_reset(st);
-	return rc;
+	return chatdb__step_done(db, st, "consumer advance", err);
 }
 
 int outbox_consumer_get(chatdb_t *db, const char *name, int64_t *seq_out, chat_error_t *err)

@@ -58,6 +58,23 @@ START_TEST(consume_and_detach)
 }
 END_TEST
 
+START_TEST(truncate_only_shrinks)
+{
+	chat_buf_t b;
+
+	chat_buf_init(&b, 100);
+	chat_buf_truncate(&b, 0); /* nothing allocated yet */
+	ck_assert_ptr_null(b.data);
+	ck_assert_int_eq(chat_buf_puts(&b, "hello world"), CHAT_OK);
+	chat_buf_truncate(&b, 20);
+	ck_assert_str_eq(b.data, "hello world");
+	chat_buf_truncate(&b, 5);
+	ck_assert_uint_eq(b.len, 5);
+	ck_assert_str_eq(b.data, "hello");
+	chat_buf_free(&b);
+}
+END_TEST
+
 START_TEST(binary_bytes)
 {
 	chat_buf_t b;
@@ -118,6 +135,7 @@ int main(void)
 	tcase_add_test(tc, append_within_max);
 	tcase_add_test(tc, append_past_max_fails_and_keeps_contents);
 	tcase_add_test(tc, consume_and_detach);
+	tcase_add_test(tc, truncate_only_shrinks);
 	tcase_add_test(tc, binary_bytes);
 	tcase_add_test(tc, status_names);
 	tcase_add_test(tc, array_reserve);
