@@ -560,13 +560,13 @@ int auth_ban_list(chatdb_t *db, auth_ban_cb cb, void *ctx, chat_error_t *err)
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		rc = cb(ctx, (const char *)sqlite3_column_text(st, 0),
 			(const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2));
-		if (rc != 0)
+		if (rc != CHAT_OK)
 			break;
 	}
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
 		rc = chatdb__error(db, step, "listing bans", err);
 	sqlite3_reset(st);
-	return rc;
+	return rc == CHAT_STOP ? CHAT_OK : rc;
 }
 
 static const char SQL_FIRST_GET[] = "SELECT user_name FROM chat_first_user WHERE one = 1";
@@ -599,21 +599,22 @@ int auth_token_revoke_user(chatdb_t *db, const char *name, int64_t *revoked, cha
 	return rc;
 }
 
-int auth_claim_first(chatdb_t *db, const char *user, int64_t now_ms, chat_error_t *err)
+int auth_claim_first(chatdb_t *db, const char *user, int64_t now_ms, int *claimed,
+		     chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_FIRST_PUT, &st, err), changed;
+	int rc = chatdb__stmt(db, SQL_FIRST_PUT, &st, err), changed = 0;
 
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now_ms);
-	rc = sqlite3_step(st);
-	changed = sqlite3_changes(chatdb_sqlite(db)) > 0;
-	rc = rc == SQLITE_DONE ? (changed ? 1 : 0) : chatdb__error(db, rc, "first user", err);
-	sqlite3_reset(st);
-	if (rc == 1)
+	if (rc == CHAT_OK) {
+		sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, now_ms);
+		rc = chatdb__step_done(db, st, "first user", err);
+		changed = rc == CHAT_OK && sqlite3_changes(chatdb_sqlite(db)) > 0;
+	}
+	if (changed)
 		log_info("moderation: %s is the first user, an admin (the admins option is empty)", user);
+	if (claimed != NULL)
+		*claimed = changed;
 	return rc;
 }
 

@@ -192,13 +192,13 @@ int outbox_read_after(chatdb_t *db, int64_t after_seq, int limit, outbox_row_cb 
 		row.headers = column_slice(st, 4, 0);
 		row.body = column_slice(st, 5, 0);
 		rc = cb(ctx, &row);
-		if (rc != 0)
+		if (rc != CHAT_OK)
 			break;
 		last = row.seq;
 	}
-	if (rc > 0)
+	if (rc == CHAT_STOP)
 		rc = CHAT_OK;
-	else if (rc == 0 && step != SQLITE_DONE)
+	else if (rc == CHAT_OK && step != SQLITE_DONE)
 		rc = chatdb__error(db, step, "outbox read", err);
 out:
 	if (st != NULL)

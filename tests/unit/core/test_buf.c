@@ -94,6 +94,11 @@ START_TEST(status_names)
 	ck_assert_str_eq(chat_strerror(CHAT_OK), "success");
 	ck_assert_str_eq(chat_strerror(CHAT_ETOOBIG), "size limit exceeded");
 	ck_assert_str_eq(chat_strerror(12345), "unknown error");
+	/* every code has a name of its own */
+	for (int a = CHAT_STOP; a > CHAT_E_LAST; a--)
+		for (int b = a - 1; b > CHAT_E_LAST; b--)
+			ck_assert_str_ne(chat_strerror(a), chat_strerror(b));
+	ck_assert_str_ne(chat_strerror(CHAT_E_LAST + 1), "unknown error");
 	ck_assert_int_eq(chat_error_set(&err, CHAT_EINVAL, "bad %s", "thing"), CHAT_EINVAL);
 	ck_assert_str_eq(err.message, "bad thing");
 	ck_assert_int_eq(chat_error_set(NULL, CHAT_EIO, "x"), CHAT_EIO);
