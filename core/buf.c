@@ -98,6 +98,14 @@ int chat_buf_printf(chat_buf_t *b, const char *fmt, ...)
 	return CHAT_OK;
 }
 
+void chat_buf_truncate(chat_buf_t *b, size_t len)
+{
+	if (b->len > len) {
+		b->len = len;
+		b->data[len] = '\0';
+	}
+}
+
 void chat_buf_consume(chat_buf_t *b, size_t n)
 {
 	if (n >= b->len) {

@@ -40,6 +40,10 @@ int chat_buf_putc(chat_buf_t *b, char c);
 int chat_buf_printf(chat_buf_t *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Drops everything after the first len bytes (a no-op when len >= b->len):
+ * the all-or-nothing rollback of a failed render. */
+void chat_buf_truncate(chat_buf_t *b, size_t len);
+
 /* Removes the first n bytes (n <= len), shifting the rest down. */
 void chat_buf_consume(chat_buf_t *b, size_t n);
 

@@ -13,6 +13,7 @@
 const char *chat_strerror(int rc)
 {
 	switch (rc) {
+	case CHAT_STOP: return "stopped";
 	case CHAT_OK: return "success";
 	case CHAT_EAGAIN: return "need more input";
 	case CHAT_EINVAL: return "invalid input";
@@ -29,6 +30,8 @@ const char *chat_strerror(int rc)
 	case CHAT_EPROTO: return "protocol error";
 	case CHAT_EDENIED: return "denied";
 	case CHAT_ECLOSED: return "closed";
+	case CHAT_ERETRY: return "not done yet, retry later";
+	case CHAT_EHELP: return "usage asked for";
 	default: return "unknown error";
 	}
 }

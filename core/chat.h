@@ -3,9 +3,12 @@
  * detail struct and the slice type.
  *
  * Status convention (libuv-style): functions return int, 0 is success,
- * negative CHAT_E* codes are failures, and CHAT_EAGAIN ("need more input" /
- * "not done yet") is its own code, never an error to log.  Results come back
- * through out-parameters; optional human detail goes into a chat_error_t.
+ * negative CHAT_E* codes are failures, and CHAT_EAGAIN ("need more input",
+ * an incremental parser's answer) is its own code, never an error to log.
+ * Each code has one meaning.  The one positive code, CHAT_STOP, is what a
+ * callback returns to stop an iteration early; the iterating function then
+ * returns CHAT_OK.  Results come back through out-parameters; optional human
+ * detail goes into a chat_error_t.
  */
 #ifndef CHAT_CHAT_H
 #define CHAT_CHAT_H
@@ -15,8 +18,9 @@
 #include <time.h>
 
 enum {
+	CHAT_STOP = 1,       /* a callback's "stop iterating" (not an error) */
 	CHAT_OK = 0,
-	CHAT_EAGAIN = -1,    /* need more input / not done yet / would block */
+	CHAT_EAGAIN = -1,    /* an incremental parser needs more input */
 	CHAT_EINVAL = -2,    /* malformed input or bad argument */
 	CHAT_ENOMEM = -3,    /* allocation failed */
 	CHAT_ETOOBIG = -4,   /* a size bound was exceeded (frame, line, buffer) */
@@ -31,7 +35,9 @@ enum {
 	CHAT_EPROTO = -13,   /* protocol violation by the peer */
 	CHAT_EDENIED = -14,  /* not allowed (auth, origin, destination) */
 	CHAT_ECLOSED = -15,  /* the session or connection is closed */
-	CHAT_E_LAST = -16
+	CHAT_ERETRY = -16,   /* not done yet: the same request again later may succeed */
+	CHAT_EHELP = -17,    /* --help was asked for: print the usage, exit 0 */
+	CHAT_E_LAST = -18
 };
 
 /* Returns a static, human-readable name of a status code; never NULL. */

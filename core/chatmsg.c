@@ -365,10 +365,8 @@ int chatmsg_parse_post(const char *p, size_t len, chat_buf_t *text, chat_error_t
 		rc = chat_error_set(err, CHAT_ETOOBIG, "text longer than %d bytes", CHATMSG_TEXT_MAX);
 	else if (text->len == start || is_blank(text->data + start, text->len - start))
 		rc = chat_error_set(err, CHAT_EINVAL, "text is empty");
-	if (rc != CHAT_OK && text->len > start) {
-		text->len = start;
-		text->data[start] = '\0';
-	}
+	if (rc != CHAT_OK)
+		chat_buf_truncate(text, start);
 	return rc;
 }
 
@@ -415,10 +413,7 @@ int chatmsg_render(chat_buf_t *out, const chatmsg_t *m)
 				     m->deleted ? 0 : m->text.len)) != CHAT_OK ||
 	    (m->deleted && (rc = chat_buf_append(out, ",\"deleted\":true", 15)) != CHAT_OK) ||
 	    (rc = chat_buf_putc(out, '}')) != CHAT_OK) {
-		if (out->len > start) {
-			out->len = start;
-			out->data[start] = '\0';
-		}
+		chat_buf_truncate(out, start);
 	}
 	return rc;
 }
@@ -488,10 +483,8 @@ int chatmsg_check_room_name(chat_slice_t s, chat_error_t *err)
 /* Truncates out back to start after a failed render. */
 static int rewind_to(chat_buf_t *out, size_t start, int rc)
 {
-	if (rc != CHAT_OK && out->len > start) {
-		out->len = start;
-		out->data[start] = '\0';
-	}
+	if (rc != CHAT_OK)
+		chat_buf_truncate(out, start);
 	return rc;
 }
 

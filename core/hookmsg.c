@@ -124,10 +124,8 @@ int hookmsg_request_render(chat_buf_t *out, const hookmsg_request_t *rq)
 		rc = put_member(out, "body", rq->body.ptr, rq->body.len);
 	if (rc == CHAT_OK)
 		rc = chat_buf_putc(out, '}');
-	if (rc != CHAT_OK && out->len > start) {
-		out->len = start;
-		out->data[start] = '\0';
-	}
+	if (rc != CHAT_OK)
+		chat_buf_truncate(out, start);
 	return rc;
 }
 

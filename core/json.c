@@ -9,15 +9,6 @@
 
 static const char hexdig[] = "0123456789abcdef";
 
-/* Drops everything appended after len (the all-or-nothing rollback). */
-static void buf_truncate(chat_buf_t *b, size_t len)
-{
-	if (b->len > len) {
-		b->len = len;
-		b->data[len] = '\0';
-	}
-}
-
 /* The code points SockJS wants escaped (see json.h).  Above U+FFFF is
  * handled by the caller (surrogate pair). */
 static int escape_bmp(uint32_t cp)
@@ -107,7 +98,7 @@ int json_encode_string_flags(chat_buf_t *out, const char *s, size_t len,
 	if (rc == CHAT_OK)
 		rc = chat_buf_putc(out, '"');
 	if (rc != CHAT_OK)
-		buf_truncate(out, start);
+		chat_buf_truncate(out, start);
 	return rc;
 }
 
@@ -131,7 +122,7 @@ int json_encode_array(chat_buf_t *out, const chat_slice_t *items, size_t n)
 	if (rc == CHAT_OK)
 		rc = chat_buf_putc(out, ']');
 	if (rc != CHAT_OK)
-		buf_truncate(out, start);
+		chat_buf_truncate(out, start);
 	return rc;
 }
 
@@ -390,7 +381,7 @@ int json_decode_string(const char *p, size_t len, size_t *used, chat_buf_t *out)
 		return CHAT_EINVAL;
 	rc = decode_string(&c, out);
 	if (rc != CHAT_OK && out != NULL)
-		buf_truncate(out, start);
+		chat_buf_truncate(out, start);
 	else if (rc == CHAT_OK && used != NULL)
 		*used = c.pos;
 	return rc;

@@ -98,21 +98,17 @@ static const char iframe_tail[] = "\"></script>\n";
 
 #define XHR_PRELUDE_H 2048
 
-/* Drops everything appended after len (the all-or-nothing rollback). */
-static void buf_truncate(chat_buf_t *b, size_t len)
-{
-	if (b->len > len) {
-		b->len = len;
-		b->data[len] = '\0';
-	}
-}
-
 /* Rolls out back to start when rc is a failure; returns rc. */
 static int done(chat_buf_t *out, size_t start, int rc)
 {
 	if (rc != CHAT_OK)
-		buf_truncate(out, start);
+		chat_buf_truncate(out, start);
 	return rc;
+}
+
+size_t sockjs_json_bound(size_t n)
+{
+	return n * 6 + 1024;
 }
 
 const char *sockjs_transport_name(sockjs_transport_t t)

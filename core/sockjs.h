@@ -56,6 +56,11 @@ const char *sockjs_transport_name(sockjs_transport_t t);
 /* Longest callback name accepted (sockjs-node's jsonp limit). */
 #define SOCKJS_CALLBACK_MAX 32
 
+/* The worst-case size of n bytes of messages once JSON-encoded for a
+ * SockJS frame: every byte may become a six-byte \u00XX escape, plus room
+ * for the array, the quotes and the commas of a batch. */
+size_t sockjs_json_bound(size_t n);
+
 /* Frames. */
 int sockjs_frame_open(chat_buf_t *out);      /* o */
 int sockjs_frame_heartbeat(chat_buf_t *out); /* h */

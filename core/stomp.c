@@ -267,13 +267,6 @@ static int fail_append(stomp_parser_t *p, int rc)
 	return fail(p, CHAT_ETOOBIG, "frame exceeds %zu bytes", p->lim.max_frame);
 }
 
-static void buf_truncate(chat_buf_t *b, size_t len)
-{
-	b->len = len;
-	if (b->data != NULL)
-		b->data[len] = '\0';
-}
-
 /* Undoes header escapes of n bytes at s, writing to dst (dst <= s: it is
  * done in place, and every output byte consumes at least one input byte).
  * Sets *out_len.  Returns CHAT_OK or a parser failure. */
@@ -329,7 +322,7 @@ static int finish_command(stomp_parser_t *p, size_t n)
 		return fail(p, CHAT_EPROTO, "unknown command '%s'", q);
 	}
 	p->raw = command_is_raw(p->command) || p->version == STOMP_V1_0;
-	buf_truncate(&p->buf, n);
+	chat_buf_truncate(&p->buf, n);
 	rc = chat_buf_putc(&p->buf, '\0');
 	return rc == CHAT_OK ? CHAT_OK : fail_append(p, rc);
 }
@@ -370,7 +363,7 @@ static int finish_header(stomp_parser_t *p, size_t n)
 	h->name_len = name_len;
 	h->value_off = p->line_start + name_len + 1;
 	h->value_len = vlen;
-	buf_truncate(&p->buf, h->value_off + vlen);
+	chat_buf_truncate(&p->buf, h->value_off + vlen);
 	rc = chat_buf_putc(&p->buf, '\0');
 	if (rc != CHAT_OK)
 		return fail_append(p, rc);
@@ -462,7 +455,7 @@ static int take_line(stomp_parser_t *p, const char *in, size_t avail, size_t *us
 	}
 	if (n > 0)
 		return finish_header(p, n);
-	buf_truncate(&p->buf, p->line_start);
+	chat_buf_truncate(&p->buf, p->line_start);
 	return finish_headers(p);
 too_long:
 	if (p->state == ST_COMMAND)
@@ -710,7 +703,7 @@ static int serialize2(chat_buf_t *out, stomp_version_t version, stomp_command_t 
 		goto out;
 out:
 	if (rc != CHAT_OK)
-		buf_truncate(out, start);
+		chat_buf_truncate(out, start);
 	return rc;
 }
 

@@ -134,13 +134,13 @@ int admin_sessions(chatdb_t *db, const char *user, int64_t now_ms, int64_t limit
 		a.held_by = a.info.state == SESSION_CLOSED
 				    ? "closed"
 				    : held_by_name(a.info.lease_until_ms, a.info.lease_owner, now_ms);
-		if ((rc = cb(ctx, &a)) != 0)
+		if ((rc = cb(ctx, &a)) != CHAT_OK)
 			break;
 	}
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
 		rc = chatdb__error(db, step, "listing sessions", err);
 	sqlite3_reset(st);
-	return rc;
+	return rc == CHAT_STOP ? CHAT_OK : rc;
 }
 
 int admin_break_leases(chatdb_t *db, chat_error_t *err)

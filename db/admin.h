@@ -52,8 +52,9 @@ typedef struct admin_session {
 	const char *held_by;
 } admin_session_t;
 
-/* Called per session, newest first; return non-zero to stop (returned).
- * Must not use db. */
+/* Called per session, newest first; return CHAT_OK to go on, CHAT_STOP to
+ * stop (admin_sessions() then returns CHAT_OK) or a negative code to abort
+ * (returned).  Must not use db. */
 typedef int (*admin_session_cb)(void *ctx, const admin_session_t *s);
 
 /* Lists the sessions (user NULL: all, else that user's in any case),

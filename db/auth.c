@@ -77,14 +77,8 @@ static int kdf_enter(chat_error_t *err)
 	int rc = 0;
 
 	pthread_once(&kdf.once, kdf_init);
-	clock_gettime(CLOCK_MONOTONIC, &until);
 	pthread_mutex_lock(&kdf.lock);
-	until.tv_sec += (time_t)(kdf.wait_ms / 1000);
-	until.tv_nsec += (long)(kdf.wait_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	chat_deadline(CLOCK_MONOTONIC, kdf.wait_ms, &until);
 	while (kdf.running >= kdf.slots && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&kdf.freed, &kdf.lock, &until);
 	if (kdf.running < kdf.slots)
@@ -208,9 +202,7 @@ int auth_token_issue(chatdb_t *db, const char *user, int64_t now_ms, int64_t ttl
 	rc = chatdb__stmt(db, SQL_TOKEN_EXPIRE, &st, err);
 	if (rc == CHAT_OK) {
 		sqlite3_bind_int64(st, 1, now_ms);
-		rc = sqlite3_step(st);
-		rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "token expiry", err);
-		sqlite3_reset(st);
+		rc = chatdb__step_done(db, st, "token expiry", err);
 	}
 	if (rc == CHAT_OK)
 		rc = chatdb__stmt(db, SQL_TOKEN_PUT, &st, err);
@@ -219,9 +211,7 @@ int auth_token_issue(chatdb_t *db, const char *user, int64_t now_ms, int64_t ttl
 		sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, now_ms);
 		sqlite3_bind_int64(st, 4, now_ms + ttl_ms);
-		rc = sqlite3_step(st);
-		rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "token", err);
-		sqlite3_reset(st);
+		rc = chatdb__step_done(db, st, "token", err);
 	}
 	/* In a cluster every node learns the token (db/cluster.h). */
 	if (rc == CHAT_OK)
@@ -534,9 +524,7 @@ int auth_display_set(chatdb_t *db, const char *user, chat_slice_t display, int64
 		sqlite3_bind_text(st, 2, n, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, now_ms);
 	}
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "display name", err);
-	sqlite3_reset(st);
+	rc = chatdb__step_done(db, st, "display name", err);
 out:
 	if (out != NULL)
 		memcpy(out, rc == CHAT_OK ? n : "", rc == CHAT_OK ? strlen(n) + 1 : 1);
@@ -572,13 +560,13 @@ int auth_ban_list(chatdb_t *db, auth_ban_cb cb, void *ctx, chat_error_t *err)
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		rc = cb(ctx, (const char *)sqlite3_column_text(st, 0),
 			(const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2));
-		if (rc != 0)
+		if (rc != CHAT_OK)
 			break;
 	}
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
 		rc = chatdb__error(db, step, "listing bans", err);
 	sqlite3_reset(st);
-	return rc;
+	return rc == CHAT_STOP ? CHAT_OK : rc;
 }
 
 static const char SQL_FIRST_GET[] = "SELECT user_name FROM chat_first_user WHERE one = 1";
@@ -611,21 +599,22 @@ int auth_token_revoke_user(chatdb_t *db, const char *name, int64_t *revoked, cha
 	return rc;
 }
 
-int auth_claim_first(chatdb_t *db, const char *user, int64_t now_ms, chat_error_t *err)
+int auth_claim_first(chatdb_t *db, const char *user, int64_t now_ms, int *claimed,
+		     chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_FIRST_PUT, &st, err), changed;
+	int rc = chatdb__stmt(db, SQL_FIRST_PUT, &st, err), changed = 0;
 
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now_ms);
-	rc = sqlite3_step(st);
-	changed = sqlite3_changes(chatdb_sqlite(db)) > 0;
-	rc = rc == SQLITE_DONE ? (changed ? 1 : 0) : chatdb__error(db, rc, "first user", err);
-	sqlite3_reset(st);
-	if (rc == 1)
+	if (rc == CHAT_OK) {
+		sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, now_ms);
+		rc = chatdb__step_done(db, st, "first user", err);
+		changed = rc == CHAT_OK && sqlite3_changes(chatdb_sqlite(db)) > 0;
+	}
+	if (changed)
 		log_info("moderation: %s is the first user, an admin (the admins option is empty)", user);
+	if (claimed != NULL)
+		*claimed = changed;
 	return rc;
 }
 

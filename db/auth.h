@@ -102,7 +102,9 @@ int auth_display_get(chatdb_t *db, const char *user, char out[NAMES_NFC_MAX + 1]
 /* Moderation.  auth_is_admin(): whether user is an admin: named in
  * opt->admins, or, while that is empty, the first user registered with
  * this chat.db (auth_claim_first()).  auth_claim_first() records user as
- * the first user unless one is recorded; 1 when it was, 0, or an error.
+ * the first user unless one is recorded: CHAT_OK (*claimed, may be NULL,
+ * 1 when user became the first user, 0 when one was recorded before) or a
+ * database error.
  *
  * auth_moderate_ban() bans (banned 1) or unbans user for admin by, in
  * one transaction: the ban of auth_ban() (reason "by BY"), and its login
@@ -111,7 +113,8 @@ int auth_display_get(chatdb_t *db, const char *user, char out[NAMES_NFC_MAX + 1]
  * itself); CHAT_ENOTFOUND (unban of a user not banned); CHAT_EINVAL (a
  * guest or invalid name); a database error.  Audited in the log. */
 int auth_is_admin(chatdb_t *db, const chat_options_t *opt, const char *user);
-int auth_claim_first(chatdb_t *db, const char *user, int64_t now_ms, chat_error_t *err);
+int auth_claim_first(chatdb_t *db, const char *user, int64_t now_ms, int *claimed,
+		     chat_error_t *err);
 int auth_moderate_ban(chatdb_t *db, const chat_options_t *opt, const char *user, int banned,
 		      const char *by, int64_t now_ms, chat_error_t *err);
 
@@ -181,7 +184,8 @@ int auth_unban(chatdb_t *db, const char *name, chat_error_t *err);
 int auth_banned(chatdb_t *db, const char *name, int *banned, chat_error_t *err);
 
 /* A ban handed to auth_ban_list()'s callback; strings valid during the
- * call only.  Return non-zero to stop (auth_ban_list returns it). */
+ * call only.  Return CHAT_OK to go on, CHAT_STOP to stop (auth_ban_list()
+ * then returns CHAT_OK) or a negative code to abort (returned). */
 typedef int (*auth_ban_cb)(void *ctx, const char *name, const char *reason,
 			   int64_t created_ms);
 

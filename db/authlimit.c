@@ -79,10 +79,7 @@ static int run_key(chatdb_t *db, const char *sql, const char *key, int64_t arg, 
 		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_int64(st, 1, arg);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "auth limit", err);
-	sqlite3_reset(st);
-	return rc;
+	return chatdb__step_done(db, st, "auth limit", err);
 }
 
 /* How long key is still locked at now_ms (0: not locked). */
@@ -163,10 +160,7 @@ static int fail_key(chatdb_t *db, const authlimit_conf_t *conf, const char *key,
 	sqlite3_bind_int64(st, 4, row.locked_until_ms);
 	sqlite3_bind_int64(st, 5, row.strikes);
 	sqlite3_bind_int64(st, 6, until);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "auth limit", err);
-	sqlite3_reset(st);
-	return rc;
+	return chatdb__step_done(db, st, "auth limit", err);
 }
 
 int authlimit_fail(chatdb_t *db, const authlimit_conf_t *conf, const char *account,

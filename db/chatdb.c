@@ -379,6 +379,15 @@ int chatdb__stmt(chatdb_t *db, const char *sql, sqlite3_stmt **out, chat_error_t
 	return CHAT_OK;
 }
 
+int chatdb__step_done(chatdb_t *db, sqlite3_stmt *st, const char *what, chat_error_t *err)
+{
+	int rc = sqlite3_step(st);
+
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, what, err);
+	sqlite3_reset(st);
+	return rc;
+}
+
 static int exec_cached(chatdb_t *db, const char *sql, const char *what, chat_error_t *err)
 {
 	sqlite3_stmt *st;
@@ -387,11 +396,7 @@ static int exec_cached(chatdb_t *db, const char *sql, const char *what, chat_err
 	rc = chatdb__stmt(db, sql, &st, err);
 	if (rc != CHAT_OK)
 		return rc;
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return chatdb__error(db, rc, what, err);
-	return CHAT_OK;
+	return chatdb__step_done(db, st, what, err);
 }
 
 static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";

@@ -601,7 +601,7 @@ static int catchup_row(void *ctx, const outbox_row_t *row)
 
 	if (row->seq > c->expect) {
 		c->behind = 1;
-		return 1;
+		return CHAT_STOP;
 	}
 	c->expect = row->seq + 1;
 	if (c->s->dl.closed)
@@ -610,7 +610,7 @@ static int catchup_row(void *ctx, const outbox_row_t *row)
 	if (rc == CHAT_ETOOBIG || rc == CHAT_ETOOMANY) {
 		if (c->out->n > 0) {
 			c->full = 1;
-			return 1; /* the rest in the next take */
+			return CHAT_STOP; /* the rest in the next take */
 		}
 		log_warn("session %s: message %lld is larger than it may receive: skipped",
 			 LOG_SID(c->s->dl.key), (long long)row->seq);

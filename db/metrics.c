@@ -165,9 +165,7 @@ static int run(chatdb_t *db, const char *sql, int64_t a, const char *b, int64_t 
 		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
 	if (nb >= 3)
 		sqlite3_bind_int64(st, 3, c);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "metrics", err);
+	return chatdb__step_done(db, st, "metrics", err);
 }
 
 /* Inside a transaction: moves pid's counters to the retired row. */
@@ -217,9 +215,7 @@ static int put_proc(chatdb_t *db, int64_t pid, int64_t now_ms, chat_error_t *err
 	sqlite3_bind_text(st, 2, metrics_program, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, metrics_started_ms);
 	sqlite3_bind_int64(st, 4, now_ms);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "metrics", err);
+	return chatdb__step_done(db, st, "metrics", err);
 }
 
 int metrics_flush(chatdb_t *db, int64_t now_ms, chat_error_t *err)

@@ -192,13 +192,13 @@ int outbox_read_after(chatdb_t *db, int64_t after_seq, int limit, outbox_row_cb 
 		row.headers = column_slice(st, 4, 0);
 		row.body = column_slice(st, 5, 0);
 		rc = cb(ctx, &row);
-		if (rc != 0)
+		if (rc != CHAT_OK)
 			break;
 		last = row.seq;
 	}
-	if (rc > 0)
+	if (rc == CHAT_STOP)
 		rc = CHAT_OK;
-	else if (rc == 0 && step != SQLITE_DONE)
+	else if (rc == CHAT_OK && step != SQLITE_DONE)
 		rc = chatdb__error(db, step, "outbox read", err);
 out:
 	if (st != NULL)
@@ -271,10 +271,7 @@ int outbox_consumer_advance(chatdb_t *db, const char *name, int64_t seq, chat_er
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, seq);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "consumer advance", err);
-	sqlite3_reset(st);
-	return rc;
+	return chatdb__step_done(db, st, "consumer advance", err);
 }
 
 int outbox_consumer_get(chatdb_t *db, const char *name, int64_t *seq_out, chat_error_t *err)

@@ -52,10 +52,10 @@ typedef struct outbox_row {
 	chat_slice_t body;
 } outbox_row_t;
 
-/* Called per row in seq order.  Return 0 to take the row and go on, a
- * positive value to stop before this row (it counts as not taken, e.g. an
- * output buffer is full), or a negative CHAT_E* code to abort the read,
- * which then returns that code.  Must not use the same chatdb_t. */
+/* Called per row in seq order.  Return CHAT_OK to take the row and go on,
+ * CHAT_STOP to stop before this row (it counts as not taken, e.g. an output
+ * buffer is full), or a negative CHAT_E* code to abort the read, which then
+ * returns that code.  Must not use the same chatdb_t. */
 typedef int (*outbox_row_cb)(void *ctx, const outbox_row_t *row);
 
 /* Appends one message in one transaction (the commit point), then rings the
@@ -76,8 +76,8 @@ int outbox_append_batch(chatdb_t *db, const outbox_msg_t *m, size_t n, int64_t *
  * consistent snapshot.  limit must be >= 1 and is clamped to
  * OUTBOX_READ_MAX.  *last_seq_out (may be NULL) gets the seq of the last row
  * the callback took, or after_seq if none.  Returns CHAT_OK (also when the
- * callback stopped with a positive value), the callback's negative code, or
- * a database error. */
+ * callback stopped with CHAT_STOP), the callback's negative code, or a
+ * database error. */
 int outbox_read_after(chatdb_t *db, int64_t after_seq, int limit, outbox_row_cb cb, void *ctx,
 		      int64_t *last_seq_out, chat_error_t *err);
 

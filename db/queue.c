@@ -88,10 +88,7 @@ static int run_sub(chatdb_t *db, const char *sql, const char *session_id, const 
 	sqlite3_bind_int64(st, 3, seq);
 	if (sqlite3_bind_parameter_count(st) >= 4)
 		sqlite3_bind_int(st, 4, flag);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, what, err);
-	sqlite3_reset(st);
-	return rc;
+	return chatdb__step_done(db, st, what, err);
 }
 
 /* One run of queue__sql_pick. */

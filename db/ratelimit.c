@@ -51,10 +51,7 @@ static int put(chatdb_t *db, const char *key, int64_t tokens, int64_t now_ms, in
 	sqlite3_bind_int64(st, 2, tokens);
 	sqlite3_bind_int64(st, 3, now_ms);
 	sqlite3_bind_int64(st, 4, full_ms);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "rate limit", err);
-	sqlite3_reset(st);
-	return rc;
+	return chatdb__step_done(db, st, "rate limit", err);
 }
 
 static int prune(chatdb_t *db, int64_t now_ms, chat_error_t *err)
@@ -65,10 +62,7 @@ static int prune(chatdb_t *db, int64_t now_ms, chat_error_t *err)
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, now_ms);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "rate limit", err);
-	sqlite3_reset(st);
-	return rc;
+	return chatdb__step_done(db, st, "rate limit", err);
 }
 
 int ratelimit__take_in_tx(chatdb_t *db, const char *key, int64_t rate, int64_t burst,

@@ -224,18 +224,18 @@ static int collect_row(void *ctx, const outbox_row_t *row)
 	int rc;
 
 	if (st->d->closed)
-		return 1; /* the session ended before this row */
+		return CHAT_STOP; /* the session ended before this row */
 	rc = delivery_apply(st->d, row, NULL, st->out);
 	if (rc == CHAT_ETOOBIG || rc == CHAT_ETOOMANY) {
 		if (st->out->n > 0)
-			return 1; /* full: this row goes in the next response */
+			return CHAT_STOP; /* full: this row goes in the next response */
 		st->rc = rc;  /* a single message larger than a response can hold */
 		return rc;
 	}
 	if (rc == CHAT_EINVAL) {
 		log_warn("session %s: message %lld cannot be rendered for it: skipped", LOG_SID(st->d->key),
 			 (long long)row->seq);
-		return 0;
+		return CHAT_OK;
 	}
 	return rc;
 }

@@ -245,7 +245,7 @@ static void post_users(const chat_options_t *opt, api_thread_t *t, http_request_
 	} else if (rc != CHAT_OK) {
 		respond_failure(r, "register", rc, &e);
 	} else {
-		if (auth_claim_first(t->db, name.data, chat_wall_ms(), &e) < 0)
+		if (auth_claim_first(t->db, name.data, chat_wall_ms(), NULL, &e) != CHAT_OK)
 			log_warn("register: %s: cannot record the first user: %s", name.data, e.message);
 		if (disp[0] != '\0' &&
 		    auth_display_set(t->db, name.data, chat_buf_slice(&display), chat_wall_ms(), disp,

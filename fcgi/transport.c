@@ -385,7 +385,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	 * transport may escape a frame once more (htmlfile). */
 	chat_buf_init(&st.frame, out_cap * 6 + 4096);
 	chat_buf_init(&st.wire, out_cap * 12 + 8192);
-	json_strv_init(&msgs, out_cap * 6 + 1024, 4096);
+	json_strv_init(&msgs, sockjs_json_bound(out_cap), 4096);
 	/* Read the (empty) request body to its end, so that anything arriving
 	 * later on the connection means the front server gave up on us. */
 	chat_buf_init(&drain, 4096);
@@ -479,7 +479,7 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		goto out;
 	}
 	rc = dispatch_attach(w->disp, w->svc.db, key, service_delivery_kind(s), 1, info.cursor,
-			     out_cap * 6 + 1024, 4096, worker_wake_fd(w) > 0 ? wake_worker : NULL, w,
+			     sockjs_json_bound(out_cap), 4096, worker_wake_fd(w) > 0 ? wake_worker : NULL, w,
 			     &ds, &err);
 	if (rc != CHAT_OK) {
 		log_error("session %s: %s", LOG_SID(key), chat_error_reason(&err, rc));
@@ -607,8 +607,8 @@ static void serve_send(worker_t *w, http_request_t *r, const service_t *s, sockj
 	json_strv_t msgs;
 	int rc;
 
-	/* A message may double in size as JSON (escapes), plus the array. */
-	chat_buf_init(&body, (size_t)w->opt->max_frame * 6 + 1024);
+	/* A message may grow six-fold as JSON (escapes), plus the array. */
+	chat_buf_init(&body, sockjs_json_bound((size_t)w->opt->max_frame));
 	json_strv_init(&msgs, (size_t)w->opt->max_frame * 4, 4096);
 	rc = http_read_body(r, &body);
 	if (rc == CHAT_ETOOBIG) {

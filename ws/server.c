@@ -263,11 +263,11 @@ int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err
 	srv->svc.opt = opt;
 	srv->lease_ms = opt->heartbeat_ms + WS_LEASE_SLACK_MS;
 	/* A message may grow six-fold as JSON (\u00XX escapes), plus the array. */
-	srv->rx_max_framed = max_frame * 6 + 1024;
+	srv->rx_max_framed = sockjs_json_bound(max_frame);
 	srv->rx_max_raw = max_frame;
 	srv->queue_max_bytes = WS_QUEUE_MIN_BYTES;
-	if (srv->queue_max_bytes < 2 * (max_frame * 6 + 1024))
-		srv->queue_max_bytes = 2 * (max_frame * 6 + 1024);
+	if (srv->queue_max_bytes < 2 * sockjs_json_bound(max_frame))
+		srv->queue_max_bytes = 2 * sockjs_json_bound(max_frame);
 	/* A batch taken from the dispatcher goes whole into an empty queue. */
 	srv->batch_max_bytes = srv->queue_max_bytes / 2 - 1024;
 	json_strv_init(&srv->in, max_frame, 4096);

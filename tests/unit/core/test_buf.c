@@ -58,6 +58,23 @@ START_TEST(consume_and_detach)
 }
 END_TEST
 
+START_TEST(truncate_only_shrinks)
+{
+	chat_buf_t b;
+
+	chat_buf_init(&b, 100);
+	chat_buf_truncate(&b, 0); /* nothing allocated yet */
+	ck_assert_ptr_null(b.data);
+	ck_assert_int_eq(chat_buf_puts(&b, "hello world"), CHAT_OK);
+	chat_buf_truncate(&b, 20);
+	ck_assert_str_eq(b.data, "hello world");
+	chat_buf_truncate(&b, 5);
+	ck_assert_uint_eq(b.len, 5);
+	ck_assert_str_eq(b.data, "hello");
+	chat_buf_free(&b);
+}
+END_TEST
+
 START_TEST(binary_bytes)
 {
 	chat_buf_t b;
@@ -77,6 +94,11 @@ START_TEST(status_names)
 	ck_assert_str_eq(chat_strerror(CHAT_OK), "success");
 	ck_assert_str_eq(chat_strerror(CHAT_ETOOBIG), "size limit exceeded");
 	ck_assert_str_eq(chat_strerror(12345), "unknown error");
+	/* every code has a name of its own */
+	for (int a = CHAT_STOP; a > CHAT_E_LAST; a--)
+		for (int b = a - 1; b > CHAT_E_LAST; b--)
+			ck_assert_str_ne(chat_strerror(a), chat_strerror(b));
+	ck_assert_str_ne(chat_strerror(CHAT_E_LAST + 1), "unknown error");
 	ck_assert_int_eq(chat_error_set(&err, CHAT_EINVAL, "bad %s", "thing"), CHAT_EINVAL);
 	ck_assert_str_eq(err.message, "bad thing");
 	ck_assert_int_eq(chat_error_set(NULL, CHAT_EIO, "x"), CHAT_EIO);
@@ -118,6 +140,7 @@ int main(void)
 	tcase_add_test(tc, append_within_max);
 	tcase_add_test(tc, append_past_max_fails_and_keeps_contents);
 	tcase_add_test(tc, consume_and_detach);
+	tcase_add_test(tc, truncate_only_shrinks);
 	tcase_add_test(tc, binary_bytes);
 	tcase_add_test(tc, status_names);
 	tcase_add_test(tc, array_reserve);

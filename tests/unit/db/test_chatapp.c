@@ -547,11 +547,13 @@ START_TEST(moderation)
 	char token[AUTH_TOKEN_HEX + 1], user[SESSION_USER_MAX + 1];
 	chat_error_t e = { 0 };
 	const char *got, *p;
-	int banned = 0;
+	int banned = 0, claimed = -1;
 	long long id = 0;
 
-	ck_assert_int_eq(auth_claim_first(db, "alice", 1, NULL), 1);
-	ck_assert_int_eq(auth_claim_first(db, "bob", 2, NULL), 0);
+	ck_assert_int_eq(auth_claim_first(db, "alice", 1, &claimed, NULL), CHAT_OK);
+	ck_assert_int_eq(claimed, 1);
+	ck_assert_int_eq(auth_claim_first(db, "bob", 2, &claimed, NULL), CHAT_OK);
+	ck_assert_int_eq(claimed, 0);
 	ck_assert_int_eq(auth_is_admin(db, &opt, "Alice"), 1);
 	ck_assert_int_eq(auth_is_admin(db, &opt, "bob"), 0);
 	connect_as(0, "alice");

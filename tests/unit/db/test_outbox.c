@@ -58,7 +58,7 @@ static int collect(void *ctx, const outbox_row_t *r)
 	rows_t *rs = ctx;
 
 	if (rs->stop_at != 0 && rs->n + 1 == rs->stop_at)
-		return 1;
+		return CHAT_STOP;
 	if (rs->fail_at != 0 && rs->n + 1 == rs->fail_at)
 		return CHAT_EPROTO;
 	if (rs->n >= MAX_ROWS)
@@ -72,7 +72,7 @@ static int collect(void *ctx, const outbox_row_t *r)
 	}
 	snprintf(rs->body[rs->n], 32, "%.*s", (int)r->body.len, r->body.ptr);
 	rs->n++;
-	return 0;
+	return CHAT_OK;
 }
 
 static rows_t *rows_new(void)
