@@ -7,6 +7,7 @@ core_libchatcore_a_SOURCES = \
 	core/options.c core/options.h \
 	core/log.c core/log.h \
 	core/stomp.c core/stomp.h \
+	core/heartbeat.c core/heartbeat.h \
 	core/json.c core/json.h \
 	core/sockjs.c core/sockjs.h \
 	core/route.c core/route.h \
