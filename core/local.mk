@@ -9,6 +9,7 @@ core_libchatcore_a_SOURCES = \
 	core/options.c core/options.h \
 	core/logline.c core/logline.h \
 	core/stomp.c core/stomp.h \
+	core/heartbeat.c core/heartbeat.h \
 	core/json.c core/json.h \
 	core/sockjs.c core/sockjs.h \
 	core/route.c core/route.h \

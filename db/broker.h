@@ -122,6 +122,7 @@
 
 #include "buf.h"
 #include "chatdb.h"
+#include "heartbeat.h"
 #include "store.h"
 #include "options.h"
 #include "outbox.h"
@@ -238,9 +239,8 @@ int broker_heard_prefix(chatdb_t *db, const char *prefix, int64_t now_ms, chat_e
  * 0, as STOMP 1.1+ negotiates it. */
 int64_t broker_heartbeat_interval(const chat_options_t *opt, int64_t client_recv_ms);
 
-/* The shortest server heart-beat interval: a smaller stomp_heartbeat_ms
- * (but 0) counts as this, so no timer spins. */
-#define BROKER_HEARTBEAT_MIN_MS 100
+/* The shortest server heart-beat interval (core/heartbeat.h). */
+#define BROKER_HEARTBEAT_MIN_MS HEARTBEAT_MIN_MS
 
 /* Ends the sessions of STOMP clients that agreed to send heart-beats (the
  * CONNECTED heart-beat header's second value) and showed no sign of life -

@@ -188,7 +188,7 @@ int broker__on_connect(broker_t *b, const stomp_frame_t *f)
 	/* The server offers heart-beats every stomp_heartbeat_ms; the shells
 	 * send them at broker_heartbeat_interval().  It takes the client's at
 	 * the SockJS heartbeat interval or slower. */
-	expect = cx == 0 ? 0 : cx > b->opt->heartbeat_ms ? cx : b->opt->heartbeat_ms;
+	expect = heartbeat_expect_ms(cx, b->opt->heartbeat_ms);
 	rc = session_set_user(b->db, b->key, name, b->err);
 	if (rc != CHAT_OK)
 		return rc;

@@ -22,7 +22,7 @@ static const char SQL_TOKEN_DEAD[] =
 /* Open sessions whose client promised heart-beats and has shown no sign
  * of life (heard_ms) for twice the agreed interval (the STOMP spec's
  * leeway for network delay) or ?2 (stomp_liveness_ms), whichever is
- * longer. */
+ * longer: heartbeat_peer_dead() (core/heartbeat.h) in SQL. */
 static const char SQL_SILENT[] =
 	"SELECT s.session_id, max(s.heard_ms, s.connected_ms) FROM stomp_sessions s"
 	" JOIN sessions x ON x.id = s.session_id"
@@ -139,13 +139,7 @@ static void silent_message(sqlite3_stmt *st, int64_t now_ms, char *out, size_t s
 
 int64_t broker_heartbeat_interval(const chat_options_t *opt, int64_t client_recv_ms)
 {
-	int64_t sx = opt->stomp_heartbeat_ms;
-
-	if (sx == 0 || client_recv_ms == 0)
-		return 0;
-	if (sx < BROKER_HEARTBEAT_MIN_MS)
-		sx = BROKER_HEARTBEAT_MIN_MS;
-	return sx > client_recv_ms ? sx : client_recv_ms;
+	return heartbeat_send_ms(opt->stomp_heartbeat_ms, client_recv_ms);
 }
 
 int broker_heartbeat_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,

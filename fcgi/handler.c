@@ -14,6 +14,7 @@
 #include "relay.h"
 #include "doorbell.h"
 #include "http.h"
+#include "httpreq.h"
 #include "log.h"
 #include "route.h"
 #include "service.h"
@@ -329,21 +330,6 @@ static void serve_websocket_fallback(http_request_t *r, const service_t *s)
 	respond_text(r, 400, NULL, "Can \"Upgrade\" only to \"WebSocket\".");
 }
 
-/* Routes r's path below the directory of SCRIPT_NAME (base_from_script):
- * "/~me/chat/chat/info" for "/~me/chat/chat.fcgi" is "/chat/info".  A path
- * outside that directory stays as it is (and is not found). */
-static void strip_script_dir(http_request_t *r)
-{
-	const char *sn = http_param(r, "SCRIPT_NAME");
-	const char *slash = sn != NULL ? strrchr(sn, '/') : NULL;
-	size_t n = slash != NULL ? (size_t)(slash - sn) : 0;
-
-	if (n == 0 || r->path.len <= n || memcmp(r->path.ptr, sn, n) != 0 || r->path.ptr[n] != '/')
-		return;
-	r->path.ptr += n;
-	r->path.len -= n;
-}
-
 static void serve(handler_t *h, http_request_t *rp, int init_rc)
 {
 	chat_error_t err = { 0 };
@@ -359,7 +345,7 @@ static void serve(handler_t *h, http_request_t *rp, int init_rc)
 	}
 	r.body_timeout_ms = (int)h->opt->body_timeout_ms;
 	if (h->opt->base_from_script)
-		strip_script_dir(&r);
+		r.path = httpreq_below_script_dir(r.path, http_param(&r, "SCRIPT_NAME"));
 	if (api_match(r.path)) {
 		api_serve(h->opt, h->bell, &r);
 		return;

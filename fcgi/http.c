@@ -1,6 +1,7 @@
 /* http.c - one FastCGI or CGI request's HTTP input and output (see http.h). */
 #include "config.h"
 #include "http.h"
+#include "httpreq.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -48,7 +49,6 @@ static int request_init(http_request_t *r, FCGX_Request *f, char **envp)
 {
 	const char *uri = FCGX_GetParam("REQUEST_URI", envp);
 	const char *method = FCGX_GetParam("REQUEST_METHOD", envp);
-	const char *q, *qs;
 
 	memset(r, 0, sizeof(*r));
 	r->fcgx = f;
@@ -60,17 +60,7 @@ static int request_init(http_request_t *r, FCGX_Request *f, char **envp)
 	r->method = method != NULL ? method : "GET";
 	if (uri == NULL)
 		return CHAT_EINVAL;
-	q = strchr(uri, '?');
-	r->path.ptr = uri;
-	r->path.len = q != NULL ? (size_t)(q - uri) : strlen(uri);
-	r->query.ptr = q != NULL ? q + 1 : uri + r->path.len;
-	r->query.len = q != NULL ? strlen(q + 1) : 0;
-	/* Apache's REQUEST_URI has no query string; QUERY_STRING always does. */
-	qs = FCGX_GetParam("QUERY_STRING", envp);
-	if (qs != NULL) {
-		r->query.ptr = qs;
-		r->query.len = strlen(qs);
-	}
+	httpreq_split_uri(uri, FCGX_GetParam("QUERY_STRING", envp), &r->path, &r->query);
 	return CHAT_OK;
 }
 

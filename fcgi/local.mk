@@ -5,6 +5,7 @@ fcgi_chat_fcgi_SOURCES = \
 	fcgi/handler.c fcgi/handler.h \
 	fcgi/transport.c fcgi/transport.h \
 	fcgi/http.c fcgi/http.h \
+	fcgi/httpreq.c fcgi/httpreq.h \
 	fcgi/api.c fcgi/api.h
 fcgi_chat_fcgi_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS)
 fcgi_chat_fcgi_LDADD = $(CHATDB_LIBS) $(FCGI_LIBS)

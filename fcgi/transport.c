@@ -4,6 +4,7 @@
 
 #include "broker.h"
 #include "dispatch.h"
+#include "httpreq.h"
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
@@ -21,9 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Longest Origin or JSESSIONID value echoed back. */
-#define ORIGIN_MAX 512
-#define COOKIE_MAX 128
 /* How long a receiving request waits for a lease another request holds
  * before it answers c[2010]. */
 #define LEASE_WAIT_MS 250
@@ -65,56 +63,9 @@ int transport_streaming_allowed(const http_request_t *r, const chat_options_t *o
 	return opt->streaming != 0;
 }
 
-static int header_safe(const char *v, size_t max)
-{
-	size_t n = 0;
-
-	for (; *v != '\0'; v++, n++)
-		if ((unsigned char)*v < 0x20 || *v == 0x7f || n >= max)
-			return 0;
-	return 1;
-}
-
 int transport_origin_allowed(const http_request_t *r, const chat_options_t *opt)
 {
 	return origin_allowed(http_param(r, "HTTP_ORIGIN"), opt->origins);
-}
-
-/* CORS as sockjs-node 0.3.24 answers it: without an Origin (no browser
- * cross-origin request) "*" and no credentials, which the CORS spec does
- * not allow beside "*"; with one, the Origin echoed ("null" too: file://
- * pages and sandboxed frames) and credentials.  An Origin that cannot be
- * echoed in a header is answered as none. */
-static int cors_headers(http_request_t *r, chat_buf_t *head)
-{
-	const char *origin = http_param(r, "HTTP_ORIGIN");
-
-	if (origin == NULL || *origin == '\0' || !header_safe(origin, ORIGIN_MAX))
-		return chat_buf_puts(head, "Access-Control-Allow-Origin: *\r\nVary: Origin\r\n");
-	return chat_buf_printf(head, "Access-Control-Allow-Origin: %s\r\n"
-				     "Access-Control-Allow-Credentials: true\r\n"
-				     "Vary: Origin\r\n", origin);
-}
-
-/* The JSESSIONID the client sent, or "dummy" (what sockjs-node sets). */
-static void jsessionid(const http_request_t *r, char *out, size_t size)
-{
-	const char *cookie = http_param(r, "HTTP_COOKIE");
-	const char *p = cookie;
-
-	snprintf(out, size, "dummy");
-	while (p != NULL && (p = strstr(p, "JSESSIONID=")) != NULL) {
-		if (p == cookie || p[-1] == ' ' || p[-1] == ';') {
-			size_t n = strcspn(p + 11, "; \t\r\n");
-
-			if (n > 0 && n < size && n <= COOKIE_MAX) {
-				memcpy(out, p + 11, n);
-				out[n] = '\0';
-			}
-			return;
-		}
-		p += 11;
-	}
 }
 
 int transport_nocache_cors_headers(http_request_t *r, chat_buf_t *head)
@@ -123,7 +74,7 @@ int transport_nocache_cors_headers(http_request_t *r, chat_buf_t *head)
 	 * compressing (and so buffering) the streams. */
 	int rc = chat_buf_puts(head, "Cache-Control: " TRANSPORT_NO_CACHE "\r\n");
 
-	return rc == CHAT_OK ? cors_headers(r, head) : rc;
+	return rc == CHAT_OK ? httpreq_cors_headers(head, http_param(r, "HTTP_ORIGIN")) : rc;
 }
 
 int transport_common_headers(http_request_t *r, const service_t *s, chat_buf_t *head)
@@ -131,9 +82,9 @@ int transport_common_headers(http_request_t *r, const service_t *s, chat_buf_t *
 	int rc = transport_nocache_cors_headers(r, head);
 
 	if (rc == CHAT_OK && s->cookie_needed) {
-		char id[COOKIE_MAX + 1];
+		char id[HTTPREQ_COOKIE_MAX + 1];
 
-		jsessionid(r, id, sizeof(id));
+		httpreq_jsessionid(http_param(r, "HTTP_COOKIE"), id, sizeof(id));
 		rc = chat_buf_printf(head, "Set-Cookie: JSESSIONID=%s; path=/\r\n", id);
 	}
 	return rc;
@@ -156,11 +107,12 @@ int transport_preflight_headers(http_request_t *r, chat_buf_t *head, const char 
 	int rc = transport_cache_forever(head);
 
 	if (rc == CHAT_OK)
-		rc = cors_headers(r, head);
+		rc = httpreq_cors_headers(head, http_param(r, "HTTP_ORIGIN"));
 	if (rc == CHAT_OK)
 		rc = chat_buf_printf(head, "Access-Control-Max-Age: 31536000\r\n"
 					   "Access-Control-Allow-Methods: %s\r\n", methods);
-	if (rc == CHAT_OK && req_headers != NULL && header_safe(req_headers, 1024))
+	if (rc == CHAT_OK && req_headers != NULL &&
+	    httpreq_header_safe(req_headers, HTTPREQ_REQ_HEADERS_MAX))
 		rc = chat_buf_printf(head, "Access-Control-Allow-Headers: %s\r\n", req_headers);
 	return rc;
 }

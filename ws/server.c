@@ -105,7 +105,7 @@ static void stomp_heartbeat(lws_sorted_usec_list_t *sul)
 		if (c->closing || c->ds == NULL)
 			continue;
 		iv = broker_heartbeat_interval(srv->opt, dispatch_heartbeat_wanted(srv->disp, c->ds));
-		if (iv == 0 || now + tick < c->stomp_sent_ms + iv)
+		if (!heartbeat_send_due(iv, c->stomp_sent_ms, now, tick))
 			continue;
 		chat_buf_reset(&srv->frame);
 		if ((c->framed ? sockjs_frame_messages(&srv->frame, &eol, 1)

@@ -12,7 +12,8 @@
 // Apache mod_fcgid (chat.mjs covers mod_proxy_fcgi too).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FRONTS, frontMissing, startStack } from '../lib/stack.mjs';
+import path from 'node:path';
+import { FRONTS, frontMissing, sqlite, startStack } from '../lib/stack.mjs';
 import { TRANSPORTS, chatBody, frame, parseFrames, rawStomp, makeRoom, roomId, stompConnect } from '../lib/stomp.mjs';
 
 /* SockJS heartbeat 2 s: the floor of what the broker expects from clients. */
@@ -27,10 +28,30 @@ after(async () => {
 		await (await p.catch(() => null))?.stop();
 });
 
-/** Resolves with nothing once ms passed without an item in box. */
-async function quiet(box, ms) {
-	const got = await box.next(ms).then((x) => x, () => null);
-	assert.equal(got, null, `unexpected ${got && (got.body ?? JSON.stringify(got))}`);
+/** Shows that nothing else is in box before a marker sent after what
+ * box got so far: send(marker) publishes it, and it is box's next item
+ * (delivery is in order), so nothing came in between.  Returns the
+ * marker's frame.  No waiting for an absence. */
+async function nothingBefore(box, send) {
+	const marker = `marker ${roomId('m')}`;
+	await send(marker);
+	const got = await box.next();
+	assert.equal(got.body.includes(marker) ? marker : got.body, marker,
+		`unexpected ${got.body ?? JSON.stringify(got)} before the marker`);
+	return got;
+}
+
+/** Resolves once the server has noted a sign of life from session key
+ * at least ms after its CONNECT (heard_ms in chat.db: the client's EOLs
+ * keep coming and are counted).  Polled; bounded by the test. */
+async function eolsHeard(s, key, ms) {
+	const db = path.join(s.dir, 'chat.db');
+	const q = `SELECT heard_ms - connected_ms FROM stomp_sessions WHERE session_id = '${key.replace(/'/g, "''")}'`;
+	for (;;) {
+		if (Number((await sqlite(db, q)).trim() || -1) >= ms)
+			return;
+		await new Promise((r) => setTimeout(r, 100));
+	}
 }
 
 for (const front of FRONTS.filter((f) => f !== 'apache-proxy-fcgi')) {
@@ -78,7 +99,7 @@ for (const front of FRONTS.filter((f) => f !== 'apache-proxy-fcgi')) {
 			}
 			await watch.post(room, 'the only one');
 			assert.equal(chatBody(await box.next()).text, 'the only one');
-			await quiet(box, 300);
+			await nothingBefore(box, (m) => watch.post(room, m));
 			await watch.close();
 		});
 
@@ -102,7 +123,7 @@ for (const front of FRONTS.filter((f) => f !== 'apache-proxy-fcgi')) {
 			for (let i = 0; i < 4; i++)
 				texts.push(chatBody(await box.next()).text);
 			assert.deepEqual(texts, ['outside, before the commit', 'committed 1', 'committed 2', 'after the commit']);
-			await quiet(box, 300);
+			await nothingBefore(box, (m) => c.post(room, m));
 			/* COMMIT of a transaction that is gone is an ERROR. */
 			t1.commit();
 			assert.equal((await c.errors.next()).headers.message, `no transaction ${t1.id}`);
@@ -134,7 +155,8 @@ for (const front of FRONTS.filter((f) => f !== 'apache-proxy-fcgi')) {
 			assert.equal(again.headers['user-name'], 'producer');
 			again.ack();
 			m2.ack();
-			await quiet(box, 300);
+			/* Nor job 3 again, nor anything else: a later job is next. */
+			(await nothingBefore(box, (m) => p.send(queue, m, { 'content-type': 'text/plain' }))).ack();
 			/* job 3 stays unacknowledged when the worker leaves: the same
 			 * user's next subscription to the queue gets it, and only it. */
 			await w.close();
@@ -143,7 +165,7 @@ for (const front of FRONTS.filter((f) => f !== 'apache-proxy-fcgi')) {
 			const m = await box2.next();
 			assert.equal(m.body, 'job 3');
 			m.ack();
-			await quiet(box2, 300);
+			(await nothingBefore(box2, (x) => p.send(queue, x, { 'content-type': 'text/plain' }))).ack();
 			await w2.close();
 			await p.close();
 		});
@@ -161,14 +183,18 @@ for (const front of FRONTS.filter((f) => f !== 'apache-proxy-fcgi')) {
 				await c.close();
 			}
 			/* A client heart-beating at the negotiated rate stays usable
-			 * over several periods (its EOLs are taken as heart-beats). */
+			 * over several of its periods: its EOLs are taken as
+			 * heart-beats (the server notes them; awaited, not slept
+			 * for).  When a silent one is ended is a C test on a fake
+			 * clock (tests/unit/db/test_heartbeat.c). */
 			const c = await stompConnect(s, transport, { login: 'hb', heartbeat: [500, 0] });
 			const room = await makeRoom(s, 'hb');
 			const box = await c.subscribeSync(`/topic/chat/room/${room}`);
-			await new Promise((r) => setTimeout(r, 2.5 * HEARTBEAT_MS));
+			await eolsHeard(s, c.connected.headers.session, 3 * 500);
 			await c.post(room, 'still here');
 			assert.equal(chatBody(await box.next()).text, 'still here');
-			await quiet(c.errors, 10);
+			/* An ERROR would have come before the message. */
+			assert.deepEqual(c.errors.items, []);
 			await c.close();
 		});
 	}

@@ -94,3 +94,9 @@ TESTS += tests/unit/core/test_names
 tests_unit_core_test_names_SOURCES = tests/unit/core/test_names.c
 tests_unit_core_test_names_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_core_test_names_LDADD = $(CORE_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/core/test_heartbeat
+TESTS += tests/unit/core/test_heartbeat
+tests_unit_core_test_heartbeat_SOURCES = tests/unit/core/test_heartbeat.c
+tests_unit_core_test_heartbeat_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_core_test_heartbeat_LDADD = $(CORE_TEST_LDADD)

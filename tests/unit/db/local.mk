@@ -134,3 +134,15 @@ TESTS += tests/unit/db/test_cluster
 tests_unit_db_test_cluster_SOURCES = tests/unit/db/test_cluster.c tests/unit/db/tmpdb.h
 tests_unit_db_test_cluster_CFLAGS = $(DB_TEST_CFLAGS)
 tests_unit_db_test_cluster_LDADD = $(DB_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/db/test_chatroom
+TESTS += tests/unit/db/test_chatroom
+tests_unit_db_test_chatroom_SOURCES = tests/unit/db/test_chatroom.c tests/unit/db/tmpdb.h
+tests_unit_db_test_chatroom_CFLAGS = $(DB_TEST_CFLAGS)
+tests_unit_db_test_chatroom_LDADD = $(DB_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/db/test_heartbeat
+TESTS += tests/unit/db/test_heartbeat
+tests_unit_db_test_heartbeat_SOURCES = tests/unit/db/test_heartbeat.c $(BROKERUTIL)
+tests_unit_db_test_heartbeat_CFLAGS = $(DB_TEST_CFLAGS)
+tests_unit_db_test_heartbeat_LDADD = $(DB_TEST_LDADD)
