@@ -89,6 +89,7 @@ typedef struct chat_options {
 	size_t nendpoints;        /* 1..ROUTE_ENDPOINTS_MAX */
 	char *broker_relay;       /* stomp://USER:PASS@HOST:PORT/VHOST of RabbitMQ; empty: one node */
 	long long node_id;        /* this node's number in a cluster, 1..15 */
+	long long cluster_node_timeout_ms; /* a node not heard this long is left out of the order */
 } chat_options_t;
 
 typedef enum options_type {

@@ -119,6 +119,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,25 +289,28 @@ static int presence_sql(chatdb_t *db, const char *sql, const char *room, const c
 	return rc;
 }
 
-/* Appends a row the relay forwards (this node's origin, a cluster id). */
-static int forward_row(chatdb_t *db, long long node, const char *dest, chat_slice_t body,
-		       int64_t *seq, chat_error_t *err)
+/* Appends a row the relay forwards (this node's origin, a cluster id:
+ * id, or a new one when id is 0; a held post's names its room). */
+static int forward_row_id(chatdb_t *db, long long node, const char *dest, chat_slice_t body,
+			  int64_t id, const char *room, int64_t *seq, chat_error_t *err)
 {
 	chat_buf_t hdrs;
 	outbox_msg_t om;
-	int64_t last = 0, id = 0;
+	int64_t last = 0;
 	char v[24];
-	int rc;
+	int rc = CHAT_OK;
 
 	chat_buf_init(&hdrs, 256);
-	if ((rc = outbox_last_seq(db, &last, err)) != CHAT_OK ||
-	    (rc = cluster__next_id_in_tx(db, node, last + 1, &id, err)) != CHAT_OK)
+	if (id == 0 && ((rc = outbox_last_seq(db, &last, err)) != CHAT_OK ||
+			(rc = cluster__next_id_in_tx(db, node, last + 1, &id, err)) != CHAT_OK))
 		goto out;
 	snprintf(v, sizeof(v), "%lld", node);
 	rc = delivery_hdr_put(&hdrs, RELAY_ORIGIN_HEADER, v);
 	snprintf(v, sizeof(v), "%lld", (long long)id);
 	if (rc == CHAT_OK)
 		rc = delivery_hdr_put(&hdrs, CLUSTER_ID_HEADER, v);
+	if (rc == CHAT_OK && room != NULL)
+		rc = delivery_hdr_put(&hdrs, CLUSTER_ROOM_HEADER, room);
 	if (rc != CHAT_OK) {
 		rc = chat_error_set(err, rc, "cluster row headers");
 		goto out;
@@ -315,6 +319,129 @@ static int forward_row(chatdb_t *db, long long node, const char *dest, chat_slic
 	rc = outbox_append(db, &om, seq, err);
 out:
 	chat_buf_free(&hdrs);
+	return rc;
+}
+
+static int forward_row(chatdb_t *db, long long node, const char *dest, chat_slice_t body,
+		       int64_t *seq, chat_error_t *err)
+{
+	return forward_row_id(db, node, dest, body, 0, NULL, seq, err);
+}
+
+static const char SQL_HOLD_PUT[] =
+	"INSERT OR IGNORE INTO cluster_hold(id, destination, headers, body) VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_HOLD_MIN[] = "SELECT min(id) FROM cluster_hold";
+static const char SQL_HOLD_READ[] =
+	"SELECT id, destination, headers, body FROM cluster_hold WHERE id <= ?1 ORDER BY id";
+static const char SQL_HOLD_DEL[] = "DELETE FROM cluster_hold WHERE id <= ?1";
+
+/* Holds back chat post id (its outbox row: dest, headers, body). */
+static int hold_put(chatdb_t *db, int64_t id, const char *dest, chat_slice_t headers,
+		    chat_slice_t body, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_HOLD_PUT, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, dest, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, headers.len ? headers.ptr : "", (int)headers.len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, body.len ? body.ptr : "", (int)body.len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "held post", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int cluster__hold_in_tx(chatdb_t *db, int64_t id, const char *dest, const char *room,
+			chat_slice_t headers, chat_slice_t body, int64_t *seq, chat_error_t *err)
+{
+	long long node = this_node;
+	int rc = hold_put(db, id, dest, headers, body, err);
+
+	return rc == CHAT_OK ? forward_row_id(db, node, CLUSTER_POST_DEST, body, id, room, seq, err)
+			     : rc;
+}
+
+int cluster_held_min(chatdb_t *db, int64_t *id_out, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_HOLD_MIN, &st, err);
+
+	*id_out = 0;
+	if (rc != CHAT_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*id_out = sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "held", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Inside the caller's transaction: the held posts with ids <= upto into
+ * the outbox, in id order, and out of the hold. */
+static int release_in_tx(chatdb_t *db, int64_t upto, size_t *n, int64_t *seq,
+			 chat_error_t *err)
+{
+	sqlite3_stmt *st, *del;
+	int64_t last = 0;
+	int rc = chatdb__stmt(db, SQL_HOLD_READ, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, upto);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char dest[CHATDB_DEST_MAX + 1];
+		const unsigned char *d = sqlite3_column_text(st, 1);
+		outbox_msg_t om;
+		int e;
+
+		snprintf(dest, sizeof(dest), "%s", d != NULL ? (const char *)d : "");
+		om = (outbox_msg_t){ dest, NULL,
+				     { sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2) },
+				     { sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3) },
+				     chat_wall_ms() };
+		/* The history relay starts before the first chat row. */
+		if ((*n == 0 && ((e = outbox_last_seq(db, &last, err)) != CHAT_OK ||
+				 (e = relay__register_in_tx(db, last, err)) != CHAT_OK)) ||
+		    (e = outbox_append(db, &om, seq, err)) != CHAT_OK) {
+			sqlite3_reset(st);
+			return e;
+		}
+		(*n)++;
+	}
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "held posts", err);
+	sqlite3_reset(st);
+	if (rc != CHAT_OK || (rc = chatdb__stmt(db, SQL_HOLD_DEL, &del, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_int64(del, 1, upto);
+	rc = sqlite3_step(del);
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "held posts", err);
+	sqlite3_reset(del);
+	return rc;
+}
+
+int cluster_release(chatdb_t *db, int64_t upto, size_t *released, int64_t *seq_out,
+		    chat_error_t *err)
+{
+	size_t n = 0;
+	int64_t seq = 0;
+	int rc = chatdb__begin(db, err);
+
+	*released = 0;
+	if (rc == CHAT_OK)
+		rc = release_in_tx(db, upto, &n, &seq, err);
+	if (rc == CHAT_OK)
+		rc = chatdb__commit(db, err);
+	else
+		chatdb__rollback(db);
+	if (rc == CHAT_OK) {
+		*released = n;
+		if (seq_out != NULL)
+			*seq_out = seq;
+	}
 	return rc;
 }
 
@@ -525,8 +652,7 @@ static int import_in_tx(chatdb_t *db, const clusterwire_msg_t *m, chat_buf_t *hd
 			int64_t *seq, chat_error_t *err)
 {
 	char mark[32], topic[CHATDB_DEST_MAX + 1], origin[24];
-	outbox_msg_t om;
-	int64_t hw = 0, last = 0;
+	int64_t hw = 0;
 	int rc, found = 0;
 
 	chat_buf_reset(hdrs);
@@ -552,13 +678,12 @@ static int import_in_tx(chatdb_t *db, const clusterwire_msg_t *m, chat_buf_t *hd
 		log_warn("cluster: post %lld of node %lld is for room %s, which this node"
 			 " cannot add; skipped",
 			 (long long)m->id, (long long)m->origin, m->room);
-	} else if ((rc = outbox_last_seq(db, &last, err)) == CHAT_OK &&
-		   (rc = relay__register_in_tx(db, last, err)) == CHAT_OK &&
-		   (rc = delivery_hdr_put(hdrs, "content-type", "application/json")) == CHAT_OK &&
+	} else if ((rc = delivery_hdr_put(hdrs, "content-type", "application/json")) == CHAT_OK &&
 		   (rc = delivery_hdr_put(hdrs, RELAY_KIND_HEADER, RELAY_KIND_MSG)) == CHAT_OK &&
 		   (rc = delivery_hdr_put(hdrs, RELAY_ORIGIN_HEADER, origin)) == CHAT_OK) {
-		om = (outbox_msg_t){ topic, NULL, chat_buf_slice(hdrs), m->body, chat_wall_ms() };
-		rc = outbox_append(db, &om, seq, err);
+		/* Held back until no node can send a smaller id (the relay
+		 * releases it into the outbox). */
+		rc = hold_put(db, m->id, topic, chat_buf_slice(hdrs), m->body, err);
 		*added = rc == CHAT_OK;
 	}
 	if (rc == CHAT_OK)
@@ -582,8 +707,8 @@ int cluster_import_batch(chatdb_t *db, int64_t self, const clusterwire_msg_t *v,
 	for (size_t i = 0; rc == CHAT_OK && i < n; i++) {
 		int one = 0;
 
-		if (v[i].origin == self)
-			continue; /* this node's own, back from RabbitMQ */
+		if (v[i].origin == self || v[i].kind == CLUSTERWIRE_CLOCK)
+			continue; /* this node's own, back from RabbitMQ; a beacon */
 		rc = import_in_tx(db, &v[i], &hdrs, &one, &seq, err);
 		k += (size_t)one;
 	}
@@ -640,6 +765,13 @@ typedef struct relay_state {
 	int64_t batch_sent_ms;
 	int64_t backoff, retry_at, lease_at;
 	int64_t rx_ms, tx_ms;    /* when RabbitMQ last sent a byte, when we last wrote */
+	/* The hold-back (see "One order"): per node, the highest id or clock
+	 * taken from it and when it was last heard (monotonic ms; 0: never). */
+	int64_t known[CLUSTER_SLOTS], heard[CLUSTER_SLOTS];
+	int64_t batch_clock;     /* the clock the batch in flight covers (0: not all) */
+	int64_t safe_clock;      /* everything of ours with an id <= it is confirmed */
+	int64_t beacon_clock, beacon_ms; /* the last beacon sent, and when */
+	int64_t need_clock;      /* the highest id taken from others (a beacon is due) */
 	int holder, was_down;
 	int wake[2];             /* the bell thread writes a byte when the outbox moves */
 	pthread_t thread, bell_thread;
@@ -889,7 +1021,6 @@ static int take_row(void *ctx, const outbox_row_t *row)
 {
 	collect_t *c = ctx;
 	chat_slice_t kind, origin;
-	store_msg_t m;
 	fwd_t *x = &c->v[c->n];
 	char self[24];
 
@@ -902,10 +1033,13 @@ static int take_row(void *ctx, const outbox_row_t *row)
 	memset(x, 0, sizeof(*x));
 	if (delivery_hdr_get(row->headers, RELAY_KIND_HEADER, &kind) &&
 	    chat_slice_eq(kind, RELAY_KIND_MSG)) {
-		if (relay_parse_row(row, &m, &c->r->room, &c->r->writer, &c->r->text) != 1)
-			return 0; /* not a post this node can vouch for: nothing to send */
-		x->id = m.id;
-		snprintf(x->room, sizeof(x->room), "%s", c->r->room.data);
+		return 0; /* a post released from the hold: its row went before */
+	} else if (strcmp(row->destination.ptr, CLUSTER_POST_DEST) == 0) {
+		/* A held post of ours (cluster__hold_in_tx()). */
+		if (!take_user(row, x) || !delivery_hdr_get(row->headers, CLUSTER_ROOM_HEADER, &kind))
+			return 0;
+		x->kind = CLUSTERWIRE_POST;
+		copy_slice(x->room, CHATMSG_ROOM_MAX, kind);
 	} else if (!take_user(row, x)) {
 		return 0;
 	}
@@ -947,7 +1081,7 @@ static int forward(relay_state_t *r, int64_t now)
 {
 	collect_t c = { r, NULL, 0, 0 };
 	chat_error_t err = { 0 };
-	int64_t last_seq = 0;
+	int64_t last_seq = 0, clock = 0;
 	chatroom_t room;
 	int rc;
 
@@ -958,10 +1092,15 @@ static int forward(relay_state_t *r, int64_t now)
 		}
 		return CHAT_OK;
 	}
-	if ((rc = outbox_last_seq(r->db, &last_seq, &err)) != CHAT_OK)
+	/* The clock first, then the last seq: a row of ours with an id <= the
+	 * clock was committed before, so is at or below that seq. */
+	if ((rc = counter_get(r->db, CLOCK_NAME, &clock, &err)) != CHAT_OK ||
+	    (rc = outbox_last_seq(r->db, &last_seq, &err)) != CHAT_OK)
 		return rc;
-	if (last_seq <= r->cursor)
+	if (last_seq <= r->cursor) {
+		r->safe_clock = clock;
 		return CHAT_OK;
+	}
 	c.last = r->cursor;
 	c.v = calloc(CLUSTER_BATCH, sizeof(*c.v));
 	if (c.v == NULL)
@@ -1013,8 +1152,11 @@ static int forward(relay_state_t *r, int64_t now)
 		if (c.last > r->cursor &&
 		    (rc = outbox_consumer_advance(r->db, CLUSTER_CONSUMER, c.last, &err)) == CHAT_OK)
 			r->cursor = c.last;
+		if (rc == CHAT_OK && r->cursor >= last_seq)
+			r->safe_clock = clock;
 		return rc;
 	}
+	r->batch_clock = c.last >= last_seq ? clock : 0;
 	r->batch_last = c.last;
 	r->batch_sent_ms = now;
 	if (write_all(r) != CHAT_OK) {
@@ -1101,8 +1243,23 @@ static void flush(relay_state_t *r)
 		disconnect(r, NULL);
 		r->retry_at = chat_mono_ms() + 1000;
 	} else {
-		if (added > 0 && r->bell != NULL)
+		int64_t mono = chat_mono_ms();
+
+		if (seq > 0 && r->bell != NULL)
 			doorbell_ring(r->bell, (uint64_t)seq);
+		/* Committed: what each node has sent up to (its messages come
+		 * in its id order). */
+		for (i = 0; i < npend; i++) {
+			const clusterwire_msg_t *m = &pend[i].m;
+
+			if (m->origin == r->opt->node_id || m->origin <= 0)
+				continue;
+			r->heard[m->origin] = mono;
+			if (m->id > r->known[m->origin])
+				r->known[m->origin] = m->id;
+			if (m->kind != CLUSTERWIRE_CLOCK && m->id > r->need_clock)
+				r->need_clock = m->id;
+		}
 		for (i = 0; i < npend && rc == CHAT_OK; i++)
 			rc = ack(r, pend[i].m.ack);
 	}
@@ -1151,6 +1308,8 @@ static int on_frame(relay_state_t *r, const stomp_frame_t *f)
 				return rc;
 			}
 			r->cursor = r->batch_last;
+			if (r->batch_clock > r->safe_clock)
+				r->safe_clock = r->batch_clock;
 		}
 		return CHAT_OK;
 	case STOMP_CMD_ERROR: {
@@ -1196,6 +1355,88 @@ static void pump(relay_state_t *r, int wait_ms)
 		disconnect(r, "the connection broke while acking");
 }
 
+/* A clock beacon (non-persistent, on the posts' routing key, so after
+ * every post sent before it): everything of ours with an id <= safe_clock
+ * is confirmed.  Sent once something taken in raised the clock (the
+ * sender can then release its posts), and every second (liveness). */
+static int beacon(relay_state_t *r, int64_t now)
+{
+	char origin[24], id[24];
+	int rc;
+
+	if (r->safe_clock <= 0 ||
+	    (now - r->beacon_ms < 1000 &&
+	     (r->need_clock <= r->beacon_clock || r->safe_clock < r->need_clock)))
+		return CHAT_OK;
+	snprintf(origin, sizeof(origin), "%lld", (long long)r->opt->node_id);
+	snprintf(id, sizeof(id), "%lld", (long long)r->safe_clock);
+	{
+		stomp_header_t h[] = { H("destination", CLUSTER_TOPIC), H("persistent", "false"),
+				       H("chat-kind", "clock"), H("chat-origin", origin),
+				       H("chat-id", id) };
+
+		rc = put_frame(r, STOMP_CMD_SEND, h, 5, NULL, 0);
+	}
+	if (rc == CHAT_OK && (rc = write_all(r)) != CHAT_OK)
+		disconnect(r, "the connection broke while sending a beacon");
+	if (rc == CHAT_OK) {
+		r->beacon_clock = r->safe_clock;
+		r->beacon_ms = now;
+	}
+	return rc;
+}
+
+/* The largest id no node can still send a smaller one than: the least of
+ * what each other live node (heard within cluster_node_timeout_ms) has
+ * sent up to; unbounded while this node is cut off from RabbitMQ or
+ * alone.  This node's own later posts get larger ids (its clock is at or
+ * above every id it holds). */
+static int64_t stable(const relay_state_t *r, int64_t now)
+{
+	int64_t s = INT64_MAX;
+
+	if (r->fd < 0)
+		return s;
+	for (int n = 1; n < CLUSTER_SLOTS; n++)
+		if (n != r->opt->node_id && r->heard[n] > 0 &&
+		    now - r->heard[n] < r->opt->cluster_node_timeout_ms && r->known[n] < s)
+			s = r->known[n];
+	return s;
+}
+
+/* Releases the held posts that are stable, in id order, and rings the
+ * doorbell. */
+static void release(relay_state_t *r, int64_t now)
+{
+	chat_error_t err = { 0 };
+	int64_t lo = 0, upto = stable(r, now), seq = 0;
+	size_t n = 0;
+	int rc = cluster_held_min(r->db, &lo, &err);
+
+	if (rc != CHAT_OK || lo == 0 || lo > upto)
+		return;
+	rc = cluster_release(r->db, upto, &n, &seq, &err);
+	if (rc != CHAT_OK)
+		log_warn("cluster: releasing held posts: %s", chat_error_reason(&err, rc));
+	else if (n > 0 && r->bell != NULL)
+		doorbell_ring(r->bell, (uint64_t)seq);
+}
+
+/* Waits up to ms for the doorbell (or cluster_stop()). */
+static void wait_bell(relay_state_t *r, int64_t ms)
+{
+	struct pollfd p = { r->wake[0], POLLIN, 0 };
+	char drain[64];
+
+	if (r->wake[0] < 0) {
+		nap(r, ms < 20 ? ms : 20);
+		return;
+	}
+	if (poll(&p, 1, (int)(ms < 1000 ? ms : 1000)) > 0)
+		while (read(r->wake[0], drain, sizeof(drain)) > 0)
+			;
+}
+
 static int hold_lease(relay_state_t *r, int64_t mono)
 {
 	chat_error_t err = { 0 };
@@ -1213,6 +1454,16 @@ static int hold_lease(relay_state_t *r, int64_t mono)
 				/* Nothing was ever posted in the cluster here. */
 				(void)outbox_consumer_advance(r->db, CLUSTER_CONSUMER, c, NULL);
 			r->cursor = c;
+			/* The nodes this one has heard from are taken as live
+			 * until they time out (their beacons then say more). */
+			for (int n = 1; n < CLUSTER_SLOTS; n++) {
+				r->known[n] = 0;
+				r->heard[n] = 0;
+				if (n != r->opt->node_id &&
+				    cluster_high_water(r->db, n, &r->known[n], NULL) == CHAT_OK &&
+				    r->known[n] > 0)
+					r->heard[n] = mono;
+			}
 		}
 		r->holder = 1;
 		r->lease_at = mono;
@@ -1249,8 +1500,10 @@ static void *cluster_main(void *arg)
 			continue;
 		}
 		if (r->fd < 0) {
+			/* Cut off: this node's posts go out at once. */
+			release(r, mono);
 			if (mono < r->retry_at) {
-				nap(r, r->retry_at - mono);
+				wait_bell(r, r->retry_at - mono);
 				continue;
 			}
 			if (connect_broker(r) != CHAT_OK)
@@ -1270,10 +1523,13 @@ static void *cluster_main(void *arg)
 			}
 		}
 		(void)forward(r, mono);
+		if (r->fd >= 0)
+			(void)beacon(r, mono);
 		/* Woken by the bell thread when the outbox moves; without a
 		 * doorbell the outbox is looked at every 20 ms. */
 		if (r->fd >= 0)
 			pump(r, r->wake[0] >= 0 ? 1000 : 20);
+		release(r, chat_mono_ms());
 	}
 	disconnect(r, NULL);
 	drop_held();
@@ -1351,6 +1607,8 @@ void cluster_stop(void)
 	rs.stopping = 1;
 	pthread_cond_broadcast(&rs.cv);
 	pthread_mutex_unlock(&rs.mu);
+	if (rs.wake[1] >= 0)
+		(void)!write(rs.wake[1], "x", 1);
 	if (started)
 		pthread_join(rs.thread, NULL);
 	if (rs.bell_started) {

@@ -4,9 +4,10 @@
 // stopped by PID; the machine's default node is not touched), FerretDB as
 // the shared MongoDB, and two nodes on this machine, each with its own
 // var/, chat.db, ports and lighttpd.
-//  - posts made on both nodes at once reach subscribers of every transport
-//    on both nodes, each exactly once, each node's posts in their order,
-//    with ids unique across nodes; a chain of replies (each made after the
+//  - posts made on both nodes at once (bursts from two clients per node)
+//    reach subscribers of every transport on both nodes, each exactly
+//    once, in one order on every node, which is id order and history's
+//    order (the hold-back), with ids unique across nodes; a chain of replies (each made after the
 //    previous one arrived) is seen in one order everywhere, ids rising;
 //  - history on both nodes agrees (id order), and a client resumes on the
 //    other node after an id it saw on the first one;
@@ -152,7 +153,7 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 	const relay = `stomp://guest:guest@127.0.0.1:${mq.ports.stomp}/`;
 	const node = async (id) => {
 		const s = await startStack({ front: 'lighttpd', testServices: false, mongodbUri: mongo.uri,
-			options: { broker_relay: relay, node_id: id, topic_send: 1 } });
+			options: { broker_relay: relay, node_id: id, topic_send: 1, cluster_node_timeout_ms: 6000 } });
 		cleanup.push(() => s.stop());
 		return s;
 	};
@@ -174,22 +175,38 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 	await joined(pa, room, subs[2].col, 'ab');
 	await joined(pb, room, subs[0].col, 'ba');
 
-	/* A burst from both nodes at once. */
-	const N = 30;
-	const ta = Array.from({ length: N }, (_, i) => `burst-a-${i}`);
-	const tb = Array.from({ length: N }, (_, i) => `burst-b-${i}`);
-	await Promise.all([
-		(async () => { for (const x of ta) await pa.post(room, x); })(),
-		(async () => { for (const x of tb) await pb.post(room, x); })(),
-	]);
+	/* Bursts from clients on both nodes at once (two per node, posting
+	 * concurrently): every subscriber on every node sees every post once,
+	 * in one order, which is id order (the hold-back, db/cluster.c). */
+	const pa2 = await stompConnect(a, 'xhr-streaming', { login: 'amy' });
+	const pb2 = await stompConnect(b, 'websocket', { login: 'ben' });
+	cleanup.push(() => pa2.close(), () => pb2.close());
+	const N = 15, ROUNDS = 3;
+	const posters = [['a', pa, 1], ['a2', pa2, 1], ['b', pb, 2], ['b2', pb2, 2]];
+	const texts = Object.fromEntries(posters.map(([k]) => [k, []]));
+	for (let round = 0; round < ROUNDS; round++) {
+		await Promise.all(posters.map(async ([k, c]) => {
+			for (let i = 0; i < N; i++) {
+				const x = `burst-${k}-${round * N + i}`;
+				texts[k].push(x);
+				await c.post(room, x);
+			}
+		}));
+	}
+	const all = Object.values(texts).flat();
 	for (const s of subs)
-		await s.col.until((g) => only(g, 'burst-').length >= 2 * N, `${s.name} burst`);
+		await s.col.until((g) => only(g, 'burst-').length >= all.length, `${s.name} burst`);
 	const idOf = new Map();
+	let order;
 	for (const s of subs) {
 		const g = only(s.col.got, 'burst-');
-		assertOnce(g, [...ta, ...tb], s.name);
-		assert.deepEqual(only(g, 'burst-a-').map((m) => m.text), ta, `${s.name}: A's order`);
-		assert.deepEqual(only(g, 'burst-b-').map((m) => m.text), tb, `${s.name}: B's order`);
+		assertOnce(g, all, s.name);
+		for (const [k] of posters)
+			assert.deepEqual(only(g, `burst-${k}-`).map((m) => m.text), texts[k], `${s.name}: ${k}'s order`);
+		for (let i = 1; i < g.length; i++)
+			assert.ok(g[i].id > g[i - 1].id, `${s.name}: live order is id order (${g[i - 1].text} ${g[i - 1].id}, then ${g[i].text} ${g[i].id})`);
+		order ??= g.map((m) => m.text);
+		assert.deepEqual(g.map((m) => m.text), order, `${s.name}: the same order as ${subs[0].name}`);
 		for (const m of g) {
 			/* Every node shows a post with the same id (and writer). */
 			const seen = idOf.get(m.text);
@@ -200,10 +217,9 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 	}
 	const ids = [...idOf.values()].map((x) => x[0]);
 	assert.equal(new Set(ids).size, ids.length, 'ids unique across nodes');
-	for (const x of ta)
-		assert.equal(idOf.get(x)[0] % 16, 1, `${x} carries node 1`);
-	for (const x of tb)
-		assert.equal(idOf.get(x)[0] % 16, 2, `${x} carries node 2`);
+	for (const [k, , n] of posters)
+		for (const x of texts[k])
+			assert.equal(idOf.get(x)[0] % 16, n, `${x} carries node ${n}`);
 
 	/* A chain of replies: one order everywhere, ids rising. */
 	const chain = [];
@@ -251,6 +267,8 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 	assert.deepEqual(hb, ha, 'history on A and B');
 	const hids = ha.map((x) => Number(x.split(':')[0]));
 	assert.deepEqual(hids, [...hids].sort((x, y) => x - y), 'history in id order');
+	assert.deepEqual(ha.map((x) => x.slice(x.indexOf(':') + 1)).filter((x) => x.startsWith('burst-')),
+		order, 'history and live agree');
 
 	/* /user/NAME/queue reaches that user's sessions on every node, once,
 	 * naming the sender. */
@@ -396,7 +414,8 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 	assert.deepEqual(onA.got.map((m) => m.text), afterB, 'B\'s client resumed on A');
 	await b.halt();
 	const b2 = await startStack({ front: 'lighttpd', testServices: false, mongodbUri: mongo.uri,
-		dir: b.dir, options: { broker_relay: relay, node_id: 2, topic_send: 1 } });
+		dir: b.dir, options: { broker_relay: relay, node_id: 2, topic_send: 1,
+			cluster_node_timeout_ms: 6000 } });
 	cleanup.push(() => b2.stop());
 	const w2 = await stompConnect(b2, 'websocket');
 	cleanup.push(() => w2.close());

@@ -15,6 +15,8 @@
 #include "tmpdb.h"
 
 #include <sodium.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -258,12 +260,27 @@ static int count_row(void *ctx, const outbox_row_t *row)
 	return 0;
 }
 
+static int64_t ids[8];
+static int ids_seen;
+
+/* Collects the "id" of each chat row's body. */
+static int row_id(void *ctx, const outbox_row_t *row)
+{
+	const char *p = memmem(row->body.ptr, row->body.len, "\"id\":", 5);
+
+	(void)ctx;
+	if (p != NULL && ids_seen < 8)
+		ids[ids_seen++] = strtoll(p + 5, NULL, 10);
+	return 0;
+}
+
 START_TEST(ids_and_import)
 {
 	char body[256];
 	clusterwire_msg_t m;
 	int64_t a, b, seq = 0, hw = 0;
 	int added = 0, n = 0;
+	size_t k = 0;
 
 	a = next_id(3);
 	b = next_id(3);
@@ -273,8 +290,7 @@ START_TEST(ids_and_import)
 	/* Node 5's post 1000*16+5 comes in: added once, the clock moves above it. */
 	m = post(5, 16005, body, sizeof(body));
 	ck_assert_int_eq(cluster_import(db, 3, &m, &added, &seq, NULL), CHAT_OK);
-	ck_assert_int_eq(added, 1);
-	ck_assert_int_gt(seq, 0);
+	ck_assert_int_eq(added, 1); /* held back: not in the outbox yet */
 	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
 	ck_assert_int_eq(added, 0); /* a resend */
 	m = post(5, 21, body, sizeof(body));
@@ -288,7 +304,19 @@ START_TEST(ids_and_import)
 	a = next_id(3);
 	ck_assert_int_gt(a, 16005);
 	ck_assert_int_eq(a % CLUSTER_SLOTS, 3);
-	/* The one row taken in is a chat row the history relay can read. */
+	/* Held, not in the outbox; released, the one row taken in is a chat
+	 * row the history relay can read. */
+	ck_assert_int_eq(outbox_read_after(db, 0, 512, count_row, &n, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(cluster_held_min(db, &hw, NULL), CHAT_OK);
+	ck_assert_int_eq(hw, 16005);
+	ck_assert_int_eq(cluster_release(db, 16004, &k, &seq, NULL), CHAT_OK);
+	ck_assert_int_eq(k, 0);
+	ck_assert_int_eq(cluster_release(db, 16005, &k, &seq, NULL), CHAT_OK);
+	ck_assert_int_eq(k, 1);
+	ck_assert_int_gt(seq, 0);
+	ck_assert_int_eq(cluster_held_min(db, &hw, NULL), CHAT_OK);
+	ck_assert_int_eq(hw, 0);
 	ck_assert_int_eq(outbox_read_after(db, 0, 512, count_row, &n, NULL, NULL), CHAT_OK);
 	ck_assert_int_eq(n, 1);
 	/* A post for a room this node lacks brings the room along. */
@@ -300,6 +328,19 @@ START_TEST(ids_and_import)
 	m.body.len = strlen(body);
 	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
 	ck_assert_int_eq(added, 1);
+	/* Held posts go out in id order, whatever order they came in. */
+	m = post(6, 16038, body, sizeof(body));
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	m = post(5, 16037, body, sizeof(body));
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(cluster_release(db, INT64_MAX, &k, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(k, 3);
+	ids_seen = 0;
+	ck_assert_int_eq(outbox_read_after(db, 0, 512, row_id, NULL, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(ids_seen, 4);
+	ck_assert_int_eq(ids[1], 16021);
+	ck_assert_int_eq(ids[2], 16037);
+	ck_assert_int_eq(ids[3], 16038);
 }
 END_TEST
 
