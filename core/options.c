@@ -156,6 +156,8 @@ const options_entry_t options_table[] = {
 	  "this node's number in a cluster (1..15, unique per node; message ids carry it); 0: not in a cluster" },
 	{ "cluster_node_timeout_ms", OPTIONS_INT, "3000", 100, 600000, OPT(cluster_node_timeout_ms),
 	  "in a cluster, how long a node may go unheard (its relay beacons every second) before the others stop holding posts back for it: the longest a dead node stalls live delivery; a post of a node left out is shown when it arrives (docs/cluster.md)" },
+	{ "cluster_presence_timeout_ms", OPTIONS_INT, "30000", 1000, 86400000, OPT(cluster_presence_timeout_ms),
+	  "in a cluster, how long a node may go unheard before the others drop its users' presence (LEAVE notices for users present nowhere else); it announces them again when it is back" },
 };
 
 const size_t options_count = CHAT_ARRAY_LEN(options_table);

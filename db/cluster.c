@@ -24,19 +24,80 @@
  *    what it answers, on every node).
  * Each room's one order is the order of ids.  History, paging and resume
  * (after:<id>, any node's id) read MongoDB and the outbox in id order
- * (db/broker.c sorts by id), and so agree on every node.  Live MESSAGEs
- * go out in each node's outbox order, which is id order for everything
- * but posts made on different nodes within one relay round trip of each
- * other (concurrent: neither saw the other); those two may be seen live
- * in different orders on different nodes, and a reload or resume shows
- * the id order.  Holding live delivery back until every node has passed
- * an id would make the orders agree at the cost of a round trip of
- * latency and of stalling every node while one is away; this design
- * prefers that local chat goes on (see "Faults").
+ * (db/broker.c sorts by id), and so agree on every node.  Live MESSAGEs go
+ * out in each node's outbox order, and the hold-back below makes that the
+ * id order too, on every node, while every node is up.
  *
- * Forwarding.  A local post is a chat row (kind msg) with an "origin"
- * header equal to node_id.  The broker registers the outbox consumer
- * CLUSTER_CONSUMER before the first such row (in the posting transaction),
+ * One order (the hold-back: a Lamport-clock total-order broadcast).  A
+ * chat post is not appended to the outbox when it is made or taken in:
+ * it is committed, with its id, to cluster_hold (cluster__hold_in_tx() in
+ * the posting transaction, which also appends the row the relay forwards,
+ * destination CLUSTER_POST_DEST; the sender's RECEIPT follows that
+ * commit: the post is durable).  The relay releases held posts into the
+ * outbox in id order, in one transaction (insert and delete), once they
+ * are stable, and rings the doorbell; only then do subscribers, history
+ * and resume see them.
+ *  - known[n] is the highest id of any message (post, other row, clock
+ *    beacon) this node has committed from node n; heard[n] when.
+ *  - A clock beacon of node n (chat-kind clock, non-persistent, on the
+ *    posts' routing key over the posts' connection) carries C: n sends it
+ *    only once every row of its own with an id <= C is confirmed by
+ *    RabbitMQ (the relay reads its clock, then the outbox's last seq: a
+ *    row with an id <= that clock committed before, so lies at or below
+ *    that seq; C is that clock once its cursor passed that seq).  Beacons
+ *    go out after taking in messages (so that their senders can release)
+ *    and every second (liveness).
+ *  - A live node is one heard within cluster_node_timeout_ms.  Held posts
+ *    with ids <= S are stable, S = min(known[n]) over the live nodes n
+ *    other than this one (unbounded when there are none, and while this
+ *    node is cut off from RabbitMQ: local chat goes on).
+ * Proof of one order while every node is up (none times out).  Say node X
+ * releases post x (x <= S).  Every post with a smaller id is then held at
+ * X, or was released before: for a node n other than X, known[n] >= x was
+ * raised by a message of n that n sent after everything of its own with a
+ * smaller or equal id (n forwards its rows in id order; a beacon follows
+ * the confirmation of what it covers), over one connection into one queue
+ * (FIFO; RabbitMQ puts back a message requeued by a lost consumer in its
+ * place), and X commits messages in the order the queue delivers them, so
+ * n's posts with ids < x are held at X already; X's own posts with ids
+ * < x were committed before (X's ids rise under chat.db's write lock),
+ * and X's later posts get ids above its clock, which is at or above every
+ * id it holds (taking a message in raises the clock).  So X releases in
+ * rising id order and never later holds an id below one it released:
+ * every node's outbox has the posts in id order, the same sequence, and
+ * each room's live order on every node is its id order.  Each post is
+ * released: S reaches it once every live node has beaconed a clock at or
+ * above it (a node's clock passes every id it takes in, so its next beacon
+ * after taking the post does), or once a node stops being heard.
+ * No miss, no double for held posts: a held post is in chat.db (durable)
+ * from the commit that made or took it in; release moves it to the outbox
+ * in one transaction (no state has it in neither, none in both); the hold
+ * is keyed by id (INSERT OR IGNORE) and taking in is still guarded by the
+ * origin's mark (below).  A released row (kind msg) is not forwarded
+ * again: the CLUSTER_POST_DEST row of the post was.
+ * Faults.  A node not heard for cluster_node_timeout_ms is left out of S:
+ * a dead node stalls live delivery at most that long.  Its posts that
+ * arrive later (it was cut off, or slow beyond the timeout), and other
+ * nodes' posts that arrive after this node was cut off from RabbitMQ (it
+ * released its own at once meanwhile), are released when they arrive, so
+ * live order may then differ from id order: the partition case; history
+ * and resume still show the id order.  A lost beacon (RabbitMQ restarted;
+ * they are not persistent) is replaced by the next one; a beacon never
+ * overtakes a post it covers that RabbitMQ might lose, as it waits for the
+ * confirmation.  A relay that restarts (another process takes the lease)
+ * starts with known[] = the origins' marks and counts every node it has a
+ * mark of as live for a timeout.  Rows other than chat posts (user
+ * messages, tokens, presence, rooms) are not held: they are applied in
+ * the order they arrive.
+ * Cost: a node's own post reaches its own subscribers after a round trip
+ * to the other live nodes and back (their beacons); another node's post
+ * is released as it arrives when that origin's message is the last one
+ * needed (always with two nodes).
+ *
+ * Forwarding.  A local post has a row to forward (CLUSTER_POST_DEST, its
+ * body the chat JSON, with "origin" equal to node_id, its id and room).
+ * The broker registers the outbox consumer CLUSTER_CONSUMER before the
+ * first such row (in the posting transaction),
  * so pruning keeps every row the relay has not forwarded, however long
  * RabbitMQ is away.  The relay reads rows after its cursor, SENDs each
  * local post (persistent, to amq.topic, routing key chat.cluster) with a
@@ -46,10 +107,10 @@
  *
  * Taking in.  Each node has a durable queue (x-queue-name chat-node-N,
  * bound to chat.cluster) which it consumes with client-individual acks.
- * A MESSAGE from another node is added to the local outbox (a chat row
- * with that origin and id, its body byte for byte) and the origin's
- * high-water mark (stomp_counters 'cluster_hw:N') raised to its id, in one
- * transaction; the ACK goes after the commit.  A MESSAGE whose id is at or
+ * A MESSAGE from another node is added to the local hold (a chat row
+ * with that origin and id, its body byte for byte; see "One order") and
+ * the origin's high-water mark (stomp_counters 'cluster_hw:N') raised to
+ * its id, in one transaction; the ACK goes after the commit.  A MESSAGE whose id is at or
  * below its origin's mark is acked and dropped.
  *
  * No miss.  A post P of node A committed at outbox seq s: the consumer
@@ -62,7 +123,7 @@
  * an id >= P's from A is committed, and A's posts reach B in A's order,
  * see below, so P itself was committed before it).  Any crash or outage
  * in between leaves P either unconfirmed at A (resent) or unacked at B
- * (redelivered).  Once in B's outbox, B's dispatchers deliver it as any
+ * (redelivered).  Once released into B's outbox, B's dispatchers deliver it as any
  * local row, and B's history relay writes it to MongoDB (idempotently: A's
  * relay writes the same document under the same id).
  * No double.  B adds P only if P.id is above A's mark and raises the mark
@@ -86,8 +147,8 @@
  * (the user message; a room on /topic/rooms; an ENTER or LEAVE only when it
  * changes whether the user is in the room anywhere in the cluster).
  *
- * Faults.  RabbitMQ away: posts commit locally and are delivered locally;
- * they wait in chat.db and go out in order when it is back.  A node away:
+ * Faults.  RabbitMQ away: posts commit locally and are delivered locally
+ * (released at once); they wait in chat.db and go out in order when it is back.  A node away:
  * the others go on; its queue keeps what it misses (bounded by a queue
  * policy, docs/cluster.md), and its clients can resume on another node
  * from MongoDB.  A node whose queue was lost or trimmed (the policy's
@@ -569,6 +630,108 @@ out:
 	return rc;
 }
 
+typedef struct pair {
+	char room[CHATMSG_ROOM_MAX + 1];
+	char user[CLUSTERWIRE_SENDER_MAX + 1];
+} pair_t;
+
+static const char SQL_NODE_PRESENCE[] =
+	"SELECT room, user_name FROM cluster_presence WHERE node = ?1";
+static const char SQL_LOCAL_PRESENCE[] = "SELECT room, user_name FROM chat_presence WHERE ?1 = ?1";
+
+/* The (room, user) rows of sql with ?1 = node, into *v (malloc'ed). */
+static int pairs(chatdb_t *db, const char *sql, int64_t node, pair_t **v, size_t *n,
+		 chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc = chatdb__stmt(db, sql, &st, err);
+
+	*v = NULL;
+	*n = 0;
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, node);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *room = sqlite3_column_text(st, 0);
+		const unsigned char *user = sqlite3_column_text(st, 1);
+
+		if (*n == cap) {
+			pair_t *w = realloc(*v, (cap = cap ? cap * 2 : 16) * sizeof(**v));
+
+			if (w == NULL) {
+				sqlite3_reset(st);
+				return chat_error_set(err, CHAT_ENOMEM, "out of memory");
+			}
+			*v = w;
+		}
+		snprintf((*v)[*n].room, sizeof((*v)[*n].room), "%s", room ? (const char *)room : "");
+		snprintf((*v)[*n].user, sizeof((*v)[*n].user), "%s", user ? (const char *)user : "");
+		(*n)++;
+	}
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "presence", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Runs each() over the rows of sql (node) in one transaction. */
+static int each_pair(chatdb_t *db, const char *sql, int64_t node,
+		     int (*each)(chatdb_t *, int64_t, const pair_t *, int64_t *, chat_error_t *),
+		     size_t *done, int64_t *seq, chat_error_t *err)
+{
+	pair_t *v = NULL;
+	size_t n = 0;
+	int rc = chatdb__begin(db, err);
+
+	*done = 0;
+	if (rc == CHAT_OK)
+		rc = pairs(db, sql, node, &v, &n, err);
+	for (size_t i = 0; rc == CHAT_OK && i < n; i++)
+		rc = each(db, node, &v[i], seq, err);
+	if (rc == CHAT_OK)
+		rc = chatdb__commit(db, err);
+	else
+		chatdb__rollback(db);
+	if (rc == CHAT_OK)
+		*done = n;
+	free(v);
+	return rc;
+}
+
+/* A user of a node gone too long leaves: LEAVE here when present nowhere
+ * else (as if the node had sent it). */
+static int drop_one(chatdb_t *db, int64_t node, const pair_t *p, int64_t *seq,
+		    chat_error_t *err)
+{
+	clusterwire_msg_t m = { .kind = CLUSTERWIRE_PRESENCE, .origin = node, .entered = 0 };
+	int added = 0;
+
+	snprintf(m.room, sizeof(m.room), "%s", p->room);
+	snprintf(m.token_user, sizeof(m.token_user), "%s", p->user);
+	return apply_presence(db, &m, &added, seq, err);
+}
+
+/* A local user announced again to the other nodes (idempotent there). */
+static int announce_one(chatdb_t *db, int64_t node, const pair_t *p, int64_t *seq,
+			chat_error_t *err)
+{
+	int announce = 0;
+
+	(void)node;
+	return cluster__presence_in_tx(db, 1, p->user, p->room, &announce, seq, err);
+}
+
+int cluster_drop_node(chatdb_t *db, int64_t node, size_t *dropped, int64_t *seq,
+		      chat_error_t *err)
+{
+	return each_pair(db, SQL_NODE_PRESENCE, node, drop_one, dropped, seq, err);
+}
+
+int cluster_announce_local(chatdb_t *db, size_t *announced, int64_t *seq, chat_error_t *err)
+{
+	return each_pair(db, SQL_LOCAL_PRESENCE, 0, announce_one, announced, seq, err);
+}
+
 /* Another node's token issue or revocation, into auth_tokens. */
 static int apply_token(chatdb_t *db, const clusterwire_msg_t *m, chat_error_t *err)
 {
@@ -772,6 +935,7 @@ typedef struct relay_state {
 	int64_t safe_clock;      /* everything of ours with an id <= it is confirmed */
 	int64_t beacon_clock, beacon_ms; /* the last beacon sent, and when */
 	int64_t need_clock;      /* the highest id taken from others (a beacon is due) */
+	int dropped[CLUSTER_SLOTS]; /* the node's presence was dropped (gone too long) */
 	int holder, was_down;
 	int wake[2];             /* the bell thread writes a byte when the outbox moves */
 	pthread_t thread, bell_thread;
@@ -1255,6 +1419,7 @@ static void flush(relay_state_t *r)
 			if (m->origin == r->opt->node_id || m->origin <= 0)
 				continue;
 			r->heard[m->origin] = mono;
+			r->dropped[m->origin] = 0;
 			if (m->id > r->known[m->origin])
 				r->known[m->origin] = m->id;
 			if (m->kind != CLUSTERWIRE_CLOCK && m->id > r->need_clock)
@@ -1422,6 +1587,36 @@ static void release(relay_state_t *r, int64_t now)
 		doorbell_ring(r->bell, (uint64_t)seq);
 }
 
+/* Nodes not heard for cluster_presence_timeout_ms lose their presence
+ * here (LEAVE for users present nowhere else); they announce it again
+ * when they reconnect.  Only while connected (a node cut off hears
+ * nobody). */
+static void drop_gone(relay_state_t *r, int64_t now)
+{
+	chat_error_t err = { 0 };
+	int64_t seq = 0;
+	size_t n = 0;
+
+	for (int k = 1; r->fd >= 0 && k < CLUSTER_SLOTS; k++) {
+		int rc;
+
+		if (k == r->opt->node_id || r->heard[k] == 0 || r->dropped[k] ||
+		    now - r->heard[k] < r->opt->cluster_presence_timeout_ms)
+			continue;
+		rc = cluster_drop_node(r->db, k, &n, &seq, &err);
+		if (rc != CHAT_OK) {
+			log_warn("cluster: dropping node %d's presence: %s", k,
+				 chat_error_reason(&err, rc));
+			continue;
+		}
+		r->dropped[k] = 1;
+		log_info("cluster: node %d not heard for %lld ms: its %zu presences dropped", k,
+			 (long long)(now - r->heard[k]), n);
+		if (seq > 0 && r->bell != NULL)
+			doorbell_ring(r->bell, (uint64_t)seq);
+	}
+}
+
 /* Waits up to ms for the doorbell (or cluster_stop()). */
 static void wait_bell(relay_state_t *r, int64_t ms)
 {
@@ -1435,6 +1630,26 @@ static void wait_bell(relay_state_t *r, int64_t ms)
 	if (poll(&p, 1, (int)(ms < 1000 ? ms : 1000)) > 0)
 		while (read(r->wake[0], drain, sizeof(drain)) > 0)
 			;
+}
+
+/* Just (re)connected: this node's presence is announced again (another
+ * node may have dropped it), and time cut off does not count against the
+ * others (they are not live, but not gone either, until heard again or
+ * timed out afresh). */
+static void connected(relay_state_t *r, int64_t now)
+{
+	chat_error_t err = { 0 };
+	int64_t seq = 0;
+	size_t n = 0;
+	int rc = cluster_announce_local(r->db, &n, &seq, &err);
+
+	if (rc != CHAT_OK)
+		log_warn("cluster: announcing this node's presence: %s", chat_error_reason(&err, rc));
+	else if (seq > 0 && r->bell != NULL)
+		doorbell_ring(r->bell, (uint64_t)seq);
+	for (int k = 1; k < CLUSTER_SLOTS; k++)
+		if (r->heard[k] > 0 && r->heard[k] < now - r->opt->cluster_node_timeout_ms)
+			r->heard[k] = now - r->opt->cluster_node_timeout_ms;
 }
 
 static int hold_lease(relay_state_t *r, int64_t mono)
@@ -1508,6 +1723,7 @@ static void *cluster_main(void *arg)
 			}
 			if (connect_broker(r) != CHAT_OK)
 				continue;
+			connected(r, chat_mono_ms());
 		}
 		/* Heart-beats both ways: a broker that hangs (no byte for three
 		 * intervals) is left and reconnected to. */
@@ -1530,6 +1746,7 @@ static void *cluster_main(void *arg)
 		if (r->fd >= 0)
 			pump(r, r->wake[0] >= 0 ? 1000 : 20);
 		release(r, chat_mono_ms());
+		drop_gone(r, chat_mono_ms());
 	}
 	disconnect(r, NULL);
 	drop_held();

@@ -83,6 +83,16 @@ int cluster__hold_in_tx(chatdb_t *db, int64_t id, const char *dest, const char *
 int cluster_release(chatdb_t *db, int64_t upto, size_t *released, int64_t *seq_out,
 		    chat_error_t *err);
 
+/* A node gone too long: its users' presence here is dropped (a LEAVE
+ * notice for each present nowhere else), in one transaction; *dropped
+ * gets how many rows, *seq the last notice's seq (untouched: none). */
+int cluster_drop_node(chatdb_t *db, int64_t node, size_t *dropped, int64_t *seq,
+		      chat_error_t *err);
+
+/* This node's users present in rooms, announced again to the others (a
+ * presence row each, which they apply idempotently), in one transaction. */
+int cluster_announce_local(chatdb_t *db, size_t *announced, int64_t *seq, chat_error_t *err);
+
 /* The smallest held id (0: none held). */
 int cluster_held_min(chatdb_t *db, int64_t *id_out, chat_error_t *err);
 

@@ -21,8 +21,11 @@
 //  - RabbitMQ SIGKILLed mid-burst: local chat goes on (every post receipted
 //    and delivered on its own node); once RabbitMQ is back every post
 //    reaches the other node exactly once;
-//  - node B SIGKILLed mid-burst: node A goes on, B's client resumes on A
-//    from its last id; B restarted on its var/ catches up from its queue;
+//  - node B SIGKILLed mid-burst: node A goes on (its posts are held back
+//    for it no longer than cluster_node_timeout_ms), B's client resumes on
+//    A from its last id; a user in the room on B leaves on A once B has not
+//    been heard for cluster_presence_timeout_ms; B restarted on its var/
+//    catches up from its queue;
 //  - a node_id-less or SQLite-backed cluster is refused with a clear
 //    message.
 // Skips when rabbitmq-server is not installed, unless CHAT_REQUIRE_RABBIT=1.
@@ -153,7 +156,8 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 	const relay = `stomp://guest:guest@127.0.0.1:${mq.ports.stomp}/`;
 	const node = async (id) => {
 		const s = await startStack({ front: 'lighttpd', testServices: false, mongodbUri: mongo.uri,
-			options: { broker_relay: relay, node_id: id, topic_send: 1, cluster_node_timeout_ms: 6000 } });
+			options: { broker_relay: relay, node_id: id, topic_send: 1, cluster_node_timeout_ms: 6000,
+			cluster_presence_timeout_ms: 15000 } });
 		cleanup.push(() => s.stop());
 		return s;
 	};
@@ -392,6 +396,12 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 	/* Node B SIGKILLed mid-burst: A goes on; a client of B resumes on A
 	 * from the last id it saw; B rejoins and catches up from its queue. */
 	const lastOnB = subs[2].col.got.at(-1).id;
+	/* gina on A watches notices: frank (on B, in the room) leaves once B
+	 * has not been heard for cluster_presence_timeout_ms. */
+	const gi = await stompConnect(a, 'websocket', { login: 'gina' });
+	cleanup.push(() => gi.close());
+	const ginaNotes = gi.subscribe(`/topic/chat/room/${room}`, {}, { notices: true });
+	await gi.send('/user/gina/queue/sync', 'x'); /* the SUBSCRIBE is in */
 	const pidsB = [...new Set([...Object.values(await b.readPids()), ...await b.chatFcgiPids(),
 		...await b.chatWsPids()])];
 	const tk = Array.from({ length: 20 }, (_, i) => `kill-${i}`);
@@ -412,10 +422,17 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 	const onA = collector(await ra.subscribeSync(`/topic/chat/room/${room}`, { after: String(lastOnB) }));
 	await onA.until((g) => g.length >= afterB.length, 'resume on A');
 	assert.deepEqual(onA.got.map((m) => m.text), afterB, 'B\'s client resumed on A');
+	for (;;) {
+		const n = chatBody(await ginaNotes.next(40000));
+		if (n.user === 'frank') {
+			assert.equal(n.type, 'LEAVE', 'frank, on the killed node, leaves');
+			break;
+		}
+	}
 	await b.halt();
 	const b2 = await startStack({ front: 'lighttpd', testServices: false, mongodbUri: mongo.uri,
 		dir: b.dir, options: { broker_relay: relay, node_id: 2, topic_send: 1,
-			cluster_node_timeout_ms: 6000 } });
+			cluster_node_timeout_ms: 6000, cluster_presence_timeout_ms: 15000 } });
 	cleanup.push(() => b2.stop());
 	const w2 = await stompConnect(b2, 'websocket');
 	cleanup.push(() => w2.close());
