@@ -396,6 +396,34 @@ static const char SQL_HOLD_READ[] =
 	"SELECT id, destination, headers, body FROM cluster_hold WHERE id <= ?1 ORDER BY id";
 static const char SQL_HOLD_DEL[] = "DELETE FROM cluster_hold WHERE id <= ?1";
 
+/* Ends a transaction whose work returned rc: commits it (then *out = n
+ * and, when seq_out is not NULL, *seq_out = seq) or rolls it back. */
+static int end_tx(chatdb_t *db, int rc, size_t n, size_t *out, int64_t seq, int64_t *seq_out,
+		  chat_error_t *err)
+{
+	if (rc == CHAT_OK)
+		rc = chatdb__commit(db, err);
+	else
+		chatdb__rollback(db);
+	if (rc == CHAT_OK) {
+		*out = n;
+		if (seq_out != NULL)
+			*seq_out = seq;
+	}
+	return rc;
+}
+
+/* sql prepared in *st with ?1 = v. */
+static int stmt_int(chatdb_t *db, const char *sql, int64_t v, sqlite3_stmt **st,
+		    chat_error_t *err)
+{
+	int rc = chatdb__stmt(db, sql, st, err);
+
+	if (rc == CHAT_OK)
+		sqlite3_bind_int64(*st, 1, v);
+	return rc;
+}
+
 /* Holds back chat post id (its outbox row: dest, headers, body). */
 static int hold_put(chatdb_t *db, int64_t id, const char *dest, chat_slice_t headers,
 		    chat_slice_t body, chat_error_t *err)
@@ -448,11 +476,10 @@ static int release_in_tx(chatdb_t *db, int64_t upto, size_t *n, int64_t *seq,
 {
 	sqlite3_stmt *st, *del;
 	int64_t last = 0;
-	int rc = chatdb__stmt(db, SQL_HOLD_READ, &st, err);
+	int rc = stmt_int(db, SQL_HOLD_READ, upto, &st, err);
 
 	if (rc != CHAT_OK)
 		return rc;
-	sqlite3_bind_int64(st, 1, upto);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char dest[CHATDB_DEST_MAX + 1];
 		const unsigned char *d = sqlite3_column_text(st, 1);
@@ -475,9 +502,8 @@ static int release_in_tx(chatdb_t *db, int64_t upto, size_t *n, int64_t *seq,
 	}
 	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "held posts", err);
 	sqlite3_reset(st);
-	if (rc != CHAT_OK || (rc = chatdb__stmt(db, SQL_HOLD_DEL, &del, err)) != CHAT_OK)
+	if (rc != CHAT_OK || (rc = stmt_int(db, SQL_HOLD_DEL, upto, &del, err)) != CHAT_OK)
 		return rc;
-	sqlite3_bind_int64(del, 1, upto);
 	rc = sqlite3_step(del);
 	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "held posts", err);
 	sqlite3_reset(del);
@@ -494,16 +520,7 @@ int cluster_release(chatdb_t *db, int64_t upto, size_t *released, int64_t *seq_o
 	*released = 0;
 	if (rc == CHAT_OK)
 		rc = release_in_tx(db, upto, &n, &seq, err);
-	if (rc == CHAT_OK)
-		rc = chatdb__commit(db, err);
-	else
-		chatdb__rollback(db);
-	if (rc == CHAT_OK) {
-		*released = n;
-		if (seq_out != NULL)
-			*seq_out = seq;
-	}
-	return rc;
+	return end_tx(db, rc, n, released, seq, seq_out, err);
 }
 
 int cluster__presence_in_tx(chatdb_t *db, int entered, const char *user, const char *room,
@@ -645,13 +662,12 @@ static int pairs(chatdb_t *db, const char *sql, int64_t node, pair_t **v, size_t
 {
 	sqlite3_stmt *st;
 	size_t cap = 0;
-	int rc = chatdb__stmt(db, sql, &st, err);
+	int rc = stmt_int(db, sql, node, &st, err);
 
 	*v = NULL;
 	*n = 0;
 	if (rc != CHAT_OK)
 		return rc;
-	sqlite3_bind_int64(st, 1, node);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const unsigned char *room = sqlite3_column_text(st, 0);
 		const unsigned char *user = sqlite3_column_text(st, 1);
@@ -681,19 +697,15 @@ static int each_pair(chatdb_t *db, const char *sql, int64_t node,
 {
 	pair_t *v = NULL;
 	size_t n = 0;
+	int64_t last = 0;
 	int rc = chatdb__begin(db, err);
 
 	*done = 0;
 	if (rc == CHAT_OK)
 		rc = pairs(db, sql, node, &v, &n, err);
 	for (size_t i = 0; rc == CHAT_OK && i < n; i++)
-		rc = each(db, node, &v[i], seq, err);
-	if (rc == CHAT_OK)
-		rc = chatdb__commit(db, err);
-	else
-		chatdb__rollback(db);
-	if (rc == CHAT_OK)
-		*done = n;
+		rc = each(db, node, &v[i], &last, err);
+	rc = end_tx(db, rc, n, done, last, last > 0 ? seq : NULL, err);
 	free(v);
 	return rc;
 }
@@ -875,15 +887,7 @@ int cluster_import_batch(chatdb_t *db, int64_t self, const clusterwire_msg_t *v,
 		rc = import_in_tx(db, &v[i], &hdrs, &one, &seq, err);
 		k += (size_t)one;
 	}
-	if (rc == CHAT_OK)
-		rc = chatdb__commit(db, err);
-	else
-		chatdb__rollback(db);
-	if (rc == CHAT_OK) {
-		*added = k;
-		if (seq_out != NULL)
-			*seq_out = seq;
-	}
+	rc = end_tx(db, rc, k, added, seq, seq_out, err);
 	chat_buf_free(&hdrs);
 	return rc;
 }

@@ -125,8 +125,10 @@ static int parse(const char *wire, int *good)
 	rc = stomp_parser_feed(&p, wire, strlen(wire) + 1, &used, &f);
 	ck_assert_int_eq(rc, CHAT_OK);
 	rc = clusterwire_parse_message(&f, m, &room, &writer, &text);
-	*good = m->origin == 2 && m->id == 34 && m->body.len > 0 && chat_slice_eq(m->ack, "a1") &&
-		(m->kind == CLUSTERWIRE_USER
+	*good = m->origin == 2 && m->id == 34 && chat_slice_eq(m->ack, "a1") &&
+		(m->kind == CLUSTERWIRE_CLOCK || m->body.len > 0) &&
+		(m->kind == CLUSTERWIRE_CLOCK ? 1
+		 : m->kind == CLUSTERWIRE_USER
 			 ? chat_slice_eq(m->dest, "/user/alice/queue/in") &&
 				   chat_slice_eq(m->sender, "bob") && m->ctype.len == 0
 		 : m->kind == CLUSTERWIRE_TOPIC
@@ -217,6 +219,13 @@ START_TEST(messages)
 		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:room\nchat-origin:2\nchat-id:34\n\n"
 			    "{\"op\":\"rename\",\"name\":\"general\",\"id\":7,\"user\":\"bob\",\"at\":5}",
 		  CHAT_EINVAL },
+		/* A clock beacon (node 2's clock at 34): no body. */
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:clock\nchat-origin:2\nchat-id:34\n\n",
+		  CHAT_OK + 100 },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:clock\nchat-origin:16\nchat-id:34\n\n",
+		  CHAT_EPROTO },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:clock\nchat-origin:2\nchat-id:0\n\n",
+		  CHAT_EPROTO },
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -397,6 +406,8 @@ START_TEST(presence)
 	clusterwire_msg_t m = { .kind = CLUSTERWIRE_PRESENCE, .origin = 5, .id = 21, .entered = 1,
 				.room = "general", .token_user = "gus", .ack = CHAT_SLICE("a") };
 	int added = 0, n = 0;
+	size_t k = 0;
+	int64_t seq = 0;
 
 	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
 	ck_assert_int_eq(added, 1);
@@ -415,6 +426,25 @@ START_TEST(presence)
 	ck_assert_int_eq(added, 1);
 	ck_assert_int_eq(outbox_read_after(db, 0, 512, count_row, &n, NULL, NULL), CHAT_OK);
 	ck_assert_int_eq(n, 2);
+	/* Node 6 has "ida", node 7 too: node 6 gone too long loses her
+	 * quietly (node 7 still has her); node 7 gone too: one LEAVE. */
+	m = (clusterwire_msg_t){ .kind = CLUSTERWIRE_PRESENCE, .origin = 6, .id = 54, .entered = 1,
+				 .room = "general", .token_user = "ida", .ack = CHAT_SLICE("a") };
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	m.origin = 7;
+	m.id = 55;
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(cluster_drop_node(db, 6, &k, &seq, NULL), CHAT_OK);
+	ck_assert_int_eq(k, 1);
+	ck_assert_int_eq(seq, 0);
+	ck_assert_int_eq(cluster_drop_node(db, 7, &k, &seq, NULL), CHAT_OK);
+	ck_assert_int_eq(k, 1);
+	ck_assert_int_gt(seq, 0);
+	ck_assert_int_eq(cluster_drop_node(db, 7, &k, &seq, NULL), CHAT_OK);
+	ck_assert_int_eq(k, 0);
+	n = 0;
+	ck_assert_int_eq(outbox_read_after(db, 0, 512, count_row, &n, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(n, 4); /* ida's ENTER, then her LEAVE */
 }
 END_TEST
 
