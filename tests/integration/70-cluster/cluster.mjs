@@ -1,15 +1,16 @@
-// cluster.mjs - two nodes joined by the STOMP broker relay (db/cluster.h,
+// cluster.mjs - three nodes joined by the STOMP broker relay (db/cluster.h,
 // docs/cluster.md): a private RabbitMQ node with the STOMP plugin
 // (bench/peers/rabbitmq.sh: its own node name, ports and directories,
 // stopped by PID; the machine's default node is not touched), FerretDB as
-// the shared MongoDB, and two nodes on this machine, each with its own
-// var/, chat.db, ports and lighttpd.
-//  - posts made on both nodes at once (bursts from two clients per node)
-//    reach subscribers of every transport on both nodes, each exactly
-//    once, in one order on every node, which is id order and history's
-//    order (the hold-back), with ids unique across nodes; a chain of replies (each made after the
-//    previous one arrived) is seen in one order everywhere, ids rising;
-//  - history on both nodes agrees (id order), and a client resumes on the
+// the shared MongoDB, and three nodes on this machine, each with its own
+// var/, chat.db and ports, A and B behind lighttpd, C behind Apache.
+//  - posts made on every node at once (bursts from two clients on A and
+//    on B, one on C) reach subscribers of every transport on every node,
+//    each exactly once, in one order on every node, which is id order and
+//    history's order (the hold-back), with ids unique across nodes; a
+//    chain of replies (each made after the previous one arrived) is seen
+//    in one order everywhere, ids rising;
+//  - history on every node agrees (id order), and a client resumes on the
 //    other node after an id it saw on the first one;
 //  - /user/NAME/queue/... reaches the user's sessions on both nodes once,
 //    and (topic_send) a client's /topic/... SEND the other node;
@@ -56,7 +57,7 @@ function rabbitMissing() {
 	return 'rabbitmq-server is not installed (tools/install-deps.sh)';
 }
 
-const skip = rabbitMissing() || frontMissing('lighttpd') || false;
+const skip = rabbitMissing() || frontMissing('lighttpd') || frontMissing('apache-proxy-fcgi') || false;
 
 /* Collects the chat posts (not notices) one subscription receives. */
 function collector(box) {
@@ -142,7 +143,7 @@ test('refused: a cluster without node_id, or with the SQLite store', { skip }, a
 	assert.match(r.out, /expected stomp:\/\/USER:PASS@HOST:PORT\/VHOST/);
 });
 
-test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, async (t) => {
+test('three nodes through RabbitMQ and one MongoDB', { skip, timeout: 240000 }, async (t) => {
 	const mongo = await startMongo('cluster');
 	if (mongo.missing) {
 		t.skip(mongo.missing);
@@ -154,18 +155,19 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 	cleanup.push(() => mq.remove());
 	t.diagnostic(`RabbitMQ up at ${Date.now() - t0} ms`);
 	const relay = `stomp://guest:guest@127.0.0.1:${mq.ports.stomp}/`;
-	const node = async (id) => {
-		const s = await startStack({ front: 'lighttpd', testServices: false, mongodbUri: mongo.uri,
+	const node = async (id, front = 'lighttpd') => {
+		const s = await startStack({ front, testServices: false, mongodbUri: mongo.uri,
 			options: { broker_relay: relay, node_id: id, topic_send: 1, cluster_node_timeout_ms: 6000,
 			cluster_presence_timeout_ms: 15000 } });
 		cleanup.push(() => s.stop());
 		return s;
 	};
-	const [a, b] = [await node(1), await node(2)];
+	/* Nodes A and B behind lighttpd, C behind Apache (mod_proxy_fcgi). */
+	const [a, b, c3] = [await node(1), await node(2), await node(3, 'apache-proxy-fcgi')];
 	t.diagnostic(`nodes up at ${Date.now() - t0} ms`);
 	const room = 'general';
 
-	/* Subscribers of several transports on both nodes. */
+	/* Subscribers of several transports on every node. */
 	const subs = [];
 	for (const [s, tr] of [[a, 'websocket'], [a, 'xhr-streaming'], [b, 'websocket'],
 		[b, 'eventsource'], [b, 'raw']]) {
@@ -173,20 +175,29 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 		cleanup.push(() => c.close());
 		subs.push({ name: `${s === a ? 'A' : 'B'}/${tr}`, col: collector(await c.subscribeSync(`/topic/chat/room/${room}`)) });
 	}
+	for (const tr of ['websocket', 'xhr-streaming']) {
+		const c = await stompConnect(c3, tr);
+		cleanup.push(() => c.close());
+		subs.push({ name: `C/${tr}`, col: collector(await c.subscribeSync(`/topic/chat/room/${room}`)) });
+	}
 	const pa = await stompConnect(a, 'websocket', { login: 'alice' });
 	const pb = await stompConnect(b, 'xhr-polling', { login: 'bob' });
 	cleanup.push(() => pa.close(), () => pb.close());
+	const pc = await stompConnect(c3, 'xhr-polling', { login: 'cyd' });
+	cleanup.push(() => pc.close());
 	await joined(pa, room, subs[2].col, 'ab');
 	await joined(pb, room, subs[0].col, 'ba');
+	await joined(pc, room, subs[0].col, 'ca');
+	await joined(pa, room, subs[5].col, 'ac');
 
-	/* Bursts from clients on both nodes at once (two per node, posting
+	/* Bursts from clients on every node at once (two on A and B, one on C, posting
 	 * concurrently): every subscriber on every node sees every post once,
 	 * in one order, which is id order (the hold-back, db/cluster.c). */
 	const pa2 = await stompConnect(a, 'xhr-streaming', { login: 'amy' });
 	const pb2 = await stompConnect(b, 'websocket', { login: 'ben' });
 	cleanup.push(() => pa2.close(), () => pb2.close());
 	const N = 15, ROUNDS = 3;
-	const posters = [['a', pa, 1], ['a2', pa2, 1], ['b', pb, 2], ['b2', pb2, 2]];
+	const posters = [['a', pa, 1], ['a2', pa2, 1], ['b', pb, 2], ['b2', pb2, 2], ['c', pc, 3]];
 	const texts = Object.fromEntries(posters.map(([k]) => [k, []]));
 	for (let round = 0; round < ROUNDS; round++) {
 		await Promise.all(posters.map(async ([k, c]) => {
@@ -261,14 +272,15 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 		return got.map((m) => `${m.id}:${m.text}`);
 	};
 	/* Both nodes' history relays write every post to MongoDB; both agree. */
-	let ha, hb;
+	let ha, hb, hc;
 	for (let i = 0; i < 100; i++) {
-		[ha, hb] = [await history(a), await history(b)];
-		if (ha.length === hb.length && ha.join() === hb.join() && ha.some((x) => x.endsWith(':chain-7')))
+		[ha, hb, hc] = [await history(a), await history(b), await history(c3)];
+		if (ha.join() === hb.join() && ha.join() === hc.join() && ha.some((x) => x.endsWith(':chain-7')))
 			break;
 		await new Promise((res) => setTimeout(res, 100));
 	}
 	assert.deepEqual(hb, ha, 'history on A and B');
+	assert.deepEqual(hc, ha, 'history on A and C');
 	const hids = ha.map((x) => Number(x.split(':')[0]));
 	assert.deepEqual(hids, [...hids].sort((x, y) => x - y), 'history in id order');
 	assert.deepEqual(ha.map((x) => x.slice(x.indexOf(':') + 1)).filter((x) => x.startsWith('burst-')),
