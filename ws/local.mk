@@ -3,7 +3,8 @@
 bin_PROGRAMS += ws/chat-ws
 ws_chat_ws_SOURCES = \
 	ws/main.c \
-	ws/server.c ws/server.h \
+	ws/server.c ws/server.h ws/server_int.h \
+	ws/conn.c ws/upgrade.c \
 	ws/wsq.c ws/wsq.h
 ws_chat_ws_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS)
 ws_chat_ws_LDADD = $(CHATDB_LIBS) $(LWS_LIBS)
