@@ -8,7 +8,9 @@
 //            (stompjs over a raw WebSocket, paced every 10 ms) for SECONDS;
 //            a subscriber on A and one on B (raw WebSocket) time each post
 //            from its publish() to their callback: median and p99 on the
-//            same node and across nodes, and how many arrived.
+//            same node and across nodes, and how many arrived.  First the
+//            same burst on a single node (a third stack, no broker_relay)
+//            for the baseline of the same run, and the load average.
 //
 //   fanout   the same sender, SUBSCRIBERS raw WebSocket subscribers all on
 //            node A ("one node"), then half on A and half on B ("two
@@ -18,6 +20,7 @@
 // FerretDB fixture, or MONGODB_URI):
 //   node SRCDIR/bench/cluster_bench.mjs latency [RATE=1000] [SECONDS=5]
 //   node SRCDIR/bench/cluster_bench.mjs fanout [RATE=200] [SECONDS=5] [SUBSCRIBERS=100]
+import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { startStack } from '../tests/integration/lib/stack.mjs';
 import { startMongo } from '../tests/integration/lib/ferretdb.mjs';
@@ -55,7 +58,7 @@ async function main() {
 	}
 	const room = 'general';
 	const sent = new Map();
-	const lat = { local: [], remote: [] };
+	const lat = { local: [], remote: [], single: [] };
 	let last = 0;
 	const sub = async (s, key) => {
 		const c = await stompConnect(s, 'raw');
@@ -66,7 +69,7 @@ async function main() {
 				let m;
 				try { m = chatBody(await box.next(3600000)); } catch { return; }
 				const t = sent.get(m.text);
-				if (t !== undefined) {
+				if (t !== undefined && m.text.startsWith(key === 'single' ? 's-' : '')) {
 					last = performance.now();
 					lat[key].push(last - t);
 				}
@@ -74,20 +77,9 @@ async function main() {
 		})();
 		return c;
 	};
-	await sub(nodes[0], 'local');
-	await sub(nodes[1], 'remote');
-	const poster = await stompConnect(nodes[0], 'raw', { login: 'bench' });
-	stops.push(() => poster.close());
-	/* The other node's queue exists once a probe gets through. */
-	for (let i = 0; lat.remote.length === 0; i++) {
-		if (i > 100)
-			throw new Error('the nodes did not join');
-		sent.set(`probe-${i}`, performance.now());
-		await poster.post(room, `probe-${i}`);
-		await sleep(200);
-	}
+	let poster;
 	const burst = async (tag, want) => {
-		lat.local.length = lat.remote.length = 0;
+		lat.local.length = lat.remote.length = lat.single.length = 0;
 		const total = rate * seconds;
 		const start = performance.now();
 		for (let n = 0; n < total;) {
@@ -100,10 +92,36 @@ async function main() {
 			}
 			await sleep(10);
 		}
-		for (let i = 0; i < 600 && lat.local.length + lat.remote.length < want(total); i++)
+		for (let i = 0; i < 600 && lat.local.length + lat.remote.length + lat.single.length < want(total); i++)
 			await sleep(100);
 		return { total, took: (last - start) / 1000 };
 	};
+	const load = async () => (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
+	if (mode === 'latency') {
+		/* The baseline: one node without a relay, the same burst. */
+		const single = await startStack({ front: 'lighttpd', testServices: false });
+		stops.push(() => single.stop());
+		await sub(single, 'single');
+		poster = await stompConnect(single, 'raw', { login: 'bench' });
+		const l0 = await load();
+		const r0 = await burst('s', (t) => t);
+		console.log(`one node (no broker_relay): ${r0.total} posts at ${rate}/s, load ${l0}:` +
+			` ${stats(lat.single)}`);
+		await poster.close();
+		await single.stop();
+	}
+	await sub(nodes[0], 'local');
+	await sub(nodes[1], 'remote');
+	poster = await stompConnect(nodes[0], 'raw', { login: 'bench' });
+	stops.push(() => poster.close());
+	/* The other node's queue exists once a probe gets through. */
+	for (let i = 0; lat.remote.length === 0; i++) {
+		if (i > 100)
+			throw new Error('the nodes did not join');
+		sent.set(`probe-${i}`, performance.now());
+		await poster.post(room, `probe-${i}`);
+		await sleep(200);
+	}
 	if (mode === 'fanout') {
 		/* One node: every subscriber on A. */
 		const extra = [];
@@ -123,8 +141,9 @@ async function main() {
 			` deliveries/s; on A ${stats(lat.local)}; on B ${stats(lat.remote)}`);
 		return;
 	}
+	const l1 = await load();
 	const r = await burst('m', (t) => 2 * t);
-	console.log(`cluster latency: ${r.total} posts at ${rate}/s on node A`);
+	console.log(`cluster latency: ${r.total} posts at ${rate}/s on node A, load ${l1}`);
 	console.log(`  node A -> subscriber on A: ${stats(lat.local)}`);
 	console.log(`  node A -> subscriber on B: ${stats(lat.remote)}`);
 }

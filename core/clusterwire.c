@@ -328,9 +328,13 @@ int clusterwire_parse_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat
 	if ((rc = hdr_int(f, "chat-origin", 1, &m->origin)) != CHAT_OK ||
 	    (rc = hdr_int(f, "chat-id", 1, &m->id)) != CHAT_OK)
 		return rc;
+	kind = stomp_frame_header(f, "chat-kind");
+	if (m->origin < CLUSTER_SLOTS && kind != NULL && chat_slice_eq(*kind, "clock")) {
+		m->kind = CLUSTERWIRE_CLOCK;
+		return CHAT_OK;
+	}
 	if (m->origin >= CLUSTER_SLOTS || m->id % CLUSTER_SLOTS != m->origin)
 		return CHAT_EPROTO;
-	kind = stomp_frame_header(f, "chat-kind");
 	if (kind != NULL && chat_slice_eq(*kind, "user"))
 		return user_message(f, m, CLUSTERWIRE_USER);
 	if (kind != NULL && chat_slice_eq(*kind, "topic"))

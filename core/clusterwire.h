@@ -44,7 +44,9 @@ typedef enum clusterwire_kind {
 	CLUSTERWIRE_TOKEN,    /* a login token issued or revoked */
 	CLUSTERWIRE_PRESENCE, /* a user entered or left a room on its node */
 	CLUSTERWIRE_ROOM,     /* a room created or deleted */
-	CLUSTERWIRE_TOPIC     /* a client's SEND to /topic/... (topic_send) */
+	CLUSTERWIRE_TOPIC,    /* a client's SEND to /topic/... (topic_send) */
+	CLUSTERWIRE_CLOCK     /* a clock beacon: id is the origin's clock, below
+			       * which it has sent everything (db/cluster.c) */
 } clusterwire_kind_t;
 
 /* Bytes of a token's hash (as db/auth.h keeps it). */
@@ -96,7 +98,8 @@ int clusterwire_token_body(chat_buf_t *out, int put, const unsigned char *hash, 
  * topic: the same for a /topic/... chat-dest; chat-kind
  * token: a token's hash issued to a user or revoked, in the body; chat-kind
  * presence: a user entering or leaving a room, in the body; chat-kind room:
- * a room created or deleted, in the body).  Pure (allocates
+ * a room created or deleted, in the body; chat-kind clock: a beacon whose
+ * chat-id is the origin's clock, any residue, no body).  Pure (allocates
  * nothing beyond the caller's buffers, which hold the body's parsed
  * fields).  0, or CHAT_EINVAL / CHAT_EPROTO for a frame that is not a
  * well-formed post (its headers and its body disagree, a bad room, an id

@@ -156,6 +156,10 @@ const options_entry_t options_table[] = {
 	  "stomp://USER:PASS@HOST:PORT/VHOST of a RabbitMQ STOMP listener joining this node (this machine's chat.db) to the others with the same setting (docs/cluster.md); needs a mongodb:// store_uri shared by every node and a node_id of its own; empty: one node" },
 	{ "node_id", OPTIONS_INT, "0", 0, 15, OPT(node_id),
 	  "this node's number in a cluster (1..15, unique per node; message ids carry it); 0: not in a cluster" },
+	{ "cluster_node_timeout_ms", OPTIONS_INT, "3000", 100, 600000, OPT(cluster_node_timeout_ms),
+	  "in a cluster, how long a node may go unheard (its relay beacons every second) before the others stop holding posts back for it: the longest a dead node stalls live delivery; a post of a node left out is shown when it arrives (docs/cluster.md)" },
+	{ "cluster_presence_timeout_ms", OPTIONS_INT, "30000", 1000, 86400000, OPT(cluster_presence_timeout_ms),
+	  "in a cluster, how long a node may go unheard before the others drop its users' presence (LEAVE notices for users present nowhere else); it announces them again when it is back" },
 };
 
 const size_t options_count = CHAT_ARRAY_LEN(options_table);

@@ -91,6 +91,8 @@ typedef struct chat_options {
 	size_t nendpoints;        /* 1..ROUTE_ENDPOINTS_MAX */
 	char *broker_relay;       /* stomp://USER:PASS@HOST:PORT/VHOST of RabbitMQ; empty: one node */
 	long long node_id;        /* this node's number in a cluster, 1..15 */
+	long long cluster_node_timeout_ms; /* a node not heard this long is left out of the order */
+	long long cluster_presence_timeout_ms; /* ... this long: its users' presence is dropped */
 } chat_options_t;
 
 typedef enum options_type {

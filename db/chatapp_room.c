@@ -182,7 +182,14 @@ int chatapp__app_post(broker_t *b, const char *room, chat_slice_t body)
 		if ((rc = chatrow_hdr_put(&b->hdrs, CHATROW_H_ORIGIN, origin)) != CHAT_OK)
 			goto out;
 	}
-	rc = broker__append(b, topic, NULL, chat_buf_slice(&b->hdrs), chat_buf_slice(&b->scratch), &got);
+	/* In a cluster the post is held back until it is in one order on
+	 * every node (db/cluster.h). */
+	if (!cluster_enabled(b->opt))
+		rc = broker__append(b, topic, NULL, chat_buf_slice(&b->hdrs),
+				    chat_buf_slice(&b->scratch), &got);
+	else if ((rc = cluster__hold_in_tx(b->db, m.id, topic, room, chat_buf_slice(&b->hdrs),
+					   chat_buf_slice(&b->scratch), &got, b->err)) == CHAT_OK)
+		b->tx_seq = got;
 	if (rc == CHAT_OK && got != seq)
 		rc = chat_error_set(b->err, CHAT_EDB, "outbox seq %lld, expected %lld",
 				    (long long)got, (long long)seq);

@@ -315,6 +315,15 @@ static const char *const migrations[] = {
 	" peer TEXT NOT NULL COLLATE NOCASE,"
 	" last_id INTEGER NOT NULL,"
 	" PRIMARY KEY (user_name, peer)) WITHOUT ROWID;",
+	/* 21: in a cluster (db/cluster.c), chat posts of every node held
+	 * back, by id, until no node can send a smaller one: then they go
+	 * into the outbox in id order (one order for every room on every
+	 * node). */
+	"CREATE TABLE cluster_hold("
+	" id INTEGER PRIMARY KEY,"
+	" destination TEXT NOT NULL,"
+	" headers BLOB NOT NULL,"
+	" body BLOB NOT NULL);",
 };
 
 _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,

@@ -35,7 +35,7 @@ struct sqlite3_stmt;
 #define CHATDB_BUSY_TIMEOUT_MS 5000
 
 /* The schema version chatdb_open() migrates to (PRAGMA user_version). */
-#define CHATDB_SCHEMA_VERSION 20
+#define CHATDB_SCHEMA_VERSION 21
 
 /* chatdb_open() flags. */
 enum {

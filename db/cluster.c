@@ -24,19 +24,80 @@
  *    what it answers, on every node).
  * Each room's one order is the order of ids.  History, paging and resume
  * (after:<id>, any node's id) read MongoDB and the outbox in id order
- * (db/broker.c sorts by id), and so agree on every node.  Live MESSAGEs
- * go out in each node's outbox order, which is id order for everything
- * but posts made on different nodes within one relay round trip of each
- * other (concurrent: neither saw the other); those two may be seen live
- * in different orders on different nodes, and a reload or resume shows
- * the id order.  Holding live delivery back until every node has passed
- * an id would make the orders agree at the cost of a round trip of
- * latency and of stalling every node while one is away; this design
- * prefers that local chat goes on (see "Faults").
+ * (db/broker.c sorts by id), and so agree on every node.  Live MESSAGEs go
+ * out in each node's outbox order, and the hold-back below makes that the
+ * id order too, on every node, while every node is up.
  *
- * Forwarding.  A local post is a chat row (kind msg) with an "origin"
- * header equal to node_id.  The broker registers the outbox consumer
- * CLUSTER_CONSUMER before the first such row (in the posting transaction),
+ * One order (the hold-back: a Lamport-clock total-order broadcast).  A
+ * chat post is not appended to the outbox when it is made or taken in:
+ * it is committed, with its id, to cluster_hold (cluster__hold_in_tx() in
+ * the posting transaction, which also appends the row the relay forwards,
+ * destination CLUSTER_POST_DEST; the sender's RECEIPT follows that
+ * commit: the post is durable).  The relay releases held posts into the
+ * outbox in id order, in one transaction (insert and delete), once they
+ * are stable, and rings the doorbell; only then do subscribers, history
+ * and resume see them.
+ *  - known[n] is the highest id of any message (post, other row, clock
+ *    beacon) this node has committed from node n; heard[n] when.
+ *  - A clock beacon of node n (chat-kind clock, non-persistent, on the
+ *    posts' routing key over the posts' connection) carries C: n sends it
+ *    only once every row of its own with an id <= C is confirmed by
+ *    RabbitMQ (the relay reads its clock, then the outbox's last seq: a
+ *    row with an id <= that clock committed before, so lies at or below
+ *    that seq; C is that clock once its cursor passed that seq).  Beacons
+ *    go out after taking in messages (so that their senders can release)
+ *    and every second (liveness).
+ *  - A live node is one heard within cluster_node_timeout_ms.  Held posts
+ *    with ids <= S are stable, S = min(known[n]) over the live nodes n
+ *    other than this one (unbounded when there are none, and while this
+ *    node is cut off from RabbitMQ: local chat goes on).
+ * Proof of one order while every node is up (none times out).  Say node X
+ * releases post x (x <= S).  Every post with a smaller id is then held at
+ * X, or was released before: for a node n other than X, known[n] >= x was
+ * raised by a message of n that n sent after everything of its own with a
+ * smaller or equal id (n forwards its rows in id order; a beacon follows
+ * the confirmation of what it covers), over one connection into one queue
+ * (FIFO; RabbitMQ puts back a message requeued by a lost consumer in its
+ * place), and X commits messages in the order the queue delivers them, so
+ * n's posts with ids < x are held at X already; X's own posts with ids
+ * < x were committed before (X's ids rise under chat.db's write lock),
+ * and X's later posts get ids above its clock, which is at or above every
+ * id it holds (taking a message in raises the clock).  So X releases in
+ * rising id order and never later holds an id below one it released:
+ * every node's outbox has the posts in id order, the same sequence, and
+ * each room's live order on every node is its id order.  Each post is
+ * released: S reaches it once every live node has beaconed a clock at or
+ * above it (a node's clock passes every id it takes in, so its next beacon
+ * after taking the post does), or once a node stops being heard.
+ * No miss, no double for held posts: a held post is in chat.db (durable)
+ * from the commit that made or took it in; release moves it to the outbox
+ * in one transaction (no state has it in neither, none in both); the hold
+ * is keyed by id (INSERT OR IGNORE) and taking in is still guarded by the
+ * origin's mark (below).  A released row (kind msg) is not forwarded
+ * again: the CLUSTER_POST_DEST row of the post was.
+ * Faults.  A node not heard for cluster_node_timeout_ms is left out of S:
+ * a dead node stalls live delivery at most that long.  Its posts that
+ * arrive later (it was cut off, or slow beyond the timeout), and other
+ * nodes' posts that arrive after this node was cut off from RabbitMQ (it
+ * released its own at once meanwhile), are released when they arrive, so
+ * live order may then differ from id order: the partition case; history
+ * and resume still show the id order.  A lost beacon (RabbitMQ restarted;
+ * they are not persistent) is replaced by the next one; a beacon never
+ * overtakes a post it covers that RabbitMQ might lose, as it waits for the
+ * confirmation.  A relay that restarts (another process takes the lease)
+ * starts with known[] = the origins' marks and counts every node it has a
+ * mark of as live for a timeout.  Rows other than chat posts (user
+ * messages, tokens, presence, rooms) are not held: they are applied in
+ * the order they arrive.
+ * Cost: a node's own post reaches its own subscribers after a round trip
+ * to the other live nodes and back (their beacons); another node's post
+ * is released as it arrives when that origin's message is the last one
+ * needed (always with two nodes).
+ *
+ * Forwarding.  A local post has a row to forward (CLUSTER_POST_DEST, its
+ * body the chat JSON, with "origin" equal to node_id, its id and room).
+ * The broker registers the outbox consumer CLUSTER_CONSUMER before the
+ * first such row (in the posting transaction),
  * so pruning keeps every row the relay has not forwarded, however long
  * RabbitMQ is away.  The relay reads rows after its cursor, SENDs each
  * local post (persistent, to amq.topic, routing key chat.cluster) with a
@@ -46,10 +107,10 @@
  *
  * Taking in.  Each node has a durable queue (x-queue-name chat-node-N,
  * bound to chat.cluster) which it consumes with client-individual acks.
- * A MESSAGE from another node is added to the local outbox (a chat row
- * with that origin and id, its body byte for byte) and the origin's
- * high-water mark (stomp_counters 'cluster_hw:N') raised to its id, in one
- * transaction; the ACK goes after the commit.  A MESSAGE whose id is at or
+ * A MESSAGE from another node is added to the local hold (a chat row
+ * with that origin and id, its body byte for byte; see "One order") and
+ * the origin's high-water mark (stomp_counters 'cluster_hw:N') raised to
+ * its id, in one transaction; the ACK goes after the commit.  A MESSAGE whose id is at or
  * below its origin's mark is acked and dropped.
  *
  * No miss.  A post P of node A committed at outbox seq s: the consumer
@@ -62,7 +123,7 @@
  * an id >= P's from A is committed, and A's posts reach B in A's order,
  * see below, so P itself was committed before it).  Any crash or outage
  * in between leaves P either unconfirmed at A (resent) or unacked at B
- * (redelivered).  Once in B's outbox, B's dispatchers deliver it as any
+ * (redelivered).  Once released into B's outbox, B's dispatchers deliver it as any
  * local row, and B's history relay writes it to MongoDB (idempotently: A's
  * relay writes the same document under the same id).
  * No double.  B adds P only if P.id is above A's mark and raises the mark
@@ -86,8 +147,8 @@
  * (the user message; a room on /topic/rooms; an ENTER or LEAVE only when it
  * changes whether the user is in the room anywhere in the cluster).
  *
- * Faults.  RabbitMQ away: posts commit locally and are delivered locally;
- * they wait in chat.db and go out in order when it is back.  A node away:
+ * Faults.  RabbitMQ away: posts commit locally and are delivered locally
+ * (released at once); they wait in chat.db and go out in order when it is back.  A node away:
  * the others go on; its queue keeps what it misses (bounded by a queue
  * policy, docs/cluster.md), and its clients can resume on another node
  * from MongoDB.  A node whose queue was lost or trimmed (the policy's
@@ -119,6 +180,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,25 +356,28 @@ static int presence_sql(chatdb_t *db, const char *sql, const char *room, const c
 	return rc;
 }
 
-/* Appends a row the relay forwards (this node's origin, a cluster id). */
-static int forward_row(chatdb_t *db, long long node, const char *dest, chat_slice_t body,
-		       int64_t *seq, chat_error_t *err)
+/* Appends a row the relay forwards (this node's origin, a cluster id:
+ * id, or a new one when id is 0; a held post's names its room). */
+static int forward_row_id(chatdb_t *db, long long node, const char *dest, chat_slice_t body,
+			  int64_t id, const char *room, int64_t *seq, chat_error_t *err)
 {
 	chat_buf_t hdrs;
 	outbox_msg_t om;
-	int64_t last = 0, id = 0;
+	int64_t last = 0;
 	char v[24];
-	int rc;
+	int rc = CHAT_OK;
 
 	chat_buf_init(&hdrs, 256);
-	if ((rc = outbox_last_seq(db, &last, err)) != CHAT_OK ||
-	    (rc = cluster__next_id_in_tx(db, node, last + 1, &id, err)) != CHAT_OK)
+	if (id == 0 && ((rc = outbox_last_seq(db, &last, err)) != CHAT_OK ||
+			(rc = cluster__next_id_in_tx(db, node, last + 1, &id, err)) != CHAT_OK))
 		goto out;
 	snprintf(v, sizeof(v), "%lld", node);
 	rc = chatrow_hdr_put(&hdrs, CHATROW_H_ORIGIN, v);
 	snprintf(v, sizeof(v), "%lld", (long long)id);
 	if (rc == CHAT_OK)
 		rc = chatrow_hdr_put(&hdrs, CLUSTER_ID_HEADER, v);
+	if (rc == CHAT_OK && room != NULL)
+		rc = chatrow_hdr_put(&hdrs, CLUSTER_ROOM_HEADER, room);
 	if (rc != CHAT_OK) {
 		rc = chat_error_set(err, rc, "cluster row headers");
 		goto out;
@@ -322,6 +387,146 @@ static int forward_row(chatdb_t *db, long long node, const char *dest, chat_slic
 out:
 	chat_buf_free(&hdrs);
 	return rc;
+}
+
+static int forward_row(chatdb_t *db, long long node, const char *dest, chat_slice_t body,
+		       int64_t *seq, chat_error_t *err)
+{
+	return forward_row_id(db, node, dest, body, 0, NULL, seq, err);
+}
+
+static const char SQL_HOLD_PUT[] =
+	"INSERT OR IGNORE INTO cluster_hold(id, destination, headers, body) VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_HOLD_MIN[] = "SELECT min(id) FROM cluster_hold";
+static const char SQL_HOLD_READ[] =
+	"SELECT id, destination, headers, body FROM cluster_hold WHERE id <= ?1 ORDER BY id";
+static const char SQL_HOLD_DEL[] = "DELETE FROM cluster_hold WHERE id <= ?1";
+
+/* Ends a transaction whose work returned rc: commits it (then *out = n
+ * and, when seq_out is not NULL, *seq_out = seq) or rolls it back. */
+static int end_tx(chatdb_t *db, int rc, size_t n, size_t *out, int64_t seq, int64_t *seq_out,
+		  chat_error_t *err)
+{
+	if (rc == CHAT_OK)
+		rc = chatdb__commit(db, err);
+	else
+		chatdb__rollback(db);
+	if (rc == CHAT_OK) {
+		*out = n;
+		if (seq_out != NULL)
+			*seq_out = seq;
+	}
+	return rc;
+}
+
+/* sql prepared in *st with ?1 = v. */
+static int stmt_int(chatdb_t *db, const char *sql, int64_t v, sqlite3_stmt **st,
+		    chat_error_t *err)
+{
+	int rc = chatdb__stmt(db, sql, st, err);
+
+	if (rc == CHAT_OK)
+		sqlite3_bind_int64(*st, 1, v);
+	return rc;
+}
+
+/* Holds back chat post id (its outbox row: dest, headers, body). */
+static int hold_put(chatdb_t *db, int64_t id, const char *dest, chat_slice_t headers,
+		    chat_slice_t body, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_HOLD_PUT, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, dest, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, headers.len ? headers.ptr : "", (int)headers.len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, body.len ? body.ptr : "", (int)body.len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "held post", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int cluster__hold_in_tx(chatdb_t *db, int64_t id, const char *dest, const char *room,
+			chat_slice_t headers, chat_slice_t body, int64_t *seq, chat_error_t *err)
+{
+	long long node = this_node;
+	int rc = hold_put(db, id, dest, headers, body, err);
+
+	return rc == CHAT_OK ? forward_row_id(db, node, CLUSTER_POST_DEST, body, id, room, seq, err)
+			     : rc;
+}
+
+int cluster_held_min(chatdb_t *db, int64_t *id_out, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_HOLD_MIN, &st, err);
+
+	*id_out = 0;
+	if (rc != CHAT_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*id_out = sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "held", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Inside the caller's transaction: the held posts with ids <= upto into
+ * the outbox, in id order, and out of the hold. */
+static int release_in_tx(chatdb_t *db, int64_t upto, size_t *n, int64_t *seq,
+			 chat_error_t *err)
+{
+	sqlite3_stmt *st, *del;
+	int64_t last = 0;
+	int rc = stmt_int(db, SQL_HOLD_READ, upto, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char dest[CHATDB_DEST_MAX + 1];
+		const unsigned char *d = sqlite3_column_text(st, 1);
+		outbox_msg_t om;
+		int e;
+
+		snprintf(dest, sizeof(dest), "%s", d != NULL ? (const char *)d : "");
+		om = (outbox_msg_t){ dest, NULL,
+				     { sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2) },
+				     { sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3) },
+				     chat_wall_ms() };
+		/* The history relay starts before the first chat row. */
+		if ((*n == 0 && ((e = outbox_last_seq(db, &last, err)) != CHAT_OK ||
+				 (e = relay__register_in_tx(db, last, err)) != CHAT_OK)) ||
+		    (e = outbox_append(db, &om, seq, err)) != CHAT_OK) {
+			sqlite3_reset(st);
+			return e;
+		}
+		(*n)++;
+	}
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "held posts", err);
+	sqlite3_reset(st);
+	if (rc != CHAT_OK || (rc = stmt_int(db, SQL_HOLD_DEL, upto, &del, err)) != CHAT_OK)
+		return rc;
+	rc = sqlite3_step(del);
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "held posts", err);
+	sqlite3_reset(del);
+	return rc;
+}
+
+int cluster_release(chatdb_t *db, int64_t upto, size_t *released, int64_t *seq_out,
+		    chat_error_t *err)
+{
+	size_t n = 0;
+	int64_t seq = 0;
+	int rc = chatdb__begin(db, err);
+
+	*released = 0;
+	if (rc == CHAT_OK)
+		rc = release_in_tx(db, upto, &n, &seq, err);
+	return end_tx(db, rc, n, released, seq, seq_out, err);
 }
 
 int cluster__presence_in_tx(chatdb_t *db, int entered, const char *user, const char *room,
@@ -448,6 +653,103 @@ out:
 	return rc;
 }
 
+typedef struct pair {
+	char room[CHATMSG_ROOM_MAX + 1];
+	char user[CLUSTERWIRE_SENDER_MAX + 1];
+} pair_t;
+
+static const char SQL_NODE_PRESENCE[] =
+	"SELECT room, user_name FROM cluster_presence WHERE node = ?1";
+static const char SQL_LOCAL_PRESENCE[] = "SELECT room, user_name FROM chat_presence WHERE ?1 = ?1";
+
+/* The (room, user) rows of sql with ?1 = node, into *v (malloc'ed). */
+static int pairs(chatdb_t *db, const char *sql, int64_t node, pair_t **v, size_t *n,
+		 chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc = stmt_int(db, sql, node, &st, err);
+
+	*v = NULL;
+	*n = 0;
+	if (rc != CHAT_OK)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *room = sqlite3_column_text(st, 0);
+		const unsigned char *user = sqlite3_column_text(st, 1);
+
+		if (*n == cap) {
+			pair_t *w = realloc(*v, (cap = cap ? cap * 2 : 16) * sizeof(**v));
+
+			if (w == NULL) {
+				sqlite3_reset(st);
+				return chat_error_set(err, CHAT_ENOMEM, "out of memory");
+			}
+			*v = w;
+		}
+		snprintf((*v)[*n].room, sizeof((*v)[*n].room), "%s", room ? (const char *)room : "");
+		snprintf((*v)[*n].user, sizeof((*v)[*n].user), "%s", user ? (const char *)user : "");
+		(*n)++;
+	}
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "presence", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Runs each() over the rows of sql (node) in one transaction. */
+static int each_pair(chatdb_t *db, const char *sql, int64_t node,
+		     int (*each)(chatdb_t *, int64_t, const pair_t *, int64_t *, chat_error_t *),
+		     size_t *done, int64_t *seq, chat_error_t *err)
+{
+	pair_t *v = NULL;
+	size_t n = 0;
+	int64_t last = 0;
+	int rc = chatdb__begin(db, err);
+
+	*done = 0;
+	if (rc == CHAT_OK)
+		rc = pairs(db, sql, node, &v, &n, err);
+	for (size_t i = 0; rc == CHAT_OK && i < n; i++)
+		rc = each(db, node, &v[i], &last, err);
+	rc = end_tx(db, rc, n, done, last, last > 0 ? seq : NULL, err);
+	free(v);
+	return rc;
+}
+
+/* A user of a node gone too long leaves: LEAVE here when present nowhere
+ * else (as if the node had sent it). */
+static int drop_one(chatdb_t *db, int64_t node, const pair_t *p, int64_t *seq,
+		    chat_error_t *err)
+{
+	clusterwire_msg_t m = { .kind = CLUSTERWIRE_PRESENCE, .origin = node, .entered = 0 };
+	int added = 0;
+
+	snprintf(m.room, sizeof(m.room), "%s", p->room);
+	snprintf(m.token_user, sizeof(m.token_user), "%s", p->user);
+	return apply_presence(db, &m, &added, seq, err);
+}
+
+/* A local user announced again to the other nodes (idempotent there). */
+static int announce_one(chatdb_t *db, int64_t node, const pair_t *p, int64_t *seq,
+			chat_error_t *err)
+{
+	int announce = 0;
+
+	(void)node;
+	return cluster__presence_in_tx(db, 1, p->user, p->room, &announce, seq, err);
+}
+
+int cluster_drop_node(chatdb_t *db, int64_t node, size_t *dropped, int64_t *seq,
+		      chat_error_t *err)
+{
+	return each_pair(db, SQL_NODE_PRESENCE, node, drop_one, dropped, seq, err);
+}
+
+int cluster_announce_local(chatdb_t *db, size_t *announced, int64_t *seq, chat_error_t *err)
+{
+	return each_pair(db, SQL_LOCAL_PRESENCE, 0, announce_one, announced, seq, err);
+}
+
 /* Another node's token issue or revocation, into auth_tokens. */
 static int apply_token(chatdb_t *db, const clusterwire_msg_t *m, chat_error_t *err)
 {
@@ -531,8 +833,7 @@ static int import_in_tx(chatdb_t *db, const clusterwire_msg_t *m, chat_buf_t *hd
 			int64_t *seq, chat_error_t *err)
 {
 	char mark[32], topic[CHATDB_DEST_MAX + 1], origin[24];
-	outbox_msg_t om;
-	int64_t hw = 0, last = 0;
+	int64_t hw = 0;
 	int rc, found = 0;
 
 	chat_buf_reset(hdrs);
@@ -558,13 +859,12 @@ static int import_in_tx(chatdb_t *db, const clusterwire_msg_t *m, chat_buf_t *hd
 		log_warn("cluster: post %lld of node %lld is for room %s, which this node"
 			 " cannot add; skipped",
 			 (long long)m->id, (long long)m->origin, m->room);
-	} else if ((rc = outbox_last_seq(db, &last, err)) == CHAT_OK &&
-		   (rc = relay__register_in_tx(db, last, err)) == CHAT_OK &&
-		   (rc = chatrow_hdr_put(hdrs, "content-type", "application/json")) == CHAT_OK &&
+	} else if ((rc = chatrow_hdr_put(hdrs, "content-type", "application/json")) == CHAT_OK &&
 		   (rc = chatrow_hdr_put(hdrs, CHATROW_H_KIND, CHATROW_KIND_MSG)) == CHAT_OK &&
 		   (rc = chatrow_hdr_put(hdrs, CHATROW_H_ORIGIN, origin)) == CHAT_OK) {
-		om = (outbox_msg_t){ topic, NULL, chat_buf_slice(hdrs), m->body, chat_wall_ms() };
-		rc = outbox_append(db, &om, seq, err);
+		/* Held back until no node can send a smaller id (the relay
+		 * releases it into the outbox). */
+		rc = hold_put(db, m->id, topic, chat_buf_slice(hdrs), m->body, err);
 		*added = rc == CHAT_OK;
 	}
 	if (rc == CHAT_OK)
@@ -588,20 +888,12 @@ int cluster_import_batch(chatdb_t *db, int64_t self, const clusterwire_msg_t *v,
 	for (size_t i = 0; rc == CHAT_OK && i < n; i++) {
 		int one = 0;
 
-		if (v[i].origin == self)
-			continue; /* this node's own, back from RabbitMQ */
+		if (v[i].origin == self || v[i].kind == CLUSTERWIRE_CLOCK)
+			continue; /* this node's own, back from RabbitMQ; a beacon */
 		rc = import_in_tx(db, &v[i], &hdrs, &one, &seq, err);
 		k += (size_t)one;
 	}
-	if (rc == CHAT_OK)
-		rc = chatdb__commit(db, err);
-	else
-		chatdb__rollback(db);
-	if (rc == CHAT_OK) {
-		*added = k;
-		if (seq_out != NULL)
-			*seq_out = seq;
-	}
+	rc = end_tx(db, rc, k, added, seq, seq_out, err);
 	chat_buf_free(&hdrs);
 	return rc;
 }
@@ -646,6 +938,14 @@ typedef struct relay_state {
 	int64_t batch_sent_ms;
 	int64_t backoff, retry_at, lease_at;
 	int64_t rx_ms, tx_ms;    /* when RabbitMQ last sent a byte, when we last wrote */
+	/* The hold-back (see "One order"): per node, the highest id or clock
+	 * taken from it and when it was last heard (monotonic ms; 0: never). */
+	int64_t known[CLUSTER_SLOTS], heard[CLUSTER_SLOTS];
+	int64_t batch_clock;     /* the clock the batch in flight covers (0: not all) */
+	int64_t safe_clock;      /* everything of ours with an id <= it is confirmed */
+	int64_t beacon_clock, beacon_ms; /* the last beacon sent, and when */
+	int64_t need_clock;      /* the highest id taken from others (a beacon is due) */
+	int dropped[CLUSTER_SLOTS]; /* the node's presence was dropped (gone too long) */
 	int holder, was_down;
 	int wake[2];             /* the bell thread writes a byte when the outbox moves */
 	pthread_t thread, bell_thread;
@@ -895,7 +1195,6 @@ static int take_row(void *ctx, const outbox_row_t *row)
 {
 	collect_t *c = ctx;
 	chat_slice_t kind, origin;
-	store_msg_t m;
 	fwd_t *x = &c->v[c->n];
 	char self[24];
 
@@ -908,10 +1207,13 @@ static int take_row(void *ctx, const outbox_row_t *row)
 	memset(x, 0, sizeof(*x));
 	if (chatrow_hdr_get(row->headers, CHATROW_H_KIND, &kind) &&
 	    chat_slice_eq(kind, CHATROW_KIND_MSG)) {
-		if (relay_parse_row(row, &m, &c->r->room, &c->r->writer, &c->r->text) != 1)
-			return 0; /* not a post this node can vouch for: nothing to send */
-		x->id = m.id;
-		snprintf(x->room, sizeof(x->room), "%s", c->r->room.data);
+		return 0; /* a post released from the hold: its row went before */
+	} else if (strcmp(row->destination.ptr, CLUSTER_POST_DEST) == 0) {
+		/* A held post of ours (cluster__hold_in_tx()). */
+		if (!take_user(row, x) || !chatrow_hdr_get(row->headers, CLUSTER_ROOM_HEADER, &kind))
+			return 0;
+		x->kind = CLUSTERWIRE_POST;
+		copy_slice(x->room, CHATMSG_ROOM_MAX, kind);
 	} else if (!take_user(row, x)) {
 		return 0;
 	}
@@ -953,7 +1255,7 @@ static int forward(relay_state_t *r, int64_t now)
 {
 	collect_t c = { r, NULL, 0, 0 };
 	chat_error_t err = { 0 };
-	int64_t last_seq = 0;
+	int64_t last_seq = 0, clock = 0;
 	chatroom_t room;
 	int rc;
 
@@ -964,10 +1266,15 @@ static int forward(relay_state_t *r, int64_t now)
 		}
 		return CHAT_OK;
 	}
-	if ((rc = outbox_last_seq(r->db, &last_seq, &err)) != CHAT_OK)
+	/* The clock first, then the last seq: a row of ours with an id <= the
+	 * clock was committed before, so is at or below that seq. */
+	if ((rc = counter_get(r->db, CLOCK_NAME, &clock, &err)) != CHAT_OK ||
+	    (rc = outbox_last_seq(r->db, &last_seq, &err)) != CHAT_OK)
 		return rc;
-	if (last_seq <= r->cursor)
+	if (last_seq <= r->cursor) {
+		r->safe_clock = clock;
 		return CHAT_OK;
+	}
 	c.last = r->cursor;
 	c.v = calloc(CLUSTER_BATCH, sizeof(*c.v));
 	if (c.v == NULL)
@@ -1019,8 +1326,11 @@ static int forward(relay_state_t *r, int64_t now)
 		if (c.last > r->cursor &&
 		    (rc = outbox_consumer_advance(r->db, CLUSTER_CONSUMER, c.last, &err)) == CHAT_OK)
 			r->cursor = c.last;
+		if (rc == CHAT_OK && r->cursor >= last_seq)
+			r->safe_clock = clock;
 		return rc;
 	}
+	r->batch_clock = c.last >= last_seq ? clock : 0;
 	r->batch_last = c.last;
 	r->batch_sent_ms = now;
 	if (write_all(r) != CHAT_OK) {
@@ -1107,8 +1417,24 @@ static void flush(relay_state_t *r)
 		disconnect(r, NULL);
 		r->retry_at = chat_mono_ms() + 1000;
 	} else {
-		if (added > 0 && r->bell != NULL)
+		int64_t mono = chat_mono_ms();
+
+		if (seq > 0 && r->bell != NULL)
 			doorbell_ring(r->bell, (uint64_t)seq);
+		/* Committed: what each node has sent up to (its messages come
+		 * in its id order). */
+		for (i = 0; i < npend; i++) {
+			const clusterwire_msg_t *m = &pend[i].m;
+
+			if (m->origin == r->opt->node_id || m->origin <= 0)
+				continue;
+			r->heard[m->origin] = mono;
+			r->dropped[m->origin] = 0;
+			if (m->id > r->known[m->origin])
+				r->known[m->origin] = m->id;
+			if (m->kind != CLUSTERWIRE_CLOCK && m->id > r->need_clock)
+				r->need_clock = m->id;
+		}
 		for (i = 0; i < npend && rc == CHAT_OK; i++)
 			rc = ack(r, pend[i].m.ack);
 	}
@@ -1157,6 +1483,8 @@ static int on_frame(relay_state_t *r, const stomp_frame_t *f)
 				return rc;
 			}
 			r->cursor = r->batch_last;
+			if (r->batch_clock > r->safe_clock)
+				r->safe_clock = r->batch_clock;
 		}
 		return CHAT_OK;
 	case STOMP_CMD_ERROR: {
@@ -1202,6 +1530,138 @@ static void pump(relay_state_t *r, int wait_ms)
 		disconnect(r, "the connection broke while acking");
 }
 
+/* A clock beacon (non-persistent, on the posts' routing key, so after
+ * every post sent before it): everything of ours with an id <= safe_clock
+ * is confirmed.  Sent once something taken in raised the clock (the
+ * sender can then release its posts), and every second (liveness). */
+static int beacon(relay_state_t *r, int64_t now)
+{
+	char origin[24], id[24];
+	int rc;
+
+	if (r->safe_clock <= 0 ||
+	    (now - r->beacon_ms < 1000 &&
+	     (r->need_clock <= r->beacon_clock || r->safe_clock < r->need_clock)))
+		return CHAT_OK;
+	snprintf(origin, sizeof(origin), "%lld", (long long)r->opt->node_id);
+	snprintf(id, sizeof(id), "%lld", (long long)r->safe_clock);
+	{
+		stomp_header_t h[] = { H("destination", CLUSTER_TOPIC), H("persistent", "false"),
+				       H("chat-kind", "clock"), H("chat-origin", origin),
+				       H("chat-id", id) };
+
+		rc = put_frame(r, STOMP_CMD_SEND, h, 5, NULL, 0);
+	}
+	if (rc == CHAT_OK && (rc = write_all(r)) != CHAT_OK)
+		disconnect(r, "the connection broke while sending a beacon");
+	if (rc == CHAT_OK) {
+		r->beacon_clock = r->safe_clock;
+		r->beacon_ms = now;
+	}
+	return rc;
+}
+
+/* The largest id no node can still send a smaller one than: the least of
+ * what each other live node (heard within cluster_node_timeout_ms) has
+ * sent up to; unbounded while this node is cut off from RabbitMQ or
+ * alone.  This node's own later posts get larger ids (its clock is at or
+ * above every id it holds). */
+static int64_t stable(const relay_state_t *r, int64_t now)
+{
+	int64_t s = INT64_MAX;
+
+	if (r->fd < 0)
+		return s;
+	for (int n = 1; n < CLUSTER_SLOTS; n++)
+		if (n != r->opt->node_id && r->heard[n] > 0 &&
+		    now - r->heard[n] < r->opt->cluster_node_timeout_ms && r->known[n] < s)
+			s = r->known[n];
+	return s;
+}
+
+/* Releases the held posts that are stable, in id order, and rings the
+ * doorbell. */
+static void release(relay_state_t *r, int64_t now)
+{
+	chat_error_t err = { 0 };
+	int64_t lo = 0, upto = stable(r, now), seq = 0;
+	size_t n = 0;
+	int rc = cluster_held_min(r->db, &lo, &err);
+
+	if (rc != CHAT_OK || lo == 0 || lo > upto)
+		return;
+	rc = cluster_release(r->db, upto, &n, &seq, &err);
+	if (rc != CHAT_OK)
+		log_warn("cluster: releasing held posts: %s", chat_error_reason(&err, rc));
+	else if (n > 0 && r->bell != NULL)
+		doorbell_ring(r->bell, (uint64_t)seq);
+}
+
+/* Nodes not heard for cluster_presence_timeout_ms lose their presence
+ * here (LEAVE for users present nowhere else); they announce it again
+ * when they reconnect.  Only while connected (a node cut off hears
+ * nobody). */
+static void drop_gone(relay_state_t *r, int64_t now)
+{
+	chat_error_t err = { 0 };
+	int64_t seq = 0;
+	size_t n = 0;
+
+	for (int k = 1; r->fd >= 0 && k < CLUSTER_SLOTS; k++) {
+		int rc;
+
+		if (k == r->opt->node_id || r->heard[k] == 0 || r->dropped[k] ||
+		    now - r->heard[k] < r->opt->cluster_presence_timeout_ms)
+			continue;
+		rc = cluster_drop_node(r->db, k, &n, &seq, &err);
+		if (rc != CHAT_OK) {
+			log_warn("cluster: dropping node %d's presence: %s", k,
+				 chat_error_reason(&err, rc));
+			continue;
+		}
+		r->dropped[k] = 1;
+		log_info("cluster: node %d not heard for %lld ms: its %zu presences dropped", k,
+			 (long long)(now - r->heard[k]), n);
+		if (seq > 0 && r->bell != NULL)
+			doorbell_ring(r->bell, (uint64_t)seq);
+	}
+}
+
+/* Waits up to ms for the doorbell (or cluster_stop()). */
+static void wait_bell(relay_state_t *r, int64_t ms)
+{
+	struct pollfd p = { r->wake[0], POLLIN, 0 };
+	char drain[64];
+
+	if (r->wake[0] < 0) {
+		nap(r, ms < 20 ? ms : 20);
+		return;
+	}
+	if (poll(&p, 1, (int)(ms < 1000 ? ms : 1000)) > 0)
+		while (read(r->wake[0], drain, sizeof(drain)) > 0)
+			;
+}
+
+/* Just (re)connected: this node's presence is announced again (another
+ * node may have dropped it), and time cut off does not count against the
+ * others (they are not live, but not gone either, until heard again or
+ * timed out afresh). */
+static void connected(relay_state_t *r, int64_t now)
+{
+	chat_error_t err = { 0 };
+	int64_t seq = 0;
+	size_t n = 0;
+	int rc = cluster_announce_local(r->db, &n, &seq, &err);
+
+	if (rc != CHAT_OK)
+		log_warn("cluster: announcing this node's presence: %s", chat_error_reason(&err, rc));
+	else if (seq > 0 && r->bell != NULL)
+		doorbell_ring(r->bell, (uint64_t)seq);
+	for (int k = 1; k < CLUSTER_SLOTS; k++)
+		if (r->heard[k] > 0 && r->heard[k] < now - r->opt->cluster_node_timeout_ms)
+			r->heard[k] = now - r->opt->cluster_node_timeout_ms;
+}
+
 static int hold_lease(relay_state_t *r, int64_t mono)
 {
 	chat_error_t err = { 0 };
@@ -1219,6 +1679,16 @@ static int hold_lease(relay_state_t *r, int64_t mono)
 				/* Nothing was ever posted in the cluster here. */
 				(void)outbox_consumer_advance(r->db, CLUSTER_CONSUMER, c, NULL);
 			r->cursor = c;
+			/* The nodes this one has heard from are taken as live
+			 * until they time out (their beacons then say more). */
+			for (int n = 1; n < CLUSTER_SLOTS; n++) {
+				r->known[n] = 0;
+				r->heard[n] = 0;
+				if (n != r->opt->node_id &&
+				    cluster_high_water(r->db, n, &r->known[n], NULL) == CHAT_OK &&
+				    r->known[n] > 0)
+					r->heard[n] = mono;
+			}
 		}
 		r->holder = 1;
 		r->lease_at = mono;
@@ -1255,12 +1725,15 @@ static void *cluster_main(void *arg)
 			continue;
 		}
 		if (r->fd < 0) {
+			/* Cut off: this node's posts go out at once. */
+			release(r, mono);
 			if (mono < r->retry_at) {
-				nap(r, r->retry_at - mono);
+				wait_bell(r, r->retry_at - mono);
 				continue;
 			}
 			if (connect_broker(r) != CHAT_OK)
 				continue;
+			connected(r, chat_mono_ms());
 		}
 		/* Heart-beats both ways: a broker that hangs (no byte for three
 		 * intervals) is left and reconnected to. */
@@ -1276,10 +1749,14 @@ static void *cluster_main(void *arg)
 			}
 		}
 		(void)forward(r, mono);
+		if (r->fd >= 0)
+			(void)beacon(r, mono);
 		/* Woken by the bell thread when the outbox moves; without a
 		 * doorbell the outbox is looked at every 20 ms. */
 		if (r->fd >= 0)
 			pump(r, r->wake[0] >= 0 ? 1000 : 20);
+		release(r, chat_mono_ms());
+		drop_gone(r, chat_mono_ms());
 	}
 	disconnect(r, NULL);
 	drop_held();
@@ -1357,6 +1834,8 @@ void cluster_stop(void)
 	rs.stopping = 1;
 	pthread_cond_broadcast(&rs.cv);
 	pthread_mutex_unlock(&rs.mu);
+	if (rs.wake[1] >= 0)
+		(void)!write(rs.wake[1], "x", 1);
 	if (started)
 		pthread_join(rs.thread, NULL);
 	if (rs.bell_started) {

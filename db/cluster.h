@@ -34,6 +34,11 @@
 #define CLUSTER_TOKEN_DEST "/cluster/token"
 /* The destination of room rows (no client can subscribe to it). */
 #define CLUSTER_ROOM_DEST "/cluster/room"
+/* The destination of this node's chat posts' rows to forward (no client
+ * can subscribe to it); the post itself is held (cluster__hold_in_tx()). */
+#define CLUSTER_POST_DEST "/cluster/post"
+/* On such a row: the post's room. */
+#define CLUSTER_ROOM_HEADER "chat-room"
 /* The destination of presence rows (no client can subscribe to it). */
 #define CLUSTER_PRESENCE_DEST "/cluster/presence"
 /* Where nodes publish (RabbitMQ's amq.topic, routing key chat.cluster)
@@ -64,8 +69,35 @@ int cluster_check(const chat_options_t *opt, chat_error_t *err);
 int cluster__next_id_in_tx(chatdb_t *db, int64_t node, int64_t seq, int64_t *id_out,
 			   chat_error_t *err);
 
-/* Adds m (from another node than self) to the local outbox in one
- * transaction unless its origin's high-water mark is at or above m->id
+/* Inside the posting transaction of chat post id (an id of
+ * cluster__next_id_in_tx()) in room: holds the post back (its outbox row:
+ * dest, headers, body) and appends the row the relay forwards (*seq gets
+ * its seq).  The relay releases the post into the outbox in id order
+ * (cluster_release()) once no node can send a smaller id. */
+int cluster__hold_in_tx(chatdb_t *db, int64_t id, const char *dest, const char *room,
+			chat_slice_t headers, chat_slice_t body, int64_t *seq, chat_error_t *err);
+
+/* Moves the held posts with ids <= upto into the outbox, in id order, in
+ * one transaction; *released gets how many, *seq_out (may be NULL) the
+ * last seq.  The doorbell is not rung. */
+int cluster_release(chatdb_t *db, int64_t upto, size_t *released, int64_t *seq_out,
+		    chat_error_t *err);
+
+/* A node gone too long: its users' presence here is dropped (a LEAVE
+ * notice for each present nowhere else), in one transaction; *dropped
+ * gets how many rows, *seq the last notice's seq (untouched: none). */
+int cluster_drop_node(chatdb_t *db, int64_t node, size_t *dropped, int64_t *seq,
+		      chat_error_t *err);
+
+/* This node's users present in rooms, announced again to the others (a
+ * presence row each, which they apply idempotently), in one transaction. */
+int cluster_announce_local(chatdb_t *db, size_t *announced, int64_t *seq, chat_error_t *err);
+
+/* The smallest held id (0: none held). */
+int cluster_held_min(chatdb_t *db, int64_t *id_out, chat_error_t *err);
+
+/* Adds m (from another node than self) to the local outbox (a chat post:
+ * to the hold, cluster__hold_in_tx()) in one transaction unless its origin's high-water mark is at or above m->id
  * (then *added = 0: a resend); raises the mark and the id clock with it.
  * The room is added from m when chat.db lacks it.  The doorbell is not
  * rung (the caller rings it with *seq_out after the commit).  0 or a

@@ -1,14 +1,16 @@
-// cluster.mjs - two nodes joined by the STOMP broker relay (db/cluster.h,
+// cluster.mjs - three nodes joined by the STOMP broker relay (db/cluster.h,
 // docs/cluster.md): a private RabbitMQ node with the STOMP plugin
 // (bench/peers/rabbitmq.sh: its own node name, ports and directories,
 // stopped by PID; the machine's default node is not touched), FerretDB as
-// the shared MongoDB, and two nodes on this machine, each with its own
-// var/, chat.db, ports and lighttpd.
-//  - posts made on both nodes at once reach subscribers of every transport
-//    on both nodes, each exactly once, each node's posts in their order,
-//    with ids unique across nodes; a chain of replies (each made after the
-//    previous one arrived) is seen in one order everywhere, ids rising;
-//  - history on both nodes agrees (id order), and a client resumes on the
+// the shared MongoDB, and three nodes on this machine, each with its own
+// var/, chat.db and ports, A and B behind lighttpd, C behind Apache.
+//  - posts made on every node at once (bursts from two clients on A and
+//    on B, one on C) reach subscribers of every transport on every node,
+//    each exactly once, in one order on every node, which is id order and
+//    history's order (the hold-back), with ids unique across nodes; a
+//    chain of replies (each made after the previous one arrived) is seen
+//    in one order everywhere, ids rising;
+//  - history on every node agrees (id order), and a client resumes on the
 //    other node after an id it saw on the first one;
 //  - /user/NAME/queue/... reaches the user's sessions on both nodes once,
 //    and (topic_send) a client's /topic/... SEND the other node;
@@ -20,8 +22,11 @@
 //  - RabbitMQ SIGKILLed mid-burst: local chat goes on (every post receipted
 //    and delivered on its own node); once RabbitMQ is back every post
 //    reaches the other node exactly once;
-//  - node B SIGKILLed mid-burst: node A goes on, B's client resumes on A
-//    from its last id; B restarted on its var/ catches up from its queue;
+//  - node B SIGKILLed mid-burst: node A goes on (its posts are held back
+//    for it no longer than cluster_node_timeout_ms), B's client resumes on
+//    A from its last id; a user in the room on B leaves on A once B has not
+//    been heard for cluster_presence_timeout_ms; B restarted on its var/
+//    catches up from its queue;
 //  - a node_id-less or SQLite-backed cluster is refused with a clear
 //    message.
 // Skips when rabbitmq-server is not installed, unless CHAT_REQUIRE_RABBIT=1.
@@ -52,7 +57,7 @@ function rabbitMissing() {
 	return 'rabbitmq-server is not installed (tools/install-deps.sh)';
 }
 
-const skip = rabbitMissing() || frontMissing('lighttpd') || false;
+const skip = rabbitMissing() || frontMissing('lighttpd') || frontMissing('apache-proxy-fcgi') || false;
 
 /* Collects the chat posts (not notices) one subscription receives. */
 function collector(box) {
@@ -138,7 +143,7 @@ test('refused: a cluster without node_id, or with the SQLite store', { skip }, a
 	assert.match(r.out, /expected stomp:\/\/USER:PASS@HOST:PORT\/VHOST/);
 });
 
-test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, async (t) => {
+test('three nodes through RabbitMQ and one MongoDB', { skip, timeout: 240000 }, async (t) => {
 	const mongo = await startMongo('cluster');
 	if (mongo.missing) {
 		t.skip(mongo.missing);
@@ -150,17 +155,19 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 	cleanup.push(() => mq.remove());
 	t.diagnostic(`RabbitMQ up at ${Date.now() - t0} ms`);
 	const relay = `stomp://guest:guest@127.0.0.1:${mq.ports.stomp}/`;
-	const node = async (id) => {
-		const s = await startStack({ front: 'lighttpd', testServices: false, mongodbUri: mongo.uri,
-			options: { broker_relay: relay, node_id: id, topic_send: 1 } });
+	const node = async (id, front = 'lighttpd') => {
+		const s = await startStack({ front, testServices: false, mongodbUri: mongo.uri,
+			options: { broker_relay: relay, node_id: id, topic_send: 1, cluster_node_timeout_ms: 6000,
+			cluster_presence_timeout_ms: 15000 } });
 		cleanup.push(() => s.stop());
 		return s;
 	};
-	const [a, b] = [await node(1), await node(2)];
+	/* Nodes A and B behind lighttpd, C behind Apache (mod_proxy_fcgi). */
+	const [a, b, c3] = [await node(1), await node(2), await node(3, 'apache-proxy-fcgi')];
 	t.diagnostic(`nodes up at ${Date.now() - t0} ms`);
 	const room = 'general';
 
-	/* Subscribers of several transports on both nodes. */
+	/* Subscribers of several transports on every node. */
 	const subs = [];
 	for (const [s, tr] of [[a, 'websocket'], [a, 'xhr-streaming'], [b, 'websocket'],
 		[b, 'eventsource'], [b, 'raw']]) {
@@ -168,28 +175,53 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 		cleanup.push(() => c.close());
 		subs.push({ name: `${s === a ? 'A' : 'B'}/${tr}`, col: collector(await c.subscribeSync(`/topic/chat/room/${room}`)) });
 	}
+	for (const tr of ['websocket', 'xhr-streaming']) {
+		const c = await stompConnect(c3, tr);
+		cleanup.push(() => c.close());
+		subs.push({ name: `C/${tr}`, col: collector(await c.subscribeSync(`/topic/chat/room/${room}`)) });
+	}
 	const pa = await stompConnect(a, 'websocket', { login: 'alice' });
 	const pb = await stompConnect(b, 'xhr-polling', { login: 'bob' });
 	cleanup.push(() => pa.close(), () => pb.close());
+	const pc = await stompConnect(c3, 'xhr-polling', { login: 'cyd' });
+	cleanup.push(() => pc.close());
 	await joined(pa, room, subs[2].col, 'ab');
 	await joined(pb, room, subs[0].col, 'ba');
+	await joined(pc, room, subs[0].col, 'ca');
+	await joined(pa, room, subs[5].col, 'ac');
 
-	/* A burst from both nodes at once. */
-	const N = 30;
-	const ta = Array.from({ length: N }, (_, i) => `burst-a-${i}`);
-	const tb = Array.from({ length: N }, (_, i) => `burst-b-${i}`);
-	await Promise.all([
-		(async () => { for (const x of ta) await pa.post(room, x); })(),
-		(async () => { for (const x of tb) await pb.post(room, x); })(),
-	]);
+	/* Bursts from clients on every node at once (two on A and B, one on C, posting
+	 * concurrently): every subscriber on every node sees every post once,
+	 * in one order, which is id order (the hold-back, db/cluster.c). */
+	const pa2 = await stompConnect(a, 'xhr-streaming', { login: 'amy' });
+	const pb2 = await stompConnect(b, 'websocket', { login: 'ben' });
+	cleanup.push(() => pa2.close(), () => pb2.close());
+	const N = 15, ROUNDS = 3;
+	const posters = [['a', pa, 1], ['a2', pa2, 1], ['b', pb, 2], ['b2', pb2, 2], ['c', pc, 3]];
+	const texts = Object.fromEntries(posters.map(([k]) => [k, []]));
+	for (let round = 0; round < ROUNDS; round++) {
+		await Promise.all(posters.map(async ([k, c]) => {
+			for (let i = 0; i < N; i++) {
+				const x = `burst-${k}-${round * N + i}`;
+				texts[k].push(x);
+				await c.post(room, x);
+			}
+		}));
+	}
+	const all = Object.values(texts).flat();
 	for (const s of subs)
-		await s.col.until((g) => only(g, 'burst-').length >= 2 * N, `${s.name} burst`);
+		await s.col.until((g) => only(g, 'burst-').length >= all.length, `${s.name} burst`);
 	const idOf = new Map();
+	let order;
 	for (const s of subs) {
 		const g = only(s.col.got, 'burst-');
-		assertOnce(g, [...ta, ...tb], s.name);
-		assert.deepEqual(only(g, 'burst-a-').map((m) => m.text), ta, `${s.name}: A's order`);
-		assert.deepEqual(only(g, 'burst-b-').map((m) => m.text), tb, `${s.name}: B's order`);
+		assertOnce(g, all, s.name);
+		for (const [k] of posters)
+			assert.deepEqual(only(g, `burst-${k}-`).map((m) => m.text), texts[k], `${s.name}: ${k}'s order`);
+		for (let i = 1; i < g.length; i++)
+			assert.ok(g[i].id > g[i - 1].id, `${s.name}: live order is id order (${g[i - 1].text} ${g[i - 1].id}, then ${g[i].text} ${g[i].id})`);
+		order ??= g.map((m) => m.text);
+		assert.deepEqual(g.map((m) => m.text), order, `${s.name}: the same order as ${subs[0].name}`);
 		for (const m of g) {
 			/* Every node shows a post with the same id (and writer). */
 			const seen = idOf.get(m.text);
@@ -200,10 +232,9 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 	}
 	const ids = [...idOf.values()].map((x) => x[0]);
 	assert.equal(new Set(ids).size, ids.length, 'ids unique across nodes');
-	for (const x of ta)
-		assert.equal(idOf.get(x)[0] % 16, 1, `${x} carries node 1`);
-	for (const x of tb)
-		assert.equal(idOf.get(x)[0] % 16, 2, `${x} carries node 2`);
+	for (const [k, , n] of posters)
+		for (const x of texts[k])
+			assert.equal(idOf.get(x)[0] % 16, n, `${x} carries node ${n}`);
 
 	/* A chain of replies: one order everywhere, ids rising. */
 	const chain = [];
@@ -241,16 +272,19 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 		return got.map((m) => `${m.id}:${m.text}`);
 	};
 	/* Both nodes' history relays write every post to MongoDB; both agree. */
-	let ha, hb;
+	let ha, hb, hc;
 	for (let i = 0; i < 100; i++) {
-		[ha, hb] = [await history(a), await history(b)];
-		if (ha.length === hb.length && ha.join() === hb.join() && ha.some((x) => x.endsWith(':chain-7')))
+		[ha, hb, hc] = [await history(a), await history(b), await history(c3)];
+		if (ha.join() === hb.join() && ha.join() === hc.join() && ha.some((x) => x.endsWith(':chain-7')))
 			break;
 		await new Promise((res) => setTimeout(res, 100));
 	}
 	assert.deepEqual(hb, ha, 'history on A and B');
+	assert.deepEqual(hc, ha, 'history on A and C');
 	const hids = ha.map((x) => Number(x.split(':')[0]));
 	assert.deepEqual(hids, [...hids].sort((x, y) => x - y), 'history in id order');
+	assert.deepEqual(ha.map((x) => x.slice(x.indexOf(':') + 1)).filter((x) => x.startsWith('burst-')),
+		order, 'history and live agree');
 
 	/* /user/NAME/queue reaches that user's sessions on every node, once,
 	 * naming the sender. */
@@ -374,6 +408,12 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 	/* Node B SIGKILLed mid-burst: A goes on; a client of B resumes on A
 	 * from the last id it saw; B rejoins and catches up from its queue. */
 	const lastOnB = subs[2].col.got.at(-1).id;
+	/* gina on A watches notices: frank (on B, in the room) leaves once B
+	 * has not been heard for cluster_presence_timeout_ms. */
+	const gi = await stompConnect(a, 'websocket', { login: 'gina' });
+	cleanup.push(() => gi.close());
+	const ginaNotes = gi.subscribe(`/topic/chat/room/${room}`, {}, { notices: true });
+	await gi.send('/user/gina/queue/sync', 'x'); /* the SUBSCRIBE is in */
 	const pidsB = [...new Set([...Object.values(await b.readPids()), ...await b.chatFcgiPids(),
 		...await b.chatWsPids()])];
 	const tk = Array.from({ length: 20 }, (_, i) => `kill-${i}`);
@@ -394,9 +434,17 @@ test('two nodes through RabbitMQ and one MongoDB', { skip, timeout: 170000 }, as
 	const onA = collector(await ra.subscribeSync(`/topic/chat/room/${room}`, { after: String(lastOnB) }));
 	await onA.until((g) => g.length >= afterB.length, 'resume on A');
 	assert.deepEqual(onA.got.map((m) => m.text), afterB, 'B\'s client resumed on A');
+	for (;;) {
+		const n = chatBody(await ginaNotes.next(40000));
+		if (n.user === 'frank') {
+			assert.equal(n.type, 'LEAVE', 'frank, on the killed node, leaves');
+			break;
+		}
+	}
 	await b.halt();
 	const b2 = await startStack({ front: 'lighttpd', testServices: false, mongodbUri: mongo.uri,
-		dir: b.dir, options: { broker_relay: relay, node_id: 2, topic_send: 1 } });
+		dir: b.dir, options: { broker_relay: relay, node_id: 2, topic_send: 1,
+			cluster_node_timeout_ms: 6000, cluster_presence_timeout_ms: 15000 } });
 	cleanup.push(() => b2.stop());
 	const w2 = await stompConnect(b2, 'websocket');
 	cleanup.push(() => w2.close());

@@ -158,6 +158,7 @@ START_TEST(partial_schema_is_migrated_forward)
 		 " DROP TABLE metrics_procs; DROP TABLE metrics_values; DROP TABLE auth_bans;"
 		 " DROP TABLE user_profiles; DROP TABLE chat_tombstones; DROP TABLE chat_first_user;"
 		 " DROP TABLE cluster_presence; DROP TABLE chat_dm; DROP TABLE chat_dm_read;"
+		 " DROP TABLE cluster_hold;"
 		 " ALTER TABLE subscriptions DROP COLUMN prefetch;"
 		 " ALTER TABLE subscriptions DROP COLUMN served;"
 		 " CREATE INDEX subscriptions_destination ON subscriptions(destination);"
@@ -194,7 +195,7 @@ START_TEST(rooms_get_display_names)
 	chatdb_close(db);
 	raw_exec("DROP INDEX chat_rooms_display_key; DROP TABLE user_profiles;"
 		 " DROP TABLE chat_tombstones; DROP TABLE chat_first_user; DROP TABLE cluster_presence;"
-		 " DROP TABLE chat_dm; DROP TABLE chat_dm_read;"
+		 " DROP TABLE chat_dm; DROP TABLE chat_dm_read; DROP TABLE cluster_hold;"
 		 " ALTER TABLE chat_rooms DROP COLUMN display;"
 		 " ALTER TABLE chat_rooms DROP COLUMN display_key;"
 		 " INSERT INTO chat_rooms(name, id, creator, created_ms) VALUES ('Abc', 7, 'a', 1),"

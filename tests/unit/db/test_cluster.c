@@ -15,6 +15,8 @@
 #include "tmpdb.h"
 
 #include <sodium.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -123,8 +125,10 @@ static int parse(const char *wire, int *good)
 	rc = stomp_parser_feed(&p, wire, strlen(wire) + 1, &used, &f);
 	ck_assert_int_eq(rc, CHAT_OK);
 	rc = clusterwire_parse_message(&f, m, &room, &writer, &text);
-	*good = m->origin == 2 && m->id == 34 && m->body.len > 0 && chat_slice_eq(m->ack, "a1") &&
-		(m->kind == CLUSTERWIRE_USER
+	*good = m->origin == 2 && m->id == 34 && chat_slice_eq(m->ack, "a1") &&
+		(m->kind == CLUSTERWIRE_CLOCK || m->body.len > 0) &&
+		(m->kind == CLUSTERWIRE_CLOCK ? 1
+		 : m->kind == CLUSTERWIRE_USER
 			 ? chat_slice_eq(m->dest, "/user/alice/queue/in") &&
 				   chat_slice_eq(m->sender, "bob") && m->ctype.len == 0
 		 : m->kind == CLUSTERWIRE_TOPIC
@@ -215,6 +219,13 @@ START_TEST(messages)
 		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:room\nchat-origin:2\nchat-id:34\n\n"
 			    "{\"op\":\"rename\",\"name\":\"general\",\"id\":7,\"user\":\"bob\",\"at\":5}",
 		  CHAT_EINVAL },
+		/* A clock beacon (node 2's clock at 34): no body. */
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:clock\nchat-origin:2\nchat-id:34\n\n",
+		  CHAT_OK + 100 },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:clock\nchat-origin:16\nchat-id:34\n\n",
+		  CHAT_EPROTO },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:clock\nchat-origin:2\nchat-id:0\n\n",
+		  CHAT_EPROTO },
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -258,12 +269,27 @@ static int count_row(void *ctx, const outbox_row_t *row)
 	return 0;
 }
 
+static int64_t ids[8];
+static int ids_seen;
+
+/* Collects the "id" of each chat row's body. */
+static int row_id(void *ctx, const outbox_row_t *row)
+{
+	const char *p = memmem(row->body.ptr, row->body.len, "\"id\":", 5);
+
+	(void)ctx;
+	if (p != NULL && ids_seen < 8)
+		ids[ids_seen++] = strtoll(p + 5, NULL, 10);
+	return 0;
+}
+
 START_TEST(ids_and_import)
 {
 	char body[256];
 	clusterwire_msg_t m;
 	int64_t a, b, seq = 0, hw = 0;
 	int added = 0, n = 0;
+	size_t k = 0;
 
 	a = next_id(3);
 	b = next_id(3);
@@ -273,8 +299,7 @@ START_TEST(ids_and_import)
 	/* Node 5's post 1000*16+5 comes in: added once, the clock moves above it. */
 	m = post(5, 16005, body, sizeof(body));
 	ck_assert_int_eq(cluster_import(db, 3, &m, &added, &seq, NULL), CHAT_OK);
-	ck_assert_int_eq(added, 1);
-	ck_assert_int_gt(seq, 0);
+	ck_assert_int_eq(added, 1); /* held back: not in the outbox yet */
 	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
 	ck_assert_int_eq(added, 0); /* a resend */
 	m = post(5, 21, body, sizeof(body));
@@ -288,7 +313,19 @@ START_TEST(ids_and_import)
 	a = next_id(3);
 	ck_assert_int_gt(a, 16005);
 	ck_assert_int_eq(a % CLUSTER_SLOTS, 3);
-	/* The one row taken in is a chat row the history relay can read. */
+	/* Held, not in the outbox; released, the one row taken in is a chat
+	 * row the history relay can read. */
+	ck_assert_int_eq(outbox_read_after(db, 0, 512, count_row, &n, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(cluster_held_min(db, &hw, NULL), CHAT_OK);
+	ck_assert_int_eq(hw, 16005);
+	ck_assert_int_eq(cluster_release(db, 16004, &k, &seq, NULL), CHAT_OK);
+	ck_assert_int_eq(k, 0);
+	ck_assert_int_eq(cluster_release(db, 16005, &k, &seq, NULL), CHAT_OK);
+	ck_assert_int_eq(k, 1);
+	ck_assert_int_gt(seq, 0);
+	ck_assert_int_eq(cluster_held_min(db, &hw, NULL), CHAT_OK);
+	ck_assert_int_eq(hw, 0);
 	ck_assert_int_eq(outbox_read_after(db, 0, 512, count_row, &n, NULL, NULL), CHAT_OK);
 	ck_assert_int_eq(n, 1);
 	/* A post for a room this node lacks brings the room along. */
@@ -300,6 +337,19 @@ START_TEST(ids_and_import)
 	m.body.len = strlen(body);
 	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
 	ck_assert_int_eq(added, 1);
+	/* Held posts go out in id order, whatever order they came in. */
+	m = post(6, 16038, body, sizeof(body));
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	m = post(5, 16037, body, sizeof(body));
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(cluster_release(db, INT64_MAX, &k, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(k, 3);
+	ids_seen = 0;
+	ck_assert_int_eq(outbox_read_after(db, 0, 512, row_id, NULL, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(ids_seen, 4);
+	ck_assert_int_eq(ids[1], 16021);
+	ck_assert_int_eq(ids[2], 16037);
+	ck_assert_int_eq(ids[3], 16038);
 }
 END_TEST
 
@@ -356,6 +406,8 @@ START_TEST(presence)
 	clusterwire_msg_t m = { .kind = CLUSTERWIRE_PRESENCE, .origin = 5, .id = 21, .entered = 1,
 				.room = "general", .token_user = "gus", .ack = CHAT_SLICE("a") };
 	int added = 0, n = 0;
+	size_t k = 0;
+	int64_t seq = 0;
 
 	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
 	ck_assert_int_eq(added, 1);
@@ -374,6 +426,25 @@ START_TEST(presence)
 	ck_assert_int_eq(added, 1);
 	ck_assert_int_eq(outbox_read_after(db, 0, 512, count_row, &n, NULL, NULL), CHAT_OK);
 	ck_assert_int_eq(n, 2);
+	/* Node 6 has "ida", node 7 too: node 6 gone too long loses her
+	 * quietly (node 7 still has her); node 7 gone too: one LEAVE. */
+	m = (clusterwire_msg_t){ .kind = CLUSTERWIRE_PRESENCE, .origin = 6, .id = 54, .entered = 1,
+				 .room = "general", .token_user = "ida", .ack = CHAT_SLICE("a") };
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	m.origin = 7;
+	m.id = 55;
+	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(cluster_drop_node(db, 6, &k, &seq, NULL), CHAT_OK);
+	ck_assert_int_eq(k, 1);
+	ck_assert_int_eq(seq, 0);
+	ck_assert_int_eq(cluster_drop_node(db, 7, &k, &seq, NULL), CHAT_OK);
+	ck_assert_int_eq(k, 1);
+	ck_assert_int_gt(seq, 0);
+	ck_assert_int_eq(cluster_drop_node(db, 7, &k, &seq, NULL), CHAT_OK);
+	ck_assert_int_eq(k, 0);
+	n = 0;
+	ck_assert_int_eq(outbox_read_after(db, 0, 512, count_row, &n, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(n, 4); /* ida's ENTER, then her LEAVE */
 }
 END_TEST
 
