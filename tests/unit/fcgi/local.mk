@@ -4,5 +4,5 @@ check_PROGRAMS += tests/unit/fcgi/test_httpreq
 TESTS += tests/unit/fcgi/test_httpreq
 tests_unit_fcgi_test_httpreq_SOURCES = tests/unit/fcgi/test_httpreq.c fcgi/httpreq.c fcgi/httpreq.h
 tests_unit_fcgi_test_httpreq_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi
-tests_unit_fcgi_test_httpreq_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_fcgi_test_httpreq_CFLAGS = $(TEST_CFLAGS)
 tests_unit_fcgi_test_httpreq_LDADD = tests/lib/libtestutil.a core/libchatcore.a $(CHECK_LIBS)
