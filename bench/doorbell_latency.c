@@ -25,9 +25,9 @@
 #define WAIT_MS 10000
 
 struct shared {
-	int64_t t_ring;  /* CLOCK_MONOTONIC ns of the current ring (atomic) */
-	int failed;      /* the child saw a timeout */
-	int64_t lat[];   /* ns from ring to wakeup, per round */
+	int64_t t_ring; /* CLOCK_MONOTONIC ns of the current ring (atomic) */
+	int failed;     /* the child saw a timeout */
+	int64_t lat[];  /* ns from ring to wakeup, per round */
 };
 
 static int64_t now_ns(void)
@@ -146,7 +146,8 @@ int main(int argc, char **argv)
 	qsort(sh->lat, (size_t)n, sizeof(int64_t), cmp64);
 	printf("doorbell wakeup across processes: median %.1f us, p99 %.1f us, max %.1f us "
 	       "(%ld wakeups)\n",
-	       sh->lat[n / 2] / 1000.0, sh->lat[(n * 99) / 100] / 1000.0, sh->lat[n - 1] / 1000.0, n);
+	       sh->lat[n / 2] / 1000.0, sh->lat[(n * 99) / 100] / 1000.0, sh->lat[n - 1] / 1000.0,
+	       n);
 	rc = 0;
 out:
 	if (sh != MAP_FAILED)

@@ -42,31 +42,53 @@
 #include <time.h>
 #include <unistd.h>
 
-enum transport { TR_WS, TR_XHR_STREAMING, TR_XHR_POLLING, TR_EVENTSOURCE, TR_LONGPOLL };
-enum proto { PR_STOMP, PR_ECHO, PR_NCHAN };
-enum phase { PH_CONNECTING, PH_HEADERS, PH_BODY, PH_WS, PH_IDLE, PH_CLOSED };
-enum cstate { CL_WAITING, CL_SETUP, CL_READY, CL_FAILED };
+enum transport {
+	TR_WS,
+	TR_XHR_STREAMING,
+	TR_XHR_POLLING,
+	TR_EVENTSOURCE,
+	TR_LONGPOLL
+};
+enum proto {
+	PR_STOMP,
+	PR_ECHO,
+	PR_NCHAN
+};
+enum phase {
+	PH_CONNECTING,
+	PH_HEADERS,
+	PH_BODY,
+	PH_WS,
+	PH_IDLE,
+	PH_CLOSED
+};
+enum cstate {
+	CL_WAITING,
+	CL_SETUP,
+	CL_READY,
+	CL_FAILED
+};
 
 struct client;
 
 struct conn {
 	int fd;
-	int is_main;                /* the receiving connection (else the sender) */
+	int is_main; /* the receiving connection (else the sender) */
 	struct client *cl;
 	int phase;
-	int status;                 /* HTTP status of the response being read */
-	int chunked;                /* body is chunked */
-	long long clen;             /* body bytes left, -1 = until close */
-	long long chunk_left;       /* bytes left in the current chunk */
-	int chunk_state;            /* 0 size line, 1 data, 2 CRLF after data */
-	int keepalive;              /* the response allows another request */
-	int pending;                /* responses still expected (pipelined) */
-	int ws_opcode;              /* opcode of a fragmented message */
-	char *rx;                   /* raw bytes read, not yet consumed */
+	int status;           /* HTTP status of the response being read */
+	int chunked;          /* body is chunked */
+	long long clen;       /* body bytes left, -1 = until close */
+	long long chunk_left; /* bytes left in the current chunk */
+	int chunk_state;      /* 0 size line, 1 data, 2 CRLF after data */
+	int keepalive;        /* the response allows another request */
+	int pending;          /* responses still expected (pipelined) */
+	int ws_opcode;        /* opcode of a fragmented message */
+	char *rx;             /* raw bytes read, not yet consumed */
 	size_t rxlen, rxcap;
-	char *body;                 /* decoded body / WebSocket message so far */
+	char *body; /* decoded body / WebSocket message so far */
 	size_t bodylen, bodycap;
-	char *tx;                   /* bytes to write */
+	char *tx; /* bytes to write */
 	size_t txoff, txlen, txcap;
 	int want_out;               /* EPOLLOUT is armed */
 	char lastmod[64], etag[96]; /* Nchan long-poll position */
@@ -75,16 +97,16 @@ struct conn {
 struct client {
 	int id;
 	int room;
-	int is_sub, pubidx;         /* pubidx -1: not a publisher */
+	int is_sub, pubidx; /* pubidx -1: not a publisher */
 	int state;
-	int stomp;                  /* 0, 1 CONNECT sent, 2 SUBSCRIBE sent, 3 done */
-	int opened;                 /* SockJS 'o' seen */
+	int stomp;  /* 0, 1 CONNECT sent, 2 SUBSCRIBE sent, 3 done */
+	int opened; /* SockJS 'o' seen */
 	char sid[40];
 	struct conn *main, *send;
-	char *sq;                   /* requests waiting for the sender: length, bytes */
+	char *sq; /* requests waiting for the sender: length, bytes */
 	size_t sqoff, sqlen, sqcap;
-	uint32_t seq;               /* last sequence number published */
-	int64_t next_pub;           /* ns */
+	uint32_t seq;     /* last sequence number published */
+	int64_t next_pub; /* ns */
 	int64_t setup_start;
 };
 
@@ -93,13 +115,13 @@ static struct {
 	int port;
 	int transport;
 	int proto;
-	int sockjs;                 /* SockJS framing (else raw) */
-	const char *prefix;         /* SockJS prefix, e.g. /chat */
-	const char *ws_path;        /* raw WebSocket path */
-	const char *ws_protocol;    /* Sec-WebSocket-Protocol, or NULL */
-	const char *sub_path;       /* Nchan subscriber path, %d = room */
-	const char *pub_path;       /* Nchan publisher path, %d = room */
-	const char *dest;           /* STOMP destination, %d = room */
+	int sockjs;              /* SockJS framing (else raw) */
+	const char *prefix;      /* SockJS prefix, e.g. /chat */
+	const char *ws_path;     /* raw WebSocket path */
+	const char *ws_protocol; /* Sec-WebSocket-Protocol, or NULL */
+	const char *sub_path;    /* Nchan subscriber path, %d = room */
+	const char *pub_path;    /* Nchan publisher path, %d = room */
+	const char *dest;        /* STOMP destination, %d = room */
 	const char *login, *passcode;
 	const char *label, *server, *scenario, *out;
 	int nsubs, npubs, pubs_are_subs, rooms, conc;
@@ -107,19 +129,36 @@ static struct {
 	pid_t pids[16];
 	int npids;
 } opt = {
-	.host = "127.0.0.1", .port = 8080, .transport = TR_WS, .proto = PR_STOMP, .sockjs = 1,
-	.prefix = "/chat", .ws_path = "/chat/websocket", .sub_path = "/sub/r%d",
-	.pub_path = "/pub?id=r%d", .dest = "/topic/bench.%d", .label = "", .server = "",
-	.scenario = "", .nsubs = 10, .npubs = 1, .rooms = 1, .conc = 64, .rate = 100,
-	.duration = 5, .settle = 0.5, .drain = 3, .setup_timeout = 30,
+	.host = "127.0.0.1",
+	.port = 8080,
+	.transport = TR_WS,
+	.proto = PR_STOMP,
+	.sockjs = 1,
+	.prefix = "/chat",
+	.ws_path = "/chat/websocket",
+	.sub_path = "/sub/r%d",
+	.pub_path = "/pub?id=r%d",
+	.dest = "/topic/bench.%d",
+	.label = "",
+	.server = "",
+	.scenario = "",
+	.nsubs = 10,
+	.npubs = 1,
+	.rooms = 1,
+	.conc = 64,
+	.rate = 100,
+	.duration = 5,
+	.settle = 0.5,
+	.drain = 3,
+	.setup_timeout = 30,
 };
 
 static int ep;
 static struct client *clients;
 static int nclients;
-static int *room_ready;         /* ready subscribers per room */
-static uint32_t *last_seq;      /* [client][publisher] highest seq seen */
-static uint32_t *samples;       /* latencies in microseconds */
+static int *room_ready;    /* ready subscribers per room */
+static uint32_t *last_seq; /* [client][publisher] highest seq seen */
+static uint32_t *samples;  /* latencies in microseconds */
 static size_t nsamples, samples_cap;
 static uint64_t sent, expected, delivered, dups, errors, send_lost;
 static char first_error[200];
@@ -249,8 +288,10 @@ static void server_usage(double *cpu, long *rss)
 		char *p = strrchr(buf, ')');
 		unsigned long ut, st;
 		long rsspages;
-		if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu "
-					"%*d %*d %*d %*d %*d %*d %*u %*u %ld", &ut, &st, &rsspages) != 3)
+		if (p == NULL || sscanf(p + 2,
+					"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu "
+					"%*d %*d %*d %*d %*d %*d %*u %*u %ld",
+					&ut, &st, &rsspages) != 3)
 			continue;
 		*cpu += (double)(ut + st) / (double)tck;
 		*rss += rsspages * (sysconf(_SC_PAGESIZE) / 1024);
@@ -471,9 +512,10 @@ static void sender_kick(struct client *cl)
 static void sender_queue(struct client *cl, const char *path, const char *body, size_t blen)
 {
 	char head[768];
-	int hn = snprintf(head, sizeof(head), "POST %s HTTP/1.1\r\nHost: %s:%d\r\n"
-			  "Content-Type: text/plain\r\nContent-Length: %zu\r\n\r\n", path, opt.host,
-			  opt.port, blen);
+	int hn = snprintf(head, sizeof(head),
+			  "POST %s HTTP/1.1\r\nHost: %s:%d\r\n"
+			  "Content-Type: text/plain\r\nContent-Length: %zu\r\n\r\n",
+			  path, opt.host, opt.port, blen);
 	uint32_t n = (uint32_t)((size_t)hn + blen);
 
 	if (cl->sqoff > 0 && cl->sqoff == cl->sqlen)
@@ -535,10 +577,13 @@ static void stomp_connect(struct client *cl)
 	int n;
 
 	if (opt.login != NULL)
-		n = snprintf(f, sizeof(f), "CONNECT\naccept-version:1.2\nhost:/\nheart-beat:0,0\n"
-			     "login:%s\npasscode:%s\n\n", opt.login, opt.passcode ? opt.passcode : "");
+		n = snprintf(f, sizeof(f),
+			     "CONNECT\naccept-version:1.2\nhost:/\nheart-beat:0,0\n"
+			     "login:%s\npasscode:%s\n\n",
+			     opt.login, opt.passcode ? opt.passcode : "");
 	else
-		n = snprintf(f, sizeof(f), "CONNECT\naccept-version:1.2\nhost:/\nheart-beat:0,0\n\n");
+		n = snprintf(f, sizeof(f),
+			     "CONNECT\naccept-version:1.2\nhost:/\nheart-beat:0,0\n\n");
 	client_send(cl, f, (size_t)n + 1);
 	cl->stomp = 1;
 }
@@ -594,7 +639,8 @@ static void on_payload(struct client *cl, const char *p, size_t n)
 			if (cl->is_sub) {
 				char f[512], dest[256];
 				fmt_room(dest, sizeof(dest), opt.dest, cl->room);
-				int k = snprintf(f, sizeof(f), "SUBSCRIBE\nid:0\ndestination:%s\nreceipt:r0\n\n",
+				int k = snprintf(f, sizeof(f),
+						 "SUBSCRIBE\nid:0\ndestination:%s\nreceipt:r0\n\n",
 						 dest);
 				client_send(cl, f, (size_t)k + 1);
 				cl->stomp = 2;
@@ -635,15 +681,12 @@ static void on_frame(struct client *cl, const char *p, size_t n)
 			transport_open(cl);
 		}
 		break;
-	case 'a':
-		on_payload(cl, p + 1, n - 1);
-		break;
+	case 'a': on_payload(cl, p + 1, n - 1); break;
 	case 'c':
 		client_fail(cl, "SockJS close frame");
 		note_error("SockJS close: %.*s", (int)(n > 100 ? 100 : n), p);
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -711,8 +754,8 @@ static void response_end(struct conn *c)
 			return;
 		}
 	} else if (c->status != 200) {
-		note_error("HTTP %d on %s", c->status, opt.transport == TR_EVENTSOURCE ? "eventsource" :
-			   "xhr_streaming");
+		note_error("HTTP %d on %s", c->status,
+			   opt.transport == TR_EVENTSOURCE ? "eventsource" : "xhr_streaming");
 		client_fail(cl, "status");
 		return;
 	}
@@ -749,7 +792,8 @@ static void parse_headers(struct conn *c, const char *h, size_t n)
 		else if (len > 18 && strncasecmp(s, "Transfer-Encoding:", 18) == 0 &&
 			 memmem(s, len, "chunked", 7))
 			c->chunked = 1;
-		else if (len > 11 && strncasecmp(s, "Connection:", 11) == 0 && memmem(s, len, "close", 5))
+		else if (len > 11 && strncasecmp(s, "Connection:", 11) == 0 &&
+			 memmem(s, len, "close", 5))
 			c->keepalive = 0;
 		else if (len > 14 && strncasecmp(s, "Last-Modified:", 14) == 0)
 			snprintf(c->lastmod, sizeof(c->lastmod), "%.*s", (int)(len - 15), s + 15);
@@ -959,11 +1003,12 @@ static void main_request(struct client *cl)
 			snprintf(path, sizeof(path), "%s/000/%s/websocket", opt.prefix, cl->sid);
 		else
 			snprintf(path, sizeof(path), "%s", opt.ws_path);
-		snprintf(extra, sizeof(extra),
-			 "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-			 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://%s:%d\r\n%s%s%s",
-			 opt.host, opt.port, opt.ws_protocol ? "Sec-WebSocket-Protocol: " : "",
-			 opt.ws_protocol ? opt.ws_protocol : "", opt.ws_protocol ? "\r\n" : "");
+		snprintf(
+			extra, sizeof(extra),
+			"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://%s:%d\r\n%s%s%s",
+			opt.host, opt.port, opt.ws_protocol ? "Sec-WebSocket-Protocol: " : "",
+			opt.ws_protocol ? opt.ws_protocol : "", opt.ws_protocol ? "\r\n" : "");
 		http_request(c, "GET", path, extra, NULL, 0);
 		break;
 	case TR_XHR_STREAMING:
@@ -985,8 +1030,9 @@ static void main_request(struct client *cl)
 		fmt_room(path, sizeof(path), opt.sub_path, cl->room);
 		extra[0] = '\0';
 		if (c->lastmod[0] != '\0')
-			snprintf(extra, sizeof(extra), "If-Modified-Since: %s\r\nIf-None-Match: %s\r\n",
-				 c->lastmod, c->etag);
+			snprintf(extra, sizeof(extra),
+				 "If-Modified-Since: %s\r\nIf-None-Match: %s\r\n", c->lastmod,
+				 c->etag);
 		http_request(c, "GET", path, extra, NULL, 0);
 		if (cl->state == CL_SETUP)
 			client_ready(cl); /* Nchan holds the request: subscribed once it arrives */
@@ -1113,7 +1159,8 @@ static void conn_event(struct conn *c, uint32_t events)
 			if (r > 0) {
 				c->rxlen += (size_t)r;
 				conn_parse(c);
-				if (c->fd < 0 || c->cl == NULL || (c->cl->main != c && c->cl->send != c))
+				if (c->fd < 0 || c->cl == NULL ||
+				    (c->cl->main != c && c->cl->send != c))
 					return;
 				if ((size_t)r < 65536)
 					break;
@@ -1140,8 +1187,8 @@ static void publish(struct client *cl)
 	if (opt.proto == PR_STOMP) {
 		char dest[256];
 		fmt_room(dest, sizeof(dest), opt.dest, cl->room);
-		n = snprintf(f, sizeof(f), "SEND\ndestination:%s\ncontent-type:text/plain\n\n%s", dest,
-			     stamp);
+		n = snprintf(f, sizeof(f), "SEND\ndestination:%s\ncontent-type:text/plain\n\n%s",
+			     dest, stamp);
 		client_send(cl, f, (size_t)n + 1);
 	} else {
 		client_send(cl, stamp, (size_t)n);
@@ -1171,7 +1218,8 @@ static double cpu_self(void)
 	struct rusage ru;
 
 	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static void loop_until(int64_t deadline, int (*done)(void), double *cpu, long *peak_rss)
@@ -1204,7 +1252,8 @@ static void loop_until(int64_t deadline, int (*done)(void), double *cpu, long *p
 					int64_t step = (int64_t)(1e9 * opt.npubs / opt.rate);
 					cl->next_pub += step;
 					if (cl->next_pub < now - step * 10)
-						cl->next_pub = now + step; /* fell behind: do not burst */
+						cl->next_pub = now +
+							       step; /* fell behind: do not burst */
 				}
 				if (cl->next_pub < wake)
 					wake = cl->next_pub;
@@ -1279,16 +1328,37 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "host", 1, 0, 'h' }, { "port", 1, 0, 'p' }, { "transport", 1, 0, 't' },
-		{ "raw", 0, 0, 'R' }, { "proto", 1, 0, 'P' }, { "prefix", 1, 0, 1 },
-		{ "ws-path", 1, 0, 2 }, { "ws-protocol", 1, 0, 3 }, { "sub-path", 1, 0, 4 },
-		{ "pub-path", 1, 0, 5 }, { "dest", 1, 0, 6 }, { "login", 1, 0, 7 },
-		{ "passcode", 1, 0, 8 }, { "subs", 1, 0, 9 }, { "pubs", 1, 0, 10 },
-		{ "rooms", 1, 0, 11 }, { "pubs-are-subs", 0, 0, 12 }, { "rate", 1, 0, 13 },
-		{ "duration", 1, 0, 14 }, { "settle", 1, 0, 15 }, { "drain", 1, 0, 16 },
-		{ "setup-timeout", 1, 0, 17 }, { "conc", 1, 0, 18 }, { "idle", 1, 0, 19 },
-		{ "pid", 1, 0, 20 }, { "label", 1, 0, 21 }, { "server", 1, 0, 22 },
-		{ "scenario", 1, 0, 23 }, { "out", 1, 0, 24 }, { "help", 0, 0, 25 }, { 0, 0, 0, 0 },
+		{ "host", 1, 0, 'h' },
+		{ "port", 1, 0, 'p' },
+		{ "transport", 1, 0, 't' },
+		{ "raw", 0, 0, 'R' },
+		{ "proto", 1, 0, 'P' },
+		{ "prefix", 1, 0, 1 },
+		{ "ws-path", 1, 0, 2 },
+		{ "ws-protocol", 1, 0, 3 },
+		{ "sub-path", 1, 0, 4 },
+		{ "pub-path", 1, 0, 5 },
+		{ "dest", 1, 0, 6 },
+		{ "login", 1, 0, 7 },
+		{ "passcode", 1, 0, 8 },
+		{ "subs", 1, 0, 9 },
+		{ "pubs", 1, 0, 10 },
+		{ "rooms", 1, 0, 11 },
+		{ "pubs-are-subs", 0, 0, 12 },
+		{ "rate", 1, 0, 13 },
+		{ "duration", 1, 0, 14 },
+		{ "settle", 1, 0, 15 },
+		{ "drain", 1, 0, 16 },
+		{ "setup-timeout", 1, 0, 17 },
+		{ "conc", 1, 0, 18 },
+		{ "idle", 1, 0, 19 },
+		{ "pid", 1, 0, 20 },
+		{ "label", 1, 0, 21 },
+		{ "server", 1, 0, 22 },
+		{ "scenario", 1, 0, 23 },
+		{ "out", 1, 0, 24 },
+		{ "help", 0, 0, 25 },
+		{ 0, 0, 0, 0 },
 	};
 	int ch;
 
@@ -1297,19 +1367,33 @@ int main(int argc, char **argv)
 		case 'h': opt.host = optarg; break;
 		case 'p': opt.port = int_arg("port", optarg); break;
 		case 't':
-			if (strcmp(optarg, "websocket") == 0) opt.transport = TR_WS;
-			else if (strcmp(optarg, "xhr-streaming") == 0) opt.transport = TR_XHR_STREAMING;
-			else if (strcmp(optarg, "xhr-polling") == 0) opt.transport = TR_XHR_POLLING;
-			else if (strcmp(optarg, "eventsource") == 0) opt.transport = TR_EVENTSOURCE;
-			else if (strcmp(optarg, "long-poll") == 0) opt.transport = TR_LONGPOLL;
-			else { usage(stderr); return 2; }
+			if (strcmp(optarg, "websocket") == 0)
+				opt.transport = TR_WS;
+			else if (strcmp(optarg, "xhr-streaming") == 0)
+				opt.transport = TR_XHR_STREAMING;
+			else if (strcmp(optarg, "xhr-polling") == 0)
+				opt.transport = TR_XHR_POLLING;
+			else if (strcmp(optarg, "eventsource") == 0)
+				opt.transport = TR_EVENTSOURCE;
+			else if (strcmp(optarg, "long-poll") == 0)
+				opt.transport = TR_LONGPOLL;
+			else {
+				usage(stderr);
+				return 2;
+			}
 			break;
 		case 'R': opt.sockjs = 0; break;
 		case 'P':
-			if (strcmp(optarg, "stomp") == 0) opt.proto = PR_STOMP;
-			else if (strcmp(optarg, "echo") == 0) opt.proto = PR_ECHO;
-			else if (strcmp(optarg, "nchan") == 0) opt.proto = PR_NCHAN;
-			else { usage(stderr); return 2; }
+			if (strcmp(optarg, "stomp") == 0)
+				opt.proto = PR_STOMP;
+			else if (strcmp(optarg, "echo") == 0)
+				opt.proto = PR_ECHO;
+			else if (strcmp(optarg, "nchan") == 0)
+				opt.proto = PR_NCHAN;
+			else {
+				usage(stderr);
+				return 2;
+			}
 			break;
 		case 1: opt.prefix = optarg; break;
 		case 2: opt.ws_path = optarg; break;
@@ -1365,7 +1449,8 @@ int main(int argc, char **argv)
 	nclients = opt.nsubs + (opt.pubs_are_subs ? 0 : opt.npubs);
 	clients = calloc((size_t)nclients + 1, sizeof(*clients));
 	room_ready = calloc((size_t)opt.rooms, sizeof(*room_ready));
-	last_seq = calloc((size_t)nclients * (size_t)(opt.npubs ? opt.npubs : 1) + 1, sizeof(*last_seq));
+	last_seq = calloc((size_t)nclients * (size_t)(opt.npubs ? opt.npubs : 1) + 1,
+			  sizeof(*last_seq));
 	if (clients == NULL || room_ready == NULL || last_seq == NULL)
 		return 2;
 	/* Publishers first, so they are set up before the crowd. */
@@ -1402,9 +1487,10 @@ int main(int argc, char **argv)
 		}
 	}
 	if (nready < nclients)
-		note_error("%d of %d sessions not ready after %.1f s", nclients - nready, nclients, setup_s);
-	loop_until(now_ns() + (int64_t)((opt.idle > 0 ? opt.idle : opt.settle) * 1e9), NULL, &cpu_idle0,
-		   &peak);
+		note_error("%d of %d sessions not ready after %.1f s", nclients - nready, nclients,
+			   setup_s);
+	loop_until(now_ns() + (int64_t)((opt.idle > 0 ? opt.idle : opt.settle) * 1e9), NULL,
+		   &cpu_idle0, &peak);
 	server_usage(&cpu0, &rss1);
 	peak = rss1;
 	int64_t tp = now_ns();
@@ -1412,7 +1498,9 @@ int main(int argc, char **argv)
 	if (opt.idle <= 0) {
 		for (int i = 0; i < nclients; i++)
 			clients[i].next_pub = tp + (int64_t)(1e9 * opt.npubs / opt.rate) *
-							   (clients[i].pubidx < 0 ? 0 : clients[i].pubidx) /
+							   (clients[i].pubidx < 0
+								    ? 0
+								    : clients[i].pubidx) /
 							   (opt.npubs ? opt.npubs : 1);
 		publishing = 1;
 		loop_until(tp + (int64_t)(opt.duration * 1e9), NULL, &cpu1, &peak);
@@ -1426,7 +1514,8 @@ int main(int argc, char **argv)
 		peak = rss_end;
 
 	qsort(samples, nsamples, sizeof(*samples), cmp_u32);
-	double span = t_last_recv > t_first_send ? (double)(t_last_recv - t_first_send) / 1e9 : pub_s;
+	double span = t_last_recv > t_first_send ? (double)(t_last_recv - t_first_send) / 1e9
+						 : pub_s;
 	if (span < pub_s)
 		span = pub_s;
 	double dcpu = cpu1 - cpu0;
@@ -1438,24 +1527,30 @@ int main(int argc, char **argv)
 		fclose(lf);
 	}
 	char line[4096];
-	snprintf(line, sizeof(line),
-		 "{\"label\":\"%s\",\"server\":\"%s\",\"scenario\":\"%s\",\"transport\":\"%s\","
-		 "\"framing\":\"%s\",\"proto\":\"%s\",\"subs\":%d,\"pubs\":%d,\"rooms\":%d,\"rate\":%g,"
-		 "\"duration_s\":%.2f,\"setup_s\":%.2f,\"ready\":%d,\"failed\":%d,\"sent\":%" PRIu64
-		 ",\"expected\":%" PRIu64 ",\"delivered\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"dup\":%" PRIu64
-		 ",\"send_lost\":%" PRIu64 ",\"delivered_per_s\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
-		 "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"server_cpu_s\":%.3f,\"server_cpu_s_per_100k\":%.3f,"
-		 "\"server_rss_before_kib\":%ld,\"server_rss_idle_kib\":%ld,\"server_peak_rss_kib\":%ld,"
-		 "\"server_rss_per_conn_kib\":%.2f,\"loadgen_cpu_s\":%.3f,\"loadavg\":%.2f,\"errors\":%" PRIu64
-		 ",\"first_error\":\"%s\"}\n",
-		 opt.label, opt.server, opt.scenario, transport_name(), opt.sockjs ? "sockjs" : "raw",
-		 opt.proto == PR_STOMP ? "stomp" : opt.proto == PR_ECHO ? "echo" : "nchan", opt.nsubs,
-		 opt.npubs, opt.rooms, opt.rate, pub_s, setup_s, nready, nfailed, sent, expected, delivered,
-		 expected > delivered ? expected - delivered : 0, dups, send_lost,
-		 span > 0 ? (double)delivered / span : 0, pct(0.5), pct(0.9), pct(0.99),
-		 nsamples ? samples[nsamples - 1] / 1000.0 : 0, dcpu,
-		 delivered ? dcpu * 1e5 / (double)delivered : 0, rss0, rss1, peak,
-		 nready ? (double)(rss1 - rss0) / nready : 0, cpu_self(), load1, errors, first_error);
+	snprintf(
+		line, sizeof(line),
+		"{\"label\":\"%s\",\"server\":\"%s\",\"scenario\":\"%s\",\"transport\":\"%s\","
+		"\"framing\":\"%s\",\"proto\":\"%s\",\"subs\":%d,\"pubs\":%d,\"rooms\":%d,\"rate\":%g,"
+		"\"duration_s\":%.2f,\"setup_s\":%.2f,\"ready\":%d,\"failed\":%d,\"sent\":%" PRIu64
+		",\"expected\":%" PRIu64 ",\"delivered\":%" PRIu64 ",\"lost\":%" PRIu64
+		",\"dup\":%" PRIu64 ",\"send_lost\":%" PRIu64
+		",\"delivered_per_s\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
+		"\"p99_ms\":%.3f,\"max_ms\":%.3f,\"server_cpu_s\":%.3f,\"server_cpu_s_per_100k\":%.3f,"
+		"\"server_rss_before_kib\":%ld,\"server_rss_idle_kib\":%ld,\"server_peak_rss_kib\":%ld,"
+		"\"server_rss_per_conn_kib\":%.2f,\"loadgen_cpu_s\":%.3f,\"loadavg\":%.2f,\"errors\":%" PRIu64
+		",\"first_error\":\"%s\"}\n",
+		opt.label, opt.server, opt.scenario, transport_name(),
+		opt.sockjs ? "sockjs" : "raw",
+		opt.proto == PR_STOMP  ? "stomp"
+		: opt.proto == PR_ECHO ? "echo"
+				       : "nchan",
+		opt.nsubs, opt.npubs, opt.rooms, opt.rate, pub_s, setup_s, nready, nfailed, sent,
+		expected, delivered, expected > delivered ? expected - delivered : 0, dups,
+		send_lost, span > 0 ? (double)delivered / span : 0, pct(0.5), pct(0.9), pct(0.99),
+		nsamples ? samples[nsamples - 1] / 1000.0 : 0, dcpu,
+		delivered ? dcpu * 1e5 / (double)delivered : 0, rss0, rss1, peak,
+		nready ? (double)(rss1 - rss0) / nready : 0, cpu_self(), load1, errors,
+		first_error);
 	fputs(line, stdout);
 	if (opt.out != NULL) {
 		FILE *f = fopen(opt.out, "a");

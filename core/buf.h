@@ -37,8 +37,7 @@ int chat_buf_puts(chat_buf_t *b, const char *s);
 int chat_buf_putc(chat_buf_t *b, char c);
 
 /* Appends printf-style formatted text. */
-int chat_buf_printf(chat_buf_t *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int chat_buf_printf(chat_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Drops everything after the first len bytes (a no-op when len >= b->len):
  * the all-or-nothing rollback of a failed render. */

@@ -18,25 +18,25 @@
 #include <time.h>
 
 enum {
-	CHAT_STOP = 1,       /* a callback's "stop iterating" (not an error) */
+	CHAT_STOP = 1, /* a callback's "stop iterating" (not an error) */
 	CHAT_OK = 0,
-	CHAT_EAGAIN = -1,    /* an incremental parser needs more input */
-	CHAT_EINVAL = -2,    /* malformed input or bad argument */
-	CHAT_ENOMEM = -3,    /* allocation failed */
-	CHAT_ETOOBIG = -4,   /* a size bound was exceeded (frame, line, buffer) */
-	CHAT_ETOOMANY = -5,  /* a count bound was exceeded (headers, items) */
-	CHAT_ENOTFOUND = -6, /* no such thing (session, user, room, route) */
-	CHAT_EEXIST = -7,    /* already exists (unique name, id) */
-	CHAT_EIO = -8,       /* operating-system I/O failure */
-	CHAT_EDB = -9,       /* database failure (SQLite or MongoDB) */
-	CHAT_ETIMEDOUT = -10,/* a wait ended without the event */
-	CHAT_EBUSY = -11,    /* held by someone else (lease, lock) */
-	CHAT_EUTF8 = -12,    /* text is not valid UTF-8 */
-	CHAT_EPROTO = -13,   /* protocol violation by the peer */
-	CHAT_EDENIED = -14,  /* not allowed (auth, origin, destination) */
-	CHAT_ECLOSED = -15,  /* the session or connection is closed */
-	CHAT_ERETRY = -16,   /* not done yet: the same request again later may succeed */
-	CHAT_EHELP = -17,    /* --help was asked for: print the usage, exit 0 */
+	CHAT_EAGAIN = -1,     /* an incremental parser needs more input */
+	CHAT_EINVAL = -2,     /* malformed input or bad argument */
+	CHAT_ENOMEM = -3,     /* allocation failed */
+	CHAT_ETOOBIG = -4,    /* a size bound was exceeded (frame, line, buffer) */
+	CHAT_ETOOMANY = -5,   /* a count bound was exceeded (headers, items) */
+	CHAT_ENOTFOUND = -6,  /* no such thing (session, user, room, route) */
+	CHAT_EEXIST = -7,     /* already exists (unique name, id) */
+	CHAT_EIO = -8,        /* operating-system I/O failure */
+	CHAT_EDB = -9,        /* database failure (SQLite or MongoDB) */
+	CHAT_ETIMEDOUT = -10, /* a wait ended without the event */
+	CHAT_EBUSY = -11,     /* held by someone else (lease, lock) */
+	CHAT_EUTF8 = -12,     /* text is not valid UTF-8 */
+	CHAT_EPROTO = -13,    /* protocol violation by the peer */
+	CHAT_EDENIED = -14,   /* not allowed (auth, origin, destination) */
+	CHAT_ECLOSED = -15,   /* the session or connection is closed */
+	CHAT_ERETRY = -16,    /* not done yet: the same request again later may succeed */
+	CHAT_EHELP = -17,     /* --help was asked for: print the usage, exit 0 */
 	CHAT_E_LAST = -18
 };
 

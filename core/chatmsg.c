@@ -59,14 +59,16 @@ static int read_string(reader_t *r, chat_buf_t *out)
 		       r->p[r->pos] >= 0x20) {
 			n = utf8_decode(r->p + r->pos, r->len - r->pos, NULL);
 			if (n == 0)
-				return chat_error_set(r->err, CHAT_EUTF8, "text is not valid UTF-8");
+				return chat_error_set(r->err, CHAT_EUTF8,
+						      "text is not valid UTF-8");
 			r->pos += n;
 		}
 		if (out != NULL && r->pos > start &&
 		    (rc = chat_buf_append(out, r->p + start, r->pos - start)) != CHAT_OK)
 			return rc;
 		if (r->pos == r->len)
-			return chat_error_set(r->err, CHAT_EINVAL, "broken JSON: unterminated string");
+			return chat_error_set(r->err, CHAT_EINVAL,
+					      "broken JSON: unterminated string");
 		c = r->p[r->pos++];
 		if (c == '"')
 			return CHAT_OK;
@@ -74,7 +76,8 @@ static int read_string(reader_t *r, chat_buf_t *out)
 			return chat_error_set(r->err, CHAT_EINVAL,
 					      "broken JSON: control character in a string");
 		if (r->pos == r->len)
-			return chat_error_set(r->err, CHAT_EINVAL, "broken JSON: unterminated string");
+			return chat_error_set(r->err, CHAT_EINVAL,
+					      "broken JSON: unterminated string");
 		c = r->p[r->pos++];
 		switch (c) {
 		case '"': cp = '"'; break;
@@ -89,7 +92,8 @@ static int read_string(reader_t *r, chat_buf_t *out)
 			if ((rc = hex4(r, &cp)) != CHAT_OK)
 				return rc;
 			if (cp >= 0xdc00 && cp <= 0xdfff)
-				return chat_error_set(r->err, CHAT_EUTF8, "lone surrogate in a string");
+				return chat_error_set(r->err, CHAT_EUTF8,
+						      "lone surrogate in a string");
 			if (cp >= 0xd800 && cp <= 0xdbff) {
 				if (r->len - r->pos < 2 || r->p[r->pos] != '\\' ||
 				    r->p[r->pos + 1] != 'u')
@@ -104,8 +108,7 @@ static int read_string(reader_t *r, chat_buf_t *out)
 				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 			}
 			break;
-		default:
-			return chat_error_set(r->err, CHAT_EINVAL, "broken JSON: bad escape");
+		default: return chat_error_set(r->err, CHAT_EINVAL, "broken JSON: bad escape");
 		}
 		if (out == NULL)
 			continue;
@@ -191,8 +194,10 @@ static int read_int(reader_t *r, const chatmsg_field_t *f, int64_t *v)
 		if (d > 9)
 			return chat_error_set(r->err, CHAT_EINVAL, "\"%s\" is not a whole number",
 					      f->name);
-		if (acc > (UINT64_MAX - d) / 10 || acc * 10 + d > (uint64_t)INT64_MAX + (uint64_t)neg)
-			return chat_error_set(r->err, CHAT_ETOOBIG, "\"%s\" is out of range", f->name);
+		if (acc > (UINT64_MAX - d) / 10 ||
+		    acc * 10 + d > (uint64_t)INT64_MAX + (uint64_t)neg)
+			return chat_error_set(r->err, CHAT_ETOOBIG, "\"%s\" is out of range",
+					      f->name);
 		acc = acc * 10 + d;
 	}
 	*v = neg ? (acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc) : (int64_t)acc;
@@ -231,7 +236,8 @@ int chatmsg_parse_object(const char *p, size_t len, chatmsg_field_t *fields, siz
 	int rc;
 
 	if (nfields > CHATMSG_MEMBERS_MAX)
-		return chat_error_set(err, CHAT_ETOOMANY, "more than %d fields", CHATMSG_MEMBERS_MAX);
+		return chat_error_set(err, CHAT_ETOOMANY, "more than %d fields",
+				      CHATMSG_MEMBERS_MAX);
 	for (i = 0; i < nfields; i++) {
 		start[i] = fields[i].str != NULL ? fields[i].str->len : 0;
 		fields[i].found = 0;
@@ -268,7 +274,8 @@ int chatmsg_parse_object(const char *p, size_t len, chatmsg_field_t *fields, siz
 			goto out;
 		}
 		if (key.len > 0 && key.data[0] == '$') {
-			rc = chat_error_set(err, CHAT_EINVAL, "member names may not start with '$'");
+			rc = chat_error_set(err, CHAT_EINVAL,
+					    "member names may not start with '$'");
 			goto out;
 		}
 		f = key.len > 0 ? find_field(fields, nfields, key.data, key.len) : NULL;
@@ -305,7 +312,8 @@ int chatmsg_parse_object(const char *p, size_t len, chatmsg_field_t *fields, siz
 						       out->max - s0);
 				if (rc == CHAT_OK && out != NULL && out->len > s0 &&
 				    memchr(out->data + s0, '\0', out->len - s0) != NULL)
-					rc = chat_error_set(err, CHAT_EINVAL, "%s contains NUL", f->name);
+					rc = chat_error_set(err, CHAT_EINVAL, "%s contains NUL",
+							    f->name);
 				break;
 			}
 			case 't': rc = read_literal(&r, "true"); break;
@@ -362,7 +370,8 @@ int chatmsg_parse_post(const char *p, size_t len, chat_buf_t *text, chat_error_t
 	if (rc != CHAT_OK)
 		return rc;
 	if (text->len - start > CHATMSG_TEXT_MAX)
-		rc = chat_error_set(err, CHAT_ETOOBIG, "text longer than %d bytes", CHATMSG_TEXT_MAX);
+		rc = chat_error_set(err, CHAT_ETOOBIG, "text longer than %d bytes",
+				    CHATMSG_TEXT_MAX);
 	else if (text->len == start || is_blank(text->data + start, text->len - start))
 		rc = chat_error_set(err, CHAT_EINVAL, "text is empty");
 	if (rc != CHAT_OK)
@@ -376,7 +385,8 @@ static int all_in(chat_slice_t s, size_t max, const char *extra, int first_alnum
 		return 0;
 	for (size_t i = 0; i < s.len; i++) {
 		unsigned char c = (unsigned char)s.ptr[i];
-		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9');
 
 		if (!alnum && (c == '\0' || strchr(extra, c) == NULL || (i == 0 && first_alnum)))
 			return 0;
@@ -443,8 +453,9 @@ int chatmsg_check_user_name(chat_slice_t s, chat_error_t *err)
 			      "user names are letters, digits, '_', '.' and '-', "
 			      "starting with a letter or digit");
 	if (chatmsg_name_reserved(s))
-		return reason(err, CHAT_EINVAL, "\"guest\" and names starting with \"guest\" then"
-						" '-', '_', '.' or a digit are reserved for guests");
+		return reason(err, CHAT_EINVAL,
+			      "\"guest\" and names starting with \"guest\" then"
+			      " '-', '_', '.' or a digit are reserved for guests");
 	return CHAT_OK;
 }
 
@@ -461,7 +472,8 @@ int chatmsg_check_password(chat_slice_t s, chat_error_t *err)
 				      CHATMSG_PASSWORD_MAX);
 	while (i < s.len) {
 		if (p[i] < 0x20 || p[i] == 0x7f)
-			return reason(err, CHAT_EINVAL, "passwords may not hold control characters");
+			return reason(err, CHAT_EINVAL,
+				      "passwords may not hold control characters");
 		n = utf8_decode(p + i, s.len - i, NULL);
 		if (n == 0)
 			return reason(err, CHAT_EUTF8, "password is not valid UTF-8");

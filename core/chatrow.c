@@ -55,9 +55,8 @@ int chatrow_parse(chat_slice_t body, chatrow_msg_t *m, chat_buf_t *room, chat_bu
 		  chat_buf_t *text)
 {
 	chatmsg_field_t f[6] = {
-		{ "id", NULL, 1, 0, 0 },       { "seq", NULL, 1, 0, 0 },
-		{ "time", NULL, 1, 0, 0 },     { "room", room, 1, 0, 0 },
-		{ "writer", writer, 1, 0, 0 }, { "text", text, 1, 0, 0 },
+		{ "id", NULL, 1, 0, 0 },   { "seq", NULL, 1, 0, 0 },      { "time", NULL, 1, 0, 0 },
+		{ "room", room, 1, 0, 0 }, { "writer", writer, 1, 0, 0 }, { "text", text, 1, 0, 0 },
 	};
 	int rc;
 

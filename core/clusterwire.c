@@ -30,7 +30,8 @@ static int url_part(const char *s, size_t n, int decode, char *out, const char *
 
 			if (hi < 0 || lo < 0)
 				return chat_error_set(err, CHAT_EINVAL,
-						      "broker_relay: a bad %%-escape in the %s", what);
+						      "broker_relay: a bad %%-escape in the %s",
+						      what);
 			c = hi * 16 + lo;
 			i += 2;
 		}
@@ -139,10 +140,10 @@ static int user_message(const stomp_frame_t *f, clusterwire_msg_t *m, clusterwir
 
 	if (d == NULL || d->len > CLUSTERWIRE_DEST_MAX || dest_validate(*d, 0) != CHAT_OK)
 		return CHAT_EPROTO;
-	if (kind == CLUSTERWIRE_TOPIC ? dest_classify(*d) != DEST_TOPIC
-				      : dest_classify(*d) != DEST_USER ||
-						dest_user_split(*d, &user, &rest) != CHAT_OK ||
-						user.len == 0)
+	if (kind == CLUSTERWIRE_TOPIC
+		    ? dest_classify(*d) != DEST_TOPIC
+		    : dest_classify(*d) != DEST_USER ||
+			      dest_user_split(*d, &user, &rest) != CHAT_OK || user.len == 0)
 		return CHAT_EPROTO;
 	if (ct != NULL && !stomp_media_type_valid(*ct))
 		return CHAT_EPROTO;
@@ -228,7 +229,8 @@ int clusterwire_room_body(chat_buf_t *out, int created, const char *room, int64_
 {
 	int rc;
 
-	if (room == NULL || user == NULL || !chatmsg_room_valid((chat_slice_t){ room, strlen(room) }))
+	if (room == NULL || user == NULL ||
+	    !chatmsg_room_valid((chat_slice_t){ room, strlen(room) }))
 		return CHAT_EINVAL;
 	if ((rc = chat_buf_printf(out, "{\"op\":\"%s\",\"name\":\"%s\",\"id\":%lld,\"user\":",
 				  created ? "create" : "delete", room, (long long)id)) != CHAT_OK ||
@@ -243,7 +245,7 @@ static int room_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_buf_t
 			chat_buf_t *name, chat_buf_t *user)
 {
 	chatmsg_field_t fl[5] = {
-		{ "op", op, 1, 0, 0 },	    { "name", name, 1, 0, 0 }, { "id", NULL, 1, 0, 0 },
+		{ "op", op, 1, 0, 0 },     { "name", name, 1, 0, 0 }, { "id", NULL, 1, 0, 0 },
 		{ "user", user, 1, 0, 0 }, { "at", NULL, 1, 0, 0 },
 	};
 	int rc;
@@ -274,8 +276,8 @@ static int token_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_buf_
 			 chat_buf_t *user, chat_buf_t *hash)
 {
 	chatmsg_field_t fl[5] = {
-		{ "op", op, 1, 0, 0 },		{ "hash", hash, 1, 0, 0 },
-		{ "user", user, 0, 0, 0 },	{ "created", NULL, 0, 0, 0 },
+		{ "op", op, 1, 0, 0 },        { "hash", hash, 1, 0, 0 },
+		{ "user", user, 0, 0, 0 },    { "created", NULL, 0, 0, 0 },
 		{ "expires", NULL, 0, 0, 0 },
 	};
 	int rc;
@@ -300,8 +302,8 @@ static int token_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_buf_
 	if (chat_slice_eq(chat_buf_slice(op), "del"))
 		return CHAT_OK;
 	if (!chat_slice_eq(chat_buf_slice(op), "put") || !fl[2].found || !fl[3].found ||
-	    !fl[4].found || user->len == 0 || user->len > CLUSTERWIRE_SENDER_MAX ||
-	    fl[3].num < 0 || fl[4].num <= fl[3].num)
+	    !fl[4].found || user->len == 0 || user->len > CLUSTERWIRE_SENDER_MAX || fl[3].num < 0 ||
+	    fl[4].num <= fl[3].num)
 		return CHAT_EINVAL;
 	m->token_put = 1;
 	memcpy(m->token_user, user->data, user->len + 1);
@@ -311,7 +313,7 @@ static int token_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_buf_
 }
 
 int clusterwire_parse_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_buf_t *room,
-			  chat_buf_t *writer, chat_buf_t *text)
+			      chat_buf_t *writer, chat_buf_t *text)
 {
 	const chat_slice_t *r, *ack, *kind;
 	chatrow_msg_t c;
@@ -361,4 +363,3 @@ int clusterwire_parse_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat
 	m->body = f->body;
 	return CHAT_OK;
 }
-

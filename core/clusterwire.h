@@ -24,7 +24,7 @@ typedef struct clusterwire_url {
 	char pass[CLUSTER_URL_PART_MAX + 1];
 	char host[CLUSTER_URL_PART_MAX + 1];
 	char vhost[CLUSTER_URL_PART_MAX + 1]; /* "/" when the URL names none */
-	int port;                              /* 61613 when the URL names none */
+	int port;                             /* 61613 when the URL names none */
 } clusterwire_url_t;
 
 /* Parses stomp://USER:PASS@HOST[:PORT][/VHOST] (USER:PASS@ optional,
@@ -56,21 +56,21 @@ typedef enum clusterwire_kind {
  * point into the frame (and room into its own array). */
 typedef struct clusterwire_msg {
 	clusterwire_kind_t kind;
-	int64_t origin;          /* the posting node's node_id */
-	int64_t id;              /* its message id */
-	int64_t room_id;         /* the room's store id on the origin */
+	int64_t origin;  /* the posting node's node_id */
+	int64_t id;      /* its message id */
+	int64_t room_id; /* the room's store id on the origin */
 	int64_t room_created_ms;
 	char room[CHATMSG_ROOM_MAX + 1];
-	chat_slice_t body;       /* the chat JSON the origin published */
-	chat_slice_t ack;        /* the MESSAGE's ack header (for ACK) */
-	chat_slice_t dest;       /* CLUSTERWIRE_USER, _TOPIC: the /user/NAME/... or /topic/... */
-	chat_slice_t ctype;      /* CLUSTERWIRE_USER, _TOPIC: its content-type, or empty */
-	chat_slice_t sender;     /* CLUSTERWIRE_USER, _TOPIC: its sender (user-name), or empty */
-	int token_put;           /* CLUSTERWIRE_TOKEN: 1 issued, 0 revoked */
+	chat_slice_t body;   /* the chat JSON the origin published */
+	chat_slice_t ack;    /* the MESSAGE's ack header (for ACK) */
+	chat_slice_t dest;   /* CLUSTERWIRE_USER, _TOPIC: the /user/NAME/... or /topic/... */
+	chat_slice_t ctype;  /* CLUSTERWIRE_USER, _TOPIC: its content-type, or empty */
+	chat_slice_t sender; /* CLUSTERWIRE_USER, _TOPIC: its sender (user-name), or empty */
+	int token_put;       /* CLUSTERWIRE_TOKEN: 1 issued, 0 revoked */
 	unsigned char token_hash[CLUSTERWIRE_TOKEN_HASH];
 	char token_user[CLUSTERWIRE_SENDER_MAX + 1]; /* issued: its user */
 	int64_t token_created_ms, token_expires_ms;  /* issued: its times */
-	int entered;             /* CLUSTERWIRE_PRESENCE: 1 entered, 0 left; user in
+	int entered; /* CLUSTERWIRE_PRESENCE: 1 entered, 0 left; user in
 				  * token_user, room in room.  CLUSTERWIRE_ROOM: 1
 				  * created (room, room_id, room_created_ms, creator in
 				  * token_user), 0 deleted (by in token_user) */
@@ -105,6 +105,6 @@ int clusterwire_token_body(chat_buf_t *out, int put, const unsigned char *hash, 
  * well-formed post (its headers and its body disagree, a bad room, an id
  * not of its origin); CHAT_EUTF8 / CHAT_ETOOBIG from the body's parser. */
 int clusterwire_parse_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_buf_t *room,
-			  chat_buf_t *writer, chat_buf_t *text);
+			      chat_buf_t *writer, chat_buf_t *text);
 
 #endif

@@ -5,11 +5,11 @@
 #include <string.h>
 
 /* Spring's defaults. */
-#define DEFAULTS                                                                          \
-	{                                                                                 \
-		.app = { "/app" }, .napp = 1, .broker = { "/topic", "/queue" },           \
-		.broker_kind = { DEST_TOPIC, DEST_QUEUE }, .nbroker = 2, .topic = 0,      \
-		.queue = 1, .user = "/user",                                              \
+#define DEFAULTS                                                                                 \
+	{                                                                                        \
+		.app = { "/app" }, .napp = 1, .broker = { "/topic", "/queue" },                  \
+		.broker_kind = { DEST_TOPIC, DEST_QUEUE }, .nbroker = 2, .topic = 0, .queue = 1, \
+		.user = "/user",                                                                 \
 	}
 static const dest_prefixes_t defaults = DEFAULTS;
 /* The prefixes dest_classify() uses: written once at start, read after. */
@@ -78,25 +78,27 @@ static int known(const dest_prefixes_t *p, const char *s)
 }
 
 /* Checks one prefix item (trimmed) and copies it into out. */
-static int take_prefix(const dest_prefixes_t *p, const char *option, const char *item,
-		       size_t len, char out[DEST_PREFIX_MAX + 1], chat_error_t *err)
+static int take_prefix(const dest_prefixes_t *p, const char *option, const char *item, size_t len,
+		       char out[DEST_PREFIX_MAX + 1], chat_error_t *err)
 {
 	char copy[DEST_PREFIX_MAX + 1];
 
 	if (len > 1 && item[len - 1] == '/')
 		len--;
 	if (len > DEST_PREFIX_MAX)
-		return chat_error_set(err, CHAT_ETOOBIG, "%s: '%.*s' is longer than %d bytes", option,
-				      (int)len, item, DEST_PREFIX_MAX);
+		return chat_error_set(err, CHAT_ETOOBIG, "%s: '%.*s' is longer than %d bytes",
+				      option, (int)len, item, DEST_PREFIX_MAX);
 	if (dest_validate((chat_slice_t){ item, len }, 0) != CHAT_OK)
-		return chat_error_set(err, CHAT_EINVAL,
-				      "%s: '%.*s' is not a destination prefix (like /app: '/', then segments of printable ASCII without '*', '?' or spaces)",
-				      option, (int)len, item);
+		return chat_error_set(
+			err, CHAT_EINVAL,
+			"%s: '%.*s' is not a destination prefix (like /app: '/', then segments of printable ASCII without '*', '?' or spaces)",
+			option, (int)len, item);
 	memcpy(copy, item, len);
 	copy[len] = '\0';
 	if (known(p, copy))
-		return chat_error_set(err, CHAT_EINVAL, "%s: '%s' is given twice (each prefix has one role)",
-				      option, copy);
+		return chat_error_set(err, CHAT_EINVAL,
+				      "%s: '%s' is given twice (each prefix has one role)", option,
+				      copy);
 	memcpy(out, copy, len + 1);
 	return CHAT_OK;
 }
@@ -111,8 +113,8 @@ static int take_list(dest_prefixes_t *p, const char *option, const char *text,
 	*n = 0;
 	while (chat_list_next(&text, &item)) {
 		if (*n == DEST_PREFIXES_MAX)
-			return chat_error_set(err, CHAT_ETOOBIG, "%s: more than %d prefixes", option,
-					      DEST_PREFIXES_MAX);
+			return chat_error_set(err, CHAT_ETOOBIG, "%s: more than %d prefixes",
+					      option, DEST_PREFIXES_MAX);
 		if ((rc = take_prefix(p, option, item.ptr, item.len, out[*n], err)) != CHAT_OK)
 			return rc;
 		(*n)++;
@@ -130,8 +132,8 @@ static int is_queue_prefix(const char *s)
 	return last != NULL && !strcmp(last + 1, "queue");
 }
 
-int dest_prefixes_parse(dest_prefixes_t *p, const char *app, const char *broker,
-			const char *user, chat_error_t *err)
+int dest_prefixes_parse(dest_prefixes_t *p, const char *app, const char *broker, const char *user,
+			chat_error_t *err)
 {
 	chat_slice_t u = { "", 0 };
 	size_t i;
@@ -142,7 +144,8 @@ int dest_prefixes_parse(dest_prefixes_t *p, const char *app, const char *broker,
 	    (rc = take_list(p, "broker_prefixes", broker, p->broker, &p->nbroker, err)) != CHAT_OK)
 		return rc;
 	if (!chat_list_next(&user, &u) || *user != '\0')
-		return chat_error_set(err, CHAT_EINVAL, "user_prefix: needs one prefix, like /user");
+		return chat_error_set(err, CHAT_EINVAL,
+				      "user_prefix: needs one prefix, like /user");
 	if ((rc = take_prefix(p, "user_prefix", u.ptr, u.len, p->user, err)) != CHAT_OK)
 		return rc;
 	p->topic = p->queue = DEST_PREFIXES_MAX;
@@ -154,9 +157,10 @@ int dest_prefixes_parse(dest_prefixes_t *p, const char *app, const char *broker,
 			p->queue = i;
 	}
 	if (p->topic == DEST_PREFIXES_MAX)
-		return chat_error_set(err, CHAT_EINVAL,
-				      "broker_prefixes: '%s' has no broadcast prefix (one whose last segment is not \"queue\", like /topic): the chat's rooms need one",
-				      broker);
+		return chat_error_set(
+			err, CHAT_EINVAL,
+			"broker_prefixes: '%s' has no broadcast prefix (one whose last segment is not \"queue\", like /topic): the chat's rooms need one",
+			broker);
 	if (p->queue == DEST_PREFIXES_MAX)
 		p->queue = p->topic;
 	return CHAT_OK;

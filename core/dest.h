@@ -39,9 +39,9 @@ typedef struct dest_prefixes {
 	char broker[DEST_PREFIXES_MAX][DEST_PREFIX_MAX + 1]; /* broker prefixes */
 	dest_kind_t broker_kind[DEST_PREFIXES_MAX];          /* DEST_TOPIC or DEST_QUEUE each */
 	size_t nbroker;                                      /* 1..DEST_PREFIXES_MAX */
-	size_t topic;  /* index of the first DEST_TOPIC broker prefix (the chat's broadcasts) */
-	size_t queue;  /* index of the first DEST_QUEUE one, else topic (the chat's user queues) */
-	char user[DEST_PREFIX_MAX + 1];                      /* the user prefix */
+	size_t topic; /* index of the first DEST_TOPIC broker prefix (the chat's broadcasts) */
+	size_t queue; /* index of the first DEST_QUEUE one, else topic (the chat's user queues) */
+	char user[DEST_PREFIX_MAX + 1]; /* the user prefix */
 } dest_prefixes_t;
 
 /* Checks that d is a well-formed destination: starts with '/', 1..DEST_MAX_LEN
@@ -60,8 +60,8 @@ int dest_validate(chat_slice_t d, int allow_wildcards);
  * must be a DEST_TOPIC one, for the chat application's rooms.  No prefix
  * may be given twice, in one list or across them.  Returns 0, or CHAT_EINVAL
  * / CHAT_ETOOBIG with err naming the option and the item. */
-int dest_prefixes_parse(dest_prefixes_t *p, const char *app, const char *broker,
-			const char *user, chat_error_t *err);
+int dest_prefixes_parse(dest_prefixes_t *p, const char *app, const char *broker, const char *user,
+			chat_error_t *err);
 
 /* Spring's defaults: /app; /topic, /queue; /user. */
 void dest_prefixes_default(dest_prefixes_t *p);

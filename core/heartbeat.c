@@ -19,8 +19,7 @@ int64_t heartbeat_expect_ms(int64_t client_send_ms, int64_t floor_ms)
 	return client_send_ms <= 0 ? 0 : max64(client_send_ms, floor_ms);
 }
 
-int heartbeat_send_due(int64_t interval_ms, int64_t last_sent_ms, int64_t now_ms,
-		       int64_t early_ms)
+int heartbeat_send_due(int64_t interval_ms, int64_t last_sent_ms, int64_t now_ms, int64_t early_ms)
 {
 	return interval_ms > 0 && now_ms + early_ms >= last_sent_ms + interval_ms;
 }
@@ -30,8 +29,7 @@ int64_t heartbeat_dead_after(int64_t expect_ms, int64_t liveness_ms)
 	return expect_ms <= 0 ? 0 : max64(2 * expect_ms, liveness_ms);
 }
 
-int heartbeat_peer_dead(int64_t expect_ms, int64_t liveness_ms, int64_t heard_ms,
-			int64_t now_ms)
+int heartbeat_peer_dead(int64_t expect_ms, int64_t liveness_ms, int64_t heard_ms, int64_t now_ms)
 {
 	return expect_ms > 0 && now_ms - heard_ms > heartbeat_dead_after(expect_ms, liveness_ms);
 }

@@ -38,8 +38,7 @@ int64_t heartbeat_expect_ms(int64_t client_send_ms, int64_t floor_ms);
  * never): when the interval is out by now_ms + early_ms.  A sender that
  * looks every tick passes the tick as early_ms, so the EOL goes a little
  * early rather than up to a tick late. */
-int heartbeat_send_due(int64_t interval_ms, int64_t last_sent_ms, int64_t now_ms,
-		       int64_t early_ms);
+int heartbeat_send_due(int64_t interval_ms, int64_t last_sent_ms, int64_t now_ms, int64_t early_ms);
 
 /* The silence after which a client that promised heart-beats every
  * expect_ms (heartbeat_expect_ms(); 0: none) is dead: twice that (the
@@ -51,7 +50,6 @@ int64_t heartbeat_dead_after(int64_t expect_ms, int64_t liveness_ms);
 /* Whether such a client, last heard (anything: a frame, an EOL, a SockJS
  * request, a pong) at heard_ms, is dead at now_ms: silent for longer than
  * heartbeat_dead_after(). */
-int heartbeat_peer_dead(int64_t expect_ms, int64_t liveness_ms, int64_t heard_ms,
-			int64_t now_ms);
+int heartbeat_peer_dead(int64_t expect_ms, int64_t liveness_ms, int64_t heard_ms, int64_t now_ms);
 
 #endif

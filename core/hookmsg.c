@@ -40,8 +40,9 @@ int hookmsg_url_parse(const char *url, hookmsg_url_t *u, chat_error_t *err)
 	s = host = url + 7;
 	for (i = 0; i < 4; i++) {
 		if (read_dec(&s, 3, &v) != CHAT_OK || v > 255 || (i < 3 && *s++ != '.'))
-			return chat_error_set(err, CHAT_EINVAL,
-					      "the hook URL's host must be a numeric IPv4 address (such as 127.0.0.1)");
+			return chat_error_set(
+				err, CHAT_EINVAL,
+				"the hook URL's host must be a numeric IPv4 address (such as 127.0.0.1)");
 	}
 	memcpy(u->host, host, (size_t)(s - host));
 	u->port = 80;
@@ -61,8 +62,9 @@ int hookmsg_url_parse(const char *url, hookmsg_url_t *u, chat_error_t *err)
 		return chat_error_set(err, CHAT_EINVAL, "the hook URL's path is too long");
 	for (i = 0; s[i] != '\0'; i++)
 		if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == '#')
-			return chat_error_set(err, CHAT_EINVAL,
-					      "the hook URL's path has a space, control or non-ASCII character or '#'");
+			return chat_error_set(
+				err, CHAT_EINVAL,
+				"the hook URL's path has a space, control or non-ASCII character or '#'");
 	memcpy(u->path, s, strlen(s) + 1);
 	return CHAT_OK;
 }
@@ -92,8 +94,8 @@ static int repeated(const hookmsg_request_t *rq, size_t i)
 
 int hookmsg_request_render(chat_buf_t *out, const hookmsg_request_t *rq)
 {
-	const char *s[] = { "type", rq->type, "user", rq->user, "session", rq->session,
-			    "destination", rq->destination };
+	const char *s[] = { "type",    rq->type,    "user",        rq->user,
+			    "session", rq->session, "destination", rq->destination };
 	size_t start = out->len, i, first = 1;
 	int rc = chat_buf_putc(out, '{');
 
@@ -116,7 +118,8 @@ int hookmsg_request_render(chat_buf_t *out, const hookmsg_request_t *rq)
 		if (rc == CHAT_OK)
 			rc = chat_buf_putc(out, ':');
 		if (rc == CHAT_OK)
-			rc = json_encode_string(out, rq->hdrs[2 * i + 1].ptr, rq->hdrs[2 * i + 1].len);
+			rc = json_encode_string(out, rq->hdrs[2 * i + 1].ptr,
+						rq->hdrs[2 * i + 1].len);
 	}
 	if (rc == CHAT_OK)
 		rc = chat_buf_puts(out, "},");
@@ -176,8 +179,8 @@ int hookmsg_http_parse(const char *p, size_t len, int eof, hookmsg_http_t *r)
 	/* HTTP/1.x SP DDD (SP reason)? */
 	/* The shortest: "HTTP/1.0 200\n\n" (14 bytes). */
 	if (end < 14 || memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') ||
-	    p[8] != ' ' || p[9] < '1' || p[9] > '9' || p[10] < '0' || p[10] > '9' ||
-	    p[11] < '0' || p[11] > '9' || (p[12] != ' ' && p[12] != '\r' && p[12] != '\n'))
+	    p[8] != ' ' || p[9] < '1' || p[9] > '9' || p[10] < '0' || p[10] > '9' || p[11] < '0' ||
+	    p[11] > '9' || (p[12] != ' ' && p[12] != '\r' && p[12] != '\n'))
 		return CHAT_EINVAL;
 	r->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
 	for (line = 0; line < end && p[line] != '\n'; line++)
@@ -302,7 +305,8 @@ static int parse_out(const jtok_doc_t *d, size_t m, hookmsg_out_t *o, chat_error
 		raw = jtok_text(d, b);
 		rc = chat_buf_append(&o->body, raw.ptr, raw.len);
 		if (rc == CHAT_ETOOBIG)
-			rc = chat_error_set(err, rc, "\"body\" is longer than %zu bytes", o->body.max);
+			rc = chat_error_set(err, rc, "\"body\" is longer than %zu bytes",
+					    o->body.max);
 		if (rc == CHAT_OK && o->ctype.len == 0)
 			rc = chat_buf_puts(&o->ctype, "application/json");
 	}
@@ -310,8 +314,7 @@ static int parse_out(const jtok_doc_t *d, size_t m, hookmsg_out_t *o, chat_error
 }
 
 /* Tokenizes p[0..len) into d, a JSON object (d->t allocated: free it). */
-static int parse_doc(jtok_doc_t *d, const char *p, size_t len, const char *what,
-		     chat_error_t *err)
+static int parse_doc(jtok_doc_t *d, const char *p, size_t len, const char *what, chat_error_t *err)
 {
 	int rc;
 
@@ -323,8 +326,8 @@ static int parse_doc(jtok_doc_t *d, const char *p, size_t len, const char *what,
 	if (rc == CHAT_ETOOMANY)
 		return chat_error_set(err, rc, "more than %d JSON values", HOOKMSG_TOKENS_MAX);
 	if (rc != CHAT_OK || d->t[0].type != JTOK_OBJECT)
-		return chat_error_set(err, rc != CHAT_OK ? rc : CHAT_EINVAL, "%s is not a JSON object",
-				      what);
+		return chat_error_set(err, rc != CHAT_OK ? rc : CHAT_EINVAL,
+				      "%s is not a JSON object", what);
 	return CHAT_OK;
 }
 

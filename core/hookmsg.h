@@ -20,18 +20,18 @@
 
 #include <stdint.h>
 
-#define HOOKMSG_OUT_MAX 16          /* messages in one answer */
-#define HOOKMSG_ERROR_MAX 160       /* bytes of an answer's error */
-#define HOOKMSG_DEST_MAX 256        /* bytes of a destination (DEST_MAX_LEN) */
-#define HOOKMSG_CTYPE_MAX 128       /* bytes of a content-type */
-#define HOOKMSG_HEAD_MAX 8192       /* bytes of a response's status line and headers */
-#define HOOKMSG_TOKENS_MAX 1024     /* JSON values in an answer */
-#define HOOKMSG_PATH_MAX 512        /* bytes of the URL's path */
+#define HOOKMSG_OUT_MAX 16      /* messages in one answer */
+#define HOOKMSG_ERROR_MAX 160   /* bytes of an answer's error */
+#define HOOKMSG_DEST_MAX 256    /* bytes of a destination (DEST_MAX_LEN) */
+#define HOOKMSG_CTYPE_MAX 128   /* bytes of a content-type */
+#define HOOKMSG_HEAD_MAX 8192   /* bytes of a response's status line and headers */
+#define HOOKMSG_TOKENS_MAX 1024 /* JSON values in an answer */
+#define HOOKMSG_PATH_MAX 512    /* bytes of the URL's path */
 
 /* The hook URL: http://A.B.C.D[:PORT][/PATH] (plain HTTP, numeric IPv4). */
 typedef struct hookmsg_url {
-	char host[16];                 /* dotted quad */
-	int port;                      /* 1..65535, 80 by default */
+	char host[16];                   /* dotted quad */
+	int port;                        /* 1..65535, 80 by default */
 	char path[HOOKMSG_PATH_MAX + 1]; /* "/" by default; printable ASCII */
 } hookmsg_url_t;
 
@@ -40,9 +40,9 @@ int hookmsg_url_parse(const char *url, hookmsg_url_t *u, chat_error_t *err);
 
 /* What a request carries. */
 typedef struct hookmsg_request {
-	const char *type;        /* "SEND" or "SUBSCRIBE" */
-	const char *user;        /* the session's user */
-	const char *session;     /* the session's chat.db key (c: + SockJS id) */
+	const char *type;    /* "SEND" or "SUBSCRIBE" */
+	const char *user;    /* the session's user */
+	const char *session; /* the session's chat.db key (c: + SockJS id) */
 	const char *destination;
 	const chat_slice_t *hdrs; /* name, value, name, value... (the frame's headers) */
 	size_t nhdrs;             /* pairs */
@@ -57,8 +57,8 @@ int hookmsg_request_render(chat_buf_t *out, const hookmsg_request_t *rq);
 
 /* A parsed HTTP response (slices point into the input). */
 typedef struct hookmsg_http {
-	int status;         /* 100..999 */
-	chat_slice_t body;  /* Content-Length bytes, or up to the end at EOF */
+	int status;        /* 100..999 */
+	chat_slice_t body; /* Content-Length bytes, or up to the end at EOF */
 } hookmsg_http_t;
 
 /* Parses the HTTP/1.x response p[0..len); eof: nothing more will come.
@@ -70,15 +70,15 @@ int hookmsg_http_parse(const char *p, size_t len, int eof, hookmsg_http_t *r);
 
 /* One message of an answer. */
 typedef struct hookmsg_out {
-	chat_buf_t dest;   /* empty: none given */
-	chat_buf_t ctype;  /* empty: none given */
+	chat_buf_t dest;  /* empty: none given */
+	chat_buf_t ctype; /* empty: none given */
 	chat_buf_t body;
 } hookmsg_out_t;
 
 typedef struct hookmsg_answer {
-	int has_error;          /* 1: "error" was given (in error) */
+	int has_error; /* 1: "error" was given (in error) */
 	chat_buf_t error;
-	size_t n;               /* messages */
+	size_t n; /* messages */
 	hookmsg_out_t out[HOOKMSG_OUT_MAX];
 } hookmsg_answer_t;
 

@@ -14,18 +14,18 @@ static const char hexdig[] = "0123456789abcdef";
 static int escape_bmp(uint32_t cp)
 {
 	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0xad ||
-	       (cp >= 0x600 && cp <= 0x604) || cp == 0x70f ||
-	       cp == 0x17b4 || cp == 0x17b5 ||
-	       (cp >= 0x200c && cp <= 0x200f) ||
-	       (cp >= 0x2028 && cp <= 0x202f) ||
-	       (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff ||
-	       (cp >= 0xfff0 && cp <= 0xffff);
+	       (cp >= 0x600 && cp <= 0x604) || cp == 0x70f || cp == 0x17b4 || cp == 0x17b5 ||
+	       (cp >= 0x200c && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202f) ||
+	       (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff || (cp >= 0xfff0 && cp <= 0xffff);
 }
 
 static int put_u_escape(chat_buf_t *out, uint32_t unit)
 {
-	char e[6] = { '\\', 'u', hexdig[(unit >> 12) & 0xf],
-		      hexdig[(unit >> 8) & 0xf], hexdig[(unit >> 4) & 0xf],
+	char e[6] = { '\\',
+		      'u',
+		      hexdig[(unit >> 12) & 0xf],
+		      hexdig[(unit >> 8) & 0xf],
+		      hexdig[(unit >> 4) & 0xf],
 		      hexdig[unit & 0xf] };
 
 	return chat_buf_append(out, e, sizeof(e));
@@ -55,8 +55,7 @@ static int put_escape(chat_buf_t *out, uint32_t cp)
 	return rc;
 }
 
-int json_encode_string_flags(chat_buf_t *out, const char *s, size_t len,
-			     unsigned flags)
+int json_encode_string_flags(chat_buf_t *out, const char *s, size_t len, unsigned flags)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t start = out->len, run = 0, i = 0, n;
@@ -70,8 +69,7 @@ int json_encode_string_flags(chat_buf_t *out, const char *s, size_t len,
 
 		if (c >= 0x20 && c < 0x7f) {
 			esc = c == '"' || c == '\\' ||
-			      ((flags & JSON_ENC_HTML) &&
-			       (c == '<' || c == '>' || c == '&'));
+			      ((flags & JSON_ENC_HTML) && (c == '<' || c == '>' || c == '&'));
 			n = 1;
 			cp = c;
 		} else {
@@ -158,7 +156,8 @@ static int strv_reserve(json_strv_t *v)
 	/* max_items 0 means none (chat_array_reserve would read it as no bound). */
 	if (v->n >= v->max_items)
 		return CHAT_ETOOMANY;
-	return chat_array_reserve((void **)&v->ends, &v->cap, v->n, sizeof(*v->ends), 8, v->max_items);
+	return chat_array_reserve((void **)&v->ends, &v->cap, v->n, sizeof(*v->ends), 8,
+				  v->max_items);
 }
 
 int json_strv_push(json_strv_t *v, const char *s, size_t len)
@@ -175,8 +174,7 @@ int json_strv_push(json_strv_t *v, const char *s, size_t len)
 chat_slice_t json_strv_at(const json_strv_t *v, size_t i)
 {
 	size_t from = i > 0 ? v->ends[i - 1] : 0;
-	chat_slice_t s = { v->buf.data ? v->buf.data + from : "",
-			   v->ends[i] - from };
+	chat_slice_t s = { v->buf.data ? v->buf.data + from : "", v->ends[i] - from };
 
 	return s;
 }
@@ -232,13 +230,12 @@ static int decode_u(cursor_t *c, chat_buf_t *out)
 
 	if (rc != CHAT_OK)
 		return rc;
-	if (u >= 0xd800 && u <= 0xdbff && c->len - c->pos >= 6 &&
-	    c->p[c->pos] == '\\' && c->p[c->pos + 1] == 'u') {
+	if (u >= 0xd800 && u <= 0xdbff && c->len - c->pos >= 6 && c->p[c->pos] == '\\' &&
+	    c->p[c->pos + 1] == 'u') {
 		cursor_t peek = *c;
 
 		peek.pos += 2;
-		if (read_hex4(&peek, &lo) == CHAT_OK && lo >= 0xdc00 &&
-		    lo <= 0xdfff) {
+		if (read_hex4(&peek, &lo) == CHAT_OK && lo >= 0xdc00 && lo <= 0xdfff) {
 			*c = peek;
 			u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
 		}
@@ -288,7 +285,9 @@ static int decode_string(cursor_t *c, chat_buf_t *out)
 			return CHAT_EINVAL;
 		ch = c->p[c->pos++];
 		switch (ch) {
-		case '"': case '\\': case '/': rc = put(out, &ch, 1); break;
+		case '"':
+		case '\\':
+		case '/': rc = put(out, &ch, 1); break;
 		case 'b': rc = put(out, "\b", 1); break;
 		case 'f': rc = put(out, "\f", 1); break;
 		case 'n': rc = put(out, "\n", 1); break;
@@ -358,8 +357,7 @@ static int decode_array(cursor_t *c, unsigned flags, json_strv_t *v)
 	return c->pos == c->len ? CHAT_OK : CHAT_EINVAL;
 }
 
-int json_decode_array(const char *p, size_t len, unsigned flags,
-		      json_strv_t *v)
+int json_decode_array(const char *p, size_t len, unsigned flags, json_strv_t *v)
 {
 	cursor_t c = { (const unsigned char *)p, len, 0 };
 	int rc;

@@ -45,8 +45,7 @@ enum {
 int json_encode_string(chat_buf_t *out, const char *s, size_t len);
 
 /* json_encode_string() with JSON_ENC_* flags. */
-int json_encode_string_flags(chat_buf_t *out, const char *s, size_t len,
-			     unsigned flags);
+int json_encode_string_flags(chat_buf_t *out, const char *s, size_t len, unsigned flags);
 
 /* Appends the n strings as a JSON array (`["a","b"]`, no spaces; `[]` for
  * n == 0).  All or nothing, same returns as json_encode_string(). */
@@ -86,8 +85,7 @@ chat_slice_t json_strv_at(const json_strv_t *v, size_t i);
  * Returns 0, CHAT_EINVAL (not such a JSON text, including len == 0),
  * CHAT_EUTF8 (invalid UTF-8 inside a string), CHAT_ETOOBIG (decoded bytes
  * over v's max_bytes), CHAT_ETOOMANY (items over max_items), CHAT_ENOMEM. */
-int json_decode_array(const char *p, size_t len, unsigned flags,
-		      json_strv_t *v);
+int json_decode_array(const char *p, size_t len, unsigned flags, json_strv_t *v);
 
 /* Decodes the JSON string literal that starts at p[0] (a '"'), appending its
  * decoded UTF-8 to out (NULL: only checks it); *used (may be NULL) gets the

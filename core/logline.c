@@ -109,11 +109,26 @@ static void json_value(writer_t *w, const char *v)
 	put(w, "\"", 1);
 	while (left > 0 && !w->full) {
 		switch (*p) {
-		case '"': put(w, "\\\"", 2); k = 1; break;
-		case '\\': put(w, "\\\\", 2); k = 1; break;
-		case '\n': put(w, "\\n", 2); k = 1; break;
-		case '\r': put(w, "\\r", 2); k = 1; break;
-		case '\t': put(w, "\\t", 2); k = 1; break;
+		case '"':
+			put(w, "\\\"", 2);
+			k = 1;
+			break;
+		case '\\':
+			put(w, "\\\\", 2);
+			k = 1;
+			break;
+		case '\n':
+			put(w, "\\n", 2);
+			k = 1;
+			break;
+		case '\r':
+			put(w, "\\r", 2);
+			k = 1;
+			break;
+		case '\t':
+			put(w, "\\t", 2);
+			k = 1;
+			break;
 		default:
 			if (*p < ' ' || *p == 0x7f) {
 				snprintf(esc, sizeof(esc), "\\u%04x", *p);

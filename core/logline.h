@@ -40,7 +40,7 @@ int log_format_from_name(const char *name, log_format_t *out);
 /* One event, for log_format_line(). */
 typedef struct log_event {
 	log_format_t format;
-	int64_t wall_ms;         /* ms since the epoch */
+	int64_t wall_ms; /* ms since the epoch */
 	const char *program;
 	long pid;
 	log_level_t level;

@@ -53,7 +53,8 @@ static const char *refused(ucs4_t cp)
 		return "bidi controls";
 	if (uc_is_general_category(cp, UC_CATEGORY_Cf))
 		return "invisible format characters";
-	if (uc_is_general_category(cp, UC_CATEGORY_Zl) || uc_is_general_category(cp, UC_CATEGORY_Zp))
+	if (uc_is_general_category(cp, UC_CATEGORY_Zl) ||
+	    uc_is_general_category(cp, UC_CATEGORY_Zp))
 		return "line or paragraph separators";
 	if (uc_is_general_category(cp, UC_CATEGORY_Co))
 		return "private-use characters";
@@ -80,8 +81,8 @@ static int check_nfc(const char *what, const uint8_t *s, size_t n, chat_error_t 
 	while (i < n) {
 		k = u8_mbtouc_unsafe(&cp, s + i, n - i);
 		if (++chars > NAMES_CHARS_MAX)
-			return chat_error_set(err, CHAT_ETOOBIG, "%s are at most %d characters", what,
-					      NAMES_CHARS_MAX);
+			return chat_error_set(err, CHAT_ETOOBIG, "%s are at most %d characters",
+					      what, NAMES_CHARS_MAX);
 		if ((why = refused(cp)) != NULL)
 			return chat_error_set(err, CHAT_EINVAL, "%s may not hold %s (U+%04X)", what,
 					      why, (unsigned)cp);

@@ -32,7 +32,8 @@ const options_entry_t options_table[] = {
 	  "user destination prefix (Spring's setUserDestinationPrefix): PREFIX/queue/x is the subscriber's own queue, PREFIX/{name}/queue/x another user's" },
 	{ "sockjs_url", OPTIONS_STRING, "/js/sockjs.min.js", 0, 0, OPT(sockjs_url),
 	  "URL of sockjs-client that the iframe transport page loads (when sockjs_versions_url is empty, or has no client of the page's version)" },
-	{ "sockjs_versions_url", OPTIONS_STRING, "/js/sockjs-{version}.min.js", 0, 0, OPT(sockjs_versions_url),
+	{ "sockjs_versions_url", OPTIONS_STRING, "/js/sockjs-{version}.min.js", 0, 0,
+	  OPT(sockjs_versions_url),
 	  "URL of sockjs-client of a given version, {version} standing for it: the iframe page loads the client of its page's own version (sockjs-client refuses another one); www/js holds 1.4.0, 1.5.2 and 1.6.1; empty: always sockjs_url" },
 	{ "origins", OPTIONS_STRING, "*", 0, 0, OPT(origins),
 	  "allowed Origin values, comma-separated (scheme://host:port), also as Spring's setAllowedOriginPatterns writes them: * for any run of characters (https://*.example.com), a port list :[8080,8081] or :[*]; * alone allows any" },
@@ -158,7 +159,8 @@ const options_entry_t options_table[] = {
 	  "this node's number in a cluster (1..15, unique per node; message ids carry it); 0: not in a cluster" },
 	{ "cluster_node_timeout_ms", OPTIONS_INT, "3000", 100, 600000, OPT(cluster_node_timeout_ms),
 	  "in a cluster, how long a node may go unheard (its relay beacons every second) before the others stop holding posts back for it: the longest a dead node stalls live delivery; a post of a node left out is shown when it arrives (docs/cluster.md)" },
-	{ "cluster_presence_timeout_ms", OPTIONS_INT, "30000", 1000, 86400000, OPT(cluster_presence_timeout_ms),
+	{ "cluster_presence_timeout_ms", OPTIONS_INT, "30000", 1000, 86400000,
+	  OPT(cluster_presence_timeout_ms),
 	  "in a cluster, how long a node may go unheard before the others drop its users' presence (LEAVE notices for users present nowhere else); it announces them again when it is back" },
 };
 
@@ -194,7 +196,8 @@ static int set_option(chat_options_t *c, const options_entry_t *o, const char *v
 		/* A hook URL that cannot be called is refused where it is written. */
 		if (o->offset == OPT(app_hook_url) && *value != '\0' &&
 		    hookmsg_url_parse(value, &(hookmsg_url_t){ 0 }, &why) != CHAT_OK)
-			return chat_error_set(err, CHAT_EINVAL, "%s: %s: %s", where, o->name, why.message);
+			return chat_error_set(err, CHAT_EINVAL, "%s: %s: %s", where, o->name,
+					      why.message);
 		copy = strdup(value);
 		if (copy == NULL)
 			return chat_error_set(err, CHAT_ENOMEM, "%s: out of memory", where);
@@ -210,23 +213,27 @@ static int set_option(chat_options_t *c, const options_entry_t *o, const char *v
 			 !strcmp(value, "off"))
 			v = 0;
 		else
-			return chat_error_set(err, CHAT_EINVAL,
-					      "%s: %s: '%s' is not a boolean (use 1/0, yes/no, true/false, on/off)",
-					      where, o->name, value);
+			return chat_error_set(
+				err, CHAT_EINVAL,
+				"%s: %s: '%s' is not a boolean (use 1/0, yes/no, true/false, on/off)",
+				where, o->name, value);
 		*(long long *)field = v;
 		return CHAT_OK;
 	case OPTIONS_INT:
 		errno = 0;
 		v = strtoll(value, &end, 10);
 		if (*value == '\0' || *end != '\0' || errno == ERANGE)
-			return chat_error_set(err, CHAT_EINVAL, "%s: %s: '%s' is not a whole number",
-					      where, o->name, value);
+			return chat_error_set(err, CHAT_EINVAL,
+					      "%s: %s: '%s' is not a whole number", where, o->name,
+					      value);
 		if (v < o->min)
-			return chat_error_set(err, CHAT_ETOOBIG, "%s: %s: %lld is below the minimum %lld",
-					      where, o->name, v, o->min);
+			return chat_error_set(err, CHAT_ETOOBIG,
+					      "%s: %s: %lld is below the minimum %lld", where,
+					      o->name, v, o->min);
 		if (v > o->max)
-			return chat_error_set(err, CHAT_ETOOBIG, "%s: %s: %lld is above the maximum %lld",
-					      where, o->name, v, o->max);
+			return chat_error_set(err, CHAT_ETOOBIG,
+					      "%s: %s: %lld is above the maximum %lld", where,
+					      o->name, v, o->max);
 		*(long long *)field = v;
 		return CHAT_OK;
 	}
@@ -278,8 +285,8 @@ void options_free(chat_options_t *c)
 	}
 }
 
-int options_set(chat_options_t *c, const char *name, const char *value,
-	       const char *where, chat_error_t *err)
+int options_set(chat_options_t *c, const char *name, const char *value, const char *where,
+		chat_error_t *err)
 {
 	const options_entry_t *o = options_find(name, strlen(name));
 
@@ -299,8 +306,8 @@ static const char *trim(char *s, char **end)
 	return s;
 }
 
-int options_parse(chat_options_t *c, const char *text, size_t len,
-		 const char *filename, chat_error_t *err)
+int options_parse(chat_options_t *c, const char *text, size_t len, const char *filename,
+		  chat_error_t *err)
 {
 	char *copy, *line, *next, where[256];
 	int lineno = 0, rc = CHAT_OK;
@@ -336,7 +343,8 @@ int options_parse(chat_options_t *c, const char *text, size_t len,
 		value = trim(eq + 1, &value_end);
 		if (*value == '"') {
 			if (value_end - value < 2 || value_end[-1] != '"') {
-				rc = chat_error_set(err, CHAT_EINVAL, "%s: unterminated quoted value", where);
+				rc = chat_error_set(err, CHAT_EINVAL,
+						    "%s: unterminated quoted value", where);
 				break;
 			}
 			value_end[-1] = '\0';

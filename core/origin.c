@@ -82,8 +82,8 @@ static int item_allows(chat_slice_t item, const char *origin, size_t n)
 	sep = strstr(origin, "://");
 	while (digits < n && isdigit((unsigned char)origin[n - 1 - digits]))
 		digits++;
-	if (sep != NULL && digits >= 1 && digits <= 5 && digits < n && origin[n - 1 - digits] == ':' &&
-	    origin + n - 1 - digits > sep + 2)
+	if (sep != NULL && digits >= 1 && digits <= 5 && digits < n &&
+	    origin[n - 1 - digits] == ':' && origin + n - 1 - digits > sep + 2)
 		on = n - 1 - digits;
 	if (ports.len == 1 && ports.ptr[0] == '*')
 		return chat_glob(item.ptr, base, origin, on, CHAT_GLOB_NOCASE);
@@ -126,9 +126,10 @@ int origin_check(const char *origins, chat_error_t *err)
 		if (!split_ports(item, &end, &ports))
 			for (i = 0; i + 2 <= item.len; i++)
 				if (item.ptr[i] == ':' && item.ptr[i + 1] == '[')
-					return chat_error_set(err, CHAT_EINVAL,
-							      "origins: '%.*s': a port list is :[8080,8081] or :[*], at the end",
-							      (int)item.len, item.ptr);
+					return chat_error_set(
+						err, CHAT_EINVAL,
+						"origins: '%.*s': a port list is :[8080,8081] or :[*], at the end",
+						(int)item.len, item.ptr);
 		for (i = 0; i + 3 <= end && sep == NULL; i++)
 			if (memcmp(item.ptr + i, "://", 3) == 0)
 				sep = item.ptr + i;
@@ -136,9 +137,10 @@ int origin_check(const char *origins, chat_error_t *err)
 			if (item.ptr[i] <= ' ' || item.ptr[i] >= 0x7f)
 				sep = NULL;
 		if (sep == NULL || sep == item.ptr || sep + 3 >= item.ptr + end)
-			return chat_error_set(err, CHAT_EINVAL,
-					      "origins: '%.*s' is not an origin or pattern (scheme://host[:port]; * for any run of characters; :[8080,8081] or :[*] for the ports)",
-					      (int)item.len, item.ptr);
+			return chat_error_set(
+				err, CHAT_EINVAL,
+				"origins: '%.*s' is not an origin or pattern (scheme://host[:port]; * for any run of characters; :[8080,8081] or :[*] for the ports)",
+				(int)item.len, item.ptr);
 	}
 	return CHAT_OK;
 }

@@ -43,8 +43,8 @@ static int is_iframe(chat_slice_t seg)
 	for (i = 6; i < seg.len - 5; i++) {
 		char c = seg.ptr[i];
 
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-		      c == '.' || c == '-' || c == '_'))
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '.' || c == '-' ||
+		      c == '_'))
 			return 0;
 	}
 	return 1;
@@ -106,8 +106,7 @@ static int route_rest(chat_slice_t rest, route_t *r)
 	return CHAT_OK;
 }
 
-int route_parse(const char *const *prefixes, size_t n, const char *path,
-		size_t len, route_t *r)
+int route_parse(const char *const *prefixes, size_t n, const char *path, size_t len, route_t *r)
 {
 	const char *q;
 	size_t plen, best_len = 0, i;
@@ -129,8 +128,7 @@ int route_parse(const char *const *prefixes, size_t n, const char *path,
 	for (i = 0; i < n; i++) {
 		size_t l = strlen(prefixes[i]);
 
-		if (l > plen || memcmp(prefixes[i], path, l) != 0 ||
-		    (l < plen && path[l] != '/'))
+		if (l > plen || memcmp(prefixes[i], path, l) != 0 || (l < plen && path[l] != '/'))
 			continue;
 		if (r->prefix == ROUTE_NO_PREFIX || l > best_len) {
 			r->prefix = i;
@@ -176,26 +174,31 @@ int route_endpoints_parse(const char *text, char out[][ROUTE_ENDPOINT_MAX + 1], 
 		if (item.len > 2 && item.ptr[item.len - 1] == '/')
 			item.len--;
 		if (*n == ROUTE_ENDPOINTS_MAX)
-			return chat_error_set(err, CHAT_ETOOBIG, "endpoints: more than %d endpoints",
+			return chat_error_set(err, CHAT_ETOOBIG,
+					      "endpoints: more than %d endpoints",
 					      ROUTE_ENDPOINTS_MAX);
 		if (item.len > ROUTE_ENDPOINT_MAX)
-			return chat_error_set(err, CHAT_ETOOBIG, "endpoints: '%.*s' is longer than %d bytes",
+			return chat_error_set(err, CHAT_ETOOBIG,
+					      "endpoints: '%.*s' is longer than %d bytes",
 					      (int)item.len, item.ptr, ROUTE_ENDPOINT_MAX);
 		if (!endpoint_valid(item.ptr, item.len))
-			return chat_error_set(err, CHAT_EINVAL,
-					      "endpoints: '%.*s' is not an endpoint path (like /chat or /ws/chat: '/', then segments of letters, digits and ._~-)",
-					      (int)item.len, item.ptr);
+			return chat_error_set(
+				err, CHAT_EINVAL,
+				"endpoints: '%.*s' is not an endpoint path (like /chat or /ws/chat: '/', then segments of letters, digits and ._~-)",
+				(int)item.len, item.ptr);
 		if (chat_slice_eq(item, "/api"))
-			return chat_error_set(err, CHAT_EINVAL, "endpoints: /api is the HTTP API's");
+			return chat_error_set(err, CHAT_EINVAL,
+					      "endpoints: /api is the HTTP API's");
 		for (i = 0; i < *n; i++)
 			if (chat_slice_eq(item, out[i]))
-				return chat_error_set(err, CHAT_EINVAL, "endpoints: '%s' is given twice",
-						      out[i]);
+				return chat_error_set(err, CHAT_EINVAL,
+						      "endpoints: '%s' is given twice", out[i]);
 		memcpy(out[*n], item.ptr, item.len);
 		out[*n][item.len] = '\0';
 		(*n)++;
 	}
 	if (*n == 0)
-		return chat_error_set(err, CHAT_EINVAL, "endpoints: needs at least one path, like /chat");
+		return chat_error_set(err, CHAT_EINVAL,
+				      "endpoints: needs at least one path, like /chat");
 	return CHAT_OK;
 }

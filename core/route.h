@@ -55,8 +55,7 @@ typedef struct route {
  * matches a whole number of path segments wins).  Fills *r and returns 0,
  * or returns CHAT_ENOTFOUND (404) with r->prefix telling whether a prefix
  * matched (a 404 inside a SockJS service) or not (not ours at all). */
-int route_parse(const char *const *prefixes, size_t n, const char *path,
-		size_t len, route_t *r);
+int route_parse(const char *const *prefixes, size_t n, const char *path, size_t len, route_t *r);
 
 /* Parses the `endpoints` option: a comma-separated list (spaces around
  * items ignored) of 1..ROUTE_ENDPOINTS_MAX SockJS endpoint paths, as

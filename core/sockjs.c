@@ -29,12 +29,11 @@ static const char htmlfile_head[] =
 	"  <script>\n"
 	"    document.domain = document.domain;\n"
 	"    var c = parent.";
-static const char htmlfile_tail[] =
-	";\n"
-	"    c.start();\n"
-	"    function p(d) {c.message(d);};\n"
-	"    window.onload = function() {c.stop();};\n"
-	"  </script>\n";
+static const char htmlfile_tail[] = ";\n"
+				    "    c.start();\n"
+				    "    function p(d) {c.message(d);};\n"
+				    "    window.onload = function() {c.stop();};\n"
+				    "  </script>\n";
 /* Safari renders nothing until it has this much. */
 #define HTMLFILE_MIN 1024
 
@@ -56,10 +55,9 @@ static const char iframe_head[] =
  * the answer, and loads that version's client (V, then the default one if
  * that fails); the client's _sockjs_onload then runs the real bootstrap,
  * which asks again and is answered again. */
-static const char iframe_loader_head[] =
-	"  <script>\n"
-	"    (function () {\n"
-	"      var byVersion = ";
+static const char iframe_loader_head[] = "  <script>\n"
+					 "    (function () {\n"
+					 "      var byVersion = ";
 static const char iframe_loader_mid[] = ", fallback = ";
 static const char iframe_loader_tail[] =
 	";\n"
@@ -178,9 +176,7 @@ int sockjs_prelude(chat_buf_t *out, sockjs_transport_t t, chat_slice_t callback)
 		if (rc == CHAT_OK)
 			rc = chat_buf_putc(out, '\n');
 		break;
-	case SOCKJS_EVENTSOURCE:
-		rc = chat_buf_append(out, "\r\n", 2);
-		break;
+	case SOCKJS_EVENTSOURCE: rc = chat_buf_append(out, "\r\n", 2); break;
 	case SOCKJS_HTMLFILE:
 		rc = chat_buf_append(out, htmlfile_head, sizeof(htmlfile_head) - 1);
 		if (rc == CHAT_OK)
@@ -192,8 +188,7 @@ int sockjs_prelude(chat_buf_t *out, sockjs_transport_t t, chat_slice_t callback)
 		if (rc == CHAT_OK)
 			rc = chat_buf_append(out, "\r\n\r\n", 4);
 		break;
-	default:
-		break;
+	default: break;
 	}
 	return done(out, start, rc);
 }
@@ -227,30 +222,24 @@ static int wrap_eventsource(chat_buf_t *out, chat_slice_t frame)
 	return rc;
 }
 
-int sockjs_wrap(chat_buf_t *out, sockjs_transport_t t, chat_slice_t callback,
-		chat_slice_t frame)
+int sockjs_wrap(chat_buf_t *out, sockjs_transport_t t, chat_slice_t callback, chat_slice_t frame)
 {
 	size_t start = out->len;
 	int rc;
 
 	switch (t) {
-	case SOCKJS_WEBSOCKET:
-		rc = chat_buf_append(out, frame.ptr, frame.len);
-		break;
+	case SOCKJS_WEBSOCKET: rc = chat_buf_append(out, frame.ptr, frame.len); break;
 	case SOCKJS_XHR:
 	case SOCKJS_XHR_STREAMING:
 		rc = chat_buf_append(out, frame.ptr, frame.len);
 		if (rc == CHAT_OK)
 			rc = chat_buf_putc(out, '\n');
 		break;
-	case SOCKJS_EVENTSOURCE:
-		rc = wrap_eventsource(out, frame);
-		break;
+	case SOCKJS_EVENTSOURCE: rc = wrap_eventsource(out, frame); break;
 	case SOCKJS_HTMLFILE:
 		rc = chat_buf_append(out, "<script>\np(", 11);
 		if (rc == CHAT_OK)
-			rc = json_encode_string_flags(out, frame.ptr, frame.len,
-						      JSON_ENC_HTML);
+			rc = json_encode_string_flags(out, frame.ptr, frame.len, JSON_ENC_HTML);
 		if (rc == CHAT_OK)
 			rc = chat_buf_puts(out, ");\n</script>\r\n");
 		break;
@@ -268,9 +257,7 @@ int sockjs_wrap(chat_buf_t *out, sockjs_transport_t t, chat_slice_t callback,
 		if (rc == CHAT_OK)
 			rc = chat_buf_append(out, ");\r\n", 4);
 		break;
-	default:
-		rc = CHAT_EINVAL;
-		break;
+	default: rc = CHAT_EINVAL; break;
 	}
 	return done(out, start, rc);
 }
@@ -285,8 +272,7 @@ static char url_byte(const char *s, size_t len, size_t *i)
 		(*i)++;
 		return ' ';
 	}
-	if (c == '%' && len - *i >= 3 &&
-	    (hi = utf8_hexval((unsigned char)s[*i + 1])) >= 0 &&
+	if (c == '%' && len - *i >= 3 && (hi = utf8_hexval((unsigned char)s[*i + 1])) >= 0 &&
 	    (lo = utf8_hexval((unsigned char)s[*i + 2])) >= 0) {
 		*i += 3;
 		return (char)(hi << 4 | lo);
@@ -359,8 +345,8 @@ int sockjs_callback(chat_slice_t query, chat_buf_t *out, const char **err_body)
 	for (i = 0; rc == CHAT_OK && i < cb.len; i++) {
 		char c = cb.data[i];
 
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '.'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.'))
 			rc = CHAT_EINVAL;
 	}
 	if (rc != CHAT_OK) {
@@ -410,9 +396,8 @@ static const char *send_error_body(int rc)
 	}
 }
 
-int sockjs_parse_send(sockjs_transport_t t, chat_slice_t content_type,
-		      const char *body, size_t len, json_strv_t *v,
-		      const char **err_body)
+int sockjs_parse_send(sockjs_transport_t t, chat_slice_t content_type, const char *body, size_t len,
+		      json_strv_t *v, const char **err_body)
 {
 	chat_buf_t d;
 	int rc;
@@ -458,15 +443,13 @@ int sockjs_parse_ws_message(const char *msg, size_t len, json_strv_t *v)
 	return json_decode_array(msg, len, JSON_DEC_BARE_STRING, v);
 }
 
-int sockjs_info(chat_buf_t *out, int websocket, int cookie_needed, int streaming,
-		uint32_t entropy)
+int sockjs_info(chat_buf_t *out, int websocket, int cookie_needed, int streaming, uint32_t entropy)
 {
 	return chat_buf_printf(out,
 			       "{\"websocket\":%s,\"origins\":[\"*:*\"],"
 			       "\"cookie_needed\":%s,\"entropy\":%" PRIu32 "%s}",
-			       websocket ? "true" : "false",
-			       cookie_needed ? "true" : "false", entropy,
-			       streaming ? "" : ",\"streaming\":false");
+			       websocket ? "true" : "false", cookie_needed ? "true" : "false",
+			       entropy, streaming ? "" : ",\"streaming\":false");
 }
 
 int sockjs_iframe_page(chat_buf_t *out, chat_slice_t sockjs_url, chat_slice_t versions_url)
@@ -486,7 +469,8 @@ int sockjs_iframe_page(chat_buf_t *out, chat_slice_t sockjs_url, chat_slice_t ve
 		if (rc == CHAT_OK)
 			rc = chat_buf_puts(out, iframe_loader_mid);
 		if (rc == CHAT_OK)
-			rc = json_encode_string_flags(out, sockjs_url.ptr, sockjs_url.len, JSON_ENC_HTML);
+			rc = json_encode_string_flags(out, sockjs_url.ptr, sockjs_url.len,
+						      JSON_ENC_HTML);
 		if (rc == CHAT_OK)
 			rc = chat_buf_puts(out, iframe_loader_tail);
 		if (rc == CHAT_OK)

@@ -93,8 +93,7 @@ int sockjs_prelude(chat_buf_t *out, sockjs_transport_t t, chat_slice_t callback)
  *                             JSON with < > & escaped as well;
  *   jsonp:                    an empty comment, callback "(" JSON(frame) ");\r\n".
  * xhr_send / jsonp_send carry no frames: CHAT_EINVAL. */
-int sockjs_wrap(chat_buf_t *out, sockjs_transport_t t, chat_slice_t callback,
-		chat_slice_t frame);
+int sockjs_wrap(chat_buf_t *out, sockjs_transport_t t, chat_slice_t callback, chat_slice_t frame);
 
 /* Parses an xhr_send or jsonp_send request body into v (see json.h for
  * v's caps), replacing its contents.
@@ -111,9 +110,8 @@ int sockjs_wrap(chat_buf_t *out, sockjs_transport_t t, chat_slice_t callback,
  *   CHAT_ENOMEM "Internal error."; CHAT_EINVAL if t is another transport.
  * jsonp_send with a form uses a temporary buffer of at most len bytes,
  * freed before returning. */
-int sockjs_parse_send(sockjs_transport_t t, chat_slice_t content_type,
-		      const char *body, size_t len, json_strv_t *v,
-		      const char **err_body);
+int sockjs_parse_send(sockjs_transport_t t, chat_slice_t content_type, const char *body, size_t len,
+		      json_strv_t *v, const char **err_body);
 
 /* Parses one WebSocket text message: a JSON array of strings or a single
  * JSON string (sockjs-node accepts both).  An empty message is not an error
@@ -140,8 +138,7 @@ int sockjs_callback(chat_slice_t query, chat_buf_t *out, const char **err_body);
  * ends with "streaming":false, a key of this server's own: the streaming
  * transports are not served (sockjs-client ignores it; the chat page then
  * asks sockjs-client for polling at once). */
-int sockjs_info(chat_buf_t *out, int websocket, int cookie_needed, int streaming,
-		uint32_t entropy);
+int sockjs_info(chat_buf_t *out, int websocket, int cookie_needed, int streaming, uint32_t entropy);
 
 /* The iframe page (/iframe.html, /iframe-VERSION.html).  With an empty
  * versions_url it loads sockjs-client from sockjs_url (HTML-escaped into

@@ -15,13 +15,13 @@ struct stomp__hdr {
 };
 
 enum {
-	ST_IDLE,      /* between frames: EOLs are heart-beats */
-	ST_IDLE_CR,   /* between frames, after a CR: an LF must follow */
-	ST_COMMAND,   /* reading the command line */
-	ST_HEADER,    /* reading a header line (an empty one ends them) */
-	ST_BODY_LEN,  /* reading body_left more content-length bytes */
-	ST_BODY_NUL,  /* the NUL that must follow a content-length body */
-	ST_BODY_SCAN  /* body without content-length: up to the first NUL */
+	ST_IDLE,     /* between frames: EOLs are heart-beats */
+	ST_IDLE_CR,  /* between frames, after a CR: an LF must follow */
+	ST_COMMAND,  /* reading the command line */
+	ST_HEADER,   /* reading a header line (an empty one ends them) */
+	ST_BODY_LEN, /* reading body_left more content-length bytes */
+	ST_BODY_NUL, /* the NUL that must follow a content-length body */
+	ST_BODY_SCAN /* body without content-length: up to the first NUL */
 };
 
 /* Index = stomp_command_t. */
@@ -72,8 +72,7 @@ stomp_command_t stomp_command_lookup(const char *s, size_t len)
 /* The frames whose headers are never escaped, whatever the version. */
 static int command_is_raw(stomp_command_t cmd)
 {
-	return cmd == STOMP_CMD_CONNECT || cmd == STOMP_CMD_STOMP ||
-	       cmd == STOMP_CMD_CONNECTED;
+	return cmd == STOMP_CMD_CONNECT || cmd == STOMP_CMD_STOMP || cmd == STOMP_CMD_CONNECTED;
 }
 
 /* RFC 9110 tchar. */
@@ -185,8 +184,7 @@ int stomp_parser_init(stomp_parser_t *p, const stomp_limits_t *lim)
 {
 	memset(p, 0, sizeof(*p));
 	p->lim.max_frame = lim && lim->max_frame ? lim->max_frame : STOMP_DEFAULT_MAX_FRAME;
-	p->lim.max_headers = lim && lim->max_headers ? lim->max_headers
-						     : STOMP_DEFAULT_MAX_HEADERS;
+	p->lim.max_headers = lim && lim->max_headers ? lim->max_headers : STOMP_DEFAULT_MAX_HEADERS;
 	p->lim.max_line = lim && lim->max_line ? lim->max_line : STOMP_DEFAULT_MAX_LINE;
 	p->version = STOMP_V1_2;
 	p->state = ST_IDLE;
@@ -248,8 +246,8 @@ static void quote(char *dst, const char *s, size_t n)
 }
 
 /* Puts p into its sticky error state and returns code. */
-__attribute__((format(printf, 3, 4)))
-static int fail(stomp_parser_t *p, int code, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(stomp_parser_t *p, int code, const char *fmt,
+						      ...)
 {
 	va_list ap;
 
@@ -270,8 +268,7 @@ static int fail_append(stomp_parser_t *p, int rc)
 /* Undoes header escapes of n bytes at s, writing to dst (dst <= s: it is
  * done in place, and every output byte consumes at least one input byte).
  * Sets *out_len.  Returns CHAT_OK or a parser failure. */
-static int unescape(stomp_parser_t *p, char *dst, const char *s, size_t n,
-		    size_t *out_len)
+static int unescape(stomp_parser_t *p, char *dst, const char *s, size_t n, size_t *out_len)
 {
 	size_t i, k = 0;
 
@@ -348,15 +345,13 @@ static int finish_header(stomp_parser_t *p, size_t n)
 	if (colon == NULL)
 		return fail(p, CHAT_EPROTO, "header line %zu without ':'", p->nhdr + 1);
 	if (colon == line)
-		return fail(p, CHAT_EPROTO, "empty header name in header line %zu",
-			    p->nhdr + 1);
+		return fail(p, CHAT_EPROTO, "empty header name in header line %zu", p->nhdr + 1);
 	h = &p->hdr[p->nhdr];
 	rc = unescape(p, line, line, (size_t)(colon - line), &name_len);
 	if (rc != CHAT_OK)
 		return rc;
 	line[name_len] = '\0';
-	rc = unescape(p, line + name_len + 1, colon + 1, n - (size_t)(colon - line) - 1,
-		      &vlen);
+	rc = unescape(p, line + name_len + 1, colon + 1, n - (size_t)(colon - line) - 1, &vlen);
 	if (rc != CHAT_OK)
 		return rc;
 	h->name_off = p->line_start;
@@ -485,8 +480,8 @@ static void deliver(stomp_parser_t *p, stomp_frame_t *out)
 	p->state = ST_IDLE;
 }
 
-int stomp_parser_feed(stomp_parser_t *p, const char *buf, size_t len,
-		      size_t *consumed, stomp_frame_t *out)
+int stomp_parser_feed(stomp_parser_t *p, const char *buf, size_t len, size_t *consumed,
+		      stomp_frame_t *out)
 {
 	size_t pos = 0, used, take;
 	const char *z;
@@ -550,9 +545,10 @@ int stomp_parser_feed(stomp_parser_t *p, const char *buf, size_t len,
 			break;
 		case ST_BODY_NUL:
 			if (buf[pos] != '\0') {
-				rc = fail(p, CHAT_EPROTO,
-					  "missing NUL after the %zu-byte body given by content-length",
-					  p->buf.len - p->body_start);
+				rc = fail(
+					p, CHAT_EPROTO,
+					"missing NUL after the %zu-byte body given by content-length",
+					p->buf.len - p->body_start);
 				goto out;
 			}
 			p->frame_bytes++;
@@ -591,7 +587,11 @@ out:
 
 /* ---- serialiser ---- */
 
-enum { ESC_NONE, ESC_11, ESC_12 };
+enum {
+	ESC_NONE,
+	ESC_11,
+	ESC_12
+};
 
 /* Appends n bytes of a header name or value escaped per mode.  Returns
  * CHAT_EINVAL for bytes the mode cannot carry. */
@@ -604,11 +604,8 @@ static int put_escaped(chat_buf_t *out, int mode, const char *s, size_t n, int i
 		const char *esc = NULL;
 
 		switch (s[i]) {
-		case '\0':
-			return CHAT_EINVAL;
-		case '\\':
-			esc = mode == ESC_NONE ? NULL : "\\\\";
-			break;
+		case '\0': return CHAT_EINVAL;
+		case '\\': esc = mode == ESC_NONE ? NULL : "\\\\"; break;
 		case '\n':
 			if (mode == ESC_NONE)
 				return CHAT_EINVAL;
@@ -664,9 +661,8 @@ static const stomp_header_t *find_length(const stomp_header_t *pre, size_t npre,
 /* stomp_serialize() with two header lists (pre first), so the helpers need
  * not copy the caller's extra headers. */
 static int serialize2(chat_buf_t *out, stomp_version_t version, stomp_command_t cmd,
-		      const stomp_header_t *pre, size_t npre,
-		      const stomp_header_t *headers, size_t nheaders,
-		      const void *body, size_t body_len)
+		      const stomp_header_t *pre, size_t npre, const stomp_header_t *headers,
+		      size_t nheaders, const void *body, size_t body_len)
 {
 	const char *name = stomp_command_name(cmd);
 	const stomp_header_t *cl;
@@ -682,8 +678,7 @@ static int serialize2(chat_buf_t *out, stomp_version_t version, stomp_command_t 
 	else
 		mode = ESC_12;
 	cl = find_length(pre, npre, headers, nheaders);
-	if (cl != NULL && (stomp_parse_content_length(cl->value, &n) != CHAT_OK ||
-			   n != body_len))
+	if (cl != NULL && (stomp_parse_content_length(cl->value, &n) != CHAT_OK || n != body_len))
 		goto out;
 	if ((rc = chat_buf_puts(out, name)) != CHAT_OK ||
 	    (rc = chat_buf_putc(out, '\n')) != CHAT_OK)
@@ -708,8 +703,8 @@ out:
 }
 
 int stomp_serialize(chat_buf_t *out, stomp_version_t version, stomp_command_t cmd,
-		    const stomp_header_t *headers, size_t nheaders,
-		    const void *body, size_t body_len)
+		    const stomp_header_t *headers, size_t nheaders, const void *body,
+		    size_t body_len)
 {
 	return serialize2(out, version, cmd, NULL, 0, headers, nheaders, body, body_len);
 }
@@ -731,10 +726,9 @@ static void add(stomp_header_t *h, size_t *n, const char *name, const char *valu
 	(*n)++;
 }
 
-int stomp_serialize_message(chat_buf_t *out, stomp_version_t version,
-			    const char *subscription, const char *message_id,
-			    const char *destination, const char *content_type,
-			    const stomp_header_t *extra, size_t nextra,
+int stomp_serialize_message(chat_buf_t *out, stomp_version_t version, const char *subscription,
+			    const char *message_id, const char *destination,
+			    const char *content_type, const stomp_header_t *extra, size_t nextra,
 			    const void *body, size_t body_len)
 {
 	stomp_header_t h[4];
@@ -746,13 +740,11 @@ int stomp_serialize_message(chat_buf_t *out, stomp_version_t version,
 	add(h, &n, "message-id", message_id);
 	add(h, &n, "destination", destination);
 	add(h, &n, "content-type", content_type);
-	return serialize2(out, version, STOMP_CMD_MESSAGE, h, n, extra, nextra, body,
-			  body_len);
+	return serialize2(out, version, STOMP_CMD_MESSAGE, h, n, extra, nextra, body, body_len);
 }
 
-int stomp_serialize_error(chat_buf_t *out, stomp_version_t version,
-			  const char *message, const char *receipt_id,
-			  const void *body, size_t body_len)
+int stomp_serialize_error(chat_buf_t *out, stomp_version_t version, const char *message,
+			  const char *receipt_id, const void *body, size_t body_len)
 {
 	stomp_header_t h[3];
 	size_t n = 0;
@@ -764,8 +756,7 @@ int stomp_serialize_error(chat_buf_t *out, stomp_version_t version,
 	return serialize2(out, version, STOMP_CMD_ERROR, h, n, NULL, 0, body, body_len);
 }
 
-int stomp_serialize_receipt(chat_buf_t *out, stomp_version_t version,
-			    const char *receipt_id)
+int stomp_serialize_receipt(chat_buf_t *out, stomp_version_t version, const char *receipt_id)
 {
 	stomp_header_t h[1];
 	size_t n = 0;
@@ -776,9 +767,8 @@ int stomp_serialize_receipt(chat_buf_t *out, stomp_version_t version,
 	return serialize2(out, version, STOMP_CMD_RECEIPT, h, n, NULL, 0, NULL, 0);
 }
 
-int stomp_serialize_connected(chat_buf_t *out, const char *version,
-			      const char *heart_beat, const char *server,
-			      const char *session)
+int stomp_serialize_connected(chat_buf_t *out, const char *version, const char *heart_beat,
+			      const char *server, const char *session)
 {
 	stomp_header_t h[4];
 	size_t n = 0;

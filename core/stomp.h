@@ -111,11 +111,11 @@ typedef struct stomp_header {
 
 /* A parsed frame.  Borrowed: points into the parser (see the top). */
 typedef struct stomp_frame {
-	stomp_command_t command;        /* never STOMP_CMD_UNKNOWN */
-	chat_slice_t command_name;      /* the command as it arrived */
-	const stomp_header_t *headers;  /* in arrival order, repeats kept */
+	stomp_command_t command;       /* never STOMP_CMD_UNKNOWN */
+	chat_slice_t command_name;     /* the command as it arrived */
+	const stomp_header_t *headers; /* in arrival order, repeats kept */
 	size_t nheaders;
-	chat_slice_t body;              /* may contain NULs (content-length) */
+	chat_slice_t body; /* may contain NULs (content-length) */
 } stomp_frame_t;
 
 /* Bounds for one parser.  A field left 0 takes the default. */
@@ -132,9 +132,9 @@ typedef struct stomp_limits {
 /* Per-connection parser state.  Caller-owned; the fields are private
  * except heartbeats, which the caller may read and reset at will. */
 typedef struct stomp_parser {
-	uint64_t heartbeats;    /* EOLs seen between frames, ever */
+	uint64_t heartbeats; /* EOLs seen between frames, ever */
 
-	stomp_limits_t lim;     /* effective limits */
+	stomp_limits_t lim; /* effective limits */
 	stomp_version_t version;
 	chat_buf_t buf;         /* the frame being assembled, decoded */
 	struct stomp__hdr *hdr; /* max_headers offsets into buf */
@@ -145,11 +145,11 @@ typedef struct stomp_parser {
 	size_t body_start;      /* offset in buf of the body */
 	size_t body_left;       /* content-length bytes still to come */
 	stomp_command_t command;
-	int state;              /* where in the frame we are */
-	int raw;                /* 1: this frame's headers are not unescaped */
-	int delivered;          /* 1: a frame was handed out, reset on feed */
-	int error;              /* sticky CHAT_E* code, 0 while healthy */
-	char detail[160];       /* human text for error, "" while healthy */
+	int state;        /* where in the frame we are */
+	int raw;          /* 1: this frame's headers are not unescaped */
+	int delivered;    /* 1: a frame was handed out, reset on feed */
+	int error;        /* sticky CHAT_E* code, 0 while healthy */
+	char detail[160]; /* human text for error, "" while healthy */
 } stomp_parser_t;
 
 /* Prepares p with the given limits (NULL or 0 fields: the defaults) and
@@ -175,8 +175,8 @@ void stomp_parser_set_version(stomp_parser_t *p, stomp_version_t v);
  *  otherwise    an error (see the top); stomp_parser_error_detail() says
  *               what, and p stays failed.
  * The previously returned frame becomes invalid when this is called. */
-int stomp_parser_feed(stomp_parser_t *p, const char *buf, size_t len,
-		      size_t *consumed, stomp_frame_t *out);
+int stomp_parser_feed(stomp_parser_t *p, const char *buf, size_t len, size_t *consumed,
+		      stomp_frame_t *out);
 
 /* The sticky error code (0 while healthy). */
 int stomp_parser_error(const stomp_parser_t *p);
@@ -222,34 +222,30 @@ stomp_command_t stomp_command_lookup(const char *s, size_t len);
  * content-length; CHAT_ETOOBIG past out's max; CHAT_ENOMEM.  On failure out
  * is left as it was. */
 int stomp_serialize(chat_buf_t *out, stomp_version_t version, stomp_command_t cmd,
-		    const stomp_header_t *headers, size_t nheaders,
-		    const void *body, size_t body_len);
+		    const stomp_header_t *headers, size_t nheaders, const void *body,
+		    size_t body_len);
 
 /* MESSAGE for a subscriber: headers subscription, message-id, destination,
  * then content-type (omitted when NULL), then extra[0..nextra) (e.g. ack,
  * or application headers), then content-length when body_len > 0.
  * Strings are NUL-terminated; same return values as stomp_serialize(). */
-int stomp_serialize_message(chat_buf_t *out, stomp_version_t version,
-			    const char *subscription, const char *message_id,
-			    const char *destination, const char *content_type,
-			    const stomp_header_t *extra, size_t nextra,
+int stomp_serialize_message(chat_buf_t *out, stomp_version_t version, const char *subscription,
+			    const char *message_id, const char *destination,
+			    const char *content_type, const stomp_header_t *extra, size_t nextra,
 			    const void *body, size_t body_len);
 
 /* ERROR with a short message header (e.g. stomp_parser_error_detail()),
  * receipt-id when receipt_id is not NULL, and, when body_len > 0,
  * content-type text/plain and the body (the longer explanation). */
-int stomp_serialize_error(chat_buf_t *out, stomp_version_t version,
-			  const char *message, const char *receipt_id,
-			  const void *body, size_t body_len);
+int stomp_serialize_error(chat_buf_t *out, stomp_version_t version, const char *message,
+			  const char *receipt_id, const void *body, size_t body_len);
 
 /* RECEIPT with receipt-id. */
-int stomp_serialize_receipt(chat_buf_t *out, stomp_version_t version,
-			    const char *receipt_id);
+int stomp_serialize_receipt(chat_buf_t *out, stomp_version_t version, const char *receipt_id);
 
 /* CONNECTED (never escaped): version, then heart-beat, server and session
  * when not NULL, e.g. ("1.2", "10000,10000", "chat/1.0", "abc"). */
-int stomp_serialize_connected(chat_buf_t *out, const char *version,
-			      const char *heart_beat, const char *server,
-			      const char *session);
+int stomp_serialize_connected(chat_buf_t *out, const char *version, const char *heart_beat,
+			      const char *server, const char *session);
 
 #endif

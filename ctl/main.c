@@ -75,7 +75,7 @@ typedef struct ctl {
 	chat_error_t err;
 	chat_buf_t out; /* the --json document being built */
 	int64_t now_ms;
-	int nitems;     /* items written in the current JSON array */
+	int nitems; /* items written in the current JSON array */
 } ctl_t;
 
 /* ---- output ------------------------------------------------------------ */
@@ -147,9 +147,9 @@ static int fail(ctl_t *c, int code, const char *fmt, ...)
 /* The exit code for a libchat status (not found, or failed). */
 static int code_of(int rc)
 {
-	return rc == CHAT_ENOTFOUND ? EX_NOTFOUND
+	return rc == CHAT_ENOTFOUND                                          ? EX_NOTFOUND
 	       : rc == CHAT_EINVAL || rc == CHAT_ETOOBIG || rc == CHAT_EUTF8 ? EX_USAGE
-									       : EX_FAILED;
+									     : EX_FAILED;
 }
 
 static const char *ms_text(int64_t ms, char *buf, size_t size)
@@ -237,8 +237,9 @@ static int render_metrics(ctl_t *c, chat_buf_t *out)
 
 /* Hands each sample line of a Prometheus text scrape (name{labels} and
  * value, split at the last space) to fn. */
-static void each_sample(const chat_buf_t *m, void (*fn)(ctl_t *c, const char *name, size_t nlen,
-							const char *value, size_t vlen),
+static void each_sample(const chat_buf_t *m,
+			void (*fn)(ctl_t *c, const char *name, size_t nlen, const char *value,
+				   size_t vlen),
 			ctl_t *c)
 {
 	const char *p = m->data, *end = m->data + m->len;
@@ -351,7 +352,8 @@ static int cmd_status(ctl_t *c)
 		jraw(c, "}");
 		jkey(c, "store");
 		jraw(c, "{");
-		jtext(c, "uri_scheme", strncmp(c->opt.store_uri, "sqlite:", 7) == 0 ? "sqlite" : "mongodb");
+		jtext(c, "uri_scheme",
+		      strncmp(c->opt.store_uri, "sqlite:", 7) == 0 ? "sqlite" : "mongodb");
 		jtext(c, "state", store_state);
 		if (store_err[0] != '\0')
 			jtext(c, "error", store_err);
@@ -369,9 +371,11 @@ static int cmd_status(ctl_t *c)
 	}
 	printf("chat.db            %s (schema %d)\n", c->opt.db_path, s.schema_version);
 	printf("sessions           %lld open, %lld closing, %lld closed\n",
-	       (long long)s.sessions_open, (long long)s.sessions_closing, (long long)s.sessions_closed);
+	       (long long)s.sessions_open, (long long)s.sessions_closing,
+	       (long long)s.sessions_closed);
 	printf("  held by          %lld websocket, %lld http, %lld idle\n",
-	       (long long)s.sessions_websocket, (long long)s.sessions_http, (long long)s.sessions_idle);
+	       (long long)s.sessions_websocket, (long long)s.sessions_http,
+	       (long long)s.sessions_idle);
 	printf("users online       %lld\n", (long long)s.users_online);
 	printf("subscriptions      %lld\n", (long long)s.subscriptions);
 	printf("outbox             %lld rows, last seq %lld\n", (long long)s.outbox_rows,
@@ -626,7 +630,8 @@ static int room_row(void *ctx, const chatroom_t *r)
 		jraw(c, r->stored ? "true}" : "false}");
 	} else {
 		printf("%s\t%s\t%s%s\n", r->name, r->creator[0] ? r->creator : "-",
-		       ms_text(r->created_ms, when, sizeof(when)), r->stored ? "" : "\tnot in the store yet");
+		       ms_text(r->created_ms, when, sizeof(when)),
+		       r->stored ? "" : "\tnot in the store yet");
 	}
 	return 0;
 }
@@ -766,7 +771,8 @@ static int cmd_backup(ctl_t *c, const char *dir)
 	const char *sf = store_file(c), *mongo = "not needed";
 	int rc;
 
-	if (path_in(db, sizeof(db), dir, "chat.db") || path_in(hist, sizeof(hist), dir, "history.db") ||
+	if (path_in(db, sizeof(db), dir, "chat.db") ||
+	    path_in(hist, sizeof(hist), dir, "history.db") ||
 	    path_in(dump, sizeof(dump), dir, "mongodump"))
 		return fail(c, EX_USAGE, "the directory name is too long");
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
@@ -788,8 +794,10 @@ static int cmd_backup(ctl_t *c, const char *dir)
 			return fail(c, EX_FAILED, "mongodump failed");
 		mongo = rc ? "dumped" : "run mongodump yourself";
 		if (!rc)
-			fprintf(stderr, "chatctl: MongoDB history: run now (mongodump is not installed here):\n"
-					"  mongodump --uri='%s' --out='%s'\n", c->opt.store_uri, dump);
+			fprintf(stderr,
+				"chatctl: MongoDB history: run now (mongodump is not installed here):\n"
+				"  mongodump --uri='%s' --out='%s'\n",
+				c->opt.store_uri, dump);
 	}
 	if (c->json) {
 		jraw(c, "{");
@@ -817,7 +825,8 @@ static int check_stopped(ctl_t *c, int force)
 	if (running && !force)
 		return fail(c, EX_RUNNING,
 			    "the stack is running (%s holds a lease of %s): stop it first, or "
-			    "--force", owner, c->opt.db_path);
+			    "--force",
+			    owner, c->opt.db_path);
 	return EX_DONE;
 }
 
@@ -828,13 +837,15 @@ static int cmd_restore(ctl_t *c, const char *dir, int force)
 	struct stat sb;
 	int rc;
 
-	if (path_in(db, sizeof(db), dir, "chat.db") || path_in(hist, sizeof(hist), dir, "history.db") ||
+	if (path_in(db, sizeof(db), dir, "chat.db") ||
+	    path_in(hist, sizeof(hist), dir, "history.db") ||
 	    path_in(dump, sizeof(dump), dir, "mongodump"))
 		return fail(c, EX_USAGE, "the directory name is too long");
 	if (stat(db, &sb) != 0)
 		return fail(c, EX_NOTFOUND, "no backup in %s (no chat.db)", dir);
 	if (sf != NULL && stat(hist, &sb) != 0)
-		return fail(c, EX_NOTFOUND, "no history.db in %s for the store %s", dir, c->opt.store_uri);
+		return fail(c, EX_NOTFOUND, "no history.db in %s for the store %s", dir,
+			    c->opt.store_uri);
 	if ((rc = check_stopped(c, force)) != EX_DONE)
 		return rc;
 	/* Through SQLite, so an old -wal next to the target cannot be
@@ -845,8 +856,10 @@ static int cmd_restore(ctl_t *c, const char *dir, int force)
 	if (rc != CHAT_OK)
 		return fail(c, EX_FAILED, "%s", c->err.message);
 	if (sf == NULL)
-		fprintf(stderr, "chatctl: now restore the MongoDB history:\n"
-				"  mongorestore --drop --uri='%s' '%s'\n", c->opt.store_uri, dump);
+		fprintf(stderr,
+			"chatctl: now restore the MongoDB history:\n"
+			"  mongorestore --drop --uri='%s' '%s'\n",
+			c->opt.store_uri, dump);
 	if (c->json) {
 		jraw(c, "{");
 		jtext(c, "done", "restore");
@@ -931,7 +944,8 @@ static int move_aside(ctl_t *c, char *moved, size_t size)
 		snprintf(from, sizeof(from), "%s%s", c->opt.db_path, ext[i]);
 		snprintf(to, sizeof(to), "%s%s", moved, ext[i]);
 		if (rename(from, to) != 0 && errno != ENOENT)
-			return fail(c, EX_FAILED, "cannot move %s to %s: %s", from, to, strerror(errno));
+			return fail(c, EX_FAILED, "cannot move %s to %s: %s", from, to,
+				    strerror(errno));
 	}
 	return EX_DONE;
 }

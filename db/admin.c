@@ -34,11 +34,14 @@ static const char SQL_STATUS[] =
 	" (SELECT coalesce(?1 - min(created_ms), 0) FROM outbox WHERE seq >"
 	"   (SELECT coalesce(min(cursor), 1 << 62) FROM sessions WHERE state != 'closed')),"
 	" (SELECT count(*) FROM outbox_consumers WHERE name = '" RELAY_CONSUMER "'),"
-	" (SELECT coalesce(max(cursor), 0) FROM outbox_consumers WHERE name = '" RELAY_CONSUMER "'),"
+	" (SELECT coalesce(max(cursor), 0) FROM outbox_consumers WHERE name = '" RELAY_CONSUMER
+	"'),"
 	" (SELECT count(*) FROM outbox WHERE seq >"
-	"   (SELECT coalesce(max(cursor), 0) FROM outbox_consumers WHERE name = '" RELAY_CONSUMER "')),"
+	"   (SELECT coalesce(max(cursor), 0) FROM outbox_consumers WHERE name = '" RELAY_CONSUMER
+	"')),"
 	" (SELECT coalesce(?1 - min(created_ms), 0) FROM outbox WHERE seq >"
-	"   (SELECT coalesce(max(cursor), 0) FROM outbox_consumers WHERE name = '" RELAY_CONSUMER "')),"
+	"   (SELECT coalesce(max(cursor), 0) FROM outbox_consumers WHERE name = '" RELAY_CONSUMER
+	"')),"
 	" (SELECT coalesce(max(owner), '') FROM chat_leases WHERE name = '" RELAY_LEASE "'"
 	"   AND until_ms > ?1),"
 	" (SELECT coalesce(max(until_ms), 0) FROM chat_leases WHERE name = '" RELAY_LEASE "'"
@@ -68,11 +71,21 @@ static void copy_col(char *dst, size_t size, sqlite3_stmt *st, int col)
 
 int admin_status(chatdb_t *db, int64_t now_ms, admin_status_t *out, chat_error_t *err)
 {
-	int64_t *fig[] = { &out->sessions_open,   &out->sessions_closing, &out->sessions_closed,
-			   &out->sessions_websocket, &out->sessions_http, &out->sessions_idle,
-			   &out->users_online,    &out->subscriptions,   &out->outbox_rows,
-			   &out->outbox_last_seq, &out->unread_rows,     &out->oldest_unread_age_ms,
-			   NULL,                  &out->relay_cursor,    &out->relay_lag_rows,
+	int64_t *fig[] = { &out->sessions_open,
+			   &out->sessions_closing,
+			   &out->sessions_closed,
+			   &out->sessions_websocket,
+			   &out->sessions_http,
+			   &out->sessions_idle,
+			   &out->users_online,
+			   &out->subscriptions,
+			   &out->outbox_rows,
+			   &out->outbox_last_seq,
+			   &out->unread_rows,
+			   &out->oldest_unread_age_ms,
+			   NULL,
+			   &out->relay_cursor,
+			   &out->relay_lag_rows,
 			   &out->relay_lag_ms };
 	sqlite3_stmt *st;
 	size_t i;
@@ -133,7 +146,8 @@ int admin_sessions(chatdb_t *db, const char *user, int64_t now_ms, int64_t limit
 		a.subscriptions = sqlite3_column_int64(st, 12);
 		a.held_by = a.info.state == SESSION_CLOSED
 				    ? "closed"
-				    : held_by_name(a.info.lease_until_ms, a.info.lease_owner, now_ms);
+				    : held_by_name(a.info.lease_until_ms, a.info.lease_owner,
+						   now_ms);
 		if ((rc = cb(ctx, &a)) != CHAT_OK)
 			break;
 	}
@@ -203,8 +217,8 @@ int admin_stack_running(const char *path, int64_t now_ms, int *running,
 }
 
 /* Runs PRAGMA sql on db, handing each row but a lone "ok" to cb. */
-static int check_pragma(sqlite3 *db, const char *sql, int *problems, admin_problem_cb cb,
-			void *ctx, chat_error_t *err)
+static int check_pragma(sqlite3 *db, const char *sql, int *problems, admin_problem_cb cb, void *ctx,
+			chat_error_t *err)
 {
 	sqlite3_stmt *st = NULL;
 	char line[512];
@@ -223,8 +237,9 @@ static int check_pragma(sqlite3 *db, const char *sql, int *problems, admin_probl
 			int w = snprintf(line + len, sizeof(line) - len, "%s%s", c ? " " : "",
 					 t != NULL ? (const char *)t : "NULL");
 
-			len = w < 0 ? len : len + (size_t)w >= sizeof(line) ? sizeof(line) - 1
-									    : len + (size_t)w;
+			len = w < 0                             ? len
+			      : len + (size_t)w >= sizeof(line) ? sizeof(line) - 1
+								: len + (size_t)w;
 		}
 		if (strcmp(line, "ok") == 0)
 			continue;

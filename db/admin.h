@@ -16,28 +16,28 @@
 
 /* The stack's state as chat.db holds it (admin_status()). */
 typedef struct admin_status {
-	int schema_version;         /* PRAGMA user_version */
-	int64_t sessions_open;      /* state open */
-	int64_t sessions_closing;   /* state closing (frames being flushed) */
-	int64_t sessions_closed;    /* closed, kept for their close frame */
-	int64_t sessions_websocket; /* live sessions held by chat-ws now */
-	int64_t sessions_http;      /* live sessions held by a chat.fcgi request now */
-	int64_t sessions_idle;      /* live sessions nobody holds (between polls) */
-	int64_t users_online;       /* distinct user names of open sessions */
-	int64_t subscriptions;      /* STOMP subscriptions of all sessions */
-	int64_t outbox_rows;        /* rows in the outbox */
-	int64_t outbox_last_seq;    /* newest seq (0: none yet) */
-	int64_t unread_rows;        /* rows after the slowest live session's cursor */
-	int64_t oldest_unread_age_ms; /* age of the oldest of those (0: none) */
-	int has_relay;              /* the relay consumer exists */
-	int64_t relay_cursor;       /* last seq the relay copied to the store */
-	int64_t relay_lag_rows;     /* rows after the relay's cursor */
-	int64_t relay_lag_ms;       /* age of the oldest of those (0: none) */
+	int schema_version;                  /* PRAGMA user_version */
+	int64_t sessions_open;               /* state open */
+	int64_t sessions_closing;            /* state closing (frames being flushed) */
+	int64_t sessions_closed;             /* closed, kept for their close frame */
+	int64_t sessions_websocket;          /* live sessions held by chat-ws now */
+	int64_t sessions_http;               /* live sessions held by a chat.fcgi request now */
+	int64_t sessions_idle;               /* live sessions nobody holds (between polls) */
+	int64_t users_online;                /* distinct user names of open sessions */
+	int64_t subscriptions;               /* STOMP subscriptions of all sessions */
+	int64_t outbox_rows;                 /* rows in the outbox */
+	int64_t outbox_last_seq;             /* newest seq (0: none yet) */
+	int64_t unread_rows;                 /* rows after the slowest live session's cursor */
+	int64_t oldest_unread_age_ms;        /* age of the oldest of those (0: none) */
+	int has_relay;                       /* the relay consumer exists */
+	int64_t relay_cursor;                /* last seq the relay copied to the store */
+	int64_t relay_lag_rows;              /* rows after the relay's cursor */
+	int64_t relay_lag_ms;                /* age of the oldest of those (0: none) */
 	char relay_owner[CHATDB_ID_MAX + 1]; /* who holds the relay lease, or "" */
-	int64_t relay_lease_ms;     /* until when (0: nobody) */
-	int64_t rooms;              /* live rooms */
-	int64_t bans;               /* banned users */
-	int64_t tokens;             /* unexpired login tokens */
+	int64_t relay_lease_ms;              /* until when (0: nobody) */
+	int64_t rooms;                       /* live rooms */
+	int64_t bans;                        /* banned users */
+	int64_t tokens;                      /* unexpired login tokens */
 } admin_status_t;
 
 /* Fills *out from db as of now_ms, in one read transaction.  0 or a

@@ -22,7 +22,8 @@ static const char SQL_TOKEN_PUT[] =
 static const char SQL_TOKEN_GET[] =
 	"SELECT user_name, expires_ms FROM auth_tokens WHERE hash = ?1 AND expires_ms > ?2";
 static const char SQL_TOKEN_DEL[] = "DELETE FROM auth_tokens WHERE hash = ?1";
-static const char SQL_TOKEN_DEL_USER[] = "DELETE FROM auth_tokens WHERE user_name = ?1 COLLATE NOCASE";
+static const char SQL_TOKEN_DEL_USER[] =
+	"DELETE FROM auth_tokens WHERE user_name = ?1 COLLATE NOCASE";
 static const char SQL_BAN_PUT[] =
 	"INSERT INTO auth_bans(name, reason, created_ms) VALUES (?1, ?2, ?3)"
 	" ON CONFLICT(name) DO UPDATE SET reason = excluded.reason";
@@ -43,8 +44,9 @@ static struct {
 	pthread_cond_t freed;
 	pthread_once_t once;
 	int64_t memory_kib, ops, slots, wait_ms, running;
-} kdf = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_ONCE_INIT,
-	  19456, 2, 2, 2000, 0 };
+} kdf = {
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_ONCE_INIT, 19456, 2, 2, 2000, 0
+};
 
 static void kdf_init(void)
 {
@@ -152,8 +154,8 @@ int auth_verify_password(const char *hash, const char *pw, size_t len)
 	return rc;
 }
 
-int auth_register(store_t *s, chat_slice_t name, chat_slice_t pw, int64_t now_ms,
-		  store_user_t *out, chat_error_t *err)
+int auth_register(store_t *s, chat_slice_t name, chat_slice_t pw, int64_t now_ms, store_user_t *out,
+		  chat_error_t *err)
 {
 	char n[STORE_USER_NAME_MAX + 1], hash[STORE_PASSWORD_HASH_MAX + 1];
 	int64_t id;
@@ -465,8 +467,7 @@ static int ban_write(chatdb_t *db, const char *sql, const char *name, const char
 	return rc;
 }
 
-int auth_ban(chatdb_t *db, const char *name, const char *reason, int64_t now_ms,
-	     chat_error_t *err)
+int auth_ban(chatdb_t *db, const char *name, const char *reason, int64_t now_ms, chat_error_t *err)
 {
 	int changes;
 
@@ -494,7 +495,8 @@ int auth_banned(chatdb_t *db, const char *name, int *banned, chat_error_t *err)
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	*banned = rc == SQLITE_ROW;
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "ban check", err);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
+						   : chatdb__error(db, rc, "ban check", err);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -514,10 +516,11 @@ int auth_display_set(chatdb_t *db, const char *user, chat_slice_t display, int64
 
 	if ((rc = chatdb__check_str(user, SESSION_USER_MAX, "user name", err)) != CHAT_OK)
 		goto out;
-	if (display.len > 0 && (rc = names_check("display names", display, n, NULL, err)) != CHAT_OK)
+	if (display.len > 0 &&
+	    (rc = names_check("display names", display, n, NULL, err)) != CHAT_OK)
 		goto out;
-	if ((rc = chatdb__stmt(db, display.len > 0 ? SQL_DISPLAY_PUT : SQL_DISPLAY_DEL, &st, err)) !=
-	    CHAT_OK)
+	if ((rc = chatdb__stmt(db, display.len > 0 ? SQL_DISPLAY_PUT : SQL_DISPLAY_DEL, &st,
+			       err)) != CHAT_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
 	if (display.len > 0) {
@@ -531,8 +534,7 @@ out:
 	return rc;
 }
 
-int auth_display_get(chatdb_t *db, const char *user, char out[NAMES_NFC_MAX + 1],
-		     chat_error_t *err)
+int auth_display_get(chatdb_t *db, const char *user, char out[NAMES_NFC_MAX + 1], chat_error_t *err)
 {
 	sqlite3_stmt *st;
 	int rc = chatdb__stmt(db, SQL_DISPLAY_GET, &st, err);
@@ -612,7 +614,8 @@ int auth_claim_first(chatdb_t *db, const char *user, int64_t now_ms, int *claime
 		changed = rc == CHAT_OK && sqlite3_changes(chatdb_sqlite(db)) > 0;
 	}
 	if (changed)
-		log_info("moderation: %s is the first user, an admin (the admins option is empty)", user);
+		log_info("moderation: %s is the first user, an admin (the admins option is empty)",
+			 user);
 	if (claimed != NULL)
 		*claimed = changed;
 	return rc;

@@ -81,8 +81,8 @@ int auth_verify_password(const char *hash, const char *pw, size_t len);
  * CHAT_EINVAL / CHAT_ETOOBIG / CHAT_EUTF8 (err says what is wrong with the
  * name or password), CHAT_EEXIST (the name is taken), CHAT_EBUSY (no free
  * hash slot), CHAT_EDB. */
-int auth_register(store_t *s, chat_slice_t name, chat_slice_t pw, int64_t now_ms,
-		  store_user_t *out, chat_error_t *err);
+int auth_register(store_t *s, chat_slice_t name, chat_slice_t pw, int64_t now_ms, store_user_t *out,
+		  chat_error_t *err);
 
 /* Users' display names (core/names.h's rules, any script; not unique:
  * the login name is the identity, shown beside it), kept in chat.db
@@ -172,8 +172,7 @@ int auth_check(chatdb_t *db, store_t *s, const char *login, const char *passcode
  * most AUTH_BAN_REASON_MAX bytes).  Banning again replaces the reason.
  * 0, CHAT_EINVAL / CHAT_ETOOBIG, or a database error.  The caller then
  * ends the user's open sessions (broker_end_user()). */
-int auth_ban(chatdb_t *db, const char *name, const char *reason, int64_t now_ms,
-	     chat_error_t *err);
+int auth_ban(chatdb_t *db, const char *name, const char *reason, int64_t now_ms, chat_error_t *err);
 
 /* Lifts the ban on name.  0, CHAT_ENOTFOUND (not banned), or a database
  * error. */
@@ -186,8 +185,7 @@ int auth_banned(chatdb_t *db, const char *name, int *banned, chat_error_t *err);
 /* A ban handed to auth_ban_list()'s callback; strings valid during the
  * call only.  Return CHAT_OK to go on, CHAT_STOP to stop (auth_ban_list()
  * then returns CHAT_OK) or a negative code to abort (returned). */
-typedef int (*auth_ban_cb)(void *ctx, const char *name, const char *reason,
-			   int64_t created_ms);
+typedef int (*auth_ban_cb)(void *ctx, const char *name, const char *reason, int64_t created_ms);
 
 /* Calls cb for every ban, by name.  Must not use db inside cb. */
 int auth_ban_list(chatdb_t *db, auth_ban_cb cb, void *ctx, chat_error_t *err);

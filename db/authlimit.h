@@ -25,10 +25,10 @@
 #define AUTHLIMIT_KEY_MAX 128
 
 typedef struct authlimit_conf {
-	int64_t account_max;  /* failures of one account within window_ms before a lockout */
-	int64_t addr_max;     /* failures from one address within window_ms before a lockout */
-	int64_t window_ms;    /* how long a failure counts */
-	int64_t lockout_ms;   /* first lockout; each one in a row doubles it */
+	int64_t account_max;    /* failures of one account within window_ms before a lockout */
+	int64_t addr_max;       /* failures from one address within window_ms before a lockout */
+	int64_t window_ms;      /* how long a failure counts */
+	int64_t lockout_ms;     /* first lockout; each one in a row doubles it */
 	int64_t lockout_max_ms; /* longest lockout */
 } authlimit_conf_t;
 

@@ -30,7 +30,7 @@ typedef struct background {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int started, stopping;   /* under mu */
+	int started, stopping; /* under mu */
 } background_t;
 
 static background_t bg = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
@@ -79,10 +79,12 @@ static void sweep(background_t *b, int64_t now)
 	if ((rc = outbox_prune(b->db, now, opt->outbox_retention_ms, &pruned, &err)) != CHAT_OK)
 		log_warn("background: outbox pruning: %s", chat_error_reason(&err, rc));
 	if ((rc = metrics_retire_dead(b->db, now, NULL, &err)) != CHAT_OK)
-		log_warn("background: retiring ended processes' metrics: %s", chat_error_reason(&err, rc));
+		log_warn("background: retiring ended processes' metrics: %s",
+			 chat_error_reason(&err, rc));
 	if (closed || deleted || pruned)
-		log_debug("background: %lld sessions timed out, %lld deleted, %lld outbox rows pruned",
-			  (long long)closed, (long long)deleted, (long long)pruned);
+		log_debug(
+			"background: %lld sessions timed out, %lld deleted, %lld outbox rows pruned",
+			(long long)closed, (long long)deleted, (long long)pruned);
 }
 
 /* Writes this process's metrics (about once a second, db/metrics.h). */
@@ -113,7 +115,8 @@ static void relay(background_t *b, int64_t now, int *more)
 		rc = relay_seed(b->db, b->store, NULL, &err);
 		b->seeded = rc == CHAT_OK;
 		if (rc != CHAT_OK && rc != CHAT_EDB)
-			log_warn("relay: seeding ids from the store: %s", chat_error_reason(&err, rc));
+			log_warn("relay: seeding ids from the store: %s",
+				 chat_error_reason(&err, rc));
 		if (rc != CHAT_OK)
 			rc = CHAT_EDB;
 	}
@@ -122,7 +125,8 @@ static void relay(background_t *b, int64_t now, int *more)
 	if (rc == CHAT_EDB) {
 		/* The store is away: chat goes on, rows wait in chat.db. */
 		if (!b->was_down)
-			log_warn("relay: the store failed (%s); retrying", chat_error_reason(&err, rc));
+			log_warn("relay: the store failed (%s); retrying",
+				 chat_error_reason(&err, rc));
 		b->was_down = 1;
 		b->backoff = b->backoff ? (b->backoff * 2 > 30000 ? 30000 : b->backoff * 2) : 1000;
 		b->retry_at = now + b->backoff;
@@ -173,7 +177,8 @@ static void *background_main(void *arg)
 			if (rc != CHAT_EBUSY)
 				log_warn("background: %s", chat_error_reason(&err, rc));
 			if (b->holder)
-				log_info("background: another process does the background work now");
+				log_info(
+					"background: another process does the background work now");
 			b->holder = 0;
 			/* The store's state is the holder's to tell. */
 			metrics_set(METRICS_STORE_UP, -1);
@@ -237,9 +242,9 @@ void background_run_once(const chat_options_t *opt, doorbell_t *bell)
 		goto out;
 	/* Nor when a CGI process swept within the second and the history has
 	 * every row: most requests then write nothing. */
-	if (relay_lease_alive(b.db, BACKGROUND_SWEEP_LEASE, now, &swept, NULL) == CHAT_OK && swept &&
-	    relay_cursor(b.db, &cursor, NULL) == CHAT_OK && outbox_last_seq(b.db, &last, NULL) == CHAT_OK &&
-	    cursor >= last)
+	if (relay_lease_alive(b.db, BACKGROUND_SWEEP_LEASE, now, &swept, NULL) == CHAT_OK &&
+	    swept && relay_cursor(b.db, &cursor, NULL) == CHAT_OK &&
+	    outbox_last_seq(b.db, &last, NULL) == CHAT_OK && cursor >= last)
 		goto out;
 	rc = relay_lease(b.db, BACKGROUND_LEASE, b.owner, now, BACKGROUND_LEASE_MS, &err);
 	if (rc != CHAT_OK) {
@@ -247,7 +252,8 @@ void background_run_once(const chat_options_t *opt, doorbell_t *bell)
 			log_warn("background: %s", chat_error_reason(&err, rc));
 		goto out;
 	}
-	if (relay_lease(b.db, BACKGROUND_SWEEP_LEASE, b.owner, now, BACKGROUND_SWEEP_MS, NULL) == CHAT_OK)
+	if (relay_lease(b.db, BACKGROUND_SWEEP_LEASE, b.owner, now, BACKGROUND_SWEEP_MS, NULL) ==
+	    CHAT_OK)
 		sweep(&b, now);
 	while (more && chat_mono_ms() - start < BACKGROUND_ONCE_MS) {
 		more = 0;

@@ -28,8 +28,7 @@ static const char SQL_RECEIVE_GET[] =
 
 static const char SQL_STATE_GET[] = "SELECT version FROM stomp_sessions WHERE session_id = ?1";
 
-__attribute__((format(printf, 2, 3)))
-int broker__refuse(broker_t *b, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) int broker__refuse(broker_t *b, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -52,7 +51,8 @@ int broker__step_done(broker_t *b, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 
-	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? CHAT_OK : chatdb__error(b->db, rc, what, b->err);
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? CHAT_OK
+						   : chatdb__error(b->db, rc, what, b->err);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -74,7 +74,7 @@ int broker__exec2(broker_t *b, const char *sql, const char *a2, const char *what
 
 /* Runs a cached statement binding text ?1 that returns one integer. */
 int broker__query_int(broker_t *b, const char *sql, const char *a1, const char *a2, int64_t *out,
-		     int *found, const char *what)
+		      int *found, const char *what)
 {
 	sqlite3_stmt *st;
 	int rc = chatdb__stmt(b->db, sql, &st, b->err);
@@ -88,7 +88,8 @@ int broker__query_int(broker_t *b, const char *sql, const char *a1, const char *
 	*found = rc == SQLITE_ROW;
 	if (rc == SQLITE_ROW)
 		*out = sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(b->db, rc, what, b->err);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
+						   : chatdb__error(b->db, rc, what, b->err);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -109,7 +110,8 @@ static int load_version(chatdb_t *db, const char *key, int *connected, stomp_ver
 		*connected = 1;
 		*v = (stomp_version_t)sqlite3_column_int(st, 0);
 	}
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "stomp state", err);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
+						   : chatdb__error(db, rc, "stomp state", err);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -127,7 +129,7 @@ int broker__load_state(broker_t *b)
  * the whole of broker_receive() (a ring before COMMIT would wake readers
  * too early); it is rung once the transaction committed. */
 int broker__append(broker_t *b, const char *dest, const char *target, chat_slice_t headers,
-		  chat_slice_t body, int64_t *seq_out)
+		   chat_slice_t body, int64_t *seq_out)
 {
 	outbox_msg_t m = { dest, target, headers, body, b->now_ms };
 	int64_t seq = 0;
@@ -156,7 +158,7 @@ int broker__send_frame(broker_t *b, int close_code, const char *close_reason)
 			return rc;
 	}
 	return broker__append(b, BROKER_DIRECT_DEST, b->key, chat_buf_slice(&b->hdrs),
-		      chat_buf_slice(&b->frame), NULL);
+			      chat_buf_slice(&b->frame), NULL);
 }
 
 /* The seq the next appended row will get (the write lock is held). */
@@ -197,7 +199,7 @@ store_t *broker__get_store(broker_t *b)
 /* A header holding a whole number in [min, max]; 1 if present and valid,
  * 0 if absent, -1 if malformed. */
 int broker__header_int(const stomp_frame_t *f, const char *name, int64_t min, int64_t max,
-		      int64_t *out)
+		       int64_t *out)
 {
 	const char *v = broker__header(f, name);
 	char *end;
@@ -225,8 +227,8 @@ int broker__send_change(broker_t *b, const char *const *pairs)
 		rc = chatrow_hdr_put(&b->hdrs, pairs[0], pairs[1]);
 	if (rc != CHAT_OK)
 		return rc;
-	return broker__append(b, BROKER_DIRECT_DEST, b->key, chat_buf_slice(&b->hdrs), CHAT_SLICE(""),
-		      NULL);
+	return broker__append(b, BROKER_DIRECT_DEST, b->key, chat_buf_slice(&b->hdrs),
+			      CHAT_SLICE(""), NULL);
 }
 
 /* Drops the session's subscriptions and transactions (it is ending), and
@@ -342,8 +344,9 @@ int broker__check_token(broker_t *b)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		dead = sqlite3_column_int(st, 0);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
-						   : chatdb__error(b->db, rc, "stomp token", b->err);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE
+		     ? CHAT_OK
+		     : chatdb__error(b->db, rc, "stomp token", b->err);
 	sqlite3_reset(st);
 	if (rc == CHAT_OK && dead != 0)
 		rc = broker__refuse(b, "%s", broker__token_end_message(dead == 1));
@@ -490,7 +493,7 @@ static int keep_partial(broker_t *b, chat_slice_t in, size_t from, size_t new_by
 }
 
 void broker__setup(broker_t *b, chatdb_t *db, const chat_options_t *opt, store_t **store,
-			 const char *key, int64_t now_ms, chat_error_t *err)
+		   const char *key, int64_t now_ms, chat_error_t *err)
 {
 	memset(b, 0, sizeof(*b));
 	b->db = db;

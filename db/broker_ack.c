@@ -47,8 +47,7 @@ static const char SQL_UNACKED_PUT[] =
 
 /* Hands what closed sessions of this user left unacknowledged on the same
  * destination to the new subscription, and redelivers it. */
-int broker__adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
-			  session_ack_t ack)
+int broker__adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest, session_ack_t ack)
 {
 	sqlite3_stmt *st, *put;
 	char ack_id[CHATDB_ID_MAX + 32];
@@ -95,8 +94,8 @@ int broker__adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
 		if (sqlite3_changes(chatdb_sqlite(b->db)) == 0)
 			continue;
 		chat_buf_reset(&b->frame);
-		rc = delivery_render_message(&b->frame, b->version, sub_id, seq, dest, ctype, sender,
-					     ack_id, body);
+		rc = delivery_render_message(&b->frame, b->version, sub_id, seq, dest, ctype,
+					     sender, ack_id, body);
 		if (rc == CHAT_OK)
 			rc = broker__send_frame(b, 0, NULL);
 		if (rc != CHAT_OK)
@@ -122,8 +121,8 @@ int broker__unacked_drop_sub(broker_t *b, const char *sub_id)
 }
 
 /* Binds what SQL_UNACKED_SELECT and SQL_UNACKED_DELETE take. */
-static void bind_acked(sqlite3_stmt *st, const broker_t *b, const char *ack_id,
-		       const char *sub_id, int cumulative, int64_t seq)
+static void bind_acked(sqlite3_stmt *st, const broker_t *b, const char *ack_id, const char *sub_id,
+		       int cumulative, int64_t seq)
 {
 	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ack_id, -1, SQLITE_STATIC);
@@ -135,8 +134,8 @@ static void bind_acked(sqlite3_stmt *st, const broker_t *b, const char *ack_id,
 /* The ack id an ACK or NACK names: its id header (1.2), message-id and
  * subscription (1.1), or a message-id alone (1.0: the session's unacked
  * message of that seq).  *found 0: nothing to acknowledge. */
-static int ack_id_of(broker_t *b, const stomp_frame_t *f, int nack,
-		     char ack_id[CHATDB_ID_MAX + 64], int *found)
+static int ack_id_of(broker_t *b, const stomp_frame_t *f, int nack, char ack_id[CHATDB_ID_MAX + 64],
+		     int *found)
 {
 	size_t size = CHATDB_ID_MAX + 64;
 	int rc, step;
@@ -149,11 +148,12 @@ static int ack_id_of(broker_t *b, const stomp_frame_t *f, int nack,
 			return broker__refuse(b, "%s without id", nack ? "NACK" : "ACK");
 		snprintf(ack_id, size, "%s", id);
 	} else {
-		const char *mid = broker__header(f, "message-id"), *sub = broker__header(f, "subscription");
+		const char *mid = broker__header(f, "message-id"),
+			   *sub = broker__header(f, "subscription");
 
 		if (mid == NULL || (sub == NULL && b->version == STOMP_V1_1))
 			return broker__refuse(b, "%s without message-id%s", nack ? "NACK" : "ACK",
-				      b->version == STOMP_V1_1 ? " and subscription" : "");
+					      b->version == STOMP_V1_1 ? " and subscription" : "");
 		if (sub != NULL) {
 			snprintf(ack_id, size, "%s.%s", mid, sub);
 		} else {
@@ -198,29 +198,28 @@ static int nack_redeliver(broker_t *b, const char *ack_id, const char *sub_id, i
 
 		if (body.ptr == NULL)
 			body.ptr = "";
-		if (dest_classify((chat_slice_t){ sub_dest, strlen(sub_dest) }) ==
-		    DEST_QUEUE) {
+		if (dest_classify((chat_slice_t){ sub_dest, strlen(sub_dest) }) == DEST_QUEUE) {
 			*requeued = 1;
 			/* Settled first: the NACKing consumer has room again. */
-			rc = queue_settle(b->db, b->key, sub_id, sqlite3_column_int64(st, 2),
-					  0, b->err);
+			rc = queue_settle(b->db, b->key, sub_id, sqlite3_column_int64(st, 2), 0,
+					  b->err);
 			if (rc == CHAT_OK)
-					rc = broker__send_queue(b, (const char *)sqlite3_column_text(st, 3),
-						(const char *)sqlite3_column_text(st, 4),
-						(const char *)sqlite3_column_text(st, 6), body,
-						b->key, sub_id);
+				rc = broker__send_queue(b, (const char *)sqlite3_column_text(st, 3),
+							(const char *)sqlite3_column_text(st, 4),
+							(const char *)sqlite3_column_text(st, 6),
+							body, b->key, sub_id);
 			if (rc != CHAT_OK)
 				break;
 			continue;
 		}
 		chat_buf_reset(&b->frame);
 		rc = delivery_render_message(&b->frame, b->version,
-				    (const char *)sqlite3_column_text(st, 1),
-				    sqlite3_column_int64(st, 2),
-				    (const char *)sqlite3_column_text(st, 3),
-				    (const char *)sqlite3_column_text(st, 4),
-				    (const char *)sqlite3_column_text(st, 6),
-				    (const char *)sqlite3_column_text(st, 0), body);
+					     (const char *)sqlite3_column_text(st, 1),
+					     sqlite3_column_int64(st, 2),
+					     (const char *)sqlite3_column_text(st, 3),
+					     (const char *)sqlite3_column_text(st, 4),
+					     (const char *)sqlite3_column_text(st, 6),
+					     (const char *)sqlite3_column_text(st, 0), body);
 		if (rc == CHAT_OK)
 			rc = broker__send_frame(b, 0, NULL);
 		if (rc != CHAT_OK)
@@ -261,8 +260,9 @@ int broker__on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack)
 	if (step != SQLITE_ROW)
 		return chatdb__error(b->db, step, "ack", b->err);
 	cumulative = strcmp(mode, "client") == 0;
-	if (nack && ((rc = nack_redeliver(b, ack_id, sub_id, cumulative, seq, &requeued)) != CHAT_OK ||
-		     !requeued))
+	if (nack &&
+	    ((rc = nack_redeliver(b, ack_id, sub_id, cumulative, seq, &requeued)) != CHAT_OK ||
+	     !requeued))
 		return rc;
 	rc = chatdb__stmt(b->db, SQL_UNACKED_DELETE, &st, b->err);
 	if (rc != CHAT_OK)

@@ -84,7 +84,8 @@ int broker__connect_prepare(broker_t *b, const stomp_frame_t *f)
 		snprintf(b->auth_msg, sizeof(b->auth_msg),
 			 "cannot check passwords now: log in with a token");
 	else if (b->auth_rc == CHAT_ETOOMANY)
-		snprintf(b->auth_msg, sizeof(b->auth_msg), "too many failed logins, retry in %lld s",
+		snprintf(b->auth_msg, sizeof(b->auth_msg),
+			 "too many failed logins, retry in %lld s",
 			 (long long)((at.retry_ms + 999) / 1000));
 	else if (b->auth_rc == CHAT_EBUSY)
 		snprintf(b->auth_msg, sizeof(b->auth_msg), "too many logins at once, retry later");
@@ -108,8 +109,8 @@ static int connect_user(broker_t *b, const stomp_frame_t *f, char name[SESSION_U
 		if (b->auth_rc != CHAT_OK && b->auth_rc != CHAT_EDENIED)
 			return broker__refuse(b, "authentication is unavailable, try again later");
 		if (b->auth_rc != CHAT_OK)
-			return broker__refuse(b, "authentication failed%s%s", b->auth_msg[0] ? ": " : "",
-				      b->auth_msg);
+			return broker__refuse(b, "authentication failed%s%s",
+					      b->auth_msg[0] ? ": " : "", b->auth_msg);
 		snprintf(name, SESSION_USER_MAX + 1, "%s", b->auth_user);
 		rc = auth_banned(b->db, name, &found, b->err);
 		if (rc != CHAT_OK)
@@ -124,7 +125,8 @@ static int connect_user(broker_t *b, const stomp_frame_t *f, char name[SESSION_U
 			return rc;
 		snprintf(name, SESSION_USER_MAX + 1, CHATMSG_GUEST_PREFIX "%lld", (long long)n);
 	} else {
-		return broker__refuse(b, "authentication required: CONNECT with login and passcode");
+		return broker__refuse(b,
+				      "authentication required: CONNECT with login and passcode");
 	}
 	return CHAT_OK;
 }
@@ -141,8 +143,9 @@ static int connected_frame(broker_t *b, stomp_version_t v, const char *name, int
 	snprintf(hb, sizeof(hb), "%lld,%lld", (long long)b->opt->stomp_heartbeat_ms,
 		 (long long)expect);
 	h[0].name = CHAT_SLICE("version");
-	h[0].value = v == STOMP_V1_2 ? CHAT_SLICE("1.2") : v == STOMP_V1_1 ? CHAT_SLICE("1.1")
-									   : CHAT_SLICE("1.0");
+	h[0].value = v == STOMP_V1_2   ? CHAT_SLICE("1.2")
+		     : v == STOMP_V1_1 ? CHAT_SLICE("1.1")
+				       : CHAT_SLICE("1.0");
 	h[1].name = CHAT_SLICE("heart-beat");
 	h[1].value = (chat_slice_t){ hb, strlen(hb) };
 	h[2].name = CHAT_SLICE("server");
@@ -165,7 +168,7 @@ static int connected_frame(broker_t *b, stomp_version_t v, const char *name, int
 	if ((rc = chatrow_hdr_put(&b->hdrs, DELIVERY_H_HB, hb)) != CHAT_OK)
 		return rc;
 	return broker__append(b, BROKER_DIRECT_DEST, b->key, chat_buf_slice(&b->hdrs),
-		      chat_buf_slice(&b->frame), NULL);
+			      chat_buf_slice(&b->frame), NULL);
 }
 
 int broker__on_connect(broker_t *b, const stomp_frame_t *f)

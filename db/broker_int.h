@@ -63,12 +63,12 @@ typedef enum prefetch_kind {
 typedef struct prefetch {
 	prefetch_kind_t kind;
 	chatroom_t room;
-	int64_t relay0;    /* relay cursor before the store read: ids <= it are in the store */
-	int64_t lo, hi;    /* wanted ids: lo < id < hi */
-	size_t keep;       /* newest messages kept */
-	int partial;       /* the store failed: only what the outbox still holds */
+	int64_t relay0; /* relay cursor before the store read: ids <= it are in the store */
+	int64_t lo, hi; /* wanted ids: lo < id < hi */
+	size_t keep;    /* newest messages kept */
+	int partial;    /* the store failed: only what the outbox still holds */
 	hlist_t msgs;
-	int dm_rc;         /* SEND APP/dm/{user}[/typing]: the store's answer (1: not asked) */
+	int dm_rc; /* SEND APP/dm/{user}[/typing]: the store's answer (1: not asked) */
 	char dm_peer[STORE_USER_NAME_MAX + 1]; /* the user's name as registered */
 } prefetch_t;
 
@@ -81,36 +81,36 @@ typedef struct broker {
 	chatdb_t *db;
 	const chat_options_t *opt;
 	const char *key;
-	const char *peer;          /* the client's address (NULL: unknown) */
+	const char *peer; /* the client's address (NULL: unknown) */
 	int64_t now_ms;
 	chat_error_t *err;
-	session_info_t info;       /* the session row, loaded per frame */
-	int connected;             /* CONNECT succeeded */
-	stomp_version_t version;   /* negotiated (1.2 until then) */
-	int perr;                  /* the frame is refused: ERROR, then close */
+	session_info_t info;            /* the session row, loaded per frame */
+	int connected;                  /* CONNECT succeeded */
+	stomp_version_t version;        /* negotiated (1.2 until then) */
+	int perr;                       /* the frame is refused: ERROR, then close */
 	char perr_msg[BROKER_PERR_MAX]; /* its ERROR message header */
-	int ended;                 /* the session ends after this frame */
-	int64_t tx_seq;            /* last seq appended in the open transaction */
-	int64_t ring_seq;          /* last seq committed: ring the doorbell with it */
-	chat_buf_t frame;          /* a frame being serialised */
-	chat_buf_t hdrs;           /* row headers being encoded */
-	chat_buf_t scratch;        /* message bodies built by handlers */
-	store_t **store;           /* the caller's store slot (NULL: no store) */
-	int auth_rc;               /* CONNECT's passcode checked before the transaction */
+	int ended;                      /* the session ends after this frame */
+	int64_t tx_seq;                 /* last seq appended in the open transaction */
+	int64_t ring_seq;               /* last seq committed: ring the doorbell with it */
+	chat_buf_t frame;               /* a frame being serialised */
+	chat_buf_t hdrs;                /* row headers being encoded */
+	chat_buf_t scratch;             /* message bodies built by handlers */
+	store_t **store;                /* the caller's store slot (NULL: no store) */
+	int auth_rc;                    /* CONNECT's passcode checked before the transaction */
 	char auth_user[SESSION_USER_MAX + 1];
-	auth_grant_t auth_grant;   /* how: the token's hash and expiry */
+	auth_grant_t auth_grant; /* how: the token's hash and expiry */
 	char auth_msg[256];
-	prefetch_t pre;            /* store reads done before the transaction */
-	int retry;                 /* the prefetch went stale: run the frame again */
-	int no_retry;              /* stale or not, use the prefetch (tried enough) */
-	int partial_held;          /* chat.db holds a partial frame not yet consumed */
-	int hook_done;             /* the application hook was called for this frame */
-	int hook_rc;               /* and how that went */
+	prefetch_t pre;                 /* store reads done before the transaction */
+	int retry;                      /* the prefetch went stale: run the frame again */
+	int no_retry;                   /* stale or not, use the prefetch (tried enough) */
+	int partial_held;               /* chat.db holds a partial frame not yet consumed */
+	int hook_done;                  /* the application hook was called for this frame */
+	int hook_rc;                    /* and how that went */
 	char hook_msg[BROKER_PERR_MAX]; /* why it failed */
-	hookmsg_answer_t hook;     /* its answer */
-	int rate_taken;            /* the SEND's rate token was taken before the hook call */
-	int rate_refused;          /* or it was refused (and the session told) then */
-	const broker_app_ops_t *app; /* the application behind /app destinations */
+	hookmsg_answer_t hook;          /* its answer */
+	int rate_taken;                 /* the SEND's rate token was taken before the hook call */
+	int rate_refused;               /* or it was refused (and the session told) then */
+	const broker_app_ops_t *app;    /* the application behind /app destinations */
 } broker_t;
 
 /* The application behind /app destinations, as the broker calls it: the
@@ -144,22 +144,21 @@ struct broker_app_ops {
 extern const broker_app_ops_t chatapp_ops;
 
 /* broker.c */
-__attribute__((format(printf, 2, 3)))
-int broker__refuse(broker_t *b, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) int broker__refuse(broker_t *b, const char *fmt, ...);
 const char *broker__header(const stomp_frame_t *f, const char *name);
 int broker__step_done(broker_t *b, sqlite3_stmt *st, const char *what);
 int broker__exec2(broker_t *b, const char *sql, const char *a2, const char *what);
 int broker__query_int(broker_t *b, const char *sql, const char *a1, const char *a2, int64_t *out,
-		     int *found, const char *what);
+		      int *found, const char *what);
 int broker__load_state(broker_t *b);
 int broker__append(broker_t *b, const char *dest, const char *target, chat_slice_t headers,
-		  chat_slice_t body, int64_t *seq_out);
+		   chat_slice_t body, int64_t *seq_out);
 int broker__send_frame(broker_t *b, int close_code, const char *close_reason);
 int broker__next_seq(broker_t *b, int64_t *seq);
 void broker__store_failed(broker_t *b);
 store_t *broker__get_store(broker_t *b);
 int broker__header_int(const stomp_frame_t *f, const char *name, int64_t min, int64_t max,
-		      int64_t *out);
+		       int64_t *out);
 int broker__send_change(broker_t *b, const char *const *pairs);
 int broker__forget(broker_t *b);
 int broker__dispatch(broker_t *b, const stomp_frame_t *f, int replay);
@@ -169,7 +168,7 @@ int broker__fail(broker_t *b, const char *receipt);
 const char *broker__token_end_message(int expired);
 int broker__check_token(broker_t *b);
 void broker__setup(broker_t *b, chatdb_t *db, const chat_options_t *opt, store_t **store,
-			 const char *key, int64_t now_ms, chat_error_t *err);
+		   const char *key, int64_t now_ms, chat_error_t *err);
 void broker__teardown(broker_t *b);
 
 /* broker_connect.c */
@@ -184,15 +183,14 @@ int broker__on_unsubscribe(broker_t *b, const stomp_frame_t *f);
 /* broker_send.c */
 int broker__message_headers(broker_t *b, const char *sub, const char *ctype, const char *sender);
 int broker__send_queue(broker_t *b, const char *dest, const char *ctype, const char *sender,
-		      chat_slice_t body, const char *skip_session, const char *skip_sub);
+		       chat_slice_t body, const char *skip_session, const char *skip_sub);
 int broker__publish(broker_t *b, const char *dest, dest_kind_t kind, const char *ctype,
-		   const char *sender, chat_slice_t body);
+		    const char *sender, chat_slice_t body);
 int broker__over_rate(broker_t *b, const char *dest);
 int broker__on_send(broker_t *b, const stomp_frame_t *f, int replay);
 
 /* broker_ack.c */
-int broker__adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
-			  session_ack_t ack);
+int broker__adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest, session_ack_t ack);
 int broker__unacked_drop_sub(broker_t *b, const char *sub_id);
 int broker__on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack);
 
@@ -206,12 +204,13 @@ int broker__tx_clear(broker_t *b);
 int broker__exec_heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error_t *err);
 
 /* chatapp.c */
-int chatapp__room_of(const char *dest, int app, const char *suffix, char room[CHATMSG_ROOM_MAX + 1]);
+int chatapp__room_of(const char *dest, int app, const char *suffix,
+		     char room[CHATMSG_ROOM_MAX + 1]);
 int chatapp__dm_of(const char *dest, const char *suffix, char name[CHATMSG_NAME_MAX + 1]);
 int chatapp__is_app_dest(const char *dest);
 int chatapp__builtin(const char *dest, int sub);
 int chatapp__reply_once(broker_t *b, const char *sub_id, const char *dest, int64_t mid,
-		      const char *ctype, chat_slice_t body);
+			const char *ctype, chat_slice_t body);
 
 /* chatapp_room.c */
 int chatapp__enter(broker_t *b, const char *room);

@@ -60,7 +60,7 @@ static int cluster_stamp(broker_t *b)
  * passing over (skip_session, skip_sub) when another exists.  No
  * consumer: the message is dropped, as Spring's simple broker does. */
 int broker__send_queue(broker_t *b, const char *dest, const char *ctype, const char *sender,
-		      chat_slice_t body, const char *skip_session, const char *skip_sub)
+		       chat_slice_t body, const char *skip_session, const char *skip_sub)
 {
 	queue_consumer_t c;
 	int64_t seq;
@@ -82,14 +82,15 @@ int broker__send_queue(broker_t *b, const char *dest, const char *ctype, const c
  * /user/NAME/queue/... to the user's sessions; sender (NULL: none) becomes
  * the user-name header of /queue and /user messages. */
 int broker__publish(broker_t *b, const char *dest, dest_kind_t kind, const char *ctype,
-		   const char *sender, chat_slice_t body)
+		    const char *sender, chat_slice_t body)
 {
 	int rc;
 
 	if (kind == DEST_QUEUE)
 		return broker__send_queue(b, dest, ctype, sender, body, NULL, NULL);
 	/* Stamped for the other nodes of a cluster (a /queue stays on its own). */
-	if ((rc = broker__message_headers(b, NULL, ctype, kind == DEST_TOPIC ? NULL : sender)) != CHAT_OK ||
+	if ((rc = broker__message_headers(b, NULL, ctype, kind == DEST_TOPIC ? NULL : sender)) !=
+		    CHAT_OK ||
 	    (rc = cluster_stamp(b)) != CHAT_OK)
 		return rc;
 	return broker__append(b, dest, NULL, chat_buf_slice(&b->hdrs), body, NULL);
@@ -106,11 +107,14 @@ static int tell_refused(broker_t *b, const char *dest, int64_t retry)
 	if ((rc = session__sub_by_dest(b->db, b->key, errors, sub, &found, b->err)) != CHAT_OK)
 		return rc;
 	if (!found)
-		return broker__refuse(b, "%s: retry in %lld ms (subscribe to %s to be told without ERROR)",
-				      BROKER_ERROR_RATE, (long long)retry, errors);
+		return broker__refuse(
+			b, "%s: retry in %lld ms (subscribe to %s to be told without ERROR)",
+			BROKER_ERROR_RATE, (long long)retry, errors);
 	chat_buf_reset(&b->scratch);
-	rc = chat_buf_printf(&b->scratch, "{\"error\":\"%s\",\"retry_after_ms\":%lld,"
-			     "\"destination\":", BROKER_ERROR_RATE, (long long)retry);
+	rc = chat_buf_printf(&b->scratch,
+			     "{\"error\":\"%s\",\"retry_after_ms\":%lld,"
+			     "\"destination\":",
+			     BROKER_ERROR_RATE, (long long)retry);
 	if (rc == CHAT_OK)
 		rc = json_encode_string(&b->scratch, dest, strlen(dest));
 	if (rc == CHAT_OK)
@@ -139,8 +143,10 @@ int broker__over_rate(broker_t *b, const char *dest)
 	if (!b->info.has_user)
 		return 0;
 	snprintf(key, sizeof(key), "send:%s", user);
-	rc = ratelimit__take_in_tx(b->db, key, guest ? b->opt->rate_guest_sends : b->opt->rate_sends,
-				   guest ? b->opt->rate_guest_sends_burst : b->opt->rate_sends_burst,
+	rc = ratelimit__take_in_tx(b->db, key,
+				   guest ? b->opt->rate_guest_sends : b->opt->rate_sends,
+				   guest ? b->opt->rate_guest_sends_burst
+					 : b->opt->rate_sends_burst,
 				   b->now_ms, &retry, &e);
 	if (rc == CHAT_ETOOMANY) {
 		metrics_add(METRICS_LIMIT_SEND, 1);
@@ -182,8 +188,9 @@ int broker__on_send(broker_t *b, const stomp_frame_t *f, int replay)
 		return broker__refuse(b, "invalid destination");
 	if (tx != NULL && !replay) {
 		if (!b->app->send_in_tx(b, dest))
-			return broker__refuse(b, "a SEND to %s (the application hook) cannot be in a transaction",
-					      dest);
+			return broker__refuse(
+				b, "a SEND to %s (the application hook) cannot be in a transaction",
+				dest);
 		return broker__buffer_in_tx(b, f, tx);
 	}
 	/* What the application sends without a SEND's token (typing). */
@@ -201,19 +208,17 @@ int broker__on_send(broker_t *b, const stomp_frame_t *f, int replay)
 		if (!b->opt->topic_send)
 			return broker__refuse(b, "SEND to /topic is not allowed: send to /app");
 		return broker__publish(b, dest, DEST_TOPIC, ctype, NULL, f->body);
-	case DEST_QUEUE:
-		return broker__publish(b, dest, DEST_QUEUE, ctype, sender_of(b), f->body);
+	case DEST_QUEUE: return broker__publish(b, dest, DEST_QUEUE, ctype, sender_of(b), f->body);
 	case DEST_USER:
 		if (dest_user_split(d, &user, &rest) != CHAT_OK || user.len == 0)
 			return broker__refuse(b, "SEND to a user needs /user/{name}/queue/...");
 		if (!b->opt->user_queue_others &&
 		    (!b->info.has_user || !chat_slice_eq(user, b->info.user_name)))
-			return broker__refuse(b, "SEND to another user's queue is not allowed here");
+			return broker__refuse(b,
+					      "SEND to another user's queue is not allowed here");
 		return broker__publish(b, dest, DEST_USER, ctype, sender_of(b), f->body);
-	case DEST_APP:
-		return b->app->send(b, dest, f->body);
-	default:
-		return broker__refuse(b, "cannot send to %s", dest);
+	case DEST_APP: return b->app->send(b, dest, f->body);
+	default: return broker__refuse(b, "cannot send to %s", dest);
 	}
 }
 
@@ -228,16 +233,19 @@ int broker_publish(chatdb_t *db, const chat_options_t *opt, const char *dest, co
 
 	if (seq_out != NULL)
 		*seq_out = 0;
-	if (dest_validate(d, 0) != CHAT_OK || (kind != DEST_TOPIC && kind != DEST_QUEUE &&
-					       kind != DEST_USER))
-		return chat_error_set(err, CHAT_EINVAL, "invalid destination: publish to /topic/..., "
+	if (dest_validate(d, 0) != CHAT_OK ||
+	    (kind != DEST_TOPIC && kind != DEST_QUEUE && kind != DEST_USER))
+		return chat_error_set(err, CHAT_EINVAL,
+				      "invalid destination: publish to /topic/..., "
 				      "/queue/... or /user/{name}/queue/...");
 	if (kind == DEST_USER && (dest_user_split(d, &user, &rest) != CHAT_OK || user.len == 0))
-		return chat_error_set(err, CHAT_EINVAL, "a user destination needs /user/{name}/queue/...");
+		return chat_error_set(err, CHAT_EINVAL,
+				      "a user destination needs /user/{name}/queue/...");
 	if (ctype != NULL && !stomp_media_type_valid((chat_slice_t){ ctype, strlen(ctype) }))
 		return chat_error_set(err, CHAT_EINVAL, "invalid content-type (not a media type)");
 	if (body.len > (size_t)opt->max_frame)
-		return chat_error_set(err, CHAT_ETOOBIG, "the body is larger than max_frame (%lld bytes)",
+		return chat_error_set(err, CHAT_ETOOBIG,
+				      "the body is larger than max_frame (%lld bytes)",
 				      opt->max_frame);
 	broker__setup(&b, db, opt, NULL, "", now_ms, err);
 	chatdb_set_doorbell(db, NULL);

@@ -9,7 +9,8 @@
 int broker__on_subscribe(broker_t *b, const stomp_frame_t *f)
 {
 	const char *dest = broker__header(f, "destination"), *id = broker__header(f, "id");
-	const char *ack_s = broker__header(f, "ack"), *prefetch_s = broker__header(f, "prefetch-count");
+	const char *ack_s = broker__header(f, "ack"),
+		   *prefetch_s = broker__header(f, "prefetch-count");
 	chat_slice_t d, user, rest;
 	char stored[CHATDB_DEST_MAX + 1];
 	session_ack_t ack = SESSION_ACK_AUTO;
@@ -37,11 +38,10 @@ int broker__on_subscribe(broker_t *b, const stomp_frame_t *f)
 		/* A queue's consumers are found by exact destination (queue.c);
 		 * a pattern would also take a share of every matching queue. */
 		if (strpbrk(dest, "*?#") != NULL)
-			return broker__refuse(b, "cannot subscribe to a /queue pattern: name one queue");
+			return broker__refuse(
+				b, "cannot subscribe to a /queue pattern: name one queue");
 		/* fall through */
-	case DEST_TOPIC:
-		snprintf(stored, sizeof(stored), "%s", dest);
-		break;
+	case DEST_TOPIC: snprintf(stored, sizeof(stored), "%s", dest); break;
 	case DEST_USER:
 		if (dest_user_split(d, &user, &rest) != CHAT_OK)
 			return broker__refuse(b, "invalid user destination");
@@ -51,10 +51,8 @@ int broker__on_subscribe(broker_t *b, const stomp_frame_t *f)
 		snprintf(stored, sizeof(stored), "%s%.*s", dest_prefixes()->user, (int)rest.len,
 			 rest.ptr);
 		break;
-	case DEST_APP:
-		return b->app->subscribe(b, id, dest);
-	default:
-		return broker__refuse(b, "cannot subscribe to %s", dest);
+	case DEST_APP: return b->app->subscribe(b, id, dest);
+	default: return broker__refuse(b, "cannot subscribe to %s", dest);
 	}
 	if ((rc = b->app->topic_check(b, f, stored, &is_room)) != CHAT_OK)
 		return rc;
@@ -73,8 +71,15 @@ int broker__on_subscribe(broker_t *b, const stomp_frame_t *f)
 	 * own ENTER notice), in commit order. */
 	{
 		char from[24];
-		const char *pairs[] = { DELIVERY_H_SUB, id, DELIVERY_H_DEST, stored, DELIVERY_H_ACK,
-					session_ack_name(ack), DELIVERY_H_FROM, from, NULL };
+		const char *pairs[] = { DELIVERY_H_SUB,
+					id,
+					DELIVERY_H_DEST,
+					stored,
+					DELIVERY_H_ACK,
+					session_ack_name(ack),
+					DELIVERY_H_FROM,
+					from,
+					NULL };
 
 		snprintf(from, sizeof(from), "%lld", (long long)from_seq);
 		if ((rc = broker__send_change(b, pairs)) != CHAT_OK)

@@ -79,9 +79,9 @@ typedef void (*sweep_message_fn)(sqlite3_stmt *st, int64_t now_ms, char *out, si
 /* Ends the sessions sql (?1: now, ?2: arg when not NULL) yields - session id first, then what msg
  * reads (msg NULL: the ERROR says text) - with ERROR, then close, as for a refused frame: at most 64, each
  * in its own transaction; rings the doorbell once. */
-static int sweep_sessions(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
-			  const char *sql, const char *arg, const char *what, sweep_message_fn msg,
-			  const char *text, int64_t *closed_out, chat_error_t *err)
+static int sweep_sessions(chatdb_t *db, const chat_options_t *opt, int64_t now_ms, const char *sql,
+			  const char *arg, const char *what, sweep_message_fn msg, const char *text,
+			  int64_t *closed_out, chat_error_t *err)
 {
 	char keys[64][CHATDB_ID_MAX + 1], msgs[64][BROKER_PERR_MAX];
 	doorbell_t *bell = chatdb_doorbell(db);
@@ -145,8 +145,8 @@ int64_t broker_heartbeat_interval(const chat_options_t *opt, int64_t client_recv
 int broker_heartbeat_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
 			   int64_t *closed_out, chat_error_t *err)
 {
-	return sweep_sessions(db, opt, now_ms, SQL_SILENT, NULL, "heart-beat sweep", silent_message, NULL,
-			      closed_out, err);
+	return sweep_sessions(db, opt, now_ms, SQL_SILENT, NULL, "heart-beat sweep", silent_message,
+			      NULL, closed_out, err);
 }
 
 static void token_message(sqlite3_stmt *st, int64_t now_ms, char *out, size_t size)
@@ -158,8 +158,8 @@ static void token_message(sqlite3_stmt *st, int64_t now_ms, char *out, size_t si
 int broker_token_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms, int64_t *closed_out,
 		       chat_error_t *err)
 {
-	return sweep_sessions(db, opt, now_ms, SQL_TOKEN_DEAD, NULL, "token sweep", token_message, NULL,
-			      closed_out, err);
+	return sweep_sessions(db, opt, now_ms, SQL_TOKEN_DEAD, NULL, "token sweep", token_message,
+			      NULL, closed_out, err);
 }
 
 int broker_end_user(chatdb_t *db, const chat_options_t *opt, const char *user, const char *why,
@@ -170,8 +170,8 @@ int broker_end_user(chatdb_t *db, const chat_options_t *opt, const char *user, c
 
 	/* 64 at a time; each ended session is no longer open. */
 	do {
-		rc = sweep_sessions(db, opt, now_ms, SQL_USER_OPEN, user, "ending a user's sessions",
-				    NULL, why, &n, err);
+		rc = sweep_sessions(db, opt, now_ms, SQL_USER_OPEN, user,
+				    "ending a user's sessions", NULL, why, &n, err);
 		total += n;
 	} while (rc == CHAT_OK && n == 64);
 	if (closed_out != NULL)
@@ -182,6 +182,6 @@ int broker_end_user(chatdb_t *db, const chat_options_t *opt, const char *user, c
 int broker_end_session(chatdb_t *db, const chat_options_t *opt, const char *id, int64_t now_ms,
 		       int64_t *closed_out, chat_error_t *err)
 {
-	return sweep_sessions(db, opt, now_ms, SQL_SESSION_OPEN, id, "ending a session",
-			      NULL, BROKER_ERROR_KILLED, closed_out, err);
+	return sweep_sessions(db, opt, now_ms, SQL_SESSION_OPEN, id, "ending a session", NULL,
+			      BROKER_ERROR_KILLED, closed_out, err);
 }

@@ -40,7 +40,8 @@ int broker__buffer_in_tx(broker_t *b, const stomp_frame_t *f, const char *tx)
 	if (!found)
 		return broker__refuse(b, "no transaction %.64s", tx);
 	if (n >= BROKER_TX_FRAMES_MAX)
-		return broker__refuse(b, "more than %d frames in a transaction", BROKER_TX_FRAMES_MAX);
+		return broker__refuse(b, "more than %d frames in a transaction",
+				      BROKER_TX_FRAMES_MAX);
 	chat_buf_reset(&b->frame);
 	rc = stomp_serialize(&b->frame, b->version, f->command, f->headers, f->nheaders,
 			     f->body.ptr, f->body.len);
@@ -70,7 +71,8 @@ int broker__on_begin(broker_t *b, const stomp_frame_t *f)
 		return rc;
 	if (found)
 		return broker__refuse(b, "transaction %s already begun", tx);
-	if ((rc = broker__query_int(b, SQL_TX_COUNT, b->key, NULL, &n, &found, "transaction")) != CHAT_OK)
+	if ((rc = broker__query_int(b, SQL_TX_COUNT, b->key, NULL, &n, &found, "transaction")) !=
+	    CHAT_OK)
 		return rc;
 	if (n >= BROKER_TX_MAX)
 		return broker__refuse(b, "more than %d open transactions", BROKER_TX_MAX);

@@ -75,18 +75,18 @@ int chatapp__is_app_dest(const char *dest)
 /* What the built-in application does with a SEND or a SUBSCRIBE to an
  * /app destination: the one list of its destinations. */
 typedef enum app_route {
-	ROUTE_NONE,            /* not the built-in application's (the hook's, if any) */
-	ROUTE_TYPING,          /* SEND APP/chat/room/{id}/typing */
-	ROUTE_DM_TYPING,       /* SEND APP/dm/{user}/typing */
-	ROUTE_ROOMS,           /* SEND APP/rooms (create), SUBSCRIBE APP/rooms (list) */
-	ROUTE_ROOMS_DELETE,    /* SEND APP/rooms/delete */
-	ROUTE_POST,            /* SEND APP/chat/room/{id} */
-	ROUTE_DM,              /* SEND APP/dm/{user} */
-	ROUTE_DM_READ,         /* SEND APP/dm/{user}/read */
-	ROUTE_DM_LIST,         /* SUBSCRIBE APP/dm */
-	ROUTE_DM_HISTORY,      /* SUBSCRIBE APP/dm/{user}/history */
-	ROUTE_PRESENCE,        /* SUBSCRIBE APP/chat/room/{id}/presence */
-	ROUTE_HISTORY          /* SUBSCRIBE APP/chat/room/{id}/history */
+	ROUTE_NONE,         /* not the built-in application's (the hook's, if any) */
+	ROUTE_TYPING,       /* SEND APP/chat/room/{id}/typing */
+	ROUTE_DM_TYPING,    /* SEND APP/dm/{user}/typing */
+	ROUTE_ROOMS,        /* SEND APP/rooms (create), SUBSCRIBE APP/rooms (list) */
+	ROUTE_ROOMS_DELETE, /* SEND APP/rooms/delete */
+	ROUTE_POST,         /* SEND APP/chat/room/{id} */
+	ROUTE_DM,           /* SEND APP/dm/{user} */
+	ROUTE_DM_READ,      /* SEND APP/dm/{user}/read */
+	ROUTE_DM_LIST,      /* SUBSCRIBE APP/dm */
+	ROUTE_DM_HISTORY,   /* SUBSCRIBE APP/dm/{user}/history */
+	ROUTE_PRESENCE,     /* SUBSCRIBE APP/chat/room/{id}/presence */
+	ROUTE_HISTORY       /* SUBSCRIBE APP/chat/room/{id}/history */
 } app_route_t;
 
 /* The route of a SEND (!sub) or SUBSCRIBE (sub) to dest, with the room
@@ -108,7 +108,7 @@ static app_route_t app_route(const char *dest, int sub, char room[CHATMSG_ROOM_M
 		if (chatapp__room_of(dest, 1, BROKER_PRESENCE_SUFFIX, room))
 			return ROUTE_PRESENCE;
 		return chatapp__room_of(dest, 1, BROKER_HISTORY_SUFFIX, room) ? ROUTE_HISTORY
-									   : ROUTE_NONE;
+									      : ROUTE_NONE;
 	}
 	if (chatapp__room_of(dest, 1, BROKER_TYPING_SUFFIX, room))
 		return ROUTE_TYPING;
@@ -135,7 +135,7 @@ int chatapp__builtin(const char *dest, int sub)
 /* Sends body to subscription sub_id of this session once, as a MESSAGE
  * from dest (Spring's @SubscribeMapping reply). */
 int chatapp__reply_once(broker_t *b, const char *sub_id, const char *dest, int64_t mid,
-		      const char *ctype, chat_slice_t body)
+			const char *ctype, chat_slice_t body)
 {
 	int64_t seq;
 	int rc;
@@ -144,7 +144,7 @@ int chatapp__reply_once(broker_t *b, const char *sub_id, const char *dest, int64
 		return rc;
 	chat_buf_reset(&b->frame);
 	rc = delivery_render_message(&b->frame, b->version, sub_id, mid != 0 ? mid : seq, dest,
-			    ctype, NULL, NULL, body);
+				     ctype, NULL, NULL, body);
 	if (rc == CHAT_ETOOBIG)
 		return broker__refuse(b, "the reply to %s is too large", dest);
 	return rc != CHAT_OK ? rc : broker__send_frame(b, 0, NULL);
@@ -181,7 +181,8 @@ static int reply_presence(broker_t *b, const char *sub_id, const char *dest, con
 	if (rc == CHAT_OK)
 		rc = chat_buf_putc(&body, ']');
 	if (rc == CHAT_OK)
-		rc = chatapp__reply_once(b, sub_id, dest, 0, "application/json", chat_buf_slice(&body));
+		rc = chatapp__reply_once(b, sub_id, dest, 0, "application/json",
+					 chat_buf_slice(&body));
 out:
 	chat_buf_free(&body);
 	return rc;
@@ -244,25 +245,22 @@ static int app_subscribe(broker_t *b, const char *id, const char *dest)
 	int rc;
 
 	switch (app_route(dest, 1, room, name)) {
-	case ROUTE_ROOMS:
-		return reply_rooms(b, id, dest);
-	case ROUTE_DM_LIST:
-		return dm_reply(b, id, dest, NULL);
-	case ROUTE_DM_HISTORY:
-		return dm_reply(b, id, dest, name);
+	case ROUTE_ROOMS: return reply_rooms(b, id, dest);
+	case ROUTE_DM_LIST: return dm_reply(b, id, dest, NULL);
+	case ROUTE_DM_HISTORY: return dm_reply(b, id, dest, name);
 	case ROUTE_PRESENCE:
 		rc = room_exists(b, room);
 		return rc != CHAT_OK ? rc : reply_presence(b, id, dest, room);
 	case ROUTE_HISTORY:
 		if (b->pre.kind != PRE_HISTORY) {
 			rc = room_exists(b, room);
-			return rc != CHAT_OK ? rc : broker__refuse(b, "invalid limit or before header");
+			return rc != CHAT_OK ? rc
+					     : broker__refuse(b, "invalid limit or before header");
 		}
 		if ((rc = chatapp__prefetch_outbox(b)) != CHAT_OK)
 			return rc;
 		return chatapp__reply_history(b, id, dest);
-	default:
-		break;
+	default: break;
 	}
 	if (b->opt->app_hook_url[0] != '\0')
 		return chatapp__apply_hook(b, id, dest);
@@ -275,18 +273,12 @@ static int app_send(broker_t *b, const char *dest, chat_slice_t body)
 	char room[CHATMSG_ROOM_MAX + 1], name[CHATMSG_NAME_MAX + 1];
 
 	switch (app_route(dest, 0, room, name)) {
-	case ROUTE_ROOMS:
-		return chatapp__app_room(b, body, 0);
-	case ROUTE_ROOMS_DELETE:
-		return chatapp__app_room(b, body, 1);
-	case ROUTE_POST:
-		return chatapp__app_post(b, room, body);
-	case ROUTE_DM:
-		return chatapp__app_dm(b, body);
-	case ROUTE_DM_READ:
-		return chatapp__app_dm_read(b, name, body);
-	default:
-		break;
+	case ROUTE_ROOMS: return chatapp__app_room(b, body, 0);
+	case ROUTE_ROOMS_DELETE: return chatapp__app_room(b, body, 1);
+	case ROUTE_POST: return chatapp__app_post(b, room, body);
+	case ROUTE_DM: return chatapp__app_dm(b, body);
+	case ROUTE_DM_READ: return chatapp__app_dm_read(b, name, body);
+	default: break;
 	}
 	if (b->opt->app_hook_url[0] != '\0')
 		return chatapp__apply_hook(b, NULL, dest);
@@ -299,14 +291,9 @@ static int app_send_unmetered(broker_t *b, const char *dest, int *rc)
 	char room[CHATMSG_ROOM_MAX + 1], name[CHATMSG_NAME_MAX + 1];
 
 	switch (app_route(dest, 0, room, name)) {
-	case ROUTE_TYPING:
-		*rc = chatapp__app_typing(b, dest);
-		return 1;
-	case ROUTE_DM_TYPING:
-		*rc = chatapp__app_dm_typing(b);
-		return 1;
-	default:
-		return 0;
+	case ROUTE_TYPING: *rc = chatapp__app_typing(b, dest); return 1;
+	case ROUTE_DM_TYPING: *rc = chatapp__app_dm_typing(b); return 1;
+	default: return 0;
 	}
 }
 

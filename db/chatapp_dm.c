@@ -21,13 +21,15 @@ static int dm_publish(broker_t *b, const char *peer, int64_t *seq)
 	char to[CHATDB_DEST_MAX + 1];
 	int rc;
 
-	if ((rc = broker__message_headers(b, NULL, "application/json", b->info.user_name)) != CHAT_OK ||
-	    (rc = dm_dest(to, peer)) != CHAT_OK ||
-	    (rc = broker__append(b, to, NULL, chat_buf_slice(&b->hdrs), chat_buf_slice(&b->scratch), seq)) !=
+	if ((rc = broker__message_headers(b, NULL, "application/json", b->info.user_name)) !=
 		    CHAT_OK ||
+	    (rc = dm_dest(to, peer)) != CHAT_OK ||
+	    (rc = broker__append(b, to, NULL, chat_buf_slice(&b->hdrs), chat_buf_slice(&b->scratch),
+				 seq)) != CHAT_OK ||
 	    (rc = dm_dest(to, b->info.user_name)) != CHAT_OK)
 		return rc;
-	return broker__append(b, to, NULL, chat_buf_slice(&b->hdrs), chat_buf_slice(&b->scratch), NULL);
+	return broker__append(b, to, NULL, chat_buf_slice(&b->hdrs), chat_buf_slice(&b->scratch),
+			      NULL);
 }
 
 /* Who may SEND APP/dm/{peer}[/typing]: a registered, unbanned user, to
@@ -75,8 +77,8 @@ int chatapp__app_dm(broker_t *b, chat_slice_t body)
 	if ((rc = broker__next_seq(b, &seq)) != CHAT_OK ||
 	    (rc = auth_display_get(b->db, me, display, b->err)) != CHAT_OK)
 		goto out;
-	if ((rc = dm_render(&b->scratch, seq, b->now_ms, me, display, peer, chat_buf_slice(&text))) !=
-	    CHAT_OK)
+	if ((rc = dm_render(&b->scratch, seq, b->now_ms, me, display, peer,
+			    chat_buf_slice(&text))) != CHAT_OK)
 		goto out;
 	if ((rc = dm__add_in_tx(b->db, seq, me, peer, chat_buf_slice(&b->scratch), b->now_ms,
 				b->err)) != CHAT_OK ||
@@ -101,7 +103,8 @@ int chatapp__app_dm_read(broker_t *b, const char *peer, chat_slice_t body)
 		return broker__refuse(b, "direct messages are for registered users");
 	rc = chatmsg_parse_object(body.ptr, body.len, &fl, 1, &perr);
 	if (rc != CHAT_OK || fl.num <= 0)
-		return broker__refuse(b, "invalid read mark: %s", rc != CHAT_OK ? perr.message : "id <= 0");
+		return broker__refuse(b, "invalid read mark: %s",
+				      rc != CHAT_OK ? perr.message : "id <= 0");
 	return dm__read_in_tx(b->db, b->info.user_name, peer, fl.num, b->err);
 }
 
@@ -117,9 +120,11 @@ int chatapp__app_dm_typing(broker_t *b)
 		return rc;
 	if ((rc = chatapp__typing_body(b, "to", b->pre.dm_peer)) != CHAT_OK)
 		return rc > 0 ? CHAT_OK : rc;
-	if ((rc = broker__message_headers(b, NULL, "application/json", b->info.user_name)) == CHAT_OK &&
+	if ((rc = broker__message_headers(b, NULL, "application/json", b->info.user_name)) ==
+		    CHAT_OK &&
 	    (rc = dm_dest(to, b->pre.dm_peer)) == CHAT_OK)
-		rc = broker__append(b, to, NULL, chat_buf_slice(&b->hdrs), chat_buf_slice(&b->scratch), &seq);
+		rc = broker__append(b, to, NULL, chat_buf_slice(&b->hdrs),
+				    chat_buf_slice(&b->scratch), &seq);
 	if (rc == CHAT_OK)
 		b->tx_seq = seq;
 	return rc;

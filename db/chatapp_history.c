@@ -60,7 +60,8 @@ static void hlist_settle(hlist_t *l, int64_t lo, int64_t hi, size_t keep)
 		return;
 	qsort(l->v, l->n, sizeof(*l->v), by_id);
 	for (i = 0; i < l->n; i++) {
-		if (l->v[i].id <= lo || l->v[i].id >= hi || (n > 0 && l->v[n - 1].id == l->v[i].id)) {
+		if (l->v[i].id <= lo || l->v[i].id >= hi ||
+		    (n > 0 && l->v[n - 1].id == l->v[i].id)) {
 			free(l->v[i].writer);
 			free(l->v[i].text);
 			continue;
@@ -150,7 +151,8 @@ int chatapp__history_prepare(broker_t *b, const stomp_frame_t *f, const char *de
 	char room[CHATMSG_ROOM_MAX + 1];
 	int is_hist = chatapp__room_of(dest, 1, BROKER_HISTORY_SUFFIX, room);
 
-	if (!is_hist && !(chatapp__room_of(dest, 0, "", room) && broker__header(f, "after") != NULL))
+	if (!is_hist &&
+	    !(chatapp__room_of(dest, 0, "", room) && broker__header(f, "after") != NULL))
 		return CHAT_OK;
 	if (is_hist && (broker__header_int(f, "limit", 1, STORE_PAGE_MAX, &limit) < 0 ||
 			broker__header_int(f, "before", 1, INT64_MAX, &before) < 0))
@@ -196,8 +198,8 @@ int chatapp__prefetch_outbox(broker_t *b)
 
 	if (!p->partial && !b->no_retry) {
 		if ((rc = relay_cursor(b->db, &r1, b->err)) != CHAT_OK ||
-		    (rc = broker__query_int(b, SQL_OUTBOX_MIN, "", NULL, &min_seq, &found, "outbox")) !=
-			    CHAT_OK)
+		    (rc = broker__query_int(b, SQL_OUTBOX_MIN, "", NULL, &min_seq, &found,
+					    "outbox")) != CHAT_OK)
 			return rc;
 		/* In a cluster ids are not seqs: only the relay's cursor bounds
 		 * the rows to read. */
@@ -236,8 +238,14 @@ static int render_hmsg(broker_t *b, size_t i, chat_buf_t *out)
 {
 	const hmsg_t *h = &b->pre.msgs.v[i];
 	char display[NAMES_NFC_MAX + 1];
-	chatmsg_t m = { h->id, b->pre.room.name, h->room_seq, h->writer, display, h->time_ms,
-			{ h->text, h->text_len }, chatroom_msg_deleted(b->db, h->id) };
+	chatmsg_t m = { h->id,
+			b->pre.room.name,
+			h->room_seq,
+			h->writer,
+			display,
+			h->time_ms,
+			{ h->text, h->text_len },
+			chatroom_msg_deleted(b->db, h->id) };
 
 	/* The writer's display name now (the store keeps only the login). */
 	if (auth_display_get(b->db, h->writer, display, NULL) != CHAT_OK)
@@ -275,7 +283,8 @@ int chatapp__reply_history(broker_t *b, const char *sub_id, const char *dest)
 	if (rc == CHAT_OK)
 		rc = chat_buf_putc(&body, ']');
 	if (rc == CHAT_OK)
-		rc = chatapp__reply_once(b, sub_id, dest, 0, "application/json", chat_buf_slice(&body));
+		rc = chatapp__reply_once(b, sub_id, dest, 0, "application/json",
+					 chat_buf_slice(&body));
 	chat_buf_free(&one);
 	chat_buf_free(&body);
 	return rc;
@@ -294,8 +303,8 @@ int chatapp__resume(broker_t *b, const char *sub_id, const char *dest)
 		chat_buf_reset(&body);
 		rc = render_hmsg(b, i, &body);
 		if (rc == CHAT_OK)
-			rc = chatapp__reply_once(b, sub_id, dest, b->pre.msgs.v[i].id, "application/json",
-					chat_buf_slice(&body));
+			rc = chatapp__reply_once(b, sub_id, dest, b->pre.msgs.v[i].id,
+						 "application/json", chat_buf_slice(&body));
 	}
 	chat_buf_free(&body);
 	return rc;

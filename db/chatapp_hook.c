@@ -33,7 +33,8 @@ static int hook_rate(broker_t *b, const char *dest)
 int chatapp__hook_wanted(const broker_t *b, const stomp_frame_t *f, const char *dest)
 {
 	if (b->opt->app_hook_url == NULL || b->opt->app_hook_url[0] == '\0' || dest == NULL ||
-	    !chatapp__is_app_dest(dest) || dest_validate((chat_slice_t){ dest, strlen(dest) }, 0) != CHAT_OK)
+	    !chatapp__is_app_dest(dest) ||
+	    dest_validate((chat_slice_t){ dest, strlen(dest) }, 0) != CHAT_OK)
 		return 0;
 	if (f->command == STOMP_CMD_SEND)
 		return broker__header(f, "transaction") == NULL && !chatapp__builtin(dest, 0);
@@ -74,7 +75,11 @@ int chatapp__call_hook(broker_t *b, const stomp_frame_t *f, const char *dest)
 	}
 	rq = (hookmsg_request_t){ f->command == STOMP_CMD_SEND ? "SEND" : "SUBSCRIBE",
 				  b->info.has_user ? b->info.user_name : "",
-				  b->key, dest, pairs, n / 2, f->body };
+				  b->key,
+				  dest,
+				  pairs,
+				  n / 2,
+				  f->body };
 	chat_buf_init(&req, (size_t)b->opt->max_frame * 6 + 4096);
 	rc = hookmsg_request_render(&req, &rq);
 	if (rc == CHAT_EUTF8)
@@ -101,10 +106,12 @@ static int hook_publish(broker_t *b, const hookmsg_out_t *o, const char *ctype)
 	char own[CHATDB_DEST_MAX + 1];
 
 	if (dest_validate(d, 0) != CHAT_OK)
-		return broker__refuse(b, "application hook: invalid destination %.100s", o->dest.data);
+		return broker__refuse(b, "application hook: invalid destination %.100s",
+				      o->dest.data);
 	switch (dest_classify(d)) {
 	case DEST_TOPIC:
-		return broker__publish(b, o->dest.data, DEST_TOPIC, ctype, NULL, chat_buf_slice(&o->body));
+		return broker__publish(b, o->dest.data, DEST_TOPIC, ctype, NULL,
+				       chat_buf_slice(&o->body));
 	case DEST_USER:
 		if (dest_user_split(d, &user, &rest) != CHAT_OK || !b->info.has_user ||
 		    (user.len > 0 && !chat_slice_eq(user, b->info.user_name)))
@@ -113,11 +120,12 @@ static int hook_publish(broker_t *b, const hookmsg_out_t *o, const char *ctype)
 				     b->info.user_name, (int)rest.len, rest.ptr) >= sizeof(own))
 			return broker__refuse(b, "application hook: destination too long");
 		return broker__publish(b, own, DEST_USER, ctype, NULL, chat_buf_slice(&o->body));
-	default:
-		break;
+	default: break;
 	}
-	return broker__refuse(b, "application hook: cannot publish to %.100s (only /topic/... or the "
-			 "sender's /user/queue/...)", o->dest.data);
+	return broker__refuse(b,
+			      "application hook: cannot publish to %.100s (only /topic/... or the "
+			      "sender's /user/queue/...)",
+			      o->dest.data);
 }
 
 /* Carries out the hook's answer to a SEND (sub_id NULL) or to SUBSCRIBE
@@ -151,7 +159,8 @@ int chatapp__apply_hook(broker_t *b, const char *sub_id, const char *dest)
 		if (o->dest.len > 0)
 			rc = hook_publish(b, o, ctype);
 		else if (sub_id != NULL)
-			rc = chatapp__reply_once(b, sub_id, dest, 0, ctype, chat_buf_slice(&o->body));
+			rc = chatapp__reply_once(b, sub_id, dest, 0, ctype,
+						 chat_buf_slice(&o->body));
 		else
 			rc = broker__refuse(b, "application hook: a message without destination");
 	}

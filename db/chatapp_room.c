@@ -23,9 +23,8 @@ static const char SQL_PRESENT[] =
 	"SELECT count(*) FROM subscriptions u JOIN sessions s ON s.id = u.session_id"
 	" WHERE s.user_name = ?1 AND u.destination = ?2 AND s.state = 'open'";
 
-static const char SQL_ROOM_SEQ[] =
-	"INSERT INTO chat_room_seq(room, seq) VALUES (?1, 1)"
-	" ON CONFLICT(room) DO UPDATE SET seq = seq + 1 RETURNING seq";
+static const char SQL_ROOM_SEQ[] = "INSERT INTO chat_room_seq(room, seq) VALUES (?1, 1)"
+				   " ON CONFLICT(room) DO UPDATE SET seq = seq + 1 RETURNING seq";
 
 /* Row headers of what the chat application publishes on a room topic. */
 static int chat_headers(chat_buf_t *h, const char *kind)
@@ -64,7 +63,8 @@ static int notice_db(chatdb_t *db, const char *type, const char *user, const cha
 	if (rc == CHAT_OK)
 		rc = chat_headers(&hdrs, "notice");
 	if (rc == CHAT_OK) {
-		m = (outbox_msg_t){ topic, NULL, chat_buf_slice(&hdrs), chat_buf_slice(&body), now_ms };
+		m = (outbox_msg_t){ topic, NULL, chat_buf_slice(&hdrs), chat_buf_slice(&body),
+				    now_ms };
 		rc = outbox_append(db, &m, seq, err);
 	}
 	chat_buf_free(&body);
@@ -149,8 +149,8 @@ int chatapp__app_post(broker_t *b, const char *room, chat_slice_t body)
 		rc = broker__refuse(b, "invalid chat message: %s", perr.message);
 		goto out;
 	}
-	if ((rc = broker__query_int(b, SQL_ROOM_SEQ, room, NULL, &m.room_seq, &found, "room seq")) !=
-		    CHAT_OK ||
+	if ((rc = broker__query_int(b, SQL_ROOM_SEQ, room, NULL, &m.room_seq, &found,
+				    "room seq")) != CHAT_OK ||
 	    (rc = broker__next_seq(b, &seq)) != CHAT_OK)
 		goto out;
 	m.id = seq;
@@ -218,7 +218,8 @@ int chatapp__app_room(broker_t *b, chat_slice_t body, int del)
 	if (rc == CHAT_OK)
 		b->tx_seq = seq;
 	else if (rc != CHAT_EDB && rc != CHAT_EIO && rc != CHAT_ENOMEM)
-		rc = broker__refuse(b, "cannot %s the room: %s", del ? "delete" : "create", perr.message);
+		rc = broker__refuse(b, "cannot %s the room: %s", del ? "delete" : "create",
+				    perr.message);
 	else
 		chat_error_set(b->err, rc, "%s", perr.message);
 	chat_buf_free(&name);
@@ -279,7 +280,8 @@ int chatapp__app_typing(broker_t *b, const char *dest)
 	if (rc == CHAT_OK)
 		rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
 	if (rc == CHAT_OK)
-		rc = broker__append(b, topic, NULL, chat_buf_slice(&b->hdrs), chat_buf_slice(&b->scratch), &seq);
+		rc = broker__append(b, topic, NULL, chat_buf_slice(&b->hdrs),
+				    chat_buf_slice(&b->scratch), &seq);
 	if (rc == CHAT_OK)
 		b->tx_seq = seq;
 	return rc;
@@ -321,8 +323,9 @@ int broker_presence_sweep(chatdb_t *db, int64_t now_ms, int64_t *left_out, chat_
 		sqlite3_bind_text(st, 2, users[i], -1, SQLITE_STATIC);
 		step = sqlite3_step(st);
 		sqlite3_reset(st);
-		rc = step == SQLITE_DONE ? notice_db(db, "LEAVE", users[i], rooms[i], now_ms, &seq, err)
-					 : chatdb__error(db, step, "presence", err);
+		rc = step == SQLITE_DONE
+			     ? notice_db(db, "LEAVE", users[i], rooms[i], now_ms, &seq, err)
+			     : chatdb__error(db, step, "presence", err);
 	}
 done:
 	if (rc == CHAT_OK)

@@ -39,10 +39,10 @@ struct chatdb {
 	dev_t dev;        /* the opened file's st_dev and st_ino */
 	ino_t ino;
 	int64_t checked_ms; /* chat_mono_ms() of the last file check */
-	int gone;         /* 1 once the path named another file or none */
+	int gone;           /* 1 once the path named another file or none */
 	char gone_why[160]; /* why, for every later refusal */
-	int64_t published; /* broadcast rows appended in the open transaction */
-	size_t nstmt;     /* used entries of stmt[] */
+	int64_t published;  /* broadcast rows appended in the open transaction */
+	size_t nstmt;       /* used entries of stmt[] */
 	struct {
 		const char *key;    /* the static SQL text's address */
 		sqlite3_stmt *stmt; /* prepared with SQLITE_PREPARE_PERSISTENT */
@@ -332,7 +332,7 @@ _Static_assert(CHAT_ARRAY_LEN(migrations) == CHATDB_SCHEMA_VERSION,
 int chatdb__error(chatdb_t *db, int sqlite_rc, const char *what, chat_error_t *err)
 {
 	const char *msg = db != NULL && db->sql != NULL ? sqlite3_errmsg(db->sql)
-							 : sqlite3_errstr(sqlite_rc);
+							: sqlite3_errstr(sqlite_rc);
 	int code;
 
 	switch (sqlite_rc & 0xff) {
@@ -512,7 +512,8 @@ static int read_version(chatdb_t *db, int *version, chat_error_t *err)
 	errno = 0;
 	v = strtol(buf, &end, 10);
 	if (end == buf || *end != '\0' || errno != 0 || v < INT_MIN || v > INT_MAX)
-		return chat_error_set(err, CHAT_EDB, "PRAGMA user_version is '%s', not a number", buf);
+		return chat_error_set(err, CHAT_EDB, "PRAGMA user_version is '%s', not a number",
+				      buf);
 	*version = (int)v;
 	return CHAT_OK;
 }
@@ -618,8 +619,9 @@ int chatdb_open(const char *path, unsigned flags, chatdb_t **out, chat_error_t *
 	db->dev = sb.st_dev;
 	db->ino = sb.st_ino;
 	db->checked_ms = chat_mono_ms();
-	rc = pragma(db, (flags & CHATDB_OPEN_SYNC_FULL) ? "PRAGMA synchronous=FULL"
-							: "PRAGMA synchronous=NORMAL",
+	rc = pragma(db,
+		    (flags & CHATDB_OPEN_SYNC_FULL) ? "PRAGMA synchronous=FULL"
+						    : "PRAGMA synchronous=NORMAL",
 		    NULL, 0, err);
 	if (rc != CHAT_OK)
 		goto out;

@@ -93,15 +93,13 @@ struct sqlite3 *chatdb_sqlite(chatdb_t *db);
  * statement comes back reset with no bindings; the caller must
  * sqlite3_reset() it when done (an un-reset statement pins a read snapshot
  * and holds back WAL checkpoints). */
-int chatdb__stmt(chatdb_t *db, const char *sql, struct sqlite3_stmt **out,
-		 chat_error_t *err);
+int chatdb__stmt(chatdb_t *db, const char *sql, struct sqlite3_stmt **out, chat_error_t *err);
 
 /* Runs st (a statement from chatdb__stmt() with its parameters bound) to
  * its end and resets it: CHAT_OK when it finishes (SQLITE_DONE), else the
  * chatdb__error() of what failed, with what naming the operation in err.
  * For statements that return no rows (INSERT, UPDATE, DELETE). */
-int chatdb__step_done(chatdb_t *db, struct sqlite3_stmt *st, const char *what,
-		      chat_error_t *err);
+int chatdb__step_done(chatdb_t *db, struct sqlite3_stmt *st, const char *what, chat_error_t *err);
 
 /* BEGIN IMMEDIATE (takes the write lock now, waiting up to the busy
  * timeout; CHAT_EIO once chatdb_check_file() failed), COMMIT, and ROLLBACK (a no-op outside a transaction). */

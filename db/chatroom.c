@@ -50,7 +50,8 @@ static const char SQL_COUNT_USER[] =
 static const char SQL_TAKEN[] =
 	"SELECT display FROM chat_rooms WHERE display_key = ?1 AND deleted_ms = 0 LIMIT 1";
 /* Ids in any case: "Room" is not made while "room" exists (migration 7). */
-static const char SQL_ID_TAKEN[] = "SELECT 1 FROM chat_rooms WHERE name = ?1 COLLATE NOCASE LIMIT 1";
+static const char SQL_ID_TAKEN[] =
+	"SELECT 1 FROM chat_rooms WHERE name = ?1 COLLATE NOCASE LIMIT 1";
 static const char SQL_PUT[] =
 	"INSERT INTO chat_rooms(name, id, creator, created_ms, display, display_key)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -59,8 +60,8 @@ static const char SQL_PUT[] =
 static const char SQL_LIST[] =
 	"SELECT " ROOM_COLS " FROM chat_rooms"
 	" WHERE CASE WHEN ?1 = 0 THEN deleted_ms = 0 ELSE stored = 0 END ORDER BY created_ms, id";
-static const char SQL_PAGE[] =
-	"SELECT " ROOM_COLS " FROM chat_rooms WHERE deleted_ms = 0 AND id > ?1 ORDER BY id";
+static const char SQL_PAGE[] = "SELECT " ROOM_COLS
+			       " FROM chat_rooms WHERE deleted_ms = 0 AND id > ?1 ORDER BY id";
 static const char SQL_STORED[] = "UPDATE chat_rooms SET stored = 1 WHERE id = ?1";
 static const char SQL_DELETE[] =
 	"UPDATE chat_rooms SET deleted_ms = ?2, stored = 0 WHERE id = ?1 AND deleted_ms = 0";
@@ -286,12 +287,14 @@ int chatroom__create_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 		rc = chatdb__error(db, rc, "room", err);
 		goto out;
 	}
-	if ((rc = chatmsg_render_room(&body, r.name, r.display, r.creator, r.created_ms)) != CHAT_OK)
+	if ((rc = chatmsg_render_room(&body, r.name, r.display, r.creator, r.created_ms)) !=
+	    CHAT_OK)
 		goto out;
 	/* A prefix of at most DEST_PREFIX_MAX bytes and "/rooms" always fit. */
 	(void)chatroom_topic(topic, CHATROOM_ROOMS_PATH, "");
-	m = (outbox_msg_t){ topic, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) },
-			    chat_buf_slice(&body), now_ms };
+	m = (outbox_msg_t){
+		topic, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) }, chat_buf_slice(&body), now_ms
+	};
 	rc = outbox_append(db, &m, seq_out, err);
 	/* In a cluster every node gets the room (db/cluster.h). */
 	if (rc == CHAT_OK)
@@ -342,8 +345,8 @@ static int room_tx(chatdb_t *db, const room_op_t *o, chat_error_t *err)
 	return rc;
 }
 
-int chatroom_create(chatdb_t *db, const chat_options_t *opt, chat_slice_t name,
-		    const char *creator, int64_t now_ms, chatroom_t *out, chat_error_t *err)
+int chatroom_create(chatdb_t *db, const chat_options_t *opt, chat_slice_t name, const char *creator,
+		    int64_t now_ms, chatroom_t *out, chat_error_t *err)
 {
 	room_op_t o = { opt, name, creator, now_ms, out, 0, 0 };
 
@@ -355,8 +358,9 @@ static int publish(chatdb_t *db, chat_buf_t *body, int rc, int64_t now_ms, int64
 		   chat_error_t *err)
 {
 	char topic[CHATDB_DEST_MAX + 1];
-	outbox_msg_t m = { topic, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) },
-			   chat_buf_slice(body), now_ms };
+	outbox_msg_t m = {
+		topic, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) }, chat_buf_slice(body), now_ms
+	};
 
 	if (rc == CHAT_OK)
 		rc = chatroom_topic(topic, CHATROOM_ROOMS_PATH, "");
@@ -405,11 +409,13 @@ int chatroom__delete_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 	if ((rc = chatroom_get(db, n, &r, err)) != CHAT_OK)
 		return rc;
 	if (strcmp(r.name, CHATROOM_DEFAULT) == 0)
-		return chat_error_set(err, CHAT_EDENIED, "the room %s cannot be deleted", r.display);
+		return chat_error_set(err, CHAT_EDENIED, "the room %s cannot be deleted",
+				      r.display);
 	/* by NULL: the host's administrator (chatctl rooms delete). */
 	if (by != NULL && strcmp(r.creator, by) != 0 && !auth_is_admin(db, opt, by))
 		return chat_error_set(err, CHAT_EDENIED,
-				      "only the creator of %s or an admin can delete it", r.display);
+				      "only the creator of %s or an admin can delete it",
+				      r.display);
 	rc = tombstone(db, &r, by, now_ms, seq_out, err);
 	if (rc == CHAT_OK)
 		rc = cluster__room_in_tx(db, 0, &r, by, now_ms, err);
@@ -418,8 +424,8 @@ int chatroom__delete_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 		*out = r;
 	}
 	if (rc == CHAT_OK)
-		log_info("moderation: %s deleted the room %s (%s)", by != NULL ? by : CHATROOM_BY_ADMIN,
-			 r.name, r.display);
+		log_info("moderation: %s deleted the room %s (%s)",
+			 by != NULL ? by : CHATROOM_BY_ADMIN, r.name, r.display);
 	return rc;
 }
 
@@ -472,13 +478,16 @@ int chatroom__delete_msg_in_tx(chatdb_t *db, const chat_options_t *opt, chat_sli
 	if (rc == CHAT_OK)
 		rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, r.name);
 	if (rc == CHAT_OK) {
-		m = (outbox_msg_t){ topic, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) },
-				    chat_buf_slice(&body), now_ms };
+		m = (outbox_msg_t){ topic,
+				    NULL,
+				    { ROOM_HEADERS, sizeof(ROOM_HEADERS) },
+				    chat_buf_slice(&body),
+				    now_ms };
 		rc = outbox_append(db, &m, seq_out, err);
 	}
 	if (rc == CHAT_OK)
-		log_info("moderation: %s deleted message %lld in the room %s", by, (long long)msg_id,
-			 r.name);
+		log_info("moderation: %s deleted message %lld in the room %s", by,
+			 (long long)msg_id, r.name);
 	chat_buf_free(&body);
 	return rc;
 }
@@ -610,8 +619,9 @@ int chatroom_import(chatdb_t *db, const chatroom_t *room, chat_error_t *err)
 	sqlite3_bind_text(st, 3, room->creator, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, room->created_ms);
 	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE || (rc & 0xff) == SQLITE_CONSTRAINT ? CHAT_OK
-								    : chatdb__error(db, rc, "room import", err);
+	rc = rc == SQLITE_DONE || (rc & 0xff) == SQLITE_CONSTRAINT
+		     ? CHAT_OK
+		     : chatdb__error(db, rc, "room import", err);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -627,8 +637,9 @@ int chatroom__import_in_tx(chatdb_t *db, const chatroom_t *room, int64_t now_ms,
 	    sqlite3_changes(chatdb_sqlite(db)) == 0)
 		return rc;
 	chat_buf_init(&body, 1024);
-	rc = publish(db, &body, chatmsg_render_room(&body, room->name, room->name, room->creator,
-						    room->created_ms),
+	rc = publish(db, &body,
+		     chatmsg_render_room(&body, room->name, room->name, room->creator,
+					 room->created_ms),
 		     now_ms, seq_out, err);
 	*added = rc == CHAT_OK;
 	return rc;

@@ -52,13 +52,13 @@ int chatroom_topic(char out[CHATDB_DEST_MAX + 1], const char *path, const char *
 int chatroom_of_topic(chat_slice_t d, chat_slice_t *room);
 
 typedef struct chatroom {
-	char name[CHATMSG_ROOM_MAX + 1];     /* NUL-terminated; the id in destinations */
-	char display[NAMES_NFC_MAX + 1];     /* the name people read (names.h) */
-	int64_t id;                          /* the store's room id */
-	char creator[SESSION_USER_MAX + 1];  /* user name; "" for "general" */
+	char name[CHATMSG_ROOM_MAX + 1];    /* NUL-terminated; the id in destinations */
+	char display[NAMES_NFC_MAX + 1];    /* the name people read (names.h) */
+	int64_t id;                         /* the store's room id */
+	char creator[SESSION_USER_MAX + 1]; /* user name; "" for "general" */
 	int64_t created_ms;
-	int stored;                          /* 1 once copied to (or deleted in) the store */
-	int64_t deleted_ms;                  /* 0, or when the room was deleted */
+	int stored;         /* 1 once copied to (or deleted in) the store */
+	int64_t deleted_ms; /* 0, or when the room was deleted */
 } chatroom_t;
 
 /* Called per room; return non-zero to stop (that value is returned). */
@@ -82,8 +82,8 @@ int chatroom_is_admin(const chat_options_t *opt, const char *user);
  * CHAT_EUTF8; CHAT_EEXIST (a live room's name has the same key);
  * CHAT_EDENIED (a guest without opt->guest_rooms);
  * CHAT_ETOOMANY (rooms_per_user or rooms_max reached); database errors. */
-int chatroom_create(chatdb_t *db, const chat_options_t *opt, chat_slice_t name,
-		    const char *creator, int64_t now_ms, chatroom_t *out, chat_error_t *err);
+int chatroom_create(chatdb_t *db, const chat_options_t *opt, chat_slice_t name, const char *creator,
+		    int64_t now_ms, chatroom_t *out, chat_error_t *err);
 
 /* The same inside a transaction the caller holds (the broker's frame):
  * *seq_out gets the seq of the published row.  No doorbell. */

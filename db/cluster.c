@@ -206,11 +206,13 @@ int cluster_enabled(const chat_options_t *opt)
 
 /* Why a SQLite store cannot serve a cluster (%s: store_uri). */
 #ifdef HAVE_MONGO
-#define NO_MONGO_STORE "broker_relay is set but store_uri is %s: a cluster needs" \
+#define NO_MONGO_STORE                                                               \
+	"broker_relay is set but store_uri is %s: a cluster needs"                   \
 	" its history in one MongoDB every node shares (store_uri = mongodb://...);" \
 	" the SQLite store is one machine's"
 #else
-#define NO_MONGO_STORE "broker_relay is set but store_uri is %s: a cluster needs" \
+#define NO_MONGO_STORE                                                         \
+	"broker_relay is set but store_uri is %s: a cluster needs"             \
 	" its history in one MongoDB every node shares, and this build has no" \
 	" MongoDB support (configure --with-mongo)"
 #endif
@@ -351,7 +353,8 @@ static int presence_sql(chatdb_t *db, const char *sql, const char *room, const c
 		*n = sqlite3_column_int64(st, 0);
 	else if (rc == SQLITE_DONE)
 		*n = sqlite3_changes(chatdb_sqlite(db));
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "presence", err);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
+						   : chatdb__error(db, rc, "presence", err);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -420,8 +423,7 @@ static int end_tx(chatdb_t *db, int rc, size_t n, size_t *out, int64_t seq, int6
 }
 
 /* sql prepared in *st with ?1 = v. */
-static int stmt_int(chatdb_t *db, const char *sql, int64_t v, sqlite3_stmt **st,
-		    chat_error_t *err)
+static int stmt_int(chatdb_t *db, const char *sql, int64_t v, sqlite3_stmt **st, chat_error_t *err)
 {
 	int rc = chatdb__stmt(db, sql, st, err);
 
@@ -477,8 +479,7 @@ int cluster_held_min(chatdb_t *db, int64_t *id_out, chat_error_t *err)
 
 /* Inside the caller's transaction: the held posts with ids <= upto into
  * the outbox, in id order, and out of the hold. */
-static int release_in_tx(chatdb_t *db, int64_t upto, size_t *n, int64_t *seq,
-			 chat_error_t *err)
+static int release_in_tx(chatdb_t *db, int64_t upto, size_t *n, int64_t *seq, chat_error_t *err)
 {
 	sqlite3_stmt *st, *del;
 	int64_t last = 0;
@@ -493,10 +494,13 @@ static int release_in_tx(chatdb_t *db, int64_t upto, size_t *n, int64_t *seq,
 		int e;
 
 		snprintf(dest, sizeof(dest), "%s", d != NULL ? (const char *)d : "");
-		om = (outbox_msg_t){ dest, NULL,
-				     { sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2) },
-				     { sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3) },
-				     chat_wall_ms() };
+		om = (outbox_msg_t){
+			dest,
+			NULL,
+			{ sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2) },
+			{ sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3) },
+			chat_wall_ms()
+		};
 		/* The history relay starts before the first chat row. */
 		if ((*n == 0 && ((e = outbox_last_seq(db, &last, err)) != CHAT_OK ||
 				 (e = relay__register_in_tx(db, last, err)) != CHAT_OK)) ||
@@ -553,8 +557,8 @@ int cluster__presence_in_tx(chatdb_t *db, int entered, const char *user, const c
 
 /* The end of every cluster__*_in_tx(): body (rc from its writer) as a
  * forwarded row dest. */
-static int forward_body(chatdb_t *db, long long node, const char *dest, chat_buf_t *body,
-			int rc, const char *what, int64_t *seq, chat_error_t *err)
+static int forward_body(chatdb_t *db, long long node, const char *dest, chat_buf_t *body, int rc,
+			const char *what, int64_t *seq, chat_error_t *err)
 {
 	if (rc != CHAT_OK)
 		rc = chat_error_set(err, rc, "%s row", what);
@@ -601,8 +605,8 @@ static int apply_room(chatdb_t *db, const clusterwire_msg_t *m, int *added, int6
 	chatroom_t r;
 
 	if (!m->entered)
-		return chatroom__tombstone_in_tx(db, m->room, m->token_user, m->room_created_ms, added,
-						 seq, err);
+		return chatroom__tombstone_in_tx(db, m->room, m->token_user, m->room_created_ms,
+						 added, seq, err);
 	memset(&r, 0, sizeof(r));
 	snprintf(r.name, sizeof(r.name), "%s", m->room);
 	snprintf(r.creator, sizeof(r.creator), "%s", m->token_user);
@@ -687,8 +691,10 @@ static int pairs(chatdb_t *db, const char *sql, int64_t node, pair_t **v, size_t
 			}
 			*v = w;
 		}
-		snprintf((*v)[*n].room, sizeof((*v)[*n].room), "%s", room ? (const char *)room : "");
-		snprintf((*v)[*n].user, sizeof((*v)[*n].user), "%s", user ? (const char *)user : "");
+		snprintf((*v)[*n].room, sizeof((*v)[*n].room), "%s",
+			 room ? (const char *)room : "");
+		snprintf((*v)[*n].user, sizeof((*v)[*n].user), "%s",
+			 user ? (const char *)user : "");
 		(*n)++;
 	}
 	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "presence", err);
@@ -718,8 +724,7 @@ static int each_pair(chatdb_t *db, const char *sql, int64_t node,
 
 /* A user of a node gone too long leaves: LEAVE here when present nowhere
  * else (as if the node had sent it). */
-static int drop_one(chatdb_t *db, int64_t node, const pair_t *p, int64_t *seq,
-		    chat_error_t *err)
+static int drop_one(chatdb_t *db, int64_t node, const pair_t *p, int64_t *seq, chat_error_t *err)
 {
 	clusterwire_msg_t m = { .kind = CLUSTERWIRE_PRESENCE, .origin = node, .entered = 0 };
 	int added = 0;
@@ -739,8 +744,7 @@ static int announce_one(chatdb_t *db, int64_t node, const pair_t *p, int64_t *se
 	return cluster__presence_in_tx(db, 1, p->user, p->room, &announce, seq, err);
 }
 
-int cluster_drop_node(chatdb_t *db, int64_t node, size_t *dropped, int64_t *seq,
-		      chat_error_t *err)
+int cluster_drop_node(chatdb_t *db, int64_t node, size_t *dropped, int64_t *seq, chat_error_t *err)
 {
 	return each_pair(db, SQL_NODE_PRESENCE, node, drop_one, dropped, seq, err);
 }
@@ -913,10 +917,10 @@ int cluster_import(chatdb_t *db, int64_t self, const clusterwire_msg_t *m, int *
 typedef struct fwd {
 	int64_t seq;
 	int64_t id;
-	clusterwire_kind_t kind;               /* a post, a /user message or a token */
-	char room[CHATMSG_ROOM_MAX + 1];       /* a post's room */
-	char dest[CLUSTERWIRE_DEST_MAX + 1];   /* a user message's destination */
-	char ctype[STOMP_MEDIA_TYPE_MAX + 1];  /* its content-type, or "" */
+	clusterwire_kind_t kind;                 /* a post, a /user message or a token */
+	char room[CHATMSG_ROOM_MAX + 1];         /* a post's room */
+	char dest[CLUSTERWIRE_DEST_MAX + 1];     /* a user message's destination */
+	char ctype[STOMP_MEDIA_TYPE_MAX + 1];    /* its content-type, or "" */
 	char sender[CLUSTERWIRE_SENDER_MAX + 1]; /* its sender, or "" */
 	char *body;
 	size_t len;
@@ -930,32 +934,33 @@ typedef struct relay_state {
 	char owner[64];
 	int fd;
 	stomp_parser_t parser;
-	chat_buf_t out;          /* frames to write */
+	chat_buf_t out; /* frames to write */
 	chat_buf_t room, writer, text;
-	int64_t cursor;          /* forwarded up to (the consumer's cursor) */
-	int64_t batch_last;      /* the seq the batch in flight moves the cursor to */
-	size_t receipts_due;     /* RECEIPTs of the batch in flight still to come */
+	int64_t cursor;      /* forwarded up to (the consumer's cursor) */
+	int64_t batch_last;  /* the seq the batch in flight moves the cursor to */
+	size_t receipts_due; /* RECEIPTs of the batch in flight still to come */
 	int64_t batch_sent_ms;
 	int64_t backoff, retry_at, lease_at;
-	int64_t rx_ms, tx_ms;    /* when RabbitMQ last sent a byte, when we last wrote */
+	int64_t rx_ms, tx_ms; /* when RabbitMQ last sent a byte, when we last wrote */
 	/* The hold-back (see "One order"): per node, the highest id or clock
 	 * taken from it and when it was last heard (monotonic ms; 0: never). */
 	int64_t known[CLUSTER_SLOTS], heard[CLUSTER_SLOTS];
-	int64_t batch_clock;     /* the clock the batch in flight covers (0: not all) */
-	int64_t safe_clock;      /* everything of ours with an id <= it is confirmed */
+	int64_t batch_clock;             /* the clock the batch in flight covers (0: not all) */
+	int64_t safe_clock;              /* everything of ours with an id <= it is confirmed */
 	int64_t beacon_clock, beacon_ms; /* the last beacon sent, and when */
-	int64_t need_clock;      /* the highest id taken from others (a beacon is due) */
-	int dropped[CLUSTER_SLOTS]; /* the node's presence was dropped (gone too long) */
+	int64_t need_clock;              /* the highest id taken from others (a beacon is due) */
+	int dropped[CLUSTER_SLOTS];      /* the node's presence was dropped (gone too long) */
 	int holder, was_down;
-	int wake[2];             /* the bell thread writes a byte when the outbox moves */
+	int wake[2]; /* the bell thread writes a byte when the outbox moves */
 	pthread_t thread, bell_thread;
 	int bell_started;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int started, stopping;   /* under mu */
+	int started, stopping; /* under mu */
 } relay_state_t;
 
-static relay_state_t rs = { .fd = -1, .wake = { -1, -1 },
+static relay_state_t rs = { .fd = -1,
+			    .wake = { -1, -1 },
 			    .mu = PTHREAD_MUTEX_INITIALIZER,
 			    .cv = PTHREAD_COND_INITIALIZER };
 
@@ -1026,12 +1031,18 @@ static int put_frame(relay_state_t *r, stomp_command_t cmd, const stomp_header_t
 	return stomp_serialize(&r->out, STOMP_V1_2, cmd, h, n, body, len);
 }
 
-#define H(name, value) { CHAT_SLICE(name), { (value), strlen(value) } }
+#define H(name, value)                         \
+	{                                      \
+		CHAT_SLICE(name),              \
+		{                              \
+			(value), strlen(value) \
+		}                              \
+	}
 
 /* Reads one frame within timeout_ms: CHAT_OK with *f, CHAT_ETIMEDOUT,
  * or an error (the connection is to be dropped). */
-static int read_frame(relay_state_t *r, int timeout_ms, stomp_frame_t *f, char *buf,
-		      size_t cap, size_t *have, size_t *pos)
+static int read_frame(relay_state_t *r, int timeout_ms, stomp_frame_t *f, char *buf, size_t cap,
+		      size_t *have, size_t *pos)
 {
 	for (;;) {
 		struct pollfd pfd[2] = { { r->fd, POLLIN, 0 }, { -1, POLLIN, 0 } };
@@ -1135,8 +1146,8 @@ static int connect_broker(relay_state_t *r)
 	snprintf(node, sizeof(node), "%d", CLUSTER_BATCH);
 	{
 		stomp_header_t h[] = { H("destination", CLUSTER_TOPIC), H("id", "cluster"),
-				       H("ack", "client-individual"), H("durable", "true"),
-				       H("auto-delete", "false"), H("x-queue-name", qname),
+				       H("ack", "client-individual"),   H("durable", "true"),
+				       H("auto-delete", "false"),       H("x-queue-name", qname),
 				       H("prefetch-count", node) };
 
 		rc = put_frame(r, STOMP_CMD_SUBSCRIBE, h, 7, NULL, 0);
@@ -1149,8 +1160,8 @@ static int connect_broker(relay_state_t *r)
 	}
 	r->rx_ms = r->tx_ms = chat_mono_ms();
 	if (r->was_down)
-		log_info("cluster: RabbitMQ at %s:%d is back: forwarding what waited",
-			 r->url.host, r->url.port);
+		log_info("cluster: RabbitMQ at %s:%d is back: forwarding what waited", r->url.host,
+			 r->url.port);
 	else
 		log_info("cluster: node %lld relays through RabbitMQ at %s:%d (queue %s)",
 			 (long long)r->opt->node_id, r->url.host, r->url.port, qname);
@@ -1178,11 +1189,11 @@ static int take_user(const outbox_row_t *row, fwd_t *x)
 	x->id = strtoll(v.ptr, &e, 10);
 	if (*e != '\0' || x->id <= 0)
 		return 0;
-	x->kind = strcmp(row->destination.ptr, CLUSTER_TOKEN_DEST) == 0	   ? CLUSTERWIRE_TOKEN
+	x->kind = strcmp(row->destination.ptr, CLUSTER_TOKEN_DEST) == 0      ? CLUSTERWIRE_TOKEN
 		  : strcmp(row->destination.ptr, CLUSTER_PRESENCE_DEST) == 0 ? CLUSTERWIRE_PRESENCE
 		  : strcmp(row->destination.ptr, CLUSTER_ROOM_DEST) == 0     ? CLUSTERWIRE_ROOM
-		  : dest_classify(row->destination) == DEST_TOPIC	     ? CLUSTERWIRE_TOPIC
-									   : CLUSTERWIRE_USER;
+		  : dest_classify(row->destination) == DEST_TOPIC            ? CLUSTERWIRE_TOPIC
+									     : CLUSTERWIRE_USER;
 	copy_slice(x->dest, CLUSTERWIRE_DEST_MAX, row->destination);
 	if (chatrow_hdr_get(row->headers, "content-type", &v))
 		copy_slice(x->ctype, STOMP_MEDIA_TYPE_MAX, v);
@@ -1210,7 +1221,8 @@ static int take_row(void *ctx, const outbox_row_t *row)
 		return 0; /* a post released from the hold: its row went before */
 	} else if (strcmp(row->destination.ptr, CLUSTER_POST_DEST) == 0) {
 		/* A held post of ours (cluster__hold_in_tx()). */
-		if (!take_user(row, x) || !chatrow_hdr_get(row->headers, CLUSTER_ROOM_HEADER, &kind))
+		if (!take_user(row, x) ||
+		    !chatrow_hdr_get(row->headers, CLUSTER_ROOM_HEADER, &kind))
 			return 0;
 		x->kind = CLUSTERWIRE_POST;
 		copy_slice(x->room, CHATMSG_ROOM_MAX, kind);
@@ -1231,14 +1243,17 @@ static int take_row(void *ctx, const outbox_row_t *row)
 static int put_user(relay_state_t *r, const fwd_t *x, const char *origin, const char *id,
 		    const char *receipt)
 {
-	stomp_header_t h[9] = { H("destination", CLUSTER_TOPIC), H("persistent", "true"),
-				H("chat-kind", x->kind == CLUSTERWIRE_TOKEN	 ? "token"
+	stomp_header_t h[9] = { H("destination", CLUSTER_TOPIC),
+				H("persistent", "true"),
+				H("chat-kind", x->kind == CLUSTERWIRE_TOKEN      ? "token"
 					       : x->kind == CLUSTERWIRE_PRESENCE ? "presence"
-					       : x->kind == CLUSTERWIRE_ROOM	 ? "room"
-					       : x->kind == CLUSTERWIRE_TOPIC	 ? "topic"
+					       : x->kind == CLUSTERWIRE_ROOM     ? "room"
+					       : x->kind == CLUSTERWIRE_TOPIC    ? "topic"
 										 : "user"),
-				H("chat-origin", origin), H("chat-id", id),
-				H("receipt", receipt), H("chat-dest", x->dest) };
+				H("chat-origin", origin),
+				H("chat-id", id),
+				H("receipt", receipt),
+				H("chat-dest", x->dest) };
 	/* Only a user or topic message's SEND carries more than its body. */
 	size_t n = x->kind == CLUSTERWIRE_USER || x->kind == CLUSTERWIRE_TOPIC ? 7 : 6;
 
@@ -1302,8 +1317,10 @@ static int forward(relay_state_t *r, int64_t now)
 			stomp_header_t h[] = { H("destination", CLUSTER_TOPIC),
 					       H("persistent", "true"),
 					       H("content-type", "application/json"),
-					       H("chat-origin", origin), H("chat-id", id),
-					       H("chat-room", x->room), H("chat-room-id", rid),
+					       H("chat-origin", origin),
+					       H("chat-id", id),
+					       H("chat-room", x->room),
+					       H("chat-room-id", rid),
 					       H("chat-room-created", created),
 					       H("receipt", receipt) };
 
@@ -1323,8 +1340,8 @@ static int forward(relay_state_t *r, int64_t now)
 	}
 	if (r->receipts_due == 0) {
 		/* Nothing of this node's to send in these rows. */
-		if (c.last > r->cursor &&
-		    (rc = outbox_consumer_advance(r->db, CLUSTER_CONSUMER, c.last, &err)) == CHAT_OK)
+		if (c.last > r->cursor && (rc = outbox_consumer_advance(r->db, CLUSTER_CONSUMER,
+									c.last, &err)) == CHAT_OK)
 			r->cursor = c.last;
 		if (rc == CHAT_OK && r->cursor >= last_seq)
 			r->safe_clock = clock;
@@ -1467,8 +1484,7 @@ static int on_frame(relay_state_t *r, const stomp_frame_t *f)
 	chat_error_t err = { 0 };
 
 	switch (f->command) {
-	case STOMP_CMD_MESSAGE:
-		return on_message(r, f);
+	case STOMP_CMD_MESSAGE: return on_message(r, f);
 	case STOMP_CMD_RECEIPT:
 		h = stomp_frame_header(f, "receipt-id");
 		if (h == NULL || h->len < 2 || h->ptr[0] != 's' || r->receipts_due == 0)
@@ -1496,8 +1512,7 @@ static int on_frame(relay_state_t *r, const stomp_frame_t *f)
 		disconnect(r, why);
 		return CHAT_EPROTO;
 	}
-	default:
-		return CHAT_OK;
+	default: return CHAT_OK;
 	}
 }
 
@@ -1508,7 +1523,8 @@ static void pump(relay_state_t *r, int wait_ms)
 	int rc, frames = 0;
 
 	for (;;) {
-		rc = read_frame(r, frames == 0 ? wait_ms : 0, &f, rbuf, sizeof(rbuf), &rhave, &rpos);
+		rc = read_frame(r, frames == 0 ? wait_ms : 0, &f, rbuf, sizeof(rbuf), &rhave,
+				&rpos);
 		if (rc == CHAT_ETIMEDOUT)
 			break;
 		if (rc != CHAT_OK) {
@@ -1539,9 +1555,8 @@ static int beacon(relay_state_t *r, int64_t now)
 	char origin[24], id[24];
 	int rc;
 
-	if (r->safe_clock <= 0 ||
-	    (now - r->beacon_ms < 1000 &&
-	     (r->need_clock <= r->beacon_clock || r->safe_clock < r->need_clock)))
+	if (r->safe_clock <= 0 || (now - r->beacon_ms < 1000 && (r->need_clock <= r->beacon_clock ||
+								 r->safe_clock < r->need_clock)))
 		return CHAT_OK;
 	snprintf(origin, sizeof(origin), "%lld", (long long)r->opt->node_id);
 	snprintf(id, sizeof(id), "%lld", (long long)r->safe_clock);
@@ -1654,7 +1669,8 @@ static void connected(relay_state_t *r, int64_t now)
 	int rc = cluster_announce_local(r->db, &n, &seq, &err);
 
 	if (rc != CHAT_OK)
-		log_warn("cluster: announcing this node's presence: %s", chat_error_reason(&err, rc));
+		log_warn("cluster: announcing this node's presence: %s",
+			 chat_error_reason(&err, rc));
 	else if (seq > 0 && r->bell != NULL)
 		doorbell_ring(r->bell, (uint64_t)seq);
 	for (int k = 1; k < CLUSTER_SLOTS; k++)

@@ -86,8 +86,7 @@ int cluster_release(chatdb_t *db, int64_t upto, size_t *released, int64_t *seq_o
 /* A node gone too long: its users' presence here is dropped (a LEAVE
  * notice for each present nowhere else), in one transaction; *dropped
  * gets how many rows, *seq the last notice's seq (untouched: none). */
-int cluster_drop_node(chatdb_t *db, int64_t node, size_t *dropped, int64_t *seq,
-		      chat_error_t *err);
+int cluster_drop_node(chatdb_t *db, int64_t node, size_t *dropped, int64_t *seq, chat_error_t *err);
 
 /* This node's users present in rooms, announced again to the others (a
  * presence row each, which they apply idempotently), in one transaction. */

@@ -64,14 +64,14 @@ typedef struct slot {
 	int acked;
 	int framed;
 	char sub_id[CHATDB_ID_MAX + 1];
-	int rc;             /* what rendering it returned */
-	chat_buf_t frame;   /* the frame, JSON-encoded when framed */
+	int rc;           /* what rendering it returned */
+	chat_buf_t frame; /* the frame, JSON-encoded when framed */
 } slot_t;
 
 struct delivery_cache {
 	slot_t slots[CACHE_SLOTS];
 	size_t n;
-	chat_buf_t raw;     /* scratch for encoding */
+	chat_buf_t raw; /* scratch for encoding */
 };
 
 delivery_cache_t *delivery_cache_new(void)
@@ -138,8 +138,7 @@ static int render_raw(const delivery_t *d, const delivery_sub_t *sub, const outb
 }
 
 /* Pushes one message (raw bytes) to out, JSON-encoding it when framed. */
-static int push(const delivery_t *d, json_strv_t *out, chat_buf_t *scratch, const char *p,
-		size_t n)
+static int push(const delivery_t *d, json_strv_t *out, chat_buf_t *scratch, const char *p, size_t n)
 {
 	int rc;
 
@@ -446,8 +445,9 @@ static int apply_direct(delivery_t *d, const outbox_row_t *row, json_strv_t *out
 		if (chatrow_hdr_get(row->headers, DELIVERY_H_ACK, &f))
 			(void)session_ack_parse(f.ptr, &ack);
 		rc = sub_add(d, v.ptr, v.len, a.ptr, ack,
-			     chatrow_hdr_get(row->headers, DELIVERY_H_FROM, &f) ? strtoll(f.ptr, NULL, 10)
-										: row->seq);
+			     chatrow_hdr_get(row->headers, DELIVERY_H_FROM, &f)
+				     ? strtoll(f.ptr, NULL, 10)
+				     : row->seq);
 		if (rc == CHAT_ETOOMANY)
 			rc = CHAT_OK; /* the broker bounds them: cannot happen */
 	}
@@ -526,7 +526,8 @@ int delivery_apply(delivery_t *d, const outbox_row_t *row, delivery_cache_t *cac
 		if (!delivery_is_for(d, row))
 			goto out;
 		if (d->kind == DELIVERY_ECHO) {
-			rc = push(d, out, &scratch, row->body.ptr ? row->body.ptr : "", row->body.len);
+			rc = push(d, out, &scratch, row->body.ptr ? row->body.ptr : "",
+				  row->body.len);
 			goto out;
 		}
 		if (row->destination.len == 0 || row->destination.ptr[0] != '/') {
@@ -560,8 +561,7 @@ int delivery_apply(delivery_t *d, const outbox_row_t *row, delivery_cache_t *cac
 		memcpy(dest + ulen, rest.ptr, rest.len);
 		dlen = rest.len + ulen;
 		break;
-	default:
-		goto out;
+	default: goto out;
 	}
 	dest[dlen] = '\0';
 	for (i = 0; i < d->nsubs; i++) {

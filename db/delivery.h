@@ -65,12 +65,12 @@ typedef struct delivery delivery_t;
  * (the dispatcher). */
 struct delivery_sub {
 	char *id;
-	char *dest;          /* as stored: /topic/..., /queue/..., /user/queue/... */
+	char *dest; /* as stored: /topic/..., /queue/..., /user/queue/... */
 	size_t dest_len;
 	session_ack_t ack;
 	dest_kind_t kind;
-	int pattern;         /* dest holds wildcards */
-	int64_t from_seq;    /* broadcast rows up to this seq predate it */
+	int pattern;      /* dest holds wildcards */
+	int64_t from_seq; /* broadcast rows up to this seq predate it */
 	delivery_t *owner;
 	delivery_sub_t *prev, *next; /* index links */
 	void *entry;                 /* index entry */
@@ -96,7 +96,7 @@ typedef struct delivery_pending {
 	delivery_sub_t *sub; /* NULL once the subscription went */
 	int64_t seq;
 	char *dest, *ctype, *body;
-	char *sender;             /* the row's user-name, or NULL */
+	char *sender; /* the row's user-name, or NULL */
 	size_t body_len;
 } delivery_pending_t;
 
@@ -104,7 +104,7 @@ struct delivery {
 	char key[CHATDB_ID_MAX + 1];
 	size_t key_len;
 	delivery_kind_t kind;
-	int framed;               /* messages are encoded JSON string literals */
+	int framed; /* messages are encoded JSON string literals */
 	int connected;
 	stomp_version_t version;
 	int64_t hb_client_recv_ms; /* CONNECT heart-beat cy: what the client wants */
@@ -112,13 +112,13 @@ struct delivery {
 	char user[SESSION_USER_MAX + 1];
 	delivery_sub_t **subs;
 	size_t nsubs, subs_cap;
-	int closed;               /* an ERROR or DISCONNECT receipt was delivered */
+	int closed; /* an ERROR or DISCONNECT receipt was delivered */
 	int close_code;
 	char close_reason[SESSION_REASON_MAX + 1];
 	delivery_pending_t *pend;
 	size_t npend, pend_cap;
 	delivery_hooks_t hooks;
-	void *user_data;          /* the dispatcher's */
+	void *user_data; /* the dispatcher's */
 };
 
 /* A render cache for one row: MESSAGE frames are the same for every

@@ -19,27 +19,27 @@
 
 /* An index entry: a topic's exact subscriptions, or a user's sessions. */
 typedef struct entry {
-	struct entry *next;      /* in its bucket */
+	struct entry *next; /* in its bucket */
 	char *name;
 	size_t name_len;
-	delivery_sub_t *subs;    /* topic: subscriptions (sub->next) */
-	dispatch_sess_t *sess;   /* user: sessions (s->unext) */
+	delivery_sub_t *subs;  /* topic: subscriptions (sub->next) */
+	dispatch_sess_t *sess; /* user: sessions (s->unext) */
 } entry_t;
 
 struct dispatch_sess {
 	delivery_t dl;
 	dispatch_t *d;
-	dispatch_sess_t *hnext;          /* in its key bucket */
-	dispatch_sess_t *uprev, *unext;  /* in its user entry */
+	dispatch_sess_t *hnext;         /* in its key bucket */
+	dispatch_sess_t *uprev, *unext; /* in its user entry */
 	entry_t *uentry;
-	json_strv_t batch;               /* messages not yet taken */
-	size_t max_bytes, max_items;     /* its caps */
-	int lagging;                     /* fed from the outbox by dispatch_take() */
-	int64_t cursor;                  /* lagging: last row applied */
-	int64_t skip_until;              /* in step: rows up to this are not for it */
-	int64_t taken;                   /* cursor as of the last take */
-	int64_t stamp;                   /* last row routed to it (no row twice) */
-	int touched;                     /* in this wakeup's list */
+	json_strv_t batch;           /* messages not yet taken */
+	size_t max_bytes, max_items; /* its caps */
+	int lagging;                 /* fed from the outbox by dispatch_take() */
+	int64_t cursor;              /* lagging: last row applied */
+	int64_t skip_until;          /* in step: rows up to this are not for it */
+	int64_t taken;               /* cursor as of the last take */
+	int64_t stamp;               /* last row routed to it (no row twice) */
+	int touched;                 /* in this wakeup's list */
 	int ready;
 	pthread_cond_t cond;
 	dispatch_ready_cb cb;
@@ -49,14 +49,14 @@ struct dispatch_sess {
 struct dispatch {
 	pthread_mutex_t lock;
 	pthread_cond_t sessions_cond;
-	chatdb_t *db;                    /* dispatch_run()'s handle (borrowed) */
-	int64_t pos;                     /* every session in step has seen rows up to it */
+	chatdb_t *db; /* dispatch_run()'s handle (borrowed) */
+	int64_t pos;  /* every session in step has seen rows up to it */
 	size_t nsess;
 	int stopped;
 	dispatch_sess_t *keys[BUCKETS];
 	entry_t *topics[BUCKETS];
 	entry_t *users[BUCKETS];
-	delivery_sub_t *patterns;        /* subscriptions with wildcards */
+	delivery_sub_t *patterns; /* subscriptions with wildcards */
 	delivery_cache_t *cache;
 	dispatch_sess_t **touched;
 	size_t ntouched, touched_cap;
@@ -256,9 +256,9 @@ static int64_t cursor_of(const dispatch_t *d, const dispatch_sess_t *s)
 	return s->batch.n > 0 ? s->taken : effective(d, s);
 }
 
-int dispatch_attach(dispatch_t *d, chatdb_t *db, const char *key, delivery_kind_t kind,
-		    int framed, int64_t cursor, size_t max_bytes, size_t max_items,
-		    dispatch_ready_cb cb, void *ctx, dispatch_sess_t **out, chat_error_t *err)
+int dispatch_attach(dispatch_t *d, chatdb_t *db, const char *key, delivery_kind_t kind, int framed,
+		    int64_t cursor, size_t max_bytes, size_t max_items, dispatch_ready_cb cb,
+		    void *ctx, dispatch_sess_t **out, chat_error_t *err)
 {
 	delivery_hooks_t hooks = { on_sub_added, on_sub_removing, on_user_set, d };
 	dispatch_sess_t *s = calloc(1, sizeof(*s));
@@ -466,8 +466,8 @@ static void give(dispatch_t *d, dispatch_sess_t *s, const outbox_row_t *row)
 		return;
 	}
 	if (rc == CHAT_EINVAL)
-		log_warn("session %s: message %lld cannot be rendered for it: skipped", LOG_SID(s->dl.key),
-			 (long long)row->seq);
+		log_warn("session %s: message %lld cannot be rendered for it: skipped",
+			 LOG_SID(s->dl.key), (long long)row->seq);
 	else if (rc != CHAT_OK)
 		log_error("session %s: message %lld: %s", LOG_SID(s->dl.key), (long long)row->seq,
 			  chat_strerror(rc));
@@ -506,7 +506,8 @@ static int route_row(void *ctx, const outbox_row_t *row)
 		for (sub = d->patterns; sub != NULL; sub = next) {
 			next = sub->next;
 			if (sub->kind == DEST_TOPIC &&
-			    dest_match((chat_slice_t){ sub->dest, sub->dest_len }, row->destination))
+			    dest_match((chat_slice_t){ sub->dest, sub->dest_len },
+				       row->destination))
 				give(d, sub->owner->user_data, row);
 		}
 		break;
@@ -517,8 +518,7 @@ static int route_row(void *ctx, const outbox_row_t *row)
 		for (s = e != NULL ? e->sess : NULL; s != NULL; s = s->unext)
 			give(d, s, row);
 		break;
-	default:
-		break;
+	default: break;
 	}
 	return 0;
 }
@@ -545,7 +545,8 @@ static void finish_wakeup(dispatch_t *d)
 			chatdb__rollback(d->db);
 		if (rc != CHAT_OK)
 			log_error("cannot record unacknowledged messages: %s (each session's "
-				  "next take tries again)", err.message);
+				  "next take tries again)",
+				  err.message);
 	}
 	for (i = 0; i < d->ntouched; i++) {
 		dispatch_sess_t *s = d->touched[i];
@@ -589,9 +590,9 @@ typedef struct catchup {
 	dispatch_t *d;
 	dispatch_sess_t *s;
 	json_strv_t *out;
-	int64_t expect;      /* the seq the next row should have */
-	int behind;          /* rows it needed were pruned */
-	int full;            /* out is full: the rest in the next take */
+	int64_t expect; /* the seq the next row should have */
+	int behind;     /* rows it needed were pruned */
+	int full;       /* out is full: the rest in the next take */
 } catchup_t;
 
 static int catchup_row(void *ctx, const outbox_row_t *row)
@@ -629,8 +630,8 @@ static void fell_behind(dispatch_sess_t *s, json_strv_t *out)
 {
 	chat_buf_t f, enc;
 
-	log_warn("session %s: fell behind the retention window at %lld: closing it", LOG_SID(s->dl.key),
-		 (long long)s->cursor);
+	log_warn("session %s: fell behind the retention window at %lld: closing it",
+		 LOG_SID(s->dl.key), (long long)s->cursor);
 	chat_buf_init(&f, 4096);
 	chat_buf_init(&enc, 4096 * 6);
 	if (s->dl.kind == DELIVERY_STOMP && s->dl.connected &&

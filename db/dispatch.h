@@ -54,7 +54,7 @@ typedef void (*dispatch_ready_cb)(void *ctx);
 
 /* A session's end, as dispatch_take() reports it. */
 typedef struct dispatch_end {
-	int closed;         /* an ERROR / DISCONNECT receipt was taken: close next */
+	int closed; /* an ERROR / DISCONNECT receipt was taken: close next */
 	int code;
 	char reason[SESSION_REASON_MAX + 1];
 } dispatch_end_t;
@@ -72,9 +72,9 @@ void dispatch_free(dispatch_t *d);
  * (framed: encoded).  cb (may be NULL) is told when it has something.
  * *out is the session until dispatch_detach().  CHAT_ENOTFOUND, CHAT_ENOMEM,
  * database errors. */
-int dispatch_attach(dispatch_t *d, chatdb_t *db, const char *key, delivery_kind_t kind,
-		    int framed, int64_t cursor, size_t max_bytes, size_t max_items,
-		    dispatch_ready_cb cb, void *ctx, dispatch_sess_t **out, chat_error_t *err);
+int dispatch_attach(dispatch_t *d, chatdb_t *db, const char *key, delivery_kind_t kind, int framed,
+		    int64_t cursor, size_t max_bytes, size_t max_items, dispatch_ready_cb cb,
+		    void *ctx, dispatch_sess_t **out, chat_error_t *err);
 
 /* Detaches and frees s.  Returns the session's cursor: the last seq its
  * client has been handed everything up to (what dispatch_take() returned;

@@ -37,8 +37,8 @@ static const char SQL_LIST[] =
 	"  FROM chat_dm WHERE lo = ?1 OR hi = ?1 GROUP BY lo, hi) c"
 	" ORDER BY c.last DESC LIMIT ?2";
 
-int dm_render(chat_buf_t *out, int64_t id, int64_t time_ms, const char *writer,
-	      const char *display, const char *to, chat_slice_t text)
+int dm_render(chat_buf_t *out, int64_t id, int64_t time_ms, const char *writer, const char *display,
+	      const char *to, chat_slice_t text)
 {
 	int rc;
 
@@ -72,8 +72,8 @@ static int done(chatdb_t *db, sqlite3_stmt *st, const char *what, chat_error_t *
 	return rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, what, err);
 }
 
-int dm__add_in_tx(chatdb_t *db, int64_t id, const char *writer, const char *peer,
-		  chat_slice_t body, int64_t time_ms, chat_error_t *err)
+int dm__add_in_tx(chatdb_t *db, int64_t id, const char *writer, const char *peer, chat_slice_t body,
+		  int64_t time_ms, chat_error_t *err)
 {
 	const char *lo, *hi;
 	sqlite3_stmt *st;
@@ -151,8 +151,7 @@ static int read_mark(chatdb_t *db, const char *sql, const char *user, const char
 	return done(db, st, "dm read mark", err);
 }
 
-int dm__read_in_tx(chatdb_t *db, const char *user, const char *peer, int64_t id,
-		   chat_error_t *err)
+int dm__read_in_tx(chatdb_t *db, const char *user, const char *peer, int64_t id, chat_error_t *err)
 {
 	return read_mark(db, SQL_READ, user, peer, id, err);
 }
@@ -284,7 +283,8 @@ int dm_relay(chatdb_t *db, store_t *s, chat_error_t *err)
 		u->id = sqlite3_column_int64(st, 0);
 		store_room_name(u->room, sizeof(u->room), (const char *)sqlite3_column_text(st, 1),
 				(const char *)sqlite3_column_text(st, 2));
-		snprintf(u->writer, sizeof(u->writer), "%s", (const char *)sqlite3_column_text(st, 3));
+		snprintf(u->writer, sizeof(u->writer), "%s",
+			 (const char *)sqlite3_column_text(st, 3));
 		u->time_ms = sqlite3_column_int64(st, 5);
 		if ((u->body = strdup(body != NULL ? body : "")) == NULL) {
 			rc = chat_error_set(err, CHAT_ENOMEM, "out of memory");

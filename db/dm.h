@@ -24,12 +24,12 @@
 
 /* Renders a message as {"type":"DM","id","time","writer","display_name",
  * "to","text"} into out (reset first). */
-int dm_render(chat_buf_t *out, int64_t id, int64_t time_ms, const char *writer,
-	      const char *display, const char *to, chat_slice_t text);
+int dm_render(chat_buf_t *out, int64_t id, int64_t time_ms, const char *writer, const char *display,
+	      const char *to, chat_slice_t text);
 
 /* Stores message id (> 0) from writer to peer, body its JSON object. */
-int dm__add_in_tx(chatdb_t *db, int64_t id, const char *writer, const char *peer,
-		  chat_slice_t body, int64_t time_ms, chat_error_t *err);
+int dm__add_in_tx(chatdb_t *db, int64_t id, const char *writer, const char *peer, chat_slice_t body,
+		  int64_t time_ms, chat_error_t *err);
 
 /* Appends to out a JSON array of the latest messages between user and
  * peer, oldest first: at most DM_HISTORY_MAX, dropping the oldest that
@@ -38,8 +38,7 @@ int dm_history_json(chatdb_t *db, const char *user, const char *peer, size_t cap
 		    chat_error_t *err);
 
 /* Marks the conversation of user with peer read up to id (never back). */
-int dm__read_in_tx(chatdb_t *db, const char *user, const char *peer, int64_t id,
-		   chat_error_t *err);
+int dm__read_in_tx(chatdb_t *db, const char *user, const char *peer, int64_t id, chat_error_t *err);
 
 /* Appends to out user's conversations, latest first, as a JSON array of
  * {"peer","last_id","unread"} (unread: messages from the peer after the

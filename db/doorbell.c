@@ -131,8 +131,8 @@ void doorbell_ring(doorbell_t *bell, uint64_t seq)
 	struct doorbell_shm *s = bell->shm;
 	uint64_t cur = __atomic_load_n(&s->seq, __ATOMIC_SEQ_CST);
 
-	while (cur < seq && !__atomic_compare_exchange_n(&s->seq, &cur, seq, 1,
-							  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+	while (cur < seq && !__atomic_compare_exchange_n(&s->seq, &cur, seq, 1, __ATOMIC_SEQ_CST,
+							 __ATOMIC_SEQ_CST))
 		;
 	__atomic_fetch_add(&s->word, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&s->waiters, __ATOMIC_SEQ_CST) != 0)

@@ -104,11 +104,13 @@ static int read_response(int fd, chat_buf_t *in, hookmsg_http_t *r, int64_t dead
 		if (rc == CHAT_ETOOBIG)
 			return chat_error_set(err, rc, "the answer's HTTP headers are too large");
 		if (rc != CHAT_EAGAIN)
-			return chat_error_set(err, rc, "the answer is not a complete HTTP response");
+			return chat_error_set(err, rc,
+					      "the answer is not a complete HTTP response");
 		n = recv(fd, chunk, sizeof(chunk), 0);
 		if (n > 0) {
 			if (chat_buf_append(in, chunk, (size_t)n) != CHAT_OK)
-				return chat_error_set(err, CHAT_ETOOBIG, "the answer is larger than %d bytes",
+				return chat_error_set(err, CHAT_ETOOBIG,
+						      "the answer is larger than %d bytes",
 						      HOOK_RESPONSE_MAX);
 			continue;
 		}

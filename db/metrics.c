@@ -29,7 +29,16 @@ typedef struct family {
 	const char *label; /* NULL: one sample without labels */
 } family_t;
 
-enum { F_PUBLISHED, F_DELIVERIES, F_AUTH, F_LIMITED, F_OPENED, F_CONNECTIONS, F_STORE_UP, F_COUNT };
+enum {
+	F_PUBLISHED,
+	F_DELIVERIES,
+	F_AUTH,
+	F_LIMITED,
+	F_OPENED,
+	F_CONNECTIONS,
+	F_STORE_UP,
+	F_COUNT
+};
 
 static const family_t families[F_COUNT] = {
 	[F_PUBLISHED] = { "chat_messages_published_total",
@@ -38,15 +47,16 @@ static const family_t families[F_COUNT] = {
 	[F_DELIVERIES] = { "chat_deliveries_total",
 			   "MESSAGE frames rendered for a subscribed session.", 1, NULL },
 	[F_AUTH] = { "chat_auth_failures_total",
-		     "Failed password checks (wrong user name or password), HTTP API and STOMP CONNECT.", 1,
-		     NULL },
+		     "Failed password checks (wrong user name or password), HTTP API and STOMP CONNECT.",
+		     1, NULL },
 	[F_LIMITED] = { "chat_rate_limited_total",
 			"Requests refused or cut short by a limit: send (rate_sends), session (sessions_per_addr_*), login (a lockout), held (a held request answered at once).",
 			1, "limit" },
-	[F_OPENED] = { "chat_sessions_opened_total", "SockJS and WebSocket sessions created, by transport.",
-		       1, "transport" },
+	[F_OPENED] = { "chat_sessions_opened_total",
+		       "SockJS and WebSocket sessions created, by transport.", 1, "transport" },
 	[F_CONNECTIONS] = { "chat_connections",
-			    "Receiving requests and WebSockets open now, by transport.", 0, "transport" },
+			    "Receiving requests and WebSockets open now, by transport.", 0,
+			    "transport" },
 	[F_STORE_UP] = { "chat_store_up",
 			 "1 when the durable history store answered the relay's last attempt, 0 when it failed.",
 			 0, NULL },
@@ -71,13 +81,15 @@ static int family_of(metrics_id_t id, const char **value)
 	if (id >= METRICS_OPENED && id < METRICS_OPENED + METRICS_TRANSPORTS) {
 		int t = (int)(id - METRICS_OPENED);
 
-		*value = t == METRICS_RAW_WEBSOCKET ? "raw_websocket" : sockjs_transport_name((sockjs_transport_t)t);
+		*value = t == METRICS_RAW_WEBSOCKET ? "raw_websocket"
+						    : sockjs_transport_name((sockjs_transport_t)t);
 		return F_OPENED;
 	}
 	if (id >= METRICS_CONNECTIONS && id < METRICS_CONNECTIONS + METRICS_TRANSPORTS) {
 		int t = (int)(id - METRICS_CONNECTIONS);
 
-		*value = t == METRICS_RAW_WEBSOCKET ? "raw_websocket" : sockjs_transport_name((sockjs_transport_t)t);
+		*value = t == METRICS_RAW_WEBSOCKET ? "raw_websocket"
+						    : sockjs_transport_name((sockjs_transport_t)t);
 		return F_CONNECTIONS;
 	}
 	if (id == METRICS_STORE_UP)
@@ -334,9 +346,8 @@ static const char SQL_PROCS[] =
 static const char SQL_SESSIONS[] =
 	"SELECT state, count(*) FROM sessions WHERE substr(id, 1, 2) = 'c:' GROUP BY state";
 static const char SQL_OUTBOX[] = "SELECT count(*), coalesce(min(created_ms), 0) FROM outbox";
-static const char SQL_UNREAD[] =
-	"SELECT coalesce(min(created_ms), 0) FROM outbox WHERE seq > ("
-	" SELECT min(cursor) FROM sessions WHERE state <> 'closed')";
+static const char SQL_UNREAD[] = "SELECT coalesce(min(created_ms), 0) FROM outbox WHERE seq > ("
+				 " SELECT min(cursor) FROM sessions WHERE state <> 'closed')";
 static const char SQL_RELAY[] =
 	"SELECT count(*), coalesce(min(created_ms), 0) FROM outbox WHERE seq > ("
 	" SELECT coalesce((SELECT cursor FROM outbox_consumers WHERE name = 'relay'), 0))";
@@ -357,7 +368,8 @@ static int two(chatdb_t *db, const char *sql, int64_t *a, int64_t *b, chat_error
 			*b = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
-	return step == SQLITE_ROW || step == SQLITE_DONE ? CHAT_OK : chatdb__error(db, step, "metrics", err);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? CHAT_OK
+							 : chatdb__error(db, step, "metrics", err);
 }
 
 static int head(chat_buf_t *out, const char *name, const char *type, const char *help)
@@ -451,9 +463,12 @@ static int render_procs(chatdb_t *db, chat_buf_t *out, chat_error_t *err)
 		/* Label values: what the programs name themselves, kept to a
 		 * safe alphabet whatever the row holds. */
 		for (k = 0; prog != NULL && prog[k] != '\0' && k + 1 < sizeof(p[n].program); k++)
-			p[n].program[k] = (prog[k] >= 'a' && prog[k] <= 'z') || (prog[k] >= '0' && prog[k] <= '9') ||
-						  prog[k] == '.' || prog[k] == '-' || prog[k] == '_'
-					  ? prog[k] : '_';
+			p[n].program[k] = (prog[k] >= 'a' && prog[k] <= 'z') ||
+							  (prog[k] >= '0' && prog[k] <= '9') ||
+							  prog[k] == '.' || prog[k] == '-' ||
+							  prog[k] == '_'
+						  ? prog[k]
+						  : '_';
 		p[n].program[k] = '\0';
 		n++;
 	}
@@ -465,13 +480,15 @@ static int render_procs(chatdb_t *db, chat_buf_t *out, chat_error_t *err)
 	for (i = 0; i < n && rc == CHAT_OK; i++) {
 		char sample[128];
 
-		snprintf(sample, sizeof(sample), "chat_process_start_time_seconds{pid=\"%lld\",program=\"%s\"}",
+		snprintf(sample, sizeof(sample),
+			 "chat_process_start_time_seconds{pid=\"%lld\",program=\"%s\"}",
 			 (long long)p[i].pid, p[i].program);
 		rc = seconds(out, sample, p[i].started);
 	}
 	if (rc == CHAT_OK)
-		rc = head(out, "chat_held_requests", "gauge",
-			  "Held polls and streams (and WebSockets in chat-ws) of each live process.");
+		rc = head(
+			out, "chat_held_requests", "gauge",
+			"Held polls and streams (and WebSockets in chat-ws) of each live process.");
 	for (i = 0; i < n && rc == CHAT_OK; i++)
 		rc = chat_buf_printf(out, "chat_held_requests{pid=\"%lld\",program=\"%s\"} %lld\n",
 				     (long long)p[i].pid, p[i].program, (long long)p[i].held);
@@ -498,9 +515,11 @@ static int render_db(chatdb_t *db, int64_t now_ms, chat_buf_t *out, chat_error_t
 	sqlite3_reset(st);
 	if (step != SQLITE_DONE)
 		return chatdb__error(db, step, "metrics", err);
-	rc = head(out, "chat_sessions", "gauge", "Chat sessions in chat.db, by state (all processes).");
+	rc = head(out, "chat_sessions", "gauge",
+		  "Chat sessions in chat.db, by state (all processes).");
 	for (i = 0; i < 3 && rc == CHAT_OK; i++)
-		rc = chat_buf_printf(out, "chat_sessions{state=\"%s\"} %lld\n", states[i], (long long)count[i]);
+		rc = chat_buf_printf(out, "chat_sessions{state=\"%s\"} %lld\n", states[i],
+				     (long long)count[i]);
 	if (rc == CHAT_OK)
 		rc = two(db, SQL_OUTBOX, &rows, &oldest, err);
 	if (rc == CHAT_OK)
@@ -508,18 +527,20 @@ static int render_db(chatdb_t *db, int64_t now_ms, chat_buf_t *out, chat_error_t
 	if (rc == CHAT_OK)
 		rc = two(db, SQL_RELAY, &lag, &lag_oldest, err);
 	if (rc == CHAT_OK)
-		rc = gauge(out, "chat_outbox_rows", "Rows in the outbox (the cross-process queue).", rows, 0);
+		rc = gauge(out, "chat_outbox_rows", "Rows in the outbox (the cross-process queue).",
+			   rows, 0);
 	if (rc == CHAT_OK)
 		rc = gauge(out, "chat_outbox_oldest_unread_seconds",
 			   "Age of the oldest outbox row a live session has not read yet (0: none).",
 			   unread > 0 && now_ms > unread ? now_ms - unread : 0, 1);
 	if (rc == CHAT_OK)
-		rc = gauge(out, "chat_relay_lag_rows", "Outbox rows the history relay has not passed yet.",
-			   lag, 0);
+		rc = gauge(out, "chat_relay_lag_rows",
+			   "Outbox rows the history relay has not passed yet.", lag, 0);
 	if (rc == CHAT_OK)
-		rc = gauge(out, "chat_relay_lag_seconds",
-			   "Age of the oldest outbox row the history relay has not passed yet (0: none).",
-			   lag_oldest > 0 && now_ms > lag_oldest ? now_ms - lag_oldest : 0, 1);
+		rc = gauge(
+			out, "chat_relay_lag_seconds",
+			"Age of the oldest outbox row the history relay has not passed yet (0: none).",
+			lag_oldest > 0 && now_ms > lag_oldest ? now_ms - lag_oldest : 0, 1);
 	return rc;
 }
 

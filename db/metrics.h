@@ -35,16 +35,16 @@
 
 /* What a process counts.  *_total are counters; the others gauges. */
 typedef enum metrics_id {
-	METRICS_PUBLISHED,        /* chat_messages_published_total: broadcast outbox rows committed */
-	METRICS_DELIVERIES,       /* chat_deliveries_total: MESSAGEs rendered for a session */
-	METRICS_AUTH_FAILURES,    /* chat_auth_failures_total: wrong name or password */
-	METRICS_LIMIT_SEND,       /* chat_rate_limited_total{limit="send"} */
-	METRICS_LIMIT_SESSION,    /* chat_rate_limited_total{limit="session"} */
-	METRICS_LIMIT_LOGIN,      /* chat_rate_limited_total{limit="login"}: locked out */
-	METRICS_LIMIT_HELD,       /* chat_rate_limited_total{limit="held"}: answered at once */
-	METRICS_OPENED,           /* chat_sessions_opened_total{transport}, + transport */
+	METRICS_PUBLISHED,     /* chat_messages_published_total: broadcast outbox rows committed */
+	METRICS_DELIVERIES,    /* chat_deliveries_total: MESSAGEs rendered for a session */
+	METRICS_AUTH_FAILURES, /* chat_auth_failures_total: wrong name or password */
+	METRICS_LIMIT_SEND,    /* chat_rate_limited_total{limit="send"} */
+	METRICS_LIMIT_SESSION, /* chat_rate_limited_total{limit="session"} */
+	METRICS_LIMIT_LOGIN,   /* chat_rate_limited_total{limit="login"}: locked out */
+	METRICS_LIMIT_HELD,    /* chat_rate_limited_total{limit="held"}: answered at once */
+	METRICS_OPENED,        /* chat_sessions_opened_total{transport}, + transport */
 	METRICS_HELD = METRICS_OPENED + METRICS_TRANSPORTS, /* chat_held_requests (gauge) */
-	METRICS_CONNECTIONS,      /* chat_connections{transport} (gauge), + transport */
+	METRICS_CONNECTIONS, /* chat_connections{transport} (gauge), + transport */
 	METRICS_STORE_UP = METRICS_CONNECTIONS + METRICS_TRANSPORTS,
 	/* chat_store_up (gauge): 1 up, 0 down, -1 unknown to this process
 	 * (only the process doing the background work knows it) */

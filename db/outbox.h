@@ -26,10 +26,10 @@
 #include "chatdb.h"
 
 /* Bounds (CHAT_ETOOBIG / CHAT_ETOOMANY beyond them). */
-#define OUTBOX_HEADERS_MAX (64 * 1024)  /* bytes of encoded headers */
-#define OUTBOX_BODY_MAX (1024 * 1024)   /* bytes of body */
-#define OUTBOX_BATCH_MAX 1024           /* messages per outbox_append_batch */
-#define OUTBOX_READ_MAX 1024            /* rows per outbox_read_after */
+#define OUTBOX_HEADERS_MAX (64 * 1024) /* bytes of encoded headers */
+#define OUTBOX_BODY_MAX (1024 * 1024)  /* bytes of body */
+#define OUTBOX_BATCH_MAX 1024          /* messages per outbox_append_batch */
+#define OUTBOX_READ_MAX 1024           /* rows per outbox_read_after */
 
 /* A message to append.  Everything is borrowed for the call only. */
 typedef struct outbox_msg {

@@ -35,19 +35,18 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ELIGIBLE                                                                       \
+#define ELIGIBLE                                                                            \
 	" (u.ack_mode = 'auto' OR u.prefetch = 0 OR (SELECT count(*) FROM queue_inflight i" \
 	" WHERE i.session_id = u.session_id AND i.sub_id = u.sub_id) < u.prefetch)"
-#define CONSUMERS                                                                      \
-	"SELECT u.session_id, u.sub_id, u.ack_mode FROM subscriptions u"                   \
-	" CROSS JOIN sessions s ON s.id = u.session_id"                                    \
-	" WHERE u.destination = ?1 AND s.state = 'open'"                                   \
+#define CONSUMERS                                                        \
+	"SELECT u.session_id, u.sub_id, u.ack_mode FROM subscriptions u" \
+	" CROSS JOIN sessions s ON s.id = u.session_id"                  \
+	" WHERE u.destination = ?1 AND s.state = 'open'"                 \
 	" AND (?2 IS NULL OR u.session_id <> ?2 OR u.sub_id <> ?3)"
 
 /* ?4 = 1: only consumers below their prefetch-count. */
-const char queue__sql_pick[] =
-	CONSUMERS " AND (?4 = 0 OR" ELIGIBLE ")"
-	" ORDER BY u.served, u.session_id, u.sub_id LIMIT 1";
+const char queue__sql_pick[] = CONSUMERS " AND (?4 = 0 OR" ELIGIBLE ")"
+					 " ORDER BY u.served, u.session_id, u.sub_id LIMIT 1";
 static const char SQL_SERVED[] =
 	"UPDATE subscriptions SET served = ?3 WHERE session_id = ?1 AND sub_id = ?2";
 static const char SQL_INFLIGHT_PUT[] =
@@ -92,9 +91,8 @@ static int run_sub(chatdb_t *db, const char *sql, const char *session_id, const 
 }
 
 /* One run of queue__sql_pick. */
-static int pick_once(chatdb_t *db, const char *dest, const char *skip_session,
-		     const char *skip_sub, int eligible_only, queue_consumer_t *out, int *found,
-		     chat_error_t *err)
+static int pick_once(chatdb_t *db, const char *dest, const char *skip_session, const char *skip_sub,
+		     int eligible_only, queue_consumer_t *out, int *found, chat_error_t *err)
 {
 	sqlite3_stmt *st;
 	int rc = chatdb__stmt(db, queue__sql_pick, &st, err);

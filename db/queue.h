@@ -37,8 +37,8 @@ int queue_prefetch_parse(const char *s, int64_t *out);
  * only consumer.  Records the turn
  * and, for client and client-individual consumers, the message in flight.  *found is 0 when the queue has no
  * consumer.  The caller holds the write transaction. */
-int queue_pick(chatdb_t *db, const char *dest, int64_t seq, const char *skip_session, const char *skip_sub, queue_consumer_t *out, int *found,
-	       chat_error_t *err);
+int queue_pick(chatdb_t *db, const char *dest, int64_t seq, const char *skip_session,
+	       const char *skip_sub, queue_consumer_t *out, int *found, chat_error_t *err);
 
 /* Forgets the in-flight messages of subscription (session_id, sub_id): the
  * one at seq, or (cumulative) every one up to seq; seq < 0: all of them

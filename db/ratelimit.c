@@ -10,9 +10,8 @@ static const char SQL_PUT[] =
 	"INSERT INTO rate_buckets(key, tokens, at_ms, full_ms) VALUES (?1, ?2, ?3, ?4)"
 	" ON CONFLICT(key) DO UPDATE SET tokens = excluded.tokens, at_ms = excluded.at_ms,"
 	" full_ms = excluded.full_ms";
-static const char SQL_PRUNE[] =
-	"DELETE FROM rate_buckets WHERE key IN"
-	" (SELECT key FROM rate_buckets WHERE full_ms <= ?1 LIMIT 4)";
+static const char SQL_PRUNE[] = "DELETE FROM rate_buckets WHERE key IN"
+				" (SELECT key FROM rate_buckets WHERE full_ms <= ?1 LIMIT 4)";
 
 int ratelimit_refill_take(int64_t *tokens, int64_t at_ms, int64_t now_ms, int64_t rate,
 			  int64_t burst, int64_t *retry_ms)
@@ -90,7 +89,8 @@ int ratelimit__take_in_tx(chatdb_t *db, const char *key, int64_t rate, int64_t b
 		tokens = sqlite3_column_int64(st, 0);
 		at = sqlite3_column_int64(st, 1);
 	}
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "rate limit", err);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
+						   : chatdb__error(db, rc, "rate limit", err);
 	sqlite3_reset(st);
 	if (rc != CHAT_OK)
 		return rc;

@@ -23,8 +23,7 @@ static const char SQL_LEASE[] =
 	"INSERT INTO chat_leases(name, owner, until_ms) VALUES (?1, ?2, ?3 + ?4)"
 	" ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms"
 	" WHERE chat_leases.owner = excluded.owner OR chat_leases.until_ms <= ?3";
-static const char SQL_LEASE_ALIVE[] =
-	"SELECT 1 FROM chat_leases WHERE name = ?1 AND until_ms > ?2";
+static const char SQL_LEASE_ALIVE[] = "SELECT 1 FROM chat_leases WHERE name = ?1 AND until_ms > ?2";
 static const char SQL_LEASE_FREE[] = "DELETE FROM chat_leases WHERE name = ?1 AND owner = ?2";
 /* AUTOINCREMENT takes the next seq above max(sqlite_sequence, max(seq)):
  * raising the sequence row raises every later seq. */
@@ -178,7 +177,8 @@ static int room_seq_known(chatdb_t *db, const char *room, int *known, chat_error
 	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	*known = rc == SQLITE_ROW;
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "room seq", err);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
+						   : chatdb__error(db, rc, "room seq", err);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -205,14 +205,15 @@ static int read_rooms(chatdb_t *db, store_t *s, seed_room_t **out, size_t *n, dm
 			after = page.items[i].id;
 			/* A conversation's (not a room id: skipped below otherwise). */
 			if (dms != NULL &&
-			    ((rc = dm_seed_read(s, &page.items[i], &dms->v, &dms->n, &dms->cap, &is_dm,
-						err)) != CHAT_OK ||
+			    ((rc = dm_seed_read(s, &page.items[i], &dms->v, &dms->n, &dms->cap,
+						&is_dm, err)) != CHAT_OK ||
 			     is_dm))
 				continue;
 			if (!chatmsg_room_valid((chat_slice_t){ page.items[i].name,
-								 strlen(page.items[i].name) }))
+								strlen(page.items[i].name) }))
 				continue; /* no destination can name it */
-			snprintf(x->r.name, sizeof(x->r.name), "%.*s", CHATMSG_ROOM_MAX, page.items[i].name);
+			snprintf(x->r.name, sizeof(x->r.name), "%.*s", CHATMSG_ROOM_MAX,
+				 page.items[i].name);
 			x->r.id = page.items[i].id;
 			x->r.created_ms = page.items[i].created_ms;
 			rc = room_seq_known(db, x->r.name, &known, err);
@@ -559,7 +560,8 @@ int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms, int64
 	}
 	if (done > cursor) {
 		/* What was copied stays copied even when the store failed later. */
-		int rc2 = outbox_consumer_advance(db, RELAY_CONSUMER, done, rc == CHAT_OK ? err : NULL);
+		int rc2 = outbox_consumer_advance(db, RELAY_CONSUMER, done,
+						  rc == CHAT_OK ? err : NULL);
 
 		if (rc == CHAT_OK)
 			rc = rc2;

@@ -43,7 +43,8 @@ int relay_lease(chatdb_t *db, const char *name, const char *owner, int64_t now_m
 		chat_error_t *err);
 
 /* *alive = 1 when some owner holds lease name unexpired at now_ms. */
-int relay_lease_alive(chatdb_t *db, const char *name, int64_t now_ms, int *alive, chat_error_t *err);
+int relay_lease_alive(chatdb_t *db, const char *name, int64_t now_ms, int *alive,
+		      chat_error_t *err);
 
 /* The lease the chat-ws sidecar renews every heartbeat while it runs
  * (RELAY_SIDECAR_LEASE_MS past each renewal): /info offers WebSocket only

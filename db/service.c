@@ -134,15 +134,16 @@ int service_open(service_ctx_t *c, const service_t *s, const char *key, const ch
 		return rc;
 	*created = 1;
 	if (s->kind == SERVICE_CLOSE) {
-		rc = session_close(c->db, key, SOCKJS_CLOSE_GO_AWAY, SOCKJS_REASON_GO_AWAY, now_ms, err);
+		rc = session_close(c->db, key, SOCKJS_CLOSE_GO_AWAY, SOCKJS_REASON_GO_AWAY, now_ms,
+				   err);
 		if (rc != CHAT_OK)
 			return rc;
 	}
 	return session_get(c->db, key, info, err) ?: check_peer(c, key, peer, info, err);
 }
 
-static int receive_echo(service_ctx_t *c, const char *key, const json_strv_t *msgs,
-			int64_t now_ms, chat_error_t *err)
+static int receive_echo(service_ctx_t *c, const char *key, const json_strv_t *msgs, int64_t now_ms,
+			chat_error_t *err)
 {
 	outbox_msg_t batch[64];
 	size_t i = 0;
@@ -177,8 +178,8 @@ static int receive_chat(service_ctx_t *c, const char *key, const char *peer,
 	if (info->state != SESSION_OPEN)
 		return CHAT_OK;
 	for (i = 0; i < msgs->n && rc == CHAT_OK; i++)
-		rc = broker_receive(c->db, c->opt, &c->store, key, peer, json_strv_at(msgs, i), now_ms,
-				    err);
+		rc = broker_receive(c->db, c->opt, &c->store, key, peer, json_strv_at(msgs, i),
+				    now_ms, err);
 	return rc;
 }
 
@@ -197,12 +198,9 @@ int service_receive(service_ctx_t *c, const service_t *s, const char *key, const
 	if (msgs->n == 0)
 		return CHAT_OK;
 	switch (s->kind) {
-	case SERVICE_ECHO:
-		return receive_echo(c, key, msgs, now_ms, err);
-	case SERVICE_CLOSE:
-		return CHAT_OK;
-	case SERVICE_CHAT:
-		return receive_chat(c, key, peer, &info, msgs, now_ms, err);
+	case SERVICE_ECHO: return receive_echo(c, key, msgs, now_ms, err);
+	case SERVICE_CLOSE: return CHAT_OK;
+	case SERVICE_CHAT: return receive_chat(c, key, peer, &info, msgs, now_ms, err);
 	}
 	return chat_error_set(err, CHAT_EINVAL, "unknown service");
 }
@@ -229,12 +227,12 @@ static int collect_row(void *ctx, const outbox_row_t *row)
 	if (rc == CHAT_ETOOBIG || rc == CHAT_ETOOMANY) {
 		if (st->out->n > 0)
 			return CHAT_STOP; /* full: this row goes in the next response */
-		st->rc = rc;  /* a single message larger than a response can hold */
+		st->rc = rc;              /* a single message larger than a response can hold */
 		return rc;
 	}
 	if (rc == CHAT_EINVAL) {
-		log_warn("session %s: message %lld cannot be rendered for it: skipped", LOG_SID(st->d->key),
-			 (long long)row->seq);
+		log_warn("session %s: message %lld cannot be rendered for it: skipped",
+			 LOG_SID(st->d->key), (long long)row->seq);
 		return CHAT_OK;
 	}
 	return rc;

@@ -42,18 +42,18 @@
 #include "store.h"
 
 typedef enum service_kind {
-	SERVICE_CHAT,  /* STOMP 1.2 broker and the chat application */
-	SERVICE_ECHO,  /* every message back to its sender */
-	SERVICE_CLOSE  /* new sessions are closed with 3000 "Go away!" */
+	SERVICE_CHAT, /* STOMP 1.2 broker and the chat application */
+	SERVICE_ECHO, /* every message back to its sender */
+	SERVICE_CLOSE /* new sessions are closed with 3000 "Go away!" */
 } service_kind_t;
 
 typedef struct service {
-	const char *prefix;  /* URL prefix ("/echo"), borrowed from options or static */
+	const char *prefix; /* URL prefix ("/echo"), borrowed from options or static */
 	service_kind_t kind;
-	int websocket;       /* WebSocket offered (in /info, and routed) */
-	int cookie_needed;   /* JSESSIONID cookie set on transport responses */
-	char tag;            /* distinguishes its sessions in chat.db */
-	size_t sid_min;      /* shortest session id accepted (session_id_min) */
+	int websocket;     /* WebSocket offered (in /info, and routed) */
+	int cookie_needed; /* JSESSIONID cookie set on transport responses */
+	char tag;          /* distinguishes its sessions in chat.db */
+	size_t sid_min;    /* shortest session id accepted (session_id_min) */
 } service_t;
 
 /* Most services mounted at once. */
@@ -68,15 +68,15 @@ size_t service_table(const chat_options_t *opt, service_t out[SERVICE_MAX]);
 
 /* What one thread needs to run services.  Not shared between threads. */
 typedef struct service_ctx {
-	chatdb_t *db;               /* this thread's handle (borrowed) */
-	const chat_options_t *opt;  /* borrowed */
-	store_t *store;             /* this thread's durable store: NULL until the
+	chatdb_t *db;              /* this thread's handle (borrowed) */
+	const chat_options_t *opt; /* borrowed */
+	store_t *store;            /* this thread's durable store: NULL until the
 				     * broker first needs it (opened from
 				     * opt->store_uri); owned, service_ctx_cleanup() */
-	int limit_peers;            /* 1: new sessions are limited per peer (its
+	int limit_peers;           /* 1: new sessions are limited per peer (its
 				     * address is the client's: chat.fcgi, not
 				     * chat-ws behind a front server) */
-	int64_t retry_ms;           /* after CHAT_ETOOMANY from service_open(): the wait */
+	int64_t retry_ms;          /* after CHAT_ETOOMANY from service_open(): the wait */
 } service_ctx_t;
 
 /* Closes what the context opened itself (the store handle).  The context

@@ -22,8 +22,7 @@ static const char SQL_EXISTS[] = "SELECT state, lease_owner FROM sessions WHERE 
 static const char SQL_TOUCH[] =
 	"UPDATE sessions SET last_seen_ms = max(last_seen_ms, ?2) WHERE id = ?1";
 static const char SQL_SET_USER[] = "UPDATE sessions SET user_name = ?2 WHERE id = ?1";
-static const char SQL_BIND_PEER[] =
-	"UPDATE sessions SET peer = ?2 WHERE id = ?1 AND peer IS NULL";
+static const char SQL_BIND_PEER[] = "UPDATE sessions SET peer = ?2 WHERE id = ?1 AND peer IS NULL";
 static const char SQL_HELD_BY_PEER[] =
 	"SELECT count(*) FROM sessions WHERE (?1 IS NULL OR peer = ?1) AND lease_owner IS NOT NULL"
 	" AND lease_until_ms > ?2";
@@ -42,9 +41,8 @@ static const char SQL_EXPIRE_DELETE[] =
 static const char SQL_ACQUIRE[] =
 	"UPDATE sessions SET lease_owner = ?2, lease_until_ms = ?3 + ?4, last_seen_ms = ?3"
 	" WHERE id = ?1 AND (lease_owner IS NULL OR lease_owner = ?2 OR lease_until_ms <= ?3)";
-static const char SQL_RENEW[] =
-	"UPDATE sessions SET lease_until_ms = ?3 + ?4, last_seen_ms = ?3"
-	" WHERE id = ?1 AND lease_owner = ?2";
+static const char SQL_RENEW[] = "UPDATE sessions SET lease_until_ms = ?3 + ?4, last_seen_ms = ?3"
+				" WHERE id = ?1 AND lease_owner = ?2";
 static const char SQL_RELEASE[] =
 	"UPDATE sessions SET lease_owner = NULL, lease_until_ms = 0,"
 	" last_seen_ms = max(last_seen_ms, ?3) WHERE id = ?1 AND lease_owner = ?2";
@@ -176,7 +174,8 @@ int session_create(chatdb_t *db, const char *id, const char *user_name, int64_t 
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = session__check_id(id, err)) != CHAT_OK || (rc = check_user(user_name, err)) != CHAT_OK)
+	if ((rc = session__check_id(id, err)) != CHAT_OK ||
+	    (rc = check_user(user_name, err)) != CHAT_OK)
 		return rc;
 	rc = chatdb__stmt(db, SQL_CREATE, &st, err);
 	if (rc != CHAT_OK)
@@ -256,7 +255,8 @@ int session_set_user(chatdb_t *db, const char *id, const char *user_name, chat_e
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = session__check_id(id, err)) != CHAT_OK || (rc = check_user(user_name, err)) != CHAT_OK ||
+	if ((rc = session__check_id(id, err)) != CHAT_OK ||
+	    (rc = check_user(user_name, err)) != CHAT_OK ||
 	    (rc = chatdb__stmt(db, SQL_SET_USER, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -456,8 +456,8 @@ int session_acquire(chatdb_t *db, const char *id, const char *owner, int64_t now
 	return lease_update(db, SQL_ACQUIRE, id, owner, now_ms, lease_ms, err);
 }
 
-int session_renew(chatdb_t *db, const char *id, const char *owner, int64_t now_ms,
-		  int64_t lease_ms, chat_error_t *err)
+int session_renew(chatdb_t *db, const char *id, const char *owner, int64_t now_ms, int64_t lease_ms,
+		  chat_error_t *err)
 {
 	return lease_update(db, SQL_RENEW, id, owner, now_ms, lease_ms, err);
 }
@@ -481,7 +481,8 @@ int session_release(chatdb_t *db, const char *id, const char *owner, int64_t now
 		return rc;
 	rc = look(db, id, NULL, holder, &has_owner, err);
 	if (rc == CHAT_OK && has_owner)
-		rc = chat_error_set(err, CHAT_EBUSY, "session %s is held by %s", LOG_SID(id), holder);
+		rc = chat_error_set(err, CHAT_EBUSY, "session %s is held by %s", LOG_SID(id),
+				    holder);
 	return rc;
 }
 

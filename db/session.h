@@ -48,15 +48,15 @@ typedef struct session_info {
 	int64_t created_ms;
 	int64_t last_seen_ms;
 	session_state_t state;
-	int close_code;                          /* 0 until closed */
+	int close_code; /* 0 until closed */
 	char close_reason[SESSION_REASON_MAX + 1];
-	int64_t closed_ms;                       /* 0 until closed */
-	int has_user;                            /* user_name is set */
-	char user_name[SESSION_USER_MAX + 1];    /* "" when !has_user */
-	int64_t cursor;                          /* last outbox seq delivered */
-	char lease_owner[CHATDB_ID_MAX + 1];     /* "" when nobody holds it */
-	int64_t lease_until_ms;                  /* 0 when nobody holds it */
-	char peer[SESSION_PEER_MAX + 1];         /* the client address it is bound to, or "" */
+	int64_t closed_ms;                    /* 0 until closed */
+	int has_user;                         /* user_name is set */
+	char user_name[SESSION_USER_MAX + 1]; /* "" when !has_user */
+	int64_t cursor;                       /* last outbox seq delivered */
+	char lease_owner[CHATDB_ID_MAX + 1];  /* "" when nobody holds it */
+	int64_t lease_until_ms;               /* 0 when nobody holds it */
+	char peer[SESSION_PEER_MAX + 1];      /* the client address it is bound to, or "" */
 } session_info_t;
 
 /* A subscription handed to a list callback; strings valid during the
@@ -132,8 +132,8 @@ int session_acquire(chatdb_t *db, const char *id, const char *owner, int64_t now
 /* Extends owner's lease to now_ms + lease_ms (and last_seen_ms).  CHAT_OK
  * while owner is still the holder (even if its lease ran out and nobody took
  * it), CHAT_EBUSY if someone else holds it now or nobody does, CHAT_ENOTFOUND. */
-int session_renew(chatdb_t *db, const char *id, const char *owner, int64_t now_ms,
-		  int64_t lease_ms, chat_error_t *err);
+int session_renew(chatdb_t *db, const char *id, const char *owner, int64_t now_ms, int64_t lease_ms,
+		  chat_error_t *err);
 
 /* Gives up owner's lease and sets last_seen_ms (the idle clock starts when
  * the last request ends).  CHAT_OK if owner held it or nobody did,
@@ -153,8 +153,7 @@ int session_sub_add(chatdb_t *db, const char *session_id, const char *sub_id,
 		    const char *destination, session_ack_t ack_mode, chat_error_t *err);
 
 /* Removes one subscription.  CHAT_ENOTFOUND if there is none. */
-int session_sub_remove(chatdb_t *db, const char *session_id, const char *sub_id,
-		       chat_error_t *err);
+int session_sub_remove(chatdb_t *db, const char *session_id, const char *sub_id, chat_error_t *err);
 
 /* Calls cb for each subscription of the session, ordered by sub_id. */
 int session_sub_list(chatdb_t *db, const char *session_id, session_sub_cb cb, void *ctx,

@@ -114,8 +114,7 @@ out:
 	return rc;
 }
 
-int session_sub_remove(chatdb_t *db, const char *session_id, const char *sub_id,
-		       chat_error_t *err)
+int session_sub_remove(chatdb_t *db, const char *session_id, const char *sub_id, chat_error_t *err)
 {
 	sqlite3_stmt *st;
 	int changes = 0;

@@ -28,7 +28,8 @@ int store_uri_built(const char *uri, chat_error_t *err)
 {
 #ifndef HAVE_MONGO
 	if (uri != NULL && is_mongo_uri(uri))
-		return chat_error_set(err, CHAT_EINVAL,
+		return chat_error_set(
+			err, CHAT_EINVAL,
 			"store_uri is a mongodb:// URI, but this build has no MongoDB support"
 			" (configure --with-mongo, which needs libmongoc-dev)");
 #endif
@@ -49,7 +50,7 @@ int store_open(const char *uri, store_t **out, chat_error_t *err)
 
 		if (*path == '\0')
 			return chat_error_set(err, CHAT_EINVAL,
-				"store URI \"sqlite:\" needs a file path");
+					      "store URI \"sqlite:\" needs a file path");
 		return store__sqlite_open(path, out, err);
 	}
 	if (is_mongo_uri(uri))
@@ -58,8 +59,7 @@ int store_open(const char *uri, store_t **out, chat_error_t *err)
 #else
 		return store_uri_built(uri, err);
 #endif
-	return chat_error_set(err, CHAT_EINVAL,
-		"store URI must start with sqlite: or mongodb://");
+	return chat_error_set(err, CHAT_EINVAL, "store URI must start with sqlite: or mongodb://");
 }
 
 void store_close(store_t *s)
@@ -150,8 +150,7 @@ static size_t bounded_len(const char *s, size_t max)
 	return nul != NULL ? (size_t)(nul - s) : max + 1;
 }
 
-static int check_name_arg(const char *what, const char *name, size_t max,
-	chat_error_t *err)
+static int check_name_arg(const char *what, const char *name, size_t max, chat_error_t *err)
 {
 	int rc;
 
@@ -164,8 +163,9 @@ static int check_name_arg(const char *what, const char *name, size_t max,
 		return chat_error_set(err, rc, "%s is not valid UTF-8", what);
 	if (rc != 0)
 		return chat_error_set(err, rc,
-			"%s must be non-empty, without control characters or "
-			"leading/trailing spaces", what);
+				      "%s must be non-empty, without control characters or "
+				      "leading/trailing spaces",
+				      what);
 	return 0;
 }
 
@@ -177,14 +177,14 @@ static int check_hash_arg(const char *hash, chat_error_t *err)
 		return chat_error_set(err, CHAT_EINVAL, "password hash is missing");
 	len = bounded_len(hash, STORE_PASSWORD_HASH_MAX);
 	if (len > STORE_PASSWORD_HASH_MAX)
-		return chat_error_set(err, CHAT_ETOOBIG,
-			"password hash is longer than %d bytes", STORE_PASSWORD_HASH_MAX);
+		return chat_error_set(err, CHAT_ETOOBIG, "password hash is longer than %d bytes",
+				      STORE_PASSWORD_HASH_MAX);
 	if (len == 0)
 		return chat_error_set(err, CHAT_EINVAL, "password hash is empty");
 	for (i = 0; i < len; i++) {
 		if (hash[i] < 0x21 || hash[i] > 0x7e)
 			return chat_error_set(err, CHAT_EINVAL,
-				"password hash must be printable ASCII");
+					      "password hash must be printable ASCII");
 	}
 	return 0;
 }
@@ -208,13 +208,13 @@ static int check_n(size_t n, chat_error_t *err)
 	if (n == 0)
 		return chat_error_set(err, CHAT_EINVAL, "page size must be >= 1");
 	if (n > STORE_PAGE_MAX)
-		return chat_error_set(err, CHAT_ETOOMANY,
-			"page size must be <= %d", STORE_PAGE_MAX);
+		return chat_error_set(err, CHAT_ETOOMANY, "page size must be <= %d",
+				      STORE_PAGE_MAX);
 	return 0;
 }
 
-int store_user_add(store_t *s, int64_t id, const char *name,
-	const char *password_hash, int64_t created_ms, chat_error_t *err)
+int store_user_add(store_t *s, int64_t id, const char *name, const char *password_hash,
+		   int64_t created_ms, chat_error_t *err)
 {
 	store_user_t u;
 	int rc;
@@ -242,8 +242,7 @@ int store_user_get(store_t *s, int64_t id, store_user_t *out, chat_error_t *err)
 	return s->ops->user_get(s, id, NULL, out, err);
 }
 
-int store_user_get_by_name(store_t *s, const char *name, store_user_t *out,
-	chat_error_t *err)
+int store_user_get_by_name(store_t *s, const char *name, store_user_t *out, chat_error_t *err)
 {
 	int rc;
 
@@ -255,8 +254,8 @@ int store_user_get_by_name(store_t *s, const char *name, store_user_t *out,
 	return s->ops->user_get(s, 0, name, out, err);
 }
 
-int store_room_add(store_t *s, int64_t id, const char *name, int64_t created_by,
-	int64_t created_ms, chat_error_t *err)
+int store_room_add(store_t *s, int64_t id, const char *name, int64_t created_by, int64_t created_ms,
+		   chat_error_t *err)
 {
 	store_room_t r;
 	int rc;
@@ -283,8 +282,7 @@ int store_room_get(store_t *s, int64_t id, store_room_t *out, chat_error_t *err)
 	return s->ops->room_get(s, id, NULL, out, err);
 }
 
-int store_room_get_by_name(store_t *s, const char *name, store_room_t *out,
-	chat_error_t *err)
+int store_room_get_by_name(store_t *s, const char *name, store_room_t *out, chat_error_t *err)
 {
 	int rc;
 
@@ -299,7 +297,7 @@ int store_room_get_by_name(store_t *s, const char *name, store_room_t *out,
 /* The checks and allocation shared by the list calls: room for n items of
  * size bytes in *items. */
 static int list_prepare(store_t *s, int64_t after_id, size_t n, size_t size, void **items,
-	chat_error_t *err)
+			chat_error_t *err)
 {
 	int rc;
 
@@ -313,8 +311,8 @@ static int list_prepare(store_t *s, int64_t after_id, size_t n, size_t size, voi
 	return 0;
 }
 
-int store_room_list(store_t *s, int64_t after_id, size_t n,
-	store_room_list_t *out, chat_error_t *err)
+int store_room_list(store_t *s, int64_t after_id, size_t n, store_room_list_t *out,
+		    chat_error_t *err)
 {
 	void *items = NULL;
 	int rc;
@@ -332,7 +330,7 @@ int store_room_list(store_t *s, int64_t after_id, size_t n,
 }
 
 int store_user_list(store_t *s, int64_t after_id, size_t n, store_user_list_t *out,
-	chat_error_t *err)
+		    chat_error_t *err)
 {
 	void *items = NULL;
 	int rc;
@@ -358,8 +356,7 @@ void store_user_list_free(store_user_list_t *l)
 	l->count = 0;
 }
 
-int store_user_set_password(store_t *s, int64_t id, const char *password_hash,
-	chat_error_t *err)
+int store_user_set_password(store_t *s, int64_t id, const char *password_hash, chat_error_t *err)
 {
 	int rc;
 
@@ -396,8 +393,7 @@ void store_room_list_free(store_room_list_t *l)
 	l->count = 0;
 }
 
-int store_msg_add(store_t *s, const store_msg_t *m, int *created,
-	chat_error_t *err)
+int store_msg_add(store_t *s, const store_msg_t *m, int *created, chat_error_t *err)
 {
 	int rc, dummy;
 
@@ -417,7 +413,7 @@ int store_msg_add(store_t *s, const store_msg_t *m, int *created,
 	rc = store_check_text(m->text, m->text_len);
 	if (rc == CHAT_ETOOBIG)
 		return chat_error_set(err, rc, "message text is longer than %d bytes",
-			STORE_TEXT_MAX);
+				      STORE_TEXT_MAX);
 	if (rc == CHAT_EUTF8)
 		return chat_error_set(err, rc, "message text is not valid UTF-8");
 	if (rc != 0)
@@ -425,17 +421,17 @@ int store_msg_add(store_t *s, const store_msg_t *m, int *created,
 	return s->ops->msg_add(s, m, created, err);
 }
 
-int store__add_conflict(int get_rc, const char *old_name, const char *name,
-	const char *what, int64_t id, chat_error_t *err)
+int store__add_conflict(int get_rc, const char *old_name, const char *name, const char *what,
+			int64_t id, chat_error_t *err)
 {
 	if (get_rc == 0 && strcmp(old_name, name) == 0)
 		return 0;
 	if (get_rc == 0)
-		return chat_error_set(err, CHAT_EEXIST, "%s id %lld exists with another name",
-			what, (long long)id);
+		return chat_error_set(err, CHAT_EEXIST, "%s id %lld exists with another name", what,
+				      (long long)id);
 	if (get_rc == CHAT_ENOTFOUND)
-		return chat_error_set(err, CHAT_EEXIST, "%s name is taken (id %lld is free)",
-			what, (long long)id);
+		return chat_error_set(err, CHAT_EEXIST, "%s name is taken (id %lld is free)", what,
+				      (long long)id);
 	return get_rc;
 }
 
@@ -481,8 +477,8 @@ static void msg_list_finish(store_msg_list_t *l, int newest_first)
 	}
 }
 
-static int msg_page(store_t *s, int64_t room_id, store__page_t page,
-	int64_t ref_id, size_t n, store_msg_list_t *out, chat_error_t *err)
+static int msg_page(store_t *s, int64_t room_id, store__page_t page, int64_t ref_id, size_t n,
+		    store_msg_list_t *out, chat_error_t *err)
 {
 	int rc, newest_first = 0;
 
@@ -508,8 +504,8 @@ static int msg_page(store_t *s, int64_t room_id, store__page_t page,
 	return rc;
 }
 
-int store_msg_max(store_t *s, const char *guest_prefix, int64_t *max_id,
-	int64_t *max_guest, chat_error_t *err)
+int store_msg_max(store_t *s, const char *guest_prefix, int64_t *max_id, int64_t *max_guest,
+		  chat_error_t *err)
 {
 	int rc;
 
@@ -525,20 +521,20 @@ int store_msg_max(store_t *s, const char *guest_prefix, int64_t *max_id,
 	return s->ops->msg_max(s, guest_prefix, max_id, max_guest, err);
 }
 
-int store_msg_latest(store_t *s, int64_t room_id, size_t n,
-	store_msg_list_t *out, chat_error_t *err)
+int store_msg_latest(store_t *s, int64_t room_id, size_t n, store_msg_list_t *out,
+		     chat_error_t *err)
 {
 	return msg_page(s, room_id, STORE__LATEST, 0, n, out, err);
 }
 
 int store_msg_before(store_t *s, int64_t room_id, int64_t before_id, size_t n,
-	store_msg_list_t *out, chat_error_t *err)
+		     store_msg_list_t *out, chat_error_t *err)
 {
 	return msg_page(s, room_id, STORE__BEFORE, before_id, n, out, err);
 }
 
-int store_msg_after(store_t *s, int64_t room_id, int64_t after_id, size_t n,
-	store_msg_list_t *out, chat_error_t *err)
+int store_msg_after(store_t *s, int64_t room_id, int64_t after_id, size_t n, store_msg_list_t *out,
+		    chat_error_t *err)
 {
 	return msg_page(s, room_id, STORE__AFTER, after_id, n, out, err);
 }

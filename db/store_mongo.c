@@ -101,8 +101,8 @@ static void name_key(const char *name, char *out, size_t size)
 	out[i] = '\0';
 }
 
-#define KEY_MAX (STORE_USER_NAME_MAX > STORE_ROOM_NAME_MAX ? STORE_USER_NAME_MAX \
-							   : STORE_ROOM_NAME_MAX)
+#define KEY_MAX \
+	(STORE_USER_NAME_MAX > STORE_ROOM_NAME_MAX ? STORE_USER_NAME_MAX : STORE_ROOM_NAME_MAX)
 
 /* Gives the documents of c that have no key (written before keys
  * existed) theirs. */
@@ -166,8 +166,8 @@ static void add_index(bson_t *indexes, const char *n, const char *field)
 	} else {
 		BSON_APPEND_INT32(&key, field, 1);
 		bson_append_document_end(&index, &key);
-		BSON_APPEND_UTF8(&index, "name", strcmp(field, "name") == 0 ? "name_unique"
-									   : "key_unique");
+		BSON_APPEND_UTF8(&index, "name",
+				 strcmp(field, "name") == 0 ? "name_unique" : "key_unique");
 		BSON_APPEND_BOOL(&index, "unique", true);
 	}
 	bson_append_document_end(indexes, &index);
@@ -187,8 +187,10 @@ static int create_index(mongoc_database_t *db, const char *coll, const char *fie
 	add_index(&indexes, "0", field);
 	bson_append_array_end(&cmd, &indexes);
 	if (!mongoc_database_write_command_with_opts(db, &cmd, NULL, NULL, &e))
-		rc = db_error(err, "creating indexes (names that differ only in case must be"
-				   " renamed first)", &e);
+		rc = db_error(err,
+			      "creating indexes (names that differ only in case must be"
+			      " renamed first)",
+			      &e);
 	bson_destroy(&cmd);
 	return rc;
 }
@@ -271,8 +273,8 @@ out:
 /* Finds the one document with _id id, or with name by_name when that is
  * not NULL, into *doc (initialised by the call when it returns 0; the
  * caller destroys it). */
-static int find_one(mongoc_collection_t *c, int64_t id, const char *by_name,
-	bson_t *doc, const char *what, chat_error_t *err)
+static int find_one(mongoc_collection_t *c, int64_t id, const char *by_name, bson_t *doc,
+		    const char *what, chat_error_t *err)
 {
 	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
 	mongoc_cursor_t *cur;
@@ -315,7 +317,7 @@ static int get_int64(const bson_t *d, const char *key, int64_t *v, chat_error_t 
 }
 
 static int get_str(const bson_t *d, const char *key, const char **s, uint32_t *len,
-	chat_error_t *err)
+		   chat_error_t *err)
 {
 	bson_iter_t it;
 
@@ -325,8 +327,7 @@ static int get_str(const bson_t *d, const char *key, const char **s, uint32_t *l
 	return 0;
 }
 
-static int get_strcpy(const bson_t *d, const char *key, char *dst, size_t size,
-	chat_error_t *err)
+static int get_strcpy(const bson_t *d, const char *key, char *dst, size_t size, chat_error_t *err)
 {
 	const char *s;
 	uint32_t len;
@@ -349,8 +350,8 @@ static int read_user(const bson_t *d, store_user_t *u, chat_error_t *err)
 	memset(u, 0, sizeof(*u));
 	if ((rc = get_int64(d, "_id", &u->id, err)) == 0 &&
 	    (rc = get_strcpy(d, "name", u->name, sizeof(u->name), err)) == 0 &&
-	    (rc = get_strcpy(d, "password_hash", u->password_hash,
-		    sizeof(u->password_hash), err)) == 0)
+	    (rc = get_strcpy(d, "password_hash", u->password_hash, sizeof(u->password_hash),
+			     err)) == 0)
 		rc = get_int64(d, "created_ms", &u->created_ms, err);
 	return rc;
 }
@@ -367,8 +368,8 @@ static int read_room(const bson_t *d, store_room_t *r, chat_error_t *err)
 	return rc;
 }
 
-static int user_get(store_t *s, int64_t id, const char *by_name,
-	store_user_t *out, chat_error_t *err)
+static int user_get(store_t *s, int64_t id, const char *by_name, store_user_t *out,
+		    chat_error_t *err)
 {
 	mongo_store_t *st = (mongo_store_t *)s;
 	bson_t doc;
@@ -382,8 +383,8 @@ static int user_get(store_t *s, int64_t id, const char *by_name,
 }
 
 /* Inserts doc; *dup is 1 when a unique index (_id or name) refused it. */
-static int insert(mongoc_collection_t *c, const bson_t *doc, int *dup,
-	const char *what, chat_error_t *err)
+static int insert(mongoc_collection_t *c, const bson_t *doc, int *dup, const char *what,
+		  chat_error_t *err)
 {
 	bson_error_t e;
 
@@ -420,8 +421,8 @@ static int user_add(store_t *s, const store_user_t *u, chat_error_t *err)
 	return store__add_conflict(rc, old.name, u->name, "user", u->id, err);
 }
 
-static int room_get(store_t *s, int64_t id, const char *by_name,
-	store_room_t *out, chat_error_t *err)
+static int room_get(store_t *s, int64_t id, const char *by_name, store_room_t *out,
+		    chat_error_t *err)
 {
 	mongo_store_t *st = (mongo_store_t *)s;
 	bson_t doc;
@@ -457,8 +458,7 @@ static int room_add(store_t *s, const store_room_t *r, chat_error_t *err)
 }
 
 /* Runs find(filter) sorted by _id (dir 1 or -1) with limit n. */
-static mongoc_cursor_t *find_sorted(mongoc_collection_t *c, const bson_t *filter,
-	int dir, size_t n)
+static mongoc_cursor_t *find_sorted(mongoc_collection_t *c, const bson_t *filter, int dir, size_t n)
 {
 	bson_t opts = BSON_INITIALIZER, sort;
 	mongoc_cursor_t *cur;
@@ -488,7 +488,7 @@ static int read_room_item(const bson_t *d, void *items, size_t i, chat_error_t *
 /* Up to n documents of c with _id > after_id, in _id order, read into
  * items by read; *count gets how many. */
 static int list_after(mongoc_collection_t *c, int64_t after_id, size_t n, void *items,
-	size_t *count, read_item_fn read, const char *what, chat_error_t *err)
+		      size_t *count, read_item_fn read, const char *what, chat_error_t *err)
 {
 	bson_t filter = BSON_INITIALIZER, cond;
 	mongoc_cursor_t *cur;
@@ -509,13 +509,13 @@ static int list_after(mongoc_collection_t *c, int64_t after_id, size_t n, void *
 	return rc;
 }
 
-static int room_list(store_t *s, int64_t after_id, size_t n,
-	store_room_list_t *out, chat_error_t *err)
+static int room_list(store_t *s, int64_t after_id, size_t n, store_room_list_t *out,
+		     chat_error_t *err)
 {
 	mongo_store_t *st = (mongo_store_t *)s;
 
 	return list_after(st->rooms, after_id, n, out->items, &out->count, read_room_item,
-		"listing rooms", err);
+			  "listing rooms", err);
 }
 
 static int room_delete(store_t *s, int64_t id, chat_error_t *err)
@@ -532,13 +532,13 @@ static int room_delete(store_t *s, int64_t id, chat_error_t *err)
 	return rc;
 }
 
-static int user_list(store_t *s, int64_t after_id, size_t n,
-	store_user_list_t *out, chat_error_t *err)
+static int user_list(store_t *s, int64_t after_id, size_t n, store_user_list_t *out,
+		     chat_error_t *err)
 {
 	mongo_store_t *st = (mongo_store_t *)s;
 
 	return list_after(st->users, after_id, n, out->items, &out->count, read_user_item,
-		"listing users", err);
+			  "listing users", err);
 }
 
 static int user_set_password(store_t *s, int64_t id, const char *hash, chat_error_t *err)
@@ -577,8 +577,7 @@ static int user_delete(store_t *s, int64_t id, chat_error_t *err)
 	return rc;
 }
 
-static int msg_add(store_t *s, const store_msg_t *m, int *created,
-	chat_error_t *err)
+static int msg_add(store_t *s, const store_msg_t *m, int *created, chat_error_t *err)
 {
 	mongo_store_t *st = (mongo_store_t *)s;
 	bson_t doc = BSON_INITIALIZER;
@@ -595,15 +594,15 @@ static int msg_add(store_t *s, const store_msg_t *m, int *created,
 	rc = insert(st->messages, &doc, &dup, "adding a message", err);
 	if (rc == 0 && dup) {
 		bson_error_t e;
-		int64_t n = mongoc_collection_count_documents(st->messages, &doc, NULL, NULL,
-			NULL, &e);
+		int64_t n = mongoc_collection_count_documents(st->messages, &doc, NULL, NULL, NULL,
+							      &e);
 
 		if (n < 0)
 			rc = db_error(err, "comparing a message", &e);
 		else if (n == 0)
 			rc = chat_error_set(err, CHAT_EEXIST,
-				"message id %lld is already stored with other content",
-				(long long)m->id);
+					    "message id %lld is already stored with other content",
+					    (long long)m->id);
 	}
 	bson_destroy(&doc);
 	*created = rc == 0 && !dup;
@@ -626,8 +625,8 @@ static int64_t guest_number(const char *name, uint32_t len, size_t plen)
 	return n;
 }
 
-static int msg_max(store_t *s, const char *guest_prefix, int64_t *max_id,
-	int64_t *max_guest, chat_error_t *err)
+static int msg_max(store_t *s, const char *guest_prefix, int64_t *max_id, int64_t *max_guest,
+		   chat_error_t *err)
 {
 	mongo_store_t *st = (mongo_store_t *)s;
 	bson_t filter = BSON_INITIALIZER, cmd = BSON_INITIALIZER, query, range, reply;
@@ -661,8 +660,7 @@ static int msg_max(store_t *s, const char *guest_prefix, int64_t *max_id,
 	BSON_APPEND_UTF8(&range, "$lt", upper);
 	bson_append_document_end(&query, &range);
 	bson_append_document_end(&cmd, &query);
-	if (!mongoc_collection_read_command_with_opts(st->messages, &cmd, NULL, NULL, &reply,
-		    &e)) {
+	if (!mongoc_collection_read_command_with_opts(st->messages, &cmd, NULL, NULL, &reply, &e)) {
 		rc = db_error(err, "reading guest names", &e);
 	} else if (bson_iter_init_find(&it, &reply, "values") && BSON_ITER_HOLDS_ARRAY(&it) &&
 		   bson_iter_recurse(&it, &vals)) {
@@ -686,9 +684,8 @@ static int msg_max(store_t *s, const char *guest_prefix, int64_t *max_id,
 	return rc;
 }
 
-static int msg_page(store_t *s, int64_t room_id, store__page_t page,
-	int64_t ref_id, size_t n, store_msg_list_t *out, int *newest_first,
-	chat_error_t *err)
+static int msg_page(store_t *s, int64_t room_id, store__page_t page, int64_t ref_id, size_t n,
+		    store_msg_list_t *out, int *newest_first, chat_error_t *err)
 {
 	mongo_store_t *st = (mongo_store_t *)s;
 	bson_t filter = BSON_INITIALIZER, cond;
@@ -718,7 +715,8 @@ static int msg_page(store_t *s, int64_t room_id, store__page_t page,
 		m.text_len = len;
 		if ((rc = store__msg_list_push(out, &m)) != 0)
 			rc = chat_error_set(err, rc == CHAT_ENOMEM ? CHAT_ENOMEM : CHAT_EDB,
-				"mongodb: message %lld does not fit the limits", (long long)m.id);
+					    "mongodb: message %lld does not fit the limits",
+					    (long long)m.id);
 	}
 	if (rc == 0 && mongoc_cursor_error(cur, &e))
 		rc = db_error(err, "reading messages", &e);

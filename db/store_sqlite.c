@@ -21,25 +21,24 @@
 #define SCHEMA_VERSION 2
 #define BUSY_TIMEOUT_MS 5000
 
-static const char schema_sql[] =
-	"CREATE TABLE users("
-	" id INTEGER PRIMARY KEY,"
-	" name TEXT NOT NULL UNIQUE,"
-	" password_hash TEXT NOT NULL,"
-	" created_ms INTEGER NOT NULL);"
-	"CREATE TABLE rooms("
-	" id INTEGER PRIMARY KEY,"
-	" name TEXT NOT NULL UNIQUE,"
-	" created_by INTEGER NOT NULL,"
-	" created_ms INTEGER NOT NULL);"
-	"CREATE TABLE messages("
-	" id INTEGER PRIMARY KEY,"
-	" room_id INTEGER NOT NULL,"
-	" room_seq INTEGER NOT NULL,"
-	" writer TEXT NOT NULL,"
-	" text TEXT NOT NULL,"
-	" time_ms INTEGER NOT NULL);"
-	"CREATE INDEX messages_room_id ON messages(room_id, id);";
+static const char schema_sql[] = "CREATE TABLE users("
+				 " id INTEGER PRIMARY KEY,"
+				 " name TEXT NOT NULL UNIQUE,"
+				 " password_hash TEXT NOT NULL,"
+				 " created_ms INTEGER NOT NULL);"
+				 "CREATE TABLE rooms("
+				 " id INTEGER PRIMARY KEY,"
+				 " name TEXT NOT NULL UNIQUE,"
+				 " created_by INTEGER NOT NULL,"
+				 " created_ms INTEGER NOT NULL);"
+				 "CREATE TABLE messages("
+				 " id INTEGER PRIMARY KEY,"
+				 " room_id INTEGER NOT NULL,"
+				 " room_seq INTEGER NOT NULL,"
+				 " writer TEXT NOT NULL,"
+				 " text TEXT NOT NULL,"
+				 " time_ms INTEGER NOT NULL);"
+				 "CREATE INDEX messages_room_id ON messages(room_id, id);";
 
 /* Version 2: names are unique and looked up whatever their ASCII case
  * (NOCASE folds A-Z only, as the store's rule says).  Fails on a file
@@ -73,39 +72,40 @@ enum {
 
 static const char *const query_sql[Q_COUNT] = {
 	[Q_USER_INSERT] = "INSERT INTO users(id, name, password_hash, created_ms)"
-		" VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+			  " VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
 	[Q_USER_BY_ID] = "SELECT id, name, password_hash, created_ms FROM users"
-		" WHERE id = ?1",
+			 " WHERE id = ?1",
 	[Q_USER_BY_NAME] = "SELECT id, name, password_hash, created_ms FROM users"
-		" WHERE name = ?1 COLLATE NOCASE",
+			   " WHERE name = ?1 COLLATE NOCASE",
 	[Q_USER_LIST] = "SELECT id, name, password_hash, created_ms FROM users"
-		" WHERE id > ?1 ORDER BY id LIMIT ?2",
+			" WHERE id > ?1 ORDER BY id LIMIT ?2",
 	[Q_USER_PASSWORD] = "UPDATE users SET password_hash = ?2 WHERE id = ?1",
 	[Q_USER_DELETE] = "DELETE FROM users WHERE id = ?1",
 	[Q_ROOM_INSERT] = "INSERT INTO rooms(id, name, created_by, created_ms)"
-		" VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+			  " VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
 	[Q_ROOM_BY_ID] = "SELECT id, name, created_by, created_ms FROM rooms"
-		" WHERE id = ?1",
+			 " WHERE id = ?1",
 	[Q_ROOM_BY_NAME] = "SELECT id, name, created_by, created_ms FROM rooms"
-		" WHERE name = ?1 COLLATE NOCASE",
+			   " WHERE name = ?1 COLLATE NOCASE",
 	[Q_ROOM_LIST] = "SELECT id, name, created_by, created_ms FROM rooms"
-		" WHERE id > ?1 ORDER BY id LIMIT ?2",
+			" WHERE id > ?1 ORDER BY id LIMIT ?2",
 	[Q_ROOM_DELETE] = "DELETE FROM rooms WHERE id = ?1",
 	[Q_MSG_INSERT] = "INSERT INTO messages(id, room_id, room_seq, writer, text,"
-		" time_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO NOTHING",
+			 " time_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO NOTHING",
 	[Q_MSG_LATEST] = "SELECT id, room_id, room_seq, writer, text, time_ms"
-		" FROM messages WHERE room_id = ?1 ORDER BY id DESC LIMIT ?3",
+			 " FROM messages WHERE room_id = ?1 ORDER BY id DESC LIMIT ?3",
 	[Q_MSG_BEFORE] = "SELECT id, room_id, room_seq, writer, text, time_ms"
-		" FROM messages WHERE room_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+			 " FROM messages WHERE room_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
 	[Q_MSG_AFTER] = "SELECT id, room_id, room_seq, writer, text, time_ms"
-		" FROM messages WHERE room_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+			" FROM messages WHERE room_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
 	[Q_MSG_SAME] = "SELECT count(*) FROM messages WHERE id = ?1 AND room_id = ?2"
-		" AND room_seq = ?3 AND writer = ?4 AND text = ?5 AND time_ms = ?6",
+		       " AND room_seq = ?3 AND writer = ?4 AND text = ?5 AND time_ms = ?6",
 	[Q_MSG_MAX_ID] = "SELECT coalesce(max(id), 0) FROM messages",
 	/* Writers ?1 followed by 1..19 digits (a reserved form, so only
 	 * guests); a scan of messages, run when a chat.db is behind the
 	 * store (db/relay.c). */
-	[Q_MSG_MAX_GUEST] = "SELECT coalesce(max(CAST(substr(writer, length(?1) + 1)"
+	[Q_MSG_MAX_GUEST] =
+		"SELECT coalesce(max(CAST(substr(writer, length(?1) + 1)"
 		" AS INTEGER)), 0) FROM messages WHERE substr(writer, 1, length(?1)) = ?1"
 		" AND length(writer) BETWEEN length(?1) + 1 AND length(?1) + 18"
 		" AND substr(writer, length(?1) + 1) NOT GLOB '*[^0-9]*'",
@@ -120,7 +120,7 @@ typedef struct sqlite_store {
 static int db_error(sqlite_store_t *st, chat_error_t *err, const char *what)
 {
 	return chat_error_set(err, CHAT_EDB, "sqlite: %s: %s", what,
-		st->db != NULL ? sqlite3_errmsg(st->db) : "out of memory");
+			      st->db != NULL ? sqlite3_errmsg(st->db) : "out of memory");
 }
 
 static void sqlite_close(store_t *s)
@@ -153,9 +153,11 @@ static int schema_init(sqlite_store_t *st, chat_error_t *err)
 	}
 	version = sqlite3_column_int(q, 0);
 	if (version > SCHEMA_VERSION) {
-		rc = chat_error_set(err, CHAT_EDB,
+		rc = chat_error_set(
+			err, CHAT_EDB,
 			"sqlite: history schema version %d is newer than this program's (%d);"
-			" upgrade the program", version, SCHEMA_VERSION);
+			" upgrade the program",
+			version, SCHEMA_VERSION);
 		goto out;
 	}
 	if (version == 0 && sqlite3_exec(st->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
@@ -163,8 +165,9 @@ static int schema_init(sqlite_store_t *st, chat_error_t *err)
 		goto out;
 	}
 	if (version < 2 && sqlite3_exec(st->db, schema_v2_sql, NULL, NULL, NULL) != SQLITE_OK) {
-		rc = db_error(st, err, "making names unique whatever their case (rename users or"
-				       " rooms whose names differ only in case)");
+		rc = db_error(st, err,
+			      "making names unique whatever their case (rename users or"
+			      " rooms whose names differ only in case)");
 		goto out;
 	}
 	if (version < SCHEMA_VERSION) {
@@ -198,10 +201,11 @@ int store__sqlite_open(const char *path, store_t **out, chat_error_t *err)
 	if (st == NULL)
 		return chat_error_set(err, CHAT_ENOMEM, "out of memory");
 	st->base.ops = &sqlite_ops;
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &st->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
 		rc = chat_error_set(err, CHAT_EDB, "sqlite: cannot open %s: %s", path,
-			st->db != NULL ? sqlite3_errmsg(st->db) : "out of memory");
+				    st->db != NULL ? sqlite3_errmsg(st->db) : "out of memory");
 		goto out;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
@@ -210,14 +214,14 @@ int store__sqlite_open(const char *path, store_t **out, chat_error_t *err)
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(st->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = chat_error_set(err, CHAT_EDB, "sqlite: cannot set up %s: %s", path,
-			sqlite3_errmsg(st->db));
+				    sqlite3_errmsg(st->db));
 		goto out;
 	}
 	if ((rc = schema_init(st, err)) != 0)
 		goto out;
 	for (i = 0; i < Q_COUNT; i++) {
 		if (sqlite3_prepare_v3(st->db, query_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-				&st->stmt[i], NULL) != SQLITE_OK) {
+				       &st->stmt[i], NULL) != SQLITE_OK) {
 			rc = db_error(st, err, "preparing a query");
 			goto out;
 		}
@@ -239,8 +243,7 @@ static void finish(sqlite3_stmt *q)
 }
 
 /* Runs a prepared statement to completion (an INSERT). */
-static int step_done(sqlite_store_t *st, sqlite3_stmt *q, chat_error_t *err,
-	const char *what)
+static int step_done(sqlite_store_t *st, sqlite3_stmt *q, chat_error_t *err, const char *what)
 {
 	int rc = sqlite3_step(q);
 
@@ -267,8 +270,8 @@ static void copy_text(char *dst, size_t size, sqlite3_stmt *q, int col)
  * by_name is not NULL, else by id with by_id_q.  Returns 0 with the row
  * ready to read in *q, CHAT_ENOTFOUND ("no such <what>") or CHAT_EDB;
  * either way the caller then calls finish(*q). */
-static int find_one(sqlite_store_t *st, int by_name_q, int by_id_q, int64_t id,
-	const char *by_name, const char *what, sqlite3_stmt **q, chat_error_t *err)
+static int find_one(sqlite_store_t *st, int by_name_q, int by_id_q, int64_t id, const char *by_name,
+		    const char *what, sqlite3_stmt **q, chat_error_t *err)
 {
 	char doing[32];
 	int rc;
@@ -309,8 +312,8 @@ static void row_user(sqlite3_stmt *q, store_user_t *u)
 	u->created_ms = sqlite3_column_int64(q, 3);
 }
 
-static int user_get(store_t *s, int64_t id, const char *by_name,
-	store_user_t *out, chat_error_t *err)
+static int user_get(store_t *s, int64_t id, const char *by_name, store_user_t *out,
+		    chat_error_t *err)
 {
 	sqlite_store_t *st = (sqlite_store_t *)s;
 	sqlite3_stmt *q;
@@ -323,8 +326,8 @@ static int user_get(store_t *s, int64_t id, const char *by_name,
 	return rc;
 }
 
-static int user_list(store_t *s, int64_t after_id, size_t n,
-	store_user_list_t *out, chat_error_t *err)
+static int user_list(store_t *s, int64_t after_id, size_t n, store_user_list_t *out,
+		     chat_error_t *err)
 {
 	sqlite_store_t *st = (sqlite_store_t *)s;
 	sqlite3_stmt *q = st->stmt[Q_USER_LIST];
@@ -349,7 +352,8 @@ static int user_set_password(store_t *s, int64_t id, const char *hash, chat_erro
 	sqlite3_bind_text(q, 2, hash, -1, SQLITE_STATIC);
 	if ((rc = step_done(st, q, err, "changing a password")) != 0)
 		return rc;
-	return sqlite3_changes(st->db) == 1 ? 0 : chat_error_set(err, CHAT_ENOTFOUND, "no such user");
+	return sqlite3_changes(st->db) == 1 ? 0
+					    : chat_error_set(err, CHAT_ENOTFOUND, "no such user");
 }
 
 static int user_delete(store_t *s, int64_t id, chat_error_t *err)
@@ -381,8 +385,8 @@ static int user_add(store_t *s, const store_user_t *u, chat_error_t *err)
 	return store__add_conflict(rc, old.name, u->name, "user", u->id, err);
 }
 
-static int room_get(store_t *s, int64_t id, const char *by_name,
-	store_room_t *out, chat_error_t *err)
+static int room_get(store_t *s, int64_t id, const char *by_name, store_room_t *out,
+		    chat_error_t *err)
 {
 	sqlite_store_t *st = (sqlite_store_t *)s;
 	sqlite3_stmt *q;
@@ -414,8 +418,8 @@ static int room_add(store_t *s, const store_room_t *r, chat_error_t *err)
 	return store__add_conflict(rc, old.name, r->name, "room", r->id, err);
 }
 
-static int room_list(store_t *s, int64_t after_id, size_t n,
-	store_room_list_t *out, chat_error_t *err)
+static int room_list(store_t *s, int64_t after_id, size_t n, store_room_list_t *out,
+		     chat_error_t *err)
 {
 	sqlite_store_t *st = (sqlite_store_t *)s;
 	sqlite3_stmt *q = st->stmt[Q_ROOM_LIST];
@@ -450,8 +454,7 @@ static void bind_msg(sqlite3_stmt *q, const store_msg_t *m)
 	sqlite3_bind_int64(q, 6, m->time_ms);
 }
 
-static int msg_add(store_t *s, const store_msg_t *m, int *created,
-	chat_error_t *err)
+static int msg_add(store_t *s, const store_msg_t *m, int *created, chat_error_t *err)
 {
 	sqlite_store_t *st = (sqlite_store_t *)s;
 	sqlite3_stmt *q = st->stmt[Q_MSG_INSERT];
@@ -471,7 +474,8 @@ static int msg_add(store_t *s, const store_msg_t *m, int *created,
 		rc = db_error(st, err, "comparing a message");
 	else if (sqlite3_column_int64(q, 0) == 0)
 		rc = chat_error_set(err, CHAT_EEXIST,
-			"message id %lld is already stored with other content", (long long)m->id);
+				    "message id %lld is already stored with other content",
+				    (long long)m->id);
 	else
 		rc = 0;
 	finish(q);
@@ -480,7 +484,7 @@ static int msg_add(store_t *s, const store_msg_t *m, int *created,
 
 /* Runs a one-row, one-integer query; prefix binds ?1 when not NULL. */
 static int query_max(sqlite_store_t *st, int which, const char *prefix, int64_t *out,
-	chat_error_t *err)
+		     chat_error_t *err)
 {
 	sqlite3_stmt *q = st->stmt[which];
 	int rc;
@@ -498,8 +502,8 @@ static int query_max(sqlite_store_t *st, int which, const char *prefix, int64_t 
 	return rc;
 }
 
-static int msg_max(store_t *s, const char *guest_prefix, int64_t *max_id,
-	int64_t *max_guest, chat_error_t *err)
+static int msg_max(store_t *s, const char *guest_prefix, int64_t *max_id, int64_t *max_guest,
+		   chat_error_t *err)
 {
 	sqlite_store_t *st = (sqlite_store_t *)s;
 	int rc = query_max(st, Q_MSG_MAX_ID, NULL, max_id, err);
@@ -509,17 +513,17 @@ static int msg_max(store_t *s, const char *guest_prefix, int64_t *max_id,
 	return query_max(st, Q_MSG_MAX_GUEST, guest_prefix, max_guest, err);
 }
 
-static int msg_page(store_t *s, int64_t room_id, store__page_t page,
-	int64_t ref_id, size_t n, store_msg_list_t *out, int *newest_first,
-	chat_error_t *err)
+static int msg_page(store_t *s, int64_t room_id, store__page_t page, int64_t ref_id, size_t n,
+		    store_msg_list_t *out, int *newest_first, chat_error_t *err)
 {
 	sqlite_store_t *st = (sqlite_store_t *)s;
 	sqlite3_stmt *q;
 	store_msg_t m;
 	int rc, prc = 0;
 
-	q = st->stmt[page == STORE__LATEST ? Q_MSG_LATEST :
-		page == STORE__BEFORE ? Q_MSG_BEFORE : Q_MSG_AFTER];
+	q = st->stmt[page == STORE__LATEST   ? Q_MSG_LATEST
+		     : page == STORE__BEFORE ? Q_MSG_BEFORE
+					     : Q_MSG_AFTER];
 	*newest_first = page != STORE__AFTER;
 	sqlite3_bind_int64(q, 1, room_id);
 	if (page != STORE__LATEST)
@@ -535,12 +539,13 @@ static int msg_page(store_t *s, int64_t room_id, store__page_t page,
 		m.time_ms = sqlite3_column_int64(q, 5);
 		if (m.writer == NULL || m.text == NULL) {
 			prc = chat_error_set(err, CHAT_EDB, "sqlite: message %lld has NULL fields",
-				(long long)m.id);
+					     (long long)m.id);
 			break;
 		}
 		if ((prc = store__msg_list_push(out, &m)) != 0) {
 			prc = chat_error_set(err, prc == CHAT_ENOMEM ? CHAT_ENOMEM : CHAT_EDB,
-				"sqlite: message %lld does not fit the limits", (long long)m.id);
+					     "sqlite: message %lld does not fit the limits",
+					     (long long)m.id);
 			break;
 		}
 	}

@@ -101,7 +101,8 @@ static void respond_error(http_request_t *r, int status, const char *extra, cons
 
 	chat_buf_init(&b, 1024);
 	if (chat_buf_append(&b, "{\"error\":", 9) != CHAT_OK ||
-	    json_encode_string(&b, msg, strlen(msg)) != CHAT_OK || chat_buf_putc(&b, '}') != CHAT_OK) {
+	    json_encode_string(&b, msg, strlen(msg)) != CHAT_OK ||
+	    chat_buf_putc(&b, '}') != CHAT_OK) {
 		chat_buf_reset(&b);
 		(void)chat_buf_append(&b, "{\"error\":\"internal error\"}", 26);
 	}
@@ -114,14 +115,12 @@ static int read_body(http_request_t *r, chat_buf_t *body)
 {
 	int rc = http_read_body(r, body);
 
-	if (rc == CHAT_ETOOBIG)
-	{
+	if (rc == CHAT_ETOOBIG) {
 		char msg[80];
 
 		snprintf(msg, sizeof(msg), "the request body is larger than %zu bytes", body->max);
 		respond_error(r, 413, NULL, msg);
-	}
-	else if (rc == CHAT_ETIMEDOUT)
+	} else if (rc == CHAT_ETIMEDOUT)
 		respond_error(r, 408, NULL, "the request body did not come in time");
 	else if (rc != CHAT_OK)
 		respond_error(r, 400, NULL, "cannot read the request body");
@@ -156,7 +155,8 @@ static void respond_failure(http_request_t *r, const char *what, int rc, const c
 	}
 	log_warn("api: %s: %s", what, chat_error_reason(e, rc));
 	if (status == 503)
-		respond_error(r, 503, "Retry-After: 5\r\n", "the service is unavailable, try again later");
+		respond_error(r, 503, "Retry-After: 5\r\n",
+			      "the service is unavailable, try again later");
 	else
 		respond_error(r, status, NULL, "internal error");
 }
@@ -229,28 +229,31 @@ static void post_users(const chat_options_t *opt, api_thread_t *t, http_request_
 	if (name_password(r, &name, &pw, &display) != CHAT_OK)
 		goto out;
 	/* A display name is checked before the account is made. */
-	if (display.len > 0 &&
-	    (rc = names_check("display names", chat_buf_slice(&display), disp, NULL, &e)) != CHAT_OK) {
+	if (display.len > 0 && (rc = names_check("display names", chat_buf_slice(&display), disp,
+						 NULL, &e)) != CHAT_OK) {
 		respond_failure(r, "register", rc, &e);
 		goto out;
 	}
 	s = thread_store(t, opt, &e);
 	rc = s == NULL ? CHAT_EDB
-		       : auth_register(s, chat_buf_slice(&name), chat_buf_slice(&pw), chat_wall_ms(), NULL, &e);
+		       : auth_register(s, chat_buf_slice(&name), chat_buf_slice(&pw),
+				       chat_wall_ms(), NULL, &e);
 	if (rc == CHAT_EBUSY) {
 		respond_auth_refused(r, rc, 1000);
 	} else if (rc == CHAT_EDB) {
 		log_warn("register: the user store failed: %s", e.message);
-		respond_error(r, 503, "Retry-After: 5\r\n", "the user store is unavailable, try again later");
+		respond_error(r, 503, "Retry-After: 5\r\n",
+			      "the user store is unavailable, try again later");
 	} else if (rc != CHAT_OK) {
 		respond_failure(r, "register", rc, &e);
 	} else {
 		if (auth_claim_first(t->db, name.data, chat_wall_ms(), NULL, &e) != CHAT_OK)
-			log_warn("register: %s: cannot record the first user: %s", name.data, e.message);
-		if (disp[0] != '\0' &&
-		    auth_display_set(t->db, name.data, chat_buf_slice(&display), chat_wall_ms(), disp,
-				     &e) != CHAT_OK) {
-			log_warn("register: %s: the display name was not kept: %s", name.data, e.message);
+			log_warn("register: %s: cannot record the first user: %s", name.data,
+				 e.message);
+		if (disp[0] != '\0' && auth_display_set(t->db, name.data, chat_buf_slice(&display),
+							chat_wall_ms(), disp, &e) != CHAT_OK) {
+			log_warn("register: %s: the display name was not kept: %s", name.data,
+				 e.message);
 			disp[0] = '\0';
 		}
 		if (render_user(&out, name.data, name.len, disp) == CHAT_OK)
@@ -289,7 +292,8 @@ static void post_login(const chat_options_t *opt, api_thread_t *t, http_request_
 	if (rc == CHAT_ETOOMANY || rc == CHAT_EBUSY)
 		respond_auth_refused(r, rc, at.retry_ms);
 	else if (rc == CHAT_EDB)
-		respond_error(r, 503, "Retry-After: 5\r\n", "the user store is unavailable, try again later");
+		respond_error(r, 503, "Retry-After: 5\r\n",
+			      "the user store is unavailable, try again later");
 	else if (rc == CHAT_EDENIED && strstr(e.message, " is banned") != NULL)
 		respond_error(r, 403, NULL, e.message); /* said only once the password matched */
 	else if (rc == CHAT_EDENIED)
@@ -340,8 +344,9 @@ static int request_token(http_request_t *r, chat_buf_t *body, chat_buf_t *token,
 			return chat_error_set(e, CHAT_EDENIED, "invalid token");
 	}
 	if (token->len == 0)
-		return chat_error_set(e, CHAT_EDENIED,
-				      "a login token is needed (Authorization: Bearer TOKEN, or \"token\" in the JSON body)");
+		return chat_error_set(
+			e, CHAT_EDENIED,
+			"a login token is needed (Authorization: Bearer TOKEN, or \"token\" in the JSON body)");
 	return CHAT_OK;
 }
 
@@ -398,7 +403,8 @@ static void post_me(api_thread_t *t, http_request_t *r)
 		goto out;
 	}
 	if (rc == CHAT_OK)
-		rc = auth_display_set(t->db, user, chat_buf_slice(&display), chat_wall_ms(), disp, &e);
+		rc = auth_display_set(t->db, user, chat_buf_slice(&display), chat_wall_ms(), disp,
+				      &e);
 	if (rc != CHAT_OK) {
 		respond_failure(r, "profile", rc, &e);
 		goto out;
@@ -589,8 +595,8 @@ static void get_config(const chat_options_t *opt, http_request_t *r)
 	if (rc == CHAT_OK)
 		rc = json_list(&out, "app_prefixes", p->app[0], sizeof(p->app[0]), p->napp, ',');
 	if (rc == CHAT_OK)
-		rc = json_list(&out, "broker_prefixes", p->broker[0], sizeof(p->broker[0]), p->nbroker,
-			       ',');
+		rc = json_list(&out, "broker_prefixes", p->broker[0], sizeof(p->broker[0]),
+			       p->nbroker, ',');
 	if (rc == CHAT_OK)
 		rc = json_member(&out, "user_prefix", p->user, ',');
 	if (rc == CHAT_OK)
@@ -637,8 +643,8 @@ static void room_request(const chat_options_t *opt, api_thread_t *t, http_reques
 	if (rc == CHAT_OK && path_name != NULL)
 		rc = chatroom_delete(t->db, opt, *path_name, user, chat_wall_ms(), &room, &e);
 	else if (rc == CHAT_OK)
-		rc = chatroom_create(t->db, opt, chat_buf_slice(&name), user, chat_wall_ms(),
-				     &room, &e);
+		rc = chatroom_create(t->db, opt, chat_buf_slice(&name), user, chat_wall_ms(), &room,
+				     &e);
 	if (rc == CHAT_OK && path_name != NULL) {
 		respond_json(r, 204, NULL, CHAT_SLICE(""));
 	} else if (rc == CHAT_OK) {
@@ -713,8 +719,9 @@ static void get_metrics(const chat_options_t *opt, api_thread_t *t, http_request
 	if (!ok) {
 		metrics_add(METRICS_AUTH_FAILURES, auth != NULL ? 1 : 0);
 		if (have_key)
-			respond_error(r, 401, "WWW-Authenticate: Bearer realm=\"metrics\"\r\n",
-				      "the metrics need \"Authorization: Bearer KEY\" (metrics_key)");
+			respond_error(
+				r, 401, "WWW-Authenticate: Bearer realm=\"metrics\"\r\n",
+				"the metrics need \"Authorization: Bearer KEY\" (metrics_key)");
 		else
 			respond_error(r, 403, NULL, "the metrics are readable from loopback only");
 		return;
@@ -733,7 +740,8 @@ static void get_metrics(const chat_options_t *opt, api_thread_t *t, http_request
  * application hook's answers give it, published by the broker. */
 static void post_publish(const chat_options_t *opt, api_thread_t *t, http_request_t *r)
 {
-	const char *auth = http_param(r, "HTTP_AUTHORIZATION"), *key = http_param(r, "HTTP_X_CHAT_KEY");
+	const char *auth = http_param(r, "HTTP_AUTHORIZATION"),
+		   *key = http_param(r, "HTTP_X_CHAT_KEY");
 	size_t max = (size_t)opt->max_frame;
 	chat_buf_t body, out;
 	hookmsg_out_t m;
@@ -744,8 +752,9 @@ static void post_publish(const chat_options_t *opt, api_thread_t *t, http_reques
 	if (key == NULL && auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
 		key = auth + 7;
 	if (key == NULL || *key == '\0') {
-		respond_error(r, 401, "WWW-Authenticate: Bearer\r\n",
-			      "the publish key is needed (Authorization: Bearer KEY, or X-Chat-Key: KEY)");
+		respond_error(
+			r, 401, "WWW-Authenticate: Bearer\r\n",
+			"the publish key is needed (Authorization: Bearer KEY, or X-Chat-Key: KEY)");
 		return;
 	}
 	if (!key_matches(key, opt->publish_key)) {
@@ -789,8 +798,18 @@ out:
 
 /* The routes of api_serve(). */
 enum {
-	R_USERS, R_LOGIN, R_LOGOUT, R_ROOMS_GET, R_ROOMS_POST, R_ROOM, R_METRICS, R_CONFIG,
-	R_PUBLISH, R_ME, R_BANS, R_BAN
+	R_USERS,
+	R_LOGIN,
+	R_LOGOUT,
+	R_ROOMS_GET,
+	R_ROOMS_POST,
+	R_ROOM,
+	R_METRICS,
+	R_CONFIG,
+	R_PUBLISH,
+	R_ME,
+	R_BANS,
+	R_BAN
 };
 
 void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
@@ -852,8 +871,9 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 		return;
 	}
 	if (routes[i].id == R_PUBLISH && opt->publish_key[0] == '\0') {
-		respond_error(r, 404, NULL,
-			      "publishing is off: set the option publish_key to use POST /api/publish");
+		respond_error(
+			r, 404, NULL,
+			"publishing is off: set the option publish_key to use POST /api/publish");
 		return;
 	}
 	/* The SockJS endpoint's rule (origin.h), for the same pages. */
@@ -862,7 +882,8 @@ void api_serve(const chat_options_t *opt, doorbell_t *bell, http_request_t *r)
 		return;
 	}
 	if (strcmp(r->method, "GET") != 0 && !post_is_json(r)) {
-		respond_error(r, 415, NULL, "the request body must be JSON (Content-Type: application/json)");
+		respond_error(r, 415, NULL,
+			      "the request body must be JSON (Content-Type: application/json)");
 		return;
 	}
 	if (routes[i].id == R_CONFIG) {

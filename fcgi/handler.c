@@ -30,18 +30,18 @@
 #include <time.h>
 
 struct handler {
-	const chat_options_t *opt;             /* borrowed */
+	const chat_options_t *opt; /* borrowed */
 	service_t services[SERVICE_MAX];
-	const char *prefixes[SERVICE_MAX];     /* services[i].prefix, for route_parse */
+	const char *prefixes[SERVICE_MAX]; /* services[i].prefix, for route_parse */
 	size_t nservices;
-	doorbell_t *bell;                      /* shared by the process's threads */
-	dispatch_t *disp;                      /* the process's fan-out (owned) */
-	chatdb_t *disp_db;                     /* its handle, used by its thread (owned) */
+	doorbell_t *bell;  /* shared by the process's threads */
+	dispatch_t *disp;  /* the process's fan-out (owned) */
+	chatdb_t *disp_db; /* its handle, used by its thread (owned) */
 	pthread_t disp_thread;
 	int disp_started;
-	int cgi;                               /* one request, then the process ends */
-	pthread_key_t worker_key;              /* this thread's worker_t */
-	chat_buf_t iframe;                     /* the iframe page, built once */
+	int cgi;                  /* one request, then the process ends */
+	pthread_key_t worker_key; /* this thread's worker_t */
+	chat_buf_t iframe;        /* the iframe page, built once */
 	chat_buf_t iframe_etag;
 };
 
@@ -82,8 +82,8 @@ static worker_t *worker_get(handler_t *h, chat_error_t *err)
 	w->bell = h->bell;
 	w->disp = h->disp;
 	w->opt = h->opt;
-	snprintf(w->owner_prefix, sizeof(w->owner_prefix), "%ld.%u",
-		 (long)getpid(), __atomic_add_fetch(&thread_seq, 1, __ATOMIC_RELAXED));
+	snprintf(w->owner_prefix, sizeof(w->owner_prefix), "%ld.%u", (long)getpid(),
+		 __atomic_add_fetch(&thread_seq, 1, __ATOMIC_RELAXED));
 	pthread_setspecific(h->worker_key, w);
 	return w;
 }
@@ -116,16 +116,19 @@ static void *dispatcher_main(void *arg)
 			/* A client whose poll or stream is held here is alive,
 			 * whatever its STOMP heart-beats do. */
 			if (next_renew != 0 &&
-			    (rc = broker_heard_prefix(h->disp_db, prefix, chat_wall_ms(), &err)) != CHAT_OK)
+			    (rc = broker_heard_prefix(h->disp_db, prefix, chat_wall_ms(), &err)) !=
+				    CHAT_OK)
 				log_error("dispatcher: cannot note the held sessions as alive: %s",
 					  chat_error_reason(&err, rc));
 			next_renew = now + opt->heartbeat_ms;
 		}
 		if ((rc = dispatch_run(h->disp, &more, &err)) != CHAT_OK)
-			log_error("dispatcher: cannot read the outbox: %s", chat_error_reason(&err, rc));
+			log_error("dispatcher: cannot read the outbox: %s",
+				  chat_error_reason(&err, rc));
 		if (!more)
 			(void)doorbell_wait(h->bell, seen,
-					    (int)(next_renew - now < 5000 ? next_renew - now : 5000));
+					    (int)(next_renew - now < 5000 ? next_renew - now
+									  : 5000));
 	}
 	return NULL;
 }
@@ -204,7 +207,8 @@ int handler_open(const chat_options_t *opt, int cgi, handler_t **out, chat_error
 		chat_error_set(err, rc, "cannot start the background thread");
 		goto fail;
 	}
-	rc = sockjs_iframe_page(&h->iframe, (chat_slice_t){ opt->sockjs_url, strlen(opt->sockjs_url) },
+	rc = sockjs_iframe_page(&h->iframe,
+				(chat_slice_t){ opt->sockjs_url, strlen(opt->sockjs_url) },
 				(chat_slice_t){ opt->sockjs_versions_url,
 						strlen(opt->sockjs_versions_url) });
 	if (rc == CHAT_OK)
@@ -256,8 +260,8 @@ static int sidecar_alive(handler_t *h)
 	worker_t *w = worker_get(h, &err);
 	int alive = 1;
 
-	if (w != NULL &&
-	    relay_lease_alive(w->svc.db, RELAY_SIDECAR_LEASE, chat_wall_ms(), &alive, &err) != CHAT_OK)
+	if (w != NULL && relay_lease_alive(w->svc.db, RELAY_SIDECAR_LEASE, chat_wall_ms(), &alive,
+					   &err) != CHAT_OK)
 		alive = 1;
 	return alive;
 }
@@ -308,8 +312,8 @@ static void serve_iframe(handler_t *h, http_request_t *r)
 	chat_buf_init(&head, 512);
 	if (chat_buf_printf(&head, "ETag: %s\r\n", h->iframe_etag.data) == CHAT_OK &&
 	    transport_cache_forever(&head) == CHAT_OK)
-		http_respond(r, 200, "text/html; charset=UTF-8", head.data,
-			     h->iframe.data, strcmp(r->method, "HEAD") ? h->iframe.len : 0);
+		http_respond(r, 200, "text/html; charset=UTF-8", head.data, h->iframe.data,
+			     strcmp(r->method, "HEAD") ? h->iframe.len : 0);
 	else
 		respond_text(r, 500, NULL, "Internal error.\n");
 	chat_buf_free(&head);
@@ -363,17 +367,10 @@ static void serve(handler_t *h, http_request_t *rp, int init_rc)
 		else
 			respond_text(&r, 200, NULL, SOCKJS_GREETING);
 		return;
-	case ROUTE_INFO:
-		serve_info(h, &r, s);
-		return;
-	case ROUTE_IFRAME:
-		serve_iframe(h, &r);
-		return;
-	case ROUTE_RAW_WEBSOCKET:
-		serve_websocket_fallback(&r, s);
-		return;
-	case ROUTE_SESSION:
-		break;
+	case ROUTE_INFO: serve_info(h, &r, s); return;
+	case ROUTE_IFRAME: serve_iframe(h, &r); return;
+	case ROUTE_RAW_WEBSOCKET: serve_websocket_fallback(&r, s); return;
+	case ROUTE_SESSION: break;
 	}
 	if (rt.transport == SOCKJS_WEBSOCKET) {
 		serve_websocket_fallback(&r, s);

@@ -315,8 +315,8 @@ int http_write(http_request_t *r, const void *data, size_t len)
 	return CHAT_OK;
 }
 
-int http_respond(http_request_t *r, int status, const char *content_type,
-		 const char *headers, const void *body, size_t len)
+int http_respond(http_request_t *r, int status, const char *content_type, const char *headers,
+		 const void *body, size_t len)
 {
 	int rc = http_start(r, status, content_type, headers);
 

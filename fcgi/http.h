@@ -16,16 +16,16 @@
 #include <fcgiapp.h>
 
 typedef struct http_request {
-	FCGX_Request *fcgx;      /* borrowed, valid until FCGX_Finish_r; NULL: CGI */
-	char **envp;             /* the request's parameters (CGI: the environment) */
-	int conn_fd;             /* hangs up when the front server drops the request */
-	short conn_events;       /* poll() events on conn_fd that also mean "look" */
-	const char *method;      /* "GET", "POST", ... never NULL */
-	chat_slice_t path;       /* REQUEST_URI up to '?', still percent-encoded */
-	chat_slice_t query;      /* after '?', empty if none */
-	int headers_sent;        /* 1 once the status line and headers went out */
-	long long bytes_sent;    /* body bytes written so far */
-	int body_timeout_ms;     /* longest silence reading the body; 0: none */
+	FCGX_Request *fcgx;   /* borrowed, valid until FCGX_Finish_r; NULL: CGI */
+	char **envp;          /* the request's parameters (CGI: the environment) */
+	int conn_fd;          /* hangs up when the front server drops the request */
+	short conn_events;    /* poll() events on conn_fd that also mean "look" */
+	const char *method;   /* "GET", "POST", ... never NULL */
+	chat_slice_t path;    /* REQUEST_URI up to '?', still percent-encoded */
+	chat_slice_t query;   /* after '?', empty if none */
+	int headers_sent;     /* 1 once the status line and headers went out */
+	long long bytes_sent; /* body bytes written so far */
+	int body_timeout_ms;  /* longest silence reading the body; 0: none */
 } http_request_t;
 
 /* Fills r from an accepted FastCGI request.  Returns 0 or CHAT_EINVAL when
@@ -68,8 +68,8 @@ int http_start(http_request_t *r, int status, const char *content_type, const ch
 int http_write(http_request_t *r, const void *data, size_t len);
 
 /* A whole response: http_start then http_write. */
-int http_respond(http_request_t *r, int status, const char *content_type,
-		 const char *headers, const void *body, size_t len);
+int http_respond(http_request_t *r, int status, const char *content_type, const char *headers,
+		 const void *body, size_t len);
 
 /* The reason phrase of a status code ("Not Found"). */
 const char *http_reason(int status);

@@ -34,9 +34,11 @@ int httpreq_cors_headers(chat_buf_t *head, const char *origin)
 {
 	if (origin == NULL || *origin == '\0' || !httpreq_header_safe(origin, HTTPREQ_ORIGIN_MAX))
 		return chat_buf_puts(head, "Access-Control-Allow-Origin: *\r\nVary: Origin\r\n");
-	return chat_buf_printf(head, "Access-Control-Allow-Origin: %s\r\n"
-				     "Access-Control-Allow-Credentials: true\r\n"
-				     "Vary: Origin\r\n", origin);
+	return chat_buf_printf(head,
+			       "Access-Control-Allow-Origin: %s\r\n"
+			       "Access-Control-Allow-Credentials: true\r\n"
+			       "Vary: Origin\r\n",
+			       origin);
 }
 
 void httpreq_jsessionid(const char *cookie, char *out, size_t size)

@@ -65,11 +65,13 @@ static int serve_cgi(chat_options_t *opt)
 	(void)pthread_sigmask(SIG_BLOCK, &term, NULL);
 	rc = handler_open(opt, 1, &handler, &err);
 	if (rc == CHAT_OK && http_cgi_catch_term() != CHAT_OK)
-		log_warn("cannot catch SIGTERM: a client that leaves is noticed at the next heartbeat");
+		log_warn(
+			"cannot catch SIGTERM: a client that leaves is noticed at the next heartbeat");
 	if (rc != CHAT_OK) {
 		log_error("cannot start: %s", err.message);
 		fputs("Status: 503 Service Unavailable\r\nContent-Type: text/plain\r\n\r\n"
-		      "Service unavailable.\n", stdout);
+		      "Service unavailable.\n",
+		      stdout);
 		return EXIT_FAILURE;
 	}
 	handler_serve_cgi(handler, environ);
@@ -179,8 +181,9 @@ int main(int argc, char **argv)
 		status = serve_cgi(&opt);
 		goto out;
 	} else if (FCGX_IsCGI()) {
-		fprintf(stderr, "chat.fcgi: not started by a FastCGI server nor as a CGI program (no GATEWAY_INTERFACE); use --fcgi_listen HOST:PORT "
-				"or run it from lighttpd/Apache (see --help)\n");
+		fprintf(stderr,
+			"chat.fcgi: not started by a FastCGI server nor as a CGI program (no GATEWAY_INTERFACE); use --fcgi_listen HOST:PORT "
+			"or run it from lighttpd/Apache (see --help)\n");
 		goto out;
 	}
 	rc = handler_open(&opt, 0, &handler, &err);

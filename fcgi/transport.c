@@ -39,7 +39,8 @@ static int held_fits(worker_t *w, const session_info_t *info, int held)
 {
 	const chat_options_t *opt = w->opt;
 	/* At most half of the threads are reserved (mod_fcgid: none). */
-	long long reserve = opt->held_reserve < opt->threads / 2 ? opt->held_reserve : opt->threads / 2;
+	long long reserve = opt->held_reserve < opt->threads / 2 ? opt->held_reserve
+								 : opt->threads / 2;
 	int64_t count = 0;
 
 	if (held > opt->threads - reserve)
@@ -49,7 +50,8 @@ static int held_fits(worker_t *w, const session_info_t *info, int held)
 	    count > opt->held_max)
 		return 0;
 	if (info->peer[0] == '\0' ||
-	    session_count_held_by_peer(w->svc.db, info->peer, chat_wall_ms(), &count, NULL) != CHAT_OK)
+	    session_count_held_by_peer(w->svc.db, info->peer, chat_wall_ms(), &count, NULL) !=
+		    CHAT_OK)
 		return 1;
 	return count <= opt->held_per_addr;
 }
@@ -98,7 +100,8 @@ int transport_cache_forever(chat_buf_t *head)
 
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	return chat_buf_printf(head, "Cache-Control: public, max-age=31536000\r\nExpires: %s\r\n", date);
+	return chat_buf_printf(head, "Cache-Control: public, max-age=31536000\r\nExpires: %s\r\n",
+			       date);
 }
 
 int transport_preflight_headers(http_request_t *r, chat_buf_t *head, const char *methods)
@@ -109,8 +112,10 @@ int transport_preflight_headers(http_request_t *r, chat_buf_t *head, const char 
 	if (rc == CHAT_OK)
 		rc = httpreq_cors_headers(head, http_param(r, "HTTP_ORIGIN"));
 	if (rc == CHAT_OK)
-		rc = chat_buf_printf(head, "Access-Control-Max-Age: 31536000\r\n"
-					   "Access-Control-Allow-Methods: %s\r\n", methods);
+		rc = chat_buf_printf(head,
+				     "Access-Control-Max-Age: 31536000\r\n"
+				     "Access-Control-Allow-Methods: %s\r\n",
+				     methods);
 	if (rc == CHAT_OK && req_headers != NULL &&
 	    httpreq_header_safe(req_headers, HTTPREQ_REQ_HEADERS_MAX))
 		rc = chat_buf_printf(head, "Access-Control-Allow-Headers: %s\r\n", req_headers);
@@ -145,11 +150,11 @@ static const transport_info_t transports[SOCKJS_TRANSPORT_COUNT] = {
 /* One receiving response in progress. */
 typedef struct stream {
 	http_request_t *r;
-	long long framed;   /* bytes of frames sent (the prelude not counted) */
+	long long framed; /* bytes of frames sent (the prelude not counted) */
 	sockjs_transport_t t;
 	chat_slice_t callback;
-	chat_buf_t frame;   /* one SockJS frame */
-	chat_buf_t wire;    /* the frame wrapped for the transport */
+	chat_buf_t frame; /* one SockJS frame */
+	chat_buf_t wire;  /* the frame wrapped for the transport */
 } stream_t;
 
 static int stream_send(stream_t *st)
@@ -188,8 +193,8 @@ static int send_stomp_heartbeat(stream_t *st)
 static int send_close(stream_t *st, int code, const char *reason)
 {
 	chat_buf_reset(&st->frame);
-	return sockjs_frame_close(&st->frame, code, (chat_slice_t){ reason, strlen(reason) }) ?:
-	       stream_send(st);
+	return sockjs_frame_close(&st->frame, code, (chat_slice_t){ reason, strlen(reason) })
+		       ?: stream_send(st);
 }
 
 /* msgs are encoded already (the dispatcher's batches): one a[...] frame
@@ -241,8 +246,7 @@ static int worker_wake_fd(worker_t *w)
  * thread at once.  Without an eventfd, the dispatcher's condition. */
 static void wait_wake_or_gone(worker_t *w, http_request_t *r, dispatch_sess_t *ds, int timeout_ms)
 {
-	struct pollfd p[2] = { { w->wake_fd, POLLIN, 0 },
-			       { r->conn_fd, r->conn_events, 0 } };
+	struct pollfd p[2] = { { w->wake_fd, POLLIN, 0 }, { r->conn_fd, r->conn_events, 0 } };
 	uint64_t n;
 
 	if (w->wake_fd <= 0) {
@@ -272,13 +276,15 @@ static int lease_holder_gone(worker_t *w, const char *key, chat_error_t *err)
 		return 0;
 	errno = 0;
 	pid = strtol(info.lease_owner, &end, 10);
-	if (errno != 0 || end == info.lease_owner || *end != '.' || pid <= 0 || pid == (long)getpid())
+	if (errno != 0 || end == info.lease_owner || *end != '.' || pid <= 0 ||
+	    pid == (long)getpid())
 		return 0;
 	if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 		return 0;
 	if (session_release(w->svc.db, key, info.lease_owner, chat_wall_ms(), err) != CHAT_OK)
 		return 0;
-	log_info("session %s: took over the lease of process %ld, which is gone", LOG_SID(key), pid);
+	log_info("session %s: took over the lease of process %ld, which is gone", LOG_SID(key),
+		 pid);
 	return 1;
 }
 
@@ -320,10 +326,12 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 	 * where the front server tells chat.fcgi only through a failed write
 	 * (Apache).  A poll is answered "h" then, as at a heartbeat. */
 	int64_t beat_ms = opt->held_probe_ms > 0 && opt->held_probe_ms < opt->heartbeat_ms
-				  ? opt->held_probe_ms : opt->heartbeat_ms;
+				  ? opt->held_probe_ms
+				  : opt->heartbeat_ms;
 	int64_t next_beat, now, stomp_beat, stomp_iv, wake;
 	dispatch_sess_t *ds = NULL;
-	size_t out_cap = (size_t)(opt->response_limit > opt->max_frame ? opt->response_limit : opt->max_frame);
+	size_t out_cap = (size_t)(opt->response_limit > opt->max_frame ? opt->response_limit
+								       : opt->max_frame);
 	chat_error_t err = { 0 };
 	session_info_t info;
 	json_strv_t msgs;
@@ -383,7 +391,8 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		if (rc == CHAT_EBUSY)
 			rc = await_lease(w, key, owner, lease_ms, &info, &err);
 		if (rc != CHAT_OK && rc != CHAT_EBUSY) {
-			log_error("session %s: cannot take the lease: %s", LOG_SID(key), chat_error_reason(&err, rc));
+			log_error("session %s: cannot take the lease: %s", LOG_SID(key),
+				  chat_error_reason(&err, rc));
 			respond_text(r, 500, head->data, "Internal error.\n");
 			goto out;
 		}
@@ -431,8 +440,8 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		goto out;
 	}
 	rc = dispatch_attach(w->disp, w->svc.db, key, service_delivery_kind(s), 1, info.cursor,
-			     sockjs_json_bound(out_cap), 4096, worker_wake_fd(w) > 0 ? wake_worker : NULL, w,
-			     &ds, &err);
+			     sockjs_json_bound(out_cap), 4096,
+			     worker_wake_fd(w) > 0 ? wake_worker : NULL, w, &ds, &err);
 	if (rc != CHAT_OK) {
 		log_error("session %s: %s", LOG_SID(key), chat_error_reason(&err, rc));
 		goto out;
@@ -461,7 +470,8 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 		}
 		if (msgs.n > 0 && (!ti->streaming || at_once || st.framed >= opt->response_limit))
 			break;
-		if (at_once && !waited_once && (uint64_t)info.cursor < (uint64_t)doorbell_seq(w->bell)) {
+		if (at_once && !waited_once &&
+		    (uint64_t)info.cursor < (uint64_t)doorbell_seq(w->bell)) {
 			/* Rows after the cursor may not have reached this
 			 * process's dispatcher yet: a short, bounded wait. */
 			waited_once = 1;
@@ -514,7 +524,8 @@ static void serve_receive(worker_t *w, http_request_t *r, const service_t *s, so
 				break;
 			}
 			/* What a long stream delivered, for pruning and a takeover. */
-			(void)session_advance_cursor(w->svc.db, key, dispatch_cursor(w->disp, ds), NULL);
+			(void)session_advance_cursor(w->svc.db, key, dispatch_cursor(w->disp, ds),
+						     NULL);
 			continue;
 		}
 		if (http_client_gone(r)) {
@@ -573,8 +584,9 @@ static void serve_send(worker_t *w, http_request_t *r, const service_t *s, sockj
 	}
 	if (rc != CHAT_OK)
 		goto out;
-	rc = sockjs_parse_send(t, (chat_slice_t){ content_type ? content_type : "",
-						  content_type ? strlen(content_type) : 0 },
+	rc = sockjs_parse_send(t,
+			       (chat_slice_t){ content_type ? content_type : "",
+					       content_type ? strlen(content_type) : 0 },
 			       body.data ? body.data : "", body.len, &msgs, &err_body);
 	if (rc != CHAT_OK) {
 		respond_text(r, 500, head->data, err_body ? err_body : "Internal error.");
@@ -587,7 +599,8 @@ static void serve_send(worker_t *w, http_request_t *r, const service_t *s, sockj
 		goto out;
 	}
 	if (rc != CHAT_OK) {
-		log_warn("session %s: messages refused: %s", LOG_SID(key), chat_error_reason(&err, rc));
+		log_warn("session %s: messages refused: %s", LOG_SID(key),
+			 chat_error_reason(&err, rc));
 		respond_text(r, 500, head->data, "Internal error.\n");
 		goto out;
 	}
@@ -628,7 +641,8 @@ void transport_serve(worker_t *w, http_request_t *r, const service_t *s, const r
 	if (strcmp(r->method, ti->method) != 0) {
 		char allow[64];
 
-		snprintf(allow, sizeof(allow), "Allow: %s%s\r\n", ti->cors ? "OPTIONS, " : "", ti->method);
+		snprintf(allow, sizeof(allow), "Allow: %s%s\r\n", ti->cors ? "OPTIONS, " : "",
+			 ti->method);
 		http_respond(r, 405, NULL, allow, "", 0);
 		goto out;
 	}

@@ -24,8 +24,8 @@ static log_format_t log_format = LOG_FORMAT_TEXT;
 /* Set for every request and every chat-ws callback, read only when a line
  * is written: so it copies, and the tag is made when needed. */
 static _Thread_local struct {
-	char key[LOG_KEY_MAX + 1];    /* "" when none */
-	char user[LOG_USER_MAX + 1];  /* "" when none */
+	char key[LOG_KEY_MAX + 1];   /* "" when none */
+	char user[LOG_USER_MAX + 1]; /* "" when none */
 } log_ctx;
 
 /* Copies s (NULL: "") into out of size cap, cut to fit. */
@@ -86,8 +86,10 @@ static void log_vfields(log_level_t level, const log_field_t *fields, size_t n, 
 		all[k++] = (log_field_t){ "session", log_sid(sid, log_ctx.key) };
 	if (log_ctx.user[0] != '\0')
 		all[k++] = (log_field_t){ "user", log_ctx.user };
-	ev = (log_event_t){ log_format, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, log_program,
-			    (long)getpid(), level, msg, all, k };
+	ev = (log_event_t){ log_format,  (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+			    log_program, (long)getpid(),
+			    level,       msg,
+			    all,         k };
 	n = log_format_line(line, sizeof(line), &ev);
 	if (write(STDERR_FILENO, line, n) < 0)
 		return;
@@ -110,4 +112,3 @@ void log_fields(log_level_t level, const log_field_t *fields, size_t n, const ch
 	log_vfields(level, fields, n, fmt, ap);
 	va_end(ap);
 }
-

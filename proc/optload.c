@@ -70,7 +70,8 @@ int options_from_args(chat_options_t *c, int argc, char **argv, chat_error_t *er
 		if (!strcmp(arg, "--help") || !strcmp(arg, "-h"))
 			return CHAT_EAGAIN;
 		if (strncmp(arg, "--", 2) != 0)
-			return chat_error_set(err, CHAT_EINVAL, "unexpected argument '%s' (see --help)", arg);
+			return chat_error_set(err, CHAT_EINVAL,
+					      "unexpected argument '%s' (see --help)", arg);
 		name = arg + 2;
 		eq = strchr(name, '=');
 		if (eq != NULL) {
@@ -87,7 +88,8 @@ int options_from_args(chat_options_t *c, int argc, char **argv, chat_error_t *er
 		} else {
 			o = options_find(name, (size_t)(eq - name));
 			if (o == NULL)
-				return chat_error_set(err, CHAT_ENOTFOUND, "%s: unknown option (see --help)", where);
+				return chat_error_set(err, CHAT_ENOTFOUND,
+						      "%s: unknown option (see --help)", where);
 			rc = options_set(c, o->name, value, where, err);
 		}
 		if (rc != CHAT_OK)
@@ -96,8 +98,8 @@ int options_from_args(chat_options_t *c, int argc, char **argv, chat_error_t *er
 	return CHAT_OK;
 }
 
-int options_load(chat_options_t *c, int argc, char **argv, const char *program,
-	const char *summary, int *exit_status)
+int options_load(chat_options_t *c, int argc, char **argv, const char *program, const char *summary,
+		 int *exit_status)
 {
 	chat_error_t err = { 0 };
 	int rc;
@@ -128,12 +130,14 @@ void options_usage(FILE *f, const char *program, const char *summary)
 {
 	size_t i;
 
-	fprintf(f, "Usage: %s [--config FILE] [--OPTION=VALUE ...]\n%s\n\nOptions (also CHAT_OPTION in the environment, or `option = value` in FILE):\n",
+	fprintf(f,
+		"Usage: %s [--config FILE] [--OPTION=VALUE ...]\n%s\n\nOptions (also CHAT_OPTION in the environment, or `option = value` in FILE):\n",
 		program, summary);
 	for (i = 0; i < options_count; i++) {
 		const options_entry_t *o = &options_table[i];
 
-		fprintf(f, "  --%-20s %s (%s, default %s", o->name, o->help, type_name(o->type), o->def);
+		fprintf(f, "  --%-20s %s (%s, default %s", o->name, o->help, type_name(o->type),
+			o->def);
 		if (o->type == OPTIONS_INT)
 			fprintf(f, ", %lld..%lld", o->min, o->max);
 		fprintf(f, ")\n");
@@ -144,13 +148,14 @@ void options_reference(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "# Configuration reference\n\n"
-		   "Generated from the option table in `core/options.c` (`chat.fcgi --reference`).\n"
-		   "Every option can be given as `name = value` in a file passed with `--config FILE`,\n"
-		   "as `--name=value` on the command line, or as the environment variable `CHAT_NAME`\n"
-		   "(upper case). `CHAT_CONFIG=FILE` in the environment loads FILE first. Later\n"
-		   "sources win: the file, then the environment, then arguments in order.\n\n"
-		   "| option | type | default | bounds | meaning |\n|---|---|---|---|---|\n");
+	fprintf(f,
+		"# Configuration reference\n\n"
+		"Generated from the option table in `core/options.c` (`chat.fcgi --reference`).\n"
+		"Every option can be given as `name = value` in a file passed with `--config FILE`,\n"
+		"as `--name=value` on the command line, or as the environment variable `CHAT_NAME`\n"
+		"(upper case). `CHAT_CONFIG=FILE` in the environment loads FILE first. Later\n"
+		"sources win: the file, then the environment, then arguments in order.\n\n"
+		"| option | type | default | bounds | meaning |\n|---|---|---|---|---|\n");
 	for (i = 0; i < options_count; i++) {
 		const options_entry_t *o = &options_table[i];
 
@@ -159,12 +164,13 @@ void options_reference(FILE *f)
 			fprintf(f, "%lld..%lld", o->min, o->max);
 		fprintf(f, " | %s |\n", o->help);
 	}
-	fprintf(f, "\n## The login token behind every front server\n\n"
-		   "`POST /api/logout` and `POST /api/rooms` need the token from `POST /api/login`,\n"
-		   "as `Authorization: Bearer TOKEN` or as the member `\"token\"` of the JSON body\n"
-		   "(the header wins when both are given). Apache keeps `Authorization` from\n"
-		   "FastCGI programs (mod_fcgid and mod_proxy_fcgi alike) unless `CGIPassAuth On`\n"
-		   "applies to the request (Apache 2.4.13 and later; also from `.htaccess`); the\n"
-		   "shipped `conf/apache-*.conf.in` set it. The page (`www/js/chat.js`) sends the\n"
-		   "token both ways, so it also works where a front server strips the header.\n");
+	fprintf(f,
+		"\n## The login token behind every front server\n\n"
+		"`POST /api/logout` and `POST /api/rooms` need the token from `POST /api/login`,\n"
+		"as `Authorization: Bearer TOKEN` or as the member `\"token\"` of the JSON body\n"
+		"(the header wins when both are given). Apache keeps `Authorization` from\n"
+		"FastCGI programs (mod_fcgid and mod_proxy_fcgi alike) unless `CGIPassAuth On`\n"
+		"applies to the request (Apache 2.4.13 and later; also from `.htaccess`); the\n"
+		"shipped `conf/apache-*.conf.in` set it. The page (`www/js/chat.js`) sends the\n"
+		"token both ways, so it also works where a front server strips the header.\n");
 }

@@ -30,8 +30,8 @@ int options_from_args(chat_options_t *c, int argc, char **argv, chat_error_t *er
  * EXIT_FAILURE (printed to stderr as "program: detail" when it came from
  * the configuration or the arguments).  Free c with options_free() in
  * every case. */
-int options_load(chat_options_t *c, int argc, char **argv, const char *program,
-	const char *summary, int *exit_status);
+int options_load(chat_options_t *c, int argc, char **argv, const char *program, const char *summary,
+		 int *exit_status);
 
 /* Prints --help text for program to f. */
 void options_usage(FILE *f, const char *program, const char *summary);

@@ -9,8 +9,8 @@
 #include "optload.h"
 #include "store.h"
 
-int start_load(chat_options_t *opt, int argc, char **argv, const char *program,
-	       const char *summary, int *exit_status)
+int start_load(chat_options_t *opt, int argc, char **argv, const char *program, const char *summary,
+	       int *exit_status)
 {
 	int rc = options_load(opt, argc, argv, program, summary, exit_status);
 

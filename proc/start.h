@@ -12,8 +12,8 @@
 /* Loads program's options as options_load() does (same return and
  * *exit_status), then sets the logger: program name, log_level and
  * log_format.  Free opt with options_free() in every case. */
-int start_load(chat_options_t *opt, int argc, char **argv, const char *program,
-	       const char *summary, int *exit_status);
+int start_load(chat_options_t *opt, int argc, char **argv, const char *program, const char *summary,
+	       int *exit_status);
 
 /* Hands libchat its process-wide settings (metrics' program name, the
  * password hash's cost, the destination prefixes) and refuses a store

@@ -96,8 +96,8 @@ void conn_close(wsserver_t *srv, conn_t *c, int code, const char *reason)
 	c->close_reason[n] = '\0';
 	if (c->framed) {
 		chat_buf_reset(&srv->frame);
-		if (sockjs_frame_close(&srv->frame, code, (chat_slice_t){ reason, strlen(reason) }) ==
-			    CHAT_OK &&
+		if (sockjs_frame_close(&srv->frame, code,
+				       (chat_slice_t){ reason, strlen(reason) }) == CHAT_OK &&
 		    wsq_push(&c->q, srv->frame.data, srv->frame.len) != CHAT_OK) {
 			/* No room even for the close frame: drop the backlog. */
 			wsq_clear(&c->q);
@@ -111,8 +111,8 @@ void conn_close(wsserver_t *srv, conn_t *c, int code, const char *reason)
 /* A reader too slow to take what it is sent: drop its backlog and close. */
 static void conn_too_slow(wsserver_t *srv, conn_t *c)
 {
-	log_warn("socket %s: %zu messages, %zu bytes unsent: closing a slow reader", LOG_SID(c->key),
-		 c->q.count, c->q.bytes);
+	log_warn("socket %s: %zu messages, %zu bytes unsent: closing a slow reader",
+		 LOG_SID(c->key), c->q.count, c->q.bytes);
 	wsq_clear(&c->q);
 	conn_close(srv, c, WS_CLOSE_TRY_AGAIN, "Send queue full: reading too slowly");
 }
@@ -149,7 +149,8 @@ static int conn_queue_messages(wsserver_t *srv, conn_t *c)
 		chat_buf_reset(&srv->frame);
 		rc = sockjs_frame_encoded(&srv->frame, items, k);
 		if (rc != CHAT_OK) {
-			log_error("socket %s: cannot frame messages: %s", LOG_SID(c->key), chat_strerror(rc));
+			log_error("socket %s: cannot frame messages: %s", LOG_SID(c->key),
+				  chat_strerror(rc));
 			conn_close(srv, c, WS_CLOSE_INTERNAL, "Internal error");
 			return rc;
 		}
@@ -172,16 +173,18 @@ static void conn_fill(wsserver_t *srv, conn_t *c)
 	json_strv_reset(&srv->out);
 	rc = dispatch_take(srv->disp, c->ds, srv->svc.db, &srv->out, &end, &err);
 	if (rc != CHAT_OK) {
-		log_error("socket %s: cannot take its messages: %s", LOG_SID(c->key), chat_error_reason(&err, rc));
+		log_error("socket %s: cannot take its messages: %s", LOG_SID(c->key),
+			  chat_error_reason(&err, rc));
 		conn_close(srv, c, WS_CLOSE_INTERNAL, "Internal error");
 		return;
 	}
 	if (srv->out.n > 0 && conn_queue_messages(srv, c) != CHAT_OK)
 		return;
 	if (end.closed) {
-		if (session_close(srv->svc.db, c->key, end.code, end.reason, chat_wall_ms(), &err) !=
-		    CHAT_OK)
-			log_warn("socket %s: cannot close its session: %s", LOG_SID(c->key), err.message);
+		if (session_close(srv->svc.db, c->key, end.code, end.reason, chat_wall_ms(),
+				  &err) != CHAT_OK)
+			log_warn("socket %s: cannot close its session: %s", LOG_SID(c->key),
+				 err.message);
 		/* After DISCONNECT's RECEIPT a raw STOMP client closes the
 		 * socket itself (stompjs does at once); SockJS sockets get c[...]. */
 		if (c->framed || end.code != WS_CLOSE_NORMAL)
@@ -232,10 +235,11 @@ void conn_release(wsserver_t *srv, conn_t *c)
 		 * (client and client-individual subscriptions) stays for its
 		 * user's next subscription until the expiry deletes the session
 		 * disconnect_delay_ms later, as for the HTTP transports. */
-		if (session_close(srv->svc.db, c->key, WS_CLOSE_NORMAL, "Socket closed", now, &err) !=
-			    CHAT_OK ||
+		if (session_close(srv->svc.db, c->key, WS_CLOSE_NORMAL, "Socket closed", now,
+				  &err) != CHAT_OK ||
 		    session_release(srv->svc.db, c->key, srv->owner, now, &err) != CHAT_OK)
-			log_warn("socket %s: cannot close its session: %s", LOG_SID(c->key), err.message);
+			log_warn("socket %s: cannot close its session: %s", LOG_SID(c->key),
+				 err.message);
 	}
 	wsq_clear(&c->q);
 	chat_buf_free(&c->rx);
@@ -335,22 +339,25 @@ int conn_established(wsserver_t *srv, conn_t *c, struct lws *wsi)
 		return -1;
 	}
 	if (rc != CHAT_OK) {
-		log_error("socket %s: cannot open its session: %s", LOG_SID(c->key), chat_error_reason(&err, rc));
+		log_error("socket %s: cannot open its session: %s", LOG_SID(c->key),
+			  chat_error_reason(&err, rc));
 		goto fail;
 	}
 	metrics_add(METRICS_OPENED + conn_transport(c), 1);
 	conn_link(srv, c);
 	rc = session_acquire(srv->svc.db, c->key, srv->owner, now, srv->lease_ms, &err);
 	if (rc != CHAT_OK) {
-		log_error("socket %s: cannot take its lease: %s", LOG_SID(c->key), chat_error_reason(&err, rc));
+		log_error("socket %s: cannot take its lease: %s", LOG_SID(c->key),
+			  chat_error_reason(&err, rc));
 		goto fail;
 	}
 	c->saved_cursor = info.cursor;
-	rc = dispatch_attach(srv->disp, srv->svc.db, c->key, service_delivery_kind(c->svc), c->framed,
-			     info.cursor, srv->batch_max_bytes, WS_BATCH_ITEMS, conn_ready, c, &c->ds,
-			     &err);
+	rc = dispatch_attach(srv->disp, srv->svc.db, c->key, service_delivery_kind(c->svc),
+			     c->framed, info.cursor, srv->batch_max_bytes, WS_BATCH_ITEMS,
+			     conn_ready, c, &c->ds, &err);
 	if (rc != CHAT_OK) {
-		log_error("socket %s: cannot attach its session: %s", LOG_SID(c->key), chat_error_reason(&err, rc));
+		log_error("socket %s: cannot attach its session: %s", LOG_SID(c->key),
+			  chat_error_reason(&err, rc));
 		goto fail;
 	}
 	if (c->framed) {
@@ -389,7 +396,8 @@ static int conn_message(wsserver_t *srv, conn_t *c)
 	}
 	if (rc != CHAT_OK) {
 		/* Broken JSON: terminate at once, no c[...] frame (sockjs-node). */
-		lws_close_reason(c->wsi, WS_CLOSE_BROKEN_FRAMING, (unsigned char *)"Broken framing.", 15);
+		lws_close_reason(c->wsi, WS_CLOSE_BROKEN_FRAMING,
+				 (unsigned char *)"Broken framing.", 15);
 		return -1;
 	}
 	if (srv->in.n == 0)
@@ -405,7 +413,8 @@ static int conn_message(wsserver_t *srv, conn_t *c)
 	    session_get(srv->svc.db, c->key, &info, NULL) == CHAT_OK && info.has_user)
 		snprintf(c->user, sizeof(c->user), "%s", info.user_name);
 	if (rc != CHAT_OK) {
-		log_warn("socket %s: messages refused: %s", LOG_SID(c->key), chat_error_reason(&err, rc));
+		log_warn("socket %s: messages refused: %s", LOG_SID(c->key),
+			 chat_error_reason(&err, rc));
 		/* The detail (often SQLite's text) is for the log only. */
 		conn_close(srv, c, WS_CLOSE_INTERNAL, "Internal error");
 	}
@@ -455,8 +464,7 @@ int conn_writeable(wsserver_t *srv, conn_t *c)
 	if (lws_write(c->wsi, p + sent, n, (enum lws_write_protocol)flags) < (int)n)
 		return -1;
 	wsq_advance(&c->q, n);
-	if (!wsq_empty(&c->q) || c->closing ||
-	    (c->ds != NULL && dispatch_ready(srv->disp, c->ds)))
+	if (!wsq_empty(&c->q) || c->closing || (c->ds != NULL && dispatch_ready(srv->disp, c->ds)))
 		lws_callback_on_writable(c->wsi);
 	return 0;
 }

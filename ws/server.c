@@ -23,7 +23,7 @@
 /* Subprotocol names the sockets answer to: ours first (it also serves
  * plain HTTP), then the STOMP ones. */
 const char *const ws_protocol_names[WS_NPROTOCOLS] = { "chat-sockjs", "v12.stomp", "v11.stomp",
-							"v10.stomp" };
+						       "v10.stomp" };
 
 /* Says in chat.db that this sidecar runs, until two heartbeats from now
  * (chat.fcgi's /info offers WebSocket while it does).  A second sidecar on
@@ -67,7 +67,8 @@ static void heartbeat(lws_sorted_usec_list_t *sul)
 		if (cursor > c->saved_cursor &&
 		    (rc = session_advance_cursor(srv->svc.db, c->key, cursor, &err)) == CHAT_OK)
 			c->saved_cursor = cursor;
-		if (rc == CHAT_OK && c->ponged && (rc = broker_heard(srv->svc.db, c->key, now, &err)) == CHAT_OK)
+		if (rc == CHAT_OK && c->ponged &&
+		    (rc = broker_heard(srv->svc.db, c->key, now, &err)) == CHAT_OK)
 			c->ponged = 0;
 	}
 	if (rc == CHAT_OK)
@@ -76,8 +77,8 @@ static void heartbeat(lws_sorted_usec_list_t *sul)
 		chatdb__rollback(srv->svc.db);
 	if (rc != CHAT_OK)
 		log_warn("cannot renew the sockets' leases: %s", chat_error_reason(&err, rc));
-	if ((rc = session_closed_owned(srv->svc.db, srv->owner, conn_closed_elsewhere, srv, &err)) !=
-	    CHAT_OK)
+	if ((rc = session_closed_owned(srv->svc.db, srv->owner, conn_closed_elsewhere, srv,
+				       &err)) != CHAT_OK)
 		log_warn("cannot look for closed sessions: %s", chat_error_reason(&err, rc));
 	sidecar_alive(srv, now);
 	lws_sul_schedule(srv->ctx, 0, &srv->beat, heartbeat,
@@ -104,7 +105,8 @@ static void stomp_heartbeat(lws_sorted_usec_list_t *sul)
 
 		if (c->closing || c->ds == NULL)
 			continue;
-		iv = broker_heartbeat_interval(srv->opt, dispatch_heartbeat_wanted(srv->disp, c->ds));
+		iv = broker_heartbeat_interval(srv->opt,
+					       dispatch_heartbeat_wanted(srv->disp, c->ds));
 		if (!heartbeat_send_due(iv, c->stomp_sent_ms, now, tick))
 			continue;
 		chat_buf_reset(&srv->frame);
@@ -155,8 +157,8 @@ static void on_wakeup(wsserver_t *srv)
 		start_shutdown(srv);
 }
 
-static int callback_reason(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-			   void *in, size_t len);
+static int callback_reason(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			   size_t len);
 
 /* Whatever a socket's callback logs names its session. */
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -172,8 +174,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	return rc;
 }
 
-static int callback_reason(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-			   void *in, size_t len)
+static int callback_reason(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			   size_t len)
 {
 	struct lws_context *ctx = lws_get_context(wsi);
 	wsserver_t *srv = ctx ? lws_context_user(ctx) : NULL;
@@ -182,33 +184,25 @@ static int callback_reason(struct lws *wsi, enum lws_callback_reasons reason, vo
 	if (srv == NULL)
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	switch (reason) {
-	case LWS_CALLBACK_HTTP:
-		return upgrade_http(srv, wsi);
-	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		return upgrade_confirm(srv, wsi, in);
-	case LWS_CALLBACK_ESTABLISHED:
-		return conn_established(srv, c, wsi);
-	case LWS_CALLBACK_RECEIVE:
-		return conn_receive(srv, c, in, len);
-	case LWS_CALLBACK_SERVER_WRITEABLE:
-		return conn_writeable(srv, c);
+	case LWS_CALLBACK_HTTP: return upgrade_http(srv, wsi);
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: return upgrade_confirm(srv, wsi, in);
+	case LWS_CALLBACK_ESTABLISHED: return conn_established(srv, c, wsi);
+	case LWS_CALLBACK_RECEIVE: return conn_receive(srv, c, in, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE: return conn_writeable(srv, c);
 	case LWS_CALLBACK_RECEIVE_PONG:
 		/* A sign of life (a browser answers pings even in a background
 		 * tab whose timers are throttled): told once per heartbeat. */
 		if (c != NULL)
 			c->ponged = 1;
 		return 0;
-	case LWS_CALLBACK_CLOSED:
-		on_closed(srv, c);
-		return 0;
+	case LWS_CALLBACK_CLOSED: on_closed(srv, c); return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		/* lws tells each protocol of the vhost: act once. */
 		if (lws_get_protocol(wsi) != NULL &&
 		    strcmp(lws_get_protocol(wsi)->name, ws_protocol_names[0]) == 0)
 			on_wakeup(srv);
 		return 0;
-	default:
-		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	default: return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}
 }
 
@@ -308,7 +302,9 @@ int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err
 		srv->protocols[p].rx_buffer_size = WS_RX_BUFFER;
 	}
 	/* Ping a socket idle for a heartbeat; hang up when the pong is missing. */
-	srv->retry.secs_since_valid_ping = (uint16_t)(opt->heartbeat_ms / 1000 > 0 ? opt->heartbeat_ms / 1000 : 1);
+	srv->retry.secs_since_valid_ping = (uint16_t)(opt->heartbeat_ms / 1000 > 0
+							      ? opt->heartbeat_ms / 1000
+							      : 1);
 	srv->retry.secs_since_valid_hangup = (uint16_t)(srv->retry.secs_since_valid_ping * 2 + 10);
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
 	memset(&info, 0, sizeof(info));
@@ -320,8 +316,8 @@ int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err
 	info.server_string = "chat-ws";
 	info.retry_and_idle_policy = &srv->retry;
 	info.timeout_secs = 10;
-	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
-		       LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 |
+		       LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND | LWS_SERVER_OPTION_DISABLE_IPV6;
 	srv->ctx = lws_create_context(&info);
 	if (srv->ctx == NULL) {
 		rc = chat_error_set(err, CHAT_EIO, "cannot listen on %s:%lld (address in use?)",

@@ -64,21 +64,21 @@ typedef struct conn conn_t;
 
 /* One WebSocket: lws's per-session user space (zeroed by lws). */
 struct conn {
-	conn_t *prev, *next;     /* in the server's list while live */
-	conn_t *hnext;           /* in its bucket of the server's key hash */
-	dispatch_sess_t *ds;     /* its session in the dispatcher (while live) */
+	conn_t *prev, *next; /* in the server's list while live */
+	conn_t *hnext;       /* in its bucket of the server's key hash */
+	dispatch_sess_t *ds; /* its session in the dispatcher (while live) */
 	struct lws *wsi;
 	const service_t *svc;
-	int framed;              /* SockJS framing (session URL), else raw */
-	int live;                /* has a session row and is in the list */
-	int closing;             /* close decided: flush the queue, then close */
+	int framed;  /* SockJS framing (session URL), else raw */
+	int live;    /* has a session row and is in the list */
+	int closing; /* close decided: flush the queue, then close */
 	int close_code;
 	char close_reason[WS_REASON_MAX + 1];
-	int64_t saved_cursor;    /* last cursor written to chat.db */
-	int64_t stomp_sent_ms;   /* monotonic time STOMP data was last queued */
-	int ponged;              /* a pong came since the last heartbeat */
-	wsq_t q;                 /* frames waiting for writeable */
-	chat_buf_t rx;           /* the client message being received */
+	int64_t saved_cursor;  /* last cursor written to chat.db */
+	int64_t stomp_sent_ms; /* monotonic time STOMP data was last queued */
+	int ponged;            /* a pong came since the last heartbeat */
+	wsq_t q;               /* frames waiting for writeable */
+	chat_buf_t rx;         /* the client message being received */
 	char key[CHATDB_ID_MAX + 1];
 	char user[SESSION_USER_MAX + 1]; /* its STOMP user once known, for the log */
 };
@@ -89,38 +89,38 @@ extern const char *const ws_protocol_names[WS_NPROTOCOLS];
 
 
 struct wsserver {
-	const chat_options_t *opt;          /* borrowed */
+	const chat_options_t *opt; /* borrowed */
 	service_t services[SERVICE_MAX];
-	const char *prefixes[SERVICE_MAX];  /* services[i].prefix, for route_parse */
+	const char *prefixes[SERVICE_MAX]; /* services[i].prefix, for route_parse */
 	size_t nservices;
-	service_ctx_t svc;                  /* svc.db: the loop thread's handle (owned) */
-	doorbell_t *bell;                   /* owned */
-	struct lws_context *ctx;            /* owned */
+	service_ctx_t svc;       /* svc.db: the loop thread's handle (owned) */
+	doorbell_t *bell;        /* owned */
+	struct lws_context *ctx; /* owned */
 	struct lws_protocols protocols[WS_NPROTOCOLS + 1]; /* NULL-terminated */
-	lws_retry_bo_t retry;               /* ping/pong keepalive */
-	lws_sorted_usec_list_t grace;       /* shutdown deadline */
-	lws_sorted_usec_list_t beat;        /* heartbeats, leases, cursors */
-	lws_sorted_usec_list_t stomp_beat;  /* STOMP heart-beats of every socket */
-	dispatch_t *disp;                   /* the fan-out (reads with svc.db; owned) */
-	size_t batch_max_bytes;             /* what one socket's batch may hold */
-	conn_t *conns;                      /* live sockets */
-	conn_t *buckets[WS_HASH_BUCKETS];   /* live sockets by session key */
+	lws_retry_bo_t retry;                              /* ping/pong keepalive */
+	lws_sorted_usec_list_t grace;                      /* shutdown deadline */
+	lws_sorted_usec_list_t beat;                       /* heartbeats, leases, cursors */
+	lws_sorted_usec_list_t stomp_beat;                 /* STOMP heart-beats of every socket */
+	dispatch_t *disp;                 /* the fan-out (reads with svc.db; owned) */
+	size_t batch_max_bytes;           /* what one socket's batch may hold */
+	conn_t *conns;                    /* live sockets */
+	conn_t *buckets[WS_HASH_BUCKETS]; /* live sockets by session key */
 	size_t nconns;
-	char owner[CHATDB_ID_MAX + 1];      /* lease owner of every socket's session */
-	char nonce[9];                      /* this run's tag in session keys */
-	unsigned long long opened;          /* sockets opened, for session keys */
+	char owner[CHATDB_ID_MAX + 1]; /* lease owner of every socket's session */
+	char nonce[9];                 /* this run's tag in session keys */
+	unsigned long long opened;     /* sockets opened, for session keys */
 	int64_t lease_ms;
 	size_t queue_max_bytes;
-	size_t rx_max_framed, rx_max_raw;   /* message caps on the wire */
-	json_strv_t in;                     /* scratch: one decoded client message */
-	json_strv_t out;                    /* scratch: collected messages */
-	chat_buf_t frame;                   /* scratch: one SockJS frame */
+	size_t rx_max_framed, rx_max_raw; /* message caps on the wire */
+	json_strv_t in;                   /* scratch: one decoded client message */
+	json_strv_t out;                  /* scratch: collected messages */
+	chat_buf_t frame;                 /* scratch: one SockJS frame */
 	pthread_t waiter;
 	int waiter_started;
 	atomic_int waiter_stop;
 	atomic_int stop_requested;
-	int shutting_down;                  /* loop thread: closes started */
-	int done;                           /* loop thread: leave wsserver_run */
+	int shutting_down; /* loop thread: closes started */
+	int done;          /* loop thread: leave wsserver_run */
 };
 
 /* ---- upgrade.c: plain HTTP answers and the checks before a 101 ---- */

@@ -44,9 +44,8 @@ static int http_answer(struct lws *wsi, unsigned status, const char *allow, cons
 static int request_path(struct lws *wsi, char *buf, int size, int *is_get)
 {
 	static const enum lws_token_indexes methods[] = {
-		WSI_TOKEN_GET_URI, WSI_TOKEN_POST_URI, WSI_TOKEN_OPTIONS_URI,
-		WSI_TOKEN_PUT_URI, WSI_TOKEN_PATCH_URI, WSI_TOKEN_DELETE_URI,
-		WSI_TOKEN_HEAD_URI,
+		WSI_TOKEN_GET_URI,   WSI_TOKEN_POST_URI,   WSI_TOKEN_OPTIONS_URI, WSI_TOKEN_PUT_URI,
+		WSI_TOKEN_PATCH_URI, WSI_TOKEN_DELETE_URI, WSI_TOKEN_HEAD_URI,
 	};
 	size_t i;
 
@@ -62,8 +61,8 @@ static int request_path(struct lws *wsi, char *buf, int size, int *is_get)
 /* The service a WebSocket URL names, with *framed telling a SockJS session
  * URL from a raw one, or NULL when the path is no WebSocket URL of a
  * service that offers WebSocket (404). */
-const service_t *upgrade_route(wsserver_t *srv, struct lws *wsi, int *framed,
-					 route_t *rt, int *is_get)
+const service_t *upgrade_route(wsserver_t *srv, struct lws *wsi, int *framed, route_t *rt,
+			       int *is_get)
 {
 	char path[WS_PATH_MAX + 1];
 	const service_t *s;
@@ -108,7 +107,8 @@ static int connection_upgrade(struct lws *wsi)
 	const char *p = v;
 	int n = lws_hdr_total_length(wsi, WSI_TOKEN_CONNECTION);
 
-	if (n <= 0 || n > WS_CONNECTION_MAX || lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_CONNECTION) < 0)
+	if (n <= 0 || n > WS_CONNECTION_MAX ||
+	    lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_CONNECTION) < 0)
 		return 0;
 	while (*p != '\0') {
 		size_t len;

@@ -7,9 +7,9 @@
 
 struct wsq_msg {
 	wsq_msg_t *next;
-	size_t len;            /* payload bytes */
-	size_t sent;           /* payload bytes consumed by wsq_advance() */
-	unsigned char data[];  /* headroom, then the payload */
+	size_t len;           /* payload bytes */
+	size_t sent;          /* payload bytes consumed by wsq_advance() */
+	unsigned char data[]; /* headroom, then the payload */
 };
 
 void wsq_init(wsq_t *q, size_t max_bytes, size_t max_count, size_t headroom)

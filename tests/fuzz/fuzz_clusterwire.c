@@ -66,8 +66,9 @@ static void messages(const uint8_t *data, size_t size)
 		if (rc == CHAT_OK) {
 			chat_slice_t user, rest;
 
-			if (m.origin < 1 || m.origin >= CLUSTER_SLOTS || m.id % CLUSTER_SLOTS != m.origin ||
-			    m.ack.len == 0 || m.body.ptr != f.body.ptr || m.body.len != f.body.len)
+			if (m.origin < 1 || m.origin >= CLUSTER_SLOTS ||
+			    m.id % CLUSTER_SLOTS != m.origin || m.ack.len == 0 ||
+			    m.body.ptr != f.body.ptr || m.body.len != f.body.len)
 				abort();
 			if (m.kind == CLUSTERWIRE_ROOM) {
 				if (m.room_id <= 0 ||
@@ -82,16 +83,20 @@ static void messages(const uint8_t *data, size_t size)
 						    m.token_expires_ms <= m.token_created_ms))
 					abort();
 			} else if (m.kind == CLUSTERWIRE_TOPIC) {
-				if (dest_classify(m.dest) != DEST_TOPIC || m.dest.len > CLUSTERWIRE_DEST_MAX)
+				if (dest_classify(m.dest) != DEST_TOPIC ||
+				    m.dest.len > CLUSTERWIRE_DEST_MAX)
 					abort();
 			} else if (m.kind == CLUSTERWIRE_USER
-				    ? dest_user_split(m.dest, &user, &rest) != CHAT_OK || user.len == 0 ||
-					      m.dest.len > CLUSTERWIRE_DEST_MAX ||
-					      (m.ctype.len > 0 && !stomp_media_type_valid(m.ctype)) ||
-					      m.sender.len > CLUSTERWIRE_SENDER_MAX
-				    : !chatmsg_room_valid((chat_slice_t){ m.room, strlen(m.room) }) ||
-					      strcmp(m.room, room.data) != 0 || writer.len == 0 ||
-					      text.len == 0)
+					   ? dest_user_split(m.dest, &user, &rest) != CHAT_OK ||
+						     user.len == 0 ||
+						     m.dest.len > CLUSTERWIRE_DEST_MAX ||
+						     (m.ctype.len > 0 &&
+						      !stomp_media_type_valid(m.ctype)) ||
+						     m.sender.len > CLUSTERWIRE_SENDER_MAX
+					   : !chatmsg_room_valid(
+						     (chat_slice_t){ m.room, strlen(m.room) }) ||
+						     strcmp(m.room, room.data) != 0 ||
+						     writer.len == 0 || text.len == 0)
 				abort();
 		} else if (rc >= 0 || rc <= CHAT_E_LAST) {
 			abort();

@@ -23,8 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d.ptr = nul ? nul + 1 : buf;
 	d.len = nul ? size - p.len - 1 : size;
 
-	if (dest_match(p, d) &&
-	    (dest_validate(p, 1) != CHAT_OK || dest_validate(d, 0) != CHAT_OK))
+	if (dest_match(p, d) && (dest_validate(p, 1) != CHAT_OK || dest_validate(d, 0) != CHAT_OK))
 		abort();
 	if (dest_validate(d, 0) == CHAT_OK) {
 		if (!dest_match(d, d) || !dest_match(CHAT_SLICE("/**"), d))
@@ -32,8 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	(void)dest_classify(d);
 	if (dest_user_split(d, &user, &rest) == CHAT_OK) {
-		if (user.ptr < d.ptr || user.ptr + user.len > d.ptr + d.len ||
-		    rest.ptr < d.ptr || rest.ptr + rest.len > d.ptr + d.len || rest.len == 0)
+		if (user.ptr < d.ptr || user.ptr + user.len > d.ptr + d.len || rest.ptr < d.ptr ||
+		    rest.ptr + rest.len > d.ptr + d.len || rest.len == 0)
 			abort();
 	}
 	return 0;

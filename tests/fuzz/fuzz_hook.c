@@ -73,9 +73,8 @@ static void check_http(const char *p, size_t size)
 
 		if (eof && rc == CHAT_EAGAIN)
 			abort();
-		if (rc == CHAT_OK &&
-		    (r.body.ptr < p || r.body.ptr + r.body.len > p + size || r.status < 100 ||
-		     r.status > 999))
+		if (rc == CHAT_OK && (r.body.ptr < p || r.body.ptr + r.body.len > p + size ||
+				      r.status < 100 || r.status > 999))
 			abort();
 	}
 }

@@ -89,12 +89,12 @@ static void check_round_trip(const json_strv_t *v)
 		if (t == SOCKJS_EVENTSOURCE) {
 			const char *crlf = memchr(w.data, '\r', w.len);
 
-			if (crlf != w.data + w.len - 4 || memchr(w.data, '\n', w.len) !=
-			    w.data + w.len - 3)
+			if (crlf != w.data + w.len - 4 ||
+			    memchr(w.data, '\n', w.len) != w.data + w.len - 3)
 				abort();
 		}
-		if (t == SOCKJS_HTMLFILE && memmem(w.data + 11, w.len - 11, "<", 1) !=
-		    w.data + w.len - 11)
+		if (t == SOCKJS_HTMLFILE &&
+		    memmem(w.data + 11, w.len - 11, "<", 1) != w.data + w.len - 11)
 			abort(); /* the only '<' after the opening tag is </script> */
 	}
 	chat_buf_free(&enc);
@@ -121,15 +121,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	len = size - 1;
 	json_strv_init(&v, MAX_BYTES, MAX_ITEMS);
 	switch (mode % 4) {
-	case 0:
-		rc = json_decode_array(body, len, 0, &v);
-		break;
-	case 1:
-		rc = json_decode_array(body, len, JSON_DEC_BARE_STRING, &v);
-		break;
+	case 0: rc = json_decode_array(body, len, 0, &v); break;
+	case 1: rc = json_decode_array(body, len, JSON_DEC_BARE_STRING, &v); break;
 	case 2:
-		rc = sockjs_parse_send(SOCKJS_XHR_SEND, CHAT_SLICE("text/plain"),
-				       body, len, &v, &err);
+		rc = sockjs_parse_send(SOCKJS_XHR_SEND, CHAT_SLICE("text/plain"), body, len, &v,
+				       &err);
 		break;
 	default:
 		rc = sockjs_parse_send(SOCKJS_JSONP_SEND,

@@ -21,7 +21,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char in[4096], out[LOG_LINE_MAX];
 	const char *nul;
 	log_field_t f[2] = { { "user", NULL }, { "session", "c:#01234567" } };
-	log_event_t ev = { LOG_FORMAT_TEXT, 1767323045678LL, "chat.fcgi", 42, LOG_LEVEL_INFO, in, f, 2 };
+	log_event_t ev = {
+		LOG_FORMAT_TEXT, 1767323045678LL, "chat.fcgi", 42, LOG_LEVEL_INFO, in, f, 2
+	};
 	size_t cap, n, i;
 	int quoted = 0;
 
@@ -45,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (c == '\\') {
 			if (!quoted)
 				abort(); /* escapes only inside quotes */
-			i++;         /* the escaped byte */
+			i++;             /* the escaped byte */
 		} else if (c == '"') {
 			quoted = !quoted;
 		}

@@ -19,7 +19,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *origin = malloc(size + 1), *option, endpoint[ROUTE_ENDPOINTS_MAX][ROUTE_ENDPOINT_MAX + 1];
+	char *origin = malloc(size + 1), *option,
+	     endpoint[ROUTE_ENDPOINTS_MAX][ROUTE_ENDPOINT_MAX + 1];
 	const char *nul;
 	dest_prefixes_t p;
 	chat_slice_t rest = { NULL, 0 };

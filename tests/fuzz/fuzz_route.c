@@ -44,7 +44,8 @@ static void check_callback(chat_slice_t query)
 			abort();
 		for (i = 0; i < cb.len; i++)
 			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.",
-				    cb.data[i]) || cb.data[i] == '\0')
+				    cb.data[i]) ||
+			    cb.data[i] == '\0')
 				abort();
 	} else if (err == NULL) {
 		abort();
@@ -95,8 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		chat_buf_putc(&again, '/');
 		chat_buf_puts(&again, sockjs_transport_name(r.transport));
 		break;
-	default:
-		abort();
+	default: abort();
 	}
 	chat_buf_putc(&again, '?');
 	chat_buf_append(&again, r.query.ptr, r.query.len);

@@ -43,9 +43,9 @@ static void check_frame(const stomp_frame_t *f, stomp_version_t v, const stomp_l
 		    f->headers[i].value.ptr[f->headers[i].value.len] != '\0')
 			abort();
 	has_cl = stomp_frame_header(f, "content-length") != NULL;
-	if (has_cl && (stomp_parse_content_length(*stomp_frame_header(f, "content-length"),
-						  &n) != CHAT_OK ||
-		       n != f->body.len))
+	if (has_cl &&
+	    (stomp_parse_content_length(*stomp_frame_header(f, "content-length"), &n) != CHAT_OK ||
+	     n != f->body.len))
 		abort();
 
 	chat_buf_init(&w1, big.max_frame);
@@ -69,8 +69,8 @@ static void check_frame(const stomp_frame_t *f, stomp_version_t v, const stomp_l
 			abort();
 	if (n > f->nheaders && !chat_slice_eq(g.headers[n - 1].name, "content-length"))
 		abort();
-	if (stomp_serialize(&w2, v, g.command, g.headers, g.nheaders, g.body.ptr,
-			    g.body.len) != CHAT_OK ||
+	if (stomp_serialize(&w2, v, g.command, g.headers, g.nheaders, g.body.ptr, g.body.len) !=
+		    CHAT_OK ||
 	    w1.len != w2.len || memcmp(w1.data, w2.data, w1.len) != 0)
 		abort();
 	/* A content-type the broker accepts (a media type) renders for every
@@ -82,8 +82,8 @@ static void check_frame(const stomp_frame_t *f, stomp_version_t v, const stomp_l
 		for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 			chat_buf_reset(&w2);
 			if (stomp_serialize_message(&w2, all[i], "s", "1", "/d",
-						    stomp_frame_header(f, "content-type")->ptr, NULL,
-						    0, "", 0) != CHAT_OK)
+						    stomp_frame_header(f, "content-type")->ptr,
+						    NULL, 0, "", 0) != CHAT_OK)
 				abort();
 		}
 	}

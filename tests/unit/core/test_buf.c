@@ -113,7 +113,8 @@ START_TEST(array_reserve)
 	size_t cap = 0, n;
 
 	for (n = 0; n < 100; n++) {
-		ck_assert_int_eq(chat_array_reserve((void **)&v, &cap, n, sizeof(*v), 8, 0), CHAT_OK);
+		ck_assert_int_eq(chat_array_reserve((void **)&v, &cap, n, sizeof(*v), 8, 0),
+				 CHAT_OK);
 		ck_assert_uint_gt(cap, n);
 		v[n] = (int)n;
 	}
@@ -123,11 +124,13 @@ START_TEST(array_reserve)
 	/* A bound clamps the growth and refuses past it, leaving the array. */
 	ck_assert_int_eq(chat_array_reserve((void **)&v, &cap, 128, sizeof(*v), 8, 130), CHAT_OK);
 	ck_assert_uint_eq(cap, 130);
-	ck_assert_int_eq(chat_array_reserve((void **)&v, &cap, 130, sizeof(*v), 8, 130), CHAT_ETOOMANY);
+	ck_assert_int_eq(chat_array_reserve((void **)&v, &cap, 130, sizeof(*v), 8, 130),
+			 CHAT_ETOOMANY);
 	ck_assert_uint_eq(cap, 130);
 	ck_assert_int_eq(v[99], 99);
 	/* No element count can overflow the size. */
-	ck_assert_int_eq(chat_array_reserve((void **)&v, &cap, SIZE_MAX / 2, sizeof(*v), 8, 0), CHAT_ETOOMANY);
+	ck_assert_int_eq(chat_array_reserve((void **)&v, &cap, SIZE_MAX / 2, sizeof(*v), 8, 0),
+			 CHAT_ETOOMANY);
 	free(v);
 }
 END_TEST

@@ -41,7 +41,8 @@ START_TEST(list_next)
 			ck_assert_msg(item.len > 0, "line %d: an empty item", list_rows[i].line);
 		}
 		ck_assert_msg(*s == '\0', "line %d: not at the end", list_rows[i].line);
-		ck_assert_msg(!strcmp(got, list_rows[i].items), "line %d: '%s'", list_rows[i].line, got);
+		ck_assert_msg(!strcmp(got, list_rows[i].items), "line %d: '%s'", list_rows[i].line,
+			      got);
 		ck_assert_int_eq(chat_list_next(&s, &item), 0);
 	}
 }
@@ -74,7 +75,8 @@ START_TEST(glob)
 
 	for (i = 0; i < CHAT_ARRAY_LEN(glob_rows); i++)
 		ck_assert_msg(chat_glob(glob_rows[i].p, strlen(glob_rows[i].p), glob_rows[i].s,
-					strlen(glob_rows[i].s), glob_rows[i].flags) == glob_rows[i].match,
+					strlen(glob_rows[i].s),
+					glob_rows[i].flags) == glob_rows[i].match,
 			      "line %d", glob_rows[i].line);
 }
 END_TEST
@@ -87,9 +89,16 @@ START_TEST(addr_loopback)
 		const char *addr;
 		int want;
 	} rows[] = {
-		{ "127.0.0.1", 1 }, { "127.1.2.3", 1 }, { "::1", 1 }, { "::ffff:127.0.0.1", 1 },
-		{ "10.0.0.1", 0 },  { "1127.0.0.1", 0 }, { "::ffff:10.0.0.1", 0 }, { "::11", 0 },
-		{ "", 0 },          { NULL, 0 },
+		{ "127.0.0.1", 1 },
+		{ "127.1.2.3", 1 },
+		{ "::1", 1 },
+		{ "::ffff:127.0.0.1", 1 },
+		{ "10.0.0.1", 0 },
+		{ "1127.0.0.1", 0 },
+		{ "::ffff:10.0.0.1", 0 },
+		{ "::11", 0 },
+		{ "", 0 },
+		{ NULL, 0 },
 	};
 	size_t i;
 

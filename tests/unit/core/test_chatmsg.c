@@ -22,7 +22,8 @@ static const struct {
 } post_rows[] = {
 	{ __LINE__, "{\"text\":\"hello\"}", CHAT_OK, "hello" },
 	{ __LINE__, " \r\n{ \"text\" : \"hi there\" }\n", CHAT_OK, "hi there" },
-	{ __LINE__, "{\"a\":1,\"text\":\"x\",\"b\":true,\"c\":null,\"d\":-1.5e3,\"e\":\"s\"}", CHAT_OK, "x" },
+	{ __LINE__, "{\"a\":1,\"text\":\"x\",\"b\":true,\"c\":null,\"d\":-1.5e3,\"e\":\"s\"}",
+	  CHAT_OK, "x" },
 	{ __LINE__, "{\"text\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"}", CHAT_OK, "\"\\/\b\f\n\r\t" },
 	{ __LINE__, "{\"text\":\"\\u00e9\\u20ac\"}", CHAT_OK, "\xc3\xa9\xe2\x82\xac" },
 	{ __LINE__, "{\"text\":\"\\ud83d\\ude00\"}", CHAT_OK, "\xf0\x9f\x98\x80" },
@@ -46,7 +47,8 @@ static const struct {
 	{ __LINE__, "{\"$where\":\"1\",\"text\":\"a\"}", CHAT_EINVAL, NULL },
 	{ __LINE__, "{\"text\":\"a\",\"o\":{\"x\":1}}", CHAT_EINVAL, NULL },
 	{ __LINE__, "{\"text\":\"a\",\"o\":[1]}", CHAT_EINVAL, NULL },
-	{ __LINE__, "{\"text\":\"a\",\"n\":123456789012345678901234567890123}", CHAT_ETOOBIG, NULL },
+	{ __LINE__, "{\"text\":\"a\",\"n\":123456789012345678901234567890123}", CHAT_ETOOBIG,
+	  NULL },
 	{ __LINE__, "{\"text\":\"a\",\"n\":12345678901234567890123456789012}", CHAT_OK, "a" },
 	{ __LINE__, "{\"text\":\"a\",\"n\":01}", CHAT_EINVAL, NULL },
 	{ __LINE__, "{\"text\":\"a\",\"n\":1.}", CHAT_EINVAL, NULL },
@@ -58,10 +60,14 @@ static const struct {
 	{ __LINE__, "{\"text\":\"\\ude00\"}", CHAT_EUTF8, NULL },
 	{ __LINE__, "{\"text\":\"\\ud83dx\"}", CHAT_EUTF8, NULL },
 	{ __LINE__, "{\"x\":\"\xff\",\"text\":\"a\"}", CHAT_EUTF8, NULL },
-	{ __LINE__, "{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,"
-		    "\"i\":1,\"j\":1,\"k\":1,\"l\":1,\"m\":1,\"n\":1,\"o\":1,\"text\":\"a\"}", CHAT_OK, "a" },
-	{ __LINE__, "{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,"
-		    "\"i\":1,\"j\":1,\"k\":1,\"l\":1,\"m\":1,\"n\":1,\"o\":1,\"p\":1,\"text\":\"a\"}", CHAT_ETOOMANY, NULL },
+	{ __LINE__,
+	  "{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,"
+	  "\"i\":1,\"j\":1,\"k\":1,\"l\":1,\"m\":1,\"n\":1,\"o\":1,\"text\":\"a\"}",
+	  CHAT_OK, "a" },
+	{ __LINE__,
+	  "{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,"
+	  "\"i\":1,\"j\":1,\"k\":1,\"l\":1,\"m\":1,\"n\":1,\"o\":1,\"p\":1,\"text\":\"a\"}",
+	  CHAT_ETOOMANY, NULL },
 };
 
 START_TEST(parse_post)
@@ -148,8 +154,9 @@ END_TEST
 
 START_TEST(render)
 {
-	chatmsg_t m = { 42, "general", 7, "alice", NULL, 1700000000123LL,
-			S("say \"hi\"\n\xe2\x80\xa8"), 0 };
+	chatmsg_t m = {
+		42, "general", 7, "alice", NULL, 1700000000123LL, S("say \"hi\"\n\xe2\x80\xa8"), 0
+	};
 	chat_buf_t out, text;
 
 	chat_buf_init(&out, 1024);
@@ -186,15 +193,17 @@ static const struct {
 	const char *password; /* expected ("" when absent) */
 	int has_n;
 	int64_t n;
-	const char *reason;   /* expected err.message when rc != 0 (NULL: any) */
+	const char *reason; /* expected err.message when rc != 0 (NULL: any) */
 } obj_rows[] = {
 	{ __LINE__, "{\"name\":\"bob\"}", CHAT_OK, "bob", "", 0, 0, NULL },
-	{ __LINE__, "{\"password\":\"pw\",\"name\":\"bob\",\"x\":[]}", CHAT_EINVAL, NULL, NULL, 0, 0,
-	  "nested objects and arrays are not accepted" },
+	{ __LINE__, "{\"password\":\"pw\",\"name\":\"bob\",\"x\":[]}", CHAT_EINVAL, NULL, NULL, 0,
+	  0, "nested objects and arrays are not accepted" },
 	{ __LINE__, "{\"password\":\"p\\u00e9\",\"name\":\"a\",\"n\":-42}", CHAT_OK, "a",
 	  "p\xc3\xa9", 1, -42, NULL },
-	{ __LINE__, "{\"name\":\"a\",\"n\":9223372036854775807}", CHAT_OK, "a", "", 1, INT64_MAX, NULL },
-	{ __LINE__, "{\"name\":\"a\",\"n\":-9223372036854775808}", CHAT_OK, "a", "", 1, INT64_MIN, NULL },
+	{ __LINE__, "{\"name\":\"a\",\"n\":9223372036854775807}", CHAT_OK, "a", "", 1, INT64_MAX,
+	  NULL },
+	{ __LINE__, "{\"name\":\"a\",\"n\":-9223372036854775808}", CHAT_OK, "a", "", 1, INT64_MIN,
+	  NULL },
 	{ __LINE__, "{\"name\":\"a\",\"n\":9223372036854775808}", CHAT_ETOOBIG, NULL, NULL, 0, 0,
 	  "\"n\" is out of range" },
 	{ __LINE__, "{\"name\":\"a\",\"n\":1.5}", CHAT_EINVAL, NULL, NULL, 0, 0,
@@ -237,8 +246,8 @@ START_TEST(parse_object)
 		chat_buf_init(&name, 8);
 		chat_buf_init(&pw, 64);
 		rc = chatmsg_parse_object(obj_rows[i].in, strlen(obj_rows[i].in), f, 3, &err);
-		ck_assert_msg(rc == obj_rows[i].rc, "line %d: rc %d (%s), want %d", obj_rows[i].line,
-			      rc, err.message, obj_rows[i].rc);
+		ck_assert_msg(rc == obj_rows[i].rc, "line %d: rc %d (%s), want %d",
+			      obj_rows[i].line, rc, err.message, obj_rows[i].rc);
 		if (rc == CHAT_OK) {
 			ck_assert_msg(name.len == strlen(obj_rows[i].name) &&
 					      (name.len == 0 ||
@@ -258,7 +267,8 @@ START_TEST(parse_object)
 				      "line %d: buffers not rewound", obj_rows[i].line);
 			if (obj_rows[i].reason != NULL)
 				ck_assert_msg(strcmp(err.message, obj_rows[i].reason) == 0,
-					      "line %d: reason '%s'", obj_rows[i].line, err.message);
+					      "line %d: reason '%s'", obj_rows[i].line,
+					      err.message);
 		}
 		chat_buf_free(&name);
 		chat_buf_free(&pw);
@@ -298,18 +308,21 @@ static const struct {
 	{ __LINE__, 1, "password\x7f", CHAT_EINVAL },
 	{ __LINE__, 1, "password\xff", CHAT_EUTF8 },
 	{ __LINE__, 1, "password\xed\xa0\x80", CHAT_EUTF8 },
-	{ __LINE__, 1, "1234567890123456789012345678901234567890123456789012345678901234"
-		       "1234567890123456789012345678901234567890123456789012345678901234",
+	{ __LINE__, 1,
+	  "1234567890123456789012345678901234567890123456789012345678901234"
+	  "1234567890123456789012345678901234567890123456789012345678901234",
 	  CHAT_OK },
-	{ __LINE__, 1, "1234567890123456789012345678901234567890123456789012345678901234"
-		       "12345678901234567890123456789012345678901234567890123456789012345",
+	{ __LINE__, 1,
+	  "1234567890123456789012345678901234567890123456789012345678901234"
+	  "12345678901234567890123456789012345678901234567890123456789012345",
 	  CHAT_ETOOBIG },
 	{ __LINE__, 2, "general", CHAT_OK },
 	{ __LINE__, 2, "-x_1", CHAT_OK },
 	{ __LINE__, 2, "two words", CHAT_EINVAL },
 	{ __LINE__, 2, "", CHAT_EINVAL },
 	{ __LINE__, 2, "a/b", CHAT_EINVAL },
-	{ __LINE__, 2, "1234567890123456789012345678901234567890123456789012345678901234", CHAT_OK },
+	{ __LINE__, 2, "1234567890123456789012345678901234567890123456789012345678901234",
+	  CHAT_OK },
 	{ __LINE__, 2, "12345678901234567890123456789012345678901234567890123456789012345",
 	  CHAT_ETOOBIG },
 };
@@ -326,7 +339,8 @@ START_TEST(checks)
 		ck_assert_msg(rc == check_rows[i].rc, "line %d: rc %d, want %d", check_rows[i].line,
 			      rc, check_rows[i].rc);
 		if (rc != CHAT_OK)
-			ck_assert_msg(err.message[0] != '\0', "line %d: no reason", check_rows[i].line);
+			ck_assert_msg(err.message[0] != '\0', "line %d: no reason",
+				      check_rows[i].line);
 	}
 }
 END_TEST
@@ -337,12 +351,14 @@ START_TEST(render_notice_room)
 
 	chat_buf_init(&b, 1024);
 	ck_assert_int_eq(chatmsg_render_notice(&b, "ENTER", "al\"ice", "general"), CHAT_OK);
-	ck_assert_str_eq(b.data, "{\"type\":\"ENTER\",\"user\":\"al\\\"ice\",\"room\":\"general\"}");
+	ck_assert_str_eq(b.data,
+			 "{\"type\":\"ENTER\",\"user\":\"al\\\"ice\",\"room\":\"general\"}");
 	chat_buf_reset(&b);
 	ck_assert_int_eq(chatmsg_render_room(&b, "k3x", "\xec\x9e\x90\"", "bob", 1700000000000LL),
 			 CHAT_OK);
-	ck_assert_str_eq(b.data, "{\"id\":\"k3x\",\"name\":\"\xec\x9e\x90\\\"\",\"creator\":\"bob\","
-				 "\"created\":1700000000000}");
+	ck_assert_str_eq(b.data,
+			 "{\"id\":\"k3x\",\"name\":\"\xec\x9e\x90\\\"\",\"creator\":\"bob\","
+			 "\"created\":1700000000000}");
 	/* All or nothing. */
 	chat_buf_init(&small, 20);
 	ck_assert_int_eq(chat_buf_append(&small, "x", 1), CHAT_OK);

@@ -14,7 +14,10 @@ static chat_slice_t S(const char *s, size_t n)
 
 /* Row headers as written ("name\0value\0"...), with their length. */
 #define H(lit) S(lit, sizeof(lit) - 1)
-#define HC(lit) { lit, sizeof(lit) - 1 }
+#define HC(lit)                      \
+	{                            \
+		lit, sizeof(lit) - 1 \
+	}
 
 static const struct {
 	int line;
@@ -29,9 +32,9 @@ static const struct {
 	{ __LINE__, HC("kinds\0msg\0"), "kind", NULL },
 	{ __LINE__, HC("kin\0msg\0"), "kind", NULL },
 	{ __LINE__, HC("a\0b\0kind\0notice\0kind\0msg\0"), "kind", "notice" }, /* the first */
-	{ __LINE__, HC("kind\0msg"), "kind", NULL },   /* value not terminated */
-	{ __LINE__, HC("kind"), "kind", NULL },        /* name not terminated */
-	{ __LINE__, HC("kind\0"), "kind", NULL },      /* no value */
+	{ __LINE__, HC("kind\0msg"), "kind", NULL }, /* value not terminated */
+	{ __LINE__, HC("kind"), "kind", NULL },      /* name not terminated */
+	{ __LINE__, HC("kind\0"), "kind", NULL },    /* no value */
 	{ __LINE__, HC("x\0y\0kind\0ms"), "kind", NULL },
 };
 
@@ -61,10 +64,16 @@ START_TEST(hdr_put_round_trip)
 	ck_assert_int_eq(chatrow_hdr_put(&b, CHATROW_H_KIND, CHATROW_KIND_MSG), CHAT_OK);
 	ck_assert_int_eq(chatrow_hdr_put(&b, CHATROW_H_ORIGIN, "3"), CHAT_OK);
 	ck_assert_int_eq(chatrow_hdr_put(&b, "empty", ""), CHAT_OK);
-	ck_assert_uint_eq(b.len, sizeof("kind\0msg\0origin\0" "3\0empty\0\0") - 1);
-	ck_assert(memcmp(b.data, "kind\0msg\0origin\0" "3\0empty\0\0", b.len) == 0);
+	ck_assert_uint_eq(b.len, sizeof("kind\0msg\0origin\0"
+					"3\0empty\0\0") -
+					 1);
+	ck_assert(memcmp(b.data,
+			 "kind\0msg\0origin\0"
+			 "3\0empty\0\0",
+			 b.len) == 0);
 	ck_assert(chatrow_is_msg(chat_buf_slice(&b)));
-	ck_assert(chatrow_hdr_get(chat_buf_slice(&b), CHATROW_H_ORIGIN, &v) && chat_slice_eq(v, "3"));
+	ck_assert(chatrow_hdr_get(chat_buf_slice(&b), CHATROW_H_ORIGIN, &v) &&
+		  chat_slice_eq(v, "3"));
 	ck_assert(chatrow_hdr_get(chat_buf_slice(&b), "empty", &v) && v.len == 0);
 	ck_assert(!chatrow_hdr_get(chat_buf_slice(&b), "msg", &v));
 	/* All or nothing: a pair that does not fit leaves the headers. */
@@ -98,11 +107,14 @@ static const struct {
 	  "{\"id\":7,\"room\":\"general\",\"seq\":3,\"writer\":\"bob\",\"display_name\":\"Bob\","
 	  "\"time\":1700000000000,\"text\":\"hi\",\"deleted\":false}",
 	  CHAT_OK, 7, 3, 1700000000000, "general", "bob", "hi" },
-	{ __LINE__, "{\"id\":1,\"seq\":0,\"time\":0,\"room\":\"r\",\"writer\":\"w\",\"text\":\"\\u00e9\"}",
+	{ __LINE__,
+	  "{\"id\":1,\"seq\":0,\"time\":0,\"room\":\"r\",\"writer\":\"w\",\"text\":\"\\u00e9\"}",
 	  CHAT_OK, 1, 0, 0, "r", "w", "\xc3\xa9" },
-	{ __LINE__, "{\"id\":0,\"seq\":1,\"time\":1,\"room\":\"r\",\"writer\":\"w\",\"text\":\"t\"}",
+	{ __LINE__,
+	  "{\"id\":0,\"seq\":1,\"time\":1,\"room\":\"r\",\"writer\":\"w\",\"text\":\"t\"}",
 	  CHAT_EINVAL, 0, 0, 0, NULL, NULL, NULL },
-	{ __LINE__, "{\"id\":-4,\"seq\":1,\"time\":1,\"room\":\"r\",\"writer\":\"w\",\"text\":\"t\"}",
+	{ __LINE__,
+	  "{\"id\":-4,\"seq\":1,\"time\":1,\"room\":\"r\",\"writer\":\"w\",\"text\":\"t\"}",
 	  CHAT_EINVAL, 0, 0, 0, NULL, NULL, NULL },
 	{ __LINE__, "{\"id\":2,\"seq\":1,\"time\":1,\"room\":\"\",\"writer\":\"w\",\"text\":\"t\"}",
 	  CHAT_EINVAL, 0, 0, 0, NULL, NULL, NULL },
@@ -110,9 +122,11 @@ static const struct {
 	  CHAT_EINVAL, 0, 0, 0, NULL, NULL, NULL },
 	{ __LINE__, "{\"id\":2,\"seq\":1,\"time\":1,\"room\":\"r\",\"writer\":\"w\",\"text\":\"\"}",
 	  CHAT_EINVAL, 0, 0, 0, NULL, NULL, NULL },
-	{ __LINE__, "{\"id\":2,\"seq\":1,\"room\":\"r\",\"writer\":\"w\",\"text\":\"t\"}", /* no time */
+	{ __LINE__,
+	  "{\"id\":2,\"seq\":1,\"room\":\"r\",\"writer\":\"w\",\"text\":\"t\"}", /* no time */
 	  CHAT_EINVAL, 0, 0, 0, NULL, NULL, NULL },
-	{ __LINE__, "{\"id\":\"2\",\"seq\":1,\"time\":1,\"room\":\"r\",\"writer\":\"w\",\"text\":\"t\"}",
+	{ __LINE__,
+	  "{\"id\":\"2\",\"seq\":1,\"time\":1,\"room\":\"r\",\"writer\":\"w\",\"text\":\"t\"}",
 	  CHAT_EINVAL, 0, 0, 0, NULL, NULL, NULL },
 	{ __LINE__, "{\"type\":\"ENTER\",\"user\":\"bob\",\"room\":\"general\"}", /* a notice */
 	  CHAT_EINVAL, 0, 0, 0, NULL, NULL, NULL },
@@ -143,10 +157,11 @@ START_TEST(parse)
 		ck_assert_str_eq(text.data, parse_rows[i].text);
 	}
 	/* The buffers are reset first: a second row does not append. */
-	ck_assert_int_eq(chatrow_parse(H("{\"id\":5,\"seq\":1,\"time\":1,\"room\":\"a\",\"writer\":\"b\","
-					 "\"text\":\"c\"}"),
-				       &m, &room, &writer, &text),
-			 CHAT_OK);
+	ck_assert_int_eq(
+		chatrow_parse(H("{\"id\":5,\"seq\":1,\"time\":1,\"room\":\"a\",\"writer\":\"b\","
+				"\"text\":\"c\"}"),
+			      &m, &room, &writer, &text),
+		CHAT_OK);
 	ck_assert_str_eq(room.data, "a");
 	ck_assert_uint_eq(text.len, 1);
 	chat_buf_free(&room);

@@ -73,16 +73,11 @@ static const struct {
 	const char *d;
 	dest_kind_t kind;
 } classify_rows[] = {
-	{ __LINE__, "/app/chat/room/1", DEST_APP },
-	{ __LINE__, "/topic/chat/room/1", DEST_TOPIC },
-	{ __LINE__, "/queue/errors", DEST_QUEUE },
-	{ __LINE__, "/user/queue/errors", DEST_USER },
-	{ __LINE__, "/topic", DEST_OTHER },
-	{ __LINE__, "/topic/", DEST_OTHER },
-	{ __LINE__, "/topics/x", DEST_OTHER },
-	{ __LINE__, "/apps/x", DEST_OTHER },
-	{ __LINE__, "/exchange/x", DEST_OTHER },
-	{ __LINE__, "", DEST_OTHER },
+	{ __LINE__, "/app/chat/room/1", DEST_APP }, { __LINE__, "/topic/chat/room/1", DEST_TOPIC },
+	{ __LINE__, "/queue/errors", DEST_QUEUE },  { __LINE__, "/user/queue/errors", DEST_USER },
+	{ __LINE__, "/topic", DEST_OTHER },         { __LINE__, "/topic/", DEST_OTHER },
+	{ __LINE__, "/topics/x", DEST_OTHER },      { __LINE__, "/apps/x", DEST_OTHER },
+	{ __LINE__, "/exchange/x", DEST_OTHER },    { __LINE__, "", DEST_OTHER },
 };
 
 START_TEST(classify)
@@ -223,10 +218,12 @@ START_TEST(configured_prefixes)
 						  prefix_rows[i].user, NULL) == CHAT_OK,
 			      "line %d", prefix_rows[i].line);
 		k = dest_classify_in(&p, S(prefix_rows[i].d), &rest);
-		ck_assert_msg(k == prefix_rows[i].kind, "line %d: gave %d", prefix_rows[i].line, (int)k);
+		ck_assert_msg(k == prefix_rows[i].kind, "line %d: gave %d", prefix_rows[i].line,
+			      (int)k);
 		if (prefix_rows[i].rest != NULL)
-			ck_assert_msg(chat_slice_eq(rest, prefix_rows[i].rest), "line %d: rest '%.*s'",
-				      prefix_rows[i].line, (int)rest.len, rest.ptr);
+			ck_assert_msg(chat_slice_eq(rest, prefix_rows[i].rest),
+				      "line %d: rest '%.*s'", prefix_rows[i].line, (int)rest.len,
+				      rest.ptr);
 	}
 }
 END_TEST

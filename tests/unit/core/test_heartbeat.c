@@ -96,7 +96,8 @@ START_TEST(send_times)
 				last = now;
 			}
 		}
-		ck_assert_msg(!strcmp(got, sends[i].want), "row at line %d: %s", sends[i].line, got);
+		ck_assert_msg(!strcmp(got, sends[i].want), "row at line %d: %s", sends[i].line,
+			      got);
 	}
 }
 END_TEST
@@ -143,9 +144,12 @@ START_TEST(dead_times)
 			      "row at line %d", deaths[i].line);
 		/* dead_after is the boundary. */
 		if (expect > 0)
-			ck_assert_msg(heartbeat_peer_dead(expect, deaths[i].liveness, deaths[i].heard,
-							  deaths[i].heard +
-								  heartbeat_dead_after(expect, deaths[i].liveness) + 1),
+			ck_assert_msg(heartbeat_peer_dead(
+					      expect, deaths[i].liveness, deaths[i].heard,
+					      deaths[i].heard +
+						      heartbeat_dead_after(expect,
+									   deaths[i].liveness) +
+						      1),
 				      "row at line %d", deaths[i].line);
 		else
 			ck_assert_int_eq(heartbeat_dead_after(expect, deaths[i].liveness), 0);

@@ -144,9 +144,11 @@ static const struct http_row {
 	{ __LINE__, B("HTTP/1.0 200 OK\r\n\r"), 1, CHAT_EINVAL, 0, "" },
 	{ __LINE__, B("HTTP/2 200 OK\r\n\r\n"), 1, CHAT_EINVAL, 0, "" },
 	{ __LINE__, B("HTTP/1.0 20 OK\r\n\r\n"), 1, CHAT_EINVAL, 0, "" },
-	{ __LINE__, B("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}"), 1, CHAT_EINVAL, 0, "" },
+	{ __LINE__, B("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}"), 1,
+	  CHAT_EINVAL, 0, "" },
 	{ __LINE__, B("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n"), 1, CHAT_EINVAL, 0, "" },
-	{ __LINE__, B("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx"), 1, CHAT_EINVAL, 0, "" },
+	{ __LINE__, B("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx"), 1,
+	  CHAT_EINVAL, 0, "" },
 	{ __LINE__, B("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n"), 1, CHAT_EINVAL, 0, "" },
 	{ __LINE__, B("HTTP/1.1 200 OK\r\ncontent-length:  1 \r\n\r\nxyz"), 1, 0, 200, "x" },
 };
@@ -176,16 +178,17 @@ END_TEST
 
 START_TEST(request_render)
 {
-	chat_slice_t hdrs[] = { CHAT_SLICE("destination"), CHAT_SLICE("/app/x"),
-				CHAT_SLICE("a"), CHAT_SLICE("1"), CHAT_SLICE("a"), CHAT_SLICE("2") };
+	chat_slice_t hdrs[] = { CHAT_SLICE("destination"), CHAT_SLICE("/app/x"), CHAT_SLICE("a"),
+				CHAT_SLICE("1"),           CHAT_SLICE("a"),      CHAT_SLICE("2") };
 	hookmsg_request_t rq = { "SEND", "bob", "s1", "/app/x", hdrs, 3, CHAT_SLICE("hi \"you\"") };
 	chat_buf_t out;
 
 	chat_buf_init(&out, 4096);
 	ck_assert_int_eq(hookmsg_request_render(&out, &rq), 0);
-	ck_assert_str_eq(out.data, "{\"type\":\"SEND\",\"user\":\"bob\",\"session\":\"s1\","
-				   "\"destination\":\"/app/x\",\"headers\":{\"destination\":\"/app/x\","
-				   "\"a\":\"1\"},\"body\":\"hi \\\"you\\\"\"}");
+	ck_assert_str_eq(out.data,
+			 "{\"type\":\"SEND\",\"user\":\"bob\",\"session\":\"s1\","
+			 "\"destination\":\"/app/x\",\"headers\":{\"destination\":\"/app/x\","
+			 "\"a\":\"1\"},\"body\":\"hi \\\"you\\\"\"}");
 	chat_buf_reset(&out);
 	rq.body = (chat_slice_t){ "\xff", 1 };
 	ck_assert_int_eq(hookmsg_request_render(&out, &rq), CHAT_EUTF8);
@@ -226,21 +229,31 @@ START_TEST(answers)
 	/* failures leave the answer empty */
 	ck_assert_int_eq(hookmsg_answer_parse(B("[]"), &a, &e), CHAT_EINVAL);
 	ck_assert_int_eq(hookmsg_answer_parse(B("{\"messages\":{}}"), &a, &e), CHAT_EINVAL);
-	ck_assert_int_eq(hookmsg_answer_parse(B("{\"messages\":[{\"destination\":\"/t\"}]}"), &a, &e),
+	ck_assert_int_eq(hookmsg_answer_parse(B("{\"messages\":[{\"destination\":\"/t\"}]}"), &a,
+					      &e),
 			 CHAT_EINVAL);
 	ck_assert_str_eq(e.message, "a message without \"body\"");
-	ck_assert_int_eq(hookmsg_answer_parse(B("{\"messages\":[{\"body\":\"x\"},{\"body\":2}]}"), &a, &e), 0);
-	ck_assert_int_eq(hookmsg_answer_parse(B("{\"messages\":[{\"body\":\"x\"},{\"body\":\"0123456789abcdefg\"}]}"), &a, &e),
-			 CHAT_ETOOBIG);
+	ck_assert_int_eq(hookmsg_answer_parse(B("{\"messages\":[{\"body\":\"x\"},{\"body\":2}]}"),
+					      &a, &e),
+			 0);
+	ck_assert_int_eq(
+		hookmsg_answer_parse(
+			B("{\"messages\":[{\"body\":\"x\"},{\"body\":\"0123456789abcdefg\"}]}"), &a,
+			&e),
+		CHAT_ETOOBIG);
 	ck_assert_uint_eq(a.n, 0);
 	ck_assert_uint_eq(a.out[0].body.len, 0);
-	ck_assert_int_eq(hookmsg_answer_parse(B("{\"messages\":[{\"body\":\"x\",\"headers\":[]}]}"), &a, &e),
+	ck_assert_int_eq(hookmsg_answer_parse(B("{\"messages\":[{\"body\":\"x\",\"headers\":[]}]}"),
+					      &a, &e),
 			 CHAT_EINVAL);
 	ck_assert_int_eq(hookmsg_answer_parse(B("{\"error\":5}"), &a, &e), CHAT_EINVAL);
-	ck_assert_int_eq(hookmsg_answer_parse(B("{\"messages\":[{\"body\":1},{\"body\":1},{\"body\":1},"
-		"{\"body\":1},{\"body\":1},{\"body\":1},{\"body\":1},{\"body\":1},{\"body\":1},{\"body\":1},"
-		"{\"body\":1},{\"body\":1},{\"body\":1},{\"body\":1},{\"body\":1},{\"body\":1},{\"body\":1}]}"),
-		&a, &e), CHAT_ETOOMANY);
+	ck_assert_int_eq(
+		hookmsg_answer_parse(
+			B("{\"messages\":[{\"body\":1},{\"body\":1},{\"body\":1},"
+			  "{\"body\":1},{\"body\":1},{\"body\":1},{\"body\":1},{\"body\":1},{\"body\":1},{\"body\":1},"
+			  "{\"body\":1},{\"body\":1},{\"body\":1},{\"body\":1},{\"body\":1},{\"body\":1},{\"body\":1}]}"),
+			&a, &e),
+		CHAT_ETOOMANY);
 	hookmsg_answer_free(&a);
 	hookmsg_answer_free(NULL);
 }

@@ -9,13 +9,12 @@
 /* A byte string with its length (may hold NUL). */
 #define B(s) s, sizeof(s) - 1
 
-static void check_bytes(int line, const char *what, const char *got,
-			size_t got_len, const char *want, size_t want_len)
+static void check_bytes(int line, const char *what, const char *got, size_t got_len,
+			const char *want, size_t want_len)
 {
 	ck_assert_msg(got_len == want_len && memcmp(got, want, want_len) == 0,
-		      "row at line %d: %s: got [%.*s] (%zu bytes), want [%.*s] (%zu bytes)",
-		      line, what, (int)got_len, got, got_len, (int)want_len, want,
-		      want_len);
+		      "row at line %d: %s: got [%.*s] (%zu bytes), want [%.*s] (%zu bytes)", line,
+		      what, (int)got_len, got, got_len, (int)want_len, want, want_len);
 }
 
 static const struct enc_row {
@@ -96,8 +95,10 @@ static const struct enc_row {
 	{ __LINE__, B("\xf0\x9f\x98\x80"), 0, "\"\\ud83d\\ude00\"" },
 	{ __LINE__, B("\xf4\x8f\xbf\xbf"), 0, "\"\\udbff\\udfff\"" },
 	/* mixed runs */
-	{ __LINE__, B("a\"b\\c\nd\xe2\x80\xa8" "e"), 0,
-	  "\"a\\\"b\\\\c\\nd\\u2028e\"" },
+	{ __LINE__,
+	  B("a\"b\\c\nd\xe2\x80\xa8"
+	    "e"),
+	  0, "\"a\\\"b\\\\c\\nd\\u2028e\"" },
 	{ __LINE__, B("SEND\ndestination:/app/x\n\n\xc3\xa9\0"), 0,
 	  "\"SEND\\ndestination:/app/x\\n\\n\xc3\xa9\\u0000\"" },
 	/* invalid UTF-8 */
@@ -132,11 +133,10 @@ START_TEST(encode_rows)
 		chat_buf_init(&b, 1024);
 		chat_buf_puts(&b, "X");
 		rc = json_encode_string(&b, r->in, r->in_len);
-		ck_assert_msg(rc == r->rc, "row at line %d: rc %d, want %d",
-			      r->line, rc, r->rc);
+		ck_assert_msg(rc == r->rc, "row at line %d: rc %d, want %d", r->line, rc, r->rc);
 		if (r->out != NULL)
-			check_bytes(r->line, "encode", b.data + 1, b.len - 1,
-				    r->out, strlen(r->out));
+			check_bytes(r->line, "encode", b.data + 1, b.len - 1, r->out,
+				    strlen(r->out));
 		else
 			check_bytes(r->line, "rollback", b.data, b.len, "X", 1);
 		chat_buf_free(&b);
@@ -180,7 +180,10 @@ struct item {
 	const char *s;
 	size_t len;
 };
-#define I(s) { s, sizeof(s) - 1 }
+#define I(s)                     \
+	{                        \
+		s, sizeof(s) - 1 \
+	}
 
 static const struct dec_row {
 	int line;
@@ -201,24 +204,46 @@ static const struct dec_row {
 	{ __LINE__, B("[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"]"), 0, 0, 1, { I("\"\\/\b\f\n\r\t") } },
 	{ __LINE__, B("[\"\\u0041\\u00e9\\u20AC\"]"), 0, 0, 1, { I("A\xc3\xa9\xe2\x82\xac") } },
 	{ __LINE__, B("[\"a\\u0000b\"]"), 0, 0, 1, { I("a\0b") } },
-	{ __LINE__, B("[\"\\uffff\\ufeff\\u2028\"]"), 0, 0, 1,
+	{ __LINE__,
+	  B("[\"\\uffff\\ufeff\\u2028\"]"),
+	  0,
+	  0,
+	  1,
 	  { I("\xef\xbf\xbf\xef\xbb\xbf\xe2\x80\xa8") } },
 	{ __LINE__, B("[\"%61bc\"]"), 0, 0, 1, { I("%61bc") } },
 	/* raw UTF-8 passes through */
-	{ __LINE__, B("[\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"]"), 0, 0, 1,
+	{ __LINE__,
+	  B("[\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"]"),
+	  0,
+	  0,
+	  1,
 	  { I("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80") } },
 	/* surrogate pairs join; lone surrogates become U+FFFD */
 	{ __LINE__, B("[\"\\ud83d\\ude00\"]"), 0, 0, 1, { I("\xf0\x9f\x98\x80") } },
 	{ __LINE__, B("[\"\\uD83D\\uDE00\"]"), 0, 0, 1, { I("\xf0\x9f\x98\x80") } },
-	{ __LINE__, B("[\"\\ud800\\udc00\\udbff\\udfff\"]"), 0, 0, 1,
+	{ __LINE__,
+	  B("[\"\\ud800\\udc00\\udbff\\udfff\"]"),
+	  0,
+	  0,
+	  1,
 	  { I("\xf0\x90\x80\x80\xf4\x8f\xbf\xbf") } },
 	{ __LINE__, B("[\"\\ud83d\"]"), 0, 0, 1, { I("\xef\xbf\xbd") } },
 	{ __LINE__, B("[\"\\ude00\"]"), 0, 0, 1, { I("\xef\xbf\xbd") } },
 	{ __LINE__, B("[\"\\ude00\\ud83d\"]"), 0, 0, 1, { I("\xef\xbf\xbd\xef\xbf\xbd") } },
 	{ __LINE__, B("[\"\\ud83dx\"]"), 0, 0, 1, { I("\xef\xbf\xbdx") } },
 	{ __LINE__, B("[\"\\ud83d\\n\"]"), 0, 0, 1, { I("\xef\xbf\xbd\n") } },
-	{ __LINE__, B("[\"\\ud83d\\u0041\"]"), 0, 0, 1, { I("\xef\xbf\xbd" "A") } },
-	{ __LINE__, B("[\"\\ud83d\\ud83d\\ude00\"]"), 0, 0, 1,
+	{ __LINE__,
+	  B("[\"\\ud83d\\u0041\"]"),
+	  0,
+	  0,
+	  1,
+	  { I("\xef\xbf\xbd"
+	      "A") } },
+	{ __LINE__,
+	  B("[\"\\ud83d\\ud83d\\ude00\"]"),
+	  0,
+	  0,
+	  1,
 	  { I("\xef\xbf\xbd\xf0\x9f\x98\x80") } },
 	{ __LINE__, B("[\"\\ud83d\\ude0\"]"), 0, CHAT_EINVAL, 0, { { 0 } } },
 	/* broken JSON */
@@ -281,15 +306,14 @@ START_TEST(decode_rows)
 		/* stale contents must go */
 		json_strv_push(&v, "stale", 5);
 		rc = json_decode_array(r->in, r->in_len, r->flags, &v);
-		ck_assert_msg(rc == r->rc, "row at line %d: rc %d (%s), want %d",
-			      r->line, rc, chat_strerror(rc), r->rc);
-		ck_assert_msg(v.n == r->n, "row at line %d: %zu items, want %zu",
-			      r->line, v.n, r->n);
+		ck_assert_msg(rc == r->rc, "row at line %d: rc %d (%s), want %d", r->line, rc,
+			      chat_strerror(rc), r->rc);
+		ck_assert_msg(v.n == r->n, "row at line %d: %zu items, want %zu", r->line, v.n,
+			      r->n);
 		for (k = 0; k < r->n; k++) {
 			chat_slice_t s = json_strv_at(&v, k);
 
-			check_bytes(r->line, "item", s.ptr, s.len, r->items[k].s,
-				    r->items[k].len);
+			check_bytes(r->line, "item", s.ptr, s.len, r->items[k].s, r->items[k].len);
 		}
 		json_strv_free(&v);
 	}
@@ -333,11 +357,12 @@ END_TEST
 
 /* The escape set, from the SockJS test suite's escapable_by_server plus
  * the client's list the brief names; above U+FFFF always (surrogates). */
-static const struct { uint32_t lo, hi; } esc_ranges[] = {
-	{ 0x0000, 0x001f }, { 0x007f, 0x009f }, { 0x00ad, 0x00ad },
-	{ 0x0600, 0x0604 }, { 0x070f, 0x070f }, { 0x17b4, 0x17b5 },
-	{ 0x200c, 0x200f }, { 0x2028, 0x202f }, { 0x2060, 0x206f },
-	{ 0xfeff, 0xfeff }, { 0xfff0, 0xffff },
+static const struct {
+	uint32_t lo, hi;
+} esc_ranges[] = {
+	{ 0x0000, 0x001f }, { 0x007f, 0x009f }, { 0x00ad, 0x00ad }, { 0x0600, 0x0604 },
+	{ 0x070f, 0x070f }, { 0x17b4, 0x17b5 }, { 0x200c, 0x200f }, { 0x2028, 0x202f },
+	{ 0x2060, 0x206f }, { 0xfeff, 0xfeff }, { 0xfff0, 0xffff },
 };
 
 static int spec_escaped(uint32_t cp)
@@ -372,17 +397,16 @@ START_TEST(every_bmp_code_point)
 		s = json_strv_at(&v, 0);
 		chat_buf_reset(&b);
 		ck_assert_int_eq(json_encode_string(&b, s.ptr, s.len), 0);
-		if (cp == '"' || cp == '\\' || cp == '\b' || cp == '\f' ||
-		    cp == '\n' || cp == '\r' || cp == '\t') {
+		if (cp == '"' || cp == '\\' || cp == '\b' || cp == '\f' || cp == '\n' ||
+		    cp == '\r' || cp == '\t') {
 			ck_assert_uint_eq(b.len, 4);
 			ck_assert_int_eq(b.data[1], '\\');
 		} else if (spec_escaped(cp)) {
 			snprintf(want, sizeof(want), "\"\\u%04x\"", (unsigned)cp);
-			ck_assert_msg(strcmp(b.data, want) == 0,
-				      "U+%04X: got %s want %s", (unsigned)cp, b.data, want);
+			ck_assert_msg(strcmp(b.data, want) == 0, "U+%04X: got %s want %s",
+				      (unsigned)cp, b.data, want);
 		} else {
-			ck_assert_msg(b.len == s.len + 2 &&
-				      memcmp(b.data + 1, s.ptr, s.len) == 0,
+			ck_assert_msg(b.len == s.len + 2 && memcmp(b.data + 1, s.ptr, s.len) == 0,
 				      "U+%04X: got %s, want it raw", (unsigned)cp, b.data);
 		}
 	}

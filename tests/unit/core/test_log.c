@@ -14,8 +14,8 @@ static const struct {
 	const char *tag;
 } rows[] = {
 	{ __LINE__, "c:abcdefgh", "c:#76daaa8d" },
-	{ __LINE__, "abcdefgh", "#76daaa8d" },   /* no service tag */
-	{ __LINE__, "0:", "0:#811c9dc5" },       /* an empty id */
+	{ __LINE__, "abcdefgh", "#76daaa8d" },    /* no service tag */
+	{ __LINE__, "0:", "0:#811c9dc5" },        /* an empty id */
 	{ __LINE__, "xy:abcdefgh", "#2850d788" }, /* no one-character tag: all hashed */
 	{ __LINE__, NULL, "-" },
 };
@@ -61,8 +61,7 @@ static const struct {
 	  "2026-01-02T03:04:05.678Z chat.fcgi[42] level=warn msg=\"bell\\x07 del\\x7f\" user=\"\xea\xb9\x80 \xff\"\n",
 	  "{\"time\":\"2026-01-02T03:04:05.678Z\",\"prog\":\"chat.fcgi\",\"pid\":42,\"level\":\"warn\",\"msg\":\"bell\\u0007 del\\u007f\",\"user\":\"\xea\xb9\x80 \xef\xbf\xbd\"}\n" },
 	/* An empty value is quoted; a NULL one is left out. */
-	{ __LINE__, "", NULL,
-	  "2026-01-02T03:04:05.678Z chat.fcgi[42] level=warn msg=\"\"\n",
+	{ __LINE__, "", NULL, "2026-01-02T03:04:05.678Z chat.fcgi[42] level=warn msg=\"\"\n",
 	  "{\"time\":\"2026-01-02T03:04:05.678Z\",\"prog\":\"chat.fcgi\",\"pid\":42,\"level\":\"warn\",\"msg\":\"\"}\n" },
 };
 
@@ -73,15 +72,17 @@ START_TEST(formats)
 
 	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		log_field_t f = { "user", lines[i].value };
-		log_event_t ev = { LOG_FORMAT_TEXT, T, "chat.fcgi", 42, LOG_LEVEL_WARN, lines[i].msg, &f, 1 };
+		log_event_t ev = {
+			LOG_FORMAT_TEXT, T, "chat.fcgi", 42, LOG_LEVEL_WARN, lines[i].msg, &f, 1
+		};
 
 		n = log_format_line(out, sizeof(out), &ev);
-		ck_assert_msg(n == strlen(out) && !strcmp(out, lines[i].text), "text row at line %d: %s",
-			      lines[i].line, out);
+		ck_assert_msg(n == strlen(out) && !strcmp(out, lines[i].text),
+			      "text row at line %d: %s", lines[i].line, out);
 		ev.format = LOG_FORMAT_JSON;
 		n = log_format_line(out, sizeof(out), &ev);
-		ck_assert_msg(n == strlen(out) && !strcmp(out, lines[i].json), "json row at line %d: %s",
-			      lines[i].line, out);
+		ck_assert_msg(n == strlen(out) && !strcmp(out, lines[i].json),
+			      "json row at line %d: %s", lines[i].line, out);
 	}
 }
 END_TEST
@@ -99,8 +100,14 @@ START_TEST(long_lines_are_cut_whole)
 		msg[i] = i % 7 == 0 ? '"' : 'x';
 	for (int json = 0; json < 2; json++) {
 		log_field_t f = { "user", "alice" };
-		log_event_t ev = { json ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT, T, "chat-ws", 7, LOG_LEVEL_INFO,
-				   msg, &f, 1 };
+		log_event_t ev = { json ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT,
+				   T,
+				   "chat-ws",
+				   7,
+				   LOG_LEVEL_INFO,
+				   msg,
+				   &f,
+				   1 };
 
 		for (size_t cap = 128; cap <= sizeof(out); cap += 13) {
 			n = log_format_line(out, cap, &ev);

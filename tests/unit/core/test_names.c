@@ -10,12 +10,13 @@
 
 /* "자유게시판" precomposed (NFC) and as conjoining jamo (NFD). */
 #define FREEBOARD_NFC "\xec\x9e\x90\xec\x9c\xa0\xea\xb2\x8c\xec\x8b\x9c\xed\x8c\x90"
-#define FREEBOARD_NFD                                                                    \
+#define FREEBOARD_NFD                                                                      \
 	"\xe1\x84\x8c\xe1\x85\xa1\xe1\x84\x8b\xe1\x85\xb2\xe1\x84\x80\xe1\x85\xa6\xe1\x84" \
 	"\x89\xe1\x85\xb5\xe1\x84\x91\xe1\x85\xa1\xe1\x86\xab"
 #define A10 "aaaaaaaaaa"
-#define HAN10 "\xed\x95\x9c\xed\x95\x9c\xed\x95\x9c\xed\x95\x9c\xed\x95\x9c" \
-	      "\xed\x95\x9c\xed\x95\x9c\xed\x95\x9c\xed\x95\x9c\xed\x95\x9c"
+#define HAN10                                                          \
+	"\xed\x95\x9c\xed\x95\x9c\xed\x95\x9c\xed\x95\x9c\xed\x95\x9c" \
+	"\xed\x95\x9c\xed\x95\x9c\xed\x95\x9c\xed\x95\x9c\xed\x95\x9c"
 
 /* out: the NFC form when rc is 0 (NULL: the input itself). */
 static const struct {
@@ -28,19 +29,22 @@ static const struct {
 	{ __LINE__, FREEBOARD_NFC, CHAT_OK, NULL },
 	{ __LINE__, FREEBOARD_NFD, CHAT_OK, FREEBOARD_NFC },
 	{ __LINE__, "\xed\x99\x8d\xea\xb8\xb8\xeb\x8f\x99", CHAT_OK, NULL }, /* 홍길동 */
-	{ __LINE__, "Cafe\xcc\x81", CHAT_OK, "Caf\xc3\xa9" },                 /* e + U+0301 */
-	{ __LINE__, "\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0", CHAT_OK, NULL }, /* Москва */
+	{ __LINE__, "Cafe\xcc\x81", CHAT_OK, "Caf\xc3\xa9" },                /* e + U+0301 */
+	{ __LINE__, "\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0", CHAT_OK,
+	  NULL },                                                        /* Москва */
 	{ __LINE__, "\xd8\xb3\xd9\x84\xd8\xa7\xd9\x85", CHAT_OK, NULL }, /* سلام (RTL letters) */
 	{ __LINE__, "two words", CHAT_OK, NULL },
 	{ __LINE__, "a/b?c#d", CHAT_OK, NULL },
-	{ __LINE__, "tea \xe2\x98\x95", CHAT_OK, NULL },                        /* ☕ */
-	{ __LINE__, "love \xe2\x9d\xa4\xef\xb8\x8f", CHAT_OK, NULL },           /* ❤ + VS16 */
-	{ __LINE__, "\xef\xbc\xa3\xef\xbd\x88\xef\xbd\x81\xef\xbd\x94", CHAT_OK, NULL }, /* Ｃｈａｔ */
+	{ __LINE__, "tea \xe2\x98\x95", CHAT_OK, NULL },              /* ☕ */
+	{ __LINE__, "love \xe2\x9d\xa4\xef\xb8\x8f", CHAT_OK, NULL }, /* ❤ + VS16 */
+	{ __LINE__, "\xef\xbc\xa3\xef\xbd\x88\xef\xbd\x81\xef\xbd\x94", CHAT_OK,
+	  NULL }, /* Ｃｈａｔ */
 	/* lengths count characters, not bytes */
 	{ __LINE__, A10 A10 A10 A10 A10 A10 "aaaa", CHAT_OK, NULL },
 	{ __LINE__, A10 A10 A10 A10 A10 A10 "aaaaa", CHAT_ETOOBIG, NULL },
-	{ __LINE__, HAN10 HAN10 HAN10 HAN10 HAN10 HAN10 "\xed\x95\x9c\xed\x95\x9c\xed\x95\x9c"
-		    "\xed\x95\x9c",
+	{ __LINE__,
+	  HAN10 HAN10 HAN10 HAN10 HAN10 HAN10 "\xed\x95\x9c\xed\x95\x9c\xed\x95\x9c"
+					      "\xed\x95\x9c",
 	  CHAT_OK, NULL },
 	{ __LINE__, HAN10 HAN10 HAN10 HAN10 HAN10 HAN10 HAN10, CHAT_ETOOBIG, NULL },
 	{ __LINE__, "", CHAT_EINVAL, NULL },
@@ -52,49 +56,112 @@ static const struct {
 	{ __LINE__, "a\tb", CHAT_EINVAL, NULL },
 	{ __LINE__, "a\nb", CHAT_EINVAL, NULL },
 	{ __LINE__, "a\x7f", CHAT_EINVAL, NULL },
-	{ __LINE__, "a\xc2\x85", CHAT_EINVAL, NULL },                /* NEL */
+	{ __LINE__, "a\xc2\x85", CHAT_EINVAL, NULL }, /* NEL */
 	/* bidi overrides, embeddings, isolates and marks */
-	{ __LINE__, "a\xe2\x80\xae" "b", CHAT_EINVAL, NULL },          /* U+202E RLO */
-	{ __LINE__, "a\xe2\x80\xaa" "b", CHAT_EINVAL, NULL },          /* U+202A LRE */
-	{ __LINE__, "a\xe2\x81\xa6" "b", CHAT_EINVAL, NULL },       /* U+2066 LRI */
-	{ __LINE__, "a\xe2\x81\xa9" "b", CHAT_EINVAL, NULL },       /* U+2069 PDI */
-	{ __LINE__, "a\xe2\x80\x8e" "b", CHAT_EINVAL, NULL },       /* U+200E LRM */
-	{ __LINE__, "a\xe2\x80\x8f" "b", CHAT_EINVAL, NULL },       /* U+200F RLM */
-	{ __LINE__, "a\xd8\x9c" "b", CHAT_EINVAL, NULL },           /* U+061C ALM */
+	{ __LINE__,
+	  "a\xe2\x80\xae"
+	  "b",
+	  CHAT_EINVAL, NULL }, /* U+202E RLO */
+	{ __LINE__,
+	  "a\xe2\x80\xaa"
+	  "b",
+	  CHAT_EINVAL, NULL }, /* U+202A LRE */
+	{ __LINE__,
+	  "a\xe2\x81\xa6"
+	  "b",
+	  CHAT_EINVAL, NULL }, /* U+2066 LRI */
+	{ __LINE__,
+	  "a\xe2\x81\xa9"
+	  "b",
+	  CHAT_EINVAL, NULL }, /* U+2069 PDI */
+	{ __LINE__,
+	  "a\xe2\x80\x8e"
+	  "b",
+	  CHAT_EINVAL, NULL }, /* U+200E LRM */
+	{ __LINE__,
+	  "a\xe2\x80\x8f"
+	  "b",
+	  CHAT_EINVAL, NULL }, /* U+200F RLM */
+	{ __LINE__,
+	  "a\xd8\x9c"
+	  "b",
+	  CHAT_EINVAL, NULL }, /* U+061C ALM */
 	/* invisible characters */
-	{ __LINE__, "a\xe2\x80\x8b" "b", CHAT_EINVAL, NULL },       /* U+200B ZWSP */
-	{ __LINE__, "a\xe2\x80\x8c" "b", CHAT_EINVAL, NULL },       /* U+200C ZWNJ */
-	{ __LINE__, "a\xe2\x80\x8d" "b", CHAT_EINVAL, NULL },       /* U+200D ZWJ */
-	{ __LINE__, "\xef\xbb\xbf" "a", CHAT_EINVAL, NULL },        /* U+FEFF BOM */
-	{ __LINE__, "a\xc2\xad" "b", CHAT_EINVAL, NULL },           /* U+00AD soft hyphen */
-	{ __LINE__, "a\xe2\x81\xa0" "b", CHAT_EINVAL, NULL },       /* U+2060 word joiner */
-	{ __LINE__, "\xe3\x85\xa4", CHAT_EINVAL, NULL },            /* U+3164 Hangul filler */
-	{ __LINE__, "a\xef\xbe\xa0", CHAT_EINVAL, NULL },           /* U+FFA0 */
-	{ __LINE__, "\xe1\x85\x9f" "a", CHAT_EINVAL, NULL },        /* U+115F */
-	{ __LINE__, "a\xcd\x8f" "b", CHAT_EINVAL, NULL },           /* U+034F CGJ */
-	{ __LINE__, "a\xef\xb8\x80", CHAT_EINVAL, NULL },           /* U+FE00 VS1 */
-	{ __LINE__, "\xe2\xa0\x80", CHAT_EINVAL, NULL },            /* U+2800 braille blank */
-	{ __LINE__, "\xef\xb8\x8f" "a", CHAT_EINVAL, NULL },        /* VS16 first */
+	{ __LINE__,
+	  "a\xe2\x80\x8b"
+	  "b",
+	  CHAT_EINVAL, NULL }, /* U+200B ZWSP */
+	{ __LINE__,
+	  "a\xe2\x80\x8c"
+	  "b",
+	  CHAT_EINVAL, NULL }, /* U+200C ZWNJ */
+	{ __LINE__,
+	  "a\xe2\x80\x8d"
+	  "b",
+	  CHAT_EINVAL, NULL }, /* U+200D ZWJ */
+	{ __LINE__,
+	  "\xef\xbb\xbf"
+	  "a",
+	  CHAT_EINVAL, NULL }, /* U+FEFF BOM */
+	{ __LINE__,
+	  "a\xc2\xad"
+	  "b",
+	  CHAT_EINVAL, NULL }, /* U+00AD soft hyphen */
+	{ __LINE__,
+	  "a\xe2\x81\xa0"
+	  "b",
+	  CHAT_EINVAL, NULL },                            /* U+2060 word joiner */
+	{ __LINE__, "\xe3\x85\xa4", CHAT_EINVAL, NULL },  /* U+3164 Hangul filler */
+	{ __LINE__, "a\xef\xbe\xa0", CHAT_EINVAL, NULL }, /* U+FFA0 */
+	{ __LINE__,
+	  "\xe1\x85\x9f"
+	  "a",
+	  CHAT_EINVAL, NULL }, /* U+115F */
+	{ __LINE__,
+	  "a\xcd\x8f"
+	  "b",
+	  CHAT_EINVAL, NULL },                            /* U+034F CGJ */
+	{ __LINE__, "a\xef\xb8\x80", CHAT_EINVAL, NULL }, /* U+FE00 VS1 */
+	{ __LINE__, "\xe2\xa0\x80", CHAT_EINVAL, NULL },  /* U+2800 braille blank */
+	{ __LINE__,
+	  "\xef\xb8\x8f"
+	  "a",
+	  CHAT_EINVAL, NULL },                                        /* VS16 first */
 	{ __LINE__, "a\xef\xb8\x8f\xef\xb8\x8f", CHAT_EINVAL, NULL }, /* VS16 twice */
-	{ __LINE__, "a \xef\xb8\x8f", CHAT_EINVAL, NULL },          /* VS16 after a space */
+	{ __LINE__, "a \xef\xb8\x8f", CHAT_EINVAL, NULL },            /* VS16 after a space */
 	/* separators, private use, unassigned, noncharacters */
-	{ __LINE__, "a\xe2\x80\xa8" "b", CHAT_EINVAL, NULL },       /* U+2028 */
-	{ __LINE__, "a\xe2\x80\xa9" "b", CHAT_EINVAL, NULL },       /* U+2029 */
-	{ __LINE__, "a\xee\x80\x80", CHAT_EINVAL, NULL },           /* U+E000 */
-	{ __LINE__, "a\xf3\xb0\x80\x80", CHAT_EINVAL, NULL },       /* U+F0000 */
-	{ __LINE__, "a\xef\xb7\x90", CHAT_EINVAL, NULL },           /* U+FDD0 */
-	{ __LINE__, "a\xef\xbf\xbf", CHAT_EINVAL, NULL },           /* U+FFFF */
-	{ __LINE__, "a\xf4\x8f\xbf\xbf", CHAT_EINVAL, NULL },       /* U+10FFFF */
-	{ __LINE__, "a\xcd\xb8", CHAT_EINVAL, NULL },               /* U+0378 unassigned */
+	{ __LINE__,
+	  "a\xe2\x80\xa8"
+	  "b",
+	  CHAT_EINVAL, NULL }, /* U+2028 */
+	{ __LINE__,
+	  "a\xe2\x80\xa9"
+	  "b",
+	  CHAT_EINVAL, NULL },                                /* U+2029 */
+	{ __LINE__, "a\xee\x80\x80", CHAT_EINVAL, NULL },     /* U+E000 */
+	{ __LINE__, "a\xf3\xb0\x80\x80", CHAT_EINVAL, NULL }, /* U+F0000 */
+	{ __LINE__, "a\xef\xb7\x90", CHAT_EINVAL, NULL },     /* U+FDD0 */
+	{ __LINE__, "a\xef\xbf\xbf", CHAT_EINVAL, NULL },     /* U+FFFF */
+	{ __LINE__, "a\xf4\x8f\xbf\xbf", CHAT_EINVAL, NULL }, /* U+10FFFF */
+	{ __LINE__, "a\xcd\xb8", CHAT_EINVAL, NULL },         /* U+0378 unassigned */
 	/* spaces */
 	{ __LINE__, " a", CHAT_EINVAL, NULL },
 	{ __LINE__, "a ", CHAT_EINVAL, NULL },
 	{ __LINE__, " ", CHAT_EINVAL, NULL },
 	{ __LINE__, "a  b", CHAT_EINVAL, NULL },
-	{ __LINE__, "a\xc2\xa0" "b", CHAT_EINVAL, NULL },           /* NBSP */
-	{ __LINE__, "a\xe3\x80\x80" "b", CHAT_EINVAL, NULL },       /* ideographic space */
+	{ __LINE__,
+	  "a\xc2\xa0"
+	  "b",
+	  CHAT_EINVAL, NULL }, /* NBSP */
+	{ __LINE__,
+	  "a\xe3\x80\x80"
+	  "b",
+	  CHAT_EINVAL, NULL }, /* ideographic space */
 	/* a combining mark first */
-	{ __LINE__, "\xcc\x81" "a", CHAT_EINVAL, NULL },
+	{ __LINE__,
+	  "\xcc\x81"
+	  "a",
+	  CHAT_EINVAL, NULL },
 };
 
 START_TEST(checks)
@@ -126,10 +193,16 @@ START_TEST(reason_names_code_point)
 	char out[NAMES_NFC_MAX + 1];
 	chat_error_t err = { 0 };
 
-	ck_assert_int_eq(names_check("display names", S("a\xe2\x80\xae" "b"), out, NULL, &err),
+	ck_assert_int_eq(names_check("display names",
+				     S("a\xe2\x80\xae"
+				       "b"),
+				     out, NULL, &err),
 			 CHAT_EINVAL);
 	ck_assert_str_eq(err.message, "display names may not hold bidi controls (U+202E)");
-	ck_assert_int_eq(names_check("display names", S("a\xe2\x80\x8d" "b"), out, NULL, &err),
+	ck_assert_int_eq(names_check("display names",
+				     S("a\xe2\x80\x8d"
+				       "b"),
+				     out, NULL, &err),
 			 CHAT_EINVAL);
 	ck_assert_str_eq(err.message,
 			 "display names may not hold invisible format characters (U+200D)");
@@ -166,15 +239,18 @@ static const struct {
 	{ __LINE__, "CHAT", "chat", 1 },
 	{ __LINE__, "\xef\xbc\xa3\xef\xbd\x88\xef\xbd\x81\xef\xbd\x94", "chat", 1 }, /* Ｃｈａｔ */
 	{ __LINE__, FREEBOARD_NFD, FREEBOARD_NFC, 1 },
-	{ __LINE__, "Stra\xc3\x9f" "e", "STRASSE", 1 },                 /* ß folds to ss */
-	{ __LINE__, "\xef\xac\x81le", "file", 1 },                      /* ﬁ ligature */
-	{ __LINE__, "\xe2\x91\xa0", "1", 1 },                           /* ① */
+	{ __LINE__,
+	  "Stra\xc3\x9f"
+	  "e",
+	  "STRASSE", 1 },                          /* ß folds to ss */
+	{ __LINE__, "\xef\xac\x81le", "file", 1 }, /* ﬁ ligature */
+	{ __LINE__, "\xe2\x91\xa0", "1", 1 },      /* ① */
 	{ __LINE__, "\xef\xbd\xb6\xef\xbe\x85", "\xe3\x82\xab\xe3\x83\x8a", 1 }, /* ｶﾅ vs カナ */
 	{ __LINE__, "\xce\xa3\xce\x9f\xce\xa6\xce\x99\xce\x91",
-	  "\xcf\x83\xce\xbf\xcf\x86\xce\xb9\xce\xb1", 1 },            /* ΣΟΦΙΑ vs σοφια */
+	  "\xcf\x83\xce\xbf\xcf\x86\xce\xb9\xce\xb1", 1 }, /* ΣΟΦΙΑ vs σοφια */
 	{ __LINE__, "love \xe2\x9d\xa4\xef\xb8\x8f", "love \xe2\x9d\xa4", 1 },
-	{ __LINE__, "\xe3\x8e\x92", "mhz", 1 },                        /* U+3392 -> MHz */
-	{ __LINE__, "\xe2\x85\xa0", "i", 1 },                          /* U+2160 ROMAN ONE */
+	{ __LINE__, "\xe3\x8e\x92", "mhz", 1 }, /* U+3392 -> MHz */
+	{ __LINE__, "\xe2\x85\xa0", "i", 1 },   /* U+2160 ROMAN ONE */
 	{ __LINE__, "chat", "chats", 0 },
 	{ __LINE__, "Caf\xc3\xa9", "Cafe", 0 },
 	{ __LINE__, "\xd1\x81hat", "chat", 0 }, /* Cyrillic с: a confusable, not a fold */
@@ -189,7 +265,8 @@ START_TEST(keys)
 		chat_error_t err = { 0 };
 
 		ck_assert_msg(names_check_key("room names", S(key_rows[i].a), na, ka, &err) == 0 &&
-				      names_check_key("room names", S(key_rows[i].b), nb, kb, &err) == 0,
+				      names_check_key("room names", S(key_rows[i].b), nb, kb,
+						      &err) == 0,
 			      "line %d: %s", key_rows[i].line, err.message);
 		ck_assert_msg((strcmp(ka, kb) == 0) == key_rows[i].same, "line %d: keys '%s' '%s'",
 			      key_rows[i].line, ka, kb);

@@ -117,10 +117,13 @@ START_TEST(check_lists)
 		int rc;
 
 		ck_assert_int_eq(options_defaults(&c), CHAT_OK);
-		ck_assert_int_eq(options_set(&c, "app_prefixes", check_rows[i].app, "x", NULL), CHAT_OK);
-		ck_assert_int_eq(options_set(&c, "broker_prefixes", check_rows[i].broker, "x", NULL),
+		ck_assert_int_eq(options_set(&c, "app_prefixes", check_rows[i].app, "x", NULL),
 				 CHAT_OK);
-		ck_assert_int_eq(options_set(&c, "user_prefix", check_rows[i].user, "x", NULL), CHAT_OK);
+		ck_assert_int_eq(options_set(&c, "broker_prefixes", check_rows[i].broker, "x",
+					     NULL),
+				 CHAT_OK);
+		ck_assert_int_eq(options_set(&c, "user_prefix", check_rows[i].user, "x", NULL),
+				 CHAT_OK);
 		ck_assert_int_eq(options_set(&c, "endpoints", check_rows[i].endpoints, "x", NULL),
 				 CHAT_OK);
 		rc = options_check(&c, &err);
@@ -159,7 +162,8 @@ END_TEST
 
 START_TEST(parse_file_text)
 {
-	static const char text[] = "# a comment\n\n  threads = 3\r\nendpoints=\"/room chat\"\nwebsocket = no\n";
+	static const char text[] =
+		"# a comment\n\n  threads = 3\r\nendpoints=\"/room chat\"\nwebsocket = no\n";
 	chat_options_t c;
 
 	ck_assert_int_eq(options_defaults(&c), CHAT_OK);
@@ -178,7 +182,8 @@ static const struct {
 	const char *message;
 } parse_rows[] = {
 	{ __LINE__, "threads = 2\nbogus line\n", CHAT_EINVAL, "f.conf:2: expected 'name = value'" },
-	{ __LINE__, "\n\n\nthreads = 0", CHAT_ETOOBIG, "f.conf:4: threads: 0 is below the minimum 1" },
+	{ __LINE__, "\n\n\nthreads = 0", CHAT_ETOOBIG,
+	  "f.conf:4: threads: 0 is below the minimum 1" },
 	{ __LINE__, "endpoints = \"/x", CHAT_EINVAL, "f.conf:1: unterminated quoted value" },
 	{ __LINE__, "endpoints = \"", CHAT_EINVAL, "f.conf:1: unterminated quoted value" },
 	{ __LINE__, "who = 1", CHAT_ENOTFOUND, "f.conf:1: unknown option 'who' (see --help)" },
@@ -195,7 +200,8 @@ START_TEST(parse_errors_name_file_and_line)
 		int rc;
 
 		ck_assert_int_eq(options_defaults(&c), CHAT_OK);
-		rc = options_parse(&c, parse_rows[i].text, strlen(parse_rows[i].text), "f.conf", &err);
+		rc = options_parse(&c, parse_rows[i].text, strlen(parse_rows[i].text), "f.conf",
+				   &err);
 		ck_assert_msg(rc == parse_rows[i].rc, "line %d: rc %d", parse_rows[i].line, rc);
 		if (parse_rows[i].message != NULL)
 			ck_assert_msg(!strcmp(err.message, parse_rows[i].message), "line %d: '%s'",

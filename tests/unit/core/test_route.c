@@ -7,8 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const prefixes[] = { "/echo", "/close", "/a/b/c/d/echo",
-					"/echo/deep" };
+static const char *const prefixes[] = { "/echo", "/close", "/a/b/c/d/echo", "/echo/deep" };
 
 #define NF CHAT_ENOTFOUND
 #define NOP ROUTE_NO_PREFIX
@@ -51,7 +50,8 @@ static const struct row {
 	{ __LINE__, "/echo/iframe-0.1.2abc-dirty.2144.html", 0, 0, ROUTE_IFRAME, X, "", "", "" },
 	{ __LINE__, "/echo/iframe-a.html?t=1234", 0, 0, ROUTE_IFRAME, X, "", "", "t=1234" },
 	{ __LINE__, "/echo/iframe-0.1.2.html?t=123414", 0, 0, ROUTE_IFRAME, X, "", "", "t=123414" },
-	{ __LINE__, "/echo/iframe-0.1.2abc-dirty.2144.html?t=qweqweq123", 0, 0, ROUTE_IFRAME, X, "", "", "t=qweqweq123" },
+	{ __LINE__, "/echo/iframe-0.1.2abc-dirty.2144.html?t=qweqweq123", 0, 0, ROUTE_IFRAME, X, "",
+	  "", "t=qweqweq123" },
 	{ __LINE__, "/echo/iframe.htm", NF, 0, X, X, "", "", "" },
 	{ __LINE__, "/echo/iframe", NF, 0, X, X, "", "", "" },
 	{ __LINE__, "/echo/IFRAME.HTML", NF, 0, X, X, "", "", "" },
@@ -76,12 +76,16 @@ static const struct row {
 	{ __LINE__, "/echo/999/3f1e6a1c-56a4-4f6b-9d2c-0c1b4c5e9a77/xhr_send", 0, 0, ROUTE_SESSION,
 	  SOCKJS_XHR_SEND, "999", "3f1e6a1c-56a4-4f6b-9d2c-0c1b4c5e9a77", "" },
 	{ __LINE__, "/echo/0/0/websocket", 0, 0, ROUTE_SESSION, SOCKJS_WEBSOCKET, "0", "0", "" },
-	{ __LINE__, "/echo/abc/abc/xhr_streaming", 0, 0, ROUTE_SESSION, SOCKJS_XHR_STREAMING, "abc", "abc", "" },
-	{ __LINE__, "/echo/s/i/eventsource", 0, 0, ROUTE_SESSION, SOCKJS_EVENTSOURCE, "s", "i", "" },
-	{ __LINE__, "/echo/s/i/htmlfile?c=%63allback", 0, 0, ROUTE_SESSION, SOCKJS_HTMLFILE, "s", "i", "c=%63allback" },
+	{ __LINE__, "/echo/abc/abc/xhr_streaming", 0, 0, ROUTE_SESSION, SOCKJS_XHR_STREAMING, "abc",
+	  "abc", "" },
+	{ __LINE__, "/echo/s/i/eventsource", 0, 0, ROUTE_SESSION, SOCKJS_EVENTSOURCE, "s", "i",
+	  "" },
+	{ __LINE__, "/echo/s/i/htmlfile?c=%63allback", 0, 0, ROUTE_SESSION, SOCKJS_HTMLFILE, "s",
+	  "i", "c=%63allback" },
 	{ __LINE__, "/echo/s/i/jsonp?c=x", 0, 0, ROUTE_SESSION, SOCKJS_JSONP, "s", "i", "c=x" },
 	{ __LINE__, "/echo/s/i/jsonp_send", 0, 0, ROUTE_SESSION, SOCKJS_JSONP_SEND, "s", "i", "" },
-	{ __LINE__, "/echo/info/websocket/xhr", 0, 0, ROUTE_SESSION, SOCKJS_XHR, "info", "websocket", "" },
+	{ __LINE__, "/echo/info/websocket/xhr", 0, 0, ROUTE_SESSION, SOCKJS_XHR, "info",
+	  "websocket", "" },
 	{ __LINE__, "/echo/s/i/xhr?a/b.c", 0, 0, ROUTE_SESSION, SOCKJS_XHR, "s", "i", "a/b.c" },
 	/* ... but not empty ids, ids with dots, or other shapes */
 	{ __LINE__, "/echo///xhr", NF, 0, X, X, "", "", "" },
@@ -121,8 +125,8 @@ static const struct row {
 
 static void check_slice(int line, const char *what, chat_slice_t got, const char *want)
 {
-	ck_assert_msg(chat_slice_eq(got, want), "row at line %d: %s [%.*s], want [%s]",
-		      line, what, (int)got.len, got.ptr, want);
+	ck_assert_msg(chat_slice_eq(got, want), "row at line %d: %s [%.*s], want [%s]", line, what,
+		      (int)got.len, got.ptr, want);
 }
 
 START_TEST(route_rows)
@@ -134,26 +138,25 @@ START_TEST(route_rows)
 		route_t r;
 		int rc;
 
-		rc = route_parse(prefixes, CHAT_ARRAY_LEN(prefixes), w->path,
-				 strlen(w->path), &r);
-		ck_assert_msg(rc == w->rc, "row at line %d: rc %d, want %d", w->line,
-			      rc, w->rc);
+		rc = route_parse(prefixes, CHAT_ARRAY_LEN(prefixes), w->path, strlen(w->path), &r);
+		ck_assert_msg(rc == w->rc, "row at line %d: rc %d, want %d", w->line, rc, w->rc);
 		ck_assert_msg(r.prefix == w->prefix, "row at line %d: prefix %zu, want %zu",
 			      w->line, r.prefix, w->prefix);
 		if (rc != 0)
 			continue;
-		ck_assert_msg(r.kind == w->kind, "row at line %d: kind %d, want %d",
-			      w->line, r.kind, w->kind);
+		ck_assert_msg(r.kind == w->kind, "row at line %d: kind %d, want %d", w->line,
+			      r.kind, w->kind);
 		if (r.kind == ROUTE_SESSION)
 			ck_assert_msg(r.transport == w->transport,
-				      "row at line %d: transport %d, want %d",
-				      w->line, r.transport, w->transport);
+				      "row at line %d: transport %d, want %d", w->line, r.transport,
+				      w->transport);
 		check_slice(w->line, "server", r.server_id, w->server);
 		check_slice(w->line, "session", r.session_id, w->session);
 		check_slice(w->line, "query", r.query, w->query);
 		ck_assert_msg(r.path.ptr == w->path &&
-			      r.path.len + (strchr(w->path, '?') ? 1 + r.query.len : 0) ==
-			      strlen(w->path), "row at line %d: path slice", w->line);
+				      r.path.len + (strchr(w->path, '?') ? 1 + r.query.len : 0) ==
+					      strlen(w->path),
+			      "row at line %d: path slice", w->line);
 	}
 }
 END_TEST

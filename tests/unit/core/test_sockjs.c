@@ -10,13 +10,12 @@
 #define S(s) ((chat_slice_t){ s, sizeof(s) - 1 })
 #define NOSLICE ((chat_slice_t){ "", 0 })
 
-static void check_bytes(int line, const char *what, const char *got,
-			size_t got_len, const char *want, size_t want_len)
+static void check_bytes(int line, const char *what, const char *got, size_t got_len,
+			const char *want, size_t want_len)
 {
 	ck_assert_msg(got_len == want_len && memcmp(got, want, want_len) == 0,
-		      "row at line %d: %s: got [%.*s] (%zu bytes), want [%.*s] (%zu bytes)",
-		      line, what, (int)got_len, got, got_len, (int)want_len, want,
-		      want_len);
+		      "row at line %d: %s: got [%.*s] (%zu bytes), want [%.*s] (%zu bytes)", line,
+		      what, (int)got_len, got, got_len, (int)want_len, want, want_len);
 }
 
 START_TEST(frames)
@@ -41,27 +40,24 @@ START_TEST(frames)
 	ck_assert_int_eq(sockjs_frame_messages(&b, msgs, 3), 0);
 	ck_assert_str_eq(b.data, "a[\"a\",\"\\u2028\\\"\",\"\\ud83d\\ude00\"]");
 	chat_buf_reset(&b);
-	ck_assert_int_eq(sockjs_frame_close(&b, SOCKJS_CLOSE_GO_AWAY,
-					    S(SOCKJS_REASON_GO_AWAY)), 0);
+	ck_assert_int_eq(sockjs_frame_close(&b, SOCKJS_CLOSE_GO_AWAY, S(SOCKJS_REASON_GO_AWAY)), 0);
 	ck_assert_str_eq(b.data, "c[3000,\"Go away!\"]");
 	chat_buf_reset(&b);
-	ck_assert_int_eq(sockjs_frame_close(&b, SOCKJS_CLOSE_ANOTHER,
-					    S(SOCKJS_REASON_ANOTHER)), 0);
+	ck_assert_int_eq(sockjs_frame_close(&b, SOCKJS_CLOSE_ANOTHER, S(SOCKJS_REASON_ANOTHER)), 0);
 	ck_assert_str_eq(b.data, "c[2010,\"Another connection still open\"]");
 	chat_buf_reset(&b);
 	ck_assert_int_eq(sockjs_frame_close(&b, SOCKJS_CLOSE_INTERRUPTED,
-					    S(SOCKJS_REASON_INTERRUPTED)), 0);
+					    S(SOCKJS_REASON_INTERRUPTED)),
+			 0);
 	ck_assert_str_eq(b.data, "c[1002,\"Connection interrupted\"]");
 	chat_buf_reset(&b);
-	ck_assert_int_eq(sockjs_frame_close(&b, SOCKJS_CLOSE_NORMAL,
-					    S(SOCKJS_REASON_NORMAL)), 0);
+	ck_assert_int_eq(sockjs_frame_close(&b, SOCKJS_CLOSE_NORMAL, S(SOCKJS_REASON_NORMAL)), 0);
 	ck_assert_str_eq(b.data, "c[1000,\"Normal closure\"]");
 	chat_buf_reset(&b);
 	/* all or nothing */
 	ck_assert_int_eq(chat_buf_puts(&b, "keep"), 0);
 	ck_assert_int_eq(sockjs_frame_close(&b, 1, S("\xff")), CHAT_EUTF8);
-	ck_assert_int_eq(sockjs_frame_messages(&b, (chat_slice_t[]){ S("\xc0") }, 1),
-			 CHAT_EUTF8);
+	ck_assert_int_eq(sockjs_frame_messages(&b, (chat_slice_t[]){ S("\xc0") }, 1), CHAT_EUTF8);
 	ck_assert_str_eq(b.data, "keep");
 	chat_buf_free(&b);
 
@@ -98,12 +94,9 @@ static const struct wrap_row {
 	{ __LINE__, SOCKJS_EVENTSOURCE, "", B("a[\"x\"]"), 0, B("data: a[\"x\"]\r\n\r\n") },
 	{ __LINE__, SOCKJS_EVENTSOURCE, "", B("a[\"  \\u0000\\n\\r \"]"), 0,
 	  B("data: a[\"  \\u0000\\n\\r \"]\r\n\r\n") },
-	{ __LINE__, SOCKJS_EVENTSOURCE, "", B("a[\"100%\"]"), 0,
-	  B("data: a[\"100%25\"]\r\n\r\n") },
-	{ __LINE__, SOCKJS_EVENTSOURCE, "", B("\r\n\0%%"), 0,
-	  B("data: %0D%0A%00%25%25\r\n\r\n") },
-	{ __LINE__, SOCKJS_HTMLFILE, "", B("o"), 0,
-	  B("<script>\np(\"o\");\n</script>\r\n") },
+	{ __LINE__, SOCKJS_EVENTSOURCE, "", B("a[\"100%\"]"), 0, B("data: a[\"100%25\"]\r\n\r\n") },
+	{ __LINE__, SOCKJS_EVENTSOURCE, "", B("\r\n\0%%"), 0, B("data: %0D%0A%00%25%25\r\n\r\n") },
+	{ __LINE__, SOCKJS_HTMLFILE, "", B("o"), 0, B("<script>\np(\"o\");\n</script>\r\n") },
 	{ __LINE__, SOCKJS_HTMLFILE, "", B("a[\"x\"]"), 0,
 	  B("<script>\np(\"a[\\\"x\\\"]\");\n</script>\r\n") },
 	{ __LINE__, SOCKJS_HTMLFILE, "", B("a[\"</script><b>&\"]"), 0,
@@ -135,11 +128,9 @@ START_TEST(wrap_rows_test)
 		chat_buf_init(&b, 1024);
 		chat_buf_puts(&b, "X");
 		rc = sockjs_wrap(&b, r->t, cb, fr);
-		ck_assert_msg(rc == r->rc, "row at line %d: rc %d, want %d",
-			      r->line, rc, r->rc);
+		ck_assert_msg(rc == r->rc, "row at line %d: rc %d, want %d", r->line, rc, r->rc);
 		if (rc == 0)
-			check_bytes(r->line, "wrap", b.data + 1, b.len - 1, r->out,
-				    r->out_len);
+			check_bytes(r->line, "wrap", b.data + 1, b.len - 1, r->out, r->out_len);
 		else
 			check_bytes(r->line, "rollback", b.data, b.len, "X", 1);
 		chat_buf_free(&b);
@@ -207,7 +198,10 @@ struct item {
 	const char *s;
 	size_t len;
 };
-#define I(s) { s, sizeof(s) - 1 }
+#define I(s)                     \
+	{                        \
+		s, sizeof(s) - 1 \
+	}
 #define FORM "application/x-www-form-urlencoded"
 
 static const struct send_row {
@@ -227,43 +221,182 @@ static const struct send_row {
 	{ __LINE__, SOCKJS_XHR_SEND, "T", B("[\"a\"]"), 0, NULL, 1, { I("a") } },
 	{ __LINE__, SOCKJS_XHR_SEND, "application/json", B("[\"a\"]"), 0, NULL, 1, { I("a") } },
 	{ __LINE__, SOCKJS_XHR_SEND, "application/xml", B("[\"a\"]"), 0, NULL, 1, { I("a") } },
-	{ __LINE__, SOCKJS_XHR_SEND, "application/json; charset=utf-8", B("[\"a\"]"), 0, NULL, 1, { I("a") } },
-	{ __LINE__, SOCKJS_XHR_SEND, "text/xml; charset=utf-8", B("[\"a\"]"), 0, NULL, 1, { I("a") } },
+	{ __LINE__,
+	  SOCKJS_XHR_SEND,
+	  "application/json; charset=utf-8",
+	  B("[\"a\"]"),
+	  0,
+	  NULL,
+	  1,
+	  { I("a") } },
+	{ __LINE__,
+	  SOCKJS_XHR_SEND,
+	  "text/xml; charset=utf-8",
+	  B("[\"a\"]"),
+	  0,
+	  NULL,
+	  1,
+	  { I("a") } },
 	{ __LINE__, SOCKJS_XHR_SEND, "text/xml", B("[\"a\"]"), 0, NULL, 1, { I("a") } },
 	{ __LINE__, SOCKJS_XHR_SEND, FORM, B("[\"a\"]"), 0, NULL, 1, { I("a") } },
-	{ __LINE__, SOCKJS_XHR_SEND, "", B("[\"a\",\"b\",\"\"]"), 0, NULL, 3, { I("a"), I("b"), I("") } },
+	{ __LINE__,
+	  SOCKJS_XHR_SEND,
+	  "",
+	  B("[\"a\",\"b\",\"\"]"),
+	  0,
+	  NULL,
+	  3,
+	  { I("a"), I("b"), I("") } },
 	{ __LINE__, SOCKJS_XHR_SEND, "", B("[]"), 0, NULL, 0, { { 0 } } },
-	{ __LINE__, SOCKJS_XHR_SEND, "", B("[\"x"), CHAT_EINVAL, SOCKJS_ERR_BROKEN_JSON, 0, { { 0 } } },
+	{ __LINE__,
+	  SOCKJS_XHR_SEND,
+	  "",
+	  B("[\"x"),
+	  CHAT_EINVAL,
+	  SOCKJS_ERR_BROKEN_JSON,
+	  0,
+	  { { 0 } } },
 	{ __LINE__, SOCKJS_XHR_SEND, "", B(""), CHAT_EINVAL, SOCKJS_ERR_PAYLOAD, 0, { { 0 } } },
-	{ __LINE__, SOCKJS_XHR_SEND, "", B(" "), CHAT_EINVAL, SOCKJS_ERR_BROKEN_JSON, 0, { { 0 } } },
-	{ __LINE__, SOCKJS_XHR_SEND, "", B("{}"), CHAT_EINVAL, SOCKJS_ERR_BROKEN_JSON, 0, { { 0 } } },
-	{ __LINE__, SOCKJS_XHR_SEND, "", B("[1]"), CHAT_EINVAL, SOCKJS_ERR_BROKEN_JSON, 0, { { 0 } } },
-	{ __LINE__, SOCKJS_XHR_SEND, "", B("[\"\xff\"]"), CHAT_EUTF8, SOCKJS_ERR_BROKEN_JSON, 0, { { 0 } } },
+	{ __LINE__,
+	  SOCKJS_XHR_SEND,
+	  "",
+	  B(" "),
+	  CHAT_EINVAL,
+	  SOCKJS_ERR_BROKEN_JSON,
+	  0,
+	  { { 0 } } },
+	{ __LINE__,
+	  SOCKJS_XHR_SEND,
+	  "",
+	  B("{}"),
+	  CHAT_EINVAL,
+	  SOCKJS_ERR_BROKEN_JSON,
+	  0,
+	  { { 0 } } },
+	{ __LINE__,
+	  SOCKJS_XHR_SEND,
+	  "",
+	  B("[1]"),
+	  CHAT_EINVAL,
+	  SOCKJS_ERR_BROKEN_JSON,
+	  0,
+	  { { 0 } } },
+	{ __LINE__,
+	  SOCKJS_XHR_SEND,
+	  "",
+	  B("[\"\xff\"]"),
+	  CHAT_EUTF8,
+	  SOCKJS_ERR_BROKEN_JSON,
+	  0,
+	  { { 0 } } },
 	/* jsonp_send: a form's d field, else the raw body */
 	{ __LINE__, SOCKJS_JSONP_SEND, FORM, B("d=%5B%22x%22%5D"), 0, NULL, 1, { I("x") } },
-	{ __LINE__, SOCKJS_JSONP_SEND, FORM, B("d=%5B%22x"), CHAT_EINVAL, SOCKJS_ERR_BROKEN_JSON, 0, { { 0 } } },
+	{ __LINE__,
+	  SOCKJS_JSONP_SEND,
+	  FORM,
+	  B("d=%5B%22x"),
+	  CHAT_EINVAL,
+	  SOCKJS_ERR_BROKEN_JSON,
+	  0,
+	  { { 0 } } },
 	{ __LINE__, SOCKJS_JSONP_SEND, FORM, B(""), CHAT_EINVAL, SOCKJS_ERR_PAYLOAD, 0, { { 0 } } },
-	{ __LINE__, SOCKJS_JSONP_SEND, FORM, B("d="), CHAT_EINVAL, SOCKJS_ERR_PAYLOAD, 0, { { 0 } } },
-	{ __LINE__, SOCKJS_JSONP_SEND, FORM, B("p=p"), CHAT_EINVAL, SOCKJS_ERR_PAYLOAD, 0, { { 0 } } },
+	{ __LINE__,
+	  SOCKJS_JSONP_SEND,
+	  FORM,
+	  B("d="),
+	  CHAT_EINVAL,
+	  SOCKJS_ERR_PAYLOAD,
+	  0,
+	  { { 0 } } },
+	{ __LINE__,
+	  SOCKJS_JSONP_SEND,
+	  FORM,
+	  B("p=p"),
+	  CHAT_EINVAL,
+	  SOCKJS_ERR_PAYLOAD,
+	  0,
+	  { { 0 } } },
 	{ __LINE__, SOCKJS_JSONP_SEND, FORM, B("d=%5B%22b%22%5D"), 0, NULL, 1, { I("b") } },
 	{ __LINE__, SOCKJS_JSONP_SEND, FORM, B("d=%5B%22abc%22%5D"), 0, NULL, 1, { I("abc") } },
-	{ __LINE__, SOCKJS_JSONP_SEND, FORM, B("p=1&d=%5B%22a+b%22,%22%25%22%5D&d=x"), 0, NULL, 2, { I("a b"), I("%") } },
+	{ __LINE__,
+	  SOCKJS_JSONP_SEND,
+	  FORM,
+	  B("p=1&d=%5B%22a+b%22,%22%25%22%5D&d=x"),
+	  0,
+	  NULL,
+	  2,
+	  { I("a b"), I("%") } },
 	{ __LINE__, SOCKJS_JSONP_SEND, FORM, B("d=[\"\\u00e9\"]"), 0, NULL, 1, { I("\xc3\xa9") } },
-	{ __LINE__, SOCKJS_JSONP_SEND, FORM, B("d=%5B%22%C3%A9%22%5D"), 0, NULL, 1, { I("\xc3\xa9") } },
-	{ __LINE__, SOCKJS_JSONP_SEND, FORM, B("d=%5B%22%E9%22%5D"), CHAT_EUTF8, SOCKJS_ERR_BROKEN_JSON, 0, { { 0 } } },
-	{ __LINE__, SOCKJS_JSONP_SEND, "Application/X-WWW-Form-Urlencoded; charset=UTF-8",
-	  B("d=%5B%22x%22%5D"), 0, NULL, 1, { I("x") } },
-	{ __LINE__, SOCKJS_JSONP_SEND, " " FORM " ;", B("d=%5B%22x%22%5D"), 0, NULL, 1, { I("x") } },
+	{ __LINE__,
+	  SOCKJS_JSONP_SEND,
+	  FORM,
+	  B("d=%5B%22%C3%A9%22%5D"),
+	  0,
+	  NULL,
+	  1,
+	  { I("\xc3\xa9") } },
+	{ __LINE__,
+	  SOCKJS_JSONP_SEND,
+	  FORM,
+	  B("d=%5B%22%E9%22%5D"),
+	  CHAT_EUTF8,
+	  SOCKJS_ERR_BROKEN_JSON,
+	  0,
+	  { { 0 } } },
+	{ __LINE__,
+	  SOCKJS_JSONP_SEND,
+	  "Application/X-WWW-Form-Urlencoded; charset=UTF-8",
+	  B("d=%5B%22x%22%5D"),
+	  0,
+	  NULL,
+	  1,
+	  { I("x") } },
+	{ __LINE__,
+	  SOCKJS_JSONP_SEND,
+	  " " FORM " ;",
+	  B("d=%5B%22x%22%5D"),
+	  0,
+	  NULL,
+	  1,
+	  { I("x") } },
 	{ __LINE__, SOCKJS_JSONP_SEND, "text/plain", B("[\"%61bc\"]"), 0, NULL, 1, { I("%61bc") } },
 	{ __LINE__, SOCKJS_JSONP_SEND, "", B("[\"a\"]"), 0, NULL, 1, { I("a") } },
 	{ __LINE__, SOCKJS_JSONP_SEND, "", B(""), CHAT_EINVAL, SOCKJS_ERR_PAYLOAD, 0, { { 0 } } },
-	{ __LINE__, SOCKJS_JSONP_SEND, "text/plain", B("d=%5B%22x%22%5D"), CHAT_EINVAL, SOCKJS_ERR_BROKEN_JSON, 0, { { 0 } } },
+	{ __LINE__,
+	  SOCKJS_JSONP_SEND,
+	  "text/plain",
+	  B("d=%5B%22x%22%5D"),
+	  CHAT_EINVAL,
+	  SOCKJS_ERR_BROKEN_JSON,
+	  0,
+	  { { 0 } } },
 	/* not a send transport */
 	{ __LINE__, SOCKJS_XHR, "", B("[\"a\"]"), CHAT_EINVAL, SOCKJS_ERR_PAYLOAD, 0, { { 0 } } },
 	/* over the caps of the test's list: 8 bytes, 3 items */
-	{ __LINE__, SOCKJS_XHR_SEND, "", B("[\"123456789\"]"), CHAT_ETOOBIG, SOCKJS_ERR_TOO_BIG, 0, { { 0 } } },
-	{ __LINE__, SOCKJS_XHR_SEND, "", B("[\"\",\"\",\"\",\"\"]"), CHAT_ETOOMANY, SOCKJS_ERR_TOO_MANY, 0, { { 0 } } },
-	{ __LINE__, SOCKJS_JSONP_SEND, FORM, B("d=%5B%22123456789%22%5D"), CHAT_ETOOBIG, SOCKJS_ERR_TOO_BIG, 0, { { 0 } } },
+	{ __LINE__,
+	  SOCKJS_XHR_SEND,
+	  "",
+	  B("[\"123456789\"]"),
+	  CHAT_ETOOBIG,
+	  SOCKJS_ERR_TOO_BIG,
+	  0,
+	  { { 0 } } },
+	{ __LINE__,
+	  SOCKJS_XHR_SEND,
+	  "",
+	  B("[\"\",\"\",\"\",\"\"]"),
+	  CHAT_ETOOMANY,
+	  SOCKJS_ERR_TOO_MANY,
+	  0,
+	  { { 0 } } },
+	{ __LINE__,
+	  SOCKJS_JSONP_SEND,
+	  FORM,
+	  B("d=%5B%22123456789%22%5D"),
+	  CHAT_ETOOBIG,
+	  SOCKJS_ERR_TOO_BIG,
+	  0,
+	  { { 0 } } },
 };
 
 START_TEST(send_rows_test)
@@ -280,19 +413,18 @@ START_TEST(send_rows_test)
 		json_strv_init(&v, 8, 3);
 		json_strv_push(&v, "old", 3);
 		rc = sockjs_parse_send(r->t, ct, r->body, r->body_len, &v, &err);
-		ck_assert_msg(rc == r->rc, "row at line %d: rc %d (%s), want %d",
-			      r->line, rc, chat_strerror(rc), r->rc);
+		ck_assert_msg(rc == r->rc, "row at line %d: rc %d (%s), want %d", r->line, rc,
+			      chat_strerror(rc), r->rc);
 		if (r->err != NULL)
 			ck_assert_msg(err != NULL && strcmp(err, r->err) == 0,
-				      "row at line %d: error body [%s], want [%s]",
-				      r->line, err ? err : "(null)", r->err);
-		ck_assert_msg(v.n == r->n, "row at line %d: %zu items, want %zu",
-			      r->line, v.n, r->n);
+				      "row at line %d: error body [%s], want [%s]", r->line,
+				      err ? err : "(null)", r->err);
+		ck_assert_msg(v.n == r->n, "row at line %d: %zu items, want %zu", r->line, v.n,
+			      r->n);
 		for (k = 0; k < r->n; k++) {
 			chat_slice_t s = json_strv_at(&v, k);
 
-			check_bytes(r->line, "item", s.ptr, s.len, r->items[k].s,
-				    r->items[k].len);
+			check_bytes(r->line, "item", s.ptr, s.len, r->items[k].s, r->items[k].len);
 		}
 		json_strv_free(&v);
 	}
@@ -360,10 +492,8 @@ START_TEST(query_rows_test)
 
 		chat_buf_init(&b, 64);
 		rc = sockjs_query_param(q, r->name, &b);
-		ck_assert_msg(rc == r->rc, "row at line %d: rc %d, want %d",
-			      r->line, rc, r->rc);
-		check_bytes(r->line, "value", b.data ? b.data : "", b.len, r->value,
-			    r->value_len);
+		ck_assert_msg(rc == r->rc, "row at line %d: rc %d, want %d", r->line, rc, r->rc);
+		check_bytes(r->line, "value", b.data ? b.data : "", b.len, r->value, r->value_len);
 		chat_buf_free(&b);
 	}
 }
@@ -381,7 +511,8 @@ static const struct cb_row {
 	{ __LINE__, "callback=y&c=x", "x", 0 },
 	{ __LINE__, "c=_jp.a1b2C3", "_jp.a1b2C3", 0 },
 	{ __LINE__, "c=abcdefghijklmnopqrstuvwxyz012345", "abcdefghijklmnopqrstuvwxyz012345", 0 },
-	{ __LINE__, "c=abcdefghijklmnopqrstuvwxyz0123456", SOCKJS_ERR_CALLBACK_INVALID, CHAT_EINVAL },
+	{ __LINE__, "c=abcdefghijklmnopqrstuvwxyz0123456", SOCKJS_ERR_CALLBACK_INVALID,
+	  CHAT_EINVAL },
 	{ __LINE__, "", SOCKJS_ERR_CALLBACK_REQUIRED, CHAT_EINVAL },
 	{ __LINE__, "t=1", SOCKJS_ERR_CALLBACK_REQUIRED, CHAT_EINVAL },
 	{ __LINE__, "c=", SOCKJS_ERR_CALLBACK_REQUIRED, CHAT_EINVAL },
@@ -409,17 +540,15 @@ START_TEST(callback_rows)
 
 		chat_buf_init(&b, 64);
 		rc = sockjs_callback(q, &b, &err);
-		ck_assert_msg(rc == r->rc, "row at line %d: rc %d, want %d",
-			      r->line, rc, r->rc);
+		ck_assert_msg(rc == r->rc, "row at line %d: rc %d, want %d", r->line, rc, r->rc);
 		if (rc == 0)
 			ck_assert_msg(strcmp(b.data, r->callback) == 0,
-				      "row at line %d: callback [%s], want [%s]",
-				      r->line, b.data, r->callback);
+				      "row at line %d: callback [%s], want [%s]", r->line, b.data,
+				      r->callback);
 		else
-			ck_assert_msg(err != NULL && strcmp(err, r->callback) == 0 &&
-				      b.len == 0,
-				      "row at line %d: error [%s], want [%s]",
-				      r->line, err ? err : "(null)", r->callback);
+			ck_assert_msg(err != NULL && strcmp(err, r->callback) == 0 && b.len == 0,
+				      "row at line %d: error [%s], want [%s]", r->line,
+				      err ? err : "(null)", r->callback);
 		chat_buf_free(&b);
 	}
 }
@@ -479,8 +608,10 @@ START_TEST(documents)
 	ck_assert_str_eq(e2.data, "\"af63dc4c8601ec8c\"");
 
 	chat_buf_reset(&b);
-	ck_assert_int_eq(sockjs_iframe_page(&b, S("https://cdn.example/s.js?a=1&b=\"<x>'"), S("")), 0);
-	ck_assert_ptr_nonnull(strstr(b.data,
+	ck_assert_int_eq(sockjs_iframe_page(&b, S("https://cdn.example/s.js?a=1&b=\"<x>'"), S("")),
+			 0);
+	ck_assert_ptr_nonnull(strstr(
+		b.data,
 		"<script src=\"https://cdn.example/s.js?a=1&amp;b=&quot;&lt;x&gt;&#39;\"></script>\n"));
 	chat_buf_reset(&e2);
 	ck_assert_int_eq(sockjs_etag(&e2, b.data, b.len), 0);
@@ -504,9 +635,12 @@ START_TEST(iframe_by_version)
 
 	chat_buf_init(&b, 8192);
 	ck_assert_int_eq(sockjs_iframe_page(&b, S("/js/sockjs.min.js"),
-					    S("/js/sockjs-{version}.min.js")), 0);
-	ck_assert_ptr_nonnull(strstr(b.data, "_sockjs_onload = function(){SockJS.bootstrap_iframe();};"));
-	ck_assert_ptr_nonnull(strstr(b.data,
+					    S("/js/sockjs-{version}.min.js")),
+			 0);
+	ck_assert_ptr_nonnull(
+		strstr(b.data, "_sockjs_onload = function(){SockJS.bootstrap_iframe();};"));
+	ck_assert_ptr_nonnull(strstr(
+		b.data,
 		"var byVersion = \"/js/sockjs-{version}.min.js\", fallback = \"/js/sockjs.min.js\";"));
 	ck_assert_ptr_null(strstr(b.data, "<script src"));
 	ck_assert_ptr_nonnull(strstr(b.data, "type: 's'"));

@@ -58,10 +58,19 @@ static const struct {
 	/* above U+10FFFF */
 	{ __LINE__, "\xf4\x90\x80\x80", 4, 0, 0 },
 	/* a bad or missing continuation byte */
-	{ __LINE__, "\xc3" "a", 2, 0, 0 },
+	{ __LINE__,
+	  "\xc3"
+	  "a",
+	  2, 0, 0 },
 	{ __LINE__, "\xc3\xc3", 2, 0, 0 },
-	{ __LINE__, "\xe2\x82" "a", 3, 0, 0 },
-	{ __LINE__, "\xf0\x9f\x98" "a", 4, 0, 0 },
+	{ __LINE__,
+	  "\xe2\x82"
+	  "a",
+	  3, 0, 0 },
+	{ __LINE__,
+	  "\xf0\x9f\x98"
+	  "a",
+	  4, 0, 0 },
 	/* truncated: fewer than the sequence's bytes available */
 	{ __LINE__, "\xc3\xa9", 1, 0, 0 },
 	{ __LINE__, "\xe2\x82\xac", 2, 0, 0 },

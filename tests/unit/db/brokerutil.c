@@ -22,7 +22,8 @@ void brokerutil_open_sessions(service_ctx_t *ctx, const service_t *svc, int n, i
 		snprintf(sid, sizeof(sid), "s%d", i);
 		ck_assert_int_eq(service_key(svc, (chat_slice_t){ sid, strlen(sid) }, keys[i]),
 				 CHAT_OK);
-		ck_assert_int_eq(service_open(ctx, svc, keys[i], NULL, now_ms, &created, &info, NULL),
+		ck_assert_int_eq(service_open(ctx, svc, keys[i], NULL, now_ms, &created, &info,
+					      NULL),
 				 CHAT_OK);
 		if (must_be_new)
 			ck_assert_int_eq(created, 1);

@@ -17,10 +17,10 @@
 #define FORKSET_MAX 32
 
 typedef struct forkset {
-	int n;                 /* children started */
+	int n; /* children started */
 	pid_t pid[FORKSET_MAX];
-	int ready[2];          /* children -> parent: one byte each */
-	int go[2];             /* parent closes [1]: children read EOF */
+	int ready[2]; /* children -> parent: one byte each */
+	int go[2];    /* parent closes [1]: children read EOF */
 } forkset_t;
 
 /* In a child: tells the parent this child is ready. */

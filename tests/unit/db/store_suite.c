@@ -18,13 +18,14 @@ static store_t *st; /* opened on uri by setup() */
 static chat_error_t E;
 
 /* Asserts that expr returns want, showing the error detail otherwise. */
-#define RC(expr, want) do { \
-	int rc_; \
-	memset(&E, 0, sizeof(E)); \
-	rc_ = (expr); \
-	ck_assert_msg(rc_ == (want), "%s: got %d (%s: %s), want %d (%s)", #expr, \
-		rc_, chat_strerror(rc_), E.message, (want), chat_strerror(want)); \
-} while (0)
+#define RC(expr, want)                                                                        \
+	do {                                                                                  \
+		int rc_;                                                                      \
+		memset(&E, 0, sizeof(E));                                                     \
+		rc_ = (expr);                                                                 \
+		ck_assert_msg(rc_ == (want), "%s: got %d (%s: %s), want %d (%s)", #expr, rc_, \
+			      chat_strerror(rc_), E.message, (want), chat_strerror(want));    \
+	} while (0)
 #define OK(expr) RC(expr, CHAT_OK)
 
 static void setup(void)
@@ -50,16 +51,19 @@ static int64_t elapsed_ms(const struct timespec *t0)
 	struct timespec t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (int64_t)(t1.tv_sec - t0->tv_sec) * 1000 +
-		(t1.tv_nsec - t0->tv_nsec) / 1000000;
+	return (int64_t)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
 /* Adds message id to room with text "m<id>", asserting it was new. */
 static void add_msg(int64_t id, int64_t room, int64_t seq)
 {
 	char text[32];
-	store_msg_t m = { .id = id, .room_id = room, .room_seq = seq,
-		.time_ms = 1000 + id, .writer = "alice", .text = text };
+	store_msg_t m = { .id = id,
+			  .room_id = room,
+			  .room_seq = seq,
+			  .time_ms = 1000 + id,
+			  .writer = "alice",
+			  .text = text };
 	int created = -1;
 
 	m.text_len = (size_t)snprintf(text, sizeof(text), "m%lld", (long long)id);
@@ -78,10 +82,11 @@ static void expect_ids(int line, const store_msg_list_t *l, const int64_t *ids)
 	ck_assert_msg(l->count == n, "line %d: %zu messages, want %zu", line, l->count, n);
 	for (i = 0; i < n; i++) {
 		ck_assert_msg(l->items[i].id == ids[i], "line %d: item %zu is %lld, want %lld",
-			line, i, (long long)l->items[i].id, (long long)ids[i]);
+			      line, i, (long long)l->items[i].id, (long long)ids[i]);
 		snprintf(want, sizeof(want), "m%lld", (long long)ids[i]);
 		ck_assert_msg(strcmp(l->items[i].text, want) == 0 &&
-			l->items[i].text_len == strlen(want), "line %d: text %s", line, l->items[i].text);
+				      l->items[i].text_len == strlen(want),
+			      "line %d: text %s", line, l->items[i].text);
 		ck_assert_str_eq(l->items[i].writer, "alice");
 		ck_assert_int_eq(l->items[i].time_ms, 1000 + ids[i]);
 	}
@@ -210,10 +215,12 @@ static const struct {
 	int want;
 } user_names[] = {
 	{ __LINE__, "a", CHAT_OK },
-	{ __LINE__, "0123456789abcdef0123456789abcdef", CHAT_OK },              /* 32 */
-	{ __LINE__, "0123456789abcdef0123456789abcdefX", CHAT_ETOOBIG },        /* 33 */
-	{ __LINE__, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-		"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", CHAT_OK }, /* 16 x e-acute */
+	{ __LINE__, "0123456789abcdef0123456789abcdef", CHAT_OK },       /* 32 */
+	{ __LINE__, "0123456789abcdef0123456789abcdefX", CHAT_ETOOBIG }, /* 33 */
+	{ __LINE__,
+	  "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	  "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+	  CHAT_OK }, /* 16 x e-acute */
 	{ __LINE__, "\xf0\x9f\x98\x80 smile", CHAT_OK },
 	{ __LINE__, "mid space", CHAT_OK },
 	{ __LINE__, "", CHAT_EINVAL },
@@ -222,12 +229,12 @@ static const struct {
 	{ __LINE__, "tab\there", CHAT_EINVAL },
 	{ __LINE__, "new\nline", CHAT_EINVAL },
 	{ __LINE__, "del\x7f", CHAT_EINVAL },
-	{ __LINE__, "c1\xc2\x85", CHAT_EINVAL },                 /* U+0085 NEL */
+	{ __LINE__, "c1\xc2\x85", CHAT_EINVAL }, /* U+0085 NEL */
 	{ __LINE__, "bad\xff", CHAT_EUTF8 },
 	{ __LINE__, "trunc\xc3", CHAT_EUTF8 },
 	{ __LINE__, "overlong\xc0\xaf", CHAT_EUTF8 },
 	{ __LINE__, "surrogate\xed\xa0\x80", CHAT_EUTF8 },
-	{ __LINE__, "big\xf4\x90\x80\x80", CHAT_EUTF8 },          /* > U+10FFFF */
+	{ __LINE__, "big\xf4\x90\x80\x80", CHAT_EUTF8 }, /* > U+10FFFF */
 };
 
 START_TEST(user_name_rules)
@@ -239,13 +246,13 @@ START_TEST(user_name_rules)
 		memset(&E, 0, sizeof(E));
 		rc = store_user_add(st, (int64_t)i + 1, user_names[i].name, "h", 1, &E);
 		ck_assert_msg(rc == user_names[i].want, "line %d: got %s (%s), want %s",
-			user_names[i].line, chat_strerror(rc), E.message,
-			chat_strerror(user_names[i].want));
+			      user_names[i].line, chat_strerror(rc), E.message,
+			      chat_strerror(user_names[i].want));
 		if (rc != 0) {
 			store_user_t u;
 
 			ck_assert_msg(E.message[0] != '\0', "line %d: no message",
-				user_names[i].line);
+				      user_names[i].line);
 			RC(store_user_get(st, (int64_t)i + 1, &u, &E), CHAT_ENOTFOUND);
 		}
 	}
@@ -274,8 +281,7 @@ START_TEST(user_other_bounds)
 	RC(store_user_get(st, 0, &u, &E), CHAT_EINVAL);
 	RC(store_user_get(st, 1, NULL, &E), CHAT_EINVAL);
 	RC(store_user_get_by_name(st, "", &u, &E), CHAT_EINVAL);
-	RC(store_user_get_by_name(st, "0123456789abcdef0123456789abcdefX", &u, &E),
-		CHAT_ETOOBIG);
+	RC(store_user_get_by_name(st, "0123456789abcdef0123456789abcdefX", &u, &E), CHAT_ETOOBIG);
 	/* err may be NULL. */
 	ck_assert_int_eq(store_user_add(st, 1, "", "h", 1, NULL), CHAT_EINVAL);
 	ck_assert_int_eq(store_user_get(st, 999, &u, NULL), CHAT_ENOTFOUND);
@@ -440,8 +446,13 @@ END_TEST
 START_TEST(msg_add_is_idempotent)
 {
 	store_msg_list_t l = { 0 };
-	store_msg_t m = { .id = 42, .room_id = 9, .room_seq = 1, .time_ms = 1042,
-		.writer = "alice", .text = "m42", .text_len = 3 };
+	store_msg_t m = { .id = 42,
+			  .room_id = 9,
+			  .room_seq = 1,
+			  .time_ms = 1042,
+			  .writer = "alice",
+			  .text = "m42",
+			  .text_len = 3 };
 	int created = -1;
 
 	OK(store_msg_add(st, &m, &created, &E));
@@ -472,8 +483,11 @@ END_TEST
 
 START_TEST(msg_max_ids)
 {
-	static const char *const writers[] = { "guest-7", "guest-12", "alice", "guest-x1",
-		"guest-", "guest-3", "guest_99", "Guest-50", "guest-1234567890123456789" };
+	static const char *const writers[] = {
+		"guest-7",  "guest-12", "alice",
+		"guest-x1", "guest-",   "guest-3",
+		"guest_99", "Guest-50", "guest-1234567890123456789"
+	};
 	int64_t max_id = -1, max_guest = -1;
 	size_t i;
 
@@ -481,9 +495,13 @@ START_TEST(msg_max_ids)
 	ck_assert_int_eq(max_id, 0);
 	ck_assert_int_eq(max_guest, 0);
 	for (i = 0; i < sizeof(writers) / sizeof(writers[0]); i++) {
-		store_msg_t m = { .id = 100 + (int64_t)i * 7, .room_id = 1 + (int64_t)(i % 2),
-			.room_seq = 1, .time_ms = 1, .writer = writers[i], .text = "t",
-			.text_len = 1 };
+		store_msg_t m = { .id = 100 + (int64_t)i * 7,
+				  .room_id = 1 + (int64_t)(i % 2),
+				  .room_seq = 1,
+				  .time_ms = 1,
+				  .writer = writers[i],
+				  .text = "t",
+				  .text_len = 1 };
 
 		OK(store_msg_add(st, &m, NULL, &E));
 	}
@@ -568,8 +586,9 @@ START_TEST(msg_bounds)
 {
 	static char text[STORE_TEXT_MAX + 2];
 	store_msg_list_t l = { 0 };
-	store_msg_t m = { .id = 1, .room_id = 1, .room_seq = 1, .time_ms = 1,
-		.writer = "alice", .text = text };
+	store_msg_t m = {
+		.id = 1, .room_id = 1, .room_seq = 1, .time_ms = 1, .writer = "alice", .text = text
+	};
 
 	memset(text, 'x', sizeof(text));
 	m.text_len = STORE_TEXT_MAX + 1;
@@ -629,12 +648,13 @@ END_TEST
 START_TEST(msg_unicode_round_trip)
 {
 	static const char *const texts[] = {
-		"caf\xc3\xa9 \xe2\x82\xac 100",                     /* cafe, euro */
+		"caf\xc3\xa9 \xe2\x82\xac 100",                                 /* cafe, euro */
 		"\xe4\xbd\xa0\xe5\xa5\xbd\xef\xbc\x8c\xe4\xb8\x96\xe7\x95\x8c", /* CJK */
 		"\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d \xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7", /* RTL */
 		"emoji \xf0\x9f\x98\x80\xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd line\nbreak",
 		"{\"json\":\"looking\",\"q\":\"'\\\"$gt\"}",
-		("\xef\xbb\xbf" "BOM and \xf4\x8f\xbf\xbf max"), /* U+FEFF, U+10FFFF */
+		("\xef\xbb\xbf"
+		 "BOM and \xf4\x8f\xbf\xbf max"), /* U+FEFF, U+10FFFF */
 	};
 	static char big[STORE_TEXT_MAX + 1];
 	store_msg_list_t l = { 0 };

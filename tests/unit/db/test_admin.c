@@ -33,7 +33,8 @@ static void teardown(void)
 
 static int64_t append(chatdb_t *d, const char *dest, int64_t t)
 {
-	outbox_msg_t m = { dest, NULL, CHAT_SLICE("content-type:text/plain\n"), CHAT_SLICE("x"), t };
+	outbox_msg_t m = { dest, NULL, CHAT_SLICE("content-type:text/plain\n"), CHAT_SLICE("x"),
+			   t };
 	int64_t seq = 0;
 
 	ck_assert_int_eq(outbox_append(d, &m, &seq, NULL), CHAT_OK);
@@ -75,7 +76,8 @@ START_TEST(status_figures)
 	ck_assert_int_eq(session_close(db, "s3", 1000, "bye", NOW, NULL), CHAT_OK);
 	ck_assert_int_eq(session_acquire(db, "s1", "ws:1:n", NOW, 30000, NULL), CHAT_OK);
 	ck_assert_int_eq(session_acquire(db, "s2", "123.4", NOW - 60000, 30000, NULL), CHAT_OK);
-	ck_assert_int_eq(session_sub_add(db, "s1", "sub-0", "/topic/a", SESSION_ACK_AUTO, NULL), CHAT_OK);
+	ck_assert_int_eq(session_sub_add(db, "s1", "sub-0", "/topic/a", SESSION_ACK_AUTO, NULL),
+			 CHAT_OK);
 	a = append(db, "/topic/a", NOW - 3000);
 	b = append(db, "/topic/a", NOW - 2000);
 	c = append(db, "/topic/a", NOW - 1000);
@@ -211,7 +213,8 @@ START_TEST(check_finds_problems)
 	ck_assert_int_eq(admin_check_db(path, &problems, count_problem, &calls, NULL), CHAT_OK);
 	ck_assert_int_eq(problems, 1);
 	ck_assert_int_eq(calls, 1);
-	ck_assert_int_eq(admin_check_db("/nonexistent/x.db", &problems, NULL, NULL, &e), CHAT_ENOTFOUND);
+	ck_assert_int_eq(admin_check_db("/nonexistent/x.db", &problems, NULL, NULL, &e),
+			 CHAT_ENOTFOUND);
 	/* A copy of an unsound file is refused as unsound. */
 	{
 		char copy[600];
@@ -243,7 +246,8 @@ START_TEST(running_and_leases)
 	ck_assert_int_eq(admin_break_leases(db, NULL), CHAT_OK);
 	ck_assert_int_eq(admin_stack_running(path, NOW + 30000, &running, owner, NULL), CHAT_OK);
 	ck_assert_int_eq(running, 0);
-	ck_assert_int_eq(admin_stack_running("/nonexistent/chat.db", NOW, &running, owner, NULL), CHAT_OK);
+	ck_assert_int_eq(admin_stack_running("/nonexistent/chat.db", NOW, &running, owner, NULL),
+			 CHAT_OK);
 	ck_assert_int_eq(running, 0);
 }
 END_TEST

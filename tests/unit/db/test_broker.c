@@ -152,29 +152,38 @@ static void run(const step_t *s, size_t n)
 }
 
 #define CONNECT(login) "CONNECT\naccept-version:1.2\nhost:h\nlogin:" login "\npasscode:@\n\n^"
-#define CONNECTED(n, user) \
-	"CONNECTED\nversion:1.2\nheart-beat:0,0\n" SERVER "session:c:s" #n "\nuser-name:" user "\n\n^"
+#define CONNECTED(n, user)                                                                     \
+	"CONNECTED\nversion:1.2\nheart-beat:0,0\n" SERVER "session:c:s" #n "\nuser-name:" user \
+	"\n\n^"
 #define RECEIPT(id) "RECEIPT\nreceipt-id:" id "\n\n^"
 #define ERROR(msg) "ERROR\nmessage:" msg "\n\n^"
 
 START_TEST(connect_negotiation)
 {
 	static const step_t steps[] = {
-		{ __LINE__, 0, "CONNECT\naccept-version:1.0,1.1\nlogin:alice\npasscode:@\nheart-beat:5000,0\n\n^",
+		{ __LINE__,
+		  0,
+		  "CONNECT\naccept-version:1.0,1.1\nlogin:alice\npasscode:@\nheart-beat:5000,0\n\n^",
 		  { "CONNECTED\nversion:1.1\nheart-beat:0,25000\n" SERVER
 		    "session:c:s0\nuser-name:alice\n\n^" } },
-		{ __LINE__, 1, "STOMP\naccept-version:1.1,1.2\nheart-beat:60000,10000\n\n^",
+		{ __LINE__,
+		  1,
+		  "STOMP\naccept-version:1.1,1.2\nheart-beat:60000,10000\n\n^",
 		  { NULL, "CONNECTED\nversion:1.2\nheart-beat:0,60000\n" SERVER
 			  "session:c:s1\nuser-name:guest-1\n\n^" } },
 		/* No accept-version: a 1.0 client.  Reserved and invalid logins
 		 * get a guest name. */
-		{ __LINE__, 2, "CONNECT\nlogin:guest-7\n\n^",
-		  { NULL, NULL, "CONNECTED\nversion:1.0\nheart-beat:0,0\n" SERVER
-				"session:c:s2\nuser-name:guest-2\n\n^" } },
+		{ __LINE__,
+		  2,
+		  "CONNECT\nlogin:guest-7\n\n^",
+		  { NULL, NULL,
+		    "CONNECTED\nversion:1.0\nheart-beat:0,0\n" SERVER
+		    "session:c:s2\nuser-name:guest-2\n\n^" } },
 		/* A second CONNECT is refused. */
-		{ __LINE__, 2, "CONNECT\n\n^",
-		  { NULL, NULL, ERROR("already connected") } },
-		{ __LINE__, 3, "CONNECT\naccept-version:2.0,1.3\nreceipt:r1\n\n^",
+		{ __LINE__, 2, "CONNECT\n\n^", { NULL, NULL, ERROR("already connected") } },
+		{ __LINE__,
+		  3,
+		  "CONNECT\naccept-version:2.0,1.3\nreceipt:r1\n\n^",
 		  { NULL, NULL, NULL,
 		    "ERROR\nmessage:Supported protocol versions are 1.0,1.1,1.2\nreceipt-id:r1\n\n^" } },
 	};
@@ -194,10 +203,14 @@ START_TEST(server_heartbeats)
 	 * max(sx, cy) to a client that asked for them (STOMP 1.1 section
 	 * "Heart-beating"), none to one that did not. */
 	static const step_t steps[] = {
-		{ __LINE__, 0, "CONNECT\naccept-version:1.2\nheart-beat:10000,10000\n\n^",
+		{ __LINE__,
+		  0,
+		  "CONNECT\naccept-version:1.2\nheart-beat:10000,10000\n\n^",
 		  { "CONNECTED\nversion:1.2\nheart-beat:10000,25000\n" SERVER
 		    "session:c:s0\nuser-name:guest-1\n\n^" } },
-		{ __LINE__, 1, "CONNECT\naccept-version:1.2\nheart-beat:0,0\n\n^",
+		{ __LINE__,
+		  1,
+		  "CONNECT\naccept-version:1.2\nheart-beat:0,0\n\n^",
 		  { NULL, "CONNECTED\nversion:1.2\nheart-beat:10000,0\n" SERVER
 			  "session:c:s1\nuser-name:guest-2\n\n^" } },
 	};
@@ -217,9 +230,13 @@ END_TEST
 START_TEST(bad_heartbeat_and_login)
 {
 	static const step_t steps[] = {
-		{ __LINE__, 0, "CONNECT\naccept-version:1.2\nheart-beat:x,1\n\n^",
+		{ __LINE__,
+		  0,
+		  "CONNECT\naccept-version:1.2\nheart-beat:x,1\n\n^",
 		  { ERROR("invalid heart-beat header") } },
-		{ __LINE__, 1, "CONNECT\naccept-version:1.2\nlogin:bad name\n\n^",
+		{ __LINE__,
+		  1,
+		  "CONNECT\naccept-version:1.2\nlogin:bad name\n\n^",
 		  { NULL, "CONNECTED\nversion:1.2\nheart-beat:0,0\n" SERVER
 			  "session:c:s1\nuser-name:guest-1\n\n^" } },
 	};
@@ -232,22 +249,32 @@ START_TEST(subscribe_send_receive)
 {
 	static const step_t steps[] = {
 		{ __LINE__, 0, CONNECT("alice"), { CONNECTED(0, "alice") } },
-		{ __LINE__, 0, "SUBSCRIBE\nid:sub-0\ndestination:/topic/x\nreceipt:r1\n\n^",
+		{ __LINE__,
+		  0,
+		  "SUBSCRIBE\nid:sub-0\ndestination:/topic/x\nreceipt:r1\n\n^",
 		  { RECEIPT("r1") } },
 		/* outbox: 1 CONNECTED, 2 the subscription, 3 RECEIPT, 4 the message */
-		{ __LINE__, 0, "SEND\ndestination:/topic/x\ncontent-type:text/plain\n\nhello^",
+		{ __LINE__,
+		  0,
+		  "SEND\ndestination:/topic/x\ncontent-type:text/plain\n\nhello^",
 		  { "MESSAGE\nsubscription:sub-0\nmessage-id:4\ndestination:/topic/x\n"
 		    "content-type:text/plain\ncontent-length:5\n\nhello^" } },
 		/* No content-type, empty body, and content-length given by the
 		 * sender with a NUL inside. */
-		{ __LINE__, 0, "SEND\ndestination:/topic/x\n\n^",
+		{ __LINE__,
+		  0,
+		  "SEND\ndestination:/topic/x\n\n^",
 		  { "MESSAGE\nsubscription:sub-0\nmessage-id:5\ndestination:/topic/x\n"
 		    "content-length:0\n\n^" } },
-		{ __LINE__, 0, "SEND\ndestination:/topic/x\ncontent-length:3\n\na^b^",
+		{ __LINE__,
+		  0,
+		  "SEND\ndestination:/topic/x\ncontent-length:3\n\na^b^",
 		  { "MESSAGE\nsubscription:sub-0\nmessage-id:6\ndestination:/topic/x\n"
 		    "content-length:3\n\na^b^" } },
 		/* Escaped header values survive (1.2). */
-		{ __LINE__, 0, "SEND\ndestination:/topic/x\ncontent-type:a/b;c=\"d\\ce\"\n\nz^",
+		{ __LINE__,
+		  0,
+		  "SEND\ndestination:/topic/x\ncontent-type:a/b;c=\"d\\ce\"\n\nz^",
 		  { "MESSAGE\nsubscription:sub-0\nmessage-id:7\ndestination:/topic/x\n"
 		    "content-type:a/b;c=\"d\\ce\"\ncontent-length:1\n\nz^" } },
 		{ __LINE__, 0, "UNSUBSCRIBE\nid:sub-0\n\n^", { "" } },
@@ -269,14 +296,18 @@ START_TEST(two_subscribers_one_row)
 		{ __LINE__, 1, "SUBSCRIBE\nid:b2\ndestination:/topic/**\n\n^", { NULL, "" } },
 		/* One row; alice gets one MESSAGE, bob two (two subscriptions,
 		 * one SockJS message). */
-		{ __LINE__, 0, "SEND\ndestination:/topic/room/1\n\nhi^",
+		{ __LINE__,
+		  0,
+		  "SEND\ndestination:/topic/room/1\n\nhi^",
 		  { "MESSAGE\nsubscription:a\nmessage-id:6\ndestination:/topic/room/1\n"
 		    "content-length:2\n\nhi^",
 		    "MESSAGE\nsubscription:b1\nmessage-id:6\ndestination:/topic/room/1\n"
 		    "content-length:2\n\nhi^"
 		    "MESSAGE\nsubscription:b2\nmessage-id:6\ndestination:/topic/room/1\n"
 		    "content-length:2\n\nhi^" } },
-		{ __LINE__, 1, "SEND\ndestination:/topic/other\n\nyo^",
+		{ __LINE__,
+		  1,
+		  "SEND\ndestination:/topic/other\n\nyo^",
 		  { "", "MESSAGE\nsubscription:b2\nmessage-id:7\ndestination:/topic/other\n"
 			"content-length:2\n\nyo^" } },
 	};
@@ -293,7 +324,9 @@ START_TEST(topic_send_denied)
 	static const step_t steps[] = {
 		{ __LINE__, 0, CONNECT("alice"), { CONNECTED(0, "alice") } },
 		{ __LINE__, 0, "SUBSCRIBE\nid:a\ndestination:/topic/x\n\n^", { "" } },
-		{ __LINE__, 0, "SEND\ndestination:/topic/x\nreceipt:r9\n\nhi^",
+		{ __LINE__,
+		  0,
+		  "SEND\ndestination:/topic/x\nreceipt:r9\n\nhi^",
 		  { "ERROR\nmessage:SEND to /topic is not allowed\\c send to /app\n"
 		    "receipt-id:r9\n\n^" } },
 	};
@@ -312,24 +345,42 @@ START_TEST(queue_one_consumer)
 		{ __LINE__, 1, CONNECT("c1"), { NULL, CONNECTED(1, "c1") } },
 		{ __LINE__, 2, CONNECT("c2"), { NULL, NULL, CONNECTED(2, "c2") } },
 		{ __LINE__, 1, "SUBSCRIBE\nid:q\ndestination:/queue/work\n\n^", { NULL, "" } },
-		{ __LINE__, 2, "SUBSCRIBE\nid:q\ndestination:/queue/work\n\n^", { NULL, NULL, "" } },
+		{ __LINE__,
+		  2,
+		  "SUBSCRIBE\nid:q\ndestination:/queue/work\n\n^",
+		  { NULL, NULL, "" } },
 		/* In turn (never served yet: by session id), whatever rows
 		 * (RECEIPTs) come between; the sender is stamped, a forged
 		 * user-name is not passed on. */
-		{ __LINE__, 0, "SEND\ndestination:/queue/work\nreceipt:r1\nuser-name:c2\n\none^",
-		  { RECEIPT("r1"), "MESSAGE\nsubscription:q\nmessage-id:6\ndestination:/queue/work\n"
-			"user-name:p\ncontent-length:3\n\none^", "" } },
-		{ __LINE__, 0, "SEND\ndestination:/queue/work\nreceipt:r2\n\ntwo^",
-		  { RECEIPT("r2"), "", "MESSAGE\nsubscription:q\nmessage-id:8\ndestination:/queue/work\n"
-			    "user-name:p\ncontent-length:3\n\ntwo^" } },
-		{ __LINE__, 0, "SEND\ndestination:/queue/work\nreceipt:r3\n\nthree^",
-		  { RECEIPT("r3"), "MESSAGE\nsubscription:q\nmessage-id:10\ndestination:/queue/work\n"
-			"user-name:p\ncontent-length:5\n\nthree^", "" } },
+		{ __LINE__,
+		  0,
+		  "SEND\ndestination:/queue/work\nreceipt:r1\nuser-name:c2\n\none^",
+		  { RECEIPT("r1"),
+		    "MESSAGE\nsubscription:q\nmessage-id:6\ndestination:/queue/work\n"
+		    "user-name:p\ncontent-length:3\n\none^",
+		    "" } },
+		{ __LINE__,
+		  0,
+		  "SEND\ndestination:/queue/work\nreceipt:r2\n\ntwo^",
+		  { RECEIPT("r2"), "",
+		    "MESSAGE\nsubscription:q\nmessage-id:8\ndestination:/queue/work\n"
+		    "user-name:p\ncontent-length:3\n\ntwo^" } },
+		{ __LINE__,
+		  0,
+		  "SEND\ndestination:/queue/work\nreceipt:r3\n\nthree^",
+		  { RECEIPT("r3"),
+		    "MESSAGE\nsubscription:q\nmessage-id:10\ndestination:/queue/work\n"
+		    "user-name:p\ncontent-length:5\n\nthree^",
+		    "" } },
 		/* Patterns on /queue are refused. */
-		{ __LINE__, 2, "SUBSCRIBE\nid:all\ndestination:/queue/**\n\n^",
+		{ __LINE__,
+		  2,
+		  "SUBSCRIBE\nid:all\ndestination:/queue/**\n\n^",
 		  { "", "", ERROR("cannot subscribe to a /queue pattern\\c name one queue") } },
 		/* No consumer: dropped, as Spring's simple broker does. */
-		{ __LINE__, 0, "SEND\ndestination:/queue/none\nreceipt:r\n\nx^",
+		{ __LINE__,
+		  0,
+		  "SEND\ndestination:/queue/none\nreceipt:r\n\nx^",
 		  { RECEIPT("r"), "", "" } },
 	};
 
@@ -345,21 +396,31 @@ START_TEST(user_routing)
 		{ __LINE__, 2, CONNECT("bob"), { NULL, NULL, CONNECTED(2, "bob") } },
 		{ __LINE__, 0, "SUBSCRIBE\nid:in\ndestination:/user/queue/inbox\n\n^", { "" } },
 		/* Naming oneself is the same subscription. */
-		{ __LINE__, 1, "SUBSCRIBE\nid:in\ndestination:/user/alice/queue/inbox\n\n^",
+		{ __LINE__,
+		  1,
+		  "SUBSCRIBE\nid:in\ndestination:/user/alice/queue/inbox\n\n^",
 		  { NULL, "" } },
-		{ __LINE__, 2, "SUBSCRIBE\nid:in\ndestination:/user/queue/inbox\n\n^",
+		{ __LINE__,
+		  2,
+		  "SUBSCRIBE\nid:in\ndestination:/user/queue/inbox\n\n^",
 		  { NULL, NULL, "" } },
-		{ __LINE__, 2, "SEND\ndestination:/user/alice/queue/inbox\n\nfor alice^",
+		{ __LINE__,
+		  2,
+		  "SEND\ndestination:/user/alice/queue/inbox\n\nfor alice^",
 		  { "MESSAGE\nsubscription:in\nmessage-id:7\ndestination:/user/queue/inbox\n"
 		    "user-name:bob\ncontent-length:9\n\nfor alice^",
 		    "MESSAGE\nsubscription:in\nmessage-id:7\ndestination:/user/queue/inbox\n"
 		    "user-name:bob\ncontent-length:9\n\nfor alice^",
 		    "" } },
-		{ __LINE__, 2, "SEND\ndestination:/user/queue/inbox\n\nwho^",
+		{ __LINE__,
+		  2,
+		  "SEND\ndestination:/user/queue/inbox\n\nwho^",
 		  { "", "", "ERROR\nmessage:SEND to a user needs /user/{name}/queue/...\n\n^" } },
 		/* Another user's queue. */
 		{ __LINE__, 3, CONNECT("mallory"), { NULL, NULL, NULL, CONNECTED(3, "mallory") } },
-		{ __LINE__, 3, "SUBSCRIBE\nid:x\ndestination:/user/alice/queue/inbox\n\n^",
+		{ __LINE__,
+		  3,
+		  "SUBSCRIBE\nid:x\ndestination:/user/alice/queue/inbox\n\n^",
 		  { "", "", NULL, ERROR("cannot subscribe to another user's destination") } },
 	};
 
@@ -373,19 +434,27 @@ START_TEST(receipts_and_errors)
 {
 	static const step_t steps[] = {
 		/* Before CONNECT: refused (unauthenticated SEND). */
-		{ __LINE__, 0, "SEND\ndestination:/app/chat/room/a\nreceipt:r0\n\n{\"text\":\"x\"}^",
+		{ __LINE__,
+		  0,
+		  "SEND\ndestination:/app/chat/room/a\nreceipt:r0\n\n{\"text\":\"x\"}^",
 		  { "ERROR\nmessage:not connected\\c CONNECT first\nreceipt-id:r0\n\n^" } },
 		{ __LINE__, 1, CONNECT("bob"), { NULL, CONNECTED(1, "bob") } },
 		{ __LINE__, 1, "SUBSCRIBE\nid:s\ndestination:/topic/t\n\n^", { NULL, "" } },
 		/* The receipt comes after the message it confirms (same
 		 * transaction, later seq). */
-		{ __LINE__, 1, "SEND\ndestination:/topic/t\nreceipt:r1\n\nm^",
+		{ __LINE__,
+		  1,
+		  "SEND\ndestination:/topic/t\nreceipt:r1\n\nm^",
 		  { NULL, "MESSAGE\nsubscription:s\nmessage-id:4\ndestination:/topic/t\n"
 			  "content-length:1\n\nm^|" RECEIPT("r1") } },
 		/* Frames after an ERROR in the same message are dropped. */
-		{ __LINE__, 1, "FOO\n\n^SEND\ndestination:/topic/t\n\nlost^",
+		{ __LINE__,
+		  1,
+		  "FOO\n\n^SEND\ndestination:/topic/t\n\nlost^",
 		  { NULL, ERROR("unknown command 'FOO'") } },
-		{ __LINE__, 2, "SUBSCRIBE\ndestination:/topic/t\n\n^",
+		{ __LINE__,
+		  2,
+		  "SUBSCRIBE\ndestination:/topic/t\n\n^",
 		  { NULL, NULL, ERROR("not connected\\c CONNECT first") } },
 	};
 
@@ -425,20 +494,26 @@ START_TEST(transactions)
 		{ __LINE__, 0, "BEGIN\ntransaction:tx1\n\n^", { "", "" } },
 		/* Buffered: its receipt says it was received, nothing is
 		 * published yet. */
-		{ __LINE__, 0, "SEND\ndestination:/topic/t\ntransaction:tx1\nreceipt:r1\n\none^",
+		{ __LINE__,
+		  0,
+		  "SEND\ndestination:/topic/t\ntransaction:tx1\nreceipt:r1\n\none^",
 		  { RECEIPT("r1"), "" } },
 		{ __LINE__, 0, "SEND\ndestination:/topic/t\ntransaction:tx1\n\ntwo^", { "", "" } },
-		{ __LINE__, 0, "COMMIT\ntransaction:tx1\nreceipt:c1\n\n^",
-		  { RECEIPT("c1"),
-		    "MESSAGE\nsubscription:s\nmessage-id:5\ndestination:/topic/t\n"
-		    "content-length:3\n\none^|"
-		    "MESSAGE\nsubscription:s\nmessage-id:6\ndestination:/topic/t\n"
-		    "content-length:3\n\ntwo^" } },
+		{ __LINE__,
+		  0,
+		  "COMMIT\ntransaction:tx1\nreceipt:c1\n\n^",
+		  { RECEIPT("c1"), "MESSAGE\nsubscription:s\nmessage-id:5\ndestination:/topic/t\n"
+				   "content-length:3\n\none^|"
+				   "MESSAGE\nsubscription:s\nmessage-id:6\ndestination:/topic/t\n"
+				   "content-length:3\n\ntwo^" } },
 		{ __LINE__, 0, "BEGIN\ntransaction:tx2\n\n^", { "", "" } },
 		{ __LINE__, 0, "SEND\ndestination:/topic/t\ntransaction:tx2\n\nno^", { "", "" } },
 		{ __LINE__, 0, "ABORT\ntransaction:tx2\nreceipt:a2\n\n^", { RECEIPT("a2"), "" } },
 		/* The transaction is gone. */
-		{ __LINE__, 0, "COMMIT\ntransaction:tx2\n\n^", { ERROR("no transaction tx2"), "" } },
+		{ __LINE__,
+		  0,
+		  "COMMIT\ntransaction:tx2\n\n^",
+		  { ERROR("no transaction tx2"), "" } },
 	};
 
 	opt.topic_send = 1;
@@ -453,17 +528,29 @@ START_TEST(transaction_errors)
 	static const step_t steps[] = {
 		{ __LINE__, 0, CONNECT("alice"), { CONNECTED(0, "alice") } },
 		{ __LINE__, 0, "BEGIN\ntransaction:t\n\n^", { "" } },
-		{ __LINE__, 0, "BEGIN\ntransaction:t\n\n^", { ERROR("transaction t already begun") } },
+		{ __LINE__,
+		  0,
+		  "BEGIN\ntransaction:t\n\n^",
+		  { ERROR("transaction t already begun") } },
 		{ __LINE__, 1, CONNECT("bob"), { NULL, CONNECTED(1, "bob") } },
-		{ __LINE__, 1, "SEND\ndestination:/topic/t\ntransaction:nope\n\nx^",
+		{ __LINE__,
+		  1,
+		  "SEND\ndestination:/topic/t\ntransaction:nope\n\nx^",
 		  { NULL, ERROR("no transaction nope") } },
 		/* A refused frame inside COMMIT refuses the whole COMMIT. */
 		{ __LINE__, 2, CONNECT("carol"), { NULL, NULL, CONNECTED(2, "carol") } },
 		{ __LINE__, 2, "BEGIN\ntransaction:t\n\n^", { NULL, NULL, "" } },
-		{ __LINE__, 2, "SEND\ndestination:/queue/q\ntransaction:t\n\nok^", { NULL, NULL, "" } },
-		{ __LINE__, 2, "SEND\ndestination:/topic/t\ntransaction:t\n\ndenied^",
+		{ __LINE__,
+		  2,
+		  "SEND\ndestination:/queue/q\ntransaction:t\n\nok^",
 		  { NULL, NULL, "" } },
-		{ __LINE__, 2, "COMMIT\ntransaction:t\n\n^",
+		{ __LINE__,
+		  2,
+		  "SEND\ndestination:/topic/t\ntransaction:t\n\ndenied^",
+		  { NULL, NULL, "" } },
+		{ __LINE__,
+		  2,
+		  "COMMIT\ntransaction:t\n\n^",
 		  { NULL, NULL, ERROR("SEND to /topic is not allowed\\c send to /app") } },
 	};
 
@@ -476,28 +563,38 @@ START_TEST(ack_nack_redelivery)
 {
 	static const step_t steps[] = {
 		{ __LINE__, 0, CONNECT("alice"), { CONNECTED(0, "alice") } },
-		{ __LINE__, 0, "SUBSCRIBE\nid:ci\ndestination:/topic/a\nack:client-individual\n\n^",
+		{ __LINE__,
+		  0,
+		  "SUBSCRIBE\nid:ci\ndestination:/topic/a\nack:client-individual\n\n^",
 		  { "" } },
 		{ __LINE__, 0, "SUBSCRIBE\nid:cl\ndestination:/topic/b\nack:client\n\n^", { "" } },
 		{ __LINE__, 0, "SEND\ndestination:/topic/a\n\nA1^", { NULL } },
-		{ __LINE__, 0, "SEND\ndestination:/topic/a\n\nA2^",
+		{ __LINE__,
+		  0,
+		  "SEND\ndestination:/topic/a\n\nA2^",
 		  { "MESSAGE\nsubscription:ci\nmessage-id:4\ndestination:/topic/a\nack:4.ci\n"
 		    "content-length:2\n\nA1^|"
 		    "MESSAGE\nsubscription:ci\nmessage-id:5\ndestination:/topic/a\nack:5.ci\n"
 		    "content-length:2\n\nA2^" } },
 		/* NACK redelivers that one message, which stays unacknowledged. */
-		{ __LINE__, 0, "NACK\nid:5.ci\n\n^",
+		{ __LINE__,
+		  0,
+		  "NACK\nid:5.ci\n\n^",
 		  { "MESSAGE\nsubscription:ci\nmessage-id:5\ndestination:/topic/a\nack:5.ci\n"
 		    "content-length:2\n\nA2^" } },
 		{ __LINE__, 0, "ACK\nid:4.ci\n\n^", { "" } },
 		{ __LINE__, 0, "SEND\ndestination:/topic/b\n\nB1^", { NULL } },
-		{ __LINE__, 0, "SEND\ndestination:/topic/b\n\nB2^",
+		{ __LINE__,
+		  0,
+		  "SEND\ndestination:/topic/b\n\nB2^",
 		  { "MESSAGE\nsubscription:cl\nmessage-id:7\ndestination:/topic/b\nack:7.cl\n"
 		    "content-length:2\n\nB1^|"
 		    "MESSAGE\nsubscription:cl\nmessage-id:8\ndestination:/topic/b\nack:8.cl\n"
 		    "content-length:2\n\nB2^" } },
 		/* client mode: NACK and ACK are cumulative. */
-		{ __LINE__, 0, "NACK\nid:8.cl\n\n^",
+		{ __LINE__,
+		  0,
+		  "NACK\nid:8.cl\n\n^",
 		  { "MESSAGE\nsubscription:cl\nmessage-id:7\ndestination:/topic/b\nack:7.cl\n"
 		    "content-length:2\n\nB1^|"
 		    "MESSAGE\nsubscription:cl\nmessage-id:8\ndestination:/topic/b\nack:8.cl\n"
@@ -520,15 +617,21 @@ START_TEST(redelivery_on_reconnect)
 		{ __LINE__, 0, CONNECT("alice"), { CONNECTED(0, "alice") } },
 		{ __LINE__, 0, "SUBSCRIBE\nid:s\ndestination:/topic/a\nack:client\n\n^", { "" } },
 		{ __LINE__, 1, CONNECT("bob"), { "", CONNECTED(1, "bob") } },
-		{ __LINE__, 1, "SEND\ndestination:/topic/a\n\nunacked^",
+		{ __LINE__,
+		  1,
+		  "SEND\ndestination:/topic/a\n\nunacked^",
 		  { "MESSAGE\nsubscription:s\nmessage-id:4\ndestination:/topic/a\nack:4.s\n"
-		    "content-length:7\n\nunacked^", "" } },
+		    "content-length:7\n\nunacked^",
+		    "" } },
 		{ __LINE__, 0, "DISCONNECT\nreceipt:bye\n\n^", { RECEIPT("bye") } },
 		/* alice comes back in a new session and subscribes again. */
 		{ __LINE__, 2, CONNECT("alice"), { NULL, NULL, CONNECTED(2, "alice") } },
-		{ __LINE__, 2, "SUBSCRIBE\nid:s2\ndestination:/topic/a\nack:client-individual\n\n^",
-		  { NULL, NULL, "MESSAGE\nsubscription:s2\nmessage-id:4\ndestination:/topic/a\n"
-				"ack:4.s2\ncontent-length:7\n\nunacked^" } },
+		{ __LINE__,
+		  2,
+		  "SUBSCRIBE\nid:s2\ndestination:/topic/a\nack:client-individual\n\n^",
+		  { NULL, NULL,
+		    "MESSAGE\nsubscription:s2\nmessage-id:4\ndestination:/topic/a\n"
+		    "ack:4.s2\ncontent-length:7\n\nunacked^" } },
 		{ __LINE__, 2, "ACK\nid:4.s2\n\n^", { NULL, NULL, "" } },
 	};
 
@@ -542,21 +645,34 @@ END_TEST
 START_TEST(version_11_and_10_acks)
 {
 	static const step_t steps[] = {
-		{ __LINE__, 0, "CONNECT\naccept-version:1.1\nlogin:a\npasscode:@\n\n^",
+		{ __LINE__,
+		  0,
+		  "CONNECT\naccept-version:1.1\nlogin:a\npasscode:@\n\n^",
 		  { "CONNECTED\nversion:1.1\nheart-beat:0,0\n" SERVER
 		    "session:c:s0\nuser-name:a\n\n^" } },
-		{ __LINE__, 0, "SUBSCRIBE\nid:s\ndestination:/topic/a\nack:client-individual\n\n^",
+		{ __LINE__,
+		  0,
+		  "SUBSCRIBE\nid:s\ndestination:/topic/a\nack:client-individual\n\n^",
 		  { "" } },
-		{ __LINE__, 0, "SEND\ndestination:/topic/a\n\nx^",
+		{ __LINE__,
+		  0,
+		  "SEND\ndestination:/topic/a\n\nx^",
 		  { "MESSAGE\nsubscription:s\nmessage-id:3\ndestination:/topic/a\n"
 		    "content-length:1\n\nx^" } },
-		{ __LINE__, 0, "ACK\nmessage-id:3\n\n^", { ERROR("ACK without message-id and subscription") } },
-		{ __LINE__, 1, "CONNECT\nlogin:b\npasscode:@\n\n^",
+		{ __LINE__,
+		  0,
+		  "ACK\nmessage-id:3\n\n^",
+		  { ERROR("ACK without message-id and subscription") } },
+		{ __LINE__,
+		  1,
+		  "CONNECT\nlogin:b\npasscode:@\n\n^",
 		  { NULL, "CONNECTED\nversion:1.0\nheart-beat:0,0\n" SERVER
 			  "session:c:s1\nuser-name:b\n\n^" } },
 		/* 1.0: SUBSCRIBE without id uses the destination. */
 		{ __LINE__, 1, "SUBSCRIBE\ndestination:/topic/b\nack:client\n\n^", { NULL, "" } },
-		{ __LINE__, 1, "SEND\ndestination:/topic/b\n\ny^",
+		{ __LINE__,
+		  1,
+		  "SEND\ndestination:/topic/b\n\ny^",
 		  { NULL, "MESSAGE\nsubscription:/topic/b\nmessage-id:7\ndestination:/topic/b\n"
 			  "content-length:1\n\ny^" } },
 		{ __LINE__, 1, "ACK\nmessage-id:7\nreceipt:k\n\n^", { NULL, RECEIPT("k") } },
@@ -572,7 +688,9 @@ START_TEST(bounds)
 {
 	static char big[2048 + 64];
 	static const step_t steps[] = {
-		{ __LINE__, 0, "CONNECT\naccept-version:1.2\na:1\nb:2\nc:3\nd:4\n\n^",
+		{ __LINE__,
+		  0,
+		  "CONNECT\naccept-version:1.2\na:1\nb:2\nc:3\nd:4\n\n^",
 		  { ERROR("header count exceeds 4") } },
 		/* An incomplete frame waits for the next message (see
 		 * frames_across_messages); the session stays open. */
@@ -580,7 +698,10 @@ START_TEST(bounds)
 		{ __LINE__, 2, "^", { NULL, NULL, ERROR("not connected\\c CONNECT first") } },
 		/* Heart-beat EOLs alone, and around frames, are fine. */
 		{ __LINE__, 3, "\n", { NULL, NULL, NULL, "" } },
-		{ __LINE__, 3, "\r\n" CONNECT("d") "\n\n", { NULL, NULL, NULL, CONNECTED(3, "d") } },
+		{ __LINE__,
+		  3,
+		  "\r\n" CONNECT("d") "\n\n",
+		  { NULL, NULL, NULL, CONNECTED(3, "d") } },
 	};
 
 	opt.max_frame = 1024;
@@ -598,7 +719,7 @@ START_TEST(bounds)
 }
 END_TEST
 
-#define MSG_X(id, body) \
+#define MSG_X(id, body)                                                                      \
 	"MESSAGE\nsubscription:s\nmessage-id:" #id "\ndestination:/topic/x\ncontent-length:" \
 	"1\n\n" body "^"
 #define PARTIALS "SELECT count(*) FROM stomp_partial"
@@ -610,19 +731,27 @@ START_TEST(frames_across_messages)
 	static const step_t steps[] = {
 		/* CONNECT cut inside a header name. */
 		{ __LINE__, 0, "CONNECT\naccept-ver", { "" } },
-		{ __LINE__, 0, "sion:1.2\nhost:h\nlogin:alice\npasscode:@\n\n^", { CONNECTED(0, "alice") } },
+		{ __LINE__,
+		  0,
+		  "sion:1.2\nhost:h\nlogin:alice\npasscode:@\n\n^",
+		  { CONNECTED(0, "alice") } },
 		{ __LINE__, 1, CONNECT("bob"), { NULL, CONNECTED(1, "bob") } },
 		/* outbox: 1, 2 CONNECTED, 3 the subscription */
 		{ __LINE__, 1, "SUBSCRIBE\nid:s\ndestination:/topic/x\n\n^", { NULL, "" } },
 		/* Two whole frames and the start of a third (heart-beat EOLs
 		 * between them), then its end: cut in the body, NUL and all. */
-		{ __LINE__, 0, "SEND\ndestination:/topic/x\n\nd^\nSEND\ndestination:/topic/x\n\ne^\r\n"
-			       "SEND\ndestination:/topic/x\ncontent-length:1\n\n",
+		{ __LINE__,
+		  0,
+		  "SEND\ndestination:/topic/x\n\nd^\nSEND\ndestination:/topic/x\n\ne^\r\n"
+		  "SEND\ndestination:/topic/x\ncontent-length:1\n\n",
 		  { "", MSG_X(4, "d") "|" MSG_X(5, "e") } },
 		/* An empty message and heart-beat EOLs inside the body
 		 * continue it too. */
 		{ __LINE__, 0, "", { "", "" } },
-		{ __LINE__, 0, "f^\n\nSEND\ndestination:/topic/x\ncontent-length:1\n", { "", MSG_X(6, "f") } },
+		{ __LINE__,
+		  0,
+		  "f^\n\nSEND\ndestination:/topic/x\ncontent-length:1\n",
+		  { "", MSG_X(6, "f") } },
 		{ __LINE__, 0, "\n", { "", "" } },
 		{ __LINE__, 0, "\n^", { "", MSG_X(7, "\n") } },
 	};
@@ -675,32 +804,49 @@ START_TEST(chat_post)
 		{ __LINE__, 0, CONNECT("alice"), { CONNECTED(0, "alice") } },
 		{ __LINE__, 1, CONNECT("bob"), { NULL, CONNECTED(1, "bob") } },
 		/* Bob's first subscription to the room announces him. */
-		{ __LINE__, 1, "SUBSCRIBE\nid:r\ndestination:/topic/chat/room/general\n\n^",
-		  { NULL, "MESSAGE\nsubscription:r\nmessage-id:4\ndestination:/topic/chat/room/general\n"
-			  "content-type:application/json\ncontent-length:46\n\n"
-			  "{\"type\":\"ENTER\",\"user\":\"bob\",\"room\":\"general\"}^" } },
+		{ __LINE__,
+		  1,
+		  "SUBSCRIBE\nid:r\ndestination:/topic/chat/room/general\n\n^",
+		  { NULL,
+		    "MESSAGE\nsubscription:r\nmessage-id:4\ndestination:/topic/chat/room/general\n"
+		    "content-type:application/json\ncontent-length:46\n\n"
+		    "{\"type\":\"ENTER\",\"user\":\"bob\",\"room\":\"general\"}^" } },
 		/* The writer is the session's user, whatever the post says. */
-		{ __LINE__, 0, "SEND\ndestination:/app/chat/room/general\ncontent-type:application/json\n"
-			       "receipt:p1\n\n{\"text\":\"hi \\u00e9\",\"writer\":\"mallory\"}^",
+		{ __LINE__,
+		  0,
+		  "SEND\ndestination:/app/chat/room/general\ncontent-type:application/json\n"
+		  "receipt:p1\n\n{\"text\":\"hi \\u00e9\",\"writer\":\"mallory\"}^",
 		  { RECEIPT("p1"),
 		    "MESSAGE\nsubscription:r\nmessage-id:5\ndestination:/topic/chat/room/general\n"
 		    "content-type:application/json\ncontent-length:86\n\n"
 		    "{\"id\":5,\"room\":\"general\",\"seq\":1,\"writer\":\"alice\",\"time\":1700000000000,"
 		    "\"text\":\"hi \xc3\xa9\"}^" } },
-		{ __LINE__, 1, "SEND\ndestination:/app/chat/room/general\n\n{\"text\":\"yo\"}^",
-		  { "", "MESSAGE\nsubscription:r\nmessage-id:7\ndestination:/topic/chat/room/general\n"
-			"content-type:application/json\ncontent-length:81\n\n"
-			"{\"id\":7,\"room\":\"general\",\"seq\":2,\"writer\":\"bob\",\"time\":1700000000000,"
-			"\"text\":\"yo\"}^" } },
-		{ __LINE__, 1, "SEND\ndestination:/app/nothing\n\n{}^",
+		{ __LINE__,
+		  1,
+		  "SEND\ndestination:/app/chat/room/general\n\n{\"text\":\"yo\"}^",
+		  { "",
+		    "MESSAGE\nsubscription:r\nmessage-id:7\ndestination:/topic/chat/room/general\n"
+		    "content-type:application/json\ncontent-length:81\n\n"
+		    "{\"id\":7,\"room\":\"general\",\"seq\":2,\"writer\":\"bob\",\"time\":1700000000000,"
+		    "\"text\":\"yo\"}^" } },
+		{ __LINE__,
+		  1,
+		  "SEND\ndestination:/app/nothing\n\n{}^",
 		  { "", ERROR("no handler for /app/nothing") } },
-		{ __LINE__, 0, "SEND\ndestination:/app/chat/room/general\n\n{\"text\":\"  \"}^",
+		{ __LINE__,
+		  0,
+		  "SEND\ndestination:/app/chat/room/general\n\n{\"text\":\"  \"}^",
 		  { ERROR("invalid chat message\\c text is empty"), "" } },
 		{ __LINE__, 2, CONNECT("c"), { NULL, NULL, CONNECTED(2, "c") } },
-		{ __LINE__, 2, "SEND\ndestination:/app/chat/room/general\n\n{\"$set\":1,\"text\":\"a\"}^",
-		  { NULL, NULL, ERROR("invalid chat message\\c member names may not start with '$'") } },
+		{ __LINE__,
+		  2,
+		  "SEND\ndestination:/app/chat/room/general\n\n{\"$set\":1,\"text\":\"a\"}^",
+		  { NULL, NULL,
+		    ERROR("invalid chat message\\c member names may not start with '$'") } },
 		{ __LINE__, 3, CONNECT("d"), { NULL, NULL, NULL, CONNECTED(3, "d") } },
-		{ __LINE__, 3, "SEND\ndestination:/app/chat/room/general\n\n{\"text\":\"\xff\"}^",
+		{ __LINE__,
+		  3,
+		  "SEND\ndestination:/app/chat/room/general\n\n{\"text\":\"\xff\"}^",
 		  { NULL, NULL, NULL, ERROR("invalid chat message\\c text is not valid UTF-8") } },
 	};
 
@@ -708,7 +854,9 @@ START_TEST(chat_post)
 	ck_assert_int_eq(count("SELECT seq FROM chat_room_seq WHERE room = 'general'"), 2);
 	/* ENTER, two messages, and LEAVE when bob's session ended in an ERROR. */
 	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE destination LIKE '/topic/%'"), 4);
-	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE CAST(body AS TEXT) LIKE '{\"type\":\"LEAVE\",\"user\":\"bob\"%'"), 1);
+	ck_assert_int_eq(
+		count("SELECT count(*) FROM outbox WHERE CAST(body AS TEXT) LIKE '{\"type\":\"LEAVE\",\"user\":\"bob\"%'"),
+		1);
 	/* The relay is registered before the first chat row. */
 	ck_assert_int_eq(count("SELECT cursor FROM outbox_consumers WHERE name = 'relay'"), 4);
 }
@@ -718,8 +866,11 @@ START_TEST(disconnect)
 {
 	static const step_t steps[] = {
 		{ __LINE__, 0, CONNECT("alice"), { CONNECTED(0, "alice") } },
-		{ __LINE__, 0, "SUBSCRIBE\nid:s\ndestination:/topic/t\n\n^BEGIN\ntransaction:t\n\n^"
-			       "DISCONNECT\nreceipt:77\n\n^", { RECEIPT("77") } },
+		{ __LINE__,
+		  0,
+		  "SUBSCRIBE\nid:s\ndestination:/topic/t\n\n^BEGIN\ntransaction:t\n\n^"
+		  "DISCONNECT\nreceipt:77\n\n^",
+		  { RECEIPT("77") } },
 		{ __LINE__, 1, CONNECT("bob"), { NULL, CONNECTED(1, "bob") } },
 		{ __LINE__, 1, "DISCONNECT\n\n^", { NULL, "" } },
 	};
@@ -751,7 +902,8 @@ START_TEST(heartbeat_enforced)
 	 * its SockJS heartbeat (25 s) or slower.  Session 1 promises none.
 	 * The floor (stomp_liveness_ms) is below 2 x 25 s here. */
 	opt.stomp_liveness_ms = 1000;
-	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.2\nheart-beat:5000,0\n\n^"), CHAT_OK);
+	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.2\nheart-beat:5000,0\n\n^"),
+			 CHAT_OK);
 	ck_assert_int_eq(send_msg(1, "CONNECT\naccept-version:1.2\n\n^"), CHAT_OK);
 	collect(0);
 	collect(1);
@@ -760,9 +912,11 @@ START_TEST(heartbeat_enforced)
 	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 40000, &closed, NULL), CHAT_OK);
 	ck_assert_int_eq(closed, 0);
 	/* Silent for 2 x 25 s: ERROR, then closed once it is delivered. */
-	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 30000 + 50000, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 30000 + 50000, &closed, NULL),
+			 CHAT_OK);
 	ck_assert_int_eq(closed, 0);
-	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 30000 + 50001, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 30000 + 50001, &closed, NULL),
+			 CHAT_OK);
 	ck_assert_int_eq(closed, 1);
 	ends_with(0, ERROR("heart-beat timeout, nothing received for 50001 ms"));
 	/* Without heart-beats nobody is timed out; a closed session is not
@@ -779,7 +933,8 @@ START_TEST(liveness_counts_requests_and_has_a_floor)
 
 	/* heart-beat:4000: agreed at 25 s, so 2 x 25 s of silence; the floor
 	 * (120 s by default) is longer and wins. */
-	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.2\nheart-beat:4000,0\n\n^"), CHAT_OK);
+	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.2\nheart-beat:4000,0\n\n^"),
+			 CHAT_OK);
 	collect(0);
 	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 100000, &closed, NULL), CHAT_OK);
 	ck_assert_int_eq(closed, 0);
@@ -787,7 +942,8 @@ START_TEST(liveness_counts_requests_and_has_a_floor)
 	 * alive until 229 s.  A renewal by another process's prefix is not
 	 * about this session. */
 	ck_assert_int_eq(broker_heard(db, keys[0], NOW + 109000, NULL), CHAT_OK);
-	ck_assert_int_eq(broker_heard(db, keys[0], NOW + 109500, NULL), CHAT_OK); /* < 1 s: no write */
+	ck_assert_int_eq(broker_heard(db, keys[0], NOW + 109500, NULL),
+			 CHAT_OK); /* < 1 s: no write */
 	ck_assert_int_eq(broker_heard_prefix(db, "nobody.", NOW + 200000, NULL), CHAT_OK);
 	ck_assert_int_eq(broker_heartbeat_sweep(db, &opt, NOW + 229000, &closed, NULL), CHAT_OK);
 	ck_assert_int_eq(closed, 0);
@@ -796,7 +952,8 @@ START_TEST(liveness_counts_requests_and_has_a_floor)
 	ends_with(0, ERROR("heart-beat timeout, nothing received for 120001 ms"));
 	/* A request held by a process (lease owner "p1.N") is one too: the
 	 * process says so for all of its requests at once. */
-	ck_assert_int_eq(send_msg(1, "CONNECT\naccept-version:1.2\nheart-beat:4000,0\n\n^"), CHAT_OK);
+	ck_assert_int_eq(send_msg(1, "CONNECT\naccept-version:1.2\nheart-beat:4000,0\n\n^"),
+			 CHAT_OK);
 	collect(1);
 	ck_assert_int_eq(session_acquire(db, keys[1], "p1.7", NOW, 30000, NULL), CHAT_OK);
 	ck_assert_int_eq(broker_heard_prefix(db, "p1.", NOW + 100000, NULL), CHAT_OK);
@@ -845,7 +1002,8 @@ START_TEST(token_sessions_end)
 	ends_with(3, ERROR("token expired"));
 	/* Before any sweep saw it: the next frame gets the ERROR. */
 	opt.topic_send = 1;
-	ck_assert_int_eq(send_msg_at(0, "SEND\ndestination:/topic/x\nreceipt:r\n\nlate^", NOW + 10000),
+	ck_assert_int_eq(send_msg_at(0, "SEND\ndestination:/topic/x\nreceipt:r\n\nlate^",
+				     NOW + 10000),
 			 CHAT_OK);
 	ck_assert_str_eq(collect(0), "ERROR\nmessage:token expired\nreceipt-id:r\n\n^");
 	ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE destination = '/topic/x'"), 0);
@@ -874,12 +1032,16 @@ START_TEST(ban_and_kill)
 	ck_assert_int_eq(auth_banned(db, "mallory", &banned, NULL), CHAT_OK);
 	ck_assert_int_eq(banned, 1);
 	ck_assert_int_eq(count("SELECT count(*) FROM auth_bans"), 1);
-	ck_assert_int_eq(broker_end_user(db, &opt, "mallory", BROKER_ERROR_BANNED, NOW + 1, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(broker_end_user(db, &opt, "mallory", BROKER_ERROR_BANNED, NOW + 1, &closed,
+					 NULL),
+			 CHAT_OK);
 	ck_assert_int_eq(closed, 2);
 	ends_with(0, ERROR("banned"));
 	ends_with(1, ERROR("banned"));
 	ck_assert_int_eq(state(2), SESSION_OPEN);
-	ck_assert_int_eq(broker_end_user(db, &opt, "mallory", BROKER_ERROR_BANNED, NOW + 2, &closed, NULL), CHAT_OK);
+	ck_assert_int_eq(broker_end_user(db, &opt, "mallory", BROKER_ERROR_BANNED, NOW + 2, &closed,
+					 NULL),
+			 CHAT_OK);
 	ck_assert_int_eq(closed, 0);
 	/* A new CONNECT, with a valid token, is refused. */
 	ck_assert_int_eq(auth_token_issue(db, "mallory", NOW, 3600000, t0, NULL), CHAT_OK);
@@ -918,15 +1080,18 @@ END_TEST
  * stored. */
 START_TEST(content_type_refused)
 {
-	static const char *const bad[] = { "text/plain\\nx-evil:1", "text/plain\\r", "a\\cb", "text" };
+	static const char *const bad[] = { "text/plain\\nx-evil:1", "text/plain\\r", "a\\cb",
+					   "text" };
 
 	opt.topic_send = 1;
 	for (size_t i = 0; i < CHAT_ARRAY_LEN(bad); i++) {
 		char frame[256];
 		int k = (int)(i % NSESS);
 
-		snprintf(frame, sizeof(frame), "CONNECT\naccept-version:1.2\nlogin:a\npasscode:@\n\n^"
-			 "SEND\ndestination:/topic/x\ncontent-type:%s\n\nbody^", bad[i]);
+		snprintf(frame, sizeof(frame),
+			 "CONNECT\naccept-version:1.2\nlogin:a\npasscode:@\n\n^"
+			 "SEND\ndestination:/topic/x\ncontent-type:%s\n\nbody^",
+			 bad[i]);
 		const char *got;
 
 		ck_assert_int_eq(send_msg(k, frame), CHAT_OK);
@@ -951,9 +1116,11 @@ START_TEST(unrenderable_row_skipped)
 
 	opt.topic_send = 1;
 	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.0\nlogin:a\npasscode:@\n\n^"
-				     "SUBSCRIBE\nid:s\ndestination:/topic/p\n\n^"), CHAT_OK);
+				     "SUBSCRIBE\nid:s\ndestination:/topic/p\n\n^"),
+			 CHAT_OK);
 	ck_assert_int_eq(send_msg(1, "CONNECT\naccept-version:1.1\nlogin:b\npasscode:@\n\n^"
-				     "SUBSCRIBE\nid:s\ndestination:/topic/p\n\n^"), CHAT_OK);
+				     "SUBSCRIBE\nid:s\ndestination:/topic/p\n\n^"),
+			 CHAT_OK);
 	ck_assert_int_eq(send_msg(2, CONNECT("c") "SUBSCRIBE\nid:s\ndestination:/topic/p\n\n^"),
 			 CHAT_OK);
 	for (int w = 0; w < 3; w++)
@@ -985,7 +1152,7 @@ START_TEST(collect_limits)
 
 	opt.topic_send = 1;
 	ck_assert_int_eq(send_msg(0, CONNECT("a") "SUBSCRIBE\nid:s\ndestination:/topic/t\n"
-					       "ack:client\n\n^"),
+						  "ack:client\n\n^"),
 			 CHAT_OK);
 	for (i = 0; i < 3; i++)
 		ck_assert_int_eq(send_msg(0, "SEND\ndestination:/topic/t\n\n0123456789^"), CHAT_OK);

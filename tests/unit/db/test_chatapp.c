@@ -136,8 +136,10 @@ static size_t count_of(const char *hay, const char *needle)
 	return n;
 }
 
-#define HAS(s, sub) ck_assert_msg(strstr((s), (sub)) != NULL, "line %d: no '%s' in\n%s", __LINE__, (sub), (s))
-#define HASNT(s, sub) ck_assert_msg(strstr((s), (sub)) == NULL, "line %d: '%s' in\n%s", __LINE__, (sub), (s))
+#define HAS(s, sub) \
+	ck_assert_msg(strstr((s), (sub)) != NULL, "line %d: no '%s' in\n%s", __LINE__, (sub), (s))
+#define HASNT(s, sub) \
+	ck_assert_msg(strstr((s), (sub)) == NULL, "line %d: '%s' in\n%s", __LINE__, (sub), (s))
 
 static void connect_as(int who, const char *user)
 {
@@ -235,9 +237,11 @@ START_TEST(register_and_authenticate)
 
 	for (size_t i = 0; i < CHAT_ARRAY_LEN(rows); i++) {
 		int rc = auth_register(store, (chat_slice_t){ rows[i].name, strlen(rows[i].name) },
-				       (chat_slice_t){ rows[i].pw, strlen(rows[i].pw) }, NOW, &u, &err);
+				       (chat_slice_t){ rows[i].pw, strlen(rows[i].pw) }, NOW, &u,
+				       &err);
 
-		ck_assert_msg(rc == rows[i].rc, "line %d: rc %d (%s)", rows[i].line, rc, err.message);
+		ck_assert_msg(rc == rows[i].rc, "line %d: rc %d (%s)", rows[i].line, rc,
+			      err.message);
 	}
 	/* The store keeps an argon2id hash, never the password. */
 	ck_assert_int_eq(store_user_get_by_name(store, "alice", &u, NULL), CHAT_OK);
@@ -245,18 +249,22 @@ START_TEST(register_and_authenticate)
 	ck_assert_ptr_null(strstr(u.password_hash, "correct horse"));
 	/* Login: one answer for a wrong password and an unknown user. */
 	ck_assert_int_eq(auth_login(db, store, (chat_slice_t){ "alice", 5 },
-				    (chat_slice_t){ "wrong pass", 10 }, NOW, 1000, NULL, token, NULL, NULL),
+				    (chat_slice_t){ "wrong pass", 10 }, NOW, 1000, NULL, token,
+				    NULL, NULL),
 			 CHAT_EDENIED);
 	ck_assert_int_eq(auth_login(db, store, (chat_slice_t){ "nobody", 6 },
-				    (chat_slice_t){ "correct horse", 13 }, NOW, 1000, NULL, token, NULL, NULL),
+				    (chat_slice_t){ "correct horse", 13 }, NOW, 1000, NULL, token,
+				    NULL, NULL),
 			 CHAT_EDENIED);
 	/* Any case finds the user; the token is for the name as registered. */
 	ck_assert_int_eq(auth_login(db, store, (chat_slice_t){ "ALIce", 5 },
-				    (chat_slice_t){ "correct horse", 13 }, NOW, 1000, NULL, token, user, NULL),
+				    (chat_slice_t){ "correct horse", 13 }, NOW, 1000, NULL, token,
+				    user, NULL),
 			 CHAT_OK);
 	ck_assert_str_eq(user, "alice");
 	ck_assert_uint_eq(strlen(token), AUTH_TOKEN_HEX);
-	ck_assert_int_eq(auth_token_check(db, token, strlen(token), NOW + 999, user, NULL), CHAT_OK);
+	ck_assert_int_eq(auth_token_check(db, token, strlen(token), NOW + 999, user, NULL),
+			 CHAT_OK);
 	ck_assert_str_eq(user, "alice");
 	ck_assert_int_eq(auth_token_check(db, token, strlen(token), NOW + 1000, user, NULL),
 			 CHAT_EDENIED);
@@ -266,18 +274,22 @@ START_TEST(register_and_authenticate)
 	/* CONNECT by password, by token, with a token of someone else, with a
 	 * wrong password. */
 	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.2\nlogin:ALICE\n"
-				     "passcode:correct horse\n\n^"), CHAT_OK);
+				     "passcode:correct horse\n\n^"),
+			 CHAT_OK);
 	HAS(collect(0), "user-name:alice\n");
 	ck_assert_int_eq(auth_token_issue(db, "Bob", NOW, 60000, token, NULL), CHAT_OK);
-	snprintf(frame, sizeof(frame), "CONNECT\naccept-version:1.2\nlogin:bob\npasscode:%s\n\n^", token);
+	snprintf(frame, sizeof(frame), "CONNECT\naccept-version:1.2\nlogin:bob\npasscode:%s\n\n^",
+		 token);
 	ck_assert_int_eq(send_msg(1, frame), CHAT_OK);
 	HAS(collect(1), "user-name:Bob\n");
-	snprintf(frame, sizeof(frame), "CONNECT\naccept-version:1.2\nlogin:alice\npasscode:%s\n\n^", token);
+	snprintf(frame, sizeof(frame), "CONNECT\naccept-version:1.2\nlogin:alice\npasscode:%s\n\n^",
+		 token);
 	ck_assert_int_eq(send_msg(2, frame), CHAT_OK);
 	got = collect(2);
 	HAS(got, "ERROR\nmessage:authentication failed");
-	ck_assert_int_eq(send_msg(3, "CONNECT\naccept-version:1.2\nlogin:alice\npasscode:bad pass\n\n^"),
-			 CHAT_OK);
+	ck_assert_int_eq(
+		send_msg(3, "CONNECT\naccept-version:1.2\nlogin:alice\npasscode:bad pass\n\n^"),
+		CHAT_OK);
 	HAS(collect(3), "ERROR\nmessage:authentication failed");
 	/* A revoked token no longer works. */
 	ck_assert_int_eq(auth_token_revoke(db, token, strlen(token), NULL), CHAT_OK);
@@ -297,11 +309,13 @@ START_TEST(connect_limited)
 			 CHAT_OK);
 	for (int i = 0; i < 2; i++) {
 		ck_assert_int_eq(send_msg(i, "CONNECT\naccept-version:1.2\nlogin:carol\n"
-					     "passcode:bad pass\n\n^"), CHAT_OK);
+					     "passcode:bad pass\n\n^"),
+				 CHAT_OK);
 		HAS(collect(i), "ERROR\nmessage:authentication failed");
 	}
 	ck_assert_int_eq(send_msg(2, "CONNECT\naccept-version:1.2\nlogin:CAROL\n"
-				     "passcode:correct horse\n\n^"), CHAT_OK);
+				     "passcode:correct horse\n\n^"),
+			 CHAT_OK);
 	HAS(collect(2), "ERROR\nmessage:too many failed logins, retry in 60 s\n");
 	connect_as(3, "carol");
 }
@@ -333,10 +347,12 @@ START_TEST(rooms)
 	HAS(got, "[{\"id\":\"general\",\"name\":\"general\",\"creator\":\"\",\"created\":0}]^");
 	/* An /app subscription is answered once, not kept. */
 	ck_assert_int_eq(scalar("SELECT count(*) FROM subscriptions WHERE sub_id = 'l'"), 0);
-	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/app/rooms\n\n{\"name\":\"random\"}^"), CHAT_OK);
+	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/app/rooms\n\n{\"name\":\"random\"}^"),
+			 CHAT_OK);
 	got = collect(1);
 	HAS(got, "destination:/topic/rooms\n");
-	HAS(got, "{\"id\":\"random\",\"name\":\"random\",\"creator\":\"alice\",\"created\":1700000000000}");
+	HAS(got,
+	    "{\"id\":\"random\",\"name\":\"random\",\"creator\":\"alice\",\"created\":1700000000000}");
 	ck_assert_int_eq(send_msg(0, "SUBSCRIBE\nid:l2\ndestination:/app/rooms\n\n^"), CHAT_OK);
 	got = collect(0);
 	HAS(got, "\"created\":0},{\"id\":\"random\"");
@@ -344,11 +360,13 @@ START_TEST(rooms)
 	 * name: ERROR. */
 	post(1, "nowhere", "hi");
 	HAS(collect(1), "ERROR\nmessage:no room nowhere");
-	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/app/rooms\n\n{\"name\":\"random\"}^"), CHAT_OK);
+	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/app/rooms\n\n{\"name\":\"random\"}^"),
+			 CHAT_OK);
 	HAS(collect(0), "ERROR\nmessage:cannot create the room\\c the room random exists");
 	/* Names are unique whatever their case: the error names the room. */
 	connect_as(3, "dave");
-	ck_assert_int_eq(send_msg(3, "SEND\ndestination:/app/rooms\n\n{\"name\":\"General\"}^"), CHAT_OK);
+	ck_assert_int_eq(send_msg(3, "SEND\ndestination:/app/rooms\n\n{\"name\":\"General\"}^"),
+			 CHAT_OK);
 	HAS(collect(3), "ERROR\nmessage:cannot create the room\\c the room general exists");
 	connect_as(2, "carol");
 	ck_assert_int_eq(send_msg(2, "SEND\ndestination:/app/rooms\n\n{\"name\":\"a\\u202eb\"}^"),
@@ -359,21 +377,26 @@ START_TEST(rooms)
 	/* A name in any script gets a generated id (base 36); its look-alikes
 	 * (full width, another case, NFD) are the same name. */
 	again(2, "carol");
-	got = room_send(2, "", "\xec\x9e\x90\xec\x9c\xa0 " "\xea\xb2\x8c\xec\x8b\x9c\xed\x8c\x90");
+	got = room_send(2, "",
+			"\xec\x9e\x90\xec\x9c\xa0 "
+			"\xea\xb2\x8c\xec\x8b\x9c\xed\x8c\x90");
 	HASNT(got, "ERROR");
 	again(3, "dave");
 	ck_assert_int_eq(send_msg(3, "SUBSCRIBE\nid:l3\ndestination:/app/rooms\n\n^"), CHAT_OK);
-	HAS(collect(3), "\"name\":\"\xec\x9e\x90\xec\x9c\xa0 \xea\xb2\x8c\xec\x8b\x9c\xed\x8c\x90\"");
+	HAS(collect(3),
+	    "\"name\":\"\xec\x9e\x90\xec\x9c\xa0 \xea\xb2\x8c\xec\x8b\x9c\xed\x8c\x90\"");
 	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms WHERE display LIKE '\xec\x9e\x90%'"
 				" AND name NOT GLOB '*[^0-9a-z]*'"),
 			 1);
-	HAS(room_send(2, "", "\xe1\x84\x8c\xe1\x85\xa1\xe1\x84\x8b\xe1\x85\xb2 \xea\xb2\x8c"
-			     "\xec\x8b\x9c\xed\x8c\x90"),
+	HAS(room_send(2, "",
+		      "\xe1\x84\x8c\xe1\x85\xa1\xe1\x84\x8b\xe1\x85\xb2 \xea\xb2\x8c"
+		      "\xec\x8b\x9c\xed\x8c\x90"),
 	    "ERROR\nmessage:cannot create the room\\c the room \xec\x9e\x90\xec\x9c\xa0 "
 	    "\xea\xb2\x8c\xec\x8b\x9c\xed\x8c\x90 exists");
 	again(2, "carol");
-	HAS(room_send(2, "", "\xef\xbc\xb2\xef\xbd\x81\xef\xbd\x8e\xef\xbd\x84\xef\xbd\x8f"
-			     "\xef\xbd\x8d"),
+	HAS(room_send(2, "",
+		      "\xef\xbc\xb2\xef\xbd\x81\xef\xbd\x8e\xef\xbd\x84\xef\xbd\x8f"
+		      "\xef\xbd\x8d"),
 	    "ERROR\nmessage:cannot create the room\\c the room random exists");
 	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms"), 3);
 	/* The relay copies rooms to the store. */
@@ -398,7 +421,8 @@ START_TEST(rooms_bounds_and_delete)
 
 	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.2\n\n^"), CHAT_OK);
 	HAS(collect(0), "user-name:guest-1\n");
-	HAS(room_send(0, "", "g"), "ERROR\nmessage:cannot create the room\\c guests cannot create rooms");
+	HAS(room_send(0, "", "g"),
+	    "ERROR\nmessage:cannot create the room\\c guests cannot create rooms");
 	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms"), 1);
 	/* Per user: rooms_per_user; in all: rooms_max ("general" counts). */
 	opt.rooms_per_user = 2;
@@ -406,12 +430,14 @@ START_TEST(rooms_bounds_and_delete)
 	connect_as(1, "alice");
 	HASNT(room_send(1, "", "a1"), "ERROR");
 	HASNT(room_send(1, "", "a2"), "ERROR");
-	HAS(room_send(1, "", "a3"), "ERROR\nmessage:cannot create the room\\c alice already has 2 rooms");
+	HAS(room_send(1, "", "a3"),
+	    "ERROR\nmessage:cannot create the room\\c alice already has 2 rooms");
 	again(1, "alice");
 	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:r\ndestination:/topic/rooms\n\n^"), CHAT_OK);
 	connect_as(2, "bob");
 	HASNT(room_send(2, "", "b1"), "ERROR");
-	HAS(room_send(2, "", "b2"), "ERROR\nmessage:cannot create the room\\c there are already 4 rooms");
+	HAS(room_send(2, "", "b2"),
+	    "ERROR\nmessage:cannot create the room\\c there are already 4 rooms");
 	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms"), 4);
 	again(2, "bob");
 	post(2, "a1", "kept after the deletion");
@@ -471,7 +497,8 @@ START_TEST(rooms_list_split)
 		snprintf(name, sizeof(name), "%03d", i);
 		name[3] = 'x';
 		name[CHATMSG_ROOM_MAX] = '\0';
-		snprintf(body, sizeof(body), "SEND\ndestination:/app/rooms\n\n{\"name\":\"%s\"}^", name);
+		snprintf(body, sizeof(body), "SEND\ndestination:/app/rooms\n\n{\"name\":\"%s\"}^",
+			 name);
 		ck_assert_int_eq(send_msg(1, body), CHAT_OK);
 	}
 	HASNT(collect(1), "ERROR");
@@ -499,16 +526,20 @@ START_TEST(display_names)
 	char out[NAMES_NFC_MAX + 1];
 	const char *got;
 
-	ck_assert_int_eq(auth_display_set(db, "alice", SL("a\xe2\x80\xae" "b"), 1, out, &e), CHAT_EINVAL);
+	ck_assert_int_eq(auth_display_set(db, "alice",
+					  SL("a\xe2\x80\xae"
+					     "b"),
+					  1, out, &e),
+			 CHAT_EINVAL);
 	ck_assert_str_eq(e.message, "display names may not hold bidi controls (U+202E)");
 	ck_assert_str_eq(out, "");
 	/* Stored in NFC; found whatever the login's case. */
-	ck_assert_int_eq(auth_display_set(db, "alice", SL("\xe1\x84\x8b\xe1\x85\xa2\xe1\x86\xaf"), 1,
-					  out, NULL),
+	ck_assert_int_eq(auth_display_set(db, "alice", SL("\xe1\x84\x8b\xe1\x85\xa2\xe1\x86\xaf"),
+					  1, out, NULL),
 			 CHAT_OK);
 	ck_assert_str_eq(out, "\xec\x95\xa8"); /* 앨 */
-	ck_assert_int_eq(auth_display_set(db, "Alice", SL("\xec\x95\xa8\xeb\xa6\xac\xec\x8a\xa4"), 2,
-					  out, NULL),
+	ck_assert_int_eq(auth_display_set(db, "Alice", SL("\xec\x95\xa8\xeb\xa6\xac\xec\x8a\xa4"),
+					  2, out, NULL),
 			 CHAT_OK);
 	ck_assert_int_eq(auth_display_get(db, "alice", out, NULL), CHAT_OK);
 	ck_assert_str_eq(out, "\xec\x95\xa8\xeb\xa6\xac\xec\x8a\xa4"); /* 앨리스 */
@@ -566,10 +597,12 @@ START_TEST(moderation)
 	p = strstr(got, "{\"id\":");
 	ck_assert_ptr_nonnull(p);
 	ck_assert_int_eq(sscanf(p, "{\"id\":%lld", &id), 1);
-	ck_assert_int_eq(chatroom_delete_msg(db, &opt, SL("general"), id, "bob", 3, &e), CHAT_EDENIED);
+	ck_assert_int_eq(chatroom_delete_msg(db, &opt, SL("general"), id, "bob", 3, &e),
+			 CHAT_EDENIED);
 	ck_assert_int_eq(chatroom_delete_msg(db, &opt, SL("nowhere"), id, "alice", 3, NULL),
 			 CHAT_ENOTFOUND);
-	ck_assert_int_eq(chatroom_delete_msg(db, &opt, SL("general"), id, "alice", 3, NULL), CHAT_OK);
+	ck_assert_int_eq(chatroom_delete_msg(db, &opt, SL("general"), id, "alice", 3, NULL),
+			 CHAT_OK);
 	got = collect(1);
 	HAS(got, "\"type\":\"DELETED_MESSAGE\",\"id\":");
 	HAS(got, "\"user\":\"alice\",\"room\":\"general\"}");
@@ -612,18 +645,22 @@ START_TEST(typing)
 	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n\n^"),
 			 CHAT_OK);
 	(void)collect(1);
-	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/app/chat/room/general/typing\n\n^"), CHAT_OK);
-	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/app/chat/room/general/typing\n\n^"), CHAT_OK);
+	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/app/chat/room/general/typing\n\n^"),
+			 CHAT_OK);
+	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/app/chat/room/general/typing\n\n^"),
+			 CHAT_OK);
 	HASNT(collect(0), "ERROR");
 	got = collect(1);
 	ck_assert_uint_eq(count_of(got, "\"type\":\"TYPING\""), 1);
 	HAS(got, "{\"type\":\"TYPING\",\"user\":\"alice\",\"display_name\":\"\xec\x95\xa8\","
 		 "\"room\":\"general\",\"time\":");
-	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/app/chat/room/nowhere/typing\n\n^"), CHAT_OK);
+	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/app/chat/room/nowhere/typing\n\n^"),
+			 CHAT_OK);
 	HAS(collect(0), "ERROR\nmessage:no room nowhere");
 	relay_all();
 	HASNT(history(1, ""), "TYPING");
-	ck_assert_int_eq(scalar("SELECT count(*) FROM outbox WHERE CAST(body AS TEXT) LIKE '%TYPING%'"), 1);
+	ck_assert_int_eq(
+		scalar("SELECT count(*) FROM outbox WHERE CAST(body AS TEXT) LIKE '%TYPING%'"), 1);
 }
 END_TEST
 
@@ -688,8 +725,9 @@ START_TEST(direct_messages)
 	got = collect(1);
 	HAS(got, "MESSAGE\n");
 	HAS(got, "\"text\":\"secret one\"");
-	ck_assert_int_eq(sscanf(strstr(got, "{\"type\":\"DM\",\"id\":"), "{\"type\":\"DM\",\"id\":%lld",
-				&id), 1);
+	ck_assert_int_eq(sscanf(strstr(got, "{\"type\":\"DM\",\"id\":"),
+				"{\"type\":\"DM\",\"id\":%lld", &id),
+			 1);
 	(void)dm_send(0, "/app/dm/Bob", "{\"text\":\"secret two\"}");
 	HASNT(collect(2), "secret");
 	/* Unread: 2 for Bob, 0 for alice. */
@@ -722,7 +760,8 @@ START_TEST(direct_messages)
 	again(2, "carol");
 	HAS(dm_send(2, "/app/dm/nobody", "{\"text\":\"x\"}"), "ERROR\nmessage:no user nobody");
 	again(2, "carol");
-	HAS(dm_send(2, "/app/dm/alice", "{\"text\":\"  \"}"), "ERROR\nmessage:invalid chat message");
+	HAS(dm_send(2, "/app/dm/alice", "{\"text\":\"  \"}"),
+	    "ERROR\nmessage:invalid chat message");
 	again(2, "carol");
 	HAS(dm_send(2, "/app/dm/alice/read", "{\"id\":\"x\"}"), "ERROR\nmessage:invalid read mark");
 	again(2, "guest-7");
@@ -757,7 +796,8 @@ START_TEST(direct_messages)
 	dm_user("yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy", 4);
 	dm_user("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", 5);
 	connect_as(3, "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz");
-	HASNT(dm_send(3, "/app/dm/yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy", "{\"text\":\"long\"}"), "ERROR");
+	HASNT(dm_send(3, "/app/dm/yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy", "{\"text\":\"long\"}"),
+	      "ERROR");
 	relay_all();
 	ck_assert_int_eq(store_room_get_by_name(store,
 						"dm:yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy:"
@@ -770,7 +810,8 @@ START_TEST(direct_messages)
 	ck_assert_int_eq(send_msg(2, "SUBSCRIBE\nid:q\ndestination:/user/queue/dm\n\n^"), CHAT_OK);
 	(void)collect(1);
 	HASNT(dm_send(2, "/app/dm/bob/typing", ""), "TYPING");
-	HAS(collect(1), "{\"type\":\"TYPING\",\"user\":\"carol\",\"display_name\":\"\",\"to\":\"Bob\",");
+	HAS(collect(1),
+	    "{\"type\":\"TYPING\",\"user\":\"carol\",\"display_name\":\"\",\"to\":\"Bob\",");
 	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_dm"), 3);
 	/* A new chat.db reads them back from the store, as read. */
 	recreate_chatdb();
@@ -780,8 +821,9 @@ START_TEST(direct_messages)
 	connect_as(1, "Bob");
 	connect_as(2, "carol");
 	got = dm_sub(1, "/app/dm/alice/history");
-	ck_assert_ptr_nonnull(strstr(got, "\"writer\":\"alice\",\"display_name\":\"\",\"to\":\"bob\","
-				       "\"text\":\"secret one\"}"));
+	ck_assert_ptr_nonnull(strstr(got,
+				     "\"writer\":\"alice\",\"display_name\":\"\",\"to\":\"bob\","
+				     "\"text\":\"secret one\"}"));
 	ck_assert_ptr_nonnull(strstr(strstr(got, "secret one"), "secret two"));
 	HAS(dm_sub(1, "/app/dm"), "[{\"peer\":\"alice\",\"last_id\":");
 	HAS(dm_sub(1, "/app/dm"), ",\"unread\":0}]");
@@ -829,13 +871,15 @@ START_TEST(rate_limits)
 	/* Only the refused session is told. */
 	HASNT(collect(0), "rate limited");
 	ck_assert_int_eq(scalar("SELECT count(*) FROM outbox WHERE destination ="
-				" '/topic/chat/room/general'"), 3);
+				" '/topic/chat/room/general'"),
+			 3);
 	/* A second later one more is allowed. */
 	now += 1000;
 	post(0, "general", "five");
 	HASNT(collect(0), "rate limited");
 	ck_assert_int_eq(scalar("SELECT count(*) FROM outbox WHERE destination ="
-				" '/topic/chat/room/general'"), 4);
+				" '/topic/chat/room/general'"),
+			 4);
 	/* /queue and /user SENDs draw from the same bucket. */
 	ck_assert_int_eq(send_msg(0, "SEND\ndestination:/queue/q\n\nx^"), CHAT_OK);
 	HAS(collect(0), "\"destination\":\"/queue/q\"");
@@ -877,8 +921,9 @@ START_TEST(presence)
 			 CHAT_OK);
 	got = collect(2);
 	ck_assert_uint_eq(count_of(got, "\"type\":\"ENTER\",\"user\":\"alice\""), 1);
-	ck_assert_int_eq(send_msg(2, "SUBSCRIBE\nid:p\ndestination:/app/chat/room/general/presence\n\n^"),
-			 CHAT_OK);
+	ck_assert_int_eq(
+		send_msg(2, "SUBSCRIBE\nid:p\ndestination:/app/chat/room/general/presence\n\n^"),
+		CHAT_OK);
 	HAS(collect(2), "[\"alice\",\"bob\"]^");
 	/* One tab leaves: alice is still there. */
 	ck_assert_int_eq(send_msg(0, "UNSUBSCRIBE\nid:t\n\n^"), CHAT_OK);
@@ -936,8 +981,8 @@ START_TEST(history_pages)
 	char ids[256], text[16];
 	int i;
 
-	connect_as(0, "alice"); /* outbox 1 */
-	connect_as(1, "bob");   /* 2 */
+	connect_as(0, "alice");   /* outbox 1 */
+	connect_as(1, "bob");     /* 2 */
 	for (i = 0; i < 6; i++) { /* 3..8 */
 		snprintf(text, sizeof(text), "m%d", i);
 		post(0, "general", text);
@@ -953,7 +998,8 @@ START_TEST(history_pages)
 		if (round == 0) {
 			/* Copy only part: the relay stops at a store failure. */
 			ck_assert_int_eq(relay__register_in_tx(db, 0, NULL), CHAT_OK);
-			ck_assert_int_eq(outbox_consumer_advance(db, RELAY_CONSUMER, 0, NULL), CHAT_OK);
+			ck_assert_int_eq(outbox_consumer_advance(db, RELAY_CONSUMER, 0, NULL),
+					 CHAT_OK);
 			{
 				store_msg_t m = { 3, 1, 1, NOW, "alice", "m0", 2 };
 
@@ -1000,13 +1046,13 @@ START_TEST(resume_across_the_boundary)
 	char ids[512], frame[256], text[16];
 	int i;
 
-	connect_as(0, "alice"); /* 1 */
-	connect_as(1, "bob");   /* 2 */
+	connect_as(0, "alice");   /* 1 */
+	connect_as(1, "bob");     /* 2 */
 	for (i = 0; i < 4; i++) { /* 3..6 */
 		snprintf(text, sizeof(text), "a%d", i);
 		post(0, "general", text);
 	}
-	relay_all();            /* 3..6 in the store */
+	relay_all();              /* 3..6 in the store */
 	for (i = 0; i < 3; i++) { /* 7..9 only in the outbox */
 		snprintf(text, sizeof(text), "b%d", i);
 		post(0, "general", text);
@@ -1014,7 +1060,8 @@ START_TEST(resume_across_the_boundary)
 	(void)collect(1);
 	/* Bob saw up to 4: he gets 5..9 once each, then live ones. */
 	ck_assert_int_eq(send_msg(1, "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n"
-				     "after:4\n\n^"), CHAT_OK);
+				     "after:4\n\n^"),
+			 CHAT_OK);
 	post(0, "general", "live");
 	resumed_ids(collect(1), ids, sizeof(ids));
 	ck_assert_str_eq(ids, "5,6,7,8,9,17");
@@ -1024,18 +1071,21 @@ START_TEST(resume_across_the_boundary)
 	relay_all();
 	connect_as(2, "carol");
 	ck_assert_int_eq(send_msg(2, "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n"
-				     "after:0\n\n^"), CHAT_OK);
+				     "after:0\n\n^"),
+			 CHAT_OK);
 	resumed_ids(collect(2), ids, sizeof(ids));
 	ck_assert_str_eq(ids, "3,4,5,6,7,8,9,17");
 	/* Up to date: nothing. */
 	connect_as(3, "dave");
-	snprintf(frame, sizeof(frame), "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n"
-				       "after:17\n\n^");
+	snprintf(frame, sizeof(frame),
+		 "SUBSCRIBE\nid:t\ndestination:/topic/chat/room/general\n"
+		 "after:17\n\n^");
 	ck_assert_int_eq(send_msg(3, frame), CHAT_OK);
 	resumed_ids(collect(3), ids, sizeof(ids));
 	ck_assert_str_eq(ids, "");
-	ck_assert_int_eq(send_msg(3, "SUBSCRIBE\nid:u\ndestination:/topic/chat/room/nope\nafter:1\n\n^"),
-			 CHAT_OK);
+	ck_assert_int_eq(
+		send_msg(3, "SUBSCRIBE\nid:u\ndestination:/topic/chat/room/nope\nafter:1\n\n^"),
+		CHAT_OK);
 	HAS(collect(3), "ERROR\nmessage:no room nope");
 }
 END_TEST
@@ -1048,7 +1098,8 @@ static int64_t stored_count(int64_t *distinct)
 	int64_t n = 0, last = 0, d = 0;
 
 	for (;;) {
-		ck_assert_int_eq(store_msg_after(store, 1, last, STORE_PAGE_MAX, &l, NULL), CHAT_OK);
+		ck_assert_int_eq(store_msg_after(store, 1, last, STORE_PAGE_MAX, &l, NULL),
+				 CHAT_OK);
 		for (size_t i = 0; i < l.count; i++) {
 			d += l.items[i].id != last;
 			last = l.items[i].id;
@@ -1077,13 +1128,15 @@ START_TEST(relay_idempotent_and_holds_rows)
 	/* Not relayed yet: even past the retention window, pruning keeps the
 	 * chat rows (the relay consumer holds them). */
 	ck_assert_int_eq(outbox_prune(db, NOW + 100000000, 1000, &pruned, NULL), CHAT_OK);
-	ck_assert_int_eq(scalar("SELECT count(*) FROM outbox WHERE destination LIKE '/topic/%'"), 30);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM outbox WHERE destination LIKE '/topic/%'"),
+			 30);
 	relay_all();
 	ck_assert_int_eq(stored_count(&d), 30);
 	ck_assert_int_eq(d, 30);
 	/* Running again from the start copies nothing twice. */
 	ck_assert_int_eq(sqlite3_exec(chatdb_sqlite(db), "UPDATE outbox_consumers SET cursor = 0",
-				      NULL, NULL, NULL), SQLITE_OK);
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
 	relay_all();
 	ck_assert_int_eq(stored_count(&d), 30);
 	ck_assert_int_eq(d, 30);
@@ -1165,8 +1218,8 @@ START_TEST(new_chatdb_continues_above_store)
 	/* The room's sequence continues too. */
 	ck_assert_int_eq(scalar("SELECT seq FROM chat_room_seq WHERE room = 'general'"), 40);
 	/* The rooms are back, and a new guest is not an old guest. */
-	ck_assert_int_eq(scalar("SELECT count(*) FROM chat_rooms WHERE name = 'random' AND stored = 1"),
-			 1);
+	ck_assert_int_eq(
+		scalar("SELECT count(*) FROM chat_rooms WHERE name = 'random' AND stored = 1"), 1);
 	ck_assert_int_eq(send_msg(0, "CONNECT\naccept-version:1.2\n\n^"), CHAT_OK);
 	HAS(collect(0), "user-name:guest-3\n");
 	connect_as(1, "bob");
@@ -1242,7 +1295,8 @@ START_TEST(relay_reused_id_is_an_error)
 	ck_assert_str_eq(l.items[0].text, "first");
 	store_msg_list_free(&l);
 	ck_assert_int_eq(sqlite3_exec(chatdb_sqlite(db), "UPDATE outbox_consumers SET cursor = 0",
-				      NULL, NULL, NULL), SQLITE_OK);
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
 	relay_all();
 	ck_assert_int_eq(relay_conflicts(), before + 2);
 }

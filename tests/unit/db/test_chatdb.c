@@ -124,11 +124,12 @@ START_TEST(reopen_is_idempotent)
 	for (i = 0; i < 3; i++) {
 		ck_assert_int_eq(chatdb_open(path, 0, &a, NULL), CHAT_OK);
 		ck_assert_int_eq(chatdb_open(path, 0, &b, NULL), CHAT_OK);
-		ck_assert_int_eq(sqlite3_exec(chatdb_sqlite(a),
-					      "INSERT INTO outbox(destination, headers, body, created_ms)"
-					      " VALUES ('/topic/x', x'', x'', 1)",
-					      NULL, NULL, NULL),
-				 SQLITE_OK);
+		ck_assert_int_eq(
+			sqlite3_exec(chatdb_sqlite(a),
+				     "INSERT INTO outbox(destination, headers, body, created_ms)"
+				     " VALUES ('/topic/x', x'', x'', 1)",
+				     NULL, NULL, NULL),
+			SQLITE_OK);
 		ck_assert_int_eq(chatdb_schema_version(b, &v, NULL), CHAT_OK);
 		ck_assert_int_eq(v, CHATDB_SCHEMA_VERSION);
 		chatdb_close(b);
@@ -149,38 +150,45 @@ START_TEST(partial_schema_is_migrated_forward)
 	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
 	chatdb_close(db);
 	/* Pretend the file was made by a program that knew two migrations. */
-	raw_exec("DROP TABLE outbox_consumers; DROP TABLE stomp_tx_frames; DROP TABLE stomp_tx;"
-		 " DROP TABLE stomp_unacked; DROP TABLE stomp_sessions; DROP TABLE stomp_counters;"
-		 " DROP TABLE chat_room_seq; DROP TABLE auth_tokens; DROP TABLE chat_rooms;"
-		 " DROP TABLE chat_presence; DROP TABLE chat_leases; DROP TABLE stomp_tokens;"
-		 " DROP TABLE stomp_partial; DROP TABLE auth_limits; DROP TABLE rate_buckets;"
-		 " DROP TABLE queue_inflight; DROP INDEX subscriptions_queue;"
-		 " DROP TABLE metrics_procs; DROP TABLE metrics_values; DROP TABLE auth_bans;"
-		 " DROP TABLE user_profiles; DROP TABLE chat_tombstones; DROP TABLE chat_first_user;"
-		 " DROP TABLE cluster_presence; DROP TABLE chat_dm; DROP TABLE chat_dm_read;"
-		 " DROP TABLE cluster_hold;"
-		 " ALTER TABLE subscriptions DROP COLUMN prefetch;"
-		 " ALTER TABLE subscriptions DROP COLUMN served;"
-		 " CREATE INDEX subscriptions_destination ON subscriptions(destination);"
-		 " ALTER TABLE subscriptions DROP COLUMN from_seq; ALTER TABLE sessions DROP COLUMN peer;"
-		 " PRAGMA user_version = 2;");
+	raw_exec(
+		"DROP TABLE outbox_consumers; DROP TABLE stomp_tx_frames; DROP TABLE stomp_tx;"
+		" DROP TABLE stomp_unacked; DROP TABLE stomp_sessions; DROP TABLE stomp_counters;"
+		" DROP TABLE chat_room_seq; DROP TABLE auth_tokens; DROP TABLE chat_rooms;"
+		" DROP TABLE chat_presence; DROP TABLE chat_leases; DROP TABLE stomp_tokens;"
+		" DROP TABLE stomp_partial; DROP TABLE auth_limits; DROP TABLE rate_buckets;"
+		" DROP TABLE queue_inflight; DROP INDEX subscriptions_queue;"
+		" DROP TABLE metrics_procs; DROP TABLE metrics_values; DROP TABLE auth_bans;"
+		" DROP TABLE user_profiles; DROP TABLE chat_tombstones; DROP TABLE chat_first_user;"
+		" DROP TABLE cluster_presence; DROP TABLE chat_dm; DROP TABLE chat_dm_read;"
+		" DROP TABLE cluster_hold;"
+		" ALTER TABLE subscriptions DROP COLUMN prefetch;"
+		" ALTER TABLE subscriptions DROP COLUMN served;"
+		" CREATE INDEX subscriptions_destination ON subscriptions(destination);"
+		" ALTER TABLE subscriptions DROP COLUMN from_seq; ALTER TABLE sessions DROP COLUMN peer;"
+		" PRAGMA user_version = 2;");
 	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
 	ck_assert_int_eq(chatdb_schema_version(db, &v, NULL), CHAT_OK);
 	ck_assert_int_eq(v, CHATDB_SCHEMA_VERSION);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM outbox_consumers"), 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM stomp_unacked"), 0);
-	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT id FROM chat_rooms WHERE name = 'general'"), 1);
-	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(from_seq) FROM subscriptions"), 0);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db),
+				   "SELECT id FROM chat_rooms WHERE name = 'general'"),
+			 1);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(from_seq) FROM subscriptions"),
+			 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM stomp_partial"), 0);
-	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(served) FROM subscriptions"), 0);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(served) FROM subscriptions"),
+			 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM queue_inflight"), 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM rate_buckets"), 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM metrics_values"), 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM auth_bans"), 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM user_profiles"), 0);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM cluster_presence"), 0);
-	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM chat_rooms WHERE display ="
-						     " 'general'"), 1);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db),
+				   "SELECT count(*) FROM chat_rooms WHERE display ="
+				   " 'general'"),
+			 1);
 	chatdb_close(db);
 }
 END_TEST
@@ -193,24 +201,31 @@ START_TEST(rooms_get_display_names)
 
 	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
 	chatdb_close(db);
-	raw_exec("DROP INDEX chat_rooms_display_key; DROP TABLE user_profiles;"
-		 " DROP TABLE chat_tombstones; DROP TABLE chat_first_user; DROP TABLE cluster_presence;"
-		 " DROP TABLE chat_dm; DROP TABLE chat_dm_read; DROP TABLE cluster_hold;"
-		 " ALTER TABLE chat_rooms DROP COLUMN display;"
-		 " ALTER TABLE chat_rooms DROP COLUMN display_key;"
-		 " INSERT INTO chat_rooms(name, id, creator, created_ms) VALUES ('Abc', 7, 'a', 1),"
-		 " ('abc', 8, 'a', 2), ('ABC', 9, 'a', 3), ('gone', 10, 'a', 4), ('Gone', 11, 'a', 5);"
-		 " UPDATE chat_rooms SET deleted_ms = 9 WHERE id = 10;"
-		 " PRAGMA user_version = 15;");
+	raw_exec(
+		"DROP INDEX chat_rooms_display_key; DROP TABLE user_profiles;"
+		" DROP TABLE chat_tombstones; DROP TABLE chat_first_user; DROP TABLE cluster_presence;"
+		" DROP TABLE chat_dm; DROP TABLE chat_dm_read; DROP TABLE cluster_hold;"
+		" ALTER TABLE chat_rooms DROP COLUMN display;"
+		" ALTER TABLE chat_rooms DROP COLUMN display_key;"
+		" INSERT INTO chat_rooms(name, id, creator, created_ms) VALUES ('Abc', 7, 'a', 1),"
+		" ('abc', 8, 'a', 2), ('ABC', 9, 'a', 3), ('gone', 10, 'a', 4), ('Gone', 11, 'a', 5);"
+		" UPDATE chat_rooms SET deleted_ms = 9 WHERE id = 10;"
+		" PRAGMA user_version = 15;");
 	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM chat_rooms"), 6);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db),
-				   "SELECT count(*) FROM chat_rooms WHERE display = name"), 6);
-	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT id FROM chat_rooms WHERE display_key = 'abc'"), 7);
-	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT id FROM chat_rooms WHERE display_key ="
-						     " 'general'"), 1);
+				   "SELECT count(*) FROM chat_rooms WHERE display = name"),
+			 6);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db),
+				   "SELECT id FROM chat_rooms WHERE display_key = 'abc'"),
+			 7);
+	ck_assert_int_eq(query_int(chatdb_sqlite(db),
+				   "SELECT id FROM chat_rooms WHERE display_key ="
+				   " 'general'"),
+			 1);
 	ck_assert_int_eq(query_int(chatdb_sqlite(db), "SELECT count(*) FROM chat_rooms WHERE"
-						     " display_key = 'gone'"), 2);
+						      " display_key = 'gone'"),
+			 2);
 	chatdb_close(db);
 }
 END_TEST

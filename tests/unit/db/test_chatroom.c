@@ -58,7 +58,8 @@ static last_row_t last_row(void)
 
 	ck_assert_int_eq(outbox_last_seq(db, &seq, NULL), CHAT_OK);
 	if (seq > 0)
-		ck_assert_int_eq(outbox_read_after(db, seq - 1, 1, take_row, &l, NULL, NULL), CHAT_OK);
+		ck_assert_int_eq(outbox_read_after(db, seq - 1, 1, take_row, &l, NULL, NULL),
+				 CHAT_OK);
 	return l;
 }
 
@@ -88,11 +89,14 @@ START_TEST(topics)
 		{ __LINE__, "/queue/chat/room/general", NULL },
 		{ __LINE__, "/app/chat/room/general", NULL },
 		{ __LINE__, "/topic/rooms", NULL },
-		{ __LINE__, "/topic/chat/room/"
-			    "1234567890123456789012345678901234567890123456789012345678901234",
+		{ __LINE__,
+		  "/topic/chat/room/"
+		  "1234567890123456789012345678901234567890123456789012345678901234",
 		  "1234567890123456789012345678901234567890123456789012345678901234" },
-		{ __LINE__, "/topic/chat/room/"
-			    "12345678901234567890123456789012345678901234567890123456789012345", NULL },
+		{ __LINE__,
+		  "/topic/chat/room/"
+		  "12345678901234567890123456789012345678901234567890123456789012345",
+		  NULL },
 	};
 	char out[CHATDB_DEST_MAX + 1], big[CHATDB_DEST_MAX + 1];
 	size_t i;
@@ -153,8 +157,8 @@ START_TEST(guests_and_admins)
 		o.admins = (char *)rows[i].admins;
 		ck_assert_msg(chatroom_is_guest(rows[i].user) == rows[i].guest, "row at line %d",
 			      rows[i].line);
-		ck_assert_msg(chatroom_is_admin(&o, rows[i].user) == rows[i].admin, "row at line %d",
-			      rows[i].line);
+		ck_assert_msg(chatroom_is_admin(&o, rows[i].user) == rows[i].admin,
+			      "row at line %d", rows[i].line);
 	}
 }
 END_TEST
@@ -171,7 +175,8 @@ START_TEST(general_always_there)
 	ck_assert_int_eq(chatroom_get(db, "nowhere", &r, NULL), CHAT_ENOTFOUND);
 	ck_assert_int_eq(chatroom_get_any(db, "nowhere", &r, NULL), CHAT_ENOTFOUND);
 	/* Nobody deletes it, not even the host's administrator. */
-	ck_assert_int_eq(chatroom_delete(db, &opt, SL("general"), NULL, NOW, NULL, NULL), CHAT_EDENIED);
+	ck_assert_int_eq(chatroom_delete(db, &opt, SL("general"), NULL, NOW, NULL, NULL),
+			 CHAT_EDENIED);
 	ck_assert_int_eq(chatroom_get(db, CHATROOM_DEFAULT, &r, NULL), CHAT_OK);
 }
 END_TEST
@@ -200,7 +205,10 @@ static const struct {
 	/* Bad names: err says why. */
 	{ __LINE__, 0, "bob", "", CHAT_EINVAL, NULL, NULL },
 	{ __LINE__, 0, "bob", "   ", CHAT_EINVAL, NULL, NULL },
-	{ __LINE__, 0, "bob", "a\xe2\x80\xae" "b", CHAT_EINVAL, NULL, NULL },
+	{ __LINE__, 0, "bob",
+	  "a\xe2\x80\xae"
+	  "b",
+	  CHAT_EINVAL, NULL, NULL },
 	{ __LINE__, 0, "bob", "\xff", CHAT_EUTF8, NULL, NULL },
 	/* Guests create none without guest_rooms. */
 	{ __LINE__, 0, "guest-7", "guests", CHAT_EDENIED, NULL, NULL },
@@ -280,20 +288,23 @@ START_TEST(published)
 	ck_assert_int_eq(chatroom_create(db, &opt, SL("Tea \"time\""), "alice", NOW, &r, NULL),
 			 CHAT_OK);
 	l = last_row();
-	snprintf(want, sizeof(want),
-		 "{\"id\":\"%s\",\"name\":\"Tea \\\"time\\\"\",\"creator\":\"alice\",\"created\":%lld}",
-		 r.name, (long long)NOW);
+	snprintf(
+		want, sizeof(want),
+		"{\"id\":\"%s\",\"name\":\"Tea \\\"time\\\"\",\"creator\":\"alice\",\"created\":%lld}",
+		r.name, (long long)NOW);
 	ck_assert_str_eq(l.body, want);
-	ck_assert_int_eq(chatroom_delete(db, &opt, SL(r.name), "root", NOW + 1, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(chatroom_delete(db, &opt, SL(r.name), "root", NOW + 1, NULL, NULL),
+			 CHAT_OK);
 	l = last_row();
 	ck_assert_str_eq(l.dest, "/topic/rooms");
-	snprintf(want, sizeof(want), "{\"type\":\"DELETED\",\"user\":\"root\",\"room\":\"%s\"}", r.name);
+	snprintf(want, sizeof(want), "{\"type\":\"DELETED\",\"user\":\"root\",\"room\":\"%s\"}",
+		 r.name);
 	ck_assert_str_eq(l.body, want);
 	/* The host's administrator deletes as CHATROOM_BY_ADMIN. */
 	ck_assert_int_eq(chatroom_create(db, &opt, SL("tmp"), "bob", NOW + 2, NULL, NULL), CHAT_OK);
 	ck_assert_int_eq(chatroom_delete(db, &opt, SL("tmp"), NULL, NOW + 3, NULL, NULL), CHAT_OK);
-	ck_assert_str_eq(last_row().body,
-			 "{\"type\":\"DELETED\",\"user\":\"" CHATROOM_BY_ADMIN "\",\"room\":\"tmp\"}");
+	ck_assert_str_eq(last_row().body, "{\"type\":\"DELETED\",\"user\":\"" CHATROOM_BY_ADMIN
+					  "\",\"room\":\"tmp\"}");
 }
 END_TEST
 
@@ -332,7 +343,8 @@ START_TEST(quotas)
 	/* A deleted room no longer counts, for its creator nor in all. */
 	ck_assert_int_eq(chatroom_delete(db, &opt, SL("a1"), "alice", NOW, NULL, NULL), CHAT_OK);
 	ck_assert_int_eq(chatroom_create(db, &opt, SL("a3"), "alice", NOW, NULL, NULL), CHAT_OK);
-	ck_assert_int_eq(chatroom_create(db, &opt, SL("c1"), "carol", NOW, NULL, NULL), CHAT_ETOOMANY);
+	ck_assert_int_eq(chatroom_create(db, &opt, SL("c1"), "carol", NOW, NULL, NULL),
+			 CHAT_ETOOMANY);
 }
 END_TEST
 
@@ -344,7 +356,8 @@ START_TEST(message_tombstones)
 	ck_assert_int_eq(options_set(&opt, "admins", "root", "t", NULL), CHAT_OK);
 	ck_assert_int_eq(chatroom_create(db, &opt, SL("den"), "alice", NOW, NULL, NULL), CHAT_OK);
 	ck_assert_int_eq(chatroom_msg_deleted(db, 42), 0);
-	ck_assert_int_eq(chatroom_delete_msg(db, &opt, SL("den"), 42, "bob", NOW, &err), CHAT_EDENIED);
+	ck_assert_int_eq(chatroom_delete_msg(db, &opt, SL("den"), 42, "bob", NOW, &err),
+			 CHAT_EDENIED);
 	ck_assert_int_eq(chatroom_delete_msg(db, &opt, SL("den"), 0, "alice", NOW, NULL),
 			 CHAT_ENOTFOUND);
 	ck_assert_int_eq(chatroom_delete_msg(db, &opt, SL("nowhere"), 42, "alice", NOW, NULL),
@@ -357,7 +370,9 @@ START_TEST(message_tombstones)
 	ck_assert_int_eq(chatroom_msg_deleted(db, 43), 0);
 	l = last_row();
 	ck_assert_str_eq(l.dest, "/topic/chat/room/den");
-	ck_assert_str_eq(l.body, "{\"type\":\"DELETED_MESSAGE\",\"id\":42,\"user\":\"alice\",\"room\":\"den\"}");
+	ck_assert_str_eq(
+		l.body,
+		"{\"type\":\"DELETED_MESSAGE\",\"id\":42,\"user\":\"alice\",\"room\":\"den\"}");
 	/* An admin may too, in any room. */
 	ck_assert_int_eq(chatroom_delete_msg(db, &opt, SL("den"), 43, "root", NOW, NULL), CHAT_OK);
 	ck_assert_int_eq(chatroom_msg_deleted(db, 43), 1);
@@ -391,9 +406,12 @@ START_TEST(listing)
 
 	/* Creation order, not name order. */
 	ck_assert_int_eq(chatroom_create(db, &opt, SL("zeta"), "alice", NOW, NULL, NULL), CHAT_OK);
-	ck_assert_int_eq(chatroom_create(db, &opt, SL("beta"), "alice", NOW + 1, &b, NULL), CHAT_OK);
-	ck_assert_int_eq(chatroom_create(db, &opt, SL("alpha"), "alice", NOW + 2, NULL, NULL), CHAT_OK);
-	ck_assert_int_eq(chatroom_delete(db, &opt, SL("alpha"), "alice", NOW + 3, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(chatroom_create(db, &opt, SL("beta"), "alice", NOW + 1, &b, NULL),
+			 CHAT_OK);
+	ck_assert_int_eq(chatroom_create(db, &opt, SL("alpha"), "alice", NOW + 2, NULL, NULL),
+			 CHAT_OK);
+	ck_assert_int_eq(chatroom_delete(db, &opt, SL("alpha"), "alice", NOW + 3, NULL, NULL),
+			 CHAT_OK);
 	ck_assert_int_eq(chatroom_list(db, 0, collect, &all, NULL), CHAT_OK);
 	ck_assert_str_eq(all.list, "general,zeta,beta");
 	/* The callback's value stops the listing and is returned. */
@@ -418,7 +436,8 @@ START_TEST(list_pages)
 
 	for (i = 0; i < 5; i++) {
 		snprintf(name, sizeof(name), "room%d", i);
-		ck_assert_int_eq(chatroom_create(db, &opt, SL(name), "alice", NOW, NULL, NULL), CHAT_OK);
+		ck_assert_int_eq(chatroom_create(db, &opt, SL(name), "alice", NOW, NULL, NULL),
+				 CHAT_OK);
 	}
 	chat_buf_init(&out, 64 * 1024);
 	ck_assert_int_eq(chatroom_list_json(db, 0, 64 * 1024, &out, &last, &more, NULL), CHAT_OK);
@@ -433,7 +452,8 @@ START_TEST(list_pages)
 	one = strchr(out.data, '}') - out.data + 1;
 	do {
 		chat_buf_reset(&out);
-		ck_assert_int_eq(chatroom_list_json(db, after, 2 * one + 3, &out, &last, &more, NULL),
+		ck_assert_int_eq(chatroom_list_json(db, after, 2 * one + 3, &out, &last, &more,
+						    NULL),
 				 CHAT_OK);
 		ck_assert_uint_le(out.len, 2 * one + 3);
 		ck_assert_int_gt(last, after);
@@ -464,11 +484,10 @@ START_TEST(imported)
 		int64_t id;
 		int added; /* a new row */
 	} rows[] = {
-		{ __LINE__, "old", 500, 1 },
-		{ __LINE__, "old", 500, 0 },       /* again: nothing */
-		{ __LINE__, "general", 501, 0 },   /* a name taken by another id */
-		{ __LINE__, "bad.name", 502, 0 },  /* no destination can name it */
-		{ __LINE__, "Mine", 503, 1 },      /* a live display "mine" keeps its name */
+		{ __LINE__, "old", 500, 1 },      { __LINE__, "old", 500, 0 }, /* again: nothing */
+		{ __LINE__, "general", 501, 0 },  /* a name taken by another id */
+		{ __LINE__, "bad.name", 502, 0 }, /* no destination can name it */
+		{ __LINE__, "Mine", 503, 1 },     /* a live display "mine" keeps its name */
 	};
 	chatroom_t r, got;
 	size_t i;
@@ -485,7 +504,8 @@ START_TEST(imported)
 		snprintf(r.creator, sizeof(r.creator), "old-user");
 		r.id = rows[i].id;
 		r.created_ms = NOW - 1000;
-		ck_assert_msg(chatroom_import(db, &r, NULL) == CHAT_OK, "row at line %d", rows[i].line);
+		ck_assert_msg(chatroom_import(db, &r, NULL) == CHAT_OK, "row at line %d",
+			      rows[i].line);
 		all = (names_t){ "", 0, 0 };
 		ck_assert_int_eq(chatroom_list(db, 0, collect, &all, NULL), CHAT_OK);
 		after = all.n;

@@ -43,8 +43,10 @@ START_TEST(urls)
 		const char *user, *pass, *host, *vhost;
 		int port;
 	} rows[] = {
-		{ __LINE__, "stomp://guest:guest@127.0.0.1:61613/", 0, "guest", "guest", "127.0.0.1", "/", 61613 },
-		{ __LINE__, "stomp://u:p%40ss@mq.example:1234/chat", 0, "u", "p@ss", "mq.example", "chat", 1234 },
+		{ __LINE__, "stomp://guest:guest@127.0.0.1:61613/", 0, "guest", "guest",
+		  "127.0.0.1", "/", 61613 },
+		{ __LINE__, "stomp://u:p%40ss@mq.example:1234/chat", 0, "u", "p@ss", "mq.example",
+		  "chat", 1234 },
 		{ __LINE__, "stomp://mq", 0, "", "", "mq", "/", 61613 },
 		{ __LINE__, "stomp://a:b@h/%2Fv", 0, "a", "b", "h", "/v", 61613 },
 		{ __LINE__, "amqp://h/", CHAT_EINVAL, NULL, NULL, NULL, NULL, 0 },
@@ -68,10 +70,10 @@ START_TEST(urls)
 		if (rc != CHAT_OK)
 			continue;
 		ck_assert_msg(!strcmp(u.user, rows[i].user) && !strcmp(u.pass, rows[i].pass) &&
-				      !strcmp(u.host, rows[i].host) && !strcmp(u.vhost, rows[i].vhost) &&
-				      u.port == rows[i].port,
-			      "line %d: %s %s %s %s %d", rows[i].line, u.user, u.pass, u.host, u.vhost,
-			      u.port);
+				      !strcmp(u.host, rows[i].host) &&
+				      !strcmp(u.vhost, rows[i].vhost) && u.port == rows[i].port,
+			      "line %d: %s %s %s %s %d", rows[i].line, u.user, u.pass, u.host,
+			      u.vhost, u.port);
 	}
 	memset(longer, 'x', sizeof(longer) - 1);
 	longer[sizeof(longer) - 1] = '\0';
@@ -131,17 +133,16 @@ static int parse(const char *wire, int *good)
 		 : m->kind == CLUSTERWIRE_USER
 			 ? chat_slice_eq(m->dest, "/user/alice/queue/in") &&
 				   chat_slice_eq(m->sender, "bob") && m->ctype.len == 0
-		 : m->kind == CLUSTERWIRE_TOPIC
-			 ? chat_slice_eq(m->dest, "/topic/x")
+		 : m->kind == CLUSTERWIRE_TOPIC ? chat_slice_eq(m->dest, "/topic/x")
 		 : m->kind == CLUSTERWIRE_ROOM
 			 ? m->entered && !strcmp(m->room, "general") && m->room_id == 7 &&
 				   !strcmp(m->token_user, "bob") && m->room_created_ms == 5
-		 : m->kind == CLUSTERWIRE_PRESENCE
-			 ? m->entered && !strcmp(m->room, "general") && !strcmp(m->token_user, "bob")
+		 : m->kind == CLUSTERWIRE_PRESENCE ? m->entered && !strcmp(m->room, "general") &&
+							     !strcmp(m->token_user, "bob")
 		 : m->kind == CLUSTERWIRE_TOKEN
 			 ? m->token_hash[31] == 0x1f &&
-				   (!m->token_put || (!strcmp(m->token_user, "bob") &&
-						      m->token_expires_ms == 9))
+				   (!m->token_put ||
+				    (!strcmp(m->token_user, "bob") && m->token_expires_ms == 9))
 			 : !strcmp(m->room, "general"));
 	stomp_parser_free(&p);
 	chat_buf_free(&room);
@@ -151,9 +152,10 @@ static int parse(const char *wire, int *good)
 }
 
 #define HASH "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-#define BODY(id, room) \
-	"{\"id\":" #id ",\"seq\":1,\"time\":5,\"room\":\"" room "\",\"writer\":\"w\",\"text\":\"hi\"}"
-#define MSG(origin, id, room, body) \
+#define BODY(id, room)                                          \
+	"{\"id\":" #id ",\"seq\":1,\"time\":5,\"room\":\"" room \
+	"\",\"writer\":\"w\",\"text\":\"hi\"}"
+#define MSG(origin, id, room, body)                                                  \
 	"MESSAGE\nack:a1\nchat-origin:" #origin "\nchat-id:" #id "\nchat-room:" room \
 	"\nchat-room-id:1\nchat-room-created:0\n\n" body
 
@@ -165,8 +167,10 @@ START_TEST(messages)
 		int rc;
 	} rows[] = {
 		{ __LINE__, MSG(2, 34, "general", BODY(34, "general")), 0 },
-		{ __LINE__, MSG(2, 35, "general", BODY(35, "general")), CHAT_EPROTO }, /* not node 2's */
-		{ __LINE__, MSG(2, 34, "general", BODY(50, "general")), CHAT_EINVAL }, /* ids differ */
+		{ __LINE__, MSG(2, 35, "general", BODY(35, "general")),
+		  CHAT_EPROTO }, /* not node 2's */
+		{ __LINE__, MSG(2, 34, "general", BODY(50, "general")),
+		  CHAT_EINVAL }, /* ids differ */
 		{ __LINE__, MSG(2, 34, "general", BODY(34, "other")), CHAT_EINVAL },
 		{ __LINE__, MSG(2, 34, "gen eral", BODY(34, "gen eral")), CHAT_EPROTO },
 		{ __LINE__, MSG(16, 16, "general", BODY(16, "general")), CHAT_EPROTO },
@@ -174,50 +178,83 @@ START_TEST(messages)
 		{ __LINE__, MSG(2, -14, "general", BODY(-14, "general")), CHAT_EPROTO },
 		{ __LINE__, MSG(2, 34, "general", "[]"), CHAT_EINVAL },
 		{ __LINE__, MSG(2, 34, "general", "{\"id\":34}"), CHAT_EINVAL },
-		{ __LINE__, "MESSAGE\nchat-origin:2\nchat-id:34\nchat-room:general\n"
-			    "chat-room-id:1\nchat-room-created:0\n\n" BODY(34, "general"), CHAT_EPROTO },
+		{ __LINE__,
+		  "MESSAGE\nchat-origin:2\nchat-id:34\nchat-room:general\n"
+		  "chat-room-id:1\nchat-room-created:0\n\n" BODY(34, "general"),
+		  CHAT_EPROTO },
 		{ __LINE__, "RECEIPT\nreceipt-id:x\n\n", CHAT_EPROTO },
-		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:user\nchat-origin:2\nchat-id:34\n"
-			    "chat-dest:/user/alice/queue/in\nchat-sender:bob\n\nhello", CHAT_OK + 100 },
-		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:user\nchat-origin:2\nchat-id:34\n"
-			    "chat-dest:/user/queue/in\n\nhello", CHAT_EPROTO }, /* no user named */
-		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:user\nchat-origin:2\nchat-id:34\n"
-			    "chat-dest:/topic/x\n\nhello", CHAT_EPROTO },
-		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:topic\nchat-origin:2\nchat-id:34\n"
-			    "chat-dest:/topic/x\n\nhello", CHAT_OK + 100 },
-		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:topic\nchat-origin:2\nchat-id:34\n"
-			    "chat-dest:/user/alice/queue/in\n\nhello", CHAT_EPROTO },
-		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:user\nchat-origin:2\nchat-id:34\n"
-			    "chat-dest:/user/alice/queue/in\nchat-ctype:not a type\n\nhello", CHAT_EPROTO },
-		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:other\nchat-origin:2\nchat-id:34\n\n", CHAT_EPROTO },
-		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:token\nchat-origin:2\nchat-id:34\n\n"
-			    "{\"op\":\"put\",\"hash\":\"" HASH "\",\"user\":\"bob\",\"created\":1,"
-			    "\"expires\":9}", CHAT_OK + 100 },
-		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:token\nchat-origin:2\nchat-id:34\n\n"
-			    "{\"op\":\"del\",\"hash\":\"" HASH "\"}", CHAT_OK + 100 },
-		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:token\nchat-origin:2\nchat-id:34\n\n"
-			    "{\"op\":\"put\",\"hash\":\"" HASH "\",\"user\":\"bob\",\"created\":9,"
-			    "\"expires\":9}", CHAT_EINVAL },
-		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:token\nchat-origin:2\nchat-id:34\n\n"
-			    "{\"op\":\"put\",\"hash\":\"abc\",\"user\":\"bob\",\"created\":1,"
-			    "\"expires\":9}", CHAT_EINVAL },
-		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:token\nchat-origin:2\nchat-id:34\n\n"
-			    "{\"op\":\"put\",\"hash\":\"" HASH "\",\"created\":1,\"expires\":9}",
-		  CHAT_EINVAL },
-		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:presence\nchat-origin:2\nchat-id:34\n\n"
-			    "{\"op\":\"enter\",\"room\":\"general\",\"user\":\"bob\"}", CHAT_OK + 100 },
-		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:presence\nchat-origin:2\nchat-id:34\n\n"
-			    "{\"op\":\"stay\",\"room\":\"general\",\"user\":\"bob\"}", CHAT_EINVAL },
-		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:presence\nchat-origin:2\nchat-id:34\n\n"
-			    "{\"op\":\"leave\",\"room\":\"a b\",\"user\":\"bob\"}", CHAT_EINVAL },
-		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:room\nchat-origin:2\nchat-id:34\n\n"
-			    "{\"op\":\"create\",\"name\":\"general\",\"id\":7,\"user\":\"bob\",\"at\":5}",
+		{ __LINE__,
+		  "MESSAGE\nack:a1\nchat-kind:user\nchat-origin:2\nchat-id:34\n"
+		  "chat-dest:/user/alice/queue/in\nchat-sender:bob\n\nhello",
 		  CHAT_OK + 100 },
-		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:room\nchat-origin:2\nchat-id:34\n\n"
-			    "{\"op\":\"create\",\"name\":\"general\",\"id\":0,\"user\":\"bob\",\"at\":5}",
+		{ __LINE__,
+		  "MESSAGE\nack:a1\nchat-kind:user\nchat-origin:2\nchat-id:34\n"
+		  "chat-dest:/user/queue/in\n\nhello",
+		  CHAT_EPROTO }, /* no user named */
+		{ __LINE__,
+		  "MESSAGE\nack:a1\nchat-kind:user\nchat-origin:2\nchat-id:34\n"
+		  "chat-dest:/topic/x\n\nhello",
+		  CHAT_EPROTO },
+		{ __LINE__,
+		  "MESSAGE\nack:a1\nchat-kind:topic\nchat-origin:2\nchat-id:34\n"
+		  "chat-dest:/topic/x\n\nhello",
+		  CHAT_OK + 100 },
+		{ __LINE__,
+		  "MESSAGE\nack:a1\nchat-kind:topic\nchat-origin:2\nchat-id:34\n"
+		  "chat-dest:/user/alice/queue/in\n\nhello",
+		  CHAT_EPROTO },
+		{ __LINE__,
+		  "MESSAGE\nack:a1\nchat-kind:user\nchat-origin:2\nchat-id:34\n"
+		  "chat-dest:/user/alice/queue/in\nchat-ctype:not a type\n\nhello",
+		  CHAT_EPROTO },
+		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:other\nchat-origin:2\nchat-id:34\n\n",
+		  CHAT_EPROTO },
+		{ __LINE__,
+		  "MESSAGE\nack:a1\nchat-kind:token\nchat-origin:2\nchat-id:34\n\n"
+		  "{\"op\":\"put\",\"hash\":\"" HASH "\",\"user\":\"bob\",\"created\":1,"
+		  "\"expires\":9}",
+		  CHAT_OK + 100 },
+		{ __LINE__,
+		  "MESSAGE\nack:a1\nchat-kind:token\nchat-origin:2\nchat-id:34\n\n"
+		  "{\"op\":\"del\",\"hash\":\"" HASH "\"}",
+		  CHAT_OK + 100 },
+		{ __LINE__,
+		  "MESSAGE\nack:a1\nchat-kind:token\nchat-origin:2\nchat-id:34\n\n"
+		  "{\"op\":\"put\",\"hash\":\"" HASH "\",\"user\":\"bob\",\"created\":9,"
+		  "\"expires\":9}",
 		  CHAT_EINVAL },
-		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:room\nchat-origin:2\nchat-id:34\n\n"
-			    "{\"op\":\"rename\",\"name\":\"general\",\"id\":7,\"user\":\"bob\",\"at\":5}",
+		{ __LINE__,
+		  "MESSAGE\nack:a1\nchat-kind:token\nchat-origin:2\nchat-id:34\n\n"
+		  "{\"op\":\"put\",\"hash\":\"abc\",\"user\":\"bob\",\"created\":1,"
+		  "\"expires\":9}",
+		  CHAT_EINVAL },
+		{ __LINE__,
+		  "MESSAGE\nack:a1\nchat-kind:token\nchat-origin:2\nchat-id:34\n\n"
+		  "{\"op\":\"put\",\"hash\":\"" HASH "\",\"created\":1,\"expires\":9}",
+		  CHAT_EINVAL },
+		{ __LINE__,
+		  "MESSAGE\nack:a1\nchat-kind:presence\nchat-origin:2\nchat-id:34\n\n"
+		  "{\"op\":\"enter\",\"room\":\"general\",\"user\":\"bob\"}",
+		  CHAT_OK + 100 },
+		{ __LINE__,
+		  "MESSAGE\nack:a1\nchat-kind:presence\nchat-origin:2\nchat-id:34\n\n"
+		  "{\"op\":\"stay\",\"room\":\"general\",\"user\":\"bob\"}",
+		  CHAT_EINVAL },
+		{ __LINE__,
+		  "MESSAGE\nack:a1\nchat-kind:presence\nchat-origin:2\nchat-id:34\n\n"
+		  "{\"op\":\"leave\",\"room\":\"a b\",\"user\":\"bob\"}",
+		  CHAT_EINVAL },
+		{ __LINE__,
+		  "MESSAGE\nack:a1\nchat-kind:room\nchat-origin:2\nchat-id:34\n\n"
+		  "{\"op\":\"create\",\"name\":\"general\",\"id\":7,\"user\":\"bob\",\"at\":5}",
+		  CHAT_OK + 100 },
+		{ __LINE__,
+		  "MESSAGE\nack:a1\nchat-kind:room\nchat-origin:2\nchat-id:34\n\n"
+		  "{\"op\":\"create\",\"name\":\"general\",\"id\":0,\"user\":\"bob\",\"at\":5}",
+		  CHAT_EINVAL },
+		{ __LINE__,
+		  "MESSAGE\nack:a1\nchat-kind:room\nchat-origin:2\nchat-id:34\n\n"
+		  "{\"op\":\"rename\",\"name\":\"general\",\"id\":7,\"user\":\"bob\",\"at\":5}",
 		  CHAT_EINVAL },
 		/* A clock beacon (node 2's clock at 34): no body. */
 		{ __LINE__, "MESSAGE\nack:a1\nchat-kind:clock\nchat-origin:2\nchat-id:34\n\n",
@@ -252,12 +289,17 @@ static int64_t next_id(int64_t node)
 
 static clusterwire_msg_t post(int64_t origin, int64_t id, char *body, size_t n)
 {
-	clusterwire_msg_t m = { .origin = origin, .id = id, .room_id = 1, .room = "general",
-				.body = { body, 0 }, .ack = CHAT_SLICE("a") };
+	clusterwire_msg_t m = { .origin = origin,
+				.id = id,
+				.room_id = 1,
+				.room = "general",
+				.body = { body, 0 },
+				.ack = CHAT_SLICE("a") };
 
-	snprintf(body, n,
-		 "{\"id\":%lld,\"seq\":1,\"time\":5,\"room\":\"general\",\"writer\":\"w\",\"text\":\"t\"}",
-		 (long long)id);
+	snprintf(
+		body, n,
+		"{\"id\":%lld,\"seq\":1,\"time\":5,\"room\":\"general\",\"writer\":\"w\",\"text\":\"t\"}",
+		(long long)id);
 	m.body.len = strlen(body);
 	return m;
 }
@@ -332,8 +374,9 @@ START_TEST(ids_and_import)
 	m = post(5, 16021, body, sizeof(body));
 	snprintf(m.room, sizeof(m.room), "newroom");
 	m.room_id = 77;
-	snprintf(body, sizeof(body),
-		 "{\"id\":16021,\"seq\":1,\"time\":5,\"room\":\"newroom\",\"writer\":\"w\",\"text\":\"t\"}");
+	snprintf(
+		body, sizeof(body),
+		"{\"id\":16021,\"seq\":1,\"time\":5,\"room\":\"newroom\",\"writer\":\"w\",\"text\":\"t\"}");
 	m.body.len = strlen(body);
 	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
 	ck_assert_int_eq(added, 1);
@@ -360,9 +403,14 @@ START_TEST(tokens)
 	chat_options_t opt;
 	char token[AUTH_TOKEN_HEX + 1], user[SESSION_USER_MAX + 1], body[256];
 	unsigned char h[32];
-	clusterwire_msg_t m = { .kind = CLUSTERWIRE_TOKEN, .origin = 5, .id = 21, .token_put = 1,
-				.token_user = "dave", .token_created_ms = 1,
-				.token_expires_ms = 4000000000000LL, .ack = CHAT_SLICE("a") };
+	clusterwire_msg_t m = { .kind = CLUSTERWIRE_TOKEN,
+				.origin = 5,
+				.id = 21,
+				.token_put = 1,
+				.token_user = "dave",
+				.token_created_ms = 1,
+				.token_expires_ms = 4000000000000LL,
+				.ack = CHAT_SLICE("a") };
 	chat_buf_t b;
 	int n = 0, added = 0;
 
@@ -403,8 +451,13 @@ END_TEST
  * LEAVE). */
 START_TEST(presence)
 {
-	clusterwire_msg_t m = { .kind = CLUSTERWIRE_PRESENCE, .origin = 5, .id = 21, .entered = 1,
-				.room = "general", .token_user = "gus", .ack = CHAT_SLICE("a") };
+	clusterwire_msg_t m = { .kind = CLUSTERWIRE_PRESENCE,
+				.origin = 5,
+				.id = 21,
+				.entered = 1,
+				.room = "general",
+				.token_user = "gus",
+				.ack = CHAT_SLICE("a") };
 	int added = 0, n = 0;
 	size_t k = 0;
 	int64_t seq = 0;
@@ -428,8 +481,13 @@ START_TEST(presence)
 	ck_assert_int_eq(n, 2);
 	/* Node 6 has "ida", node 7 too: node 6 gone too long loses her
 	 * quietly (node 7 still has her); node 7 gone too: one LEAVE. */
-	m = (clusterwire_msg_t){ .kind = CLUSTERWIRE_PRESENCE, .origin = 6, .id = 54, .entered = 1,
-				 .room = "general", .token_user = "ida", .ack = CHAT_SLICE("a") };
+	m = (clusterwire_msg_t){ .kind = CLUSTERWIRE_PRESENCE,
+				 .origin = 6,
+				 .id = 54,
+				 .entered = 1,
+				 .room = "general",
+				 .token_user = "ida",
+				 .ack = CHAT_SLICE("a") };
 	ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
 	m.origin = 7;
 	m.id = 55;
@@ -452,9 +510,15 @@ END_TEST
  * hides it here. */
 START_TEST(rooms)
 {
-	clusterwire_msg_t m = { .kind = CLUSTERWIRE_ROOM, .origin = 5, .id = 21, .entered = 1,
-				.room = "lounge", .room_id = 4242, .room_created_ms = 7,
-				.token_user = "hal", .ack = CHAT_SLICE("a") };
+	clusterwire_msg_t m = { .kind = CLUSTERWIRE_ROOM,
+				.origin = 5,
+				.id = 21,
+				.entered = 1,
+				.room = "lounge",
+				.room_id = 4242,
+				.room_created_ms = 7,
+				.token_user = "hal",
+				.ack = CHAT_SLICE("a") };
 	chatroom_t r;
 	int added = 0, n = 0;
 

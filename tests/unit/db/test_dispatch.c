@@ -87,7 +87,8 @@ static void attach(int who, size_t max_items)
 
 	ck_assert_int_eq(session_get(db, keys[who], &info, NULL), CHAT_OK);
 	ck_assert_int_eq(dispatch_attach(disp, db, keys[who], DELIVERY_STOMP, 0, info.cursor,
-					 1 << 20, max_items, on_ready, &readies[who], &ds[who], NULL),
+					 1 << 20, max_items, on_ready, &readies[who], &ds[who],
+					 NULL),
 			 CHAT_OK);
 }
 
@@ -117,7 +118,8 @@ static const char *take(int who, dispatch_end_t *end)
 
 		body = body != NULL && body[2] != '\0' ? body + 2 : m.ptr;
 		n = strcspn(body, body == m.ptr ? "\n" : "");
-		k += (size_t)snprintf(out + k, sizeof(out) - k, "%s%.*s", i ? "|" : "", (int)n, body);
+		k += (size_t)snprintf(out + k, sizeof(out) - k, "%s%.*s", i ? "|" : "", (int)n,
+				      body);
 	}
 	json_strv_free(&v);
 	return out;
@@ -155,7 +157,8 @@ START_TEST(one_read_reaches_only_subscribers)
 	ck_assert_str_eq(take(2, NULL), "");
 	/* The cursors moved for everyone, messages or not. */
 	for (int i = 0; i < NSESS; i++)
-		ck_assert_int_eq(dispatch_cursor(disp, ds[i]), brokerutil_scalar(db, "SELECT max(seq) FROM outbox"));
+		ck_assert_int_eq(dispatch_cursor(disp, ds[i]),
+				 brokerutil_scalar(db, "SELECT max(seq) FROM outbox"));
 }
 END_TEST
 
@@ -190,7 +193,7 @@ START_TEST(slow_session_lags_in_the_outbox)
 	send_on(&ctx, 0, GUEST);
 	send_on(&ctx, 1, GUEST);
 	send_on(&ctx, 0, "SUBSCRIBE\nid:s\ndestination:/topic/t\n\n^");
-	attach(0, 3);   /* a batch holds three messages */
+	attach(0, 3); /* a batch holds three messages */
 	attach(1, 64);
 	settle();
 	take_items = 3; /* and so does a response */

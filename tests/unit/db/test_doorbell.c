@@ -89,7 +89,9 @@ START_TEST(bad_files_refused)
 	snprintf(other, sizeof(other), "%s/not-a-bell", dir);
 	fd = open(other, O_WRONLY | O_CREAT, 0600);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, "this is some other file, longer than sixty-four bytes........!", 63), 63);
+	ck_assert_int_eq(write(fd, "this is some other file, longer than sixty-four bytes........!",
+			       63),
+			 63);
 	close(fd);
 	ck_assert_int_eq(doorbell_open(other, &bell, &err), CHAT_EINVAL);
 	ck_assert_ptr_null(bell);

@@ -15,7 +15,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-typedef enum mode { M_ANSWER, M_STALL, M_BIG } mode_t_;
+typedef enum mode {
+	M_ANSWER,
+	M_STALL,
+	M_BIG
+} mode_t_;
 
 typedef struct server {
 	int lfd, port;
@@ -23,8 +27,8 @@ typedef struct server {
 	const char *response; /* M_ANSWER: sent as it is */
 	char request[8192];   /* what came in */
 	size_t request_len;
-	int accepted[2];      /* the thread writes a byte once it accepted */
-	int release[2];       /* M_STALL: it closes once a byte comes here */
+	int accepted[2]; /* the thread writes a byte once it accepted */
+	int release[2];  /* M_STALL: it closes once a byte comes here */
 	pthread_t thread;
 } server_t;
 
@@ -45,7 +49,8 @@ static void read_request(server_t *s, int fd)
 		if (end != NULL && want == (size_t)-1) {
 			const char *cl = strstr(s->request, "Content-Length: ");
 
-			want = (size_t)(end + 4 - s->request) + (cl ? strtoul(cl + 16, NULL, 10) : 0);
+			want = (size_t)(end + 4 - s->request) +
+			       (cl ? strtoul(cl + 16, NULL, 10) : 0);
 		}
 	}
 }
@@ -137,15 +142,17 @@ START_TEST(answer_and_request)
 	chat_error_t e = { 0 };
 
 	hookmsg_answer_init(&a, 1024);
-	server_start(&s, M_ANSWER,
-		     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n"
-		     "{\"messages\":[{\"destination\":\"/topic/t\",\"body\":1}]}");
+	server_start(
+		&s, M_ANSWER,
+		"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n"
+		"{\"messages\":[{\"destination\":\"/topic/t\",\"body\":1}]}");
 	ck_assert_int_eq(call(&s, 5000, &a, &e), 0);
 	server_stop(&s);
 	ck_assert_uint_eq(a.n, 1);
 	ck_assert_str_eq(a.out[0].dest.data, "/topic/t");
 	ck_assert_str_eq(a.out[0].body.data, "1");
-	ck_assert_msg(strncmp(s.request, "POST /hooks/chat.php?x=1 HTTP/1.0\r\n", 35) == 0, "%s", s.request);
+	ck_assert_msg(strncmp(s.request, "POST /hooks/chat.php?x=1 HTTP/1.0\r\n", 35) == 0, "%s",
+		      s.request);
 	ck_assert_ptr_nonnull(strstr(s.request, "\r\nContent-Type: application/json\r\n"));
 	ck_assert_ptr_nonnull(strstr(s.request, "\r\nContent-Length: 15\r\n"));
 	ck_assert_ptr_nonnull(strstr(s.request, "\r\n\r\n{\"type\":\"SEND\"}"));
@@ -159,9 +166,12 @@ static const struct fail_row {
 	int rc;
 	const char *msg;
 } fail_rows[] = {
-	{ __LINE__, "HTTP/1.0 500 Internal Server Error\r\n\r\n{}", CHAT_EPROTO, "the hook answered HTTP 500" },
-	{ __LINE__, "HTTP/1.0 302 Found\r\nLocation: /x\r\n\r\n", CHAT_EPROTO, "the hook answered HTTP 302" },
-	{ __LINE__, "HTTP/1.0 200 OK\r\n\r\n{\"messages\":", CHAT_EINVAL, "the answer is not a JSON object" },
+	{ __LINE__, "HTTP/1.0 500 Internal Server Error\r\n\r\n{}", CHAT_EPROTO,
+	  "the hook answered HTTP 500" },
+	{ __LINE__, "HTTP/1.0 302 Found\r\nLocation: /x\r\n\r\n", CHAT_EPROTO,
+	  "the hook answered HTTP 302" },
+	{ __LINE__, "HTTP/1.0 200 OK\r\n\r\n{\"messages\":", CHAT_EINVAL,
+	  "the answer is not a JSON object" },
 	{ __LINE__, "HTTP/1.0 200 OK\r\n\r\n{\"error\":\"nope\"}", 0, "" },
 	{ __LINE__, "HTTP/1.0 200 OK\r\nContent-Length: 90\r\n\r\n{}", CHAT_EINVAL,
 	  "the answer is not a complete HTTP response" },
@@ -182,7 +192,8 @@ START_TEST(failures)
 		server_start(&s, M_ANSWER, fail_rows[i].response);
 		rc = call(&s, 5000, &a, &e);
 		server_stop(&s);
-		ck_assert_msg(rc == fail_rows[i].rc && (rc == 0 || !strcmp(e.message, fail_rows[i].msg)),
+		ck_assert_msg(rc == fail_rows[i].rc &&
+				      (rc == 0 || !strcmp(e.message, fail_rows[i].msg)),
 			      "row at line %d: %d %s", fail_rows[i].line, rc, e.message);
 	}
 	ck_assert_int_eq(a.has_error, 1);

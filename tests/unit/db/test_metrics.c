@@ -76,7 +76,8 @@ START_TEST(flush_adds_deltas_and_sets_gauges)
 	ck_assert_ptr_nonnull(strstr(out.data, "chat_held_requests{pid=\""));
 	ck_assert_ptr_nonnull(strstr(out.data, "\",program=\"test\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(out.data, "# TYPE chat_deliveries_total counter\n"));
-	ck_assert_ptr_nonnull(strstr(out.data, "\nchat_build_info{version=\"" PACKAGE_VERSION "\"} 1\n"));
+	ck_assert_ptr_nonnull(
+		strstr(out.data, "\nchat_build_info{version=\"" PACKAGE_VERSION "\"} 1\n"));
 	/* No process has tried the store: no sample rather than a guess. */
 	ck_assert_ptr_null(strstr(out.data, "chat_store_up"));
 	chat_buf_free(&out);
@@ -103,7 +104,8 @@ START_TEST(ended_process_is_retired_and_sums_hold)
 		metrics_init("child");
 		metrics_add(METRICS_DELIVERIES, 5);
 		metrics_add(METRICS_HELD, 3);
-		ok = chatdb_open(path, 0, &c, NULL) == CHAT_OK && metrics_flush(c, T0, NULL) == CHAT_OK;
+		ok = chatdb_open(path, 0, &c, NULL) == CHAT_OK &&
+		     metrics_flush(c, T0, NULL) == CHAT_OK;
 		chatdb_close(c);
 		_exit(ok ? 0 : 1);
 	}
@@ -118,7 +120,9 @@ START_TEST(ended_process_is_retired_and_sums_hold)
 	ck_assert_int_eq(query("SELECT count(*) FROM metrics_procs"), 1);
 	/* Its counters moved to pid 0, its gauge went. */
 	ck_assert_int_eq(query("SELECT value FROM metrics_values WHERE pid = 0"), 5);
-	ck_assert_int_eq(query("SELECT count(*) FROM metrics_values WHERE key = 'chat_held_requests' AND pid = 0"), 0);
+	ck_assert_int_eq(
+		query("SELECT count(*) FROM metrics_values WHERE key = 'chat_held_requests' AND pid = 0"),
+		0);
 	render(&out);
 	ck_assert_int_eq(sample(out.data, "chat_deliveries_total"), 15);
 	ck_assert_ptr_null(strstr(out.data, "program=\"child\""));
@@ -140,10 +144,13 @@ START_TEST(stale_process_comes_back_without_double_counting)
 	metrics_add(METRICS_HELD, 4);
 	ck_assert_int_eq(metrics_flush(db, T0, NULL), CHAT_OK);
 	/* Pretend another pid wrote it long ago (own pid is never retired). */
-	ck_assert_int_eq(sqlite3_exec(chatdb_sqlite(db),
-				      "UPDATE metrics_procs SET pid = 1; UPDATE metrics_values SET pid = 1",
-				      NULL, NULL, NULL), SQLITE_OK);
-	ck_assert_int_eq(metrics_retire_dead(db, T0 + METRICS_STALE_MS + 1, &retired, NULL), CHAT_OK);
+	ck_assert_int_eq(
+		sqlite3_exec(chatdb_sqlite(db),
+			     "UPDATE metrics_procs SET pid = 1; UPDATE metrics_values SET pid = 1",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	ck_assert_int_eq(metrics_retire_dead(db, T0 + METRICS_STALE_MS + 1, &retired, NULL),
+			 CHAT_OK);
 	ck_assert_int_eq(retired, 1);
 	metrics_add(METRICS_AUTH_FAILURES, 1);
 	ck_assert_int_eq(metrics_flush(db, T0 + METRICS_STALE_MS + 2, NULL), CHAT_OK);
@@ -186,14 +193,17 @@ START_TEST(render_reads_chat_db)
 {
 	chat_buf_t out;
 
-	ck_assert_int_eq(sqlite3_exec(chatdb_sqlite(db),
-				      "INSERT INTO sessions(id, created_ms, last_seen_ms, cursor) VALUES ('c:a', 0, 0, 1);"
-				      "INSERT INTO sessions(id, created_ms, last_seen_ms, state) VALUES ('c:b', 0, 0, 'closed');"
-				      "INSERT INTO sessions(id, created_ms, last_seen_ms, cursor) VALUES ('0:echo', 0, 0, 2);"
-				      "INSERT INTO outbox(destination, headers, body, created_ms) VALUES ('/topic/a', '', '', 1700000001000);"
-				      "INSERT INTO outbox(destination, headers, body, created_ms) VALUES ('/topic/a', '', '', 1700000003000);"
-				      "INSERT INTO outbox_consumers VALUES ('relay', 0);",
-				      NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_exec(
+			chatdb_sqlite(db),
+			"INSERT INTO sessions(id, created_ms, last_seen_ms, cursor) VALUES ('c:a', 0, 0, 1);"
+			"INSERT INTO sessions(id, created_ms, last_seen_ms, state) VALUES ('c:b', 0, 0, 'closed');"
+			"INSERT INTO sessions(id, created_ms, last_seen_ms, cursor) VALUES ('0:echo', 0, 0, 2);"
+			"INSERT INTO outbox(destination, headers, body, created_ms) VALUES ('/topic/a', '', '', 1700000001000);"
+			"INSERT INTO outbox(destination, headers, body, created_ms) VALUES ('/topic/a', '', '', 1700000003000);"
+			"INSERT INTO outbox_consumers VALUES ('relay', 0);",
+			NULL, NULL, NULL),
+		SQLITE_OK);
 	render(&out);
 	ck_assert_int_eq(sample(out.data, "chat_sessions{state=\"open\"}"), 1);
 	ck_assert_int_eq(sample(out.data, "chat_sessions{state=\"closed\"}"), 1);

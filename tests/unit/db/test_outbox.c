@@ -44,8 +44,8 @@ static outbox_msg_t msg(const char *dest, const char *target, const char *body, 
 #define MAX_ROWS 2100
 typedef struct rows {
 	int n;
-	int stop_at;   /* return 1 on this row index (0: never) */
-	int fail_at;   /* return CHAT_EPROTO on this row index (0: never) */
+	int stop_at; /* return 1 on this row index (0: never) */
+	int fail_at; /* return CHAT_EPROTO on this row index (0: never) */
 	int64_t seq[MAX_ROWS];
 	char dest[8][64];
 	char target[8][64];
@@ -445,7 +445,8 @@ START_TEST(concurrent_appends_are_gapless_and_ordered)
 	/* Read back in pages, as a delivering process would. */
 	do {
 		k = rs->n;
-		ck_assert_int_eq(outbox_read_after(db, last, 300, collect, rs, &last, NULL), CHAT_OK);
+		ck_assert_int_eq(outbox_read_after(db, last, 300, collect, rs, &last, NULL),
+				 CHAT_OK);
 	} while (rs->n > k);
 	ck_assert_int_eq(rs->n, WRITERS * PER_WRITER);
 	ck_assert_int_eq(last, WRITERS * PER_WRITER);

@@ -34,8 +34,8 @@ static void consumer(const char *id, const char *dest, session_ack_t ack, int pr
 	if (session_get(db, id, &(session_info_t){ 0 }, NULL) != CHAT_OK)
 		ck_assert_int_eq(session_create(db, id, NULL, 1, NULL), CHAT_OK);
 	ck_assert_int_eq(session_sub_add(db, id, "s", dest, ack, NULL), CHAT_OK);
-	snprintf(sql, sizeof(sql),
-		 "UPDATE subscriptions SET prefetch = %d WHERE session_id = '%s'", prefetch, id);
+	snprintf(sql, sizeof(sql), "UPDATE subscriptions SET prefetch = %d WHERE session_id = '%s'",
+		 prefetch, id);
 	ck_assert_int_eq(sqlite3_exec(chatdb_sqlite(db), sql, NULL, NULL, NULL), SQLITE_OK);
 }
 
@@ -159,7 +159,7 @@ START_TEST(send_reads_the_queue_index)
 	/* The subscriptions are searched by destination in turn order (no
 	 * scan, no sort); sessions and in-flight rows by primary key. */
 	ck_assert_msg(strstr(plan, "SEARCH u USING INDEX subscriptions_queue (destination=?)") !=
-			      NULL ||
+				      NULL ||
 			      strstr(plan, "SEARCH u USING COVERING INDEX subscriptions_queue "
 					   "(destination=?)") != NULL,
 		      "plan:\n%s", plan);

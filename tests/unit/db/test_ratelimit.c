@@ -33,19 +33,19 @@ static const struct {
 	int taken;
 	int64_t left, retry;
 } rows[] = {
-	{ __LINE__, 5 * U, 0, 0, 1, 5, 1, 4 * U, 0 },           /* full: take one */
-	{ __LINE__, 0, 0, 0, 1, 5, 0, 0, 1000 },                /* empty: 1 s at 1/s */
-	{ __LINE__, 0, 0, 999, 1, 5, 0, 999, 1 },               /* 1 ms short */
-	{ __LINE__, 0, 0, 1000, 1, 5, 1, 0, 0 },                /* refilled one */
-	{ __LINE__, 0, 0, 250, 4, 5, 1, 0, 0 },                 /* 4/s: 250 ms */
-	{ __LINE__, 500, 0, 100, 2, 5, 0, 700, 150 },           /* partial refill */
-	{ __LINE__, 0, 0, 1000000, 3, 5, 1, 4 * U, 0 },         /* capped at burst */
+	{ __LINE__, 5 * U, 0, 0, 1, 5, 1, 4 * U, 0 },               /* full: take one */
+	{ __LINE__, 0, 0, 0, 1, 5, 0, 0, 1000 },                    /* empty: 1 s at 1/s */
+	{ __LINE__, 0, 0, 999, 1, 5, 0, 999, 1 },                   /* 1 ms short */
+	{ __LINE__, 0, 0, 1000, 1, 5, 1, 0, 0 },                    /* refilled one */
+	{ __LINE__, 0, 0, 250, 4, 5, 1, 0, 0 },                     /* 4/s: 250 ms */
+	{ __LINE__, 500, 0, 100, 2, 5, 0, 700, 150 },               /* partial refill */
+	{ __LINE__, 0, 0, 1000000, 3, 5, 1, 4 * U, 0 },             /* capped at burst */
 	{ __LINE__, 0, 0, INT64_MAX / 2, 1000000, 5, 1, 4 * U, 0 }, /* no overflow */
-	{ __LINE__, 2 * U, 1000, 0, 1, 5, 1, 1 * U, 0 },        /* clock back: no refill */
+	{ __LINE__, 2 * U, 1000, 0, 1, 5, 1, 1 * U, 0 },            /* clock back: no refill */
 	{ __LINE__, 0, 1000, 0, 1, 5, 0, 0, 1000 },
 	{ __LINE__, 0, 0, 1000000, 0, 5, 0, 0, RATELIMIT_NEVER_MS }, /* rate 0: never */
-	{ __LINE__, 9 * U, 0, 0, 1, 5, 1, 4 * U, 0 },           /* burst lowered */
-	{ __LINE__, -7, 0, 0, 1, 5, 0, 0, 1000 },               /* bad row: empty */
+	{ __LINE__, 9 * U, 0, 0, 1, 5, 1, 4 * U, 0 },                /* burst lowered */
+	{ __LINE__, -7, 0, 0, 1, 5, 0, 0, 1000 },                    /* bad row: empty */
 };
 
 START_TEST(bucket_math)

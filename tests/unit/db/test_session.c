@@ -109,10 +109,8 @@ START_TEST(held_by_peer)
 		const char *id, *peer, *owner;
 		int64_t lease_ms; /* 0: not leased */
 	} rows[] = {
-		{ "h1", "10.0.0.1", "o1", 1000 },
-		{ "h2", "10.0.0.1", "o2", 1000 },
-		{ "h3", "10.0.0.2", "o3", 1000 },
-		{ "h4", "10.0.0.1", NULL, 0 },
+		{ "h1", "10.0.0.1", "o1", 1000 }, { "h2", "10.0.0.1", "o2", 1000 },
+		{ "h3", "10.0.0.2", "o3", 1000 }, { "h4", "10.0.0.1", NULL, 0 },
 		{ "h5", NULL, "o5", 1000 },
 	};
 	static const struct {
@@ -135,14 +133,17 @@ START_TEST(held_by_peer)
 	for (i = 0; i < CHAT_ARRAY_LEN(rows); i++) {
 		ck_assert_int_eq(session_create(db, rows[i].id, NULL, 100, NULL), CHAT_OK);
 		if (rows[i].peer != NULL)
-			ck_assert_int_eq(session_bind_peer(db, rows[i].id, rows[i].peer, &info, NULL),
+			ck_assert_int_eq(session_bind_peer(db, rows[i].id, rows[i].peer, &info,
+							   NULL),
 					 CHAT_OK);
 		if (rows[i].owner != NULL)
 			ck_assert_int_eq(session_acquire(db, rows[i].id, rows[i].owner, 100,
-							 rows[i].lease_ms, NULL), CHAT_OK);
+							 rows[i].lease_ms, NULL),
+					 CHAT_OK);
 	}
 	for (i = 0; i < CHAT_ARRAY_LEN(cases); i++) {
-		ck_assert_int_eq(session_count_held_by_peer(db, cases[i].peer, cases[i].now_ms, &n, NULL),
+		ck_assert_int_eq(session_count_held_by_peer(db, cases[i].peer, cases[i].now_ms, &n,
+							    NULL),
 				 CHAT_OK);
 		ck_assert_msg(n == cases[i].want, "line %d: %lld held, want %lld", cases[i].line,
 			      (long long)n, (long long)cases[i].want);
@@ -361,12 +362,19 @@ START_TEST(subscriptions)
 	ck_assert_int_eq(session_create(db, "X", NULL, 0, NULL), CHAT_OK);
 	ck_assert_int_eq(session_create(db, "Y", NULL, 0, NULL), CHAT_OK);
 	ck_assert_int_eq(session_create(db, "Z", NULL, 0, NULL), CHAT_OK);
-	ck_assert_int_eq(session_sub_add(db, "X", "sub-1", "/topic/b", SESSION_ACK_CLIENT_INDIVIDUAL, NULL), CHAT_OK);
-	ck_assert_int_eq(session_sub_add(db, "X", "sub-0", "/topic/a", SESSION_ACK_AUTO, NULL), CHAT_OK);
-	ck_assert_int_eq(session_sub_add(db, "X", "sub-0", "/topic/c", SESSION_ACK_AUTO, NULL), CHAT_EEXIST);
-	ck_assert_int_eq(session_sub_add(db, "Y", "sub-0", "/topic/a", SESSION_ACK_CLIENT, NULL), CHAT_OK);
-	ck_assert_int_eq(session_sub_add(db, "Z", "sub-0", "/topic/a", SESSION_ACK_AUTO, NULL), CHAT_OK);
-	ck_assert_int_eq(session_sub_add(db, "nope", "sub-0", "/topic/a", SESSION_ACK_AUTO, NULL), CHAT_ENOTFOUND);
+	ck_assert_int_eq(session_sub_add(db, "X", "sub-1", "/topic/b",
+					 SESSION_ACK_CLIENT_INDIVIDUAL, NULL),
+			 CHAT_OK);
+	ck_assert_int_eq(session_sub_add(db, "X", "sub-0", "/topic/a", SESSION_ACK_AUTO, NULL),
+			 CHAT_OK);
+	ck_assert_int_eq(session_sub_add(db, "X", "sub-0", "/topic/c", SESSION_ACK_AUTO, NULL),
+			 CHAT_EEXIST);
+	ck_assert_int_eq(session_sub_add(db, "Y", "sub-0", "/topic/a", SESSION_ACK_CLIENT, NULL),
+			 CHAT_OK);
+	ck_assert_int_eq(session_sub_add(db, "Z", "sub-0", "/topic/a", SESSION_ACK_AUTO, NULL),
+			 CHAT_OK);
+	ck_assert_int_eq(session_sub_add(db, "nope", "sub-0", "/topic/a", SESSION_ACK_AUTO, NULL),
+			 CHAT_ENOTFOUND);
 
 	memset(&subs, 0, sizeof(subs));
 	ck_assert_int_eq(session_sub_list(db, "X", collect_sub, &subs, NULL), CHAT_OK);
@@ -395,9 +403,11 @@ START_TEST(subscriptions)
 	/* The per-session bound. */
 	for (i = 1; i < SESSION_SUBS_MAX; i++) {
 		snprintf(sub, sizeof(sub), "n%d", i);
-		ck_assert_int_eq(session_sub_add(db, "X", sub, "/topic/n", SESSION_ACK_AUTO, NULL), CHAT_OK);
+		ck_assert_int_eq(session_sub_add(db, "X", sub, "/topic/n", SESSION_ACK_AUTO, NULL),
+				 CHAT_OK);
 	}
-	ck_assert_int_eq(session_sub_add(db, "X", "one-too-many", "/topic/n", SESSION_ACK_AUTO, NULL),
+	ck_assert_int_eq(session_sub_add(db, "X", "one-too-many", "/topic/n", SESSION_ACK_AUTO,
+					 NULL),
 			 CHAT_ETOOMANY);
 
 	/* Deleting a session deletes its subscriptions. */
@@ -445,10 +455,13 @@ START_TEST(bounds)
 	ck_assert_int_eq(session_create(db, "", NULL, 0, NULL), CHAT_EINVAL);
 	ck_assert_int_eq(session_create(db, NULL, NULL, 0, NULL), CHAT_EINVAL);
 	ck_assert_int_eq(session_create(db, "ok", NULL, 0, NULL), CHAT_OK);
-	ck_assert_int_eq(session_sub_add(db, "ok", "s", dest, SESSION_ACK_AUTO, NULL), CHAT_ETOOBIG);
-	ck_assert_int_eq(session_sub_add(db, "ok", id, "/topic/a", SESSION_ACK_AUTO, NULL), CHAT_ETOOBIG);
+	ck_assert_int_eq(session_sub_add(db, "ok", "s", dest, SESSION_ACK_AUTO, NULL),
+			 CHAT_ETOOBIG);
+	ck_assert_int_eq(session_sub_add(db, "ok", id, "/topic/a", SESSION_ACK_AUTO, NULL),
+			 CHAT_ETOOBIG);
 	ck_assert_int_eq(session_sub_add(db, "ok", "s", "", SESSION_ACK_AUTO, NULL), CHAT_EINVAL);
-	ck_assert_int_eq(session_sub_add(db, "ok", "s", "/topic/a", (session_ack_t)9, NULL), CHAT_EINVAL);
+	ck_assert_int_eq(session_sub_add(db, "ok", "s", "/topic/a", (session_ack_t)9, NULL),
+			 CHAT_EINVAL);
 	ck_assert_int_eq(session_close(db, "ok", 1, reason, 0, NULL), CHAT_ETOOBIG);
 	ck_assert_int_eq(session_acquire(db, "ok", id, 0, 1, NULL), CHAT_ETOOBIG);
 	ck_assert_int_eq(session_set_user(db, "ok", user, NULL), CHAT_ETOOBIG);

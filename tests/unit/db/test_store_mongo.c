@@ -35,7 +35,7 @@ static char *uri_with_db(const char *db)
 	uri = malloc(n);
 	if (uri != NULL)
 		snprintf(uri, n, "%.*s/%s%s", (int)(end - base_uri), base_uri, db,
-			query ? query : "");
+			 query ? query : "");
 	return uri;
 }
 
@@ -138,12 +138,12 @@ int main(void)
 			return EXIT_FAILURE;
 		}
 		printf("1..0 # SKIP MONGODB_URI is not set (run through "
-			"tests/fixtures/ferretdb/with-ferretdb.sh)\n");
+		       "tests/fixtures/ferretdb/with-ferretdb.sh)\n");
 		return EXIT_SUCCESS;
 	}
 	mongoc_init();
 	snprintf(run_tag, sizeof(run_tag), "chat_test_%ld_%llx", (long)getpid(),
-		(unsigned long long)(store_new_id() & 0xffffffffffULL));
+		 (unsigned long long)(store_new_id() & 0xffffffffffULL));
 	s = store_suite(&env);
 	tc = tcase_create("mongodb");
 	tcase_set_timeout(tc, 60);

@@ -43,16 +43,20 @@ static char *v1_file(const char *const *names, size_t n)
 
 	ck_assert_ptr_nonnull(uri);
 	ck_assert_int_eq(sqlite3_open(uri + strlen("sqlite:"), &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db,
-		"CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
-		" password_hash TEXT NOT NULL, created_ms INTEGER NOT NULL);"
-		"CREATE TABLE rooms(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
-		" created_by INTEGER NOT NULL, created_ms INTEGER NOT NULL);"
-		"CREATE TABLE messages(id INTEGER PRIMARY KEY, room_id INTEGER NOT NULL,"
-		" room_seq INTEGER NOT NULL, writer TEXT NOT NULL, text TEXT NOT NULL,"
-		" time_ms INTEGER NOT NULL);"
-		"CREATE INDEX messages_room_id ON messages(room_id, id);"
-		"PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_exec(
+			db,
+			"CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+			" password_hash TEXT NOT NULL, created_ms INTEGER NOT NULL);"
+			"CREATE TABLE rooms(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+			" created_by INTEGER NOT NULL, created_ms INTEGER NOT NULL);"
+			"CREATE TABLE messages(id INTEGER PRIMARY KEY, room_id INTEGER NOT NULL,"
+			" room_seq INTEGER NOT NULL, writer TEXT NOT NULL, text TEXT NOT NULL,"
+			" time_ms INTEGER NOT NULL);"
+			"CREATE INDEX messages_room_id ON messages(room_id, id);"
+			"PRAGMA user_version = 1;",
+			NULL, NULL, NULL),
+		SQLITE_OK);
 	for (size_t i = 0; i < n; i++) {
 		char sql[128];
 

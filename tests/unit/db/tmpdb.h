@@ -15,8 +15,7 @@
 
 /* Makes a temp directory named after tag into *dir (owned: tmpdb_close),
  * writes "<dir>/chat.db" into path (size bytes) and opens it into *db. */
-static inline void tmpdb_open(const char *tag, char **dir, char *path, size_t size,
-			      chatdb_t **db)
+static inline void tmpdb_open(const char *tag, char **dir, char *path, size_t size, chatdb_t **db)
 {
 	*dir = testutil_tmpdir(tag);
 	ck_assert_ptr_nonnull(*dir);

@@ -84,7 +84,9 @@ START_TEST(header_safe)
 END_TEST
 
 #define ANY "Access-Control-Allow-Origin: *\r\nVary: Origin\r\n"
-#define ECHO(o) "Access-Control-Allow-Origin: " o "\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n"
+#define ECHO(o)                           \
+	"Access-Control-Allow-Origin: " o \
+	"\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n"
 
 START_TEST(cors)
 {
@@ -218,8 +220,8 @@ START_TEST(below_script_dir)
 		chat_slice_t p = { rows[i].path, strlen(rows[i].path) };
 		chat_slice_t got = httpreq_below_script_dir(p, rows[i].script_name);
 
-		ck_assert_msg(chat_slice_eq(got, rows[i].below), "row at line %d: %.*s", rows[i].line,
-			      (int)got.len, got.ptr);
+		ck_assert_msg(chat_slice_eq(got, rows[i].below), "row at line %d: %.*s",
+			      rows[i].line, (int)got.len, got.ptr);
 	}
 }
 END_TEST

@@ -56,7 +56,8 @@ START_TEST(config_file_from_args)
 	snprintf(arg, sizeof(arg), "--config=%s", path);
 	ck_assert_int_eq(options_defaults(&c), CHAT_OK);
 	ck_assert_int_eq(options_from_args(&c, 2, argv, &err), CHAT_ETOOBIG);
-	ck_assert_ptr_nonnull(strstr(err.message, "chat.conf:2: max_frame: 10 is below the minimum 1024"));
+	ck_assert_ptr_nonnull(
+		strstr(err.message, "chat.conf:2: max_frame: 10 is below the minimum 1024"));
 	ck_assert_int_eq(c.threads, 9);
 	snprintf(arg, sizeof(arg), "--config=%s/missing.conf", dir);
 	ck_assert_int_eq(options_from_args(&c, 2, argv, &err), CHAT_EIO);
@@ -91,7 +92,8 @@ START_TEST(load_for_main)
 
 		rc = options_load(&c, 2, argv, "prog", "summary", &status);
 		ck_assert_msg(rc == rows[i].rc && status == rows[i].status,
-			      "line %d: %s gave %d (status %d)", rows[i].line, rows[i].arg, rc, status);
+			      "line %d: %s gave %d (status %d)", rows[i].line, rows[i].arg, rc,
+			      status);
 		if (rc == CHAT_OK)
 			ck_assert_int_eq(c.threads, 3);
 		options_free(&c);
