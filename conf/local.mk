@@ -70,7 +70,8 @@ serve: all
 # (tests/unit/core/reference.sh) fails when the committed copy is stale.
 EXTRA_DIST += docs/configuration.md docs/session-safety.md docs/backup.md docs/limits.md \
 	docs/heartbeats.md docs/hooks.md docs/spring.md docs/metrics.md docs/logging.md docs/cluster.md \
-	docs/destinations.md docs/dm.md docs/iframe.md docs/moderation.md docs/typing.md
+	docs/destinations.md docs/dm.md docs/iframe.md docs/moderation.md docs/typing.md \
+	docs/architecture.md
 docs: fcgi/chat.fcgi
 	fcgi/chat.fcgi --reference > $(srcdir)/docs/configuration.md
 .PHONY: docs
