@@ -66,11 +66,17 @@ static void messages(const uint8_t *data, size_t size)
 		if (rc == CHAT_OK) {
 			chat_slice_t user, rest;
 
-			if (m.origin < 1 || m.origin >= CLUSTER_SLOTS ||
-			    m.id % CLUSTER_SLOTS != m.origin || m.ack.len == 0 ||
-			    m.body.ptr != f.body.ptr || m.body.len != f.body.len)
+			/* A clock beacon's id is the origin's clock, which need
+			 * not carry the origin's residue, and it has no body. */
+			if (m.origin < 1 || m.origin >= CLUSTER_SLOTS || m.id <= 0 ||
+			    m.ack.len == 0 ||
+			    (m.kind != CLUSTERWIRE_CLOCK &&
+			     (m.id % CLUSTER_SLOTS != m.origin || m.body.ptr != f.body.ptr ||
+			      m.body.len != f.body.len)))
 				abort();
-			if (m.kind == CLUSTERWIRE_ROOM) {
+			if (m.kind == CLUSTERWIRE_CLOCK) {
+				/* nothing more to hold to */
+			} else if (m.kind == CLUSTERWIRE_ROOM) {
 				if (m.room_id <= 0 ||
 				    !chatmsg_room_valid((chat_slice_t){ m.room, strlen(m.room) }))
 					abort();
