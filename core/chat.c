@@ -30,7 +30,6 @@ const char *chat_strerror(int rc)
 	case CHAT_EPROTO: return "protocol error";
 	case CHAT_EDENIED: return "denied";
 	case CHAT_ECLOSED: return "closed";
-	case CHAT_ERETRY: return "not done yet, retry later";
 	case CHAT_EHELP: return "usage asked for";
 	default: return "unknown error";
 	}

@@ -35,9 +35,8 @@ enum {
 	CHAT_EPROTO = -13,    /* protocol violation by the peer */
 	CHAT_EDENIED = -14,   /* not allowed (auth, origin, destination) */
 	CHAT_ECLOSED = -15,   /* the session or connection is closed */
-	CHAT_ERETRY = -16,    /* not done yet: the same request again later may succeed */
-	CHAT_EHELP = -17,     /* --help was asked for: print the usage, exit 0 */
-	CHAT_E_LAST = -18
+	CHAT_EHELP = -16,     /* --help was asked for: print the usage, exit 0 */
+	CHAT_E_LAST = -17
 };
 
 /* Returns a static, human-readable name of a status code; never NULL. */

@@ -68,7 +68,7 @@ int options_from_args(chat_options_t *c, int argc, char **argv, chat_error_t *er
 		const options_entry_t *o;
 
 		if (!strcmp(arg, "--help") || !strcmp(arg, "-h"))
-			return CHAT_EAGAIN;
+			return CHAT_EHELP;
 		if (strncmp(arg, "--", 2) != 0)
 			return chat_error_set(err, CHAT_EINVAL,
 					      "unexpected argument '%s' (see --help)", arg);
@@ -111,7 +111,7 @@ int options_load(chat_options_t *c, int argc, char **argv, const char *program, 
 	rc = options_from_args(c, argc, argv, &err);
 	if (rc == CHAT_OK)
 		rc = options_check(c, &err);
-	if (rc == CHAT_EAGAIN) {
+	if (rc == CHAT_EHELP) {
 		options_usage(stdout, argv[0], summary);
 		*exit_status = EXIT_SUCCESS;
 	} else if (rc != CHAT_OK) {

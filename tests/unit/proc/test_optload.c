@@ -28,7 +28,7 @@ START_TEST(env_then_args)
 	ck_assert_int_eq(c.websocket, 0);
 	ck_assert_int_eq(options_from_args(&c, 2, bad, &err), CHAT_EINVAL);
 	ck_assert_str_eq(err.message, "--threads needs a value");
-	ck_assert_int_eq(options_from_args(&c, 2, help, &err), CHAT_EAGAIN);
+	ck_assert_int_eq(options_from_args(&c, 2, help, &err), CHAT_EHELP);
 	setenv("CHAT_THREADS", "0", 1);
 	ck_assert_int_eq(options_from_args(&c, 1, argv, &err), CHAT_ETOOBIG);
 	ck_assert_str_eq(err.message, "CHAT_THREADS: threads: 0 is below the minimum 1");
@@ -76,8 +76,8 @@ START_TEST(load_for_main)
 		int rc, status;
 	} rows[] = {
 		{ __LINE__, "--threads=3", CHAT_OK, -1 },
-		{ __LINE__, "--help", CHAT_EAGAIN, EXIT_SUCCESS },
-		{ __LINE__, "-h", CHAT_EAGAIN, EXIT_SUCCESS },
+		{ __LINE__, "--help", CHAT_EHELP, EXIT_SUCCESS },
+		{ __LINE__, "-h", CHAT_EHELP, EXIT_SUCCESS },
 		{ __LINE__, "--threads", CHAT_EINVAL, EXIT_FAILURE },
 		{ __LINE__, "--no_such=1", CHAT_ENOTFOUND, EXIT_FAILURE },
 		{ __LINE__, "--threads=0", CHAT_ETOOBIG, EXIT_FAILURE },
