@@ -7,6 +7,8 @@
 #include "config.h"
 #include "broker_int.h"
 
+#include "sockjs.h"
+
 /* A session's token: 1 expired, 2 revoked, 0 valid (no row: no token). */
 static const char SQL_TOKEN_STATE[] =
 	"SELECT CASE WHEN t.expires_ms <= ?2 THEN 1"
@@ -505,7 +507,7 @@ void broker__setup(broker_t *b, chatdb_t *db, const chat_options_t *opt, store_t
 	b->app = &chatapp_ops;
 	chat_buf_init(&b->frame, (size_t)opt->max_frame * 2 + 4096);
 	chat_buf_init(&b->hdrs, OUTBOX_HEADERS_MAX);
-	chat_buf_init(&b->scratch, CHATMSG_TEXT_MAX * 6 + 1024);
+	chat_buf_init(&b->scratch, sockjs_json_bound(CHATMSG_TEXT_MAX));
 	hookmsg_answer_init(&b->hook, (size_t)opt->max_frame);
 }
 

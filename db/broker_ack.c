@@ -50,7 +50,7 @@ static const char SQL_UNACKED_PUT[] =
 int broker__adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest, session_ack_t ack)
 {
 	sqlite3_stmt *st, *put;
-	char ack_id[CHATDB_ID_MAX + 32];
+	char ack_id[DELIVERY_ACK_ID_MAX + 1];
 	int rc, step;
 
 	if (!b->info.has_user)
@@ -70,7 +70,7 @@ int broker__adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
 
 		if (body.ptr == NULL)
 			body.ptr = "";
-		snprintf(ack_id, sizeof(ack_id), "%lld.%s", (long long)seq, sub_id);
+		delivery_ack_id(ack_id, seq, sub_id);
 		rc = chatdb__stmt(b->db, SQL_UNACKED_PUT, &put, b->err);
 		if (rc != CHAT_OK)
 			break;

@@ -7,6 +7,8 @@
 #include "config.h"
 #include "broker_int.h"
 
+#include "sockjs.h"
+
 static const char SQL_OUTBOX_MIN[] = "SELECT coalesce(min(seq), 0) FROM outbox";
 
 void chatapp__hlist_free(hlist_t *l)
@@ -262,7 +264,7 @@ int chatapp__reply_history(broker_t *b, const char *sub_id, const char *dest)
 	chat_buf_t one, body;
 	int rc = CHAT_OK;
 
-	chat_buf_init(&one, CHATMSG_TEXT_MAX * 6 + 1024);
+	chat_buf_init(&one, sockjs_json_bound(CHATMSG_TEXT_MAX));
 	chat_buf_init(&body, cap + 16);
 	while (start > 0 && rc == CHAT_OK) {
 		chat_buf_reset(&one);
@@ -298,7 +300,7 @@ int chatapp__resume(broker_t *b, const char *sub_id, const char *dest)
 	chat_buf_t body;
 	int rc = CHAT_OK;
 
-	chat_buf_init(&body, CHATMSG_TEXT_MAX * 6 + 1024);
+	chat_buf_init(&body, sockjs_json_bound(CHATMSG_TEXT_MAX));
 	for (size_t i = 0; i < b->pre.msgs.n && rc == CHAT_OK; i++) {
 		chat_buf_reset(&body);
 		rc = render_hmsg(b, i, &body);

@@ -566,8 +566,7 @@ int chatroom_list_json(chatdb_t *db, int64_t after_id, size_t max, chat_buf_t *o
 		if (rc == CHAT_OK && out->len + 1 - start > max && n > 0)
 			rc = CHAT_ETOOBIG;
 		if (rc == CHAT_ETOOBIG && n > 0) {
-			out->len = mark;
-			out->data[mark] = '\0';
+			chat_buf_truncate(out, mark);
 			*more = 1;
 			rc = CHAT_OK;
 			break;
@@ -582,10 +581,8 @@ int chatroom_list_json(chatdb_t *db, int64_t after_id, size_t max, chat_buf_t *o
 	sqlite3_reset(st);
 	if (rc == CHAT_OK)
 		rc = chat_buf_putc(out, ']');
-	if (rc != CHAT_OK && out->len > start) {
-		out->len = start;
-		out->data[start] = '\0';
-	}
+	if (rc != CHAT_OK && out->len > start)
+		chat_buf_truncate(out, start);
 	if (rc == CHAT_ETOOBIG || rc == CHAT_ENOMEM)
 		chat_error_set(err, rc, "room list: %s", chat_strerror(rc));
 	return rc;

@@ -5,6 +5,7 @@
 #include "auth.h"
 #include "json.h"
 #include "names.h"
+#include "sockjs.h"
 #include "log.h"
 #include "store.h"
 
@@ -182,8 +183,7 @@ int dm_list_json(chatdb_t *db, const char *user, size_t cap, chat_buf_t *out, ch
 					     (long long)sqlite3_column_int64(st, 1),
 					     (long long)sqlite3_column_int64(st, 2));
 		if (rc == CHAT_OK && out->len - start + 1 > cap) {
-			out->len = mark; /* the rest does not fit */
-			out->data[mark] = '\0';
+			chat_buf_truncate(out, mark); /* the rest does not fit */
 			break;
 		}
 		n++;
@@ -349,7 +349,7 @@ int dm__seed_in_tx(chatdb_t *db, const dm_seed_t *v, size_t n, chat_error_t *err
 	sqlite3_stmt *st;
 	int rc = CHAT_OK;
 
-	chat_buf_init(&body, CHATMSG_TEXT_MAX * 6 + 1024);
+	chat_buf_init(&body, sockjs_json_bound(CHATMSG_TEXT_MAX));
 	for (size_t i = 0; i < n && rc == CHAT_OK; i++) {
 		const dm_seed_t *x = &v[i];
 		int64_t last = 0;
