@@ -29,11 +29,13 @@
 static const char summary[] =
 	"chat.fcgi - STOMP-over-SockJS chat: the SockJS HTTP transports as a FastCGI program.";
 
-typedef struct worker {
+/* One FastCGI accept thread (not transport.h's worker_t, the per-thread
+ * session state the handler makes for it). */
+typedef struct fcgi_thread {
 	pthread_t thread;
 	int sock;
 	handler_t *handler;
-} worker_t;
+} fcgi_thread_t;
 
 extern char **environ;
 
@@ -92,7 +94,7 @@ static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void *worker_main(void *arg)
 {
-	worker_t *w = arg;
+	fcgi_thread_t *w = arg;
 	FCGX_Request req;
 
 	if (FCGX_InitRequest(&req, w->sock, 0) != 0) {
@@ -145,7 +147,7 @@ int main(int argc, char **argv)
 	chat_options_t opt;
 	chat_error_t err = { 0 };
 	handler_t *handler = NULL;
-	worker_t *workers = NULL;
+	fcgi_thread_t *workers = NULL;
 	int rc, sock = 0, status = EXIT_FAILURE;
 	long long i;
 

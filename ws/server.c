@@ -239,17 +239,12 @@ static void lws_log_line(int level, const char *line)
 		log_warn("lws: %.*s", (int)n, line);
 }
 
-int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err)
+/* Fills srv's services, bounds and buffers from opt, and its owner id. */
+static void server_init(wsserver_t *srv, const chat_options_t *opt)
 {
-	struct lws_context_creation_info info;
-	wsserver_t *srv = calloc(1, sizeof(*srv));
 	uint32_t nonce = 0;
 	size_t max_frame = (size_t)opt->max_frame, i;
-	int rc;
 
-	*out = NULL;
-	if (srv == NULL)
-		return chat_error_set(err, CHAT_ENOMEM, "out of memory");
 	srv->opt = opt;
 	srv->nservices = service_table(opt, srv->services);
 	for (i = 0; i < srv->nservices; i++)
@@ -271,21 +266,31 @@ int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err
 		nonce = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16);
 	snprintf(srv->nonce, sizeof(srv->nonce), "%08x", nonce);
 	snprintf(srv->owner, sizeof(srv->owner), "ws:%ld:%s", (long)getpid(), srv->nonce);
+}
 
-	rc = doorbell_open(opt->bell_path, &srv->bell, err);
+/* Opens the doorbell, chat.db and the dispatcher. */
+static int server_open_db(wsserver_t *srv, const chat_options_t *opt, chat_error_t *err)
+{
+	int rc = doorbell_open(opt->bell_path, &srv->bell, err);
+
 	if (rc != CHAT_OK)
-		goto fail;
+		return rc;
 	rc = chatdb_open(opt->db_path, 0, &srv->svc.db, err);
 	if (rc != CHAT_OK)
-		goto fail;
+		return rc;
 	/* Ids, guests and rooms continue above the store's before any post. */
 	(void)relay_seed_uri(srv->svc.db, opt->store_uri, chat_wall_ms(), NULL);
 	chatdb_set_doorbell(srv->svc.db, srv->bell);
 	rc = dispatch_new(srv->svc.db, &srv->disp);
-	if (rc != CHAT_OK) {
-		rc = chat_error_set(err, rc, "out of memory");
-		goto fail;
-	}
+	if (rc != CHAT_OK)
+		return chat_error_set(err, rc, "out of memory");
+	return CHAT_OK;
+}
+
+/* Makes the lws context listening on opt->ws_listen:opt->ws_port. */
+static int server_listen(wsserver_t *srv, const chat_options_t *opt, chat_error_t *err)
+{
+	struct lws_context_creation_info info;
 
 	/* STOMP clients on a raw WebSocket (stompjs's brokerURL, Spring's
 	 * clients) ask for the STOMP subprotocols, and lws refuses a socket
@@ -319,11 +324,25 @@ int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 |
 		       LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND | LWS_SERVER_OPTION_DISABLE_IPV6;
 	srv->ctx = lws_create_context(&info);
-	if (srv->ctx == NULL) {
-		rc = chat_error_set(err, CHAT_EIO, "cannot listen on %s:%lld (address in use?)",
-				    opt->ws_listen, opt->ws_port);
+	if (srv->ctx == NULL)
+		return chat_error_set(err, CHAT_EIO, "cannot listen on %s:%lld (address in use?)",
+				      opt->ws_listen, opt->ws_port);
+	return CHAT_OK;
+}
+
+int wsserver_open(const chat_options_t *opt, wsserver_t **out, chat_error_t *err)
+{
+	wsserver_t *srv = calloc(1, sizeof(*srv));
+	int rc;
+
+	*out = NULL;
+	if (srv == NULL)
+		return chat_error_set(err, CHAT_ENOMEM, "out of memory");
+	server_init(srv, opt);
+	if ((rc = server_open_db(srv, opt, err)) != CHAT_OK)
 		goto fail;
-	}
+	if ((rc = server_listen(srv, opt, err)) != CHAT_OK)
+		goto fail;
 	/* Relay, sweeps, expiry and pruning, also for a stack whose clients
 	 * only use the raw WebSocket. */
 	if ((rc = background_start(opt, srv->bell)) != CHAT_OK) {
