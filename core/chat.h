@@ -97,6 +97,25 @@ int chat_array_reserve(void **v, size_t *cap, size_t n, size_t elem, size_t firs
 
 #define CHAT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The input limits of docs/limits.md, each defined here once; the modules'
+ * constants (CHATMSG_NAME_MAX, STORE_USER_NAME_MAX, CHATDB_ID_MAX, ...) are
+ * these under their own names. */
+#define CHAT_USER_NAME_MAX 32 /* bytes of a registered user name */
+/* Bytes of a session's user as chat.db, the cluster wire and delivery keep
+ * it: wider than a registered name (a name or guest-N in practice), kept at
+ * 128 so what the sessions table and the cluster wire accept is unchanged. */
+#define CHAT_PRINCIPAL_MAX 128
+_Static_assert(CHAT_PRINCIPAL_MAX >= CHAT_USER_NAME_MAX, "a session holds any user name");
+#define CHAT_TEXT_MAX 4000    /* bytes of decoded text in one chat post */
+#define CHAT_ROOM_ID_MAX 64   /* bytes of a room id */
+#define CHAT_PASSWORD_MAX 128 /* bytes of a password */
+/* Bytes of an id in chat.db and on the wire: a session key, a SockJS
+ * server id, a subscription id, a lease owner, a consumer name. */
+#define CHAT_ID_MAX 128
+/* Characters of a SockJS session id: its chat.db key adds 2 (service.h). */
+#define CHAT_SID_MAX (CHAT_ID_MAX - 2)
+#define CHAT_DEST_MAX 256 /* bytes of a STOMP destination */
+
 /* Milliseconds of the wall clock (for times stored in chat.db, which other
  * processes compare) and of the monotonic clock (for timers). */
 int64_t chat_wall_ms(void);

@@ -22,13 +22,13 @@
 
 #include <stdint.h>
 
-#define CHATMSG_TEXT_MAX 4000  /* bytes of decoded text in one post */
+#define CHATMSG_TEXT_MAX CHAT_TEXT_MAX
 #define CHATMSG_MEMBERS_MAX 16 /* members of a post object */
 #define CHATMSG_NUMBER_MAX 32  /* characters of a number in a post */
-#define CHATMSG_ROOM_MAX 64    /* bytes of a room id */
-#define CHATMSG_NAME_MAX 32    /* bytes of a user name */
+#define CHATMSG_ROOM_MAX CHAT_ROOM_ID_MAX
+#define CHATMSG_NAME_MAX CHAT_USER_NAME_MAX
 #define CHATMSG_PASSWORD_MIN 8 /* bytes of a password */
-#define CHATMSG_PASSWORD_MAX 128
+#define CHATMSG_PASSWORD_MAX CHAT_PASSWORD_MAX
 #define CHATMSG_GUEST_PREFIX "guest-" /* reserved: guests are named guest-N */
 
 /* A member chatmsg_parse_object() looks for. */

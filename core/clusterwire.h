@@ -15,7 +15,7 @@
 /* Message ids of node N are N modulo CLUSTER_SLOTS (node_id 1..15). */
 #define CLUSTER_SLOTS 16
 /* Longest ack header taken (as chat.db's ids). */
-#define CLUSTERWIRE_ACK_MAX 128
+#define CLUSTERWIRE_ACK_MAX CHAT_ID_MAX
 /* Bounds of the parts of broker_relay. */
 #define CLUSTER_URL_PART_MAX 255
 /* broker_relay taken apart. */
@@ -34,8 +34,8 @@ int clusterwire_parse_url(const char *s, clusterwire_url_t *out, chat_error_t *e
 
 /* Longest chat-dest (as chat.db's destinations) and chat-sender (user
  * names) taken. */
-#define CLUSTERWIRE_DEST_MAX 256
-#define CLUSTERWIRE_SENDER_MAX 128
+#define CLUSTERWIRE_DEST_MAX CHAT_DEST_MAX
+#define CLUSTERWIRE_SENDER_MAX CHAT_PRINCIPAL_MAX
 
 /* What another node forwarded. */
 typedef enum clusterwire_kind {

@@ -13,7 +13,7 @@
 #include "chat.h"
 
 /* Longest destination accepted anywhere, in bytes. */
-#define DEST_MAX_LEN 256
+#define DEST_MAX_LEN CHAT_DEST_MAX
 /* Most segments in a destination or pattern. */
 #define DEST_MAX_SEGMENTS 16
 

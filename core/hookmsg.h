@@ -20,13 +20,13 @@
 
 #include <stdint.h>
 
-#define HOOKMSG_OUT_MAX 16      /* messages in one answer */
-#define HOOKMSG_ERROR_MAX 160   /* bytes of an answer's error */
-#define HOOKMSG_DEST_MAX 256    /* bytes of a destination (DEST_MAX_LEN) */
-#define HOOKMSG_CTYPE_MAX 128   /* bytes of a content-type */
-#define HOOKMSG_HEAD_MAX 8192   /* bytes of a response's status line and headers */
-#define HOOKMSG_TOKENS_MAX 1024 /* JSON values in an answer */
-#define HOOKMSG_PATH_MAX 512    /* bytes of the URL's path */
+#define HOOKMSG_OUT_MAX 16             /* messages in one answer */
+#define HOOKMSG_ERROR_MAX 160          /* bytes of an answer's error */
+#define HOOKMSG_DEST_MAX CHAT_DEST_MAX /* bytes of a destination */
+#define HOOKMSG_CTYPE_MAX 128          /* bytes of a content-type */
+#define HOOKMSG_HEAD_MAX 8192          /* bytes of a response's status line and headers */
+#define HOOKMSG_TOKENS_MAX 1024        /* JSON values in an answer */
+#define HOOKMSG_PATH_MAX 512           /* bytes of the URL's path */
 
 /* The hook URL: http://A.B.C.D[:PORT][/PATH] (plain HTTP, numeric IPv4). */
 typedef struct hookmsg_url {

@@ -83,7 +83,7 @@ const options_entry_t options_table[] = {
 	  "route each request path below the directory of SCRIPT_NAME (a program that a RewriteRule in .htaccess reaches: with chat.fcgi in /~me/chat/, /~me/chat/chat/info is /chat/info and /~me/chat/api/rooms is /api/rooms); for the shared-hosting bundle" },
 	{ "session_bind", OPTIONS_BOOL, "1", 0, 1, OPT(session_bind),
 	  "bind each SockJS session to the address of its first request: a request from another address gets 404 (0: for clients that change address)" },
-	{ "session_id_min", OPTIONS_INT, "8", 1, 126, OPT(session_id_min),
+	{ "session_id_min", OPTIONS_INT, "8", 1, CHAT_SID_MAX, OPT(session_id_min),
 	  "shortest SockJS session id accepted on the chat endpoint (sockjs-client sends 8 characters); shorter ones get 404 (the test services take any)" },
 	{ "cookie_needed", OPTIONS_BOOL, "0", 0, 1, OPT(cookie_needed),
 	  "set the JSESSIONID cookie (for load balancers with sticky sessions)" },

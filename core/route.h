@@ -22,7 +22,7 @@
 #include "sockjs.h"
 
 /* Longest server or session id accepted. */
-#define ROUTE_ID_MAX 128
+#define ROUTE_ID_MAX CHAT_ID_MAX
 
 /* Longest endpoint path (a prefix of the `endpoints` option), in bytes. */
 #define ROUTE_ENDPOINT_MAX 64

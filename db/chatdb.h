@@ -26,9 +26,9 @@ struct sqlite3_stmt;
 /* Session ids, subscription ids, lease owners and consumer names: 1..128
  * bytes (SockJS session ids are short random strings; owners are things like
  * "fcgi:HOST:PID:TID"). */
-#define CHATDB_ID_MAX 128
+#define CHATDB_ID_MAX CHAT_ID_MAX
 /* STOMP destinations: 1..256 bytes ("/topic/chat/room/ID" and friends). */
-#define CHATDB_DEST_MAX 256
+#define CHATDB_DEST_MAX CHAT_DEST_MAX
 
 /* How long a statement waits for another process's write lock before it
  * fails with CHAT_EDB ("database is locked"). */

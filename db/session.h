@@ -21,10 +21,10 @@
 #include "chatdb.h"
 
 /* Bounds beyond chatdb.h's (longer input: CHAT_ETOOBIG). */
-#define SESSION_USER_MAX 128   /* user name bytes */
-#define SESSION_REASON_MAX 256 /* close reason bytes (may be empty) */
-#define SESSION_SUBS_MAX 64    /* subscriptions per session (CHAT_ETOOMANY) */
-#define SESSION_PEER_MAX 64    /* client address bytes (an IPv6 text form fits) */
+#define SESSION_USER_MAX CHAT_PRINCIPAL_MAX /* user name bytes */
+#define SESSION_REASON_MAX 256              /* close reason bytes (may be empty) */
+#define SESSION_SUBS_MAX 64                 /* subscriptions per session (CHAT_ETOOMANY) */
+#define SESSION_PEER_MAX 64                 /* client address bytes (an IPv6 text form fits) */
 
 /* What session_expire() records as the close of a timed-out session. */
 #define SESSION_EXPIRED_CODE 1001

@@ -41,12 +41,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_USER_NAME_MAX 32
+#define STORE_USER_NAME_MAX CHAT_USER_NAME_MAX
 /* Room ids are at most 64 bytes (CHATMSG_ROOM_MAX); a direct-message
  * conversation's room, "dm:" and two user names (db/dm.h), up to 68. */
 #define STORE_ROOM_NAME_MAX 72
 #define STORE_PASSWORD_HASH_MAX 256
+/* Wider than a post's text (CHAT_TEXT_MAX), as it always was: kept at 4096
+ * so what the store accepts and reads back does not change. */
 #define STORE_TEXT_MAX 4096
+_Static_assert(STORE_TEXT_MAX >= CHAT_TEXT_MAX, "the store holds any post");
 #define STORE_PAGE_MAX 500
 
 typedef struct store store_t;

@@ -15,11 +15,12 @@ static const char *log_program = "chat";
 static log_level_t log_threshold = LOG_LEVEL_INFO;
 static log_format_t log_format = LOG_FORMAT_TEXT;
 
-/* Longest user name a context holds (SESSION_USER_MAX is 64). */
+/* Longest user name a context holds; longer ones (a session's may be
+ * CHAT_PRINCIPAL_MAX) are cut in log lines. */
 #define LOG_USER_MAX 64
 
 /* Longest session key a context holds (SockJS ids are shorter). */
-#define LOG_KEY_MAX 128
+#define LOG_KEY_MAX CHAT_ID_MAX
 
 /* Set for every request and every chat-ws callback, read only when a line
  * is written: so it copies, and the tag is made when needed. */
