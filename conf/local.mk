@@ -71,7 +71,7 @@ serve: all
 EXTRA_DIST += docs/configuration.md docs/session-safety.md docs/backup.md docs/limits.md \
 	docs/heartbeats.md docs/hooks.md docs/spring.md docs/metrics.md docs/logging.md docs/cluster.md \
 	docs/destinations.md docs/dm.md docs/iframe.md docs/moderation.md docs/typing.md \
-	docs/architecture.md
+	docs/architecture.md docs/protocol.md
 docs: fcgi/chat.fcgi
 	fcgi/chat.fcgi --reference > $(srcdir)/docs/configuration.md
 .PHONY: docs

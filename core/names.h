@@ -2,32 +2,9 @@
  * names.h - the rules for names people read: room names and users'
  * display names, in any script.  Pure functions over byte buffers (the
  * Unicode tables are libunistring's); no IO, no logging, and nothing
- * allocated that outlives a call.
- *
- * A name is 1..NAMES_CHARS_MAX characters (code points) of UTF-8, stored
- * in Unicode Normalization Form C: "자유게시판" typed as conjoining jamo
- * (NFD) and as precomposed syllables (NFC) is one name.  Refused, each
- * with a sentence that names the code point:
- *  - control characters (Cc), format characters (Cf: among them the bidi
- *    embeddings, overrides and isolates U+202A-202E and U+2066-2069, the
- *    marks U+200E/U+200F/U+061C, ZERO WIDTH SPACE, ZWJ and ZWNJ, the BOM),
- *    line and paragraph separators, surrogates, private-use and
- *    unassigned code points (noncharacters included);
- *  - the other default-ignorable code points (invisible when shown: the
- *    Hangul fillers U+115F, U+1160, U+3164, U+FFA0, variation selectors,
- *    COMBINING GRAPHEME JOINER...), except the emoji presentation
- *    selectors U+FE0E/U+FE0F right after a visible character;
- *  - spaces other than U+0020 (NO-BREAK SPACE, IDEOGRAPHIC SPACE...) and
- *    U+2800 BRAILLE PATTERN BLANK; a space at the start or end, or two in
- *    a row;
- *  - a combining mark as the first character.
- * ZWJ and ZWNJ are refused although Persian spelling and emoji sequences
- * use them: they are invisible, so "ab" and "a<ZWJ>b" would look the same,
- * and a name stays readable without them.  See docs/i18n.md.
- *
- * Uniqueness: two names are the same when their keys (names_key()) are
- * equal: NFKC of the case-folded name, without U+FE0E/U+FE0F, so "Chat",
- * "chat" and the full-width "Ｃｈａｔ" collide.
+ * allocated that outlives a call.  A name is 1..NAMES_CHARS_MAX code points
+ * of UTF-8 in NFC; what is refused, and when two names are the same:
+ * docs/protocol.md#names (and docs/i18n.md).
  */
 #ifndef CHAT_NAMES_H
 #define CHAT_NAMES_H

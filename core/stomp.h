@@ -1,71 +1,11 @@
 /*
  * stomp.h - STOMP 1.0/1.1/1.2 frames: an incremental, bounded parser and a
- * serialiser.  Pure code: no IO, no logging.
- *
- * Parsing.  The caller owns a stomp_parser_t (one per connection), feeds it
- * bytes as they arrive, split anywhere, and gets back one frame at a time:
- *
- *	stomp_parser_t p;
- *	stomp_frame_t f;
- *	size_t used;
- *	int rc;
- *
- *	stomp_parser_init(&p, NULL);
- *	while (len > 0) {
- *		rc = stomp_parser_feed(&p, buf, len, &used, &f);
- *		buf += used, len -= used;
- *		if (rc == CHAT_OK)
- *			handle(&f);         (f is valid until the next feed)
- *		else if (rc != CHAT_EAGAIN)
- *			send ERROR with stomp_parser_error_detail(&p), close;
- *	}
- *	stomp_parser_free(&p);
- *
- * Everything in a parsed frame (command name, header names and values,
- * body) points into memory owned by the parser; it stays valid until the
- * next stomp_parser_feed() or stomp_parser_free().  Header names and values
- * are decoded (escapes undone) and each is followed by a NUL byte (not
- * counted in len), as is the body, so they can be used as C strings when
- * they contain no NUL themselves.
- *
- * Errors.  Every bound is checked as the bytes arrive, before anything is
- * stored, and each has its own code and a human detail the broker can put
- * into an ERROR frame's `message` header:
- *	CHAT_ETOOBIG   frame larger than max_frame, header line (or command
- *	               line) longer than max_line, content-length too large
- *	CHAT_ETOOMANY  more than max_headers header lines
- *	CHAT_EPROTO    malformed: unknown command, header line without ':',
- *	               empty header name, undefined escape (e.g. "\t"), NUL or
- *	               bare CR in the command or a header line, content-length
- *	               not all digits, no NUL right after a content-length body
- *	CHAT_ENOMEM    allocation failed
- * An unknown command is a CHAT_EPROTO error (detail "unknown command
- * 'XYZ'"), reported as soon as the command line ends: the spec has no
- * extension commands and the broker answers with ERROR and closes anyway.
- * After an error the parser stays failed: every later feed returns the same
- * code and consumes nothing.
- *
- * Wire details this parser decides:
- *  - Lines end in LF or CRLF in every version; a CR anywhere else in the
- *    command or a header line is an error.
- *  - Header escapes (\\ \n \c, plus \r in 1.2) are decoded in 1.1 and 1.2,
- *    in names and values; 1.0 has none.  CONNECT, STOMP and CONNECTED
- *    frames are never unescaped (the spec's rule for CONNECT/CONNECTED;
- *    STOMP is the same frame under another name).
- *  - A header line is split at its first ':'; later ':' belong to the value
- *    (lenient: 1.2 asks senders to escape them as \c).  Names must not be
- *    empty; values may be.  Repeated headers are all kept, in order;
- *    stomp_frame_header() returns the first, which is the one that counts.
- *  - With content-length (the first one), the body is exactly that many
- *    bytes and must be followed by NUL; without it the body ends at the
- *    first NUL.  The parser does not enforce which commands may carry a
- *    body; that is the broker's call.
- *  - Frame size counts every byte of the frame on the wire, from the first
- *    byte of the command through the terminating NUL (EOLs included, the
- *    heart-beat EOLs between frames excluded).  Line length counts the
- *    bytes of a line without its LF or CRLF.
- *  - EOLs between frames are heart-beats: skipped, and counted in
- *    p->heartbeats so the caller can note that the peer is alive.
+ * serialiser.  Pure code: no IO, no logging.  The caller owns a
+ * stomp_parser_t (one per connection) and feeds it bytes split anywhere;
+ * a parsed frame points into the parser's memory, valid until the next
+ * feed or free, its header names, values and body each followed by a NUL.
+ * After an error the parser stays failed.  The usage loop, the error codes
+ * and the wire details this parser decides: docs/protocol.md#stomp-frames.
  */
 #ifndef CHAT_STOMP_H
 #define CHAT_STOMP_H

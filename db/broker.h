@@ -1,121 +1,12 @@
 /*
  * broker.h - the STOMP 1.0/1.1/1.2 broker and the chat application's /app
- * handlers, over the state every process shares in chat.db.  One
- * implementation for every transport: the SockJS HTTP transports and the
- * WebSocket sidecar reach it through service_receive() and
- * service_collect() (db/service.h).
- *
- * Receiving.  broker_receive() takes one SockJS or WebSocket message of a
- * session: STOMP frames and heart-beat EOLs, the last frame possibly
- * incomplete.  Frames may be split anywhere across messages (stomp.js 2.3.3
- * splits those over 16 KiB, @stomp/stompjs with splitLargeFrames, go-stomp
- * over 4 KiB): the incomplete tail is kept in chat.db (stomp_partial; any
- * process may get the next message) and the session's next message
- * continues it, up to max_frame, past which the frame is refused as any
- * oversize frame.  The frame that completes it consumes the stored bytes in
- * its own transaction; a message with one whole frame, the common case,
- * reads nothing more and copies nothing.  Each frame is
- * handled in one chat.db transaction, so the rows it publishes, the state it
- * changes and its RECEIPT commit together: a RECEIPT reaches the client only
- * if what it confirms is committed.  The per-session STOMP state (connected,
- * negotiated version and heart-beat, open transactions and their frames,
- * unacknowledged messages) lives in chat.db, because consecutive requests of
- * one session may land in different processes.
- *
- * What goes into the outbox:
- *  - a published message is ONE row whatever the number of subscribers:
- *    destination /topic/... (broadcast) or /user/NAME/queue/... (every
- *    session of user NAME), or, for /queue/..., a row addressed to the one
- *    session chosen to consume it (the subscription id in its headers);
- *  - frames for one session only (CONNECTED, RECEIPT, ERROR, redelivered
- *    MESSAGEs) are rows addressed to it with destination BROKER_DIRECT_DEST
- *    whose body is the complete frame.
- * Row headers are "name\0value\0" pairs: content-type of a message; sub (the
- * chosen subscription of a /queue row); close-code and close-reason on the
- * frame after which the session ends (ERROR, DISCONNECT's RECEIPT).
- *
- * Delivering (db/delivery.h, db/dispatch.h).  MESSAGE frames are rendered
- * at delivery, because the subscription id (and the ack id) differ per
- * subscriber; a row matching several subscriptions of a session becomes
- * several frames in one SockJS message.  What delivery needs to know of a
- * session's STOMP state travels in rows addressed to it, in commit order:
- * CONNECTED carries the version and user, and every kept SUBSCRIBE, every
- * UNSUBSCRIBE and a DISCONNECT without receipt publish a row (no frame)
- * saying so, so a process holding the session never reads its state again.
- *
- * Errors.  A frame the broker refuses (bad or oversize frame, unknown
- * command, anything but CONNECT before CONNECT, a missing header, a denied
- * destination, another user's queue, an invalid chat post, ...) is answered
- * with an ERROR frame (`message` header, receipt-id when the frame asked for
- * a receipt) and the session ends: it turns "closing" at once (later frames
- * are ignored, its subscriptions and transactions are dropped) and "closed"
- * when the ERROR frame is collected, so the client gets the ERROR before the
- * SockJS close frame, whichever transport polls next.
- *
- * Rate limits.  Every SEND that would publish or change something (a chat
- * post, /app/rooms and /app/rooms/delete, /queue, /user, and /topic when
- * topic_send allows it) takes a token from its user's bucket in chat.db
- * (db/ratelimit.h): rate_sends a second up to rate_sends_burst for a
- * registered user, shared by all its sessions and processes;
- * rate_guest_sends and rate_guest_sends_burst for a guest (one session).
- * A SEND in a transaction counts when COMMIT runs it.  A SEND without a
- * token is not carried out (nothing is stored) and not an ERROR: the
- * session gets, on its first subscription to /user/queue/errors (Spring's
- * @SendToUser convention), a MESSAGE with content-type application/json
- * and body {"error":"rate limited","retry_after_ms":N,"destination":DEST};
- * its RECEIPT, if it asked for one, follows as for any handled frame (the
- * MESSAGE comes first).  A session not subscribed to /user/queue/errors
- * gets an ERROR ("rate limited: retry in N ms ...") instead, since it
- * could not otherwise learn that its SEND was refused.  Each refusal
- * writes that MESSAGE, so refusals are limited too: past
- * BROKER_REFUSED_BURST of them (refilled at BROKER_REFUSED_RATE a second),
- * the refused SEND gets an ERROR ("rate limited: too many refused SENDs")
- * and the session ends.
- *
- * Users.  CONNECT with a passcode authenticates: the passcode is a login
- * token (POST /api/login) or login's password (db/auth.h); a wrong one is
- * an ERROR.  CONNECT without passcode is a guest, named "guest-N" by the
- * server whatever login says (registered names cannot start with "guest-"),
- * when the option allow_guests is on; otherwise an ERROR.  The writer of
- * every chat message is the session's user.
- *
- * The chat application (Spring-style destinations):
- *  - SUBSCRIBE /app/rooms: the rooms as JSON arrays
- *    ([{"id","name","creator","created"}], db/chatroom.h) in one or more
- *    MESSAGE frames, each under max_frame, in creation order: a client
- *    merges them (a long list never ERRORs the session).  SEND /app/rooms
- *    {"name": "..."}: creates a room, broadcast on /topic/rooms (a bad or
- *    taken name, a guest without the option guest_rooms, or a creator past
- *    rooms_per_user or the chat past rooms_max is an ERROR).  SEND
- *    /app/rooms/delete {"name": "..."}: deletes the room (its creator or
- *    one of the option admins; otherwise an ERROR), broadcast on
- *    /topic/rooms as {"type":"DELETED","user":BY,"room":NAME}; the room's
- *    history stays stored, posts to it are ERRORs from then on, and its
- *    name stays taken.  The room "general" always exists.
- *  - SEND /app/chat/room/{id} {"text": ...}: posts (an unknown room is an
- *    ERROR); broadcast on /topic/chat/room/{id} as
- *    {"id","room","seq","writer","time","text"}; id is the outbox seq, also
- *    the MESSAGE's message-id.
- *  - SUBSCRIBE /topic/chat/room/{id}: live messages and notices.  It
- *    receives rows committed after the SUBSCRIBE (subscriptions.from_seq).
- *    With header after:<message id> it first receives, as MESSAGE frames
- *    with their own ids, every message of the room with a larger id (up to
- *    the newest BROKER_RESUME_MAX), from the store and from chat rows the
- *    relay has not copied yet, then the live ones: nothing missed, nothing
- *    twice.  The first live subscription of a user to a room broadcasts
- *    {"type":"ENTER","user","room"}; when the user's last one goes
- *    (UNSUBSCRIBE, DISCONNECT, ERROR, or the session expiring - see
- *    broker_presence_sweep()) {"type":"LEAVE",...}.
- *  - SUBSCRIBE /app/chat/room/{id}/presence: one MESSAGE, a JSON array of
- *    the user names present.
- *  - SUBSCRIBE /app/chat/room/{id}/history (headers limit: 1..500, default
- *    the option history_limit; before:<message id> for older pages): one
- *    MESSAGE, a JSON array of the latest messages (below before), oldest
- *    first; the oldest are dropped when they do not fit one frame
- *    (max_frame).  While the store is unreachable, the replies hold what
- *    chat.db still has.
- * /app subscriptions are answered once and not kept (like Spring's
- * @SubscribeMapping).
+ * handlers, over the state every process shares in chat.db: one
+ * implementation for every transport, reached through service_receive()
+ * and service_collect() (db/service.h).  Each frame runs in one chat.db
+ * transaction, so what it publishes and its RECEIPT commit together; a
+ * refused frame is an ERROR that ends the session.  The rules (receiving,
+ * the outbox rows, errors, rate limits, users, the chat application's
+ * destinations): docs/protocol.md#the-broker.
  */
 #ifndef CHAT_BROKER_H
 #define CHAT_BROKER_H

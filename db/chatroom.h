@@ -1,29 +1,9 @@
 /*
- * chatroom.h - the chat's rooms as every process sees them, in chat.db.
- *
- * A room has an id for destinations (APP/chat/room/ID,
- * TOPIC/chat/room/ID: APP is any of app_prefixes, /app by default, TOPIC
- * the first broadcasting one of broker_prefixes, /topic by default): 1..CHATMSG_ROOM_MAX bytes of [A-Za-z0-9_-], unique
- * whatever its case; and a display name under core/names.h's rules (any
- * script, NFC), unique among live rooms by its names_key().  The id is the
- * display name itself when that is a free id ("room1"), else generated
- * (the store id in base 36).  Rooms made before display names (chat.db
- * migration 16) have their id as their name.  The room "general" always
- * exists (chat.db migration 5).  Each room also has a numeric id for the durable store
- * (store_new_id(); "general" is 1); the relay copies rooms to the store
- * (db/relay.h), so the chat keeps working, rooms included, while MongoDB is
- * away.
- *
- * Creating a room publishes it on TOPIC/rooms (/topic/rooms) as JSON
- * (chatmsg_render_room()) in the same transaction; deleting one publishes
- * {"type":"DELETED","user":BY,"room":NAME} there.
- *
- * Bounds (core/options.h): guests create rooms only with guest_rooms; a
- * user has at most rooms_per_user live rooms, the chat rooms_max.  A
- * deleted room is hidden (lookups say CHAT_ENOTFOUND, so posts to it are
- * refused) but its row stays as a tombstone: its name stays taken, its
- * history stays in the store (its display name is free again), and the relay deletes it from the store's
- * room list so that it never comes back (relay_seed()).
+ * chatroom.h - the chat's rooms as every process sees them, in chat.db: an
+ * id for destinations (1..CHATMSG_ROOM_MAX bytes of [A-Za-z0-9_-]) and a
+ * display name under core/names.h's rules, creation and deletion (published
+ * on TOPIC/rooms in the same transaction), and their bounds.  The ids, the
+ * tombstones and the store's copy: docs/protocol.md#rooms.
  */
 #ifndef CHAT_CHATROOM_H
 #define CHAT_CHATROOM_H

@@ -3,33 +3,9 @@
  * (user, negotiated version, subscriptions) and how an outbox row becomes
  * the SockJS messages for it.  Used by the per-process dispatcher
  * (db/dispatch.h) for every live session of a process, and by
- * service_collect() for a one-off read.
- *
- * The state is loaded from chat.db once, when a session is attached, and
- * from then on changes only by applying outbox rows in seq order: a change
- * made by any process (CONNECT, SUBSCRIBE, UNSUBSCRIBE, an ERROR) is
- * published by the broker as a row addressed to the session (db/broker.h),
- * so the in-memory copy follows chat.db in commit order and nothing is read
- * again per delivery.
- *
- * Row header names of those state changes ("name\0value\0" pairs on rows
- * with destination BROKER_DIRECT_DEST):
- *   DELIVERY_H_VERSION  on CONNECTED: "10", "11" or "12"; with
- *   DELIVERY_H_USER     the session's user, and
- *   DELIVERY_H_HB       the heart-beat interval the client asked for (cy);
- *   DELIVERY_H_SUB      a kept subscription: its id, with
- *   DELIVERY_H_DEST, DELIVERY_H_ACK ("auto", "client", ...) and
- *   DELIVERY_H_FROM     the last seq before it (rows above it match);
- *   DELIVERY_H_UNSUB    a subscription id removed;
- *   close-code, close-reason: the session ends after this frame.
- * On message rows (any destination): content-type; DELIVERY_H_SENDER, the
- * SENDing session's user, rendered as user-name (/queue and /user rows);
- * "sub", the one subscription of a /queue row (db/queue.h).
- *
- * Messages are appended to a json_strv_t: raw STOMP frames, or (framed)
- * each already encoded as a JSON string literal with SockJS escaping, so
- * that the frame shared by many subscribers is escaped once
- * (sockjs_frame_encoded() joins them into a[...]).
+ * service_collect() for a one-off read.  The state follows the rows
+ * addressed to the session; their header names (DELIVERY_H_*):
+ * docs/protocol.md#delivery.
  *
  * Not thread-safe: the dispatcher serialises access.
  */

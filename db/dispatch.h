@@ -1,33 +1,10 @@
 /*
  * dispatch.h - the per-process dispatcher: one fan-out per process, so a
- * message costs the same whatever the audience.
- *
- * Every session a process serves (a held poll or stream in chat.fcgi, a
- * socket in chat-ws) is attached to the process's dispatcher while it is
- * served.  On a wakeup the dispatcher reads each new outbox row once, finds
- * the sessions it concerns through an in-memory index (rows addressed to a
- * session by its key, /topic rows by exact destination or by pattern,
- * /user rows by user), renders each MESSAGE once per distinct frame
- * (db/delivery.h) and appends it to those sessions' batches only; it wakes
- * only the sessions that got something.  Nothing is read from chat.db per
- * delivery: a session's state (user, version, subscriptions) is loaded when
- * it is attached and follows the rows addressed to it afterwards, in commit
- * order.
- *
- * The outbox is the buffer.  A session's batch is bounded (bytes and
- * messages, set at attach).  When a row does not fit, the session is
- * "lagging": the dispatcher leaves it alone, and its next dispatch_take()
- * feeds it from the outbox itself, after its own cursor, as fast as its
- * client drains; once it has caught up it rejoins the dispatcher.  A lagging
- * session whose rows were pruned by the retention window gets a STOMP ERROR
- * saying so and is closed (DISPATCH_CLOSE_BEHIND); resume brings the
- * messages back.
- *
- * Acknowledgement state (stomp_unacked rows for client-ack subscriptions)
- * is written once per wakeup for all sessions, in one transaction, before
- * any session is woken, so a client's ACK always finds its message.
- * Cursors are not written here: the shells write them per response or per
- * heartbeat (dispatch_cursor()).
+ * message costs the same whatever the audience.  Every session a process
+ * serves is attached to it; on a wakeup it reads each new outbox row once
+ * and appends it to the bounded batches of the sessions it concerns.  How
+ * a lagging session is fed, and when acknowledgement state and cursors are
+ * written: docs/protocol.md#the-dispatcher.
  *
  * Thread-safe: every call takes the dispatcher's lock; callbacks run with
  * it held and must not call back into the dispatcher.

@@ -1,30 +1,13 @@
 /*
  * doorbell.h - the cross-process doorbell: how a process that committed an
  * outbox row wakes every process and thread waiting for new rows, without
- * anyone polling.
- *
- * A doorbell is a small file (e.g. var/chat.bell) mapped MAP_SHARED by every
- * process.  It holds the highest committed outbox seq anyone announced, a
- * 32-bit futex word that every ring bumps, and a count of waiters, so a ring
- * costs no system call while nobody waits.  Waiters sleep in the kernel
- * (shared FUTEX_WAIT on the mapped word): an idle waiter uses no CPU.
- *
- * How to wait without losing a wakeup:
- *
- *	uint32_t w = doorbell_snapshot(bell);   (1) snapshot first,
- *	outbox_read_after(db, cursor, ...);      (2) then look for work,
- *	if (nothing new)
- *		doorbell_wait(bell, w, timeout);  (3) then sleep on the snapshot.
- *
- * A ring between (1) and (3) makes (3) return at once.
+ * anyone polling (a futex word in a small file every process maps; Linux
+ * only).  Snapshot first, then look for work, then wait on the snapshot:
+ * docs/protocol.md#the-doorbell.
  *
  * Threads: a doorbell_t may be shared by any number of threads (ring, wait,
  * snapshot and seq are lock-free); open/close are not concurrent with use.
  * A mapping survives fork(): a child may use the parent's doorbell_t.
- * The file has no secrets but must be writable by every process of the
- * server; it is created 0600 (callers that run the FastCGI program and the
- * sidecar as different users should create it beforehand with the right
- * group).  Linux only (futex).
  */
 #ifndef CHAT_DOORBELL_H
 #define CHAT_DOORBELL_H

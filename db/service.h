@@ -1,35 +1,11 @@
 /*
  * service.h - SockJS services over the shared session state: what happens
  * to a session's messages, whichever transport (any HTTP transport in any
- * chat.fcgi process, or a WebSocket in chat-ws) carries them.
- *
- * A service is mounted under a URL prefix.  The chat (STOMP) service is at
- * each of the configured endpoints; with test_services, the four services the SockJS
- * protocol test suite expects are mounted too: /echo (sends every message
- * back), /close (closes every new session with 3000 "Go away!"),
- * /disabled_websocket_echo (echo without WebSocket) and /cookie_needed_echo
- * (echo that sets JSESSIONID).
- *
- * Messages to a session travel as outbox rows addressed to it, in commit
- * order with everything else, so a message received in one process reaches
- * the receiving request held by another, woken by the doorbell.
- *
- * The chat service hands every message to the STOMP broker (db/broker.h):
- * service_receive() runs its frames.  What a session receives is rendered
- * by db/delivery.h: the programs attach the sessions they serve to their
- * process's dispatcher (db/dispatch.h), which reads each row once;
- * service_collect() is the one-off read of the same rendering.
- *
- * What can repeat after a SIGKILL: a session's cursor is written after its
- * frames were handed to the transport (chat.fcgi: once per response and at
- * each heartbeat of a stream; chat-ws: once per heartbeat).  When a process
- * is killed, the rows between the last written cursor and what it had
- * written out are delivered again to that session's next request (HTTP
- * transports; a WebSocket's session dies with its socket): at most one
- * response, or one heartbeat interval, of MESSAGEs, each with the same
- * message-id, so clients can drop them.  A RECEIPT is never repeated for a
- * frame it did not confirm, and nothing receipted is lost: the rows stay in
- * the outbox until every live session's cursor is past them.
+ * chat.fcgi process, or a WebSocket in chat-ws) carries them.  The chat
+ * (STOMP) service hands them to the broker (db/broker.h); with
+ * test_services, the SockJS test suite's services are mounted too.  The
+ * services, and what can repeat after a SIGKILL:
+ * docs/protocol.md#services.
  */
 #ifndef CHAT_SERVICE_H
 #define CHAT_SERVICE_H

@@ -1,32 +1,11 @@
 /*
- * store.h - the durable chat store: users, rooms and message history.
- *
- * One interface, two backends behind a table of function pointers (nchan's
- * store style): SQLite (the embedded default, "sqlite:/path/history.db") and
- * MongoDB ("mongodb://host:port/dbname?options").  Both pass one shared test
- * suite (tests/unit/db/store_suite.c).
- *
- * Ids are int64 > 0 chosen by the caller BEFORE the insert, so a retried
- * insert is idempotent: users and rooms get store_new_id(), messages get
- * the global outbox seq.
- *
- * Validation happens here, once, before a backend sees the input:
- *  - user names: 1..STORE_USER_NAME_MAX bytes, room names:
- *    1..STORE_ROOM_NAME_MAX bytes; valid UTF-8 (shortest form, no
- *    surrogates, <= U+10FFFF), no control characters (U+0000-U+001F,
- *    U+007F-U+009F), no leading or trailing space.  Uniqueness and
- *    lookups by name ignore ASCII case ("Alice", "alice" and "ALICE" are
- *    one user, found by any of them; the form first stored is kept); no
- *    other folding or normalisation.
- *  - password hashes: 1..STORE_PASSWORD_HASH_MAX bytes of printable ASCII,
- *    opaque to the store.
- *  - message text: 1..STORE_TEXT_MAX bytes of valid UTF-8 without NUL
- *    (newlines and tabs are fine).
- *  - page sizes: 1..STORE_PAGE_MAX.
- * Errors: CHAT_EINVAL (empty, bad id, control character, edge space),
- * CHAT_ETOOBIG (too long), CHAT_EUTF8 (not UTF-8), CHAT_ETOOMANY (page size
- * above the maximum), CHAT_ENOTFOUND, CHAT_EEXIST, CHAT_EDB (the database
- * failed or is unreachable: err->message carries the driver's words).
+ * store.h - the durable chat store: users, rooms and message history.  One
+ * interface, two backends behind a table of function pointers (SQLite, the
+ * embedded default, and MongoDB), which pass one shared test suite
+ * (tests/unit/db/store_suite.c).  Ids are chosen by the caller before the
+ * insert, so a retried insert is idempotent; input is validated here, once,
+ * before a backend sees it.  The validation rules and the error codes:
+ * docs/protocol.md#the-durable-store.
  *
  * Threads: a store_t is used by one thread at a time (no internal locking);
  * open one handle per thread.  Any number of handles, in any number of
