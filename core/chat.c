@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 const char *chat_strerror(int rc)
 {
@@ -155,34 +154,6 @@ int chat_array_reserve(void **v, size_t *cap, size_t n, size_t elem, size_t firs
 	return CHAT_OK;
 }
 
-static int64_t clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t chat_wall_ms(void)
-{
-	return clock_ms(CLOCK_REALTIME);
-}
-
-int64_t chat_mono_ms(void)
-{
-	return clock_ms(CLOCK_MONOTONIC);
-}
-
-void chat_deadline(clockid_t clock, int64_t ms, struct timespec *out)
-{
-	clock_gettime(clock, out);
-	out->tv_sec += (time_t)(ms / 1000);
-	out->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (out->tv_nsec >= 1000000000L) {
-		out->tv_sec++;
-		out->tv_nsec -= 1000000000L;
-	}
-}
 
 const char *chat_error_reason(const chat_error_t *err, int rc)
 {

@@ -15,7 +15,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 enum {
 	CHAT_STOP = 1, /* a callback's "stop iterating" (not an error) */
@@ -115,14 +114,5 @@ _Static_assert(CHAT_PRINCIPAL_MAX >= CHAT_USER_NAME_MAX, "a session holds any us
 /* Characters of a SockJS session id: its chat.db key adds 2 (service.h). */
 #define CHAT_SID_MAX (CHAT_ID_MAX - 2)
 #define CHAT_DEST_MAX 256 /* bytes of a STOMP destination */
-
-/* Milliseconds of the wall clock (for times stored in chat.db, which other
- * processes compare) and of the monotonic clock (for timers). */
-int64_t chat_wall_ms(void);
-int64_t chat_mono_ms(void);
-
-/* *out = now on clock plus ms (ms >= 0): a deadline for
- * pthread_cond_timedwait on a condition variable of that clock. */
-void chat_deadline(clockid_t clock, int64_t ms, struct timespec *out);
 
 #endif

@@ -10,6 +10,7 @@
 #include "broker.h"
 #include "chatmsg.h"
 #include "chatroom.h"
+#include "clock.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"

@@ -1,6 +1,7 @@
 /* auth.c - argon2id passwords and hashed login tokens (see auth.h). */
 #include "config.h"
 #include "auth.h"
+#include "clock.h"
 #include "cluster.h"
 
 #include "chatmsg.h"

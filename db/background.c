@@ -5,6 +5,7 @@
 
 #include "broker.h"
 #include "chatdb.h"
+#include "clock.h"
 #include "cluster.h"
 #include "log.h"
 #include "metrics.h"

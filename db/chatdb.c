@@ -18,6 +18,7 @@
 #include "config.h"
 #include "chatdb.h"
 
+#include "clock.h"
 #include "metrics.h"
 
 #include <sqlite3.h>

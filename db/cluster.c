@@ -166,6 +166,7 @@
 #include "chat.h"
 #include "chatmsg.h"
 #include "chatroom.h"
+#include "clock.h"
 #include "delivery.h"
 #include "log.h"
 #include "outbox.h"

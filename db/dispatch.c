@@ -2,6 +2,7 @@
 #include "config.h"
 #include "dispatch.h"
 
+#include "clock.h"
 #include "log.h"
 #include "stomp.h"
 

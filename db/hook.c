@@ -2,6 +2,8 @@
 #include "config.h"
 #include "hook.h"
 
+#include "clock.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

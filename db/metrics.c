@@ -3,6 +3,8 @@
 #include "config.h"
 #include "metrics.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <sqlite3.h>

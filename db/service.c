@@ -3,6 +3,7 @@
 #include "service.h"
 
 #include "broker.h"
+#include "clock.h"
 #include "delivery.h"
 #include "log.h"
 #include "metrics.h"

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "store.h"
 
+#include "clock.h"
 #include "utf8.h"
 
 #include <stdatomic.h>

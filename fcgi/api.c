@@ -9,6 +9,7 @@
 #include "chatdb.h"
 #include "chatmsg.h"
 #include "chatroom.h"
+#include "clock.h"
 #include "hookmsg.h"
 #include "json.h"
 #include "log.h"

@@ -10,6 +10,7 @@
 #include "background.h"
 #include "broker.h"
 #include "chatdb.h"
+#include "clock.h"
 #include "dispatch.h"
 #include "relay.h"
 #include "doorbell.h"

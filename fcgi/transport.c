@@ -3,6 +3,7 @@
 #include "transport.h"
 
 #include "broker.h"
+#include "clock.h"
 #include "dispatch.h"
 #include "httpreq.h"
 #include "log.h"

@@ -4,11 +4,11 @@
 #include "log.h"
 
 #include "chat.h"
+#include "clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 static const char *log_program = "chat";
@@ -72,13 +72,13 @@ static void log_vfields(log_level_t level, const log_field_t *fields, size_t n, 
 {
 	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX], sid[LOG_SID_LEN];
 	log_field_t all[16];
-	struct timespec ts;
+	int64_t now;
 	log_event_t ev;
 	size_t k = 0, i;
 
 	if (level > log_threshold)
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	now = chat_wall_ms();
 	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
 		return;
 	for (i = 0; i < n && k < CHAT_ARRAY_LEN(all) - 2; i++)
@@ -87,10 +87,7 @@ static void log_vfields(log_level_t level, const log_field_t *fields, size_t n, 
 		all[k++] = (log_field_t){ "session", log_sid(sid, log_ctx.key) };
 	if (log_ctx.user[0] != '\0')
 		all[k++] = (log_field_t){ "user", log_ctx.user };
-	ev = (log_event_t){ log_format,  (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
-			    log_program, (long)getpid(),
-			    level,       msg,
-			    all,         k };
+	ev = (log_event_t){ log_format, now, log_program, (long)getpid(), level, msg, all, k };
 	n = log_format_line(line, sizeof(line), &ev);
 	if (write(STDERR_FILENO, line, n) < 0)
 		return;

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "server_int.h"
 
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 

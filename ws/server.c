@@ -10,6 +10,7 @@
 
 #include "background.h"
 #include "broker.h"
+#include "clock.h"
 #include "log.h"
 #include "relay.h"
 
