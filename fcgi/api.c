@@ -1,6 +1,6 @@
-/* api.c - the JSON HTTP API and the background relay of chat.fcgi (see
- * api.h).  IO only: validation lives in core/chatmsg, users and tokens in
- * db/auth, rooms in db/chatroom, the relay in db/relay. */
+/* api.c - the JSON HTTP API of chat.fcgi (see api.h).  IO only:
+ * validation lives in core/chatmsg, users and tokens in db/auth, rooms in
+ * db/chatroom, the relay in db/relay (run by db/background.c's thread). */
 #include "config.h"
 #include "api.h"
 

@@ -1,8 +1,7 @@
 /*
  * api.h - the chat's small JSON HTTP API in chat.fcgi (/api/users,
- * /api/login, /api/logout, /api/rooms, /api/publish), and the relay that
- * runs in the background of every chat.fcgi process.  Request bodies are at
- * most API_BODY_MAX bytes; every error is {"error": "a sentence"}.  The
+ * /api/login, /api/logout, /api/rooms, /api/publish).  Request bodies are
+ * at most API_BODY_MAX bytes; every error is {"error": "a sentence"}.  The
  * requests and answers: docs/protocol.md#the-http-api.
  */
 #ifndef CHAT_API_H

@@ -5,9 +5,11 @@
  * db/service.h, behind the front server's WebSocket proxy.
  *
  * Each socket is its own session in chat.db (WebSocket sessions may reuse
- * a SockJS session id, even at once, and stay independent), created when
- * the socket opens, closed when it closes (what it left unacknowledged
- * goes to its user's next subscription) and deleted by the expiry.  Client
+ * a SockJS session id, even at once, and stay independent), created and
+ * leased when the socket opens.  When the socket closes its session is
+ * closed and its lease released, not deleted: what it left unacknowledged
+ * stays for its user's next subscription until the expiry deletes the
+ * session disconnect_delay_ms later (db/background.c).  Client
  * messages go through service_receive() like an xhr_send.  Every socket's
  * session is attached to the process's dispatcher (db/dispatch.h): when
  * the doorbell rings (a waiter thread turns the ring into

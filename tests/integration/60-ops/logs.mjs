@@ -1,4 +1,4 @@
-// logs.mjs - the programs' logs as a host reads them (core/log.h), on a
+// logs.mjs - the programs' logs as a host reads them (proc/log.h), on a
 // real stack (lighttpd, chat.fcgi, chat-ws) run with log_format = json and
 // log_level = debug: every line the programs write is one JSON object with
 // time, prog, pid, level and msg; a session's lines carry its tag and its
