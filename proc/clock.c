@@ -20,6 +20,14 @@ int64_t chat_mono_ms(void)
 	return clock_ms(CLOCK_MONOTONIC);
 }
 
+int64_t chat_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 void chat_deadline(clockid_t clock, int64_t ms, struct timespec *out)
 {
 	clock_gettime(clock, out);

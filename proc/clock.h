@@ -15,6 +15,10 @@
 int64_t chat_wall_ms(void);
 int64_t chat_mono_ms(void);
 
+/* Nanoseconds of the monotonic clock, for a relative timeout finer than a
+ * millisecond (a futex wait). */
+int64_t chat_mono_ns(void);
+
 /* *out = now on clock plus ms (ms >= 0): a deadline for
  * pthread_cond_timedwait on a condition variable of that clock. */
 void chat_deadline(clockid_t clock, int64_t ms, struct timespec *out);
