@@ -1,8 +1,8 @@
 /*
  * cluster.h - more than one machine: the STOMP broker relay between this
  * node's chat.db and the other nodes', through RabbitMQ's STOMP plugin.
- * The design, and why nothing is missed or doubled, is at the top of
- * cluster.c; docs/cluster.md is the operator's side.
+ * docs/cluster.md is the operator's side and, in "Design and proof", the
+ * design and why nothing is missed or doubled.
  *
  * A node is one machine's stack (its chat.db, front server, chat.fcgi
  * processes and chat-ws).  With broker_relay set, one process per node
