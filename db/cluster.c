@@ -13,6 +13,7 @@
 #include "chat.h"
 #include "chatmsg.h"
 #include "chatroom.h"
+#include "counters.h"
 #include "delivery.h"
 #include "log.h"
 #include "outbox.h"
@@ -35,10 +36,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char SQL_COUNTER_GET[] = "SELECT value FROM stomp_counters WHERE name = ?1";
-static const char SQL_COUNTER_RAISE[] =
-	"INSERT INTO stomp_counters(name, value) VALUES (?1, ?2)"
-	" ON CONFLICT(name) DO UPDATE SET value = excluded.value WHERE value < excluded.value";
 static const char SQL_REGISTER[] =
 	"INSERT OR IGNORE INTO outbox_consumers(name, cursor) VALUES ('" CLUSTER_CONSUMER "', ?1)";
 
@@ -86,38 +83,6 @@ int cluster_check(const chat_options_t *opt, chat_error_t *err)
 
 /* ---- ids and marks in chat.db ---- */
 
-static int counter_get(chatdb_t *db, const char *name, int64_t *v, chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_COUNTER_GET, &st, err);
-
-	*v = 0;
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*v = sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, name, err);
-	sqlite3_reset(st);
-	return rc;
-}
-
-static int counter_raise(chatdb_t *db, const char *name, int64_t v, chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_COUNTER_RAISE, &st, err);
-
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, v);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, name, err);
-	sqlite3_reset(st);
-	return rc;
-}
-
 static void mark_name(char out[32], int64_t origin)
 {
 	snprintf(out, 32, "cluster_hw:%lld", (long long)origin);
@@ -128,7 +93,7 @@ int cluster_high_water(chatdb_t *db, int64_t origin, int64_t *id_out, chat_error
 	char name[32];
 
 	mark_name(name, origin);
-	return counter_get(db, name, id_out, err);
+	return counters_get(db, name, id_out, NULL, err);
 }
 
 int cluster__next_id_in_tx(chatdb_t *db, int64_t node, int64_t seq, int64_t *id_out,
@@ -136,7 +101,7 @@ int cluster__next_id_in_tx(chatdb_t *db, int64_t node, int64_t seq, int64_t *id_
 {
 	sqlite3_stmt *st;
 	int64_t clock = 0, id;
-	int rc = counter_get(db, CLOCK_NAME, &clock, err);
+	int rc = counters_get(db, CLOCK_NAME, &clock, NULL, err);
 
 	if (rc != CHAT_OK)
 		return rc;
@@ -145,7 +110,7 @@ int cluster__next_id_in_tx(chatdb_t *db, int64_t node, int64_t seq, int64_t *id_
 	id = clock - clock % CLUSTER_SLOTS + node;
 	if (id <= clock)
 		id += CLUSTER_SLOTS;
-	if ((rc = counter_raise(db, CLOCK_NAME, id, err)) != CHAT_OK ||
+	if ((rc = counters_raise(db, CLOCK_NAME, id, err)) != CHAT_OK ||
 	    (rc = chatdb__stmt(db, SQL_REGISTER, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, seq - 1);
@@ -691,7 +656,7 @@ static int import_in_tx(chatdb_t *db, const clusterwire_msg_t *m, chat_buf_t *hd
 	mark_name(mark, m->origin);
 	snprintf(origin, sizeof(origin), "%lld", (long long)m->origin);
 	(void)chatroom_topic(topic, CHATROOM_ROOM_PATH, m->room);
-	if ((rc = counter_get(db, mark, &hw, err)) != CHAT_OK || m->id <= hw)
+	if ((rc = counters_get(db, mark, &hw, NULL, err)) != CHAT_OK || m->id <= hw)
 		return rc;
 	if (m->kind == CLUSTERWIRE_TOKEN) {
 		rc = apply_token(db, m, err);
@@ -719,9 +684,9 @@ static int import_in_tx(chatdb_t *db, const clusterwire_msg_t *m, chat_buf_t *hd
 		*added = rc == CHAT_OK;
 	}
 	if (rc == CHAT_OK)
-		rc = counter_raise(db, mark, m->id, err);
+		rc = counters_raise(db, mark, m->id, err);
 	if (rc == CHAT_OK)
-		rc = counter_raise(db, CLOCK_NAME, m->id, err);
+		rc = counters_raise(db, CLOCK_NAME, m->id, err);
 	return rc;
 }
 
@@ -1130,7 +1095,7 @@ static int forward(relay_state_t *r, int64_t now)
 	}
 	/* The clock first, then the last seq: a row of ours with an id <= the
 	 * clock was committed before, so is at or below that seq. */
-	if ((rc = counter_get(r->db, CLOCK_NAME, &clock, &err)) != CHAT_OK ||
+	if ((rc = counters_get(r->db, CLOCK_NAME, &clock, NULL, &err)) != CHAT_OK ||
 	    (rc = outbox_last_seq(r->db, &last_seq, &err)) != CHAT_OK)
 		return rc;
 	if (last_seq <= r->cursor) {

@@ -40,3 +40,6 @@ db_libchatdb_a_SOURCES += db/admin.c db/admin.h
 
 # More than one machine: the STOMP broker relay to RabbitMQ.
 db_libchatdb_a_SOURCES += db/cluster.c db/cluster.h
+
+# Named counters in chat.db (guest names; the cluster's id clock and marks).
+db_libchatdb_a_SOURCES += db/counters.c db/counters.h
