@@ -122,6 +122,96 @@ static int put_user(relay_state_t *r, const fwd_t *x, const char *origin, const 
 	return cluster__put_frame(r, STOMP_CMD_SEND, h, n, x->body, x->len);
 }
 
+/* A batch is in flight: RabbitMQ has 10 s to confirm it. */
+static int batch_overdue(relay_state_t *r, int64_t now)
+{
+	if (now - r->batch_sent_ms <= 10000)
+		return CHAT_OK;
+	cluster__disconnect(r, "no RECEIPT for 10 s");
+	return CHAT_ETIMEDOUT;
+}
+
+/* Appends the SEND of post x, with its room's id and creation time (a
+ * node that lacks the room adds it); *sent = 0 when the room is gone. */
+static int put_post(relay_state_t *r, const fwd_t *x, const char *origin, const char *id,
+		    const char *receipt, int *sent, chat_error_t *err)
+{
+	char rid[24], created[24];
+	chatroom_t room;
+	int rc;
+
+	*sent = 0;
+	if (chatroom_get_any(r->db, x->room, &room, err) != CHAT_OK)
+		memset(&room, 0, sizeof(room));
+	if (room.id <= 0)
+		return CHAT_OK; /* cannot happen: room rows stay */
+	snprintf(rid, sizeof(rid), "%lld", (long long)room.id);
+	snprintf(created, sizeof(created), "%lld", (long long)room.created_ms);
+	{
+		stomp_header_t h[] = { H("destination", CLUSTER_TOPIC),
+				       H("persistent", "true"),
+				       H("content-type", "application/json"),
+				       H("chat-origin", origin),
+				       H("chat-id", id),
+				       H("chat-room", x->room),
+				       H("chat-room-id", rid),
+				       H("chat-room-created", created),
+				       H("receipt", receipt) };
+
+		rc = cluster__put_frame(r, STOMP_CMD_SEND, h, 9, x->body, x->len);
+	}
+	*sent = rc == CHAT_OK;
+	return rc;
+}
+
+/* Appends the SENDs of the rows collected in c, each with a receipt
+ * (r->receipts_due counts them). */
+static int put_batch(relay_state_t *r, const collect_t *c, chat_error_t *err)
+{
+	char origin[24];
+	int rc = CHAT_OK;
+
+	snprintf(origin, sizeof(origin), "%lld", (long long)r->opt->node_id);
+	for (size_t i = 0; rc == CHAT_OK && i < c->n; i++) {
+		const fwd_t *x = &c->v[i];
+		char id[24], receipt[32];
+		int sent = 1;
+
+		snprintf(id, sizeof(id), "%lld", (long long)x->id);
+		snprintf(receipt, sizeof(receipt), "s%lld", (long long)x->seq);
+		if (x->kind != CLUSTERWIRE_POST)
+			rc = put_user(r, x, origin, id, receipt);
+		else
+			rc = put_post(r, x, origin, id, receipt, &sent, err);
+		if (rc == CHAT_OK && sent)
+			r->receipts_due++;
+	}
+	return rc;
+}
+
+static void collect_free(collect_t *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->v[i].body);
+	free(c->v);
+}
+
+/* Nothing of this node's to send in the rows up to last: the cursor moves
+ * past them (and this node's clock is safe once it reaches last_seq, the
+ * outbox's last seq when clock was read). */
+static int pass_over(relay_state_t *r, int64_t last, int64_t last_seq, int64_t clock,
+		     chat_error_t *err)
+{
+	int rc = CHAT_OK;
+
+	if (last > r->cursor &&
+	    (rc = outbox_consumer_advance(r->db, CLUSTER_CONSUMER, last, err)) == CHAT_OK)
+		r->cursor = last;
+	if (rc == CHAT_OK && r->cursor >= last_seq)
+		r->safe_clock = clock;
+	return rc;
+}
+
 /* Sends the next batch of local posts after the cursor (when none is in
  * flight). */
 int cluster__forward(relay_state_t *r, int64_t now)
@@ -129,16 +219,10 @@ int cluster__forward(relay_state_t *r, int64_t now)
 	collect_t c = { r, NULL, 0, 0 };
 	chat_error_t err = { 0 };
 	int64_t last_seq = 0, clock = 0;
-	chatroom_t room;
 	int rc;
 
-	if (r->receipts_due > 0) {
-		if (now - r->batch_sent_ms > 10000) {
-			cluster__disconnect(r, "no RECEIPT for 10 s");
-			return CHAT_ETIMEDOUT;
-		}
-		return CHAT_OK;
-	}
+	if (r->receipts_due > 0)
+		return batch_overdue(r, now);
 	/* The clock first, then the last seq: a row of ours with an id <= the
 	 * clock was committed before, so is at or below that seq. */
 	if ((rc = counters_get(r->db, CLUSTER_CLOCK, &clock, NULL, &err)) != CHAT_OK ||
@@ -153,58 +237,17 @@ int cluster__forward(relay_state_t *r, int64_t now)
 	if (c.v == NULL)
 		return CHAT_ENOMEM;
 	rc = outbox_read_after(r->db, r->cursor, CLUSTER_BATCH, take_row, &c, NULL, &err);
-	for (size_t i = 0; rc == CHAT_OK && i < c.n; i++) {
-		fwd_t *x = &c.v[i];
-		char origin[24], id[24], rid[24], created[24], receipt[32];
-
-		snprintf(origin, sizeof(origin), "%lld", (long long)r->opt->node_id);
-		snprintf(id, sizeof(id), "%lld", (long long)x->id);
-		snprintf(receipt, sizeof(receipt), "s%lld", (long long)x->seq);
-		if (x->kind != CLUSTERWIRE_POST) {
-			if ((rc = put_user(r, x, origin, id, receipt)) == CHAT_OK)
-				r->receipts_due++;
-			continue;
-		}
-		if (chatroom_get_any(r->db, x->room, &room, &err) != CHAT_OK)
-			memset(&room, 0, sizeof(room));
-		if (room.id <= 0)
-			continue; /* cannot happen: room rows stay */
-		snprintf(rid, sizeof(rid), "%lld", (long long)room.id);
-		snprintf(created, sizeof(created), "%lld", (long long)room.created_ms);
-		{
-			stomp_header_t h[] = { H("destination", CLUSTER_TOPIC),
-					       H("persistent", "true"),
-					       H("content-type", "application/json"),
-					       H("chat-origin", origin),
-					       H("chat-id", id),
-					       H("chat-room", x->room),
-					       H("chat-room-id", rid),
-					       H("chat-room-created", created),
-					       H("receipt", receipt) };
-
-			rc = cluster__put_frame(r, STOMP_CMD_SEND, h, 9, x->body, x->len);
-		}
-		if (rc == CHAT_OK)
-			r->receipts_due++;
-	}
-	for (size_t i = 0; i < c.n; i++)
-		free(c.v[i].body);
-	free(c.v);
+	if (rc == CHAT_OK)
+		rc = put_batch(r, &c, &err);
+	collect_free(&c);
 	if (rc != CHAT_OK) {
 		chat_buf_reset(&r->out);
 		r->receipts_due = 0;
 		log_warn("cluster: reading posts to forward: %s", chat_error_reason(&err, rc));
 		return rc;
 	}
-	if (r->receipts_due == 0) {
-		/* Nothing of this node's to send in these rows. */
-		if (c.last > r->cursor && (rc = outbox_consumer_advance(r->db, CLUSTER_CONSUMER,
-									c.last, &err)) == CHAT_OK)
-			r->cursor = c.last;
-		if (rc == CHAT_OK && r->cursor >= last_seq)
-			r->safe_clock = clock;
-		return rc;
-	}
+	if (r->receipts_due == 0)
+		return pass_over(r, c.last, last_seq, clock, &err);
 	r->batch_clock = c.last >= last_seq ? clock : 0;
 	r->batch_last = c.last;
 	r->batch_sent_ms = now;
