@@ -4,7 +4,6 @@
  * confirmed (RECEIPT) every SEND of a batch.  docs/cluster.md
  * ("Forwarding", "No miss").
  */
-
 #include "config.h"
 #include "cluster_int.h"
 

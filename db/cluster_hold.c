@@ -4,7 +4,6 @@
  * in id order; the clock beacons that tell the other nodes how far this
  * one has sent.  docs/cluster.md ("The hold-back", "Proof of one order").
  */
-
 #include "config.h"
 #include "cluster_int.h"
 
@@ -34,10 +33,7 @@ int cluster__hold_put(chatdb_t *db, int64_t id, const char *dest, chat_slice_t h
 	sqlite3_bind_text(st, 2, dest, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, headers.len ? headers.ptr : "", (int)headers.len, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 4, body.len ? body.ptr : "", (int)body.len, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "held post", err);
-	sqlite3_reset(st);
-	return rc;
+	return chatdb__step_done(db, st, "held post", err);
 }
 
 int cluster__hold_in_tx(chatdb_t *db, int64_t id, const char *dest, const char *room,
@@ -104,10 +100,7 @@ static int release_in_tx(chatdb_t *db, int64_t upto, size_t *n, int64_t *seq, ch
 	sqlite3_reset(st);
 	if (rc != CHAT_OK || (rc = cluster__stmt_int(db, SQL_HOLD_DEL, upto, &del, err)) != CHAT_OK)
 		return rc;
-	rc = sqlite3_step(del);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "held posts", err);
-	sqlite3_reset(del);
-	return rc;
+	return chatdb__step_done(db, del, "held posts", err);
 }
 
 int cluster_release(chatdb_t *db, int64_t upto, size_t *released, int64_t *seq_out,

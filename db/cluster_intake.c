@@ -5,7 +5,6 @@
  * hold, user messages to the outbox, tokens, rooms, presence applied),
  * then acked.  docs/cluster.md ("Taking in", "No miss", "No double").
  */
-
 #include "config.h"
 #include "cluster_int.h"
 
@@ -54,10 +53,7 @@ static int apply_token(chatdb_t *db, const clusterwire_msg_t *m, chat_error_t *e
 		sqlite3_bind_int64(st, 3, m->token_created_ms);
 		sqlite3_bind_int64(st, 4, m->token_expires_ms);
 	}
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "token", err);
-	sqlite3_reset(st);
-	return rc;
+	return chatdb__step_done(db, st, "token", err);
 }
 
 /* The room m names, added from m when chat.db lacks it. */

@@ -4,7 +4,6 @@
  * make them (tokens, rooms; presence and held posts call in here too).
  * docs/cluster.md ("Ids", "Forwarding", "Other rows").
  */
-
 #include "config.h"
 #include "cluster_int.h"
 
@@ -49,9 +48,7 @@ int cluster__next_id_in_tx(chatdb_t *db, int64_t node, int64_t seq, int64_t *id_
 	    (rc = chatdb__stmt(db, SQL_REGISTER, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, seq - 1);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "cluster consumer", err);
-	sqlite3_reset(st);
+	rc = chatdb__step_done(db, st, "cluster consumer", err);
 	if (rc == CHAT_OK)
 		*id_out = id;
 	return rc;

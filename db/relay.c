@@ -56,10 +56,7 @@ int relay__register_in_tx(chatdb_t *db, int64_t seq, chat_error_t *err)
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, seq);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "relay consumer", err);
-	sqlite3_reset(st);
-	return rc;
+	return chatdb__step_done(db, st, "relay consumer", err);
 }
 
 int relay_cursor(chatdb_t *db, int64_t *seq_out, chat_error_t *err)
@@ -123,10 +120,7 @@ int relay_lease_release(chatdb_t *db, const char *name, const char *owner, chat_
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "lease", err);
-	sqlite3_reset(st);
-	return rc;
+	return chatdb__step_done(db, st, "lease", err);
 }
 
 int64_t relay_conflicts(void)
@@ -143,10 +137,7 @@ static int exec_floor(chatdb_t *db, const char *sql, int64_t v, chat_error_t *er
 		return rc;
 	if (sqlite3_bind_parameter_count(st) > 0)
 		sqlite3_bind_int64(st, 1, v);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "id floor", err);
-	sqlite3_reset(st);
-	return rc;
+	return chatdb__step_done(db, st, "id floor", err);
 }
 
 /* Conversations read back from the store (dm.h). */
@@ -238,10 +229,7 @@ static int write_room(chatdb_t *db, const seed_room_t *x, chat_error_t *err)
 		return rc;
 	sqlite3_bind_text(st, 1, x->r.name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, x->seq);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "room seq floor", err);
-	sqlite3_reset(st);
-	return rc;
+	return chatdb__step_done(db, st, "room seq floor", err);
 }
 
 /* *behind = 1 when chat.db's outbox seq is below max_id or it has issued
