@@ -88,6 +88,17 @@ int cluster_release(chatdb_t *db, int64_t upto, size_t *released, int64_t *seq_o
  * gets how many rows, *seq the last notice's seq (untouched: none). */
 int cluster_drop_node(chatdb_t *db, int64_t node, size_t *dropped, int64_t *seq, chat_error_t *err);
 
+/* Called with each name (valid during the call only): CHAT_OK goes on,
+ * CHAT_STOP stops (the listing then returns CHAT_OK), anything else stops
+ * and is returned.  Must not use the same chatdb_t. */
+typedef int (*cluster_name_cb)(void *ctx, const char *name);
+
+/* The users other nodes have announced in room (cluster_presence), for
+ * the chat application's /presence: cb with each, once, in name (byte)
+ * order.  0 or a chat.db error (or cb's). */
+int cluster_room_users(chatdb_t *db, const char *room, cluster_name_cb cb, void *ctx,
+		       chat_error_t *err);
+
 /* This node's users present in rooms, announced again to the others (a
  * presence row each, which they apply idempotently), in one transaction. */
 int cluster_announce_local(chatdb_t *db, size_t *announced, int64_t *seq, chat_error_t *err);

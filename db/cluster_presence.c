@@ -6,7 +6,6 @@
  * and this node's users announced again on each (re)connect.
  * docs/cluster.md ("What crosses nodes": presence).
  */
-
 #include "config.h"
 #include "cluster_int.h"
 
@@ -24,6 +23,9 @@ static const char SQL_PRESENCE_PUT[] =
 	"INSERT OR IGNORE INTO cluster_presence(node, room, user_name) VALUES (?3, ?1, ?2)";
 static const char SQL_PRESENCE_DEL[] =
 	"DELETE FROM cluster_presence WHERE room = ?1 AND user_name = ?2 AND node = ?3";
+
+static const char SQL_ROOM_USERS[] =
+	"SELECT DISTINCT user_name FROM cluster_presence WHERE room = ?1 ORDER BY 1";
 
 /* Runs sql with (room, user[, node]); *n gets its count (a SELECT) or the
  * rows it changed. */
@@ -49,6 +51,24 @@ static int presence_sql(chatdb_t *db, const char *sql, const char *room, const c
 						   : chatdb__error(db, rc, "presence", err);
 	sqlite3_reset(st);
 	return rc;
+}
+
+int cluster_room_users(chatdb_t *db, const char *room, cluster_name_cb cb, void *ctx,
+		       chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_ROOM_USERS, &st, err), step;
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = cb(ctx, (const char *)sqlite3_column_text(st, 0))) != CHAT_OK)
+			break;
+	if (rc == CHAT_OK && step != SQLITE_DONE)
+		rc = chatdb__error(db, step, "presence", err);
+	sqlite3_reset(st);
+	return rc == CHAT_STOP ? CHAT_OK : rc;
 }
 
 int cluster__presence_in_tx(chatdb_t *db, int entered, const char *user, const char *room,
