@@ -193,13 +193,13 @@ static int read_frame(relay_state_t *r, int timeout_ms, stomp_frame_t *f, char *
 static char rbuf[65536];
 static size_t rhave, rpos;
 
-static int connect_broker(relay_state_t *r)
+/* Resolves RabbitMQ's host and connects r->fd to it (a 5 s send timeout,
+ * no Nagle). */
+static int open_socket(relay_state_t *r)
 {
 	struct addrinfo hints = { 0 }, *ai = NULL;
 	struct timeval tv = { 5, 0 };
-	stomp_limits_t lim = { CLUSTER_FRAME_MAX, 64, 8192 };
-	stomp_frame_t f;
-	char port[8], qname[64], node[16];
+	char port[8];
 	int rc, one = 1;
 
 	snprintf(port, sizeof(port), "%d", r->url.port);
@@ -215,10 +215,20 @@ static int connect_broker(relay_state_t *r)
 	}
 	rc = r->fd >= 0 && connect(r->fd, ai->ai_addr, ai->ai_addrlen) == 0 ? CHAT_OK : CHAT_EIO;
 	freeaddrinfo(ai);
-	if (rc != CHAT_OK) {
+	if (rc != CHAT_OK)
 		cluster__disconnect(r, strerror(errno));
+	return rc;
+}
+
+static int connect_broker(relay_state_t *r)
+{
+	stomp_limits_t lim = { CLUSTER_FRAME_MAX, 64, 8192 };
+	stomp_frame_t f;
+	char qname[64], node[16];
+	int rc;
+
+	if ((rc = open_socket(r)) != CHAT_OK)
 		return rc;
-	}
 	if (stomp_parser_init(&r->parser, &lim) != CHAT_OK) {
 		cluster__disconnect(r, "out of memory");
 		return CHAT_ENOMEM;
