@@ -4,13 +4,10 @@
  */
 #include "config.h"
 #include "broker_int.h"
+#include "counters.h"
 
 static const char SQL_TOKEN_PUT[] =
 	"INSERT OR REPLACE INTO stomp_tokens(session_id, token_hash, expires_ms) VALUES (?1, ?2, ?3)";
-
-static const char SQL_COUNTER[] =
-	"INSERT INTO stomp_counters(name, value) VALUES (?1, 1)"
-	" ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value";
 
 static const char SQL_STATE_PUT[] =
 	"INSERT INTO stomp_sessions(session_id, version, hb_client_send_ms, hb_client_recv_ms,"
@@ -120,7 +117,7 @@ static int connect_user(broker_t *b, const stomp_frame_t *f, char name[SESSION_U
 	} else if (b->opt->allow_guests) {
 		/* Guests are guest-N whatever login says: a registered name
 		 * cannot start with guest-, so nobody becomes someone else. */
-		rc = broker__query_int(b, SQL_COUNTER, "guest", NULL, &n, &found, "guest counter");
+		rc = counters_next(b->db, COUNTERS_GUEST, &n, b->err);
 		if (rc != CHAT_OK)
 			return rc;
 		snprintf(name, SESSION_USER_MAX + 1, CHATMSG_GUEST_PREFIX "%lld", (long long)n);

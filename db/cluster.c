@@ -1,175 +1,18 @@
 /*
- * cluster.c - the STOMP broker relay between nodes (see cluster.h).
- *
- * DESIGN
- *
- * Nodes.  Each node keeps its chat.db (outbox, sessions) for its own
- * processes, as a single machine does.  broker_relay names a RabbitMQ
- * STOMP listener every node uses; store_uri a MongoDB every node shares
- * (history, users, rooms).  node_id (1..15) names the node.
- *
- * Ids.  In a cluster a chat post's message id is no longer its outbox
- * seq: it is drawn, inside the posting transaction, from the node's id
- * clock (stomp_counters 'cluster_clock'): the smallest x above
- * max(clock, the outbox's last seq) with x = node_id (mod 16).  The clock
- * is raised to every id the node takes in from elsewhere (a Lamport
- * clock), and relay_seed() raises the outbox seq above the shared
- * history's highest id when the store opens.  So
- *  - ids are unique across nodes: two nodes never make the same residue;
- *    one node makes rising ids (its clock only rises, under chat.db's
- *    write lock), even across a lost chat.db (the seq floor from the
- *    store);
- *  - a post made after its writer's node has taken in a message has a
- *    larger id than that message (causality is kept: a reply sorts after
- *    what it answers, on every node).
- * Each room's one order is the order of ids.  History, paging and resume
- * (after:<id>, any node's id) read MongoDB and the outbox in id order
- * (db/broker.c sorts by id), and so agree on every node.  Live MESSAGEs go
- * out in each node's outbox order, and the hold-back below makes that the
- * id order too, on every node, while every node is up.
- *
- * One order (the hold-back: a Lamport-clock total-order broadcast).  A
- * chat post is not appended to the outbox when it is made or taken in:
- * it is committed, with its id, to cluster_hold (cluster__hold_in_tx() in
- * the posting transaction, which also appends the row the relay forwards,
- * destination CLUSTER_POST_DEST; the sender's RECEIPT follows that
- * commit: the post is durable).  The relay releases held posts into the
- * outbox in id order, in one transaction (insert and delete), once they
- * are stable, and rings the doorbell; only then do subscribers, history
- * and resume see them.
- *  - known[n] is the highest id of any message (post, other row, clock
- *    beacon) this node has committed from node n; heard[n] when.
- *  - A clock beacon of node n (chat-kind clock, non-persistent, on the
- *    posts' routing key over the posts' connection) carries C: n sends it
- *    only once every row of its own with an id <= C is confirmed by
- *    RabbitMQ (the relay reads its clock, then the outbox's last seq: a
- *    row with an id <= that clock committed before, so lies at or below
- *    that seq; C is that clock once its cursor passed that seq).  Beacons
- *    go out after taking in messages (so that their senders can release)
- *    and every second (liveness).
- *  - A live node is one heard within cluster_node_timeout_ms.  Held posts
- *    with ids <= S are stable, S = min(known[n]) over the live nodes n
- *    other than this one (unbounded when there are none, and while this
- *    node is cut off from RabbitMQ: local chat goes on).
- * Proof of one order while every node is up (none times out).  Say node X
- * releases post x (x <= S).  Every post with a smaller id is then held at
- * X, or was released before: for a node n other than X, known[n] >= x was
- * raised by a message of n that n sent after everything of its own with a
- * smaller or equal id (n forwards its rows in id order; a beacon follows
- * the confirmation of what it covers), over one connection into one queue
- * (FIFO; RabbitMQ puts back a message requeued by a lost consumer in its
- * place), and X commits messages in the order the queue delivers them, so
- * n's posts with ids < x are held at X already; X's own posts with ids
- * < x were committed before (X's ids rise under chat.db's write lock),
- * and X's later posts get ids above its clock, which is at or above every
- * id it holds (taking a message in raises the clock).  So X releases in
- * rising id order and never later holds an id below one it released:
- * every node's outbox has the posts in id order, the same sequence, and
- * each room's live order on every node is its id order.  Each post is
- * released: S reaches it once every live node has beaconed a clock at or
- * above it (a node's clock passes every id it takes in, so its next beacon
- * after taking the post does), or once a node stops being heard.
- * No miss, no double for held posts: a held post is in chat.db (durable)
- * from the commit that made or took it in; release moves it to the outbox
- * in one transaction (no state has it in neither, none in both); the hold
- * is keyed by id (INSERT OR IGNORE) and taking in is still guarded by the
- * origin's mark (below).  A released row (kind msg) is not forwarded
- * again: the CLUSTER_POST_DEST row of the post was.
- * Faults.  A node not heard for cluster_node_timeout_ms is left out of S:
- * a dead node stalls live delivery at most that long.  Its posts that
- * arrive later (it was cut off, or slow beyond the timeout), and other
- * nodes' posts that arrive after this node was cut off from RabbitMQ (it
- * released its own at once meanwhile), are released when they arrive, so
- * live order may then differ from id order: the partition case; history
- * and resume still show the id order.  A lost beacon (RabbitMQ restarted;
- * they are not persistent) is replaced by the next one; a beacon never
- * overtakes a post it covers that RabbitMQ might lose, as it waits for the
- * confirmation.  A relay that restarts (another process takes the lease)
- * starts with known[] = the origins' marks and counts every node it has a
- * mark of as live for a timeout.  Rows other than chat posts (user
- * messages, tokens, presence, rooms) are not held: they are applied in
- * the order they arrive.
- * Cost: a node's own post reaches its own subscribers after a round trip
- * to the other live nodes and back (their beacons); another node's post
- * is released as it arrives when that origin's message is the last one
- * needed (always with two nodes).
- *
- * Forwarding.  A local post has a row to forward (CLUSTER_POST_DEST, its
- * body the chat JSON, with "origin" equal to node_id, its id and room).
- * The broker registers the outbox consumer CLUSTER_CONSUMER before the
- * first such row (in the posting transaction),
- * so pruning keeps every row the relay has not forwarded, however long
- * RabbitMQ is away.  The relay reads rows after its cursor, SENDs each
- * local post (persistent, to amq.topic, routing key chat.cluster) with a
- * receipt, and moves the cursor past a batch only once RabbitMQ has
- * confirmed every SEND of it (RabbitMQ sends a SEND's RECEIPT after its
- * publisher confirm: the message is in every durable queue bound).
- *
- * Taking in.  Each node has a durable queue (x-queue-name chat-node-N,
- * bound to chat.cluster) which it consumes with client-individual acks.
- * A MESSAGE from another node is added to the local hold (a chat row
- * with that origin and id, its body byte for byte; see "One order") and
- * the origin's high-water mark (stomp_counters 'cluster_hw:N') raised to
- * its id, in one transaction; the ACK goes after the commit.  A MESSAGE whose id is at or
- * below its origin's mark is acked and dropped.
- *
- * No miss.  A post P of node A committed at outbox seq s: the consumer
- * existed before s, so P stays in A's chat.db until the cursor passes s;
- * the cursor passes s only after RabbitMQ confirmed P, that is, P is in
- * node B's durable queue (which exists from B's first connection on and
- * outlives RabbitMQ restarts with its persistent messages).  B removes P
- * from the queue only by ACK, sent after P's row committed in B's chat.db
- * (or after finding P's id at or below A's mark, which means a row with
- * an id >= P's from A is committed, and A's posts reach B in A's order,
- * see below, so P itself was committed before it).  Any crash or outage
- * in between leaves P either unconfirmed at A (resent) or unacked at B
- * (redelivered).  Once released into B's outbox, B's dispatchers deliver it as any
- * local row, and B's history relay writes it to MongoDB (idempotently: A's
- * relay writes the same document under the same id).
- * No double.  B adds P only if P.id is above A's mark and raises the mark
- * to P.id in the same transaction: a resend or redelivery of P (or of any
- * earlier post of A) finds the mark at or above its id.  This needs A's
- * posts to reach B in A's id order: A forwards in outbox order, which is
- * its id order (ids rise with seqs under the write lock); one connection
- * publishes in order; a queue delivers in order, and RabbitMQ puts a
- * message requeued by a lost consumer connection back in its place; and
- * a resend after A's relay reconnects starts again at the cursor, below
- * anything not yet confirmed, so B sees A's ids rise except for repeats
- * of what it has (dropped by the mark).
- *
- * Other rows.  Messages to /user/NAME/..., login tokens issued or revoked,
- * users entering or leaving rooms and rooms created or deleted travel the
- * same way: a row with this node's origin and a cluster id ("cid" header,
- * from the same id clock, so a node's rows of every kind rise together in
- * commit order) that the relay forwards, and the receiver applies under the
- * same per-origin mark in the same transaction: the argument above holds
- * for them word for word.  A receiver publishes what its own clients see
- * (the user message; a room on /topic/rooms; an ENTER or LEAVE only when it
- * changes whether the user is in the room anywhere in the cluster).
- *
- * Faults.  RabbitMQ away: posts commit locally and are delivered locally
- * (released at once); they wait in chat.db and go out in order when it is back.  A node away:
- * the others go on; its queue keeps what it misses (bounded by a queue
- * policy, docs/cluster.md), and its clients can resume on another node
- * from MongoDB.  A node whose queue was lost or trimmed (the policy's
- * limit) misses those live rows; their history is still in MongoDB.
- *
- * The relay runs in one process per node: the holder of the chat.db
- * lease CLUSTER_LEASE, renewed every second.  It waits in poll() on its
- * socket and on a pipe a second thread writes to when the doorbell rings
- * (the outbox moved), so an idle node costs a wakeup a second.
+ * cluster.c - the STOMP broker relay between nodes (see cluster.h): its
+ * options, the relay thread's life (the chat.db lease, the doorbell
+ * thread, start and stop), the STOMP connection to RabbitMQ and the main
+ * loop.  Forwarding, taking in, the hold-back and presence are in
+ * cluster_forward.c, cluster_intake.c, cluster_hold.c, cluster_presence.c,
+ * the ids and rows to forward in cluster_rows.c (cluster_int.h joins
+ * them).  The design and the proof that nothing is missed, doubled or
+ * reordered are in docs/cluster.md ("Design and proof").
  */
 #include "config.h"
-#include "cluster.h"
+#include "cluster_int.h"
 
-#include "broker.h"
-#include "chat.h"
-#include "chatmsg.h"
-#include "chatroom.h"
 #include "clock.h"
-#include "delivery.h"
 #include "log.h"
-#include "outbox.h"
 #include "relay.h"
 #include "session.h"
 
@@ -180,23 +23,11 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sqlite3.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-static const char SQL_COUNTER_GET[] = "SELECT value FROM stomp_counters WHERE name = ?1";
-static const char SQL_COUNTER_RAISE[] =
-	"INSERT INTO stomp_counters(name, value) VALUES (?1, ?2)"
-	" ON CONFLICT(name) DO UPDATE SET value = excluded.value WHERE value < excluded.value";
-static const char SQL_REGISTER[] =
-	"INSERT OR IGNORE INTO outbox_consumers(name, cursor) VALUES ('" CLUSTER_CONSUMER "', ?1)";
-
-#define CLOCK_NAME "cluster_clock"
 
 /* ---- the URL ---- */
 
@@ -238,727 +69,7 @@ int cluster_check(const chat_options_t *opt, chat_error_t *err)
 	return CHAT_OK;
 }
 
-/* ---- ids and marks in chat.db ---- */
-
-static int counter_get(chatdb_t *db, const char *name, int64_t *v, chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_COUNTER_GET, &st, err);
-
-	*v = 0;
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*v = sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, name, err);
-	sqlite3_reset(st);
-	return rc;
-}
-
-static int counter_raise(chatdb_t *db, const char *name, int64_t v, chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_COUNTER_RAISE, &st, err);
-
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, v);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, name, err);
-	sqlite3_reset(st);
-	return rc;
-}
-
-static void mark_name(char out[32], int64_t origin)
-{
-	snprintf(out, 32, "cluster_hw:%lld", (long long)origin);
-}
-
-int cluster_high_water(chatdb_t *db, int64_t origin, int64_t *id_out, chat_error_t *err)
-{
-	char name[32];
-
-	mark_name(name, origin);
-	return counter_get(db, name, id_out, err);
-}
-
-int cluster__next_id_in_tx(chatdb_t *db, int64_t node, int64_t seq, int64_t *id_out,
-			   chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	int64_t clock = 0, id;
-	int rc = counter_get(db, CLOCK_NAME, &clock, err);
-
-	if (rc != CHAT_OK)
-		return rc;
-	if (clock < seq)
-		clock = seq;
-	id = clock - clock % CLUSTER_SLOTS + node;
-	if (id <= clock)
-		id += CLUSTER_SLOTS;
-	if ((rc = counter_raise(db, CLOCK_NAME, id, err)) != CHAT_OK ||
-	    (rc = chatdb__stmt(db, SQL_REGISTER, &st, err)) != CHAT_OK)
-		return rc;
-	sqlite3_bind_int64(st, 1, seq - 1);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "cluster consumer", err);
-	sqlite3_reset(st);
-	if (rc == CHAT_OK)
-		*id_out = id;
-	return rc;
-}
-
-/* ---- a post from RabbitMQ ---- */
-
-static _Atomic long long this_node;
-
-void cluster_configure(const chat_options_t *opt)
-{
-	this_node = cluster_enabled(opt) ? opt->node_id : 0;
-}
-
-static const char SQL_TOKEN_PUT[] =
-	"INSERT OR REPLACE INTO auth_tokens(hash, user_name, created_ms, expires_ms)"
-	" VALUES (?1, ?2, ?3, ?4)";
-static const char SQL_TOKEN_DEL[] = "DELETE FROM auth_tokens WHERE hash = ?1";
-
-static const char SQL_PRESENT_ELSEWHERE[] =
-	"SELECT count(*) FROM cluster_presence WHERE room = ?1 AND user_name = ?2";
-static const char SQL_PRESENT_HERE[] =
-	"SELECT count(*) FROM chat_presence WHERE room = ?1 AND user_name = ?2";
-static const char SQL_PRESENCE_PUT[] =
-	"INSERT OR IGNORE INTO cluster_presence(node, room, user_name) VALUES (?3, ?1, ?2)";
-static const char SQL_PRESENCE_DEL[] =
-	"DELETE FROM cluster_presence WHERE room = ?1 AND user_name = ?2 AND node = ?3";
-
-/* Runs sql with (room, user[, node]); *n gets its count (a SELECT) or the
- * rows it changed. */
-static int presence_sql(chatdb_t *db, const char *sql, const char *room, const char *user,
-			int64_t node, int64_t *n, chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, sql, &st, err);
-
-	*n = 0;
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-	if (sqlite3_bind_parameter_count(st) >= 3)
-		sqlite3_bind_int64(st, 3, node);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
-	else if (rc == SQLITE_DONE)
-		*n = sqlite3_changes(chatdb_sqlite(db));
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
-						   : chatdb__error(db, rc, "presence", err);
-	sqlite3_reset(st);
-	return rc;
-}
-
-/* Appends a row the relay forwards (this node's origin, a cluster id:
- * id, or a new one when id is 0; a held post's names its room). */
-static int forward_row_id(chatdb_t *db, long long node, const char *dest, chat_slice_t body,
-			  int64_t id, const char *room, int64_t *seq, chat_error_t *err)
-{
-	chat_buf_t hdrs;
-	outbox_msg_t om;
-	int64_t last = 0;
-	char v[24];
-	int rc = CHAT_OK;
-
-	chat_buf_init(&hdrs, 256);
-	if (id == 0 && ((rc = outbox_last_seq(db, &last, err)) != CHAT_OK ||
-			(rc = cluster__next_id_in_tx(db, node, last + 1, &id, err)) != CHAT_OK))
-		goto out;
-	snprintf(v, sizeof(v), "%lld", node);
-	rc = chatrow_hdr_put(&hdrs, CHATROW_H_ORIGIN, v);
-	snprintf(v, sizeof(v), "%lld", (long long)id);
-	if (rc == CHAT_OK)
-		rc = chatrow_hdr_put(&hdrs, CLUSTER_ID_HEADER, v);
-	if (rc == CHAT_OK && room != NULL)
-		rc = chatrow_hdr_put(&hdrs, CLUSTER_ROOM_HEADER, room);
-	if (rc != CHAT_OK) {
-		rc = chat_error_set(err, rc, "cluster row headers");
-		goto out;
-	}
-	om = (outbox_msg_t){ dest, NULL, chat_buf_slice(&hdrs), body, chat_wall_ms() };
-	rc = outbox_append(db, &om, seq, err);
-out:
-	chat_buf_free(&hdrs);
-	return rc;
-}
-
-static int forward_row(chatdb_t *db, long long node, const char *dest, chat_slice_t body,
-		       int64_t *seq, chat_error_t *err)
-{
-	return forward_row_id(db, node, dest, body, 0, NULL, seq, err);
-}
-
-static const char SQL_HOLD_PUT[] =
-	"INSERT OR IGNORE INTO cluster_hold(id, destination, headers, body) VALUES (?1, ?2, ?3, ?4)";
-static const char SQL_HOLD_MIN[] = "SELECT min(id) FROM cluster_hold";
-static const char SQL_HOLD_READ[] =
-	"SELECT id, destination, headers, body FROM cluster_hold WHERE id <= ?1 ORDER BY id";
-static const char SQL_HOLD_DEL[] = "DELETE FROM cluster_hold WHERE id <= ?1";
-
-/* Ends a transaction whose work returned rc: commits it (then *out = n
- * and, when seq_out is not NULL, *seq_out = seq) or rolls it back. */
-static int end_tx(chatdb_t *db, int rc, size_t n, size_t *out, int64_t seq, int64_t *seq_out,
-		  chat_error_t *err)
-{
-	if (rc == CHAT_OK)
-		rc = chatdb__commit(db, err);
-	else
-		chatdb__rollback(db);
-	if (rc == CHAT_OK) {
-		*out = n;
-		if (seq_out != NULL)
-			*seq_out = seq;
-	}
-	return rc;
-}
-
-/* sql prepared in *st with ?1 = v. */
-static int stmt_int(chatdb_t *db, const char *sql, int64_t v, sqlite3_stmt **st, chat_error_t *err)
-{
-	int rc = chatdb__stmt(db, sql, st, err);
-
-	if (rc == CHAT_OK)
-		sqlite3_bind_int64(*st, 1, v);
-	return rc;
-}
-
-/* Holds back chat post id (its outbox row: dest, headers, body). */
-static int hold_put(chatdb_t *db, int64_t id, const char *dest, chat_slice_t headers,
-		    chat_slice_t body, chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_HOLD_PUT, &st, err);
-
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, dest, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 3, headers.len ? headers.ptr : "", (int)headers.len, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 4, body.len ? body.ptr : "", (int)body.len, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "held post", err);
-	sqlite3_reset(st);
-	return rc;
-}
-
-int cluster__hold_in_tx(chatdb_t *db, int64_t id, const char *dest, const char *room,
-			chat_slice_t headers, chat_slice_t body, int64_t *seq, chat_error_t *err)
-{
-	long long node = this_node;
-	int rc = hold_put(db, id, dest, headers, body, err);
-
-	return rc == CHAT_OK ? forward_row_id(db, node, CLUSTER_POST_DEST, body, id, room, seq, err)
-			     : rc;
-}
-
-int cluster_held_min(chatdb_t *db, int64_t *id_out, chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_HOLD_MIN, &st, err);
-
-	*id_out = 0;
-	if (rc != CHAT_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*id_out = sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "held", err);
-	sqlite3_reset(st);
-	return rc;
-}
-
-/* Inside the caller's transaction: the held posts with ids <= upto into
- * the outbox, in id order, and out of the hold. */
-static int release_in_tx(chatdb_t *db, int64_t upto, size_t *n, int64_t *seq, chat_error_t *err)
-{
-	sqlite3_stmt *st, *del;
-	int64_t last = 0;
-	int rc = stmt_int(db, SQL_HOLD_READ, upto, &st, err);
-
-	if (rc != CHAT_OK)
-		return rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char dest[CHATDB_DEST_MAX + 1];
-		const unsigned char *d = sqlite3_column_text(st, 1);
-		outbox_msg_t om;
-		int e;
-
-		snprintf(dest, sizeof(dest), "%s", d != NULL ? (const char *)d : "");
-		om = (outbox_msg_t){
-			dest,
-			NULL,
-			{ sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2) },
-			{ sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3) },
-			chat_wall_ms()
-		};
-		/* The history relay starts before the first chat row. */
-		if ((*n == 0 && ((e = outbox_last_seq(db, &last, err)) != CHAT_OK ||
-				 (e = relay__register_in_tx(db, last, err)) != CHAT_OK)) ||
-		    (e = outbox_append(db, &om, seq, err)) != CHAT_OK) {
-			sqlite3_reset(st);
-			return e;
-		}
-		(*n)++;
-	}
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "held posts", err);
-	sqlite3_reset(st);
-	if (rc != CHAT_OK || (rc = stmt_int(db, SQL_HOLD_DEL, upto, &del, err)) != CHAT_OK)
-		return rc;
-	rc = sqlite3_step(del);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "held posts", err);
-	sqlite3_reset(del);
-	return rc;
-}
-
-int cluster_release(chatdb_t *db, int64_t upto, size_t *released, int64_t *seq_out,
-		    chat_error_t *err)
-{
-	size_t n = 0;
-	int64_t seq = 0;
-	int rc = chatdb__begin(db, err);
-
-	*released = 0;
-	if (rc == CHAT_OK)
-		rc = release_in_tx(db, upto, &n, &seq, err);
-	return end_tx(db, rc, n, released, seq, seq_out, err);
-}
-
-int cluster__presence_in_tx(chatdb_t *db, int entered, const char *user, const char *room,
-			    int *announce, int64_t *seq, chat_error_t *err)
-{
-	long long node = this_node;
-	chat_buf_t body;
-	int64_t elsewhere = 0;
-	int rc;
-
-	*announce = 1;
-	if (node == 0)
-		return CHAT_OK;
-	chat_buf_init(&body, 512);
-	rc = presence_sql(db, SQL_PRESENT_ELSEWHERE, room, user, 0, &elsewhere, err);
-	if (rc == CHAT_OK && clusterwire_presence_body(&body, entered, room, user) != CHAT_OK)
-		rc = chat_error_set(err, CHAT_EINVAL, "presence row");
-	if (rc == CHAT_OK)
-		rc = forward_row(db, node, CLUSTER_PRESENCE_DEST, chat_buf_slice(&body), seq, err);
-	*announce = elsewhere == 0;
-	chat_buf_free(&body);
-	return rc;
-}
-
-/* The end of every cluster__*_in_tx(): body (rc from its writer) as a
- * forwarded row dest. */
-static int forward_body(chatdb_t *db, long long node, const char *dest, chat_buf_t *body, int rc,
-			const char *what, int64_t *seq, chat_error_t *err)
-{
-	if (rc != CHAT_OK)
-		rc = chat_error_set(err, rc, "%s row", what);
-	else
-		rc = forward_row(db, node, dest, chat_buf_slice(body), seq, err);
-	chat_buf_free(body);
-	return rc;
-}
-
-int cluster__token_in_tx(chatdb_t *db, int put, const unsigned char *hash, const char *user,
-			 int64_t created_ms, int64_t expires_ms, chat_error_t *err)
-{
-	long long node = this_node;
-	chat_buf_t body;
-
-	if (node == 0)
-		return CHAT_OK;
-	chat_buf_init(&body, 1024);
-	return forward_body(db, node, CLUSTER_TOKEN_DEST, &body,
-			    clusterwire_token_body(&body, put, hash, user, created_ms, expires_ms),
-			    "token", NULL, err);
-}
-
-int cluster__room_in_tx(chatdb_t *db, int created, const chatroom_t *room, const char *by,
-			int64_t now_ms, chat_error_t *err)
-{
-	long long node = this_node;
-	chat_buf_t body;
-
-	if (node == 0)
-		return CHAT_OK;
-	chat_buf_init(&body, 1024);
-	return forward_body(db, node, CLUSTER_ROOM_DEST, &body,
-			    clusterwire_room_body(&body, created, room->name, room->id,
-						  created ? room->creator : by,
-						  created ? room->created_ms : now_ms),
-			    "room", NULL, err);
-}
-
-/* Another node's new or deleted room, here too. */
-static int apply_room(chatdb_t *db, const clusterwire_msg_t *m, int *added, int64_t *seq,
-		      chat_error_t *err)
-{
-	chatroom_t r;
-
-	if (!m->entered)
-		return chatroom__tombstone_in_tx(db, m->room, m->token_user, m->room_created_ms,
-						 added, seq, err);
-	memset(&r, 0, sizeof(r));
-	snprintf(r.name, sizeof(r.name), "%s", m->room);
-	snprintf(r.creator, sizeof(r.creator), "%s", m->token_user);
-	r.id = m->room_id;
-	r.created_ms = m->room_created_ms;
-	return chatroom__import_in_tx(db, &r, chat_wall_ms(), added, seq, err);
-}
-
-/* Another node's user entering or leaving: recorded, and announced here
- * when this makes the user present (or absent) across the cluster. */
-static int apply_presence(chatdb_t *db, const clusterwire_msg_t *m, int *added, int64_t *seq,
-			  chat_error_t *err)
-{
-	char topic[CHATDB_DEST_MAX + 1];
-	chat_buf_t hdrs, body;
-	outbox_msg_t om;
-	int64_t here = 0, elsewhere = 0, changed = 0;
-	int rc;
-
-	chat_buf_init(&hdrs, 256);
-	chat_buf_init(&body, 1024);
-	if ((rc = presence_sql(db, SQL_PRESENT_HERE, m->room, m->token_user, 0, &here, err)) !=
-		    CHAT_OK ||
-	    (rc = presence_sql(db, SQL_PRESENT_ELSEWHERE, m->room, m->token_user, 0, &elsewhere,
-			       err)) != CHAT_OK ||
-	    (rc = presence_sql(db, m->entered ? SQL_PRESENCE_PUT : SQL_PRESENCE_DEL, m->room,
-			       m->token_user, m->origin, &changed, err)) != CHAT_OK)
-		goto out;
-	/* Entering: nobody had the user in the room before; leaving: the
-	 * origin's was the last presence. */
-	if (changed == 0 || here > 0 || (m->entered ? elsewhere > 0 : elsewhere > 1))
-		goto out;
-	(void)chatroom_topic(topic, CHATROOM_ROOM_PATH, m->room);
-	if ((rc = chatmsg_render_notice(&body, m->entered ? "ENTER" : "LEAVE", m->token_user,
-					m->room)) != CHAT_OK ||
-	    (rc = chatrow_hdr_put(&hdrs, "content-type", "application/json")) != CHAT_OK ||
-	    (rc = chatrow_hdr_put(&hdrs, CHATROW_H_KIND, "notice")) != CHAT_OK) {
-		rc = chat_error_set(err, rc, "presence notice");
-		goto out;
-	}
-	om = (outbox_msg_t){ topic, NULL, chat_buf_slice(&hdrs), chat_buf_slice(&body),
-			     chat_wall_ms() };
-	rc = outbox_append(db, &om, seq, err);
-	*added = rc == CHAT_OK;
-out:
-	chat_buf_free(&hdrs);
-	chat_buf_free(&body);
-	return rc;
-}
-
-typedef struct pair {
-	char room[CHATMSG_ROOM_MAX + 1];
-	char user[CLUSTERWIRE_SENDER_MAX + 1];
-} pair_t;
-
-static const char SQL_NODE_PRESENCE[] =
-	"SELECT room, user_name FROM cluster_presence WHERE node = ?1";
-static const char SQL_LOCAL_PRESENCE[] = "SELECT room, user_name FROM chat_presence WHERE ?1 = ?1";
-
-/* The (room, user) rows of sql with ?1 = node, into *v (malloc'ed). */
-static int pairs(chatdb_t *db, const char *sql, int64_t node, pair_t **v, size_t *n,
-		 chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	size_t cap = 0;
-	int rc = stmt_int(db, sql, node, &st, err);
-
-	*v = NULL;
-	*n = 0;
-	if (rc != CHAT_OK)
-		return rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *room = sqlite3_column_text(st, 0);
-		const unsigned char *user = sqlite3_column_text(st, 1);
-
-		if (*n == cap) {
-			pair_t *w = realloc(*v, (cap = cap ? cap * 2 : 16) * sizeof(**v));
-
-			if (w == NULL) {
-				sqlite3_reset(st);
-				return chat_error_set(err, CHAT_ENOMEM, "out of memory");
-			}
-			*v = w;
-		}
-		snprintf((*v)[*n].room, sizeof((*v)[*n].room), "%s",
-			 room ? (const char *)room : "");
-		snprintf((*v)[*n].user, sizeof((*v)[*n].user), "%s",
-			 user ? (const char *)user : "");
-		(*n)++;
-	}
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "presence", err);
-	sqlite3_reset(st);
-	return rc;
-}
-
-/* Runs each() over the rows of sql (node) in one transaction. */
-static int each_pair(chatdb_t *db, const char *sql, int64_t node,
-		     int (*each)(chatdb_t *, int64_t, const pair_t *, int64_t *, chat_error_t *),
-		     size_t *done, int64_t *seq, chat_error_t *err)
-{
-	pair_t *v = NULL;
-	size_t n = 0;
-	int64_t last = 0;
-	int rc = chatdb__begin(db, err);
-
-	*done = 0;
-	if (rc == CHAT_OK)
-		rc = pairs(db, sql, node, &v, &n, err);
-	for (size_t i = 0; rc == CHAT_OK && i < n; i++)
-		rc = each(db, node, &v[i], &last, err);
-	rc = end_tx(db, rc, n, done, last, last > 0 ? seq : NULL, err);
-	free(v);
-	return rc;
-}
-
-/* A user of a node gone too long leaves: LEAVE here when present nowhere
- * else (as if the node had sent it). */
-static int drop_one(chatdb_t *db, int64_t node, const pair_t *p, int64_t *seq, chat_error_t *err)
-{
-	clusterwire_msg_t m = { .kind = CLUSTERWIRE_PRESENCE, .origin = node, .entered = 0 };
-	int added = 0;
-
-	snprintf(m.room, sizeof(m.room), "%s", p->room);
-	snprintf(m.token_user, sizeof(m.token_user), "%s", p->user);
-	return apply_presence(db, &m, &added, seq, err);
-}
-
-/* A local user announced again to the other nodes (idempotent there). */
-static int announce_one(chatdb_t *db, int64_t node, const pair_t *p, int64_t *seq,
-			chat_error_t *err)
-{
-	int announce = 0;
-
-	(void)node;
-	return cluster__presence_in_tx(db, 1, p->user, p->room, &announce, seq, err);
-}
-
-int cluster_drop_node(chatdb_t *db, int64_t node, size_t *dropped, int64_t *seq, chat_error_t *err)
-{
-	return each_pair(db, SQL_NODE_PRESENCE, node, drop_one, dropped, seq, err);
-}
-
-int cluster_announce_local(chatdb_t *db, size_t *announced, int64_t *seq, chat_error_t *err)
-{
-	return each_pair(db, SQL_LOCAL_PRESENCE, 0, announce_one, announced, seq, err);
-}
-
-/* Another node's token issue or revocation, into auth_tokens. */
-static int apply_token(chatdb_t *db, const clusterwire_msg_t *m, chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, m->token_put ? SQL_TOKEN_PUT : SQL_TOKEN_DEL, &st, err);
-
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_blob(st, 1, m->token_hash, sizeof(m->token_hash), SQLITE_STATIC);
-	if (m->token_put) {
-		sqlite3_bind_text(st, 2, m->token_user, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, m->token_created_ms);
-		sqlite3_bind_int64(st, 4, m->token_expires_ms);
-	}
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "token", err);
-	sqlite3_reset(st);
-	return rc;
-}
-
-/* The room m names, added from m when chat.db lacks it. */
-static int ensure_room(chatdb_t *db, const clusterwire_msg_t *m, int *found, chat_error_t *err)
-{
-	chatroom_t r;
-	int rc = chatroom_get_any(db, m->room, &r, err);
-
-	*found = rc == CHAT_OK;
-	if (rc != CHAT_ENOTFOUND)
-		return rc;
-	memset(&r, 0, sizeof(r));
-	snprintf(r.name, sizeof(r.name), "%s", m->room);
-	r.id = m->room_id;
-	r.created_ms = m->room_created_ms;
-	if ((rc = chatroom_import(db, &r, err)) != CHAT_OK)
-		return rc;
-	rc = chatroom_get_any(db, m->room, &r, err);
-	*found = rc == CHAT_OK;
-	return rc == CHAT_ENOTFOUND ? CHAT_OK : rc;
-}
-
-/* Copies slice v (at most max bytes) NUL-terminated into out. */
-static void copy_slice(char *out, size_t max, chat_slice_t v)
-{
-	size_t n = v.len < max ? v.len : max;
-
-	if (n > 0)
-		memcpy(out, v.ptr, n);
-	out[n] = '\0';
-}
-
-/* Appends a user message of another node as the origin's broker did
- * (content-type, sender), with its origin and id. */
-static int import_user(chatdb_t *db, const clusterwire_msg_t *m, const char *origin,
-		       chat_buf_t *hdrs, int64_t *seq, chat_error_t *err)
-{
-	char dest[CLUSTERWIRE_DEST_MAX + 1], ctype[STOMP_MEDIA_TYPE_MAX + 1];
-	char who[CLUSTERWIRE_SENDER_MAX + 1], id[24];
-	outbox_msg_t om;
-	int rc = CHAT_OK;
-
-	copy_slice(dest, CLUSTERWIRE_DEST_MAX, m->dest);
-	copy_slice(ctype, STOMP_MEDIA_TYPE_MAX, m->ctype);
-	copy_slice(who, CLUSTERWIRE_SENDER_MAX, m->sender);
-	snprintf(id, sizeof(id), "%lld", (long long)m->id);
-	if (ctype[0] != '\0')
-		rc = chatrow_hdr_put(hdrs, "content-type", ctype);
-	if (rc == CHAT_OK && who[0] != '\0')
-		rc = chatrow_hdr_put(hdrs, DELIVERY_H_SENDER, who);
-	if (rc == CHAT_OK)
-		rc = chatrow_hdr_put(hdrs, CHATROW_H_ORIGIN, origin);
-	if (rc == CHAT_OK)
-		rc = chatrow_hdr_put(hdrs, CLUSTER_ID_HEADER, id);
-	if (rc != CHAT_OK)
-		return chat_error_set(err, rc, "user message headers");
-	om = (outbox_msg_t){ dest, NULL, chat_buf_slice(hdrs), m->body, chat_wall_ms() };
-	return outbox_append(db, &om, seq, err);
-}
-
-/* Inside the caller's transaction: cluster_import() for one message. */
-static int import_in_tx(chatdb_t *db, const clusterwire_msg_t *m, chat_buf_t *hdrs, int *added,
-			int64_t *seq, chat_error_t *err)
-{
-	char mark[32], topic[CHATDB_DEST_MAX + 1], origin[24];
-	int64_t hw = 0;
-	int rc, found = 0;
-
-	chat_buf_reset(hdrs);
-	mark_name(mark, m->origin);
-	snprintf(origin, sizeof(origin), "%lld", (long long)m->origin);
-	(void)chatroom_topic(topic, CHATROOM_ROOM_PATH, m->room);
-	if ((rc = counter_get(db, mark, &hw, err)) != CHAT_OK || m->id <= hw)
-		return rc;
-	if (m->kind == CLUSTERWIRE_TOKEN) {
-		rc = apply_token(db, m, err);
-	} else if (m->kind == CLUSTERWIRE_PRESENCE) {
-		rc = apply_presence(db, m, added, seq, err);
-	} else if (m->kind == CLUSTERWIRE_ROOM) {
-		rc = apply_room(db, m, added, seq, err);
-	} else if (m->kind == CLUSTERWIRE_USER || m->kind == CLUSTERWIRE_TOPIC) {
-		rc = import_user(db, m, origin, hdrs, seq, err);
-		*added = rc == CHAT_OK;
-	} else if ((rc = ensure_room(db, m, &found, err)) != CHAT_OK) {
-		return rc;
-	} else if (!found) {
-		/* The name is taken here by a room the origin does not know:
-		 * the post cannot be shown in it. */
-		log_warn("cluster: post %lld of node %lld is for room %s, which this node"
-			 " cannot add; skipped",
-			 (long long)m->id, (long long)m->origin, m->room);
-	} else if ((rc = chatrow_hdr_put(hdrs, "content-type", "application/json")) == CHAT_OK &&
-		   (rc = chatrow_hdr_put(hdrs, CHATROW_H_KIND, CHATROW_KIND_MSG)) == CHAT_OK &&
-		   (rc = chatrow_hdr_put(hdrs, CHATROW_H_ORIGIN, origin)) == CHAT_OK) {
-		/* Held back until no node can send a smaller id (the relay
-		 * releases it into the outbox). */
-		rc = hold_put(db, m->id, topic, chat_buf_slice(hdrs), m->body, err);
-		*added = rc == CHAT_OK;
-	}
-	if (rc == CHAT_OK)
-		rc = counter_raise(db, mark, m->id, err);
-	if (rc == CHAT_OK)
-		rc = counter_raise(db, CLOCK_NAME, m->id, err);
-	return rc;
-}
-
-int cluster_import_batch(chatdb_t *db, int64_t self, const clusterwire_msg_t *v, size_t n,
-			 size_t *added, int64_t *seq_out, chat_error_t *err)
-{
-	chat_buf_t hdrs;
-	int64_t seq = 0;
-	size_t k = 0;
-	int rc;
-
-	*added = 0;
-	chat_buf_init(&hdrs, 1024);
-	rc = chatdb__begin(db, err);
-	for (size_t i = 0; rc == CHAT_OK && i < n; i++) {
-		int one = 0;
-
-		if (v[i].origin == self || v[i].kind == CLUSTERWIRE_CLOCK)
-			continue; /* this node's own, back from RabbitMQ; a beacon */
-		rc = import_in_tx(db, &v[i], &hdrs, &one, &seq, err);
-		k += (size_t)one;
-	}
-	rc = end_tx(db, rc, k, added, seq, seq_out, err);
-	chat_buf_free(&hdrs);
-	return rc;
-}
-
-int cluster_import(chatdb_t *db, int64_t self, const clusterwire_msg_t *m, int *added,
-		   int64_t *seq_out, chat_error_t *err)
-{
-	size_t k = 0;
-	int rc = cluster_import_batch(db, self, m, 1, &k, seq_out, err);
-
-	*added = k > 0;
-	return rc;
-}
-
 /* ---- the relay thread ---- */
-
-typedef struct fwd {
-	int64_t seq;
-	int64_t id;
-	clusterwire_kind_t kind;                 /* a post, a /user message or a token */
-	char room[CHATMSG_ROOM_MAX + 1];         /* a post's room */
-	char dest[CLUSTERWIRE_DEST_MAX + 1];     /* a user message's destination */
-	char ctype[STOMP_MEDIA_TYPE_MAX + 1];    /* its content-type, or "" */
-	char sender[CLUSTERWIRE_SENDER_MAX + 1]; /* its sender, or "" */
-	char *body;
-	size_t len;
-} fwd_t;
-
-typedef struct relay_state {
-	const chat_options_t *opt;
-	doorbell_t *bell;
-	clusterwire_url_t url;
-	chatdb_t *db;
-	char owner[64];
-	int fd;
-	stomp_parser_t parser;
-	chat_buf_t out; /* frames to write */
-	chat_buf_t room, writer, text;
-	int64_t cursor;      /* forwarded up to (the consumer's cursor) */
-	int64_t batch_last;  /* the seq the batch in flight moves the cursor to */
-	size_t receipts_due; /* RECEIPTs of the batch in flight still to come */
-	int64_t batch_sent_ms;
-	int64_t backoff, retry_at, lease_at;
-	int64_t rx_ms, tx_ms; /* when RabbitMQ last sent a byte, when we last wrote */
-	/* The hold-back (see "One order"): per node, the highest id or clock
-	 * taken from it and when it was last heard (monotonic ms; 0: never). */
-	int64_t known[CLUSTER_SLOTS], heard[CLUSTER_SLOTS];
-	int64_t batch_clock;             /* the clock the batch in flight covers (0: not all) */
-	int64_t safe_clock;              /* everything of ours with an id <= it is confirmed */
-	int64_t beacon_clock, beacon_ms; /* the last beacon sent, and when */
-	int64_t need_clock;              /* the highest id taken from others (a beacon is due) */
-	int dropped[CLUSTER_SLOTS];      /* the node's presence was dropped (gone too long) */
-	int holder, was_down;
-	int wake[2]; /* the bell thread writes a byte when the outbox moves */
-	pthread_t thread, bell_thread;
-	int bell_started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int started, stopping; /* under mu */
-} relay_state_t;
 
 static relay_state_t rs = { .fd = -1,
 			    .wake = { -1, -1 },
@@ -986,7 +97,7 @@ static void nap(relay_state_t *r, int64_t ms)
 	pthread_mutex_unlock(&r->mu);
 }
 
-static void disconnect(relay_state_t *r, const char *why)
+void cluster__disconnect(relay_state_t *r, const char *why)
 {
 	if (r->fd >= 0) {
 		close(r->fd);
@@ -1008,7 +119,7 @@ static void disconnect(relay_state_t *r, const char *why)
 	}
 }
 
-static int write_all(relay_state_t *r)
+int cluster__write_all(relay_state_t *r)
 {
 	size_t off = 0;
 
@@ -1026,19 +137,11 @@ static int write_all(relay_state_t *r)
 	return CHAT_OK;
 }
 
-static int put_frame(relay_state_t *r, stomp_command_t cmd, const stomp_header_t *h, size_t n,
-		     const void *body, size_t len)
+int cluster__put_frame(relay_state_t *r, stomp_command_t cmd, const stomp_header_t *h, size_t n,
+		       const void *body, size_t len)
 {
 	return stomp_serialize(&r->out, STOMP_V1_2, cmd, h, n, body, len);
 }
-
-#define H(name, value)                         \
-	{                                      \
-		CHAT_SLICE(name),              \
-		{                              \
-			(value), strlen(value) \
-		}                              \
-	}
 
 /* Reads one frame within timeout_ms: CHAT_OK with *f, CHAT_ETIMEDOUT,
  * or an error (the connection is to be dropped). */
@@ -1091,19 +194,19 @@ static int read_frame(relay_state_t *r, int timeout_ms, stomp_frame_t *f, char *
 static char rbuf[65536];
 static size_t rhave, rpos;
 
-static int connect_broker(relay_state_t *r)
+/* Resolves RabbitMQ's host and connects r->fd to it (a 5 s send timeout,
+ * no Nagle). */
+static int open_socket(relay_state_t *r)
 {
 	struct addrinfo hints = { 0 }, *ai = NULL;
 	struct timeval tv = { 5, 0 };
-	stomp_limits_t lim = { CLUSTER_FRAME_MAX, 64, 8192 };
-	stomp_frame_t f;
-	char port[8], qname[64], node[16];
+	char port[8];
 	int rc, one = 1;
 
 	snprintf(port, sizeof(port), "%d", r->url.port);
 	hints.ai_socktype = SOCK_STREAM;
 	if (getaddrinfo(r->url.host, port, &hints, &ai) != 0 || ai == NULL) {
-		disconnect(r, "cannot resolve the host");
+		cluster__disconnect(r, "cannot resolve the host");
 		return CHAT_EIO;
 	}
 	r->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -1113,12 +216,22 @@ static int connect_broker(relay_state_t *r)
 	}
 	rc = r->fd >= 0 && connect(r->fd, ai->ai_addr, ai->ai_addrlen) == 0 ? CHAT_OK : CHAT_EIO;
 	freeaddrinfo(ai);
-	if (rc != CHAT_OK) {
-		disconnect(r, strerror(errno));
+	if (rc != CHAT_OK)
+		cluster__disconnect(r, strerror(errno));
+	return rc;
+}
+
+static int connect_broker(relay_state_t *r)
+{
+	stomp_limits_t lim = { CLUSTER_FRAME_MAX, 64, 8192 };
+	stomp_frame_t f;
+	char qname[64], node[16];
+	int rc;
+
+	if ((rc = open_socket(r)) != CHAT_OK)
 		return rc;
-	}
 	if (stomp_parser_init(&r->parser, &lim) != CHAT_OK) {
-		disconnect(r, "out of memory");
+		cluster__disconnect(r, "out of memory");
 		return CHAT_ENOMEM;
 	}
 	rhave = rpos = 0;
@@ -1127,10 +240,10 @@ static int connect_broker(relay_state_t *r)
 				       H("login", r->url.user), H("passcode", r->url.pass),
 				       H("heart-beat", CLUSTER_HEARTBEAT) };
 
-		rc = put_frame(r, STOMP_CMD_CONNECT, h, 5, NULL, 0);
+		rc = cluster__put_frame(r, STOMP_CMD_CONNECT, h, 5, NULL, 0);
 	}
 	if (rc == CHAT_OK)
-		rc = write_all(r);
+		rc = cluster__write_all(r);
 	if (rc == CHAT_OK)
 		rc = read_frame(r, 5000, &f, rbuf, sizeof(rbuf), &rhave, &rpos);
 	if (rc != CHAT_OK || f.command != STOMP_CMD_CONNECTED) {
@@ -1139,7 +252,7 @@ static int connect_broker(relay_state_t *r)
 
 		snprintf(why, sizeof(why), "CONNECT refused: %.*s", msg ? (int)msg->len : 20,
 			 msg ? msg->ptr : "no CONNECTED frame");
-		disconnect(r, why);
+		cluster__disconnect(r, why);
 		return CHAT_EPROTO;
 	}
 	stomp_parser_set_version(&r->parser, STOMP_V1_2);
@@ -1151,12 +264,12 @@ static int connect_broker(relay_state_t *r)
 				       H("auto-delete", "false"),       H("x-queue-name", qname),
 				       H("prefetch-count", node) };
 
-		rc = put_frame(r, STOMP_CMD_SUBSCRIBE, h, 7, NULL, 0);
+		rc = cluster__put_frame(r, STOMP_CMD_SUBSCRIBE, h, 7, NULL, 0);
 	}
 	if (rc == CHAT_OK)
-		rc = write_all(r);
+		rc = cluster__write_all(r);
 	if (rc != CHAT_OK) {
-		disconnect(r, "cannot subscribe");
+		cluster__disconnect(r, "cannot subscribe");
 		return rc;
 	}
 	r->rx_ms = r->tx_ms = chat_mono_ms();
@@ -1171,346 +284,20 @@ static int connect_broker(relay_state_t *r)
 	return CHAT_OK;
 }
 
-typedef struct collect {
-	relay_state_t *r;
-	fwd_t *v;
-	size_t n;
-	int64_t last;
-} collect_t;
-
-/* A user message of this node: its id from CLUSTER_ID_HEADER. */
-static int take_user(const outbox_row_t *row, fwd_t *x)
-{
-	chat_slice_t v;
-	char *e;
-
-	if (!chatrow_hdr_get(row->headers, CLUSTER_ID_HEADER, &v) ||
-	    row->destination.len > CLUSTERWIRE_DEST_MAX)
-		return 0;
-	x->id = strtoll(v.ptr, &e, 10);
-	if (*e != '\0' || x->id <= 0)
-		return 0;
-	x->kind = strcmp(row->destination.ptr, CLUSTER_TOKEN_DEST) == 0      ? CLUSTERWIRE_TOKEN
-		  : strcmp(row->destination.ptr, CLUSTER_PRESENCE_DEST) == 0 ? CLUSTERWIRE_PRESENCE
-		  : strcmp(row->destination.ptr, CLUSTER_ROOM_DEST) == 0     ? CLUSTERWIRE_ROOM
-		  : dest_classify(row->destination) == DEST_TOPIC            ? CLUSTERWIRE_TOPIC
-									     : CLUSTERWIRE_USER;
-	copy_slice(x->dest, CLUSTERWIRE_DEST_MAX, row->destination);
-	if (chatrow_hdr_get(row->headers, "content-type", &v))
-		copy_slice(x->ctype, STOMP_MEDIA_TYPE_MAX, v);
-	if (chatrow_hdr_get(row->headers, DELIVERY_H_SENDER, &v))
-		copy_slice(x->sender, CLUSTERWIRE_SENDER_MAX, v);
-	return 1;
-}
-
-static int take_row(void *ctx, const outbox_row_t *row)
-{
-	collect_t *c = ctx;
-	chat_slice_t kind, origin;
-	fwd_t *x = &c->v[c->n];
-	char self[24];
-
-	c->last = row->seq;
-	snprintf(self, sizeof(self), "%lld", (long long)c->r->opt->node_id);
-	if (row->target_session.ptr != NULL ||
-	    !chatrow_hdr_get(row->headers, CHATROW_H_ORIGIN, &origin) ||
-	    !chat_slice_eq(origin, self))
-		return 0;
-	memset(x, 0, sizeof(*x));
-	if (chatrow_hdr_get(row->headers, CHATROW_H_KIND, &kind) &&
-	    chat_slice_eq(kind, CHATROW_KIND_MSG)) {
-		return 0; /* a post released from the hold: its row went before */
-	} else if (strcmp(row->destination.ptr, CLUSTER_POST_DEST) == 0) {
-		/* A held post of ours (cluster__hold_in_tx()). */
-		if (!take_user(row, x) ||
-		    !chatrow_hdr_get(row->headers, CLUSTER_ROOM_HEADER, &kind))
-			return 0;
-		x->kind = CLUSTERWIRE_POST;
-		copy_slice(x->room, CHATMSG_ROOM_MAX, kind);
-	} else if (!take_user(row, x)) {
-		return 0;
-	}
-	x->body = malloc(row->body.len + 1);
-	if (x->body == NULL)
-		return CHAT_ENOMEM;
-	memcpy(x->body, row->body.ptr, row->body.len);
-	x->len = row->body.len;
-	x->seq = row->seq;
-	c->n++;
-	return 0;
-}
-
-/* Appends the SEND of user message x. */
-static int put_user(relay_state_t *r, const fwd_t *x, const char *origin, const char *id,
-		    const char *receipt)
-{
-	stomp_header_t h[9] = { H("destination", CLUSTER_TOPIC),
-				H("persistent", "true"),
-				H("chat-kind", x->kind == CLUSTERWIRE_TOKEN      ? "token"
-					       : x->kind == CLUSTERWIRE_PRESENCE ? "presence"
-					       : x->kind == CLUSTERWIRE_ROOM     ? "room"
-					       : x->kind == CLUSTERWIRE_TOPIC    ? "topic"
-										 : "user"),
-				H("chat-origin", origin),
-				H("chat-id", id),
-				H("receipt", receipt),
-				H("chat-dest", x->dest) };
-	/* Only a user or topic message's SEND carries more than its body. */
-	size_t n = x->kind == CLUSTERWIRE_USER || x->kind == CLUSTERWIRE_TOPIC ? 7 : 6;
-
-	if (x->ctype[0] != '\0')
-		h[n++] = (stomp_header_t)H("chat-ctype", x->ctype);
-	if (x->sender[0] != '\0')
-		h[n++] = (stomp_header_t)H("chat-sender", x->sender);
-	return put_frame(r, STOMP_CMD_SEND, h, n, x->body, x->len);
-}
-
-/* Sends the next batch of local posts after the cursor (when none is in
- * flight). */
-static int forward(relay_state_t *r, int64_t now)
-{
-	collect_t c = { r, NULL, 0, 0 };
-	chat_error_t err = { 0 };
-	int64_t last_seq = 0, clock = 0;
-	chatroom_t room;
-	int rc;
-
-	if (r->receipts_due > 0) {
-		if (now - r->batch_sent_ms > 10000) {
-			disconnect(r, "no RECEIPT for 10 s");
-			return CHAT_ETIMEDOUT;
-		}
-		return CHAT_OK;
-	}
-	/* The clock first, then the last seq: a row of ours with an id <= the
-	 * clock was committed before, so is at or below that seq. */
-	if ((rc = counter_get(r->db, CLOCK_NAME, &clock, &err)) != CHAT_OK ||
-	    (rc = outbox_last_seq(r->db, &last_seq, &err)) != CHAT_OK)
-		return rc;
-	if (last_seq <= r->cursor) {
-		r->safe_clock = clock;
-		return CHAT_OK;
-	}
-	c.last = r->cursor;
-	c.v = calloc(CLUSTER_BATCH, sizeof(*c.v));
-	if (c.v == NULL)
-		return CHAT_ENOMEM;
-	rc = outbox_read_after(r->db, r->cursor, CLUSTER_BATCH, take_row, &c, NULL, &err);
-	for (size_t i = 0; rc == CHAT_OK && i < c.n; i++) {
-		fwd_t *x = &c.v[i];
-		char origin[24], id[24], rid[24], created[24], receipt[32];
-
-		snprintf(origin, sizeof(origin), "%lld", (long long)r->opt->node_id);
-		snprintf(id, sizeof(id), "%lld", (long long)x->id);
-		snprintf(receipt, sizeof(receipt), "s%lld", (long long)x->seq);
-		if (x->kind != CLUSTERWIRE_POST) {
-			if ((rc = put_user(r, x, origin, id, receipt)) == CHAT_OK)
-				r->receipts_due++;
-			continue;
-		}
-		if (chatroom_get_any(r->db, x->room, &room, &err) != CHAT_OK)
-			memset(&room, 0, sizeof(room));
-		if (room.id <= 0)
-			continue; /* cannot happen: room rows stay */
-		snprintf(rid, sizeof(rid), "%lld", (long long)room.id);
-		snprintf(created, sizeof(created), "%lld", (long long)room.created_ms);
-		{
-			stomp_header_t h[] = { H("destination", CLUSTER_TOPIC),
-					       H("persistent", "true"),
-					       H("content-type", "application/json"),
-					       H("chat-origin", origin),
-					       H("chat-id", id),
-					       H("chat-room", x->room),
-					       H("chat-room-id", rid),
-					       H("chat-room-created", created),
-					       H("receipt", receipt) };
-
-			rc = put_frame(r, STOMP_CMD_SEND, h, 9, x->body, x->len);
-		}
-		if (rc == CHAT_OK)
-			r->receipts_due++;
-	}
-	for (size_t i = 0; i < c.n; i++)
-		free(c.v[i].body);
-	free(c.v);
-	if (rc != CHAT_OK) {
-		chat_buf_reset(&r->out);
-		r->receipts_due = 0;
-		log_warn("cluster: reading posts to forward: %s", chat_error_reason(&err, rc));
-		return rc;
-	}
-	if (r->receipts_due == 0) {
-		/* Nothing of this node's to send in these rows. */
-		if (c.last > r->cursor && (rc = outbox_consumer_advance(r->db, CLUSTER_CONSUMER,
-									c.last, &err)) == CHAT_OK)
-			r->cursor = c.last;
-		if (rc == CHAT_OK && r->cursor >= last_seq)
-			r->safe_clock = clock;
-		return rc;
-	}
-	r->batch_clock = c.last >= last_seq ? clock : 0;
-	r->batch_last = c.last;
-	r->batch_sent_ms = now;
-	if (write_all(r) != CHAT_OK) {
-		disconnect(r, "the connection broke while sending");
-		return CHAT_EIO;
-	}
-	return CHAT_OK;
-}
-
-/* A MESSAGE taken from RabbitMQ and not yet committed: its fields,
- * copied out of the parser into one allocation. */
-typedef struct pending {
-	clusterwire_msg_t m;
-	char *mem;
-} pending_t;
-
-static pending_t pend[CLUSTER_BATCH];
-static size_t npend;
-
-static chat_slice_t keep(char **at, chat_slice_t v)
-{
-	chat_slice_t out = { *at, v.len };
-
-	if (v.len > 0)
-		memcpy(*at, v.ptr, v.len);
-	(*at)[v.len] = '\0';
-	*at += v.len + 1;
-	return out;
-}
-
-static int hold(const clusterwire_msg_t *m)
-{
-	pending_t *p = &pend[npend];
-	char *at;
-
-	p->mem = malloc(m->body.len + m->ack.len + m->dest.len + m->ctype.len + m->sender.len + 5);
-	if (p->mem == NULL)
-		return CHAT_ENOMEM;
-	p->m = *m;
-	at = p->mem;
-	p->m.body = keep(&at, m->body);
-	p->m.ack = keep(&at, m->ack);
-	p->m.dest = keep(&at, m->dest);
-	p->m.ctype = keep(&at, m->ctype);
-	p->m.sender = keep(&at, m->sender);
-	npend++;
-	return CHAT_OK;
-}
-
-/* Forgets the held messages (the connection broke: RabbitMQ redelivers). */
-static void drop_held(void)
-{
-	for (size_t i = 0; i < npend; i++)
-		free(pend[i].mem);
-	npend = 0;
-}
-
-static int ack(relay_state_t *r, chat_slice_t id)
-{
-	stomp_header_t h[] = { { CHAT_SLICE("id"), id } };
-
-	return put_frame(r, STOMP_CMD_ACK, h, 1, NULL, 0);
-}
-
-/* Commits the held messages in one transaction, rings the doorbell, and
- * queues their ACKs; on failure nothing is acked (RabbitMQ redelivers
- * them after the reconnect). */
-static void flush(relay_state_t *r)
-{
-	static clusterwire_msg_t v[CLUSTER_BATCH];
-	chat_error_t err = { 0 };
-	int64_t seq = 0;
-	size_t added = 0, i;
-	int rc;
-
-	if (npend == 0)
-		return;
-	for (i = 0; i < npend; i++)
-		v[i] = pend[i].m;
-	rc = cluster_import_batch(r->db, r->opt->node_id, v, npend, &added, &seq, &err);
-	if (rc != CHAT_OK) {
-		log_warn("cluster: cannot add %zu posts of other nodes: %s", npend,
-			 chat_error_reason(&err, rc));
-		disconnect(r, NULL);
-		r->retry_at = chat_mono_ms() + 1000;
-	} else {
-		int64_t mono = chat_mono_ms();
-
-		if (seq > 0 && r->bell != NULL)
-			doorbell_ring(r->bell, (uint64_t)seq);
-		/* Committed: what each node has sent up to (its messages come
-		 * in its id order). */
-		for (i = 0; i < npend; i++) {
-			const clusterwire_msg_t *m = &pend[i].m;
-
-			if (m->origin == r->opt->node_id || m->origin <= 0)
-				continue;
-			r->heard[m->origin] = mono;
-			r->dropped[m->origin] = 0;
-			if (m->id > r->known[m->origin])
-				r->known[m->origin] = m->id;
-			if (m->kind != CLUSTERWIRE_CLOCK && m->id > r->need_clock)
-				r->need_clock = m->id;
-		}
-		for (i = 0; i < npend && rc == CHAT_OK; i++)
-			rc = ack(r, pend[i].m.ack);
-	}
-	drop_held();
-}
-
-static int on_message(relay_state_t *r, const stomp_frame_t *f)
-{
-	clusterwire_msg_t m;
-	int rc = clusterwire_parse_message(f, &m, &r->room, &r->writer, &r->text);
-
-	if (rc == CHAT_EPROTO && m.ack.len == 0) {
-		disconnect(r, "a MESSAGE without an ack header");
-		return rc;
-	}
-	if (rc != CHAT_OK) {
-		/* Not a post of ours: dropped (acked) so it cannot block the queue. */
-		log_warn("cluster: dropped a malformed message from RabbitMQ (%s)",
-			 chat_strerror(rc));
-		return ack(r, m.ack);
-	}
-	if (npend == CLUSTER_BATCH)
-		flush(r);
-	return r->fd >= 0 ? hold(&m) : CHAT_ECLOSED;
-}
-
 static int on_frame(relay_state_t *r, const stomp_frame_t *f)
 {
 	const chat_slice_t *h;
-	chat_error_t err = { 0 };
 
 	switch (f->command) {
-	case STOMP_CMD_MESSAGE: return on_message(r, f);
-	case STOMP_CMD_RECEIPT:
-		h = stomp_frame_header(f, "receipt-id");
-		if (h == NULL || h->len < 2 || h->ptr[0] != 's' || r->receipts_due == 0)
-			return CHAT_OK;
-		if (--r->receipts_due == 0) {
-			int rc = outbox_consumer_advance(r->db, CLUSTER_CONSUMER, r->batch_last,
-							 &err);
-
-			if (rc != CHAT_OK) {
-				log_warn("cluster: moving the forwarding cursor: %s",
-					 chat_error_reason(&err, rc));
-				return rc;
-			}
-			r->cursor = r->batch_last;
-			if (r->batch_clock > r->safe_clock)
-				r->safe_clock = r->batch_clock;
-		}
-		return CHAT_OK;
+	case STOMP_CMD_MESSAGE: return cluster__on_message(r, f);
+	case STOMP_CMD_RECEIPT: return cluster__on_receipt(r, f);
 	case STOMP_CMD_ERROR: {
 		char why[200];
 
 		h = stomp_frame_header(f, "message");
 		snprintf(why, sizeof(why), "ERROR from RabbitMQ: %.*s", h ? (int)h->len : 0,
 			 h ? h->ptr : "");
-		disconnect(r, why);
+		cluster__disconnect(r, why);
 		return CHAT_EPROTO;
 	}
 	default: return CHAT_OK;
@@ -1529,8 +316,9 @@ static void pump(relay_state_t *r, int wait_ms)
 		if (rc == CHAT_ETIMEDOUT)
 			break;
 		if (rc != CHAT_OK) {
-			disconnect(r, rc == CHAT_ECLOSED ? "it closed the connection"
-							 : "a bad frame or a broken connection");
+			cluster__disconnect(r, rc == CHAT_ECLOSED
+						       ? "it closed the connection"
+						       : "a bad frame or a broken connection");
 			return;
 		}
 		frames++;
@@ -1540,107 +328,11 @@ static void pump(relay_state_t *r, int wait_ms)
 			break;
 	}
 	if (r->fd >= 0)
-		flush(r);
+		cluster__pending_flush(r);
 	else
-		drop_held();
-	if (r->fd >= 0 && r->out.len > 0 && write_all(r) != CHAT_OK)
-		disconnect(r, "the connection broke while acking");
-}
-
-/* A clock beacon (non-persistent, on the posts' routing key, so after
- * every post sent before it): everything of ours with an id <= safe_clock
- * is confirmed.  Sent once something taken in raised the clock (the
- * sender can then release its posts), and every second (liveness). */
-static int beacon(relay_state_t *r, int64_t now)
-{
-	char origin[24], id[24];
-	int rc;
-
-	if (r->safe_clock <= 0 || (now - r->beacon_ms < 1000 && (r->need_clock <= r->beacon_clock ||
-								 r->safe_clock < r->need_clock)))
-		return CHAT_OK;
-	snprintf(origin, sizeof(origin), "%lld", (long long)r->opt->node_id);
-	snprintf(id, sizeof(id), "%lld", (long long)r->safe_clock);
-	{
-		stomp_header_t h[] = { H("destination", CLUSTER_TOPIC), H("persistent", "false"),
-				       H("chat-kind", "clock"), H("chat-origin", origin),
-				       H("chat-id", id) };
-
-		rc = put_frame(r, STOMP_CMD_SEND, h, 5, NULL, 0);
-	}
-	if (rc == CHAT_OK && (rc = write_all(r)) != CHAT_OK)
-		disconnect(r, "the connection broke while sending a beacon");
-	if (rc == CHAT_OK) {
-		r->beacon_clock = r->safe_clock;
-		r->beacon_ms = now;
-	}
-	return rc;
-}
-
-/* The largest id no node can still send a smaller one than: the least of
- * what each other live node (heard within cluster_node_timeout_ms) has
- * sent up to; unbounded while this node is cut off from RabbitMQ or
- * alone.  This node's own later posts get larger ids (its clock is at or
- * above every id it holds). */
-static int64_t stable(const relay_state_t *r, int64_t now)
-{
-	int64_t s = INT64_MAX;
-
-	if (r->fd < 0)
-		return s;
-	for (int n = 1; n < CLUSTER_SLOTS; n++)
-		if (n != r->opt->node_id && r->heard[n] > 0 &&
-		    now - r->heard[n] < r->opt->cluster_node_timeout_ms && r->known[n] < s)
-			s = r->known[n];
-	return s;
-}
-
-/* Releases the held posts that are stable, in id order, and rings the
- * doorbell. */
-static void release(relay_state_t *r, int64_t now)
-{
-	chat_error_t err = { 0 };
-	int64_t lo = 0, upto = stable(r, now), seq = 0;
-	size_t n = 0;
-	int rc = cluster_held_min(r->db, &lo, &err);
-
-	if (rc != CHAT_OK || lo == 0 || lo > upto)
-		return;
-	rc = cluster_release(r->db, upto, &n, &seq, &err);
-	if (rc != CHAT_OK)
-		log_warn("cluster: releasing held posts: %s", chat_error_reason(&err, rc));
-	else if (n > 0 && r->bell != NULL)
-		doorbell_ring(r->bell, (uint64_t)seq);
-}
-
-/* Nodes not heard for cluster_presence_timeout_ms lose their presence
- * here (LEAVE for users present nowhere else); they announce it again
- * when they reconnect.  Only while connected (a node cut off hears
- * nobody). */
-static void drop_gone(relay_state_t *r, int64_t now)
-{
-	chat_error_t err = { 0 };
-	int64_t seq = 0;
-	size_t n = 0;
-
-	for (int k = 1; r->fd >= 0 && k < CLUSTER_SLOTS; k++) {
-		int rc;
-
-		if (k == r->opt->node_id || r->heard[k] == 0 || r->dropped[k] ||
-		    now - r->heard[k] < r->opt->cluster_presence_timeout_ms)
-			continue;
-		rc = cluster_drop_node(r->db, k, &n, &seq, &err);
-		if (rc != CHAT_OK) {
-			log_warn("cluster: dropping node %d's presence: %s", k,
-				 chat_error_reason(&err, rc));
-			continue;
-		}
-		r->dropped[k] = 1;
-		log_info("cluster: node %d not heard for %lld ms: its %zu presences dropped", k,
-			 (long long)(now - r->heard[k]), n);
-		if (seq > 0 && r->bell != NULL)
-			doorbell_ring(r->bell, (uint64_t)seq);
-	}
+		cluster__pending_drop();
+	if (r->fd >= 0 && r->out.len > 0 && cluster__write_all(r) != CHAT_OK)
+		cluster__disconnect(r, "the connection broke while acking");
 }
 
 /* Waits up to ms for the doorbell (or cluster_stop()). */
@@ -1656,27 +348,6 @@ static void wait_bell(relay_state_t *r, int64_t ms)
 	if (poll(&p, 1, (int)(ms < 1000 ? ms : 1000)) > 0)
 		while (read(r->wake[0], drain, sizeof(drain)) > 0)
 			;
-}
-
-/* Just (re)connected: this node's presence is announced again (another
- * node may have dropped it), and time cut off does not count against the
- * others (they are not live, but not gone either, until heard again or
- * timed out afresh). */
-static void connected(relay_state_t *r, int64_t now)
-{
-	chat_error_t err = { 0 };
-	int64_t seq = 0;
-	size_t n = 0;
-	int rc = cluster_announce_local(r->db, &n, &seq, &err);
-
-	if (rc != CHAT_OK)
-		log_warn("cluster: announcing this node's presence: %s",
-			 chat_error_reason(&err, rc));
-	else if (seq > 0 && r->bell != NULL)
-		doorbell_ring(r->bell, (uint64_t)seq);
-	for (int k = 1; k < CLUSTER_SLOTS; k++)
-		if (r->heard[k] > 0 && r->heard[k] < now - r->opt->cluster_node_timeout_ms)
-			r->heard[k] = now - r->opt->cluster_node_timeout_ms;
 }
 
 static int hold_lease(relay_state_t *r, int64_t mono)
@@ -1714,7 +385,7 @@ static int hold_lease(relay_state_t *r, int64_t mono)
 	if (rc != CHAT_EBUSY)
 		log_warn("cluster: %s", chat_error_reason(&err, rc));
 	if (r->holder)
-		disconnect(r, NULL);
+		cluster__disconnect(r, NULL);
 	r->holder = 0;
 	return 0;
 }
@@ -1743,40 +414,42 @@ static void *cluster_main(void *arg)
 		}
 		if (r->fd < 0) {
 			/* Cut off: this node's posts go out at once. */
-			release(r, mono);
+			cluster__release_stable(r, mono);
 			if (mono < r->retry_at) {
 				wait_bell(r, r->retry_at - mono);
 				continue;
 			}
 			if (connect_broker(r) != CHAT_OK)
 				continue;
-			connected(r, chat_mono_ms());
+			cluster__connected(r, chat_mono_ms());
 		}
 		/* Heart-beats both ways: a broker that hangs (no byte for three
 		 * intervals) is left and reconnected to. */
 		if (mono - r->rx_ms > 3 * CLUSTER_HEARTBEAT_MS) {
-			disconnect(r, "no heart-beat from RabbitMQ");
+			cluster__disconnect(r, "no heart-beat from RabbitMQ");
 			continue;
 		}
 		if (mono - r->tx_ms >= CLUSTER_HEARTBEAT_MS && r->out.len == 0) {
 			chat_buf_reset(&r->out);
-			if (chat_buf_putc(&r->out, '\n') != CHAT_OK || write_all(r) != CHAT_OK) {
-				disconnect(r, "the connection broke while sending a heart-beat");
+			if (chat_buf_putc(&r->out, '\n') != CHAT_OK ||
+			    cluster__write_all(r) != CHAT_OK) {
+				cluster__disconnect(
+					r, "the connection broke while sending a heart-beat");
 				continue;
 			}
 		}
-		(void)forward(r, mono);
+		(void)cluster__forward(r, mono);
 		if (r->fd >= 0)
-			(void)beacon(r, mono);
+			(void)cluster__beacon(r, mono);
 		/* Woken by the bell thread when the outbox moves; without a
 		 * doorbell the outbox is looked at every 20 ms. */
 		if (r->fd >= 0)
 			pump(r, r->wake[0] >= 0 ? 1000 : 20);
-		release(r, chat_mono_ms());
-		drop_gone(r, chat_mono_ms());
+		cluster__release_stable(r, chat_mono_ms());
+		cluster__drop_gone(r, chat_mono_ms());
 	}
-	disconnect(r, NULL);
-	drop_held();
+	cluster__disconnect(r, NULL);
+	cluster__pending_drop();
 	if (r->db != NULL && r->holder)
 		(void)relay_lease_release(r->db, CLUSTER_LEASE, r->owner, NULL);
 	chatdb_close(r->db);

@@ -1,8 +1,8 @@
 /*
  * cluster.h - more than one machine: the STOMP broker relay between this
  * node's chat.db and the other nodes', through RabbitMQ's STOMP plugin.
- * The design, and why nothing is missed or doubled, is at the top of
- * cluster.c; docs/cluster.md is the operator's side.
+ * docs/cluster.md is the operator's side and, in "Design and proof", the
+ * design and why nothing is missed or doubled.
  *
  * A node is one machine's stack (its chat.db, front server, chat.fcgi
  * processes and chat-ws).  With broker_relay set, one process per node
@@ -87,6 +87,17 @@ int cluster_release(chatdb_t *db, int64_t upto, size_t *released, int64_t *seq_o
  * notice for each present nowhere else), in one transaction; *dropped
  * gets how many rows, *seq the last notice's seq (untouched: none). */
 int cluster_drop_node(chatdb_t *db, int64_t node, size_t *dropped, int64_t *seq, chat_error_t *err);
+
+/* Called with each name (valid during the call only): CHAT_OK goes on,
+ * CHAT_STOP stops (the listing then returns CHAT_OK), anything else stops
+ * and is returned.  Must not use the same chatdb_t. */
+typedef int (*cluster_name_cb)(void *ctx, const char *name);
+
+/* The users other nodes have announced in room (cluster_presence), for
+ * the chat application's /presence: cb with each, once, in name (byte)
+ * order.  0 or a chat.db error (or cb's). */
+int cluster_room_users(chatdb_t *db, const char *room, cluster_name_cb cb, void *ctx,
+		       chat_error_t *err);
 
 /* This node's users present in rooms, announced again to the others (a
  * presence row each, which they apply idempotently), in one transaction. */

@@ -39,4 +39,9 @@ db_libchatdb_a_SOURCES += db/auth.c db/auth.h db/authlimit.c db/authlimit.h db/r
 db_libchatdb_a_SOURCES += db/admin.c db/admin.h
 
 # More than one machine: the STOMP broker relay to RabbitMQ.
-db_libchatdb_a_SOURCES += db/cluster.c db/cluster.h
+db_libchatdb_a_SOURCES += db/cluster.c db/cluster.h db/cluster_int.h \
+	db/cluster_rows.c db/cluster_forward.c db/cluster_intake.c db/cluster_hold.c \
+	db/cluster_presence.c
+
+# Named counters in chat.db (guest names; the cluster's id clock and marks).
+db_libchatdb_a_SOURCES += db/counters.c db/counters.h

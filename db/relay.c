@@ -7,6 +7,7 @@
 
 #include "chatmsg.h"
 #include "chatroom.h"
+#include "counters.h"
 #include "dm.h"
 #include "log.h"
 
@@ -36,20 +37,14 @@ static const char SQL_SEQ_FLOOR[] =
 static const char SQL_SEQ_FRESH_FLOOR[] =
 	"UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'outbox' AND seq = 0"
 	" AND NOT EXISTS (SELECT 1 FROM outbox)";
-static const char SQL_GUEST_FRESH_FLOOR[] =
-	"INSERT OR IGNORE INTO stomp_counters(name, value) VALUES ('guest', ?1)";
-static const char SQL_GUEST_FLOOR[] =
-	"INSERT INTO stomp_counters(name, value) VALUES ('guest', ?1)"
-	" ON CONFLICT(name) DO UPDATE SET value = excluded.value WHERE value < excluded.value";
 
 static const char SQL_ROOM_SEQ_GET[] = "SELECT seq FROM chat_room_seq WHERE room = ?1";
 static const char SQL_ROOM_SEQ_FLOOR[] =
 	"INSERT INTO chat_room_seq(room, seq) VALUES (?1, ?2)"
 	" ON CONFLICT(room) DO UPDATE SET seq = excluded.seq WHERE seq < excluded.seq";
 
-static const char SQL_BEHIND[] =
-	"SELECT (SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'outbox'),"
-	" (SELECT count(*) FROM stomp_counters WHERE name = 'guest')";
+static const char SQL_SEQ_LAST[] =
+	"SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'outbox'";
 
 static atomic_llong conflicts;
 
@@ -61,10 +56,7 @@ int relay__register_in_tx(chatdb_t *db, int64_t seq, chat_error_t *err)
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, seq);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "relay consumer", err);
-	sqlite3_reset(st);
-	return rc;
+	return chatdb__step_done(db, st, "relay consumer", err);
 }
 
 int relay_cursor(chatdb_t *db, int64_t *seq_out, chat_error_t *err)
@@ -128,10 +120,7 @@ int relay_lease_release(chatdb_t *db, const char *name, const char *owner, chat_
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "lease", err);
-	sqlite3_reset(st);
-	return rc;
+	return chatdb__step_done(db, st, "lease", err);
 }
 
 int64_t relay_conflicts(void)
@@ -148,10 +137,7 @@ static int exec_floor(chatdb_t *db, const char *sql, int64_t v, chat_error_t *er
 		return rc;
 	if (sqlite3_bind_parameter_count(st) > 0)
 		sqlite3_bind_int64(st, 1, v);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "id floor", err);
-	sqlite3_reset(st);
-	return rc;
+	return chatdb__step_done(db, st, "id floor", err);
 }
 
 /* Conversations read back from the store (dm.h). */
@@ -243,10 +229,7 @@ static int write_room(chatdb_t *db, const seed_room_t *x, chat_error_t *err)
 		return rc;
 	sqlite3_bind_text(st, 1, x->r.name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, x->seq);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "room seq floor", err);
-	sqlite3_reset(st);
-	return rc;
+	return chatdb__step_done(db, st, "room seq floor", err);
 }
 
 /* *behind = 1 when chat.db's outbox seq is below max_id or it has issued
@@ -254,18 +237,24 @@ static int write_room(chatdb_t *db, const seed_room_t *x, chat_error_t *err)
 static int behind_store(chatdb_t *db, int64_t max_id, int *behind, chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_BEHIND, &st, err);
+	int64_t guest = 0;
+	int guests = 0;
+	int rc = chatdb__stmt(db, SQL_SEQ_LAST, &st, err);
 
 	if (rc != CHAT_OK)
 		return rc;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		*behind = sqlite3_column_int64(st, 0) < max_id || sqlite3_column_int64(st, 1) == 0;
+		*behind = sqlite3_column_int64(st, 0) < max_id;
 		rc = CHAT_OK;
 	} else {
 		rc = chatdb__error(db, rc, "outbox seq", err);
 	}
 	sqlite3_reset(st);
+	if (rc == CHAT_OK)
+		rc = counters_get(db, COUNTERS_GUEST, &guest, &guests, err);
+	if (rc == CHAT_OK && !guests)
+		*behind = 1;
 	return rc;
 }
 
@@ -296,7 +285,7 @@ int relay_seed(chatdb_t *db, store_t *s, int64_t *floor_out, chat_error_t *err)
 		goto out;
 	if ((rc = exec_floor(db, SQL_SEQ_ROW, 0, err)) == CHAT_OK &&
 	    (rc = exec_floor(db, SQL_SEQ_FLOOR, max_id, err)) == CHAT_OK)
-		rc = exec_floor(db, SQL_GUEST_FLOOR, max_guest, err);
+		rc = counters_raise(db, COUNTERS_GUEST, max_guest, err);
 	for (size_t i = 0; i < n && rc == CHAT_OK; i++)
 		rc = write_room(db, &rooms[i], err);
 	if (rc == CHAT_OK)
@@ -331,7 +320,7 @@ int relay_seed_offline(chatdb_t *db, int64_t now_ms, int *applied, chat_error_t 
 		rc = exec_floor(db, SQL_SEQ_FRESH_FLOOR, floor, err);
 	fresh = fresh && sqlite3_changes(chatdb_sqlite(db)) > 0;
 	if (rc == CHAT_OK && fresh)
-		rc = exec_floor(db, SQL_GUEST_FRESH_FLOOR, now_ms, err);
+		rc = counters_init(db, COUNTERS_GUEST, now_ms, err);
 	if (rc == CHAT_OK)
 		rc = chatdb__commit(db, err);
 	else

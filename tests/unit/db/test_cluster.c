@@ -3,12 +3,15 @@
  * (db/cluster.h): broker_relay URLs and the options check (a SQLite store
  * is refused), MESSAGE frames from RabbitMQ (table of rows), node ids
  * (unique residue, rising, above what was taken in), and taking a post in
- * exactly once (a resend and an older id are dropped by the origin's mark).
+ * exactly once (a resend and an older id are dropped by the origin's mark),
+ * the users other nodes have in a room, and the named counters the ids and
+ * marks live in (db/counters.h).
  */
 #include "config.h"
 #include "auth.h"
 #include "chatroom.h"
 #include "cluster.h"
+#include "counters.h"
 #include "outbox.h"
 #include "relay.h"
 #include "testutil.h"
@@ -506,6 +509,78 @@ START_TEST(presence)
 }
 END_TEST
 
+/* Appends name and a comma to the chat_buf_t ctx; stops after "lee". */
+static int collect_name(void *ctx, const char *name)
+{
+	chat_buf_t *b = ctx;
+
+	ck_assert_int_eq(chat_buf_append(b, name, strlen(name)), CHAT_OK);
+	ck_assert_int_eq(chat_buf_putc(b, ','), CHAT_OK);
+	return strcmp(name, "lee") == 0 ? CHAT_STOP : CHAT_OK;
+}
+
+/* The users other nodes have in a room: each once, in name order. */
+START_TEST(room_users)
+{
+	static const struct {
+		int64_t origin, id;
+		const char *room, *user;
+	} in[] = { { 5, 21, "general", "zoe" }, { 6, 22, "general", "amy" },
+		   { 5, 37, "general", "amy" }, { 6, 38, "other", "bob" },
+		   { 7, 39, "general", "lee" }, { 7, 55, "general", "max" } };
+	chat_buf_t names;
+	int added = 0;
+
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		clusterwire_msg_t m = { .kind = CLUSTERWIRE_PRESENCE,
+					.origin = in[i].origin,
+					.id = in[i].id,
+					.entered = 1,
+					.ack = CHAT_SLICE("a") };
+
+		snprintf(m.room, sizeof(m.room), "%s", in[i].room);
+		snprintf(m.token_user, sizeof(m.token_user), "%s", in[i].user);
+		ck_assert_int_eq(cluster_import(db, 3, &m, &added, NULL, NULL), CHAT_OK);
+	}
+	chat_buf_init(&names, 256);
+	ck_assert_int_eq(cluster_room_users(db, "general", collect_name, &names, NULL), CHAT_OK);
+	ck_assert_int_eq((int)names.len, (int)strlen("amy,lee,"));
+	ck_assert(memcmp(names.data, "amy,lee,", names.len) == 0); /* stopped at lee */
+	chat_buf_reset(&names);
+	ck_assert_int_eq(cluster_room_users(db, "empty", collect_name, &names, NULL), CHAT_OK);
+	ck_assert_int_eq((int)names.len, 0);
+	chat_buf_free(&names);
+}
+END_TEST
+
+/* Named counters (db/counters.h): missing is 0, raise only rises, init
+ * keeps what is there, next counts from 1. */
+START_TEST(counters)
+{
+	int64_t v = -1;
+	int found = -1;
+
+	ck_assert_int_eq(counters_get(db, "c", &v, &found, NULL), CHAT_OK);
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(found, 0);
+	ck_assert_int_eq(counters_init(db, "c", 0, NULL), CHAT_OK);
+	ck_assert_int_eq(counters_get(db, "c", &v, &found, NULL), CHAT_OK);
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(found, 1);
+	ck_assert_int_eq(counters_raise(db, "c", 7, NULL), CHAT_OK);
+	ck_assert_int_eq(counters_raise(db, "c", 5, NULL), CHAT_OK);
+	ck_assert_int_eq(counters_init(db, "c", 2, NULL), CHAT_OK);
+	ck_assert_int_eq(counters_get(db, "c", &v, NULL, NULL), CHAT_OK);
+	ck_assert_int_eq(v, 7);
+	ck_assert_int_eq(counters_next(db, "c", &v, NULL), CHAT_OK);
+	ck_assert_int_eq(v, 8);
+	ck_assert_int_eq(counters_next(db, "n", &v, NULL), CHAT_OK);
+	ck_assert_int_eq(v, 1);
+	ck_assert_int_eq(counters_next(db, "n", &v, NULL), CHAT_OK);
+	ck_assert_int_eq(v, 2);
+}
+END_TEST
+
 /* A room another node created is added and published once; its deletion
  * hides it here. */
 START_TEST(rooms)
@@ -552,6 +627,8 @@ int main(void)
 	tcase_add_test(tc, tokens);
 	tcase_add_test(tc, presence);
 	tcase_add_test(tc, rooms);
+	tcase_add_test(tc, room_users);
+	tcase_add_test(tc, counters);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }

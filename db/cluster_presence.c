@@ -1,0 +1,285 @@
+/*
+ * cluster_presence.c - node liveness and presence across nodes
+ * (cluster_presence): this node's ENTER and LEAVE forwarded, the other
+ * nodes' recorded and announced here when they change whether a user is
+ * in a room anywhere, a node gone too long dropped (LEAVE for its users),
+ * and this node's users announced again on each (re)connect.
+ * docs/cluster.md ("What crosses nodes": presence).
+ */
+#include "config.h"
+#include "cluster_int.h"
+
+#include "log.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char SQL_PRESENT_ELSEWHERE[] =
+	"SELECT count(*) FROM cluster_presence WHERE room = ?1 AND user_name = ?2";
+static const char SQL_PRESENT_HERE[] =
+	"SELECT count(*) FROM chat_presence WHERE room = ?1 AND user_name = ?2";
+static const char SQL_PRESENCE_PUT[] =
+	"INSERT OR IGNORE INTO cluster_presence(node, room, user_name) VALUES (?3, ?1, ?2)";
+static const char SQL_PRESENCE_DEL[] =
+	"DELETE FROM cluster_presence WHERE room = ?1 AND user_name = ?2 AND node = ?3";
+
+static const char SQL_ROOM_USERS[] =
+	"SELECT DISTINCT user_name FROM cluster_presence WHERE room = ?1 ORDER BY 1";
+
+/* Runs sql with (room, user[, node]); *n gets its count (a SELECT) or the
+ * rows it changed. */
+static int presence_sql(chatdb_t *db, const char *sql, const char *room, const char *user,
+			int64_t node, int64_t *n, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, sql, &st, err);
+
+	*n = 0;
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(st) >= 3)
+		sqlite3_bind_int64(st, 3, node);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		*n = sqlite3_changes(chatdb_sqlite(db));
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
+						   : chatdb__error(db, rc, "presence", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int cluster_room_users(chatdb_t *db, const char *room, cluster_name_cb cb, void *ctx,
+		       chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_ROOM_USERS, &st, err), step;
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = cb(ctx, (const char *)sqlite3_column_text(st, 0))) != CHAT_OK)
+			break;
+	if (rc == CHAT_OK && step != SQLITE_DONE)
+		rc = chatdb__error(db, step, "presence", err);
+	sqlite3_reset(st);
+	return rc == CHAT_STOP ? CHAT_OK : rc;
+}
+
+int cluster__presence_in_tx(chatdb_t *db, int entered, const char *user, const char *room,
+			    int *announce, int64_t *seq, chat_error_t *err)
+{
+	long long node = cluster__node();
+	chat_buf_t body;
+	int64_t elsewhere = 0;
+	int rc;
+
+	*announce = 1;
+	if (node == 0)
+		return CHAT_OK;
+	chat_buf_init(&body, 512);
+	rc = presence_sql(db, SQL_PRESENT_ELSEWHERE, room, user, 0, &elsewhere, err);
+	if (rc == CHAT_OK && clusterwire_presence_body(&body, entered, room, user) != CHAT_OK)
+		rc = chat_error_set(err, CHAT_EINVAL, "presence row");
+	if (rc == CHAT_OK)
+		rc = cluster__forward_row(db, node, CLUSTER_PRESENCE_DEST, chat_buf_slice(&body),
+					  seq, err);
+	*announce = elsewhere == 0;
+	chat_buf_free(&body);
+	return rc;
+}
+
+/* Another node's user entering or leaving: recorded, and announced here
+ * when this makes the user present (or absent) across the cluster. */
+int cluster__apply_presence(chatdb_t *db, const clusterwire_msg_t *m, int *added, int64_t *seq,
+			    chat_error_t *err)
+{
+	char topic[CHATDB_DEST_MAX + 1];
+	chat_buf_t hdrs, body;
+	outbox_msg_t om;
+	int64_t here = 0, elsewhere = 0, changed = 0;
+	int rc;
+
+	chat_buf_init(&hdrs, 256);
+	chat_buf_init(&body, 1024);
+	if ((rc = presence_sql(db, SQL_PRESENT_HERE, m->room, m->token_user, 0, &here, err)) !=
+		    CHAT_OK ||
+	    (rc = presence_sql(db, SQL_PRESENT_ELSEWHERE, m->room, m->token_user, 0, &elsewhere,
+			       err)) != CHAT_OK ||
+	    (rc = presence_sql(db, m->entered ? SQL_PRESENCE_PUT : SQL_PRESENCE_DEL, m->room,
+			       m->token_user, m->origin, &changed, err)) != CHAT_OK)
+		goto out;
+	/* Entering: nobody had the user in the room before; leaving: the
+	 * origin's was the last presence. */
+	if (changed == 0 || here > 0 || (m->entered ? elsewhere > 0 : elsewhere > 1))
+		goto out;
+	(void)chatroom_topic(topic, CHATROOM_ROOM_PATH, m->room);
+	if ((rc = chatmsg_render_notice(&body, m->entered ? "ENTER" : "LEAVE", m->token_user,
+					m->room)) != CHAT_OK ||
+	    (rc = chatrow_hdr_put(&hdrs, "content-type", "application/json")) != CHAT_OK ||
+	    (rc = chatrow_hdr_put(&hdrs, CHATROW_H_KIND, "notice")) != CHAT_OK) {
+		rc = chat_error_set(err, rc, "presence notice");
+		goto out;
+	}
+	om = (outbox_msg_t){ topic, NULL, chat_buf_slice(&hdrs), chat_buf_slice(&body),
+			     chat_wall_ms() };
+	rc = outbox_append(db, &om, seq, err);
+	*added = rc == CHAT_OK;
+out:
+	chat_buf_free(&hdrs);
+	chat_buf_free(&body);
+	return rc;
+}
+
+typedef struct pair {
+	char room[CHATMSG_ROOM_MAX + 1];
+	char user[CLUSTERWIRE_SENDER_MAX + 1];
+} pair_t;
+
+static const char SQL_NODE_PRESENCE[] =
+	"SELECT room, user_name FROM cluster_presence WHERE node = ?1";
+static const char SQL_LOCAL_PRESENCE[] = "SELECT room, user_name FROM chat_presence WHERE ?1 = ?1";
+
+/* The (room, user) rows of sql with ?1 = node, into *v (malloc'ed). */
+static int pairs(chatdb_t *db, const char *sql, int64_t node, pair_t **v, size_t *n,
+		 chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc = cluster__stmt_int(db, sql, node, &st, err);
+
+	*v = NULL;
+	*n = 0;
+	if (rc != CHAT_OK)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *room = sqlite3_column_text(st, 0);
+		const unsigned char *user = sqlite3_column_text(st, 1);
+
+		if (*n == cap) {
+			pair_t *w = realloc(*v, (cap = cap ? cap * 2 : 16) * sizeof(**v));
+
+			if (w == NULL) {
+				sqlite3_reset(st);
+				return chat_error_set(err, CHAT_ENOMEM, "out of memory");
+			}
+			*v = w;
+		}
+		snprintf((*v)[*n].room, sizeof((*v)[*n].room), "%s",
+			 room ? (const char *)room : "");
+		snprintf((*v)[*n].user, sizeof((*v)[*n].user), "%s",
+			 user ? (const char *)user : "");
+		(*n)++;
+	}
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "presence", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Runs each() over the rows of sql (node) in one transaction. */
+static int each_pair(chatdb_t *db, const char *sql, int64_t node,
+		     int (*each)(chatdb_t *, int64_t, const pair_t *, int64_t *, chat_error_t *),
+		     size_t *done, int64_t *seq, chat_error_t *err)
+{
+	pair_t *v = NULL;
+	size_t n = 0;
+	int64_t last = 0;
+	int rc = chatdb__begin(db, err);
+
+	*done = 0;
+	if (rc == CHAT_OK)
+		rc = pairs(db, sql, node, &v, &n, err);
+	for (size_t i = 0; rc == CHAT_OK && i < n; i++)
+		rc = each(db, node, &v[i], &last, err);
+	rc = cluster__end_tx(db, rc, n, done, last, last > 0 ? seq : NULL, err);
+	free(v);
+	return rc;
+}
+
+/* A user of a node gone too long leaves: LEAVE here when present nowhere
+ * else (as if the node had sent it). */
+static int drop_one(chatdb_t *db, int64_t node, const pair_t *p, int64_t *seq, chat_error_t *err)
+{
+	clusterwire_msg_t m = { .kind = CLUSTERWIRE_PRESENCE, .origin = node, .entered = 0 };
+	int added = 0;
+
+	snprintf(m.room, sizeof(m.room), "%s", p->room);
+	snprintf(m.token_user, sizeof(m.token_user), "%s", p->user);
+	return cluster__apply_presence(db, &m, &added, seq, err);
+}
+
+/* A local user announced again to the other nodes (idempotent there). */
+static int announce_one(chatdb_t *db, int64_t node, const pair_t *p, int64_t *seq,
+			chat_error_t *err)
+{
+	int announce = 0;
+
+	(void)node;
+	return cluster__presence_in_tx(db, 1, p->user, p->room, &announce, seq, err);
+}
+
+int cluster_drop_node(chatdb_t *db, int64_t node, size_t *dropped, int64_t *seq, chat_error_t *err)
+{
+	return each_pair(db, SQL_NODE_PRESENCE, node, drop_one, dropped, seq, err);
+}
+
+int cluster_announce_local(chatdb_t *db, size_t *announced, int64_t *seq, chat_error_t *err)
+{
+	return each_pair(db, SQL_LOCAL_PRESENCE, 0, announce_one, announced, seq, err);
+}
+
+/* Nodes not heard for cluster_presence_timeout_ms lose their presence
+ * here (LEAVE for users present nowhere else); they announce it again
+ * when they reconnect.  Only while connected (a node cut off hears
+ * nobody). */
+void cluster__drop_gone(relay_state_t *r, int64_t now)
+{
+	chat_error_t err = { 0 };
+	int64_t seq = 0;
+	size_t n = 0;
+
+	for (int k = 1; r->fd >= 0 && k < CLUSTER_SLOTS; k++) {
+		int rc;
+
+		if (k == r->opt->node_id || r->heard[k] == 0 || r->dropped[k] ||
+		    now - r->heard[k] < r->opt->cluster_presence_timeout_ms)
+			continue;
+		rc = cluster_drop_node(r->db, k, &n, &seq, &err);
+		if (rc != CHAT_OK) {
+			log_warn("cluster: dropping node %d's presence: %s", k,
+				 chat_error_reason(&err, rc));
+			continue;
+		}
+		r->dropped[k] = 1;
+		log_info("cluster: node %d not heard for %lld ms: its %zu presences dropped", k,
+			 (long long)(now - r->heard[k]), n);
+		if (seq > 0 && r->bell != NULL)
+			doorbell_ring(r->bell, (uint64_t)seq);
+	}
+}
+
+/* Just (re)connected: this node's presence is announced again (another
+ * node may have dropped it), and time cut off does not count against the
+ * others (they are not live, but not gone either, until heard again or
+ * timed out afresh). */
+void cluster__connected(relay_state_t *r, int64_t now)
+{
+	chat_error_t err = { 0 };
+	int64_t seq = 0;
+	size_t n = 0;
+	int rc = cluster_announce_local(r->db, &n, &seq, &err);
+
+	if (rc != CHAT_OK)
+		log_warn("cluster: announcing this node's presence: %s",
+			 chat_error_reason(&err, rc));
+	else if (seq > 0 && r->bell != NULL)
+		doorbell_ring(r->bell, (uint64_t)seq);
+	for (int k = 1; k < CLUSTER_SLOTS; k++)
+		if (r->heard[k] > 0 && r->heard[k] < now - r->opt->cluster_node_timeout_ms)
+			r->heard[k] = now - r->opt->cluster_node_timeout_ms;
+}
