@@ -2,7 +2,7 @@
 # touches a database.
 noinst_LIBRARIES += db/libchatdb.a
 db_libchatdb_a_SOURCES = \
-	db/chatdb.c db/chatdb.h \
+	db/chatdb.c db/chatdb_schema.c db/chatdb.h db/chatdb_int.h \
 	db/outbox.c db/outbox.h \
 	db/session.c db/session_subs.c db/session.h \
 	db/doorbell.c db/doorbell.h
@@ -16,7 +16,7 @@ db_libchatdb_a_SOURCES += \
 	db/store.c db/store.h \
 	db/store_sqlite.c
 if HAVE_MONGO
-db_libchatdb_a_SOURCES += db/store_mongo.c
+db_libchatdb_a_SOURCES += db/store_mongo.c db/store_mongo_msg.c db/store_mongo_int.h
 endif
 
 # SockJS services (echo, close, chat) over the shared sessions.
