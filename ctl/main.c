@@ -633,7 +633,7 @@ static int room_row(void *ctx, const chatroom_t *r)
 		       ms_text(r->created_ms, when, sizeof(when)),
 		       r->stored ? "" : "\tnot in the store yet");
 	}
-	return 0;
+	return CHAT_OK;
 }
 
 static int cmd_rooms_list(ctl_t *c)

@@ -117,6 +117,36 @@ int chatdb__step_done(chatdb_t *db, sqlite3_stmt *st, const char *what, chat_err
 	return rc;
 }
 
+int chatdb__step_changes(chatdb_t *db, sqlite3_stmt *st, int64_t *changes, const char *what,
+			 chat_error_t *err)
+{
+	int rc = sqlite3_step(st);
+
+	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, what, err);
+	*changes = rc == CHAT_OK ? sqlite3_changes(db->sql) : 0;
+	sqlite3_reset(st);
+	return rc;
+}
+
+int chatdb__step_insert(chatdb_t *db, sqlite3_stmt *st, int *dup, const char *what,
+			chat_error_t *err)
+{
+	int rc = sqlite3_step(st);
+
+	*dup = (rc & 0xff) == SQLITE_CONSTRAINT;
+	rc = rc == SQLITE_DONE || *dup ? CHAT_OK : chatdb__error(db, rc, what, err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int chatdb__step_row(chatdb_t *db, sqlite3_stmt *st, int *row, const char *what, chat_error_t *err)
+{
+	int rc = sqlite3_step(st);
+
+	*row = rc == SQLITE_ROW;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, what, err);
+}
+
 static int exec_cached(chatdb_t *db, const char *sql, const char *what, chat_error_t *err)
 {
 	sqlite3_stmt *st;

@@ -101,6 +101,26 @@ int chatdb__stmt(chatdb_t *db, const char *sql, struct sqlite3_stmt **out, chat_
  * For statements that return no rows (INSERT, UPDATE, DELETE). */
 int chatdb__step_done(chatdb_t *db, struct sqlite3_stmt *st, const char *what, chat_error_t *err);
 
+/* chatdb__step_done() that also gives in *changes the rows the statement
+ * inserted, updated or deleted (sqlite3_changes(); 0 when it failed). */
+int chatdb__step_changes(chatdb_t *db, struct sqlite3_stmt *st, int64_t *changes, const char *what,
+			 chat_error_t *err);
+
+/* chatdb__step_done() for an INSERT that a constraint (a unique or primary
+ * key, a CHECK) may refuse: CHAT_OK with *dup 1 when one did, with *dup 0
+ * when the row went in; else the chatdb__error() of what failed. */
+int chatdb__step_insert(chatdb_t *db, struct sqlite3_stmt *st, int *dup, const char *what,
+			chat_error_t *err);
+
+/* Steps st (from chatdb__stmt(), its parameters bound) once: CHAT_OK with
+ * *row 1 when it produced a row, CHAT_OK with *row 0 when it finished, else
+ * the chatdb__error() of what failed (*row 0).  It does not reset st: the
+ * row's columns stay readable until the caller's sqlite3_reset(), which it
+ * owes in every case.  A loop over the rows:
+ *   while ((rc = chatdb__step_row(db, st, &row, what, err)) == CHAT_OK && row) */
+int chatdb__step_row(chatdb_t *db, struct sqlite3_stmt *st, int *row, const char *what,
+		     chat_error_t *err);
+
 /* BEGIN IMMEDIATE (takes the write lock now, waiting up to the busy
  * timeout; CHAT_EIO once chatdb_check_file() failed), COMMIT, and ROLLBACK (a no-op outside a transaction). */
 int chatdb__begin(chatdb_t *db, chat_error_t *err);

@@ -61,7 +61,8 @@ typedef struct chatroom {
 	int64_t deleted_ms; /* 0, or when the room was deleted */
 } chatroom_t;
 
-/* Called per room; return non-zero to stop (that value is returned). */
+/* Called per room: CHAT_OK to go on, CHAT_STOP to stop (the listing then
+ * returns CHAT_OK), or a CHAT_E* code, which stops it and is returned. */
 typedef int (*chatroom_cb)(void *ctx, const chatroom_t *room);
 
 /* Looks room name up.  0, CHAT_ENOTFOUND (none, or deleted), or a

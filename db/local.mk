@@ -33,7 +33,7 @@ db_libchatdb_a_SOURCES += db/broker.c db/broker.h db/broker_int.h \
 	db/queue.c db/queue.h db/hook.c db/hook.h
 
 # Users' passwords and login tokens; rooms; the outbox -> store relay.
-db_libchatdb_a_SOURCES += db/auth.c db/auth.h db/authlimit.c db/authlimit.h db/ratelimit.c db/ratelimit.h db/chatroom.c db/chatroom.h db/relay.c db/relay.h db/dm.c db/dm.h
+db_libchatdb_a_SOURCES += db/auth.c db/auth_ban.c db/auth.h db/authlimit.c db/authlimit.h db/ratelimit.c db/ratelimit.h db/chatroom.c db/chatroom_list.c db/chatroom.h db/chatroom_int.h db/relay.c db/relay.h db/dm.c db/dm.h
 
 # What chatctl reads and copies (db/admin.h).
 db_libchatdb_a_SOURCES += db/admin.c db/admin.h

@@ -396,7 +396,7 @@ static int collect(void *ctx, const chatroom_t *r)
 
 	snprintf(c->list + len, sizeof(c->list) - len, "%s%s", len > 0 ? "," : "", r->name);
 	c->n++;
-	return c->stop_after > 0 && c->n >= c->stop_after ? 7 : 0;
+	return c->stop_after > 0 && c->n >= c->stop_after ? CHAT_STOP : CHAT_OK;
 }
 
 START_TEST(listing)
@@ -414,8 +414,8 @@ START_TEST(listing)
 			 CHAT_OK);
 	ck_assert_int_eq(chatroom_list(db, 0, collect, &all, NULL), CHAT_OK);
 	ck_assert_str_eq(all.list, "general,zeta,beta");
-	/* The callback's value stops the listing and is returned. */
-	ck_assert_int_eq(chatroom_list(db, 0, collect, &first, NULL), 7);
+	/* CHAT_STOP stops the listing, which then succeeds. */
+	ck_assert_int_eq(chatroom_list(db, 0, collect, &first, NULL), CHAT_OK);
 	ck_assert_str_eq(first.list, "general,zeta");
 	/* The relay's view: what it has not copied, the deleted one included. */
 	ck_assert_int_eq(chatroom_set_stored(db, b.id, NULL), CHAT_OK);
