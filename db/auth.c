@@ -225,7 +225,7 @@ static int token_check(chatdb_t *db, const char *token, size_t len, int64_t now_
 {
 	unsigned char h[AUTH_HASH_BYTES];
 	sqlite3_stmt *st;
-	int rc;
+	int rc, row;
 
 	user[0] = '\0';
 	if (len == 0 || len > AUTH_PASSCODE_MAX)
@@ -235,19 +235,16 @@ static int token_check(chatdb_t *db, const char *token, size_t len, int64_t now_
 		return rc;
 	sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now_ms);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = chatdb__step_row(db, st, &row, "token", err);
+	if (rc == CHAT_OK && row) {
 		snprintf(user, SESSION_USER_MAX + 1, "%s", sqlite3_column_text(st, 0));
 		if (grant != NULL) {
 			grant->by_token = 1;
 			memcpy(grant->hash, h, sizeof(h));
 			grant->expires_ms = sqlite3_column_int64(st, 1);
 		}
-		rc = CHAT_OK;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == CHAT_OK) {
 		rc = chat_error_set(err, CHAT_EDENIED, "invalid or expired token");
-	} else {
-		rc = chatdb__error(db, rc, "token", err);
 	}
 	sqlite3_reset(st);
 	return rc;
@@ -263,6 +260,7 @@ int auth_token_revoke(chatdb_t *db, const char *token, size_t len, chat_error_t 
 {
 	unsigned char h[AUTH_HASH_BYTES];
 	sqlite3_stmt *st;
+	int64_t changes;
 	int rc;
 
 	if (len == 0 || len > AUTH_PASSCODE_MAX)
@@ -273,14 +271,9 @@ int auth_token_revoke(chatdb_t *db, const char *token, size_t len, chat_error_t 
 	if ((rc = chatdb__stmt(db, SQL_TOKEN_DEL, &st, err)) != CHAT_OK)
 		goto out;
 	sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		rc = sqlite3_changes(chatdb_sqlite(db)) > 0
-			     ? CHAT_OK
-			     : chat_error_set(err, CHAT_ENOTFOUND, "no such token");
-	else
-		rc = chatdb__error(db, rc, "token revoke", err);
-	sqlite3_reset(st);
+	rc = chatdb__step_changes(db, st, &changes, "token revoke", err);
+	if (rc == CHAT_OK && changes == 0)
+		rc = chat_error_set(err, CHAT_ENOTFOUND, "no such token");
 	/* In a cluster the other nodes forget it too (db/cluster.h). */
 	if (rc == CHAT_OK)
 		rc = cluster__token_in_tx(db, 0, h, NULL, 0, 0, err);

@@ -28,7 +28,7 @@ static const char SQL_BAN_LIST[] = "SELECT name, reason, created_ms FROM auth_ba
 /* Runs the one-statement write sql (a ban or token change) with name at ?1 (and, when reason is
  * not NULL, reason and now_ms at ?2, ?3); *changes gets the rows changed. */
 static int ban_write(chatdb_t *db, const char *sql, const char *name, const char *reason,
-		     int64_t now_ms, int *changes, chat_error_t *err)
+		     int64_t now_ms, int64_t *changes, chat_error_t *err)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -46,16 +46,12 @@ static int ban_write(chatdb_t *db, const char *sql, const char *name, const char
 		sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, now_ms);
 	}
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "bans and tokens", err);
-	*changes = sqlite3_changes(chatdb_sqlite(db));
-	sqlite3_reset(st);
-	return rc;
+	return chatdb__step_changes(db, st, changes, "bans and tokens", err);
 }
 
 int auth_ban(chatdb_t *db, const char *name, const char *reason, int64_t now_ms, chat_error_t *err)
 {
-	int changes;
+	int64_t changes;
 
 	return ban_write(db, SQL_BAN_PUT, name, reason != NULL ? reason : "", now_ms, &changes,
 			 err);
@@ -63,7 +59,8 @@ int auth_ban(chatdb_t *db, const char *name, const char *reason, int64_t now_ms,
 
 int auth_unban(chatdb_t *db, const char *name, chat_error_t *err)
 {
-	int changes = 0, rc = ban_write(db, SQL_BAN_DEL, name, NULL, 0, &changes, err);
+	int64_t changes = 0;
+	int rc = ban_write(db, SQL_BAN_DEL, name, NULL, 0, &changes, err);
 
 	if (rc == CHAT_OK && changes == 0)
 		rc = chat_error_set(err, CHAT_ENOTFOUND, "%s is not banned", name);
@@ -79,10 +76,7 @@ int auth_banned(chatdb_t *db, const char *name, int *banned, chat_error_t *err)
 	if ((rc = chatdb__stmt(db, SQL_BAN_GET, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	*banned = rc == SQLITE_ROW;
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
-						   : chatdb__error(db, rc, "ban check", err);
+	rc = chatdb__step_row(db, st, banned, "ban check", err);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -123,17 +117,15 @@ out:
 int auth_display_get(chatdb_t *db, const char *user, char out[NAMES_NFC_MAX + 1], chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_DISPLAY_GET, &st, err);
+	int rc = chatdb__stmt(db, SQL_DISPLAY_GET, &st, err), row;
 
 	out[0] = '\0';
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	rc = chatdb__step_row(db, st, &row, "display name", err);
+	if (rc == CHAT_OK && row)
 		snprintf(out, NAMES_NFC_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
-						   : chatdb__error(db, rc, "display name", err);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -141,18 +133,16 @@ int auth_display_get(chatdb_t *db, const char *user, char out[NAMES_NFC_MAX + 1]
 int auth_ban_list(chatdb_t *db, auth_ban_cb cb, void *ctx, chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc, step;
+	int rc, row;
 
 	if ((rc = chatdb__stmt(db, SQL_BAN_LIST, &st, err)) != CHAT_OK)
 		return rc;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = chatdb__step_row(db, st, &row, "listing bans", err)) == CHAT_OK && row) {
 		rc = cb(ctx, (const char *)sqlite3_column_text(st, 0),
 			(const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2));
 		if (rc != CHAT_OK)
 			break;
 	}
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = chatdb__error(db, step, "listing bans", err);
 	sqlite3_reset(st);
 	return rc == CHAT_STOP ? CHAT_OK : rc;
 }
@@ -164,14 +154,14 @@ static const char SQL_FIRST_PUT[] =
 int auth_is_admin(chatdb_t *db, const chat_options_t *opt, const char *user)
 {
 	sqlite3_stmt *st;
-	int yes = 0;
+	int yes = 0, row;
 
 	if (opt->admins != NULL && opt->admins[0] != '\0')
 		return chatroom_is_admin(opt, user);
 	if (user[0] == '\0' || chatroom_is_guest(user) ||
 	    chatdb__stmt(db, SQL_FIRST_GET, &st, NULL) != CHAT_OK)
 		return 0;
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (chatdb__step_row(db, st, &row, "first user", NULL) == CHAT_OK && row)
 		yes = strcasecmp((const char *)sqlite3_column_text(st, 0), user) == 0;
 	sqlite3_reset(st);
 	return yes;
@@ -179,7 +169,7 @@ int auth_is_admin(chatdb_t *db, const chat_options_t *opt, const char *user)
 
 int auth_token_revoke_user(chatdb_t *db, const char *name, int64_t *revoked, chat_error_t *err)
 {
-	int changes = 0;
+	int64_t changes = 0;
 	int rc = ban_write(db, SQL_TOKEN_DEL_USER, name, NULL, 0, &changes, err);
 
 	if (revoked != NULL)
@@ -191,19 +181,19 @@ int auth_claim_first(chatdb_t *db, const char *user, int64_t now_ms, int *claime
 		     chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_FIRST_PUT, &st, err), changed = 0;
+	int64_t changed = 0;
+	int rc = chatdb__stmt(db, SQL_FIRST_PUT, &st, err);
 
 	if (rc == CHAT_OK) {
 		sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, now_ms);
-		rc = chatdb__step_done(db, st, "first user", err);
-		changed = rc == CHAT_OK && sqlite3_changes(chatdb_sqlite(db)) > 0;
+		rc = chatdb__step_changes(db, st, &changed, "first user", err);
 	}
-	if (changed)
+	if (changed > 0)
 		log_info("moderation: %s is the first user, an admin (the admins option is empty)",
 			 user);
 	if (claimed != NULL)
-		*claimed = changed;
+		*claimed = changed > 0;
 	return rc;
 }
 

@@ -228,20 +228,17 @@ static int pragma(chatdb_t *db, const char *sql, char *res, size_t n, chat_error
 {
 	sqlite3_stmt *st = NULL;
 	const unsigned char *t;
-	int rc;
+	int rc, row;
 
 	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		rc = chatdb__error(db, rc, sql, err);
 		goto out;
 	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		rc = chatdb__error(db, rc, sql, err);
+	if ((rc = chatdb__step_row(db, st, &row, sql, err)) != CHAT_OK)
 		goto out;
-	}
 	if (res != NULL && n > 0) {
-		t = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
+		t = row ? sqlite3_column_text(st, 0) : NULL;
 		snprintf(res, n, "%s", t != NULL ? (const char *)t : "");
 	}
 	rc = CHAT_OK;
