@@ -115,7 +115,7 @@ int store_open(const char *uri, store_t **out, chat_error_t *err);
 
 /* Whether this build has the backend uri names: CHAT_EINVAL, with err
  * naming the configure option, for a mongodb:// URI in a build without
- * MongoDB support (--without-mongo); 0 otherwise (store_open() checks the
+ * MongoDB support (--without-mongo); CHAT_OK otherwise (store_open() checks the
  * rest).  The programs call it at start, so that such a configuration is
  * refused, not retried. */
 int store_uri_built(const char *uri, chat_error_t *err);
@@ -137,20 +137,20 @@ void store_global_cleanup(void);
 int64_t store_new_id(void);
 
 /* Checks a user or room name (len bytes, max STORE_*_NAME_MAX) against the
- * rules above.  Returns 0 or CHAT_EINVAL / CHAT_ETOOBIG / CHAT_EUTF8. */
+ * rules above.  Returns CHAT_OK or CHAT_EINVAL / CHAT_ETOOBIG / CHAT_EUTF8. */
 int store_check_name(const char *name, size_t len, size_t max);
 
 /* Checks message text against the rules above; same codes. */
 int store_check_text(const char *text, size_t len);
 
 /* Users.  store_user_add() inserts user id; name and password_hash are
- * NUL-terminated.  Adding the same id with the same name again returns 0
+ * NUL-terminated.  Adding the same id with the same name again returns CHAT_OK
  * and changes nothing (a retry); a name held by another id, or this id
  * with another name, is CHAT_EEXIST. */
 int store_user_add(store_t *s, int64_t id, const char *name, const char *password_hash,
 		   int64_t created_ms, chat_error_t *err);
 
-/* Looks a user up; fills *out and returns 0, or CHAT_ENOTFOUND. */
+/* Looks a user up; fills *out and returns CHAT_OK, or CHAT_ENOTFOUND. */
 int store_user_get(store_t *s, int64_t id, store_user_t *out, chat_error_t *err);
 int store_user_get_by_name(store_t *s, const char *name, store_user_t *out, chat_error_t *err);
 
@@ -164,7 +164,7 @@ int store_user_list(store_t *s, int64_t after_id, size_t n, store_user_list_t *o
 int store_user_set_password(store_t *s, int64_t id, const char *password_hash, chat_error_t *err);
 
 /* Deletes user id (the messages it wrote stay: history is kept, under the
- * writer's name).  Deleting an id the store does not hold returns 0. */
+ * writer's name).  Deleting an id the store does not hold returns CHAT_OK. */
 int store_user_delete(store_t *s, int64_t id, chat_error_t *err);
 
 /* Frees the items and empties the list.  NULL-safe. */
@@ -183,7 +183,7 @@ int store_room_list(store_t *s, int64_t after_id, size_t n, store_room_list_t *o
 		    chat_error_t *err);
 
 /* Deletes room id from the room list (its messages stay: history is
- * kept).  Deleting an id the store does not hold returns 0, so a retry
+ * kept).  Deleting an id the store does not hold returns CHAT_OK, so a retry
  * is harmless. */
 int store_room_delete(store_t *s, int64_t id, chat_error_t *err);
 
@@ -191,7 +191,7 @@ int store_room_delete(store_t *s, int64_t id, chat_error_t *err);
 void store_room_list_free(store_room_list_t *l);
 
 /* Inserts message m, idempotent by m->id: when the same message (every
- * field equal) is already stored, returns 0 and changes nothing (a retry).
+ * field equal) is already stored, returns CHAT_OK and changes nothing (a retry).
  * When the id holds a different message (the id was reused), returns
  * CHAT_EEXIST with the detail in err and keeps the stored one.  *created
  * (may be NULL) is set to 1 when this call inserted it, 0 otherwise. */
@@ -237,17 +237,17 @@ typedef enum store__page {
 typedef struct store__ops {
 	const char *name;
 	void (*close)(store_t *s);
-	/* Returns 0, CHAT_EEXIST or CHAT_EDB with the rules of store_user_add. */
+	/* Returns CHAT_OK, CHAT_EEXIST or CHAT_EDB with the rules of store_user_add. */
 	int (*user_add)(store_t *s, const store_user_t *u, chat_error_t *err);
-	/* by_name NULL: look up by id; otherwise by name.  0 / ENOTFOUND / EDB. */
+	/* by_name NULL: look up by id; otherwise by name.  OK / ENOTFOUND / EDB. */
 	int (*user_get)(store_t *s, int64_t id, const char *by_name, store_user_t *out,
 			chat_error_t *err);
 	/* out is empty with room for n items (out->items allocated). */
 	int (*user_list)(store_t *s, int64_t after_id, size_t n, store_user_list_t *out,
 			 chat_error_t *err);
-	/* 0 / ENOTFOUND / EDB. */
+	/* OK / ENOTFOUND / EDB. */
 	int (*user_set_password)(store_t *s, int64_t id, const char *hash, chat_error_t *err);
-	/* 0 (deleted, or no such user) or CHAT_EDB. */
+	/* CHAT_OK (deleted, or no such user) or CHAT_EDB. */
 	int (*user_delete)(store_t *s, int64_t id, chat_error_t *err);
 	int (*room_add)(store_t *s, const store_room_t *r, chat_error_t *err);
 	int (*room_get)(store_t *s, int64_t id, const char *by_name, store_room_t *out,
@@ -255,9 +255,9 @@ typedef struct store__ops {
 	/* out is empty with room for n items (out->items allocated). */
 	int (*room_list)(store_t *s, int64_t after_id, size_t n, store_room_list_t *out,
 			 chat_error_t *err);
-	/* 0 (deleted, or no such room) or CHAT_EDB. */
+	/* CHAT_OK (deleted, or no such room) or CHAT_EDB. */
 	int (*room_delete)(store_t *s, int64_t id, chat_error_t *err);
-	/* 0 (inserted or an identical retry), CHAT_EEXIST (the id holds
+	/* CHAT_OK (inserted or an identical retry), CHAT_EEXIST (the id holds
 	 * another message) or CHAT_EDB. */
 	int (*msg_add)(store_t *s, const store_msg_t *m, int *created, chat_error_t *err);
 	/* Both out-params set; see store_msg_max. */

@@ -104,7 +104,7 @@ static int backfill_keys(mongoc_collection_t *c, chat_error_t *err)
 	mongoc_cursor_t *cur;
 	const bson_t *d;
 	bson_error_t e;
-	int rc = 0;
+	int rc = CHAT_OK;
 
 	BSON_APPEND_DOCUMENT_BEGIN(&filter, "key", &exists);
 	BSON_APPEND_BOOL(&exists, "$exists", false);
@@ -113,7 +113,7 @@ static int backfill_keys(mongoc_collection_t *c, chat_error_t *err)
 	BSON_APPEND_INT32(&proj, "name", 1);
 	bson_append_document_end(&opts, &proj);
 	cur = mongoc_collection_find_with_opts(c, &filter, &opts, NULL);
-	while (rc == 0 && mongoc_cursor_next(cur, &d)) {
+	while (rc == CHAT_OK && mongoc_cursor_next(cur, &d)) {
 		bson_iter_t id, name;
 		bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER, set;
 		char key[KEY_MAX + 1];
@@ -134,7 +134,7 @@ static int backfill_keys(mongoc_collection_t *c, chat_error_t *err)
 		bson_destroy(&sel);
 		bson_destroy(&upd);
 	}
-	if (rc == 0 && mongoc_cursor_error(cur, &e))
+	if (rc == CHAT_OK && mongoc_cursor_error(cur, &e))
 		rc = store_mongo__error(err, "finding documents without a name key", &e);
 	mongoc_cursor_destroy(cur);
 	bson_destroy(&opts);
@@ -172,7 +172,7 @@ static int create_index(mongoc_database_t *db, const char *coll, const char *fie
 {
 	bson_t cmd = BSON_INITIALIZER, indexes;
 	bson_error_t e;
-	int rc = 0;
+	int rc = CHAT_OK;
 
 	BSON_APPEND_UTF8(&cmd, "createIndexes", coll);
 	BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &indexes);
@@ -196,7 +196,7 @@ static int create_indexes(mongoc_database_t *db, const char *coll, chat_error_t 
 	if (strcmp(coll, "messages") == 0)
 		return create_index(db, coll, NULL, err);
 	rc = create_index(db, coll, "name", err);
-	return rc != 0 ? rc : create_index(db, coll, "key", err);
+	return rc != CHAT_OK ? rc : create_index(db, coll, "key", err);
 }
 
 static const store__ops_t mongo_ops;
@@ -210,7 +210,7 @@ int store__mongo_open(const char *uri_string, store_t **out, chat_error_t *err)
 	const char *dbname;
 	bson_error_t e;
 	size_t i;
-	int rc = 0;
+	int rc = CHAT_OK;
 
 	pthread_once(&init_once, global_init);
 	uri = mongoc_uri_new_with_error(uri_string, &e);
@@ -244,26 +244,26 @@ int store__mongo_open(const char *uri_string, store_t **out, chat_error_t *err)
 	st->messages = mongoc_client_get_collection(st->client, dbname, "messages");
 	db = mongoc_client_get_database(st->client, dbname);
 	/* The first command selects a server: an unreachable one fails here. */
-	for (i = 0; i < CHAT_ARRAY_LEN(colls) && rc == 0; i++) {
+	for (i = 0; i < CHAT_ARRAY_LEN(colls) && rc == CHAT_OK; i++) {
 		if (i < 2)
 			rc = backfill_keys(i == 0 ? st->users : st->rooms, err);
-		if (rc == 0)
+		if (rc == CHAT_OK)
 			rc = create_indexes(db, colls[i], err);
 	}
 out:
 	mongoc_database_destroy(db);
 	mongoc_uri_destroy(uri);
-	if (rc != 0) {
+	if (rc != CHAT_OK) {
 		if (st != NULL)
 			mongo_close(&st->base);
 		return rc;
 	}
 	*out = &st->base;
-	return 0;
+	return CHAT_OK;
 }
 
 /* Finds the one document with _id id, or with name by_name when that is
- * not NULL, into *doc (initialised by the call when it returns 0; the
+ * not NULL, into *doc (initialised by the call when it returns CHAT_OK; the
  * caller destroys it). */
 static int find_one(mongoc_collection_t *c, int64_t id, const char *by_name, bson_t *doc,
 		    const char *what, chat_error_t *err)
@@ -285,7 +285,7 @@ static int find_one(mongoc_collection_t *c, int64_t id, const char *by_name, bso
 	cur = mongoc_collection_find_with_opts(c, &filter, &opts, NULL);
 	if (mongoc_cursor_next(cur, &d)) {
 		bson_copy_to(d, doc);
-		rc = 0;
+		rc = CHAT_OK;
 	} else if (mongoc_cursor_error(cur, &e)) {
 		rc = store_mongo__error(err, what, &e);
 	} else {
@@ -297,7 +297,7 @@ static int find_one(mongoc_collection_t *c, int64_t id, const char *by_name, bso
 	return rc;
 }
 
-/* Field readers: 0, or CHAT_EDB for a missing or mistyped field. */
+/* Field readers: CHAT_OK, or CHAT_EDB for a missing or mistyped field. */
 int store_mongo__get_int64(const bson_t *d, const char *key, int64_t *v, chat_error_t *err)
 {
 	bson_iter_t it;
@@ -305,7 +305,7 @@ int store_mongo__get_int64(const bson_t *d, const char *key, int64_t *v, chat_er
 	if (!bson_iter_init_find(&it, d, key) || !BSON_ITER_HOLDS_NUMBER(&it))
 		return chat_error_set(err, CHAT_EDB, "mongodb: document without number %s", key);
 	*v = bson_iter_as_int64(&it);
-	return 0;
+	return CHAT_OK;
 }
 
 int store_mongo__get_str(const bson_t *d, const char *key, const char **s, uint32_t *len,
@@ -316,7 +316,7 @@ int store_mongo__get_str(const bson_t *d, const char *key, const char **s, uint3
 	if (!bson_iter_init_find(&it, d, key) || !BSON_ITER_HOLDS_UTF8(&it))
 		return chat_error_set(err, CHAT_EDB, "mongodb: document without string %s", key);
 	*s = bson_iter_utf8(&it, len);
-	return 0;
+	return CHAT_OK;
 }
 
 static int get_strcpy(const bson_t *d, const char *key, char *dst, size_t size, chat_error_t *err)
@@ -325,16 +325,16 @@ static int get_strcpy(const bson_t *d, const char *key, char *dst, size_t size, 
 	uint32_t len;
 	int rc;
 
-	if ((rc = store_mongo__get_str(d, key, &s, &len, err)) != 0)
+	if ((rc = store_mongo__get_str(d, key, &s, &len, err)) != CHAT_OK)
 		return rc;
 	if (len >= size)
 		return chat_error_set(err, CHAT_EDB, "mongodb: %s is too long", key);
 	memcpy(dst, s, len);
 	dst[len] = '\0';
-	return 0;
+	return CHAT_OK;
 }
 
-/* Document readers: 0, or CHAT_EDB for a missing or mistyped field. */
+/* Document readers: CHAT_OK, or CHAT_EDB for a missing or mistyped field. */
 static int read_user(const bson_t *d, store_user_t *u, chat_error_t *err)
 {
 	int rc;
@@ -343,7 +343,7 @@ static int read_user(const bson_t *d, store_user_t *u, chat_error_t *err)
 	if ((rc = store_mongo__get_int64(d, "_id", &u->id, err)) == 0 &&
 	    (rc = get_strcpy(d, "name", u->name, sizeof(u->name), err)) == 0 &&
 	    (rc = get_strcpy(d, "password_hash", u->password_hash, sizeof(u->password_hash),
-			     err)) == 0)
+			     err)) == CHAT_OK)
 		rc = store_mongo__get_int64(d, "created_ms", &u->created_ms, err);
 	return rc;
 }
@@ -355,7 +355,7 @@ static int read_room(const bson_t *d, store_room_t *r, chat_error_t *err)
 	memset(r, 0, sizeof(*r));
 	if ((rc = store_mongo__get_int64(d, "_id", &r->id, err)) == 0 &&
 	    (rc = get_strcpy(d, "name", r->name, sizeof(r->name), err)) == 0 &&
-	    (rc = store_mongo__get_int64(d, "created_by", &r->created_by, err)) == 0)
+	    (rc = store_mongo__get_int64(d, "created_by", &r->created_by, err)) == CHAT_OK)
 		rc = store_mongo__get_int64(d, "created_ms", &r->created_ms, err);
 	return rc;
 }
@@ -367,7 +367,7 @@ static int user_get(store_t *s, int64_t id, const char *by_name, store_user_t *o
 	bson_t doc;
 	int rc;
 
-	if ((rc = find_one(st->users, id, by_name, &doc, "user", err)) != 0)
+	if ((rc = find_one(st->users, id, by_name, &doc, "user", err)) != CHAT_OK)
 		return rc;
 	rc = read_user(&doc, out, err);
 	bson_destroy(&doc);
@@ -381,10 +381,10 @@ int store_mongo__insert(mongoc_collection_t *c, const bson_t *doc, int *dup, con
 
 	*dup = 0;
 	if (mongoc_collection_insert_one(c, doc, NULL, NULL, &e))
-		return 0;
+		return CHAT_OK;
 	if (is_duplicate_key(&e)) {
 		*dup = 1;
-		return 0;
+		return CHAT_OK;
 	}
 	return store_mongo__error(err, what, &e);
 }
@@ -405,7 +405,7 @@ static int user_add(store_t *s, const store_user_t *u, chat_error_t *err)
 	BSON_APPEND_INT64(&doc, "created_ms", u->created_ms);
 	rc = store_mongo__insert(st->users, &doc, &dup, "adding a user", err);
 	bson_destroy(&doc);
-	if (rc != 0 || !dup)
+	if (rc != CHAT_OK || !dup)
 		return rc;
 	/* Same _id and name: a retry.  Otherwise the name or the id is taken. */
 	rc = user_get(s, u->id, NULL, &old, err);
@@ -419,7 +419,7 @@ static int room_get(store_t *s, int64_t id, const char *by_name, store_room_t *o
 	bson_t doc;
 	int rc;
 
-	if ((rc = find_one(st->rooms, id, by_name, &doc, "room", err)) != 0)
+	if ((rc = find_one(st->rooms, id, by_name, &doc, "room", err)) != CHAT_OK)
 		return rc;
 	rc = read_room(&doc, out, err);
 	bson_destroy(&doc);
@@ -442,7 +442,7 @@ static int room_add(store_t *s, const store_room_t *r, chat_error_t *err)
 	BSON_APPEND_INT64(&doc, "created_ms", r->created_ms);
 	rc = store_mongo__insert(st->rooms, &doc, &dup, "adding a room", err);
 	bson_destroy(&doc);
-	if (rc != 0 || !dup)
+	if (rc != CHAT_OK || !dup)
 		return rc;
 	rc = room_get(s, r->id, NULL, &old, err);
 	return store__add_conflict(rc, old.name, r->name, "room", r->id, err);
@@ -485,15 +485,15 @@ static int list_after(mongoc_collection_t *c, int64_t after_id, size_t n, void *
 	mongoc_cursor_t *cur;
 	const bson_t *d;
 	bson_error_t e;
-	int rc = 0;
+	int rc = CHAT_OK;
 
 	BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &cond);
 	BSON_APPEND_INT64(&cond, "$gt", after_id);
 	bson_append_document_end(&filter, &cond);
 	cur = store_mongo__find_sorted(c, &filter, 1, n);
-	while (rc == 0 && *count < n && mongoc_cursor_next(cur, &d))
+	while (rc == CHAT_OK && *count < n && mongoc_cursor_next(cur, &d))
 		rc = read(d, items, (*count)++, err);
-	if (rc == 0 && mongoc_cursor_error(cur, &e))
+	if (rc == CHAT_OK && mongoc_cursor_error(cur, &e))
 		rc = store_mongo__error(err, what, &e);
 	mongoc_cursor_destroy(cur);
 	bson_destroy(&filter);
@@ -514,7 +514,7 @@ static int room_delete(store_t *s, int64_t id, chat_error_t *err)
 	mongo_store_t *st = (mongo_store_t *)s;
 	bson_t filter = BSON_INITIALIZER;
 	bson_error_t e;
-	int rc = 0;
+	int rc = CHAT_OK;
 
 	BSON_APPEND_INT64(&filter, "_id", id);
 	if (!mongoc_collection_delete_one(st->rooms, &filter, NULL, NULL, &e))
@@ -538,7 +538,7 @@ static int user_set_password(store_t *s, int64_t id, const char *hash, chat_erro
 	bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, set, reply;
 	bson_error_t e;
 	bson_iter_t it;
-	int rc = 0;
+	int rc = CHAT_OK;
 
 	BSON_APPEND_INT64(&filter, "_id", id);
 	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
@@ -559,7 +559,7 @@ static int user_delete(store_t *s, int64_t id, chat_error_t *err)
 	mongo_store_t *st = (mongo_store_t *)s;
 	bson_t filter = BSON_INITIALIZER;
 	bson_error_t e;
-	int rc = 0;
+	int rc = CHAT_OK;
 
 	BSON_APPEND_INT64(&filter, "_id", id);
 	if (!mongoc_collection_delete_one(st->users, &filter, NULL, NULL, &e))

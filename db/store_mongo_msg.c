@@ -23,7 +23,7 @@ int store_mongo__msg_add(store_t *s, const store_msg_t *m, int *created, chat_er
 	/* messages has no unique index but _id: a duplicate is a retry when
 	 * the stored document is this one, a reused id otherwise. */
 	rc = store_mongo__insert(st->messages, &doc, &dup, "adding a message", err);
-	if (rc == 0 && dup) {
+	if (rc == CHAT_OK && dup) {
 		bson_error_t e;
 		int64_t n = mongoc_collection_count_documents(st->messages, &doc, NULL, NULL, NULL,
 							      &e);
@@ -36,7 +36,7 @@ int store_mongo__msg_add(store_t *s, const store_msg_t *m, int *created, chat_er
 					    (long long)m->id);
 	}
 	bson_destroy(&doc);
-	*created = rc == 0 && !dup;
+	*created = rc == CHAT_OK && !dup;
 	return rc;
 }
 
@@ -67,7 +67,7 @@ int store_mongo__msg_max(store_t *s, const char *guest_prefix, int64_t *max_id, 
 	const bson_t *d;
 	bson_iter_t it, vals;
 	bson_error_t e;
-	int rc = 0;
+	int rc = CHAT_OK;
 
 	cur = store_mongo__find_sorted(st->messages, &filter, -1, 1);
 	if (mongoc_cursor_next(cur, &d))
@@ -76,7 +76,7 @@ int store_mongo__msg_max(store_t *s, const char *guest_prefix, int64_t *max_id, 
 		rc = store_mongo__error(err, "reading the highest message id", &e);
 	mongoc_cursor_destroy(cur);
 	bson_destroy(&filter);
-	if (rc != 0 || guest_prefix == NULL) {
+	if (rc != CHAT_OK || guest_prefix == NULL) {
 		bson_destroy(&cmd);
 		return rc;
 	}
@@ -125,7 +125,7 @@ int store_mongo__msg_page(store_t *s, int64_t room_id, store__page_t page, int64
 	store_msg_t m;
 	uint32_t len;
 	bson_error_t e;
-	int rc = 0;
+	int rc = CHAT_OK;
 
 	BSON_APPEND_INT64(&filter, "room_id", room_id);
 	if (page != STORE__LATEST) {
@@ -135,21 +135,21 @@ int store_mongo__msg_page(store_t *s, int64_t room_id, store__page_t page, int64
 	}
 	*newest_first = page != STORE__AFTER;
 	cur = store_mongo__find_sorted(st->messages, &filter, *newest_first ? -1 : 1, n);
-	while (rc == 0 && out->count < n && mongoc_cursor_next(cur, &d)) {
+	while (rc == CHAT_OK && out->count < n && mongoc_cursor_next(cur, &d)) {
 		if ((rc = store_mongo__get_int64(d, "_id", &m.id, err)) != 0 ||
 		    (rc = store_mongo__get_int64(d, "room_id", &m.room_id, err)) != 0 ||
 		    (rc = store_mongo__get_int64(d, "room_seq", &m.room_seq, err)) != 0 ||
 		    (rc = store_mongo__get_int64(d, "time_ms", &m.time_ms, err)) != 0 ||
 		    (rc = store_mongo__get_str(d, "writer", &m.writer, &len, err)) != 0 ||
-		    (rc = store_mongo__get_str(d, "text", &m.text, &len, err)) != 0)
+		    (rc = store_mongo__get_str(d, "text", &m.text, &len, err)) != CHAT_OK)
 			break;
 		m.text_len = len;
-		if ((rc = store__msg_list_push(out, &m)) != 0)
+		if ((rc = store__msg_list_push(out, &m)) != CHAT_OK)
 			rc = chat_error_set(err, rc == CHAT_ENOMEM ? CHAT_ENOMEM : CHAT_EDB,
 					    "mongodb: message %lld does not fit the limits",
 					    (long long)m.id);
 	}
-	if (rc == 0 && mongoc_cursor_error(cur, &e))
+	if (rc == CHAT_OK && mongoc_cursor_error(cur, &e))
 		rc = store_mongo__error(err, "reading messages", &e);
 	mongoc_cursor_destroy(cur);
 	bson_destroy(&filter);
