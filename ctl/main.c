@@ -416,9 +416,12 @@ static int cmd_users_list(ctl_t *c)
 			break;
 		}
 		for (i = 0; i < l.count; i++) {
-			int banned = 0;
+			chat_error_t e = { 0 };
+			int banned = 0, brc;
 
-			auth_banned(c->db, l.items[i].name, &banned, NULL);
+			if ((brc = auth_banned(c->db, l.items[i].name, &banned, &e)) != CHAT_OK)
+				fprintf(stderr, "chatctl: %s: ban check: %s\n", l.items[i].name,
+					chat_error_reason(&e, brc));
 			if (c->json) {
 				jitem(c);
 				jtext(c, "name", l.items[i].name);

@@ -344,7 +344,7 @@ static int check_password(chatdb_t *db, store_t *s, chat_slice_t name, chat_slic
 	char n[STORE_USER_NAME_MAX + 1];
 	chat_error_t e2 = { 0 };
 	int64_t retry = 0;
-	int rc;
+	int rc, lrc = CHAT_OK;
 
 	if (at != NULL)
 		at->retry_ms = 0;
@@ -370,9 +370,11 @@ static int check_password(chatdb_t *db, store_t *s, chat_slice_t name, chat_slic
 		metrics_add(METRICS_AUTH_FAILURES, 1);
 	/* A chat.db failure while counting does not change the answer. */
 	if (rc == CHAT_EDENIED && lim != NULL)
-		(void)authlimit_fail(db, lim, n, peer, now_ms, &e2);
+		lrc = authlimit_fail(db, lim, n, peer, now_ms, &e2);
 	else if (rc == CHAT_OK && lim != NULL)
-		(void)authlimit_reset(db, n, &e2);
+		lrc = authlimit_reset(db, n, &e2);
+	if (lrc != CHAT_OK)
+		log_warn("auth: counting the login of %s: %s", n, chat_error_reason(&e2, lrc));
 	return rc;
 }
 

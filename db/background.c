@@ -212,8 +212,13 @@ static void *background_main(void *arg)
 		(void)relay_lease_release(b->db, BACKGROUND_LEASE, b->owner, NULL);
 	/* What this process counted stays in the sum; its gauges go. */
 	if (b->db != NULL) {
+		chat_error_t e = { 0 };
+		int mrc;
+
 		flush_metrics(b, chat_wall_ms());
-		(void)metrics_retire_self(b->db, NULL);
+		if ((mrc = metrics_retire_self(b->db, &e)) != CHAT_OK)
+			log_warn("background: retiring this process's metrics: %s",
+				 chat_error_reason(&e, mrc));
 	}
 	store_close(b->store);
 	b->store = NULL;

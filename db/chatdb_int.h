@@ -12,6 +12,6 @@
  * (another process may have migrated meanwhile).  CHAT_EDB when the file's
  * schema is newer than this program's; the transaction is rolled back on
  * any failure. */
-int chatdb__migrate(chatdb_t *db, chat_error_t *err);
+CHAT_MUST_CHECK int chatdb__migrate(chatdb_t *db, chat_error_t *err);
 
 #endif
