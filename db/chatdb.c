@@ -108,15 +108,6 @@ int chatdb__stmt(chatdb_t *db, const char *sql, sqlite3_stmt **out, chat_error_t
 	return CHAT_OK;
 }
 
-int chatdb__step_done(chatdb_t *db, sqlite3_stmt *st, const char *what, chat_error_t *err)
-{
-	int rc = sqlite3_step(st);
-
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, what, err);
-	sqlite3_reset(st);
-	return rc;
-}
-
 int chatdb__step_changes(chatdb_t *db, sqlite3_stmt *st, int64_t *changes, const char *what,
 			 chat_error_t *err)
 {
@@ -126,6 +117,13 @@ int chatdb__step_changes(chatdb_t *db, sqlite3_stmt *st, int64_t *changes, const
 	*changes = rc == CHAT_OK ? sqlite3_changes(db->sql) : 0;
 	sqlite3_reset(st);
 	return rc;
+}
+
+int chatdb__step_done(chatdb_t *db, sqlite3_stmt *st, const char *what, chat_error_t *err)
+{
+	int64_t changes;
+
+	return chatdb__step_changes(db, st, &changes, what, err);
 }
 
 int chatdb__step_insert(chatdb_t *db, sqlite3_stmt *st, int *dup, const char *what,
