@@ -38,6 +38,10 @@ enum {
 	CHAT_E_LAST = -17
 };
 
+/* On the declaration of a function that returns a status: a caller that
+ * drops the result gets a warning (an error with --enable-werror). */
+#define CHAT_MUST_CHECK __attribute__((warn_unused_result))
+
 /* Returns a static, human-readable name of a status code; never NULL. */
 const char *chat_strerror(int rc);
 

@@ -417,9 +417,12 @@ static int cmd_users_list(ctl_t *c)
 			break;
 		}
 		for (i = 0; i < l.count; i++) {
-			int banned = 0;
+			chat_error_t e = { 0 };
+			int banned = 0, brc;
 
-			auth_banned(c->db, l.items[i].name, &banned, NULL);
+			if ((brc = auth_banned(c->db, l.items[i].name, &banned, &e)) != CHAT_OK)
+				fprintf(stderr, "chatctl: %s: ban check: %s\n", l.items[i].name,
+					chat_error_reason(&e, brc));
 			if (c->json) {
 				jitem(c);
 				jtext(c, "name", l.items[i].name);
@@ -634,7 +637,7 @@ static int room_row(void *ctx, const chatroom_t *r)
 		       ms_text(r->created_ms, when, sizeof(when)),
 		       r->stored ? "" : "\tnot in the store yet");
 	}
-	return 0;
+	return CHAT_OK;
 }
 
 static int cmd_rooms_list(ctl_t *c)

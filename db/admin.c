@@ -89,7 +89,7 @@ int admin_status(chatdb_t *db, int64_t now_ms, admin_status_t *out, chat_error_t
 			   &out->relay_lag_ms };
 	sqlite3_stmt *st;
 	size_t i;
-	int rc, version = 0;
+	int rc, row, version = 0;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = chatdb_schema_version(db, &version, err)) != CHAT_OK)
@@ -98,9 +98,10 @@ int admin_status(chatdb_t *db, int64_t now_ms, admin_status_t *out, chat_error_t
 	if ((rc = chatdb__stmt(db, SQL_STATUS, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, now_ms);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		rc = chatdb__error(db, rc, "status", err);
+	if ((rc = chatdb__step_row(db, st, &row, "status", err)) != CHAT_OK)
+		goto out;
+	if (!row) {
+		rc = chat_error_set(err, CHAT_EDB, "status: no row");
 		goto out;
 	}
 	for (i = 0; i < CHAT_ARRAY_LEN(fig); i++)
@@ -129,7 +130,7 @@ int admin_sessions(chatdb_t *db, const char *user, int64_t now_ms, int64_t limit
 		   admin_session_cb cb, void *ctx, chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc, step;
+	int rc, row;
 
 	if (limit < 1 || limit > 100000)
 		return chat_error_set(err, CHAT_EINVAL, "limit must be 1..100000");
@@ -138,7 +139,7 @@ int admin_sessions(chatdb_t *db, const char *user, int64_t now_ms, int64_t limit
 	if (user != NULL)
 		sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, limit);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = chatdb__step_row(db, st, &row, "listing sessions", err)) == CHAT_OK && row) {
 		admin_session_t a;
 
 		memset(&a, 0, sizeof(a));
@@ -151,8 +152,6 @@ int admin_sessions(chatdb_t *db, const char *user, int64_t now_ms, int64_t limit
 		if ((rc = cb(ctx, &a)) != CHAT_OK)
 			break;
 	}
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = chatdb__error(db, step, "listing sessions", err);
 	sqlite3_reset(st);
 	return rc == CHAT_STOP ? CHAT_OK : rc;
 }

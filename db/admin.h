@@ -42,7 +42,8 @@ typedef struct admin_status {
 
 /* Fills *out from db as of now_ms, in one read transaction.  0 or a
  * database error. */
-int admin_status(chatdb_t *db, int64_t now_ms, admin_status_t *out, chat_error_t *err);
+CHAT_MUST_CHECK int admin_status(chatdb_t *db, int64_t now_ms, admin_status_t *out,
+				 chat_error_t *err);
 
 /* One session for admin_sessions(): the row, its subscriptions, and what
  * holds it now ("websocket", "http" or "idle"). */
@@ -59,21 +60,21 @@ typedef int (*admin_session_cb)(void *ctx, const admin_session_t *s);
 
 /* Lists the sessions (user NULL: all, else that user's in any case),
  * at most limit (1..100000). */
-int admin_sessions(chatdb_t *db, const char *user, int64_t now_ms, int64_t limit,
-		   admin_session_cb cb, void *ctx, chat_error_t *err);
+CHAT_MUST_CHECK int admin_sessions(chatdb_t *db, const char *user, int64_t now_ms, int64_t limit,
+				   admin_session_cb cb, void *ctx, chat_error_t *err);
 
 /* Whether a program of the stack looks alive: a lease of chat.db (a held
  * session or a background job such as the relay) unexpired at now_ms.
  * *running 1 and its owner in owner (at least CHATDB_ID_MAX + 1 bytes)
  * when so.  Reads the file at path without creating it. */
-int admin_stack_running(const char *path, int64_t now_ms, int *running,
-			char owner[CHATDB_ID_MAX + 1], chat_error_t *err);
+CHAT_MUST_CHECK int admin_stack_running(const char *path, int64_t now_ms, int *running,
+					char owner[CHATDB_ID_MAX + 1], chat_error_t *err);
 
 /* Drops every chat.db lease (chat_leases: the relay's, the background
  * jobs'), for a repair with the stack stopped: a process killed without
  * releasing its lease would otherwise hold the relay back for up to
  * RELAY_LEASE_MS.  Never call it while the stack runs. */
-int admin_break_leases(chatdb_t *db, chat_error_t *err);
+CHAT_MUST_CHECK int admin_break_leases(chatdb_t *db, chat_error_t *err);
 
 /* Copies the SQLite database at src to dst with the online backup API: one
  * consistent snapshot while other processes go on writing.  dst must not
@@ -82,7 +83,8 @@ int admin_break_leases(chatdb_t *db, chat_error_t *err);
  * (CHAT_ENOTFOUND).  Then checks the copy with PRAGMA integrity_check
  * (CHAT_EDB when it is not sound).  Waits up to CHATDB_BUSY_TIMEOUT_MS for
  * writers' locks. */
-int admin_copy_db(const char *src, const char *dst, int overwrite, chat_error_t *err);
+CHAT_MUST_CHECK int admin_copy_db(const char *src, const char *dst, int overwrite,
+				  chat_error_t *err);
 
 /* At most this many problems are reported by admin_check_db(). */
 #define ADMIN_CHECK_MAX 10
@@ -96,7 +98,7 @@ typedef void (*admin_problem_cb)(void *ctx, const char *problem);
  * many were found (up to ADMIN_CHECK_MAX, each handed to cb, may be
  * NULL).  0 (even with problems), CHAT_ENOTFOUND (no file), CHAT_EDB (it
  * is not a database SQLite can read at all). */
-int admin_check_db(const char *path, int *problems, admin_problem_cb cb, void *ctx,
-		   chat_error_t *err);
+CHAT_MUST_CHECK int admin_check_db(const char *path, int *problems, admin_problem_cb cb, void *ctx,
+				   chat_error_t *err);
 
 #endif

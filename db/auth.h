@@ -57,7 +57,7 @@ typedef struct auth_attempt {
 } auth_attempt_t;
 
 /* Initialises libsodium once (thread-safe, idempotent).  0 or CHAT_EIO. */
-int auth_init(void);
+CHAT_MUST_CHECK int auth_init(void);
 
 /* Sets the process's hash parameters and concurrency bound from opt
  * (kdf_memory_kib, kdf_ops, kdf_concurrency, kdf_wait_ms); call before the
@@ -68,12 +68,12 @@ void auth_configure(const chat_options_t *opt);
  * STORE_PASSWORD_HASH_MAX bytes).  0, CHAT_ENOMEM (the KDF could not get its
  * memory), CHAT_EBUSY (kdf_concurrency hashes ran for all of kdf_wait_ms),
  * CHAT_EIO (libsodium unusable). */
-int auth_hash_password(const char *pw, size_t len, char out[STORE_PASSWORD_HASH_MAX + 1],
-		       chat_error_t *err);
+CHAT_MUST_CHECK int auth_hash_password(const char *pw, size_t len,
+				       char out[STORE_PASSWORD_HASH_MAX + 1], chat_error_t *err);
 
 /* 0 when pw matches the encoded hash, CHAT_EBUSY (no free hash slot, as
  * for auth_hash_password), else CHAT_EDENIED. */
-int auth_verify_password(const char *hash, const char *pw, size_t len);
+CHAT_MUST_CHECK int auth_verify_password(const char *hash, const char *pw, size_t len);
 
 /* Registers user name (validated with chatmsg_check_user_name) with
  * password pw (chatmsg_check_password) in the store, under a new
@@ -81,8 +81,8 @@ int auth_verify_password(const char *hash, const char *pw, size_t len);
  * CHAT_EINVAL / CHAT_ETOOBIG / CHAT_EUTF8 (err says what is wrong with the
  * name or password), CHAT_EEXIST (the name is taken), CHAT_EBUSY (no free
  * hash slot), CHAT_EDB. */
-int auth_register(store_t *s, chat_slice_t name, chat_slice_t pw, int64_t now_ms, store_user_t *out,
-		  chat_error_t *err);
+CHAT_MUST_CHECK int auth_register(store_t *s, chat_slice_t name, chat_slice_t pw, int64_t now_ms,
+				  store_user_t *out, chat_error_t *err);
 
 /* Users' display names (core/names.h's rules, any script; not unique:
  * the login name is the identity, shown beside it), kept in chat.db
@@ -94,10 +94,11 @@ int auth_register(store_t *s, chat_slice_t name, chat_slice_t pw, int64_t now_ms
  * names_check() codes (err says why), or a database error.
  * auth_display_get() writes user's display name to out ("" when none,
  * also for guests).  0 or a database error. */
-int auth_display_set(chatdb_t *db, const char *user, chat_slice_t display, int64_t now_ms,
-		     char out[NAMES_NFC_MAX + 1], chat_error_t *err);
-int auth_display_get(chatdb_t *db, const char *user, char out[NAMES_NFC_MAX + 1],
-		     chat_error_t *err);
+CHAT_MUST_CHECK int auth_display_set(chatdb_t *db, const char *user, chat_slice_t display,
+				     int64_t now_ms, char out[NAMES_NFC_MAX + 1],
+				     chat_error_t *err);
+CHAT_MUST_CHECK int auth_display_get(chatdb_t *db, const char *user, char out[NAMES_NFC_MAX + 1],
+				     chat_error_t *err);
 
 /* Moderation.  auth_is_admin(): whether user is an admin: named in
  * opt->admins, or, while that is empty, the first user registered with
@@ -113,29 +114,32 @@ int auth_display_get(chatdb_t *db, const char *user, char out[NAMES_NFC_MAX + 1]
  * itself); CHAT_ENOTFOUND (unban of a user not banned); CHAT_EINVAL (a
  * guest or invalid name); a database error.  Audited in the log. */
 int auth_is_admin(chatdb_t *db, const chat_options_t *opt, const char *user);
-int auth_claim_first(chatdb_t *db, const char *user, int64_t now_ms, int *claimed,
-		     chat_error_t *err);
-int auth_moderate_ban(chatdb_t *db, const chat_options_t *opt, const char *user, int banned,
-		      const char *by, int64_t now_ms, chat_error_t *err);
+CHAT_MUST_CHECK int auth_claim_first(chatdb_t *db, const char *user, int64_t now_ms, int *claimed,
+				     chat_error_t *err);
+CHAT_MUST_CHECK int auth_moderate_ban(chatdb_t *db, const chat_options_t *opt, const char *user,
+				      int banned, const char *by, int64_t now_ms,
+				      chat_error_t *err);
 
 /* Issues a token for user, valid for ttl_ms from now: writes it as
  * AUTH_TOKEN_HEX hex digits + NUL into token.  Also drops expired tokens. */
-int auth_token_issue(chatdb_t *db, const char *user, int64_t now_ms, int64_t ttl_ms,
-		     char token[AUTH_TOKEN_HEX + 1], chat_error_t *err);
+CHAT_MUST_CHECK int auth_token_issue(chatdb_t *db, const char *user, int64_t now_ms, int64_t ttl_ms,
+				     char token[AUTH_TOKEN_HEX + 1], chat_error_t *err);
 
 /* Checks token (len bytes): 0 and the user's name in user, or
  * CHAT_EDENIED (unknown, revoked or expired), or a database error. */
-int auth_token_check(chatdb_t *db, const char *token, size_t len, int64_t now_ms,
-		     char user[SESSION_USER_MAX + 1], chat_error_t *err);
+CHAT_MUST_CHECK int auth_token_check(chatdb_t *db, const char *token, size_t len, int64_t now_ms,
+				     char user[SESSION_USER_MAX + 1], chat_error_t *err);
 
 /* Revokes token (len bytes).  0, CHAT_ENOTFOUND (no such token), or a
  * database error. */
-int auth_token_revoke(chatdb_t *db, const char *token, size_t len, chat_error_t *err);
+CHAT_MUST_CHECK int auth_token_revoke(chatdb_t *db, const char *token, size_t len,
+				      chat_error_t *err);
 
 /* Revokes every token of user name (any case), e.g. after a password
  * change; broker_token_sweep() then ends the sessions they opened.
  * *revoked (may be NULL) gets how many. */
-int auth_token_revoke_user(chatdb_t *db, const char *name, int64_t *revoked, chat_error_t *err);
+CHAT_MUST_CHECK int auth_token_revoke_user(chatdb_t *db, const char *name, int64_t *revoked,
+					   chat_error_t *err);
 
 /* Checks name (in any case) and password against the store, then issues a
  * token for the user.  at (may be NULL: no limits) is the attempt's limits
@@ -144,9 +148,10 @@ int auth_token_revoke_user(chatdb_t *db, const char *name, int64_t *revoked, cha
  * counted as a failure); CHAT_ETOOMANY (the account or address is locked:
  * no hash was computed) or CHAT_EBUSY (no free hash slot), at->retry_ms
  * saying how long to wait; CHAT_EDB. */
-int auth_login(chatdb_t *db, store_t *s, chat_slice_t name, chat_slice_t pw, int64_t now_ms,
-	       int64_t ttl_ms, auth_attempt_t *at, char token[AUTH_TOKEN_HEX + 1],
-	       char user[SESSION_USER_MAX + 1], chat_error_t *err);
+CHAT_MUST_CHECK int auth_login(chatdb_t *db, store_t *s, chat_slice_t name, chat_slice_t pw,
+			       int64_t now_ms, int64_t ttl_ms, auth_attempt_t *at,
+			       char token[AUTH_TOKEN_HEX + 1], char user[SESSION_USER_MAX + 1],
+			       chat_error_t *err);
 
 /* Authenticates a STOMP CONNECT: passcode is a token (of user login, in
  * any case, when login is not NULL) or, failing that, login's password in
@@ -155,9 +160,9 @@ int auth_login(chatdb_t *db, store_t *s, chat_slice_t name, chat_slice_t pw, int
  * NULL) how; CHAT_EDENIED; CHAT_ETOOMANY or CHAT_EBUSY for a password,
  * as for auth_login (at: its limits, may be NULL); CHAT_EDB (the store or
  * chat.db failed: the client may retry). */
-int auth_check(chatdb_t *db, store_t *s, const char *login, const char *passcode, int64_t now_ms,
-	       auth_attempt_t *at, char user[SESSION_USER_MAX + 1], auth_grant_t *grant,
-	       chat_error_t *err);
+CHAT_MUST_CHECK int auth_check(chatdb_t *db, store_t *s, const char *login, const char *passcode,
+			       int64_t now_ms, auth_attempt_t *at, char user[SESSION_USER_MAX + 1],
+			       auth_grant_t *grant, chat_error_t *err);
 
 /* Bans (chat.db table auth_bans; chatctl users ban|unban).  A banned user
  * name (any case) is refused at STOMP CONNECT (db/broker.c, inside the
@@ -172,15 +177,16 @@ int auth_check(chatdb_t *db, store_t *s, const char *login, const char *passcode
  * most AUTH_BAN_REASON_MAX bytes).  Banning again replaces the reason.
  * 0, CHAT_EINVAL / CHAT_ETOOBIG, or a database error.  The caller then
  * ends the user's open sessions (broker_end_user()). */
-int auth_ban(chatdb_t *db, const char *name, const char *reason, int64_t now_ms, chat_error_t *err);
+CHAT_MUST_CHECK int auth_ban(chatdb_t *db, const char *name, const char *reason, int64_t now_ms,
+			     chat_error_t *err);
 
 /* Lifts the ban on name.  0, CHAT_ENOTFOUND (not banned), or a database
  * error. */
-int auth_unban(chatdb_t *db, const char *name, chat_error_t *err);
+CHAT_MUST_CHECK int auth_unban(chatdb_t *db, const char *name, chat_error_t *err);
 
 /* *banned = 1 when name (any case) is banned, else 0.  0 or a database
  * error. */
-int auth_banned(chatdb_t *db, const char *name, int *banned, chat_error_t *err);
+CHAT_MUST_CHECK int auth_banned(chatdb_t *db, const char *name, int *banned, chat_error_t *err);
 
 /* A ban handed to auth_ban_list()'s callback; strings valid during the
  * call only.  Return CHAT_OK to go on, CHAT_STOP to stop (auth_ban_list()
@@ -188,6 +194,6 @@ int auth_banned(chatdb_t *db, const char *name, int *banned, chat_error_t *err);
 typedef int (*auth_ban_cb)(void *ctx, const char *name, const char *reason, int64_t created_ms);
 
 /* Calls cb for every ban, by name.  Must not use db inside cb. */
-int auth_ban_list(chatdb_t *db, auth_ban_cb cb, void *ctx, chat_error_t *err);
+CHAT_MUST_CHECK int auth_ban_list(chatdb_t *db, auth_ban_cb cb, void *ctx, chat_error_t *err);
 
 #endif

@@ -44,25 +44,24 @@ static int make_key(char kind, const char *s, char key[AUTHLIMIT_KEY_MAX + 3])
 	return 1;
 }
 
-/* Reads key's row: 1 and *row, 0 when there is none, or an error. */
-static int row_get(chatdb_t *db, const char *key, limit_row_t *row, chat_error_t *err)
+/* Reads key's row into *row; *found is 0 (and *row zero) when there is
+ * none. */
+static int row_get(chatdb_t *db, const char *key, limit_row_t *row, int *found, chat_error_t *err)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	memset(row, 0, sizeof(*row));
+	*found = 0;
 	if ((rc = chatdb__stmt(db, SQL_GET, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = chatdb__step_row(db, st, found, "auth limit", err);
+	if (rc == CHAT_OK && *found) {
 		row->failures = sqlite3_column_int64(st, 0);
 		row->first_ms = sqlite3_column_int64(st, 1);
 		row->locked_until_ms = sqlite3_column_int64(st, 2);
 		row->strikes = sqlite3_column_int64(st, 3);
-		rc = 1;
-	} else {
-		rc = rc == SQLITE_DONE ? 0 : chatdb__error(db, rc, "auth limit", err);
 	}
 	sqlite3_reset(st);
 	return rc;
@@ -87,12 +86,12 @@ static int locked_for(chatdb_t *db, const char *key, int64_t now_ms, int64_t *le
 		      chat_error_t *err)
 {
 	limit_row_t row;
-	int rc = row_get(db, key, &row, err);
+	int found, rc = row_get(db, key, &row, &found, err);
 
 	*left = 0;
-	if (rc < 0)
+	if (rc != CHAT_OK)
 		return rc;
-	if (rc == 1 && row.locked_until_ms > now_ms)
+	if (found && row.locked_until_ms > now_ms)
 		*left = row.locked_until_ms - now_ms;
 	return CHAT_OK;
 }
@@ -125,17 +124,17 @@ static int fail_key(chatdb_t *db, const authlimit_conf_t *conf, const char *key,
 	limit_row_t row;
 	sqlite3_stmt *st;
 	int64_t lock, until;
-	int rc = row_get(db, key, &row, err);
+	int found, rc = row_get(db, key, &row, &found, err);
 
-	if (rc < 0)
+	if (rc != CHAT_OK)
 		return rc;
-	if (rc == 0 || now_ms - row.first_ms >= conf->window_ms) {
+	if (!found || now_ms - row.first_ms >= conf->window_ms) {
 		row.failures = 0;
 		row.first_ms = now_ms;
 	}
 	/* Strikes (lockouts in a row) are forgotten with the row, a window
 	 * after the last lockout ended. */
-	if (rc == 1 && row.locked_until_ms > 0 && now_ms - row.locked_until_ms >= conf->window_ms)
+	if (found && row.locked_until_ms > 0 && now_ms - row.locked_until_ms >= conf->window_ms)
 		row.strikes = 0;
 	row.failures++;
 	if (row.failures >= max) {

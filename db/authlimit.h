@@ -38,17 +38,18 @@ void authlimit_conf_from(const chat_options_t *opt, authlimit_conf_t *conf);
 /* Whether a password check for account (NULL: none) from addr (NULL or "":
  * unknown, not limited) may run now.  0, or CHAT_ETOOMANY with, in
  * *retry_ms, how long until it may (at least 1 ms), or a database error. */
-int authlimit_check(chatdb_t *db, const authlimit_conf_t *conf, const char *account,
-		    const char *addr, int64_t now_ms, int64_t *retry_ms, chat_error_t *err);
+CHAT_MUST_CHECK int authlimit_check(chatdb_t *db, const authlimit_conf_t *conf, const char *account,
+				    const char *addr, int64_t now_ms, int64_t *retry_ms,
+				    chat_error_t *err);
 
 /* Counts one failed check for account (NULL: none) and addr (NULL or "":
  * none), locking either that reached its maximum; prunes expired rows.
  * One transaction.  0 or a database error. */
-int authlimit_fail(chatdb_t *db, const authlimit_conf_t *conf, const char *account,
-		   const char *addr, int64_t now_ms, chat_error_t *err);
+CHAT_MUST_CHECK int authlimit_fail(chatdb_t *db, const authlimit_conf_t *conf, const char *account,
+				   const char *addr, int64_t now_ms, chat_error_t *err);
 
 /* Clears account's failures and lockout (after a successful login).  0 or
  * a database error. */
-int authlimit_reset(chatdb_t *db, const char *account, chat_error_t *err);
+CHAT_MUST_CHECK int authlimit_reset(chatdb_t *db, const char *account, chat_error_t *err);
 
 #endif

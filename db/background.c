@@ -146,6 +146,29 @@ static void relay(background_t *b, int64_t now, int *more)
 		log_warn("relay: %s", chat_error_reason(&err, rc));
 }
 
+/* What the thread does when it stops: hands the lease over, retires its
+ * metrics and closes its handles. */
+static void finish(background_t *b)
+{
+	chat_error_t err = { 0 };
+	int rc;
+
+	/* Hand the work over at once rather than after the lease runs out. */
+	if (b->db != NULL && b->holder)
+		(void)relay_lease_release(b->db, BACKGROUND_LEASE, b->owner, NULL);
+	/* What this process counted stays in the sum; its gauges go. */
+	if (b->db != NULL) {
+		flush_metrics(b, chat_wall_ms());
+		if ((rc = metrics_retire_self(b->db, &err)) != CHAT_OK)
+			log_warn("background: retiring this process's metrics: %s",
+				 chat_error_reason(&err, rc));
+	}
+	store_close(b->store);
+	b->store = NULL;
+	chatdb_close(b->db);
+	b->db = NULL;
+}
+
 static void *background_main(void *arg)
 {
 	background_t *b = arg;
@@ -208,18 +231,7 @@ static void *background_main(void *arg)
 		/* Let a burst of posts gather into one pass. */
 		(void)nap(b, 50);
 	}
-	/* Hand the work over at once rather than after the lease runs out. */
-	if (b->db != NULL && b->holder)
-		(void)relay_lease_release(b->db, BACKGROUND_LEASE, b->owner, NULL);
-	/* What this process counted stays in the sum; its gauges go. */
-	if (b->db != NULL) {
-		flush_metrics(b, chat_wall_ms());
-		(void)metrics_retire_self(b->db, NULL);
-	}
-	store_close(b->store);
-	b->store = NULL;
-	chatdb_close(b->db);
-	b->db = NULL;
+	finish(b);
 	return NULL;
 }
 

@@ -28,7 +28,7 @@
  * nothing).  opt and bell (may be NULL: it then polls every second) are
  * borrowed until background_stop().  Returns CHAT_OK or CHAT_ENOMEM when
  * the thread cannot start. */
-int background_start(const chat_options_t *opt, doorbell_t *bell);
+CHAT_MUST_CHECK int background_start(const chat_options_t *opt, doorbell_t *bell);
 
 /* Stops and joins the thread (if it runs) and gives its lease up, so that
  * another process takes the work over at once; call it before freeing

@@ -54,7 +54,8 @@ typedef struct chatdb chatdb_t;
  * open at once).  On success *out owns the handle (chatdb_close()).  Errors:
  * CHAT_EIO (cannot open the file), CHAT_EDB (SQLite failure, or a schema
  * newer than this program), CHAT_ENOMEM; detail in err (may be NULL). */
-int chatdb_open(const char *path, unsigned flags, chatdb_t **out, chat_error_t *err);
+CHAT_MUST_CHECK int chatdb_open(const char *path, unsigned flags, chatdb_t **out,
+				chat_error_t *err);
 
 /* Finalises the cached statements and closes.  NULL-safe.  The attached
  * doorbell (if any) is not closed: it belongs to the caller. */
@@ -75,13 +76,13 @@ doorbell_t *chatdb_doorbell(const chatdb_t *db);
  * replaced") and so does every chatdb__begin() of the handle (which looks
  * at most once per CHATDB_FILE_CHECK_MS by itself).  The caller logs and
  * exits so the front server starts it again on the new file. */
-int chatdb_check_file(chatdb_t *db, chat_error_t *err);
+CHAT_MUST_CHECK int chatdb_check_file(chatdb_t *db, chat_error_t *err);
 
 /* How often chatdb__begin() compares the path with the open file. */
 #define CHATDB_FILE_CHECK_MS 1000
 
 /* Reads PRAGMA user_version into *version. */
-int chatdb_schema_version(chatdb_t *db, int *version, chat_error_t *err);
+CHAT_MUST_CHECK int chatdb_schema_version(chatdb_t *db, int *version, chat_error_t *err);
 
 /* The raw SQLite connection, for tests and diagnostics.  Borrowed. */
 struct sqlite3 *chatdb_sqlite(chatdb_t *db);
@@ -93,18 +94,40 @@ struct sqlite3 *chatdb_sqlite(chatdb_t *db);
  * statement comes back reset with no bindings; the caller must
  * sqlite3_reset() it when done (an un-reset statement pins a read snapshot
  * and holds back WAL checkpoints). */
-int chatdb__stmt(chatdb_t *db, const char *sql, struct sqlite3_stmt **out, chat_error_t *err);
+CHAT_MUST_CHECK int chatdb__stmt(chatdb_t *db, const char *sql, struct sqlite3_stmt **out,
+				 chat_error_t *err);
 
 /* Runs st (a statement from chatdb__stmt() with its parameters bound) to
  * its end and resets it: CHAT_OK when it finishes (SQLITE_DONE), else the
  * chatdb__error() of what failed, with what naming the operation in err.
  * For statements that return no rows (INSERT, UPDATE, DELETE). */
-int chatdb__step_done(chatdb_t *db, struct sqlite3_stmt *st, const char *what, chat_error_t *err);
+CHAT_MUST_CHECK int chatdb__step_done(chatdb_t *db, struct sqlite3_stmt *st, const char *what,
+				      chat_error_t *err);
+
+/* chatdb__step_done() that also gives in *changes the rows the statement
+ * inserted, updated or deleted (sqlite3_changes(); 0 when it failed). */
+CHAT_MUST_CHECK int chatdb__step_changes(chatdb_t *db, struct sqlite3_stmt *st, int64_t *changes,
+					 const char *what, chat_error_t *err);
+
+/* chatdb__step_done() for an INSERT that a constraint (a unique or primary
+ * key, a CHECK) may refuse: CHAT_OK with *dup 1 when one did, with *dup 0
+ * when the row went in; else the chatdb__error() of what failed. */
+CHAT_MUST_CHECK int chatdb__step_insert(chatdb_t *db, struct sqlite3_stmt *st, int *dup,
+					const char *what, chat_error_t *err);
+
+/* Steps st (from chatdb__stmt(), its parameters bound) once: CHAT_OK with
+ * *row 1 when it produced a row, CHAT_OK with *row 0 when it finished, else
+ * the chatdb__error() of what failed (*row 0).  It does not reset st: the
+ * row's columns stay readable until the caller's sqlite3_reset(), which it
+ * owes in every case.  A loop over the rows:
+ *   while ((rc = chatdb__step_row(db, st, &row, what, err)) == CHAT_OK && row) */
+CHAT_MUST_CHECK int chatdb__step_row(chatdb_t *db, struct sqlite3_stmt *st, int *row,
+				     const char *what, chat_error_t *err);
 
 /* BEGIN IMMEDIATE (takes the write lock now, waiting up to the busy
  * timeout; CHAT_EIO once chatdb_check_file() failed), COMMIT, and ROLLBACK (a no-op outside a transaction). */
-int chatdb__begin(chatdb_t *db, chat_error_t *err);
-int chatdb__commit(chatdb_t *db, chat_error_t *err);
+CHAT_MUST_CHECK int chatdb__begin(chatdb_t *db, chat_error_t *err);
+CHAT_MUST_CHECK int chatdb__commit(chatdb_t *db, chat_error_t *err);
 void chatdb__rollback(chatdb_t *db);
 
 /* Counts one broadcast outbox row appended through db in the metrics
@@ -118,6 +141,7 @@ int chatdb__error(chatdb_t *db, int sqlite_rc, const char *what, chat_error_t *e
 /* Checks a required string bound: CHAT_EINVAL when s is NULL or empty,
  * CHAT_ETOOBIG when longer than max bytes, else CHAT_OK.  what names the
  * argument in err. */
-int chatdb__check_str(const char *s, size_t max, const char *what, chat_error_t *err);
+CHAT_MUST_CHECK int chatdb__check_str(const char *s, size_t max, const char *what,
+				      chat_error_t *err);
 
 #endif

@@ -1,6 +1,6 @@
 /* chatroom.c - rooms in chat.db (see chatroom.h). */
 #include "config.h"
-#include "chatroom.h"
+#include "chatroom_int.h"
 #include "cluster.h"
 
 #include "auth.h"
@@ -36,9 +36,7 @@ int chatroom_of_topic(chat_slice_t d, chat_slice_t *room)
 	return chatmsg_room_valid(*room);
 }
 
-#define ROOM_COLS "name, id, creator, created_ms, stored, deleted_ms, display"
-
-static const char SQL_GET[] = "SELECT " ROOM_COLS " FROM chat_rooms WHERE name = ?1";
+static const char SQL_GET[] = "SELECT " CHATROOM__COLS " FROM chat_rooms WHERE name = ?1";
 static const char SQL_COUNT[] = "SELECT count(*) FROM chat_rooms WHERE deleted_ms = 0";
 static const char SQL_COUNT_USER[] =
 	"SELECT count(*) FROM chat_rooms WHERE creator = ?1 AND deleted_ms = 0";
@@ -55,27 +53,10 @@ static const char SQL_ID_TAKEN[] =
 static const char SQL_PUT[] =
 	"INSERT INTO chat_rooms(name, id, creator, created_ms, display, display_key)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-/* Live rooms, or (?1 = 1) the rooms the relay still has to copy or delete
- * in the store. */
-static const char SQL_LIST[] =
-	"SELECT " ROOM_COLS " FROM chat_rooms"
-	" WHERE CASE WHEN ?1 = 0 THEN deleted_ms = 0 ELSE stored = 0 END ORDER BY created_ms, id";
-static const char SQL_PAGE[] = "SELECT " ROOM_COLS
-			       " FROM chat_rooms WHERE deleted_ms = 0 AND id > ?1 ORDER BY id";
-static const char SQL_STORED[] = "UPDATE chat_rooms SET stored = 1 WHERE id = ?1";
 static const char SQL_DELETE[] =
 	"UPDATE chat_rooms SET deleted_ms = ?2, stored = 0 WHERE id = ?1 AND deleted_ms = 0";
-/* A store room comes back with its id as its display name (the store
- * keeps ids only), keyed apart when a live room has that name already. */
-static const char SQL_IMPORT[] =
-	"INSERT OR IGNORE INTO chat_rooms(name, id, creator, created_ms, stored, display, display_key)"
-	" VALUES (?1, ?2, ?3, ?4, 1, ?1, CASE WHEN EXISTS (SELECT 1 FROM chat_rooms"
-	" WHERE display_key = lower(?1) AND deleted_ms = 0) THEN char(1) || ?1 ELSE lower(?1) END)";
 
-/* Row headers of the published room ("name\0value\0" pairs, broker.h). */
-static const char ROOM_HEADERS[] = "content-type\0application/json";
-
-static void read_room(sqlite3_stmt *st, chatroom_t *r)
+void chatroom__read_row(sqlite3_stmt *st, chatroom_t *r)
 {
 	snprintf(r->name, sizeof(r->name), "%s", sqlite3_column_text(st, 0));
 	r->id = sqlite3_column_int64(st, 1);
@@ -85,6 +66,9 @@ static void read_room(sqlite3_stmt *st, chatroom_t *r)
 	r->deleted_ms = sqlite3_column_int64(st, 5);
 	snprintf(r->display, sizeof(r->display), "%s", sqlite3_column_text(st, 6));
 }
+
+/* Row headers of the published room ("name\0value\0" pairs, broker.h). */
+static const char ROOM_HEADERS[] = "content-type\0application/json";
 
 int chatroom_get(chatdb_t *db, const char *name, chatroom_t *out, chat_error_t *err)
 {
@@ -98,20 +82,16 @@ int chatroom_get(chatdb_t *db, const char *name, chatroom_t *out, chat_error_t *
 int chatroom_get_any(chatdb_t *db, const char *name, chatroom_t *out, chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_GET, &st, err);
+	int rc = chatdb__stmt(db, SQL_GET, &st, err), row;
 
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		read_room(st, out);
-		rc = CHAT_OK;
-	} else if (rc == SQLITE_DONE) {
+	rc = chatdb__step_row(db, st, &row, "room", err);
+	if (rc == CHAT_OK && row)
+		chatroom__read_row(st, out);
+	else if (rc == CHAT_OK)
 		rc = chat_error_set(err, CHAT_ENOTFOUND, "no room %s", name);
-	} else {
-		rc = chatdb__error(db, rc, "room", err);
-	}
 	sqlite3_reset(st);
 	return rc;
 }
@@ -121,19 +101,16 @@ static int count_rooms(chatdb_t *db, const char *sql, const char *user, int64_t 
 		       chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, sql, &st, err);
+	int rc = chatdb__stmt(db, sql, &st, err), row;
 
 	if (rc != CHAT_OK)
 		return rc;
 	if (user != NULL)
 		sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*n = sqlite3_column_int64(st, 0);
-		rc = CHAT_OK;
-	} else {
-		rc = chatdb__error(db, rc, "rooms", err);
-	}
+	/* count(*) always gives its one row. */
+	rc = chatdb__step_row(db, st, &row, "rooms", err);
+	if (rc == CHAT_OK)
+		*n = row ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
 	return rc;
 }
@@ -187,20 +164,21 @@ static int check_quota(chatdb_t *db, const chat_options_t *opt, const char *crea
 	return CHAT_OK;
 }
 
-/* Whether the text sql binds ?1 to finds a row: 1, 0, or a negative error. */
+/* Whether the text sql binds ?1 to finds a row, into *found (its first
+ * column copied into first, cap bytes, when first is not NULL). */
 static int exists(chatdb_t *db, const char *sql, const char *arg, char *first, size_t cap,
-		  chat_error_t *err)
+		  int *found, chat_error_t *err)
 {
 	sqlite3_stmt *st;
 	int rc = chatdb__stmt(db, sql, &st, err);
 
+	*found = 0;
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && first != NULL)
+	rc = chatdb__step_row(db, st, found, "rooms", err);
+	if (rc == CHAT_OK && *found && first != NULL)
 		snprintf(first, cap, "%s", (const char *)sqlite3_column_text(st, 0));
-	rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : chatdb__error(db, rc, "rooms", err);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -213,12 +191,12 @@ static int pick_id(chatdb_t *db, chatroom_t *r, chat_error_t *err)
 {
 	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 	char tmp[16];
-	int rc, tries;
+	int rc, tries, taken;
 
 	if (chatmsg_room_valid((chat_slice_t){ r->display, strlen(r->display) })) {
-		if ((rc = exists(db, SQL_ID_TAKEN, r->display, NULL, 0, err)) < 0)
+		if ((rc = exists(db, SQL_ID_TAKEN, r->display, NULL, 0, &taken, err)) != CHAT_OK)
 			return rc;
-		if (rc == 0) {
+		if (!taken) {
 			snprintf(r->name, sizeof(r->name), "%s", r->display);
 			return CHAT_OK;
 		}
@@ -234,23 +212,41 @@ static int pick_id(chatdb_t *db, chatroom_t *r, chat_error_t *err)
 		for (i = 0; i < n; i++)
 			r->name[i] = tmp[n - 1 - i];
 		r->name[n] = '\0';
-		if ((rc = exists(db, SQL_ID_TAKEN, r->name, NULL, 0, err)) <= 0)
+		if ((rc = exists(db, SQL_ID_TAKEN, r->name, NULL, 0, &taken, err)) != CHAT_OK ||
+		    !taken)
 			return rc;
 		r->id = store_new_id();
 	}
 	return chat_error_set(err, CHAT_EEXIST, "no free room id");
 }
 
+/* Publishes body (rc from its renderer) on the topic under path (room
+ * appended: "" for TOPIC/rooms) and frees it. */
+static int publish(chatdb_t *db, const char *path, const char *room, chat_buf_t *body, int rc,
+		   int64_t now_ms, int64_t *seq_out, chat_error_t *err)
+{
+	char topic[CHATDB_DEST_MAX + 1];
+	outbox_msg_t m = {
+		topic, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) }, chat_buf_slice(body), now_ms
+	};
+
+	if (rc == CHAT_OK)
+		rc = chatroom_topic(topic, path, room);
+	if (rc == CHAT_OK)
+		rc = outbox_append(db, &m, seq_out, err);
+	chat_buf_free(body);
+	return rc;
+}
+
 int chatroom__create_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t name,
 			   const char *creator, int64_t now_ms, chatroom_t *out, int64_t *seq_out,
 			   chat_error_t *err)
 {
-	char key[NAMES_KEY_MAX + 1], other[NAMES_NFC_MAX + 1], topic[CHATDB_DEST_MAX + 1];
+	char key[NAMES_KEY_MAX + 1], other[NAMES_NFC_MAX + 1];
 	chatroom_t r;
 	chat_buf_t body;
 	sqlite3_stmt *st;
-	outbox_msg_t m;
-	int rc;
+	int rc, dup;
 
 	memset(&r, 0, sizeof(r));
 	if ((rc = names_check_key("room names", name, r.display, key, err)) != CHAT_OK)
@@ -261,9 +257,9 @@ int chatroom__create_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 	chat_buf_init(&body, 1024);
 	if ((rc = check_quota(db, opt, r.creator, err)) != CHAT_OK)
 		goto out;
-	if ((rc = exists(db, SQL_TAKEN, key, other, sizeof(other), err)) < 0)
+	if ((rc = exists(db, SQL_TAKEN, key, other, sizeof(other), &dup, err)) != CHAT_OK)
 		goto out;
-	if (rc == 1) {
+	if (dup) {
 		rc = chat_error_set(err, CHAT_EEXIST, "the room %s exists", other);
 		goto out;
 	}
@@ -277,25 +273,15 @@ int chatroom__create_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
 	sqlite3_bind_int64(st, 4, r.created_ms);
 	sqlite3_bind_text(st, 5, r.display, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+	if ((rc = chatdb__step_insert(db, st, &dup, "room", err)) != CHAT_OK)
+		goto out;
+	if (dup) {
 		rc = chat_error_set(err, CHAT_EEXIST, "the room %s exists", r.display);
 		goto out;
 	}
-	if (rc != SQLITE_DONE) {
-		rc = chatdb__error(db, rc, "room", err);
-		goto out;
-	}
-	if ((rc = chatmsg_render_room(&body, r.name, r.display, r.creator, r.created_ms)) !=
-	    CHAT_OK)
-		goto out;
-	/* A prefix of at most DEST_PREFIX_MAX bytes and "/rooms" always fit. */
-	(void)chatroom_topic(topic, CHATROOM_ROOMS_PATH, "");
-	m = (outbox_msg_t){
-		topic, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) }, chat_buf_slice(&body), now_ms
-	};
-	rc = outbox_append(db, &m, seq_out, err);
+	rc = publish(db, CHATROOM_ROOMS_PATH, "", &body,
+		     chatmsg_render_room(&body, r.name, r.display, r.creator, r.created_ms), now_ms,
+		     seq_out, err);
 	/* In a cluster every node gets the room (db/cluster.h). */
 	if (rc == CHAT_OK)
 		rc = cluster__room_in_tx(db, 1, &r, NULL, now_ms, err);
@@ -353,23 +339,6 @@ int chatroom_create(chatdb_t *db, const chat_options_t *opt, chat_slice_t name, 
 	return room_tx(db, &o, err);
 }
 
-/* Publishes body (rc from its renderer) on TOPIC/rooms and frees it. */
-static int publish(chatdb_t *db, chat_buf_t *body, int rc, int64_t now_ms, int64_t *seq_out,
-		   chat_error_t *err)
-{
-	char topic[CHATDB_DEST_MAX + 1];
-	outbox_msg_t m = {
-		topic, NULL, { ROOM_HEADERS, sizeof(ROOM_HEADERS) }, chat_buf_slice(body), now_ms
-	};
-
-	if (rc == CHAT_OK)
-		rc = chatroom_topic(topic, CHATROOM_ROOMS_PATH, "");
-	if (rc == CHAT_OK)
-		rc = outbox_append(db, &m, seq_out, err);
-	chat_buf_free(body);
-	return rc;
-}
-
 /* Hides room r (its row stays as a tombstone) and publishes its deletion
  * by by (NULL: the administrator) on TOPIC/rooms (*seq_out its seq). */
 static int tombstone(chatdb_t *db, const chatroom_t *r, const char *by, int64_t now_ms,
@@ -383,12 +352,10 @@ static int tombstone(chatdb_t *db, const chatroom_t *r, const char *by, int64_t 
 		return rc;
 	sqlite3_bind_int64(st, 1, r->id);
 	sqlite3_bind_int64(st, 2, now_ms > 0 ? now_ms : 1);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return chatdb__error(db, rc, "room delete", err);
+	if ((rc = chatdb__step_done(db, st, "room delete", err)) != CHAT_OK)
+		return rc;
 	chat_buf_init(&body, 1024);
-	return publish(db, &body,
+	return publish(db, CHATROOM_ROOMS_PATH, "", &body,
 		       chatmsg_render_notice(&body, "DELETED", by != NULL ? by : CHATROOM_BY_ADMIN,
 					     r->name),
 		       now_ms, seq_out, err);
@@ -437,11 +404,10 @@ int chatroom__delete_msg_in_tx(chatdb_t *db, const chat_options_t *opt, chat_sli
 			       int64_t msg_id, const char *by, int64_t now_ms, int64_t *seq_out,
 			       chat_error_t *err)
 {
-	char n[CHATMSG_ROOM_MAX + 1], topic[CHATDB_DEST_MAX + 1];
+	char n[CHATMSG_ROOM_MAX + 1];
 	chatroom_t r;
 	chat_buf_t body;
 	sqlite3_stmt *st;
-	outbox_msg_t m;
 	int rc;
 
 	if (!chatmsg_room_valid(room))
@@ -462,10 +428,8 @@ int chatroom__delete_msg_in_tx(chatdb_t *db, const chat_options_t *opt, chat_sli
 	sqlite3_bind_text(st, 2, r.name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, now_ms);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return chatdb__error(db, rc, "tombstone", err);
+	if ((rc = chatdb__step_done(db, st, "tombstone", err)) != CHAT_OK)
+		return rc;
 	/* Broadcast in the room, after the message (subscribers resuming
 	 * from an older id get both, in order). */
 	chat_buf_init(&body, 1024);
@@ -475,20 +439,10 @@ int chatroom__delete_msg_in_tx(chatdb_t *db, const chat_options_t *opt, chat_sli
 	    (rc = chat_buf_append(&body, ",\"room\":", 8)) == CHAT_OK &&
 	    (rc = json_encode_string(&body, r.name, strlen(r.name))) == CHAT_OK)
 		rc = chat_buf_putc(&body, '}');
-	if (rc == CHAT_OK)
-		rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, r.name);
-	if (rc == CHAT_OK) {
-		m = (outbox_msg_t){ topic,
-				    NULL,
-				    { ROOM_HEADERS, sizeof(ROOM_HEADERS) },
-				    chat_buf_slice(&body),
-				    now_ms };
-		rc = outbox_append(db, &m, seq_out, err);
-	}
+	rc = publish(db, CHATROOM_ROOM_PATH, r.name, &body, rc, now_ms, seq_out, err);
 	if (rc == CHAT_OK)
 		log_info("moderation: %s deleted message %lld in the room %s", by,
 			 (long long)msg_id, r.name);
-	chat_buf_free(&body);
 	return rc;
 }
 
@@ -500,7 +454,8 @@ int chatroom_msg_deleted(chatdb_t *db, int64_t msg_id)
 	if (chatdb__stmt(db, SQL_TOMB_GET, &st, NULL) != CHAT_OK)
 		return 0;
 	sqlite3_bind_int64(st, 1, msg_id);
-	yes = sqlite3_step(st) == SQLITE_ROW;
+	if (chatdb__step_row(db, st, &yes, "tombstone", NULL) != CHAT_OK)
+		yes = 0;
 	sqlite3_reset(st);
 	return yes;
 }
@@ -521,108 +476,6 @@ int chatroom_delete_msg(chatdb_t *db, const chat_options_t *opt, chat_slice_t ro
 	return room_tx(db, &o, err);
 }
 
-int chatroom_list(chatdb_t *db, int only_unstored, chatroom_cb cb, void *ctx, chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	chatroom_t r;
-	int rc = chatdb__stmt(db, SQL_LIST, &st, err), step;
-
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_int(st, 1, only_unstored);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		read_room(st, &r);
-		if ((rc = cb(ctx, &r)) != 0)
-			break;
-	}
-	if (rc == CHAT_OK && step != SQLITE_DONE)
-		rc = chatdb__error(db, step, "rooms", err);
-	sqlite3_reset(st);
-	return rc;
-}
-
-int chatroom_list_json(chatdb_t *db, int64_t after_id, size_t max, chat_buf_t *out,
-		       int64_t *last_id, int *more, chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	chatroom_t r;
-	size_t start = out->len, mark;
-	int rc = chatdb__stmt(db, SQL_PAGE, &st, err), step = SQLITE_DONE, n = 0;
-
-	*more = 0;
-	*last_id = after_id;
-	if (rc != CHAT_OK)
-		return rc;
-	rc = chat_buf_putc(out, '[');
-	sqlite3_bind_int64(st, 1, after_id);
-	while (rc == CHAT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		read_room(st, &r);
-		mark = out->len;
-		rc = n > 0 ? chat_buf_putc(out, ',') : CHAT_OK;
-		if (rc == CHAT_OK)
-			rc = chatmsg_render_room(out, r.name, r.display, r.creator, r.created_ms);
-		/* Keep room for the closing bracket; a room that does not fit
-		 * starts the next page (one room always fits: the first). */
-		if (rc == CHAT_OK && out->len + 1 - start > max && n > 0)
-			rc = CHAT_ETOOBIG;
-		if (rc == CHAT_ETOOBIG && n > 0) {
-			chat_buf_truncate(out, mark);
-			*more = 1;
-			rc = CHAT_OK;
-			break;
-		}
-		if (rc == CHAT_OK) {
-			*last_id = r.id;
-			n++;
-		}
-	}
-	if (rc == CHAT_OK && !*more && step != SQLITE_DONE)
-		rc = chatdb__error(db, step, "rooms", err);
-	sqlite3_reset(st);
-	if (rc == CHAT_OK)
-		rc = chat_buf_putc(out, ']');
-	if (rc != CHAT_OK && out->len > start)
-		chat_buf_truncate(out, start);
-	if (rc == CHAT_ETOOBIG || rc == CHAT_ENOMEM)
-		chat_error_set(err, rc, "room list: %s", chat_strerror(rc));
-	return rc;
-}
-
-int chatroom_set_stored(chatdb_t *db, int64_t id, chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_STORED, &st, err);
-
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "room stored", err);
-	sqlite3_reset(st);
-	return rc;
-}
-
-int chatroom_import(chatdb_t *db, const chatroom_t *room, chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (!chatmsg_room_valid((chat_slice_t){ room->name, strlen(room->name) }))
-		return CHAT_OK; /* a store room no destination can name */
-	if ((rc = chatdb__stmt(db, SQL_IMPORT, &st, err)) != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, room->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, room->id);
-	sqlite3_bind_text(st, 3, room->creator, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, room->created_ms);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE || (rc & 0xff) == SQLITE_CONSTRAINT
-		     ? CHAT_OK
-		     : chatdb__error(db, rc, "room import", err);
-	sqlite3_reset(st);
-	return rc;
-}
-
 int chatroom__import_in_tx(chatdb_t *db, const chatroom_t *room, int64_t now_ms, int *added,
 			   int64_t *seq_out, chat_error_t *err)
 {
@@ -634,7 +487,7 @@ int chatroom__import_in_tx(chatdb_t *db, const chatroom_t *room, int64_t now_ms,
 	    sqlite3_changes(chatdb_sqlite(db)) == 0)
 		return rc;
 	chat_buf_init(&body, 1024);
-	rc = publish(db, &body,
+	rc = publish(db, CHATROOM_ROOMS_PATH, "", &body,
 		     chatmsg_render_room(&body, room->name, room->name, room->creator,
 					 room->created_ms),
 		     now_ms, seq_out, err);

@@ -41,15 +41,18 @@ typedef struct chatroom {
 	int64_t deleted_ms; /* 0, or when the room was deleted */
 } chatroom_t;
 
-/* Called per room; return non-zero to stop (that value is returned). */
+/* Called per room: CHAT_OK to go on, CHAT_STOP to stop (the listing then
+ * returns CHAT_OK), or a CHAT_E* code, which stops it and is returned. */
 typedef int (*chatroom_cb)(void *ctx, const chatroom_t *room);
 
 /* Looks room name up.  0, CHAT_ENOTFOUND (none, or deleted), or a
  * database error. */
-int chatroom_get(chatdb_t *db, const char *name, chatroom_t *out, chat_error_t *err);
+CHAT_MUST_CHECK int chatroom_get(chatdb_t *db, const char *name, chatroom_t *out,
+				 chat_error_t *err);
 
 /* The same, deleted rooms included (out->deleted_ms > 0). */
-int chatroom_get_any(chatdb_t *db, const char *name, chatroom_t *out, chat_error_t *err);
+CHAT_MUST_CHECK int chatroom_get_any(chatdb_t *db, const char *name, chatroom_t *out,
+				     chat_error_t *err);
 
 /* Whether user is a guest (guest-N) / one of opt's admins. */
 int chatroom_is_guest(const char *user);
@@ -62,14 +65,15 @@ int chatroom_is_admin(const chat_options_t *opt, const char *user);
  * CHAT_EUTF8; CHAT_EEXIST (a live room's name has the same key);
  * CHAT_EDENIED (a guest without opt->guest_rooms);
  * CHAT_ETOOMANY (rooms_per_user or rooms_max reached); database errors. */
-int chatroom_create(chatdb_t *db, const chat_options_t *opt, chat_slice_t name, const char *creator,
-		    int64_t now_ms, chatroom_t *out, chat_error_t *err);
+CHAT_MUST_CHECK int chatroom_create(chatdb_t *db, const chat_options_t *opt, chat_slice_t name,
+				    const char *creator, int64_t now_ms, chatroom_t *out,
+				    chat_error_t *err);
 
 /* The same inside a transaction the caller holds (the broker's frame):
  * *seq_out gets the seq of the published row.  No doorbell. */
-int chatroom__create_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t name,
-			   const char *creator, int64_t now_ms, chatroom_t *out, int64_t *seq_out,
-			   chat_error_t *err);
+CHAT_MUST_CHECK int chatroom__create_in_tx(chatdb_t *db, const chat_options_t *opt,
+					   chat_slice_t name, const char *creator, int64_t now_ms,
+					   chatroom_t *out, int64_t *seq_out, chat_error_t *err);
 
 /* The deleter a deletion notice names when the administrator deleted the
  * room (by NULL): not a valid user name, so no user can be it. */
@@ -81,13 +85,14 @@ int chatroom__create_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
  * rings the doorbell.  *out (may be NULL) gets the room.  0;
  * CHAT_ENOTFOUND (no such live room); CHAT_EDENIED (not the creator nor an
  * admin, or "general"); database errors. */
-int chatroom_delete(chatdb_t *db, const chat_options_t *opt, chat_slice_t name, const char *by,
-		    int64_t now_ms, chatroom_t *out, chat_error_t *err);
+CHAT_MUST_CHECK int chatroom_delete(chatdb_t *db, const chat_options_t *opt, chat_slice_t name,
+				    const char *by, int64_t now_ms, chatroom_t *out,
+				    chat_error_t *err);
 
 /* The same inside a transaction the caller holds.  No doorbell. */
-int chatroom__delete_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t name,
-			   const char *by, int64_t now_ms, chatroom_t *out, int64_t *seq_out,
-			   chat_error_t *err);
+CHAT_MUST_CHECK int chatroom__delete_in_tx(chatdb_t *db, const chat_options_t *opt,
+					   chat_slice_t name, const char *by, int64_t now_ms,
+					   chatroom_t *out, int64_t *seq_out, chat_error_t *err);
 
 /* Deletes message msg_id of room (by its creator or an admin,
  * auth_is_admin()): a tombstone in chat.db, so history shows it deleted,
@@ -96,11 +101,12 @@ int chatroom__delete_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t
  * the room's messages is not checked (the tombstone of another id hides
  * nothing).  0; CHAT_ENOTFOUND (no such live room, msg_id <= 0);
  * CHAT_EDENIED; database errors.  Audited in the log. */
-int chatroom_delete_msg(chatdb_t *db, const chat_options_t *opt, chat_slice_t room, int64_t msg_id,
-			const char *by, int64_t now_ms, chat_error_t *err);
-int chatroom__delete_msg_in_tx(chatdb_t *db, const chat_options_t *opt, chat_slice_t room,
-			       int64_t msg_id, const char *by, int64_t now_ms, int64_t *seq_out,
-			       chat_error_t *err);
+CHAT_MUST_CHECK int chatroom_delete_msg(chatdb_t *db, const chat_options_t *opt, chat_slice_t room,
+					int64_t msg_id, const char *by, int64_t now_ms,
+					chat_error_t *err);
+CHAT_MUST_CHECK int chatroom__delete_msg_in_tx(chatdb_t *db, const chat_options_t *opt,
+					       chat_slice_t room, int64_t msg_id, const char *by,
+					       int64_t now_ms, int64_t *seq_out, chat_error_t *err);
 
 /* Whether message msg_id was deleted (0 also when chat.db fails). */
 int chatroom_msg_deleted(chatdb_t *db, int64_t msg_id);
@@ -108,32 +114,34 @@ int chatroom_msg_deleted(chatdb_t *db, int64_t msg_id);
 /* Calls cb for every live room in creation order (only_unstored: the
  * rooms the relay has not copied, or deleted rooms it has not deleted in
  * the store, yet).  cb must not use db. */
-int chatroom_list(chatdb_t *db, int only_unstored, chatroom_cb cb, void *ctx, chat_error_t *err);
+CHAT_MUST_CHECK int chatroom_list(chatdb_t *db, int only_unstored, chatroom_cb cb, void *ctx,
+				  chat_error_t *err);
 
 /* Appends one page of the live rooms with store id > after_id, in id
  * order, as a JSON array of chatmsg_render_room() objects of at most max
  * bytes (out's own bound must allow that much more).  *last_id gets the
  * page's last id (after_id when empty), *more 1 when rooms are left for
  * the next page.  0, CHAT_ENOMEM, database errors. */
-int chatroom_list_json(chatdb_t *db, int64_t after_id, size_t max, chat_buf_t *out,
-		       int64_t *last_id, int *more, chat_error_t *err);
+CHAT_MUST_CHECK int chatroom_list_json(chatdb_t *db, int64_t after_id, size_t max, chat_buf_t *out,
+				       int64_t *last_id, int *more, chat_error_t *err);
 
 /* Marks room id as copied to the store. */
-int chatroom_set_stored(chatdb_t *db, int64_t id, chat_error_t *err);
+CHAT_MUST_CHECK int chatroom_set_stored(chatdb_t *db, int64_t id, chat_error_t *err);
 
 /* Adds rooms found in the store but not in chat.db (a new chat.db next to
  * an old store) as stored rooms; a name taken by another id is skipped. */
-int chatroom_import(chatdb_t *db, const chatroom_t *room, chat_error_t *err);
+CHAT_MUST_CHECK int chatroom_import(chatdb_t *db, const chatroom_t *room, chat_error_t *err);
 
 /* For the cluster relay (db/cluster.h), inside its transaction: adds a
  * room another node created (as chatroom_import()) and, when it is new
  * here, publishes it on CHATROOM_TOPIC (*added = 1, *seq_out its seq). */
-int chatroom__import_in_tx(chatdb_t *db, const chatroom_t *room, int64_t now_ms, int *added,
-			   int64_t *seq_out, chat_error_t *err);
+CHAT_MUST_CHECK int chatroom__import_in_tx(chatdb_t *db, const chatroom_t *room, int64_t now_ms,
+					   int *added, int64_t *seq_out, chat_error_t *err);
 
 /* The same for a room another node deleted: hidden here too and
  * published as deleted by by ("general" and unknown rooms: nothing). */
-int chatroom__tombstone_in_tx(chatdb_t *db, const char *name, const char *by, int64_t now_ms,
-			      int *added, int64_t *seq_out, chat_error_t *err);
+CHAT_MUST_CHECK int chatroom__tombstone_in_tx(chatdb_t *db, const char *name, const char *by,
+					      int64_t now_ms, int *added, int64_t *seq_out,
+					      chat_error_t *err);
 
 #endif

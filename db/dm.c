@@ -65,14 +65,6 @@ static void sides(const char *a, const char *b, const char **lo, const char **hi
 	*hi = lt ? b : a;
 }
 
-static int done(chatdb_t *db, sqlite3_stmt *st, const char *what, chat_error_t *err)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, what, err);
-}
-
 int dm__add_in_tx(chatdb_t *db, int64_t id, const char *writer, const char *peer, chat_slice_t body,
 		  int64_t time_ms, chat_error_t *err)
 {
@@ -89,7 +81,7 @@ int dm__add_in_tx(chatdb_t *db, int64_t id, const char *writer, const char *peer
 	sqlite3_bind_text(st, 4, writer, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, body.ptr, (int)body.len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, time_ms);
-	return done(db, st, "dm add", err);
+	return chatdb__step_done(db, st, "dm add", err);
 }
 
 int dm_history_json(chatdb_t *db, const char *user, const char *peer, size_t cap, chat_buf_t *out,
@@ -99,7 +91,7 @@ int dm_history_json(chatdb_t *db, const char *user, const char *peer, size_t cap
 	size_t n = 0, total = 2;
 	const char *lo, *hi;
 	sqlite3_stmt *st;
-	int rc, step;
+	int rc, row;
 
 	if ((rc = chatdb__stmt(db, SQL_HISTORY, &st, err)) != CHAT_OK)
 		return rc;
@@ -107,7 +99,7 @@ int dm_history_json(chatdb_t *db, const char *user, const char *peer, size_t cap
 	sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, DM_HISTORY_MAX);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = chatdb__step_row(db, st, &row, "dm history", err)) == CHAT_OK && row) {
 		const char *t = (const char *)sqlite3_column_text(st, 0);
 		size_t len = (size_t)sqlite3_column_bytes(st, 0);
 
@@ -120,8 +112,6 @@ int dm_history_json(chatdb_t *db, const char *user, const char *peer, size_t cap
 		total += len + 1;
 		n++;
 	}
-	if (rc == CHAT_OK && step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = chatdb__error(db, step, "dm history", err);
 	sqlite3_reset(st);
 	if (rc == CHAT_OK)
 		rc = chat_buf_putc(out, '[');
@@ -149,7 +139,7 @@ static int read_mark(chatdb_t *db, const char *sql, const char *user, const char
 	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, id);
-	return done(db, st, "dm read mark", err);
+	return chatdb__step_done(db, st, "dm read mark", err);
 }
 
 int dm__read_in_tx(chatdb_t *db, const char *user, const char *peer, int64_t id, chat_error_t *err)
@@ -161,14 +151,15 @@ int dm_list_json(chatdb_t *db, const char *user, size_t cap, chat_buf_t *out, ch
 {
 	sqlite3_stmt *st;
 	size_t start = out->len;
-	int rc, step = SQLITE_DONE, n = 0;
+	int rc, row, n = 0;
 
 	if ((rc = chatdb__stmt(db, SQL_LIST, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, DM_LIST_MAX);
 	rc = chat_buf_putc(out, '[');
-	while (rc == CHAT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+	while (rc == CHAT_OK && (rc = chatdb__step_row(db, st, &row, "dm list", err)) == CHAT_OK &&
+	       row) {
 		const char *peer = (const char *)sqlite3_column_text(st, 0);
 		size_t mark = out->len;
 
@@ -188,8 +179,6 @@ int dm_list_json(chatdb_t *db, const char *user, size_t cap, chat_buf_t *out, ch
 		}
 		n++;
 	}
-	if (rc == CHAT_OK && step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = chatdb__error(db, step, "dm list", err);
 	sqlite3_reset(st);
 	return rc == CHAT_OK ? chat_buf_putc(out, ']') : rc;
 }
@@ -271,12 +260,13 @@ int dm_relay(chatdb_t *db, store_t *s, chat_error_t *err)
 	unstored_t v[DM_RELAY_BATCH];
 	sqlite3_stmt *st;
 	size_t n = 0, i;
-	int rc, step;
+	int rc, row;
 
 	if ((rc = chatdb__stmt(db, SQL_UNSTORED, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_int(st, 1, DM_RELAY_BATCH);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < DM_RELAY_BATCH) {
+	while (n < DM_RELAY_BATCH &&
+	       (rc = chatdb__step_row(db, st, &row, "dm relay", err)) == CHAT_OK && row) {
 		unstored_t *u = &v[n];
 		const char *body = (const char *)sqlite3_column_text(st, 4);
 
@@ -292,14 +282,12 @@ int dm_relay(chatdb_t *db, store_t *s, chat_error_t *err)
 		}
 		n++;
 	}
-	if (rc == CHAT_OK && step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = chatdb__error(db, step, "dm relay", err);
 	sqlite3_reset(st);
 	for (i = 0; i < n && rc == CHAT_OK; i++) {
 		rc = copy_one(s, &v[i], err);
 		if (rc == CHAT_OK && (rc = chatdb__stmt(db, SQL_STORED, &st, err)) == CHAT_OK) {
 			sqlite3_bind_int64(st, 1, v[i].id);
-			rc = done(db, st, "dm stored", err);
+			rc = chatdb__step_done(db, st, "dm stored", err);
 		}
 	}
 	for (i = 0; i < n; i++)
@@ -372,7 +360,7 @@ int dm__seed_in_tx(chatdb_t *db, const dm_seed_t *v, size_t n, chat_error_t *err
 			sqlite3_bind_text(st, 4, m->writer, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 5, body.data, (int)body.len, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 6, m->time_ms);
-			rc = done(db, st, "dm seed", err);
+			rc = chatdb__step_done(db, st, "dm seed", err);
 			last = m->id > last ? m->id : last;
 		}
 		/* What was there before this chat.db counts as read. */

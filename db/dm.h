@@ -24,26 +24,28 @@
 
 /* Renders a message as {"type":"DM","id","time","writer","display_name",
  * "to","text"} into out (reset first). */
-int dm_render(chat_buf_t *out, int64_t id, int64_t time_ms, const char *writer, const char *display,
-	      const char *to, chat_slice_t text);
+CHAT_MUST_CHECK int dm_render(chat_buf_t *out, int64_t id, int64_t time_ms, const char *writer,
+			      const char *display, const char *to, chat_slice_t text);
 
 /* Stores message id (> 0) from writer to peer, body its JSON object. */
-int dm__add_in_tx(chatdb_t *db, int64_t id, const char *writer, const char *peer, chat_slice_t body,
-		  int64_t time_ms, chat_error_t *err);
+CHAT_MUST_CHECK int dm__add_in_tx(chatdb_t *db, int64_t id, const char *writer, const char *peer,
+				  chat_slice_t body, int64_t time_ms, chat_error_t *err);
 
 /* Appends to out a JSON array of the latest messages between user and
  * peer, oldest first: at most DM_HISTORY_MAX, dropping the oldest that
  * would take out past cap bytes. */
-int dm_history_json(chatdb_t *db, const char *user, const char *peer, size_t cap, chat_buf_t *out,
-		    chat_error_t *err);
+CHAT_MUST_CHECK int dm_history_json(chatdb_t *db, const char *user, const char *peer, size_t cap,
+				    chat_buf_t *out, chat_error_t *err);
 
 /* Marks the conversation of user with peer read up to id (never back). */
-int dm__read_in_tx(chatdb_t *db, const char *user, const char *peer, int64_t id, chat_error_t *err);
+CHAT_MUST_CHECK int dm__read_in_tx(chatdb_t *db, const char *user, const char *peer, int64_t id,
+				   chat_error_t *err);
 
 /* Appends to out user's conversations, latest first, as a JSON array of
  * {"peer","last_id","unread"} (unread: messages from the peer after the
  * user's read mark), at most DM_LIST_MAX and within cap bytes. */
-int dm_list_json(chatdb_t *db, const char *user, size_t cap, chat_buf_t *out, chat_error_t *err);
+CHAT_MUST_CHECK int dm_list_json(chatdb_t *db, const char *user, size_t cap, chat_buf_t *out,
+				 chat_error_t *err);
 
 /* The durable store's room of a conversation: "dm:" and the two names in
  * ASCII lower case, the smaller first (not a room id: no destination or
@@ -55,7 +57,7 @@ int dm_list_json(chatdb_t *db, const char *user, size_t cap, chat_buf_t *out, ch
 /* Copies messages not yet in store s there (each conversation a store
  * room, created on first use), marking them stored; the relay's step
  * (relay_run()).  0 or the first error (what was copied stays copied). */
-int dm_relay(chatdb_t *db, store_t *s, chat_error_t *err);
+CHAT_MUST_CHECK int dm_relay(chatdb_t *db, store_t *s, chat_error_t *err);
 
 /* A conversation read back from the store (relay_seed()). */
 typedef struct dm_seed {
@@ -69,12 +71,12 @@ typedef struct dm_seed {
 /* When store room r is a conversation's (DM_STORE_PREFIX), reads its
  * latest messages into a new entry of *v (*n entries, *cap allocated;
  * free with dm_seed_free()) and sets *is_dm.  0 or an error. */
-int dm_seed_read(store_t *s, const store_room_t *r, dm_seed_t **v, size_t *n, size_t *cap,
-		 int *is_dm, chat_error_t *err);
+CHAT_MUST_CHECK int dm_seed_read(store_t *s, const store_room_t *r, dm_seed_t **v, size_t *n,
+				 size_t *cap, int *is_dm, chat_error_t *err);
 
 /* Puts the seeds' messages into chat.db (those it has not: by id), stored
  * and read by both users; inside the caller's transaction. */
-int dm__seed_in_tx(chatdb_t *db, const dm_seed_t *v, size_t n, chat_error_t *err);
+CHAT_MUST_CHECK int dm__seed_in_tx(chatdb_t *db, const dm_seed_t *v, size_t n, chat_error_t *err);
 
 void dm_seed_free(dm_seed_t *v, size_t n);
 

@@ -27,7 +27,7 @@
  * CHAT_EIO (cannot connect, reset), CHAT_EPROTO (HTTP status not 2xx),
  * CHAT_ETOOBIG (response or a part of it too large), CHAT_EBUSY (already
  * app_hook_calls at once), CHAT_ENOMEM. */
-int hook_call(const chat_options_t *opt, chat_slice_t request, hookmsg_answer_t *ans,
-	      chat_error_t *err);
+CHAT_MUST_CHECK int hook_call(const chat_options_t *opt, chat_slice_t request,
+			      hookmsg_answer_t *ans, chat_error_t *err);
 
 #endif

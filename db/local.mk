@@ -2,7 +2,7 @@
 # touches a database.
 noinst_LIBRARIES += db/libchatdb.a
 db_libchatdb_a_SOURCES = \
-	db/chatdb.c db/chatdb.h \
+	db/chatdb.c db/chatdb_schema.c db/chatdb.h db/chatdb_int.h \
 	db/outbox.c db/outbox.h \
 	db/session.c db/session_subs.c db/session.h \
 	db/doorbell.c db/doorbell.h
@@ -16,7 +16,7 @@ db_libchatdb_a_SOURCES += \
 	db/store.c db/store.h \
 	db/store_sqlite.c
 if HAVE_MONGO
-db_libchatdb_a_SOURCES += db/store_mongo.c
+db_libchatdb_a_SOURCES += db/store_mongo.c db/store_mongo_msg.c db/store_mongo_int.h
 endif
 
 # SockJS services (echo, close, chat) over the shared sessions.
@@ -33,7 +33,7 @@ db_libchatdb_a_SOURCES += db/broker.c db/broker.h db/broker_int.h \
 	db/queue.c db/queue.h db/hook.c db/hook.h
 
 # Users' passwords and login tokens; rooms; the outbox -> store relay.
-db_libchatdb_a_SOURCES += db/auth.c db/auth.h db/authlimit.c db/authlimit.h db/ratelimit.c db/ratelimit.h db/chatroom.c db/chatroom.h db/relay.c db/relay.h db/dm.c db/dm.h
+db_libchatdb_a_SOURCES += db/auth.c db/auth_ban.c db/auth.h db/authlimit.c db/authlimit.h db/ratelimit.c db/ratelimit.h db/chatroom.c db/chatroom_list.c db/chatroom.h db/chatroom_int.h db/relay.c db/relay.h db/dm.c db/dm.h
 
 # What chatctl reads and copies (db/admin.h).
 db_libchatdb_a_SOURCES += db/admin.c db/admin.h

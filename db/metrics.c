@@ -199,18 +199,18 @@ static int retire(chatdb_t *db, int64_t pid, chat_error_t *err)
 static int own_row(chatdb_t *db, int64_t pid, int *fresh, chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_PROC_GET, &st, err), step;
+	int rc = chatdb__stmt(db, SQL_PROC_GET, &st, err), row;
 	int64_t started = -1;
 
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, pid);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
+	rc = chatdb__step_row(db, st, &row, "metrics", err);
+	if (rc == CHAT_OK && row)
 		started = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		return chatdb__error(db, step, "metrics", err);
+	if (rc != CHAT_OK)
+		return rc;
 	*fresh = started != metrics_started_ms;
 	if (started >= 0 && started != metrics_started_ms)
 		rc = retire(db, pid, err);
@@ -293,18 +293,19 @@ int metrics_retire_dead(chatdb_t *db, int64_t now_ms, int64_t *retired, chat_err
 	int64_t dead[64];
 	size_t n = 0, i;
 	sqlite3_stmt *st;
-	int rc, step;
+	int rc, row;
 
 	if (retired != NULL)
 		*retired = 0;
 	if ((rc = chatdb__stmt(db, SQL_PROCS_ALL, &st, err)) != CHAT_OK)
 		return rc;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < CHAT_ARRAY_LEN(dead))
+	while (n < CHAT_ARRAY_LEN(dead) &&
+	       (rc = chatdb__step_row(db, st, &row, "metrics", err)) == CHAT_OK && row)
 		if (ended(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), now_ms))
 			dead[n++] = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		return chatdb__error(db, step, "metrics", err);
+	if (rc != CHAT_OK)
+		return rc;
 	if (n == 0)
 		return CHAT_OK;
 	if ((rc = chatdb__begin(db, err)) != CHAT_OK)
@@ -358,20 +359,19 @@ static const char SQL_RELAY[] =
 static int two(chatdb_t *db, const char *sql, int64_t *a, int64_t *b, chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, sql, &st, err), step;
+	int rc = chatdb__stmt(db, sql, &st, err), row;
 
 	if (rc != CHAT_OK)
 		return rc;
 	*a = *b = 0;
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
+	rc = chatdb__step_row(db, st, &row, "metrics", err);
+	if (rc == CHAT_OK && row) {
 		*a = sqlite3_column_int64(st, 0);
 		if (sqlite3_column_count(st) > 1)
 			*b = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
-	return step == SQLITE_ROW || step == SQLITE_DONE ? CHAT_OK
-							 : chatdb__error(db, step, "metrics", err);
+	return rc;
 }
 
 static int head(chat_buf_t *out, const char *name, const char *type, const char *help)
@@ -403,11 +403,11 @@ static int render_families(chatdb_t *db, chat_buf_t *out, chat_error_t *err)
 	char key[96];
 	sqlite3_stmt *st;
 	size_t i, f;
-	int rc = chatdb__stmt(db, SQL_SUMS, &st, err), step;
+	int rc = chatdb__stmt(db, SQL_SUMS, &st, err), row;
 
 	if (rc != CHAT_OK)
 		return rc;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = chatdb__step_row(db, st, &row, "metrics", err)) == CHAT_OK && row) {
 		const char *k = (const char *)sqlite3_column_text(st, 0);
 
 		for (i = 0; i < METRICS_COUNT && k != NULL; i++) {
@@ -421,8 +421,8 @@ static int render_families(chatdb_t *db, chat_buf_t *out, chat_error_t *err)
 		}
 	}
 	sqlite3_reset(st);
-	if (step != SQLITE_DONE)
-		return chatdb__error(db, step, "metrics", err);
+	if (rc != CHAT_OK)
+		return rc;
 	for (f = 0; f < F_COUNT && rc == CHAT_OK; f++) {
 		const family_t *fam = &families[f];
 
@@ -451,11 +451,12 @@ static int render_procs(chatdb_t *db, chat_buf_t *out, chat_error_t *err)
 	} p[METRICS_PROCS_MAX];
 	size_t n = 0, i;
 	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_PROCS, &st, err), step;
+	int rc = chatdb__stmt(db, SQL_PROCS, &st, err), row;
 
 	if (rc != CHAT_OK)
 		return rc;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < METRICS_PROCS_MAX) {
+	while (n < METRICS_PROCS_MAX &&
+	       (rc = chatdb__step_row(db, st, &row, "metrics", err)) == CHAT_OK && row) {
 		const char *prog = (const char *)sqlite3_column_text(st, 1);
 		size_t k;
 
@@ -475,8 +476,8 @@ static int render_procs(chatdb_t *db, chat_buf_t *out, chat_error_t *err)
 		n++;
 	}
 	sqlite3_reset(st);
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		return chatdb__error(db, step, "metrics", err);
+	if (rc != CHAT_OK)
+		return rc;
 	rc = head(out, "chat_process_start_time_seconds", "gauge",
 		  "Start time of each live process of the stack, seconds since the epoch.");
 	for (i = 0; i < n && rc == CHAT_OK; i++) {
@@ -503,11 +504,11 @@ static int render_db(chatdb_t *db, int64_t now_ms, chat_buf_t *out, chat_error_t
 	int64_t count[3] = { 0 }, rows, oldest, unread, lag, lag_oldest;
 	sqlite3_stmt *st;
 	size_t i;
-	int rc = chatdb__stmt(db, SQL_SESSIONS, &st, err), step;
+	int rc = chatdb__stmt(db, SQL_SESSIONS, &st, err), row;
 
 	if (rc != CHAT_OK)
 		return rc;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = chatdb__step_row(db, st, &row, "metrics", err)) == CHAT_OK && row) {
 		const char *s = (const char *)sqlite3_column_text(st, 0);
 
 		for (i = 0; i < 3; i++)
@@ -515,8 +516,8 @@ static int render_db(chatdb_t *db, int64_t now_ms, chat_buf_t *out, chat_error_t
 				count[i] = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
-	if (step != SQLITE_DONE)
-		return chatdb__error(db, step, "metrics", err);
+	if (rc != CHAT_OK)
+		return rc;
 	rc = head(out, "chat_sessions", "gauge",
 		  "Chat sessions in chat.db, by state (all processes).");
 	for (i = 0; i < 3 && rc == CHAT_OK; i++)

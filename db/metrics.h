@@ -86,15 +86,16 @@ void metrics_init(const char *program);
  * transaction (nothing when nothing changed and its row is fresh).  Only
  * one thread of a process calls it (the background thread).  Returns
  * CHAT_OK or a chat.db error (the changes are written next time). */
-int metrics_flush(chatdb_t *db, int64_t now_ms, chat_error_t *err);
+CHAT_MUST_CHECK int metrics_flush(chatdb_t *db, int64_t now_ms, chat_error_t *err);
 
 /* Retires the rows of processes that ended (see above); *retired gets how
  * many (may be NULL).  Any process may call it; the background work does,
  * once a second. */
-int metrics_retire_dead(chatdb_t *db, int64_t now_ms, int64_t *retired, chat_error_t *err);
+CHAT_MUST_CHECK int metrics_retire_dead(chatdb_t *db, int64_t now_ms, int64_t *retired,
+					chat_error_t *err);
 
 /* At a clean exit, after a last metrics_flush(): retires this process. */
-int metrics_retire_self(chatdb_t *db, chat_error_t *err);
+CHAT_MUST_CHECK int metrics_retire_self(chatdb_t *db, chat_error_t *err);
 
 /* Largest scrape metrics_render_prometheus() writes (its processes are
  * bounded by METRICS_PROCS_MAX, beyond which the rest are left out). */
@@ -108,7 +109,8 @@ int metrics_retire_self(chatdb_t *db, chat_error_t *err);
  * store's state.  Reads in one transaction, so the numbers agree.
  * Returns CHAT_OK, CHAT_ETOOBIG when out's cap is too small, or a chat.db
  * error. */
-int metrics_render_prometheus(chatdb_t *db, int64_t now_ms, chat_buf_t *out, chat_error_t *err);
+CHAT_MUST_CHECK int metrics_render_prometheus(chatdb_t *db, int64_t now_ms, chat_buf_t *out,
+					      chat_error_t *err);
 
 /* Content-Type of that rendering. */
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"

@@ -72,16 +72,12 @@ static int insert(chatdb_t *db, const outbox_msg_t *m, int64_t *seq, chat_error_
 			  SQLITE_STATIC);
 	sqlite3_bind_blob(st, 4, m->body.len ? m->body.ptr : "", (int)m->body.len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, m->created_ms);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
+	rc = chatdb__step_done(db, st, "outbox append", err);
+	if (rc == CHAT_OK) {
 		*seq = sqlite3_last_insert_rowid(chatdb_sqlite(db));
 		if (m->target_session == NULL)
 			chatdb__count_published(db);
-		rc = CHAT_OK;
-	} else {
-		rc = chatdb__error(db, rc, "outbox append", err);
 	}
-	sqlite3_reset(st);
 	return rc;
 }
 
@@ -171,7 +167,7 @@ int outbox_read_after(chatdb_t *db, int64_t after_seq, int limit, outbox_row_cb 
 	sqlite3_stmt *st = NULL;
 	outbox_row_t row;
 	int64_t last = after_seq;
-	int rc, step;
+	int rc, more;
 
 	if (limit < 1 || cb == NULL) {
 		rc = chat_error_set(err, CHAT_EINVAL, "read limit < 1 or no callback");
@@ -184,7 +180,7 @@ int outbox_read_after(chatdb_t *db, int64_t after_seq, int limit, outbox_row_cb 
 		goto out;
 	sqlite3_bind_int64(st, 1, after_seq);
 	sqlite3_bind_int(st, 2, limit);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = chatdb__step_row(db, st, &more, "outbox read", err)) == CHAT_OK && more) {
 		row.seq = sqlite3_column_int64(st, 0);
 		row.created_ms = sqlite3_column_int64(st, 1);
 		row.destination = column_slice(st, 2, 1);
@@ -198,8 +194,6 @@ int outbox_read_after(chatdb_t *db, int64_t after_seq, int limit, outbox_row_cb 
 	}
 	if (rc == CHAT_STOP)
 		rc = CHAT_OK;
-	else if (rc == CHAT_OK && step != SQLITE_DONE)
-		rc = chatdb__error(db, step, "outbox read", err);
 out:
 	if (st != NULL)
 		sqlite3_reset(st);
@@ -211,21 +205,15 @@ out:
 int outbox_last_seq(chatdb_t *db, int64_t *seq_out, chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int rc, row;
 
 	*seq_out = 0;
 	rc = chatdb__stmt(db, SQL_LAST, &st, err);
 	if (rc != CHAT_OK)
 		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = chatdb__step_row(db, st, &row, "outbox last seq", err);
+	if (rc == CHAT_OK && row)
 		*seq_out = sqlite3_column_int64(st, 0);
-		rc = CHAT_OK;
-	} else if (rc == SQLITE_DONE) {
-		rc = CHAT_OK;
-	} else {
-		rc = chatdb__error(db, rc, "outbox last seq", err);
-	}
 	sqlite3_reset(st);
 	return rc;
 }
@@ -234,6 +222,7 @@ int outbox_prune(chatdb_t *db, int64_t now_ms, int64_t retention_ms, int64_t *pr
 		 chat_error_t *err)
 {
 	sqlite3_stmt *st;
+	int64_t pruned;
 	int rc;
 
 	if (pruned_out != NULL)
@@ -244,15 +233,9 @@ int outbox_prune(chatdb_t *db, int64_t now_ms, int64_t retention_ms, int64_t *pr
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, now_ms - retention_ms);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		if (pruned_out != NULL)
-			*pruned_out = sqlite3_changes(chatdb_sqlite(db));
-		rc = CHAT_OK;
-	} else {
-		rc = chatdb__error(db, rc, "outbox prune", err);
-	}
-	sqlite3_reset(st);
+	rc = chatdb__step_changes(db, st, &pruned, "outbox prune", err);
+	if (pruned_out != NULL)
+		*pruned_out = pruned;
 	return rc;
 }
 
@@ -277,7 +260,7 @@ int outbox_consumer_advance(chatdb_t *db, const char *name, int64_t seq, chat_er
 int outbox_consumer_get(chatdb_t *db, const char *name, int64_t *seq_out, chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int rc, row;
 
 	*seq_out = 0;
 	rc = chatdb__check_str(name, CHATDB_ID_MAX, "consumer name", err);
@@ -287,15 +270,11 @@ int outbox_consumer_get(chatdb_t *db, const char *name, int64_t *seq_out, chat_e
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = chatdb__step_row(db, st, &row, "consumer get", err);
+	if (rc == CHAT_OK && row)
 		*seq_out = sqlite3_column_int64(st, 0);
-		rc = CHAT_OK;
-	} else if (rc == SQLITE_DONE) {
+	else if (rc == CHAT_OK)
 		rc = chat_error_set(err, CHAT_ENOTFOUND, "no consumer %s", name);
-	} else {
-		rc = chatdb__error(db, rc, "consumer get", err);
-	}
 	sqlite3_reset(st);
 	return rc;
 }
@@ -303,6 +282,7 @@ int outbox_consumer_get(chatdb_t *db, const char *name, int64_t *seq_out, chat_e
 int outbox_consumer_delete(chatdb_t *db, const char *name, chat_error_t *err)
 {
 	sqlite3_stmt *st;
+	int64_t deleted;
 	int rc;
 
 	rc = chatdb__check_str(name, CHATDB_ID_MAX, "consumer name", err);
@@ -312,13 +292,8 @@ int outbox_consumer_delete(chatdb_t *db, const char *name, chat_error_t *err)
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		rc = sqlite3_changes(chatdb_sqlite(db)) > 0
-			     ? CHAT_OK
-			     : chat_error_set(err, CHAT_ENOTFOUND, "no consumer %s", name);
-	else
-		rc = chatdb__error(db, rc, "consumer delete", err);
-	sqlite3_reset(st);
+	rc = chatdb__step_changes(db, st, &deleted, "consumer delete", err);
+	if (rc == CHAT_OK && deleted == 0)
+		rc = chat_error_set(err, CHAT_ENOTFOUND, "no consumer %s", name);
 	return rc;
 }

@@ -63,14 +63,15 @@ typedef int (*outbox_row_cb)(void *ctx, const outbox_row_t *row);
  * seq.  Bounds are checked before anything is written: CHAT_EINVAL (missing
  * destination, empty target, NULL ptr with len > 0), CHAT_ETOOBIG; CHAT_EDB
  * on database failure (nothing appended). */
-int outbox_append(chatdb_t *db, const outbox_msg_t *m, int64_t *seq_out, chat_error_t *err);
+CHAT_MUST_CHECK int outbox_append(chatdb_t *db, const outbox_msg_t *m, int64_t *seq_out,
+				  chat_error_t *err);
 
 /* Appends n messages (1..OUTBOX_BATCH_MAX) in one transaction: all or none.
  * They get consecutive seqs; *first_seq_out (may be NULL) gets the first.
  * Rings the doorbell once, with the last seq.  Errors as outbox_append, plus
  * CHAT_ETOOMANY for n > OUTBOX_BATCH_MAX, CHAT_EINVAL for n == 0. */
-int outbox_append_batch(chatdb_t *db, const outbox_msg_t *m, size_t n, int64_t *first_seq_out,
-			chat_error_t *err);
+CHAT_MUST_CHECK int outbox_append_batch(chatdb_t *db, const outbox_msg_t *m, size_t n,
+					int64_t *first_seq_out, chat_error_t *err);
 
 /* Calls cb for up to limit rows with seq > after_seq, in seq order, from one
  * consistent snapshot.  limit must be >= 1 and is clamped to
@@ -78,8 +79,8 @@ int outbox_append_batch(chatdb_t *db, const outbox_msg_t *m, size_t n, int64_t *
  * the callback took, or after_seq if none.  Returns CHAT_OK (also when the
  * callback stopped with CHAT_STOP), the callback's negative code, or a
  * database error. */
-int outbox_read_after(chatdb_t *db, int64_t after_seq, int limit, outbox_row_cb cb, void *ctx,
-		      int64_t *last_seq_out, chat_error_t *err);
+CHAT_MUST_CHECK int outbox_read_after(chatdb_t *db, int64_t after_seq, int limit, outbox_row_cb cb,
+				      void *ctx, int64_t *last_seq_out, chat_error_t *err);
 
 /* The highest seq ever appended (0 for none), even if that row was pruned. */
 int outbox_last_seq(chatdb_t *db, int64_t *seq_out, chat_error_t *err);
@@ -91,8 +92,8 @@ int outbox_last_seq(chatdb_t *db, int64_t *seq_out, chat_error_t *err);
  * session stalls) that every consumer has passed (a consumer - the relay to
  * the durable store - holds rows back however old they are).  *pruned_out (may be NULL) gets the number deleted.
  * CHAT_EINVAL for retention_ms < 0. */
-int outbox_prune(chatdb_t *db, int64_t now_ms, int64_t retention_ms, int64_t *pruned_out,
-		 chat_error_t *err);
+CHAT_MUST_CHECK int outbox_prune(chatdb_t *db, int64_t now_ms, int64_t retention_ms,
+				 int64_t *pruned_out, chat_error_t *err);
 
 /* Named readers other than sessions (e.g. "relay" copying rows to MongoDB)
  * whose cursors outbox_prune() also respects.  Register one with
@@ -102,9 +103,10 @@ int outbox_prune(chatdb_t *db, int64_t now_ms, int64_t retention_ms, int64_t *pr
 int outbox_consumer_advance(chatdb_t *db, const char *name, int64_t seq, chat_error_t *err);
 
 /* Reads a consumer's cursor; CHAT_ENOTFOUND if there is no such consumer. */
-int outbox_consumer_get(chatdb_t *db, const char *name, int64_t *seq_out, chat_error_t *err);
+CHAT_MUST_CHECK int outbox_consumer_get(chatdb_t *db, const char *name, int64_t *seq_out,
+					chat_error_t *err);
 
 /* Forgets a consumer (it no longer holds rows back).  CHAT_ENOTFOUND if none. */
-int outbox_consumer_delete(chatdb_t *db, const char *name, chat_error_t *err);
+CHAT_MUST_CHECK int outbox_consumer_delete(chatdb_t *db, const char *name, chat_error_t *err);
 
 #endif

@@ -106,9 +106,8 @@ static int pick_once(chatdb_t *db, const char *dest, const char *skip_session, c
 		sqlite3_bind_text(st, 3, skip_sub, -1, SQLITE_STATIC);
 	}
 	sqlite3_bind_int(st, 4, eligible_only);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*found = 1;
+	rc = chatdb__step_row(db, st, found, "queue consumer", err);
+	if (rc == CHAT_OK && *found) {
 		snprintf(out->session_id, sizeof(out->session_id), "%s",
 			 (const char *)sqlite3_column_text(st, 0));
 		snprintf(out->sub_id, sizeof(out->sub_id), "%s",
@@ -117,8 +116,6 @@ static int pick_once(chatdb_t *db, const char *dest, const char *skip_session, c
 		    CHAT_OK)
 			out->ack = SESSION_ACK_AUTO;
 	}
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
-						   : chatdb__error(db, rc, "queue consumer", err);
 	sqlite3_reset(st);
 	return rc;
 }

@@ -25,7 +25,7 @@ typedef struct queue_consumer {
 
 /* Parses a prefetch-count header value (decimal, 0..QUEUE_PREFETCH_MAX)
  * into *out.  Returns 0 or CHAT_EINVAL. */
-int queue_prefetch_parse(const char *s, int64_t *out);
+CHAT_MUST_CHECK int queue_prefetch_parse(const char *s, int64_t *out);
 
 /* Chooses the consumer of message seq (the outbox seq it will get) on the
  * exact queue destination dest among the subscriptions of open sessions:
@@ -37,14 +37,15 @@ int queue_prefetch_parse(const char *s, int64_t *out);
  * only consumer.  Records the turn
  * and, for client and client-individual consumers, the message in flight.  *found is 0 when the queue has no
  * consumer.  The caller holds the write transaction. */
-int queue_pick(chatdb_t *db, const char *dest, int64_t seq, const char *skip_session,
-	       const char *skip_sub, queue_consumer_t *out, int *found, chat_error_t *err);
+CHAT_MUST_CHECK int queue_pick(chatdb_t *db, const char *dest, int64_t seq,
+			       const char *skip_session, const char *skip_sub,
+			       queue_consumer_t *out, int *found, chat_error_t *err);
 
 /* Forgets the in-flight messages of subscription (session_id, sub_id): the
  * one at seq, or (cumulative) every one up to seq; seq < 0: all of them
  * (UNSUBSCRIBE). */
-int queue_settle(chatdb_t *db, const char *session_id, const char *sub_id, int64_t seq,
-		 int cumulative, chat_error_t *err);
+CHAT_MUST_CHECK int queue_settle(chatdb_t *db, const char *session_id, const char *sub_id,
+				 int64_t seq, int cumulative, chat_error_t *err);
 
 /* The statement queue_pick() runs first, for tests that check its plan. */
 extern const char queue__sql_pick[];

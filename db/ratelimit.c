@@ -83,14 +83,11 @@ int ratelimit__take_in_tx(chatdb_t *db, const char *key, int64_t rate, int64_t b
 	if ((rc = chatdb__stmt(db, SQL_GET, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	found = rc == SQLITE_ROW;
-	if (found) {
+	rc = chatdb__step_row(db, st, &found, "rate limit", err);
+	if (rc == CHAT_OK && found) {
 		tokens = sqlite3_column_int64(st, 0);
 		at = sqlite3_column_int64(st, 1);
 	}
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
-						   : chatdb__error(db, rc, "rate limit", err);
 	sqlite3_reset(st);
 	if (rc != CHAT_OK)
 		return rc;

@@ -41,7 +41,8 @@ int ratelimit_refill_take(int64_t *tokens, int64_t at_ms, int64_t now_ms, int64_
  * inside the caller's open transaction.  burst <= 0: not limited (0 and
  * nothing is written).  0, CHAT_ETOOMANY with *retry_ms (nothing is taken),
  * or a database error. */
-int ratelimit__take_in_tx(chatdb_t *db, const char *key, int64_t rate, int64_t burst,
-			  int64_t now_ms, int64_t *retry_ms, chat_error_t *err);
+CHAT_MUST_CHECK int ratelimit__take_in_tx(chatdb_t *db, const char *key, int64_t rate,
+					  int64_t burst, int64_t now_ms, int64_t *retry_ms,
+					  chat_error_t *err);
 
 #endif

@@ -431,9 +431,9 @@ static int snap_room(void *ctx, const chatroom_t *r)
 	rooms_t *l = ctx;
 
 	if (l->n == l->cap)
-		return 1; /* the rest next pass */
+		return CHAT_STOP; /* the rest next pass */
 	l->r[l->n++] = *r;
-	return 0;
+	return CHAT_OK;
 }
 
 /* Copies rooms the store does not have yet, and deletes there the rooms

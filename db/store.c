@@ -100,14 +100,14 @@ int64_t store_new_id(void)
 	return next;
 }
 
-/* Walks len bytes of UTF-8; returns 0, CHAT_EUTF8, or CHAT_EINVAL when a
+/* Walks len bytes of UTF-8; returns CHAT_OK, CHAT_EUTF8, or CHAT_EINVAL when a
  * code point is rejected by the mode (1: names, 0: text). */
 static int utf8_walk(const char *s, size_t len, int names)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, k;
 	uint32_t cp;
-	int rc = 0;
+	int rc = CHAT_OK;
 
 	while (i < len) {
 		k = utf8_decode(p + i, len - i, &cp);
@@ -162,12 +162,12 @@ static int check_name_arg(const char *what, const char *name, size_t max, chat_e
 		return chat_error_set(err, rc, "%s is longer than %zu bytes", what, max);
 	if (rc == CHAT_EUTF8)
 		return chat_error_set(err, rc, "%s is not valid UTF-8", what);
-	if (rc != 0)
+	if (rc != CHAT_OK)
 		return chat_error_set(err, rc,
 				      "%s must be non-empty, without control characters or "
 				      "leading/trailing spaces",
 				      what);
-	return 0;
+	return CHAT_OK;
 }
 
 static int check_hash_arg(const char *hash, chat_error_t *err)
@@ -187,21 +187,21 @@ static int check_hash_arg(const char *hash, chat_error_t *err)
 			return chat_error_set(err, CHAT_EINVAL,
 					      "password hash must be printable ASCII");
 	}
-	return 0;
+	return CHAT_OK;
 }
 
 static int check_handle(store_t *s, chat_error_t *err)
 {
 	if (s == NULL)
 		return chat_error_set(err, CHAT_EINVAL, "store handle is NULL");
-	return 0;
+	return CHAT_OK;
 }
 
 static int check_id(const char *what, int64_t id, chat_error_t *err)
 {
 	if (id <= 0)
 		return chat_error_set(err, CHAT_EINVAL, "%s must be > 0", what);
-	return 0;
+	return CHAT_OK;
 }
 
 static int check_n(size_t n, chat_error_t *err)
@@ -211,7 +211,7 @@ static int check_n(size_t n, chat_error_t *err)
 	if (n > STORE_PAGE_MAX)
 		return chat_error_set(err, CHAT_ETOOMANY, "page size must be <= %d",
 				      STORE_PAGE_MAX);
-	return 0;
+	return CHAT_OK;
 }
 
 int store_user_add(store_t *s, int64_t id, const char *name, const char *password_hash,
@@ -222,7 +222,7 @@ int store_user_add(store_t *s, int64_t id, const char *name, const char *passwor
 
 	if ((rc = check_handle(s, err)) != 0 || (rc = check_id("user id", id, err)) != 0 ||
 	    (rc = check_name_arg("user name", name, STORE_USER_NAME_MAX, err)) != 0 ||
-	    (rc = check_hash_arg(password_hash, err)) != 0)
+	    (rc = check_hash_arg(password_hash, err)) != CHAT_OK)
 		return rc;
 	memset(&u, 0, sizeof(u));
 	u.id = id;
@@ -236,7 +236,7 @@ int store_user_get(store_t *s, int64_t id, store_user_t *out, chat_error_t *err)
 {
 	int rc;
 
-	if ((rc = check_handle(s, err)) != 0 || (rc = check_id("user id", id, err)) != 0)
+	if ((rc = check_handle(s, err)) != 0 || (rc = check_id("user id", id, err)) != CHAT_OK)
 		return rc;
 	if (out == NULL)
 		return chat_error_set(err, CHAT_EINVAL, "out is NULL");
@@ -248,7 +248,7 @@ int store_user_get_by_name(store_t *s, const char *name, store_user_t *out, chat
 	int rc;
 
 	if ((rc = check_handle(s, err)) != 0 ||
-	    (rc = check_name_arg("user name", name, STORE_USER_NAME_MAX, err)) != 0)
+	    (rc = check_name_arg("user name", name, STORE_USER_NAME_MAX, err)) != CHAT_OK)
 		return rc;
 	if (out == NULL)
 		return chat_error_set(err, CHAT_EINVAL, "out is NULL");
@@ -262,7 +262,7 @@ int store_room_add(store_t *s, int64_t id, const char *name, int64_t created_by,
 	int rc;
 
 	if ((rc = check_handle(s, err)) != 0 || (rc = check_id("room id", id, err)) != 0 ||
-	    (rc = check_name_arg("room name", name, STORE_ROOM_NAME_MAX, err)) != 0)
+	    (rc = check_name_arg("room name", name, STORE_ROOM_NAME_MAX, err)) != CHAT_OK)
 		return rc;
 	memset(&r, 0, sizeof(r));
 	r.id = id;
@@ -276,7 +276,7 @@ int store_room_get(store_t *s, int64_t id, store_room_t *out, chat_error_t *err)
 {
 	int rc;
 
-	if ((rc = check_handle(s, err)) != 0 || (rc = check_id("room id", id, err)) != 0)
+	if ((rc = check_handle(s, err)) != 0 || (rc = check_id("room id", id, err)) != CHAT_OK)
 		return rc;
 	if (out == NULL)
 		return chat_error_set(err, CHAT_EINVAL, "out is NULL");
@@ -288,7 +288,7 @@ int store_room_get_by_name(store_t *s, const char *name, store_room_t *out, chat
 	int rc;
 
 	if ((rc = check_handle(s, err)) != 0 ||
-	    (rc = check_name_arg("room name", name, STORE_ROOM_NAME_MAX, err)) != 0)
+	    (rc = check_name_arg("room name", name, STORE_ROOM_NAME_MAX, err)) != CHAT_OK)
 		return rc;
 	if (out == NULL)
 		return chat_error_set(err, CHAT_EINVAL, "out is NULL");
@@ -302,14 +302,14 @@ static int list_prepare(store_t *s, int64_t after_id, size_t n, size_t size, voi
 {
 	int rc;
 
-	if ((rc = check_handle(s, err)) != 0 || (rc = check_n(n, err)) != 0)
+	if ((rc = check_handle(s, err)) != 0 || (rc = check_n(n, err)) != CHAT_OK)
 		return rc;
 	if (after_id < 0)
 		return chat_error_set(err, CHAT_EINVAL, "after_id must be >= 0");
 	*items = calloc(n, size);
 	if (*items == NULL)
 		return chat_error_set(err, CHAT_ENOMEM, "out of memory");
-	return 0;
+	return CHAT_OK;
 }
 
 int store_room_list(store_t *s, int64_t after_id, size_t n, store_room_list_t *out,
@@ -321,11 +321,11 @@ int store_room_list(store_t *s, int64_t after_id, size_t n, store_room_list_t *o
 	if (out == NULL)
 		return chat_error_set(err, CHAT_EINVAL, "out is NULL");
 	store_room_list_free(out);
-	if ((rc = list_prepare(s, after_id, n, sizeof(*out->items), &items, err)) != 0)
+	if ((rc = list_prepare(s, after_id, n, sizeof(*out->items), &items, err)) != CHAT_OK)
 		return rc;
 	out->items = items;
 	rc = s->ops->room_list(s, after_id, n, out, err);
-	if (rc != 0 || out->count == 0)
+	if (rc != CHAT_OK || out->count == 0)
 		store_room_list_free(out);
 	return rc;
 }
@@ -339,11 +339,11 @@ int store_user_list(store_t *s, int64_t after_id, size_t n, store_user_list_t *o
 	if (out == NULL)
 		return chat_error_set(err, CHAT_EINVAL, "out is NULL");
 	store_user_list_free(out);
-	if ((rc = list_prepare(s, after_id, n, sizeof(*out->items), &items, err)) != 0)
+	if ((rc = list_prepare(s, after_id, n, sizeof(*out->items), &items, err)) != CHAT_OK)
 		return rc;
 	out->items = items;
 	rc = s->ops->user_list(s, after_id, n, out, err);
-	if (rc != 0 || out->count == 0)
+	if (rc != CHAT_OK || out->count == 0)
 		store_user_list_free(out);
 	return rc;
 }
@@ -362,7 +362,7 @@ int store_user_set_password(store_t *s, int64_t id, const char *password_hash, c
 	int rc;
 
 	if ((rc = check_handle(s, err)) != 0 || (rc = check_id("user id", id, err)) != 0 ||
-	    (rc = check_hash_arg(password_hash, err)) != 0)
+	    (rc = check_hash_arg(password_hash, err)) != CHAT_OK)
 		return rc;
 	return s->ops->user_set_password(s, id, password_hash, err);
 }
@@ -371,7 +371,7 @@ int store_user_delete(store_t *s, int64_t id, chat_error_t *err)
 {
 	int rc;
 
-	if ((rc = check_handle(s, err)) != 0 || (rc = check_id("user id", id, err)) != 0)
+	if ((rc = check_handle(s, err)) != 0 || (rc = check_id("user id", id, err)) != CHAT_OK)
 		return rc;
 	return s->ops->user_delete(s, id, err);
 }
@@ -380,7 +380,7 @@ int store_room_delete(store_t *s, int64_t id, chat_error_t *err)
 {
 	int rc;
 
-	if ((rc = check_handle(s, err)) != 0 || (rc = check_id("room id", id, err)) != 0)
+	if ((rc = check_handle(s, err)) != 0 || (rc = check_id("room id", id, err)) != CHAT_OK)
 		return rc;
 	return s->ops->room_delete(s, id, err);
 }
@@ -401,13 +401,13 @@ int store_msg_add(store_t *s, const store_msg_t *m, int *created, chat_error_t *
 	if (created == NULL)
 		created = &dummy;
 	*created = 0;
-	if ((rc = check_handle(s, err)) != 0)
+	if ((rc = check_handle(s, err)) != CHAT_OK)
 		return rc;
 	if (m == NULL)
 		return chat_error_set(err, CHAT_EINVAL, "message is NULL");
 	if ((rc = check_id("message id", m->id, err)) != 0 ||
 	    (rc = check_id("room id", m->room_id, err)) != 0 ||
-	    (rc = check_name_arg("writer", m->writer, STORE_USER_NAME_MAX, err)) != 0)
+	    (rc = check_name_arg("writer", m->writer, STORE_USER_NAME_MAX, err)) != CHAT_OK)
 		return rc;
 	if (m->room_seq < 0)
 		return chat_error_set(err, CHAT_EINVAL, "room_seq must be >= 0");
@@ -417,7 +417,7 @@ int store_msg_add(store_t *s, const store_msg_t *m, int *created, chat_error_t *
 				      STORE_TEXT_MAX);
 	if (rc == CHAT_EUTF8)
 		return chat_error_set(err, rc, "message text is not valid UTF-8");
-	if (rc != 0)
+	if (rc != CHAT_OK)
 		return chat_error_set(err, rc, "message text is empty or holds NUL");
 	return s->ops->msg_add(s, m, created, err);
 }
@@ -425,9 +425,9 @@ int store_msg_add(store_t *s, const store_msg_t *m, int *created, chat_error_t *
 int store__add_conflict(int get_rc, const char *old_name, const char *name, const char *what,
 			int64_t id, chat_error_t *err)
 {
-	if (get_rc == 0 && strcmp(old_name, name) == 0)
-		return 0;
-	if (get_rc == 0)
+	if (get_rc == CHAT_OK && strcmp(old_name, name) == 0)
+		return CHAT_OK;
+	if (get_rc == CHAT_OK)
 		return chat_error_set(err, CHAT_EEXIST, "%s id %lld exists with another name", what,
 				      (long long)id);
 	if (get_rc == CHAT_ENOTFOUND)
@@ -447,13 +447,13 @@ int store__msg_list_push(store_msg_list_t *l, const store_msg_t *m)
 	 * moving; here the strings are only packed: writer NUL text NUL. */
 	if ((rc = chat_buf_append(&l->strings, m->writer, wlen + 1)) != 0 ||
 	    (rc = chat_buf_append(&l->strings, m->text, m->text_len)) != 0 ||
-	    (rc = chat_buf_putc(&l->strings, '\0')) != 0)
+	    (rc = chat_buf_putc(&l->strings, '\0')) != CHAT_OK)
 		return rc;
 	l->items[l->count] = *m;
 	l->items[l->count].writer = NULL;
 	l->items[l->count].text = NULL;
 	l->count++;
-	return 0;
+	return CHAT_OK;
 }
 
 /* Points each item at its packed strings and puts the list oldest first. */
@@ -487,7 +487,7 @@ static int msg_page(store_t *s, int64_t room_id, store__page_t page, int64_t ref
 		return chat_error_set(err, CHAT_EINVAL, "out is NULL");
 	store_msg_list_free(out);
 	if ((rc = check_handle(s, err)) != 0 || (rc = check_n(n, err)) != 0 ||
-	    (rc = check_id("room id", room_id, err)) != 0)
+	    (rc = check_id("room id", room_id, err)) != CHAT_OK)
 		return rc;
 	if (page == STORE__BEFORE && ref_id <= 0)
 		return chat_error_set(err, CHAT_EINVAL, "before_id must be > 0");
@@ -498,7 +498,7 @@ static int msg_page(store_t *s, int64_t room_id, store__page_t page, int64_t ref
 		return chat_error_set(err, CHAT_ENOMEM, "out of memory");
 	chat_buf_init(&out->strings, n * MSG_STRINGS_MAX);
 	rc = s->ops->msg_page(s, room_id, page, ref_id, n, out, &newest_first, err);
-	if (rc == 0 && out->count > 0)
+	if (rc == CHAT_OK && out->count > 0)
 		msg_list_finish(out, newest_first);
 	else
 		store_msg_list_free(out);
@@ -510,14 +510,14 @@ int store_msg_max(store_t *s, const char *guest_prefix, int64_t *max_id, int64_t
 {
 	int rc;
 
-	if ((rc = check_handle(s, err)) != 0)
+	if ((rc = check_handle(s, err)) != CHAT_OK)
 		return rc;
 	if (max_id == NULL || max_guest == NULL)
 		return chat_error_set(err, CHAT_EINVAL, "store_msg_max: out is NULL");
 	*max_id = 0;
 	*max_guest = 0;
 	if (guest_prefix != NULL &&
-	    (rc = check_name_arg("guest prefix", guest_prefix, 16, err)) != 0)
+	    (rc = check_name_arg("guest prefix", guest_prefix, 16, err)) != CHAT_OK)
 		return rc;
 	return s->ops->msg_max(s, guest_prefix, max_id, max_guest, err);
 }

@@ -93,14 +93,14 @@ typedef struct store_msg_list {
  * caller closes with store_close().  On failure *out is NULL and the status
  * is CHAT_EINVAL (unknown scheme, bad URI) or CHAT_EDB (with the driver's
  * message in err). */
-int store_open(const char *uri, store_t **out, chat_error_t *err);
+CHAT_MUST_CHECK int store_open(const char *uri, store_t **out, chat_error_t *err);
 
 /* Whether this build has the backend uri names: CHAT_EINVAL, with err
  * naming the configure option, for a mongodb:// URI in a build without
- * MongoDB support (--without-mongo); 0 otherwise (store_open() checks the
+ * MongoDB support (--without-mongo); CHAT_OK otherwise (store_open() checks the
  * rest).  The programs call it at start, so that such a configuration is
  * refused, not retried. */
-int store_uri_built(const char *uri, chat_error_t *err);
+CHAT_MUST_CHECK int store_uri_built(const char *uri, chat_error_t *err);
 
 /* Closes a handle.  NULL-safe. */
 void store_close(store_t *s);
@@ -119,65 +119,70 @@ void store_global_cleanup(void);
 int64_t store_new_id(void);
 
 /* Checks a user or room name (len bytes, max STORE_*_NAME_MAX) against the
- * rules above.  Returns 0 or CHAT_EINVAL / CHAT_ETOOBIG / CHAT_EUTF8. */
-int store_check_name(const char *name, size_t len, size_t max);
+ * rules above.  Returns CHAT_OK or CHAT_EINVAL / CHAT_ETOOBIG / CHAT_EUTF8. */
+CHAT_MUST_CHECK int store_check_name(const char *name, size_t len, size_t max);
 
 /* Checks message text against the rules above; same codes. */
-int store_check_text(const char *text, size_t len);
+CHAT_MUST_CHECK int store_check_text(const char *text, size_t len);
 
 /* Users.  store_user_add() inserts user id; name and password_hash are
- * NUL-terminated.  Adding the same id with the same name again returns 0
+ * NUL-terminated.  Adding the same id with the same name again returns CHAT_OK
  * and changes nothing (a retry); a name held by another id, or this id
  * with another name, is CHAT_EEXIST. */
-int store_user_add(store_t *s, int64_t id, const char *name, const char *password_hash,
-		   int64_t created_ms, chat_error_t *err);
+CHAT_MUST_CHECK int store_user_add(store_t *s, int64_t id, const char *name,
+				   const char *password_hash, int64_t created_ms,
+				   chat_error_t *err);
 
-/* Looks a user up; fills *out and returns 0, or CHAT_ENOTFOUND. */
-int store_user_get(store_t *s, int64_t id, store_user_t *out, chat_error_t *err);
-int store_user_get_by_name(store_t *s, const char *name, store_user_t *out, chat_error_t *err);
+/* Looks a user up; fills *out and returns CHAT_OK, or CHAT_ENOTFOUND. */
+CHAT_MUST_CHECK int store_user_get(store_t *s, int64_t id, store_user_t *out, chat_error_t *err);
+CHAT_MUST_CHECK int store_user_get_by_name(store_t *s, const char *name, store_user_t *out,
+					   chat_error_t *err);
 
 /* Up to n (1..STORE_PAGE_MAX) users with id > after_id (0: from the
  * first), in id order.  *out is replaced; on failure it is left empty. */
-int store_user_list(store_t *s, int64_t after_id, size_t n, store_user_list_t *out,
-		    chat_error_t *err);
+CHAT_MUST_CHECK int store_user_list(store_t *s, int64_t after_id, size_t n, store_user_list_t *out,
+				    chat_error_t *err);
 
 /* Replaces user id's password hash (NUL-terminated, the rules above).
  * 0, CHAT_ENOTFOUND (no such user), CHAT_EDB. */
-int store_user_set_password(store_t *s, int64_t id, const char *password_hash, chat_error_t *err);
+CHAT_MUST_CHECK int store_user_set_password(store_t *s, int64_t id, const char *password_hash,
+					    chat_error_t *err);
 
 /* Deletes user id (the messages it wrote stay: history is kept, under the
- * writer's name).  Deleting an id the store does not hold returns 0. */
-int store_user_delete(store_t *s, int64_t id, chat_error_t *err);
+ * writer's name).  Deleting an id the store does not hold returns CHAT_OK. */
+CHAT_MUST_CHECK int store_user_delete(store_t *s, int64_t id, chat_error_t *err);
 
 /* Frees the items and empties the list.  NULL-safe. */
 void store_user_list_free(store_user_list_t *l);
 
 /* Rooms: the same idempotency rules as users. */
-int store_room_add(store_t *s, int64_t id, const char *name, int64_t created_by, int64_t created_ms,
-		   chat_error_t *err);
-int store_room_get(store_t *s, int64_t id, store_room_t *out, chat_error_t *err);
-int store_room_get_by_name(store_t *s, const char *name, store_room_t *out, chat_error_t *err);
+CHAT_MUST_CHECK int store_room_add(store_t *s, int64_t id, const char *name, int64_t created_by,
+				   int64_t created_ms, chat_error_t *err);
+CHAT_MUST_CHECK int store_room_get(store_t *s, int64_t id, store_room_t *out, chat_error_t *err);
+CHAT_MUST_CHECK int store_room_get_by_name(store_t *s, const char *name, store_room_t *out,
+					   chat_error_t *err);
 
 /* Up to n (1..STORE_PAGE_MAX) rooms with id > after_id (0: from the first),
  * in id order (creation order for store_new_id() ids).  *out is replaced;
  * on failure it is left empty. */
-int store_room_list(store_t *s, int64_t after_id, size_t n, store_room_list_t *out,
-		    chat_error_t *err);
+CHAT_MUST_CHECK int store_room_list(store_t *s, int64_t after_id, size_t n, store_room_list_t *out,
+				    chat_error_t *err);
 
 /* Deletes room id from the room list (its messages stay: history is
- * kept).  Deleting an id the store does not hold returns 0, so a retry
+ * kept).  Deleting an id the store does not hold returns CHAT_OK, so a retry
  * is harmless. */
-int store_room_delete(store_t *s, int64_t id, chat_error_t *err);
+CHAT_MUST_CHECK int store_room_delete(store_t *s, int64_t id, chat_error_t *err);
 
 /* Frees the items and empties the list.  NULL-safe. */
 void store_room_list_free(store_room_list_t *l);
 
 /* Inserts message m, idempotent by m->id: when the same message (every
- * field equal) is already stored, returns 0 and changes nothing (a retry).
+ * field equal) is already stored, returns CHAT_OK and changes nothing (a retry).
  * When the id holds a different message (the id was reused), returns
  * CHAT_EEXIST with the detail in err and keeps the stored one.  *created
  * (may be NULL) is set to 1 when this call inserted it, 0 otherwise. */
-int store_msg_add(store_t *s, const store_msg_t *m, int *created, chat_error_t *err);
+CHAT_MUST_CHECK int store_msg_add(store_t *s, const store_msg_t *m, int *created,
+				  chat_error_t *err);
 
 /* The highest message id stored (0 when there is none) into *max_id, and
  * the highest N of the message writers named guest_prefix followed by
@@ -185,8 +190,8 @@ int store_msg_add(store_t *s, const store_msg_t *m, int *created, chat_error_t *
  * continue above both.  guest_prefix: 1..16 bytes, NUL-terminated, or
  * NULL to skip the guests (finding them reads every guest's messages;
  * the highest id is an index lookup). */
-int store_msg_max(store_t *s, const char *guest_prefix, int64_t *max_id, int64_t *max_guest,
-		  chat_error_t *err);
+CHAT_MUST_CHECK int store_msg_max(store_t *s, const char *guest_prefix, int64_t *max_id,
+				  int64_t *max_guest, chat_error_t *err);
 
 /* Pages of one room's history, each returned oldest first in *out (replaced;
  * left empty on failure); n is 1..STORE_PAGE_MAX.
@@ -194,12 +199,12 @@ int store_msg_max(store_t *s, const char *guest_prefix, int64_t *max_id, int64_t
  *  before: the newest n messages with id < before_id (scrolling back).
  *  after:  the oldest n messages with id > after_id (resume after the last
  *          message seen; after_id 0 is from the beginning). */
-int store_msg_latest(store_t *s, int64_t room_id, size_t n, store_msg_list_t *out,
-		     chat_error_t *err);
-int store_msg_before(store_t *s, int64_t room_id, int64_t before_id, size_t n,
-		     store_msg_list_t *out, chat_error_t *err);
-int store_msg_after(store_t *s, int64_t room_id, int64_t after_id, size_t n, store_msg_list_t *out,
-		    chat_error_t *err);
+CHAT_MUST_CHECK int store_msg_latest(store_t *s, int64_t room_id, size_t n, store_msg_list_t *out,
+				     chat_error_t *err);
+CHAT_MUST_CHECK int store_msg_before(store_t *s, int64_t room_id, int64_t before_id, size_t n,
+				     store_msg_list_t *out, chat_error_t *err);
+CHAT_MUST_CHECK int store_msg_after(store_t *s, int64_t room_id, int64_t after_id, size_t n,
+				    store_msg_list_t *out, chat_error_t *err);
 
 /* Frees the list's storage and empties it.  NULL-safe. */
 void store_msg_list_free(store_msg_list_t *l);
@@ -219,17 +224,17 @@ typedef enum store__page {
 typedef struct store__ops {
 	const char *name;
 	void (*close)(store_t *s);
-	/* Returns 0, CHAT_EEXIST or CHAT_EDB with the rules of store_user_add. */
+	/* Returns CHAT_OK, CHAT_EEXIST or CHAT_EDB with the rules of store_user_add. */
 	int (*user_add)(store_t *s, const store_user_t *u, chat_error_t *err);
-	/* by_name NULL: look up by id; otherwise by name.  0 / ENOTFOUND / EDB. */
+	/* by_name NULL: look up by id; otherwise by name.  OK / ENOTFOUND / EDB. */
 	int (*user_get)(store_t *s, int64_t id, const char *by_name, store_user_t *out,
 			chat_error_t *err);
 	/* out is empty with room for n items (out->items allocated). */
 	int (*user_list)(store_t *s, int64_t after_id, size_t n, store_user_list_t *out,
 			 chat_error_t *err);
-	/* 0 / ENOTFOUND / EDB. */
+	/* OK / ENOTFOUND / EDB. */
 	int (*user_set_password)(store_t *s, int64_t id, const char *hash, chat_error_t *err);
-	/* 0 (deleted, or no such user) or CHAT_EDB. */
+	/* CHAT_OK (deleted, or no such user) or CHAT_EDB. */
 	int (*user_delete)(store_t *s, int64_t id, chat_error_t *err);
 	int (*room_add)(store_t *s, const store_room_t *r, chat_error_t *err);
 	int (*room_get)(store_t *s, int64_t id, const char *by_name, store_room_t *out,
@@ -237,9 +242,9 @@ typedef struct store__ops {
 	/* out is empty with room for n items (out->items allocated). */
 	int (*room_list)(store_t *s, int64_t after_id, size_t n, store_room_list_t *out,
 			 chat_error_t *err);
-	/* 0 (deleted, or no such room) or CHAT_EDB. */
+	/* CHAT_OK (deleted, or no such room) or CHAT_EDB. */
 	int (*room_delete)(store_t *s, int64_t id, chat_error_t *err);
-	/* 0 (inserted or an identical retry), CHAT_EEXIST (the id holds
+	/* CHAT_OK (inserted or an identical retry), CHAT_EEXIST (the id holds
 	 * another message) or CHAT_EDB. */
 	int (*msg_add)(store_t *s, const store_msg_t *m, int *created, chat_error_t *err);
 	/* Both out-params set; see store_msg_max. */
@@ -259,7 +264,7 @@ struct store {
 
 /* Appends a copy of m (writer and text copied into l->strings) to a list
  * prepared by the dispatcher.  0, CHAT_ETOOMANY when full, CHAT_ENOMEM. */
-int store__msg_list_push(store_msg_list_t *l, const store_msg_t *m);
+CHAT_MUST_CHECK int store__msg_list_push(store_msg_list_t *l, const store_msg_t *m);
 
 /* What a backend's user_add or room_add returns when a unique index
  * (id or name) refused the new row: get_rc is what looking up the row
@@ -268,12 +273,12 @@ int store__msg_list_push(store_msg_list_t *l, const store_msg_t *m);
  * row's, what "user" or "room".  Returns 0 when the stored row has the
  * same name (a retry), CHAT_EEXIST with the detail in err when the id or
  * the name belongs to another row, or else get_rc. */
-int store__add_conflict(int get_rc, const char *old_name, const char *name, const char *what,
-			int64_t id, chat_error_t *err);
+CHAT_MUST_CHECK int store__add_conflict(int get_rc, const char *old_name, const char *name,
+					const char *what, int64_t id, chat_error_t *err);
 
 /* Backend constructors, called by store_open(). */
-int store__sqlite_open(const char *path, store_t **out, chat_error_t *err);
-int store__mongo_open(const char *uri, store_t **out, chat_error_t *err);
+CHAT_MUST_CHECK int store__sqlite_open(const char *path, store_t **out, chat_error_t *err);
+CHAT_MUST_CHECK int store__mongo_open(const char *uri, store_t **out, chat_error_t *err);
 void store__mongo_global_cleanup(void);
 
 #endif

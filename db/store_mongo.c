@@ -1,8 +1,8 @@
 /*
  * store_mongo.c - the MongoDB store backend (mongo-c-driver / libbson):
- * collections users, rooms and messages in the URI's database, each
- * document's _id being the caller's int64 id, so a retried insert meets a
- * duplicate-key error (11000) and is recognised as a retry.
+ * collections users, rooms and messages (store_mongo_msg.c) in the URI's
+ * database, each document's _id being the caller's int64 id, so a retried
+ * insert meets a duplicate-key error (11000) and is recognised as a retry.
  *
  * Indexes (createIndexes at open): users.name and rooms.name unique, and
  * users.key and rooms.key unique, key being the name in ASCII lower case,
@@ -23,9 +23,8 @@
  * MongoDB and with FerretDB 1.24 (the test fixture).
  */
 #include "config.h"
-#include "store.h"
+#include "store_mongo_int.h"
 
-#include <mongoc/mongoc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -40,13 +39,6 @@
 #define MONGO_DUPLICATE_KEY 11000
 #define MONGO_DUPLICATE_KEY_OLD 11001
 
-typedef struct mongo_store {
-	store_t base; /* first: a store_t * is a mongo_store * */
-	mongoc_client_t *client;
-	mongoc_collection_t *users;
-	mongoc_collection_t *rooms;
-	mongoc_collection_t *messages;
-} mongo_store_t;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static atomic_int initialised;
@@ -63,7 +55,7 @@ void store__mongo_global_cleanup(void)
 		mongoc_cleanup();
 }
 
-static int db_error(chat_error_t *err, const char *what, const bson_error_t *e)
+int store_mongo__error(chat_error_t *err, const char *what, const bson_error_t *e)
 {
 	return chat_error_set(err, CHAT_EDB, "mongodb: %s: %s", what, e->message);
 }
@@ -112,7 +104,7 @@ static int backfill_keys(mongoc_collection_t *c, chat_error_t *err)
 	mongoc_cursor_t *cur;
 	const bson_t *d;
 	bson_error_t e;
-	int rc = 0;
+	int rc = CHAT_OK;
 
 	BSON_APPEND_DOCUMENT_BEGIN(&filter, "key", &exists);
 	BSON_APPEND_BOOL(&exists, "$exists", false);
@@ -121,7 +113,7 @@ static int backfill_keys(mongoc_collection_t *c, chat_error_t *err)
 	BSON_APPEND_INT32(&proj, "name", 1);
 	bson_append_document_end(&opts, &proj);
 	cur = mongoc_collection_find_with_opts(c, &filter, &opts, NULL);
-	while (rc == 0 && mongoc_cursor_next(cur, &d)) {
+	while (rc == CHAT_OK && mongoc_cursor_next(cur, &d)) {
 		bson_iter_t id, name;
 		bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER, set;
 		char key[KEY_MAX + 1];
@@ -138,12 +130,12 @@ static int backfill_keys(mongoc_collection_t *c, chat_error_t *err)
 		BSON_APPEND_UTF8(&set, "key", key);
 		bson_append_document_end(&upd, &set);
 		if (!mongoc_collection_update_one(c, &sel, &upd, NULL, NULL, &e))
-			rc = db_error(err, "adding name keys", &e);
+			rc = store_mongo__error(err, "adding name keys", &e);
 		bson_destroy(&sel);
 		bson_destroy(&upd);
 	}
-	if (rc == 0 && mongoc_cursor_error(cur, &e))
-		rc = db_error(err, "finding documents without a name key", &e);
+	if (rc == CHAT_OK && mongoc_cursor_error(cur, &e))
+		rc = store_mongo__error(err, "finding documents without a name key", &e);
 	mongoc_cursor_destroy(cur);
 	bson_destroy(&opts);
 	bson_destroy(&filter);
@@ -180,17 +172,17 @@ static int create_index(mongoc_database_t *db, const char *coll, const char *fie
 {
 	bson_t cmd = BSON_INITIALIZER, indexes;
 	bson_error_t e;
-	int rc = 0;
+	int rc = CHAT_OK;
 
 	BSON_APPEND_UTF8(&cmd, "createIndexes", coll);
 	BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &indexes);
 	add_index(&indexes, "0", field);
 	bson_append_array_end(&cmd, &indexes);
 	if (!mongoc_database_write_command_with_opts(db, &cmd, NULL, NULL, &e))
-		rc = db_error(err,
-			      "creating indexes (names that differ only in case must be"
-			      " renamed first)",
-			      &e);
+		rc = store_mongo__error(err,
+					"creating indexes (names that differ only in case must be"
+					" renamed first)",
+					&e);
 	bson_destroy(&cmd);
 	return rc;
 }
@@ -204,7 +196,7 @@ static int create_indexes(mongoc_database_t *db, const char *coll, chat_error_t 
 	if (strcmp(coll, "messages") == 0)
 		return create_index(db, coll, NULL, err);
 	rc = create_index(db, coll, "name", err);
-	return rc != 0 ? rc : create_index(db, coll, "key", err);
+	return rc != CHAT_OK ? rc : create_index(db, coll, "key", err);
 }
 
 static const store__ops_t mongo_ops;
@@ -218,7 +210,7 @@ int store__mongo_open(const char *uri_string, store_t **out, chat_error_t *err)
 	const char *dbname;
 	bson_error_t e;
 	size_t i;
-	int rc = 0;
+	int rc = CHAT_OK;
 
 	pthread_once(&init_once, global_init);
 	uri = mongoc_uri_new_with_error(uri_string, &e);
@@ -252,26 +244,26 @@ int store__mongo_open(const char *uri_string, store_t **out, chat_error_t *err)
 	st->messages = mongoc_client_get_collection(st->client, dbname, "messages");
 	db = mongoc_client_get_database(st->client, dbname);
 	/* The first command selects a server: an unreachable one fails here. */
-	for (i = 0; i < CHAT_ARRAY_LEN(colls) && rc == 0; i++) {
+	for (i = 0; i < CHAT_ARRAY_LEN(colls) && rc == CHAT_OK; i++) {
 		if (i < 2)
 			rc = backfill_keys(i == 0 ? st->users : st->rooms, err);
-		if (rc == 0)
+		if (rc == CHAT_OK)
 			rc = create_indexes(db, colls[i], err);
 	}
 out:
 	mongoc_database_destroy(db);
 	mongoc_uri_destroy(uri);
-	if (rc != 0) {
+	if (rc != CHAT_OK) {
 		if (st != NULL)
 			mongo_close(&st->base);
 		return rc;
 	}
 	*out = &st->base;
-	return 0;
+	return CHAT_OK;
 }
 
 /* Finds the one document with _id id, or with name by_name when that is
- * not NULL, into *doc (initialised by the call when it returns 0; the
+ * not NULL, into *doc (initialised by the call when it returns CHAT_OK; the
  * caller destroys it). */
 static int find_one(mongoc_collection_t *c, int64_t id, const char *by_name, bson_t *doc,
 		    const char *what, chat_error_t *err)
@@ -293,9 +285,9 @@ static int find_one(mongoc_collection_t *c, int64_t id, const char *by_name, bso
 	cur = mongoc_collection_find_with_opts(c, &filter, &opts, NULL);
 	if (mongoc_cursor_next(cur, &d)) {
 		bson_copy_to(d, doc);
-		rc = 0;
+		rc = CHAT_OK;
 	} else if (mongoc_cursor_error(cur, &e)) {
-		rc = db_error(err, what, &e);
+		rc = store_mongo__error(err, what, &e);
 	} else {
 		rc = chat_error_set(err, CHAT_ENOTFOUND, "no such %s", what);
 	}
@@ -305,26 +297,26 @@ static int find_one(mongoc_collection_t *c, int64_t id, const char *by_name, bso
 	return rc;
 }
 
-/* Field readers: 0, or CHAT_EDB for a missing or mistyped field. */
-static int get_int64(const bson_t *d, const char *key, int64_t *v, chat_error_t *err)
+/* Field readers: CHAT_OK, or CHAT_EDB for a missing or mistyped field. */
+int store_mongo__get_int64(const bson_t *d, const char *key, int64_t *v, chat_error_t *err)
 {
 	bson_iter_t it;
 
 	if (!bson_iter_init_find(&it, d, key) || !BSON_ITER_HOLDS_NUMBER(&it))
 		return chat_error_set(err, CHAT_EDB, "mongodb: document without number %s", key);
 	*v = bson_iter_as_int64(&it);
-	return 0;
+	return CHAT_OK;
 }
 
-static int get_str(const bson_t *d, const char *key, const char **s, uint32_t *len,
-		   chat_error_t *err)
+int store_mongo__get_str(const bson_t *d, const char *key, const char **s, uint32_t *len,
+			 chat_error_t *err)
 {
 	bson_iter_t it;
 
 	if (!bson_iter_init_find(&it, d, key) || !BSON_ITER_HOLDS_UTF8(&it))
 		return chat_error_set(err, CHAT_EDB, "mongodb: document without string %s", key);
 	*s = bson_iter_utf8(&it, len);
-	return 0;
+	return CHAT_OK;
 }
 
 static int get_strcpy(const bson_t *d, const char *key, char *dst, size_t size, chat_error_t *err)
@@ -333,26 +325,26 @@ static int get_strcpy(const bson_t *d, const char *key, char *dst, size_t size, 
 	uint32_t len;
 	int rc;
 
-	if ((rc = get_str(d, key, &s, &len, err)) != 0)
+	if ((rc = store_mongo__get_str(d, key, &s, &len, err)) != CHAT_OK)
 		return rc;
 	if (len >= size)
 		return chat_error_set(err, CHAT_EDB, "mongodb: %s is too long", key);
 	memcpy(dst, s, len);
 	dst[len] = '\0';
-	return 0;
+	return CHAT_OK;
 }
 
-/* Document readers: 0, or CHAT_EDB for a missing or mistyped field. */
+/* Document readers: CHAT_OK, or CHAT_EDB for a missing or mistyped field. */
 static int read_user(const bson_t *d, store_user_t *u, chat_error_t *err)
 {
 	int rc;
 
 	memset(u, 0, sizeof(*u));
-	if ((rc = get_int64(d, "_id", &u->id, err)) == 0 &&
+	if ((rc = store_mongo__get_int64(d, "_id", &u->id, err)) == 0 &&
 	    (rc = get_strcpy(d, "name", u->name, sizeof(u->name), err)) == 0 &&
 	    (rc = get_strcpy(d, "password_hash", u->password_hash, sizeof(u->password_hash),
-			     err)) == 0)
-		rc = get_int64(d, "created_ms", &u->created_ms, err);
+			     err)) == CHAT_OK)
+		rc = store_mongo__get_int64(d, "created_ms", &u->created_ms, err);
 	return rc;
 }
 
@@ -361,10 +353,10 @@ static int read_room(const bson_t *d, store_room_t *r, chat_error_t *err)
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	if ((rc = get_int64(d, "_id", &r->id, err)) == 0 &&
+	if ((rc = store_mongo__get_int64(d, "_id", &r->id, err)) == 0 &&
 	    (rc = get_strcpy(d, "name", r->name, sizeof(r->name), err)) == 0 &&
-	    (rc = get_int64(d, "created_by", &r->created_by, err)) == 0)
-		rc = get_int64(d, "created_ms", &r->created_ms, err);
+	    (rc = store_mongo__get_int64(d, "created_by", &r->created_by, err)) == CHAT_OK)
+		rc = store_mongo__get_int64(d, "created_ms", &r->created_ms, err);
 	return rc;
 }
 
@@ -375,27 +367,26 @@ static int user_get(store_t *s, int64_t id, const char *by_name, store_user_t *o
 	bson_t doc;
 	int rc;
 
-	if ((rc = find_one(st->users, id, by_name, &doc, "user", err)) != 0)
+	if ((rc = find_one(st->users, id, by_name, &doc, "user", err)) != CHAT_OK)
 		return rc;
 	rc = read_user(&doc, out, err);
 	bson_destroy(&doc);
 	return rc;
 }
 
-/* Inserts doc; *dup is 1 when a unique index (_id or name) refused it. */
-static int insert(mongoc_collection_t *c, const bson_t *doc, int *dup, const char *what,
-		  chat_error_t *err)
+int store_mongo__insert(mongoc_collection_t *c, const bson_t *doc, int *dup, const char *what,
+			chat_error_t *err)
 {
 	bson_error_t e;
 
 	*dup = 0;
 	if (mongoc_collection_insert_one(c, doc, NULL, NULL, &e))
-		return 0;
+		return CHAT_OK;
 	if (is_duplicate_key(&e)) {
 		*dup = 1;
-		return 0;
+		return CHAT_OK;
 	}
-	return db_error(err, what, &e);
+	return store_mongo__error(err, what, &e);
 }
 
 static int user_add(store_t *s, const store_user_t *u, chat_error_t *err)
@@ -412,9 +403,9 @@ static int user_add(store_t *s, const store_user_t *u, chat_error_t *err)
 	BSON_APPEND_UTF8(&doc, "key", key);
 	BSON_APPEND_UTF8(&doc, "password_hash", u->password_hash);
 	BSON_APPEND_INT64(&doc, "created_ms", u->created_ms);
-	rc = insert(st->users, &doc, &dup, "adding a user", err);
+	rc = store_mongo__insert(st->users, &doc, &dup, "adding a user", err);
 	bson_destroy(&doc);
-	if (rc != 0 || !dup)
+	if (rc != CHAT_OK || !dup)
 		return rc;
 	/* Same _id and name: a retry.  Otherwise the name or the id is taken. */
 	rc = user_get(s, u->id, NULL, &old, err);
@@ -428,7 +419,7 @@ static int room_get(store_t *s, int64_t id, const char *by_name, store_room_t *o
 	bson_t doc;
 	int rc;
 
-	if ((rc = find_one(st->rooms, id, by_name, &doc, "room", err)) != 0)
+	if ((rc = find_one(st->rooms, id, by_name, &doc, "room", err)) != CHAT_OK)
 		return rc;
 	rc = read_room(&doc, out, err);
 	bson_destroy(&doc);
@@ -449,16 +440,16 @@ static int room_add(store_t *s, const store_room_t *r, chat_error_t *err)
 	BSON_APPEND_UTF8(&doc, "key", key);
 	BSON_APPEND_INT64(&doc, "created_by", r->created_by);
 	BSON_APPEND_INT64(&doc, "created_ms", r->created_ms);
-	rc = insert(st->rooms, &doc, &dup, "adding a room", err);
+	rc = store_mongo__insert(st->rooms, &doc, &dup, "adding a room", err);
 	bson_destroy(&doc);
-	if (rc != 0 || !dup)
+	if (rc != CHAT_OK || !dup)
 		return rc;
 	rc = room_get(s, r->id, NULL, &old, err);
 	return store__add_conflict(rc, old.name, r->name, "room", r->id, err);
 }
 
-/* Runs find(filter) sorted by _id (dir 1 or -1) with limit n. */
-static mongoc_cursor_t *find_sorted(mongoc_collection_t *c, const bson_t *filter, int dir, size_t n)
+mongoc_cursor_t *store_mongo__find_sorted(mongoc_collection_t *c, const bson_t *filter, int dir,
+					  size_t n)
 {
 	bson_t opts = BSON_INITIALIZER, sort;
 	mongoc_cursor_t *cur;
@@ -494,16 +485,16 @@ static int list_after(mongoc_collection_t *c, int64_t after_id, size_t n, void *
 	mongoc_cursor_t *cur;
 	const bson_t *d;
 	bson_error_t e;
-	int rc = 0;
+	int rc = CHAT_OK;
 
 	BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &cond);
 	BSON_APPEND_INT64(&cond, "$gt", after_id);
 	bson_append_document_end(&filter, &cond);
-	cur = find_sorted(c, &filter, 1, n);
-	while (rc == 0 && *count < n && mongoc_cursor_next(cur, &d))
+	cur = store_mongo__find_sorted(c, &filter, 1, n);
+	while (rc == CHAT_OK && *count < n && mongoc_cursor_next(cur, &d))
 		rc = read(d, items, (*count)++, err);
-	if (rc == 0 && mongoc_cursor_error(cur, &e))
-		rc = db_error(err, what, &e);
+	if (rc == CHAT_OK && mongoc_cursor_error(cur, &e))
+		rc = store_mongo__error(err, what, &e);
 	mongoc_cursor_destroy(cur);
 	bson_destroy(&filter);
 	return rc;
@@ -523,11 +514,11 @@ static int room_delete(store_t *s, int64_t id, chat_error_t *err)
 	mongo_store_t *st = (mongo_store_t *)s;
 	bson_t filter = BSON_INITIALIZER;
 	bson_error_t e;
-	int rc = 0;
+	int rc = CHAT_OK;
 
 	BSON_APPEND_INT64(&filter, "_id", id);
 	if (!mongoc_collection_delete_one(st->rooms, &filter, NULL, NULL, &e))
-		rc = db_error(err, "deleting a room", &e);
+		rc = store_mongo__error(err, "deleting a room", &e);
 	bson_destroy(&filter);
 	return rc;
 }
@@ -547,14 +538,14 @@ static int user_set_password(store_t *s, int64_t id, const char *hash, chat_erro
 	bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, set, reply;
 	bson_error_t e;
 	bson_iter_t it;
-	int rc = 0;
+	int rc = CHAT_OK;
 
 	BSON_APPEND_INT64(&filter, "_id", id);
 	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
 	BSON_APPEND_UTF8(&set, "password_hash", hash);
 	bson_append_document_end(&update, &set);
 	if (!mongoc_collection_update_one(st->users, &filter, &update, NULL, &reply, &e))
-		rc = db_error(err, "changing a password", &e);
+		rc = store_mongo__error(err, "changing a password", &e);
 	else if (!bson_iter_init_find(&it, &reply, "matchedCount") || bson_iter_as_int64(&it) != 1)
 		rc = chat_error_set(err, CHAT_ENOTFOUND, "no such user");
 	bson_destroy(&reply);
@@ -568,159 +559,11 @@ static int user_delete(store_t *s, int64_t id, chat_error_t *err)
 	mongo_store_t *st = (mongo_store_t *)s;
 	bson_t filter = BSON_INITIALIZER;
 	bson_error_t e;
-	int rc = 0;
+	int rc = CHAT_OK;
 
 	BSON_APPEND_INT64(&filter, "_id", id);
 	if (!mongoc_collection_delete_one(st->users, &filter, NULL, NULL, &e))
-		rc = db_error(err, "deleting a user", &e);
-	bson_destroy(&filter);
-	return rc;
-}
-
-static int msg_add(store_t *s, const store_msg_t *m, int *created, chat_error_t *err)
-{
-	mongo_store_t *st = (mongo_store_t *)s;
-	bson_t doc = BSON_INITIALIZER;
-	int rc, dup;
-
-	BSON_APPEND_INT64(&doc, "_id", m->id);
-	BSON_APPEND_INT64(&doc, "room_id", m->room_id);
-	BSON_APPEND_INT64(&doc, "room_seq", m->room_seq);
-	BSON_APPEND_UTF8(&doc, "writer", m->writer);
-	bson_append_utf8(&doc, "text", -1, m->text, (int)m->text_len);
-	BSON_APPEND_INT64(&doc, "time_ms", m->time_ms);
-	/* messages has no unique index but _id: a duplicate is a retry when
-	 * the stored document is this one, a reused id otherwise. */
-	rc = insert(st->messages, &doc, &dup, "adding a message", err);
-	if (rc == 0 && dup) {
-		bson_error_t e;
-		int64_t n = mongoc_collection_count_documents(st->messages, &doc, NULL, NULL, NULL,
-							      &e);
-
-		if (n < 0)
-			rc = db_error(err, "comparing a message", &e);
-		else if (n == 0)
-			rc = chat_error_set(err, CHAT_EEXIST,
-					    "message id %lld is already stored with other content",
-					    (long long)m->id);
-	}
-	bson_destroy(&doc);
-	*created = rc == 0 && !dup;
-	return rc;
-}
-
-/* The N of a name prefix followed by 1..18 digits, or 0. */
-static int64_t guest_number(const char *name, uint32_t len, size_t plen)
-{
-	int64_t n = 0;
-	uint32_t i;
-
-	if (len <= plen || len > plen + 18)
-		return 0;
-	for (i = (uint32_t)plen; i < len; i++) {
-		if (name[i] < '0' || name[i] > '9')
-			return 0;
-		n = n * 10 + (name[i] - '0');
-	}
-	return n;
-}
-
-static int msg_max(store_t *s, const char *guest_prefix, int64_t *max_id, int64_t *max_guest,
-		   chat_error_t *err)
-{
-	mongo_store_t *st = (mongo_store_t *)s;
-	bson_t filter = BSON_INITIALIZER, cmd = BSON_INITIALIZER, query, range, reply;
-	char upper[17];
-	size_t plen = guest_prefix != NULL ? strlen(guest_prefix) : 0;
-	mongoc_cursor_t *cur;
-	const bson_t *d;
-	bson_iter_t it, vals;
-	bson_error_t e;
-	int rc = 0;
-
-	cur = find_sorted(st->messages, &filter, -1, 1);
-	if (mongoc_cursor_next(cur, &d))
-		rc = get_int64(d, "_id", max_id, err);
-	else if (mongoc_cursor_error(cur, &e))
-		rc = db_error(err, "reading the highest message id", &e);
-	mongoc_cursor_destroy(cur);
-	bson_destroy(&filter);
-	if (rc != 0 || guest_prefix == NULL) {
-		bson_destroy(&cmd);
-		return rc;
-	}
-	/* Distinct writers in [prefix, prefix with its last byte + 1). */
-	memcpy(upper, guest_prefix, plen + 1);
-	upper[plen - 1] = (char)(upper[plen - 1] + 1);
-	BSON_APPEND_UTF8(&cmd, "distinct", "messages");
-	BSON_APPEND_UTF8(&cmd, "key", "writer");
-	BSON_APPEND_DOCUMENT_BEGIN(&cmd, "query", &query);
-	BSON_APPEND_DOCUMENT_BEGIN(&query, "writer", &range);
-	BSON_APPEND_UTF8(&range, "$gte", guest_prefix);
-	BSON_APPEND_UTF8(&range, "$lt", upper);
-	bson_append_document_end(&query, &range);
-	bson_append_document_end(&cmd, &query);
-	if (!mongoc_collection_read_command_with_opts(st->messages, &cmd, NULL, NULL, &reply, &e)) {
-		rc = db_error(err, "reading guest names", &e);
-	} else if (bson_iter_init_find(&it, &reply, "values") && BSON_ITER_HOLDS_ARRAY(&it) &&
-		   bson_iter_recurse(&it, &vals)) {
-		while (bson_iter_next(&vals)) {
-			const char *name;
-			uint32_t len;
-			int64_t n;
-
-			if (!BSON_ITER_HOLDS_UTF8(&vals))
-				continue;
-			name = bson_iter_utf8(&vals, &len);
-			n = guest_number(name, len, plen);
-			if (n > *max_guest)
-				*max_guest = n;
-		}
-	} else {
-		rc = chat_error_set(err, CHAT_EDB, "mongodb: distinct without values");
-	}
-	bson_destroy(&reply);
-	bson_destroy(&cmd);
-	return rc;
-}
-
-static int msg_page(store_t *s, int64_t room_id, store__page_t page, int64_t ref_id, size_t n,
-		    store_msg_list_t *out, int *newest_first, chat_error_t *err)
-{
-	mongo_store_t *st = (mongo_store_t *)s;
-	bson_t filter = BSON_INITIALIZER, cond;
-	mongoc_cursor_t *cur;
-	const bson_t *d;
-	store_msg_t m;
-	uint32_t len;
-	bson_error_t e;
-	int rc = 0;
-
-	BSON_APPEND_INT64(&filter, "room_id", room_id);
-	if (page != STORE__LATEST) {
-		BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &cond);
-		BSON_APPEND_INT64(&cond, page == STORE__BEFORE ? "$lt" : "$gt", ref_id);
-		bson_append_document_end(&filter, &cond);
-	}
-	*newest_first = page != STORE__AFTER;
-	cur = find_sorted(st->messages, &filter, *newest_first ? -1 : 1, n);
-	while (rc == 0 && out->count < n && mongoc_cursor_next(cur, &d)) {
-		if ((rc = get_int64(d, "_id", &m.id, err)) != 0 ||
-		    (rc = get_int64(d, "room_id", &m.room_id, err)) != 0 ||
-		    (rc = get_int64(d, "room_seq", &m.room_seq, err)) != 0 ||
-		    (rc = get_int64(d, "time_ms", &m.time_ms, err)) != 0 ||
-		    (rc = get_str(d, "writer", &m.writer, &len, err)) != 0 ||
-		    (rc = get_str(d, "text", &m.text, &len, err)) != 0)
-			break;
-		m.text_len = len;
-		if ((rc = store__msg_list_push(out, &m)) != 0)
-			rc = chat_error_set(err, rc == CHAT_ENOMEM ? CHAT_ENOMEM : CHAT_EDB,
-					    "mongodb: message %lld does not fit the limits",
-					    (long long)m.id);
-	}
-	if (rc == 0 && mongoc_cursor_error(cur, &e))
-		rc = db_error(err, "reading messages", &e);
-	mongoc_cursor_destroy(cur);
+		rc = store_mongo__error(err, "deleting a user", &e);
 	bson_destroy(&filter);
 	return rc;
 }
@@ -737,7 +580,7 @@ static const store__ops_t mongo_ops = {
 	.room_get = room_get,
 	.room_list = room_list,
 	.room_delete = room_delete,
-	.msg_add = msg_add,
-	.msg_page = msg_page,
-	.msg_max = msg_max,
+	.msg_add = store_mongo__msg_add,
+	.msg_page = store_mongo__msg_page,
+	.msg_max = store_mongo__msg_max,
 };

@@ -138,7 +138,7 @@ static void sqlite_close(store_t *s)
 static int schema_init(sqlite_store_t *st, chat_error_t *err)
 {
 	sqlite3_stmt *q = NULL;
-	int rc = 0, version, in_txn = 0;
+	int rc = CHAT_OK, version, in_txn = 0;
 	char sql[64];
 
 	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
@@ -194,7 +194,7 @@ static const store__ops_t sqlite_ops;
 int store__sqlite_open(const char *path, store_t **out, chat_error_t *err)
 {
 	sqlite_store_t *st;
-	int rc = 0;
+	int rc = CHAT_OK;
 	size_t i;
 
 	st = calloc(1, sizeof(*st));
@@ -217,7 +217,7 @@ int store__sqlite_open(const char *path, store_t **out, chat_error_t *err)
 				    sqlite3_errmsg(st->db));
 		goto out;
 	}
-	if ((rc = schema_init(st, err)) != 0)
+	if ((rc = schema_init(st, err)) != CHAT_OK)
 		goto out;
 	for (i = 0; i < Q_COUNT; i++) {
 		if (sqlite3_prepare_v3(st->db, query_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
@@ -227,12 +227,12 @@ int store__sqlite_open(const char *path, store_t **out, chat_error_t *err)
 		}
 	}
 out:
-	if (rc != 0) {
+	if (rc != CHAT_OK) {
 		sqlite_close(&st->base);
 		return rc;
 	}
 	*out = &st->base;
-	return 0;
+	return CHAT_OK;
 }
 
 /* Makes a statement ready for its next use. */
@@ -247,7 +247,7 @@ static int step_done(sqlite_store_t *st, sqlite3_stmt *q, chat_error_t *err, con
 {
 	int rc = sqlite3_step(q);
 
-	rc = rc == SQLITE_DONE ? 0 : db_error(st, err, what);
+	rc = rc == SQLITE_DONE ? CHAT_OK : db_error(st, err, what);
 	finish(q);
 	return rc;
 }
@@ -285,7 +285,7 @@ static int find_one(sqlite_store_t *st, int by_name_q, int by_id_q, int64_t id, 
 	}
 	rc = sqlite3_step(*q);
 	if (rc == SQLITE_ROW)
-		return 0;
+		return CHAT_OK;
 	if (rc == SQLITE_DONE)
 		return chat_error_set(err, CHAT_ENOTFOUND, "no such %s", what);
 	snprintf(doing, sizeof(doing), "reading a %s", what);
@@ -320,7 +320,7 @@ static int user_get(store_t *s, int64_t id, const char *by_name, store_user_t *o
 	int rc;
 
 	rc = find_one(st, Q_USER_BY_NAME, Q_USER_BY_ID, id, by_name, "user", &q, err);
-	if (rc == 0)
+	if (rc == CHAT_OK)
 		row_user(q, out);
 	finish(q);
 	return rc;
@@ -337,7 +337,7 @@ static int user_list(store_t *s, int64_t after_id, size_t n, store_user_list_t *
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)n);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW && out->count < n)
 		row_user(q, &out->items[out->count++]);
-	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_error(st, err, "listing users");
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? CHAT_OK : db_error(st, err, "listing users");
 	finish(q);
 	return rc;
 }
@@ -350,7 +350,7 @@ static int user_set_password(store_t *s, int64_t id, const char *hash, chat_erro
 
 	sqlite3_bind_int64(q, 1, id);
 	sqlite3_bind_text(q, 2, hash, -1, SQLITE_STATIC);
-	if ((rc = step_done(st, q, err, "changing a password")) != 0)
+	if ((rc = step_done(st, q, err, "changing a password")) != CHAT_OK)
 		return rc;
 	return sqlite3_changes(st->db) == 1 ? 0
 					    : chat_error_set(err, CHAT_ENOTFOUND, "no such user");
@@ -376,10 +376,10 @@ static int user_add(store_t *s, const store_user_t *u, chat_error_t *err)
 	sqlite3_bind_text(q, 2, u->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 3, u->password_hash, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 4, u->created_ms);
-	if ((rc = step_done(st, q, err, "adding a user")) != 0)
+	if ((rc = step_done(st, q, err, "adding a user")) != CHAT_OK)
 		return rc;
 	if (sqlite3_changes(st->db) == 1)
-		return 0;
+		return CHAT_OK;
 	/* Nothing inserted: a retry of this very user, or a conflict. */
 	rc = user_get(s, u->id, NULL, &old, err);
 	return store__add_conflict(rc, old.name, u->name, "user", u->id, err);
@@ -393,7 +393,7 @@ static int room_get(store_t *s, int64_t id, const char *by_name, store_room_t *o
 	int rc;
 
 	rc = find_one(st, Q_ROOM_BY_NAME, Q_ROOM_BY_ID, id, by_name, "room", &q, err);
-	if (rc == 0)
+	if (rc == CHAT_OK)
 		row_room(q, out);
 	finish(q);
 	return rc;
@@ -410,10 +410,10 @@ static int room_add(store_t *s, const store_room_t *r, chat_error_t *err)
 	sqlite3_bind_text(q, 2, r->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 3, r->created_by);
 	sqlite3_bind_int64(q, 4, r->created_ms);
-	if ((rc = step_done(st, q, err, "adding a room")) != 0)
+	if ((rc = step_done(st, q, err, "adding a room")) != CHAT_OK)
 		return rc;
 	if (sqlite3_changes(st->db) == 1)
-		return 0;
+		return CHAT_OK;
 	rc = room_get(s, r->id, NULL, &old, err);
 	return store__add_conflict(rc, old.name, r->name, "room", r->id, err);
 }
@@ -429,7 +429,7 @@ static int room_list(store_t *s, int64_t after_id, size_t n, store_room_list_t *
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)n);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW && out->count < n)
 		row_room(q, &out->items[out->count++]);
-	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_error(st, err, "listing rooms");
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? CHAT_OK : db_error(st, err, "listing rooms");
 	finish(q);
 	return rc;
 }
@@ -461,11 +461,11 @@ static int msg_add(store_t *s, const store_msg_t *m, int *created, chat_error_t 
 	int rc;
 
 	bind_msg(q, m);
-	if ((rc = step_done(st, q, err, "adding a message")) != 0)
+	if ((rc = step_done(st, q, err, "adding a message")) != CHAT_OK)
 		return rc;
 	*created = sqlite3_changes(st->db) == 1;
 	if (*created)
-		return 0;
+		return CHAT_OK;
 	/* The id is taken: a retry stores the same message again. */
 	q = st->stmt[Q_MSG_SAME];
 	bind_msg(q, m);
@@ -477,7 +477,7 @@ static int msg_add(store_t *s, const store_msg_t *m, int *created, chat_error_t 
 				    "message id %lld is already stored with other content",
 				    (long long)m->id);
 	else
-		rc = 0;
+		rc = CHAT_OK;
 	finish(q);
 	return rc;
 }
@@ -494,7 +494,7 @@ static int query_max(sqlite_store_t *st, int which, const char *prefix, int64_t 
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
 		*out = sqlite3_column_int64(q, 0);
-		rc = 0;
+		rc = CHAT_OK;
 	} else {
 		rc = db_error(st, err, "reading the highest ids");
 	}
@@ -508,7 +508,7 @@ static int msg_max(store_t *s, const char *guest_prefix, int64_t *max_id, int64_
 	sqlite_store_t *st = (sqlite_store_t *)s;
 	int rc = query_max(st, Q_MSG_MAX_ID, NULL, max_id, err);
 
-	if (rc != 0 || guest_prefix == NULL)
+	if (rc != CHAT_OK || guest_prefix == NULL)
 		return rc;
 	return query_max(st, Q_MSG_MAX_GUEST, guest_prefix, max_guest, err);
 }
@@ -519,7 +519,7 @@ static int msg_page(store_t *s, int64_t room_id, store__page_t page, int64_t ref
 	sqlite_store_t *st = (sqlite_store_t *)s;
 	sqlite3_stmt *q;
 	store_msg_t m;
-	int rc, prc = 0;
+	int rc, prc = CHAT_OK;
 
 	q = st->stmt[page == STORE__LATEST   ? Q_MSG_LATEST
 		     : page == STORE__BEFORE ? Q_MSG_BEFORE
@@ -542,17 +542,17 @@ static int msg_page(store_t *s, int64_t room_id, store__page_t page, int64_t ref
 					     (long long)m.id);
 			break;
 		}
-		if ((prc = store__msg_list_push(out, &m)) != 0) {
+		if ((prc = store__msg_list_push(out, &m)) != CHAT_OK) {
 			prc = chat_error_set(err, prc == CHAT_ENOMEM ? CHAT_ENOMEM : CHAT_EDB,
 					     "sqlite: message %lld does not fit the limits",
 					     (long long)m.id);
 			break;
 		}
 	}
-	if (prc != 0)
+	if (prc != CHAT_OK)
 		rc = prc;
 	else if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-		rc = 0;
+		rc = CHAT_OK;
 	else
 		rc = db_error(st, err, "reading messages");
 	finish(q);

@@ -271,6 +271,61 @@ START_TEST(string_bounds)
 }
 END_TEST
 
+static const char SQL_T_PUT[] = "INSERT INTO t_steps(k) VALUES (?1)";
+static const char SQL_T_GET[] = "SELECT k FROM t_steps WHERE k = ?1";
+static const char SQL_T_DEL[] = "DELETE FROM t_steps";
+
+/* Binds k to the cached statement sql into *st. */
+static void stmt_with(chatdb_t *db, const char *sql, const char *k, sqlite3_stmt **st)
+{
+	ck_assert_int_eq(chatdb__stmt(db, sql, st, NULL), CHAT_OK);
+	if (k != NULL)
+		sqlite3_bind_text(*st, 1, k, -1, SQLITE_STATIC);
+}
+
+START_TEST(step_helpers)
+{
+	chat_error_t err = { 0 };
+	sqlite3_stmt *st;
+	int64_t changes = -1;
+	chatdb_t *db;
+	int row = -1, dup = -1;
+
+	ck_assert_int_eq(chatdb_open(path, 0, &db, NULL), CHAT_OK);
+	ck_assert_int_eq(sqlite3_exec(chatdb_sqlite(db),
+				      "CREATE TABLE t_steps(k TEXT PRIMARY KEY NOT NULL)", NULL,
+				      NULL, NULL),
+			 SQLITE_OK);
+	/* An insert goes in; the same key again is a duplicate, not an error. */
+	stmt_with(db, SQL_T_PUT, "a", &st);
+	ck_assert_int_eq(chatdb__step_insert(db, st, &dup, "put", NULL), CHAT_OK);
+	ck_assert_int_eq(dup, 0);
+	stmt_with(db, SQL_T_PUT, "a", &st);
+	ck_assert_int_eq(chatdb__step_insert(db, st, &dup, "put", NULL), CHAT_OK);
+	ck_assert_int_eq(dup, 1);
+	/* For chatdb__step_done() the same refusal is an error naming what. */
+	stmt_with(db, SQL_T_PUT, "a", &st);
+	ck_assert_int_eq(chatdb__step_done(db, st, "put", &err), CHAT_EDB);
+	ck_assert(strncmp(err.message, "put: ", 5) == 0);
+	/* A row, readable until the reset, then the end. */
+	stmt_with(db, SQL_T_GET, "a", &st);
+	ck_assert_int_eq(chatdb__step_row(db, st, &row, "get", NULL), CHAT_OK);
+	ck_assert_int_eq(row, 1);
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "a");
+	ck_assert_int_eq(chatdb__step_row(db, st, &row, "get", NULL), CHAT_OK);
+	ck_assert_int_eq(row, 0);
+	sqlite3_reset(st);
+	/* The rows a statement changed. */
+	stmt_with(db, SQL_T_DEL, NULL, &st);
+	ck_assert_int_eq(chatdb__step_changes(db, st, &changes, "del", NULL), CHAT_OK);
+	ck_assert_int_eq(changes, 1);
+	stmt_with(db, SQL_T_DEL, NULL, &st);
+	ck_assert_int_eq(chatdb__step_changes(db, st, &changes, "del", NULL), CHAT_OK);
+	ck_assert_int_eq(changes, 0);
+	chatdb_close(db);
+}
+END_TEST
+
 /* Child: open the (fresh) database at the same moment as its siblings. */
 static int opener_child(forkset_t *fs, int i, void *ctx)
 {
@@ -327,6 +382,7 @@ int main(void)
 	tcase_add_test(tc, newer_schema_is_refused);
 	tcase_add_test(tc, unopenable_path);
 	tcase_add_test(tc, string_bounds);
+	tcase_add_test(tc, step_helpers);
 	tcase_add_test(tc, concurrent_first_opens);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);

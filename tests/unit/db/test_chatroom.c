@@ -396,13 +396,22 @@ static int collect(void *ctx, const chatroom_t *r)
 
 	snprintf(c->list + len, sizeof(c->list) - len, "%s%s", len > 0 ? "," : "", r->name);
 	c->n++;
-	return c->stop_after > 0 && c->n >= c->stop_after ? 7 : 0;
+	return c->stop_after > 0 && c->n >= c->stop_after ? CHAT_STOP : CHAT_OK;
+}
+
+/* A callback that fails at once, counting its calls in *ctx. */
+static int fail_at_once(void *ctx, const chatroom_t *r)
+{
+	(void)r;
+	++*(int *)ctx;
+	return CHAT_EIO;
 }
 
 START_TEST(listing)
 {
 	names_t all = { "", 0, 0 }, unstored = { "", 0, 0 }, first = { "", 0, 2 };
 	chatroom_t b;
+	int calls = 0;
 
 	/* Creation order, not name order. */
 	ck_assert_int_eq(chatroom_create(db, &opt, SL("zeta"), "alice", NOW, NULL, NULL), CHAT_OK);
@@ -414,9 +423,12 @@ START_TEST(listing)
 			 CHAT_OK);
 	ck_assert_int_eq(chatroom_list(db, 0, collect, &all, NULL), CHAT_OK);
 	ck_assert_str_eq(all.list, "general,zeta,beta");
-	/* The callback's value stops the listing and is returned. */
-	ck_assert_int_eq(chatroom_list(db, 0, collect, &first, NULL), 7);
+	/* CHAT_STOP stops the listing, which then succeeds. */
+	ck_assert_int_eq(chatroom_list(db, 0, collect, &first, NULL), CHAT_OK);
 	ck_assert_str_eq(first.list, "general,zeta");
+	/* A callback's error stops the listing and is returned. */
+	ck_assert_int_eq(chatroom_list(db, 0, fail_at_once, &calls, NULL), CHAT_EIO);
+	ck_assert_int_eq(calls, 1);
 	/* The relay's view: what it has not copied, the deleted one included. */
 	ck_assert_int_eq(chatroom_set_stored(db, b.id, NULL), CHAT_OK);
 	ck_assert_int_eq(chatroom_list(db, 1, collect, &unstored, NULL), CHAT_OK);
