@@ -59,6 +59,10 @@ static const struct {
 	{ __LINE__, "{\"text\":\"\\ud83d\"}", CHAT_EUTF8, NULL },
 	{ __LINE__, "{\"text\":\"\\ude00\"}", CHAT_EUTF8, NULL },
 	{ __LINE__, "{\"text\":\"\\ud83dx\"}", CHAT_EUTF8, NULL },
+	/* the one decoder's strict rule: a pair half followed by \u must be a low
+	 * surrogate (else CHAT_EUTF8), a broken \u after it is broken JSON */
+	{ __LINE__, "{\"text\":\"\\ud83d\\u0041\"}", CHAT_EUTF8, NULL },
+	{ __LINE__, "{\"text\":\"\\ud83d\\u00\"}", CHAT_EINVAL, NULL },
 	{ __LINE__, "{\"x\":\"\xff\",\"text\":\"a\"}", CHAT_EUTF8, NULL },
 	{ __LINE__,
 	  "{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,"
