@@ -38,3 +38,10 @@ clean-local: clean-bench-results
 clean-bench-results:
 	rm -rf bench-results
 .PHONY: clean-bench-results
+
+# The STOMP parser alone, to count its instructions with callgrind (see the
+# file's top and BENCHMARKS.md).
+noinst_PROGRAMS += bench/stomp_parse
+bench_stomp_parse_SOURCES = bench/stomp_parse.c
+bench_stomp_parse_CPPFLAGS = -I$(top_srcdir)/core -I$(top_builddir)
+bench_stomp_parse_LDADD = core/libchatcore.a

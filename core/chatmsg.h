@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "chat.h"
+#include "json.h"
 
 #include <stdint.h>
 
@@ -31,29 +32,10 @@
 #define CHATMSG_PASSWORD_MAX CHAT_PASSWORD_MAX
 #define CHATMSG_GUEST_PREFIX "guest-" /* reserved: guests are named guest-N */
 
-/* A member chatmsg_parse_object() looks for. */
-typedef struct chatmsg_field {
-	const char *name; /* member name (NUL-terminated) */
-	chat_buf_t *str;  /* string member: the decoded value is appended here (its
-			   * max bounds it); NULL: an integer member (into num) */
-	int required;     /* 1: a missing member is CHAT_EINVAL */
-	int found;        /* out: 1 when the member was present */
-	int64_t num;      /* out: an integer member's value */
-} chatmsg_field_t;
-
-/* Parses p[0..len), one small flat JSON object under the rules above (no
- * nesting, no '$' keys, at most CHATMSG_MEMBERS_MAX members, bounded
- * numbers, valid UTF-8), extracting the nfields (<= CHATMSG_MEMBERS_MAX)
- * named members; other members are read and ignored.  A string field must
- * be a string without NUL once decoded; an integer field a JSON number
- * without fraction or exponent within int64.  Returns 0; CHAT_EINVAL (not
- * such an object, a field of the wrong type, given twice, or required and
- * missing); CHAT_EUTF8; CHAT_ETOOBIG (a string over its buffer's max, a
- * number too long or out of range); CHAT_ETOOMANY; CHAT_ENOMEM.  On failure
- * every buffer is left as it was and no field is found.  err (may be NULL)
- * gets a short reason naming the member. */
-int chatmsg_parse_object(const char *p, size_t len, chatmsg_field_t *fields, size_t nfields,
-			 chat_error_t *err);
+/* The bounds of json_parse_object() for what chat clients send: posts and
+ * the HTTP API's bodies (CHATMSG_MEMBERS_MAX members, CHATMSG_NUMBER_MAX,
+ * member names up to CHATMSG_TEXT_MAX bytes). */
+extern const json_object_limits_t chatmsg_object_limits;
 
 /* Parses the JSON post p[0..len) and appends the decoded text to text (the
  * caller initialises it; give it a max of at least CHATMSG_TEXT_MAX).

@@ -54,16 +54,17 @@ int chatrow_is_msg(chat_slice_t h)
 int chatrow_parse(chat_slice_t body, chatrow_msg_t *m, chat_buf_t *room, chat_buf_t *writer,
 		  chat_buf_t *text)
 {
-	chatmsg_field_t f[6] = {
-		{ "id", NULL, 1, 0, 0 },   { "seq", NULL, 1, 0, 0 },      { "time", NULL, 1, 0, 0 },
-		{ "room", room, 1, 0, 0 }, { "writer", writer, 1, 0, 0 }, { "text", text, 1, 0, 0 },
+	json_field_t f[6] = {
+		{ "id", NULL, 1, 0, 0, 0 },       { "seq", NULL, 1, 0, 0, 0 },
+		{ "time", NULL, 1, 0, 0, 0 },     { "room", room, 1, 0, 0, 0 },
+		{ "writer", writer, 1, 0, 0, 0 }, { "text", text, 1, 0, 0, 0 },
 	};
 	int rc;
 
 	chat_buf_reset(room);
 	chat_buf_reset(writer);
 	chat_buf_reset(text);
-	rc = chatmsg_parse_object(body.ptr, body.len, f, 6, NULL);
+	rc = json_parse_object(body.ptr, body.len, &chatmsg_object_limits, f, 6, NULL);
 	if (rc != CHAT_OK)
 		return rc;
 	if (f[0].num <= 0 || room->len == 0 || writer->len == 0 || text->len == 0)

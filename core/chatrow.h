@@ -44,7 +44,7 @@ typedef struct chatrow_msg {
 /* Parses a chat row's body: the numbers into *m, the room id, the writer
  * and the text into room, writer and text (reset first; their max bounds
  * them).  CHAT_OK; CHAT_EINVAL when a member is missing, the id is not
- * positive or a string is empty; or chatmsg_parse_object()'s errors. */
+ * positive or a string is empty; or json_parse_object()'s errors. */
 int chatrow_parse(chat_slice_t body, chatrow_msg_t *m, chat_buf_t *room, chat_buf_t *writer,
 		  chat_buf_t *text);
 

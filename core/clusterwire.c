@@ -199,17 +199,18 @@ int clusterwire_presence_body(chat_buf_t *out, int entered, const char *room, co
 static int presence_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_buf_t *op,
 			    chat_buf_t *room, chat_buf_t *user)
 {
-	chatmsg_field_t fl[3] = {
-		{ "op", op, 1, 0, 0 },
-		{ "room", room, 1, 0, 0 },
-		{ "user", user, 1, 0, 0 },
+	json_field_t fl[3] = {
+		{ "op", op, 1, 0, 0, 0 },
+		{ "room", room, 1, 0, 0, 0 },
+		{ "user", user, 1, 0, 0, 0 },
 	};
 	int rc;
 
 	chat_buf_reset(op);
 	chat_buf_reset(room);
 	chat_buf_reset(user);
-	if ((rc = chatmsg_parse_object(f->body.ptr, f->body.len, fl, 3, NULL)) != CHAT_OK)
+	if ((rc = json_parse_object(f->body.ptr, f->body.len, &chatmsg_object_limits, fl, 3,
+				    NULL)) != CHAT_OK)
 		return rc;
 	if ((!chat_slice_eq(chat_buf_slice(op), "enter") &&
 	     !chat_slice_eq(chat_buf_slice(op), "leave")) ||
@@ -244,16 +245,18 @@ int clusterwire_room_body(chat_buf_t *out, int created, const char *room, int64_
 static int room_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_buf_t *op,
 			chat_buf_t *name, chat_buf_t *user)
 {
-	chatmsg_field_t fl[5] = {
-		{ "op", op, 1, 0, 0 },     { "name", name, 1, 0, 0 }, { "id", NULL, 1, 0, 0 },
-		{ "user", user, 1, 0, 0 }, { "at", NULL, 1, 0, 0 },
+	json_field_t fl[5] = {
+		{ "op", op, 1, 0, 0, 0 },   { "name", name, 1, 0, 0, 0 },
+		{ "id", NULL, 1, 0, 0, 0 }, { "user", user, 1, 0, 0, 0 },
+		{ "at", NULL, 1, 0, 0, 0 },
 	};
 	int rc;
 
 	chat_buf_reset(op);
 	chat_buf_reset(name);
 	chat_buf_reset(user);
-	if ((rc = chatmsg_parse_object(f->body.ptr, f->body.len, fl, 5, NULL)) != CHAT_OK)
+	if ((rc = json_parse_object(f->body.ptr, f->body.len, &chatmsg_object_limits, fl, 5,
+				    NULL)) != CHAT_OK)
 		return rc;
 	if ((!chat_slice_eq(chat_buf_slice(op), "create") &&
 	     !chat_slice_eq(chat_buf_slice(op), "delete")) ||
@@ -275,17 +278,18 @@ static int room_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_buf_t
 static int token_message(const stomp_frame_t *f, clusterwire_msg_t *m, chat_buf_t *op,
 			 chat_buf_t *user, chat_buf_t *hash)
 {
-	chatmsg_field_t fl[5] = {
-		{ "op", op, 1, 0, 0 },        { "hash", hash, 1, 0, 0 },
-		{ "user", user, 0, 0, 0 },    { "created", NULL, 0, 0, 0 },
-		{ "expires", NULL, 0, 0, 0 },
+	json_field_t fl[5] = {
+		{ "op", op, 1, 0, 0, 0 },        { "hash", hash, 1, 0, 0, 0 },
+		{ "user", user, 0, 0, 0, 0 },    { "created", NULL, 0, 0, 0, 0 },
+		{ "expires", NULL, 0, 0, 0, 0 },
 	};
 	int rc;
 
 	chat_buf_reset(op);
 	chat_buf_reset(user);
 	chat_buf_reset(hash);
-	if ((rc = chatmsg_parse_object(f->body.ptr, f->body.len, fl, 5, NULL)) != CHAT_OK)
+	if ((rc = json_parse_object(f->body.ptr, f->body.len, &chatmsg_object_limits, fl, 5,
+				    NULL)) != CHAT_OK)
 		return rc;
 	if (hash->len != CLUSTERWIRE_TOKEN_HASH * 2)
 		return CHAT_EINVAL;

@@ -1,6 +1,7 @@
 /* json.c - SockJS JSON strings and string arrays (see json.h). */
 #include "config.h"
 #include "json.h"
+#include "json_int.h"
 
 #include "utf8.h"
 
@@ -179,14 +180,7 @@ chat_slice_t json_strv_at(const json_strv_t *v, size_t i)
 	return s;
 }
 
-/* The decoder: a cursor over the input. */
-typedef struct cursor {
-	const unsigned char *p;
-	size_t len;
-	size_t pos;
-} cursor_t;
-
-static void skip_ws(cursor_t *c)
+void json__skip_ws(json__cursor_t *c)
 {
 	while (c->pos < c->len && (c->p[c->pos] == ' ' || c->p[c->pos] == '\t' ||
 				   c->p[c->pos] == '\n' || c->p[c->pos] == '\r'))
@@ -200,18 +194,18 @@ static int put(chat_buf_t *out, const void *p, size_t n)
 }
 
 /* Reads the 4 hex digits of a \u escape at c->pos (just past the `u`). */
-static int read_hex4(cursor_t *c, uint32_t *unit)
+static int read_hex4(json__cursor_t *c, uint32_t *unit, chat_error_t *err)
 {
 	uint32_t u = 0;
 	size_t i;
 
 	if (c->len - c->pos < 4)
-		return CHAT_EINVAL;
+		return chat_error_set(err, CHAT_EINVAL, "broken JSON: short \\u escape");
 	for (i = 0; i < 4; i++) {
 		int h = utf8_hexval(c->p[c->pos + i]);
 
 		if (h < 0)
-			return CHAT_EINVAL;
+			return chat_error_set(err, CHAT_EINVAL, "broken JSON: bad \\u escape");
 		u = (u << 4) | (uint32_t)h;
 	}
 	c->pos += 4;
@@ -220,34 +214,74 @@ static int read_hex4(cursor_t *c, uint32_t *unit)
 }
 
 /* Decodes the \u escape whose `u` was just consumed, joining a following
- * low surrogate escape to a high one. */
-static int decode_u(cursor_t *c, chat_buf_t *out)
+ * low surrogate escape to a high one.  A surrogate left alone becomes
+ * U+FFFD, or with JSON__DEC_STRICT is CHAT_EUTF8 (and a broken \u after a
+ * high surrogate CHAT_EINVAL, as anywhere else). */
+static int decode_u(json__cursor_t *c, unsigned flags, chat_buf_t *out, chat_error_t *err)
 {
+	int strict = (flags & JSON__DEC_STRICT) != 0;
 	uint32_t u, lo;
 	char enc[UTF8_MAX];
 	size_t n;
-	int rc = read_hex4(c, &u);
+	int rc = read_hex4(c, &u, err);
 
 	if (rc != CHAT_OK)
 		return rc;
-	if (u >= 0xd800 && u <= 0xdbff && c->len - c->pos >= 6 && c->p[c->pos] == '\\' &&
+	if (u >= 0xd800 && u <= 0xdbff && c->len - c->pos >= 2 && c->p[c->pos] == '\\' &&
 	    c->p[c->pos + 1] == 'u') {
-		cursor_t peek = *c;
+		json__cursor_t peek = *c;
 
 		peek.pos += 2;
-		if (read_hex4(&peek, &lo) == CHAT_OK && lo >= 0xdc00 && lo <= 0xdfff) {
+		rc = read_hex4(&peek, &lo, strict ? err : NULL);
+		if (rc == CHAT_OK && lo >= 0xdc00 && lo <= 0xdfff) {
 			*c = peek;
 			u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+		} else if (rc != CHAT_OK && strict) {
+			return rc;
 		}
 	}
-	/* a lone surrogate becomes U+FFFD in utf8_encode */
+	if (strict && u >= 0xd800 && u <= 0xdfff)
+		return chat_error_set(err, CHAT_EUTF8, "lone surrogate in a string");
+	/* otherwise a lone surrogate becomes U+FFFD in utf8_encode */
 	n = utf8_encode(u, enc);
 	return put(out, enc, n);
 }
 
-/* Decodes the string whose opening quote is at c->pos, appending it (out
- * NULL: only validates). */
-static int decode_string(cursor_t *c, chat_buf_t *out)
+/* The character a one-letter escape stands for, or -1. */
+static int short_escape(unsigned char ch)
+{
+	switch (ch) {
+	case '"':
+	case '\\':
+	case '/': return ch;
+	case 'b': return '\b';
+	case 'f': return '\f';
+	case 'n': return '\n';
+	case 'r': return '\r';
+	case 't': return '\t';
+	default: return -1;
+	}
+}
+
+/* The backslash escape whose backslash was just consumed. */
+static int decode_escape(json__cursor_t *c, unsigned flags, chat_buf_t *out, chat_error_t *err)
+{
+	unsigned char ch;
+	int e;
+
+	if (c->pos >= c->len)
+		return chat_error_set(err, CHAT_EINVAL, "broken JSON: unterminated string");
+	ch = c->p[c->pos++];
+	if (ch == 'u')
+		return decode_u(c, flags, out, err);
+	e = short_escape(ch);
+	if (e < 0)
+		return chat_error_set(err, CHAT_EINVAL, "broken JSON: bad escape");
+	ch = (unsigned char)e;
+	return put(out, &ch, 1);
+}
+
+int json__decode_string(json__cursor_t *c, unsigned flags, chat_buf_t *out, chat_error_t *err)
 {
 	size_t run;
 	int rc = CHAT_OK;
@@ -259,7 +293,7 @@ static int decode_string(cursor_t *c, chat_buf_t *out)
 		size_t n;
 
 		if (c->pos >= c->len)
-			return CHAT_EINVAL;
+			return chat_error_set(err, CHAT_EINVAL, "broken JSON: unterminated string");
 		ch = c->p[c->pos];
 		if (ch >= 0x20 && ch != '"' && ch != '\\' && ch < 0x80) {
 			c->pos++;
@@ -268,34 +302,20 @@ static int decode_string(cursor_t *c, chat_buf_t *out)
 		if (ch >= 0x80) {
 			n = utf8_decode(c->p + c->pos, c->len - c->pos, NULL);
 			if (n == 0)
-				return CHAT_EUTF8;
+				return chat_error_set(err, CHAT_EUTF8, "text is not valid UTF-8");
 			c->pos += n;
 			continue;
 		}
 		if (ch < 0x20)
-			return CHAT_EINVAL;
+			return chat_error_set(err, CHAT_EINVAL,
+					      "broken JSON: control character in a string");
 		rc = put(out, c->p + run, c->pos - run);
 		if (rc != CHAT_OK)
 			return rc;
 		c->pos++;
 		if (ch == '"')
 			return CHAT_OK;
-		/* a backslash escape */
-		if (c->pos >= c->len)
-			return CHAT_EINVAL;
-		ch = c->p[c->pos++];
-		switch (ch) {
-		case '"':
-		case '\\':
-		case '/': rc = put(out, &ch, 1); break;
-		case 'b': rc = put(out, "\b", 1); break;
-		case 'f': rc = put(out, "\f", 1); break;
-		case 'n': rc = put(out, "\n", 1); break;
-		case 'r': rc = put(out, "\r", 1); break;
-		case 't': rc = put(out, "\t", 1); break;
-		case 'u': rc = decode_u(c, out); break;
-		default: rc = CHAT_EINVAL; break;
-		}
+		rc = decode_escape(c, flags, out, err);
 		if (rc != CHAT_OK)
 			return rc;
 		run = c->pos;
@@ -303,22 +323,22 @@ static int decode_string(cursor_t *c, chat_buf_t *out)
 }
 
 /* Decodes one string item into v. */
-static int decode_item(cursor_t *c, json_strv_t *v)
+static int decode_item(json__cursor_t *c, json_strv_t *v)
 {
 	int rc = strv_reserve(v);
 
 	if (rc == CHAT_OK)
-		rc = decode_string(c, &v->buf);
+		rc = json__decode_string(c, 0, &v->buf, NULL);
 	if (rc == CHAT_OK)
 		v->ends[v->n++] = v->buf.len;
 	return rc;
 }
 
-static int decode_array(cursor_t *c, unsigned flags, json_strv_t *v)
+static int decode_array(json__cursor_t *c, unsigned flags, json_strv_t *v)
 {
 	int rc;
 
-	skip_ws(c);
+	json__skip_ws(c);
 	if (c->pos >= c->len)
 		return CHAT_EINVAL;
 	if (c->p[c->pos] == '"' && (flags & JSON_DEC_BARE_STRING)) {
@@ -327,7 +347,7 @@ static int decode_array(cursor_t *c, unsigned flags, json_strv_t *v)
 			return rc;
 	} else if (c->p[c->pos] == '[') {
 		c->pos++;
-		skip_ws(c);
+		json__skip_ws(c);
 		if (c->pos < c->len && c->p[c->pos] == ']') {
 			c->pos++;
 		} else {
@@ -337,7 +357,7 @@ static int decode_array(cursor_t *c, unsigned flags, json_strv_t *v)
 				rc = decode_item(c, v);
 				if (rc != CHAT_OK)
 					return rc;
-				skip_ws(c);
+				json__skip_ws(c);
 				if (c->pos >= c->len)
 					return CHAT_EINVAL;
 				if (c->p[c->pos] == ']') {
@@ -347,19 +367,19 @@ static int decode_array(cursor_t *c, unsigned flags, json_strv_t *v)
 				if (c->p[c->pos] != ',')
 					return CHAT_EINVAL;
 				c->pos++;
-				skip_ws(c);
+				json__skip_ws(c);
 			}
 		}
 	} else {
 		return CHAT_EINVAL;
 	}
-	skip_ws(c);
+	json__skip_ws(c);
 	return c->pos == c->len ? CHAT_OK : CHAT_EINVAL;
 }
 
 int json_decode_array(const char *p, size_t len, unsigned flags, json_strv_t *v)
 {
-	cursor_t c = { (const unsigned char *)p, len, 0 };
+	json__cursor_t c = { (const unsigned char *)p, len, 0 };
 	int rc;
 
 	json_strv_reset(v);
@@ -371,13 +391,13 @@ int json_decode_array(const char *p, size_t len, unsigned flags, json_strv_t *v)
 
 int json_decode_string(const char *p, size_t len, size_t *used, chat_buf_t *out)
 {
-	cursor_t c = { (const unsigned char *)p, len, 0 };
+	json__cursor_t c = { (const unsigned char *)p, len, 0 };
 	size_t start = out != NULL ? out->len : 0;
 	int rc;
 
 	if (len == 0 || p[0] != '"')
 		return CHAT_EINVAL;
-	rc = decode_string(&c, out);
+	rc = json__decode_string(&c, 0, out, NULL);
 	if (rc != CHAT_OK && out != NULL)
 		chat_buf_truncate(out, start);
 	else if (rc == CHAT_OK && used != NULL)

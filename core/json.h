@@ -21,12 +21,19 @@
  * control character in a string, trailing garbage - is CHAT_EINVAL (SockJS
  * answers "Broken JSON encoding.").  Raw bytes in strings must be valid,
  * shortest-form UTF-8 without surrogates; otherwise CHAT_EUTF8.
+ *
+ * Objects are read by json_parse_object() (json_object.c): one small flat
+ * object whose named members are extracted, for the chat post and the HTTP
+ * API's bodies.  Its strings are decoded by the same decoder, except that a
+ * lone surrogate is CHAT_EUTF8 there: a post's text must be valid UTF-8.
  */
 #ifndef CHAT_JSON_H
 #define CHAT_JSON_H
 
 #include "buf.h"
 #include "chat.h"
+
+#include <stdint.h>
 
 /* Flags for json_encode_string_flags(). */
 enum {
@@ -94,5 +101,42 @@ int json_decode_array(const char *p, size_t len, unsigned flags, json_strv_t *v)
  * left as it was.  Returns 0, CHAT_EINVAL, CHAT_EUTF8, CHAT_ETOOBIG (over
  * out's max), CHAT_ENOMEM. */
 int json_decode_string(const char *p, size_t len, size_t *used, chat_buf_t *out);
+
+/* Bounds for json_parse_object(). */
+typedef struct json_object_limits {
+	size_t max_members; /* members of the object (and fields asked for) */
+	size_t max_number;  /* characters of a number */
+	size_t max_key;     /* bytes of a decoded member name */
+} json_object_limits_t;
+
+/* A member json_parse_object() looks for. */
+typedef struct json_field {
+	const char *name; /* member name (NUL-terminated) */
+	chat_buf_t *str;  /* string member: the decoded value is appended here (its
+			   * max bounds it); NULL: an integer member (into num) */
+	int required;     /* 1: a missing member is CHAT_EINVAL */
+	int found;        /* out: 1 when the member was present */
+	int64_t num;      /* out: an integer member's value */
+	size_t start;     /* private: str's length before the parse */
+} json_field_t;
+
+/* Parses p[0..len), one flat JSON object (whitespace around it allowed)
+ * whose members are strings, numbers, true, false or null - no nested
+ * objects or arrays -, with at most lim->max_members members, no member
+ * name starting with '$' (nothing a client sends can become a database
+ * operator downstream), member names of at most lim->max_key bytes and
+ * numbers of at most lim->max_number characters; strings are valid UTF-8
+ * once decoded (a lone surrogate escape is CHAT_EUTF8).  Extracts the
+ * nfields (<= lim->max_members) named members; other members are read and
+ * ignored.  A string field must be a string without NUL once decoded; an
+ * integer field a JSON number without fraction or exponent within int64.
+ * Returns 0; CHAT_EINVAL (not such an object, a field of the wrong type,
+ * given twice, or required and missing); CHAT_EUTF8; CHAT_ETOOBIG (a
+ * string over its buffer's max, a number too long or out of range);
+ * CHAT_ETOOMANY; CHAT_ENOMEM.  On failure every buffer is left as it was
+ * and no field is found.  err (may be NULL) gets a short reason naming the
+ * member. */
+int json_parse_object(const char *p, size_t len, const json_object_limits_t *lim,
+		      json_field_t *fields, size_t nfields, chat_error_t *err);
 
 #endif

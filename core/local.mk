@@ -8,9 +8,11 @@ core_libchatcore_a_SOURCES = \
 	core/dest.c core/dest.h \
 	core/options.c core/options.h \
 	core/logline.c core/logline.h \
-	core/stomp.c core/stomp.h \
+	core/stomp.c core/stomp.h core/stomp_int.h \
+	core/stomp_write.c \
 	core/heartbeat.c core/heartbeat.h \
-	core/json.c core/json.h \
+	core/json.c core/json.h core/json_int.h \
+	core/json_object.c \
 	core/sockjs.c core/sockjs.h \
 	core/route.c core/route.h \
 	core/chatmsg.c core/chatmsg.h \

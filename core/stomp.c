@@ -1,6 +1,8 @@
-/* stomp.c - STOMP frame parser and serialiser (see stomp.h). */
+/* stomp.c - the STOMP frame parser, and the command table and header
+ * checks the serialiser (stomp_write.c) shares (see stomp.h). */
 #include "config.h"
 #include "stomp.h"
+#include "stomp_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -69,10 +71,10 @@ stomp_command_t stomp_command_lookup(const char *s, size_t len)
 	return STOMP_CMD_UNKNOWN;
 }
 
-/* The frames whose headers are never escaped, whatever the version. */
-static int command_is_raw(stomp_command_t cmd)
+int stomp__headers_raw(stomp_command_t cmd, stomp_version_t version)
 {
-	return cmd == STOMP_CMD_CONNECT || cmd == STOMP_CMD_STOMP || cmd == STOMP_CMD_CONNECTED;
+	return cmd == STOMP_CMD_CONNECT || cmd == STOMP_CMD_STOMP || cmd == STOMP_CMD_CONNECTED ||
+	       version == STOMP_V1_0;
 }
 
 /* RFC 9110 tchar. */
@@ -246,8 +248,8 @@ static void quote(char *dst, const char *s, size_t n)
 }
 
 /* Puts p into its sticky error state and returns code. */
-__attribute__((format(printf, 3, 4))) static int fail(stomp_parser_t *p, int code, const char *fmt,
-						      ...)
+__attribute__((format(printf, 3, 4), cold)) static int fail(stomp_parser_t *p, int code,
+							    const char *fmt, ...)
 {
 	va_list ap;
 
@@ -258,7 +260,7 @@ __attribute__((format(printf, 3, 4))) static int fail(stomp_parser_t *p, int cod
 	return code;
 }
 
-static int fail_append(stomp_parser_t *p, int rc)
+__attribute__((cold)) static int fail_append(stomp_parser_t *p, int rc)
 {
 	if (rc == CHAT_ENOMEM)
 		return fail(p, rc, "out of memory");
@@ -318,7 +320,7 @@ static int finish_command(stomp_parser_t *p, size_t n)
 		quote(q, p->buf.data, n);
 		return fail(p, CHAT_EPROTO, "unknown command '%s'", q);
 	}
-	p->raw = command_is_raw(p->command) || p->version == STOMP_V1_0;
+	p->raw = stomp__headers_raw(p->command, p->version);
 	chat_buf_truncate(&p->buf, n);
 	rc = chat_buf_putc(&p->buf, '\0');
 	return rc == CHAT_OK ? CHAT_OK : fail_append(p, rc);
@@ -480,304 +482,126 @@ static void deliver(stomp_parser_t *p, stomp_frame_t *out)
 	p->state = ST_IDLE;
 }
 
+/* Forgets the frame handed out by the previous feed. */
+static void start_frame(stomp_parser_t *p)
+{
+	if (p->buf.cap > BUF_KEEP_MAX)
+		chat_buf_free(&p->buf);
+	chat_buf_reset(&p->buf);
+	p->nhdr = 0;
+	p->frame_bytes = 0;
+	p->line_start = 0;
+	p->delivered = 0;
+}
+
+/* The steps of stomp_parser_feed(), one per state.  Each takes input from
+ * in[0..avail) (avail > 0), sets *used to the bytes it took, and returns
+ * CHAT_EAGAIN to go on, CHAT_OK when it delivered a frame into *out, or a
+ * failure (then *used is 0). */
+
+/* ST_IDLE and ST_IDLE_CR: heart-beat EOLs until a frame starts. */
+static int take_idle(stomp_parser_t *p, const char *in, size_t *used)
+{
+	if (p->state == ST_IDLE_CR && in[0] != '\n') {
+		*used = 0;
+		return fail(p, CHAT_EPROTO, "CR not followed by LF between frames");
+	}
+	if (in[0] == '\n') {
+		p->heartbeats++;
+		p->state = ST_IDLE;
+	} else if (in[0] == '\r') {
+		p->state = ST_IDLE_CR;
+	} else {
+		*used = 0;
+		p->state = ST_COMMAND;
+		return CHAT_EAGAIN;
+	}
+	*used = 1;
+	return CHAT_EAGAIN;
+}
+
+/* ST_BODY_LEN: the body_left bytes content-length still promises. */
+static int take_body_len(stomp_parser_t *p, const char *in, size_t avail, size_t *used)
+{
+	size_t take = avail < p->body_left ? avail : p->body_left;
+	int rc = chat_buf_append(&p->buf, in, take);
+
+	*used = 0;
+	if (rc != CHAT_OK)
+		return fail_append(p, rc);
+	*used = take;
+	p->frame_bytes += take;
+	p->body_left -= take;
+	if (p->body_left == 0)
+		p->state = ST_BODY_NUL;
+	return CHAT_EAGAIN;
+}
+
+/* ST_BODY_NUL: the NUL after a content-length body ends the frame. */
+static int take_body_nul(stomp_parser_t *p, const char *in, size_t *used, stomp_frame_t *out)
+{
+	*used = 0;
+	if (in[0] != '\0')
+		return fail(p, CHAT_EPROTO,
+			    "missing NUL after the %zu-byte body given by content-length",
+			    p->buf.len - p->body_start);
+	*used = 1;
+	p->frame_bytes++;
+	deliver(p, out);
+	return CHAT_OK;
+}
+
+/* ST_BODY_SCAN: a body without content-length, up to its NUL. */
+static int take_body_scan(stomp_parser_t *p, const char *in, size_t avail, size_t *used,
+			  stomp_frame_t *out)
+{
+	const char *z = memchr(in, '\0', avail);
+	size_t take = z ? (size_t)(z - in) + 1 : avail;
+	int rc;
+
+	*used = 0;
+	if (take > p->lim.max_frame - p->frame_bytes)
+		return fail(p, CHAT_ETOOBIG, "frame exceeds %zu bytes", p->lim.max_frame);
+	rc = chat_buf_append(&p->buf, in, take - (z ? 1 : 0));
+	if (rc != CHAT_OK)
+		return fail_append(p, rc);
+	*used = take;
+	p->frame_bytes += take;
+	if (z == NULL)
+		return CHAT_EAGAIN;
+	deliver(p, out);
+	return CHAT_OK;
+}
+
 int stomp_parser_feed(stomp_parser_t *p, const char *buf, size_t len, size_t *consumed,
 		      stomp_frame_t *out)
 {
-	size_t pos = 0, used, take;
-	const char *z;
+	size_t pos = 0, used = 0;
 	int rc = CHAT_EAGAIN;
 
 	*consumed = 0;
 	if (p->error != 0)
 		return p->error;
-	if (p->delivered) {
-		if (p->buf.cap > BUF_KEEP_MAX)
-			chat_buf_free(&p->buf);
-		chat_buf_reset(&p->buf);
-		p->nhdr = 0;
-		p->frame_bytes = 0;
-		p->line_start = 0;
-		p->delivered = 0;
-	}
+	if (p->delivered)
+		start_frame(p);
 	while (pos < len) {
 		switch (p->state) {
 		case ST_IDLE:
-			if (buf[pos] == '\n') {
-				p->heartbeats++;
-				pos++;
-			} else if (buf[pos] == '\r') {
-				p->state = ST_IDLE_CR;
-				pos++;
-			} else {
-				p->state = ST_COMMAND;
-			}
-			break;
-		case ST_IDLE_CR:
-			if (buf[pos] != '\n') {
-				rc = fail(p, CHAT_EPROTO, "CR not followed by LF between frames");
-				goto out;
-			}
-			p->heartbeats++;
-			p->state = ST_IDLE;
-			pos++;
-			break;
+		case ST_IDLE_CR: rc = take_idle(p, buf + pos, &used); break;
 		case ST_COMMAND:
 		case ST_HEADER:
 			rc = take_line(p, buf + pos, len - pos, &used);
-			pos += used;
-			if (rc != CHAT_OK && rc != CHAT_EAGAIN)
-				goto out;
-			rc = CHAT_EAGAIN;
+			if (rc == CHAT_OK)
+				rc = CHAT_EAGAIN; /* a line, not a frame, is complete */
 			break;
-		case ST_BODY_LEN:
-			take = len - pos < p->body_left ? len - pos : p->body_left;
-			rc = chat_buf_append(&p->buf, buf + pos, take);
-			if (rc != CHAT_OK) {
-				rc = fail_append(p, rc);
-				goto out;
-			}
-			rc = CHAT_EAGAIN;
-			p->frame_bytes += take;
-			p->body_left -= take;
-			pos += take;
-			if (p->body_left == 0)
-				p->state = ST_BODY_NUL;
-			break;
-		case ST_BODY_NUL:
-			if (buf[pos] != '\0') {
-				rc = fail(
-					p, CHAT_EPROTO,
-					"missing NUL after the %zu-byte body given by content-length",
-					p->buf.len - p->body_start);
-				goto out;
-			}
-			p->frame_bytes++;
-			pos++;
-			deliver(p, out);
-			rc = CHAT_OK;
-			goto out;
-		case ST_BODY_SCAN:
-			z = memchr(buf + pos, '\0', len - pos);
-			take = z ? (size_t)(z - (buf + pos)) + 1 : len - pos;
-			if (take > p->lim.max_frame - p->frame_bytes) {
-				rc = fail(p, CHAT_ETOOBIG, "frame exceeds %zu bytes",
-					  p->lim.max_frame);
-				goto out;
-			}
-			rc = chat_buf_append(&p->buf, buf + pos, take - (z ? 1 : 0));
-			if (rc != CHAT_OK) {
-				rc = fail_append(p, rc);
-				goto out;
-			}
-			rc = CHAT_EAGAIN;
-			p->frame_bytes += take;
-			pos += take;
-			if (z != NULL) {
-				deliver(p, out);
-				rc = CHAT_OK;
-				goto out;
-			}
-			break;
+		case ST_BODY_LEN: rc = take_body_len(p, buf + pos, len - pos, &used); break;
+		case ST_BODY_NUL: rc = take_body_nul(p, buf + pos, &used, out); break;
+		case ST_BODY_SCAN: rc = take_body_scan(p, buf + pos, len - pos, &used, out); break;
 		}
+		pos += used;
+		if (rc != CHAT_EAGAIN)
+			break;
 	}
-out:
 	*consumed = pos;
 	return rc;
-}
-
-/* ---- serialiser ---- */
-
-enum {
-	ESC_NONE,
-	ESC_11,
-	ESC_12
-};
-
-/* Appends n bytes of a header name or value escaped per mode.  Returns
- * CHAT_EINVAL for bytes the mode cannot carry. */
-static int put_escaped(chat_buf_t *out, int mode, const char *s, size_t n, int is_name)
-{
-	size_t i, run = 0;
-	int rc = CHAT_OK;
-
-	for (i = 0; i < n; i++) {
-		const char *esc = NULL;
-
-		switch (s[i]) {
-		case '\0': return CHAT_EINVAL;
-		case '\\': esc = mode == ESC_NONE ? NULL : "\\\\"; break;
-		case '\n':
-			if (mode == ESC_NONE)
-				return CHAT_EINVAL;
-			esc = "\\n";
-			break;
-		case '\r':
-			if (mode != ESC_12)
-				return CHAT_EINVAL;
-			esc = "\\r";
-			break;
-		case ':':
-			if (mode == ESC_NONE && is_name)
-				return CHAT_EINVAL;
-			esc = mode == ESC_NONE ? NULL : "\\c";
-			break;
-		}
-		if (esc == NULL)
-			continue;
-		if ((rc = chat_buf_append(out, s + run, i - run)) != CHAT_OK ||
-		    (rc = chat_buf_append(out, esc, 2)) != CHAT_OK)
-			return rc;
-		run = i + 1;
-	}
-	return chat_buf_append(out, s + run, n - run);
-}
-
-static int put_header(chat_buf_t *out, int mode, const stomp_header_t *h)
-{
-	int rc;
-
-	if (h->name.len == 0)
-		return CHAT_EINVAL;
-	if ((rc = put_escaped(out, mode, h->name.ptr, h->name.len, 1)) != CHAT_OK ||
-	    (rc = chat_buf_putc(out, ':')) != CHAT_OK ||
-	    (rc = put_escaped(out, mode, h->value.ptr, h->value.len, 0)) != CHAT_OK)
-		return rc;
-	return chat_buf_putc(out, '\n');
-}
-
-/* Finds the first content-length among pre then headers (NULL if none). */
-static const stomp_header_t *find_length(const stomp_header_t *pre, size_t npre,
-					 const stomp_header_t *headers, size_t n)
-{
-	for (size_t i = 0; i < npre; i++)
-		if (chat_slice_eq(pre[i].name, "content-length"))
-			return &pre[i];
-	for (size_t i = 0; i < n; i++)
-		if (chat_slice_eq(headers[i].name, "content-length"))
-			return &headers[i];
-	return NULL;
-}
-
-/* stomp_serialize() with two header lists (pre first), so the helpers need
- * not copy the caller's extra headers. */
-static int serialize2(chat_buf_t *out, stomp_version_t version, stomp_command_t cmd,
-		      const stomp_header_t *pre, size_t npre, const stomp_header_t *headers,
-		      size_t nheaders, const void *body, size_t body_len)
-{
-	const char *name = stomp_command_name(cmd);
-	const stomp_header_t *cl;
-	size_t start = out->len, n;
-	int mode, rc = CHAT_EINVAL;
-
-	if (name == NULL)
-		goto out;
-	if (command_is_raw(cmd) || version == STOMP_V1_0)
-		mode = ESC_NONE;
-	else if (version == STOMP_V1_1)
-		mode = ESC_11;
-	else
-		mode = ESC_12;
-	cl = find_length(pre, npre, headers, nheaders);
-	if (cl != NULL && (stomp_parse_content_length(cl->value, &n) != CHAT_OK || n != body_len))
-		goto out;
-	if ((rc = chat_buf_puts(out, name)) != CHAT_OK ||
-	    (rc = chat_buf_putc(out, '\n')) != CHAT_OK)
-		goto out;
-	for (size_t i = 0; i < npre; i++)
-		if ((rc = put_header(out, mode, &pre[i])) != CHAT_OK)
-			goto out;
-	for (size_t i = 0; i < nheaders; i++)
-		if ((rc = put_header(out, mode, &headers[i])) != CHAT_OK)
-			goto out;
-	if (cl == NULL && body_len > 0 &&
-	    (rc = chat_buf_printf(out, "content-length:%zu\n", body_len)) != CHAT_OK)
-		goto out;
-	if ((rc = chat_buf_putc(out, '\n')) != CHAT_OK ||
-	    (rc = chat_buf_append(out, body, body_len)) != CHAT_OK ||
-	    (rc = chat_buf_putc(out, '\0')) != CHAT_OK)
-		goto out;
-out:
-	if (rc != CHAT_OK)
-		chat_buf_truncate(out, start);
-	return rc;
-}
-
-int stomp_serialize(chat_buf_t *out, stomp_version_t version, stomp_command_t cmd,
-		    const stomp_header_t *headers, size_t nheaders, const void *body,
-		    size_t body_len)
-{
-	return serialize2(out, version, cmd, NULL, 0, headers, nheaders, body, body_len);
-}
-
-static chat_slice_t cstr(const char *s)
-{
-	chat_slice_t v = { s, strlen(s) };
-
-	return v;
-}
-
-/* Appends header (name, value) to h[*n] when value is not NULL. */
-static void add(stomp_header_t *h, size_t *n, const char *name, const char *value)
-{
-	if (value == NULL)
-		return;
-	h[*n].name = cstr(name);
-	h[*n].value = cstr(value);
-	(*n)++;
-}
-
-int stomp_serialize_message(chat_buf_t *out, stomp_version_t version, const char *subscription,
-			    const char *message_id, const char *destination,
-			    const char *content_type, const stomp_header_t *extra, size_t nextra,
-			    const void *body, size_t body_len)
-{
-	stomp_header_t h[4];
-	size_t n = 0;
-
-	if (subscription == NULL || message_id == NULL || destination == NULL)
-		return CHAT_EINVAL;
-	add(h, &n, "subscription", subscription);
-	add(h, &n, "message-id", message_id);
-	add(h, &n, "destination", destination);
-	add(h, &n, "content-type", content_type);
-	return serialize2(out, version, STOMP_CMD_MESSAGE, h, n, extra, nextra, body, body_len);
-}
-
-int stomp_serialize_error(chat_buf_t *out, stomp_version_t version, const char *message,
-			  const char *receipt_id, const void *body, size_t body_len)
-{
-	stomp_header_t h[3];
-	size_t n = 0;
-
-	add(h, &n, "message", message);
-	add(h, &n, "receipt-id", receipt_id);
-	if (body_len > 0)
-		add(h, &n, "content-type", "text/plain");
-	return serialize2(out, version, STOMP_CMD_ERROR, h, n, NULL, 0, body, body_len);
-}
-
-int stomp_serialize_receipt(chat_buf_t *out, stomp_version_t version, const char *receipt_id)
-{
-	stomp_header_t h[1];
-	size_t n = 0;
-
-	if (receipt_id == NULL)
-		return CHAT_EINVAL;
-	add(h, &n, "receipt-id", receipt_id);
-	return serialize2(out, version, STOMP_CMD_RECEIPT, h, n, NULL, 0, NULL, 0);
-}
-
-int stomp_serialize_connected(chat_buf_t *out, const char *version, const char *heart_beat,
-			      const char *server, const char *session)
-{
-	stomp_header_t h[4];
-	size_t n = 0;
-
-	if (version == NULL)
-		return CHAT_EINVAL;
-	add(h, &n, "version", version);
-	add(h, &n, "heart-beat", heart_beat);
-	add(h, &n, "server", server);
-	add(h, &n, "session", session);
-	return serialize2(out, STOMP_V1_2, STOMP_CMD_CONNECTED, h, n, NULL, 0, NULL, 0);
 }

@@ -301,13 +301,96 @@ static int cmd_metrics(ctl_t *c)
 	return rc;
 }
 
+/* What cmd_status() found out about the durable store. */
+typedef struct status_store {
+	const char *state; /* "up" or "down" */
+	char error[256];   /* why it is down, "" when up */
+	int64_t max_id;    /* the highest message id it holds */
+} status_store_t;
+
+/* chatctl status --json: s, the store and the metrics samples m. */
+static void status_json(ctl_t *c, const admin_status_t *s, const status_store_t *st,
+			const chat_buf_t *m)
+{
+	jraw(c, "{");
+	jint(c, "schema_version", s->schema_version);
+	jkey(c, "sessions");
+	jraw(c, "{");
+	jint(c, "open", s->sessions_open);
+	jint(c, "closing", s->sessions_closing);
+	jint(c, "closed", s->sessions_closed);
+	jint(c, "websocket", s->sessions_websocket);
+	jint(c, "http", s->sessions_http);
+	jint(c, "idle", s->sessions_idle);
+	jraw(c, "}");
+	jint(c, "users_online", s->users_online);
+	jint(c, "subscriptions", s->subscriptions);
+	jkey(c, "outbox");
+	jraw(c, "{");
+	jint(c, "rows", s->outbox_rows);
+	jint(c, "last_seq", s->outbox_last_seq);
+	jint(c, "unread_rows", s->unread_rows);
+	jint(c, "oldest_unread_age_ms", s->oldest_unread_age_ms);
+	jraw(c, "}");
+	jkey(c, "relay");
+	jraw(c, "{");
+	jint(c, "cursor", s->relay_cursor);
+	jint(c, "lag_rows", s->relay_lag_rows);
+	jint(c, "lag_ms", s->relay_lag_ms);
+	jtext(c, "lease_owner", s->relay_owner);
+	jraw(c, "}");
+	jkey(c, "store");
+	jraw(c, "{");
+	jtext(c, "uri_scheme", strncmp(c->opt.store_uri, "sqlite:", 7) == 0 ? "sqlite" : "mongodb");
+	jtext(c, "state", st->state);
+	if (st->error[0] != '\0')
+		jtext(c, "error", st->error);
+	jint(c, "max_message_id", st->max_id);
+	jraw(c, "}");
+	jint(c, "rooms", s->rooms);
+	jint(c, "bans", s->bans);
+	jint(c, "tokens", s->tokens);
+	jkey(c, "metrics");
+	jraw(c, "{");
+	each_sample(m, sample_json, c);
+	jraw(c, "}}");
+}
+
+/* chatctl status: the same as status_json(), for people. */
+static void status_text(ctl_t *c, const admin_status_t *s, const status_store_t *st,
+			const chat_buf_t *m)
+{
+	printf("chat.db            %s (schema %d)\n", c->opt.db_path, s->schema_version);
+	printf("sessions           %lld open, %lld closing, %lld closed\n",
+	       (long long)s->sessions_open, (long long)s->sessions_closing,
+	       (long long)s->sessions_closed);
+	printf("  held by          %lld websocket, %lld http, %lld idle\n",
+	       (long long)s->sessions_websocket, (long long)s->sessions_http,
+	       (long long)s->sessions_idle);
+	printf("users online       %lld\n", (long long)s->users_online);
+	printf("subscriptions      %lld\n", (long long)s->subscriptions);
+	printf("outbox             %lld rows, last seq %lld\n", (long long)s->outbox_rows,
+	       (long long)s->outbox_last_seq);
+	printf("  unread           %lld rows, oldest %lld ms\n", (long long)s->unread_rows,
+	       (long long)s->oldest_unread_age_ms);
+	printf("relay              cursor %lld, lag %lld rows, %lld ms%s%s\n",
+	       (long long)s->relay_cursor, (long long)s->relay_lag_rows, (long long)s->relay_lag_ms,
+	       s->relay_owner[0] ? ", run by " : "", s->relay_owner);
+	printf("store              %s %s%s%s\n", c->opt.store_uri, st->state,
+	       st->error[0] ? ": " : "", st->error);
+	printf("rooms              %lld\n", (long long)s->rooms);
+	printf("bans               %lld\n", (long long)s->bans);
+	printf("login tokens       %lld\n", (long long)s->tokens);
+	printf("metrics (all processes, as GET /api/metrics serves them):\n");
+	each_sample(m, sample_text, c);
+}
+
 static int cmd_status(ctl_t *c)
 {
 	admin_status_t s;
+	status_store_t st = { "up", "", 0 };
 	chat_buf_t m;
-	const char *store_state = "up";
-	char store_err[256] = "";
-	int64_t max_id = 0, max_guest = 0;
+	int64_t max_guest = 0;
 	int rc;
 
 	if ((rc = open_db(c)) != EX_DONE)
@@ -319,80 +402,14 @@ static int cmd_status(ctl_t *c)
 		return rc;
 	}
 	if (store_open(c->opt.store_uri, &c->store, &c->err) != CHAT_OK ||
-	    store_msg_max(c->store, NULL, &max_id, &max_guest, &c->err) != CHAT_OK) {
-		store_state = "down";
-		snprintf(store_err, sizeof(store_err), "%s", c->err.message);
+	    store_msg_max(c->store, NULL, &st.max_id, &max_guest, &c->err) != CHAT_OK) {
+		st.state = "down";
+		snprintf(st.error, sizeof(st.error), "%s", c->err.message);
 	}
-	if (c->json) {
-		jraw(c, "{");
-		jint(c, "schema_version", s.schema_version);
-		jkey(c, "sessions");
-		jraw(c, "{");
-		jint(c, "open", s.sessions_open);
-		jint(c, "closing", s.sessions_closing);
-		jint(c, "closed", s.sessions_closed);
-		jint(c, "websocket", s.sessions_websocket);
-		jint(c, "http", s.sessions_http);
-		jint(c, "idle", s.sessions_idle);
-		jraw(c, "}");
-		jint(c, "users_online", s.users_online);
-		jint(c, "subscriptions", s.subscriptions);
-		jkey(c, "outbox");
-		jraw(c, "{");
-		jint(c, "rows", s.outbox_rows);
-		jint(c, "last_seq", s.outbox_last_seq);
-		jint(c, "unread_rows", s.unread_rows);
-		jint(c, "oldest_unread_age_ms", s.oldest_unread_age_ms);
-		jraw(c, "}");
-		jkey(c, "relay");
-		jraw(c, "{");
-		jint(c, "cursor", s.relay_cursor);
-		jint(c, "lag_rows", s.relay_lag_rows);
-		jint(c, "lag_ms", s.relay_lag_ms);
-		jtext(c, "lease_owner", s.relay_owner);
-		jraw(c, "}");
-		jkey(c, "store");
-		jraw(c, "{");
-		jtext(c, "uri_scheme",
-		      strncmp(c->opt.store_uri, "sqlite:", 7) == 0 ? "sqlite" : "mongodb");
-		jtext(c, "state", store_state);
-		if (store_err[0] != '\0')
-			jtext(c, "error", store_err);
-		jint(c, "max_message_id", max_id);
-		jraw(c, "}");
-		jint(c, "rooms", s.rooms);
-		jint(c, "bans", s.bans);
-		jint(c, "tokens", s.tokens);
-		jkey(c, "metrics");
-		jraw(c, "{");
-		each_sample(&m, sample_json, c);
-		jraw(c, "}}");
-		chat_buf_free(&m);
-		return EX_DONE;
-	}
-	printf("chat.db            %s (schema %d)\n", c->opt.db_path, s.schema_version);
-	printf("sessions           %lld open, %lld closing, %lld closed\n",
-	       (long long)s.sessions_open, (long long)s.sessions_closing,
-	       (long long)s.sessions_closed);
-	printf("  held by          %lld websocket, %lld http, %lld idle\n",
-	       (long long)s.sessions_websocket, (long long)s.sessions_http,
-	       (long long)s.sessions_idle);
-	printf("users online       %lld\n", (long long)s.users_online);
-	printf("subscriptions      %lld\n", (long long)s.subscriptions);
-	printf("outbox             %lld rows, last seq %lld\n", (long long)s.outbox_rows,
-	       (long long)s.outbox_last_seq);
-	printf("  unread           %lld rows, oldest %lld ms\n", (long long)s.unread_rows,
-	       (long long)s.oldest_unread_age_ms);
-	printf("relay              cursor %lld, lag %lld rows, %lld ms%s%s\n",
-	       (long long)s.relay_cursor, (long long)s.relay_lag_rows, (long long)s.relay_lag_ms,
-	       s.relay_owner[0] ? ", run by " : "", s.relay_owner);
-	printf("store              %s %s%s%s\n", c->opt.store_uri, store_state,
-	       store_err[0] ? ": " : "", store_err);
-	printf("rooms              %lld\n", (long long)s.rooms);
-	printf("bans               %lld\n", (long long)s.bans);
-	printf("login tokens       %lld\n", (long long)s.tokens);
-	printf("metrics (all processes, as GET /api/metrics serves them):\n");
-	each_sample(&m, sample_text, c);
+	if (c->json)
+		status_json(c, &s, &st, &m);
+	else
+		status_text(c, &s, &st, &m);
 	chat_buf_free(&m);
 	return EX_DONE;
 }

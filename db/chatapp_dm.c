@@ -96,12 +96,12 @@ out:
 int chatapp__app_dm_read(broker_t *b, const char *peer, chat_slice_t body)
 {
 	chat_error_t perr = { 0 };
-	chatmsg_field_t fl = { "id", NULL, 1, 0, 0 };
+	json_field_t fl = { "id", NULL, 1, 0, 0, 0 };
 	int rc;
 
 	if (!b->info.has_user || chatroom_is_guest(b->info.user_name))
 		return broker__refuse(b, "direct messages are for registered users");
-	rc = chatmsg_parse_object(body.ptr, body.len, &fl, 1, &perr);
+	rc = json_parse_object(body.ptr, body.len, &chatmsg_object_limits, &fl, 1, &perr);
 	if (rc != CHAT_OK || fl.num <= 0)
 		return broker__refuse(b, "invalid read mark: %s",
 				      rc != CHAT_OK ? perr.message : "id <= 0");

@@ -204,12 +204,12 @@ int chatapp__app_room(broker_t *b, chat_slice_t body, int del)
 {
 	chat_error_t perr = { 0 };
 	chat_buf_t name;
-	chatmsg_field_t fl = { "name", &name, 1, 0, 0 };
+	json_field_t fl = { "name", &name, 1, 0, 0, 0 };
 	int64_t seq = 0;
 	int rc;
 
 	chat_buf_init(&name, NAMES_INPUT_MAX);
-	rc = chatmsg_parse_object(body.ptr, body.len, &fl, 1, &perr);
+	rc = json_parse_object(body.ptr, body.len, &chatmsg_object_limits, &fl, 1, &perr);
 	if (rc == CHAT_OK)
 		rc = del ? chatroom__delete_in_tx(b->db, b->opt, chat_buf_slice(&name),
 						  b->info.user_name, b->now_ms, NULL, &seq, &perr)

@@ -224,13 +224,13 @@ static int store_room(store_t *s, const char *name, int64_t now_ms, int64_t *id,
 static int copy_one(store_t *s, const unstored_t *u, chat_error_t *err)
 {
 	chat_buf_t text;
-	chatmsg_field_t f = { "text", &text, 1, 0, 0 };
+	json_field_t f = { "text", &text, 1, 0, 0, 0 };
 	store_msg_t m = { 0 };
 	chat_error_t e = { 0 };
 	int rc;
 
 	chat_buf_init(&text, CHATMSG_TEXT_MAX);
-	rc = chatmsg_parse_object(u->body, strlen(u->body), &f, 1, NULL);
+	rc = json_parse_object(u->body, strlen(u->body), &chatmsg_object_limits, &f, 1, NULL);
 	if (rc != CHAT_OK) {
 		chat_buf_free(&text);
 		return CHAT_OK; /* cannot happen: the broker rendered it; skipped */

@@ -186,15 +186,16 @@ static int name_password(http_request_t *r, chat_buf_t *name, chat_buf_t *pw, ch
 {
 	chat_buf_t body;
 	chat_error_t e = { 0 };
-	chatmsg_field_t f[3] = { { "name", name, 1, 0, 0 },
-				 { "password", pw, 1, 0, 0 },
-				 { "display_name", display, 0, 0, 0 } };
+	json_field_t f[3] = { { "name", name, 1, 0, 0, 0 },
+			      { "password", pw, 1, 0, 0, 0 },
+			      { "display_name", display, 0, 0, 0, 0 } };
 	int rc;
 
 	chat_buf_init(&body, API_BODY_MAX);
 	rc = read_body(r, &body);
 	if (rc == CHAT_OK) {
-		rc = chatmsg_parse_object(body.data, body.len, f, display != NULL ? 3 : 2, &e);
+		rc = json_parse_object(body.data, body.len, &chatmsg_object_limits, f,
+				       display != NULL ? 3 : 2, &e);
 		if (rc != CHAT_OK)
 			respond_error(r, 400, NULL, e.message);
 	}
@@ -322,17 +323,18 @@ out:
  * JSON body (front servers that do not pass Authorization to FastCGI).
  * Other members of the body go to extra (may be NULL). */
 static int request_token(http_request_t *r, chat_buf_t *body, chat_buf_t *token,
-			 chatmsg_field_t *extra, chat_error_t *e)
+			 json_field_t *extra, chat_error_t *e)
 {
 	const char *auth = http_param(r, "HTTP_AUTHORIZATION");
-	chatmsg_field_t f[2] = { { "token", token, 0, 0, 0 } };
+	json_field_t f[2] = { { "token", token, 0, 0, 0, 0 } };
 	size_t n = 1;
 	int rc;
 
 	if (extra != NULL)
 		f[n++] = *extra;
 	if (body->len > 0 || extra != NULL) {
-		rc = chatmsg_parse_object(body->data ? body->data : "", body->len, f, n, e);
+		rc = json_parse_object(body->data ? body->data : "", body->len,
+				       &chatmsg_object_limits, f, n, e);
 		if (extra != NULL)
 			*extra = f[1];
 		if (rc != CHAT_OK)
@@ -385,7 +387,7 @@ static void post_me(api_thread_t *t, http_request_t *r)
 {
 	chat_buf_t body, token, display, out;
 	chat_error_t e = { 0 };
-	chatmsg_field_t df = { "display_name", NULL, 1, 0, 0 };
+	json_field_t df = { "display_name", NULL, 1, 0, 0, 0 };
 	char user[SESSION_USER_MAX + 1], disp[NAMES_NFC_MAX + 1];
 	int rc;
 
@@ -424,7 +426,7 @@ out:
 
 /* The token's user for a request with no body members but the token:
  * 0, or answers 401/4xx itself and returns non-zero. */
-static int token_user(api_thread_t *t, http_request_t *r, chatmsg_field_t *extra,
+static int token_user(api_thread_t *t, http_request_t *r, json_field_t *extra,
 		      char user[SESSION_USER_MAX + 1], chat_error_t *e)
 {
 	chat_buf_t body, token;
@@ -493,7 +495,7 @@ static void ban_request(const chat_options_t *opt, api_thread_t *t, http_request
 	char user[SESSION_USER_MAX + 1], who[CHATMSG_NAME_MAX + 1];
 	chat_buf_t name;
 	chat_error_t e = { 0 };
-	chatmsg_field_t nf = { "name", NULL, 1, 0, 0 };
+	json_field_t nf = { "name", NULL, 1, 0, 0, 0 };
 	int rc;
 
 	chat_buf_init(&name, CHATMSG_NAME_MAX);
@@ -622,7 +624,7 @@ static void room_request(const chat_options_t *opt, api_thread_t *t, http_reques
 {
 	chat_buf_t body, token, name, out;
 	chat_error_t e = { 0 };
-	chatmsg_field_t nf = { "name", NULL, 1, 0, 0 };
+	json_field_t nf = { "name", NULL, 1, 0, 0, 0 };
 	char user[SESSION_USER_MAX + 1];
 	chatroom_t room;
 	int rc;

@@ -1,6 +1,6 @@
 /*
  * fuzz_chatobj.c - the small JSON object reader behind the API bodies
- * (chatmsg_parse_object).  Invariants: a failure leaves every buffer as it
+ * (json_parse_object).  Invariants: a failure leaves every buffer as it
  * was and no field found; what was extracted, rendered again as JSON, parses
  * back to the same values.
  */
@@ -13,18 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int parse(const char *p, size_t len, chat_buf_t *name, chat_buf_t *pw, chatmsg_field_t *f)
+static int parse(const char *p, size_t len, chat_buf_t *name, chat_buf_t *pw, json_field_t *f)
 {
-	f[0] = (chatmsg_field_t){ "name", name, 1, 0, 0 };
-	f[1] = (chatmsg_field_t){ "password", pw, 0, 0, 0 };
-	f[2] = (chatmsg_field_t){ "n", NULL, 0, 0, 0 };
-	return chatmsg_parse_object(p, len, f, 3, NULL);
+	f[0] = (json_field_t){ "name", name, 1, 0, 0, 0 };
+	f[1] = (json_field_t){ "password", pw, 0, 0, 0, 0 };
+	f[2] = (json_field_t){ "n", NULL, 0, 0, 0, 0 };
+	return json_parse_object(p, len, &chatmsg_object_limits, f, 3, NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	chat_buf_t name, pw, out, name2, pw2;
-	chatmsg_field_t f[3], g[3];
+	json_field_t f[3], g[3];
 	int rc;
 
 	chat_buf_init(&name, 64);

@@ -83,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    m2.id != m.id || m2.room_seq != m.room_seq || m2.time_ms != m.time_ms ||
 		    !same(&room, &room2) || !same(&writer, &writer2) || !same(&text, &text2))
 			abort();
-		/* The strings have no NUL (chatmsg_parse_object refuses one). */
+		/* The strings have no NUL (json_parse_object refuses one). */
 		if (chatrow_hdr_put(&hdrs, CHATROW_H_KIND, CHATROW_KIND_MSG) != CHAT_OK ||
 		    chatrow_hdr_put(&hdrs, room.data, writer.data) != CHAT_OK ||
 		    !chatrow_is_msg(chat_buf_slice(&hdrs)) ||

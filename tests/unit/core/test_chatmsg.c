@@ -59,6 +59,10 @@ static const struct {
 	{ __LINE__, "{\"text\":\"\\ud83d\"}", CHAT_EUTF8, NULL },
 	{ __LINE__, "{\"text\":\"\\ude00\"}", CHAT_EUTF8, NULL },
 	{ __LINE__, "{\"text\":\"\\ud83dx\"}", CHAT_EUTF8, NULL },
+	/* the one decoder's strict rule: a pair half followed by \u must be a low
+	 * surrogate (else CHAT_EUTF8), a broken \u after it is broken JSON */
+	{ __LINE__, "{\"text\":\"\\ud83d\\u0041\"}", CHAT_EUTF8, NULL },
+	{ __LINE__, "{\"text\":\"\\ud83d\\u00\"}", CHAT_EINVAL, NULL },
 	{ __LINE__, "{\"x\":\"\xff\",\"text\":\"a\"}", CHAT_EUTF8, NULL },
 	{ __LINE__,
 	  "{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,"
@@ -183,7 +187,7 @@ START_TEST(render)
 }
 END_TEST
 
-/* chatmsg_parse_object with the API's fields: "name" (string, required,
+/* json_parse_object with the API's fields: "name" (string, required,
  * max 8 bytes), "password" (string, optional), "n" (integer, optional). */
 static const struct {
 	int line;
@@ -236,16 +240,17 @@ START_TEST(parse_object)
 	for (size_t i = 0; i < CHAT_ARRAY_LEN(obj_rows); i++) {
 		chat_buf_t name, pw;
 		chat_error_t err = { 0 };
-		chatmsg_field_t f[3] = {
-			{ "name", &name, 1, 0, 0 },
-			{ "password", &pw, 0, 0, 0 },
-			{ "n", NULL, 0, 0, 0 },
+		json_field_t f[3] = {
+			{ "name", &name, 1, 0, 0, 0 },
+			{ "password", &pw, 0, 0, 0, 0 },
+			{ "n", NULL, 0, 0, 0, 0 },
 		};
 		int rc;
 
 		chat_buf_init(&name, 8);
 		chat_buf_init(&pw, 64);
-		rc = chatmsg_parse_object(obj_rows[i].in, strlen(obj_rows[i].in), f, 3, &err);
+		rc = json_parse_object(obj_rows[i].in, strlen(obj_rows[i].in),
+				       &chatmsg_object_limits, f, 3, &err);
 		ck_assert_msg(rc == obj_rows[i].rc, "line %d: rc %d (%s), want %d",
 			      obj_rows[i].line, rc, err.message, obj_rows[i].rc);
 		if (rc == CHAT_OK) {
