@@ -1,6 +1,6 @@
 /*
- * api.h - the chat's small JSON HTTP API in chat.fcgi, and the relay that
- * runs in the background of every chat.fcgi process.
+ * api.h - the chat's small JSON HTTP API in chat.fcgi (api.c routes;
+ * api_users.c, api_rooms.c and api_keyed.c answer).
  *
  *   POST /api/users   {"name","password"}  register: 201 {"name"}; 400 with
  *                     {"error": why} for a bad name or password; 409 name
@@ -33,16 +33,12 @@
  *                     401 no key; 403 a wrong key; 413 a body over
  *                     max_frame.
  * Request bodies are at most API_BODY_MAX bytes (413 beyond; publish:
- * max_frame, as JSON).  Every error
- * is {"error": "a sentence"}.  Responses are never cached.  The token is
- * the STOMP CONNECT passcode (with login = the user name).
+ * max_frame, as JSON).  Every error is {"error": "a sentence"}.  Responses
+ * are never cached.  The token is the STOMP CONNECT passcode (with login =
+ * the user name).
  *
- * The relay (db/relay.h) copies chat rows to the durable store: the first
- * request a process serves starts one background thread that waits on the
- * doorbell and runs a relay pass when the outbox moved (one process at a
- * time holds the relay lease), backs off while the store is unreachable and
- * catches up when it returns; it also announces LEAVE for expired sessions
- * (broker_presence_sweep).
+ * The history relay is not here: db/background.c runs it (and the sweeps)
+ * in one thread that fcgi/handler.c starts (handler_open()).
  */
 #ifndef CHAT_API_H
 #define CHAT_API_H
