@@ -3,7 +3,7 @@ bin_PROGRAMS += fcgi/chat.fcgi
 fcgi_chat_fcgi_SOURCES = \
 	fcgi/main.c $(START_SOURCES) \
 	fcgi/handler.c fcgi/handler.h \
-	fcgi/transport.c fcgi/transport.h \
+	fcgi/transport.c fcgi/transport.h fcgi/transport_int.h fcgi/transport_recv.c \
 	fcgi/http.c fcgi/http.h \
 	fcgi/httpreq.c fcgi/httpreq.h \
 	fcgi/api.c fcgi/api.h fcgi/api_int.h \
