@@ -81,11 +81,6 @@ int transport_preflight_headers(http_request_t *r, chat_buf_t *head, const char 
 	return rc;
 }
 
-void transport__respond_text(http_request_t *r, int status, const char *headers, const char *body)
-{
-	http_respond(r, status, "text/plain; charset=UTF-8", headers, body, strlen(body));
-}
-
 static const transport__info_t transports[SOCKJS_TRANSPORT_COUNT] = {
 	[SOCKJS_XHR] = { "POST", "application/javascript; charset=UTF-8", 1, 0, 0, 1 },
 	[SOCKJS_XHR_STREAMING] = { "POST", "application/javascript; charset=UTF-8", 1, 1, 0, 1 },
@@ -110,12 +105,11 @@ static void serve_send(worker_t *w, http_request_t *r, const service_t *s, sockj
 	json_strv_init(&msgs, (size_t)w->opt->max_frame * 4, 4096);
 	rc = http_read_body(r, &body);
 	if (rc == CHAT_ETOOBIG) {
-		transport__respond_text(r, 413, head->data, SOCKJS_ERR_TOO_BIG);
+		http_respond_text(r, 413, head->data, SOCKJS_ERR_TOO_BIG);
 		goto out;
 	}
 	if (rc == CHAT_ETIMEDOUT) {
-		transport__respond_text(r, 408, head->data,
-					"The request body did not come in time.\n");
+		http_respond_text(r, 408, head->data, "The request body did not come in time.\n");
 		goto out;
 	}
 	if (rc != CHAT_OK)
@@ -125,24 +119,23 @@ static void serve_send(worker_t *w, http_request_t *r, const service_t *s, sockj
 					       content_type ? strlen(content_type) : 0 },
 			       body.data ? body.data : "", body.len, &msgs, &err_body);
 	if (rc != CHAT_OK) {
-		transport__respond_text(r, 500, head->data,
-					err_body ? err_body : "Internal error.");
+		http_respond_text(r, 500, head->data, err_body ? err_body : "Internal error.");
 		goto out;
 	}
 	rc = service_receive(&w->svc, s, key, http_param(r, "REMOTE_ADDR"), &msgs, chat_wall_ms(),
 			     &err);
 	if (rc == CHAT_ENOTFOUND || rc == CHAT_ECLOSED || rc == CHAT_EDENIED) {
-		transport__respond_text(r, 404, head->data, "Not found.\n");
+		http_respond_text(r, 404, head->data, "Not found.\n");
 		goto out;
 	}
 	if (rc != CHAT_OK) {
 		log_warn("session %s: messages refused: %s", LOG_SID(key),
 			 chat_error_reason(&err, rc));
-		transport__respond_text(r, 500, head->data, "Internal error.\n");
+		http_respond_text(r, 500, head->data, "Internal error.\n");
 		goto out;
 	}
 	if (t == SOCKJS_JSONP_SEND)
-		transport__respond_text(r, 200, head->data, "ok");
+		http_respond_text(r, 200, head->data, "ok");
 	else
 		http_respond(r, 204, "text/plain; charset=UTF-8", head->data, "", 0);
 out:
@@ -160,11 +153,11 @@ void transport_serve(worker_t *w, http_request_t *r, const service_t *s, const r
 	chat_buf_init(&head, 4096);
 	chat_buf_init(&callback, SOCKJS_CALLBACK_MAX);
 	if (ti->method == NULL) {
-		transport__respond_text(r, 404, NULL, "Not found.\n");
+		http_respond_text(r, 404, NULL, "Not found.\n");
 		goto out;
 	}
 	if (!transport_origin_allowed(r, w->opt)) {
-		transport__respond_text(r, 403, NULL, "Origin not allowed.\n");
+		http_respond_text(r, 403, NULL, "Origin not allowed.\n");
 		goto out;
 	}
 	if (ti->cors && !strcmp(r->method, "OPTIONS")) {
@@ -184,21 +177,21 @@ void transport_serve(worker_t *w, http_request_t *r, const service_t *s, const r
 		goto out;
 	}
 	if (transport_common_headers(r, s, &head) != CHAT_OK) {
-		transport__respond_text(r, 500, NULL, "Internal error.\n");
+		http_respond_text(r, 500, NULL, "Internal error.\n");
 		goto out;
 	}
 	if (service_key(s, rt->session_id, key) != CHAT_OK) {
-		transport__respond_text(r, 404, head.data, "Not found.\n");
+		http_respond_text(r, 404, head.data, "Not found.\n");
 		goto out;
 	}
 	if (ti->callback && sockjs_callback(r->query, &callback, &err_body) != CHAT_OK) {
-		transport__respond_text(r, 500, head.data, err_body ? err_body : "Internal error.");
+		http_respond_text(r, 500, head.data, err_body ? err_body : "Internal error.");
 		goto out;
 	}
 	if (ti->streaming && !transport_streaming_allowed(r, w->opt)) {
 		/* The front would hold the stream back: the client moves on to
 		 * the next transport at once. */
-		transport__respond_text(r, 404, head.data, "Not found.\n");
+		http_respond_text(r, 404, head.data, "Not found.\n");
 		goto out;
 	}
 	/* Whatever this request logs names its session. */

@@ -19,9 +19,6 @@ typedef struct transport__info {
 	int cors;      /* answers OPTIONS preflights */
 } transport__info_t;
 
-/* Answers status with a text/plain body; headers: the header lines, or NULL. */
-void transport__respond_text(http_request_t *r, int status, const char *headers, const char *body);
-
 /* Serves receiving transport t (ti: its row) on session key until there is
  * something to answer (polling), or until the response limit, the
  * session's close or the client's departure (streaming).  callback: the

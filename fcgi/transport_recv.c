@@ -272,16 +272,15 @@ static int recv_open(recv_t *c)
 				 (long long)((w->svc.retry_ms + 999) / 1000));
 
 		log_debug("session %s: %s", LOG_SID(c->key), c->err.message);
-		transport__respond_text(c->r, 429,
-					n > 0 && (size_t)n < sizeof(h) ? h : c->head->data,
-					"Too many new sessions, retry later.\n");
+		http_respond_text(c->r, 429, n > 0 && (size_t)n < sizeof(h) ? h : c->head->data,
+				  "Too many new sessions, retry later.\n");
 	} else if (c->rc == CHAT_EDENIED) {
 		/* Another client's session: for this one it does not exist. */
 		log_debug("session %s: %s", LOG_SID(c->key), c->err.message);
-		transport__respond_text(c->r, 404, c->head->data, "Not found.\n");
+		http_respond_text(c->r, 404, c->head->data, "Not found.\n");
 	} else if (c->rc != CHAT_OK) {
 		log_error("session %s: %s", LOG_SID(c->key), chat_error_reason(&c->err, c->rc));
-		transport__respond_text(c->r, 500, c->head->data, "Internal error.\n");
+		http_respond_text(c->r, 500, c->head->data, "Internal error.\n");
 	}
 	if (c->rc != CHAT_OK)
 		return c->rc;
@@ -317,7 +316,7 @@ static int recv_lease(recv_t *c)
 	if (rc != CHAT_OK && rc != CHAT_EBUSY) {
 		log_error("session %s: cannot take the lease: %s", LOG_SID(c->key),
 			  chat_error_reason(&c->err, rc));
-		transport__respond_text(c->r, 500, c->head->data, "Internal error.\n");
+		http_respond_text(c->r, 500, c->head->data, "Internal error.\n");
 		return rc;
 	}
 	c->leased = rc == CHAT_OK;
