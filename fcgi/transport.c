@@ -81,6 +81,7 @@ int transport_preflight_headers(http_request_t *r, chat_buf_t *head, const char 
 	return rc;
 }
 
+/* Each transport's row, by sockjs_transport_t. */
 static const transport__info_t transports[SOCKJS_TRANSPORT_COUNT] = {
 	[SOCKJS_XHR] = { "POST", "application/javascript; charset=UTF-8", 1, 0, 0, 1 },
 	[SOCKJS_XHR_STREAMING] = { "POST", "application/javascript; charset=UTF-8", 1, 1, 0, 1 },
@@ -90,6 +91,7 @@ static const transport__info_t transports[SOCKJS_TRANSPORT_COUNT] = {
 	[SOCKJS_JSONP] = { "GET", "application/javascript; charset=UTF-8", 1, 0, 1, 0 },
 	[SOCKJS_JSONP_SEND] = { "POST", "text/plain; charset=UTF-8", 0, 0, 0, 0 },
 };
+
 static void serve_send(worker_t *w, http_request_t *r, const service_t *s, sockjs_transport_t t,
 		       const char *key, chat_buf_t *head)
 {
