@@ -4,6 +4,7 @@ fcgi_chat_fcgi_SOURCES = \
 	fcgi/main.c $(START_SOURCES) \
 	fcgi/handler.c fcgi/handler.h \
 	fcgi/transport.c fcgi/transport.h fcgi/transport_int.h fcgi/transport_recv.c \
+	fcgi/heldbeat.c fcgi/heldbeat.h \
 	fcgi/http.c fcgi/http.h \
 	fcgi/httpreq.c fcgi/httpreq.h \
 	fcgi/api.c fcgi/api.h fcgi/api_int.h \

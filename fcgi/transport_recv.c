@@ -2,13 +2,13 @@
  * xhr_streaming, eventsource, htmlfile, jsonp; see transport.h): a request
  * opens or finds its session, takes its lease, and waits on this process's
  * dispatcher for what to send, with the SockJS and STOMP heart-beats on
- * the way (core/heartbeat.h). */
+ * the way (heldbeat.h). */
 #include "config.h"
 #include "transport_int.h"
 
 #include "broker.h"
 #include "dispatch.h"
-#include "heartbeat.h"
+#include "heldbeat.h"
 #include "log.h"
 #include "metrics.h"
 #include "session.h"
@@ -237,19 +237,17 @@ typedef struct recv {
 	json_strv_t msgs;    /* one round's batches from the dispatcher */
 	dispatch_sess_t *ds; /* attached to the dispatcher; NULL before */
 	chat_error_t err;
-	char owner[96];     /* this request's lease owner id */
-	int64_t lease_ms;   /* how long a lease taken or renewed lasts */
-	int64_t beat_ms;    /* the SockJS heartbeat (or probe) interval */
-	int64_t beat_sent;  /* when the last SockJS heartbeat went (mono ms) */
-	int64_t stomp_sent; /* when the STOMP heart-beat clock last restarted
-				 * (mono ms; 0: none asked for) */
-	int rc;             /* the session's opening, then the lease's result */
-	int created;        /* this request made the session */
-	int leased;         /* it holds the session's lease */
-	int counted;        /* it counts among held_now and the metrics */
-	int at_once;        /* over a bound: answered without waiting */
-	int waited_once;    /* the bounded wait of an at-once answer is done */
-	int interrupted;    /* the client left mid-response: the session ends */
+	char owner[96];   /* this request's lease owner id */
+	int64_t lease_ms; /* how long a lease taken or renewed lasts */
+	int64_t beat_ms;  /* the SockJS heartbeat (or probe) interval */
+	heldbeat_t beats; /* the SockJS and STOMP heart-beat clocks */
+	int rc;           /* the session's opening, then the lease's result */
+	int created;      /* this request made the session */
+	int leased;       /* it holds the session's lease */
+	int counted;      /* it counts among held_now and the metrics */
+	int at_once;      /* over a bound: answered without waiting */
+	int waited_once;  /* the bounded wait of an at-once answer is done */
+	int interrupted;  /* the client left mid-response: the session ends */
 } recv_t;
 
 /* Opens or finds the session: 0, or answers 429, 404 or 500 itself. */
@@ -402,7 +400,7 @@ static int recv_sockjs_beat(recv_t *c, int64_t now)
 	}
 	if (!c->ti->streaming)
 		return 0;
-	c->beat_sent = now;
+	heldbeat_sent(&c->beats, HELDBEAT_SOCKJS, now);
 	/* The dispatcher thread renews the lease (transport.h); a stream whose
 	 * lease another request took ends, and one closed by another process
 	 * without a frame (expiry) gets its close frame. */
@@ -419,33 +417,33 @@ static int recv_sockjs_beat(recv_t *c, int64_t now)
 }
 
 /* The heart-beats of a round that sent sent frames (0 or 1): the STOMP
- * heart-beat or the SockJS heartbeat when one is due (heartbeat_send_due()
- * for both), else a wait until the next is due or the dispatcher has
- * something.  Returns 1 to go round again. */
+ * heart-beat or the SockJS heartbeat when one is due (heldbeat_round()),
+ * else a wait until the next is due or the dispatcher has something.
+ * Returns 1 to go round again. */
 static int recv_beats(recv_t *c, int sent)
 {
-	int64_t now = chat_mono_ms(), iv, wake;
+	int64_t now = chat_mono_ms(), wait = 0;
+	heldbeat_due_t due;
 
 	/* STOMP heart-beats ride on the request the session holds: a stream
 	 * sends them as they fall due, a poll answers with one (the next poll
-	 * carries the next).  The client may ask for them in any CONNECT, so
-	 * the interval is looked at each round; anything sent restarts it. */
-	iv = broker_heartbeat_interval(c->w->opt, dispatch_heartbeat_wanted(c->w->disp, c->ds));
-	if (iv == 0)
-		c->stomp_sent = 0;
-	else if (sent || c->stomp_sent == 0)
-		c->stomp_sent = now;
+	 * carries the next). */
+	due = heldbeat_round(&c->beats,
+			     broker_heartbeat_interval(c->w->opt,
+						       dispatch_heartbeat_wanted(c->w->disp,
+										 c->ds)),
+			     sent, now, &wait);
 	if (sent)
 		return 1;
-	if (heartbeat_send_due(iv, c->stomp_sent, now, 0)) {
+	if (due == HELDBEAT_STOMP) {
 		if (send_stomp_heartbeat(&c->st) != CHAT_OK) {
 			c->interrupted = 1;
 			return 0;
 		}
-		c->stomp_sent = now;
+		heldbeat_sent(&c->beats, due, now);
 		return c->ti->streaming;
 	}
-	if (heartbeat_send_due(c->beat_ms, c->beat_sent, now, 0))
+	if (due == HELDBEAT_SOCKJS)
 		return recv_sockjs_beat(c, now);
 	if (http_client_gone(c->r)) {
 		/* Whatever was under way to it is lost: as for a failed write,
@@ -453,10 +451,7 @@ static int recv_beats(recv_t *c, int sent)
 		c->interrupted = 1;
 		return 0;
 	}
-	wake = c->beat_sent + c->beat_ms;
-	if (iv > 0 && c->stomp_sent + iv < wake)
-		wake = c->stomp_sent + iv;
-	wait_wake_or_gone(c->w, c->r, c->ds, (int)(wake - now));
+	wait_wake_or_gone(c->w, c->r, c->ds, (int)wait);
 	return 1;
 }
 
@@ -509,8 +504,7 @@ static void recv_wait(recv_t *c, size_t out_cap)
 		log_error("session %s: %s", LOG_SID(c->key), chat_error_reason(&c->err, rc));
 		return;
 	}
-	c->beat_sent = chat_mono_ms();
-	c->stomp_sent = 0;
+	heldbeat_start(&c->beats, c->beat_ms, chat_mono_ms());
 	while (recv_round(c)) {
 	}
 	(void)session_advance_cursor(w->svc.db, c->key, dispatch_detach(w->disp, c->ds), NULL);
