@@ -6,7 +6,7 @@
  * caller's clock, in ms; a test's fake one), nothing here reads a clock.
  *
  * The broker stores the agreed intervals at CONNECT (db/broker.c), the
- * shells send at heartbeat_send_ms() (ws/server.c, fcgi/transport.c) and
+ * shells send at heartbeat_send_ms() (ws/server.c, fcgi/transport_recv.c) and
  * the heart-beat sweep ends the dead (broker_heartbeat_sweep(), whose SQL
  * applies heartbeat_dead_after(); tests/unit/db/test_heartbeat.c holds
  * the two to the same bound).

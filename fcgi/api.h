@@ -1,6 +1,7 @@
 /*
  * api.h - the chat's small JSON HTTP API in chat.fcgi (/api/users,
- * /api/login, /api/logout, /api/rooms, /api/publish).  Request bodies are
+ * /api/login, /api/logout, /api/rooms, /api/publish; api.c routes,
+ * api_users.c, api_rooms.c and api_keyed.c answer).  Request bodies are
  * at most API_BODY_MAX bytes; every error is {"error": "a sentence"}.  The
  * requests and answers: docs/protocol.md#the-http-api.
  */

@@ -246,11 +246,6 @@ void handler_close(handler_t *h)
 	free(h);
 }
 
-static void respond_text(http_request_t *r, int status, const char *headers, const char *body)
-{
-	http_respond(r, status, "text/plain; charset=UTF-8", headers, body, strlen(body));
-}
-
 /* Whether a chat-ws sidecar renewed its lease lately: WebSocket is offered
  * only then, so a host where none runs (no long-lived processes allowed)
  * sends clients to the HTTP transports at once.  A database error offers
@@ -288,7 +283,7 @@ static void serve_info(handler_t *h, http_request_t *r, const service_t *s)
 	if (transport_nocache_cors_headers(r, &head) != CHAT_OK ||
 	    sockjs_info(&body, s->websocket && sidecar_alive(h), s->cookie_needed,
 			transport_streaming_allowed(r, h->opt), entropy) != CHAT_OK) {
-		respond_text(r, 500, NULL, "Internal error.\n");
+		http_respond_text(r, 500, NULL, "Internal error.\n");
 		goto out;
 	}
 	http_respond(r, 200, "application/json; charset=UTF-8", head.data, body.data, body.len);
@@ -316,7 +311,7 @@ static void serve_iframe(handler_t *h, http_request_t *r)
 		http_respond(r, 200, "text/html; charset=UTF-8", head.data, h->iframe.data,
 			     strcmp(r->method, "HEAD") ? h->iframe.len : 0);
 	else
-		respond_text(r, 500, NULL, "Internal error.\n");
+		http_respond_text(r, 500, NULL, "Internal error.\n");
 	chat_buf_free(&head);
 }
 
@@ -325,14 +320,14 @@ static void serve_iframe(handler_t *h, http_request_t *r)
 static void serve_websocket_fallback(http_request_t *r, const service_t *s)
 {
 	if (!s->websocket) {
-		respond_text(r, 404, NULL, "Not found.\n");
+		http_respond_text(r, 404, NULL, "Not found.\n");
 		return;
 	}
 	if (strcmp(r->method, "GET") != 0) {
 		http_respond(r, 405, NULL, "Allow: GET\r\n", "", 0);
 		return;
 	}
-	respond_text(r, 400, NULL, "Can \"Upgrade\" only to \"WebSocket\".");
+	http_respond_text(r, 400, NULL, "Can \"Upgrade\" only to \"WebSocket\".");
 }
 
 static void serve(handler_t *h, http_request_t *rp, int init_rc)
@@ -345,7 +340,7 @@ static void serve(handler_t *h, http_request_t *rp, int init_rc)
 	int rc;
 
 	if (init_rc != CHAT_OK) {
-		respond_text(&r, 500, NULL, "No REQUEST_URI from the front server.\n");
+		http_respond_text(&r, 500, NULL, "No REQUEST_URI from the front server.\n");
 		return;
 	}
 	r.body_timeout_ms = (int)h->opt->body_timeout_ms;
@@ -357,7 +352,7 @@ static void serve(handler_t *h, http_request_t *rp, int init_rc)
 	}
 	rc = route_parse(h->prefixes, h->nservices, r.path.ptr, r.path.len, &rt);
 	if (rc != CHAT_OK) {
-		respond_text(&r, 404, NULL, "Not found.\n");
+		http_respond_text(&r, 404, NULL, "Not found.\n");
 		return;
 	}
 	s = &h->services[rt.prefix];
@@ -366,7 +361,7 @@ static void serve(handler_t *h, http_request_t *rp, int init_rc)
 		if (strcmp(r.method, "GET") != 0 && strcmp(r.method, "HEAD") != 0)
 			http_respond(&r, 405, NULL, "Allow: GET, HEAD\r\n", "", 0);
 		else
-			respond_text(&r, 200, NULL, SOCKJS_GREETING);
+			http_respond_text(&r, 200, NULL, SOCKJS_GREETING);
 		return;
 	case ROUTE_INFO: serve_info(h, &r, s); return;
 	case ROUTE_IFRAME: serve_iframe(h, &r); return;
@@ -380,7 +375,7 @@ static void serve(handler_t *h, http_request_t *rp, int init_rc)
 	w = worker_get(h, &err);
 	if (w == NULL) {
 		log_error("cannot open %s: %s", h->opt->db_path, err.message);
-		respond_text(&r, 503, NULL, "Service unavailable.\n");
+		http_respond_text(&r, 503, NULL, "Service unavailable.\n");
 		return;
 	}
 	transport_serve(w, &r, s, &rt);

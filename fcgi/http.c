@@ -322,3 +322,8 @@ int http_respond(http_request_t *r, int status, const char *content_type, const 
 
 	return rc != CHAT_OK ? rc : http_write(r, body, len);
 }
+
+int http_respond_text(http_request_t *r, int status, const char *headers, const char *body)
+{
+	return http_respond(r, status, "text/plain; charset=UTF-8", headers, body, strlen(body));
+}

@@ -71,6 +71,10 @@ int http_write(http_request_t *r, const void *data, size_t len);
 int http_respond(http_request_t *r, int status, const char *content_type, const char *headers,
 		 const void *body, size_t len);
 
+/* A whole text/plain (UTF-8) response with the string body; headers as for
+ * http_start().  Returns 0 or CHAT_EIO. */
+int http_respond_text(http_request_t *r, int status, const char *headers, const char *body);
+
 /* The reason phrase of a status code ("Not Found"). */
 const char *http_reason(int status);
 

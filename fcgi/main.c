@@ -29,13 +29,13 @@
 static const char summary[] =
 	"chat.fcgi - STOMP-over-SockJS chat: the SockJS HTTP transports as a FastCGI program.";
 
-/* One FastCGI accept thread (not transport.h's worker_t, the per-thread
- * session state the handler makes for it). */
-typedef struct fcgi_thread {
+/* A request thread's start: it accepts on sock and serves with handler
+ * (its per-thread state is transport.h's worker_t, made by the handler). */
+typedef struct request_thread {
 	pthread_t thread;
 	int sock;
 	handler_t *handler;
-} fcgi_thread_t;
+} request_thread_t;
 
 extern char **environ;
 
@@ -92,9 +92,9 @@ static int serve_cgi(chat_options_t *opt)
 
 static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void *worker_main(void *arg)
+static void *request_thread_main(void *arg)
 {
-	fcgi_thread_t *w = arg;
+	request_thread_t *w = arg;
 	FCGX_Request req;
 
 	if (FCGX_InitRequest(&req, w->sock, 0) != 0) {
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
 	chat_options_t opt;
 	chat_error_t err = { 0 };
 	handler_t *handler = NULL;
-	fcgi_thread_t *workers = NULL;
+	request_thread_t *workers = NULL;
 	int rc, sock = 0, status = EXIT_FAILURE;
 	long long i;
 
@@ -200,7 +200,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < opt.threads; i++) {
 		workers[i].sock = sock;
 		workers[i].handler = handler;
-		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
+		if (pthread_create(&workers[i].thread, NULL, request_thread_main, &workers[i]) !=
+		    0) {
 			log_error("cannot start thread %lld", i);
 			goto out;
 		}
