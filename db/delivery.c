@@ -443,9 +443,7 @@ int delivery_flush_pending(chatdb_t *db, delivery_t *d, chat_error_t *err)
 			sqlite3_bind_text(st, 10, d->user, -1, SQLITE_STATIC);
 		if (p->sender != NULL)
 			sqlite3_bind_text(st, 11, p->sender, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "unacked", err);
-		sqlite3_reset(st);
+		rc = chatdb__step_done(db, st, "unacked", err);
 	}
 	if (rc == CHAT_OK) {
 		for (i = 0; i < d->npend; i++)
