@@ -524,7 +524,7 @@ int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, con
 		   const char *peer, chat_slice_t msg, int64_t now_ms, chat_error_t *err)
 {
 	stomp_limits_t lim = { (size_t)opt->max_frame, (size_t)opt->max_headers, 0 };
-	doorbell_t *bell = chatdb_doorbell(db);
+	doorbell_t *bell;
 	broker_t b;
 	stomp_parser_t p;
 	stomp_frame_t f;
@@ -538,7 +538,7 @@ int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, con
 	b.peer = peer;
 	if ((rc = stomp_parser_init(&p, &lim)) != CHAT_OK)
 		goto out_free;
-	chatdb_set_doorbell(db, NULL);
+	bell = chatdb__hold_doorbell(db);
 	rc = session_get(db, key, &b.info, err);
 	if (rc != CHAT_OK)
 		goto out;
@@ -578,9 +578,7 @@ int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, con
 		break;
 	}
 out:
-	chatdb_set_doorbell(db, bell);
-	if (bell != NULL && b.ring_seq > 0)
-		doorbell_ring(bell, (uint64_t)b.ring_seq);
+	chatdb__release_doorbell(db, bell, b.ring_seq);
 	stomp_parser_free(&p);
 out_free:
 	chat_buf_free(&joined);

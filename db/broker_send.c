@@ -225,9 +225,9 @@ int broker__on_send(broker_t *b, const stomp_frame_t *f, int replay)
 int broker_publish(chatdb_t *db, const chat_options_t *opt, const char *dest, const char *ctype,
 		   chat_slice_t body, int64_t now_ms, int64_t *seq_out, chat_error_t *err)
 {
-	doorbell_t *bell = chatdb_doorbell(db);
 	chat_slice_t d = { dest, strlen(dest) }, user, rest;
 	dest_kind_t kind = dest_classify(d);
+	doorbell_t *bell;
 	broker_t b;
 	int rc;
 
@@ -248,7 +248,7 @@ int broker_publish(chatdb_t *db, const chat_options_t *opt, const char *dest, co
 				      "the body is larger than max_frame (%lld bytes)",
 				      opt->max_frame);
 	broker__setup(&b, db, opt, NULL, "", now_ms, err);
-	chatdb_set_doorbell(db, NULL);
+	bell = chatdb__hold_doorbell(db);
 	if ((rc = chatdb__begin(db, err)) != CHAT_OK)
 		goto out;
 	rc = broker__publish(&b, dest, kind, ctype, NULL, body);
@@ -260,9 +260,7 @@ int broker_publish(chatdb_t *db, const chat_options_t *opt, const char *dest, co
 		broker__rollback(&b);
 	}
 out:
-	chatdb_set_doorbell(db, bell);
-	if (bell != NULL && b.ring_seq > 0)
-		doorbell_ring(bell, (uint64_t)b.ring_seq);
+	chatdb__release_doorbell(db, bell, b.ring_seq);
 	broker__teardown(&b);
 	return rc;
 }

@@ -84,7 +84,7 @@ static int sweep_sessions(chatdb_t *db, const chat_options_t *opt, int64_t now_m
 			  int64_t *closed_out, chat_error_t *err)
 {
 	char keys[64][CHATDB_ID_MAX + 1], msgs[64][BROKER_PERR_MAX];
-	doorbell_t *bell = chatdb_doorbell(db);
+	doorbell_t *bell;
 	int64_t ring = 0;
 	sqlite3_stmt *st;
 	size_t n = 0, i;
@@ -111,7 +111,7 @@ static int sweep_sessions(chatdb_t *db, const chat_options_t *opt, int64_t now_m
 	sqlite3_reset(st);
 	if (step != SQLITE_DONE && step != SQLITE_ROW)
 		return chatdb__error(db, step, what, err);
-	chatdb_set_doorbell(db, NULL);
+	bell = chatdb__hold_doorbell(db);
 	for (i = 0; i < n && rc == CHAT_OK; i++) {
 		broker_t b;
 
@@ -123,9 +123,7 @@ static int sweep_sessions(chatdb_t *db, const chat_options_t *opt, int64_t now_m
 			ring = b.ring_seq;
 		broker__teardown(&b);
 	}
-	chatdb_set_doorbell(db, bell);
-	if (bell != NULL && ring > 0)
-		doorbell_ring(bell, (uint64_t)ring);
+	chatdb__release_doorbell(db, bell, ring);
 	if (rc == CHAT_OK && closed_out != NULL)
 		*closed_out = (int64_t)n;
 	return rc;

@@ -289,9 +289,9 @@ int chatapp__app_typing(broker_t *b, const char *dest)
 
 int broker_presence_sweep(chatdb_t *db, int64_t now_ms, int64_t *left_out, chat_error_t *err)
 {
-	doorbell_t *bell = chatdb_doorbell(db);
 	char rooms[64][CHATMSG_ROOM_MAX + 1], users[64][SESSION_USER_MAX + 1];
 	char topic[CHATDB_DEST_MAX + 1];
+	doorbell_t *bell;
 	sqlite3_stmt *st;
 	int64_t seq = 0;
 	size_t n = 0, i;
@@ -299,7 +299,7 @@ int broker_presence_sweep(chatdb_t *db, int64_t now_ms, int64_t *left_out, chat_
 
 	if (left_out != NULL)
 		*left_out = 0;
-	chatdb_set_doorbell(db, NULL);
+	bell = chatdb__hold_doorbell(db);
 	if ((rc = chatdb__begin(db, err)) != CHAT_OK)
 		goto out;
 	rc = chatdb__stmt(db, SQL_PRESENCE_STALE, &st, err);
@@ -333,9 +333,7 @@ done:
 	else
 		chatdb__rollback(db);
 out:
-	chatdb_set_doorbell(db, bell);
-	if (rc == CHAT_OK && seq > 0 && bell != NULL)
-		doorbell_ring(bell, (uint64_t)seq);
+	chatdb__release_doorbell(db, bell, rc == CHAT_OK ? seq : 0);
 	if (rc == CHAT_OK && left_out != NULL)
 		*left_out = (int64_t)n;
 	return rc;

@@ -368,6 +368,21 @@ doorbell_t *chatdb_doorbell(const chatdb_t *db)
 	return db->bell;
 }
 
+doorbell_t *chatdb__hold_doorbell(chatdb_t *db)
+{
+	doorbell_t *bell = db->bell;
+
+	db->bell = NULL;
+	return bell;
+}
+
+void chatdb__release_doorbell(chatdb_t *db, doorbell_t *bell, int64_t seq)
+{
+	db->bell = bell;
+	if (bell != NULL && seq > 0)
+		doorbell_ring(bell, (uint64_t)seq);
+}
+
 int chatdb_schema_version(chatdb_t *db, int *version, chat_error_t *err)
 {
 	return read_version(db, version, err);

@@ -130,6 +130,16 @@ CHAT_MUST_CHECK int chatdb__begin(chatdb_t *db, chat_error_t *err);
 CHAT_MUST_CHECK int chatdb__commit(chatdb_t *db, chat_error_t *err);
 void chatdb__rollback(chatdb_t *db);
 
+/* Ring after COMMIT: an outbox append rings db's doorbell at once, which
+ * inside a transaction would wake readers before they can see the row.  A
+ * caller that appends in its own transactions holds the doorbell first:
+ * chatdb__hold_doorbell() detaches it and returns it (NULL when none was
+ * attached, e.g. already held); after the last COMMIT or ROLLBACK,
+ * chatdb__release_doorbell() attaches bell again and, when seq > 0 (the
+ * highest outbox seq committed meanwhile), rings it once. */
+doorbell_t *chatdb__hold_doorbell(chatdb_t *db);
+void chatdb__release_doorbell(chatdb_t *db, doorbell_t *bell, int64_t seq);
+
 /* Counts one broadcast outbox row appended through db in the metrics
  * (METRICS_PUBLISHED) once it is committed. */
 void chatdb__count_published(chatdb_t *db);

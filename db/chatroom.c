@@ -305,13 +305,10 @@ typedef struct room_op {
 
 static int room_tx(chatdb_t *db, const room_op_t *o, chat_error_t *err)
 {
-	doorbell_t *bell = chatdb_doorbell(db);
+	doorbell_t *bell = chatdb__hold_doorbell(db); /* ring after COMMIT */
 	int64_t seq = 0;
 	int rc;
 
-	/* Ring only after COMMIT: a ring inside the transaction would wake
-	 * readers before they can see the row. */
-	chatdb_set_doorbell(db, NULL);
 	rc = chatdb__begin(db, err);
 	if (rc == CHAT_OK) {
 		rc = o->del == 2 ? chatroom__delete_msg_in_tx(db, o->opt, o->name, o->msg_id,
@@ -325,9 +322,8 @@ static int room_tx(chatdb_t *db, const room_op_t *o, chat_error_t *err)
 		else
 			chatdb__rollback(db);
 	}
-	chatdb_set_doorbell(db, bell);
-	if (rc == CHAT_OK && bell != NULL)
-		doorbell_ring(bell, (uint64_t)seq);
+	/* Every successful room operation appended a row: seq > 0. */
+	chatdb__release_doorbell(db, bell, rc == CHAT_OK ? seq : 0);
 	return rc;
 }
 

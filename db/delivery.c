@@ -1,6 +1,8 @@
-/* delivery.c - one session's delivery state and rendering (see delivery.h). */
+/* delivery.c - one session's delivery state and how outbox rows change it
+ * or become its messages (see delivery.h); the frames themselves are
+ * rendered by delivery_render.c. */
 #include "config.h"
-#include "delivery.h"
+#include "delivery_int.h"
 
 #include "metrics.h"
 
@@ -8,9 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Distinct frames remembered per row. */
-#define CACHE_SLOTS 16
 
 static const char SQL_STATE_GET[] =
 	"SELECT version, hb_client_recv_ms FROM stomp_sessions WHERE session_id = ?1";
@@ -21,175 +20,6 @@ static const char SQL_UNACKED_PUT[] =
 	"INSERT OR IGNORE INTO stomp_unacked(session_id, ack_id, sub_id, sub_destination,"
 	" ack_mode, msg_seq, destination, content_type, body, user_name, sender)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
-
-/* ---- row headers ---------------------------------------------------------- */
-
-/* ---- rendering ------------------------------------------------------------ */
-
-void delivery_ack_id(char out[DELIVERY_ACK_ID_MAX + 1], int64_t seq, const char *sub_id)
-{
-	snprintf(out, DELIVERY_ACK_ID_MAX + 1, "%lld.%s", (long long)seq, sub_id);
-}
-
-int delivery_render_message(chat_buf_t *out, stomp_version_t v, const char *sub_id, int64_t seq,
-			    const char *dest, const char *ctype, const char *sender,
-			    const char *ack_id, chat_slice_t body)
-{
-	stomp_header_t extra[3];
-	size_t n = 0;
-	char mid[24];
-
-	snprintf(mid, sizeof(mid), "%lld", (long long)seq);
-	if (ack_id != NULL && v >= STOMP_V1_2) {
-		extra[n].name = CHAT_SLICE("ack");
-		extra[n].value = (chat_slice_t){ ack_id, strlen(ack_id) };
-		n++;
-	}
-	if (sender != NULL) {
-		extra[n].name = CHAT_SLICE("user-name");
-		extra[n].value = (chat_slice_t){ sender, strlen(sender) };
-		n++;
-	}
-	if (body.len == 0) {
-		extra[n].name = CHAT_SLICE("content-length");
-		extra[n].value = CHAT_SLICE("0");
-		n++;
-	}
-	return stomp_serialize_message(out, v, sub_id, mid, dest, ctype, extra, n, body.ptr,
-				       body.len);
-}
-
-typedef struct slot {
-	stomp_version_t version;
-	int acked;
-	int framed;
-	char sub_id[CHATDB_ID_MAX + 1];
-	int rc;           /* what rendering it returned */
-	chat_buf_t frame; /* the frame, JSON-encoded when framed */
-} slot_t;
-
-struct delivery_cache {
-	slot_t slots[CACHE_SLOTS];
-	size_t n;
-	chat_buf_t raw; /* scratch for encoding */
-};
-
-delivery_cache_t *delivery_cache_new(void)
-{
-	delivery_cache_t *c = calloc(1, sizeof(*c));
-
-	if (c == NULL)
-		return NULL;
-	for (size_t i = 0; i < CACHE_SLOTS; i++)
-		chat_buf_init(&c->slots[i].frame, (size_t)OUTBOX_BODY_MAX * 6 + 65536);
-	chat_buf_init(&c->raw, (size_t)OUTBOX_BODY_MAX * 2 + 65536);
-	return c;
-}
-
-void delivery_cache_reset(delivery_cache_t *c)
-{
-	if (c != NULL)
-		c->n = 0;
-}
-
-void delivery_cache_free(delivery_cache_t *c)
-{
-	if (c == NULL)
-		return;
-	for (size_t i = 0; i < CACHE_SLOTS; i++)
-		chat_buf_free(&c->slots[i].frame);
-	chat_buf_free(&c->raw);
-	free(c);
-}
-
-/* The content-type a row carries, into buf (NULL when none). */
-static const char *row_ctype(const outbox_row_t *row, char buf[CHATDB_DEST_MAX + 1])
-{
-	chat_slice_t v;
-
-	if (!chatrow_hdr_get(row->headers, "content-type", &v))
-		return NULL;
-	snprintf(buf, CHATDB_DEST_MAX + 1, "%.*s", (int)v.len, v.ptr);
-	return buf;
-}
-
-/* The sender a row names (user-name), into buf (NULL when none). */
-static const char *row_sender(const outbox_row_t *row, char buf[SESSION_USER_MAX + 1])
-{
-	chat_slice_t v;
-
-	if (!chatrow_hdr_get(row->headers, DELIVERY_H_SENDER, &v))
-		return NULL;
-	snprintf(buf, SESSION_USER_MAX + 1, "%.*s", (int)v.len, v.ptr);
-	return buf;
-}
-
-/* Renders the MESSAGE of row for sub into out (raw). */
-static int render_raw(const delivery_t *d, const delivery_sub_t *sub, const outbox_row_t *row,
-		      const char *dest, chat_buf_t *out)
-{
-	char ack_id[DELIVERY_ACK_ID_MAX + 1], ctype_buf[CHATDB_DEST_MAX + 1];
-	char sender_buf[SESSION_USER_MAX + 1];
-
-	delivery_ack_id(ack_id, row->seq, sub->id);
-	return delivery_render_message(out, d->version, sub->id, row->seq, dest,
-				       row_ctype(row, ctype_buf), row_sender(row, sender_buf),
-				       sub->ack != SESSION_ACK_AUTO ? ack_id : NULL, row->body);
-}
-
-/* Pushes one message (raw bytes) to out, JSON-encoding it when framed. */
-static int push(const delivery_t *d, json_strv_t *out, chat_buf_t *scratch, const char *p, size_t n)
-{
-	int rc;
-
-	if (!d->framed)
-		return json_strv_push(out, p, n);
-	chat_buf_reset(scratch);
-	rc = json_encode_string(scratch, p, n);
-	if (rc == CHAT_EUTF8)
-		return CHAT_EINVAL;
-	return rc != CHAT_OK ? rc : json_strv_push(out, scratch->data, scratch->len);
-}
-
-/* The frame of row for sub as out needs it, from the cache when another
- * subscriber with the same rendering had it. */
-static int cached_frame(delivery_cache_t *c, const delivery_t *d, const delivery_sub_t *sub,
-			const outbox_row_t *row, const char *dest, chat_slice_t *frame)
-{
-	int acked = sub->ack != SESSION_ACK_AUTO;
-	slot_t *s;
-	size_t i;
-
-	for (i = 0; i < c->n; i++) {
-		s = &c->slots[i];
-		if (s->version == d->version && s->acked == acked && s->framed == d->framed &&
-		    strcmp(s->sub_id, sub->id) == 0)
-			goto found;
-	}
-	if (c->n < CACHE_SLOTS) {
-		s = &c->slots[c->n++];
-	} else {
-		s = &c->slots[CACHE_SLOTS - 1]; /* many renderings: reuse the last slot */
-	}
-	s->version = d->version;
-	s->acked = acked;
-	s->framed = d->framed;
-	snprintf(s->sub_id, sizeof(s->sub_id), "%s", sub->id);
-	chat_buf_reset(&s->frame);
-	if (d->framed) {
-		chat_buf_reset(&c->raw);
-		s->rc = render_raw(d, sub, row, dest, &c->raw);
-		if (s->rc == CHAT_OK)
-			s->rc = json_encode_string(&s->frame, c->raw.data, c->raw.len);
-		if (s->rc == CHAT_EUTF8)
-			s->rc = CHAT_EINVAL;
-	} else {
-		s->rc = render_raw(d, sub, row, dest, &s->frame);
-	}
-found:
-	*frame = chat_buf_slice(&s->frame);
-	return s->rc;
-}
 
 /* ---- state ---------------------------------------------------------------- */
 
@@ -393,7 +223,8 @@ static char *dup_n(const char *s, size_t n)
 static int record(delivery_t *d, delivery_sub_t *sub, const outbox_row_t *row, const char *dest)
 {
 	char ctype_buf[CHATDB_DEST_MAX + 1], sender_buf[SESSION_USER_MAX + 1];
-	const char *ctype = row_ctype(row, ctype_buf), *sender = row_sender(row, sender_buf);
+	const char *ctype = delivery__row_ctype(row, ctype_buf),
+		   *sender = delivery__row_sender(row, sender_buf);
 	delivery_pending_t *p;
 
 	if (chat_array_reserve((void **)&d->pend, &d->pend_cap, d->npend, sizeof(*d->pend), 8, 0) !=
@@ -424,7 +255,7 @@ static int apply_direct(delivery_t *d, const outbox_row_t *row, json_strv_t *out
 	int rc = CHAT_OK;
 
 	if (row->body.len > 0) {
-		rc = push(d, out, scratch, row->body.ptr, row->body.len);
+		rc = delivery__push(d, out, scratch, row->body.ptr, row->body.len);
 		if (rc != CHAT_OK)
 			return rc;
 	}
@@ -479,7 +310,7 @@ static int apply_matches(delivery_t *d, delivery_sub_t **m, size_t n, const outb
 	if (n == 1 && cache != NULL) {
 		chat_slice_t frame;
 
-		rc = cached_frame(cache, d, m[0], row, dest, &frame);
+		rc = delivery__cached_frame(cache, d, m[0], row, dest, &frame);
 		if (rc == CHAT_OK)
 			rc = json_strv_push(out, frame.ptr, frame.len);
 	} else {
@@ -488,9 +319,9 @@ static int apply_matches(delivery_t *d, delivery_sub_t **m, size_t n, const outb
 		chat_buf_init(&raw, (size_t)OUTBOX_BODY_MAX * 2 + 65536);
 		rc = CHAT_OK;
 		for (i = 0; i < n && rc == CHAT_OK; i++)
-			rc = render_raw(d, m[i], row, dest, &raw);
+			rc = delivery__render_raw(d, m[i], row, dest, &raw);
 		if (rc == CHAT_OK)
-			rc = push(d, out, scratch, raw.data, raw.len);
+			rc = delivery__push(d, out, scratch, raw.data, raw.len);
 		chat_buf_free(&raw);
 	}
 	if (rc == CHAT_EUTF8)
@@ -526,8 +357,8 @@ int delivery_apply(delivery_t *d, const outbox_row_t *row, delivery_cache_t *cac
 		if (!delivery_is_for(d, row))
 			goto out;
 		if (d->kind == DELIVERY_ECHO) {
-			rc = push(d, out, &scratch, row->body.ptr ? row->body.ptr : "",
-				  row->body.len);
+			rc = delivery__push(d, out, &scratch, row->body.ptr ? row->body.ptr : "",
+					    row->body.len);
 			goto out;
 		}
 		if (row->destination.len == 0 || row->destination.ptr[0] != '/') {
@@ -612,9 +443,7 @@ int delivery_flush_pending(chatdb_t *db, delivery_t *d, chat_error_t *err)
 			sqlite3_bind_text(st, 10, d->user, -1, SQLITE_STATIC);
 		if (p->sender != NULL)
 			sqlite3_bind_text(st, 11, p->sender, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "unacked", err);
-		sqlite3_reset(st);
+		rc = chatdb__step_done(db, st, "unacked", err);
 	}
 	if (rc == CHAT_OK) {
 		for (i = 0; i < d->npend; i++)

@@ -21,7 +21,8 @@ endif
 
 # SockJS services (echo, close, chat) over the shared sessions.
 db_libchatdb_a_SOURCES += db/service.c db/service.h \
-	db/delivery.c db/delivery.h db/dispatch.c db/dispatch.h \
+	db/delivery.c db/delivery_render.c db/delivery.h db/delivery_int.h \
+	db/dispatch.c db/dispatch_route.c db/dispatch_take.c db/dispatch.h db/dispatch_int.h \
 	db/background.c db/background.h \
 	db/metrics.c db/metrics.h
 
