@@ -433,8 +433,6 @@ static int copy_rooms(chatdb_t *db, store_t *s, chat_error_t *err)
 	if (l.r == NULL)
 		return chat_error_set(err, CHAT_ENOMEM, "out of memory");
 	rc = chatroom_list(db, 1, snap_room, &l, err);
-	if (rc > 0)
-		rc = CHAT_OK;
 	for (size_t i = 0; i < l.n && rc == CHAT_OK; i++) {
 		rc = l.r[i].deleted_ms > 0
 			     ? store_room_delete(s, l.r[i].id, err)
