@@ -26,6 +26,8 @@ static const char SQL_PRUNE[] =
 static const char SQL_CONSUMER_ADVANCE[] =
 	"INSERT INTO outbox_consumers(name, cursor) VALUES (?1, ?2)"
 	" ON CONFLICT(name) DO UPDATE SET cursor = max(cursor, excluded.cursor)";
+static const char SQL_CONSUMER_REGISTER[] =
+	"INSERT OR IGNORE INTO outbox_consumers(name, cursor) VALUES (?1, ?2)";
 static const char SQL_CONSUMER_GET[] = "SELECT cursor FROM outbox_consumers WHERE name = ?1";
 static const char SQL_CONSUMER_DELETE[] = "DELETE FROM outbox_consumers WHERE name = ?1";
 
@@ -255,6 +257,22 @@ int outbox_consumer_advance(chatdb_t *db, const char *name, int64_t seq, chat_er
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, seq);
 	return chatdb__step_done(db, st, "consumer advance", err);
+}
+
+int outbox_consumer_register(chatdb_t *db, const char *name, int64_t seq, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = chatdb__check_str(name, CHATDB_ID_MAX, "consumer name", err);
+	if (rc != CHAT_OK)
+		return rc;
+	rc = chatdb__stmt(db, SQL_CONSUMER_REGISTER, &st, err);
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, seq);
+	return chatdb__step_done(db, st, "consumer register", err);
 }
 
 int outbox_consumer_get(chatdb_t *db, const char *name, int64_t *seq_out, chat_error_t *err)

@@ -18,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char SQL_REGISTER[] =
-	"INSERT OR IGNORE INTO outbox_consumers(name, cursor) VALUES ('" RELAY_CONSUMER "', ?1)";
 static const char SQL_LEASE[] =
 	"INSERT INTO chat_leases(name, owner, until_ms) VALUES (?1, ?2, ?3 + ?4)"
 	" ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms"
@@ -50,13 +48,7 @@ static atomic_llong conflicts;
 
 int relay__register_in_tx(chatdb_t *db, int64_t seq, chat_error_t *err)
 {
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_REGISTER, &st, err);
-
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_int64(st, 1, seq);
-	return chatdb__step_done(db, st, "relay consumer", err);
+	return outbox_consumer_register(db, RELAY_CONSUMER, seq, err);
 }
 
 int relay_cursor(chatdb_t *db, int64_t *seq_out, chat_error_t *err)
