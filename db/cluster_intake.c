@@ -114,9 +114,11 @@ static int import_in_tx(chatdb_t *db, const clusterwire_msg_t *m, chat_buf_t *hd
 	chat_buf_reset(hdrs);
 	cluster__mark_name(mark, m->origin);
 	snprintf(origin, sizeof(origin), "%lld", (long long)m->origin);
-	(void)chatroom_topic(topic, CHATROOM_ROOM_PATH, m->room);
 	if ((rc = counters_get(db, mark, &hw, NULL, err)) != CHAT_OK || m->id <= hw)
 		return rc;
+	/* Cannot fail: the room and the topic prefix are bounded. */
+	if ((rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, m->room)) != CHAT_OK)
+		return chat_error_set(err, rc, "the topic of room %s", m->room);
 	if (m->kind == CLUSTERWIRE_TOKEN) {
 		rc = apply_token(db, m, err);
 	} else if (m->kind == CLUSTERWIRE_PRESENCE) {

@@ -111,8 +111,8 @@ int cluster__apply_presence(chatdb_t *db, const clusterwire_msg_t *m, int *added
 	 * origin's was the last presence. */
 	if (changed == 0 || here > 0 || (m->entered ? elsewhere > 0 : elsewhere > 1))
 		goto out;
-	(void)chatroom_topic(topic, CHATROOM_ROOM_PATH, m->room);
-	if ((rc = chatmsg_render_notice(&body, m->entered ? "ENTER" : "LEAVE", m->token_user,
+	if ((rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, m->room)) != CHAT_OK ||
+	    (rc = chatmsg_render_notice(&body, m->entered ? "ENTER" : "LEAVE", m->token_user,
 					m->room)) != CHAT_OK ||
 	    (rc = chatrow_hdr_put(&hdrs, "content-type", "application/json")) != CHAT_OK ||
 	    (rc = chatrow_hdr_put(&hdrs, CHATROW_H_KIND, "notice")) != CHAT_OK) {
