@@ -22,6 +22,9 @@ static const char SQL_TOKEN_PUT[] =
 	"INSERT INTO auth_tokens(hash, user_name, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)";
 static const char SQL_TOKEN_GET[] =
 	"SELECT user_name, expires_ms FROM auth_tokens WHERE hash = ?1 AND expires_ms > ?2";
+static const char SQL_TOKEN_IMPORT[] =
+	"INSERT OR REPLACE INTO auth_tokens(hash, user_name, created_ms, expires_ms)"
+	" VALUES (?1, ?2, ?3, ?4)";
 static const char SQL_TOKEN_DEL[] = "DELETE FROM auth_tokens WHERE hash = ?1";
 static const char SQL_TOKEN_EXPIRE[] = "DELETE FROM auth_tokens WHERE expires_ms <= ?1";
 
@@ -284,6 +287,32 @@ out:
 	else
 		chatdb__rollback(db);
 	return rc;
+}
+
+int auth_token_import(chatdb_t *db, const unsigned char hash[AUTH_HASH_BYTES], const char *user,
+		      int64_t created_ms, int64_t expires_ms, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_TOKEN_IMPORT, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_blob(st, 1, hash, AUTH_HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, created_ms);
+	sqlite3_bind_int64(st, 4, expires_ms);
+	return chatdb__step_done(db, st, "token", err);
+}
+
+int auth_token_forget(chatdb_t *db, const unsigned char hash[AUTH_HASH_BYTES], chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_TOKEN_DEL, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_blob(st, 1, hash, AUTH_HASH_BYTES, SQLITE_STATIC);
+	return chatdb__step_done(db, st, "token", err);
 }
 
 static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;

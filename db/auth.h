@@ -141,6 +141,17 @@ CHAT_MUST_CHECK int auth_token_revoke(chatdb_t *db, const char *token, size_t le
 CHAT_MUST_CHECK int auth_token_revoke_user(chatdb_t *db, const char *name, int64_t *revoked,
 					   chat_error_t *err);
 
+/* Another node's token, taken in by the cluster (db/cluster_intake.c)
+ * inside its transaction and not forwarded again: auth_token_import()
+ * stores the token with hash for user (replacing one with that hash),
+ * auth_token_forget() deletes it (CHAT_OK when there is none).  0 or a
+ * database error. */
+CHAT_MUST_CHECK int auth_token_import(chatdb_t *db, const unsigned char hash[AUTH_HASH_BYTES],
+				      const char *user, int64_t created_ms, int64_t expires_ms,
+				      chat_error_t *err);
+CHAT_MUST_CHECK int auth_token_forget(chatdb_t *db, const unsigned char hash[AUTH_HASH_BYTES],
+				      chat_error_t *err);
+
 /* Checks name (in any case) and password against the store, then issues a
  * token for the user.  at (may be NULL: no limits) is the attempt's limits
  * and client.  0 and, in user (may be NULL), the user's name as registered;

@@ -362,10 +362,14 @@ static int hold_lease(relay_state_t *r, int64_t mono)
 		if (!r->holder) {
 			int64_t c = 0;
 
+			/* Nothing was ever posted in the cluster here: forwarding
+			 * starts after what the outbox holds now. */
 			if (outbox_consumer_get(r->db, CLUSTER_CONSUMER, &c, NULL) != CHAT_OK &&
-			    outbox_last_seq(r->db, &c, NULL) == CHAT_OK)
-				/* Nothing was ever posted in the cluster here. */
-				(void)outbox_consumer_advance(r->db, CLUSTER_CONSUMER, c, NULL);
+			    outbox_last_seq(r->db, &c, NULL) == CHAT_OK &&
+			    (rc = outbox_consumer_advance(r->db, CLUSTER_CONSUMER, c, &err)) !=
+				    CHAT_OK)
+				log_warn("cluster: registering the forwarding cursor at %lld: %s",
+					 (long long)c, chat_error_reason(&err, rc));
 			r->cursor = c;
 			/* The nodes this one has heard from are taken as live
 			 * until they time out (their beacons then say more). */

@@ -59,34 +59,36 @@ int cluster_enabled(const chat_options_t *opt);
  * with it, a valid URL, node_id 1..15 and a mongodb:// store_uri (the
  * SQLite store is one machine's: a cluster is refused).  0 or CHAT_EINVAL
  * with what to change in err. */
-int cluster_check(const chat_options_t *opt, chat_error_t *err);
+CHAT_MUST_CHECK int cluster_check(const chat_options_t *opt, chat_error_t *err);
 
 /* Inside the posting transaction (chat.db's write lock held), for a chat
  * row about to get outbox seq: the post's message id, above every id this
  * node has made or seen and above seq, congruent to node modulo
  * CLUSTER_SLOTS; registers CLUSTER_CONSUMER before the row (so pruning
  * keeps it until it is forwarded). */
-int cluster__next_id_in_tx(chatdb_t *db, int64_t node, int64_t seq, int64_t *id_out,
-			   chat_error_t *err);
+CHAT_MUST_CHECK int cluster__next_id_in_tx(chatdb_t *db, int64_t node, int64_t seq, int64_t *id_out,
+					   chat_error_t *err);
 
 /* Inside the posting transaction of chat post id (an id of
  * cluster__next_id_in_tx()) in room: holds the post back (its outbox row:
  * dest, headers, body) and appends the row the relay forwards (*seq gets
  * its seq).  The relay releases the post into the outbox in id order
  * (cluster_release()) once no node can send a smaller id. */
-int cluster__hold_in_tx(chatdb_t *db, int64_t id, const char *dest, const char *room,
-			chat_slice_t headers, chat_slice_t body, int64_t *seq, chat_error_t *err);
+CHAT_MUST_CHECK int cluster__hold_in_tx(chatdb_t *db, int64_t id, const char *dest,
+					const char *room, chat_slice_t headers, chat_slice_t body,
+					int64_t *seq, chat_error_t *err);
 
 /* Moves the held posts with ids <= upto into the outbox, in id order, in
  * one transaction; *released gets how many, *seq_out (may be NULL) the
  * last seq.  The doorbell is not rung. */
-int cluster_release(chatdb_t *db, int64_t upto, size_t *released, int64_t *seq_out,
-		    chat_error_t *err);
+CHAT_MUST_CHECK int cluster_release(chatdb_t *db, int64_t upto, size_t *released, int64_t *seq_out,
+				    chat_error_t *err);
 
 /* A node gone too long: its users' presence here is dropped (a LEAVE
  * notice for each present nowhere else), in one transaction; *dropped
  * gets how many rows, *seq the last notice's seq (untouched: none). */
-int cluster_drop_node(chatdb_t *db, int64_t node, size_t *dropped, int64_t *seq, chat_error_t *err);
+CHAT_MUST_CHECK int cluster_drop_node(chatdb_t *db, int64_t node, size_t *dropped, int64_t *seq,
+				      chat_error_t *err);
 
 /* Called with each name (valid during the call only): CHAT_OK goes on,
  * CHAT_STOP stops (the listing then returns CHAT_OK), anything else stops
@@ -96,15 +98,16 @@ typedef int (*cluster_name_cb)(void *ctx, const char *name);
 /* The users other nodes have announced in room (cluster_presence), for
  * the chat application's /presence: cb with each, once, in name (byte)
  * order.  0 or a chat.db error (or cb's). */
-int cluster_room_users(chatdb_t *db, const char *room, cluster_name_cb cb, void *ctx,
-		       chat_error_t *err);
+CHAT_MUST_CHECK int cluster_room_users(chatdb_t *db, const char *room, cluster_name_cb cb,
+				       void *ctx, chat_error_t *err);
 
 /* This node's users present in rooms, announced again to the others (a
  * presence row each, which they apply idempotently), in one transaction. */
-int cluster_announce_local(chatdb_t *db, size_t *announced, int64_t *seq, chat_error_t *err);
+CHAT_MUST_CHECK int cluster_announce_local(chatdb_t *db, size_t *announced, int64_t *seq,
+					   chat_error_t *err);
 
 /* The smallest held id (0: none held). */
-int cluster_held_min(chatdb_t *db, int64_t *id_out, chat_error_t *err);
+CHAT_MUST_CHECK int cluster_held_min(chatdb_t *db, int64_t *id_out, chat_error_t *err);
 
 /* Adds m (from another node than self) to the local outbox (a chat post:
  * to the hold, cluster__hold_in_tx()) in one transaction unless its origin's high-water mark is at or above m->id
@@ -112,17 +115,19 @@ int cluster_held_min(chatdb_t *db, int64_t *id_out, chat_error_t *err);
  * The room is added from m when chat.db lacks it.  The doorbell is not
  * rung (the caller rings it with *seq_out after the commit).  0 or a
  * chat.db error. */
-int cluster_import(chatdb_t *db, int64_t self, const clusterwire_msg_t *m, int *added,
-		   int64_t *seq_out, chat_error_t *err);
+CHAT_MUST_CHECK int cluster_import(chatdb_t *db, int64_t self, const clusterwire_msg_t *m,
+				   int *added, int64_t *seq_out, chat_error_t *err);
 
 /* The same for n messages in one transaction (those of self are passed
  * over); *added gets how many were added, *seq_out (may be NULL) the last
  * outbox seq given out.  All or none. */
-int cluster_import_batch(chatdb_t *db, int64_t self, const clusterwire_msg_t *v, size_t n,
-			 size_t *added, int64_t *seq_out, chat_error_t *err);
+CHAT_MUST_CHECK int cluster_import_batch(chatdb_t *db, int64_t self, const clusterwire_msg_t *v,
+					 size_t n, size_t *added, int64_t *seq_out,
+					 chat_error_t *err);
 
 /* The highest id of origin this chat.db has taken (0: none). */
-int cluster_high_water(chatdb_t *db, int64_t origin, int64_t *id_out, chat_error_t *err);
+CHAT_MUST_CHECK int cluster_high_water(chatdb_t *db, int64_t origin, int64_t *id_out,
+				       chat_error_t *err);
 
 /* Sets this process's node (node_id when opt joins a cluster, else 0)
  * for cluster__token_in_tx(); cluster_start() calls it. */
@@ -131,27 +136,29 @@ void cluster_configure(const chat_options_t *opt);
 /* Inside a transaction that issues (put) or revokes a login token: in a
  * cluster, a row CLUSTER_TOKEN_DEST the relay forwards, so that the token
  * works (or stops working) on every node.  Nothing outside a cluster. */
-int cluster__token_in_tx(chatdb_t *db, int put, const unsigned char *hash, const char *user,
-			 int64_t created_ms, int64_t expires_ms, chat_error_t *err);
+CHAT_MUST_CHECK int cluster__token_in_tx(chatdb_t *db, int put, const unsigned char *hash,
+					 const char *user, int64_t created_ms, int64_t expires_ms,
+					 chat_error_t *err);
 
 /* Inside the transaction of an ENTER or LEAVE notice of user in room (db/
  * broker.c): in a cluster, a row CLUSTER_PRESENCE_DEST the relay forwards
  * (*seq gets its seq), and *announce = 0 when another node has the user
  * in the room (then this node does not announce it again).  Outside a
  * cluster *announce = 1 and nothing else. */
-int cluster__presence_in_tx(chatdb_t *db, int entered, const char *user, const char *room,
-			    int *announce, int64_t *seq, chat_error_t *err);
+CHAT_MUST_CHECK int cluster__presence_in_tx(chatdb_t *db, int entered, const char *user,
+					    const char *room, int *announce, int64_t *seq,
+					    chat_error_t *err);
 
 /* Inside the transaction that creates (created) or deletes (by whom) a
  * room: in a cluster, a row CLUSTER_ROOM_DEST the relay forwards, so that
  * every node has (or hides) the room and publishes it on /topic/rooms. */
-int cluster__room_in_tx(chatdb_t *db, int created, const chatroom_t *room, const char *by,
-			int64_t now_ms, chat_error_t *err);
+CHAT_MUST_CHECK int cluster__room_in_tx(chatdb_t *db, int created, const chatroom_t *room,
+					const char *by, int64_t now_ms, chat_error_t *err);
 
 /* Starts the relay thread of this process when opt joins a cluster (once;
  * later calls do nothing); it relays while it holds CLUSTER_LEASE.  opt
  * and bell are borrowed until cluster_stop().  0 or CHAT_ENOMEM. */
-int cluster_start(const chat_options_t *opt, doorbell_t *bell);
+CHAT_MUST_CHECK int cluster_start(const chat_options_t *opt, doorbell_t *bell);
 
 /* Stops and joins the thread if it runs, giving the lease up. */
 void cluster_stop(void);

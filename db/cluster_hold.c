@@ -50,15 +50,13 @@ int cluster__hold_in_tx(chatdb_t *db, int64_t id, const char *dest, const char *
 int cluster_held_min(chatdb_t *db, int64_t *id_out, chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_HOLD_MIN, &st, err);
+	int row, rc = chatdb__stmt(db, SQL_HOLD_MIN, &st, err);
 
 	*id_out = 0;
 	if (rc != CHAT_OK)
 		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	if ((rc = chatdb__step_row(db, st, &row, "held", err)) == CHAT_OK && row)
 		*id_out = sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "held", err);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -69,11 +67,11 @@ static int release_in_tx(chatdb_t *db, int64_t upto, size_t *n, int64_t *seq, ch
 {
 	sqlite3_stmt *st, *del;
 	int64_t last = 0;
-	int rc = cluster__stmt_int(db, SQL_HOLD_READ, upto, &st, err);
+	int row, rc = cluster__stmt_int(db, SQL_HOLD_READ, upto, &st, err);
 
 	if (rc != CHAT_OK)
 		return rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = chatdb__step_row(db, st, &row, "held posts", err)) == CHAT_OK && row) {
 		char dest[CHATDB_DEST_MAX + 1];
 		const unsigned char *d = sqlite3_column_text(st, 1);
 		outbox_msg_t om;
@@ -96,7 +94,6 @@ static int release_in_tx(chatdb_t *db, int64_t upto, size_t *n, int64_t *seq, ch
 		}
 		(*n)++;
 	}
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "held posts", err);
 	sqlite3_reset(st);
 	if (rc != CHAT_OK || (rc = cluster__stmt_int(db, SQL_HOLD_DEL, upto, &del, err)) != CHAT_OK)
 		return rc;

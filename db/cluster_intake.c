@@ -8,6 +8,7 @@
 #include "config.h"
 #include "cluster_int.h"
 
+#include "auth.h"
 #include "counters.h"
 #include "delivery.h"
 #include "log.h"
@@ -17,10 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char SQL_TOKEN_PUT[] =
-	"INSERT OR REPLACE INTO auth_tokens(hash, user_name, created_ms, expires_ms)"
-	" VALUES (?1, ?2, ?3, ?4)";
-static const char SQL_TOKEN_DEL[] = "DELETE FROM auth_tokens WHERE hash = ?1";
+_Static_assert(CLUSTERWIRE_TOKEN_HASH == AUTH_HASH_BYTES, "a token's hash on the wire");
 
 /* Another node's new or deleted room, here too. */
 static int apply_room(chatdb_t *db, const clusterwire_msg_t *m, int *added, int64_t *seq,
@@ -42,18 +40,9 @@ static int apply_room(chatdb_t *db, const clusterwire_msg_t *m, int *added, int6
 /* Another node's token issue or revocation, into auth_tokens. */
 static int apply_token(chatdb_t *db, const clusterwire_msg_t *m, chat_error_t *err)
 {
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, m->token_put ? SQL_TOKEN_PUT : SQL_TOKEN_DEL, &st, err);
-
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_blob(st, 1, m->token_hash, sizeof(m->token_hash), SQLITE_STATIC);
-	if (m->token_put) {
-		sqlite3_bind_text(st, 2, m->token_user, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, m->token_created_ms);
-		sqlite3_bind_int64(st, 4, m->token_expires_ms);
-	}
-	return chatdb__step_done(db, st, "token", err);
+	return m->token_put ? auth_token_import(db, m->token_hash, m->token_user,
+						m->token_created_ms, m->token_expires_ms, err)
+			    : auth_token_forget(db, m->token_hash, err);
 }
 
 /* The room m names, added from m when chat.db lacks it. */
@@ -125,9 +114,11 @@ static int import_in_tx(chatdb_t *db, const clusterwire_msg_t *m, chat_buf_t *hd
 	chat_buf_reset(hdrs);
 	cluster__mark_name(mark, m->origin);
 	snprintf(origin, sizeof(origin), "%lld", (long long)m->origin);
-	(void)chatroom_topic(topic, CHATROOM_ROOM_PATH, m->room);
 	if ((rc = counters_get(db, mark, &hw, NULL, err)) != CHAT_OK || m->id <= hw)
 		return rc;
+	/* Cannot fail: the room and the topic prefix are bounded. */
+	if ((rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, m->room)) != CHAT_OK)
+		return chat_error_set(err, rc, "the topic of room %s", m->room);
 	if (m->kind == CLUSTERWIRE_TOKEN) {
 		rc = apply_token(db, m, err);
 	} else if (m->kind == CLUSTERWIRE_PRESENCE) {

@@ -33,7 +33,7 @@ static int presence_sql(chatdb_t *db, const char *sql, const char *room, const c
 			int64_t node, int64_t *n, chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, sql, &st, err);
+	int row, rc = chatdb__stmt(db, sql, &st, err);
 
 	*n = 0;
 	if (rc != CHAT_OK)
@@ -42,13 +42,8 @@ static int presence_sql(chatdb_t *db, const char *sql, const char *room, const c
 	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
 	if (sqlite3_bind_parameter_count(st) >= 3)
 		sqlite3_bind_int64(st, 3, node);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
-	else if (rc == SQLITE_DONE)
-		*n = sqlite3_changes(chatdb_sqlite(db));
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
-						   : chatdb__error(db, rc, "presence", err);
+	if ((rc = chatdb__step_row(db, st, &row, "presence", err)) == CHAT_OK)
+		*n = row ? sqlite3_column_int64(st, 0) : sqlite3_changes(chatdb_sqlite(db));
 	sqlite3_reset(st);
 	return rc;
 }
@@ -57,16 +52,14 @@ int cluster_room_users(chatdb_t *db, const char *room, cluster_name_cb cb, void 
 		       chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_ROOM_USERS, &st, err), step;
+	int row, rc = chatdb__stmt(db, SQL_ROOM_USERS, &st, err);
 
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = chatdb__step_row(db, st, &row, "presence", err)) == CHAT_OK && row)
 		if ((rc = cb(ctx, (const char *)sqlite3_column_text(st, 0))) != CHAT_OK)
 			break;
-	if (rc == CHAT_OK && step != SQLITE_DONE)
-		rc = chatdb__error(db, step, "presence", err);
 	sqlite3_reset(st);
 	return rc == CHAT_STOP ? CHAT_OK : rc;
 }
@@ -118,8 +111,8 @@ int cluster__apply_presence(chatdb_t *db, const clusterwire_msg_t *m, int *added
 	 * origin's was the last presence. */
 	if (changed == 0 || here > 0 || (m->entered ? elsewhere > 0 : elsewhere > 1))
 		goto out;
-	(void)chatroom_topic(topic, CHATROOM_ROOM_PATH, m->room);
-	if ((rc = chatmsg_render_notice(&body, m->entered ? "ENTER" : "LEAVE", m->token_user,
+	if ((rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, m->room)) != CHAT_OK ||
+	    (rc = chatmsg_render_notice(&body, m->entered ? "ENTER" : "LEAVE", m->token_user,
 					m->room)) != CHAT_OK ||
 	    (rc = chatrow_hdr_put(&hdrs, "content-type", "application/json")) != CHAT_OK ||
 	    (rc = chatrow_hdr_put(&hdrs, CHATROW_H_KIND, "notice")) != CHAT_OK) {
@@ -151,13 +144,13 @@ static int pairs(chatdb_t *db, const char *sql, int64_t node, pair_t **v, size_t
 {
 	sqlite3_stmt *st;
 	size_t cap = 0;
-	int rc = cluster__stmt_int(db, sql, node, &st, err);
+	int row, rc = cluster__stmt_int(db, sql, node, &st, err);
 
 	*v = NULL;
 	*n = 0;
 	if (rc != CHAT_OK)
 		return rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = chatdb__step_row(db, st, &row, "presence", err)) == CHAT_OK && row) {
 		const unsigned char *room = sqlite3_column_text(st, 0);
 		const unsigned char *user = sqlite3_column_text(st, 1);
 
@@ -176,7 +169,6 @@ static int pairs(chatdb_t *db, const char *sql, int64_t node, pair_t **v, size_t
 			 user ? (const char *)user : "");
 		(*n)++;
 	}
-	rc = rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "presence", err);
 	sqlite3_reset(st);
 	return rc;
 }

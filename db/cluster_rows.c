@@ -12,9 +12,6 @@
 #include <sqlite3.h>
 #include <stdio.h>
 
-static const char SQL_REGISTER[] =
-	"INSERT OR IGNORE INTO outbox_consumers(name, cursor) VALUES ('" CLUSTER_CONSUMER "', ?1)";
-
 /* ---- ids and marks in chat.db ---- */
 
 void cluster__mark_name(char out[32], int64_t origin)
@@ -33,7 +30,6 @@ int cluster_high_water(chatdb_t *db, int64_t origin, int64_t *id_out, chat_error
 int cluster__next_id_in_tx(chatdb_t *db, int64_t node, int64_t seq, int64_t *id_out,
 			   chat_error_t *err)
 {
-	sqlite3_stmt *st;
 	int64_t clock = 0, id;
 	int rc = counters_get(db, CLUSTER_CLOCK, &clock, NULL, err);
 
@@ -44,11 +40,8 @@ int cluster__next_id_in_tx(chatdb_t *db, int64_t node, int64_t seq, int64_t *id_
 	id = clock - clock % CLUSTER_SLOTS + node;
 	if (id <= clock)
 		id += CLUSTER_SLOTS;
-	if ((rc = counters_raise(db, CLUSTER_CLOCK, id, err)) != CHAT_OK ||
-	    (rc = chatdb__stmt(db, SQL_REGISTER, &st, err)) != CHAT_OK)
-		return rc;
-	sqlite3_bind_int64(st, 1, seq - 1);
-	rc = chatdb__step_done(db, st, "cluster consumer", err);
+	if ((rc = counters_raise(db, CLUSTER_CLOCK, id, err)) == CHAT_OK)
+		rc = outbox_consumer_register(db, CLUSTER_CONSUMER, seq - 1, err);
 	if (rc == CHAT_OK)
 		*id_out = id;
 	return rc;

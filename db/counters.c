@@ -18,7 +18,7 @@ static int run(chatdb_t *db, const char *sql, const char *name, int64_t *value, 
 	       chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, sql, &st, err);
+	int row, rc = chatdb__stmt(db, sql, &st, err);
 
 	if (found != NULL)
 		*found = 0;
@@ -27,13 +27,11 @@ static int run(chatdb_t *db, const char *sql, const char *name, int64_t *value, 
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 	if (sqlite3_bind_parameter_count(st) >= 2)
 		sqlite3_bind_int64(st, 2, *value);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = chatdb__step_row(db, st, &row, name, err)) == CHAT_OK && row) {
 		*value = sqlite3_column_int64(st, 0);
 		if (found != NULL)
 			*found = 1;
 	}
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, name, err);
 	sqlite3_reset(st);
 	return rc;
 }

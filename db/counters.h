@@ -18,18 +18,21 @@
 
 /* Reads counter name into *value (0 when there is no such counter); *found
  * (may be NULL) gets whether it exists.  0 or a chat.db error. */
-int counters_get(chatdb_t *db, const char *name, int64_t *value, int *found, chat_error_t *err);
+CHAT_MUST_CHECK int counters_get(chatdb_t *db, const char *name, int64_t *value, int *found,
+				 chat_error_t *err);
 
 /* Sets counter name to value when it is missing or below value (a counter
  * that only rises).  0 or a chat.db error. */
-int counters_raise(chatdb_t *db, const char *name, int64_t value, chat_error_t *err);
+CHAT_MUST_CHECK int counters_raise(chatdb_t *db, const char *name, int64_t value,
+				   chat_error_t *err);
 
 /* Creates counter name with value unless it exists (then it is left as it
  * is).  0 or a chat.db error. */
-int counters_init(chatdb_t *db, const char *name, int64_t value, chat_error_t *err);
+CHAT_MUST_CHECK int counters_init(chatdb_t *db, const char *name, int64_t value, chat_error_t *err);
 
 /* Adds one to counter name (a missing counter becomes 1) and returns the
  * new value in *value.  0 or a chat.db error. */
-int counters_next(chatdb_t *db, const char *name, int64_t *value, chat_error_t *err);
+CHAT_MUST_CHECK int counters_next(chatdb_t *db, const char *name, int64_t *value,
+				  chat_error_t *err);
 
 #endif

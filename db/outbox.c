@@ -26,6 +26,8 @@ static const char SQL_PRUNE[] =
 static const char SQL_CONSUMER_ADVANCE[] =
 	"INSERT INTO outbox_consumers(name, cursor) VALUES (?1, ?2)"
 	" ON CONFLICT(name) DO UPDATE SET cursor = max(cursor, excluded.cursor)";
+static const char SQL_CONSUMER_REGISTER[] =
+	"INSERT OR IGNORE INTO outbox_consumers(name, cursor) VALUES (?1, ?2)";
 static const char SQL_CONSUMER_GET[] = "SELECT cursor FROM outbox_consumers WHERE name = ?1";
 static const char SQL_CONSUMER_DELETE[] = "DELETE FROM outbox_consumers WHERE name = ?1";
 
@@ -239,22 +241,39 @@ int outbox_prune(chatdb_t *db, int64_t now_ms, int64_t retention_ms, int64_t *pr
 	return rc;
 }
 
+/* The cached statement sql with consumer name (checked) bound to ?1. */
+static int consumer_stmt(chatdb_t *db, const char *sql, const char *name, sqlite3_stmt **st,
+			 chat_error_t *err)
+{
+	int rc = chatdb__check_str(name, CHATDB_ID_MAX, "consumer name", err);
+
+	if (rc == CHAT_OK && (rc = chatdb__stmt(db, sql, st, err)) == CHAT_OK)
+		sqlite3_bind_text(*st, 1, name, -1, SQLITE_STATIC);
+	return rc;
+}
+
 int outbox_consumer_advance(chatdb_t *db, const char *name, int64_t seq, chat_error_t *err)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = chatdb__check_str(name, CHATDB_ID_MAX, "consumer name", err);
-	if (rc != CHAT_OK)
-		return rc;
 	if (seq < 0)
 		return chat_error_set(err, CHAT_EINVAL, "negative seq");
-	rc = chatdb__stmt(db, SQL_CONSUMER_ADVANCE, &st, err);
-	if (rc != CHAT_OK)
+	if ((rc = consumer_stmt(db, SQL_CONSUMER_ADVANCE, name, &st, err)) != CHAT_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, seq);
 	return chatdb__step_done(db, st, "consumer advance", err);
+}
+
+int outbox_consumer_register(chatdb_t *db, const char *name, int64_t seq, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = consumer_stmt(db, SQL_CONSUMER_REGISTER, name, &st, err)) != CHAT_OK)
+		return rc;
+	sqlite3_bind_int64(st, 2, seq);
+	return chatdb__step_done(db, st, "consumer register", err);
 }
 
 int outbox_consumer_get(chatdb_t *db, const char *name, int64_t *seq_out, chat_error_t *err)
@@ -263,13 +282,8 @@ int outbox_consumer_get(chatdb_t *db, const char *name, int64_t *seq_out, chat_e
 	int rc, row;
 
 	*seq_out = 0;
-	rc = chatdb__check_str(name, CHATDB_ID_MAX, "consumer name", err);
-	if (rc != CHAT_OK)
+	if ((rc = consumer_stmt(db, SQL_CONSUMER_GET, name, &st, err)) != CHAT_OK)
 		return rc;
-	rc = chatdb__stmt(db, SQL_CONSUMER_GET, &st, err);
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	rc = chatdb__step_row(db, st, &row, "consumer get", err);
 	if (rc == CHAT_OK && row)
 		*seq_out = sqlite3_column_int64(st, 0);
@@ -285,13 +299,8 @@ int outbox_consumer_delete(chatdb_t *db, const char *name, chat_error_t *err)
 	int64_t deleted;
 	int rc;
 
-	rc = chatdb__check_str(name, CHATDB_ID_MAX, "consumer name", err);
-	if (rc != CHAT_OK)
+	if ((rc = consumer_stmt(db, SQL_CONSUMER_DELETE, name, &st, err)) != CHAT_OK)
 		return rc;
-	rc = chatdb__stmt(db, SQL_CONSUMER_DELETE, &st, err);
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	rc = chatdb__step_changes(db, st, &deleted, "consumer delete", err);
 	if (rc == CHAT_OK && deleted == 0)
 		rc = chat_error_set(err, CHAT_ENOTFOUND, "no consumer %s", name);

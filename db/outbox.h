@@ -100,7 +100,14 @@ CHAT_MUST_CHECK int outbox_prune(chatdb_t *db, int64_t now_ms, int64_t retention
  * outbox_consumer_advance(db, name, <start seq>).  Names: 1..CHATDB_ID_MAX. */
 
 /* Creates the consumer at seq or moves its cursor up to seq (never down). */
-int outbox_consumer_advance(chatdb_t *db, const char *name, int64_t seq, chat_error_t *err);
+CHAT_MUST_CHECK int outbox_consumer_advance(chatdb_t *db, const char *name, int64_t seq,
+					    chat_error_t *err);
+
+/* Creates the consumer at seq when it does not exist; an existing one
+ * keeps its cursor (CHAT_OK either way).  For calls inside the caller's
+ * transaction that start a reader before the rows it must not miss. */
+CHAT_MUST_CHECK int outbox_consumer_register(chatdb_t *db, const char *name, int64_t seq,
+					     chat_error_t *err);
 
 /* Reads a consumer's cursor; CHAT_ENOTFOUND if there is no such consumer. */
 CHAT_MUST_CHECK int outbox_consumer_get(chatdb_t *db, const char *name, int64_t *seq_out,

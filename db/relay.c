@@ -18,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char SQL_REGISTER[] =
-	"INSERT OR IGNORE INTO outbox_consumers(name, cursor) VALUES ('" RELAY_CONSUMER "', ?1)";
 static const char SQL_LEASE[] =
 	"INSERT INTO chat_leases(name, owner, until_ms) VALUES (?1, ?2, ?3 + ?4)"
 	" ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms"
@@ -50,13 +48,7 @@ static atomic_llong conflicts;
 
 int relay__register_in_tx(chatdb_t *db, int64_t seq, chat_error_t *err)
 {
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_REGISTER, &st, err);
-
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_int64(st, 1, seq);
-	return chatdb__step_done(db, st, "relay consumer", err);
+	return outbox_consumer_register(db, RELAY_CONSUMER, seq, err);
 }
 
 int relay_cursor(chatdb_t *db, int64_t *seq_out, chat_error_t *err)
@@ -74,6 +66,7 @@ int relay_lease(chatdb_t *db, const char *name, const char *owner, int64_t now_m
 		chat_error_t *err)
 {
 	sqlite3_stmt *st;
+	int64_t changes;
 	int rc = chatdb__stmt(db, SQL_LEASE, &st, err);
 
 	if (rc != CHAT_OK)
@@ -82,14 +75,9 @@ int relay_lease(chatdb_t *db, const char *name, const char *owner, int64_t now_m
 	sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now_ms);
 	sqlite3_bind_int64(st, 4, ttl_ms);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		rc = sqlite3_changes(chatdb_sqlite(db)) > 0
-			     ? CHAT_OK
-			     : chat_error_set(err, CHAT_EBUSY, "lease %s is held", name);
-	else
-		rc = chatdb__error(db, rc, "lease", err);
-	sqlite3_reset(st);
+	rc = chatdb__step_changes(db, st, &changes, "lease", err);
+	if (rc == CHAT_OK && changes == 0)
+		rc = chat_error_set(err, CHAT_EBUSY, "lease %s is held", name);
 	return rc;
 }
 
@@ -103,10 +91,7 @@ int relay_lease_alive(chatdb_t *db, const char *name, int64_t now_ms, int *alive
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now_ms);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*alive = 1;
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "lease", err);
+	rc = chatdb__step_row(db, st, alive, "lease", err);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -161,10 +146,7 @@ static int room_seq_known(chatdb_t *db, const char *room, int *known, chat_error
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	*known = rc == SQLITE_ROW;
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
-						   : chatdb__error(db, rc, "room seq", err);
+	rc = chatdb__step_row(db, st, known, "room seq", err);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -238,18 +220,14 @@ static int behind_store(chatdb_t *db, int64_t max_id, int *behind, chat_error_t 
 {
 	sqlite3_stmt *st;
 	int64_t guest = 0;
-	int guests = 0;
+	int guests = 0, row;
 	int rc = chatdb__stmt(db, SQL_SEQ_LAST, &st, err);
 
 	if (rc != CHAT_OK)
 		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*behind = sqlite3_column_int64(st, 0) < max_id;
-		rc = CHAT_OK;
-	} else {
-		rc = chatdb__error(db, rc, "outbox seq", err);
-	}
+	/* An aggregate: it always gives its one row. */
+	if ((rc = chatdb__step_row(db, st, &row, "outbox seq", err)) == CHAT_OK)
+		*behind = row && sqlite3_column_int64(st, 0) < max_id;
 	sqlite3_reset(st);
 	if (rc == CHAT_OK)
 		rc = counters_get(db, COUNTERS_GUEST, &guest, &guests, err);
@@ -447,8 +425,6 @@ static int copy_rooms(chatdb_t *db, store_t *s, chat_error_t *err)
 	if (l.r == NULL)
 		return chat_error_set(err, CHAT_ENOMEM, "out of memory");
 	rc = chatroom_list(db, 1, snap_room, &l, err);
-	if (rc > 0)
-		rc = CHAT_OK;
 	for (size_t i = 0; i < l.n && rc == CHAT_OK; i++) {
 		rc = l.r[i].deleted_ms > 0
 			     ? store_room_delete(s, l.r[i].id, err)

@@ -31,20 +31,20 @@
 
 /* Registers the relay consumer at seq (the seq before the first chat row)
  * unless it exists.  For the broker, inside its transaction. */
-int relay__register_in_tx(chatdb_t *db, int64_t seq, chat_error_t *err);
+CHAT_MUST_CHECK int relay__register_in_tx(chatdb_t *db, int64_t seq, chat_error_t *err);
 
 /* The relay's cursor: every chat row with seq <= *seq_out is in the store.
  * 0 when the relay has no consumer yet. */
-int relay_cursor(chatdb_t *db, int64_t *seq_out, chat_error_t *err);
+CHAT_MUST_CHECK int relay_cursor(chatdb_t *db, int64_t *seq_out, chat_error_t *err);
 
 /* Takes or renews lease name for owner until now_ms + ttl_ms: 0, or
  * CHAT_EBUSY while another owner holds an unexpired one. */
-int relay_lease(chatdb_t *db, const char *name, const char *owner, int64_t now_ms, int64_t ttl_ms,
-		chat_error_t *err);
+CHAT_MUST_CHECK int relay_lease(chatdb_t *db, const char *name, const char *owner, int64_t now_ms,
+				int64_t ttl_ms, chat_error_t *err);
 
 /* *alive = 1 when some owner holds lease name unexpired at now_ms. */
-int relay_lease_alive(chatdb_t *db, const char *name, int64_t now_ms, int *alive,
-		      chat_error_t *err);
+CHAT_MUST_CHECK int relay_lease_alive(chatdb_t *db, const char *name, int64_t now_ms, int *alive,
+				      chat_error_t *err);
 
 /* The lease the chat-ws sidecar renews every heartbeat while it runs
  * (RELAY_SIDECAR_LEASE_MS past each renewal): /info offers WebSocket only
@@ -63,8 +63,8 @@ int relay_lease_release(chatdb_t *db, const char *name, const char *owner, chat_
  * *more_out (may be NULL) is 1 when rows remain.  Returns 0, CHAT_EBUSY
  * (another process relays), CHAT_EDB (the store failed: the cursor stays at
  * the last copied row; call again later), or a chat.db error. */
-int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms, int64_t *copied_out,
-	      int *more_out, chat_error_t *err);
+CHAT_MUST_CHECK int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms,
+			      int64_t *copied_out, int *more_out, chat_error_t *err);
 
 /* Makes chat.db continue above what store s holds, so no id is used twice
  * across a lost or recreated chat.db: in one BEGIN IMMEDIATE transaction
@@ -77,7 +77,7 @@ int relay_run(chatdb_t *db, store_t *s, const char *owner, int64_t now_ms, int64
  * calls it when it starts and whenever it (re)opens the store.  *floor_out
  * (may be NULL) gets the store's highest message id.  0, CHAT_EDB (the
  * store failed) or a chat.db error. */
-int relay_seed(chatdb_t *db, store_t *s, int64_t *floor_out, chat_error_t *err);
+CHAT_MUST_CHECK int relay_seed(chatdb_t *db, store_t *s, int64_t *floor_out, chat_error_t *err);
 
 /* The same with a store opened on uri for the call (and closed); a
  * failure is also logged as a warning (the background thread retries).
@@ -93,7 +93,8 @@ int relay_seed_uri(chatdb_t *db, const char *uri, int64_t now_ms, chat_error_t *
  * that many per millisecond since its own start.  Otherwise nothing
  * changes (the chat.db's own sequence is the authority).  *applied (may be
  * NULL) is 1 when the outbox floor was set. */
-int relay_seed_offline(chatdb_t *db, int64_t now_ms, int *applied, chat_error_t *err);
+CHAT_MUST_CHECK int relay_seed_offline(chatdb_t *db, int64_t now_ms, int *applied,
+				       chat_error_t *err);
 
 /* Ids stay below 2^53 (JavaScript's exact integers) until the year 2255. */
 #define RELAY_OFFLINE_IDS_PER_MS 1000
@@ -107,7 +108,7 @@ int64_t relay_conflicts(void);
  * (strings point into row and into text) when the row is a chat message,
  * 0 when it is not one, or a negative code.  text receives the decoded
  * text, writer the writer's name, room the room name. */
-int relay_parse_row(const outbox_row_t *row, store_msg_t *m, chat_buf_t *room, chat_buf_t *writer,
-		    chat_buf_t *text);
+CHAT_MUST_CHECK int relay_parse_row(const outbox_row_t *row, store_msg_t *m, chat_buf_t *room,
+				    chat_buf_t *writer, chat_buf_t *text);
 
 #endif

@@ -303,6 +303,22 @@ START_TEST(consumer_cursor_never_goes_back)
 }
 END_TEST
 
+START_TEST(consumer_register_keeps_an_existing_cursor)
+{
+	int64_t seq;
+
+	ck_assert_int_eq(outbox_consumer_register(db, "relay", 7, NULL), CHAT_OK);
+	ck_assert_int_eq(outbox_consumer_get(db, "relay", &seq, NULL), CHAT_OK);
+	ck_assert_int_eq(seq, 7);
+	ck_assert_int_eq(outbox_consumer_register(db, "relay", 3, NULL), CHAT_OK);
+	ck_assert_int_eq(outbox_consumer_register(db, "relay", 9, NULL), CHAT_OK);
+	ck_assert_int_eq(outbox_consumer_get(db, "relay", &seq, NULL), CHAT_OK);
+	ck_assert_int_eq(seq, 7);
+	ck_assert_int_eq(outbox_consumer_register(db, "", 1, NULL), CHAT_EINVAL);
+	ck_assert_int_eq(outbox_consumer_delete(db, "relay", NULL), CHAT_OK);
+}
+END_TEST
+
 START_TEST(append_rings_the_doorbell)
 {
 	outbox_msg_t m[2];
@@ -476,6 +492,7 @@ int main(void)
 	tcase_add_test(tc, bounds);
 	tcase_add_test(tc, prune_keeps_what_live_cursors_need);
 	tcase_add_test(tc, consumer_cursor_never_goes_back);
+	tcase_add_test(tc, consumer_register_keeps_an_existing_cursor);
 	tcase_add_test(tc, append_rings_the_doorbell);
 	tcase_add_test(tc, append_in_other_process_wakes_reader);
 	tcase_add_test(tc, concurrent_appends_are_gapless_and_ordered);
