@@ -9,27 +9,6 @@
 
 #include "sockjs.h"
 
-/* A session's token: 1 expired, 2 revoked, 0 valid (no row: no token). */
-static const char SQL_TOKEN_STATE[] =
-	"SELECT CASE WHEN t.expires_ms <= ?2 THEN 1"
-	" WHEN NOT EXISTS (SELECT 1 FROM auth_tokens a WHERE a.hash = t.token_hash) THEN 2"
-	" ELSE 0 END FROM stomp_tokens t WHERE t.session_id = ?1";
-
-static const char SQL_PARTIAL_CLEAR[] = "DELETE FROM stomp_partial WHERE session_id = ?1";
-
-static const char SQL_PARTIAL_PUT[] =
-	"INSERT INTO stomp_partial(session_id, bytes) VALUES (?1, ?2)"
-	" ON CONFLICT(session_id) DO UPDATE SET bytes = excluded.bytes";
-
-/* What broker_receive() needs before its first frame, in one step: the
- * version (NULL before CONNECT) and the incomplete frame the session's
- * previous message ended with (NULL when there is none). */
-static const char SQL_RECEIVE_GET[] =
-	"SELECT (SELECT version FROM stomp_sessions WHERE session_id = ?1),"
-	" (SELECT bytes FROM stomp_partial WHERE session_id = ?1)";
-
-static const char SQL_STATE_GET[] = "SELECT version FROM stomp_sessions WHERE session_id = ?1";
-
 __attribute__((format(printf, 2, 3))) int broker__refuse(broker_t *b, const char *fmt, ...)
 {
 	va_list ap;
@@ -96,35 +75,17 @@ int broker__query_int(broker_t *b, const char *sql, const char *a1, const char *
 	return rc;
 }
 
-static int load_version(chatdb_t *db, const char *key, int *connected, stomp_version_t *v,
-			chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_STATE_GET, &st, err);
-
-	*connected = 0;
-	*v = STOMP_V1_2;
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*connected = 1;
-		*v = (stomp_version_t)sqlite3_column_int(st, 0);
-	}
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
-						   : chatdb__error(db, rc, "stomp state", err);
-	sqlite3_reset(st);
-	return rc;
-}
-
 int broker__load_state(broker_t *b)
 {
 	int rc = session_get(b->db, b->key, &b->info, b->err);
 
-	if (rc != CHAT_OK)
+	broker_state_t st;
+
+	if (rc != CHAT_OK || (rc = broker_state__get(b->db, b->key, &st, b->err)) != CHAT_OK)
 		return rc;
-	return load_version(b->db, b->key, &b->connected, &b->version, b->err);
+	b->connected = st.connected;
+	b->version = st.version;
+	return CHAT_OK;
 }
 
 /* Appends a row inside the open transaction.  The doorbell is detached for
@@ -250,7 +211,7 @@ int broker__forget(broker_t *b)
 		rc = b->app->topic_gone(b, rooms[i]);
 	if (rc == CHAT_OK)
 		rc = broker__tx_clear(b);
-	return rc != CHAT_OK ? rc : broker__exec2(b, SQL_PARTIAL_CLEAR, NULL, "partial frame");
+	return rc != CHAT_OK ? rc : broker_state__partial_clear(b->db, b->key, b->err);
 }
 
 int broker__dispatch(broker_t *b, const stomp_frame_t *f, int replay)
@@ -336,20 +297,9 @@ const char *broker__token_end_message(int expired)
  * or expired: refused with "logged out" / "token expired". */
 int broker__check_token(broker_t *b)
 {
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(b->db, SQL_TOKEN_STATE, &st, b->err), dead = 0;
+	int dead = 0;
+	int rc = broker_state__token_state(b->db, b->key, b->now_ms, &dead, b->err);
 
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, b->now_ms);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		dead = sqlite3_column_int(st, 0);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE
-		     ? CHAT_OK
-		     : chatdb__error(b->db, rc, "stomp token", b->err);
-	sqlite3_reset(st);
 	if (rc == CHAT_OK && dead != 0)
 		rc = broker__refuse(b, "%s", broker__token_end_message(dead == 1));
 	return rc;
@@ -404,7 +354,7 @@ again:
 	/* The frame that completes a stored partial one consumes it in its
 	 * own transaction: committed together, never handled twice. */
 	if (rc == CHAT_OK && b->partial_held)
-		rc = broker__exec2(b, SQL_PARTIAL_CLEAR, NULL, "partial frame");
+		rc = broker_state__partial_clear(b->db, b->key, b->err);
 	if (rc == CHAT_OK) {
 		if ((rc = broker__commit(b)) == CHAT_OK)
 			b->partial_held = 0;
@@ -431,42 +381,17 @@ static int fail_parse(broker_t *b, const char *detail)
 	return broker__fail(b, NULL);
 }
 
-/* Loads the version (as load_version()) and, into *joined, the partial
- * frame the session's previous message ended with followed by msg; leaves
- * *joined empty when there is none (then msg is parsed in place, the
- * common case, with no copy). */
+/* Loads the version and, into *joined, the partial frame the session's
+ * previous message ended with followed by msg; leaves *joined empty when
+ * there is none (then msg is parsed in place, the common case, with no
+ * copy). */
 static int load_receive(broker_t *b, chat_slice_t msg, chat_buf_t *joined)
 {
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(b->db, SQL_RECEIVE_GET, &st, b->err);
-	size_t n;
+	broker_state_t st;
+	int rc = broker_state__receive(b->db, b->key, msg, &st, joined, &b->partial_held, b->err);
 
-	b->connected = 0;
-	b->version = STOMP_V1_2;
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		rc = chatdb__error(b->db, rc, "stomp state", b->err);
-		goto out;
-	}
-	rc = CHAT_OK;
-	if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		b->connected = 1;
-		b->version = (stomp_version_t)sqlite3_column_int(st, 0);
-	}
-	n = (size_t)sqlite3_column_bytes(st, 1);
-	if (n == 0)
-		goto out;
-	chat_buf_init(joined, n + msg.len);
-	if ((rc = chat_buf_append(joined, sqlite3_column_blob(st, 1), n)) == CHAT_OK)
-		rc = chat_buf_append(joined, msg.ptr, msg.len);
-	if (rc != CHAT_OK)
-		rc = chat_error_set(b->err, rc, "partial frame: %s", chat_strerror(rc));
-	b->partial_held = 1;
-out:
-	sqlite3_reset(st);
+	b->connected = st.connected;
+	b->version = st.version;
 	return rc;
 }
 
@@ -478,20 +403,14 @@ out:
  * the session). */
 static int keep_partial(broker_t *b, chat_slice_t in, size_t from, size_t new_bytes)
 {
-	sqlite3_stmt *st;
-	int rc;
-
 	while (from < in.len && (in.ptr[from] == '\n' || in.ptr[from] == '\r'))
 		from++;
 	/* Only EOLs; nothing new since the partial was stored (an empty
 	 * message); or the session takes no more frames. */
 	if (from == in.len || new_bytes == 0 || b->info.state != SESSION_OPEN)
 		return CHAT_OK;
-	if ((rc = chatdb__stmt(b->db, SQL_PARTIAL_PUT, &st, b->err)) != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, in.ptr + from, (int)(in.len - from), SQLITE_STATIC);
-	return broker__step_done(b, st, "partial frame");
+	return broker_state__partial_put(b->db, b->key,
+					 (chat_slice_t){ in.ptr + from, in.len - from }, b->err);
 }
 
 void broker__setup(broker_t *b, chatdb_t *db, const chat_options_t *opt, store_t **store,
@@ -548,7 +467,7 @@ int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, con
 	}
 	/* Anything from the client, a heart-beat EOL included, shows it is
 	 * alive (see broker_heartbeat_sweep()). */
-	if ((rc = broker__exec_heard(db, key, now_ms, err)) != CHAT_OK)
+	if ((rc = broker_state__heard(db, key, now_ms, err)) != CHAT_OK)
 		goto out;
 	if ((rc = load_receive(&b, msg, &joined)) != CHAT_OK)
 		goto out;

@@ -5,16 +5,9 @@
 #include "config.h"
 #include "broker_int.h"
 
-static const char SQL_TOKEN_PUT[] =
-	"INSERT OR REPLACE INTO stomp_tokens(session_id, token_hash, expires_ms) VALUES (?1, ?2, ?3)";
-
 static const char SQL_COUNTER[] =
 	"INSERT INTO stomp_counters(name, value) VALUES (?1, 1)"
 	" ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value";
-
-static const char SQL_STATE_PUT[] =
-	"INSERT INTO stomp_sessions(session_id, version, hb_client_send_ms, hb_client_recv_ms,"
-	" hb_expect_ms, connected_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 static int parse_heartbeat(const char *s, int64_t *cx, int64_t *cy)
 {
@@ -176,7 +169,6 @@ int broker__on_connect(broker_t *b, const stomp_frame_t *f)
 	char name[SESSION_USER_MAX + 1];
 	stomp_version_t v;
 	int64_t cx, cy, expect;
-	sqlite3_stmt *st;
 	int rc;
 
 	if (b->connected)
@@ -195,26 +187,12 @@ int broker__on_connect(broker_t *b, const stomp_frame_t *f)
 	rc = session_set_user(b->db, b->key, name, b->err);
 	if (rc != CHAT_OK)
 		return rc;
-	rc = chatdb__stmt(b->db, SQL_STATE_PUT, &st, b->err);
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, (int)v);
-	sqlite3_bind_int64(st, 3, cx);
-	sqlite3_bind_int64(st, 4, cy);
-	sqlite3_bind_int64(st, 5, expect);
-	sqlite3_bind_int64(st, 6, b->now_ms);
-	rc = broker__step_done(b, st, "stomp connect");
+	rc = broker_state__put(b->db, b->key, v, cx, cy, expect, b->now_ms, b->err);
+	/* Remembered so that a logout or the expiry ends the session. */
 	if (rc == CHAT_OK && broker__header(f, "passcode") != NULL && b->auth_grant.by_token)
-		rc = chatdb__stmt(b->db, SQL_TOKEN_PUT, &st, b->err);
-	if (rc == CHAT_OK && broker__header(f, "passcode") != NULL && b->auth_grant.by_token) {
-		/* Remembered so that a logout or the expiry ends the session. */
-		sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 2, b->auth_grant.hash, sizeof(b->auth_grant.hash),
-				  SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, b->auth_grant.expires_ms);
-		rc = broker__step_done(b, st, "stomp token");
-	}
+		rc = broker_state__token_put(b->db, b->key, b->auth_grant.hash,
+					     sizeof(b->auth_grant.hash), b->auth_grant.expires_ms,
+					     b->err);
 	if (rc != CHAT_OK)
 		return rc;
 	b->connected = 1;

@@ -7,6 +7,7 @@
 #define CHAT_DB_BROKER_INT_H
 
 #include "broker.h"
+#include "broker_state.h"
 #include "cluster.h"
 
 #include "auth.h"
@@ -199,9 +200,6 @@ int broker__buffer_in_tx(broker_t *b, const stomp_frame_t *f, const char *tx);
 int broker__on_begin(broker_t *b, const stomp_frame_t *f);
 int broker__on_commit(broker_t *b, const stomp_frame_t *f, int abort);
 int broker__tx_clear(broker_t *b);
-
-/* broker_sweep.c */
-int broker__exec_heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error_t *err);
 
 /* chatapp.c */
 int chatapp__room_of(const char *dest, int app, const char *suffix,

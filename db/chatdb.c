@@ -397,6 +397,14 @@ int chatdb__step_done(chatdb_t *db, sqlite3_stmt *st, const char *what, chat_err
 	return rc;
 }
 
+int chatdb__step_row(chatdb_t *db, sqlite3_stmt *st, int *row, const char *what, chat_error_t *err)
+{
+	int rc = sqlite3_step(st);
+
+	*row = rc == SQLITE_ROW;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, what, err);
+}
+
 static int exec_cached(chatdb_t *db, const char *sql, const char *what, chat_error_t *err)
 {
 	sqlite3_stmt *st;

@@ -101,6 +101,13 @@ int chatdb__stmt(chatdb_t *db, const char *sql, struct sqlite3_stmt **out, chat_
  * For statements that return no rows (INSERT, UPDATE, DELETE). */
 int chatdb__step_done(chatdb_t *db, struct sqlite3_stmt *st, const char *what, chat_error_t *err);
 
+/* Steps st (a statement from chatdb__stmt() with its parameters bound)
+ * once: CHAT_OK with *row 1 when it yields a row (read its columns), 0
+ * when it is done; else the chatdb__error() of what failed.  In every
+ * case the caller sqlite3_reset()s st when done with it.  For queries. */
+int chatdb__step_row(chatdb_t *db, struct sqlite3_stmt *st, int *row, const char *what,
+		     chat_error_t *err);
+
 /* BEGIN IMMEDIATE (takes the write lock now, waiting up to the busy
  * timeout; CHAT_EIO once chatdb_check_file() failed), COMMIT, and ROLLBACK (a no-op outside a transaction). */
 int chatdb__begin(chatdb_t *db, chat_error_t *err);
