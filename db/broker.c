@@ -11,13 +11,13 @@
 
 __attribute__((format(printf, 2, 3))) int broker__refuse(broker_t *b, const char *fmt, ...)
 {
+	char msg[BROKER_PERR_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(b->perr_msg, sizeof(b->perr_msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	b->perr = 1;
-	return CHAT_EPROTO;
+	return chat_error_set(&b->refusal, CHAT_EPROTO, "%s", msg);
 }
 
 /* A header value as a C string (the parser NUL-terminates values). */
@@ -267,11 +267,11 @@ int broker__fail(broker_t *b, const char *receipt)
 	if (rc == CHAT_OK) {
 		chat_buf_reset(&b->frame);
 		rc = stomp_serialize_error(&b->frame, b->connected ? b->version : STOMP_V1_2,
-					   b->perr_msg, receipt, NULL, 0);
+					   b->refusal.message, receipt, NULL, 0);
 		/* A receipt id the version cannot carry: answer without it. */
 		if (rc == CHAT_EINVAL)
-			rc = stomp_serialize_error(&b->frame, STOMP_V1_2, b->perr_msg, NULL, NULL,
-						   0);
+			rc = stomp_serialize_error(&b->frame, STOMP_V1_2, b->refusal.message, NULL,
+						   NULL, 0);
 	}
 	if (rc == CHAT_OK)
 		rc = broker__send_frame(b, BROKER_CLOSE_ERROR, BROKER_REASON_ERROR);
@@ -310,8 +310,9 @@ int broker__check_token(broker_t *b)
 static int prepare(broker_t *b, const stomp_frame_t *f)
 {
 	b->app->release(b);
-	b->auth_rc = CHAT_EAGAIN;
-	b->auth_user[0] = b->auth_msg[0] = '\0';
+	/* Not checked yet: as a wrong passcode. */
+	b->auth = (chat_error_t){ CHAT_EDENIED, "" };
+	b->auth_user[0] = '\0';
 	if (f->command == STOMP_CMD_CONNECT || f->command == STOMP_CMD_STOMP)
 		return broker__connect_prepare(b, f);
 	return b->app->prepare(b, f, broker__header(f, "destination"));
@@ -328,7 +329,6 @@ static int handle(broker_t *b, const stomp_frame_t *f)
 	b->hook_done = 0;
 	b->rate_taken = b->rate_refused = 0;
 again:
-	b->perr = 0;
 	b->retry = 0;
 	if ((rc = prepare(b, f)) != CHAT_OK)
 		return rc;
@@ -368,7 +368,7 @@ again:
 			b->no_retry = 1;
 		goto again;
 	}
-	if (b->perr)
+	if (rc == CHAT_EPROTO)
 		return broker__fail(b, receipt);
 	return rc;
 }
@@ -376,8 +376,7 @@ again:
 /* Refuses the rest of a message the parser rejected. */
 static int fail_parse(broker_t *b, const char *detail)
 {
-	snprintf(b->perr_msg, sizeof(b->perr_msg), "%s", detail);
-	b->perr = 1;
+	broker__refuse(b, "%s", detail);
 	return broker__fail(b, NULL);
 }
 

@@ -69,21 +69,22 @@ int broker__connect_prepare(broker_t *b, const stomp_frame_t *f)
 		return CHAT_OK;
 	s = broker__get_store(b);
 	authlimit_conf_from(b->opt, &lim);
-	b->auth_rc = auth_check(b->db, s, broker__header(f, "login"), pass, b->now_ms, &at,
-				b->auth_user, &b->auth_grant, &e);
-	if (b->auth_rc == CHAT_EDB && s != NULL)
+	b->auth.code = auth_check(b->db, s, broker__header(f, "login"), pass, b->now_ms, &at,
+				  b->auth_user, &b->auth_grant, &e);
+	if (b->auth.code == CHAT_EDB && s != NULL)
 		broker__store_failed(b);
-	if (b->auth_rc == CHAT_EDENIED && s == NULL && b->store != NULL)
-		snprintf(b->auth_msg, sizeof(b->auth_msg),
+	if (b->auth.code == CHAT_EDENIED && s == NULL && b->store != NULL)
+		snprintf(b->auth.message, sizeof(b->auth.message),
 			 "cannot check passwords now: log in with a token");
-	else if (b->auth_rc == CHAT_ETOOMANY)
-		snprintf(b->auth_msg, sizeof(b->auth_msg),
+	else if (b->auth.code == CHAT_ETOOMANY)
+		snprintf(b->auth.message, sizeof(b->auth.message),
 			 "too many failed logins, retry in %lld s",
 			 (long long)((at.retry_ms + 999) / 1000));
-	else if (b->auth_rc == CHAT_EBUSY)
-		snprintf(b->auth_msg, sizeof(b->auth_msg), "too many logins at once, retry later");
+	else if (b->auth.code == CHAT_EBUSY)
+		snprintf(b->auth.message, sizeof(b->auth.message),
+			 "too many logins at once, retry later");
 	else
-		snprintf(b->auth_msg, sizeof(b->auth_msg), "%s", e.message);
+		snprintf(b->auth.message, sizeof(b->auth.message), "%s", e.message);
 	return CHAT_OK;
 }
 
@@ -97,13 +98,13 @@ static int connect_user(broker_t *b, const stomp_frame_t *f, char name[SESSION_U
 	if (broker__header(f, "passcode") != NULL) {
 		/* Anything but a wrong passcode is the server's failure: its
 		 * detail is not for the client. */
-		if (b->auth_rc == CHAT_ETOOMANY || b->auth_rc == CHAT_EBUSY)
-			return broker__refuse(b, "%s", b->auth_msg);
-		if (b->auth_rc != CHAT_OK && b->auth_rc != CHAT_EDENIED)
+		if (b->auth.code == CHAT_ETOOMANY || b->auth.code == CHAT_EBUSY)
+			return broker__refuse(b, "%s", b->auth.message);
+		if (b->auth.code != CHAT_OK && b->auth.code != CHAT_EDENIED)
 			return broker__refuse(b, "authentication is unavailable, try again later");
-		if (b->auth_rc != CHAT_OK)
+		if (b->auth.code != CHAT_OK)
 			return broker__refuse(b, "authentication failed%s%s",
-					      b->auth_msg[0] ? ": " : "", b->auth_msg);
+					      b->auth.message[0] ? ": " : "", b->auth.message);
 		snprintf(name, SESSION_USER_MAX + 1, "%s", b->auth_user);
 		rc = auth_banned(b->db, name, &found, b->err);
 		if (rc != CHAT_OK)
