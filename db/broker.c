@@ -28,18 +28,8 @@ const char *broker__header(const stomp_frame_t *f, const char *name)
 	return v != NULL ? v->ptr : NULL;
 }
 
-int broker__step_done(broker_t *b, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-
-	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? CHAT_OK
-						   : chatdb__error(b->db, rc, what, b->err);
-	sqlite3_reset(st);
-	return rc;
-}
-
 /* Runs a cached statement keyed by the session id (?1) and an optional
- * text ?2, ignoring any result rows. */
+ * text ?2 (a write: it returns no rows). */
 int broker__exec2(broker_t *b, const char *sql, const char *a2, const char *what)
 {
 	sqlite3_stmt *st;
@@ -50,7 +40,7 @@ int broker__exec2(broker_t *b, const char *sql, const char *a2, const char *what
 	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
 	if (a2 != NULL)
 		sqlite3_bind_text(st, 2, a2, -1, SQLITE_STATIC);
-	return broker__step_done(b, st, what);
+	return chatdb__step_done(b->db, st, what, b->err);
 }
 
 /* Runs a cached statement binding text ?1 that returns one integer. */
@@ -60,17 +50,15 @@ int broker__query_int(broker_t *b, const char *sql, const char *a1, const char *
 	sqlite3_stmt *st;
 	int rc = chatdb__stmt(b->db, sql, &st, b->err);
 
+	*found = 0;
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
 	if (a2 != NULL)
 		sqlite3_bind_text(st, 2, a2, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	*found = rc == SQLITE_ROW;
-	if (rc == SQLITE_ROW)
+	rc = chatdb__step_row(b->db, st, found, what, b->err);
+	if (rc == CHAT_OK && *found)
 		*out = sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
-						   : chatdb__error(b->db, rc, what, b->err);
 	sqlite3_reset(st);
 	return rc;
 }

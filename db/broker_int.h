@@ -153,7 +153,6 @@ extern const broker_app_ops_t chatapp_ops;
  * handler to pass up. */
 __attribute__((format(printf, 2, 3))) int broker__refuse(broker_t *b, const char *fmt, ...);
 const char *broker__header(const stomp_frame_t *f, const char *name);
-int broker__step_done(broker_t *b, sqlite3_stmt *st, const char *what);
 int broker__exec2(broker_t *b, const char *sql, const char *a2, const char *what);
 int broker__query_int(broker_t *b, const char *sql, const char *a1, const char *a2, int64_t *out,
 		      int *found, const char *what);

@@ -91,7 +91,7 @@ int chatapp__enter(broker_t *b, const char *room)
 		return rc;
 	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, b->info.user_name, -1, SQLITE_STATIC);
-	if ((rc = broker__step_done(b, st, "presence")) != CHAT_OK)
+	if ((rc = chatdb__step_done(b->db, st, "presence", b->err)) != CHAT_OK)
 		return rc;
 	return changes(b) > 0 ? notice(b, "ENTER", room) : CHAT_OK;
 }
@@ -113,7 +113,7 @@ int chatapp__leave_if_gone(broker_t *b, const char *topic)
 		return rc;
 	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, b->info.user_name, -1, SQLITE_STATIC);
-	if ((rc = broker__step_done(b, st, "presence")) != CHAT_OK)
+	if ((rc = chatdb__step_done(b->db, st, "presence", b->err)) != CHAT_OK)
 		return rc;
 	return changes(b) > 0 ? notice(b, "LEAVE", room) : CHAT_OK;
 }
