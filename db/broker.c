@@ -65,9 +65,8 @@ int broker__query_int(broker_t *b, const char *sql, const char *a1, const char *
 
 int broker__load_state(broker_t *b)
 {
-	int rc = session_get(b->db, b->key, &b->info, b->err);
-
 	broker_state_t st;
+	int rc = session_get(b->db, b->key, &b->info, b->err);
 
 	if (rc != CHAT_OK || (rc = broker_state__get(b->db, b->key, &st, b->err)) != CHAT_OK)
 		return rc;
