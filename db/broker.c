@@ -273,8 +273,8 @@ int broker__fail(broker_t *b, const char *receipt)
 	return rc;
 }
 
-/* The ERROR message of a session whose token is gone (state as
- * SQL_TOKEN_STATE and SQL_TOKEN_DEAD say). */
+/* The ERROR message of a session whose token is gone (expired as
+ * broker_state__token_state() and broker_state__dead_tokens() say). */
 const char *broker__token_end_message(int expired)
 {
 	return expired ? BROKER_ERROR_EXPIRED : BROKER_ERROR_LOGGED_OUT;
