@@ -9,36 +9,15 @@
 
 #include "sockjs.h"
 
-/* A session's token: 1 expired, 2 revoked, 0 valid (no row: no token). */
-static const char SQL_TOKEN_STATE[] =
-	"SELECT CASE WHEN t.expires_ms <= ?2 THEN 1"
-	" WHEN NOT EXISTS (SELECT 1 FROM auth_tokens a WHERE a.hash = t.token_hash) THEN 2"
-	" ELSE 0 END FROM stomp_tokens t WHERE t.session_id = ?1";
-
-static const char SQL_PARTIAL_CLEAR[] = "DELETE FROM stomp_partial WHERE session_id = ?1";
-
-static const char SQL_PARTIAL_PUT[] =
-	"INSERT INTO stomp_partial(session_id, bytes) VALUES (?1, ?2)"
-	" ON CONFLICT(session_id) DO UPDATE SET bytes = excluded.bytes";
-
-/* What broker_receive() needs before its first frame, in one step: the
- * version (NULL before CONNECT) and the incomplete frame the session's
- * previous message ended with (NULL when there is none). */
-static const char SQL_RECEIVE_GET[] =
-	"SELECT (SELECT version FROM stomp_sessions WHERE session_id = ?1),"
-	" (SELECT bytes FROM stomp_partial WHERE session_id = ?1)";
-
-static const char SQL_STATE_GET[] = "SELECT version FROM stomp_sessions WHERE session_id = ?1";
-
 __attribute__((format(printf, 2, 3))) int broker__refuse(broker_t *b, const char *fmt, ...)
 {
+	char msg[BROKER_PERR_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(b->perr_msg, sizeof(b->perr_msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	b->perr = 1;
-	return CHAT_EPROTO;
+	return chat_error_set(&b->refusal, CHAT_EPROTO, "%s", msg);
 }
 
 /* A header value as a C string (the parser NUL-terminates values). */
@@ -49,18 +28,8 @@ const char *broker__header(const stomp_frame_t *f, const char *name)
 	return v != NULL ? v->ptr : NULL;
 }
 
-int broker__step_done(broker_t *b, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-
-	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? CHAT_OK
-						   : chatdb__error(b->db, rc, what, b->err);
-	sqlite3_reset(st);
-	return rc;
-}
-
 /* Runs a cached statement keyed by the session id (?1) and an optional
- * text ?2, ignoring any result rows. */
+ * text ?2 (a write: it returns no rows). */
 int broker__exec2(broker_t *b, const char *sql, const char *a2, const char *what)
 {
 	sqlite3_stmt *st;
@@ -71,7 +40,7 @@ int broker__exec2(broker_t *b, const char *sql, const char *a2, const char *what
 	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
 	if (a2 != NULL)
 		sqlite3_bind_text(st, 2, a2, -1, SQLITE_STATIC);
-	return broker__step_done(b, st, what);
+	return chatdb__step_done(b->db, st, what, b->err);
 }
 
 /* Runs a cached statement binding text ?1 that returns one integer. */
@@ -81,50 +50,29 @@ int broker__query_int(broker_t *b, const char *sql, const char *a1, const char *
 	sqlite3_stmt *st;
 	int rc = chatdb__stmt(b->db, sql, &st, b->err);
 
+	*found = 0;
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
 	if (a2 != NULL)
 		sqlite3_bind_text(st, 2, a2, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	*found = rc == SQLITE_ROW;
-	if (rc == SQLITE_ROW)
+	rc = chatdb__step_row(b->db, st, found, what, b->err);
+	if (rc == CHAT_OK && *found)
 		*out = sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
-						   : chatdb__error(b->db, rc, what, b->err);
-	sqlite3_reset(st);
-	return rc;
-}
-
-static int load_version(chatdb_t *db, const char *key, int *connected, stomp_version_t *v,
-			chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_STATE_GET, &st, err);
-
-	*connected = 0;
-	*v = STOMP_V1_2;
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*connected = 1;
-		*v = (stomp_version_t)sqlite3_column_int(st, 0);
-	}
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
-						   : chatdb__error(db, rc, "stomp state", err);
 	sqlite3_reset(st);
 	return rc;
 }
 
 int broker__load_state(broker_t *b)
 {
+	broker_state_t st;
 	int rc = session_get(b->db, b->key, &b->info, b->err);
 
-	if (rc != CHAT_OK)
+	if (rc != CHAT_OK || (rc = broker_state__get(b->db, b->key, &st, b->err)) != CHAT_OK)
 		return rc;
-	return load_version(b->db, b->key, &b->connected, &b->version, b->err);
+	b->connected = st.connected;
+	b->version = st.version;
+	return CHAT_OK;
 }
 
 /* Appends a row inside the open transaction.  The doorbell is detached for
@@ -250,7 +198,7 @@ int broker__forget(broker_t *b)
 		rc = b->app->topic_gone(b, rooms[i]);
 	if (rc == CHAT_OK)
 		rc = broker__tx_clear(b);
-	return rc != CHAT_OK ? rc : broker__exec2(b, SQL_PARTIAL_CLEAR, NULL, "partial frame");
+	return rc != CHAT_OK ? rc : broker_state__partial_clear(b->db, b->key, b->err);
 }
 
 int broker__dispatch(broker_t *b, const stomp_frame_t *f, int replay)
@@ -306,11 +254,11 @@ int broker__fail(broker_t *b, const char *receipt)
 	if (rc == CHAT_OK) {
 		chat_buf_reset(&b->frame);
 		rc = stomp_serialize_error(&b->frame, b->connected ? b->version : STOMP_V1_2,
-					   b->perr_msg, receipt, NULL, 0);
+					   b->refusal.message, receipt, NULL, 0);
 		/* A receipt id the version cannot carry: answer without it. */
 		if (rc == CHAT_EINVAL)
-			rc = stomp_serialize_error(&b->frame, STOMP_V1_2, b->perr_msg, NULL, NULL,
-						   0);
+			rc = stomp_serialize_error(&b->frame, STOMP_V1_2, b->refusal.message, NULL,
+						   NULL, 0);
 	}
 	if (rc == CHAT_OK)
 		rc = broker__send_frame(b, BROKER_CLOSE_ERROR, BROKER_REASON_ERROR);
@@ -325,8 +273,8 @@ int broker__fail(broker_t *b, const char *receipt)
 	return rc;
 }
 
-/* The ERROR message of a session whose token is gone (state as
- * SQL_TOKEN_STATE and SQL_TOKEN_DEAD say). */
+/* The ERROR message of a session whose token is gone (expired as
+ * broker_state__token_state() and broker_state__dead_tokens() say). */
 const char *broker__token_end_message(int expired)
 {
 	return expired ? BROKER_ERROR_EXPIRED : BROKER_ERROR_LOGGED_OUT;
@@ -336,20 +284,9 @@ const char *broker__token_end_message(int expired)
  * or expired: refused with "logged out" / "token expired". */
 int broker__check_token(broker_t *b)
 {
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(b->db, SQL_TOKEN_STATE, &st, b->err), dead = 0;
+	int dead = 0;
+	int rc = broker_state__token_state(b->db, b->key, b->now_ms, &dead, b->err);
 
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, b->now_ms);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		dead = sqlite3_column_int(st, 0);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE
-		     ? CHAT_OK
-		     : chatdb__error(b->db, rc, "stomp token", b->err);
-	sqlite3_reset(st);
 	if (rc == CHAT_OK && dead != 0)
 		rc = broker__refuse(b, "%s", broker__token_end_message(dead == 1));
 	return rc;
@@ -360,8 +297,9 @@ int broker__check_token(broker_t *b)
 static int prepare(broker_t *b, const stomp_frame_t *f)
 {
 	b->app->release(b);
-	b->auth_rc = CHAT_EAGAIN;
-	b->auth_user[0] = b->auth_msg[0] = '\0';
+	/* Not checked yet: as a wrong passcode. */
+	b->auth = (chat_error_t){ CHAT_EDENIED, "" };
+	b->auth_user[0] = '\0';
 	if (f->command == STOMP_CMD_CONNECT || f->command == STOMP_CMD_STOMP)
 		return broker__connect_prepare(b, f);
 	return b->app->prepare(b, f, broker__header(f, "destination"));
@@ -378,7 +316,6 @@ static int handle(broker_t *b, const stomp_frame_t *f)
 	b->hook_done = 0;
 	b->rate_taken = b->rate_refused = 0;
 again:
-	b->perr = 0;
 	b->retry = 0;
 	if ((rc = prepare(b, f)) != CHAT_OK)
 		return rc;
@@ -404,7 +341,7 @@ again:
 	/* The frame that completes a stored partial one consumes it in its
 	 * own transaction: committed together, never handled twice. */
 	if (rc == CHAT_OK && b->partial_held)
-		rc = broker__exec2(b, SQL_PARTIAL_CLEAR, NULL, "partial frame");
+		rc = broker_state__partial_clear(b->db, b->key, b->err);
 	if (rc == CHAT_OK) {
 		if ((rc = broker__commit(b)) == CHAT_OK)
 			b->partial_held = 0;
@@ -418,7 +355,7 @@ again:
 			b->no_retry = 1;
 		goto again;
 	}
-	if (b->perr)
+	if (rc == CHAT_EPROTO)
 		return broker__fail(b, receipt);
 	return rc;
 }
@@ -426,47 +363,21 @@ again:
 /* Refuses the rest of a message the parser rejected. */
 static int fail_parse(broker_t *b, const char *detail)
 {
-	snprintf(b->perr_msg, sizeof(b->perr_msg), "%s", detail);
-	b->perr = 1;
+	broker__refuse(b, "%s", detail);
 	return broker__fail(b, NULL);
 }
 
-/* Loads the version (as load_version()) and, into *joined, the partial
- * frame the session's previous message ended with followed by msg; leaves
- * *joined empty when there is none (then msg is parsed in place, the
- * common case, with no copy). */
+/* Loads the version and, into *joined, the partial frame the session's
+ * previous message ended with followed by msg; leaves *joined empty when
+ * there is none (then msg is parsed in place, the common case, with no
+ * copy). */
 static int load_receive(broker_t *b, chat_slice_t msg, chat_buf_t *joined)
 {
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(b->db, SQL_RECEIVE_GET, &st, b->err);
-	size_t n;
+	broker_state_t st;
+	int rc = broker_state__receive(b->db, b->key, msg, &st, joined, &b->partial_held, b->err);
 
-	b->connected = 0;
-	b->version = STOMP_V1_2;
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		rc = chatdb__error(b->db, rc, "stomp state", b->err);
-		goto out;
-	}
-	rc = CHAT_OK;
-	if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		b->connected = 1;
-		b->version = (stomp_version_t)sqlite3_column_int(st, 0);
-	}
-	n = (size_t)sqlite3_column_bytes(st, 1);
-	if (n == 0)
-		goto out;
-	chat_buf_init(joined, n + msg.len);
-	if ((rc = chat_buf_append(joined, sqlite3_column_blob(st, 1), n)) == CHAT_OK)
-		rc = chat_buf_append(joined, msg.ptr, msg.len);
-	if (rc != CHAT_OK)
-		rc = chat_error_set(b->err, rc, "partial frame: %s", chat_strerror(rc));
-	b->partial_held = 1;
-out:
-	sqlite3_reset(st);
+	b->connected = st.connected;
+	b->version = st.version;
 	return rc;
 }
 
@@ -478,20 +389,14 @@ out:
  * the session). */
 static int keep_partial(broker_t *b, chat_slice_t in, size_t from, size_t new_bytes)
 {
-	sqlite3_stmt *st;
-	int rc;
-
 	while (from < in.len && (in.ptr[from] == '\n' || in.ptr[from] == '\r'))
 		from++;
 	/* Only EOLs; nothing new since the partial was stored (an empty
 	 * message); or the session takes no more frames. */
 	if (from == in.len || new_bytes == 0 || b->info.state != SESSION_OPEN)
 		return CHAT_OK;
-	if ((rc = chatdb__stmt(b->db, SQL_PARTIAL_PUT, &st, b->err)) != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, in.ptr + from, (int)(in.len - from), SQLITE_STATIC);
-	return broker__step_done(b, st, "partial frame");
+	return broker_state__partial_put(b->db, b->key,
+					 (chat_slice_t){ in.ptr + from, in.len - from }, b->err);
 }
 
 void broker__setup(broker_t *b, chatdb_t *db, const chat_options_t *opt, store_t **store,
@@ -548,7 +453,7 @@ int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, con
 	}
 	/* Anything from the client, a heart-beat EOL included, shows it is
 	 * alive (see broker_heartbeat_sweep()). */
-	if ((rc = broker__exec_heard(db, key, now_ms, err)) != CHAT_OK)
+	if ((rc = broker_state__heard(db, key, now_ms, err)) != CHAT_OK)
 		goto out;
 	if ((rc = load_receive(&b, msg, &joined)) != CHAT_OK)
 		goto out;

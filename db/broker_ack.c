@@ -51,7 +51,7 @@ int broker__adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
 {
 	sqlite3_stmt *st, *put;
 	char ack_id[DELIVERY_ACK_ID_MAX + 1];
-	int rc, step;
+	int rc, row = 0;
 
 	if (!b->info.has_user)
 		return CHAT_OK;
@@ -60,7 +60,8 @@ int broker__adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
 		return rc;
 	sqlite3_bind_text(st, 1, b->info.user_name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, sub_dest, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = chatdb__step_row(b->db, st, &row, "unacked orphans", b->err)) == CHAT_OK &&
+	       row) {
 		int64_t seq = sqlite3_column_int64(st, 0);
 		const char *dest = (const char *)sqlite3_column_text(st, 1);
 		const char *ctype = (const char *)sqlite3_column_text(st, 2);
@@ -87,7 +88,7 @@ int broker__adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
 		sqlite3_bind_text(put, 10, b->info.user_name, -1, SQLITE_STATIC);
 		if (sender != NULL)
 			sqlite3_bind_text(put, 11, sender, -1, SQLITE_TRANSIENT);
-		rc = broker__step_done(b, put, "unacked adopt");
+		rc = chatdb__step_done(b->db, put, "unacked adopt", b->err);
 		if (rc != CHAT_OK)
 			break;
 		/* Two closed sessions may have held the same message. */
@@ -101,8 +102,6 @@ int broker__adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
 		if (rc != CHAT_OK)
 			break;
 	}
-	if (rc == CHAT_OK && step != SQLITE_DONE && step != SQLITE_ROW)
-		rc = chatdb__error(b->db, step, "unacked orphans", b->err);
 	sqlite3_reset(st);
 	if (rc != CHAT_OK)
 		return rc;
@@ -111,7 +110,7 @@ int broker__adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
 		return rc;
 	sqlite3_bind_text(st, 1, b->info.user_name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, sub_dest, -1, SQLITE_STATIC);
-	return broker__step_done(b, st, "unacked orphans");
+	return chatdb__step_done(b->db, st, "unacked orphans", b->err);
 }
 
 /* UNSUBSCRIBE: what the subscription held unacknowledged is forgotten. */
@@ -138,7 +137,7 @@ static int ack_id_of(broker_t *b, const stomp_frame_t *f, int nack, char ack_id[
 		     int *found)
 {
 	size_t size = CHATDB_ID_MAX + 64;
-	int rc, step;
+	int rc;
 
 	*found = 0;
 	if (b->version >= STOMP_V1_2) {
@@ -165,12 +164,11 @@ static int ack_id_of(broker_t *b, const stomp_frame_t *f, int nack, char ack_id[
 				return rc;
 			sqlite3_bind_text(q, 1, b->key, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(q, 2, strtoll(mid, NULL, 10));
-			step = sqlite3_step(q);
-			*found = step == SQLITE_ROW;
-			if (*found)
+			rc = chatdb__step_row(b->db, q, found, "ack", b->err);
+			if (rc == CHAT_OK && *found)
 				snprintf(ack_id, size, "%s", sqlite3_column_text(q, 0));
 			sqlite3_reset(q);
-			return CHAT_OK;
+			return rc;
 		}
 	}
 	*found = 1;
@@ -184,13 +182,13 @@ static int nack_redeliver(broker_t *b, const char *ack_id, const char *sub_id, i
 			  int64_t seq, int *requeued)
 {
 	sqlite3_stmt *st;
-	int rc, step;
+	int rc, row = 0;
 
 	rc = chatdb__stmt(b->db, SQL_UNACKED_SELECT, &st, b->err);
 	if (rc != CHAT_OK)
 		return rc;
 	bind_acked(st, b, ack_id, sub_id, cumulative, seq);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = chatdb__step_row(b->db, st, &row, "nack", b->err)) == CHAT_OK && row) {
 		chat_slice_t body = { sqlite3_column_blob(st, 5),
 				      (size_t)sqlite3_column_bytes(st, 5) };
 
@@ -225,8 +223,6 @@ static int nack_redeliver(broker_t *b, const char *ack_id, const char *sub_id, i
 		if (rc != CHAT_OK)
 			break;
 	}
-	if (rc == CHAT_OK && step != SQLITE_DONE)
-		rc = chatdb__error(b->db, step, "nack", b->err);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -237,7 +233,7 @@ int broker__on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack)
 	char ack_id[CHATDB_ID_MAX + 64], sub_id[CHATDB_ID_MAX + 1], mode[32];
 	sqlite3_stmt *st;
 	int64_t seq = 0;
-	int rc, step, cumulative, found, requeued = 0;
+	int rc, cumulative, found, row = 0, requeued = 0;
 
 	if ((rc = ack_id_of(b, f, nack, ack_id, &found)) != CHAT_OK || !found)
 		return rc;
@@ -248,17 +244,16 @@ int broker__on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack)
 		return rc;
 	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ack_id, -1, SQLITE_STATIC);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
+	rc = chatdb__step_row(b->db, st, &row, "ack", b->err);
+	if (rc == CHAT_OK && row) {
 		snprintf(sub_id, sizeof(sub_id), "%s", sqlite3_column_text(st, 0));
 		snprintf(mode, sizeof(mode), "%s", sqlite3_column_text(st, 1));
 		seq = sqlite3_column_int64(st, 2);
 	}
 	sqlite3_reset(st);
-	if (step == SQLITE_DONE)
-		return CHAT_OK; /* unknown or already acknowledged: nothing to do */
-	if (step != SQLITE_ROW)
-		return chatdb__error(b->db, step, "ack", b->err);
+	/* Unknown or already acknowledged: nothing to do. */
+	if (rc != CHAT_OK || !row)
+		return rc;
 	cumulative = strcmp(mode, "client") == 0;
 	if (nack &&
 	    ((rc = nack_redeliver(b, ack_id, sub_id, cumulative, seq, &requeued)) != CHAT_OK ||
@@ -268,7 +263,7 @@ int broker__on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack)
 	if (rc != CHAT_OK)
 		return rc;
 	bind_acked(st, b, ack_id, sub_id, cumulative, seq);
-	if ((rc = broker__step_done(b, st, "ack")) != CHAT_OK)
+	if ((rc = chatdb__step_done(b->db, st, "ack", b->err)) != CHAT_OK)
 		return rc;
 	return queue_settle(b->db, b->key, sub_id, seq, cumulative, b->err);
 }

@@ -6,12 +6,6 @@
 #include "broker_int.h"
 #include "counters.h"
 
-static const char SQL_TOKEN_PUT[] =
-	"INSERT OR REPLACE INTO stomp_tokens(session_id, token_hash, expires_ms) VALUES (?1, ?2, ?3)";
-
-static const char SQL_STATE_PUT[] =
-	"INSERT INTO stomp_sessions(session_id, version, hb_client_send_ms, hb_client_recv_ms,"
-	" hb_expect_ms, connected_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 static int parse_heartbeat(const char *s, int64_t *cx, int64_t *cy)
 {
@@ -73,21 +67,22 @@ int broker__connect_prepare(broker_t *b, const stomp_frame_t *f)
 		return CHAT_OK;
 	s = broker__get_store(b);
 	authlimit_conf_from(b->opt, &lim);
-	b->auth_rc = auth_check(b->db, s, broker__header(f, "login"), pass, b->now_ms, &at,
-				b->auth_user, &b->auth_grant, &e);
-	if (b->auth_rc == CHAT_EDB && s != NULL)
+	b->auth.code = auth_check(b->db, s, broker__header(f, "login"), pass, b->now_ms, &at,
+				  b->auth_user, &b->auth_grant, &e);
+	if (b->auth.code == CHAT_EDB && s != NULL)
 		broker__store_failed(b);
-	if (b->auth_rc == CHAT_EDENIED && s == NULL && b->store != NULL)
-		snprintf(b->auth_msg, sizeof(b->auth_msg),
+	if (b->auth.code == CHAT_EDENIED && s == NULL && b->store != NULL)
+		snprintf(b->auth.message, sizeof(b->auth.message),
 			 "cannot check passwords now: log in with a token");
-	else if (b->auth_rc == CHAT_ETOOMANY)
-		snprintf(b->auth_msg, sizeof(b->auth_msg),
+	else if (b->auth.code == CHAT_ETOOMANY)
+		snprintf(b->auth.message, sizeof(b->auth.message),
 			 "too many failed logins, retry in %lld s",
 			 (long long)((at.retry_ms + 999) / 1000));
-	else if (b->auth_rc == CHAT_EBUSY)
-		snprintf(b->auth_msg, sizeof(b->auth_msg), "too many logins at once, retry later");
+	else if (b->auth.code == CHAT_EBUSY)
+		snprintf(b->auth.message, sizeof(b->auth.message),
+			 "too many logins at once, retry later");
 	else
-		snprintf(b->auth_msg, sizeof(b->auth_msg), "%s", e.message);
+		snprintf(b->auth.message, sizeof(b->auth.message), "%s", e.message);
 	return CHAT_OK;
 }
 
@@ -101,13 +96,13 @@ static int connect_user(broker_t *b, const stomp_frame_t *f, char name[SESSION_U
 	if (broker__header(f, "passcode") != NULL) {
 		/* Anything but a wrong passcode is the server's failure: its
 		 * detail is not for the client. */
-		if (b->auth_rc == CHAT_ETOOMANY || b->auth_rc == CHAT_EBUSY)
-			return broker__refuse(b, "%s", b->auth_msg);
-		if (b->auth_rc != CHAT_OK && b->auth_rc != CHAT_EDENIED)
+		if (b->auth.code == CHAT_ETOOMANY || b->auth.code == CHAT_EBUSY)
+			return broker__refuse(b, "%s", b->auth.message);
+		if (b->auth.code != CHAT_OK && b->auth.code != CHAT_EDENIED)
 			return broker__refuse(b, "authentication is unavailable, try again later");
-		if (b->auth_rc != CHAT_OK)
+		if (b->auth.code != CHAT_OK)
 			return broker__refuse(b, "authentication failed%s%s",
-					      b->auth_msg[0] ? ": " : "", b->auth_msg);
+					      b->auth.message[0] ? ": " : "", b->auth.message);
 		snprintf(name, SESSION_USER_MAX + 1, "%s", b->auth_user);
 		rc = auth_banned(b->db, name, &found, b->err);
 		if (rc != CHAT_OK)
@@ -173,7 +168,6 @@ int broker__on_connect(broker_t *b, const stomp_frame_t *f)
 	char name[SESSION_USER_MAX + 1];
 	stomp_version_t v;
 	int64_t cx, cy, expect;
-	sqlite3_stmt *st;
 	int rc;
 
 	if (b->connected)
@@ -192,26 +186,12 @@ int broker__on_connect(broker_t *b, const stomp_frame_t *f)
 	rc = session_set_user(b->db, b->key, name, b->err);
 	if (rc != CHAT_OK)
 		return rc;
-	rc = chatdb__stmt(b->db, SQL_STATE_PUT, &st, b->err);
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, (int)v);
-	sqlite3_bind_int64(st, 3, cx);
-	sqlite3_bind_int64(st, 4, cy);
-	sqlite3_bind_int64(st, 5, expect);
-	sqlite3_bind_int64(st, 6, b->now_ms);
-	rc = broker__step_done(b, st, "stomp connect");
+	rc = broker_state__put(b->db, b->key, v, cx, cy, expect, b->now_ms, b->err);
+	/* Remembered so that a logout or the expiry ends the session. */
 	if (rc == CHAT_OK && broker__header(f, "passcode") != NULL && b->auth_grant.by_token)
-		rc = chatdb__stmt(b->db, SQL_TOKEN_PUT, &st, b->err);
-	if (rc == CHAT_OK && broker__header(f, "passcode") != NULL && b->auth_grant.by_token) {
-		/* Remembered so that a logout or the expiry ends the session. */
-		sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 2, b->auth_grant.hash, sizeof(b->auth_grant.hash),
-				  SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, b->auth_grant.expires_ms);
-		rc = broker__step_done(b, st, "stomp token");
-	}
+		rc = broker_state__token_put(b->db, b->key, b->auth_grant.hash,
+					     sizeof(b->auth_grant.hash), b->auth_grant.expires_ms,
+					     b->err);
 	if (rc != CHAT_OK)
 		return rc;
 	b->connected = 1;

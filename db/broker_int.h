@@ -7,6 +7,7 @@
 #define CHAT_DB_BROKER_INT_H
 
 #include "broker.h"
+#include "broker_state.h"
 #include "cluster.h"
 
 #include "auth.h"
@@ -84,33 +85,30 @@ typedef struct broker {
 	const char *peer; /* the client's address (NULL: unknown) */
 	int64_t now_ms;
 	chat_error_t *err;
-	session_info_t info;            /* the session row, loaded per frame */
-	int connected;                  /* CONNECT succeeded */
-	stomp_version_t version;        /* negotiated (1.2 until then) */
-	int perr;                       /* the frame is refused: ERROR, then close */
-	char perr_msg[BROKER_PERR_MAX]; /* its ERROR message header */
-	int ended;                      /* the session ends after this frame */
-	int64_t tx_seq;                 /* last seq appended in the open transaction */
-	int64_t ring_seq;               /* last seq committed: ring the doorbell with it */
-	chat_buf_t frame;               /* a frame being serialised */
-	chat_buf_t hdrs;                /* row headers being encoded */
-	chat_buf_t scratch;             /* message bodies built by handlers */
-	store_t **store;                /* the caller's store slot (NULL: no store) */
-	int auth_rc;                    /* CONNECT's passcode checked before the transaction */
-	char auth_user[SESSION_USER_MAX + 1];
-	auth_grant_t auth_grant; /* how: the token's hash and expiry */
-	char auth_msg[256];
-	prefetch_t pre;                 /* store reads done before the transaction */
-	int retry;                      /* the prefetch went stale: run the frame again */
-	int no_retry;                   /* stale or not, use the prefetch (tried enough) */
-	int partial_held;               /* chat.db holds a partial frame not yet consumed */
-	int hook_done;                  /* the application hook was called for this frame */
-	int hook_rc;                    /* and how that went */
-	char hook_msg[BROKER_PERR_MAX]; /* why it failed */
-	hookmsg_answer_t hook;          /* its answer */
-	int rate_taken;                 /* the SEND's rate token was taken before the hook call */
-	int rate_refused;               /* or it was refused (and the session told) then */
-	const broker_app_ops_t *app;    /* the application behind /app destinations */
+	session_info_t info;     /* the session row, loaded per frame */
+	int connected;           /* CONNECT succeeded */
+	stomp_version_t version; /* negotiated (1.2 until then) */
+	chat_error_t refusal;    /* why broker__refuse() refused the frame: the ERROR's message */
+	int ended;               /* the session ends after this frame */
+	int64_t tx_seq;          /* last seq appended in the open transaction */
+	int64_t ring_seq;        /* last seq committed: ring the doorbell with it */
+	chat_buf_t frame;        /* a frame being serialised */
+	chat_buf_t hdrs;         /* row headers being encoded */
+	chat_buf_t scratch;      /* message bodies built by handlers */
+	store_t **store;         /* the caller's store slot (NULL: no store) */
+	chat_error_t auth; /* CONNECT's passcode checked before the transaction: the status, why */
+	char auth_user[SESSION_USER_MAX + 1]; /* and whose it is */
+	auth_grant_t auth_grant;              /* how: the token's hash and expiry */
+	prefetch_t pre;                       /* store reads done before the transaction */
+	int retry;                            /* the prefetch went stale: run the frame again */
+	int no_retry;                         /* stale or not, use the prefetch (tried enough) */
+	int partial_held;                     /* chat.db holds a partial frame not yet consumed */
+	int hook_done;                        /* the application hook was called for this frame */
+	chat_error_t hook_err;                /* and how that went: the status, why it failed */
+	hookmsg_answer_t hook;                /* its answer */
+	int rate_taken;              /* the SEND's rate token was taken before the hook call */
+	int rate_refused;            /* or it was refused (and the session told) then */
+	const broker_app_ops_t *app; /* the application behind /app destinations */
 } broker_t;
 
 /* The application behind /app destinations, as the broker calls it: the
@@ -144,9 +142,17 @@ struct broker_app_ops {
 extern const broker_app_ops_t chatapp_ops;
 
 /* broker.c */
+
+/* Errors.  Every broker__ and chatapp__ function returns a status (0 or a
+ * CHAT_E* code), with human detail in an error struct: a database or
+ * store failure's in b->err (the caller's), a refused frame's in
+ * b->refusal.  CHAT_EPROTO is the refusal, and only it: the frame is
+ * rolled back and answered with ERROR (b->refusal's message, at most
+ * BROKER_PERR_MAX - 1 bytes), then the session ends.  broker__refuse()
+ * records the printf-style message and returns CHAT_EPROTO, for the
+ * handler to pass up. */
 __attribute__((format(printf, 2, 3))) int broker__refuse(broker_t *b, const char *fmt, ...);
 const char *broker__header(const stomp_frame_t *f, const char *name);
-int broker__step_done(broker_t *b, sqlite3_stmt *st, const char *what);
 int broker__exec2(broker_t *b, const char *sql, const char *a2, const char *what);
 int broker__query_int(broker_t *b, const char *sql, const char *a1, const char *a2, int64_t *out,
 		      int *found, const char *what);
@@ -199,9 +205,6 @@ int broker__buffer_in_tx(broker_t *b, const stomp_frame_t *f, const char *tx);
 int broker__on_begin(broker_t *b, const stomp_frame_t *f);
 int broker__on_commit(broker_t *b, const stomp_frame_t *f, int abort);
 int broker__tx_clear(broker_t *b);
-
-/* broker_sweep.c */
-int broker__exec_heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error_t *err);
 
 /* chatapp.c */
 int chatapp__room_of(const char *dest, int app, const char *suffix,

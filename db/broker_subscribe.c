@@ -6,16 +6,69 @@
 #include "config.h"
 #include "broker_int.h"
 
+/* Where SUBSCRIBE's dest is kept (into stored), or *app: it is an /app
+ * destination, answered by the application. */
+static int stored_dest(broker_t *b, const char *dest, char stored[CHATDB_DEST_MAX + 1], int *app)
+{
+	chat_slice_t d = { dest, strlen(dest) }, user, rest;
+
+	*app = 0;
+	if (dest_validate(d, 1) != CHAT_OK)
+		return broker__refuse(b, "invalid destination");
+	switch (dest_classify(d)) {
+	case DEST_QUEUE:
+		/* A queue's consumers are found by exact destination (queue.c);
+		 * a pattern would also take a share of every matching queue. */
+		if (strpbrk(dest, "*?#") != NULL)
+			return broker__refuse(
+				b, "cannot subscribe to a /queue pattern: name one queue");
+		/* fall through */
+	case DEST_TOPIC: snprintf(stored, CHATDB_DEST_MAX + 1, "%s", dest); break;
+	case DEST_USER:
+		if (dest_user_split(d, &user, &rest) != CHAT_OK)
+			return broker__refuse(b, "invalid user destination");
+		if (user.len > 0 && (!b->info.has_user || !chat_slice_eq(user, b->info.user_name)))
+			return broker__refuse(b, "cannot subscribe to another user's destination");
+		/* Every session subscribes to its own queue as /user/queue/... */
+		snprintf(stored, CHATDB_DEST_MAX + 1, "%s%.*s", dest_prefixes()->user,
+			 (int)rest.len, rest.ptr);
+		break;
+	case DEST_APP: *app = 1; break;
+	default: return broker__refuse(b, "cannot subscribe to %s", dest);
+	}
+	return CHAT_OK;
+}
+
+/* Tells the session's dispatcher of the kept subscription: before
+ * anything it receives (resumed messages, its own ENTER notice), in
+ * commit order. */
+static int announce(broker_t *b, const char *id, const char *stored, session_ack_t ack,
+		    int64_t from_seq)
+{
+	char from[24];
+	const char *pairs[] = { DELIVERY_H_SUB,
+				id,
+				DELIVERY_H_DEST,
+				stored,
+				DELIVERY_H_ACK,
+				session_ack_name(ack),
+				DELIVERY_H_FROM,
+				from,
+				NULL };
+
+	snprintf(from, sizeof(from), "%lld", (long long)from_seq);
+	return broker__send_change(b, pairs);
+}
+
 int broker__on_subscribe(broker_t *b, const stomp_frame_t *f)
 {
 	const char *dest = broker__header(f, "destination"), *id = broker__header(f, "id");
 	const char *ack_s = broker__header(f, "ack"),
 		   *prefetch_s = broker__header(f, "prefetch-count");
-	chat_slice_t d, user, rest;
 	char stored[CHATDB_DEST_MAX + 1];
 	session_ack_t ack = SESSION_ACK_AUTO;
 	int64_t from_seq = 0, prefetch = 0;
-	int rc, is_room = 0;
+	int rc, is_room = 0, app = 0;
 
 	if (dest == NULL)
 		return broker__refuse(b, "SUBSCRIBE without destination");
@@ -30,30 +83,10 @@ int broker__on_subscribe(broker_t *b, const stomp_frame_t *f)
 		return broker__refuse(b, "invalid ack mode");
 	if (prefetch_s != NULL && queue_prefetch_parse(prefetch_s, &prefetch) != CHAT_OK)
 		return broker__refuse(b, "invalid prefetch-count (0 to %d)", QUEUE_PREFETCH_MAX);
-	d = (chat_slice_t){ dest, strlen(dest) };
-	if (dest_validate(d, 1) != CHAT_OK)
-		return broker__refuse(b, "invalid destination");
-	switch (dest_classify(d)) {
-	case DEST_QUEUE:
-		/* A queue's consumers are found by exact destination (queue.c);
-		 * a pattern would also take a share of every matching queue. */
-		if (strpbrk(dest, "*?#") != NULL)
-			return broker__refuse(
-				b, "cannot subscribe to a /queue pattern: name one queue");
-		/* fall through */
-	case DEST_TOPIC: snprintf(stored, sizeof(stored), "%s", dest); break;
-	case DEST_USER:
-		if (dest_user_split(d, &user, &rest) != CHAT_OK)
-			return broker__refuse(b, "invalid user destination");
-		if (user.len > 0 && (!b->info.has_user || !chat_slice_eq(user, b->info.user_name)))
-			return broker__refuse(b, "cannot subscribe to another user's destination");
-		/* Every session subscribes to its own queue as /user/queue/... */
-		snprintf(stored, sizeof(stored), "%s%.*s", dest_prefixes()->user, (int)rest.len,
-			 rest.ptr);
-		break;
-	case DEST_APP: return b->app->subscribe(b, id, dest);
-	default: return broker__refuse(b, "cannot subscribe to %s", dest);
-	}
+	if ((rc = stored_dest(b, dest, stored, &app)) != CHAT_OK)
+		return rc;
+	if (app)
+		return b->app->subscribe(b, id, dest);
 	if ((rc = b->app->topic_check(b, f, stored, &is_room)) != CHAT_OK)
 		return rc;
 	/* The subscription receives what is committed after it, live; a
@@ -65,27 +98,8 @@ int broker__on_subscribe(broker_t *b, const stomp_frame_t *f)
 		return broker__refuse(b, "more than %d subscriptions", SESSION_SUBS_MAX);
 	if (rc == CHAT_EEXIST)
 		return broker__refuse(b, "subscription id already in use");
-	if (rc != CHAT_OK)
-		return rc;
-	/* Before anything the subscription receives (resumed messages, its
-	 * own ENTER notice), in commit order. */
-	{
-		char from[24];
-		const char *pairs[] = { DELIVERY_H_SUB,
-					id,
-					DELIVERY_H_DEST,
-					stored,
-					DELIVERY_H_ACK,
-					session_ack_name(ack),
-					DELIVERY_H_FROM,
-					from,
-					NULL };
-
-		snprintf(from, sizeof(from), "%lld", (long long)from_seq);
-		if ((rc = broker__send_change(b, pairs)) != CHAT_OK)
-			return rc;
-	}
-	if ((rc = b->app->topic_subscribed(b, id, stored, is_room)) != CHAT_OK)
+	if (rc != CHAT_OK || (rc = announce(b, id, stored, ack, from_seq)) != CHAT_OK ||
+	    (rc = b->app->topic_subscribed(b, id, stored, is_room)) != CHAT_OK)
 		return rc;
 	if (ack != SESSION_ACK_AUTO)
 		rc = broker__adopt_orphans(b, id, stored, ack);

@@ -54,7 +54,7 @@ int broker__buffer_in_tx(broker_t *b, const stomp_frame_t *f, const char *tx)
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, n);
 	sqlite3_bind_blob(st, 4, b->frame.data, (int)b->frame.len, SQLITE_STATIC);
-	return broker__step_done(b, st, "transaction frame");
+	return chatdb__step_done(b->db, st, "transaction frame", b->err);
 }
 
 int broker__on_begin(broker_t *b, const stomp_frame_t *f)
@@ -87,7 +87,7 @@ int broker__on_commit(broker_t *b, const stomp_frame_t *f, int abort)
 	stomp_parser_t p;
 	stomp_frame_t g;
 	int64_t n;
-	int rc, found, step;
+	int rc, found, row = 0;
 
 	if (tx == NULL)
 		return broker__refuse(b, "%s without transaction", abort ? "ABORT" : "COMMIT");
@@ -107,12 +107,12 @@ int broker__on_commit(broker_t *b, const stomp_frame_t *f, int abort)
 		goto out;
 	sqlite3_bind_text(st, 1, b->key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = chatdb__step_row(b->db, st, &row, "commit frames", b->err)) == CHAT_OK &&
+	       row) {
 		const char *data = sqlite3_column_blob(st, 0);
 		size_t len = (size_t)sqlite3_column_bytes(st, 0), used = 0;
 
-		rc = data ? stomp_parser_feed(&p, data, len, &used, &g) : CHAT_EPROTO;
-		if (rc != CHAT_OK) {
+		if (data == NULL || stomp_parser_feed(&p, data, len, &used, &g) != CHAT_OK) {
 			rc = chat_error_set(b->err, CHAT_EDB, "stored frame of %s is broken", tx);
 			break;
 		}
@@ -120,8 +120,6 @@ int broker__on_commit(broker_t *b, const stomp_frame_t *f, int abort)
 		if (rc != CHAT_OK)
 			break;
 	}
-	if (rc == CHAT_OK && step != SQLITE_DONE)
-		rc = chatdb__error(b->db, step, "commit frames", b->err);
 	sqlite3_reset(st);
 	if (rc == CHAT_OK)
 		rc = broker__exec2(b, SQL_TX_DELETE, tx, "commit");

@@ -6,12 +6,9 @@
 #include "config.h"
 #include "broker_int.h"
 
-/* Users of a room topic ?1 through live sessions, for /presence. */
-static const char SQL_PRESENT_USERS[] =
-	"SELECT DISTINCT s.user_name FROM subscriptions u JOIN sessions s ON s.id = u.session_id"
-	" WHERE u.destination = ?1 AND s.state = 'open' AND s.user_name IS NOT NULL"
-	" UNION SELECT user_name FROM cluster_presence WHERE room = ?2"
-	" ORDER BY 1";
+/* Users other nodes have in room ?1, for /presence. */
+static const char SQL_CLUSTER_USERS[] =
+	"SELECT DISTINCT user_name FROM cluster_presence WHERE room = ?1 ORDER BY 1";
 
 /* A room id out of APP/chat/room/ROOM/SUFFIX (app; suffix "" for a post)
  * or TOPIC/chat/room/ROOM (!app, suffix "") into room (chatroom.h). */
@@ -150,33 +147,66 @@ int chatapp__reply_once(broker_t *b, const char *sub_id, const char *dest, int64
 	return rc != CHAT_OK ? rc : broker__send_frame(b, 0, NULL);
 }
 
+/* A sorted list of names, "name\0name\0...". */
+static int add_name(void *ctx, const char *name)
+{
+	return chat_buf_append(ctx, name, strlen(name) + 1);
+}
+
+/* Appends name to the JSON array in body (*n names so far). */
+static int put_name(chat_buf_t *body, int *n, const char *name)
+{
+	int rc = (*n)++ > 0 ? chat_buf_putc(body, ',') : CHAT_OK;
+
+	return rc == CHAT_OK ? json_encode_string(body, name, strlen(name)) : rc;
+}
+
+/* The names of two sorted lists of distinct names, each once, in byte
+ * order (SQL's UNION ... ORDER BY): this node's users in mine, the other
+ * nodes' from st. */
+static int merge_names(broker_t *b, chat_slice_t mine, sqlite3_stmt *st, chat_buf_t *body)
+{
+	const char *m = mine.ptr, *end = mine.ptr + mine.len, *o = NULL;
+	int rc = CHAT_OK, row = 1, n = 0, c;
+
+	for (;;) {
+		if (row && o == NULL) {
+			rc = chatdb__step_row(b->db, st, &row, "presence", b->err);
+			o = rc == CHAT_OK && row ? (const char *)sqlite3_column_text(st, 0) : NULL;
+		}
+		if (rc != CHAT_OK || (m == end && o == NULL))
+			return rc;
+		c = m == end ? 1 : o == NULL ? -1 : strcmp(m, o);
+		rc = put_name(body, &n, c <= 0 ? m : o);
+		if (c <= 0)
+			m += strlen(m) + 1;
+		if (c >= 0)
+			o = NULL;
+		if (rc != CHAT_OK)
+			return rc;
+	}
+}
+
 /* Users present in a room: a JSON array of names. */
 static int reply_presence(broker_t *b, const char *sub_id, const char *dest, const char *room)
 {
 	char topic[CHATDB_DEST_MAX + 1];
 	sqlite3_stmt *st;
-	chat_buf_t body;
-	int rc, step, n = 0;
+	chat_buf_t body, mine;
+	int rc;
 
 	chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
 	chat_buf_init(&body, (size_t)b->opt->max_frame);
+	chat_buf_init(&mine, (size_t)b->opt->max_frame);
 	rc = chat_buf_putc(&body, '[');
 	if (rc == CHAT_OK)
-		rc = chatdb__stmt(b->db, SQL_PRESENT_USERS, &st, b->err);
+		rc = session__dest_users(b->db, topic, add_name, &mine, b->err);
+	if (rc == CHAT_OK)
+		rc = chatdb__stmt(b->db, SQL_CLUSTER_USERS, &st, b->err);
 	if (rc != CHAT_OK)
 		goto out;
-	sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && rc == CHAT_OK) {
-		const char *u = (const char *)sqlite3_column_text(st, 0);
-
-		if (n++ > 0)
-			rc = chat_buf_putc(&body, ',');
-		if (rc == CHAT_OK)
-			rc = json_encode_string(&body, u, strlen(u));
-	}
-	if (rc == CHAT_OK && step != SQLITE_DONE)
-		rc = chatdb__error(b->db, step, "presence", b->err);
+	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
+	rc = merge_names(b, chat_buf_slice(&mine), st, &body);
 	sqlite3_reset(st);
 	if (rc == CHAT_OK)
 		rc = chat_buf_putc(&body, ']');
@@ -185,6 +215,7 @@ static int reply_presence(broker_t *b, const char *sub_id, const char *dest, con
 					 chat_buf_slice(&body));
 out:
 	chat_buf_free(&body);
+	chat_buf_free(&mine);
 	return rc;
 }
 

@@ -22,11 +22,7 @@ static int hook_rate(broker_t *b, const char *dest)
 		return broker__commit(b);
 	}
 	broker__rollback(b);
-	if (b->perr) {
-		b->perr = 0;
-		return CHAT_OK;
-	}
-	return rc;
+	return rc == CHAT_EPROTO ? CHAT_OK : rc;
 }
 
 /* 1 when frame f (a SEND or SUBSCRIBE to dest) goes to the hook. */
@@ -61,10 +57,8 @@ int chatapp__call_hook(broker_t *b, const stomp_frame_t *f, const char *dest)
 	if (!b->connected || b->info.state != SESSION_OPEN)
 		return CHAT_OK;
 	/* A session whose token is gone is refused without a call. */
-	if ((rc = broker__check_token(b)) != CHAT_OK || b->perr) {
-		b->perr = 0;
+	if ((rc = broker__check_token(b)) != CHAT_OK)
 		return rc == CHAT_EPROTO ? CHAT_OK : rc;
-	}
 	/* A SUBSCRIBE's answer may publish too: both count as SENDs. */
 	if ((rc = hook_rate(b, dest)) != CHAT_OK || !b->rate_taken)
 		return rc;
@@ -89,9 +83,9 @@ int chatapp__call_hook(broker_t *b, const stomp_frame_t *f, const char *dest)
 	else
 		rc = hook_call(b->opt, chat_buf_slice(&req), &b->hook, &e);
 	chat_buf_free(&req);
-	b->hook_rc = rc;
+	b->hook_err.code = rc;
 	if (rc != CHAT_OK) {
-		snprintf(b->hook_msg, sizeof(b->hook_msg), "%.150s", e.message);
+		snprintf(b->hook_err.message, sizeof(b->hook_err.message), "%.150s", e.message);
 		log_warn("app hook: %s %s by %s (session %s): %s", rq.type, dest, rq.user, b->key,
 			 e.message);
 	}
@@ -146,8 +140,8 @@ int chatapp__apply_hook(broker_t *b, const char *sub_id, const char *dest)
 			return rc > 0 ? CHAT_OK : rc;
 		return broker__refuse(b, "no handler for %s", dest);
 	}
-	if (b->hook_rc != CHAT_OK)
-		return broker__refuse(b, "application hook failed: %s", b->hook_msg);
+	if (b->hook_err.code != CHAT_OK)
+		return broker__refuse(b, "application hook failed: %s", b->hook_err.message);
 	if (a->has_error)
 		return broker__refuse(b, "%s", a->error.len > 0 ? a->error.data : "refused");
 	for (i = 0; i < a->n && rc == CHAT_OK; i++) {

@@ -5,23 +5,15 @@
 #include "config.h"
 #include "broker_int.h"
 
-/* Announced presence no live session backs any more (expired sessions). */
-static const char SQL_PRESENCE_STALE[] =
-	"SELECT room, user_name FROM chat_presence p WHERE NOT EXISTS ("
-	" SELECT 1 FROM subscriptions u JOIN sessions s ON s.id = u.session_id"
-	" WHERE s.user_name = p.user_name AND u.destination = ?1 || p.room"
-	" AND s.state = 'open') LIMIT 64";
+/* Announced presence, for the sweep that finds what no live session
+ * backs any more (expired sessions). */
+static const char SQL_PRESENCE_ALL[] = "SELECT room, user_name FROM chat_presence";
 
 static const char SQL_PRESENCE_DEL[] =
 	"DELETE FROM chat_presence WHERE room = ?1 AND user_name = ?2";
 
 static const char SQL_PRESENCE_ADD[] =
 	"INSERT OR IGNORE INTO chat_presence(room, user_name) VALUES (?1, ?2)";
-
-/* Whether user ?1 is still in room topic ?2 through a live session. */
-static const char SQL_PRESENT[] =
-	"SELECT count(*) FROM subscriptions u JOIN sessions s ON s.id = u.session_id"
-	" WHERE s.user_name = ?1 AND u.destination = ?2 AND s.state = 'open'";
 
 static const char SQL_ROOM_SEQ[] = "INSERT INTO chat_room_seq(room, seq) VALUES (?1, 1)"
 				   " ON CONFLICT(room) DO UPDATE SET seq = seq + 1 RETURNING seq";
@@ -99,7 +91,7 @@ int chatapp__enter(broker_t *b, const char *room)
 		return rc;
 	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, b->info.user_name, -1, SQLITE_STATIC);
-	if ((rc = broker__step_done(b, st, "presence")) != CHAT_OK)
+	if ((rc = chatdb__step_done(b->db, st, "presence", b->err)) != CHAT_OK)
 		return rc;
 	return changes(b) > 0 ? notice(b, "ENTER", room) : CHAT_OK;
 }
@@ -110,19 +102,18 @@ int chatapp__leave_if_gone(broker_t *b, const char *topic)
 {
 	char room[CHATMSG_ROOM_MAX + 1];
 	sqlite3_stmt *st;
-	int64_t n = 0;
-	int rc, found;
+	int rc, present = 0;
 
 	if (!b->info.has_user || !chatapp__room_of(topic, 0, "", room))
 		return CHAT_OK;
-	rc = broker__query_int(b, SQL_PRESENT, b->info.user_name, topic, &n, &found, "presence");
-	if (rc != CHAT_OK || n > 0)
+	rc = session__user_subscribed(b->db, b->info.user_name, topic, &present, b->err);
+	if (rc != CHAT_OK || present)
 		return rc;
 	if ((rc = chatdb__stmt(b->db, SQL_PRESENCE_DEL, &st, b->err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, b->info.user_name, -1, SQLITE_STATIC);
-	if ((rc = broker__step_done(b, st, "presence")) != CHAT_OK)
+	if ((rc = chatdb__step_done(b->db, st, "presence", b->err)) != CHAT_OK)
 		return rc;
 	return changes(b) > 0 ? notice(b, "LEAVE", room) : CHAT_OK;
 }
@@ -287,47 +278,64 @@ int chatapp__app_typing(broker_t *b, const char *dest)
 	return rc;
 }
 
+/* Up to 64 announced (room, user) pairs no live session backs any more. */
+typedef struct stale {
+	char rooms[64][CHATMSG_ROOM_MAX + 1];
+	char users[64][SESSION_USER_MAX + 1];
+	size_t n;
+} stale_t;
+
+static int find_stale(chatdb_t *db, stale_t *s, chat_error_t *err)
+{
+	char topic[CHATDB_DEST_MAX + 1];
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_PRESENCE_ALL, &st, err), row = 0, present;
+
+	s->n = 0;
+	if (rc != CHAT_OK)
+		return rc;
+	while (s->n < CHAT_ARRAY_LEN(s->rooms) &&
+	       (rc = chatdb__step_row(db, st, &row, "presence", err)) == CHAT_OK && row) {
+		const char *room = (const char *)sqlite3_column_text(st, 0),
+			   *user = (const char *)sqlite3_column_text(st, 1);
+
+		chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
+		if ((rc = session__user_subscribed(db, user, topic, &present, err)) != CHAT_OK)
+			break;
+		if (present)
+			continue;
+		snprintf(s->rooms[s->n], sizeof(s->rooms[s->n]), "%s", room);
+		snprintf(s->users[s->n], sizeof(s->users[s->n]), "%s", user);
+		s->n++;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
 int broker_presence_sweep(chatdb_t *db, int64_t now_ms, int64_t *left_out, chat_error_t *err)
 {
-	char rooms[64][CHATMSG_ROOM_MAX + 1], users[64][SESSION_USER_MAX + 1];
-	char topic[CHATDB_DEST_MAX + 1];
 	doorbell_t *bell;
+	stale_t s = { .n = 0 };
 	sqlite3_stmt *st;
 	int64_t seq = 0;
-	size_t n = 0, i;
-	int rc, step;
+	size_t i;
+	int rc;
 
 	if (left_out != NULL)
 		*left_out = 0;
 	bell = chatdb__hold_doorbell(db);
 	if ((rc = chatdb__begin(db, err)) != CHAT_OK)
 		goto out;
-	rc = chatdb__stmt(db, SQL_PRESENCE_STALE, &st, err);
-	if (rc != CHAT_OK)
-		goto done;
-	chatroom_topic(topic, CHATROOM_ROOM_PATH, "");
-	sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < 64) {
-		snprintf(rooms[n], sizeof(rooms[n]), "%s", sqlite3_column_text(st, 0));
-		snprintf(users[n], sizeof(users[n]), "%s", sqlite3_column_text(st, 1));
-		n++;
-	}
-	sqlite3_reset(st);
-	if (step != SQLITE_DONE && step != SQLITE_ROW)
-		rc = chatdb__error(db, step, "presence", err);
-	for (i = 0; i < n && rc == CHAT_OK; i++) {
+	rc = find_stale(db, &s, err);
+	for (i = 0; i < s.n && rc == CHAT_OK; i++) {
 		rc = chatdb__stmt(db, SQL_PRESENCE_DEL, &st, err);
 		if (rc != CHAT_OK)
 			break;
-		sqlite3_bind_text(st, 1, rooms[i], -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, users[i], -1, SQLITE_STATIC);
-		step = sqlite3_step(st);
-		sqlite3_reset(st);
-		rc = step == SQLITE_DONE
-			     ? notice_db(db, "LEAVE", users[i], rooms[i], now_ms, &seq, err)
-			     : chatdb__error(db, step, "presence", err);
+		sqlite3_bind_text(st, 1, s.rooms[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, s.users[i], -1, SQLITE_STATIC);
+		if ((rc = chatdb__step_done(db, st, "presence", err)) == CHAT_OK)
+			rc = notice_db(db, "LEAVE", s.users[i], s.rooms[i], now_ms, &seq, err);
 	}
-done:
 	if (rc == CHAT_OK)
 		rc = chatdb__commit(db, err);
 	else
@@ -335,6 +343,6 @@ done:
 out:
 	chatdb__release_doorbell(db, bell, rc == CHAT_OK ? seq : 0);
 	if (rc == CHAT_OK && left_out != NULL)
-		*left_out = (int64_t)n;
+		*left_out = (int64_t)s.n;
 	return rc;
 }

@@ -4,6 +4,8 @@
 #include "config.h"
 #include "delivery_int.h"
 
+#include "broker_state.h"
+
 #include "metrics.h"
 
 #include <sqlite3.h>
@@ -11,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char SQL_STATE_GET[] =
-	"SELECT version, hb_client_recv_ms FROM stomp_sessions WHERE session_id = ?1";
 static const char SQL_SUBS_LOAD[] =
 	"SELECT sub_id, destination, ack_mode, from_seq FROM subscriptions WHERE session_id = ?1"
 	" ORDER BY sub_id";
@@ -148,6 +148,7 @@ void delivery_clear(delivery_t *d)
 int delivery_load(chatdb_t *db, delivery_t *d, chat_error_t *err)
 {
 	session_info_t info;
+	broker_state_t bs;
 	sqlite3_stmt *st;
 	int rc, step;
 
@@ -165,18 +166,13 @@ int delivery_load(chatdb_t *db, delivery_t *d, chat_error_t *err)
 	}
 	if (d->kind != DELIVERY_STOMP)
 		return CHAT_OK;
-	if ((rc = chatdb__stmt(db, SQL_STATE_GET, &st, err)) != CHAT_OK)
+	if ((rc = broker_state__get(db, d->key, &bs, err)) != CHAT_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, d->key, -1, SQLITE_STATIC);
-	step = sqlite3_step(st);
-	d->connected = step == SQLITE_ROW;
-	if (step == SQLITE_ROW) {
-		d->version = (stomp_version_t)sqlite3_column_int(st, 0);
-		d->hb_client_recv_ms = sqlite3_column_int64(st, 1);
+	d->connected = bs.connected;
+	if (bs.connected) {
+		d->version = bs.version;
+		d->hb_client_recv_ms = bs.hb_client_recv_ms;
 	}
-	sqlite3_reset(st);
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		return chatdb__error(db, step, "stomp state", err);
 	if (!d->connected)
 		return CHAT_OK;
 	if ((rc = chatdb__stmt(db, SQL_SUBS_LOAD, &st, err)) != CHAT_OK)

@@ -55,6 +55,9 @@ static const char SQL_RENEW_PREFIX[] =
 static const char SQL_CLOSED_OWNED[] =
 	"SELECT id, close_code, close_reason FROM sessions WHERE lease_owner = ?1"
 	" AND state = 'closed'";
+static const char SQL_OPEN_ID[] = "SELECT id FROM sessions WHERE state = 'open' AND id = ?1";
+static const char SQL_OPEN_USER[] = "SELECT id FROM sessions WHERE state = 'open'"
+				    " AND user_name = ?1 COLLATE NOCASE LIMIT ?2";
 static const char SQL_ADVANCE[] = "UPDATE sessions SET cursor = max(cursor, ?2) WHERE id = ?1";
 
 static const char *const state_names[] = { "open", "closing", "closed" };
@@ -112,16 +115,11 @@ static void copy_text(char *dst, size_t n, sqlite3_stmt *st, int col)
  * with *changes set, or a database error. */
 int session__run(chatdb_t *db, sqlite3_stmt *st, const char *what, int *changes, chat_error_t *err)
 {
-	int rc = sqlite3_step(st);
+	int rc = chatdb__step_done(db, st, what, err);
 
-	if (rc == SQLITE_DONE) {
-		if (changes != NULL)
-			*changes = sqlite3_changes(chatdb_sqlite(db));
-		rc = CHAT_OK;
-	} else {
-		rc = chatdb__error(db, rc, what, err);
-	}
-	sqlite3_reset(st);
+	/* The count stays that of the last finished statement after a reset. */
+	if (rc == CHAT_OK && changes != NULL)
+		*changes = sqlite3_changes(chatdb_sqlite(db));
 	return rc;
 }
 
@@ -132,25 +130,22 @@ static int look(chatdb_t *db, const char *id, session_state_t *state, char *owne
 		int *has_owner, chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int rc, row = 0;
 
 	rc = chatdb__stmt(db, SQL_EXISTS, &st, err);
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = chatdb__step_row(db, st, &row, "session lookup", err);
+	if (rc == CHAT_OK && row) {
 		if (state != NULL)
 			*state = session__parse_state(sqlite3_column_text(st, 0));
 		if (has_owner != NULL)
 			*has_owner = sqlite3_column_type(st, 1) != SQLITE_NULL;
 		if (owner_out != NULL)
 			copy_text(owner_out, CHATDB_ID_MAX + 1, st, 1);
-		rc = CHAT_OK;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == CHAT_OK) {
 		rc = chat_error_set(err, CHAT_ENOTFOUND, "no session %s", LOG_SID(id));
-	} else {
-		rc = chatdb__error(db, rc, "session lookup", err);
 	}
 	sqlite3_reset(st);
 	return rc;
@@ -215,7 +210,7 @@ void session__read_row(struct sqlite3_stmt *st, session_info_t *out)
 int session_get(chatdb_t *db, const char *id, session_info_t *out, chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int rc, row = 0;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = session__check_id(id, err)) != CHAT_OK)
@@ -224,15 +219,11 @@ int session_get(chatdb_t *db, const char *id, session_info_t *out, chat_error_t 
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = chatdb__step_row(db, st, &row, "session get", err);
+	if (rc == CHAT_OK && row)
 		session__read_row(st, out);
-		rc = CHAT_OK;
-	} else if (rc == SQLITE_DONE) {
+	else if (rc == CHAT_OK)
 		rc = chat_error_set(err, CHAT_ENOTFOUND, "no session %s", LOG_SID(id));
-	} else {
-		rc = chatdb__error(db, rc, "session get", err);
-	}
 	sqlite3_reset(st);
 	return rc;
 }
@@ -288,7 +279,7 @@ int session_count_held_by_peer(chatdb_t *db, const char *peer, int64_t now_ms, i
 			       chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int rc, row = 0;
 
 	*count = 0;
 	if ((peer != NULL &&
@@ -300,12 +291,10 @@ int session_count_held_by_peer(chatdb_t *db, const char *peer, int64_t now_ms, i
 	else
 		sqlite3_bind_null(st, 1);
 	sqlite3_bind_int64(st, 2, now_ms);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	/* count() always yields its one row. */
+	rc = chatdb__step_row(db, st, &row, "session count held by peer", err);
+	if (rc == CHAT_OK && row)
 		*count = sqlite3_column_int64(st, 0);
-		rc = CHAT_OK;
-	} else
-		rc = chatdb__error(db, rc, "session count held by peer", err);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -516,9 +505,7 @@ static int renew_where(chatdb_t *db, const char *sql, const char *owner, int64_t
 	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now_ms);
 	sqlite3_bind_int64(st, 3, lease_ms);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "lease renewal", err);
+	return chatdb__step_done(db, st, "lease renewal", err);
 }
 
 int session_renew_owner(chatdb_t *db, const char *owner, int64_t now_ms, int64_t lease_ms,
@@ -537,19 +524,37 @@ int session_closed_owned(chatdb_t *db, const char *owner, session_closed_cb cb, 
 			 chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc, step;
+	int rc, row = 0;
 
 	if ((rc = session__check_id(owner, err)) != CHAT_OK)
 		return rc;
 	if ((rc = chatdb__stmt(db, SQL_CLOSED_OWNED, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = chatdb__step_row(db, st, &row, "closed sessions", err)) == CHAT_OK && row) {
 		const char *reason = (const char *)sqlite3_column_text(st, 2);
 
 		cb(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
 		   reason != NULL ? reason : "");
 	}
 	sqlite3_reset(st);
-	return step == SQLITE_DONE ? CHAT_OK : chatdb__error(db, step, "closed sessions", err);
+	return rc;
+}
+
+int session__open_ids(chatdb_t *db, const char *id, const char *user, int64_t max,
+		      session_name_cb cb, void *ctx, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, id != NULL ? SQL_OPEN_ID : SQL_OPEN_USER, &st, err), row = 0;
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, id != NULL ? id : user, -1, SQLITE_STATIC);
+	if (id == NULL)
+		sqlite3_bind_int64(st, 2, max);
+	while ((rc = chatdb__step_row(db, st, &row, "open sessions", err)) == CHAT_OK && row)
+		if ((rc = cb(ctx, (const char *)sqlite3_column_text(st, 0))) != CHAT_OK)
+			break;
+	sqlite3_reset(st);
+	return rc == CHAT_STOP ? CHAT_OK : rc;
 }

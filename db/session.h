@@ -68,8 +68,9 @@ typedef struct session_sub {
 	session_ack_t ack_mode;
 } session_sub_t;
 
-/* Called per subscription; return 0 to go on, non-zero to stop (the list
- * call then returns that value).  Must not use the same chatdb_t. */
+/* Called per subscription: CHAT_OK goes on, CHAT_STOP stops (the list
+ * call then returns CHAT_OK), anything else stops and the list call
+ * returns it.  Must not use the same chatdb_t. */
 typedef int (*session_sub_cb)(void *ctx, const session_sub_t *sub);
 
 /* Creates an open session.  Its cursor starts at the outbox's last seq (in
@@ -223,5 +224,25 @@ int session__subs_clear(chatdb_t *db, const char *session_id, chat_error_t *err)
 int session__sub_by_dest(chatdb_t *db, const char *session_id, const char *dest,
 			 char sub_id[CHATDB_ID_MAX + 1], int *found, chat_error_t *err);
 void session__read_row(struct sqlite3_stmt *st, session_info_t *out);
+
+/* Called per session id or user name (valid during the call only):
+ * CHAT_OK goes on, CHAT_STOP stops (the list call then returns CHAT_OK),
+ * anything else stops and is returned.  Must not use the same chatdb_t. */
+typedef int (*session_name_cb)(void *ctx, const char *name);
+
+/* Calls cb for the open session id (id non-NULL), or for up to max open
+ * sessions of user (the name compared case-insensitively): the broker's
+ * sweeps (chatctl sessions kill, users delete). */
+int session__open_ids(chatdb_t *db, const char *id, const char *user, int64_t max,
+		      session_name_cb cb, void *ctx, chat_error_t *err);
+
+/* Presence (the chat application's rooms): *yes gets whether user is
+ * subscribed to dest through an open session; session__dest_users() calls
+ * cb with each user of an open session subscribed to dest, once each, in
+ * name (byte) order. */
+int session__user_subscribed(chatdb_t *db, const char *user, const char *dest, int *yes,
+			     chat_error_t *err);
+int session__dest_users(chatdb_t *db, const char *dest, session_name_cb cb, void *ctx,
+			chat_error_t *err);
 
 #endif

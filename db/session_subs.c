@@ -42,6 +42,17 @@ static const char SQL_SUB_TOPICS[] =
 	" AND substr(destination, 1, length(?2)) = ?2";
 static const char SQL_SUBS_CLEAR[] = "DELETE FROM subscriptions WHERE session_id = ?1";
 /* The session's first subscription (by id) to destination ?2. */
+/* Whether user ?1 is subscribed to ?2 through an open session. */
+static const char SQL_USER_SUBSCRIBED[] =
+	"SELECT EXISTS (SELECT 1 FROM subscriptions u JOIN sessions s ON s.id = u.session_id"
+	" WHERE s.user_name = ?1 AND u.destination = ?2 AND s.state = 'open')";
+
+/* The users of open sessions subscribed to ?1, in name order. */
+static const char SQL_DEST_USERS[] =
+	"SELECT DISTINCT s.user_name FROM subscriptions u JOIN sessions s ON s.id = u.session_id"
+	" WHERE u.destination = ?1 AND s.state = 'open' AND s.user_name IS NOT NULL"
+	" ORDER BY 1";
+
 static const char SQL_SUB_BY_DEST[] =
 	"SELECT sub_id FROM subscriptions WHERE session_id = ?1 AND destination = ?2"
 	" ORDER BY sub_id LIMIT 1";
@@ -52,7 +63,7 @@ int session_sub_add(chatdb_t *db, const char *session_id, const char *sub_id,
 	session_state_t state = SESSION_CLOSED;
 	sqlite3_stmt *st;
 	int64_t count = 0;
-	int rc;
+	int rc, row = 0;
 
 	if ((rc = session__check_id(session_id, err)) != CHAT_OK ||
 	    (rc = chatdb__check_str(sub_id, CHATDB_ID_MAX, "subscription id", err)) != CHAT_OK ||
@@ -68,15 +79,12 @@ int session_sub_add(chatdb_t *db, const char *session_id, const char *sub_id,
 	if (rc != CHAT_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = chatdb__step_row(db, st, &row, "subscription check", err);
+	if (rc == CHAT_OK && row) {
 		state = session__parse_state(sqlite3_column_text(st, 0));
 		count = sqlite3_column_int64(st, 1);
-		rc = CHAT_OK;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == CHAT_OK) {
 		rc = chat_error_set(err, CHAT_ENOTFOUND, "no session %s", LOG_SID(session_id));
-	} else {
-		rc = chatdb__error(db, rc, "subscription check", err);
 	}
 	sqlite3_reset(st);
 	if (rc != CHAT_OK)
@@ -136,9 +144,9 @@ static int list(chatdb_t *db, sqlite3_stmt *st, session_sub_cb cb, void *ctx, ch
 {
 	session_sub_t sub;
 	const char *ack;
-	int rc = 0, step;
+	int rc, row = 0;
 
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = chatdb__step_row(db, st, &row, "subscription list", err)) == CHAT_OK && row) {
 		sub.session_id = (const char *)sqlite3_column_text(st, 0);
 		sub.sub_id = (const char *)sqlite3_column_text(st, 1);
 		sub.destination = (const char *)sqlite3_column_text(st, 2);
@@ -149,14 +157,11 @@ static int list(chatdb_t *db, sqlite3_stmt *st, session_sub_cb cb, void *ctx, ch
 			rc = chatdb__error(db, SQLITE_NOMEM, "subscription list", err);
 			break;
 		}
-		rc = cb(ctx, &sub);
-		if (rc != 0)
+		if ((rc = cb(ctx, &sub)) != CHAT_OK)
 			break;
 	}
-	if (rc == 0 && step != SQLITE_DONE)
-		rc = chatdb__error(db, step, "subscription list", err);
 	sqlite3_reset(st);
-	return rc;
+	return rc == CHAT_STOP ? CHAT_OK : rc;
 }
 
 int session_sub_list(chatdb_t *db, const char *session_id, session_sub_cb cb, void *ctx,
@@ -205,16 +210,14 @@ int session__sub_insert_in_tx(chatdb_t *db, const char *session_id, const char *
 {
 	sqlite3_stmt *st;
 	int64_t n = 0;
-	int rc = chatdb__stmt(db, SQL_SUB_COUNT, &st, err);
+	int rc = chatdb__stmt(db, SQL_SUB_COUNT, &st, err), row = 0;
 
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	rc = chatdb__step_row(db, st, &row, "subscriptions", err);
+	if (rc == CHAT_OK && row)
 		n = sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CHAT_OK
-						   : chatdb__error(db, rc, "subscriptions", err);
 	sqlite3_reset(st);
 	if (rc != CHAT_OK)
 		return rc;
@@ -239,38 +242,38 @@ int session__sub_dest(chatdb_t *db, const char *session_id, const char *sub_id,
 		      char dest[CHATDB_DEST_MAX + 1], chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_SUB_DEST, &st, err);
+	int rc = chatdb__stmt(db, SQL_SUB_DEST, &st, err), row = 0;
 
 	dest[0] = '\0';
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, sub_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	rc = chatdb__step_row(db, st, &row, "subscription", err);
+	if (rc == CHAT_OK && row)
 		snprintf(dest, CHATDB_DEST_MAX + 1, "%s", sqlite3_column_text(st, 0));
 	sqlite3_reset(st);
-	return CHAT_OK;
+	return rc;
 }
 
 int session__sub_topics(chatdb_t *db, const char *session_id, const char *prefix,
 			char out[][CHATDB_DEST_MAX + 1], size_t max, size_t *n, chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_SUB_TOPICS, &st, err), step;
+	int rc = chatdb__stmt(db, SQL_SUB_TOPICS, &st, err), row = 0;
 
 	*n = 0;
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+	while (*n < max && (rc = chatdb__step_row(db, st, &row, "subscriptions", err)) == CHAT_OK &&
+	       row) {
 		snprintf(out[*n], CHATDB_DEST_MAX + 1, "%s", sqlite3_column_text(st, 0));
 		(*n)++;
 	}
 	sqlite3_reset(st);
-	if (step != SQLITE_DONE && step != SQLITE_ROW)
-		return chatdb__error(db, step, "subscriptions", err);
-	return CHAT_OK;
+	return rc;
 }
 
 int session__subs_clear(chatdb_t *db, const char *session_id, chat_error_t *err)
@@ -281,32 +284,59 @@ int session__subs_clear(chatdb_t *db, const char *session_id, chat_error_t *err)
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? CHAT_OK
-						   : chatdb__error(db, rc, "subscriptions", err);
-	sqlite3_reset(st);
-	return rc;
+	return chatdb__step_done(db, st, "subscriptions", err);
 }
 
 int session__sub_by_dest(chatdb_t *db, const char *session_id, const char *dest,
 			 char sub_id[CHATDB_ID_MAX + 1], int *found, chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_SUB_BY_DEST, &st, err);
+	int rc = chatdb__stmt(db, SQL_SUB_BY_DEST, &st, err), row = 0;
 
 	*found = 0;
 	if (rc != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, dest, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = chatdb__step_row(db, st, &row, "errors subscription", err);
+	if (rc == CHAT_OK && row) {
 		*found = 1;
 		snprintf(sub_id, CHATDB_ID_MAX + 1, "%s", sqlite3_column_text(st, 0));
 	}
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE
-		     ? CHAT_OK
-		     : chatdb__error(db, rc, "errors subscription", err);
 	sqlite3_reset(st);
 	return rc;
+}
+
+int session__user_subscribed(chatdb_t *db, const char *user, const char *dest, int *yes,
+			     chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_USER_SUBSCRIBED, &st, err), row = 0;
+
+	*yes = 0;
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, dest, -1, SQLITE_STATIC);
+	rc = chatdb__step_row(db, st, &row, "presence", err);
+	if (rc == CHAT_OK && row)
+		*yes = sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	return rc;
+}
+
+int session__dest_users(chatdb_t *db, const char *dest, session_name_cb cb, void *ctx,
+			chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_DEST_USERS, &st, err), row = 0;
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, dest, -1, SQLITE_STATIC);
+	while ((rc = chatdb__step_row(db, st, &row, "presence", err)) == CHAT_OK && row)
+		if ((rc = cb(ctx, (const char *)sqlite3_column_text(st, 0))) != CHAT_OK)
+			break;
+	sqlite3_reset(st);
+	return rc == CHAT_STOP ? CHAT_OK : rc;
 }

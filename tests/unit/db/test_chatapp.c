@@ -942,6 +942,26 @@ START_TEST(presence)
 	HAS(collect(3), "{\"type\":\"LEAVE\",\"user\":\"bob\",\"room\":\"general\"}");
 	ck_assert_int_eq(broker_presence_sweep(db, NOW, &left, NULL), CHAT_OK);
 	ck_assert_int_eq(left, 0);
+	/* Users other nodes have in the room join this node's, each once, in
+	 * name order. */
+	ck_assert_int_eq(sqlite3_exec(chatdb_sqlite(db),
+				      "INSERT INTO cluster_presence(node, room, user_name) VALUES"
+				      " (2, 'general', 'zed'), (3, 'general', 'zed'),"
+				      " (2, 'general', 'carol'), (3, 'general', 'aaron'),"
+				      " (2, 'general', 'alice'), (2, 'other', 'bob')",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(
+		send_msg(3, "SUBSCRIBE\nid:p\ndestination:/app/chat/room/general/presence\n\n^"),
+		CHAT_OK);
+	HAS(collect(3), "[\"aaron\",\"alice\",\"carol\",\"zed\"]^");
+	ck_assert_int_eq(sqlite3_exec(chatdb_sqlite(db), "DELETE FROM cluster_presence", NULL, NULL,
+				      NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(
+		send_msg(3, "SUBSCRIBE\nid:p\ndestination:/app/chat/room/general/presence\n\n^"),
+		CHAT_OK);
+	HAS(collect(3), "[\"carol\"]^");
 	/* Presence of a room that does not exist: ERROR. */
 	ck_assert_int_eq(send_msg(3, "SUBSCRIBE\nid:p\ndestination:/app/chat/room/x/presence\n\n^"),
 			 CHAT_OK);

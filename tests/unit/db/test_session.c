@@ -338,7 +338,8 @@ END_TEST
 
 typedef struct subs {
 	int n;
-	int stop_after; /* return 7 after this many (0: never) */
+	int stop_after; /* return stop_rc (0: 7) after this many (0: never) */
+	int stop_rc;
 	char line[8][200];
 } subs_t;
 
@@ -350,7 +351,9 @@ static int collect_sub(void *ctx, const session_sub_t *s)
 		snprintf(out->line[out->n], sizeof(out->line[0]), "%s %s %s %s", s->session_id,
 			 s->sub_id, s->destination, session_ack_name(s->ack_mode));
 	out->n++;
-	return out->stop_after != 0 && out->n == out->stop_after ? 7 : 0;
+	if (out->stop_after != 0 && out->n == out->stop_after)
+		return out->stop_rc != 0 ? out->stop_rc : 7;
+	return CHAT_OK;
 }
 
 START_TEST(subscriptions)
@@ -396,6 +399,12 @@ START_TEST(subscriptions)
 	subs.stop_after = 1;
 	ck_assert_int_eq(session_sub_list_live(db, NULL, collect_sub, &subs, NULL), 7);
 	ck_assert_int_eq(subs.n, 1);
+	/* CHAT_STOP stops without an error. */
+	memset(&subs, 0, sizeof(subs));
+	subs.stop_after = 2;
+	subs.stop_rc = CHAT_STOP;
+	ck_assert_int_eq(session_sub_list_live(db, NULL, collect_sub, &subs, NULL), CHAT_OK);
+	ck_assert_int_eq(subs.n, 2);
 
 	ck_assert_int_eq(session_sub_remove(db, "X", "sub-0", NULL), CHAT_OK);
 	ck_assert_int_eq(session_sub_remove(db, "X", "sub-0", NULL), CHAT_ENOTFOUND);
