@@ -6,10 +6,6 @@
 #include "config.h"
 #include "broker_int.h"
 
-/* Users other nodes have in room ?1, for /presence. */
-static const char SQL_CLUSTER_USERS[] =
-	"SELECT DISTINCT user_name FROM cluster_presence WHERE room = ?1 ORDER BY 1";
-
 /* A room id out of APP/chat/room/ROOM/SUFFIX (app; suffix "" for a post)
  * or TOPIC/chat/room/ROOM (!app, suffix "") into room (chatroom.h). */
 int chatapp__room_of(const char *dest, int app, const char *suffix, char room[CHATMSG_ROOM_MAX + 1])
@@ -161,59 +157,50 @@ static int put_name(chat_buf_t *body, int *n, const char *name)
 	return rc == CHAT_OK ? json_encode_string(body, name, strlen(name)) : rc;
 }
 
-/* The names of two sorted lists of distinct names, each once, in byte
- * order (SQL's UNION ... ORDER BY): this node's users in mine, the other
- * nodes' from st. */
-static int merge_names(broker_t *b, chat_slice_t mine, sqlite3_stmt *st, chat_buf_t *body)
+/* The names of two sorted lists of distinct names ("name\0..."), each
+ * once, in byte order (SQL's UNION ... ORDER BY): this node's users and
+ * the other nodes' (cluster_room_users()). */
+static int merge_names(chat_slice_t mine, chat_slice_t others, chat_buf_t *body)
 {
-	const char *m = mine.ptr, *end = mine.ptr + mine.len, *o = NULL;
-	int rc = CHAT_OK, row = 1, n = 0, c;
+	const char *m = mine.ptr, *me = mine.ptr + mine.len;
+	const char *o = others.ptr, *oe = others.ptr + others.len;
+	int rc = CHAT_OK, n = 0, c;
 
-	for (;;) {
-		if (row && o == NULL) {
-			rc = chatdb__step_row(b->db, st, &row, "presence", b->err);
-			o = rc == CHAT_OK && row ? (const char *)sqlite3_column_text(st, 0) : NULL;
-		}
-		if (rc != CHAT_OK || (m == end && o == NULL))
-			return rc;
-		c = m == end ? 1 : o == NULL ? -1 : strcmp(m, o);
+	while (rc == CHAT_OK && (m < me || o < oe)) {
+		c = m == me ? 1 : o == oe ? -1 : strcmp(m, o);
 		rc = put_name(body, &n, c <= 0 ? m : o);
 		if (c <= 0)
 			m += strlen(m) + 1;
 		if (c >= 0)
-			o = NULL;
-		if (rc != CHAT_OK)
-			return rc;
+			o += strlen(o) + 1;
 	}
+	return rc;
 }
 
 /* Users present in a room: a JSON array of names. */
 static int reply_presence(broker_t *b, const char *sub_id, const char *dest, const char *room)
 {
 	char topic[CHATDB_DEST_MAX + 1];
-	sqlite3_stmt *st;
-	chat_buf_t body, mine;
+	chat_buf_t body, mine, others;
 	int rc;
 
 	chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
 	chat_buf_init(&body, (size_t)b->opt->max_frame);
 	chat_buf_init(&mine, (size_t)b->opt->max_frame);
+	chat_buf_init(&others, (size_t)b->opt->max_frame);
 	rc = chat_buf_putc(&body, '[');
 	if (rc == CHAT_OK)
 		rc = session__dest_users(b->db, topic, add_name, &mine, b->err);
 	if (rc == CHAT_OK)
-		rc = chatdb__stmt(b->db, SQL_CLUSTER_USERS, &st, b->err);
-	if (rc != CHAT_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
-	rc = merge_names(b, chat_buf_slice(&mine), st, &body);
-	sqlite3_reset(st);
+		rc = cluster_room_users(b->db, room, add_name, &others, b->err);
+	if (rc == CHAT_OK)
+		rc = merge_names(chat_buf_slice(&mine), chat_buf_slice(&others), &body);
 	if (rc == CHAT_OK)
 		rc = chat_buf_putc(&body, ']');
 	if (rc == CHAT_OK)
 		rc = chatapp__reply_once(b, sub_id, dest, 0, "application/json",
 					 chat_buf_slice(&body));
-out:
+	chat_buf_free(&others);
 	chat_buf_free(&body);
 	chat_buf_free(&mine);
 	return rc;

@@ -150,7 +150,7 @@ int delivery_load(chatdb_t *db, delivery_t *d, chat_error_t *err)
 	session_info_t info;
 	broker_state_t bs;
 	sqlite3_stmt *st;
-	int rc, step;
+	int rc, row;
 
 	rc = session_get(db, d->key, &info, err);
 	if (rc != CHAT_OK)
@@ -178,7 +178,7 @@ int delivery_load(chatdb_t *db, delivery_t *d, chat_error_t *err)
 	if ((rc = chatdb__stmt(db, SQL_SUBS_LOAD, &st, err)) != CHAT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, d->key, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = chatdb__step_row(db, st, &row, "subscriptions", err)) == CHAT_OK && row) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
 		session_ack_t ack;
 
@@ -189,8 +189,6 @@ int delivery_load(chatdb_t *db, delivery_t *d, chat_error_t *err)
 		if (rc != CHAT_OK)
 			break;
 	}
-	if (rc == CHAT_OK && step != SQLITE_DONE)
-		rc = chatdb__error(db, step, "subscriptions", err);
 	sqlite3_reset(st);
 	if (rc == CHAT_ENOMEM)
 		chat_error_set(err, rc, "out of memory");

@@ -13,6 +13,8 @@
 #include "config.h"
 #include "doorbell.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -154,14 +156,6 @@ uint32_t doorbell_waiters(const doorbell_t *bell)
 	return __atomic_load_n(&bell->shm->waiters, __ATOMIC_SEQ_CST);
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int doorbell_wait(doorbell_t *bell, uint32_t seen, int timeout_ms)
 {
 	struct doorbell_shm *s = bell->shm;
@@ -174,7 +168,7 @@ int doorbell_wait(doorbell_t *bell, uint32_t seen, int timeout_ms)
 	if (timeout_ms == 0)
 		return CHAT_ETIMEDOUT;
 	if (timeout_ms > 0)
-		deadline = now_ns() + (int64_t)timeout_ms * 1000000;
+		deadline = chat_mono_ns() + (int64_t)timeout_ms * 1000000;
 	__atomic_fetch_add(&s->waiters, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
 		/* Re-read after registering: see the comment at the top. */
@@ -184,7 +178,7 @@ int doorbell_wait(doorbell_t *bell, uint32_t seen, int timeout_ms)
 		}
 		tsp = NULL;
 		if (timeout_ms > 0) {
-			left = deadline - now_ns();
+			left = deadline - chat_mono_ns();
 			if (left <= 0) {
 				rc = CHAT_ETIMEDOUT;
 				break;
