@@ -7,6 +7,7 @@
 
 #include "dest.h"
 #include "json.h"
+#include "mediatype.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -145,7 +146,7 @@ static int user_message(const stomp_frame_t *f, clusterwire_msg_t *m, clusterwir
 		    : dest_classify(*d) != DEST_USER ||
 			      dest_user_split(*d, &user, &rest) != CHAT_OK || user.len == 0)
 		return CHAT_EPROTO;
-	if (ct != NULL && !stomp_media_type_valid(*ct))
+	if (ct != NULL && !mediatype_valid(*ct))
 		return CHAT_EPROTO;
 	if (who != NULL && (who->len == 0 || who->len > CLUSTERWIRE_SENDER_MAX ||
 			    memchr(who->ptr, '\0', who->len) != NULL))

@@ -6,6 +6,7 @@ core_libchatcore_a_SOURCES = \
 	core/chat.c core/chat.h \
 	core/buf.c core/buf.h \
 	core/dest.c core/dest.h \
+	core/mediatype.c core/mediatype.h \
 	core/options.c core/options.h \
 	core/logline.c core/logline.h \
 	core/stomp.c core/stomp.h core/stomp_int.h \

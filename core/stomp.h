@@ -134,15 +134,6 @@ const chat_slice_t *stomp_frame_header(const stomp_frame_t *f, const char *name)
  * with *n set, CHAT_EPROTO if not all digits, CHAT_ETOOBIG on overflow. */
 int stomp_parse_content_length(chat_slice_t v, size_t *n);
 
-/* Longest content-type value a SEND may carry. */
-#define STOMP_MEDIA_TYPE_MAX 255
-
-/* Whether v is a media type (RFC 9110 8.3.1: type "/" subtype, each a
- * token, then any number of ";" parameters name=token or name="quoted"),
- * at most STOMP_MEDIA_TYPE_MAX bytes.  Such a value holds no CR, LF or
- * NUL, so every STOMP version can carry it. */
-int stomp_media_type_valid(chat_slice_t v);
-
 /* The wire name of a command ("SEND"), or NULL for STOMP_CMD_UNKNOWN and
  * out-of-range values.  Static storage. */
 const char *stomp_command_name(stomp_command_t cmd);

@@ -5,6 +5,8 @@
 #include "config.h"
 #include "broker_int.h"
 
+#include "mediatype.h"
+
 /* USER/QUEUE/errors (see BROKER_ERRORS_PATH). */
 static void errors_dest(char out[CHATDB_DEST_MAX + 1])
 {
@@ -181,7 +183,7 @@ int broker__on_send(broker_t *b, const stomp_frame_t *f, int replay)
 		return broker__refuse(b, "SEND without destination");
 	/* Stored as sent and rendered for every subscriber's version: a value
 	 * that 1.0 or 1.1 cannot carry (escaped CR or LF) is refused here. */
-	if (ctype != NULL && !stomp_media_type_valid((chat_slice_t){ ctype, strlen(ctype) }))
+	if (ctype != NULL && !mediatype_valid((chat_slice_t){ ctype, strlen(ctype) }))
 		return broker__refuse(b, "invalid content-type (not a media type)");
 	d = (chat_slice_t){ dest, strlen(dest) };
 	if (dest_validate(d, 0) != CHAT_OK)
@@ -241,7 +243,7 @@ int broker_publish(chatdb_t *db, const chat_options_t *opt, const char *dest, co
 	if (kind == DEST_USER && (dest_user_split(d, &user, &rest) != CHAT_OK || user.len == 0))
 		return chat_error_set(err, CHAT_EINVAL,
 				      "a user destination needs /user/{name}/queue/...");
-	if (ctype != NULL && !stomp_media_type_valid((chat_slice_t){ ctype, strlen(ctype) }))
+	if (ctype != NULL && !mediatype_valid((chat_slice_t){ ctype, strlen(ctype) }))
 		return chat_error_set(err, CHAT_EINVAL, "invalid content-type (not a media type)");
 	if (body.len > (size_t)opt->max_frame)
 		return chat_error_set(err, CHAT_ETOOBIG,

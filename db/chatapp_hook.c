@@ -6,6 +6,8 @@
 #include "config.h"
 #include "broker_int.h"
 
+#include "mediatype.h"
+
 /* Before a hook call: takes the frame's SEND rate token in a transaction
  * of its own, so that a frame the limits refuse costs no call.  A refusal
  * that ends the session is left for the frame's own transaction to make. */
@@ -148,7 +150,7 @@ int chatapp__apply_hook(broker_t *b, const char *sub_id, const char *dest)
 		const hookmsg_out_t *o = &a->out[i];
 
 		ctype = o->ctype.len > 0 ? o->ctype.data : NULL;
-		if (ctype != NULL && !stomp_media_type_valid(chat_buf_slice(&o->ctype)))
+		if (ctype != NULL && !mediatype_valid(chat_buf_slice(&o->ctype)))
 			return broker__refuse(b, "application hook: invalid content-type");
 		if (o->dest.len > 0)
 			rc = hook_publish(b, o, ctype);

@@ -10,6 +10,7 @@
 #include "counters.h"
 #include "delivery.h"
 #include "log.h"
+#include "mediatype.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@ typedef struct fwd {
 	clusterwire_kind_t kind;                 /* a post, a /user message or a token */
 	char room[CHATMSG_ROOM_MAX + 1];         /* a post's room */
 	char dest[CLUSTERWIRE_DEST_MAX + 1];     /* a user message's destination */
-	char ctype[STOMP_MEDIA_TYPE_MAX + 1];    /* its content-type, or "" */
+	char ctype[MEDIATYPE_MAX + 1];           /* its content-type, or "" */
 	char sender[CLUSTERWIRE_SENDER_MAX + 1]; /* its sender, or "" */
 	char *body;
 	size_t len;
@@ -53,7 +54,7 @@ static int take_user(const outbox_row_t *row, fwd_t *x)
 									     : CLUSTERWIRE_USER;
 	cluster__copy_slice(x->dest, CLUSTERWIRE_DEST_MAX, row->destination);
 	if (chatrow_hdr_get(row->headers, "content-type", &v))
-		cluster__copy_slice(x->ctype, STOMP_MEDIA_TYPE_MAX, v);
+		cluster__copy_slice(x->ctype, MEDIATYPE_MAX, v);
 	if (chatrow_hdr_get(row->headers, DELIVERY_H_SENDER, &v))
 		cluster__copy_slice(x->sender, CLUSTERWIRE_SENDER_MAX, v);
 	return 1;

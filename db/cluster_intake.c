@@ -12,6 +12,7 @@
 #include "counters.h"
 #include "delivery.h"
 #include "log.h"
+#include "mediatype.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -80,13 +81,13 @@ void cluster__copy_slice(char *out, size_t max, chat_slice_t v)
 static int import_user(chatdb_t *db, const clusterwire_msg_t *m, const char *origin,
 		       chat_buf_t *hdrs, int64_t *seq, chat_error_t *err)
 {
-	char dest[CLUSTERWIRE_DEST_MAX + 1], ctype[STOMP_MEDIA_TYPE_MAX + 1];
+	char dest[CLUSTERWIRE_DEST_MAX + 1], ctype[MEDIATYPE_MAX + 1];
 	char who[CLUSTERWIRE_SENDER_MAX + 1], id[24];
 	outbox_msg_t om;
 	int rc = CHAT_OK;
 
 	cluster__copy_slice(dest, CLUSTERWIRE_DEST_MAX, m->dest);
-	cluster__copy_slice(ctype, STOMP_MEDIA_TYPE_MAX, m->ctype);
+	cluster__copy_slice(ctype, MEDIATYPE_MAX, m->ctype);
 	cluster__copy_slice(who, CLUSTERWIRE_SENDER_MAX, m->sender);
 	snprintf(id, sizeof(id), "%lld", (long long)m->id);
 	if (ctype[0] != '\0')

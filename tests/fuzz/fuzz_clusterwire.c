@@ -15,6 +15,7 @@
 #include "clusterwire.h"
 #include "dest.h"
 #include "fuzz.h"
+#include "mediatype.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -97,7 +98,7 @@ static void messages(const uint8_t *data, size_t size)
 						     user.len == 0 ||
 						     m.dest.len > CLUSTERWIRE_DEST_MAX ||
 						     (m.ctype.len > 0 &&
-						      !stomp_media_type_valid(m.ctype)) ||
+						      !mediatype_valid(m.ctype)) ||
 						     m.sender.len > CLUSTERWIRE_SENDER_MAX
 					   : !chatmsg_room_valid(
 						     (chat_slice_t){ m.room, strlen(m.room) }) ||

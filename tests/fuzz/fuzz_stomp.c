@@ -11,6 +11,7 @@
  */
 #include "config.h"
 #include "fuzz.h"
+#include "mediatype.h"
 #include "stomp.h"
 
 #include <stdint.h>
@@ -74,9 +75,9 @@ static void check_frame(const stomp_frame_t *f, stomp_version_t v, const stomp_l
 	    w1.len != w2.len || memcmp(w1.data, w2.data, w1.len) != 0)
 		abort();
 	/* A content-type the broker accepts (a media type) renders for every
-	 * version (db/broker.c refuses the rest at SEND). */
+	 * version (db/broker_send.c refuses the rest at SEND). */
 	if (stomp_frame_header(f, "content-type") != NULL &&
-	    stomp_media_type_valid(*stomp_frame_header(f, "content-type"))) {
+	    mediatype_valid(*stomp_frame_header(f, "content-type"))) {
 		static const stomp_version_t all[] = { STOMP_V1_0, STOMP_V1_1, STOMP_V1_2 };
 
 		for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {

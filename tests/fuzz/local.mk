@@ -105,3 +105,10 @@ tests_fuzz_fuzz_clusterwire_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_
 tests_fuzz_fuzz_clusterwire_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_clusterwire_LDFLAGS = $(FUZZ_LINKFLAGS)
 tests_fuzz_fuzz_clusterwire_LDADD = core/libchatcore.a
+
+FUZZ_TARGETS += tests/fuzz/fuzz_mediatype
+tests_fuzz_fuzz_mediatype_SOURCES = tests/fuzz/fuzz_mediatype.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_mediatype_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/mediatype"'
+tests_fuzz_fuzz_mediatype_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_mediatype_LDFLAGS = $(FUZZ_LINKFLAGS)
+tests_fuzz_fuzz_mediatype_LDADD = core/libchatcore.a

@@ -20,6 +20,12 @@ tests_unit_core_test_dest_SOURCES = tests/unit/core/test_dest.c
 tests_unit_core_test_dest_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_core_test_dest_LDADD = $(CORE_TEST_LDADD)
 
+check_PROGRAMS += tests/unit/core/test_mediatype
+TESTS += tests/unit/core/test_mediatype
+tests_unit_core_test_mediatype_SOURCES = tests/unit/core/test_mediatype.c
+tests_unit_core_test_mediatype_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_core_test_mediatype_LDADD = $(CORE_TEST_LDADD)
+
 check_PROGRAMS += tests/unit/core/test_options
 TESTS += tests/unit/core/test_options
 tests_unit_core_test_options_SOURCES = tests/unit/core/test_options.c
