@@ -1,4 +1,4 @@
-/* mediatype.c - the media-type check (see mediatype.h). */
+/* mediatype.c - the media-type check and comparison (see mediatype.h). */
 #include "config.h"
 #include "mediatype.h"
 
@@ -74,4 +74,27 @@ int mediatype_valid(chat_slice_t v)
 			return 0;
 		}
 	}
+}
+
+int mediatype_is(chat_slice_t ct, const char *type)
+{
+	size_t b = 0, e, n = strlen(type), i;
+	const char *semi = ct.len ? memchr(ct.ptr, ';', ct.len) : NULL;
+
+	e = semi ? (size_t)(semi - ct.ptr) : ct.len;
+	while (b < e && (ct.ptr[b] == ' ' || ct.ptr[b] == '\t'))
+		b++;
+	while (e > b && (ct.ptr[e - 1] == ' ' || ct.ptr[e - 1] == '\t'))
+		e--;
+	if (e - b != n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = ct.ptr[b + i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c != type[i])
+			return 0;
+	}
+	return 1;
 }

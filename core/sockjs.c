@@ -3,6 +3,7 @@
 #include "sockjs.h"
 
 #include "json.h"
+#include "mediatype.h"
 #include "utf8.h"
 
 #include <inttypes.h>
@@ -360,31 +361,6 @@ out:
 	return rc;
 }
 
-/* Whether the media type of a Content-Type value (before any ';', spaces
- * trimmed, case-insensitive) is type. */
-static int media_type_is(chat_slice_t ct, const char *type)
-{
-	size_t b = 0, e, n = strlen(type), i;
-	const char *semi = ct.len ? memchr(ct.ptr, ';', ct.len) : NULL;
-
-	e = semi ? (size_t)(semi - ct.ptr) : ct.len;
-	while (b < e && (ct.ptr[b] == ' ' || ct.ptr[b] == '\t'))
-		b++;
-	while (e > b && (ct.ptr[e - 1] == ' ' || ct.ptr[e - 1] == '\t'))
-		e--;
-	if (e - b != n)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = ct.ptr[b + i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (c != type[i])
-			return 0;
-	}
-	return 1;
-}
-
 static const char *send_error_body(int rc)
 {
 	switch (rc) {
@@ -410,7 +386,7 @@ int sockjs_parse_send(sockjs_transport_t t, chat_slice_t content_type, const cha
 		goto out;
 	}
 	if (t == SOCKJS_JSONP_SEND &&
-	    media_type_is(content_type, "application/x-www-form-urlencoded")) {
+	    mediatype_is(content_type, "application/x-www-form-urlencoded")) {
 		chat_slice_t form = { body, len };
 
 		rc = sockjs_query_param(form, "d", &d);

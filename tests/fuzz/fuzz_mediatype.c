@@ -1,8 +1,8 @@
 /*
- * fuzz_mediatype.c - the media-type check (core/mediatype.c) over any
- * content-type value.  Checks its contract: an accepted value is at most
- * MEDIATYPE_MAX bytes, starts with a token and holds a '/' and no CR, LF
- * or NUL; the answer does not depend on the case of ASCII letters.
+ * fuzz_mediatype.c - the media-type check and comparison (core/mediatype.c)
+ * over any content-type value.  Checks their contracts: an accepted value
+ * is at most MEDIATYPE_MAX bytes, starts with a token and holds a '/' and
+ * no CR, LF or NUL; neither answer depends on the case of ASCII letters.
  */
 #include "config.h"
 #include "fuzz.h"
@@ -14,6 +14,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static const char form[] = "application/x-www-form-urlencoded";
 	char *v = malloc(size + 1), *upper = malloc(size + 1);
 	int ok;
 
@@ -28,6 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		   memchr(v, '\0', size) != NULL || v[0] == '/' || v[0] == ' '))
 		abort();
 	if (mediatype_valid((chat_slice_t){ upper, size }) != ok)
+		abort();
+	if (mediatype_is((chat_slice_t){ v, size }, form) !=
+	    mediatype_is((chat_slice_t){ upper, size }, form))
 		abort();
 out:
 	free(v);
