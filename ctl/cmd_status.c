@@ -126,8 +126,7 @@ static void status_json(ctl_t *c, const admin_status_t *s, const status_store_t 
 	ctl_jraw(c, "}");
 	ctl_jkey(c, "store");
 	ctl_jraw(c, "{");
-	ctl_jtext(c, "uri_scheme",
-		  strncmp(c->opt.store_uri, "sqlite:", 7) == 0 ? "sqlite" : "mongodb");
+	ctl_jtext(c, "uri_scheme", ctl_store_file(c) != NULL ? "sqlite" : "mongodb");
 	ctl_jtext(c, "state", st->state);
 	if (st->error[0] != '\0')
 		ctl_jtext(c, "error", st->error);

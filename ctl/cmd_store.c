@@ -16,12 +16,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The file a "sqlite:PATH" store lives in, or NULL for MongoDB. */
-static const char *store_file(const ctl_t *c)
-{
-	return strncmp(c->opt.store_uri, "sqlite:", 7) == 0 ? c->opt.store_uri + 7 : NULL;
-}
-
 static int path_in(char *buf, size_t size, const char *dir, const char *name)
 {
 	return snprintf(buf, size, "%s/%s", dir, name) < (int)size ? 0 : -1;
@@ -51,7 +45,7 @@ static int run_tool(char *const argv[])
 int ctl_backup(ctl_t *c, const char *dir)
 {
 	char db[4096], hist[4096], dump[4096], uri[4200];
-	const char *sf = store_file(c), *mongo = "not needed";
+	const char *sf = ctl_store_file(c), *mongo = "not needed";
 	int rc;
 
 	if (path_in(db, sizeof(db), dir, "chat.db") ||
@@ -117,7 +111,7 @@ static int check_stopped(ctl_t *c, int force)
 int ctl_restore(ctl_t *c, const char *dir, int force)
 {
 	char db[4096], hist[4096], dump[4096];
-	const char *sf = store_file(c);
+	const char *sf = ctl_store_file(c);
 	struct stat sb;
 	int rc;
 
@@ -237,7 +231,7 @@ static int move_aside(ctl_t *c, char *moved, size_t size)
 int ctl_check(ctl_t *c, int repair, int force)
 {
 	check_ctx_t k = { c, NULL, 0 };
-	const char *sf = store_file(c), *action = "none";
+	const char *sf = ctl_store_file(c), *action = "none";
 	int db_bad, store_bad = 0, rc;
 	int64_t left = -1, max_id = 0, max_guest = 0;
 	char moved[4200] = "";

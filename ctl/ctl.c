@@ -135,3 +135,8 @@ int ctl_open_store(ctl_t *c)
 				c->err.message);
 	return CTL_EX_DONE;
 }
+
+const char *ctl_store_file(const ctl_t *c)
+{
+	return strncmp(c->opt.store_uri, "sqlite:", 7) == 0 ? c->opt.store_uri + 7 : NULL;
+}

@@ -82,6 +82,10 @@ int ctl_open_db(ctl_t *c);
  * code. */
 int ctl_open_store(ctl_t *c);
 
+/* The file a "sqlite:PATH" store lives in (inside c->opt), or NULL for
+ * MongoDB. */
+const char *ctl_store_file(const ctl_t *c);
+
 /* ---- the commands: each returns the exit code (chatctl.1) ---------------- */
 
 /* cmd_status.c: status, metrics. */
