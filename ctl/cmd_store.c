@@ -16,9 +16,27 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The files of a backup directory (docs/backup.md). */
+typedef struct backup_files {
+	char db[4096];   /* DIR/chat.db */
+	char hist[4096]; /* DIR/history.db, the copy of a sqlite: store */
+	char dump[4096]; /* DIR/mongodump, where mongodump writes */
+} backup_files_t;
+
 static int path_in(char *buf, size_t size, const char *dir, const char *name)
 {
 	return snprintf(buf, size, "%s/%s", dir, name) < (int)size ? 0 : -1;
+}
+
+/* Names the files of a backup in dir: CTL_EX_DONE, or CTL_EX_USAGE
+ * (reported) when a name does not fit. */
+static int backup_files(ctl_t *c, const char *dir, backup_files_t *f)
+{
+	if (path_in(f->db, sizeof(f->db), dir, "chat.db") ||
+	    path_in(f->hist, sizeof(f->hist), dir, "history.db") ||
+	    path_in(f->dump, sizeof(f->dump), dir, "mongodump"))
+		return ctl_fail(c, CTL_EX_USAGE, "the directory name is too long");
+	return CTL_EX_DONE;
 }
 
 /* Runs mongodump or mongorestore (argv) when it is installed: 1 when it
@@ -44,27 +62,26 @@ static int run_tool(char *const argv[])
 
 int ctl_backup(ctl_t *c, const char *dir)
 {
-	char db[4096], hist[4096], dump[4096], uri[4200];
+	backup_files_t f;
+	char uri[4200];
 	const char *sf = ctl_store_file(c), *mongo = "not needed";
 	int rc;
 
-	if (path_in(db, sizeof(db), dir, "chat.db") ||
-	    path_in(hist, sizeof(hist), dir, "history.db") ||
-	    path_in(dump, sizeof(dump), dir, "mongodump"))
-		return ctl_fail(c, CTL_EX_USAGE, "the directory name is too long");
+	if ((rc = backup_files(c, dir, &f)) != CTL_EX_DONE)
+		return rc;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return ctl_fail(c, CTL_EX_FAILED, "cannot create %s: %s", dir, strerror(errno));
 	/* chat.db first: the history copied after it holds every message
 	 * its relay cursor says was copied (docs/backup.md). */
-	rc = admin_copy_db(c->opt.db_path, db, 0, &c->err);
+	rc = admin_copy_db(c->opt.db_path, f.db, 0, &c->err);
 	if (rc == CHAT_OK && sf != NULL)
-		rc = admin_copy_db(sf, hist, 0, &c->err);
+		rc = admin_copy_db(sf, f.hist, 0, &c->err);
 	if (rc != CHAT_OK)
 		return ctl_fail(c, rc == CHAT_EEXIST ? CTL_EX_USAGE : CTL_EX_FAILED, "%s%s",
 				c->err.message,
 				rc == CHAT_EEXIST ? ": back up into an empty directory" : "");
 	if (sf == NULL) {
-		char *argv[] = { "mongodump", "--quiet", uri, "--out", dump, NULL };
+		char *argv[] = { "mongodump", "--quiet", uri, "--out", f.dump, NULL };
 
 		snprintf(uri, sizeof(uri), "--uri=%s", c->opt.store_uri);
 		rc = run_tool(argv);
@@ -75,18 +92,18 @@ int ctl_backup(ctl_t *c, const char *dir)
 			fprintf(stderr,
 				"chatctl: MongoDB history: run now (mongodump is not installed here):\n"
 				"  mongodump --uri='%s' --out='%s'\n",
-				c->opt.store_uri, dump);
+				c->opt.store_uri, f.dump);
 	}
 	if (c->json) {
 		ctl_jraw(c, "{");
 		ctl_jtext(c, "done", "backup");
-		ctl_jtext(c, "chat_db", db);
-		ctl_jtext(c, "history", sf != NULL ? hist : dump);
+		ctl_jtext(c, "chat_db", f.db);
+		ctl_jtext(c, "history", sf != NULL ? f.hist : f.dump);
 		ctl_jtext(c, "mongodump", mongo);
 		ctl_jraw(c, "}");
 	} else {
-		printf("backup: %s -> %s\n", c->opt.db_path, db);
-		printf("backup: %s -> %s (%s)\n", c->opt.store_uri, sf != NULL ? hist : dump,
+		printf("backup: %s -> %s\n", c->opt.db_path, f.db);
+		printf("backup: %s -> %s (%s)\n", c->opt.store_uri, sf != NULL ? f.hist : f.dump,
 		       sf != NULL ? "sqlite" : mongo);
 	}
 	return CTL_EX_DONE;
@@ -110,34 +127,32 @@ static int check_stopped(ctl_t *c, int force)
 
 int ctl_restore(ctl_t *c, const char *dir, int force)
 {
-	char db[4096], hist[4096], dump[4096];
+	backup_files_t f;
 	const char *sf = ctl_store_file(c);
 	struct stat sb;
 	int rc;
 
-	if (path_in(db, sizeof(db), dir, "chat.db") ||
-	    path_in(hist, sizeof(hist), dir, "history.db") ||
-	    path_in(dump, sizeof(dump), dir, "mongodump"))
-		return ctl_fail(c, CTL_EX_USAGE, "the directory name is too long");
-	if (stat(db, &sb) != 0)
+	if ((rc = backup_files(c, dir, &f)) != CTL_EX_DONE)
+		return rc;
+	if (stat(f.db, &sb) != 0)
 		return ctl_fail(c, CTL_EX_NOTFOUND, "no backup in %s (no chat.db)", dir);
-	if (sf != NULL && stat(hist, &sb) != 0)
+	if (sf != NULL && stat(f.hist, &sb) != 0)
 		return ctl_fail(c, CTL_EX_NOTFOUND, "no history.db in %s for the store %s", dir,
 				c->opt.store_uri);
 	if ((rc = check_stopped(c, force)) != CTL_EX_DONE)
 		return rc;
 	/* Through SQLite, so an old -wal next to the target cannot be
 	 * replayed over the restored pages. */
-	rc = admin_copy_db(db, c->opt.db_path, 1, &c->err);
+	rc = admin_copy_db(f.db, c->opt.db_path, 1, &c->err);
 	if (rc == CHAT_OK && sf != NULL)
-		rc = admin_copy_db(hist, sf, 1, &c->err);
+		rc = admin_copy_db(f.hist, sf, 1, &c->err);
 	if (rc != CHAT_OK)
 		return ctl_fail(c, CTL_EX_FAILED, "%s", c->err.message);
 	if (sf == NULL)
 		fprintf(stderr,
 			"chatctl: now restore the MongoDB history:\n"
 			"  mongorestore --drop --uri='%s' '%s'\n",
-			c->opt.store_uri, dump);
+			c->opt.store_uri, f.dump);
 	if (c->json) {
 		ctl_jraw(c, "{");
 		ctl_jtext(c, "done", "restore");
@@ -145,9 +160,9 @@ int ctl_restore(ctl_t *c, const char *dir, int force)
 		ctl_jtext(c, "history", sf != NULL ? sf : c->opt.store_uri);
 		ctl_jraw(c, "}");
 	} else {
-		printf("restore: %s -> %s\n", db, c->opt.db_path);
+		printf("restore: %s -> %s\n", f.db, c->opt.db_path);
 		if (sf != NULL)
-			printf("restore: %s -> %s\n", hist, sf);
+			printf("restore: %s -> %s\n", f.hist, sf);
 	}
 	return CTL_EX_DONE;
 }
