@@ -1,7 +1,7 @@
 #!/bin/sh
 # chat-backup.sh - a consistent backup of a live chat server (docs/backup.md),
 # kept for scripts that call it: the backup itself is `chatctl backup`
-# (ctl/main.c, db/admin.c: SQLite's online backup API, chat.db first, then
+# (ctl/cmd_store.c, db/admin.c: SQLite's online backup API, chat.db first, then
 # the history; mongodump for MongoDB), which this runs.
 #
 # Usage: tools/chat-backup.sh [--config FILE | --db PATH [--store URI]] DEST_DIR
