@@ -66,6 +66,7 @@ typedef struct session_sub {
 	const char *sub_id;
 	const char *destination;
 	session_ack_t ack_mode;
+	int64_t from_seq; /* the outbox seq its delivery starts after */
 } session_sub_t;
 
 /* Called per subscription: CHAT_OK goes on, CHAT_STOP stops (the list
@@ -122,6 +123,11 @@ int session_expire(chatdb_t *db, int64_t now_ms, int64_t idle_ms, int64_t linger
  * process.  CHAT_OK or a database error. */
 int session_count_held_by_peer(chatdb_t *db, const char *peer, int64_t now_ms, int64_t *count,
 			       chat_error_t *err);
+
+/* Counts the sessions whose id starts with prefix, by state, into
+ * count[SESSION_OPEN], count[SESSION_CLOSING] and count[SESSION_CLOSED]
+ * (metrics.c's chat_sessions gauge).  CHAT_OK or a database error. */
+int session_count_states(chatdb_t *db, const char *prefix, int64_t count[3], chat_error_t *err);
 
 /* Takes the lease for owner until now_ms + lease_ms, atomically (one UPDATE),
  * if nobody holds it, owner already holds it, or the holder's lease expired
