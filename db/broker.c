@@ -189,9 +189,9 @@ int broker__forget(broker_t *b)
 	size_t n = 0, i;
 	int rc;
 
-	chatroom_topic(topic, CHATROOM_ROOM_PATH, "");
-	if ((rc = session__sub_topics(b->db, b->key, topic, rooms, SESSION_SUBS_MAX, &n, b->err)) !=
-	    CHAT_OK)
+	if ((rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, "")) != CHAT_OK ||
+	    (rc = session__sub_topics(b->db, b->key, topic, rooms, SESSION_SUBS_MAX, &n, b->err)) !=
+		    CHAT_OK)
 		return rc;
 	rc = session__subs_clear(b->db, b->key, b->err);
 	for (i = 0; i < n && rc == CHAT_OK; i++)
@@ -360,11 +360,12 @@ again:
 	return rc;
 }
 
-/* Refuses the rest of a message the parser rejected. */
-static int fail_parse(broker_t *b, const char *detail)
+int broker__fail_now(broker_t *b, const char *msg)
 {
-	broker__refuse(b, "%s", detail);
-	return broker__fail(b, NULL);
+	int rc = broker__refuse(b, "%s", msg);
+
+	/* rc is CHAT_EPROTO, the refusal broker__fail() answers. */
+	return rc == CHAT_EPROTO ? broker__fail(b, NULL) : rc;
 }
 
 /* Loads the version and, into *joined, the partial frame the session's
@@ -479,7 +480,8 @@ int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, con
 			rc = keep_partial(&b, in, frame_end, msg.len);
 			break;
 		}
-		rc = fail_parse(&b, stomp_parser_error_detail(&p));
+		/* The rest of a message the parser rejected is refused. */
+		rc = broker__fail_now(&b, stomp_parser_error_detail(&p));
 		break;
 	}
 out:

@@ -184,11 +184,12 @@ static int reply_presence(broker_t *b, const char *sub_id, const char *dest, con
 	chat_buf_t body, mine, others;
 	int rc;
 
-	chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
 	chat_buf_init(&body, (size_t)b->opt->max_frame);
 	chat_buf_init(&mine, (size_t)b->opt->max_frame);
 	chat_buf_init(&others, (size_t)b->opt->max_frame);
-	rc = chat_buf_putc(&body, '[');
+	rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
+	if (rc == CHAT_OK)
+		rc = chat_buf_putc(&body, '[');
 	if (rc == CHAT_OK)
 		rc = session__dest_users(b->db, topic, add_name, &mine, b->err);
 	if (rc == CHAT_OK)

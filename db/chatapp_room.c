@@ -50,8 +50,9 @@ static int notice_db(chatdb_t *db, const char *type, const char *user, const cha
 	}
 	chat_buf_init(&body, 1024);
 	chat_buf_init(&hdrs, 256);
-	chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
-	rc = chatmsg_render_notice(&body, type, user, room);
+	rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
+	if (rc == CHAT_OK)
+		rc = chatmsg_render_notice(&body, type, user, room);
 	if (rc == CHAT_OK)
 		rc = chat_headers(&hdrs, "notice");
 	if (rc == CHAT_OK) {
@@ -160,7 +161,8 @@ int chatapp__app_post(broker_t *b, const char *room, chat_slice_t body)
 	chat_buf_reset(&b->scratch);
 	if ((rc = chatmsg_render(&b->scratch, &m)) != CHAT_OK)
 		goto out;
-	chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
+	if ((rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, room)) != CHAT_OK)
+		goto out;
 	/* The relay starts before the first chat row, so pruning keeps every
 	 * chat row until it is in the store. */
 	if ((rc = relay__register_in_tx(b->db, seq - 1, b->err)) != CHAT_OK ||
@@ -299,8 +301,8 @@ static int find_stale(chatdb_t *db, stale_t *s, chat_error_t *err)
 		const char *room = (const char *)sqlite3_column_text(st, 0),
 			   *user = (const char *)sqlite3_column_text(st, 1);
 
-		chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
-		if ((rc = session__user_subscribed(db, user, topic, &present, err)) != CHAT_OK)
+		if ((rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, room)) != CHAT_OK ||
+		    (rc = session__user_subscribed(db, user, topic, &present, err)) != CHAT_OK)
 			break;
 		if (present)
 			continue;

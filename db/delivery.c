@@ -254,8 +254,9 @@ static int apply_direct(delivery_t *d, const outbox_row_t *row, json_strv_t *out
 	    chatrow_hdr_get(row->headers, DELIVERY_H_DEST, &a)) {
 		session_ack_t ack = SESSION_ACK_AUTO;
 
-		if (chatrow_hdr_get(row->headers, DELIVERY_H_ACK, &f))
-			(void)session_ack_parse(f.ptr, &ack);
+		if (chatrow_hdr_get(row->headers, DELIVERY_H_ACK, &f) &&
+		    session_ack_parse(f.ptr, &ack) != CHAT_OK)
+			ack = SESSION_ACK_AUTO;
 		rc = sub_add(d, v.ptr, v.len, a.ptr, ack,
 			     chatrow_hdr_get(row->headers, DELIVERY_H_FROM, &f)
 				     ? strtoll(f.ptr, NULL, 10)

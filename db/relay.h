@@ -52,7 +52,8 @@ CHAT_MUST_CHECK int relay_lease_alive(chatdb_t *db, const char *name, int64_t no
 #define RELAY_SIDECAR_LEASE "sidecar"
 
 /* Gives lease name up if owner holds it. */
-int relay_lease_release(chatdb_t *db, const char *name, const char *owner, chat_error_t *err);
+CHAT_MUST_CHECK int relay_lease_release(chatdb_t *db, const char *name, const char *owner,
+					chat_error_t *err);
 
 /* One pass: under the lease (as owner), copies rooms not yet stored, then
  * up to RELAY_BATCH outbox rows after the cursor, advancing it after each
@@ -84,7 +85,8 @@ CHAT_MUST_CHECK int relay_seed(chatdb_t *db, store_t *s, int64_t *floor_out, cha
  * When the store cannot be reached and chat.db is new (its outbox never
  * gave out a seq), relay_seed_offline() runs, so posts go on without
  * taking an id the unreachable history may hold. */
-int relay_seed_uri(chatdb_t *db, const char *uri, int64_t now_ms, chat_error_t *err);
+CHAT_MUST_CHECK int relay_seed_uri(chatdb_t *db, const char *uri, int64_t now_ms,
+				   chat_error_t *err);
 
 /* For a new chat.db whose store is away: when the outbox never gave out a
  * seq, it starts above now_ms * RELAY_OFFLINE_IDS_PER_MS, and a guest
