@@ -146,24 +146,27 @@ store_t *broker__get_store(broker_t *b)
 	return *b->store;
 }
 
-/* A header holding a whole number in [min, max]; 1 if present and valid,
- * 0 if absent, -1 if malformed. */
+/* A header holding a whole number in [min, max]: CHAT_OK with *found 1
+ * and the number in *out, CHAT_OK with *found 0 when it is absent (*out
+ * unchanged), CHAT_EINVAL when it is malformed or out of range. */
 int broker__header_int(const stomp_frame_t *f, const char *name, int64_t min, int64_t max,
-		       int64_t *out)
+		       int64_t *out, int *found)
 {
 	const char *v = broker__header(f, name);
 	char *end;
 	long long x;
 
+	*found = 0;
 	if (v == NULL)
-		return 0;
+		return CHAT_OK;
 	if (*v < '0' || *v > '9')
-		return -1;
+		return CHAT_EINVAL;
 	x = strtoll(v, &end, 10);
 	if (*end != '\0' || x < min || x > max)
-		return -1;
+		return CHAT_EINVAL;
 	*out = x;
-	return 1;
+	*found = 1;
+	return CHAT_OK;
 }
 
 /* A row addressed to this session that only tells its dispatcher a

@@ -124,9 +124,10 @@ struct broker_app_ops {
 	void (*release)(broker_t *b);
 	/* 1 when a SEND to dest may wait in a STOMP transaction for COMMIT. */
 	int (*send_in_tx)(const broker_t *b, const char *dest);
-	/* A SEND that takes no token from the user's SEND bucket: 1 when it
-	 * was handled, with its result in *rc. */
-	int (*send_unmetered)(broker_t *b, const char *dest, int *rc);
+	/* A SEND that takes no token from the user's SEND bucket: *handled
+	 * 1 when it was one (handled, with its status returned), 0 (and
+	 * CHAT_OK) when it takes the token. */
+	CHAT_MUST_CHECK int (*send_unmetered)(broker_t *b, const char *dest, int *handled);
 	/* SEND and SUBSCRIBE to an /app destination. */
 	CHAT_MUST_CHECK int (*send)(broker_t *b, const char *dest, chat_slice_t body);
 	CHAT_MUST_CHECK int (*subscribe)(broker_t *b, const char *id, const char *dest);
@@ -166,8 +167,8 @@ CHAT_MUST_CHECK int broker__send_frame(broker_t *b, int close_code, const char *
 CHAT_MUST_CHECK int broker__next_seq(broker_t *b, int64_t *seq);
 void broker__store_failed(broker_t *b);
 store_t *broker__get_store(broker_t *b);
-int broker__header_int(const stomp_frame_t *f, const char *name, int64_t min, int64_t max,
-		       int64_t *out);
+CHAT_MUST_CHECK int broker__header_int(const stomp_frame_t *f, const char *name, int64_t min,
+				       int64_t max, int64_t *out, int *found);
 CHAT_MUST_CHECK int broker__send_change(broker_t *b, const char *const *pairs);
 CHAT_MUST_CHECK int broker__forget(broker_t *b);
 CHAT_MUST_CHECK int broker__dispatch(broker_t *b, const stomp_frame_t *f, int replay);
@@ -200,7 +201,13 @@ CHAT_MUST_CHECK int broker__send_queue(broker_t *b, const char *dest, const char
 				       const char *skip_session, const char *skip_sub);
 CHAT_MUST_CHECK int broker__publish(broker_t *b, const char *dest, dest_kind_t kind,
 				    const char *ctype, const char *sender, chat_slice_t body);
-CHAT_MUST_CHECK int broker__over_rate(broker_t *b, const char *dest);
+/* Takes a token from the user's SEND bucket (rate_sends, or
+ * rate_guest_sends for a guest).  CHAT_OK with *refused 0: go on; with
+ * *refused 1: the SEND is refused and the session was told (a MESSAGE on
+ * its /user/queue/errors subscription), nothing more to do.  CHAT_EPROTO:
+ * refused with an ERROR (no such subscription, or too many refusals); or
+ * a database error. */
+CHAT_MUST_CHECK int broker__over_rate(broker_t *b, const char *dest, int *refused);
 CHAT_MUST_CHECK int broker__on_send(broker_t *b, const stomp_frame_t *f, int replay);
 
 /* broker_ack.c */
@@ -229,7 +236,8 @@ CHAT_MUST_CHECK int chatapp__enter(broker_t *b, const char *room);
 CHAT_MUST_CHECK int chatapp__leave_if_gone(broker_t *b, const char *topic);
 CHAT_MUST_CHECK int chatapp__app_post(broker_t *b, const char *room, chat_slice_t body);
 CHAT_MUST_CHECK int chatapp__app_room(broker_t *b, chat_slice_t body, int del);
-CHAT_MUST_CHECK int chatapp__typing_body(broker_t *b, const char *key_name, const char *value);
+CHAT_MUST_CHECK int chatapp__typing_body(broker_t *b, const char *key_name, const char *value,
+					 int *over);
 CHAT_MUST_CHECK int chatapp__app_typing(broker_t *b, const char *dest);
 
 /* chatapp_dm.c */

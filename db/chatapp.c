@@ -305,14 +305,15 @@ static int app_send(broker_t *b, const char *dest, chat_slice_t body)
 }
 
 /* Typing: its own bucket (chatapp_room.c), not the user's SEND token. */
-static int app_send_unmetered(broker_t *b, const char *dest, int *rc)
+static int app_send_unmetered(broker_t *b, const char *dest, int *handled)
 {
 	char room[CHATMSG_ROOM_MAX + 1], name[CHATMSG_NAME_MAX + 1];
 
+	*handled = 1;
 	switch (app_route(dest, 0, room, name)) {
-	case ROUTE_TYPING: *rc = chatapp__app_typing(b, dest); return 1;
-	case ROUTE_DM_TYPING: *rc = chatapp__app_dm_typing(b); return 1;
-	default: return 0;
+	case ROUTE_TYPING: return chatapp__app_typing(b, dest);
+	case ROUTE_DM_TYPING: return chatapp__app_dm_typing(b);
+	default: *handled = 0; return CHAT_OK;
 	}
 }
 

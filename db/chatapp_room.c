@@ -221,8 +221,9 @@ int chatapp__app_room(broker_t *b, chat_slice_t body, int del)
 
 /* Takes the session's typing token (BROKER_TYPING_RATE a second) and
  * renders {"type":"TYPING","user","display_name",KEY:VALUE,"time"} into
- * scratch.  1: over the rate (dropped, nothing said), 0, or an error. */
-int chatapp__typing_body(broker_t *b, const char *key_name, const char *value)
+ * scratch.  CHAT_OK with *over 1: over the rate (dropped, nothing said,
+ * nothing rendered); CHAT_OK with *over 0; or an error. */
+int chatapp__typing_body(broker_t *b, const char *key_name, const char *value, int *over)
 {
 	char key[RATELIMIT_KEY_MAX + 1], display[NAMES_NFC_MAX + 1];
 	const char *user = b->info.user_name;
@@ -232,8 +233,9 @@ int chatapp__typing_body(broker_t *b, const char *key_name, const char *value)
 
 	snprintf(key, sizeof(key), "typing:%s", b->key);
 	rc = ratelimit__take_in_tx(b->db, key, BROKER_TYPING_RATE, 1, b->now_ms, &retry, &e);
-	if (rc == CHAT_ETOOMANY)
-		return 1;
+	*over = rc == CHAT_ETOOMANY;
+	if (*over)
+		return CHAT_OK;
 	if (rc != CHAT_OK) {
 		*b->err = e;
 		return rc;
@@ -258,7 +260,7 @@ int chatapp__app_typing(broker_t *b, const char *dest)
 	char room[CHATMSG_ROOM_MAX + 1], topic[CHATDB_DEST_MAX + 1];
 	chatroom_t r;
 	int64_t seq = 0;
-	int rc;
+	int rc, over;
 
 	if (!b->info.has_user || !chatapp__room_of(dest, 1, BROKER_TYPING_SUFFIX, room))
 		return broker__refuse(b, "no handler for %s", dest);
@@ -267,8 +269,8 @@ int chatapp__app_typing(broker_t *b, const char *dest)
 		return broker__refuse(b, "no room %s", room);
 	if (rc != CHAT_OK)
 		return rc;
-	if ((rc = chatapp__typing_body(b, "room", room)) != CHAT_OK)
-		return rc > 0 ? CHAT_OK : rc;
+	if ((rc = chatapp__typing_body(b, "room", room, &over)) != CHAT_OK || over)
+		return rc;
 	rc = chat_headers(&b->hdrs, "typing");
 	if (rc == CHAT_OK)
 		rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, room);

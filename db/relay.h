@@ -106,11 +106,12 @@ CHAT_MUST_CHECK int relay_seed_offline(chatdb_t *db, int64_t now_ms, int *applie
 int64_t relay_conflicts(void);
 
 /* What a chat row carries, for the relay and history reads: parses an
- * outbox row published by /app/chat/room/{id}.  Returns 1 and fills *m
- * (strings point into row and into text) when the row is a chat message,
- * 0 when it is not one, or a negative code.  text receives the decoded
- * text, writer the writer's name, room the room name. */
+ * outbox row published by /app/chat/room/{id}.  CHAT_OK with *is_msg 1
+ * and *m filled (strings point into row and into text) when the row is a
+ * chat message, CHAT_OK with *is_msg 0 when it is not one, or an error
+ * (a broken chat row; *is_msg 0).  text receives the decoded text, writer
+ * the writer's name, room the room name. */
 CHAT_MUST_CHECK int relay_parse_row(const outbox_row_t *row, store_msg_t *m, chat_buf_t *room,
-				    chat_buf_t *writer, chat_buf_t *text);
+				    chat_buf_t *writer, chat_buf_t *text, int *is_msg);
 
 #endif
