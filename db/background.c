@@ -154,8 +154,9 @@ static void finish(background_t *b)
 	int rc;
 
 	/* Hand the work over at once rather than after the lease runs out. */
-	if (b->db != NULL && b->holder)
-		(void)relay_lease_release(b->db, BACKGROUND_LEASE, b->owner, NULL);
+	if (b->db != NULL && b->holder &&
+	    (rc = relay_lease_release(b->db, BACKGROUND_LEASE, b->owner, NULL)) != CHAT_OK)
+		log_debug("background: lease not released (%s); it expires", chat_strerror(rc));
 	/* What this process counted stays in the sum; its gauges go. */
 	if (b->db != NULL) {
 		flush_metrics(b, chat_wall_ms());
@@ -224,10 +225,15 @@ static void *background_main(void *arg)
 		relay(b, now, &more);
 		if (more)
 			continue;
-		if (b->bell != NULL)
-			(void)doorbell_wait(b->bell, seen, 1000);
-		else if (!nap(b, 1000))
+		if (b->bell != NULL) {
+			/* Woken or timed out, the loop goes on; CHAT_EIO is
+			 * only worth a line. */
+			rc = doorbell_wait(b->bell, seen, 1000);
+			if (rc != CHAT_OK && rc != CHAT_ETIMEDOUT)
+				log_debug("background: doorbell wait: %s", chat_strerror(rc));
+		} else if (!nap(b, 1000)) {
 			break;
+		}
 		/* Let a burst of posts gather into one pass. */
 		(void)nap(b, 50);
 	}
@@ -272,7 +278,8 @@ void background_run_once(const chat_options_t *opt, doorbell_t *bell)
 		more = 0;
 		relay(&b, chat_wall_ms(), &more);
 	}
-	(void)relay_lease_release(b.db, BACKGROUND_LEASE, b.owner, NULL);
+	if (relay_lease_release(b.db, BACKGROUND_LEASE, b.owner, NULL) != CHAT_OK)
+		log_debug("background: lease not released; it expires");
 out:
 	store_close(b.store);
 	chatdb_close(b.db);

@@ -146,24 +146,27 @@ store_t *broker__get_store(broker_t *b)
 	return *b->store;
 }
 
-/* A header holding a whole number in [min, max]; 1 if present and valid,
- * 0 if absent, -1 if malformed. */
+/* A header holding a whole number in [min, max]: CHAT_OK with *found 1
+ * and the number in *out, CHAT_OK with *found 0 when it is absent (*out
+ * unchanged), CHAT_EINVAL when it is malformed or out of range. */
 int broker__header_int(const stomp_frame_t *f, const char *name, int64_t min, int64_t max,
-		       int64_t *out)
+		       int64_t *out, int *found)
 {
 	const char *v = broker__header(f, name);
 	char *end;
 	long long x;
 
+	*found = 0;
 	if (v == NULL)
-		return 0;
+		return CHAT_OK;
 	if (*v < '0' || *v > '9')
-		return -1;
+		return CHAT_EINVAL;
 	x = strtoll(v, &end, 10);
 	if (*end != '\0' || x < min || x > max)
-		return -1;
+		return CHAT_EINVAL;
 	*out = x;
-	return 1;
+	*found = 1;
+	return CHAT_OK;
 }
 
 /* A row addressed to this session that only tells its dispatcher a
@@ -189,9 +192,9 @@ int broker__forget(broker_t *b)
 	size_t n = 0, i;
 	int rc;
 
-	chatroom_topic(topic, CHATROOM_ROOM_PATH, "");
-	if ((rc = session__sub_topics(b->db, b->key, topic, rooms, SESSION_SUBS_MAX, &n, b->err)) !=
-	    CHAT_OK)
+	if ((rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, "")) != CHAT_OK ||
+	    (rc = session__sub_topics(b->db, b->key, topic, rooms, SESSION_SUBS_MAX, &n, b->err)) !=
+		    CHAT_OK)
 		return rc;
 	rc = session__subs_clear(b->db, b->key, b->err);
 	for (i = 0; i < n && rc == CHAT_OK; i++)
@@ -360,11 +363,12 @@ again:
 	return rc;
 }
 
-/* Refuses the rest of a message the parser rejected. */
-static int fail_parse(broker_t *b, const char *detail)
+int broker__fail_now(broker_t *b, const char *msg)
 {
-	broker__refuse(b, "%s", detail);
-	return broker__fail(b, NULL);
+	int rc = broker__refuse(b, "%s", msg);
+
+	/* rc is CHAT_EPROTO, the refusal broker__fail() answers. */
+	return rc == CHAT_EPROTO ? broker__fail(b, NULL) : rc;
 }
 
 /* Loads the version and, into *joined, the partial frame the session's
@@ -479,7 +483,8 @@ int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, con
 			rc = keep_partial(&b, in, frame_end, msg.len);
 			break;
 		}
-		rc = fail_parse(&b, stomp_parser_error_detail(&p));
+		/* The rest of a message the parser rejected is refused. */
+		rc = broker__fail_now(&b, stomp_parser_error_detail(&p));
 		break;
 	}
 out:

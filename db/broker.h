@@ -92,8 +92,9 @@
  * CONNECT with a password (db/authlimit.h): over them, or with every hash
  * slot busy, CONNECT gets an ERROR saying to retry later.  Rings the
  * handle's doorbell once, after the last commit. */
-int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, const char *key,
-		   const char *peer, chat_slice_t msg, int64_t now_ms, chat_error_t *err);
+CHAT_MUST_CHECK int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store,
+				   const char *key, const char *peer, chat_slice_t msg,
+				   int64_t now_ms, chat_error_t *err);
 
 /* Publishes body on broker destination dest from the server side (POST
  * /api/publish, Spring's SimpMessagingTemplate.convertAndSend), as a SEND
@@ -106,23 +107,26 @@ int broker_receive(chatdb_t *db, const chat_options_t *opt, store_t **store, con
  * message id); CHAT_EINVAL (err says why: a destination that is not such a
  * broker destination, a content-type that is not a media type);
  * CHAT_ETOOBIG (body over max_frame); a database error. */
-int broker_publish(chatdb_t *db, const chat_options_t *opt, const char *dest, const char *ctype,
-		   chat_slice_t body, int64_t now_ms, int64_t *seq_out, chat_error_t *err);
+CHAT_MUST_CHECK int broker_publish(chatdb_t *db, const chat_options_t *opt, const char *dest,
+				   const char *ctype, chat_slice_t body, int64_t now_ms,
+				   int64_t *seq_out, chat_error_t *err);
 
 /* Announces LEAVE for users whose last session in a room went without
  * UNSUBSCRIBE or DISCONNECT (it expired), in one transaction; rings the
  * handle's doorbell.  *left_out (may be NULL) gets how many. */
-int broker_presence_sweep(chatdb_t *db, int64_t now_ms, int64_t *left_out, chat_error_t *err);
+CHAT_MUST_CHECK int broker_presence_sweep(chatdb_t *db, int64_t now_ms, int64_t *left_out,
+					  chat_error_t *err);
 
 /* A sign of life from session key's client other than a STOMP frame or
  * EOL (broker_receive() counts those): a SockJS request arriving for it, a
  * WebSocket pong.  Writes at most once a second per session. */
-int broker_heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error_t *err);
+CHAT_MUST_CHECK int broker_heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error_t *err);
 
 /* The same for every session whose lease owner starts with prefix: the
  * requests a process holds (a client whose stream or poll is open is
  * there), once per heartbeat for all of them. */
-int broker_heard_prefix(chatdb_t *db, const char *prefix, int64_t now_ms, chat_error_t *err);
+CHAT_MUST_CHECK int broker_heard_prefix(chatdb_t *db, const char *prefix, int64_t now_ms,
+					chat_error_t *err);
 
 /* How often the server sends a heart-beat EOL to a client whose CONNECT
  * asked for one every client_recv_ms (its heart-beat header's second
@@ -140,8 +144,8 @@ int64_t broker_heartbeat_interval(const chat_options_t *opt, int64_t client_recv
  * gets an ERROR ("heart-beat timeout") and then closes, as for any other
  * ERROR.  At most 64 per call; rings the handle's doorbell.  *closed_out
  * (may be NULL) gets how many. */
-int broker_heartbeat_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
-			   int64_t *closed_out, chat_error_t *err);
+CHAT_MUST_CHECK int broker_heartbeat_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
+					   int64_t *closed_out, chat_error_t *err);
 
 /* Ends the sessions opened with a login token that was revoked (logout:
  * ERROR "logged out") or expired ("token expired"), each then closing as
@@ -149,19 +153,20 @@ int broker_heartbeat_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_
  * ERROR.  At most 64 per call; rings the handle's doorbell.  Run by the
  * background sweep and right after a logout.  *closed_out (may be NULL)
  * gets how many. */
-int broker_token_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms, int64_t *closed_out,
-		       chat_error_t *err);
+CHAT_MUST_CHECK int broker_token_sweep(chatdb_t *db, const chat_options_t *opt, int64_t now_ms,
+				       int64_t *closed_out, chat_error_t *err);
 
 /* Ends every open session of user (any case) with ERROR why
  * (BROKER_ERROR_BANNED after auth_ban(), BROKER_ERROR_DELETED after the
  * user is deleted), then close, as broker_token_sweep() does; rings the
  * handle's doorbell.  *closed_out (may be NULL) gets how many. */
-int broker_end_user(chatdb_t *db, const chat_options_t *opt, const char *user, const char *why,
-		    int64_t now_ms, int64_t *closed_out, chat_error_t *err);
+CHAT_MUST_CHECK int broker_end_user(chatdb_t *db, const chat_options_t *opt, const char *user,
+				    const char *why, int64_t now_ms, int64_t *closed_out,
+				    chat_error_t *err);
 
 /* Ends open session id with ERROR BROKER_ERROR_KILLED, then close.
  * *closed_out gets 1, or 0 when no open session has that id. */
-int broker_end_session(chatdb_t *db, const chat_options_t *opt, const char *id, int64_t now_ms,
-		       int64_t *closed_out, chat_error_t *err);
+CHAT_MUST_CHECK int broker_end_session(chatdb_t *db, const chat_options_t *opt, const char *id,
+				       int64_t now_ms, int64_t *closed_out, chat_error_t *err);
 
 #endif

@@ -6,6 +6,8 @@
 #include "config.h"
 #include "broker_int.h"
 
+#include "broker_ack.h"
+
 static const char SQL_UNACKED_DELETE[] =
 	"DELETE FROM stomp_unacked WHERE session_id = ?1 AND ((?4 = 0 AND ack_id = ?2)"
 	" OR (?4 = 1 AND sub_id = ?3 AND msg_seq <= ?5))";
@@ -45,11 +47,39 @@ static const char SQL_UNACKED_PUT[] =
 	" ack_mode, msg_seq, destination, content_type, body, user_name, sender)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
+int broker_ack__unacked_put(chatdb_t *db, const broker_unacked_t *u, int *added, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int64_t changes = 0;
+	int rc = chatdb__stmt(db, SQL_UNACKED_PUT, &st, err);
+
+	if (rc == CHAT_OK) {
+		sqlite3_bind_text(st, 1, u->session_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, u->ack_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, u->sub_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, u->sub_dest, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, session_ack_name(u->ack), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, u->seq);
+		sqlite3_bind_text(st, 7, u->dest, -1, SQLITE_STATIC);
+		if (u->ctype != NULL)
+			sqlite3_bind_text(st, 8, u->ctype, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 9, u->body.ptr, (int)u->body.len, SQLITE_STATIC);
+		if (u->user != NULL)
+			sqlite3_bind_text(st, 10, u->user, -1, SQLITE_STATIC);
+		if (u->sender != NULL)
+			sqlite3_bind_text(st, 11, u->sender, -1, SQLITE_STATIC);
+		rc = chatdb__step_changes(db, st, &changes, "unacked", err);
+	}
+	if (added != NULL)
+		*added = changes > 0;
+	return rc;
+}
+
 /* Hands what closed sessions of this user left unacknowledged on the same
  * destination to the new subscription, and redelivers it. */
 int broker__adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest, session_ack_t ack)
 {
-	sqlite3_stmt *st, *put;
+	sqlite3_stmt *st;
 	char ack_id[DELIVERY_ACK_ID_MAX + 1];
 	int rc, row = 0;
 
@@ -68,31 +98,27 @@ int broker__adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
 		const char *sender = (const char *)sqlite3_column_text(st, 4);
 		chat_slice_t body = { sqlite3_column_blob(st, 3),
 				      (size_t)sqlite3_column_bytes(st, 3) };
+		broker_unacked_t u = { .session_id = b->key,
+				       .ack_id = ack_id,
+				       .sub_id = sub_id,
+				       .sub_dest = sub_dest,
+				       .ack = ack,
+				       .seq = seq,
+				       .dest = dest,
+				       .ctype = ctype,
+				       .user = b->info.user_name,
+				       .sender = sender };
+		int added;
 
 		if (body.ptr == NULL)
 			body.ptr = "";
+		u.body = body;
 		delivery_ack_id(ack_id, seq, sub_id);
-		rc = chatdb__stmt(b->db, SQL_UNACKED_PUT, &put, b->err);
-		if (rc != CHAT_OK)
-			break;
-		sqlite3_bind_text(put, 1, b->key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(put, 2, ack_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(put, 3, sub_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(put, 4, sub_dest, -1, SQLITE_STATIC);
-		sqlite3_bind_text(put, 5, session_ack_name(ack), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(put, 6, seq);
-		sqlite3_bind_text(put, 7, dest, -1, SQLITE_TRANSIENT);
-		if (ctype != NULL)
-			sqlite3_bind_text(put, 8, ctype, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_blob(put, 9, body.ptr, (int)body.len, SQLITE_TRANSIENT);
-		sqlite3_bind_text(put, 10, b->info.user_name, -1, SQLITE_STATIC);
-		if (sender != NULL)
-			sqlite3_bind_text(put, 11, sender, -1, SQLITE_TRANSIENT);
-		rc = chatdb__step_done(b->db, put, "unacked adopt", b->err);
+		rc = broker_ack__unacked_put(b->db, &u, &added, b->err);
 		if (rc != CHAT_OK)
 			break;
 		/* Two closed sessions may have held the same message. */
-		if (sqlite3_changes(chatdb_sqlite(b->db)) == 0)
+		if (!added)
 			continue;
 		chat_buf_reset(&b->frame);
 		rc = delivery_render_message(&b->frame, b->version, sub_id, seq, dest, ctype,

@@ -119,24 +119,27 @@ typedef struct broker {
 struct broker_app_ops {
 	/* Before the frame's transaction (no write lock held; the store and
 	 * the hook may be asked): f is not a CONNECT; dest may be NULL. */
-	int (*prepare)(broker_t *b, const stomp_frame_t *f, const char *dest);
+	CHAT_MUST_CHECK int (*prepare)(broker_t *b, const stomp_frame_t *f, const char *dest);
 	/* Frees what prepare() kept (before the next frame, and at the end). */
 	void (*release)(broker_t *b);
 	/* 1 when a SEND to dest may wait in a STOMP transaction for COMMIT. */
 	int (*send_in_tx)(const broker_t *b, const char *dest);
-	/* A SEND that takes no token from the user's SEND bucket: 1 when it
-	 * was handled, with its result in *rc. */
-	int (*send_unmetered)(broker_t *b, const char *dest, int *rc);
+	/* A SEND that takes no token from the user's SEND bucket: *handled
+	 * 1 when it was one (handled, with its status returned), 0 (and
+	 * CHAT_OK) when it takes the token. */
+	CHAT_MUST_CHECK int (*send_unmetered)(broker_t *b, const char *dest, int *handled);
 	/* SEND and SUBSCRIBE to an /app destination. */
-	int (*send)(broker_t *b, const char *dest, chat_slice_t body);
-	int (*subscribe)(broker_t *b, const char *id, const char *dest);
+	CHAT_MUST_CHECK int (*send)(broker_t *b, const char *dest, chat_slice_t body);
+	CHAT_MUST_CHECK int (*subscribe)(broker_t *b, const char *id, const char *dest);
 	/* A SUBSCRIBE to broker destination topic (as kept): checked before
 	 * the subscription is kept (*watched: the application follows it),
 	 * told once it is, and told when one of the session's subscriptions
 	 * to topic is gone. */
-	int (*topic_check)(broker_t *b, const stomp_frame_t *f, const char *topic, int *watched);
-	int (*topic_subscribed)(broker_t *b, const char *id, const char *topic, int watched);
-	int (*topic_gone)(broker_t *b, const char *topic);
+	CHAT_MUST_CHECK int (*topic_check)(broker_t *b, const stomp_frame_t *f, const char *topic,
+					   int *watched);
+	CHAT_MUST_CHECK int (*topic_subscribed)(broker_t *b, const char *id, const char *topic,
+						int watched);
+	CHAT_MUST_CHECK int (*topic_gone)(broker_t *b, const char *topic);
 };
 
 extern const broker_app_ops_t chatapp_ops;
@@ -151,60 +154,73 @@ extern const broker_app_ops_t chatapp_ops;
  * BROKER_PERR_MAX - 1 bytes), then the session ends.  broker__refuse()
  * records the printf-style message and returns CHAT_EPROTO, for the
  * handler to pass up. */
-__attribute__((format(printf, 2, 3))) int broker__refuse(broker_t *b, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) CHAT_MUST_CHECK int broker__refuse(broker_t *b,
+									 const char *fmt, ...);
 const char *broker__header(const stomp_frame_t *f, const char *name);
-int broker__exec2(broker_t *b, const char *sql, const char *a2, const char *what);
-int broker__query_int(broker_t *b, const char *sql, const char *a1, const char *a2, int64_t *out,
-		      int *found, const char *what);
-int broker__load_state(broker_t *b);
-int broker__append(broker_t *b, const char *dest, const char *target, chat_slice_t headers,
-		   chat_slice_t body, int64_t *seq_out);
-int broker__send_frame(broker_t *b, int close_code, const char *close_reason);
-int broker__next_seq(broker_t *b, int64_t *seq);
+CHAT_MUST_CHECK int broker__exec2(broker_t *b, const char *sql, const char *a2, const char *what);
+CHAT_MUST_CHECK int broker__query_int(broker_t *b, const char *sql, const char *a1, const char *a2,
+				      int64_t *out, int *found, const char *what);
+CHAT_MUST_CHECK int broker__load_state(broker_t *b);
+CHAT_MUST_CHECK int broker__append(broker_t *b, const char *dest, const char *target,
+				   chat_slice_t headers, chat_slice_t body, int64_t *seq_out);
+CHAT_MUST_CHECK int broker__send_frame(broker_t *b, int close_code, const char *close_reason);
+CHAT_MUST_CHECK int broker__next_seq(broker_t *b, int64_t *seq);
 void broker__store_failed(broker_t *b);
 store_t *broker__get_store(broker_t *b);
-int broker__header_int(const stomp_frame_t *f, const char *name, int64_t min, int64_t max,
-		       int64_t *out);
-int broker__send_change(broker_t *b, const char *const *pairs);
-int broker__forget(broker_t *b);
-int broker__dispatch(broker_t *b, const stomp_frame_t *f, int replay);
+CHAT_MUST_CHECK int broker__header_int(const stomp_frame_t *f, const char *name, int64_t min,
+				       int64_t max, int64_t *out, int *found);
+CHAT_MUST_CHECK int broker__send_change(broker_t *b, const char *const *pairs);
+CHAT_MUST_CHECK int broker__forget(broker_t *b);
+CHAT_MUST_CHECK int broker__dispatch(broker_t *b, const stomp_frame_t *f, int replay);
 void broker__rollback(broker_t *b);
-int broker__commit(broker_t *b);
-int broker__fail(broker_t *b, const char *receipt);
+CHAT_MUST_CHECK int broker__commit(broker_t *b);
+CHAT_MUST_CHECK int broker__fail(broker_t *b, const char *receipt);
+/* Refuses with msg and answers at once, as broker__fail(b, NULL): for a
+ * refusal no frame handler passes up (a rejected parse, a sweep). */
+CHAT_MUST_CHECK int broker__fail_now(broker_t *b, const char *msg);
 const char *broker__token_end_message(int expired);
-int broker__check_token(broker_t *b);
+CHAT_MUST_CHECK int broker__check_token(broker_t *b);
 void broker__setup(broker_t *b, chatdb_t *db, const chat_options_t *opt, store_t **store,
 		   const char *key, int64_t now_ms, chat_error_t *err);
 void broker__teardown(broker_t *b);
 
 /* broker_connect.c */
-int broker__connect_prepare(broker_t *b, const stomp_frame_t *f);
-int broker__on_connect(broker_t *b, const stomp_frame_t *f);
-int broker__on_disconnect(broker_t *b, const stomp_frame_t *f);
+CHAT_MUST_CHECK int broker__connect_prepare(broker_t *b, const stomp_frame_t *f);
+CHAT_MUST_CHECK int broker__on_connect(broker_t *b, const stomp_frame_t *f);
+CHAT_MUST_CHECK int broker__on_disconnect(broker_t *b, const stomp_frame_t *f);
 
 /* broker_subscribe.c */
-int broker__on_subscribe(broker_t *b, const stomp_frame_t *f);
-int broker__on_unsubscribe(broker_t *b, const stomp_frame_t *f);
+CHAT_MUST_CHECK int broker__on_subscribe(broker_t *b, const stomp_frame_t *f);
+CHAT_MUST_CHECK int broker__on_unsubscribe(broker_t *b, const stomp_frame_t *f);
 
 /* broker_send.c */
-int broker__message_headers(broker_t *b, const char *sub, const char *ctype, const char *sender);
-int broker__send_queue(broker_t *b, const char *dest, const char *ctype, const char *sender,
-		       chat_slice_t body, const char *skip_session, const char *skip_sub);
-int broker__publish(broker_t *b, const char *dest, dest_kind_t kind, const char *ctype,
-		    const char *sender, chat_slice_t body);
-int broker__over_rate(broker_t *b, const char *dest);
-int broker__on_send(broker_t *b, const stomp_frame_t *f, int replay);
+CHAT_MUST_CHECK int broker__message_headers(broker_t *b, const char *sub, const char *ctype,
+					    const char *sender);
+CHAT_MUST_CHECK int broker__send_queue(broker_t *b, const char *dest, const char *ctype,
+				       const char *sender, chat_slice_t body,
+				       const char *skip_session, const char *skip_sub);
+CHAT_MUST_CHECK int broker__publish(broker_t *b, const char *dest, dest_kind_t kind,
+				    const char *ctype, const char *sender, chat_slice_t body);
+/* Takes a token from the user's SEND bucket (rate_sends, or
+ * rate_guest_sends for a guest).  CHAT_OK with *refused 0: go on; with
+ * *refused 1: the SEND is refused and the session was told (a MESSAGE on
+ * its /user/queue/errors subscription), nothing more to do.  CHAT_EPROTO:
+ * refused with an ERROR (no such subscription, or too many refusals); or
+ * a database error. */
+CHAT_MUST_CHECK int broker__over_rate(broker_t *b, const char *dest, int *refused);
+CHAT_MUST_CHECK int broker__on_send(broker_t *b, const stomp_frame_t *f, int replay);
 
 /* broker_ack.c */
-int broker__adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest, session_ack_t ack);
-int broker__unacked_drop_sub(broker_t *b, const char *sub_id);
-int broker__on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack);
+CHAT_MUST_CHECK int broker__adopt_orphans(broker_t *b, const char *sub_id, const char *sub_dest,
+					  session_ack_t ack);
+CHAT_MUST_CHECK int broker__unacked_drop_sub(broker_t *b, const char *sub_id);
+CHAT_MUST_CHECK int broker__on_ack(broker_t *b, const stomp_frame_t *f, int replay, int nack);
 
 /* broker_tx.c */
-int broker__buffer_in_tx(broker_t *b, const stomp_frame_t *f, const char *tx);
-int broker__on_begin(broker_t *b, const stomp_frame_t *f);
-int broker__on_commit(broker_t *b, const stomp_frame_t *f, int abort);
-int broker__tx_clear(broker_t *b);
+CHAT_MUST_CHECK int broker__buffer_in_tx(broker_t *b, const stomp_frame_t *f, const char *tx);
+CHAT_MUST_CHECK int broker__on_begin(broker_t *b, const stomp_frame_t *f);
+CHAT_MUST_CHECK int broker__on_commit(broker_t *b, const stomp_frame_t *f, int abort);
+CHAT_MUST_CHECK int broker__tx_clear(broker_t *b);
 
 /* chatapp.c */
 int chatapp__room_of(const char *dest, int app, const char *suffix,
@@ -212,32 +228,33 @@ int chatapp__room_of(const char *dest, int app, const char *suffix,
 int chatapp__dm_of(const char *dest, const char *suffix, char name[CHATMSG_NAME_MAX + 1]);
 int chatapp__is_app_dest(const char *dest);
 int chatapp__builtin(const char *dest, int sub);
-int chatapp__reply_once(broker_t *b, const char *sub_id, const char *dest, int64_t mid,
-			const char *ctype, chat_slice_t body);
+CHAT_MUST_CHECK int chatapp__reply_once(broker_t *b, const char *sub_id, const char *dest,
+					int64_t mid, const char *ctype, chat_slice_t body);
 
 /* chatapp_room.c */
-int chatapp__enter(broker_t *b, const char *room);
-int chatapp__leave_if_gone(broker_t *b, const char *topic);
-int chatapp__app_post(broker_t *b, const char *room, chat_slice_t body);
-int chatapp__app_room(broker_t *b, chat_slice_t body, int del);
-int chatapp__typing_body(broker_t *b, const char *key_name, const char *value);
-int chatapp__app_typing(broker_t *b, const char *dest);
+CHAT_MUST_CHECK int chatapp__enter(broker_t *b, const char *room);
+CHAT_MUST_CHECK int chatapp__leave_if_gone(broker_t *b, const char *topic);
+CHAT_MUST_CHECK int chatapp__app_post(broker_t *b, const char *room, chat_slice_t body);
+CHAT_MUST_CHECK int chatapp__app_room(broker_t *b, chat_slice_t body, int del);
+CHAT_MUST_CHECK int chatapp__typing_body(broker_t *b, const char *key_name, const char *value,
+					 int *over);
+CHAT_MUST_CHECK int chatapp__app_typing(broker_t *b, const char *dest);
 
 /* chatapp_dm.c */
-int chatapp__app_dm(broker_t *b, chat_slice_t body);
-int chatapp__app_dm_read(broker_t *b, const char *peer, chat_slice_t body);
-int chatapp__app_dm_typing(broker_t *b);
+CHAT_MUST_CHECK int chatapp__app_dm(broker_t *b, chat_slice_t body);
+CHAT_MUST_CHECK int chatapp__app_dm_read(broker_t *b, const char *peer, chat_slice_t body);
+CHAT_MUST_CHECK int chatapp__app_dm_typing(broker_t *b);
 
 /* chatapp_history.c */
 void chatapp__hlist_free(hlist_t *l);
-int chatapp__history_prepare(broker_t *b, const stomp_frame_t *f, const char *dest);
-int chatapp__prefetch_outbox(broker_t *b);
-int chatapp__reply_history(broker_t *b, const char *sub_id, const char *dest);
-int chatapp__resume(broker_t *b, const char *sub_id, const char *dest);
+CHAT_MUST_CHECK int chatapp__history_prepare(broker_t *b, const stomp_frame_t *f, const char *dest);
+CHAT_MUST_CHECK int chatapp__prefetch_outbox(broker_t *b);
+CHAT_MUST_CHECK int chatapp__reply_history(broker_t *b, const char *sub_id, const char *dest);
+CHAT_MUST_CHECK int chatapp__resume(broker_t *b, const char *sub_id, const char *dest);
 
 /* chatapp_hook.c */
 int chatapp__hook_wanted(const broker_t *b, const stomp_frame_t *f, const char *dest);
-int chatapp__call_hook(broker_t *b, const stomp_frame_t *f, const char *dest);
-int chatapp__apply_hook(broker_t *b, const char *sub_id, const char *dest);
+CHAT_MUST_CHECK int chatapp__call_hook(broker_t *b, const stomp_frame_t *f, const char *dest);
+CHAT_MUST_CHECK int chatapp__apply_hook(broker_t *b, const char *sub_id, const char *dest);
 
 #endif

@@ -99,8 +99,8 @@ int broker__publish(broker_t *b, const char *dest, dest_kind_t kind, const char 
 }
 
 /* A SEND over the rate: a MESSAGE on the session's errors_dest()
- * subscription (1) or, without one, an ERROR. */
-static int tell_refused(broker_t *b, const char *dest, int64_t retry)
+ * subscription (CHAT_OK, *told set) or, without one, an ERROR. */
+static int tell_refused(broker_t *b, const char *dest, int64_t retry, int *told)
 {
 	char errors[CHATDB_DEST_MAX + 1], sub[CHATDB_ID_MAX + 1];
 	int rc, found;
@@ -126,14 +126,11 @@ static int tell_refused(broker_t *b, const char *dest, int64_t retry)
 	if (rc == CHAT_OK)
 		rc = broker__append(b, errors, b->key, chat_buf_slice(&b->hdrs),
 				    chat_buf_slice(&b->scratch), NULL);
-	return rc == CHAT_OK ? 1 : rc;
+	*told = rc == CHAT_OK;
+	return rc;
 }
 
-/* Takes a token from the user's SEND bucket (rate_sends, or
- * rate_guest_sends for a guest).  0: go on; 1: the SEND is refused and the
- * session told (a MESSAGE on its /user/queue/errors subscription, else an
- * ERROR); or a database error. */
-int broker__over_rate(broker_t *b, const char *dest)
+int broker__over_rate(broker_t *b, const char *dest, int *refused)
 {
 	char key[RATELIMIT_KEY_MAX + 1];
 	const char *user = b->info.user_name;
@@ -142,8 +139,9 @@ int broker__over_rate(broker_t *b, const char *dest)
 	int64_t retry = 0;
 	int rc;
 
+	*refused = 0;
 	if (!b->info.has_user)
-		return 0;
+		return CHAT_OK;
 	snprintf(key, sizeof(key), "send:%s", user);
 	rc = ratelimit__take_in_tx(b->db, key,
 				   guest ? b->opt->rate_guest_sends : b->opt->rate_sends,
@@ -169,7 +167,7 @@ int broker__over_rate(broker_t *b, const char *dest)
 			*b->err = e;
 		return rc;
 	}
-	return tell_refused(b, dest, retry);
+	return tell_refused(b, dest, retry, refused);
 }
 
 int broker__on_send(broker_t *b, const stomp_frame_t *f, int replay)
@@ -177,7 +175,7 @@ int broker__on_send(broker_t *b, const stomp_frame_t *f, int replay)
 	const char *dest = broker__header(f, "destination"), *tx = broker__header(f, "transaction");
 	const char *ctype = broker__header(f, "content-type");
 	chat_slice_t d, user, rest;
-	int rc;
+	int rc, handled, refused;
 
 	if (dest == NULL)
 		return broker__refuse(b, "SEND without destination");
@@ -196,15 +194,14 @@ int broker__on_send(broker_t *b, const stomp_frame_t *f, int replay)
 		return broker__buffer_in_tx(b, f, tx);
 	}
 	/* What the application sends without a SEND's token (typing). */
-	if (b->app->send_unmetered(b, dest, &rc))
+	if ((rc = b->app->send_unmetered(b, dest, &handled)) != CHAT_OK || handled)
 		return rc;
 	/* A hook SEND's token was taken (or refused) before its call. */
 	if (b->rate_refused)
 		return CHAT_OK;
-	if (!b->rate_taken && (dest_classify(d) != DEST_TOPIC || b->opt->topic_send)) {
-		if ((rc = broker__over_rate(b, dest)) != 0)
-			return rc > 0 ? CHAT_OK : rc;
-	}
+	if (!b->rate_taken && (dest_classify(d) != DEST_TOPIC || b->opt->topic_send) &&
+	    ((rc = broker__over_rate(b, dest, &refused)) != CHAT_OK || refused))
+		return rc;
 	switch (dest_classify(d)) {
 	case DEST_TOPIC:
 		if (!b->opt->topic_send)

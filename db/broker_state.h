@@ -29,13 +29,15 @@ typedef struct broker_state {
 typedef int (*broker_state_row_cb)(void *ctx, const char *key, int64_t value);
 
 /* Loads session key's CONNECT state into *out. */
-int broker_state__get(chatdb_t *db, const char *key, broker_state_t *out, chat_error_t *err);
+CHAT_MUST_CHECK int broker_state__get(chatdb_t *db, const char *key, broker_state_t *out,
+				      chat_error_t *err);
 
 /* Records CONNECT's outcome for key: version v, the client's heart-beat
  * header (cx, cy), the interval the server expects the client's at
  * (expect_ms, 0: none) and now as the connect time. */
-int broker_state__put(chatdb_t *db, const char *key, stomp_version_t v, int64_t cx, int64_t cy,
-		      int64_t expect_ms, int64_t now_ms, chat_error_t *err);
+CHAT_MUST_CHECK int broker_state__put(chatdb_t *db, const char *key, stomp_version_t v, int64_t cx,
+				      int64_t cy, int64_t expect_ms, int64_t now_ms,
+				      chat_error_t *err);
 
 /* What broker_receive() needs before the first frame of msg, in one
  * statement: the state (as broker_state__get(), without the heart-beat)
@@ -43,40 +45,45 @@ int broker_state__put(chatdb_t *db, const char *key, stomp_version_t v, int64_t 
  * frame, that frame followed by msg in *joined (initialised here, the
  * caller frees it), with *held set to 1.  With no stored frame *joined is
  * left as it is and *held unchanged. */
-int broker_state__receive(chatdb_t *db, const char *key, chat_slice_t msg, broker_state_t *out,
-			  chat_buf_t *joined, int *held, chat_error_t *err);
+CHAT_MUST_CHECK int broker_state__receive(chatdb_t *db, const char *key, chat_slice_t msg,
+					  broker_state_t *out, chat_buf_t *joined, int *held,
+					  chat_error_t *err);
 
 /* Keeps bytes as key's incomplete frame (replacing any); forgets it. */
-int broker_state__partial_put(chatdb_t *db, const char *key, chat_slice_t bytes, chat_error_t *err);
-int broker_state__partial_clear(chatdb_t *db, const char *key, chat_error_t *err);
+CHAT_MUST_CHECK int broker_state__partial_put(chatdb_t *db, const char *key, chat_slice_t bytes,
+					      chat_error_t *err);
+CHAT_MUST_CHECK int broker_state__partial_clear(chatdb_t *db, const char *key, chat_error_t *err);
 
 /* Remembers the login token key was opened with (its hash, hash_len
  * bytes, borrowed; and its expiry), so that a logout or the expiry ends
  * the session. */
-int broker_state__token_put(chatdb_t *db, const char *key, const void *hash, size_t hash_len,
-			    int64_t expires_ms, chat_error_t *err);
+CHAT_MUST_CHECK int broker_state__token_put(chatdb_t *db, const char *key, const void *hash,
+					    size_t hash_len, int64_t expires_ms, chat_error_t *err);
 
 /* Into *dead: 1 when key's token expired by now_ms, 2 when it was
  * revoked, 0 when it is valid or the session has none. */
-int broker_state__token_state(chatdb_t *db, const char *key, int64_t now_ms, int *dead,
-			      chat_error_t *err);
+CHAT_MUST_CHECK int broker_state__token_state(chatdb_t *db, const char *key, int64_t now_ms,
+					      int *dead, chat_error_t *err);
 
 /* Signs of life: broker_state__heard() on any STOMP input; _soon at most
  * once a second (a SockJS request, a WebSocket pong); _prefix the same for
  * every live session whose lease owner starts with prefix. */
-int broker_state__heard(chatdb_t *db, const char *key, int64_t now_ms, chat_error_t *err);
-int broker_state__heard_soon(chatdb_t *db, const char *key, int64_t now_ms, chat_error_t *err);
-int broker_state__heard_prefix(chatdb_t *db, const char *prefix, int64_t now_ms, chat_error_t *err);
+CHAT_MUST_CHECK int broker_state__heard(chatdb_t *db, const char *key, int64_t now_ms,
+					chat_error_t *err);
+CHAT_MUST_CHECK int broker_state__heard_soon(chatdb_t *db, const char *key, int64_t now_ms,
+					     chat_error_t *err);
+CHAT_MUST_CHECK int broker_state__heard_prefix(chatdb_t *db, const char *prefix, int64_t now_ms,
+					       chat_error_t *err);
 
 /* Open sessions whose client promised heart-beats and showed no sign of
  * life for max(twice the agreed interval, liveness_ms) by now_ms: cb gets
  * each (at most 64) with the time of its last sign of life. */
-int broker_state__silent(chatdb_t *db, int64_t now_ms, int64_t liveness_ms, broker_state_row_cb cb,
-			 void *ctx, chat_error_t *err);
+CHAT_MUST_CHECK int broker_state__silent(chatdb_t *db, int64_t now_ms, int64_t liveness_ms,
+					 broker_state_row_cb cb, void *ctx, chat_error_t *err);
 
 /* Open sessions whose login token was revoked or expired by now_ms: cb
  * gets each (at most 64) with 1 when it expired, 0 when revoked. */
-int broker_state__dead_tokens(chatdb_t *db, int64_t now_ms, broker_state_row_cb cb, void *ctx,
-			      chat_error_t *err);
+CHAT_MUST_CHECK int broker_state__dead_tokens(chatdb_t *db, int64_t now_ms, broker_state_row_cb cb,
+					      void *ctx, chat_error_t *err);
 
 #endif

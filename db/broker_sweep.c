@@ -70,8 +70,7 @@ static int sweep_sessions(chatdb_t *db, const chat_options_t *opt, sweep_find_fn
 		broker_t b;
 
 		broker__setup(&b, db, opt, NULL, s->keys[i], s->now_ms, err);
-		broker__refuse(&b, "%s", s->msgs[i]);
-		rc = broker__fail(&b, NULL);
+		rc = broker__fail_now(&b, s->msgs[i]);
 		if (b.ring_seq > ring)
 			ring = b.ring_seq;
 		broker__teardown(&b);

@@ -184,11 +184,12 @@ static int reply_presence(broker_t *b, const char *sub_id, const char *dest, con
 	chat_buf_t body, mine, others;
 	int rc;
 
-	chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
 	chat_buf_init(&body, (size_t)b->opt->max_frame);
 	chat_buf_init(&mine, (size_t)b->opt->max_frame);
 	chat_buf_init(&others, (size_t)b->opt->max_frame);
-	rc = chat_buf_putc(&body, '[');
+	rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
+	if (rc == CHAT_OK)
+		rc = chat_buf_putc(&body, '[');
 	if (rc == CHAT_OK)
 		rc = session__dest_users(b->db, topic, add_name, &mine, b->err);
 	if (rc == CHAT_OK)
@@ -304,14 +305,15 @@ static int app_send(broker_t *b, const char *dest, chat_slice_t body)
 }
 
 /* Typing: its own bucket (chatapp_room.c), not the user's SEND token. */
-static int app_send_unmetered(broker_t *b, const char *dest, int *rc)
+static int app_send_unmetered(broker_t *b, const char *dest, int *handled)
 {
 	char room[CHATMSG_ROOM_MAX + 1], name[CHATMSG_NAME_MAX + 1];
 
+	*handled = 1;
 	switch (app_route(dest, 0, room, name)) {
-	case ROUTE_TYPING: *rc = chatapp__app_typing(b, dest); return 1;
-	case ROUTE_DM_TYPING: *rc = chatapp__app_dm_typing(b); return 1;
-	default: return 0;
+	case ROUTE_TYPING: return chatapp__app_typing(b, dest);
+	case ROUTE_DM_TYPING: return chatapp__app_dm_typing(b);
+	default: *handled = 0; return CHAT_OK;
 	}
 }
 

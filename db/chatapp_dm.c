@@ -114,12 +114,12 @@ int chatapp__app_dm_typing(broker_t *b)
 {
 	char to[CHATDB_DEST_MAX + 1];
 	int64_t seq = 0;
-	int rc;
+	int rc, over;
 
 	if ((rc = dm_check(b)) != CHAT_OK)
 		return rc;
-	if ((rc = chatapp__typing_body(b, "to", b->pre.dm_peer)) != CHAT_OK)
-		return rc > 0 ? CHAT_OK : rc;
+	if ((rc = chatapp__typing_body(b, "to", b->pre.dm_peer, &over)) != CHAT_OK || over)
+		return rc;
 	if ((rc = broker__message_headers(b, NULL, "application/json", b->info.user_name)) ==
 		    CHAT_OK &&
 	    (rc = dm_dest(to, b->pre.dm_peer)) == CHAT_OK)

@@ -151,15 +151,18 @@ int chatapp__history_prepare(broker_t *b, const stomp_frame_t *f, const char *de
 	prefetch_t *p = &b->pre;
 	int64_t limit = b->opt->history_limit, before = 0, after = 0;
 	char room[CHATMSG_ROOM_MAX + 1];
-	int is_hist = chatapp__room_of(dest, 1, BROKER_HISTORY_SUFFIX, room);
+	int is_hist = chatapp__room_of(dest, 1, BROKER_HISTORY_SUFFIX, room), found;
 
 	if (!is_hist &&
 	    !(chatapp__room_of(dest, 0, "", room) && broker__header(f, "after") != NULL))
 		return CHAT_OK;
-	if (is_hist && (broker__header_int(f, "limit", 1, STORE_PAGE_MAX, &limit) < 0 ||
-			broker__header_int(f, "before", 1, INT64_MAX, &before) < 0))
+	/* A malformed header is refused inside the frame's transaction. */
+	if (is_hist &&
+	    (broker__header_int(f, "limit", 1, STORE_PAGE_MAX, &limit, &found) != CHAT_OK ||
+	     broker__header_int(f, "before", 1, INT64_MAX, &before, &found) != CHAT_OK))
 		return CHAT_OK;
-	if (!is_hist && broker__header_int(f, "after", 0, INT64_MAX, &after) <= 0)
+	if (!is_hist &&
+	    (broker__header_int(f, "after", 0, INT64_MAX, &after, &found) != CHAT_OK || !found))
 		return CHAT_OK;
 	if (chatroom_get(b->db, room, &p->room, NULL) != CHAT_OK)
 		return CHAT_OK;
@@ -180,10 +183,12 @@ static int scan_row(void *ctx, const outbox_row_t *row)
 {
 	outbox_scan_t *o = ctx;
 	store_msg_t m;
-	int rc = relay_parse_row(row, &m, &o->room, &o->writer, &o->text);
+	int is_msg;
 
-	if (rc != 1 || strcmp(o->room.data, o->b->pre.room.name) != 0)
-		return 0;
+	/* A broken chat row is passed over, as the relay does. */
+	if (relay_parse_row(row, &m, &o->room, &o->writer, &o->text, &is_msg) != CHAT_OK ||
+	    !is_msg || strcmp(o->room.data, o->b->pre.room.name) != 0)
+		return CHAT_OK;
 	return hlist_push(&o->b->pre.msgs, &m);
 }
 

@@ -13,14 +13,14 @@
  * that ends the session is left for the frame's own transaction to make. */
 static int hook_rate(broker_t *b, const char *dest)
 {
-	int rc = chatdb__begin(b->db, b->err);
+	int rc = chatdb__begin(b->db, b->err), refused;
 
 	if (rc != CHAT_OK)
 		return rc;
-	rc = broker__over_rate(b, dest);
-	if (rc >= 0) {
-		b->rate_taken = rc == 0;
-		b->rate_refused = rc == 1;
+	rc = broker__over_rate(b, dest, &refused);
+	if (rc == CHAT_OK) {
+		b->rate_taken = !refused;
+		b->rate_refused = refused;
 		return broker__commit(b);
 	}
 	broker__rollback(b);
@@ -138,8 +138,11 @@ int chatapp__apply_hook(broker_t *b, const char *sub_id, const char *dest)
 	if (!b->hook_done) {
 		/* Not called: a SUBSCRIBE the rate limits end the session for
 		 * is refused here as a SEND would be in broker__on_send(). */
-		if (sub_id != NULL && (rc = broker__over_rate(b, dest)) != 0)
-			return rc > 0 ? CHAT_OK : rc;
+		int refused;
+
+		if (sub_id != NULL &&
+		    ((rc = broker__over_rate(b, dest, &refused)) != CHAT_OK || refused))
+			return rc;
 		return broker__refuse(b, "no handler for %s", dest);
 	}
 	if (b->hook_err.code != CHAT_OK)

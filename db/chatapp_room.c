@@ -50,8 +50,9 @@ static int notice_db(chatdb_t *db, const char *type, const char *user, const cha
 	}
 	chat_buf_init(&body, 1024);
 	chat_buf_init(&hdrs, 256);
-	chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
-	rc = chatmsg_render_notice(&body, type, user, room);
+	rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
+	if (rc == CHAT_OK)
+		rc = chatmsg_render_notice(&body, type, user, room);
 	if (rc == CHAT_OK)
 		rc = chat_headers(&hdrs, "notice");
 	if (rc == CHAT_OK) {
@@ -160,7 +161,8 @@ int chatapp__app_post(broker_t *b, const char *room, chat_slice_t body)
 	chat_buf_reset(&b->scratch);
 	if ((rc = chatmsg_render(&b->scratch, &m)) != CHAT_OK)
 		goto out;
-	chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
+	if ((rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, room)) != CHAT_OK)
+		goto out;
 	/* The relay starts before the first chat row, so pruning keeps every
 	 * chat row until it is in the store. */
 	if ((rc = relay__register_in_tx(b->db, seq - 1, b->err)) != CHAT_OK ||
@@ -219,8 +221,9 @@ int chatapp__app_room(broker_t *b, chat_slice_t body, int del)
 
 /* Takes the session's typing token (BROKER_TYPING_RATE a second) and
  * renders {"type":"TYPING","user","display_name",KEY:VALUE,"time"} into
- * scratch.  1: over the rate (dropped, nothing said), 0, or an error. */
-int chatapp__typing_body(broker_t *b, const char *key_name, const char *value)
+ * scratch.  CHAT_OK with *over 1: over the rate (dropped, nothing said,
+ * nothing rendered); CHAT_OK with *over 0; or an error. */
+int chatapp__typing_body(broker_t *b, const char *key_name, const char *value, int *over)
 {
 	char key[RATELIMIT_KEY_MAX + 1], display[NAMES_NFC_MAX + 1];
 	const char *user = b->info.user_name;
@@ -230,8 +233,9 @@ int chatapp__typing_body(broker_t *b, const char *key_name, const char *value)
 
 	snprintf(key, sizeof(key), "typing:%s", b->key);
 	rc = ratelimit__take_in_tx(b->db, key, BROKER_TYPING_RATE, 1, b->now_ms, &retry, &e);
-	if (rc == CHAT_ETOOMANY)
-		return 1;
+	*over = rc == CHAT_ETOOMANY;
+	if (*over)
+		return CHAT_OK;
 	if (rc != CHAT_OK) {
 		*b->err = e;
 		return rc;
@@ -256,7 +260,7 @@ int chatapp__app_typing(broker_t *b, const char *dest)
 	char room[CHATMSG_ROOM_MAX + 1], topic[CHATDB_DEST_MAX + 1];
 	chatroom_t r;
 	int64_t seq = 0;
-	int rc;
+	int rc, over;
 
 	if (!b->info.has_user || !chatapp__room_of(dest, 1, BROKER_TYPING_SUFFIX, room))
 		return broker__refuse(b, "no handler for %s", dest);
@@ -265,8 +269,8 @@ int chatapp__app_typing(broker_t *b, const char *dest)
 		return broker__refuse(b, "no room %s", room);
 	if (rc != CHAT_OK)
 		return rc;
-	if ((rc = chatapp__typing_body(b, "room", room)) != CHAT_OK)
-		return rc > 0 ? CHAT_OK : rc;
+	if ((rc = chatapp__typing_body(b, "room", room, &over)) != CHAT_OK || over)
+		return rc;
 	rc = chat_headers(&b->hdrs, "typing");
 	if (rc == CHAT_OK)
 		rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
@@ -299,8 +303,8 @@ static int find_stale(chatdb_t *db, stale_t *s, chat_error_t *err)
 		const char *room = (const char *)sqlite3_column_text(st, 0),
 			   *user = (const char *)sqlite3_column_text(st, 1);
 
-		chatroom_topic(topic, CHATROOM_ROOM_PATH, room);
-		if ((rc = session__user_subscribed(db, user, topic, &present, err)) != CHAT_OK)
+		if ((rc = chatroom_topic(topic, CHATROOM_ROOM_PATH, room)) != CHAT_OK ||
+		    (rc = session__user_subscribed(db, user, topic, &present, err)) != CHAT_OK)
 			break;
 		if (present)
 			continue;

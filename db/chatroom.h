@@ -25,7 +25,8 @@
 /* Writes TOPIC, then path, then room (NUL-terminated; "" for none) into
  * out: the broadcast destination of the chat application's path.  Returns
  * 0, or CHAT_ETOOBIG when it would exceed CHATDB_DEST_MAX. */
-int chatroom_topic(char out[CHATDB_DEST_MAX + 1], const char *path, const char *room);
+CHAT_MUST_CHECK int chatroom_topic(char out[CHATDB_DEST_MAX + 1], const char *path,
+				   const char *room);
 
 /* Returns 1 when d is TOPIC/chat/room/ROOM with a valid ROOM, with *room
  * pointing at it, else 0. */

@@ -454,8 +454,9 @@ static void *cluster_main(void *arg)
 	}
 	cluster__disconnect(r, NULL);
 	cluster__pending_drop();
-	if (r->db != NULL && r->holder)
-		(void)relay_lease_release(r->db, CLUSTER_LEASE, r->owner, NULL);
+	if (r->db != NULL && r->holder &&
+	    relay_lease_release(r->db, CLUSTER_LEASE, r->owner, NULL) != CHAT_OK)
+		log_debug("cluster: lease not released; it expires");
 	chatdb_close(r->db);
 	r->db = NULL;
 	chat_buf_free(&r->out);
@@ -475,8 +476,11 @@ static void *bell_main(void *arg)
 
 	while (running(r)) {
 		uint32_t now;
+		int rc = doorbell_wait(r->bell, seen, 1000);
 
-		(void)doorbell_wait(r->bell, seen, 1000);
+		/* Woken or timed out, the word is looked at again. */
+		if (rc != CHAT_OK && rc != CHAT_ETIMEDOUT)
+			log_debug("cluster: doorbell wait: %s", chat_strerror(rc));
 		now = doorbell_snapshot(r->bell);
 		if (now != seen) {
 			seen = now;

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "delivery_int.h"
 
+#include "broker_ack.h"
 #include "broker_state.h"
 
 #include "metrics.h"
@@ -13,13 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char SQL_SUBS_LOAD[] =
-	"SELECT sub_id, destination, ack_mode, from_seq FROM subscriptions WHERE session_id = ?1"
-	" ORDER BY sub_id";
-static const char SQL_UNACKED_PUT[] =
-	"INSERT OR IGNORE INTO stomp_unacked(session_id, ack_id, sub_id, sub_destination,"
-	" ack_mode, msg_seq, destination, content_type, body, user_name, sender)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 /* ---- state ---------------------------------------------------------------- */
 
@@ -145,12 +139,19 @@ void delivery_clear(delivery_t *d)
 	d->npend = d->pend_cap = 0;
 }
 
+/* session_sub_list()'s callback for delivery_load(): keeps one stored
+ * subscription in d. */
+static int load_sub(void *ctx, const session_sub_t *sub)
+{
+	return sub_add(ctx, sub->sub_id, strlen(sub->sub_id), sub->destination, sub->ack_mode,
+		       sub->from_seq);
+}
+
 int delivery_load(chatdb_t *db, delivery_t *d, chat_error_t *err)
 {
 	session_info_t info;
 	broker_state_t bs;
-	sqlite3_stmt *st;
-	int rc, row;
+	int rc;
 
 	rc = session_get(db, d->key, &info, err);
 	if (rc != CHAT_OK)
@@ -175,21 +176,7 @@ int delivery_load(chatdb_t *db, delivery_t *d, chat_error_t *err)
 	}
 	if (!d->connected)
 		return CHAT_OK;
-	if ((rc = chatdb__stmt(db, SQL_SUBS_LOAD, &st, err)) != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, d->key, -1, SQLITE_STATIC);
-	while ((rc = chatdb__step_row(db, st, &row, "subscriptions", err)) == CHAT_OK && row) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
-		session_ack_t ack;
-
-		if (session_ack_parse((const char *)sqlite3_column_text(st, 2), &ack) != CHAT_OK)
-			ack = SESSION_ACK_AUTO;
-		rc = sub_add(d, id, strlen(id), (const char *)sqlite3_column_text(st, 1), ack,
-			     sqlite3_column_int64(st, 3));
-		if (rc != CHAT_OK)
-			break;
-	}
-	sqlite3_reset(st);
+	rc = session_sub_list(db, d->key, load_sub, d, err);
 	if (rc == CHAT_ENOMEM)
 		chat_error_set(err, rc, "out of memory");
 	return rc;
@@ -267,8 +254,9 @@ static int apply_direct(delivery_t *d, const outbox_row_t *row, json_strv_t *out
 	    chatrow_hdr_get(row->headers, DELIVERY_H_DEST, &a)) {
 		session_ack_t ack = SESSION_ACK_AUTO;
 
-		if (chatrow_hdr_get(row->headers, DELIVERY_H_ACK, &f))
-			(void)session_ack_parse(f.ptr, &ack);
+		if (chatrow_hdr_get(row->headers, DELIVERY_H_ACK, &f) &&
+		    session_ack_parse(f.ptr, &ack) != CHAT_OK)
+			ack = SESSION_ACK_AUTO;
 		rc = sub_add(d, v.ptr, v.len, a.ptr, ack,
 			     chatrow_hdr_get(row->headers, DELIVERY_H_FROM, &f)
 				     ? strtoll(f.ptr, NULL, 10)
@@ -410,34 +398,28 @@ out:
 int delivery_flush_pending(chatdb_t *db, delivery_t *d, chat_error_t *err)
 {
 	char ack_id[DELIVERY_ACK_ID_MAX + 1];
-	sqlite3_stmt *st;
 	size_t i;
 	int rc = CHAT_OK;
 
 	for (i = 0; i < d->npend && rc == CHAT_OK; i++) {
 		const delivery_pending_t *p = &d->pend[i];
+		broker_unacked_t u;
 
 		if (p->sub == NULL)
 			continue; /* unsubscribed since: nothing to acknowledge */
-		rc = chatdb__stmt(db, SQL_UNACKED_PUT, &st, err);
-		if (rc != CHAT_OK)
-			break;
 		delivery_ack_id(ack_id, p->seq, p->sub->id);
-		sqlite3_bind_text(st, 1, d->key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ack_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, p->sub->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, p->sub->dest, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, session_ack_name(p->sub->ack), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, p->seq);
-		sqlite3_bind_text(st, 7, p->dest, -1, SQLITE_STATIC);
-		if (p->ctype != NULL)
-			sqlite3_bind_text(st, 8, p->ctype, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 9, p->body, (int)p->body_len, SQLITE_STATIC);
-		if (d->has_user)
-			sqlite3_bind_text(st, 10, d->user, -1, SQLITE_STATIC);
-		if (p->sender != NULL)
-			sqlite3_bind_text(st, 11, p->sender, -1, SQLITE_STATIC);
-		rc = chatdb__step_done(db, st, "unacked", err);
+		u = (broker_unacked_t){ .session_id = d->key,
+					.ack_id = ack_id,
+					.sub_id = p->sub->id,
+					.sub_dest = p->sub->dest,
+					.ack = p->sub->ack,
+					.seq = p->seq,
+					.dest = p->dest,
+					.ctype = p->ctype,
+					.body = { p->body, p->body_len },
+					.user = d->has_user ? d->user : NULL,
+					.sender = p->sender };
+		rc = broker_ack__unacked_put(db, &u, NULL, err);
 	}
 	if (rc == CHAT_OK) {
 		for (i = 0; i < d->npend; i++)

@@ -119,7 +119,7 @@ void delivery_init(delivery_t *d, const char *key, delivery_kind_t kind, int fra
 /* Loads the session's user, STOMP version and subscriptions from chat.db
  * (replacing what d held; hooks are told).  CHAT_ENOTFOUND when there is
  * no such session, CHAT_ENOMEM, database errors. */
-int delivery_load(chatdb_t *db, delivery_t *d, chat_error_t *err);
+CHAT_MUST_CHECK int delivery_load(chatdb_t *db, delivery_t *d, chat_error_t *err);
 
 /* Frees what d holds (subscriptions are removed through the hooks). */
 void delivery_clear(delivery_t *d);
@@ -134,19 +134,20 @@ int delivery_is_for(const delivery_t *d, const outbox_row_t *row);
  * nothing was appended or changed: apply the row again later), CHAT_EINVAL
  * when the row cannot be rendered for this session (skip it: nothing was
  * changed), CHAT_ENOMEM.  A row after d closed is ignored. */
-int delivery_apply(delivery_t *d, const outbox_row_t *row, delivery_cache_t *cache,
-		   json_strv_t *out);
+CHAT_MUST_CHECK int delivery_apply(delivery_t *d, const outbox_row_t *row, delivery_cache_t *cache,
+				   json_strv_t *out);
 
 /* Records what d's client-ack subscriptions were handed (stomp_unacked), in
  * the caller's transaction, and forgets it.  Must run before the messages
  * reach the client, so that its ACK finds them. */
-int delivery_flush_pending(chatdb_t *db, delivery_t *d, chat_error_t *err);
+CHAT_MUST_CHECK int delivery_flush_pending(chatdb_t *db, delivery_t *d, chat_error_t *err);
 
 /* Renders one MESSAGE frame (shared with the broker's direct replies);
  * sender (NULL: none) becomes its user-name header. */
-int delivery_render_message(chat_buf_t *out, stomp_version_t v, const char *sub_id, int64_t seq,
-			    const char *dest, const char *ctype, const char *sender,
-			    const char *ack_id, chat_slice_t body);
+CHAT_MUST_CHECK int delivery_render_message(chat_buf_t *out, stomp_version_t v, const char *sub_id,
+					    int64_t seq, const char *dest, const char *ctype,
+					    const char *sender, const char *ack_id,
+					    chat_slice_t body);
 
 /* The ack id of message seq on subscription sub_id. */
 void delivery_ack_id(char out[DELIVERY_ACK_ID_MAX + 1], int64_t seq, const char *sub_id);

@@ -38,7 +38,7 @@ typedef struct dispatch_end {
 
 /* Makes a dispatcher reading with db (borrowed; used only inside
  * dispatch_run(), so only by the thread that runs it).  CHAT_ENOMEM. */
-int dispatch_new(chatdb_t *db, dispatch_t **out);
+CHAT_MUST_CHECK int dispatch_new(chatdb_t *db, dispatch_t **out);
 
 /* Frees the dispatcher; every session must be detached.  NULL-safe. */
 void dispatch_free(dispatch_t *d);
@@ -49,9 +49,10 @@ void dispatch_free(dispatch_t *d);
  * (framed: encoded).  cb (may be NULL) is told when it has something.
  * *out is the session until dispatch_detach().  CHAT_ENOTFOUND, CHAT_ENOMEM,
  * database errors. */
-int dispatch_attach(dispatch_t *d, chatdb_t *db, const char *key, delivery_kind_t kind, int framed,
-		    int64_t cursor, size_t max_bytes, size_t max_items, dispatch_ready_cb cb,
-		    void *ctx, dispatch_sess_t **out, chat_error_t *err);
+CHAT_MUST_CHECK int dispatch_attach(dispatch_t *d, chatdb_t *db, const char *key,
+				    delivery_kind_t kind, int framed, int64_t cursor,
+				    size_t max_bytes, size_t max_items, dispatch_ready_cb cb,
+				    void *ctx, dispatch_sess_t **out, chat_error_t *err);
 
 /* Detaches and frees s.  Returns the session's cursor: the last seq its
  * client has been handed everything up to (what dispatch_take() returned;
@@ -66,8 +67,8 @@ int64_t dispatch_cursor(dispatch_t *d, dispatch_sess_t *s);
  * feeding a lagging session from the outbox with db first.  *end (may be
  * NULL) says whether the session ends after these messages.  Returns
  * CHAT_OK or a database error. */
-int dispatch_take(dispatch_t *d, dispatch_sess_t *s, chatdb_t *db, json_strv_t *out,
-		  dispatch_end_t *end, chat_error_t *err);
+CHAT_MUST_CHECK int dispatch_take(dispatch_t *d, dispatch_sess_t *s, chatdb_t *db, json_strv_t *out,
+				  dispatch_end_t *end, chat_error_t *err);
 
 /* Waits until s has something (1) or timeout_ms passed (0). */
 int dispatch_wait(dispatch_t *d, dispatch_sess_t *s, int timeout_ms);
@@ -78,7 +79,7 @@ int dispatch_ready(dispatch_t *d, dispatch_sess_t *s);
 /* One wakeup: routes up to OUTBOX_READ_MAX new rows.  *more (may be NULL)
  * is 1 when rows remain.  Does nothing (no query) while no session is
  * attached.  Returns CHAT_OK or a database error. */
-int dispatch_run(dispatch_t *d, int *more, chat_error_t *err);
+CHAT_MUST_CHECK int dispatch_run(dispatch_t *d, int *more, chat_error_t *err);
 
 /* The heart-beat interval s's STOMP client asked the server for (its
  * CONNECT heart-beat cy), as loaded at attach and updated by its CONNECTED

@@ -74,7 +74,7 @@ void dispatch__user_unlink(dispatch_t *d, dispatch_sess_t *s);
 
 /* dispatch_run()'s outbox_read_after() callback (ctx: the dispatcher):
  * hands row to every session the index says it may concern.  Returns 0. */
-int dispatch__route_row(void *ctx, const outbox_row_t *row);
+CHAT_MUST_CHECK int dispatch__route_row(void *ctx, const outbox_row_t *row);
 
 /* Logs that message seq was skipped for s: rc CHAT_ETOOBIG or
  * CHAT_ETOOMANY (larger than s may receive), else CHAT_EINVAL (it cannot

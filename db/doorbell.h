@@ -20,7 +20,7 @@ typedef struct doorbell doorbell_t;
  * On success *out owns the mapping; free it with doorbell_close().  A file
  * that exists with another layout fails with CHAT_EINVAL; open/mmap failures
  * with CHAT_EIO; err (may be NULL) gets the detail. */
-int doorbell_open(const char *path, doorbell_t **out, chat_error_t *err);
+CHAT_MUST_CHECK int doorbell_open(const char *path, doorbell_t **out, chat_error_t *err);
 
 /* Unmaps and frees.  NULL-safe.  Must not race with waits on the same bell. */
 void doorbell_close(doorbell_t *bell);
@@ -44,7 +44,7 @@ uint64_t doorbell_seq(const doorbell_t *bell);
  * without limit; 0 only checks.  Signals (EINTR) and spurious futex wakeups
  * are absorbed (the wait resumes with the remaining time), so CHAT_OK always
  * means the word moved.  CHAT_EIO on an unexpected futex error. */
-int doorbell_wait(doorbell_t *bell, uint32_t seen, int timeout_ms);
+CHAT_MUST_CHECK int doorbell_wait(doorbell_t *bell, uint32_t seen, int timeout_ms);
 
 /* How many waiters are registered right now (for tests and monitoring).
  * A hint: a waiter killed inside doorbell_wait() stays counted, which only

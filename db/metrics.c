@@ -4,6 +4,7 @@
 #include "metrics.h"
 
 #include "clock.h"
+#include "session.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -346,8 +347,6 @@ static const char SQL_PROCS[] =
 	"SELECT p.pid, p.program, p.started_ms, coalesce(v.value, 0) FROM metrics_procs p"
 	" LEFT JOIN metrics_values v ON v.pid = p.pid AND v.key = 'chat_held_requests'"
 	" ORDER BY p.pid LIMIT 256"; /* METRICS_PROCS_MAX */
-static const char SQL_SESSIONS[] =
-	"SELECT state, count(*) FROM sessions WHERE substr(id, 1, 2) = 'c:' GROUP BY state";
 static const char SQL_OUTBOX[] = "SELECT count(*), coalesce(min(created_ms), 0) FROM outbox";
 static const char SQL_UNREAD[] = "SELECT coalesce(min(created_ms), 0) FROM outbox WHERE seq > ("
 				 " SELECT min(cursor) FROM sessions WHERE state <> 'closed')";
@@ -502,20 +501,9 @@ static int render_db(chatdb_t *db, int64_t now_ms, chat_buf_t *out, chat_error_t
 {
 	static const char *const states[] = { "open", "closing", "closed" };
 	int64_t count[3] = { 0 }, rows, oldest, unread, lag, lag_oldest;
-	sqlite3_stmt *st;
 	size_t i;
-	int rc = chatdb__stmt(db, SQL_SESSIONS, &st, err), row;
+	int rc = session_count_states(db, "c:", count, err);
 
-	if (rc != CHAT_OK)
-		return rc;
-	while ((rc = chatdb__step_row(db, st, &row, "metrics", err)) == CHAT_OK && row) {
-		const char *s = (const char *)sqlite3_column_text(st, 0);
-
-		for (i = 0; i < 3; i++)
-			if (s != NULL && strcmp(s, states[i]) == 0)
-				count[i] = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_reset(st);
 	if (rc != CHAT_OK)
 		return rc;
 	rc = head(out, "chat_sessions", "gauge",

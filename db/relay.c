@@ -331,15 +331,16 @@ int relay_seed_uri(chatdb_t *db, const char *uri, int64_t now_ms, chat_error_t *
 }
 
 int relay_parse_row(const outbox_row_t *row, store_msg_t *m, chat_buf_t *room, chat_buf_t *writer,
-		    chat_buf_t *text)
+		    chat_buf_t *text, int *is_msg)
 {
 	chatrow_msg_t c;
 	chat_slice_t r, origin;
 	int rc;
 
+	*is_msg = 0;
 	if (row->target_session.ptr != NULL || !chatroom_of_topic(row->destination, &r) ||
 	    !chatrow_is_msg(row->headers))
-		return 0;
+		return CHAT_OK;
 	if ((rc = chatrow_parse(row->body, &c, room, writer, text)) != CHAT_OK)
 		return rc;
 	/* A cluster's posts carry ids of their own (db/cluster.h). */
@@ -352,7 +353,8 @@ int relay_parse_row(const outbox_row_t *row, store_msg_t *m, chat_buf_t *room, c
 	m->writer = writer->data;
 	m->text = text->data;
 	m->text_len = text->len;
-	return 1;
+	*is_msg = 1;
+	return CHAT_OK;
 }
 
 /* A chat row read in one pass, copied out of SQLite's memory. */
@@ -375,12 +377,13 @@ static int take_row(void *ctx, const outbox_row_t *row)
 {
 	pass_t *p = ctx;
 	pending_t *r = &p->rows[p->n];
-	int rc;
+	int is_msg;
 
 	memset(r, 0, sizeof(*r));
 	r->seq = row->seq;
-	rc = relay_parse_row(row, &r->m, &p->room, &p->writer, &p->text);
-	if (rc == 1) {
+	/* A broken chat row (an error) cannot be stored: it is skipped. */
+	if (relay_parse_row(row, &r->m, &p->room, &p->writer, &p->text, &is_msg) == CHAT_OK &&
+	    is_msg) {
 		r->is_msg = 1;
 		snprintf(r->room, sizeof(r->room), "%s", p->room.data);
 		r->writer = strdup(p->writer.data);
@@ -394,9 +397,8 @@ static int take_row(void *ctx, const outbox_row_t *row)
 		r->m.writer = r->writer;
 		r->m.text = r->text;
 	}
-	/* A broken chat row (rc < 0) cannot be stored: it is skipped. */
 	p->n++;
-	return 0;
+	return CHAT_OK;
 }
 
 typedef struct rooms {

@@ -52,7 +52,8 @@ CHAT_MUST_CHECK int relay_lease_alive(chatdb_t *db, const char *name, int64_t no
 #define RELAY_SIDECAR_LEASE "sidecar"
 
 /* Gives lease name up if owner holds it. */
-int relay_lease_release(chatdb_t *db, const char *name, const char *owner, chat_error_t *err);
+CHAT_MUST_CHECK int relay_lease_release(chatdb_t *db, const char *name, const char *owner,
+					chat_error_t *err);
 
 /* One pass: under the lease (as owner), copies rooms not yet stored, then
  * up to RELAY_BATCH outbox rows after the cursor, advancing it after each
@@ -84,7 +85,8 @@ CHAT_MUST_CHECK int relay_seed(chatdb_t *db, store_t *s, int64_t *floor_out, cha
  * When the store cannot be reached and chat.db is new (its outbox never
  * gave out a seq), relay_seed_offline() runs, so posts go on without
  * taking an id the unreachable history may hold. */
-int relay_seed_uri(chatdb_t *db, const char *uri, int64_t now_ms, chat_error_t *err);
+CHAT_MUST_CHECK int relay_seed_uri(chatdb_t *db, const char *uri, int64_t now_ms,
+				   chat_error_t *err);
 
 /* For a new chat.db whose store is away: when the outbox never gave out a
  * seq, it starts above now_ms * RELAY_OFFLINE_IDS_PER_MS, and a guest
@@ -104,11 +106,12 @@ CHAT_MUST_CHECK int relay_seed_offline(chatdb_t *db, int64_t now_ms, int *applie
 int64_t relay_conflicts(void);
 
 /* What a chat row carries, for the relay and history reads: parses an
- * outbox row published by /app/chat/room/{id}.  Returns 1 and fills *m
- * (strings point into row and into text) when the row is a chat message,
- * 0 when it is not one, or a negative code.  text receives the decoded
- * text, writer the writer's name, room the room name. */
+ * outbox row published by /app/chat/room/{id}.  CHAT_OK with *is_msg 1
+ * and *m filled (strings point into row and into text) when the row is a
+ * chat message, CHAT_OK with *is_msg 0 when it is not one, or an error
+ * (a broken chat row; *is_msg 0).  text receives the decoded text, writer
+ * the writer's name, room the room name. */
 CHAT_MUST_CHECK int relay_parse_row(const outbox_row_t *row, store_msg_t *m, chat_buf_t *room,
-				    chat_buf_t *writer, chat_buf_t *text);
+				    chat_buf_t *writer, chat_buf_t *text, int *is_msg);
 
 #endif

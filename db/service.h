@@ -62,7 +62,7 @@ void service_ctx_cleanup(service_ctx_t *c);
 /* The chat.db key of session sid of service s ("T:" + sid) into key.
  * Returns 0, or CHAT_ETOOBIG / CHAT_EINVAL for an id too long, or empty or
  * shorter than s->sid_min. */
-int service_key(const service_t *s, chat_slice_t sid, char key[CHATDB_ID_MAX + 1]);
+CHAT_MUST_CHECK int service_key(const service_t *s, chat_slice_t sid, char key[CHATDB_ID_MAX + 1]);
 
 /* Begins a receiving request (or a WebSocket) on session key: creates the
  * session if there is none (*created = 1; the caller sends "o").  A new
@@ -76,8 +76,9 @@ int service_key(const service_t *s, chat_slice_t sid, char key[CHATDB_ID_MAX + 1
  * sessions_per_addr_rate and sessions_per_addr_burst, db/ratelimit.h):
  * without one it is not created, CHAT_ETOOMANY with c->retry_ms (only
  * with c->limit_peers). */
-int service_open(service_ctx_t *c, const service_t *s, const char *key, const char *peer,
-		 int64_t now_ms, int *created, session_info_t *info, chat_error_t *err);
+CHAT_MUST_CHECK int service_open(service_ctx_t *c, const service_t *s, const char *key,
+				 const char *peer, int64_t now_ms, int *created,
+				 session_info_t *info, chat_error_t *err);
 
 /* Handles the messages a client sent on session key (xhr_send, jsonp_send,
  * a WebSocket message).  Returns 0 once they are committed, CHAT_ENOTFOUND
@@ -86,8 +87,9 @@ int service_open(service_ctx_t *c, const service_t *s, const char *key, const ch
  * three: 404 on HTTP), or another error.  Chat service: each message holds complete
  * STOMP frames; a refused frame is answered with a STOMP ERROR (still 0),
  * and messages to a session that is closing after an ERROR are ignored. */
-int service_receive(service_ctx_t *c, const service_t *s, const char *key, const char *peer,
-		    const json_strv_t *msgs, int64_t now_ms, chat_error_t *err);
+CHAT_MUST_CHECK int service_receive(service_ctx_t *c, const service_t *s, const char *key,
+				    const char *peer, const json_strv_t *msgs, int64_t now_ms,
+				    chat_error_t *err);
 
 /* Collects the messages for session key after outbox seq cursor into out
  * (appended; stops before a message that does not fit, so out's caps bound
@@ -97,8 +99,9 @@ int service_receive(service_ctx_t *c, const service_t *s, const char *key, const
  * the frames one outbox row renders to are one message; when the last
  * collected message ends the session (an ERROR, DISCONNECT's RECEIPT), the
  * session is closed here, so the caller sends the close frame next. */
-int service_collect(service_ctx_t *c, const service_t *s, const char *key, int64_t cursor,
-		    json_strv_t *out, int64_t *next_cursor, chat_error_t *err);
+CHAT_MUST_CHECK int service_collect(service_ctx_t *c, const service_t *s, const char *key,
+				    int64_t cursor, json_strv_t *out, int64_t *next_cursor,
+				    chat_error_t *err);
 
 /* How sessions of s are delivered (db/delivery.h). */
 delivery_kind_t service_delivery_kind(const service_t *s);

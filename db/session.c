@@ -26,6 +26,8 @@ static const char SQL_BIND_PEER[] = "UPDATE sessions SET peer = ?2 WHERE id = ?1
 static const char SQL_HELD_BY_PEER[] =
 	"SELECT count(*) FROM sessions WHERE (?1 IS NULL OR peer = ?1) AND lease_owner IS NOT NULL"
 	" AND lease_until_ms > ?2";
+static const char SQL_COUNT_STATES[] =
+	"SELECT state, count(*) FROM sessions WHERE substr(id, 1, length(?1)) = ?1 GROUP BY state";
 static const char SQL_SET_CLOSING[] =
 	"UPDATE sessions SET state = 'closing' WHERE id = ?1 AND state = 'open'";
 static const char SQL_CLOSE[] =
@@ -295,6 +297,29 @@ int session_count_held_by_peer(chatdb_t *db, const char *peer, int64_t now_ms, i
 	rc = chatdb__step_row(db, st, &row, "session count held by peer", err);
 	if (rc == CHAT_OK && row)
 		*count = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int session_count_states(chatdb_t *db, const char *prefix, int64_t count[3], chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	size_t i;
+	int rc = chatdb__stmt(db, SQL_COUNT_STATES, &st, err), row;
+
+	for (i = 0; i < 3; i++)
+		count[i] = 0;
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+	while ((rc = chatdb__step_row(db, st, &row, "session count by state", err)) == CHAT_OK &&
+	       row) {
+		const char *s = (const char *)sqlite3_column_text(st, 0);
+
+		for (i = 0; i < CHAT_ARRAY_LEN(state_names); i++)
+			if (s != NULL && strcmp(s, state_names[i]) == 0)
+				count[i] = sqlite3_column_int64(st, 1);
+	}
 	sqlite3_reset(st);
 	return rc;
 }

@@ -21,10 +21,10 @@ static const char SQL_SUB_ADD[] =
 static const char SQL_SUB_REMOVE[] =
 	"DELETE FROM subscriptions WHERE session_id = ?1 AND sub_id = ?2";
 static const char SQL_SUB_LIST[] =
-	"SELECT session_id, sub_id, destination, ack_mode FROM subscriptions"
+	"SELECT session_id, sub_id, destination, ack_mode, from_seq FROM subscriptions"
 	" WHERE session_id = ?1 ORDER BY sub_id";
 static const char SQL_SUB_LIVE[] =
-	"SELECT s.session_id, s.sub_id, s.destination, s.ack_mode"
+	"SELECT s.session_id, s.sub_id, s.destination, s.ack_mode, s.from_seq"
 	" FROM subscriptions s JOIN sessions x ON x.id = s.session_id"
 	" WHERE x.state <> 'closed' AND (?1 IS NULL OR x.lease_owner = ?1)"
 	" ORDER BY s.session_id, s.sub_id";
@@ -153,6 +153,7 @@ static int list(chatdb_t *db, sqlite3_stmt *st, session_sub_cb cb, void *ctx, ch
 		ack = (const char *)sqlite3_column_text(st, 3);
 		if (session_ack_parse(ack, &sub.ack_mode) != CHAT_OK)
 			sub.ack_mode = SESSION_ACK_AUTO;
+		sub.from_seq = sqlite3_column_int64(st, 4);
 		if (sub.session_id == NULL || sub.sub_id == NULL || sub.destination == NULL) {
 			rc = chatdb__error(db, SQLITE_NOMEM, "subscription list", err);
 			break;

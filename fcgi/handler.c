@@ -126,10 +126,13 @@ static void *dispatcher_main(void *arg)
 		if ((rc = dispatch_run(h->disp, &more, &err)) != CHAT_OK)
 			log_error("dispatcher: cannot read the outbox: %s",
 				  chat_error_reason(&err, rc));
-		if (!more)
-			(void)doorbell_wait(h->bell, seen,
-					    (int)(next_renew - now < 5000 ? next_renew - now
-									  : 5000));
+		if (more)
+			continue;
+		/* Woken or timed out, the loop goes on. */
+		rc = doorbell_wait(h->bell, seen,
+				   (int)(next_renew - now < 5000 ? next_renew - now : 5000));
+		if (rc != CHAT_OK && rc != CHAT_ETIMEDOUT)
+			log_debug("dispatcher: doorbell wait: %s", chat_strerror(rc));
 	}
 	return NULL;
 }
@@ -144,7 +147,10 @@ static void seed(handler_t *h, chatdb_t *db)
 	int alive = 0;
 
 	if (!h->cgi) {
-		(void)relay_seed_uri(db, h->opt->store_uri, now, NULL);
+		/* relay_seed_uri() logged a failure; the background thread
+		 * retries. */
+		if (relay_seed_uri(db, h->opt->store_uri, now, NULL) != CHAT_OK)
+			log_debug("ids not seeded from the store yet");
 		return;
 	}
 	/* Looked at first: reading costs no write lock. */
@@ -154,8 +160,9 @@ static void seed(handler_t *h, chatdb_t *db)
 	if (relay_lease(db, "cgi-seed", owner, now, HANDLER_SEED_MS, NULL) != CHAT_OK)
 		return;
 	/* The store is away: let the next request try again. */
-	if (relay_seed_uri(db, h->opt->store_uri, now, NULL) != CHAT_OK)
-		(void)relay_lease_release(db, "cgi-seed", owner, NULL);
+	if (relay_seed_uri(db, h->opt->store_uri, now, NULL) != CHAT_OK &&
+	    relay_lease_release(db, "cgi-seed", owner, NULL) != CHAT_OK)
+		log_debug("cgi-seed lease not released; it expires");
 }
 
 int handler_open(const chat_options_t *opt, int cgi, handler_t **out, chat_error_t *err)

@@ -31,6 +31,16 @@
 /* Receiving requests this process holds now (held_reserve). */
 static int held_now;
 
+/* The session writes a request makes on its way (its cursor, its close,
+ * its lease) are best effort: the next request, a takeover or the expiry
+ * sweep puts the row right, so a failure (rc not CHAT_OK) is only worth a
+ * debug line. */
+static void best_effort(const char *key, const char *what, int rc)
+{
+	if (rc != CHAT_OK)
+		log_debug("session %s: %s: %s", LOG_SID(key), what, chat_strerror(rc));
+}
+
 /* Whether one more held request fits: this process's threads beyond
  * held_reserve (at least one), held_max on the host when set, and
  * held_per_addr held requests of the session's address across every
@@ -214,12 +224,16 @@ static int await_lease(worker_t *w, const char *key, const char *owner, int64_t 
 	for (;;) {
 		uint32_t seen = doorbell_snapshot(w->bell);
 		int64_t left;
+		int woke;
 
 		rc = session_acquire(w->svc.db, key, owner, chat_wall_ms(), lease_ms, err);
 		left = deadline - chat_mono_ms();
 		if (rc != CHAT_EBUSY || left <= 0)
 			break;
-		(void)doorbell_wait(w->bell, seen, (int)left);
+		/* Rung or timed out, the lease is asked again. */
+		woke = doorbell_wait(w->bell, seen, (int)left);
+		if (woke != CHAT_ETIMEDOUT)
+			best_effort(key, "doorbell wait", woke);
 	}
 	return rc == CHAT_OK ? session_get(w->svc.db, key, info, err) : rc;
 }
@@ -413,7 +427,9 @@ static int recv_sockjs_beat(recv_t *c, int64_t now)
 		return 0;
 	}
 	/* What a long stream delivered, for pruning and a takeover. */
-	(void)session_advance_cursor(w->svc.db, c->key, dispatch_cursor(w->disp, c->ds), NULL);
+	best_effort(c->key, "cursor not saved",
+		    session_advance_cursor(w->svc.db, c->key, dispatch_cursor(w->disp, c->ds),
+					   NULL));
 	return 1;
 }
 
@@ -480,7 +496,9 @@ static int recv_round(recv_t *c)
 		return 0;
 	}
 	if (end.closed) {
-		session_close(w->svc.db, c->key, end.code, end.reason, chat_wall_ms(), NULL);
+		best_effort(c->key, "not closed",
+			    session_close(w->svc.db, c->key, end.code, end.reason, chat_wall_ms(),
+					  NULL));
 		send_close(&c->st, end.code, end.reason);
 		return 0;
 	}
@@ -508,10 +526,13 @@ static void recv_wait(recv_t *c, size_t out_cap)
 	heldbeat_start(&c->beats, c->beat_ms, chat_mono_ms());
 	while (recv_round(c)) {
 	}
-	(void)session_advance_cursor(w->svc.db, c->key, dispatch_detach(w->disp, c->ds), NULL);
+	best_effort(c->key, "cursor not saved",
+		    session_advance_cursor(w->svc.db, c->key, dispatch_detach(w->disp, c->ds),
+					   NULL));
 	if (c->interrupted)
-		session_close(w->svc.db, c->key, SOCKJS_CLOSE_INTERRUPTED,
-			      SOCKJS_REASON_INTERRUPTED, chat_wall_ms(), NULL);
+		best_effort(c->key, "not closed",
+			    session_close(w->svc.db, c->key, SOCKJS_CLOSE_INTERRUPTED,
+					  SOCKJS_REASON_INTERRUPTED, chat_wall_ms(), NULL));
 }
 
 /* Lets go of what the request took: its count, its lease (or touches a
@@ -526,12 +547,14 @@ static void recv_end(recv_t *c)
 		metrics_add(METRICS_CONNECTIONS + c->t, -1);
 	}
 	if (c->leased) {
-		session_release(w->svc.db, c->key, c->owner, chat_wall_ms(), NULL);
+		best_effort(c->key, "lease not released",
+			    session_release(w->svc.db, c->key, c->owner, chat_wall_ms(), NULL));
 		/* The client's next request may be waiting for it (await_lease). */
 		if (c->interrupted)
 			doorbell_ring(w->bell, doorbell_seq(w->bell));
 	} else if (c->rc == CHAT_OK && !c->created)
-		session_touch(w->svc.db, c->key, chat_wall_ms(), NULL);
+		best_effort(c->key, "not touched",
+			    session_touch(w->svc.db, c->key, chat_wall_ms(), NULL));
 	json_strv_free(&c->msgs);
 	chat_buf_free(&c->st.frame);
 	chat_buf_free(&c->st.wire);

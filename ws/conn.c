@@ -224,8 +224,11 @@ void conn_release(wsserver_t *srv, conn_t *c)
 		int64_t cursor = dispatch_detach(srv->disp, c->ds);
 
 		c->ds = NULL;
-		if (c->live && cursor > c->saved_cursor)
-			(void)session_advance_cursor(srv->svc.db, c->key, cursor, NULL);
+		/* Best effort: a cursor not saved only means a takeover
+		 * redelivers from the older one. */
+		if (c->live && cursor > c->saved_cursor &&
+		    session_advance_cursor(srv->svc.db, c->key, cursor, NULL) != CHAT_OK)
+			log_debug("cursor not saved");
 	}
 	if (c->live) {
 		int64_t now = chat_wall_ms();

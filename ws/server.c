@@ -280,7 +280,9 @@ static int server_open_db(wsserver_t *srv, const chat_options_t *opt, chat_error
 	if (rc != CHAT_OK)
 		return rc;
 	/* Ids, guests and rooms continue above the store's before any post. */
-	(void)relay_seed_uri(srv->svc.db, opt->store_uri, chat_wall_ms(), NULL);
+	/* relay_seed_uri() logged a failure; the background thread retries. */
+	if (relay_seed_uri(srv->svc.db, opt->store_uri, chat_wall_ms(), NULL) != CHAT_OK)
+		log_debug("ids not seeded from the store yet");
 	chatdb_set_doorbell(srv->svc.db, srv->bell);
 	rc = dispatch_new(srv->svc.db, &srv->disp);
 	if (rc != CHAT_OK)
@@ -400,8 +402,9 @@ void wsserver_close(wsserver_t *srv)
 	dispatch_free(srv->disp);
 	service_ctx_cleanup(&srv->svc);
 	/* /info stops offering WebSocket at once. */
-	if (srv->svc.db != NULL)
-		(void)relay_lease_release(srv->svc.db, RELAY_SIDECAR_LEASE, srv->owner, NULL);
+	if (srv->svc.db != NULL &&
+	    relay_lease_release(srv->svc.db, RELAY_SIDECAR_LEASE, srv->owner, NULL) != CHAT_OK)
+		log_debug("sidecar lease not released; it expires");
 	chatdb_close(srv->svc.db);
 	doorbell_close(srv->bell);
 	json_strv_free(&srv->in);

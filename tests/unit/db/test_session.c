@@ -156,6 +156,26 @@ START_TEST(held_by_peer)
 }
 END_TEST
 
+/* session_count_states(): by state, only ids with the prefix. */
+START_TEST(count_states)
+{
+	int64_t n[3];
+
+	ck_assert_int_eq(session_create(db, "c:a", NULL, 1, NULL), CHAT_OK);
+	ck_assert_int_eq(session_create(db, "c:b", NULL, 1, NULL), CHAT_OK);
+	ck_assert_int_eq(session_create(db, "c:c", NULL, 1, NULL), CHAT_OK);
+	ck_assert_int_eq(session_create(db, "e:d", NULL, 1, NULL), CHAT_OK);
+	ck_assert_int_eq(session_set_closing(db, "c:b", NULL), CHAT_OK);
+	ck_assert_int_eq(session_close(db, "c:c", 1000, "", 2, NULL), CHAT_OK);
+	ck_assert_int_eq(session_count_states(db, "c:", n, NULL), CHAT_OK);
+	ck_assert_int_eq(n[SESSION_OPEN], 1);
+	ck_assert_int_eq(n[SESSION_CLOSING], 1);
+	ck_assert_int_eq(n[SESSION_CLOSED], 1);
+	ck_assert_int_eq(session_count_states(db, "x:", n, NULL), CHAT_OK);
+	ck_assert_int_eq(n[SESSION_OPEN] + n[SESSION_CLOSING] + n[SESSION_CLOSED], 0);
+}
+END_TEST
+
 START_TEST(close_states)
 {
 	session_info_t info;
@@ -493,6 +513,7 @@ int main(void)
 	tcase_add_test(tc, create_get_touch);
 	tcase_add_test(tc, peer_binding);
 	tcase_add_test(tc, held_by_peer);
+	tcase_add_test(tc, count_states);
 	tcase_add_test(tc, close_states);
 	tcase_add_test(tc, expire_closes_then_deletes);
 	tcase_add_test(tc, lease_rules);
