@@ -4,6 +4,7 @@
  */
 #include "config.h"
 #include "broker_int.h"
+#include "chatapp.h"
 
 /* Announced presence, for the sweep that finds what no live session
  * backs any more (expired sessions). */
@@ -14,6 +15,14 @@ static const char SQL_PRESENCE_DEL[] =
 
 static const char SQL_PRESENCE_ADD[] =
 	"INSERT OR IGNORE INTO chat_presence(room, user_name) VALUES (?1, ?2)";
+
+static const char SQL_PRESENT[] = "SELECT 1 FROM chat_presence WHERE room = ?1 AND user_name = ?2";
+
+static const char SQL_ROOM_SEQ_GET[] = "SELECT seq FROM chat_room_seq WHERE room = ?1";
+
+static const char SQL_ROOM_SEQ_FLOOR[] =
+	"INSERT INTO chat_room_seq(room, seq) VALUES (?1, ?2)"
+	" ON CONFLICT(room) DO UPDATE SET seq = excluded.seq WHERE seq < excluded.seq";
 
 static const char SQL_ROOM_SEQ[] = "INSERT INTO chat_room_seq(room, seq) VALUES (?1, 1)"
 				   " ON CONFLICT(room) DO UPDATE SET seq = seq + 1 RETURNING seq";
@@ -349,4 +358,65 @@ out:
 	if (rc == CHAT_OK && left_out != NULL)
 		*left_out = (int64_t)s.n;
 	return rc;
+}
+
+int chatapp_room_seq_known(chatdb_t *db, const char *room, int *known, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_ROOM_SEQ_GET, &st, err);
+
+	*known = 0;
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
+	rc = chatdb__step_row(db, st, known, "room seq", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int chatapp_room_seq_floor(chatdb_t *db, const char *room, int64_t seq, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_ROOM_SEQ_FLOOR, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, seq);
+	return chatdb__step_done(db, st, "room seq floor", err);
+}
+
+int chatapp_presence_has(chatdb_t *db, const char *room, const char *user, int *present,
+			 chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc = chatdb__stmt(db, SQL_PRESENT, &st, err);
+
+	*present = 0;
+	if (rc != CHAT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+	rc = chatdb__step_row(db, st, present, "presence", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int chatapp_presence_each(chatdb_t *db, chatapp_presence_cb cb, void *ctx, chat_error_t *err)
+{
+	sqlite3_stmt *st;
+	int row, rc = chatdb__stmt(db, SQL_PRESENCE_ALL, &st, err);
+
+	if (rc != CHAT_OK)
+		return rc;
+	while ((rc = chatdb__step_row(db, st, &row, "presence", err)) == CHAT_OK && row) {
+		const unsigned char *room = sqlite3_column_text(st, 0);
+		const unsigned char *user = sqlite3_column_text(st, 1);
+
+		rc = cb(ctx, room ? (const char *)room : "", user ? (const char *)user : "");
+		if (rc != CHAT_OK)
+			break;
+	}
+	sqlite3_reset(st);
+	return rc == CHAT_STOP ? CHAT_OK : rc;
 }

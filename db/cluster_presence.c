@@ -9,6 +9,7 @@
 #include "config.h"
 #include "cluster_int.h"
 
+#include "chatapp.h"
 #include "log.h"
 
 #include <sqlite3.h>
@@ -17,8 +18,6 @@
 
 static const char SQL_PRESENT_ELSEWHERE[] =
 	"SELECT count(*) FROM cluster_presence WHERE room = ?1 AND user_name = ?2";
-static const char SQL_PRESENT_HERE[] =
-	"SELECT count(*) FROM chat_presence WHERE room = ?1 AND user_name = ?2";
 static const char SQL_PRESENCE_PUT[] =
 	"INSERT OR IGNORE INTO cluster_presence(node, room, user_name) VALUES (?3, ?1, ?2)";
 static const char SQL_PRESENCE_DEL[] =
@@ -95,13 +94,12 @@ int cluster__apply_presence(chatdb_t *db, const clusterwire_msg_t *m, int *added
 	char topic[CHATDB_DEST_MAX + 1];
 	chat_buf_t hdrs, body;
 	outbox_msg_t om;
-	int64_t here = 0, elsewhere = 0, changed = 0;
-	int rc;
+	int64_t elsewhere = 0, changed = 0;
+	int here = 0, rc;
 
 	chat_buf_init(&hdrs, 256);
 	chat_buf_init(&body, 1024);
-	if ((rc = presence_sql(db, SQL_PRESENT_HERE, m->room, m->token_user, 0, &here, err)) !=
-		    CHAT_OK ||
+	if ((rc = chatapp_presence_has(db, m->room, m->token_user, &here, err)) != CHAT_OK ||
 	    (rc = presence_sql(db, SQL_PRESENT_ELSEWHERE, m->room, m->token_user, 0, &elsewhere,
 			       err)) != CHAT_OK ||
 	    (rc = presence_sql(db, m->entered ? SQL_PRESENCE_PUT : SQL_PRESENCE_DEL, m->room,
@@ -136,60 +134,74 @@ typedef struct pair {
 
 static const char SQL_NODE_PRESENCE[] =
 	"SELECT room, user_name FROM cluster_presence WHERE node = ?1";
-static const char SQL_LOCAL_PRESENCE[] = "SELECT room, user_name FROM chat_presence WHERE ?1 = ?1";
 
-/* The (room, user) rows of sql with ?1 = node, into *v (malloc'ed). */
-static int pairs(chatdb_t *db, const char *sql, int64_t node, pair_t **v, size_t *n,
-		 chat_error_t *err)
+/* A growing list of (room, user) pairs (malloc'ed). */
+typedef struct pairs {
+	pair_t *v;
+	size_t n, cap;
+} pairs_t;
+
+static int pair_add(void *ctx, const char *room, const char *user)
+{
+	pairs_t *p = ctx;
+
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 16;
+		pair_t *w = realloc(p->v, cap * sizeof(*w));
+
+		if (w == NULL)
+			return CHAT_ENOMEM;
+		p->v = w;
+		p->cap = cap;
+	}
+	snprintf(p->v[p->n].room, sizeof(p->v[p->n].room), "%s", room);
+	snprintf(p->v[p->n].user, sizeof(p->v[p->n].user), "%s", user);
+	p->n++;
+	return CHAT_OK;
+}
+
+/* The pairs this node announced (local, chatapp_presence_each()), or
+ * node's rows of cluster_presence, into *p. */
+static int pairs(chatdb_t *db, int local, int64_t node, pairs_t *p, chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	size_t cap = 0;
-	int row, rc = cluster__stmt_int(db, sql, node, &st, err);
+	int row, rc;
 
-	*v = NULL;
-	*n = 0;
-	if (rc != CHAT_OK)
-		return rc;
-	while ((rc = chatdb__step_row(db, st, &row, "presence", err)) == CHAT_OK && row) {
-		const unsigned char *room = sqlite3_column_text(st, 0);
-		const unsigned char *user = sqlite3_column_text(st, 1);
+	if (local)
+		rc = chatapp_presence_each(db, pair_add, p, err);
+	else if ((rc = cluster__stmt_int(db, SQL_NODE_PRESENCE, node, &st, err)) == CHAT_OK) {
+		while ((rc = chatdb__step_row(db, st, &row, "presence", err)) == CHAT_OK && row) {
+			const unsigned char *room = sqlite3_column_text(st, 0);
+			const unsigned char *user = sqlite3_column_text(st, 1);
 
-		if (*n == cap) {
-			pair_t *w = realloc(*v, (cap = cap ? cap * 2 : 16) * sizeof(**v));
-
-			if (w == NULL) {
-				sqlite3_reset(st);
-				return chat_error_set(err, CHAT_ENOMEM, "out of memory");
-			}
-			*v = w;
+			rc = pair_add(p, room ? (const char *)room : "",
+				      user ? (const char *)user : "");
+			if (rc != CHAT_OK)
+				break;
 		}
-		snprintf((*v)[*n].room, sizeof((*v)[*n].room), "%s",
-			 room ? (const char *)room : "");
-		snprintf((*v)[*n].user, sizeof((*v)[*n].user), "%s",
-			 user ? (const char *)user : "");
-		(*n)++;
+		sqlite3_reset(st);
 	}
-	sqlite3_reset(st);
+	if (rc == CHAT_ENOMEM)
+		chat_error_set(err, rc, "out of memory");
 	return rc;
 }
 
-/* Runs each() over the rows of sql (node) in one transaction. */
-static int each_pair(chatdb_t *db, const char *sql, int64_t node,
+/* Runs each() over pairs(local, node) in one transaction. */
+static int each_pair(chatdb_t *db, int local, int64_t node,
 		     int (*each)(chatdb_t *, int64_t, const pair_t *, int64_t *, chat_error_t *),
 		     size_t *done, int64_t *seq, chat_error_t *err)
 {
-	pair_t *v = NULL;
-	size_t n = 0;
+	pairs_t p = { 0 };
 	int64_t last = 0;
 	int rc = chatdb__begin(db, err);
 
 	*done = 0;
 	if (rc == CHAT_OK)
-		rc = pairs(db, sql, node, &v, &n, err);
-	for (size_t i = 0; rc == CHAT_OK && i < n; i++)
-		rc = each(db, node, &v[i], &last, err);
-	rc = cluster__end_tx(db, rc, n, done, last, last > 0 ? seq : NULL, err);
-	free(v);
+		rc = pairs(db, local, node, &p, err);
+	for (size_t i = 0; rc == CHAT_OK && i < p.n; i++)
+		rc = each(db, node, &p.v[i], &last, err);
+	rc = cluster__end_tx(db, rc, p.n, done, last, last > 0 ? seq : NULL, err);
+	free(p.v);
 	return rc;
 }
 
@@ -217,12 +229,12 @@ static int announce_one(chatdb_t *db, int64_t node, const pair_t *p, int64_t *se
 
 int cluster_drop_node(chatdb_t *db, int64_t node, size_t *dropped, int64_t *seq, chat_error_t *err)
 {
-	return each_pair(db, SQL_NODE_PRESENCE, node, drop_one, dropped, seq, err);
+	return each_pair(db, 0, node, drop_one, dropped, seq, err);
 }
 
 int cluster_announce_local(chatdb_t *db, size_t *announced, int64_t *seq, chat_error_t *err)
 {
-	return each_pair(db, SQL_LOCAL_PRESENCE, 0, announce_one, announced, seq, err);
+	return each_pair(db, 1, 0, announce_one, announced, seq, err);
 }
 
 /* Nodes not heard for cluster_presence_timeout_ms lose their presence

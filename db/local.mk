@@ -30,7 +30,7 @@ db_libchatdb_a_SOURCES += db/service.c db/service.h \
 db_libchatdb_a_SOURCES += db/broker.c db/broker.h db/broker_int.h \
 	db/broker_connect.c db/broker_subscribe.c db/broker_send.c db/broker_ack.c db/broker_ack.h \
 	db/broker_tx.c db/broker_sweep.c db/broker_state.c db/broker_state.h \
-	db/chatapp.c db/chatapp_room.c db/chatapp_dm.c db/chatapp_hook.c db/chatapp_history.c \
+	db/chatapp.c db/chatapp.h db/chatapp_room.c db/chatapp_dm.c db/chatapp_hook.c db/chatapp_history.c \
 	db/queue.c db/queue.h db/hook.c db/hook.h
 
 # Users' passwords and login tokens; rooms; the outbox -> store relay.

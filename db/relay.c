@@ -5,6 +5,7 @@
 
 #include "delivery.h"
 
+#include "chatapp.h"
 #include "chatmsg.h"
 #include "chatroom.h"
 #include "counters.h"
@@ -35,11 +36,6 @@ static const char SQL_SEQ_FLOOR[] =
 static const char SQL_SEQ_FRESH_FLOOR[] =
 	"UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'outbox' AND seq = 0"
 	" AND NOT EXISTS (SELECT 1 FROM outbox)";
-
-static const char SQL_ROOM_SEQ_GET[] = "SELECT seq FROM chat_room_seq WHERE room = ?1";
-static const char SQL_ROOM_SEQ_FLOOR[] =
-	"INSERT INTO chat_room_seq(room, seq) VALUES (?1, ?2)"
-	" ON CONFLICT(room) DO UPDATE SET seq = excluded.seq WHERE seq < excluded.seq";
 
 static const char SQL_SEQ_LAST[] =
 	"SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'outbox'";
@@ -138,19 +134,6 @@ typedef struct seed_room {
 	int64_t seq;
 } seed_room_t;
 
-static int room_seq_known(chatdb_t *db, const char *room, int *known, chat_error_t *err)
-{
-	sqlite3_stmt *st;
-	int rc = chatdb__stmt(db, SQL_ROOM_SEQ_GET, &st, err);
-
-	if (rc != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
-	rc = chatdb__step_row(db, st, known, "room seq", err);
-	sqlite3_reset(st);
-	return rc;
-}
-
 /* Reads the store's rooms (at most CHATROOM_MAX) into *out (owned by the
  * caller, *n entries) with the room_seq floors chat.db lacks, and, when
  * dms is not NULL, the conversations' latest messages (dm_seed_read()). */
@@ -184,7 +167,7 @@ static int read_rooms(chatdb_t *db, store_t *s, seed_room_t **out, size_t *n, dm
 				 page.items[i].name);
 			x->r.id = page.items[i].id;
 			x->r.created_ms = page.items[i].created_ms;
-			rc = room_seq_known(db, x->r.name, &known, err);
+			rc = chatapp_room_seq_known(db, x->r.name, &known, err);
 			if (rc == CHAT_OK && !known)
 				rc = store_msg_latest(s, x->r.id, 1, &last, err);
 			if (rc == CHAT_OK && !known && last.count == 1)
@@ -202,16 +185,11 @@ static int read_rooms(chatdb_t *db, store_t *s, seed_room_t **out, size_t *n, dm
 
 static int write_room(chatdb_t *db, const seed_room_t *x, chat_error_t *err)
 {
-	sqlite3_stmt *st;
 	int rc = chatroom_import(db, &x->r, err);
 
 	if (rc != CHAT_OK || x->seq <= 0)
 		return rc;
-	if ((rc = chatdb__stmt(db, SQL_ROOM_SEQ_FLOOR, &st, err)) != CHAT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, x->r.name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, x->seq);
-	return chatdb__step_done(db, st, "room seq floor", err);
+	return chatapp_room_seq_floor(db, x->r.name, x->seq, err);
 }
 
 /* *behind = 1 when chat.db's outbox seq is below max_id or it has issued

@@ -15,6 +15,7 @@
 #include "auth.h"
 #include "broker.h"
 #include "brokerutil.h"
+#include "chatapp.h"
 #include "chatroom.h"
 #include "outbox.h"
 #include "relay.h"
@@ -904,6 +905,34 @@ END_TEST
 
 /* ---- enter, leave, presence ---- */
 
+/* chatapp_presence_each() callbacks: count the pairs, keep "room/user" of
+ * the last; stop after the first; fail at once. */
+typedef struct seen {
+	int n;
+	char last[128];
+} seen_t;
+
+static int seen_add(void *arg, const char *room, const char *user)
+{
+	seen_t *s = arg;
+
+	s->n++;
+	snprintf(s->last, sizeof(s->last), "%s/%s", room, user);
+	return CHAT_OK;
+}
+
+static int seen_first(void *arg, const char *room, const char *user)
+{
+	seen_add(arg, room, user);
+	return CHAT_STOP;
+}
+
+static int seen_fail(void *arg, const char *room, const char *user)
+{
+	seen_add(arg, room, user);
+	return CHAT_EINVAL;
+}
+
 START_TEST(presence)
 {
 	const char *got;
@@ -921,6 +950,25 @@ START_TEST(presence)
 			 CHAT_OK);
 	got = collect(2);
 	ck_assert_uint_eq(count_of(got, "\"type\":\"ENTER\",\"user\":\"alice\""), 1);
+	/* What the cluster relay asks of this node's presence. */
+	{
+		seen_t seen = { 0 };
+		int present = -1;
+
+		ck_assert_int_eq(chatapp_presence_has(db, "general", "alice", &present, NULL),
+				 CHAT_OK);
+		ck_assert_int_eq(present, 1);
+		ck_assert_int_eq(chatapp_presence_has(db, "general", "carol", &present, NULL),
+				 CHAT_OK);
+		ck_assert_int_eq(present, 0);
+		ck_assert_int_eq(chatapp_presence_each(db, seen_add, &seen, NULL), CHAT_OK);
+		ck_assert_int_eq(seen.n, 2); /* alice once, for two tabs; bob */
+		memset(&seen, 0, sizeof(seen));
+		ck_assert_int_eq(chatapp_presence_each(db, seen_first, &seen, NULL), CHAT_OK);
+		ck_assert_int_eq(seen.n, 1);
+		ck_assert_int_eq(chatapp_presence_each(db, seen_fail, &seen, NULL), CHAT_EINVAL);
+		ck_assert_int_eq(seen.n, 2);
+	}
 	ck_assert_int_eq(
 		send_msg(2, "SUBSCRIBE\nid:p\ndestination:/app/chat/room/general/presence\n\n^"),
 		CHAT_OK);
@@ -966,6 +1014,40 @@ START_TEST(presence)
 	ck_assert_int_eq(send_msg(3, "SUBSCRIBE\nid:p\ndestination:/app/chat/room/x/presence\n\n^"),
 			 CHAT_OK);
 	HAS(collect(3), "ERROR\nmessage:no room x");
+}
+END_TEST
+
+/* The room's post counter in chat.db (-1 when it has none). */
+static int64_t room_seq_of(const char *room)
+{
+	sqlite3_stmt *st;
+	int64_t seq = -1;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(chatdb_sqlite(db),
+					    "SELECT seq FROM chat_room_seq WHERE room = ?1", -1,
+					    &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		seq = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return seq;
+}
+
+START_TEST(room_seq_floor)
+{
+	int known = -1;
+
+	ck_assert_int_eq(chatapp_room_seq_known(db, "floored", &known, NULL), CHAT_OK);
+	ck_assert_int_eq(known, 0);
+	ck_assert_int_eq(room_seq_of("floored"), -1);
+	ck_assert_int_eq(chatapp_room_seq_floor(db, "floored", 10, NULL), CHAT_OK);
+	ck_assert_int_eq(chatapp_room_seq_floor(db, "floored", 5, NULL), CHAT_OK); /* stays 10 */
+	ck_assert_int_eq(chatapp_room_seq_known(db, "floored", &known, NULL), CHAT_OK);
+	ck_assert_int_eq(known, 1);
+	ck_assert_int_eq(room_seq_of("floored"), 10);
+	ck_assert_int_eq(chatapp_room_seq_floor(db, "floored", 12, NULL), CHAT_OK);
+	ck_assert_int_eq(room_seq_of("floored"), 12);
 }
 END_TEST
 
@@ -1502,6 +1584,7 @@ int main(void)
 	tcase_add_test(tc, rooms_list_split);
 	tcase_add_test(tc, rate_limits);
 	tcase_add_test(tc, presence);
+	tcase_add_test(tc, room_seq_floor);
 	tcase_add_test(tc, history_pages);
 	tcase_add_test(tc, resume_across_the_boundary);
 	tcase_add_test(tc, relay_idempotent_and_holds_rows);
