@@ -132,7 +132,7 @@ int chatdb__step_insert(chatdb_t *db, sqlite3_stmt *st, int *dup, const char *wh
 {
 	int rc = sqlite3_step(st);
 
-	*dup = (rc & 0xff) == SQLITE_CONSTRAINT;
+	*dup = rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE;
 	rc = rc == SQLITE_DONE || *dup ? CHAT_OK : chatdb__error(db, rc, what, err);
 	sqlite3_reset(st);
 	return rc;

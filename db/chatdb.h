@@ -109,9 +109,10 @@ CHAT_MUST_CHECK int chatdb__step_done(chatdb_t *db, struct sqlite3_stmt *st, con
 CHAT_MUST_CHECK int chatdb__step_changes(chatdb_t *db, struct sqlite3_stmt *st, int64_t *changes,
 					 const char *what, chat_error_t *err);
 
-/* chatdb__step_done() for an INSERT that a constraint (a unique or primary
- * key, a CHECK) may refuse: CHAT_OK with *dup 1 when one did, with *dup 0
- * when the row went in; else the chatdb__error() of what failed. */
+/* chatdb__step_done() for an INSERT whose key may be taken already (a
+ * primary key or a unique index): CHAT_OK with *dup 1 when it was, with
+ * *dup 0 when the row went in; else (another constraint too) the
+ * chatdb__error() of what failed. */
 CHAT_MUST_CHECK int chatdb__step_insert(chatdb_t *db, struct sqlite3_stmt *st, int *dup,
 					const char *what, chat_error_t *err);
 

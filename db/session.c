@@ -169,7 +169,7 @@ int session_create(chatdb_t *db, const char *id, const char *user_name, int64_t 
 		   chat_error_t *err)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int rc, dup;
 
 	if ((rc = session__check_id(id, err)) != CHAT_OK ||
 	    (rc = check_user(user_name, err)) != CHAT_OK)
@@ -181,14 +181,8 @@ int session_create(chatdb_t *db, const char *id, const char *user_name, int64_t 
 	sqlite3_bind_int64(st, 2, now_ms);
 	if (user_name != NULL)
 		sqlite3_bind_text(st, 3, user_name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		rc = CHAT_OK;
-	else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+	if ((rc = chatdb__step_insert(db, st, &dup, "session create", err)) == CHAT_OK && dup)
 		rc = chat_error_set(err, CHAT_EEXIST, "session %s exists", LOG_SID(id));
-	else
-		rc = chatdb__error(db, rc, "session create", err);
-	sqlite3_reset(st);
 	return rc;
 }
 

@@ -63,7 +63,7 @@ int session_sub_add(chatdb_t *db, const char *session_id, const char *sub_id,
 	session_state_t state = SESSION_CLOSED;
 	sqlite3_stmt *st;
 	int64_t count = 0;
-	int rc, row = 0;
+	int rc, row = 0, dup;
 
 	if ((rc = session__check_id(session_id, err)) != CHAT_OK ||
 	    (rc = chatdb__check_str(sub_id, CHATDB_ID_MAX, "subscription id", err)) != CHAT_OK ||
@@ -105,14 +105,8 @@ int session_sub_add(chatdb_t *db, const char *session_id, const char *sub_id,
 	sqlite3_bind_text(st, 2, sub_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, destination, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, session_ack_name(ack_mode), -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		rc = CHAT_OK;
-	else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+	if ((rc = chatdb__step_insert(db, st, &dup, "subscription add", err)) == CHAT_OK && dup)
 		rc = chat_error_set(err, CHAT_EEXIST, "subscription %s exists", sub_id);
-	else
-		rc = chatdb__error(db, rc, "subscription add", err);
-	sqlite3_reset(st);
 	if (rc != CHAT_OK)
 		goto out;
 	rc = chatdb__commit(db, err);
@@ -211,7 +205,7 @@ int session__sub_insert_in_tx(chatdb_t *db, const char *session_id, const char *
 {
 	sqlite3_stmt *st;
 	int64_t n = 0;
-	int rc = chatdb__stmt(db, SQL_SUB_COUNT, &st, err), row = 0;
+	int rc = chatdb__stmt(db, SQL_SUB_COUNT, &st, err), row = 0, dup;
 
 	if (rc != CHAT_OK)
 		return rc;
@@ -232,11 +226,9 @@ int session__sub_insert_in_tx(chatdb_t *db, const char *session_id, const char *
 	sqlite3_bind_text(st, 4, session_ack_name(ack), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, from_seq);
 	sqlite3_bind_int64(st, 6, prefetch);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
-		return CHAT_EEXIST;
-	return rc == SQLITE_DONE ? CHAT_OK : chatdb__error(db, rc, "subscribe", err);
+	if ((rc = chatdb__step_insert(db, st, &dup, "subscribe", err)) == CHAT_OK && dup)
+		rc = CHAT_EEXIST;
+	return rc;
 }
 
 int session__sub_dest(chatdb_t *db, const char *session_id, const char *sub_id,
